@@ -1,0 +1,30 @@
+/* The nubo-api process context shared by every handler: configuration, the database
+ * pool and the scheduler wake socket. One instance, built by main.c. */
+#ifndef NUBO_API_H
+#define NUBO_API_H
+#include <pthread.h>
+
+#include "conf.h"
+#include "db.h"
+
+struct api {
+	struct conf *conf;
+	struct db_pool *db;
+	void *zctx;
+	void *wake; /* PUSH to the scheduler; guarded by wake_lock */
+	pthread_mutex_t wake_lock;
+	const char *public_url;	  /* no trailing slash */
+	const char *internal_url; /* no trailing slash */
+	const char *region;
+	const char *image_dir;
+	const char *agent_key;
+	const char *dashboard_dir;
+	long token_ttl;
+	long max_image_mb;
+};
+
+/* Tells the scheduler that new tasks wait in the outbox. Never blocks, never fails
+ * visibly: the scheduler also polls. */
+void api_wake_scheduler(struct api *api);
+
+#endif

@@ -1,0 +1,341 @@
+/* Identity v3 authentication: POST/GET/HEAD/DELETE /identity/v3/auth/tokens (password
+ * or token method, project scope by id or by name + domain) and the caller's projects. */
+#include <errno.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog.h"
+#include "jparse.h"
+#include "routes.h"
+#include "token.h"
+#include "xalloc.h"
+
+#define DOMAIN_ID "default"
+#define DOMAIN_NAME "Default"
+
+/* The wire request, flattened. */
+struct auth_req {
+	json_t *auth, *identity, *scope, *methods;
+	json_t *password, *user, *user_domain, *token;
+	json_t *project, *project_domain;
+	char *user_id, *user_name, *secret;
+	char *token_id;
+	char *project_id, *project_name;
+	char *udomain_id, *udomain_name, *pdomain_id, *pdomain_name;
+};
+
+static const struct jfield f_top[] = {
+	{"auth", J_OBJECT, JF(struct auth_req, auth), 0, 0, 1, 0},
+};
+static const struct jfield f_auth[] = {
+	{"identity", J_OBJECT, JF(struct auth_req, identity), 0, 0, 1, 0},
+	{"scope", J_OBJECT, JF(struct auth_req, scope), 0, 0, 0, 1},
+};
+static const struct jfield f_identity[] = {
+	{"methods", J_ARRAY, JF(struct auth_req, methods), 0, 4, 1, 0},
+	{"password", J_OBJECT, JF(struct auth_req, password), 0, 0, 0, 0},
+	{"token", J_OBJECT, JF(struct auth_req, token), 0, 0, 0, 0},
+};
+static const struct jfield f_password[] = {
+	{"user", J_OBJECT, JF(struct auth_req, user), 0, 0, 1, 0},
+};
+static const struct jfield f_user[] = {
+	{"id", J_STR, JF(struct auth_req, user_id), 0, 64, 0, 1},
+	{"name", J_STR, JF(struct auth_req, user_name), 0, 255, 0, 1},
+	{"password", J_STR, JF(struct auth_req, secret), 0, 4096, 1, 0},
+	{"domain", J_OBJECT, JF(struct auth_req, user_domain), 0, 0, 0, 1},
+};
+static const struct jfield f_udomain[] = {
+	{"id", J_STR, JF(struct auth_req, udomain_id), 0, 64, 0, 1},
+	{"name", J_STR, JF(struct auth_req, udomain_name), 0, 255, 0, 1},
+};
+static const struct jfield f_token[] = {
+	{"id", J_STR, JF(struct auth_req, token_id), 0, 512, 1, 0},
+};
+static const struct jfield f_scope[] = {
+	{"project", J_OBJECT, JF(struct auth_req, project), 0, 0, 0, 1},
+};
+static const struct jfield f_project[] = {
+	{"id", J_STR, JF(struct auth_req, project_id), 0, 64, 0, 1},
+	{"name", J_STR, JF(struct auth_req, project_name), 0, 255, 0, 1},
+	{"domain", J_OBJECT, JF(struct auth_req, project_domain), 0, 0, 0, 1},
+};
+static const struct jfield f_pdomain[] = {
+	{"id", J_STR, JF(struct auth_req, pdomain_id), 0, 64, 0, 1},
+	{"name", J_STR, JF(struct auth_req, pdomain_name), 0, 255, 0, 1},
+};
+
+static void auth_req_release(struct auth_req *a)
+{
+	if (a->secret)
+		sodium_memzero(a->secret, strlen(a->secret));
+	jparse_release(f_user, JCOUNT(f_user), a);
+	jparse_release(f_udomain, JCOUNT(f_udomain), a);
+	jparse_release(f_token, JCOUNT(f_token), a);
+	jparse_release(f_project, JCOUNT(f_project), a);
+	jparse_release(f_pdomain, JCOUNT(f_pdomain), a);
+}
+
+/* Only the Default domain exists; a name or id naming another fails the login. */
+static int domain_ok(const char *id, const char *name)
+{
+	if (id && strcmp(id, DOMAIN_ID))
+		return 0;
+	if (name && strcasecmp(name, DOMAIN_NAME))
+		return 0;
+	return 1;
+}
+
+static int parse_auth(const json_t *body, struct auth_req *a, char *err, size_t errlen)
+{
+	memset(a, 0, sizeof(*a));
+	if (jparse(body, f_top, JCOUNT(f_top), a, err, errlen) < 0 ||
+	    jparse(a->auth, f_auth, JCOUNT(f_auth), a, err, errlen) < 0 ||
+	    jparse(a->identity, f_identity, JCOUNT(f_identity), a, err, errlen) < 0)
+		return -EINVAL;
+	if (a->password &&
+	    (jparse(a->password, f_password, JCOUNT(f_password), a, err, errlen) < 0 ||
+	     jparse(a->user, f_user, JCOUNT(f_user), a, err, errlen) < 0 ||
+	     (a->user_domain &&
+	      jparse(a->user_domain, f_udomain, JCOUNT(f_udomain), a, err, errlen) < 0)))
+		return -EINVAL;
+	if (a->token && jparse(a->token, f_token, JCOUNT(f_token), a, err, errlen) < 0)
+		return -EINVAL;
+	if (a->scope && jparse(a->scope, f_scope, JCOUNT(f_scope), a, err, errlen) < 0)
+		return -EINVAL;
+	if (a->project &&
+	    (jparse(a->project, f_project, JCOUNT(f_project), a, err, errlen) < 0 ||
+	     (a->project_domain &&
+	      jparse(a->project_domain, f_pdomain, JCOUNT(f_pdomain), a, err, errlen) < 0)))
+		return -EINVAL;
+	if (!a->password && !a->token) {
+		snprintf(err, errlen, "identity: password or token method required");
+		return -EINVAL;
+	}
+	if (a->password && !a->user_id && !a->user_name) {
+		snprintf(err, errlen, "user: id or name required");
+		return -EINVAL;
+	}
+	if (a->project && !a->project_id && !a->project_name) {
+		snprintf(err, errlen, "project: id or name required");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+json_t *auth_token_body(const struct api *api, const struct auth *a, const char *method);
+
+json_t *auth_token_body(const struct api *api, const struct auth *a, const char *method)
+{
+	json_t *tok = json_pack(
+		"{s:[s],s:{s:s,s:s,s:{s:s,s:s},s:n},s:[s],s:s,s:s,s:b}", "methods", method, "user",
+		"id", a->user_id, "name", a->user_name, "domain", "id", DOMAIN_ID, "name",
+		DOMAIN_NAME, "password_expires_at", "audit_ids", a->token_hash + 48, "expires_at",
+		a->expires_at, "issued_at", a->issued_at, "is_domain", 0);
+	if (a->project_id[0]) {
+		json_object_set_new(tok, "project",
+				    json_pack("{s:s,s:s,s:{s:s,s:s}}", "id", a->project_id, "name",
+					      a->project_name, "domain", "id", DOMAIN_ID, "name",
+					      DOMAIN_NAME));
+		json_t *roles = json_array();
+		static const struct {
+			unsigned bit;
+			const char *name;
+		} names[] = {{ROLE_ADMIN, "admin"}, {ROLE_MEMBER, "member"}, {ROLE_READER, "reader"}};
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (a->roles & names[i].bit)
+				json_array_append_new(roles, json_pack("{s:s,s:s}", "id", names[i].name,
+								       "name", names[i].name));
+		json_object_set_new(tok, "roles", roles);
+		json_object_set_new(tok, "catalog", catalog_build(api, a->project_id));
+	}
+	return json_pack("{s:o}", "token", tok);
+}
+
+/* Resolves the user and checks the secret. Fills user_id. 0 or -EACCES. */
+static int check_password(PGconn *db, const struct auth_req *a, char user_id[UUID_STR_LEN])
+{
+	char err[256];
+	if (!domain_ok(a->udomain_id, a->udomain_name) && !a->user_id)
+		return -EACCES;
+	PGresult *r = a->user_id ? DBQ(db, err,
+				       "SELECT id, password_hash FROM users WHERE id = $1 AND enabled",
+				       a->user_id)
+				 : DBQ(db, err,
+				       "SELECT id, password_hash FROM users WHERE name = $1 AND enabled",
+				       a->user_name);
+	int rc = -EACCES;
+	if (r && PQntuples(r) == 1 &&
+	    crypto_pwhash_str_verify(db_val(r, 0, 1), a->secret, strlen(a->secret)) == 0) {
+		snprintf(user_id, UUID_STR_LEN, "%s", db_val(r, 0, 0));
+		rc = 0;
+	}
+	PQclear(r);
+	return rc;
+}
+
+/* Resolves the scope project; the user must hold a role on it. 0, -EACCES. */
+static int resolve_project(PGconn *db, const struct auth_req *a, const char *user_id,
+			   char project_id[UUID_STR_LEN])
+{
+	char err[256];
+	PGresult *r;
+	if (a->project_id)
+		r = DBQ(db, err, "SELECT id FROM projects WHERE id = $1 AND enabled", a->project_id);
+	else if (domain_ok(a->pdomain_id, a->pdomain_name))
+		r = DBQ(db, err, "SELECT id FROM projects WHERE name = $1 AND enabled",
+			a->project_name);
+	else
+		return -EACCES;
+	int rc = -EACCES;
+	if (r && PQntuples(r) == 1) {
+		snprintf(project_id, UUID_STR_LEN, "%s", db_val(r, 0, 0));
+		PGresult *ra = DBQ(db, err,
+				   "SELECT 1 FROM role_assignments WHERE user_id = $1 AND project_id = $2",
+				   user_id, project_id);
+		if (ra && PQntuples(ra) > 0)
+			rc = 0;
+		PQclear(ra);
+	}
+	PQclear(r);
+	return rc;
+}
+
+static void tokens_create(struct req *r, struct resp *w)
+{
+	struct auth_req a;
+	char err[256], user_id[UUID_STR_LEN] = "", project_id[UUID_STR_LEN] = "";
+	const char *method = "password";
+	if (!r->json) {
+		resp_error(r, w, 400, "request body required");
+		return;
+	}
+	if (parse_auth(r->json, &a, err, sizeof(err)) < 0) {
+		resp_error(r, w, 400, "%s", err);
+		goto out;
+	}
+	if (a.password) {
+		if (check_password(r->db, &a, user_id) < 0) {
+			resp_error(r, w, 401, "The request you have made requires authentication.");
+			goto out;
+		}
+	} else {
+		struct auth old;
+		method = "token";
+		if (token_validate(r->db, a.token_id, &old) < 0) {
+			resp_error(r, w, 401, "The request you have made requires authentication.");
+			goto out;
+		}
+		snprintf(user_id, sizeof(user_id), "%s", old.user_id);
+	}
+	if (a.project) {
+		if (resolve_project(r->db, &a, user_id, project_id) < 0) {
+			resp_error(r, w, 401, "The user has no role on the requested project.");
+			goto out;
+		}
+	} else {
+		/* No scope: the user's default project when it holds a role there. */
+		PGresult *d = DBQ(r->db, err,
+				  "SELECT u.default_project_id FROM users u JOIN role_assignments ra"
+				  " ON ra.user_id = u.id AND ra.project_id = u.default_project_id"
+				  " WHERE u.id = $1 LIMIT 1",
+				  user_id);
+		if (d && PQntuples(d) == 1 && db_val(d, 0, 0))
+			snprintf(project_id, sizeof(project_id), "%s", db_val(d, 0, 0));
+		PQclear(d);
+	}
+	char token[TOKEN_STR_MAX];
+	struct auth na;
+	if (token_issue(r->db, user_id, project_id[0] ? project_id : NULL, r->api->token_ttl, token,
+			&na) < 0) {
+		resp_db_error(r, w, "token insert failed");
+		goto out;
+	}
+	resp_header(w, "X-Subject-Token", token);
+	sodium_memzero(token, sizeof(token));
+	resp_json(w, 201, auth_token_body(r->api, &na, method));
+out:
+	auth_req_release(&a);
+}
+
+static void tokens_show(struct req *r, struct resp *w)
+{
+	const char *subject = req_header(r, "X-Subject-Token");
+	struct auth s;
+	if (!subject || strlen(subject) >= 512 || token_validate(r->db, subject, &s) < 0) {
+		resp_error(r, w, 404, "Could not find token.");
+		return;
+	}
+	if (strcmp(s.user_id, r->auth.user_id) && !(r->auth.roles & ROLE_ADMIN)) {
+		resp_error(r, w, 403, "You are not authorized to validate that token.");
+		return;
+	}
+	resp_header(w, "X-Subject-Token", subject);
+	resp_json(w, 200, auth_token_body(r->api, &s, "password"));
+}
+
+static void tokens_delete(struct req *r, struct resp *w)
+{
+	const char *subject = req_header(r, "X-Subject-Token");
+	struct auth s;
+	if (!subject || strlen(subject) >= 512 || token_validate(r->db, subject, &s) < 0) {
+		resp_error(r, w, 404, "Could not find token.");
+		return;
+	}
+	if (strcmp(s.user_id, r->auth.user_id) && !(r->auth.roles & ROLE_ADMIN)) {
+		resp_error(r, w, 403, "You are not authorized to revoke that token.");
+		return;
+	}
+	if (token_revoke(r->db, s.token_hash) < 0) {
+		resp_db_error(r, w, "token revoke failed");
+		return;
+	}
+	resp_empty(w, 204);
+}
+
+static void auth_projects(struct req *r, struct resp *w)
+{
+	char err[256];
+	PGresult *res = DBQ(r->db, err,
+			    "SELECT DISTINCT p.id, p.name, p.description, p.enabled FROM projects p"
+			    " JOIN role_assignments ra ON ra.project_id = p.id WHERE ra.user_id = $1"
+			    " ORDER BY p.name",
+			    r->auth.user_id);
+	if (!res) {
+		resp_db_error(r, w, err);
+		return;
+	}
+	json_t *list = json_array();
+	for (int i = 0; i < PQntuples(res); i++) {
+		char *href = xasprintf("%s/identity/v3/projects/%s", r->api->public_url,
+				       db_val(res, i, 0));
+		json_array_append_new(
+			list, json_pack("{s:s,s:s,s:s,s:s,s:b,s:b,s:n,s:{s:s}}", "id",
+					db_val(res, i, 0), "name", db_val(res, i, 1), "description",
+					db_val(res, i, 2), "domain_id", DOMAIN_ID, "enabled",
+					db_val(res, i, 3)[0] == 't', "is_domain", 0, "parent_id",
+					"links", "self", href));
+		free(href);
+	}
+	PQclear(res);
+	resp_json(w, 200, json_pack("{s:o}", "projects", list));
+}
+
+static void auth_catalog(struct req *r, struct resp *w)
+{
+	if (!r->auth.project_id[0]) {
+		resp_error(r, w, 403, "catalog needs a project-scoped token");
+		return;
+	}
+	resp_json(w, 200, json_pack("{s:o}", "catalog", catalog_build(r->api, r->auth.project_id)));
+}
+
+static const struct route routes[] = {
+	{"POST", "/identity/v3/auth/tokens", tokens_create, "public", SVC_IDENTITY, 0},
+	{"GET", "/identity/v3/auth/tokens", tokens_show, "identity:token", SVC_IDENTITY, 0},
+	{"DELETE", "/identity/v3/auth/tokens", tokens_delete, "identity:token", SVC_IDENTITY, 0},
+	{"GET", "/identity/v3/auth/projects", auth_projects, "identity:token", SVC_IDENTITY, 0},
+	{"GET", "/identity/v3/auth/catalog", auth_catalog, "identity:token", SVC_IDENTITY, 0},
+};
+ROUTE_TABLE(auth_routes, routes);

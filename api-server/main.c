@@ -1,0 +1,143 @@
+/* nubo-api: the HTTP front door (Identity, Compute, Image APIs). Writes desired state
+ * to PostgreSQL and wakes the scheduler over ZeroMQ. */
+#include <errno.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "api.h"
+#include "http.h"
+#include "log.h"
+#include "msg.h"
+#include "bus.h"
+#include "xalloc.h"
+
+static volatile sig_atomic_t stopping;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+void api_wake_scheduler(struct api *api)
+{
+	struct msg m;
+	msg_init(&m, MSG_WAKE);
+	pthread_mutex_lock(&api->wake_lock);
+	bus_send(api->wake, NULL, &m);
+	pthread_mutex_unlock(&api->wake_lock);
+}
+
+static char *trimmed(const char *s)
+{
+	char *t = xstrdup(s);
+	size_t n = strlen(t);
+	while (n > 0 && t[n - 1] == '/')
+		t[--n] = '\0';
+	return t;
+}
+
+static int usage(void)
+{
+	fputs("usage: nubo-api [-c CONF] [-n] [-d]\n", stderr);
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	const char *confpath = "/etc/nubo/nubo.conf";
+	int check_only = 0, debug = 0, opt;
+	while ((opt = getopt(argc, argv, "c:nd")) != -1) {
+		switch (opt) {
+		case 'c': confpath = optarg; break;
+		case 'n': check_only = 1; break;
+		case 'd': debug = 1; break;
+		default: return usage();
+		}
+	}
+	log_init("nubo-api", debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	if (sodium_init() < 0) {
+		log_err("libsodium init failed");
+		return 1;
+	}
+	char err[512];
+	struct api api = {0};
+	api.conf = conf_load(confpath, err, sizeof(err));
+	if (!api.conf) {
+		log_err("%s", err);
+		return 1;
+	}
+	char *public_url = trimmed(conf_get(api.conf, "api", "public_url", "http://127.0.0.1:8080"));
+	char *internal_url = trimmed(conf_get(api.conf, "api", "internal_url", public_url));
+	api.public_url = public_url;
+	api.internal_url = internal_url;
+	api.region = conf_get(api.conf, "api", "region", "RegionOne");
+	api.image_dir = conf_get(api.conf, "api", "image_dir", "/var/lib/nubo/images");
+	api.agent_key = conf_get(api.conf, "bus", "agent_key", NULL);
+	api.dashboard_dir = conf_get(api.conf, "api", "dashboard_dir", NULL);
+	api.token_ttl = conf_get_long(api.conf, "api", "token_ttl", 3600);
+	api.max_image_mb = conf_get_long(api.conf, "api", "max_image_mb", 10240);
+	if (check_only) {
+		conf_dump(api.conf, stdout);
+		int ok = conf_get(api.conf, "database", "conninfo", NULL) != NULL && api.agent_key;
+		printf("config %s\n", ok ? "ok" : "incomplete: need [database] conninfo and [bus] agent_key");
+		return ok ? 0 : 1;
+	}
+	int rc = 1;
+	mkdir(api.image_dir, 0750);
+	long threads = conf_get_long(api.conf, "api", "threads", 8);
+	api.db = db_pool_new(conf_get(api.conf, "database", "conninfo", ""),
+			     (int)conf_get_long(api.conf, "database", "pool_size", threads + 2), err,
+			     sizeof(err));
+	if (!api.db) {
+		log_err("%s", err);
+		goto out;
+	}
+	PGconn *db = db_acquire(api.db);
+	int v = db_migrate(db, err, sizeof(err));
+	db_release(api.db, db);
+	if (v < 0) {
+		log_err("schema: %s", err);
+		goto out;
+	}
+	api.zctx = zmq_ctx_new();
+	api.wake = zmq_socket(api.zctx, ZMQ_PUSH);
+	int zero = 0, hwm = 100;
+	zmq_setsockopt(api.wake, ZMQ_LINGER, &zero, sizeof(zero));
+	zmq_setsockopt(api.wake, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+	zmq_connect(api.wake, conf_get(api.conf, "bus", "wake_url", "tcp://127.0.0.1:5571"));
+	pthread_mutex_init(&api.wake_lock, NULL);
+
+	signal(SIGPIPE, SIG_IGN);
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	if (http_start(&api) < 0) {
+		log_err("cannot listen on port %ld", conf_get_long(api.conf, "api", "port", 8080));
+		goto out;
+	}
+	log_info("listening on %s:%ld, schema v%d, public url %s",
+		 conf_get(api.conf, "api", "listen_address", "0.0.0.0"),
+		 conf_get_long(api.conf, "api", "port", 8080), v, api.public_url);
+	while (!stopping)
+		pause();
+	log_info("stopping");
+	http_stop();
+	rc = 0;
+out:
+	if (api.wake)
+		zmq_close(api.wake);
+	if (api.zctx)
+		zmq_ctx_term(api.zctx);
+	db_pool_free(api.db);
+	conf_free(api.conf);
+	free(public_url);
+	free(internal_url);
+	return rc;
+}

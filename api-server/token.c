@@ -1,0 +1,104 @@
+/* Token issue, validation and revocation against the tokens table. */
+#include "token.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+/* One query loads everything a request needs to know about its caller. */
+static const char validate_sql[] =
+	"SELECT t.user_id, u.name, coalesce(t.project_id, ''), coalesce(p.name, ''),"
+	" to_char(t.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
+	" to_char(t.issued_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
+	" coalesce((SELECT string_agg(r.name, ',') FROM role_assignments ra JOIN roles r"
+	"   ON r.id = ra.role_id WHERE ra.user_id = t.user_id AND ra.project_id = t.project_id), '')"
+	" FROM tokens t JOIN users u ON u.id = t.user_id LEFT JOIN projects p ON p.id = t.project_id"
+	" WHERE t.hash = $1 AND NOT t.revoked AND t.expires_at > now() AND u.enabled"
+	" AND (t.project_id IS NULL OR p.enabled)";
+
+static unsigned roles_from_list(const char *list)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} map[] = {{"reader", ROLE_READER}, {"member", ROLE_MEMBER}, {"admin", ROLE_ADMIN}};
+	unsigned bits = 0;
+	char buf[512];
+	snprintf(buf, sizeof(buf), "%s", list);
+	char *save = NULL;
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
+		for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+			if (!strcmp(t, map[i].name))
+				bits |= map[i].bit;
+	/* admin implies member implies reader, as Keystone's implied roles do */
+	if (bits & ROLE_ADMIN)
+		bits |= ROLE_MEMBER;
+	if (bits & ROLE_MEMBER)
+		bits |= ROLE_READER;
+	return bits;
+}
+
+static int load_by_hash(PGconn *db, const char *hash, struct auth *a)
+{
+	char err[256];
+	memset(a, 0, sizeof(*a));
+	PGresult *r = DBQ(db, err, validate_sql, hash);
+	if (!r || PQntuples(r) != 1) {
+		PQclear(r);
+		return -EACCES;
+	}
+	snprintf(a->token_hash, sizeof(a->token_hash), "%s", hash);
+	snprintf(a->user_id, sizeof(a->user_id), "%s", db_val(r, 0, 0));
+	snprintf(a->user_name, sizeof(a->user_name), "%s", db_val(r, 0, 1));
+	snprintf(a->project_id, sizeof(a->project_id), "%s", db_val(r, 0, 2));
+	snprintf(a->project_name, sizeof(a->project_name), "%s", db_val(r, 0, 3));
+	snprintf(a->expires_at, sizeof(a->expires_at), "%s", db_val(r, 0, 4));
+	snprintf(a->issued_at, sizeof(a->issued_at), "%s", db_val(r, 0, 5));
+	a->roles = roles_from_list(db_val(r, 0, 6));
+	a->valid = 1;
+	PQclear(r);
+	return 0;
+}
+
+int token_validate(PGconn *db, const char *token, struct auth *a)
+{
+	char hash[65];
+	sha256_hex(token, strlen(token), hash);
+	return load_by_hash(db, hash, a);
+}
+
+int token_issue(PGconn *db, const char *user_id, const char *project_id, long ttl,
+		char out[TOKEN_STR_MAX], struct auth *a)
+{
+	char hash[65], ttls[32], err[256];
+	token_random(out, TOKEN_STR_MAX, 32);
+	sha256_hex(out, strlen(out), hash);
+	snprintf(ttls, sizeof(ttls), "%ld", ttl);
+	if (DBX(db, err,
+		"INSERT INTO tokens (hash, user_id, project_id, expires_at)"
+		" VALUES ($1, $2, $3, now() + make_interval(secs => $4::int))",
+		hash, user_id, project_id, ttls) < 0)
+		return -EIO;
+	/* Opportunistic cleanup keeps the table small. */
+	DBX(db, err, "DELETE FROM tokens WHERE expires_at < now() - interval '1 day' AND $1 = $1",
+	    "x");
+	return load_by_hash(db, hash, a) == 0 ? 0 : -EIO;
+}
+
+int token_revoke(PGconn *db, const char *hash)
+{
+	char err[256];
+	return DBX(db, err, "UPDATE tokens SET revoked = true WHERE hash = $1", hash) < 0 ? -EIO
+											   : 0;
+}
+
+int token_revoke_user(PGconn *db, const char *user_id)
+{
+	char err[256];
+	return DBX(db, err, "UPDATE tokens SET revoked = true WHERE user_id = $1", user_id) < 0
+		       ? -EIO
+		       : 0;
+}

@@ -1,0 +1,24 @@
+/* Keystone tokens: 32 random bytes, base64url; only their SHA-256 is stored. */
+#ifndef NUBO_TOKEN_H
+#define NUBO_TOKEN_H
+#include <libpq-fe.h>
+#include <stddef.h>
+
+#include "http.h"
+
+#define TOKEN_STR_MAX 64
+
+/* Creates a token for user (scoped to project_id, or unscoped when NULL), valid ttl
+ * seconds. Writes the token into out and fills a (as token_validate would).
+ * Returns 0 or -EIO. */
+int token_issue(PGconn *db, const char *user_id, const char *project_id, long ttl,
+		char out[TOKEN_STR_MAX], struct auth *a);
+/* Fills a when token is known, unrevoked, unexpired, and its user and project are
+ * enabled; a->valid stays 0 otherwise. Returns 0 or -EACCES. */
+int token_validate(PGconn *db, const char *token, struct auth *a);
+/* Revokes by hash. Returns 0 or -EIO. */
+int token_revoke(PGconn *db, const char *hash);
+/* Revokes every token of a user (disable, delete, password change). */
+int token_revoke_user(PGconn *db, const char *user_id);
+
+#endif

@@ -1,0 +1,83 @@
+/* Sending and receiving msg.h envelopes over ZeroMQ sockets. */
+#include "bus.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+int bus_send(void *sock, const char *peer, const struct msg *m)
+{
+	char *text = msg_encode(m);
+	if (!text)
+		return -EINVAL;
+	int rc = 0;
+	if (peer && zmq_send(sock, peer, strlen(peer), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (zmq_send(sock, text, strlen(text), ZMQ_DONTWAIT) < 0)
+		rc = -errno;
+out:
+	free(text);
+	return rc;
+}
+
+/* Drains the remaining frames of a multipart message. */
+static void drain(void *sock)
+{
+	int more = 0;
+	size_t sz = sizeof(more);
+	while (zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &sz) == 0 && more) {
+		zmq_msg_t f;
+		zmq_msg_init(&f);
+		zmq_msg_recv(&f, sock, 0);
+		zmq_msg_close(&f);
+	}
+}
+
+int bus_recv(void *sock, char *peer, size_t peerlen, struct msg *out, int flags, char *err,
+	     size_t errlen)
+{
+	zmq_msg_t f;
+	memset(out, 0, sizeof(*out));
+	out->kind = MSG_WAKE;
+	if (peer) {
+		zmq_msg_init(&f);
+		if (zmq_msg_recv(&f, sock, flags) < 0) {
+			int e = errno;
+			zmq_msg_close(&f);
+			return -e;
+		}
+		size_t n = zmq_msg_size(&f);
+		if (n >= peerlen || !zmq_msg_more(&f)) {
+			zmq_msg_close(&f);
+			drain(sock);
+			snprintf(err, errlen, "bad routing frame");
+			return -EINVAL;
+		}
+		memcpy(peer, zmq_msg_data(&f), n);
+		peer[n] = '\0';
+		zmq_msg_close(&f);
+		flags = 0; /* the rest of a multipart message is already here */
+	}
+	zmq_msg_init(&f);
+	if (zmq_msg_recv(&f, sock, flags) < 0) {
+		int e = errno;
+		zmq_msg_close(&f);
+		return -e;
+	}
+	int more = zmq_msg_more(&f);
+	int rc = msg_decode(zmq_msg_data(&f), zmq_msg_size(&f), out, err, errlen);
+	zmq_msg_close(&f);
+	if (more) {
+		drain(sock);
+		if (rc == 0) {
+			msg_release(out);
+			snprintf(err, errlen, "unexpected extra frames");
+			rc = -EINVAL;
+		}
+	}
+	return rc;
+}

@@ -1,0 +1,146 @@
+/* Connection pool and query helpers over libpq. */
+#include "db.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xalloc.h"
+
+struct db_pool {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int size;
+	PGconn **conns;
+	int *busy;
+};
+
+struct db_pool *db_pool_new(const char *conninfo, int size, char *err, size_t errlen)
+{
+	struct db_pool *p = xcalloc(1, sizeof(*p));
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->cond, NULL);
+	p->size = size;
+	p->conns = xcalloc((size_t)size, sizeof(PGconn *));
+	p->busy = xcalloc((size_t)size, sizeof(int));
+	for (int i = 0; i < size; i++) {
+		p->conns[i] = PQconnectdb(conninfo);
+		if (PQstatus(p->conns[i]) != CONNECTION_OK) {
+			snprintf(err, errlen, "database: %s", PQerrorMessage(p->conns[i]));
+			db_pool_free(p);
+			return NULL;
+		}
+	}
+	return p;
+}
+
+void db_pool_free(struct db_pool *p)
+{
+	if (!p)
+		return;
+	for (int i = 0; i < p->size; i++)
+		if (p->conns[i])
+			PQfinish(p->conns[i]);
+	free(p->conns);
+	free(p->busy);
+	pthread_mutex_destroy(&p->lock);
+	pthread_cond_destroy(&p->cond);
+	free(p);
+}
+
+PGconn *db_acquire(struct db_pool *p)
+{
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		for (int i = 0; i < p->size; i++)
+			if (!p->busy[i]) {
+				p->busy[i] = 1;
+				pthread_mutex_unlock(&p->lock);
+				if (PQstatus(p->conns[i]) != CONNECTION_OK)
+					PQreset(p->conns[i]);
+				return p->conns[i];
+			}
+		pthread_cond_wait(&p->cond, &p->lock);
+	}
+}
+
+void db_release(struct db_pool *p, PGconn *c)
+{
+	if (!c)
+		return;
+	if (PQtransactionStatus(c) != PQTRANS_IDLE)
+		PQclear(PQexec(c, "ROLLBACK"));
+	pthread_mutex_lock(&p->lock);
+	for (int i = 0; i < p->size; i++)
+		if (p->conns[i] == c)
+			p->busy[i] = 0;
+	pthread_cond_signal(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+}
+
+PGresult *db_query(PGconn *c, const char *sql, int n, const char *const *params, char *err,
+		   size_t errlen, char *sqlstate)
+{
+	PGresult *r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
+	ExecStatusType st = PQresultStatus(r);
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+		return r;
+	if (err && errlen)
+		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+	if (sqlstate) {
+		const char *s = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+		snprintf(sqlstate, 6, "%s", s ? s : "");
+	}
+	PQclear(r);
+	return NULL;
+}
+
+int db_exec(PGconn *c, const char *sql, int n, const char *const *params, char *err,
+	    size_t errlen)
+{
+	PGresult *r = db_query(c, sql, n, params, err, errlen, NULL);
+	if (!r)
+		return -EIO;
+	const char *t = PQcmdTuples(r);
+	int rows = *t ? atoi(t) : 0;
+	PQclear(r);
+	return rows;
+}
+
+static int simple(PGconn *c, const char *sql)
+{
+	PGresult *r = PQexec(c, sql);
+	int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	PQclear(r);
+	return ok ? 0 : -EIO;
+}
+
+int db_begin(PGconn *c)
+{
+	return simple(c, "BEGIN");
+}
+
+int db_commit(PGconn *c)
+{
+	return simple(c, "COMMIT");
+}
+
+void db_rollback(PGconn *c)
+{
+	simple(c, "ROLLBACK");
+}
+
+const char *db_val(const PGresult *r, int row, int col)
+{
+	if (row >= PQntuples(r) || col >= PQnfields(r) || PQgetisnull(r, row, col))
+		return NULL;
+	return PQgetvalue(r, row, col);
+}
+
+long db_long(const PGresult *r, int row, int col, long def)
+{
+	const char *v = db_val(r, row, col);
+	return v ? strtol(v, NULL, 10) : def;
+}

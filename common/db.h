@@ -1,0 +1,51 @@
+/* PostgreSQL access for the controller side (nubo-api, nubo-scheduler): a small
+ * connection pool, parameterised queries only, and versioned schema migrations. */
+#ifndef NUBO_DB_H
+#define NUBO_DB_H
+#include <libpq-fe.h>
+#include <stddef.h>
+
+struct db_pool;
+
+/* Opens size connections to conninfo. NULL with err on failure. */
+struct db_pool *db_pool_new(const char *conninfo, int size, char *err, size_t errlen);
+void db_pool_free(struct db_pool *p);
+/* Borrows a connection, waiting while all are in use; a broken one is reset first. */
+PGconn *db_acquire(struct db_pool *p);
+/* Returns c to the pool; an open transaction is rolled back. */
+void db_release(struct db_pool *p, PGconn *c);
+
+/* Runs sql with text parameters (NULL entries are SQL NULL). Returns the result
+ * (caller PQclear()s) for COMMAND_OK/TUPLES_OK, or NULL with the server's message in
+ * err and its SQLSTATE in sqlstate (6 bytes, may be NULL). */
+PGresult *db_query(PGconn *c, const char *sql, int n, const char *const *params, char *err,
+		   size_t errlen, char *sqlstate);
+/* Like db_query but for statements: returns affected rows (>= 0) or -EIO. */
+int db_exec(PGconn *c, const char *sql, int n, const char *const *params, char *err,
+	    size_t errlen);
+
+#define DB_NARGS(...) ((int)(sizeof((const char *[]){__VA_ARGS__}) / sizeof(const char *)))
+/* DBQ(conn, errbuf, sql, params...): db_query with an inline parameter list. */
+#define DBQ(c, err, sql, ...)                                                                  \
+	db_query((c), (sql), DB_NARGS(__VA_ARGS__), (const char *const[]){__VA_ARGS__}, (err),   \
+		 sizeof(err), NULL)
+#define DBX(c, err, sql, ...)                                                                  \
+	db_exec((c), (sql), DB_NARGS(__VA_ARGS__), (const char *const[]){__VA_ARGS__}, (err),    \
+		sizeof(err))
+
+/* Transaction helpers: 0 or -EIO. */
+int db_begin(PGconn *c);
+int db_commit(PGconn *c);
+void db_rollback(PGconn *c);
+
+/* Brings the schema to the newest version (under an advisory lock, so concurrent
+ * daemons do not race). Returns the version now in place, or -EIO with err. */
+int db_migrate(PGconn *c, char *err, size_t errlen);
+/* Newest schema version this build knows. */
+int db_schema_version(void);
+
+/* Cell helpers: value of (row, col) or NULL when SQL NULL; int with default. */
+const char *db_val(const PGresult *r, int row, int col);
+long db_long(const PGresult *r, int row, int col, long def);
+
+#endif

@@ -1,0 +1,137 @@
+/* JSON field-table parser for request bodies. */
+#include "jparse.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+#include "xalloc.h"
+
+static int parse_one(const struct jfield *f, json_t *v, char *base, char *err, size_t errlen)
+{
+	switch (f->type) {
+	case J_STR:
+		if (!json_is_string(v) || json_string_length(v) > (size_t)f->max ||
+		    strlen(json_string_value(v)) != json_string_length(v)) {
+			snprintf(err, errlen, "%s: must be a string of at most %ld bytes", f->name,
+				 f->max);
+			return -EINVAL;
+		}
+		*(char **)(base + f->off) = xstrdup(json_string_value(v));
+		return 0;
+	case J_STR_OR_INT:
+		if (json_is_integer(v)) {
+			*(char **)(base + f->off) =
+				xasprintf("%lld", (long long)json_integer_value(v));
+			return 0;
+		}
+		if (!json_is_string(v) || json_string_length(v) > (size_t)f->max ||
+		    strlen(json_string_value(v)) != json_string_length(v)) {
+			snprintf(err, errlen, "%s: must be a string of at most %ld bytes", f->name,
+				 f->max);
+			return -EINVAL;
+		}
+		*(char **)(base + f->off) = xstrdup(json_string_value(v));
+		return 0;
+	case J_UUID:
+		if (!json_is_string(v) || !uuid_is_valid(json_string_value(v))) {
+			snprintf(err, errlen, "%s: must be a UUID", f->name);
+			return -EINVAL;
+		}
+		strcpy(base + f->off, json_string_value(v));
+		return 0;
+	case J_INT: {
+		long long x;
+		if (json_is_integer(v)) {
+			x = json_integer_value(v);
+		} else if (json_is_string(v)) { /* novaclient sends some numbers as strings */
+			char *end;
+			const char *s = json_string_value(v);
+			errno = 0;
+			x = strtoll(s, &end, 10);
+			if (!*s || *end || errno) {
+				snprintf(err, errlen, "%s: must be an integer", f->name);
+				return -EINVAL;
+			}
+		} else {
+			snprintf(err, errlen, "%s: must be an integer", f->name);
+			return -EINVAL;
+		}
+		if (x < f->min || x > f->max) {
+			snprintf(err, errlen, "%s: must be between %ld and %ld", f->name, f->min,
+				 f->max);
+			return -EINVAL;
+		}
+		*(long *)(base + f->off) = (long)x;
+		return 0;
+	}
+	case J_BOOL:
+		if (json_is_boolean(v)) {
+			*(int *)(base + f->off) = json_is_true(v);
+			return 0;
+		}
+		if (json_is_string(v)) {
+			const char *s = json_string_value(v);
+			if (!strcasecmp(s, "true") || !strcasecmp(s, "false")) {
+				*(int *)(base + f->off) = !strcasecmp(s, "true");
+				return 0;
+			}
+		}
+		snprintf(err, errlen, "%s: must be a boolean", f->name);
+		return -EINVAL;
+	case J_OBJECT:
+		if (!json_is_object(v)) {
+			snprintf(err, errlen, "%s: must be an object", f->name);
+			return -EINVAL;
+		}
+		*(json_t **)(base + f->off) = v;
+		return 0;
+	case J_ARRAY:
+		if (!json_is_array(v) || (f->max && json_array_size(v) > (size_t)f->max)) {
+			snprintf(err, errlen, "%s: must be a list of at most %ld items", f->name,
+				 f->max);
+			return -EINVAL;
+		}
+		*(json_t **)(base + f->off) = v;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int jparse(const json_t *obj, const struct jfield *fields, size_t n, void *out, char *err,
+	   size_t errlen)
+{
+	if (!json_is_object(obj)) {
+		snprintf(err, errlen, "request body must be a JSON object");
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct jfield *f = &fields[i];
+		json_t *v = json_object_get(obj, f->name);
+		if (!v || (json_is_null(v) && f->nullable)) {
+			if (f->required) {
+				snprintf(err, errlen, "%s: is required", f->name);
+				goto fail;
+			}
+			continue;
+		}
+		if (parse_one(f, v, out, err, errlen) < 0)
+			goto fail;
+	}
+	return 0;
+fail:
+	jparse_release(fields, n, out);
+	return -EINVAL;
+}
+
+void jparse_release(const struct jfield *fields, size_t n, void *out)
+{
+	for (size_t i = 0; i < n; i++)
+		if (fields[i].type == J_STR || fields[i].type == J_STR_OR_INT) {
+			char **p = (char **)((char *)out + fields[i].off);
+			free(*p);
+			*p = NULL;
+		}
+}

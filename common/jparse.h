@@ -1,0 +1,38 @@
+/* Table-driven parsing of JSON request bodies into typed structs at the edge: each
+ * field row names its key, type, destination offset, bound and whether it is
+ * required, so handlers never touch the wire's json_t. */
+#ifndef NUBO_JPARSE_H
+#define NUBO_JPARSE_H
+#include <jansson.h>
+#include <stddef.h>
+
+enum jtype {
+	J_STR,	    /* char * (owned by the struct; free with jparse_release) bound = max bytes */
+	J_UUID,	    /* char[37] */
+	J_INT,	    /* long, range [min, max] */
+	J_BOOL,	    /* int 0/1; also accepts "true"/"false" strings */
+	J_OBJECT,   /* json_t * borrowed from the body (nested, parsed by the caller) */
+	J_ARRAY,    /* json_t * borrowed */
+	J_STR_OR_INT, /* char *: a string, or an integer rendered as a string (flavor ids) */
+};
+
+struct jfield {
+	const char *name;
+	enum jtype type;
+	size_t off;
+	long min, max; /* J_STR: max length (min ignored); J_INT: range */
+	int required;
+	int nullable; /* JSON null accepted as absent */
+};
+
+/* Fills out from obj per fields. Unknown keys are ignored. Returns 0, or -EINVAL with
+ * a client-facing message in err ("name: must be a string of at most 255 bytes"). */
+int jparse(const json_t *obj, const struct jfield *fields, size_t n, void *out, char *err,
+	   size_t errlen);
+/* Frees the J_STR / J_STR_OR_INT strings jparse allocated in out. */
+void jparse_release(const struct jfield *fields, size_t n, void *out);
+
+#define JF(st, member) offsetof(st, member)
+#define JCOUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif

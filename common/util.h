@@ -1,0 +1,30 @@
+/* Small shared helpers: UUIDs, timestamps, random tokens, monotonic time. */
+#ifndef NUBO_UTIL_H
+#define NUBO_UTIL_H
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define UUID_STR_LEN 37 /* 36 chars + NUL */
+
+/* Writes a random (v4) UUID, lowercase with dashes. */
+void uuid_generate_str(char out[UUID_STR_LEN]);
+/* 1 when s is a canonical lowercase or uppercase UUID string, else 0. */
+int uuid_is_valid(const char *s);
+
+/* "YYYY-MM-DDTHH:MM:SS.ffffffZ" (Keystone), into out (>= 28 bytes). */
+void time_iso_micro(time_t t, long usec, char *out, size_t n);
+/* "YYYY-MM-DDTHH:MM:SSZ" (Nova/Glance), into out (>= 21 bytes). */
+void time_iso(time_t t, char *out, size_t n);
+/* Parses "YYYY-MM-DD[T ]HH:MM:SS[.ffffff][Z|+00:00]" as UTC. 0 or -EINVAL. */
+int time_parse_iso(const char *s, time_t *out);
+/* Milliseconds from CLOCK_MONOTONIC. */
+int64_t time_mono_ms(void);
+
+/* Fills out with a URL-safe random token of `bytes` random bytes (base64url, no
+ * padding); out must hold 4*bytes/3+2. */
+void token_random(char *out, size_t outlen, size_t bytes);
+/* Lowercase hex SHA-256 of data into out[65]. */
+void sha256_hex(const void *data, size_t len, char out[65]);
+
+#endif
