@@ -17,6 +17,13 @@ struct db_pool {
 	int *busy;
 };
 
+/* Server NOTICEs (e.g. "relation already exists, skipping") are not errors. */
+static void notice_ignore(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
 struct db_pool *db_pool_new(const char *conninfo, int size, char *err, size_t errlen)
 {
 	struct db_pool *p = xcalloc(1, sizeof(*p));
@@ -32,6 +39,7 @@ struct db_pool *db_pool_new(const char *conninfo, int size, char *err, size_t er
 			db_pool_free(p);
 			return NULL;
 		}
+		PQsetNoticeProcessor(p->conns[i], notice_ignore, NULL);
 	}
 	return p;
 }

@@ -8,9 +8,70 @@
 #include "conf.h"
 #include "db.h"
 
+/* Idempotent first-run data: roles, the admin and demo projects and users, and the
+ * default flavors. Passwords come from the environment (never argv, which ps shows). */
+static const char *const bootstrap_sql[] = {
+	"INSERT INTO roles (id, name) VALUES (md5('role-admin')::uuid::text, 'admin'),"
+	" (md5('role-member')::uuid::text, 'member'), (md5('role-reader')::uuid::text, 'reader')"
+	" ON CONFLICT (name) DO NOTHING",
+	"INSERT INTO projects (id, name, description) VALUES"
+	" (gen_random_uuid()::text, 'admin', 'Bootstrap project for the cloud admin'),"
+	" (gen_random_uuid()::text, 'demo', 'Demo tenant') ON CONFLICT (name) DO NOTHING",
+	"INSERT INTO flavors (id, name, vcpus, ram_mb, disk_gb) VALUES ('1', 'm1.tiny', 1, 512, 1),"
+	" ('2', 'm1.small', 1, 2048, 20), ('3', 'm1.medium', 2, 4096, 40),"
+	" ('4', 'm1.large', 4, 8192, 80) ON CONFLICT DO NOTHING",
+};
+
+struct bootstrap_user {
+	const char *name, *env, *project;
+	const char *roles[3][2]; /* {project, role} */
+};
+
+static const struct bootstrap_user bootstrap_users[] = {
+	{"admin", "NUBO_ADMIN_PASSWORD", "admin", {{"admin", "admin"}, {"demo", "admin"}, {NULL, NULL}}},
+	{"demo", "NUBO_DEMO_PASSWORD", "demo", {{"demo", "member"}, {NULL, NULL}, {NULL, NULL}}},
+};
+
+static int bootstrap(PGconn *db, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < sizeof(bootstrap_sql) / sizeof(bootstrap_sql[0]); i++)
+		if (db_exec(db, bootstrap_sql[i], 0, NULL, err, errlen) < 0)
+			return -1;
+	for (size_t i = 0; i < sizeof(bootstrap_users) / sizeof(bootstrap_users[0]); i++) {
+		const struct bootstrap_user *u = &bootstrap_users[i];
+		const char *pw = getenv(u->env);
+		if (!pw || !*pw) {
+			snprintf(err, errlen, "%s is not set", u->env);
+			return -1;
+		}
+		char hash[crypto_pwhash_STRBYTES];
+		if (crypto_pwhash_str(hash, pw, strlen(pw), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+				      crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
+			snprintf(err, errlen, "password hashing failed");
+			return -1;
+		}
+		if (DBX(db, err,
+			"INSERT INTO users (id, name, password_hash, default_project_id)"
+			" SELECT gen_random_uuid()::text, $1, $2, id FROM projects WHERE name = $3"
+			" ON CONFLICT (name) DO UPDATE SET password_hash = EXCLUDED.password_hash,"
+			" enabled = true",
+			u->name, hash, u->project) < 0)
+			return -1;
+		for (int k = 0; k < 3 && u->roles[k][0]; k++)
+			if (DBX(db, err,
+				"INSERT INTO role_assignments (user_id, project_id, role_id)"
+				" SELECT u.id, p.id, r.id FROM users u, projects p, roles r"
+				" WHERE u.name = $1 AND p.name = $2 AND r.name = $3 ON CONFLICT DO NOTHING",
+				u->name, u->roles[k][0], u->roles[k][1]) < 0)
+				return -1;
+	}
+	return 0;
+}
+
 static int usage(void)
 {
-	fputs("usage: nubo-manage -c CONF db-sync | db-version\n"
+	fputs("usage: nubo-manage -c CONF db-sync | db-version | bootstrap\n"
+	      "       (bootstrap reads NUBO_ADMIN_PASSWORD and NUBO_DEMO_PASSWORD)\n"
 	      "       nubo-manage hash-password   (reads the password on stdin)\n",
 	      stderr);
 	return 2;
@@ -61,6 +122,13 @@ int main(int argc, char **argv)
 			rc = 1;
 		} else {
 			printf("schema version %d\n", v);
+		}
+	} else if (!strcmp(argv[i], "bootstrap")) {
+		if (db_migrate(db, err, sizeof(err)) < 0 || bootstrap(db, err, sizeof(err)) < 0) {
+			fprintf(stderr, "nubo-manage: bootstrap: %s\n", err);
+			rc = 1;
+		} else {
+			puts("bootstrap done: roles, projects admin+demo, users, flavors");
 		}
 	} else if (!strcmp(argv[i], "db-version")) {
 		printf("%d\n", db_schema_version());
