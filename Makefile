@@ -4,8 +4,8 @@ CC      ?= cc
 PKGS     = libmicrohttpd libpq libzmq jansson libcurl libsodium
 WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wno-unused-parameter -Wformat=2 -Wno-format-nonliteral -Werror
-CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 -D_GNU_SOURCE $(WARN) -Icommon $(shell pkg-config --cflags $(PKGS))
+OPT     ?= -O2 -g
+CFLAGS   = $(OPT) -std=gnu11 -D_GNU_SOURCE $(WARN) -Icommon $(shell pkg-config --cflags $(PKGS))
 LDLIBS   = $(shell pkg-config --libs $(PKGS)) -lpthread
 SAN      = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 BUILD   ?= build
@@ -50,13 +50,17 @@ $(BUILD)/bin/nubo-manage: $(BUILD)/tools/nubo-manage.o $(BUILD)/common/lib.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(LINK_LIBS)
+# A unit test links libnubo plus the lib of each daemon whose headers it includes
+# as "<dir>/<noun>.h" (so two daemons' same-named symbols never meet in one binary).
+test_libs = $(foreach d,api-server scheduler compute-agent,$(if $(shell grep -l '^\#include "$(d)/' $(1)),$(BUILD)/$(d)/lib.a))
+
+$(BUILD)/tests/%: tests/unit/%.c $$(call test_libs,tests/unit/$$*.c) $(BUILD)/common/lib.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit -o $@ $^ $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) -I. -Itests/unit -o $@ $^ $(LDLIBS) -lcmocka
 
 # Unit tests run under ASan+UBSan in their own build tree.
 unit:
-	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g $(SAN)" LDFLAGS="$(SAN)" build-asan-tests
+	$(MAKE) BUILD=build-asan OPT="-O1 -g $(SAN)" build-asan-tests
 	@set -e; for t in build-asan/tests/test_*; do echo "== $$t"; \
 	  (cd tests/unit && ASAN_OPTIONS=detect_leaks=1 ../../$$t); done
 
