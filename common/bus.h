@@ -18,3 +18,15 @@ int bus_recv(void *sock, char *peer, size_t peerlen, struct msg *out, int flags,
 	     size_t errlen);
 
 #endif
+
+/* CURVE on the agent links (DESIGN: ZeroMQ links between hosts use CURVE).
+ * [bus] curve_server_secret / curve_server_public make the scheduler's ROUTER a CURVE
+ * server; agents set curve_server_public plus their own curve_client_public /
+ * curve_client_secret. When [bus] curve_allowed_clients (comma-separated Z85 public
+ * keys) is set, a ZAP handler admits only those clients. With no keys configured the
+ * link stays plain (single-box loopback). Each returns 0 or a negative errno. */
+struct conf;
+int bus_secure_server(void *ctx, void *sock, const struct conf *c);
+int bus_secure_client(void *sock, const struct conf *c);
+/* Stops the ZAP handler thread, if one runs; call before zmq_ctx_term. */
+void bus_secure_stop(void);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zmq.h>
 
 #include "conf.h"
 #include "db.h"
@@ -72,7 +73,8 @@ static int usage(void)
 {
 	fputs("usage: nubo-manage -c CONF db-sync | db-version | bootstrap\n"
 	      "       (bootstrap reads NUBO_ADMIN_PASSWORD and NUBO_DEMO_PASSWORD)\n"
-	      "       nubo-manage hash-password   (reads the password on stdin)\n",
+	      "       nubo-manage hash-password   (reads the password on stdin)\n"
+	      "       nubo-manage curve-keypair   (prints a Z85 public and secret key)\n",
 	      stderr);
 	return 2;
 }
@@ -89,6 +91,15 @@ int main(int argc, char **argv)
 		return usage();
 	if (sodium_init() < 0)
 		return 1;
+	if (!strcmp(argv[i], "curve-keypair")) {
+		char pub[41], sec[41];
+		if (zmq_curve_keypair(pub, sec) != 0) {
+			fputs("nubo-manage: this libzmq has no CURVE support\n", stderr);
+			return 1;
+		}
+		printf("%s %s\n", pub, sec);
+		return 0;
+	}
 	if (!strcmp(argv[i], "hash-password")) {
 		char pw[1024], out[crypto_pwhash_STRBYTES];
 		if (!fgets(pw, sizeof(pw), stdin))
