@@ -1,7 +1,470 @@
-/* Placeholder until this resource is written. */
-#include "routes.h"
+/* Compute flavors (/compute/v2.1/flavors) at microversion 2.1: list, detail, show,
+ * admin-only create and delete, and the os-extra_specs key/value map of each flavor.
+ * There is no per-project flavor access: a private flavor is visible to admins only. */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 
+#include "jparse.h"
+#include "policy.h"
+#include "routes.h"
+#include "wire.h"
+#include "xalloc.h"
+
+#define FLAVOR_COLS                                                                            \
+	"id, name, ram_mb, disk_gb, vcpus, swap_mb, ephemeral_gb, rxtx_factor, is_public, disabled"
+#define FLAVOR_ID_MAX 255
+#define FLAVOR_NAME_MAX 255
+#define SPEC_KEY_MAX 255
+#define SPEC_VALUE_MAX 255
+#define SPECS_MAX 100 /* keys per flavor */
+#define LIST_LIMIT_MAX 1000
+
+static json_t *flavor_links(const struct req *r, const char *id)
+{
+	char *self = xasprintf("%s/compute/v2.1/flavors/%s", r->api->public_url, id);
+	char *book = xasprintf("%s/compute/flavors/%s", r->api->public_url, id);
+	json_t *l = json_pack("[{s:s,s:s},{s:s,s:s}]", "rel", "self", "href", self, "rel",
+			      "bookmark", "href", book);
+	free(self);
+	free(book);
+	return l;
+}
+
+/* Row of FLAVOR_COLS as Nova 2.1 shows it; brief = only id, name, links. */
+static json_t *flavor_json(const struct req *r, const PGresult *res, int i, int brief)
+{
+	const char *id = db_val(res, i, 0);
+	if (brief)
+		return json_pack("{s:s,s:s,s:o}", "id", id, "name", db_val(res, i, 1), "links",
+				 flavor_links(r, id));
+	long swap = db_long(res, i, 5, 0);
+	/* Nova before 2.75 shows no swap as the empty string. */
+	json_t *jswap = swap ? json_integer(swap) : json_string("");
+	return json_pack("{s:s,s:s,s:I,s:I,s:I,s:o,s:I,s:f,s:b,s:b,s:o}", "id", id, "name",
+			 db_val(res, i, 1), "ram", (json_int_t)db_long(res, i, 2, 0), "disk",
+			 (json_int_t)db_long(res, i, 3, 0), "vcpus",
+			 (json_int_t)db_long(res, i, 4, 0), "swap", jswap,
+			 "OS-FLV-EXT-DATA:ephemeral", (json_int_t)db_long(res, i, 6, 0),
+			 "rxtx_factor", strtod(db_val(res, i, 7), NULL),
+			 "os-flavor-access:is_public", db_val(res, i, 8)[0] == 't',
+			 "OS-FLV-DISABLED:disabled", db_val(res, i, 9)[0] == 't', "links",
+			 flavor_links(r, id));
+}
+
+/* Parses a non-negative integer query filter; -1 when absent, -EINVAL when bad. */
+static long query_nonneg(struct req *r, const char *key)
+{
+	const char *v = req_query(r, key);
+	if (!v)
+		return -1;
+	char *end;
+	errno = 0;
+	long x = strtol(v, &end, 10);
+	if (!*v || *end || errno || x < 0 || x > INT_MAX)
+		return -EINVAL;
+	return x;
+}
+
+static void flavors_list_common(struct req *r, struct resp *w, int brief)
+{
+	char err[256], ram[24], disk[24], lim[24];
+	/* Nova: is_public defaults to true; the literal "None" means all (admins only). */
+	const char *pub = req_query(r, "is_public");
+	const char *is_public = "true";
+	if (pub && policy_is_admin(&r->auth)) {
+		int b = wire_bool(pub);
+		if (!strcasecmp(pub, "none"))
+			is_public = NULL;
+		else if (b < 0) {
+			resp_error(r, w, 400, "Invalid is_public filter [%s]", pub);
+			return;
+		} else
+			is_public = b ? "true" : "false";
+	}
+	long min_ram = query_nonneg(r, "minRam"), min_disk = query_nonneg(r, "minDisk");
+	long limit = query_nonneg(r, "limit");
+	if (min_ram == -EINVAL || min_disk == -EINVAL || limit == -EINVAL) {
+		resp_error(r, w, 400, "minRam, minDisk and limit must be non-negative integers");
+		return;
+	}
+	snprintf(ram, sizeof(ram), "%ld", min_ram < 0 ? 0 : min_ram);
+	snprintf(disk, sizeof(disk), "%ld", min_disk < 0 ? 0 : min_disk);
+	snprintf(lim, sizeof(lim), "%ld", limit < 0 || limit > LIST_LIMIT_MAX ? LIST_LIMIT_MAX : limit);
+	const char *marker = req_query(r, "marker");
+	PGresult *res = NULL;
+	if (marker) {
+		res = DBQ(r->db, err, "SELECT 1 FROM flavors WHERE id = $1", marker);
+		int found = res && PQntuples(res) == 1;
+		PQclear(res);
+		if (!found) {
+			resp_error(r, w, 400, "marker [%s] not found", marker);
+			return;
+		}
+	}
+	res = DBQ(r->db, err,
+		  "SELECT " FLAVOR_COLS " FROM flavors WHERE ($1::boolean IS NULL OR is_public = $1::boolean)"
+		  " AND ram_mb >= $2::int AND disk_gb >= $3::int AND ($4::text IS NULL OR id > $4)"
+		  " ORDER BY id LIMIT $5::int",
+		  is_public, ram, disk, marker, lim);
+	if (!res) {
+		resp_db_error(r, w, err);
+		return;
+	}
+	json_t *a = json_array();
+	for (int i = 0; i < PQntuples(res); i++)
+		json_array_append_new(a, flavor_json(r, res, i, brief));
+	PQclear(res);
+	resp_json(w, 200, json_pack("{s:o}", "flavors", a));
+}
+
+static void flavors_list(struct req *r, struct resp *w)
+{
+	flavors_list_common(r, w, 1);
+}
+
+static void flavors_detail(struct req *r, struct resp *w)
+{
+	flavors_list_common(r, w, 0);
+}
+
+/* Loads flavor id visible to the caller; answers 404 and returns NULL otherwise. */
+static PGresult *flavor_load(struct req *r, struct resp *w, const char *id)
+{
+	char err[256];
+	PGresult *res = DBQ(r->db, err,
+			    "SELECT " FLAVOR_COLS " FROM flavors WHERE id = $1 AND (is_public OR $2::boolean)",
+			    id, policy_is_admin(&r->auth) ? "true" : "false");
+	if (!res) {
+		resp_db_error(r, w, err);
+		return NULL;
+	}
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		resp_error(r, w, 404, "Flavor %s could not be found.", id);
+		return NULL;
+	}
+	return res;
+}
+
+static void flavors_show(struct req *r, struct resp *w)
+{
+	PGresult *res = flavor_load(r, w, r->params[0]);
+	if (!res)
+		return;
+	resp_json(w, 200, json_pack("{s:o}", "flavor", flavor_json(r, res, 0, 0)));
+	PQclear(res);
+}
+
+struct flavor_in {
+	char *name, *id;
+	long ram, vcpus, disk, swap, ephemeral;
+	int is_public;
+	json_t *rxtx; /* borrowed; a number checked in flavor_parse */
+	double rxtx_factor;
+};
+
+static const struct jfield f_flavor[] = {
+	{"name", J_STR, JF(struct flavor_in, name), 0, FLAVOR_NAME_MAX, 1, 0},
+	{"id", J_STR_OR_INT, JF(struct flavor_in, id), 0, FLAVOR_ID_MAX, 0, 1},
+	{"ram", J_INT, JF(struct flavor_in, ram), 1, INT_MAX, 1, 0},
+	{"vcpus", J_INT, JF(struct flavor_in, vcpus), 1, INT_MAX, 1, 0},
+	{"disk", J_INT, JF(struct flavor_in, disk), 0, INT_MAX, 1, 0},
+	{"swap", J_INT, JF(struct flavor_in, swap), 0, INT_MAX, 0, 1},
+	{"OS-FLV-EXT-DATA:ephemeral", J_INT, JF(struct flavor_in, ephemeral), 0, INT_MAX, 0, 1},
+	{"os-flavor-access:is_public", J_BOOL, JF(struct flavor_in, is_public), 0, 0, 0, 1},
+};
+
+/* rxtx_factor is a float, which jparse has no type for: a JSON number, or a decimal
+ * string as novaclient may send, > 0. Returns 0 or -EINVAL. */
+static int rxtx_parse(const json_t *v, double *out)
+{
+	if (!v || json_is_null(v)) {
+		*out = 1.0;
+		return 0;
+	}
+	double x;
+	if (json_is_number(v)) {
+		x = json_number_value(v);
+	} else if (json_is_string(v)) {
+		char *end;
+		const char *s = json_string_value(v);
+		x = strtod(s, &end);
+		if (!*s || *end)
+			return -EINVAL;
+	} else {
+		return -EINVAL;
+	}
+	if (!isfinite(x) || x <= 0 || x > 3.40282e38)
+		return -EINVAL;
+	*out = x;
+	return 0;
+}
+
+static int flavor_parse(struct req *r, struct resp *w, struct flavor_in *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->is_public = 1;
+	if (wire_parse_wrapped(r, w, "flavor", f_flavor, JCOUNT(f_flavor), f) < 0)
+		return -EINVAL;
+	json_t *body = json_object_get(r->json, "flavor");
+	if (!wire_name_ok(f->name, FLAVOR_NAME_MAX))
+		resp_error(r, w, 400, "name: must be 1 to %d printable characters without "
+				      "leading or trailing spaces",
+			   FLAVOR_NAME_MAX);
+	else if (f->id && strcmp(f->id, "auto") &&
+		 (!wire_charset_ok(f->id, FLAVOR_ID_MAX, "._- ") || f->id[0] == ' ' ||
+		  f->id[strlen(f->id) - 1] == ' '))
+		resp_error(r, w, 400, "id: letters, digits, '.', '_', '-' and inner spaces only");
+	else if (rxtx_parse(json_object_get(body, "rxtx_factor"), &f->rxtx_factor) < 0)
+		resp_error(r, w, 400, "rxtx_factor: must be a number greater than 0");
+	else
+		return 0;
+	jparse_release(f_flavor, JCOUNT(f_flavor), f);
+	return -EINVAL;
+}
+
+static void flavors_create(struct req *r, struct resp *w)
+{
+	struct flavor_in f;
+	char err[256], state[6] = "", id[UUID_STR_LEN], ram[24], vcpus[24], disk[24], swap[24],
+					 eph[24], rxtx[40];
+	if (flavor_parse(r, w, &f) < 0)
+		return;
+	if (!f.id || !strcmp(f.id, "auto"))
+		uuid_generate_str(id);
+	snprintf(ram, sizeof(ram), "%ld", f.ram);
+	snprintf(vcpus, sizeof(vcpus), "%ld", f.vcpus);
+	snprintf(disk, sizeof(disk), "%ld", f.disk);
+	snprintf(swap, sizeof(swap), "%ld", f.swap);
+	snprintf(eph, sizeof(eph), "%ld", f.ephemeral);
+	snprintf(rxtx, sizeof(rxtx), "%.17g", f.rxtx_factor);
+	const char *fid = !f.id || !strcmp(f.id, "auto") ? id : f.id;
+	PGresult *res = db_query(
+		r->db,
+		"INSERT INTO flavors (id, name, ram_mb, vcpus, disk_gb, swap_mb, ephemeral_gb,"
+		" rxtx_factor, is_public) VALUES ($1, $2, $3::int, $4::int, $5::int, $6::int, $7::int,"
+		" $8::double precision, $9::boolean) RETURNING " FLAVOR_COLS,
+		9,
+		(const char *const[]){fid, f.name, ram, vcpus, disk, swap, eph, rxtx,
+				      f.is_public ? "true" : "false"},
+		err, sizeof(err), state);
+	if (res) {
+		resp_json(w, 200, json_pack("{s:o}", "flavor", flavor_json(r, res, 0, 0)));
+	} else if (!strcmp(state, SQLSTATE_UNIQUE)) {
+		/* Which one clashed: the id or the name. */
+		PGresult *c = DBQ(r->db, err, "SELECT 1 FROM flavors WHERE id = $1", fid);
+		if (c && PQntuples(c) > 0)
+			resp_error(r, w, 409, "Flavor with ID %s already exists.", fid);
+		else
+			resp_error(r, w, 409, "Flavor with name %s already exists.", f.name);
+		PQclear(c);
+	} else {
+		resp_db_error(r, w, err);
+	}
+	PQclear(res);
+	jparse_release(f_flavor, JCOUNT(f_flavor), &f);
+}
+
+static void flavors_delete(struct req *r, struct resp *w)
+{
+	char err[256];
+	/* Instances keep their own copy of vcpus/ram/disk, so a flavor in use may go. */
+	int n = DBX(r->db, err, "DELETE FROM flavors WHERE id = $1", r->params[0]);
+	if (n < 0)
+		resp_db_error(r, w, err);
+	else if (n == 0)
+		resp_error(r, w, 404, "Flavor %s could not be found.", r->params[0]);
+	else
+		resp_empty(w, 202);
+}
+
+/* ---- os-extra_specs ---- */
+
+/* Loads the flavor's extra specs as a new JSON object; answers 404/500 and returns
+ * NULL when the flavor is not visible. */
+static json_t *specs_load(struct req *r, struct resp *w)
+{
+	char err[256];
+	PGresult *res = DBQ(r->db, err,
+			    "SELECT extra_specs::text FROM flavors WHERE id = $1 AND (is_public OR $2::boolean)",
+			    r->params[0], policy_is_admin(&r->auth) ? "true" : "false");
+	if (!res) {
+		resp_db_error(r, w, err);
+		return NULL;
+	}
+	json_t *specs = NULL;
+	if (PQntuples(res) != 1)
+		resp_error(r, w, 404, "Flavor %s could not be found.", r->params[0]);
+	else if (!(specs = json_loads(db_val(res, 0, 0), 0, NULL)) || !json_is_object(specs)) {
+		json_decref(specs);
+		specs = NULL;
+		resp_db_error(r, w, "extra_specs is not an object");
+	}
+	PQclear(res);
+	return specs;
+}
+
+/* Validates a wire object of extra specs into a new object of string values (Nova
+ * turns numbers and booleans into strings). NULL with a message in err when bad. */
+static json_t *specs_parse(const json_t *in, char *err, size_t errlen)
+{
+	const char *k;
+	json_t *v;
+	if (!json_is_object(in) || json_object_size(in) == 0 || json_object_size(in) > SPECS_MAX) {
+		snprintf(err, errlen, "extra_specs: must be an object of 1 to %d keys", SPECS_MAX);
+		return NULL;
+	}
+	json_t *out = json_object();
+	json_object_foreach((json_t *)in, k, v)
+	{
+		char num[64];
+		const char *s = NULL;
+		if (!wire_charset_ok(k, SPEC_KEY_MAX, "-_:. ")) {
+			snprintf(err, errlen, "extra_specs: bad key (letters, digits, '-_:. ' only)");
+			goto fail;
+		}
+		if (json_is_string(v)) {
+			s = json_string_value(v);
+		} else if (json_is_integer(v)) {
+			snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(v));
+			s = num;
+		} else if (json_is_real(v)) {
+			snprintf(num, sizeof(num), "%g", json_real_value(v));
+			s = num;
+		} else if (json_is_boolean(v)) {
+			s = json_is_true(v) ? "True" : "False";
+		}
+		if (!s || strlen(s) > SPEC_VALUE_MAX) {
+			snprintf(err, errlen, "extra_specs: %s: value must be a string of at most %d bytes",
+				 k, SPEC_VALUE_MAX);
+			goto fail;
+		}
+		json_object_set_new(out, k, json_string(s));
+	}
+	return out;
+fail:
+	json_decref(out);
+	return NULL;
+}
+
+/* Merges add into the flavor's specs (admin). 0, or answers and returns -EIO/-ENOENT. */
+static int specs_merge(struct req *r, struct resp *w, const json_t *add)
+{
+	char err[256];
+	char max[16];
+	char *txt = json_dumps(add, JSON_COMPACT);
+	snprintf(max, sizeof(max), "%d", SPECS_MAX);
+	int n = DBX(r->db, err,
+		    "UPDATE flavors SET extra_specs = extra_specs || $2::jsonb WHERE id = $1"
+		    " AND (SELECT count(*) FROM jsonb_object_keys(extra_specs || $2::jsonb)) <= $3::int",
+		    r->params[0], txt, max);
+	free(txt);
+	if (n < 0) {
+		resp_db_error(r, w, err);
+		return -EIO;
+	}
+	if (n == 0) {
+		json_t *cur = specs_load(r, w);
+		if (cur) {
+			json_decref(cur);
+			resp_error(r, w, 400, "a flavor holds at most %d extra specs", SPECS_MAX);
+		}
+		return -ENOENT;
+	}
+	return 0;
+}
+
+static void specs_list(struct req *r, struct resp *w)
+{
+	json_t *specs = specs_load(r, w);
+	if (specs)
+		resp_json(w, 200, json_pack("{s:o}", "extra_specs", specs));
+}
+
+static void specs_create(struct req *r, struct resp *w)
+{
+	char err[256];
+	json_t *wrapped = NULL;
+	const struct jfield top[] = {{"extra_specs", J_OBJECT, 0, 0, 0, 1, 0}};
+	if (!r->json || jparse(r->json, top, 1, &wrapped, err, sizeof(err)) < 0) {
+		resp_error(r, w, 400, "%s", r->json ? err : "request body required");
+		return;
+	}
+	json_t *add = specs_parse(wrapped, err, sizeof(err));
+	if (!add) {
+		resp_error(r, w, 400, "%s", err);
+		return;
+	}
+	if (specs_merge(r, w, add) == 0)
+		resp_json(w, 200, json_pack("{s:O}", "extra_specs", add));
+	json_decref(add);
+}
+
+static void specs_show(struct req *r, struct resp *w)
+{
+	json_t *specs = specs_load(r, w);
+	if (!specs)
+		return;
+	json_t *v = json_object_get(specs, r->params[1]);
+	if (!v)
+		resp_error(r, w, 404, "Flavor %s has no extra specs with key %s.", r->params[0],
+			   r->params[1]);
+	else
+		resp_json(w, 200, json_pack("{s:O}", r->params[1], v));
+	json_decref(specs);
+}
+
+static void specs_update(struct req *r, struct resp *w)
+{
+	char err[256];
+	json_t *add = r->json ? specs_parse(r->json, err, sizeof(err)) : NULL;
+	if (!add) {
+		resp_error(r, w, 400, "%s", r->json ? err : "request body required");
+		return;
+	}
+	if (json_object_size(add) != 1 || !json_object_get(add, r->params[1]))
+		resp_error(r, w, 400, "Request body and URI mismatch");
+	else if (specs_merge(r, w, add) == 0)
+		resp_json(w, 200, json_incref(add));
+	json_decref(add);
+}
+
+static void specs_delete(struct req *r, struct resp *w)
+{
+	char err[256];
+	int n = DBX(r->db, err,
+		    "UPDATE flavors SET extra_specs = extra_specs - $2 WHERE id = $1"
+		    " AND extra_specs ? $2",
+		    r->params[0], r->params[1]);
+	if (n < 0)
+		resp_db_error(r, w, err);
+	else if (n == 0)
+		resp_error(r, w, 404, "Flavor %s has no extra specs with key %s.", r->params[0],
+			   r->params[1]);
+	else
+		resp_empty(w, 202);
+}
+
+#define C "/compute/v2.1"
 static const struct route routes[] = {
-	{"GET", "/nubo-placeholder/flavor", 0, "public", SVC_NONE, 0},
+	{"GET", C "/flavors", flavors_list, "compute:flavor:read", SVC_COMPUTE, 0},
+	{"GET", C "/flavors/detail", flavors_detail, "compute:flavor:read", SVC_COMPUTE, 0},
+	{"POST", C "/flavors", flavors_create, "compute:flavor:write", SVC_COMPUTE, 0},
+	{"GET", C "/flavors/{}", flavors_show, "compute:flavor:read", SVC_COMPUTE, 0},
+	{"DELETE", C "/flavors/{}", flavors_delete, "compute:flavor:write", SVC_COMPUTE, 0},
+	{"GET", C "/flavors/{}/os-extra_specs", specs_list, "compute:flavor:read", SVC_COMPUTE, 0},
+	{"POST", C "/flavors/{}/os-extra_specs", specs_create, "compute:flavor:write", SVC_COMPUTE,
+	 0},
+	{"GET", C "/flavors/{}/os-extra_specs/{}", specs_show, "compute:flavor:read", SVC_COMPUTE,
+	 0},
+	{"PUT", C "/flavors/{}/os-extra_specs/{}", specs_update, "compute:flavor:write",
+	 SVC_COMPUTE, 0},
+	{"DELETE", C "/flavors/{}/os-extra_specs/{}", specs_delete, "compute:flavor:write",
+	 SVC_COMPUTE, 0},
 };
 ROUTE_TABLE(flavor_routes, routes);

@@ -1,7 +1,1126 @@
-/* Placeholder until this resource is written. */
+/* Image v2 (Glance) metadata under /image/v2: list, show, create, JSON-patch update,
+ * delete and tags, plus the route table for the whole image API. Who sees what: public
+ * and community images are visible to every project, private and shared ones to their
+ * owner only (no image members yet), and an admin sees everything. */
+#include "image.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "policy.h"
 #include "routes.h"
+#include "xalloc.h"
+
+#define IMAGE_MAX_PROPS 128   /* Glance image_property_quota */
+#define IMAGE_MAX_TAGS 128    /* Glance image_tag_quota */
+#define IMAGE_MAX_PATCH_OPS 256
+#define PROP_KEY_MAX 255
+#define PROP_VALUE_MAX 65535
+#define LIST_DEFAULT_LIMIT 25
+#define LIST_MAX_LIMIT 1000
+
+/* ---- the row and its JSON ---------------------------------------------------------- */
+
+static char *dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+void image_from_row(const PGresult *res, int row, struct image *img)
+{
+	memset(img, 0, sizeof(*img));
+	snprintf(img->id, sizeof(img->id), "%s", db_val(res, row, 0));
+	img->name = dup_or_null(db_val(res, row, 1));
+	img->owner = dup_or_null(db_val(res, row, 2));
+	img->status = dup_or_null(db_val(res, row, 3));
+	img->visibility = dup_or_null(db_val(res, row, 4));
+	img->disk_format = dup_or_null(db_val(res, row, 5));
+	img->container_format = dup_or_null(db_val(res, row, 6));
+	img->size = db_val(res, row, 7) ? strtoll(db_val(res, row, 7), NULL, 10) : -1;
+	img->virtual_size = db_val(res, row, 8) ? strtoll(db_val(res, row, 8), NULL, 10) : -1;
+	img->checksum = dup_or_null(db_val(res, row, 9));
+	img->os_hash_algo = dup_or_null(db_val(res, row, 10));
+	img->os_hash_value = dup_or_null(db_val(res, row, 11));
+	img->min_disk = db_long(res, row, 12, 0);
+	img->min_ram = db_long(res, row, 13, 0);
+	img->protected_ = db_val(res, row, 14) && db_val(res, row, 14)[0] == 't';
+	const char *props = db_val(res, row, 15), *tags = db_val(res, row, 16);
+	img->props = props ? json_loads(props, 0, NULL) : NULL;
+	if (!json_is_object(img->props)) {
+		json_decref(img->props);
+		img->props = json_object();
+	}
+	img->tags = tags ? json_loads(tags, 0, NULL) : NULL;
+	if (!json_is_array(img->tags)) {
+		json_decref(img->tags);
+		img->tags = json_array();
+	}
+	img->created_at = dup_or_null(db_val(res, row, 17));
+	img->updated_at = dup_or_null(db_val(res, row, 18));
+}
+
+void image_release(struct image *img)
+{
+	if (!img)
+		return;
+	free(img->name);
+	free(img->owner);
+	free(img->status);
+	free(img->visibility);
+	free(img->disk_format);
+	free(img->container_format);
+	free(img->checksum);
+	free(img->os_hash_algo);
+	free(img->os_hash_value);
+	json_decref(img->props);
+	json_decref(img->tags);
+	free(img->created_at);
+	free(img->updated_at);
+	memset(img, 0, sizeof(*img));
+}
+
+static json_t *str_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static json_t *size_or_null(long long v)
+{
+	return v >= 0 ? json_integer(v) : json_null();
+}
+
+json_t *image_to_json(const struct image *img)
+{
+	json_t *j = json_object();
+	json_object_set_new(j, "id", json_string(img->id));
+	json_object_set_new(j, "name", str_or_null(img->name));
+	json_object_set_new(j, "status", str_or_null(img->status));
+	json_object_set_new(j, "visibility", str_or_null(img->visibility));
+	json_object_set_new(j, "protected", json_boolean(img->protected_));
+	json_object_set_new(j, "os_hidden", json_false());
+	json_object_set_new(j, "checksum", str_or_null(img->checksum));
+	json_object_set_new(j, "os_hash_algo", str_or_null(img->os_hash_algo));
+	json_object_set_new(j, "os_hash_value", str_or_null(img->os_hash_value));
+	json_object_set_new(j, "owner", str_or_null(img->owner));
+	json_object_set_new(j, "size", size_or_null(img->size));
+	json_object_set_new(j, "virtual_size", size_or_null(img->virtual_size));
+	json_object_set_new(j, "min_ram", json_integer(img->min_ram));
+	json_object_set_new(j, "min_disk", json_integer(img->min_disk));
+	json_object_set_new(j, "disk_format", str_or_null(img->disk_format));
+	json_object_set_new(j, "container_format", str_or_null(img->container_format));
+	json_object_set_new(j, "created_at", str_or_null(img->created_at));
+	json_object_set_new(j, "updated_at", str_or_null(img->updated_at));
+	json_object_set(j, "tags", img->tags);
+	char *s = xasprintf("/v2/images/%s", img->id);
+	json_object_set_new(j, "self", json_string(s));
+	free(s);
+	s = xasprintf("/v2/images/%s/file", img->id);
+	json_object_set_new(j, "file", json_string(s));
+	free(s);
+	json_object_set_new(j, "schema", json_string("/v2/schemas/image"));
+	const char *key;
+	json_t *v;
+	json_object_foreach(img->props, key, v)
+	{
+		if (!json_object_get(j, key)) /* core attributes win */
+			json_object_set(j, key, v);
+	}
+	return j;
+}
+
+char *image_path(const struct api *api, const char *id)
+{
+	return xasprintf("%s/%s", api->image_dir, id);
+}
+
+/* Lowercases a UUID into out; 0, or -ENOENT when id is not a UUID. */
+static int canonical_id(const char *id, char out[UUID_STR_LEN])
+{
+	if (!uuid_is_valid(id))
+		return -ENOENT;
+	for (int i = 0; i < UUID_STR_LEN; i++)
+		out[i] = (char)tolower((unsigned char)id[i]);
+	return 0;
+}
+
+static int sees_all(const struct req *r)
+{
+	return r->auth.agent || policy_is_admin(&r->auth);
+}
+
+int image_load(struct req *r, const char *id, int for_update, struct image *img, char *err,
+	       size_t errlen)
+{
+	char cid[UUID_STR_LEN];
+	memset(img, 0, sizeof(*img));
+	if (canonical_id(id, cid) < 0)
+		return -ENOENT;
+	const char *sql = for_update
+				  ? "SELECT " IMAGE_COLS " FROM images WHERE id = $1 AND ($2::boolean"
+				    " OR owner = $3 OR visibility IN ('public', 'community')) FOR UPDATE"
+				  : "SELECT " IMAGE_COLS " FROM images WHERE id = $1 AND ($2::boolean"
+				    " OR owner = $3 OR visibility IN ('public', 'community'))";
+	PGresult *res = db_query(r->db, sql, 3,
+				 (const char *const[]){cid, sees_all(r) ? "true" : "false",
+						       r->auth.project_id},
+				 err, errlen, NULL);
+	if (!res)
+		return -EIO;
+	int rc = -ENOENT;
+	if (PQntuples(res) == 1) {
+		image_from_row(res, 0, img);
+		rc = 0;
+	}
+	PQclear(res);
+	return rc;
+}
+
+int image_may_modify(const struct req *r, const struct image *img)
+{
+	if (policy_is_admin(&r->auth))
+		return 1;
+	return img->owner && r->auth.project_id[0] && !strcmp(img->owner, r->auth.project_id);
+}
+
+/* ---- attributes: one row per key a client may send --------------------------------- */
+
+struct attr_ctx {
+	struct req *r;
+	int creating;
+	int status; /* HTTP status of the failure */
+	char err[512];
+};
+
+static int attr_fail(struct attr_ctx *c, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int attr_fail(struct attr_ctx *c, int status, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(c->err, sizeof(c->err), fmt, ap);
+	va_end(ap);
+	c->status = status;
+	return -1;
+}
+
+/* Replaces *dst by a copy of v's string (or NULL for JSON null when nullable). */
+static int take_string(char **dst, const json_t *v, size_t max, int nullable,
+		       struct attr_ctx *c, const char *key)
+{
+	if (json_is_null(v) && nullable) {
+		free(*dst);
+		*dst = NULL;
+		return 0;
+	}
+	if (!json_is_string(v) || json_string_length(v) > max ||
+	    strlen(json_string_value(v)) != json_string_length(v))
+		return attr_fail(c, 400, "%s: must be a string of at most %zu bytes%s", key, max,
+				 nullable ? " or null" : "");
+	free(*dst);
+	*dst = xstrdup(json_string_value(v));
+	return 0;
+}
+
+static int one_of(const char *s, const char *const *list)
+{
+	for (; *list; list++)
+		if (!strcmp(s, *list))
+			return 1;
+	return 0;
+}
+
+static const char *const visibilities[] = {"public", "private", "shared", "community", NULL};
+/* Only what the inspector can verify and the compute agent can boot. */
+static const char *const disk_formats[] = {"raw", "qcow2", "iso", NULL};
+static const char *const container_formats[] = {"bare", NULL};
+
+static int set_id(struct image *img, const json_t *v, struct attr_ctx *c)
+{
+	if (!json_is_string(v) || canonical_id(json_string_value(v), img->id) < 0)
+		return attr_fail(c, 400, "id: must be a UUID");
+	return 0;
+}
+
+static int set_name(struct image *img, const json_t *v, struct attr_ctx *c)
+{
+	return take_string(&img->name, v, 255, 1, c, "name");
+}
+
+static int set_visibility(struct image *img, const json_t *v, struct attr_ctx *c)
+{
+	if (!json_is_string(v) || !one_of(json_string_value(v), visibilities))
+		return attr_fail(c, 400,
+				 "visibility: must be one of public, private, shared, community");
+	if (!strcmp(json_string_value(v), "public") && !policy_is_admin(&c->r->auth) &&
+	    strcmp(img->visibility ? img->visibility : "", "public"))
+		return attr_fail(c, 403, "Policy doesn't allow publicize_image to be performed.");
+	return take_string(&img->visibility, v, 16, 0, c, "visibility");
+}
+
+static int set_protected(struct image *img, const json_t *v, struct attr_ctx *c)
+{
+	if (!json_is_boolean(v))
+		return attr_fail(c, 400, "protected: must be a boolean");
+	img->protected_ = json_is_true(v);
+	return 0;
+}
+
+static int take_int(long *dst, const json_t *v, struct attr_ctx *c, const char *key)
+{
+	if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > INT_MAX)
+		return attr_fail(c, 400, "%s: must be an integer between 0 and %d", key, INT_MAX);
+	*dst = (long)json_integer_value(v);
+	return 0;
+}
+
+static int set_min_disk(struct image *img, const json_t *v, struct attr_ctx *c)
+{
+	return take_int(&img->min_disk, v, c, "min_disk");
+}
+
+static int set_min_ram(struct image *img, const json_t *v, struct attr_ctx *c)
+{
+	return take_int(&img->min_ram, v, c, "min_ram");
+}
+
+/* disk_format and container_format describe the bytes: fixed once data arrived. */
+static int take_format(char **dst, const json_t *v, const char *const *allowed,
+		       const char *what, struct image *img, struct attr_ctx *c)
+{
+	if (!c->creating && strcmp(img->status, "queued"))
+		return attr_fail(c, 403, "Attribute %s can be only replaced for a queued image.",
+				 what);
+	if (!json_is_null(v) && (!json_is_string(v) || !one_of(json_string_value(v), allowed))) {
+		char list[128] = "";
+		for (const char *const *a = allowed; *a; a++)
+			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+				 a == allowed ? "" : ", ", *a);
+		return attr_fail(c, 400, "%s: must be one of %s (this cloud's supported formats)",
+				 what, list);
+	}
+	return take_string(dst, v, 32, 1, c, what);
+}
+
+static int set_disk_format(struct image *img, const json_t *v, struct attr_ctx *c)
+{
+	return take_format(&img->disk_format, v, disk_formats, "disk_format", img, c);
+}
+
+static int set_container_format(struct image *img, const json_t *v, struct attr_ctx *c)
+{
+	return take_format(&img->container_format, v, container_formats, "container_format",
+			   img, c);
+}
+
+static int tag_valid(const json_t *t)
+{
+	return json_is_string(t) && json_string_length(t) >= 1 && json_string_length(t) <= 255 &&
+	       strlen(json_string_value(t)) == json_string_length(t) &&
+	       !strchr(json_string_value(t), '/');
+}
+
+static int tags_contain(const json_t *tags, const char *tag)
+{
+	size_t i;
+	json_t *t;
+	json_array_foreach(tags, i, t)
+	{
+		if (!strcmp(json_string_value(t), tag))
+			return 1;
+	}
+	return 0;
+}
+
+static int set_tags(struct image *img, const json_t *v, struct attr_ctx *c)
+{
+	if (!json_is_array(v))
+		return attr_fail(c, 400, "tags: must be a list of strings");
+	json_t *tags = json_array();
+	size_t i;
+	json_t *t;
+	json_array_foreach(v, i, t)
+	{
+		if (!tag_valid(t)) {
+			json_decref(tags);
+			return attr_fail(c, 400, "tags: each tag must be 1 to 255 bytes without '/'");
+		}
+		if (!tags_contain(tags, json_string_value(t)))
+			json_array_append(tags, (json_t *)t);
+	}
+	if (json_array_size(tags) > IMAGE_MAX_TAGS) {
+		json_decref(tags);
+		return attr_fail(c, 413, "Maximum number of tags (%d) exceeded", IMAGE_MAX_TAGS);
+	}
+	json_decref(img->tags);
+	img->tags = tags;
+	return 0;
+}
+
+static int set_owner(struct image *img, const json_t *v, struct attr_ctx *c)
+{
+	if (!json_is_string(v))
+		return attr_fail(c, 400, "owner: must be a string");
+	if (!policy_is_admin(&c->r->auth) && strcmp(json_string_value(v), c->r->auth.project_id))
+		return attr_fail(c, 403, "Only an admin may give an image to another project");
+	return take_string(&img->owner, v, 255, 0, c, "owner");
+}
+
+static int set_os_hidden(struct image *img, const json_t *v, struct attr_ctx *c)
+{
+	if (!json_is_boolean(v))
+		return attr_fail(c, 400, "os_hidden: must be a boolean");
+	if (json_is_true(v))
+		return attr_fail(c, 400, "os_hidden: hidden images are not supported");
+	return 0;
+}
+
+enum {
+	ATTR_CREATE_ONLY = 1, /* settable in POST only */
+	ATTR_READ_ONLY = 2,   /* computed by the server */
+	ATTR_RESERVED = 4,    /* never settable, never stored */
+};
+
+static const struct attr_row {
+	const char *key;
+	int (*set)(struct image *img, const json_t *v, struct attr_ctx *c);
+	unsigned flags;
+} attrs[] = {
+	{"id", set_id, ATTR_CREATE_ONLY},
+	{"name", set_name, 0},
+	{"visibility", set_visibility, 0},
+	{"protected", set_protected, 0},
+	{"min_disk", set_min_disk, 0},
+	{"min_ram", set_min_ram, 0},
+	{"disk_format", set_disk_format, 0},
+	{"container_format", set_container_format, 0},
+	{"tags", set_tags, 0},
+	{"owner", set_owner, 0},
+	{"os_hidden", set_os_hidden, 0},
+	{"status", NULL, ATTR_READ_ONLY},
+	{"checksum", NULL, ATTR_READ_ONLY},
+	{"os_hash_algo", NULL, ATTR_READ_ONLY},
+	{"os_hash_value", NULL, ATTR_READ_ONLY},
+	{"size", NULL, ATTR_READ_ONLY},
+	{"virtual_size", NULL, ATTR_READ_ONLY},
+	{"created_at", NULL, ATTR_READ_ONLY},
+	{"updated_at", NULL, ATTR_READ_ONLY},
+	{"self", NULL, ATTR_READ_ONLY},
+	{"file", NULL, ATTR_READ_ONLY},
+	{"schema", NULL, ATTR_READ_ONLY},
+	{"direct_url", NULL, ATTR_READ_ONLY},
+	{"locations", NULL, ATTR_READ_ONLY},
+	{"stores", NULL, ATTR_READ_ONLY},
+	{"deleted", NULL, ATTR_RESERVED},
+	{"deleted_at", NULL, ATTR_RESERVED},
+	{"location", NULL, ATTR_RESERVED},
+};
+
+static const struct attr_row *attr_find(const char *key)
+{
+	for (size_t i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++)
+		if (!strcmp(attrs[i].key, key))
+			return &attrs[i];
+	return NULL;
+}
+
+static int prop_key_valid(const char *key)
+{
+	size_t n = strlen(key);
+	if (n == 0 || n > PROP_KEY_MAX)
+		return 0;
+	for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* Sets key to v (add/replace, or a POST body member). 0, or -1 with c->status/err. */
+static int attr_set(struct image *img, const char *key, const json_t *v, struct attr_ctx *c)
+{
+	const struct attr_row *a = attr_find(key);
+	if (a && (a->flags & ATTR_RESERVED))
+		return attr_fail(c, 403, "Attribute '%s' is reserved.", key);
+	if (a && ((a->flags & ATTR_READ_ONLY) || ((a->flags & ATTR_CREATE_ONLY) && !c->creating)))
+		return attr_fail(c, 403, "Attribute '%s' is read-only.", key);
+	if (a)
+		return a->set(img, v, c);
+	if (!strncmp(key, "os_glance", 9))
+		return attr_fail(c, 403, "Attribute '%s' is reserved.", key);
+	if (!prop_key_valid(key))
+		return attr_fail(c, 400, "property names must be 1 to %d printable bytes",
+				 PROP_KEY_MAX);
+	if (json_is_null(v)) { /* the SDK sends None for unset optional properties */
+		json_object_del(img->props, key);
+		return 0;
+	}
+	if (!json_is_string(v) || json_string_length(v) > PROP_VALUE_MAX ||
+	    strlen(json_string_value(v)) != json_string_length(v))
+		return attr_fail(c, 400, "%s: extra properties must be strings of at most %d bytes",
+				 key, PROP_VALUE_MAX);
+	if (!json_object_get(img->props, key) && json_object_size(img->props) >= IMAGE_MAX_PROPS)
+		return attr_fail(c, 413, "Maximum number of image properties (%d) exceeded",
+				 IMAGE_MAX_PROPS);
+	json_object_set_new(img->props, key, json_string(json_string_value(v)));
+	return 0;
+}
+
+/* JSON-patch "remove" of a whole attribute. */
+static int attr_remove(struct image *img, const char *key, struct attr_ctx *c)
+{
+	const struct attr_row *a = attr_find(key);
+	if (a && (a->flags & ATTR_RESERVED))
+		return attr_fail(c, 403, "Attribute '%s' is reserved.", key);
+	if (a && (a->flags & (ATTR_READ_ONLY | ATTR_CREATE_ONLY)))
+		return attr_fail(c, 403, "Attribute '%s' is read-only.", key);
+	if (a && !strcmp(key, "tags")) {
+		json_array_clear(img->tags);
+		return 0;
+	}
+	if (a && (!strcmp(key, "name") || !strcmp(key, "disk_format") ||
+		  !strcmp(key, "container_format")))
+		return a->set(img, json_null(), c);
+	if (a)
+		return attr_fail(c, 403, "Attribute '%s' cannot be removed.", key);
+	if (!json_object_get(img->props, key))
+		return attr_fail(c, 409, "Property %s does not exist.", key);
+	json_object_del(img->props, key);
+	return 0;
+}
+
+/* ---- JSON patch -------------------------------------------------------------------- */
+
+enum patch_op { PATCH_ADD, PATCH_REPLACE, PATCH_REMOVE };
+
+/* One parsed operation: path split into at most two decoded segments. */
+struct patch {
+	enum patch_op op;
+	char seg[2][PROP_KEY_MAX + 1];
+	int nseg;
+	const json_t *value; /* borrowed from the request body */
+};
+
+/* Decodes one JSON-pointer segment (~1 = '/', ~0 = '~'). 0 or -EINVAL. */
+static int pointer_segment(const char *s, size_t n, char out[PROP_KEY_MAX + 1])
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		char ch = s[i];
+		if (ch == '~') {
+			if (i + 1 >= n || (s[i + 1] != '0' && s[i + 1] != '1'))
+				return -EINVAL;
+			ch = s[++i] == '1' ? '/' : '~';
+		}
+		if (o == PROP_KEY_MAX)
+			return -EINVAL;
+		out[o++] = ch;
+	}
+	out[o] = '\0';
+	return o ? 0 : -EINVAL;
+}
+
+static int patch_parse(const json_t *j, struct patch *p, struct attr_ctx *c)
+{
+	static const char *const ops[] = {"add", "replace", "remove"};
+	if (!json_is_object(j))
+		return attr_fail(c, 400, "each patch operation must be an object");
+	const json_t *op = json_object_get(j, "op"), *path = json_object_get(j, "path");
+	if (!json_is_string(op))
+		return attr_fail(c, 400, "patch operation needs an 'op'");
+	size_t k = 0;
+	while (k < 3 && strcmp(json_string_value(op), ops[k]))
+		k++;
+	if (k == 3)
+		return attr_fail(c, 400, "Operation '%s' is not supported", json_string_value(op));
+	p->op = (enum patch_op)k;
+	if (!json_is_string(path) || json_string_value(path)[0] != '/')
+		return attr_fail(c, 400, "patch operation needs a 'path' starting with '/'");
+	const char *s = json_string_value(path) + 1;
+	p->nseg = 0;
+	for (;;) {
+		const char *slash = strchr(s, '/');
+		size_t n = slash ? (size_t)(slash - s) : strlen(s);
+		if (p->nseg == 2 || pointer_segment(s, n, p->seg[p->nseg]) < 0)
+			return attr_fail(c, 400, "Invalid JSON pointer for this resource: '%s'",
+					 json_string_value(path));
+		p->nseg++;
+		if (!slash)
+			break;
+		s = slash + 1;
+	}
+	if (p->nseg == 2 && strcmp(p->seg[0], "tags"))
+		return attr_fail(c, 400, "Invalid JSON pointer for this resource: '%s'",
+				 json_string_value(path));
+	p->value = json_object_get(j, "value");
+	if (p->op != PATCH_REMOVE && !p->value)
+		return attr_fail(c, 400, "Operation '%s' needs a 'value'", json_string_value(op));
+	return 0;
+}
+
+/* "/tags/<index>" and "/tags/-": what jsonpatch.make_patch emits for list edits. */
+static int patch_tag_element(struct image *img, const struct patch *p, struct attr_ctx *c)
+{
+	size_t n = json_array_size(img->tags), idx = n;
+	if (strcmp(p->seg[1], "-")) {
+		char *end;
+		errno = 0;
+		unsigned long v = strtoul(p->seg[1], &end, 10);
+		if (!isdigit((unsigned char)p->seg[1][0]) || *end || errno)
+			return attr_fail(c, 400, "Invalid tag index '%s'", p->seg[1]);
+		idx = (size_t)v;
+	} else if (p->op != PATCH_ADD) {
+		return attr_fail(c, 400, "'-' is only valid to add a tag");
+	}
+	if (idx > n || (p->op != PATCH_ADD && idx == n))
+		return attr_fail(c, 409, "Tag index %s is out of range", p->seg[1]);
+	if (p->op == PATCH_REMOVE) {
+		json_array_remove(img->tags, idx);
+		return 0;
+	}
+	if (!tag_valid(p->value))
+		return attr_fail(c, 400, "tags: each tag must be 1 to 255 bytes without '/'");
+	const char *tag = json_string_value(p->value);
+	if (p->op == PATCH_REPLACE)
+		json_array_remove(img->tags, idx);
+	if (tags_contain(img->tags, tag)) /* tags are a set */
+		return 0;
+	if (json_array_size(img->tags) >= IMAGE_MAX_TAGS)
+		return attr_fail(c, 413, "Maximum number of tags (%d) exceeded", IMAGE_MAX_TAGS);
+	json_array_insert_new(img->tags, idx <= json_array_size(img->tags) ? idx : n,
+			      json_string(tag));
+	return 0;
+}
+
+static int patch_apply(struct image *img, const struct patch *p, struct attr_ctx *c)
+{
+	if (p->nseg == 2)
+		return patch_tag_element(img, p, c);
+	if (p->op == PATCH_REMOVE)
+		return attr_remove(img, p->seg[0], c);
+	return attr_set(img, p->seg[0], p->value, c);
+}
+
+/* ---- handlers ---------------------------------------------------------------------- */
+
+static void reply_load_error(struct req *r, struct resp *w, int rc, const char *id,
+			     const char *err)
+{
+	if (rc == -ENOENT)
+		resp_error(r, w, 404, "No image found with ID %s", id);
+	else
+		resp_db_error(r, w, err);
+}
+
+static void images_show(struct req *r, struct resp *w)
+{
+	struct image img;
+	char err[256];
+	int rc = image_load(r, r->params[0], 0, &img, err, sizeof(err));
+	if (rc < 0) {
+		reply_load_error(r, w, rc, r->params[0], err);
+		return;
+	}
+	resp_json(w, 200, image_to_json(&img));
+	image_release(&img);
+}
+
+/* Writes img's mutable columns back; on success img is refreshed from RETURNING. */
+static int image_store(struct req *r, struct image *img, int insert, char *err, size_t errlen)
+{
+	char min_disk[24], min_ram[24];
+	snprintf(min_disk, sizeof(min_disk), "%ld", img->min_disk);
+	snprintf(min_ram, sizeof(min_ram), "%ld", img->min_ram);
+	char *props = json_dumps(img->props, JSON_COMPACT);
+	char *tags = json_dumps(img->tags, JSON_COMPACT);
+	const char *params[] = {img->id,
+				img->name,
+				img->owner,
+				img->visibility,
+				img->disk_format,
+				img->container_format,
+				min_disk,
+				min_ram,
+				img->protected_ ? "true" : "false",
+				props,
+				tags};
+	const char *sql =
+		insert ? "INSERT INTO images (id, name, owner, visibility, disk_format,"
+			 " container_format, min_disk, min_ram, protected, properties, tags)"
+			 " VALUES ($1, $2, $3, $4, $5, $6, $7::int, $8::int, $9::boolean, $10::jsonb,"
+			 " $11::jsonb) ON CONFLICT (id) DO NOTHING RETURNING " IMAGE_COLS
+		       : "UPDATE images SET name = $2, owner = $3, visibility = $4, disk_format = $5,"
+			 " container_format = $6, min_disk = $7::int, min_ram = $8::int,"
+			 " protected = $9::boolean, properties = $10::jsonb, tags = $11::jsonb,"
+			 " updated_at = now() WHERE id = $1 RETURNING " IMAGE_COLS;
+	PGresult *res = db_query(r->db, sql, 11, params, err, errlen, NULL);
+	free(props);
+	free(tags);
+	if (!res)
+		return -EIO;
+	int rc = -EEXIST;
+	if (PQntuples(res) == 1) {
+		image_release(img);
+		image_from_row(res, 0, img);
+		rc = 0;
+	}
+	PQclear(res);
+	return rc;
+}
+
+static void images_create(struct req *r, struct resp *w)
+{
+	struct image img = {0};
+	struct attr_ctx c = {.r = r, .creating = 1};
+	char err[256];
+	if (!json_is_object(r->json)) {
+		resp_error(r, w, 400, "request body must be a JSON object");
+		return;
+	}
+	img.status = xstrdup("queued");
+	img.visibility = xstrdup("shared");
+	img.owner = xstrdup(r->auth.project_id);
+	img.props = json_object();
+	img.tags = json_array();
+	const char *key;
+	json_t *v;
+	json_object_foreach(r->json, key, v)
+	{
+		if (attr_set(&img, key, v, &c) < 0) {
+			resp_error(r, w, c.status, "%s", c.err);
+			goto out;
+		}
+	}
+	if (!img.id[0])
+		uuid_generate_str(img.id);
+	int rc = image_store(r, &img, 1, err, sizeof(err));
+	if (rc == -EEXIST)
+		resp_error(r, w, 409, "Image with identifier %s already exists!", img.id);
+	else if (rc < 0)
+		resp_db_error(r, w, err);
+	else
+		resp_json(w, 201, image_to_json(&img));
+out:
+	image_release(&img);
+}
+
+static int patch_content_type_ok(struct req *r)
+{
+	const char *ct = req_header(r, "Content-Type");
+	static const char *const ok[] = {"application/openstack-images-v2.1-json-patch",
+					 "application/openstack-images-v2.0-json-patch"};
+	for (size_t i = 0; ct && i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (!strncasecmp(ct, ok[i], strlen(ok[i])))
+			return 1;
+	return 0;
+}
+
+static void images_update(struct req *r, struct resp *w)
+{
+	struct image img = {0};
+	struct attr_ctx c = {.r = r};
+	char err[256];
+	if (!patch_content_type_ok(r)) {
+		resp_error(r, w, 415,
+			   "Content-Type must be application/openstack-images-v2.1-json-patch");
+		return;
+	}
+	if (!json_is_array(r->json) || json_array_size(r->json) > IMAGE_MAX_PATCH_OPS) {
+		resp_error(r, w, 400, "request body must be a list of at most %d patch operations",
+			   IMAGE_MAX_PATCH_OPS);
+		return;
+	}
+	size_t nops = json_array_size(r->json);
+	struct patch *ops = xcalloc(nops ? nops : 1, sizeof(*ops));
+	for (size_t i = 0; i < nops; i++)
+		if (patch_parse(json_array_get(r->json, i), &ops[i], &c) < 0) {
+			resp_error(r, w, c.status, "%s", c.err);
+			goto out;
+		}
+	if (db_begin(r->db) < 0) {
+		resp_db_error(r, w, "begin failed");
+		goto out;
+	}
+	int rc = image_load(r, r->params[0], 1, &img, err, sizeof(err));
+	if (rc < 0) {
+		reply_load_error(r, w, rc, r->params[0], err);
+		goto out;
+	}
+	if (!image_may_modify(r, &img)) {
+		resp_error(r, w, 403, "You are not permitted to modify image %s.", img.id);
+		goto out;
+	}
+	for (size_t i = 0; i < nops; i++)
+		if (patch_apply(&img, &ops[i], &c) < 0) {
+			resp_error(r, w, c.status, "%s", c.err);
+			goto out;
+		}
+	if (image_store(r, &img, 0, err, sizeof(err)) < 0 || db_commit(r->db) < 0) {
+		resp_db_error(r, w, err);
+		goto out;
+	}
+	resp_json(w, 200, image_to_json(&img));
+out:
+	free(ops);
+	image_release(&img); /* db_release rolls back what was not committed */
+}
+
+static void images_delete(struct req *r, struct resp *w)
+{
+	struct image img = {0};
+	char err[256];
+	if (db_begin(r->db) < 0) {
+		resp_db_error(r, w, "begin failed");
+		return;
+	}
+	int rc = image_load(r, r->params[0], 1, &img, err, sizeof(err));
+	if (rc < 0) {
+		reply_load_error(r, w, rc, r->params[0], err);
+		goto out;
+	}
+	if (!image_may_modify(r, &img)) {
+		resp_error(r, w, 403, "You are not permitted to delete image %s.", img.id);
+		goto out;
+	}
+	if (img.protected_) {
+		resp_error(r, w, 403, "Image %s is protected and cannot be deleted.", img.id);
+		goto out;
+	}
+	if (DBX(r->db, err, "DELETE FROM images WHERE id = $1", img.id) < 0 ||
+	    db_commit(r->db) < 0) {
+		resp_db_error(r, w, err);
+		goto out;
+	}
+	/* After the commit: a crash in between leaves an orphan file, never a row
+	 * without its bytes. */
+	char *path = image_path(r->api, img.id);
+	if (unlink(path) < 0 && errno != ENOENT)
+		log_warn("image %s: cannot remove %s: %s", img.id, path, strerror(errno));
+	free(path);
+	resp_empty(w, 204);
+out:
+	image_release(&img);
+}
+
+/* PUT and DELETE /images/{id}/tags/{tag}. */
+static void tag_change(struct req *r, struct resp *w, int add)
+{
+	struct image img = {0};
+	struct attr_ctx c = {.r = r};
+	char err[256];
+	json_t *tag = json_string(r->params[1]);
+	if (!tag || !tag_valid(tag)) {
+		resp_error(r, w, 400, "a tag must be 1 to 255 bytes");
+		goto out;
+	}
+	if (db_begin(r->db) < 0) {
+		resp_db_error(r, w, "begin failed");
+		goto out;
+	}
+	int rc = image_load(r, r->params[0], 1, &img, err, sizeof(err));
+	if (rc < 0) {
+		reply_load_error(r, w, rc, r->params[0], err);
+		goto out;
+	}
+	if (!image_may_modify(r, &img)) {
+		resp_error(r, w, 403, "You are not permitted to modify image %s.", img.id);
+		goto out;
+	}
+	int present = tags_contain(img.tags, r->params[1]);
+	if (present == add) { /* adding a tag twice is fine; removing an absent one is not */
+		if (add)
+			resp_empty(w, 204);
+		else
+			resp_error(r, w, 404, "Tag %s not found", r->params[1]);
+		goto out;
+	}
+	struct patch p = {.op = add ? PATCH_ADD : PATCH_REMOVE, .nseg = 2, .value = tag};
+	snprintf(p.seg[0], sizeof(p.seg[0]), "tags");
+	snprintf(p.seg[1], sizeof(p.seg[1]), "-");
+	size_t i;
+	json_t *t;
+	json_array_foreach(img.tags, i, t)
+	{
+		if (!strcmp(json_string_value(t), r->params[1]))
+			snprintf(p.seg[1], sizeof(p.seg[1]), "%zu", i);
+	}
+	if (patch_tag_element(&img, &p, &c) < 0) {
+		resp_error(r, w, c.status, "%s", c.err);
+		goto out;
+	}
+	if (image_store(r, &img, 0, err, sizeof(err)) < 0 || db_commit(r->db) < 0) {
+		resp_db_error(r, w, err);
+		goto out;
+	}
+	resp_empty(w, 204);
+out:
+	json_decref(tag);
+	image_release(&img);
+}
+
+static void tags_add(struct req *r, struct resp *w)
+{
+	tag_change(r, w, 1);
+}
+
+static void tags_remove(struct req *r, struct resp *w)
+{
+	tag_change(r, w, 0);
+}
+
+/* ---- list -------------------------------------------------------------------------- */
+
+/* Sort keys clients may name, and the SQL expression each sorts by (NULLs folded so
+ * that marker comparisons stay total). */
+static const struct {
+	const char *key, *expr;
+} sort_keys[] = {
+	{"created_at", "created_at"},
+	{"updated_at", "updated_at"},
+	{"name", "COALESCE(name, '')"},
+	{"id", "id"},
+	{"status", "status"},
+	{"size", "COALESCE(size, -1)"},
+	{"virtual_size", "COALESCE(virtual_size, -1)"},
+	{"disk_format", "COALESCE(disk_format, '')"},
+	{"container_format", "COALESCE(container_format, '')"},
+	{"visibility", "visibility"},
+	{"owner", "COALESCE(owner, '')"},
+	{"min_disk", "min_disk"},
+	{"min_ram", "min_ram"},
+};
+
+/* The list query under construction: SQL text plus parameters borrowed from the
+ * request (query-string values and the caller's project id). */
+struct list_query {
+	char sql[2048];
+	const char *params[12];
+	int n;
+	char next[1024]; /* query string of the next-page link, filters kept */
+};
+
+static void lq_sql(struct list_query *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void lq_sql(struct list_query *q, const char *fmt, ...)
+{
+	size_t len = strlen(q->sql);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(q->sql + len, sizeof(q->sql) - len, fmt, ap);
+	va_end(ap);
+}
+
+/* Adds a parameter and returns its $ number. */
+static int lq_param(struct list_query *q, const char *v)
+{
+	q->params[q->n] = v;
+	return ++q->n;
+}
+
+/* Appends "&key=<urlencoded value>" to the next link's query. */
+static void lq_keep(struct list_query *q, const char *key, const char *v)
+{
+	size_t len = strlen(q->next);
+	int k = snprintf(q->next + len, sizeof(q->next) - len, "&%s=", key);
+	if (k < 0 || (size_t)k >= sizeof(q->next) - len)
+		return;
+	len += (size_t)k;
+	for (const unsigned char *p = (const unsigned char *)v; *p && len + 4 < sizeof(q->next);
+	     p++) {
+		if (isalnum(*p) || strchr("-._~", *p))
+			q->next[len++] = (char)*p;
+		else
+			len += (size_t)snprintf(q->next + len, 4, "%%%02X", *p);
+	}
+	q->next[len] = '\0';
+}
+
+static int parse_sort(struct req *r, const char **expr, const char **dir, char *err,
+		      size_t errlen)
+{
+	static char const *const dirs[] = {"asc", "desc", NULL};
+	const char *key = req_query(r, "sort_key"), *d = req_query(r, "sort_dir");
+	char kbuf[64] = "", dbuf[16] = "";
+	const char *sort = req_query(r, "sort"); /* "key[:dir][,key2...]": first key only */
+	if (sort && !key) {
+		size_t n = strcspn(sort, ":,");
+		snprintf(kbuf, sizeof(kbuf), "%.*s", (int)(n < 63 ? n : 63), sort);
+		key = kbuf;
+		if (sort[n] == ':') {
+			size_t m = strcspn(sort + n + 1, ",");
+			snprintf(dbuf, sizeof(dbuf), "%.*s", (int)(m < 15 ? m : 15), sort + n + 1);
+			d = dbuf;
+		}
+	}
+	*expr = "created_at";
+	if (key) {
+		*expr = NULL;
+		for (size_t i = 0; i < sizeof(sort_keys) / sizeof(sort_keys[0]); i++)
+			if (!strcmp(key, sort_keys[i].key))
+				*expr = sort_keys[i].expr;
+		if (!*expr) {
+			snprintf(err, errlen, "Unsupported sort_key '%s'", key);
+			return -EINVAL;
+		}
+	}
+	*dir = "DESC";
+	if (d) {
+		if (!one_of(d, dirs)) {
+			snprintf(err, errlen, "sort_dir must be asc or desc");
+			return -EINVAL;
+		}
+		*dir = strcmp(d, "asc") ? "DESC" : "ASC";
+	}
+	return 0;
+}
+
+/* Builds the WHERE clause from the filters. 0, or -EINVAL with err (a 400). */
+static int list_filters(struct req *r, struct list_query *q, char *err, size_t errlen)
+{
+	static const char *const vis_filter[] = {"public",    "private", "shared",
+						 "community", "all",	 NULL};
+	int admin = policy_is_admin(&r->auth);
+	const char *vis = req_query(r, "visibility");
+	if (vis && !one_of(vis, vis_filter)) {
+		snprintf(err, errlen, "Invalid visibility value: %s", vis);
+		return -EINVAL;
+	}
+	int a = lq_param(q, admin ? "true" : "false"), p = lq_param(q, r->auth.project_id);
+	if (!vis)
+		lq_sql(q, "($%d::boolean OR visibility = 'public' OR owner = $%d)", a, p);
+	else if (!strcmp(vis, "all"))
+		lq_sql(q, "($%d::boolean OR visibility IN ('public', 'community') OR owner = $%d)",
+		       a, p);
+	else
+		lq_sql(q, "visibility = $%d AND ($%d::boolean OR visibility IN ('public',"
+			  " 'community') OR owner = $%d)",
+		       lq_param(q, vis), a, p);
+	if (vis)
+		lq_keep(q, "visibility", vis);
+	static const struct {
+		const char *key, *cond;
+	} eq[] = {
+		{"name", "name = $%d"},
+		{"status", "status = $%d"},
+		{"owner", "owner = $%d"},
+		{"tag", "tags ? $%d"},
+		{"disk_format", "disk_format = $%d"},
+		{"container_format", "container_format = $%d"},
+	};
+	for (size_t i = 0; i < sizeof(eq) / sizeof(eq[0]); i++) {
+		const char *v = req_query(r, eq[i].key);
+		if (!v)
+			continue;
+		lq_sql(q, " AND ");
+		lq_sql(q, eq[i].cond, lq_param(q, v));
+		lq_keep(q, eq[i].key, v);
+	}
+	const char *prot = req_query(r, "protected");
+	if (prot) {
+		if (strcasecmp(prot, "true") && strcasecmp(prot, "false")) {
+			snprintf(err, errlen, "protected must be true or false");
+			return -EINVAL;
+		}
+		lq_sql(q, " AND protected = %s", strcasecmp(prot, "true") ? "false" : "true");
+		lq_keep(q, "protected", prot);
+	}
+	const char *hidden = req_query(r, "os_hidden");
+	if (hidden && !strcasecmp(hidden, "true"))
+		lq_sql(q, " AND false"); /* no image is hidden */
+	return 0;
+}
+
+static void images_list(struct req *r, struct resp *w)
+{
+	struct list_query q = {.n = 0};
+	char err[256];
+	long limit = LIST_DEFAULT_LIMIT;
+	const char *ls = req_query(r, "limit"), *marker = req_query(r, "marker");
+	if (ls) {
+		char *end;
+		errno = 0;
+		limit = strtol(ls, &end, 10);
+		if (!*ls || *end || errno || limit < 0) {
+			resp_error(r, w, 400, "limit must be a non-negative integer");
+			return;
+		}
+		if (limit > LIST_MAX_LIMIT || limit == 0)
+			limit = LIST_MAX_LIMIT;
+	}
+	const char *expr, *dir;
+	if (parse_sort(r, &expr, &dir, err, sizeof(err)) < 0) {
+		resp_error(r, w, 400, "%s", err);
+		return;
+	}
+	snprintf(q.sql, sizeof(q.sql), "SELECT " IMAGE_COLS " FROM images WHERE ");
+	if (list_filters(r, &q, err, sizeof(err)) < 0) {
+		resp_error(r, w, 400, "%s", err);
+		return;
+	}
+	if (marker) {
+		struct image m;
+		int rc = image_load(r, marker, 0, &m, err, sizeof(err));
+		image_release(&m);
+		if (rc == -ENOENT) {
+			resp_error(r, w, 400, "marker could not be found: %s", marker);
+			return;
+		}
+		if (rc < 0) {
+			resp_db_error(r, w, err);
+			return;
+		}
+		lq_sql(&q, " AND (%s, id) %s (SELECT %s, id FROM images WHERE id = $%d)",
+		       expr, strcmp(dir, "ASC") ? "<" : ">", expr, lq_param(&q, marker));
+	}
+	lq_sql(&q, " ORDER BY %s %s, id %s LIMIT %ld", expr, dir, dir, limit + 1);
+	static const char *const sort_params[] = {"sort_key", "sort_dir", "sort"};
+	for (size_t i = 0; i < sizeof(sort_params) / sizeof(sort_params[0]); i++)
+		if (req_query(r, sort_params[i]))
+			lq_keep(&q, sort_params[i], req_query(r, sort_params[i]));
+	PGresult *res = db_query(r->db, q.sql, q.n, q.params, err, sizeof(err), NULL);
+	if (!res) {
+		resp_db_error(r, w, err);
+		return;
+	}
+	json_t *list = json_array();
+	int rows = PQntuples(res);
+	for (int i = 0; i < rows && i < limit; i++) {
+		struct image img;
+		image_from_row(res, i, &img);
+		json_array_append_new(list, image_to_json(&img));
+		image_release(&img);
+	}
+	json_t *body = json_pack("{s:o,s:s,s:s}", "images", list, "schema", "/v2/schemas/images",
+				 "first", "/v2/images");
+	if (rows > limit) {
+		char *next = xasprintf("/v2/images?limit=%ld&marker=%s%s", limit,
+				       db_val(res, (int)limit - 1, 0), q.next);
+		json_object_set_new(body, "next", json_string(next));
+		free(next);
+	}
+	PQclear(res);
+	resp_json(w, 200, body);
+}
 
 static const struct route routes[] = {
-	{"GET", "/nubo-placeholder/image", 0, "public", SVC_NONE, 0},
+	{"GET", "/image/v2/images", images_list, "image:read", SVC_IMAGE, 0},
+	{"POST", "/image/v2/images", images_create, "image:write", SVC_IMAGE, 0},
+	{"GET", "/image/v2/images/{}", images_show, "image:read", SVC_IMAGE, 0},
+	{"PATCH", "/image/v2/images/{}", images_update, "image:write", SVC_IMAGE, 0},
+	{"DELETE", "/image/v2/images/{}", images_delete, "image:write", SVC_IMAGE, 0},
+	{"PUT", "/image/v2/images/{}/file", image_upload, "image:write", SVC_IMAGE,
+	 ROUTE_STREAM_BODY},
+	{"GET", "/image/v2/images/{}/file", image_download, "image:download", SVC_IMAGE,
+	 ROUTE_AGENT_OK},
+	{"PUT", "/image/v2/images/{}/tags/{}", tags_add, "image:write", SVC_IMAGE, 0},
+	{"DELETE", "/image/v2/images/{}/tags/{}", tags_remove, "image:write", SVC_IMAGE, 0},
+	{"GET", "/image/v2/schemas/image", image_schema_image, "image:read", SVC_IMAGE, 0},
+	{"GET", "/image/v2/schemas/images", image_schema_images, "image:read", SVC_IMAGE, 0},
 };
 ROUTE_TABLE(image_routes, routes);

@@ -1,7 +1,395 @@
-/* Placeholder until this resource is written. */
-#include "routes.h"
+/* Compute key pairs (/compute/v2.1/os-keypairs), per user: create (generated with
+ * ssh-keygen, the private key returned once and never stored), import (checked with
+ * ssh-keygen), list, show and delete, with the key_pairs quota. */
+#include "keypair.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "md5.h"
+#include "proc.h"
+#include "quota.h"
+#include "routes.h"
+#include "wire.h"
+#include "xalloc.h"
+
+#define KEYGEN_TIMEOUT_MS 30000
+#define PRIVATE_KEY_MAX 16384
+
+/* ---- pure cores ---- */
+
+static const char *const key_types[] = {
+	"ssh-rsa",
+	"ssh-dss",
+	"ssh-ed25519",
+	"ecdsa-sha2-nistp256",
+	"ecdsa-sha2-nistp384",
+	"ecdsa-sha2-nistp521",
+	"sk-ssh-ed25519@openssh.com",
+	"sk-ecdsa-sha2-nistp256@openssh.com",
+};
+
+int keypair_name_ok(const char *name)
+{
+	size_t n = name ? strlen(name) : 0;
+	return wire_charset_ok(name, KEYPAIR_NAME_MAX, " _-.@") && name[0] != ' ' &&
+	       name[n - 1] != ' ';
+}
+
+int keypair_public_key_parse(char *key)
+{
+	size_t n = strlen(key);
+	while (n > 0 && (key[n - 1] == '\n' || key[n - 1] == '\r' || key[n - 1] == ' ' ||
+			 key[n - 1] == '\t'))
+		key[--n] = '\0';
+	if (n == 0 || n > KEYPAIR_KEY_MAX || strpbrk(key, "\r\n"))
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(key_types) / sizeof(key_types[0]); i++) {
+		size_t t = strlen(key_types[i]);
+		if (!strncmp(key, key_types[i], t) && key[t] == ' ')
+			return 0;
+	}
+	return -EINVAL;
+}
+
+int keypair_fingerprint(const char *key, char out[KEYPAIR_FP_LEN])
+{
+	const char *b64 = strchr(key, ' ');
+	if (!b64)
+		return -EINVAL;
+	b64++;
+	size_t b64len = strcspn(b64, " ");
+	if (b64len == 0 || b64len > KEYPAIR_KEY_MAX)
+		return -EINVAL;
+	size_t cap = b64len / 4 * 3 + 3, bin_len = 0;
+	unsigned char *bin = xmalloc(cap);
+	const char *end = NULL;
+	int rc = -EINVAL;
+	if (sodium_base642bin(bin, cap, b64, b64len, NULL, &bin_len, &end,
+			      sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    end != b64 + b64len || bin_len == 0)
+		goto out;
+	struct md5 m;
+	char hex[33];
+	md5_init(&m);
+	md5_update(&m, bin, bin_len);
+	md5_final_hex(&m, hex);
+	for (int i = 0; i < 16; i++) {
+		out[i * 3] = hex[i * 2];
+		out[i * 3 + 1] = hex[i * 2 + 1];
+		out[i * 3 + 2] = i == 15 ? '\0' : ':';
+	}
+	rc = 0;
+out:
+	free(bin);
+	return rc;
+}
+
+/* ---- ssh-keygen in a private temporary directory ---- */
+
+struct keydir {
+	char dir[256];
+	char key[300], pub[300]; /* <dir>/k and <dir>/k.pub */
+};
+
+static int keydir_make(struct keydir *k)
+{
+	const char *tmp = getenv("TMPDIR");
+	snprintf(k->dir, sizeof(k->dir), "%s/nubo-keypair-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(k->dir)) /* mode 0700 */
+		return -errno;
+	snprintf(k->key, sizeof(k->key), "%s/k", k->dir);
+	snprintf(k->pub, sizeof(k->pub), "%s/k.pub", k->dir);
+	return 0;
+}
+
+static void keydir_remove(struct keydir *k)
+{
+	unlink(k->key);
+	unlink(k->pub);
+	rmdir(k->dir);
+}
+
+/* Reads a whole small file into buf (NUL-terminated). Returns 0, -EFBIG or -errno. */
+static int file_read(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	size_t used = 0;
+	int rc = 0;
+	for (;;) {
+		ssize_t n = read(fd, buf + used, len - 1 - used);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		used += (size_t)n;
+		if (used == len - 1) {
+			rc = -EFBIG;
+			break;
+		}
+	}
+	buf[used] = '\0';
+	close(fd);
+	return rc;
+}
+
+static int file_write(const char *path, const char *data)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	size_t n = strlen(data), done = 0;
+	int rc = 0;
+	while (done < n) {
+		ssize_t k = write(fd, data + done, n - done);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			rc = -errno;
+			break;
+		}
+		done += (size_t)k;
+	}
+	if (rc == 0 && write(fd, "\n", 1) != 1)
+		rc = -EIO;
+	close(fd);
+	return rc;
+}
+
+/* Generates an RSA 2048 key pair commented with name. Fills priv (PEM) and pub (one
+ * line). Returns 0 or a negative errno. */
+static int keypair_generate(const char *name, char *priv, size_t privlen, char *pub,
+			    size_t publen)
+{
+	struct keydir k;
+	char out[512];
+	int rc = keydir_make(&k);
+	if (rc < 0)
+		return rc;
+	const char *const argv[] = {"ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-m", "PEM",
+				    "-N", "", "-C", name, "-f", k.key, NULL};
+	rc = proc_run(argv, KEYGEN_TIMEOUT_MS, out, sizeof(out));
+	if (rc != 0)
+		rc = rc < 0 ? rc : -EIO;
+	else if ((rc = file_read(k.key, priv, privlen)) == 0)
+		rc = file_read(k.pub, pub, publen);
+	keydir_remove(&k);
+	return rc;
+}
+
+/* Lets ssh-keygen parse an imported public key. 0 when it is a valid key, -EINVAL
+ * when not, another negative errno when the check could not run. */
+static int keypair_validate(const char *pub)
+{
+	struct keydir k;
+	char out[512];
+	int rc = keydir_make(&k);
+	if (rc < 0)
+		return rc;
+	if ((rc = file_write(k.pub, pub)) == 0) {
+		const char *const argv[] = {"ssh-keygen", "-l", "-f", k.pub, NULL};
+		rc = proc_run(argv, KEYGEN_TIMEOUT_MS, out, sizeof(out));
+		if (rc == 127) /* not installed */
+			rc = -ENOEXEC;
+		else if (rc > 0)
+			rc = -EINVAL;
+	}
+	keydir_remove(&k);
+	return rc;
+}
+
+/* ---- handlers ---- */
+
+struct keypair_in {
+	char *name, *public_key, *type;
+};
+
+static const struct jfield f_keypair[] = {
+	{"name", J_STR, JF(struct keypair_in, name), 0, KEYPAIR_NAME_MAX, 1, 0},
+	{"public_key", J_STR, JF(struct keypair_in, public_key), 0, KEYPAIR_KEY_MAX + 64, 0, 1},
+	{"type", J_STR, JF(struct keypair_in, type), 0, 16, 0, 1},
+};
+
+/* Inserts the key pair under the user's row lock, enforcing key_pairs. Answers the
+ * error itself and returns a negative errno on failure. */
+static int keypair_store(struct req *r, struct resp *w, const char *name, const char *pub,
+			 const char *fp)
+{
+	char err[256], state[6] = "";
+	struct quota_set lim;
+	PGresult *res = NULL;
+	int rc = -EIO;
+	if (db_begin(r->db) < 0) {
+		resp_db_error(r, w, "begin failed");
+		return -EIO;
+	}
+	res = DBQ(r->db, err,
+		  "SELECT (SELECT count(*) FROM keypairs WHERE user_id = $1) FROM users"
+		  " WHERE id = $1 FOR UPDATE",
+		  r->auth.user_id);
+	if (!res || PQntuples(res) != 1 || quota_limits(r->db, r->auth.project_id, &lim) < 0) {
+		resp_db_error(r, w, res ? "quota lookup failed" : err);
+		goto out;
+	}
+	long used = db_long(res, 0, 0, 0);
+	if (lim.v[QUOTA_KEY_PAIRS] >= 0 && used + 1 > lim.v[QUOTA_KEY_PAIRS]) {
+		resp_error(r, w, 403, "Quota exceeded, too many key pairs.");
+		rc = -EDQUOT;
+		goto out;
+	}
+	PQclear(res);
+	res = db_query(r->db,
+		       "INSERT INTO keypairs (user_id, name, type, public_key, fingerprint)"
+		       " VALUES ($1, $2, 'ssh', $3, $4)",
+		       4, (const char *const[]){r->auth.user_id, name, pub, fp}, err, sizeof(err),
+		       state);
+	if (!res) {
+		if (!strcmp(state, SQLSTATE_UNIQUE)) {
+			resp_error(r, w, 409, "Key pair '%s' already exists.", name);
+			rc = -EEXIST;
+		} else {
+			resp_db_error(r, w, err);
+		}
+		goto out;
+	}
+	if (db_commit(r->db) < 0) {
+		resp_db_error(r, w, "commit failed");
+		goto out;
+	}
+	rc = 0;
+out:
+	PQclear(res);
+	return rc; /* db_release rolls back what is still open */
+}
+
+static void keypairs_create(struct req *r, struct resp *w)
+{
+	struct keypair_in in = {0};
+	char *priv = NULL, *pub = NULL, fp[KEYPAIR_FP_LEN];
+	if (wire_parse_wrapped(r, w, "keypair", f_keypair, JCOUNT(f_keypair), &in) < 0)
+		return;
+	if (!keypair_name_ok(in.name)) {
+		resp_error(r, w, 400, "Keypair name must be 1 to %d letters, digits, spaces and "
+				      "'_-.@', without leading or trailing spaces.",
+			   KEYPAIR_NAME_MAX);
+		goto out;
+	}
+	if (in.type && strcmp(in.type, "ssh")) {
+		resp_error(r, w, 400, "Keypair type %s is not supported; use ssh.", in.type);
+		goto out;
+	}
+	if (in.public_key) {
+		int v;
+		pub = in.public_key;
+		in.public_key = NULL;
+		if (keypair_public_key_parse(pub) < 0 || keypair_fingerprint(pub, fp) < 0 ||
+		    (v = keypair_validate(pub)) == -EINVAL) {
+			resp_error(r, w, 400, "Keypair data is invalid: not an OpenSSH public key");
+			goto out;
+		}
+		if (v < 0) {
+			resp_error(r, w, 500, "could not check the public key");
+			goto out;
+		}
+	} else {
+		priv = sodium_malloc(PRIVATE_KEY_MAX);
+		pub = xmalloc(KEYPAIR_KEY_MAX);
+		if (!priv || keypair_generate(in.name, priv, PRIVATE_KEY_MAX, pub, KEYPAIR_KEY_MAX) < 0 ||
+		    keypair_public_key_parse(pub) < 0 || keypair_fingerprint(pub, fp) < 0) {
+			resp_error(r, w, 500, "key pair generation failed");
+			goto out;
+		}
+	}
+	if (keypair_store(r, w, in.name, pub, fp) < 0)
+		goto out;
+	json_t *kp = json_pack("{s:s,s:s,s:s,s:s}", "name", in.name, "public_key", pub,
+			       "fingerprint", fp, "user_id", r->auth.user_id);
+	if (priv)
+		json_object_set_new(kp, "private_key", json_string(priv));
+	resp_json(w, 200, json_pack("{s:o}", "keypair", kp));
+out:
+	if (priv)
+		sodium_free(priv); /* zeroes it */
+	free(pub);
+	jparse_release(f_keypair, JCOUNT(f_keypair), &in);
+}
+
+static void keypairs_list(struct req *r, struct resp *w)
+{
+	char err[256];
+	PGresult *res = DBQ(r->db, err,
+			    "SELECT name, public_key, fingerprint FROM keypairs WHERE user_id = $1"
+			    " ORDER BY name",
+			    r->auth.user_id);
+	if (!res) {
+		resp_db_error(r, w, err);
+		return;
+	}
+	json_t *a = json_array();
+	for (int i = 0; i < PQntuples(res); i++)
+		json_array_append_new(a, json_pack("{s:{s:s,s:s,s:s}}", "keypair", "name",
+						   db_val(res, i, 0), "public_key",
+						   db_val(res, i, 1), "fingerprint",
+						   db_val(res, i, 2)));
+	PQclear(res);
+	resp_json(w, 200, json_pack("{s:o}", "keypairs", a));
+}
+
+static void keypairs_show(struct req *r, struct resp *w)
+{
+	char err[256];
+	PGresult *res = DBQ(r->db, err,
+			    "SELECT id, name, public_key, fingerprint, user_id, to_char(created_at"
+			    " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US') FROM keypairs"
+			    " WHERE user_id = $1 AND name = $2",
+			    r->auth.user_id, r->params[0]);
+	if (!res) {
+		resp_db_error(r, w, err);
+		return;
+	}
+	if (PQntuples(res) != 1)
+		resp_error(r, w, 404, "Keypair %s not found for user %s", r->params[0],
+			   r->auth.user_id);
+	else
+		resp_json(w, 200,
+			  json_pack("{s:{s:I,s:s,s:s,s:s,s:s,s:s,s:n,s:b,s:n}}", "keypair", "id",
+				    (json_int_t)db_long(res, 0, 0, 0), "name", db_val(res, 0, 1),
+				    "public_key", db_val(res, 0, 2), "fingerprint",
+				    db_val(res, 0, 3), "user_id", db_val(res, 0, 4), "created_at",
+				    db_val(res, 0, 5), "updated_at", "deleted", 0, "deleted_at"));
+	PQclear(res);
+}
+
+static void keypairs_delete(struct req *r, struct resp *w)
+{
+	char err[256];
+	int n = DBX(r->db, err, "DELETE FROM keypairs WHERE user_id = $1 AND name = $2",
+		    r->auth.user_id, r->params[0]);
+	if (n < 0)
+		resp_db_error(r, w, err);
+	else if (n == 0)
+		resp_error(r, w, 404, "Keypair %s not found for user %s", r->params[0],
+			   r->auth.user_id);
+	else
+		resp_empty(w, 202);
+}
+
+#define C "/compute/v2.1"
 static const struct route routes[] = {
-	{"GET", "/nubo-placeholder/keypair", 0, "public", SVC_NONE, 0},
+	{"GET", C "/os-keypairs", keypairs_list, "compute:keypair", SVC_COMPUTE, 0},
+	{"POST", C "/os-keypairs", keypairs_create, "compute:keypair", SVC_COMPUTE, 0},
+	{"GET", C "/os-keypairs/{}", keypairs_show, "compute:keypair", SVC_COMPUTE, 0},
+	{"DELETE", C "/os-keypairs/{}", keypairs_delete, "compute:keypair", SVC_COMPUTE, 0},
 };
 ROUTE_TABLE(keypair_routes, routes);

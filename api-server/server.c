@@ -1,7 +1,1071 @@
-/* Placeholder until this resource is written. */
+/* Compute v2.1 servers: create (quota-checked under the project row lock, instance and
+ * spawn task written in one transaction), list, list detail, show and delete. A
+ * project sees only its own servers (another project's server is 404); an admin sees
+ * any by id and lists all with all_tenants. State changes go to the scheduler through
+ * the tasks outbox; server_action.c holds the POST /servers/{id}/action verbs. */
+#include "server.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jparse.h"
+#include "log.h"
+#include "msg.h"
+#include "policy.h"
+#include "quota.h"
 #include "routes.h"
+#include "util.h"
+#include "xalloc.h"
+
+#define SERVER_MAX_COUNT 100	 /* max_count bound; quota bounds it further */
+#define SERVER_MAX_METADATA 128	 /* Nova's metadata_items quota */
+#define SERVER_MAX_USERDATA 65535 /* Nova: base64 text of user_data */
+#define SERVER_LIST_MAX 1000	 /* Nova's osapi_max_limit */
+
+void server_row_from(const PGresult *res, int row, struct server_row *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->id = db_val(res, row, 0);
+	s->name = db_val(res, row, 1);
+	s->project_id = db_val(res, row, 2);
+	s->user_id = db_val(res, row, 3);
+	s->flavor_id = db_val(res, row, 4);
+	s->image_id = db_val(res, row, 5);
+	s->status = db_val(res, row, 6);
+	s->vm_state = db_val(res, row, 7);
+	s->task_state = db_val(res, row, 8);
+	s->power_state = db_long(res, row, 9, 0);
+	s->host = db_val(res, row, 10);
+	s->az = db_val(res, row, 11);
+	s->key_name = db_val(res, row, 12);
+	s->metadata = db_val(res, row, 13);
+	s->config_drive = db_val(res, row, 14) && db_val(res, row, 14)[0] == 't';
+	s->fault_message = db_val(res, row, 15);
+	s->fault_code = db_long(res, row, 16, 0);
+	s->access_ipv4 = db_val(res, row, 17);
+	s->access_ipv6 = db_val(res, row, 18);
+	s->created_at = db_val(res, row, 19);
+	s->updated_at = db_val(res, row, 20);
+	s->launched_at = db_val(res, row, 21);
+	s->terminated_at = db_val(res, row, 22);
+}
+
+void server_view_ctx_of(const struct req *r, struct server_view_ctx *c)
+{
+	c->public_url = r->api->public_url;
+	c->admin = policy_is_admin(&r->auth);
+	c->mv_minor = r->mv_minor;
+}
+
+/* Lowercases a UUID-shaped id into out; 0, or -ENOENT when id is not a UUID (a name
+ * such as GET /servers/vm1 is simply not found). */
+static int id_canon(const char *id, char out[UUID_STR_LEN])
+{
+	if (!uuid_is_valid(id))
+		return -ENOENT;
+	for (int i = 0; i < UUID_STR_LEN; i++)
+		out[i] = (char)tolower((unsigned char)id[i]);
+	return 0;
+}
+
+PGresult *server_load(struct req *r, const char *id, int for_update, int *status, char *err,
+		      size_t errlen)
+{
+	char cid[UUID_STR_LEN];
+	*status = 404;
+	if (id_canon(id, cid) < 0)
+		return NULL;
+	int admin = policy_is_admin(&r->auth);
+	char *sql = xasprintf("SELECT " SERVER_COLUMNS " FROM instances i WHERE i.id = $1"
+			      " AND NOT i.deleted%s%s",
+			      admin ? " AND $2::text = $2::text" : " AND i.project_id = $2",
+			      for_update ? " FOR UPDATE OF i" : "");
+	const char *params[] = {cid, r->auth.project_id};
+	PGresult *res = db_query(r->db, sql, 2, params, err, errlen, NULL);
+	free(sql);
+	if (!res) {
+		*status = 500;
+		return NULL;
+	}
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return NULL;
+	}
+	*status = 200;
+	return res;
+}
+
+/* Answers the failure of server_load. */
+static void load_failed(struct req *r, struct resp *w, const char *id, int status,
+			const char *err)
+{
+	if (status == 500)
+		resp_db_error(r, w, err);
+	else
+		resp_error(r, w, 404, "Instance %s could not be found.", id);
+}
+
+/* ---- list ---- */
+
+/* A WHERE clause under construction with numbered text parameters. */
+struct query {
+	char sql[4096];
+	const char *params[16];
+	int n;
+};
+
+/* Appends " AND " cond, where cond holds one "%d" for value's parameter number (or
+ * none when value is NULL). */
+static void query_and(struct query *q, const char *cond, const char *value)
+{
+	size_t len = strlen(q->sql);
+	char c[512];
+	if (value) {
+		q->params[q->n++] = value;
+		snprintf(c, sizeof(c), cond, q->n);
+	} else {
+		snprintf(c, sizeof(c), "%s", cond);
+	}
+	snprintf(q->sql + len, sizeof(q->sql) - len, " AND %s", c);
+}
+
+/* Nova's is_all_tenants: present and empty or true-ish → 1, false-ish → 0, other →
+ * -EINVAL. Absent → 0. */
+static int parse_bool_param(const char *v)
+{
+	static const char *const yes[] = {"", "1", "t", "true", "on", "y", "yes"};
+	static const char *const no[] = {"0", "f", "false", "off", "n", "no"};
+	if (!v)
+		return 0;
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		if (!strcasecmp(v, yes[i]))
+			return 1;
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		if (!strcasecmp(v, no[i]))
+			return 0;
+	return -EINVAL;
+}
+
+/* The "next" link of a full page: the same filters, the last id as marker. Returns
+ * owned memory. */
+static char *next_link(struct req *r, int detail, long limit, const char *last_id)
+{
+	static const char *const keep[] = {"all_tenants", "project_id", "tenant_id", "name",
+					   "status", "flavor", "image", "host", "changes-since"};
+	size_t cap = 512, len;
+	char *href = xmalloc(cap);
+	len = (size_t)snprintf(href, cap, "%s/compute/v2.1/servers%s?limit=%ld&marker=%s",
+			       r->api->public_url, detail ? "/detail" : "", limit, last_id);
+	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+		const char *v = req_query(r, keep[i]);
+		if (!v)
+			continue;
+		/* worst case every byte becomes %XX */
+		size_t need = len + strlen(keep[i]) + 3 * strlen(v) + 3;
+		if (need > cap) {
+			cap = need * 2;
+			href = xrealloc(href, cap);
+		}
+		len += (size_t)snprintf(href + len, cap - len, "&%s=", keep[i]);
+		for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+			if (isalnum(*p) || strchr("-._~", *p))
+				href[len++] = (char)*p;
+			else
+				len += (size_t)snprintf(href + len, cap - len, "%%%02X", *p);
+		}
+		href[len] = '\0';
+	}
+	return href;
+}
+
+static void servers_list_common(struct req *r, struct resp *w, int detail)
+{
+	struct query q = {.n = 0};
+	char err[512], sqlstate[6] = "", limit_s[24], since_s[32], mid[UUID_STR_LEN];
+	int admin = policy_is_admin(&r->auth);
+	PGresult *res = NULL;
+
+	int all = parse_bool_param(req_query(r, "all_tenants"));
+	if (all < 0) {
+		resp_error(r, w, 400, "Invalid all_tenants value");
+		return;
+	}
+	if (all && !admin) {
+		resp_error(r, w, 403, "Policy doesn't allow os_compute_api:servers:index:get_all_tenants to be performed.");
+		return;
+	}
+	long limit = SERVER_LIST_MAX;
+	const char *ls = req_query(r, "limit");
+	if (ls) {
+		char *end;
+		errno = 0;
+		long v = strtol(ls, &end, 10);
+		if (!*ls || *end || errno || v < 0) {
+			resp_error(r, w, 400, "limit param must be an integer");
+			return;
+		}
+		if (v < limit)
+			limit = v;
+	}
+	snprintf(limit_s, sizeof(limit_s), "%ld", limit);
+
+	snprintf(q.sql, sizeof(q.sql), "SELECT " SERVER_COLUMNS " FROM instances i WHERE true");
+	const char *since = req_query(r, "changes-since");
+	if (since) {
+		time_t t;
+		if (time_parse_iso(since, &t) < 0) {
+			resp_error(r, w, 400, "Invalid input for query parameters changes-since.");
+			return;
+		}
+		/* Nova lists deleted servers too when asked what changed. */
+		snprintf(since_s, sizeof(since_s), "%lld", (long long)t);
+		query_and(&q, "i.updated_at >= to_timestamp($%d::double precision)", since_s);
+	} else {
+		query_and(&q, "NOT i.deleted", NULL);
+	}
+	const char *proj = req_query(r, "project_id");
+	if (!proj)
+		proj = req_query(r, "tenant_id");
+	if (admin && proj && *proj)
+		query_and(&q, "i.project_id = $%d", proj);
+	else if (!(admin && all))
+		query_and(&q, "i.project_id = $%d", r->auth.project_id);
+	const char *name = req_query(r, "name");
+	if (name && *name) {
+		if (strlen(name) > 255) {
+			resp_error(r, w, 400, "Invalid input for query parameters name.");
+			return;
+		}
+		query_and(&q, "i.name ~ $%d", name); /* Nova: a regular expression */
+	}
+	const char *status = req_query(r, "status");
+	if (status && *status)
+		query_and(&q, "i.status = upper($%d)", status);
+	const char *flavor = req_query(r, "flavor");
+	if (flavor && *flavor)
+		query_and(&q, "i.flavor_id = $%d", flavor);
+	const char *image = req_query(r, "image");
+	if (image && *image)
+		query_and(&q, "i.image_id = $%d", image);
+	const char *host = req_query(r, "host");
+	if (admin && host && *host)
+		query_and(&q, "i.host = $%d", host);
+	const char *marker = req_query(r, "marker");
+	if (marker) {
+		char merr[256];
+		PGresult *m = id_canon(marker, mid) < 0
+				      ? NULL
+				      : DBQ(r->db, merr,
+					    "SELECT 1 FROM instances WHERE id = $1"
+					    " AND ($2::text = '1' OR project_id = $3)",
+					    mid, admin ? "1" : "0", r->auth.project_id);
+		int found = m && PQntuples(m) == 1;
+		PQclear(m);
+		if (!found) {
+			resp_error(r, w, 400, "marker [%s] not found", marker);
+			return;
+		}
+		query_and(&q,
+			  "(i.created_at, i.id) < (SELECT created_at, id FROM instances WHERE id = $%d)",
+			  mid);
+	}
+	size_t len = strlen(q.sql);
+	q.params[q.n++] = limit_s;
+	snprintf(q.sql + len, sizeof(q.sql) - len,
+		 " ORDER BY i.created_at DESC, i.id DESC LIMIT $%d::int", q.n);
+
+	res = db_query(r->db, q.sql, q.n, q.params, err, sizeof(err), sqlstate);
+	if (!res) {
+		if (!strncmp(sqlstate, "2201B", 5)) { /* invalid regular expression */
+			resp_error(r, w, 400, "Invalid input for query parameters name.");
+			return;
+		}
+		resp_db_error(r, w, err);
+		return;
+	}
+	struct server_view_ctx ctx;
+	server_view_ctx_of(r, &ctx);
+	json_t *list = json_array();
+	int n = PQntuples(res);
+	for (int i = 0; i < n; i++) {
+		struct server_row s;
+		server_row_from(res, i, &s);
+		json_array_append_new(list, detail ? server_view_full(&s, &ctx)
+						   : server_view_brief(&s, &ctx));
+	}
+	json_t *body = json_pack("{s:o}", "servers", list);
+	if (n > 0 && n == limit) {
+		char *href = next_link(r, detail, limit, db_val(res, n - 1, 0));
+		json_object_set_new(body, "servers_links",
+				    json_pack("[{s:s,s:s}]", "rel", "next", "href", href));
+		free(href);
+	}
+	PQclear(res);
+	resp_json(w, 200, body);
+}
+
+static void servers_list(struct req *r, struct resp *w)
+{
+	servers_list_common(r, w, 0);
+}
+
+static void servers_detail(struct req *r, struct resp *w)
+{
+	servers_list_common(r, w, 1);
+}
+
+static void server_show(struct req *r, struct resp *w)
+{
+	char err[512];
+	int status;
+	PGresult *res = server_load(r, r->params[0], 0, &status, err, sizeof(err));
+	if (!res) {
+		load_failed(r, w, r->params[0], status, err);
+		return;
+	}
+	struct server_row s;
+	struct server_view_ctx ctx;
+	server_row_from(res, 0, &s);
+	server_view_ctx_of(r, &ctx);
+	resp_json(w, 200, json_pack("{s:o}", "server", server_view_full(&s, &ctx)));
+	PQclear(res);
+}
+
+/* ---- create ---- */
+
+/* The POST /servers body, flattened and validated at the edge. */
+struct create_req {
+	json_t *server;
+	char *name, *image_ref, *flavor_ref, *key_name, *user_data, *az, *admin_pass;
+	char *ipv4, *ipv6;
+	long min_count, max_count;
+	int config_drive;
+	json_t *metadata, *security_groups, *bdm, *bdm_v2;
+	char *metadata_text; /* owned: validated metadata as JSON text */
+};
+
+static const struct jfield f_create_top[] = {
+	{"server", J_OBJECT, JF(struct create_req, server), 0, 0, 1, 0},
+};
+static const struct jfield f_create[] = {
+	{"name", J_STR, JF(struct create_req, name), 0, 255, 1, 0},
+	{"imageRef", J_STR, JF(struct create_req, image_ref), 0, 1024, 0, 1},
+	{"flavorRef", J_STR_OR_INT, JF(struct create_req, flavor_ref), 0, 1024, 1, 0},
+	{"min_count", J_INT, JF(struct create_req, min_count), 1, SERVER_MAX_COUNT, 0, 1},
+	{"max_count", J_INT, JF(struct create_req, max_count), 1, SERVER_MAX_COUNT, 0, 1},
+	{"key_name", J_STR, JF(struct create_req, key_name), 0, 255, 0, 1},
+	{"user_data", J_STR, JF(struct create_req, user_data), 0, SERVER_MAX_USERDATA, 0, 1},
+	{"availability_zone", J_STR, JF(struct create_req, az), 0, 255, 0, 1},
+	{"adminPass", J_STR, JF(struct create_req, admin_pass), 0, 255, 0, 1},
+	{"accessIPv4", J_STR, JF(struct create_req, ipv4), 0, 64, 0, 1},
+	{"accessIPv6", J_STR, JF(struct create_req, ipv6), 0, 64, 0, 1},
+	{"config_drive", J_BOOL, JF(struct create_req, config_drive), 0, 0, 0, 1},
+	{"metadata", J_OBJECT, JF(struct create_req, metadata), 0, 0, 0, 1},
+	{"security_groups", J_ARRAY, JF(struct create_req, security_groups), 0, 16, 0, 1},
+	{"block_device_mapping", J_ARRAY, JF(struct create_req, bdm), 0, 0, 0, 1},
+	{"block_device_mapping_v2", J_ARRAY, JF(struct create_req, bdm_v2), 0, 0, 0, 1},
+};
+
+static void create_req_release(struct create_req *c)
+{
+	if (c->admin_pass)
+		sodium_memzero(c->admin_pass, strlen(c->admin_pass));
+	jparse_release(f_create, JCOUNT(f_create), c);
+	free(c->metadata_text);
+	c->metadata_text = NULL;
+}
+
+/* Printable, 1..255 bytes, no leading or trailing whitespace (Nova's name rule). */
+static int name_valid(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || isspace((unsigned char)s[0]) || isspace((unsigned char)s[n - 1]))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* The id at the end of a reference that may be a URL (".../flavors/1"). */
+static const char *ref_id(const char *ref)
+{
+	const char *slash = strrchr(ref, '/');
+	return slash ? slash + 1 : ref;
+}
+
+/* "auto", "none" or a list of {uuid|port|fixed_ip|tag}. Accepted and not yet used:
+ * tenant networks come with the network service. */
+static int parse_networks(const json_t *n, char *err, size_t errlen)
+{
+	if (!n || json_is_null(n))
+		return 0;
+	if (json_is_string(n)) {
+		const char *s = json_string_value(n);
+		if (!strcmp(s, "auto") || !strcmp(s, "none"))
+			return 0;
+	} else if (json_is_array(n) && json_array_size(n) <= 16) {
+		size_t i;
+		json_t *v;
+		json_array_foreach(n, i, v)
+		{
+			if (!json_is_object(v))
+				goto bad;
+			json_t *id = json_object_get(v, "uuid"), *port = json_object_get(v, "port");
+			json_t *ip = json_object_get(v, "fixed_ip");
+			if ((id && !(json_is_string(id) && uuid_is_valid(json_string_value(id)))) ||
+			    (port &&
+			     !(json_is_string(port) && uuid_is_valid(json_string_value(port)))) ||
+			    (ip && !json_is_string(ip)))
+				goto bad;
+		}
+		return 0;
+	}
+bad:
+	snprintf(err, errlen, "Invalid input for field/attribute networks.");
+	return -EINVAL;
+}
+
+/* Checks a metadata object: at most SERVER_MAX_METADATA items (else -EDQUOT, 403 in
+ * Nova), string keys of 1..255 bytes and string values of at most 255 (else -EINVAL).
+ * err gets the client-facing text. */
+static int metadata_check(const json_t *m, char *err, size_t errlen)
+{
+	if (!json_is_object(m)) {
+		snprintf(err, errlen, "Invalid input for field/attribute metadata.");
+		return -EINVAL;
+	}
+	if (json_object_size(m) > SERVER_MAX_METADATA) {
+		snprintf(err, errlen, "Quota exceeded for metadata_items: Maximum number of metadata items exceeds %d",
+			 SERVER_MAX_METADATA);
+		return -EDQUOT;
+	}
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)m, k, v)
+	{
+		if (!*k || strlen(k) > 255 || !json_is_string(v) || json_string_length(v) > 255 ||
+		    strlen(json_string_value(v)) != json_string_length(v)) {
+			snprintf(err, errlen, "Invalid input for field/attribute metadata.");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* Validates the create request's metadata into c->metadata_text (JSON text). */
+static int parse_metadata(struct create_req *c, char *err, size_t errlen)
+{
+	if (!c->metadata) {
+		c->metadata_text = xstrdup("{}");
+		return 0;
+	}
+	int rc = metadata_check(c->metadata, err, errlen);
+	if (rc < 0)
+		return rc;
+	c->metadata_text = json_dumps(c->metadata, JSON_COMPACT);
+	return 0;
+}
+
+/* Strict base64 (standard alphabet, padded; newlines tolerated). */
+static int base64_valid(const char *s)
+{
+	size_t n = strlen(s);
+	unsigned char *bin = xmalloc(n / 4 * 3 + 3);
+	size_t binlen = 0;
+	const char *end = NULL;
+	int rc = sodium_base642bin(bin, n / 4 * 3 + 3, s, n, "\r\n", &binlen, &end,
+				   sodium_base64_VARIANT_ORIGINAL);
+	free(bin);
+	return rc == 0 && end == s + n;
+}
+
+static int parse_create(const json_t *body, struct create_req *c, int *status, char *err,
+			size_t errlen)
+{
+	*status = 400;
+	memset(c, 0, sizeof(*c));
+	c->config_drive = 1;
+	if (!body) {
+		snprintf(err, errlen, "request body required");
+		return -EINVAL;
+	}
+	if (jparse(body, f_create_top, JCOUNT(f_create_top), c, err, errlen) < 0 ||
+	    jparse(c->server, f_create, JCOUNT(f_create), c, err, errlen) < 0)
+		return -EINVAL;
+	if (!name_valid(c->name)) {
+		snprintf(err, errlen, "Invalid input for field/attribute name.");
+		return -EINVAL;
+	}
+	if ((c->bdm && json_array_size(c->bdm)) || (c->bdm_v2 && json_array_size(c->bdm_v2))) {
+		snprintf(err, errlen, "Block device mapping is not supported.");
+		return -EINVAL;
+	}
+	if (!c->image_ref || !uuid_is_valid(ref_id(c->image_ref))) {
+		snprintf(err, errlen, "Invalid imageRef provided.");
+		return -EINVAL;
+	}
+	if (!*ref_id(c->flavor_ref)) {
+		snprintf(err, errlen, "Invalid flavorRef provided.");
+		return -EINVAL;
+	}
+	if (!c->min_count)
+		c->min_count = 1;
+	if (!c->max_count)
+		c->max_count = c->min_count;
+	if (c->min_count > c->max_count) {
+		snprintf(err, errlen, "min_count must be <= max_count");
+		return -EINVAL;
+	}
+	if (c->user_data && !base64_valid(c->user_data)) {
+		snprintf(err, errlen, "User data needs to be valid base 64.");
+		return -EINVAL;
+	}
+	if (c->security_groups) {
+		size_t i;
+		json_t *g;
+		json_array_foreach(c->security_groups, i, g)
+		{
+			json_t *gn = json_object_get(g, "name");
+			if (!json_is_object(g) || !json_is_string(gn) ||
+			    json_string_length(gn) == 0 || json_string_length(gn) > 255) {
+				snprintf(err, errlen, "Invalid input for field/attribute security_groups.");
+				return -EINVAL;
+			}
+		}
+	}
+	if (parse_networks(json_object_get(c->server, "networks"), err, errlen) < 0)
+		return -EINVAL;
+	int mrc = parse_metadata(c, err, errlen);
+	if (mrc < 0) {
+		*status = mrc == -EDQUOT ? 403 : 400;
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* What the flavor gives an instance. */
+struct flavor_info {
+	char id[256];
+	long vcpus, ram_mb, disk_gb;
+};
+
+/* Resolves everything the request references, answering 400 as Nova does for a bad
+ * flavor, image, key pair or availability zone. On success fills fl and, when a key
+ * name was given, *public_key (owned). Returns 0 or -EINVAL with the error sent. */
+static int resolve_refs(struct req *r, struct resp *w, const struct create_req *c,
+			struct flavor_info *fl, char **public_key)
+{
+	char err[512];
+	int admin = policy_is_admin(&r->auth), rc = -EINVAL;
+	const char *fid = ref_id(c->flavor_ref);
+	char iid[UUID_STR_LEN];
+	id_canon(ref_id(c->image_ref), iid);
+	PGresult *f = NULL, *im = NULL, *k = NULL, *az = NULL;
+
+	f = DBQ(r->db, err,
+		"SELECT id, vcpus, ram_mb, disk_gb FROM flavors WHERE id = $1 AND NOT disabled"
+		" AND (is_public OR $2::text = '1')",
+		fid, admin ? "1" : "0");
+	if (!f) {
+		resp_db_error(r, w, err);
+		goto out;
+	}
+	if (PQntuples(f) != 1) {
+		resp_error(r, w, 400, "Flavor %s could not be found.", fid);
+		goto out;
+	}
+	snprintf(fl->id, sizeof(fl->id), "%s", db_val(f, 0, 0));
+	fl->vcpus = db_long(f, 0, 1, 0);
+	fl->ram_mb = db_long(f, 0, 2, 0);
+	fl->disk_gb = db_long(f, 0, 3, 0);
+
+	im = DBQ(r->db, err,
+		 "SELECT status, min_disk, min_ram, coalesce(size, 0) FROM images WHERE id = $1"
+		 " AND (visibility IN ('public', 'community') OR owner = $2 OR $3::text = '1')",
+		 iid, r->auth.project_id, admin ? "1" : "0");
+	if (!im) {
+		resp_db_error(r, w, err);
+		goto out;
+	}
+	if (PQntuples(im) != 1) {
+		resp_error(r, w, 400, "Image %s could not be found.", iid);
+		goto out;
+	}
+	if (strcmp(db_val(im, 0, 0), "active")) {
+		resp_error(r, w, 400, "Image %s is not active.", iid);
+		goto out;
+	}
+	if (fl->ram_mb < db_long(im, 0, 2, 0)) {
+		resp_error(r, w, 400, "Flavor's memory is too small for requested image.");
+		goto out;
+	}
+	if (fl->disk_gb > 0 && (fl->disk_gb < db_long(im, 0, 1, 0) ||
+				db_long(im, 0, 3, 0) > (fl->disk_gb << 30))) {
+		resp_error(r, w, 400, "Flavor's disk is too small for requested image.");
+		goto out;
+	}
+
+	if (c->key_name) {
+		k = DBQ(r->db, err, "SELECT public_key FROM keypairs WHERE user_id = $1 AND name = $2",
+			r->auth.user_id, c->key_name);
+		if (!k) {
+			resp_db_error(r, w, err);
+			goto out;
+		}
+		if (PQntuples(k) != 1) {
+			resp_error(r, w, 400, "Invalid key_name provided.");
+			goto out;
+		}
+		*public_key = xstrdup(db_val(k, 0, 0));
+	}
+
+	if (c->az && *c->az && strcmp(c->az, "nova")) {
+		az = DBQ(r->db, err, "SELECT 1 FROM agents WHERE az = $1 LIMIT 1", c->az);
+		if (!az) {
+			resp_db_error(r, w, err);
+			goto out;
+		}
+		if (PQntuples(az) != 1) {
+			resp_error(r, w, 400, "The requested availability zone is not available");
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	PQclear(f);
+	PQclear(im);
+	PQclear(k);
+	PQclear(az);
+	return rc;
+}
+
+/* Largest count in [min, max] that fits the project's quota, or 0 with Nova's message
+ * (for min) in msg. -EIO on a database error. Call under the project row lock. */
+static long quota_fit(PGconn *db, const char *project_id, const struct flavor_info *fl,
+		      long min, long max, char *msg, size_t msglen)
+{
+	struct quota_set lim, used, want;
+	if (quota_limits(db, project_id, &lim) < 0 || quota_usage(db, project_id, &used) < 0)
+		return -EIO;
+	for (long n = max; n >= min; n--) {
+		memset(&want, 0, sizeof(want));
+		want.v[QUOTA_INSTANCES] = n;
+		want.v[QUOTA_CORES] = n * fl->vcpus;
+		want.v[QUOTA_RAM] = n * fl->ram_mb;
+		if (quota_check(&lim, &used, &want, msg, msglen) == 0)
+			return n;
+	}
+	memset(&want, 0, sizeof(want));
+	want.v[QUOTA_INSTANCES] = min;
+	want.v[QUOTA_CORES] = min * fl->vcpus;
+	want.v[QUOTA_RAM] = min * fl->ram_mb;
+	quota_check(&lim, &used, &want, msg, msglen);
+	return 0;
+}
+
+static void server_create(struct req *r, struct resp *w)
+{
+	struct create_req c;
+	struct flavor_info fl;
+	char err[512], first_id[UUID_STR_LEN] = "", pass[32];
+	char *public_key = NULL;
+	int status, began = 0;
+
+	if (parse_create(r->json, &c, &status, err, sizeof(err)) < 0) {
+		resp_error(r, w, status, "%s", err);
+		goto out;
+	}
+	if (resolve_refs(r, w, &c, &fl, &public_key) < 0)
+		goto out;
+
+	if (db_begin(r->db) < 0) {
+		resp_db_error(r, w, "begin failed");
+		goto out;
+	}
+	began = 1;
+	/* The project row lock serialises every quota-consuming write of the project. */
+	PGresult *p = DBQ(r->db, err, "SELECT id FROM projects WHERE id = $1 FOR UPDATE",
+			  r->auth.project_id);
+	int have_project = p && PQntuples(p) == 1;
+	PQclear(p);
+	if (!have_project) {
+		if (p)
+			resp_error(r, w, 400, "project %s does not exist", r->auth.project_id);
+		else
+			resp_db_error(r, w, err);
+		goto out;
+	}
+	char qmsg[512];
+	long n = quota_fit(r->db, r->auth.project_id, &fl, c.min_count, c.max_count, qmsg,
+			   sizeof(qmsg));
+	if (n < 0) {
+		resp_db_error(r, w, "quota lookup failed");
+		goto out;
+	}
+	if (n == 0) {
+		resp_error(r, w, 403, "%s", qmsg);
+		goto out;
+	}
+	char vcpus[24], ram[24], disk[24];
+	snprintf(vcpus, sizeof(vcpus), "%ld", fl.vcpus);
+	snprintf(ram, sizeof(ram), "%ld", fl.ram_mb);
+	snprintf(disk, sizeof(disk), "%ld", fl.disk_gb);
+	const char *az = c.az && *c.az ? c.az : "nova";
+	const char *user_data = c.user_data && *c.user_data ? c.user_data : NULL;
+	for (long i = 0; i < n; i++) {
+		char id[UUID_STR_LEN], task_id[UUID_STR_LEN];
+		uuid_generate_str(id);
+		uuid_generate_str(task_id);
+		/* Nova's multi_instance_display_name_template: "%(name)s-%(count)d" */
+		char *name = n > 1 ? xasprintf("%s-%ld", c.name, i + 1) : xstrdup(c.name);
+		char iid[UUID_STR_LEN];
+		id_canon(ref_id(c.image_ref), iid);
+		/* Every instance gets a config drive (the agent always builds one), so
+		 * config_drive records true whatever the request said. */
+		int rows = DBX(r->db, err,
+			       "INSERT INTO instances (id, name, project_id, user_id, flavor_id, image_id,"
+			       " vcpus, ram_mb, disk_gb, status, vm_state, task_state, power_state, az,"
+			       " key_name, public_key, user_data, config_drive, metadata, access_ipv4,"
+			       " access_ipv6) VALUES ($1, $2, $3, $4, $5, $6, $7::int, $8::int, $9::int,"
+			       " 'BUILD', 'building', 'scheduling', 0, $10, $11, $12, $13, true,"
+			       " $14::jsonb, $15, $16)",
+			       id, name, r->auth.project_id, r->auth.user_id, fl.id, iid, vcpus, ram,
+			       disk, az, c.key_name, public_key, user_data, c.metadata_text,
+			       c.ipv4 ? c.ipv4 : "", c.ipv6 ? c.ipv6 : "");
+		free(name);
+		if (rows != 1 ||
+		    DBX(r->db, err,
+			"INSERT INTO tasks (id, instance_id, action, status) VALUES ($1, $2, $3,"
+			" 'pending')",
+			task_id, id, TASK_SPAWN) != 1) {
+			resp_db_error(r, w, err);
+			goto out;
+		}
+		if (i == 0)
+			memcpy(first_id, id, sizeof(first_id));
+	}
+	if (db_commit(r->db) < 0) {
+		resp_db_error(r, w, "commit failed");
+		goto out;
+	}
+	began = 0;
+	api_wake_scheduler(r->api);
+
+	if (c.admin_pass)
+		snprintf(pass, sizeof(pass), "%.31s", c.admin_pass);
+	else
+		token_random(pass, sizeof(pass), 9); /* 12 characters, like Nova's */
+	char *loc = xasprintf("%s/compute/v2.1/servers/%s", r->api->public_url, first_id);
+	resp_header(w, "Location", loc);
+	free(loc);
+	json_t *srv = json_pack("{s:s,s:o,s:s,s:s,s:[{s:s}]}", "id", first_id, "links",
+				server_view_links(r->api->public_url, "servers", first_id),
+				"adminPass", pass, "OS-DCF:diskConfig", "MANUAL",
+				"security_groups", "name", "default");
+	sodium_memzero(pass, sizeof(pass));
+	resp_json(w, 202, json_pack("{s:o}", "server", srv));
+	log_info("server %s created (%ld) in project %s", first_id, n, r->auth.project_id);
+out:
+	if (began)
+		db_rollback(r->db);
+	free(public_key);
+	create_req_release(&c);
+}
+
+/* ---- delete ---- */
+
+static void server_delete(struct req *r, struct resp *w)
+{
+	char err[512];
+	int status, wake = 0;
+	if (db_begin(r->db) < 0) {
+		resp_db_error(r, w, "begin failed");
+		return;
+	}
+	PGresult *res = server_load(r, r->params[0], 1, &status, err, sizeof(err));
+	if (!res) {
+		db_rollback(r->db);
+		load_failed(r, w, r->params[0], status, err);
+		return;
+	}
+	struct server_row s;
+	server_row_from(res, 0, &s);
+	int open_task = db_val(res, 0, SERVER_COL_OPEN_TASK)[0] == 't';
+	int rows = 0;
+	if (s.task_state && !strcmp(s.task_state, "deleting") && open_task) {
+		rows = 1; /* already on its way out */
+	} else if (!s.host && !open_task) {
+		/* Never placed and nothing in flight: no host holds anything of it. */
+		rows = DBX(r->db, err,
+			   "UPDATE instances SET status = 'DELETED', vm_state = 'deleted',"
+			   " task_state = NULL, power_state = 0, deleted = true,"
+			   " terminated_at = now(), updated_at = now() WHERE id = $1",
+			   s.id);
+	} else {
+		char task_id[UUID_STR_LEN];
+		uuid_generate_str(task_id);
+		rows = DBX(r->db, err,
+			   "UPDATE instances SET task_state = 'deleting', updated_at = now()"
+			   " WHERE id = $1",
+			   s.id);
+		if (rows == 1)
+			rows = DBX(r->db, err,
+				   "INSERT INTO tasks (id, instance_id, action, status)"
+				   " VALUES ($1, $2, $3, 'pending')",
+				   task_id, s.id, TASK_DELETE);
+		wake = 1;
+	}
+	if (rows != 1) {
+		PQclear(res);
+		db_rollback(r->db);
+		resp_db_error(r, w, err);
+		return;
+	}
+	PQclear(res);
+	if (db_commit(r->db) < 0) {
+		resp_db_error(r, w, "commit failed");
+		return;
+	}
+	if (wake)
+		api_wake_scheduler(r->api);
+	resp_empty(w, 204);
+}
+
+/* ---- update and metadata ---- */
+
+struct update_req {
+	json_t *server;
+	char *name, *ipv4, *ipv6;
+};
+
+static const struct jfield f_update_top[] = {
+	{"server", J_OBJECT, JF(struct update_req, server), 0, 0, 1, 0},
+};
+static const struct jfield f_update[] = {
+	{"name", J_STR, JF(struct update_req, name), 0, 255, 0, 0},
+	{"accessIPv4", J_STR, JF(struct update_req, ipv4), 0, 64, 0, 1},
+	{"accessIPv6", J_STR, JF(struct update_req, ipv6), 0, 64, 0, 1},
+};
+
+/* PUT /servers/{id}: rename (and access addresses); answers the full server. */
+static void server_update(struct req *r, struct resp *w)
+{
+	struct update_req u = {0};
+	char err[512];
+	int status;
+	PGresult *res = NULL;
+	if (!r->json || jparse(r->json, f_update_top, JCOUNT(f_update_top), &u, err, sizeof(err)) < 0 ||
+	    jparse(u.server, f_update, JCOUNT(f_update), &u, err, sizeof(err)) < 0) {
+		resp_error(r, w, 400, "%s", r->json ? err : "request body required");
+		goto out;
+	}
+	if (u.name && !name_valid(u.name)) {
+		resp_error(r, w, 400, "Invalid input for field/attribute name.");
+		goto out;
+	}
+	res = server_load(r, r->params[0], 0, &status, err, sizeof(err));
+	if (!res) {
+		load_failed(r, w, r->params[0], status, err);
+		goto out;
+	}
+	char id[UUID_STR_LEN];
+	snprintf(id, sizeof(id), "%s", db_val(res, 0, 0));
+	PQclear(res);
+	res = NULL;
+	if (DBX(r->db, err,
+		"UPDATE instances SET name = coalesce($2, name), access_ipv4 = coalesce($3,"
+		" access_ipv4), access_ipv6 = coalesce($4, access_ipv6), updated_at = now()"
+		" WHERE id = $1",
+		id, u.name, u.ipv4, u.ipv6) < 0) {
+		resp_db_error(r, w, err);
+		goto out;
+	}
+	res = server_load(r, id, 0, &status, err, sizeof(err));
+	if (!res) {
+		load_failed(r, w, id, status, err);
+		goto out;
+	}
+	struct server_row s;
+	struct server_view_ctx ctx;
+	server_row_from(res, 0, &s);
+	server_view_ctx_of(r, &ctx);
+	resp_json(w, 200, json_pack("{s:o}", "server", server_view_full(&s, &ctx)));
+out:
+	PQclear(res);
+	jparse_release(f_update, JCOUNT(f_update), &u);
+}
+
+/* How a metadata write combines with what is stored. */
+enum meta_op { META_MERGE, META_REPLACE, META_SET_ONE, META_DELETE_ONE };
+
+/* Loads (and with a write, locks) the server's metadata; on write applies op with
+ * `in` (borrowed) and stores the result. Returns the new metadata object (owned) or
+ * NULL with the error answered. key is the {key} path segment for the _ONE ops. */
+static json_t *metadata_apply(struct req *r, struct resp *w, enum meta_op op, int write,
+			      const json_t *in, const char *key)
+{
+	char err[512];
+	int status;
+	json_t *m = NULL;
+	if (write && db_begin(r->db) < 0) {
+		resp_db_error(r, w, "begin failed");
+		return NULL;
+	}
+	PGresult *res = server_load(r, r->params[0], write, &status, err, sizeof(err));
+	if (!res) {
+		load_failed(r, w, r->params[0], status, err);
+		goto fail;
+	}
+	struct server_row row;
+	server_row_from(res, 0, &row);
+	m = json_loads(row.metadata ? row.metadata : "{}", 0, NULL);
+	if (!json_is_object(m)) {
+		json_decref(m);
+		m = json_object();
+	}
+	if (!write) {
+		PQclear(res);
+		return m;
+	}
+	switch (op) {
+	case META_REPLACE:
+		json_object_clear(m);
+		/* fall through */
+	case META_MERGE:
+	case META_SET_ONE:
+		json_object_update(m, (json_t *)in);
+		break;
+	case META_DELETE_ONE:
+		if (json_object_del(m, key) < 0) {
+			resp_error(r, w, 404, "Metadata item was not found");
+			goto fail;
+		}
+		break;
+	}
+	int rc = metadata_check(m, err, sizeof(err));
+	if (rc < 0) {
+		resp_error(r, w, rc == -EDQUOT ? 403 : 400, "%s", err);
+		goto fail;
+	}
+	char *text = json_dumps(m, JSON_COMPACT);
+	int rows = DBX(r->db, err,
+		       "UPDATE instances SET metadata = $2::jsonb, updated_at = now() WHERE id = $1",
+		       row.id, text);
+	free(text);
+	if (rows != 1 || db_commit(r->db) < 0) {
+		resp_db_error(r, w, rows != 1 ? err : "commit failed");
+		goto fail;
+	}
+	PQclear(res);
+	return m;
+fail:
+	PQclear(res);
+	json_decref(m);
+	if (write)
+		db_rollback(r->db);
+	return NULL;
+}
+
+/* The body's "metadata" (or "meta" for one key) object, validated; NULL after
+ * answering 400. */
+static const json_t *metadata_body(struct req *r, struct resp *w, const char *wrapper)
+{
+	char err[512];
+	json_t *m = json_object_get(r->json, wrapper);
+	int rc = m ? metadata_check(m, err, sizeof(err)) : -EINVAL;
+	if (rc < 0) {
+		resp_error(r, w, rc == -EDQUOT ? 403 : 400, "%s",
+			   m ? err : "Malformed request body");
+		return NULL;
+	}
+	return m;
+}
+
+static void metadata_list(struct req *r, struct resp *w)
+{
+	json_t *m = metadata_apply(r, w, META_MERGE, 0, NULL, NULL);
+	if (m)
+		resp_json(w, 200, json_pack("{s:o}", "metadata", m));
+}
+
+static void metadata_write(struct req *r, struct resp *w, enum meta_op op)
+{
+	const json_t *in = metadata_body(r, w, "metadata");
+	json_t *m = in ? metadata_apply(r, w, op, 1, in, NULL) : NULL;
+	if (m)
+		resp_json(w, 200, json_pack("{s:o}", "metadata", m));
+}
+
+static void metadata_merge(struct req *r, struct resp *w)
+{
+	metadata_write(r, w, META_MERGE);
+}
+
+static void metadata_replace(struct req *r, struct resp *w)
+{
+	metadata_write(r, w, META_REPLACE);
+}
+
+static void metadata_show(struct req *r, struct resp *w)
+{
+	json_t *m = metadata_apply(r, w, META_MERGE, 0, NULL, NULL);
+	if (!m)
+		return;
+	json_t *v = json_object_get(m, r->params[1]);
+	if (v)
+		resp_json(w, 200, json_pack("{s:{s:O}}", "meta", r->params[1], v));
+	else
+		resp_error(r, w, 404, "Metadata item was not found");
+	json_decref(m);
+}
+
+static void metadata_set_one(struct req *r, struct resp *w)
+{
+	const json_t *in = metadata_body(r, w, "meta");
+	if (!in)
+		return;
+	if (json_object_size(in) != 1 || !json_object_get(in, r->params[1])) {
+		resp_error(r, w, 400, "Request body and URI mismatch");
+		return;
+	}
+	json_t *m = metadata_apply(r, w, META_SET_ONE, 1, in, r->params[1]);
+	if (!m)
+		return;
+	resp_json(w, 200, json_pack("{s:O}", "meta", in));
+	json_decref(m);
+}
+
+static void metadata_delete_one(struct req *r, struct resp *w)
+{
+	json_t *m = metadata_apply(r, w, META_DELETE_ONE, 1, NULL, r->params[1]);
+	if (!m)
+		return;
+	json_decref(m);
+	resp_empty(w, 204);
+}
 
 static const struct route routes[] = {
-	{"GET", "/nubo-placeholder/server", 0, "public", SVC_NONE, 0},
+	{"GET", "/compute/v2.1/servers", servers_list, "compute:read", SVC_COMPUTE, 0},
+	{"POST", "/compute/v2.1/servers", server_create, "compute:write", SVC_COMPUTE, 0},
+	{"GET", "/compute/v2.1/servers/detail", servers_detail, "compute:read", SVC_COMPUTE, 0},
+	{"GET", "/compute/v2.1/servers/{}", server_show, "compute:read", SVC_COMPUTE, 0},
+	{"PUT", "/compute/v2.1/servers/{}", server_update, "compute:write", SVC_COMPUTE, 0},
+	{"DELETE", "/compute/v2.1/servers/{}", server_delete, "compute:write", SVC_COMPUTE, 0},
+	{"GET", "/compute/v2.1/servers/{}/metadata", metadata_list, "compute:read", SVC_COMPUTE, 0},
+	{"POST", "/compute/v2.1/servers/{}/metadata", metadata_merge, "compute:write", SVC_COMPUTE,
+	 0},
+	{"PUT", "/compute/v2.1/servers/{}/metadata", metadata_replace, "compute:write", SVC_COMPUTE,
+	 0},
+	{"GET", "/compute/v2.1/servers/{}/metadata/{}", metadata_show, "compute:read", SVC_COMPUTE,
+	 0},
+	{"PUT", "/compute/v2.1/servers/{}/metadata/{}", metadata_set_one, "compute:write",
+	 SVC_COMPUTE, 0},
+	{"DELETE", "/compute/v2.1/servers/{}/metadata/{}", metadata_delete_one, "compute:write",
+	 SVC_COMPUTE, 0},
 };
 ROUTE_TABLE(server_routes, routes);

@@ -1,7 +1,239 @@
-/* Placeholder until this resource is written. */
+/* POST /compute/v2.1/servers/{id}/action: a table from request key to handler. The
+ * state-changing verbs share one handler driven by server_state.c's action table: a
+ * verb that does not fit the instance's state answers 409 as Nova does; one that fits
+ * sets task_state and inserts its task in one transaction, then wakes the scheduler.
+ * Also os-getConsoleOutput and the admin's os-resetState. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "jparse.h"
+#include "msg.h"
+#include "policy.h"
 #include "routes.h"
+#include "server.h"
+#include "util.h"
+#include "xalloc.h"
+
+/* The argument of an action, parsed at the edge. */
+struct action_arg {
+	char *type;  /* reboot */
+	char *state; /* os-resetState */
+	long length; /* os-getConsoleOutput; -1 = whole log */
+};
+
+static const struct jfield f_reboot[] = {
+	{"type", J_STR, JF(struct action_arg, type), 0, 16, 1, 0},
+};
+static const struct jfield f_console[] = {
+	{"length", J_INT, JF(struct action_arg, length), -1, 1L << 30, 0, 1},
+};
+static const struct jfield f_reset[] = {
+	{"state", J_STR, JF(struct action_arg, state), 0, 16, 1, 0},
+};
+
+typedef void (*action_fn)(struct req *r, struct resp *w, const char *key, const json_t *arg);
+
+/* The request's task verb: lock the row, check the state, set task_state, queue. */
+static void action_task(struct req *r, struct resp *w, const char *key, const json_t *arg)
+{
+	struct action_arg a = {0};
+	char err[512], msg[512];
+	const char *variant = NULL;
+	int status;
+	if (!strcmp(key, "reboot")) {
+		if (jparse(arg, f_reboot, JCOUNT(f_reboot), &a, err, sizeof(err)) < 0) {
+			resp_error(r, w, 400, "Invalid input for field/attribute reboot. %s", err);
+			return;
+		}
+		variant = a.type;
+	}
+	const struct server_action *act = server_action_find(key, variant);
+	if (!act) {
+		resp_error(r, w, 400, "Invalid input for field/attribute type. Value: %s.",
+			   variant ? variant : "");
+		goto out;
+	}
+	if (db_begin(r->db) < 0) {
+		resp_db_error(r, w, "begin failed");
+		goto out;
+	}
+	PGresult *res = server_load(r, r->params[0], 1, &status, err, sizeof(err));
+	if (!res) {
+		db_rollback(r->db);
+		if (status == 500)
+			resp_db_error(r, w, err);
+		else
+			resp_error(r, w, 404, "Instance %s could not be found.", r->params[0]);
+		goto out;
+	}
+	struct server_row s;
+	server_row_from(res, 0, &s);
+	int open_task = db_val(res, 0, SERVER_COL_OPEN_TASK)[0] == 't';
+	int rc = server_action_check(act, s.id, s.vm_state, s.task_state, open_task, msg,
+				     sizeof(msg));
+	if (rc == 0 && !s.host) {
+		/* never placed: no host could carry the task out */
+		snprintf(msg, sizeof(msg), "Cannot '%s' instance %s while it is in vm_state %s",
+			 act->verb, s.id, s.vm_state);
+		rc = -EBUSY;
+	}
+	if (rc < 0) {
+		PQclear(res);
+		db_rollback(r->db);
+		resp_error(r, w, 409, "%s", msg);
+		goto out;
+	}
+	char task_id[UUID_STR_LEN];
+	uuid_generate_str(task_id);
+	int ok = DBX(r->db, err,
+		     "UPDATE instances SET task_state = $2, updated_at = now() WHERE id = $1", s.id,
+		     act->task_state) == 1 &&
+		 DBX(r->db, err,
+		     "INSERT INTO tasks (id, instance_id, action, status) VALUES ($1, $2, $3,"
+		     " 'pending')",
+		     task_id, s.id, act->task) == 1;
+	PQclear(res);
+	if (!ok) {
+		db_rollback(r->db);
+		resp_db_error(r, w, err);
+		goto out;
+	}
+	if (db_commit(r->db) < 0) {
+		resp_db_error(r, w, "commit failed");
+		goto out;
+	}
+	api_wake_scheduler(r->api);
+	resp_empty(w, 202);
+out:
+	jparse_release(f_reboot, JCOUNT(f_reboot), &a);
+}
+
+static void action_console(struct req *r, struct resp *w, const char *key, const json_t *arg)
+{
+	struct action_arg a = {.length = -1};
+	char err[512];
+	int status;
+	if (arg && !json_is_null(arg) &&
+	    jparse(arg, f_console, JCOUNT(f_console), &a, err, sizeof(err)) < 0) {
+		resp_error(r, w, 400, "Invalid input for field/attribute length. %s", err);
+		return;
+	}
+	PGresult *res = server_load(r, r->params[0], 0, &status, err, sizeof(err));
+	if (!res) {
+		if (status == 500)
+			resp_db_error(r, w, err);
+		else
+			resp_error(r, w, 404, "Instance %s could not be found.", r->params[0]);
+		return;
+	}
+	char cid[UUID_STR_LEN];
+	snprintf(cid, sizeof(cid), "%s", db_val(res, 0, 0));
+	PQclear(res);
+	PGresult *c = DBQ(r->db, err, "SELECT log FROM instance_console WHERE instance_id = $1", cid);
+	if (!c) {
+		resp_db_error(r, w, err);
+		return;
+	}
+	const char *log = PQntuples(c) == 1 && db_val(c, 0, 0) ? db_val(c, 0, 0) : "";
+	const char *tail = server_console_tail(log, a.length);
+	json_t *out = json_string(tail);
+	if (!out) {
+		/* not UTF-8: the agents sanitise, but never fail the caller over it */
+		char *copy = xstrdup(tail);
+		msg_sanitize_text(copy, strlen(copy));
+		out = json_string(copy);
+		free(copy);
+	}
+	PQclear(c);
+	resp_json(w, 200, json_pack("{s:o}", "output", out ? out : json_string("")));
+}
+
+/* Admin only: force vm_state to active or error and clear task_state (Nova's
+ * os-resetState). Open tasks are left to finish. */
+static void action_reset_state(struct req *r, struct resp *w, const char *key,
+			       const json_t *arg)
+{
+	static const struct {
+		const char *state, *status;
+	} states[] = {{"active", "ACTIVE"}, {"error", "ERROR"}};
+	struct action_arg a = {0};
+	char err[512];
+	int status;
+	if (!policy_is_admin(&r->auth)) {
+		resp_error(r, w, 403, "Policy doesn't allow os_compute_api:os-admin-actions:reset_state to be performed.");
+		return;
+	}
+	if (jparse(arg, f_reset, JCOUNT(f_reset), &a, err, sizeof(err)) < 0) {
+		resp_error(r, w, 400, "Invalid input for field/attribute os-resetState. %s", err);
+		return;
+	}
+	const char *new_status = NULL;
+	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
+		if (!strcmp(a.state, states[i].state))
+			new_status = states[i].status;
+	if (!new_status) {
+		resp_error(r, w, 400, "Invalid input for field/attribute state. Value: %s.", a.state);
+		goto out;
+	}
+	PGresult *res = server_load(r, r->params[0], 0, &status, err, sizeof(err));
+	if (!res) {
+		if (status == 500)
+			resp_db_error(r, w, err);
+		else
+			resp_error(r, w, 404, "Instance %s could not be found.", r->params[0]);
+		goto out;
+	}
+	int rows = DBX(r->db, err,
+		       "UPDATE instances SET vm_state = $2, status = $3, task_state = NULL,"
+		       " updated_at = now() WHERE id = $1 AND NOT deleted",
+		       db_val(res, 0, 0), a.state, new_status);
+	PQclear(res);
+	if (rows < 0)
+		resp_db_error(r, w, err);
+	else
+		resp_empty(w, 202);
+out:
+	jparse_release(f_reset, JCOUNT(f_reset), &a);
+}
+
+/* Request key → handler; the task verbs share one handler driven by `actions`. */
+static const struct {
+	const char *key;
+	action_fn fn;
+} handlers[] = {
+	{"os-start", action_task},
+	{"os-stop", action_task},
+	{"reboot", action_task},
+	{"pause", action_task},
+	{"unpause", action_task},
+	{"suspend", action_task},
+	{"resume", action_task},
+	{"os-getConsoleOutput", action_console},
+	{"os-resetState", action_reset_state},
+};
+
+static void server_action(struct req *r, struct resp *w)
+{
+	if (!json_is_object(r->json) || json_object_size(r->json) == 0) {
+		resp_error(r, w, 400, "Malformed request body");
+		return;
+	}
+	for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++) {
+		json_t *arg = json_object_get(r->json, handlers[i].key);
+		if (arg) {
+			handlers[i].fn(r, w, handlers[i].key, arg);
+			return;
+		}
+	}
+	const char *first = json_object_iter_key(json_object_iter(r->json));
+	resp_error(r, w, 400, "There is no such action: %.64s", first ? first : "");
+}
 
 static const struct route routes[] = {
-	{"GET", "/nubo-placeholder/server_action", 0, "public", SVC_NONE, 0},
+	{"POST", "/compute/v2.1/servers/{}/action", server_action, "compute:write", SVC_COMPUTE,
+	 0},
 };
 ROUTE_TABLE(server_action_routes, routes);

@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034 # the variables are used by the scripts sourcing this
 # deploy/lib.sh: what stack.sh, unstack.sh, nubo-ctl and bench/ share: the file
 # layout under a root directory, logging, process helpers. Sourced, never run.
 #
@@ -74,12 +74,18 @@ nubo_pid_matches() {
 	shift
 	case $pid in '' | *[!0-9]*) return 1 ;; esac
 	[ -r "/proc/$pid/cmdline" ] || return 1
-	cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+	cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") || return 1
 	[ -n "$cmd" ] || return 1 # a zombie has an empty command line
 	for n in "$@"; do
 		case $cmd in *"$n"*) ;; *) return 1 ;; esac
 	done
 	return 0
+}
+
+# nubo_pid_has_arg PID ARG: 0 when one of PID's arguments is exactly ARG.
+nubo_pid_has_arg() {
+	[ -r "/proc/$1/cmdline" ] || return 1
+	tr '\0' '\n' 2>/dev/null <"/proc/$1/cmdline" | grep -qxF -- "$2"
 }
 
 # nubo_pid_alive PID: 0 when PID exists and is not a zombie.
@@ -133,7 +139,7 @@ nubo_qemu_pids() {
 		pid=${f#/proc/}
 		pid=${pid%/cmdline}
 		case $seen in *" $pid "*) continue ;; esac
-		cmd=$(tr '\0' '\n' <"$f" 2>/dev/null) || continue
+		cmd=$(tr '\0' '\n' 2>/dev/null <"$f") || continue
 		case $cmd in *qemu-system*) ;; *) continue ;; esac
 		# an argument that is, or names after '=' or ',', a path under state_dir;
 		# "/var/lib/nubo/compute/" must not match "/tmp/x/var/lib/nubo/compute/"

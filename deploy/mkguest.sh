@@ -30,7 +30,7 @@ die() { echo "mkguest: error: $*" >&2; exit 1; }
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 GUEST=$HERE/guest
-for f in init udhcpc.script info.cgi; do
+for f in init udhcpc.script info.cgi hotplug; do
 	[ -f "$GUEST/$f" ] || die "missing $GUEST/$f"
 done
 
@@ -159,6 +159,7 @@ done
 install -m 0755 "$GUEST/init" "$R/init"
 install -m 0755 "$GUEST/udhcpc.script" "$R/etc/udhcpc/default.script"
 install -m 0755 "$GUEST/info.cgi" "$R/www/cgi-bin/info"
+install -m 0755 "$GUEST/hotplug" "$R/sbin/nubo-hotplug"
 # ACPI power button (busybox acpid runs /etc/acpi/PWRF/00000080)
 printf '#!/bin/sh\necho "nubo-guest: power button, shutting down" >/dev/console\nexec /sbin/poweroff\n' \
 	>"$R/etc/acpi/PWRF/00000080"
@@ -181,7 +182,7 @@ printf 'hosts: files dns\n' >"$R/etc/nsswitch.conf"
 cat >"$R/etc/inittab" <<'EOF'
 # busybox init takes over from /init once the guest is up
 ::ctrlaltdel:/sbin/reboot
-::shutdown:/bin/sh -c 'killall udhcpc httpd acpid 2>/dev/null; sync; umount -a -r 2>/dev/null'
+::shutdown:/bin/sh -c 'killall uevent udhcpc httpd acpid 2>/dev/null; sync; umount -a -r 2>/dev/null'
 EOF
 printf 'nubo-guest\n' >"$R/etc/hostname"
 
@@ -191,10 +192,15 @@ mknod -m 666 "$R/dev/null" c 1 3 2>/dev/null || true
 
 # ---------------------------------------------------------------- modules
 # Everything the guest may need that Debian builds as a module; dependencies
-# are resolved from the package's own tree.
-MODULES="virtio_pci virtio_blk virtio_net virtio_scsi virtio_console
-virtio_rng virtio_balloon virtio_input sd_mod sr_mod ata_piix ahci e1000
-isofs vfat ext4 nls_utf8 nls_cp437 nls_ascii nls_iso8859_1 button evdev"
+# are resolved from the package's own tree.  Loading modules is slow under
+# TCG, so the guest loads them in two steps (EARLY before DHCP starts, LATE
+# while it runs); the ONDEMAND ones are only loaded by the kernel itself
+# (request_module -> busybox modprobe), e.g. on "mount -t ext4".
+EARLY="virtio_pci virtio_net virtio_blk isofs"
+LATE="virtio_scsi sd_mod sr_mod ata_piix ahci e1000 virtio_rng virtio_balloon
+virtio_console virtio_input button evdev"
+ONDEMAND="ext4 vfat nls_utf8 nls_cp437 nls_ascii nls_iso8859_1"
+MODULES="$EARLY $LATE $ONDEMAND"
 KM=$WORK/k/lib/modules/$KVER
 depmod -b "$WORK/k" "$KVER"
 mkdir -p "$R/lib/modules/$KVER"
@@ -216,8 +222,10 @@ for m in $MODULES; do
 	loaded="$loaded $m"
 done
 depmod -b "$R" "$KVER"
-# the guest loads exactly this list (and their dependencies) at boot
-echo "$loaded" | tr ' ' '\n' | sed '/^$/d' >"$R/etc/modules"
+# the guest loads these lists (and their dependencies) at boot
+for m in $EARLY; do echo "$m"; done >"$R/etc/modules.early"
+for m in $LATE; do echo "$m"; done >"$R/etc/modules.late"
+log "modules:$loaded"
 
 # ---------------------------------------------------------------- initramfs
 log "packing initramfs"

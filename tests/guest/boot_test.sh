@@ -56,15 +56,18 @@ http_get() { # http_get URL -> body on stdout
 }
 
 FAILED=0
+SC_FAILED=0
 LOG=
 fail() {
 	echo "FAIL [$SC]: $*" >&2
-	if [ -n "$LOG" ] && [ -f "$LOG" ]; then
-		echo "---- last 40 lines of $LOG ----" >&2
-		tail -n 40 "$LOG" | tr -d '\033' >&2
-		echo "----" >&2
-	fi
 	FAILED=1
+	SC_FAILED=1
+}
+show_log() {
+	[ -n "$LOG" ] && [ -f "$LOG" ] || return 0
+	echo "---- last 40 lines of the serial log ($LOG) ----" >&2
+	tail -n 40 "$LOG" | tr -d '\033' >&2
+	echo "----" >&2
 }
 
 mkiso() { # mkiso DIR ISO
@@ -157,6 +160,50 @@ check_common() { # check_common HOST UUID PORT
 	echo "$info" | grep -q '^user_data_rc 0$' || fail "user_data status: $info"
 }
 
+wait_info() { # wait_info PORT SECONDS [!] REGEX -> 0 once /cgi-bin/info (does not) match
+	port=$1 limit=$2 neg=
+	shift 2
+	[ "$1" = "!" ] && { neg=1; shift; }
+	t=$(now)
+	while :; do
+		if body=$(http_get "http://127.0.0.1:$port/cgi-bin/info" 2>/dev/null); then
+			if echo "$body" | grep -q "$1"; then
+				[ -z "$neg" ] && return 0
+			else
+				[ -n "$neg" ] && return 0
+			fi
+		fi
+		[ "$(awk -v a="$t" -v b="$(now)" -v l="$limit" 'BEGIN {print (b - a > l)}')" = 1 ] && return 1
+		sleep 1
+	done
+}
+
+check_hotplug() { # check_hotplug PORT: attach a disk and a NIC, detach the disk
+	qemu-img create -q -f qcow2 "$T/vol.qcow2" 64M
+	echo "drive_add 0 if=none,id=vol1,file=$T/vol.qcow2" >&3
+	echo "device_add virtio-blk-pci,drive=vol1,id=vol1dev" >&3
+	echo "netdev_add user,id=n1,restrict=on" >&3
+	echo "device_add virtio-net-pci,netdev=n1,id=nic1" >&3
+	t=$(now)
+	if wait_info "$1" 40 '^disk vdc 65536$'; then
+		echo "[$SC] hot-plugged disk seen after $(elapsed "$t")s"
+	else
+		fail "hot-plugged disk not seen"
+	fi
+	if wait_info "$1" 40 '^lease eth1 '; then
+		echo "[$SC] hot-plugged NIC got a DHCP lease after $(elapsed "$t")s"
+	else
+		fail "hot-plugged NIC got no lease"
+	fi
+	echo "device_del vol1dev" >&3
+	t=$(now)
+	if wait_info "$1" 40 ! '^disk vdc '; then
+		echo "[$SC] disk detached after $(elapsed "$t")s"
+	else
+		fail "disk still present after device_del"
+	fi
+}
+
 free_port() {
 	p=$((20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 20000))
 	while ss -ltn 2>/dev/null | grep -q "127.0.0.1:$p "; do p=$((p + 1)); done
@@ -176,6 +223,7 @@ EOF
 }
 
 for SC in $SCENARIOS; do
+	SC_FAILED=0
 	LOG=$T/$SC.log
 	HOST=nubo-t$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
 	UUID=$(cat /proc/sys/kernel/random/uuid)
@@ -206,6 +254,7 @@ for SC in $SCENARIOS; do
 				fail "metadata service was not used"
 		fi
 		if [ "$SC" = configdrive ]; then
+			check_hotplug "$PORT"
 			# graceful shutdown through the ACPI power button
 			echo system_powerdown >&3
 			t=$(now)
@@ -221,7 +270,7 @@ for SC in $SCENARIOS; do
 		fi
 	fi
 	stop_qemu
-	[ $FAILED = 0 ] && echo "[$SC] OK"
+	if [ $SC_FAILED = 0 ]; then echo "[$SC] OK"; else show_log; fi
 done
 
 if [ $FAILED = 0 ]; then

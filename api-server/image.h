@@ -1,0 +1,60 @@
+/* Image v2 (Glance) internals shared by image.c (metadata: list, show, create, patch,
+ * delete, tags), image_data.c (upload and download of the bytes) and image_schema.c
+ * (the JSON schemas the clients fetch). */
+#ifndef NUBO_IMAGE_H
+#define NUBO_IMAGE_H
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "http.h"
+
+/* One images row. Strings are owned; NULL stands for SQL NULL. */
+struct image {
+	char id[UUID_STR_LEN];
+	char *name;
+	char *owner;
+	char *status;
+	char *visibility;
+	char *disk_format, *container_format;
+	long long size, virtual_size; /* -1 = not known yet */
+	char *checksum, *os_hash_algo, *os_hash_value;
+	long min_disk, min_ram;
+	int protected_;
+	json_t *props; /* owned object: extra property name -> string */
+	json_t *tags;  /* owned array of strings */
+	char *created_at, *updated_at;
+};
+
+/* The column list image_from_row expects, for SELECT and RETURNING. */
+#define IMAGE_COLS                                                                             \
+	"id, name, owner, status, visibility, disk_format, container_format, size,"            \
+	" virtual_size, checksum, os_hash_algo, os_hash_value, min_disk, min_ram, protected,"  \
+	" properties::text, tags::text,"                                                       \
+	" to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"           \
+	" to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
+/* Fills img from row of res (selected with IMAGE_COLS). img must be released. */
+void image_from_row(const PGresult *res, int row, struct image *img);
+/* Frees what img owns and zeroes it; safe on a zeroed struct. */
+void image_release(struct image *img);
+/* The Glance v2 image document (new reference). */
+json_t *image_to_json(const struct image *img);
+
+/* Loads image id (any case; must be a UUID) when the caller may see it, optionally
+ * locking the row (inside the caller's transaction). Returns 0, -ENOENT (absent, not a
+ * UUID or not visible to the caller) or -EIO (err filled). */
+int image_load(struct req *r, const char *id, int for_update, struct image *img, char *err,
+	       size_t errlen);
+/* 1 when the caller may change img (its owner, or an admin). */
+int image_may_modify(const struct req *r, const struct image *img);
+
+/* "<image_dir>/<id>" (owned). */
+char *image_path(const struct api *api, const char *id);
+
+/* Handlers living in image_data.c and image_schema.c. */
+void image_upload(struct req *r, struct resp *w);
+void image_download(struct req *r, struct resp *w);
+void image_schema_image(struct req *r, struct resp *w);
+void image_schema_images(struct req *r, struct resp *w);
+
+#endif

@@ -1,0 +1,264 @@
+/* Nova os-quota-sets (show, defaults, detail, update, delete) at microversion 2.1.
+ * instances, cores, ram and key_pairs come from quota.h and are enforced; the other
+ * keys 2.1 clients show are stored and reported but nothing consumes them yet. */
+#include "quota_sets.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jparse.h"
+#include "policy.h"
+#include "quota.h"
+#include "wire.h"
+
+#define UNSET LONG_MIN
+
+/* Every key of a 2.1 quota set, in Nova's order; res < 0 marks keys not enforced. */
+static const struct qkey {
+	const char *name;
+	long def; /* for res < 0; enforced keys take quota_defaults() */
+	int res;
+} qkeys[] = {
+	{"instances", 0, QUOTA_INSTANCES},
+	{"cores", 0, QUOTA_CORES},
+	{"ram", 0, QUOTA_RAM},
+	{"key_pairs", 0, QUOTA_KEY_PAIRS},
+	{"metadata_items", 128, -1},
+	{"injected_files", 5, -1},
+	{"injected_file_content_bytes", 10240, -1},
+	{"injected_file_path_bytes", 255, -1},
+	{"server_groups", 10, -1},
+	{"server_group_members", 10, -1},
+	{"floating_ips", 10, -1},
+	{"fixed_ips", -1, -1},
+	{"security_groups", 10, -1},
+	{"security_group_rules", 20, -1},
+};
+#define NQKEYS ((int)(sizeof(qkeys) / sizeof(qkeys[0])))
+
+static void qs_defaults(long out[NQKEYS])
+{
+	struct quota_set d;
+	quota_defaults(&d);
+	for (int i = 0; i < NQKEYS; i++)
+		out[i] = qkeys[i].res >= 0 ? d.v[qkeys[i].res] : qkeys[i].def;
+}
+
+/* The project's limits for every key. 0 or -EIO. */
+static int qs_load(PGconn *db, const char *pid, long out[NQKEYS])
+{
+	char err[256];
+	struct quota_set lim;
+	qs_defaults(out);
+	if (quota_limits(db, pid, &lim) < 0)
+		return -EIO;
+	PGresult *res = DBQ(db, err, "SELECT resource, hard_limit FROM quotas WHERE project_id = $1",
+			    pid);
+	if (!res)
+		return -EIO;
+	for (int i = 0; i < NQKEYS; i++) {
+		if (qkeys[i].res >= 0) {
+			out[i] = lim.v[qkeys[i].res];
+			continue;
+		}
+		for (int k = 0; k < PQntuples(res); k++)
+			if (!strcmp(db_val(res, k, 0), qkeys[i].name))
+				out[i] = db_long(res, k, 1, out[i]);
+	}
+	PQclear(res);
+	return 0;
+}
+
+/* What is in use per key: instances/cores/ram of the project, key_pairs of the caller
+ * (Nova counts key pairs per user), 0 for keys nothing consumes. 0 or -EIO. */
+static int qs_in_use(struct req *r, const char *pid, long out[NQKEYS])
+{
+	char err[256];
+	struct quota_set used;
+	if (quota_usage(r->db, pid, &used) < 0)
+		return -EIO;
+	PGresult *res = DBQ(r->db, err, "SELECT count(*) FROM keypairs WHERE user_id = $1",
+			    r->auth.user_id);
+	if (!res)
+		return -EIO;
+	used.v[QUOTA_KEY_PAIRS] = db_long(res, 0, 0, 0);
+	PQclear(res);
+	for (int i = 0; i < NQKEYS; i++)
+		out[i] = qkeys[i].res >= 0 ? used.v[qkeys[i].res] : 0;
+	return 0;
+}
+
+/* {"id"?: pid, key: limit...} */
+static json_t *qs_json(const char *pid, const long v[NQKEYS])
+{
+	json_t *q = json_object();
+	if (pid)
+		json_object_set_new(q, "id", json_string(pid));
+	for (int i = 0; i < NQKEYS; i++)
+		json_object_set_new(q, qkeys[i].name, json_integer(v[i]));
+	return q;
+}
+
+/* A reader sees its own project's quotas; only an admin sees another's. */
+static int qs_may_read(struct req *r, struct resp *w, const char *pid)
+{
+	if (!strcmp(pid, r->auth.project_id) || policy_is_admin(&r->auth))
+		return 0;
+	resp_error(r, w, 403, "Policy doesn't allow os_compute_api:os-quota-sets:show to be "
+			      "performed.");
+	return -EACCES;
+}
+
+void quota_sets_show(struct req *r, struct resp *w)
+{
+	long v[NQKEYS];
+	const char *pid = r->params[0];
+	if (qs_may_read(r, w, pid) < 0)
+		return;
+	if (qs_load(r->db, pid, v) < 0) {
+		resp_db_error(r, w, "quota load failed");
+		return;
+	}
+	resp_json(w, 200, json_pack("{s:o}", "quota_set", qs_json(pid, v)));
+}
+
+void quota_sets_defaults(struct req *r, struct resp *w)
+{
+	long v[NQKEYS];
+	qs_defaults(v);
+	resp_json(w, 200, json_pack("{s:o}", "quota_set", qs_json(r->params[0], v)));
+}
+
+void quota_sets_detail(struct req *r, struct resp *w)
+{
+	long lim[NQKEYS], used[NQKEYS];
+	const char *pid = r->params[0];
+	if (qs_may_read(r, w, pid) < 0)
+		return;
+	if (qs_load(r->db, pid, lim) < 0 || qs_in_use(r, pid, used) < 0) {
+		resp_db_error(r, w, "quota load failed");
+		return;
+	}
+	json_t *q = json_pack("{s:s}", "id", pid);
+	for (int i = 0; i < NQKEYS; i++)
+		json_object_set_new(q, qkeys[i].name,
+				    json_pack("{s:I,s:I,s:i}", "in_use", (json_int_t)used[i],
+					      "limit", (json_int_t)lim[i], "reserved", 0));
+	resp_json(w, 200, json_pack("{s:o}", "quota_set", q));
+}
+
+struct quota_in {
+	long v[NQKEYS]; /* UNSET when absent */
+	int force;
+};
+
+/* Parses {"quota_set": {key: int|"int", ..., "force"?}}; unknown keys are refused as
+ * Nova does. Answers 400 and returns -EINVAL on bad input. */
+static int qs_parse(struct req *r, struct resp *w, struct quota_in *in)
+{
+	char err[256];
+	json_t *body = NULL;
+	struct jfield f[NQKEYS + 1];
+	const struct jfield top[] = {{"quota_set", J_OBJECT, 0, 0, 0, 1, 0}};
+	for (int i = 0; i < NQKEYS; i++) {
+		in->v[i] = UNSET;
+		f[i] = (struct jfield){qkeys[i].name, J_INT,
+				       offsetof(struct quota_in, v) + (size_t)i * sizeof(long), -1,
+				       INT_MAX, 0, 0};
+	}
+	in->force = 0;
+	f[NQKEYS] = (struct jfield){"force", J_BOOL, offsetof(struct quota_in, force), 0, 0, 0, 1};
+	if (!r->json) {
+		resp_error(r, w, 400, "request body required");
+		return -EINVAL;
+	}
+	if (jparse(r->json, top, 1, &body, err, sizeof(err)) < 0 ||
+	    jparse(body, f, NQKEYS + 1, in, err, sizeof(err)) < 0) {
+		resp_error(r, w, 400, "%s", err);
+		return -EINVAL;
+	}
+	const char *key;
+	json_t *val;
+	json_object_foreach(body, key, val)
+	{
+		int known = !strcmp(key, "force");
+		for (int i = 0; i < NQKEYS && !known; i++)
+			known = !strcmp(key, qkeys[i].name);
+		if (!known) {
+			resp_error(r, w, 400, "Bad quota key: %s is not a 2.1 quota", key);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+void quota_sets_update(struct req *r, struct resp *w)
+{
+	char err[256];
+	struct quota_in in;
+	long used[NQKEYS], v[NQKEYS];
+	const char *pid = r->params[0];
+	if (qs_parse(r, w, &in) < 0)
+		return;
+	/* The project row lock orders this against instance creates checking quota. */
+	if (db_begin(r->db) < 0) {
+		resp_db_error(r, w, "begin failed");
+		return;
+	}
+	PGresult *res = DBQ(r->db, err, "SELECT 1 FROM projects WHERE id = $1 FOR UPDATE", pid);
+	if (!res) {
+		resp_db_error(r, w, err);
+		return;
+	}
+	int exists = PQntuples(res) == 1;
+	PQclear(res);
+	if (!exists) {
+		resp_error(r, w, 400, "Project ID %s is not a valid project.", pid);
+		return;
+	}
+	if (!in.force) {
+		if (qs_in_use(r, pid, used) < 0) {
+			resp_db_error(r, w, "quota usage failed");
+			return;
+		}
+		for (int i = 0; i < NQKEYS; i++)
+			if (qkeys[i].res >= 0 && qkeys[i].res != QUOTA_KEY_PAIRS &&
+			    in.v[i] != UNSET && in.v[i] >= 0 && in.v[i] < used[i]) {
+				resp_error(r, w, 400,
+					   "Quota limit %ld for %s must be greater than or equal to "
+					   "already used and reserved %ld.",
+					   in.v[i], qkeys[i].name, used[i]);
+				return;
+			}
+	}
+	for (int i = 0; i < NQKEYS; i++) {
+		if (in.v[i] == UNSET)
+			continue;
+		char val[24];
+		snprintf(val, sizeof(val), "%ld", in.v[i]);
+		if (DBX(r->db, err,
+			"INSERT INTO quotas (project_id, resource, hard_limit) VALUES ($1, $2, $3::bigint)"
+			" ON CONFLICT (project_id, resource) DO UPDATE SET hard_limit = EXCLUDED.hard_limit",
+			pid, qkeys[i].name, val) < 0) {
+			resp_db_error(r, w, err);
+			return; /* db_release rolls back */
+		}
+	}
+	if (db_commit(r->db) < 0 || qs_load(r->db, pid, v) < 0) {
+		resp_db_error(r, w, "quota update failed");
+		return;
+	}
+	resp_json(w, 200, json_pack("{s:o}", "quota_set", qs_json(NULL, v)));
+}
+
+void quota_sets_delete(struct req *r, struct resp *w)
+{
+	char err[256];
+	if (DBX(r->db, err, "DELETE FROM quotas WHERE project_id = $1", r->params[0]) < 0)
+		resp_db_error(r, w, err);
+	else
+		resp_empty(w, 202);
+}

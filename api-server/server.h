@@ -1,0 +1,113 @@
+/* Compute servers, shared by server.c (collection, create, show, delete; the
+ * caller-scoped instance loader), server_action.c (POST /servers/{id}/action),
+ * server_view.c (pure Nova 2.1 JSON views) and server_state.c (pure action table and
+ * state checks). */
+#ifndef NUBO_SERVER_H
+#define NUBO_SERVER_H
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stddef.h>
+
+#include "http.h"
+
+/* One instances row, as strings borrowed from a PGresult (or test literals). NULL means
+ * SQL NULL. Timestamps are already formatted: created/updated "…Z" (Nova), launched/
+ * terminated "YYYY-MM-DDTHH:MM:SS.ffffff" (Nova's OS-SRV-USG format, no zone). */
+struct server_row {
+	const char *id, *name, *project_id, *user_id;
+	const char *flavor_id, *image_id;
+	const char *status, *vm_state, *task_state;
+	long power_state;
+	const char *host, *az, *key_name;
+	const char *metadata; /* JSON object text */
+	int config_drive;
+	const char *fault_message;
+	long fault_code; /* 0 = none recorded (500 is shown) */
+	const char *access_ipv4, *access_ipv6;
+	const char *created_at, *updated_at, *launched_at, *terminated_at;
+};
+
+/* Who is looking: decides the links and the admin-only attributes. */
+struct server_view_ctx {
+	const char *public_url; /* no trailing slash */
+	int admin;		/* show OS-EXT-SRV-ATTR:* */
+	int mv_minor;		/* compute microversion 2.<mv_minor>; only 2.1 today */
+};
+
+/* Pure: the {id, name, links} summary GET /servers lists. Returns a new object. */
+json_t *server_view_brief(const struct server_row *s, const struct server_view_ctx *c);
+/* Pure: the full server object of GET /servers/detail and GET /servers/{id} at 2.1.
+ * Returns a new object. */
+json_t *server_view_full(const struct server_row *s, const struct server_view_ctx *c);
+/* Pure: [{"rel":"self",…},{"rel":"bookmark",…}] for /compute/v2.1/<coll>/<id>. */
+json_t *server_view_links(const char *public_url, const char *collection, const char *id);
+/* Pure: Nova's hostId, a stable hex digest of project and host (56 chars, like Nova's
+ * sha224), or "" when host is NULL/empty. out must hold 57 bytes. */
+void server_host_id(const char *project_id, const char *host, char out[57]);
+/* Pure: pointer into log at the start of its last `lines` lines; a final newline does
+ * not count as an empty line. lines < 0 means the whole log, 0 means "" (the end). */
+const char *server_console_tail(const char *log, long lines);
+
+/* Instance vm_states as bits, for the action table. */
+enum {
+	VMS_ACTIVE = 1 << 0,
+	VMS_BUILDING = 1 << 1,
+	VMS_STOPPED = 1 << 2,
+	VMS_PAUSED = 1 << 3,
+	VMS_SUSPENDED = 1 << 4,
+	VMS_ERROR = 1 << 5,
+	VMS_DELETED = 1 << 6,
+};
+/* Bit of a vm_state name ("active", "stopped", ...), 0 when unknown. */
+unsigned server_vm_state_bit(const char *vm_state);
+
+/* One state-changing server action: the request key (and reboot type), the verb Nova
+ * names in its 409 text, the outbox task, the vm_states it may start from and the
+ * task_state shown while the task runs. */
+struct server_action {
+	const char *key;     /* "os-stop", "reboot", ... */
+	const char *variant; /* reboot type "SOFT"/"HARD"; NULL otherwise */
+	const char *verb;    /* "stop", "reboot", ... */
+	const char *task;    /* TASK_* of msg.h */
+	unsigned from;	     /* VMS_* bits */
+	const char *task_state;
+};
+
+/* Pure: the action row for key (+ variant for reboot, case-insensitive), or NULL. */
+const struct server_action *server_action_find(const char *key, const char *variant);
+/* Pure: 0 when a may start now: vm_state among a->from, no task_state and no open
+ * task. Otherwise -EBUSY and msg holds Nova's 409 text, e.g. "Cannot 'stop' instance
+ * <id> while it is in vm_state stopped". */
+int server_action_check(const struct server_action *a, const char *id, const char *vm_state,
+			const char *task_state, int open_task, char *msg, size_t msglen);
+
+/* The column list every server SELECT uses (alias i for instances), in the order
+ * server_row_from() reads it. */
+#define SERVER_COLUMNS                                                                         \
+	"i.id, i.name, i.project_id, i.user_id, i.flavor_id, i.image_id, i.status, i.vm_state,"   \
+	" i.task_state, i.power_state, i.host, i.az, i.key_name, i.metadata::text,"              \
+	" i.config_drive, i.fault_message, i.fault_code, i.access_ipv4, i.access_ipv6,"          \
+	" to_char(i.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"            \
+	" to_char(i.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"            \
+	" to_char(i.launched_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US'),"             \
+	" to_char(i.terminated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US'),"           \
+	" EXISTS (SELECT 1 FROM tasks t WHERE t.instance_id = i.id"                              \
+	"   AND t.status IN ('pending', 'dispatched'))"
+#define SERVER_NCOLUMNS 24
+/* Column index of the open-task flag in SERVER_COLUMNS. */
+#define SERVER_COL_OPEN_TASK 23
+
+/* Fills s from row `row` of a result selected with SERVER_COLUMNS (strings borrowed
+ * from res). */
+void server_row_from(const PGresult *res, int row, struct server_row *s);
+
+/* Loads the non-deleted instance id as the caller may see it (own project; any
+ * project for an admin), optionally locking the row (FOR UPDATE OF i). Returns the
+ * result (caller PQclear()s; row 0 is the instance) or NULL: *status is then 404 (not
+ * found, not visible, not a UUID) or 500 (database; err filled). */
+PGresult *server_load(struct req *r, const char *id, int for_update, int *status, char *err,
+		      size_t errlen);
+/* The view context of a request. */
+void server_view_ctx_of(const struct req *r, struct server_view_ctx *c);
+
+#endif

@@ -1,0 +1,72 @@
+/* The instance state machine as the API sees it: which vm_states each action may
+ * start from, the outbox task it queues, the task_state shown meanwhile, and Nova's 409
+ * text when it does not fit. Pure; tested in tests/unit/test_server_state.c. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "msg.h"
+#include "server.h"
+
+unsigned server_vm_state_bit(const char *vm_state)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} names[] = {
+		{"active", VMS_ACTIVE},	     {"building", VMS_BUILDING},   {"stopped", VMS_STOPPED},
+		{"paused", VMS_PAUSED},	     {"suspended", VMS_SUSPENDED}, {"error", VMS_ERROR},
+		{"deleted", VMS_DELETED},
+	};
+	for (size_t i = 0; vm_state && i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(names[i].name, vm_state))
+			return names[i].bit;
+	return 0;
+}
+
+/* The action table. Soft reboot, pause and suspend need a running guest; a hard
+ * reboot recovers from anything that is placed (Nova's ALLOW_HARD_REBOOT). */
+#define FROM_ANY_RUNNING (VMS_ACTIVE | VMS_STOPPED | VMS_PAUSED | VMS_SUSPENDED | VMS_ERROR)
+
+static const struct server_action actions[] = {
+	{"os-start", NULL, "start", TASK_START, VMS_STOPPED, "powering-on"},
+	{"os-stop", NULL, "stop", TASK_STOP, VMS_ACTIVE | VMS_PAUSED | VMS_SUSPENDED | VMS_ERROR,
+	 "powering-off"},
+	{"reboot", "SOFT", "reboot", TASK_REBOOT, VMS_ACTIVE, "rebooting"},
+	{"reboot", "HARD", "reboot", TASK_HARD_REBOOT, FROM_ANY_RUNNING, "rebooting_hard"},
+	{"pause", NULL, "pause", TASK_PAUSE, VMS_ACTIVE, "pausing"},
+	{"unpause", NULL, "unpause", TASK_UNPAUSE, VMS_PAUSED, "unpausing"},
+	{"suspend", NULL, "suspend", TASK_SUSPEND, VMS_ACTIVE, "suspending"},
+	{"resume", NULL, "resume", TASK_RESUME, VMS_SUSPENDED, "resuming"},
+};
+
+const struct server_action *server_action_find(const char *key, const char *variant)
+{
+	for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {
+		const struct server_action *a = &actions[i];
+		if (strcmp(a->key, key))
+			continue;
+		if (!a->variant || (variant && !strcasecmp(a->variant, variant)))
+			return a;
+	}
+	return NULL;
+}
+
+int server_action_check(const struct server_action *a, const char *id, const char *vm_state,
+			const char *task_state, int open_task, char *msg, size_t msglen)
+{
+	if (task_state || open_task) {
+		snprintf(msg, msglen, "Cannot '%s' instance %s while it is in task_state %s",
+			 a->verb, id, task_state ? task_state : "queued");
+		return -EBUSY;
+	}
+	if (!(server_vm_state_bit(vm_state) & a->from)) {
+		snprintf(msg, msglen, "Cannot '%s' instance %s while it is in vm_state %s", a->verb,
+			 id, vm_state ? vm_state : "unknown");
+		return -EBUSY;
+	}
+	if (msglen)
+		msg[0] = '\0';
+	return 0;
+}

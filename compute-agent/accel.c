@@ -1,0 +1,127 @@
+/* KVM-or-TCG decision by measurement. */
+#include "accel.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "proc.h"
+#include "util.h"
+#include "xalloc.h"
+
+#define PROBE_ITERATIONS 5000000u
+#define PROBE_TIMEOUT_MS 3000
+#define PROBE_TCG_TIMEOUT_MS 10000
+#define PROBE_EXIT_STATUS 1 /* isa-debug-exit: (0 << 1) | 1 */
+
+void accel_probe_sector(unsigned char out[ACCEL_PROBE_SECTOR], uint32_t iterations)
+{
+	/* 16-bit real mode at 0x7c00:
+	 *   66 b9 imm32   mov ecx, iterations
+	 *   66 49         dec ecx          <- loop
+	 *   75 fc         jnz loop
+	 *   b0 00         mov al, 0
+	 *   e6 f4         out 0xf4, al     (isa-debug-exit: QEMU exits with status 1)
+	 *   f4            hlt
+	 *   eb fd         jmp hlt */
+	static const unsigned char tail[] = {0x66, 0x49, 0x75, 0xfc, 0xb0, 0x00,
+					     0xe6, 0xf4, 0xf4, 0xeb, 0xfd};
+	memset(out, 0, ACCEL_PROBE_SECTOR);
+	out[0] = 0x66;
+	out[1] = 0xb9;
+	for (int i = 0; i < 4; i++)
+		out[2 + i] = (unsigned char)(iterations >> (8 * i));
+	memcpy(out + 6, tail, sizeof(tail));
+	out[510] = 0x55;
+	out[511] = 0xaa;
+}
+
+const char *accel_decide(const struct accel_probe *kvm, const struct accel_probe *tcg)
+{
+	if (!kvm->ok)
+		return "tcg";
+	if (!tcg->ok || kvm->ms <= tcg->ms)
+		return "kvm";
+	return "tcg";
+}
+
+void accel_probe_run(const char *qemu, const char *accel, const char *image, int timeout_ms,
+		     struct accel_probe *out)
+{
+	char drive[4200], buf[512];
+	snprintf(drive, sizeof(drive), "file=%s,format=raw,if=ide,readonly=on", image);
+	const char *argv[] = {qemu, "-machine", "pc", "-accel", accel, "-nodefaults",
+			      "-no-user-config", "-display", "none", "-m", "16",
+			      "-drive", drive,
+			      "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", NULL};
+	memset(out, 0, sizeof(*out));
+	int64_t t0 = time_mono_ms();
+	int st = proc_run(argv, timeout_ms, buf, sizeof(buf));
+	out->ms = time_mono_ms() - t0;
+	if (st == PROBE_EXIT_STATUS) {
+		out->ok = 1;
+		return;
+	}
+	buf[strcspn(buf, "\n")] = '\0';
+	if (st == -ETIMEDOUT)
+		snprintf(out->why, sizeof(out->why), "no exit within %d ms", timeout_ms);
+	else if (st < 0)
+		snprintf(out->why, sizeof(out->why), "%s", strerror(-st));
+	else
+		snprintf(out->why, sizeof(out->why), "exit status %d: %.90s", st, buf);
+}
+
+static int kvm_opens(char *why, size_t whylen)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(why, whylen, "/dev/kvm: %s", strerror(errno));
+		return 0;
+	}
+	close(fd);
+	return 1;
+}
+
+const char *accel_choose(enum accel_mode mode, const char *qemu, const char *tmp_dir)
+{
+	struct accel_probe kvm = {0}, tcg = {0};
+	unsigned char sector[ACCEL_PROBE_SECTOR];
+	char *image = NULL;
+	const char *choice = "tcg";
+
+	if (mode == ACCEL_KVM || mode == ACCEL_TCG) {
+		choice = mode == ACCEL_KVM ? "kvm" : "tcg";
+		log_info("accelerator %s (configured)", choice);
+		return choice;
+	}
+	if (!kvm_opens(kvm.why, sizeof(kvm.why))) {
+		log_info("accelerator tcg (auto: %s)", kvm.why);
+		return "tcg";
+	}
+	image = xasprintf("%s/accel-probe.XXXXXX", tmp_dir);
+	int fd = mkostemp(image, O_CLOEXEC);
+	accel_probe_sector(sector, PROBE_ITERATIONS);
+	if (fd < 0 || write(fd, sector, sizeof(sector)) != (ssize_t)sizeof(sector)) {
+		log_warn("accelerator tcg (auto: cannot write the probe image: %s)", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		goto out;
+	}
+	close(fd);
+	accel_probe_run(qemu, "kvm", image, PROBE_TIMEOUT_MS, &kvm);
+	accel_probe_run(qemu, "tcg", image, PROBE_TCG_TIMEOUT_MS, &tcg);
+	choice = accel_decide(&kvm, &tcg);
+	log_info("accelerator %s (auto: probe of %u iterations: kvm %s %lld ms%s%s, tcg %s %lld ms%s%s)",
+		 choice, PROBE_ITERATIONS, kvm.ok ? "ok" : "failed", (long long)kvm.ms,
+		 kvm.ok ? "" : ": ", kvm.why, tcg.ok ? "ok" : "failed", (long long)tcg.ms,
+		 tcg.ok ? "" : ": ", tcg.why);
+out:
+	if (image)
+		unlink(image);
+	free(image);
+	return choice;
+}

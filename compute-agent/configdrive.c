@@ -1,0 +1,227 @@
+/* Config drive contents (pure JSON generators) and the ISO build. */
+#include "configdrive.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "proc.h"
+#include "xalloc.h"
+
+#define ISO_TIMEOUT_MS 60000
+
+void configdrive_hostname(const char *name, char *out, size_t outlen)
+{
+	size_t n = 0, max = outlen - 1 < 63 ? outlen - 1 : 63;
+	for (const char *p = name ? name : ""; *p && n < max; p++) {
+		unsigned char c = (unsigned char)tolower((unsigned char)*p);
+		if (isalnum(c))
+			out[n++] = (char)c;
+		else if (n && out[n - 1] != '-')
+			out[n++] = '-';
+	}
+	while (n && out[n - 1] == '-')
+		n--;
+	out[n] = '\0';
+	if (!n)
+		snprintf(out, outlen, "instance");
+}
+
+static char *json_text(json_t *v)
+{
+	char *s = json_dumps(v, JSON_INDENT(2) | JSON_SORT_KEYS);
+	json_decref(v);
+	size_t n = strlen(s);
+	s = xrealloc(s, n + 2);
+	s[n] = '\n';
+	s[n + 1] = '\0';
+	return s;
+}
+
+char *configdrive_meta_data(const struct configdrive_meta *m)
+{
+	const char *name = m->name && *m->name ? m->name : m->uuid;
+	char host[64];
+	if (m->hostname && *m->hostname)
+		configdrive_hostname(m->hostname, host, sizeof(host));
+	else
+		configdrive_hostname(name, host, sizeof(host));
+
+	json_t *keys = json_array();
+	json_t *md = json_pack("{s:s,s:s,s:s,s:s,s:i,s:o,s:[],s:{}}", "uuid", m->uuid, "name", name,
+			       "hostname", host, "availability_zone", m->az ? m->az : "nova",
+			       "launch_index", 0, "keys", keys, "devices", "meta");
+	if (m->key_name && m->public_key) {
+		json_array_append_new(keys, json_pack("{s:s,s:s,s:s}", "name", m->key_name, "type",
+						      "ssh", "data", m->public_key));
+		json_object_set_new(md, "public_keys",
+				    json_pack("{s:s}", m->key_name, m->public_key));
+	}
+	return json_text(md);
+}
+
+char *configdrive_network_data(void)
+{
+	return json_text(json_pack("{s:[],s:[],s:[]}", "links", "networks", "services"));
+}
+
+int configdrive_user_data(const char *b64, unsigned char **out, size_t *outlen, char *err,
+			  size_t errlen)
+{
+	size_t in = strlen(b64);
+	/* 3 bytes per 4 characters; one more block of slack for the length check */
+	size_t cap = in / 4 * 3 + 3;
+	if (cap > CONFIGDRIVE_USER_DATA_MAX + 3)
+		cap = CONFIGDRIVE_USER_DATA_MAX + 3;
+	unsigned char *buf = xmalloc(cap + 1);
+	size_t n = 0;
+	const char *end = NULL;
+	/* padded (what clients send) or, failing that, unpadded */
+	static const int variants[] = {sodium_base64_VARIANT_ORIGINAL,
+				       sodium_base64_VARIANT_ORIGINAL_NO_PADDING};
+	int rc = -1;
+	for (size_t i = 0; rc < 0 && i < sizeof(variants) / sizeof(variants[0]); i++) {
+		errno = 0;
+		rc = sodium_base642bin(buf, cap, b64, in, " \t\r\n", &n, &end, variants[i]);
+		if (rc == 0 && end[strspn(end, " \t\r\n")] != '\0') {
+			rc = -1; /* stopped before the end: a character outside the alphabet */
+			errno = EINVAL;
+		}
+		if (rc < 0 && errno == ERANGE)
+			break;
+	}
+	if (rc < 0) {
+		free(buf);
+		if (errno == ERANGE || n > CONFIGDRIVE_USER_DATA_MAX) {
+			snprintf(err, errlen, "user_data exceeds %d bytes once decoded",
+				 CONFIGDRIVE_USER_DATA_MAX);
+			return -E2BIG;
+		}
+		snprintf(err, errlen, "user_data is not valid base64");
+		return -EINVAL;
+	}
+	if (n > CONFIGDRIVE_USER_DATA_MAX) {
+		free(buf);
+		snprintf(err, errlen, "user_data exceeds %d bytes once decoded",
+			 CONFIGDRIVE_USER_DATA_MAX);
+		return -E2BIG;
+	}
+	buf[n] = '\0';
+	*out = buf;
+	*outlen = n;
+	return 0;
+}
+
+struct cd_file {
+	const char *name;
+	const char *data;
+	size_t len;
+};
+
+/* Writes the files of one version directory. 0 or a negative errno. */
+static int write_version(const char *root, const char *version, const struct cd_file *files,
+			 size_t n)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/openstack/%s", root, version);
+	int rc = fs_mkdir_p(path, 0755);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		if (!files[i].data)
+			continue;
+		snprintf(path, sizeof(path), "%s/openstack/%s/%s", root, version, files[i].name);
+		rc = fs_write_atomic(path, files[i].data, files[i].len, 0644);
+	}
+	return rc;
+}
+
+/* Image makers tried in order: genisoimage, then xorriso's mkisofs emulation. */
+static int run_mkisofs(const char *iso, const char *dir, char *out, size_t outlen)
+{
+	const char *const genisoimage[] = {"genisoimage", "-quiet", "-o", iso, "-V", "config-2",
+					   "-J", "-R", "-input-charset", "utf-8", dir, NULL};
+	const char *const xorriso[] = {"xorriso", "-as", "mkisofs", "-quiet", "-o", iso,
+				       "-V", "config-2", "-J", "-R", "-input-charset", "utf-8",
+				       dir, NULL};
+	const char *const *const makers[] = {genisoimage, xorriso};
+	int rc = -ENOENT;
+	for (size_t i = 0; i < sizeof(makers) / sizeof(makers[0]); i++) {
+		rc = proc_run(makers[i], ISO_TIMEOUT_MS, out, outlen);
+		if (rc != 127) /* 127: the program is not installed */
+			break;
+	}
+	return rc;
+}
+
+int configdrive_build(const struct configdrive_meta *m, const char *user_data_b64,
+		      const char *iso_path, const char *tmp_dir, char *err, size_t errlen)
+{
+	unsigned char *ud = NULL;
+	size_t udlen = 0;
+	char *meta = NULL, *net = NULL, *dir = NULL, *tmp_iso = NULL;
+	char out[1024];
+	int rc = 0;
+
+	if (user_data_b64 && *user_data_b64) {
+		rc = configdrive_user_data(user_data_b64, &ud, &udlen, err, errlen);
+		if (rc < 0)
+			goto out;
+	}
+	meta = configdrive_meta_data(m);
+	net = configdrive_network_data();
+	const struct cd_file files[] = {
+		{"meta_data.json", meta, strlen(meta)},
+		{"network_data.json", net, strlen(net)},
+		{"vendor_data.json", "{}\n", 3},
+		{"user_data", (const char *)ud, udlen},
+	};
+	dir = xasprintf("%s/configdrive.XXXXXX", tmp_dir);
+	if (!mkdtemp(dir)) {
+		rc = -errno;
+		snprintf(err, errlen, "config drive scratch dir: %s", strerror(errno));
+		free(dir);
+		dir = NULL;
+		goto out;
+	}
+	/* 2012-08-10 is the oldest version cloud-init looks for; latest is what it reads */
+	rc = write_version(dir, "latest", files, sizeof(files) / sizeof(files[0]));
+	if (rc == 0)
+		rc = write_version(dir, "2012-08-10", files, sizeof(files) / sizeof(files[0]));
+	if (rc < 0) {
+		snprintf(err, errlen, "config drive files: %s", strerror(-rc));
+		goto out;
+	}
+	tmp_iso = xasprintf("%s.tmp", iso_path);
+	int st = run_mkisofs(tmp_iso, dir, out, sizeof(out));
+	if (st != 0) {
+		out[strcspn(out, "\n")] = '\0';
+		snprintf(err, errlen, "config drive ISO: %s (%s)",
+			 st == -ETIMEDOUT ? "timed out" : st < 0 ? strerror(-st) : "mkisofs failed",
+			 out);
+		rc = st < 0 ? st : -EIO;
+		goto out;
+	}
+	if (rename(tmp_iso, iso_path) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "config drive ISO: %s", strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (tmp_iso && rc < 0)
+		unlink(tmp_iso);
+	if (dir)
+		fs_remove_tree(dir);
+	free(tmp_iso);
+	free(dir);
+	free(meta);
+	free(net);
+	free(ud);
+	return rc;
+}

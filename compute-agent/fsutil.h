@@ -1,0 +1,26 @@
+/* Small filesystem helpers of the compute agent: whole-file reads and atomic writes
+ * (temp file + fsync + rename, so a crash never leaves half a file), recursive removal
+ * and directory creation. All fds are O_CLOEXEC. */
+#ifndef NUBO_FSUTIL_H
+#define NUBO_FSUTIL_H
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Writes len bytes of data to path atomically with the given mode.
+ * Returns 0 or a negative errno. */
+int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
+/* Reads at most max bytes of path into a new NUL-terminated buffer (owned); *len gets
+ * the byte count when len is non-NULL. NULL with errno set on failure, errno = EFBIG
+ * when the file is larger than max. */
+char *fs_read(const char *path, size_t max, size_t *len);
+/* Removes path and everything below it (does not follow symlinks). A missing path is
+ * success. Returns 0 or a negative errno. */
+int fs_remove_tree(const char *path);
+/* mkdir -p with mode for every created level. Returns 0 or a negative errno. */
+int fs_mkdir_p(const char *path, mode_t mode);
+/* 1 when path exists (any type), else 0. */
+int fs_exists(const char *path);
+/* Size of path in bytes, or a negative errno. */
+long long fs_size(const char *path);
+
+#endif

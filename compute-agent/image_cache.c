@@ -1,0 +1,449 @@
+/* Downloading (libcurl), verifying and caching base images; qcow2 overlays. */
+#include "image_cache.h"
+
+#include <ctype.h>
+#include <curl/curl.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "proc.h"
+#include "util.h"
+#include "xalloc.h"
+
+#define MD5_TIMEOUT_MS (30 * 60 * 1000)
+#define QEMU_IMG_TIMEOUT_MS 60000
+/* qemu-img parses untrusted headers: bound its address space and CPU time, as Nova
+ * does (prlimit from util-linux applies the limits, then execs). */
+#define QEMU_IMG_AS "--as=1073741824"
+#define QEMU_IMG_CPU "--cpu=30"
+
+struct inflight {
+	char id[UUID_STR_LEN];
+	struct inflight *next;
+};
+
+struct image_cache {
+	char *dir;
+	char *agent_key;
+	long long max_bytes;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct inflight *inflight; /* downloads under way, guarded by lock */
+};
+
+/* Removes "<id>.part.*" files an interrupted download left behind. */
+static void cache_sweep(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (strstr(e->d_name, ".part.") || strstr(e->d_name, ".tmp.")) {
+			char *p = xasprintf("%s/%s", dir, e->d_name);
+			unlink(p);
+			free(p);
+		}
+	}
+	closedir(d);
+}
+
+struct image_cache *image_cache_new(const char *dir, const char *agent_key, long long max_bytes,
+				    char *err, size_t errlen)
+{
+	int rc = fs_mkdir_p(dir, 0700);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(-rc));
+		return NULL;
+	}
+	cache_sweep(dir);
+	struct image_cache *c = xcalloc(1, sizeof(*c));
+	c->dir = xstrdup(dir);
+	c->agent_key = xstrdup(agent_key);
+	c->max_bytes = max_bytes;
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->cond, NULL);
+	return c;
+}
+
+void image_cache_free(struct image_cache *c)
+{
+	if (!c)
+		return;
+	pthread_mutex_destroy(&c->lock);
+	pthread_cond_destroy(&c->cond);
+	free(c->dir);
+	free(c->agent_key);
+	free(c);
+}
+
+static const char *const allowed_formats[] = {"qcow2", "raw"};
+
+static int format_allowed(const char *f)
+{
+	for (size_t i = 0; i < sizeof(allowed_formats) / sizeof(allowed_formats[0]); i++)
+		if (!strcmp(f, allowed_formats[i]))
+			return 1;
+	return 0;
+}
+
+int image_info_check(const char *json, const char *want, struct image_info *info, char *err,
+		     size_t errlen)
+{
+	json_error_t jerr;
+	json_t *v = json_loads(json, 0, &jerr);
+	int rc = -EINVAL;
+	if (!json_is_object(v)) {
+		snprintf(err, errlen, "qemu-img info: unreadable output");
+		goto out;
+	}
+	const char *fmt = json_string_value(json_object_get(v, "format"));
+	json_t *vs = json_object_get(v, "virtual-size");
+	if (!fmt || !json_is_integer(vs) || json_integer_value(vs) <= 0) {
+		snprintf(err, errlen, "image: format or size unknown");
+		goto out;
+	}
+	if (want ? strcmp(fmt, want) != 0 : !format_allowed(fmt)) {
+		snprintf(err, errlen, "image: format is %.16s, expected %s", fmt,
+			 want ? want : "qcow2 or raw");
+		goto out;
+	}
+	if (json_object_get(v, "backing-filename") || json_object_get(v, "full-backing-filename")) {
+		snprintf(err, errlen, "image: refusing an image with a backing file");
+		goto out;
+	}
+	json_t *data = json_object_get(json_object_get(v, "format-specific"), "data");
+	if (json_object_get(data, "data-file")) {
+		snprintf(err, errlen, "image: refusing an image with an external data file");
+		goto out;
+	}
+	if (json_is_true(json_object_get(v, "encrypted")) || json_object_get(data, "encrypt")) {
+		snprintf(err, errlen, "image: refusing an encrypted image");
+		goto out;
+	}
+	strlcpy_checked(info->format, fmt, sizeof(info->format));
+	info->virtual_size = (long long)json_integer_value(vs);
+	rc = 0;
+out:
+	json_decref(v);
+	return rc;
+}
+
+/* Runs qemu-img info on path (format forced when want is set, so a raw image is never
+ * probed as something else) and checks the result. */
+static int image_inspect(const char *path, const char *want, struct image_info *info,
+			 char *err, size_t errlen)
+{
+	const size_t outlen = 64 * 1024;
+	char *out = xmalloc(outlen);
+	const char *argv_forced[] = {"prlimit", QEMU_IMG_AS, QEMU_IMG_CPU, "--", "qemu-img",
+				     "info", "--output=json", "-f", want, "--", path, NULL};
+	const char *argv_probe[] = {"prlimit", QEMU_IMG_AS, QEMU_IMG_CPU, "--", "qemu-img",
+				    "info", "--output=json", "--", path, NULL};
+	int st = proc_run(want ? argv_forced : argv_probe, QEMU_IMG_TIMEOUT_MS, out, outlen);
+	int rc;
+	if (st != 0) {
+		out[strcspn(out, "\n")] = '\0';
+		snprintf(err, errlen, "image: qemu-img info failed: %.200s",
+			 st == -ETIMEDOUT ? "timed out" : out);
+		rc = -EINVAL;
+	} else {
+		rc = image_info_check(out, want, info, err, errlen);
+	}
+	free(out);
+	return rc;
+}
+
+/* md5 of path through md5sum(1), lowercase hex into out[33]. */
+static int file_md5(const char *path, char out[33], char *err, size_t errlen)
+{
+	char buf[256];
+	const char *argv[] = {"md5sum", "--", path, NULL};
+	int st = proc_run(argv, MD5_TIMEOUT_MS, buf, sizeof(buf));
+	if (st != 0 || strspn(buf, "0123456789abcdef") != 32) {
+		snprintf(err, errlen, "image: md5sum failed");
+		return -EIO;
+	}
+	memcpy(out, buf, 32);
+	out[32] = '\0';
+	return 0;
+}
+
+struct dl {
+	int fd;
+	long long got, max;
+	int too_big, io_error;
+};
+
+static size_t dl_write(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct dl *d = arg;
+	size_t n = size * nmemb;
+	if (d->got + (long long)n > d->max) {
+		d->too_big = 1;
+		return 0;
+	}
+	for (size_t off = 0; off < n;) {
+		ssize_t w = write(d->fd, ptr + off, n - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			d->io_error = errno;
+			return 0;
+		}
+		off += (size_t)w;
+	}
+	d->got += (long long)n;
+	return n;
+}
+
+/* GETs url into the open fd. 0 or a negative errno with err. */
+static int image_download(struct image_cache *c, const char *url, int fd, char *err,
+			  size_t errlen)
+{
+	char ebuf[CURL_ERROR_SIZE] = "";
+	struct dl d = {.fd = fd, .max = c->max_bytes};
+	struct curl_slist *hdrs = NULL;
+	char *hdr = xasprintf("X-Nubo-Agent-Key: %s", c->agent_key);
+	CURL *h = curl_easy_init();
+	int rc = 0;
+	if (!h) {
+		snprintf(err, errlen, "image download: curl init failed");
+		rc = -ENOMEM;
+		goto out;
+	}
+	hdrs = curl_slist_append(hdrs, hdr);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
+	/* a stalled transfer (under 1 KiB/s for a minute) fails; a slow one goes on */
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
+	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->max_bytes);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, dl_write);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &d);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, ebuf);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "nubo-compute");
+	CURLcode cr = curl_easy_perform(h);
+	if (d.too_big || cr == CURLE_FILESIZE_EXCEEDED) {
+		snprintf(err, errlen, "image download: larger than %lld MiB", c->max_bytes >> 20);
+		rc = -EFBIG;
+	} else if (d.io_error) {
+		snprintf(err, errlen, "image download: write: %s", strerror(d.io_error));
+		rc = -d.io_error;
+	} else if (cr != CURLE_OK) {
+		snprintf(err, errlen, "image download: %s", ebuf[0] ? ebuf : curl_easy_strerror(cr));
+		rc = -EIO;
+	} else if (fsync(fd) < 0) {
+		snprintf(err, errlen, "image download: fsync: %s", strerror(errno));
+		rc = -errno;
+	}
+out:
+	curl_slist_free_all(hdrs);
+	if (h)
+		curl_easy_cleanup(h);
+	/* the header holds the agent key */
+	memset(hdr, 0, strlen(hdr));
+	free(hdr);
+	return rc;
+}
+
+/* Reads the sidecar of a cached image; 0 when it exists, is valid and matches md5
+ * (when given). */
+static int sidecar_read(const char *path, const char *md5, struct image_info *info)
+{
+	char *text = fs_read(path, 4096, NULL);
+	json_t *v = text ? json_loads(text, 0, NULL) : NULL;
+	int rc = -ENOENT;
+	const char *fmt = json_string_value(json_object_get(v, "format"));
+	const char *sum = json_string_value(json_object_get(v, "md5"));
+	json_t *vs = json_object_get(v, "virtual_size");
+	if (fmt && format_allowed(fmt) && json_is_integer(vs) && sum &&
+	    (!md5 || !strcmp(md5, sum))) {
+		strlcpy_checked(info->format, fmt, sizeof(info->format));
+		info->virtual_size = (long long)json_integer_value(vs);
+		rc = 0;
+	}
+	json_decref(v);
+	free(text);
+	return rc;
+}
+
+static int sidecar_write(const char *path, const char *md5, const struct image_info *info)
+{
+	json_t *v = json_pack("{s:s,s:s,s:I}", "format", info->format, "md5", md5, "virtual_size",
+			      (json_int_t)info->virtual_size);
+	char *text = json_dumps(v, JSON_SORT_KEYS);
+	int rc = fs_write_atomic(path, text, strlen(text), 0600);
+	free(text);
+	json_decref(v);
+	return rc;
+}
+
+static int md5_valid(const char *s)
+{
+	if (strlen(s) != 32)
+		return 0;
+	for (; *s; s++)
+		if (!isxdigit((unsigned char)*s))
+			return 0;
+	return 1;
+}
+
+/* Downloads and verifies one image into final/sidecar. Called without the lock. */
+static int image_fetch(struct image_cache *c, const char *id, const char *url, const char *md5,
+		       const char *format, const char *final, const char *sidecar,
+		       struct image_info *info, char *err, size_t errlen)
+{
+	char *part = xasprintf("%s/%s.part.XXXXXX", c->dir, id);
+	char sum[33];
+	int fd = mkostemp(part, O_CLOEXEC);
+	int rc = 0;
+	if (fd < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "image: %s", strerror(errno));
+		goto out;
+	}
+	rc = image_download(c, url, fd, err, errlen);
+	close(fd);
+	if (rc < 0)
+		goto out;
+	rc = file_md5(part, sum, err, errlen);
+	if (rc < 0)
+		goto out;
+	if (md5 && strcmp(sum, md5)) {
+		snprintf(err, errlen, "image: md5 %s does not match the checksum %s", sum, md5);
+		rc = -EINVAL;
+		goto out;
+	}
+	rc = image_inspect(part, format, info, err, errlen);
+	if (rc < 0)
+		goto out;
+	chmod(part, 0600);
+	if (rename(part, final) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "image: %s", strerror(errno));
+		goto out;
+	}
+	rc = sidecar_write(sidecar, sum, info);
+	if (rc < 0)
+		snprintf(err, errlen, "image: %s", strerror(-rc));
+out:
+	if (rc < 0)
+		unlink(part);
+	free(part);
+	return rc;
+}
+
+int image_cache_get(struct image_cache *c, const char *image_id, const char *url,
+		    const char *md5, const char *format, char **path, struct image_info *info,
+		    char *err, size_t errlen)
+{
+	char lmd5[33] = "";
+	*path = NULL;
+	if (!uuid_is_valid(image_id) || !url || !*url) {
+		snprintf(err, errlen, "image: the task carries no image id or url");
+		return -EINVAL;
+	}
+	if (format && *format && !format_allowed(format)) {
+		snprintf(err, errlen, "image: unsupported disk format %.16s", format);
+		return -EINVAL;
+	}
+	if (format && !*format)
+		format = NULL;
+	if (md5 && *md5) {
+		if (!md5_valid(md5)) {
+			snprintf(err, errlen, "image: checksum is not an md5 hex digest");
+			return -EINVAL;
+		}
+		for (int i = 0; i < 32; i++)
+			lmd5[i] = (char)tolower((unsigned char)md5[i]);
+		md5 = lmd5;
+	} else {
+		md5 = NULL;
+	}
+	char *final = xasprintf("%s/%s", c->dir, image_id);
+	char *sidecar = xasprintf("%s/%s.info", c->dir, image_id);
+	struct inflight me = {.next = NULL};
+	strcpy(me.id, image_id);
+	int rc;
+
+	pthread_mutex_lock(&c->lock);
+	for (;;) {
+		struct inflight *f = c->inflight;
+		while (f && strcmp(f->id, image_id))
+			f = f->next;
+		if (!f)
+			break;
+		pthread_cond_wait(&c->cond, &c->lock);
+	}
+	if (fs_exists(final) && sidecar_read(sidecar, md5, info) == 0 &&
+	    (!format || !strcmp(format, info->format))) {
+		pthread_mutex_unlock(&c->lock);
+		rc = 0;
+		goto out;
+	}
+	me.next = c->inflight;
+	c->inflight = &me;
+	pthread_mutex_unlock(&c->lock);
+
+	rc = image_fetch(c, image_id, url, md5, format, final, sidecar, info, err, errlen);
+
+	pthread_mutex_lock(&c->lock);
+	for (struct inflight **pp = &c->inflight; *pp; pp = &(*pp)->next)
+		if (*pp == &me) {
+			*pp = me.next;
+			break;
+		}
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+out:
+	free(sidecar);
+	if (rc == 0)
+		*path = final;
+	else
+		free(final);
+	return rc;
+}
+
+int image_overlay_create(const char *base, const char *fmt, const char *path, long long size,
+			 char *err, size_t errlen)
+{
+	char *tmp = xasprintf("%s.tmp", path);
+	char sz[32], out[1024];
+	snprintf(sz, sizeof(sz), "%lld", size);
+	const char *argv[] = {"qemu-img", "create", "-q", "-f", "qcow2", "-F", fmt, "-b", base,
+			      tmp, size > 0 ? sz : NULL, NULL};
+	unlink(tmp);
+	int st = proc_run(argv, QEMU_IMG_TIMEOUT_MS, out, sizeof(out));
+	int rc = 0;
+	if (st != 0) {
+		out[strcspn(out, "\n")] = '\0';
+		snprintf(err, errlen, "disk: qemu-img create failed: %.200s",
+			 st == -ETIMEDOUT ? "timed out" : out);
+		rc = -EIO;
+		goto out;
+	}
+	if (chmod(tmp, 0600) < 0 || rename(tmp, path) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "disk: %s", strerror(errno));
+	}
+out:
+	if (rc < 0)
+		unlink(tmp);
+	free(tmp);
+	return rc;
+}

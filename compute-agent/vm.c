@@ -1,0 +1,657 @@
+/* The QEMU driver: one detached QEMU per instance (-daemonize, so it survives the
+ * agent), controlled over QMP; every action is idempotent towards its end state.
+ *
+ * Behaviour choices, documented once here:
+ * - A guest that powers itself off ends its QEMU (no -no-shutdown); the main thread's
+ *   check notices the pid is gone and reports the instance shutoff.
+ * - suspend is "stop the vCPUs and mark the instance suspended" (a marker file):
+ *   memory stays in the QEMU process and resume continues it at once. Saving the
+ *   RAM to disk (migrate to file, or guest S3/S4) is future work; if the QEMU of a
+ *   suspended instance disappears, resume boots it again from its disk.
+ * - A failed spawn leaves the directory with an "error" file holding the reason, and
+ *   the instance is reported in state error until it is deleted or spawned again. */
+#include "vm.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "configdrive.h"
+#include "fsutil.h"
+#include "log.h"
+#include "proc.h"
+#include "qemu_argv.h"
+#include "qmp.h"
+#include "util.h"
+#include "vm_spec.h"
+#include "xalloc.h"
+
+#define QMP_TIMEOUT_MS 5000
+#define LAUNCH_TIMEOUT_MS 60000 /* -daemonize returns once QEMU is initialised */
+#define QUIT_WAIT_MS 3000
+#define KILL_WAIT_MS 5000
+#define POLL_MS 100
+
+/* Files of an instance directory. */
+#define F_SPEC "spec.json"
+#define F_DISK "disk.qcow2"
+#define F_CONFIG "config.iso"
+#define F_QMP "qmp.sock"
+#define F_CONSOLE "console.log"
+#define F_PID "qemu.pid"
+#define F_SUSPENDED "suspended"
+#define F_ERROR "error"
+
+static pthread_mutex_t vm_lock = PTHREAD_MUTEX_INITIALIZER;
+
+struct vm *vm_new(const struct vm_ctx *ctx, const char *id)
+{
+	struct vm *vm = xcalloc(1, sizeof(*vm));
+	strlcpy_checked(vm->id, id, sizeof(vm->id));
+	vm->dir = xasprintf("%s/%s", ctx->instances_dir, id);
+	return vm;
+}
+
+void vm_free(struct vm *vm)
+{
+	if (!vm)
+		return;
+	free(vm->dir);
+	free(vm);
+}
+
+pid_t vm_get(struct vm *vm, char state[MSG_STATE_MAX])
+{
+	pthread_mutex_lock(&vm_lock);
+	memcpy(state, vm->state, MSG_STATE_MAX);
+	pid_t pid = vm->pid;
+	pthread_mutex_unlock(&vm_lock);
+	return pid;
+}
+
+void vm_set(struct vm *vm, const char *state, pid_t pid)
+{
+	pthread_mutex_lock(&vm_lock);
+	strlcpy_checked(vm->state, state, sizeof(vm->state));
+	vm->pid = pid;
+	pthread_mutex_unlock(&vm_lock);
+}
+
+char *vm_path(const struct vm *vm, const char *name, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s", vm->dir, name);
+	return buf;
+}
+
+/* ---- QEMU process ------------------------------------------------------------ */
+
+/* The agent is a child subreaper, so QEMUs it started are its children once their
+ * -daemonize parent exits: collect an exited one so it does not linger as a zombie.
+ * Not our child (started by an earlier agent): waitpid fails with ECHILD, harmless. */
+static void qemu_reap(pid_t pid)
+{
+	if (pid > 0)
+		waitpid(pid, NULL, WNOHANG);
+}
+
+static int qemu_alive(const struct vm *vm, pid_t pid)
+{
+	qemu_reap(pid);
+	return pid > 0 && proc_alive(pid, vm->id);
+}
+
+static pid_t qemu_pid_read(const struct vm *vm)
+{
+	char path[4096];
+	char *text = fs_read(vm_path(vm, F_PID, path, sizeof(path)), 64, NULL);
+	long pid = text ? strtol(text, NULL, 10) : 0;
+	free(text);
+	return pid > 0 && pid < (1L << 22) ? (pid_t)pid : 0;
+}
+
+/* The pid of this instance's QEMU when it runs, else 0. */
+static pid_t qemu_running(const struct vm *vm)
+{
+	pid_t pid = qemu_pid_read(vm);
+	return qemu_alive(vm, pid) ? pid : 0;
+}
+
+static int qemu_wait_gone(const struct vm *vm, pid_t pid, int ms)
+{
+	int64_t deadline = time_mono_ms() + ms;
+	while (qemu_alive(vm, pid)) {
+		if (time_mono_ms() >= deadline)
+			return -ETIMEDOUT;
+		usleep(POLL_MS * 1000);
+	}
+	return 0;
+}
+
+/* Ends QEMU now: "quit" over QMP, then SIGKILL. 0, or -EBUSY when it survives. */
+static int qemu_kill(const struct vm *vm, pid_t pid, char *err, size_t errlen)
+{
+	char path[4096], why[256];
+	if (!qemu_alive(vm, pid))
+		return 0;
+	int rc = qmp_call(vm_path(vm, F_QMP, path, sizeof(path)), "quit", NULL, NULL,
+			  QMP_TIMEOUT_MS, why, sizeof(why));
+	if ((rc == 0 || rc == -ECONNRESET) && qemu_wait_gone(vm, pid, QUIT_WAIT_MS) == 0)
+		return 0;
+	kill(pid, SIGKILL);
+	if (qemu_wait_gone(vm, pid, KILL_WAIT_MS) == 0)
+		return 0;
+	snprintf(err, errlen, "QEMU (pid %d) does not exit", (int)pid);
+	return -EBUSY;
+}
+
+/* QEMU run states (query-status) and the power state each one means. */
+static const struct {
+	const char *qemu;
+	const char *state;
+} status_map[] = {
+	{"running", VM_RUNNING},	  {"paused", VM_PAUSED},	  {"suspended", VM_PAUSED},
+	{"prelaunch", VM_PAUSED},	  {"inmigrate", VM_PAUSED},	  {"postmigrate", VM_PAUSED},
+	{"finish-migrate", VM_PAUSED}, {"save-vm", VM_PAUSED},	  {"restore-vm", VM_PAUSED},
+	{"debug", VM_PAUSED},		  {"watchdog", VM_PAUSED},	  {"colo", VM_RUNNING},
+	{"shutdown", VM_SHUTOFF},	  {"io-error", VM_ERROR},	  {"internal-error", VM_ERROR},
+	{"guest-panicked", VM_ERROR},
+};
+
+static const char *status_to_state(const char *qemu_status)
+{
+	for (size_t i = 0; i < sizeof(status_map) / sizeof(status_map[0]); i++)
+		if (!strcmp(status_map[i].qemu, qemu_status))
+			return status_map[i].state;
+	return VM_ERROR;
+}
+
+/* Power state of a running QEMU: query-status, and the suspended marker over a pause. */
+static int qemu_state(const struct vm *vm, char state[MSG_STATE_MAX], char *err, size_t errlen)
+{
+	char path[4096], status[64];
+	int rc = qmp_query_status(vm_path(vm, F_QMP, path, sizeof(path)), status, sizeof(status),
+				  QMP_TIMEOUT_MS, err, errlen);
+	if (rc < 0)
+		return rc;
+	const char *s = status_to_state(status);
+	if (!strcmp(s, VM_PAUSED) && fs_exists(vm_path(vm, F_SUSPENDED, path, sizeof(path))))
+		s = VM_SUSPENDED;
+	strlcpy_checked(state, s, MSG_STATE_MAX);
+	return 0;
+}
+
+static int qmp_simple(const struct vm *vm, const char *cmd, char *err, size_t errlen)
+{
+	char path[4096];
+	return qmp_call(vm_path(vm, F_QMP, path, sizeof(path)), cmd, NULL, NULL, QMP_TIMEOUT_MS,
+			err, errlen);
+}
+
+static void marker_clear(const struct vm *vm, const char *name)
+{
+	char path[4096];
+	unlink(vm_path(vm, name, path, sizeof(path)));
+}
+
+static int marker_set(const struct vm *vm, const char *name, const char *text)
+{
+	char path[4096];
+	return fs_write_atomic(vm_path(vm, name, path, sizeof(path)), text, strlen(text), 0600);
+}
+
+/* Starts QEMU for spec (disk already in place) and waits until it runs. */
+static int qemu_launch(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *spec,
+		       char *err, size_t errlen)
+{
+	char disk[4096], cd[4096], qmp[4096], console[4096], pidfile[4096];
+	char out[2048], state[MSG_STATE_MAX];
+	char **argv = NULL;
+	int rc = 0;
+	pid_t pid = 0;
+	int64_t t0 = time_mono_ms();
+
+	vm_path(vm, F_DISK, disk, sizeof(disk));
+	vm_path(vm, F_CONFIG, cd, sizeof(cd));
+	vm_path(vm, F_QMP, qmp, sizeof(qmp));
+	vm_path(vm, F_CONSOLE, console, sizeof(console));
+	vm_path(vm, F_PID, pidfile, sizeof(pidfile));
+	if (!fs_exists(disk)) {
+		snprintf(err, errlen, "instance disk is missing");
+		rc = -ENOENT;
+		goto out;
+	}
+	struct qemu_def d = {
+		.qemu = ctx->conf->qemu,
+		.id = vm->id,
+		.name = spec->name,
+		.accel = ctx->accel,
+		.vcpus = spec->vcpus,
+		.ram_mb = spec->ram_mb,
+		.disk = disk,
+		.config_drive = fs_exists(cd) ? cd : NULL,
+		.qmp = qmp,
+		.console = console,
+		.pidfile = pidfile,
+	};
+	argv = qemu_argv_new(&d);
+	if (!argv) {
+		snprintf(err, errlen, "invalid instance definition (vcpus %d, ram %d MiB)",
+			 spec->vcpus, spec->ram_mb);
+		rc = -EINVAL;
+		goto out;
+	}
+	unlink(qmp);
+	unlink(pidfile);
+	marker_clear(vm, F_SUSPENDED);
+	int st = proc_run((const char *const *)argv, LAUNCH_TIMEOUT_MS, out, sizeof(out));
+	if (st != 0) {
+		out[strcspn(out, "\n")] = '\0';
+		snprintf(err, errlen, "QEMU did not start: %.300s",
+			 st == -ETIMEDOUT ? "timed out" : st < 0 ? strerror(-st) : out);
+		rc = -EIO;
+		/* a daemonized QEMU may exist even though its parent failed */
+		pid = qemu_pid_read(vm);
+		goto out;
+	}
+	pid = qemu_pid_read(vm);
+	if (!qemu_alive(vm, pid)) {
+		snprintf(err, errlen, "QEMU exited right after starting");
+		rc = -EIO;
+		goto out;
+	}
+	rc = qemu_state(vm, state, err, errlen);
+	if (rc < 0)
+		goto out;
+	vm_set(vm, state, pid);
+	log_info("instance %s: QEMU pid %d %s in %lld ms (%s)", vm->id, (int)pid, state,
+		 (long long)(time_mono_ms() - t0), ctx->accel);
+out:
+	if (rc < 0 && pid > 0) {
+		char why[256];
+		qemu_kill(vm, pid, why, sizeof(why));
+	}
+	qemu_argv_free(argv);
+	return rc;
+}
+
+/* Loads spec.json; a missing one means the instance is not on this host. */
+static int spec_load(struct vm *vm, struct msg *spec, char *err, size_t errlen)
+{
+	char path[4096];
+	int rc = vm_spec_load(vm_path(vm, F_SPEC, path, sizeof(path)), spec, err, errlen);
+	if (rc == -ENOENT) {
+		snprintf(err, errlen, "instance is not on this host");
+		vm_set(vm, VM_DELETED, 0);
+	}
+	return rc;
+}
+
+/* ---- actions ------------------------------------------------------------------- */
+
+/* Boots the instance from its saved spec (state shutoff, or recovering). */
+static int vm_boot(const struct vm_ctx *ctx, struct vm *vm, char *err, size_t errlen)
+{
+	struct msg spec;
+	int rc = spec_load(vm, &spec, err, errlen);
+	if (rc < 0)
+		return rc;
+	rc = qemu_launch(ctx, vm, &spec.u.task, err, errlen);
+	if (rc < 0)
+		vm_set(vm, VM_SHUTOFF, 0);
+	msg_release(&spec);
+	return rc;
+}
+
+static int spawn_prepare(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t,
+			 char *err, size_t errlen)
+{
+	char path[4096], disk[4096];
+	char *base = NULL;
+	struct image_info info = {0};
+	int rc;
+
+	if (t->vcpus < 1 || t->ram_mb < 16) {
+		snprintf(err, errlen, "spawn needs vcpus >= 1 and ram_mb >= 16");
+		return -EINVAL;
+	}
+	if (t->user_data && *t->user_data) { /* refuse bad input before any download */
+		unsigned char *ud = NULL;
+		size_t udlen;
+		rc = configdrive_user_data(t->user_data, &ud, &udlen, err, errlen);
+		free(ud);
+		if (rc < 0)
+			return rc;
+	}
+	rc = fs_mkdir_p(vm->dir, 0700);
+	if (rc < 0) {
+		snprintf(err, errlen, "instance directory: %s", strerror(-rc));
+		return rc;
+	}
+	rc = vm_spec_save(vm_path(vm, F_SPEC, path, sizeof(path)), t);
+	if (rc < 0) {
+		snprintf(err, errlen, "spec.json: %s", strerror(-rc));
+		return rc;
+	}
+	vm_path(vm, F_DISK, disk, sizeof(disk));
+	if (!fs_exists(disk)) {
+		rc = image_cache_get(ctx->images, t->image_id, t->image_url, t->image_checksum,
+				     t->image_format, &base, &info, err, errlen);
+		if (rc < 0)
+			return rc;
+		long long want = (long long)t->disk_gb << 30;
+		rc = image_overlay_create(base, info.format, disk,
+					  want > info.virtual_size ? want : 0, err, errlen);
+		free(base);
+		if (rc < 0)
+			return rc;
+	}
+	vm_path(vm, F_CONFIG, path, sizeof(path));
+	if (!fs_exists(path)) {
+		struct configdrive_meta m = {
+			.uuid = vm->id,
+			.name = t->name,
+			.hostname = t->hostname,
+			.az = ctx->conf->az,
+			.key_name = t->key_name,
+			.public_key = t->public_key,
+		};
+		rc = configdrive_build(&m, t->user_data, path, ctx->tmp_dir, err, errlen);
+	}
+	return rc;
+}
+
+static int act_spawn(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t, char *err,
+		     size_t errlen)
+{
+	char state[MSG_STATE_MAX], why[256];
+	pid_t pid = qemu_running(vm);
+	if (pid) {
+		/* a repeated spawn: it already runs (never start a second QEMU on the disk) */
+		if (qemu_state(vm, state, why, sizeof(why)) < 0)
+			strcpy(state, VM_RUNNING);
+		vm_set(vm, state, pid);
+		return 0;
+	}
+	marker_clear(vm, F_ERROR);
+	int rc = spawn_prepare(ctx, vm, t, err, errlen);
+	if (rc == 0)
+		rc = qemu_launch(ctx, vm, t, err, errlen);
+	if (rc < 0) {
+		if (fs_exists(vm->dir))
+			marker_set(vm, F_ERROR, err);
+		vm_set(vm, VM_ERROR, 0);
+	}
+	return rc;
+}
+
+static int act_delete(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t,
+		      char *err, size_t errlen)
+{
+	pid_t pid = qemu_pid_read(vm);
+	int rc = qemu_kill(vm, pid, err, errlen);
+	if (rc < 0)
+		return rc;
+	rc = fs_remove_tree(vm->dir);
+	if (rc < 0) {
+		snprintf(err, errlen, "removing %s: %s", vm->dir, strerror(-rc));
+		vm_set(vm, VM_ERROR, 0);
+		return rc;
+	}
+	vm_set(vm, VM_DELETED, 0);
+	return 0;
+}
+
+static int act_start(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t, char *err,
+		     size_t errlen)
+{
+	pid_t pid = qemu_running(vm);
+	if (!pid)
+		return vm_boot(ctx, vm, err, errlen);
+	/* running already, or paused/suspended: the end state of start is running */
+	int rc = qmp_simple(vm, "cont", err, errlen);
+	if (rc == 0) {
+		marker_clear(vm, F_SUSPENDED);
+		vm_set(vm, VM_RUNNING, pid);
+	}
+	return rc;
+}
+
+static int act_stop(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t, char *err,
+		    size_t errlen)
+{
+	char state[MSG_STATE_MAX], why[256];
+	if (!fs_exists(vm->dir)) {
+		snprintf(err, errlen, "instance is not on this host");
+		vm_set(vm, VM_DELETED, 0);
+		return -ENOENT;
+	}
+	pid_t pid = qemu_running(vm);
+	if (pid && qemu_state(vm, state, why, sizeof(why)) == 0 && !strcmp(state, VM_RUNNING) &&
+	    ctx->conf->stop_timeout > 0) {
+		/* ACPI power button; a guest that ignores it is ended after stop_timeout */
+		if (qmp_simple(vm, "system_powerdown", why, sizeof(why)) == 0 &&
+		    qemu_wait_gone(vm, pid, ctx->conf->stop_timeout * 1000) == 0)
+			pid = 0;
+		else
+			log_info("instance %s: guest did not power off within %d s, ending QEMU",
+				 vm->id, ctx->conf->stop_timeout);
+	}
+	if (pid) {
+		int rc = qemu_kill(vm, pid, err, errlen);
+		if (rc < 0)
+			return rc;
+	}
+	marker_clear(vm, F_SUSPENDED);
+	vm_set(vm, VM_SHUTOFF, 0);
+	return 0;
+}
+
+static int act_reboot(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t,
+		      char *err, size_t errlen)
+{
+	pid_t pid = qemu_running(vm);
+	if (!pid)
+		return vm_boot(ctx, vm, err, errlen);
+	int rc = qmp_simple(vm, "system_reset", err, errlen);
+	if (rc == 0)
+		rc = qmp_simple(vm, "cont", err, errlen); /* a paused guest runs after reboot */
+	if (rc == 0) {
+		marker_clear(vm, F_SUSPENDED);
+		vm_set(vm, VM_RUNNING, pid);
+	}
+	return rc;
+}
+
+static int act_hard_reboot(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t,
+			   char *err, size_t errlen)
+{
+	pid_t pid = qemu_running(vm);
+	if (pid) {
+		int rc = qemu_kill(vm, pid, err, errlen);
+		if (rc < 0)
+			return rc;
+	}
+	return vm_boot(ctx, vm, err, errlen);
+}
+
+/* pause, unpause, suspend, resume on a running QEMU: one QMP command and a marker. */
+struct run_change {
+	const char *cmd;    /* "stop" or "cont" */
+	int suspended;	    /* marker after the change */
+	const char *state;  /* end state */
+	int boot_if_down;   /* no QEMU: boot it (resume) rather than fail */
+};
+
+static int vm_change(const struct vm_ctx *ctx, struct vm *vm, const struct run_change *c,
+		     char *err, size_t errlen)
+{
+	if (!fs_exists(vm->dir)) {
+		snprintf(err, errlen, "instance is not on this host");
+		vm_set(vm, VM_DELETED, 0);
+		return -ENOENT;
+	}
+	pid_t pid = qemu_running(vm);
+	if (!pid && c->boot_if_down) {
+		log_warn("instance %s: no QEMU to resume, booting it from its disk", vm->id);
+		return vm_boot(ctx, vm, err, errlen);
+	}
+	if (!pid) {
+		snprintf(err, errlen, "instance is not running");
+		vm_set(vm, VM_SHUTOFF, 0);
+		return -EINVAL;
+	}
+	int rc = qmp_simple(vm, c->cmd, err, errlen);
+	if (rc == 0 && c->suspended)
+		rc = marker_set(vm, F_SUSPENDED, "stopped vCPUs, memory kept in QEMU\n");
+	else if (rc == 0)
+		marker_clear(vm, F_SUSPENDED);
+	if (rc == 0) {
+		vm_set(vm, c->state, pid);
+	} else {
+		char state[MSG_STATE_MAX], why[256];
+		if (qemu_state(vm, state, why, sizeof(why)) == 0)
+			vm_set(vm, state, pid);
+	}
+	return rc;
+}
+
+static const struct run_change change_pause = {"stop", 0, VM_PAUSED, 0};
+static const struct run_change change_unpause = {"cont", 0, VM_RUNNING, 0};
+static const struct run_change change_suspend = {"stop", 1, VM_SUSPENDED, 0};
+static const struct run_change change_resume = {"cont", 0, VM_RUNNING, 1};
+
+static int act_pause(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t, char *err,
+		     size_t errlen)
+{
+	return vm_change(ctx, vm, &change_pause, err, errlen);
+}
+
+static int act_unpause(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t,
+		       char *err, size_t errlen)
+{
+	return vm_change(ctx, vm, &change_unpause, err, errlen);
+}
+
+static int act_suspend(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t,
+		       char *err, size_t errlen)
+{
+	return vm_change(ctx, vm, &change_suspend, err, errlen);
+}
+
+static int act_resume(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t,
+		      char *err, size_t errlen)
+{
+	return vm_change(ctx, vm, &change_resume, err, errlen);
+}
+
+/* ---- re-attach and liveness -------------------------------------------------- */
+
+static int qemu_attach(const struct vm_ctx *ctx, struct vm *vm)
+{
+	char path[4096], state[MSG_STATE_MAX], why[256];
+	if (!fs_exists(vm_path(vm, F_SPEC, path, sizeof(path))))
+		return -ENOENT;
+	pid_t pid = qemu_running(vm);
+	if (!pid) {
+		vm_set(vm, fs_exists(vm_path(vm, F_ERROR, path, sizeof(path))) ? VM_ERROR : VM_SHUTOFF,
+		       0);
+		return 0;
+	}
+	if (qemu_state(vm, state, why, sizeof(why)) < 0) {
+		log_warn("instance %s: QEMU pid %d runs but its monitor does not answer (%s)",
+			 vm->id, (int)pid, why);
+		strcpy(state, VM_RUNNING);
+	}
+	vm_set(vm, state, pid);
+	log_info("instance %s: re-attached to QEMU pid %d (%s)", vm->id, (int)pid, state);
+	return 0;
+}
+
+static int qemu_check(const struct vm_ctx *ctx, struct vm *vm, char *why, size_t whylen)
+{
+	char state[MSG_STATE_MAX];
+	pid_t pid = vm_get(vm, state);
+	if (!pid || qemu_alive(vm, pid))
+		return 0;
+	if (strcmp(state, VM_RUNNING) && strcmp(state, VM_PAUSED) && strcmp(state, VM_SUSPENDED))
+		return 0;
+	vm_set(vm, VM_SHUTOFF, 0);
+	marker_clear(vm, F_SUSPENDED);
+	snprintf(why, whylen, "QEMU exited (the guest powered off, or QEMU died)");
+	return 1;
+}
+
+static const struct vm_action qemu_actions[] = {
+	{TASK_SPAWN, act_spawn},	 {TASK_DELETE, act_delete},	{TASK_START, act_start},
+	{TASK_STOP, act_stop},		 {TASK_REBOOT, act_reboot},	{TASK_HARD_REBOOT, act_hard_reboot},
+	{TASK_PAUSE, act_pause},	 {TASK_UNPAUSE, act_unpause},	{TASK_SUSPEND, act_suspend},
+	{TASK_RESUME, act_resume},
+};
+
+const struct vm_driver vm_driver_qemu = {
+	.name = "qemu",
+	.actions = qemu_actions,
+	.n_actions = sizeof(qemu_actions) / sizeof(qemu_actions[0]),
+	.attach = qemu_attach,
+	.check = qemu_check,
+};
+
+/* ---- driver table and task runner --------------------------------------------- */
+
+static const struct vm_driver *const drivers[] = {&vm_driver_qemu, &vm_driver_fake};
+
+const struct vm_driver *vm_driver_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(drivers) / sizeof(drivers[0]); i++)
+		if (!strcmp(drivers[i]->name, name))
+			return drivers[i];
+	return NULL;
+}
+
+const struct vm_action *vm_driver_action(const struct vm_driver *d, const char *action)
+{
+	for (size_t i = 0; i < d->n_actions; i++)
+		if (!strcmp(d->actions[i].action, action))
+			return &d->actions[i];
+	return NULL;
+}
+
+void vm_run_task(const struct vm_driver *d, const struct vm_ctx *ctx, struct vm *vm,
+		 const struct msg_task *t, struct msg_result *r)
+{
+	char err[1024] = "", state[MSG_STATE_MAX];
+	int64_t t0 = time_mono_ms();
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	strcpy(r->task_id, t->task_id);
+	strcpy(r->instance_id, t->instance_id);
+	const struct vm_action *a = vm_driver_action(d, t->action);
+	if (a) {
+		rc = a->fn(ctx, vm, t, err, sizeof(err));
+	} else {
+		snprintf(err, sizeof(err), "action %s is not supported by the %s driver", t->action,
+			 d->name);
+		rc = -ENOTSUP;
+	}
+	vm_get(vm, state);
+	strcpy(r->state, state[0] ? state : VM_ERROR);
+	r->ok = rc == 0;
+	if (rc < 0) {
+		if (!err[0])
+			snprintf(err, sizeof(err), "%s", strerror(-rc));
+		msg_sanitize_text(err, strlen(err));
+		r->error = xstrdup(err);
+		log_warn("instance %s: %s failed after %lld ms: %s (state %s)", vm->id, t->action,
+			 (long long)(time_mono_ms() - t0), err, r->state);
+	} else {
+		log_info("instance %s: %s done in %lld ms (state %s)", vm->id, t->action,
+			 (long long)(time_mono_ms() - t0), r->state);
+	}
+}

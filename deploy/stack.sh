@@ -1,0 +1,477 @@
+#!/bin/bash
+# deploy/stack.sh: install and start a whole single-box Nubo cloud (devstack-style).
+# Idempotent: run it again after a pull to rebuild and restart with the same state.
+#
+#   deploy/stack.sh [--root DIR] [--port N] [--bus-port N] [--pg-port N]
+#                   [--no-deps | --deps-only]
+#
+#   --root DIR     install under DIR (DIR/etc/nubo, DIR/var/lib/nubo, DIR/var/log/nubo,
+#                  DIR/run/nubo); default /. The tests make throwaway stacks this way.
+#   --port N       API port (default 8080)
+#   --bus-port N   scheduler ROUTER port; the wake PULL socket takes N+1 (default 5570)
+#   --pg-port N    port of the stack's own PostgreSQL cluster, which listens on a unix
+#                  socket under DIR only (default 5490)
+#   --no-deps      skip apt-get
+#   --deps-only    only apt-get install the Debian packages, then exit
+#
+# Ports given once are remembered in DIR/etc/nubo/stack.env for later runs.
+# Environment: NUBO_ADMIN_PASSWORD / NUBO_DEMO_PASSWORD (otherwise generated on the
+# first run and kept in DIR/etc/nubo/secrets), NUBO_GUEST_CACHE (where the guest
+# image's .debs and built images are kept; default /var/cache/nubo).
+set -euo pipefail
+
+NUBO_PROG=stack.sh
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=deploy/lib.sh
+. "$HERE/lib.sh"
+
+# Every Debian package the cloud, its build, its tests and deploy/mkguest.sh need.
+DEPS=(
+	# build
+	build-essential pkg-config make
+	libmicrohttpd-dev libpq-dev libzmq3-dev libjansson-dev libcurl4-openssl-dev
+	libsodium-dev libcmocka-dev
+	# runtime
+	postgresql qemu-system-x86 qemu-utils genisoimage xorriso ca-certificates curl
+	util-linux procps iproute2
+	# deploy/mkguest.sh (the guest image builder)
+	dosfstools mtools syslinux syslinux-common cpio kmod gzip
+	# tests and bench
+	python3 python3-openstackclient python3-pytest python3-pytest-timeout python3-zmq wrk
+)
+
+usage() {
+	sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+	exit 2
+}
+
+ARGS=("$@")
+ROOT=/ API_PORT='' BUS_PORT='' PG_PORT='' DEPS_MODE=install
+while [ $# -gt 0 ]; do
+	case $1 in
+	--root) [ $# -ge 2 ] || usage; ROOT=$2; shift 2 ;;
+	--port) [ $# -ge 2 ] || usage; API_PORT=$2; shift 2 ;;
+	--bus-port) [ $# -ge 2 ] || usage; BUS_PORT=$2; shift 2 ;;
+	--pg-port) [ $# -ge 2 ] || usage; PG_PORT=$2; shift 2 ;;
+	--no-deps) DEPS_MODE=skip; shift ;;
+	--deps-only) DEPS_MODE=only; shift ;;
+	-h | --help) usage ;;
+	*) echo "stack.sh: unknown argument '$1'" >&2; usage ;;
+	esac
+done
+for p in "$API_PORT" "$BUS_PORT" "$PG_PORT"; do
+	case $p in
+	'') ;;
+	*[!0-9]*) nubo_die "bad port '$p'" ;;
+	*) if [ "$p" -lt 1 ] || [ "$p" -gt 65534 ]; then nubo_die "bad port '$p'"; fi ;;
+	esac
+done
+[ "$(id -u)" = 0 ] || nubo_die "must run as root"
+# they end up in shell and YAML files, quoted
+case "${NUBO_ADMIN_PASSWORD:-}${NUBO_DEMO_PASSWORD:-}" in *[!A-Za-z0-9._+@%-]*)
+	nubo_die "NUBO_ADMIN_PASSWORD/NUBO_DEMO_PASSWORD: use only letters, digits and ._+@%-" ;;
+esac
+
+START=$SECONDS
+step() { printf '\n==> [%ss] %s\n' "$((SECONDS - START))" "$*" >&2; }
+FAIL_LINE='?'
+trap 'FAIL_LINE=$LINENO' ERR
+# shellcheck disable=SC2154 # rc is assigned inside the trap
+trap 'rc=$?; [ $rc = 0 ] || echo "stack.sh: FAILED (status $rc, line $FAIL_LINE) after $((SECONDS - START))s; logs in ${NUBO_LOGDIR:-?}" >&2' EXIT
+
+# ------------------------------------------------------------------ packages
+install_deps() {
+	local p missing=()
+	for p in "${DEPS[@]}"; do
+		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q ' installed$' || missing+=("$p")
+	done
+	if [ ${#missing[@]} -eq 0 ]; then
+		nubo_log "all ${#DEPS[@]} Debian packages present"
+		return 0
+	fi
+	step "apt-get install ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	local apt=(apt-get -o DPkg::Lock::Timeout=600 -o Acquire::Retries=3)
+	if ! "${apt[@]}" install -y -q --no-install-recommends "${missing[@]}"; then
+		"${apt[@]}" update -q
+		"${apt[@]}" install -y -q --no-install-recommends "${missing[@]}"
+	fi
+}
+
+case $DEPS_MODE in
+only)
+	install_deps
+	echo "stack.sh: packages installed in $((SECONDS - START))s"
+	exit 0
+	;;
+install) install_deps ;;
+esac
+
+nubo_set_root "$ROOT"
+mkdir -p "$NUBO_ETC" "$NUBO_VARLIB" "$NUBO_LOGDIR" "$NUBO_RUNDIR"
+chmod 0755 "$NUBO_ETC" "$NUBO_VARLIB" "$NUBO_LOGDIR" "$NUBO_RUNDIR"
+# One stack.sh at a time per root. flock(1) holds the lock for the whole run, and
+# (-o) keeps its descriptor away from the daemons and PostgreSQL we start.
+if [ "${NUBO_STACK_LOCKED:-}" != "$NUBO_ROOT" ]; then
+	trap - EXIT
+	rc=0
+	NUBO_STACK_LOCKED=$NUBO_ROOT flock -n -E 75 -o "$NUBO_ETC/.stack.lock" \
+		"${BASH_SOURCE[0]}" "${ARGS[@]}" || rc=$?
+	[ $rc != 75 ] || nubo_die "another stack.sh runs for $NUBO_ROOT"
+	exit $rc
+fi
+
+# Ports: option, else what the last run used, else the default.
+if [ -f "$NUBO_STACKENV" ]; then
+	# shellcheck disable=SC1090
+	. "$NUBO_STACKENV"
+fi
+API_PORT=${API_PORT:-${NUBO_API_PORT:-8080}}
+BUS_PORT=${BUS_PORT:-${NUBO_BUS_PORT:-5570}}
+PG_PORT=${PG_PORT:-${NUBO_PG_PORT:-5490}}
+WAKE_PORT=$((BUS_PORT + 1))
+cat >"$NUBO_STACKENV" <<EOF
+# written by deploy/stack.sh: the ports of the stack under $NUBO_ROOT
+NUBO_API_PORT=$API_PORT
+NUBO_BUS_PORT=$BUS_PORT
+NUBO_PG_PORT=$PG_PORT
+EOF
+API_URL=http://127.0.0.1:$API_PORT
+ROOTOPT=
+[ "$NUBO_ROOT" = / ] || ROOTOPT=" --root $NUBO_ROOT"
+
+# ------------------------------------------------------------------ build
+step "building (make)"
+make -C "$NUBO_REPO" -j"$(nproc)" all
+for b in nubo-api nubo-scheduler nubo-compute nubo-manage; do
+	[ -x "$NUBO_BIN/$b" ] || nubo_die "build did not produce $NUBO_BIN/$b"
+done
+
+# ------------------------------------------------------------------ secrets
+randhex() { od -An -tx1 -N"$1" /dev/urandom | tr -d ' \n'; }
+
+step "secrets ($NUBO_SECRETS)"
+# old NAME: the value NAME had in the secrets file of an earlier run
+old() { [ ! -f "$NUBO_SECRETS" ] || sed -n "s/^$1=//p" "$NUBO_SECRETS" | tail -n 1; }
+new_secrets() {
+	local a d db key
+	a=${NUBO_ADMIN_PASSWORD:-$(old ADMIN_PASSWORD)}
+	d=${NUBO_DEMO_PASSWORD:-$(old DEMO_PASSWORD)}
+	db=$(old NUBO_DB_PASSWORD)
+	key=$(old NUBO_AGENT_KEY)
+	echo "# Nubo secrets for the stack under $NUBO_ROOT (root only; written by deploy/stack.sh)"
+	echo "ADMIN_PASSWORD=${a:-$(randhex 12)}"
+	echo "DEMO_PASSWORD=${d:-$(randhex 12)}"
+	echo "NUBO_DB_PASSWORD=${db:-$(randhex 16)}"
+	echo "NUBO_AGENT_KEY=${key:-$(randhex 32)}"
+}
+(umask 077 && new_secrets >"$NUBO_SECRETS.tmp")
+chmod 0600 "$NUBO_SECRETS.tmp"
+mv -f "$NUBO_SECRETS.tmp" "$NUBO_SECRETS"
+# shellcheck disable=SC1090
+. "$NUBO_SECRETS"
+
+# ------------------------------------------------------------------ postgresql
+port_busy() { [ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]; }
+
+setup_postgres() {
+	local pgbin
+	pgbin=$(nubo_pgbin) || nubo_die "PostgreSQL server binaries not found (apt-get install postgresql)"
+	id postgres >/dev/null 2>&1 || nubo_die "no 'postgres' user (apt-get install postgresql)"
+	nubo_as_postgres test -x "$NUBO_VARLIB" ||
+		nubo_die "user postgres cannot reach $NUBO_VARLIB: every directory above it needs o+x"
+	if [ ! -f "$NUBO_PGDATA/PG_VERSION" ]; then
+		step "creating PostgreSQL cluster $NUBO_PGDATA"
+		rm -rf "$NUBO_PGDATA"
+		install -d -o postgres -g postgres -m 0700 "$NUBO_PGDATA"
+		nubo_as_postgres "$pgbin/initdb" -D "$NUBO_PGDATA" -U postgres -E UTF8 \
+			--locale=C.UTF-8 --auth-local=peer --auth-host=reject >/dev/null
+	fi
+	install -d -o postgres -g postgres -m 0755 "$NUBO_PGSOCK"
+	# Our settings in their own file, included from postgresql.conf: no TCP at all,
+	# the socket under the root, the stack's port.
+	cat >"$NUBO_PGDATA/nubo.conf.tmp" <<EOF
+# written by deploy/stack.sh
+port = $PG_PORT
+listen_addresses = ''
+unix_socket_directories = '$NUBO_PGSOCK'
+unix_socket_permissions = 0770
+max_connections = 100
+password_encryption = scram-sha-256
+log_line_prefix = '%m [%p] %q%u@%d '
+EOF
+	cat >"$NUBO_PGDATA/pg_hba.conf.tmp" <<'EOF'
+# written by deploy/stack.sh: unix socket only
+# TYPE  DATABASE  USER      METHOD
+local   all       postgres  peer
+local   nubo      nubo      scram-sha-256
+EOF
+	local f
+	for f in nubo.conf pg_hba.conf; do
+		chown postgres:postgres "$NUBO_PGDATA/$f.tmp"
+		chmod 0600 "$NUBO_PGDATA/$f.tmp"
+		mv -f "$NUBO_PGDATA/$f.tmp" "$NUBO_PGDATA/$f"
+	done
+	grep -qxF "include_if_exists = 'nubo.conf'" "$NUBO_PGDATA/postgresql.conf" ||
+		echo "include_if_exists = 'nubo.conf'" >>"$NUBO_PGDATA/postgresql.conf"
+	# the socket group: root reaches it anyway; postgres owns it
+	if nubo_pg_running; then
+		if [ "$(sed -n 4p "$NUBO_PGDATA/postmaster.pid")" != "$PG_PORT" ] ||
+			[ "$(sed -n 5p "$NUBO_PGDATA/postmaster.pid")" != "$NUBO_PGSOCK" ]; then
+			"$HERE/nubo-ctl" --root "$NUBO_ROOT" restart postgresql
+		else
+			nubo_as_postgres "$pgbin/pg_ctl" -D "$NUBO_PGDATA" reload >/dev/null
+		fi
+	else
+		port_busy "$PG_PORT" && nubo_die "port $PG_PORT is taken: choose another with --pg-port"
+		"$HERE/nubo-ctl" --root "$NUBO_ROOT" start postgresql
+	fi
+	# role and database; the password goes over stdin, never on a command line
+	nubo_as_postgres "$pgbin/psql" -X -q -v ON_ERROR_STOP=1 -h "$NUBO_PGSOCK" -p "$PG_PORT" \
+		-U postgres -d postgres >/dev/null <<EOF
+SELECT 'CREATE ROLE nubo LOGIN' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'nubo')\gexec
+ALTER ROLE nubo WITH LOGIN PASSWORD '$NUBO_DB_PASSWORD';
+SELECT 'CREATE DATABASE nubo OWNER nubo ENCODING ''UTF8''' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'nubo')\gexec
+EOF
+}
+step "PostgreSQL (port $PG_PORT, socket $NUBO_PGSOCK)"
+setup_postgres
+
+# ------------------------------------------------------------------ nubo.conf
+# write_conf: deploy/nubo.conf.example with the values of this stack put in.
+write_conf() {
+	local ov host
+	host=$(hostname -s 2>/dev/null | tr -cd 'A-Za-z0-9.-' | cut -c1-60)
+	ov=$(mktemp "$NUBO_ETC/.conf.XXXXXX")
+	# section <TAB> key <TAB> value
+	cat >"$ov" <<EOF
+database	conninfo	host=$NUBO_PGSOCK port=$PG_PORT dbname=nubo user=nubo password=$NUBO_DB_PASSWORD
+api	listen_address	127.0.0.1
+api	port	$API_PORT
+api	public_url	$API_URL
+api	internal_url	$API_URL
+api	image_dir	$NUBO_IMAGE_DIR
+api	dashboard_dir	$NUBO_REPO/dashboard
+bus	scheduler_bind	tcp://127.0.0.1:$BUS_PORT
+bus	scheduler_url	tcp://127.0.0.1:$BUS_PORT
+bus	wake_bind	tcp://127.0.0.1:$WAKE_PORT
+bus	wake_url	tcp://127.0.0.1:$WAKE_PORT
+bus	agent_key	$NUBO_AGENT_KEY
+compute	host	${host:-node1}
+compute	state_dir	$NUBO_STATE_DIR
+EOF
+	awk -F '\t' -v stamp="$(date -u '+%Y-%m-%d %H:%M:%SZ')" '
+	NR == FNR { want[$1, $2] = $3; order[++n] = $1 SUBSEP $2; next }
+	function flush(sec,   i, k, p) {
+		# keys of sec the example does not have
+		for (i = 1; i <= n; i++) {
+			k = order[i]; split(k, p, SUBSEP)
+			if (p[1] == sec && !(k in done)) { print p[2] " = " want[k]; done[k] = 1 }
+		}
+	}
+	FNR == 1 { print "# Generated by deploy/stack.sh at " stamp " from deploy/nubo.conf.example."
+	           print "# Re-running stack.sh rewrites it (the previous file is kept as nubo.conf.old)." }
+	/^[ \t]*\[[^]]+\][ \t]*$/ {
+		flush(sec); sec = $0; gsub(/[][ \t]/, "", sec); seen[sec] = 1; print; next }
+	/^[ \t]*[^#; \t][^=]*=/ {
+		k = substr($0, 1, index($0, "=") - 1); gsub(/^[ \t]+|[ \t]+$/, "", k)
+		if ((sec, k) in want) { print k " = " want[sec, k]; done[sec, k] = 1; next }
+	}
+	{ print }
+	END {
+		flush(sec)
+		for (i = 1; i <= n; i++) {
+			split(order[i], p, SUBSEP)
+			if (!(p[1] in seen)) { print ""; print "[" p[1] "]"; seen[p[1]] = 1; flush(p[1]) }
+		}
+	}' "$ov" "$NUBO_REPO/deploy/nubo.conf.example" >"$ov.new"
+	rm -f "$ov"
+	chmod 0600 "$ov.new"
+	if [ -f "$NUBO_CONF" ] && ! diff -q <(grep -v '^# Generated' "$NUBO_CONF") \
+		<(grep -v '^# Generated' "$ov.new") >/dev/null; then
+		cp -p "$NUBO_CONF" "$NUBO_CONF.old"
+		nubo_log "nubo.conf changed; the previous one is $NUBO_CONF.old"
+	fi
+	mv -f "$ov.new" "$NUBO_CONF"
+}
+step "configuration ($NUBO_CONF)"
+mkdir -p "$NUBO_IMAGE_DIR" "$NUBO_STATE_DIR"
+write_conf
+for d in "${NUBO_DAEMONS[@]}"; do
+	if ! out=$("$NUBO_BIN/$d" -c "$NUBO_CONF" -n 2>&1); then
+		printf '%s\n' "$out" >&2
+		nubo_die "$d -n rejects $NUBO_CONF"
+	fi
+done
+
+# ------------------------------------------------------------------ database
+step "database schema and bootstrap (admin, demo, roles, flavors, quotas)"
+"$NUBO_BIN/nubo-manage" -c "$NUBO_CONF" db-sync
+NUBO_ADMIN_PASSWORD=$ADMIN_PASSWORD NUBO_DEMO_PASSWORD=$DEMO_PASSWORD \
+	"$NUBO_BIN/nubo-manage" -c "$NUBO_CONF" bootstrap
+
+# ------------------------------------------------------------------ guest image
+# Built images are cached by the hash of the builder and the guest's files, so a
+# throwaway stack copies one instead of building it again.
+build_guest_image() {
+	local cache key cached
+	if [ -s "$NUBO_GUEST_IMG" ]; then
+		nubo_log "guest image $NUBO_GUEST_IMG present"
+		return 0
+	fi
+	cache=${NUBO_GUEST_CACHE:-/var/cache/nubo}
+	mkdir -p "$cache"
+	key=$(cd "$NUBO_REPO/deploy" && find mkguest.sh guest -type f -print0 | LC_ALL=C sort -z |
+		xargs -0 sha256sum | sha256sum | cut -c1-16)
+	cached=$cache/nubo-tiny-$key.qcow2
+	(
+		flock 9
+		if [ ! -s "$cached" ]; then
+			step "building the guest image (deploy/mkguest.sh)"
+			NUBO_GUEST_CACHE=$cache "$NUBO_REPO/deploy/mkguest.sh" "$cached"
+			find "$cache" -maxdepth 1 -name 'nubo-tiny-*.qcow2' ! -name "${cached##*/}" -delete
+		fi
+	) 9>"$cache/.mkguest.lock"
+	cp "$cached" "$NUBO_GUEST_IMG.tmp"
+	mv -f "$NUBO_GUEST_IMG.tmp" "$NUBO_GUEST_IMG"
+	nubo_log "guest image $NUBO_GUEST_IMG"
+}
+step "guest image"
+build_guest_image
+
+# ------------------------------------------------------------------ daemons
+install_units() {
+	local u pgbin
+	pgbin=$(nubo_pgbin)
+	for u in "$NUBO_REPO"/deploy/systemd/*.service; do
+		sed -e "s|@BIN@|$NUBO_BIN|g" -e "s|@CONF@|$NUBO_CONF|g" -e "s|@PGBIN@|$pgbin|g" \
+			-e "s|@PGDATA@|$NUBO_PGDATA|g" -e "s|@LOGDIR@|$NUBO_LOGDIR|g" \
+			"$u" >"/etc/systemd/system/${u##*/}"
+	done
+	systemctl daemon-reload
+}
+
+step "starting the daemons"
+if [ "$NUBO_ROOT" = / ] && nubo_systemd; then
+	# the cluster was started by nubo-ctl above; hand it over to its unit
+	"$HERE/nubo-ctl" stop nubo-compute nubo-api nubo-scheduler postgresql >/dev/null
+	install_units
+	systemctl enable nubo-postgresql.service "${NUBO_DAEMONS[@]/%/.service}"
+	systemctl restart nubo-postgresql.service "${NUBO_DAEMONS[@]/%/.service}"
+else
+	# a re-run restarts them on the new build and configuration (QEMUs live on)
+	"$HERE/nubo-ctl" --root "$NUBO_ROOT" stop "${NUBO_DAEMONS[@]}" >/dev/null
+	for p in "$API_PORT" "$BUS_PORT" "$WAKE_PORT"; do
+		port_busy "$p" && nubo_die "port $p is taken: choose others with --port/--bus-port"
+	done
+	"$HERE/nubo-ctl" --root "$NUBO_ROOT" start "${NUBO_DAEMONS[@]}"
+fi
+
+for ((i = 0; i < 60; i++)); do
+	curl -fsS -o /dev/null --max-time 2 "$API_URL/identity/v3" && break
+	sleep 1
+done
+curl -fsS -o /dev/null --max-time 5 "$API_URL/identity/v3" ||
+	nubo_die "the API does not answer at $API_URL/identity/v3; see $NUBO_LOGDIR/nubo-api.log"
+
+# ------------------------------------------------------------------ credentials
+step "credentials ($NUBO_OPENRC, $NUBO_CLOUDS)"
+(
+	umask 077
+	cat >"$NUBO_OPENRC" <<EOF
+# Nubo credentials for the stack under $NUBO_ROOT (written by deploy/stack.sh).
+# Usage (bash or zsh):  . $NUBO_OPENRC [admin|demo]      (default: admin)
+case "\${1:-admin}" in
+admin) OS_USERNAME=admin OS_PROJECT_NAME=admin OS_PASSWORD='$ADMIN_PASSWORD' ;;
+demo) OS_USERNAME=demo OS_PROJECT_NAME=demo OS_PASSWORD='$DEMO_PASSWORD' ;;
+*) echo "usage: . $NUBO_OPENRC [admin|demo]" >&2; return 2 2>/dev/null || exit 2 ;;
+esac
+export OS_USERNAME OS_PROJECT_NAME OS_PASSWORD
+export OS_AUTH_URL=$API_URL/identity/v3
+export OS_USER_DOMAIN_NAME=Default
+export OS_PROJECT_DOMAIN_NAME=Default
+export OS_IDENTITY_API_VERSION=3
+export OS_REGION_NAME=RegionOne
+export OS_AUTH_TYPE=password
+export OS_INTERFACE=public
+unset OS_CLOUD OS_TOKEN OS_PROJECT_ID OS_USER_ID OS_TENANT_NAME OS_TENANT_ID
+EOF
+	cloud() {
+		cat <<EOF
+  nubo-$1:
+    auth:
+      auth_url: $API_URL/identity/v3
+      username: $1
+      password: '$2'
+      project_name: $1
+      user_domain_name: Default
+      project_domain_name: Default
+    region_name: RegionOne
+    identity_api_version: 3
+    interface: public
+EOF
+	}
+	{
+		echo "# Nubo clouds for the stack under $NUBO_ROOT (written by deploy/stack.sh)."
+		echo "# export OS_CLIENT_CONFIG_FILE=$NUBO_CLOUDS; openstack --os-cloud nubo-admin ..."
+		echo "clouds:"
+		cloud admin "$ADMIN_PASSWORD"
+		cloud demo "$DEMO_PASSWORD"
+	} >"$NUBO_CLOUDS"
+)
+
+# the real CLI, as admin, with nothing from the caller's environment
+os_admin() {
+	# shellcheck disable=SC2016 # $0 and $@ belong to the inner bash
+	env -u OS_CLOUD -u OS_TOKEN -u OS_CLIENT_CONFIG_FILE \
+		bash -c '. "$0" admin && exec /usr/bin/openstack "$@"' "$NUBO_OPENRC" "$@"
+}
+
+# ------------------------------------------------------------------ image
+step "registering the guest image"
+existing=$(os_admin image list -f value -c ID -c Name -c Status | awk '$2 == "nubo-tiny"')
+if [ -n "$existing" ] && [ "$(echo "$existing" | awk '$3 == "active"' | wc -l)" -ge 1 ]; then
+	nubo_log "image nubo-tiny already registered ($(echo "$existing" | awk '$3 == "active" {print $1; exit}'))"
+else
+	# a half-registered one (upload died) is replaced
+	echo "$existing" | awk 'NF {print $1}' | while read -r id; do
+		os_admin image delete "$id" || true
+	done
+	os_admin image create --disk-format qcow2 --container-format bare --public \
+		--file "$NUBO_GUEST_IMG" nubo-tiny -f value -c id
+fi
+
+# ------------------------------------------------------------------ compute ready
+# the agent registers within a heartbeat or two; the API is up, so an error is final
+hosts=
+for ((i = 0; i < 30; i++)); do
+	hosts=$(os_admin hypervisor list -f value -c 'Hypervisor Hostname' 2>&1) || break
+	[ -z "$hosts" ] || break
+	sleep 1
+done
+if [ -z "$hosts" ] || [ $i -ge 30 ]; then
+	nubo_log "warning: no compute host registered yet ($hosts); see $NUBO_LOGDIR/nubo-compute.log"
+fi
+
+# ------------------------------------------------------------------ done
+elapsed=$((SECONDS - START))
+cat <<EOF
+
+Nubo is running (root $NUBO_ROOT).
+  API          $API_URL   (/identity/v3, /compute/v2.1, /image/v2)
+  credentials  . $NUBO_OPENRC admin      (or: . $NUBO_OPENRC demo)
+               or: export OS_CLIENT_CONFIG_FILE=$NUBO_CLOUDS
+                   openstack --os-cloud nubo-admin ...   (or nubo-demo)
+  passwords    $NUBO_SECRETS
+  logs         $NUBO_LOGDIR/
+  control      $HERE/nubo-ctl${ROOTOPT} status|stop|start|restart [daemon]
+  remove       $HERE/unstack.sh${ROOTOPT} [--purge]
+
+Try:
+  . $NUBO_OPENRC admin
+  openstack server create --flavor m1.tiny --image nubo-tiny --wait vm1
+  openstack console log show vm1
+
+stack.sh: done in ${elapsed}s
+elapsed_seconds=$elapsed
+EOF

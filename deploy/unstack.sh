@@ -1,0 +1,74 @@
+#!/bin/bash
+# deploy/unstack.sh: stop the stack under a root: the nubo daemons, every QEMU the
+# compute agent started there, and the stack's PostgreSQL. With --purge, also remove
+# its state (configuration, database, disks, logs). The guest image cache
+# (/var/cache/nubo) is kept.
+#
+#   deploy/unstack.sh [--root DIR] [--purge]
+set -euo pipefail
+
+NUBO_PROG=unstack.sh
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=deploy/lib.sh
+. "$HERE/lib.sh"
+
+usage() {
+	echo "usage: deploy/unstack.sh [--root DIR] [--purge]" >&2
+	exit 2
+}
+
+ROOT=/ PURGE=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--root) [ $# -ge 2 ] || usage; ROOT=$2; shift 2 ;;
+	--purge) PURGE=1; shift ;;
+	-h | --help) usage ;;
+	*) usage ;;
+	esac
+done
+[ "$(id -u)" = 0 ] || nubo_die "must run as root"
+nubo_set_root "$ROOT"
+rc=0
+
+# 1. the daemons (nubo-compute first, so it does not restart what we stop next)
+if nubo_use_units; then
+	systemctl stop nubo-compute.service nubo-api.service nubo-scheduler.service || rc=1
+else
+	"$HERE/nubo-ctl" --root "$NUBO_ROOT" stop nubo-compute nubo-api nubo-scheduler || rc=1
+fi
+
+# 2. the QEMUs of this root's compute agent
+mapfile -t qemus < <(nubo_qemu_pids)
+if [ ${#qemus[@]} -gt 0 ]; then
+	nubo_log "stopping ${#qemus[@]} QEMU process(es): ${qemus[*]}"
+	nubo_kill_wait 15 "${qemus[@]}" || rc=1
+fi
+
+# 3. PostgreSQL
+if nubo_use_units; then
+	systemctl stop nubo-postgresql.service || rc=1
+elif [ -f "$NUBO_PGDATA/PG_VERSION" ]; then
+	"$HERE/nubo-ctl" --root "$NUBO_ROOT" stop postgresql || rc=1
+fi
+
+# 4. state
+if [ -n "$PURGE" ]; then
+	[ $rc = 0 ] || nubo_die "something still runs; not purging"
+	if nubo_use_units; then
+		for u in "$NUBO_REPO"/deploy/systemd/*.service; do
+			systemctl disable "${u##*/}" >/dev/null 2>&1 || true
+			rm -f "/etc/systemd/system/${u##*/}"
+		done
+		systemctl daemon-reload
+	fi
+	nubo_log "removing $NUBO_ETC $NUBO_VARLIB $NUBO_LOGDIR $NUBO_RUNDIR"
+	rm -rf "$NUBO_ETC" "$NUBO_VARLIB" "$NUBO_LOGDIR" "$NUBO_RUNDIR"
+	if [ "$NUBO_ROOT" != / ]; then
+		# the empty skeleton of a throwaway root
+		for d in etc var/lib var/log var run; do
+			rmdir "$NUBO_ROOT/$d" 2>/dev/null || true
+		done
+	fi
+fi
+[ $rc = 0 ] && nubo_log "stack under $NUBO_ROOT stopped${PURGE:+ and purged}"
+exit $rc

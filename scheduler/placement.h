@@ -1,0 +1,47 @@
+/* Choosing a compute host for an instance, as a pure function: a table of filters
+ * (each either lets a host through or says why not) and one weigher (most free RAM
+ * after overcommit). No I/O: the caller gathers hosts and their usage. */
+#ifndef NUBO_SCHED_PLACEMENT_H
+#define NUBO_SCHED_PLACEMENT_H
+#include <stddef.h>
+
+#define PLACEMENT_REASON_MAX 512
+#define PLACEMENT_REASON_HOSTS 8 /* hosts named in a reason; the rest are counted */
+
+struct placement_host {
+	const char *name; /* borrowed, not NULL */
+	const char *az;	  /* borrowed; NULL means "" */
+	int up;
+	long vcpus, ram_mb, disk_gb;		 /* physical capacity the host offers */
+	long used_vcpus, used_ram_mb, used_disk_gb; /* sum over its non-deleted instances */
+};
+
+struct placement_ratios {
+	double cpu, ram, disk; /* overcommit: capacity * ratio may be allocated */
+};
+
+/* The zone nubo-api records when the user names none (Nova's default zone): a
+ * request for it, like an empty one, may land in any zone. */
+#define PLACEMENT_DEFAULT_AZ "nova"
+
+struct placement_request {
+	long vcpus, ram_mb, disk_gb;
+	const char *az; /* NULL, "" or PLACEMENT_DEFAULT_AZ = any zone */
+};
+
+/* 1 when a request for zone az may land in any zone. */
+int placement_az_any(const char *az);
+
+/* What is left of one resource: floor(capacity * ratio) - used (may be negative). */
+long placement_free(long capacity, double ratio, long used);
+
+/* Runs hosts[0..n) through the filters (up, az, ram, cores, disk, in that order) and
+ * returns the index of the passing host with the most free RAM (ties: the smallest
+ * name). When none passes, returns -1 and writes into reason (at most reasonlen
+ * bytes, always terminated) why, naming the hosts the first failing filter turned
+ * away, e.g. "no host has 8192 MB RAM free: node1 has 1024 MB". */
+int placement_choose(const struct placement_host *hosts, size_t n,
+		     const struct placement_ratios *ratios, const struct placement_request *req,
+		     char *reason, size_t reasonlen);
+
+#endif

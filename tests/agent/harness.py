@@ -1,0 +1,345 @@
+#!/usr/bin/python3
+"""Drive a real nubo-compute as a fake scheduler (ZeroMQ ROUTER) and a fake image
+service (HTTP), all on 127.0.0.1, and check every instance action end to end:
+spawn (image download, config drive, QEMU), console, stop/start, pause/unpause,
+suspend/resume, reboot, hard_reboot, repeated tasks, agent kill -9 + re-attach,
+guest-initiated power-off (event), delete.
+
+usage: tests/agent/harness.py [--agent build/bin/nubo-compute] [--image IMG.qcow2]
+                              [--workdir DIR] [--driver qemu|fake] [--keep]
+"""
+import argparse, base64, hashlib, http.server, json, os, shutil, signal, socket
+import subprocess, sys, threading, time, uuid
+
+import zmq
+
+AGENT_KEY = "harness-agent-key"
+HOST = "node1"
+
+
+def log(*a):
+    print("[%7.2f]" % (time.monotonic() - T0), *a, flush=True)
+
+
+T0 = time.monotonic()
+
+
+class ImageServer(threading.Thread):
+    """Serves one image file at /image/v2/images/<id>/file to callers with the key."""
+
+    def __init__(self, path, image_id):
+        super().__init__(daemon=True)
+        data_path, iid = path, image_id
+        self.hits = 0
+        outer = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                if self.headers.get("X-Nubo-Agent-Key") != AGENT_KEY:
+                    self.send_error(401)
+                    return
+                if self.path != "/image/v2/images/%s/file" % iid:
+                    self.send_error(404)
+                    return
+                outer.hits += 1
+                size = os.path.getsize(data_path)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Content-Length", str(size))
+                self.end_headers()
+                with open(data_path, "rb") as f:
+                    shutil.copyfileobj(f, self.wfile)
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.port = self.httpd.server_address[1]
+
+    def run(self):
+        self.httpd.serve_forever()
+
+
+class Scheduler:
+    def __init__(self, port):
+        self.ctx = zmq.Context()
+        self.sock = self.ctx.socket(zmq.ROUTER)
+        self.sock.bind("tcp://127.0.0.1:%d" % port)
+        self.console = {}  # instance id -> text
+        self.events = []
+        self.results = {}
+        self.hellos = []
+        self.last_vms = None
+
+    def send_task(self, action, instance_id, task_id=None, **body):
+        task_id = task_id or str(uuid.uuid4())
+        b = {"task_id": task_id, "action": action, "instance_id": instance_id}
+        b.update(body)
+        env = {"v": 1, "kind": "task", "id": str(uuid.uuid4()), "body": b}
+        self.sock.send_multipart([HOST.encode(), json.dumps(env).encode()])
+        return task_id
+
+    def pump(self, timeout=0.2):
+        if not self.sock.poll(int(timeout * 1000)):
+            return
+        while True:
+            try:
+                peer, data = self.sock.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            m = json.loads(data)
+            k, b = m["kind"], m["body"]
+            if k in ("hello", "heartbeat"):
+                self.last_vms = {v["id"]: v["state"] for v in b.get("vms", [])}
+                if k == "hello":
+                    self.hellos.append(b)
+            elif k == "result":
+                self.results[b["task_id"]] = b
+            elif k == "event":
+                self.events.append(b)
+                log("event", b)
+            elif k == "console":
+                if b.get("reset"):
+                    self.console[b["instance_id"]] = ""
+                self.console[b["instance_id"]] = self.console.get(b["instance_id"], "") + b["data"]
+
+    def wait(self, what, cond, timeout):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            self.pump()
+            r = cond()
+            if r:
+                return r
+        raise AssertionError("timed out waiting for " + what)
+
+    def run_task(self, action, iid, timeout=120, expect_ok=True, expect_state=None, **body):
+        t0 = time.monotonic()
+        tid = self.send_task(action, iid, **body)
+        r = self.wait("result of " + action, lambda: self.results.get(tid), timeout)
+        dt = time.monotonic() - t0
+        log("%-12s ok=%s state=%s %.2fs%s" % (action, r["ok"], r.get("state"), dt,
+                                             " error=" + r["error"] if r.get("error") else ""))
+        assert r["ok"] == expect_ok, r
+        if expect_state:
+            assert r.get("state") == expect_state, r
+        return r, dt, tid
+
+
+def qemu_pids(iid):
+    out = []
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % p, "rb") as f:
+                cmd = f.read().split(b"\0")
+        except OSError:
+            continue
+        if cmd and b"qemu-system" in cmd[0] and iid.encode() in b" ".join(cmd):
+            out.append(int(p))
+    return out
+
+
+def qmp(sock_path, *cmds):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sock_path)
+    f = s.makefile("rw")
+    f.readline()
+    out = []
+    for c in ("qmp_capabilities",) + cmds:
+        f.write(json.dumps({"execute": c}) + "\n")
+        f.flush()
+        while True:
+            line = json.loads(f.readline())
+            if "event" not in line:
+                out.append(line)
+                break
+    s.close()
+    return out[1:]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--agent", default="build/bin/nubo-compute")
+    ap.add_argument("--image", default="/var/lib/nubo-test/nubo-tiny.qcow2")
+    ap.add_argument("--workdir", default="/tmp/nubo-harness")
+    ap.add_argument("--driver", default="qemu")
+    ap.add_argument("--port", type=int, default=15570)
+    ap.add_argument("--keep", action="store_true")
+    args = ap.parse_args()
+    real = args.driver == "qemu"
+
+    if os.path.exists(args.workdir):
+        shutil.rmtree(args.workdir)
+    os.makedirs(args.workdir)
+    state = os.path.join(args.workdir, "state")
+    image_id = str(uuid.uuid4())
+    md5 = hashlib.md5(open(args.image, "rb").read()).hexdigest()
+    img = ImageServer(args.image, image_id)
+    img.start()
+    conf = os.path.join(args.workdir, "nubo.conf")
+    with open(conf, "w") as f:
+        f.write("[bus]\nscheduler_url = tcp://127.0.0.1:%d\nagent_key = %s\n"
+                "[compute]\nhost = %s\nstate_dir = %s\ndriver = %s\naccel = auto\n"
+                "heartbeat_interval = 1\nstop_timeout = 20\n"
+                % (args.port, AGENT_KEY, HOST, state, args.driver))
+    sched = Scheduler(args.port)
+    agent_log = open(os.path.join(args.workdir, "agent.log"), "a")
+
+    def start_agent():
+        return subprocess.Popen([args.agent, "-c", conf, "-d"], stdout=agent_log,
+                                stderr=agent_log)
+
+    agent = start_agent()
+    try:
+        sched.wait("hello", lambda: sched.hellos, 30)
+        h = sched.hellos[-1]
+        log("hello: host=%s accel=%s vcpus=%s ram=%s disk=%s vms=%s" % (
+            h["host"], h["accel"], h["vcpus"], h["ram_mb"], h["disk_gb"], h.get("vms")))
+
+        iid = str(uuid.uuid4())
+        user_data = base64.b64encode(b"#!/bin/sh\necho harness-user-data-ran\n").decode()
+        spawn = dict(name="harness vm, one", hostname="harness-vm", vcpus=1, ram_mb=128,
+                     disk_gb=1, image_id=image_id,
+                     image_url="http://127.0.0.1:%d/image/v2/images/%s/file" % (img.port, image_id),
+                     image_checksum=md5, image_format="qcow2", key_name="k1",
+                     public_key="ssh-ed25519 AAAAC3Nza harness@test", user_data=user_data)
+
+        # a bad user_data is refused with a clear error
+        bad = str(uuid.uuid4())
+        r, _, _ = sched.run_task("spawn", bad, expect_ok=False, **dict(spawn, user_data="!!notbase64!!"))
+        assert "base64" in r["error"], r
+        sched.run_task("delete", bad, expect_state="deleted")
+        # a wrong checksum is refused
+        bad2 = str(uuid.uuid4())
+        r, _, _ = sched.run_task("spawn", bad2, expect_ok=False,
+                                 **dict(spawn, image_id=str(uuid.uuid4()), image_checksum="0" * 32))
+        log("  bad checksum error:", r["error"])
+        sched.run_task("delete", bad2, expect_state="deleted")
+
+        hits_before = img.hits
+        t_spawn = time.monotonic()
+        r, dt, spawn_tid = sched.run_task("spawn", iid, expect_state="running", **spawn)
+        log("spawn -> running in %.2fs (image downloads so far: %d)" % (dt, img.hits))
+        if real:
+            pids = qemu_pids(iid)
+            assert len(pids) == 1, pids
+            log("QEMU pid", pids[0])
+            sched.wait("guest ready on console",
+                       lambda: "nubo-guest ready" in sched.console.get(iid, ""), 180)
+            log("spawn -> guest ready line in %.2fs" % (time.monotonic() - t_spawn))
+            con = sched.console[iid]
+            assert "harness-user-data-ran" in con, "user_data did not run"
+            assert "metadata source: config-drive" in con, "config drive not read"
+            assert "installed 1 ssh public key" in con, "key not installed"
+            assert "nubo-guest ready harness-vm " + iid in con
+            log("console: config drive read, key installed, user_data ran, hostname set")
+        else:
+            sched.wait("console", lambda: "spawn" in sched.console.get(iid, ""), 10)
+
+        # the same task again: answered from the results ring, not re-executed
+        sched.send_task("spawn", iid, task_id=spawn_tid, **spawn)
+        time.sleep(1)
+        sched.pump()
+        # a new spawn task for a running instance: idempotent
+        sched.run_task("spawn", iid, expect_state="running", **spawn)
+        sched.wait("heartbeat lists the instance",
+                   lambda: (sched.last_vms or {}).get(iid) == "running", 10)
+
+        sched.run_task("pause", iid, expect_state="paused")
+        sched.run_task("pause", iid, expect_state="paused")
+        if real:
+            assert qmp(state + "/instances/%s/qmp.sock" % iid, "query-status")[0]["return"]["status"] == "paused"
+        sched.run_task("unpause", iid, expect_state="running")
+        sched.run_task("suspend", iid, expect_state="suspended")
+        sched.wait("heartbeat says suspended",
+                   lambda: (sched.last_vms or {}).get(iid) == "suspended", 10)
+        sched.run_task("resume", iid, expect_state="running")
+        n_before = sched.console.get(iid, "").count("nubo-guest ready")
+        sched.run_task("reboot", iid, expect_state="running")
+        if real:
+            sched.wait("guest ready again after reboot",
+                       lambda: sched.console.get(iid, "").count("nubo-guest ready") > n_before, 180)
+            log("reboot: guest came back")
+        r, dt, _ = sched.run_task("stop", iid, expect_state="shutoff")
+        if real:
+            assert not qemu_pids(iid)
+            log("stop took %.2fs (ACPI power-off)" % dt)
+        sched.run_task("stop", iid, expect_state="shutoff")
+        sched.run_task("pause", iid, expect_ok=False)
+        sched.run_task("start", iid, expect_state="running")
+        sched.run_task("start", iid, expect_state="running")
+        n_before = sched.console.get(iid, "").count("nubo-guest ready")
+        sched.run_task("hard_reboot", iid, expect_state="running")
+        if real:
+            sched.wait("guest ready after hard reboot",
+                       lambda: sched.console.get(iid, "").count("nubo-guest ready") > n_before, 180)
+            pid_before = qemu_pids(iid)
+
+        # kill -9 the agent; the guest keeps running; a new agent re-attaches
+        agent.send_signal(signal.SIGKILL)
+        agent.wait()
+        log("agent killed with SIGKILL")
+        if real:
+            assert qemu_pids(iid) == pid_before, "QEMU died with the agent"
+        n_hello = len(sched.hellos)
+        sched.console.pop(iid, None)
+        agent = start_agent()
+        sched.wait("hello after restart", lambda: len(sched.hellos) > n_hello, 30)
+        vms = {v["id"]: v["state"] for v in sched.hellos[-1].get("vms", [])}
+        assert vms.get(iid) == "running", vms
+        log("restarted agent re-attached: hello lists", vms)
+        sched.wait("console resent (reset) after restart",
+                   lambda: "nubo-guest" in sched.console.get(iid, "") if real
+                   else "spawn" in sched.console.get(iid, ""), 10)
+        log("console resent after restart: %d bytes" % len(sched.console[iid]))
+        sched.run_task("pause", iid, expect_state="paused")
+        sched.run_task("unpause", iid, expect_state="running")
+
+        # the guest powers itself off: an event says shutoff
+        if real:
+            qmp(state + "/instances/%s/qmp.sock" % iid, "system_powerdown")
+        else:
+            open(state + "/instances/%s/fake.poweroff" % iid, "w").close()
+        ev = sched.wait("shutoff event",
+                        lambda: [e for e in sched.events if e["instance_id"] == iid
+                                 and e["state"] == "shutoff"], 60)
+        log("guest power-off reported:", ev[-1].get("reason"))
+        sched.run_task("start", iid, expect_state="running")
+
+        # scheduler restart: a new ROUTER on the same port gets a fresh hello
+        sched.sock.close(0)
+        time.sleep(1)
+        sched.sock = sched.ctx.socket(zmq.ROUTER)
+        sched.sock.bind("tcp://127.0.0.1:%d" % args.port)
+        n_hello = len(sched.hellos)
+        sched.wait("hello after scheduler restart", lambda: len(sched.hellos) > n_hello, 30)
+        log("scheduler restart: agent said hello again")
+
+        sched.run_task("delete", iid, expect_state="deleted")
+        assert not os.path.exists(state + "/instances/" + iid)
+        if real:
+            assert not qemu_pids(iid)
+        sched.run_task("delete", iid, expect_state="deleted")
+        sched.run_task("stop", iid, expect_ok=False, expect_state="deleted")
+        sched.wait("heartbeat without the instance",
+                   lambda: sched.last_vms is not None and iid not in sched.last_vms, 10)
+        assert img.hits == hits_before + 1, "image downloaded %d times" % (img.hits - hits_before)
+        log("ALL PASSED")
+    finally:
+        agent.send_signal(signal.SIGTERM)
+        try:
+            agent.wait(15)
+        except subprocess.TimeoutExpired:
+            agent.kill()
+        for p in qemu_pids(""):
+            pass
+        if not args.keep:
+            for d in os.listdir(os.path.join(state, "instances")) if os.path.isdir(
+                    os.path.join(state, "instances")) else []:
+                for p in qemu_pids(d):
+                    os.kill(p, signal.SIGKILL)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,243 @@
+"""Helpers of the end-to-end suite: the real openstack CLI with the stack's openrc,
+raw HTTP with urllib, waits, and looks at the host (daemon pids, QEMU processes).
+
+The stack under test lives in $NUBO_E2E_ROOT (made by tests/e2e/run.sh with
+deploy/stack.sh --root). Nothing here talks to anything but 127.0.0.1.
+"""
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+OPENSTACK = "/usr/bin/openstack"
+NUBO_CTL = REPO / "deploy" / "nubo-ctl"
+CLI_TIMEOUT = 600  # seconds; --wait polls forever, the suite must not
+
+
+class CliError(AssertionError):
+    def __init__(self, args, proc):
+        self.proc = proc
+        super().__init__(
+            "openstack %s -> exit %s\nstdout: %s\nstderr: %s"
+            % (" ".join(args), proc.returncode, proc.stdout[-2000:], proc.stderr[-4000:]))
+
+
+class Stack:
+    """Paths and credentials of the stack under root."""
+
+    def __init__(self, root):
+        self.root = pathlib.Path(root)
+        etc = self.root / "etc" / "nubo"
+        self.openrc = etc / "openrc"
+        self.conf = etc / "nubo.conf"
+        self.rundir = self.root / "run" / "nubo"
+        self.logdir = self.root / "var" / "log" / "nubo"
+        self.state_dir = self.root / "var" / "lib" / "nubo" / "compute"
+        if not self.openrc.is_file():
+            raise RuntimeError("%s missing: is there a stack under %s?" % (self.openrc, root))
+        self._env = {}
+        self._tokens = {}
+        self.auth_url = self.env("admin")["OS_AUTH_URL"]
+        # http://127.0.0.1:PORT/identity/v3 -> http://127.0.0.1:PORT
+        self.api = self.auth_url.rsplit("/identity/", 1)[0]
+
+    # ---------------------------------------------------------------- credentials
+    def env(self, user="admin"):
+        """The OS_* variables `. openrc USER` sets (read by sourcing the real file)."""
+        if user not in self._env:
+            out = subprocess.run(
+                ["bash", "-c", '. "$0" "$1" >/dev/null && env -0', str(self.openrc), user],
+                check=True, capture_output=True, timeout=30).stdout.decode()
+            os_vars = {}
+            for item in out.split("\0"):
+                k, _, v = item.partition("=")
+                if k.startswith("OS_"):
+                    os_vars[k] = v
+            assert os_vars.get("OS_USERNAME") == user, "openrc did not set OS_USERNAME=%s" % user
+            self._env[user] = os_vars
+        return self._env[user]
+
+    def cli_env(self, user="admin", extra=None):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+        env.update(self.env(user))
+        env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
+        env.pop("PYTHONPATH", None)
+        if extra:
+            env.update(extra)
+        return env
+
+    def password(self, user):
+        return self.env(user)["OS_PASSWORD"]
+
+    # ---------------------------------------------------------------- CLI
+    def os_run(self, *args, user="admin", check=True, timeout=CLI_TIMEOUT, env=None):
+        """Runs the real openstack CLI as USER; returns the CompletedProcess (text)."""
+        args = [str(a) for a in args]
+        proc = subprocess.run([OPENSTACK, *args], env=self.cli_env(user, env),
+                              capture_output=True, text=True, timeout=timeout)
+        if check and proc.returncode != 0:
+            raise CliError(args, proc)
+        return proc
+
+    def os_cli(self, *args, user="admin", timeout=CLI_TIMEOUT, env=None):
+        """Runs `openstack ARGS -f json` as USER and returns the parsed output."""
+        proc = self.os_run(*args, "-f", "json", user=user, timeout=timeout, env=env)
+        return json.loads(proc.stdout) if proc.stdout.strip() else None
+
+    # ---------------------------------------------------------------- HTTP
+    def token(self, user="admin", project=None, password=None, fresh=False):
+        """A project-scoped token for USER (cached unless fresh)."""
+        key = (user, project)
+        if fresh or password or key not in self._tokens:
+            r = self.http("POST", "/identity/v3/auth/tokens",
+                          auth_body(user, password or self.password(user), project or user))
+            assert r.status == 201, "token for %s: %s %s" % (user, r.status, r.text[:500])
+            tok = r.headers["X-Subject-Token"]
+            if fresh or password:
+                return tok
+            self._tokens[key] = tok
+        return self._tokens[key]
+
+    def http(self, method, path, body=None, token=None, headers=None, raw=None, timeout=60):
+        """One request to the API; raw (bytes) is sent as-is instead of JSON(body)."""
+        return http_request(self.api + path, method, body, token, headers, raw, timeout)
+
+    # ---------------------------------------------------------------- host
+    def nubo_ctl(self, *args, timeout=120):
+        return subprocess.run([str(NUBO_CTL), "--root", str(self.root), *args], check=True,
+                              capture_output=True, text=True, timeout=timeout)
+
+    def daemon_pid(self, daemon):
+        try:
+            pid = int((self.rundir / ("%s.pid" % daemon)).read_text().strip())
+        except (OSError, ValueError):
+            return None
+        return pid if pid_alive(pid) else None
+
+    def qemu_pids(self, instance_id):
+        """Pids of running QEMU processes of this stack whose command line names the
+        instance."""
+        pids = []
+        for d in pathlib.Path("/proc").iterdir():
+            if not d.name.isdigit():
+                continue
+            try:
+                argv = (d / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            cmd = b" ".join(argv).decode(errors="replace")
+            if ("qemu-system" in cmd and instance_id in cmd and str(self.state_dir) in cmd
+                    and pid_alive(int(d.name))):
+                pids.append(int(d.name))
+        return pids
+
+    def instance_dir(self, instance_id):
+        return self.state_dir / "instances" / instance_id
+
+    def log_tail(self, name, lines=40):
+        try:
+            text = (self.logdir / name).read_text(errors="replace")
+        except OSError as e:
+            return "(%s)" % e
+        return "\n".join(text.splitlines()[-lines:])
+
+    # ---------------------------------------------------------------- servers
+    def server(self, ref, user="admin"):
+        return self.os_cli("server", "show", ref, user=user)
+
+    def wait_status(self, ref, status, user="admin", timeout=300):
+        """Polls `server show` until STATUS; fails at once on an unexpected ERROR."""
+        def check():
+            s = self.server(ref, user=user)
+            if s["status"] == "ERROR" and status != "ERROR":
+                raise AssertionError("server %s went to ERROR: %s" % (ref, s.get("fault")))
+            return s if s["status"] == status else None
+        return wait_for(check, timeout, 2, "server %s to reach %s" % (ref, status))
+
+    def console(self, ref, user="admin"):
+        return self.os_run("console", "log", "show", ref, user=user).stdout
+
+
+def auth_body(user, password, project, domain="Default"):
+    return {"auth": {
+        "identity": {"methods": ["password"], "password": {"user": {
+            "name": user, "domain": {"name": domain}, "password": password}}},
+        "scope": {"project": {"name": project, "domain": {"name": domain}}}}}
+
+
+class Response:
+    def __init__(self, status, headers, data):
+        self.status = status
+        self.headers = headers
+        self.text = data.decode(errors="replace")
+        try:
+            self.json = json.loads(self.text) if self.text.strip() else None
+        except ValueError:
+            self.json = None
+
+    def __repr__(self):
+        return "<Response %s %s>" % (self.status, self.text[:300])
+
+
+# no proxies: every request goes straight to 127.0.0.1
+_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def http_request(url, method="GET", body=None, token=None, headers=None, raw=None, timeout=60):
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    h = {"Accept": "application/json"}
+    if data is not None:
+        h["Content-Type"] = "application/json"
+    if token:
+        h["X-Auth-Token"] = token
+    h.update(headers or {})
+    req = urllib.request.Request(url, data=data, method=method, headers=h)
+    try:
+        with _opener.open(req, timeout=timeout) as resp:
+            return Response(resp.status, resp.headers, resp.read())
+    except urllib.error.HTTPError as e:
+        return Response(e.code, e.headers, e.read())
+
+
+def assert_error(resp, status):
+    """resp has STATUS and an OpenStack error body: one wrapper object holding
+    code == STATUS and a non-empty message."""
+    assert resp.status == status, "expected %s, got %r" % (status, resp)
+    body = resp.json
+    assert isinstance(body, dict) and len(body) == 1, "error body not JSON: %r" % resp
+    inner = next(iter(body.values()))
+    assert isinstance(inner, dict), "error body: %r" % body
+    assert inner.get("code") == status, "error code: %r" % body
+    assert isinstance(inner.get("message"), str) and inner["message"], "message: %r" % body
+
+
+def wait_for(fn, timeout, interval=1.0, what="condition"):
+    """Calls fn until it returns something true; returns that, or fails after timeout."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        last = fn()
+        if last:
+            return last
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
+        time.sleep(interval)
+
+
+def pid_alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def kill9(pid):
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: not pid_alive(pid), 10, 0.1, "pid %d to die" % pid)

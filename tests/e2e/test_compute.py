@@ -1,0 +1,335 @@
+"""Compute v2.1 and images through the real openstack CLI: the flow of issue 2's "What
+a user can do" on real (TCG) VMs, then tenancy, quotas and bad input.
+
+The tests of a section run in file order and share the session VM (see conftest)."""
+import threading
+
+import pytest
+
+from nubo_e2e import assert_error, wait_for
+
+API = "/compute/v2.1"
+PUBKEY = ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJMj+TqwI7G0HeS3tONupKwOaN7URMLfkBGKqN2+vp2b"
+          " e2e@nubo")
+
+
+# ------------------------------------------------------------------ catalog of things
+def test_flavor_list(os_cli):
+    flavors = {f["Name"]: f for f in os_cli("flavor", "list")}
+    assert {"m1.tiny", "m1.small", "m1.medium", "m1.large"} <= set(flavors)
+    tiny = flavors["m1.tiny"]
+    assert (tiny["VCPUs"], tiny["RAM"], tiny["Disk"]) == (1, 512, 1)
+    assert flavors["m1.small"]["RAM"] > tiny["RAM"]
+    # members see them too
+    assert "m1.tiny" in {f["Name"] for f in os_cli("flavor", "list", user="demo")}
+
+
+def test_flavor_create_show_delete_by_admin(os_cli, os_run):
+    f = os_cli("flavor", "create", "--ram", "128", "--vcpus", "1", "--disk", "1", "e2e.flavor")
+    assert (f["name"], f["ram"], f["vcpus"], f["disk"]) == ("e2e.flavor", 128, 1, 1)
+    assert os_cli("flavor", "show", "e2e.flavor")["id"] == f["id"]
+    os_run("flavor", "delete", "e2e.flavor")
+    assert os_run("flavor", "show", "e2e.flavor", check=False).returncode != 0
+
+
+def test_image_list_shows_the_guest_image(os_cli):
+    images = {i["Name"]: i for i in os_cli("image", "list")}
+    assert images["nubo-tiny"]["Status"] == "active"
+    img = os_cli("image", "show", "nubo-tiny")
+    assert img["disk_format"] == "qcow2" and img["visibility"] == "public"
+    assert "nubo-tiny" in {i["Name"] for i in os_cli("image", "list", user="demo")}
+
+
+def test_image_upload_and_download(stack, os_cli, os_run, tmp_path):
+    src = tmp_path / "blob.raw"
+    src.write_bytes(bytes(range(256)) * 4096)  # 1 MiB raw disk
+    img = os_cli("image", "create", "--disk-format", "raw", "--container-format", "bare",
+                 "--file", src, "e2e-raw", user="demo")
+    try:
+        assert os_cli("image", "show", img["id"], user="demo")["status"] == "active"
+        out = tmp_path / "back.raw"
+        os_run("image", "save", "--file", out, img["id"], user="demo")
+        assert out.read_bytes() == src.read_bytes()
+    finally:
+        os_run("image", "delete", img["id"], user="demo")
+
+
+def test_limits_and_availability_zones(os_cli):
+    limits = {x["Name"]: x["Value"] for x in os_cli("limits", "show", "--absolute")}
+    assert limits["maxTotalInstances"] >= 1 and "totalInstancesUsed" in limits
+    zones = os_cli("availability", "zone", "list", "--compute")
+    assert any(z["Zone Name"] == "nova" for z in zones), zones
+
+
+def test_hypervisors_admin_only(stack, os_cli, http):
+    hv = os_cli("hypervisor", "list")
+    assert len(hv) >= 1 and hv[0]["State"] == "up", hv
+    assert_error(http("GET", API + "/os-hypervisors", token=stack.token("demo")), 403)
+
+
+# ------------------------------------------------------------------ keypairs
+def test_keypair_create_returns_the_private_key(keypair, os_cli):
+    name, private = keypair
+    assert "PRIVATE KEY-----" in private
+    kp = {k["Name"]: k for k in os_cli("keypair", "list")}
+    assert name in kp and kp[name]["Fingerprint"]
+    # the private key is given once, never stored or shown again
+    assert "private_key" not in os_cli("keypair", "show", name)
+
+
+def test_keypair_import_and_delete(os_cli, os_run, tmp_path):
+    pub = tmp_path / "k.pub"
+    pub.write_text(PUBKEY + "\n")
+    kp = os_cli("keypair", "create", "--public-key", pub, "e2e-imported", user="demo")
+    assert kp["name"] == "e2e-imported" and kp["fingerprint"]
+    shown = os_run("keypair", "show", "--public-key", "e2e-imported", user="demo").stdout
+    assert shown.strip() == PUBKEY
+    # keypairs belong to their user
+    assert "e2e-imported" not in {k["Name"] for k in os_cli("keypair", "list")}
+    os_run("keypair", "delete", "e2e-imported", user="demo")
+    assert "e2e-imported" not in {k["Name"] for k in os_cli("keypair", "list", user="demo")}
+
+
+def test_keypair_bad_input(stack, http):
+    tok = stack.token("demo")
+    r = http("POST", API + "/os-keypairs",
+             {"keypair": {"name": "bad", "public_key": "ssh-rsa not-base64!"}}, token=tok)
+    assert_error(r, 400)
+    assert_error(http("POST", API + "/os-keypairs", {"keypair": {"name": "x" * 300}}, token=tok),
+                 400)
+
+
+# ------------------------------------------------------------------ the session VM
+def test_server_create_wait_is_active(vm, os_cli, keypair):
+    assert vm["status"] == "ACTIVE"
+    s = os_cli("server", "show", vm["id"])
+    assert s["name"] == "e2e-vm1" and s["key_name"] == keypair[0]
+    assert s["flavor"].startswith("m1.tiny") and s["image"].startswith("nubo-tiny")
+    assert s["OS-EXT-STS:vm_state"] == "active" and s["OS-EXT-STS:power_state"] in ("Running", 1)
+    assert s["OS-EXT-SRV-ATTR:host"]
+    listed = [x for x in os_cli("server", "list") if x["ID"] == vm["id"]]
+    assert len(listed) == 1 and listed[0]["Status"] == "ACTIVE"
+
+
+def test_one_qemu_runs_the_vm(stack, vm):
+    assert len(stack.qemu_pids(vm["id"])) == 1
+    d = stack.instance_dir(vm["id"])
+    assert (d / "disk.qcow2").is_file() and (d / "console.log").is_file()
+
+
+def test_console_log_shows_ready_line_and_user_data(stack, vm):
+    def ready():
+        text = stack.console(vm["id"])
+        return text if "nubo-guest ready" in text and "hello-from-userdata" in text else None
+    text = wait_for(ready, 300, 3, "the guest's ready line and user-data output on the console")
+    line = next(x for x in text.splitlines() if "nubo-guest ready" in x)
+    assert vm["id"] in line, line
+    assert "e2e-vm1" in line, line
+
+
+@pytest.mark.parametrize("action,status", [
+    ("stop", "SHUTOFF"), ("start", "ACTIVE"), ("reboot", "ACTIVE"), ("pause", "PAUSED"),
+    ("unpause", "ACTIVE"), ("suspend", "SUSPENDED"), ("resume", "ACTIVE")])
+def test_server_action(stack, vm, os_run, action, status):
+    os_run("server", action, vm["id"])
+    s = stack.wait_status(vm["id"], status)
+    assert s["OS-EXT-STS:task_state"] in (None, "", "None"), s
+    if status == "ACTIVE":
+        assert len(stack.qemu_pids(vm["id"])) == 1
+
+
+def test_action_in_the_wrong_state_is_409(stack, vm, http):
+    tok = stack.token("admin")
+    path = "%s/servers/%s/action" % (API, vm["id"])
+    assert_error(http("POST", path, {"os-start": None}, token=tok), 409)
+    assert_error(http("POST", path, {"unpause": None}, token=tok), 409)
+    assert_error(http("POST", path, {"resume": None}, token=tok), 409)
+    assert stack.server(vm["id"])["status"] == "ACTIVE"
+
+
+def test_console_output_api(stack, vm, http):
+    r = http("POST", "%s/servers/%s/action" % (API, vm["id"]),
+             {"os-getConsoleOutput": {"length": 5}}, token=stack.token("admin"))
+    assert r.status == 200, r
+    assert len(r.json["output"].splitlines()) <= 5
+
+
+# ------------------------------------------------------------------ tenancy
+def test_another_tenant_gets_404(stack, vm, os_cli, os_run, http):
+    tok = stack.token("demo")
+    path = "%s/servers/%s" % (API, vm["id"])
+    assert_error(http("GET", path, token=tok), 404)
+    assert_error(http("DELETE", path, token=tok), 404)
+    assert_error(http("POST", path + "/action", {"os-stop": None}, token=tok), 404)
+    assert vm["id"] not in {s["ID"] for s in os_cli("server", "list", user="demo")}
+    r = http("GET", API + "/servers/detail?all_tenants=1", token=tok)
+    assert r.status in (200, 403), r
+    if r.status == 200:
+        assert vm["id"] not in {s["id"] for s in r.json["servers"]}
+    proc = os_run("server", "show", vm["id"], user="demo", check=False)
+    assert proc.returncode != 0
+    assert stack.server(vm["id"])["status"] == "ACTIVE"
+
+
+# ------------------------------------------------------------------ quotas
+@pytest.fixture
+def demo_quota(stack, project_ids):
+    """Sets demo's compute quotas for one test and puts the old ones back."""
+    path = "%s/os-quota-sets/%s" % (API, project_ids["demo"])
+    old = stack.http("GET", path, token=stack.token("admin")).json["quota_set"]
+
+    def set_quota(**kw):
+        args = []
+        for k, v in kw.items():
+            args += ["--" + k, str(v)]
+        stack.os_run("quota", "set", *args, "demo")
+    yield set_quota
+    stack.os_run("quota", "set", "--instances", old["instances"], "--cores", old["cores"],
+                 "--ram", old["ram"], "demo")
+
+
+def demo_servers(stack):
+    return stack.os_cli("server", "list", user="demo")
+
+
+def delete_and_check_gone(stack, server_id, user):
+    """server delete --wait; then no QEMU and no instance directory are left."""
+    stack.os_run("server", "delete", "--wait", server_id, user=user)
+    wait_for(lambda: not stack.qemu_pids(server_id), 30, 1, "QEMU of %s to exit" % server_id)
+    wait_for(lambda: not stack.instance_dir(server_id).exists(), 30, 1,
+             "instance dir of %s to be removed" % server_id)
+    assert stack.os_run("server", "show", server_id, user=user, check=False).returncode != 0
+    assert stack.http("GET", "%s/servers/%s" % (API, server_id),
+                      token=stack.token(user)).status == 404
+
+
+def test_over_quota_is_403_and_creates_nothing(stack, os_cli, os_run, demo_quota, http, ids):
+    assert demo_servers(stack) == []
+    demo_quota(instances=1)
+    s = os_cli("server", "create", "--flavor", "m1.tiny", "--image", "nubo-tiny", "--wait",
+               "e2e-q1", user="demo")
+    assert s["status"] == "ACTIVE"
+    assert len(stack.qemu_pids(s["id"])) == 1
+
+    proc = os_run("server", "create", "--flavor", "m1.tiny", "--image", "nubo-tiny", "e2e-q2",
+                  user="demo", check=False)
+    assert proc.returncode != 0 and "403" in proc.stderr, proc.stderr
+    body = {"server": {"name": "e2e-q3", "imageRef": ids["image"], "flavorRef": ids["flavor"]}}
+    r = http("POST", API + "/servers", body, token=stack.token("demo"))
+    assert_error(r, 403)
+    assert "quota" in r.json["forbidden"]["message"].lower(), r
+    assert [x["Name"] for x in demo_servers(stack)] == ["e2e-q1"]
+
+    # the flow's last step: delete --wait, and nothing of the VM is left on the host
+    delete_and_check_gone(stack, s["id"], "demo")
+    assert demo_servers(stack) == []
+
+
+def test_ram_quota_is_enforced(stack, demo_quota, http, ids):
+    demo_quota(ram=256)
+    body = {"server": {"name": "e2e-ram", "imageRef": ids["image"], "flavorRef": ids["flavor"]}}
+    assert_error(http("POST", API + "/servers", body, token=stack.token("demo")), 403)
+    assert demo_servers(stack) == []
+
+
+def test_concurrent_creates_respect_the_quota(stack, demo_quota, http, ids):
+    assert demo_servers(stack) == []
+    demo_quota(instances=1)
+    tok = stack.token("demo")
+    n = 3
+    barrier = threading.Barrier(n)
+    results = [None] * n
+
+    def create(i):
+        body = {"server": {"name": "e2e-c%d" % i, "imageRef": ids["image"],
+                           "flavorRef": ids["flavor"]}}
+        barrier.wait()
+        results[i] = http("POST", API + "/servers", body, token=tok)
+    threads = [threading.Thread(target=create, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    statuses = sorted(r.status for r in results)
+    assert statuses == [202, 403, 403], results
+    servers = demo_servers(stack)
+    assert len(servers) == 1, servers
+    won = next(r for r in results if r.status == 202).json["server"]["id"]
+    assert servers[0]["ID"] == won
+    stack.wait_status(won, "ACTIVE", user="demo")
+    delete_and_check_gone(stack, won, "demo")
+
+
+# ------------------------------------------------------------------ bad input
+def test_unknown_flavor_or_image(stack, os_run, http, ids):
+    before = demo_servers(stack)
+    tok = stack.token("demo")
+    for body in (
+            {"server": {"name": "e2e-bad", "imageRef": ids["image"], "flavorRef": "no-such-flavor"}},
+            {"server": {"name": "e2e-bad", "imageRef": ids["image"],
+                        "flavorRef": "7b2e4b0a-0000-4000-8000-000000000000"}},
+            {"server": {"name": "e2e-bad", "imageRef": "7b2e4b0a-0000-4000-8000-000000000001",
+                        "flavorRef": ids["flavor"]}},
+            {"server": {"name": "e2e-bad", "imageRef": "not-an-image", "flavorRef": ids["flavor"]}}):
+        r = http("POST", API + "/servers", body, token=tok)
+        assert r.status in (400, 404), (body, r)
+        assert_error(r, r.status)
+    for args in (("--flavor", "no-such-flavor", "--image", "nubo-tiny"),
+                 ("--flavor", "m1.tiny", "--image", "no-such-image")):
+        proc = os_run("server", "create", *args, "e2e-bad", user="demo", check=False)
+        assert proc.returncode != 0, proc.stdout
+    assert demo_servers(stack) == before
+
+
+def test_unknown_server_is_404(stack, http, os_run):
+    tok = stack.token("admin")
+    for ref in ("7b2e4b0a-0000-4000-8000-000000000002", "no-such-server"):
+        assert_error(http("GET", "%s/servers/%s" % (API, ref), token=tok), 404)
+        assert_error(http("DELETE", "%s/servers/%s" % (API, ref), token=tok), 404)
+        assert_error(http("POST", "%s/servers/%s/action" % (API, ref), {"os-stop": None},
+                          token=tok), 404)
+    assert_error(http("GET", API + "/flavors/no-such-flavor", token=tok), 404)
+    assert_error(http("GET", API + "/os-keypairs/no-such-key", token=tok), 404)
+    assert os_run("server", "show", "no-such-server", check=False).returncode != 0
+
+
+@pytest.mark.parametrize("raw", [b"{", b'{"server": ', b"not json", b"[]", b"null", b"\xff\xfe",
+                                 b'{"server": []}', b'{"server": {"name": 5}}', b"{}"])
+def test_malformed_server_create_is_400(stack, http, raw):
+    assert_error(http("POST", API + "/servers", raw=raw, token=stack.token("demo")), 400)
+
+
+def test_invalid_server_fields_are_400(stack, http, ids):
+    tok = stack.token("demo")
+    base = {"name": "e2e-inv", "imageRef": ids["image"], "flavorRef": ids["flavor"]}
+    for extra in ({"name": ""}, {"name": "x" * 256}, {"min_count": 0}, {"min_count": "a"},
+                  {"user_data": "!!!not base64!!!"}, {"user_data": "A" * (200 * 1024)},
+                  {"key_name": "no-such-key"}, {"imageRef": None}):
+        r = http("POST", API + "/servers", {"server": dict(base, **extra)}, token=tok)
+        assert r.status == 400, (extra, r)
+        assert_error(r, 400)
+    assert demo_servers(stack) == []
+
+
+def test_malformed_bodies_elsewhere_are_400(stack, http, vm):
+    admin = stack.token("admin")
+    assert_error(http("POST", API + "/flavors", raw=b"{", token=admin), 400)
+    assert_error(http("POST", API + "/flavors", {"flavor": {"name": "x", "ram": "lots"}},
+                      token=admin), 400)
+    assert_error(http("POST", API + "/os-keypairs", raw=b"[1,", token=admin), 400)
+    action = "%s/servers/%s/action" % (API, vm["id"])
+    assert_error(http("POST", action, raw=b"{", token=admin), 400)
+    assert_error(http("POST", action, {"os-no-such-action": None}, token=admin), 400)
+    assert_error(http("POST", action, {}, token=admin), 400)
+
+
+def test_oversized_body_is_refused(stack, http):
+    big = b'{"server": {"name": "' + b"a" * (8 * 1024 * 1024) + b'"}}'
+    try:
+        r = http("POST", API + "/servers", raw=big, token=stack.token("demo"), timeout=120)
+    except OSError:
+        pass  # answered early and closed while we were still sending: refused too
+    else:
+        assert r.status in (400, 413), r
+    assert http("GET", "/identity/v3").status == 200
+    assert demo_servers(stack) == []

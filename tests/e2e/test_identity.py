@@ -1,0 +1,218 @@
+"""Identity v3 through the real openstack CLI and raw HTTP: version discovery, tokens
+(issue, validate, revoke), RBAC, and project/user/role administration."""
+import secrets
+
+import pytest
+
+from nubo_e2e import assert_error, auth_body
+
+SERVERS = "/compute/v2.1/servers"
+
+
+# ------------------------------------------------------------------ discovery
+def test_identity_version_document(http):
+    r = http("GET", "/identity/v3")
+    assert r.status == 200, r
+    v = r.json["version"]
+    assert v["id"].startswith("v3.") and v["status"] == "stable"
+    assert any(link["rel"] == "self" and link["href"].endswith("/identity/v3/")
+               for link in v["links"])
+    assert v["media-types"][0]["type"] == "application/vnd.openstack.identity-v3+json"
+    assert v["updated"].endswith("Z")
+
+
+def test_unversioned_identity_root_lists_versions(http):
+    r = http("GET", "/identity")
+    assert r.status == 300, r
+    assert r.json["versions"]["values"][0]["id"].startswith("v3.")
+
+
+def test_compute_and_image_version_documents(http):
+    r = http("GET", "/compute/v2.1")
+    assert r.status == 200, r
+    assert r.json["version"]["id"] == "v2.1"
+    assert r.json["version"]["status"] == "CURRENT"
+    r = http("GET", "/compute/")
+    assert r.status in (200, 300), r
+    ids = [v["id"] for v in r.json["versions"]]
+    assert ids[0] == "v2.0" and "v2.1" in ids
+    r = http("GET", "/image/")
+    assert r.status == 300, r
+    assert any(v["id"].startswith("v2") for v in r.json["versions"])
+
+
+# ------------------------------------------------------------------ tokens
+def test_token_issue(os_cli, project_ids):
+    t = os_cli("token", "issue")
+    assert t["id"] and t["expires"] and t["user_id"]
+    assert t["project_id"] == project_ids["admin"]
+
+
+def test_token_issue_body_has_what_the_clients_need(stack, http):
+    r = http("POST", "/identity/v3/auth/tokens", auth_body("demo", stack.password("demo"), "demo"))
+    assert r.status == 201, r
+    assert len(r.headers["X-Subject-Token"]) >= 32
+    t = r.json["token"]
+    for k in ("expires_at", "issued_at", "methods", "user", "project", "roles", "catalog"):
+        assert k in t, k
+    assert t["user"]["name"] == "demo" and t["project"]["name"] == "demo"
+    assert t["project"]["id"] and t["user"]["domain"]["id"]
+    assert {"member"} <= {role["name"] for role in t["roles"]}
+    assert "admin" not in {role["name"] for role in t["roles"]}
+    types = {svc["type"] for svc in t["catalog"]}
+    assert {"identity", "compute", "image"} <= types
+    compute = next(s for s in t["catalog"] if s["type"] == "compute")
+    ep = compute["endpoints"][0]
+    assert ep["url"].endswith("/compute/v2.1") and ep["region"] == ep["region_id"] == "RegionOne"
+    # microseconds and Z, exactly as keystone writes them
+    assert len(t["expires_at"]) == len("2024-01-01T00:00:00.000000Z") and t["expires_at"][-1] == "Z"
+
+
+def test_token_validate_and_revoke(stack, http):
+    admin = stack.token("admin")
+    tok = stack.token("demo", fresh=True)
+    r = http("GET", "/identity/v3/auth/tokens", token=admin, headers={"X-Subject-Token": tok})
+    assert r.status == 200, r
+    assert r.json["token"]["user"]["name"] == "demo"
+    r = http("HEAD", "/identity/v3/auth/tokens", token=admin, headers={"X-Subject-Token": tok})
+    assert r.status in (200, 204), r
+    assert http("GET", SERVERS, token=tok).status == 200
+
+    r = http("DELETE", "/identity/v3/auth/tokens", token=tok, headers={"X-Subject-Token": tok})
+    assert r.status == 204, r
+    assert_error(http("GET", SERVERS, token=tok), 401)
+    r = http("GET", "/identity/v3/auth/tokens", token=admin, headers={"X-Subject-Token": tok})
+    assert r.status in (401, 404), r
+
+
+def test_token_revoke_with_the_cli(stack, os_cli, os_run, http):
+    tok = os_cli("token", "issue", user="demo")["id"]
+    assert http("GET", SERVERS, token=tok).status == 200
+    os_run("token", "revoke", tok, user="demo")
+    assert_error(http("GET", SERVERS, token=tok), 401)
+
+
+@pytest.mark.parametrize("path", [SERVERS, "/compute/v2.1/flavors", "/image/v2/images",
+                                  "/identity/v3/projects"])
+def test_no_token_is_401(http, path):
+    assert_error(http("GET", path), 401)
+
+
+def test_garbage_token_is_401(http):
+    assert_error(http("GET", SERVERS, token="gAAAAA" + secrets.token_hex(40)), 401)
+    assert_error(http("GET", SERVERS, token="x" * 5000), 401)
+
+
+def test_bad_password_is_401(stack, http, os_run):
+    r = http("POST", "/identity/v3/auth/tokens", auth_body("admin", "wrong-password", "admin"))
+    assert_error(r, 401)
+    assert "X-Subject-Token" not in r.headers
+    r = http("POST", "/identity/v3/auth/tokens", auth_body("nosuchuser", "x", "admin"))
+    assert_error(r, 401)
+    proc = os_run("token", "issue", check=False, env={"OS_PASSWORD": "wrong-password"})
+    assert proc.returncode != 0
+    assert "401" in proc.stderr, proc.stderr
+
+
+def test_password_of_one_user_does_not_open_another(stack, http):
+    r = http("POST", "/identity/v3/auth/tokens", auth_body("admin", stack.password("demo"), "admin"))
+    assert_error(r, 401)
+
+
+def test_member_cannot_scope_to_a_foreign_project(stack, http):
+    r = http("POST", "/identity/v3/auth/tokens", auth_body("demo", stack.password("demo"), "admin"))
+    assert r.status == 401, r
+
+
+# ------------------------------------------------------------------ RBAC
+def test_member_creating_a_flavor_is_403(stack, http, os_run):
+    body = {"flavor": {"name": "e2e-demo-flavor", "ram": 64, "vcpus": 1, "disk": 1}}
+    assert_error(http("POST", "/compute/v2.1/flavors", body, token=stack.token("demo")), 403)
+    proc = os_run("flavor", "create", "--ram", "64", "--vcpus", "1", "--disk", "1",
+                  "e2e-demo-flavor", user="demo", check=False)
+    assert proc.returncode != 0
+    assert "403" in proc.stderr, proc.stderr
+    names = [f["Name"] for f in stack.os_cli("flavor", "list", "--all")]
+    assert "e2e-demo-flavor" not in names
+
+
+def test_member_cannot_administer_identity(stack, http):
+    tok = stack.token("demo")
+    assert_error(http("GET", "/identity/v3/projects", token=tok), 403)
+    assert_error(http("GET", "/identity/v3/users", token=tok), 403)
+    body = {"project": {"name": "e2e-evil", "domain_id": "default"}}
+    assert_error(http("POST", "/identity/v3/projects", body, token=tok), 403)
+
+
+def test_roles_exist(os_cli):
+    names = {r["Name"] for r in os_cli("role", "list")}
+    assert {"admin", "member", "reader"} <= names
+
+
+# ------------------------------------------------------------------ administration
+def test_project_and_user_crud(stack, os_cli, os_run, http):
+    sfx = secrets.token_hex(3)
+    pname, uname, pw = "e2e-p-" + sfx, "e2e-u-" + sfx, "pw-" + secrets.token_hex(8)
+
+    p = os_cli("project", "create", "--domain", "default", "--description", "e2e", pname)
+    assert p["name"] == pname and p["enabled"] is True
+    assert pname in [x["Name"] for x in os_cli("project", "list")]
+    os_run("project", "set", "--description", "changed", pname)
+    assert os_cli("project", "show", pname)["description"] == "changed"
+
+    u = os_cli("user", "create", "--domain", "default", "--password", pw,
+               "--project", pname, uname)
+    assert u["name"] == uname
+    assert "password" not in u
+    assert uname in [x["Name"] for x in os_cli("user", "list")]
+    os_run("role", "add", "--user", uname, "--project", pname, "member")
+    ra = os_cli("role", "assignment", "list", "--user", uname, "--project", pname, "--names")
+    assert [a["Role"] for a in ra] == ["member"], ra
+
+    # the new user works, and sees only its own (empty) project
+    tok = stack.token(uname, project=pname, password=pw)
+    r = http("GET", SERVERS, token=tok)
+    assert r.status == 200 and r.json["servers"] == [], r
+
+    # disabling the user revokes its tokens and refuses new ones
+    os_run("user", "set", "--disable", uname)
+    assert_error(http("GET", SERVERS, token=tok), 401)
+    r = http("POST", "/identity/v3/auth/tokens", auth_body(uname, pw, pname))
+    assert r.status == 401, r
+    os_run("user", "set", "--enable", uname)
+    tok = stack.token(uname, project=pname, password=pw)
+
+    # removing the role takes the project away
+    os_run("role", "remove", "--user", uname, "--project", pname, "member")
+    r = http("POST", "/identity/v3/auth/tokens", auth_body(uname, pw, pname))
+    assert r.status == 401, r
+
+    # deleting the user revokes what it still holds
+    os_run("user", "delete", uname)
+    assert_error(http("GET", SERVERS, token=tok), 401)
+    assert os_run("user", "show", uname, check=False).returncode != 0
+
+    os_run("project", "delete", pname)
+    assert os_run("project", "show", pname, check=False).returncode != 0
+    r = http("GET", "/identity/v3/projects/" + p["id"], token=stack.token("admin"))
+    assert_error(r, 404)
+
+
+def test_duplicate_names_conflict(stack, http):
+    tok = stack.token("admin")
+    r = http("POST", "/identity/v3/projects", {"project": {"name": "demo", "domain_id": "default"}},
+             token=tok)
+    assert_error(r, 409)
+    body = {"user": {"name": "demo", "domain_id": "default", "password": "x" * 12}}
+    assert_error(http("POST", "/identity/v3/users", body, token=tok), 409)
+
+
+def test_malformed_identity_requests_are_400(stack, http):
+    assert_error(http("POST", "/identity/v3/auth/tokens", raw=b"not json"), 400)
+    assert_error(http("POST", "/identity/v3/auth/tokens", raw=b'{"auth": '), 400)
+    assert_error(http("POST", "/identity/v3/auth/tokens", {"auth": "x"}), 400)
+    assert_error(http("POST", "/identity/v3/auth/tokens", {"auth": {"identity": {"methods": []}}}),
+                 400)
+    tok = stack.token("admin")
+    assert_error(http("POST", "/identity/v3/projects", raw=b"{[", token=tok), 400)
+    assert_error(http("POST", "/identity/v3/projects", {"project": {"name": 7}}, token=tok), 400)

@@ -1,0 +1,836 @@
+#!/usr/bin/python3
+"""End-to-end checks of nubo-scheduler against a real PostgreSQL and fake agents.
+
+run.sh starts the database; this script writes rows as nubo-api would (instance +
+task in the outbox, then a wake), runs the real daemon, plays compute agents over
+ZeroMQ (hello, heartbeats, results, events, console) and checks every row the
+scheduler writes. Each check prints "ok N - name"; the first failure prints the
+scheduler log tail and exits 1.
+"""
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+
+import zmq
+
+ARGS = None
+CTX = zmq.Context()
+AGENTS = []  # live fake agents; heartbeats are pumped from every wait loop
+HEARTBEAT_S = 1
+AGENT_TIMEOUT_S = 4
+TASK_RETRY_S = 3
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Failure(what)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def lit(v):
+    """SQL literal of a test value (the test controls every value)."""
+    if v is None:
+        return "NULL"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    return "'" + str(v).replace("'", "''") + "'"
+
+
+class DB:
+    def __init__(self, host, port):
+        self.base = [ARGS.psql, "-h", host, "-p", str(port), "-U", "postgres", "-d", "nubo",
+                     "-X", "-q", "-At", "-F", "\x1f", "-v", "ON_ERROR_STOP=1"]
+
+    def rows(self, sql):
+        out = subprocess.run(self.base + ["-c", sql], check=True, capture_output=True,
+                             text=True).stdout
+        return [line.split("\x1f") for line in out.splitlines()]
+
+    def row(self, sql):
+        r = self.rows(sql)
+        return r[0] if r else None
+
+    def val(self, sql):
+        r = self.row(sql)
+        return r[0] if r else None
+
+    def exec(self, sql):
+        self.rows(sql)
+
+
+class Agent:
+    """A fake compute agent: a DEALER with its host name as routing id."""
+
+    def __init__(self, host, vcpus=4, ram_mb=8192, disk_gb=100, az="nova", keys=None):
+        self.host, self.az = host, az
+        self.cap = (vcpus, ram_mb, disk_gb)
+        self.vms = {}  # instance id -> power state the host reports
+        self.inbox = []
+        self.sock = CTX.socket(zmq.DEALER)
+        self.sock.setsockopt(zmq.ROUTING_ID, host.encode())
+        self.sock.setsockopt(zmq.LINGER, 0)
+        if keys:
+            server_public, public, secret = keys
+            self.sock.curve_serverkey = server_public
+            self.sock.curve_publickey = public
+            self.sock.curve_secretkey = secret
+        self.sock.connect(ARGS.bus_url)
+        self.beating = True
+        self.last_beat = 0.0
+        AGENTS.append(self)
+
+    def send(self, kind, body):
+        env = {"v": 1, "kind": kind, "id": str(uuid.uuid4()), "body": body}
+        self.sock.send(json.dumps(env).encode())
+
+    def report(self, kind="heartbeat"):
+        vcpus, ram, disk = self.cap
+        self.send(kind, {"host": self.host, "accel": "tcg", "az": self.az, "vcpus": vcpus,
+                         "ram_mb": ram, "disk_gb": disk,
+                         "vms": [{"id": i, "state": s} for i, s in self.vms.items()]})
+        self.last_beat = time.time()
+
+    def hello(self):
+        self.report("hello")
+
+    def poll(self):
+        while self.sock.poll(0):
+            self.inbox.append(json.loads(self.sock.recv()))
+
+    def take_task(self, timeout=6, action=None, instance=None):
+        """The first task (matching action/instance) that arrives within timeout."""
+        def find():
+            self.poll()
+            for m in self.inbox:
+                b = m["body"]
+                if m["kind"] == "task" and (action is None or b["action"] == action) and \
+                        (instance is None or b["instance_id"] == instance):
+                    self.inbox.remove(m)
+                    return b
+            return None
+        return wait_for(find, timeout, "%s: task %s for %s" % (self.host, action, instance))
+
+    def no_task(self, seconds, action=None, instance=None):
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            pump()
+            self.poll()
+            for m in self.inbox:
+                b = m["body"]
+                if m["kind"] == "task" and (action is None or b["action"] == action) and \
+                        (instance is None or b["instance_id"] == instance):
+                    raise Failure("%s got an unexpected task %s" % (self.host, b))
+            time.sleep(0.05)
+
+    def result(self, task, ok=True, state=None, error=None):
+        """Answers task and, when it worked, updates what this host runs."""
+        after = {"spawn": "running", "start": "running", "reboot": "running",
+                 "hard_reboot": "running", "unpause": "running", "resume": "running",
+                 "stop": "shutoff", "pause": "paused", "suspend": "suspended",
+                 "delete": "deleted"}
+        if state is None:
+            state = after[task["action"]] if ok else "running"
+        body = {"task_id": task["task_id"], "instance_id": task["instance_id"], "ok": ok,
+                "state": state}
+        if error:
+            body["error"] = error
+        if ok:
+            if state == "deleted":
+                self.vms.pop(task["instance_id"], None)
+            else:
+                self.vms[task["instance_id"]] = state
+        self.send("result", body)
+
+    def close(self):
+        self.beating = False
+        if self in AGENTS:
+            AGENTS.remove(self)
+        self.sock.close()
+
+
+def pump():
+    now = time.time()
+    for a in AGENTS:
+        if a.beating and now - a.last_beat >= HEARTBEAT_S:
+            a.report()
+
+
+def wait_for(pred, timeout=8, what="condition"):
+    deadline = time.time() + timeout
+    while True:
+        pump()
+        v = pred()
+        if v:
+            return v
+        if time.time() > deadline:
+            raise Failure("timed out waiting for " + what)
+        time.sleep(0.05)
+
+
+def sleep(seconds):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        pump()
+        time.sleep(0.05)
+
+
+class Scheduler:
+    def __init__(self, conf):
+        self.conf = conf
+        self.proc = None
+        self.log = os.path.join(ARGS.tmp, "scheduler.log")
+
+    def start(self):
+        starts = self.text().count("agents on") if os.path.exists(self.log) else 0
+        logf = open(self.log, "a")
+        self.proc = subprocess.Popen([ARGS.scheduler, "-d", "-c", self.conf], stdout=logf,
+                                     stderr=logf)
+        logf.close()
+        wait_for(lambda: self.text().count("agents on") > starts, 10, "scheduler start")
+
+    def text(self):
+        with open(self.log, errors="replace") as f:
+            return f.read()
+
+    def stop(self, timeout=5):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise Failure("scheduler did not exit within %ds of SIGTERM" % timeout)
+
+    def alive(self):
+        return self.proc and self.proc.poll() is None
+
+
+def write_conf(path, extra_bus=""):
+    with open(path, "w") as f:
+        f.write("""[database]
+conninfo = host=%s port=%d dbname=nubo user=postgres
+[bus]
+scheduler_bind = %s
+wake_bind = %s
+%s
+[api]
+internal_url = http://127.0.0.1:8080/
+[scheduler]
+agent_timeout = %d
+task_retry = %d
+[compute]
+heartbeat_interval = %d
+""" % (ARGS.pg_host, ARGS.pg_port, ARGS.bus_url, ARGS.wake_url, extra_bus, AGENT_TIMEOUT_S,
+       TASK_RETRY_S, HEARTBEAT_S))
+
+
+# ---- rows as nubo-api writes them -------------------------------------------------
+
+IMAGE = str(uuid.uuid4())
+
+
+def new_instance(db, name="vm", vcpus=1, ram=512, disk=1, az="nova", host=None,
+                 status="BUILD", vm_state="building", task_state="scheduling", power=0,
+                 spawn=True, deleted=False):
+    iid = str(uuid.uuid4())
+    db.exec("INSERT INTO instances (id, name, project_id, user_id, flavor_id, image_id, vcpus,"
+            " ram_mb, disk_gb, status, vm_state, task_state, power_state, az, host, key_name,"
+            " public_key, user_data, deleted) VALUES (%s)" % ", ".join(map(lit, [
+                iid, name, "p1", "u1", "f1", IMAGE, vcpus, ram, disk, status, vm_state,
+                task_state, power, az, host, "key1", "ssh-ed25519 AAAA test", "I2Nsb3VkLWNvbmZpZw==",
+                deleted])))
+    tid = new_task(db, iid, "spawn") if spawn else None
+    return iid, tid
+
+
+def new_task(db, iid, action, task_state=None):
+    tid = str(uuid.uuid4())
+    if task_state:
+        db.exec("UPDATE instances SET task_state = %s WHERE id = %s" % (lit(task_state), lit(iid)))
+    db.exec("INSERT INTO tasks (id, instance_id, action, status) VALUES (%s, %s, %s, 'pending')"
+            % (lit(tid), lit(iid), lit(action)))
+    return tid
+
+
+WAKE = None
+
+
+def wake():
+    m = {"v": 1, "kind": "wake", "id": str(uuid.uuid4()), "body": {}}
+    WAKE.send(json.dumps(m).encode())
+
+
+def inst(db, iid):
+    r = db.row("SELECT status, vm_state, power_state, coalesce(task_state, '-'),"
+               " coalesce(host, '-'), coalesce(fault_message, '-'), deleted,"
+               " launched_at IS NOT NULL, terminated_at IS NOT NULL, az"
+               " FROM instances WHERE id = %s" % lit(iid))
+    keys = ["status", "vm_state", "power", "task_state", "host", "fault", "deleted",
+            "launched", "terminated", "az"]
+    return dict(zip(keys, r))
+
+
+def task(db, tid):
+    r = db.row("SELECT status, coalesce(host, '-'), attempts, coalesce(error, '-')"
+               " FROM tasks WHERE id = %s" % lit(tid))
+    return dict(zip(["status", "host", "attempts", "error"], r))
+
+
+def wait_inst(db, iid, what, timeout=8, **want):
+    def ok():
+        i = inst(db, iid)
+        return i if all(i[k] == v for k, v in want.items()) else None
+    try:
+        return wait_for(ok, timeout, what)
+    except Failure:
+        raise Failure("%s: instance is %s, want %s" % (what, inst(db, iid), want))
+
+
+def wait_task(db, tid, what, timeout=8, **want):
+    def ok():
+        t = task(db, tid)
+        return t if all(t[k] == v for k, v in want.items()) else None
+    try:
+        return wait_for(ok, timeout, what)
+    except Failure:
+        raise Failure("%s: task is %s, want %s" % (what, task(db, tid), want))
+
+
+# ---- the checks --------------------------------------------------------------------
+
+S = {}  # state shared between checks
+
+
+def t_check_config(db, sched):
+    out = subprocess.run([ARGS.scheduler, "-n", "-c", sched.conf], capture_output=True, text=True)
+    check(out.returncode == 0, "-n on a good file: rc %d: %s" % (out.returncode, out.stderr))
+    check("database.conninfo = ***" in out.stdout, "-n masks conninfo: " + out.stdout)
+    check("scheduler.agent_timeout = 4" in out.stdout, "-n prints values")
+    bad = os.path.join(ARGS.tmp, "bad.conf")
+    with open(bad, "w") as f:
+        f.write("[scheduler]\nagent_timeout = soon\n")
+    out = subprocess.run([ARGS.scheduler, "-n", "-c", bad], capture_output=True, text=True)
+    check(out.returncode == 1, "-n on a bad file exits 1")
+    check("scheduler.agent_timeout: value is not an integer" in out.stderr, out.stderr)
+
+
+def t_start_migrates(db, sched):
+    sched.start()
+    check(db.val("SELECT max(version) FROM schema_version") == "1", "schema applied")
+    db.exec("INSERT INTO images (id, name, status, disk_format, container_format, checksum)"
+            " VALUES (%s, 'cirros', 'active', 'qcow2', 'bare', 'd41d8cd98f00b204e9800998ecf8427e')"
+            % lit(IMAGE))
+
+
+def t_no_host_is_up(db, sched):
+    iid, tid = new_instance(db, name="lonely")
+    wake()
+    sleep(1)
+    check(task(db, tid)["status"] == "pending", "spawn waits while agents may still say hello")
+    wait_inst(db, iid, "no host up -> ERROR", status="ERROR", vm_state="error",
+              task_state="-", fault="no compute host is up", host="-")
+    wait_task(db, tid, "spawn failed", status="failed", error="no compute host is up")
+
+
+def t_agent_registers(db, sched):
+    a = Agent("node1", vcpus=4, ram_mb=8192, disk_gb=100)
+    a.hello()
+    S["node1"] = a
+    wait_for(lambda: db.row("SELECT state, accel, az, vcpus, ram_mb, disk_gb FROM agents"
+                            " WHERE host = 'node1'") == ["up", "tcg", "nova", "4", "8192", "100"],
+             5, "agents row for node1")
+
+
+def t_spawn(db, sched):
+    a = S["node1"]
+    iid, tid = new_instance(db, name="Web Server_1", vcpus=1, ram=2048, disk=10)
+    t0 = time.time()
+    wake()
+    t = a.take_task(action="spawn", instance=iid)
+    S["wake_latency"] = time.time() - t0
+    check(t["task_id"] == tid, "task id is the outbox row's")
+    want = {"name": "Web Server_1", "hostname": "web-server-1", "vcpus": 1, "ram_mb": 2048,
+            "disk_gb": 10, "image_id": IMAGE,
+            "image_url": "http://127.0.0.1:8080/image/v2/images/%s/file" % IMAGE,
+            "image_checksum": "d41d8cd98f00b204e9800998ecf8427e", "image_format": "qcow2",
+            "key_name": "key1", "public_key": "ssh-ed25519 AAAA test",
+            "user_data": "I2Nsb3VkLWNvbmZpZw=="}
+    for k, v in want.items():
+        check(t.get(k) == v, "spawn field %s: %r, want %r" % (k, t.get(k), v))
+    # the task leaves just before COMMIT: wait for the rows
+    wait_inst(db, iid, "placed and spawning", host="node1", task_state="spawning",
+              status="BUILD")
+    wait_task(db, tid, "task dispatched", status="dispatched", host="node1", attempts="1")
+    a.result(t, ok=True, state="running")
+    wait_inst(db, iid, "spawn ok -> ACTIVE", status="ACTIVE", vm_state="active", power="1",
+              task_state="-", launched="t", fault="-")
+    wait_task(db, tid, "spawn done", status="done")
+    S["vm1"] = iid
+
+
+def t_no_host_fits(db, sched):
+    iid, tid = new_instance(db, name="huge", vcpus=1, ram=65536, disk=1)
+    wake()
+    why = "no host has 65536 MB RAM free: node1 has 10240 MB"
+    wait_inst(db, iid, "too big -> ERROR", status="ERROR", fault=why, host="-", task_state="-")
+    wait_task(db, tid, "spawn failed", status="failed", error=why)
+    iid2, tid2 = new_instance(db, name="wide", vcpus=128, ram=512, disk=1)
+    wake()
+    wait_inst(db, iid2, "too many vCPUs -> ERROR", status="ERROR",
+              fault="no host has 128 vCPUs free: node1 has 63")
+    iid3, _ = new_instance(db, name="deep", vcpus=1, ram=512, disk=500)
+    wake()
+    wait_inst(db, iid3, "too much disk -> ERROR", status="ERROR",
+              fault="no host has 500 GB disk free: node1 has 90 GB")
+    S["unplaced"] = iid
+
+
+def t_delete_unplaced(db, sched):
+    iid = S["unplaced"]
+    tid = new_task(db, iid, "delete", task_state="deleting")
+    wake()
+    wait_inst(db, iid, "never placed -> deleted directly", status="DELETED", deleted="t",
+              terminated="t", task_state="-", vm_state="deleted")
+    wait_task(db, tid, "delete done", status="done")
+    S["node1"].no_task(0.5, instance=iid)
+
+
+def t_stop_start(db, sched):
+    a, iid = S["node1"], S["vm1"]
+    tid = new_task(db, iid, "stop", task_state="powering-off")
+    wake()
+    t = a.take_task(action="stop", instance=iid)
+    check(t["task_id"] == tid and "image_url" not in t, "stop task carries no spawn fields")
+    a.result(t)
+    wait_inst(db, iid, "stop ok -> SHUTOFF", status="SHUTOFF", vm_state="stopped", power="4",
+              task_state="-")
+    wait_task(db, tid, "stop done", status="done")
+    tid = new_task(db, iid, "start", task_state="powering-on")
+    wake()
+    a.result(a.take_task(action="start", instance=iid))
+    wait_inst(db, iid, "start ok -> ACTIVE", status="ACTIVE", vm_state="active", power="1",
+              task_state="-")
+
+
+def t_failed_action_keeps_state(db, sched):
+    a, iid = S["node1"], S["vm1"]
+    tid = new_task(db, iid, "pause", task_state="pausing")
+    wake()
+    a.result(a.take_task(action="pause", instance=iid), ok=False, state="running",
+             error="pause is not supported here")
+    wait_task(db, tid, "pause failed", status="failed", error="pause is not supported here")
+    wait_inst(db, iid, "failed pause keeps ACTIVE", status="ACTIVE", vm_state="active",
+              power="1", task_state="-", fault="pause is not supported here")
+    # the next success clears the fault
+    tid = new_task(db, iid, "suspend", task_state="suspending")
+    wake()
+    a.result(a.take_task(action="suspend", instance=iid))
+    wait_inst(db, iid, "suspend ok", status="SUSPENDED", vm_state="suspended", power="7",
+              fault="-")
+    tid = new_task(db, iid, "resume", task_state="resuming")
+    wake()
+    a.result(a.take_task(action="resume", instance=iid))
+    wait_inst(db, iid, "resume ok", status="ACTIVE", power="1", task_state="-")
+
+
+def t_failed_spawn_is_error(db, sched):
+    a = S["node1"]
+    iid, tid = new_instance(db, name="broken")
+    wake()
+    a.result(a.take_task(action="spawn", instance=iid), ok=False, state="deleted",
+             error="qemu-img: image is corrupt")
+    wait_inst(db, iid, "failed spawn -> ERROR", status="ERROR", vm_state="error", power="0",
+              fault="qemu-img: image is corrupt", task_state="-", host="node1")
+    wait_task(db, tid, "spawn failed", status="failed", error="qemu-img: image is corrupt")
+    # deleting an ERROR instance on a host goes to that host
+    tid = new_task(db, iid, "delete", task_state="deleting")
+    wake()
+    a.result(a.take_task(action="delete", instance=iid))
+    wait_inst(db, iid, "delete of ERROR", status="DELETED", deleted="t")
+
+
+def t_retry(db, sched):
+    a, iid = S["node1"], S["vm1"]
+    tid = new_task(db, iid, "reboot", task_state="rebooting")
+    wake()
+    first = a.take_task(action="reboot", instance=iid)
+    again = a.take_task(action="reboot", instance=iid, timeout=TASK_RETRY_S + 4)
+    check(again["task_id"] == first["task_id"] == tid, "the same task is sent again")
+    check(task(db, tid)["attempts"] == "2", "attempts counts sends: %s" % task(db, tid))
+    a.result(again)
+    a.result(first)  # a late duplicate answer changes nothing
+    wait_task(db, tid, "reboot done", status="done")
+    wait_inst(db, iid, "reboot ok", status="ACTIVE", task_state="-")
+
+
+def t_console(db, sched):
+    a, iid = S["node1"], S["vm1"]
+
+    def log():
+        # newlines shown as '~' so psql's line-based output keeps one row
+        return db.val("SELECT translate(log, E'\\n', '~') FROM instance_console"
+                      " WHERE instance_id = %s" % lit(iid))
+
+    def length():
+        return db.val("SELECT length(log) FROM instance_console WHERE instance_id = %s"
+                      % lit(iid))
+    a.send("console", {"instance_id": iid, "data": "hello\n"})
+    a.send("console", {"instance_id": iid, "data": "wor\x01ld\n"})
+    wait_for(lambda: log() == "hello~wor?ld~", 5, "console appended and sanitised")
+    a.send("console", {"instance_id": iid, "reset": True, "data": "fresh boot\n"})
+    wait_for(lambda: log() == "fresh boot~", 5, "console reset")
+    for n in range(5):
+        a.send("console", {"instance_id": iid, "data": chr(ord("a") + n) * 60000})
+    wait_for(lambda: length() == str(256 * 1024), 5, "console kept to 256 KiB")
+    check(db.val("SELECT right(log, 1) || left(log, 1) FROM instance_console WHERE"
+                 " instance_id = %s" % lit(iid)) == "ea", "the tail is kept")
+    # another host cannot write this instance's console
+    b = Agent("intruder", ram_mb=1)
+    b.beating = False
+    b.send("console", {"instance_id": iid, "reset": True, "data": "pwned"})
+    b.close()
+    sleep(0.5)
+    check(length() == str(256 * 1024), "console of another host's instance is refused")
+
+
+def t_events(db, sched):
+    a, iid = S["node1"], S["vm1"]
+    a.vms[iid] = "paused"
+    a.send("event", {"instance_id": iid, "state": "paused", "reason": "guest paused"})
+    wait_inst(db, iid, "event paused", status="PAUSED", vm_state="paused", power="3")
+    a.vms[iid] = "running"
+    a.send("event", {"instance_id": iid, "state": "running"})
+    wait_inst(db, iid, "event running", status="ACTIVE", power="1")
+    # an event while a task is open is left to the task's result
+    tid = new_task(db, iid, "stop", task_state="powering-off")
+    wake()
+    t = a.take_task(action="stop", instance=iid)
+    a.send("event", {"instance_id": iid, "state": "error", "reason": "should be ignored"})
+    sleep(0.5)
+    check(inst(db, iid)["status"] == "ACTIVE", "event ignored while a task is open")
+    a.result(t)
+    wait_inst(db, iid, "stop ok", status="SHUTOFF")
+    wait_task(db, tid, "stop done", status="done")
+    a.vms[iid] = "error"
+    a.send("event", {"instance_id": iid, "state": "error", "reason": "QEMU exited"})
+    wait_inst(db, iid, "event error -> ERROR", status="ERROR", power="6",
+              fault="instance failed on host node1: QEMU exited")
+    # ERROR is sticky; only the power state follows
+    a.vms[iid] = "running"
+    a.send("event", {"instance_id": iid, "state": "running"})
+    wait_inst(db, iid, "ERROR keeps status", status="ERROR", power="1")
+    # a start moves it on again
+    new_task(db, iid, "start", task_state="powering-on")
+    wake()
+    a.result(a.take_task(action="start", instance=iid))
+    wait_inst(db, iid, "start from ERROR", status="ACTIVE", fault="-")
+
+
+def t_reconcile(db, sched):
+    a, iid = S["node1"], S["vm1"]
+    # the guest powered itself off: after the settle time the report wins
+    a.vms[iid] = "shutoff"
+    wait_inst(db, iid, "reported shutoff wins", timeout=10, status="SHUTOFF", vm_state="stopped",
+              power="4")
+    a.vms[iid] = "running"
+    wait_inst(db, iid, "reported running wins", timeout=10, status="ACTIVE", power="1")
+    # the database expects an instance the host does not run
+    gone, _ = new_instance(db, name="gone", host="node1", status="ACTIVE", vm_state="active",
+                           task_state=None, power=1, spawn=False)
+    wait_inst(db, gone, "vanished -> ERROR", timeout=10, status="ERROR", power="0",
+              fault="instance vanished from host node1")
+    # the host runs an instance the database never had: a delete without a row
+    stray = str(uuid.uuid4())
+    a.vms[stray] = "running"
+    t = a.take_task(action="delete", instance=stray, timeout=5)
+    check(db.val("SELECT count(*) FROM tasks WHERE id = %s" % lit(t["task_id"])) == "0",
+          "no task row for an unknown instance")
+    a.result(t)
+    check(stray not in a.vms, "fake agent deleted it")
+    # the host runs an instance the database has deleted: a delete task row is queued
+    dead, _ = new_instance(db, name="dead", host="node1", status="DELETED", vm_state="deleted",
+                           task_state=None, spawn=False, deleted=True)
+    a.vms[dead] = "running"
+    t = a.take_task(action="delete", instance=dead, timeout=5)
+    row = db.row("SELECT action, host, status FROM tasks WHERE id = %s" % lit(t["task_id"]))
+    check(row == ["delete", "node1", "dispatched"], "queued delete task row: %s" % row)
+    a.result(t)
+    wait_task(db, t["task_id"], "stray delete done", status="done")
+    check(inst(db, dead)["status"] == "DELETED", "a deleted row stays deleted")
+    # the host runs a copy of an instance placed on another host
+    other, _ = new_instance(db, name="elsewhere", host="node9", status="ACTIVE",
+                            vm_state="active", task_state=None, power=1, spawn=False)
+    a.vms[other] = "running"
+    t = a.take_task(action="delete", instance=other, timeout=5)
+    a.result(t)
+    wait_task(db, t["task_id"], "copy delete done", status="done")
+    i = inst(db, other)
+    check(i["status"] == "ACTIVE" and i["host"] == "node9", "the real one is untouched: %s" % i)
+    a.no_task(1.5, action="delete")
+
+
+def t_agent_down(db, sched):
+    a, iid = S["node1"], S["vm1"]
+    a.beating = False
+    wait_for(lambda: db.val("SELECT state FROM agents WHERE host = 'node1'") == "down",
+             AGENT_TIMEOUT_S + 4, "node1 marked down")
+    check("agent node1 is down" in sched.text(), "down is logged")
+    tid = new_task(db, iid, "stop", task_state="powering-off")
+    wake()
+    sleep(1.5)
+    check(task(db, tid)["status"] == "pending", "task for a down host stays pending")
+    a.beating = True
+    t = a.take_task(action="stop", instance=iid)
+    check(db.val("SELECT state FROM agents WHERE host = 'node1'") == "up", "node1 back up")
+    a.result(t)
+    wait_inst(db, iid, "stop after return", status="SHUTOFF")
+    new_task(db, iid, "start", task_state="powering-on")
+    wake()
+    a.result(a.take_task(action="start", instance=iid))
+    wait_inst(db, iid, "start", status="ACTIVE", task_state="-")
+
+
+def t_placement(db, sched):
+    b = Agent("node2", vcpus=8, ram_mb=16384, disk_gb=200, az="az1")
+    b.hello()
+    S["node2"] = b
+    wait_for(lambda: db.val("SELECT state FROM agents WHERE host = 'node2'") == "up", 5,
+             "node2 registered")
+    iid, _ = new_instance(db, name="anywhere", ram=1024)
+    wake()
+    b.result(b.take_task(action="spawn", instance=iid))
+    wait_inst(db, iid, "most free RAM wins, default zone means any", status="ACTIVE",
+              host="node2", az="az1")
+    iid, _ = new_instance(db, name="zoned", ram=512, az="az1")
+    wake()
+    b.result(b.take_task(action="spawn", instance=iid))
+    wait_inst(db, iid, "zone az1", status="ACTIVE", host="node2", az="az1")
+    iid, _ = new_instance(db, name="nozone", az="az9")
+    wake()
+    wait_inst(db, iid, "unknown zone -> ERROR", status="ERROR",
+              fault='no host is in availability zone "az9": node1 is in "nova", node2 is in "az1"')
+    # usage counts: fill node2 so node1 has more free RAM
+    iid, _ = new_instance(db, name="big", ram=20000)
+    wake()
+    b.result(b.take_task(action="spawn", instance=iid))
+    wait_inst(db, iid, "big on node2", status="ACTIVE", host="node2")
+    iid, _ = new_instance(db, name="after", ram=512)
+    wake()
+    S["node1"].result(S["node1"].take_task(action="spawn", instance=iid))
+    wait_inst(db, iid, "usage moves the next one to node1", status="ACTIVE", host="node1")
+
+
+def t_bad_messages(db, sched):
+    raw = CTX.socket(zmq.DEALER)
+    raw.setsockopt(zmq.ROUTING_ID, b"garbage")
+    raw.setsockopt(zmq.LINGER, 0)
+    raw.connect(ARGS.bus_url)
+    raw.send(b"not json")
+    raw.send(b'{"v":1,"kind":"hello","id":"x","body":{}}')
+    raw.send_multipart([b"a", b"b"])
+    raw.send(json.dumps({"v": 1, "kind": "hello", "id": str(uuid.uuid4()),
+                         "body": {"host": "node1", "accel": "tcg", "vcpus": 1,
+                                  "ram_mb": 1, "disk_gb": 1}}).encode())
+    raw.send(json.dumps({"v": 1, "kind": "result", "id": str(uuid.uuid4()),
+                         "body": {"task_id": str(uuid.uuid4()),
+                                  "instance_id": str(uuid.uuid4()), "ok": True}}).encode())
+    raw.close()
+    sleep(1)
+    check(sched.alive(), "scheduler survives bad messages")
+    check(db.val("SELECT ram_mb FROM agents WHERE host = 'node1'") == "8192",
+          "a peer cannot speak for another host")
+    check('names host "node1": ignored' in sched.text(), "impostor logged")
+    # a result from the wrong host is ignored
+    a, b, iid = S["node1"], S["node2"], S["vm1"]
+    tid = new_task(db, iid, "reboot", task_state="rebooting")
+    wake()
+    t = a.take_task(action="reboot", instance=iid)
+    b.result(t, ok=False, error="not mine")
+    sleep(0.5)
+    check(task(db, tid)["status"] == "dispatched", "a result from another host is ignored")
+    a.result(t)
+    wait_task(db, tid, "reboot done", status="done")
+
+
+def t_restart(db, sched):
+    a, iid = S["node1"], S["vm1"]
+    tid = new_task(db, iid, "reboot", task_state="rebooting")
+    wake()
+    first = a.take_task(action="reboot", instance=iid)
+    rc = sched.stop()
+    check(rc == 0, "SIGTERM exits 0 (rc %s)" % rc)
+    check(task(db, tid)["status"] == "dispatched", "unanswered task stays dispatched")
+    new_iid, new_tid = new_instance(db, name="while-down", ram=256)
+    sleep(1)
+    sched.start()
+    again = a.take_task(action="reboot", instance=iid, timeout=6)
+    check(again["task_id"] == first["task_id"], "dispatched task re-driven after restart")
+    a.result(again)
+    wait_task(db, tid, "re-driven reboot done", status="done")
+    # the spawn written while the scheduler was down is placed on some host
+    def spawn_seen():
+        for ag in (S["node1"], S["node2"]):
+            ag.poll()
+            for m in ag.inbox:
+                if m["kind"] == "task" and m["body"]["instance_id"] == new_iid:
+                    ag.inbox.remove(m)
+                    return ag, m["body"]
+        return None
+    ag, t = wait_for(spawn_seen, 8, "pending spawn after restart")
+    ag.result(t)
+    wait_inst(db, new_iid, "spawn after restart", status="ACTIVE", host=ag.host)
+    wait_task(db, new_tid, "spawn done", status="done")
+
+
+def t_delete_overtakes_spawn(db, sched):
+    a = S["node1"]
+    iid, tid = new_instance(db, name="short-lived")
+    wake()
+    spawn = a.take_task(action="spawn", instance=iid)
+    # no answer: the user deletes it while it builds; the delete does not wait
+    did = new_task(db, iid, "delete", task_state="deleting")
+    wake()
+    a.result(a.take_task(action="delete", instance=iid))
+    wait_inst(db, iid, "deleted while building", status="DELETED", deleted="t")
+    # the unanswered spawn is not sent again (it would bring the guest back)
+    wait_task(db, tid, "overtaken spawn closed", timeout=TASK_RETRY_S + 4, status="failed",
+              error="instance was deleted")
+    a.no_task(0.5, action="spawn", instance=iid)
+    a.result(spawn)  # a late answer changes nothing
+    sleep(0.5)
+    check(inst(db, iid)["status"] == "DELETED", "late spawn result ignored")
+    check(task(db, did)["status"] == "done", "delete done")
+
+
+def t_db_outage(db, sched):
+    a, iid = S["node1"], S["vm1"]
+    subprocess.run([ARGS.pg_ctl, "stop"], check=True, capture_output=True)
+    sleep(3)  # ticks and heartbeats fail meanwhile
+    check(sched.alive(), "scheduler survives the database going away")
+    subprocess.run([ARGS.pg_ctl, "start"], check=True, capture_output=True)
+    wait_for(lambda: "database connection is back" in sched.text(), 8, "reconnect")
+    check(sched.text().count("database connection lost") == 1,
+          "the outage is logged once: %d" % sched.text().count("database connection lost"))
+    tid = new_task(db, iid, "reboot", task_state="rebooting")
+    wake()
+    a.result(a.take_task(action="reboot", instance=iid))
+    wait_task(db, tid, "reboot after outage", status="done")
+
+
+def t_delete(db, sched):
+    a, iid = S["node1"], S["vm1"]
+    tid = new_task(db, iid, "delete", task_state="deleting")
+    wake()
+    a.result(a.take_task(action="delete", instance=iid))
+    wait_inst(db, iid, "delete ok", status="DELETED", vm_state="deleted", power="0",
+              deleted="t", terminated="t", task_state="-")
+    wait_task(db, tid, "delete done", status="done")
+    sleep(2)
+    check(inst(db, iid)["status"] == "DELETED", "heartbeats after delete change nothing")
+
+
+def t_stop_clean(db, sched):
+    for ag in list(AGENTS):
+        ag.close()
+    rc = sched.stop()
+    check(rc == 0, "SIGTERM exits 0 (rc %s)" % rc)
+    check("stopping" in sched.text(), "stop logged")
+
+
+def t_curve(db, sched):
+    server_public, server_secret = zmq.curve_keypair()
+    client_public, client_secret = zmq.curve_keypair()
+    conf = os.path.join(ARGS.tmp, "curve.conf")
+    write_conf(conf, "curve_server_secret = %s\ncurve_allowed_clients = %s\n"
+               % (server_secret.decode(), client_public.decode()))
+    sc = Scheduler(conf)
+    sc.start()
+    try:
+        a = Agent("curvy", keys=(server_public, client_public, client_secret))
+        a.hello()
+        wait_for(lambda: db.val("SELECT state FROM agents WHERE host = 'curvy'") == "up", 5,
+                 "agent over CURVE registered")
+        other_public, other_secret = zmq.curve_keypair()
+        b = Agent("uninvited", keys=(server_public, other_public, other_secret))
+        b.hello()
+        sleep(1.5)
+        check(db.val("SELECT count(*) FROM agents WHERE host = 'uninvited'") == "0",
+              "a client key not allowed is refused")
+        a.close()
+        b.close()
+    finally:
+        rc = sc.stop()
+    check(rc == 0, "SIGTERM with CURVE exits 0 (rc %s)" % rc)
+
+
+CHECKS = [t_check_config, t_start_migrates, t_no_host_is_up, t_agent_registers, t_spawn,
+          t_no_host_fits, t_delete_unplaced, t_stop_start, t_failed_action_keeps_state,
+          t_failed_spawn_is_error, t_retry, t_console, t_events, t_reconcile, t_agent_down,
+          t_placement, t_bad_messages, t_restart, t_delete_overtakes_spawn, t_db_outage,
+          t_delete, t_stop_clean, t_curve]
+
+
+def main():
+    global ARGS, WAKE
+    p = argparse.ArgumentParser()
+    p.add_argument("--scheduler", required=True)
+    p.add_argument("--tmp", required=True)
+    p.add_argument("--pg-host", required=True)
+    p.add_argument("--pg-port", type=int, required=True)
+    p.add_argument("--psql", default="psql")
+    p.add_argument("--pg-ctl", required=True, help="script taking stop|start")
+    p.add_argument("--only", help="comma-separated check names (the others still run first)")
+    ARGS = p.parse_args()
+    ARGS.bus_url = "tcp://127.0.0.1:%d" % free_port()
+    ARGS.wake_url = "tcp://127.0.0.1:%d" % free_port()
+    conf = os.path.join(ARGS.tmp, "nubo.conf")
+    write_conf(conf)
+    db = DB(ARGS.pg_host, ARGS.pg_port)
+    sched = Scheduler(conf)
+    WAKE = CTX.socket(zmq.PUSH)
+    WAKE.setsockopt(zmq.LINGER, 0)
+    WAKE.connect(ARGS.wake_url)
+    n = 0
+    try:
+        for n, fn in enumerate(CHECKS, 1):
+            fn(db, sched)
+            print("ok %d - %s" % (n, fn.__name__[2:]), flush=True)
+    except (Failure, subprocess.CalledProcessError) as e:
+        print("not ok %d - %s: %s" % (n, CHECKS[n - 1].__name__[2:], e), flush=True)
+        print("---- scheduler log (tail) ----")
+        print("\n".join(sched.text().splitlines()[-40:]) if os.path.exists(sched.log) else "")
+        return 1
+    finally:
+        if sched.alive():
+            sched.proc.kill()
+            sched.proc.wait()
+        for ag in list(AGENTS):
+            ag.close()
+        WAKE.close()
+        CTX.term()
+    print("# all %d checks passed; wake-to-dispatch %.0f ms" % (len(CHECKS),
+                                                              S.get("wake_latency", 0) * 1000))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
