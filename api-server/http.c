@@ -33,6 +33,7 @@ struct conn_state {
 	char *upload_path;
 	uint64_t upload_len;
 	int upload_err;
+	int upload_denied; /* streamed body from a caller the policy refuses: not stored */
 };
 
 static struct MHD_Daemon *daemon_handle;
@@ -334,9 +335,29 @@ static void resp_release(struct resp *w)
 	}
 }
 
+/* Before a streamed body is read: a caller that will get 401/403 anyway, or a declared
+ * Content-Length above the limit, must not fill image_dir. dispatch() still answers. */
+static void upload_precheck(struct api *api, struct conn_state *st, struct MHD_Connection *conn,
+			    const char *method, const char *url)
+{
+	struct req r = {.api = api, .method = method, .url = url, .conn = conn,
+			.svc = st->route->svc};
+	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+	if (cl && strtoull(cl, NULL, 10) > (uint64_t)api->max_image_mb << 20)
+		st->too_big = 1;
+	r.db = db_acquire(api->db);
+	authenticate(&r);
+	if (!(r.auth.agent && (st->route->flags & ROUTE_AGENT_OK)) &&
+	    policy_check(st->route->policy, &r.auth) < 0)
+		st->upload_denied = 1;
+	db_release(api->db, r.db);
+}
+
 static int body_append(struct api *api, struct conn_state *st, const char *data, size_t n)
 {
 	if (st->route && (st->route->flags & ROUTE_STREAM_BODY)) {
+		if (st->upload_denied || st->too_big)
+			return 0; /* read and dropped */
 		if (st->upload_len + n > (uint64_t)api->max_image_mb << 20) {
 			st->too_big = 1;
 			return 0;
@@ -390,6 +411,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		st->scratch = xmalloc(strlen(url) + 1);
 		find_route(st, method, url);
 		*con_cls = st;
+		if (st->route && (st->route->flags & ROUTE_STREAM_BODY))
+			upload_precheck(api, st, conn, method, url);
 		return MHD_YES;
 	}
 	if (*upload_data_size) {

@@ -1,5 +1,6 @@
 /* nubo-api: the HTTP front door (Identity, Compute, Image APIs). Writes desired state
  * to PostgreSQL and wakes the scheduler over ZeroMQ. */
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <sodium.h>
@@ -25,15 +26,6 @@ static void on_signal(int sig)
 	stopping = 1;
 }
 
-void api_wake_scheduler(struct api *api)
-{
-	struct msg m;
-	msg_init(&m, MSG_WAKE);
-	pthread_mutex_lock(&api->wake_lock);
-	bus_send(api->wake, NULL, &m);
-	pthread_mutex_unlock(&api->wake_lock);
-}
-
 static char *trimmed(const char *s)
 {
 	char *t = xstrdup(s);
@@ -41,6 +33,22 @@ static char *trimmed(const char *s)
 	while (n > 0 && t[n - 1] == '/')
 		t[--n] = '\0';
 	return t;
+}
+
+/* An upload interrupted by a crash leaves its temp file; nothing refers to it. */
+static void remove_stale_uploads(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (!strncmp(e->d_name, ".upload-", 8)) {
+			char *p = xasprintf("%s/%s", dir, e->d_name);
+			unlink(p);
+			free(p);
+		}
+	closedir(d);
 }
 
 static int usage(void)
@@ -91,6 +99,7 @@ int main(int argc, char **argv)
 	}
 	int rc = 1;
 	mkdir(api.image_dir, 0750);
+	remove_stale_uploads(api.image_dir);
 	long threads = conf_get_long(api.conf, "api", "threads", 8);
 	api.db = db_pool_new(conf_get(api.conf, "database", "conninfo", ""),
 			     (int)conf_get_long(api.conf, "database", "pool_size", threads + 2), err,
