@@ -71,6 +71,7 @@ export PATH="$PATH:/usr/sbin:/sbin"
 
 # ---------------------------------------------------------------- workspace
 WORK=$(mktemp -d /tmp/nubo-mkguest.XXXXXX)
+chmod 755 "$WORK" # apt-get download drops privileges to '_apt'
 TMPOUT=
 cleanup() { rm -rf "$WORK"; [ -z "$TMPOUT" ] || rm -f "$TMPOUT"; }
 trap cleanup EXIT
@@ -137,7 +138,7 @@ dpkg-deb -x "$KDEB" "$WORK/k"
 dpkg-deb -x "$BDEB" "$WORK/bb"
 # shellcheck disable=SC2012
 KVER=$(ls "$WORK/k/lib/modules" | head -n1)
-[ -n "$KVER" ] && [ -f "$WORK/k/boot/vmlinuz-$KVER" ] || die "no kernel in $KDEB"
+if [ -z "$KVER" ] || [ ! -f "$WORK/k/boot/vmlinuz-$KVER" ]; then die "no kernel in $KDEB"; fi
 BUSYBOX=$WORK/bb/bin/busybox
 [ -x "$BUSYBOX" ] || die "no busybox in $BDEB"
 
@@ -222,6 +223,12 @@ for m in $MODULES; do
 	loaded="$loaded $m"
 done
 depmod -b "$R" "$KVER"
+# sanity check: the guest resolves every module exactly like the full tree
+for m in $loaded; do
+	a=$(modprobe -d "$WORK/k" -S "$KVER" --show-depends "$m" | sed "s|$WORK/k/||" | sort)
+	b=$(modprobe -d "$R" -S "$KVER" --show-depends "$m" 2>&1 | sed "s|$R/||" | sort)
+	[ "$a" = "$b" ] || die "module $m resolves differently in the guest: $b"
+done
 # the guest loads these lists (and their dependencies) at boot
 for m in $EARLY; do echo "$m"; done >"$R/etc/modules.early"
 for m in $LATE; do echo "$m"; done >"$R/etc/modules.late"

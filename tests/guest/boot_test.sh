@@ -17,7 +17,7 @@
 set -u
 
 IMAGE=${1:-}
-[ -n "$IMAGE" ] && [ -f "$IMAGE" ] || { echo "usage: $0 IMAGE.qcow2" >&2; exit 2; }
+if [ -z "$IMAGE" ] || [ ! -f "$IMAGE" ]; then echo "usage: $0 IMAGE.qcow2" >&2; exit 2; fi
 IMAGE=$(cd "$(dirname "$IMAGE")" && pwd)/$(basename "$IMAGE")
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-120}
 SCENARIOS=${SCENARIOS:-configdrive metadata}
@@ -36,6 +36,7 @@ command -v curl >/dev/null 2>&1 || command -v wget >/dev/null 2>&1 || need_pkg c
 
 T=$(mktemp -d /tmp/nubo-guest-test.XXXXXX)
 QPID=
+# shellcheck disable=SC2317 # invoked by trap
 cleanup() {
 	if [ -n "$QPID" ]; then kill "$QPID" 2>/dev/null; wait "$QPID" 2>/dev/null; fi
 	exec 3>&- 4<&- 2>/dev/null
@@ -219,6 +220,7 @@ make_meta() { # make_meta DIR HOST UUID
  "public_keys": {"testkey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINubo test@nubo\\n"},
  "meta": {"name": "not-this-one"}}
 EOF
+	# shellcheck disable=SC2016 # expanded by the guest
 	printf '#!/bin/sh\necho hello-from-userdata $(hostname)\n' >"$1/openstack/latest/user_data"
 }
 
