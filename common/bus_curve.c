@@ -74,6 +74,7 @@ static void *zap_main(void *arg)
 			zmq_msg_close(&frames[i]);
 	}
 done:
+	zmq_close(zap_sock); /* else zmq_ctx_term waits for it forever */
 	return NULL;
 }
 

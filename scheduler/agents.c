@@ -115,10 +115,12 @@ int agents_on_hello(struct sched *s, const char *peer, struct msg *m)
 	snprintf(disk, sizeof(disk), "%d", h->disk_gb);
 	PGconn *c = sched_db(s);
 	int rc = DBX(c, err,
-		     "INSERT INTO agents (host, accel, az, vcpus, ram_mb, disk_gb, state, last_seen)"
+		     "INSERT INTO agents (host, accel, az, vcpus, ram_mb, disk_gb, state,"
+		     " last_seen)"
 		     " VALUES ($1, $2, $3, $4::int, $5::int, $6::int, 'up', now())"
 		     " ON CONFLICT (host) DO UPDATE SET accel = EXCLUDED.accel, az = EXCLUDED.az,"
-		     " vcpus = EXCLUDED.vcpus, ram_mb = EXCLUDED.ram_mb, disk_gb = EXCLUDED.disk_gb,"
+		     " vcpus = EXCLUDED.vcpus, ram_mb = EXCLUDED.ram_mb,"
+		     " disk_gb = EXCLUDED.disk_gb,"
 		     " state = 'up', last_seen = now()",
 		     g->host, g->accel, g->az, vcpus, ram, disk);
 	if (rc < 0)

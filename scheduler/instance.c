@@ -30,7 +30,8 @@ int instance_mark_deleted(PGconn *c, const char *id, char *err, size_t errlen)
 {
 	static const char sql[] =
 		"UPDATE instances SET status = 'DELETED', vm_state = 'deleted', power_state = 0,"
-		" task_state = NULL, deleted = true, terminated_at = coalesce(terminated_at, now()),"
+		" task_state = NULL, deleted = true,"
+		" terminated_at = coalesce(terminated_at, now()),"
 		" updated_at = now() WHERE id = $1 AND NOT deleted";
 	const char *params[] = {id};
 	return db_exec(c, sql, 1, params, err, errlen);

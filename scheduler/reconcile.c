@@ -80,7 +80,8 @@ static void reconcile_expected(struct sched *s, PGconn *c, const char *host,
 	snprintf(limit, sizeof(limit), "%d", RECONCILE_MAX_ROWS);
 	PGresult *r = DBQ(c, err,
 			  "SELECT i.id, i.status, i.vm_state, i.power_state FROM instances i"
-			  " WHERE i.host = $1 AND NOT i.deleted AND NOT EXISTS (SELECT 1 FROM tasks t"
+			  " WHERE i.host = $1 AND NOT i.deleted"
+			  " AND NOT EXISTS (SELECT 1 FROM tasks t"
 			  "  WHERE t.instance_id = i.id AND (t.status IN ('pending', 'dispatched')"
 			  "  OR t.updated_at > now() - $2::int * interval '1 second'))"
 			  " ORDER BY i.id LIMIT $3::int",

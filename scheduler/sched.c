@@ -191,7 +191,8 @@ static void sched_drain_router(struct sched *s)
 	for (int i = 0; i < ROUTER_BURST; i++) {
 		char peer[MSG_HOST_MAX] = "", err[256];
 		struct msg m;
-		int rc = bus_recv(s->router, peer, sizeof(peer), &m, ZMQ_DONTWAIT, err, sizeof(err));
+		int rc = bus_recv(s->router, peer, sizeof(peer), &m, ZMQ_DONTWAIT, err,
+				  sizeof(err));
 		if (rc == -EINVAL || rc == -E2BIG) {
 			log_warn("bus: bad message from \"%s\": %s", peer, err);
 			continue;
@@ -240,7 +241,8 @@ int sched_run(struct sched *s, volatile sig_atomic_t *stop)
 	int64_t next_tick = s->started_ms;
 	while (!*stop) {
 		int64_t now = time_mono_ms();
-		zmq_pollitem_t items[] = {{s->router, 0, ZMQ_POLLIN, 0}, {s->pull, 0, ZMQ_POLLIN, 0}};
+		zmq_pollitem_t items[] = {{s->router, 0, ZMQ_POLLIN, 0},
+					  {s->pull, 0, ZMQ_POLLIN, 0}};
 		if (zmq_poll(items, 2, next_tick > now ? (long)(next_tick - now) : 0) < 0) {
 			if (errno == EINTR)
 				continue;

@@ -428,8 +428,9 @@ static void task_dispatch_one(struct sched *s, PGconn *c, const char *id)
 	struct task t;
 	if (!uuid_is_valid(id)) {
 		log_warn("task \"%.40s\": id is not a UUID: failed", id);
-		if (DBX(c, err, "UPDATE tasks SET status = 'failed', error = 'task id is not a UUID',"
-				" updated_at = now() WHERE id = $1",
+		if (DBX(c, err,
+			"UPDATE tasks SET status = 'failed', error = 'task id is not a UUID',"
+			" updated_at = now() WHERE id = $1",
 			id) < 0)
 			sched_db_error(s, c, "tasks: fail malformed task", err);
 		return;
@@ -468,7 +469,8 @@ void tasks_run(struct sched *s)
 			"SELECT t.id, t.created_at FROM tasks t WHERE t.status = 'pending'"
 			" AND (t.created_at, t.id) > ($1::timestamptz, $2::text)"
 			" AND (t.action = 'delete' OR NOT EXISTS (SELECT 1 FROM tasks o"
-			"  WHERE o.instance_id = t.instance_id AND o.status IN ('pending', 'dispatched')"
+			"  WHERE o.instance_id = t.instance_id"
+			"  AND o.status IN ('pending', 'dispatched')"
 			"  AND (o.created_at, o.id) < (t.created_at, t.id)))"
 			" ORDER BY t.created_at, t.id LIMIT $3::int",
 			s->cursor_at, s->cursor_id, batch);
@@ -582,7 +584,8 @@ int tasks_on_result(struct sched *s, const char *peer, struct msg *m)
 	if (strcmp(t.instance_id, res->instance_id) || strcmp(t.host, peer)) {
 		log_warn("result for task %s (instance %s) from %s, but the task is for instance "
 			 "%s on %s: ignored",
-			 t.id, res->instance_id, peer, t.instance_id, t.host[0] ? t.host : "no host");
+			 t.id, res->instance_id, peer, t.instance_id,
+			 t.host[0] ? t.host : "no host");
 		goto out;
 	}
 	if (strcmp(t.status, "pending") && strcmp(t.status, "dispatched")) {
