@@ -1,7 +1,7 @@
 /* The smaller Compute v2.1 resources: limits, availability zones, hypervisors and
  * services (both views of the agents table), an empty os-aggregates, simple tenant
- * usage, and the route rows of os-quota-sets (handlers in quota_sets.c). An agent counts as up while the
- * scheduler says so and its last heartbeat is younger than [scheduler] agent_timeout. */
+ * usage, and the route rows of os-quota-sets (handlers in quota_sets.c). An agent counts as up
+ * while the scheduler says so and its last heartbeat is younger than [scheduler] agent_timeout. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,8 +32,9 @@ static void limits_show(struct req *r, struct resp *w)
 	const char *tenant = req_query(r, "tenant_id");
 	if (tenant && strcmp(tenant, pid)) {
 		if (!policy_is_admin(&r->auth)) {
-			resp_error(r, w, 403, "Policy doesn't allow os_compute_api:limits:other_project "
-					      "to be performed.");
+			resp_error(r, w, 403,
+			           "Policy doesn't allow os_compute_api:limits:other_project "
+			           "to be performed.");
 			return;
 		}
 		pid = tenant;
@@ -45,16 +46,16 @@ static void limits_show(struct req *r, struct resp *w)
 	/* Nova's fixed 2.1 absolute limits beside the enforced ones; nothing counts
 	 * floating IPs, security groups or server groups here yet. */
 	json_t *abs = json_pack(
-		"{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i}",
-		"maxTotalInstances", (json_int_t)lim.v[QUOTA_INSTANCES], "maxTotalCores",
-		(json_int_t)lim.v[QUOTA_CORES], "maxTotalRAMSize", (json_int_t)lim.v[QUOTA_RAM],
-		"maxTotalKeypairs", (json_int_t)lim.v[QUOTA_KEY_PAIRS], "totalInstancesUsed",
-		(json_int_t)used.v[QUOTA_INSTANCES], "totalCoresUsed",
-		(json_int_t)used.v[QUOTA_CORES], "totalRAMUsed", (json_int_t)used.v[QUOTA_RAM],
-		"maxServerMeta", 128, "maxImageMeta", 128, "maxPersonality", 5,
-		"maxPersonalitySize", 10240, "maxSecurityGroups", 10, "maxSecurityGroupRules", 20,
-		"maxTotalFloatingIps", 10, "maxServerGroups", 10, "maxServerGroupMembers", 10,
-		"totalFloatingIpsUsed", 0, "totalSecurityGroupsUsed", 0, "totalServerGroupsUsed", 0);
+	    "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i}",
+	    "maxTotalInstances", (json_int_t)lim.v[QUOTA_INSTANCES], "maxTotalCores",
+	    (json_int_t)lim.v[QUOTA_CORES], "maxTotalRAMSize", (json_int_t)lim.v[QUOTA_RAM],
+	    "maxTotalKeypairs", (json_int_t)lim.v[QUOTA_KEY_PAIRS], "totalInstancesUsed",
+	    (json_int_t)used.v[QUOTA_INSTANCES], "totalCoresUsed", (json_int_t)used.v[QUOTA_CORES],
+	    "totalRAMUsed", (json_int_t)used.v[QUOTA_RAM], "maxServerMeta", 128, "maxImageMeta",
+	    128, "maxPersonality", 5, "maxPersonalitySize", 10240, "maxSecurityGroups", 10,
+	    "maxSecurityGroupRules", 20, "maxTotalFloatingIps", 10, "maxServerGroups", 10,
+	    "maxServerGroupMembers", 10, "totalFloatingIpsUsed", 0, "totalSecurityGroupsUsed", 0,
+	    "totalServerGroupsUsed", 0);
 	resp_json(w, 200, json_pack("{s:{s:o,s:[]}}", "limits", "absolute", abs, "rate"));
 }
 
@@ -65,10 +66,10 @@ static void az_list_common(struct req *r, struct resp *w, int detail)
 	char err[256], secs[16];
 	agent_timeout(r, secs);
 	PGresult *res = DBQ(r->db, err,
-			    "SELECT az, host, " AGENT_UP ", to_char(last_seen AT TIME ZONE 'UTC',"
-			    " 'YYYY-MM-DD\"T\"HH24:MI:SS.US') FROM agents WHERE kind = 'compute'"
-			    " ORDER BY az, host",
-			    secs);
+	                    "SELECT az, host, " AGENT_UP ", to_char(last_seen AT TIME ZONE 'UTC',"
+	                    " 'YYYY-MM-DD\"T\"HH24:MI:SS.US') FROM agents WHERE kind = 'compute'"
+	                    " ORDER BY az, host",
+	                    secs);
 	if (!res) {
 		resp_db_error(r, w, err);
 		return;
@@ -79,20 +80,20 @@ static void az_list_common(struct req *r, struct resp *w, int detail)
 		const char *az = db_val(res, i, 0);
 		int up = db_val(res, i, 2)[0] == 't';
 		if (!cur || strcmp(cur, az)) {
-			zone = json_pack("{s:s,s:{s:b}}", "zoneName", az, "zoneState", "available",
-					 0);
+			zone =
+			    json_pack("{s:s,s:{s:b}}", "zoneName", az, "zoneState", "available", 0);
 			json_object_set_new(zone, "hosts", detail ? json_object() : json_null());
 			json_array_append_new(zones, zone);
 			cur = az;
 		}
 		if (up)
 			json_object_set_new(json_object_get(zone, "zoneState"), "available",
-					    json_true());
+			                    json_true());
 		if (detail)
 			json_object_set_new(json_object_get(zone, "hosts"), db_val(res, i, 1),
-					    json_pack("{s:{s:b,s:b,s:s}}", "nova-compute",
-						      "available", up, "active", 1, "updated_at",
-						      db_val(res, i, 3)));
+			                    json_pack("{s:{s:b,s:b,s:s}}", "nova-compute",
+			                              "available", up, "active", 1, "updated_at",
+			                              db_val(res, i, 3)));
 	}
 	PQclear(res);
 	resp_json(w, 200, json_pack("{s:o}", "availabilityZoneInfo", zones));
@@ -113,45 +114,48 @@ static void az_detail(struct req *r, struct resp *w)
 /* Hypervisor ids are integers at 2.1; the agents table has none, so an agent's id is
  * its rank by registration (stable while no agent row is deleted). */
 static PGresult *agents_query(struct req *r, char *err, size_t errlen, const char *id,
-			      const char *pattern)
+                              const char *pattern)
 {
 	char secs[16];
 	agent_timeout(r, secs);
 	return db_query(
-		r->db,
-		"SELECT a.id, a.host, a.up, a.vcpus, a.ram_mb, a.disk_gb, coalesce(u.vcpus, 0),"
-		" coalesce(u.ram, 0), coalesce(u.disk, 0), coalesce(u.n, 0), a.az,"
-		" to_char(a.last_seen AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
-		" FROM (SELECT row_number() OVER (ORDER BY created_at, host) AS id, host, " AGENT_UP
-		" AS up, vcpus, ram_mb, disk_gb, az, last_seen FROM agents WHERE kind = 'compute') a"
-		" LEFT JOIN (SELECT host, sum(vcpus) AS vcpus, sum(ram_mb) AS ram, sum(disk_gb) AS disk,"
-		" count(*) AS n FROM instances WHERE NOT deleted AND host IS NOT NULL GROUP BY host) u"
-		" ON u.host = a.host WHERE ($2::text IS NULL OR a.id::text = $2)"
-		" AND ($3::text IS NULL OR strpos(a.host, $3) > 0) ORDER BY a.id",
-		3, (const char *const[]){secs, id, pattern}, err, errlen, NULL);
+	    r->db,
+	    "SELECT a.id, a.host, a.up, a.vcpus, a.ram_mb, a.disk_gb, coalesce(u.vcpus, 0),"
+	    " coalesce(u.ram, 0), coalesce(u.disk, 0), coalesce(u.n, 0), a.az,"
+	    " to_char(a.last_seen AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
+	    " FROM (SELECT row_number() OVER (ORDER BY created_at, host) AS id, host, " AGENT_UP
+	    " AS up, vcpus, ram_mb, disk_gb, az, last_seen FROM agents WHERE kind = 'compute') a"
+	    " LEFT JOIN (SELECT host, sum(vcpus) AS vcpus, sum(ram_mb) AS ram, sum(disk_gb) AS "
+	    "disk,"
+	    " count(*) AS n FROM instances WHERE NOT deleted AND host IS NOT NULL GROUP BY host) u"
+	    " ON u.host = a.host WHERE ($2::text IS NULL OR a.id::text = $2)"
+	    " AND ($3::text IS NULL OR strpos(a.host, $3) > 0) ORDER BY a.id",
+	    3, (const char *const[]){secs, id, pattern}, err, errlen, NULL);
 }
 
 static json_t *hypervisor_json(const PGresult *res, int i, int detail)
 {
 	json_int_t id = db_long(res, i, 0, 0);
-	json_t *h = json_pack("{s:I,s:s,s:s,s:s}", "id", id, "hypervisor_hostname",
-			      db_val(res, i, 1), "state", db_val(res, i, 2)[0] == 't' ? "up" : "down",
-			      "status", "enabled");
+	json_t *h =
+	    json_pack("{s:I,s:s,s:s,s:s}", "id", id, "hypervisor_hostname", db_val(res, i, 1),
+	              "state", db_val(res, i, 2)[0] == 't' ? "up" : "down", "status", "enabled");
 	if (!detail)
 		return h;
-	long vcpus = db_long(res, i, 3, 0), ram = db_long(res, i, 4, 0), disk = db_long(res, i, 5, 0);
-	long uvcpus = db_long(res, i, 6, 0), uram = db_long(res, i, 7, 0), udisk = db_long(res, i, 8, 0);
+	long vcpus = db_long(res, i, 3, 0), ram = db_long(res, i, 4, 0),
+	     disk = db_long(res, i, 5, 0);
+	long uvcpus = db_long(res, i, 6, 0), uram = db_long(res, i, 7, 0),
+	     udisk = db_long(res, i, 8, 0);
 	/* host_ip and cpu_info are unknown: agents report neither their address nor
 	 * their CPU model. */
 	json_t *more = json_pack(
-		"{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:I,s:s,s:n,s:s,s:{s:s,s:I,s:n}}", "vcpus",
-		(json_int_t)vcpus, "memory_mb", (json_int_t)ram, "local_gb", (json_int_t)disk,
-		"vcpus_used", (json_int_t)uvcpus, "memory_mb_used", (json_int_t)uram,
-		"local_gb_used", (json_int_t)udisk, "free_ram_mb", (json_int_t)(ram - uram),
-		"free_disk_gb", (json_int_t)(disk - udisk), "running_vms",
-		(json_int_t)db_long(res, i, 9, 0), "current_workload", 0, "disk_available_least",
-		(json_int_t)(disk - udisk), "hypervisor_type", "QEMU", "host_ip", "cpu_info", "{}", "service", "host",
-		db_val(res, i, 1), "id", id, "disabled_reason");
+	    "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:I,s:s,s:n,s:s,s:{s:s,s:I,s:n}}", "vcpus",
+	    (json_int_t)vcpus, "memory_mb", (json_int_t)ram, "local_gb", (json_int_t)disk,
+	    "vcpus_used", (json_int_t)uvcpus, "memory_mb_used", (json_int_t)uram, "local_gb_used",
+	    (json_int_t)udisk, "free_ram_mb", (json_int_t)(ram - uram), "free_disk_gb",
+	    (json_int_t)(disk - udisk), "running_vms", (json_int_t)db_long(res, i, 9, 0),
+	    "current_workload", 0, "disk_available_least", (json_int_t)(disk - udisk),
+	    "hypervisor_type", "QEMU", "host_ip", "cpu_info", "{}", "service", "host",
+	    db_val(res, i, 1), "id", id, "disabled_reason");
 	json_object_update(h, more);
 	json_decref(more);
 	return h;
@@ -236,14 +240,13 @@ static void hypervisors_statistics(struct req *r, struct resp *w)
 	for (int i = 0; i < PQntuples(res); i++)
 		for (int k = 0; k < 7; k++)
 			sum[k] += db_long(res, i, 3 + k, 0);
-	json_t *s = json_pack("{s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:I}", "count",
-			      PQntuples(res), "vcpus", (json_int_t)sum[0], "memory_mb",
-			      (json_int_t)sum[1], "local_gb", (json_int_t)sum[2], "vcpus_used",
-			      (json_int_t)sum[3], "memory_mb_used", (json_int_t)sum[4],
-			      "local_gb_used", (json_int_t)sum[5], "running_vms", (json_int_t)sum[6],
-			      "free_ram_mb", (json_int_t)(sum[1] - sum[4]), "free_disk_gb",
-			      (json_int_t)(sum[2] - sum[5]), "current_workload", 0,
-			      "disk_available_least", (json_int_t)(sum[2] - sum[5]));
+	json_t *s = json_pack(
+	    "{s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:I}", "count", PQntuples(res), "vcpus",
+	    (json_int_t)sum[0], "memory_mb", (json_int_t)sum[1], "local_gb", (json_int_t)sum[2],
+	    "vcpus_used", (json_int_t)sum[3], "memory_mb_used", (json_int_t)sum[4], "local_gb_used",
+	    (json_int_t)sum[5], "running_vms", (json_int_t)sum[6], "free_ram_mb",
+	    (json_int_t)(sum[1] - sum[4]), "free_disk_gb", (json_int_t)(sum[2] - sum[5]),
+	    "current_workload", 0, "disk_available_least", (json_int_t)(sum[2] - sum[5]));
 	PQclear(res);
 	resp_json(w, 200, json_pack("{s:o}", "hypervisor_statistics", s));
 }
@@ -262,12 +265,12 @@ static void services_list(struct req *r, struct resp *w)
 		if (host && strcmp(host, db_val(res, i, 1)))
 			continue;
 		json_array_append_new(
-			a, json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:n,s:b}", "id",
-				     (json_int_t)db_long(res, i, 0, 0), "binary", "nova-compute",
-				     "host", db_val(res, i, 1), "zone", db_val(res, i, 10), "status",
-				     "enabled", "state", db_val(res, i, 2)[0] == 't' ? "up" : "down",
-				     "updated_at", db_val(res, i, 11), "disabled_reason",
-				     "forced_down", 0));
+		    a,
+		    json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:n,s:b}", "id",
+		              (json_int_t)db_long(res, i, 0, 0), "binary", "nova-compute", "host",
+		              db_val(res, i, 1), "zone", db_val(res, i, 10), "status", "enabled",
+		              "state", db_val(res, i, 2)[0] == 't' ? "up" : "down", "updated_at",
+		              db_val(res, i, 11), "disabled_reason", "forced_down", 0));
 	}
 	PQclear(res);
 	resp_json(w, 200, json_pack("{s:o}", "services", a));
@@ -296,12 +299,14 @@ static int usage_window(struct req *r, struct resp *w, time_t *start, time_t *en
 	const char *s = req_query(r, "start"), *e = req_query(r, "end");
 	*start = *end = time(NULL);
 	if ((s && time_parse_iso(s, start) < 0) || (e && time_parse_iso(e, end) < 0)) {
-		resp_error(r, w, 400, "Invalid start or end time: use YYYY-MM-DDTHH:MM:SS[.ffffff]");
+		resp_error(r, w, 400,
+		           "Invalid start or end time: use YYYY-MM-DDTHH:MM:SS[.ffffff]");
 		return -EINVAL;
 	}
 	if (*start > *end) {
-		resp_error(r, w, 400, "Invalid start time. The start time cannot occur after the "
-				      "end time.");
+		resp_error(r, w, 400,
+		           "Invalid start time. The start time cannot occur after the "
+		           "end time.");
 		return -EINVAL;
 	}
 	return 0;
@@ -311,30 +316,30 @@ static int usage_window(struct req *r, struct resp *w, time_t *start, time_t *en
  * ordered by project. Columns: id, name, project, vcpus, ram, disk, flavor name,
  * vm_state, deleted, launched epoch, terminated epoch, launched/terminated text. */
 static PGresult *usage_query(struct req *r, char *err, size_t errlen, time_t start, time_t end,
-			     const char *pid)
+                             const char *pid)
 {
 	char s[24], e[24];
 	snprintf(s, sizeof(s), "%lld", (long long)start);
 	snprintf(e, sizeof(e), "%lld", (long long)end);
 	return db_query(
-		r->db,
-		"SELECT i.id, i.name, i.project_id, i.vcpus, i.ram_mb, i.disk_gb,"
-		" coalesce(f.name, i.flavor_id), i.vm_state, i.deleted,"
-		" extract(epoch FROM i.launched_at)::bigint, extract(epoch FROM t.at)::bigint,"
-		" to_char(i.launched_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US'),"
-		" to_char(t.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
-		" FROM instances i LEFT JOIN flavors f ON f.id = i.flavor_id,"
-		" LATERAL (SELECT coalesce(i.terminated_at,"
-		"   CASE WHEN i.deleted THEN i.updated_at END) AS at) t"
-		" WHERE i.launched_at < to_timestamp($2::bigint)"
-		" AND (t.at IS NULL OR t.at > to_timestamp($1::bigint))"
-		" AND ($3::text IS NULL OR i.project_id = $3) ORDER BY i.project_id, i.launched_at",
-		3, (const char *const[]){s, e, pid}, err, errlen, NULL);
+	    r->db,
+	    "SELECT i.id, i.name, i.project_id, i.vcpus, i.ram_mb, i.disk_gb,"
+	    " coalesce(f.name, i.flavor_id), i.vm_state, i.deleted,"
+	    " extract(epoch FROM i.launched_at)::bigint, extract(epoch FROM t.at)::bigint,"
+	    " to_char(i.launched_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US'),"
+	    " to_char(t.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
+	    " FROM instances i LEFT JOIN flavors f ON f.id = i.flavor_id,"
+	    " LATERAL (SELECT coalesce(i.terminated_at,"
+	    "   CASE WHEN i.deleted THEN i.updated_at END) AS at) t"
+	    " WHERE i.launched_at < to_timestamp($2::bigint)"
+	    " AND (t.at IS NULL OR t.at > to_timestamp($1::bigint))"
+	    " AND ($3::text IS NULL OR i.project_id = $3) ORDER BY i.project_id, i.launched_at",
+	    3, (const char *const[]){s, e, pid}, err, errlen, NULL);
 }
 
 /* Builds the tenant_usage objects of rows [from, to) (one project). */
-static json_t *tenant_usage_json(const PGresult *res, int from, int to, time_t start,
-				 time_t end, int detailed)
+static json_t *tenant_usage_json(const PGresult *res, int from, int to, time_t start, time_t end,
+                                 int detailed)
 {
 	char ts[32], te[32];
 	time_t now = time(NULL);
@@ -352,21 +357,21 @@ static json_t *tenant_usage_json(const PGresult *res, int from, int to, time_t s
 		int deleted = db_val(res, i, 8)[0] == 't';
 		json_t *ended = db_val(res, i, 12) ? json_string(db_val(res, i, 12)) : json_null();
 		json_array_append_new(
-			servers,
-			json_pack("{s:s,s:s,s:f,s:I,s:I,s:I,s:s,s:s,s:s,s:o,s:s,s:I}", "instance_id",
-				  db_val(res, i, 0), "name", db_val(res, i, 1), "hours", hours,
-				  "memory_mb", (json_int_t)ram, "local_gb", (json_int_t)disk, "vcpus",
-				  (json_int_t)vcpus, "tenant_id", db_val(res, i, 2), "flavor",
-				  db_val(res, i, 6), "started_at", db_val(res, i, 11), "ended_at",
-				  ended, "state", deleted ? "terminated" : db_val(res, i, 7),
-				  "uptime", (json_int_t)((terminated ? terminated : now) - launched)));
+		    servers,
+		    json_pack("{s:s,s:s,s:f,s:I,s:I,s:I,s:s,s:s,s:s,s:o,s:s,s:I}", "instance_id",
+		              db_val(res, i, 0), "name", db_val(res, i, 1), "hours", hours,
+		              "memory_mb", (json_int_t)ram, "local_gb", (json_int_t)disk, "vcpus",
+		              (json_int_t)vcpus, "tenant_id", db_val(res, i, 2), "flavor",
+		              db_val(res, i, 6), "started_at", db_val(res, i, 11), "ended_at",
+		              ended, "state", deleted ? "terminated" : db_val(res, i, 7), "uptime",
+		              (json_int_t)((terminated ? terminated : now) - launched)));
 	}
 	usage_time(start, ts, sizeof(ts));
 	usage_time(end, te, sizeof(te));
 	json_t *u = json_pack("{s:s,s:f,s:f,s:f,s:f,s:s,s:s}", "tenant_id", db_val(res, from, 2),
-			      "total_hours", t.hours, "total_vcpus_usage", t.vcpu_hours,
-			      "total_memory_mb_usage", t.memory_mb_hours, "total_local_gb_usage",
-			      t.local_gb_hours, "start", ts, "stop", te);
+	                      "total_hours", t.hours, "total_vcpus_usage", t.vcpu_hours,
+	                      "total_memory_mb_usage", t.memory_mb_hours, "total_local_gb_usage",
+	                      t.local_gb_hours, "start", ts, "stop", te);
 	if (detailed)
 		json_object_set_new(u, "server_usages", servers);
 	else
@@ -404,8 +409,9 @@ static void usage_show(struct req *r, struct resp *w)
 	time_t start, end;
 	const char *pid = r->params[0];
 	if (strcmp(pid, r->auth.project_id) && !policy_is_admin(&r->auth)) {
-		resp_error(r, w, 403, "Policy doesn't allow os_compute_api:os-simple-tenant-usage:show "
-				      "to be performed.");
+		resp_error(r, w, 403,
+		           "Policy doesn't allow os_compute_api:os-simple-tenant-usage:show "
+		           "to be performed.");
 		return;
 	}
 	if (usage_window(r, w, &start, &end) < 0)
@@ -416,36 +422,32 @@ static void usage_show(struct req *r, struct resp *w)
 		return;
 	}
 	json_t *u = PQntuples(res) ? tenant_usage_json(res, 0, PQntuples(res), start, end, 1)
-				   : json_object();
+	                           : json_object();
 	PQclear(res);
 	resp_json(w, 200, json_pack("{s:o}", "tenant_usage", u));
 }
 
 #define C "/compute/v2.1"
 static const struct route routes[] = {
-	{"GET", C "/limits", limits_show, "compute:read", SVC_COMPUTE, 0},
-	{"GET", C "/os-availability-zone", az_list, "compute:read", SVC_COMPUTE, 0},
-	{"GET", C "/os-availability-zone/detail", az_detail, "compute:admin", SVC_COMPUTE, 0},
-	{"GET", C "/os-hypervisors", hypervisors_list, "compute:admin", SVC_COMPUTE, 0},
-	{"GET", C "/os-hypervisors/detail", hypervisors_detail, "compute:admin", SVC_COMPUTE, 0},
-	{"GET", C "/os-hypervisors/statistics", hypervisors_statistics, "compute:admin",
-	 SVC_COMPUTE, 0},
-	{"GET", C "/os-hypervisors/{}", hypervisors_show, "compute:admin", SVC_COMPUTE, 0},
-	{"GET", C "/os-hypervisors/{}/uptime", hypervisors_uptime, "compute:admin", SVC_COMPUTE,
-	 0},
-	{"GET", C "/os-hypervisors/{}/search", hypervisors_search, "compute:admin", SVC_COMPUTE,
-	 0},
-	{"GET", C "/os-aggregates", aggregates_list, "compute:admin", SVC_COMPUTE, 0},
-	{"GET", C "/os-services", services_list, "compute:admin", SVC_COMPUTE, 0},
-	{"GET", C "/os-simple-tenant-usage", usage_list, "compute:admin", SVC_COMPUTE, 0},
-	{"GET", C "/os-simple-tenant-usage/{}", usage_show, "compute:read", SVC_COMPUTE, 0},
-	{"GET", C "/os-quota-sets/{}", quota_sets_show, "compute:quota:read", SVC_COMPUTE, 0},
-	{"GET", C "/os-quota-sets/{}/defaults", quota_sets_defaults, "compute:quota:read",
-	 SVC_COMPUTE, 0},
-	{"GET", C "/os-quota-sets/{}/detail", quota_sets_detail, "compute:quota:read",
-	 SVC_COMPUTE, 0},
-	{"PUT", C "/os-quota-sets/{}", quota_sets_update, "compute:quota:write", SVC_COMPUTE, 0},
-	{"DELETE", C "/os-quota-sets/{}", quota_sets_delete, "compute:quota:write", SVC_COMPUTE,
-	 0},
+    {"GET", C "/limits", limits_show, "compute:read", SVC_COMPUTE, 0},
+    {"GET", C "/os-availability-zone", az_list, "compute:read", SVC_COMPUTE, 0},
+    {"GET", C "/os-availability-zone/detail", az_detail, "compute:admin", SVC_COMPUTE, 0},
+    {"GET", C "/os-hypervisors", hypervisors_list, "compute:admin", SVC_COMPUTE, 0},
+    {"GET", C "/os-hypervisors/detail", hypervisors_detail, "compute:admin", SVC_COMPUTE, 0},
+    {"GET", C "/os-hypervisors/statistics", hypervisors_statistics, "compute:admin", SVC_COMPUTE,
+     0},
+    {"GET", C "/os-hypervisors/{}", hypervisors_show, "compute:admin", SVC_COMPUTE, 0},
+    {"GET", C "/os-hypervisors/{}/uptime", hypervisors_uptime, "compute:admin", SVC_COMPUTE, 0},
+    {"GET", C "/os-hypervisors/{}/search", hypervisors_search, "compute:admin", SVC_COMPUTE, 0},
+    {"GET", C "/os-aggregates", aggregates_list, "compute:admin", SVC_COMPUTE, 0},
+    {"GET", C "/os-services", services_list, "compute:admin", SVC_COMPUTE, 0},
+    {"GET", C "/os-simple-tenant-usage", usage_list, "compute:admin", SVC_COMPUTE, 0},
+    {"GET", C "/os-simple-tenant-usage/{}", usage_show, "compute:read", SVC_COMPUTE, 0},
+    {"GET", C "/os-quota-sets/{}", quota_sets_show, "compute:quota:read", SVC_COMPUTE, 0},
+    {"GET", C "/os-quota-sets/{}/defaults", quota_sets_defaults, "compute:quota:read", SVC_COMPUTE,
+     0},
+    {"GET", C "/os-quota-sets/{}/detail", quota_sets_detail, "compute:quota:read", SVC_COMPUTE, 0},
+    {"PUT", C "/os-quota-sets/{}", quota_sets_update, "compute:quota:write", SVC_COMPUTE, 0},
+    {"DELETE", C "/os-quota-sets/{}", quota_sets_delete, "compute:quota:write", SVC_COMPUTE, 0},
 };
 ROUTE_TABLE(compute_misc_routes, routes);

@@ -15,8 +15,9 @@
 #include "wire.h"
 #include "xalloc.h"
 
-#define FLAVOR_COLS                                                                            \
-	"id, name, ram_mb, disk_gb, vcpus, swap_mb, ephemeral_gb, rxtx_factor, is_public, disabled"
+#define FLAVOR_COLS                                                                                \
+	"id, name, ram_mb, disk_gb, vcpus, swap_mb, ephemeral_gb, rxtx_factor, is_public, "        \
+	"disabled"
 #define FLAVOR_ID_MAX 255
 #define FLAVOR_NAME_MAX 255
 #define SPEC_KEY_MAX 255
@@ -29,7 +30,7 @@ static json_t *flavor_links(const struct req *r, const char *id)
 	char *self = xasprintf("%s/compute/v2.1/flavors/%s", r->api->public_url, id);
 	char *book = xasprintf("%s/compute/flavors/%s", r->api->public_url, id);
 	json_t *l = json_pack("[{s:s,s:s},{s:s,s:s}]", "rel", "self", "href", self, "rel",
-			      "bookmark", "href", book);
+	                      "bookmark", "href", book);
 	free(self);
 	free(book);
 	return l;
@@ -41,19 +42,17 @@ static json_t *flavor_json(const struct req *r, const PGresult *res, int i, int 
 	const char *id = db_val(res, i, 0);
 	if (brief)
 		return json_pack("{s:s,s:s,s:o}", "id", id, "name", db_val(res, i, 1), "links",
-				 flavor_links(r, id));
+		                 flavor_links(r, id));
 	long swap = db_long(res, i, 5, 0);
 	/* Nova before 2.75 shows no swap as the empty string. */
 	json_t *jswap = swap ? json_integer(swap) : json_string("");
-	return json_pack("{s:s,s:s,s:I,s:I,s:I,s:o,s:I,s:f,s:b,s:b,s:o}", "id", id, "name",
-			 db_val(res, i, 1), "ram", (json_int_t)db_long(res, i, 2, 0), "disk",
-			 (json_int_t)db_long(res, i, 3, 0), "vcpus",
-			 (json_int_t)db_long(res, i, 4, 0), "swap", jswap,
-			 "OS-FLV-EXT-DATA:ephemeral", (json_int_t)db_long(res, i, 6, 0),
-			 "rxtx_factor", strtod(db_val(res, i, 7), NULL),
-			 "os-flavor-access:is_public", db_val(res, i, 8)[0] == 't',
-			 "OS-FLV-DISABLED:disabled", db_val(res, i, 9)[0] == 't', "links",
-			 flavor_links(r, id));
+	return json_pack(
+	    "{s:s,s:s,s:I,s:I,s:I,s:o,s:I,s:f,s:b,s:b,s:o}", "id", id, "name", db_val(res, i, 1),
+	    "ram", (json_int_t)db_long(res, i, 2, 0), "disk", (json_int_t)db_long(res, i, 3, 0),
+	    "vcpus", (json_int_t)db_long(res, i, 4, 0), "swap", jswap, "OS-FLV-EXT-DATA:ephemeral",
+	    (json_int_t)db_long(res, i, 6, 0), "rxtx_factor", strtod(db_val(res, i, 7), NULL),
+	    "os-flavor-access:is_public", db_val(res, i, 8)[0] == 't', "OS-FLV-DISABLED:disabled",
+	    db_val(res, i, 9)[0] == 't', "links", flavor_links(r, id));
 }
 
 /* Parses a non-negative integer query filter; -1 when absent, -EINVAL when bad. */
@@ -94,7 +93,8 @@ static void flavors_list_common(struct req *r, struct resp *w, int brief)
 	}
 	snprintf(ram, sizeof(ram), "%ld", min_ram < 0 ? 0 : min_ram);
 	snprintf(disk, sizeof(disk), "%ld", min_disk < 0 ? 0 : min_disk);
-	snprintf(lim, sizeof(lim), "%ld", limit < 0 || limit > LIST_LIMIT_MAX ? LIST_LIMIT_MAX : limit);
+	snprintf(lim, sizeof(lim), "%ld",
+	         limit < 0 || limit > LIST_LIMIT_MAX ? LIST_LIMIT_MAX : limit);
 	const char *marker = req_query(r, "marker");
 	PGresult *res = NULL;
 	if (marker) {
@@ -107,10 +107,11 @@ static void flavors_list_common(struct req *r, struct resp *w, int brief)
 		}
 	}
 	res = DBQ(r->db, err,
-		  "SELECT " FLAVOR_COLS " FROM flavors WHERE ($1::boolean IS NULL OR is_public = $1::boolean)"
-		  " AND ram_mb >= $2::int AND disk_gb >= $3::int AND ($4::text IS NULL OR id > $4)"
-		  " ORDER BY id LIMIT $5::int",
-		  is_public, ram, disk, marker, lim);
+	          "SELECT " FLAVOR_COLS " FROM flavors"
+	          " WHERE ($1::boolean IS NULL OR is_public = $1::boolean)"
+	          " AND ram_mb >= $2::int AND disk_gb >= $3::int AND ($4::text IS NULL OR id > $4)"
+	          " ORDER BY id LIMIT $5::int",
+	          is_public, ram, disk, marker, lim);
 	if (!res) {
 		resp_db_error(r, w, err);
 		return;
@@ -137,8 +138,9 @@ static PGresult *flavor_load(struct req *r, struct resp *w, const char *id)
 {
 	char err[256];
 	PGresult *res = DBQ(r->db, err,
-			    "SELECT " FLAVOR_COLS " FROM flavors WHERE id = $1 AND (is_public OR $2::boolean)",
-			    id, policy_is_admin(&r->auth) ? "true" : "false");
+	                    "SELECT " FLAVOR_COLS " FROM flavors"
+	                    " WHERE id = $1 AND (is_public OR $2::boolean)",
+	                    id, policy_is_admin(&r->auth) ? "true" : "false");
 	if (!res) {
 		resp_db_error(r, w, err);
 		return NULL;
@@ -169,14 +171,14 @@ struct flavor_in {
 };
 
 static const struct jfield f_flavor[] = {
-	{"name", J_STR, JF(struct flavor_in, name), 0, FLAVOR_NAME_MAX, 1, 0},
-	{"id", J_STR_OR_INT, JF(struct flavor_in, id), 0, FLAVOR_ID_MAX, 0, 1},
-	{"ram", J_INT, JF(struct flavor_in, ram), 1, INT_MAX, 1, 0},
-	{"vcpus", J_INT, JF(struct flavor_in, vcpus), 1, INT_MAX, 1, 0},
-	{"disk", J_INT, JF(struct flavor_in, disk), 0, INT_MAX, 1, 0},
-	{"swap", J_INT, JF(struct flavor_in, swap), 0, INT_MAX, 0, 1},
-	{"OS-FLV-EXT-DATA:ephemeral", J_INT, JF(struct flavor_in, ephemeral), 0, INT_MAX, 0, 1},
-	{"os-flavor-access:is_public", J_BOOL, JF(struct flavor_in, is_public), 0, 0, 0, 1},
+    {"name", J_STR, JF(struct flavor_in, name), 0, FLAVOR_NAME_MAX, 1, 0},
+    {"id", J_STR_OR_INT, JF(struct flavor_in, id), 0, FLAVOR_ID_MAX, 0, 1},
+    {"ram", J_INT, JF(struct flavor_in, ram), 1, INT_MAX, 1, 0},
+    {"vcpus", J_INT, JF(struct flavor_in, vcpus), 1, INT_MAX, 1, 0},
+    {"disk", J_INT, JF(struct flavor_in, disk), 0, INT_MAX, 1, 0},
+    {"swap", J_INT, JF(struct flavor_in, swap), 0, INT_MAX, 0, 1},
+    {"OS-FLV-EXT-DATA:ephemeral", J_INT, JF(struct flavor_in, ephemeral), 0, INT_MAX, 0, 1},
+    {"os-flavor-access:is_public", J_BOOL, JF(struct flavor_in, is_public), 0, 0, 0, 1},
 };
 
 /* rxtx_factor is a float, which jparse has no type for: a JSON number, or a decimal
@@ -213,12 +215,13 @@ static int flavor_parse(struct req *r, struct resp *w, struct flavor_in *f)
 		return -EINVAL;
 	json_t *body = json_object_get(r->json, "flavor");
 	if (!wire_name_ok(f->name, FLAVOR_NAME_MAX))
-		resp_error(r, w, 400, "name: must be 1 to %d printable characters without "
-				      "leading or trailing spaces",
-			   FLAVOR_NAME_MAX);
+		resp_error(r, w, 400,
+		           "name: must be 1 to %d printable characters without "
+		           "leading or trailing spaces",
+		           FLAVOR_NAME_MAX);
 	else if (f->id && strcmp(f->id, "auto") &&
-		 (!wire_charset_ok(f->id, FLAVOR_ID_MAX, "._- ") || f->id[0] == ' ' ||
-		  f->id[strlen(f->id) - 1] == ' '))
+	         (!wire_charset_ok(f->id, FLAVOR_ID_MAX, "._- ") || f->id[0] == ' ' ||
+	          f->id[strlen(f->id) - 1] == ' '))
 		resp_error(r, w, 400, "id: letters, digits, '.', '_', '-' and inner spaces only");
 	else if (rxtx_parse(json_object_get(body, "rxtx_factor"), &f->rxtx_factor) < 0)
 		resp_error(r, w, 400, "rxtx_factor: must be a number greater than 0");
@@ -232,7 +235,7 @@ static void flavors_create(struct req *r, struct resp *w)
 {
 	struct flavor_in f;
 	char err[256], state[6] = "", id[UUID_STR_LEN], ram[24], vcpus[24], disk[24], swap[24],
-					 eph[24], rxtx[40];
+	               eph[24], rxtx[40];
 	if (flavor_parse(r, w, &f) < 0)
 		return;
 	if (!f.id || !strcmp(f.id, "auto"))
@@ -245,14 +248,14 @@ static void flavors_create(struct req *r, struct resp *w)
 	snprintf(rxtx, sizeof(rxtx), "%.17g", f.rxtx_factor);
 	const char *fid = !f.id || !strcmp(f.id, "auto") ? id : f.id;
 	PGresult *res = db_query(
-		r->db,
-		"INSERT INTO flavors (id, name, ram_mb, vcpus, disk_gb, swap_mb, ephemeral_gb,"
-		" rxtx_factor, is_public) VALUES ($1, $2, $3::int, $4::int, $5::int, $6::int, $7::int,"
-		" $8::double precision, $9::boolean) RETURNING " FLAVOR_COLS,
-		9,
-		(const char *const[]){fid, f.name, ram, vcpus, disk, swap, eph, rxtx,
-				      f.is_public ? "true" : "false"},
-		err, sizeof(err), state);
+	    r->db,
+	    "INSERT INTO flavors (id, name, ram_mb, vcpus, disk_gb, swap_mb, ephemeral_gb,"
+	    " rxtx_factor, is_public) VALUES ($1, $2, $3::int, $4::int, $5::int, $6::int, $7::int,"
+	    " $8::double precision, $9::boolean) RETURNING " FLAVOR_COLS,
+	    9,
+	    (const char *const[]){fid, f.name, ram, vcpus, disk, swap, eph, rxtx,
+	                          f.is_public ? "true" : "false"},
+	    err, sizeof(err), state);
 	if (res) {
 		resp_json(w, 200, json_pack("{s:o}", "flavor", flavor_json(r, res, 0, 0)));
 	} else if (!strcmp(state, SQLSTATE_UNIQUE)) {
@@ -291,8 +294,9 @@ static json_t *specs_load(struct req *r, struct resp *w)
 {
 	char err[256];
 	PGresult *res = DBQ(r->db, err,
-			    "SELECT extra_specs::text FROM flavors WHERE id = $1 AND (is_public OR $2::boolean)",
-			    r->params[0], policy_is_admin(&r->auth) ? "true" : "false");
+	                    "SELECT extra_specs::text FROM flavors"
+	                    " WHERE id = $1 AND (is_public OR $2::boolean)",
+	                    r->params[0], policy_is_admin(&r->auth) ? "true" : "false");
 	if (!res) {
 		resp_db_error(r, w, err);
 		return NULL;
@@ -325,7 +329,8 @@ static json_t *specs_parse(const json_t *in, char *err, size_t errlen)
 		char num[64];
 		const char *s = NULL;
 		if (!wire_charset_ok(k, SPEC_KEY_MAX, "-_:. ")) {
-			snprintf(err, errlen, "extra_specs: bad key (letters, digits, '-_:. ' only)");
+			snprintf(err, errlen,
+			         "extra_specs: bad key (letters, digits, '-_:. ' only)");
 			goto fail;
 		}
 		if (json_is_string(v)) {
@@ -340,8 +345,9 @@ static json_t *specs_parse(const json_t *in, char *err, size_t errlen)
 			s = json_is_true(v) ? "True" : "False";
 		}
 		if (!s || strlen(s) > SPEC_VALUE_MAX) {
-			snprintf(err, errlen, "extra_specs: %s: value must be a string of at most %d bytes",
-				 k, SPEC_VALUE_MAX);
+			snprintf(err, errlen,
+			         "extra_specs: %s: value must be a string of at most %d bytes", k,
+			         SPEC_VALUE_MAX);
 			goto fail;
 		}
 		json_object_set_new(out, k, json_string(s));
@@ -359,10 +365,11 @@ static int specs_merge(struct req *r, struct resp *w, const json_t *add)
 	char max[16];
 	char *txt = json_dumps(add, JSON_COMPACT);
 	snprintf(max, sizeof(max), "%d", SPECS_MAX);
-	int n = DBX(r->db, err,
-		    "UPDATE flavors SET extra_specs = extra_specs || $2::jsonb WHERE id = $1"
-		    " AND (SELECT count(*) FROM jsonb_object_keys(extra_specs || $2::jsonb)) <= $3::int",
-		    r->params[0], txt, max);
+	int n = DBX(
+	    r->db, err,
+	    "UPDATE flavors SET extra_specs = extra_specs || $2::jsonb WHERE id = $1"
+	    " AND (SELECT count(*) FROM jsonb_object_keys(extra_specs || $2::jsonb)) <= $3::int",
+	    r->params[0], txt, max);
 	free(txt);
 	if (n < 0) {
 		resp_db_error(r, w, err);
@@ -413,7 +420,7 @@ static void specs_show(struct req *r, struct resp *w)
 	json_t *v = json_object_get(specs, r->params[1]);
 	if (!v)
 		resp_error(r, w, 404, "Flavor %s has no extra specs with key %s.", r->params[0],
-			   r->params[1]);
+		           r->params[1]);
 	else
 		resp_json(w, 200, json_pack("{s:O}", r->params[1], v));
 	json_decref(specs);
@@ -438,33 +445,31 @@ static void specs_delete(struct req *r, struct resp *w)
 {
 	char err[256];
 	int n = DBX(r->db, err,
-		    "UPDATE flavors SET extra_specs = extra_specs - $2 WHERE id = $1"
-		    " AND extra_specs ? $2",
-		    r->params[0], r->params[1]);
+	            "UPDATE flavors SET extra_specs = extra_specs - $2 WHERE id = $1"
+	            " AND extra_specs ? $2",
+	            r->params[0], r->params[1]);
 	if (n < 0)
 		resp_db_error(r, w, err);
 	else if (n == 0)
 		resp_error(r, w, 404, "Flavor %s has no extra specs with key %s.", r->params[0],
-			   r->params[1]);
+		           r->params[1]);
 	else
 		resp_empty(w, 202);
 }
 
 #define C "/compute/v2.1"
 static const struct route routes[] = {
-	{"GET", C "/flavors", flavors_list, "compute:flavor:read", SVC_COMPUTE, 0},
-	{"GET", C "/flavors/detail", flavors_detail, "compute:flavor:read", SVC_COMPUTE, 0},
-	{"POST", C "/flavors", flavors_create, "compute:flavor:write", SVC_COMPUTE, 0},
-	{"GET", C "/flavors/{}", flavors_show, "compute:flavor:read", SVC_COMPUTE, 0},
-	{"DELETE", C "/flavors/{}", flavors_delete, "compute:flavor:write", SVC_COMPUTE, 0},
-	{"GET", C "/flavors/{}/os-extra_specs", specs_list, "compute:flavor:read", SVC_COMPUTE, 0},
-	{"POST", C "/flavors/{}/os-extra_specs", specs_create, "compute:flavor:write", SVC_COMPUTE,
-	 0},
-	{"GET", C "/flavors/{}/os-extra_specs/{}", specs_show, "compute:flavor:read", SVC_COMPUTE,
-	 0},
-	{"PUT", C "/flavors/{}/os-extra_specs/{}", specs_update, "compute:flavor:write",
-	 SVC_COMPUTE, 0},
-	{"DELETE", C "/flavors/{}/os-extra_specs/{}", specs_delete, "compute:flavor:write",
-	 SVC_COMPUTE, 0},
+    {"GET", C "/flavors", flavors_list, "compute:flavor:read", SVC_COMPUTE, 0},
+    {"GET", C "/flavors/detail", flavors_detail, "compute:flavor:read", SVC_COMPUTE, 0},
+    {"POST", C "/flavors", flavors_create, "compute:flavor:write", SVC_COMPUTE, 0},
+    {"GET", C "/flavors/{}", flavors_show, "compute:flavor:read", SVC_COMPUTE, 0},
+    {"DELETE", C "/flavors/{}", flavors_delete, "compute:flavor:write", SVC_COMPUTE, 0},
+    {"GET", C "/flavors/{}/os-extra_specs", specs_list, "compute:flavor:read", SVC_COMPUTE, 0},
+    {"POST", C "/flavors/{}/os-extra_specs", specs_create, "compute:flavor:write", SVC_COMPUTE, 0},
+    {"GET", C "/flavors/{}/os-extra_specs/{}", specs_show, "compute:flavor:read", SVC_COMPUTE, 0},
+    {"PUT", C "/flavors/{}/os-extra_specs/{}", specs_update, "compute:flavor:write", SVC_COMPUTE,
+     0},
+    {"DELETE", C "/flavors/{}/os-extra_specs/{}", specs_delete, "compute:flavor:write", SVC_COMPUTE,
+     0},
 };
 ROUTE_TABLE(flavor_routes, routes);

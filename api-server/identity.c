@@ -36,7 +36,7 @@ static const char *const builtin_roles[] = {"admin", "member", "reader"};
 static json_t *self_link(const struct req *r, const char *coll, const char *id)
 {
 	char *href = id ? xasprintf("%s/identity/v3/%s/%s", r->api->public_url, coll, id)
-			: xasprintf("%s/identity/v3/%s", r->api->public_url, coll);
+	                : xasprintf("%s/identity/v3/%s", r->api->public_url, coll);
 	json_t *l = json_pack("{s:s}", "self", href);
 	free(href);
 	return l;
@@ -47,8 +47,8 @@ static void resp_list(struct req *r, struct resp *w, const char *key, json_t *it
 {
 	char *href = xasprintf("%s%s", r->api->public_url, r->url);
 	resp_json(w, 200,
-		  json_pack("{s:o,s:{s:s,s:n,s:n}}", key, items, "links", "self", href, "next",
-			    "previous"));
+	          json_pack("{s:o,s:{s:s,s:n,s:n}}", key, items, "links", "self", href, "next",
+	                    "previous"));
 	free(href);
 }
 
@@ -62,19 +62,19 @@ static json_t *project_json(const struct req *r, const PGresult *res, int i)
 {
 	const char *desc = db_val(res, i, 2);
 	return json_pack("{s:s,s:s,s:s,s:s,s:b,s:s,s:b,s:[],s:{},s:o}", "id", db_val(res, i, 0),
-			 "name", db_val(res, i, 1), "domain_id", DOMAIN_ID, "description",
-			 desc ? desc : "", "enabled", db_val(res, i, 3)[0] == 't', "parent_id",
-			 DOMAIN_ID, "is_domain", 0, "tags", "options", "links",
-			 self_link(r, "projects", db_val(res, i, 0)));
+	                 "name", db_val(res, i, 1), "domain_id", DOMAIN_ID, "description",
+	                 desc ? desc : "", "enabled", db_val(res, i, 3)[0] == 't', "parent_id",
+	                 DOMAIN_ID, "is_domain", 0, "tags", "options", "links",
+	                 self_link(r, "projects", db_val(res, i, 0)));
 }
 
 /* Row of USER_COLS. */
 static json_t *user_json(const struct req *r, const PGresult *res, int i)
 {
 	json_t *u = json_pack("{s:s,s:s,s:s,s:b,s:n,s:{},s:o}", "id", db_val(res, i, 0), "name",
-			      db_val(res, i, 1), "domain_id", DOMAIN_ID, "enabled",
-			      db_val(res, i, 2)[0] == 't', "password_expires_at", "options",
-			      "links", self_link(r, "users", db_val(res, i, 0)));
+	                      db_val(res, i, 1), "domain_id", DOMAIN_ID, "enabled",
+	                      db_val(res, i, 2)[0] == 't', "password_expires_at", "options",
+	                      "links", self_link(r, "users", db_val(res, i, 0)));
 	if (db_val(res, i, 3))
 		json_object_set_new(u, "default_project_id", json_string(db_val(res, i, 3)));
 	if (db_val(res, i, 4))
@@ -86,15 +86,15 @@ static json_t *user_json(const struct req *r, const PGresult *res, int i)
 static json_t *role_json(const struct req *r, const PGresult *res, int i)
 {
 	return json_pack("{s:s,s:s,s:n,s:n,s:{},s:o}", "id", db_val(res, i, 0), "name",
-			 db_val(res, i, 1), "domain_id", "description", "options", "links",
-			 self_link(r, "roles", db_val(res, i, 0)));
+	                 db_val(res, i, 1), "domain_id", "description", "options", "links",
+	                 self_link(r, "roles", db_val(res, i, 0)));
 }
 
 static json_t *domain_json(const struct req *r)
 {
 	return json_pack("{s:s,s:s,s:s,s:b,s:[],s:{},s:o}", "id", DOMAIN_ID, "name", DOMAIN_NAME,
-			 "description", "The default domain", "enabled", 1, "tags", "options",
-			 "links", self_link(r, "domains", DOMAIN_ID));
+	                 "description", "The default domain", "enabled", 1, "tags", "options",
+	                 "links", self_link(r, "domains", DOMAIN_ID));
 }
 
 typedef json_t *(*row_fn)(const struct req *r, const PGresult *res, int i);
@@ -146,13 +146,13 @@ static void not_found(struct req *r, struct resp *w, const char *what, const cha
 
 /* Answers the error for a failed write: 409 on a duplicate name, else 500. */
 static void write_error(struct req *r, struct resp *w, const char *state, const char *err,
-			const char *what, const char *name)
+                        const char *what, const char *name)
 {
 	if (!strcmp(state, SQLSTATE_UNIQUE))
 		resp_error(r, w, 409,
-			   "Conflict occurred attempting to store %s - Duplicate entry found with "
-			   "name %s.",
-			   what, name ? name : "");
+		           "Conflict occurred attempting to store %s - Duplicate entry found with "
+		           "name %s.",
+		           what, name ? name : "");
 	else if (!strcmp(state, SQLSTATE_FOREIGN_KEY))
 		resp_error(r, w, 400, "default_project_id: no such project");
 	else
@@ -168,12 +168,12 @@ struct project_in {
 };
 
 static const struct jfield f_project[] = {
-	{"name", J_STR, JF(struct project_in, name), 0, PROJECT_NAME_MAX, 0, 0},
-	{"description", J_STR, JF(struct project_in, description), 0, DESCRIPTION_MAX, 0, 1},
-	{"domain_id", J_STR, JF(struct project_in, domain_id), 0, 64, 0, 1},
-	{"parent_id", J_STR, JF(struct project_in, parent_id), 0, 64, 0, 1},
-	{"enabled", J_BOOL, JF(struct project_in, enabled), 0, 0, 0, 1},
-	{"is_domain", J_BOOL, JF(struct project_in, is_domain), 0, 0, 0, 1},
+    {"name", J_STR, JF(struct project_in, name), 0, PROJECT_NAME_MAX, 0, 0},
+    {"description", J_STR, JF(struct project_in, description), 0, DESCRIPTION_MAX, 0, 1},
+    {"domain_id", J_STR, JF(struct project_in, domain_id), 0, 64, 0, 1},
+    {"parent_id", J_STR, JF(struct project_in, parent_id), 0, 64, 0, 1},
+    {"enabled", J_BOOL, JF(struct project_in, enabled), 0, 0, 0, 1},
+    {"is_domain", J_BOOL, JF(struct project_in, is_domain), 0, 0, 0, 1},
 };
 
 /* Parses and checks {"project": {...}}; name is required when creating. */
@@ -187,11 +187,11 @@ static int project_parse(struct req *r, struct resp *w, struct project_in *p, in
 		resp_error(r, w, 400, "name: is required");
 	else if (p->name && !wire_name_ok(p->name, PROJECT_NAME_MAX))
 		resp_error(r, w, 400, "name: must be 1 to %d printable characters",
-			   PROJECT_NAME_MAX);
+		           PROJECT_NAME_MAX);
 	else if (p->is_domain)
 		resp_error(r, w, 400, "is_domain: projects acting as domains are not supported");
 	else if (domain_arg_ok(r, w, "domain_id", p->domain_id) == 0 &&
-		 domain_arg_ok(r, w, "parent_id", p->parent_id) == 0)
+	         domain_arg_ok(r, w, "parent_id", p->parent_id) == 0)
 		return 0;
 	jparse_release(f_project, JCOUNT(f_project), p);
 	return -EINVAL;
@@ -204,11 +204,12 @@ static void projects_list(struct req *r, struct resp *w)
 	int other = list_filters(r, w, &enabled);
 	if (other < 0)
 		return;
-	PGresult *res = DBQ(r->db, err,
-			    "SELECT " PROJECT_COLS " FROM projects WHERE ($1::text IS NULL OR name = $1)"
-			    " AND ($2::boolean IS NULL OR enabled = $2::boolean) AND NOT $3::boolean"
-			    " ORDER BY name",
-			    req_query(r, "name"), enabled, other ? "true" : "false");
+	PGresult *res =
+	    DBQ(r->db, err,
+	        "SELECT " PROJECT_COLS " FROM projects WHERE ($1::text IS NULL OR name = $1)"
+	        " AND ($2::boolean IS NULL OR enabled = $2::boolean) AND NOT $3::boolean"
+	        " ORDER BY name",
+	        req_query(r, "name"), enabled, other ? "true" : "false");
 	if (!res) {
 		resp_db_error(r, w, err);
 		return;
@@ -221,10 +222,11 @@ static void projects_show(struct req *r, struct resp *w)
 {
 	char err[256];
 	const char *id = r->params[0];
-	PGresult *res = DBQ(r->db, err,
-			    "SELECT " PROJECT_COLS ", EXISTS (SELECT 1 FROM role_assignments"
-			    " WHERE project_id = p.id AND user_id = $2) FROM projects p WHERE id = $1",
-			    id, r->auth.user_id);
+	PGresult *res =
+	    DBQ(r->db, err,
+	        "SELECT " PROJECT_COLS ", EXISTS (SELECT 1 FROM role_assignments"
+	        " WHERE project_id = p.id AND user_id = $2) FROM projects p WHERE id = $1",
+	        id, r->auth.user_id);
 	if (!res) {
 		resp_db_error(r, w, err);
 		return;
@@ -245,13 +247,12 @@ static void projects_create(struct req *r, struct resp *w)
 	if (project_parse(r, w, &p, 1) < 0)
 		return;
 	uuid_generate_str(id);
-	PGresult *res = db_query(r->db,
-				 "INSERT INTO projects (id, name, description, enabled)"
-				 " VALUES ($1, $2, coalesce($3, ''), $4::boolean) RETURNING " PROJECT_COLS,
-				 4,
-				 (const char *const[]){id, p.name, p.description,
-						       p.enabled == 0 ? "false" : "true"},
-				 err, sizeof(err), state);
+	PGresult *res = db_query(
+	    r->db,
+	    "INSERT INTO projects (id, name, description, enabled)"
+	    " VALUES ($1, $2, coalesce($3, ''), $4::boolean) RETURNING " PROJECT_COLS,
+	    4, (const char *const[]){id, p.name, p.description, p.enabled == 0 ? "false" : "true"},
+	    err, sizeof(err), state);
 	if (!res)
 		write_error(r, w, state, err, "project", p.name);
 	else
@@ -268,13 +269,16 @@ static void projects_update(struct req *r, struct resp *w)
 		return;
 	/* Disabling needs no token sweep: validation joins the project's enabled flag. */
 	PGresult *res = db_query(
-		r->db,
-		"UPDATE projects SET name = coalesce($2, name), description = coalesce($3, description),"
-		" enabled = coalesce($4::boolean, enabled) WHERE id = $1 RETURNING " PROJECT_COLS,
-		4,
-		(const char *const[]){r->params[0], p.name, p.description,
-				      p.enabled < 0 ? NULL : p.enabled ? "true" : "false"},
-		err, sizeof(err), state);
+	    r->db,
+	    "UPDATE projects SET name = coalesce($2, name), description = coalesce($3, "
+	    "description),"
+	    " enabled = coalesce($4::boolean, enabled) WHERE id = $1 RETURNING " PROJECT_COLS,
+	    4,
+	    (const char *const[]){r->params[0], p.name, p.description,
+	                          p.enabled < 0 ? NULL
+	                          : p.enabled   ? "true"
+	                                        : "false"},
+	    err, sizeof(err), state);
 	if (!res)
 		write_error(r, w, state, err, "project", p.name);
 	else if (PQntuples(res) != 1)
@@ -306,12 +310,12 @@ struct user_in {
 };
 
 static const struct jfield f_user[] = {
-	{"name", J_STR, JF(struct user_in, name), 0, USER_NAME_MAX, 0, 0},
-	{"password", J_STR, JF(struct user_in, password), 0, PASSWORD_MAX, 0, 1},
-	{"email", J_STR, JF(struct user_in, email), 0, 255, 0, 1},
-	{"default_project_id", J_STR, JF(struct user_in, default_project_id), 0, 64, 0, 1},
-	{"domain_id", J_STR, JF(struct user_in, domain_id), 0, 64, 0, 1},
-	{"enabled", J_BOOL, JF(struct user_in, enabled), 0, 0, 0, 1},
+    {"name", J_STR, JF(struct user_in, name), 0, USER_NAME_MAX, 0, 0},
+    {"password", J_STR, JF(struct user_in, password), 0, PASSWORD_MAX, 0, 1},
+    {"email", J_STR, JF(struct user_in, email), 0, 255, 0, 1},
+    {"default_project_id", J_STR, JF(struct user_in, default_project_id), 0, 64, 0, 1},
+    {"domain_id", J_STR, JF(struct user_in, domain_id), 0, 64, 0, 1},
+    {"enabled", J_BOOL, JF(struct user_in, enabled), 0, 0, 0, 1},
 };
 
 static void user_in_release(struct user_in *u)
@@ -343,9 +347,9 @@ static int user_parse(struct req *r, struct resp *w, struct user_in *u, int crea
 static int password_hash(const char *pw, char out[crypto_pwhash_STRBYTES])
 {
 	return crypto_pwhash_str(out, pw, strlen(pw), crypto_pwhash_OPSLIMIT_INTERACTIVE,
-				 crypto_pwhash_MEMLIMIT_INTERACTIVE) == 0
-		       ? 0
-		       : -ENOMEM;
+	                         crypto_pwhash_MEMLIMIT_INTERACTIVE) == 0
+	           ? 0
+	           : -ENOMEM;
 }
 
 static void users_list(struct req *r, struct resp *w)
@@ -355,11 +359,12 @@ static void users_list(struct req *r, struct resp *w)
 	int other = list_filters(r, w, &enabled);
 	if (other < 0)
 		return;
-	PGresult *res = DBQ(r->db, err,
-			    "SELECT " USER_COLS " FROM users WHERE ($1::text IS NULL OR name = $1)"
-			    " AND ($2::boolean IS NULL OR enabled = $2::boolean) AND NOT $3::boolean"
-			    " ORDER BY name",
-			    req_query(r, "name"), enabled, other ? "true" : "false");
+	PGresult *res =
+	    DBQ(r->db, err,
+	        "SELECT " USER_COLS " FROM users WHERE ($1::text IS NULL OR name = $1)"
+	        " AND ($2::boolean IS NULL OR enabled = $2::boolean) AND NOT $3::boolean"
+	        " ORDER BY name",
+	        req_query(r, "name"), enabled, other ? "true" : "false");
 	if (!res) {
 		resp_db_error(r, w, err);
 		return;
@@ -399,13 +404,14 @@ static void users_create(struct req *r, struct resp *w)
 		goto out;
 	}
 	uuid_generate_str(id);
-	res = db_query(r->db,
-		       "INSERT INTO users (id, name, password_hash, email, default_project_id, enabled)"
-		       " VALUES ($1, $2, $3, $4, $5, $6::boolean) RETURNING " USER_COLS,
-		       6,
-		       (const char *const[]){id, u.name, hash, u.email, u.default_project_id,
-					     u.enabled == 0 ? "false" : "true"},
-		       err, sizeof(err), state);
+	res = db_query(
+	    r->db,
+	    "INSERT INTO users (id, name, password_hash, email, default_project_id, enabled)"
+	    " VALUES ($1, $2, $3, $4, $5, $6::boolean) RETURNING " USER_COLS,
+	    6,
+	    (const char *const[]){id, u.name, hash, u.email, u.default_project_id,
+	                          u.enabled == 0 ? "false" : "true"},
+	    err, sizeof(err), state);
 	if (!res)
 		write_error(r, w, state, err, "user", u.name);
 	else
@@ -432,16 +438,18 @@ static void users_update(struct req *r, struct resp *w)
 		resp_db_error(r, w, "begin failed");
 		goto out;
 	}
-	res = db_query(r->db,
-		       "UPDATE users SET name = coalesce($2, name),"
-		       " password_hash = coalesce($3, password_hash), email = coalesce($4, email),"
-		       " default_project_id = coalesce($5, default_project_id),"
-		       " enabled = coalesce($6::boolean, enabled) WHERE id = $1 RETURNING " USER_COLS,
-		       6,
-		       (const char *const[]){id, u.name, hash[0] ? hash : NULL, u.email,
-					     u.default_project_id,
-					     u.enabled < 0 ? NULL : u.enabled ? "true" : "false"},
-		       err, sizeof(err), state);
+	res = db_query(
+	    r->db,
+	    "UPDATE users SET name = coalesce($2, name),"
+	    " password_hash = coalesce($3, password_hash), email = coalesce($4, email),"
+	    " default_project_id = coalesce($5, default_project_id),"
+	    " enabled = coalesce($6::boolean, enabled) WHERE id = $1 RETURNING " USER_COLS,
+	    6,
+	    (const char *const[]){id, u.name, hash[0] ? hash : NULL, u.email, u.default_project_id,
+	                          u.enabled < 0 ? NULL
+	                          : u.enabled   ? "true"
+	                                        : "false"},
+	    err, sizeof(err), state);
 	if (!res) {
 		write_error(r, w, state, err, "user", u.name);
 		goto out;
@@ -484,8 +492,8 @@ struct password_in {
 };
 
 static const struct jfield f_password[] = {
-	{"password", J_STR, JF(struct password_in, password), 0, PASSWORD_MAX, 1, 0},
-	{"original_password", J_STR, JF(struct password_in, original), 0, PASSWORD_MAX, 1, 0},
+    {"password", J_STR, JF(struct password_in, password), 0, PASSWORD_MAX, 1, 0},
+    {"original_password", J_STR, JF(struct password_in, original), 0, PASSWORD_MAX, 1, 0},
 };
 
 /* POST /users/{id}/password: a user changes its own password (openstack user password set). */
@@ -556,9 +564,9 @@ static void users_projects(struct req *r, struct resp *w)
 		return;
 	}
 	res = DBQ(r->db, err,
-		  "SELECT " PROJECT_COLS " FROM projects WHERE id IN"
-		  " (SELECT project_id FROM role_assignments WHERE user_id = $1) ORDER BY name",
-		  id);
+	          "SELECT " PROJECT_COLS " FROM projects WHERE id IN"
+	          " (SELECT project_id FROM role_assignments WHERE user_id = $1) ORDER BY name",
+	          id);
 	if (!res) {
 		resp_db_error(r, w, err);
 		return;
@@ -574,9 +582,9 @@ struct role_in {
 };
 
 static const struct jfield f_role[] = {
-	{"name", J_STR, JF(struct role_in, name), 0, ROLE_NAME_MAX, 1, 0},
-	{"description", J_STR, JF(struct role_in, description), 0, DESCRIPTION_MAX, 0, 1},
-	{"domain_id", J_STR, JF(struct role_in, domain_id), 0, 64, 0, 1},
+    {"name", J_STR, JF(struct role_in, name), 0, ROLE_NAME_MAX, 1, 0},
+    {"description", J_STR, JF(struct role_in, description), 0, DESCRIPTION_MAX, 0, 1},
+    {"domain_id", J_STR, JF(struct role_in, domain_id), 0, 64, 0, 1},
 };
 
 static void roles_list(struct req *r, struct resp *w)
@@ -584,9 +592,9 @@ static void roles_list(struct req *r, struct resp *w)
 	char err[256];
 	/* Domain-specific roles do not exist: a domain_id filter matches none. */
 	PGresult *res = DBQ(r->db, err,
-			    "SELECT " ROLE_COLS " FROM roles WHERE ($1::text IS NULL OR name = $1)"
-			    " AND $2::text IS NULL ORDER BY name",
-			    req_query(r, "name"), req_query(r, "domain_id"));
+	                    "SELECT " ROLE_COLS " FROM roles WHERE ($1::text IS NULL OR name = $1)"
+	                    " AND $2::text IS NULL ORDER BY name",
+	                    req_query(r, "name"), req_query(r, "domain_id"));
 	if (!res) {
 		resp_db_error(r, w, err);
 		return;
@@ -598,8 +606,8 @@ static void roles_list(struct req *r, struct resp *w)
 static void roles_show(struct req *r, struct resp *w)
 {
 	char err[256];
-	PGresult *res = DBQ(r->db, err, "SELECT " ROLE_COLS " FROM roles WHERE id = $1",
-			    r->params[0]);
+	PGresult *res =
+	    DBQ(r->db, err, "SELECT " ROLE_COLS " FROM roles WHERE id = $1", r->params[0]);
 	if (!res) {
 		resp_db_error(r, w, err);
 		return;
@@ -628,7 +636,7 @@ static void roles_create(struct req *r, struct resp *w)
 	}
 	uuid_generate_str(id);
 	res = db_query(r->db, "INSERT INTO roles (id, name) VALUES ($1, $2) RETURNING " ROLE_COLS,
-		       2, (const char *const[]){id, in.name}, err, sizeof(err), state);
+	               2, (const char *const[]){id, in.name}, err, sizeof(err), state);
 	if (!res)
 		write_error(r, w, state, err, "role", in.name);
 	else
@@ -653,7 +661,7 @@ static void roles_delete(struct req *r, struct resp *w)
 	for (size_t i = 0; i < sizeof(builtin_roles) / sizeof(builtin_roles[0]); i++)
 		if (!strcmp(db_val(res, 0, 0), builtin_roles[i])) {
 			resp_error(r, w, 403, "Role %s is built in and cannot be deleted.",
-				   builtin_roles[i]);
+			           builtin_roles[i]);
 			goto out;
 		}
 	if (DBX(r->db, err, "DELETE FROM roles WHERE id = $1", r->params[0]) < 0)
@@ -669,14 +677,14 @@ out:
 /* Checks that project, user and (unless NULL) role exist; answers 404 naming the first
  * missing one. Returns 0, or -ENOENT / -EIO after answering. */
 static int assignment_targets(struct req *r, struct resp *w, const char *pid, const char *uid,
-			      const char *rid)
+                              const char *rid)
 {
 	char err[256];
 	PGresult *res = DBQ(r->db, err,
-			    "SELECT EXISTS (SELECT 1 FROM projects WHERE id = $1),"
-			    " EXISTS (SELECT 1 FROM users WHERE id = $2),"
-			    " $3::text IS NULL OR EXISTS (SELECT 1 FROM roles WHERE id = $3)",
-			    pid, uid, rid);
+	                    "SELECT EXISTS (SELECT 1 FROM projects WHERE id = $1),"
+	                    " EXISTS (SELECT 1 FROM users WHERE id = $2),"
+	                    " $3::text IS NULL OR EXISTS (SELECT 1 FROM roles WHERE id = $3)",
+	                    pid, uid, rid);
 	if (!res) {
 		resp_db_error(r, w, err);
 		return -EIO;
@@ -700,9 +708,9 @@ static void grant_put(struct req *r, struct resp *w)
 	if (assignment_targets(r, w, r->params[0], r->params[1], r->params[2]) < 0)
 		return;
 	if (DBX(r->db, err,
-		"INSERT INTO role_assignments (project_id, user_id, role_id) VALUES ($1, $2, $3)"
-		" ON CONFLICT DO NOTHING",
-		r->params[0], r->params[1], r->params[2]) < 0)
+	        "INSERT INTO role_assignments (project_id, user_id, role_id) VALUES ($1, $2, $3)"
+	        " ON CONFLICT DO NOTHING",
+	        r->params[0], r->params[1], r->params[2]) < 0)
 		resp_db_error(r, w, err);
 	else
 		resp_empty(w, 204);
@@ -714,15 +722,16 @@ static void grant_check(struct req *r, struct resp *w)
 	if (assignment_targets(r, w, r->params[0], r->params[1], r->params[2]) < 0)
 		return;
 	PGresult *res = DBQ(r->db, err,
-			    "SELECT 1 FROM role_assignments WHERE project_id = $1 AND user_id = $2"
-			    " AND role_id = $3",
-			    r->params[0], r->params[1], r->params[2]);
+	                    "SELECT 1 FROM role_assignments WHERE project_id = $1 AND user_id = $2"
+	                    " AND role_id = $3",
+	                    r->params[0], r->params[1], r->params[2]);
 	if (!res)
 		resp_db_error(r, w, err);
 	else if (PQntuples(res) == 0)
-		resp_error(r, w, 404, "Could not find role assignment with role: %s, user: %s, "
-				      "project: %s.",
-			   r->params[2], r->params[1], r->params[0]);
+		resp_error(r, w, 404,
+		           "Could not find role assignment with role: %s, user: %s, "
+		           "project: %s.",
+		           r->params[2], r->params[1], r->params[0]);
 	else
 		resp_empty(w, 204);
 	PQclear(res);
@@ -738,26 +747,27 @@ static void grant_delete(struct req *r, struct resp *w)
 		return;
 	}
 	int n = DBX(r->db, err,
-		    "DELETE FROM role_assignments WHERE project_id = $1 AND user_id = $2"
-		    " AND role_id = $3",
-		    r->params[0], r->params[1], r->params[2]);
+	            "DELETE FROM role_assignments WHERE project_id = $1 AND user_id = $2"
+	            " AND role_id = $3",
+	            r->params[0], r->params[1], r->params[2]);
 	if (n < 0) {
 		resp_db_error(r, w, err);
 		return;
 	}
 	if (n == 0) {
-		resp_error(r, w, 404, "Could not find role assignment with role: %s, user: %s, "
-				      "project: %s.",
-			   r->params[2], r->params[1], r->params[0]);
+		resp_error(r, w, 404,
+		           "Could not find role assignment with role: %s, user: %s, "
+		           "project: %s.",
+		           r->params[2], r->params[1], r->params[0]);
 		return;
 	}
 	/* Roles are re-read on every request; a token left with no role at all on its
 	 * project is revoked, as Keystone does. */
 	if (DBX(r->db, err,
-		"UPDATE tokens SET revoked = true WHERE project_id = $1 AND user_id = $2"
-		" AND NOT EXISTS (SELECT 1 FROM role_assignments WHERE project_id = $1"
-		" AND user_id = $2)",
-		r->params[0], r->params[1]) < 0 ||
+	        "UPDATE tokens SET revoked = true WHERE project_id = $1 AND user_id = $2"
+	        " AND NOT EXISTS (SELECT 1 FROM role_assignments WHERE project_id = $1"
+	        " AND user_id = $2)",
+	        r->params[0], r->params[1]) < 0 ||
 	    db_commit(r->db) < 0) {
 		resp_db_error(r, w, err);
 		return;
@@ -771,9 +781,10 @@ static void grant_list(struct req *r, struct resp *w)
 	if (assignment_targets(r, w, r->params[0], r->params[1], NULL) < 0)
 		return;
 	PGresult *res = DBQ(r->db, err,
-			    "SELECT r.id, r.name FROM roles r JOIN role_assignments ra ON ra.role_id = r.id"
-			    " WHERE ra.project_id = $1 AND ra.user_id = $2 ORDER BY r.name",
-			    r->params[0], r->params[1]);
+	                    "SELECT r.id, r.name FROM roles r"
+	                    " JOIN role_assignments ra ON ra.role_id = r.id"
+	                    " WHERE ra.project_id = $1 AND ra.user_id = $2 ORDER BY r.name",
+	                    r->params[0], r->params[1]);
 	if (!res) {
 		resp_db_error(r, w, err);
 		return;
@@ -786,7 +797,7 @@ static void grant_list(struct req *r, struct resp *w)
 static json_t *assignment_json(const struct req *r, const PGresult *res, int i, int names)
 {
 	char *href = xasprintf("%s/identity/v3/projects/%s/users/%s/roles/%s", r->api->public_url,
-			       db_val(res, i, 2), db_val(res, i, 0), db_val(res, i, 4));
+	                       db_val(res, i, 2), db_val(res, i, 0), db_val(res, i, 4));
 	json_t *user = json_pack("{s:s}", "id", db_val(res, i, 0));
 	json_t *project = json_pack("{s:s}", "id", db_val(res, i, 2));
 	json_t *role = json_pack("{s:s}", "id", db_val(res, i, 4));
@@ -798,7 +809,7 @@ static json_t *assignment_json(const struct req *r, const PGresult *res, int i, 
 		json_object_set_new(role, "name", json_string(db_val(res, i, 5)));
 	}
 	json_t *a = json_pack("{s:o,s:o,s:{s:o},s:{s:s}}", "role", role, "user", user, "scope",
-			      "project", project, "links", "assignment", href);
+	                      "project", project, "links", "assignment", href);
 	free(href);
 	return a;
 }
@@ -814,17 +825,18 @@ static void assignments_list(struct req *r, struct resp *w)
 		return;
 	}
 	int none = req_query(r, "group.id") || req_query(r, "scope.domain.id") ||
-		   req_query(r, "scope.OS-INHERIT:inherited_to");
-	PGresult *res = DBQ(r->db, err,
-			    "SELECT u.id, u.name, p.id, p.name, ro.id, ro.name FROM role_assignments ra"
-			    " JOIN users u ON u.id = ra.user_id JOIN projects p ON p.id = ra.project_id"
-			    " JOIN roles ro ON ro.id = ra.role_id"
-			    " WHERE ($1::text IS NULL OR ra.user_id = $1)"
-			    " AND ($2::text IS NULL OR ra.project_id = $2)"
-			    " AND ($3::text IS NULL OR ra.role_id = $3) AND NOT $4::boolean"
-			    " ORDER BY p.name, u.name, ro.name",
-			    req_query(r, "user.id"), req_query(r, "scope.project.id"),
-			    req_query(r, "role.id"), none ? "true" : "false");
+	           req_query(r, "scope.OS-INHERIT:inherited_to");
+	PGresult *res =
+	    DBQ(r->db, err,
+	        "SELECT u.id, u.name, p.id, p.name, ro.id, ro.name FROM role_assignments ra"
+	        " JOIN users u ON u.id = ra.user_id JOIN projects p ON p.id = ra.project_id"
+	        " JOIN roles ro ON ro.id = ra.role_id"
+	        " WHERE ($1::text IS NULL OR ra.user_id = $1)"
+	        " AND ($2::text IS NULL OR ra.project_id = $2)"
+	        " AND ($3::text IS NULL OR ra.role_id = $3) AND NOT $4::boolean"
+	        " ORDER BY p.name, u.name, ro.name",
+	        req_query(r, "user.id"), req_query(r, "scope.project.id"), req_query(r, "role.id"),
+	        none ? "true" : "false");
 	if (!res) {
 		resp_db_error(r, w, err);
 		return;
@@ -858,30 +870,29 @@ static void domains_show(struct req *r, struct resp *w)
 
 #define V3 "/identity/v3"
 static const struct route routes[] = {
-	{"GET", V3 "/projects", projects_list, "identity:admin", SVC_IDENTITY, 0},
-	{"POST", V3 "/projects", projects_create, "identity:admin", SVC_IDENTITY, 0},
-	{"GET", V3 "/projects/{}", projects_show, "identity:read_self", SVC_IDENTITY, 0},
-	{"PATCH", V3 "/projects/{}", projects_update, "identity:admin", SVC_IDENTITY, 0},
-	{"DELETE", V3 "/projects/{}", projects_delete, "identity:admin", SVC_IDENTITY, 0},
-	{"GET", V3 "/projects/{}/users/{}/roles", grant_list, "identity:admin", SVC_IDENTITY, 0},
-	{"GET", V3 "/projects/{}/users/{}/roles/{}", grant_check, "identity:admin", SVC_IDENTITY,
-	 0},
-	{"PUT", V3 "/projects/{}/users/{}/roles/{}", grant_put, "identity:admin", SVC_IDENTITY, 0},
-	{"DELETE", V3 "/projects/{}/users/{}/roles/{}", grant_delete, "identity:admin",
-	 SVC_IDENTITY, 0},
-	{"GET", V3 "/users", users_list, "identity:admin", SVC_IDENTITY, 0},
-	{"POST", V3 "/users", users_create, "identity:admin", SVC_IDENTITY, 0},
-	{"GET", V3 "/users/{}", users_show, "identity:read_self", SVC_IDENTITY, 0},
-	{"PATCH", V3 "/users/{}", users_update, "identity:admin", SVC_IDENTITY, 0},
-	{"DELETE", V3 "/users/{}", users_delete, "identity:admin", SVC_IDENTITY, 0},
-	{"POST", V3 "/users/{}/password", users_password, "identity:read_self", SVC_IDENTITY, 0},
-	{"GET", V3 "/users/{}/projects", users_projects, "identity:read_self", SVC_IDENTITY, 0},
-	{"GET", V3 "/roles", roles_list, "identity:admin", SVC_IDENTITY, 0},
-	{"POST", V3 "/roles", roles_create, "identity:admin", SVC_IDENTITY, 0},
-	{"GET", V3 "/roles/{}", roles_show, "identity:admin", SVC_IDENTITY, 0},
-	{"DELETE", V3 "/roles/{}", roles_delete, "identity:admin", SVC_IDENTITY, 0},
-	{"GET", V3 "/role_assignments", assignments_list, "identity:admin", SVC_IDENTITY, 0},
-	{"GET", V3 "/domains", domains_list, "identity:read_self", SVC_IDENTITY, 0},
-	{"GET", V3 "/domains/{}", domains_show, "identity:read_self", SVC_IDENTITY, 0},
+    {"GET", V3 "/projects", projects_list, "identity:admin", SVC_IDENTITY, 0},
+    {"POST", V3 "/projects", projects_create, "identity:admin", SVC_IDENTITY, 0},
+    {"GET", V3 "/projects/{}", projects_show, "identity:read_self", SVC_IDENTITY, 0},
+    {"PATCH", V3 "/projects/{}", projects_update, "identity:admin", SVC_IDENTITY, 0},
+    {"DELETE", V3 "/projects/{}", projects_delete, "identity:admin", SVC_IDENTITY, 0},
+    {"GET", V3 "/projects/{}/users/{}/roles", grant_list, "identity:admin", SVC_IDENTITY, 0},
+    {"GET", V3 "/projects/{}/users/{}/roles/{}", grant_check, "identity:admin", SVC_IDENTITY, 0},
+    {"PUT", V3 "/projects/{}/users/{}/roles/{}", grant_put, "identity:admin", SVC_IDENTITY, 0},
+    {"DELETE", V3 "/projects/{}/users/{}/roles/{}", grant_delete, "identity:admin", SVC_IDENTITY,
+     0},
+    {"GET", V3 "/users", users_list, "identity:admin", SVC_IDENTITY, 0},
+    {"POST", V3 "/users", users_create, "identity:admin", SVC_IDENTITY, 0},
+    {"GET", V3 "/users/{}", users_show, "identity:read_self", SVC_IDENTITY, 0},
+    {"PATCH", V3 "/users/{}", users_update, "identity:admin", SVC_IDENTITY, 0},
+    {"DELETE", V3 "/users/{}", users_delete, "identity:admin", SVC_IDENTITY, 0},
+    {"POST", V3 "/users/{}/password", users_password, "identity:read_self", SVC_IDENTITY, 0},
+    {"GET", V3 "/users/{}/projects", users_projects, "identity:read_self", SVC_IDENTITY, 0},
+    {"GET", V3 "/roles", roles_list, "identity:admin", SVC_IDENTITY, 0},
+    {"POST", V3 "/roles", roles_create, "identity:admin", SVC_IDENTITY, 0},
+    {"GET", V3 "/roles/{}", roles_show, "identity:admin", SVC_IDENTITY, 0},
+    {"DELETE", V3 "/roles/{}", roles_delete, "identity:admin", SVC_IDENTITY, 0},
+    {"GET", V3 "/role_assignments", assignments_list, "identity:admin", SVC_IDENTITY, 0},
+    {"GET", V3 "/domains", domains_list, "identity:read_self", SVC_IDENTITY, 0},
+    {"GET", V3 "/domains/{}", domains_show, "identity:read_self", SVC_IDENTITY, 0},
 };
 ROUTE_TABLE(identity_routes, routes);

@@ -237,21 +237,28 @@ void image_upload(struct req *r, struct resp *w)
 		goto out;
 	}
 	/* A 'saving' image untouched for an hour was left by a crashed nubo-api: the
-	 * examination of even the largest upload takes minutes, so it may be retried. */
-	int n = DBX(r->db, err,
-		    "UPDATE images SET status = 'saving', updated_at = now() WHERE id = $1 AND"
-		    " (status = 'queued' OR (status = 'saving' AND"
-		    " updated_at < now() - interval '1 hour'))",
-		    img.id);
-	if (n < 0) {
+	 * examination of even the largest upload takes minutes, so it may be retried.
+	 * disk_format is read back from the row we lock, not from the earlier SELECT, so
+	 * a concurrent PATCH cannot change what the bytes are checked against. */
+	PGresult *st = DBQ(r->db, err,
+			   "UPDATE images SET status = 'saving', updated_at = now() WHERE id = $1"
+			   " AND disk_format IS NOT NULL AND container_format IS NOT NULL AND"
+			   " (status = 'queued' OR (status = 'saving' AND"
+			   " updated_at < now() - interval '1 hour')) RETURNING disk_format",
+			   img.id);
+	if (!st) {
 		resp_db_error(r, w, err);
 		goto out;
 	}
-	if (n == 0) {
+	if (PQntuples(st) != 1) {
+		PQclear(st);
 		resp_error(r, w, 409, "Image status transition from %s to saving is not allowed",
 			   img.status);
 		goto out;
 	}
+	free(img.disk_format);
+	img.disk_format = xstrdup(db_val(st, 0, 0));
+	PQclear(st);
 	rc = upload_examine(r->upload_path, img.disk_format, &f, err, sizeof(err));
 	if (rc == UPLOAD_BAD_DATA) {
 		log_info("image %s: upload refused: %s", img.id, err);
@@ -276,11 +283,11 @@ void image_upload(struct req *r, struct resp *w)
 	char size[24], vsize[24];
 	snprintf(size, sizeof(size), "%llu", (unsigned long long)f.size);
 	snprintf(vsize, sizeof(vsize), "%llu", (unsigned long long)f.virtual_size);
-	n = DBX(r->db, err,
-		"UPDATE images SET status = 'active', size = $2::bigint, virtual_size = $3::bigint,"
-		" checksum = $4, os_hash_algo = 'sha512', os_hash_value = $5, updated_at = now()"
-		" WHERE id = $1 AND status = 'saving'",
-		img.id, size, vsize, f.md5, f.sha512);
+	int n = DBX(r->db, err,
+		    "UPDATE images SET status = 'active', size = $2::bigint,"
+		    " virtual_size = $3::bigint, checksum = $4, os_hash_algo = 'sha512',"
+		    " os_hash_value = $5, updated_at = now() WHERE id = $1 AND status = 'saving'",
+		    img.id, size, vsize, f.md5, f.sha512);
 	if (n <= 0) {
 		unlink(final);
 		if (n < 0) {

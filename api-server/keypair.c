@@ -24,14 +24,14 @@
 /* ---- pure cores ---- */
 
 static const char *const key_types[] = {
-	"ssh-rsa",
-	"ssh-dss",
-	"ssh-ed25519",
-	"ecdsa-sha2-nistp256",
-	"ecdsa-sha2-nistp384",
-	"ecdsa-sha2-nistp521",
-	"sk-ssh-ed25519@openssh.com",
-	"sk-ecdsa-sha2-nistp256@openssh.com",
+    "ssh-rsa",
+    "ssh-dss",
+    "ssh-ed25519",
+    "ecdsa-sha2-nistp256",
+    "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521",
+    "sk-ssh-ed25519@openssh.com",
+    "sk-ecdsa-sha2-nistp256@openssh.com",
 };
 
 int keypair_name_ok(const char *name)
@@ -45,7 +45,7 @@ int keypair_public_key_parse(char *key)
 {
 	size_t n = strlen(key);
 	while (n > 0 && (key[n - 1] == '\n' || key[n - 1] == '\r' || key[n - 1] == ' ' ||
-			 key[n - 1] == '\t'))
+	                 key[n - 1] == '\t'))
 		key[--n] = '\0';
 	if (n == 0 || n > KEYPAIR_KEY_MAX || strpbrk(key, "\r\n"))
 		return -EINVAL;
@@ -71,7 +71,7 @@ int keypair_fingerprint(const char *key, char out[KEYPAIR_FP_LEN])
 	const char *end = NULL;
 	int rc = -EINVAL;
 	if (sodium_base642bin(bin, cap, b64, b64len, NULL, &bin_len, &end,
-			      sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	                      sodium_base64_VARIANT_ORIGINAL) != 0 ||
 	    end != b64 + b64len || bin_len == 0)
 		goto out;
 	struct md5 m;
@@ -169,8 +169,7 @@ static int file_write(const char *path, const char *data)
 
 /* Generates an RSA 2048 key pair commented with name. Fills priv (PEM) and pub (one
  * line). Returns 0 or a negative errno. */
-static int keypair_generate(const char *name, char *priv, size_t privlen, char *pub,
-			    size_t publen)
+static int keypair_generate(const char *name, char *priv, size_t privlen, char *pub, size_t publen)
 {
 	struct keydir k;
 	char out[512];
@@ -178,7 +177,7 @@ static int keypair_generate(const char *name, char *priv, size_t privlen, char *
 	if (rc < 0)
 		return rc;
 	const char *const argv[] = {"ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-m", "PEM",
-				    "-N", "", "-C", name, "-f", k.key, NULL};
+	                            "-N",         "",   "-C", name,  "-f", k.key,  NULL};
 	rc = proc_run(argv, KEYGEN_TIMEOUT_MS, out, sizeof(out));
 	if (rc != 0)
 		rc = rc < 0 ? rc : -EIO;
@@ -216,15 +215,15 @@ struct keypair_in {
 };
 
 static const struct jfield f_keypair[] = {
-	{"name", J_STR, JF(struct keypair_in, name), 0, KEYPAIR_NAME_MAX, 1, 0},
-	{"public_key", J_STR, JF(struct keypair_in, public_key), 0, KEYPAIR_KEY_MAX + 64, 0, 1},
-	{"type", J_STR, JF(struct keypair_in, type), 0, 16, 0, 1},
+    {"name", J_STR, JF(struct keypair_in, name), 0, KEYPAIR_NAME_MAX, 1, 0},
+    {"public_key", J_STR, JF(struct keypair_in, public_key), 0, KEYPAIR_KEY_MAX + 64, 0, 1},
+    {"type", J_STR, JF(struct keypair_in, type), 0, 16, 0, 1},
 };
 
 /* Inserts the key pair under the user's row lock, enforcing key_pairs. Answers the
  * error itself and returns a negative errno on failure. */
 static int keypair_store(struct req *r, struct resp *w, const char *name, const char *pub,
-			 const char *fp)
+                         const char *fp)
 {
 	char err[256], state[6] = "";
 	struct quota_set lim;
@@ -235,9 +234,9 @@ static int keypair_store(struct req *r, struct resp *w, const char *name, const 
 		return -EIO;
 	}
 	res = DBQ(r->db, err,
-		  "SELECT (SELECT count(*) FROM keypairs WHERE user_id = $1) FROM users"
-		  " WHERE id = $1 FOR UPDATE",
-		  r->auth.user_id);
+	          "SELECT (SELECT count(*) FROM keypairs WHERE user_id = $1) FROM users"
+	          " WHERE id = $1 FOR UPDATE",
+	          r->auth.user_id);
 	if (!res || PQntuples(res) != 1 || quota_limits(r->db, r->auth.project_id, &lim) < 0) {
 		resp_db_error(r, w, res ? "quota lookup failed" : err);
 		goto out;
@@ -250,10 +249,10 @@ static int keypair_store(struct req *r, struct resp *w, const char *name, const 
 	}
 	PQclear(res);
 	res = db_query(r->db,
-		       "INSERT INTO keypairs (user_id, name, type, public_key, fingerprint)"
-		       " VALUES ($1, $2, 'ssh', $3, $4)",
-		       4, (const char *const[]){r->auth.user_id, name, pub, fp}, err, sizeof(err),
-		       state);
+	               "INSERT INTO keypairs (user_id, name, type, public_key, fingerprint)"
+	               " VALUES ($1, $2, 'ssh', $3, $4)",
+	               4, (const char *const[]){r->auth.user_id, name, pub, fp}, err, sizeof(err),
+	               state);
 	if (!res) {
 		if (!strcmp(state, SQLSTATE_UNIQUE)) {
 			resp_error(r, w, 409, "Key pair '%s' already exists.", name);
@@ -280,9 +279,10 @@ static void keypairs_create(struct req *r, struct resp *w)
 	if (wire_parse_wrapped(r, w, "keypair", f_keypair, JCOUNT(f_keypair), &in) < 0)
 		return;
 	if (!keypair_name_ok(in.name)) {
-		resp_error(r, w, 400, "Keypair name must be 1 to %d letters, digits, spaces and "
-				      "'_-.@', without leading or trailing spaces.",
-			   KEYPAIR_NAME_MAX);
+		resp_error(r, w, 400,
+		           "Keypair name must be 1 to %d letters, digits, spaces and "
+		           "'_-.@', without leading or trailing spaces.",
+		           KEYPAIR_NAME_MAX);
 		goto out;
 	}
 	if (in.type && strcmp(in.type, "ssh")) {
@@ -305,7 +305,8 @@ static void keypairs_create(struct req *r, struct resp *w)
 	} else {
 		priv = sodium_malloc(PRIVATE_KEY_MAX);
 		pub = xmalloc(KEYPAIR_KEY_MAX);
-		if (!priv || keypair_generate(in.name, priv, PRIVATE_KEY_MAX, pub, KEYPAIR_KEY_MAX) < 0 ||
+		if (!priv ||
+		    keypair_generate(in.name, priv, PRIVATE_KEY_MAX, pub, KEYPAIR_KEY_MAX) < 0 ||
 		    keypair_public_key_parse(pub) < 0 || keypair_fingerprint(pub, fp) < 0) {
 			resp_error(r, w, 500, "key pair generation failed");
 			goto out;
@@ -314,7 +315,7 @@ static void keypairs_create(struct req *r, struct resp *w)
 	if (keypair_store(r, w, in.name, pub, fp) < 0)
 		goto out;
 	json_t *kp = json_pack("{s:s,s:s,s:s,s:s}", "name", in.name, "public_key", pub,
-			       "fingerprint", fp, "user_id", r->auth.user_id);
+	                       "fingerprint", fp, "user_id", r->auth.user_id);
 	if (priv)
 		json_object_set_new(kp, "private_key", json_string(priv));
 	resp_json(w, 200, json_pack("{s:o}", "keypair", kp));
@@ -329,19 +330,19 @@ static void keypairs_list(struct req *r, struct resp *w)
 {
 	char err[256];
 	PGresult *res = DBQ(r->db, err,
-			    "SELECT name, public_key, fingerprint FROM keypairs WHERE user_id = $1"
-			    " ORDER BY name",
-			    r->auth.user_id);
+	                    "SELECT name, public_key, fingerprint FROM keypairs WHERE user_id = $1"
+	                    " ORDER BY name",
+	                    r->auth.user_id);
 	if (!res) {
 		resp_db_error(r, w, err);
 		return;
 	}
 	json_t *a = json_array();
 	for (int i = 0; i < PQntuples(res); i++)
-		json_array_append_new(a, json_pack("{s:{s:s,s:s,s:s}}", "keypair", "name",
-						   db_val(res, i, 0), "public_key",
-						   db_val(res, i, 1), "fingerprint",
-						   db_val(res, i, 2)));
+		json_array_append_new(a,
+		                      json_pack("{s:{s:s,s:s,s:s}}", "keypair", "name",
+		                                db_val(res, i, 0), "public_key", db_val(res, i, 1),
+		                                "fingerprint", db_val(res, i, 2)));
 	PQclear(res);
 	resp_json(w, 200, json_pack("{s:o}", "keypairs", a));
 }
@@ -350,24 +351,24 @@ static void keypairs_show(struct req *r, struct resp *w)
 {
 	char err[256];
 	PGresult *res = DBQ(r->db, err,
-			    "SELECT id, name, public_key, fingerprint, user_id, to_char(created_at"
-			    " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US') FROM keypairs"
-			    " WHERE user_id = $1 AND name = $2",
-			    r->auth.user_id, r->params[0]);
+	                    "SELECT id, name, public_key, fingerprint, user_id, to_char(created_at"
+	                    " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US') FROM keypairs"
+	                    " WHERE user_id = $1 AND name = $2",
+	                    r->auth.user_id, r->params[0]);
 	if (!res) {
 		resp_db_error(r, w, err);
 		return;
 	}
 	if (PQntuples(res) != 1)
 		resp_error(r, w, 404, "Keypair %s not found for user %s", r->params[0],
-			   r->auth.user_id);
+		           r->auth.user_id);
 	else
 		resp_json(w, 200,
-			  json_pack("{s:{s:I,s:s,s:s,s:s,s:s,s:s,s:n,s:b,s:n}}", "keypair", "id",
-				    (json_int_t)db_long(res, 0, 0, 0), "name", db_val(res, 0, 1),
-				    "public_key", db_val(res, 0, 2), "fingerprint",
-				    db_val(res, 0, 3), "user_id", db_val(res, 0, 4), "created_at",
-				    db_val(res, 0, 5), "updated_at", "deleted", 0, "deleted_at"));
+		          json_pack("{s:{s:I,s:s,s:s,s:s,s:s,s:s,s:n,s:b,s:n}}", "keypair", "id",
+		                    (json_int_t)db_long(res, 0, 0, 0), "name", db_val(res, 0, 1),
+		                    "public_key", db_val(res, 0, 2), "fingerprint",
+		                    db_val(res, 0, 3), "user_id", db_val(res, 0, 4), "created_at",
+		                    db_val(res, 0, 5), "updated_at", "deleted", 0, "deleted_at"));
 	PQclear(res);
 }
 
@@ -375,21 +376,21 @@ static void keypairs_delete(struct req *r, struct resp *w)
 {
 	char err[256];
 	int n = DBX(r->db, err, "DELETE FROM keypairs WHERE user_id = $1 AND name = $2",
-		    r->auth.user_id, r->params[0]);
+	            r->auth.user_id, r->params[0]);
 	if (n < 0)
 		resp_db_error(r, w, err);
 	else if (n == 0)
 		resp_error(r, w, 404, "Keypair %s not found for user %s", r->params[0],
-			   r->auth.user_id);
+		           r->auth.user_id);
 	else
 		resp_empty(w, 202);
 }
 
 #define C "/compute/v2.1"
 static const struct route routes[] = {
-	{"GET", C "/os-keypairs", keypairs_list, "compute:keypair", SVC_COMPUTE, 0},
-	{"POST", C "/os-keypairs", keypairs_create, "compute:keypair", SVC_COMPUTE, 0},
-	{"GET", C "/os-keypairs/{}", keypairs_show, "compute:keypair", SVC_COMPUTE, 0},
-	{"DELETE", C "/os-keypairs/{}", keypairs_delete, "compute:keypair", SVC_COMPUTE, 0},
+    {"GET", C "/os-keypairs", keypairs_list, "compute:keypair", SVC_COMPUTE, 0},
+    {"POST", C "/os-keypairs", keypairs_create, "compute:keypair", SVC_COMPUTE, 0},
+    {"GET", C "/os-keypairs/{}", keypairs_show, "compute:keypair", SVC_COMPUTE, 0},
+    {"DELETE", C "/os-keypairs/{}", keypairs_delete, "compute:keypair", SVC_COMPUTE, 0},
 };
 ROUTE_TABLE(keypair_routes, routes);

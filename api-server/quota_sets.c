@@ -22,20 +22,20 @@ static const struct qkey {
 	long def; /* for res < 0; enforced keys take quota_defaults() */
 	int res;
 } qkeys[] = {
-	{"instances", 0, QUOTA_INSTANCES},
-	{"cores", 0, QUOTA_CORES},
-	{"ram", 0, QUOTA_RAM},
-	{"key_pairs", 0, QUOTA_KEY_PAIRS},
-	{"metadata_items", 128, -1},
-	{"injected_files", 5, -1},
-	{"injected_file_content_bytes", 10240, -1},
-	{"injected_file_path_bytes", 255, -1},
-	{"server_groups", 10, -1},
-	{"server_group_members", 10, -1},
-	{"floating_ips", 10, -1},
-	{"fixed_ips", -1, -1},
-	{"security_groups", 10, -1},
-	{"security_group_rules", 20, -1},
+    {"instances", 0, QUOTA_INSTANCES},
+    {"cores", 0, QUOTA_CORES},
+    {"ram", 0, QUOTA_RAM},
+    {"key_pairs", 0, QUOTA_KEY_PAIRS},
+    {"metadata_items", 128, -1},
+    {"injected_files", 5, -1},
+    {"injected_file_content_bytes", 10240, -1},
+    {"injected_file_path_bytes", 255, -1},
+    {"server_groups", 10, -1},
+    {"server_group_members", 10, -1},
+    {"floating_ips", 10, -1},
+    {"fixed_ips", -1, -1},
+    {"security_groups", 10, -1},
+    {"security_group_rules", 20, -1},
 };
 #define NQKEYS ((int)(sizeof(qkeys) / sizeof(qkeys[0])))
 
@@ -55,8 +55,8 @@ static int qs_load(PGconn *db, const char *pid, long out[NQKEYS])
 	qs_defaults(out);
 	if (quota_limits(db, pid, &lim) < 0)
 		return -EIO;
-	PGresult *res = DBQ(db, err, "SELECT resource, hard_limit FROM quotas WHERE project_id = $1",
-			    pid);
+	PGresult *res =
+	    DBQ(db, err, "SELECT resource, hard_limit FROM quotas WHERE project_id = $1", pid);
 	if (!res)
 		return -EIO;
 	for (int i = 0; i < NQKEYS; i++) {
@@ -80,8 +80,8 @@ static int qs_in_use(struct req *r, const char *pid, long out[NQKEYS])
 	struct quota_set used;
 	if (quota_usage(r->db, pid, &used) < 0)
 		return -EIO;
-	PGresult *res = DBQ(r->db, err, "SELECT count(*) FROM keypairs WHERE user_id = $1",
-			    r->auth.user_id);
+	PGresult *res =
+	    DBQ(r->db, err, "SELECT count(*) FROM keypairs WHERE user_id = $1", r->auth.user_id);
 	if (!res)
 		return -EIO;
 	used.v[QUOTA_KEY_PAIRS] = db_long(res, 0, 0, 0);
@@ -107,8 +107,9 @@ static int qs_may_read(struct req *r, struct resp *w, const char *pid)
 {
 	if (!strcmp(pid, r->auth.project_id) || policy_is_admin(&r->auth))
 		return 0;
-	resp_error(r, w, 403, "Policy doesn't allow os_compute_api:os-quota-sets:show to be "
-			      "performed.");
+	resp_error(r, w, 403,
+	           "Policy doesn't allow os_compute_api:os-quota-sets:show to be "
+	           "performed.");
 	return -EACCES;
 }
 
@@ -145,8 +146,8 @@ void quota_sets_detail(struct req *r, struct resp *w)
 	json_t *q = json_pack("{s:s}", "id", pid);
 	for (int i = 0; i < NQKEYS; i++)
 		json_object_set_new(q, qkeys[i].name,
-				    json_pack("{s:I,s:I,s:i}", "in_use", (json_int_t)used[i],
-					      "limit", (json_int_t)lim[i], "reserved", 0));
+		                    json_pack("{s:I,s:I,s:i}", "in_use", (json_int_t)used[i],
+		                              "limit", (json_int_t)lim[i], "reserved", 0));
 	resp_json(w, 200, json_pack("{s:o}", "quota_set", q));
 }
 
@@ -165,9 +166,13 @@ static int qs_parse(struct req *r, struct resp *w, struct quota_in *in)
 	const struct jfield top[] = {{"quota_set", J_OBJECT, 0, 0, 0, 1, 0}};
 	for (int i = 0; i < NQKEYS; i++) {
 		in->v[i] = UNSET;
-		f[i] = (struct jfield){qkeys[i].name, J_INT,
-				       offsetof(struct quota_in, v) + (size_t)i * sizeof(long), -1,
-				       INT_MAX, 0, 0};
+		f[i] = (struct jfield){qkeys[i].name,
+		                       J_INT,
+		                       offsetof(struct quota_in, v) + (size_t)i * sizeof(long),
+		                       -1,
+		                       INT_MAX,
+		                       0,
+		                       0};
 	}
 	in->force = 0;
 	f[NQKEYS] = (struct jfield){"force", J_BOOL, offsetof(struct quota_in, force), 0, 0, 0, 1};
@@ -227,10 +232,11 @@ void quota_sets_update(struct req *r, struct resp *w)
 		for (int i = 0; i < NQKEYS; i++)
 			if (qkeys[i].res >= 0 && qkeys[i].res != QUOTA_KEY_PAIRS &&
 			    in.v[i] != UNSET && in.v[i] >= 0 && in.v[i] < used[i]) {
-				resp_error(r, w, 400,
-					   "Quota limit %ld for %s must be greater than or equal to "
-					   "already used and reserved %ld.",
-					   in.v[i], qkeys[i].name, used[i]);
+				resp_error(
+				    r, w, 400,
+				    "Quota limit %ld for %s must be greater than or equal to "
+				    "already used and reserved %ld.",
+				    in.v[i], qkeys[i].name, used[i]);
 				return;
 			}
 	}
@@ -240,9 +246,10 @@ void quota_sets_update(struct req *r, struct resp *w)
 		char val[24];
 		snprintf(val, sizeof(val), "%ld", in.v[i]);
 		if (DBX(r->db, err,
-			"INSERT INTO quotas (project_id, resource, hard_limit) VALUES ($1, $2, $3::bigint)"
-			" ON CONFLICT (project_id, resource) DO UPDATE SET hard_limit = EXCLUDED.hard_limit",
-			pid, qkeys[i].name, val) < 0) {
+		        "INSERT INTO quotas (project_id, resource, hard_limit)"
+		        " VALUES ($1, $2, $3::bigint) ON CONFLICT (project_id, resource)"
+		        " DO UPDATE SET hard_limit = EXCLUDED.hard_limit",
+		        pid, qkeys[i].name, val) < 0) {
 			resp_db_error(r, w, err);
 			return; /* db_release rolls back */
 		}

@@ -13,8 +13,7 @@ double usage_hours(time_t launched, time_t terminated, time_t start, time_t end,
 	return (double)(to - from) / 3600.0;
 }
 
-void usage_add(struct usage_totals *t, double hours, long vcpus, long memory_mb,
-	       long local_gb)
+void usage_add(struct usage_totals *t, double hours, long vcpus, long memory_mb, long local_gb)
 {
 	t->hours += hours;
 	t->vcpu_hours += hours * (double)vcpus;

@@ -20,7 +20,6 @@ struct usage_totals {
 double usage_hours(time_t launched, time_t terminated, time_t start, time_t end, time_t now);
 
 /* Adds one server that ran `hours` with the given size to t. */
-void usage_add(struct usage_totals *t, double hours, long vcpus, long memory_mb,
-	       long local_gb);
+void usage_add(struct usage_totals *t, double hours, long vcpus, long memory_mb, long local_gb);
 
 #endif

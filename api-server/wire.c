@@ -6,8 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
-int wire_parse_wrapped(struct req *r, struct resp *w, const char *key,
-		       const struct jfield *fields, size_t n, void *out)
+int wire_parse_wrapped(struct req *r, struct resp *w, const char *key, const struct jfield *fields,
+                       size_t n, void *out)
 {
 	char err[256];
 	json_t *inner = NULL;

@@ -10,8 +10,8 @@
 
 /* Parses r's body as {"<key>": {...}} into out per fields. Returns 0; or answers 400
  * on w and returns -EINVAL, with nothing left in out to release. */
-int wire_parse_wrapped(struct req *r, struct resp *w, const char *key,
-		       const struct jfield *fields, size_t n, void *out);
+int wire_parse_wrapped(struct req *r, struct resp *w, const char *key, const struct jfield *fields,
+                       size_t n, void *out);
 
 /* Pure: a query flag's value. 1 for true/True/1/yes, 0 for false/False/0/no, -1 when
  * v is NULL (absent), -EINVAL for anything else. */
