@@ -19,10 +19,10 @@ static const struct {
 	const char *name;
 	long def;
 } quota_rows[QUOTA_COUNT] = {
-	[QUOTA_INSTANCES] = {"instances", 10},
-	[QUOTA_CORES] = {"cores", 20},
-	[QUOTA_RAM] = {"ram", 51200},
-	[QUOTA_KEY_PAIRS] = {"key_pairs", 100},
+    [QUOTA_INSTANCES] = {"instances", 10},
+    [QUOTA_CORES] = {"cores", 20},
+    [QUOTA_RAM] = {"ram", 51200},
+    [QUOTA_KEY_PAIRS] = {"key_pairs", 100},
 };
 
 const char *quota_name(enum quota_resource q)
@@ -41,7 +41,7 @@ int quota_limits(PGconn *db, const char *project_id, struct quota_set *out)
 	char err[256];
 	quota_defaults(out);
 	PGresult *r = DBQ(db, err, "SELECT resource, hard_limit FROM quotas WHERE project_id = $1",
-			  project_id);
+	                  project_id);
 	if (!r)
 		return -EIO;
 	for (int i = 0; i < PQntuples(r); i++) {
@@ -60,9 +60,9 @@ int quota_usage(PGconn *db, const char *project_id, struct quota_set *out)
 	memset(out, 0, sizeof(*out));
 	/* key_pairs are per user in Nova; a project has no key pair usage of its own. */
 	PGresult *r = DBQ(db, err,
-			  "SELECT count(*), coalesce(sum(vcpus), 0), coalesce(sum(ram_mb), 0)"
-			  " FROM instances WHERE project_id = $1 AND NOT deleted",
-			  project_id);
+	                  "SELECT count(*), coalesce(sum(vcpus), 0), coalesce(sum(ram_mb), 0)"
+	                  " FROM instances WHERE project_id = $1 AND NOT deleted",
+	                  project_id);
 	if (!r)
 		return -EIO;
 	out->v[QUOTA_INSTANCES] = db_long(r, 0, 0, 0);
@@ -85,7 +85,7 @@ static void append(char *buf, size_t len, int first, const char *name_or_null, l
 }
 
 int quota_check(const struct quota_set *limits, const struct quota_set *usage,
-		const struct quota_set *request, char *msg, size_t msglen)
+                const struct quota_set *request, char *msg, size_t msglen)
 {
 	int over[QUOTA_COUNT], nover = 0;
 	for (int q = 0; q < QUOTA_COUNT; q++) {
@@ -114,6 +114,6 @@ int quota_check(const struct quota_set *limits, const struct quota_set *usage,
 		append(allowed, sizeof(allowed), i == 0, NULL, limits->v[over[i]]);
 	}
 	snprintf(msg, msglen, "Quota exceeded for %s: Requested %s, but already used %s of %s %s",
-		 names, req, used, allowed, names);
+	         names, req, used, allowed, names);
 	return -EDQUOT;
 }

@@ -21,10 +21,10 @@
 #include "util.h"
 #include "xalloc.h"
 
-#define SERVER_MAX_COUNT 100	 /* max_count bound; quota bounds it further */
-#define SERVER_MAX_METADATA 128	 /* Nova's metadata_items quota */
+#define SERVER_MAX_COUNT 100      /* max_count bound; quota bounds it further */
+#define SERVER_MAX_METADATA 128   /* Nova's metadata_items quota */
 #define SERVER_MAX_USERDATA 65535 /* Nova: base64 text of user_data */
-#define SERVER_LIST_MAX 1000	 /* Nova's osapi_max_limit */
+#define SERVER_LIST_MAX 1000      /* Nova's osapi_max_limit */
 
 void server_row_from(const PGresult *res, int row, struct server_row *s)
 {
@@ -73,7 +73,7 @@ static int id_canon(const char *id, char out[UUID_STR_LEN])
 }
 
 PGresult *server_load(struct req *r, const char *id, int for_update, int *status, char *err,
-		      size_t errlen)
+                      size_t errlen)
 {
 	char cid[UUID_STR_LEN];
 	*status = 404;
@@ -81,9 +81,9 @@ PGresult *server_load(struct req *r, const char *id, int for_update, int *status
 		return NULL;
 	int admin = policy_is_admin(&r->auth);
 	char *sql = xasprintf("SELECT " SERVER_COLUMNS " FROM instances i WHERE i.id = $1"
-			      " AND NOT i.deleted%s%s",
-			      admin ? " AND $2::text = $2::text" : " AND i.project_id = $2",
-			      for_update ? " FOR UPDATE OF i" : "");
+	                      " AND NOT i.deleted%s%s",
+	                      admin ? " AND $2::text = $2::text" : " AND i.project_id = $2",
+	                      for_update ? " FOR UPDATE OF i" : "");
 	const char *params[] = {cid, r->auth.project_id};
 	PGresult *res = db_query(r->db, sql, 2, params, err, errlen, NULL);
 	free(sql);
@@ -99,14 +99,14 @@ PGresult *server_load(struct req *r, const char *id, int for_update, int *status
 	return res;
 }
 
-/* Answers the failure of server_load. */
-static void load_failed(struct req *r, struct resp *w, const char *id, int status,
-			const char *err)
+void server_load_failed(struct req *r, struct resp *w, const char *id, int status, const char *err)
 {
 	if (status == 500)
 		resp_db_error(r, w, err);
-	else
+	else if (uuid_is_valid(id)) /* echo only what is known to be clean ASCII */
 		resp_error(r, w, 404, "Instance %s could not be found.", id);
+	else
+		resp_error(r, w, 404, "Instance could not be found.");
 }
 
 /* ---- list ---- */
@@ -154,12 +154,13 @@ static int parse_bool_param(const char *v)
  * owned memory. */
 static char *next_link(struct req *r, int detail, long limit, const char *last_id)
 {
-	static const char *const keep[] = {"all_tenants", "project_id", "tenant_id", "name",
-					   "status", "flavor", "image", "host", "changes-since"};
+	static const char *const keep[] = {"all_tenants", "project_id", "tenant_id",
+	                                   "name",        "status",     "flavor",
+	                                   "image",       "host",       "changes-since"};
 	size_t cap = 512, len;
 	char *href = xmalloc(cap);
 	len = (size_t)snprintf(href, cap, "%s/compute/v2.1/servers%s?limit=%ld&marker=%s",
-			       r->api->public_url, detail ? "/detail" : "", limit, last_id);
+	                       r->api->public_url, detail ? "/detail" : "", limit, last_id);
 	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
 		const char *v = req_query(r, keep[i]);
 		if (!v)
@@ -195,7 +196,9 @@ static void servers_list_common(struct req *r, struct resp *w, int detail)
 		return;
 	}
 	if (all && !admin) {
-		resp_error(r, w, 403, "Policy doesn't allow os_compute_api:servers:index:get_all_tenants to be performed.");
+		resp_error(r, w, 403,
+		           "Policy doesn't allow os_compute_api:servers:index:get_all_tenants to "
+		           "be performed.");
 		return;
 	}
 	long limit = SERVER_LIST_MAX;
@@ -258,30 +261,35 @@ static void servers_list_common(struct req *r, struct resp *w, int detail)
 	if (marker) {
 		char merr[256];
 		PGresult *m = id_canon(marker, mid) < 0
-				      ? NULL
-				      : DBQ(r->db, merr,
-					    "SELECT 1 FROM instances WHERE id = $1"
-					    " AND ($2::text = '1' OR project_id = $3)",
-					    mid, admin ? "1" : "0", r->auth.project_id);
+		                  ? NULL
+		                  : DBQ(r->db, merr,
+		                        "SELECT 1 FROM instances WHERE id = $1"
+		                        " AND ($2::text = '1' OR project_id = $3)",
+		                        mid, admin ? "1" : "0", r->auth.project_id);
 		int found = m && PQntuples(m) == 1;
 		PQclear(m);
 		if (!found) {
-			resp_error(r, w, 400, "marker [%s] not found", marker);
+			resp_error(r, w, 400, "marker [%s] not found", m ? mid : "?");
 			return;
 		}
-		query_and(&q,
-			  "(i.created_at, i.id) < (SELECT created_at, id FROM instances WHERE id = $%d)",
-			  mid);
+		query_and(
+		    &q,
+		    "(i.created_at, i.id) < (SELECT created_at, id FROM instances WHERE id = $%d)",
+		    mid);
 	}
 	size_t len = strlen(q.sql);
 	q.params[q.n++] = limit_s;
 	snprintf(q.sql + len, sizeof(q.sql) - len,
-		 " ORDER BY i.created_at DESC, i.id DESC LIMIT $%d::int", q.n);
+	         " ORDER BY i.created_at DESC, i.id DESC LIMIT $%d::int", q.n);
 
 	res = db_query(r->db, q.sql, q.n, q.params, err, sizeof(err), sqlstate);
 	if (!res) {
 		if (!strncmp(sqlstate, "2201B", 5)) { /* invalid regular expression */
 			resp_error(r, w, 400, "Invalid input for query parameters name.");
+			return;
+		}
+		if (!strncmp(sqlstate, "22", 2)) { /* data exception: e.g. not UTF-8 */
+			resp_error(r, w, 400, "Invalid input for query parameters.");
 			return;
 		}
 		resp_db_error(r, w, err);
@@ -295,13 +303,13 @@ static void servers_list_common(struct req *r, struct resp *w, int detail)
 		struct server_row s;
 		server_row_from(res, i, &s);
 		json_array_append_new(list, detail ? server_view_full(&s, &ctx)
-						   : server_view_brief(&s, &ctx));
+		                                   : server_view_brief(&s, &ctx));
 	}
 	json_t *body = json_pack("{s:o}", "servers", list);
 	if (n > 0 && n == limit) {
 		char *href = next_link(r, detail, limit, db_val(res, n - 1, 0));
 		json_object_set_new(body, "servers_links",
-				    json_pack("[{s:s,s:s}]", "rel", "next", "href", href));
+		                    json_pack("[{s:s,s:s}]", "rel", "next", "href", href));
 		free(href);
 	}
 	PQclear(res);
@@ -324,7 +332,7 @@ static void server_show(struct req *r, struct resp *w)
 	int status;
 	PGresult *res = server_load(r, r->params[0], 0, &status, err, sizeof(err));
 	if (!res) {
-		load_failed(r, w, r->params[0], status, err);
+		server_load_failed(r, w, r->params[0], status, err);
 		return;
 	}
 	struct server_row s;
@@ -349,25 +357,25 @@ struct create_req {
 };
 
 static const struct jfield f_create_top[] = {
-	{"server", J_OBJECT, JF(struct create_req, server), 0, 0, 1, 0},
+    {"server", J_OBJECT, JF(struct create_req, server), 0, 0, 1, 0},
 };
 static const struct jfield f_create[] = {
-	{"name", J_STR, JF(struct create_req, name), 0, 255, 1, 0},
-	{"imageRef", J_STR, JF(struct create_req, image_ref), 0, 1024, 0, 1},
-	{"flavorRef", J_STR_OR_INT, JF(struct create_req, flavor_ref), 0, 1024, 1, 0},
-	{"min_count", J_INT, JF(struct create_req, min_count), 1, SERVER_MAX_COUNT, 0, 1},
-	{"max_count", J_INT, JF(struct create_req, max_count), 1, SERVER_MAX_COUNT, 0, 1},
-	{"key_name", J_STR, JF(struct create_req, key_name), 0, 255, 0, 1},
-	{"user_data", J_STR, JF(struct create_req, user_data), 0, SERVER_MAX_USERDATA, 0, 1},
-	{"availability_zone", J_STR, JF(struct create_req, az), 0, 255, 0, 1},
-	{"adminPass", J_STR, JF(struct create_req, admin_pass), 0, 255, 0, 1},
-	{"accessIPv4", J_STR, JF(struct create_req, ipv4), 0, 64, 0, 1},
-	{"accessIPv6", J_STR, JF(struct create_req, ipv6), 0, 64, 0, 1},
-	{"config_drive", J_BOOL, JF(struct create_req, config_drive), 0, 0, 0, 1},
-	{"metadata", J_OBJECT, JF(struct create_req, metadata), 0, 0, 0, 1},
-	{"security_groups", J_ARRAY, JF(struct create_req, security_groups), 0, 16, 0, 1},
-	{"block_device_mapping", J_ARRAY, JF(struct create_req, bdm), 0, 0, 0, 1},
-	{"block_device_mapping_v2", J_ARRAY, JF(struct create_req, bdm_v2), 0, 0, 0, 1},
+    {"name", J_STR, JF(struct create_req, name), 0, 255, 1, 0},
+    {"imageRef", J_STR, JF(struct create_req, image_ref), 0, 1024, 0, 1},
+    {"flavorRef", J_STR_OR_INT, JF(struct create_req, flavor_ref), 0, 1024, 1, 0},
+    {"min_count", J_INT, JF(struct create_req, min_count), 1, SERVER_MAX_COUNT, 0, 1},
+    {"max_count", J_INT, JF(struct create_req, max_count), 1, SERVER_MAX_COUNT, 0, 1},
+    {"key_name", J_STR, JF(struct create_req, key_name), 0, 255, 0, 1},
+    {"user_data", J_STR, JF(struct create_req, user_data), 0, SERVER_MAX_USERDATA, 0, 1},
+    {"availability_zone", J_STR, JF(struct create_req, az), 0, 255, 0, 1},
+    {"adminPass", J_STR, JF(struct create_req, admin_pass), 0, 255, 0, 1},
+    {"accessIPv4", J_STR, JF(struct create_req, ipv4), 0, 64, 0, 1},
+    {"accessIPv6", J_STR, JF(struct create_req, ipv6), 0, 64, 0, 1},
+    {"config_drive", J_BOOL, JF(struct create_req, config_drive), 0, 0, 0, 1},
+    {"metadata", J_OBJECT, JF(struct create_req, metadata), 0, 0, 0, 1},
+    {"security_groups", J_ARRAY, JF(struct create_req, security_groups), 0, 16, 0, 1},
+    {"block_device_mapping", J_ARRAY, JF(struct create_req, bdm), 0, 0, 0, 1},
+    {"block_device_mapping_v2", J_ARRAY, JF(struct create_req, bdm_v2), 0, 0, 0, 1},
 };
 
 static void create_req_release(struct create_req *c)
@@ -440,8 +448,10 @@ static int metadata_check(const json_t *m, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	if (json_object_size(m) > SERVER_MAX_METADATA) {
-		snprintf(err, errlen, "Quota exceeded for metadata_items: Maximum number of metadata items exceeds %d",
-			 SERVER_MAX_METADATA);
+		snprintf(err, errlen,
+		         "Quota exceeded for metadata_items: Maximum number of metadata items "
+		         "exceeds %d",
+		         SERVER_MAX_METADATA);
 		return -EDQUOT;
 	}
 	const char *k;
@@ -479,13 +489,13 @@ static int base64_valid(const char *s)
 	size_t binlen = 0;
 	const char *end = NULL;
 	int rc = sodium_base642bin(bin, n / 4 * 3 + 3, s, n, "\r\n", &binlen, &end,
-				   sodium_base64_VARIANT_ORIGINAL);
+	                           sodium_base64_VARIANT_ORIGINAL);
 	free(bin);
 	return rc == 0 && end == s + n;
 }
 
 static int parse_create(const json_t *body, struct create_req *c, int *status, char *err,
-			size_t errlen)
+                        size_t errlen)
 {
 	*status = 400;
 	memset(c, 0, sizeof(*c));
@@ -509,7 +519,7 @@ static int parse_create(const json_t *body, struct create_req *c, int *status, c
 		snprintf(err, errlen, "Invalid imageRef provided.");
 		return -EINVAL;
 	}
-	if (!*ref_id(c->flavor_ref)) {
+	if (!*ref_id(c->flavor_ref) || strlen(ref_id(c->flavor_ref)) > 255) {
 		snprintf(err, errlen, "Invalid flavorRef provided.");
 		return -EINVAL;
 	}
@@ -533,7 +543,8 @@ static int parse_create(const json_t *body, struct create_req *c, int *status, c
 			json_t *gn = json_object_get(g, "name");
 			if (!json_is_object(g) || !json_is_string(gn) ||
 			    json_string_length(gn) == 0 || json_string_length(gn) > 255) {
-				snprintf(err, errlen, "Invalid input for field/attribute security_groups.");
+				snprintf(err, errlen,
+				         "Invalid input for field/attribute security_groups.");
 				return -EINVAL;
 			}
 		}
@@ -558,7 +569,7 @@ struct flavor_info {
  * flavor, image, key pair or availability zone. On success fills fl and, when a key
  * name was given, *public_key (owned). Returns 0 or -EINVAL with the error sent. */
 static int resolve_refs(struct req *r, struct resp *w, const struct create_req *c,
-			struct flavor_info *fl, char **public_key)
+                        struct flavor_info *fl, char **public_key)
 {
 	char err[512];
 	int admin = policy_is_admin(&r->auth), rc = -EINVAL;
@@ -568,9 +579,9 @@ static int resolve_refs(struct req *r, struct resp *w, const struct create_req *
 	PGresult *f = NULL, *im = NULL, *k = NULL, *az = NULL;
 
 	f = DBQ(r->db, err,
-		"SELECT id, vcpus, ram_mb, disk_gb FROM flavors WHERE id = $1 AND NOT disabled"
-		" AND (is_public OR $2::text = '1')",
-		fid, admin ? "1" : "0");
+	        "SELECT id, vcpus, ram_mb, disk_gb FROM flavors WHERE id = $1 AND NOT disabled"
+	        " AND (is_public OR $2::text = '1')",
+	        fid, admin ? "1" : "0");
 	if (!f) {
 		resp_db_error(r, w, err);
 		goto out;
@@ -585,9 +596,9 @@ static int resolve_refs(struct req *r, struct resp *w, const struct create_req *
 	fl->disk_gb = db_long(f, 0, 3, 0);
 
 	im = DBQ(r->db, err,
-		 "SELECT status, min_disk, min_ram, coalesce(size, 0) FROM images WHERE id = $1"
-		 " AND (visibility IN ('public', 'community') OR owner = $2 OR $3::text = '1')",
-		 iid, r->auth.project_id, admin ? "1" : "0");
+	         "SELECT status, min_disk, min_ram, coalesce(size, 0) FROM images WHERE id = $1"
+	         " AND (visibility IN ('public', 'community') OR owner = $2 OR $3::text = '1')",
+	         iid, r->auth.project_id, admin ? "1" : "0");
 	if (!im) {
 		resp_db_error(r, w, err);
 		goto out;
@@ -604,15 +615,16 @@ static int resolve_refs(struct req *r, struct resp *w, const struct create_req *
 		resp_error(r, w, 400, "Flavor's memory is too small for requested image.");
 		goto out;
 	}
-	if (fl->disk_gb > 0 && (fl->disk_gb < db_long(im, 0, 1, 0) ||
-				db_long(im, 0, 3, 0) > (fl->disk_gb << 30))) {
+	if (fl->disk_gb > 0 &&
+	    (fl->disk_gb < db_long(im, 0, 1, 0) || db_long(im, 0, 3, 0) > (fl->disk_gb << 30))) {
 		resp_error(r, w, 400, "Flavor's disk is too small for requested image.");
 		goto out;
 	}
 
 	if (c->key_name) {
-		k = DBQ(r->db, err, "SELECT public_key FROM keypairs WHERE user_id = $1 AND name = $2",
-			r->auth.user_id, c->key_name);
+		k = DBQ(r->db, err,
+		        "SELECT public_key FROM keypairs WHERE user_id = $1 AND name = $2",
+		        r->auth.user_id, c->key_name);
 		if (!k) {
 			resp_db_error(r, w, err);
 			goto out;
@@ -646,8 +658,8 @@ out:
 
 /* Largest count in [min, max] that fits the project's quota, or 0 with Nova's message
  * (for min) in msg. -EIO on a database error. Call under the project row lock. */
-static long quota_fit(PGconn *db, const char *project_id, const struct flavor_info *fl,
-		      long min, long max, char *msg, size_t msglen)
+static long quota_fit(PGconn *db, const char *project_id, const struct flavor_info *fl, long min,
+                      long max, char *msg, size_t msglen)
 {
 	struct quota_set lim, used, want;
 	if (quota_limits(db, project_id, &lim) < 0 || quota_usage(db, project_id, &used) < 0)
@@ -689,8 +701,8 @@ static void server_create(struct req *r, struct resp *w)
 	}
 	began = 1;
 	/* The project row lock serialises every quota-consuming write of the project. */
-	PGresult *p = DBQ(r->db, err, "SELECT id FROM projects WHERE id = $1 FOR UPDATE",
-			  r->auth.project_id);
+	PGresult *p =
+	    DBQ(r->db, err, "SELECT id FROM projects WHERE id = $1 FOR UPDATE", r->auth.project_id);
 	int have_project = p && PQntuples(p) == 1;
 	PQclear(p);
 	if (!have_project) {
@@ -701,8 +713,8 @@ static void server_create(struct req *r, struct resp *w)
 		goto out;
 	}
 	char qmsg[512];
-	long n = quota_fit(r->db, r->auth.project_id, &fl, c.min_count, c.max_count, qmsg,
-			   sizeof(qmsg));
+	long n =
+	    quota_fit(r->db, r->auth.project_id, &fl, c.min_count, c.max_count, qmsg, sizeof(qmsg));
 	if (n < 0) {
 		resp_db_error(r, w, "quota lookup failed");
 		goto out;
@@ -727,22 +739,23 @@ static void server_create(struct req *r, struct resp *w)
 		id_canon(ref_id(c.image_ref), iid);
 		/* Every instance gets a config drive (the agent always builds one), so
 		 * config_drive records true whatever the request said. */
-		int rows = DBX(r->db, err,
-			       "INSERT INTO instances (id, name, project_id, user_id, flavor_id, image_id,"
-			       " vcpus, ram_mb, disk_gb, status, vm_state, task_state, power_state, az,"
-			       " key_name, public_key, user_data, config_drive, metadata, access_ipv4,"
-			       " access_ipv6) VALUES ($1, $2, $3, $4, $5, $6, $7::int, $8::int, $9::int,"
-			       " 'BUILD', 'building', 'scheduling', 0, $10, $11, $12, $13, true,"
-			       " $14::jsonb, $15, $16)",
-			       id, name, r->auth.project_id, r->auth.user_id, fl.id, iid, vcpus, ram,
-			       disk, az, c.key_name, public_key, user_data, c.metadata_text,
-			       c.ipv4 ? c.ipv4 : "", c.ipv6 ? c.ipv6 : "");
+		int rows =
+		    DBX(r->db, err,
+		        "INSERT INTO instances (id, name, project_id, user_id, flavor_id, image_id,"
+		        " vcpus, ram_mb, disk_gb, status, vm_state, task_state, power_state, az,"
+		        " key_name, public_key, user_data, config_drive, metadata, access_ipv4,"
+		        " access_ipv6) VALUES ($1, $2, $3, $4, $5, $6, $7::int, $8::int, $9::int,"
+		        " 'BUILD', 'building', 'scheduling', 0, $10, $11, $12, $13, true,"
+		        " $14::jsonb, $15, $16)",
+		        id, name, r->auth.project_id, r->auth.user_id, fl.id, iid, vcpus, ram, disk,
+		        az, c.key_name, public_key, user_data, c.metadata_text,
+		        c.ipv4 ? c.ipv4 : "", c.ipv6 ? c.ipv6 : "");
 		free(name);
 		if (rows != 1 ||
 		    DBX(r->db, err,
-			"INSERT INTO tasks (id, instance_id, action, status) VALUES ($1, $2, $3,"
-			" 'pending')",
-			task_id, id, TASK_SPAWN) != 1) {
+		        "INSERT INTO tasks (id, instance_id, action, status) VALUES ($1, $2, $3,"
+		        " 'pending')",
+		        task_id, id, TASK_SPAWN) != 1) {
 			resp_db_error(r, w, err);
 			goto out;
 		}
@@ -763,10 +776,10 @@ static void server_create(struct req *r, struct resp *w)
 	char *loc = xasprintf("%s/compute/v2.1/servers/%s", r->api->public_url, first_id);
 	resp_header(w, "Location", loc);
 	free(loc);
-	json_t *srv = json_pack("{s:s,s:o,s:s,s:s,s:[{s:s}]}", "id", first_id, "links",
-				server_view_links(r->api->public_url, "servers", first_id),
-				"adminPass", pass, "OS-DCF:diskConfig", "MANUAL",
-				"security_groups", "name", "default");
+	json_t *srv =
+	    json_pack("{s:s,s:o,s:s,s:s,s:[{s:s}]}", "id", first_id, "links",
+	              server_view_links(r->api->public_url, "servers", first_id), "adminPass", pass,
+	              "OS-DCF:diskConfig", "MANUAL", "security_groups", "name", "default");
 	sodium_memzero(pass, sizeof(pass));
 	resp_json(w, 202, json_pack("{s:o}", "server", srv));
 	log_info("server %s created (%ld) in project %s", first_id, n, r->auth.project_id);
@@ -790,7 +803,7 @@ static void server_delete(struct req *r, struct resp *w)
 	PGresult *res = server_load(r, r->params[0], 1, &status, err, sizeof(err));
 	if (!res) {
 		db_rollback(r->db);
-		load_failed(r, w, r->params[0], status, err);
+		server_load_failed(r, w, r->params[0], status, err);
 		return;
 	}
 	struct server_row s;
@@ -802,22 +815,22 @@ static void server_delete(struct req *r, struct resp *w)
 	} else if (!s.host && !open_task) {
 		/* Never placed and nothing in flight: no host holds anything of it. */
 		rows = DBX(r->db, err,
-			   "UPDATE instances SET status = 'DELETED', vm_state = 'deleted',"
-			   " task_state = NULL, power_state = 0, deleted = true,"
-			   " terminated_at = now(), updated_at = now() WHERE id = $1",
-			   s.id);
+		           "UPDATE instances SET status = 'DELETED', vm_state = 'deleted',"
+		           " task_state = NULL, power_state = 0, deleted = true,"
+		           " terminated_at = now(), updated_at = now() WHERE id = $1",
+		           s.id);
 	} else {
 		char task_id[UUID_STR_LEN];
 		uuid_generate_str(task_id);
 		rows = DBX(r->db, err,
-			   "UPDATE instances SET task_state = 'deleting', updated_at = now()"
-			   " WHERE id = $1",
-			   s.id);
+		           "UPDATE instances SET task_state = 'deleting', updated_at = now()"
+		           " WHERE id = $1",
+		           s.id);
 		if (rows == 1)
 			rows = DBX(r->db, err,
-				   "INSERT INTO tasks (id, instance_id, action, status)"
-				   " VALUES ($1, $2, $3, 'pending')",
-				   task_id, s.id, TASK_DELETE);
+			           "INSERT INTO tasks (id, instance_id, action, status)"
+			           " VALUES ($1, $2, $3, 'pending')",
+			           task_id, s.id, TASK_DELETE);
 		wake = 1;
 	}
 	if (rows != 1) {
@@ -844,12 +857,12 @@ struct update_req {
 };
 
 static const struct jfield f_update_top[] = {
-	{"server", J_OBJECT, JF(struct update_req, server), 0, 0, 1, 0},
+    {"server", J_OBJECT, JF(struct update_req, server), 0, 0, 1, 0},
 };
 static const struct jfield f_update[] = {
-	{"name", J_STR, JF(struct update_req, name), 0, 255, 0, 0},
-	{"accessIPv4", J_STR, JF(struct update_req, ipv4), 0, 64, 0, 1},
-	{"accessIPv6", J_STR, JF(struct update_req, ipv6), 0, 64, 0, 1},
+    {"name", J_STR, JF(struct update_req, name), 0, 255, 0, 0},
+    {"accessIPv4", J_STR, JF(struct update_req, ipv4), 0, 64, 0, 1},
+    {"accessIPv6", J_STR, JF(struct update_req, ipv6), 0, 64, 0, 1},
 };
 
 /* PUT /servers/{id}: rename (and access addresses); answers the full server. */
@@ -859,7 +872,8 @@ static void server_update(struct req *r, struct resp *w)
 	char err[512];
 	int status;
 	PGresult *res = NULL;
-	if (!r->json || jparse(r->json, f_update_top, JCOUNT(f_update_top), &u, err, sizeof(err)) < 0 ||
+	if (!r->json ||
+	    jparse(r->json, f_update_top, JCOUNT(f_update_top), &u, err, sizeof(err)) < 0 ||
 	    jparse(u.server, f_update, JCOUNT(f_update), &u, err, sizeof(err)) < 0) {
 		resp_error(r, w, 400, "%s", r->json ? err : "request body required");
 		goto out;
@@ -870,7 +884,7 @@ static void server_update(struct req *r, struct resp *w)
 	}
 	res = server_load(r, r->params[0], 0, &status, err, sizeof(err));
 	if (!res) {
-		load_failed(r, w, r->params[0], status, err);
+		server_load_failed(r, w, r->params[0], status, err);
 		goto out;
 	}
 	char id[UUID_STR_LEN];
@@ -878,16 +892,16 @@ static void server_update(struct req *r, struct resp *w)
 	PQclear(res);
 	res = NULL;
 	if (DBX(r->db, err,
-		"UPDATE instances SET name = coalesce($2, name), access_ipv4 = coalesce($3,"
-		" access_ipv4), access_ipv6 = coalesce($4, access_ipv6), updated_at = now()"
-		" WHERE id = $1",
-		id, u.name, u.ipv4, u.ipv6) < 0) {
+	        "UPDATE instances SET name = coalesce($2, name), access_ipv4 = coalesce($3,"
+	        " access_ipv4), access_ipv6 = coalesce($4, access_ipv6), updated_at = now()"
+	        " WHERE id = $1",
+	        id, u.name, u.ipv4, u.ipv6) < 0) {
 		resp_db_error(r, w, err);
 		goto out;
 	}
 	res = server_load(r, id, 0, &status, err, sizeof(err));
 	if (!res) {
-		load_failed(r, w, id, status, err);
+		server_load_failed(r, w, id, status, err);
 		goto out;
 	}
 	struct server_row s;
@@ -907,7 +921,7 @@ enum meta_op { META_MERGE, META_REPLACE, META_SET_ONE, META_DELETE_ONE };
  * `in` (borrowed) and stores the result. Returns the new metadata object (owned) or
  * NULL with the error answered. key is the {key} path segment for the _ONE ops. */
 static json_t *metadata_apply(struct req *r, struct resp *w, enum meta_op op, int write,
-			      const json_t *in, const char *key)
+                              const json_t *in, const char *key)
 {
 	char err[512];
 	int status;
@@ -918,7 +932,7 @@ static json_t *metadata_apply(struct req *r, struct resp *w, enum meta_op op, in
 	}
 	PGresult *res = server_load(r, r->params[0], write, &status, err, sizeof(err));
 	if (!res) {
-		load_failed(r, w, r->params[0], status, err);
+		server_load_failed(r, w, r->params[0], status, err);
 		goto fail;
 	}
 	struct server_row row;
@@ -953,9 +967,10 @@ static json_t *metadata_apply(struct req *r, struct resp *w, enum meta_op op, in
 		goto fail;
 	}
 	char *text = json_dumps(m, JSON_COMPACT);
-	int rows = DBX(r->db, err,
-		       "UPDATE instances SET metadata = $2::jsonb, updated_at = now() WHERE id = $1",
-		       row.id, text);
+	int rows =
+	    DBX(r->db, err,
+	        "UPDATE instances SET metadata = $2::jsonb, updated_at = now() WHERE id = $1",
+	        row.id, text);
 	free(text);
 	if (rows != 1 || db_commit(r->db) < 0) {
 		resp_db_error(r, w, rows != 1 ? err : "commit failed");
@@ -980,7 +995,7 @@ static const json_t *metadata_body(struct req *r, struct resp *w, const char *wr
 	int rc = m ? metadata_check(m, err, sizeof(err)) : -EINVAL;
 	if (rc < 0) {
 		resp_error(r, w, rc == -EDQUOT ? 403 : 400, "%s",
-			   m ? err : "Malformed request body");
+		           m ? err : "Malformed request body");
 		return NULL;
 	}
 	return m;
@@ -1050,22 +1065,19 @@ static void metadata_delete_one(struct req *r, struct resp *w)
 }
 
 static const struct route routes[] = {
-	{"GET", "/compute/v2.1/servers", servers_list, "compute:read", SVC_COMPUTE, 0},
-	{"POST", "/compute/v2.1/servers", server_create, "compute:write", SVC_COMPUTE, 0},
-	{"GET", "/compute/v2.1/servers/detail", servers_detail, "compute:read", SVC_COMPUTE, 0},
-	{"GET", "/compute/v2.1/servers/{}", server_show, "compute:read", SVC_COMPUTE, 0},
-	{"PUT", "/compute/v2.1/servers/{}", server_update, "compute:write", SVC_COMPUTE, 0},
-	{"DELETE", "/compute/v2.1/servers/{}", server_delete, "compute:write", SVC_COMPUTE, 0},
-	{"GET", "/compute/v2.1/servers/{}/metadata", metadata_list, "compute:read", SVC_COMPUTE, 0},
-	{"POST", "/compute/v2.1/servers/{}/metadata", metadata_merge, "compute:write", SVC_COMPUTE,
-	 0},
-	{"PUT", "/compute/v2.1/servers/{}/metadata", metadata_replace, "compute:write", SVC_COMPUTE,
-	 0},
-	{"GET", "/compute/v2.1/servers/{}/metadata/{}", metadata_show, "compute:read", SVC_COMPUTE,
-	 0},
-	{"PUT", "/compute/v2.1/servers/{}/metadata/{}", metadata_set_one, "compute:write",
-	 SVC_COMPUTE, 0},
-	{"DELETE", "/compute/v2.1/servers/{}/metadata/{}", metadata_delete_one, "compute:write",
-	 SVC_COMPUTE, 0},
+    {"GET", "/compute/v2.1/servers", servers_list, "compute:read", SVC_COMPUTE, 0},
+    {"POST", "/compute/v2.1/servers", server_create, "compute:write", SVC_COMPUTE, 0},
+    {"GET", "/compute/v2.1/servers/detail", servers_detail, "compute:read", SVC_COMPUTE, 0},
+    {"GET", "/compute/v2.1/servers/{}", server_show, "compute:read", SVC_COMPUTE, 0},
+    {"PUT", "/compute/v2.1/servers/{}", server_update, "compute:write", SVC_COMPUTE, 0},
+    {"DELETE", "/compute/v2.1/servers/{}", server_delete, "compute:write", SVC_COMPUTE, 0},
+    {"GET", "/compute/v2.1/servers/{}/metadata", metadata_list, "compute:read", SVC_COMPUTE, 0},
+    {"POST", "/compute/v2.1/servers/{}/metadata", metadata_merge, "compute:write", SVC_COMPUTE, 0},
+    {"PUT", "/compute/v2.1/servers/{}/metadata", metadata_replace, "compute:write", SVC_COMPUTE, 0},
+    {"GET", "/compute/v2.1/servers/{}/metadata/{}", metadata_show, "compute:read", SVC_COMPUTE, 0},
+    {"PUT", "/compute/v2.1/servers/{}/metadata/{}", metadata_set_one, "compute:write", SVC_COMPUTE,
+     0},
+    {"DELETE", "/compute/v2.1/servers/{}/metadata/{}", metadata_delete_one, "compute:write",
+     SVC_COMPUTE, 0},
 };
 ROUTE_TABLE(server_routes, routes);

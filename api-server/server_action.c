@@ -25,13 +25,13 @@ struct action_arg {
 };
 
 static const struct jfield f_reboot[] = {
-	{"type", J_STR, JF(struct action_arg, type), 0, 16, 1, 0},
+    {"type", J_STR, JF(struct action_arg, type), 0, 16, 1, 0},
 };
 static const struct jfield f_console[] = {
-	{"length", J_INT, JF(struct action_arg, length), -1, 1L << 30, 0, 1},
+    {"length", J_INT, JF(struct action_arg, length), -1, 1L << 30, 0, 1},
 };
 static const struct jfield f_reset[] = {
-	{"state", J_STR, JF(struct action_arg, state), 0, 16, 1, 0},
+    {"state", J_STR, JF(struct action_arg, state), 0, 16, 1, 0},
 };
 
 typedef void (*action_fn)(struct req *r, struct resp *w, const char *key, const json_t *arg);
@@ -53,7 +53,7 @@ static void action_task(struct req *r, struct resp *w, const char *key, const js
 	const struct server_action *act = server_action_find(key, variant);
 	if (!act) {
 		resp_error(r, w, 400, "Invalid input for field/attribute type. Value: %s.",
-			   variant ? variant : "");
+		           variant ? variant : "");
 		goto out;
 	}
 	if (db_begin(r->db) < 0) {
@@ -63,21 +63,18 @@ static void action_task(struct req *r, struct resp *w, const char *key, const js
 	PGresult *res = server_load(r, r->params[0], 1, &status, err, sizeof(err));
 	if (!res) {
 		db_rollback(r->db);
-		if (status == 500)
-			resp_db_error(r, w, err);
-		else
-			resp_error(r, w, 404, "Instance %s could not be found.", r->params[0]);
+		server_load_failed(r, w, r->params[0], status, err);
 		goto out;
 	}
 	struct server_row s;
 	server_row_from(res, 0, &s);
 	int open_task = db_val(res, 0, SERVER_COL_OPEN_TASK)[0] == 't';
-	int rc = server_action_check(act, s.id, s.vm_state, s.task_state, open_task, msg,
-				     sizeof(msg));
+	int rc =
+	    server_action_check(act, s.id, s.vm_state, s.task_state, open_task, msg, sizeof(msg));
 	if (rc == 0 && !s.host) {
 		/* never placed: no host could carry the task out */
 		snprintf(msg, sizeof(msg), "Cannot '%s' instance %s while it is in vm_state %s",
-			 act->verb, s.id, s.vm_state);
+		         act->verb, s.id, s.vm_state);
 		rc = -EBUSY;
 	}
 	if (rc < 0) {
@@ -89,12 +86,12 @@ static void action_task(struct req *r, struct resp *w, const char *key, const js
 	char task_id[UUID_STR_LEN];
 	uuid_generate_str(task_id);
 	int ok = DBX(r->db, err,
-		     "UPDATE instances SET task_state = $2, updated_at = now() WHERE id = $1", s.id,
-		     act->task_state) == 1 &&
-		 DBX(r->db, err,
-		     "INSERT INTO tasks (id, instance_id, action, status) VALUES ($1, $2, $3,"
-		     " 'pending')",
-		     task_id, s.id, act->task) == 1;
+	             "UPDATE instances SET task_state = $2, updated_at = now() WHERE id = $1", s.id,
+	             act->task_state) == 1 &&
+	         DBX(r->db, err,
+	             "INSERT INTO tasks (id, instance_id, action, status) VALUES ($1, $2, $3,"
+	             " 'pending')",
+	             task_id, s.id, act->task) == 1;
 	PQclear(res);
 	if (!ok) {
 		db_rollback(r->db);
@@ -123,16 +120,14 @@ static void action_console(struct req *r, struct resp *w, const char *key, const
 	}
 	PGresult *res = server_load(r, r->params[0], 0, &status, err, sizeof(err));
 	if (!res) {
-		if (status == 500)
-			resp_db_error(r, w, err);
-		else
-			resp_error(r, w, 404, "Instance %s could not be found.", r->params[0]);
+		server_load_failed(r, w, r->params[0], status, err);
 		return;
 	}
 	char cid[UUID_STR_LEN];
 	snprintf(cid, sizeof(cid), "%s", db_val(res, 0, 0));
 	PQclear(res);
-	PGresult *c = DBQ(r->db, err, "SELECT log FROM instance_console WHERE instance_id = $1", cid);
+	PGresult *c =
+	    DBQ(r->db, err, "SELECT log FROM instance_console WHERE instance_id = $1", cid);
 	if (!c) {
 		resp_db_error(r, w, err);
 		return;
@@ -153,8 +148,7 @@ static void action_console(struct req *r, struct resp *w, const char *key, const
 
 /* Admin only: force vm_state to active or error and clear task_state (Nova's
  * os-resetState). Open tasks are left to finish. */
-static void action_reset_state(struct req *r, struct resp *w, const char *key,
-			       const json_t *arg)
+static void action_reset_state(struct req *r, struct resp *w, const char *key, const json_t *arg)
 {
 	static const struct {
 		const char *state, *status;
@@ -163,7 +157,9 @@ static void action_reset_state(struct req *r, struct resp *w, const char *key,
 	char err[512];
 	int status;
 	if (!policy_is_admin(&r->auth)) {
-		resp_error(r, w, 403, "Policy doesn't allow os_compute_api:os-admin-actions:reset_state to be performed.");
+		resp_error(r, w, 403,
+		           "Policy doesn't allow os_compute_api:os-admin-actions:reset_state to be "
+		           "performed.");
 		return;
 	}
 	if (jparse(arg, f_reset, JCOUNT(f_reset), &a, err, sizeof(err)) < 0) {
@@ -175,21 +171,19 @@ static void action_reset_state(struct req *r, struct resp *w, const char *key,
 		if (!strcmp(a.state, states[i].state))
 			new_status = states[i].status;
 	if (!new_status) {
-		resp_error(r, w, 400, "Invalid input for field/attribute state. Value: %s.", a.state);
+		resp_error(r, w, 400, "Invalid input for field/attribute state. Value: %s.",
+		           a.state);
 		goto out;
 	}
 	PGresult *res = server_load(r, r->params[0], 0, &status, err, sizeof(err));
 	if (!res) {
-		if (status == 500)
-			resp_db_error(r, w, err);
-		else
-			resp_error(r, w, 404, "Instance %s could not be found.", r->params[0]);
+		server_load_failed(r, w, r->params[0], status, err);
 		goto out;
 	}
 	int rows = DBX(r->db, err,
-		       "UPDATE instances SET vm_state = $2, status = $3, task_state = NULL,"
-		       " updated_at = now() WHERE id = $1 AND NOT deleted",
-		       db_val(res, 0, 0), a.state, new_status);
+	               "UPDATE instances SET vm_state = $2, status = $3, task_state = NULL,"
+	               " updated_at = now() WHERE id = $1 AND NOT deleted",
+	               db_val(res, 0, 0), a.state, new_status);
 	PQclear(res);
 	if (rows < 0)
 		resp_db_error(r, w, err);
@@ -204,15 +198,15 @@ static const struct {
 	const char *key;
 	action_fn fn;
 } handlers[] = {
-	{"os-start", action_task},
-	{"os-stop", action_task},
-	{"reboot", action_task},
-	{"pause", action_task},
-	{"unpause", action_task},
-	{"suspend", action_task},
-	{"resume", action_task},
-	{"os-getConsoleOutput", action_console},
-	{"os-resetState", action_reset_state},
+    {"os-start", action_task},
+    {"os-stop", action_task},
+    {"reboot", action_task},
+    {"pause", action_task},
+    {"unpause", action_task},
+    {"suspend", action_task},
+    {"resume", action_task},
+    {"os-getConsoleOutput", action_console},
+    {"os-resetState", action_reset_state},
 };
 
 static void server_action(struct req *r, struct resp *w)
@@ -229,11 +223,12 @@ static void server_action(struct req *r, struct resp *w)
 		}
 	}
 	const char *first = json_object_iter_key(json_object_iter(r->json));
-	resp_error(r, w, 400, "There is no such action: %.64s", first ? first : "");
+	/* echo the key only when short: a cut could split a UTF-8 sequence */
+	resp_error(r, w, 400, "There is no such action: %s",
+	           first && strlen(first) <= 64 ? first : "");
 }
 
 static const struct route routes[] = {
-	{"POST", "/compute/v2.1/servers/{}/action", server_action, "compute:write", SVC_COMPUTE,
-	 0},
+    {"POST", "/compute/v2.1/servers/{}/action", server_action, "compute:write", SVC_COMPUTE, 0},
 };
 ROUTE_TABLE(server_action_routes, routes);

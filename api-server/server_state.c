@@ -15,9 +15,9 @@ unsigned server_vm_state_bit(const char *vm_state)
 		const char *name;
 		unsigned bit;
 	} names[] = {
-		{"active", VMS_ACTIVE},	     {"building", VMS_BUILDING},   {"stopped", VMS_STOPPED},
-		{"paused", VMS_PAUSED},	     {"suspended", VMS_SUSPENDED}, {"error", VMS_ERROR},
-		{"deleted", VMS_DELETED},
+	    {"active", VMS_ACTIVE},   {"building", VMS_BUILDING},   {"stopped", VMS_STOPPED},
+	    {"paused", VMS_PAUSED},   {"suspended", VMS_SUSPENDED}, {"error", VMS_ERROR},
+	    {"deleted", VMS_DELETED},
 	};
 	for (size_t i = 0; vm_state && i < sizeof(names) / sizeof(names[0]); i++)
 		if (!strcmp(names[i].name, vm_state))
@@ -30,15 +30,15 @@ unsigned server_vm_state_bit(const char *vm_state)
 #define FROM_ANY_RUNNING (VMS_ACTIVE | VMS_STOPPED | VMS_PAUSED | VMS_SUSPENDED | VMS_ERROR)
 
 static const struct server_action actions[] = {
-	{"os-start", NULL, "start", TASK_START, VMS_STOPPED, "powering-on"},
-	{"os-stop", NULL, "stop", TASK_STOP, VMS_ACTIVE | VMS_PAUSED | VMS_SUSPENDED | VMS_ERROR,
-	 "powering-off"},
-	{"reboot", "SOFT", "reboot", TASK_REBOOT, VMS_ACTIVE, "rebooting"},
-	{"reboot", "HARD", "reboot", TASK_HARD_REBOOT, FROM_ANY_RUNNING, "rebooting_hard"},
-	{"pause", NULL, "pause", TASK_PAUSE, VMS_ACTIVE, "pausing"},
-	{"unpause", NULL, "unpause", TASK_UNPAUSE, VMS_PAUSED, "unpausing"},
-	{"suspend", NULL, "suspend", TASK_SUSPEND, VMS_ACTIVE, "suspending"},
-	{"resume", NULL, "resume", TASK_RESUME, VMS_SUSPENDED, "resuming"},
+    {"os-start", NULL, "start", TASK_START, VMS_STOPPED, "powering-on"},
+    {"os-stop", NULL, "stop", TASK_STOP, VMS_ACTIVE | VMS_PAUSED | VMS_SUSPENDED | VMS_ERROR,
+     "powering-off"},
+    {"reboot", "SOFT", "reboot", TASK_REBOOT, VMS_ACTIVE, "rebooting"},
+    {"reboot", "HARD", "reboot", TASK_HARD_REBOOT, FROM_ANY_RUNNING, "rebooting_hard"},
+    {"pause", NULL, "pause", TASK_PAUSE, VMS_ACTIVE, "pausing"},
+    {"unpause", NULL, "unpause", TASK_UNPAUSE, VMS_PAUSED, "unpausing"},
+    {"suspend", NULL, "suspend", TASK_SUSPEND, VMS_ACTIVE, "suspending"},
+    {"resume", NULL, "resume", TASK_RESUME, VMS_SUSPENDED, "resuming"},
 };
 
 const struct server_action *server_action_find(const char *key, const char *variant)
@@ -54,16 +54,16 @@ const struct server_action *server_action_find(const char *key, const char *vari
 }
 
 int server_action_check(const struct server_action *a, const char *id, const char *vm_state,
-			const char *task_state, int open_task, char *msg, size_t msglen)
+                        const char *task_state, int open_task, char *msg, size_t msglen)
 {
 	if (task_state || open_task) {
 		snprintf(msg, msglen, "Cannot '%s' instance %s while it is in task_state %s",
-			 a->verb, id, task_state ? task_state : "queued");
+		         a->verb, id, task_state ? task_state : "queued");
 		return -EBUSY;
 	}
 	if (!(server_vm_state_bit(vm_state) & a->from)) {
 		snprintf(msg, msglen, "Cannot '%s' instance %s while it is in vm_state %s", a->verb,
-			 id, vm_state ? vm_state : "unknown");
+		         id, vm_state ? vm_state : "unknown");
 		return -EBUSY;
 	}
 	if (msglen)

@@ -13,7 +13,7 @@ json_t *server_view_links(const char *public_url, const char *collection, const 
 	char *self = xasprintf("%s/compute/v2.1/%s/%s", public_url, collection, id);
 	char *bookmark = xasprintf("%s/compute/%s/%s", public_url, collection, id);
 	json_t *l = json_pack("[{s:s,s:s},{s:s,s:s}]", "rel", "self", "href", self, "rel",
-			      "bookmark", "href", bookmark);
+	                      "bookmark", "href", bookmark);
 	free(self);
 	free(bookmark);
 	return l;
@@ -24,7 +24,7 @@ static json_t *ref_view(const char *public_url, const char *collection, const ch
 {
 	char *bookmark = xasprintf("%s/compute/%s/%s", public_url, collection, id);
 	json_t *o = json_pack("{s:s,s:[{s:s,s:s}]}", "id", id, "links", "rel", "bookmark", "href",
-			      bookmark);
+	                      bookmark);
 	free(bookmark);
 	return o;
 }
@@ -69,57 +69,60 @@ static json_t *metadata_view(const char *text)
 json_t *server_view_brief(const struct server_row *s, const struct server_view_ctx *c)
 {
 	return json_pack("{s:s,s:o,s:o}", "id", s->id, "name", str_safe(s->name), "links",
-			 server_view_links(c->public_url, "servers", s->id));
+	                 server_view_links(c->public_url, "servers", s->id));
 }
 
 json_t *server_view_full(const struct server_row *s, const struct server_view_ctx *c)
 {
 	char host_id[57];
 	server_host_id(s->project_id, s->host, host_id);
+	/* Keys are literals, so the _nocheck setters skip re-validating them: this view is
+	 * built once per server on every GET /servers/detail. */
 	json_t *o = json_object();
-	json_object_set_new(o, "id", json_string(s->id));
-	json_object_set_new(o, "name", str_safe(s->name));
-	json_object_set_new(o, "status", json_string(s->status));
-	json_object_set_new(o, "tenant_id", json_string(s->project_id));
-	json_object_set_new(o, "user_id", json_string(s->user_id));
-	json_object_set_new(o, "metadata", metadata_view(s->metadata));
-	json_object_set_new(o, "hostId", json_string(host_id));
-	json_object_set_new(o, "image", ref_view(c->public_url, "images", s->image_id));
-	json_object_set_new(o, "flavor", ref_view(c->public_url, "flavors", s->flavor_id));
-	json_object_set_new(o, "created", json_string(s->created_at));
-	json_object_set_new(o, "updated", json_string(s->updated_at));
-	json_object_set_new(o, "addresses", json_object());
-	json_object_set_new(o, "accessIPv4", str_safe(s->access_ipv4));
-	json_object_set_new(o, "accessIPv6", str_safe(s->access_ipv6));
-	json_object_set_new(o, "links", server_view_links(c->public_url, "servers", s->id));
-	json_object_set_new(o, "OS-DCF:diskConfig", json_string("MANUAL"));
-	json_object_set_new(o, "progress",
-			    json_integer(!strcmp(s->status, "ACTIVE") ? 100 : 0));
-	json_object_set_new(o, "OS-EXT-AZ:availability_zone", str_safe(s->az));
-	json_object_set_new(o, "config_drive", json_string(s->config_drive ? "True" : ""));
-	json_object_set_new(o, "key_name", s->key_name ? str_safe(s->key_name) : json_null());
-	json_object_set_new(o, "OS-SRV-USG:launched_at", str_or_null(s->launched_at));
-	json_object_set_new(o, "OS-SRV-USG:terminated_at", str_or_null(s->terminated_at));
-	json_object_set_new(o, "OS-EXT-STS:task_state", str_or_null(s->task_state));
-	json_object_set_new(o, "OS-EXT-STS:vm_state", json_string(s->vm_state));
-	json_object_set_new(o, "OS-EXT-STS:power_state", json_integer(s->power_state));
-	json_object_set_new(o, "os-extended-volumes:volumes_attached", json_array());
-	json_object_set_new(o, "security_groups", json_pack("[{s:s}]", "name", "default"));
+	json_object_set_new_nocheck(o, "id", json_string(s->id));
+	json_object_set_new_nocheck(o, "name", str_safe(s->name));
+	json_object_set_new_nocheck(o, "status", json_string(s->status));
+	json_object_set_new_nocheck(o, "tenant_id", json_string(s->project_id));
+	json_object_set_new_nocheck(o, "user_id", json_string(s->user_id));
+	json_object_set_new_nocheck(o, "metadata", metadata_view(s->metadata));
+	json_object_set_new_nocheck(o, "hostId", json_string(host_id));
+	json_object_set_new_nocheck(o, "image", ref_view(c->public_url, "images", s->image_id));
+	json_object_set_new_nocheck(o, "flavor", ref_view(c->public_url, "flavors", s->flavor_id));
+	json_object_set_new_nocheck(o, "created", json_string(s->created_at));
+	json_object_set_new_nocheck(o, "updated", json_string(s->updated_at));
+	json_object_set_new_nocheck(o, "addresses", json_object());
+	json_object_set_new_nocheck(o, "accessIPv4", str_safe(s->access_ipv4));
+	json_object_set_new_nocheck(o, "accessIPv6", str_safe(s->access_ipv6));
+	json_object_set_new_nocheck(o, "links", server_view_links(c->public_url, "servers", s->id));
+	json_object_set_new_nocheck(o, "OS-DCF:diskConfig", json_string("MANUAL"));
+	json_object_set_new_nocheck(o, "progress",
+	                            json_integer(!strcmp(s->status, "ACTIVE") ? 100 : 0));
+	json_object_set_new_nocheck(o, "OS-EXT-AZ:availability_zone", str_safe(s->az));
+	json_object_set_new_nocheck(o, "config_drive", json_string(s->config_drive ? "True" : ""));
+	json_object_set_new_nocheck(o, "key_name",
+	                            s->key_name ? str_safe(s->key_name) : json_null());
+	json_object_set_new_nocheck(o, "OS-SRV-USG:launched_at", str_or_null(s->launched_at));
+	json_object_set_new_nocheck(o, "OS-SRV-USG:terminated_at", str_or_null(s->terminated_at));
+	json_object_set_new_nocheck(o, "OS-EXT-STS:task_state", str_or_null(s->task_state));
+	json_object_set_new_nocheck(o, "OS-EXT-STS:vm_state", json_string(s->vm_state));
+	json_object_set_new_nocheck(o, "OS-EXT-STS:power_state", json_integer(s->power_state));
+	json_object_set_new_nocheck(o, "os-extended-volumes:volumes_attached", json_array());
+	json_object_set_new_nocheck(o, "security_groups", json_pack("[{s:s}]", "name", "default"));
 	/* Nova shows the fault of ERROR (and DELETED) servers only. */
 	if (!strcmp(s->status, "ERROR") || (!strcmp(s->status, "DELETED") && s->fault_message))
-		json_object_set_new(o, "fault",
-				    json_pack("{s:I,s:o,s:s}", "code",
-					      (json_int_t)(s->fault_code ? s->fault_code : 500),
-					      "message",
-					      str_safe(s->fault_message ? s->fault_message
-									: "Unknown error"),
-					      "created", s->updated_at));
+		json_object_set_new_nocheck(
+		    o, "fault",
+		    json_pack("{s:I,s:o,s:s}", "code",
+		              (json_int_t)(s->fault_code ? s->fault_code : 500), "message",
+		              str_safe(s->fault_message ? s->fault_message : "Unknown error"),
+		              "created", s->updated_at));
 	if (c->admin) {
 		char iname[32];
 		snprintf(iname, sizeof(iname), "instance-%.8s", s->id);
-		json_object_set_new(o, "OS-EXT-SRV-ATTR:host", str_or_null(s->host));
-		json_object_set_new(o, "OS-EXT-SRV-ATTR:instance_name", json_string(iname));
-		json_object_set_new(o, "OS-EXT-SRV-ATTR:hypervisor_hostname", str_or_null(s->host));
+		json_object_set_new_nocheck(o, "OS-EXT-SRV-ATTR:host", str_or_null(s->host));
+		json_object_set_new_nocheck(o, "OS-EXT-SRV-ATTR:instance_name", json_string(iname));
+		json_object_set_new_nocheck(o, "OS-EXT-SRV-ATTR:hypervisor_hostname",
+		                            str_or_null(s->host));
 	}
 	return o;
 }

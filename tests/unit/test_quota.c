@@ -61,7 +61,7 @@ static void unlimited(void **state)
 	want = set(1, 1, 512);
 	assert_int_equal(quota_check(&lim, &used, &want, msg, sizeof(msg)), -EDQUOT);
 	assert_string_equal(msg, "Quota exceeded for instances: Requested 1, but already used "
-				 "1000 of 0 instances");
+	                         "1000 of 0 instances");
 }
 
 static void over_one(void **state)
@@ -69,13 +69,14 @@ static void over_one(void **state)
 	char msg[256];
 	struct quota_set lim = set(1, 20, 51200), used = set(1, 1, 512), want = set(1, 1, 512);
 	assert_int_equal(quota_check(&lim, &used, &want, msg, sizeof(msg)), -EDQUOT);
-	assert_string_equal(msg,
-			    "Quota exceeded for instances: Requested 1, but already used 1 of 1 instances");
+	assert_string_equal(
+	    msg, "Quota exceeded for instances: Requested 1, but already used 1 of 1 instances");
 	lim = set(10, 3, 51200);
 	used = set(1, 2, 512);
 	want = set(1, 2, 4096);
 	assert_int_equal(quota_check(&lim, &used, &want, msg, sizeof(msg)), -EDQUOT);
-	assert_string_equal(msg, "Quota exceeded for cores: Requested 2, but already used 2 of 3 cores");
+	assert_string_equal(msg,
+	                    "Quota exceeded for cores: Requested 2, but already used 2 of 3 cores");
 }
 
 static void over_several(void **state)
@@ -85,7 +86,7 @@ static void over_several(void **state)
 	assert_int_equal(quota_check(&lim, &used, &want, msg, sizeof(msg)), -EDQUOT);
 	/* Nova's TooManyInstances joins each list with ", " in the same order */
 	assert_string_equal(msg, "Quota exceeded for cores, ram: Requested 2, 2048, but already "
-				 "used 4, 4096 of 4, 4096 cores, ram");
+	                         "used 4, 4096 of 4, 4096 cores, ram");
 }
 
 static void overflow_and_bounds(void **state)
@@ -109,9 +110,9 @@ static void overflow_and_bounds(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(defaults_and_names), cmocka_unit_test(fits),
-		cmocka_unit_test(unlimited),	      cmocka_unit_test(over_one),
-		cmocka_unit_test(over_several),	      cmocka_unit_test(overflow_and_bounds),
+	    cmocka_unit_test(defaults_and_names), cmocka_unit_test(fits),
+	    cmocka_unit_test(unlimited),          cmocka_unit_test(over_one),
+	    cmocka_unit_test(over_several),       cmocka_unit_test(overflow_and_bounds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,45 +14,48 @@
 #define ID "0b4e7a3e-6a0c-4c1b-9d7e-2f1e3c4d5a6b"
 
 static const char *const vm_states[] = {"active",    "building", "stopped", "paused",
-					"suspended", "error",	 "deleted", "bogus"};
+                                        "suspended", "error",    "deleted", "bogus"};
 
 /* Expected verdicts: one row per action, one column per vm_states[] entry. */
 static const struct {
 	const char *key, *variant, *task, *task_state;
 	int ok[8];
 } expect[] = {
-	/*                                        act bld stp pau sus err del bogus */
-	{"os-start", NULL, TASK_START, "powering-on", {0, 0, 1, 0, 0, 0, 0, 0}},
-	{"os-stop", NULL, TASK_STOP, "powering-off", {1, 0, 0, 1, 1, 1, 0, 0}},
-	{"reboot", "SOFT", TASK_REBOOT, "rebooting", {1, 0, 0, 0, 0, 0, 0, 0}},
-	{"reboot", "HARD", TASK_HARD_REBOOT, "rebooting_hard", {1, 0, 1, 1, 1, 1, 0, 0}},
-	{"pause", NULL, TASK_PAUSE, "pausing", {1, 0, 0, 0, 0, 0, 0, 0}},
-	{"unpause", NULL, TASK_UNPAUSE, "unpausing", {0, 0, 0, 1, 0, 0, 0, 0}},
-	{"suspend", NULL, TASK_SUSPEND, "suspending", {1, 0, 0, 0, 0, 0, 0, 0}},
-	{"resume", NULL, TASK_RESUME, "resuming", {0, 0, 0, 0, 1, 0, 0, 0}},
+    /* ok[] columns: active building stopped paused suspended error deleted bogus */
+    {"os-start", NULL, TASK_START, "powering-on", {0, 0, 1, 0, 0, 0, 0, 0}},
+    {"os-stop", NULL, TASK_STOP, "powering-off", {1, 0, 0, 1, 1, 1, 0, 0}},
+    {"reboot", "SOFT", TASK_REBOOT, "rebooting", {1, 0, 0, 0, 0, 0, 0, 0}},
+    {"reboot", "HARD", TASK_HARD_REBOOT, "rebooting_hard", {1, 0, 1, 1, 1, 1, 0, 0}},
+    {"pause", NULL, TASK_PAUSE, "pausing", {1, 0, 0, 0, 0, 0, 0, 0}},
+    {"unpause", NULL, TASK_UNPAUSE, "unpausing", {0, 0, 0, 1, 0, 0, 0, 0}},
+    {"suspend", NULL, TASK_SUSPEND, "suspending", {1, 0, 0, 0, 0, 0, 0, 0}},
+    {"resume", NULL, TASK_RESUME, "resuming", {0, 0, 0, 0, 1, 0, 0, 0}},
 };
 
 static void table(void **state)
 {
 	char msg[256];
 	for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++) {
-		const struct server_action *a = server_action_find(expect[i].key, expect[i].variant);
+		const struct server_action *a =
+		    server_action_find(expect[i].key, expect[i].variant);
 		assert_non_null(a);
 		assert_string_equal(a->task, expect[i].task);
 		assert_string_equal(a->task_state, expect[i].task_state);
 		assert_true(msg_action_valid(a->task));
 		for (size_t s = 0; s < sizeof(vm_states) / sizeof(vm_states[0]); s++) {
-			int rc = server_action_check(a, ID, vm_states[s], NULL, 0, msg, sizeof(msg));
+			int rc =
+			    server_action_check(a, ID, vm_states[s], NULL, 0, msg, sizeof(msg));
 			if (rc != (expect[i].ok[s] ? 0 : -EBUSY))
 				fail_msg("%s %s from %s: got %d", expect[i].key,
-					 expect[i].variant ? expect[i].variant : "", vm_states[s], rc);
+				         expect[i].variant ? expect[i].variant : "", vm_states[s],
+				         rc);
 			/* a task in flight blocks every verb, whatever the vm_state */
 			assert_int_equal(server_action_check(a, ID, vm_states[s], "powering-off", 0,
-							     msg, sizeof(msg)),
-					 -EBUSY);
+			                                     msg, sizeof(msg)),
+			                 -EBUSY);
 			assert_int_equal(
-				server_action_check(a, ID, vm_states[s], NULL, 1, msg, sizeof(msg)),
-				-EBUSY);
+			    server_action_check(a, ID, vm_states[s], NULL, 1, msg, sizeof(msg)),
+			    -EBUSY);
 		}
 	}
 }
@@ -74,13 +77,14 @@ static void messages(void **state)
 	char msg[256];
 	const struct server_action *stop = server_action_find("os-stop", NULL);
 	assert_int_equal(server_action_check(stop, ID, "stopped", NULL, 0, msg, sizeof(msg)),
-			 -EBUSY);
+	                 -EBUSY);
 	assert_string_equal(msg, "Cannot 'stop' instance " ID " while it is in vm_state stopped");
 	assert_int_equal(server_action_check(stop, ID, "active", "rebooting", 1, msg, sizeof(msg)),
-			 -EBUSY);
+	                 -EBUSY);
 	assert_string_equal(msg,
-			    "Cannot 'stop' instance " ID " while it is in task_state rebooting");
-	assert_int_equal(server_action_check(stop, ID, "active", NULL, 1, msg, sizeof(msg)), -EBUSY);
+	                    "Cannot 'stop' instance " ID " while it is in task_state rebooting");
+	assert_int_equal(server_action_check(stop, ID, "active", NULL, 1, msg, sizeof(msg)),
+	                 -EBUSY);
 	assert_string_equal(msg, "Cannot 'stop' instance " ID " while it is in task_state queued");
 	assert_int_equal(server_action_check(stop, ID, NULL, NULL, 0, msg, sizeof(msg)), -EBUSY);
 	assert_int_equal(server_action_check(stop, ID, "active", NULL, 0, msg, sizeof(msg)), 0);
@@ -88,7 +92,7 @@ static void messages(void **state)
 	/* a short buffer is cut, not overrun */
 	char tiny[10];
 	assert_int_equal(server_action_check(stop, ID, "stopped", NULL, 0, tiny, sizeof(tiny)),
-			 -EBUSY);
+	                 -EBUSY);
 	assert_int_equal(strlen(tiny), sizeof(tiny) - 1);
 }
 
@@ -104,10 +108,10 @@ static void vm_state_bits(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(table),
-		cmocka_unit_test(lookup),
-		cmocka_unit_test(messages),
-		cmocka_unit_test(vm_state_bits),
+	    cmocka_unit_test(table),
+	    cmocka_unit_test(lookup),
+	    cmocka_unit_test(messages),
+	    cmocka_unit_test(vm_state_bits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,27 +16,27 @@ static const struct server_view_ctx admin = {"http://cloud:8080", 1, 1};
 static struct server_row active_row(void)
 {
 	struct server_row s = {
-		.id = "0b4e7a3e-6a0c-4c1b-9d7e-2f1e3c4d5a6b",
-		.name = "vm1",
-		.project_id = "p-1",
-		.user_id = "u-1",
-		.flavor_id = "1",
-		.image_id = "11111111-2222-4333-8444-555555555555",
-		.status = "ACTIVE",
-		.vm_state = "active",
-		.task_state = NULL,
-		.power_state = 1,
-		.host = "node1",
-		.az = "nova",
-		.key_name = "k1",
-		.metadata = "{\"role\": \"web\"}",
-		.config_drive = 1,
-		.access_ipv4 = "",
-		.access_ipv6 = "",
-		.created_at = "2026-01-02T03:04:05Z",
-		.updated_at = "2026-01-02T03:05:00Z",
-		.launched_at = "2026-01-02T03:04:59.123456",
-		.terminated_at = NULL,
+	    .id = "0b4e7a3e-6a0c-4c1b-9d7e-2f1e3c4d5a6b",
+	    .name = "vm1",
+	    .project_id = "p-1",
+	    .user_id = "u-1",
+	    .flavor_id = "1",
+	    .image_id = "11111111-2222-4333-8444-555555555555",
+	    .status = "ACTIVE",
+	    .vm_state = "active",
+	    .task_state = NULL,
+	    .power_state = 1,
+	    .host = "node1",
+	    .az = "nova",
+	    .key_name = "k1",
+	    .metadata = "{\"role\": \"web\"}",
+	    .config_drive = 1,
+	    .access_ipv4 = "",
+	    .access_ipv6 = "",
+	    .created_at = "2026-01-02T03:04:05Z",
+	    .updated_at = "2026-01-02T03:05:00Z",
+	    .launched_at = "2026-01-02T03:04:59.123456",
+	    .terminated_at = NULL,
 	};
 	return s;
 }
@@ -92,7 +92,7 @@ static void full_building(void **state)
 	s.metadata = "not json"; /* never fails the view */
 	json_t *j = server_view_full(&s, &member);
 	assert_string_equal(json_string_value(json_object_get(j, "OS-EXT-STS:task_state")),
-			    "scheduling");
+	                    "scheduling");
 	assert_int_equal(json_integer_value(json_object_get(j, "progress")), 0);
 	assert_string_equal(json_string_value(json_object_get(j, "hostId")), "");
 	assert_true(json_is_null(json_object_get(j, "OS-SRV-USG:launched_at")));
@@ -159,10 +159,10 @@ static void console_tail(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(full_member), cmocka_unit_test(full_admin_error),
-		cmocka_unit_test(full_building), cmocka_unit_test(brief),
-		cmocka_unit_test(bad_utf8_name), cmocka_unit_test(host_id),
-		cmocka_unit_test(console_tail),
+	    cmocka_unit_test(full_member),   cmocka_unit_test(full_admin_error),
+	    cmocka_unit_test(full_building), cmocka_unit_test(brief),
+	    cmocka_unit_test(bad_utf8_name), cmocka_unit_test(host_id),
+	    cmocka_unit_test(console_tail),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
