@@ -596,7 +596,8 @@ static int resolve_refs(struct req *r, struct resp *w, const struct create_req *
 	fl->disk_gb = db_long(f, 0, 3, 0);
 
 	im = DBQ(r->db, err,
-	         "SELECT status, min_disk, min_ram, coalesce(size, 0) FROM images WHERE id = $1"
+	         "SELECT status, min_disk, min_ram, coalesce(size, 0), coalesce(disk_format, '')"
+	         " FROM images WHERE id = $1"
 	         " AND (visibility IN ('public', 'community') OR owner = $2 OR $3::text = '1')",
 	         iid, r->auth.project_id, admin ? "1" : "0");
 	if (!im) {
@@ -609,6 +610,12 @@ static int resolve_refs(struct req *r, struct resp *w, const struct create_req *
 	}
 	if (strcmp(db_val(im, 0, 0), "active")) {
 		resp_error(r, w, 400, "Image %s is not active.", iid);
+		goto out;
+	}
+	/* The compute agent boots qcow2 and raw root disks only. */
+	if (strcmp(db_val(im, 0, 4), "qcow2") && strcmp(db_val(im, 0, 4), "raw")) {
+		resp_error(r, w, 400, "Image %s has disk_format '%s'; servers boot from qcow2 or raw.",
+		           iid, db_val(im, 0, 4));
 		goto out;
 	}
 	if (fl->ram_mb < db_long(im, 0, 2, 0)) {

@@ -11,7 +11,7 @@
 
 #define ACCEL_PROBE_SECTOR 512
 
-/* Result of one probe run. */
+/* Result of a probe (the best of a few runs, to smooth out a busy host). */
 struct accel_probe {
 	int ok;		/* the guest reached the exit port */
 	int64_t ms;	/* wall time of the whole QEMU run */
@@ -24,7 +24,11 @@ void accel_probe_sector(unsigned char out[ACCEL_PROBE_SECTOR], uint32_t iteratio
 /* Pure decision: "kvm" when KVM finished and took no longer than TCG (or TCG failed
  * too), else "tcg". */
 const char *accel_decide(const struct accel_probe *kvm, const struct accel_probe *tcg);
-/* Boots the probe image under accel with a timeout. */
+/* Keeps in best the faster of best and run (a failed run never replaces a good one). */
+void accel_probe_best(struct accel_probe *best, const struct accel_probe *run);
+/* Boots the probe image under accel, with the CPU model instances get there
+ * (qemu_argv_cpu: under KVM "host" passthrough fails on some nested hosts, and
+ * then KVM must not be chosen), within timeout_ms. */
 void accel_probe_run(const char *qemu, const char *accel, const char *image, int timeout_ms,
 		     struct accel_probe *out);
 /* The accelerator to use ("kvm" or "tcg") for mode; for ACCEL_AUTO it runs the

@@ -60,6 +60,7 @@ struct compute_agent {
 	int vcpus, ram_mb, disk_gb;
 	void *zctx, *dealer, *mon;
 	int handshakes;
+	int send_blocked; /* the last send found the queue full */
 	unsigned long beats;
 	struct slot *slots;
 	int workers;
@@ -119,12 +120,25 @@ static void slot_remove(struct compute_agent *a, struct slot *s)
 
 /* ---- sending ------------------------------------------------------------------- */
 
+/* Sends m to the scheduler. While it is unreachable zmq queues messages up to its
+ * high-water mark and then refuses them; that is logged once, not per message (a
+ * lost result is recovered: the scheduler re-sends the task, answered from recent). */
 static void send_msg(struct compute_agent *a, struct msg *m)
 {
 	int rc = bus_send(a->dealer, NULL, m);
-	if (rc < 0)
-		log_warn("send %s: %s", msg_kind_name(m->kind),
-			 rc == -EAGAIN ? "scheduler unreachable, queue full" : strerror(-rc));
+	if (rc == -EAGAIN) {
+		if (!a->send_blocked)
+			log_warn("scheduler unreachable and send queue full: dropping messages");
+		a->send_blocked = 1;
+		return;
+	}
+	if (rc < 0) {
+		log_warn("send %s: %s", msg_kind_name(m->kind), strerror(-rc));
+		return;
+	}
+	if (a->send_blocked)
+		log_info("scheduler reachable again");
+	a->send_blocked = 0;
 }
 
 static void send_hello(struct compute_agent *a, enum msg_kind kind)
@@ -345,12 +359,12 @@ static void on_dealer(struct compute_agent *a)
 		struct msg m;
 		char err[256];
 		int rc = bus_recv(a->dealer, NULL, 0, &m, ZMQ_DONTWAIT, err, sizeof(err));
-		if (rc == -EAGAIN || rc == -EINTR)
-			return;
-		if (rc < 0) {
+		if (rc == -EINVAL || rc == -E2BIG) {
 			log_warn("bad message from the scheduler: %s", err);
 			continue;
 		}
+		if (rc < 0) /* -EAGAIN: drained; anything else: the socket is going away */
+			return;
 		if (m.kind == MSG_TASK)
 			on_task(a, &m);
 		else

@@ -150,6 +150,12 @@ static const char *const fixed_tail[] = {
 	NULL,
 };
 
+const char *qemu_argv_cpu(const char *accel)
+{
+	const struct accel_row *r = accel_find(accel);
+	return r ? r->cpu : NULL;
+}
+
 static int def_valid(const struct qemu_def *d)
 {
 	if (!d->qemu || !*d->qemu || !uuid_is_valid(d->id) || !accel_find(d->accel))

@@ -37,6 +37,9 @@ struct qemu_def {
  * malformed MAC or ifname, more than QEMU_NICS_MAX NICs). */
 char **qemu_argv_new(const struct qemu_def *d);
 void qemu_argv_free(char **argv);
+/* The -cpu model instances get under accel ("kvm": host, "tcg": max), or NULL for
+ * an unknown accelerator. The accelerator probe boots with the same model. */
+const char *qemu_argv_cpu(const char *accel);
 /* Locally administered MAC 52:54:00:xx:xx:xx derived from the first bytes of a
  * UUID, so an instance keeps its MAC across restarts. */
 void qemu_mac_from_uuid(const char *uuid, char mac[QEMU_MAC_LEN]);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "configdrive.h"
 #include "fsutil.h"
 #include "vm.h"
 #include "vm_spec.h"
@@ -125,6 +126,17 @@ static int fake_act(const struct vm_ctx *ctx, struct vm *vm, const struct msg_ta
 		return 0;
 	}
 	if (!strcmp(t->action, TASK_SPAWN)) {
+		/* the same input checks as the QEMU driver, so controller tests see them */
+		if (t->user_data && *t->user_data) {
+			unsigned char *ud = NULL;
+			size_t udlen;
+			int bad = configdrive_user_data(t->user_data, &ud, &udlen, err, errlen);
+			free(ud);
+			if (bad < 0) {
+				vm_set(vm, VM_ERROR, 0);
+				return bad;
+			}
+		}
 		int rc = fs_mkdir_p(vm->dir, 0700);
 		if (rc == 0)
 			rc = vm_spec_save(vm_path(vm, "spec.json", path, sizeof(path)), t);
