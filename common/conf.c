@@ -188,7 +188,8 @@ void conf_dump(const struct conf *c, void *file)
 	FILE *f = file;
 	for (size_t i = 0; i < c->n; i++) {
 		const char *k = c->e[i].key;
-		int secret = strstr(k, "secret") || strstr(k, "password") || strstr(k, "conninfo");
+		int secret = strstr(k, "secret") || strstr(k, "password") || strstr(k, "conninfo") ||
+			     strstr(k, "_key");
 		fprintf(f, "%s.%s = %s\n", c->e[i].section, k, secret ? "***" : c->e[i].value);
 	}
 }

@@ -20,7 +20,7 @@ const char *conf_get(const struct conf *c, const char *section, const char *key,
 long conf_get_long(const struct conf *c, const char *section, const char *key, long def);
 double conf_get_double(const struct conf *c, const char *section, const char *key, double def);
 /* Writes every entry as "section.key = value", secrets (keys containing "secret",
- * "password" or "conninfo") masked; used by each daemon's -n. */
+ * "password", "conninfo" or "_key") masked; used by each daemon's -n. */
 void conf_dump(const struct conf *c, void *file);
 
 #endif

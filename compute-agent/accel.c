@@ -31,7 +31,7 @@ void accel_probe_sector(unsigned char out[ACCEL_PROBE_SECTOR], uint32_t iteratio
 	 *   f4            hlt
 	 *   eb fd         jmp hlt */
 	static const unsigned char tail[] = {0x66, 0x49, 0x75, 0xfc, 0xb0, 0x00,
-					     0xe6, 0xf4, 0xf4, 0xeb, 0xfd};
+	                                     0xe6, 0xf4, 0xf4, 0xeb, 0xfd};
 	memset(out, 0, ACCEL_PROBE_SECTOR);
 	out[0] = 0x66;
 	out[1] = 0xb9;
@@ -52,15 +52,23 @@ const char *accel_decide(const struct accel_probe *kvm, const struct accel_probe
 }
 
 void accel_probe_run(const char *qemu, const char *accel, const char *image, int timeout_ms,
-		     struct accel_probe *out)
+                     struct accel_probe *out)
 {
 	char drive[4200], buf[512];
 	snprintf(drive, sizeof(drive), "file=%s,format=raw,if=ide,readonly=on", image);
 	const char *cpu = qemu_argv_cpu(accel);
-	const char *argv[] = {qemu, "-machine", "pc", "-accel", accel, "-cpu", cpu ? cpu : "max",
-			      "-nodefaults", "-no-user-config", "-display", "none", "-m", "16",
-			      "-drive", drive,
-			      "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", NULL};
+	/* under prlimit: a QEMU that aborts on a broken KVM leaves no core file behind */
+	const char *argv[] = {"prlimit",     "--core=0",
+	                      "--",          qemu,
+	                      "-machine",    "pc",
+	                      "-accel",      accel,
+	                      "-cpu",        cpu ? cpu : "max",
+	                      "-nodefaults", "-no-user-config",
+	                      "-display",    "none",
+	                      "-m",          "16",
+	                      "-drive",      drive,
+	                      "-device",     "isa-debug-exit,iobase=0xf4,iosize=0x04",
+	                      NULL};
 	memset(out, 0, sizeof(*out));
 	int64_t t0 = time_mono_ms();
 	int st = proc_run(argv, timeout_ms, buf, sizeof(buf));
@@ -117,7 +125,8 @@ const char *accel_choose(enum accel_mode mode, const char *qemu, const char *tmp
 	int fd = mkostemp(image, O_CLOEXEC);
 	accel_probe_sector(sector, PROBE_ITERATIONS);
 	if (fd < 0 || write(fd, sector, sizeof(sector)) != (ssize_t)sizeof(sector)) {
-		log_warn("accelerator tcg (auto: cannot write the probe image: %s)", strerror(errno));
+		log_warn("accelerator tcg (auto: cannot write the probe image: %s)",
+		         strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		goto out;
@@ -136,12 +145,12 @@ const char *accel_choose(enum accel_mode mode, const char *qemu, const char *tmp
 	choice = accel_decide(&kvm, &tcg);
 	if (!kvm.ok)
 		log_info("accelerator %s (auto: KVM probe failed after %lld ms: %s)", choice,
-			 (long long)kvm.ms, kvm.why);
+		         (long long)kvm.ms, kvm.why);
 	else
 		log_info("accelerator %s (auto: best of %d probes of %u iterations: kvm %lld ms, "
-			 "tcg %s %lld ms%s%s)",
-			 choice, PROBE_RUNS, PROBE_ITERATIONS, (long long)kvm.ms,
-			 tcg.ok ? "ok" : "failed", (long long)tcg.ms, tcg.ok ? "" : ": ", tcg.why);
+		         "tcg %s %lld ms%s%s)",
+		         choice, PROBE_RUNS, PROBE_ITERATIONS, (long long)kvm.ms,
+		         tcg.ok ? "ok" : "failed", (long long)tcg.ms, tcg.ok ? "" : ": ", tcg.why);
 out:
 	if (image)
 		unlink(image);

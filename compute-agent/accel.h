@@ -13,9 +13,9 @@
 
 /* Result of a probe (the best of a few runs, to smooth out a busy host). */
 struct accel_probe {
-	int ok;		/* the guest reached the exit port */
-	int64_t ms;	/* wall time of the whole QEMU run */
-	char why[128];	/* why not ok */
+	int ok;        /* the guest reached the exit port */
+	int64_t ms;    /* wall time of the whole QEMU run */
+	char why[128]; /* why not ok */
 };
 
 /* Writes a 512-byte boot sector that counts `iterations` down in a loop and then
@@ -30,7 +30,7 @@ void accel_probe_best(struct accel_probe *best, const struct accel_probe *run);
  * (qemu_argv_cpu: under KVM "host" passthrough fails on some nested hosts, and
  * then KVM must not be chosen), within timeout_ms. */
 void accel_probe_run(const char *qemu, const char *accel, const char *image, int timeout_ms,
-		     struct accel_probe *out);
+                     struct accel_probe *out);
 /* The accelerator to use ("kvm" or "tcg") for mode; for ACCEL_AUTO it runs the
  * probes, using tmp_dir for the image, and logs the decision and the timings once. */
 const char *accel_choose(enum accel_mode mode, const char *qemu, const char *tmp_dir);

@@ -24,12 +24,12 @@
 #include "vm.h"
 #include "xalloc.h"
 
-#define RECENT_MAX 256		/* results kept to answer a re-sent task */
-#define TICK_MS 1000		/* console tails and liveness checks */
-#define POLL_MAX_MS 500		/* longest sleep, so a stop request is seen quickly */
-#define HELLO_EVERY 30		/* also re-send hello every N heartbeats */
-#define CONSOLE_CHUNKS 4	/* console messages per instance per tick */
-#define DRAIN_MS 10000		/* on exit, wait this long for running tasks */
+#define RECENT_MAX 256   /* results kept to answer a re-sent task */
+#define TICK_MS 1000     /* console tails and liveness checks */
+#define POLL_MAX_MS 500  /* longest sleep, so a stop request is seen quickly */
+#define HELLO_EVERY 30   /* also re-send hello every N heartbeats */
+#define CONSOLE_CHUNKS 4 /* console messages per instance per tick */
+#define DRAIN_MS 10000   /* on exit, wait this long for running tasks */
 #define MONITOR_URL "inproc://nubo-compute-monitor"
 
 struct slot;
@@ -46,7 +46,7 @@ struct job {
 /* An instance as the main thread tracks it. */
 struct slot {
 	struct vm *vm;
-	struct job *running;		   /* the task a worker runs now, or NULL */
+	struct job *running;             /* the task a worker runs now, or NULL */
 	struct job *queue, **queue_tail; /* tasks waiting for it */
 	struct console_tail con;
 	struct slot *next;
@@ -66,7 +66,7 @@ struct compute_agent {
 	int workers;
 	pthread_mutex_t done_lock;
 	struct job *done, **done_tail; /* finished jobs, guarded by done_lock */
-	int done_fd;		       /* eventfd: a job finished */
+	int done_fd;                   /* eventfd: a job finished */
 	struct msg recent[RECENT_MAX]; /* results of finished tasks, ring */
 	size_t recent_next;
 	char *conbuf;
@@ -123,7 +123,7 @@ static void slot_remove(struct compute_agent *a, struct slot *s)
 /* Sends m to the scheduler. While it is unreachable zmq queues messages up to its
  * high-water mark and then refuses them; that is logged once, not per message (a
  * lost result is recovered: the scheduler re-sends the task, answered from recent). */
-static void send_msg(struct compute_agent *a, struct msg *m)
+static void send_msg(struct compute_agent *a, const struct msg *m)
 {
 	int rc = bus_send(a->dealer, NULL, m);
 	if (rc == -EAGAIN) {
@@ -208,7 +208,8 @@ static void send_console(struct compute_agent *a, struct slot *s)
 static const struct msg *recent_find(struct compute_agent *a, const char *task_id)
 {
 	for (size_t i = 0; i < RECENT_MAX; i++)
-		if (a->recent[i].kind == MSG_RESULT && !strcmp(a->recent[i].u.result.task_id, task_id))
+		if (a->recent[i].kind == MSG_RESULT &&
+		    !strcmp(a->recent[i].u.result.task_id, task_id))
 			return &a->recent[i];
 	return NULL;
 }
@@ -269,7 +270,7 @@ static void dispatch(struct compute_agent *a)
 		pthread_attr_destroy(&attr);
 		if (rc != 0) {
 			log_err("pthread_create: %s; task %s stays queued", strerror(rc),
-				j->task.u.task.task_id);
+			        j->task.u.task.task_id);
 			s->running = NULL;
 			j->next = s->queue;
 			s->queue = j;
@@ -330,7 +331,7 @@ static void on_task(struct compute_agent *a, struct msg *m)
 	const struct msg *done = recent_find(a, t->task_id);
 	if (done) {
 		log_info("task %s (%s) repeated: sending its result again", t->task_id, t->action);
-		send_msg(a, (struct msg *)done);
+		send_msg(a, done);
 		msg_release(m);
 		return;
 	}
@@ -426,8 +427,8 @@ static void capacity_measure(struct compute_agent *a)
 	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
 	struct statvfs vfs;
 	a->vcpus = a->conf->vcpus ? a->conf->vcpus : (int)(cpus > 0 ? cpus : 1);
-	a->ram_mb = a->conf->ram_mb ? a->conf->ram_mb
-				    : (int)((long long)pages * psize / (1024 * 1024));
+	a->ram_mb =
+	    a->conf->ram_mb ? a->conf->ram_mb : (int)((long long)pages * psize / (1024 * 1024));
 	if (a->conf->disk_gb)
 		a->disk_gb = a->conf->disk_gb;
 	else if (statvfs(a->conf->state_dir, &vfs) == 0)
@@ -458,8 +459,7 @@ static void instances_scan(struct compute_agent *a)
 	closedir(d);
 }
 
-struct compute_agent *compute_agent_new(const struct compute_conf *conf, char *err,
-					size_t errlen)
+struct compute_agent *compute_agent_new(const struct compute_conf *conf, char *err, size_t errlen)
 {
 	struct compute_agent *a = xcalloc(1, sizeof(*a));
 	a->conf = conf;
@@ -478,12 +478,16 @@ struct compute_agent *compute_agent_new(const struct compute_conf *conf, char *e
 		snprintf(err, errlen, "unknown driver %s", conf->driver);
 		goto fail;
 	}
+	/* tmp/ holds only scratch files of this agent (config drive trees, the probe):
+	 * whatever an earlier run left there is garbage */
+	fs_remove_tree(a->ctx.tmp_dir);
 	if ((rc = fs_mkdir_p(a->ctx.instances_dir, 0700)) < 0 ||
 	    (rc = fs_mkdir_p(a->ctx.tmp_dir, 0700)) < 0) {
 		snprintf(err, errlen, "%s: %s", conf->state_dir, strerror(-rc));
 		goto fail;
 	}
-	a->ctx.images = image_cache_new(images, conf->agent_key, conf->max_image_bytes, err, errlen);
+	a->ctx.images =
+	    image_cache_new(images, conf->agent_key, conf->max_image_bytes, err, errlen);
 	if (!a->ctx.images)
 		goto fail;
 	a->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -528,7 +532,7 @@ static int bus_open(struct compute_agent *a)
 		return rc;
 	}
 	if (zmq_socket_monitor(a->dealer, MONITOR_URL,
-			       ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED) < 0 ||
+	                       ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED) < 0 ||
 	    zmq_connect(a->mon, MONITOR_URL) < 0)
 		return -errno;
 	if (zmq_connect(a->dealer, a->conf->scheduler_url) < 0)
@@ -543,9 +547,8 @@ int compute_agent_run(struct compute_agent *a, volatile sig_atomic_t *stop)
 		log_err("bus %s: %s", a->conf->scheduler_url, zmq_strerror(-rc));
 		return rc;
 	}
-	log_info("host %s (%s, %d vCPUs, %d MiB, %d GiB), scheduler %s, driver %s",
-		 a->conf->host, a->accel, a->vcpus, a->ram_mb, a->disk_gb, a->conf->scheduler_url,
-		 a->drv->name);
+	log_info("host %s (%s, %d vCPUs, %d MiB, %d GiB), scheduler %s, driver %s", a->conf->host,
+	         a->accel, a->vcpus, a->ram_mb, a->disk_gb, a->conf->scheduler_url, a->drv->name);
 	send_hello(a, MSG_HELLO);
 	int64_t hb_ms = (int64_t)a->conf->heartbeat_interval * 1000;
 	int64_t next_hb = time_mono_ms() + hb_ms, next_tick = time_mono_ms();
@@ -565,9 +568,9 @@ int compute_agent_run(struct compute_agent *a, volatile sig_atomic_t *stop)
 		if (wait < 0)
 			wait = 0;
 		zmq_pollitem_t items[] = {
-			{a->dealer, 0, ZMQ_POLLIN, 0},
-			{a->mon, 0, ZMQ_POLLIN, 0},
-			{NULL, a->done_fd, ZMQ_POLLIN, 0},
+		    {a->dealer, 0, ZMQ_POLLIN, 0},
+		    {a->mon, 0, ZMQ_POLLIN, 0},
+		    {NULL, a->done_fd, ZMQ_POLLIN, 0},
 		};
 		if (zmq_poll(items, 3, (long)wait) < 0 && errno != EINTR) {
 			log_err("zmq_poll: %s", zmq_strerror(errno));
@@ -591,7 +594,7 @@ int compute_agent_run(struct compute_agent *a, volatile sig_atomic_t *stop)
 	}
 	if (a->workers)
 		log_warn("exiting with %d task(s) unfinished; the scheduler will re-send them",
-			 a->workers);
+		         a->workers);
 	return 0;
 }
 

@@ -12,8 +12,8 @@
  * <state_dir>/instances/<36-char uuid>/qmp.sock adds 55 bytes. */
 #define STATE_DIR_MAX 50
 
-static const char *const accel_names[] = {[ACCEL_AUTO] = "auto", [ACCEL_KVM] = "kvm",
-					   [ACCEL_TCG] = "tcg"};
+static const char *const accel_names[] = {
+    [ACCEL_AUTO] = "auto", [ACCEL_KVM] = "kvm", [ACCEL_TCG] = "tcg"};
 
 const char *accel_mode_name(enum accel_mode m)
 {
@@ -26,8 +26,8 @@ static int word_ok(const char *s)
 	if (!*s)
 		return 0;
 	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-		      *s == '_' || *s == '-' || *s == '.'))
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '_' || *s == '-' || *s == '.'))
 			return 0;
 	return 1;
 }
@@ -40,13 +40,13 @@ struct int_key {
 
 #define CC(member) offsetof(struct compute_conf, member)
 static const struct int_key int_keys[] = {
-	{"vcpus", CC(vcpus), 0, 0, 1 << 20},
-	{"ram_mb", CC(ram_mb), 0, 0, 1 << 30},
-	{"disk_gb", CC(disk_gb), 0, 0, 1 << 30},
-	{"heartbeat_interval", CC(heartbeat_interval), 2, 1, 3600},
-	{"stop_timeout", CC(stop_timeout), 10, 0, 3600},
-	{"max_workers", CC(max_workers), 4, 1, 256},
-	{"fake_delay_ms", CC(fake_delay_ms), 0, 0, 600000},
+    {"vcpus", CC(vcpus), 0, 0, 1 << 20},
+    {"ram_mb", CC(ram_mb), 0, 0, 1 << 30},
+    {"disk_gb", CC(disk_gb), 0, 0, 1 << 30},
+    {"heartbeat_interval", CC(heartbeat_interval), 2, 1, 3600},
+    {"stop_timeout", CC(stop_timeout), 10, 0, 3600},
+    {"max_workers", CC(max_workers), 4, 1, 256},
+    {"fake_delay_ms", CC(fake_delay_ms), 0, 0, 600000},
 };
 
 int compute_conf_load(struct compute_conf *cc, const struct conf *c, char *err, size_t errlen)
@@ -65,20 +65,20 @@ int compute_conf_load(struct compute_conf *cc, const struct conf *c, char *err, 
 
 	if (!word_ok(host) || strlcpy_checked(cc->host, host, sizeof(cc->host)) < 0) {
 		snprintf(err, errlen, "compute.host must be 1-%d characters of [A-Za-z0-9_.-]",
-			 MSG_HOST_MAX - 1);
+		         MSG_HOST_MAX - 1);
 		return -EINVAL;
 	}
 	if (!word_ok(az) || strlcpy_checked(cc->az, az, sizeof(cc->az)) < 0) {
 		snprintf(err, errlen, "compute.az must be 1-%d characters of [A-Za-z0-9_.-]",
-			 MSG_HOST_MAX - 1);
+		         MSG_HOST_MAX - 1);
 		return -EINVAL;
 	}
 	if (cc->state_dir[0] != '/' || strlen(cc->state_dir) > STATE_DIR_MAX ||
 	    strchr(cc->state_dir, ',')) {
 		snprintf(err, errlen,
-			 "compute.state_dir must be an absolute path of at most %d characters "
-			 "without ',' (QMP socket paths must fit a unix socket address)",
-			 STATE_DIR_MAX);
+		         "compute.state_dir must be an absolute path of at most %d characters "
+		         "without ',' (QMP socket paths must fit a unix socket address)",
+		         STATE_DIR_MAX);
 		return -EINVAL;
 	}
 	size_t i;
@@ -120,14 +120,14 @@ int compute_conf_load(struct compute_conf *cc, const struct conf *c, char *err, 
 			}
 		}
 		if (v < k->min || v > k->max) {
-			snprintf(err, errlen, "compute.%s must be between %ld and %ld", k->key, k->min,
-				 k->max);
+			snprintf(err, errlen, "compute.%s must be between %ld and %ld", k->key,
+			         k->min, k->max);
 			return -EINVAL;
 		}
 		*(int *)((char *)cc + k->off) = (int)v;
 	}
 	long max_mb = conf_get_long(c, "compute", "max_image_mb",
-				    conf_get_long(c, "api", "max_image_mb", 10240));
+	                            conf_get_long(c, "api", "max_image_mb", 10240));
 	if (max_mb < 1 || max_mb > (1L << 24)) {
 		snprintf(err, errlen, "compute.max_image_mb must be between 1 and %ld", 1L << 24);
 		return -EINVAL;

@@ -10,21 +10,21 @@
 enum accel_mode { ACCEL_AUTO, ACCEL_KVM, ACCEL_TCG };
 
 struct compute_conf {
-	char host[MSG_HOST_MAX];  /* routing id and host name the scheduler knows */
-	char az[MSG_HOST_MAX];	  /* availability zone reported in hello */
-	char *state_dir;	  /* absolute; instances/, images/, tmp/ below it */
-	char *scheduler_url;	  /* [bus] scheduler_url */
-	char *agent_key;	  /* [bus] agent_key; a secret, never logged */
-	char *qemu;		  /* QEMU binary (PATH lookup) */
-	char *driver;		  /* "qemu" or "fake" */
+	char host[MSG_HOST_MAX]; /* routing id and host name the scheduler knows */
+	char az[MSG_HOST_MAX];   /* availability zone reported in hello */
+	char *state_dir;         /* absolute; instances/, images/, tmp/ below it */
+	char *scheduler_url;     /* [bus] scheduler_url */
+	char *agent_key;         /* [bus] agent_key; a secret, never logged */
+	char *qemu;              /* QEMU binary (PATH lookup) */
+	char *driver;            /* "qemu" or "fake" */
 	enum accel_mode accel;
 	int vcpus, ram_mb, disk_gb; /* capacity offered; 0 = measure the host */
-	int heartbeat_interval;	    /* seconds */
+	int heartbeat_interval;     /* seconds */
 	long long max_image_bytes;  /* largest base image the agent downloads */
-	int stop_timeout;	    /* seconds a guest gets to power off on stop */
-	int max_workers;	    /* tasks running at once (one per instance) */
-	int fake_delay_ms;	    /* fake driver: time each action takes */
-	const struct conf *raw;	    /* borrowed: the whole file (CURVE keys for bus_secure) */
+	int stop_timeout;           /* seconds a guest gets to power off on stop */
+	int max_workers;            /* tasks running at once (one per instance) */
+	int fake_delay_ms;          /* fake driver: time each action takes */
+	const struct conf *raw;     /* borrowed: the whole file (CURVE keys for bus_secure) */
 };
 
 /* Fills cc from c (defaults for absent keys). Returns 0, or -EINVAL with the first

@@ -56,13 +56,13 @@ char *configdrive_meta_data(const struct configdrive_meta *m)
 
 	json_t *keys = json_array();
 	json_t *md = json_pack("{s:s,s:s,s:s,s:s,s:i,s:o,s:[],s:{}}", "uuid", m->uuid, "name", name,
-			       "hostname", host, "availability_zone", m->az ? m->az : "nova",
-			       "launch_index", 0, "keys", keys, "devices", "meta");
+	                       "hostname", host, "availability_zone", m->az ? m->az : "nova",
+	                       "launch_index", 0, "keys", keys, "devices", "meta");
 	if (m->key_name && m->public_key) {
 		json_array_append_new(keys, json_pack("{s:s,s:s,s:s}", "name", m->key_name, "type",
-						      "ssh", "data", m->public_key));
+		                                      "ssh", "data", m->public_key));
 		json_object_set_new(md, "public_keys",
-				    json_pack("{s:s}", m->key_name, m->public_key));
+		                    json_pack("{s:s}", m->key_name, m->public_key));
 	}
 	return json_text(md);
 }
@@ -73,7 +73,7 @@ char *configdrive_network_data(void)
 }
 
 int configdrive_user_data(const char *b64, unsigned char **out, size_t *outlen, char *err,
-			  size_t errlen)
+                          size_t errlen)
 {
 	size_t in = strlen(b64);
 	/* room for all of it (3 bytes per 4 characters); the bound is checked after, as
@@ -84,7 +84,7 @@ int configdrive_user_data(const char *b64, unsigned char **out, size_t *outlen, 
 	const char *end = NULL;
 	/* padded (what clients send) or, failing that, unpadded */
 	static const int variants[] = {sodium_base64_VARIANT_ORIGINAL,
-				       sodium_base64_VARIANT_ORIGINAL_NO_PADDING};
+	                               sodium_base64_VARIANT_ORIGINAL_NO_PADDING};
 	int rc = -1;
 	for (size_t i = 0; rc < 0 && i < sizeof(variants) / sizeof(variants[0]); i++) {
 		rc = sodium_base642bin(buf, cap, b64, in, " \t\r\n", &n, &end, variants[i]);
@@ -99,7 +99,7 @@ int configdrive_user_data(const char *b64, unsigned char **out, size_t *outlen, 
 	if (n > CONFIGDRIVE_USER_DATA_MAX) {
 		free(buf);
 		snprintf(err, errlen, "user_data exceeds %d bytes once decoded",
-			 CONFIGDRIVE_USER_DATA_MAX);
+		         CONFIGDRIVE_USER_DATA_MAX);
 		return -E2BIG;
 	}
 	buf[n] = '\0';
@@ -116,7 +116,7 @@ struct cd_file {
 
 /* Writes the files of one version directory. 0 or a negative errno. */
 static int write_version(const char *root, const char *version, const struct cd_file *files,
-			 size_t n)
+                         size_t n)
 {
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/openstack/%s", root, version);
@@ -133,11 +133,12 @@ static int write_version(const char *root, const char *version, const struct cd_
 /* Image makers tried in order: genisoimage, then xorriso's mkisofs emulation. */
 static int run_mkisofs(const char *iso, const char *dir, char *out, size_t outlen)
 {
-	const char *const genisoimage[] = {"genisoimage", "-quiet", "-o", iso, "-V", "config-2",
-					   "-J", "-R", "-input-charset", "utf-8", dir, NULL};
-	const char *const xorriso[] = {"xorriso", "-as", "mkisofs", "-quiet", "-o", iso,
-				       "-V", "config-2", "-J", "-R", "-input-charset", "utf-8",
-				       dir, NULL};
+	const char *const genisoimage[] = {
+	    "genisoimage", "-quiet",         "-o",    iso, "-V", "config-2", "-J",
+	    "-R",          "-input-charset", "utf-8", dir, NULL};
+	const char *const xorriso[] = {
+	    "xorriso",  "-as", "mkisofs", "-quiet",         "-o",    iso, "-V",
+	    "config-2", "-J",  "-R",      "-input-charset", "utf-8", dir, NULL};
 	const char *const *const makers[] = {genisoimage, xorriso};
 	int rc = -ENOENT;
 	for (size_t i = 0; i < sizeof(makers) / sizeof(makers[0]); i++) {
@@ -149,7 +150,7 @@ static int run_mkisofs(const char *iso, const char *dir, char *out, size_t outle
 }
 
 int configdrive_build(const struct configdrive_meta *m, const char *user_data_b64,
-		      const char *iso_path, const char *tmp_dir, char *err, size_t errlen)
+                      const char *iso_path, const char *tmp_dir, char *err, size_t errlen)
 {
 	unsigned char *ud = NULL;
 	size_t udlen = 0;
@@ -165,10 +166,10 @@ int configdrive_build(const struct configdrive_meta *m, const char *user_data_b6
 	meta = configdrive_meta_data(m);
 	net = configdrive_network_data();
 	const struct cd_file files[] = {
-		{"meta_data.json", meta, strlen(meta)},
-		{"network_data.json", net, strlen(net)},
-		{"vendor_data.json", "{}\n", 3},
-		{"user_data", (const char *)ud, udlen},
+	    {"meta_data.json", meta, strlen(meta)},
+	    {"network_data.json", net, strlen(net)},
+	    {"vendor_data.json", "{}\n", 3},
+	    {"user_data", (const char *)ud, udlen},
 	};
 	dir = xasprintf("%s/configdrive.XXXXXX", tmp_dir);
 	if (!mkdtemp(dir)) {
@@ -191,8 +192,10 @@ int configdrive_build(const struct configdrive_meta *m, const char *user_data_b6
 	if (st != 0) {
 		out[strcspn(out, "\n")] = '\0';
 		snprintf(err, errlen, "config drive ISO: %s (%s)",
-			 st == -ETIMEDOUT ? "timed out" : st < 0 ? strerror(-st) : "mkisofs failed",
-			 out);
+		         st == -ETIMEDOUT ? "timed out"
+		         : st < 0         ? strerror(-st)
+		                          : "mkisofs failed",
+		         out);
 		rc = st < 0 ? st : -EIO;
 		goto out;
 	}

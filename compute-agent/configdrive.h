@@ -11,10 +11,10 @@
 
 struct configdrive_meta {
 	const char *uuid;
-	const char *name;	/* display name; NULL = uuid */
-	const char *hostname;	/* NULL = derived from name */
-	const char *az;		/* availability zone */
-	const char *key_name;	/* NULL = no key */
+	const char *name;       /* display name; NULL = uuid */
+	const char *hostname;   /* NULL = derived from name */
+	const char *az;         /* availability zone */
+	const char *key_name;   /* NULL = no key */
 	const char *public_key; /* with key_name */
 };
 
@@ -29,11 +29,11 @@ void configdrive_hostname(const char *name, char *out, size_t outlen);
  * zero bytes; not NUL-terminated data, but a NUL is appended) and *outlen, or -EINVAL
  * (not base64) / -E2BIG (more than CONFIGDRIVE_USER_DATA_MAX bytes) with err. */
 int configdrive_user_data(const char *b64, unsigned char **out, size_t *outlen, char *err,
-			  size_t errlen);
+                          size_t errlen);
 /* Builds iso_path (atomically: written beside it, then renamed), using a scratch
  * directory under tmp_dir. user_data_b64 may be NULL. Returns 0 or a negative errno
  * with err. */
 int configdrive_build(const struct configdrive_meta *m, const char *user_data_b64,
-		      const char *iso_path, const char *tmp_dir, char *err, size_t errlen);
+                      const char *iso_path, const char *tmp_dir, char *err, size_t errlen);
 
 #endif

@@ -16,7 +16,7 @@ void console_tail_init(struct console_tail *t)
 }
 
 ssize_t console_tail_read(struct console_tail *t, const char *path, char *buf, size_t max,
-			  int *reset)
+                          int *reset)
 {
 	struct stat st;
 	ssize_t n = 0;
@@ -29,12 +29,19 @@ ssize_t console_tail_read(struct console_tail *t, const char *path, char *buf, s
 		n = -errno;
 		goto out;
 	}
-	if (!t->started) {
-		t->off = st.st_size > CONSOLE_TAIL_KEEP ? st.st_size - CONSOLE_TAIL_KEEP : 0;
-		t->started = 1;
-	}
 	if (st.st_size < t->off)
 		t->off = 0; /* truncated behind our back */
+	if (st.st_size > CONSOLE_TAIL_LIMIT && truncate(path, 0) == 0) {
+		/* a guest writing faster than we send: start over rather than fill the disk */
+		t->off = 0;
+		t->reset = 1;
+		goto out;
+	}
+	if (st.st_size - t->off > CONSOLE_TAIL_KEEP) {
+		/* more unsent than the controller keeps: send only the last window */
+		t->off = st.st_size - CONSOLE_TAIL_KEEP;
+		t->reset = 1;
+	}
 	if (st.st_size == t->off) {
 		if (st.st_size > CONSOLE_TAIL_ROTATE && truncate(path, 0) == 0)
 			t->off = 0;

@@ -58,7 +58,7 @@ static void cache_sweep(const char *dir)
 }
 
 struct image_cache *image_cache_new(const char *dir, const char *agent_key, long long max_bytes,
-				    char *err, size_t errlen)
+                                    char *err, size_t errlen)
 {
 	int rc = fs_mkdir_p(dir, 0700);
 	if (rc < 0) {
@@ -97,7 +97,7 @@ static int format_allowed(const char *f)
 }
 
 int image_info_check(const char *json, const char *want, struct image_info *info, char *err,
-		     size_t errlen)
+                     size_t errlen)
 {
 	json_error_t jerr;
 	json_t *v = json_loads(json, 0, &jerr);
@@ -114,7 +114,7 @@ int image_info_check(const char *json, const char *want, struct image_info *info
 	}
 	if (want ? strcmp(fmt, want) != 0 : !format_allowed(fmt)) {
 		snprintf(err, errlen, "image: format is %.16s, expected %s", fmt,
-			 want ? want : "qcow2 or raw");
+		         want ? want : "qcow2 or raw");
 		goto out;
 	}
 	if (json_object_get(v, "backing-filename") || json_object_get(v, "full-backing-filename")) {
@@ -140,21 +140,22 @@ out:
 
 /* Runs qemu-img info on path (format forced when want is set, so a raw image is never
  * probed as something else) and checks the result. */
-static int image_inspect(const char *path, const char *want, struct image_info *info,
-			 char *err, size_t errlen)
+static int image_inspect(const char *path, const char *want, struct image_info *info, char *err,
+                         size_t errlen)
 {
 	const size_t outlen = 64 * 1024;
 	char *out = xmalloc(outlen);
-	const char *argv_forced[] = {"prlimit", QEMU_IMG_AS, QEMU_IMG_CPU, "--", "qemu-img",
-				     "info", "--output=json", "-f", want, "--", path, NULL};
-	const char *argv_probe[] = {"prlimit", QEMU_IMG_AS, QEMU_IMG_CPU, "--", "qemu-img",
-				    "info", "--output=json", "--", path, NULL};
+	const char *argv_forced[] = {
+	    "prlimit",       QEMU_IMG_AS, QEMU_IMG_CPU, "--", "qemu-img", "info",
+	    "--output=json", "-f",        want,         "--", path,       NULL};
+	const char *argv_probe[] = {"prlimit", QEMU_IMG_AS,     QEMU_IMG_CPU, "--", "qemu-img",
+	                            "info",    "--output=json", "--",         path, NULL};
 	int st = proc_run(want ? argv_forced : argv_probe, QEMU_IMG_TIMEOUT_MS, out, outlen);
 	int rc;
 	if (st != 0) {
 		out[strcspn(out, "\n")] = '\0';
 		snprintf(err, errlen, "image: qemu-img info failed: %.200s",
-			 st == -ETIMEDOUT ? "timed out" : out);
+		         st == -ETIMEDOUT ? "timed out" : out);
 		rc = -EINVAL;
 	} else {
 		rc = image_info_check(out, want, info, err, errlen);
@@ -207,8 +208,7 @@ static size_t dl_write(char *ptr, size_t size, size_t nmemb, void *arg)
 }
 
 /* GETs url into the open fd. 0 or a negative errno with err. */
-static int image_download(struct image_cache *c, const char *url, int fd, char *err,
-			  size_t errlen)
+static int image_download(struct image_cache *c, const char *url, int fd, char *err, size_t errlen)
 {
 	char ebuf[CURL_ERROR_SIZE] = "";
 	struct dl d = {.fd = fd, .max = c->max_bytes};
@@ -245,7 +245,8 @@ static int image_download(struct image_cache *c, const char *url, int fd, char *
 		snprintf(err, errlen, "image download: write: %s", strerror(d.io_error));
 		rc = -d.io_error;
 	} else if (cr != CURLE_OK) {
-		snprintf(err, errlen, "image download: %s", ebuf[0] ? ebuf : curl_easy_strerror(cr));
+		snprintf(err, errlen, "image download: %s",
+		         ebuf[0] ? ebuf : curl_easy_strerror(cr));
 		rc = -EIO;
 	} else if (fsync(fd) < 0) {
 		snprintf(err, errlen, "image download: fsync: %s", strerror(errno));
@@ -285,7 +286,7 @@ static int sidecar_read(const char *path, const char *md5, struct image_info *in
 static int sidecar_write(const char *path, const char *md5, const struct image_info *info)
 {
 	json_t *v = json_pack("{s:s,s:s,s:I}", "format", info->format, "md5", md5, "virtual_size",
-			      (json_int_t)info->virtual_size);
+	                      (json_int_t)info->virtual_size);
 	char *text = json_dumps(v, JSON_SORT_KEYS);
 	int rc = fs_write_atomic(path, text, strlen(text), 0600);
 	free(text);
@@ -305,8 +306,8 @@ static int md5_valid(const char *s)
 
 /* Downloads and verifies one image into final/sidecar. Called without the lock. */
 static int image_fetch(struct image_cache *c, const char *id, const char *url, const char *md5,
-		       const char *format, const char *final, const char *sidecar,
-		       struct image_info *info, char *err, size_t errlen)
+                       const char *format, const char *final, const char *sidecar,
+                       struct image_info *info, char *err, size_t errlen)
 {
 	char *part = xasprintf("%s/%s.part.XXXXXX", c->dir, id);
 	char sum[33];
@@ -348,9 +349,9 @@ out:
 	return rc;
 }
 
-int image_cache_get(struct image_cache *c, const char *image_id, const char *url,
-		    const char *md5, const char *format, char **path, struct image_info *info,
-		    char *err, size_t errlen)
+int image_cache_get(struct image_cache *c, const char *image_id, const char *url, const char *md5,
+                    const char *format, char **path, struct image_info *info, char *err,
+                    size_t errlen)
 {
 	char lmd5[33] = "";
 	*path = NULL;
@@ -420,20 +421,21 @@ out:
 }
 
 int image_overlay_create(const char *base, const char *fmt, const char *path, long long size,
-			 char *err, size_t errlen)
+                         char *err, size_t errlen)
 {
 	char *tmp = xasprintf("%s.tmp", path);
 	char sz[32], out[1024];
 	snprintf(sz, sizeof(sz), "%lld", size);
-	const char *argv[] = {"qemu-img", "create", "-q", "-f", "qcow2", "-F", fmt, "-b", base,
-			      tmp, size > 0 ? sz : NULL, NULL};
+	const char *argv[] = {
+	    "qemu-img",           "create", "-q", "-f", "qcow2", "-F", fmt, "-b", base, tmp,
+	    size > 0 ? sz : NULL, NULL};
 	unlink(tmp);
 	int st = proc_run(argv, QEMU_IMG_TIMEOUT_MS, out, sizeof(out));
 	int rc = 0;
 	if (st != 0) {
 		out[strcspn(out, "\n")] = '\0';
 		snprintf(err, errlen, "disk: qemu-img create failed: %.200s",
-			 st == -ETIMEDOUT ? "timed out" : out);
+		         st == -ETIMEDOUT ? "timed out" : out);
 		rc = -EIO;
 		goto out;
 	}

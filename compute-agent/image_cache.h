@@ -15,32 +15,32 @@ struct image_cache;
 /* What a checked image is. */
 struct image_info {
 	char format[IMAGE_FMT_MAX]; /* "qcow2" or "raw" */
-	long long virtual_size;	    /* bytes the guest sees */
+	long long virtual_size;     /* bytes the guest sees */
 };
 
 /* A cache in dir (created if needed; leftovers of interrupted downloads removed).
  * agent_key is copied; max_bytes bounds a download. Returns owned or NULL with err. */
 struct image_cache *image_cache_new(const char *dir, const char *agent_key, long long max_bytes,
-				    char *err, size_t errlen);
+                                    char *err, size_t errlen);
 void image_cache_free(struct image_cache *c);
 
 /* Makes sure image_id is cached: downloads url (header X-Nubo-Agent-Key), verifies
  * md5 (lowercase hex; NULL skips the check) and format (NULL accepts qcow2 or raw as
  * probed). Thread-safe. On success returns 0, the base image path in path (owned)
  * and its info; else a negative errno with err. */
-int image_cache_get(struct image_cache *c, const char *image_id, const char *url,
-		    const char *md5, const char *format, char **path, struct image_info *info,
-		    char *err, size_t errlen);
+int image_cache_get(struct image_cache *c, const char *image_id, const char *url, const char *md5,
+                    const char *format, char **path, struct image_info *info, char *err,
+                    size_t errlen);
 
 /* Pure check of `qemu-img info --output=json` text: the format must be want (or, with
  * want NULL, qcow2 or raw); a backing file, an external data file or encryption is
  * refused. Fills info. 0 or -EINVAL with err. */
 int image_info_check(const char *json, const char *want, struct image_info *info, char *err,
-		     size_t errlen);
+                     size_t errlen);
 
 /* Creates a qcow2 overlay at path on base (format fmt), of size bytes (0 = the base's
  * size), atomically. 0 or a negative errno with err. */
 int image_overlay_create(const char *base, const char *fmt, const char *path, long long size,
-			 char *err, size_t errlen);
+                         char *err, size_t errlen);
 
 #endif

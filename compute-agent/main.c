@@ -77,7 +77,8 @@ int main(int argc, char **argv)
 	if (check) {
 		conf_dump(c, stdout);
 		if (crc == 0)
-			printf("# nubo-compute: configuration complete (host %s, driver %s, accel %s)\n",
+			printf("# nubo-compute: configuration complete (host %s, driver %s, accel "
+			       "%s)\n",
 			       cc.host, cc.driver, accel_mode_name(cc.accel));
 		else
 			printf("# nubo-compute: configuration incomplete: %s\n", err);

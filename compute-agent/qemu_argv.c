@@ -26,7 +26,7 @@ static void argv_add(struct argv_buf *a, char *owned)
 }
 
 static void argv_addf(struct argv_buf *a, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 static void argv_addf(struct argv_buf *a, const char *fmt, ...)
 {
 	va_list ap;
@@ -98,7 +98,8 @@ void qemu_mac_from_uuid(const char *uuid, char mac[QEMU_MAC_LEN])
 	for (const char *p = uuid; *p && got < 6; p++) {
 		if (!isxdigit((unsigned char)*p))
 			continue;
-		int v = isdigit((unsigned char)*p) ? *p - '0' : tolower((unsigned char)*p) - 'a' + 10;
+		int v =
+		    isdigit((unsigned char)*p) ? *p - '0' : tolower((unsigned char)*p) - 'a' + 10;
 		b[got / 2] = (b[got / 2] << 4) | (unsigned)v;
 		got++;
 	}
@@ -120,8 +121,8 @@ struct accel_row {
 };
 
 static const struct accel_row accel_rows[] = {
-	{"kvm", "host", ",vhost=on"},
-	{"tcg", "max", ""},
+    {"kvm", "host", ",vhost=on"},
+    {"tcg", "max", ""},
 };
 
 static const struct accel_row *accel_find(const char *accel)
@@ -135,19 +136,25 @@ static const struct accel_row *accel_find(const char *accel)
 /* Options every instance gets, independent of the definition. The seccomp sandbox
  * cannot deny spawn or elevateprivileges: -daemonize forks and calls setsid(). */
 static const char *const fixed_head[] = {
-	"-no-user-config", "-nodefaults", "-display", "none",
-	"-sandbox", "on,obsolete=deny,resourcecontrol=deny",
-	"-msg", "timestamp=on",
-	"-rtc", "base=utc",
-	"-boot", "strict=on",
-	NULL,
+    "-no-user-config",
+    "-nodefaults",
+    "-display",
+    "none",
+    "-sandbox",
+    "on,obsolete=deny,resourcecontrol=deny",
+    "-msg",
+    "timestamp=on",
+    "-rtc",
+    "base=utc",
+    "-boot",
+    "strict=on",
+    NULL,
 };
 
 static const char *const fixed_tail[] = {
-	"-object", "rng-random,id=rng0,filename=/dev/urandom",
-	"-device", "virtio-rng-pci,rng=rng0",
-	"-daemonize",
-	NULL,
+    "-object",    "rng-random,id=rng0,filename=/dev/urandom",
+    "-device",    "virtio-rng-pci,rng=rng0",
+    "-daemonize", NULL,
 };
 
 const char *qemu_argv_cpu(const char *accel)
@@ -241,7 +248,7 @@ char **qemu_argv_new(const struct qemu_def *d)
 	for (int i = 0; i < d->n_nics; i++) {
 		argv_add(&a, xstrdup("-netdev"));
 		argv_addf(&a, "tap,id=net%d,ifname=%s,script=no,downscript=no%s", i,
-			  d->nics[i].ifname, acc->tap_extra);
+		          d->nics[i].ifname, acc->tap_extra);
 		argv_add(&a, xstrdup("-device"));
 		argv_addf(&a, "virtio-net-pci,netdev=net%d,mac=%s,romfile=", i, d->nics[i].mac);
 	}

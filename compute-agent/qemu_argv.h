@@ -17,19 +17,19 @@ struct qemu_nic {
 
 struct qemu_def {
 	const char *qemu;  /* binary, argv[0] */
-	const char *id;	   /* instance UUID: -uuid, and the needle proc_alive() looks for */
+	const char *id;    /* instance UUID: -uuid, and the needle proc_alive() looks for */
 	const char *name;  /* display name for -name guest=; NULL = id */
 	const char *accel; /* "kvm" or "tcg" */
 	int vcpus, ram_mb;
-	const char *disk;	  /* qcow2 overlay, the boot disk */
+	const char *disk;         /* qcow2 overlay, the boot disk */
 	const char *config_drive; /* raw ISO, read-only second disk; NULL = none */
-	const char *qmp;	  /* unix socket path of the QMP server */
-	const char *console;	  /* serial port output, appended */
+	const char *qmp;          /* unix socket path of the QMP server */
+	const char *console;      /* serial port output, appended */
 	const char *pidfile;
 	const struct qemu_nic *nics; /* n_nics tap NICs; none = one user-mode NIC */
 	int n_nics;
 	const char *user_mac; /* MAC of the user-mode NIC (used when n_nics == 0) */
-	int incoming;	      /* 1: start with -incoming defer (restore of saved state) */
+	int incoming;         /* 1: start with -incoming defer (restore of saved state) */
 };
 
 /* Builds the argv (NULL-terminated; owned, release with qemu_argv_free). Returns NULL

@@ -23,8 +23,9 @@ struct qmp {
 	unsigned long next_id;
 };
 
-/* Sends all of s before the deadline. 0 or a negative errno. */
-static int qmp_write(struct qmp *q, const char *s, size_t n, int64_t deadline)
+/* Sends all of s before the deadline; fd (when >= 0) rides with the first byte.
+ * 0 or a negative errno. */
+static int qmp_write(struct qmp *q, const char *s, size_t n, int fd, int64_t deadline)
 {
 	while (n) {
 		int64_t left = deadline - time_mono_ms();
@@ -36,7 +37,29 @@ static int qmp_write(struct qmp *q, const char *s, size_t n, int64_t deadline)
 			continue;
 		if (r <= 0)
 			continue;
-		ssize_t w = send(q->fd, s, n, MSG_NOSIGNAL);
+		ssize_t w;
+		if (fd >= 0) {
+			union {
+				struct cmsghdr h;
+				char buf[CMSG_SPACE(sizeof(int))];
+			} ctl;
+			struct iovec iov = {.iov_base = (void *)s, .iov_len = n};
+			struct msghdr mh = {.msg_iov = &iov,
+			                    .msg_iovlen = 1,
+			                    .msg_control = ctl.buf,
+			                    .msg_controllen = sizeof(ctl.buf)};
+			memset(&ctl, 0, sizeof(ctl));
+			struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+			c->cmsg_level = SOL_SOCKET;
+			c->cmsg_type = SCM_RIGHTS;
+			c->cmsg_len = CMSG_LEN(sizeof(int));
+			memcpy(CMSG_DATA(c), &fd, sizeof(int));
+			w = sendmsg(q->fd, &mh, MSG_NOSIGNAL);
+			if (w > 0)
+				fd = -1; /* delivered with this chunk */
+		} else {
+			w = send(q->fd, s, n, MSG_NOSIGNAL);
+		}
 		if (w < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (w < 0)
@@ -113,8 +136,14 @@ static const char *errno_text(int rc)
 	}
 }
 
-int qmp_exec(struct qmp *q, const char *cmd, json_t *args, json_t **ret, int timeout_ms,
-	     char *err, size_t errlen)
+int qmp_exec(struct qmp *q, const char *cmd, json_t *args, json_t **ret, int timeout_ms, char *err,
+             size_t errlen)
+{
+	return qmp_exec_fd(q, cmd, args, -1, ret, timeout_ms, err, errlen);
+}
+
+int qmp_exec_fd(struct qmp *q, const char *cmd, json_t *args, int fd, json_t **ret, int timeout_ms,
+                char *err, size_t errlen)
 {
 	int64_t deadline = time_mono_ms() + timeout_ms;
 	char id[32];
@@ -138,7 +167,7 @@ int qmp_exec(struct qmp *q, const char *cmd, json_t *args, json_t **ret, int tim
 	text = xrealloc(text, tl + 2);
 	text[tl] = '\n';
 	text[tl + 1] = '\0';
-	rc = qmp_write(q, text, tl + 1, deadline);
+	rc = qmp_write(q, text, tl + 1, fd, deadline);
 	if (rc < 0) {
 		snprintf(err, errlen, "%s: %s", cmd, errno_text(rc));
 		goto out;
@@ -160,8 +189,8 @@ int qmp_exec(struct qmp *q, const char *cmd, json_t *args, json_t **ret, int tim
 	json_t *e = json_object_get(reply, "error");
 	if (e) {
 		snprintf(err, errlen, "%s: %s: %s", cmd,
-			 json_string_value(json_object_get(e, "class")) ?: "Error",
-			 json_string_value(json_object_get(e, "desc")) ?: "(no description)");
+		         json_string_value(json_object_get(e, "class")) ?: "Error",
+		         json_string_value(json_object_get(e, "desc")) ?: "(no description)");
 		rc = -EIO;
 		goto out;
 	}
@@ -232,7 +261,7 @@ void qmp_close(struct qmp *q)
 }
 
 int qmp_call(const char *path, const char *cmd, json_t *args, json_t **ret, int timeout_ms,
-	     char *err, size_t errlen)
+             char *err, size_t errlen)
 {
 	int64_t deadline = time_mono_ms() + timeout_ms;
 	struct qmp *q = qmp_open(path, timeout_ms, err, errlen);
@@ -245,7 +274,7 @@ int qmp_call(const char *path, const char *cmd, json_t *args, json_t **ret, int 
 }
 
 int qmp_query_status(const char *path, char *status, size_t len, int timeout_ms, char *err,
-		     size_t errlen)
+                     size_t errlen)
 {
 	json_t *ret = NULL;
 	int rc = qmp_call(path, "query-status", NULL, &ret, timeout_ms, err, errlen);

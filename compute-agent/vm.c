@@ -4,10 +4,13 @@
  * Behaviour choices, documented once here:
  * - A guest that powers itself off ends its QEMU (no -no-shutdown); the main thread's
  *   check notices the pid is gone and reports the instance shutoff.
- * - suspend is "stop the vCPUs and mark the instance suspended" (a marker file):
- *   memory stays in the QEMU process and resume continues it at once. Saving the
- *   RAM to disk (migrate to file, or guest S3/S4) is future work; if the QEMU of a
- *   suspended instance disappears, resume boots it again from its disk.
+ * - suspend saves the guest's memory and device state to memory.state (QEMU
+ *   migration to a file descriptor, vm_save.c) and ends QEMU, so a suspended
+ *   instance holds no host RAM and survives an agent or host restart; resume (or
+ *   start) restores it. Should the save fail, suspend falls back to stopping the
+ *   vCPUs and marking the instance suspended (memory kept in QEMU). stop, reboot
+ *   and hard_reboot of a suspended instance discard the saved state (cold boot). A
+ *   restore that fails boots the guest from its disk, with a warning.
  * - A failed spawn leaves the directory with an "error" file holding the reason, and
  *   the instance is reported in state error until it is deleted or spawned again. */
 #include "vm.h"
@@ -29,6 +32,7 @@
 #include "qemu_argv.h"
 #include "qmp.h"
 #include "util.h"
+#include "vm_save.h"
 #include "vm_spec.h"
 #include "xalloc.h"
 
@@ -45,7 +49,8 @@
 #define F_QMP "qmp.sock"
 #define F_CONSOLE "console.log"
 #define F_PID "qemu.pid"
-#define F_SUSPENDED "suspended"
+#define F_SUSPENDED "suspended" /* in-memory suspend (fallback): vCPUs stopped */
+#define F_MEMORY "memory.state" /* saved suspend: guest state on disk, no QEMU */
 #define F_ERROR "error"
 
 static pthread_mutex_t vm_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -140,7 +145,7 @@ static int qemu_kill(const struct vm *vm, pid_t pid, char *err, size_t errlen)
 	if (!qemu_alive(vm, pid))
 		return 0;
 	int rc = qmp_call(vm_path(vm, F_QMP, path, sizeof(path)), "quit", NULL, NULL,
-			  QMP_TIMEOUT_MS, why, sizeof(why));
+	                  QMP_TIMEOUT_MS, why, sizeof(why));
 	if ((rc == 0 || rc == -ECONNRESET) && qemu_wait_gone(vm, pid, QUIT_WAIT_MS) == 0)
 		return 0;
 	kill(pid, SIGKILL);
@@ -155,12 +160,12 @@ static const struct {
 	const char *qemu;
 	const char *state;
 } status_map[] = {
-	{"running", VM_RUNNING},	  {"paused", VM_PAUSED},	  {"suspended", VM_PAUSED},
-	{"prelaunch", VM_PAUSED},	  {"inmigrate", VM_PAUSED},	  {"postmigrate", VM_PAUSED},
-	{"finish-migrate", VM_PAUSED}, {"save-vm", VM_PAUSED},	  {"restore-vm", VM_PAUSED},
-	{"debug", VM_PAUSED},		  {"watchdog", VM_PAUSED},	  {"colo", VM_RUNNING},
-	{"shutdown", VM_SHUTOFF},	  {"io-error", VM_ERROR},	  {"internal-error", VM_ERROR},
-	{"guest-panicked", VM_ERROR},
+    {"running", VM_RUNNING},       {"paused", VM_PAUSED},    {"suspended", VM_PAUSED},
+    {"prelaunch", VM_PAUSED},      {"inmigrate", VM_PAUSED}, {"postmigrate", VM_PAUSED},
+    {"finish-migrate", VM_PAUSED}, {"save-vm", VM_PAUSED},   {"restore-vm", VM_PAUSED},
+    {"debug", VM_PAUSED},          {"watchdog", VM_PAUSED},  {"colo", VM_RUNNING},
+    {"shutdown", VM_SHUTOFF},      {"io-error", VM_ERROR},   {"internal-error", VM_ERROR},
+    {"guest-panicked", VM_ERROR},
 };
 
 static const char *status_to_state(const char *qemu_status)
@@ -176,7 +181,7 @@ static int qemu_state(const struct vm *vm, char state[MSG_STATE_MAX], char *err,
 {
 	char path[4096], status[64];
 	int rc = qmp_query_status(vm_path(vm, F_QMP, path, sizeof(path)), status, sizeof(status),
-				  QMP_TIMEOUT_MS, err, errlen);
+	                          QMP_TIMEOUT_MS, err, errlen);
 	if (rc < 0)
 		return rc;
 	const char *s = status_to_state(status);
@@ -190,7 +195,7 @@ static int qmp_simple(const struct vm *vm, const char *cmd, char *err, size_t er
 {
 	char path[4096];
 	return qmp_call(vm_path(vm, F_QMP, path, sizeof(path)), cmd, NULL, NULL, QMP_TIMEOUT_MS,
-			err, errlen);
+	                err, errlen);
 }
 
 static void marker_clear(const struct vm *vm, const char *name)
@@ -205,9 +210,28 @@ static int marker_set(const struct vm *vm, const char *name, const char *text)
 	return fs_write_atomic(vm_path(vm, name, path, sizeof(path)), text, strlen(text), 0600);
 }
 
-/* Starts QEMU for spec (disk already in place) and waits until it runs. */
+/* The power state of an instance without a QEMU: suspended when its memory is saved,
+ * error after a failed spawn, else shutoff. */
+static const char *down_state(const struct vm *vm)
+{
+	char path[4096];
+	if (fs_exists(vm_path(vm, F_MEMORY, path, sizeof(path))))
+		return VM_SUSPENDED;
+	if (fs_exists(vm_path(vm, F_ERROR, path, sizeof(path))))
+		return VM_ERROR;
+	return VM_SHUTOFF;
+}
+
+/* A save or restore gets 30 s plus 20 ms per MiB of guest RAM. */
+static int save_timeout_ms(int ram_mb)
+{
+	return 30000 + 20 * ram_mb;
+}
+
+/* Starts QEMU for spec (disk already in place) and waits until it runs (or, with
+ * incoming, until it waits for the saved state). */
 static int qemu_launch(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *spec,
-		       char *err, size_t errlen)
+                       int incoming, char *err, size_t errlen)
 {
 	char disk[4096], cd[4096], qmp[4096], console[4096], pidfile[4096];
 	char out[2048], state[MSG_STATE_MAX];
@@ -227,22 +251,23 @@ static int qemu_launch(const struct vm_ctx *ctx, struct vm *vm, const struct msg
 		goto out;
 	}
 	struct qemu_def d = {
-		.qemu = ctx->conf->qemu,
-		.id = vm->id,
-		.name = spec->name,
-		.accel = ctx->accel,
-		.vcpus = spec->vcpus,
-		.ram_mb = spec->ram_mb,
-		.disk = disk,
-		.config_drive = fs_exists(cd) ? cd : NULL,
-		.qmp = qmp,
-		.console = console,
-		.pidfile = pidfile,
+	    .qemu = ctx->conf->qemu,
+	    .id = vm->id,
+	    .name = spec->name,
+	    .accel = ctx->accel,
+	    .vcpus = spec->vcpus,
+	    .ram_mb = spec->ram_mb,
+	    .disk = disk,
+	    .config_drive = fs_exists(cd) ? cd : NULL,
+	    .qmp = qmp,
+	    .console = console,
+	    .pidfile = pidfile,
+	    .incoming = incoming,
 	};
 	argv = qemu_argv_new(&d);
 	if (!argv) {
 		snprintf(err, errlen, "invalid instance definition (vcpus %d, ram %d MiB)",
-			 spec->vcpus, spec->ram_mb);
+		         spec->vcpus, spec->ram_mb);
 		rc = -EINVAL;
 		goto out;
 	}
@@ -253,7 +278,9 @@ static int qemu_launch(const struct vm_ctx *ctx, struct vm *vm, const struct msg
 	if (st != 0) {
 		out[strcspn(out, "\n")] = '\0';
 		snprintf(err, errlen, "QEMU did not start: %.300s",
-			 st == -ETIMEDOUT ? "timed out" : st < 0 ? strerror(-st) : out);
+		         st == -ETIMEDOUT ? "timed out"
+		         : st < 0         ? strerror(-st)
+		                          : out);
 		rc = -EIO;
 		/* a daemonized QEMU may exist even though its parent failed */
 		pid = qemu_pid_read(vm);
@@ -270,7 +297,7 @@ static int qemu_launch(const struct vm_ctx *ctx, struct vm *vm, const struct msg
 		goto out;
 	vm_set(vm, state, pid);
 	log_info("instance %s: QEMU pid %d %s in %lld ms (%s)", vm->id, (int)pid, state,
-		 (long long)(time_mono_ms() - t0), ctx->accel);
+	         (long long)(time_mono_ms() - t0), ctx->accel);
 out:
 	if (rc < 0 && pid > 0) {
 		char why[256];
@@ -294,22 +321,57 @@ static int spec_load(struct vm *vm, struct msg *spec, char *err, size_t errlen)
 
 /* ---- actions ------------------------------------------------------------------- */
 
-/* Boots the instance from its saved spec (state shutoff, or recovering). */
+/* Boots the instance from its disk (cold), discarding any saved memory. */
 static int vm_boot(const struct vm_ctx *ctx, struct vm *vm, char *err, size_t errlen)
 {
 	struct msg spec;
 	int rc = spec_load(vm, &spec, err, errlen);
 	if (rc < 0)
 		return rc;
-	rc = qemu_launch(ctx, vm, &spec.u.task, err, errlen);
+	marker_clear(vm, F_MEMORY);
+	rc = qemu_launch(ctx, vm, &spec.u.task, 0, err, errlen);
 	if (rc < 0)
-		vm_set(vm, VM_SHUTOFF, 0);
+		vm_set(vm, down_state(vm), 0);
 	msg_release(&spec);
 	return rc;
 }
 
+/* Brings a saved (suspended) instance back: a QEMU waiting for incoming state, fed
+ * memory.state. A restore that fails falls back to a cold boot. */
+static int vm_restore(const struct vm_ctx *ctx, struct vm *vm, char *err, size_t errlen)
+{
+	char qmp[4096], mem[4096], why[512];
+	struct msg spec;
+	int64_t t0 = time_mono_ms();
+	int rc = spec_load(vm, &spec, err, errlen);
+	if (rc < 0)
+		return rc;
+	rc = qemu_launch(ctx, vm, &spec.u.task, 1, why, sizeof(why));
+	if (rc == 0)
+		rc = vm_restore_from_file(vm_path(vm, F_QMP, qmp, sizeof(qmp)),
+		                          vm_path(vm, F_MEMORY, mem, sizeof(mem)),
+		                          save_timeout_ms(spec.u.task.ram_mb), why, sizeof(why));
+	msg_release(&spec);
+	if (rc == 0) {
+		char state[MSG_STATE_MAX];
+		pid_t pid = qemu_pid_read(vm);
+		if (qemu_state(vm, state, why, sizeof(why)) < 0)
+			strcpy(state, VM_RUNNING);
+		marker_clear(vm, F_MEMORY);
+		vm_set(vm, state, pid);
+		log_info("instance %s: restored from saved memory in %lld ms", vm->id,
+		         (long long)(time_mono_ms() - t0));
+		return 0;
+	}
+	log_warn("instance %s: restoring saved memory failed (%s); booting from disk", vm->id, why);
+	pid_t pid = qemu_pid_read(vm);
+	if (pid && qemu_kill(vm, pid, err, errlen) < 0)
+		return -EBUSY;
+	return vm_boot(ctx, vm, err, errlen);
+}
+
 static int spawn_prepare(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t,
-			 char *err, size_t errlen)
+                         char *err, size_t errlen)
 {
 	char path[4096], disk[4096];
 	char *base = NULL;
@@ -341,12 +403,12 @@ static int spawn_prepare(const struct vm_ctx *ctx, struct vm *vm, const struct m
 	vm_path(vm, F_DISK, disk, sizeof(disk));
 	if (!fs_exists(disk)) {
 		rc = image_cache_get(ctx->images, t->image_id, t->image_url, t->image_checksum,
-				     t->image_format, &base, &info, err, errlen);
+		                     t->image_format, &base, &info, err, errlen);
 		if (rc < 0)
 			return rc;
 		long long want = (long long)t->disk_gb << 30;
 		rc = image_overlay_create(base, info.format, disk,
-					  want > info.virtual_size ? want : 0, err, errlen);
+		                          want > info.virtual_size ? want : 0, err, errlen);
 		free(base);
 		if (rc < 0)
 			return rc;
@@ -354,12 +416,12 @@ static int spawn_prepare(const struct vm_ctx *ctx, struct vm *vm, const struct m
 	vm_path(vm, F_CONFIG, path, sizeof(path));
 	if (!fs_exists(path)) {
 		struct configdrive_meta m = {
-			.uuid = vm->id,
-			.name = t->name,
-			.hostname = t->hostname,
-			.az = ctx->conf->az,
-			.key_name = t->key_name,
-			.public_key = t->public_key,
+		    .uuid = vm->id,
+		    .name = t->name,
+		    .hostname = t->hostname,
+		    .az = ctx->conf->az,
+		    .key_name = t->key_name,
+		    .public_key = t->public_key,
 		};
 		rc = configdrive_build(&m, t->user_data, path, ctx->tmp_dir, err, errlen);
 	}
@@ -367,9 +429,9 @@ static int spawn_prepare(const struct vm_ctx *ctx, struct vm *vm, const struct m
 }
 
 static int act_spawn(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t, char *err,
-		     size_t errlen)
+                     size_t errlen)
 {
-	char state[MSG_STATE_MAX], why[256];
+	char state[MSG_STATE_MAX], why[256], path[4096];
 	pid_t pid = qemu_running(vm);
 	if (pid) {
 		/* a repeated spawn: it already runs (never start a second QEMU on the disk) */
@@ -378,10 +440,14 @@ static int act_spawn(const struct vm_ctx *ctx, struct vm *vm, const struct msg_t
 		vm_set(vm, state, pid);
 		return 0;
 	}
+	if (fs_exists(vm_path(vm, F_MEMORY, path, sizeof(path)))) {
+		vm_set(vm, VM_SUSPENDED, 0); /* a repeated spawn of a suspended instance */
+		return 0;
+	}
 	marker_clear(vm, F_ERROR);
 	int rc = spawn_prepare(ctx, vm, t, err, errlen);
 	if (rc == 0)
-		rc = qemu_launch(ctx, vm, t, err, errlen);
+		rc = qemu_launch(ctx, vm, t, 0, err, errlen);
 	if (rc < 0) {
 		if (fs_exists(vm->dir))
 			marker_set(vm, F_ERROR, err);
@@ -390,8 +456,8 @@ static int act_spawn(const struct vm_ctx *ctx, struct vm *vm, const struct msg_t
 	return rc;
 }
 
-static int act_delete(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t,
-		      char *err, size_t errlen)
+static int act_delete(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t, char *err,
+                      size_t errlen)
 {
 	pid_t pid = qemu_pid_read(vm);
 	int rc = qemu_kill(vm, pid, err, errlen);
@@ -408,9 +474,12 @@ static int act_delete(const struct vm_ctx *ctx, struct vm *vm, const struct msg_
 }
 
 static int act_start(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t, char *err,
-		     size_t errlen)
+                     size_t errlen)
 {
+	char path[4096];
 	pid_t pid = qemu_running(vm);
+	if (!pid && fs_exists(vm_path(vm, F_MEMORY, path, sizeof(path))))
+		return vm_restore(ctx, vm, err, errlen);
 	if (!pid)
 		return vm_boot(ctx, vm, err, errlen);
 	/* running already, or paused/suspended: the end state of start is running */
@@ -423,7 +492,7 @@ static int act_start(const struct vm_ctx *ctx, struct vm *vm, const struct msg_t
 }
 
 static int act_stop(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t, char *err,
-		    size_t errlen)
+                    size_t errlen)
 {
 	char state[MSG_STATE_MAX], why[256];
 	if (!fs_exists(vm->dir)) {
@@ -440,7 +509,7 @@ static int act_stop(const struct vm_ctx *ctx, struct vm *vm, const struct msg_ta
 			pid = 0;
 		else
 			log_info("instance %s: guest did not power off within %d s, ending QEMU",
-				 vm->id, ctx->conf->stop_timeout);
+			         vm->id, ctx->conf->stop_timeout);
 	}
 	if (pid) {
 		int rc = qemu_kill(vm, pid, err, errlen);
@@ -448,12 +517,13 @@ static int act_stop(const struct vm_ctx *ctx, struct vm *vm, const struct msg_ta
 			return rc;
 	}
 	marker_clear(vm, F_SUSPENDED);
+	marker_clear(vm, F_MEMORY); /* stopping a suspended instance discards its memory */
 	vm_set(vm, VM_SHUTOFF, 0);
 	return 0;
 }
 
-static int act_reboot(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t,
-		      char *err, size_t errlen)
+static int act_reboot(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t, char *err,
+                      size_t errlen)
 {
 	pid_t pid = qemu_running(vm);
 	if (!pid)
@@ -469,7 +539,7 @@ static int act_reboot(const struct vm_ctx *ctx, struct vm *vm, const struct msg_
 }
 
 static int act_hard_reboot(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t,
-			   char *err, size_t errlen)
+                           char *err, size_t errlen)
 {
 	pid_t pid = qemu_running(vm);
 	if (pid) {
@@ -480,16 +550,16 @@ static int act_hard_reboot(const struct vm_ctx *ctx, struct vm *vm, const struct
 	return vm_boot(ctx, vm, err, errlen);
 }
 
-/* pause, unpause, suspend, resume on a running QEMU: one QMP command and a marker. */
+/* pause and unpause (and the in-memory suspend fallback): one QMP command on a
+ * running QEMU, and the suspended marker. */
 struct run_change {
-	const char *cmd;    /* "stop" or "cont" */
-	int suspended;	    /* marker after the change */
-	const char *state;  /* end state */
-	int boot_if_down;   /* no QEMU: boot it (resume) rather than fail */
+	const char *cmd;   /* "stop" or "cont" */
+	int suspended;     /* marker after the change */
+	const char *state; /* end state */
 };
 
-static int vm_change(const struct vm_ctx *ctx, struct vm *vm, const struct run_change *c,
-		     char *err, size_t errlen)
+static int vm_change(const struct vm_ctx *ctx, struct vm *vm, const struct run_change *c, char *err,
+                     size_t errlen)
 {
 	if (!fs_exists(vm->dir)) {
 		snprintf(err, errlen, "instance is not on this host");
@@ -497,13 +567,9 @@ static int vm_change(const struct vm_ctx *ctx, struct vm *vm, const struct run_c
 		return -ENOENT;
 	}
 	pid_t pid = qemu_running(vm);
-	if (!pid && c->boot_if_down) {
-		log_warn("instance %s: no QEMU to resume, booting it from its disk", vm->id);
-		return vm_boot(ctx, vm, err, errlen);
-	}
 	if (!pid) {
 		snprintf(err, errlen, "instance is not running");
-		vm_set(vm, VM_SHUTOFF, 0);
+		vm_set(vm, down_state(vm), 0);
 		return -EINVAL;
 	}
 	int rc = qmp_simple(vm, c->cmd, err, errlen);
@@ -521,33 +587,66 @@ static int vm_change(const struct vm_ctx *ctx, struct vm *vm, const struct run_c
 	return rc;
 }
 
-static const struct run_change change_pause = {"stop", 0, VM_PAUSED, 0};
-static const struct run_change change_unpause = {"cont", 0, VM_RUNNING, 0};
-static const struct run_change change_suspend = {"stop", 1, VM_SUSPENDED, 0};
-static const struct run_change change_resume = {"cont", 0, VM_RUNNING, 1};
+static const struct run_change change_pause = {"stop", 0, VM_PAUSED};
+static const struct run_change change_unpause = {"cont", 0, VM_RUNNING};
+static const struct run_change change_suspend_in_memory = {"stop", 1, VM_SUSPENDED};
 
 static int act_pause(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t, char *err,
-		     size_t errlen)
+                     size_t errlen)
 {
 	return vm_change(ctx, vm, &change_pause, err, errlen);
 }
 
-static int act_unpause(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t,
-		       char *err, size_t errlen)
+static int act_unpause(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t, char *err,
+                       size_t errlen)
 {
 	return vm_change(ctx, vm, &change_unpause, err, errlen);
 }
 
-static int act_suspend(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t,
-		       char *err, size_t errlen)
+static int act_suspend(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t, char *err,
+                       size_t errlen)
 {
-	return vm_change(ctx, vm, &change_suspend, err, errlen);
+	char qmp[4096], mem[4096], why[512];
+	struct msg spec;
+	vm_path(vm, F_MEMORY, mem, sizeof(mem));
+	pid_t pid = qemu_running(vm);
+	if (!pid && fs_exists(mem)) {
+		vm_set(vm, VM_SUSPENDED, 0); /* suspended already */
+		return 0;
+	}
+	if (!pid || spec_load(vm, &spec, why, sizeof(why)) < 0)
+		return vm_change(ctx, vm, &change_suspend_in_memory, err, errlen); /* says why */
+	int64_t t0 = time_mono_ms();
+	int rc = vm_save_to_file(vm_path(vm, F_QMP, qmp, sizeof(qmp)), mem,
+	                         save_timeout_ms(spec.u.task.ram_mb), why, sizeof(why));
+	msg_release(&spec);
+	if (rc == 0) {
+		rc = qemu_kill(vm, pid, err, errlen);
+		if (rc < 0) {
+			unlink(mem); /* QEMU still runs: the saved copy would go stale */
+			return rc;
+		}
+		marker_clear(vm, F_SUSPENDED);
+		vm_set(vm, VM_SUSPENDED, 0);
+		log_info("instance %s: memory saved in %lld ms (%lld MiB on disk)", vm->id,
+		         (long long)(time_mono_ms() - t0), fs_size(mem) >> 20);
+		return 0;
+	}
+	log_warn("instance %s: saving memory failed (%s); suspending in memory", vm->id, why);
+	return vm_change(ctx, vm, &change_suspend_in_memory, err, errlen);
 }
 
-static int act_resume(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t,
-		      char *err, size_t errlen)
+/* resume: the end state is running, from a saved or an in-memory suspend (or from a
+ * pause); exactly what start does. */
+static int act_resume(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t, char *err,
+                      size_t errlen)
 {
-	return vm_change(ctx, vm, &change_resume, err, errlen);
+	if (!fs_exists(vm->dir)) {
+		snprintf(err, errlen, "instance is not on this host");
+		vm_set(vm, VM_DELETED, 0);
+		return -ENOENT;
+	}
+	return act_start(ctx, vm, t, err, errlen);
 }
 
 /* ---- re-attach and liveness -------------------------------------------------- */
@@ -559,13 +658,12 @@ static int qemu_attach(const struct vm_ctx *ctx, struct vm *vm)
 		return -ENOENT;
 	pid_t pid = qemu_running(vm);
 	if (!pid) {
-		vm_set(vm, fs_exists(vm_path(vm, F_ERROR, path, sizeof(path))) ? VM_ERROR : VM_SHUTOFF,
-		       0);
+		vm_set(vm, down_state(vm), 0);
 		return 0;
 	}
 	if (qemu_state(vm, state, why, sizeof(why)) < 0) {
 		log_warn("instance %s: QEMU pid %d runs but its monitor does not answer (%s)",
-			 vm->id, (int)pid, why);
+		         vm->id, (int)pid, why);
 		strcpy(state, VM_RUNNING);
 	}
 	vm_set(vm, state, pid);
@@ -588,18 +686,18 @@ static int qemu_check(const struct vm_ctx *ctx, struct vm *vm, char *why, size_t
 }
 
 static const struct vm_action qemu_actions[] = {
-	{TASK_SPAWN, act_spawn},	 {TASK_DELETE, act_delete},	{TASK_START, act_start},
-	{TASK_STOP, act_stop},		 {TASK_REBOOT, act_reboot},	{TASK_HARD_REBOOT, act_hard_reboot},
-	{TASK_PAUSE, act_pause},	 {TASK_UNPAUSE, act_unpause},	{TASK_SUSPEND, act_suspend},
-	{TASK_RESUME, act_resume},
+    {TASK_SPAWN, act_spawn},   {TASK_DELETE, act_delete},   {TASK_START, act_start},
+    {TASK_STOP, act_stop},     {TASK_REBOOT, act_reboot},   {TASK_HARD_REBOOT, act_hard_reboot},
+    {TASK_PAUSE, act_pause},   {TASK_UNPAUSE, act_unpause}, {TASK_SUSPEND, act_suspend},
+    {TASK_RESUME, act_resume},
 };
 
 const struct vm_driver vm_driver_qemu = {
-	.name = "qemu",
-	.actions = qemu_actions,
-	.n_actions = sizeof(qemu_actions) / sizeof(qemu_actions[0]),
-	.attach = qemu_attach,
-	.check = qemu_check,
+    .name = "qemu",
+    .actions = qemu_actions,
+    .n_actions = sizeof(qemu_actions) / sizeof(qemu_actions[0]),
+    .attach = qemu_attach,
+    .check = qemu_check,
 };
 
 /* ---- driver table and task runner --------------------------------------------- */
@@ -623,7 +721,7 @@ const struct vm_action *vm_driver_action(const struct vm_driver *d, const char *
 }
 
 void vm_run_task(const struct vm_driver *d, const struct vm_ctx *ctx, struct vm *vm,
-		 const struct msg_task *t, struct msg_result *r)
+                 const struct msg_task *t, struct msg_result *r)
 {
 	char err[1024] = "", state[MSG_STATE_MAX];
 	int64_t t0 = time_mono_ms();
@@ -637,7 +735,7 @@ void vm_run_task(const struct vm_driver *d, const struct vm_ctx *ctx, struct vm 
 		rc = a->fn(ctx, vm, t, err, sizeof(err));
 	} else {
 		snprintf(err, sizeof(err), "action %s is not supported by the %s driver", t->action,
-			 d->name);
+		         d->name);
 		rc = -ENOTSUP;
 	}
 	vm_get(vm, state);
@@ -649,9 +747,9 @@ void vm_run_task(const struct vm_driver *d, const struct vm_ctx *ctx, struct vm 
 		msg_sanitize_text(err, strlen(err));
 		r->error = xstrdup(err);
 		log_warn("instance %s: %s failed after %lld ms: %s (state %s)", vm->id, t->action,
-			 (long long)(time_mono_ms() - t0), err, r->state);
+		         (long long)(time_mono_ms() - t0), err, r->state);
 	} else {
 		log_info("instance %s: %s done in %lld ms (state %s)", vm->id, t->action,
-			 (long long)(time_mono_ms() - t0), r->state);
+		         (long long)(time_mono_ms() - t0), r->state);
 	}
 }

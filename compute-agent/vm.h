@@ -21,7 +21,7 @@ struct vm_ctx {
 	const char *accel; /* "kvm" or "tcg" */
 	struct image_cache *images;
 	char *instances_dir; /* <state_dir>/instances */
-	char *tmp_dir;	     /* <state_dir>/tmp */
+	char *tmp_dir;       /* <state_dir>/tmp */
 };
 
 struct vm {
@@ -29,7 +29,7 @@ struct vm {
 	char *dir; /* <state_dir>/instances/<id> */
 	/* guarded by the vm lock: */
 	char state[MSG_STATE_MAX]; /* a VM_* power state; "" while unknown (first spawn) */
-	pid_t pid;		   /* QEMU pid, 0 when none */
+	pid_t pid;                 /* QEMU pid, 0 when none */
 };
 
 /* New record for instance id (state unknown). Returns owned. */
@@ -44,7 +44,7 @@ char *vm_path(const struct vm *vm, const char *name, char *buf, size_t len);
 /* One task action: brings vm to the action's end state. Returns 0 (vm state set) or
  * a negative errno with err (vm state set to what the instance is now). */
 typedef int (*vm_action_fn)(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t,
-			    char *err, size_t errlen);
+                            char *err, size_t errlen);
 
 struct vm_action {
 	const char *action; /* a TASK_* word */
@@ -74,6 +74,6 @@ const struct vm_action *vm_driver_action(const struct vm_driver *d, const char *
 /* Runs task t on vm with driver d and fills r (a MSG_RESULT body; r->error owned).
  * Used by the worker threads. */
 void vm_run_task(const struct vm_driver *d, const struct vm_ctx *ctx, struct vm *vm,
-		 const struct msg_task *t, struct msg_result *r);
+                 const struct msg_task *t, struct msg_result *r);
 
 #endif

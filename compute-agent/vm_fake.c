@@ -35,24 +35,24 @@ struct fake_row {
 };
 
 static const struct fake_row fake_rows[] = {
-	{TASK_SPAWN, S_ANY, VM_RUNNING},
-	{TASK_DELETE, S_ANY, VM_DELETED},
-	{TASK_START, S_UP | S_SHUTOFF | S_ERROR, VM_RUNNING},
-	{TASK_STOP, S_UP | S_SHUTOFF | S_ERROR, VM_SHUTOFF},
-	{TASK_REBOOT, S_UP | S_SHUTOFF, VM_RUNNING},
-	{TASK_HARD_REBOOT, S_UP | S_SHUTOFF | S_ERROR, VM_RUNNING},
-	{TASK_PAUSE, S_RUNNING | S_PAUSED, VM_PAUSED},
-	{TASK_UNPAUSE, S_RUNNING | S_PAUSED, VM_RUNNING},
-	{TASK_SUSPEND, S_UP, VM_SUSPENDED},
-	{TASK_RESUME, S_UP, VM_RUNNING},
+    {TASK_SPAWN, S_ANY, VM_RUNNING},
+    {TASK_DELETE, S_ANY, VM_DELETED},
+    {TASK_START, S_UP | S_SHUTOFF | S_ERROR, VM_RUNNING},
+    {TASK_STOP, S_UP | S_SHUTOFF | S_ERROR, VM_SHUTOFF},
+    {TASK_REBOOT, S_UP | S_SHUTOFF, VM_RUNNING},
+    {TASK_HARD_REBOOT, S_UP | S_SHUTOFF | S_ERROR, VM_RUNNING},
+    {TASK_PAUSE, S_RUNNING | S_PAUSED, VM_PAUSED},
+    {TASK_UNPAUSE, S_RUNNING | S_PAUSED, VM_RUNNING},
+    {TASK_SUSPEND, S_UP, VM_SUSPENDED},
+    {TASK_RESUME, S_UP, VM_RUNNING},
 };
 
 static const struct {
 	const char *state;
 	unsigned bit;
 } state_bits[] = {
-	{VM_RUNNING, S_RUNNING}, {VM_PAUSED, S_PAUSED}, {VM_SUSPENDED, S_SUSPENDED},
-	{VM_SHUTOFF, S_SHUTOFF}, {VM_ERROR, S_ERROR},
+    {VM_RUNNING, S_RUNNING}, {VM_PAUSED, S_PAUSED}, {VM_SUSPENDED, S_SUSPENDED},
+    {VM_SHUTOFF, S_SHUTOFF}, {VM_ERROR, S_ERROR},
 };
 
 static unsigned state_bit(const char *state)
@@ -81,7 +81,8 @@ static int fake_state_write(const struct vm *vm, const char *state)
 {
 	char path[4096], line[64];
 	int n = snprintf(line, sizeof(line), "%s\n", state);
-	return fs_write_atomic(vm_path(vm, "fake.state", path, sizeof(path)), line, (size_t)n, 0600);
+	return fs_write_atomic(vm_path(vm, "fake.state", path, sizeof(path)), line, (size_t)n,
+	                       0600);
 }
 
 static void fake_console(const struct vm *vm, const char *text)
@@ -95,7 +96,7 @@ static void fake_console(const struct vm *vm, const char *text)
 }
 
 static int fake_act(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t, char *err,
-		    size_t errlen)
+                    size_t errlen)
 {
 	const struct fake_row *row = NULL;
 	char cur[MSG_STATE_MAX], path[4096];
@@ -110,7 +111,7 @@ static int fake_act(const struct vm_ctx *ctx, struct vm *vm, const struct msg_ta
 	unsigned bit = cur[0] ? state_bit(cur) : S_NONE;
 	if (!(row->from & bit)) {
 		snprintf(err, errlen, "%s is not possible in state %s", t->action,
-			 cur[0] ? cur : "absent");
+		         cur[0] ? cur : "absent");
 		vm_set(vm, cur[0] ? cur : VM_DELETED, 0);
 		return bit == S_NONE ? -ENOENT : -EINVAL;
 	}
@@ -179,7 +180,8 @@ static int fake_check(const struct vm_ctx *ctx, struct vm *vm, char *why, size_t
 {
 	char path[4096], state[MSG_STATE_MAX];
 	vm_get(vm, state);
-	if (strcmp(state, VM_RUNNING) || unlink(vm_path(vm, "fake.poweroff", path, sizeof(path))) < 0)
+	if (strcmp(state, VM_RUNNING) ||
+	    unlink(vm_path(vm, "fake.poweroff", path, sizeof(path))) < 0)
 		return 0;
 	fake_state_write(vm, VM_SHUTOFF);
 	fake_console(vm, "guest powered off");
@@ -188,18 +190,21 @@ static int fake_check(const struct vm_ctx *ctx, struct vm *vm, char *why, size_t
 	return 1;
 }
 
-#define FAKE_ROW(a) {a, fake_act}
+#define FAKE_ROW(a)                                                                                \
+	{                                                                                          \
+		a, fake_act                                                                        \
+	}
 static const struct vm_action fake_actions[] = {
-	FAKE_ROW(TASK_SPAWN),	FAKE_ROW(TASK_DELETE), FAKE_ROW(TASK_START),
-	FAKE_ROW(TASK_STOP),	FAKE_ROW(TASK_REBOOT), FAKE_ROW(TASK_HARD_REBOOT),
-	FAKE_ROW(TASK_PAUSE),	FAKE_ROW(TASK_UNPAUSE), FAKE_ROW(TASK_SUSPEND),
-	FAKE_ROW(TASK_RESUME),
+    FAKE_ROW(TASK_SPAWN),  FAKE_ROW(TASK_DELETE),  FAKE_ROW(TASK_START),
+    FAKE_ROW(TASK_STOP),   FAKE_ROW(TASK_REBOOT),  FAKE_ROW(TASK_HARD_REBOOT),
+    FAKE_ROW(TASK_PAUSE),  FAKE_ROW(TASK_UNPAUSE), FAKE_ROW(TASK_SUSPEND),
+    FAKE_ROW(TASK_RESUME),
 };
 
 const struct vm_driver vm_driver_fake = {
-	.name = "fake",
-	.actions = fake_actions,
-	.n_actions = sizeof(fake_actions) / sizeof(fake_actions[0]),
-	.attach = fake_attach,
-	.check = fake_check,
+    .name = "fake",
+    .actions = fake_actions,
+    .n_actions = sizeof(fake_actions) / sizeof(fake_actions[0]),
+    .attach = fake_attach,
+    .check = fake_check,
 };

@@ -51,7 +51,7 @@ int vm_spec_load(const char *path, struct msg *out, char *err, size_t errlen)
 	char id[UUID_STR_LEN];
 	uuid_generate_str(id);
 	json_t *envj = json_pack("{s:i,s:s,s:s,s:o}", "v", MSG_VERSION, "kind", "task", "id", id,
-				 "body", body);
+	                         "body", body);
 	char *env = json_dumps(envj, JSON_COMPACT);
 	json_decref(envj);
 	char why[256];

@@ -254,10 +254,48 @@ def main():
         if real:
             assert qmp(state + "/instances/%s/qmp.sock" % iid, "query-status")[0]["return"]["status"] == "paused"
         sched.run_task("unpause", iid, expect_state="running")
+        r, dt, _ = sched.run_task("suspend", iid, expect_state="suspended")
+        mem = state + "/instances/%s/memory.state" % iid
+        if real:
+            assert not qemu_pids(iid), "QEMU still runs after suspend"
+            log("suspend saved %d MiB of guest state in %.2fs; QEMU ended" % (
+                os.path.getsize(mem) >> 20, dt))
         sched.run_task("suspend", iid, expect_state="suspended")
         sched.wait("heartbeat says suspended",
                    lambda: (sched.last_vms or {}).get(iid) == "suspended", 10)
-        sched.run_task("resume", iid, expect_state="running")
+        sched.run_task("pause", iid, expect_ok=False, expect_state="suspended")
+        # the saved state survives an agent restart
+        agent.send_signal(signal.SIGKILL)
+        agent.wait()
+        n_hello = len(sched.hellos)
+        agent = start_agent()
+        sched.wait("hello after restart", lambda: len(sched.hellos) > n_hello, 30)
+        vms = {v["id"]: v["state"] for v in sched.hellos[-1].get("vms", [])}
+        assert vms.get(iid) == "suspended", vms
+        log("agent restarted while suspended: hello lists", vms)
+        n_ready = sched.console.get(iid, "").count("nubo-guest ready")
+        r, dt, _ = sched.run_task("resume", iid, expect_state="running")
+        if real:
+            assert len(qemu_pids(iid)) == 1 and not os.path.exists(mem)
+            log("resume restored the guest in %.2fs" % dt)
+            # the restored guest is alive: it answers the power button (ACPI) itself
+            r, dt, _ = sched.run_task("stop", iid, expect_state="shutoff")
+            assert dt < 15, "restored guest did not power off by itself"
+            log("restored guest powered off by ACPI in %.2fs" % dt)
+            assert sched.console.get(iid, "").count("nubo-guest ready") == n_ready, \
+                "the guest rebooted instead of resuming"
+            sched.run_task("start", iid, expect_state="running")
+            sched.wait("guest ready after start",
+                       lambda: sched.console.get(iid, "").count("nubo-guest ready") > n_ready, 180)
+        # stop discards a saved state
+        sched.run_task("suspend", iid, expect_state="suspended")
+        sched.run_task("stop", iid, expect_state="shutoff")
+        assert not os.path.exists(mem)
+        sched.run_task("start", iid, expect_state="running")
+        if real:
+            n_ready = sched.console.get(iid, "").count("nubo-guest ready")
+            sched.wait("guest ready after start",
+                       lambda: sched.console.get(iid, "").count("nubo-guest ready") > n_ready, 180)
         n_before = sched.console.get(iid, "").count("nubo-guest ready")
         sched.run_task("reboot", iid, expect_state="running")
         if real:
