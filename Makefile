@@ -25,7 +25,7 @@ TESTS    = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test
 
 .SECONDEXPANSION:
 .SECONDARY:
-.PHONY: all check unit e2e clean stack unstack install asan format
+.PHONY: all check unit integration e2e clean stack unstack install asan format
 all: $(BINS)
 
 $(BUILD)/%.o: %.c $(wildcard */*.h)
@@ -66,10 +66,14 @@ unit:
 
 build-asan-tests: $(TESTS)
 
+# Controller tests: the real scheduler and PostgreSQL against fake agents on ZeroMQ.
+integration: all
+	tests/scheduler/run.sh
+
 e2e: all
 	tests/e2e/run.sh
 
-check: unit e2e
+check: unit integration e2e
 
 stack:
 	deploy/stack.sh
