@@ -41,7 +41,7 @@ DEPS=(
 )
 
 usage() {
-	sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+	awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}" >&2
 	exit 2
 }
 
@@ -241,7 +241,7 @@ setup_postgres
 # write_conf: deploy/nubo.conf.example with the values of this stack put in.
 write_conf() {
 	local ov host
-	host=$(hostname -s 2>/dev/null | tr -cd 'A-Za-z0-9.-' | cut -c1-60)
+	host=$(cut -d. -f1 /proc/sys/kernel/hostname | tr -cd 'A-Za-z0-9-' | cut -c1-60)
 	ov=$(mktemp "$NUBO_ETC/.conf.XXXXXX")
 	# section <TAB> key <TAB> value
 	cat >"$ov" <<EOF

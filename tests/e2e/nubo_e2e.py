@@ -151,12 +151,14 @@ class Stack:
         return self.os_cli("server", "show", ref, user=user)
 
     def wait_status(self, ref, status, user="admin", timeout=300):
-        """Polls `server show` until STATUS; fails at once on an unexpected ERROR."""
+        """Polls `server show` until STATUS with no task open (an action that has not
+        started yet still shows the old status); fails at once on an unexpected ERROR."""
         def check():
             s = self.server(ref, user=user)
             if s["status"] == "ERROR" and status != "ERROR":
                 raise AssertionError("server %s went to ERROR: %s" % (ref, s.get("fault")))
-            return s if s["status"] == status else None
+            done = s["status"] == status and s.get("OS-EXT-STS:task_state") in (None, "", "None")
+            return s if done else None
         return wait_for(check, timeout, 2, "server %s to reach %s" % (ref, status))
 
     def console(self, ref, user="admin"):

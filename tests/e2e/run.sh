@@ -46,9 +46,9 @@ LOGS=${NUBO_E2E_LOGS:-$REPO/build/e2e-logs}
 teardown() {
 	local rc=$?
 	set +e
-	rm -rf "$LOGS"
 	mkdir -p "$LOGS"
-	cp -r "$T/var/log/nubo/." "$LOGS/" 2>/dev/null
+	rm -f "$LOGS"/*.log
+	cp "$T"/var/log/nubo/*.log "$LOGS/" 2>/dev/null
 	if [ "${NUBO_E2E_KEEP:-}" = 1 ]; then
 		echo "run.sh: keeping the stack under $T (deploy/unstack.sh --root $T --purge removes it)"
 	else
