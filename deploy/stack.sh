@@ -152,7 +152,7 @@ randhex() { od -An -tx1 -N"$1" /dev/urandom | tr -d ' \n'; }
 
 step "secrets ($NUBO_SECRETS)"
 # old NAME: the value NAME had in the secrets file of an earlier run
-old() { [ ! -f "$NUBO_SECRETS" ] || sed -n "s/^$1=//p" "$NUBO_SECRETS" | tail -n 1; }
+old() { [ ! -f "$NUBO_SECRETS" ] || sed -n "s/^$1='\{0,1\}\([^']*\)'\{0,1\}$/\1/p" "$NUBO_SECRETS" | tail -n 1; }
 new_secrets() {
 	local a d db key
 	a=${NUBO_ADMIN_PASSWORD:-$(old ADMIN_PASSWORD)}
@@ -164,6 +164,17 @@ new_secrets() {
 	echo "DEMO_PASSWORD=${d:-$(randhex 12)}"
 	echo "NUBO_DB_PASSWORD=${db:-$(randhex 16)}"
 	echo "NUBO_AGENT_KEY=${key:-$(randhex 32)}"
+	# CURVE keys of the scheduler <-> agent link (Z85; single-quoted: Z85 has $ & ( ...)
+	local k pub sec
+	for k in SERVER CLIENT; do
+		pub=$(old "NUBO_CURVE_${k}_PUBLIC")
+		sec=$(old "NUBO_CURVE_${k}_SECRET")
+		if [ ${#pub} -ne 40 ] || [ ${#sec} -ne 40 ]; then
+			read -r pub sec < <("$NUBO_BIN/nubo-manage" curve-keypair)
+		fi
+		echo "NUBO_CURVE_${k}_PUBLIC='$pub'"
+		echo "NUBO_CURVE_${k}_SECRET='$sec'"
+	done
 }
 (umask 077 && new_secrets >"$NUBO_SECRETS.tmp")
 chmod 0600 "$NUBO_SECRETS.tmp"
@@ -257,6 +268,11 @@ bus	scheduler_url	tcp://127.0.0.1:$BUS_PORT
 bus	wake_bind	tcp://127.0.0.1:$WAKE_PORT
 bus	wake_url	tcp://127.0.0.1:$WAKE_PORT
 bus	agent_key	$NUBO_AGENT_KEY
+bus	curve_server_public	$NUBO_CURVE_SERVER_PUBLIC
+bus	curve_server_secret	$NUBO_CURVE_SERVER_SECRET
+bus	curve_client_public	$NUBO_CURVE_CLIENT_PUBLIC
+bus	curve_client_secret	$NUBO_CURVE_CLIENT_SECRET
+bus	curve_allowed_clients	$NUBO_CURVE_CLIENT_PUBLIC
 compute	host	${host:-node1}
 compute	state_dir	$NUBO_STATE_DIR
 EOF

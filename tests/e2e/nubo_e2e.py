@@ -74,6 +74,25 @@ class Stack:
     def password(self, user):
         return self.env(user)["OS_PASSWORD"]
 
+    def sql(self, query, *params):
+        """Runs one statement on the stack's database with psql; returns its rows as
+        lists of strings. Parameters are bound with psql variables (:'p1', ...)."""
+        conninfo = None
+        section = None
+        for line in self.conf.read_text().splitlines():
+            line = line.strip()
+            if line.startswith("["):
+                section = line.strip("[]")
+            elif section == "database" and line.startswith("conninfo"):
+                conninfo = line.split("=", 1)[1].strip()
+        assert conninfo, "no [database] conninfo in %s" % self.conf
+        args = ["psql", conninfo, "-X", "-q", "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1"]
+        for i, p in enumerate(params, 1):
+            args += ["-v", "p%d=%s" % (i, p)]
+        out = subprocess.run(args, input=query, check=True, capture_output=True, text=True,
+                             timeout=30).stdout
+        return [row.split("\t") for row in out.splitlines() if row]
+
     # ---------------------------------------------------------------- CLI
     def os_run(self, *args, user="admin", check=True, timeout=CLI_TIMEOUT, env=None):
         """Runs the real openstack CLI as USER; returns the CompletedProcess (text)."""

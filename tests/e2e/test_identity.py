@@ -1,5 +1,6 @@
 """Identity v3 through the real openstack CLI and raw HTTP: version discovery, tokens
 (issue, validate, revoke), RBAC, and project/user/role administration."""
+import hashlib
 import secrets
 
 import pytest
@@ -90,6 +91,18 @@ def test_token_revoke_with_the_cli(stack, os_cli, os_run, http):
     assert http("GET", SERVERS, token=tok).status == 200
     os_run("token", "revoke", tok, user="demo")
     assert_error(http("GET", SERVERS, token=tok), 401)
+
+
+def test_expired_token_is_401(stack, http):
+    tok = stack.token("demo", fresh=True)
+    assert http("GET", SERVERS, token=tok).status == 200
+    # age the token past its expiry, as the clock would
+    h = hashlib.sha256(tok.encode()).hexdigest()
+    stack.sql("UPDATE tokens SET expires_at = now() - interval '1 second' WHERE hash = :'p1'", h)
+    assert_error(http("GET", SERVERS, token=tok), 401)
+    r = http("GET", "/identity/v3/auth/tokens", token=stack.token("admin"),
+             headers={"X-Subject-Token": tok})
+    assert_error(r, 404)
 
 
 @pytest.mark.parametrize("path", [SERVERS, "/compute/v2.1/flavors", "/image/v2/images",
