@@ -283,6 +283,28 @@ def test_unknown_flavor_or_image(stack, os_run, http, ids):
     assert demo_servers(stack) == before
 
 
+def test_no_host_fits_is_error_with_a_reason(stack, os_cli, os_run):
+    """A flavor larger than any host (after the RAM overcommit ratio) cannot be placed:
+    the server goes to ERROR and its fault says why, naming the host."""
+    hv = os_cli("hypervisor", "list", "--long")[0]
+    ram = int(hv["Memory MB"]) * 2 + 1024  # above the default 1.5 ratio
+    quota = os_cli("quota", "show", "admin")
+    if int(quota.get("ram", 0)) not in (-1,) and int(quota.get("ram", 0)) < ram:
+        os_run("quota", "set", "--ram", str(ram), "admin")
+    name = "e2e.huge"
+    os_run("flavor", "create", "--ram", str(ram), "--disk", "1", "--vcpus", "1", name)
+    try:
+        sid = os_cli("server", "create", "--flavor", name, "--image", "nubo-tiny",
+                     "e2e-nohost")["id"]
+        s = stack.wait_status(sid, "ERROR", timeout=120)
+        fault = s.get("fault") or {}
+        assert "no host has %d MB RAM free" % ram in fault.get("message", ""), s
+        assert hv["Hypervisor Hostname"] in fault["message"], s
+        stack.os_run("server", "delete", "--wait", sid)
+    finally:
+        os_run("flavor", "delete", name)
+
+
 def test_unknown_server_is_404(stack, http, os_run):
     tok = stack.token("admin")
     for ref in ("7b2e4b0a-0000-4000-8000-000000000002", "no-such-server"):
