@@ -33,7 +33,7 @@ DEPS=(
 	libsodium-dev libcmocka-dev
 	# runtime
 	postgresql qemu-system-x86 qemu-utils genisoimage xorriso ca-certificates curl
-	util-linux procps iproute2
+	util-linux procps iproute2 openssh-client
 	# deploy/mkguest.sh (the guest image builder)
 	dosfstools mtools syslinux syslinux-common cpio kmod gzip
 	# tests and bench
