@@ -66,8 +66,10 @@ unit:
 
 build-asan-tests: $(TESTS)
 
-# Controller tests: the real scheduler and PostgreSQL against fake agents on ZeroMQ.
+# Each daemon's -n against golden files; controller tests: the real scheduler and
+# PostgreSQL against fake agents on ZeroMQ.
 integration: all
+	tests/config/run.sh
 	tests/scheduler/run.sh
 
 e2e: all
