@@ -25,7 +25,7 @@ TESTS    = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test
 
 .SECONDEXPANSION:
 .SECONDARY:
-.PHONY: all check unit integration e2e clean stack unstack install asan format
+.PHONY: all check unit fuzz integration e2e clean stack unstack install asan format
 all: $(BINS)
 
 $(BUILD)/%.o: %.c $(wildcard */*.h)
@@ -66,6 +66,10 @@ unit:
 
 build-asan-tests: $(TESTS)
 
+# libFuzzer + ASan/UBSan on the parsers of untrusted input, FUZZ_SECONDS each.
+fuzz:
+	tests/fuzz/run.sh
+
 # Each daemon's -n against golden files; controller tests: the real scheduler and
 # PostgreSQL against fake agents on ZeroMQ.
 integration: all
@@ -75,7 +79,7 @@ integration: all
 e2e: all
 	tests/e2e/run.sh
 
-check: unit integration e2e
+check: unit fuzz integration e2e
 
 stack:
 	deploy/stack.sh

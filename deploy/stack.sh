@@ -30,7 +30,7 @@ DEPS=(
 	# build
 	build-essential pkg-config make
 	libmicrohttpd-dev libpq-dev libzmq3-dev libjansson-dev libcurl4-openssl-dev
-	libsodium-dev libcmocka-dev
+	libsodium-dev libcmocka-dev clang libclang-rt-14-dev
 	# runtime
 	postgresql qemu-system-x86 qemu-utils genisoimage xorriso ca-certificates curl
 	util-linux procps iproute2 openssh-client
