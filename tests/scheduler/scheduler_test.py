@@ -88,6 +88,8 @@ class Agent:
         self.sock = CTX.socket(zmq.DEALER)
         self.sock.setsockopt(zmq.ROUTING_ID, host.encode())
         self.sock.setsockopt(zmq.LINGER, 0)
+        # a DEALER with no connected peer (e.g. refused by CURVE) blocks on send: bound it
+        self.sock.setsockopt(zmq.SNDTIMEO, 2000)
         if keys:
             server_public, public, secret = keys
             self.sock.curve_serverkey = server_public
@@ -100,7 +102,11 @@ class Agent:
 
     def send(self, kind, body):
         env = {"v": 1, "kind": kind, "id": str(uuid.uuid4()), "body": body}
-        self.sock.send(json.dumps(env).encode())
+        try:
+            self.sock.send(json.dumps(env).encode())
+        except zmq.Again:
+            pass  # nobody accepted the connection; the caller's checks tell
+
 
     def report(self, kind="heartbeat"):
         vcpus, ram, disk = self.cap
