@@ -37,19 +37,30 @@ static void drain(void *sock)
 	}
 }
 
+/* Receives one frame into f (initialised here, closed again on failure). Returns 0
+ * or a negative errno (-EAGAIN under ZMQ_DONTWAIT when nothing waits). */
+static int frame_recv(void *sock, zmq_msg_t *f, int flags)
+{
+	zmq_msg_init(f);
+	if (zmq_msg_recv(f, sock, flags) < 0) {
+		int e = errno;
+		zmq_msg_close(f);
+		return -e;
+	}
+	return 0;
+}
+
 int bus_recv(void *sock, char *peer, size_t peerlen, struct msg *out, int flags, char *err,
 	     size_t errlen)
 {
 	zmq_msg_t f;
 	memset(out, 0, sizeof(*out));
 	out->kind = MSG_WAKE;
+	int rc;
 	if (peer) {
-		zmq_msg_init(&f);
-		if (zmq_msg_recv(&f, sock, flags) < 0) {
-			int e = errno;
-			zmq_msg_close(&f);
-			return -e;
-		}
+		rc = frame_recv(sock, &f, flags);
+		if (rc < 0)
+			return rc;
 		size_t n = zmq_msg_size(&f);
 		if (n >= peerlen || !zmq_msg_more(&f)) {
 			zmq_msg_close(&f);
@@ -62,14 +73,21 @@ int bus_recv(void *sock, char *peer, size_t peerlen, struct msg *out, int flags,
 		zmq_msg_close(&f);
 		flags = 0; /* the rest of a multipart message is already here */
 	}
-	zmq_msg_init(&f);
-	if (zmq_msg_recv(&f, sock, flags) < 0) {
-		int e = errno;
-		zmq_msg_close(&f);
-		return -e;
-	}
+	rc = frame_recv(sock, &f, flags);
+	if (rc < 0)
+		return rc;
 	int more = zmq_msg_more(&f);
-	int rc = msg_decode(zmq_msg_data(&f), zmq_msg_size(&f), out, err, errlen);
+	/* Over CURVE with a host-bound key, ZAP set the User-Id: the routing id the peer
+	 * chose must be that host, or it could pose as another compute host. */
+	const char *uid = peer ? zmq_msg_gets(&f, "User-Id") : NULL;
+	if (uid && *uid && strcmp(uid, peer)) {
+		zmq_msg_close(&f);
+		if (more)
+			drain(sock);
+		snprintf(err, errlen, "peer \"%.64s\" authenticated as \"%.64s\"", peer, uid);
+		return -EPERM;
+	}
+	rc = msg_decode(zmq_msg_data(&f), zmq_msg_size(&f), out, err, errlen);
 	zmq_msg_close(&f);
 	if (more) {
 		drain(sock);

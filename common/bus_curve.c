@@ -17,6 +17,9 @@ static pthread_t zap_thread;
 static int zap_running;
 static void *zap_sock;
 static char zap_allowed[ZAP_MAX_CLIENTS][Z85_KEY_LEN + 1];
+/* The host name a key is bound to ("" = any); it becomes the connection's User-Id,
+ * which bus_recv() compares with the routing id the peer claims. */
+static char zap_host[ZAP_MAX_CLIENTS][64];
 static int zap_n;
 
 static int key_ok(const char *k)
@@ -54,12 +57,15 @@ static void *zap_main(void *arg)
 			zmq_msg_close(&extra);
 		}
 		int allow = 0;
+		const char *user = "";
 		if (n == 7 && zmq_msg_size(&frames[6]) == 32) {
 			char z85[Z85_KEY_LEN + 1];
 			zmq_z85_encode(z85, zmq_msg_data(&frames[6]), 32);
-			for (int i = 0; i < zap_n; i++)
-				if (!strcmp(z85, zap_allowed[i]))
+			for (int i = 0; i < zap_n && !allow; i++)
+				if (!strcmp(z85, zap_allowed[i])) {
 					allow = 1;
+					user = zap_host[i];
+				}
 		}
 		const char *code = allow ? "200" : "400";
 		const char *text = allow ? "OK" : "client key not allowed";
@@ -68,7 +74,7 @@ static void *zap_main(void *arg)
 			 ZMQ_SNDMORE);
 		zmq_send(zap_sock, code, 3, ZMQ_SNDMORE);
 		zmq_send(zap_sock, text, strlen(text), ZMQ_SNDMORE);
-		zmq_send(zap_sock, "", 0, ZMQ_SNDMORE);
+		zmq_send(zap_sock, user, strlen(user), ZMQ_SNDMORE);
 		zmq_send(zap_sock, "", 0, 0);
 		for (int i = 0; i < n; i++)
 			zmq_msg_close(&frames[i]);
@@ -84,11 +90,18 @@ static int zap_start(void *ctx, const char *allowed)
 	zap_n = 0;
 	for (char *t = strtok_r(list, ", ", &save); t && zap_n < ZAP_MAX_CLIENTS;
 	     t = strtok_r(NULL, ", ", &save)) {
-		if (!key_ok(t)) {
+		/* "host=KEY" binds the key to a host name; a bare "KEY" may claim any name.
+		 * Z85 has '=' in its alphabet, so the key is always the last 40 characters. */
+		size_t len = strlen(t);
+		const char *key = len >= Z85_KEY_LEN ? t + len - Z85_KEY_LEN : t;
+		size_t hlen = (size_t)(key - t);
+		if (!key_ok(key) || (hlen > 0 && (t[hlen - 1] != '=' || hlen - 1 >= sizeof(zap_host[0]) ||
+						 hlen == 1))) {
 			free(list);
 			return -EINVAL;
 		}
-		strcpy(zap_allowed[zap_n++], t);
+		snprintf(zap_host[zap_n], sizeof(zap_host[0]), "%.*s", hlen ? (int)(hlen - 1) : 0, t);
+		strcpy(zap_allowed[zap_n++], key);
 	}
 	free(list);
 	zap_sock = zmq_socket(ctx, ZMQ_REP);

@@ -272,7 +272,7 @@ bus	curve_server_public	$NUBO_CURVE_SERVER_PUBLIC
 bus	curve_server_secret	$NUBO_CURVE_SERVER_SECRET
 bus	curve_client_public	$NUBO_CURVE_CLIENT_PUBLIC
 bus	curve_client_secret	$NUBO_CURVE_CLIENT_SECRET
-bus	curve_allowed_clients	$NUBO_CURVE_CLIENT_PUBLIC
+bus	curve_allowed_clients	${host:-node1}=$NUBO_CURVE_CLIENT_PUBLIC
 compute	host	${host:-node1}
 compute	state_dir	$NUBO_STATE_DIR
 EOF

@@ -193,7 +193,7 @@ static void sched_drain_router(struct sched *s)
 		struct msg m;
 		int rc = bus_recv(s->router, peer, sizeof(peer), &m, ZMQ_DONTWAIT, err,
 				  sizeof(err));
-		if (rc == -EINVAL || rc == -E2BIG) {
+		if (rc == -EINVAL || rc == -E2BIG || rc == -EPERM) {
 			log_warn("bus: bad message from \"%s\": %s", peer, err);
 			continue;
 		}
@@ -216,7 +216,7 @@ static void sched_drain_wakes(struct sched *s)
 		char err[256];
 		struct msg m;
 		int rc = bus_recv(s->pull, NULL, 0, &m, ZMQ_DONTWAIT, err, sizeof(err));
-		if (rc == -EINVAL || rc == -E2BIG) {
+		if (rc == -EINVAL || rc == -E2BIG || rc == -EPERM) {
 			log_warn("bus: bad wake message: %s", err);
 			continue;
 		}

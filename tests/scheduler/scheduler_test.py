@@ -766,8 +766,9 @@ def t_curve(db, sched):
     server_public, server_secret = zmq.curve_keypair()
     client_public, client_secret = zmq.curve_keypair()
     conf = os.path.join(ARGS.tmp, "curve.conf")
-    write_conf(conf, "curve_server_secret = %s\ncurve_allowed_clients = %s\n"
-               % (server_secret.decode(), client_public.decode()))
+    bound_public, bound_secret = zmq.curve_keypair()
+    write_conf(conf, "curve_server_secret = %s\ncurve_allowed_clients = %s,bound=%s\n"
+               % (server_secret.decode(), client_public.decode(), bound_public.decode()))
     sc = Scheduler(conf)
     sc.start()
     try:
@@ -781,8 +782,18 @@ def t_curve(db, sched):
         sleep(1.5)
         check(db.val("SELECT count(*) FROM agents WHERE host = 'uninvited'") == "0",
               "a client key not allowed is refused")
-        a.close()
-        b.close()
+        # a key bound to host "bound" may not pose as another host
+        c = Agent("impostor", keys=(server_public, bound_public, bound_secret))
+        c.hello()
+        d = Agent("bound", keys=(server_public, bound_public, bound_secret))
+        d.hello()
+        wait_for(lambda: db.val("SELECT state FROM agents WHERE host = 'bound'") == "up", 5,
+                 "a host-bound key registers under its own host name")
+        check(db.val("SELECT count(*) FROM agents WHERE host = 'impostor'") == "0",
+              "a host-bound key cannot claim another host name")
+        check("authenticated as \"bound\"" in sc.text(), "the impostor is logged")
+        for x in (a, b, c, d):
+            x.close()
     finally:
         rc = sc.stop()
     check(rc == 0, "SIGTERM with CURVE exits 0 (rc %s)" % rc)
