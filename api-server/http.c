@@ -113,7 +113,10 @@ void resp_error(struct req *r, struct resp *w, int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	resp_json(w, status, error_body(r->svc, status, msg));
+	json_t *body = error_body(r->svc, status, msg);
+	if (!body) /* msg echoed bytes that are not UTF-8, or was cut inside a character */
+		body = error_body(r->svc, status, status_find(status)->title);
+	resp_json(w, status, body);
 }
 
 void resp_error_typed(struct req *r, struct resp *w, int status, const char *type,
@@ -130,7 +133,12 @@ void resp_error_typed(struct req *r, struct resp *w, int status, const char *typ
 
 void resp_db_error(struct req *r, struct resp *w, const char *err)
 {
-	log_err("%s %s: database: %s", r->method, r->url, err);
+	char url[256];
+	snprintf(url, sizeof(url), "%s", r->url);
+	for (char *p = url; *p; p++) /* the path is the client's: no forged log lines */
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	log_err("%s %s: database: %s", r->method, url, err);
 	resp_error(r, w, 500, "internal error");
 }
 
@@ -266,6 +274,15 @@ static void dispatch(struct conn_state *st, struct req *r, struct resp *w)
 	if (st->upload_err) {
 		resp_error(r, w, 500, "could not store the upload");
 		return;
+	}
+	for (int i = 0; i < r->nparams; i++) {
+		/* ids and names are UTF-8 text; other bytes name nothing we could hold */
+		json_t *s = json_string(r->params[i]);
+		if (!s) {
+			resp_error(r, w, 404, "no such resource");
+			return;
+		}
+		json_decref(s);
 	}
 	r->db = db_acquire(r->api->db);
 	authenticate(r);

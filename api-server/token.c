@@ -71,7 +71,7 @@ int token_validate(PGconn *db, const char *token, struct auth *a)
 }
 
 int token_issue(PGconn *db, const char *user_id, const char *project_id, long ttl,
-		char out[TOKEN_STR_MAX], struct auth *a)
+		const char *not_after, char out[TOKEN_STR_MAX], struct auth *a)
 {
 	char hash[65], ttls[32], err[256];
 	token_random(out, TOKEN_STR_MAX, 32);
@@ -79,8 +79,9 @@ int token_issue(PGconn *db, const char *user_id, const char *project_id, long tt
 	snprintf(ttls, sizeof(ttls), "%ld", ttl);
 	if (DBX(db, err,
 		"INSERT INTO tokens (hash, user_id, project_id, expires_at)"
-		" VALUES ($1, $2, $3, now() + make_interval(secs => $4::int))",
-		hash, user_id, project_id, ttls) < 0)
+		" VALUES ($1, $2, $3, least(now() + make_interval(secs => $4::int),"
+		" coalesce($5::timestamptz, 'infinity')))",
+		hash, user_id, project_id, ttls, not_after) < 0)
 		return -EIO;
 	/* Opportunistic cleanup keeps the table small. */
 	DBX(db, err, "DELETE FROM tokens WHERE expires_at < now() - interval '1 day' AND $1 = $1",

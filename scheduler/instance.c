@@ -12,7 +12,10 @@ int instance_set_state(PGconn *c, const char *id, const struct vmstate *st,
 	snprintf(power, sizeof(power), "%d", st->power);
 	static const char sql[] =
 		"UPDATE instances SET status = $2, vm_state = $3, power_state = $4::int,"
-		" task_state = CASE WHEN $5::boolean THEN NULL ELSE task_state END,"
+		/* an open task (e.g. a delete that overtook this one) keeps its task_state */
+		" task_state = CASE WHEN $5::boolean AND NOT EXISTS (SELECT 1 FROM tasks t"
+		"   WHERE t.instance_id = $1 AND t.status IN ('pending', 'dispatched'))"
+		"   THEN NULL ELSE task_state END,"
 		" fault_message = CASE WHEN $6::text IS NOT NULL THEN $6::text"
 		"   WHEN $2 = 'ERROR' THEN fault_message ELSE NULL END,"
 		" fault_code = CASE WHEN $6::text IS NOT NULL THEN 500"
