@@ -3,7 +3,7 @@
 CC      ?= cc
 PKGS     = libmicrohttpd libpq libzmq jansson libcurl libsodium
 WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-           -Wno-unused-parameter -Wformat=2 -Wno-format-nonliteral -Werror
+           -Wno-unused-parameter -Wno-missing-field-initializers -Wformat=2 -Wno-format-nonliteral -Werror
 OPT     ?= -O2 -g
 CFLAGS   = $(OPT) -std=gnu11 -D_GNU_SOURCE $(WARN) -Icommon $(shell pkg-config --cflags $(PKGS))
 LDLIBS   = $(shell pkg-config --libs $(PKGS)) -lpthread

@@ -1,6 +1,7 @@
 /* Identity v3 authentication: POST/GET/HEAD/DELETE /identity/v3/auth/tokens (password
  * or token method, project scope by id or by name + domain) and the caller's projects. */
 #include <errno.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,10 +10,16 @@
 #include "jparse.h"
 #include "routes.h"
 #include "token.h"
+#include "wire.h"
 #include "xalloc.h"
 
 #define DOMAIN_ID "default"
 #define DOMAIN_NAME "Default"
+
+/* A domain named by id or name: the user's, or the scope project's. */
+struct domain_in {
+	char *id, *name;
+};
 
 /* The wire request, flattened. */
 struct auth_req {
@@ -22,12 +29,9 @@ struct auth_req {
 	char *user_id, *user_name, *secret;
 	char *token_id;
 	char *project_id, *project_name;
-	char *udomain_id, *udomain_name, *pdomain_id, *pdomain_name;
+	struct domain_in udomain, pdomain;
 };
 
-static const struct jfield f_top[] = {
-	{"auth", J_OBJECT, JF(struct auth_req, auth), 0, 0, 1, 0},
-};
 static const struct jfield f_auth[] = {
 	{"identity", J_OBJECT, JF(struct auth_req, identity), 0, 0, 1, 0},
 	{"scope", J_OBJECT, JF(struct auth_req, scope), 0, 0, 0, 1},
@@ -46,9 +50,9 @@ static const struct jfield f_user[] = {
 	{"password", J_STR, JF(struct auth_req, secret), 0, 4096, 1, 0},
 	{"domain", J_OBJECT, JF(struct auth_req, user_domain), 0, 0, 0, 1},
 };
-static const struct jfield f_udomain[] = {
-	{"id", J_STR, JF(struct auth_req, udomain_id), 0, 64, 0, 1},
-	{"name", J_STR, JF(struct auth_req, udomain_name), 0, 255, 0, 1},
+static const struct jfield f_domain[] = {
+	{"id", J_STR, JF(struct domain_in, id), 0, 64, 0, 1},
+	{"name", J_STR, JF(struct domain_in, name), 0, 255, 0, 1},
 };
 static const struct jfield f_token[] = {
 	{"id", J_STR, JF(struct auth_req, token_id), 0, 512, 1, 0},
@@ -61,28 +65,24 @@ static const struct jfield f_project[] = {
 	{"name", J_STR, JF(struct auth_req, project_name), 0, 255, 0, 1},
 	{"domain", J_OBJECT, JF(struct auth_req, project_domain), 0, 0, 0, 1},
 };
-static const struct jfield f_pdomain[] = {
-	{"id", J_STR, JF(struct auth_req, pdomain_id), 0, 64, 0, 1},
-	{"name", J_STR, JF(struct auth_req, pdomain_name), 0, 255, 0, 1},
-};
 
 static void auth_req_release(struct auth_req *a)
 {
 	if (a->secret)
 		sodium_memzero(a->secret, strlen(a->secret));
 	jparse_release(f_user, JCOUNT(f_user), a);
-	jparse_release(f_udomain, JCOUNT(f_udomain), a);
+	jparse_release(f_domain, JCOUNT(f_domain), &a->udomain);
 	jparse_release(f_token, JCOUNT(f_token), a);
 	jparse_release(f_project, JCOUNT(f_project), a);
-	jparse_release(f_pdomain, JCOUNT(f_pdomain), a);
+	jparse_release(f_domain, JCOUNT(f_domain), &a->pdomain);
 }
 
 /* Only the Default domain exists; a name or id naming another fails the login. */
-static int domain_ok(const char *id, const char *name)
+static int domain_ok(const struct domain_in *d)
 {
-	if (id && strcmp(id, DOMAIN_ID))
+	if (d->id && strcmp(d->id, DOMAIN_ID))
 		return 0;
-	if (name && strcasecmp(name, DOMAIN_NAME))
+	if (d->name && strcasecmp(d->name, DOMAIN_NAME))
 		return 0;
 	return 1;
 }
@@ -90,15 +90,14 @@ static int domain_ok(const char *id, const char *name)
 static int parse_auth(const json_t *body, struct auth_req *a, char *err, size_t errlen)
 {
 	memset(a, 0, sizeof(*a));
-	if (jparse(body, f_top, JCOUNT(f_top), a, err, errlen) < 0 ||
-	    jparse(a->auth, f_auth, JCOUNT(f_auth), a, err, errlen) < 0 ||
-	    jparse(a->identity, f_identity, JCOUNT(f_identity), a, err, errlen) < 0)
+	a->auth = wire_unwrap(body, "auth", f_auth, JCOUNT(f_auth), a, err, errlen);
+	if (!a->auth || jparse(a->identity, f_identity, JCOUNT(f_identity), a, err, errlen) < 0)
 		return -EINVAL;
 	if (a->password &&
 	    (jparse(a->password, f_password, JCOUNT(f_password), a, err, errlen) < 0 ||
 	     jparse(a->user, f_user, JCOUNT(f_user), a, err, errlen) < 0 ||
 	     (a->user_domain &&
-	      jparse(a->user_domain, f_udomain, JCOUNT(f_udomain), a, err, errlen) < 0)))
+	      jparse(a->user_domain, f_domain, JCOUNT(f_domain), &a->udomain, err, errlen) < 0)))
 		return -EINVAL;
 	if (a->token && jparse(a->token, f_token, JCOUNT(f_token), a, err, errlen) < 0)
 		return -EINVAL;
@@ -107,7 +106,7 @@ static int parse_auth(const json_t *body, struct auth_req *a, char *err, size_t 
 	if (a->project &&
 	    (jparse(a->project, f_project, JCOUNT(f_project), a, err, errlen) < 0 ||
 	     (a->project_domain &&
-	      jparse(a->project_domain, f_pdomain, JCOUNT(f_pdomain), a, err, errlen) < 0)))
+	      jparse(a->project_domain, f_domain, JCOUNT(f_domain), &a->pdomain, err, errlen) < 0)))
 		return -EINVAL;
 	if (!a->password && !a->token) {
 		snprintf(err, errlen, "identity: password or token method required");
@@ -154,10 +153,24 @@ json_t *auth_token_body(const struct api *api, const struct auth *a, const char 
 }
 
 /* Resolves the user and checks the secret. Fills user_id. 0 or -EACCES. */
+/* argon2id of a password nobody has: a login for an unknown user costs what one for a
+ * known user costs, so timing does not tell which names exist. */
+static char dummy_hash[crypto_pwhash_STRBYTES];
+static pthread_once_t dummy_once = PTHREAD_ONCE_INIT;
+
+static void dummy_hash_init(void)
+{
+	char pw[32];
+	token_random(pw, sizeof(pw), 16);
+	if (crypto_pwhash_str(dummy_hash, pw, strlen(pw), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+			      crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+		dummy_hash[0] = '\0';
+}
+
 static int check_password(PGconn *db, const struct auth_req *a, char user_id[UUID_STR_LEN])
 {
 	char err[256];
-	if (!domain_ok(a->udomain_id, a->udomain_name) && !a->user_id)
+	if (!domain_ok(&a->udomain) && !a->user_id)
 		return -EACCES;
 	PGresult *r = a->user_id ? DBQ(db, err,
 				       "SELECT id, password_hash FROM users WHERE id = $1 AND enabled",
@@ -166,8 +179,14 @@ static int check_password(PGconn *db, const struct auth_req *a, char user_id[UUI
 				       "SELECT id, password_hash FROM users WHERE name = $1 AND enabled",
 				       a->user_name);
 	int rc = -EACCES;
-	if (r && PQntuples(r) == 1 &&
-	    crypto_pwhash_str_verify(db_val(r, 0, 1), a->secret, strlen(a->secret)) == 0) {
+	int found = r && PQntuples(r) == 1;
+	const char *hash = found ? db_val(r, 0, 1) : NULL;
+	if (!hash || strncmp(hash, "$argon2", 7)) {
+		pthread_once(&dummy_once, dummy_hash_init);
+		hash = dummy_hash;
+		found = 0;
+	}
+	if (crypto_pwhash_str_verify(hash, a->secret, strlen(a->secret)) == 0 && found) {
 		snprintf(user_id, UUID_STR_LEN, "%s", db_val(r, 0, 0));
 		rc = 0;
 	}
@@ -183,7 +202,7 @@ static int resolve_project(PGconn *db, const struct auth_req *a, const char *use
 	PGresult *r;
 	if (a->project_id)
 		r = DBQ(db, err, "SELECT id FROM projects WHERE id = $1 AND enabled", a->project_id);
-	else if (domain_ok(a->pdomain_id, a->pdomain_name))
+	else if (domain_ok(&a->pdomain))
 		r = DBQ(db, err, "SELECT id FROM projects WHERE name = $1 AND enabled",
 			a->project_name);
 	else
@@ -204,13 +223,10 @@ static int resolve_project(PGconn *db, const struct auth_req *a, const char *use
 
 static void tokens_create(struct req *r, struct resp *w)
 {
+	char not_after[32] = ""; /* token method: the new token dies with the old one */
 	struct auth_req a;
 	char err[256], user_id[UUID_STR_LEN] = "", project_id[UUID_STR_LEN] = "";
 	const char *method = "password";
-	if (!r->json) {
-		resp_error(r, w, 400, "request body required");
-		return;
-	}
 	if (parse_auth(r->json, &a, err, sizeof(err)) < 0) {
 		resp_error(r, w, 400, "%s", err);
 		goto out;
@@ -228,6 +244,7 @@ static void tokens_create(struct req *r, struct resp *w)
 			goto out;
 		}
 		snprintf(user_id, sizeof(user_id), "%s", old.user_id);
+		snprintf(not_after, sizeof(not_after), "%s", old.expires_at);
 	}
 	if (a.project) {
 		if (resolve_project(r->db, &a, user_id, project_id) < 0) {
@@ -239,6 +256,7 @@ static void tokens_create(struct req *r, struct resp *w)
 		PGresult *d = DBQ(r->db, err,
 				  "SELECT u.default_project_id FROM users u JOIN role_assignments ra"
 				  " ON ra.user_id = u.id AND ra.project_id = u.default_project_id"
+				  " JOIN projects p ON p.id = u.default_project_id AND p.enabled"
 				  " WHERE u.id = $1 LIMIT 1",
 				  user_id);
 		if (d && PQntuples(d) == 1 && db_val(d, 0, 0))
@@ -247,7 +265,8 @@ static void tokens_create(struct req *r, struct resp *w)
 	}
 	char token[TOKEN_STR_MAX];
 	struct auth na;
-	if (token_issue(r->db, user_id, project_id[0] ? project_id : NULL, r->api->token_ttl, token,
+	if (token_issue(r->db, user_id, project_id[0] ? project_id : NULL, r->api->token_ttl,
+			not_after[0] ? not_after : NULL, token,
 			&na) < 0) {
 		resp_db_error(r, w, "token insert failed");
 		goto out;
@@ -259,34 +278,38 @@ out:
 	auth_req_release(&a);
 }
 
-static void tokens_show(struct req *r, struct resp *w)
+/* The token X-Subject-Token names, when the caller may <verb> it (its own, or any for
+ * an admin). Returns the header (borrowed) with *s filled; or answers 404 or 403 and
+ * returns NULL. */
+static const char *subject_find(struct req *r, struct resp *w, const char *verb, struct auth *s)
 {
 	const char *subject = req_header(r, "X-Subject-Token");
-	struct auth s;
-	if (!subject || strlen(subject) >= 512 || token_validate(r->db, subject, &s) < 0) {
+	if (!subject || strlen(subject) >= 512 || token_validate(r->db, subject, s) < 0) {
 		resp_error(r, w, 404, "Could not find token.");
-		return;
+		return NULL;
 	}
-	if (strcmp(s.user_id, r->auth.user_id) && !(r->auth.roles & ROLE_ADMIN)) {
-		resp_error(r, w, 403, "You are not authorized to validate that token.");
-		return;
+	if (strcmp(s->user_id, r->auth.user_id) && !(r->auth.roles & ROLE_ADMIN)) {
+		resp_error(r, w, 403, "You are not authorized to %s that token.", verb);
+		return NULL;
 	}
+	return subject;
+}
+
+static void tokens_show(struct req *r, struct resp *w)
+{
+	struct auth s;
+	const char *subject = subject_find(r, w, "validate", &s);
+	if (!subject)
+		return;
 	resp_header(w, "X-Subject-Token", subject);
 	resp_json(w, 200, auth_token_body(r->api, &s, "password"));
 }
 
 static void tokens_delete(struct req *r, struct resp *w)
 {
-	const char *subject = req_header(r, "X-Subject-Token");
 	struct auth s;
-	if (!subject || strlen(subject) >= 512 || token_validate(r->db, subject, &s) < 0) {
-		resp_error(r, w, 404, "Could not find token.");
+	if (!subject_find(r, w, "revoke", &s))
 		return;
-	}
-	if (strcmp(s.user_id, r->auth.user_id) && !(r->auth.roles & ROLE_ADMIN)) {
-		resp_error(r, w, 403, "You are not authorized to revoke that token.");
-		return;
-	}
 	if (token_revoke(r->db, s.token_hash) < 0) {
 		resp_db_error(r, w, "token revoke failed");
 		return;

@@ -111,14 +111,15 @@ static void az_detail(struct req *r, struct resp *w)
 
 /* ---- hypervisors and services ---- */
 
-/* Hypervisor ids are integers at 2.1; the agents table has none, so an agent's id is
- * its rank by registration (stable while no agent row is deleted). */
-static PGresult *agents_query(struct req *r, char *err, size_t errlen, const char *id,
-                              const char *pattern)
+/* The compute agents (one with hypervisor id id, or those whose host contains pattern,
+ * when given) with their usage; NULL after answering 500. Hypervisor ids are integers
+ * at 2.1; the agents table has none, so an agent's id is its rank by registration
+ * (stable while no agent row is deleted). */
+static PGresult *agents_query(struct req *r, struct resp *w, const char *id, const char *pattern)
 {
-	char secs[16];
+	char secs[16], err[256];
 	agent_timeout(r, secs);
-	return db_query(
+	PGresult *res = db_query(
 	    r->db,
 	    "SELECT a.id, a.host, a.up, a.vcpus, a.ram_mb, a.disk_gb, coalesce(u.vcpus, 0),"
 	    " coalesce(u.ram, 0), coalesce(u.disk, 0), coalesce(u.n, 0), a.az,"
@@ -130,7 +131,10 @@ static PGresult *agents_query(struct req *r, char *err, size_t errlen, const cha
 	    " count(*) AS n FROM instances WHERE NOT deleted AND host IS NOT NULL GROUP BY host) u"
 	    " ON u.host = a.host WHERE ($2::text IS NULL OR a.id::text = $2)"
 	    " AND ($3::text IS NULL OR strpos(a.host, $3) > 0) ORDER BY a.id",
-	    3, (const char *const[]){secs, id, pattern}, err, errlen, NULL);
+	    3, (const char *const[]){secs, id, pattern}, err, sizeof(err), NULL);
+	if (!res)
+		resp_db_error(r, w, err);
+	return res;
 }
 
 static json_t *hypervisor_json(const PGresult *res, int i, int detail)
@@ -161,19 +165,22 @@ static json_t *hypervisor_json(const PGresult *res, int i, int detail)
 	return h;
 }
 
-static void hypervisors_list_common(struct req *r, struct resp *w, int detail)
+/* {"hypervisors": [...]} of every row of res. */
+static json_t *hypervisors_json(const PGresult *res, int detail)
 {
-	char err[256];
-	PGresult *res = agents_query(r, err, sizeof(err), NULL, NULL);
-	if (!res) {
-		resp_db_error(r, w, err);
-		return;
-	}
 	json_t *a = json_array();
 	for (int i = 0; i < PQntuples(res); i++)
 		json_array_append_new(a, hypervisor_json(res, i, detail));
+	return json_pack("{s:o}", "hypervisors", a);
+}
+
+static void hypervisors_list_common(struct req *r, struct resp *w, int detail)
+{
+	PGresult *res = agents_query(r, w, NULL, NULL);
+	if (!res)
+		return;
+	resp_json(w, 200, hypervisors_json(res, detail));
 	PQclear(res);
-	resp_json(w, 200, json_pack("{s:o}", "hypervisors", a));
 }
 
 static void hypervisors_list(struct req *r, struct resp *w)
@@ -188,12 +195,9 @@ static void hypervisors_detail(struct req *r, struct resp *w)
 
 static void hypervisors_show(struct req *r, struct resp *w)
 {
-	char err[256];
-	PGresult *res = agents_query(r, err, sizeof(err), r->params[0], NULL);
-	if (!res) {
-		resp_db_error(r, w, err);
+	PGresult *res = agents_query(r, w, r->params[0], NULL);
+	if (!res)
 		return;
-	}
 	if (PQntuples(res) != 1)
 		resp_error(r, w, 404, "Hypervisor with ID %s could not be found.", r->params[0]);
 	else
@@ -211,31 +215,21 @@ static void hypervisors_uptime(struct req *r, struct resp *w)
 /* GET /os-hypervisors/{pattern}/search: how 2.1 clients find a hypervisor by name. */
 static void hypervisors_search(struct req *r, struct resp *w)
 {
-	char err[256];
-	PGresult *res = agents_query(r, err, sizeof(err), NULL, r->params[0]);
-	if (!res) {
-		resp_db_error(r, w, err);
+	PGresult *res = agents_query(r, w, NULL, r->params[0]);
+	if (!res)
 		return;
-	}
-	if (PQntuples(res) == 0) {
+	if (PQntuples(res) == 0)
 		resp_error(r, w, 404, "No hypervisor matching '%s' could be found.", r->params[0]);
-	} else {
-		json_t *a = json_array();
-		for (int i = 0; i < PQntuples(res); i++)
-			json_array_append_new(a, hypervisor_json(res, i, 0));
-		resp_json(w, 200, json_pack("{s:o}", "hypervisors", a));
-	}
+	else
+		resp_json(w, 200, hypervisors_json(res, 0));
 	PQclear(res);
 }
 
 static void hypervisors_statistics(struct req *r, struct resp *w)
 {
-	char err[256];
-	PGresult *res = agents_query(r, err, sizeof(err), NULL, NULL);
-	if (!res) {
-		resp_db_error(r, w, err);
+	PGresult *res = agents_query(r, w, NULL, NULL);
+	if (!res)
 		return;
-	}
 	long sum[7] = {0}; /* vcpus, ram, disk, used vcpus, used ram, used disk, vms */
 	for (int i = 0; i < PQntuples(res); i++)
 		for (int k = 0; k < 7; k++)
@@ -253,12 +247,9 @@ static void hypervisors_statistics(struct req *r, struct resp *w)
 
 static void services_list(struct req *r, struct resp *w)
 {
-	char err[256];
-	PGresult *res = agents_query(r, err, sizeof(err), NULL, NULL);
-	if (!res) {
-		resp_db_error(r, w, err);
+	PGresult *res = agents_query(r, w, NULL, NULL);
+	if (!res)
 		return;
-	}
 	const char *host = req_query(r, "host"), *binary = req_query(r, "binary");
 	json_t *a = json_array();
 	for (int i = 0; i < PQntuples(res) && (!binary || !strcmp(binary, "nova-compute")); i++) {
@@ -355,7 +346,7 @@ static json_t *tenant_usage_json(const PGresult *res, int from, int to, time_t s
 		if (!detailed)
 			continue;
 		int deleted = db_val(res, i, 8)[0] == 't';
-		json_t *ended = db_val(res, i, 12) ? json_string(db_val(res, i, 12)) : json_null();
+		json_t *ended = wire_string_or_null(db_val(res, i, 12));
 		json_array_append_new(
 		    servers,
 		    json_pack("{s:s,s:s,s:f,s:I,s:I,s:I,s:s,s:s,s:s,s:o,s:s,s:I}", "instance_id",

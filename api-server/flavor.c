@@ -13,7 +13,6 @@
 #include "policy.h"
 #include "routes.h"
 #include "wire.h"
-#include "xalloc.h"
 
 #define FLAVOR_COLS                                                                                \
 	"id, name, ram_mb, disk_gb, vcpus, swap_mb, ephemeral_gb, rxtx_factor, is_public, "        \
@@ -25,24 +24,17 @@
 #define SPECS_MAX 100 /* keys per flavor */
 #define LIST_LIMIT_MAX 1000
 
-static json_t *flavor_links(const struct req *r, const char *id)
-{
-	char *self = xasprintf("%s/compute/v2.1/flavors/%s", r->api->public_url, id);
-	char *book = xasprintf("%s/compute/flavors/%s", r->api->public_url, id);
-	json_t *l = json_pack("[{s:s,s:s},{s:s,s:s}]", "rel", "self", "href", self, "rel",
-	                      "bookmark", "href", book);
-	free(self);
-	free(book);
-	return l;
-}
+/* The flavor rows the caller may see: $1 id, $2 whether the caller is an admin. */
+#define WHERE_VISIBLE " WHERE id = $1 AND (is_public OR $2::boolean)"
 
 /* Row of FLAVOR_COLS as Nova 2.1 shows it; brief = only id, name, links. */
 static json_t *flavor_json(const struct req *r, const PGresult *res, int i, int brief)
 {
 	const char *id = db_val(res, i, 0);
+	json_t *links = wire_compute_links(r->api->public_url, "flavors", id);
 	if (brief)
 		return json_pack("{s:s,s:s,s:o}", "id", id, "name", db_val(res, i, 1), "links",
-		                 flavor_links(r, id));
+		                 links);
 	long swap = db_long(res, i, 5, 0);
 	/* Nova before 2.75 shows no swap as the empty string. */
 	json_t *jswap = swap ? json_integer(swap) : json_string("");
@@ -52,21 +44,14 @@ static json_t *flavor_json(const struct req *r, const PGresult *res, int i, int 
 	    "vcpus", (json_int_t)db_long(res, i, 4, 0), "swap", jswap, "OS-FLV-EXT-DATA:ephemeral",
 	    (json_int_t)db_long(res, i, 6, 0), "rxtx_factor", strtod(db_val(res, i, 7), NULL),
 	    "os-flavor-access:is_public", db_val(res, i, 8)[0] == 't', "OS-FLV-DISABLED:disabled",
-	    db_val(res, i, 9)[0] == 't', "links", flavor_links(r, id));
+	    db_val(res, i, 9)[0] == 't', "links", links);
 }
 
-/* Parses a non-negative integer query filter; -1 when absent, -EINVAL when bad. */
+/* A non-negative int query filter (wire_nonneg); -1 when absent, -EINVAL when bad. */
 static long query_nonneg(struct req *r, const char *key)
 {
-	const char *v = req_query(r, key);
-	if (!v)
-		return -1;
-	char *end;
-	errno = 0;
-	long x = strtol(v, &end, 10);
-	if (!*v || *end || errno || x < 0 || x > INT_MAX)
-		return -EINVAL;
-	return x;
+	long x = wire_nonneg(req_query(r, key));
+	return x > INT_MAX ? -EINVAL : x;
 }
 
 static void flavors_list_common(struct req *r, struct resp *w, int brief)
@@ -96,17 +81,11 @@ static void flavors_list_common(struct req *r, struct resp *w, int brief)
 	snprintf(lim, sizeof(lim), "%ld",
 	         limit < 0 || limit > LIST_LIMIT_MAX ? LIST_LIMIT_MAX : limit);
 	const char *marker = req_query(r, "marker");
-	PGresult *res = NULL;
-	if (marker) {
-		res = DBQ(r->db, err, "SELECT 1 FROM flavors WHERE id = $1", marker);
-		int found = res && PQntuples(res) == 1;
-		PQclear(res);
-		if (!found) {
-			resp_error(r, w, 400, "marker [%s] not found", marker);
-			return;
-		}
+	if (marker && DBX(r->db, err, "SELECT 1 FROM flavors WHERE id = $1", marker) != 1) {
+		resp_error(r, w, 400, "marker [%s] not found", marker);
+		return;
 	}
-	res = DBQ(r->db, err,
+	PGresult *res = DBQ(r->db, err,
 	          "SELECT " FLAVOR_COLS " FROM flavors"
 	          " WHERE ($1::boolean IS NULL OR is_public = $1::boolean)"
 	          " AND ram_mb >= $2::int AND disk_gb >= $3::int AND ($4::text IS NULL OR id > $4)"
@@ -133,29 +112,19 @@ static void flavors_detail(struct req *r, struct resp *w)
 	flavors_list_common(r, w, 0);
 }
 
-/* Loads flavor id visible to the caller; answers 404 and returns NULL otherwise. */
-static PGresult *flavor_load(struct req *r, struct resp *w, const char *id)
+/* Runs sql (a SELECT from flavors ending in WHERE_VISIBLE) for flavor id; answers
+ * 404/500 and returns NULL unless the caller may see the flavor. */
+static PGresult *flavor_load(struct req *r, struct resp *w, const char *sql, const char *id)
 {
 	char err[256];
-	PGresult *res = DBQ(r->db, err,
-	                    "SELECT " FLAVOR_COLS " FROM flavors"
-	                    " WHERE id = $1 AND (is_public OR $2::boolean)",
-	                    id, policy_is_admin(&r->auth) ? "true" : "false");
-	if (!res) {
-		resp_db_error(r, w, err);
-		return NULL;
-	}
-	if (PQntuples(res) != 1) {
-		PQclear(res);
-		resp_error(r, w, 404, "Flavor %s could not be found.", id);
-		return NULL;
-	}
-	return res;
+	PGresult *res = DBQ(r->db, err, sql, id, policy_is_admin(&r->auth) ? "true" : "false");
+	return wire_one_row(r, w, res, err, 404, "Flavor %s could not be found.", id);
 }
 
 static void flavors_show(struct req *r, struct resp *w)
 {
-	PGresult *res = flavor_load(r, w, r->params[0]);
+	PGresult *res =
+	    flavor_load(r, w, "SELECT " FLAVOR_COLS " FROM flavors" WHERE_VISIBLE, r->params[0]);
 	if (!res)
 		return;
 	resp_json(w, 200, json_pack("{s:o}", "flavor", flavor_json(r, res, 0, 0)));
@@ -260,12 +229,10 @@ static void flavors_create(struct req *r, struct resp *w)
 		resp_json(w, 200, json_pack("{s:o}", "flavor", flavor_json(r, res, 0, 0)));
 	} else if (!strcmp(state, SQLSTATE_UNIQUE)) {
 		/* Which one clashed: the id or the name. */
-		PGresult *c = DBQ(r->db, err, "SELECT 1 FROM flavors WHERE id = $1", fid);
-		if (c && PQntuples(c) > 0)
+		if (DBX(r->db, err, "SELECT 1 FROM flavors WHERE id = $1", fid) > 0)
 			resp_error(r, w, 409, "Flavor with ID %s already exists.", fid);
 		else
 			resp_error(r, w, 409, "Flavor with name %s already exists.", f.name);
-		PQclear(c);
 	} else {
 		resp_db_error(r, w, err);
 	}
@@ -278,12 +245,7 @@ static void flavors_delete(struct req *r, struct resp *w)
 	char err[256];
 	/* Instances keep their own copy of vcpus/ram/disk, so a flavor in use may go. */
 	int n = DBX(r->db, err, "DELETE FROM flavors WHERE id = $1", r->params[0]);
-	if (n < 0)
-		resp_db_error(r, w, err);
-	else if (n == 0)
-		resp_error(r, w, 404, "Flavor %s could not be found.", r->params[0]);
-	else
-		resp_empty(w, 202);
+	wire_answer_rows(r, w, n, err, 202, "Flavor %s could not be found.", r->params[0]);
 }
 
 /* ---- os-extra_specs ---- */
@@ -292,19 +254,12 @@ static void flavors_delete(struct req *r, struct resp *w)
  * NULL when the flavor is not visible. */
 static json_t *specs_load(struct req *r, struct resp *w)
 {
-	char err[256];
-	PGresult *res = DBQ(r->db, err,
-	                    "SELECT extra_specs::text FROM flavors"
-	                    " WHERE id = $1 AND (is_public OR $2::boolean)",
-	                    r->params[0], policy_is_admin(&r->auth) ? "true" : "false");
-	if (!res) {
-		resp_db_error(r, w, err);
+	PGresult *res =
+	    flavor_load(r, w, "SELECT extra_specs::text FROM flavors" WHERE_VISIBLE, r->params[0]);
+	if (!res)
 		return NULL;
-	}
-	json_t *specs = NULL;
-	if (PQntuples(res) != 1)
-		resp_error(r, w, 404, "Flavor %s could not be found.", r->params[0]);
-	else if (!(specs = json_loads(db_val(res, 0, 0), 0, NULL)) || !json_is_object(specs)) {
+	json_t *specs = json_loads(db_val(res, 0, 0), 0, NULL);
+	if (!json_is_object(specs)) {
 		json_decref(specs);
 		specs = NULL;
 		resp_db_error(r, w, "extra_specs is not an object");
@@ -396,10 +351,9 @@ static void specs_list(struct req *r, struct resp *w)
 static void specs_create(struct req *r, struct resp *w)
 {
 	char err[256];
-	json_t *wrapped = NULL;
-	const struct jfield top[] = {{"extra_specs", J_OBJECT, 0, 0, 0, 1, 0}};
-	if (!r->json || jparse(r->json, top, 1, &wrapped, err, sizeof(err)) < 0) {
-		resp_error(r, w, 400, "%s", r->json ? err : "request body required");
+	json_t *wrapped = wire_unwrap(r->json, "extra_specs", NULL, 0, NULL, err, sizeof(err));
+	if (!wrapped) {
+		resp_error(r, w, 400, "%s", err);
 		return;
 	}
 	json_t *add = specs_parse(wrapped, err, sizeof(err));
@@ -448,13 +402,8 @@ static void specs_delete(struct req *r, struct resp *w)
 	            "UPDATE flavors SET extra_specs = extra_specs - $2 WHERE id = $1"
 	            " AND extra_specs ? $2",
 	            r->params[0], r->params[1]);
-	if (n < 0)
-		resp_db_error(r, w, err);
-	else if (n == 0)
-		resp_error(r, w, 404, "Flavor %s has no extra specs with key %s.", r->params[0],
-		           r->params[1]);
-	else
-		resp_empty(w, 202);
+	wire_answer_rows(r, w, n, err, 202, "Flavor %s has no extra specs with key %s.",
+	                 r->params[0], r->params[1]);
 }
 
 #define C "/compute/v2.1"

@@ -33,7 +33,8 @@ struct conn_state {
 	char *upload_path;
 	uint64_t upload_len;
 	int upload_err;
-	int upload_denied; /* streamed body from a caller the policy refuses: not stored */
+	int upload_denied; /* streamed body from a caller the policy refuses: not stored;
+			    * < 0 when the route's may_stream refused (the answer's errno) */
 };
 
 static struct MHD_Daemon *daemon_handle;
@@ -298,6 +299,13 @@ static void dispatch(struct conn_state *st, struct req *r, struct resp *w)
 			goto out;
 		}
 	}
+	if (st->upload_denied < 0) { /* the body was dropped unstored */
+		if (st->upload_denied == -ENOENT)
+			resp_error(r, w, 404, "No image found with ID %s.", r->nparams ? r->params[0] : "");
+		else
+			resp_error(r, w, 403, "You are not permitted to upload data to this resource.");
+		goto out;
+	}
 	if (!(rt->flags & (ROUTE_RAW_BODY | ROUTE_STREAM_BODY)) && r->body_len > 0) {
 		json_error_t jerr;
 		r->json = json_loadb(r->body, r->body_len, 0, &jerr);
@@ -365,8 +373,16 @@ static void upload_precheck(struct api *api, struct conn_state *st, struct MHD_C
 	r.db = db_acquire(api->db);
 	authenticate(&r);
 	if (!(r.auth.agent && (st->route->flags & ROUTE_AGENT_OK)) &&
-	    policy_check(st->route->policy, &r.auth) < 0)
+	    policy_check(st->route->policy, &r.auth) < 0) {
 		st->upload_denied = 1;
+	} else if (st->route->may_stream) {
+		for (int i = 0; i < st->nparams; i++)
+			r.params[i] = st->params[i];
+		r.nparams = st->nparams;
+		int rc = st->route->may_stream(&r);
+		if (rc < 0)
+			st->upload_denied = rc;
+	}
 	db_release(api->db, r.db);
 }
 

@@ -81,6 +81,10 @@ struct route {
 	const char *policy; /* rule name in policy.c's table */
 	enum svc svc;
 	unsigned flags;
+	/* ROUTE_STREAM_BODY only, optional: runs before a byte of the body is stored and
+	 * returns 0 when this caller may send it, else -ENOENT (404) or -EACCES (403); the
+	 * body is then read and dropped and the handler never runs. */
+	int (*may_stream)(struct req *r);
 };
 
 /* Each resource file exports its table through one of these. */

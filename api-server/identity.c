@@ -138,10 +138,33 @@ static int caller_is(const struct req *r, const char *user_id)
 	return !strcmp(r->auth.user_id, user_id);
 }
 
-/* Answers 404 "Could not find <what>: <id>." */
+/* Keystone's 404 text: "Could not find <what>: <id>." */
+#define NOT_FOUND "Could not find %s: %s."
+
 static void not_found(struct req *r, struct resp *w, const char *what, const char *id)
 {
-	resp_error(r, w, 404, "Could not find %s: %s.", what, id);
+	resp_error(r, w, 404, NOT_FOUND, what, id);
+}
+
+/* A body's name: required when creating, and printable (wire_name_ok) of at most max
+ * bytes. 0, or answers 400 and returns -EINVAL. */
+static int name_check(struct req *r, struct resp *w, const char *name, int required, int max)
+{
+	if (required && !name) {
+		resp_error(r, w, 400, "name: is required");
+		return -EINVAL;
+	}
+	if (name && !wire_name_ok(name, (size_t)max)) {
+		resp_error(r, w, 400, "name: must be 1 to %d printable characters", max);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Answers 403 in Keystone's words. */
+static void forbidden(struct req *r, struct resp *w)
+{
+	resp_error(r, w, 403, "You are not authorized to perform the requested action.");
 }
 
 /* Answers the error for a failed write: 409 on a duplicate name, else 500. */
@@ -157,6 +180,64 @@ static void write_error(struct req *r, struct resp *w, const char *state, const 
 		resp_error(r, w, 400, "default_project_id: no such project");
 	else
 		resp_db_error(r, w, err);
+}
+
+/* ---- shared answers ---- */
+
+/* The row a show or delete works on: res when it holds exactly one row; else answers
+ * 500 or 404 "Could not find <what>: <id>." and returns NULL (see wire_one_row). */
+static PGresult *row_found(struct req *r, struct resp *w, PGresult *res, const char *err,
+                           const char *what, const char *id)
+{
+	return wire_one_row(r, w, res, err, 404, NOT_FOUND, what, id);
+}
+
+/* Answers the rows of a list query as {"<key>": [fn(row)...], "links": ...}, or 500
+ * when res is NULL (err says why). Clears res. */
+static void list_answer(struct req *r, struct resp *w, PGresult *res, const char *err,
+                        const char *key, row_fn fn)
+{
+	if (!res) {
+		resp_db_error(r, w, err);
+		return;
+	}
+	resp_list(r, w, key, rows_json(r, res, fn));
+	PQclear(res);
+}
+
+/* The WHERE clause list_filtered() fills: $1 name, $2 enabled, $3 other domain. */
+#define WHERE_FILTERED                                                                             \
+	" WHERE ($1::text IS NULL OR name = $1)"                                                   \
+	" AND ($2::boolean IS NULL OR enabled = $2::boolean) AND NOT $3::boolean ORDER BY name"
+
+/* GET of a collection filtered by list_filters(); sql ends in WHERE_FILTERED. */
+static void list_filtered(struct req *r, struct resp *w, const char *sql, const char *key,
+                          row_fn fn)
+{
+	char err[256];
+	const char *enabled;
+	int other = list_filters(r, w, &enabled);
+	if (other < 0)
+		return;
+	PGresult *res =
+	    DBQ(r->db, err, sql, req_query(r, "name"), enabled, other ? "true" : "false");
+	list_answer(r, w, res, err, key, fn);
+}
+
+/* Answers a create or update RETURNING one row as {"<what>": fn(row)} with status;
+ * the write's error (write_error) when res is NULL, 404 for an update of nothing.
+ * Clears res. */
+static void write_answer(struct req *r, struct resp *w, PGresult *res, int status,
+                         const char *state, const char *err, const char *what, const char *name,
+                         row_fn fn)
+{
+	if (!res)
+		write_error(r, w, state, err, what, name);
+	else if (PQntuples(res) != 1)
+		not_found(r, w, what, r->params[0]);
+	else
+		resp_json(w, status, json_pack("{s:o}", what, fn(r, res, 0)));
+	PQclear(res);
 }
 
 /* ---- projects ---- */
@@ -183,39 +264,22 @@ static int project_parse(struct req *r, struct resp *w, struct project_in *p, in
 	p->enabled = -1;
 	if (wire_parse_wrapped(r, w, "project", f_project, JCOUNT(f_project), p) < 0)
 		return -EINVAL;
-	if (create && !p->name)
-		resp_error(r, w, 400, "name: is required");
-	else if (p->name && !wire_name_ok(p->name, PROJECT_NAME_MAX))
-		resp_error(r, w, 400, "name: must be 1 to %d printable characters",
-		           PROJECT_NAME_MAX);
-	else if (p->is_domain)
-		resp_error(r, w, 400, "is_domain: projects acting as domains are not supported");
-	else if (domain_arg_ok(r, w, "domain_id", p->domain_id) == 0 &&
-	         domain_arg_ok(r, w, "parent_id", p->parent_id) == 0)
-		return 0;
+	if (name_check(r, w, p->name, create, PROJECT_NAME_MAX) == 0) {
+		if (p->is_domain)
+			resp_error(r, w, 400,
+			           "is_domain: projects acting as domains are not supported");
+		else if (domain_arg_ok(r, w, "domain_id", p->domain_id) == 0 &&
+		         domain_arg_ok(r, w, "parent_id", p->parent_id) == 0)
+			return 0;
+	}
 	jparse_release(f_project, JCOUNT(f_project), p);
 	return -EINVAL;
 }
 
 static void projects_list(struct req *r, struct resp *w)
 {
-	char err[256];
-	const char *enabled;
-	int other = list_filters(r, w, &enabled);
-	if (other < 0)
-		return;
-	PGresult *res =
-	    DBQ(r->db, err,
-	        "SELECT " PROJECT_COLS " FROM projects WHERE ($1::text IS NULL OR name = $1)"
-	        " AND ($2::boolean IS NULL OR enabled = $2::boolean) AND NOT $3::boolean"
-	        " ORDER BY name",
-	        req_query(r, "name"), enabled, other ? "true" : "false");
-	if (!res) {
-		resp_db_error(r, w, err);
-		return;
-	}
-	resp_list(r, w, "projects", rows_json(r, res, project_json));
-	PQclear(res);
+	list_filtered(r, w, "SELECT " PROJECT_COLS " FROM projects" WHERE_FILTERED, "projects",
+	              project_json);
 }
 
 static void projects_show(struct req *r, struct resp *w)
@@ -227,14 +291,11 @@ static void projects_show(struct req *r, struct resp *w)
 	        "SELECT " PROJECT_COLS ", EXISTS (SELECT 1 FROM role_assignments"
 	        " WHERE project_id = p.id AND user_id = $2) FROM projects p WHERE id = $1",
 	        id, r->auth.user_id);
-	if (!res) {
-		resp_db_error(r, w, err);
+	res = row_found(r, w, res, err, "project", id);
+	if (!res)
 		return;
-	}
-	if (PQntuples(res) != 1)
-		not_found(r, w, "project", id);
-	else if (!policy_is_admin(&r->auth) && db_val(res, 0, 4)[0] != 't')
-		resp_error(r, w, 403, "You are not authorized to perform the requested action.");
+	if (!policy_is_admin(&r->auth) && db_val(res, 0, 4)[0] != 't')
+		forbidden(r, w);
 	else
 		resp_json(w, 200, json_pack("{s:o}", "project", project_json(r, res, 0)));
 	PQclear(res);
@@ -253,11 +314,7 @@ static void projects_create(struct req *r, struct resp *w)
 	    " VALUES ($1, $2, coalesce($3, ''), $4::boolean) RETURNING " PROJECT_COLS,
 	    4, (const char *const[]){id, p.name, p.description, p.enabled == 0 ? "false" : "true"},
 	    err, sizeof(err), state);
-	if (!res)
-		write_error(r, w, state, err, "project", p.name);
-	else
-		resp_json(w, 201, json_pack("{s:o}", "project", project_json(r, res, 0)));
-	PQclear(res);
+	write_answer(r, w, res, 201, state, err, "project", p.name, project_json);
 	jparse_release(f_project, JCOUNT(f_project), &p);
 }
 
@@ -279,13 +336,7 @@ static void projects_update(struct req *r, struct resp *w)
 	                          : p.enabled   ? "true"
 	                                        : "false"},
 	    err, sizeof(err), state);
-	if (!res)
-		write_error(r, w, state, err, "project", p.name);
-	else if (PQntuples(res) != 1)
-		not_found(r, w, "project", r->params[0]);
-	else
-		resp_json(w, 200, json_pack("{s:o}", "project", project_json(r, res, 0)));
-	PQclear(res);
+	write_answer(r, w, res, 200, state, err, "project", p.name, project_json);
 	jparse_release(f_project, JCOUNT(f_project), &p);
 }
 
@@ -294,12 +345,7 @@ static void projects_delete(struct req *r, struct resp *w)
 	char err[256];
 	/* Role assignments, tokens and quotas go with it (ON DELETE CASCADE). */
 	int n = DBX(r->db, err, "DELETE FROM projects WHERE id = $1", r->params[0]);
-	if (n < 0)
-		resp_db_error(r, w, err);
-	else if (n == 0)
-		not_found(r, w, "project", r->params[0]);
-	else
-		resp_empty(w, 204);
+	wire_answer_rows(r, w, n, err, 204, NOT_FOUND, "project", r->params[0]);
 }
 
 /* ---- users ---- */
@@ -331,14 +377,12 @@ static int user_parse(struct req *r, struct resp *w, struct user_in *u, int crea
 	u->enabled = -1;
 	if (wire_parse_wrapped(r, w, "user", f_user, JCOUNT(f_user), u) < 0)
 		return -EINVAL;
-	if (create && !u->name)
-		resp_error(r, w, 400, "name: is required");
-	else if (u->name && !wire_name_ok(u->name, USER_NAME_MAX))
-		resp_error(r, w, 400, "name: must be 1 to %d printable characters", USER_NAME_MAX);
-	else if (u->password && !*u->password)
-		resp_error(r, w, 400, "password: must not be empty");
-	else if (domain_arg_ok(r, w, "domain_id", u->domain_id) == 0)
-		return 0;
+	if (name_check(r, w, u->name, create, USER_NAME_MAX) == 0) {
+		if (u->password && !*u->password)
+			resp_error(r, w, 400, "password: must not be empty");
+		else if (domain_arg_ok(r, w, "domain_id", u->domain_id) == 0)
+			return 0;
+	}
 	user_in_release(u);
 	return -EINVAL;
 }
@@ -354,23 +398,7 @@ static int password_hash(const char *pw, char out[crypto_pwhash_STRBYTES])
 
 static void users_list(struct req *r, struct resp *w)
 {
-	char err[256];
-	const char *enabled;
-	int other = list_filters(r, w, &enabled);
-	if (other < 0)
-		return;
-	PGresult *res =
-	    DBQ(r->db, err,
-	        "SELECT " USER_COLS " FROM users WHERE ($1::text IS NULL OR name = $1)"
-	        " AND ($2::boolean IS NULL OR enabled = $2::boolean) AND NOT $3::boolean"
-	        " ORDER BY name",
-	        req_query(r, "name"), enabled, other ? "true" : "false");
-	if (!res) {
-		resp_db_error(r, w, err);
-		return;
-	}
-	resp_list(r, w, "users", rows_json(r, res, user_json));
-	PQclear(res);
+	list_filtered(r, w, "SELECT " USER_COLS " FROM users" WHERE_FILTERED, "users", user_json);
 }
 
 static void users_show(struct req *r, struct resp *w)
@@ -378,14 +406,11 @@ static void users_show(struct req *r, struct resp *w)
 	char err[256];
 	const char *id = r->params[0];
 	PGresult *res = DBQ(r->db, err, "SELECT " USER_COLS " FROM users WHERE id = $1", id);
-	if (!res) {
-		resp_db_error(r, w, err);
+	res = row_found(r, w, res, err, "user", id);
+	if (!res)
 		return;
-	}
-	if (PQntuples(res) != 1)
-		not_found(r, w, "user", id);
-	else if (!policy_is_admin(&r->auth) && !caller_is(r, id))
-		resp_error(r, w, 403, "You are not authorized to perform the requested action.");
+	if (!policy_is_admin(&r->auth) && !caller_is(r, id))
+		forbidden(r, w);
 	else
 		resp_json(w, 200, json_pack("{s:o}", "user", user_json(r, res, 0)));
 	PQclear(res);
@@ -397,14 +422,13 @@ static void users_create(struct req *r, struct resp *w)
 	char err[256], state[6] = "", id[UUID_STR_LEN], hash[crypto_pwhash_STRBYTES];
 	if (user_parse(r, w, &u, 1) < 0)
 		return;
-	PGresult *res = NULL;
 	snprintf(hash, sizeof(hash), "%s", NO_PASSWORD);
 	if (u.password && password_hash(u.password, hash) < 0) {
 		resp_error(r, w, 500, "password hashing failed");
 		goto out;
 	}
 	uuid_generate_str(id);
-	res = db_query(
+	PGresult *res = db_query(
 	    r->db,
 	    "INSERT INTO users (id, name, password_hash, email, default_project_id, enabled)"
 	    " VALUES ($1, $2, $3, $4, $5, $6::boolean) RETURNING " USER_COLS,
@@ -412,12 +436,8 @@ static void users_create(struct req *r, struct resp *w)
 	    (const char *const[]){id, u.name, hash, u.email, u.default_project_id,
 	                          u.enabled == 0 ? "false" : "true"},
 	    err, sizeof(err), state);
-	if (!res)
-		write_error(r, w, state, err, "user", u.name);
-	else
-		resp_json(w, 201, json_pack("{s:o}", "user", user_json(r, res, 0)));
+	write_answer(r, w, res, 201, state, err, "user", u.name, user_json);
 out:
-	PQclear(res);
 	sodium_memzero(hash, sizeof(hash));
 	user_in_release(&u);
 }
@@ -479,12 +499,7 @@ static void users_delete(struct req *r, struct resp *w)
 	char err[256];
 	/* Tokens, role assignments and keypairs go with it (ON DELETE CASCADE). */
 	int n = DBX(r->db, err, "DELETE FROM users WHERE id = $1", r->params[0]);
-	if (n < 0)
-		resp_db_error(r, w, err);
-	else if (n == 0)
-		not_found(r, w, "user", r->params[0]);
-	else
-		resp_empty(w, 204);
+	wire_answer_rows(r, w, n, err, 204, NOT_FOUND, "user", r->params[0]);
 }
 
 struct password_in {
@@ -504,7 +519,7 @@ static void users_password(struct req *r, struct resp *w)
 	const char *id = r->params[0];
 	PGresult *res = NULL;
 	if (!caller_is(r, id)) {
-		resp_error(r, w, 403, "You are not authorized to perform the requested action.");
+		forbidden(r, w);
 		return;
 	}
 	if (wire_parse_wrapped(r, w, "user", f_password, JCOUNT(f_password), &p) < 0)
@@ -549,30 +564,19 @@ static void users_projects(struct req *r, struct resp *w)
 	char err[256];
 	const char *id = r->params[0];
 	if (!policy_is_admin(&r->auth) && !caller_is(r, id)) {
-		resp_error(r, w, 403, "You are not authorized to perform the requested action.");
+		forbidden(r, w);
 		return;
 	}
 	PGresult *res = DBQ(r->db, err, "SELECT 1 FROM users WHERE id = $1", id);
-	if (!res) {
-		resp_db_error(r, w, err);
+	res = row_found(r, w, res, err, "user", id);
+	if (!res)
 		return;
-	}
-	int exists = PQntuples(res) == 1;
 	PQclear(res);
-	if (!exists) {
-		not_found(r, w, "user", id);
-		return;
-	}
 	res = DBQ(r->db, err,
 	          "SELECT " PROJECT_COLS " FROM projects WHERE id IN"
 	          " (SELECT project_id FROM role_assignments WHERE user_id = $1) ORDER BY name",
 	          id);
-	if (!res) {
-		resp_db_error(r, w, err);
-		return;
-	}
-	resp_list(r, w, "projects", rows_json(r, res, project_json));
-	PQclear(res);
+	list_answer(r, w, res, err, "projects", project_json);
 }
 
 /* ---- roles ---- */
@@ -595,12 +599,7 @@ static void roles_list(struct req *r, struct resp *w)
 	                    "SELECT " ROLE_COLS " FROM roles WHERE ($1::text IS NULL OR name = $1)"
 	                    " AND $2::text IS NULL ORDER BY name",
 	                    req_query(r, "name"), req_query(r, "domain_id"));
-	if (!res) {
-		resp_db_error(r, w, err);
-		return;
-	}
-	resp_list(r, w, "roles", rows_json(r, res, role_json));
-	PQclear(res);
+	list_answer(r, w, res, err, "roles", role_json);
 }
 
 static void roles_show(struct req *r, struct resp *w)
@@ -608,14 +607,10 @@ static void roles_show(struct req *r, struct resp *w)
 	char err[256];
 	PGresult *res =
 	    DBQ(r->db, err, "SELECT " ROLE_COLS " FROM roles WHERE id = $1", r->params[0]);
-	if (!res) {
-		resp_db_error(r, w, err);
+	res = row_found(r, w, res, err, "role", r->params[0]);
+	if (!res)
 		return;
-	}
-	if (PQntuples(res) != 1)
-		not_found(r, w, "role", r->params[0]);
-	else
-		resp_json(w, 200, json_pack("{s:o}", "role", role_json(r, res, 0)));
+	resp_json(w, 200, json_pack("{s:o}", "role", role_json(r, res, 0)));
 	PQclear(res);
 }
 
@@ -623,26 +618,20 @@ static void roles_create(struct req *r, struct resp *w)
 {
 	struct role_in in = {0};
 	char err[256], state[6] = "", id[UUID_STR_LEN];
-	PGresult *res = NULL;
 	if (wire_parse_wrapped(r, w, "role", f_role, JCOUNT(f_role), &in) < 0)
 		return;
-	if (!wire_name_ok(in.name, ROLE_NAME_MAX)) {
-		resp_error(r, w, 400, "name: must be 1 to %d printable characters", ROLE_NAME_MAX);
+	if (name_check(r, w, in.name, 1, ROLE_NAME_MAX) < 0)
 		goto out;
-	}
 	if (in.domain_id) {
 		resp_error(r, w, 400, "domain_id: domain-specific roles are not supported");
 		goto out;
 	}
 	uuid_generate_str(id);
-	res = db_query(r->db, "INSERT INTO roles (id, name) VALUES ($1, $2) RETURNING " ROLE_COLS,
-	               2, (const char *const[]){id, in.name}, err, sizeof(err), state);
-	if (!res)
-		write_error(r, w, state, err, "role", in.name);
-	else
-		resp_json(w, 201, json_pack("{s:o}", "role", role_json(r, res, 0)));
+	PGresult *res =
+	    db_query(r->db, "INSERT INTO roles (id, name) VALUES ($1, $2) RETURNING " ROLE_COLS, 2,
+	             (const char *const[]){id, in.name}, err, sizeof(err), state);
+	write_answer(r, w, res, 201, state, err, "role", in.name, role_json);
 out:
-	PQclear(res);
 	jparse_release(f_role, JCOUNT(f_role), &in);
 }
 
@@ -650,14 +639,9 @@ static void roles_delete(struct req *r, struct resp *w)
 {
 	char err[256];
 	PGresult *res = DBQ(r->db, err, "SELECT name FROM roles WHERE id = $1", r->params[0]);
-	if (!res) {
-		resp_db_error(r, w, err);
+	res = row_found(r, w, res, err, "role", r->params[0]);
+	if (!res)
 		return;
-	}
-	if (PQntuples(res) != 1) {
-		not_found(r, w, "role", r->params[0]);
-		goto out;
-	}
 	for (size_t i = 0; i < sizeof(builtin_roles) / sizeof(builtin_roles[0]); i++)
 		if (!strcmp(db_val(res, 0, 0), builtin_roles[i])) {
 			resp_error(r, w, 403, "Role %s is built in and cannot be deleted.",
@@ -673,6 +657,9 @@ out:
 }
 
 /* ---- role assignments ---- */
+
+/* The 404 text for an absent assignment: role, user and project ids, in that order. */
+#define ASSIGNMENT_NOT_FOUND "Could not find role assignment with role: %s, user: %s, project: %s."
 
 /* Checks that project, user and (unless NULL) role exist; answers 404 naming the first
  * missing one. Returns 0, or -ENOENT / -EIO after answering. */
@@ -721,20 +708,12 @@ static void grant_check(struct req *r, struct resp *w)
 	char err[256];
 	if (assignment_targets(r, w, r->params[0], r->params[1], r->params[2]) < 0)
 		return;
-	PGresult *res = DBQ(r->db, err,
-	                    "SELECT 1 FROM role_assignments WHERE project_id = $1 AND user_id = $2"
-	                    " AND role_id = $3",
-	                    r->params[0], r->params[1], r->params[2]);
-	if (!res)
-		resp_db_error(r, w, err);
-	else if (PQntuples(res) == 0)
-		resp_error(r, w, 404,
-		           "Could not find role assignment with role: %s, user: %s, "
-		           "project: %s.",
-		           r->params[2], r->params[1], r->params[0]);
-	else
-		resp_empty(w, 204);
-	PQclear(res);
+	int n = DBX(r->db, err,
+	            "SELECT 1 FROM role_assignments WHERE project_id = $1 AND user_id = $2"
+	            " AND role_id = $3",
+	            r->params[0], r->params[1], r->params[2]);
+	wire_answer_rows(r, w, n, err, 204, ASSIGNMENT_NOT_FOUND, r->params[2], r->params[1],
+	                 r->params[0]);
 }
 
 static void grant_delete(struct req *r, struct resp *w)
@@ -750,15 +729,9 @@ static void grant_delete(struct req *r, struct resp *w)
 	            "DELETE FROM role_assignments WHERE project_id = $1 AND user_id = $2"
 	            " AND role_id = $3",
 	            r->params[0], r->params[1], r->params[2]);
-	if (n < 0) {
-		resp_db_error(r, w, err);
-		return;
-	}
-	if (n == 0) {
-		resp_error(r, w, 404,
-		           "Could not find role assignment with role: %s, user: %s, "
-		           "project: %s.",
-		           r->params[2], r->params[1], r->params[0]);
+	if (n <= 0) {
+		wire_answer_rows(r, w, n, err, 204, ASSIGNMENT_NOT_FOUND, r->params[2],
+		                 r->params[1], r->params[0]);
 		return;
 	}
 	/* Roles are re-read on every request; a token left with no role at all on its
@@ -785,12 +758,7 @@ static void grant_list(struct req *r, struct resp *w)
 	                    " JOIN role_assignments ra ON ra.role_id = r.id"
 	                    " WHERE ra.project_id = $1 AND ra.user_id = $2 ORDER BY r.name",
 	                    r->params[0], r->params[1]);
-	if (!res) {
-		resp_db_error(r, w, err);
-		return;
-	}
-	resp_list(r, w, "roles", rows_json(r, res, role_json));
-	PQclear(res);
+	list_answer(r, w, res, err, "roles", role_json);
 }
 
 /* Row: user id, user name, project id, project name, role id, role name. */

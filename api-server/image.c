@@ -16,6 +16,7 @@
 #include "log.h"
 #include "policy.h"
 #include "routes.h"
+#include "wire.h"
 #include "xalloc.h"
 
 #define IMAGE_MAX_PROPS 128   /* Glance image_property_quota */
@@ -28,26 +29,21 @@
 
 /* ---- the row and its JSON ---------------------------------------------------------- */
 
-static char *dup_or_null(const char *s)
-{
-	return s ? xstrdup(s) : NULL;
-}
-
 void image_from_row(const PGresult *res, int row, struct image *img)
 {
 	memset(img, 0, sizeof(*img));
 	snprintf(img->id, sizeof(img->id), "%s", db_val(res, row, 0));
-	img->name = dup_or_null(db_val(res, row, 1));
-	img->owner = dup_or_null(db_val(res, row, 2));
-	img->status = dup_or_null(db_val(res, row, 3));
-	img->visibility = dup_or_null(db_val(res, row, 4));
-	img->disk_format = dup_or_null(db_val(res, row, 5));
-	img->container_format = dup_or_null(db_val(res, row, 6));
+	img->name = xstrdup(db_val(res, row, 1));
+	img->owner = xstrdup(db_val(res, row, 2));
+	img->status = xstrdup(db_val(res, row, 3));
+	img->visibility = xstrdup(db_val(res, row, 4));
+	img->disk_format = xstrdup(db_val(res, row, 5));
+	img->container_format = xstrdup(db_val(res, row, 6));
 	img->size = db_val(res, row, 7) ? strtoll(db_val(res, row, 7), NULL, 10) : -1;
 	img->virtual_size = db_val(res, row, 8) ? strtoll(db_val(res, row, 8), NULL, 10) : -1;
-	img->checksum = dup_or_null(db_val(res, row, 9));
-	img->os_hash_algo = dup_or_null(db_val(res, row, 10));
-	img->os_hash_value = dup_or_null(db_val(res, row, 11));
+	img->checksum = xstrdup(db_val(res, row, 9));
+	img->os_hash_algo = xstrdup(db_val(res, row, 10));
+	img->os_hash_value = xstrdup(db_val(res, row, 11));
 	img->min_disk = db_long(res, row, 12, 0);
 	img->min_ram = db_long(res, row, 13, 0);
 	img->protected_ = db_val(res, row, 14) && db_val(res, row, 14)[0] == 't';
@@ -62,8 +58,8 @@ void image_from_row(const PGresult *res, int row, struct image *img)
 		json_decref(img->tags);
 		img->tags = json_array();
 	}
-	img->created_at = dup_or_null(db_val(res, row, 17));
-	img->updated_at = dup_or_null(db_val(res, row, 18));
+	img->created_at = xstrdup(db_val(res, row, 17));
+	img->updated_at = xstrdup(db_val(res, row, 18));
 }
 
 void image_release(struct image *img)
@@ -86,11 +82,6 @@ void image_release(struct image *img)
 	memset(img, 0, sizeof(*img));
 }
 
-static json_t *str_or_null(const char *s)
-{
-	return s ? json_string(s) : json_null();
-}
-
 static json_t *size_or_null(long long v)
 {
 	return v >= 0 ? json_integer(v) : json_null();
@@ -100,23 +91,23 @@ json_t *image_to_json(const struct image *img)
 {
 	json_t *j = json_object();
 	json_object_set_new(j, "id", json_string(img->id));
-	json_object_set_new(j, "name", str_or_null(img->name));
-	json_object_set_new(j, "status", str_or_null(img->status));
-	json_object_set_new(j, "visibility", str_or_null(img->visibility));
+	json_object_set_new(j, "name", wire_string_or_null(img->name));
+	json_object_set_new(j, "status", wire_string_or_null(img->status));
+	json_object_set_new(j, "visibility", wire_string_or_null(img->visibility));
 	json_object_set_new(j, "protected", json_boolean(img->protected_));
 	json_object_set_new(j, "os_hidden", json_false());
-	json_object_set_new(j, "checksum", str_or_null(img->checksum));
-	json_object_set_new(j, "os_hash_algo", str_or_null(img->os_hash_algo));
-	json_object_set_new(j, "os_hash_value", str_or_null(img->os_hash_value));
-	json_object_set_new(j, "owner", str_or_null(img->owner));
+	json_object_set_new(j, "checksum", wire_string_or_null(img->checksum));
+	json_object_set_new(j, "os_hash_algo", wire_string_or_null(img->os_hash_algo));
+	json_object_set_new(j, "os_hash_value", wire_string_or_null(img->os_hash_value));
+	json_object_set_new(j, "owner", wire_string_or_null(img->owner));
 	json_object_set_new(j, "size", size_or_null(img->size));
 	json_object_set_new(j, "virtual_size", size_or_null(img->virtual_size));
 	json_object_set_new(j, "min_ram", json_integer(img->min_ram));
 	json_object_set_new(j, "min_disk", json_integer(img->min_disk));
-	json_object_set_new(j, "disk_format", str_or_null(img->disk_format));
-	json_object_set_new(j, "container_format", str_or_null(img->container_format));
-	json_object_set_new(j, "created_at", str_or_null(img->created_at));
-	json_object_set_new(j, "updated_at", str_or_null(img->updated_at));
+	json_object_set_new(j, "disk_format", wire_string_or_null(img->disk_format));
+	json_object_set_new(j, "container_format", wire_string_or_null(img->container_format));
+	json_object_set_new(j, "created_at", wire_string_or_null(img->created_at));
+	json_object_set_new(j, "updated_at", wire_string_or_null(img->updated_at));
 	json_object_set(j, "tags", img->tags);
 	char *s = xasprintf("/v2/images/%s", img->id);
 	json_object_set_new(j, "self", json_string(s));
@@ -140,16 +131,6 @@ char *image_path(const struct api *api, const char *id)
 	return xasprintf("%s/%s", api->image_dir, id);
 }
 
-/* Lowercases a UUID into out; 0, or -ENOENT when id is not a UUID. */
-static int canonical_id(const char *id, char out[UUID_STR_LEN])
-{
-	if (!uuid_is_valid(id))
-		return -ENOENT;
-	for (int i = 0; i < UUID_STR_LEN; i++)
-		out[i] = (char)tolower((unsigned char)id[i]);
-	return 0;
-}
-
 static int sees_all(const struct req *r)
 {
 	return r->auth.agent || policy_is_admin(&r->auth);
@@ -160,7 +141,7 @@ int image_load(struct req *r, const char *id, int for_update, struct image *img,
 {
 	char cid[UUID_STR_LEN];
 	memset(img, 0, sizeof(*img));
-	if (canonical_id(id, cid) < 0)
+	if (uuid_lower(id, cid) < 0)
 		return -ENOENT;
 	const char *sql = for_update
 				  ? "SELECT " IMAGE_COLS " FROM images WHERE id = $1 AND ($2::boolean"
@@ -182,11 +163,40 @@ int image_load(struct req *r, const char *id, int for_update, struct image *img,
 	return rc;
 }
 
-int image_may_modify(const struct req *r, const struct image *img)
+/* 1 when the caller may change img (its owner, or an admin). */
+static int image_may_modify(const struct req *r, const struct image *img)
 {
 	if (policy_is_admin(&r->auth))
 		return 1;
 	return img->owner && r->auth.project_id[0] && !strcmp(img->owner, r->auth.project_id);
+}
+
+int image_find(struct req *r, struct resp *w, const char *id, int for_update, struct image *img)
+{
+	char err[256];
+	int rc = image_load(r, id, for_update, img, err, sizeof(err));
+	if (rc == -ENOENT)
+		resp_error(r, w, 404, "No image found with ID %s", id);
+	else if (rc < 0)
+		resp_db_error(r, w, err);
+	return rc;
+}
+
+int image_find_writable(struct req *r, struct resp *w, int lock, const char *verb,
+			struct image *img)
+{
+	if (lock && db_begin(r->db) < 0) {
+		resp_db_error(r, w, "begin failed");
+		return -EIO;
+	}
+	int rc = image_find(r, w, r->params[0], lock, img);
+	if (rc < 0)
+		return rc;
+	if (!image_may_modify(r, img)) {
+		resp_error(r, w, 403, "You are not permitted to %s image %s.", verb, img->id);
+		return -EACCES;
+	}
+	return 0;
 }
 
 /* ---- attributes: one row per key a client may send --------------------------------- */
@@ -244,7 +254,7 @@ static const char *const container_formats[] = {"bare", NULL};
 
 static int set_id(struct image *img, const json_t *v, struct attr_ctx *c)
 {
-	if (!json_is_string(v) || canonical_id(json_string_value(v), img->id) < 0)
+	if (!json_is_string(v) || uuid_lower(json_string_value(v), img->id) < 0)
 		return attr_fail(c, 400, "id: must be a UUID");
 	return 0;
 }
@@ -609,25 +619,11 @@ static int patch_apply(struct image *img, const struct patch *p, struct attr_ctx
 
 /* ---- handlers ---------------------------------------------------------------------- */
 
-static void reply_load_error(struct req *r, struct resp *w, int rc, const char *id,
-			     const char *err)
-{
-	if (rc == -ENOENT)
-		resp_error(r, w, 404, "No image found with ID %s", id);
-	else
-		resp_db_error(r, w, err);
-}
-
 static void images_show(struct req *r, struct resp *w)
 {
 	struct image img;
-	char err[256];
-	int rc = image_load(r, r->params[0], 0, &img, err, sizeof(err));
-	if (rc < 0) {
-		reply_load_error(r, w, rc, r->params[0], err);
-		return;
-	}
-	resp_json(w, 200, image_to_json(&img));
+	if (image_find(r, w, r->params[0], 0, &img) == 0)
+		resp_json(w, 200, image_to_json(&img));
 	image_release(&img);
 }
 
@@ -674,6 +670,9 @@ static int image_store(struct req *r, struct image *img, int insert, char *err, 
 	return rc;
 }
 
+/* Images one project may hold (Glance: image_count_total); admins are not bound. */
+#define IMAGE_MAX_PER_PROJECT 100
+
 static void images_create(struct req *r, struct resp *w)
 {
 	struct image img = {0};
@@ -682,6 +681,21 @@ static void images_create(struct req *r, struct resp *w)
 	if (!json_is_object(r->json)) {
 		resp_error(r, w, 400, "request body must be a JSON object");
 		return;
+	}
+	if (!policy_is_admin(&r->auth)) {
+		PGresult *n = DBQ(r->db, err, "SELECT count(*) FROM images WHERE owner = $1",
+				  r->auth.project_id);
+		long have = n ? db_long(n, 0, 0, -1) : -1;
+		PQclear(n);
+		if (have < 0) {
+			resp_db_error(r, w, err);
+			return;
+		}
+		if (have >= IMAGE_MAX_PER_PROJECT) {
+			resp_error(r, w, 413, "Maximum number of images (%d) exceeded.",
+				   IMAGE_MAX_PER_PROJECT);
+			return;
+		}
 	}
 	img.status = xstrdup("queued");
 	img.visibility = xstrdup("shared");
@@ -743,19 +757,8 @@ static void images_update(struct req *r, struct resp *w)
 			resp_error(r, w, c.status, "%s", c.err);
 			goto out;
 		}
-	if (db_begin(r->db) < 0) {
-		resp_db_error(r, w, "begin failed");
+	if (image_find_writable(r, w, 1, "modify", &img) < 0)
 		goto out;
-	}
-	int rc = image_load(r, r->params[0], 1, &img, err, sizeof(err));
-	if (rc < 0) {
-		reply_load_error(r, w, rc, r->params[0], err);
-		goto out;
-	}
-	if (!image_may_modify(r, &img)) {
-		resp_error(r, w, 403, "You are not permitted to modify image %s.", img.id);
-		goto out;
-	}
 	for (size_t i = 0; i < nops; i++)
 		if (patch_apply(&img, &ops[i], &c) < 0) {
 			resp_error(r, w, c.status, "%s", c.err);
@@ -775,19 +778,8 @@ static void images_delete(struct req *r, struct resp *w)
 {
 	struct image img = {0};
 	char err[256];
-	if (db_begin(r->db) < 0) {
-		resp_db_error(r, w, "begin failed");
-		return;
-	}
-	int rc = image_load(r, r->params[0], 1, &img, err, sizeof(err));
-	if (rc < 0) {
-		reply_load_error(r, w, rc, r->params[0], err);
+	if (image_find_writable(r, w, 1, "delete", &img) < 0)
 		goto out;
-	}
-	if (!image_may_modify(r, &img)) {
-		resp_error(r, w, 403, "You are not permitted to delete image %s.", img.id);
-		goto out;
-	}
 	if (img.protected_) {
 		resp_error(r, w, 403, "Image %s is protected and cannot be deleted.", img.id);
 		goto out;
@@ -819,19 +811,8 @@ static void tag_change(struct req *r, struct resp *w, int add)
 		resp_error(r, w, 400, "a tag must be 1 to 255 bytes");
 		goto out;
 	}
-	if (db_begin(r->db) < 0) {
-		resp_db_error(r, w, "begin failed");
+	if (image_find_writable(r, w, 1, "modify", &img) < 0)
 		goto out;
-	}
-	int rc = image_load(r, r->params[0], 1, &img, err, sizeof(err));
-	if (rc < 0) {
-		reply_load_error(r, w, rc, r->params[0], err);
-		goto out;
-	}
-	if (!image_may_modify(r, &img)) {
-		resp_error(r, w, 403, "You are not permitted to modify image %s.", img.id);
-		goto out;
-	}
 	int present = tags_contain(img.tags, r->params[1]);
 	if (present == add) { /* adding a tag twice is fine; removing an absent one is not */
 		if (add)
@@ -902,7 +883,7 @@ struct list_query {
 	char sql[2048];
 	const char *params[12];
 	int n;
-	char next[1024]; /* query string of the next-page link, filters kept */
+	char *next; /* owned query string of the next-page link, filters kept; NULL = "" */
 };
 
 static void lq_sql(struct list_query *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -923,22 +904,10 @@ static int lq_param(struct list_query *q, const char *v)
 	return ++q->n;
 }
 
-/* Appends "&key=<urlencoded value>" to the next link's query. */
+/* Keeps key=v in the next link's query. */
 static void lq_keep(struct list_query *q, const char *key, const char *v)
 {
-	size_t len = strlen(q->next);
-	int k = snprintf(q->next + len, sizeof(q->next) - len, "&%s=", key);
-	if (k < 0 || (size_t)k >= sizeof(q->next) - len)
-		return;
-	len += (size_t)k;
-	for (const unsigned char *p = (const unsigned char *)v; *p && len + 4 < sizeof(q->next);
-	     p++) {
-		if (isalnum(*p) || strchr("-._~", *p))
-			q->next[len++] = (char)*p;
-		else
-			len += (size_t)snprintf(q->next + len, 4, "%%%02X", *p);
-	}
-	q->next[len] = '\0';
+	q->next = wire_query_append(q->next, key, v);
 }
 
 static int parse_sort(struct req *r, const char **expr, const char **dir, char *err,
@@ -1040,13 +1009,12 @@ static void images_list(struct req *r, struct resp *w)
 {
 	struct list_query q = {.n = 0};
 	char err[256];
+	PGresult *res = NULL;
 	long limit = LIST_DEFAULT_LIMIT;
 	const char *ls = req_query(r, "limit"), *marker = req_query(r, "marker");
 	if (ls) {
-		char *end;
-		errno = 0;
-		limit = strtol(ls, &end, 10);
-		if (!*ls || *end || errno || limit < 0) {
+		limit = wire_nonneg(ls);
+		if (limit < 0) {
 			resp_error(r, w, 400, "limit must be a non-negative integer");
 			return;
 		}
@@ -1061,7 +1029,7 @@ static void images_list(struct req *r, struct resp *w)
 	snprintf(q.sql, sizeof(q.sql), "SELECT " IMAGE_COLS " FROM images WHERE ");
 	if (list_filters(r, &q, err, sizeof(err)) < 0) {
 		resp_error(r, w, 400, "%s", err);
-		return;
+		goto out;
 	}
 	if (marker) {
 		struct image m;
@@ -1069,11 +1037,11 @@ static void images_list(struct req *r, struct resp *w)
 		image_release(&m);
 		if (rc == -ENOENT) {
 			resp_error(r, w, 400, "marker could not be found: %s", marker);
-			return;
+			goto out;
 		}
 		if (rc < 0) {
 			resp_db_error(r, w, err);
-			return;
+			goto out;
 		}
 		lq_sql(&q, " AND (%s, id) %s (SELECT %s, id FROM images WHERE id = $%d)",
 		       expr, strcmp(dir, "ASC") ? "<" : ">", expr, lq_param(&q, marker));
@@ -1083,10 +1051,10 @@ static void images_list(struct req *r, struct resp *w)
 	for (size_t i = 0; i < sizeof(sort_params) / sizeof(sort_params[0]); i++)
 		if (req_query(r, sort_params[i]))
 			lq_keep(&q, sort_params[i], req_query(r, sort_params[i]));
-	PGresult *res = db_query(r->db, q.sql, q.n, q.params, err, sizeof(err), NULL);
+	res = db_query(r->db, q.sql, q.n, q.params, err, sizeof(err), NULL);
 	if (!res) {
 		resp_db_error(r, w, err);
-		return;
+		goto out;
 	}
 	json_t *list = json_array();
 	int rows = PQntuples(res);
@@ -1100,12 +1068,14 @@ static void images_list(struct req *r, struct resp *w)
 				 "first", "/v2/images");
 	if (rows > limit) {
 		char *next = xasprintf("/v2/images?limit=%ld&marker=%s%s", limit,
-				       db_val(res, (int)limit - 1, 0), q.next);
+				       db_val(res, (int)limit - 1, 0), q.next ? q.next : "");
 		json_object_set_new(body, "next", json_string(next));
 		free(next);
 	}
-	PQclear(res);
 	resp_json(w, 200, body);
+out:
+	PQclear(res);
+	free(q.next);
 }
 
 static const struct route routes[] = {
@@ -1115,7 +1085,7 @@ static const struct route routes[] = {
 	{"PATCH", "/image/v2/images/{}", images_update, "image:write", SVC_IMAGE, 0},
 	{"DELETE", "/image/v2/images/{}", images_delete, "image:write", SVC_IMAGE, 0},
 	{"PUT", "/image/v2/images/{}/file", image_upload, "image:write", SVC_IMAGE,
-	 ROUTE_STREAM_BODY},
+	 ROUTE_STREAM_BODY, image_upload_may_stream},
 	{"GET", "/image/v2/images/{}/file", image_download, "image:download", SVC_IMAGE,
 	 ROUTE_AGENT_OK},
 	{"PUT", "/image/v2/images/{}/tags/{}", tags_add, "image:write", SVC_IMAGE, 0},

@@ -45,11 +45,25 @@ json_t *image_to_json(const struct image *img);
  * UUID or not visible to the caller) or -EIO (err filled). */
 int image_load(struct req *r, const char *id, int for_update, struct image *img, char *err,
 	       size_t errlen);
-/* 1 when the caller may change img (its owner, or an admin). */
-int image_may_modify(const struct req *r, const struct image *img);
+/* image_load that answers when it fails: 404 "No image found with ID <id>" or 500.
+ * Returns 0 or the negative errno of image_load; img must be released either way. */
+int image_find(struct req *r, struct resp *w, const char *id, int for_update,
+	       struct image *img);
+/* Loads image r->params[0] for a change by the caller: with lock set, in a transaction
+ * begun here with the row locked (FOR UPDATE). Answers 404/500 as image_find does, and
+ * 403 "You are not permitted to <verb> image <id>." unless the caller owns it or is an
+ * admin. Returns 0, or a negative errno after answering; img must be released either
+ * way (the transaction is left to the caller; db_release rolls it back). */
+int image_find_writable(struct req *r, struct resp *w, int lock, const char *verb,
+			struct image *img);
 
 /* "<image_dir>/<id>" (owned). */
 char *image_path(const struct api *api, const char *id);
+
+/* may_stream of the upload route: 0 when the caller may upload into image
+ * r->params[0] (it sees it, and owns it or is admin), else -ENOENT or -EACCES. A
+ * database error returns 0 and leaves the answer to the handler. */
+int image_upload_may_stream(struct req *r);
 
 /* Handlers living in image_data.c and image_schema.c. */
 void image_upload(struct req *r, struct resp *w);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "image.h"
+#include "policy.h"
 #include "image_inspect.h"
 #include "log.h"
 #include "md5.h"
@@ -213,19 +214,9 @@ void image_upload(struct req *r, struct resp *w)
 	struct image img = {0};
 	struct upload_facts f = {0};
 	char err[512], *final = NULL;
-	int rc = image_load(r, r->params[0], 0, &img, err, sizeof(err));
-	if (rc == -ENOENT) {
-		resp_error(r, w, 404, "No image found with ID %s", r->params[0]);
+	int rc;
+	if (image_find_writable(r, w, 0, "upload data to", &img) < 0)
 		goto out;
-	}
-	if (rc < 0) {
-		resp_db_error(r, w, err);
-		goto out;
-	}
-	if (!image_may_modify(r, &img)) {
-		resp_error(r, w, 403, "You are not permitted to upload data to image %s.", img.id);
-		goto out;
-	}
 	if (!img.disk_format || !img.container_format) {
 		resp_error(r, w, 400,
 			   "Properties disk_format, container_format must be set prior to saving"
@@ -309,16 +300,9 @@ out:
 void image_download(struct req *r, struct resp *w)
 {
 	struct image img = {0};
-	char err[256], *path = NULL;
-	int rc = image_load(r, r->params[0], 0, &img, err, sizeof(err));
-	if (rc == -ENOENT) {
-		resp_error(r, w, 404, "No image found with ID %s", r->params[0]);
+	char *path = NULL;
+	if (image_find(r, w, r->params[0], 0, &img) < 0)
 		goto out;
-	}
-	if (rc < 0) {
-		resp_db_error(r, w, err);
-		goto out;
-	}
 	if (strcmp(img.status, "active")) { /* Glance: no data yet is 204 */
 		resp_empty(w, 204);
 		goto out;
@@ -342,4 +326,16 @@ void image_download(struct req *r, struct resp *w)
 out:
 	free(path);
 	image_release(&img);
+}
+
+int image_upload_may_stream(struct req *r)
+{
+	struct image img = {0};
+	char err[256];
+	int rc = image_load(r, r->params[0], 0, &img, err, sizeof(err));
+	if (rc == 0 && !policy_is_admin(&r->auth) &&
+	    (!img.owner || strcmp(img.owner, r->auth.project_id)))
+		rc = -EACCES;
+	image_release(&img);
+	return rc == -EIO ? 0 : rc;
 }

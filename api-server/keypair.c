@@ -222,21 +222,20 @@ static const struct jfield f_keypair[] = {
 
 /* Inserts the key pair under the user's row lock, enforcing key_pairs. Answers the
  * error itself and returns a negative errno on failure. */
-static int keypair_store(struct req *r, struct resp *w, const char *name, const char *pub,
-                         const char *fp)
+/* Checks the caller's key_pairs quota for one more key, answering 403/500 itself.
+ * Inside a transaction, lock serialises concurrent creates of the same user (the user
+ * row is locked). Returns 0, -EDQUOT or -EIO. */
+static int keypair_quota_check(struct req *r, struct resp *w, int lock)
 {
-	char err[256], state[6] = "";
+	char err[256];
 	struct quota_set lim;
-	PGresult *res = NULL;
 	int rc = -EIO;
-	if (db_begin(r->db) < 0) {
-		resp_db_error(r, w, "begin failed");
-		return -EIO;
-	}
-	res = DBQ(r->db, err,
-	          "SELECT (SELECT count(*) FROM keypairs WHERE user_id = $1) FROM users"
-	          " WHERE id = $1 FOR UPDATE",
-	          r->auth.user_id);
+	PGresult *res = DBQ(r->db, err,
+	                    lock ? "SELECT (SELECT count(*) FROM keypairs WHERE user_id = $1) FROM"
+	                           " users WHERE id = $1 FOR UPDATE"
+	                         : "SELECT (SELECT count(*) FROM keypairs WHERE user_id = $1) FROM"
+	                           " users WHERE id = $1",
+	                    r->auth.user_id);
 	if (!res || PQntuples(res) != 1 || quota_limits(r->db, r->auth.project_id, &lim) < 0) {
 		resp_db_error(r, w, res ? "quota lookup failed" : err);
 		goto out;
@@ -247,7 +246,26 @@ static int keypair_store(struct req *r, struct resp *w, const char *name, const 
 		rc = -EDQUOT;
 		goto out;
 	}
+	rc = 0;
+out:
 	PQclear(res);
+	return rc;
+}
+
+static int keypair_store(struct req *r, struct resp *w, const char *name, const char *pub,
+                         const char *fp)
+{
+	char err[256], state[6] = "";
+	PGresult *res = NULL;
+	int rc = -EIO;
+	if (db_begin(r->db) < 0) {
+		resp_db_error(r, w, "begin failed");
+		return -EIO;
+	}
+	rc = keypair_quota_check(r, w, 1);
+	if (rc < 0)
+		goto out;
+	rc = -EIO;
 	res = db_query(r->db,
 	               "INSERT INTO keypairs (user_id, name, type, public_key, fingerprint)"
 	               " VALUES ($1, $2, 'ssh', $3, $4)",
@@ -289,6 +307,14 @@ static void keypairs_create(struct req *r, struct resp *w)
 		resp_error(r, w, 400, "Keypair type %s is not supported; use ssh.", in.type);
 		goto out;
 	}
+	/* The quota is the project's: an unscoped token has none to count against. */
+	if (!r->auth.project_id[0]) {
+		resp_error(r, w, 403, "Key pairs need a project-scoped token.");
+		goto out;
+	}
+	/* Refuse early, before ssh-keygen spends CPU; keypair_store checks again locked. */
+	if (keypair_quota_check(r, w, 0) < 0)
+		goto out;
 	if (in.public_key) {
 		int v;
 		pub = in.public_key;
@@ -355,20 +381,16 @@ static void keypairs_show(struct req *r, struct resp *w)
 	                    " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US') FROM keypairs"
 	                    " WHERE user_id = $1 AND name = $2",
 	                    r->auth.user_id, r->params[0]);
-	if (!res) {
-		resp_db_error(r, w, err);
+	res = wire_one_row(r, w, res, err, 404, "Keypair %s not found for user %s", r->params[0],
+	                   r->auth.user_id);
+	if (!res)
 		return;
-	}
-	if (PQntuples(res) != 1)
-		resp_error(r, w, 404, "Keypair %s not found for user %s", r->params[0],
-		           r->auth.user_id);
-	else
-		resp_json(w, 200,
-		          json_pack("{s:{s:I,s:s,s:s,s:s,s:s,s:s,s:n,s:b,s:n}}", "keypair", "id",
-		                    (json_int_t)db_long(res, 0, 0, 0), "name", db_val(res, 0, 1),
-		                    "public_key", db_val(res, 0, 2), "fingerprint",
-		                    db_val(res, 0, 3), "user_id", db_val(res, 0, 4), "created_at",
-		                    db_val(res, 0, 5), "updated_at", "deleted", 0, "deleted_at"));
+	resp_json(w, 200,
+	          json_pack("{s:{s:I,s:s,s:s,s:s,s:s,s:s,s:n,s:b,s:n}}", "keypair", "id",
+	                    (json_int_t)db_long(res, 0, 0, 0), "name", db_val(res, 0, 1),
+	                    "public_key", db_val(res, 0, 2), "fingerprint", db_val(res, 0, 3),
+	                    "user_id", db_val(res, 0, 4), "created_at", db_val(res, 0, 5),
+	                    "updated_at", "deleted", 0, "deleted_at"));
 	PQclear(res);
 }
 
@@ -377,13 +399,8 @@ static void keypairs_delete(struct req *r, struct resp *w)
 	char err[256];
 	int n = DBX(r->db, err, "DELETE FROM keypairs WHERE user_id = $1 AND name = $2",
 	            r->auth.user_id, r->params[0]);
-	if (n < 0)
-		resp_db_error(r, w, err);
-	else if (n == 0)
-		resp_error(r, w, 404, "Keypair %s not found for user %s", r->params[0],
-		           r->auth.user_id);
-	else
-		resp_empty(w, 202);
+	wire_answer_rows(r, w, n, err, 202, "Keypair %s not found for user %s", r->params[0],
+	                 r->auth.user_id);
 }
 
 #define C "/compute/v2.1"

@@ -161,9 +161,7 @@ struct quota_in {
 static int qs_parse(struct req *r, struct resp *w, struct quota_in *in)
 {
 	char err[256];
-	json_t *body = NULL;
 	struct jfield f[NQKEYS + 1];
-	const struct jfield top[] = {{"quota_set", J_OBJECT, 0, 0, 0, 1, 0}};
 	for (int i = 0; i < NQKEYS; i++) {
 		in->v[i] = UNSET;
 		f[i] = (struct jfield){qkeys[i].name,
@@ -176,12 +174,8 @@ static int qs_parse(struct req *r, struct resp *w, struct quota_in *in)
 	}
 	in->force = 0;
 	f[NQKEYS] = (struct jfield){"force", J_BOOL, offsetof(struct quota_in, force), 0, 0, 0, 1};
-	if (!r->json) {
-		resp_error(r, w, 400, "request body required");
-		return -EINVAL;
-	}
-	if (jparse(r->json, top, 1, &body, err, sizeof(err)) < 0 ||
-	    jparse(body, f, NQKEYS + 1, in, err, sizeof(err)) < 0) {
+	json_t *body = wire_unwrap(r->json, "quota_set", f, NQKEYS + 1, in, err, sizeof(err));
+	if (!body) {
 		resp_error(r, w, 400, "%s", err);
 		return -EINVAL;
 	}
@@ -213,15 +207,12 @@ void quota_sets_update(struct req *r, struct resp *w)
 		resp_db_error(r, w, "begin failed");
 		return;
 	}
-	PGresult *res = DBQ(r->db, err, "SELECT 1 FROM projects WHERE id = $1 FOR UPDATE", pid);
-	if (!res) {
-		resp_db_error(r, w, err);
-		return;
-	}
-	int exists = PQntuples(res) == 1;
-	PQclear(res);
-	if (!exists) {
-		resp_error(r, w, 400, "Project ID %s is not a valid project.", pid);
+	int n = DBX(r->db, err, "SELECT 1 FROM projects WHERE id = $1 FOR UPDATE", pid);
+	if (n != 1) {
+		if (n < 0)
+			resp_db_error(r, w, err);
+		else
+			resp_error(r, w, 400, "Project ID %s is not a valid project.", pid);
 		return;
 	}
 	if (!in.force) {

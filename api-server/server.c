@@ -19,6 +19,7 @@
 #include "quota.h"
 #include "routes.h"
 #include "util.h"
+#include "wire.h"
 #include "xalloc.h"
 
 #define SERVER_MAX_COUNT 100      /* max_count bound; quota bounds it further */
@@ -61,52 +62,40 @@ void server_view_ctx_of(const struct req *r, struct server_view_ctx *c)
 	c->mv_minor = r->mv_minor;
 }
 
-/* Lowercases a UUID-shaped id into out; 0, or -ENOENT when id is not a UUID (a name
- * such as GET /servers/vm1 is simply not found). */
-static int id_canon(const char *id, char out[UUID_STR_LEN])
+PGresult *server_find(struct req *r, struct resp *w, const char *id, int for_update)
 {
-	if (!uuid_is_valid(id))
-		return -ENOENT;
-	for (int i = 0; i < UUID_STR_LEN; i++)
-		out[i] = (char)tolower((unsigned char)id[i]);
-	return 0;
-}
-
-PGresult *server_load(struct req *r, const char *id, int for_update, int *status, char *err,
-                      size_t errlen)
-{
-	char cid[UUID_STR_LEN];
-	*status = 404;
-	if (id_canon(id, cid) < 0)
+	char cid[UUID_STR_LEN], err[512];
+	if (uuid_lower(id, cid) < 0) {
+		/* echo only what is known to be clean ASCII */
+		resp_error(r, w, 404, "Instance could not be found.");
 		return NULL;
+	}
 	int admin = policy_is_admin(&r->auth);
 	char *sql = xasprintf("SELECT " SERVER_COLUMNS " FROM instances i WHERE i.id = $1"
 	                      " AND NOT i.deleted%s%s",
 	                      admin ? " AND $2::text = $2::text" : " AND i.project_id = $2",
 	                      for_update ? " FOR UPDATE OF i" : "");
 	const char *params[] = {cid, r->auth.project_id};
-	PGresult *res = db_query(r->db, sql, 2, params, err, errlen, NULL);
+	PGresult *res = db_query(r->db, sql, 2, params, err, sizeof(err), NULL);
 	free(sql);
-	if (!res) {
-		*status = 500;
-		return NULL;
-	}
-	if (PQntuples(res) != 1) {
-		PQclear(res);
-		return NULL;
-	}
-	*status = 200;
-	return res;
+	return wire_one_row(r, w, res, err, 404, "Instance %s could not be found.", id);
 }
 
-void server_load_failed(struct req *r, struct resp *w, const char *id, int status, const char *err)
+int server_task_queue(PGconn *db, const char *id, const char *task_state, const char *action,
+                      char *err, size_t errlen)
 {
-	if (status == 500)
-		resp_db_error(r, w, err);
-	else if (uuid_is_valid(id)) /* echo only what is known to be clean ASCII */
-		resp_error(r, w, 404, "Instance %s could not be found.", id);
-	else
-		resp_error(r, w, 404, "Instance could not be found.");
+	char task_id[UUID_STR_LEN];
+	uuid_generate_str(task_id);
+	if (task_state &&
+	    db_exec(db, "UPDATE instances SET task_state = $2, updated_at = now() WHERE id = $1", 2,
+	            (const char *const[]){id, task_state}, err, errlen) != 1)
+		return -EIO;
+	if (db_exec(db,
+	            "INSERT INTO tasks (id, instance_id, action, status) VALUES ($1, $2, $3,"
+	            " 'pending')",
+	            3, (const char *const[]){task_id, id, action}, err, errlen) != 1)
+		return -EIO;
+	return 0;
 }
 
 /* ---- list ---- */
@@ -157,28 +146,12 @@ static char *next_link(struct req *r, int detail, long limit, const char *last_i
 	static const char *const keep[] = {"all_tenants", "project_id", "tenant_id",
 	                                   "name",        "status",     "flavor",
 	                                   "image",       "host",       "changes-since"};
-	size_t cap = 512, len;
-	char *href = xmalloc(cap);
-	len = (size_t)snprintf(href, cap, "%s/compute/v2.1/servers%s?limit=%ld&marker=%s",
-	                       r->api->public_url, detail ? "/detail" : "", limit, last_id);
+	char *href = xasprintf("%s/compute/v2.1/servers%s?limit=%ld&marker=%s", r->api->public_url,
+	                       detail ? "/detail" : "", limit, last_id);
 	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
 		const char *v = req_query(r, keep[i]);
-		if (!v)
-			continue;
-		/* worst case every byte becomes %XX */
-		size_t need = len + strlen(keep[i]) + 3 * strlen(v) + 3;
-		if (need > cap) {
-			cap = need * 2;
-			href = xrealloc(href, cap);
-		}
-		len += (size_t)snprintf(href + len, cap - len, "&%s=", keep[i]);
-		for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
-			if (isalnum(*p) || strchr("-._~", *p))
-				href[len++] = (char)*p;
-			else
-				len += (size_t)snprintf(href + len, cap - len, "%%%02X", *p);
-		}
-		href[len] = '\0';
+		if (v)
+			href = wire_query_append(href, keep[i], v);
 	}
 	return href;
 }
@@ -204,10 +177,8 @@ static void servers_list_common(struct req *r, struct resp *w, int detail)
 	long limit = SERVER_LIST_MAX;
 	const char *ls = req_query(r, "limit");
 	if (ls) {
-		char *end;
-		errno = 0;
-		long v = strtol(ls, &end, 10);
-		if (!*ls || *end || errno || v < 0) {
+		long v = wire_nonneg(ls);
+		if (v < 0) {
 			resp_error(r, w, 400, "limit param must be an integer");
 			return;
 		}
@@ -260,16 +231,14 @@ static void servers_list_common(struct req *r, struct resp *w, int detail)
 	const char *marker = req_query(r, "marker");
 	if (marker) {
 		char merr[256];
-		PGresult *m = id_canon(marker, mid) < 0
-		                  ? NULL
-		                  : DBQ(r->db, merr,
-		                        "SELECT 1 FROM instances WHERE id = $1"
-		                        " AND ($2::text = '1' OR project_id = $3)",
-		                        mid, admin ? "1" : "0", r->auth.project_id);
-		int found = m && PQntuples(m) == 1;
-		PQclear(m);
-		if (!found) {
-			resp_error(r, w, 400, "marker [%s] not found", m ? mid : "?");
+		int n = uuid_lower(marker, mid) < 0
+		            ? -EINVAL
+		            : DBX(r->db, merr,
+		                  "SELECT 1 FROM instances WHERE id = $1"
+		                  " AND ($2::text = '1' OR project_id = $3)",
+		                  mid, admin ? "1" : "0", r->auth.project_id);
+		if (n != 1) { /* the id is echoed only when it is a UUID the query ran for */
+			resp_error(r, w, 400, "marker [%s] not found", n >= 0 ? mid : "?");
 			return;
 		}
 		query_and(
@@ -328,13 +297,9 @@ static void servers_detail(struct req *r, struct resp *w)
 
 static void server_show(struct req *r, struct resp *w)
 {
-	char err[512];
-	int status;
-	PGresult *res = server_load(r, r->params[0], 0, &status, err, sizeof(err));
-	if (!res) {
-		server_load_failed(r, w, r->params[0], status, err);
+	PGresult *res = server_find(r, w, r->params[0], 0);
+	if (!res)
 		return;
-	}
 	struct server_row s;
 	struct server_view_ctx ctx;
 	server_row_from(res, 0, &s);
@@ -356,9 +321,6 @@ struct create_req {
 	char *metadata_text; /* owned: validated metadata as JSON text */
 };
 
-static const struct jfield f_create_top[] = {
-    {"server", J_OBJECT, JF(struct create_req, server), 0, 0, 1, 0},
-};
 static const struct jfield f_create[] = {
     {"name", J_STR, JF(struct create_req, name), 0, 255, 1, 0},
     {"imageRef", J_STR, JF(struct create_req, image_ref), 0, 1024, 0, 1},
@@ -481,17 +443,15 @@ static int parse_metadata(struct create_req *c, char *err, size_t errlen)
 	return 0;
 }
 
-/* Strict base64 (standard alphabet, padded; newlines tolerated). */
+/* Strict base64 (standard alphabet, padded; newlines tolerated), as Nova checks it. */
 static int base64_valid(const char *s)
 {
-	size_t n = strlen(s);
-	unsigned char *bin = xmalloc(n / 4 * 3 + 3);
-	size_t binlen = 0;
-	const char *end = NULL;
-	int rc = sodium_base642bin(bin, n / 4 * 3 + 3, s, n, "\r\n", &binlen, &end,
-	                           sodium_base64_VARIANT_ORIGINAL);
+	unsigned char *bin = NULL;
+	size_t n = 0;
+	if (base64_decode(s, "\r\n", 0, &bin, &n) < 0)
+		return 0;
 	free(bin);
-	return rc == 0 && end == s + n;
+	return 1;
 }
 
 static int parse_create(const json_t *body, struct create_req *c, int *status, char *err,
@@ -500,12 +460,8 @@ static int parse_create(const json_t *body, struct create_req *c, int *status, c
 	*status = 400;
 	memset(c, 0, sizeof(*c));
 	c->config_drive = 1;
-	if (!body) {
-		snprintf(err, errlen, "request body required");
-		return -EINVAL;
-	}
-	if (jparse(body, f_create_top, JCOUNT(f_create_top), c, err, errlen) < 0 ||
-	    jparse(c->server, f_create, JCOUNT(f_create), c, err, errlen) < 0)
+	c->server = wire_unwrap(body, "server", f_create, JCOUNT(f_create), c, err, errlen);
+	if (!c->server)
 		return -EINVAL;
 	if (!name_valid(c->name)) {
 		snprintf(err, errlen, "Invalid input for field/attribute name.");
@@ -575,21 +531,16 @@ static int resolve_refs(struct req *r, struct resp *w, const struct create_req *
 	int admin = policy_is_admin(&r->auth), rc = -EINVAL;
 	const char *fid = ref_id(c->flavor_ref);
 	char iid[UUID_STR_LEN];
-	id_canon(ref_id(c->image_ref), iid);
+	uuid_lower(ref_id(c->image_ref), iid);
 	PGresult *f = NULL, *im = NULL, *k = NULL, *az = NULL;
 
 	f = DBQ(r->db, err,
 	        "SELECT id, vcpus, ram_mb, disk_gb FROM flavors WHERE id = $1 AND NOT disabled"
 	        " AND (is_public OR $2::text = '1')",
 	        fid, admin ? "1" : "0");
-	if (!f) {
-		resp_db_error(r, w, err);
+	f = wire_one_row(r, w, f, err, 400, "Flavor %s could not be found.", fid);
+	if (!f)
 		goto out;
-	}
-	if (PQntuples(f) != 1) {
-		resp_error(r, w, 400, "Flavor %s could not be found.", fid);
-		goto out;
-	}
 	snprintf(fl->id, sizeof(fl->id), "%s", db_val(f, 0, 0));
 	fl->vcpus = db_long(f, 0, 1, 0);
 	fl->ram_mb = db_long(f, 0, 2, 0);
@@ -600,14 +551,9 @@ static int resolve_refs(struct req *r, struct resp *w, const struct create_req *
 	         " FROM images WHERE id = $1"
 	         " AND (visibility IN ('public', 'community') OR owner = $2 OR $3::text = '1')",
 	         iid, r->auth.project_id, admin ? "1" : "0");
-	if (!im) {
-		resp_db_error(r, w, err);
+	im = wire_one_row(r, w, im, err, 400, "Image %s could not be found.", iid);
+	if (!im)
 		goto out;
-	}
-	if (PQntuples(im) != 1) {
-		resp_error(r, w, 400, "Image %s could not be found.", iid);
-		goto out;
-	}
 	if (strcmp(db_val(im, 0, 0), "active")) {
 		resp_error(r, w, 400, "Image %s is not active.", iid);
 		goto out;
@@ -632,27 +578,18 @@ static int resolve_refs(struct req *r, struct resp *w, const struct create_req *
 		k = DBQ(r->db, err,
 		        "SELECT public_key FROM keypairs WHERE user_id = $1 AND name = $2",
 		        r->auth.user_id, c->key_name);
-		if (!k) {
-			resp_db_error(r, w, err);
+		k = wire_one_row(r, w, k, err, 400, "Invalid key_name provided.");
+		if (!k)
 			goto out;
-		}
-		if (PQntuples(k) != 1) {
-			resp_error(r, w, 400, "Invalid key_name provided.");
-			goto out;
-		}
 		*public_key = xstrdup(db_val(k, 0, 0));
 	}
 
 	if (c->az && *c->az && strcmp(c->az, "nova")) {
 		az = DBQ(r->db, err, "SELECT 1 FROM agents WHERE az = $1 LIMIT 1", c->az);
-		if (!az) {
-			resp_db_error(r, w, err);
+		az = wire_one_row(r, w, az, err, 400,
+		                  "The requested availability zone is not available");
+		if (!az)
 			goto out;
-		}
-		if (PQntuples(az) != 1) {
-			resp_error(r, w, 400, "The requested availability zone is not available");
-			goto out;
-		}
 	}
 	rc = 0;
 out:
@@ -687,6 +624,20 @@ static long quota_fit(PGconn *db, const char *project_id, const struct flavor_in
 	return 0;
 }
 
+/* "<base>-<idx>" for the idx-th server of a multiple create, within the 255 bytes a
+ * name (and the bus) allows, cut on a UTF-8 character boundary. Returns owned memory. */
+static char *server_multi_name(const char *base, long idx)
+{
+	char suffix[24];
+	size_t sl = (size_t)snprintf(suffix, sizeof(suffix), "-%ld", idx), keep = strlen(base);
+	if (keep + sl > 255) {
+		keep = 255 - sl;
+		while (keep > 0 && ((unsigned char)base[keep] & 0xC0) == 0x80)
+			keep--;
+	}
+	return xasprintf("%.*s%s", (int)keep, base, suffix);
+}
+
 static void server_create(struct req *r, struct resp *w)
 {
 	struct create_req c;
@@ -708,15 +659,13 @@ static void server_create(struct req *r, struct resp *w)
 	}
 	began = 1;
 	/* The project row lock serialises every quota-consuming write of the project. */
-	PGresult *p =
-	    DBQ(r->db, err, "SELECT id FROM projects WHERE id = $1 FOR UPDATE", r->auth.project_id);
-	int have_project = p && PQntuples(p) == 1;
-	PQclear(p);
-	if (!have_project) {
-		if (p)
-			resp_error(r, w, 400, "project %s does not exist", r->auth.project_id);
-		else
+	int locked = DBX(r->db, err, "SELECT id FROM projects WHERE id = $1 FOR UPDATE",
+	                 r->auth.project_id);
+	if (locked != 1) {
+		if (locked < 0)
 			resp_db_error(r, w, err);
+		else
+			resp_error(r, w, 400, "project %s does not exist", r->auth.project_id);
 		goto out;
 	}
 	char qmsg[512];
@@ -737,13 +686,12 @@ static void server_create(struct req *r, struct resp *w)
 	const char *az = c.az && *c.az ? c.az : "nova";
 	const char *user_data = c.user_data && *c.user_data ? c.user_data : NULL;
 	for (long i = 0; i < n; i++) {
-		char id[UUID_STR_LEN], task_id[UUID_STR_LEN];
+		char id[UUID_STR_LEN];
 		uuid_generate_str(id);
-		uuid_generate_str(task_id);
 		/* Nova's multi_instance_display_name_template: "%(name)s-%(count)d" */
-		char *name = n > 1 ? xasprintf("%s-%ld", c.name, i + 1) : xstrdup(c.name);
+		char *name = n > 1 ? server_multi_name(c.name, i + 1) : xstrdup(c.name);
 		char iid[UUID_STR_LEN];
-		id_canon(ref_id(c.image_ref), iid);
+		uuid_lower(ref_id(c.image_ref), iid);
 		/* Every instance gets a config drive (the agent always builds one), so
 		 * config_drive records true whatever the request said. */
 		int rows =
@@ -759,10 +707,7 @@ static void server_create(struct req *r, struct resp *w)
 		        c.ipv4 ? c.ipv4 : "", c.ipv6 ? c.ipv6 : "");
 		free(name);
 		if (rows != 1 ||
-		    DBX(r->db, err,
-		        "INSERT INTO tasks (id, instance_id, action, status) VALUES ($1, $2, $3,"
-		        " 'pending')",
-		        task_id, id, TASK_SPAWN) != 1) {
+		    server_task_queue(r->db, id, NULL, TASK_SPAWN, err, sizeof(err)) < 0) {
 			resp_db_error(r, w, err);
 			goto out;
 		}
@@ -785,7 +730,8 @@ static void server_create(struct req *r, struct resp *w)
 	free(loc);
 	json_t *srv =
 	    json_pack("{s:s,s:o,s:s,s:s,s:[{s:s}]}", "id", first_id, "links",
-	              server_view_links(r->api->public_url, "servers", first_id), "adminPass", pass,
+	              wire_compute_links(r->api->public_url, "servers", first_id), "adminPass",
+	              pass,
 	              "OS-DCF:diskConfig", "MANUAL", "security_groups", "name", "default");
 	sodium_memzero(pass, sizeof(pass));
 	resp_json(w, 202, json_pack("{s:o}", "server", srv));
@@ -802,15 +748,14 @@ out:
 static void server_delete(struct req *r, struct resp *w)
 {
 	char err[512];
-	int status, wake = 0;
+	int wake = 0;
 	if (db_begin(r->db) < 0) {
 		resp_db_error(r, w, "begin failed");
 		return;
 	}
-	PGresult *res = server_load(r, r->params[0], 1, &status, err, sizeof(err));
+	PGresult *res = server_find(r, w, r->params[0], 1);
 	if (!res) {
 		db_rollback(r->db);
-		server_load_failed(r, w, r->params[0], status, err);
 		return;
 	}
 	struct server_row s;
@@ -827,17 +772,8 @@ static void server_delete(struct req *r, struct resp *w)
 		           " terminated_at = now(), updated_at = now() WHERE id = $1",
 		           s.id);
 	} else {
-		char task_id[UUID_STR_LEN];
-		uuid_generate_str(task_id);
-		rows = DBX(r->db, err,
-		           "UPDATE instances SET task_state = 'deleting', updated_at = now()"
-		           " WHERE id = $1",
-		           s.id);
-		if (rows == 1)
-			rows = DBX(r->db, err,
-			           "INSERT INTO tasks (id, instance_id, action, status)"
-			           " VALUES ($1, $2, $3, 'pending')",
-			           task_id, s.id, TASK_DELETE);
+		/* the queued task counts as the one row changed */
+		rows = !server_task_queue(r->db, s.id, "deleting", TASK_DELETE, err, sizeof(err));
 		wake = 1;
 	}
 	if (rows != 1) {
@@ -859,13 +795,9 @@ static void server_delete(struct req *r, struct resp *w)
 /* ---- update and metadata ---- */
 
 struct update_req {
-	json_t *server;
 	char *name, *ipv4, *ipv6;
 };
 
-static const struct jfield f_update_top[] = {
-    {"server", J_OBJECT, JF(struct update_req, server), 0, 0, 1, 0},
-};
 static const struct jfield f_update[] = {
     {"name", J_STR, JF(struct update_req, name), 0, 255, 0, 0},
     {"accessIPv4", J_STR, JF(struct update_req, ipv4), 0, 64, 0, 1},
@@ -877,23 +809,16 @@ static void server_update(struct req *r, struct resp *w)
 {
 	struct update_req u = {0};
 	char err[512];
-	int status;
 	PGresult *res = NULL;
-	if (!r->json ||
-	    jparse(r->json, f_update_top, JCOUNT(f_update_top), &u, err, sizeof(err)) < 0 ||
-	    jparse(u.server, f_update, JCOUNT(f_update), &u, err, sizeof(err)) < 0) {
-		resp_error(r, w, 400, "%s", r->json ? err : "request body required");
+	if (wire_parse_wrapped(r, w, "server", f_update, JCOUNT(f_update), &u) < 0)
 		goto out;
-	}
 	if (u.name && !name_valid(u.name)) {
 		resp_error(r, w, 400, "Invalid input for field/attribute name.");
 		goto out;
 	}
-	res = server_load(r, r->params[0], 0, &status, err, sizeof(err));
-	if (!res) {
-		server_load_failed(r, w, r->params[0], status, err);
+	res = server_find(r, w, r->params[0], 0);
+	if (!res)
 		goto out;
-	}
 	char id[UUID_STR_LEN];
 	snprintf(id, sizeof(id), "%s", db_val(res, 0, 0));
 	PQclear(res);
@@ -906,11 +831,9 @@ static void server_update(struct req *r, struct resp *w)
 		resp_db_error(r, w, err);
 		goto out;
 	}
-	res = server_load(r, id, 0, &status, err, sizeof(err));
-	if (!res) {
-		server_load_failed(r, w, id, status, err);
+	res = server_find(r, w, id, 0);
+	if (!res)
 		goto out;
-	}
 	struct server_row s;
 	struct server_view_ctx ctx;
 	server_row_from(res, 0, &s);
@@ -931,17 +854,14 @@ static json_t *metadata_apply(struct req *r, struct resp *w, enum meta_op op, in
                               const json_t *in, const char *key)
 {
 	char err[512];
-	int status;
 	json_t *m = NULL;
 	if (write && db_begin(r->db) < 0) {
 		resp_db_error(r, w, "begin failed");
 		return NULL;
 	}
-	PGresult *res = server_load(r, r->params[0], write, &status, err, sizeof(err));
-	if (!res) {
-		server_load_failed(r, w, r->params[0], status, err);
+	PGresult *res = server_find(r, w, r->params[0], write);
+	if (!res)
 		goto fail;
-	}
 	struct server_row row;
 	server_row_from(res, 0, &row);
 	m = json_loads(row.metadata ? row.metadata : "{}", 0, NULL);

@@ -39,8 +39,6 @@ json_t *server_view_brief(const struct server_row *s, const struct server_view_c
 /* Pure: the full server object of GET /servers/detail and GET /servers/{id} at 2.1.
  * Returns a new object. */
 json_t *server_view_full(const struct server_row *s, const struct server_view_ctx *c);
-/* Pure: [{"rel":"self",…},{"rel":"bookmark",…}] for /compute/v2.1/<coll>/<id>. */
-json_t *server_view_links(const char *public_url, const char *collection, const char *id);
 /* Pure: Nova's hostId, a stable hex digest of project and host (56 chars, like Nova's
  * sha224), or "" when host is NULL/empty. out must hold 57 bytes. */
 void server_host_id(const char *project_id, const char *host, char out[57]);
@@ -103,13 +101,15 @@ void server_row_from(const PGresult *res, int row, struct server_row *s);
 
 /* Loads the non-deleted instance id as the caller may see it (own project; any
  * project for an admin), optionally locking the row (FOR UPDATE OF i). Returns the
- * result (caller PQclear()s; row 0 is the instance) or NULL: *status is then 404 (not
- * found, not visible, not a UUID) or 500 (database; err filled). */
-PGresult *server_load(struct req *r, const char *id, int for_update, int *status, char *err,
-                      size_t errlen);
-/* Answers a failed server_load: 500 (logged) or 404 "Instance <id> could not be
- * found." */
-void server_load_failed(struct req *r, struct resp *w, const char *id, int status, const char *err);
+ * result (caller PQclear()s; row 0 is the instance), or NULL after answering 404
+ * "Instance <id> could not be found." (not found, not visible, not a UUID) or 500
+ * (database; logged). */
+PGresult *server_find(struct req *r, struct resp *w, const char *id, int for_update);
+/* Inside the caller's transaction: queues a pending outbox task of action (TASK_*) for
+ * instance id and, unless task_state is NULL, shows task_state on the instance.
+ * Returns 0, or -EIO with err. */
+int server_task_queue(PGconn *db, const char *id, const char *task_state, const char *action,
+                      char *err, size_t errlen);
 /* The view context of a request. */
 void server_view_ctx_of(const struct req *r, struct server_view_ctx *c);
 

@@ -42,7 +42,6 @@ static void action_task(struct req *r, struct resp *w, const char *key, const js
 	struct action_arg a = {0};
 	char err[512], msg[512];
 	const char *variant = NULL;
-	int status;
 	if (!strcmp(key, "reboot")) {
 		if (jparse(arg, f_reboot, JCOUNT(f_reboot), &a, err, sizeof(err)) < 0) {
 			resp_error(r, w, 400, "Invalid input for field/attribute reboot. %s", err);
@@ -60,10 +59,9 @@ static void action_task(struct req *r, struct resp *w, const char *key, const js
 		resp_db_error(r, w, "begin failed");
 		goto out;
 	}
-	PGresult *res = server_load(r, r->params[0], 1, &status, err, sizeof(err));
+	PGresult *res = server_find(r, w, r->params[0], 1);
 	if (!res) {
 		db_rollback(r->db);
-		server_load_failed(r, w, r->params[0], status, err);
 		goto out;
 	}
 	struct server_row s;
@@ -83,15 +81,7 @@ static void action_task(struct req *r, struct resp *w, const char *key, const js
 		resp_error(r, w, 409, "%s", msg);
 		goto out;
 	}
-	char task_id[UUID_STR_LEN];
-	uuid_generate_str(task_id);
-	int ok = DBX(r->db, err,
-	             "UPDATE instances SET task_state = $2, updated_at = now() WHERE id = $1", s.id,
-	             act->task_state) == 1 &&
-	         DBX(r->db, err,
-	             "INSERT INTO tasks (id, instance_id, action, status) VALUES ($1, $2, $3,"
-	             " 'pending')",
-	             task_id, s.id, act->task) == 1;
+	int ok = server_task_queue(r->db, s.id, act->task_state, act->task, err, sizeof(err)) == 0;
 	PQclear(res);
 	if (!ok) {
 		db_rollback(r->db);
@@ -112,17 +102,14 @@ static void action_console(struct req *r, struct resp *w, const char *key, const
 {
 	struct action_arg a = {.length = -1};
 	char err[512];
-	int status;
 	if (arg && !json_is_null(arg) &&
 	    jparse(arg, f_console, JCOUNT(f_console), &a, err, sizeof(err)) < 0) {
 		resp_error(r, w, 400, "Invalid input for field/attribute length. %s", err);
 		return;
 	}
-	PGresult *res = server_load(r, r->params[0], 0, &status, err, sizeof(err));
-	if (!res) {
-		server_load_failed(r, w, r->params[0], status, err);
+	PGresult *res = server_find(r, w, r->params[0], 0);
+	if (!res)
 		return;
-	}
 	char cid[UUID_STR_LEN];
 	snprintf(cid, sizeof(cid), "%s", db_val(res, 0, 0));
 	PQclear(res);
@@ -155,7 +142,6 @@ static void action_reset_state(struct req *r, struct resp *w, const char *key, c
 	} states[] = {{"active", "ACTIVE"}, {"error", "ERROR"}};
 	struct action_arg a = {0};
 	char err[512];
-	int status;
 	if (!policy_is_admin(&r->auth)) {
 		resp_error(r, w, 403,
 		           "Policy doesn't allow os_compute_api:os-admin-actions:reset_state to be "
@@ -175,11 +161,9 @@ static void action_reset_state(struct req *r, struct resp *w, const char *key, c
 		           a.state);
 		goto out;
 	}
-	PGresult *res = server_load(r, r->params[0], 0, &status, err, sizeof(err));
-	if (!res) {
-		server_load_failed(r, w, r->params[0], status, err);
+	PGresult *res = server_find(r, w, r->params[0], 0);
+	if (!res)
 		goto out;
-	}
 	int rows = DBX(r->db, err,
 	               "UPDATE instances SET vm_state = $2, status = $3, task_state = NULL,"
 	               " updated_at = now() WHERE id = $1 AND NOT deleted",

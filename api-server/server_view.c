@@ -6,18 +6,8 @@
 
 #include "server.h"
 #include "util.h"
+#include "wire.h"
 #include "xalloc.h"
-
-json_t *server_view_links(const char *public_url, const char *collection, const char *id)
-{
-	char *self = xasprintf("%s/compute/v2.1/%s/%s", public_url, collection, id);
-	char *bookmark = xasprintf("%s/compute/%s/%s", public_url, collection, id);
-	json_t *l = json_pack("[{s:s,s:s},{s:s,s:s}]", "rel", "self", "href", self, "rel",
-	                      "bookmark", "href", bookmark);
-	free(self);
-	free(bookmark);
-	return l;
-}
 
 /* {"id", "links": [bookmark]} as Nova 2.1 shows a server's flavor and image. */
 static json_t *ref_view(const char *public_url, const char *collection, const char *id)
@@ -43,11 +33,6 @@ void server_host_id(const char *project_id, const char *host, char out[57])
 	out[56] = '\0';
 }
 
-static json_t *str_or_null(const char *s)
-{
-	return s ? json_string(s) : json_null();
-}
-
 /* A JSON string, or "" when s is not valid UTF-8 (the database holds only what the
  * API validated, but a view must never fail). */
 static json_t *str_safe(const char *s)
@@ -69,7 +54,7 @@ static json_t *metadata_view(const char *text)
 json_t *server_view_brief(const struct server_row *s, const struct server_view_ctx *c)
 {
 	return json_pack("{s:s,s:o,s:o}", "id", s->id, "name", str_safe(s->name), "links",
-	                 server_view_links(c->public_url, "servers", s->id));
+	                 wire_compute_links(c->public_url, "servers", s->id));
 }
 
 json_t *server_view_full(const struct server_row *s, const struct server_view_ctx *c)
@@ -93,7 +78,8 @@ json_t *server_view_full(const struct server_row *s, const struct server_view_ct
 	json_object_set_new_nocheck(o, "addresses", json_object());
 	json_object_set_new_nocheck(o, "accessIPv4", str_safe(s->access_ipv4));
 	json_object_set_new_nocheck(o, "accessIPv6", str_safe(s->access_ipv6));
-	json_object_set_new_nocheck(o, "links", server_view_links(c->public_url, "servers", s->id));
+	json_object_set_new_nocheck(o, "links",
+	                            wire_compute_links(c->public_url, "servers", s->id));
 	json_object_set_new_nocheck(o, "OS-DCF:diskConfig", json_string("MANUAL"));
 	json_object_set_new_nocheck(o, "progress",
 	                            json_integer(!strcmp(s->status, "ACTIVE") ? 100 : 0));
@@ -101,9 +87,12 @@ json_t *server_view_full(const struct server_row *s, const struct server_view_ct
 	json_object_set_new_nocheck(o, "config_drive", json_string(s->config_drive ? "True" : ""));
 	json_object_set_new_nocheck(o, "key_name",
 	                            s->key_name ? str_safe(s->key_name) : json_null());
-	json_object_set_new_nocheck(o, "OS-SRV-USG:launched_at", str_or_null(s->launched_at));
-	json_object_set_new_nocheck(o, "OS-SRV-USG:terminated_at", str_or_null(s->terminated_at));
-	json_object_set_new_nocheck(o, "OS-EXT-STS:task_state", str_or_null(s->task_state));
+	json_object_set_new_nocheck(o, "OS-SRV-USG:launched_at",
+	                            wire_string_or_null(s->launched_at));
+	json_object_set_new_nocheck(o, "OS-SRV-USG:terminated_at",
+	                            wire_string_or_null(s->terminated_at));
+	json_object_set_new_nocheck(o, "OS-EXT-STS:task_state",
+	                            wire_string_or_null(s->task_state));
 	json_object_set_new_nocheck(o, "OS-EXT-STS:vm_state", json_string(s->vm_state));
 	json_object_set_new_nocheck(o, "OS-EXT-STS:power_state", json_integer(s->power_state));
 	json_object_set_new_nocheck(o, "os-extended-volumes:volumes_attached", json_array());
@@ -119,10 +108,11 @@ json_t *server_view_full(const struct server_row *s, const struct server_view_ct
 	if (c->admin) {
 		char iname[32];
 		snprintf(iname, sizeof(iname), "instance-%.8s", s->id);
-		json_object_set_new_nocheck(o, "OS-EXT-SRV-ATTR:host", str_or_null(s->host));
+		json_object_set_new_nocheck(o, "OS-EXT-SRV-ATTR:host",
+		                            wire_string_or_null(s->host));
 		json_object_set_new_nocheck(o, "OS-EXT-SRV-ATTR:instance_name", json_string(iname));
 		json_object_set_new_nocheck(o, "OS-EXT-SRV-ATTR:hypervisor_hostname",
-		                            str_or_null(s->host));
+		                            wire_string_or_null(s->host));
 	}
 	return o;
 }

@@ -12,21 +12,14 @@
 static int parse_one(const struct jfield *f, json_t *v, char *base, char *err, size_t errlen)
 {
 	switch (f->type) {
-	case J_STR:
-		if (!json_is_string(v) || json_string_length(v) > (size_t)f->max ||
-		    strlen(json_string_value(v)) != json_string_length(v)) {
-			snprintf(err, errlen, "%s: must be a string of at most %ld bytes", f->name,
-				 f->max);
-			return -EINVAL;
-		}
-		*(char **)(base + f->off) = xstrdup(json_string_value(v));
-		return 0;
 	case J_STR_OR_INT:
 		if (json_is_integer(v)) {
 			*(char **)(base + f->off) =
 				xasprintf("%lld", (long long)json_integer_value(v));
 			return 0;
 		}
+		/* fall through - otherwise it must be a string, as for J_STR */
+	case J_STR:
 		if (!json_is_string(v) || json_string_length(v) > (size_t)f->max ||
 		    strlen(json_string_value(v)) != json_string_length(v)) {
 			snprintf(err, errlen, "%s: must be a string of at most %ld bytes", f->name,

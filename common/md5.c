@@ -1,8 +1,16 @@
 /* MD5 per RFC 1321, written from the specification. */
 #include "md5.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "xalloc.h"
+
+#define MD5_FILE_CHUNK (1 << 20)
 
 /* Per-round shift amounts and the sine-derived constants K[i] = floor(|sin(i+1)| * 2^32). */
 static const uint8_t S[64] = {7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22,
@@ -100,4 +108,36 @@ void md5_final_hex(struct md5 *m, char out[33])
 	md5_update(m, pad, padlen + 8);
 	for (int i = 0; i < 16; i++)
 		snprintf(out + 2 * i, 3, "%02x", (m->h[i / 4] >> (8 * (i % 4))) & 0xff);
+}
+
+int md5_file_hex(const char *path, char out[33])
+{
+	struct md5 m;
+	uint8_t *buf = NULL;
+	int rc = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		goto out;
+	}
+	buf = xmalloc(MD5_FILE_CHUNK);
+	md5_init(&m);
+	for (;;) {
+		ssize_t n = read(fd, buf, MD5_FILE_CHUNK);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = -errno;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		md5_update(&m, buf, (size_t)n);
+	}
+	md5_final_hex(&m, out);
+out:
+	free(buf);
+	if (fd >= 0)
+		close(fd);
+	return rc;
 }

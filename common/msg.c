@@ -134,6 +134,15 @@ void msg_init(struct msg *m, enum msg_kind kind)
 	uuid_generate_str(m->id);
 }
 
+void msg_task_init(struct msg *m, const char *task_id, const char *action,
+		   const char *instance_id)
+{
+	msg_init(m, MSG_TASK);
+	snprintf(m->u.task.task_id, sizeof(m->u.task.task_id), "%s", task_id);
+	snprintf(m->u.task.action, sizeof(m->u.task.action), "%s", action);
+	snprintf(m->u.task.instance_id, sizeof(m->u.task.instance_id), "%s", instance_id);
+}
+
 void msg_release(struct msg *m)
 {
 	if ((unsigned)m->kind < MSG_KIND_COUNT) {

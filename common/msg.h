@@ -114,6 +114,10 @@ struct msg {
 
 /* Zeroes m, sets version and kind and a fresh message id. */
 void msg_init(struct msg *m, enum msg_kind kind);
+/* msg_init(m, MSG_TASK) with the task's id, action (TASK_*) and instance id copied in;
+ * the spawn fields stay empty. */
+void msg_task_init(struct msg *m, const char *task_id, const char *action,
+		   const char *instance_id);
 /* Frees what m owns (not m itself); m is zeroed. Accepts a zeroed msg. */
 void msg_release(struct msg *m);
 /* Returns the JSON text of m (owned), or NULL when a field breaks its bound. */

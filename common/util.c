@@ -1,11 +1,15 @@
-/* UUIDs, time formats, random tokens and hashes (libsodium for randomness/SHA-256). */
+/* UUIDs, time formats, random tokens, hashes and base64 (libsodium for randomness,
+ * SHA-256 and base64). */
 #include "util.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "xalloc.h"
 
 void uuid_generate_str(char out[UUID_STR_LEN])
 {
@@ -32,6 +36,15 @@ int uuid_is_valid(const char *s)
 		}
 	}
 	return 1;
+}
+
+int uuid_lower(const char *s, char out[UUID_STR_LEN])
+{
+	if (!uuid_is_valid(s))
+		return -EINVAL;
+	for (int i = 0; i < UUID_STR_LEN; i++)
+		out[i] = (char)tolower((unsigned char)s[i]);
+	return 0;
 }
 
 void time_iso_micro(time_t t, long usec, char *out, size_t n)
@@ -95,4 +108,33 @@ void sha256_hex(const void *data, size_t len, char out[65])
 	unsigned char h[crypto_hash_sha256_BYTES];
 	crypto_hash_sha256(h, data, len);
 	sodium_bin2hex(out, 65, h, sizeof(h));
+}
+
+int base64_decode(const char *s, const char *ignore, int unpadded_ok, unsigned char **out,
+		  size_t *len)
+{
+	static const int variants[] = {sodium_base64_VARIANT_ORIGINAL,
+				       sodium_base64_VARIANT_ORIGINAL_NO_PADDING};
+	size_t in = strlen(s);
+	/* room for all of it (3 bytes per 4 characters); libsodium reports a missing
+	 * padding with the same ERANGE as a short buffer, so none may be short */
+	size_t cap = in / 4 * 3 + 3;
+	unsigned char *buf = xmalloc(cap + 1);
+	size_t n = 0;
+	const char *end = NULL;
+	int rc = -1;
+	/* padded (what clients send) or, when allowed and that failed, unpadded */
+	for (size_t i = 0; rc < 0 && i < (unpadded_ok ? 2u : 1u); i++) {
+		rc = sodium_base642bin(buf, cap, s, in, ignore, &n, &end, variants[i]);
+		if (rc == 0 && end != s + in)
+			rc = -1; /* stopped before the end: a byte outside the alphabet */
+	}
+	if (rc < 0) {
+		free(buf);
+		return -EINVAL;
+	}
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	return 0;
 }

@@ -1,4 +1,4 @@
-/* Small shared helpers: UUIDs, timestamps, random tokens, monotonic time. */
+/* Small shared helpers: UUIDs, timestamps, random tokens, monotonic time, base64. */
 #ifndef NUBO_UTIL_H
 #define NUBO_UTIL_H
 #include <stddef.h>
@@ -11,6 +11,9 @@
 void uuid_generate_str(char out[UUID_STR_LEN]);
 /* 1 when s is a canonical lowercase or uppercase UUID string, else 0. */
 int uuid_is_valid(const char *s);
+/* Writes s lowercased into out when it is a UUID (any case). Returns 0, or -EINVAL
+ * (out untouched) when s is not a UUID. */
+int uuid_lower(const char *s, char out[UUID_STR_LEN]);
 
 /* "YYYY-MM-DDTHH:MM:SS.ffffffZ" (Keystone), into out (>= 28 bytes). */
 void time_iso_micro(time_t t, long usec, char *out, size_t n);
@@ -26,5 +29,12 @@ int64_t time_mono_ms(void);
 void token_random(char *out, size_t outlen, size_t bytes);
 /* Lowercase hex SHA-256 of data into out[65]. */
 void sha256_hex(const void *data, size_t len, char out[65]);
+
+/* Decodes base64 text s (standard alphabet), which must be base64 to its end. The
+ * bytes of ignore (may be NULL) are skipped wherever they stand; text without its '='
+ * padding is accepted only when unpadded_ok. Returns 0 with *out (owned; a NUL is
+ * appended that *len does not count) and *len, or -EINVAL with nothing to free. */
+int base64_decode(const char *s, const char *ignore, int unpadded_ok, unsigned char **out,
+		  size_t *len);
 
 #endif

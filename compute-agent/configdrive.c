@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 
 #include "fsutil.h"
 #include "proc.h"
+#include "util.h"
 #include "xalloc.h"
 
 #define ISO_TIMEOUT_MS 60000
@@ -75,24 +75,10 @@ char *configdrive_network_data(void)
 int configdrive_user_data(const char *b64, unsigned char **out, size_t *outlen, char *err,
                           size_t errlen)
 {
-	size_t in = strlen(b64);
-	/* room for all of it (3 bytes per 4 characters); the bound is checked after, as
-	 * libsodium reports a missing padding with the same ERANGE as a short buffer */
-	size_t cap = in / 4 * 3 + 3;
-	unsigned char *buf = xmalloc(cap + 1);
+	unsigned char *buf = NULL;
 	size_t n = 0;
-	const char *end = NULL;
-	/* padded (what clients send) or, failing that, unpadded */
-	static const int variants[] = {sodium_base64_VARIANT_ORIGINAL,
-	                               sodium_base64_VARIANT_ORIGINAL_NO_PADDING};
-	int rc = -1;
-	for (size_t i = 0; rc < 0 && i < sizeof(variants) / sizeof(variants[0]); i++) {
-		rc = sodium_base642bin(buf, cap, b64, in, " \t\r\n", &n, &end, variants[i]);
-		if (rc == 0 && end[strspn(end, " \t\r\n")] != '\0')
-			rc = -1; /* stopped before the end: a character outside the alphabet */
-	}
-	if (rc < 0) {
-		free(buf);
+	/* whitespace anywhere; padded (what clients send) or unpadded */
+	if (base64_decode(b64, " \t\r\n", 1, &buf, &n) < 0) {
 		snprintf(err, errlen, "user_data is not valid base64");
 		return -EINVAL;
 	}
@@ -102,7 +88,6 @@ int configdrive_user_data(const char *b64, unsigned char **out, size_t *outlen, 
 		         CONFIGDRIVE_USER_DATA_MAX);
 		return -E2BIG;
 	}
-	buf[n] = '\0';
 	*out = buf;
 	*outlen = n;
 	return 0;

@@ -15,11 +15,11 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "md5.h"
 #include "proc.h"
 #include "util.h"
 #include "xalloc.h"
 
-#define MD5_TIMEOUT_MS (30 * 60 * 1000)
 #define QEMU_IMG_TIMEOUT_MS 60000
 /* qemu-img parses untrusted headers: bound its address space and CPU time, as Nova
  * does (prlimit from util-linux applies the limits, then execs). */
@@ -162,21 +162,6 @@ static int image_inspect(const char *path, const char *want, struct image_info *
 	}
 	free(out);
 	return rc;
-}
-
-/* md5 of path through md5sum(1), lowercase hex into out[33]. */
-static int file_md5(const char *path, char out[33], char *err, size_t errlen)
-{
-	char buf[256];
-	const char *argv[] = {"md5sum", "--", path, NULL};
-	int st = proc_run(argv, MD5_TIMEOUT_MS, buf, sizeof(buf));
-	if (st != 0 || strspn(buf, "0123456789abcdef") != 32) {
-		snprintf(err, errlen, "image: md5sum failed");
-		return -EIO;
-	}
-	memcpy(out, buf, 32);
-	out[32] = '\0';
-	return 0;
 }
 
 struct dl {
@@ -322,9 +307,11 @@ static int image_fetch(struct image_cache *c, const char *id, const char *url, c
 	close(fd);
 	if (rc < 0)
 		goto out;
-	rc = file_md5(part, sum, err, errlen);
-	if (rc < 0)
+	rc = md5_file_hex(part, sum);
+	if (rc < 0) {
+		snprintf(err, errlen, "image: md5 of the download failed: %s", strerror(-rc));
 		goto out;
+	}
 	if (md5 && strcmp(sum, md5)) {
 		snprintf(err, errlen, "image: md5 %s does not match the checksum %s", sum, md5);
 		rc = -EINVAL;

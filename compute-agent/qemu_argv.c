@@ -2,7 +2,6 @@
 #include "qemu_argv.h"
 
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,20 +22,6 @@ static void argv_add(struct argv_buf *a, char *owned)
 	}
 	a->v[a->n++] = owned;
 	a->v[a->n] = NULL;
-}
-
-static void argv_addf(struct argv_buf *a, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void argv_addf(struct argv_buf *a, const char *fmt, ...)
-{
-	va_list ap;
-	char *s = NULL;
-	va_start(ap, fmt);
-	int r = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	if (r < 0)
-		abort();
-	argv_add(a, s);
 }
 
 /* Adds each string of a NULL-terminated list. */
@@ -194,7 +179,7 @@ char **qemu_argv_new(const struct qemu_def *d)
 
 	argv_add(&a, xstrdup(d->qemu));
 	argv_add(&a, xstrdup("-name"));
-	argv_addf(&a, "guest=%s,debug-threads=on", name);
+	argv_add(&a, xasprintf("guest=%s,debug-threads=on", name));
 	argv_add(&a, xstrdup("-uuid"));
 	argv_add(&a, xstrdup(d->id));
 	argv_add(&a, xstrdup("-machine"));
@@ -204,30 +189,30 @@ char **qemu_argv_new(const struct qemu_def *d)
 	argv_add(&a, xstrdup("-cpu"));
 	argv_add(&a, xstrdup(acc->cpu));
 	argv_add(&a, xstrdup("-smp"));
-	argv_addf(&a, "%d", d->vcpus);
+	argv_add(&a, xasprintf("%d", d->vcpus));
 	argv_add(&a, xstrdup("-m"));
-	argv_addf(&a, "%d", d->ram_mb);
+	argv_add(&a, xasprintf("%d", d->ram_mb));
 	argv_list(&a, fixed_head);
 
 	argv_add(&a, xstrdup("-chardev"));
-	argv_addf(&a, "socket,id=qmp,path=%s,server=on,wait=off", qmp);
+	argv_add(&a, xasprintf("socket,id=qmp,path=%s,server=on,wait=off", qmp));
 	argv_add(&a, xstrdup("-mon"));
 	argv_add(&a, xstrdup("chardev=qmp,mode=control"));
 	/* append=on: a restart of QEMU continues the log instead of truncating it */
 	argv_add(&a, xstrdup("-chardev"));
-	argv_addf(&a, "file,id=serial0,path=%s,append=on", console);
+	argv_add(&a, xasprintf("file,id=serial0,path=%s,append=on", console));
 	argv_add(&a, xstrdup("-device"));
 	argv_add(&a, xstrdup("isa-serial,chardev=serial0"));
 	argv_add(&a, xstrdup("-pidfile"));
 	argv_add(&a, xstrdup(d->pidfile));
 
 	argv_add(&a, xstrdup("-drive"));
-	argv_addf(&a, "file=%s,format=qcow2,if=none,id=disk0,discard=unmap", disk);
+	argv_add(&a, xasprintf("file=%s,format=qcow2,if=none,id=disk0,discard=unmap", disk));
 	argv_add(&a, xstrdup("-device"));
 	argv_add(&a, xstrdup("virtio-blk-pci,drive=disk0,bootindex=1"));
 	if (cd) {
 		argv_add(&a, xstrdup("-drive"));
-		argv_addf(&a, "file=%s,format=raw,if=none,id=config0,readonly=on", cd);
+		argv_add(&a, xasprintf("file=%s,format=raw,if=none,id=config0,readonly=on", cd));
 		argv_add(&a, xstrdup("-device"));
 		argv_add(&a, xstrdup("virtio-blk-pci,drive=config0"));
 	}
@@ -243,14 +228,15 @@ char **qemu_argv_new(const struct qemu_def *d)
 		argv_add(&a, xstrdup("-netdev"));
 		argv_add(&a, xstrdup("user,id=net0,restrict=on"));
 		argv_add(&a, xstrdup("-device"));
-		argv_addf(&a, "virtio-net-pci,netdev=net0,mac=%s,romfile=", mac);
+		argv_add(&a, xasprintf("virtio-net-pci,netdev=net0,mac=%s,romfile=", mac));
 	}
 	for (int i = 0; i < d->n_nics; i++) {
 		argv_add(&a, xstrdup("-netdev"));
-		argv_addf(&a, "tap,id=net%d,ifname=%s,script=no,downscript=no%s", i,
-		          d->nics[i].ifname, acc->tap_extra);
+		argv_add(&a, xasprintf("tap,id=net%d,ifname=%s,script=no,downscript=no%s", i,
+		                       d->nics[i].ifname, acc->tap_extra));
 		argv_add(&a, xstrdup("-device"));
-		argv_addf(&a, "virtio-net-pci,netdev=net%d,mac=%s,romfile=", i, d->nics[i].mac);
+		argv_add(&a, xasprintf("virtio-net-pci,netdev=net%d,mac=%s,romfile=", i,
+		                       d->nics[i].mac));
 	}
 	argv_list(&a, fixed_tail);
 	if (d->incoming) {

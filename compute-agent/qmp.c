@@ -23,19 +23,26 @@ struct qmp {
 	unsigned long next_id;
 };
 
+/* Waits for q's socket to be ready for events (POLLIN or POLLOUT) until the deadline.
+ * 1 when ready, 0 when woken without it (interrupted: try again), or -ETIMEDOUT. */
+static int qmp_wait(struct qmp *q, short events, int64_t deadline)
+{
+	int64_t left = deadline - time_mono_ms();
+	if (left <= 0)
+		return -ETIMEDOUT;
+	struct pollfd p = {.fd = q->fd, .events = events};
+	return poll(&p, 1, (int)left) > 0;
+}
+
 /* Sends all of s before the deadline; fd (when >= 0) rides with the first byte.
  * 0 or a negative errno. */
 static int qmp_write(struct qmp *q, const char *s, size_t n, int fd, int64_t deadline)
 {
 	while (n) {
-		int64_t left = deadline - time_mono_ms();
-		if (left <= 0)
-			return -ETIMEDOUT;
-		struct pollfd p = {.fd = q->fd, .events = POLLOUT};
-		int r = poll(&p, 1, (int)left);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
+		int ready = qmp_wait(q, POLLOUT, deadline);
+		if (ready < 0)
+			return ready;
+		if (!ready)
 			continue;
 		ssize_t w;
 		if (fd >= 0) {
@@ -92,16 +99,12 @@ static json_t *qmp_read(struct qmp *q, int64_t deadline, int *rc)
 			*rc = -EPROTO;
 			return NULL;
 		}
-		int64_t left = deadline - time_mono_ms();
-		if (left <= 0) {
-			*rc = -ETIMEDOUT;
+		int ready = qmp_wait(q, POLLIN, deadline);
+		if (ready < 0) {
+			*rc = ready;
 			return NULL;
 		}
-		struct pollfd p = {.fd = q->fd, .events = POLLIN};
-		int r = poll(&p, 1, (int)left);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
+		if (!ready)
 			continue;
 		if (q->cap - q->len < 4096) {
 			q->cap = q->cap ? q->cap * 2 : 8192;

@@ -307,16 +307,27 @@ out:
 	return rc;
 }
 
+/* Records that the instance is gone from this host: err says so, vm is DELETED.
+ * Returns -ENOENT. */
+static int vm_not_here(struct vm *vm, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "instance is not on this host");
+	vm_set(vm, VM_DELETED, 0);
+	return -ENOENT;
+}
+
+/* 0 while the instance's directory exists, else vm_not_here(). */
+static int vm_here(struct vm *vm, char *err, size_t errlen)
+{
+	return fs_exists(vm->dir) ? 0 : vm_not_here(vm, err, errlen);
+}
+
 /* Loads spec.json; a missing one means the instance is not on this host. */
 static int spec_load(struct vm *vm, struct msg *spec, char *err, size_t errlen)
 {
 	char path[4096];
 	int rc = vm_spec_load(vm_path(vm, F_SPEC, path, sizeof(path)), spec, err, errlen);
-	if (rc == -ENOENT) {
-		snprintf(err, errlen, "instance is not on this host");
-		vm_set(vm, VM_DELETED, 0);
-	}
-	return rc;
+	return rc == -ENOENT ? vm_not_here(vm, err, errlen) : rc;
 }
 
 /* ---- actions ------------------------------------------------------------------- */
@@ -495,11 +506,8 @@ static int act_stop(const struct vm_ctx *ctx, struct vm *vm, const struct msg_ta
                     size_t errlen)
 {
 	char state[MSG_STATE_MAX], why[256];
-	if (!fs_exists(vm->dir)) {
-		snprintf(err, errlen, "instance is not on this host");
-		vm_set(vm, VM_DELETED, 0);
+	if (vm_here(vm, err, errlen) < 0)
 		return -ENOENT;
-	}
 	pid_t pid = qemu_running(vm);
 	if (pid && qemu_state(vm, state, why, sizeof(why)) == 0 && !strcmp(state, VM_RUNNING) &&
 	    ctx->conf->stop_timeout > 0) {
@@ -561,11 +569,8 @@ struct run_change {
 static int vm_change(const struct vm_ctx *ctx, struct vm *vm, const struct run_change *c, char *err,
                      size_t errlen)
 {
-	if (!fs_exists(vm->dir)) {
-		snprintf(err, errlen, "instance is not on this host");
-		vm_set(vm, VM_DELETED, 0);
+	if (vm_here(vm, err, errlen) < 0)
 		return -ENOENT;
-	}
 	pid_t pid = qemu_running(vm);
 	if (!pid) {
 		snprintf(err, errlen, "instance is not running");
@@ -641,11 +646,8 @@ static int act_suspend(const struct vm_ctx *ctx, struct vm *vm, const struct msg
 static int act_resume(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t, char *err,
                       size_t errlen)
 {
-	if (!fs_exists(vm->dir)) {
-		snprintf(err, errlen, "instance is not on this host");
-		vm_set(vm, VM_DELETED, 0);
+	if (vm_here(vm, err, errlen) < 0)
 		return -ENOENT;
-	}
 	return act_start(ctx, vm, t, err, errlen);
 }
 

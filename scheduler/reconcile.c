@@ -106,13 +106,12 @@ static void reconcile_expected(struct sched *s, PGconn *c, const char *host,
 static void reconcile_send_delete(struct sched *s, const char *host, const char *id)
 {
 	struct msg t;
+	char task_id[UUID_STR_LEN];
 	if (!orphan_memo_claim(&s->orphans, host, id, time_mono_ms(),
 			       (int64_t)s->cfg->task_retry * 1000))
 		return;
-	msg_init(&t, MSG_TASK);
-	uuid_generate_str(t.u.task.task_id);
-	snprintf(t.u.task.action, sizeof(t.u.task.action), "%s", TASK_DELETE);
-	snprintf(t.u.task.instance_id, sizeof(t.u.task.instance_id), "%s", id);
+	uuid_generate_str(task_id);
+	msg_task_init(&t, task_id, TASK_DELETE, id);
 	int rc = bus_send(s->router, host, &t);
 	if (rc < 0)
 		log_warn("instance %s on %s is unknown; sending delete failed: %s", id, host,

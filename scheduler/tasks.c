@@ -225,10 +225,7 @@ out:
 static int task_message(struct sched *s, const struct task *t, PGconn *c, struct msg *m,
 			char *err, size_t errlen)
 {
-	msg_init(m, MSG_TASK);
-	snprintf(m->u.task.task_id, sizeof(m->u.task.task_id), "%s", t->id);
-	snprintf(m->u.task.action, sizeof(m->u.task.action), "%s", t->action);
-	snprintf(m->u.task.instance_id, sizeof(m->u.task.instance_id), "%s", t->instance_id);
+	msg_task_init(m, t->id, t->action, t->instance_id);
 	if (!strcmp(t->action, TASK_SPAWN)) {
 		int rc = task_spawn_fields(s, t, c, m, err, errlen);
 		if (rc < 0)

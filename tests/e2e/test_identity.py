@@ -2,6 +2,7 @@
 (issue, validate, revoke), RBAC, and project/user/role administration."""
 import hashlib
 import secrets
+import time
 
 import pytest
 
@@ -91,6 +92,53 @@ def test_token_revoke_with_the_cli(stack, os_cli, os_run, http):
     assert http("GET", SERVERS, token=tok).status == 200
     os_run("token", "revoke", tok, user="demo")
     assert_error(http("GET", SERVERS, token=tok), 401)
+
+
+def test_rescoped_token_never_outlives_its_parent(stack, http):
+    parent = stack.token("demo", fresh=True)
+    r = http("GET", "/identity/v3/auth/tokens", token=parent, headers={"X-Subject-Token": parent})
+    parent_exp = r.json["token"]["expires_at"]
+    body = {"auth": {"identity": {"methods": ["token"], "token": {"id": parent}},
+                     "scope": {"project": {"name": "demo", "domain": {"name": "Default"}}}}}
+    r = http("POST", "/identity/v3/auth/tokens", body)
+    assert r.status == 201, r
+    child = r.headers["X-Subject-Token"]
+    assert r.json["token"]["expires_at"] <= parent_exp, (r.json["token"]["expires_at"], parent_exp)
+    # a child of an expired parent dies with it
+    h = hashlib.sha256(parent.encode()).hexdigest()
+    stack.sql("UPDATE tokens SET expires_at = now() + interval '2 seconds' WHERE hash = :'p1'", h)
+    r = http("POST", "/identity/v3/auth/tokens", body)
+    assert r.status == 201, r
+    grandchild = r.headers["X-Subject-Token"]
+    time.sleep(3)
+    assert_error(http("GET", SERVERS, token=grandchild), 401)
+    assert http("GET", SERVERS, token=child).status == 200
+
+
+def test_login_without_scope_when_the_default_project_is_disabled(stack, os_cli, os_run, http):
+    sfx = secrets.token_hex(3)
+    pname, uname, pw = "e2e-dp-" + sfx, "e2e-du-" + sfx, "pw-" + secrets.token_hex(8)
+    os_cli("project", "create", "--domain", "default", pname)
+    os_cli("user", "create", "--domain", "default", "--password", pw, "--project", pname, uname)
+    os_run("role", "add", "--user", uname, "--project", pname, "member")
+    try:
+        os_run("project", "set", "--disable", pname)
+        body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+            "name": uname, "domain": {"name": "Default"}, "password": pw}}}}}
+        r = http("POST", "/identity/v3/auth/tokens", body)
+        assert r.status == 201, r  # an unscoped token, not a 500
+        assert "project" not in r.json["token"], r.json
+    finally:
+        os_run("user", "delete", uname)
+        os_run("project", "delete", pname)
+
+
+def test_path_segments_that_are_not_utf8_are_404(stack, http):
+    tok = stack.token("admin")
+    for path in ("/compute/v2.1/flavors/%ff", "/compute/v2.1/os-keypairs/%ff",
+                 "/identity/v3/users/%ff", "/image/v2/images/%ff",
+                 "/compute/v2.1/servers/%ff%0aforged"):
+        assert_error(http("GET", path, token=tok), 404)
 
 
 def test_expired_token_is_401(stack, http):

@@ -18,10 +18,7 @@ static void roundtrip_task(void **state)
 {
 	struct msg m, out;
 	char err[256];
-	msg_init(&m, MSG_TASK);
-	strcpy(m.u.task.task_id, task_id);
-	strcpy(m.u.task.action, TASK_SPAWN);
-	strcpy(m.u.task.instance_id, inst_id);
+	msg_task_init(&m, task_id, TASK_SPAWN, inst_id);
 	m.u.task.name = xstrdup("vm1");
 	m.u.task.vcpus = 2;
 	m.u.task.ram_mb = 512;
@@ -32,6 +29,8 @@ static void roundtrip_task(void **state)
 	assert_int_equal(out.kind, MSG_TASK);
 	assert_string_equal(out.id, m.id);
 	assert_string_equal(out.u.task.action, "spawn");
+	assert_string_equal(out.u.task.task_id, task_id);
+	assert_string_equal(out.u.task.instance_id, inst_id);
 	assert_string_equal(out.u.task.name, "vm1");
 	assert_int_equal(out.u.task.ram_mb, 512);
 	assert_string_equal(out.u.task.user_data, m.u.task.user_data);
