@@ -2,6 +2,7 @@
 a user can do" on real (TCG) VMs, then tenancy, quotas and bad input.
 
 The tests of a section run in file order and share the session VM (see conftest)."""
+import secrets
 import threading
 
 import pytest
@@ -90,6 +91,42 @@ def test_keypair_import_and_delete(os_cli, os_run, tmp_path):
     assert "e2e-imported" not in {k["Name"] for k in os_cli("keypair", "list")}
     os_run("keypair", "delete", "e2e-imported", user="demo")
     assert "e2e-imported" not in {k["Name"] for k in os_cli("keypair", "list", user="demo")}
+
+
+def test_keypair_needs_a_project_scoped_token(stack, os_cli, os_run, http):
+    """A user without a default project logs in unscoped; such a token has no project
+    whose key_pairs quota could count the key, so it may not create one."""
+    uname, pw = "e2e-unscoped-" + secrets.token_hex(3), "pw-" + secrets.token_hex(8)
+    os_cli("user", "create", "--domain", "default", "--password", pw, uname)
+    os_run("role", "add", "--user", uname, "--project", "demo", "member")
+    try:
+        r = http("POST", "/identity/v3/auth/tokens", {"auth": {"identity": {
+            "methods": ["password"], "password": {"user": {
+                "name": uname, "domain": {"name": "Default"}, "password": pw}}}}})
+        assert r.status == 201 and "project" not in r.json["token"], r
+        r = http("POST", API + "/os-keypairs", {"keypair": {"name": "e2e-unscoped"}},
+                 token=r.headers["X-Subject-Token"])
+        assert_error(r, 403)
+    finally:
+        os_run("user", "delete", uname)
+
+
+def test_upload_into_a_foreign_image_is_refused(stack, http):
+    adm, demo = stack.token("admin"), stack.token("demo")
+    r = http("POST", "/image/v2/images", {"name": "e2e-foreign", "disk_format": "raw",
+                                           "container_format": "bare", "visibility": "public"},
+             token=adm)
+    assert r.status == 201, r
+    img = r.json["id"]
+    try:
+        r = http("PUT", "/image/v2/images/%s/file" % img, token=demo, raw=b"\0" * (1 << 20),
+                 headers={"Content-Type": "application/octet-stream"})
+        assert r.status == 403, r
+        assert http("GET", "/image/v2/images/" + img, token=adm).json["status"] == "queued"
+        leftovers = list((stack.root / "var" / "lib" / "nubo" / "images").glob(".upload-*"))
+        assert leftovers == [], leftovers
+    finally:
+        http("DELETE", "/image/v2/images/" + img, token=adm)
 
 
 def test_keypair_bad_input(stack, http):
@@ -289,8 +326,8 @@ def test_no_host_fits_is_error_with_a_reason(stack, os_cli, os_run):
     hv = os_cli("hypervisor", "list", "--long")[0]
     ram = int(hv["Memory MB"]) * 2 + 1024  # above the default 1.5 ratio
     quota = os_cli("quota", "show", "admin")
-    if int(quota.get("ram", 0)) not in (-1,) and int(quota.get("ram", 0)) < ram:
-        os_run("quota", "set", "--ram", str(ram), "admin")
+    if int(quota.get("ram", 0)) != -1 and int(quota.get("ram", 0)) < 2 * ram:
+        os_run("quota", "set", "--ram", str(2 * ram), "admin")  # two of them, below
     name = "e2e.huge"
     os_run("flavor", "create", "--ram", str(ram), "--disk", "1", "--vcpus", "1", name)
     try:
@@ -301,6 +338,20 @@ def test_no_host_fits_is_error_with_a_reason(stack, os_cli, os_run):
         assert "no host has %d MB RAM free" % ram in fault.get("message", ""), s
         assert hv["Hypervisor Hostname"] in fault["message"], s
         stack.os_run("server", "delete", "--wait", sid)
+        # a multiple create with a name of the longest length: the "-N" suffixes still
+        # fit 255 bytes, so the failure is placement's, not a message bound's
+        long = "n" * 255
+        os_run("server", "create", "--flavor", name, "--image", "nubo-tiny", "--min", "2",
+               "--max", "2", long)
+        tok = stack.token("admin")
+        r = stack.http("GET", API + "/servers/detail?name=^nnnn", token=tok)
+        made = [x for x in r.json["servers"] if x["name"].startswith("nnnn")]
+        assert len(made) == 2, made
+        for x in made:
+            assert len(x["name"]) <= 255 and x["name"].endswith(("-1", "-2")), x["name"]
+            e = stack.wait_status(x["id"], "ERROR", timeout=120)
+            assert "no host has" in e["fault"]["message"], e
+            stack.os_run("server", "delete", "--wait", x["id"])
     finally:
         os_run("flavor", "delete", name)
 
