@@ -163,8 +163,7 @@ int image_load(struct req *r, const char *id, int for_update, struct image *img,
 	return rc;
 }
 
-/* 1 when the caller may change img (its owner, or an admin). */
-static int image_may_modify(const struct req *r, const struct image *img)
+int image_may_modify(const struct req *r, const struct image *img)
 {
 	if (policy_is_admin(&r->auth))
 		return 1;

@@ -60,6 +60,9 @@ int image_find_writable(struct req *r, struct resp *w, int lock, const char *ver
 /* "<image_dir>/<id>" (owned). */
 char *image_path(const struct api *api, const char *id);
 
+/* 1 when the caller may change img (its owner, or an admin). */
+int image_may_modify(const struct req *r, const struct image *img);
+
 /* may_stream of the upload route: 0 when the caller may upload into image
  * r->params[0] (it sees it, and owns it or is admin), else -ENOENT or -EACCES. A
  * database error returns 0 and leaves the answer to the handler. */

@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include "image.h"
-#include "policy.h"
 #include "image_inspect.h"
 #include "log.h"
 #include "md5.h"
@@ -333,8 +332,7 @@ int image_upload_may_stream(struct req *r)
 	struct image img = {0};
 	char err[256];
 	int rc = image_load(r, r->params[0], 0, &img, err, sizeof(err));
-	if (rc == 0 && !policy_is_admin(&r->auth) &&
-	    (!img.owner || strcmp(img.owner, r->auth.project_id)))
+	if (rc == 0 && !image_may_modify(r, &img))
 		rc = -EACCES;
 	image_release(&img);
 	return rc == -EIO ? 0 : rc;
