@@ -74,7 +74,11 @@ int token_issue(PGconn *db, const char *user_id, const char *project_id, long tt
 		const char *not_after, char out[TOKEN_STR_MAX], struct auth *a)
 {
 	char hash[65], ttls[32], err[256];
-	token_random(out, TOKEN_STR_MAX, 32);
+	/* A fixed letter prefix: base64url may start with '-', which command lines take
+	 * for an option (`openstack token revoke -Kb…` fails); it also makes a leaked
+	 * token recognisable to secret scanners. */
+	memcpy(out, TOKEN_PREFIX, sizeof(TOKEN_PREFIX) - 1);
+	token_random(out + sizeof(TOKEN_PREFIX) - 1, TOKEN_STR_MAX - (sizeof(TOKEN_PREFIX) - 1), 32);
 	sha256_hex(out, strlen(out), hash);
 	snprintf(ttls, sizeof(ttls), "%ld", ttl);
 	if (DBX(db, err,

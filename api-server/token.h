@@ -1,4 +1,5 @@
-/* Keystone tokens: 32 random bytes, base64url; only their SHA-256 is stored. */
+/* Keystone tokens: "nubo" + 32 random bytes in base64url; only their SHA-256 is
+ * stored. */
 #ifndef NUBO_TOKEN_H
 #define NUBO_TOKEN_H
 #include <libpq-fe.h>
@@ -7,6 +8,7 @@
 #include "http.h"
 
 #define TOKEN_STR_MAX 64
+#define TOKEN_PREFIX "nubo" /* then 43 base64url characters of 32 random bytes */
 
 /* Creates a token for user (scoped to project_id, or unscoped when NULL), valid ttl
  * seconds but never past not_after (a timestamp, e.g. the expiry of the token it is

@@ -87,6 +87,15 @@ def test_token_validate_and_revoke(stack, http):
     assert r.status in (401, 404), r
 
 
+def test_tokens_never_look_like_options(stack):
+    """A token that began with '-' (base64url allows it) broke `openstack token revoke
+    <token>`: argparse took it for an option. 32 fresh tokens must all start with a
+    letter."""
+    for _ in range(32):
+        tok = stack.token("demo", fresh=True)
+        assert tok[0].isalpha(), tok
+
+
 def test_token_revoke_with_the_cli(stack, os_cli, os_run, http):
     tok = os_cli("token", "issue", user="demo")["id"]
     assert http("GET", SERVERS, token=tok).status == 200
