@@ -13,9 +13,11 @@ BUILD   ?= build
 DAEMONS  = api-server:nubo-api scheduler:nubo-scheduler compute-agent:nubo-compute
 DIRS     = common $(foreach d,$(DAEMONS),$(firstword $(subst :, ,$(d))))
 
-# Every .c of a directory except main.c goes into that directory's static library,
-# so unit tests can link the pure cores without the daemon's main().
-srcs     = $(filter-out $(1)/main.c,$(wildcard $(1)/*.c))
+# Every .c of a directory and of its subfolders (api-server/identity/, ...) except
+# main.c goes into that directory's static library, so unit tests can link the pure
+# cores without the daemon's main(). Inside a daemon, includes name the subfolder
+# ("compute/server.h"): each daemon directory is on its own objects' include path.
+srcs     = $(filter-out $(1)/main.c,$(wildcard $(1)/*.c $(1)/*/*.c))
 objs     = $(patsubst %.c,$(BUILD)/%.o,$(call srcs,$(1)))
 
 LIBNUBO  = $(BUILD)/common/libnubo.a
@@ -28,9 +30,11 @@ TESTS    = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test
 .PHONY: all check unit fuzz integration e2e clean stack unstack install asan format
 all: $(BINS)
 
-$(BUILD)/%.o: %.c $(wildcard */*.h)
+HEADERS  = $(wildcard */*.h */*/*.h)
+$(BUILD)/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS) $(DIRINC) -c -o $@ $<
+$(foreach d,$(DIRS),$(eval $(BUILD)/$(d)/%.o: DIRINC = -I$(d)))
 
 $(BUILD)/%/lib.a: $$(call objs,$$*)
 	@mkdir -p $(dir $@)
@@ -54,9 +58,11 @@ $(BUILD)/bin/nubo-manage: $(BUILD)/tools/nubo-manage.o $(BUILD)/common/lib.a
 # as "<dir>/<noun>.h" (so two daemons' same-named symbols never meet in one binary).
 test_libs = $(foreach d,api-server scheduler compute-agent,$(if $(shell grep -l '^\#include "$(d)/' $(1)),$(BUILD)/$(d)/lib.a))
 
+test_incs = $(foreach d,api-server scheduler compute-agent,$(if $(shell grep -l '^\#include "$(d)/' $(1)),-I$(d)))
+
 $(BUILD)/tests/%: tests/unit/%.c $$(call test_libs,tests/unit/$$*.c) $(BUILD)/common/lib.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -I. -Itests/unit -o $@ $^ $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) -I. -Itests/unit $(call test_incs,$<) -o $@ $^ $(LDLIBS) -lcmocka
 
 # Unit tests run under ASan+UBSan in their own build tree.
 unit:
@@ -88,7 +94,7 @@ unstack:
 	deploy/unstack.sh
 
 format:
-	clang-format -i */*.c */*.h tools/*.c tests/unit/*.c
+	clang-format -i */*.c */*.h */*/*.c */*/*.h tools/*.c tests/unit/*.c
 
 clean:
 	rm -rf build build-asan

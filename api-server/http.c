@@ -17,7 +17,7 @@
 #include "log.h"
 #include "policy.h"
 #include "routes.h"
-#include "token.h"
+#include "identity/token.h"
 #include "xalloc.h"
 
 struct conn_state {

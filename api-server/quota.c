@@ -40,7 +40,7 @@ int quota_limits(PGconn *db, const char *project_id, struct quota_set *out)
 {
 	char err[256];
 	quota_defaults(out);
-	PGresult *r = DBQ(db, err, "SELECT resource, hard_limit FROM quotas WHERE project_id = $1",
+	PGresult *r = DBQ(db, err, sizeof err, "SELECT resource, hard_limit FROM quotas WHERE project_id = $1",
 	                  project_id);
 	if (!r)
 		return -EIO;
@@ -59,7 +59,7 @@ int quota_usage(PGconn *db, const char *project_id, struct quota_set *out)
 	char err[256];
 	memset(out, 0, sizeof(*out));
 	/* key_pairs are per user in Nova; a project has no key pair usage of its own. */
-	PGresult *r = DBQ(db, err,
+	PGresult *r = DBQ(db, err, sizeof err,
 	                  "SELECT count(*), coalesce(sum(vcpus), 0), coalesce(sum(ram_mb), 0)"
 	                  " FROM instances WHERE project_id = $1 AND NOT deleted",
 	                  project_id);

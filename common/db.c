@@ -95,8 +95,11 @@ PGresult *db_query(PGconn *c, const char *sql, int n, const char *const *params,
 	ExecStatusType st = PQresultStatus(r);
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
 		return r;
-	if (err && errlen)
-		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+	if (err && errlen) {
+		/* no result at all (connection lost): the connection holds the reason */
+		const char *why = r ? PQresultErrorMessage(r) : "";
+		snprintf(err, errlen, "%s", *why ? why : PQerrorMessage(c));
+	}
 	if (sqlstate) {
 		const char *s = PQresultErrorField(r, PG_DIAG_SQLSTATE);
 		snprintf(sqlstate, 6, "%s", s ? s : "");

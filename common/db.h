@@ -25,13 +25,15 @@ int db_exec(PGconn *c, const char *sql, int n, const char *const *params, char *
 	    size_t errlen);
 
 #define DB_NARGS(...) ((int)(sizeof((const char *[]){__VA_ARGS__}) / sizeof(const char *)))
-/* DBQ(conn, errbuf, sql, params...): db_query with an inline parameter list. */
-#define DBQ(c, err, sql, ...)                                                                  \
+/* DBQ(conn, err, errlen, sql, params...): db_query with an inline parameter list;
+ * DBX the same for db_exec. The error buffer's size is always passed explicitly (a
+ * macro that took sizeof(err) cut the message to 7 bytes where err was a pointer). */
+#define DBQ(c, err, errlen, sql, ...)                                                          \
 	db_query((c), (sql), DB_NARGS(__VA_ARGS__), (const char *const[]){__VA_ARGS__}, (err),   \
-		 sizeof(err), NULL)
-#define DBX(c, err, sql, ...)                                                                  \
+		 (errlen), NULL)
+#define DBX(c, err, errlen, sql, ...)                                                          \
 	db_exec((c), (sql), DB_NARGS(__VA_ARGS__), (const char *const[]){__VA_ARGS__}, (err),    \
-		sizeof(err))
+		(errlen))
 
 /* Transaction helpers: 0 or -EIO. */
 int db_begin(PGconn *c);

@@ -114,7 +114,7 @@ int agents_on_hello(struct sched *s, const char *peer, struct msg *m)
 	snprintf(ram, sizeof(ram), "%d", h->ram_mb);
 	snprintf(disk, sizeof(disk), "%d", h->disk_gb);
 	PGconn *c = sched_db(s);
-	int rc = DBX(c, err,
+	int rc = DBX(c, err, sizeof err,
 		     "INSERT INTO agents (host, accel, az, vcpus, ram_mb, disk_gb, state,"
 		     " last_seen)"
 		     " VALUES ($1, $2, $3, $4::int, $5::int, $6::int, 'up', now())"
@@ -144,7 +144,7 @@ void agents_tick(struct sched *s)
 		      agent_down_log, s);
 	snprintf(secs, sizeof(secs), "%ld", s->cfg->agent_timeout);
 	PGconn *c = sched_db(s);
-	PGresult *r = DBQ(c, err,
+	PGresult *r = DBQ(c, err, sizeof err,
 			  "UPDATE agents SET state = 'down' WHERE state = 'up'"
 			  " AND last_seen < now() - $1::int * interval '1 second' RETURNING host",
 			  secs);

@@ -19,7 +19,7 @@ int console_on_msg(struct sched *s, const char *peer, struct msg *m)
 	msg_sanitize_text(con->data, strlen(con->data));
 	snprintf(keep, sizeof(keep), "%d", CONSOLE_KEEP_BYTES);
 	PGconn *c = sched_db(s);
-	int rc = DBX(c, err,
+	int rc = DBX(c, err, sizeof err,
 		     "INSERT INTO instance_console (instance_id, log, updated_at)"
 		     " SELECT i.id, right($2, $4::int), now() FROM instances i"
 		     "  WHERE i.id = $1 AND i.host = $3"

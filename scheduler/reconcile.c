@@ -78,7 +78,7 @@ static void reconcile_expected(struct sched *s, PGconn *c, const char *host,
 {
 	char err[512], limit[16];
 	snprintf(limit, sizeof(limit), "%d", RECONCILE_MAX_ROWS);
-	PGresult *r = DBQ(c, err,
+	PGresult *r = DBQ(c, err, sizeof err,
 			  "SELECT i.id, i.status, i.vm_state, i.power_state FROM instances i"
 			  " WHERE i.host = $1 AND NOT i.deleted"
 			  " AND NOT EXISTS (SELECT 1 FROM tasks t"
@@ -147,7 +147,7 @@ static void reconcile_unexpected(struct sched *s, PGconn *c, const char *host,
 	list[pos] = '\0';
 	if (pos == 2)
 		goto out;
-	r = DBQ(c, err,
+	r = DBQ(c, err, sizeof err,
 		"SELECT i.id, i.host, i.deleted, EXISTS (SELECT 1 FROM tasks t"
 		"  WHERE t.instance_id = i.id AND (t.host IS NULL OR t.host = $2)"
 		"  AND (t.status IN ('pending', 'dispatched')"
@@ -172,7 +172,7 @@ static void reconcile_unexpected(struct sched *s, PGconn *c, const char *host,
 			continue;
 		char task_id[UUID_STR_LEN];
 		uuid_generate_str(task_id);
-		if (DBX(c, err,
+		if (DBX(c, err, sizeof err,
 			"INSERT INTO tasks (id, instance_id, action, status, host)"
 			" VALUES ($1, $2, 'delete', 'pending', $3)",
 			task_id, id, host) < 0) {
@@ -211,7 +211,7 @@ int reconcile_on_event(struct sched *s, const char *peer, struct msg *m)
 	char err[512];
 	int rc = 0;
 	PGconn *c = sched_db(s);
-	PGresult *r = DBQ(c, err,
+	PGresult *r = DBQ(c, err, sizeof err,
 			  "SELECT i.status, i.vm_state, i.power_state FROM instances i"
 			  " WHERE i.id = $1 AND i.host = $2 AND NOT i.deleted AND NOT EXISTS"
 			  " (SELECT 1 FROM tasks t WHERE t.instance_id = i.id"

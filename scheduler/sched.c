@@ -163,7 +163,7 @@ static int sched_connect(struct sched *s, volatile sig_atomic_t *stop)
 		log_err("database schema: %s", err);
 		goto out;
 	}
-	PGresult *r = DBQ(c, err, "SELECT now()");
+	PGresult *r = DBQ(c, err, sizeof err, "SELECT now()");
 	if (!r) {
 		log_err("database clock: %s", err);
 		goto out;

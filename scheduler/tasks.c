@@ -247,7 +247,7 @@ static int task_send(struct sched *s, const struct task *t, PGconn *c, const cha
 		     const struct msg *m)
 {
 	char err[512];
-	if (DBX(c, err,
+	if (DBX(c, err, sizeof err,
 		"UPDATE tasks SET host = $2, status = 'dispatched', attempts = attempts + 1,"
 		" updated_at = now() WHERE id = $1",
 		t->id, host) < 0) {
@@ -294,7 +294,7 @@ static int task_place(struct sched *s, const struct task *t, PGconn *c, char *ho
 	int rc = -EIO;
 	size_t n = s->agents.n;
 	struct placement_host *hosts = xcalloc(n, sizeof(*hosts));
-	PGresult *r = DBQ(c, err,
+	PGresult *r = DBQ(c, err, sizeof err,
 			  "SELECT host, sum(vcpus), sum(ram_mb), sum(disk_gb) FROM instances"
 			  " WHERE NOT deleted AND host IS NOT NULL GROUP BY host");
 	if (!r) {
@@ -344,7 +344,7 @@ static int dispatch_spawn(struct sched *s, struct task *t, PGconn *c)
 		return sched_placement_on_hold(s) ? -EAGAIN : task_fail_early(s, t, c, why);
 	if (rc < 0)
 		return rc;
-	if (DBX(c, err,
+	if (DBX(c, err, sizeof err,
 		"UPDATE instances SET host = $2, az = CASE WHEN $4::boolean THEN $3 ELSE az END,"
 		" task_state = 'spawning', updated_at = now() WHERE id = $1",
 		t->instance_id, host, az, placement_az_any(t->az) ? "true" : "false") < 0) {
@@ -425,7 +425,7 @@ static void task_dispatch_one(struct sched *s, PGconn *c, const char *id)
 	struct task t;
 	if (!uuid_is_valid(id)) {
 		log_warn("task \"%.40s\": id is not a UUID: failed", id);
-		if (DBX(c, err,
+		if (DBX(c, err, sizeof err,
 			"UPDATE tasks SET status = 'failed', error = 'task id is not a UUID',"
 			" updated_at = now() WHERE id = $1",
 			id) < 0)
@@ -462,7 +462,7 @@ void tasks_run(struct sched *s)
 	PGconn *c = sched_db(s);
 	while (examined < OUTBOX_BUDGET) {
 		PGresult *r = DBQ(
-			c, err,
+			c, err, sizeof err,
 			"SELECT t.id, t.created_at FROM tasks t WHERE t.status = 'pending'"
 			" AND (t.created_at, t.id) > ($1::timestamptz, $2::text)"
 			" AND (t.action = 'delete' OR NOT EXISTS (SELECT 1 FROM tasks o"
@@ -537,7 +537,7 @@ void tasks_retry(struct sched *s)
 	snprintf(retry, sizeof(retry), "%ld", s->cfg->task_retry);
 	snprintf(batch, sizeof(batch), "%d", RETRY_BATCH);
 	PGconn *c = sched_db(s);
-	PGresult *r = DBQ(c, err,
+	PGresult *r = DBQ(c, err, sizeof err,
 			  "SELECT id FROM tasks WHERE status = 'dispatched'"
 			  " AND (updated_at < now() - $1::int * interval '1 second'"
 			  "  OR updated_at < $2::timestamptz)"

@@ -51,7 +51,7 @@ static int bootstrap(PGconn *db, char *err, size_t errlen)
 			snprintf(err, errlen, "password hashing failed");
 			return -1;
 		}
-		if (DBX(db, err,
+		if (DBX(db, err, errlen,
 			"INSERT INTO users (id, name, password_hash, default_project_id)"
 			" SELECT gen_random_uuid()::text, $1, $2, id FROM projects WHERE name = $3"
 			" ON CONFLICT (name) DO UPDATE SET password_hash = EXCLUDED.password_hash,"
@@ -59,7 +59,7 @@ static int bootstrap(PGconn *db, char *err, size_t errlen)
 			u->name, hash, u->project) < 0)
 			return -1;
 		for (int k = 0; k < 3 && u->roles[k][0]; k++)
-			if (DBX(db, err,
+			if (DBX(db, err, errlen,
 				"INSERT INTO role_assignments (user_id, project_id, role_id)"
 				" SELECT u.id, p.id, r.id FROM users u, projects p, roles r"
 				" WHERE u.name = $1 AND p.name = $2 AND r.name = $3 ON CONFLICT DO NOTHING",

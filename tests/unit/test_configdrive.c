@@ -15,7 +15,7 @@
 #include <cmocka.h>
 
 #include "compute-agent/configdrive.h"
-#include "compute-agent/fsutil.h"
+#include "fsutil.h"
 
 #define ID "0b7e3c52-4d11-4a8e-9f0a-5c2d6e1f7a90"
 

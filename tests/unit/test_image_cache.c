@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "compute-agent/fsutil.h"
+#include "fsutil.h"
 #include "compute-agent/image_cache.h"
 #include "proc.h"
 

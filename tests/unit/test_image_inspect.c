@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "api-server/image_inspect.h"
+#include "api-server/image/image_inspect.h"
 
 #define MiB (1024ULL * 1024)
 #define QEMU_FILE_SIZE 196616 /* size of the qemu-img files the golden heads come from */

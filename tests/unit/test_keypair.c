@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "api-server/keypair.h"
+#include "api-server/compute/keypair.h"
 
 static const char ed25519[] =
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOixx4M6DYrihWFFcYF/yjsK4OTWwCzhHXYD1patdMjA "

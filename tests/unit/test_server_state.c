@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "api-server/server.h"
+#include "api-server/compute/server.h"
 #include "common/msg.h"
 
 #define ID "0b4e7a3e-6a0c-4c1b-9d7e-2f1e3c4d5a6b"

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "api-server/server.h"
+#include "api-server/compute/server.h"
 
 static const struct server_view_ctx member = {"http://cloud:8080", 0, 1};
 static const struct server_view_ctx admin = {"http://cloud:8080", 1, 1};

@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "api-server/usage.h"
+#include "api-server/usage/usage.h"
 
 #define H 3600
 static const time_t T0 = 1700000000; /* window start */

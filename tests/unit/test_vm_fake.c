@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "compute-agent/fsutil.h"
+#include "fsutil.h"
 #include "compute-agent/vm.h"
 #include "compute-agent/vm_spec.h"
 #include "log.h"

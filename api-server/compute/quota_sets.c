@@ -1,7 +1,7 @@
 /* Nova os-quota-sets (show, defaults, detail, update, delete) at microversion 2.1.
  * instances, cores, ram and key_pairs come from quota.h and are enforced; the other
  * keys 2.1 clients show are stored and reported but nothing consumes them yet. */
-#include "quota_sets.h"
+#include "compute/quota_sets.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -56,7 +56,7 @@ static int qs_load(PGconn *db, const char *pid, long out[NQKEYS])
 	if (quota_limits(db, pid, &lim) < 0)
 		return -EIO;
 	PGresult *res =
-	    DBQ(db, err, "SELECT resource, hard_limit FROM quotas WHERE project_id = $1", pid);
+	    DBQ(db, err, sizeof err, "SELECT resource, hard_limit FROM quotas WHERE project_id = $1", pid);
 	if (!res)
 		return -EIO;
 	for (int i = 0; i < NQKEYS; i++) {
@@ -81,7 +81,7 @@ static int qs_in_use(struct req *r, const char *pid, long out[NQKEYS])
 	if (quota_usage(r->db, pid, &used) < 0)
 		return -EIO;
 	PGresult *res =
-	    DBQ(r->db, err, "SELECT count(*) FROM keypairs WHERE user_id = $1", r->auth.user_id);
+	    DBQ(r->db, err, sizeof err, "SELECT count(*) FROM keypairs WHERE user_id = $1", r->auth.user_id);
 	if (!res)
 		return -EIO;
 	used.v[QUOTA_KEY_PAIRS] = db_long(res, 0, 0, 0);
@@ -207,7 +207,7 @@ void quota_sets_update(struct req *r, struct resp *w)
 		resp_db_error(r, w, "begin failed");
 		return;
 	}
-	int n = DBX(r->db, err, "SELECT 1 FROM projects WHERE id = $1 FOR UPDATE", pid);
+	int n = DBX(r->db, err, sizeof err, "SELECT 1 FROM projects WHERE id = $1 FOR UPDATE", pid);
 	if (n != 1) {
 		if (n < 0)
 			resp_db_error(r, w, err);
@@ -236,7 +236,7 @@ void quota_sets_update(struct req *r, struct resp *w)
 			continue;
 		char val[24];
 		snprintf(val, sizeof(val), "%ld", in.v[i]);
-		if (DBX(r->db, err,
+		if (DBX(r->db, err, sizeof err,
 		        "INSERT INTO quotas (project_id, resource, hard_limit)"
 		        " VALUES ($1, $2, $3::bigint) ON CONFLICT (project_id, resource)"
 		        " DO UPDATE SET hard_limit = EXCLUDED.hard_limit",
@@ -255,7 +255,7 @@ void quota_sets_update(struct req *r, struct resp *w)
 void quota_sets_delete(struct req *r, struct resp *w)
 {
 	char err[256];
-	if (DBX(r->db, err, "DELETE FROM quotas WHERE project_id = $1", r->params[0]) < 0)
+	if (DBX(r->db, err, sizeof err, "DELETE FROM quotas WHERE project_id = $1", r->params[0]) < 0)
 		resp_db_error(r, w, err);
 	else
 		resp_empty(w, 202);

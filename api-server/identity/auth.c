@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "catalog.h"
+#include "identity/catalog.h"
 #include "jparse.h"
 #include "routes.h"
-#include "token.h"
+#include "identity/token.h"
 #include "wire.h"
 #include "xalloc.h"
 
@@ -172,10 +172,10 @@ static int check_password(PGconn *db, const struct auth_req *a, char user_id[UUI
 	char err[256];
 	if (!domain_ok(&a->udomain) && !a->user_id)
 		return -EACCES;
-	PGresult *r = a->user_id ? DBQ(db, err,
+	PGresult *r = a->user_id ? DBQ(db, err, sizeof err,
 				       "SELECT id, password_hash FROM users WHERE id = $1 AND enabled",
 				       a->user_id)
-				 : DBQ(db, err,
+				 : DBQ(db, err, sizeof err,
 				       "SELECT id, password_hash FROM users WHERE name = $1 AND enabled",
 				       a->user_name);
 	int rc = -EACCES;
@@ -201,16 +201,16 @@ static int resolve_project(PGconn *db, const struct auth_req *a, const char *use
 	char err[256];
 	PGresult *r;
 	if (a->project_id)
-		r = DBQ(db, err, "SELECT id FROM projects WHERE id = $1 AND enabled", a->project_id);
+		r = DBQ(db, err, sizeof err, "SELECT id FROM projects WHERE id = $1 AND enabled", a->project_id);
 	else if (domain_ok(&a->pdomain))
-		r = DBQ(db, err, "SELECT id FROM projects WHERE name = $1 AND enabled",
+		r = DBQ(db, err, sizeof err, "SELECT id FROM projects WHERE name = $1 AND enabled",
 			a->project_name);
 	else
 		return -EACCES;
 	int rc = -EACCES;
 	if (r && PQntuples(r) == 1) {
 		snprintf(project_id, UUID_STR_LEN, "%s", db_val(r, 0, 0));
-		PGresult *ra = DBQ(db, err,
+		PGresult *ra = DBQ(db, err, sizeof err,
 				   "SELECT 1 FROM role_assignments WHERE user_id = $1 AND project_id = $2",
 				   user_id, project_id);
 		if (ra && PQntuples(ra) > 0)
@@ -253,7 +253,7 @@ static void tokens_create(struct req *r, struct resp *w)
 		}
 	} else {
 		/* No scope: the user's default project when it holds a role there. */
-		PGresult *d = DBQ(r->db, err,
+		PGresult *d = DBQ(r->db, err, sizeof err,
 				  "SELECT u.default_project_id FROM users u JOIN role_assignments ra"
 				  " ON ra.user_id = u.id AND ra.project_id = u.default_project_id"
 				  " JOIN projects p ON p.id = u.default_project_id AND p.enabled"
@@ -320,7 +320,7 @@ static void tokens_delete(struct req *r, struct resp *w)
 static void auth_projects(struct req *r, struct resp *w)
 {
 	char err[256];
-	PGresult *res = DBQ(r->db, err,
+	PGresult *res = DBQ(r->db, err, sizeof err,
 			    "SELECT DISTINCT p.id, p.name, p.description, p.enabled FROM projects p"
 			    " JOIN role_assignments ra ON ra.project_id = p.id WHERE ra.user_id = $1"
 			    " ORDER BY p.name",

@@ -1,7 +1,7 @@
 /* GET /image/v2/schemas/image and /schemas/images: the JSON schemas Glance clients
  * fetch to learn which attributes exist. Ours lists the core attributes we serve and
  * says that every other property is a string (additionalProperties). */
-#include "image.h"
+#include "image/image.h"
 
 static const char image_schema_text[] =
 	"{\"name\": \"image\","

@@ -1,5 +1,5 @@
 /* Catalog rows: service type, name and the path under public_url ("%s" = project id). */
-#include "catalog.h"
+#include "identity/catalog.h"
 
 #include <stdio.h>
 #include <stdlib.h>

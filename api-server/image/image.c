@@ -2,7 +2,7 @@
  * delete and tags, plus the route table for the whole image API. Who sees what: public
  * and community images are visible to every project, private and shared ones to their
  * owner only (no image members yet), and an admin sees everything. */
-#include "image.h"
+#include "image/image.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -682,7 +682,7 @@ static void images_create(struct req *r, struct resp *w)
 		return;
 	}
 	if (!policy_is_admin(&r->auth)) {
-		PGresult *n = DBQ(r->db, err, "SELECT count(*) FROM images WHERE owner = $1",
+		PGresult *n = DBQ(r->db, err, sizeof err, "SELECT count(*) FROM images WHERE owner = $1",
 				  r->auth.project_id);
 		long have = n ? db_long(n, 0, 0, -1) : -1;
 		PQclear(n);
@@ -783,7 +783,7 @@ static void images_delete(struct req *r, struct resp *w)
 		resp_error(r, w, 403, "Image %s is protected and cannot be deleted.", img.id);
 		goto out;
 	}
-	if (DBX(r->db, err, "DELETE FROM images WHERE id = $1", img.id) < 0 ||
+	if (DBX(r->db, err, sizeof err, "DELETE FROM images WHERE id = $1", img.id) < 0 ||
 	    db_commit(r->db) < 0) {
 		resp_db_error(r, w, err);
 		goto out;

@@ -1,7 +1,7 @@
 /* Compute key pairs (/compute/v2.1/os-keypairs), per user: create (generated with
  * ssh-keygen, the private key returned once and never stored), import (checked with
  * ssh-keygen), list, show and delete, with the key_pairs quota. */
-#include "keypair.h"
+#include "compute/keypair.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "md5.h"
+#include "fsutil.h"
 #include "proc.h"
 #include "quota.h"
 #include "routes.h"
@@ -115,35 +116,6 @@ static void keydir_remove(struct keydir *k)
 	rmdir(k->dir);
 }
 
-/* Reads a whole small file into buf (NUL-terminated). Returns 0, -EFBIG or -errno. */
-static int file_read(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	size_t used = 0;
-	int rc = 0;
-	for (;;) {
-		ssize_t n = read(fd, buf + used, len - 1 - used);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = -errno;
-			break;
-		}
-		if (n == 0)
-			break;
-		used += (size_t)n;
-		if (used == len - 1) {
-			rc = -EFBIG;
-			break;
-		}
-	}
-	buf[used] = '\0';
-	close(fd);
-	return rc;
-}
-
 static int file_write(const char *path, const char *data)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -181,8 +153,8 @@ static int keypair_generate(const char *name, char *priv, size_t privlen, char *
 	rc = proc_run(argv, KEYGEN_TIMEOUT_MS, out, sizeof(out));
 	if (rc != 0)
 		rc = rc < 0 ? rc : -EIO;
-	else if ((rc = file_read(k.key, priv, privlen)) == 0)
-		rc = file_read(k.pub, pub, publen);
+	else if ((rc = fs_read_into(k.key, priv, privlen)) == 0)
+		rc = fs_read_into(k.pub, pub, publen);
 	keydir_remove(&k);
 	return rc;
 }
@@ -230,7 +202,7 @@ static int keypair_quota_check(struct req *r, struct resp *w, int lock)
 	char err[256];
 	struct quota_set lim;
 	int rc = -EIO;
-	PGresult *res = DBQ(r->db, err,
+	PGresult *res = DBQ(r->db, err, sizeof err,
 	                    lock ? "SELECT (SELECT count(*) FROM keypairs WHERE user_id = $1) FROM"
 	                           " users WHERE id = $1 FOR UPDATE"
 	                         : "SELECT (SELECT count(*) FROM keypairs WHERE user_id = $1) FROM"
@@ -355,7 +327,7 @@ out:
 static void keypairs_list(struct req *r, struct resp *w)
 {
 	char err[256];
-	PGresult *res = DBQ(r->db, err,
+	PGresult *res = DBQ(r->db, err, sizeof err,
 	                    "SELECT name, public_key, fingerprint FROM keypairs WHERE user_id = $1"
 	                    " ORDER BY name",
 	                    r->auth.user_id);
@@ -376,7 +348,7 @@ static void keypairs_list(struct req *r, struct resp *w)
 static void keypairs_show(struct req *r, struct resp *w)
 {
 	char err[256];
-	PGresult *res = DBQ(r->db, err,
+	PGresult *res = DBQ(r->db, err, sizeof err,
 	                    "SELECT id, name, public_key, fingerprint, user_id, to_char(created_at"
 	                    " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US') FROM keypairs"
 	                    " WHERE user_id = $1 AND name = $2",
@@ -397,7 +369,7 @@ static void keypairs_show(struct req *r, struct resp *w)
 static void keypairs_delete(struct req *r, struct resp *w)
 {
 	char err[256];
-	int n = DBX(r->db, err, "DELETE FROM keypairs WHERE user_id = $1 AND name = $2",
+	int n = DBX(r->db, err, sizeof err, "DELETE FROM keypairs WHERE user_id = $1 AND name = $2",
 	            r->auth.user_id, r->params[0]);
 	wire_answer_rows(r, w, n, err, 202, "Keypair %s not found for user %s", r->params[0],
 	                 r->auth.user_id);

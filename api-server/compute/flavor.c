@@ -81,11 +81,11 @@ static void flavors_list_common(struct req *r, struct resp *w, int brief)
 	snprintf(lim, sizeof(lim), "%ld",
 	         limit < 0 || limit > LIST_LIMIT_MAX ? LIST_LIMIT_MAX : limit);
 	const char *marker = req_query(r, "marker");
-	if (marker && DBX(r->db, err, "SELECT 1 FROM flavors WHERE id = $1", marker) != 1) {
+	if (marker && DBX(r->db, err, sizeof err, "SELECT 1 FROM flavors WHERE id = $1", marker) != 1) {
 		resp_error(r, w, 400, "marker [%s] not found", marker);
 		return;
 	}
-	PGresult *res = DBQ(r->db, err,
+	PGresult *res = DBQ(r->db, err, sizeof err,
 	          "SELECT " FLAVOR_COLS " FROM flavors"
 	          " WHERE ($1::boolean IS NULL OR is_public = $1::boolean)"
 	          " AND ram_mb >= $2::int AND disk_gb >= $3::int AND ($4::text IS NULL OR id > $4)"
@@ -117,7 +117,7 @@ static void flavors_detail(struct req *r, struct resp *w)
 static PGresult *flavor_load(struct req *r, struct resp *w, const char *sql, const char *id)
 {
 	char err[256];
-	PGresult *res = DBQ(r->db, err, sql, id, policy_is_admin(&r->auth) ? "true" : "false");
+	PGresult *res = DBQ(r->db, err, sizeof err, sql, id, policy_is_admin(&r->auth) ? "true" : "false");
 	return wire_one_row(r, w, res, err, 404, "Flavor %s could not be found.", id);
 }
 
@@ -229,7 +229,7 @@ static void flavors_create(struct req *r, struct resp *w)
 		resp_json(w, 200, json_pack("{s:o}", "flavor", flavor_json(r, res, 0, 0)));
 	} else if (!strcmp(state, SQLSTATE_UNIQUE)) {
 		/* Which one clashed: the id or the name. */
-		if (DBX(r->db, err, "SELECT 1 FROM flavors WHERE id = $1", fid) > 0)
+		if (DBX(r->db, err, sizeof err, "SELECT 1 FROM flavors WHERE id = $1", fid) > 0)
 			resp_error(r, w, 409, "Flavor with ID %s already exists.", fid);
 		else
 			resp_error(r, w, 409, "Flavor with name %s already exists.", f.name);
@@ -244,7 +244,7 @@ static void flavors_delete(struct req *r, struct resp *w)
 {
 	char err[256];
 	/* Instances keep their own copy of vcpus/ram/disk, so a flavor in use may go. */
-	int n = DBX(r->db, err, "DELETE FROM flavors WHERE id = $1", r->params[0]);
+	int n = DBX(r->db, err, sizeof err, "DELETE FROM flavors WHERE id = $1", r->params[0]);
 	wire_answer_rows(r, w, n, err, 202, "Flavor %s could not be found.", r->params[0]);
 }
 
@@ -321,7 +321,7 @@ static int specs_merge(struct req *r, struct resp *w, const json_t *add)
 	char *txt = json_dumps(add, JSON_COMPACT);
 	snprintf(max, sizeof(max), "%d", SPECS_MAX);
 	int n = DBX(
-	    r->db, err,
+	    r->db, err, sizeof err,
 	    "UPDATE flavors SET extra_specs = extra_specs || $2::jsonb WHERE id = $1"
 	    " AND (SELECT count(*) FROM jsonb_object_keys(extra_specs || $2::jsonb)) <= $3::int",
 	    r->params[0], txt, max);
@@ -398,7 +398,7 @@ static void specs_update(struct req *r, struct resp *w)
 static void specs_delete(struct req *r, struct resp *w)
 {
 	char err[256];
-	int n = DBX(r->db, err,
+	int n = DBX(r->db, err, sizeof err,
 	            "UPDATE flavors SET extra_specs = extra_specs - $2 WHERE id = $1"
 	            " AND extra_specs ? $2",
 	            r->params[0], r->params[1]);

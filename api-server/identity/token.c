@@ -1,5 +1,5 @@
 /* Token issue, validation and revocation against the tokens table. */
-#include "token.h"
+#include "identity/token.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -45,7 +45,7 @@ static int load_by_hash(PGconn *db, const char *hash, struct auth *a)
 {
 	char err[256];
 	memset(a, 0, sizeof(*a));
-	PGresult *r = DBQ(db, err, validate_sql, hash);
+	PGresult *r = DBQ(db, err, sizeof err, validate_sql, hash);
 	if (!r || PQntuples(r) != 1) {
 		PQclear(r);
 		return -EACCES;
@@ -81,14 +81,14 @@ int token_issue(PGconn *db, const char *user_id, const char *project_id, long tt
 	token_random(out + sizeof(TOKEN_PREFIX) - 1, TOKEN_STR_MAX - (sizeof(TOKEN_PREFIX) - 1), 32);
 	sha256_hex(out, strlen(out), hash);
 	snprintf(ttls, sizeof(ttls), "%ld", ttl);
-	if (DBX(db, err,
+	if (DBX(db, err, sizeof err,
 		"INSERT INTO tokens (hash, user_id, project_id, expires_at)"
 		" VALUES ($1, $2, $3, least(now() + make_interval(secs => $4::int),"
 		" coalesce($5::timestamptz, 'infinity')))",
 		hash, user_id, project_id, ttls, not_after) < 0)
 		return -EIO;
 	/* Opportunistic cleanup keeps the table small. */
-	DBX(db, err, "DELETE FROM tokens WHERE expires_at < now() - interval '1 day' AND $1 = $1",
+	DBX(db, err, sizeof err, "DELETE FROM tokens WHERE expires_at < now() - interval '1 day' AND $1 = $1",
 	    "x");
 	return load_by_hash(db, hash, a) == 0 ? 0 : -EIO;
 }
@@ -96,14 +96,14 @@ int token_issue(PGconn *db, const char *user_id, const char *project_id, long tt
 int token_revoke(PGconn *db, const char *hash)
 {
 	char err[256];
-	return DBX(db, err, "UPDATE tokens SET revoked = true WHERE hash = $1", hash) < 0 ? -EIO
+	return DBX(db, err, sizeof err, "UPDATE tokens SET revoked = true WHERE hash = $1", hash) < 0 ? -EIO
 											   : 0;
 }
 
 int token_revoke_user(PGconn *db, const char *user_id)
 {
 	char err[256];
-	return DBX(db, err, "UPDATE tokens SET revoked = true WHERE user_id = $1", user_id) < 0
+	return DBX(db, err, sizeof err, "UPDATE tokens SET revoked = true WHERE user_id = $1", user_id) < 0
 		       ? -EIO
 		       : 0;
 }

@@ -10,7 +10,7 @@
 #include "jparse.h"
 #include "policy.h"
 #include "routes.h"
-#include "token.h"
+#include "identity/token.h"
 #include "wire.h"
 #include "xalloc.h"
 
@@ -220,7 +220,7 @@ static void list_filtered(struct req *r, struct resp *w, const char *sql, const 
 	if (other < 0)
 		return;
 	PGresult *res =
-	    DBQ(r->db, err, sql, req_query(r, "name"), enabled, other ? "true" : "false");
+	    DBQ(r->db, err, sizeof err, sql, req_query(r, "name"), enabled, other ? "true" : "false");
 	list_answer(r, w, res, err, key, fn);
 }
 
@@ -287,7 +287,7 @@ static void projects_show(struct req *r, struct resp *w)
 	char err[256];
 	const char *id = r->params[0];
 	PGresult *res =
-	    DBQ(r->db, err,
+	    DBQ(r->db, err, sizeof err,
 	        "SELECT " PROJECT_COLS ", EXISTS (SELECT 1 FROM role_assignments"
 	        " WHERE project_id = p.id AND user_id = $2) FROM projects p WHERE id = $1",
 	        id, r->auth.user_id);
@@ -344,7 +344,7 @@ static void projects_delete(struct req *r, struct resp *w)
 {
 	char err[256];
 	/* Role assignments, tokens and quotas go with it (ON DELETE CASCADE). */
-	int n = DBX(r->db, err, "DELETE FROM projects WHERE id = $1", r->params[0]);
+	int n = DBX(r->db, err, sizeof err, "DELETE FROM projects WHERE id = $1", r->params[0]);
 	wire_answer_rows(r, w, n, err, 204, NOT_FOUND, "project", r->params[0]);
 }
 
@@ -405,7 +405,7 @@ static void users_show(struct req *r, struct resp *w)
 {
 	char err[256];
 	const char *id = r->params[0];
-	PGresult *res = DBQ(r->db, err, "SELECT " USER_COLS " FROM users WHERE id = $1", id);
+	PGresult *res = DBQ(r->db, err, sizeof err, "SELECT " USER_COLS " FROM users WHERE id = $1", id);
 	res = row_found(r, w, res, err, "user", id);
 	if (!res)
 		return;
@@ -498,7 +498,7 @@ static void users_delete(struct req *r, struct resp *w)
 {
 	char err[256];
 	/* Tokens, role assignments and keypairs go with it (ON DELETE CASCADE). */
-	int n = DBX(r->db, err, "DELETE FROM users WHERE id = $1", r->params[0]);
+	int n = DBX(r->db, err, sizeof err, "DELETE FROM users WHERE id = $1", r->params[0]);
 	wire_answer_rows(r, w, n, err, 204, NOT_FOUND, "user", r->params[0]);
 }
 
@@ -528,7 +528,7 @@ static void users_password(struct req *r, struct resp *w)
 		resp_error(r, w, 400, "password: must not be empty");
 		goto out;
 	}
-	res = DBQ(r->db, err, "SELECT password_hash FROM users WHERE id = $1", id);
+	res = DBQ(r->db, err, sizeof err, "SELECT password_hash FROM users WHERE id = $1", id);
 	if (!res) {
 		resp_db_error(r, w, err);
 		goto out;
@@ -543,7 +543,7 @@ static void users_password(struct req *r, struct resp *w)
 		goto out;
 	}
 	if (db_begin(r->db) < 0 ||
-	    DBX(r->db, err, "UPDATE users SET password_hash = $2 WHERE id = $1", id, hash) < 0 ||
+	    DBX(r->db, err, sizeof err, "UPDATE users SET password_hash = $2 WHERE id = $1", id, hash) < 0 ||
 	    token_revoke_user(r->db, id) < 0 || db_commit(r->db) < 0) {
 		resp_db_error(r, w, "password update failed");
 		goto out;
@@ -567,12 +567,12 @@ static void users_projects(struct req *r, struct resp *w)
 		forbidden(r, w);
 		return;
 	}
-	PGresult *res = DBQ(r->db, err, "SELECT 1 FROM users WHERE id = $1", id);
+	PGresult *res = DBQ(r->db, err, sizeof err, "SELECT 1 FROM users WHERE id = $1", id);
 	res = row_found(r, w, res, err, "user", id);
 	if (!res)
 		return;
 	PQclear(res);
-	res = DBQ(r->db, err,
+	res = DBQ(r->db, err, sizeof err,
 	          "SELECT " PROJECT_COLS " FROM projects WHERE id IN"
 	          " (SELECT project_id FROM role_assignments WHERE user_id = $1) ORDER BY name",
 	          id);
@@ -595,7 +595,7 @@ static void roles_list(struct req *r, struct resp *w)
 {
 	char err[256];
 	/* Domain-specific roles do not exist: a domain_id filter matches none. */
-	PGresult *res = DBQ(r->db, err,
+	PGresult *res = DBQ(r->db, err, sizeof err,
 	                    "SELECT " ROLE_COLS " FROM roles WHERE ($1::text IS NULL OR name = $1)"
 	                    " AND $2::text IS NULL ORDER BY name",
 	                    req_query(r, "name"), req_query(r, "domain_id"));
@@ -606,7 +606,7 @@ static void roles_show(struct req *r, struct resp *w)
 {
 	char err[256];
 	PGresult *res =
-	    DBQ(r->db, err, "SELECT " ROLE_COLS " FROM roles WHERE id = $1", r->params[0]);
+	    DBQ(r->db, err, sizeof err, "SELECT " ROLE_COLS " FROM roles WHERE id = $1", r->params[0]);
 	res = row_found(r, w, res, err, "role", r->params[0]);
 	if (!res)
 		return;
@@ -638,7 +638,7 @@ out:
 static void roles_delete(struct req *r, struct resp *w)
 {
 	char err[256];
-	PGresult *res = DBQ(r->db, err, "SELECT name FROM roles WHERE id = $1", r->params[0]);
+	PGresult *res = DBQ(r->db, err, sizeof err, "SELECT name FROM roles WHERE id = $1", r->params[0]);
 	res = row_found(r, w, res, err, "role", r->params[0]);
 	if (!res)
 		return;
@@ -648,7 +648,7 @@ static void roles_delete(struct req *r, struct resp *w)
 			           builtin_roles[i]);
 			goto out;
 		}
-	if (DBX(r->db, err, "DELETE FROM roles WHERE id = $1", r->params[0]) < 0)
+	if (DBX(r->db, err, sizeof err, "DELETE FROM roles WHERE id = $1", r->params[0]) < 0)
 		resp_db_error(r, w, err);
 	else
 		resp_empty(w, 204);
@@ -667,7 +667,7 @@ static int assignment_targets(struct req *r, struct resp *w, const char *pid, co
                               const char *rid)
 {
 	char err[256];
-	PGresult *res = DBQ(r->db, err,
+	PGresult *res = DBQ(r->db, err, sizeof err,
 	                    "SELECT EXISTS (SELECT 1 FROM projects WHERE id = $1),"
 	                    " EXISTS (SELECT 1 FROM users WHERE id = $2),"
 	                    " $3::text IS NULL OR EXISTS (SELECT 1 FROM roles WHERE id = $3)",
@@ -694,7 +694,7 @@ static void grant_put(struct req *r, struct resp *w)
 	char err[256];
 	if (assignment_targets(r, w, r->params[0], r->params[1], r->params[2]) < 0)
 		return;
-	if (DBX(r->db, err,
+	if (DBX(r->db, err, sizeof err,
 	        "INSERT INTO role_assignments (project_id, user_id, role_id) VALUES ($1, $2, $3)"
 	        " ON CONFLICT DO NOTHING",
 	        r->params[0], r->params[1], r->params[2]) < 0)
@@ -708,7 +708,7 @@ static void grant_check(struct req *r, struct resp *w)
 	char err[256];
 	if (assignment_targets(r, w, r->params[0], r->params[1], r->params[2]) < 0)
 		return;
-	int n = DBX(r->db, err,
+	int n = DBX(r->db, err, sizeof err,
 	            "SELECT 1 FROM role_assignments WHERE project_id = $1 AND user_id = $2"
 	            " AND role_id = $3",
 	            r->params[0], r->params[1], r->params[2]);
@@ -725,7 +725,7 @@ static void grant_delete(struct req *r, struct resp *w)
 		resp_db_error(r, w, "begin failed");
 		return;
 	}
-	int n = DBX(r->db, err,
+	int n = DBX(r->db, err, sizeof err,
 	            "DELETE FROM role_assignments WHERE project_id = $1 AND user_id = $2"
 	            " AND role_id = $3",
 	            r->params[0], r->params[1], r->params[2]);
@@ -736,7 +736,7 @@ static void grant_delete(struct req *r, struct resp *w)
 	}
 	/* Roles are re-read on every request; a token left with no role at all on its
 	 * project is revoked, as Keystone does. */
-	if (DBX(r->db, err,
+	if (DBX(r->db, err, sizeof err,
 	        "UPDATE tokens SET revoked = true WHERE project_id = $1 AND user_id = $2"
 	        " AND NOT EXISTS (SELECT 1 FROM role_assignments WHERE project_id = $1"
 	        " AND user_id = $2)",
@@ -753,7 +753,7 @@ static void grant_list(struct req *r, struct resp *w)
 	char err[256];
 	if (assignment_targets(r, w, r->params[0], r->params[1], NULL) < 0)
 		return;
-	PGresult *res = DBQ(r->db, err,
+	PGresult *res = DBQ(r->db, err, sizeof err,
 	                    "SELECT r.id, r.name FROM roles r"
 	                    " JOIN role_assignments ra ON ra.role_id = r.id"
 	                    " WHERE ra.project_id = $1 AND ra.user_id = $2 ORDER BY r.name",
@@ -795,7 +795,7 @@ static void assignments_list(struct req *r, struct resp *w)
 	int none = req_query(r, "group.id") || req_query(r, "scope.domain.id") ||
 	           req_query(r, "scope.OS-INHERIT:inherited_to");
 	PGresult *res =
-	    DBQ(r->db, err,
+	    DBQ(r->db, err, sizeof err,
 	        "SELECT u.id, u.name, p.id, p.name, ro.id, ro.name FROM role_assignments ra"
 	        " JOIN users u ON u.id = ra.user_id JOIN projects p ON p.id = ra.project_id"
 	        " JOIN roles ro ON ro.id = ra.role_id"

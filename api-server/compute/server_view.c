@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server.h"
+#include "compute/server.h"
 #include "util.h"
 #include "wire.h"
 #include "xalloc.h"

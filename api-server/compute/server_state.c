@@ -7,7 +7,7 @@
 #include <strings.h>
 
 #include "msg.h"
-#include "server.h"
+#include "compute/server.h"
 
 unsigned server_vm_state_bit(const char *vm_state)
 {

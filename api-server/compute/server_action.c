@@ -13,7 +13,7 @@
 #include "msg.h"
 #include "policy.h"
 #include "routes.h"
-#include "server.h"
+#include "compute/server.h"
 #include "util.h"
 #include "xalloc.h"
 
@@ -114,7 +114,7 @@ static void action_console(struct req *r, struct resp *w, const char *key, const
 	snprintf(cid, sizeof(cid), "%s", db_val(res, 0, 0));
 	PQclear(res);
 	PGresult *c =
-	    DBQ(r->db, err, "SELECT log FROM instance_console WHERE instance_id = $1", cid);
+	    DBQ(r->db, err, sizeof err, "SELECT log FROM instance_console WHERE instance_id = $1", cid);
 	if (!c) {
 		resp_db_error(r, w, err);
 		return;
@@ -164,7 +164,7 @@ static void action_reset_state(struct req *r, struct resp *w, const char *key, c
 	PGresult *res = server_find(r, w, r->params[0], 0);
 	if (!res)
 		goto out;
-	int rows = DBX(r->db, err,
+	int rows = DBX(r->db, err, sizeof err,
 	               "UPDATE instances SET vm_state = $2, status = $3, task_state = NULL,"
 	               " updated_at = now() WHERE id = $1 AND NOT deleted",
 	               db_val(res, 0, 0), a.state, new_status);

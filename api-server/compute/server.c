@@ -3,7 +3,7 @@
  * project sees only its own servers (another project's server is 404); an admin sees
  * any by id and lists all with all_tenants. State changes go to the scheduler through
  * the tasks outbox; server_action.c holds the POST /servers/{id}/action verbs. */
-#include "server.h"
+#include "compute/server.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -233,7 +233,7 @@ static void servers_list_common(struct req *r, struct resp *w, int detail)
 		char merr[256];
 		int n = uuid_lower(marker, mid) < 0
 		            ? -EINVAL
-		            : DBX(r->db, merr,
+		            : DBX(r->db, merr, sizeof merr,
 		                  "SELECT 1 FROM instances WHERE id = $1"
 		                  " AND ($2::text = '1' OR project_id = $3)",
 		                  mid, admin ? "1" : "0", r->auth.project_id);
@@ -534,7 +534,7 @@ static int resolve_refs(struct req *r, struct resp *w, const struct create_req *
 	uuid_lower(ref_id(c->image_ref), iid);
 	PGresult *f = NULL, *im = NULL, *k = NULL, *az = NULL;
 
-	f = DBQ(r->db, err,
+	f = DBQ(r->db, err, sizeof err,
 	        "SELECT id, vcpus, ram_mb, disk_gb FROM flavors WHERE id = $1 AND NOT disabled"
 	        " AND (is_public OR $2::text = '1')",
 	        fid, admin ? "1" : "0");
@@ -546,7 +546,7 @@ static int resolve_refs(struct req *r, struct resp *w, const struct create_req *
 	fl->ram_mb = db_long(f, 0, 2, 0);
 	fl->disk_gb = db_long(f, 0, 3, 0);
 
-	im = DBQ(r->db, err,
+	im = DBQ(r->db, err, sizeof err,
 	         "SELECT status, min_disk, min_ram, coalesce(size, 0), coalesce(disk_format, '')"
 	         " FROM images WHERE id = $1"
 	         " AND (visibility IN ('public', 'community') OR owner = $2 OR $3::text = '1')",
@@ -575,7 +575,7 @@ static int resolve_refs(struct req *r, struct resp *w, const struct create_req *
 	}
 
 	if (c->key_name) {
-		k = DBQ(r->db, err,
+		k = DBQ(r->db, err, sizeof err,
 		        "SELECT public_key FROM keypairs WHERE user_id = $1 AND name = $2",
 		        r->auth.user_id, c->key_name);
 		k = wire_one_row(r, w, k, err, 400, "Invalid key_name provided.");
@@ -585,7 +585,7 @@ static int resolve_refs(struct req *r, struct resp *w, const struct create_req *
 	}
 
 	if (c->az && *c->az && strcmp(c->az, "nova")) {
-		az = DBQ(r->db, err, "SELECT 1 FROM agents WHERE az = $1 LIMIT 1", c->az);
+		az = DBQ(r->db, err, sizeof err, "SELECT 1 FROM agents WHERE az = $1 LIMIT 1", c->az);
 		az = wire_one_row(r, w, az, err, 400,
 		                  "The requested availability zone is not available");
 		if (!az)
@@ -659,7 +659,7 @@ static void server_create(struct req *r, struct resp *w)
 	}
 	began = 1;
 	/* The project row lock serialises every quota-consuming write of the project. */
-	int locked = DBX(r->db, err, "SELECT id FROM projects WHERE id = $1 FOR UPDATE",
+	int locked = DBX(r->db, err, sizeof err, "SELECT id FROM projects WHERE id = $1 FOR UPDATE",
 	                 r->auth.project_id);
 	if (locked != 1) {
 		if (locked < 0)
@@ -695,7 +695,7 @@ static void server_create(struct req *r, struct resp *w)
 		/* Every instance gets a config drive (the agent always builds one), so
 		 * config_drive records true whatever the request said. */
 		int rows =
-		    DBX(r->db, err,
+		    DBX(r->db, err, sizeof err,
 		        "INSERT INTO instances (id, name, project_id, user_id, flavor_id, image_id,"
 		        " vcpus, ram_mb, disk_gb, status, vm_state, task_state, power_state, az,"
 		        " key_name, public_key, user_data, config_drive, metadata, access_ipv4,"
@@ -766,7 +766,7 @@ static void server_delete(struct req *r, struct resp *w)
 		rows = 1; /* already on its way out */
 	} else if (!s.host && !open_task) {
 		/* Never placed and nothing in flight: no host holds anything of it. */
-		rows = DBX(r->db, err,
+		rows = DBX(r->db, err, sizeof err,
 		           "UPDATE instances SET status = 'DELETED', vm_state = 'deleted',"
 		           " task_state = NULL, power_state = 0, deleted = true,"
 		           " terminated_at = now(), updated_at = now() WHERE id = $1",
@@ -823,7 +823,7 @@ static void server_update(struct req *r, struct resp *w)
 	snprintf(id, sizeof(id), "%s", db_val(res, 0, 0));
 	PQclear(res);
 	res = NULL;
-	if (DBX(r->db, err,
+	if (DBX(r->db, err, sizeof err,
 	        "UPDATE instances SET name = coalesce($2, name), access_ipv4 = coalesce($3,"
 	        " access_ipv4), access_ipv6 = coalesce($4, access_ipv6), updated_at = now()"
 	        " WHERE id = $1",
@@ -895,7 +895,7 @@ static json_t *metadata_apply(struct req *r, struct resp *w, enum meta_op op, in
 	}
 	char *text = json_dumps(m, JSON_COMPACT);
 	int rows =
-	    DBX(r->db, err,
+	    DBX(r->db, err, sizeof err,
 	        "UPDATE instances SET metadata = $2::jsonb, updated_at = now() WHERE id = $1",
 	        row.id, text);
 	free(text);

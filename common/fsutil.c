@@ -156,3 +156,40 @@ long long fs_size(const char *path)
 		return -errno;
 	return (long long)st.st_size;
 }
+
+int fs_read_into(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	size_t used = 0;
+	int rc = 0;
+	for (;;) {
+		ssize_t n = read(fd, buf + used, len - 1 - used);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		used += (size_t)n;
+		if (used == len - 1) {
+			rc = -EFBIG;
+			break;
+		}
+	}
+	buf[used] = '\0';
+	close(fd);
+	return rc;
+}
+
+void fs_sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+}

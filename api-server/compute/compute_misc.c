@@ -10,9 +10,9 @@
 
 #include "policy.h"
 #include "quota.h"
-#include "quota_sets.h"
+#include "compute/quota_sets.h"
 #include "routes.h"
-#include "usage.h"
+#include "usage/usage.h"
 #include "wire.h"
 
 /* "up" in SQL: $1 is the agent timeout in seconds. */
@@ -65,7 +65,7 @@ static void az_list_common(struct req *r, struct resp *w, int detail)
 {
 	char err[256], secs[16];
 	agent_timeout(r, secs);
-	PGresult *res = DBQ(r->db, err,
+	PGresult *res = DBQ(r->db, err, sizeof err,
 	                    "SELECT az, host, " AGENT_UP ", to_char(last_seen AT TIME ZONE 'UTC',"
 	                    " 'YYYY-MM-DD\"T\"HH24:MI:SS.US') FROM agents WHERE kind = 'compute'"
 	                    " ORDER BY az, host",

@@ -1,5 +1,5 @@
 /* Usage arithmetic for os-simple-tenant-usage (see usage.h). */
-#include "usage.h"
+#include "usage/usage.h"
 
 double usage_hours(time_t launched, time_t terminated, time_t start, time_t end, time_t now)
 {

@@ -13,10 +13,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "image.h"
-#include "image_inspect.h"
+#include "image/image.h"
+#include "image/image_inspect.h"
 #include "log.h"
 #include "md5.h"
+#include "fsutil.h"
 #include "proc.h"
 #include "xalloc.h"
 
@@ -192,20 +193,11 @@ out:
 static void upload_abandon(struct req *r, const char *id, const char *status)
 {
 	char err[256];
-	if (DBX(r->db, err,
+	if (DBX(r->db, err, sizeof err,
 		"UPDATE images SET status = $2, updated_at = now() WHERE id = $1 AND"
 		" status = 'saving'",
 		id, status) < 0)
 		log_err("image %s: cannot set status %s: %s", id, status, err);
-}
-
-static void fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
 }
 
 void image_upload(struct req *r, struct resp *w)
@@ -230,7 +222,7 @@ void image_upload(struct req *r, struct resp *w)
 	 * examination of even the largest upload takes minutes, so it may be retried.
 	 * disk_format is read back from the row we lock, not from the earlier SELECT, so
 	 * a concurrent PATCH cannot change what the bytes are checked against. */
-	PGresult *st = DBQ(r->db, err,
+	PGresult *st = DBQ(r->db, err, sizeof err,
 			   "UPDATE images SET status = 'saving', updated_at = now() WHERE id = $1"
 			   " AND disk_format IS NOT NULL AND container_format IS NOT NULL AND"
 			   " (status = 'queued' OR (status = 'saving' AND"
@@ -269,11 +261,11 @@ void image_upload(struct req *r, struct resp *w)
 		resp_error(r, w, 500, "could not store the image data");
 		goto out;
 	}
-	fsync_dir(r->api->image_dir);
+	fs_sync_dir(r->api->image_dir);
 	char size[24], vsize[24];
 	snprintf(size, sizeof(size), "%llu", (unsigned long long)f.size);
 	snprintf(vsize, sizeof(vsize), "%llu", (unsigned long long)f.virtual_size);
-	int n = DBX(r->db, err,
+	int n = DBX(r->db, err, sizeof err,
 		    "UPDATE images SET status = 'active', size = $2::bigint,"
 		    " virtual_size = $3::bigint, checksum = $4, os_hash_algo = 'sha512',"
 		    " os_hash_value = $5, updated_at = now() WHERE id = $1 AND status = 'saving'",

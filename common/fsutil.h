@@ -1,4 +1,4 @@
-/* Small filesystem helpers of the compute agent: whole-file reads and atomic writes
+/* Small filesystem helpers: whole-file reads and atomic writes
  * (temp file + fsync + rename, so a crash never leaves half a file), recursive removal
  * and directory creation. All fds are O_CLOEXEC. */
 #ifndef NUBO_FSUTIL_H
@@ -22,5 +22,11 @@ int fs_mkdir_p(const char *path, mode_t mode);
 int fs_exists(const char *path);
 /* Size of path in bytes, or a negative errno. */
 long long fs_size(const char *path);
+
+/* Reads the whole of a small file into buf (len bytes, NUL-terminated).
+ * Returns 0, -EFBIG when it does not fit, or a negative errno. */
+int fs_read_into(const char *path, char *buf, size_t len);
+/* fsyncs a directory so a rename or create in it is durable; errors are ignored. */
+void fs_sync_dir(const char *dir);
 
 #endif

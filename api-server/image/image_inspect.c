@@ -2,7 +2,7 @@
  * the qcow2 specification (docs/interop/qcow2.txt in QEMU): a header that names a
  * backing file or an external data file would make QEMU open a second, attacker-chosen
  * path on the host, so such images are refused before any tool touches them. */
-#include "image_inspect.h"
+#include "image/image_inspect.h"
 
 #include <errno.h>
 #include <stdio.h>

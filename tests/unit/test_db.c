@@ -1,0 +1,38 @@
+/* The DBQ/DBX wrappers pass the caller's error buffer size through unchanged: a
+ * pointer to a buffer keeps the whole message (the old macro took sizeof(err) and
+ * cut it to 7 bytes). Uses a connection that never reached a server. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "db.h"
+
+static void error_through_pointer_keeps_message(void **state)
+{
+	PGconn *c = PQconnectdb("host=/nonexistent-nubo-test port=1 connect_timeout=1");
+	assert_non_null(c);
+	char buf[256];
+	char *err = buf;
+	buf[0] = 0;
+	assert_null(DBQ(c, err, sizeof buf, "SELECT $1::int", "1"));
+	assert_true(strlen(err) > 7);
+	buf[0] = 0;
+	assert_int_equal(DBX(c, err, sizeof buf, "SELECT 1"), -EIO);
+	assert_true(strlen(err) > 7);
+	char small[4] = "xyz";
+	assert_null(DBQ(c, small, sizeof small, "SELECT 1"));
+	assert_int_equal(strlen(small), 3); /* bounded by the size given */
+	PQfinish(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(error_through_pointer_keeps_message),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
