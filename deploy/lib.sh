@@ -46,6 +46,19 @@ nubo_set_root() {
 }
 
 # nubo_pgbin: the newest installed PostgreSQL server's bin directory.
+# The unprivileged accounts: nubo runs nubo-api, nubo-scheduler and the agents'
+# workers; nubo-qemu runs QEMU. System users without a shell or home. Idempotent.
+NUBO_USER=nubo
+NUBO_QEMU_USER=nubo-qemu
+nubo_ensure_users() {
+	local u
+	for u in "$NUBO_USER" "$NUBO_QEMU_USER"; do
+		id "$u" >/dev/null 2>&1 && continue
+		useradd --system --user-group --no-create-home --home-dir /nonexistent \
+			--shell /usr/sbin/nologin "$u" || nubo_die "cannot create user $u"
+	done
+}
+
 nubo_pgbin() {
 	local d
 	d=$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin -type d 2>/dev/null |

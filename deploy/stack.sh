@@ -108,6 +108,7 @@ install) install_deps ;;
 esac
 
 nubo_set_root "$ROOT"
+nubo_ensure_users
 mkdir -p "$NUBO_ETC" "$NUBO_VARLIB" "$NUBO_LOGDIR" "$NUBO_RUNDIR"
 chmod 0755 "$NUBO_ETC" "$NUBO_VARLIB" "$NUBO_LOGDIR" "$NUBO_RUNDIR"
 # One stack.sh at a time per root. flock(1) holds the lock for the whole run, and
