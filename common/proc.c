@@ -97,7 +97,8 @@ pid_t proc_spawn(const char *const argv[], const char *logpath)
 	if (pid == 0) {
 		setsid();
 		int in = open("/dev/null", O_RDONLY);
-		int log = open(logpath ? logpath : "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0640);
+		int log =
+		    open(logpath ? logpath : "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0640);
 		if (in >= 0)
 			dup2(in, 0);
 		if (log >= 0) {
@@ -112,7 +113,8 @@ pid_t proc_spawn(const char *const argv[], const char *logpath)
 int proc_alive(pid_t pid, const char *needle)
 {
 	char path[64], buf[4096];
-	if (pid <= 0 || kill(pid, 0) < 0)
+	/* EPERM: it exists but belongs to another user (QEMU runs as its own) */
+	if (pid <= 0 || (kill(pid, 0) < 0 && errno != EPERM))
 		return 0;
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);

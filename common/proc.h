@@ -15,7 +15,8 @@ int proc_run(const char *const argv[], int timeout_ms, char *out, size_t outlen)
  * appended to logpath (or /dev/null when NULL). Returns the pid or a negative errno. */
 pid_t proc_spawn(const char *const argv[], const char *logpath);
 
-/* 1 when pid runs and its /proc/<pid>/cmdline contains needle (guards pid reuse). */
+/* 1 when pid runs (as any user; a zombie does not count) and its /proc/<pid>/cmdline
+ * contains needle (guards pid reuse). */
 int proc_alive(pid_t pid, const char *needle);
 
 #endif

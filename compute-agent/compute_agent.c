@@ -459,7 +459,8 @@ static void instances_scan(struct compute_agent *a)
 	closedir(d);
 }
 
-struct compute_agent *compute_agent_new(const struct compute_conf *conf, char *err, size_t errlen)
+struct compute_agent *compute_agent_new(const struct compute_conf *conf, struct priv *priv,
+                                        char *err, size_t errlen)
 {
 	struct compute_agent *a = xcalloc(1, sizeof(*a));
 	a->conf = conf;
@@ -469,6 +470,7 @@ struct compute_agent *compute_agent_new(const struct compute_conf *conf, char *e
 	a->conbuf = xmalloc(MSG_CONSOLE_MAX + 1);
 	a->drv = vm_driver_find(conf->driver);
 	a->ctx.conf = conf;
+	a->ctx.priv = priv;
 	a->ctx.instances_dir = xasprintf("%s/instances", conf->state_dir);
 	a->ctx.tmp_dir = xasprintf("%s/tmp", conf->state_dir);
 	char *images = xasprintf("%s/images", conf->state_dir);
@@ -476,6 +478,13 @@ struct compute_agent *compute_agent_new(const struct compute_conf *conf, char *e
 
 	if (!a->drv) {
 		snprintf(err, errlen, "unknown driver %s", conf->driver);
+		goto fail;
+	}
+	if (!priv && !strcmp(a->drv->name, "qemu")) {
+		snprintf(err, errlen,
+		         "the qemu driver needs the privileged helper: start "
+		         "nubo-compute as root (it drops to %s itself)",
+		         "nubo");
 		goto fail;
 	}
 	/* tmp/ holds only scratch files of this agent (config drive trees, the probe):

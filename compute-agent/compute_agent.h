@@ -9,13 +9,16 @@
 #include <stddef.h>
 
 #include "compute_conf.h"
+#include "priv.h"
 
 struct compute_agent;
 
 /* Prepares the state directory, picks the accelerator, re-attaches to the instances
- * found under <state_dir>/instances. conf is borrowed and must outlive the agent.
- * Returns owned, or NULL with err. */
-struct compute_agent *compute_agent_new(const struct compute_conf *conf, char *err, size_t errlen);
+ * found under <state_dir>/instances. conf and priv (the privileged helper; NULL only
+ * for the fake driver) are borrowed and must outlive the agent. Returns owned, or
+ * NULL with err. */
+struct compute_agent *compute_agent_new(const struct compute_conf *conf, struct priv *priv,
+                                        char *err, size_t errlen);
 /* Runs until *stop becomes non-zero, then waits (bounded) for running tasks so their
  * results are sent. Returns 0, or a negative errno when the bus could not be set up. */
 int compute_agent_run(struct compute_agent *a, volatile sig_atomic_t *stop);

@@ -1,111 +1,144 @@
-/* nubo-compute: the per-host compute agent. Options: -c CONF (default
- * /etc/nubo/nubo.conf), -n check the configuration, print it and exit, -d debug logs. */
+/* nubo-compute: the per-host compute agent. Started as root, it forks its privileged
+ * helper (vm_priv.c's whitelist: start and signal QEMU) and runs as DAEMON_USER;
+ * the command line is every daemon's (common/daemon.h). */
 #include <curl/curl.h>
-#include <signal.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "compute_agent.h"
 #include "compute_conf.h"
-#include "conf.h"
+#include "daemon.h"
+#include "fsutil.h"
 #include "log.h"
+#include "priv.h"
+#include "vm_priv.h"
+#include "xalloc.h"
 
-static volatile sig_atomic_t stop_requested;
+struct compute_main {
+	struct compute_conf cc;
+	struct vm_priv_ctx pctx;
+	struct priv *priv;
+};
 
-static void on_signal(int sig)
+static int compute_conf_load_cb(const struct conf *c, void **cfg, char *summary, size_t slen,
+                                char *err, size_t errlen)
 {
-	(void)sig;
-	stop_requested = 1;
+	struct compute_main *m = xcalloc(1, sizeof(*m));
+	*cfg = m;
+	int rc = compute_conf_load(&m->cc, c, err, errlen);
+	if (rc == 0)
+		snprintf(summary, slen, "host %s, driver %s, accel %s", m->cc.host, m->cc.driver,
+		         accel_mode_name(m->cc.accel));
+	return rc;
 }
 
-static void usage(void)
+static void compute_conf_free_cb(void *cfg)
 {
-	fprintf(stderr, "usage: nubo-compute [-c CONF] [-n] [-d]\n");
+	struct compute_main *m = cfg;
+	compute_conf_release(&m->cc);
+	free(m);
 }
 
-static void signals_setup(void)
+static void helper_report(int level, const char *msg)
 {
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal; /* no SA_RESTART: zmq_poll returns at once */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	log_msg((enum log_level)level, "%s", msg);
 }
+
+/* The state directory and its first level belong to the worker's user (created when
+ * missing); opened without following a symlink. */
+static int state_dir_prepare(const char *dir, char *err, size_t errlen)
+{
+	static const char *const subdirs[] = {".", "instances", "images", "tmp"};
+	struct passwd *pw = getpwnam(DAEMON_USER);
+	int rc = fs_mkdir_p(dir, 0700);
+	if (!pw || rc < 0) {
+		snprintf(err, errlen, "%s: %s", dir, pw ? strerror(-rc) : "no user " DAEMON_USER);
+		return pw ? rc : -ENOENT;
+	}
+	int top = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (top < 0) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return -errno;
+	}
+	for (size_t i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
+		if (mkdirat(top, subdirs[i], 0700) < 0 && errno != EEXIST)
+			rc = -errno;
+		int fd = openat(top, subdirs[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 || fchown(fd, pw->pw_uid, pw->pw_gid) < 0 || fchmod(fd, 0700) < 0)
+			rc = -errno;
+		if (fd >= 0)
+			close(fd);
+		if (rc < 0) {
+			snprintf(err, errlen, "%s/%s: %s", dir, subdirs[i], strerror(-rc));
+			break;
+		}
+	}
+	close(top);
+	return rc;
+}
+
+static int compute_setup(void *cfg, char *err, size_t errlen)
+{
+	struct compute_main *m = cfg;
+	int rc = state_dir_prepare(m->cc.state_dir, err, errlen);
+	if (rc < 0)
+		return rc;
+	m->pctx.qemu = m->cc.qemu;
+	m->pctx.qemu_user = VM_PRIV_QEMU_USER;
+	static struct priv_conf pc;
+	pc.ops = vm_priv_ops;
+	pc.n_ops = vm_priv_n_ops;
+	pc.state_dir = m->cc.state_dir;
+	pc.user = DAEMON_USER;
+	pc.data = &m->pctx;
+	pc.report = helper_report;
+	m->priv = priv_start(&pc, err, errlen);
+	if (!m->priv)
+		return -EIO;
+	log_info("privileged helper pid %d (QEMU runs as %s)", (int)priv_pid(m->priv),
+	         VM_PRIV_QEMU_USER);
+	return 0;
+}
+
+static int compute_run(void *cfg, volatile sig_atomic_t *stop)
+{
+	struct compute_main *m = cfg;
+	char err[512];
+	int rc = 1;
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	struct compute_agent *a = compute_agent_new(&m->cc, m->priv, err, sizeof(err));
+	if (!a)
+		log_err("%s", err);
+	else
+		rc = compute_agent_run(a, stop) < 0 ? 1 : 0;
+	compute_agent_free(a);
+	curl_global_cleanup();
+	return rc;
+}
+
+static void compute_teardown(void *cfg)
+{
+	struct compute_main *m = cfg;
+	priv_free(m->priv);
+	m->priv = NULL;
+}
+
+static const struct daemon_def compute_daemon = {
+    .name = "nubo-compute",
+    .conf_load = compute_conf_load_cb,
+    .conf_free = compute_conf_free_cb,
+    .setup = compute_setup,
+    .run = compute_run,
+    .teardown = compute_teardown,
+};
 
 int main(int argc, char **argv)
 {
-	const char *path = "/etc/nubo/nubo.conf";
-	int check = 0, debug = 0, opt, rc = 1;
-	char err[512];
-	struct conf *c = NULL;
-	struct compute_conf cc = {0};
-	struct compute_agent *a = NULL;
-
-	while ((opt = getopt(argc, argv, "c:nd")) != -1) {
-		switch (opt) {
-		case 'c':
-			path = optarg;
-			break;
-		case 'n':
-			check = 1;
-			break;
-		case 'd':
-			debug = 1;
-			break;
-		default:
-			usage();
-			return 2;
-		}
-	}
-	if (optind != argc) {
-		usage();
-		return 2;
-	}
-	log_init("nubo-compute", debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
-	c = conf_load(path, err, sizeof(err));
-	if (!c) {
-		fprintf(stderr, "nubo-compute: %s\n", err);
-		goto out;
-	}
-	int crc = compute_conf_load(&cc, c, err, sizeof(err));
-	if (check) {
-		conf_dump(c, stdout);
-		if (crc == 0)
-			printf("# nubo-compute: configuration complete (host %s, driver %s, accel "
-			       "%s)\n",
-			       cc.host, cc.driver, accel_mode_name(cc.accel));
-		else
-			printf("# nubo-compute: configuration incomplete: %s\n", err);
-		rc = crc == 0 ? 0 : 1;
-		goto out;
-	}
-	if (crc < 0) {
-		log_err("%s: %s", path, err);
-		goto out;
-	}
-	/* QEMUs we start outlive their -daemonize parent: become their reaper, so an
-	 * exited one is collected instead of lingering as a zombie */
-	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-	signals_setup();
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	a = compute_agent_new(&cc, err, sizeof(err));
-	if (!a) {
-		log_err("%s", err);
-		goto cleanup;
-	}
-	rc = compute_agent_run(a, &stop_requested) < 0 ? 1 : 0;
-	log_info("exiting");
-cleanup:
-	compute_agent_free(a);
-	curl_global_cleanup();
-out:
-	compute_conf_release(&cc);
-	conf_free(c);
-	return rc;
+	return daemon_main(&compute_daemon, argc, argv);
 }

@@ -24,6 +24,13 @@ static void argv_add(struct argv_buf *a, char *owned)
 	a->v[a->n] = NULL;
 }
 
+/* -add-fd for descriptor fd, in the set of the same number. */
+static void argv_add_fdset(struct argv_buf *a, int fd)
+{
+	argv_add(a, xstrdup("-add-fd"));
+	argv_add(a, xasprintf("fd=%d,set=%d", fd, fd));
+}
+
 /* Adds each string of a NULL-terminated list. */
 static void argv_list(struct argv_buf *a, const char *const *list)
 {
@@ -64,17 +71,6 @@ int qemu_mac_valid(const char *mac)
 	return !(first & 1);
 }
 
-static int ifname_valid(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n >= QEMU_IFNAME_LEN)
-		return 0;
-	for (; *s; s++)
-		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_' && *s != '.')
-			return 0;
-	return 1;
-}
-
 void qemu_mac_from_uuid(const char *uuid, char mac[QEMU_MAC_LEN])
 {
 	unsigned b[3] = {0, 0, 0};
@@ -98,17 +94,27 @@ void qemu_mac_from_uuid(const char *uuid, char mac[QEMU_MAC_LEN])
 }
 
 /* Per-accelerator choices: the CPU model (host passthrough only under KVM; "max"
- * gives TCG guests every feature it emulates) and whether taps get vhost-net. */
+ * gives TCG guests every feature it emulates). */
 struct accel_row {
 	const char *accel;
 	const char *cpu;
-	const char *tap_extra;
 };
 
 static const struct accel_row accel_rows[] = {
-    {"kvm", "host", ",vhost=on"},
-    {"tcg", "max", ""},
+    {"kvm", "host"},
+    {"tcg", "max"},
 };
+
+/* Base image formats an overlay may sit on. */
+static const char *const base_formats[] = {"qcow2", "raw"};
+
+static int base_format_valid(const char *f)
+{
+	for (size_t i = 0; f && i < sizeof(base_formats) / sizeof(base_formats[0]); i++)
+		if (!strcmp(f, base_formats[i]))
+			return 1;
+	return 0;
+}
 
 static const struct accel_row *accel_find(const char *accel)
 {
@@ -118,15 +124,16 @@ static const struct accel_row *accel_find(const char *accel)
 	return NULL;
 }
 
-/* Options every instance gets, independent of the definition. The seccomp sandbox
- * cannot deny spawn or elevateprivileges: -daemonize forks and calls setsid(). */
+/* Options every instance gets, independent of the definition. QEMU runs in the
+ * foreground as an unprivileged user (the privileged helper forks it in its own
+ * session and reaps it), so the seccomp sandbox denies everything it offers to. */
 static const char *const fixed_head[] = {
     "-no-user-config",
     "-nodefaults",
     "-display",
     "none",
     "-sandbox",
-    "on,obsolete=deny,resourcecontrol=deny",
+    "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
     "-msg",
     "timestamp=on",
     "-rtc",
@@ -137,9 +144,8 @@ static const char *const fixed_head[] = {
 };
 
 static const char *const fixed_tail[] = {
-    "-object",    "rng-random,id=rng0,filename=/dev/urandom",
-    "-device",    "virtio-rng-pci,rng=rng0",
-    "-daemonize", NULL,
+    "-object", "rng-random,id=rng0,filename=/dev/urandom", "-device", "virtio-rng-pci,rng=rng0",
+    NULL,
 };
 
 const char *qemu_argv_cpu(const char *accel)
@@ -154,13 +160,31 @@ static int def_valid(const struct qemu_def *d)
 		return 0;
 	if (d->vcpus < 1 || d->vcpus > 1024 || d->ram_mb < 16 || d->ram_mb > (1 << 24))
 		return 0;
-	if (!d->disk || !d->qmp || !d->console || !d->pidfile)
-		return 0;
 	if (d->n_nics < 0 || d->n_nics > QEMU_NICS_MAX || (d->n_nics && !d->nics))
 		return 0;
-	for (int i = 0; i < d->n_nics; i++)
-		if (!ifname_valid(d->nics[i].ifname) || !qemu_mac_valid(d->nics[i].mac))
+	if (d->fd_base >= 0 && !base_format_valid(d->base_format))
+		return 0;
+	/* every descriptor >= 3 (0-2 are stdio) and none used twice; -1 = absent */
+	int fds[5 + QEMU_NICS_MAX], n = 0;
+	fds[n++] = d->fd_disk;
+	fds[n++] = d->fd_console;
+	fds[n++] = d->fd_qmp;
+	if (d->fd_base != -1)
+		fds[n++] = d->fd_base;
+	if (d->fd_config != -1)
+		fds[n++] = d->fd_config;
+	for (int i = 0; i < d->n_nics; i++) {
+		if (!qemu_mac_valid(d->nics[i].mac))
 			return 0;
+		fds[n++] = d->nics[i].fd;
+	}
+	for (int i = 0; i < n; i++) {
+		if (fds[i] < 3 || fds[i] > 1023)
+			return 0;
+		for (int j = 0; j < i; j++)
+			if (fds[i] == fds[j])
+				return 0;
+	}
 	if (!d->n_nics && d->user_mac && !qemu_mac_valid(d->user_mac))
 		return 0;
 	return 1;
@@ -173,9 +197,6 @@ char **qemu_argv_new(const struct qemu_def *d)
 	const struct accel_row *acc = accel_find(d->accel);
 	struct argv_buf a = {0};
 	char *name = opt_escape(d->name && *d->name ? d->name : d->id);
-	char *disk = opt_escape(d->disk), *qmp = opt_escape(d->qmp);
-	char *console = opt_escape(d->console);
-	char *cd = d->config_drive ? opt_escape(d->config_drive) : NULL;
 
 	argv_add(&a, xstrdup(d->qemu));
 	argv_add(&a, xstrdup("-name"));
@@ -194,25 +215,53 @@ char **qemu_argv_new(const struct qemu_def *d)
 	argv_add(&a, xasprintf("%d", d->ram_mb));
 	argv_list(&a, fixed_head);
 
+	/* descriptor sets: file n is /dev/fdset/n, QEMU dups it with the access mode
+	 * it wants (which must be the one the helper opened it with) */
+	argv_add_fdset(&a, d->fd_disk);
+	if (d->fd_base != -1)
+		argv_add_fdset(&a, d->fd_base);
+	if (d->fd_config != -1)
+		argv_add_fdset(&a, d->fd_config);
+	argv_add_fdset(&a, d->fd_console);
+
 	argv_add(&a, xstrdup("-chardev"));
-	argv_add(&a, xasprintf("socket,id=qmp,path=%s,server=on,wait=off", qmp));
+	argv_add(&a, xasprintf("socket,id=qmp,fd=%d,server=on,wait=off", d->fd_qmp));
 	argv_add(&a, xstrdup("-mon"));
 	argv_add(&a, xstrdup("chardev=qmp,mode=control"));
 	/* append=on: a restart of QEMU continues the log instead of truncating it */
 	argv_add(&a, xstrdup("-chardev"));
-	argv_add(&a, xasprintf("file,id=serial0,path=%s,append=on", console));
+	argv_add(&a, xasprintf("file,id=serial0,path=/dev/fdset/%d,append=on", d->fd_console));
 	argv_add(&a, xstrdup("-device"));
 	argv_add(&a, xstrdup("isa-serial,chardev=serial0"));
-	argv_add(&a, xstrdup("-pidfile"));
-	argv_add(&a, xstrdup(d->pidfile));
 
-	argv_add(&a, xstrdup("-drive"));
-	argv_add(&a, xasprintf("file=%s,format=qcow2,if=none,id=disk0,discard=unmap", disk));
+	/* The overlay's backing image is a node of its own, named by the overlay's
+	 * blockdev: QEMU never opens the path written in the overlay's header. */
+	if (d->fd_base != -1) {
+		argv_add(&a, xstrdup("-blockdev"));
+		argv_add(&a, xasprintf("driver=file,filename=/dev/fdset/%d,node-name=base0-file,"
+		                       "read-only=on",
+		                       d->fd_base));
+		argv_add(&a, xstrdup("-blockdev"));
+		argv_add(&a, xasprintf("driver=%s,file=base0-file,node-name=base0,read-only=on",
+		                       d->base_format));
+	}
+	argv_add(&a, xstrdup("-blockdev"));
+	argv_add(&a, xasprintf("driver=file,filename=/dev/fdset/%d,node-name=disk0-file,"
+	                       "discard=unmap",
+	                       d->fd_disk));
+	argv_add(&a, xstrdup("-blockdev"));
+	argv_add(&a, xasprintf("driver=qcow2,file=disk0-file,node-name=disk0,discard=unmap,%s",
+	                       d->fd_base != -1 ? "backing=base0" : "backing="));
 	argv_add(&a, xstrdup("-device"));
 	argv_add(&a, xstrdup("virtio-blk-pci,drive=disk0,bootindex=1"));
-	if (cd) {
-		argv_add(&a, xstrdup("-drive"));
-		argv_add(&a, xasprintf("file=%s,format=raw,if=none,id=config0,readonly=on", cd));
+	if (d->fd_config != -1) {
+		argv_add(&a, xstrdup("-blockdev"));
+		argv_add(&a, xasprintf("driver=file,filename=/dev/fdset/%d,node-name=config0-file,"
+		                       "read-only=on",
+		                       d->fd_config));
+		argv_add(&a, xstrdup("-blockdev"));
+		argv_add(&a,
+		         xstrdup("driver=raw,file=config0-file,node-name=config0,read-only=on"));
 		argv_add(&a, xstrdup("-device"));
 		argv_add(&a, xstrdup("virtio-blk-pci,drive=config0"));
 	}
@@ -232,8 +281,7 @@ char **qemu_argv_new(const struct qemu_def *d)
 	}
 	for (int i = 0; i < d->n_nics; i++) {
 		argv_add(&a, xstrdup("-netdev"));
-		argv_add(&a, xasprintf("tap,id=net%d,ifname=%s,script=no,downscript=no%s", i,
-		                       d->nics[i].ifname, acc->tap_extra));
+		argv_add(&a, xasprintf("tap,id=net%d,fd=%d", i, d->nics[i].fd));
 		argv_add(&a, xstrdup("-device"));
 		argv_add(&a, xasprintf("virtio-net-pci,netdev=net%d,mac=%s,romfile=", i,
 		                       d->nics[i].mac));
@@ -244,10 +292,6 @@ char **qemu_argv_new(const struct qemu_def *d)
 		argv_add(&a, xstrdup("defer"));
 	}
 	free(name);
-	free(disk);
-	free(qmp);
-	free(console);
-	free(cd);
 	return a.v;
 }
 

@@ -7,25 +7,28 @@
 
 #define QEMU_NICS_MAX 8
 #define QEMU_MAC_LEN 18 /* "52:54:00:xx:xx:xx" + NUL */
-#define QEMU_IFNAME_LEN 16
 
-/* A tenant port: a tap device the net agent created, and the guest's MAC. */
+/* A tenant port: an open tap device (the privileged helper's, inherited as fd), and
+ * the guest's MAC. */
 struct qemu_nic {
-	char ifname[QEMU_IFNAME_LEN];
+	int fd;
 	char mac[QEMU_MAC_LEN];
 };
 
 struct qemu_def {
 	const char *qemu;  /* binary, argv[0] */
-	const char *id;    /* instance UUID: -uuid, and the needle proc_alive() looks for */
+	const char *id;    /* instance UUID: -uuid (the exact QEMU matcher looks for it) */
 	const char *name;  /* display name for -name guest=; NULL = id */
 	const char *accel; /* "kvm" or "tcg" */
 	int vcpus, ram_mb;
-	const char *disk;         /* qcow2 overlay, the boot disk */
-	const char *config_drive; /* raw ISO, read-only second disk; NULL = none */
-	const char *qmp;          /* unix socket path of the QMP server */
-	const char *console;      /* serial port output, appended */
-	const char *pidfile;
+	/* QEMU opens no host path: every file is a descriptor it inherits (numbers as
+	 * in QEMU's process, >= 3, all different), opened by the privileged helper. */
+	int fd_disk;                 /* qcow2 overlay, the boot disk, read-write */
+	int fd_base;                 /* the overlay's backing image, read-only; -1 = none */
+	const char *base_format;     /* "qcow2" or "raw" (with fd_base) */
+	int fd_config;               /* config drive ISO, read-only; -1 = none */
+	int fd_console;              /* serial port output, opened for append */
+	int fd_qmp;                  /* listening unix socket of the QMP server */
 	const struct qemu_nic *nics; /* n_nics tap NICs; none = one user-mode NIC */
 	int n_nics;
 	const char *user_mac; /* MAC of the user-mode NIC (used when n_nics == 0) */
@@ -33,8 +36,9 @@ struct qemu_def {
 };
 
 /* Builds the argv (NULL-terminated; owned, release with qemu_argv_free). Returns NULL
- * when d is incomplete or out of range (missing path, vcpus/ram_mb < 1, unknown accel,
- * malformed MAC or ifname, more than QEMU_NICS_MAX NICs). */
+ * when d is incomplete or out of range (a descriptor < 3 or used twice, vcpus/ram_mb
+ * out of range, unknown accel or base format, malformed MAC, more than QEMU_NICS_MAX
+ * NICs). */
 char **qemu_argv_new(const struct qemu_def *d);
 void qemu_argv_free(char **argv);
 /* The -cpu model instances get under accel ("kvm": host, "tcg": max), or NULL for

@@ -1,9 +1,14 @@
-/* The QEMU driver: one detached QEMU per instance (-daemonize, so it survives the
- * agent), controlled over QMP; every action is idempotent towards its end state.
+/* The QEMU driver: one QEMU per instance, started by the privileged helper as the
+ * unprivileged QEMU user in its own session (so it survives the agent) with its files
+ * as inherited descriptors, controlled over QMP; every action is idempotent towards
+ * its end state.
  *
  * Behaviour choices, documented once here:
- * - A guest that powers itself off ends its QEMU (no -no-shutdown); the main thread's
- *   check notices the pid is gone and reports the instance shutoff.
+ * - A guest that powers itself off ends its QEMU (no -no-shutdown, exit status 0); the
+ *   main thread's check notices the pid is gone and reports the instance shutoff. A
+ *   QEMU that ends otherwise (a signal, a non-zero status) crashed: the instance is
+ *   reported in error with what happened and the last console lines, kept in the
+ *   "error" file until it boots again.
  * - suspend saves the guest's memory and device state to memory.state (QEMU
  *   migration to a file descriptor, vm_save.c) and ends QEMU, so a suspended
  *   instance holds no host RAM and survives an agent or host restart; resume (or
@@ -32,12 +37,13 @@
 #include "qemu_argv.h"
 #include "qmp.h"
 #include "util.h"
+#include "vm_priv.h"
 #include "vm_save.h"
 #include "vm_spec.h"
 #include "xalloc.h"
 
 #define QMP_TIMEOUT_MS 5000
-#define LAUNCH_TIMEOUT_MS 60000 /* -daemonize returns once QEMU is initialised */
+#define LAUNCH_TIMEOUT_MS 60000 /* until QEMU answers on its monitor */
 #define QUIT_WAIT_MS 3000
 #define KILL_WAIT_MS 5000
 #define POLL_MS 100
@@ -49,6 +55,7 @@
 #define F_QMP "qmp.sock"
 #define F_CONSOLE "console.log"
 #define F_PID "qemu.pid"
+#define F_QEMU_LOG "qemu.log"   /* QEMU's own stdout/stderr */
 #define F_SUSPENDED "suspended" /* in-memory suspend (fallback): vCPUs stopped */
 #define F_MEMORY "memory.state" /* saved suspend: guest state on disk, no QEMU */
 #define F_ERROR "error"
@@ -96,18 +103,8 @@ char *vm_path(const struct vm *vm, const char *name, char *buf, size_t len)
 
 /* ---- QEMU process ------------------------------------------------------------ */
 
-/* The agent is a child subreaper, so QEMUs it started are its children once their
- * -daemonize parent exits: collect an exited one so it does not linger as a zombie.
- * Not our child (started by an earlier agent): waitpid fails with ECHILD, harmless. */
-static void qemu_reap(pid_t pid)
-{
-	if (pid > 0)
-		waitpid(pid, NULL, WNOHANG);
-}
-
 static int qemu_alive(const struct vm *vm, pid_t pid)
 {
-	qemu_reap(pid);
 	return pid > 0 && proc_alive(pid, vm->id);
 }
 
@@ -139,7 +136,8 @@ static int qemu_wait_gone(const struct vm *vm, pid_t pid, int ms)
 }
 
 /* Ends QEMU now: "quit" over QMP, then SIGKILL. 0, or -EBUSY when it survives. */
-static int qemu_kill(const struct vm *vm, pid_t pid, char *err, size_t errlen)
+static int qemu_kill(const struct vm_ctx *ctx, const struct vm *vm, pid_t pid, char *err,
+                     size_t errlen)
 {
 	char path[4096], why[256];
 	if (!qemu_alive(vm, pid))
@@ -148,7 +146,12 @@ static int qemu_kill(const struct vm *vm, pid_t pid, char *err, size_t errlen)
 	                  QMP_TIMEOUT_MS, why, sizeof(why));
 	if ((rc == 0 || rc == -ECONNRESET) && qemu_wait_gone(vm, pid, QUIT_WAIT_MS) == 0)
 		return 0;
-	kill(pid, SIGKILL);
+	if (ctx->priv)
+		rc = vm_priv_qemu_signal(ctx->priv, vm->id, pid, SIGKILL, why, sizeof(why));
+	else
+		rc = kill(pid, SIGKILL) < 0 ? -errno : 0;
+	if (rc < 0 && rc != -ESRCH)
+		log_warn("instance %s: SIGKILL to QEMU pid %d: %s", vm->id, (int)pid, why);
 	if (qemu_wait_gone(vm, pid, KILL_WAIT_MS) == 0)
 		return 0;
 	snprintf(err, errlen, "QEMU (pid %d) does not exit", (int)pid);
@@ -228,82 +231,165 @@ static int save_timeout_ms(int ram_mb)
 	return 30000 + 20 * ram_mb;
 }
 
-/* Starts QEMU for spec (disk already in place) and waits until it runs (or, with
- * incoming, until it waits for the saved state). */
+/* The last lines of an instance file (at most max bytes, printable), into out. */
+static void file_tail(const struct vm *vm, const char *name, size_t max, char *out, size_t outlen)
+{
+	char path[4096];
+	out[0] = '\0';
+	long long size = fs_size(vm_path(vm, name, path, sizeof(path)));
+	FILE *f = size > 0 ? fopen(path, "re") : NULL;
+	if (!f)
+		return;
+	if (max >= outlen)
+		max = outlen - 1;
+	if ((long long)max > size)
+		max = (size_t)size;
+	if (fseeko(f, size - (off_t)max, SEEK_SET) == 0) {
+		size_t n = fread(out, 1, max, f);
+		out[n] = '\0';
+		while (n && (out[n - 1] == '\n' || out[n - 1] == '\r'))
+			out[--n] = '\0';
+		/* start at a line boundary, unless that leaves nothing */
+		char *nl = strchr(out, '\n');
+		if (nl && size > (long long)max && nl[1])
+			memmove(out, nl + 1, strlen(nl + 1) + 1);
+		msg_sanitize_text(out, strlen(out));
+		for (char *c = out; *c; c++)
+			if (*c == '\n' || *c == '\r')
+				*c = '|';
+	}
+	fclose(f);
+}
+
+/* How a QEMU ended, from its wait status, into out. Returns 1 when that was a crash
+ * (a signal, a non-zero status), 0 for a clean exit (the guest powered off). */
+static int qemu_end_text(int status, char *out, size_t outlen)
+{
+	if (WIFSIGNALED(status)) {
+		snprintf(out, outlen, "QEMU was killed by signal %d (%s)", WTERMSIG(status),
+		         strsignal(WTERMSIG(status)));
+		return 1;
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
+		snprintf(out, outlen, "QEMU exited with status %d", WEXITSTATUS(status));
+		return 1;
+	}
+	snprintf(out, outlen, "the guest powered off");
+	return 0;
+}
+
+/* Waits until a just started QEMU answers on its monitor (or, with incoming, waits
+ * for its saved state) and fills state. On failure err says why, with QEMU's own last
+ * words and how it ended when it did. */
+static int qemu_wait_ready(const struct vm_ctx *ctx, struct vm *vm, pid_t pid,
+                           char state[MSG_STATE_MAX], char *err, size_t errlen)
+{
+	char why[256] = "", end[128] = "", words[512];
+	int64_t deadline = time_mono_ms() + LAUNCH_TIMEOUT_MS;
+	int status;
+	for (;;) {
+		if (!qemu_alive(vm, pid))
+			break;
+		if (qemu_state(vm, state, why, sizeof(why)) == 0)
+			return 0;
+		if (time_mono_ms() >= deadline) {
+			snprintf(err, errlen,
+			         "QEMU did not start: its monitor did not answer in %d s "
+			         "(%s)",
+			         LAUNCH_TIMEOUT_MS / 1000, why);
+			return -ETIMEDOUT;
+		}
+		usleep(POLL_MS * 1000);
+	}
+	for (int i = 0; i < 20; i++) { /* the helper reaps it in a moment */
+		int rc = vm_priv_qemu_status(ctx->priv, vm->id, pid, &status);
+		if (rc == 1) {
+			qemu_end_text(status, end, sizeof(end));
+			break;
+		}
+		if (rc < 0)
+			break;
+		usleep(10 * 1000);
+	}
+	file_tail(vm, F_QEMU_LOG, 300, words, sizeof(words));
+	snprintf(err, errlen, "QEMU did not start%s%s%s%s", end[0] ? " (" : "", end,
+	         end[0] ? ")" : "", words[0] ? ": " : "");
+	size_t used = strlen(err);
+	if (words[0] && used < errlen)
+		snprintf(err + used, errlen - used, "%s", words);
+	return -EIO;
+}
+
+/* Starts QEMU for spec (disk already in place) through the privileged helper and
+ * waits until it runs (or, with incoming, until it waits for the saved state). */
 static int qemu_launch(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *spec,
                        int incoming, char *err, size_t errlen)
 {
-	char disk[4096], cd[4096], qmp[4096], console[4096], pidfile[4096];
-	char out[2048], state[MSG_STATE_MAX];
-	char **argv = NULL;
+	char disk[4096], pidtext[32], state[MSG_STATE_MAX];
+	char *base = NULL;
+	struct image_info info = {0};
+	struct vm_priv_start req = {
+	    .vcpus = spec->vcpus, .ram_mb = spec->ram_mb, .incoming = incoming};
 	int rc = 0;
 	pid_t pid = 0;
 	int64_t t0 = time_mono_ms();
 
-	vm_path(vm, F_DISK, disk, sizeof(disk));
-	vm_path(vm, F_CONFIG, cd, sizeof(cd));
-	vm_path(vm, F_QMP, qmp, sizeof(qmp));
-	vm_path(vm, F_CONSOLE, console, sizeof(console));
-	vm_path(vm, F_PID, pidfile, sizeof(pidfile));
-	if (!fs_exists(disk)) {
+	if (!fs_exists(vm_path(vm, F_DISK, disk, sizeof(disk)))) {
 		snprintf(err, errlen, "instance disk is missing");
 		rc = -ENOENT;
 		goto out;
 	}
-	struct qemu_def d = {
-	    .qemu = ctx->conf->qemu,
-	    .id = vm->id,
-	    .name = spec->name,
-	    .accel = ctx->accel,
-	    .vcpus = spec->vcpus,
-	    .ram_mb = spec->ram_mb,
-	    .disk = disk,
-	    .config_drive = fs_exists(cd) ? cd : NULL,
-	    .qmp = qmp,
-	    .console = console,
-	    .pidfile = pidfile,
-	    .incoming = incoming,
-	};
-	argv = qemu_argv_new(&d);
-	if (!argv) {
-		snprintf(err, errlen, "invalid instance definition (vcpus %d, ram %d MiB)",
-		         spec->vcpus, spec->ram_mb);
+	if (!ctx->priv) {
+		snprintf(err, errlen, "no privileged helper to start QEMU with");
+		rc = -EPERM;
+		goto out;
+	}
+	/* the overlay's base: cached already (or fetched again), with its checked format */
+	rc = image_cache_get(ctx->images, spec->image_id, spec->image_url, spec->image_checksum,
+	                     spec->image_format, &base, &info, err, errlen);
+	if (rc < 0)
+		goto out;
+	snprintf(req.id, sizeof(req.id), "%s", vm->id);
+	snprintf(req.image_id, sizeof(req.image_id), "%s", spec->image_id);
+	if (strlcpy_checked(req.base_format, info.format, sizeof(req.base_format)) < 0) {
+		snprintf(err, errlen, "base image format %.16s", info.format);
 		rc = -EINVAL;
 		goto out;
 	}
-	unlink(qmp);
-	unlink(pidfile);
+	snprintf(req.accel, sizeof(req.accel), "%s", ctx->accel);
+	snprintf(req.name, sizeof(req.name), "%s", spec->name ? spec->name : "");
+	msg_sanitize_text(req.name, strlen(req.name));
+	for (char *c = req.name; *c; c++)
+		if (*c == '\n' || *c == '\r' || *c == '\t')
+			*c = ' ';
+	marker_clear(vm, F_PID);
 	marker_clear(vm, F_SUSPENDED);
-	int st = proc_run((const char *const *)argv, LAUNCH_TIMEOUT_MS, out, sizeof(out));
-	if (st != 0) {
-		out[strcspn(out, "\n")] = '\0';
-		snprintf(err, errlen, "QEMU did not start: %.300s",
-		         st == -ETIMEDOUT ? "timed out"
-		         : st < 0         ? strerror(-st)
-		                          : out);
-		rc = -EIO;
-		/* a daemonized QEMU may exist even though its parent failed */
-		pid = qemu_pid_read(vm);
+	pid = vm_priv_qemu_start(ctx->priv, &req, err, errlen);
+	if (pid < 0) {
+		rc = pid;
+		pid = 0;
 		goto out;
 	}
-	pid = qemu_pid_read(vm);
-	if (!qemu_alive(vm, pid)) {
-		snprintf(err, errlen, "QEMU exited right after starting");
-		rc = -EIO;
+	/* the pid file lets a restarted agent find its QEMU again */
+	snprintf(pidtext, sizeof(pidtext), "%d\n", (int)pid);
+	rc = marker_set(vm, F_PID, pidtext);
+	if (rc < 0) {
+		snprintf(err, errlen, "qemu.pid: %s", strerror(-rc));
 		goto out;
 	}
-	rc = qemu_state(vm, state, err, errlen);
+	rc = qemu_wait_ready(ctx, vm, pid, state, err, errlen);
 	if (rc < 0)
 		goto out;
+	marker_clear(vm, F_ERROR); /* it runs: an earlier crash is history */
 	vm_set(vm, state, pid);
 	log_info("instance %s: QEMU pid %d %s in %lld ms (%s)", vm->id, (int)pid, state,
 	         (long long)(time_mono_ms() - t0), ctx->accel);
 out:
 	if (rc < 0 && pid > 0) {
 		char why[256];
-		qemu_kill(vm, pid, why, sizeof(why));
+		qemu_kill(ctx, vm, pid, why, sizeof(why));
 	}
-	qemu_argv_free(argv);
+	free(base);
 	return rc;
 }
 
@@ -376,7 +462,7 @@ static int vm_restore(const struct vm_ctx *ctx, struct vm *vm, char *err, size_t
 	}
 	log_warn("instance %s: restoring saved memory failed (%s); booting from disk", vm->id, why);
 	pid_t pid = qemu_pid_read(vm);
-	if (pid && qemu_kill(vm, pid, err, errlen) < 0)
+	if (pid && qemu_kill(ctx, vm, pid, err, errlen) < 0)
 		return -EBUSY;
 	return vm_boot(ctx, vm, err, errlen);
 }
@@ -471,7 +557,7 @@ static int act_delete(const struct vm_ctx *ctx, struct vm *vm, const struct msg_
                       size_t errlen)
 {
 	pid_t pid = qemu_pid_read(vm);
-	int rc = qemu_kill(vm, pid, err, errlen);
+	int rc = qemu_kill(ctx, vm, pid, err, errlen);
 	if (rc < 0)
 		return rc;
 	rc = fs_remove_tree(vm->dir);
@@ -520,7 +606,7 @@ static int act_stop(const struct vm_ctx *ctx, struct vm *vm, const struct msg_ta
 			         vm->id, ctx->conf->stop_timeout);
 	}
 	if (pid) {
-		int rc = qemu_kill(vm, pid, err, errlen);
+		int rc = qemu_kill(ctx, vm, pid, err, errlen);
 		if (rc < 0)
 			return rc;
 	}
@@ -551,7 +637,7 @@ static int act_hard_reboot(const struct vm_ctx *ctx, struct vm *vm, const struct
 {
 	pid_t pid = qemu_running(vm);
 	if (pid) {
-		int rc = qemu_kill(vm, pid, err, errlen);
+		int rc = qemu_kill(ctx, vm, pid, err, errlen);
 		if (rc < 0)
 			return rc;
 	}
@@ -626,7 +712,7 @@ static int act_suspend(const struct vm_ctx *ctx, struct vm *vm, const struct msg
 	                         save_timeout_ms(spec.u.task.ram_mb), why, sizeof(why));
 	msg_release(&spec);
 	if (rc == 0) {
-		rc = qemu_kill(vm, pid, err, errlen);
+		rc = qemu_kill(ctx, vm, pid, err, errlen);
 		if (rc < 0) {
 			unlink(mem); /* QEMU still runs: the saved copy would go stale */
 			return rc;
@@ -673,6 +759,34 @@ static int qemu_attach(const struct vm_ctx *ctx, struct vm *vm)
 	return 0;
 }
 
+/* Why a QEMU that was seen running is gone, into why. Returns the state the
+ * instance is in now: shutoff after a clean guest power-off, error after a crash
+ * (recorded in the error file, so it outlives an agent restart). */
+static const char *qemu_gone(const struct vm_ctx *ctx, struct vm *vm, pid_t pid, char *why,
+                             size_t whylen)
+{
+	char end[160], con[600], words[300];
+	int status = 0,
+	    rc = ctx->priv ? vm_priv_qemu_status(ctx->priv, vm->id, pid, &status) : -ESRCH;
+	if (rc != 1) {
+		/* an earlier agent's QEMU: its exit status went to init */
+		snprintf(why, whylen,
+		         "QEMU exited (the guest powered off, or QEMU died; its exit "
+		         "status is unknown to this agent)");
+		return VM_SHUTOFF;
+	}
+	if (!qemu_end_text(status, end, sizeof(end))) {
+		snprintf(why, whylen, "%s", end);
+		return VM_SHUTOFF;
+	}
+	file_tail(vm, F_QEMU_LOG, 200, words, sizeof(words));
+	file_tail(vm, F_CONSOLE, 400, con, sizeof(con));
+	snprintf(why, whylen, "%s%s%s; last console lines: %s", end, words[0] ? ": " : "", words,
+	         con[0] ? con : "(none)");
+	marker_set(vm, F_ERROR, why);
+	return VM_ERROR;
+}
+
 static int qemu_check(const struct vm_ctx *ctx, struct vm *vm, char *why, size_t whylen)
 {
 	char state[MSG_STATE_MAX];
@@ -681,9 +795,8 @@ static int qemu_check(const struct vm_ctx *ctx, struct vm *vm, char *why, size_t
 		return 0;
 	if (strcmp(state, VM_RUNNING) && strcmp(state, VM_PAUSED) && strcmp(state, VM_SUSPENDED))
 		return 0;
-	vm_set(vm, VM_SHUTOFF, 0);
 	marker_clear(vm, F_SUSPENDED);
-	snprintf(why, whylen, "QEMU exited (the guest powered off, or QEMU died)");
+	vm_set(vm, qemu_gone(ctx, vm, pid, why, whylen), 0);
 	return 1;
 }
 

@@ -14,6 +14,7 @@
 #include "compute_conf.h"
 #include "image_cache.h"
 #include "msg.h"
+#include "priv.h"
 
 /* What actions need besides the instance; read-only while workers run. */
 struct vm_ctx {
@@ -22,6 +23,7 @@ struct vm_ctx {
 	struct image_cache *images;
 	char *instances_dir; /* <state_dir>/instances */
 	char *tmp_dir;       /* <state_dir>/tmp */
+	struct priv *priv;   /* the privileged helper (QEMU start, signals); NULL = none */
 };
 
 struct vm {

@@ -13,7 +13,6 @@
 #include "compute-agent/qemu_argv.h"
 
 #define ID "0b7e3c52-4d11-4a8e-9f0a-5c2d6e1f7a90"
-#define DIR "/var/lib/nubo/compute/instances/" ID
 
 static struct qemu_def base_def(void)
 {
@@ -24,11 +23,12 @@ static struct qemu_def base_def(void)
 	    .accel = "tcg",
 	    .vcpus = 1,
 	    .ram_mb = 128,
-	    .disk = DIR "/disk.qcow2",
-	    .config_drive = DIR "/config.iso",
-	    .qmp = DIR "/qmp.sock",
-	    .console = DIR "/console.log",
-	    .pidfile = DIR "/qemu.pid",
+	    .fd_disk = 3,
+	    .fd_base = 4,
+	    .base_format = "qcow2",
+	    .fd_config = 5,
+	    .fd_console = 6,
+	    .fd_qmp = 7,
 	};
 	return d;
 }
@@ -90,7 +90,8 @@ static void golden_kvm(void **state)
 	d.vcpus = 4;
 	d.ram_mb = 4096;
 	d.name = "db, primary"; /* a comma is doubled inside an option value */
-	d.config_drive = NULL;
+	d.fd_config = -1;
+	d.fd_base = -1; /* an overlay without a backing image */
 	d.user_mac = "52:54:00:aa:bb:cc";
 	assert_golden(&d, "golden/qemu_argv_kvm.txt");
 }
@@ -98,21 +99,22 @@ static void golden_kvm(void **state)
 static void golden_taps(void **state)
 {
 	struct qemu_nic nics[] = {
-	    {"tap0b7e3c52-4d", "fa:16:3e:00:00:01"},
-	    {"tap9f0a5c2d-6e", "fa:16:3e:00:00:02"},
+	    {8, "fa:16:3e:00:00:01"},
+	    {9, "fa:16:3e:00:00:02"},
 	};
 	struct qemu_def d = base_def();
 	d.accel = "kvm";
 	d.nics = nics;
 	d.n_nics = 2;
 	d.incoming = 1;
+	d.base_format = "raw";
 	assert_golden(&d, "golden/qemu_argv_taps.txt");
 }
 
 static void refuses_bad_definitions(void **state)
 {
-	struct qemu_nic bad_mac[] = {{"tap0", "01:00:5e:00:00:01"}}; /* multicast */
-	struct qemu_nic bad_if[] = {{"tap 0;rm", "fa:16:3e:00:00:01"}};
+	struct qemu_nic bad_mac[] = {{8, "01:00:5e:00:00:01"}}; /* multicast */
+	struct qemu_nic bad_fd[] = {{3, "fa:16:3e:00:00:01"}};  /* the disk's fd */
 	struct qemu_def d;
 
 	d = base_def(), d.accel = "xen";
@@ -125,15 +127,21 @@ static void refuses_bad_definitions(void **state)
 	assert_null(qemu_argv_new(&d));
 	d = base_def(), d.id = "not-a-uuid";
 	assert_null(qemu_argv_new(&d));
-	d = base_def(), d.disk = NULL;
+	d = base_def(), d.fd_disk = 0; /* stdin */
 	assert_null(qemu_argv_new(&d));
-	d = base_def(), d.qmp = NULL;
+	d = base_def(), d.fd_qmp = -1;
+	assert_null(qemu_argv_new(&d));
+	d = base_def(), d.fd_console = d.fd_qmp;
+	assert_null(qemu_argv_new(&d));
+	d = base_def(), d.base_format = "vmdk";
+	assert_null(qemu_argv_new(&d));
+	d = base_def(), d.base_format = NULL;
 	assert_null(qemu_argv_new(&d));
 	d = base_def(), d.nics = bad_mac, d.n_nics = 1;
 	assert_null(qemu_argv_new(&d));
-	d = base_def(), d.nics = bad_if, d.n_nics = 1;
+	d = base_def(), d.nics = bad_fd, d.n_nics = 1;
 	assert_null(qemu_argv_new(&d));
-	d = base_def(), d.nics = bad_if, d.n_nics = QEMU_NICS_MAX + 1;
+	d = base_def(), d.nics = bad_fd, d.n_nics = QEMU_NICS_MAX + 1;
 	assert_null(qemu_argv_new(&d));
 	d = base_def(), d.user_mac = "52:54:00:zz:00:00";
 	assert_null(qemu_argv_new(&d));
@@ -148,6 +156,32 @@ static void name_defaults_to_id(void **state)
 	assert_non_null(argv);
 	assert_string_equal(argv[1], "-name");
 	assert_string_equal(argv[2], "guest=" ID ",debug-threads=on");
+	qemu_argv_free(argv);
+}
+
+/* QEMU runs unprivileged and sandboxed: it is told no host path but /dev/urandom
+ * and its inherited descriptor sets, and it may not fork, setuid or daemonize. */
+static void opens_no_host_path(void **state)
+{
+	struct qemu_def d = base_def();
+	char **argv = qemu_argv_new(&d);
+	int sandbox = 0;
+	assert_non_null(argv);
+	for (char **p = argv + 1; *p; p++) {
+		const char *slash = strchr(*p, '/');
+		if (slash && strncmp(slash, "/dev/fdset/", 11) &&
+		    strncmp(slash, "/dev/urandom", 12))
+			fail_msg("argument names a host path: %s", *p);
+		assert_string_not_equal(*p, "-daemonize");
+		assert_null(strstr(*p, "pidfile"));
+		if (!strcmp(*p, "-sandbox")) {
+			assert_string_equal(p[1],
+			                    "on,obsolete=deny,elevateprivileges=deny,spawn=deny,"
+			                    "resourcecontrol=deny");
+			sandbox = 1;
+		}
+	}
+	assert_true(sandbox);
 	qemu_argv_free(argv);
 }
 
@@ -177,7 +211,7 @@ int main(void)
 	    cmocka_unit_test(golden_tcg),          cmocka_unit_test(golden_kvm),
 	    cmocka_unit_test(golden_taps),         cmocka_unit_test(refuses_bad_definitions),
 	    cmocka_unit_test(name_defaults_to_id), cmocka_unit_test(mac_from_uuid),
-	    cmocka_unit_test(cpu_per_accel),
+	    cmocka_unit_test(cpu_per_accel),       cmocka_unit_test(opens_no_host_path),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,382 @@
+/* The compute agent's rows of the privileged helper's whitelist, and the worker's
+ * calls to them (see vm_priv.h). The run functions execute as root: every argument
+ * was checked by the row's check, every path is opened beneath the state directory
+ * with no symlink followed, and every file must belong to the worker. */
+#include "vm_priv.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "qemu_argv.h"
+
+#define INST_DIR "instances"
+#define IMAGE_DIR "images"
+
+/* ---- checks ------------------------------------------------------------------------ */
+
+static int accel_ok(const char *a)
+{
+	return !strcmp(a, "kvm") || !strcmp(a, "tcg");
+}
+
+static int start_check(const struct priv_helper *h, const void *req, char *err, size_t errlen)
+{
+	const struct vm_priv_start *s = req;
+	if (!priv_str_ok(s->id, sizeof(s->id)) || !uuid_is_valid(s->id)) {
+		snprintf(err, errlen, "bad instance id");
+		return -EINVAL;
+	}
+	if (!priv_str_ok(s->image_id, sizeof(s->image_id)) ||
+	    (s->image_id[0] && !uuid_is_valid(s->image_id))) {
+		snprintf(err, errlen, "bad image id");
+		return -EINVAL;
+	}
+	if (!priv_str_ok(s->base_format, sizeof(s->base_format)) ||
+	    (s->image_id[0] && strcmp(s->base_format, "qcow2") && strcmp(s->base_format, "raw"))) {
+		snprintf(err, errlen, "bad base image format");
+		return -EINVAL;
+	}
+	if (!priv_str_ok(s->accel, sizeof(s->accel)) || !accel_ok(s->accel)) {
+		snprintf(err, errlen, "bad accelerator");
+		return -EINVAL;
+	}
+	if (!priv_str_ok(s->name, sizeof(s->name))) {
+		snprintf(err, errlen, "bad name");
+		return -EINVAL;
+	}
+	for (const unsigned char *c = (const unsigned char *)s->name; *c; c++)
+		if (*c < 0x20 || *c == 0x7f) {
+			snprintf(err, errlen, "control character in the name");
+			return -EINVAL;
+		}
+	if (s->vcpus < 1 || s->vcpus > 1024 || s->ram_mb < 16 || s->ram_mb > (1 << 24) ||
+	    (s->incoming != 0 && s->incoming != 1)) {
+		snprintf(err, errlen, "vcpus, ram or incoming out of range");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int signal_check(const struct priv_helper *h, const void *req, char *err, size_t errlen)
+{
+	const struct vm_priv_signal *s = req;
+	if (!priv_str_ok(s->id, sizeof(s->id)) || !uuid_is_valid(s->id) || s->pid <= 1) {
+		snprintf(err, errlen, "bad instance id or pid");
+		return -EINVAL;
+	}
+	if (s->sig != SIGTERM && s->sig != SIGKILL) {
+		snprintf(err, errlen, "signal %d is not allowed", (int)s->sig);
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* ---- files ------------------------------------------------------------------------- */
+
+/* fd must be a regular file owned by the worker (never a link to a file of someone
+ * else: the owner check holds whatever the hard-link policy of the host). */
+static int file_is_workers(const struct priv_helper *h, int fd, const char *what, char *err,
+                           size_t errlen)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != priv_worker_uid(h) ||
+	    st.st_nlink != 1) {
+		snprintf(err, errlen, "%s is not a plain file of the agent", what);
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* Opens name in the instance directory; a created file is given to the worker. */
+static int inst_open(const struct priv_helper *h, int dirfd, const char *name, int flags, char *err,
+                     size_t errlen)
+{
+	int fd = priv_openat(dirfd, name, flags, 0640);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", name, strerror(-fd));
+		return fd;
+	}
+	struct stat st;
+	if ((flags & O_CREAT) && fstat(fd, &st) == 0 && st.st_uid == 0 && st.st_size == 0 &&
+	    fchown(fd, priv_worker_uid(h), priv_worker_gid(h)) < 0) {
+		snprintf(err, errlen, "%s: %s", name, strerror(errno));
+		close(fd);
+		return -EPERM;
+	}
+	int rc = file_is_workers(h, fd, name, err, errlen);
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+/* A listening QMP socket at <instance dir>/qmp.sock that the worker may connect to
+ * (owned by it, mode 0600 from the helper's umask). Bound through the directory's
+ * descriptor, so no path outside it is resolved. */
+static int qmp_listen(const struct priv_helper *h, int dirfd, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -errno;
+	}
+	if (unlinkat(dirfd, "qmp.sock", 0) < 0 && errno != ENOENT) {
+		snprintf(err, errlen, "qmp.sock: %s", strerror(errno));
+		goto fail;
+	}
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/qmp.sock", dirfd);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    fchownat(dirfd, "qmp.sock", priv_worker_uid(h), priv_worker_gid(h),
+	             AT_SYMLINK_NOFOLLOW) < 0 ||
+	    listen(fd, 8) < 0) {
+		snprintf(err, errlen, "qmp.sock: %s", strerror(errno));
+		goto fail;
+	}
+	return fd;
+fail:
+	close(fd);
+	return -EIO;
+}
+
+/* ---- runs ---------------------------------------------------------------------------- */
+
+static int start_run(struct priv_helper *h, const void *req, struct priv_reply *rep)
+{
+	const struct vm_priv_start *s = req;
+	const struct vm_priv_ctx *ctx = priv_data(h);
+	char rel[PRIV_PATH_MAX];
+	/* what QEMU inherits, in this order, as fds 3, 4, ... */
+	enum { F_DISK, F_BASE, F_CONFIG, F_CONSOLE, F_QMP, F_N };
+	int fds[F_N] = {-1, -1, -1, -1, -1}, child[F_N], n = 0;
+	int dirfd = -1, logfd = -1, rc = 0;
+	char **argv = NULL;
+	struct stat st;
+
+	if (priv_tag_running(h, s->id)) {
+		snprintf(rep->err, sizeof(rep->err), "a QEMU of this instance runs already");
+		return -EBUSY;
+	}
+	snprintf(rel, sizeof(rel), INST_DIR "/%s", s->id);
+	dirfd = priv_open(h, rel, O_RDONLY | O_DIRECTORY, 0);
+	if (dirfd < 0) {
+		snprintf(rep->err, sizeof(rep->err), "instance directory: %s", strerror(-dirfd));
+		return dirfd;
+	}
+	if (fstat(dirfd, &st) < 0 || st.st_uid != priv_worker_uid(h)) {
+		snprintf(rep->err, sizeof(rep->err), "instance directory is not the agent's");
+		rc = -EPERM;
+		goto out;
+	}
+	if ((fds[F_DISK] = inst_open(h, dirfd, "disk.qcow2", O_RDWR, rep->err, sizeof(rep->err))) <
+	    0) {
+		rc = fds[F_DISK];
+		goto out;
+	}
+	if (s->image_id[0]) {
+		snprintf(rel, sizeof(rel), IMAGE_DIR "/%s", s->image_id);
+		fds[F_BASE] = priv_open(h, rel, O_RDONLY, 0);
+		if (fds[F_BASE] < 0) {
+			rc = fds[F_BASE];
+			snprintf(rep->err, sizeof(rep->err), "base image: %s", strerror(-rc));
+			goto out;
+		}
+		if ((rc = file_is_workers(h, fds[F_BASE], "the base image", rep->err,
+		                          sizeof(rep->err))) < 0)
+			goto out;
+	}
+	fds[F_CONFIG] = inst_open(h, dirfd, "config.iso", O_RDONLY, rep->err, sizeof(rep->err));
+	if (fds[F_CONFIG] == -ENOENT) {
+		fds[F_CONFIG] = -1; /* no config drive */
+	} else if (fds[F_CONFIG] < 0) {
+		rc = fds[F_CONFIG];
+		goto out;
+	}
+	if ((fds[F_CONSOLE] = inst_open(h, dirfd, "console.log", O_WRONLY | O_APPEND | O_CREAT,
+	                                rep->err, sizeof(rep->err))) < 0 ||
+	    (logfd = inst_open(h, dirfd, "qemu.log", O_WRONLY | O_APPEND | O_CREAT, rep->err,
+	                       sizeof(rep->err))) < 0) {
+		rc = fds[F_CONSOLE] < 0 ? fds[F_CONSOLE] : logfd;
+		goto out;
+	}
+	if ((fds[F_QMP] = qmp_listen(h, dirfd, rep->err, sizeof(rep->err))) < 0) {
+		rc = fds[F_QMP];
+		goto out;
+	}
+	/* number them as QEMU will see them */
+	int order[F_N];
+	for (int i = 0; i < F_N; i++)
+		if (fds[i] >= 0) {
+			order[n] = fds[i];
+			child[i] = 3 + n++;
+		} else {
+			child[i] = -1;
+		}
+	struct qemu_def d = {
+	    .qemu = ctx->qemu,
+	    .id = s->id,
+	    .name = s->name,
+	    .accel = s->accel,
+	    .vcpus = s->vcpus,
+	    .ram_mb = s->ram_mb,
+	    .fd_disk = child[F_DISK],
+	    .fd_base = child[F_BASE],
+	    .base_format = s->base_format,
+	    .fd_config = child[F_CONFIG],
+	    .fd_console = child[F_CONSOLE],
+	    .fd_qmp = child[F_QMP],
+	    .incoming = s->incoming,
+	};
+	argv = qemu_argv_new(&d);
+	if (!argv) {
+		snprintf(rep->err, sizeof(rep->err), "invalid instance definition");
+		rc = -EINVAL;
+		goto out;
+	}
+	struct priv_spawn sp = {
+	    .argv = (const char *const *)argv,
+	    .user = ctx->qemu_user,
+	    .fds = order,
+	    .n_fds = n,
+	    .out_fd = logfd,
+	    .cwd_fd = dirfd, /* what the exact matcher recognises it by */
+	    .tag = s->id,
+	};
+	pid_t pid = priv_spawn(h, &sp, rep->err, sizeof(rep->err));
+	if (pid < 0) {
+		rc = pid;
+		goto out;
+	}
+	int32_t p32 = pid;
+	memcpy(rep->data, &p32, sizeof(p32));
+	rep->len = sizeof(p32);
+out:
+	qemu_argv_free(argv);
+	for (int i = 0; i < F_N; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	if (logfd >= 0)
+		close(logfd);
+	if (dirfd >= 0)
+		close(dirfd);
+	return rc;
+}
+
+int vm_priv_is_qemu_of(pid_t pid, const char *id, int inst_dirfd)
+{
+	char path[64], buf[8192];
+	struct stat cwd, inst;
+	int match = 0;
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	int procfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (procfd < 0)
+		return 0;
+	if (fstatat(procfd, "cwd", &cwd, 0) < 0 || fstat(inst_dirfd, &inst) < 0 ||
+	    cwd.st_dev != inst.st_dev || cwd.st_ino != inst.st_ino)
+		goto out;
+	int fd = openat(procfd, "cmdline", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		goto out;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		goto out;
+	buf[n] = '\0';
+	for (const char *a = buf; a < buf + n; a += strlen(a) + 1) {
+		const char *next = a + strlen(a) + 1;
+		if (!strcmp(a, "-uuid") && next < buf + n && !strcmp(next, id))
+			match = 1;
+	}
+out:
+	close(procfd);
+	return match;
+}
+
+static int signal_run(struct priv_helper *h, const void *req, struct priv_reply *rep)
+{
+	const struct vm_priv_signal *s = req;
+	char rel[PRIV_PATH_MAX];
+	int rc = 0;
+	/* a pidfd pins the process: the checks and the signal reach the same one */
+	int pidfd = (int)syscall(SYS_pidfd_open, s->pid, 0);
+	if (pidfd < 0) {
+		snprintf(rep->err, sizeof(rep->err), "pid %d: %s", (int)s->pid, strerror(errno));
+		return -ESRCH;
+	}
+	snprintf(rel, sizeof(rel), INST_DIR "/%s", s->id);
+	int dirfd = priv_open(h, rel, O_RDONLY | O_DIRECTORY, 0);
+	if (!priv_child_running(h, s->pid, s->id) &&
+	    (dirfd < 0 || !vm_priv_is_qemu_of(s->pid, s->id, dirfd))) {
+		snprintf(rep->err, sizeof(rep->err), "pid %d is not a QEMU of instance %s",
+		         (int)s->pid, s->id);
+		rc = -EPERM;
+	} else if (syscall(SYS_pidfd_send_signal, pidfd, s->sig, NULL, 0) < 0) {
+		rc = -errno;
+		snprintf(rep->err, sizeof(rep->err), "kill %d: %s", (int)s->pid, strerror(errno));
+	}
+	if (dirfd >= 0)
+		close(dirfd);
+	close(pidfd);
+	return rc;
+}
+
+const struct priv_op vm_priv_ops[] = {
+    {VM_PRIV_QEMU_START, "qemu_start", sizeof(struct vm_priv_start), start_check, start_run},
+    {VM_PRIV_QEMU_SIGNAL, "qemu_signal", sizeof(struct vm_priv_signal), signal_check, signal_run},
+};
+const size_t vm_priv_n_ops = sizeof(vm_priv_ops) / sizeof(vm_priv_ops[0]);
+
+/* ---- worker side ----------------------------------------------------------------- */
+
+pid_t vm_priv_qemu_start(struct priv *p, const struct vm_priv_start *s, char *err, size_t errlen)
+{
+	int32_t pid = 0;
+	size_t got = 0;
+	int rc = priv_call(p, VM_PRIV_QEMU_START, s, sizeof(*s), &pid, sizeof(pid), &got, NULL, 0,
+	                   NULL, err, errlen);
+	if (rc < 0)
+		return rc;
+	if (got != sizeof(pid) || pid <= 0) {
+		snprintf(err, errlen, "privileged helper: no pid");
+		return -EPROTO;
+	}
+	return pid;
+}
+
+int vm_priv_qemu_signal(struct priv *p, const char *id, pid_t pid, int sig, char *err,
+                        size_t errlen)
+{
+	struct vm_priv_signal s = {.pid = pid, .sig = sig};
+	snprintf(s.id, sizeof(s.id), "%s", id);
+	return priv_call(p, VM_PRIV_QEMU_SIGNAL, &s, sizeof(s), NULL, 0, NULL, NULL, 0, NULL, err,
+	                 errlen);
+}
+
+int vm_priv_qemu_status(struct priv *p, const char *id, pid_t pid, int *status)
+{
+	struct priv_child_req r = {.pid = pid};
+	struct priv_child_status st;
+	size_t got = 0;
+	char err[PRIV_ERR_MAX];
+	snprintf(r.tag, sizeof(r.tag), "%s", id);
+	int rc = priv_call(p, PRIV_CHILD_STATUS, &r, sizeof(r), &st, sizeof(st), &got, NULL, 0,
+	                   NULL, err, sizeof(err));
+	if (rc < 0)
+		return rc;
+	if (got != sizeof(st))
+		return -EPROTO;
+	if (st.state == PRIV_CHILD_RUNNING)
+		return 0;
+	*status = st.status;
+	return 1;
+}

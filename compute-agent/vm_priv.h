@@ -1,0 +1,69 @@
+/* The compute agent's privileged requests: its rows of the helper's whitelist
+ * (common/priv.h), run as root in the helper, and the worker's calls to them. The
+ * helper starts QEMU as the unprivileged QEMU user in its own session with every
+ * file an inherited descriptor it opened itself inside the state directory (the
+ * disk, its base image, the config drive, the console log, a listening QMP socket),
+ * signals only a QEMU of the instance named, and reports how a QEMU it started ended.
+ * A new root-only operation (taps, cgroups) is one more row in vm_priv.c. */
+#ifndef NUBO_VM_PRIV_H
+#define NUBO_VM_PRIV_H
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "priv.h"
+#include "util.h"
+
+#define VM_PRIV_QEMU_USER "nubo-qemu" /* the one user every QEMU runs as */
+#define VM_PRIV_NAME_MAX 256
+
+enum vm_priv_type {
+	VM_PRIV_QEMU_START = PRIV_TYPE_AGENT, /* struct vm_priv_start -> int32_t pid */
+	VM_PRIV_QEMU_SIGNAL,                  /* struct vm_priv_signal -> nothing */
+};
+
+struct vm_priv_start {
+	char id[UUID_STR_LEN];       /* instance: <state_dir>/instances/<id>/ */
+	char image_id[UUID_STR_LEN]; /* base image <state_dir>/images/<id>; "" = none */
+	char base_format[8];         /* "qcow2" or "raw" */
+	char accel[8];               /* "kvm" or "tcg" */
+	char name[VM_PRIV_NAME_MAX]; /* display name */
+	int32_t vcpus, ram_mb;
+	int32_t incoming; /* 1: wait for saved state (-incoming defer) */
+};
+
+struct vm_priv_signal {
+	char id[UUID_STR_LEN];
+	int32_t pid;
+	int32_t sig; /* SIGTERM or SIGKILL */
+};
+
+/* What the helper's rows read: the agent's settings (borrowed). */
+struct vm_priv_ctx {
+	const char *qemu;      /* QEMU binary */
+	const char *qemu_user; /* VM_PRIV_QEMU_USER */
+};
+
+extern const struct priv_op vm_priv_ops[];
+extern const size_t vm_priv_n_ops;
+
+/* ---- worker side ---------------------------------------------------------------- */
+
+/* Starts the instance's QEMU. Returns its pid, or a negative errno with err. */
+pid_t vm_priv_qemu_start(struct priv *p, const struct vm_priv_start *s, char *err, size_t errlen);
+/* Sends sig to pid, which must be a QEMU of instance id (the helper checks). */
+int vm_priv_qemu_signal(struct priv *p, const char *id, pid_t pid, int sig, char *err,
+                        size_t errlen);
+/* How QEMU pid of instance id is: 0 running, 1 exited (wait status in *status, told
+ * once), -ESRCH when the helper did not start it (an earlier agent's QEMU). */
+int vm_priv_qemu_status(struct priv *p, const char *id, pid_t pid, int *status);
+
+/* ---- helper side (exposed for tests) -------------------------------------------- */
+
+/* 1 when pid is a QEMU of instance id under the state directory whose instance
+ * directory is inst_dirfd: its working directory is that directory and its argv
+ * holds "-uuid" followed by exactly id (the one exact matcher; deploy/lib.sh
+ * nubo_qemu_pids applies the same rule). */
+int vm_priv_is_qemu_of(pid_t pid, const char *id, int inst_dirfd);
+
+#endif
