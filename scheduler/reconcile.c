@@ -49,7 +49,7 @@ void reconcile_fault_text(enum vmstate_fault fault, const char *host, const char
 
 static int vm_cmp(const void *a, const void *b)
 {
-	return strcmp(((const struct msg_vm *)a)->id, ((const struct msg_vm *)b)->id);
+	return strcmp(((const struct msg_resource *)a)->id, ((const struct msg_resource *)b)->id);
 }
 
 /* Moves instance id from cur to what the host reports; logs the change. */
@@ -74,7 +74,7 @@ static void reconcile_apply(struct sched *s, PGconn *c, const char *host, const 
 
 /* Step 1: every settled instance the database places on host. */
 static void reconcile_expected(struct sched *s, PGconn *c, const char *host,
-			       const struct msg_vm *vms, int n_vms, const char *settle)
+			       const struct msg_resource *vms, int n_vms, const char *settle)
 {
 	char err[512], limit[16];
 	snprintf(limit, sizeof(limit), "%d", RECONCILE_MAX_ROWS);
@@ -91,11 +91,11 @@ static void reconcile_expected(struct sched *s, PGconn *c, const char *host,
 		return;
 	}
 	for (int i = 0; i < PQntuples(r); i++) {
-		struct msg_vm key;
+		struct msg_resource key;
 		const char *id = db_val(r, i, 0);
 		if (strlcpy_checked(key.id, id, sizeof(key.id)) < 0)
 			continue; /* not an id any agent can report */
-		const struct msg_vm *vm = bsearch(&key, vms, (size_t)n_vms, sizeof(*vms), vm_cmp);
+		const struct msg_resource *vm = bsearch(&key, vms, (size_t)n_vms, sizeof(*vms), vm_cmp);
 		struct vmstate cur = {db_val(r, i, 1), db_val(r, i, 2), (int)db_long(r, i, 3, 0)};
 		reconcile_apply(s, c, host, id, &cur, vm ? vm->state : NULL, NULL);
 	}
@@ -111,7 +111,7 @@ static void reconcile_send_delete(struct sched *s, const char *host, const char 
 			       (int64_t)s->cfg->task_retry * 1000))
 		return;
 	uuid_generate_str(task_id);
-	msg_task_init(&t, task_id, TASK_DELETE, id);
+	msg_task_init(&t, task_id, TASK_DELETE, MSG_RES_INSTANCE, id);
 	int rc = bus_send(s->router, host, &t);
 	if (rc < 0)
 		log_warn("instance %s on %s is unknown; sending delete failed: %s", id, host,
@@ -124,7 +124,7 @@ static void reconcile_send_delete(struct sched *s, const char *host, const char 
 
 /* Step 2: instances the host runs that should not run there. */
 static void reconcile_unexpected(struct sched *s, PGconn *c, const char *host,
-				 const struct msg_vm *vms, int n_vms, const char *settle)
+				 const struct msg_resource *vms, int n_vms, const char *settle)
 {
 	char err[512];
 	PGresult *r = NULL;
@@ -159,12 +159,12 @@ static void reconcile_unexpected(struct sched *s, PGconn *c, const char *host,
 		goto out;
 	}
 	for (int i = 0; i < PQntuples(r); i++) {
-		struct msg_vm key;
+		struct msg_resource key;
 		const char *id = db_val(r, i, 0), *where = db_val(r, i, 1);
 		int deleted = !strcmp(db_val(r, i, 2), "t"), busy = !strcmp(db_val(r, i, 3), "t");
 		if (strlcpy_checked(key.id, id, sizeof(key.id)) < 0)
 			continue;
-		const struct msg_vm *vm = bsearch(&key, vms, (size_t)n_vms, sizeof(*vms), vm_cmp);
+		const struct msg_resource *vm = bsearch(&key, vms, (size_t)n_vms, sizeof(*vms), vm_cmp);
 		if (!vm)
 			continue; /* cannot happen: = ANY matches exactly */
 		seen[vm - vms] = 1;
@@ -196,12 +196,12 @@ void reconcile_host(struct sched *s, PGconn *c, const char *host, const struct m
 {
 	char settle[16];
 	snprintf(settle, sizeof(settle), "%ld", settings_reconcile_settle_s(s->cfg));
-	struct msg_vm *vms = xcalloc((size_t)h->n_vms, sizeof(*vms));
-	if (h->n_vms)
-		memcpy(vms, h->vms, (size_t)h->n_vms * sizeof(*vms));
-	qsort(vms, (size_t)h->n_vms, sizeof(*vms), vm_cmp);
-	reconcile_expected(s, c, host, vms, h->n_vms, settle);
-	reconcile_unexpected(s, c, host, vms, h->n_vms, settle);
+	struct msg_resource *vms = xcalloc((size_t)h->n_resources, sizeof(*vms));
+	if (h->n_resources)
+		memcpy(vms, h->resources, (size_t)h->n_resources * sizeof(*vms));
+	qsort(vms, (size_t)h->n_resources, sizeof(*vms), vm_cmp);
+	reconcile_expected(s, c, host, vms, h->n_resources, settle);
+	reconcile_unexpected(s, c, host, vms, h->n_resources, settle);
 	free(vms);
 }
 
@@ -216,20 +216,20 @@ int reconcile_on_event(struct sched *s, const char *peer, struct msg *m)
 			  " WHERE i.id = $1 AND i.host = $2 AND NOT i.deleted AND NOT EXISTS"
 			  " (SELECT 1 FROM tasks t WHERE t.instance_id = i.id"
 			  "  AND t.status IN ('pending', 'dispatched'))",
-			  e->instance_id, peer);
+			  e->resource_id, peer);
 	if (!r) {
 		sched_db_error(s, c, "event: look up instance", err);
 		rc = -EIO;
 		goto out;
 	}
-	log_info("instance %s on %s: event %s%s%s", e->instance_id, peer, e->state,
+	log_info("instance %s on %s: event %s%s%s", e->resource_id, peer, e->state,
 		 e->reason ? ": " : "", e->reason ? e->reason : "");
 	if (PQntuples(r) == 1) {
 		struct vmstate cur = {db_val(r, 0, 0), db_val(r, 0, 1), (int)db_long(r, 0, 2, 0)};
-		reconcile_apply(s, c, peer, e->instance_id, &cur, e->state, e->reason);
+		reconcile_apply(s, c, peer, e->resource_id, &cur, e->state, e->reason);
 	} else {
 		log_debug("event for %s from %s: not its instance, or a task is open: ignored",
-			  e->instance_id, peer);
+			  e->resource_id, peer);
 	}
 	PQclear(r);
 out:

@@ -186,8 +186,8 @@ static int task_spawn_fields(struct sched *s, const struct task *t, PGconn *c, s
 		return -EIO;
 	int rc = -EINVAL;
 	const char *image = db_val(r, 0, 1), *status = db_val(r, 0, 7);
-	if (PQntuples(r) != 1 || !image || strlcpy_checked(k->image_id, image,
-							    sizeof(k->image_id)) < 0 ||
+	if (PQntuples(r) != 1 || !image || strlcpy_checked(k->p.spawn.image_id, image,
+							    sizeof(k->p.spawn.image_id)) < 0 ||
 	    !uuid_is_valid(image)) {
 		snprintf(err, errlen, "image id of instance %s is not a UUID", t->instance_id);
 		goto out;
@@ -203,17 +203,17 @@ static int task_spawn_fields(struct sched *s, const struct task *t, PGconn *c, s
 	while (blen > 0 && base[blen - 1] == '/')
 		blen--;
 	hostname_from_name(db_val(r, 0, 0), t->instance_id, hostname);
-	k->name = xstrdup(db_val(r, 0, 0));
-	k->hostname = xstrdup(hostname);
-	k->vcpus = t->vcpus;
-	k->ram_mb = t->ram_mb;
-	k->disk_gb = t->disk_gb;
-	k->image_url = xasprintf("%.*s/image/v2/images/%s/file", (int)blen, base, image);
-	k->image_checksum = xstrdup(db_val(r, 0, 5));
-	k->image_format = xstrdup(db_val(r, 0, 6));
-	k->key_name = xstrdup(db_val(r, 0, 2));
-	k->public_key = xstrdup(db_val(r, 0, 3));
-	k->user_data = xstrdup(db_val(r, 0, 4));
+	k->p.spawn.name = xstrdup(db_val(r, 0, 0));
+	k->p.spawn.hostname = xstrdup(hostname);
+	k->p.spawn.vcpus = t->vcpus;
+	k->p.spawn.ram_mb = t->ram_mb;
+	k->p.spawn.disk_gb = t->disk_gb;
+	k->p.spawn.image_url = xasprintf("%.*s/image/v2/images/%s/file", (int)blen, base, image);
+	k->p.spawn.image_checksum = xstrdup(db_val(r, 0, 5));
+	k->p.spawn.image_format = xstrdup(db_val(r, 0, 6));
+	k->p.spawn.key_name = xstrdup(db_val(r, 0, 2));
+	k->p.spawn.public_key = xstrdup(db_val(r, 0, 3));
+	k->p.spawn.user_data = xstrdup(db_val(r, 0, 4));
 	rc = 0;
 out:
 	PQclear(r);
@@ -225,7 +225,7 @@ out:
 static int task_message(struct sched *s, const struct task *t, PGconn *c, struct msg *m,
 			char *err, size_t errlen)
 {
-	msg_task_init(m, t->id, t->action, t->instance_id);
+	msg_task_init(m, t->id, t->action, MSG_RES_INSTANCE, t->instance_id);
 	if (!strcmp(t->action, TASK_SPAWN)) {
 		int rc = task_spawn_fields(s, t, c, m, err, errlen);
 		if (rc < 0)
@@ -578,10 +578,10 @@ int tasks_on_result(struct sched *s, const char *peer, struct msg *m)
 		goto out;
 	}
 	rc = 0;
-	if (strcmp(t.instance_id, res->instance_id) || strcmp(t.host, peer)) {
+	if (strcmp(t.instance_id, res->resource_id) || strcmp(t.host, peer)) {
 		log_warn("result for task %s (instance %s) from %s, but the task is for instance "
 			 "%s on %s: ignored",
-			 t.id, res->instance_id, peer, t.instance_id,
+			 t.id, res->resource_id, peer, t.instance_id,
 			 t.host[0] ? t.host : "no host");
 		goto out;
 	}
