@@ -101,7 +101,7 @@ class Agent:
         AGENTS.append(self)
 
     def send(self, kind, body):
-        env = {"v": 1, "kind": kind, "id": str(uuid.uuid4()), "body": body}
+        env = {"v": 2, "kind": kind, "id": str(uuid.uuid4()), "body": body}
         try:
             self.sock.send(json.dumps(env).encode())
         except zmq.Again:
@@ -110,9 +110,11 @@ class Agent:
 
     def report(self, kind="heartbeat"):
         vcpus, ram, disk = self.cap
-        self.send(kind, {"host": self.host, "accel": "tcg", "az": self.az, "vcpus": vcpus,
-                         "ram_mb": ram, "disk_gb": disk,
-                         "vms": [{"id": i, "state": s} for i, s in self.vms.items()]})
+        self.send(kind, {"host": self.host, "az": self.az, "agent_kind": "compute",
+                         "capacity": {"accel": "tcg", "vcpus": vcpus, "ram_mb": ram,
+                                      "disk_gb": disk},
+                         "resources": [{"kind": "instance", "id": i, "state": s}
+                                       for i, s in self.vms.items()]})
         self.last_beat = time.time()
 
     def hello(self):
@@ -129,7 +131,7 @@ class Agent:
             for m in self.inbox:
                 b = m["body"]
                 if m["kind"] == "task" and (action is None or b["action"] == action) and \
-                        (instance is None or b["instance_id"] == instance):
+                        (instance is None or b["resource_id"] == instance):
                     self.inbox.remove(m)
                     return b
             return None
@@ -143,7 +145,7 @@ class Agent:
             for m in self.inbox:
                 b = m["body"]
                 if m["kind"] == "task" and (action is None or b["action"] == action) and \
-                        (instance is None or b["instance_id"] == instance):
+                        (instance is None or b["resource_id"] == instance):
                     raise Failure("%s got an unexpected task %s" % (self.host, b))
             time.sleep(0.05)
 
@@ -155,15 +157,16 @@ class Agent:
                  "delete": "deleted"}
         if state is None:
             state = after[task["action"]] if ok else "running"
-        body = {"task_id": task["task_id"], "instance_id": task["instance_id"], "ok": ok,
+        body = {"task_id": task["task_id"], "resource_kind": "instance",
+                "resource_id": task["resource_id"], "ok": ok,
                 "state": state}
         if error:
             body["error"] = error
         if ok:
             if state == "deleted":
-                self.vms.pop(task["instance_id"], None)
+                self.vms.pop(task["resource_id"], None)
             else:
-                self.vms[task["instance_id"]] = state
+                self.vms[task["resource_id"]] = state
         self.send("result", body)
 
     def close(self):
@@ -268,20 +271,24 @@ def new_instance(db, name="vm", vcpus=1, ram=512, disk=1, az="nova", host=None,
     return iid, tid
 
 
-def new_task(db, iid, action, task_state=None):
-    tid = str(uuid.uuid4())
+def manage(*args):
+    """nubo-manage against the test database; returns its stdout."""
+    return subprocess.run([ARGS.manage, "-c", ARGS.conf] + list(args), check=True,
+                          capture_output=True, text=True).stdout
+
+
+def new_task(db, iid, action, task_state=None, host=None):
+    """A pending task, queued by common/outbox (the code nubo-api uses)."""
     if task_state:
         db.exec("UPDATE instances SET task_state = %s WHERE id = %s" % (lit(task_state), lit(iid)))
-    db.exec("INSERT INTO tasks (id, instance_id, action, status) VALUES (%s, %s, %s, 'pending')"
-            % (lit(tid), lit(iid), lit(action)))
-    return tid
+    return manage("task-add", "instance", iid, action, *([host] if host else [])).strip()
 
 
 WAKE = None
 
 
 def wake():
-    m = {"v": 1, "kind": "wake", "id": str(uuid.uuid4()), "body": {}}
+    m = {"v": 2, "kind": "wake", "id": str(uuid.uuid4()), "body": {}}
     WAKE.send(json.dumps(m).encode())
 
 
@@ -341,10 +348,69 @@ def t_check_config(db, sched):
 
 def t_start_migrates(db, sched):
     sched.start()
-    check(db.val("SELECT max(version) FROM schema_version") == "1", "schema applied")
+    check(db.val("SELECT max(version) FROM schema_version") == "2", "schema applied")
     db.exec("INSERT INTO images (id, name, status, disk_format, container_format, checksum)"
             " VALUES (%s, 'cirros', 'active', 'qcow2', 'bare', 'd41d8cd98f00b204e9800998ecf8427e')"
             % lit(IMAGE))
+
+
+def schema_dump(dbname):
+    """The schema of dbname as pg_dump prints it, without comments and settings."""
+    out = subprocess.run([os.path.join(os.path.dirname(ARGS.psql), "pg_dump"), "-h",
+                          ARGS.pg_host, "-p", str(ARGS.pg_port), "-U", "postgres",
+                          "--schema-only", "--no-owner", dbname], check=True,
+                         capture_output=True, text=True).stdout
+    return [l for l in out.splitlines() if l and not l.startswith(("--", "SET ", "SELECT ", "\\restrict", "\\unrestrict"))]
+
+
+def t_migrations(db, sched):
+    """Numbered migrations: a version-1 database with rows upgrades to the same schema
+    as a fresh one, its tasks become instance tasks, and db-sync twice is a no-op."""
+    db.exec("DROP DATABASE IF EXISTS nubo_v1")
+    db.exec("CREATE DATABASE nubo_v1")
+    v1 = DB(ARGS.pg_host, ARGS.pg_port)
+    v1.base = [a if a != "nubo" else "nubo_v1" for a in v1.base]
+    here = os.path.dirname(os.path.abspath(__file__))
+    with open(os.path.join(here, "..", "..", "common", "migrations", "0001_initial.sql")) as f:
+        v1.exec(f.read() + "CREATE TABLE schema_version (version int NOT NULL);"
+                " INSERT INTO schema_version VALUES (1);")
+    iid, tid = str(uuid.uuid4()), str(uuid.uuid4())
+    v1.exec("INSERT INTO instances (id, name, project_id, user_id, flavor_id, image_id, vcpus,"
+            " ram_mb, disk_gb) VALUES (%s, 'old', 'p', 'u', 'f', %s, 1, 64, 1);"
+            " INSERT INTO tasks (id, instance_id, action) VALUES (%s, %s, 'spawn')"
+            % (lit(iid), lit(IMAGE), lit(tid), lit(iid)))
+    conf = os.path.join(ARGS.tmp, "v1.conf")
+    with open(ARGS.conf) as f:
+        text = f.read().replace("dbname=nubo ", "dbname=nubo_v1 ")
+    with open(conf, "w") as f:
+        f.write(text)
+    for n in (1, 2):
+        out = subprocess.run([ARGS.manage, "-c", conf, "db-sync"], capture_output=True,
+                             text=True)
+        check(out.returncode == 0 and "schema version 2" in out.stdout,
+              "db-sync #%d of a version-1 database: %s%s" % (n, out.stdout, out.stderr))
+    check(v1.val("SELECT count(*) FROM schema_version") == "2", "each migration applied once")
+    check(v1.row("SELECT resource_kind, resource_id, agent_kind, payload::text FROM tasks"
+                 " WHERE id = %s" % lit(tid)) == ["instance", iid, "compute", "{}"],
+          "a version-1 task becomes an instance task of a compute agent")
+    fresh, upgraded = schema_dump("nubo"), schema_dump("nubo_v1")
+    diff = [l for l in set(fresh) ^ set(upgraded)]
+    check(fresh == upgraded, "fresh and upgraded schemas differ: %s" % diff[:6])
+    db.exec("DROP DATABASE nubo_v1")
+
+
+def t_wake_bind_loopback(db, sched):
+    """The wake socket takes no network input: a non-loopback wake_bind is refused."""
+    for bad in ("tcp://0.0.0.0:5571", "tcp://10.1.2.3:5571", "tcp://*:5571",
+                "tcp://127.0.0.1.evil:1"):
+        conf = os.path.join(ARGS.tmp, "wake.conf")
+        with open(ARGS.conf) as f:
+            text = f.read().replace("wake_bind = %s" % ARGS.wake_url, "wake_bind = %s" % bad)
+        with open(conf, "w") as f:
+            f.write(text)
+        out = subprocess.run([ARGS.scheduler, "-n", "-c", conf], capture_output=True, text=True)
+        check(out.returncode != 0 and "wake_bind" in out.stderr,
+              "wake_bind %s refused (rc %d: %s)" % (bad, out.returncode, out.stderr.strip()))
 
 
 def t_no_host_is_up(db, sched):
@@ -381,7 +447,8 @@ def t_spawn(db, sched):
             "key_name": "key1", "public_key": "ssh-ed25519 AAAA test",
             "user_data": "I2Nsb3VkLWNvbmZpZw=="}
     for k, v in want.items():
-        check(t.get(k) == v, "spawn field %s: %r, want %r" % (k, t.get(k), v))
+        got = t.get("payload", {}).get(k)
+        check(got == v, "spawn field %s: %r, want %r" % (k, got, v))
     # the task leaves just before COMMIT: wait for the rows
     wait_inst(db, iid, "placed and spawning", host="node1", task_state="spawning",
               status="BUILD")
@@ -425,7 +492,7 @@ def t_stop_start(db, sched):
     tid = new_task(db, iid, "stop", task_state="powering-off")
     wake()
     t = a.take_task(action="stop", instance=iid)
-    check(t["task_id"] == tid and "image_url" not in t, "stop task carries no spawn fields")
+    check(t["task_id"] == tid and "payload" not in t, "stop task carries no spawn payload")
     a.result(t)
     wait_inst(db, iid, "stop ok -> SHUTOFF", status="SHUTOFF", vm_state="stopped", power="4",
               task_state="-")
@@ -522,28 +589,28 @@ def t_console(db, sched):
 def t_events(db, sched):
     a, iid = S["node1"], S["vm1"]
     a.vms[iid] = "paused"
-    a.send("event", {"instance_id": iid, "state": "paused", "reason": "guest paused"})
+    a.send("event", {"resource_kind": "instance", "resource_id": iid, "state": "paused", "reason": "guest paused"})
     wait_inst(db, iid, "event paused", status="PAUSED", vm_state="paused", power="3")
     a.vms[iid] = "running"
-    a.send("event", {"instance_id": iid, "state": "running"})
+    a.send("event", {"resource_kind": "instance", "resource_id": iid, "state": "running"})
     wait_inst(db, iid, "event running", status="ACTIVE", power="1")
     # an event while a task is open is left to the task's result
     tid = new_task(db, iid, "stop", task_state="powering-off")
     wake()
     t = a.take_task(action="stop", instance=iid)
-    a.send("event", {"instance_id": iid, "state": "error", "reason": "should be ignored"})
+    a.send("event", {"resource_kind": "instance", "resource_id": iid, "state": "error", "reason": "should be ignored"})
     sleep(0.5)
     check(inst(db, iid)["status"] == "ACTIVE", "event ignored while a task is open")
     a.result(t)
     wait_inst(db, iid, "stop ok", status="SHUTOFF")
     wait_task(db, tid, "stop done", status="done")
     a.vms[iid] = "error"
-    a.send("event", {"instance_id": iid, "state": "error", "reason": "QEMU exited"})
+    a.send("event", {"resource_kind": "instance", "resource_id": iid, "state": "error", "reason": "QEMU exited"})
     wait_inst(db, iid, "event error -> ERROR", status="ERROR", power="6",
               fault="instance failed on host node1: QEMU exited")
     # ERROR is sticky; only the power state follows
     a.vms[iid] = "running"
-    a.send("event", {"instance_id": iid, "state": "running"})
+    a.send("event", {"resource_kind": "instance", "resource_id": iid, "state": "running"})
     wait_inst(db, iid, "ERROR keeps status", status="ERROR", power="1")
     # a start moves it on again
     new_task(db, iid, "start", task_state="powering-on")
@@ -652,14 +719,16 @@ def t_bad_messages(db, sched):
     raw.setsockopt(zmq.LINGER, 0)
     raw.connect(ARGS.bus_url)
     raw.send(b"not json")
-    raw.send(b'{"v":1,"kind":"hello","id":"x","body":{}}')
+    raw.send(b'{"v":2,"kind":"hello","id":"x","body":{}}')
     raw.send_multipart([b"a", b"b"])
-    raw.send(json.dumps({"v": 1, "kind": "hello", "id": str(uuid.uuid4()),
-                         "body": {"host": "node1", "accel": "tcg", "vcpus": 1,
-                                  "ram_mb": 1, "disk_gb": 1}}).encode())
-    raw.send(json.dumps({"v": 1, "kind": "result", "id": str(uuid.uuid4()),
+    raw.send(json.dumps({"v": 2, "kind": "hello", "id": str(uuid.uuid4()),
+                         "body": {"host": "node1", "agent_kind": "compute",
+                                  "capacity": {"accel": "tcg", "vcpus": 1, "ram_mb": 1,
+                                               "disk_gb": 1}}}).encode())
+    raw.send(json.dumps({"v": 2, "kind": "result", "id": str(uuid.uuid4()),
                          "body": {"task_id": str(uuid.uuid4()),
-                                  "instance_id": str(uuid.uuid4()), "ok": True}}).encode())
+                                  "resource_kind": "instance",
+                                  "resource_id": str(uuid.uuid4()), "ok": True}}).encode())
     wait_for(lambda: 'names host "node1": ignored' in sched.text(), 5, "impostor refused")
     raw.close()
     check(sched.alive(), "scheduler survives bad messages")
@@ -697,7 +766,7 @@ def t_restart(db, sched):
         for ag in (S["node1"], S["node2"]):
             ag.poll()
             for m in ag.inbox:
-                if m["kind"] == "task" and m["body"]["instance_id"] == new_iid:
+                if m["kind"] == "task" and m["body"]["resource_id"] == new_iid:
                     ag.inbox.remove(m)
                     return ag, m["body"]
         return None
@@ -799,7 +868,7 @@ def t_curve(db, sched):
     check(rc == 0, "SIGTERM with CURVE exits 0 (rc %s)" % rc)
 
 
-CHECKS = [t_check_config, t_start_migrates, t_no_host_is_up, t_agent_registers, t_spawn,
+CHECKS = [t_check_config, t_start_migrates, t_migrations, t_wake_bind_loopback, t_no_host_is_up, t_agent_registers, t_spawn,
           t_no_host_fits, t_delete_unplaced, t_stop_start, t_failed_action_keeps_state,
           t_failed_spawn_is_error, t_retry, t_console, t_events, t_reconcile, t_agent_down,
           t_placement, t_bad_messages, t_restart, t_delete_overtakes_spawn, t_db_outage,
@@ -816,10 +885,13 @@ def main():
     p.add_argument("--psql", default="psql")
     p.add_argument("--pg-ctl", required=True, help="script taking stop|start")
     p.add_argument("--only", help="comma-separated check names (the others still run first)")
+    p.add_argument("--manage", help="nubo-manage (default: beside the scheduler)")
     ARGS = p.parse_args()
+    ARGS.manage = ARGS.manage or os.path.join(os.path.dirname(ARGS.scheduler), "nubo-manage")
     ARGS.bus_url = "tcp://127.0.0.1:%d" % free_port()
     ARGS.wake_url = "tcp://127.0.0.1:%d" % free_port()
     conf = os.path.join(ARGS.tmp, "nubo.conf")
+    ARGS.conf = conf
     write_conf(conf)
     db = DB(ARGS.pg_host, ARGS.pg_port)
     sched = Scheduler(conf)
