@@ -9,7 +9,7 @@
 #include "db.h"
 #include "log.h"
 #include "msg.h"
-#include "sched.h"
+#include "ctx.h"
 
 int console_on_msg(struct sched *s, const char *peer, struct msg *m)
 {

@@ -135,7 +135,7 @@ static const struct audit_check audit_checks[] = {
      " (SELECT project_id, count(*) n, sum(vcpus) cores, sum(ram_mb) ram FROM instances"
      "  WHERE NOT deleted GROUP BY project_id) u LEFT JOIN"
      " (SELECT project_id, count(*) n, sum(vcpus) cores, sum(ram_mb) ram FROM instances i"
-     "  WHERE NOT deleted AND status <> 'DELETED' AND NOT (task_state = 'deleting' AND"
+     "  WHERE NOT deleted AND status <> 'DELETED' AND NOT (coalesce(task_state, '') = 'deleting' AND"
      "  NOT EXISTS (SELECT 1 FROM tasks t WHERE t.resource_kind = 'instance'"
      "  AND t.resource_id = i.id AND t.status IN ('pending', 'dispatched')))"
      "  GROUP BY project_id) l ON l.project_id = u.project_id"

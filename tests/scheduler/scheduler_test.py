@@ -25,6 +25,8 @@ AGENTS = []  # live fake agents; heartbeats are pumped from every wait loop
 HEARTBEAT_S = 1
 AGENT_TIMEOUT_S = 4
 TASK_RETRY_S = 3
+HOST_DOWN_S = 8
+SPAWN_DEADLINE_S = 60
 
 
 class Failure(Exception):
@@ -246,10 +248,12 @@ internal_url = http://127.0.0.1:8080/
 [scheduler]
 agent_timeout = %d
 task_retry = %d
+host_down_after = %d
+spawn_deadline = %d
 [compute]
 heartbeat_interval = %d
 """ % (ARGS.pg_host, ARGS.pg_port, ARGS.bus_url, ARGS.wake_url, extra_bus, AGENT_TIMEOUT_S,
-       TASK_RETRY_S, HEARTBEAT_S))
+       TASK_RETRY_S, HOST_DOWN_S, SPAWN_DEADLINE_S, HEARTBEAT_S))
 
 
 # ---- rows as nubo-api writes them -------------------------------------------------
@@ -823,6 +827,139 @@ def t_delete(db, sched):
     check(inst(db, iid)["status"] == "DELETED", "heartbeats after delete change nothing")
 
 
+def placed(db, name, host, status="ACTIVE", vm_state="active", power=1):
+    """An instance already running on host, with no task (as after its spawn)."""
+    iid, _ = new_instance(db, name=name, host=host, status=status, vm_state=vm_state,
+                          task_state=None, power=power, spawn=False)
+    return iid
+
+
+def t_resend_on_hello(db, sched):
+    """kill -9 of an agent mid-task: its hello brings the task again at once (not after
+    task_retry), and a recorded result is acked."""
+    a = Agent("node9")
+    a.hello()
+    wait_for(lambda: db.val("SELECT state FROM agents WHERE host = 'node9'") == "up", 5,
+             "node9 registered")
+    iid = placed(db, "crashy", "node9")
+    a.vms[iid] = "running"
+    tid = new_task(db, iid, "stop", task_state="powering-off")
+    wake()
+    t = a.take_task(action="stop", instance=iid)
+    a.close()  # the agent dies without answering
+    b = Agent("node9")
+    b.vms[iid] = "running"
+    t0 = time.time()
+    b.hello()
+    again = b.take_task(timeout=TASK_RETRY_S, action="stop", instance=iid)
+    took = time.time() - t0
+    check(again["task_id"] == tid and took < TASK_RETRY_S - 1,
+          "unanswered task re-sent %.2f s after hello (retry timer is %d s)"
+          % (took, TASK_RETRY_S))
+    b.result(again)
+    wait_inst(db, iid, "stop recorded", status="SHUTOFF", task_state="-")
+
+    def acked():
+        b.poll()
+        return any(m["kind"] == "ack" and m["body"]["task_id"] == tid for m in b.inbox)
+    wait_for(acked, 5, "ack of the recorded result")
+    # a result for a task that does not exist is acked too (it can never be recorded)
+    ghost = str(uuid.uuid4())
+    b.send("result", {"task_id": ghost, "resource_kind": "instance", "resource_id": iid,
+                      "ok": True})
+
+    def ghost_acked():
+        b.poll()
+        return any(m["kind"] == "ack" and m["body"]["task_id"] == ghost for m in b.inbox)
+    wait_for(ghost_acked, 5, "ack of an unknown task's result")
+    S["node9"], S["crashy"] = b, iid
+
+
+def t_deadline(db, sched):
+    """A task past its deadline fails and says what timed out where; a spawn's instance
+    goes to ERROR, a power action's keeps its state with the fault."""
+    b = S["node9"]
+    iid, tid = new_instance(db, name="slow", host="node9")
+    db.exec("UPDATE tasks SET deadline = now() + interval '2 seconds' WHERE id = %s" % lit(tid))
+    wake()
+    b.take_task(action="spawn", instance=iid)  # never answered
+    i = wait_inst(db, iid, "spawn past its deadline -> ERROR", timeout=10, status="ERROR",
+                  task_state="-")
+    check("spawn of instance %s on host node9 timed out after" % iid in i["fault"],
+          "fault says what timed out where: %s" % i["fault"])
+    check(task(db, tid)["status"] == "failed", "overdue task failed")
+    iid2 = S["crashy"]
+    tid2 = new_task(db, iid2, "start", task_state="powering-on")
+    db.exec("UPDATE tasks SET deadline = now() + interval '2 seconds' WHERE id = %s"
+            % lit(tid2))
+    wake()
+    b.take_task(action="start", instance=iid2)
+    i = wait_inst(db, iid2, "start past its deadline keeps SHUTOFF", timeout=10,
+                  status="SHUTOFF", task_state="-")
+    check("start of instance" in i["fault"] and "timed out" in i["fault"],
+          "power action fault: %s" % i["fault"])
+    # every open task carries a deadline
+    nid, ntid = new_instance(db, name="stamped", host="node9")
+    wait_for(lambda: db.val("SELECT deadline IS NOT NULL FROM tasks WHERE id = %s"
+                            % lit(ntid)) == "t", 5, "deadline stamped")
+    check(db.val("SELECT round(extract(epoch FROM deadline - created_at)) FROM tasks"
+                 " WHERE id = %s" % lit(ntid)) == "60", "spawn_deadline from the config")
+    b.result(b.take_task(action="spawn", instance=nid))
+    wait_inst(db, nid, "spawn in time", status="ACTIVE")
+
+
+def t_host_gone_delete(db, sched):
+    """A delete on a host down longer than host_down_after completes without it (quota
+    freed); when the host returns, its leftover gets a delete."""
+    b = S["node9"]
+    iid = S["crashy"]
+    project_live = lambda: db.val("SELECT count(*) FROM instances WHERE id = %s AND NOT deleted"
+                                  % lit(iid))
+    b.beating = False
+    wait_for(lambda: db.val("SELECT state FROM agents WHERE host = 'node9'") == "down",
+             AGENT_TIMEOUT_S + 4, "node9 down")
+    tid = new_task(db, iid, "delete", task_state="deleting")
+    wake()
+    sleep(1.5)
+    check(task(db, tid)["status"] == "pending", "delete waits while the host may come back")
+    wait_inst(db, iid, "delete completes without the host", timeout=HOST_DOWN_S + 8,
+              status="DELETED", deleted="t", task_state="-")
+    t = task(db, tid)
+    check(t["status"] == "done" and "host node9 is down" in t["error"],
+          "task done with a note: %s" % t)
+    check(project_live() == "0", "the quota is free")
+    # the host comes back still running it: reconcile queues a delete for the leftover
+    b.beating = True
+    b.hello()
+    d = b.take_task(timeout=10, action="delete", instance=iid)
+    b.result(d)
+
+
+def t_audit(db, sched):
+    """nubo-manage audit: clean now; a stuck instance or an overdue task makes it fail."""
+    out = subprocess.run([ARGS.manage, "-c", ARGS.conf, "audit"], capture_output=True,
+                         text=True)
+    check(out.returncode == 0 and "clean" in out.stdout,
+          "audit after the checks: rc %d: %s%s" % (out.returncode, out.stdout, out.stderr))
+    iid = placed(db, "stuck", "nowhere")
+    db.exec("UPDATE instances SET task_state = 'deleting', updated_at = now() - interval '1 hour'"
+            " WHERE id = %s" % lit(iid))
+    out = subprocess.run([ARGS.manage, "-c", ARGS.conf, "audit"], capture_output=True,
+                         text=True)
+    check(out.returncode == 1 and iid in out.stdout and "quota usage differs" in out.stdout,
+          "a stuck delete is found (rc %d): %s" % (out.returncode, out.stdout))
+    db.exec("UPDATE instances SET deleted = true, status = 'DELETED', task_state = NULL"
+            " WHERE id = %s" % lit(iid))
+    tid = new_task(db, S["vm1"], "stop")
+    db.exec("UPDATE tasks SET deadline = now() - interval '1 second', status = 'dispatched',"
+            " host = 'nowhere' WHERE id = %s" % lit(tid))
+    out = subprocess.run([ARGS.manage, "-c", ARGS.conf, "audit"], capture_output=True,
+                         text=True)
+    check(out.returncode == 1 and "past its deadline: " + tid in out.stdout,
+          "an overdue task is found: %s" % out.stdout)
+    db.exec("UPDATE tasks SET status = 'failed' WHERE id = %s" % lit(tid))
+
+
 def t_stop_clean(db, sched):
     for ag in list(AGENTS):
         ag.close()
@@ -868,11 +1005,13 @@ def t_curve(db, sched):
     check(rc == 0, "SIGTERM with CURVE exits 0 (rc %s)" % rc)
 
 
-CHECKS = [t_check_config, t_start_migrates, t_migrations, t_wake_bind_loopback, t_no_host_is_up, t_agent_registers, t_spawn,
+CHECKS = [t_check_config, t_start_migrates, t_no_host_is_up, t_agent_registers, t_spawn,
           t_no_host_fits, t_delete_unplaced, t_stop_start, t_failed_action_keeps_state,
           t_failed_spawn_is_error, t_retry, t_console, t_events, t_reconcile, t_agent_down,
           t_placement, t_bad_messages, t_restart, t_delete_overtakes_spawn, t_db_outage,
-          t_delete, t_stop_clean, t_curve]
+          t_delete, t_resend_on_hello, t_deadline, t_host_gone_delete, t_audit, t_migrations,
+          t_wake_bind_loopback, t_stop_clean,
+          t_curve]
 
 
 def main():
