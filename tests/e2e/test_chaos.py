@@ -101,3 +101,28 @@ def test_agent_kills_leave_nothing_stuck(stack, os_cli, os_run):
                             str(stack.conf), "audit"], capture_output=True, text=True,
                            timeout=60)
     assert audit.returncode == 0, "audit (%s):\n%s%s" % (what(), audit.stdout, audit.stderr)
+
+
+TASK_RETRY = 60  # [scheduler] task_retry of the stack (nubo.conf.example default)
+
+
+def test_agent_killed_mid_stop_finishes_without_waiting_for_the_retry(stack, os_cli, os_run):
+    """kill -9 of nubo-compute while it stops a guest: the restarted agent's hello
+    brings the stop back at once, so the server is SHUTOFF long before task_retry."""
+    s = os_cli("server", "create", "--flavor", "m1.tiny", "--image", "nubo-tiny", "--wait",
+               "chaos-stop")
+    try:
+        os_run("server", "stop", s["id"])
+        wait_for(lambda: stack.sql("SELECT 1 FROM tasks WHERE resource_id = :'p1'"
+                                   " AND action = 'stop' AND status = 'dispatched'", s["id"]),
+                 20, 0.1, "the stop to be dispatched")
+        t0 = time.monotonic()
+        kill9(stack.daemon_pid("nubo-compute"))
+        stack.nubo_ctl("restart", "nubo-compute")
+        stack.wait_status(s["id"], "SHUTOFF", timeout=TASK_RETRY * 2)
+        took = time.monotonic() - t0
+        assert took < TASK_RETRY * 0.6, "SHUTOFF %.0f s after the kill (task_retry %d s)" % (
+            took, TASK_RETRY)
+    finally:
+        os_run("server", "delete", s["id"], check=False)
+        wait_for(lambda: server_or_none(stack, s["id"]) is None, 120, 2, "chaos-stop deleted")
