@@ -40,6 +40,16 @@ $(BUILD)/%/lib.a: $$(call objs,$$*)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
+# Numbered SQL migrations (common/migrations/NNNN_name.sql) embedded into libnubo as
+# a C table generated into the build tree (common/db_migrations.h).
+MIGRATIONS = $(sort $(wildcard common/migrations/[0-9][0-9][0-9][0-9]_*.sql))
+$(BUILD)/common/migrations.c: $(MIGRATIONS) common/migrations/embed.awk
+	@mkdir -p $(dir $@)
+	awk -f common/migrations/embed.awk $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
+$(BUILD)/common/migrations.o: $(BUILD)/common/migrations.c common/db_migrations.h
+	$(CC) $(CFLAGS) -c -o $@ $<
+$(BUILD)/common/lib.a: $(BUILD)/common/migrations.o
+
 # Link order: daemon libs first, libnubo last (daemons depend on it).
 LINK_LIBS = $(filter-out $(BUILD)/common/lib.a,$(LIBS)) $(BUILD)/common/lib.a
 

@@ -1,93 +1,33 @@
-/* The versioned schema: migration N turns version N-1 into N. Append rows; never edit
- * a migration that has shipped. */
+/* The versioned schema: migration N (common/migrations/000N_name.sql, embedded at
+ * build) turns version N-1 into N. db_migrate applies the missing ones in order, in
+ * one transaction under an advisory lock, each once. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "db.h"
-
-static const char *const migrations[] = {
-	/* 1: identity, compute, images, the task outbox, agents */
-	"CREATE TABLE projects ("
-	"  id text PRIMARY KEY, name text NOT NULL UNIQUE, domain_id text NOT NULL DEFAULT 'default',"
-	"  description text NOT NULL DEFAULT '', enabled boolean NOT NULL DEFAULT true,"
-	"  created_at timestamptz NOT NULL DEFAULT now());"
-	"CREATE TABLE users ("
-	"  id text PRIMARY KEY, name text NOT NULL UNIQUE, domain_id text NOT NULL DEFAULT 'default',"
-	"  password_hash text NOT NULL, email text, default_project_id text REFERENCES projects(id) ON DELETE SET NULL,"
-	"  enabled boolean NOT NULL DEFAULT true, created_at timestamptz NOT NULL DEFAULT now());"
-	"CREATE TABLE roles (id text PRIMARY KEY, name text NOT NULL UNIQUE);"
-	"CREATE TABLE role_assignments ("
-	"  user_id text NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
-	"  project_id text NOT NULL REFERENCES projects(id) ON DELETE CASCADE,"
-	"  role_id text NOT NULL REFERENCES roles(id) ON DELETE CASCADE,"
-	"  PRIMARY KEY (user_id, project_id, role_id));"
-	"CREATE TABLE tokens ("
-	"  hash text PRIMARY KEY, user_id text NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
-	"  project_id text REFERENCES projects(id) ON DELETE CASCADE,"
-	"  issued_at timestamptz NOT NULL DEFAULT now(), expires_at timestamptz NOT NULL,"
-	"  revoked boolean NOT NULL DEFAULT false);"
-	"CREATE INDEX tokens_user ON tokens(user_id);"
-	"CREATE TABLE flavors ("
-	"  id text PRIMARY KEY, name text NOT NULL UNIQUE, vcpus int NOT NULL, ram_mb int NOT NULL,"
-	"  disk_gb int NOT NULL, swap_mb int NOT NULL DEFAULT 0, ephemeral_gb int NOT NULL DEFAULT 0,"
-	"  rxtx_factor double precision NOT NULL DEFAULT 1.0, is_public boolean NOT NULL DEFAULT true,"
-	"  disabled boolean NOT NULL DEFAULT false, description text,"
-	"  extra_specs jsonb NOT NULL DEFAULT '{}', created_at timestamptz NOT NULL DEFAULT now());"
-	"CREATE TABLE images ("
-	"  id text PRIMARY KEY, name text, owner text, status text NOT NULL DEFAULT 'queued',"
-	"  visibility text NOT NULL DEFAULT 'shared', disk_format text, container_format text,"
-	"  size bigint, virtual_size bigint, checksum text, os_hash_algo text, os_hash_value text,"
-	"  min_disk int NOT NULL DEFAULT 0, min_ram int NOT NULL DEFAULT 0, protected boolean NOT NULL DEFAULT false,"
-	"  properties jsonb NOT NULL DEFAULT '{}', tags jsonb NOT NULL DEFAULT '[]',"
-	"  created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now());"
-	"CREATE TABLE keypairs ("
-	"  id bigserial PRIMARY KEY, user_id text NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
-	"  name text NOT NULL, type text NOT NULL DEFAULT 'ssh', public_key text NOT NULL,"
-	"  fingerprint text NOT NULL, created_at timestamptz NOT NULL DEFAULT now(),"
-	"  UNIQUE (user_id, name));"
-	"CREATE TABLE quotas ("
-	"  project_id text NOT NULL REFERENCES projects(id) ON DELETE CASCADE, resource text NOT NULL,"
-	"  hard_limit bigint NOT NULL, PRIMARY KEY (project_id, resource));"
-	"CREATE TABLE agents ("
-	"  host text PRIMARY KEY, kind text NOT NULL DEFAULT 'compute', accel text, az text NOT NULL DEFAULT 'nova',"
-	"  vcpus int NOT NULL DEFAULT 0, ram_mb int NOT NULL DEFAULT 0, disk_gb int NOT NULL DEFAULT 0,"
-	"  state text NOT NULL DEFAULT 'up', last_seen timestamptz NOT NULL DEFAULT now(),"
-	"  created_at timestamptz NOT NULL DEFAULT now());"
-	"CREATE TABLE instances ("
-	"  id text PRIMARY KEY, name text NOT NULL, project_id text NOT NULL, user_id text NOT NULL,"
-	"  flavor_id text NOT NULL, image_id text NOT NULL, vcpus int NOT NULL, ram_mb int NOT NULL,"
-	"  disk_gb int NOT NULL, status text NOT NULL DEFAULT 'BUILD', task_state text,"
-	"  power_state int NOT NULL DEFAULT 0, vm_state text NOT NULL DEFAULT 'building',"
-	"  host text, az text NOT NULL DEFAULT 'nova', key_name text, public_key text, user_data text,"
-	"  config_drive boolean NOT NULL DEFAULT true, metadata jsonb NOT NULL DEFAULT '{}',"
-	"  fault_message text, fault_code int, access_ipv4 text NOT NULL DEFAULT '', access_ipv6 text NOT NULL DEFAULT '',"
-	"  created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now(),"
-	"  launched_at timestamptz, terminated_at timestamptz, deleted boolean NOT NULL DEFAULT false);"
-	"CREATE INDEX instances_project ON instances(project_id) WHERE NOT deleted;"
-	"CREATE INDEX instances_host ON instances(host) WHERE NOT deleted;"
-	"CREATE TABLE tasks ("
-	"  id text PRIMARY KEY, instance_id text NOT NULL REFERENCES instances(id),"
-	"  action text NOT NULL, status text NOT NULL DEFAULT 'pending',"
-	"  host text, attempts int NOT NULL DEFAULT 0, error text,"
-	"  created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now());"
-	"CREATE INDEX tasks_open ON tasks(created_at) WHERE status IN ('pending','dispatched');"
-	"CREATE TABLE instance_console ("
-	"  instance_id text PRIMARY KEY REFERENCES instances(id), log text NOT NULL DEFAULT '',"
-	"  updated_at timestamptz NOT NULL DEFAULT now());",
-};
-
-#define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+#include "db_migrations.h"
 
 int db_schema_version(void)
 {
-	return N_MIGRATIONS;
+	return db_n_migrations;
+}
+
+int db_migrations_check(const struct db_migration *m, int n, char *err, size_t errlen)
+{
+	for (int i = 0; i < n; i++)
+		if (m[i].version != i + 1 || !m[i].sql) {
+			snprintf(err, errlen, "migration %s is not number %d", m[i].name, i + 1);
+			return -EINVAL;
+		}
+	return 0;
 }
 
 int db_migrate(PGconn *c, char *err, size_t errlen)
 {
-	int version = -EIO;
 	PGresult *r = NULL;
+	if (db_migrations_check(db_migrations, db_n_migrations, err, errlen) < 0)
+		return -EIO;
 	if (db_begin(c) < 0) {
 		snprintf(err, errlen, "begin: %s", PQerrorMessage(c));
 		return -EIO;
@@ -95,22 +35,24 @@ int db_migrate(PGconn *c, char *err, size_t errlen)
 	/* A fixed advisory-lock key serialises migrations across daemons. */
 	if (db_exec(c, "SELECT pg_advisory_xact_lock(7242001)", 0, NULL, err, errlen) < 0 ||
 	    db_exec(c, "CREATE TABLE IF NOT EXISTS schema_version (version int NOT NULL)", 0, NULL,
-		    err, errlen) < 0)
+	            err, errlen) < 0)
 		goto fail;
 	r = db_query(c, "SELECT max(version) FROM schema_version", 0, NULL, err, errlen, NULL);
 	if (!r)
 		goto fail;
 	int have = (int)db_long(r, 0, 0, 0);
 	PQclear(r);
-	if (have > N_MIGRATIONS) {
+	if (have > db_n_migrations) {
 		snprintf(err, errlen, "database schema %d is newer than this build (%d)", have,
-			 N_MIGRATIONS);
+		         db_n_migrations);
 		goto fail;
 	}
-	for (int v = have + 1; v <= N_MIGRATIONS; v++) {
-		PGresult *m = PQexec(c, migrations[v - 1]);
+	for (int v = have + 1; v <= db_n_migrations; v++) {
+		/* simple-query protocol: a file may hold several statements */
+		PGresult *m = PQexec(c, db_migrations[v - 1].sql);
 		if (PQresultStatus(m) != PGRES_COMMAND_OK) {
-			snprintf(err, errlen, "migration %d: %s", v, PQresultErrorMessage(m));
+			snprintf(err, errlen, "migration %s: %s", db_migrations[v - 1].name,
+			         PQresultErrorMessage(m));
 			PQclear(m);
 			goto fail;
 		}
@@ -118,15 +60,14 @@ int db_migrate(PGconn *c, char *err, size_t errlen)
 		char vs[16];
 		snprintf(vs, sizeof(vs), "%d", v);
 		if (db_exec(c, "INSERT INTO schema_version VALUES ($1::int)", 1,
-			    (const char *const[]){vs}, err, errlen) < 0)
+		            (const char *const[]){vs}, err, errlen) < 0)
 			goto fail;
 	}
 	if (db_commit(c) < 0) {
 		snprintf(err, errlen, "commit: %s", PQerrorMessage(c));
 		return -EIO;
 	}
-	version = N_MIGRATIONS;
-	return version;
+	return db_n_migrations;
 fail:
 	db_rollback(c);
 	return -EIO;

@@ -1,5 +1,7 @@
 /* Table-driven encoding and validation of bus messages: each kind is a list of field
- * descriptors (name, type, offset, bound), so adding a field is adding a row. */
+ * descriptors (name, type, offset, bound), so adding a field is adding a row. The
+ * per-action task payloads and the per-agent-kind capacities are field lists too,
+ * chosen by a selector once the fields they depend on are decoded. */
 #include "msg.h"
 
 #include <errno.h>
@@ -12,12 +14,21 @@
 #include "xalloc.h"
 
 enum field_type {
-	F_UUID,	 /* char[37], must be a UUID (or empty when optional) */
-	F_WORD,	 /* char[N], [a-z0-9_.-], bound N-1 */
-	F_STR,	 /* char *, UTF-8, bound max */
-	F_INT,	 /* int, 0..max */
-	F_BOOL,	 /* int 0/1 */
-	F_VMS,	 /* struct msg_vm array with its count at off2 */
+	F_UUID,      /* char[37], must be a UUID */
+	F_WORD,      /* char[N], [A-Za-z0-9_.-], bound N-1 */
+	F_STR,       /* char *, UTF-8 without NUL, bound max */
+	F_INT,       /* int, 0..max */
+	F_BOOL,      /* int 0/1 */
+	F_AGENT,     /* enum msg_agent_kind, as its name */
+	F_RES,       /* enum msg_res_kind, as its name */
+	F_RESOURCES, /* struct msg_resource array with its count at off2, max entries */
+	F_VARIANT,   /* a nested object whose field table select() picks */
+};
+
+struct field;
+struct field_table {
+	const struct field *f;
+	size_t n;
 };
 
 struct field {
@@ -27,104 +38,252 @@ struct field {
 	size_t max;
 	int required;
 	size_t off2;
+	/* F_VARIANT: the table for m, or NULL when m's selectors name none */
+	const struct field_table *(*select)(const struct msg *m);
 };
 
 #define U(kind, member) offsetof(struct msg, u.kind.member)
 #define FIXED(kind, member) sizeof(((struct msg *)0)->u.kind.member)
+#define TABLE(f)                                                                                   \
+	{                                                                                          \
+		f, sizeof(f) / sizeof(f[0])                                                        \
+	}
+
+/* ---- resource kinds, their states and actions ----------------------------------- */
+
+static const struct field spawn_fields[] = {
+    {"name", F_STR, U(task, p.spawn.name), 255, 0, 0, NULL},
+    {"hostname", F_STR, U(task, p.spawn.hostname), 255, 0, 0, NULL},
+    {"vcpus", F_INT, U(task, p.spawn.vcpus), 1024, 1, 0, NULL},
+    {"ram_mb", F_INT, U(task, p.spawn.ram_mb), 1 << 24, 1, 0, NULL},
+    {"disk_gb", F_INT, U(task, p.spawn.disk_gb), 1 << 20, 0, 0, NULL},
+    {"image_id", F_UUID, U(task, p.spawn.image_id), 0, 0, 0, NULL},
+    {"image_url", F_STR, U(task, p.spawn.image_url), 2048, 0, 0, NULL},
+    {"image_checksum", F_STR, U(task, p.spawn.image_checksum), 128, 0, 0, NULL},
+    {"image_format", F_STR, U(task, p.spawn.image_format), 16, 0, 0, NULL},
+    {"key_name", F_STR, U(task, p.spawn.key_name), 255, 0, 0, NULL},
+    {"public_key", F_STR, U(task, p.spawn.public_key), 16384, 0, 0, NULL},
+    {"user_data", F_STR, U(task, p.spawn.user_data), MSG_USERDATA_MAX, 0, 0, NULL},
+};
+
+static const struct field_table no_payload = {NULL, 0};
+static const struct field_table spawn_payload = TABLE(spawn_fields);
+
+struct action_desc {
+	const char *action;
+	const struct field_table *payload;
+};
+
+static const struct action_desc instance_actions[] = {
+    {TASK_SPAWN, &spawn_payload}, {TASK_DELETE, &no_payload},  {TASK_START, &no_payload},
+    {TASK_STOP, &no_payload},     {TASK_REBOOT, &no_payload},  {TASK_HARD_REBOOT, &no_payload},
+    {TASK_PAUSE, &no_payload},    {TASK_UNPAUSE, &no_payload}, {TASK_SUSPEND, &no_payload},
+    {TASK_RESUME, &no_payload},
+};
+
+static const char *const instance_states[] = {VM_RUNNING, VM_PAUSED,  VM_SUSPENDED,
+                                              VM_SHUTOFF, VM_DELETED, VM_ERROR};
+
+static const struct res_desc {
+	const char *name;
+	enum msg_agent_kind agent;
+	const char *const *states;
+	size_t nstates;
+	const struct action_desc *actions;
+	size_t nactions;
+} res_kinds[MSG_RES_KIND_COUNT] = {
+    [MSG_RES_INSTANCE] = {"instance", MSG_AGENT_COMPUTE, instance_states,
+                          sizeof(instance_states) / sizeof(instance_states[0]), instance_actions,
+                          sizeof(instance_actions) / sizeof(instance_actions[0])},
+};
+
+/* ---- agent kinds and their capacities ------------------------------------------ */
+
+static const struct field compute_cap_fields[] = {
+    {"accel", F_WORD, U(hello, cap.compute.accel), FIXED(hello, cap.compute.accel), 1, 0, NULL},
+    {"vcpus", F_INT, U(hello, cap.compute.vcpus), 1 << 20, 1, 0, NULL},
+    {"ram_mb", F_INT, U(hello, cap.compute.ram_mb), 1 << 30, 1, 0, NULL},
+    {"disk_gb", F_INT, U(hello, cap.compute.disk_gb), 1 << 30, 1, 0, NULL},
+};
+
+static const struct agent_desc {
+	const char *name;
+	struct field_table capacity;
+} agent_kinds[MSG_AGENT_KIND_COUNT] = {
+    [MSG_AGENT_COMPUTE] = {"compute", TABLE(compute_cap_fields)},
+};
+
+/* ---- message kinds -------------------------------------------------------------- */
+
+static const struct action_desc *action_find(enum msg_res_kind k, const char *action)
+{
+	if ((unsigned)k >= MSG_RES_KIND_COUNT)
+		return NULL;
+	const struct res_desc *r = &res_kinds[k];
+	for (size_t i = 0; i < r->nactions; i++)
+		if (!strcmp(r->actions[i].action, action))
+			return &r->actions[i];
+	return NULL;
+}
+
+static const struct field_table *task_payload(const struct msg *m)
+{
+	const struct action_desc *a = action_find(m->u.task.resource_kind, m->u.task.action);
+	return a ? a->payload : NULL;
+}
+
+static const struct field_table *hello_capacity(const struct msg *m)
+{
+	enum msg_agent_kind k = m->u.hello.agent_kind;
+	return (unsigned)k < MSG_AGENT_KIND_COUNT ? &agent_kinds[k].capacity : NULL;
+}
 
 static const struct field hello_fields[] = {
-	{"host", F_WORD, U(hello, host), FIXED(hello, host), 1, 0},
-	{"accel", F_WORD, U(hello, accel), FIXED(hello, accel), 1, 0},
-	{"az", F_WORD, U(hello, az), FIXED(hello, az), 0, 0},
-	{"vcpus", F_INT, U(hello, vcpus), 1 << 20, 1, 0},
-	{"ram_mb", F_INT, U(hello, ram_mb), 1 << 30, 1, 0},
-	{"disk_gb", F_INT, U(hello, disk_gb), 1 << 30, 1, 0},
-	{"vms", F_VMS, U(hello, vms), MSG_MAX_VMS, 0, U(hello, n_vms)},
+    {"host", F_WORD, U(hello, host), FIXED(hello, host), 1, 0, NULL},
+    {"az", F_WORD, U(hello, az), FIXED(hello, az), 0, 0, NULL},
+    {"agent_kind", F_AGENT, U(hello, agent_kind), 0, 1, 0, NULL},
+    {"capacity", F_VARIANT, U(hello, cap), 0, 1, 0, hello_capacity},
+    {"resources", F_RESOURCES, U(hello, resources), MSG_MAX_RESOURCES, 0, U(hello, n_resources),
+     NULL},
 };
 
 static const struct field task_fields[] = {
-	{"task_id", F_UUID, U(task, task_id), 0, 1, 0},
-	{"action", F_WORD, U(task, action), FIXED(task, action), 1, 0},
-	{"instance_id", F_UUID, U(task, instance_id), 0, 1, 0},
-	{"name", F_STR, U(task, name), 255, 0, 0},
-	{"hostname", F_STR, U(task, hostname), 255, 0, 0},
-	{"vcpus", F_INT, U(task, vcpus), 1024, 0, 0},
-	{"ram_mb", F_INT, U(task, ram_mb), 1 << 24, 0, 0},
-	{"disk_gb", F_INT, U(task, disk_gb), 1 << 20, 0, 0},
-	{"image_id", F_UUID, U(task, image_id), 0, 0, 0},
-	{"image_url", F_STR, U(task, image_url), 2048, 0, 0},
-	{"image_checksum", F_STR, U(task, image_checksum), 128, 0, 0},
-	{"image_format", F_STR, U(task, image_format), 16, 0, 0},
-	{"key_name", F_STR, U(task, key_name), 255, 0, 0},
-	{"public_key", F_STR, U(task, public_key), 16384, 0, 0},
-	{"user_data", F_STR, U(task, user_data), MSG_USERDATA_MAX, 0, 0},
+    {"task_id", F_UUID, U(task, task_id), 0, 1, 0, NULL},
+    {"action", F_WORD, U(task, action), FIXED(task, action), 1, 0, NULL},
+    {"resource_kind", F_RES, U(task, resource_kind), 0, 1, 0, NULL},
+    {"resource_id", F_UUID, U(task, resource_id), 0, 1, 0, NULL},
+    {"payload", F_VARIANT, U(task, p), 0, 0, 0, task_payload},
 };
 
 static const struct field result_fields[] = {
-	{"task_id", F_UUID, U(result, task_id), 0, 1, 0},
-	{"instance_id", F_UUID, U(result, instance_id), 0, 1, 0},
-	{"ok", F_BOOL, U(result, ok), 1, 1, 0},
-	{"state", F_WORD, U(result, state), FIXED(result, state), 0, 0},
-	{"error", F_STR, U(result, error), MSG_STR_MAX, 0, 0},
+    {"task_id", F_UUID, U(result, task_id), 0, 1, 0, NULL},
+    {"resource_kind", F_RES, U(result, resource_kind), 0, 1, 0, NULL},
+    {"resource_id", F_UUID, U(result, resource_id), 0, 1, 0, NULL},
+    {"ok", F_BOOL, U(result, ok), 1, 1, 0, NULL},
+    {"state", F_WORD, U(result, state), FIXED(result, state), 0, 0, NULL},
+    {"error", F_STR, U(result, error), MSG_STR_MAX, 0, 0, NULL},
 };
 
 static const struct field event_fields[] = {
-	{"instance_id", F_UUID, U(event, instance_id), 0, 1, 0},
-	{"state", F_WORD, U(event, state), FIXED(event, state), 1, 0},
-	{"reason", F_STR, U(event, reason), MSG_STR_MAX, 0, 0},
+    {"resource_kind", F_RES, U(event, resource_kind), 0, 1, 0, NULL},
+    {"resource_id", F_UUID, U(event, resource_id), 0, 1, 0, NULL},
+    {"state", F_WORD, U(event, state), FIXED(event, state), 1, 0, NULL},
+    {"reason", F_STR, U(event, reason), MSG_STR_MAX, 0, 0, NULL},
 };
 
 static const struct field console_fields[] = {
-	{"instance_id", F_UUID, U(console, instance_id), 0, 1, 0},
-	{"reset", F_BOOL, U(console, reset), 1, 0, 0},
-	{"data", F_STR, U(console, data), MSG_CONSOLE_MAX, 1, 0},
+    {"instance_id", F_UUID, U(console, instance_id), 0, 1, 0, NULL},
+    {"reset", F_BOOL, U(console, reset), 1, 0, 0, NULL},
+    {"data", F_STR, U(console, data), MSG_CONSOLE_MAX, 1, 0, NULL},
 };
 
-struct kind_desc {
+static const struct field ack_fields[] = {
+    {"task_id", F_UUID, U(ack, task_id), 0, 1, 0, NULL},
+};
+
+/* A check across fields, run after the table decoded them; NULL or the reason. */
+static const char *check_task(const struct msg *m)
+{
+	return task_payload(m) ? NULL : "unknown action for the resource kind";
+}
+
+static const char *check_result(const struct msg *m)
+{
+	const struct msg_result *r = &m->u.result;
+	return !r->state[0] || msg_res_state_valid(r->resource_kind, r->state) ? NULL
+	                                                                       : "unknown state";
+}
+
+static const char *check_event(const struct msg *m)
+{
+	return msg_res_state_valid(m->u.event.resource_kind, m->u.event.state) ? NULL
+	                                                                       : "unknown state";
+}
+
+static const struct kind_desc {
 	const char *name;
-	const struct field *fields;
-	size_t nfields;
+	struct field_table body;
+	const char *(*check)(const struct msg *m);
+} kinds[MSG_KIND_COUNT] = {
+    [MSG_HELLO] = {"hello", TABLE(hello_fields), NULL},
+    [MSG_HEARTBEAT] = {"heartbeat", TABLE(hello_fields), NULL},
+    [MSG_TASK] = {"task", TABLE(task_fields), check_task},
+    [MSG_RESULT] = {"result", TABLE(result_fields), check_result},
+    [MSG_EVENT] = {"event", TABLE(event_fields), check_event},
+    [MSG_CONSOLE] = {"console", TABLE(console_fields), NULL},
+    [MSG_WAKE] = {"wake", {NULL, 0}, NULL},
+    [MSG_ACK] = {"ack", TABLE(ack_fields), NULL},
 };
 
-#define KIND(n, f) {n, f, sizeof(f) / sizeof(f[0])}
-static const struct kind_desc kinds[MSG_KIND_COUNT] = {
-	[MSG_HELLO] = KIND("hello", hello_fields),
-	[MSG_HEARTBEAT] = KIND("heartbeat", hello_fields),
-	[MSG_TASK] = KIND("task", task_fields),
-	[MSG_RESULT] = KIND("result", result_fields),
-	[MSG_EVENT] = KIND("event", event_fields),
-	[MSG_CONSOLE] = KIND("console", console_fields),
-	[MSG_WAKE] = {"wake", NULL, 0},
-};
-
-static const char *const vm_states[] = {VM_RUNNING, VM_PAUSED, VM_SUSPENDED,
-					VM_SHUTOFF, VM_DELETED, VM_ERROR};
-static const char *const task_actions[] = {TASK_SPAWN,	 TASK_DELETE, TASK_START,  TASK_STOP,
-					   TASK_REBOOT,	 TASK_HARD_REBOOT, TASK_PAUSE,
-					   TASK_UNPAUSE, TASK_SUSPEND, TASK_RESUME};
+/* ---- names ---------------------------------------------------------------------- */
 
 static int in_list(const char *s, const char *const *list, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; s && i < n; i++)
 		if (!strcmp(s, list[i]))
 			return 1;
 	return 0;
-}
-
-int msg_state_valid(const char *s)
-{
-	return in_list(s, vm_states, sizeof(vm_states) / sizeof(vm_states[0]));
-}
-
-int msg_action_valid(const char *s)
-{
-	return in_list(s, task_actions, sizeof(task_actions) / sizeof(task_actions[0]));
 }
 
 const char *msg_kind_name(enum msg_kind k)
 {
 	return (unsigned)k < MSG_KIND_COUNT ? kinds[k].name : "?";
 }
+
+const char *msg_agent_kind_name(enum msg_agent_kind k)
+{
+	return (unsigned)k < MSG_AGENT_KIND_COUNT ? agent_kinds[k].name : "?";
+}
+
+int msg_agent_kind_parse(const char *s)
+{
+	for (int i = 0; s && i < MSG_AGENT_KIND_COUNT; i++)
+		if (!strcmp(agent_kinds[i].name, s))
+			return i;
+	return -1;
+}
+
+const char *msg_res_kind_name(enum msg_res_kind k)
+{
+	return (unsigned)k < MSG_RES_KIND_COUNT ? res_kinds[k].name : "?";
+}
+
+int msg_res_kind_parse(const char *s)
+{
+	for (int i = 0; s && i < MSG_RES_KIND_COUNT; i++)
+		if (!strcmp(res_kinds[i].name, s))
+			return i;
+	return -1;
+}
+
+enum msg_agent_kind msg_res_kind_agent(enum msg_res_kind k)
+{
+	return (unsigned)k < MSG_RES_KIND_COUNT ? res_kinds[k].agent : MSG_AGENT_KIND_COUNT;
+}
+
+int msg_res_state_valid(enum msg_res_kind k, const char *s)
+{
+	if ((unsigned)k >= MSG_RES_KIND_COUNT)
+		return 0;
+	return in_list(s, res_kinds[k].states, res_kinds[k].nstates);
+}
+
+int msg_res_action_valid(enum msg_res_kind k, const char *s)
+{
+	return s && action_find(k, s) != NULL;
+}
+
+int msg_state_valid(const char *s)
+{
+	return msg_res_state_valid(MSG_RES_INSTANCE, s);
+}
+
+int msg_action_valid(const char *s)
+{
+	return msg_res_action_valid(MSG_RES_INSTANCE, s);
+}
+
+/* ---- construction --------------------------------------------------------------- */
 
 void msg_init(struct msg *m, enum msg_kind kind)
 {
@@ -134,27 +293,40 @@ void msg_init(struct msg *m, enum msg_kind kind)
 	uuid_generate_str(m->id);
 }
 
-void msg_task_init(struct msg *m, const char *task_id, const char *action,
-		   const char *instance_id)
+void msg_task_init(struct msg *m, const char *task_id, const char *action, enum msg_res_kind kind,
+                   const char *resource_id)
 {
 	msg_init(m, MSG_TASK);
 	snprintf(m->u.task.task_id, sizeof(m->u.task.task_id), "%s", task_id);
 	snprintf(m->u.task.action, sizeof(m->u.task.action), "%s", action);
-	snprintf(m->u.task.instance_id, sizeof(m->u.task.instance_id), "%s", instance_id);
+	m->u.task.resource_kind = kind;
+	snprintf(m->u.task.resource_id, sizeof(m->u.task.resource_id), "%s", resource_id);
+}
+
+void msg_ack_init(struct msg *m, const char *task_id)
+{
+	msg_init(m, MSG_ACK);
+	snprintf(m->u.ack.task_id, sizeof(m->u.ack.task_id), "%s", task_id);
+}
+
+static void table_release(const struct field_table *t, struct msg *m)
+{
+	for (size_t i = 0; t && i < t->n; i++) {
+		const struct field *f = &t->f[i];
+		if (f->type == F_STR || f->type == F_RESOURCES) {
+			void **p = (void **)((char *)m + f->off);
+			free(*p);
+			*p = NULL;
+		} else if (f->type == F_VARIANT) {
+			table_release(f->select(m), m);
+		}
+	}
 }
 
 void msg_release(struct msg *m)
 {
-	if ((unsigned)m->kind < MSG_KIND_COUNT) {
-		const struct kind_desc *k = &kinds[m->kind];
-		for (size_t i = 0; i < k->nfields; i++) {
-			const struct field *f = &k->fields[i];
-			if (f->type == F_STR || f->type == F_VMS) {
-				void **p = (void **)((char *)m + f->off);
-				free(*p);
-			}
-		}
-	}
+	if ((unsigned)m->kind < MSG_KIND_COUNT)
+		table_release(&kinds[m->kind].body, m);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -172,25 +344,28 @@ void msg_sanitize_text(char *s, size_t len)
 static int word_ok(const char *s)
 {
 	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-		      *s == '_' || *s == '-' || *s == '.'))
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '_' || *s == '-' || *s == '.'))
 			return 0;
 	return 1;
 }
 
-char *msg_encode(const struct msg *m)
+/* ---- encoding ------------------------------------------------------------------- */
+
+/* The JSON object of the fields of t in m (owned), or NULL when one breaks its bound. */
+static json_t *encode_table(const struct field_table *t, const struct msg *m)
 {
-	if ((unsigned)m->kind >= MSG_KIND_COUNT)
-		return NULL;
-	const struct kind_desc *k = &kinds[m->kind];
-	json_t *body = json_object();
-	for (size_t i = 0; i < k->nfields; i++) {
-		const struct field *f = &k->fields[i];
+	json_t *obj = json_object();
+	for (size_t i = 0; i < t->n; i++) {
+		const struct field *f = &t->f[i];
 		const char *base = (const char *)m + f->off;
 		json_t *v = NULL;
 		switch (f->type) {
 		case F_UUID:
 		case F_WORD:
+			if (*base && (strlen(base) >= (f->type == F_WORD ? f->max : UUID_STR_LEN) ||
+			              (f->type == F_WORD ? !word_ok(base) : !uuid_is_valid(base))))
+				goto fail;
 			if (*base)
 				v = json_string(base);
 			break;
@@ -198,43 +373,114 @@ char *msg_encode(const struct msg *m)
 			const char *s = *(char *const *)base;
 			if (s && strlen(s) > f->max)
 				goto fail;
-			if (s)
-				v = json_string(s);
-			if (s && !v) /* not UTF-8 */
+			if (s && !(v = json_string(s))) /* not UTF-8 */
 				goto fail;
 			break;
 		}
 		case F_INT:
+			if (*(const int *)base < 0 || *(const int *)base > (long)f->max)
+				goto fail;
 			v = json_integer(*(const int *)base);
 			break;
 		case F_BOOL:
 			v = json_boolean(*(const int *)base);
 			break;
-		case F_VMS: {
-			const struct msg_vm *vms = *(struct msg_vm *const *)base;
+		case F_AGENT: {
+			enum msg_agent_kind k = *(const enum msg_agent_kind *)base;
+			if ((unsigned)k >= MSG_AGENT_KIND_COUNT)
+				goto fail;
+			v = json_string(agent_kinds[k].name);
+			break;
+		}
+		case F_RES: {
+			enum msg_res_kind k = *(const enum msg_res_kind *)base;
+			if ((unsigned)k >= MSG_RES_KIND_COUNT)
+				goto fail;
+			v = json_string(res_kinds[k].name);
+			break;
+		}
+		case F_RESOURCES: {
+			const struct msg_resource *rs = *(struct msg_resource *const *)base;
 			int n = *(const int *)((const char *)m + f->off2);
+			if (n < 0 || (size_t)n > f->max)
+				goto fail;
 			v = json_array();
-			for (int j = 0; j < n; j++)
-				json_array_append_new(v, json_pack("{s:s,s:s}", "id", vms[j].id,
-								   "state", vms[j].state));
+			for (int j = 0; j < n; j++) {
+				if (!msg_res_state_valid(rs[j].kind, rs[j].state) ||
+				    !uuid_is_valid(rs[j].id)) {
+					json_decref(v);
+					goto fail;
+				}
+				json_array_append_new(v, json_pack("{s:s,s:s,s:s}", "kind",
+				                                   res_kinds[rs[j].kind].name, "id",
+				                                   rs[j].id, "state", rs[j].state));
+			}
+			break;
+		}
+		case F_VARIANT: {
+			const struct field_table *sub = f->select(m);
+			if (!sub)
+				goto fail;
+			if (sub->n && !(v = encode_table(sub, m)))
+				goto fail;
 			break;
 		}
 		}
 		if (v)
-			json_object_set_new(body, f->name, v);
+			json_object_set_new(obj, f->name, v);
 	}
-	json_t *env = json_pack("{s:i,s:s,s:s,s:o}", "v", MSG_VERSION, "kind", k->name, "id",
-				m->id, "body", body);
-	char *text = json_dumps(env, JSON_COMPACT);
-	json_decref(env);
-	return text;
+	return obj;
 fail:
-	json_decref(body);
+	json_decref(obj);
 	return NULL;
 }
 
-static int decode_field(const struct field *f, json_t *v, struct msg *out, char *err,
-			size_t errlen)
+char *msg_encode(const struct msg *m)
+{
+	if ((unsigned)m->kind >= MSG_KIND_COUNT)
+		return NULL;
+	const struct kind_desc *k = &kinds[m->kind];
+	json_t *body = encode_table(&k->body, m);
+	if (!body || (k->check && k->check(m))) {
+		json_decref(body);
+		return NULL;
+	}
+	json_t *env = json_pack("{s:i,s:s,s:s,s:o}", "v", MSG_VERSION, "kind", k->name, "id", m->id,
+	                        "body", body);
+	char *text = json_dumps(env, JSON_COMPACT);
+	json_decref(env);
+	return text;
+}
+
+/* ---- decoding ------------------------------------------------------------------- */
+
+static int decode_table(const struct field_table *t, json_t *obj, struct msg *out, char *err,
+                        size_t errlen);
+
+static int decode_resources(const struct field *f, json_t *v, struct msg *out)
+{
+	if (!json_is_array(v) || json_array_size(v) > f->max)
+		return -EINVAL;
+	size_t n = json_array_size(v);
+	struct msg_resource *rs = xcalloc(n ? n : 1, sizeof(*rs));
+	*(struct msg_resource **)((char *)out + f->off) = rs;
+	*(int *)((char *)out + f->off2) = (int)n;
+	for (size_t j = 0; j < n; j++) {
+		json_t *e = json_array_get(v, j);
+		int kind = msg_res_kind_parse(json_string_value(json_object_get(e, "kind")));
+		const char *id = json_string_value(json_object_get(e, "id"));
+		const char *st = json_string_value(json_object_get(e, "state"));
+		if (kind < 0 || !id || !st || !uuid_is_valid(id) ||
+		    !msg_res_state_valid((enum msg_res_kind)kind, st))
+			return -EINVAL;
+		rs[j].kind = (enum msg_res_kind)kind;
+		strcpy(rs[j].id, id);
+		strcpy(rs[j].state, st);
+	}
+	return 0;
+}
+
+static int decode_field(const struct field *f, json_t *v, struct msg *out, char *err, size_t errlen)
 {
 	char *base = (char *)out + f->off;
 	switch (f->type) {
@@ -247,7 +493,9 @@ static int decode_field(const struct field *f, json_t *v, struct msg *out, char 
 		if (!json_is_string(v))
 			goto bad;
 		const char *s = json_string_value(v);
-		if (strlen(s) >= f->max || !word_ok(s))
+		/* a required word is never empty: "" would encode as absent */
+		if (strlen(s) != json_string_length(v) || strlen(s) >= f->max || !word_ok(s) ||
+		    (f->required && !*s))
 			goto bad;
 		strcpy(base, s);
 		return 0;
@@ -269,28 +517,64 @@ static int decode_field(const struct field *f, json_t *v, struct msg *out, char 
 			goto bad;
 		*(int *)base = json_is_true(v);
 		return 0;
-	case F_VMS: {
-		if (!json_is_array(v) || json_array_size(v) > f->max)
+	case F_AGENT: {
+		int k = msg_agent_kind_parse(json_string_value(v));
+		if (k < 0)
 			goto bad;
-		size_t n = json_array_size(v);
-		struct msg_vm *vms = xcalloc(n ? n : 1, sizeof(*vms));
-		*(struct msg_vm **)base = vms;
-		*(int *)((char *)out + f->off2) = (int)n;
-		for (size_t j = 0; j < n; j++) {
-			json_t *e = json_array_get(v, j);
-			const char *id = json_string_value(json_object_get(e, "id"));
-			const char *st = json_string_value(json_object_get(e, "state"));
-			if (!id || !st || !uuid_is_valid(id) || !msg_state_valid(st))
-				goto bad;
-			strcpy(vms[j].id, id);
-			strcpy(vms[j].state, st);
-		}
+		*(enum msg_agent_kind *)base = (enum msg_agent_kind)k;
 		return 0;
+	}
+	case F_RES: {
+		int k = msg_res_kind_parse(json_string_value(v));
+		if (k < 0)
+			goto bad;
+		*(enum msg_res_kind *)base = (enum msg_res_kind)k;
+		return 0;
+	}
+	case F_RESOURCES:
+		if (decode_resources(f, v, out) < 0)
+			goto bad;
+		return 0;
+	case F_VARIANT: {
+		const struct field_table *sub = f->select(out);
+		if (!sub) {
+			snprintf(err, errlen, "field \"%s\": no such variant", f->name);
+			return -EINVAL;
+		}
+		if (!json_is_object(v))
+			goto bad;
+		return decode_table(sub, v, out, err, errlen);
 	}
 	}
 bad:
 	snprintf(err, errlen, "field \"%s\": wrong type, length or value", f->name);
 	return -EINVAL;
+}
+
+/* Decodes the fields of t from obj into out. Selectors (action, kinds) come before
+ * the variants they choose in every table, so a variant sees them decoded. */
+static int decode_table(const struct field_table *t, json_t *obj, struct msg *out, char *err,
+                        size_t errlen)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		const struct field *f = &t->f[i];
+		json_t *fv = json_object_get(obj, f->name);
+		json_t *empty = NULL;
+		if (!fv || json_is_null(fv)) {
+			if (f->required) {
+				snprintf(err, errlen, "field \"%s\" is required", f->name);
+				return -EINVAL;
+			}
+			if (f->type != F_VARIANT)
+				continue;
+			fv = empty = json_object(); /* the variant's own required fields apply */
+		}
+		int rc = decode_field(f, fv, out, err, errlen);
+		json_decref(empty);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
 }
 
 int msg_decode(const void *buf, size_t len, struct msg *out, char *err, size_t errlen)
@@ -331,25 +615,11 @@ int msg_decode(const void *buf, size_t len, struct msg *out, char *err, size_t e
 	out->version = MSG_VERSION;
 	out->kind = (enum msg_kind)k;
 	strcpy(out->id, id);
-	for (size_t i = 0; i < kinds[k].nfields; i++) {
-		const struct field *f = &kinds[k].fields[i];
-		json_t *fv = json_object_get(body, f->name);
-		if (!fv || json_is_null(fv)) {
-			if (f->required) {
-				snprintf(err, errlen, "field \"%s\" is required", f->name);
-				goto out;
-			}
-			continue;
-		}
-		if (decode_field(f, fv, out, err, errlen) < 0)
-			goto out;
-	}
-	if (out->kind == MSG_TASK && !msg_action_valid(out->u.task.action)) {
-		snprintf(err, errlen, "unknown action");
+	if (decode_table(&kinds[k].body, body, out, err, errlen) < 0)
 		goto out;
-	}
-	if (out->kind == MSG_EVENT && !msg_state_valid(out->u.event.state)) {
-		snprintf(err, errlen, "unknown state");
+	const char *why = kinds[k].check ? kinds[k].check(out) : NULL;
+	if (why) {
+		snprintf(err, errlen, "%s", why);
 		goto out;
 	}
 	rc = 0;

@@ -1,31 +1,51 @@
 /* The bus schema: every message between nubo-api, nubo-scheduler and the agents is a
- * versioned JSON envelope {"v":1,"kind":"...","id":"<uuid>","body":{...}} whose body
+ * versioned JSON envelope {"v":2,"kind":"...","id":"<uuid>","body":{...}} whose body
  * is one of the typed structs below. This header is the one definition of the schema;
- * msg_decode() validates presence, type, length and charset before anyone sees data. */
+ * msg_decode() validates presence, type, length and charset before anyone sees data.
+ *
+ * The schema is generic over resource kinds: a task names {action, resource kind,
+ * resource id} and carries one typed payload per (kind, action); an agent's hello
+ * declares its agent kind, that kind's capacities and the resources it runs. Adding
+ * a resource kind or an action is adding rows to the tables in msg.c (and members
+ * to the payload and capacity unions below). */
 #ifndef NUBO_MSG_H
 #define NUBO_MSG_H
 #include <stddef.h>
 
 #include "util.h"
 
-#define MSG_VERSION 1
+#define MSG_VERSION 2              /* 2: generic tasks, agent kinds, ack */
 #define MSG_MAX_BYTES (512 * 1024) /* a larger frame is refused unread */
-#define MSG_MAX_VMS 1024	   /* instances listed in one hello/heartbeat */
+#define MSG_MAX_RESOURCES 1024     /* resources listed in one hello/heartbeat */
 #define MSG_HOST_MAX 64
-#define MSG_STATE_MAX 16
-#define MSG_STR_MAX 4096	    /* default bound of a char * field */
+#define MSG_STATE_MAX 16             /* a state or action word plus NUL */
+#define MSG_STR_MAX 4096             /* default bound of a char * field */
 #define MSG_USERDATA_MAX (96 * 1024) /* base64 of Nova's 64 KiB user-data limit */
 #define MSG_CONSOLE_MAX (64 * 1024)
 
 enum msg_kind {
-	MSG_HELLO,     /* agent -> scheduler: registration: capacity and what runs */
+	MSG_HELLO,     /* agent -> scheduler: registration: kind, capacity, what runs */
 	MSG_HEARTBEAT, /* agent -> scheduler: same body as hello, every few seconds */
-	MSG_TASK,      /* scheduler -> agent: do one action on one instance */
+	MSG_TASK,      /* scheduler -> agent: do one action on one resource */
 	MSG_RESULT,    /* agent -> scheduler: outcome of a task */
-	MSG_EVENT,     /* agent -> scheduler: instance state seen changing by itself */
+	MSG_EVENT,     /* agent -> scheduler: a resource's state seen changing by itself */
 	MSG_CONSOLE,   /* agent -> scheduler: new serial console output of an instance */
 	MSG_WAKE,      /* api -> scheduler: new rows in the task outbox */
+	MSG_ACK,       /* scheduler -> agent: the result of task_id is recorded; the agent
+	                  may forget it (it keeps results until acked, across restarts) */
 	MSG_KIND_COUNT
+};
+
+/* What an agent is. Zero is compute, so a zeroed hello is a compute hello. */
+enum msg_agent_kind {
+	MSG_AGENT_COMPUTE, /* "compute": runs instances */
+	MSG_AGENT_KIND_COUNT
+};
+
+/* What a task, result, event or reported resource is about. Zero is instance. */
+enum msg_res_kind {
+	MSG_RES_INSTANCE, /* "instance": a VM, agent kind compute */
+	MSG_RES_KIND_COUNT
 };
 
 /* Instance power states as agents report them. */
@@ -36,21 +56,32 @@ enum msg_kind {
 #define VM_DELETED "deleted" /* gone from the host (after delete, or never there) */
 #define VM_ERROR "error"
 
-struct msg_vm {
+/* One resource an agent runs, as hello/heartbeat lists it. state is one of the
+ * states of kind (for instances a VM_* word). */
+struct msg_resource {
+	enum msg_res_kind kind;
 	char id[UUID_STR_LEN];
 	char state[MSG_STATE_MAX];
 };
 
-struct msg_hello { /* MSG_HELLO and MSG_HEARTBEAT */
-	char host[MSG_HOST_MAX];
+/* What a compute agent offers: physical capacity, before allocation ratios. */
+struct msg_cap_compute {
 	char accel[8]; /* "kvm" or "tcg" */
-	char az[MSG_HOST_MAX];
-	int vcpus, ram_mb, disk_gb; /* physical capacity the host offers */
-	int n_vms;
-	struct msg_vm *vms; /* owned, n_vms entries */
+	int vcpus, ram_mb, disk_gb;
 };
 
-/* Task actions, one word each. */
+struct msg_hello { /* MSG_HELLO and MSG_HEARTBEAT */
+	char host[MSG_HOST_MAX];
+	char az[MSG_HOST_MAX];
+	enum msg_agent_kind agent_kind;
+	union { /* chosen by agent_kind; wire: "capacity" */
+		struct msg_cap_compute compute;
+	} cap;
+	int n_resources;
+	struct msg_resource *resources; /* owned, n_resources entries */
+};
+
+/* Instance task actions, one word each. */
 #define TASK_SPAWN "spawn"
 #define TASK_DELETE "delete"
 #define TASK_START "start"
@@ -62,11 +93,8 @@ struct msg_hello { /* MSG_HELLO and MSG_HEARTBEAT */
 #define TASK_SUSPEND "suspend"
 #define TASK_RESUME "resume"
 
-struct msg_task {
-	char task_id[UUID_STR_LEN];
-	char action[MSG_STATE_MAX];
-	char instance_id[UUID_STR_LEN];
-	/* spawn only; NULL/0 for other actions. All char * are owned. */
+/* Payload of an instance spawn. All char * are owned. */
+struct msg_spawn {
 	char *name;
 	char *hostname;
 	int vcpus, ram_mb, disk_gb;
@@ -79,24 +107,44 @@ struct msg_task {
 	char *user_data; /* base64, as the user sent it */
 };
 
+struct msg_task {
+	char task_id[UUID_STR_LEN];
+	char action[MSG_STATE_MAX]; /* valid for resource_kind (TASK_* for instances) */
+	enum msg_res_kind resource_kind;
+	char resource_id[UUID_STR_LEN];
+	union { /* chosen by (resource_kind, action); wire: "payload". An action without
+		   a payload leaves it zeroed. */
+		struct msg_spawn spawn; /* instance spawn */
+	} p;
+};
+
 struct msg_result {
 	char task_id[UUID_STR_LEN];
-	char instance_id[UUID_STR_LEN];
-	int ok;			 /* 1 done, 0 failed */
-	char state[MSG_STATE_MAX]; /* power state after the task */
-	char *error;		 /* owned; why it failed, NULL when ok */
+	enum msg_res_kind resource_kind;
+	char resource_id[UUID_STR_LEN];
+	int ok;                    /* 1 done, 0 failed */
+	char state[MSG_STATE_MAX]; /* state after the task ("" = unknown), of resource_kind */
+	char *error;               /* owned; why it failed, NULL when ok */
 };
 
 struct msg_event {
-	char instance_id[UUID_STR_LEN];
-	char state[MSG_STATE_MAX];
-	char *reason; /* owned, may be NULL */
+	enum msg_res_kind resource_kind;
+	char resource_id[UUID_STR_LEN];
+	char state[MSG_STATE_MAX]; /* one of resource_kind's states */
+	/* owned, may be NULL. Becomes the resource's fault when the state is an error
+	 * one: for a crashed QEMU, its exit status or signal and the last console
+	 * lines. */
+	char *reason;
 };
 
 struct msg_console {
 	char instance_id[UUID_STR_LEN];
 	int reset;  /* 1: data replaces what the controller holds (agent restart, reboot) */
 	char *data; /* owned; UTF-8-safe text (agents replace other bytes with '?') */
+};
+
+struct msg_ack {
+	char task_id[UUID_STR_LEN];
 };
 
 struct msg {
@@ -109,27 +157,47 @@ struct msg {
 		struct msg_result result;
 		struct msg_event event;
 		struct msg_console console;
+		struct msg_ack ack;
 	} u;
 };
 
 /* Zeroes m, sets version and kind and a fresh message id. */
 void msg_init(struct msg *m, enum msg_kind kind);
-/* msg_init(m, MSG_TASK) with the task's id, action (TASK_*) and instance id copied in;
- * the spawn fields stay empty. */
-void msg_task_init(struct msg *m, const char *task_id, const char *action,
-		   const char *instance_id);
+/* msg_init(m, MSG_TASK) with the task's id, action and resource copied in; the
+ * payload stays zeroed (the caller fills it for actions that have one). */
+void msg_task_init(struct msg *m, const char *task_id, const char *action, enum msg_res_kind kind,
+                   const char *resource_id);
+/* msg_init(m, MSG_ACK) for task_id. */
+void msg_ack_init(struct msg *m, const char *task_id);
 /* Frees what m owns (not m itself); m is zeroed. Accepts a zeroed msg. */
 void msg_release(struct msg *m);
-/* Returns the JSON text of m (owned), or NULL when a field breaks its bound. */
+/* Returns the JSON text of m (owned), or NULL when a field breaks its bound or the
+ * action is not one of the resource kind's. */
 char *msg_encode(const struct msg *m);
 /* Parses and validates buf. On success fills out (caller releases) and returns 0;
- * on failure returns -EINVAL (or -E2BIG) with a reason in err and out zeroed. */
+ * on failure returns -EINVAL (or -E2BIG) with a reason in err and out zeroed.
+ * Unknown body members are ignored (a newer peer may add optional ones). */
 int msg_decode(const void *buf, size_t len, struct msg *out, char *err, size_t errlen);
 /* "hello", "task", ... for logs; "?" when out of range. */
 const char *msg_kind_name(enum msg_kind k);
-/* 1 when s is one of the VM_* states. */
+
+/* "compute", ...; "?" when out of range. */
+const char *msg_agent_kind_name(enum msg_agent_kind k);
+/* The agent kind named s, or -1. */
+int msg_agent_kind_parse(const char *s);
+/* "instance", ...; "?" when out of range. */
+const char *msg_res_kind_name(enum msg_res_kind k);
+/* The resource kind named s, or -1. */
+int msg_res_kind_parse(const char *s);
+/* The agent kind that runs resources of kind k. */
+enum msg_agent_kind msg_res_kind_agent(enum msg_res_kind k);
+/* 1 when s is a state of resource kind k, else 0. */
+int msg_res_state_valid(enum msg_res_kind k, const char *s);
+/* 1 when s is an action on resource kind k, else 0. */
+int msg_res_action_valid(enum msg_res_kind k, const char *s);
+/* Instance shortcuts: msg_res_state_valid / msg_res_action_valid for
+ * MSG_RES_INSTANCE (VM_* states, TASK_* actions). */
 int msg_state_valid(const char *s);
-/* 1 when s is one of the TASK_* actions. */
 int msg_action_valid(const char *s);
 /* Replaces bytes that are not printable ASCII, \n, \r or \t with '?', in place. */
 void msg_sanitize_text(char *s, size_t len);

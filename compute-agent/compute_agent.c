@@ -147,27 +147,27 @@ static void send_hello(struct compute_agent *a, enum msg_kind kind)
 	msg_init(&m, kind);
 	struct msg_hello *h = &m.u.hello;
 	strcpy(h->host, a->conf->host);
-	strcpy(h->accel, a->accel);
+	strcpy(h->cap.compute.accel, a->accel);
 	strcpy(h->az, a->conf->az);
-	h->vcpus = a->vcpus;
-	h->ram_mb = a->ram_mb;
-	h->disk_gb = a->disk_gb;
+	h->cap.compute.vcpus = a->vcpus;
+	h->cap.compute.ram_mb = a->ram_mb;
+	h->cap.compute.disk_gb = a->disk_gb;
 	size_t n = 0;
 	for (struct slot *s = a->slots; s; s = s->next)
 		n++;
-	h->vms = xcalloc(n ? n : 1, sizeof(*h->vms));
-	for (struct slot *s = a->slots; s && h->n_vms < MSG_MAX_VMS; s = s->next) {
+	h->resources = xcalloc(n ? n : 1, sizeof(*h->resources));
+	for (struct slot *s = a->slots; s && h->n_resources < MSG_MAX_RESOURCES; s = s->next) {
 		char state[MSG_STATE_MAX];
 		vm_get(s->vm, state);
 		/* unknown while a first spawn runs; the scheduler knows the open task */
 		if (!state[0] || !strcmp(state, VM_DELETED))
 			continue;
-		strcpy(h->vms[h->n_vms].id, s->vm->id);
-		strcpy(h->vms[h->n_vms].state, state);
-		h->n_vms++;
+		strcpy(h->resources[h->n_resources].id, s->vm->id);
+		strcpy(h->resources[h->n_resources].state, state);
+		h->n_resources++;
 	}
 	send_msg(a, &m);
-	log_debug("%s sent (%d instances)", msg_kind_name(kind), h->n_vms);
+	log_debug("%s sent (%d instances)", msg_kind_name(kind), h->n_resources);
 	msg_release(&m);
 }
 
@@ -175,7 +175,7 @@ static void send_event(struct compute_agent *a, struct vm *vm, const char *why)
 {
 	struct msg m;
 	msg_init(&m, MSG_EVENT);
-	strcpy(m.u.event.instance_id, vm->id);
+	strcpy(m.u.event.resource_id, vm->id);
 	vm_get(vm, m.u.event.state);
 	m.u.event.reason = xstrdup(why);
 	log_info("instance %s: %s, now %s", vm->id, why, m.u.event.state);
@@ -340,10 +340,10 @@ static void on_task(struct compute_agent *a, struct msg *m)
 		msg_release(m);
 		return;
 	}
-	log_info("task %s: %s instance %s", t->task_id, t->action, t->instance_id);
-	struct slot *s = slot_find(a, t->instance_id);
+	log_info("task %s: %s instance %s", t->task_id, t->action, t->resource_id);
+	struct slot *s = slot_find(a, t->resource_id);
 	if (!s)
-		s = slot_add(a, vm_new(&a->ctx, t->instance_id));
+		s = slot_add(a, vm_new(&a->ctx, t->resource_id));
 	struct job *j = xcalloc(1, sizeof(*j));
 	j->a = a;
 	j->slot = s;

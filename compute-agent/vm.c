@@ -329,7 +329,7 @@ static int qemu_launch(const struct vm_ctx *ctx, struct vm *vm, const struct msg
 	char *base = NULL;
 	struct image_info info = {0};
 	struct vm_priv_start req = {
-	    .vcpus = spec->vcpus, .ram_mb = spec->ram_mb, .incoming = incoming};
+	    .vcpus = spec->p.spawn.vcpus, .ram_mb = spec->p.spawn.ram_mb, .incoming = incoming};
 	int rc = 0;
 	pid_t pid = 0;
 	int64_t t0 = time_mono_ms();
@@ -345,19 +345,20 @@ static int qemu_launch(const struct vm_ctx *ctx, struct vm *vm, const struct msg
 		goto out;
 	}
 	/* the overlay's base: cached already (or fetched again), with its checked format */
-	rc = image_cache_get(ctx->images, spec->image_id, spec->image_url, spec->image_checksum,
-	                     spec->image_format, &base, &info, err, errlen);
+	rc = image_cache_get(ctx->images, spec->p.spawn.image_id, spec->p.spawn.image_url,
+	                     spec->p.spawn.image_checksum, spec->p.spawn.image_format, &base, &info,
+	                     err, errlen);
 	if (rc < 0)
 		goto out;
 	snprintf(req.id, sizeof(req.id), "%s", vm->id);
-	snprintf(req.image_id, sizeof(req.image_id), "%s", spec->image_id);
+	snprintf(req.image_id, sizeof(req.image_id), "%s", spec->p.spawn.image_id);
 	if (strlcpy_checked(req.base_format, info.format, sizeof(req.base_format)) < 0) {
 		snprintf(err, errlen, "base image format %.16s", info.format);
 		rc = -EINVAL;
 		goto out;
 	}
 	snprintf(req.accel, sizeof(req.accel), "%s", ctx->accel);
-	snprintf(req.name, sizeof(req.name), "%s", spec->name ? spec->name : "");
+	snprintf(req.name, sizeof(req.name), "%s", spec->p.spawn.name ? spec->p.spawn.name : "");
 	msg_sanitize_text(req.name, strlen(req.name));
 	for (char *c = req.name; *c; c++)
 		if (*c == '\n' || *c == '\r' || *c == '\t')
@@ -445,9 +446,9 @@ static int vm_restore(const struct vm_ctx *ctx, struct vm *vm, char *err, size_t
 		return rc;
 	rc = qemu_launch(ctx, vm, &spec.u.task, 1, why, sizeof(why));
 	if (rc == 0)
-		rc = vm_restore_from_file(vm_path(vm, F_QMP, qmp, sizeof(qmp)),
-		                          vm_path(vm, F_MEMORY, mem, sizeof(mem)),
-		                          save_timeout_ms(spec.u.task.ram_mb), why, sizeof(why));
+		rc = vm_restore_from_file(
+		    vm_path(vm, F_QMP, qmp, sizeof(qmp)), vm_path(vm, F_MEMORY, mem, sizeof(mem)),
+		    save_timeout_ms(spec.u.task.p.spawn.ram_mb), why, sizeof(why));
 	msg_release(&spec);
 	if (rc == 0) {
 		char state[MSG_STATE_MAX];
@@ -475,14 +476,15 @@ static int spawn_prepare(const struct vm_ctx *ctx, struct vm *vm, const struct m
 	struct image_info info = {0};
 	int rc;
 
-	if (t->vcpus < 1 || t->ram_mb < 16) {
+	if (t->p.spawn.vcpus < 1 || t->p.spawn.ram_mb < 16) {
 		snprintf(err, errlen, "spawn needs vcpus >= 1 and ram_mb >= 16");
 		return -EINVAL;
 	}
-	if (t->user_data && *t->user_data) { /* refuse bad input before any download */
+	if (t->p.spawn.user_data &&
+	    *t->p.spawn.user_data) { /* refuse bad input before any download */
 		unsigned char *ud = NULL;
 		size_t udlen;
-		rc = configdrive_user_data(t->user_data, &ud, &udlen, err, errlen);
+		rc = configdrive_user_data(t->p.spawn.user_data, &ud, &udlen, err, errlen);
 		free(ud);
 		if (rc < 0)
 			return rc;
@@ -499,11 +501,12 @@ static int spawn_prepare(const struct vm_ctx *ctx, struct vm *vm, const struct m
 	}
 	vm_path(vm, F_DISK, disk, sizeof(disk));
 	if (!fs_exists(disk)) {
-		rc = image_cache_get(ctx->images, t->image_id, t->image_url, t->image_checksum,
-		                     t->image_format, &base, &info, err, errlen);
+		rc = image_cache_get(ctx->images, t->p.spawn.image_id, t->p.spawn.image_url,
+		                     t->p.spawn.image_checksum, t->p.spawn.image_format, &base,
+		                     &info, err, errlen);
 		if (rc < 0)
 			return rc;
-		long long want = (long long)t->disk_gb << 30;
+		long long want = (long long)t->p.spawn.disk_gb << 30;
 		rc = image_overlay_create(base, info.format, disk,
 		                          want > info.virtual_size ? want : 0, err, errlen);
 		free(base);
@@ -514,13 +517,13 @@ static int spawn_prepare(const struct vm_ctx *ctx, struct vm *vm, const struct m
 	if (!fs_exists(path)) {
 		struct configdrive_meta m = {
 		    .uuid = vm->id,
-		    .name = t->name,
-		    .hostname = t->hostname,
+		    .name = t->p.spawn.name,
+		    .hostname = t->p.spawn.hostname,
 		    .az = ctx->conf->az,
-		    .key_name = t->key_name,
-		    .public_key = t->public_key,
+		    .key_name = t->p.spawn.key_name,
+		    .public_key = t->p.spawn.public_key,
 		};
-		rc = configdrive_build(&m, t->user_data, path, ctx->tmp_dir, err, errlen);
+		rc = configdrive_build(&m, t->p.spawn.user_data, path, ctx->tmp_dir, err, errlen);
 	}
 	return rc;
 }
@@ -709,7 +712,7 @@ static int act_suspend(const struct vm_ctx *ctx, struct vm *vm, const struct msg
 		return vm_change(ctx, vm, &change_suspend_in_memory, err, errlen); /* says why */
 	int64_t t0 = time_mono_ms();
 	int rc = vm_save_to_file(vm_path(vm, F_QMP, qmp, sizeof(qmp)), mem,
-	                         save_timeout_ms(spec.u.task.ram_mb), why, sizeof(why));
+	                         save_timeout_ms(spec.u.task.p.spawn.ram_mb), why, sizeof(why));
 	msg_release(&spec);
 	if (rc == 0) {
 		rc = qemu_kill(ctx, vm, pid, err, errlen);
@@ -844,7 +847,7 @@ void vm_run_task(const struct vm_driver *d, const struct vm_ctx *ctx, struct vm 
 
 	memset(r, 0, sizeof(*r));
 	strcpy(r->task_id, t->task_id);
-	strcpy(r->instance_id, t->instance_id);
+	strcpy(r->resource_id, t->resource_id);
 	const struct vm_action *a = vm_driver_action(d, t->action);
 	if (a) {
 		rc = a->fn(ctx, vm, t, err, sizeof(err));

@@ -128,10 +128,10 @@ static int fake_act(const struct vm_ctx *ctx, struct vm *vm, const struct msg_ta
 	}
 	if (!strcmp(t->action, TASK_SPAWN)) {
 		/* the same input checks as the QEMU driver, so controller tests see them */
-		if (t->user_data && *t->user_data) {
+		if (t->p.spawn.user_data && *t->p.spawn.user_data) {
 			unsigned char *ud = NULL;
 			size_t udlen;
-			int bad = configdrive_user_data(t->user_data, &ud, &udlen, err, errlen);
+			int bad = configdrive_user_data(t->p.spawn.user_data, &ud, &udlen, err, errlen);
 			free(ud);
 			if (bad < 0) {
 				vm_set(vm, VM_ERROR, 0);
@@ -141,7 +141,7 @@ static int fake_act(const struct vm_ctx *ctx, struct vm *vm, const struct msg_ta
 		int rc = fs_mkdir_p(vm->dir, 0700);
 		if (rc == 0)
 			rc = vm_spec_save(vm_path(vm, "spec.json", path, sizeof(path)), t);
-		if (rc == 0 && t->name && !strncmp(t->name, "fake-error", 10)) {
+		if (rc == 0 && t->p.spawn.name && !strncmp(t->p.spawn.name, "fake-error", 10)) {
 			snprintf(err, errlen, "fake spawn failure requested by the instance name");
 			fake_state_write(vm, VM_ERROR);
 			vm_set(vm, VM_ERROR, 0);

@@ -9,8 +9,8 @@
 
 #include "db.h"
 #include "log.h"
-#include "reconcile.h"
-#include "sched.h"
+#include "ctx.h"
+#include "tasks.h"
 #include "xalloc.h"
 
 void agents_release(struct agents *a)
@@ -52,10 +52,11 @@ int agents_touch(struct agents *a, const struct msg_hello *h, int64_t now_ms)
 	}
 	int was_up = g->up;
 	snprintf(g->az, sizeof(g->az), "%s", h->az[0] ? h->az : "nova");
-	snprintf(g->accel, sizeof(g->accel), "%s", h->accel);
-	g->vcpus = h->vcpus;
-	g->ram_mb = h->ram_mb;
-	g->disk_gb = h->disk_gb;
+	g->kind = h->agent_kind;
+	snprintf(g->accel, sizeof(g->accel), "%s", h->cap.compute.accel);
+	g->vcpus = h->cap.compute.vcpus;
+	g->ram_mb = h->cap.compute.ram_mb;
+	g->disk_gb = h->cap.compute.disk_gb;
 	g->last_seen_ms = now_ms;
 	g->up = 1;
 	return !was_up;
@@ -71,7 +72,7 @@ int agents_mark_reachable(struct agents *a, const char *host, int reachable)
 }
 
 int agents_expire(struct agents *a, int64_t now_ms, int64_t timeout_ms,
-		  void (*down)(const char *host, void *arg), void *arg)
+                  void (*down)(const char *host, void *arg), void *arg)
 {
 	int n = 0;
 	for (size_t i = 0; i < a->n; i++) {
@@ -92,7 +93,7 @@ int agents_on_hello(struct sched *s, const char *peer, struct msg *m)
 	char err[512];
 	if (strcmp(h->host, peer)) {
 		log_warn("%s from peer \"%s\" names host \"%s\": ignored", msg_kind_name(m->kind),
-			 peer, h->host);
+		         peer, h->host);
 		return -EPERM;
 	}
 	int fresh = agents_touch(&s->agents, h, time_mono_ms());
@@ -103,31 +104,37 @@ int agents_on_hello(struct sched *s, const char *peer, struct msg *m)
 	const struct agent *g = agents_find(&s->agents, h->host);
 	if (fresh || m->kind == MSG_HELLO)
 		log_info("agent %s is up (%s): %s, az %s, %d vCPUs, %d MB RAM, %d GB disk, %d "
-			 "instances",
-			 h->host, msg_kind_name(m->kind), g->accel, g->az, h->vcpus, h->ram_mb,
-			 h->disk_gb, h->n_vms);
+		         "instances",
+		         h->host, msg_kind_name(m->kind), g->accel, g->az, h->cap.compute.vcpus,
+		         h->cap.compute.ram_mb, h->cap.compute.disk_gb, h->n_resources);
 	if (fresh)
 		s->kick = 1; /* tasks held for this host can go now */
 
 	char vcpus[16], ram[16], disk[16];
-	snprintf(vcpus, sizeof(vcpus), "%d", h->vcpus);
-	snprintf(ram, sizeof(ram), "%d", h->ram_mb);
-	snprintf(disk, sizeof(disk), "%d", h->disk_gb);
+	snprintf(vcpus, sizeof(vcpus), "%d", h->cap.compute.vcpus);
+	snprintf(ram, sizeof(ram), "%d", h->cap.compute.ram_mb);
+	snprintf(disk, sizeof(disk), "%d", h->cap.compute.disk_gb);
 	PGconn *c = sched_db(s);
 	int rc = DBX(c, err, sizeof err,
-		     "INSERT INTO agents (host, accel, az, vcpus, ram_mb, disk_gb, state,"
-		     " last_seen)"
-		     " VALUES ($1, $2, $3, $4::int, $5::int, $6::int, 'up', now())"
-		     " ON CONFLICT (host) DO UPDATE SET accel = EXCLUDED.accel, az = EXCLUDED.az,"
-		     " vcpus = EXCLUDED.vcpus, ram_mb = EXCLUDED.ram_mb,"
-		     " disk_gb = EXCLUDED.disk_gb,"
-		     " state = 'up', last_seen = now()",
-		     g->host, g->accel, g->az, vcpus, ram, disk);
+	             "INSERT INTO agents (host, accel, az, vcpus, ram_mb, disk_gb, state,"
+	             " last_seen, kind)"
+	             " VALUES ($1, $2, $3, $4::int, $5::int, $6::int, 'up', now(), $7)"
+	             " ON CONFLICT (host) DO UPDATE SET accel = EXCLUDED.accel, az = EXCLUDED.az,"
+	             " kind = EXCLUDED.kind,"
+	             " vcpus = EXCLUDED.vcpus, ram_mb = EXCLUDED.ram_mb,"
+	             " disk_gb = EXCLUDED.disk_gb,"
+	             " state = 'up', last_seen = now()",
+	             g->host, g->accel, g->az, vcpus, ram, disk, msg_agent_kind_name(g->kind));
 	if (rc < 0)
 		sched_db_error(s, c, "agents: record heartbeat", err);
 	else
-		reconcile_host(s, c, h->host, h);
+		tasks_reconcile_host(s, c, h->host, h);
 	sched_db_done(s, c);
+	/* A hello follows an agent (re)start or reconnect: what it was sent may be lost
+	 * (it re-sends results it holds), so unanswered tasks go again now, not after
+	 * [scheduler] task_retry. */
+	if (rc >= 0 && m->kind == MSG_HELLO)
+		tasks_resend_host(s, h->host);
 	return rc < 0 ? rc : 0;
 }
 
@@ -141,13 +148,13 @@ void agents_tick(struct sched *s)
 {
 	char err[512], secs[16];
 	agents_expire(&s->agents, time_mono_ms(), (int64_t)s->cfg->agent_timeout * 1000,
-		      agent_down_log, s);
+	              agent_down_log, s);
 	snprintf(secs, sizeof(secs), "%ld", s->cfg->agent_timeout);
 	PGconn *c = sched_db(s);
 	PGresult *r = DBQ(c, err, sizeof err,
-			  "UPDATE agents SET state = 'down' WHERE state = 'up'"
-			  " AND last_seen < now() - $1::int * interval '1 second' RETURNING host",
-			  secs);
+	                  "UPDATE agents SET state = 'down' WHERE state = 'up'"
+	                  " AND last_seen < now() - $1::int * interval '1 second' RETURNING host",
+	                  secs);
 	if (!r) {
 		sched_db_error(s, c, "agents: mark down", err);
 		goto out;
@@ -156,7 +163,7 @@ void agents_tick(struct sched *s)
 	for (int i = 0; i < PQntuples(r); i++)
 		if (!agents_find(&s->agents, db_val(r, i, 0)))
 			log_warn("agent %s is down: not heard from since the scheduler started",
-				 db_val(r, i, 0));
+			         db_val(r, i, 0));
 	PQclear(r);
 out:
 	sched_db_done(s, c);

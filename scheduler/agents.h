@@ -1,6 +1,7 @@
-/* The registry of compute agents: who said hello, what each offers, who is up. The
+/* The registry of agents (of every kind): who said hello, what each offers, who is up. The
  * registry itself is pure (unit-tested); agents_on_hello/agents_tick mirror it into
- * the agents table and drive reconciliation. */
+ * the agents table and drive reconciliation. The compute capacity fields are zero
+ * for agents of other kinds. */
 #ifndef NUBO_SCHED_AGENTS_H
 #define NUBO_SCHED_AGENTS_H
 #include <stddef.h>
@@ -12,6 +13,7 @@
 
 struct agent {
 	char host[MSG_HOST_MAX];
+	enum msg_agent_kind kind;
 	char az[MSG_HOST_MAX];
 	char accel[8];
 	int vcpus, ram_mb, disk_gb;
@@ -41,13 +43,14 @@ int agents_mark_reachable(struct agents *a, const char *host, int reachable);
 /* Marks down every up agent silent for more than timeout_ms, calling down(host, arg)
  * for each (may be NULL). Returns how many went down. */
 int agents_expire(struct agents *a, int64_t now_ms, int64_t timeout_ms,
-		  void (*down)(const char *host, void *arg), void *arg);
+                  void (*down)(const char *host, void *arg), void *arg);
 
 struct sched;
 struct msg;
 /* Bus handler for hello and heartbeat from peer: checks the host name is the peer's
  * routing id, updates the registry and the agents row, then reconciles the host's
- * instances. Returns 0 or a negative errno (already logged). */
+ * resources; after a hello it re-sends the host's unanswered tasks at once. Returns 0
+ * or a negative errno (already logged). */
 int agents_on_hello(struct sched *s, const char *peer, struct msg *m);
 /* Per tick: marks agents down (registry and table) after [scheduler] agent_timeout. */
 void agents_tick(struct sched *s);

@@ -9,7 +9,7 @@
 #include "db.h"
 #include "log.h"
 #include "msg.h"
-#include "sched.h"
+#include "ctx.h"
 
 int console_on_msg(struct sched *s, const char *peer, struct msg *m)
 {
@@ -20,19 +20,19 @@ int console_on_msg(struct sched *s, const char *peer, struct msg *m)
 	snprintf(keep, sizeof(keep), "%d", CONSOLE_KEEP_BYTES);
 	PGconn *c = sched_db(s);
 	int rc = DBX(c, err, sizeof err,
-		     "INSERT INTO instance_console (instance_id, log, updated_at)"
-		     " SELECT i.id, right($2, $4::int), now() FROM instances i"
-		     "  WHERE i.id = $1 AND i.host = $3"
-		     " ON CONFLICT (instance_id) DO UPDATE SET updated_at = now(),"
-		     "  log = CASE WHEN $5::boolean THEN right($2, $4::int)"
-		     "   ELSE right(instance_console.log || $2, $4::int) END",
-		     con->instance_id, con->data, peer, keep, con->reset ? "true" : "false");
+	             "INSERT INTO instance_console (instance_id, log, updated_at)"
+	             " SELECT i.id, right($2, $4::int), now() FROM instances i"
+	             "  WHERE i.id = $1 AND i.host = $3"
+	             " ON CONFLICT (instance_id) DO UPDATE SET updated_at = now(),"
+	             "  log = CASE WHEN $5::boolean THEN right($2, $4::int)"
+	             "   ELSE right(instance_console.log || $2, $4::int) END",
+	             con->instance_id, con->data, peer, keep, con->reset ? "true" : "false");
 	if (rc < 0) {
 		sched_db_error(s, c, "console: store", err);
 		rc = -EIO;
 	} else if (rc == 0) {
 		log_debug("console for %s from %s: not an instance of that host: ignored",
-			  con->instance_id, peer);
+		          con->instance_id, peer);
 	}
 	sched_db_done(s, c);
 	return rc < 0 ? rc : 0;

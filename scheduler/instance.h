@@ -11,8 +11,8 @@
  * clears task_state. fault (may be NULL) is recorded as fault_message (code 500); a
  * NULL fault keeps an ERROR instance's fault and clears any other's. Becoming ACTIVE
  * sets launched_at the first time. Returns the rows changed (0 or 1) or -EIO. */
-int instance_set_state(PGconn *c, const char *id, const struct vmstate *st,
-		       int clear_task_state, const char *fault, char *err, size_t errlen);
+int instance_set_state(PGconn *c, const char *id, const struct vmstate *st, int clear_task_state,
+                       const char *fault, char *err, size_t errlen);
 /* Marks instance id DELETED (deleted = true, terminated_at = now). Returns the rows
  * changed or -EIO. */
 int instance_mark_deleted(PGconn *c, const char *id, char *err, size_t errlen);

@@ -48,7 +48,7 @@ static long shown(long v)
 }
 
 static int up_pass(const struct placement_host *h, const struct placement_ratios *r,
-		   const struct placement_request *q)
+                   const struct placement_request *q)
 {
 	return h->up;
 }
@@ -59,7 +59,7 @@ static void up_need(char *b, size_t n, const struct placement_request *q)
 }
 
 static void up_have(char *b, size_t n, const struct placement_host *h,
-		    const struct placement_ratios *r)
+                    const struct placement_ratios *r)
 {
 	snprintf(b, n, "%s is down", h->name);
 }
@@ -70,7 +70,7 @@ int placement_az_any(const char *az)
 }
 
 static int az_pass(const struct placement_host *h, const struct placement_ratios *r,
-		   const struct placement_request *q)
+                   const struct placement_request *q)
 {
 	return placement_az_any(q->az) || !strcmp(az_of(h), q->az);
 }
@@ -81,13 +81,13 @@ static void az_need(char *b, size_t n, const struct placement_request *q)
 }
 
 static void az_have(char *b, size_t n, const struct placement_host *h,
-		    const struct placement_ratios *r)
+                    const struct placement_ratios *r)
 {
 	snprintf(b, n, "%s is in \"%s\"", h->name, az_of(h));
 }
 
 static int ram_pass(const struct placement_host *h, const struct placement_ratios *r,
-		    const struct placement_request *q)
+                    const struct placement_request *q)
 {
 	return free_ram(h, r) >= q->ram_mb;
 }
@@ -98,13 +98,13 @@ static void ram_need(char *b, size_t n, const struct placement_request *q)
 }
 
 static void ram_have(char *b, size_t n, const struct placement_host *h,
-		     const struct placement_ratios *r)
+                     const struct placement_ratios *r)
 {
 	snprintf(b, n, "%s has %ld MB", h->name, shown(free_ram(h, r)));
 }
 
 static int cores_pass(const struct placement_host *h, const struct placement_ratios *r,
-		      const struct placement_request *q)
+                      const struct placement_request *q)
 {
 	return free_cores(h, r) >= q->vcpus;
 }
@@ -115,13 +115,13 @@ static void cores_need(char *b, size_t n, const struct placement_request *q)
 }
 
 static void cores_have(char *b, size_t n, const struct placement_host *h,
-		       const struct placement_ratios *r)
+                       const struct placement_ratios *r)
 {
 	snprintf(b, n, "%s has %ld", h->name, shown(free_cores(h, r)));
 }
 
 static int disk_pass(const struct placement_host *h, const struct placement_ratios *r,
-		     const struct placement_request *q)
+                     const struct placement_request *q)
 {
 	return free_disk(h, r) >= q->disk_gb;
 }
@@ -132,7 +132,7 @@ static void disk_need(char *b, size_t n, const struct placement_request *q)
 }
 
 static void disk_have(char *b, size_t n, const struct placement_host *h,
-		      const struct placement_ratios *r)
+                      const struct placement_ratios *r)
 {
 	snprintf(b, n, "%s has %ld GB", h->name, shown(free_disk(h, r)));
 }
@@ -140,18 +140,16 @@ static void disk_have(char *b, size_t n, const struct placement_host *h,
 struct filter {
 	const char *name;
 	int (*pass)(const struct placement_host *, const struct placement_ratios *,
-		    const struct placement_request *);
+	            const struct placement_request *);
 	void (*need)(char *, size_t, const struct placement_request *);
 	void (*have)(char *, size_t, const struct placement_host *,
-		     const struct placement_ratios *);
+	             const struct placement_ratios *);
 };
 
 static const struct filter filters[] = {
-	{"up", up_pass, up_need, up_have},
-	{"az", az_pass, az_need, az_have},
-	{"ram", ram_pass, ram_need, ram_have},
-	{"cores", cores_pass, cores_need, cores_have},
-	{"disk", disk_pass, disk_need, disk_have},
+    {"up", up_pass, up_need, up_have},         {"az", az_pass, az_need, az_have},
+    {"ram", ram_pass, ram_need, ram_have},     {"cores", cores_pass, cores_need, cores_have},
+    {"disk", disk_pass, disk_need, disk_have},
 };
 
 /* Appends to buf (size n) at *pos; a cut-off tail is simply dropped. */
@@ -173,8 +171,8 @@ append(char *buf, size_t n, size_t *pos, const char *fmt, ...)
 
 /* "<need>: <have 1>, <have 2>, ... and N more" over the hosts a filter turned away. */
 static void reason_write(const struct filter *f, const struct placement_host *hosts,
-			 const size_t *idx, size_t n, const struct placement_ratios *ratios,
-			 const struct placement_request *req, char *reason, size_t reasonlen)
+                         const size_t *idx, size_t n, const struct placement_ratios *ratios,
+                         const struct placement_request *req, char *reason, size_t reasonlen)
 {
 	char part[PLACEMENT_REASON_MAX];
 	size_t pos = 0;
@@ -189,8 +187,8 @@ static void reason_write(const struct filter *f, const struct placement_host *ho
 }
 
 int placement_choose(const struct placement_host *hosts, size_t n,
-		     const struct placement_ratios *ratios, const struct placement_request *req,
-		     char *reason, size_t reasonlen)
+                     const struct placement_ratios *ratios, const struct placement_request *req,
+                     char *reason, size_t reasonlen)
 {
 	int chosen = -1;
 	size_t *cand = xcalloc(n, sizeof(*cand));
@@ -206,7 +204,7 @@ int placement_choose(const struct placement_host *hosts, size_t n,
 				kept++;
 		if (!kept) {
 			reason_write(&filters[f], hosts, cand, ncand, ratios, req, reason,
-				     reasonlen);
+			             reasonlen);
 			goto out;
 		}
 		/* Stable compaction keeps the input order for the next filter's reason. */

@@ -10,9 +10,9 @@
 
 struct placement_host {
 	const char *name; /* borrowed, not NULL */
-	const char *az;	  /* borrowed; NULL means "" */
+	const char *az;   /* borrowed; NULL means "" */
 	int up;
-	long vcpus, ram_mb, disk_gb;		 /* physical capacity the host offers */
+	long vcpus, ram_mb, disk_gb;                /* physical capacity the host offers */
 	long used_vcpus, used_ram_mb, used_disk_gb; /* sum over its non-deleted instances */
 };
 
@@ -41,7 +41,7 @@ long placement_free(long capacity, double ratio, long used);
  * bytes, always terminated) why, naming the hosts the first failing filter turned
  * away, e.g. "no host has 8192 MB RAM free: node1 has 1024 MB". */
 int placement_choose(const struct placement_host *hosts, size_t n,
-		     const struct placement_ratios *ratios, const struct placement_request *req,
-		     char *reason, size_t reasonlen);
+                     const struct placement_ratios *ratios, const struct placement_request *req,
+                     char *reason, size_t reasonlen);
 
 #endif

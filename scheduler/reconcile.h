@@ -24,7 +24,7 @@ struct orphan_memo {
 /* Returns 1 and records (host, id) at now_ms unless a delete went to that pair less
  * than quiet_ms ago (then 0). Pure. */
 int orphan_memo_claim(struct orphan_memo *m, const char *host, const char *id, int64_t now_ms,
-		      int64_t quiet_ms);
+                      int64_t quiet_ms);
 
 struct sched;
 struct msg;
@@ -33,12 +33,13 @@ struct msg;
  * host does not run goes to ERROR; an instance the host runs that the database has
  * deleted, never had, or placed elsewhere gets a delete. Errors are logged. */
 void reconcile_host(struct sched *s, PGconn *c, const char *host, const struct msg_hello *h);
-/* Bus handler for event: applies the reported state of one instance of peer by the
- * same rule. Returns 0 or a negative errno (already logged). */
-int reconcile_on_event(struct sched *s, const char *peer, struct msg *m);
+/* An instance event from peer: applies the reported state of one of its instances
+ * by the same rule; an error state's reason becomes the fault. Returns 0 or a
+ * negative errno (already logged). */
+int reconcile_on_event(struct sched *s, const char *peer, const struct msg_event *e);
 /* Writes the fault_message for an instance reconcile puts into ERROR, e.g.
  * "instance vanished from host node1"; reason (may be NULL) is appended. */
 void reconcile_fault_text(enum vmstate_fault fault, const char *host, const char *reason, char *out,
-			  size_t outlen);
+                          size_t outlen);
 
 #endif

@@ -27,9 +27,8 @@ static const struct handler {
 	enum msg_kind kind;
 	int (*handle)(struct sched *, const char *peer, struct msg *);
 } router_handlers[] = {
-	{MSG_HELLO, agents_on_hello},	  {MSG_HEARTBEAT, agents_on_hello},
-	{MSG_RESULT, tasks_on_result},	  {MSG_EVENT, reconcile_on_event},
-	{MSG_CONSOLE, console_on_msg},
+    {MSG_HELLO, agents_on_hello}, {MSG_HEARTBEAT, agents_on_hello}, {MSG_RESULT, tasks_on_result},
+    {MSG_EVENT, tasks_on_event},  {MSG_CONSOLE, console_on_msg},
 };
 
 static int sock_opt_int(void *sock, int opt, int v)
@@ -38,8 +37,7 @@ static int sock_opt_int(void *sock, int opt, int v)
 }
 
 /* A socket bound to endpoint with the options every scheduler socket carries. */
-static void *sched_bind(struct sched *s, int type, const char *endpoint, char *err,
-			size_t errlen)
+static void *sched_bind(struct sched *s, int type, const char *endpoint, char *err, size_t errlen)
 {
 	void *sock = zmq_socket(s->zctx, type);
 	int64_t max = MSG_MAX_BYTES + 1024; /* a peer sending more is disconnected */
@@ -49,7 +47,7 @@ static void *sched_bind(struct sched *s, int type, const char *endpoint, char *e
 	/* Unreachable agents make sends fail (the task stays pending) instead of
 	 * vanishing; a restarted agent takes its routing id over from its dead self. */
 	if (type == ZMQ_ROUTER && (sock_opt_int(sock, ZMQ_ROUTER_MANDATORY, 1) < 0 ||
-				   sock_opt_int(sock, ZMQ_ROUTER_HANDOVER, 1) < 0))
+	                           sock_opt_int(sock, ZMQ_ROUTER_HANDOVER, 1) < 0))
 		goto fail;
 	/* Agent links are CURVE-encrypted when a server key is configured. */
 	int rc = type == ZMQ_ROUTER ? bus_secure_server(s->zctx, sock, s->cfg->conf) : 0;
@@ -106,40 +104,6 @@ void sched_free(struct sched *s)
 	free(s);
 }
 
-PGconn *sched_db(struct sched *s)
-{
-	PGconn *c = db_acquire(s->pool);
-	if (s->db_lost && PQstatus(c) == CONNECTION_OK) {
-		log_info("database connection is back");
-		s->db_lost = 0;
-	}
-	return c;
-}
-
-void sched_db_done(struct sched *s, PGconn *c)
-{
-	db_release(s->pool, c);
-}
-
-void sched_db_error(struct sched *s, PGconn *c, const char *what, const char *err)
-{
-	char text[512];
-	snprintf(text, sizeof(text), "%s", err ? err : "");
-	text[strcspn(text, "\n")] = '\0';
-	if (PQstatus(c) != CONNECTION_OK) {
-		if (!s->db_lost)
-			log_err("database connection lost (%s): %s", what, text);
-		s->db_lost = 1;
-		return;
-	}
-	log_err("%s: %s", what, text);
-}
-
-int sched_placement_on_hold(const struct sched *s)
-{
-	return time_mono_ms() - s->started_ms < settings_placement_hold_ms(s->cfg);
-}
-
 /* Connects (retrying until *stop), migrates, reads the database clock. */
 static int sched_connect(struct sched *s, volatile sig_atomic_t *stop)
 {
@@ -191,8 +155,8 @@ static void sched_drain_router(struct sched *s)
 	for (int i = 0; i < ROUTER_BURST; i++) {
 		char peer[MSG_HOST_MAX] = "", err[256];
 		struct msg m;
-		int rc = bus_recv(s->router, peer, sizeof(peer), &m, ZMQ_DONTWAIT, err,
-				  sizeof(err));
+		int rc =
+		    bus_recv(s->router, peer, sizeof(peer), &m, ZMQ_DONTWAIT, err, sizeof(err));
 		if (rc == -EINVAL || rc == -E2BIG || rc == -EPERM) {
 			log_warn("bus: bad message from \"%s\": %s", peer, err);
 			continue;
@@ -204,7 +168,7 @@ static void sched_drain_router(struct sched *s)
 			h->handle(s, peer, &m);
 		else
 			log_warn("bus: unexpected %s from \"%s\": ignored", msg_kind_name(m.kind),
-				 peer);
+			         peer);
 		msg_release(&m);
 	}
 }
@@ -226,7 +190,7 @@ static void sched_drain_wakes(struct sched *s)
 			s->kick = 1;
 		else
 			log_warn("bus: unexpected %s on the wake socket: ignored",
-				 msg_kind_name(m.kind));
+			         msg_kind_name(m.kind));
 		msg_release(&m);
 	}
 }
@@ -242,7 +206,7 @@ int sched_run(struct sched *s, volatile sig_atomic_t *stop)
 	while (!*stop) {
 		int64_t now = time_mono_ms();
 		zmq_pollitem_t items[] = {{s->router, 0, ZMQ_POLLIN, 0},
-					  {s->pull, 0, ZMQ_POLLIN, 0}};
+		                          {s->pull, 0, ZMQ_POLLIN, 0}};
 		if (zmq_poll(items, 2, next_tick > now ? (long)(next_tick - now) : 0) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -257,6 +221,7 @@ int sched_run(struct sched *s, volatile sig_atomic_t *stop)
 			next_tick = time_mono_ms() + TICK_MS;
 			agents_tick(s);
 			tasks_retry(s);
+			tasks_deadlines(s);
 			s->kick = 1;
 		}
 		if (s->kick)

@@ -1,29 +1,10 @@
-/* The scheduler's shared state (settings, the database pool, the bus sockets, the
- * agent registry) and its event loop. One thread owns it; every handler takes it as
- * its first argument. */
+/* The scheduler's event loop over the shared context (ctx.h): binds the sockets,
+ * connects the database and runs the handlers until asked to stop. */
 #ifndef NUBO_SCHED_SCHED_H
 #define NUBO_SCHED_SCHED_H
-#include <libpq-fe.h>
 #include <signal.h>
-#include <stdint.h>
 
-#include "agents.h"
-#include "reconcile.h"
-#include "settings.h"
-
-struct sched {
-	const struct settings *cfg; /* borrowed */
-	struct db_pool *pool;	    /* one connection: the loop is single-threaded */
-	void *zctx, *router, *pull;
-	struct agents agents;
-	struct orphan_memo orphans;
-	int64_t started_ms;	  /* CLOCK_MONOTONIC at start */
-	char started_at[64];	  /* database clock at start */
-	char cursor_at[64];	  /* outbox position: created_at, id of the last task seen */
-	char cursor_id[128];
-	int kick;    /* something may have unblocked tasks: scan the outbox soon */
-	int db_lost; /* the connection is broken; logged once */
-};
+#include "ctx.h"
 
 /* Binds the ROUTER and PULL sockets. Returns an owned scheduler, or NULL with err.
  * The database is connected later by sched_run. */
@@ -33,14 +14,5 @@ void sched_free(struct sched *s);
  * loop until *stop is set. Returns 0 on a requested stop, -EIO when the schema
  * cannot be brought up to date. */
 int sched_run(struct sched *s, volatile sig_atomic_t *stop);
-
-/* The database connection for one handler; give it back with sched_db_done. */
-PGconn *sched_db(struct sched *s);
-void sched_db_done(struct sched *s, PGconn *c);
-/* Logs a failed database operation once: while the connection stays broken, only
- * the first failure is logged. */
-void sched_db_error(struct sched *s, PGconn *c, const char *what, const char *err);
-/* 1 while spawns that fit no host should wait: agents may not have said hello yet. */
-int sched_placement_on_hold(const struct sched *s);
 
 #endif

@@ -8,10 +8,11 @@
 #include <string.h>
 
 enum setting_type {
-	SET_STR,  /* any non-empty string */
-	SET_ZMQ,  /* a ZeroMQ endpoint: tcp:// ipc:// inproc:// */
-	SET_HTTP, /* an http:// or https:// base URL */
-	SET_KEY,  /* empty, or a Z85 CURVE key (40 characters) */
+	SET_STR,       /* any non-empty string */
+	SET_ZMQ,       /* a ZeroMQ endpoint: tcp:// ipc:// inproc:// */
+	SET_ZMQ_LOCAL, /* the same, but tcp:// only on a loopback address */
+	SET_HTTP,      /* an http:// or https:// base URL */
+	SET_KEY,       /* empty, or a Z85 CURVE key (40 characters) */
 	SET_LONG,
 	SET_DOUBLE,
 };
@@ -26,18 +27,21 @@ struct setting {
 
 #define OFF(m) offsetof(struct settings, m)
 static const struct setting settings_table[] = {
-	{"database", "conninfo", SET_STR, OFF(conninfo),
-	 "host=/var/lib/nubo/pgrun port=5432 dbname=nubo user=nubo", 0, 0},
-	{"bus", "scheduler_bind", SET_ZMQ, OFF(scheduler_bind), "tcp://0.0.0.0:5570", 0, 0},
-	{"bus", "wake_bind", SET_ZMQ, OFF(wake_bind), "tcp://127.0.0.1:5571", 0, 0},
-	{"api", "internal_url", SET_HTTP, OFF(internal_url), "http://127.0.0.1:8080", 0, 0},
-	{"bus", "curve_server_secret", SET_KEY, OFF(curve_secret), "", 0, 0},
-	{"scheduler", "cpu_allocation_ratio", SET_DOUBLE, OFF(cpu_ratio), "16.0", 0, 1000},
-	{"scheduler", "ram_allocation_ratio", SET_DOUBLE, OFF(ram_ratio), "1.5", 0, 1000},
-	{"scheduler", "disk_allocation_ratio", SET_DOUBLE, OFF(disk_ratio), "1.0", 0, 1000},
-	{"scheduler", "agent_timeout", SET_LONG, OFF(agent_timeout), "30", 1, 86400},
-	{"scheduler", "task_retry", SET_LONG, OFF(task_retry), "60", 1, 86400},
-	{"compute", "heartbeat_interval", SET_LONG, OFF(heartbeat_interval), "2", 1, 3600},
+    {"database", "conninfo", SET_STR, OFF(conninfo),
+     "host=/var/lib/nubo/pgrun port=5432 dbname=nubo user=nubo", 0, 0},
+    {"bus", "scheduler_bind", SET_ZMQ, OFF(scheduler_bind), "tcp://0.0.0.0:5570", 0, 0},
+    {"bus", "wake_bind", SET_ZMQ_LOCAL, OFF(wake_bind), "tcp://127.0.0.1:5571", 0, 0},
+    {"api", "internal_url", SET_HTTP, OFF(internal_url), "http://127.0.0.1:8080", 0, 0},
+    {"bus", "curve_server_secret", SET_KEY, OFF(curve_secret), "", 0, 0},
+    {"scheduler", "cpu_allocation_ratio", SET_DOUBLE, OFF(cpu_ratio), "16.0", 0, 1000},
+    {"scheduler", "ram_allocation_ratio", SET_DOUBLE, OFF(ram_ratio), "1.5", 0, 1000},
+    {"scheduler", "disk_allocation_ratio", SET_DOUBLE, OFF(disk_ratio), "1.0", 0, 1000},
+    {"scheduler", "agent_timeout", SET_LONG, OFF(agent_timeout), "30", 1, 86400},
+    {"scheduler", "task_retry", SET_LONG, OFF(task_retry), "60", 1, 86400},
+    {"compute", "heartbeat_interval", SET_LONG, OFF(heartbeat_interval), "2", 1, 3600},
+    {"scheduler", "spawn_deadline", SET_LONG, OFF(spawn_deadline), "900", 5, 86400},
+    {"scheduler", "task_deadline", SET_LONG, OFF(task_deadline), "600", 5, 86400},
+    {"scheduler", "host_down_after", SET_LONG, OFF(host_down_after), "300", 1, 86400 * 30},
 };
 
 static int prefixed(const char *s, const char *const *prefixes)
@@ -50,6 +54,29 @@ static int prefixed(const char *s, const char *const *prefixes)
 
 static const char *const zmq_schemes[] = {"tcp://", "ipc://", "inproc://", NULL};
 static const char *const http_schemes[] = {"http://", "https://", NULL};
+
+/* 1 when the host part of a tcp:// endpoint (after the scheme) is a loopback
+ * address: 127.x.y.z, [::1] or localhost, followed by :port. */
+static int tcp_loopback(const char *hostport)
+{
+	const char *colon = strrchr(hostport, ':');
+	if (!colon)
+		return 0;
+	size_t n = (size_t)(colon - hostport);
+	if ((n == 5 && !strncmp(hostport, "[::1]", 5)) ||
+	    (n == 9 && !strncmp(hostport, "localhost", 9)))
+		return 1;
+	if (n < 9 || n > 15 || strncmp(hostport, "127.", 4))
+		return 0;
+	int dots = 0;
+	for (size_t i = 4; i < n; i++) {
+		if (hostport[i] == '.')
+			dots++;
+		else if (hostport[i] < '0' || hostport[i] > '9')
+			return 0;
+	}
+	return dots == 2;
+}
 
 /* Stores one value; returns NULL or the reason it is refused. */
 static const char *setting_store(const struct setting *t, const char *v, struct settings *out)
@@ -65,6 +92,14 @@ static const char *setting_store(const struct setting *t, const char *v, struct 
 	case SET_ZMQ:
 		if (!prefixed(v, zmq_schemes))
 			return "must be a tcp://, ipc:// or inproc:// endpoint";
+		*(const char **)base = v;
+		return NULL;
+	case SET_ZMQ_LOCAL:
+		if (!prefixed(v, zmq_schemes))
+			return "must be a tcp://, ipc:// or inproc:// endpoint";
+		if (!strncmp(v, "tcp://", 6) && !tcp_loopback(v + 6))
+			return "must be ipc:// or tcp:// on a loopback address (127.0.0.0/8, "
+			       "[::1])";
 		*(const char **)base = v;
 		return NULL;
 	case SET_HTTP:
@@ -112,7 +147,7 @@ int settings_load(const struct conf *c, struct settings *out, char *err, size_t 
 		if (why) {
 			if (t->type == SET_LONG || t->type == SET_DOUBLE)
 				snprintf(err, errlen, "%s.%s: value %s (%g..%g)", t->section,
-					 t->key, why, t->min, t->max);
+				         t->key, why, t->min, t->max);
 			else
 				snprintf(err, errlen, "%s.%s: value %s", t->section, t->key, why);
 			return -EINVAL;

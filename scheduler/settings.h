@@ -8,15 +8,20 @@
 
 struct settings {
 	const struct conf *conf;    /* the file itself, for common/ helpers (CURVE keys) */
-	const char *conninfo;	    /* [database] conninfo */
+	const char *conninfo;       /* [database] conninfo */
 	const char *scheduler_bind; /* [bus] ROUTER the agents connect to */
-	const char *wake_bind;	    /* [bus] PULL nubo-api pushes wakes to */
+	const char *wake_bind;      /* [bus] PULL nubo-api pushes wakes to: loopback or
+	                               ipc:// only (anyone reaching it can wake the loop) */
 	const char *internal_url;   /* [api] base of the image URLs agents fetch */
 	const char *curve_secret;   /* [bus] curve_server_secret: "" = plain links */
 	double cpu_ratio, ram_ratio, disk_ratio; /* [scheduler] *_allocation_ratio */
-	long agent_timeout;	    /* s of silence after which an agent is down */
-	long task_retry;	    /* s after which a dispatched task is sent again */
-	long heartbeat_interval;    /* [compute] s between agent heartbeats */
+	long agent_timeout;                      /* s of silence after which an agent is down */
+	long task_retry;                         /* s after which a dispatched task is sent again */
+	long heartbeat_interval;                 /* [compute] s between agent heartbeats */
+	long spawn_deadline;                     /* s after its creation a spawn task fails */
+	long task_deadline;                      /* the same for every other task */
+	long host_down_after; /* s of silence after which a host is gone: deletes of
+	                         its instances complete without it */
 };
 
 /* Fills out from c (strings are borrowed from c, which must outlive out), applying

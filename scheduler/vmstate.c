@@ -6,23 +6,26 @@
 
 #include "msg.h"
 
-#define ACTIVE {"ACTIVE", "active", POWER_RUNNING}
+#define ACTIVE                                                                                     \
+	{                                                                                          \
+		"ACTIVE", "active", POWER_RUNNING                                                  \
+	}
 
 /* Failed spawn and delete leave nothing trustworthy behind, so the instance goes to
  * ERROR (as the state table says). A failed power action leaves the guest where it
  * was, as Nova does: the instance keeps its state, task_state is cleared and the
  * agent's error is kept in fault_message. */
 static const struct vmstate_action actions[] = {
-	{TASK_SPAWN, ACTIVE, VMSTATE_FAIL_ERROR},
-	{TASK_DELETE, {"DELETED", "deleted", POWER_NOSTATE}, VMSTATE_FAIL_ERROR},
-	{TASK_START, ACTIVE, VMSTATE_FAIL_KEEP},
-	{TASK_STOP, {"SHUTOFF", "stopped", POWER_SHUTDOWN}, VMSTATE_FAIL_KEEP},
-	{TASK_REBOOT, ACTIVE, VMSTATE_FAIL_KEEP},
-	{TASK_HARD_REBOOT, ACTIVE, VMSTATE_FAIL_KEEP},
-	{TASK_PAUSE, {"PAUSED", "paused", POWER_PAUSED}, VMSTATE_FAIL_KEEP},
-	{TASK_UNPAUSE, ACTIVE, VMSTATE_FAIL_KEEP},
-	{TASK_SUSPEND, {"SUSPENDED", "suspended", POWER_SUSPENDED}, VMSTATE_FAIL_KEEP},
-	{TASK_RESUME, ACTIVE, VMSTATE_FAIL_KEEP},
+    {TASK_SPAWN, ACTIVE, VMSTATE_FAIL_ERROR},
+    {TASK_DELETE, {"DELETED", "deleted", POWER_NOSTATE}, VMSTATE_FAIL_ERROR},
+    {TASK_START, ACTIVE, VMSTATE_FAIL_KEEP},
+    {TASK_STOP, {"SHUTOFF", "stopped", POWER_SHUTDOWN}, VMSTATE_FAIL_KEEP},
+    {TASK_REBOOT, ACTIVE, VMSTATE_FAIL_KEEP},
+    {TASK_HARD_REBOOT, ACTIVE, VMSTATE_FAIL_KEEP},
+    {TASK_PAUSE, {"PAUSED", "paused", POWER_PAUSED}, VMSTATE_FAIL_KEEP},
+    {TASK_UNPAUSE, ACTIVE, VMSTATE_FAIL_KEEP},
+    {TASK_SUSPEND, {"SUSPENDED", "suspended", POWER_SUSPENDED}, VMSTATE_FAIL_KEEP},
+    {TASK_RESUME, ACTIVE, VMSTATE_FAIL_KEEP},
 };
 
 struct power_row {
@@ -32,12 +35,12 @@ struct power_row {
 };
 
 static const struct power_row powers[] = {
-	{VM_RUNNING, ACTIVE, VMSTATE_FAULT_NONE},
-	{VM_SHUTOFF, {"SHUTOFF", "stopped", POWER_SHUTDOWN}, VMSTATE_FAULT_NONE},
-	{VM_PAUSED, {"PAUSED", "paused", POWER_PAUSED}, VMSTATE_FAULT_NONE},
-	{VM_SUSPENDED, {"SUSPENDED", "suspended", POWER_SUSPENDED}, VMSTATE_FAULT_NONE},
-	{VM_ERROR, {"ERROR", "error", POWER_CRASHED}, VMSTATE_FAULT_CRASHED},
-	{VM_DELETED, {"ERROR", "error", POWER_NOSTATE}, VMSTATE_FAULT_VANISHED},
+    {VM_RUNNING, ACTIVE, VMSTATE_FAULT_NONE},
+    {VM_SHUTOFF, {"SHUTOFF", "stopped", POWER_SHUTDOWN}, VMSTATE_FAULT_NONE},
+    {VM_PAUSED, {"PAUSED", "paused", POWER_PAUSED}, VMSTATE_FAULT_NONE},
+    {VM_SUSPENDED, {"SUSPENDED", "suspended", POWER_SUSPENDED}, VMSTATE_FAULT_NONE},
+    {VM_ERROR, {"ERROR", "error", POWER_CRASHED}, VMSTATE_FAULT_CRASHED},
+    {VM_DELETED, {"ERROR", "error", POWER_NOSTATE}, VMSTATE_FAULT_VANISHED},
 };
 
 const struct vmstate_action *vmstate_action_find(const char *action)
@@ -69,7 +72,7 @@ static int same(const struct vmstate *a, const struct vmstate *b)
 }
 
 int vmstate_reconcile(const struct vmstate *cur, const char *reported, struct vmstate *out,
-		      enum vmstate_fault *fault)
+                      enum vmstate_fault *fault)
 {
 	/* Not listed is the same as listed as gone. */
 	const struct power_row *p = power_find(reported ? reported : VM_DELETED);

@@ -17,14 +17,14 @@
 struct vmstate {
 	const char *status;   /* "ACTIVE", "SHUTOFF", ...; borrowed */
 	const char *vm_state; /* "active", "stopped", ...; borrowed */
-	int power;	      /* POWER_* */
+	int power;            /* POWER_* */
 };
 
 /* What a failed task does to its instance. */
 enum vmstate_on_failure {
 	VMSTATE_FAIL_ERROR, /* ERROR, fault_message = the agent's error */
 	VMSTATE_FAIL_KEEP,  /* previous state kept (the reported power state still wins),
-			       task_state cleared, fault_message = the agent's error */
+	                       task_state cleared, fault_message = the agent's error */
 };
 
 struct vmstate_action {
@@ -45,7 +45,7 @@ const struct vmstate *vmstate_from_power(const char *reported);
 enum vmstate_fault {
 	VMSTATE_FAULT_NONE,
 	VMSTATE_FAULT_VANISHED, /* the host does not run it (any more) */
-	VMSTATE_FAULT_CRASHED,	/* the host reports it in its error state */
+	VMSTATE_FAULT_CRASHED,  /* the host reports it in its error state */
 };
 
 /* The reconcile rule for an instance without an open task. cur is its row,
@@ -55,6 +55,6 @@ enum vmstate_fault {
  * must take into out (borrowed strings) and the fault to record into *fault, and
  * returns 1; returns 0 when the row already says the right thing. */
 int vmstate_reconcile(const struct vmstate *cur, const char *reported, struct vmstate *out,
-		      enum vmstate_fault *fault);
+                      enum vmstate_fault *fault);
 
 #endif

@@ -15,6 +15,7 @@
 #include "jparse.h"
 #include "log.h"
 #include "msg.h"
+#include "outbox.h"
 #include "policy.h"
 #include "quota.h"
 #include "routes.h"
@@ -84,18 +85,12 @@ PGresult *server_find(struct req *r, struct resp *w, const char *id, int for_upd
 int server_task_queue(PGconn *db, const char *id, const char *task_state, const char *action,
                       char *err, size_t errlen)
 {
-	char task_id[UUID_STR_LEN];
-	uuid_generate_str(task_id);
+	struct outbox_task t = {MSG_RES_INSTANCE, id, action, NULL, NULL};
 	if (task_state &&
 	    db_exec(db, "UPDATE instances SET task_state = $2, updated_at = now() WHERE id = $1", 2,
 	            (const char *const[]){id, task_state}, err, errlen) != 1)
 		return -EIO;
-	if (db_exec(db,
-	            "INSERT INTO tasks (id, instance_id, action, status) VALUES ($1, $2, $3,"
-	            " 'pending')",
-	            3, (const char *const[]){task_id, id, action}, err, errlen) != 1)
-		return -EIO;
-	return 0;
+	return outbox_insert(db, &t, NULL, err, errlen) < 0 ? -EIO : 0;
 }
 
 /* ---- list ---- */

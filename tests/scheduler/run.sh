@@ -11,7 +11,7 @@ PY=${PYTHON:-/usr/bin/python3}
 SCHED=${NUBO_SCHEDULER:-$ROOT/build/bin/nubo-scheduler}
 
 if [ -z "${NUBO_SCHEDULER:-}" ]; then
-	make -C "$ROOT" -s build/bin/nubo-scheduler >/dev/null
+	make -C "$ROOT" -s build/bin/nubo-scheduler build/bin/nubo-manage >/dev/null
 fi
 if ! "$PY" -c 'import zmq' 2>/dev/null; then
 	echo "run.sh: $PY has no zmq module (apt-get install python3-zmq)" >&2

@@ -25,6 +25,8 @@ AGENTS = []  # live fake agents; heartbeats are pumped from every wait loop
 HEARTBEAT_S = 1
 AGENT_TIMEOUT_S = 4
 TASK_RETRY_S = 3
+HOST_DOWN_S = 8
+SPAWN_DEADLINE_S = 60
 
 
 class Failure(Exception):
@@ -101,7 +103,7 @@ class Agent:
         AGENTS.append(self)
 
     def send(self, kind, body):
-        env = {"v": 1, "kind": kind, "id": str(uuid.uuid4()), "body": body}
+        env = {"v": 2, "kind": kind, "id": str(uuid.uuid4()), "body": body}
         try:
             self.sock.send(json.dumps(env).encode())
         except zmq.Again:
@@ -110,9 +112,11 @@ class Agent:
 
     def report(self, kind="heartbeat"):
         vcpus, ram, disk = self.cap
-        self.send(kind, {"host": self.host, "accel": "tcg", "az": self.az, "vcpus": vcpus,
-                         "ram_mb": ram, "disk_gb": disk,
-                         "vms": [{"id": i, "state": s} for i, s in self.vms.items()]})
+        self.send(kind, {"host": self.host, "az": self.az, "agent_kind": "compute",
+                         "capacity": {"accel": "tcg", "vcpus": vcpus, "ram_mb": ram,
+                                      "disk_gb": disk},
+                         "resources": [{"kind": "instance", "id": i, "state": s}
+                                       for i, s in self.vms.items()]})
         self.last_beat = time.time()
 
     def hello(self):
@@ -129,7 +133,7 @@ class Agent:
             for m in self.inbox:
                 b = m["body"]
                 if m["kind"] == "task" and (action is None or b["action"] == action) and \
-                        (instance is None or b["instance_id"] == instance):
+                        (instance is None or b["resource_id"] == instance):
                     self.inbox.remove(m)
                     return b
             return None
@@ -143,7 +147,7 @@ class Agent:
             for m in self.inbox:
                 b = m["body"]
                 if m["kind"] == "task" and (action is None or b["action"] == action) and \
-                        (instance is None or b["instance_id"] == instance):
+                        (instance is None or b["resource_id"] == instance):
                     raise Failure("%s got an unexpected task %s" % (self.host, b))
             time.sleep(0.05)
 
@@ -155,15 +159,16 @@ class Agent:
                  "delete": "deleted"}
         if state is None:
             state = after[task["action"]] if ok else "running"
-        body = {"task_id": task["task_id"], "instance_id": task["instance_id"], "ok": ok,
+        body = {"task_id": task["task_id"], "resource_kind": "instance",
+                "resource_id": task["resource_id"], "ok": ok,
                 "state": state}
         if error:
             body["error"] = error
         if ok:
             if state == "deleted":
-                self.vms.pop(task["instance_id"], None)
+                self.vms.pop(task["resource_id"], None)
             else:
-                self.vms[task["instance_id"]] = state
+                self.vms[task["resource_id"]] = state
         self.send("result", body)
 
     def close(self):
@@ -243,10 +248,12 @@ internal_url = http://127.0.0.1:8080/
 [scheduler]
 agent_timeout = %d
 task_retry = %d
+host_down_after = %d
+spawn_deadline = %d
 [compute]
 heartbeat_interval = %d
 """ % (ARGS.pg_host, ARGS.pg_port, ARGS.bus_url, ARGS.wake_url, extra_bus, AGENT_TIMEOUT_S,
-       TASK_RETRY_S, HEARTBEAT_S))
+       TASK_RETRY_S, HOST_DOWN_S, SPAWN_DEADLINE_S, HEARTBEAT_S))
 
 
 # ---- rows as nubo-api writes them -------------------------------------------------
@@ -268,20 +275,24 @@ def new_instance(db, name="vm", vcpus=1, ram=512, disk=1, az="nova", host=None,
     return iid, tid
 
 
-def new_task(db, iid, action, task_state=None):
-    tid = str(uuid.uuid4())
+def manage(*args):
+    """nubo-manage against the test database; returns its stdout."""
+    return subprocess.run([ARGS.manage, "-c", ARGS.conf] + list(args), check=True,
+                          capture_output=True, text=True).stdout
+
+
+def new_task(db, iid, action, task_state=None, host=None):
+    """A pending task, queued by common/outbox (the code nubo-api uses)."""
     if task_state:
         db.exec("UPDATE instances SET task_state = %s WHERE id = %s" % (lit(task_state), lit(iid)))
-    db.exec("INSERT INTO tasks (id, instance_id, action, status) VALUES (%s, %s, %s, 'pending')"
-            % (lit(tid), lit(iid), lit(action)))
-    return tid
+    return manage("task-add", "instance", iid, action, *([host] if host else [])).strip()
 
 
 WAKE = None
 
 
 def wake():
-    m = {"v": 1, "kind": "wake", "id": str(uuid.uuid4()), "body": {}}
+    m = {"v": 2, "kind": "wake", "id": str(uuid.uuid4()), "body": {}}
     WAKE.send(json.dumps(m).encode())
 
 
@@ -341,10 +352,69 @@ def t_check_config(db, sched):
 
 def t_start_migrates(db, sched):
     sched.start()
-    check(db.val("SELECT max(version) FROM schema_version") == "1", "schema applied")
+    check(db.val("SELECT max(version) FROM schema_version") == "2", "schema applied")
     db.exec("INSERT INTO images (id, name, status, disk_format, container_format, checksum)"
             " VALUES (%s, 'cirros', 'active', 'qcow2', 'bare', 'd41d8cd98f00b204e9800998ecf8427e')"
             % lit(IMAGE))
+
+
+def schema_dump(dbname):
+    """The schema of dbname as pg_dump prints it, without comments and settings."""
+    out = subprocess.run([os.path.join(os.path.dirname(ARGS.psql), "pg_dump"), "-h",
+                          ARGS.pg_host, "-p", str(ARGS.pg_port), "-U", "postgres",
+                          "--schema-only", "--no-owner", dbname], check=True,
+                         capture_output=True, text=True).stdout
+    return [l for l in out.splitlines() if l and not l.startswith(("--", "SET ", "SELECT ", "\\restrict", "\\unrestrict"))]
+
+
+def t_migrations(db, sched):
+    """Numbered migrations: a version-1 database with rows upgrades to the same schema
+    as a fresh one, its tasks become instance tasks, and db-sync twice is a no-op."""
+    db.exec("DROP DATABASE IF EXISTS nubo_v1")
+    db.exec("CREATE DATABASE nubo_v1")
+    v1 = DB(ARGS.pg_host, ARGS.pg_port)
+    v1.base = [a if a != "nubo" else "nubo_v1" for a in v1.base]
+    here = os.path.dirname(os.path.abspath(__file__))
+    with open(os.path.join(here, "..", "..", "common", "migrations", "0001_initial.sql")) as f:
+        v1.exec(f.read() + "CREATE TABLE schema_version (version int NOT NULL);"
+                " INSERT INTO schema_version VALUES (1);")
+    iid, tid = str(uuid.uuid4()), str(uuid.uuid4())
+    v1.exec("INSERT INTO instances (id, name, project_id, user_id, flavor_id, image_id, vcpus,"
+            " ram_mb, disk_gb) VALUES (%s, 'old', 'p', 'u', 'f', %s, 1, 64, 1);"
+            " INSERT INTO tasks (id, instance_id, action) VALUES (%s, %s, 'spawn')"
+            % (lit(iid), lit(IMAGE), lit(tid), lit(iid)))
+    conf = os.path.join(ARGS.tmp, "v1.conf")
+    with open(ARGS.conf) as f:
+        text = f.read().replace("dbname=nubo ", "dbname=nubo_v1 ")
+    with open(conf, "w") as f:
+        f.write(text)
+    for n in (1, 2):
+        out = subprocess.run([ARGS.manage, "-c", conf, "db-sync"], capture_output=True,
+                             text=True)
+        check(out.returncode == 0 and "schema version 2" in out.stdout,
+              "db-sync #%d of a version-1 database: %s%s" % (n, out.stdout, out.stderr))
+    check(v1.val("SELECT count(*) FROM schema_version") == "2", "each migration applied once")
+    check(v1.row("SELECT resource_kind, resource_id, agent_kind, payload::text FROM tasks"
+                 " WHERE id = %s" % lit(tid)) == ["instance", iid, "compute", "{}"],
+          "a version-1 task becomes an instance task of a compute agent")
+    fresh, upgraded = schema_dump("nubo"), schema_dump("nubo_v1")
+    diff = [l for l in set(fresh) ^ set(upgraded)]
+    check(fresh == upgraded, "fresh and upgraded schemas differ: %s" % diff[:6])
+    db.exec("DROP DATABASE nubo_v1")
+
+
+def t_wake_bind_loopback(db, sched):
+    """The wake socket takes no network input: a non-loopback wake_bind is refused."""
+    for bad in ("tcp://0.0.0.0:5571", "tcp://10.1.2.3:5571", "tcp://*:5571",
+                "tcp://127.0.0.1.evil:1"):
+        conf = os.path.join(ARGS.tmp, "wake.conf")
+        with open(ARGS.conf) as f:
+            text = f.read().replace("wake_bind = %s" % ARGS.wake_url, "wake_bind = %s" % bad)
+        with open(conf, "w") as f:
+            f.write(text)
+        out = subprocess.run([ARGS.scheduler, "-n", "-c", conf], capture_output=True, text=True)
+        check(out.returncode != 0 and "wake_bind" in out.stderr,
+              "wake_bind %s refused (rc %d: %s)" % (bad, out.returncode, out.stderr.strip()))
 
 
 def t_no_host_is_up(db, sched):
@@ -381,7 +451,8 @@ def t_spawn(db, sched):
             "key_name": "key1", "public_key": "ssh-ed25519 AAAA test",
             "user_data": "I2Nsb3VkLWNvbmZpZw=="}
     for k, v in want.items():
-        check(t.get(k) == v, "spawn field %s: %r, want %r" % (k, t.get(k), v))
+        got = t.get("payload", {}).get(k)
+        check(got == v, "spawn field %s: %r, want %r" % (k, got, v))
     # the task leaves just before COMMIT: wait for the rows
     wait_inst(db, iid, "placed and spawning", host="node1", task_state="spawning",
               status="BUILD")
@@ -425,7 +496,7 @@ def t_stop_start(db, sched):
     tid = new_task(db, iid, "stop", task_state="powering-off")
     wake()
     t = a.take_task(action="stop", instance=iid)
-    check(t["task_id"] == tid and "image_url" not in t, "stop task carries no spawn fields")
+    check(t["task_id"] == tid and "payload" not in t, "stop task carries no spawn payload")
     a.result(t)
     wait_inst(db, iid, "stop ok -> SHUTOFF", status="SHUTOFF", vm_state="stopped", power="4",
               task_state="-")
@@ -522,28 +593,28 @@ def t_console(db, sched):
 def t_events(db, sched):
     a, iid = S["node1"], S["vm1"]
     a.vms[iid] = "paused"
-    a.send("event", {"instance_id": iid, "state": "paused", "reason": "guest paused"})
+    a.send("event", {"resource_kind": "instance", "resource_id": iid, "state": "paused", "reason": "guest paused"})
     wait_inst(db, iid, "event paused", status="PAUSED", vm_state="paused", power="3")
     a.vms[iid] = "running"
-    a.send("event", {"instance_id": iid, "state": "running"})
+    a.send("event", {"resource_kind": "instance", "resource_id": iid, "state": "running"})
     wait_inst(db, iid, "event running", status="ACTIVE", power="1")
     # an event while a task is open is left to the task's result
     tid = new_task(db, iid, "stop", task_state="powering-off")
     wake()
     t = a.take_task(action="stop", instance=iid)
-    a.send("event", {"instance_id": iid, "state": "error", "reason": "should be ignored"})
+    a.send("event", {"resource_kind": "instance", "resource_id": iid, "state": "error", "reason": "should be ignored"})
     sleep(0.5)
     check(inst(db, iid)["status"] == "ACTIVE", "event ignored while a task is open")
     a.result(t)
     wait_inst(db, iid, "stop ok", status="SHUTOFF")
     wait_task(db, tid, "stop done", status="done")
     a.vms[iid] = "error"
-    a.send("event", {"instance_id": iid, "state": "error", "reason": "QEMU exited"})
+    a.send("event", {"resource_kind": "instance", "resource_id": iid, "state": "error", "reason": "QEMU exited"})
     wait_inst(db, iid, "event error -> ERROR", status="ERROR", power="6",
               fault="instance failed on host node1: QEMU exited")
     # ERROR is sticky; only the power state follows
     a.vms[iid] = "running"
-    a.send("event", {"instance_id": iid, "state": "running"})
+    a.send("event", {"resource_kind": "instance", "resource_id": iid, "state": "running"})
     wait_inst(db, iid, "ERROR keeps status", status="ERROR", power="1")
     # a start moves it on again
     new_task(db, iid, "start", task_state="powering-on")
@@ -652,14 +723,16 @@ def t_bad_messages(db, sched):
     raw.setsockopt(zmq.LINGER, 0)
     raw.connect(ARGS.bus_url)
     raw.send(b"not json")
-    raw.send(b'{"v":1,"kind":"hello","id":"x","body":{}}')
+    raw.send(b'{"v":2,"kind":"hello","id":"x","body":{}}')
     raw.send_multipart([b"a", b"b"])
-    raw.send(json.dumps({"v": 1, "kind": "hello", "id": str(uuid.uuid4()),
-                         "body": {"host": "node1", "accel": "tcg", "vcpus": 1,
-                                  "ram_mb": 1, "disk_gb": 1}}).encode())
-    raw.send(json.dumps({"v": 1, "kind": "result", "id": str(uuid.uuid4()),
+    raw.send(json.dumps({"v": 2, "kind": "hello", "id": str(uuid.uuid4()),
+                         "body": {"host": "node1", "agent_kind": "compute",
+                                  "capacity": {"accel": "tcg", "vcpus": 1, "ram_mb": 1,
+                                               "disk_gb": 1}}}).encode())
+    raw.send(json.dumps({"v": 2, "kind": "result", "id": str(uuid.uuid4()),
                          "body": {"task_id": str(uuid.uuid4()),
-                                  "instance_id": str(uuid.uuid4()), "ok": True}}).encode())
+                                  "resource_kind": "instance",
+                                  "resource_id": str(uuid.uuid4()), "ok": True}}).encode())
     wait_for(lambda: 'names host "node1": ignored' in sched.text(), 5, "impostor refused")
     raw.close()
     check(sched.alive(), "scheduler survives bad messages")
@@ -697,7 +770,7 @@ def t_restart(db, sched):
         for ag in (S["node1"], S["node2"]):
             ag.poll()
             for m in ag.inbox:
-                if m["kind"] == "task" and m["body"]["instance_id"] == new_iid:
+                if m["kind"] == "task" and m["body"]["resource_id"] == new_iid:
                     ag.inbox.remove(m)
                     return ag, m["body"]
         return None
@@ -754,6 +827,139 @@ def t_delete(db, sched):
     check(inst(db, iid)["status"] == "DELETED", "heartbeats after delete change nothing")
 
 
+def placed(db, name, host, status="ACTIVE", vm_state="active", power=1):
+    """An instance already running on host, with no task (as after its spawn)."""
+    iid, _ = new_instance(db, name=name, host=host, status=status, vm_state=vm_state,
+                          task_state=None, power=power, spawn=False)
+    return iid
+
+
+def t_resend_on_hello(db, sched):
+    """kill -9 of an agent mid-task: its hello brings the task again at once (not after
+    task_retry), and a recorded result is acked."""
+    a = Agent("node9")
+    a.hello()
+    wait_for(lambda: db.val("SELECT state FROM agents WHERE host = 'node9'") == "up", 5,
+             "node9 registered")
+    iid = placed(db, "crashy", "node9")
+    a.vms[iid] = "running"
+    tid = new_task(db, iid, "stop", task_state="powering-off")
+    wake()
+    t = a.take_task(action="stop", instance=iid)
+    a.close()  # the agent dies without answering
+    b = Agent("node9")
+    b.vms[iid] = "running"
+    t0 = time.time()
+    b.hello()
+    again = b.take_task(timeout=TASK_RETRY_S, action="stop", instance=iid)
+    took = time.time() - t0
+    check(again["task_id"] == tid and took < TASK_RETRY_S - 1,
+          "unanswered task re-sent %.2f s after hello (retry timer is %d s)"
+          % (took, TASK_RETRY_S))
+    b.result(again)
+    wait_inst(db, iid, "stop recorded", status="SHUTOFF", task_state="-")
+
+    def acked():
+        b.poll()
+        return any(m["kind"] == "ack" and m["body"]["task_id"] == tid for m in b.inbox)
+    wait_for(acked, 5, "ack of the recorded result")
+    # a result for a task that does not exist is acked too (it can never be recorded)
+    ghost = str(uuid.uuid4())
+    b.send("result", {"task_id": ghost, "resource_kind": "instance", "resource_id": iid,
+                      "ok": True})
+
+    def ghost_acked():
+        b.poll()
+        return any(m["kind"] == "ack" and m["body"]["task_id"] == ghost for m in b.inbox)
+    wait_for(ghost_acked, 5, "ack of an unknown task's result")
+    S["node9"], S["crashy"] = b, iid
+
+
+def t_deadline(db, sched):
+    """A task past its deadline fails and says what timed out where; a spawn's instance
+    goes to ERROR, a power action's keeps its state with the fault."""
+    b = S["node9"]
+    iid, tid = new_instance(db, name="slow", host="node9")
+    db.exec("UPDATE tasks SET deadline = now() + interval '2 seconds' WHERE id = %s" % lit(tid))
+    wake()
+    b.take_task(action="spawn", instance=iid)  # never answered
+    i = wait_inst(db, iid, "spawn past its deadline -> ERROR", timeout=10, status="ERROR",
+                  task_state="-")
+    check("spawn of instance %s on host node9 timed out after" % iid in i["fault"],
+          "fault says what timed out where: %s" % i["fault"])
+    check(task(db, tid)["status"] == "failed", "overdue task failed")
+    iid2 = S["crashy"]
+    tid2 = new_task(db, iid2, "start", task_state="powering-on")
+    db.exec("UPDATE tasks SET deadline = now() + interval '2 seconds' WHERE id = %s"
+            % lit(tid2))
+    wake()
+    b.take_task(action="start", instance=iid2)
+    i = wait_inst(db, iid2, "start past its deadline keeps SHUTOFF", timeout=10,
+                  status="SHUTOFF", task_state="-")
+    check("start of instance" in i["fault"] and "timed out" in i["fault"],
+          "power action fault: %s" % i["fault"])
+    # every open task carries a deadline
+    nid, ntid = new_instance(db, name="stamped", host="node9")
+    wait_for(lambda: db.val("SELECT deadline IS NOT NULL FROM tasks WHERE id = %s"
+                            % lit(ntid)) == "t", 5, "deadline stamped")
+    check(db.val("SELECT round(extract(epoch FROM deadline - created_at)) FROM tasks"
+                 " WHERE id = %s" % lit(ntid)) == "60", "spawn_deadline from the config")
+    b.result(b.take_task(action="spawn", instance=nid))
+    wait_inst(db, nid, "spawn in time", status="ACTIVE")
+
+
+def t_host_gone_delete(db, sched):
+    """A delete on a host down longer than host_down_after completes without it (quota
+    freed); when the host returns, its leftover gets a delete."""
+    b = S["node9"]
+    iid = S["crashy"]
+    project_live = lambda: db.val("SELECT count(*) FROM instances WHERE id = %s AND NOT deleted"
+                                  % lit(iid))
+    b.beating = False
+    wait_for(lambda: db.val("SELECT state FROM agents WHERE host = 'node9'") == "down",
+             AGENT_TIMEOUT_S + 4, "node9 down")
+    tid = new_task(db, iid, "delete", task_state="deleting")
+    wake()
+    sleep(1.5)
+    check(task(db, tid)["status"] == "pending", "delete waits while the host may come back")
+    wait_inst(db, iid, "delete completes without the host", timeout=HOST_DOWN_S + 8,
+              status="DELETED", deleted="t", task_state="-")
+    t = task(db, tid)
+    check(t["status"] == "done" and "host node9 is down" in t["error"],
+          "task done with a note: %s" % t)
+    check(project_live() == "0", "the quota is free")
+    # the host comes back still running it: reconcile queues a delete for the leftover
+    b.beating = True
+    b.hello()
+    d = b.take_task(timeout=10, action="delete", instance=iid)
+    b.result(d)
+
+
+def t_audit(db, sched):
+    """nubo-manage audit: clean now; a stuck instance or an overdue task makes it fail."""
+    out = subprocess.run([ARGS.manage, "-c", ARGS.conf, "audit"], capture_output=True,
+                         text=True)
+    check(out.returncode == 0 and "clean" in out.stdout,
+          "audit after the checks: rc %d: %s%s" % (out.returncode, out.stdout, out.stderr))
+    iid = placed(db, "stuck", "nowhere")
+    db.exec("UPDATE instances SET task_state = 'deleting', updated_at = now() - interval '1 hour'"
+            " WHERE id = %s" % lit(iid))
+    out = subprocess.run([ARGS.manage, "-c", ARGS.conf, "audit"], capture_output=True,
+                         text=True)
+    check(out.returncode == 1 and iid in out.stdout and "quota usage differs" in out.stdout,
+          "a stuck delete is found (rc %d): %s" % (out.returncode, out.stdout))
+    db.exec("UPDATE instances SET deleted = true, status = 'DELETED', task_state = NULL"
+            " WHERE id = %s" % lit(iid))
+    tid = new_task(db, S["vm1"], "stop")
+    db.exec("UPDATE tasks SET deadline = now() - interval '1 second', status = 'dispatched',"
+            " host = 'nowhere' WHERE id = %s" % lit(tid))
+    out = subprocess.run([ARGS.manage, "-c", ARGS.conf, "audit"], capture_output=True,
+                         text=True)
+    check(out.returncode == 1 and "past its deadline: " + tid in out.stdout,
+          "an overdue task is found: %s" % out.stdout)
+    db.exec("UPDATE tasks SET status = 'failed' WHERE id = %s" % lit(tid))
+
+
 def t_stop_clean(db, sched):
     for ag in list(AGENTS):
         ag.close()
@@ -803,7 +1009,9 @@ CHECKS = [t_check_config, t_start_migrates, t_no_host_is_up, t_agent_registers, 
           t_no_host_fits, t_delete_unplaced, t_stop_start, t_failed_action_keeps_state,
           t_failed_spawn_is_error, t_retry, t_console, t_events, t_reconcile, t_agent_down,
           t_placement, t_bad_messages, t_restart, t_delete_overtakes_spawn, t_db_outage,
-          t_delete, t_stop_clean, t_curve]
+          t_delete, t_resend_on_hello, t_deadline, t_host_gone_delete, t_audit, t_migrations,
+          t_wake_bind_loopback, t_stop_clean,
+          t_curve]
 
 
 def main():
@@ -816,10 +1024,13 @@ def main():
     p.add_argument("--psql", default="psql")
     p.add_argument("--pg-ctl", required=True, help="script taking stop|start")
     p.add_argument("--only", help="comma-separated check names (the others still run first)")
+    p.add_argument("--manage", help="nubo-manage (default: beside the scheduler)")
     ARGS = p.parse_args()
+    ARGS.manage = ARGS.manage or os.path.join(os.path.dirname(ARGS.scheduler), "nubo-manage")
     ARGS.bus_url = "tcp://127.0.0.1:%d" % free_port()
     ARGS.wake_url = "tcp://127.0.0.1:%d" % free_port()
     conf = os.path.join(ARGS.tmp, "nubo.conf")
+    ARGS.conf = conf
     write_conf(conf)
     db = DB(ARGS.pg_host, ARGS.pg_port)
     sched = Scheduler(conf)

@@ -18,10 +18,10 @@ static struct msg_hello hello(const char *host, const char *az)
 	memset(&h, 0, sizeof(h));
 	snprintf(h.host, sizeof(h.host), "%s", host);
 	snprintf(h.az, sizeof(h.az), "%s", az);
-	snprintf(h.accel, sizeof(h.accel), "tcg");
-	h.vcpus = 4;
-	h.ram_mb = 8192;
-	h.disk_gb = 100;
+	snprintf(h.cap.compute.accel, sizeof(h.cap.compute.accel), "tcg");
+	h.cap.compute.vcpus = 4;
+	h.cap.compute.ram_mb = 8192;
+	h.cap.compute.disk_gb = 100;
 	return h;
 }
 
@@ -36,7 +36,7 @@ static void touch_registers_and_updates(void **state)
 	assert_string_equal(g->az, "nova"); /* empty zone is the default zone */
 	assert_string_equal(g->accel, "tcg");
 	assert_int_equal(g->last_seen_ms, 2000);
-	h.ram_mb = 4096;
+	h.cap.compute.ram_mb = 4096;
 	snprintf(h.az, sizeof(h.az), "az1");
 	agents_touch(&a, &h, 3000);
 	assert_int_equal(agents_find(&a, "node1")->ram_mb, 4096);

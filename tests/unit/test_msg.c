@@ -1,8 +1,10 @@
-/* Bus envelope: round trips for every kind and rejection of malformed input. */
+/* Bus envelope: round trips for every kind, the per-action payload and per-agent-kind
+ * capacity tables, and rejection of malformed input. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,55 +15,118 @@
 
 static const char task_id[] = "11111111-2222-4333-8444-555555555555";
 static const char inst_id[] = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee";
+static const char image_id[] = "bbbbbbbb-bbbb-4ccc-8ddd-eeeeeeeeeeee";
 
-static void roundtrip_task(void **state)
+/* Encodes m, decodes it into out (caller releases), and checks that out encodes to
+ * the same text: the round trip the fuzzer asserts too. */
+static void roundtrip(const struct msg *m, struct msg *out)
+{
+	char err[256];
+	char *text = msg_encode(m);
+	assert_non_null(text);
+	assert_int_equal(msg_decode(text, strlen(text), out, err, sizeof(err)), 0);
+	char *again = msg_encode(out);
+	assert_non_null(again);
+	assert_string_equal(text, again);
+	free(again);
+	free(text);
+}
+
+static void roundtrip_spawn(void **state)
 {
 	struct msg m, out;
-	char err[256];
-	msg_task_init(&m, task_id, TASK_SPAWN, inst_id);
-	m.u.task.name = xstrdup("vm1");
-	m.u.task.vcpus = 2;
-	m.u.task.ram_mb = 512;
-	m.u.task.user_data = xstrdup("IyEvYmluL3NoCmVjaG8gaGkK");
-	char *text = msg_encode(&m);
-	assert_non_null(text);
-	assert_int_equal(msg_decode(text, strlen(text), &out, err, sizeof(err)), 0);
+	msg_task_init(&m, task_id, TASK_SPAWN, MSG_RES_INSTANCE, inst_id);
+	struct msg_spawn *p = &m.u.task.p.spawn;
+	p->name = xstrdup("vm1");
+	p->vcpus = 2;
+	p->ram_mb = 512;
+	p->disk_gb = 1;
+	strcpy(p->image_id, image_id);
+	p->image_url = xstrdup("http://127.0.0.1:8080/image/v2/images/x/file");
+	p->user_data = xstrdup("IyEvYmluL3NoCmVjaG8gaGkK");
+	roundtrip(&m, &out);
 	assert_int_equal(out.kind, MSG_TASK);
-	assert_string_equal(out.id, m.id);
 	assert_string_equal(out.u.task.action, "spawn");
 	assert_string_equal(out.u.task.task_id, task_id);
-	assert_string_equal(out.u.task.instance_id, inst_id);
-	assert_string_equal(out.u.task.name, "vm1");
-	assert_int_equal(out.u.task.ram_mb, 512);
-	assert_string_equal(out.u.task.user_data, m.u.task.user_data);
-	assert_null(out.u.task.public_key);
-	free(text);
+	assert_int_equal(out.u.task.resource_kind, MSG_RES_INSTANCE);
+	assert_string_equal(out.u.task.resource_id, inst_id);
+	assert_string_equal(out.u.task.p.spawn.name, "vm1");
+	assert_int_equal(out.u.task.p.spawn.ram_mb, 512);
+	assert_string_equal(out.u.task.p.spawn.user_data, p->user_data);
+	assert_null(out.u.task.p.spawn.public_key);
 	msg_release(&m);
 	msg_release(&out);
 }
 
-static void roundtrip_hello_with_vms(void **state)
+static void task_wire_shape(void **state)
+{
+	struct msg m;
+	msg_task_init(&m, task_id, TASK_STOP, MSG_RES_INSTANCE, inst_id);
+	char *text = msg_encode(&m);
+	assert_non_null(text);
+	/* generic envelope; an action without payload sends none */
+	assert_non_null(strstr(text, "\"resource_kind\":\"instance\""));
+	assert_non_null(strstr(text, "\"resource_id\":\"aaaaaaaa-"));
+	assert_null(strstr(text, "payload"));
+	free(text);
+	msg_release(&m);
+}
+
+static void roundtrip_hello_with_resources(void **state)
 {
 	struct msg m, out;
-	char err[256];
 	msg_init(&m, MSG_HEARTBEAT);
 	strcpy(m.u.hello.host, "node-1");
-	strcpy(m.u.hello.accel, "tcg");
-	m.u.hello.vcpus = 2;
-	m.u.hello.ram_mb = 24000;
-	m.u.hello.disk_gb = 80;
-	m.u.hello.n_vms = 2;
-	m.u.hello.vms = xcalloc(2, sizeof(struct msg_vm));
-	strcpy(m.u.hello.vms[0].id, inst_id);
-	strcpy(m.u.hello.vms[0].state, VM_RUNNING);
-	strcpy(m.u.hello.vms[1].id, task_id);
-	strcpy(m.u.hello.vms[1].state, VM_SHUTOFF);
-	char *text = msg_encode(&m);
-	assert_int_equal(msg_decode(text, strlen(text), &out, err, sizeof(err)), 0);
+	m.u.hello.agent_kind = MSG_AGENT_COMPUTE;
+	strcpy(m.u.hello.cap.compute.accel, "tcg");
+	m.u.hello.cap.compute.vcpus = 2;
+	m.u.hello.cap.compute.ram_mb = 24000;
+	m.u.hello.cap.compute.disk_gb = 80;
+	m.u.hello.n_resources = 2;
+	m.u.hello.resources = xcalloc(2, sizeof(struct msg_resource));
+	strcpy(m.u.hello.resources[0].id, inst_id);
+	strcpy(m.u.hello.resources[0].state, VM_RUNNING);
+	strcpy(m.u.hello.resources[1].id, task_id);
+	strcpy(m.u.hello.resources[1].state, VM_SHUTOFF);
+	roundtrip(&m, &out);
 	assert_int_equal(out.kind, MSG_HEARTBEAT);
-	assert_int_equal(out.u.hello.n_vms, 2);
-	assert_string_equal(out.u.hello.vms[1].state, "shutoff");
-	free(text);
+	assert_int_equal(out.u.hello.agent_kind, MSG_AGENT_COMPUTE);
+	assert_int_equal(out.u.hello.cap.compute.ram_mb, 24000);
+	assert_string_equal(out.u.hello.cap.compute.accel, "tcg");
+	assert_int_equal(out.u.hello.n_resources, 2);
+	assert_int_equal(out.u.hello.resources[1].kind, MSG_RES_INSTANCE);
+	assert_string_equal(out.u.hello.resources[1].state, "shutoff");
+	msg_release(&m);
+	msg_release(&out);
+}
+
+static void roundtrip_result_event_ack(void **state)
+{
+	struct msg m, out;
+	msg_init(&m, MSG_RESULT);
+	strcpy(m.u.result.task_id, task_id);
+	strcpy(m.u.result.resource_id, inst_id);
+	strcpy(m.u.result.state, VM_SHUTOFF);
+	m.u.result.error = xstrdup("guest did not stop");
+	roundtrip(&m, &out);
+	assert_int_equal(out.u.result.ok, 0);
+	assert_string_equal(out.u.result.error, "guest did not stop");
+	msg_release(&m);
+	msg_release(&out);
+
+	msg_init(&m, MSG_EVENT);
+	strcpy(m.u.event.resource_id, inst_id);
+	strcpy(m.u.event.state, VM_ERROR);
+	m.u.event.reason = xstrdup("QEMU killed by signal 9; console: panic");
+	roundtrip(&m, &out);
+	assert_string_equal(out.u.event.reason, m.u.event.reason);
+	msg_release(&m);
+	msg_release(&out);
+
+	msg_ack_init(&m, task_id);
+	roundtrip(&m, &out);
+	assert_int_equal(out.kind, MSG_ACK);
+	assert_string_equal(out.u.ack.task_id, task_id);
 	msg_release(&m);
 	msg_release(&out);
 }
@@ -78,28 +143,108 @@ static int decode_fails(const char *text)
 	return rc < 0;
 }
 
+#define ENV(kind, body)                                                                            \
+	"{\"v\":2,\"kind\":\"" kind                                                                \
+	"\",\"id\":\"11111111-2222-4333-8444-555555555555\",\"body\":" body "}"
+#define UUID1 "\"11111111-2222-4333-8444-555555555555\""
+#define CAP "\"capacity\":{\"accel\":\"tcg\",\"vcpus\":2,\"ram_mb\":1,\"disk_gb\":1}"
+
 static void rejects_bad_input(void **state)
 {
 	assert_true(decode_fails(""));
 	assert_true(decode_fails("[]"));
-	assert_true(decode_fails("{\"v\":1}"));
-	assert_true(decode_fails("{\"v\":2,\"kind\":\"wake\",\"id\":\"11111111-2222-4333-8444-555555555555\",\"body\":{}}"));
-	assert_true(decode_fails("{\"v\":1,\"kind\":\"nope\",\"id\":\"11111111-2222-4333-8444-555555555555\",\"body\":{}}"));
-	assert_true(decode_fails("{\"v\":1,\"kind\":\"wake\",\"id\":\"not-a-uuid\",\"body\":{}}"));
+	assert_true(decode_fails("{\"v\":2}"));
+	/* version 1 (instance-only schema) is refused */
+	assert_true(decode_fails("{\"v\":1,\"kind\":\"wake\",\"id\":" UUID1 ",\"body\":{}}"));
+	assert_true(decode_fails(ENV("nope", "{}")));
+	assert_true(decode_fails("{\"v\":2,\"kind\":\"wake\",\"id\":\"not-a-uuid\",\"body\":{}}"));
 	/* missing required field */
-	assert_true(decode_fails("{\"v\":1,\"kind\":\"event\",\"id\":\"11111111-2222-4333-8444-555555555555\",\"body\":{\"state\":\"running\"}}"));
+	assert_true(
+	    decode_fails(ENV("event", "{\"resource_kind\":\"instance\",\"state\":\"running\"}")));
 	/* unknown state */
-	assert_true(decode_fails("{\"v\":1,\"kind\":\"event\",\"id\":\"11111111-2222-4333-8444-555555555555\",\"body\":{\"instance_id\":\"aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee\",\"state\":\"exploded\"}}"));
-	/* wrong type */
-	assert_true(decode_fails("{\"v\":1,\"kind\":\"hello\",\"id\":\"11111111-2222-4333-8444-555555555555\",\"body\":{\"host\":\"h\",\"accel\":\"tcg\",\"vcpus\":\"2\",\"ram_mb\":1,\"disk_gb\":1}}"));
-	/* host with a slash */
-	assert_true(decode_fails("{\"v\":1,\"kind\":\"hello\",\"id\":\"11111111-2222-4333-8444-555555555555\",\"body\":{\"host\":\"a/b\",\"accel\":\"tcg\",\"vcpus\":2,\"ram_mb\":1,\"disk_gb\":1}}"));
-	/* negative capacity */
-	assert_true(decode_fails("{\"v\":1,\"kind\":\"hello\",\"id\":\"11111111-2222-4333-8444-555555555555\",\"body\":{\"host\":\"h\",\"accel\":\"tcg\",\"vcpus\":-2,\"ram_mb\":1,\"disk_gb\":1}}"));
+	assert_true(
+	    decode_fails(ENV("event", "{\"resource_kind\":\"instance\",\"resource_id\":" UUID1
+	                              ",\"state\":\"exploded\"}")));
+	/* unknown resource kind */
+	assert_true(
+	    decode_fails(ENV("event", "{\"resource_kind\":\"toaster\",\"resource_id\":" UUID1
+	                              ",\"state\":\"running\"}")));
+	/* a result's state must be one of its kind's */
+	assert_true(
+	    decode_fails(ENV("result", "{\"task_id\":" UUID1 ",\"resource_kind\":\"instance\","
+	                               "\"resource_id\":" UUID1 ",\"ok\":true,\"state\":\"x\"}")));
+	/* hello: wrong type, slash in host, negative capacity, unknown agent kind, no capacity */
+	assert_true(decode_fails(
+	    ENV("hello", "{\"host\":\"h\",\"agent_kind\":\"compute\",\"capacity\":"
+	                 "{\"accel\":\"tcg\",\"vcpus\":\"2\",\"ram_mb\":1,\"disk_gb\":1}}")));
+	assert_true(
+	    decode_fails(ENV("hello", "{\"host\":\"a/b\",\"agent_kind\":\"compute\"," CAP "}")));
+	assert_true(decode_fails(
+	    ENV("hello", "{\"host\":\"h\",\"agent_kind\":\"compute\",\"capacity\":"
+	                 "{\"accel\":\"tcg\",\"vcpus\":-2,\"ram_mb\":1,\"disk_gb\":1}}")));
+	assert_true(
+	    decode_fails(ENV("hello", "{\"host\":\"h\",\"agent_kind\":\"toaster\"," CAP "}")));
+	assert_true(decode_fails(ENV("hello", "{\"host\":\"h\",\"agent_kind\":\"compute\"}")));
+	/* a required word may not be empty (found by the round-trip fuzzer) */
+	assert_true(
+	    decode_fails(ENV("hello", "{\"host\":\"h\",\"agent_kind\":\"compute\",\"capacity\":"
+	                              "{\"accel\":\"\",\"vcpus\":2,\"ram_mb\":1,\"disk_gb\":1}}")));
+	/* a reported resource of an unknown kind or state */
+	assert_true(decode_fails(ENV("hello", "{\"host\":\"h\",\"agent_kind\":\"compute\"," CAP
+	                                      ",\"resources\":[{\"kind\":\"volume\",\"id\":" UUID1
+	                                      ",\"state\":\"running\"}]}")));
+	assert_true(decode_fails(ENV("hello", "{\"host\":\"h\",\"agent_kind\":\"compute\"," CAP
+	                                      ",\"resources\":[{\"kind\":\"instance\",\"id\":" UUID1
+	                                      ",\"state\":\"on\"}]}")));
+	assert_false(
+	    decode_fails(ENV("hello", "{\"host\":\"h\",\"agent_kind\":\"compute\"," CAP
+	                              ",\"resources\":[{\"kind\":\"instance\",\"id\":" UUID1
+	                              ",\"state\":\"running\"}]}")));
 	/* unknown action */
-	assert_true(decode_fails("{\"v\":1,\"kind\":\"task\",\"id\":\"11111111-2222-4333-8444-555555555555\",\"body\":{\"task_id\":\"11111111-2222-4333-8444-555555555555\",\"instance_id\":\"11111111-2222-4333-8444-555555555555\",\"action\":\"format_disk\"}}"));
-	/* a valid wake passes */
-	assert_false(decode_fails("{\"v\":1,\"kind\":\"wake\",\"id\":\"11111111-2222-4333-8444-555555555555\",\"body\":{}}"));
+	assert_true(
+	    decode_fails(ENV("task", "{\"task_id\":" UUID1 ",\"resource_kind\":\"instance\","
+	                             "\"resource_id\":" UUID1 ",\"action\":\"format_disk\"}")));
+	/* a spawn needs its payload's required fields */
+	assert_true(
+	    decode_fails(ENV("task", "{\"task_id\":" UUID1 ",\"resource_kind\":\"instance\","
+	                             "\"resource_id\":" UUID1 ",\"action\":\"spawn\"}")));
+	assert_true(
+	    decode_fails(ENV("task", "{\"task_id\":" UUID1 ",\"resource_kind\":\"instance\","
+	                             "\"resource_id\":" UUID1 ",\"action\":\"spawn\",\"payload\":"
+	                             "{\"vcpus\":1,\"disk_gb\":1}}")));
+	/* payload of the wrong type */
+	assert_true(decode_fails(
+	    ENV("task", "{\"task_id\":" UUID1 ",\"resource_kind\":\"instance\","
+	                "\"resource_id\":" UUID1 ",\"action\":\"stop\",\"payload\":[]}")));
+	/* a NUL inside a word */
+	assert_true(
+	    decode_fails(ENV("task", "{\"task_id\":" UUID1 ",\"resource_kind\":\"instance\","
+	                             "\"resource_id\":" UUID1 ",\"action\":\"stop\\u0000x\"}")));
+	/* an ack needs its task id */
+	assert_true(decode_fails(ENV("ack", "{}")));
+	assert_false(decode_fails(ENV("ack", "{\"task_id\":" UUID1 "}")));
+	/* a stop passes, and a valid wake */
+	assert_false(
+	    decode_fails(ENV("task", "{\"task_id\":" UUID1 ",\"resource_kind\":\"instance\","
+	                             "\"resource_id\":" UUID1 ",\"action\":\"stop\"}")));
+	assert_false(decode_fails(ENV("wake", "{}")));
+}
+
+static void kind_tables(void **state)
+{
+	assert_int_equal(msg_res_kind_parse("instance"), MSG_RES_INSTANCE);
+	assert_int_equal(msg_res_kind_parse("network"), -1);
+	assert_int_equal(msg_res_kind_parse(NULL), -1);
+	assert_string_equal(msg_res_kind_name(MSG_RES_INSTANCE), "instance");
+	assert_string_equal(msg_res_kind_name(MSG_RES_KIND_COUNT), "?");
+	assert_int_equal(msg_agent_kind_parse("compute"), MSG_AGENT_COMPUTE);
+	assert_int_equal(msg_agent_kind_parse("net"), -1);
+	assert_int_equal(msg_res_kind_agent(MSG_RES_INSTANCE), MSG_AGENT_COMPUTE);
+	assert_true(msg_res_action_valid(MSG_RES_INSTANCE, TASK_HARD_REBOOT));
+	assert_false(msg_res_action_valid(MSG_RES_KIND_COUNT, TASK_SPAWN));
+	assert_true(msg_res_state_valid(MSG_RES_INSTANCE, VM_DELETED));
+	assert_false(msg_res_state_valid(MSG_RES_INSTANCE, "gone"));
+	assert_string_equal(msg_kind_name(MSG_ACK), "ack");
 }
 
 static void rejects_oversize(void **state)
@@ -125,6 +270,20 @@ static void encode_refuses_overlong_field(void **state)
 	msg_release(&m);
 }
 
+static void encode_refuses_bad_task(void **state)
+{
+	struct msg m;
+	msg_task_init(&m, task_id, "format_disk", MSG_RES_INSTANCE, inst_id);
+	assert_null(msg_encode(&m));
+	msg_release(&m);
+	msg_task_init(&m, task_id, TASK_STOP, MSG_RES_INSTANCE, "not-a-uuid");
+	assert_null(msg_encode(&m));
+	msg_release(&m);
+	msg_task_init(&m, task_id, TASK_STOP, MSG_RES_KIND_COUNT, inst_id);
+	assert_null(msg_encode(&m));
+	msg_release(&m);
+}
+
 static void sanitize_text(void **state)
 {
 	char s[] = "ok\x1b[0m\xff\n";
@@ -135,12 +294,16 @@ static void sanitize_text(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(roundtrip_task),
-		cmocka_unit_test(roundtrip_hello_with_vms),
-		cmocka_unit_test(rejects_bad_input),
-		cmocka_unit_test(rejects_oversize),
-		cmocka_unit_test(encode_refuses_overlong_field),
-		cmocka_unit_test(sanitize_text),
+	    cmocka_unit_test(roundtrip_spawn),
+	    cmocka_unit_test(task_wire_shape),
+	    cmocka_unit_test(roundtrip_hello_with_resources),
+	    cmocka_unit_test(roundtrip_result_event_ack),
+	    cmocka_unit_test(rejects_bad_input),
+	    cmocka_unit_test(kind_tables),
+	    cmocka_unit_test(rejects_oversize),
+	    cmocka_unit_test(encode_refuses_overlong_field),
+	    cmocka_unit_test(encode_refuses_bad_task),
+	    cmocka_unit_test(sanitize_text),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -51,11 +51,11 @@ static struct msg_task task(const char *action, const char *name)
 	struct msg_task t;
 	memset(&t, 0, sizeof(t));
 	uuid_generate_str(t.task_id);
-	strcpy(t.instance_id, ID);
+	strcpy(t.resource_id, ID);
 	strcpy(t.action, action);
-	t.name = (char *)name;
-	t.vcpus = 1;
-	t.ram_mb = 64;
+	t.p.spawn.name = (char *)name;
+	t.p.spawn.vcpus = 1;
+	t.p.spawn.ram_mb = 64;
 	return t;
 }
 
@@ -71,7 +71,7 @@ static void run(struct fixture *f, struct vm *vm, const char *action, int ok, co
 	assert_int_equal(r.ok, ok);
 	assert_string_equal(r.state, state);
 	assert_string_equal(r.task_id, t.task_id);
-	assert_string_equal(r.instance_id, ID);
+	assert_string_equal(r.resource_id, ID);
 	if (ok)
 		assert_null(r.error);
 	else
@@ -157,21 +157,21 @@ static void spec_round_trip(void **state)
 	char path[128], err[256];
 	snprintf(path, sizeof(path), "%s/spec.json", f->dir);
 	struct msg_task t = task(TASK_SPAWN, "web \"1\"");
-	t.user_data = (char *)"IyEvYmluL3NoCg==";
-	t.disk_gb = 10;
-	t.key_name = (char *)"k";
-	t.public_key = (char *)"ssh-ed25519 AAAA k@h";
+	t.p.spawn.user_data = (char *)"IyEvYmluL3NoCg==";
+	t.p.spawn.disk_gb = 10;
+	t.p.spawn.key_name = (char *)"k";
+	t.p.spawn.public_key = (char *)"ssh-ed25519 AAAA k@h";
 	assert_int_equal(vm_spec_save(path, &t), 0);
 	struct msg m;
 	assert_int_equal(vm_spec_load(path, &m, err, sizeof(err)), 0);
 	assert_int_equal(m.kind, MSG_TASK);
-	assert_string_equal(m.u.task.instance_id, ID);
-	assert_string_equal(m.u.task.name, "web \"1\"");
-	assert_string_equal(m.u.task.user_data, "IyEvYmluL3NoCg==");
-	assert_string_equal(m.u.task.public_key, "ssh-ed25519 AAAA k@h");
-	assert_int_equal(m.u.task.vcpus, 1);
-	assert_int_equal(m.u.task.ram_mb, 64);
-	assert_int_equal(m.u.task.disk_gb, 10);
+	assert_string_equal(m.u.task.resource_id, ID);
+	assert_string_equal(m.u.task.p.spawn.name, "web \"1\"");
+	assert_string_equal(m.u.task.p.spawn.user_data, "IyEvYmluL3NoCg==");
+	assert_string_equal(m.u.task.p.spawn.public_key, "ssh-ed25519 AAAA k@h");
+	assert_int_equal(m.u.task.p.spawn.vcpus, 1);
+	assert_int_equal(m.u.task.p.spawn.ram_mb, 64);
+	assert_int_equal(m.u.task.p.spawn.disk_gb, 10);
 	msg_release(&m);
 	/* a tampered spec is refused by the schema, a missing one is -ENOENT */
 	assert_int_equal(fs_write_atomic(path, "{\"task_id\": 1}", 14, 0600), 0);
