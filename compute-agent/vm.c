@@ -254,9 +254,12 @@ static void file_tail(const struct vm *vm, const char *name, size_t max, char *o
 		if (nl && size > (long long)max && nl[1])
 			memmove(out, nl + 1, strlen(nl + 1) + 1);
 		msg_sanitize_text(out, strlen(out));
-		for (char *c = out; *c; c++)
-			if (*c == '\n' || *c == '\r')
-				*c = '|';
+		/* one line: "\r\n" and "\n" become " | " is too long; '|' and no '\r' */
+		char *o = out;
+		for (const char *c = out; *c; c++)
+			if (*c != '\r')
+				*o++ = *c == '\n' ? '|' : *c;
+		*o = '\0';
 	}
 	fclose(f);
 }

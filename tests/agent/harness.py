@@ -3,7 +3,10 @@
 service (HTTP), all on 127.0.0.1, and check every instance action end to end:
 spawn (image download, config drive, QEMU), console, stop/start, pause/unpause,
 suspend/resume, reboot, hard_reboot, repeated tasks, agent kill -9 + re-attach,
-guest-initiated power-off (event), delete.
+guest-initiated power-off (event), a crashed QEMU (event in error with the signal and
+the last console lines), results kept until acknowledged and re-sent after kill -9,
+delete; and the privilege split: the worker runs as nubo, its helper as root, QEMU as
+nubo-qemu, and no zombie is left behind.
 
 usage: tests/agent/harness.py [--agent build/bin/nubo-compute] [--image IMG.qcow2]
                               [--workdir DIR] [--driver qemu|fake] [--keep]
@@ -72,12 +75,16 @@ class Scheduler:
         self.results = {}
         self.hellos = []
         self.last_vms = None
+        self.ack = True  # acknowledge results, as the scheduler does
+        self.result_count = {}  # task id -> how often its result arrived
 
     def send_task(self, action, instance_id, task_id=None, **body):
         task_id = task_id or str(uuid.uuid4())
-        b = {"task_id": task_id, "action": action, "instance_id": instance_id}
-        b.update(body)
-        env = {"v": 1, "kind": "task", "id": str(uuid.uuid4()), "body": b}
+        b = {"task_id": task_id, "action": action, "resource_kind": "instance",
+             "resource_id": instance_id}
+        if body:
+            b["payload"] = body
+        env = {"v": 2, "kind": "task", "id": str(uuid.uuid4()), "body": b}
         self.sock.send_multipart([HOST.encode(), json.dumps(env).encode()])
         return task_id
 
@@ -92,11 +99,16 @@ class Scheduler:
             m = json.loads(data)
             k, b = m["kind"], m["body"]
             if k in ("hello", "heartbeat"):
-                self.last_vms = {v["id"]: v["state"] for v in b.get("vms", [])}
+                self.last_vms = {v["id"]: v["state"] for v in b.get("resources", [])}
                 if k == "hello":
                     self.hellos.append(b)
             elif k == "result":
                 self.results[b["task_id"]] = b
+                self.result_count[b["task_id"]] = self.result_count.get(b["task_id"], 0) + 1
+                if self.ack:
+                    env = {"v": 2, "kind": "ack", "id": str(uuid.uuid4()),
+                           "body": {"task_id": b["task_id"]}}
+                    self.sock.send_multipart([peer, json.dumps(env).encode()])
             elif k == "event":
                 self.events.append(b)
                 log("event", b)
@@ -127,19 +139,66 @@ class Scheduler:
         return r, dt, tid
 
 
+STATE = None  # the agent's state_dir
+
+
 def qemu_pids(iid):
+    """The exact matcher (the rule of deploy/lib.sh nubo_qemu_pids and of the
+    helper's vm_priv_is_qemu_of): a qemu-system-* process whose argv has "-uuid IID"
+    and whose working directory is STATE/instances/IID."""
     out = []
     for p in os.listdir("/proc"):
         if not p.isdigit():
             continue
         try:
+            exe = os.path.basename(os.readlink("/proc/%s/exe" % p))
+            cwd = os.readlink("/proc/%s/cwd" % p)
             with open("/proc/%s/cmdline" % p, "rb") as f:
                 cmd = f.read().split(b"\0")
         except OSError:
             continue
-        if cmd and b"qemu-system" in cmd[0] and iid.encode() in b" ".join(cmd):
+        if not exe.startswith("qemu-system"):
+            continue
+        uuids = [cmd[i + 1].decode() for i in range(len(cmd) - 1) if cmd[i] == b"-uuid"]
+        if iid in uuids and cwd == os.path.join(STATE, "instances", iid):
             out.append(int(p))
     return out
+
+
+def proc_status(pid):
+    """uid (real) and ppid of pid, and its state letter."""
+    st = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            st[k] = v.split()
+    return int(st["Uid"][0]), int(st["PPid"][0]), st["State"][0]
+
+
+def children(pid):
+    out = []
+    for p in os.listdir("/proc"):
+        if p.isdigit():
+            try:
+                if proc_status(int(p))[1] == pid:
+                    out.append(int(p))
+            except (OSError, KeyError):
+                pass
+    return out
+
+
+def zombies_under(pid):
+    """Zombie processes among the descendants of pid (two levels: the worker's
+    children and theirs, e.g. the helper's)."""
+    z = []
+    for c in children(pid):
+        for p in [c] + children(c):
+            try:
+                if proc_status(p)[2] == "Z":
+                    z.append(p)
+            except OSError:
+                pass
+    return z
 
 
 def qmp(sock_path, *cmds):
@@ -176,6 +235,8 @@ def main():
         shutil.rmtree(args.workdir)
     os.makedirs(args.workdir)
     state = os.path.join(args.workdir, "state")
+    global STATE
+    STATE = state
     image_id = str(uuid.uuid4())
     md5 = hashlib.md5(open(args.image, "rb").read()).hexdigest()
     img = ImageServer(args.image, image_id)
@@ -197,8 +258,18 @@ def main():
     try:
         sched.wait("hello", lambda: sched.hellos, 30)
         h = sched.hellos[-1]
-        log("hello: host=%s accel=%s vcpus=%s ram=%s disk=%s vms=%s" % (
-            h["host"], h["accel"], h["vcpus"], h["ram_mb"], h["disk_gb"], h.get("vms")))
+        c = h["capacity"]
+        log("hello: host=%s kind=%s accel=%s vcpus=%s ram=%s disk=%s resources=%s" % (
+            h["host"], h.get("agent_kind"), c["accel"], c["vcpus"], c["ram_mb"], c["disk_gb"],
+            h.get("resources")))
+        # the privilege split: a root helper, the worker as nubo
+        import pwd
+        uid_nubo = pwd.getpwnam("nubo").pw_uid
+        uid_qemu = pwd.getpwnam("nubo-qemu").pw_uid
+        assert proc_status(agent.pid)[0] == uid_nubo, "the worker does not run as nubo"
+        helpers = [c for c in children(agent.pid) if proc_status(c)[0] == 0]
+        assert len(helpers) == 1, "no root helper among the worker's children"
+        log("worker pid %d runs as nubo, helper pid %d as root" % (agent.pid, helpers[0]))
 
         iid = str(uuid.uuid4())
         user_data = base64.b64encode(b"#!/bin/sh\necho harness-user-data-ran\n").decode()
@@ -227,7 +298,8 @@ def main():
         if real:
             pids = qemu_pids(iid)
             assert len(pids) == 1, pids
-            log("QEMU pid", pids[0])
+            assert proc_status(pids[0])[0] == uid_qemu, "QEMU does not run as nubo-qemu"
+            log("QEMU pid", pids[0], "runs as nubo-qemu")
             sched.wait("guest ready on console",
                        lambda: "nubo-guest ready" in sched.console.get(iid, ""), 180)
             log("spawn -> guest ready line in %.2fs" % (time.monotonic() - t_spawn))
@@ -270,7 +342,7 @@ def main():
         n_hello = len(sched.hellos)
         agent = start_agent()
         sched.wait("hello after restart", lambda: len(sched.hellos) > n_hello, 30)
-        vms = {v["id"]: v["state"] for v in sched.hellos[-1].get("vms", [])}
+        vms = {v["id"]: v["state"] for v in sched.hellos[-1].get("resources", [])}
         assert vms.get(iid) == "suspended", vms
         log("agent restarted while suspended: hello lists", vms)
         n_ready = sched.console.get(iid, "").count("nubo-guest ready")
@@ -327,7 +399,7 @@ def main():
         sched.console.pop(iid, None)
         agent = start_agent()
         sched.wait("hello after restart", lambda: len(sched.hellos) > n_hello, 30)
-        vms = {v["id"]: v["state"] for v in sched.hellos[-1].get("vms", [])}
+        vms = {v["id"]: v["state"] for v in sched.hellos[-1].get("resources", [])}
         assert vms.get(iid) == "running", vms
         log("restarted agent re-attached: hello lists", vms)
         sched.wait("console resent (reset) after restart",
@@ -343,10 +415,40 @@ def main():
         else:
             open(state + "/instances/%s/fake.poweroff" % iid, "w").close()
         ev = sched.wait("shutoff event",
-                        lambda: [e for e in sched.events if e["instance_id"] == iid
+                        lambda: [e for e in sched.events if e["resource_id"] == iid
                                  and e["state"] == "shutoff"], 60)
         log("guest power-off reported:", ev[-1].get("reason"))
+        assert "guest powered off" in ev[-1].get("reason", "") or not real, ev[-1]
         sched.run_task("start", iid, expect_state="running")
+        if real:
+            # a QEMU that dies is no clean power-off: error, with the signal and console
+            n_ev = len(sched.events)
+            os.kill(qemu_pids(iid)[0], signal.SIGKILL)
+            ev = sched.wait("crash event", lambda: [e for e in sched.events[n_ev:]
+                                                    if e["resource_id"] == iid], 30)
+            assert ev[-1]["state"] == "error", ev[-1]
+            assert "killed by signal 9" in ev[-1]["reason"], ev[-1]
+            assert "last console lines" in ev[-1]["reason"], ev[-1]
+            log("crash reported:", ev[-1]["reason"][:160])
+            sched.wait("heartbeat says error", lambda: (sched.last_vms or {}).get(iid) == "error", 10)
+            sched.run_task("hard_reboot", iid, expect_state="running")
+
+        # a result is kept until acknowledged: not acked, agent killed, re-sent on restart
+        sched.ack = False
+        r, _, tid = sched.run_task("pause", iid, expect_state="paused")
+        stored = os.path.join(state, "results", tid + ".json")
+        assert os.path.exists(stored), "result not stored"
+        agent.send_signal(signal.SIGKILL)
+        agent.wait()
+        sched.results.pop(tid)
+        agent = start_agent()
+        sched.wait("unacknowledged result re-sent after restart", lambda: tid in sched.results, 30)
+        assert sched.results[tid]["ok"] and sched.results[tid]["state"] == "paused"
+        sched.ack = True
+        sched.send_task("pause", iid, task_id=tid)  # repeated: answered from the store, acked
+        sched.wait("ack removes the stored result", lambda: not os.path.exists(stored), 10)
+        log("result re-sent after kill -9 until acknowledged (%d times)" % sched.result_count[tid])
+        sched.run_task("unpause", iid, expect_state="running")
 
         # scheduler restart: a new ROUTER on the same port gets a fresh hello
         sched.sock.close(0)
@@ -393,6 +495,10 @@ def main():
         if real:
             for i in ids:
                 assert not qemu_pids(i)
+        # every QEMU started and every program run was reaped
+        z = zombies_under(agent.pid)
+        assert not z, "zombies left: %s" % z
+        log("no zombie processes under the agent")
         log("ALL PASSED")
     finally:
         agent.send_signal(signal.SIGTERM)
