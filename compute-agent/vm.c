@@ -254,7 +254,7 @@ static void file_tail(const struct vm *vm, const char *name, size_t max, char *o
 		if (nl && size > (long long)max && nl[1])
 			memmove(out, nl + 1, strlen(nl + 1) + 1);
 		msg_sanitize_text(out, strlen(out));
-		/* one line: "\r\n" and "\n" become " | " is too long; '|' and no '\r' */
+		/* one line: carriage returns dropped, newlines shown as '|' */
 		char *o = out;
 		for (const char *c = out; *c; c++)
 			if (*c != '\r')
