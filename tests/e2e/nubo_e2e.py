@@ -19,6 +19,23 @@ NUBO_CTL = REPO / "deploy" / "nubo-ctl"
 CLI_TIMEOUT = 600  # seconds; --wait polls forever, the suite must not
 
 
+def read_daemons(path=REPO / "deploy" / "daemons"):
+    """deploy/daemons (the one list of daemons), in start order: a list of dicts with
+    name, dir, user, needs (a list) and description."""
+    out = []
+    for line in path.read_text().splitlines():
+        if not line.startswith("nubo-"):
+            continue
+        name, dir_, user, needs, desc = line.split(None, 4)
+        out.append({"name": name, "dir": dir_, "user": user,
+                    "needs": [] if needs == "-" else needs.split(","), "description": desc})
+    assert out, "%s lists no daemon" % path
+    return out
+
+
+DAEMONS = read_daemons()
+
+
 class CliError(AssertionError):
     def __init__(self, args, proc):
         self.proc = proc
