@@ -155,6 +155,10 @@ class Stack:
             return None
         return pid if pid_alive(pid) else None
 
+    def daemon_exe(self, daemon):
+        """The installed binary the supervisor runs DAEMON from."""
+        return self.root / "usr" / "local" / "lib" / "nubo" / daemon
+
     def qemu_pids(self, instance_id):
         """Pids of running QEMU processes of this stack whose command line names the
         instance."""
@@ -265,6 +269,16 @@ def wait_for(fn, timeout, interval=1.0, what="condition"):
         if time.monotonic() > deadline:
             raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
         time.sleep(interval)
+
+
+def proc_status(pid):
+    """The fields of /proc/PID/status as a dict of strings ({} when PID is gone)."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return {}
+    return {k: v.strip() for k, _, v in (line.partition(":") for line in lines)}
 
 
 def pid_alive(pid):
