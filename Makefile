@@ -78,10 +78,12 @@ build-asan-tests: $(TESTS)
 fuzz:
 	tests/fuzz/run.sh
 
-# Each daemon's -n against golden files; controller tests: the real scheduler and
-# PostgreSQL against fake agents on ZeroMQ.
+# Each daemon's -n against golden files; deploy/ without a stack (the daemons table,
+# units, the supervisor with fake daemons, the QEMU matcher); controller tests: the
+# real scheduler and PostgreSQL against fake agents on ZeroMQ.
 integration: all
 	tests/config/run.sh
+	tests/deploy/run.sh
 	tests/scheduler/run.sh
 
 e2e: all

@@ -183,35 +183,36 @@ nubo_kill_wait() {
 	return 1
 }
 
-# nubo_qemu_pids: pids of the QEMU processes that use this stack's compute state_dir
-# (found through their pid files and by scanning every process's command line).
+# nubo_qemu_pids [INSTANCE]: pids of the QEMU processes of this stack's compute agent
+# (of one instance, given its id), one a line. The one matcher every script and test
+# uses (tests call it through `nubo-ctl qemu-pids`). Exact: the process's executable
+# is a qemu-system-*, it is not a zombie, its argv has "-uuid U", and an argument is,
+# or names after '=' or ',', a path inside NUBO_STATE_DIR/instances/U/ (so
+# "/var/lib/nubo/compute/" never matches "/tmp/x/var/lib/nubo/compute/", and one
+# instance's id never matches another's).
 nubo_qemu_pids() {
-	local f pid cmd sd=$NUBO_STATE_DIR/ seen=" "
-	for f in "$NUBO_STATE_DIR"/instances/*/qemu.pid; do
-		[ -f "$f" ] || continue
-		pid=$(tr -dc 0-9 <"$f")
-		if nubo_pid_matches "$pid" qemu "$(dirname "$f")"; then
-			seen="$seen$pid "
-		fi
-	done
-	for f in /proc/[0-9]*/cmdline; do
+	local want=${1:-} dir=$NUBO_STATE_DIR/instances/ f pid exe arg prev uuid hit
+	local -a args
+	for f in /proc/[0-9]*; do
 		pid=${f#/proc/}
-		pid=${pid%/cmdline}
-		case $seen in *" $pid "*) continue ;; esac
-		cmd=$(tr '\0' '\n' 2>/dev/null <"$f") || continue
-		case $cmd in *qemu-system*) ;; *) continue ;; esac
-		# an argument that is, or names after '=' or ',', a path under state_dir;
-		# "/var/lib/nubo/compute/" must not match "/tmp/x/var/lib/nubo/compute/"
-		while IFS= read -r arg; do
-			case ",$arg" in
-			*[,=]"$sd"*)
-				seen="$seen$pid "
-				break
-				;;
-			esac
-		done <<<"$cmd"
+		exe=$(readlink "$f/exe" 2>/dev/null) || continue
+		case ${exe##*/} in qemu-system-*) ;; *) continue ;; esac
+		args=()
+		while IFS= read -r -d '' arg; do args+=("$arg"); done <"$f/cmdline" 2>/dev/null || continue
+		uuid='' prev=''
+		for arg in "${args[@]}"; do
+			[ "$prev" != -uuid ] || uuid=$arg
+			prev=$arg
+		done
+		case $uuid in '' | */* | .*) continue ;; esac
+		[ -z "$want" ] || [ "$uuid" = "$want" ] || continue
+		hit=''
+		for arg in "${args[@]}"; do
+			case ",$arg" in *[,=]"$dir$uuid/"*) hit=1 && break ;; esac
+		done
+		[ -n "$hit" ] && nubo_pid_alive "$pid" && echo "$pid"
 	done
-	for pid in $seen; do echo "$pid"; done
+	return 0
 }
 
 # nubo_conf_get SECTION KEY: the value of KEY in SECTION of nubo.conf (empty if unset).

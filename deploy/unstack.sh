@@ -39,7 +39,7 @@ else
 fi
 
 # 2. the QEMUs of this root's compute agent
-mapfile -t qemus < <(nubo_qemu_pids)
+mapfile -t qemus < <(nubo_qemu_pids '')
 if [ ${#qemus[@]} -gt 0 ]; then
 	nubo_log "stopping ${#qemus[@]} QEMU process(es): ${qemus[*]}"
 	nubo_kill_wait 15 "${qemus[@]}" || rc=1

@@ -160,21 +160,11 @@ class Stack:
         return self.root / "usr" / "local" / "lib" / "nubo" / daemon
 
     def qemu_pids(self, instance_id):
-        """Pids of running QEMU processes of this stack whose command line names the
-        instance."""
-        pids = []
-        for d in pathlib.Path("/proc").iterdir():
-            if not d.name.isdigit():
-                continue
-            try:
-                argv = (d / "cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            cmd = b" ".join(argv).decode(errors="replace")
-            if ("qemu-system" in cmd and instance_id in cmd and str(self.state_dir) in cmd
-                    and pid_alive(int(d.name))):
-                pids.append(int(d.name))
-        return pids
+        """Pids of running QEMU processes of this stack's instance, from the one exact
+        matcher (deploy/lib.sh nubo_qemu_pids through `nubo-ctl qemu-pids`)."""
+        assert instance_id, "qemu_pids needs an instance id"
+        out = self.nubo_ctl("qemu-pids", instance_id, timeout=60).stdout
+        return sorted(int(p) for p in out.split())
 
     def instance_dir(self, instance_id):
         return self.state_dir / "instances" / instance_id
