@@ -14,13 +14,12 @@ mkdir -p "$out"
 cc=${FUZZ_CC:-clang}
 # shellcheck disable=SC2054,SC2207 # commas inside one flag; pkg-config words split
 flags=(-g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined
-	-fno-sanitize-recover=undefined -I"$top" -I"$top/common"
+	-fno-sanitize-recover=undefined -I"$top" -I"$top/common" -I"$top/api-server"
 	$(pkg-config --cflags jansson libsodium libpq))
 # shellcheck disable=SC2207
 libs=($(pkg-config --libs jansson libsodium))
 common=("$top"/common/{msg,conf,jparse,util,xalloc}.c)
-# what a target needs beyond libnubo's parsers: include paths and sources of a daemon
-declare -A extra=([fuzz_image_inspect]="-I$top/api-server $top/api-server/image/image_inspect.c")
+declare -A extra=([fuzz_image_inspect]="$top/api-server/image/image_inspect.c")
 pass=0 fail=0
 for src in "$here"/fuzz_*.c; do
 	name=$(basename "$src" .c)
