@@ -62,6 +62,17 @@ for d in "${NUBO_DAEMONS[@]}"; do
 	check "$d: its directory has a main.c" test -f "$REPO/${NUBO_DAEMON_DIR[$d]}/main.c"
 done
 
+# ---------------------------------------------------------------- README, CI
+readme_test=$(sed -n '1,12s/^    \(make [a-z]*\) .*# run the tests.*/\1/p' "$REPO/README.md")
+check "README names its test command ($readme_test)" test -n "$readme_test"
+check ".ci/run runs exactly the README's test command" \
+	test "$(grep -v '^[[:space:]]*\(#\|$\)' "$REPO/.ci/run" | tail -n 1)" = "$readme_test"
+check ".ci/run installs the packages with stack.sh --deps-only" \
+	grep -qx 'deploy/stack.sh --deps-only' "$REPO/.ci/run"
+for p in clang-format-14 util-linux postgresql; do
+	check "stack.sh installs $p" grep -q "[[:space:]]$p\([[:space:]]\|$\)" "$REPO/deploy/stack.sh"
+done
+
 # ---------------------------------------------------------------- units
 nubo_set_root "$T"
 mkdir -p "$T/units" "$NUBO_BIN" "$NUBO_ETC" "$NUBO_LOGDIR" "$NUBO_RUNDIR"
@@ -97,6 +108,12 @@ wait
 FAKE
 	chmod 0755 "$NUBO_BIN/$d"
 done
+# the units as systemd reads them, now that their ExecStart= binaries exist
+if command -v systemd-analyze >/dev/null; then
+	nubo_unit_postgresql >"$T/units/nubo-postgresql.service"
+	check "systemd-analyze verify accepts every unit" \
+		bash -c 'cd "$0" && systemd-analyze verify --man=no ./*.service' "$T/units"
+fi
 printf '[api]\nport = 1\n' >"$NUBO_CONF"
 chown "root:$NUBO_USER" "$NUBO_CONF"
 chmod 0640 "$NUBO_CONF"
