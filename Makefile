@@ -10,8 +10,10 @@ LDLIBS   = $(shell pkg-config --libs $(PKGS)) -lpthread
 SAN      = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 BUILD   ?= build
 
-DAEMONS  = api-server:nubo-api scheduler:nubo-scheduler compute-agent:nubo-compute
-DIRS     = common $(foreach d,$(DAEMONS),$(firstword $(subst :, ,$(d))))
+# dir:name of every daemon, from deploy/daemons (the one list of them)
+DAEMONS := $(shell awk '$$1 ~ /^nubo-/ { print $$2 ":" $$1 }' deploy/daemons)
+DAEMON_DIRS = $(foreach d,$(DAEMONS),$(firstword $(subst :, ,$(d))))
+DIRS     = common $(DAEMON_DIRS)
 
 # Every .c of a directory and of its subfolders (api-server/identity/, ...) except
 # main.c goes into that directory's static library, so unit tests can link the pure
@@ -27,7 +29,7 @@ TESTS    = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test
 
 .SECONDEXPANSION:
 .SECONDARY:
-.PHONY: all check unit fuzz integration e2e clean stack unstack install asan format
+.PHONY: all check unit fuzz integration e2e clean stack unstack install asan format format-check
 all: $(BINS)
 
 HEADERS  = $(wildcard */*.h */*/*.h)
@@ -66,9 +68,9 @@ $(BUILD)/bin/nubo-manage: $(BUILD)/tools/nubo-manage.o $(BUILD)/common/lib.a
 
 # A unit test links libnubo plus the lib of each daemon whose headers it includes
 # as "<dir>/<noun>.h" (so two daemons' same-named symbols never meet in one binary).
-test_libs = $(foreach d,api-server scheduler compute-agent,$(if $(shell grep -l '^\#include "$(d)/' $(1)),$(BUILD)/$(d)/lib.a))
+test_libs = $(foreach d,$(DAEMON_DIRS),$(if $(shell grep -l '^\#include "$(d)/' $(1)),$(BUILD)/$(d)/lib.a))
 
-test_incs = $(foreach d,api-server scheduler compute-agent,$(if $(shell grep -l '^\#include "$(d)/' $(1)),-I$(d)))
+test_incs = $(foreach d,$(DAEMON_DIRS),$(if $(shell grep -l '^\#include "$(d)/' $(1)),-I$(d)))
 
 $(BUILD)/tests/%: tests/unit/%.c $$(call test_libs,tests/unit/$$*.c) $(BUILD)/common/lib.a
 	@mkdir -p $(dir $@)
@@ -86,16 +88,18 @@ build-asan-tests: $(TESTS)
 fuzz:
 	tests/fuzz/run.sh
 
-# Each daemon's -n against golden files; controller tests: the real scheduler and
-# PostgreSQL against fake agents on ZeroMQ.
+# Each daemon's -n against golden files; deploy/ without a stack (the daemons table,
+# units, the supervisor with fake daemons, the QEMU matcher); controller tests: the
+# real scheduler and PostgreSQL against fake agents on ZeroMQ.
 integration: all
 	tests/config/run.sh
+	tests/deploy/run.sh
 	tests/scheduler/run.sh
 
 e2e: all
 	tests/e2e/run.sh
 
-check: unit fuzz integration e2e
+check: format-check unit fuzz integration e2e
 
 stack:
 	deploy/stack.sh
@@ -103,8 +107,20 @@ stack:
 unstack:
 	deploy/unstack.sh
 
+# One format (.clang-format), pinned to the clang-format Debian 12 ships (14): another
+# version formats some constructs differently. format rewrites and format-check
+# (part of make check) verifies the same files: every .c and .h of the tree at any
+# depth, outside the build trees and .git.
+CLANG_FORMAT ?= clang-format-14
+FORMAT_FILES = $(shell find . \( -name .git -o -name 'build*' \) -prune -o -type f \
+                 \( -name '*.c' -o -name '*.h' \) -print | LC_ALL=C sort)
+format-check:
+	@$(CLANG_FORMAT) --version | grep -q 'version 14\.' || \
+	  { echo "format-check: need clang-format 14 (apt-get install clang-format-14)" >&2; exit 1; }
+	$(CLANG_FORMAT) --dry-run -Werror $(FORMAT_FILES)
+
 format:
-	clang-format -i */*.c */*.h */*/*.c */*/*.h tools/*.c tests/unit/*.c
+	$(CLANG_FORMAT) -i $(FORMAT_FILES)
 
 clean:
 	rm -rf build build-asan

@@ -156,8 +156,8 @@ for ((b = 1; b <= BOOTS; b++)); do
 	ready_s+=("$(elapsed "$t0" "$t2")")
 	say "boot $b: ACTIVE after ${active_s[-1]} s, guest ready after ${ready_s[-1]} s"
 	if [ "$b" = 1 ]; then
-		for q in $(nubo_qemu_pids); do
-			if nubo_pid_matches "$q" "$id"; then echo "rss_kb_qemu_m1_tiny=$(rss_kb "$q")"; fi
+		for q in $(nubo_qemu_pids "$id"); do
+			echo "rss_kb_qemu_m1_tiny=$(rss_kb "$q")"
 		done
 	fi
 	api DELETE "/compute/v2.1/servers/$id" >/dev/null

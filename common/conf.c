@@ -83,7 +83,9 @@ struct conf *conf_parse(const char *text, char *err, size_t errlen)
 			}
 			*close = '\0';
 			char *name = trim(s + 1);
-			if (!valid_name(name) || strlen(name) >= sizeof(section)) {
+			/* no '.': conf_dump's "section.key" must name one entry */
+			if (!valid_name(name) || strchr(name, '.') ||
+			    strlen(name) >= sizeof(section)) {
 				snprintf(err, errlen, "line %d: bad section name", lineno);
 				goto fail;
 			}

@@ -1,5 +1,6 @@
 /* nubo.conf: INI-style "[section]" headers and "key = value" lines; '#' and ';'
- * start comments. Every daemon reads the same file and takes its own sections. */
+ * start comments. Names are letters, digits, '_', '-' and (keys only) '.'. Every
+ * daemon reads the same file and takes its own sections. */
 #ifndef NUBO_CONF_H
 #define NUBO_CONF_H
 #include <stddef.h>

@@ -2,23 +2,62 @@
 # deploy/lib.sh: what stack.sh, unstack.sh, nubo-ctl and bench/ share: the file
 # layout under a root directory, logging, process helpers. Sourced, never run.
 #
-# Layout for root R ("/" for a real install, a temp dir for throwaway stacks):
-#   R/etc/nubo/        nubo.conf (0600), secrets (0600), openrc, clouds.yaml, stack.env
-#   R/var/lib/nubo/    pgdata/ (PostgreSQL cluster), pgrun/ (its socket), images/,
-#                      compute/ (agent state_dir), nubo-tiny.qcow2
-#   R/var/log/nubo/    <daemon>.log, postgresql.log
-#   R/run/nubo/        <daemon>.pid, <daemon>.supervisor.pid
+# Layout for root R ("/" for a real install, a temp dir for throwaway stacks), with
+# owner and mode where the daemons running as nubo (deploy/daemons) depend on them:
+#   R/usr/local/lib/nubo/  the daemons and nubo-manage, installed from build/bin by
+#                          stack.sh (root 0755: user nubo may run them, not change
+#                          them, wherever the checkout lives)
+#   R/etc/nubo/        nubo.conf (root:nubo 0640: DB password and CURVE keys),
+#                      secrets, openrc, clouds.yaml (root 0600), stack.env
+#   R/var/lib/nubo/    pgdata/ (PostgreSQL cluster, postgres 0700), pgrun/ (its
+#                      socket, postgres:nubo 0750), images/ (nubo:nubo 0750),
+#                      compute/ (agent state_dir, the agent's), nubo-tiny.qcow2
+#   R/var/log/nubo/    <daemon>.log (opened by the supervisor), postgresql.log
+#   R/run/nubo/        <daemon>.pid, <daemon>.supervisor.pid (the supervisor's)
 
 NUBO_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-NUBO_BIN=${NUBO_BIN:-$NUBO_REPO/build/bin}
-# start order; stop goes the other way
-NUBO_DAEMONS=(nubo-scheduler nubo-api nubo-compute)
+# where make puts the binaries; stack.sh installs them into NUBO_BIN (nubo_set_root)
+NUBO_BUILD_BIN=${NUBO_BUILD_BIN:-$NUBO_REPO/build/bin}
+
+# The daemons, from deploy/daemons (the one list): NUBO_DAEMONS in start order (stop
+# goes the other way), and per name its source dir, user, needs and description.
+NUBO_DAEMONS=()
+declare -gA NUBO_DAEMON_DIR NUBO_DAEMON_USER NUBO_DAEMON_NEEDS NUBO_DAEMON_DESC
+nubo_daemons_load() {
+	local name dir user needs desc n=0
+	while read -r name dir user needs desc; do
+		n=$((n + 1))
+		case $name in '' | '#'*) continue ;; esac
+		case $name in nubo-[a-z]*) ;; *) nubo_die "deploy/daemons:$n: bad name '$name'" ;; esac
+		case $user in nubo | root) ;; *) nubo_die "deploy/daemons:$n: user must be nubo or root" ;; esac
+		[ -n "$desc" ] || nubo_die "deploy/daemons:$n: expected name dir user needs description"
+		NUBO_DAEMONS+=("$name")
+		NUBO_DAEMON_DIR[$name]=$dir
+		NUBO_DAEMON_USER[$name]=$user
+		NUBO_DAEMON_NEEDS[$name]=$needs
+		NUBO_DAEMON_DESC[$name]=$desc
+	done <"$NUBO_REPO/deploy/daemons"
+	[ ${#NUBO_DAEMONS[@]} -gt 0 ] || nubo_die "deploy/daemons lists no daemon"
+}
+
+# nubo_daemon_needs NAME WHAT: 0 when deploy/daemons lists WHAT among NAME's needs.
+nubo_daemon_needs() {
+	case ",${NUBO_DAEMON_NEEDS[$1]:-}," in *",$2,"*) return 0 ;; esac
+	return 1
+}
+
+# nubo_daemons_reversed: the daemons in stop order, one per line.
+nubo_daemons_reversed() {
+	local i
+	for ((i = ${#NUBO_DAEMONS[@]} - 1; i >= 0; i--)); do echo "${NUBO_DAEMONS[i]}"; done
+}
 
 nubo_log() { printf '%s: %s\n' "${NUBO_PROG:-nubo}" "$*" >&2; }
 nubo_die() {
 	printf '%s: error: %s\n' "${NUBO_PROG:-nubo}" "$*" >&2
 	exit 1
 }
+nubo_daemons_load
 
 # nubo_set_root DIR: sets every path variable for the stack under DIR.
 nubo_set_root() {
@@ -29,6 +68,7 @@ nubo_set_root() {
 	NUBO_ROOT=$r
 	# prefix for paths: "" for "/", so paths read /etc/nubo rather than //etc/nubo
 	local p=${r%/}
+	NUBO_BIN=$p/usr/local/lib/nubo
 	NUBO_ETC=$p/etc/nubo
 	NUBO_CONF=$NUBO_ETC/nubo.conf
 	NUBO_SECRETS=$NUBO_ETC/secrets
@@ -57,6 +97,12 @@ nubo_ensure_users() {
 		useradd --system --user-group --no-create-home --home-dir /nonexistent \
 			--shell /usr/sbin/nologin "$u" || nubo_die "cannot create user $u"
 	done
+}
+
+# nubo_pgsock_dir: the PostgreSQL socket directory. postgres makes the socket there;
+# group nubo (nubo-api, nubo-scheduler) may reach it; nobody else. Idempotent.
+nubo_pgsock_dir() {
+	install -d -o postgres -g "$NUBO_USER" -m 0750 "$NUBO_PGSOCK"
 }
 
 nubo_pgbin() {
@@ -137,35 +183,36 @@ nubo_kill_wait() {
 	return 1
 }
 
-# nubo_qemu_pids: pids of the QEMU processes that use this stack's compute state_dir
-# (found through their pid files and by scanning every process's command line).
+# nubo_qemu_pids [INSTANCE]: pids of the QEMU processes of this stack's compute agent
+# (of one instance, given its id), one a line. The one matcher every script and test
+# uses (tests call it through `nubo-ctl qemu-pids`). Exact: the process's executable
+# is a qemu-system-*, it is not a zombie, its argv has "-uuid U", and an argument is,
+# or names after '=' or ',', a path inside NUBO_STATE_DIR/instances/U/ (so
+# "/var/lib/nubo/compute/" never matches "/tmp/x/var/lib/nubo/compute/", and one
+# instance's id never matches another's).
 nubo_qemu_pids() {
-	local f pid cmd sd=$NUBO_STATE_DIR/ seen=" "
-	for f in "$NUBO_STATE_DIR"/instances/*/qemu.pid; do
-		[ -f "$f" ] || continue
-		pid=$(tr -dc 0-9 <"$f")
-		if nubo_pid_matches "$pid" qemu "$(dirname "$f")"; then
-			seen="$seen$pid "
-		fi
-	done
-	for f in /proc/[0-9]*/cmdline; do
+	local want=${1:-} dir=$NUBO_STATE_DIR/instances/ f pid exe arg prev uuid hit
+	local -a args
+	for f in /proc/[0-9]*; do
 		pid=${f#/proc/}
-		pid=${pid%/cmdline}
-		case $seen in *" $pid "*) continue ;; esac
-		cmd=$(tr '\0' '\n' 2>/dev/null <"$f") || continue
-		case $cmd in *qemu-system*) ;; *) continue ;; esac
-		# an argument that is, or names after '=' or ',', a path under state_dir;
-		# "/var/lib/nubo/compute/" must not match "/tmp/x/var/lib/nubo/compute/"
-		while IFS= read -r arg; do
-			case ",$arg" in
-			*[,=]"$sd"*)
-				seen="$seen$pid "
-				break
-				;;
-			esac
-		done <<<"$cmd"
+		exe=$(readlink "$f/exe" 2>/dev/null) || continue
+		case ${exe##*/} in qemu-system-*) ;; *) continue ;; esac
+		args=()
+		while IFS= read -r -d '' arg; do args+=("$arg"); done <"$f/cmdline" 2>/dev/null || continue
+		uuid='' prev=''
+		for arg in "${args[@]}"; do
+			[ "$prev" != -uuid ] || uuid=$arg
+			prev=$arg
+		done
+		case $uuid in '' | */* | .*) continue ;; esac
+		[ -z "$want" ] || [ "$uuid" = "$want" ] || continue
+		hit=''
+		for arg in "${args[@]}"; do
+			case ",$arg" in *[,=]"$dir$uuid/"*) hit=1 && break ;; esac
+		done
+		[ -n "$hit" ] && nubo_pid_alive "$pid" && echo "$pid"
 	done
-	for pid in $seen; do echo "$pid"; done
+	return 0
 }
 
 # nubo_conf_get SECTION KEY: the value of KEY in SECTION of nubo.conf (empty if unset).
@@ -187,7 +234,54 @@ nubo_systemd() {
 }
 
 # nubo_use_units: 0 when the stack's daemons are systemd units (a "/" root on a
-# systemd machine, where stack.sh installed deploy/systemd/*).
+# systemd machine, where stack.sh installed the units made from deploy/systemd/).
 nubo_use_units() {
-	[ "$NUBO_ROOT" = / ] && nubo_systemd && [ -f /etc/systemd/system/nubo-api.service ]
+	[ "$NUBO_ROOT" = / ] && nubo_systemd && [ -f /etc/systemd/system/nubo-postgresql.service ]
+}
+
+# nubo_daemon_cmd NAME: sets the array NUBO_CMD to the command line that runs daemon
+# NAME as deploy/daemons says: for user nubo through setpriv as nubo:nubo with its
+# groups, no capabilities (bounding set empty too), no_new_privs and a clean
+# environment, like the systemd unit's User=, CapabilityBoundingSet= and
+# NoNewPrivileges=; for user root (an agent, which drops privileges itself) as is.
+nubo_daemon_cmd() {
+	local u=${NUBO_DAEMON_USER[$1]:-}
+	[ -n "$u" ] || nubo_die "unknown daemon $1"
+	NUBO_CMD=("$NUBO_BIN/$1" -c "$NUBO_CONF")
+	[ "$u" = root ] && return 0
+	NUBO_CMD=(setpriv --reuid="$u" --regid="$u" --init-groups --reset-env --no-new-privs
+		--inh-caps=-all --bounding-set=-all -- "${NUBO_CMD[@]}")
+}
+
+# nubo_unit NAME: prints daemon NAME's systemd unit, deploy/systemd/nubo-daemon.service.in
+# filled in from deploy/daemons and the root's paths. Lines of the template that start
+# with @nubo@ are for daemons that run as nubo, @keep-children@ for those that need it.
+nubo_unit() {
+	local d=$1 u=${NUBO_DAEMON_USER[$1]} e after='' wants='' only_nubo='d' only_keep='d' killmode=control-group
+	if nubo_daemon_needs "$d" db; then
+		after=nubo-postgresql.service
+		wants=nubo-postgresql.service
+	fi
+	for e in "${NUBO_DAEMONS[@]}"; do
+		[ "$e" != "$d" ] || break
+		after="$after $e.service"
+		wants="$wants $e.service"
+	done
+	[ "$u" = root ] || only_nubo='s/^@nubo@//'
+	if nubo_daemon_needs "$d" keep-children; then
+		only_keep='s/^@keep-children@//'
+		killmode=process
+	fi
+	sed -e '/^@nubo@/'"$only_nubo" -e '/^@keep-children@/'"$only_keep" \
+		-e "s|@NAME@|$d|g" -e "s|@DESCRIPTION@|${NUBO_DAEMON_DESC[$d]}|g" \
+		-e "s|@USER@|$u|g" -e "s|@AFTER@|${after# }|g" -e "s|@WANTS@|${wants# }|g" \
+		-e "s|@KILLMODE@|$killmode|g" -e "s|@BIN@|$NUBO_BIN|g" -e "s|@CONF@|$NUBO_CONF|g" \
+		-e "s|@LOGDIR@|$NUBO_LOGDIR|g" "$NUBO_REPO/deploy/systemd/nubo-daemon.service.in"
+}
+
+# nubo_unit_postgresql: prints the unit of the stack's own PostgreSQL cluster.
+nubo_unit_postgresql() {
+	sed -e "s|@PGBIN@|$(nubo_pgbin)|g" -e "s|@PGDATA@|$NUBO_PGDATA|g" \
+		-e "s|@LOGDIR@|$NUBO_LOGDIR|g" -e "s|@PGSOCK@|$NUBO_PGSOCK|g" \
+		-e "s|@USER@|$NUBO_USER|g" "$NUBO_REPO/deploy/systemd/nubo-postgresql.service.in"
 }

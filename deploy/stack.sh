@@ -30,7 +30,7 @@ DEPS=(
 	# build
 	build-essential pkg-config make
 	libmicrohttpd-dev libpq-dev libzmq3-dev libjansson-dev libcurl4-openssl-dev
-	libsodium-dev libcmocka-dev clang libclang-rt-14-dev
+	libsodium-dev libcmocka-dev clang libclang-rt-14-dev clang-format-14
 	# runtime
 	postgresql qemu-system-x86 qemu-utils genisoimage xorriso ca-certificates curl
 	util-linux procps iproute2 openssh-client
@@ -144,8 +144,15 @@ ROOTOPT=
 # ------------------------------------------------------------------ build
 step "building (make)"
 make -C "$NUBO_REPO" -j"$(nproc)" all
-for b in nubo-api nubo-scheduler nubo-compute nubo-manage; do
-	[ -x "$NUBO_BIN/$b" ] || nubo_die "build did not produce $NUBO_BIN/$b"
+# Installed, not run from the checkout: user nubo may not be able to reach it (a
+# clone in /root), and a `make clean` must not pull the binaries from under a running
+# cloud. Each is replaced by a rename, so running daemons keep their old one.
+step "installing the binaries ($NUBO_BIN)"
+install -d -m 0755 "$NUBO_BIN"
+for b in "${NUBO_DAEMONS[@]}" nubo-manage; do
+	[ -x "$NUBO_BUILD_BIN/$b" ] || nubo_die "build did not produce $NUBO_BUILD_BIN/$b"
+	install -m 0755 "$NUBO_BUILD_BIN/$b" "$NUBO_BIN/.$b.new"
+	mv -f "$NUBO_BIN/.$b.new" "$NUBO_BIN/$b"
 done
 
 # ------------------------------------------------------------------ secrets
@@ -199,7 +206,7 @@ setup_postgres() {
 		nubo_as_postgres "$pgbin/initdb" -D "$NUBO_PGDATA" -U postgres -E UTF8 \
 			--locale=C.UTF-8 --auth-local=peer --auth-host=reject >/dev/null
 	fi
-	install -d -o postgres -g postgres -m 0755 "$NUBO_PGSOCK"
+	nubo_pgsock_dir
 	# Our settings in their own file, included from postgresql.conf: no TCP at all,
 	# the socket under the root, the stack's port.
 	cat >"$NUBO_PGDATA/nubo.conf.tmp" <<EOF
@@ -207,7 +214,8 @@ setup_postgres() {
 port = $PG_PORT
 listen_addresses = ''
 unix_socket_directories = '$NUBO_PGSOCK'
-unix_socket_permissions = 0770
+# who reaches the socket is decided by its directory (postgres:nubo 0750)
+unix_socket_permissions = 0777
 max_connections = 100
 password_encryption = scram-sha-256
 log_line_prefix = '%m [%p] %q%u@%d '
@@ -226,10 +234,12 @@ EOF
 	done
 	grep -qxF "include_if_exists = 'nubo.conf'" "$NUBO_PGDATA/postgresql.conf" ||
 		echo "include_if_exists = 'nubo.conf'" >>"$NUBO_PGDATA/postgresql.conf"
-	# the socket group: root reaches it anyway; postgres owns it
 	if nubo_pg_running; then
+		# port, socket place and mode need a restart (an install from before the
+		# daemons ran as nubo has a 0770 postgres-group socket)
 		if [ "$(sed -n 4p "$NUBO_PGDATA/postmaster.pid")" != "$PG_PORT" ] ||
-			[ "$(sed -n 5p "$NUBO_PGDATA/postmaster.pid")" != "$NUBO_PGSOCK" ]; then
+			[ "$(sed -n 5p "$NUBO_PGDATA/postmaster.pid")" != "$NUBO_PGSOCK" ] ||
+			[ "$(stat -c %a "$NUBO_PGSOCK/.s.PGSQL.$PG_PORT" 2>/dev/null)" != 777 ]; then
 			"$HERE/nubo-ctl" --root "$NUBO_ROOT" restart postgresql
 		else
 			nubo_as_postgres "$pgbin/pg_ctl" -D "$NUBO_PGDATA" reload >/dev/null
@@ -303,21 +313,36 @@ EOF
 		}
 	}' "$ov" "$NUBO_REPO/deploy/nubo.conf.example" >"$ov.new"
 	rm -f "$ov"
-	chmod 0600 "$ov.new"
+	# the daemons running as nubo read it (database password, CURVE keys); the
+	# generated passwords of the secrets file stay root's
+	chown "root:$NUBO_USER" "$ov.new"
+	chmod 0640 "$ov.new"
 	if [ -f "$NUBO_CONF" ] && ! diff -q <(grep -v '^# Generated' "$NUBO_CONF") \
 		<(grep -v '^# Generated' "$ov.new") >/dev/null; then
-		cp -p "$NUBO_CONF" "$NUBO_CONF.old"
+		install -m 0600 "$NUBO_CONF" "$NUBO_CONF.old"
 		nubo_log "nubo.conf changed; the previous one is $NUBO_CONF.old"
 	fi
 	mv -f "$ov.new" "$NUBO_CONF"
 }
 step "configuration ($NUBO_CONF)"
-mkdir -p "$NUBO_IMAGE_DIR" "$NUBO_STATE_DIR"
+mkdir -p "$NUBO_STATE_DIR"
 write_conf
+# what deploy/daemons says each daemon needs, owned by the user it runs as (also on
+# an install from before the daemons ran as nubo: chown -R is idempotent)
+install -d -m 0750 "$NUBO_IMAGE_DIR"
 for d in "${NUBO_DAEMONS[@]}"; do
-	if ! out=$("$NUBO_BIN/$d" -c "$NUBO_CONF" -n 2>&1); then
+	u=${NUBO_DAEMON_USER[$d]}
+	if nubo_daemon_needs "$d" images; then
+		chown -R "$u:$u" "$NUBO_IMAGE_DIR"
+	fi
+done
+# -n exactly as the supervisor runs it (as its user): this also proves that user
+# reaches the binary and the configuration
+for d in "${NUBO_DAEMONS[@]}"; do
+	nubo_daemon_cmd "$d"
+	if ! out=$("${NUBO_CMD[@]}" -n 2>&1); then
 		printf '%s\n' "$out" >&2
-		nubo_die "$d -n rejects $NUBO_CONF"
+		nubo_die "$d -n (as ${NUBO_DAEMON_USER[$d]}) rejects $NUBO_CONF"
 	fi
 done
 
@@ -358,12 +383,12 @@ build_guest_image
 
 # ------------------------------------------------------------------ daemons
 install_units() {
-	local u pgbin
-	pgbin=$(nubo_pgbin)
-	for u in "$NUBO_REPO"/deploy/systemd/*.service; do
-		sed -e "s|@BIN@|$NUBO_BIN|g" -e "s|@CONF@|$NUBO_CONF|g" -e "s|@PGBIN@|$pgbin|g" \
-			-e "s|@PGDATA@|$NUBO_PGDATA|g" -e "s|@LOGDIR@|$NUBO_LOGDIR|g" \
-			"$u" >"/etc/systemd/system/${u##*/}"
+	local d
+	nubo_unit_postgresql >/etc/systemd/system/nubo-postgresql.service.tmp
+	mv -f /etc/systemd/system/nubo-postgresql.service.tmp /etc/systemd/system/nubo-postgresql.service
+	for d in "${NUBO_DAEMONS[@]}"; do
+		nubo_unit "$d" >"/etc/systemd/system/$d.service.tmp"
+		mv -f "/etc/systemd/system/$d.service.tmp" "/etc/systemd/system/$d.service"
 	done
 	systemctl daemon-reload
 }
@@ -371,7 +396,8 @@ install_units() {
 step "starting the daemons"
 if [ "$NUBO_ROOT" = / ] && nubo_systemd; then
 	# the cluster was started by nubo-ctl above; hand it over to its unit
-	"$HERE/nubo-ctl" stop nubo-compute nubo-api nubo-scheduler postgresql >/dev/null
+	# shellcheck disable=SC2046 # one word per daemon
+	"$HERE/nubo-ctl" stop $(nubo_daemons_reversed) postgresql >/dev/null
 	install_units
 	systemctl enable nubo-postgresql.service "${NUBO_DAEMONS[@]/%/.service}"
 	systemctl restart nubo-postgresql.service "${NUBO_DAEMONS[@]/%/.service}"

@@ -30,15 +30,16 @@ done
 nubo_set_root "$ROOT"
 rc=0
 
-# 1. the daemons (nubo-compute first, so it does not restart what we stop next)
+# 1. the daemons, in stop order (the agents first, so nothing restarts what we stop next)
+mapfile -t daemons < <(nubo_daemons_reversed)
 if nubo_use_units; then
-	systemctl stop nubo-compute.service nubo-api.service nubo-scheduler.service || rc=1
+	systemctl stop "${daemons[@]/%/.service}" || rc=1
 else
-	"$HERE/nubo-ctl" --root "$NUBO_ROOT" stop nubo-compute nubo-api nubo-scheduler || rc=1
+	"$HERE/nubo-ctl" --root "$NUBO_ROOT" stop "${daemons[@]}" || rc=1
 fi
 
 # 2. the QEMUs of this root's compute agent
-mapfile -t qemus < <(nubo_qemu_pids)
+mapfile -t qemus < <(nubo_qemu_pids '')
 if [ ${#qemus[@]} -gt 0 ]; then
 	nubo_log "stopping ${#qemus[@]} QEMU process(es): ${qemus[*]}"
 	nubo_kill_wait 15 "${qemus[@]}" || rc=1
@@ -55,17 +56,17 @@ fi
 if [ -n "$PURGE" ]; then
 	[ $rc = 0 ] || nubo_die "something still runs; not purging"
 	if nubo_use_units; then
-		for u in "$NUBO_REPO"/deploy/systemd/*.service; do
-			systemctl disable "${u##*/}" >/dev/null 2>&1 || true
-			rm -f "/etc/systemd/system/${u##*/}"
+		for u in "${daemons[@]/%/.service}" nubo-postgresql.service; do
+			systemctl disable "$u" >/dev/null 2>&1 || true
+			rm -f "/etc/systemd/system/$u"
 		done
 		systemctl daemon-reload
 	fi
-	nubo_log "removing $NUBO_ETC $NUBO_VARLIB $NUBO_LOGDIR $NUBO_RUNDIR"
-	rm -rf "$NUBO_ETC" "$NUBO_VARLIB" "$NUBO_LOGDIR" "$NUBO_RUNDIR"
+	nubo_log "removing $NUBO_ETC $NUBO_VARLIB $NUBO_LOGDIR $NUBO_RUNDIR $NUBO_BIN"
+	rm -rf "$NUBO_ETC" "$NUBO_VARLIB" "$NUBO_LOGDIR" "$NUBO_RUNDIR" "$NUBO_BIN"
 	if [ "$NUBO_ROOT" != / ]; then
 		# the empty skeleton of a throwaway root
-		for d in etc var/lib var/log var run; do
+		for d in etc var/lib var/log var run usr/local/lib usr/local usr; do
 			rmdir "$NUBO_ROOT/$d" 2>/dev/null || true
 		done
 	fi

@@ -24,7 +24,8 @@ check() { # check NAME DAEMON CONF
 }
 bin=$(cd "$bin" && pwd)
 cd "$here" # relative paths keep the checkout's location out of the golden files
-for d in nubo-api nubo-scheduler nubo-compute; do
+# every daemon of deploy/daemons (the one list)
+for d in $(awk '$1 ~ /^nubo-/ { print $1 }' ../../deploy/daemons); do
 	check "$d.example" "$d" ../../deploy/nubo.conf.example
 	for bad in bad-*.conf; do
 		check "$d.${bad%.conf}" "$d" "$bad"

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from nubo_e2e import Stack
+from nubo_e2e import DAEMONS, Stack
 
 HELLO = "#!/bin/sh\necho hello-from-userdata\n"
 
@@ -90,5 +90,6 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     rep = outcome.get_result()
     if rep.failed and _stack is not None:
-        for name in ("nubo-api.log", "nubo-scheduler.log", "nubo-compute.log"):
+        for d in DAEMONS:
+            name = d["name"] + ".log"
             rep.sections.append(("log tail: " + name, _stack.log_tail(name)))

@@ -19,6 +19,23 @@ NUBO_CTL = REPO / "deploy" / "nubo-ctl"
 CLI_TIMEOUT = 600  # seconds; --wait polls forever, the suite must not
 
 
+def read_daemons(path=REPO / "deploy" / "daemons"):
+    """deploy/daemons (the one list of daemons), in start order: a list of dicts with
+    name, dir, user, needs (a list) and description."""
+    out = []
+    for line in path.read_text().splitlines():
+        if not line.startswith("nubo-"):
+            continue
+        name, dir_, user, needs, desc = line.split(None, 4)
+        out.append({"name": name, "dir": dir_, "user": user,
+                    "needs": [] if needs == "-" else needs.split(","), "description": desc})
+    assert out, "%s lists no daemon" % path
+    return out
+
+
+DAEMONS = read_daemons()
+
+
 class CliError(AssertionError):
     def __init__(self, args, proc):
         self.proc = proc
@@ -138,22 +155,16 @@ class Stack:
             return None
         return pid if pid_alive(pid) else None
 
+    def daemon_exe(self, daemon):
+        """The installed binary the supervisor runs DAEMON from."""
+        return self.root / "usr" / "local" / "lib" / "nubo" / daemon
+
     def qemu_pids(self, instance_id):
-        """Pids of running QEMU processes of this stack whose command line names the
-        instance."""
-        pids = []
-        for d in pathlib.Path("/proc").iterdir():
-            if not d.name.isdigit():
-                continue
-            try:
-                argv = (d / "cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            cmd = b" ".join(argv).decode(errors="replace")
-            if ("qemu-system" in cmd and instance_id in cmd and str(self.state_dir) in cmd
-                    and pid_alive(int(d.name))):
-                pids.append(int(d.name))
-        return pids
+        """Pids of running QEMU processes of this stack's instance, from the one exact
+        matcher (deploy/lib.sh nubo_qemu_pids through `nubo-ctl qemu-pids`)."""
+        assert instance_id, "qemu_pids needs an instance id"
+        out = self.nubo_ctl("qemu-pids", instance_id, timeout=60).stdout
+        return sorted(int(p) for p in out.split())
 
     def instance_dir(self, instance_id):
         return self.state_dir / "instances" / instance_id
@@ -248,6 +259,16 @@ def wait_for(fn, timeout, interval=1.0, what="condition"):
         if time.monotonic() > deadline:
             raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
         time.sleep(interval)
+
+
+def proc_status(pid):
+    """The fields of /proc/PID/status as a dict of strings ({} when PID is gone)."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return {}
+    return {k: v.strip() for k, _, v in (line.partition(":") for line in lines)}
 
 
 def pid_alive(pid):

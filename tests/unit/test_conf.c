@@ -44,6 +44,8 @@ static void errors(void **state)
 		{"[s]\njunk\n", "line 2: expected key = value"},
 		{"[s]\nba d = 1\n", "line 2: bad key name"},
 		{"[a/b]\n", "line 1: bad section name"},
+		/* conf_dump prints section.key: a dotted section would make it ambiguous */
+		{"[a.b]\n", "line 1: bad section name"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char err[128] = "";
