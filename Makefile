@@ -90,11 +90,13 @@ fuzz:
 
 # Each daemon's -n against golden files; deploy/ without a stack (the daemons table,
 # units, the supervisor with fake daemons, the QEMU matcher); controller tests: the
-# real scheduler and PostgreSQL against fake agents on ZeroMQ.
+# real scheduler and PostgreSQL against fake agents on ZeroMQ; the compute agent
+# against a fake scheduler (and real QEMUs when a guest image is cached).
 integration: all
 	tests/config/run.sh
 	tests/deploy/run.sh
 	tests/scheduler/run.sh
+	tests/agent/run.sh
 
 e2e: all
 	tests/e2e/run.sh

@@ -185,14 +185,15 @@ nubo_kill_wait() {
 
 # nubo_qemu_pids [INSTANCE]: pids of the QEMU processes of this stack's compute agent
 # (of one instance, given its id), one a line. The one matcher every script and test
-# uses (tests call it through `nubo-ctl qemu-pids`). Exact: the process's executable
-# is a qemu-system-*, it is not a zombie, its argv has "-uuid U", and an argument is,
-# or names after '=' or ',', a path inside NUBO_STATE_DIR/instances/U/ (so
-# "/var/lib/nubo/compute/" never matches "/tmp/x/var/lib/nubo/compute/", and one
-# instance's id never matches another's).
+# uses (tests call it through `nubo-ctl qemu-pids`), the same rule as the privileged
+# helper's (compute-agent/vm_priv.c vm_priv_is_qemu_of). Exact: the process's
+# executable is a qemu-system-*, it is not a zombie, its argv has "-uuid U", and its
+# working directory is NUBO_STATE_DIR/instances/U (the helper starts QEMU there; QEMU
+# gets its files as descriptors, so no path of the stack is in its argv).
 nubo_qemu_pids() {
-	local want=${1:-} dir=$NUBO_STATE_DIR/instances/ f pid exe arg prev uuid hit
+	local want=${1:-} dir f pid exe arg prev uuid
 	local -a args
+	dir=$(realpath -m "$NUBO_STATE_DIR/instances")/
 	for f in /proc/[0-9]*; do
 		pid=${f#/proc/}
 		exe=$(readlink "$f/exe" 2>/dev/null) || continue
@@ -206,11 +207,8 @@ nubo_qemu_pids() {
 		done
 		case $uuid in '' | */* | .*) continue ;; esac
 		[ -z "$want" ] || [ "$uuid" = "$want" ] || continue
-		hit=''
-		for arg in "${args[@]}"; do
-			case ",$arg" in *[,=]"$dir$uuid/"*) hit=1 && break ;; esac
-		done
-		[ -n "$hit" ] && nubo_pid_alive "$pid" && echo "$pid"
+		[ "$(readlink "$f/cwd" 2>/dev/null)" = "$dir$uuid" ] || continue
+		nubo_pid_alive "$pid" && echo "$pid"
 	done
 	return 0
 }

@@ -180,20 +180,22 @@ id1=11111111-1111-4111-8111-111111111111
 id2=22222222-2222-4222-8222-222222222222
 id3=33333333-3333-4333-8333-333333333333
 sd=$NUBO_STATE_DIR/instances
-fake() {
-	"$@" </dev/null >/dev/null 2>&1 &
+fake() { # fake CWD COMMAND...: QEMU runs in its instance directory
+	local cwd=$1
+	shift
+	mkdir -p "$cwd"
+	(cd "$cwd" && exec "$@") </dev/null >/dev/null 2>&1 &
 	PIDS+=($!)
 }
 nap=(-c 'import time; time.sleep(120)')
-fake "$T/qemu-system-fake" "${nap[@]}" -uuid "$id1" \
-	-chardev "socket,id=qmp,path=$sd/$id1/qmp.sock" -pidfile "$sd/$id1/qemu.pid"
+fake "$sd/$id1" "$T/qemu-system-fake" "${nap[@]}" -uuid "$id1" -name guest=x
 own=${PIDS[-1]}
-# another stack's QEMU, whose paths merely contain ours
-fake "$T/qemu-system-fake" "${nap[@]}" -uuid "$id2" -pidfile "$T/other$sd/$id2/qemu.pid"
-# a -uuid that is not the instance directory it names
-fake "$T/qemu-system-fake" "${nap[@]}" -uuid "$id3" -pidfile "$sd/$id1/qemu.pid"
+# another stack's QEMU, whose directory merely contains ours
+fake "$T/other$sd/$id2" "$T/qemu-system-fake" "${nap[@]}" -uuid "$id2"
+# a -uuid that is not the instance directory it runs in
+fake "$sd/$id1" "$T/qemu-system-fake" "${nap[@]}" -uuid "$id3"
 # not a QEMU, though its command line says qemu-system
-fake bash -c 'sleep 120; : qemu-system-x86_64' -uuid "$id1" -pidfile "$sd/$id1/qemu.pid"
+fake "$sd/$id1" bash -c 'sleep 120; : qemu-system-x86_64' -uuid "$id1"
 sleep 0.5
 check "qemu-pids finds exactly this stack's QEMU" \
 	test "$(nubo_qemu_pids '' | tr '\n' ' ')" = "$own "
