@@ -31,7 +31,7 @@
 static json_t *flavor_json(const struct req *r, const PGresult *res, int i, int brief)
 {
 	const char *id = db_val(res, i, 0);
-	json_t *links = wire_compute_links(r->api->public_url, "flavors", id);
+	json_t *links = wire_compute_links(r->ctx->api->public_url, "flavors", id);
 	if (brief)
 		return json_pack("{s:s,s:s,s:o}", "id", id, "name", db_val(res, i, 1), "links",
 		                 links);
@@ -60,7 +60,7 @@ static void flavors_list_common(struct req *r, struct resp *w, int brief)
 	/* Nova: is_public defaults to true; the literal "None" means all (admins only). */
 	const char *pub = req_query(r, "is_public");
 	const char *is_public = "true";
-	if (pub && policy_is_admin(&r->auth)) {
+	if (pub && policy_is_admin(&r->ctx->auth)) {
 		int b = wire_bool(pub);
 		if (!strcasecmp(pub, "none"))
 			is_public = NULL;
@@ -81,16 +81,18 @@ static void flavors_list_common(struct req *r, struct resp *w, int brief)
 	snprintf(lim, sizeof(lim), "%ld",
 	         limit < 0 || limit > LIST_LIMIT_MAX ? LIST_LIMIT_MAX : limit);
 	const char *marker = req_query(r, "marker");
-	if (marker && DBX(r->db, err, sizeof err, "SELECT 1 FROM flavors WHERE id = $1", marker) != 1) {
+	if (marker &&
+	    DBX(r->ctx->db, err, sizeof err, "SELECT 1 FROM flavors WHERE id = $1", marker) != 1) {
 		resp_error(r, w, 400, "marker [%s] not found", marker);
 		return;
 	}
-	PGresult *res = DBQ(r->db, err, sizeof err,
-	          "SELECT " FLAVOR_COLS " FROM flavors"
-	          " WHERE ($1::boolean IS NULL OR is_public = $1::boolean)"
-	          " AND ram_mb >= $2::int AND disk_gb >= $3::int AND ($4::text IS NULL OR id > $4)"
-	          " ORDER BY id LIMIT $5::int",
-	          is_public, ram, disk, marker, lim);
+	PGresult *res =
+	    DBQ(r->ctx->db, err, sizeof err,
+	        "SELECT " FLAVOR_COLS " FROM flavors"
+	        " WHERE ($1::boolean IS NULL OR is_public = $1::boolean)"
+	        " AND ram_mb >= $2::int AND disk_gb >= $3::int AND ($4::text IS NULL OR id > $4)"
+	        " ORDER BY id LIMIT $5::int",
+	        is_public, ram, disk, marker, lim);
 	if (!res) {
 		resp_db_error(r, w, err);
 		return;
@@ -117,7 +119,8 @@ static void flavors_detail(struct req *r, struct resp *w)
 static PGresult *flavor_load(struct req *r, struct resp *w, const char *sql, const char *id)
 {
 	char err[256];
-	PGresult *res = DBQ(r->db, err, sizeof err, sql, id, policy_is_admin(&r->auth) ? "true" : "false");
+	PGresult *res = DBQ(r->ctx->db, err, sizeof err, sql, id,
+	                    policy_is_admin(&r->ctx->auth) ? "true" : "false");
 	return wire_one_row(r, w, res, err, 404, "Flavor %s could not be found.", id);
 }
 
@@ -217,7 +220,7 @@ static void flavors_create(struct req *r, struct resp *w)
 	snprintf(rxtx, sizeof(rxtx), "%.17g", f.rxtx_factor);
 	const char *fid = !f.id || !strcmp(f.id, "auto") ? id : f.id;
 	PGresult *res = db_query(
-	    r->db,
+	    r->ctx->db,
 	    "INSERT INTO flavors (id, name, ram_mb, vcpus, disk_gb, swap_mb, ephemeral_gb,"
 	    " rxtx_factor, is_public) VALUES ($1, $2, $3::int, $4::int, $5::int, $6::int, $7::int,"
 	    " $8::double precision, $9::boolean) RETURNING " FLAVOR_COLS,
@@ -229,7 +232,8 @@ static void flavors_create(struct req *r, struct resp *w)
 		resp_json(w, 200, json_pack("{s:o}", "flavor", flavor_json(r, res, 0, 0)));
 	} else if (!strcmp(state, SQLSTATE_UNIQUE)) {
 		/* Which one clashed: the id or the name. */
-		if (DBX(r->db, err, sizeof err, "SELECT 1 FROM flavors WHERE id = $1", fid) > 0)
+		if (DBX(r->ctx->db, err, sizeof err, "SELECT 1 FROM flavors WHERE id = $1", fid) >
+		    0)
 			resp_error(r, w, 409, "Flavor with ID %s already exists.", fid);
 		else
 			resp_error(r, w, 409, "Flavor with name %s already exists.", f.name);
@@ -244,7 +248,7 @@ static void flavors_delete(struct req *r, struct resp *w)
 {
 	char err[256];
 	/* Instances keep their own copy of vcpus/ram/disk, so a flavor in use may go. */
-	int n = DBX(r->db, err, sizeof err, "DELETE FROM flavors WHERE id = $1", r->params[0]);
+	int n = DBX(r->ctx->db, err, sizeof err, "DELETE FROM flavors WHERE id = $1", r->params[0]);
 	wire_answer_rows(r, w, n, err, 202, "Flavor %s could not be found.", r->params[0]);
 }
 
@@ -321,7 +325,7 @@ static int specs_merge(struct req *r, struct resp *w, const json_t *add)
 	char *txt = json_dumps(add, JSON_COMPACT);
 	snprintf(max, sizeof(max), "%d", SPECS_MAX);
 	int n = DBX(
-	    r->db, err, sizeof err,
+	    r->ctx->db, err, sizeof err,
 	    "UPDATE flavors SET extra_specs = extra_specs || $2::jsonb WHERE id = $1"
 	    " AND (SELECT count(*) FROM jsonb_object_keys(extra_specs || $2::jsonb)) <= $3::int",
 	    r->params[0], txt, max);
@@ -398,7 +402,7 @@ static void specs_update(struct req *r, struct resp *w)
 static void specs_delete(struct req *r, struct resp *w)
 {
 	char err[256];
-	int n = DBX(r->db, err, sizeof err,
+	int n = DBX(r->ctx->db, err, sizeof err,
 	            "UPDATE flavors SET extra_specs = extra_specs - $2 WHERE id = $1"
 	            " AND extra_specs ? $2",
 	            r->params[0], r->params[1]);
@@ -407,18 +411,16 @@ static void specs_delete(struct req *r, struct resp *w)
 }
 
 #define C "/compute/v2.1"
-static const struct route routes[] = {
-    {"GET", C "/flavors", flavors_list, "compute:flavor:read", SVC_COMPUTE, 0},
-    {"GET", C "/flavors/detail", flavors_detail, "compute:flavor:read", SVC_COMPUTE, 0},
-    {"POST", C "/flavors", flavors_create, "compute:flavor:write", SVC_COMPUTE, 0},
-    {"GET", C "/flavors/{}", flavors_show, "compute:flavor:read", SVC_COMPUTE, 0},
-    {"DELETE", C "/flavors/{}", flavors_delete, "compute:flavor:write", SVC_COMPUTE, 0},
-    {"GET", C "/flavors/{}/os-extra_specs", specs_list, "compute:flavor:read", SVC_COMPUTE, 0},
-    {"POST", C "/flavors/{}/os-extra_specs", specs_create, "compute:flavor:write", SVC_COMPUTE, 0},
-    {"GET", C "/flavors/{}/os-extra_specs/{}", specs_show, "compute:flavor:read", SVC_COMPUTE, 0},
-    {"PUT", C "/flavors/{}/os-extra_specs/{}", specs_update, "compute:flavor:write", SVC_COMPUTE,
-     0},
-    {"DELETE", C "/flavors/{}/os-extra_specs/{}", specs_delete, "compute:flavor:write", SVC_COMPUTE,
-     0},
+static const struct httpd_route routes[] = {
+    {"GET", C "/flavors", flavors_list, POL_COMPUTE_FLAVOR_READ, 0},
+    {"GET", C "/flavors/detail", flavors_detail, POL_COMPUTE_FLAVOR_READ, 0},
+    {"POST", C "/flavors", flavors_create, POL_COMPUTE_FLAVOR_WRITE, 0},
+    {"GET", C "/flavors/{}", flavors_show, POL_COMPUTE_FLAVOR_READ, 0},
+    {"DELETE", C "/flavors/{}", flavors_delete, POL_COMPUTE_FLAVOR_WRITE, 0},
+    {"GET", C "/flavors/{}/os-extra_specs", specs_list, POL_COMPUTE_FLAVOR_READ, 0},
+    {"POST", C "/flavors/{}/os-extra_specs", specs_create, POL_COMPUTE_FLAVOR_WRITE, 0},
+    {"GET", C "/flavors/{}/os-extra_specs/{}", specs_show, POL_COMPUTE_FLAVOR_READ, 0},
+    {"PUT", C "/flavors/{}/os-extra_specs/{}", specs_update, POL_COMPUTE_FLAVOR_WRITE, 0},
+    {"DELETE", C "/flavors/{}/os-extra_specs/{}", specs_delete, POL_COMPUTE_FLAVOR_WRITE, 0},
 };
-ROUTE_TABLE(flavor_routes, routes);
+HTTPD_TABLE(flavor_routes, routes, &compute_hooks);

@@ -57,9 +57,9 @@ void server_row_from(const PGresult *res, int row, struct server_row *s)
 
 void server_view_ctx_of(const struct req *r, struct server_view_ctx *c)
 {
-	c->public_url = r->api->public_url;
-	c->admin = policy_is_admin(&r->auth);
-	c->mv_minor = r->mv_minor;
+	c->public_url = r->ctx->api->public_url;
+	c->admin = policy_is_admin(&r->ctx->auth);
+	c->mv_minor = r->ctx->mv_minor;
 }
 
 PGresult *server_find(struct req *r, struct resp *w, const char *id, int for_update)
@@ -70,13 +70,13 @@ PGresult *server_find(struct req *r, struct resp *w, const char *id, int for_upd
 		resp_error(r, w, 404, "Instance could not be found.");
 		return NULL;
 	}
-	int admin = policy_is_admin(&r->auth);
+	int admin = policy_is_admin(&r->ctx->auth);
 	char *sql = xasprintf("SELECT " SERVER_COLUMNS " FROM instances i WHERE i.id = $1"
 	                      " AND NOT i.deleted%s%s",
 	                      admin ? " AND $2::text = $2::text" : " AND i.project_id = $2",
 	                      for_update ? " FOR UPDATE OF i" : "");
-	const char *params[] = {cid, r->auth.project_id};
-	PGresult *res = db_query(r->db, sql, 2, params, err, sizeof(err), NULL);
+	const char *params[] = {cid, r->ctx->auth.project_id};
+	PGresult *res = db_query(r->ctx->db, sql, 2, params, err, sizeof(err), NULL);
 	free(sql);
 	return wire_one_row(r, w, res, err, 404, "Instance %s could not be found.", id);
 }
@@ -146,8 +146,8 @@ static char *next_link(struct req *r, int detail, long limit, const char *last_i
 	static const char *const keep[] = {"all_tenants", "project_id", "tenant_id",
 	                                   "name",        "status",     "flavor",
 	                                   "image",       "host",       "changes-since"};
-	char *href = xasprintf("%s/compute/v2.1/servers%s?limit=%ld&marker=%s", r->api->public_url,
-	                       detail ? "/detail" : "", limit, last_id);
+	char *href = xasprintf("%s/compute/v2.1/servers%s?limit=%ld&marker=%s",
+	                       r->ctx->api->public_url, detail ? "/detail" : "", limit, last_id);
 	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
 		const char *v = req_query(r, keep[i]);
 		if (v)
@@ -160,7 +160,7 @@ static void servers_list_common(struct req *r, struct resp *w, int detail)
 {
 	struct query q = {.n = 0};
 	char err[512], sqlstate[6] = "", limit_s[24], since_s[32], mid[UUID_STR_LEN];
-	int admin = policy_is_admin(&r->auth);
+	int admin = policy_is_admin(&r->ctx->auth);
 	PGresult *res = NULL;
 
 	int all = parse_bool_param(req_query(r, "all_tenants"));
@@ -207,7 +207,7 @@ static void servers_list_common(struct req *r, struct resp *w, int detail)
 	if (admin && proj && *proj)
 		query_and(&q, "i.project_id = $%d", proj);
 	else if (!(admin && all))
-		query_and(&q, "i.project_id = $%d", r->auth.project_id);
+		query_and(&q, "i.project_id = $%d", r->ctx->auth.project_id);
 	const char *name = req_query(r, "name");
 	if (name && *name) {
 		if (strlen(name) > 255) {
@@ -233,10 +233,10 @@ static void servers_list_common(struct req *r, struct resp *w, int detail)
 		char merr[256];
 		int n = uuid_lower(marker, mid) < 0
 		            ? -EINVAL
-		            : DBX(r->db, merr, sizeof merr,
+		            : DBX(r->ctx->db, merr, sizeof merr,
 		                  "SELECT 1 FROM instances WHERE id = $1"
 		                  " AND ($2::text = '1' OR project_id = $3)",
-		                  mid, admin ? "1" : "0", r->auth.project_id);
+		                  mid, admin ? "1" : "0", r->ctx->auth.project_id);
 		if (n != 1) { /* the id is echoed only when it is a UUID the query ran for */
 			resp_error(r, w, 400, "marker [%s] not found", n >= 0 ? mid : "?");
 			return;
@@ -251,7 +251,7 @@ static void servers_list_common(struct req *r, struct resp *w, int detail)
 	snprintf(q.sql + len, sizeof(q.sql) - len,
 	         " ORDER BY i.created_at DESC, i.id DESC LIMIT $%d::int", q.n);
 
-	res = db_query(r->db, q.sql, q.n, q.params, err, sizeof(err), sqlstate);
+	res = db_query(r->ctx->db, q.sql, q.n, q.params, err, sizeof(err), sqlstate);
 	if (!res) {
 		if (!strncmp(sqlstate, "2201B", 5)) { /* invalid regular expression */
 			resp_error(r, w, 400, "Invalid input for query parameters name.");
@@ -528,13 +528,13 @@ static int resolve_refs(struct req *r, struct resp *w, const struct create_req *
                         struct flavor_info *fl, char **public_key)
 {
 	char err[512];
-	int admin = policy_is_admin(&r->auth), rc = -EINVAL;
+	int admin = policy_is_admin(&r->ctx->auth), rc = -EINVAL;
 	const char *fid = ref_id(c->flavor_ref);
 	char iid[UUID_STR_LEN];
 	uuid_lower(ref_id(c->image_ref), iid);
 	PGresult *f = NULL, *im = NULL, *k = NULL, *az = NULL;
 
-	f = DBQ(r->db, err, sizeof err,
+	f = DBQ(r->ctx->db, err, sizeof err,
 	        "SELECT id, vcpus, ram_mb, disk_gb FROM flavors WHERE id = $1 AND NOT disabled"
 	        " AND (is_public OR $2::text = '1')",
 	        fid, admin ? "1" : "0");
@@ -546,11 +546,11 @@ static int resolve_refs(struct req *r, struct resp *w, const struct create_req *
 	fl->ram_mb = db_long(f, 0, 2, 0);
 	fl->disk_gb = db_long(f, 0, 3, 0);
 
-	im = DBQ(r->db, err, sizeof err,
+	im = DBQ(r->ctx->db, err, sizeof err,
 	         "SELECT status, min_disk, min_ram, coalesce(size, 0), coalesce(disk_format, '')"
 	         " FROM images WHERE id = $1"
 	         " AND (visibility IN ('public', 'community') OR owner = $2 OR $3::text = '1')",
-	         iid, r->auth.project_id, admin ? "1" : "0");
+	         iid, r->ctx->auth.project_id, admin ? "1" : "0");
 	im = wire_one_row(r, w, im, err, 400, "Image %s could not be found.", iid);
 	if (!im)
 		goto out;
@@ -560,8 +560,9 @@ static int resolve_refs(struct req *r, struct resp *w, const struct create_req *
 	}
 	/* The compute agent boots qcow2 and raw root disks only. */
 	if (strcmp(db_val(im, 0, 4), "qcow2") && strcmp(db_val(im, 0, 4), "raw")) {
-		resp_error(r, w, 400, "Image %s has disk_format '%s'; servers boot from qcow2 or raw.",
-		           iid, db_val(im, 0, 4));
+		resp_error(r, w, 400,
+		           "Image %s has disk_format '%s'; servers boot from qcow2 or raw.", iid,
+		           db_val(im, 0, 4));
 		goto out;
 	}
 	if (fl->ram_mb < db_long(im, 0, 2, 0)) {
@@ -575,9 +576,9 @@ static int resolve_refs(struct req *r, struct resp *w, const struct create_req *
 	}
 
 	if (c->key_name) {
-		k = DBQ(r->db, err, sizeof err,
+		k = DBQ(r->ctx->db, err, sizeof err,
 		        "SELECT public_key FROM keypairs WHERE user_id = $1 AND name = $2",
-		        r->auth.user_id, c->key_name);
+		        r->ctx->auth.user_id, c->key_name);
 		k = wire_one_row(r, w, k, err, 400, "Invalid key_name provided.");
 		if (!k)
 			goto out;
@@ -585,7 +586,8 @@ static int resolve_refs(struct req *r, struct resp *w, const struct create_req *
 	}
 
 	if (c->az && *c->az && strcmp(c->az, "nova")) {
-		az = DBQ(r->db, err, sizeof err, "SELECT 1 FROM agents WHERE az = $1 LIMIT 1", c->az);
+		az = DBQ(r->ctx->db, err, sizeof err, "SELECT 1 FROM agents WHERE az = $1 LIMIT 1",
+		         c->az);
 		az = wire_one_row(r, w, az, err, 400,
 		                  "The requested availability zone is not available");
 		if (!az)
@@ -653,24 +655,25 @@ static void server_create(struct req *r, struct resp *w)
 	if (resolve_refs(r, w, &c, &fl, &public_key) < 0)
 		goto out;
 
-	if (db_begin(r->db) < 0) {
+	if (db_begin(r->ctx->db) < 0) {
 		resp_db_error(r, w, "begin failed");
 		goto out;
 	}
 	began = 1;
 	/* The project row lock serialises every quota-consuming write of the project. */
-	int locked = DBX(r->db, err, sizeof err, "SELECT id FROM projects WHERE id = $1 FOR UPDATE",
-	                 r->auth.project_id);
+	int locked =
+	    DBX(r->ctx->db, err, sizeof err, "SELECT id FROM projects WHERE id = $1 FOR UPDATE",
+	        r->ctx->auth.project_id);
 	if (locked != 1) {
 		if (locked < 0)
 			resp_db_error(r, w, err);
 		else
-			resp_error(r, w, 400, "project %s does not exist", r->auth.project_id);
+			resp_error(r, w, 400, "project %s does not exist", r->ctx->auth.project_id);
 		goto out;
 	}
 	char qmsg[512];
-	long n =
-	    quota_fit(r->db, r->auth.project_id, &fl, c.min_count, c.max_count, qmsg, sizeof(qmsg));
+	long n = quota_fit(r->ctx->db, r->ctx->auth.project_id, &fl, c.min_count, c.max_count, qmsg,
+	                   sizeof(qmsg));
 	if (n < 0) {
 		resp_db_error(r, w, "quota lookup failed");
 		goto out;
@@ -695,50 +698,49 @@ static void server_create(struct req *r, struct resp *w)
 		/* Every instance gets a config drive (the agent always builds one), so
 		 * config_drive records true whatever the request said. */
 		int rows =
-		    DBX(r->db, err, sizeof err,
+		    DBX(r->ctx->db, err, sizeof err,
 		        "INSERT INTO instances (id, name, project_id, user_id, flavor_id, image_id,"
 		        " vcpus, ram_mb, disk_gb, status, vm_state, task_state, power_state, az,"
 		        " key_name, public_key, user_data, config_drive, metadata, access_ipv4,"
 		        " access_ipv6) VALUES ($1, $2, $3, $4, $5, $6, $7::int, $8::int, $9::int,"
 		        " 'BUILD', 'building', 'scheduling', 0, $10, $11, $12, $13, true,"
 		        " $14::jsonb, $15, $16)",
-		        id, name, r->auth.project_id, r->auth.user_id, fl.id, iid, vcpus, ram, disk,
-		        az, c.key_name, public_key, user_data, c.metadata_text,
+		        id, name, r->ctx->auth.project_id, r->ctx->auth.user_id, fl.id, iid, vcpus,
+		        ram, disk, az, c.key_name, public_key, user_data, c.metadata_text,
 		        c.ipv4 ? c.ipv4 : "", c.ipv6 ? c.ipv6 : "");
 		free(name);
 		if (rows != 1 ||
-		    server_task_queue(r->db, id, NULL, TASK_SPAWN, err, sizeof(err)) < 0) {
+		    server_task_queue(r->ctx->db, id, NULL, TASK_SPAWN, err, sizeof(err)) < 0) {
 			resp_db_error(r, w, err);
 			goto out;
 		}
 		if (i == 0)
 			memcpy(first_id, id, sizeof(first_id));
 	}
-	if (db_commit(r->db) < 0) {
+	if (db_commit(r->ctx->db) < 0) {
 		resp_db_error(r, w, "commit failed");
 		goto out;
 	}
 	began = 0;
-	api_wake_scheduler(r->api);
+	api_wake_scheduler(r->ctx->api);
 
 	if (c.admin_pass)
 		snprintf(pass, sizeof(pass), "%.31s", c.admin_pass);
 	else
 		token_random(pass, sizeof(pass), 9); /* 12 characters, like Nova's */
-	char *loc = xasprintf("%s/compute/v2.1/servers/%s", r->api->public_url, first_id);
+	char *loc = xasprintf("%s/compute/v2.1/servers/%s", r->ctx->api->public_url, first_id);
 	resp_header(w, "Location", loc);
 	free(loc);
 	json_t *srv =
 	    json_pack("{s:s,s:o,s:s,s:s,s:[{s:s}]}", "id", first_id, "links",
-	              wire_compute_links(r->api->public_url, "servers", first_id), "adminPass",
-	              pass,
-	              "OS-DCF:diskConfig", "MANUAL", "security_groups", "name", "default");
+	              wire_compute_links(r->ctx->api->public_url, "servers", first_id), "adminPass",
+	              pass, "OS-DCF:diskConfig", "MANUAL", "security_groups", "name", "default");
 	sodium_memzero(pass, sizeof(pass));
 	resp_json(w, 202, json_pack("{s:o}", "server", srv));
-	log_info("server %s created (%ld) in project %s", first_id, n, r->auth.project_id);
+	log_info("server %s created (%ld) in project %s", first_id, n, r->ctx->auth.project_id);
 out:
 	if (began)
-		db_rollback(r->db);
+		db_rollback(r->ctx->db);
 	free(public_key);
 	create_req_release(&c);
 }
@@ -749,13 +751,13 @@ static void server_delete(struct req *r, struct resp *w)
 {
 	char err[512];
 	int wake = 0;
-	if (db_begin(r->db) < 0) {
+	if (db_begin(r->ctx->db) < 0) {
 		resp_db_error(r, w, "begin failed");
 		return;
 	}
 	PGresult *res = server_find(r, w, r->params[0], 1);
 	if (!res) {
-		db_rollback(r->db);
+		db_rollback(r->ctx->db);
 		return;
 	}
 	struct server_row s;
@@ -766,29 +768,30 @@ static void server_delete(struct req *r, struct resp *w)
 		rows = 1; /* already on its way out */
 	} else if (!s.host && !open_task) {
 		/* Never placed and nothing in flight: no host holds anything of it. */
-		rows = DBX(r->db, err, sizeof err,
+		rows = DBX(r->ctx->db, err, sizeof err,
 		           "UPDATE instances SET status = 'DELETED', vm_state = 'deleted',"
 		           " task_state = NULL, power_state = 0, deleted = true,"
 		           " terminated_at = now(), updated_at = now() WHERE id = $1",
 		           s.id);
 	} else {
 		/* the queued task counts as the one row changed */
-		rows = !server_task_queue(r->db, s.id, "deleting", TASK_DELETE, err, sizeof(err));
+		rows =
+		    !server_task_queue(r->ctx->db, s.id, "deleting", TASK_DELETE, err, sizeof(err));
 		wake = 1;
 	}
 	if (rows != 1) {
 		PQclear(res);
-		db_rollback(r->db);
+		db_rollback(r->ctx->db);
 		resp_db_error(r, w, err);
 		return;
 	}
 	PQclear(res);
-	if (db_commit(r->db) < 0) {
+	if (db_commit(r->ctx->db) < 0) {
 		resp_db_error(r, w, "commit failed");
 		return;
 	}
 	if (wake)
-		api_wake_scheduler(r->api);
+		api_wake_scheduler(r->ctx->api);
 	resp_empty(w, 204);
 }
 
@@ -823,7 +826,7 @@ static void server_update(struct req *r, struct resp *w)
 	snprintf(id, sizeof(id), "%s", db_val(res, 0, 0));
 	PQclear(res);
 	res = NULL;
-	if (DBX(r->db, err, sizeof err,
+	if (DBX(r->ctx->db, err, sizeof err,
 	        "UPDATE instances SET name = coalesce($2, name), access_ipv4 = coalesce($3,"
 	        " access_ipv4), access_ipv6 = coalesce($4, access_ipv6), updated_at = now()"
 	        " WHERE id = $1",
@@ -855,7 +858,7 @@ static json_t *metadata_apply(struct req *r, struct resp *w, enum meta_op op, in
 {
 	char err[512];
 	json_t *m = NULL;
-	if (write && db_begin(r->db) < 0) {
+	if (write && db_begin(r->ctx->db) < 0) {
 		resp_db_error(r, w, "begin failed");
 		return NULL;
 	}
@@ -895,11 +898,11 @@ static json_t *metadata_apply(struct req *r, struct resp *w, enum meta_op op, in
 	}
 	char *text = json_dumps(m, JSON_COMPACT);
 	int rows =
-	    DBX(r->db, err, sizeof err,
+	    DBX(r->ctx->db, err, sizeof err,
 	        "UPDATE instances SET metadata = $2::jsonb, updated_at = now() WHERE id = $1",
 	        row.id, text);
 	free(text);
-	if (rows != 1 || db_commit(r->db) < 0) {
+	if (rows != 1 || db_commit(r->ctx->db) < 0) {
 		resp_db_error(r, w, rows != 1 ? err : "commit failed");
 		goto fail;
 	}
@@ -909,7 +912,7 @@ fail:
 	PQclear(res);
 	json_decref(m);
 	if (write)
-		db_rollback(r->db);
+		db_rollback(r->ctx->db);
 	return NULL;
 }
 
@@ -991,20 +994,18 @@ static void metadata_delete_one(struct req *r, struct resp *w)
 	resp_empty(w, 204);
 }
 
-static const struct route routes[] = {
-    {"GET", "/compute/v2.1/servers", servers_list, "compute:read", SVC_COMPUTE, 0},
-    {"POST", "/compute/v2.1/servers", server_create, "compute:write", SVC_COMPUTE, 0},
-    {"GET", "/compute/v2.1/servers/detail", servers_detail, "compute:read", SVC_COMPUTE, 0},
-    {"GET", "/compute/v2.1/servers/{}", server_show, "compute:read", SVC_COMPUTE, 0},
-    {"PUT", "/compute/v2.1/servers/{}", server_update, "compute:write", SVC_COMPUTE, 0},
-    {"DELETE", "/compute/v2.1/servers/{}", server_delete, "compute:write", SVC_COMPUTE, 0},
-    {"GET", "/compute/v2.1/servers/{}/metadata", metadata_list, "compute:read", SVC_COMPUTE, 0},
-    {"POST", "/compute/v2.1/servers/{}/metadata", metadata_merge, "compute:write", SVC_COMPUTE, 0},
-    {"PUT", "/compute/v2.1/servers/{}/metadata", metadata_replace, "compute:write", SVC_COMPUTE, 0},
-    {"GET", "/compute/v2.1/servers/{}/metadata/{}", metadata_show, "compute:read", SVC_COMPUTE, 0},
-    {"PUT", "/compute/v2.1/servers/{}/metadata/{}", metadata_set_one, "compute:write", SVC_COMPUTE,
-     0},
-    {"DELETE", "/compute/v2.1/servers/{}/metadata/{}", metadata_delete_one, "compute:write",
-     SVC_COMPUTE, 0},
+static const struct httpd_route routes[] = {
+    {"GET", "/compute/v2.1/servers", servers_list, POL_COMPUTE_READ, 0},
+    {"POST", "/compute/v2.1/servers", server_create, POL_COMPUTE_WRITE, 0},
+    {"GET", "/compute/v2.1/servers/detail", servers_detail, POL_COMPUTE_READ, 0},
+    {"GET", "/compute/v2.1/servers/{}", server_show, POL_COMPUTE_READ, 0},
+    {"PUT", "/compute/v2.1/servers/{}", server_update, POL_COMPUTE_WRITE, 0},
+    {"DELETE", "/compute/v2.1/servers/{}", server_delete, POL_COMPUTE_WRITE, 0},
+    {"GET", "/compute/v2.1/servers/{}/metadata", metadata_list, POL_COMPUTE_READ, 0},
+    {"POST", "/compute/v2.1/servers/{}/metadata", metadata_merge, POL_COMPUTE_WRITE, 0},
+    {"PUT", "/compute/v2.1/servers/{}/metadata", metadata_replace, POL_COMPUTE_WRITE, 0},
+    {"GET", "/compute/v2.1/servers/{}/metadata/{}", metadata_show, POL_COMPUTE_READ, 0},
+    {"PUT", "/compute/v2.1/servers/{}/metadata/{}", metadata_set_one, POL_COMPUTE_WRITE, 0},
+    {"DELETE", "/compute/v2.1/servers/{}/metadata/{}", metadata_delete_one, POL_COMPUTE_WRITE, 0},
 };
-ROUTE_TABLE(server_routes, routes);
+HTTPD_TABLE(server_routes, routes, &compute_hooks);

@@ -37,8 +37,8 @@ struct upload_facts {
 enum { UPLOAD_OK = 0, UPLOAD_BAD_DATA = 400, UPLOAD_INTERNAL = 500 };
 
 /* Reads the whole file once: hashes and the leading bytes for the inspector. */
-static int upload_read(int fd, struct upload_facts *f, uint8_t *head, size_t *headlen,
-		       char *err, size_t errlen)
+static int upload_read(int fd, struct upload_facts *f, uint8_t *head, size_t *headlen, char *err,
+                       size_t errlen)
 {
 	struct md5 md5;
 	crypto_hash_sha512_state sha;
@@ -87,14 +87,13 @@ static const char *qemu_driver(const char *disk_format)
 
 /* Runs qemu-img info on path and checks what it reports. Fills *vsize. */
 static int upload_qemu_check(const char *path, const char *driver, uint64_t *vsize, char *err,
-			     size_t errlen)
+                             size_t errlen)
 {
 	/* Address-space and CPU limits as Glance uses them: a crafted image must not
 	 * make qemu-img eat the API host. */
-	const char *const argv[] = {"prlimit", "--as=1073741824", "--cpu=30", "--",
-				    "qemu-img", "info",		   "--output=json",
-				    "-f",	driver,		   path,
-				    NULL};
+	const char *const argv[] = {"prlimit", "--as=1073741824", "--cpu=30", "--",   "qemu-img",
+	                            "info",    "--output=json",   "-f",       driver, path,
+	                            NULL};
 	char *out = xmalloc(QEMU_IMG_OUT_MAX);
 	json_t *info = NULL;
 	int rc = UPLOAD_INTERNAL;
@@ -120,7 +119,7 @@ static int upload_qemu_check(const char *path, const char *driver, uint64_t *vsi
 	}
 	if (strcmp(json_string_value(fmt), driver)) {
 		snprintf(err, errlen, "qemu-img reads the image as %s, not %s",
-			 json_string_value(fmt), driver);
+		         json_string_value(fmt), driver);
 		goto out;
 	}
 	if (json_object_get(info, "backing-filename") ||
@@ -146,7 +145,7 @@ out:
 
 /* Everything we check before an upload may become active. */
 static int upload_examine(const char *path, const char *disk_format, struct upload_facts *f,
-			  char *err, size_t errlen)
+                          char *err, size_t errlen)
 {
 	uint8_t *head = xmalloc(IMAGE_INSPECT_LEN);
 	size_t headlen = 0;
@@ -193,10 +192,10 @@ out:
 static void upload_abandon(struct req *r, const char *id, const char *status)
 {
 	char err[256];
-	if (DBX(r->db, err, sizeof err,
-		"UPDATE images SET status = $2, updated_at = now() WHERE id = $1 AND"
-		" status = 'saving'",
-		id, status) < 0)
+	if (DBX(r->ctx->db, err, sizeof err,
+	        "UPDATE images SET status = $2, updated_at = now() WHERE id = $1 AND"
+	        " status = 'saving'",
+	        id, status) < 0)
 		log_err("image %s: cannot set status %s: %s", id, status, err);
 }
 
@@ -210,8 +209,8 @@ void image_upload(struct req *r, struct resp *w)
 		goto out;
 	if (!img.disk_format || !img.container_format) {
 		resp_error(r, w, 400,
-			   "Properties disk_format, container_format must be set prior to saving"
-			   " data.");
+		           "Properties disk_format, container_format must be set prior to saving"
+		           " data.");
 		goto out;
 	}
 	if (!r->upload_path) {
@@ -222,12 +221,12 @@ void image_upload(struct req *r, struct resp *w)
 	 * examination of even the largest upload takes minutes, so it may be retried.
 	 * disk_format is read back from the row we lock, not from the earlier SELECT, so
 	 * a concurrent PATCH cannot change what the bytes are checked against. */
-	PGresult *st = DBQ(r->db, err, sizeof err,
-			   "UPDATE images SET status = 'saving', updated_at = now() WHERE id = $1"
-			   " AND disk_format IS NOT NULL AND container_format IS NOT NULL AND"
-			   " (status = 'queued' OR (status = 'saving' AND"
-			   " updated_at < now() - interval '1 hour')) RETURNING disk_format",
-			   img.id);
+	PGresult *st = DBQ(r->ctx->db, err, sizeof err,
+	                   "UPDATE images SET status = 'saving', updated_at = now() WHERE id = $1"
+	                   " AND disk_format IS NOT NULL AND container_format IS NOT NULL AND"
+	                   " (status = 'queued' OR (status = 'saving' AND"
+	                   " updated_at < now() - interval '1 hour')) RETURNING disk_format",
+	                   img.id);
 	if (!st) {
 		resp_db_error(r, w, err);
 		goto out;
@@ -235,7 +234,7 @@ void image_upload(struct req *r, struct resp *w)
 	if (PQntuples(st) != 1) {
 		PQclear(st);
 		resp_error(r, w, 409, "Image status transition from %s to saving is not allowed",
-			   img.status);
+		           img.status);
 		goto out;
 	}
 	free(img.disk_format);
@@ -254,22 +253,22 @@ void image_upload(struct req *r, struct resp *w)
 		resp_error(r, w, 500, "could not store the image data");
 		goto out;
 	}
-	final = image_path(r->api, img.id);
+	final = image_path(r->ctx->api, img.id);
 	if (chmod(r->upload_path, 0640) < 0 || rename(r->upload_path, final) < 0) {
 		log_err("image %s: cannot move upload to %s: %s", img.id, final, strerror(errno));
 		upload_abandon(r, img.id, "queued");
 		resp_error(r, w, 500, "could not store the image data");
 		goto out;
 	}
-	fs_sync_dir(r->api->image_dir);
+	fs_sync_dir(r->ctx->api->image_dir);
 	char size[24], vsize[24];
 	snprintf(size, sizeof(size), "%llu", (unsigned long long)f.size);
 	snprintf(vsize, sizeof(vsize), "%llu", (unsigned long long)f.virtual_size);
-	int n = DBX(r->db, err, sizeof err,
-		    "UPDATE images SET status = 'active', size = $2::bigint,"
-		    " virtual_size = $3::bigint, checksum = $4, os_hash_algo = 'sha512',"
-		    " os_hash_value = $5, updated_at = now() WHERE id = $1 AND status = 'saving'",
-		    img.id, size, vsize, f.md5, f.sha512);
+	int n = DBX(r->ctx->db, err, sizeof err,
+	            "UPDATE images SET status = 'active', size = $2::bigint,"
+	            " virtual_size = $3::bigint, checksum = $4, os_hash_algo = 'sha512',"
+	            " os_hash_value = $5, updated_at = now() WHERE id = $1 AND status = 'saving'",
+	            img.id, size, vsize, f.md5, f.sha512);
 	if (n <= 0) {
 		unlink(final);
 		if (n < 0) {
@@ -281,7 +280,7 @@ void image_upload(struct req *r, struct resp *w)
 		goto out;
 	}
 	log_info("image %s: active, %llu bytes, virtual %llu, md5 %s", img.id,
-		 (unsigned long long)f.size, (unsigned long long)f.virtual_size, f.md5);
+	         (unsigned long long)f.size, (unsigned long long)f.virtual_size, f.md5);
 	resp_empty(w, 204);
 out:
 	free(final);
@@ -298,7 +297,7 @@ void image_download(struct req *r, struct resp *w)
 		resp_empty(w, 204);
 		goto out;
 	}
-	path = image_path(r->api, img.id);
+	path = image_path(r->ctx->api, img.id);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) < 0 || (long long)st.st_size != img.size) {
@@ -319,7 +318,7 @@ out:
 	image_release(&img);
 }
 
-int image_upload_may_stream(struct req *r)
+int image_upload_may_stream(struct req *r, struct resp *w)
 {
 	struct image img = {0};
 	char err[256];
@@ -327,5 +326,11 @@ int image_upload_may_stream(struct req *r)
 	if (rc == 0 && !image_may_modify(r, &img))
 		rc = -EACCES;
 	image_release(&img);
-	return rc == -EIO ? 0 : rc;
+	if (rc == -ENOENT)
+		resp_error(r, w, 404, "No image found with ID %s.", r->params[0]);
+	else if (rc == -EACCES)
+		resp_error(r, w, 403, "You are not permitted to upload data to this resource.");
+	else
+		rc = 0; /* a database failure: the handler answers it */
+	return rc;
 }
