@@ -56,7 +56,12 @@ struct conn_state {
 	int upload_fd;
 	char *upload_path;
 	uint64_t upload_len;
+	uint64_t seen; /* body bytes received, kept or not */
 };
+
+/* Body bytes read and dropped past a route's bound before the connection is ended
+ * instead of answered (a declared length over the bound is refused before reading). */
+#define HTTPD_DRAIN_MAX ((uint64_t)16 << 20)
 
 static const struct {
 	int code;
@@ -525,12 +530,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (*upload_data_size) {
 		size_t n = *upload_data_size;
 		*upload_data_size = 0;
+		/* MHD cannot answer in the middle of a body: an answer decided early waits
+		 * for its end, but a body that goes on and on past the bound ends the
+		 * connection without one */
+		st->seen += n;
+		if (st->seen > body_limit(h, &st->r) + HTTPD_DRAIN_MAX)
+			return MHD_NO;
 		if (st->pending)
 			return MHD_YES; /* read and dropped */
 		int rc = body_append(st, upload_data, n);
 		if (rc == -EFBIG) {
 			resp_error(&st->r, &st->w, 413, "request body exceeds the size limit");
-			return answer(st, conn);
+			st->pending = 1;
+			return MHD_YES;
 		}
 		if (rc < 0) {
 			resp_error(&st->r, &st->w, 500, "could not store the request body");
