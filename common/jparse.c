@@ -2,6 +2,8 @@
 #include "jparse.h"
 
 #include <errno.h>
+#include <float.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +17,7 @@ static int parse_one(const struct jfield *f, json_t *v, char *base, char *err, s
 	case J_STR_OR_INT:
 		if (json_is_integer(v)) {
 			*(char **)(base + f->off) =
-				xasprintf("%lld", (long long)json_integer_value(v));
+			    xasprintf("%lld", (long long)json_integer_value(v));
 			return 0;
 		}
 		/* fall through - otherwise it must be a string, as for J_STR */
@@ -23,7 +25,7 @@ static int parse_one(const struct jfield *f, json_t *v, char *base, char *err, s
 		if (!json_is_string(v) || json_string_length(v) > (size_t)f->max ||
 		    strlen(json_string_value(v)) != json_string_length(v)) {
 			snprintf(err, errlen, "%s: must be a string of at most %ld bytes", f->name,
-				 f->max);
+			         f->max);
 			return -EINVAL;
 		}
 		*(char **)(base + f->off) = xstrdup(json_string_value(v));
@@ -54,10 +56,29 @@ static int parse_one(const struct jfield *f, json_t *v, char *base, char *err, s
 		}
 		if (x < f->min || x > f->max) {
 			snprintf(err, errlen, "%s: must be between %ld and %ld", f->name, f->min,
-				 f->max);
+			         f->max);
 			return -EINVAL;
 		}
 		*(long *)(base + f->off) = (long)x;
+		return 0;
+	}
+	case J_DOUBLE: {
+		double x = 0;
+		int ok = 0;
+		if (json_is_number(v)) {
+			x = json_number_value(v);
+			ok = 1;
+		} else if (json_is_string(v)) { /* novaclient sends rxtx_factor as a string */
+			char *end;
+			const char *s = json_string_value(v);
+			x = strtod(s, &end);
+			ok = *s && !*end;
+		}
+		if (!ok || !isfinite(x) || x <= 0 || x > FLT_MAX) {
+			snprintf(err, errlen, "%s: must be a number greater than 0", f->name);
+			return -EINVAL;
+		}
+		*(double *)(base + f->off) = x;
 		return 0;
 	}
 	case J_BOOL:
@@ -84,7 +105,7 @@ static int parse_one(const struct jfield *f, json_t *v, char *base, char *err, s
 	case J_ARRAY:
 		if (!json_is_array(v) || (f->max && json_array_size(v) > (size_t)f->max)) {
 			snprintf(err, errlen, "%s: must be a list of at most %ld items", f->name,
-				 f->max);
+			         f->max);
 			return -EINVAL;
 		}
 		*(json_t **)(base + f->off) = v;
@@ -94,7 +115,7 @@ static int parse_one(const struct jfield *f, json_t *v, char *base, char *err, s
 }
 
 int jparse(const json_t *obj, const struct jfield *fields, size_t n, void *out, char *err,
-	   size_t errlen)
+           size_t errlen)
 {
 	if (!json_is_object(obj)) {
 		snprintf(err, errlen, "request body must be a JSON object");
@@ -127,4 +148,31 @@ void jparse_release(const struct jfield *fields, size_t n, void *out)
 			free(*p);
 			*p = NULL;
 		}
+}
+
+int jparse_known(const json_t *obj, const struct jfield *fields, size_t n, const char *const *also,
+                 char *err, size_t errlen)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach((json_t *)obj, key, v)
+	{
+		int known = 0;
+		for (size_t i = 0; i < n && !known; i++)
+			known = !strcmp(fields[i].name, key);
+		for (const char *const *a = also; a && *a && !known; a++)
+			known = !strcmp(*a, key);
+		if (known)
+			continue;
+		/* the key is the client's: no control bytes, and bounded */
+		char shown[65];
+		size_t k = 0;
+		for (const char *p = key; *p && k < sizeof(shown) - 1; p++)
+			shown[k++] = (unsigned char)*p < 0x20 ? '?' : *p;
+		shown[k] = '\0';
+		snprintf(err, errlen, "Additional properties are not allowed ('%s' was unexpected)",
+		         shown);
+		return -EINVAL;
+	}
+	return 0;
 }

@@ -7,13 +7,15 @@
 #include <stddef.h>
 
 enum jtype {
-	J_STR,	    /* char * (owned by the struct; free with jparse_release) bound = max bytes */
-	J_UUID,	    /* char[37] */
-	J_INT,	    /* long, range [min, max] */
-	J_BOOL,	    /* int 0/1; also accepts "true"/"false" strings */
-	J_OBJECT,   /* json_t * borrowed from the body (nested, parsed by the caller) */
-	J_ARRAY,    /* json_t * borrowed */
+	J_STR,        /* char * (owned by the struct; free with jparse_release) bound = max bytes */
+	J_UUID,       /* char[37] */
+	J_INT,        /* long, range [min, max] */
+	J_BOOL,       /* int 0/1; also accepts "true"/"false" strings */
+	J_OBJECT,     /* json_t * borrowed from the body (nested, parsed by the caller) */
+	J_ARRAY,      /* json_t * borrowed */
 	J_STR_OR_INT, /* char *: a string, or an integer rendered as a string (flavor ids) */
+	J_DOUBLE,     /* double: a JSON number or a decimal string, finite, > 0 and at most
+	               * FLT_MAX (a float column); min and max are ignored */
 };
 
 struct jfield {
@@ -28,7 +30,14 @@ struct jfield {
 /* Fills out from obj per fields. Unknown keys are ignored. Returns 0, or -EINVAL with
  * a client-facing message in err ("name: must be a string of at most 255 bytes"). */
 int jparse(const json_t *obj, const struct jfield *fields, size_t n, void *out, char *err,
-	   size_t errlen);
+           size_t errlen);
+/* For schemas that forbid other keys (JSON Schema's additionalProperties: false):
+ * 0 when every key of obj is a field of fields or one of also (a NULL-terminated list
+ * of keys the caller reads some other way, may be NULL); else -EINVAL with
+ * "Additional properties are not allowed ('<key>' was unexpected)" in err (the key is
+ * cut at 64 bytes). obj must be an object. */
+int jparse_known(const json_t *obj, const struct jfield *fields, size_t n, const char *const *also,
+                 char *err, size_t errlen);
 /* Frees the J_STR / J_STR_OR_INT strings jparse allocated in out. */
 void jparse_release(const struct jfield *fields, size_t n, void *out);
 

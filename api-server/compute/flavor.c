@@ -138,7 +138,6 @@ struct flavor_in {
 	char *name, *id;
 	long ram, vcpus, disk, swap, ephemeral;
 	int is_public;
-	json_t *rxtx; /* borrowed; a number checked in flavor_parse */
 	double rxtx_factor;
 };
 
@@ -151,41 +150,17 @@ static const struct jfield f_flavor[] = {
     {"swap", J_INT, JF(struct flavor_in, swap), 0, INT_MAX, 0, 1},
     {"OS-FLV-EXT-DATA:ephemeral", J_INT, JF(struct flavor_in, ephemeral), 0, INT_MAX, 0, 1},
     {"os-flavor-access:is_public", J_BOOL, JF(struct flavor_in, is_public), 0, 0, 0, 1},
+    {"rxtx_factor", J_DOUBLE, JF(struct flavor_in, rxtx_factor), 0, 0, 0, 1},
 };
-
-/* rxtx_factor is a float, which jparse has no type for: a JSON number, or a decimal
- * string as novaclient may send, > 0. Returns 0 or -EINVAL. */
-static int rxtx_parse(const json_t *v, double *out)
-{
-	if (!v || json_is_null(v)) {
-		*out = 1.0;
-		return 0;
-	}
-	double x;
-	if (json_is_number(v)) {
-		x = json_number_value(v);
-	} else if (json_is_string(v)) {
-		char *end;
-		const char *s = json_string_value(v);
-		x = strtod(s, &end);
-		if (!*s || *end)
-			return -EINVAL;
-	} else {
-		return -EINVAL;
-	}
-	if (!isfinite(x) || x <= 0 || x > 3.40282e38)
-		return -EINVAL;
-	*out = x;
-	return 0;
-}
 
 static int flavor_parse(struct req *r, struct resp *w, struct flavor_in *f)
 {
 	memset(f, 0, sizeof(*f));
 	f->is_public = 1;
-	if (wire_parse_wrapped(r, w, "flavor", f_flavor, JCOUNT(f_flavor), f) < 0)
+	f->rxtx_factor = 1.0;
+	/* Nova 2.1's schema: nothing else */
+	if (wire_parse_closed(r, w, "flavor", f_flavor, JCOUNT(f_flavor), NULL, f) < 0)
 		return -EINVAL;
-	json_t *body = json_object_get(r->json, "flavor");
 	if (!wire_name_ok(f->name, FLAVOR_NAME_MAX))
 		resp_error(r, w, 400,
 		           "name: must be 1 to %d printable characters without "
@@ -195,8 +170,6 @@ static int flavor_parse(struct req *r, struct resp *w, struct flavor_in *f)
 	         (!wire_charset_ok(f->id, FLAVOR_ID_MAX, "._- ") || f->id[0] == ' ' ||
 	          f->id[strlen(f->id) - 1] == ' '))
 		resp_error(r, w, 400, "id: letters, digits, '.', '_', '-' and inner spaces only");
-	else if (rxtx_parse(json_object_get(body, "rxtx_factor"), &f->rxtx_factor) < 0)
-		resp_error(r, w, 400, "rxtx_factor: must be a number greater than 0");
 	else
 		return 0;
 	jparse_release(f_flavor, JCOUNT(f_flavor), f);

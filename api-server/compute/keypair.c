@@ -268,7 +268,8 @@ static void keypairs_create(struct req *r, struct resp *w)
 {
 	struct keypair_in in = {0};
 	char *priv = NULL, *pub = NULL, fp[KEYPAIR_FP_LEN];
-	if (wire_parse_wrapped(r, w, "keypair", f_keypair, JCOUNT(f_keypair), &in) < 0)
+	/* Nova 2.1's schema: "user_id" (2.10) and anything else unknown is 400 */
+	if (wire_parse_closed(r, w, "keypair", f_keypair, JCOUNT(f_keypair), NULL, &in) < 0)
 		return;
 	if (!keypair_name_ok(in.name)) {
 		resp_error(r, w, 400,

@@ -387,10 +387,14 @@ static int parse_networks(const json_t *n, char *err, size_t errlen)
 				goto bad;
 			json_t *id = json_object_get(v, "uuid"), *port = json_object_get(v, "port");
 			json_t *ip = json_object_get(v, "fixed_ip");
-			if ((id && !(json_is_string(id) && uuid_is_valid(json_string_value(id)))) ||
-			    (port &&
-			     !(json_is_string(port) && uuid_is_valid(json_string_value(port)))) ||
-			    (ip && !json_is_string(ip)))
+			static const char *const keys[] = {"uuid", "port", "fixed_ip", NULL};
+			char why[128];
+			if (jparse_known(v, NULL, 0, keys, why, sizeof(why)) < 0 ||
+			    ((id &&
+			      !(json_is_string(id) && uuid_is_valid(json_string_value(id)))) ||
+			     (port &&
+			      !(json_is_string(port) && uuid_is_valid(json_string_value(port)))) ||
+			     (ip && !json_is_string(ip))))
 				goto bad;
 		}
 		return 0;
@@ -463,6 +467,20 @@ static int parse_create(const json_t *body, struct create_req *c, int *status, c
 	c->server = wire_unwrap(body, "server", f_create, JCOUNT(f_create), c, err, errlen);
 	if (!c->server)
 		return -EINVAL;
+	/* Nova 2.1's schema: no other keys, in the body or in "server" */
+	static const char *const top[] = {"server", "os:scheduler_hints",
+	                                  "OS-SCH-HNT:scheduler_hints", NULL};
+	static const char *const nova_also[] = {"networks", "OS-DCF:diskConfig", "personality",
+	                                        "return_reservation_id", NULL};
+	char why[160];
+	if (jparse_known(body, NULL, 0, top, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "Invalid input for field/attribute body. %s", why);
+		return -EINVAL;
+	}
+	if (jparse_known(c->server, f_create, JCOUNT(f_create), nova_also, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "Invalid input for field/attribute server. %s", why);
+		return -EINVAL;
+	}
 	if (!name_valid(c->name)) {
 		snprintf(err, errlen, "Invalid input for field/attribute name.");
 		return -EINVAL;
@@ -547,7 +565,8 @@ static int resolve_refs(struct req *r, struct resp *w, const struct create_req *
 	fl->disk_gb = db_long(f, 0, 3, 0);
 
 	im = DBQ(r->ctx->db, err, sizeof err,
-	         "SELECT status, min_disk, min_ram, coalesce(size, 0), coalesce(disk_format, '')"
+	         "SELECT status, min_disk, min_ram, coalesce(size, 0), coalesce(disk_format, ''),"
+	         " coalesce(virtual_size, -1)"
 	         " FROM images WHERE id = $1"
 	         " AND (visibility IN ('public', 'community') OR owner = $2 OR $3::text = '1')",
 	         iid, r->ctx->auth.project_id, admin ? "1" : "0");
@@ -565,13 +584,14 @@ static int resolve_refs(struct req *r, struct resp *w, const struct create_req *
 		           db_val(im, 0, 4));
 		goto out;
 	}
-	if (fl->ram_mb < db_long(im, 0, 2, 0)) {
-		resp_error(r, w, 400, "Flavor's memory is too small for requested image.");
-		goto out;
-	}
-	if (fl->disk_gb > 0 &&
-	    (fl->disk_gb < db_long(im, 0, 1, 0) || db_long(im, 0, 3, 0) > (fl->disk_gb << 30))) {
-		resp_error(r, w, 400, "Flavor's disk is too small for requested image.");
+	const struct image_needs needs = {
+	    .size = strtoll(db_val(im, 0, 3), NULL, 10),
+	    .virtual_size = strtoll(db_val(im, 0, 5), NULL, 10),
+	    .min_disk_gb = db_long(im, 0, 1, 0),
+	    .min_ram_mb = db_long(im, 0, 2, 0),
+	};
+	if (server_flavor_fits(fl->disk_gb, fl->ram_mb, &needs, err, sizeof(err)) < 0) {
+		resp_error(r, w, 400, "%s", err);
 		goto out;
 	}
 
