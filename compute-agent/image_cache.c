@@ -1,8 +1,8 @@
-/* Downloading (libcurl), verifying and caching base images; qcow2 overlays. */
+/* Downloading (common/http_client.c), verifying and caching base images; qcow2
+ * overlays. */
 #include "image_cache.h"
 
 #include <ctype.h>
-#include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "http_client.h"
 #include "md5.h"
 #include "proc.h"
 #include "qemu_img.h"
@@ -97,83 +98,25 @@ static int image_inspect(const char *path, const char *want, struct image_info *
 	return 0;
 }
 
-struct dl {
-	int fd;
-	long long got, max;
-	int too_big, io_error;
-};
-
-static size_t dl_write(char *ptr, size_t size, size_t nmemb, void *arg)
-{
-	struct dl *d = arg;
-	size_t n = size * nmemb;
-	if (d->got + (long long)n > d->max) {
-		d->too_big = 1;
-		return 0;
-	}
-	for (size_t off = 0; off < n;) {
-		ssize_t w = write(d->fd, ptr + off, n - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			d->io_error = errno;
-			return 0;
-		}
-		off += (size_t)w;
-	}
-	d->got += (long long)n;
-	return n;
-}
-
-/* GETs url into the open fd. 0 or a negative errno with err. */
+/* GETs url into the open fd (common/http_client.c). 0 or a negative errno with err. */
 static int image_download(struct image_cache *c, const char *url, int fd, char *err, size_t errlen)
 {
-	char ebuf[CURL_ERROR_SIZE] = "";
-	struct dl d = {.fd = fd, .max = c->max_bytes};
-	struct curl_slist *hdrs = NULL;
 	char *hdr = xasprintf("X-Nubo-Agent-Key: %s", c->agent_key);
-	CURL *h = curl_easy_init();
-	int rc = 0;
-	if (!h) {
-		snprintf(err, errlen, "image download: curl init failed");
-		rc = -ENOMEM;
-		goto out;
-	}
-	hdrs = curl_slist_append(hdrs, hdr);
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
-	/* a stalled transfer (under 1 KiB/s for a minute) fails; a slow one goes on */
-	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
-	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->max_bytes);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, dl_write);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &d);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, ebuf);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "nubo-compute");
-	CURLcode cr = curl_easy_perform(h);
-	if (d.too_big || cr == CURLE_FILESIZE_EXCEEDED) {
-		snprintf(err, errlen, "image download: larger than %lld MiB", c->max_bytes >> 20);
-		rc = -EFBIG;
-	} else if (d.io_error) {
-		snprintf(err, errlen, "image download: write: %s", strerror(d.io_error));
-		rc = -d.io_error;
-	} else if (cr != CURLE_OK) {
-		snprintf(err, errlen, "image download: %s",
-		         ebuf[0] ? ebuf : curl_easy_strerror(cr));
-		rc = -EIO;
-	} else if (fsync(fd) < 0) {
-		snprintf(err, errlen, "image download: fsync: %s", strerror(errno));
+	const char *const headers[] = {hdr, NULL};
+	const struct http_get g = {
+	    .url = url,
+	    .headers = headers,
+	    .max_bytes = c->max_bytes,
+	    .user_agent = "nubo-compute",
+	};
+	char why[256];
+	int rc = http_client_get_fd(&g, fd, NULL, why, sizeof(why));
+	if (rc < 0)
+		snprintf(err, errlen, "image download: %s", why);
+	else if (fsync(fd) < 0) {
 		rc = -errno;
+		snprintf(err, errlen, "image download: fsync: %s", strerror(errno));
 	}
-out:
-	curl_slist_free_all(hdrs);
-	if (h)
-		curl_easy_cleanup(h);
 	/* the header holds the agent key */
 	memset(hdr, 0, strlen(hdr));
 	free(hdr);
