@@ -11,6 +11,90 @@
 #include "util.h"
 #include "xalloc.h"
 
+#define JMAP_KEY_MAX 255
+#define JMAP_VALUE_MAX 255
+
+void jstrmap_release(struct jstrmap *m)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		free(m->keys[i]);
+		free(m->vals[i]);
+	}
+	free(m->keys);
+	free(m->vals);
+	memset(m, 0, sizeof(*m));
+}
+
+json_t *jstrmap_to_json(const struct jstrmap *m)
+{
+	json_t *o = json_object();
+	for (size_t i = 0; i < m->n; i++)
+		json_object_set_new(o, m->keys[i], json_string(m->vals[i]));
+	return o;
+}
+
+/* A member's value as text: strings always; numbers and booleans when scalars. NULL when
+ * it is none of those or not text. buf holds a rendered number. */
+static const char *map_value(json_t *v, int scalars, char *buf, size_t n)
+{
+	if (json_is_string(v))
+		return strlen(json_string_value(v)) == json_string_length(v) ? json_string_value(v)
+		                                                             : NULL;
+	if (!scalars)
+		return NULL;
+	if (json_is_integer(v)) {
+		snprintf(buf, n, "%lld", (long long)json_integer_value(v));
+		return buf;
+	}
+	if (json_is_real(v)) {
+		snprintf(buf, n, "%g", json_real_value(v));
+		return buf;
+	}
+	if (json_is_boolean(v))
+		return json_is_true(v) ? "True" : "False";
+	return NULL;
+}
+
+static int parse_map(const struct jfield *f, json_t *v, struct jstrmap *m, char *err, size_t errlen)
+{
+	const char *k;
+	json_t *x;
+	if (!json_is_object(v)) {
+		snprintf(err, errlen, "%s: must be an object", f->name);
+		return -EINVAL;
+	}
+	if (f->max > 0 && json_object_size(v) > (size_t)f->max) {
+		snprintf(err, errlen, "%s: must have at most %ld items", f->name, f->max);
+		return -EINVAL;
+	}
+	size_t cap = json_object_size(v);
+	m->keys = xcalloc(cap ? cap : 1, sizeof(char *));
+	m->vals = xcalloc(cap ? cap : 1, sizeof(char *));
+	json_object_foreach(v, k, x)
+	{
+		char num[64];
+		size_t kl = strlen(k);
+		int key_ok = kl > 0 && kl <= JMAP_KEY_MAX;
+		for (const unsigned char *p = (const unsigned char *)k; key_ok && *p; p++)
+			key_ok = *p >= 0x20 && *p != 0x7f;
+		const char *s = map_value(x, f->type == J_SCALARMAP, num, sizeof(num));
+		if (!key_ok || !s || strlen(s) > JMAP_VALUE_MAX) {
+			snprintf(
+			    err, errlen,
+			    "%s: keys of 1 to %d printable bytes, values %s of at most %d bytes",
+			    f->name, JMAP_KEY_MAX,
+			    f->type == J_SCALARMAP ? "strings, numbers or booleans" : "strings",
+			    JMAP_VALUE_MAX);
+			jstrmap_release(m);
+			return -EINVAL;
+		}
+		m->keys[m->n] = xstrdup(k);
+		m->vals[m->n] = xstrdup(s);
+		m->n++;
+	}
+	return 0;
+}
+
 static int parse_one(const struct jfield *f, json_t *v, char *base, char *err, size_t errlen)
 {
 	switch (f->type) {
@@ -62,6 +146,9 @@ static int parse_one(const struct jfield *f, json_t *v, char *base, char *err, s
 		*(long *)(base + f->off) = (long)x;
 		return 0;
 	}
+	case J_STRMAP:
+	case J_SCALARMAP:
+		return parse_map(f, v, (struct jstrmap *)(base + f->off), err, errlen);
 	case J_DOUBLE: {
 		double x = 0;
 		int ok = 0;
@@ -142,12 +229,15 @@ fail:
 
 void jparse_release(const struct jfield *fields, size_t n, void *out)
 {
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		if (fields[i].type == J_STR || fields[i].type == J_STR_OR_INT) {
 			char **p = (char **)((char *)out + fields[i].off);
 			free(*p);
 			*p = NULL;
+		} else if (fields[i].type == J_STRMAP || fields[i].type == J_SCALARMAP) {
+			jstrmap_release((struct jstrmap *)((char *)out + fields[i].off));
 		}
+	}
 }
 
 int jparse_known(const json_t *obj, const struct jfield *fields, size_t n, const char *const *also,
@@ -175,4 +265,14 @@ int jparse_known(const json_t *obj, const struct jfield *fields, size_t n, const
 		return -EINVAL;
 	}
 	return 0;
+}
+
+int jparse_map(const json_t *obj, enum jtype type, long max, const char *name, struct jstrmap *out,
+               char *err, size_t errlen)
+{
+	const struct jfield f = {name, type, 0, 0, max, 1, 0};
+	memset(out, 0, sizeof(*out));
+	if (type != J_STRMAP && type != J_SCALARMAP)
+		return -EINVAL;
+	return parse_map(&f, (json_t *)obj, out, err, errlen);
 }

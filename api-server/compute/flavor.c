@@ -245,50 +245,32 @@ static json_t *specs_load(struct req *r, struct resp *w)
 	return specs;
 }
 
-/* Validates a wire object of extra specs into a new object of string values (Nova
- * turns numbers and booleans into strings). NULL with a message in err when bad. */
-static json_t *specs_parse(const json_t *in, char *err, size_t errlen)
+/* Nova's rules for extra specs beyond their types: 1 to SPECS_MAX keys of letters,
+ * digits and '-_:. '. Returns the specs as a new JSON object, or NULL with err. */
+static json_t *specs_check(const struct jstrmap *m, char *err, size_t errlen)
 {
-	const char *k;
-	json_t *v;
-	if (!json_is_object(in) || json_object_size(in) == 0 || json_object_size(in) > SPECS_MAX) {
+	if (m->n == 0 || m->n > SPECS_MAX) {
 		snprintf(err, errlen, "extra_specs: must be an object of 1 to %d keys", SPECS_MAX);
 		return NULL;
 	}
-	json_t *out = json_object();
-	json_object_foreach((json_t *)in, k, v)
-	{
-		char num[64];
-		const char *s = NULL;
-		if (!wire_charset_ok(k, SPEC_KEY_MAX, "-_:. ")) {
+	for (size_t i = 0; i < m->n; i++)
+		if (!wire_charset_ok(m->keys[i], SPEC_KEY_MAX, "-_:. ")) {
 			snprintf(err, errlen,
 			         "extra_specs: bad key (letters, digits, '-_:. ' only)");
-			goto fail;
+			return NULL;
 		}
-		if (json_is_string(v)) {
-			s = json_string_value(v);
-		} else if (json_is_integer(v)) {
-			snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(v));
-			s = num;
-		} else if (json_is_real(v)) {
-			snprintf(num, sizeof(num), "%g", json_real_value(v));
-			s = num;
-		} else if (json_is_boolean(v)) {
-			s = json_is_true(v) ? "True" : "False";
-		}
-		if (!s || strlen(s) > SPEC_VALUE_MAX) {
-			snprintf(err, errlen,
-			         "extra_specs: %s: value must be a string of at most %d bytes", k,
-			         SPEC_VALUE_MAX);
-			goto fail;
-		}
-		json_object_set_new(out, k, json_string(s));
-	}
-	return out;
-fail:
-	json_decref(out);
-	return NULL;
+	return jstrmap_to_json(m);
 }
+
+/* POST os-extra_specs: {"extra_specs": {...}}, nothing else. Numbers and booleans are
+ * stored as their text, as Nova does. */
+struct specs_body {
+	struct jstrmap specs;
+};
+
+static const struct jfield f_specs[] = {
+    {"extra_specs", J_SCALARMAP, JF(struct specs_body, specs), 0, SPECS_MAX, 1, 0},
+};
 
 /* Merges add into the flavor's specs (admin). 0, or answers and returns -EIO/-ENOENT. */
 static int specs_merge(struct req *r, struct resp *w, const json_t *add)
@@ -328,19 +310,19 @@ static void specs_list(struct req *r, struct resp *w)
 static void specs_create(struct req *r, struct resp *w)
 {
 	char err[256];
-	json_t *wrapped = wire_unwrap(r->json, "extra_specs", NULL, 0, NULL, err, sizeof(err));
-	if (!wrapped) {
-		resp_error(r, w, 400, "%s", err);
-		return;
-	}
-	json_t *add = specs_parse(wrapped, err, sizeof(err));
-	if (!add) {
-		resp_error(r, w, 400, "%s", err);
-		return;
+	struct specs_body b = {0};
+	json_t *add = NULL;
+	if (!r->json || jparse(r->json, f_specs, 1, &b, err, sizeof(err)) < 0 ||
+	    jparse_known(r->json, f_specs, 1, NULL, err, sizeof(err)) < 0 ||
+	    !(add = specs_check(&b.specs, err, sizeof(err)))) {
+		resp_error(r, w, 400, "%s", r->json ? err : "request body required");
+		goto out;
 	}
 	if (specs_merge(r, w, add) == 0)
 		resp_json(w, 200, json_pack("{s:O}", "extra_specs", add));
+out:
 	json_decref(add);
+	jparse_release(f_specs, 1, &b);
 }
 
 static void specs_show(struct req *r, struct resp *w)
@@ -360,16 +342,21 @@ static void specs_show(struct req *r, struct resp *w)
 static void specs_update(struct req *r, struct resp *w)
 {
 	char err[256];
-	json_t *add = r->json ? specs_parse(r->json, err, sizeof(err)) : NULL;
-	if (!add) {
+	struct jstrmap m = {0};
+	json_t *add = NULL;
+	if (!r->json ||
+	    jparse_map(r->json, J_SCALARMAP, 1, "extra_specs", &m, err, sizeof(err)) < 0 ||
+	    !(add = specs_check(&m, err, sizeof(err)))) {
 		resp_error(r, w, 400, "%s", r->json ? err : "request body required");
-		return;
+		goto out;
 	}
-	if (json_object_size(add) != 1 || !json_object_get(add, r->params[1]))
+	if (strcmp(m.keys[0], r->params[1]))
 		resp_error(r, w, 400, "Request body and URI mismatch");
 	else if (specs_merge(r, w, add) == 0)
 		resp_json(w, 200, json_incref(add));
+out:
 	json_decref(add);
+	jstrmap_release(&m);
 }
 
 static void specs_delete(struct req *r, struct resp *w)

@@ -317,7 +317,8 @@ struct create_req {
 	char *ipv4, *ipv6;
 	long min_count, max_count;
 	int config_drive;
-	json_t *metadata, *security_groups, *bdm, *bdm_v2;
+	struct jstrmap metadata;
+	json_t *security_groups, *bdm, *bdm_v2;
 	char *metadata_text; /* owned: validated metadata as JSON text */
 };
 
@@ -334,10 +335,20 @@ static const struct jfield f_create[] = {
     {"accessIPv4", J_STR, JF(struct create_req, ipv4), 0, 64, 0, 1},
     {"accessIPv6", J_STR, JF(struct create_req, ipv6), 0, 64, 0, 1},
     {"config_drive", J_BOOL, JF(struct create_req, config_drive), 0, 0, 0, 1},
-    {"metadata", J_OBJECT, JF(struct create_req, metadata), 0, 0, 0, 1},
+    {"metadata", J_STRMAP, JF(struct create_req, metadata), 0, 0, 0, 1},
     {"security_groups", J_ARRAY, JF(struct create_req, security_groups), 0, 16, 0, 1},
     {"block_device_mapping", J_ARRAY, JF(struct create_req, bdm), 0, 0, 0, 1},
     {"block_device_mapping_v2", J_ARRAY, JF(struct create_req, bdm_v2), 0, 0, 0, 1},
+};
+
+/* One entry of "security_groups": {"name": ...} and nothing else. (No group is applied
+ * yet: the request is only validated.) */
+struct sg_req {
+	char *name;
+};
+
+static const struct jfield f_sg[] = {
+    {"name", J_STR, JF(struct sg_req, name), 0, 255, 1, 0},
 };
 
 static void create_req_release(struct create_req *c)
@@ -370,8 +381,23 @@ static const char *ref_id(const char *ref)
 
 /* "auto", "none" or a list of {uuid|port|fixed_ip|tag}. Accepted and not yet used:
  * tenant networks come with the network service. */
+/* One entry of "networks" at 2.1: {uuid, port, fixed_ip}, nothing else. */
+struct net_req {
+	char uuid[UUID_STR_LEN], port[UUID_STR_LEN];
+	char *fixed_ip;
+};
+
+static const struct jfield f_net[] = {
+    {"uuid", J_UUID, JF(struct net_req, uuid), 0, 0, 0, 0},
+    {"port", J_UUID, JF(struct net_req, port), 0, 0, 0, 1},
+    {"fixed_ip", J_STR, JF(struct net_req, fixed_ip), 0, 64, 0, 0},
+};
+
+/* Checks "networks": "auto", "none", or a list of at most 16 entries of f_net. (No
+ * network is attached yet: the request is only validated.) */
 static int parse_networks(const json_t *n, char *err, size_t errlen)
 {
+	char why[160];
 	if (!n || json_is_null(n))
 		return 0;
 	if (json_is_string(n)) {
@@ -383,18 +409,12 @@ static int parse_networks(const json_t *n, char *err, size_t errlen)
 		json_t *v;
 		json_array_foreach(n, i, v)
 		{
-			if (!json_is_object(v))
-				goto bad;
-			json_t *id = json_object_get(v, "uuid"), *port = json_object_get(v, "port");
-			json_t *ip = json_object_get(v, "fixed_ip");
-			static const char *const keys[] = {"uuid", "port", "fixed_ip", NULL};
-			char why[128];
-			if (jparse_known(v, NULL, 0, keys, why, sizeof(why)) < 0 ||
-			    ((id &&
-			      !(json_is_string(id) && uuid_is_valid(json_string_value(id)))) ||
-			     (port &&
-			      !(json_is_string(port) && uuid_is_valid(json_string_value(port)))) ||
-			     (ip && !json_is_string(ip))))
+			struct net_req net = {0};
+			int rc = jparse(v, f_net, JCOUNT(f_net), &net, why, sizeof(why));
+			if (rc == 0)
+				rc = jparse_known(v, f_net, JCOUNT(f_net), NULL, why, sizeof(why));
+			jparse_release(f_net, JCOUNT(f_net), &net);
+			if (rc < 0)
 				goto bad;
 		}
 		return 0;
@@ -405,7 +425,8 @@ bad:
 }
 
 /* Checks a metadata object: at most SERVER_MAX_METADATA items (else -EDQUOT, 403 in
- * Nova), string keys of 1..255 bytes and string values of at most 255 (else -EINVAL).
+ * Nova), keys of 1..255 bytes in Nova's charset and string values of at most 255
+ * (else -EINVAL).
  * err gets the client-facing text. */
 static int metadata_check(const json_t *m, char *err, size_t errlen)
 {
@@ -424,7 +445,9 @@ static int metadata_check(const json_t *m, char *err, size_t errlen)
 	json_t *v;
 	json_object_foreach((json_t *)m, k, v)
 	{
-		if (!*k || strlen(k) > 255 || !json_is_string(v) || json_string_length(v) > 255 ||
+		/* Nova's key pattern: ^[a-zA-Z0-9-_:. ]{1,255}$ */
+		if (!wire_charset_ok(k, 255, "-_:. ") || !json_is_string(v) ||
+		    json_string_length(v) > 255 ||
 		    strlen(json_string_value(v)) != json_string_length(v)) {
 			snprintf(err, errlen, "Invalid input for field/attribute metadata.");
 			return -EINVAL;
@@ -433,18 +456,16 @@ static int metadata_check(const json_t *m, char *err, size_t errlen)
 	return 0;
 }
 
-/* Validates the create request's metadata into c->metadata_text (JSON text). */
+/* The create request's metadata (parsed by f_create) as JSON text in c->metadata_text,
+ * within the metadata_items quota (else -EDQUOT with err). */
 static int parse_metadata(struct create_req *c, char *err, size_t errlen)
 {
-	if (!c->metadata) {
-		c->metadata_text = xstrdup("{}");
-		return 0;
-	}
-	int rc = metadata_check(c->metadata, err, errlen);
-	if (rc < 0)
-		return rc;
-	c->metadata_text = json_dumps(c->metadata, JSON_COMPACT);
-	return 0;
+	json_t *m = jstrmap_to_json(&c->metadata);
+	int rc = metadata_check(m, err, errlen);
+	if (rc == 0)
+		c->metadata_text = json_dumps(m, JSON_COMPACT);
+	json_decref(m);
+	return rc;
 }
 
 /* Strict base64 (standard alphabet, padded; newlines tolerated), as Nova checks it. */
@@ -514,9 +535,14 @@ static int parse_create(const json_t *body, struct create_req *c, int *status, c
 		json_t *g;
 		json_array_foreach(c->security_groups, i, g)
 		{
-			json_t *gn = json_object_get(g, "name");
-			if (!json_is_object(g) || !json_is_string(gn) ||
-			    json_string_length(gn) == 0 || json_string_length(gn) > 255) {
+			struct sg_req sg = {0};
+			int rc = jparse(g, f_sg, JCOUNT(f_sg), &sg, why, sizeof(why));
+			if (rc == 0)
+				rc = jparse_known(g, f_sg, JCOUNT(f_sg), NULL, why, sizeof(why));
+			if (rc == 0 && !*sg.name)
+				rc = -EINVAL;
+			jparse_release(f_sg, JCOUNT(f_sg), &sg);
+			if (rc < 0) {
 				snprintf(err, errlen,
 				         "Invalid input for field/attribute security_groups.");
 				return -EINVAL;
@@ -874,7 +900,7 @@ enum meta_op { META_MERGE, META_REPLACE, META_SET_ONE, META_DELETE_ONE };
  * `in` (borrowed) and stores the result. Returns the new metadata object (owned) or
  * NULL with the error answered. key is the {key} path segment for the _ONE ops. */
 static json_t *metadata_apply(struct req *r, struct resp *w, enum meta_op op, int write,
-                              const json_t *in, const char *key)
+                              const struct jstrmap *in, const char *key)
 {
 	char err[512];
 	json_t *m = NULL;
@@ -902,7 +928,8 @@ static json_t *metadata_apply(struct req *r, struct resp *w, enum meta_op op, in
 		/* fall through */
 	case META_MERGE:
 	case META_SET_ONE:
-		json_object_update(m, (json_t *)in);
+		for (size_t i = 0; i < in->n; i++)
+			json_object_set_new(m, in->keys[i], json_string(in->vals[i]));
 		break;
 	case META_DELETE_ONE:
 		if (json_object_del(m, key) < 0) {
@@ -936,19 +963,36 @@ fail:
 	return NULL;
 }
 
-/* The body's "metadata" (or "meta" for one key) object, validated; NULL after
- * answering 400. */
-static const json_t *metadata_body(struct req *r, struct resp *w, const char *wrapper)
+/* A metadata write's body, {"metadata": {...}} (or {"meta": {...}} for one key). */
+struct meta_body {
+	struct jstrmap items;
+};
+
+static const struct jfield f_metadata[] = {
+    {"metadata", J_STRMAP, JF(struct meta_body, items), 0, 0, 1, 0},
+};
+static const struct jfield f_meta[] = {
+    {"meta", J_STRMAP, JF(struct meta_body, items), 0, 0, 1, 0},
+};
+
+/* Parses the body under wrapper into b; 0, or -EINVAL after answering 400. */
+static int metadata_body(struct req *r, struct resp *w, const char *wrapper, struct meta_body *b)
 {
-	char err[512];
-	json_t *m = json_object_get(r->json, wrapper);
-	int rc = m ? metadata_check(m, err, sizeof(err)) : -EINVAL;
-	if (rc < 0) {
-		resp_error(r, w, rc == -EDQUOT ? 403 : 400, "%s",
-		           m ? err : "Malformed request body");
-		return NULL;
+	char err[256];
+	const struct jfield *f = strcmp(wrapper, "meta") ? f_metadata : f_meta;
+	memset(b, 0, sizeof(*b));
+	if (!r->json || jparse(r->json, f, 1, b, err, sizeof(err)) < 0 ||
+	    jparse_known(r->json, f, 1, NULL, err, sizeof(err)) < 0) {
+		jparse_release(f, 1, b);
+		resp_error(r, w, 400, "Invalid input for field/attribute %s.", wrapper);
+		return -EINVAL;
 	}
-	return m;
+	return 0;
+}
+
+static void meta_body_release(struct meta_body *b)
+{
+	jparse_release(f_metadata, 1, b);
 }
 
 static void metadata_list(struct req *r, struct resp *w)
@@ -960,10 +1004,13 @@ static void metadata_list(struct req *r, struct resp *w)
 
 static void metadata_write(struct req *r, struct resp *w, enum meta_op op)
 {
-	const json_t *in = metadata_body(r, w, "metadata");
-	json_t *m = in ? metadata_apply(r, w, op, 1, in, NULL) : NULL;
+	struct meta_body b;
+	if (metadata_body(r, w, "metadata", &b) < 0)
+		return;
+	json_t *m = metadata_apply(r, w, op, 1, &b.items, NULL);
 	if (m)
 		resp_json(w, 200, json_pack("{s:o}", "metadata", m));
+	meta_body_release(&b);
 }
 
 static void metadata_merge(struct req *r, struct resp *w)
@@ -991,18 +1038,20 @@ static void metadata_show(struct req *r, struct resp *w)
 
 static void metadata_set_one(struct req *r, struct resp *w)
 {
-	const json_t *in = metadata_body(r, w, "meta");
-	if (!in)
+	struct meta_body b;
+	if (metadata_body(r, w, "meta", &b) < 0)
 		return;
-	if (json_object_size(in) != 1 || !json_object_get(in, r->params[1])) {
+	if (b.items.n != 1 || strcmp(b.items.keys[0], r->params[1])) {
 		resp_error(r, w, 400, "Request body and URI mismatch");
-		return;
+		goto out;
 	}
-	json_t *m = metadata_apply(r, w, META_SET_ONE, 1, in, r->params[1]);
+	json_t *m = metadata_apply(r, w, META_SET_ONE, 1, &b.items, r->params[1]);
 	if (!m)
-		return;
-	resp_json(w, 200, json_pack("{s:O}", "meta", in));
+		goto out;
+	resp_json(w, 200, json_pack("{s:o}", "meta", jstrmap_to_json(&b.items)));
 	json_decref(m);
+out:
+	meta_body_release(&b);
 }
 
 static void metadata_delete_one(struct req *r, struct resp *w)

@@ -127,3 +127,68 @@ def test_image_min_disk_and_min_ram(stack, ids, image_file):
             "Flavor's memory is too small for requested image."
     finally:
         stack.os_run("image", "delete", img["id"], check=False)
+
+
+def test_server_metadata_through_the_cli_and_bad_bodies(stack, vm):
+    sid = vm["id"]
+    stack.os_run("server", "set", "--property", "role=web", "--property", "tier=1", sid)
+    props = stack.os_cli("server", "show", sid)["properties"]
+    if isinstance(props, str):  # older clients print k='v' pairs
+        assert "role='web'" in props and "tier='1'" in props, props
+    else:
+        assert props.get("role") == "web" and props.get("tier") == "1", props
+    r = stack.http("GET", "/compute/v2.1/servers/%s/metadata/role" % sid, token=stack.token())
+    assert r.status == 200 and r.json == {"meta": {"role": "web"}}, r
+    for body in ({"metadata": {"k": 1}},             # values are strings
+                 {"metadata": {"bad/key": "x"}},      # Nova's key charset
+                 {"metadata": {"k": "v"}, "x": 1},   # nothing beside "metadata"
+                 {"meta": {"k": "v"}},               # the wrong wrapper
+                 ["k"]):
+        r = stack.http("POST", "/compute/v2.1/servers/%s/metadata" % sid, body,
+                       token=stack.token())
+        assert_error(r, 400)
+    r = stack.http("PUT", "/compute/v2.1/servers/%s/metadata/role" % sid,
+                   {"meta": {"other": "x"}}, token=stack.token())
+    assert_error(r, 400)
+    r = stack.http("POST", "/compute/v2.1/servers/%s/metadata" % sid,
+                   {"metadata": {"m%d" % i: "v" for i in range(130)}}, token=stack.token())
+    assert_error(r, 403)
+    stack.os_run("server", "unset", "--property", "role", "--property", "tier", sid)
+    r = stack.http("GET", "/compute/v2.1/servers/%s/metadata" % sid, token=stack.token())
+    assert r.json == {"metadata": {}}, r
+
+
+def test_server_create_metadata_is_validated(stack, ids):
+    for md in ({"k": 1}, {"": "v"}, {"a b/c": "v"}, ["x"]):
+        r = stack.http("POST", "/compute/v2.1/servers", _server_body(ids, metadata=md),
+                       token=stack.token())
+        assert_error(r, 400)
+
+
+def test_flavor_extra_specs(stack):
+    f = stack.os_cli("flavor", "create", "--ram", "64", "--vcpus", "1", "--disk", "1",
+                     "--property", "hw:cpu_policy=shared", "v-specs")
+    try:
+        fid = f["id"]
+        r = stack.http("POST", "/compute/v2.1/flavors/%s/os-extra_specs" % fid,
+                       {"extra_specs": {"n": 2, "flag": True}}, token=stack.token())
+        assert r.status == 200, r
+        assert r.json == {"extra_specs": {"n": "2", "flag": "True"}}, r
+        r = stack.http("GET", "/compute/v2.1/flavors/%s/os-extra_specs" % fid,
+                       token=stack.token())
+        assert r.json["extra_specs"] == {"hw:cpu_policy": "shared", "n": "2", "flag": "True"}
+        r = stack.http("PUT", "/compute/v2.1/flavors/%s/os-extra_specs/n" % fid, {"n": "3"},
+                       token=stack.token())
+        assert r.status == 200 and r.json == {"n": "3"}, r
+        for method, path, body in (
+                ("POST", "", {"extra_specs": {"a": None}}),
+                ("POST", "", {"extra_specs": {"bad/key": "x"}}),
+                ("POST", "", {"extra_specs": {"a": "b"}, "more": 1}),
+                ("POST", "", {"extra_specs": {}}),
+                ("PUT", "/n", {"m": "1"}),
+                ("PUT", "/n", {"n": "1", "m": "2"})):
+            r = stack.http(method, "/compute/v2.1/flavors/%s/os-extra_specs%s" % (fid, path),
+                           body, token=stack.token())
+            assert_error(r, 400)
+    finally:
+        stack.os_run("flavor", "delete", "v-specs", check=False)

@@ -133,9 +133,81 @@ static void doubles(void **state)
 	}
 }
 
+struct maps {
+	struct jstrmap meta, specs;
+};
+
+static void maps(void **state)
+{
+	static const struct jfield f[] = {
+	    {"meta", J_STRMAP, JF(struct maps, meta), 0, 3, 0, 1},
+	    {"specs", J_SCALARMAP, JF(struct maps, specs), 0, 0, 0, 1},
+	};
+	char err[256];
+	struct maps m = {0};
+	json_t *ok = json_loads("{\"meta\": {\"a\": \"1\", \"b c\": \"\"}, \"specs\": "
+	                        "{\"n\": 2, \"r\": 0.5, \"t\": true, \"f\": false, \"s\": \"x\"}}",
+	                        0, NULL);
+	assert_int_equal(jparse(ok, f, 2, &m, err, sizeof(err)), 0);
+	assert_int_equal(m.meta.n, 2);
+	assert_string_equal(m.meta.keys[1], "b c");
+	assert_string_equal(m.meta.vals[1], "");
+	assert_int_equal(m.specs.n, 5);
+	json_t *j = jstrmap_to_json(&m.specs);
+	assert_string_equal(json_string_value(json_object_get(j, "n")), "2");
+	assert_string_equal(json_string_value(json_object_get(j, "r")), "0.5");
+	assert_string_equal(json_string_value(json_object_get(j, "t")), "True");
+	assert_string_equal(json_string_value(json_object_get(j, "f")), "False");
+	json_decref(j);
+	jparse_release(f, 2, &m);
+	assert_int_equal(m.meta.n, 0);
+	assert_null(m.specs.keys);
+	json_decref(ok);
+
+	static const char *const bad[] = {
+	    "{\"meta\": {\"a\": 1}}",         /* strings only */
+	    "{\"meta\": []}",                 /* an object */
+	    "{\"meta\": {\"\": \"x\"}}",      /* empty key */
+	    "{\"meta\": {\"a\\nb\": \"x\"}}", /* control byte */
+	    "{\"meta\": {\"a\": \"1\", \"b\": \"2\", \"c\": \"3\", \"d\": \"4\"}}", /* max 3 */
+	    "{\"specs\": {\"a\": null}}",                                           /* no null */
+	    "{\"specs\": {\"a\": {}}}",                                             /* no object */
+	    "{\"meta\": {\"a\": \"1\"}, \"specs\": {\"a\": [1]}}", /* fails after a map */
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		json_t *b = json_loads(bad[i], 0, NULL);
+		assert_non_null(b);
+		memset(&m, 0, sizeof(m));
+		assert_int_equal(jparse(b, f, 2, &m, err, sizeof(err)), -EINVAL);
+		assert_null(m.meta.keys); /* released on failure */
+		json_decref(b);
+	}
+	/* a value of 256 bytes */
+	char big[300];
+	memset(big, 'v', 256);
+	big[256] = '\0';
+	json_t *b = json_pack("{s:{s:s}}", "meta", "k", big);
+	assert_int_equal(jparse(b, f, 2, &m, err, sizeof(err)), -EINVAL);
+	json_decref(b);
+
+	/* a body that is the map */
+	struct jstrmap one;
+	json_t *body = json_pack("{s:i}", "hw:cpu", 4);
+	assert_int_equal(jparse_map(body, J_SCALARMAP, 1, "extra_specs", &one, err, sizeof(err)),
+	                 0);
+	assert_string_equal(one.vals[0], "4");
+	jstrmap_release(&one);
+	json_decref(body);
+	body = json_pack("{s:i,s:i}", "a", 1, "b", 2);
+	assert_int_equal(jparse_map(body, J_SCALARMAP, 1, "extra_specs", &one, err, sizeof(err)),
+	                 -EINVAL);
+	json_decref(body);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {cmocka_unit_test(accepts), cmocka_unit_test(rejects),
-	                                   cmocka_unit_test(known_keys), cmocka_unit_test(doubles)};
+	                                   cmocka_unit_test(known_keys), cmocka_unit_test(doubles),
+	                                   cmocka_unit_test(maps)};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
