@@ -51,6 +51,38 @@ static void remove_stale_uploads(const char *dir)
 	closedir(d);
 }
 
+/* The database pool, once PostgreSQL answers: a database that is down or still starting
+ * is waited for (1 s doubling to 30 s, one log line per try) instead of exiting, so the
+ * API comes up by itself when the database does. NULL only when asked to stop. */
+static struct db_pool *db_wait(struct api *api, int *version)
+{
+	long threads = conf_get_long(api->conf, "api", "threads", 8);
+	const char *conninfo = conf_get(api->conf, "database", "conninfo", "");
+	int size = (int)conf_get_long(api->conf, "database", "pool_size", threads + 2);
+	unsigned delay = 1;
+	char err[512];
+	while (!stopping) {
+		struct db_pool *pool = db_pool_new(conninfo, size, err, sizeof(err));
+		if (pool) {
+			PGconn *db = db_acquire(pool);
+			*version = db_migrate(db, err, sizeof(err));
+			int reachable = PQstatus(db) == CONNECTION_OK;
+			db_release(pool, db);
+			if (*version >= 0)
+				return pool;
+			db_pool_free(pool);
+			if (reachable) { /* the schema itself failed: waiting will not help */
+				log_err("schema: %s", err);
+				return NULL;
+			}
+		}
+		log_warn("waiting for the database (retry in %us): %s", delay, err);
+		sleep(delay);
+		delay = delay < 16 ? delay * 2 : 30;
+	}
+	return NULL;
+}
+
 static int usage(void)
 {
 	fputs("usage: nubo-api [-c CONF] [-n] [-d]\n", stderr);
@@ -63,10 +95,17 @@ int main(int argc, char **argv)
 	int check_only = 0, debug = 0, opt;
 	while ((opt = getopt(argc, argv, "c:nd")) != -1) {
 		switch (opt) {
-		case 'c': confpath = optarg; break;
-		case 'n': check_only = 1; break;
-		case 'd': debug = 1; break;
-		default: return usage();
+		case 'c':
+			confpath = optarg;
+			break;
+		case 'n':
+			check_only = 1;
+			break;
+		case 'd':
+			debug = 1;
+			break;
+		default:
+			return usage();
 		}
 	}
 	log_init("nubo-api", debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
@@ -81,7 +120,8 @@ int main(int argc, char **argv)
 		log_err("%s", err);
 		return 1;
 	}
-	char *public_url = trimmed(conf_get(api.conf, "api", "public_url", "http://127.0.0.1:8080"));
+	char *public_url =
+	    trimmed(conf_get(api.conf, "api", "public_url", "http://127.0.0.1:8080"));
 	char *internal_url = trimmed(conf_get(api.conf, "api", "internal_url", public_url));
 	api.public_url = public_url;
 	api.internal_url = internal_url;
@@ -94,25 +134,20 @@ int main(int argc, char **argv)
 	if (check_only) {
 		conf_dump(api.conf, stdout);
 		int ok = conf_get(api.conf, "database", "conninfo", NULL) != NULL && api.agent_key;
-		printf("config %s\n", ok ? "ok" : "incomplete: need [database] conninfo and [bus] agent_key");
+		printf("config %s\n",
+		       ok ? "ok" : "incomplete: need [database] conninfo and [bus] agent_key");
 		return ok ? 0 : 1;
 	}
-	int rc = 1;
+	int rc = 1, v = 0;
 	mkdir(api.image_dir, 0750);
 	remove_stale_uploads(api.image_dir);
-	long threads = conf_get_long(api.conf, "api", "threads", 8);
-	api.db = db_pool_new(conf_get(api.conf, "database", "conninfo", ""),
-			     (int)conf_get_long(api.conf, "database", "pool_size", threads + 2), err,
-			     sizeof(err));
+	signal(SIGPIPE, SIG_IGN);
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	api.db = db_wait(&api, &v);
 	if (!api.db) {
-		log_err("%s", err);
-		goto out;
-	}
-	PGconn *db = db_acquire(api.db);
-	int v = db_migrate(db, err, sizeof(err));
-	db_release(api.db, db);
-	if (v < 0) {
-		log_err("schema: %s", err);
+		rc = stopping ? 0 : 1;
 		goto out;
 	}
 	api.zctx = zmq_ctx_new();
@@ -123,17 +158,13 @@ int main(int argc, char **argv)
 	zmq_connect(api.wake, conf_get(api.conf, "bus", "wake_url", "tcp://127.0.0.1:5571"));
 	pthread_mutex_init(&api.wake_lock, NULL);
 
-	signal(SIGPIPE, SIG_IGN);
-	struct sigaction sa = {.sa_handler = on_signal};
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
 	if (http_start(&api) < 0) {
 		log_err("cannot listen on port %ld", conf_get_long(api.conf, "api", "port", 8080));
 		goto out;
 	}
 	log_info("listening on %s:%ld, schema v%d, public url %s",
-		 conf_get(api.conf, "api", "listen_address", "0.0.0.0"),
-		 conf_get_long(api.conf, "api", "port", 8080), v, api.public_url);
+	         conf_get(api.conf, "api", "listen_address", "0.0.0.0"),
+	         conf_get_long(api.conf, "api", "port", 8080), v, api.public_url);
 	while (!stopping)
 		pause();
 	log_info("stopping");

@@ -1,34 +1,31 @@
-/* The policy table: rule name -> minimum requirement. Reader may read, member may
- * write within its project, admin may do everything (including other projects). */
+/* The policy table: rule -> minimum requirement. Reader may read, member may write
+ * within its project, admin may do everything (including other projects). */
 #include "policy.h"
 
 #include <errno.h>
 #include <string.h>
 
-enum requirement { REQ_PUBLIC, REQ_TOKEN, REQ_READER, REQ_MEMBER, REQ_ADMIN };
+enum requirement { REQ_NONE, REQ_PUBLIC, REQ_TOKEN, REQ_READER, REQ_MEMBER, REQ_ADMIN };
 
 static const struct {
-	const char *rule;
+	const char *name;
 	enum requirement req;
-} policies[] = {
-	{"public", REQ_PUBLIC},
-	/* identity */
-	{"identity:token", REQ_TOKEN},
-	{"identity:read_self", REQ_TOKEN},
-	{"identity:admin", REQ_ADMIN},
-	/* compute */
-	{"compute:read", REQ_READER},
-	{"compute:write", REQ_MEMBER},
-	{"compute:admin", REQ_ADMIN},
-	{"compute:flavor:read", REQ_TOKEN},
-	{"compute:flavor:write", REQ_ADMIN},
-	{"compute:keypair", REQ_TOKEN},
-	{"compute:quota:read", REQ_READER},
-	{"compute:quota:write", REQ_ADMIN},
-	/* image */
-	{"image:read", REQ_READER},
-	{"image:write", REQ_MEMBER},
-	{"image:download", REQ_READER},
+} policies[POL_COUNT] = {
+    [POL_PUBLIC] = {"public", REQ_PUBLIC},
+    [POL_IDENTITY_TOKEN] = {"identity:token", REQ_TOKEN},
+    [POL_IDENTITY_READ_SELF] = {"identity:read_self", REQ_TOKEN},
+    [POL_IDENTITY_ADMIN] = {"identity:admin", REQ_ADMIN},
+    [POL_COMPUTE_READ] = {"compute:read", REQ_READER},
+    [POL_COMPUTE_WRITE] = {"compute:write", REQ_MEMBER},
+    [POL_COMPUTE_ADMIN] = {"compute:admin", REQ_ADMIN},
+    [POL_COMPUTE_FLAVOR_READ] = {"compute:flavor:read", REQ_TOKEN},
+    [POL_COMPUTE_FLAVOR_WRITE] = {"compute:flavor:write", REQ_ADMIN},
+    [POL_COMPUTE_KEYPAIR] = {"compute:keypair", REQ_TOKEN},
+    [POL_COMPUTE_QUOTA_READ] = {"compute:quota:read", REQ_READER},
+    [POL_COMPUTE_QUOTA_WRITE] = {"compute:quota:write", REQ_ADMIN},
+    [POL_IMAGE_READ] = {"image:read", REQ_READER},
+    [POL_IMAGE_WRITE] = {"image:write", REQ_MEMBER},
+    [POL_IMAGE_DOWNLOAD] = {"image:download", REQ_READER},
 };
 
 int policy_is_admin(const struct auth *a)
@@ -36,28 +33,28 @@ int policy_is_admin(const struct auth *a)
 	return a->valid && (a->roles & ROLE_ADMIN);
 }
 
-int policy_check(const char *rule, const struct auth *a)
+const char *policy_name(unsigned rule)
 {
-	for (size_t i = 0; i < sizeof(policies) / sizeof(policies[0]); i++) {
-		if (strcmp(policies[i].rule, rule))
-			continue;
-		enum requirement req = policies[i].req;
-		if (req == REQ_PUBLIC)
-			return 0;
-		if (!a->valid)
-			return -EPERM;
-		switch (req) {
-		case REQ_TOKEN:
-			return 0;
-		case REQ_READER:
-			return a->roles & (ROLE_READER | ROLE_MEMBER | ROLE_ADMIN) ? 0 : -EACCES;
-		case REQ_MEMBER:
-			return a->roles & (ROLE_MEMBER | ROLE_ADMIN) ? 0 : -EACCES;
-		case REQ_ADMIN:
-			return a->roles & ROLE_ADMIN ? 0 : -EACCES;
-		default:
-			return -EACCES;
-		}
+	return rule < POL_COUNT && policies[rule].req != REQ_NONE ? policies[rule].name : NULL;
+}
+
+int policy_check(unsigned rule, const struct auth *a)
+{
+	enum requirement req = rule < POL_COUNT ? policies[rule].req : REQ_NONE;
+	if (req == REQ_PUBLIC)
+		return 0;
+	if (!a->valid)
+		return -EPERM;
+	switch (req) {
+	case REQ_TOKEN:
+		return 0;
+	case REQ_READER:
+		return a->roles & (ROLE_READER | ROLE_MEMBER | ROLE_ADMIN) ? 0 : -EACCES;
+	case REQ_MEMBER:
+		return a->roles & (ROLE_MEMBER | ROLE_ADMIN) ? 0 : -EACCES;
+	case REQ_ADMIN:
+		return a->roles & ROLE_ADMIN ? 0 : -EACCES;
+	default:
+		return -EACCES;
 	}
-	return a->valid ? -EACCES : -EPERM;
 }

@@ -1,12 +1,37 @@
-/* RBAC: one table mapping each API operation's rule name to who may do it. */
+/* RBAC: a typed rule per kind of API operation, and who may perform it. Routes name
+ * their rule in httpd_route.policy; a rule that does not exist cannot be named. */
 #ifndef NUBO_POLICY_H
 #define NUBO_POLICY_H
 #include "http.h"
 
-/* 0 when a may perform the operation named rule; -EPERM when a token is needed and
- * absent/invalid (401); -EACCES when the caller lacks the role (403). An unknown rule
- * name denies (-EACCES). */
-int policy_check(const char *rule, const struct auth *a);
+enum policy {
+	POL_PUBLIC,
+	/* identity */
+	POL_IDENTITY_TOKEN,
+	POL_IDENTITY_READ_SELF,
+	POL_IDENTITY_ADMIN,
+	/* compute */
+	POL_COMPUTE_READ,
+	POL_COMPUTE_WRITE,
+	POL_COMPUTE_ADMIN,
+	POL_COMPUTE_FLAVOR_READ,
+	POL_COMPUTE_FLAVOR_WRITE,
+	POL_COMPUTE_KEYPAIR,
+	POL_COMPUTE_QUOTA_READ,
+	POL_COMPUTE_QUOTA_WRITE,
+	/* image */
+	POL_IMAGE_READ,
+	POL_IMAGE_WRITE,
+	POL_IMAGE_DOWNLOAD,
+	POL_COUNT
+};
+
+/* 0 when a may perform operations under rule; -EPERM when a token is needed and
+ * absent/invalid (401); -EACCES when the caller lacks the role (403). A value outside
+ * the table denies (-EACCES, or -EPERM without a token). */
+int policy_check(unsigned rule, const struct auth *a);
+/* The rule's name for messages ("compute:write"), or NULL when rule is not a rule. */
+const char *policy_name(unsigned rule);
 /* 1 when the caller holds the admin role in its project. */
 int policy_is_admin(const struct auth *a);
 

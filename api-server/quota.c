@@ -9,11 +9,6 @@
 #include <string.h>
 
 #include "db.h"
-#include "routes.h"
-
-/* The os-quota-sets endpoints live in compute_misc.c; this table stays empty so the
- * route list in routes.c keeps one entry per resource file. */
-const struct route_table quota_routes = {NULL, 0};
 
 static const struct {
 	const char *name;
@@ -40,8 +35,9 @@ int quota_limits(PGconn *db, const char *project_id, struct quota_set *out)
 {
 	char err[256];
 	quota_defaults(out);
-	PGresult *r = DBQ(db, err, sizeof err, "SELECT resource, hard_limit FROM quotas WHERE project_id = $1",
-	                  project_id);
+	PGresult *r =
+	    DBQ(db, err, sizeof err,
+	        "SELECT resource, hard_limit FROM quotas WHERE project_id = $1", project_id);
 	if (!r)
 		return -EIO;
 	for (int i = 0; i < PQntuples(r); i++) {

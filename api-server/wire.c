@@ -37,6 +37,30 @@ int wire_parse_wrapped(struct req *r, struct resp *w, const char *key, const str
 	return 0;
 }
 
+int wire_parse_closed(struct req *r, struct resp *w, const char *key, const struct jfield *fields,
+                      size_t n, const char *const *also, void *out)
+{
+	char err[256], why[160];
+	const char *const top[] = {key, NULL};
+	json_t *inner = wire_unwrap(r->json, key, fields, n, out, err, sizeof(err));
+	if (!inner) {
+		resp_error(r, w, 400, "%s", err);
+		return -EINVAL;
+	}
+	const char *where = key;
+	int rc = jparse_known(r->json, NULL, 0, top, why, sizeof(why));
+	if (rc < 0)
+		where = "body";
+	else
+		rc = jparse_known(inner, fields, n, also, why, sizeof(why));
+	if (rc < 0) {
+		jparse_release(fields, n, out);
+		resp_error(r, w, 400, "Invalid input for field/attribute %s. %s", where, why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int wire_bool(const char *v)
 {
 	static const char *const yes[] = {"true", "1", "yes", "on"};

@@ -22,6 +22,14 @@ json_t *wire_unwrap(const json_t *body, const char *key, const struct jfield *fi
 int wire_parse_wrapped(struct req *r, struct resp *w, const char *key, const struct jfield *fields,
                        size_t n, void *out);
 
+/* wire_parse_wrapped for Nova's closed schemas (additionalProperties: false): the body
+ * holds only key, and the inner object only the keys of fields and of also (a
+ * NULL-terminated list the handler reads itself, may be NULL). Returns 0; or answers
+ * 400 "Invalid input for field/attribute <key>. Additional properties are not allowed
+ * (...)" and returns -EINVAL, with nothing left in out to release. */
+int wire_parse_closed(struct req *r, struct resp *w, const char *key, const struct jfield *fields,
+                      size_t n, const char *const *also, void *out);
+
 /* Pure: a query flag's value. 1 for true/True/1/yes, 0 for false/False/0/no, -1 when
  * v is NULL (absent), -EINVAL for anything else. */
 int wire_bool(const char *v);

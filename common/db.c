@@ -88,10 +88,28 @@ void db_release(struct db_pool *p, PGconn *c)
 	pthread_mutex_unlock(&p->lock);
 }
 
-PGresult *db_query(PGconn *c, const char *sql, int n, const char *const *params, char *err,
-		   size_t errlen, char *sqlstate)
+/* A statement that starts outside a transaction on a connection the server dropped
+ * (it restarted since the connection was pooled) runs again once on a fresh one:
+ * nothing of it can have been applied, and the caller never sees the stale link. */
+static int db_should_retry(PGconn *c, PGresult *r, int was_idle)
 {
+	ExecStatusType st = PQresultStatus(r);
+	return was_idle && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK &&
+	       PQstatus(c) == CONNECTION_BAD;
+}
+
+PGresult *db_query(PGconn *c, const char *sql, int n, const char *const *params, char *err,
+                   size_t errlen, char *sqlstate)
+{
+	int was_idle = PQtransactionStatus(c) == PQTRANS_IDLE;
 	PGresult *r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
+	if (db_should_retry(c, r, was_idle)) {
+		PQclear(r);
+		PQreset(c);
+		r = PQstatus(c) == CONNECTION_OK
+		        ? PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0)
+		        : NULL;
+	}
 	ExecStatusType st = PQresultStatus(r);
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
 		return r;
@@ -108,8 +126,7 @@ PGresult *db_query(PGconn *c, const char *sql, int n, const char *const *params,
 	return NULL;
 }
 
-int db_exec(PGconn *c, const char *sql, int n, const char *const *params, char *err,
-	    size_t errlen)
+int db_exec(PGconn *c, const char *sql, int n, const char *const *params, char *err, size_t errlen)
 {
 	PGresult *r = db_query(c, sql, n, params, err, errlen, NULL);
 	if (!r)
@@ -122,7 +139,13 @@ int db_exec(PGconn *c, const char *sql, int n, const char *const *params, char *
 
 static int simple(PGconn *c, const char *sql)
 {
+	int was_idle = PQtransactionStatus(c) == PQTRANS_IDLE;
 	PGresult *r = PQexec(c, sql);
+	if (db_should_retry(c, r, was_idle) && strcmp(sql, "BEGIN") == 0) {
+		PQclear(r);
+		PQreset(c);
+		r = PQstatus(c) == CONNECTION_OK ? PQexec(c, sql) : NULL;
+	}
 	int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
 	PQclear(r);
 	return ok ? 0 : -EIO;

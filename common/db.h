@@ -17,25 +17,27 @@ void db_release(struct db_pool *p, PGconn *c);
 
 /* Runs sql with text parameters (NULL entries are SQL NULL). Returns the result
  * (caller PQclear()s) for COMMAND_OK/TUPLES_OK, or NULL with the server's message in
- * err and its SQLSTATE in sqlstate (6 bytes, may be NULL). */
+ * err and its SQLSTATE in sqlstate (6 bytes, may be NULL). A statement outside a
+ * transaction that finds the connection dropped by the server (PostgreSQL restarted)
+ * is run once more on a fresh connection; inside a transaction it fails, and then
+ * PQstatus(c) != CONNECTION_OK tells "database unreachable" from a statement error. */
 PGresult *db_query(PGconn *c, const char *sql, int n, const char *const *params, char *err,
-		   size_t errlen, char *sqlstate);
+                   size_t errlen, char *sqlstate);
 /* Like db_query but for statements: returns affected rows (>= 0) or -EIO. */
-int db_exec(PGconn *c, const char *sql, int n, const char *const *params, char *err,
-	    size_t errlen);
+int db_exec(PGconn *c, const char *sql, int n, const char *const *params, char *err, size_t errlen);
 
 #define DB_NARGS(...) ((int)(sizeof((const char *[]){__VA_ARGS__}) / sizeof(const char *)))
 /* DBQ(conn, err, errlen, sql, params...): db_query with an inline parameter list;
  * DBX the same for db_exec. The error buffer's size is always passed explicitly (a
  * macro that took sizeof(err) cut the message to 7 bytes where err was a pointer). */
-#define DBQ(c, err, errlen, sql, ...)                                                          \
-	db_query((c), (sql), DB_NARGS(__VA_ARGS__), (const char *const[]){__VA_ARGS__}, (err),   \
-		 (errlen), NULL)
-#define DBX(c, err, errlen, sql, ...)                                                          \
-	db_exec((c), (sql), DB_NARGS(__VA_ARGS__), (const char *const[]){__VA_ARGS__}, (err),    \
-		(errlen))
+#define DBQ(c, err, errlen, sql, ...)                                                              \
+	db_query((c), (sql), DB_NARGS(__VA_ARGS__), (const char *const[]){__VA_ARGS__}, (err),     \
+	         (errlen), NULL)
+#define DBX(c, err, errlen, sql, ...)                                                              \
+	db_exec((c), (sql), DB_NARGS(__VA_ARGS__), (const char *const[]){__VA_ARGS__}, (err),      \
+	        (errlen))
 
-/* Transaction helpers: 0 or -EIO. */
+/* Transaction helpers: 0 or -EIO. BEGIN on a dropped connection reconnects once. */
 int db_begin(PGconn *c);
 int db_commit(PGconn *c);
 void db_rollback(PGconn *c);

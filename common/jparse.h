@@ -7,14 +7,39 @@
 #include <stddef.h>
 
 enum jtype {
-	J_STR,	    /* char * (owned by the struct; free with jparse_release) bound = max bytes */
-	J_UUID,	    /* char[37] */
-	J_INT,	    /* long, range [min, max] */
-	J_BOOL,	    /* int 0/1; also accepts "true"/"false" strings */
-	J_OBJECT,   /* json_t * borrowed from the body (nested, parsed by the caller) */
-	J_ARRAY,    /* json_t * borrowed */
+	J_STR,        /* char * (owned by the struct; free with jparse_release) bound = max bytes */
+	J_UUID,       /* char[37] */
+	J_INT,        /* long, range [min, max] */
+	J_BOOL,       /* int 0/1; also accepts "true"/"false" strings */
+	J_OBJECT,     /* json_t * borrowed from the body (nested, parsed by the caller) */
+	J_ARRAY,      /* json_t * borrowed */
 	J_STR_OR_INT, /* char *: a string, or an integer rendered as a string (flavor ids) */
+	J_STRMAP,     /* struct jstrmap: an object of string values (Nova metadata); keys
+	               * 1..255 bytes, values at most 255 bytes, no control bytes in keys;
+	               * at most max entries when max > 0 */
+	J_SCALARMAP,  /* struct jstrmap: the same, but numbers and booleans are taken as
+	               * their text ("2", "0.5", "True"), as Nova stores flavor extra specs */
+	J_DOUBLE,     /* double: a JSON number or a decimal string, finite, > 0 and at most
+	               * FLT_MAX (a float column); min and max are ignored */
 };
+
+/* A JSON object's members as text, in the order they came (owned by the struct that
+ * holds it: jparse_release frees it). */
+struct jstrmap {
+	size_t n;
+	char **keys, **vals;
+};
+
+/* Pure: a new JSON object of m's members (later duplicates win). */
+json_t *jstrmap_to_json(const struct jstrmap *m);
+/* Parses obj itself as a map (a body that is the map, e.g. {"<key>": "<value>"}): type
+ * is J_STRMAP or J_SCALARMAP, max the most entries (0 = no bound), name the field name
+ * for messages. 0 with out filled (release with jstrmap_release), or -EINVAL with err
+ * and nothing to release. */
+int jparse_map(const json_t *obj, enum jtype type, long max, const char *name, struct jstrmap *out,
+               char *err, size_t errlen);
+/* Frees what m holds and empties it. */
+void jstrmap_release(struct jstrmap *m);
 
 struct jfield {
 	const char *name;
@@ -28,8 +53,16 @@ struct jfield {
 /* Fills out from obj per fields. Unknown keys are ignored. Returns 0, or -EINVAL with
  * a client-facing message in err ("name: must be a string of at most 255 bytes"). */
 int jparse(const json_t *obj, const struct jfield *fields, size_t n, void *out, char *err,
-	   size_t errlen);
-/* Frees the J_STR / J_STR_OR_INT strings jparse allocated in out. */
+           size_t errlen);
+/* For schemas that forbid other keys (JSON Schema's additionalProperties: false):
+ * 0 when every key of obj is a field of fields or one of also (a NULL-terminated list
+ * of keys the caller reads some other way, may be NULL); else -EINVAL with
+ * "Additional properties are not allowed ('<key>' was unexpected)" in err (the key is
+ * cut at 64 bytes). obj must be an object. */
+int jparse_known(const json_t *obj, const struct jfield *fields, size_t n, const char *const *also,
+                 char *err, size_t errlen);
+/* Frees the J_STR / J_STR_OR_INT strings and J_STRMAP / J_SCALARMAP maps jparse
+ * allocated in out. */
 void jparse_release(const struct jfield *fields, size_t n, void *out);
 
 #define JF(st, member) offsetof(st, member)

@@ -6,6 +6,9 @@
 enum log_level { LOG_LVL_DEBUG, LOG_LVL_INFO, LOG_LVL_WARN, LOG_LVL_ERR };
 
 void log_init(const char *daemon, enum log_level min);
+/* Names the request this thread works on (e.g. "req-<uuid>"), shown in every line it
+ * logs until cleared with NULL. The string must live until then. */
+void log_set_request(const char *id);
 void log_msg(enum log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define log_debug(...) log_msg(LOG_LVL_DEBUG, __VA_ARGS__)

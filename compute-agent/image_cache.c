@@ -1,8 +1,8 @@
-/* Downloading (libcurl), verifying and caching base images; qcow2 overlays. */
+/* Downloading (common/http_client.c), verifying and caching base images; qcow2
+ * overlays. */
 #include "image_cache.h"
 
 #include <ctype.h>
-#include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -15,16 +15,14 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "http_client.h"
 #include "md5.h"
 #include "proc.h"
+#include "qemu_img.h"
 #include "util.h"
 #include "xalloc.h"
 
 #define QEMU_IMG_TIMEOUT_MS 60000
-/* qemu-img parses untrusted headers: bound its address space and CPU time, as Nova
- * does (prlimit from util-linux applies the limits, then execs). */
-#define QEMU_IMG_AS "--as=1073741824"
-#define QEMU_IMG_CPU "--cpu=30"
 
 struct inflight {
 	char id[UUID_STR_LEN];
@@ -86,161 +84,39 @@ void image_cache_free(struct image_cache *c)
 	free(c);
 }
 
-static const char *const allowed_formats[] = {"qcow2", "raw"};
-
-static int format_allowed(const char *f)
-{
-	for (size_t i = 0; i < sizeof(allowed_formats) / sizeof(allowed_formats[0]); i++)
-		if (!strcmp(f, allowed_formats[i]))
-			return 1;
-	return 0;
-}
-
-int image_info_check(const char *json, const char *want, struct image_info *info, char *err,
-                     size_t errlen)
-{
-	json_error_t jerr;
-	json_t *v = json_loads(json, 0, &jerr);
-	int rc = -EINVAL;
-	if (!json_is_object(v)) {
-		snprintf(err, errlen, "qemu-img info: unreadable output");
-		goto out;
-	}
-	const char *fmt = json_string_value(json_object_get(v, "format"));
-	json_t *vs = json_object_get(v, "virtual-size");
-	if (!fmt || !json_is_integer(vs) || json_integer_value(vs) <= 0) {
-		snprintf(err, errlen, "image: format or size unknown");
-		goto out;
-	}
-	if (want ? strcmp(fmt, want) != 0 : !format_allowed(fmt)) {
-		snprintf(err, errlen, "image: format is %.16s, expected %s", fmt,
-		         want ? want : "qcow2 or raw");
-		goto out;
-	}
-	if (json_object_get(v, "backing-filename") || json_object_get(v, "full-backing-filename")) {
-		snprintf(err, errlen, "image: refusing an image with a backing file");
-		goto out;
-	}
-	json_t *data = json_object_get(json_object_get(v, "format-specific"), "data");
-	if (json_object_get(data, "data-file")) {
-		snprintf(err, errlen, "image: refusing an image with an external data file");
-		goto out;
-	}
-	if (json_is_true(json_object_get(v, "encrypted")) || json_object_get(data, "encrypt")) {
-		snprintf(err, errlen, "image: refusing an encrypted image");
-		goto out;
-	}
-	strlcpy_checked(info->format, fmt, sizeof(info->format));
-	info->virtual_size = (long long)json_integer_value(vs);
-	rc = 0;
-out:
-	json_decref(v);
-	return rc;
-}
-
-/* Runs qemu-img info on path (format forced when want is set, so a raw image is never
- * probed as something else) and checks the result. */
+/* The one image inspection (common/qemu_img.c), as the API ran it on upload: the
+ * bytes downloaded are checked again, they may not be what was uploaded. */
 static int image_inspect(const char *path, const char *want, struct image_info *info, char *err,
                          size_t errlen)
 {
-	const size_t outlen = 64 * 1024;
-	char *out = xmalloc(outlen);
-	const char *argv_forced[] = {
-	    "prlimit",       QEMU_IMG_AS, QEMU_IMG_CPU, "--", "qemu-img", "info",
-	    "--output=json", "-f",        want,         "--", path,       NULL};
-	const char *argv_probe[] = {"prlimit", QEMU_IMG_AS,     QEMU_IMG_CPU, "--", "qemu-img",
-	                            "info",    "--output=json", "--",         path, NULL};
-	int st = proc_run(want ? argv_forced : argv_probe, QEMU_IMG_TIMEOUT_MS, out, outlen);
-	int rc;
-	if (st != 0) {
-		out[strcspn(out, "\n")] = '\0';
-		snprintf(err, errlen, "image: qemu-img info failed: %.200s",
-		         st == -ETIMEDOUT ? "timed out" : out);
-		rc = -EINVAL;
-	} else {
-		rc = image_info_check(out, want, info, err, errlen);
-	}
-	free(out);
-	return rc;
+	struct qemu_img_info q;
+	int rc = qemu_img_check(path, want, &q, err, errlen);
+	if (rc < 0)
+		return rc;
+	strlcpy_checked(info->format, q.format, sizeof(info->format));
+	info->virtual_size = q.virtual_size;
+	return 0;
 }
 
-struct dl {
-	int fd;
-	long long got, max;
-	int too_big, io_error;
-};
-
-static size_t dl_write(char *ptr, size_t size, size_t nmemb, void *arg)
-{
-	struct dl *d = arg;
-	size_t n = size * nmemb;
-	if (d->got + (long long)n > d->max) {
-		d->too_big = 1;
-		return 0;
-	}
-	for (size_t off = 0; off < n;) {
-		ssize_t w = write(d->fd, ptr + off, n - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			d->io_error = errno;
-			return 0;
-		}
-		off += (size_t)w;
-	}
-	d->got += (long long)n;
-	return n;
-}
-
-/* GETs url into the open fd. 0 or a negative errno with err. */
+/* GETs url into the open fd (common/http_client.c). 0 or a negative errno with err. */
 static int image_download(struct image_cache *c, const char *url, int fd, char *err, size_t errlen)
 {
-	char ebuf[CURL_ERROR_SIZE] = "";
-	struct dl d = {.fd = fd, .max = c->max_bytes};
-	struct curl_slist *hdrs = NULL;
 	char *hdr = xasprintf("X-Nubo-Agent-Key: %s", c->agent_key);
-	CURL *h = curl_easy_init();
-	int rc = 0;
-	if (!h) {
-		snprintf(err, errlen, "image download: curl init failed");
-		rc = -ENOMEM;
-		goto out;
-	}
-	hdrs = curl_slist_append(hdrs, hdr);
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
-	/* a stalled transfer (under 1 KiB/s for a minute) fails; a slow one goes on */
-	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
-	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->max_bytes);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, dl_write);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &d);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, ebuf);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "nubo-compute");
-	CURLcode cr = curl_easy_perform(h);
-	if (d.too_big || cr == CURLE_FILESIZE_EXCEEDED) {
-		snprintf(err, errlen, "image download: larger than %lld MiB", c->max_bytes >> 20);
-		rc = -EFBIG;
-	} else if (d.io_error) {
-		snprintf(err, errlen, "image download: write: %s", strerror(d.io_error));
-		rc = -d.io_error;
-	} else if (cr != CURLE_OK) {
-		snprintf(err, errlen, "image download: %s",
-		         ebuf[0] ? ebuf : curl_easy_strerror(cr));
-		rc = -EIO;
-	} else if (fsync(fd) < 0) {
-		snprintf(err, errlen, "image download: fsync: %s", strerror(errno));
+	const char *const headers[] = {hdr, NULL};
+	const struct http_get g = {
+	    .url = url,
+	    .headers = headers,
+	    .max_bytes = c->max_bytes,
+	    .user_agent = "nubo-compute",
+	};
+	char why[256];
+	int rc = http_client_get_fd(&g, fd, NULL, why, sizeof(why));
+	if (rc < 0)
+		snprintf(err, errlen, "image download: %s", why);
+	else if (fsync(fd) < 0) {
 		rc = -errno;
+		snprintf(err, errlen, "image download: fsync: %s", strerror(errno));
 	}
-out:
-	curl_slist_free_all(hdrs);
-	if (h)
-		curl_easy_cleanup(h);
 	/* the header holds the agent key */
 	memset(hdr, 0, strlen(hdr));
 	free(hdr);
@@ -257,7 +133,7 @@ static int sidecar_read(const char *path, const char *md5, struct image_info *in
 	const char *fmt = json_string_value(json_object_get(v, "format"));
 	const char *sum = json_string_value(json_object_get(v, "md5"));
 	json_t *vs = json_object_get(v, "virtual_size");
-	if (fmt && format_allowed(fmt) && json_is_integer(vs) && sum &&
+	if (fmt && (!strcmp(fmt, "qcow2") || !strcmp(fmt, "raw")) && json_is_integer(vs) && sum &&
 	    (!md5 || !strcmp(md5, sum))) {
 		strlcpy_checked(info->format, fmt, sizeof(info->format));
 		info->virtual_size = (long long)json_integer_value(vs);
@@ -346,7 +222,7 @@ int image_cache_get(struct image_cache *c, const char *image_id, const char *url
 		snprintf(err, errlen, "image: the task carries no image id or url");
 		return -EINVAL;
 	}
-	if (format && *format && !format_allowed(format)) {
+	if (format && *format && strcmp(format, "qcow2") && strcmp(format, "raw")) {
 		snprintf(err, errlen, "image: unsupported disk format %.16s", format);
 		return -EINVAL;
 	}

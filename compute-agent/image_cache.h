@@ -1,7 +1,8 @@
 /* The base image cache: <state_dir>/images/<image id>. An image is downloaded once
  * (concurrent spawns of the same image wait for the first download), checked (size
- * bound, md5 against Glance's checksum, qemu-img info: declared format, no backing
- * file, no external data file, not encrypted) and only then renamed into place, with
+ * bound, md5 against Glance's checksum, then common/qemu_img.c's qemu_img_check, the
+ * same inspection the API runs on upload: declared format, no backing file, no
+ * external data file, not encrypted) and only then renamed into place, with
  * a sidecar <id>.info recording what was checked. Instance disks are qcow2 overlays
  * on these files. */
 #ifndef NUBO_IMAGE_CACHE_H
@@ -31,12 +32,6 @@ void image_cache_free(struct image_cache *c);
 int image_cache_get(struct image_cache *c, const char *image_id, const char *url, const char *md5,
                     const char *format, char **path, struct image_info *info, char *err,
                     size_t errlen);
-
-/* Pure check of `qemu-img info --output=json` text: the format must be want (or, with
- * want NULL, qcow2 or raw); a backing file, an external data file or encryption is
- * refused. Fills info. 0 or -EINVAL with err. */
-int image_info_check(const char *json, const char *want, struct image_info *info, char *err,
-                     size_t errlen);
 
 /* Creates a qcow2 overlay at path on base (format fmt), of size bytes (0 = the base's
  * size), atomically. 0 or a negative errno with err. */

@@ -20,7 +20,8 @@
 
 static void agent_timeout(const struct req *r, char out[16])
 {
-	snprintf(out, 16, "%ld", conf_get_long(r->api->conf, "scheduler", "agent_timeout", 30));
+	snprintf(out, 16, "%ld",
+	         conf_get_long(r->ctx->api->conf, "scheduler", "agent_timeout", 30));
 }
 
 /* ---- limits ---- */
@@ -28,10 +29,10 @@ static void agent_timeout(const struct req *r, char out[16])
 static void limits_show(struct req *r, struct resp *w)
 {
 	struct quota_set lim, used;
-	const char *pid = r->auth.project_id;
+	const char *pid = r->ctx->auth.project_id;
 	const char *tenant = req_query(r, "tenant_id");
 	if (tenant && strcmp(tenant, pid)) {
-		if (!policy_is_admin(&r->auth)) {
+		if (!policy_is_admin(&r->ctx->auth)) {
 			resp_error(r, w, 403,
 			           "Policy doesn't allow os_compute_api:limits:other_project "
 			           "to be performed.");
@@ -39,7 +40,7 @@ static void limits_show(struct req *r, struct resp *w)
 		}
 		pid = tenant;
 	}
-	if (quota_limits(r->db, pid, &lim) < 0 || quota_usage(r->db, pid, &used) < 0) {
+	if (quota_limits(r->ctx->db, pid, &lim) < 0 || quota_usage(r->ctx->db, pid, &used) < 0) {
 		resp_db_error(r, w, "quota lookup failed");
 		return;
 	}
@@ -65,7 +66,7 @@ static void az_list_common(struct req *r, struct resp *w, int detail)
 {
 	char err[256], secs[16];
 	agent_timeout(r, secs);
-	PGresult *res = DBQ(r->db, err, sizeof err,
+	PGresult *res = DBQ(r->ctx->db, err, sizeof err,
 	                    "SELECT az, host, " AGENT_UP ", to_char(last_seen AT TIME ZONE 'UTC',"
 	                    " 'YYYY-MM-DD\"T\"HH24:MI:SS.US') FROM agents WHERE kind = 'compute'"
 	                    " ORDER BY az, host",
@@ -120,7 +121,7 @@ static PGresult *agents_query(struct req *r, struct resp *w, const char *id, con
 	char secs[16], err[256];
 	agent_timeout(r, secs);
 	PGresult *res = db_query(
-	    r->db,
+	    r->ctx->db,
 	    "SELECT a.id, a.host, a.up, a.vcpus, a.ram_mb, a.disk_gb, coalesce(u.vcpus, 0),"
 	    " coalesce(u.ram, 0), coalesce(u.disk, 0), coalesce(u.n, 0), a.az,"
 	    " to_char(a.last_seen AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
@@ -313,7 +314,7 @@ static PGresult *usage_query(struct req *r, char *err, size_t errlen, time_t sta
 	snprintf(s, sizeof(s), "%lld", (long long)start);
 	snprintf(e, sizeof(e), "%lld", (long long)end);
 	return db_query(
-	    r->db,
+	    r->ctx->db,
 	    "SELECT i.id, i.name, i.project_id, i.vcpus, i.ram_mb, i.disk_gb,"
 	    " coalesce(f.name, i.flavor_id), i.vm_state, i.deleted,"
 	    " extract(epoch FROM i.launched_at)::bigint, extract(epoch FROM t.at)::bigint,"
@@ -399,7 +400,7 @@ static void usage_show(struct req *r, struct resp *w)
 	char err[256];
 	time_t start, end;
 	const char *pid = r->params[0];
-	if (strcmp(pid, r->auth.project_id) && !policy_is_admin(&r->auth)) {
+	if (strcmp(pid, r->ctx->auth.project_id) && !policy_is_admin(&r->ctx->auth)) {
 		resp_error(r, w, 403,
 		           "Policy doesn't allow os_compute_api:os-simple-tenant-usage:show "
 		           "to be performed.");
@@ -419,26 +420,24 @@ static void usage_show(struct req *r, struct resp *w)
 }
 
 #define C "/compute/v2.1"
-static const struct route routes[] = {
-    {"GET", C "/limits", limits_show, "compute:read", SVC_COMPUTE, 0},
-    {"GET", C "/os-availability-zone", az_list, "compute:read", SVC_COMPUTE, 0},
-    {"GET", C "/os-availability-zone/detail", az_detail, "compute:admin", SVC_COMPUTE, 0},
-    {"GET", C "/os-hypervisors", hypervisors_list, "compute:admin", SVC_COMPUTE, 0},
-    {"GET", C "/os-hypervisors/detail", hypervisors_detail, "compute:admin", SVC_COMPUTE, 0},
-    {"GET", C "/os-hypervisors/statistics", hypervisors_statistics, "compute:admin", SVC_COMPUTE,
-     0},
-    {"GET", C "/os-hypervisors/{}", hypervisors_show, "compute:admin", SVC_COMPUTE, 0},
-    {"GET", C "/os-hypervisors/{}/uptime", hypervisors_uptime, "compute:admin", SVC_COMPUTE, 0},
-    {"GET", C "/os-hypervisors/{}/search", hypervisors_search, "compute:admin", SVC_COMPUTE, 0},
-    {"GET", C "/os-aggregates", aggregates_list, "compute:admin", SVC_COMPUTE, 0},
-    {"GET", C "/os-services", services_list, "compute:admin", SVC_COMPUTE, 0},
-    {"GET", C "/os-simple-tenant-usage", usage_list, "compute:admin", SVC_COMPUTE, 0},
-    {"GET", C "/os-simple-tenant-usage/{}", usage_show, "compute:read", SVC_COMPUTE, 0},
-    {"GET", C "/os-quota-sets/{}", quota_sets_show, "compute:quota:read", SVC_COMPUTE, 0},
-    {"GET", C "/os-quota-sets/{}/defaults", quota_sets_defaults, "compute:quota:read", SVC_COMPUTE,
-     0},
-    {"GET", C "/os-quota-sets/{}/detail", quota_sets_detail, "compute:quota:read", SVC_COMPUTE, 0},
-    {"PUT", C "/os-quota-sets/{}", quota_sets_update, "compute:quota:write", SVC_COMPUTE, 0},
-    {"DELETE", C "/os-quota-sets/{}", quota_sets_delete, "compute:quota:write", SVC_COMPUTE, 0},
+static const struct httpd_route routes[] = {
+    {"GET", C "/limits", limits_show, POL_COMPUTE_READ, 0},
+    {"GET", C "/os-availability-zone", az_list, POL_COMPUTE_READ, 0},
+    {"GET", C "/os-availability-zone/detail", az_detail, POL_COMPUTE_ADMIN, 0},
+    {"GET", C "/os-hypervisors", hypervisors_list, POL_COMPUTE_ADMIN, 0},
+    {"GET", C "/os-hypervisors/detail", hypervisors_detail, POL_COMPUTE_ADMIN, 0},
+    {"GET", C "/os-hypervisors/statistics", hypervisors_statistics, POL_COMPUTE_ADMIN, 0},
+    {"GET", C "/os-hypervisors/{}", hypervisors_show, POL_COMPUTE_ADMIN, 0},
+    {"GET", C "/os-hypervisors/{}/uptime", hypervisors_uptime, POL_COMPUTE_ADMIN, 0},
+    {"GET", C "/os-hypervisors/{}/search", hypervisors_search, POL_COMPUTE_ADMIN, 0},
+    {"GET", C "/os-aggregates", aggregates_list, POL_COMPUTE_ADMIN, 0},
+    {"GET", C "/os-services", services_list, POL_COMPUTE_ADMIN, 0},
+    {"GET", C "/os-simple-tenant-usage", usage_list, POL_COMPUTE_ADMIN, 0},
+    {"GET", C "/os-simple-tenant-usage/{}", usage_show, POL_COMPUTE_READ, 0},
+    {"GET", C "/os-quota-sets/{}", quota_sets_show, POL_COMPUTE_QUOTA_READ, 0},
+    {"GET", C "/os-quota-sets/{}/defaults", quota_sets_defaults, POL_COMPUTE_QUOTA_READ, 0},
+    {"GET", C "/os-quota-sets/{}/detail", quota_sets_detail, POL_COMPUTE_QUOTA_READ, 0},
+    {"PUT", C "/os-quota-sets/{}", quota_sets_update, POL_COMPUTE_QUOTA_WRITE, 0},
+    {"DELETE", C "/os-quota-sets/{}", quota_sets_delete, POL_COMPUTE_QUOTA_WRITE, 0},
 };
-ROUTE_TABLE(compute_misc_routes, routes);
+HTTPD_TABLE(compute_misc_routes, routes, &compute_hooks);

@@ -31,7 +31,7 @@
 static json_t *flavor_json(const struct req *r, const PGresult *res, int i, int brief)
 {
 	const char *id = db_val(res, i, 0);
-	json_t *links = wire_compute_links(r->api->public_url, "flavors", id);
+	json_t *links = wire_compute_links(r->ctx->api->public_url, "flavors", id);
 	if (brief)
 		return json_pack("{s:s,s:s,s:o}", "id", id, "name", db_val(res, i, 1), "links",
 		                 links);
@@ -60,7 +60,7 @@ static void flavors_list_common(struct req *r, struct resp *w, int brief)
 	/* Nova: is_public defaults to true; the literal "None" means all (admins only). */
 	const char *pub = req_query(r, "is_public");
 	const char *is_public = "true";
-	if (pub && policy_is_admin(&r->auth)) {
+	if (pub && policy_is_admin(&r->ctx->auth)) {
 		int b = wire_bool(pub);
 		if (!strcasecmp(pub, "none"))
 			is_public = NULL;
@@ -81,16 +81,18 @@ static void flavors_list_common(struct req *r, struct resp *w, int brief)
 	snprintf(lim, sizeof(lim), "%ld",
 	         limit < 0 || limit > LIST_LIMIT_MAX ? LIST_LIMIT_MAX : limit);
 	const char *marker = req_query(r, "marker");
-	if (marker && DBX(r->db, err, sizeof err, "SELECT 1 FROM flavors WHERE id = $1", marker) != 1) {
+	if (marker &&
+	    DBX(r->ctx->db, err, sizeof err, "SELECT 1 FROM flavors WHERE id = $1", marker) != 1) {
 		resp_error(r, w, 400, "marker [%s] not found", marker);
 		return;
 	}
-	PGresult *res = DBQ(r->db, err, sizeof err,
-	          "SELECT " FLAVOR_COLS " FROM flavors"
-	          " WHERE ($1::boolean IS NULL OR is_public = $1::boolean)"
-	          " AND ram_mb >= $2::int AND disk_gb >= $3::int AND ($4::text IS NULL OR id > $4)"
-	          " ORDER BY id LIMIT $5::int",
-	          is_public, ram, disk, marker, lim);
+	PGresult *res =
+	    DBQ(r->ctx->db, err, sizeof err,
+	        "SELECT " FLAVOR_COLS " FROM flavors"
+	        " WHERE ($1::boolean IS NULL OR is_public = $1::boolean)"
+	        " AND ram_mb >= $2::int AND disk_gb >= $3::int AND ($4::text IS NULL OR id > $4)"
+	        " ORDER BY id LIMIT $5::int",
+	        is_public, ram, disk, marker, lim);
 	if (!res) {
 		resp_db_error(r, w, err);
 		return;
@@ -117,7 +119,8 @@ static void flavors_detail(struct req *r, struct resp *w)
 static PGresult *flavor_load(struct req *r, struct resp *w, const char *sql, const char *id)
 {
 	char err[256];
-	PGresult *res = DBQ(r->db, err, sizeof err, sql, id, policy_is_admin(&r->auth) ? "true" : "false");
+	PGresult *res = DBQ(r->ctx->db, err, sizeof err, sql, id,
+	                    policy_is_admin(&r->ctx->auth) ? "true" : "false");
 	return wire_one_row(r, w, res, err, 404, "Flavor %s could not be found.", id);
 }
 
@@ -135,7 +138,6 @@ struct flavor_in {
 	char *name, *id;
 	long ram, vcpus, disk, swap, ephemeral;
 	int is_public;
-	json_t *rxtx; /* borrowed; a number checked in flavor_parse */
 	double rxtx_factor;
 };
 
@@ -148,41 +150,17 @@ static const struct jfield f_flavor[] = {
     {"swap", J_INT, JF(struct flavor_in, swap), 0, INT_MAX, 0, 1},
     {"OS-FLV-EXT-DATA:ephemeral", J_INT, JF(struct flavor_in, ephemeral), 0, INT_MAX, 0, 1},
     {"os-flavor-access:is_public", J_BOOL, JF(struct flavor_in, is_public), 0, 0, 0, 1},
+    {"rxtx_factor", J_DOUBLE, JF(struct flavor_in, rxtx_factor), 0, 0, 0, 1},
 };
-
-/* rxtx_factor is a float, which jparse has no type for: a JSON number, or a decimal
- * string as novaclient may send, > 0. Returns 0 or -EINVAL. */
-static int rxtx_parse(const json_t *v, double *out)
-{
-	if (!v || json_is_null(v)) {
-		*out = 1.0;
-		return 0;
-	}
-	double x;
-	if (json_is_number(v)) {
-		x = json_number_value(v);
-	} else if (json_is_string(v)) {
-		char *end;
-		const char *s = json_string_value(v);
-		x = strtod(s, &end);
-		if (!*s || *end)
-			return -EINVAL;
-	} else {
-		return -EINVAL;
-	}
-	if (!isfinite(x) || x <= 0 || x > 3.40282e38)
-		return -EINVAL;
-	*out = x;
-	return 0;
-}
 
 static int flavor_parse(struct req *r, struct resp *w, struct flavor_in *f)
 {
 	memset(f, 0, sizeof(*f));
 	f->is_public = 1;
-	if (wire_parse_wrapped(r, w, "flavor", f_flavor, JCOUNT(f_flavor), f) < 0)
+	f->rxtx_factor = 1.0;
+	/* Nova 2.1's schema: nothing else */
+	if (wire_parse_closed(r, w, "flavor", f_flavor, JCOUNT(f_flavor), NULL, f) < 0)
 		return -EINVAL;
-	json_t *body = json_object_get(r->json, "flavor");
 	if (!wire_name_ok(f->name, FLAVOR_NAME_MAX))
 		resp_error(r, w, 400,
 		           "name: must be 1 to %d printable characters without "
@@ -192,8 +170,6 @@ static int flavor_parse(struct req *r, struct resp *w, struct flavor_in *f)
 	         (!wire_charset_ok(f->id, FLAVOR_ID_MAX, "._- ") || f->id[0] == ' ' ||
 	          f->id[strlen(f->id) - 1] == ' '))
 		resp_error(r, w, 400, "id: letters, digits, '.', '_', '-' and inner spaces only");
-	else if (rxtx_parse(json_object_get(body, "rxtx_factor"), &f->rxtx_factor) < 0)
-		resp_error(r, w, 400, "rxtx_factor: must be a number greater than 0");
 	else
 		return 0;
 	jparse_release(f_flavor, JCOUNT(f_flavor), f);
@@ -217,7 +193,7 @@ static void flavors_create(struct req *r, struct resp *w)
 	snprintf(rxtx, sizeof(rxtx), "%.17g", f.rxtx_factor);
 	const char *fid = !f.id || !strcmp(f.id, "auto") ? id : f.id;
 	PGresult *res = db_query(
-	    r->db,
+	    r->ctx->db,
 	    "INSERT INTO flavors (id, name, ram_mb, vcpus, disk_gb, swap_mb, ephemeral_gb,"
 	    " rxtx_factor, is_public) VALUES ($1, $2, $3::int, $4::int, $5::int, $6::int, $7::int,"
 	    " $8::double precision, $9::boolean) RETURNING " FLAVOR_COLS,
@@ -229,7 +205,8 @@ static void flavors_create(struct req *r, struct resp *w)
 		resp_json(w, 200, json_pack("{s:o}", "flavor", flavor_json(r, res, 0, 0)));
 	} else if (!strcmp(state, SQLSTATE_UNIQUE)) {
 		/* Which one clashed: the id or the name. */
-		if (DBX(r->db, err, sizeof err, "SELECT 1 FROM flavors WHERE id = $1", fid) > 0)
+		if (DBX(r->ctx->db, err, sizeof err, "SELECT 1 FROM flavors WHERE id = $1", fid) >
+		    0)
 			resp_error(r, w, 409, "Flavor with ID %s already exists.", fid);
 		else
 			resp_error(r, w, 409, "Flavor with name %s already exists.", f.name);
@@ -244,7 +221,7 @@ static void flavors_delete(struct req *r, struct resp *w)
 {
 	char err[256];
 	/* Instances keep their own copy of vcpus/ram/disk, so a flavor in use may go. */
-	int n = DBX(r->db, err, sizeof err, "DELETE FROM flavors WHERE id = $1", r->params[0]);
+	int n = DBX(r->ctx->db, err, sizeof err, "DELETE FROM flavors WHERE id = $1", r->params[0]);
 	wire_answer_rows(r, w, n, err, 202, "Flavor %s could not be found.", r->params[0]);
 }
 
@@ -268,50 +245,32 @@ static json_t *specs_load(struct req *r, struct resp *w)
 	return specs;
 }
 
-/* Validates a wire object of extra specs into a new object of string values (Nova
- * turns numbers and booleans into strings). NULL with a message in err when bad. */
-static json_t *specs_parse(const json_t *in, char *err, size_t errlen)
+/* Nova's rules for extra specs beyond their types: 1 to SPECS_MAX keys of letters,
+ * digits and '-_:. '. Returns the specs as a new JSON object, or NULL with err. */
+static json_t *specs_check(const struct jstrmap *m, char *err, size_t errlen)
 {
-	const char *k;
-	json_t *v;
-	if (!json_is_object(in) || json_object_size(in) == 0 || json_object_size(in) > SPECS_MAX) {
+	if (m->n == 0 || m->n > SPECS_MAX) {
 		snprintf(err, errlen, "extra_specs: must be an object of 1 to %d keys", SPECS_MAX);
 		return NULL;
 	}
-	json_t *out = json_object();
-	json_object_foreach((json_t *)in, k, v)
-	{
-		char num[64];
-		const char *s = NULL;
-		if (!wire_charset_ok(k, SPEC_KEY_MAX, "-_:. ")) {
+	for (size_t i = 0; i < m->n; i++)
+		if (!wire_charset_ok(m->keys[i], SPEC_KEY_MAX, "-_:. ")) {
 			snprintf(err, errlen,
 			         "extra_specs: bad key (letters, digits, '-_:. ' only)");
-			goto fail;
+			return NULL;
 		}
-		if (json_is_string(v)) {
-			s = json_string_value(v);
-		} else if (json_is_integer(v)) {
-			snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(v));
-			s = num;
-		} else if (json_is_real(v)) {
-			snprintf(num, sizeof(num), "%g", json_real_value(v));
-			s = num;
-		} else if (json_is_boolean(v)) {
-			s = json_is_true(v) ? "True" : "False";
-		}
-		if (!s || strlen(s) > SPEC_VALUE_MAX) {
-			snprintf(err, errlen,
-			         "extra_specs: %s: value must be a string of at most %d bytes", k,
-			         SPEC_VALUE_MAX);
-			goto fail;
-		}
-		json_object_set_new(out, k, json_string(s));
-	}
-	return out;
-fail:
-	json_decref(out);
-	return NULL;
+	return jstrmap_to_json(m);
 }
+
+/* POST os-extra_specs: {"extra_specs": {...}}, nothing else. Numbers and booleans are
+ * stored as their text, as Nova does. */
+struct specs_body {
+	struct jstrmap specs;
+};
+
+static const struct jfield f_specs[] = {
+    {"extra_specs", J_SCALARMAP, JF(struct specs_body, specs), 0, SPECS_MAX, 1, 0},
+};
 
 /* Merges add into the flavor's specs (admin). 0, or answers and returns -EIO/-ENOENT. */
 static int specs_merge(struct req *r, struct resp *w, const json_t *add)
@@ -321,7 +280,7 @@ static int specs_merge(struct req *r, struct resp *w, const json_t *add)
 	char *txt = json_dumps(add, JSON_COMPACT);
 	snprintf(max, sizeof(max), "%d", SPECS_MAX);
 	int n = DBX(
-	    r->db, err, sizeof err,
+	    r->ctx->db, err, sizeof err,
 	    "UPDATE flavors SET extra_specs = extra_specs || $2::jsonb WHERE id = $1"
 	    " AND (SELECT count(*) FROM jsonb_object_keys(extra_specs || $2::jsonb)) <= $3::int",
 	    r->params[0], txt, max);
@@ -351,19 +310,19 @@ static void specs_list(struct req *r, struct resp *w)
 static void specs_create(struct req *r, struct resp *w)
 {
 	char err[256];
-	json_t *wrapped = wire_unwrap(r->json, "extra_specs", NULL, 0, NULL, err, sizeof(err));
-	if (!wrapped) {
-		resp_error(r, w, 400, "%s", err);
-		return;
-	}
-	json_t *add = specs_parse(wrapped, err, sizeof(err));
-	if (!add) {
-		resp_error(r, w, 400, "%s", err);
-		return;
+	struct specs_body b = {0};
+	json_t *add = NULL;
+	if (!r->json || jparse(r->json, f_specs, 1, &b, err, sizeof(err)) < 0 ||
+	    jparse_known(r->json, f_specs, 1, NULL, err, sizeof(err)) < 0 ||
+	    !(add = specs_check(&b.specs, err, sizeof(err)))) {
+		resp_error(r, w, 400, "%s", r->json ? err : "request body required");
+		goto out;
 	}
 	if (specs_merge(r, w, add) == 0)
 		resp_json(w, 200, json_pack("{s:O}", "extra_specs", add));
+out:
 	json_decref(add);
+	jparse_release(f_specs, 1, &b);
 }
 
 static void specs_show(struct req *r, struct resp *w)
@@ -383,22 +342,27 @@ static void specs_show(struct req *r, struct resp *w)
 static void specs_update(struct req *r, struct resp *w)
 {
 	char err[256];
-	json_t *add = r->json ? specs_parse(r->json, err, sizeof(err)) : NULL;
-	if (!add) {
+	struct jstrmap m = {0};
+	json_t *add = NULL;
+	if (!r->json ||
+	    jparse_map(r->json, J_SCALARMAP, 1, "extra_specs", &m, err, sizeof(err)) < 0 ||
+	    !(add = specs_check(&m, err, sizeof(err)))) {
 		resp_error(r, w, 400, "%s", r->json ? err : "request body required");
-		return;
+		goto out;
 	}
-	if (json_object_size(add) != 1 || !json_object_get(add, r->params[1]))
+	if (strcmp(m.keys[0], r->params[1]))
 		resp_error(r, w, 400, "Request body and URI mismatch");
 	else if (specs_merge(r, w, add) == 0)
 		resp_json(w, 200, json_incref(add));
+out:
 	json_decref(add);
+	jstrmap_release(&m);
 }
 
 static void specs_delete(struct req *r, struct resp *w)
 {
 	char err[256];
-	int n = DBX(r->db, err, sizeof err,
+	int n = DBX(r->ctx->db, err, sizeof err,
 	            "UPDATE flavors SET extra_specs = extra_specs - $2 WHERE id = $1"
 	            " AND extra_specs ? $2",
 	            r->params[0], r->params[1]);
@@ -407,18 +371,16 @@ static void specs_delete(struct req *r, struct resp *w)
 }
 
 #define C "/compute/v2.1"
-static const struct route routes[] = {
-    {"GET", C "/flavors", flavors_list, "compute:flavor:read", SVC_COMPUTE, 0},
-    {"GET", C "/flavors/detail", flavors_detail, "compute:flavor:read", SVC_COMPUTE, 0},
-    {"POST", C "/flavors", flavors_create, "compute:flavor:write", SVC_COMPUTE, 0},
-    {"GET", C "/flavors/{}", flavors_show, "compute:flavor:read", SVC_COMPUTE, 0},
-    {"DELETE", C "/flavors/{}", flavors_delete, "compute:flavor:write", SVC_COMPUTE, 0},
-    {"GET", C "/flavors/{}/os-extra_specs", specs_list, "compute:flavor:read", SVC_COMPUTE, 0},
-    {"POST", C "/flavors/{}/os-extra_specs", specs_create, "compute:flavor:write", SVC_COMPUTE, 0},
-    {"GET", C "/flavors/{}/os-extra_specs/{}", specs_show, "compute:flavor:read", SVC_COMPUTE, 0},
-    {"PUT", C "/flavors/{}/os-extra_specs/{}", specs_update, "compute:flavor:write", SVC_COMPUTE,
-     0},
-    {"DELETE", C "/flavors/{}/os-extra_specs/{}", specs_delete, "compute:flavor:write", SVC_COMPUTE,
-     0},
+static const struct httpd_route routes[] = {
+    {"GET", C "/flavors", flavors_list, POL_COMPUTE_FLAVOR_READ, 0},
+    {"GET", C "/flavors/detail", flavors_detail, POL_COMPUTE_FLAVOR_READ, 0},
+    {"POST", C "/flavors", flavors_create, POL_COMPUTE_FLAVOR_WRITE, 0},
+    {"GET", C "/flavors/{}", flavors_show, POL_COMPUTE_FLAVOR_READ, 0},
+    {"DELETE", C "/flavors/{}", flavors_delete, POL_COMPUTE_FLAVOR_WRITE, 0},
+    {"GET", C "/flavors/{}/os-extra_specs", specs_list, POL_COMPUTE_FLAVOR_READ, 0},
+    {"POST", C "/flavors/{}/os-extra_specs", specs_create, POL_COMPUTE_FLAVOR_WRITE, 0},
+    {"GET", C "/flavors/{}/os-extra_specs/{}", specs_show, POL_COMPUTE_FLAVOR_READ, 0},
+    {"PUT", C "/flavors/{}/os-extra_specs/{}", specs_update, POL_COMPUTE_FLAVOR_WRITE, 0},
+    {"DELETE", C "/flavors/{}/os-extra_specs/{}", specs_delete, POL_COMPUTE_FLAVOR_WRITE, 0},
 };
-ROUTE_TABLE(flavor_routes, routes);
+HTTPD_TABLE(flavor_routes, routes, &compute_hooks);

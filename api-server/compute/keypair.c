@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "md5.h"
+#include "policy.h"
 #include "fsutil.h"
 #include "proc.h"
 #include "quota.h"
@@ -202,13 +203,14 @@ static int keypair_quota_check(struct req *r, struct resp *w, int lock)
 	char err[256];
 	struct quota_set lim;
 	int rc = -EIO;
-	PGresult *res = DBQ(r->db, err, sizeof err,
+	PGresult *res = DBQ(r->ctx->db, err, sizeof err,
 	                    lock ? "SELECT (SELECT count(*) FROM keypairs WHERE user_id = $1) FROM"
 	                           " users WHERE id = $1 FOR UPDATE"
 	                         : "SELECT (SELECT count(*) FROM keypairs WHERE user_id = $1) FROM"
 	                           " users WHERE id = $1",
-	                    r->auth.user_id);
-	if (!res || PQntuples(res) != 1 || quota_limits(r->db, r->auth.project_id, &lim) < 0) {
+	                    r->ctx->auth.user_id);
+	if (!res || PQntuples(res) != 1 ||
+	    quota_limits(r->ctx->db, r->ctx->auth.project_id, &lim) < 0) {
 		resp_db_error(r, w, res ? "quota lookup failed" : err);
 		goto out;
 	}
@@ -230,7 +232,7 @@ static int keypair_store(struct req *r, struct resp *w, const char *name, const 
 	char err[256], state[6] = "";
 	PGresult *res = NULL;
 	int rc = -EIO;
-	if (db_begin(r->db) < 0) {
+	if (db_begin(r->ctx->db) < 0) {
 		resp_db_error(r, w, "begin failed");
 		return -EIO;
 	}
@@ -238,11 +240,11 @@ static int keypair_store(struct req *r, struct resp *w, const char *name, const 
 	if (rc < 0)
 		goto out;
 	rc = -EIO;
-	res = db_query(r->db,
+	res = db_query(r->ctx->db,
 	               "INSERT INTO keypairs (user_id, name, type, public_key, fingerprint)"
 	               " VALUES ($1, $2, 'ssh', $3, $4)",
-	               4, (const char *const[]){r->auth.user_id, name, pub, fp}, err, sizeof(err),
-	               state);
+	               4, (const char *const[]){r->ctx->auth.user_id, name, pub, fp}, err,
+	               sizeof(err), state);
 	if (!res) {
 		if (!strcmp(state, SQLSTATE_UNIQUE)) {
 			resp_error(r, w, 409, "Key pair '%s' already exists.", name);
@@ -252,7 +254,7 @@ static int keypair_store(struct req *r, struct resp *w, const char *name, const 
 		}
 		goto out;
 	}
-	if (db_commit(r->db) < 0) {
+	if (db_commit(r->ctx->db) < 0) {
 		resp_db_error(r, w, "commit failed");
 		goto out;
 	}
@@ -266,7 +268,8 @@ static void keypairs_create(struct req *r, struct resp *w)
 {
 	struct keypair_in in = {0};
 	char *priv = NULL, *pub = NULL, fp[KEYPAIR_FP_LEN];
-	if (wire_parse_wrapped(r, w, "keypair", f_keypair, JCOUNT(f_keypair), &in) < 0)
+	/* Nova 2.1's schema: "user_id" (2.10) and anything else unknown is 400 */
+	if (wire_parse_closed(r, w, "keypair", f_keypair, JCOUNT(f_keypair), NULL, &in) < 0)
 		return;
 	if (!keypair_name_ok(in.name)) {
 		resp_error(r, w, 400,
@@ -280,7 +283,7 @@ static void keypairs_create(struct req *r, struct resp *w)
 		goto out;
 	}
 	/* The quota is the project's: an unscoped token has none to count against. */
-	if (!r->auth.project_id[0]) {
+	if (!r->ctx->auth.project_id[0]) {
 		resp_error(r, w, 403, "Key pairs need a project-scoped token.");
 		goto out;
 	}
@@ -313,7 +316,7 @@ static void keypairs_create(struct req *r, struct resp *w)
 	if (keypair_store(r, w, in.name, pub, fp) < 0)
 		goto out;
 	json_t *kp = json_pack("{s:s,s:s,s:s,s:s}", "name", in.name, "public_key", pub,
-	                       "fingerprint", fp, "user_id", r->auth.user_id);
+	                       "fingerprint", fp, "user_id", r->ctx->auth.user_id);
 	if (priv)
 		json_object_set_new(kp, "private_key", json_string(priv));
 	resp_json(w, 200, json_pack("{s:o}", "keypair", kp));
@@ -327,10 +330,10 @@ out:
 static void keypairs_list(struct req *r, struct resp *w)
 {
 	char err[256];
-	PGresult *res = DBQ(r->db, err, sizeof err,
+	PGresult *res = DBQ(r->ctx->db, err, sizeof err,
 	                    "SELECT name, public_key, fingerprint FROM keypairs WHERE user_id = $1"
 	                    " ORDER BY name",
-	                    r->auth.user_id);
+	                    r->ctx->auth.user_id);
 	if (!res) {
 		resp_db_error(r, w, err);
 		return;
@@ -348,13 +351,13 @@ static void keypairs_list(struct req *r, struct resp *w)
 static void keypairs_show(struct req *r, struct resp *w)
 {
 	char err[256];
-	PGresult *res = DBQ(r->db, err, sizeof err,
+	PGresult *res = DBQ(r->ctx->db, err, sizeof err,
 	                    "SELECT id, name, public_key, fingerprint, user_id, to_char(created_at"
 	                    " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US') FROM keypairs"
 	                    " WHERE user_id = $1 AND name = $2",
-	                    r->auth.user_id, r->params[0]);
+	                    r->ctx->auth.user_id, r->params[0]);
 	res = wire_one_row(r, w, res, err, 404, "Keypair %s not found for user %s", r->params[0],
-	                   r->auth.user_id);
+	                   r->ctx->auth.user_id);
 	if (!res)
 		return;
 	resp_json(w, 200,
@@ -369,17 +372,18 @@ static void keypairs_show(struct req *r, struct resp *w)
 static void keypairs_delete(struct req *r, struct resp *w)
 {
 	char err[256];
-	int n = DBX(r->db, err, sizeof err, "DELETE FROM keypairs WHERE user_id = $1 AND name = $2",
-	            r->auth.user_id, r->params[0]);
+	int n = DBX(r->ctx->db, err, sizeof err,
+	            "DELETE FROM keypairs WHERE user_id = $1 AND name = $2", r->ctx->auth.user_id,
+	            r->params[0]);
 	wire_answer_rows(r, w, n, err, 202, "Keypair %s not found for user %s", r->params[0],
-	                 r->auth.user_id);
+	                 r->ctx->auth.user_id);
 }
 
 #define C "/compute/v2.1"
-static const struct route routes[] = {
-    {"GET", C "/os-keypairs", keypairs_list, "compute:keypair", SVC_COMPUTE, 0},
-    {"POST", C "/os-keypairs", keypairs_create, "compute:keypair", SVC_COMPUTE, 0},
-    {"GET", C "/os-keypairs/{}", keypairs_show, "compute:keypair", SVC_COMPUTE, 0},
-    {"DELETE", C "/os-keypairs/{}", keypairs_delete, "compute:keypair", SVC_COMPUTE, 0},
+static const struct httpd_route routes[] = {
+    {"GET", C "/os-keypairs", keypairs_list, POL_COMPUTE_KEYPAIR, 0},
+    {"POST", C "/os-keypairs", keypairs_create, POL_COMPUTE_KEYPAIR, 0},
+    {"GET", C "/os-keypairs/{}", keypairs_show, POL_COMPUTE_KEYPAIR, 0},
+    {"DELETE", C "/os-keypairs/{}", keypairs_delete, POL_COMPUTE_KEYPAIR, 0},
 };
-ROUTE_TABLE(keypair_routes, routes);
+HTTPD_TABLE(keypair_routes, routes, &compute_hooks);

@@ -55,8 +55,8 @@ static int qs_load(PGconn *db, const char *pid, long out[NQKEYS])
 	qs_defaults(out);
 	if (quota_limits(db, pid, &lim) < 0)
 		return -EIO;
-	PGresult *res =
-	    DBQ(db, err, sizeof err, "SELECT resource, hard_limit FROM quotas WHERE project_id = $1", pid);
+	PGresult *res = DBQ(db, err, sizeof err,
+	                    "SELECT resource, hard_limit FROM quotas WHERE project_id = $1", pid);
 	if (!res)
 		return -EIO;
 	for (int i = 0; i < NQKEYS; i++) {
@@ -78,10 +78,11 @@ static int qs_in_use(struct req *r, const char *pid, long out[NQKEYS])
 {
 	char err[256];
 	struct quota_set used;
-	if (quota_usage(r->db, pid, &used) < 0)
+	if (quota_usage(r->ctx->db, pid, &used) < 0)
 		return -EIO;
 	PGresult *res =
-	    DBQ(r->db, err, sizeof err, "SELECT count(*) FROM keypairs WHERE user_id = $1", r->auth.user_id);
+	    DBQ(r->ctx->db, err, sizeof err, "SELECT count(*) FROM keypairs WHERE user_id = $1",
+	        r->ctx->auth.user_id);
 	if (!res)
 		return -EIO;
 	used.v[QUOTA_KEY_PAIRS] = db_long(res, 0, 0, 0);
@@ -105,7 +106,7 @@ static json_t *qs_json(const char *pid, const long v[NQKEYS])
 /* A reader sees its own project's quotas; only an admin sees another's. */
 static int qs_may_read(struct req *r, struct resp *w, const char *pid)
 {
-	if (!strcmp(pid, r->auth.project_id) || policy_is_admin(&r->auth))
+	if (!strcmp(pid, r->ctx->auth.project_id) || policy_is_admin(&r->ctx->auth))
 		return 0;
 	resp_error(r, w, 403,
 	           "Policy doesn't allow os_compute_api:os-quota-sets:show to be "
@@ -119,7 +120,7 @@ void quota_sets_show(struct req *r, struct resp *w)
 	const char *pid = r->params[0];
 	if (qs_may_read(r, w, pid) < 0)
 		return;
-	if (qs_load(r->db, pid, v) < 0) {
+	if (qs_load(r->ctx->db, pid, v) < 0) {
 		resp_db_error(r, w, "quota load failed");
 		return;
 	}
@@ -139,7 +140,7 @@ void quota_sets_detail(struct req *r, struct resp *w)
 	const char *pid = r->params[0];
 	if (qs_may_read(r, w, pid) < 0)
 		return;
-	if (qs_load(r->db, pid, lim) < 0 || qs_in_use(r, pid, used) < 0) {
+	if (qs_load(r->ctx->db, pid, lim) < 0 || qs_in_use(r, pid, used) < 0) {
 		resp_db_error(r, w, "quota load failed");
 		return;
 	}
@@ -203,11 +204,12 @@ void quota_sets_update(struct req *r, struct resp *w)
 	if (qs_parse(r, w, &in) < 0)
 		return;
 	/* The project row lock orders this against instance creates checking quota. */
-	if (db_begin(r->db) < 0) {
+	if (db_begin(r->ctx->db) < 0) {
 		resp_db_error(r, w, "begin failed");
 		return;
 	}
-	int n = DBX(r->db, err, sizeof err, "SELECT 1 FROM projects WHERE id = $1 FOR UPDATE", pid);
+	int n = DBX(r->ctx->db, err, sizeof err, "SELECT 1 FROM projects WHERE id = $1 FOR UPDATE",
+	            pid);
 	if (n != 1) {
 		if (n < 0)
 			resp_db_error(r, w, err);
@@ -236,7 +238,7 @@ void quota_sets_update(struct req *r, struct resp *w)
 			continue;
 		char val[24];
 		snprintf(val, sizeof(val), "%ld", in.v[i]);
-		if (DBX(r->db, err, sizeof err,
+		if (DBX(r->ctx->db, err, sizeof err,
 		        "INSERT INTO quotas (project_id, resource, hard_limit)"
 		        " VALUES ($1, $2, $3::bigint) ON CONFLICT (project_id, resource)"
 		        " DO UPDATE SET hard_limit = EXCLUDED.hard_limit",
@@ -245,7 +247,7 @@ void quota_sets_update(struct req *r, struct resp *w)
 			return; /* db_release rolls back */
 		}
 	}
-	if (db_commit(r->db) < 0 || qs_load(r->db, pid, v) < 0) {
+	if (db_commit(r->ctx->db) < 0 || qs_load(r->ctx->db, pid, v) < 0) {
 		resp_db_error(r, w, "quota update failed");
 		return;
 	}
@@ -255,7 +257,8 @@ void quota_sets_update(struct req *r, struct resp *w)
 void quota_sets_delete(struct req *r, struct resp *w)
 {
 	char err[256];
-	if (DBX(r->db, err, sizeof err, "DELETE FROM quotas WHERE project_id = $1", r->params[0]) < 0)
+	if (DBX(r->ctx->db, err, sizeof err, "DELETE FROM quotas WHERE project_id = $1",
+	        r->params[0]) < 0)
 		resp_db_error(r, w, err);
 	else
 		resp_empty(w, 202);

@@ -58,9 +58,9 @@ void server_row_from(const PGresult *res, int row, struct server_row *s)
 
 void server_view_ctx_of(const struct req *r, struct server_view_ctx *c)
 {
-	c->public_url = r->api->public_url;
-	c->admin = policy_is_admin(&r->auth);
-	c->mv_minor = r->mv_minor;
+	c->public_url = r->ctx->api->public_url;
+	c->admin = policy_is_admin(&r->ctx->auth);
+	c->mv_minor = r->ctx->mv_minor;
 }
 
 PGresult *server_find(struct req *r, struct resp *w, const char *id, int for_update)
@@ -71,13 +71,13 @@ PGresult *server_find(struct req *r, struct resp *w, const char *id, int for_upd
 		resp_error(r, w, 404, "Instance could not be found.");
 		return NULL;
 	}
-	int admin = policy_is_admin(&r->auth);
+	int admin = policy_is_admin(&r->ctx->auth);
 	char *sql = xasprintf("SELECT " SERVER_COLUMNS " FROM instances i WHERE i.id = $1"
 	                      " AND NOT i.deleted%s%s",
 	                      admin ? " AND $2::text = $2::text" : " AND i.project_id = $2",
 	                      for_update ? " FOR UPDATE OF i" : "");
-	const char *params[] = {cid, r->auth.project_id};
-	PGresult *res = db_query(r->db, sql, 2, params, err, sizeof(err), NULL);
+	const char *params[] = {cid, r->ctx->auth.project_id};
+	PGresult *res = db_query(r->ctx->db, sql, 2, params, err, sizeof(err), NULL);
 	free(sql);
 	return wire_one_row(r, w, res, err, 404, "Instance %s could not be found.", id);
 }
@@ -141,8 +141,8 @@ static char *next_link(struct req *r, int detail, long limit, const char *last_i
 	static const char *const keep[] = {"all_tenants", "project_id", "tenant_id",
 	                                   "name",        "status",     "flavor",
 	                                   "image",       "host",       "changes-since"};
-	char *href = xasprintf("%s/compute/v2.1/servers%s?limit=%ld&marker=%s", r->api->public_url,
-	                       detail ? "/detail" : "", limit, last_id);
+	char *href = xasprintf("%s/compute/v2.1/servers%s?limit=%ld&marker=%s",
+	                       r->ctx->api->public_url, detail ? "/detail" : "", limit, last_id);
 	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
 		const char *v = req_query(r, keep[i]);
 		if (v)
@@ -155,7 +155,7 @@ static void servers_list_common(struct req *r, struct resp *w, int detail)
 {
 	struct query q = {.n = 0};
 	char err[512], sqlstate[6] = "", limit_s[24], since_s[32], mid[UUID_STR_LEN];
-	int admin = policy_is_admin(&r->auth);
+	int admin = policy_is_admin(&r->ctx->auth);
 	PGresult *res = NULL;
 
 	int all = parse_bool_param(req_query(r, "all_tenants"));
@@ -202,7 +202,7 @@ static void servers_list_common(struct req *r, struct resp *w, int detail)
 	if (admin && proj && *proj)
 		query_and(&q, "i.project_id = $%d", proj);
 	else if (!(admin && all))
-		query_and(&q, "i.project_id = $%d", r->auth.project_id);
+		query_and(&q, "i.project_id = $%d", r->ctx->auth.project_id);
 	const char *name = req_query(r, "name");
 	if (name && *name) {
 		if (strlen(name) > 255) {
@@ -228,10 +228,10 @@ static void servers_list_common(struct req *r, struct resp *w, int detail)
 		char merr[256];
 		int n = uuid_lower(marker, mid) < 0
 		            ? -EINVAL
-		            : DBX(r->db, merr, sizeof merr,
+		            : DBX(r->ctx->db, merr, sizeof merr,
 		                  "SELECT 1 FROM instances WHERE id = $1"
 		                  " AND ($2::text = '1' OR project_id = $3)",
-		                  mid, admin ? "1" : "0", r->auth.project_id);
+		                  mid, admin ? "1" : "0", r->ctx->auth.project_id);
 		if (n != 1) { /* the id is echoed only when it is a UUID the query ran for */
 			resp_error(r, w, 400, "marker [%s] not found", n >= 0 ? mid : "?");
 			return;
@@ -246,7 +246,7 @@ static void servers_list_common(struct req *r, struct resp *w, int detail)
 	snprintf(q.sql + len, sizeof(q.sql) - len,
 	         " ORDER BY i.created_at DESC, i.id DESC LIMIT $%d::int", q.n);
 
-	res = db_query(r->db, q.sql, q.n, q.params, err, sizeof(err), sqlstate);
+	res = db_query(r->ctx->db, q.sql, q.n, q.params, err, sizeof(err), sqlstate);
 	if (!res) {
 		if (!strncmp(sqlstate, "2201B", 5)) { /* invalid regular expression */
 			resp_error(r, w, 400, "Invalid input for query parameters name.");
@@ -312,7 +312,8 @@ struct create_req {
 	char *ipv4, *ipv6;
 	long min_count, max_count;
 	int config_drive;
-	json_t *metadata, *security_groups, *bdm, *bdm_v2;
+	struct jstrmap metadata;
+	json_t *security_groups, *bdm, *bdm_v2;
 	char *metadata_text; /* owned: validated metadata as JSON text */
 };
 
@@ -329,10 +330,20 @@ static const struct jfield f_create[] = {
     {"accessIPv4", J_STR, JF(struct create_req, ipv4), 0, 64, 0, 1},
     {"accessIPv6", J_STR, JF(struct create_req, ipv6), 0, 64, 0, 1},
     {"config_drive", J_BOOL, JF(struct create_req, config_drive), 0, 0, 0, 1},
-    {"metadata", J_OBJECT, JF(struct create_req, metadata), 0, 0, 0, 1},
+    {"metadata", J_STRMAP, JF(struct create_req, metadata), 0, 0, 0, 1},
     {"security_groups", J_ARRAY, JF(struct create_req, security_groups), 0, 16, 0, 1},
     {"block_device_mapping", J_ARRAY, JF(struct create_req, bdm), 0, 0, 0, 1},
     {"block_device_mapping_v2", J_ARRAY, JF(struct create_req, bdm_v2), 0, 0, 0, 1},
+};
+
+/* One entry of "security_groups": {"name": ...} and nothing else. (No group is applied
+ * yet: the request is only validated.) */
+struct sg_req {
+	char *name;
+};
+
+static const struct jfield f_sg[] = {
+    {"name", J_STR, JF(struct sg_req, name), 0, 255, 1, 0},
 };
 
 static void create_req_release(struct create_req *c)
@@ -365,8 +376,23 @@ static const char *ref_id(const char *ref)
 
 /* "auto", "none" or a list of {uuid|port|fixed_ip|tag}. Accepted and not yet used:
  * tenant networks come with the network service. */
+/* One entry of "networks" at 2.1: {uuid, port, fixed_ip}, nothing else. */
+struct net_req {
+	char uuid[UUID_STR_LEN], port[UUID_STR_LEN];
+	char *fixed_ip;
+};
+
+static const struct jfield f_net[] = {
+    {"uuid", J_UUID, JF(struct net_req, uuid), 0, 0, 0, 0},
+    {"port", J_UUID, JF(struct net_req, port), 0, 0, 0, 1},
+    {"fixed_ip", J_STR, JF(struct net_req, fixed_ip), 0, 64, 0, 0},
+};
+
+/* Checks "networks": "auto", "none", or a list of at most 16 entries of f_net. (No
+ * network is attached yet: the request is only validated.) */
 static int parse_networks(const json_t *n, char *err, size_t errlen)
 {
+	char why[160];
 	if (!n || json_is_null(n))
 		return 0;
 	if (json_is_string(n)) {
@@ -378,14 +404,12 @@ static int parse_networks(const json_t *n, char *err, size_t errlen)
 		json_t *v;
 		json_array_foreach(n, i, v)
 		{
-			if (!json_is_object(v))
-				goto bad;
-			json_t *id = json_object_get(v, "uuid"), *port = json_object_get(v, "port");
-			json_t *ip = json_object_get(v, "fixed_ip");
-			if ((id && !(json_is_string(id) && uuid_is_valid(json_string_value(id)))) ||
-			    (port &&
-			     !(json_is_string(port) && uuid_is_valid(json_string_value(port)))) ||
-			    (ip && !json_is_string(ip)))
+			struct net_req net = {0};
+			int rc = jparse(v, f_net, JCOUNT(f_net), &net, why, sizeof(why));
+			if (rc == 0)
+				rc = jparse_known(v, f_net, JCOUNT(f_net), NULL, why, sizeof(why));
+			jparse_release(f_net, JCOUNT(f_net), &net);
+			if (rc < 0)
 				goto bad;
 		}
 		return 0;
@@ -396,7 +420,8 @@ bad:
 }
 
 /* Checks a metadata object: at most SERVER_MAX_METADATA items (else -EDQUOT, 403 in
- * Nova), string keys of 1..255 bytes and string values of at most 255 (else -EINVAL).
+ * Nova), keys of 1..255 bytes in Nova's charset and string values of at most 255
+ * (else -EINVAL).
  * err gets the client-facing text. */
 static int metadata_check(const json_t *m, char *err, size_t errlen)
 {
@@ -415,7 +440,9 @@ static int metadata_check(const json_t *m, char *err, size_t errlen)
 	json_t *v;
 	json_object_foreach((json_t *)m, k, v)
 	{
-		if (!*k || strlen(k) > 255 || !json_is_string(v) || json_string_length(v) > 255 ||
+		/* Nova's key pattern: ^[a-zA-Z0-9-_:. ]{1,255}$ */
+		if (!wire_charset_ok(k, 255, "-_:. ") || !json_is_string(v) ||
+		    json_string_length(v) > 255 ||
 		    strlen(json_string_value(v)) != json_string_length(v)) {
 			snprintf(err, errlen, "Invalid input for field/attribute metadata.");
 			return -EINVAL;
@@ -424,18 +451,16 @@ static int metadata_check(const json_t *m, char *err, size_t errlen)
 	return 0;
 }
 
-/* Validates the create request's metadata into c->metadata_text (JSON text). */
+/* The create request's metadata (parsed by f_create) as JSON text in c->metadata_text,
+ * within the metadata_items quota (else -EDQUOT with err). */
 static int parse_metadata(struct create_req *c, char *err, size_t errlen)
 {
-	if (!c->metadata) {
-		c->metadata_text = xstrdup("{}");
-		return 0;
-	}
-	int rc = metadata_check(c->metadata, err, errlen);
-	if (rc < 0)
-		return rc;
-	c->metadata_text = json_dumps(c->metadata, JSON_COMPACT);
-	return 0;
+	json_t *m = jstrmap_to_json(&c->metadata);
+	int rc = metadata_check(m, err, errlen);
+	if (rc == 0)
+		c->metadata_text = json_dumps(m, JSON_COMPACT);
+	json_decref(m);
+	return rc;
 }
 
 /* Strict base64 (standard alphabet, padded; newlines tolerated), as Nova checks it. */
@@ -458,6 +483,20 @@ static int parse_create(const json_t *body, struct create_req *c, int *status, c
 	c->server = wire_unwrap(body, "server", f_create, JCOUNT(f_create), c, err, errlen);
 	if (!c->server)
 		return -EINVAL;
+	/* Nova 2.1's schema: no other keys, in the body or in "server" */
+	static const char *const top[] = {"server", "os:scheduler_hints",
+	                                  "OS-SCH-HNT:scheduler_hints", NULL};
+	static const char *const nova_also[] = {"networks", "OS-DCF:diskConfig", "personality",
+	                                        "return_reservation_id", NULL};
+	char why[160];
+	if (jparse_known(body, NULL, 0, top, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "Invalid input for field/attribute body. %s", why);
+		return -EINVAL;
+	}
+	if (jparse_known(c->server, f_create, JCOUNT(f_create), nova_also, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "Invalid input for field/attribute server. %s", why);
+		return -EINVAL;
+	}
 	if (!name_valid(c->name)) {
 		snprintf(err, errlen, "Invalid input for field/attribute name.");
 		return -EINVAL;
@@ -491,9 +530,14 @@ static int parse_create(const json_t *body, struct create_req *c, int *status, c
 		json_t *g;
 		json_array_foreach(c->security_groups, i, g)
 		{
-			json_t *gn = json_object_get(g, "name");
-			if (!json_is_object(g) || !json_is_string(gn) ||
-			    json_string_length(gn) == 0 || json_string_length(gn) > 255) {
+			struct sg_req sg = {0};
+			int rc = jparse(g, f_sg, JCOUNT(f_sg), &sg, why, sizeof(why));
+			if (rc == 0)
+				rc = jparse_known(g, f_sg, JCOUNT(f_sg), NULL, why, sizeof(why));
+			if (rc == 0 && !*sg.name)
+				rc = -EINVAL;
+			jparse_release(f_sg, JCOUNT(f_sg), &sg);
+			if (rc < 0) {
 				snprintf(err, errlen,
 				         "Invalid input for field/attribute security_groups.");
 				return -EINVAL;
@@ -523,13 +567,13 @@ static int resolve_refs(struct req *r, struct resp *w, const struct create_req *
                         struct flavor_info *fl, char **public_key)
 {
 	char err[512];
-	int admin = policy_is_admin(&r->auth), rc = -EINVAL;
+	int admin = policy_is_admin(&r->ctx->auth), rc = -EINVAL;
 	const char *fid = ref_id(c->flavor_ref);
 	char iid[UUID_STR_LEN];
 	uuid_lower(ref_id(c->image_ref), iid);
 	PGresult *f = NULL, *im = NULL, *k = NULL, *az = NULL;
 
-	f = DBQ(r->db, err, sizeof err,
+	f = DBQ(r->ctx->db, err, sizeof err,
 	        "SELECT id, vcpus, ram_mb, disk_gb FROM flavors WHERE id = $1 AND NOT disabled"
 	        " AND (is_public OR $2::text = '1')",
 	        fid, admin ? "1" : "0");
@@ -541,11 +585,12 @@ static int resolve_refs(struct req *r, struct resp *w, const struct create_req *
 	fl->ram_mb = db_long(f, 0, 2, 0);
 	fl->disk_gb = db_long(f, 0, 3, 0);
 
-	im = DBQ(r->db, err, sizeof err,
-	         "SELECT status, min_disk, min_ram, coalesce(size, 0), coalesce(disk_format, '')"
+	im = DBQ(r->ctx->db, err, sizeof err,
+	         "SELECT status, min_disk, min_ram, coalesce(size, 0), coalesce(disk_format, ''),"
+	         " coalesce(virtual_size, -1)"
 	         " FROM images WHERE id = $1"
 	         " AND (visibility IN ('public', 'community') OR owner = $2 OR $3::text = '1')",
-	         iid, r->auth.project_id, admin ? "1" : "0");
+	         iid, r->ctx->auth.project_id, admin ? "1" : "0");
 	im = wire_one_row(r, w, im, err, 400, "Image %s could not be found.", iid);
 	if (!im)
 		goto out;
@@ -555,24 +600,26 @@ static int resolve_refs(struct req *r, struct resp *w, const struct create_req *
 	}
 	/* The compute agent boots qcow2 and raw root disks only. */
 	if (strcmp(db_val(im, 0, 4), "qcow2") && strcmp(db_val(im, 0, 4), "raw")) {
-		resp_error(r, w, 400, "Image %s has disk_format '%s'; servers boot from qcow2 or raw.",
-		           iid, db_val(im, 0, 4));
+		resp_error(r, w, 400,
+		           "Image %s has disk_format '%s'; servers boot from qcow2 or raw.", iid,
+		           db_val(im, 0, 4));
 		goto out;
 	}
-	if (fl->ram_mb < db_long(im, 0, 2, 0)) {
-		resp_error(r, w, 400, "Flavor's memory is too small for requested image.");
-		goto out;
-	}
-	if (fl->disk_gb > 0 &&
-	    (fl->disk_gb < db_long(im, 0, 1, 0) || db_long(im, 0, 3, 0) > (fl->disk_gb << 30))) {
-		resp_error(r, w, 400, "Flavor's disk is too small for requested image.");
+	const struct image_needs needs = {
+	    .size = strtoll(db_val(im, 0, 3), NULL, 10),
+	    .virtual_size = strtoll(db_val(im, 0, 5), NULL, 10),
+	    .min_disk_gb = db_long(im, 0, 1, 0),
+	    .min_ram_mb = db_long(im, 0, 2, 0),
+	};
+	if (server_flavor_fits(fl->disk_gb, fl->ram_mb, &needs, err, sizeof(err)) < 0) {
+		resp_error(r, w, 400, "%s", err);
 		goto out;
 	}
 
 	if (c->key_name) {
-		k = DBQ(r->db, err, sizeof err,
+		k = DBQ(r->ctx->db, err, sizeof err,
 		        "SELECT public_key FROM keypairs WHERE user_id = $1 AND name = $2",
-		        r->auth.user_id, c->key_name);
+		        r->ctx->auth.user_id, c->key_name);
 		k = wire_one_row(r, w, k, err, 400, "Invalid key_name provided.");
 		if (!k)
 			goto out;
@@ -580,7 +627,8 @@ static int resolve_refs(struct req *r, struct resp *w, const struct create_req *
 	}
 
 	if (c->az && *c->az && strcmp(c->az, "nova")) {
-		az = DBQ(r->db, err, sizeof err, "SELECT 1 FROM agents WHERE az = $1 LIMIT 1", c->az);
+		az = DBQ(r->ctx->db, err, sizeof err, "SELECT 1 FROM agents WHERE az = $1 LIMIT 1",
+		         c->az);
 		az = wire_one_row(r, w, az, err, 400,
 		                  "The requested availability zone is not available");
 		if (!az)
@@ -648,24 +696,25 @@ static void server_create(struct req *r, struct resp *w)
 	if (resolve_refs(r, w, &c, &fl, &public_key) < 0)
 		goto out;
 
-	if (db_begin(r->db) < 0) {
+	if (db_begin(r->ctx->db) < 0) {
 		resp_db_error(r, w, "begin failed");
 		goto out;
 	}
 	began = 1;
 	/* The project row lock serialises every quota-consuming write of the project. */
-	int locked = DBX(r->db, err, sizeof err, "SELECT id FROM projects WHERE id = $1 FOR UPDATE",
-	                 r->auth.project_id);
+	int locked =
+	    DBX(r->ctx->db, err, sizeof err, "SELECT id FROM projects WHERE id = $1 FOR UPDATE",
+	        r->ctx->auth.project_id);
 	if (locked != 1) {
 		if (locked < 0)
 			resp_db_error(r, w, err);
 		else
-			resp_error(r, w, 400, "project %s does not exist", r->auth.project_id);
+			resp_error(r, w, 400, "project %s does not exist", r->ctx->auth.project_id);
 		goto out;
 	}
 	char qmsg[512];
-	long n =
-	    quota_fit(r->db, r->auth.project_id, &fl, c.min_count, c.max_count, qmsg, sizeof(qmsg));
+	long n = quota_fit(r->ctx->db, r->ctx->auth.project_id, &fl, c.min_count, c.max_count, qmsg,
+	                   sizeof(qmsg));
 	if (n < 0) {
 		resp_db_error(r, w, "quota lookup failed");
 		goto out;
@@ -690,50 +739,49 @@ static void server_create(struct req *r, struct resp *w)
 		/* Every instance gets a config drive (the agent always builds one), so
 		 * config_drive records true whatever the request said. */
 		int rows =
-		    DBX(r->db, err, sizeof err,
+		    DBX(r->ctx->db, err, sizeof err,
 		        "INSERT INTO instances (id, name, project_id, user_id, flavor_id, image_id,"
 		        " vcpus, ram_mb, disk_gb, status, vm_state, task_state, power_state, az,"
 		        " key_name, public_key, user_data, config_drive, metadata, access_ipv4,"
 		        " access_ipv6) VALUES ($1, $2, $3, $4, $5, $6, $7::int, $8::int, $9::int,"
 		        " 'BUILD', 'building', 'scheduling', 0, $10, $11, $12, $13, true,"
 		        " $14::jsonb, $15, $16)",
-		        id, name, r->auth.project_id, r->auth.user_id, fl.id, iid, vcpus, ram, disk,
-		        az, c.key_name, public_key, user_data, c.metadata_text,
+		        id, name, r->ctx->auth.project_id, r->ctx->auth.user_id, fl.id, iid, vcpus,
+		        ram, disk, az, c.key_name, public_key, user_data, c.metadata_text,
 		        c.ipv4 ? c.ipv4 : "", c.ipv6 ? c.ipv6 : "");
 		free(name);
 		if (rows != 1 ||
-		    server_task_queue(r->db, id, NULL, TASK_SPAWN, err, sizeof(err)) < 0) {
+		    server_task_queue(r->ctx->db, id, NULL, TASK_SPAWN, err, sizeof(err)) < 0) {
 			resp_db_error(r, w, err);
 			goto out;
 		}
 		if (i == 0)
 			memcpy(first_id, id, sizeof(first_id));
 	}
-	if (db_commit(r->db) < 0) {
+	if (db_commit(r->ctx->db) < 0) {
 		resp_db_error(r, w, "commit failed");
 		goto out;
 	}
 	began = 0;
-	api_wake_scheduler(r->api);
+	api_wake_scheduler(r->ctx->api);
 
 	if (c.admin_pass)
 		snprintf(pass, sizeof(pass), "%.31s", c.admin_pass);
 	else
 		token_random(pass, sizeof(pass), 9); /* 12 characters, like Nova's */
-	char *loc = xasprintf("%s/compute/v2.1/servers/%s", r->api->public_url, first_id);
+	char *loc = xasprintf("%s/compute/v2.1/servers/%s", r->ctx->api->public_url, first_id);
 	resp_header(w, "Location", loc);
 	free(loc);
 	json_t *srv =
 	    json_pack("{s:s,s:o,s:s,s:s,s:[{s:s}]}", "id", first_id, "links",
-	              wire_compute_links(r->api->public_url, "servers", first_id), "adminPass",
-	              pass,
-	              "OS-DCF:diskConfig", "MANUAL", "security_groups", "name", "default");
+	              wire_compute_links(r->ctx->api->public_url, "servers", first_id), "adminPass",
+	              pass, "OS-DCF:diskConfig", "MANUAL", "security_groups", "name", "default");
 	sodium_memzero(pass, sizeof(pass));
 	resp_json(w, 202, json_pack("{s:o}", "server", srv));
-	log_info("server %s created (%ld) in project %s", first_id, n, r->auth.project_id);
+	log_info("server %s created (%ld) in project %s", first_id, n, r->ctx->auth.project_id);
 out:
 	if (began)
-		db_rollback(r->db);
+		db_rollback(r->ctx->db);
 	free(public_key);
 	create_req_release(&c);
 }
@@ -744,13 +792,13 @@ static void server_delete(struct req *r, struct resp *w)
 {
 	char err[512];
 	int wake = 0;
-	if (db_begin(r->db) < 0) {
+	if (db_begin(r->ctx->db) < 0) {
 		resp_db_error(r, w, "begin failed");
 		return;
 	}
 	PGresult *res = server_find(r, w, r->params[0], 1);
 	if (!res) {
-		db_rollback(r->db);
+		db_rollback(r->ctx->db);
 		return;
 	}
 	struct server_row s;
@@ -761,29 +809,30 @@ static void server_delete(struct req *r, struct resp *w)
 		rows = 1; /* already on its way out */
 	} else if (!s.host && !open_task) {
 		/* Never placed and nothing in flight: no host holds anything of it. */
-		rows = DBX(r->db, err, sizeof err,
+		rows = DBX(r->ctx->db, err, sizeof err,
 		           "UPDATE instances SET status = 'DELETED', vm_state = 'deleted',"
 		           " task_state = NULL, power_state = 0, deleted = true,"
 		           " terminated_at = now(), updated_at = now() WHERE id = $1",
 		           s.id);
 	} else {
 		/* the queued task counts as the one row changed */
-		rows = !server_task_queue(r->db, s.id, "deleting", TASK_DELETE, err, sizeof(err));
+		rows =
+		    !server_task_queue(r->ctx->db, s.id, "deleting", TASK_DELETE, err, sizeof(err));
 		wake = 1;
 	}
 	if (rows != 1) {
 		PQclear(res);
-		db_rollback(r->db);
+		db_rollback(r->ctx->db);
 		resp_db_error(r, w, err);
 		return;
 	}
 	PQclear(res);
-	if (db_commit(r->db) < 0) {
+	if (db_commit(r->ctx->db) < 0) {
 		resp_db_error(r, w, "commit failed");
 		return;
 	}
 	if (wake)
-		api_wake_scheduler(r->api);
+		api_wake_scheduler(r->ctx->api);
 	resp_empty(w, 204);
 }
 
@@ -818,7 +867,7 @@ static void server_update(struct req *r, struct resp *w)
 	snprintf(id, sizeof(id), "%s", db_val(res, 0, 0));
 	PQclear(res);
 	res = NULL;
-	if (DBX(r->db, err, sizeof err,
+	if (DBX(r->ctx->db, err, sizeof err,
 	        "UPDATE instances SET name = coalesce($2, name), access_ipv4 = coalesce($3,"
 	        " access_ipv4), access_ipv6 = coalesce($4, access_ipv6), updated_at = now()"
 	        " WHERE id = $1",
@@ -846,11 +895,11 @@ enum meta_op { META_MERGE, META_REPLACE, META_SET_ONE, META_DELETE_ONE };
  * `in` (borrowed) and stores the result. Returns the new metadata object (owned) or
  * NULL with the error answered. key is the {key} path segment for the _ONE ops. */
 static json_t *metadata_apply(struct req *r, struct resp *w, enum meta_op op, int write,
-                              const json_t *in, const char *key)
+                              const struct jstrmap *in, const char *key)
 {
 	char err[512];
 	json_t *m = NULL;
-	if (write && db_begin(r->db) < 0) {
+	if (write && db_begin(r->ctx->db) < 0) {
 		resp_db_error(r, w, "begin failed");
 		return NULL;
 	}
@@ -874,7 +923,8 @@ static json_t *metadata_apply(struct req *r, struct resp *w, enum meta_op op, in
 		/* fall through */
 	case META_MERGE:
 	case META_SET_ONE:
-		json_object_update(m, (json_t *)in);
+		for (size_t i = 0; i < in->n; i++)
+			json_object_set_new(m, in->keys[i], json_string(in->vals[i]));
 		break;
 	case META_DELETE_ONE:
 		if (json_object_del(m, key) < 0) {
@@ -890,11 +940,11 @@ static json_t *metadata_apply(struct req *r, struct resp *w, enum meta_op op, in
 	}
 	char *text = json_dumps(m, JSON_COMPACT);
 	int rows =
-	    DBX(r->db, err, sizeof err,
+	    DBX(r->ctx->db, err, sizeof err,
 	        "UPDATE instances SET metadata = $2::jsonb, updated_at = now() WHERE id = $1",
 	        row.id, text);
 	free(text);
-	if (rows != 1 || db_commit(r->db) < 0) {
+	if (rows != 1 || db_commit(r->ctx->db) < 0) {
 		resp_db_error(r, w, rows != 1 ? err : "commit failed");
 		goto fail;
 	}
@@ -904,23 +954,40 @@ fail:
 	PQclear(res);
 	json_decref(m);
 	if (write)
-		db_rollback(r->db);
+		db_rollback(r->ctx->db);
 	return NULL;
 }
 
-/* The body's "metadata" (or "meta" for one key) object, validated; NULL after
- * answering 400. */
-static const json_t *metadata_body(struct req *r, struct resp *w, const char *wrapper)
+/* A metadata write's body, {"metadata": {...}} (or {"meta": {...}} for one key). */
+struct meta_body {
+	struct jstrmap items;
+};
+
+static const struct jfield f_metadata[] = {
+    {"metadata", J_STRMAP, JF(struct meta_body, items), 0, 0, 1, 0},
+};
+static const struct jfield f_meta[] = {
+    {"meta", J_STRMAP, JF(struct meta_body, items), 0, 0, 1, 0},
+};
+
+/* Parses the body under wrapper into b; 0, or -EINVAL after answering 400. */
+static int metadata_body(struct req *r, struct resp *w, const char *wrapper, struct meta_body *b)
 {
-	char err[512];
-	json_t *m = json_object_get(r->json, wrapper);
-	int rc = m ? metadata_check(m, err, sizeof(err)) : -EINVAL;
-	if (rc < 0) {
-		resp_error(r, w, rc == -EDQUOT ? 403 : 400, "%s",
-		           m ? err : "Malformed request body");
-		return NULL;
+	char err[256];
+	const struct jfield *f = strcmp(wrapper, "meta") ? f_metadata : f_meta;
+	memset(b, 0, sizeof(*b));
+	if (!r->json || jparse(r->json, f, 1, b, err, sizeof(err)) < 0 ||
+	    jparse_known(r->json, f, 1, NULL, err, sizeof(err)) < 0) {
+		jparse_release(f, 1, b);
+		resp_error(r, w, 400, "Invalid input for field/attribute %s.", wrapper);
+		return -EINVAL;
 	}
-	return m;
+	return 0;
+}
+
+static void meta_body_release(struct meta_body *b)
+{
+	jparse_release(f_metadata, 1, b);
 }
 
 static void metadata_list(struct req *r, struct resp *w)
@@ -932,10 +999,13 @@ static void metadata_list(struct req *r, struct resp *w)
 
 static void metadata_write(struct req *r, struct resp *w, enum meta_op op)
 {
-	const json_t *in = metadata_body(r, w, "metadata");
-	json_t *m = in ? metadata_apply(r, w, op, 1, in, NULL) : NULL;
+	struct meta_body b;
+	if (metadata_body(r, w, "metadata", &b) < 0)
+		return;
+	json_t *m = metadata_apply(r, w, op, 1, &b.items, NULL);
 	if (m)
 		resp_json(w, 200, json_pack("{s:o}", "metadata", m));
+	meta_body_release(&b);
 }
 
 static void metadata_merge(struct req *r, struct resp *w)
@@ -963,18 +1033,20 @@ static void metadata_show(struct req *r, struct resp *w)
 
 static void metadata_set_one(struct req *r, struct resp *w)
 {
-	const json_t *in = metadata_body(r, w, "meta");
-	if (!in)
+	struct meta_body b;
+	if (metadata_body(r, w, "meta", &b) < 0)
 		return;
-	if (json_object_size(in) != 1 || !json_object_get(in, r->params[1])) {
+	if (b.items.n != 1 || strcmp(b.items.keys[0], r->params[1])) {
 		resp_error(r, w, 400, "Request body and URI mismatch");
-		return;
+		goto out;
 	}
-	json_t *m = metadata_apply(r, w, META_SET_ONE, 1, in, r->params[1]);
+	json_t *m = metadata_apply(r, w, META_SET_ONE, 1, &b.items, r->params[1]);
 	if (!m)
-		return;
-	resp_json(w, 200, json_pack("{s:O}", "meta", in));
+		goto out;
+	resp_json(w, 200, json_pack("{s:o}", "meta", jstrmap_to_json(&b.items)));
 	json_decref(m);
+out:
+	meta_body_release(&b);
 }
 
 static void metadata_delete_one(struct req *r, struct resp *w)
@@ -986,20 +1058,18 @@ static void metadata_delete_one(struct req *r, struct resp *w)
 	resp_empty(w, 204);
 }
 
-static const struct route routes[] = {
-    {"GET", "/compute/v2.1/servers", servers_list, "compute:read", SVC_COMPUTE, 0},
-    {"POST", "/compute/v2.1/servers", server_create, "compute:write", SVC_COMPUTE, 0},
-    {"GET", "/compute/v2.1/servers/detail", servers_detail, "compute:read", SVC_COMPUTE, 0},
-    {"GET", "/compute/v2.1/servers/{}", server_show, "compute:read", SVC_COMPUTE, 0},
-    {"PUT", "/compute/v2.1/servers/{}", server_update, "compute:write", SVC_COMPUTE, 0},
-    {"DELETE", "/compute/v2.1/servers/{}", server_delete, "compute:write", SVC_COMPUTE, 0},
-    {"GET", "/compute/v2.1/servers/{}/metadata", metadata_list, "compute:read", SVC_COMPUTE, 0},
-    {"POST", "/compute/v2.1/servers/{}/metadata", metadata_merge, "compute:write", SVC_COMPUTE, 0},
-    {"PUT", "/compute/v2.1/servers/{}/metadata", metadata_replace, "compute:write", SVC_COMPUTE, 0},
-    {"GET", "/compute/v2.1/servers/{}/metadata/{}", metadata_show, "compute:read", SVC_COMPUTE, 0},
-    {"PUT", "/compute/v2.1/servers/{}/metadata/{}", metadata_set_one, "compute:write", SVC_COMPUTE,
-     0},
-    {"DELETE", "/compute/v2.1/servers/{}/metadata/{}", metadata_delete_one, "compute:write",
-     SVC_COMPUTE, 0},
+static const struct httpd_route routes[] = {
+    {"GET", "/compute/v2.1/servers", servers_list, POL_COMPUTE_READ, 0},
+    {"POST", "/compute/v2.1/servers", server_create, POL_COMPUTE_WRITE, 0},
+    {"GET", "/compute/v2.1/servers/detail", servers_detail, POL_COMPUTE_READ, 0},
+    {"GET", "/compute/v2.1/servers/{}", server_show, POL_COMPUTE_READ, 0},
+    {"PUT", "/compute/v2.1/servers/{}", server_update, POL_COMPUTE_WRITE, 0},
+    {"DELETE", "/compute/v2.1/servers/{}", server_delete, POL_COMPUTE_WRITE, 0},
+    {"GET", "/compute/v2.1/servers/{}/metadata", metadata_list, POL_COMPUTE_READ, 0},
+    {"POST", "/compute/v2.1/servers/{}/metadata", metadata_merge, POL_COMPUTE_WRITE, 0},
+    {"PUT", "/compute/v2.1/servers/{}/metadata", metadata_replace, POL_COMPUTE_WRITE, 0},
+    {"GET", "/compute/v2.1/servers/{}/metadata/{}", metadata_show, POL_COMPUTE_READ, 0},
+    {"PUT", "/compute/v2.1/servers/{}/metadata/{}", metadata_set_one, POL_COMPUTE_WRITE, 0},
+    {"DELETE", "/compute/v2.1/servers/{}/metadata/{}", metadata_delete_one, POL_COMPUTE_WRITE, 0},
 };
-ROUTE_TABLE(server_routes, routes);
+HTTPD_TABLE(server_routes, routes, &compute_hooks);

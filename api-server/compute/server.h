@@ -111,6 +111,20 @@ PGresult *server_find(struct req *r, struct resp *w, const char *id, int for_upd
  * Returns 0, or -EIO with err. */
 int server_task_queue(PGconn *db, const char *id, const char *task_state, const char *action,
                       char *err, size_t errlen);
+/* What an image asks of the flavor that boots it (Glance's fields). */
+struct image_needs {
+	long long size;         /* bytes of the image file */
+	long long virtual_size; /* bytes of the disk it holds (qcow2), -1 unknown */
+	long min_disk_gb, min_ram_mb;
+};
+
+/* Pure: 0 when a flavor of disk_gb root disk and ram_mb memory can boot the image;
+ * else -EINVAL with Nova's message in msg (FlavorMemoryTooSmall,
+ * FlavorDiskSmallerThanImage, FlavorDiskSmallerThanMinDisk, checked in Nova's order).
+ * A flavor disk of 0 takes the image's own size, so only the memory is checked. */
+int server_flavor_fits(long disk_gb, long ram_mb, const struct image_needs *im, char *msg,
+                       size_t n);
+
 /* The view context of a request. */
 void server_view_ctx_of(const struct req *r, struct server_view_ctx *c);
 

@@ -55,13 +55,13 @@ static void action_task(struct req *r, struct resp *w, const char *key, const js
 		           variant ? variant : "");
 		goto out;
 	}
-	if (db_begin(r->db) < 0) {
+	if (db_begin(r->ctx->db) < 0) {
 		resp_db_error(r, w, "begin failed");
 		goto out;
 	}
 	PGresult *res = server_find(r, w, r->params[0], 1);
 	if (!res) {
-		db_rollback(r->db);
+		db_rollback(r->ctx->db);
 		goto out;
 	}
 	struct server_row s;
@@ -77,22 +77,23 @@ static void action_task(struct req *r, struct resp *w, const char *key, const js
 	}
 	if (rc < 0) {
 		PQclear(res);
-		db_rollback(r->db);
+		db_rollback(r->ctx->db);
 		resp_error(r, w, 409, "%s", msg);
 		goto out;
 	}
-	int ok = server_task_queue(r->db, s.id, act->task_state, act->task, err, sizeof(err)) == 0;
+	int ok =
+	    server_task_queue(r->ctx->db, s.id, act->task_state, act->task, err, sizeof(err)) == 0;
 	PQclear(res);
 	if (!ok) {
-		db_rollback(r->db);
+		db_rollback(r->ctx->db);
 		resp_db_error(r, w, err);
 		goto out;
 	}
-	if (db_commit(r->db) < 0) {
+	if (db_commit(r->ctx->db) < 0) {
 		resp_db_error(r, w, "commit failed");
 		goto out;
 	}
-	api_wake_scheduler(r->api);
+	api_wake_scheduler(r->ctx->api);
 	resp_empty(w, 202);
 out:
 	jparse_release(f_reboot, JCOUNT(f_reboot), &a);
@@ -113,8 +114,8 @@ static void action_console(struct req *r, struct resp *w, const char *key, const
 	char cid[UUID_STR_LEN];
 	snprintf(cid, sizeof(cid), "%s", db_val(res, 0, 0));
 	PQclear(res);
-	PGresult *c =
-	    DBQ(r->db, err, sizeof err, "SELECT log FROM instance_console WHERE instance_id = $1", cid);
+	PGresult *c = DBQ(r->ctx->db, err, sizeof err,
+	                  "SELECT log FROM instance_console WHERE instance_id = $1", cid);
 	if (!c) {
 		resp_db_error(r, w, err);
 		return;
@@ -142,7 +143,7 @@ static void action_reset_state(struct req *r, struct resp *w, const char *key, c
 	} states[] = {{"active", "ACTIVE"}, {"error", "ERROR"}};
 	struct action_arg a = {0};
 	char err[512];
-	if (!policy_is_admin(&r->auth)) {
+	if (!policy_is_admin(&r->ctx->auth)) {
 		resp_error(r, w, 403,
 		           "Policy doesn't allow os_compute_api:os-admin-actions:reset_state to be "
 		           "performed.");
@@ -164,7 +165,7 @@ static void action_reset_state(struct req *r, struct resp *w, const char *key, c
 	PGresult *res = server_find(r, w, r->params[0], 0);
 	if (!res)
 		goto out;
-	int rows = DBX(r->db, err, sizeof err,
+	int rows = DBX(r->ctx->db, err, sizeof err,
 	               "UPDATE instances SET vm_state = $2, status = $3, task_state = NULL,"
 	               " updated_at = now() WHERE id = $1 AND NOT deleted",
 	               db_val(res, 0, 0), a.state, new_status);
@@ -212,7 +213,7 @@ static void server_action(struct req *r, struct resp *w)
 	           first && strlen(first) <= 64 ? first : "");
 }
 
-static const struct route routes[] = {
-    {"POST", "/compute/v2.1/servers/{}/action", server_action, "compute:write", SVC_COMPUTE, 0},
+static const struct httpd_route routes[] = {
+    {"POST", "/compute/v2.1/servers/{}/action", server_action, POL_COMPUTE_WRITE, 0},
 };
-ROUTE_TABLE(server_action_routes, routes);
+HTTPD_TABLE(server_action_routes, routes, &compute_hooks);

@@ -70,3 +70,30 @@ int server_action_check(const struct server_action *a, const char *id, const cha
 		msg[0] = '\0';
 	return 0;
 }
+
+int server_flavor_fits(long disk_gb, long ram_mb, const struct image_needs *im, char *msg, size_t n)
+{
+	if (im->min_ram_mb > ram_mb) {
+		snprintf(msg, n, "Flavor's memory is too small for requested image.");
+		return -EINVAL;
+	}
+	if (disk_gb <= 0)
+		return 0;
+	long long dest = (long long)disk_gb << 30;
+	long long image = im->size > im->virtual_size ? im->size : im->virtual_size;
+	if (image > dest) {
+		snprintf(msg, n,
+		         "Flavor's disk is too small for requested image. Flavor disk is %lld "
+		         "bytes, image is %lld bytes.",
+		         dest, image);
+		return -EINVAL;
+	}
+	if (((long long)im->min_disk_gb << 30) > dest) {
+		snprintf(msg, n,
+		         "Flavor's disk is smaller than the minimum size specified in image "
+		         "metadata. Flavor disk is %lld bytes, minimum size is %lld bytes.",
+		         dest, (long long)im->min_disk_gb << 30);
+		return -EINVAL;
+	}
+	return 0;
+}

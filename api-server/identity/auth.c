@@ -8,6 +8,7 @@
 
 #include "identity/catalog.h"
 #include "jparse.h"
+#include "policy.h"
 #include "routes.h"
 #include "identity/token.h"
 #include "wire.h"
@@ -33,37 +34,37 @@ struct auth_req {
 };
 
 static const struct jfield f_auth[] = {
-	{"identity", J_OBJECT, JF(struct auth_req, identity), 0, 0, 1, 0},
-	{"scope", J_OBJECT, JF(struct auth_req, scope), 0, 0, 0, 1},
+    {"identity", J_OBJECT, JF(struct auth_req, identity), 0, 0, 1, 0},
+    {"scope", J_OBJECT, JF(struct auth_req, scope), 0, 0, 0, 1},
 };
 static const struct jfield f_identity[] = {
-	{"methods", J_ARRAY, JF(struct auth_req, methods), 0, 4, 1, 0},
-	{"password", J_OBJECT, JF(struct auth_req, password), 0, 0, 0, 0},
-	{"token", J_OBJECT, JF(struct auth_req, token), 0, 0, 0, 0},
+    {"methods", J_ARRAY, JF(struct auth_req, methods), 0, 4, 1, 0},
+    {"password", J_OBJECT, JF(struct auth_req, password), 0, 0, 0, 0},
+    {"token", J_OBJECT, JF(struct auth_req, token), 0, 0, 0, 0},
 };
 static const struct jfield f_password[] = {
-	{"user", J_OBJECT, JF(struct auth_req, user), 0, 0, 1, 0},
+    {"user", J_OBJECT, JF(struct auth_req, user), 0, 0, 1, 0},
 };
 static const struct jfield f_user[] = {
-	{"id", J_STR, JF(struct auth_req, user_id), 0, 64, 0, 1},
-	{"name", J_STR, JF(struct auth_req, user_name), 0, 255, 0, 1},
-	{"password", J_STR, JF(struct auth_req, secret), 0, 4096, 1, 0},
-	{"domain", J_OBJECT, JF(struct auth_req, user_domain), 0, 0, 0, 1},
+    {"id", J_STR, JF(struct auth_req, user_id), 0, 64, 0, 1},
+    {"name", J_STR, JF(struct auth_req, user_name), 0, 255, 0, 1},
+    {"password", J_STR, JF(struct auth_req, secret), 0, 4096, 1, 0},
+    {"domain", J_OBJECT, JF(struct auth_req, user_domain), 0, 0, 0, 1},
 };
 static const struct jfield f_domain[] = {
-	{"id", J_STR, JF(struct domain_in, id), 0, 64, 0, 1},
-	{"name", J_STR, JF(struct domain_in, name), 0, 255, 0, 1},
+    {"id", J_STR, JF(struct domain_in, id), 0, 64, 0, 1},
+    {"name", J_STR, JF(struct domain_in, name), 0, 255, 0, 1},
 };
 static const struct jfield f_token[] = {
-	{"id", J_STR, JF(struct auth_req, token_id), 0, 512, 1, 0},
+    {"id", J_STR, JF(struct auth_req, token_id), 0, 512, 1, 0},
 };
 static const struct jfield f_scope[] = {
-	{"project", J_OBJECT, JF(struct auth_req, project), 0, 0, 0, 1},
+    {"project", J_OBJECT, JF(struct auth_req, project), 0, 0, 0, 1},
 };
 static const struct jfield f_project[] = {
-	{"id", J_STR, JF(struct auth_req, project_id), 0, 64, 0, 1},
-	{"name", J_STR, JF(struct auth_req, project_name), 0, 255, 0, 1},
-	{"domain", J_OBJECT, JF(struct auth_req, project_domain), 0, 0, 0, 1},
+    {"id", J_STR, JF(struct auth_req, project_id), 0, 64, 0, 1},
+    {"name", J_STR, JF(struct auth_req, project_name), 0, 255, 0, 1},
+    {"domain", J_OBJECT, JF(struct auth_req, project_domain), 0, 0, 0, 1},
 };
 
 static void auth_req_release(struct auth_req *a)
@@ -127,32 +128,35 @@ json_t *auth_token_body(const struct api *api, const struct auth *a, const char 
 
 json_t *auth_token_body(const struct api *api, const struct auth *a, const char *method)
 {
-	json_t *tok = json_pack(
-		"{s:[s],s:{s:s,s:s,s:{s:s,s:s},s:n},s:[s],s:s,s:s,s:b}", "methods", method, "user",
-		"id", a->user_id, "name", a->user_name, "domain", "id", DOMAIN_ID, "name",
-		DOMAIN_NAME, "password_expires_at", "audit_ids", a->token_hash + 48, "expires_at",
-		a->expires_at, "issued_at", a->issued_at, "is_domain", 0);
+	json_t *tok =
+	    json_pack("{s:[s],s:{s:s,s:s,s:{s:s,s:s},s:n},s:[s],s:s,s:s,s:b}", "methods", method,
+	              "user", "id", a->user_id, "name", a->user_name, "domain", "id", DOMAIN_ID,
+	              "name", DOMAIN_NAME, "password_expires_at", "audit_ids", a->token_hash + 48,
+	              "expires_at", a->expires_at, "issued_at", a->issued_at, "is_domain", 0);
 	if (a->project_id[0]) {
 		json_object_set_new(tok, "project",
-				    json_pack("{s:s,s:s,s:{s:s,s:s}}", "id", a->project_id, "name",
-					      a->project_name, "domain", "id", DOMAIN_ID, "name",
-					      DOMAIN_NAME));
+		                    json_pack("{s:s,s:s,s:{s:s,s:s}}", "id", a->project_id, "name",
+		                              a->project_name, "domain", "id", DOMAIN_ID, "name",
+		                              DOMAIN_NAME));
 		json_t *roles = json_array();
 		static const struct {
 			unsigned bit;
 			const char *name;
-		} names[] = {{ROLE_ADMIN, "admin"}, {ROLE_MEMBER, "member"}, {ROLE_READER, "reader"}};
+		} names[] = {
+		    {ROLE_ADMIN, "admin"}, {ROLE_MEMBER, "member"}, {ROLE_READER, "reader"}};
 		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 			if (a->roles & names[i].bit)
-				json_array_append_new(roles, json_pack("{s:s,s:s}", "id", names[i].name,
-								       "name", names[i].name));
+				json_array_append_new(roles,
+				                      json_pack("{s:s,s:s}", "id", names[i].name,
+				                                "name", names[i].name));
 		json_object_set_new(tok, "roles", roles);
 		json_object_set_new(tok, "catalog", catalog_build(api, a->project_id));
 	}
 	return json_pack("{s:o}", "token", tok);
 }
 
-/* Resolves the user and checks the secret. Fills user_id. 0 or -EACCES. */
+/* Resolves the user and checks the secret. Fills user_id. 0, -EACCES, or -EIO with err
+ * when the database did not answer (not a wrong password). */
 /* argon2id of a password nobody has: a login for an unknown user costs what one for a
  * known user costs, so timing does not tell which names exist. */
 static char dummy_hash[crypto_pwhash_STRBYTES];
@@ -163,21 +167,24 @@ static void dummy_hash_init(void)
 	char pw[32];
 	token_random(pw, sizeof(pw), 16);
 	if (crypto_pwhash_str(dummy_hash, pw, strlen(pw), crypto_pwhash_OPSLIMIT_INTERACTIVE,
-			      crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+	                      crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
 		dummy_hash[0] = '\0';
 }
 
-static int check_password(PGconn *db, const struct auth_req *a, char user_id[UUID_STR_LEN])
+static int check_password(PGconn *db, const struct auth_req *a, char user_id[UUID_STR_LEN],
+                          char *err, size_t errlen)
 {
-	char err[256];
 	if (!domain_ok(&a->udomain) && !a->user_id)
 		return -EACCES;
-	PGresult *r = a->user_id ? DBQ(db, err, sizeof err,
-				       "SELECT id, password_hash FROM users WHERE id = $1 AND enabled",
-				       a->user_id)
-				 : DBQ(db, err, sizeof err,
-				       "SELECT id, password_hash FROM users WHERE name = $1 AND enabled",
-				       a->user_name);
+	PGresult *r =
+	    a->user_id
+	        ? DBQ(db, err, errlen,
+	              "SELECT id, password_hash FROM users WHERE id = $1 AND enabled", a->user_id)
+	        : DBQ(db, err, errlen,
+	              "SELECT id, password_hash FROM users WHERE name = $1 AND enabled",
+	              a->user_name);
+	if (!r)
+		return -EIO;
 	int rc = -EACCES;
 	int found = r && PQntuples(r) == 1;
 	const char *hash = found ? db_val(r, 0, 1) : NULL;
@@ -194,26 +201,32 @@ static int check_password(PGconn *db, const struct auth_req *a, char user_id[UUI
 	return rc;
 }
 
-/* Resolves the scope project; the user must hold a role on it. 0, -EACCES. */
+/* Resolves the scope project; the user must hold a role on it. 0, -EACCES, or -EIO
+ * with err when the database did not answer. */
 static int resolve_project(PGconn *db, const struct auth_req *a, const char *user_id,
-			   char project_id[UUID_STR_LEN])
+                           char project_id[UUID_STR_LEN], char *err, size_t errlen)
 {
-	char err[256];
 	PGresult *r;
 	if (a->project_id)
-		r = DBQ(db, err, sizeof err, "SELECT id FROM projects WHERE id = $1 AND enabled", a->project_id);
+		r = DBQ(db, err, errlen, "SELECT id FROM projects WHERE id = $1 AND enabled",
+		        a->project_id);
 	else if (domain_ok(&a->pdomain))
-		r = DBQ(db, err, sizeof err, "SELECT id FROM projects WHERE name = $1 AND enabled",
-			a->project_name);
+		r = DBQ(db, err, errlen, "SELECT id FROM projects WHERE name = $1 AND enabled",
+		        a->project_name);
 	else
 		return -EACCES;
+	if (!r)
+		return -EIO;
 	int rc = -EACCES;
 	if (r && PQntuples(r) == 1) {
 		snprintf(project_id, UUID_STR_LEN, "%s", db_val(r, 0, 0));
-		PGresult *ra = DBQ(db, err, sizeof err,
-				   "SELECT 1 FROM role_assignments WHERE user_id = $1 AND project_id = $2",
-				   user_id, project_id);
-		if (ra && PQntuples(ra) > 0)
+		PGresult *ra =
+		    DBQ(db, err, errlen,
+		        "SELECT 1 FROM role_assignments WHERE user_id = $1 AND project_id = $2",
+		        user_id, project_id);
+		if (!ra)
+			rc = -EIO;
+		else if (PQntuples(ra) > 0)
 			rc = 0;
 		PQclear(ra);
 	}
@@ -227,19 +240,30 @@ static void tokens_create(struct req *r, struct resp *w)
 	struct auth_req a;
 	char err[256], user_id[UUID_STR_LEN] = "", project_id[UUID_STR_LEN] = "";
 	const char *method = "password";
+	int rc;
 	if (parse_auth(r->json, &a, err, sizeof(err)) < 0) {
 		resp_error(r, w, 400, "%s", err);
 		goto out;
 	}
 	if (a.password) {
-		if (check_password(r->db, &a, user_id) < 0) {
+		rc = check_password(r->ctx->db, &a, user_id, err, sizeof(err));
+		if (rc == -EIO) {
+			resp_db_error(r, w, err);
+			goto out;
+		}
+		if (rc < 0) {
 			resp_error(r, w, 401, "The request you have made requires authentication.");
 			goto out;
 		}
 	} else {
 		struct auth old;
 		method = "token";
-		if (token_validate(r->db, a.token_id, &old) < 0) {
+		rc = token_validate(r->ctx->db, a.token_id, &old, err, sizeof(err));
+		if (rc == -EIO) {
+			resp_db_error(r, w, err);
+			goto out;
+		}
+		if (rc < 0) {
 			resp_error(r, w, 401, "The request you have made requires authentication.");
 			goto out;
 		}
@@ -247,33 +271,38 @@ static void tokens_create(struct req *r, struct resp *w)
 		snprintf(not_after, sizeof(not_after), "%s", old.expires_at);
 	}
 	if (a.project) {
-		if (resolve_project(r->db, &a, user_id, project_id) < 0) {
+		rc = resolve_project(r->ctx->db, &a, user_id, project_id, err, sizeof(err));
+		if (rc == -EIO) {
+			resp_db_error(r, w, err);
+			goto out;
+		}
+		if (rc < 0) {
 			resp_error(r, w, 401, "The user has no role on the requested project.");
 			goto out;
 		}
 	} else {
 		/* No scope: the user's default project when it holds a role there. */
-		PGresult *d = DBQ(r->db, err, sizeof err,
-				  "SELECT u.default_project_id FROM users u JOIN role_assignments ra"
-				  " ON ra.user_id = u.id AND ra.project_id = u.default_project_id"
-				  " JOIN projects p ON p.id = u.default_project_id AND p.enabled"
-				  " WHERE u.id = $1 LIMIT 1",
-				  user_id);
+		PGresult *d =
+		    DBQ(r->ctx->db, err, sizeof err,
+		        "SELECT u.default_project_id FROM users u JOIN role_assignments ra"
+		        " ON ra.user_id = u.id AND ra.project_id = u.default_project_id"
+		        " JOIN projects p ON p.id = u.default_project_id AND p.enabled"
+		        " WHERE u.id = $1 LIMIT 1",
+		        user_id);
 		if (d && PQntuples(d) == 1 && db_val(d, 0, 0))
 			snprintf(project_id, sizeof(project_id), "%s", db_val(d, 0, 0));
 		PQclear(d);
 	}
 	char token[TOKEN_STR_MAX];
 	struct auth na;
-	if (token_issue(r->db, user_id, project_id[0] ? project_id : NULL, r->api->token_ttl,
-			not_after[0] ? not_after : NULL, token,
-			&na) < 0) {
+	if (token_issue(r->ctx->db, user_id, project_id[0] ? project_id : NULL,
+	                r->ctx->api->token_ttl, not_after[0] ? not_after : NULL, token, &na) < 0) {
 		resp_db_error(r, w, "token insert failed");
 		goto out;
 	}
 	resp_header(w, "X-Subject-Token", token);
 	sodium_memzero(token, sizeof(token));
-	resp_json(w, 201, auth_token_body(r->api, &na, method));
+	resp_json(w, 201, auth_token_body(r->ctx->api, &na, method));
 out:
 	auth_req_release(&a);
 }
@@ -284,11 +313,19 @@ out:
 static const char *subject_find(struct req *r, struct resp *w, const char *verb, struct auth *s)
 {
 	const char *subject = req_header(r, "X-Subject-Token");
-	if (!subject || strlen(subject) >= 512 || token_validate(r->db, subject, s) < 0) {
+	char err[256];
+	int rc = subject && strlen(subject) < 512
+	             ? token_validate(r->ctx->db, subject, s, err, sizeof(err))
+	             : -EACCES;
+	if (rc == -EIO) {
+		resp_db_error(r, w, err);
+		return NULL;
+	}
+	if (rc < 0) {
 		resp_error(r, w, 404, "Could not find token.");
 		return NULL;
 	}
-	if (strcmp(s->user_id, r->auth.user_id) && !(r->auth.roles & ROLE_ADMIN)) {
+	if (strcmp(s->user_id, r->ctx->auth.user_id) && !(r->ctx->auth.roles & ROLE_ADMIN)) {
 		resp_error(r, w, 403, "You are not authorized to %s that token.", verb);
 		return NULL;
 	}
@@ -302,7 +339,7 @@ static void tokens_show(struct req *r, struct resp *w)
 	if (!subject)
 		return;
 	resp_header(w, "X-Subject-Token", subject);
-	resp_json(w, 200, auth_token_body(r->api, &s, "password"));
+	resp_json(w, 200, auth_token_body(r->ctx->api, &s, "password"));
 }
 
 static void tokens_delete(struct req *r, struct resp *w)
@@ -310,7 +347,7 @@ static void tokens_delete(struct req *r, struct resp *w)
 	struct auth s;
 	if (!subject_find(r, w, "revoke", &s))
 		return;
-	if (token_revoke(r->db, s.token_hash) < 0) {
+	if (token_revoke(r->ctx->db, s.token_hash) < 0) {
 		resp_db_error(r, w, "token revoke failed");
 		return;
 	}
@@ -320,25 +357,26 @@ static void tokens_delete(struct req *r, struct resp *w)
 static void auth_projects(struct req *r, struct resp *w)
 {
 	char err[256];
-	PGresult *res = DBQ(r->db, err, sizeof err,
-			    "SELECT DISTINCT p.id, p.name, p.description, p.enabled FROM projects p"
-			    " JOIN role_assignments ra ON ra.project_id = p.id WHERE ra.user_id = $1"
-			    " ORDER BY p.name",
-			    r->auth.user_id);
+	PGresult *res =
+	    DBQ(r->ctx->db, err, sizeof err,
+	        "SELECT DISTINCT p.id, p.name, p.description, p.enabled FROM projects p"
+	        " JOIN role_assignments ra ON ra.project_id = p.id WHERE ra.user_id = $1"
+	        " ORDER BY p.name",
+	        r->ctx->auth.user_id);
 	if (!res) {
 		resp_db_error(r, w, err);
 		return;
 	}
 	json_t *list = json_array();
 	for (int i = 0; i < PQntuples(res); i++) {
-		char *href = xasprintf("%s/identity/v3/projects/%s", r->api->public_url,
-				       db_val(res, i, 0));
-		json_array_append_new(
-			list, json_pack("{s:s,s:s,s:s,s:s,s:b,s:b,s:n,s:{s:s}}", "id",
-					db_val(res, i, 0), "name", db_val(res, i, 1), "description",
-					db_val(res, i, 2), "domain_id", DOMAIN_ID, "enabled",
-					db_val(res, i, 3)[0] == 't', "is_domain", 0, "parent_id",
-					"links", "self", href));
+		char *href = xasprintf("%s/identity/v3/projects/%s", r->ctx->api->public_url,
+		                       db_val(res, i, 0));
+		json_array_append_new(list, json_pack("{s:s,s:s,s:s,s:s,s:b,s:b,s:n,s:{s:s}}", "id",
+		                                      db_val(res, i, 0), "name", db_val(res, i, 1),
+		                                      "description", db_val(res, i, 2), "domain_id",
+		                                      DOMAIN_ID, "enabled",
+		                                      db_val(res, i, 3)[0] == 't', "is_domain", 0,
+		                                      "parent_id", "links", "self", href));
 		free(href);
 	}
 	PQclear(res);
@@ -347,18 +385,20 @@ static void auth_projects(struct req *r, struct resp *w)
 
 static void auth_catalog(struct req *r, struct resp *w)
 {
-	if (!r->auth.project_id[0]) {
+	if (!r->ctx->auth.project_id[0]) {
 		resp_error(r, w, 403, "catalog needs a project-scoped token");
 		return;
 	}
-	resp_json(w, 200, json_pack("{s:o}", "catalog", catalog_build(r->api, r->auth.project_id)));
+	resp_json(
+	    w, 200,
+	    json_pack("{s:o}", "catalog", catalog_build(r->ctx->api, r->ctx->auth.project_id)));
 }
 
-static const struct route routes[] = {
-	{"POST", "/identity/v3/auth/tokens", tokens_create, "public", SVC_IDENTITY, 0},
-	{"GET", "/identity/v3/auth/tokens", tokens_show, "identity:token", SVC_IDENTITY, 0},
-	{"DELETE", "/identity/v3/auth/tokens", tokens_delete, "identity:token", SVC_IDENTITY, 0},
-	{"GET", "/identity/v3/auth/projects", auth_projects, "identity:token", SVC_IDENTITY, 0},
-	{"GET", "/identity/v3/auth/catalog", auth_catalog, "identity:token", SVC_IDENTITY, 0},
+static const struct httpd_route routes[] = {
+    {"POST", "/identity/v3/auth/tokens", tokens_create, POL_PUBLIC, 0},
+    {"GET", "/identity/v3/auth/tokens", tokens_show, POL_IDENTITY_TOKEN, 0},
+    {"DELETE", "/identity/v3/auth/tokens", tokens_delete, POL_IDENTITY_TOKEN, 0},
+    {"GET", "/identity/v3/auth/projects", auth_projects, POL_IDENTITY_TOKEN, 0},
+    {"GET", "/identity/v3/auth/catalog", auth_catalog, POL_IDENTITY_TOKEN, 0},
 };
-ROUTE_TABLE(auth_routes, routes);
+HTTPD_TABLE(auth_routes, routes, &identity_hooks);

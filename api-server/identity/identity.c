@@ -35,8 +35,8 @@ static const char *const builtin_roles[] = {"admin", "member", "reader"};
 
 static json_t *self_link(const struct req *r, const char *coll, const char *id)
 {
-	char *href = id ? xasprintf("%s/identity/v3/%s/%s", r->api->public_url, coll, id)
-	                : xasprintf("%s/identity/v3/%s", r->api->public_url, coll);
+	char *href = id ? xasprintf("%s/identity/v3/%s/%s", r->ctx->api->public_url, coll, id)
+	                : xasprintf("%s/identity/v3/%s", r->ctx->api->public_url, coll);
 	json_t *l = json_pack("{s:s}", "self", href);
 	free(href);
 	return l;
@@ -45,7 +45,7 @@ static json_t *self_link(const struct req *r, const char *coll, const char *id)
 /* {"<key>": items, "links": {"self", "next": null, "previous": null}}; steals items. */
 static void resp_list(struct req *r, struct resp *w, const char *key, json_t *items)
 {
-	char *href = xasprintf("%s%s", r->api->public_url, r->url);
+	char *href = xasprintf("%s%s", r->ctx->api->public_url, r->url);
 	resp_json(w, 200,
 	          json_pack("{s:o,s:{s:s,s:n,s:n}}", key, items, "links", "self", href, "next",
 	                    "previous"));
@@ -135,7 +135,7 @@ static int domain_arg_ok(struct req *r, struct resp *w, const char *field, const
 
 static int caller_is(const struct req *r, const char *user_id)
 {
-	return !strcmp(r->auth.user_id, user_id);
+	return !strcmp(r->ctx->auth.user_id, user_id);
 }
 
 /* Keystone's 404 text: "Could not find <what>: <id>." */
@@ -219,8 +219,8 @@ static void list_filtered(struct req *r, struct resp *w, const char *sql, const 
 	int other = list_filters(r, w, &enabled);
 	if (other < 0)
 		return;
-	PGresult *res =
-	    DBQ(r->db, err, sizeof err, sql, req_query(r, "name"), enabled, other ? "true" : "false");
+	PGresult *res = DBQ(r->ctx->db, err, sizeof err, sql, req_query(r, "name"), enabled,
+	                    other ? "true" : "false");
 	list_answer(r, w, res, err, key, fn);
 }
 
@@ -287,14 +287,14 @@ static void projects_show(struct req *r, struct resp *w)
 	char err[256];
 	const char *id = r->params[0];
 	PGresult *res =
-	    DBQ(r->db, err, sizeof err,
+	    DBQ(r->ctx->db, err, sizeof err,
 	        "SELECT " PROJECT_COLS ", EXISTS (SELECT 1 FROM role_assignments"
 	        " WHERE project_id = p.id AND user_id = $2) FROM projects p WHERE id = $1",
-	        id, r->auth.user_id);
+	        id, r->ctx->auth.user_id);
 	res = row_found(r, w, res, err, "project", id);
 	if (!res)
 		return;
-	if (!policy_is_admin(&r->auth) && db_val(res, 0, 4)[0] != 't')
+	if (!policy_is_admin(&r->ctx->auth) && db_val(res, 0, 4)[0] != 't')
 		forbidden(r, w);
 	else
 		resp_json(w, 200, json_pack("{s:o}", "project", project_json(r, res, 0)));
@@ -309,7 +309,7 @@ static void projects_create(struct req *r, struct resp *w)
 		return;
 	uuid_generate_str(id);
 	PGresult *res = db_query(
-	    r->db,
+	    r->ctx->db,
 	    "INSERT INTO projects (id, name, description, enabled)"
 	    " VALUES ($1, $2, coalesce($3, ''), $4::boolean) RETURNING " PROJECT_COLS,
 	    4, (const char *const[]){id, p.name, p.description, p.enabled == 0 ? "false" : "true"},
@@ -326,7 +326,7 @@ static void projects_update(struct req *r, struct resp *w)
 		return;
 	/* Disabling needs no token sweep: validation joins the project's enabled flag. */
 	PGresult *res = db_query(
-	    r->db,
+	    r->ctx->db,
 	    "UPDATE projects SET name = coalesce($2, name), description = coalesce($3, "
 	    "description),"
 	    " enabled = coalesce($4::boolean, enabled) WHERE id = $1 RETURNING " PROJECT_COLS,
@@ -344,7 +344,8 @@ static void projects_delete(struct req *r, struct resp *w)
 {
 	char err[256];
 	/* Role assignments, tokens and quotas go with it (ON DELETE CASCADE). */
-	int n = DBX(r->db, err, sizeof err, "DELETE FROM projects WHERE id = $1", r->params[0]);
+	int n =
+	    DBX(r->ctx->db, err, sizeof err, "DELETE FROM projects WHERE id = $1", r->params[0]);
 	wire_answer_rows(r, w, n, err, 204, NOT_FOUND, "project", r->params[0]);
 }
 
@@ -405,11 +406,12 @@ static void users_show(struct req *r, struct resp *w)
 {
 	char err[256];
 	const char *id = r->params[0];
-	PGresult *res = DBQ(r->db, err, sizeof err, "SELECT " USER_COLS " FROM users WHERE id = $1", id);
+	PGresult *res =
+	    DBQ(r->ctx->db, err, sizeof err, "SELECT " USER_COLS " FROM users WHERE id = $1", id);
 	res = row_found(r, w, res, err, "user", id);
 	if (!res)
 		return;
-	if (!policy_is_admin(&r->auth) && !caller_is(r, id))
+	if (!policy_is_admin(&r->ctx->auth) && !caller_is(r, id))
 		forbidden(r, w);
 	else
 		resp_json(w, 200, json_pack("{s:o}", "user", user_json(r, res, 0)));
@@ -429,7 +431,7 @@ static void users_create(struct req *r, struct resp *w)
 	}
 	uuid_generate_str(id);
 	PGresult *res = db_query(
-	    r->db,
+	    r->ctx->db,
 	    "INSERT INTO users (id, name, password_hash, email, default_project_id, enabled)"
 	    " VALUES ($1, $2, $3, $4, $5, $6::boolean) RETURNING " USER_COLS,
 	    6,
@@ -454,12 +456,12 @@ static void users_update(struct req *r, struct resp *w)
 		resp_error(r, w, 500, "password hashing failed");
 		goto out;
 	}
-	if (db_begin(r->db) < 0) {
+	if (db_begin(r->ctx->db) < 0) {
 		resp_db_error(r, w, "begin failed");
 		goto out;
 	}
 	res = db_query(
-	    r->db,
+	    r->ctx->db,
 	    "UPDATE users SET name = coalesce($2, name),"
 	    " password_hash = coalesce($3, password_hash), email = coalesce($4, email),"
 	    " default_project_id = coalesce($5, default_project_id),"
@@ -479,11 +481,11 @@ static void users_update(struct req *r, struct resp *w)
 		goto out;
 	}
 	/* A new password or a disabled account ends every session of the user. */
-	if ((hash[0] || u.enabled == 0) && token_revoke_user(r->db, id) < 0) {
+	if ((hash[0] || u.enabled == 0) && token_revoke_user(r->ctx->db, id) < 0) {
 		resp_db_error(r, w, "token revoke failed");
 		goto out;
 	}
-	if (db_commit(r->db) < 0) {
+	if (db_commit(r->ctx->db) < 0) {
 		resp_db_error(r, w, "commit failed");
 		goto out;
 	}
@@ -498,7 +500,7 @@ static void users_delete(struct req *r, struct resp *w)
 {
 	char err[256];
 	/* Tokens, role assignments and keypairs go with it (ON DELETE CASCADE). */
-	int n = DBX(r->db, err, sizeof err, "DELETE FROM users WHERE id = $1", r->params[0]);
+	int n = DBX(r->ctx->db, err, sizeof err, "DELETE FROM users WHERE id = $1", r->params[0]);
 	wire_answer_rows(r, w, n, err, 204, NOT_FOUND, "user", r->params[0]);
 }
 
@@ -528,7 +530,7 @@ static void users_password(struct req *r, struct resp *w)
 		resp_error(r, w, 400, "password: must not be empty");
 		goto out;
 	}
-	res = DBQ(r->db, err, sizeof err, "SELECT password_hash FROM users WHERE id = $1", id);
+	res = DBQ(r->ctx->db, err, sizeof err, "SELECT password_hash FROM users WHERE id = $1", id);
 	if (!res) {
 		resp_db_error(r, w, err);
 		goto out;
@@ -542,9 +544,10 @@ static void users_password(struct req *r, struct resp *w)
 		resp_error(r, w, 500, "password hashing failed");
 		goto out;
 	}
-	if (db_begin(r->db) < 0 ||
-	    DBX(r->db, err, sizeof err, "UPDATE users SET password_hash = $2 WHERE id = $1", id, hash) < 0 ||
-	    token_revoke_user(r->db, id) < 0 || db_commit(r->db) < 0) {
+	if (db_begin(r->ctx->db) < 0 ||
+	    DBX(r->ctx->db, err, sizeof err, "UPDATE users SET password_hash = $2 WHERE id = $1",
+	        id, hash) < 0 ||
+	    token_revoke_user(r->ctx->db, id) < 0 || db_commit(r->ctx->db) < 0) {
 		resp_db_error(r, w, "password update failed");
 		goto out;
 	}
@@ -563,16 +566,16 @@ static void users_projects(struct req *r, struct resp *w)
 {
 	char err[256];
 	const char *id = r->params[0];
-	if (!policy_is_admin(&r->auth) && !caller_is(r, id)) {
+	if (!policy_is_admin(&r->ctx->auth) && !caller_is(r, id)) {
 		forbidden(r, w);
 		return;
 	}
-	PGresult *res = DBQ(r->db, err, sizeof err, "SELECT 1 FROM users WHERE id = $1", id);
+	PGresult *res = DBQ(r->ctx->db, err, sizeof err, "SELECT 1 FROM users WHERE id = $1", id);
 	res = row_found(r, w, res, err, "user", id);
 	if (!res)
 		return;
 	PQclear(res);
-	res = DBQ(r->db, err, sizeof err,
+	res = DBQ(r->ctx->db, err, sizeof err,
 	          "SELECT " PROJECT_COLS " FROM projects WHERE id IN"
 	          " (SELECT project_id FROM role_assignments WHERE user_id = $1) ORDER BY name",
 	          id);
@@ -595,7 +598,7 @@ static void roles_list(struct req *r, struct resp *w)
 {
 	char err[256];
 	/* Domain-specific roles do not exist: a domain_id filter matches none. */
-	PGresult *res = DBQ(r->db, err, sizeof err,
+	PGresult *res = DBQ(r->ctx->db, err, sizeof err,
 	                    "SELECT " ROLE_COLS " FROM roles WHERE ($1::text IS NULL OR name = $1)"
 	                    " AND $2::text IS NULL ORDER BY name",
 	                    req_query(r, "name"), req_query(r, "domain_id"));
@@ -605,8 +608,8 @@ static void roles_list(struct req *r, struct resp *w)
 static void roles_show(struct req *r, struct resp *w)
 {
 	char err[256];
-	PGresult *res =
-	    DBQ(r->db, err, sizeof err, "SELECT " ROLE_COLS " FROM roles WHERE id = $1", r->params[0]);
+	PGresult *res = DBQ(r->ctx->db, err, sizeof err,
+	                    "SELECT " ROLE_COLS " FROM roles WHERE id = $1", r->params[0]);
 	res = row_found(r, w, res, err, "role", r->params[0]);
 	if (!res)
 		return;
@@ -627,9 +630,9 @@ static void roles_create(struct req *r, struct resp *w)
 		goto out;
 	}
 	uuid_generate_str(id);
-	PGresult *res =
-	    db_query(r->db, "INSERT INTO roles (id, name) VALUES ($1, $2) RETURNING " ROLE_COLS, 2,
-	             (const char *const[]){id, in.name}, err, sizeof(err), state);
+	PGresult *res = db_query(
+	    r->ctx->db, "INSERT INTO roles (id, name) VALUES ($1, $2) RETURNING " ROLE_COLS, 2,
+	    (const char *const[]){id, in.name}, err, sizeof(err), state);
 	write_answer(r, w, res, 201, state, err, "role", in.name, role_json);
 out:
 	jparse_release(f_role, JCOUNT(f_role), &in);
@@ -638,7 +641,8 @@ out:
 static void roles_delete(struct req *r, struct resp *w)
 {
 	char err[256];
-	PGresult *res = DBQ(r->db, err, sizeof err, "SELECT name FROM roles WHERE id = $1", r->params[0]);
+	PGresult *res =
+	    DBQ(r->ctx->db, err, sizeof err, "SELECT name FROM roles WHERE id = $1", r->params[0]);
 	res = row_found(r, w, res, err, "role", r->params[0]);
 	if (!res)
 		return;
@@ -648,7 +652,7 @@ static void roles_delete(struct req *r, struct resp *w)
 			           builtin_roles[i]);
 			goto out;
 		}
-	if (DBX(r->db, err, sizeof err, "DELETE FROM roles WHERE id = $1", r->params[0]) < 0)
+	if (DBX(r->ctx->db, err, sizeof err, "DELETE FROM roles WHERE id = $1", r->params[0]) < 0)
 		resp_db_error(r, w, err);
 	else
 		resp_empty(w, 204);
@@ -667,7 +671,7 @@ static int assignment_targets(struct req *r, struct resp *w, const char *pid, co
                               const char *rid)
 {
 	char err[256];
-	PGresult *res = DBQ(r->db, err, sizeof err,
+	PGresult *res = DBQ(r->ctx->db, err, sizeof err,
 	                    "SELECT EXISTS (SELECT 1 FROM projects WHERE id = $1),"
 	                    " EXISTS (SELECT 1 FROM users WHERE id = $2),"
 	                    " $3::text IS NULL OR EXISTS (SELECT 1 FROM roles WHERE id = $3)",
@@ -694,7 +698,7 @@ static void grant_put(struct req *r, struct resp *w)
 	char err[256];
 	if (assignment_targets(r, w, r->params[0], r->params[1], r->params[2]) < 0)
 		return;
-	if (DBX(r->db, err, sizeof err,
+	if (DBX(r->ctx->db, err, sizeof err,
 	        "INSERT INTO role_assignments (project_id, user_id, role_id) VALUES ($1, $2, $3)"
 	        " ON CONFLICT DO NOTHING",
 	        r->params[0], r->params[1], r->params[2]) < 0)
@@ -708,7 +712,7 @@ static void grant_check(struct req *r, struct resp *w)
 	char err[256];
 	if (assignment_targets(r, w, r->params[0], r->params[1], r->params[2]) < 0)
 		return;
-	int n = DBX(r->db, err, sizeof err,
+	int n = DBX(r->ctx->db, err, sizeof err,
 	            "SELECT 1 FROM role_assignments WHERE project_id = $1 AND user_id = $2"
 	            " AND role_id = $3",
 	            r->params[0], r->params[1], r->params[2]);
@@ -721,11 +725,11 @@ static void grant_delete(struct req *r, struct resp *w)
 	char err[256];
 	if (assignment_targets(r, w, r->params[0], r->params[1], r->params[2]) < 0)
 		return;
-	if (db_begin(r->db) < 0) {
+	if (db_begin(r->ctx->db) < 0) {
 		resp_db_error(r, w, "begin failed");
 		return;
 	}
-	int n = DBX(r->db, err, sizeof err,
+	int n = DBX(r->ctx->db, err, sizeof err,
 	            "DELETE FROM role_assignments WHERE project_id = $1 AND user_id = $2"
 	            " AND role_id = $3",
 	            r->params[0], r->params[1], r->params[2]);
@@ -736,12 +740,12 @@ static void grant_delete(struct req *r, struct resp *w)
 	}
 	/* Roles are re-read on every request; a token left with no role at all on its
 	 * project is revoked, as Keystone does. */
-	if (DBX(r->db, err, sizeof err,
+	if (DBX(r->ctx->db, err, sizeof err,
 	        "UPDATE tokens SET revoked = true WHERE project_id = $1 AND user_id = $2"
 	        " AND NOT EXISTS (SELECT 1 FROM role_assignments WHERE project_id = $1"
 	        " AND user_id = $2)",
 	        r->params[0], r->params[1]) < 0 ||
-	    db_commit(r->db) < 0) {
+	    db_commit(r->ctx->db) < 0) {
 		resp_db_error(r, w, err);
 		return;
 	}
@@ -753,7 +757,7 @@ static void grant_list(struct req *r, struct resp *w)
 	char err[256];
 	if (assignment_targets(r, w, r->params[0], r->params[1], NULL) < 0)
 		return;
-	PGresult *res = DBQ(r->db, err, sizeof err,
+	PGresult *res = DBQ(r->ctx->db, err, sizeof err,
 	                    "SELECT r.id, r.name FROM roles r"
 	                    " JOIN role_assignments ra ON ra.role_id = r.id"
 	                    " WHERE ra.project_id = $1 AND ra.user_id = $2 ORDER BY r.name",
@@ -764,8 +768,9 @@ static void grant_list(struct req *r, struct resp *w)
 /* Row: user id, user name, project id, project name, role id, role name. */
 static json_t *assignment_json(const struct req *r, const PGresult *res, int i, int names)
 {
-	char *href = xasprintf("%s/identity/v3/projects/%s/users/%s/roles/%s", r->api->public_url,
-	                       db_val(res, i, 2), db_val(res, i, 0), db_val(res, i, 4));
+	char *href =
+	    xasprintf("%s/identity/v3/projects/%s/users/%s/roles/%s", r->ctx->api->public_url,
+	              db_val(res, i, 2), db_val(res, i, 0), db_val(res, i, 4));
 	json_t *user = json_pack("{s:s}", "id", db_val(res, i, 0));
 	json_t *project = json_pack("{s:s}", "id", db_val(res, i, 2));
 	json_t *role = json_pack("{s:s}", "id", db_val(res, i, 4));
@@ -795,7 +800,7 @@ static void assignments_list(struct req *r, struct resp *w)
 	int none = req_query(r, "group.id") || req_query(r, "scope.domain.id") ||
 	           req_query(r, "scope.OS-INHERIT:inherited_to");
 	PGresult *res =
-	    DBQ(r->db, err, sizeof err,
+	    DBQ(r->ctx->db, err, sizeof err,
 	        "SELECT u.id, u.name, p.id, p.name, ro.id, ro.name FROM role_assignments ra"
 	        " JOIN users u ON u.id = ra.user_id JOIN projects p ON p.id = ra.project_id"
 	        " JOIN roles ro ON ro.id = ra.role_id"
@@ -837,30 +842,29 @@ static void domains_show(struct req *r, struct resp *w)
 }
 
 #define V3 "/identity/v3"
-static const struct route routes[] = {
-    {"GET", V3 "/projects", projects_list, "identity:admin", SVC_IDENTITY, 0},
-    {"POST", V3 "/projects", projects_create, "identity:admin", SVC_IDENTITY, 0},
-    {"GET", V3 "/projects/{}", projects_show, "identity:read_self", SVC_IDENTITY, 0},
-    {"PATCH", V3 "/projects/{}", projects_update, "identity:admin", SVC_IDENTITY, 0},
-    {"DELETE", V3 "/projects/{}", projects_delete, "identity:admin", SVC_IDENTITY, 0},
-    {"GET", V3 "/projects/{}/users/{}/roles", grant_list, "identity:admin", SVC_IDENTITY, 0},
-    {"GET", V3 "/projects/{}/users/{}/roles/{}", grant_check, "identity:admin", SVC_IDENTITY, 0},
-    {"PUT", V3 "/projects/{}/users/{}/roles/{}", grant_put, "identity:admin", SVC_IDENTITY, 0},
-    {"DELETE", V3 "/projects/{}/users/{}/roles/{}", grant_delete, "identity:admin", SVC_IDENTITY,
-     0},
-    {"GET", V3 "/users", users_list, "identity:admin", SVC_IDENTITY, 0},
-    {"POST", V3 "/users", users_create, "identity:admin", SVC_IDENTITY, 0},
-    {"GET", V3 "/users/{}", users_show, "identity:read_self", SVC_IDENTITY, 0},
-    {"PATCH", V3 "/users/{}", users_update, "identity:admin", SVC_IDENTITY, 0},
-    {"DELETE", V3 "/users/{}", users_delete, "identity:admin", SVC_IDENTITY, 0},
-    {"POST", V3 "/users/{}/password", users_password, "identity:read_self", SVC_IDENTITY, 0},
-    {"GET", V3 "/users/{}/projects", users_projects, "identity:read_self", SVC_IDENTITY, 0},
-    {"GET", V3 "/roles", roles_list, "identity:admin", SVC_IDENTITY, 0},
-    {"POST", V3 "/roles", roles_create, "identity:admin", SVC_IDENTITY, 0},
-    {"GET", V3 "/roles/{}", roles_show, "identity:admin", SVC_IDENTITY, 0},
-    {"DELETE", V3 "/roles/{}", roles_delete, "identity:admin", SVC_IDENTITY, 0},
-    {"GET", V3 "/role_assignments", assignments_list, "identity:admin", SVC_IDENTITY, 0},
-    {"GET", V3 "/domains", domains_list, "identity:read_self", SVC_IDENTITY, 0},
-    {"GET", V3 "/domains/{}", domains_show, "identity:read_self", SVC_IDENTITY, 0},
+static const struct httpd_route routes[] = {
+    {"GET", V3 "/projects", projects_list, POL_IDENTITY_ADMIN, 0},
+    {"POST", V3 "/projects", projects_create, POL_IDENTITY_ADMIN, 0},
+    {"GET", V3 "/projects/{}", projects_show, POL_IDENTITY_READ_SELF, 0},
+    {"PATCH", V3 "/projects/{}", projects_update, POL_IDENTITY_ADMIN, 0},
+    {"DELETE", V3 "/projects/{}", projects_delete, POL_IDENTITY_ADMIN, 0},
+    {"GET", V3 "/projects/{}/users/{}/roles", grant_list, POL_IDENTITY_ADMIN, 0},
+    {"GET", V3 "/projects/{}/users/{}/roles/{}", grant_check, POL_IDENTITY_ADMIN, 0},
+    {"PUT", V3 "/projects/{}/users/{}/roles/{}", grant_put, POL_IDENTITY_ADMIN, 0},
+    {"DELETE", V3 "/projects/{}/users/{}/roles/{}", grant_delete, POL_IDENTITY_ADMIN, 0},
+    {"GET", V3 "/users", users_list, POL_IDENTITY_ADMIN, 0},
+    {"POST", V3 "/users", users_create, POL_IDENTITY_ADMIN, 0},
+    {"GET", V3 "/users/{}", users_show, POL_IDENTITY_READ_SELF, 0},
+    {"PATCH", V3 "/users/{}", users_update, POL_IDENTITY_ADMIN, 0},
+    {"DELETE", V3 "/users/{}", users_delete, POL_IDENTITY_ADMIN, 0},
+    {"POST", V3 "/users/{}/password", users_password, POL_IDENTITY_READ_SELF, 0},
+    {"GET", V3 "/users/{}/projects", users_projects, POL_IDENTITY_READ_SELF, 0},
+    {"GET", V3 "/roles", roles_list, POL_IDENTITY_ADMIN, 0},
+    {"POST", V3 "/roles", roles_create, POL_IDENTITY_ADMIN, 0},
+    {"GET", V3 "/roles/{}", roles_show, POL_IDENTITY_ADMIN, 0},
+    {"DELETE", V3 "/roles/{}", roles_delete, POL_IDENTITY_ADMIN, 0},
+    {"GET", V3 "/role_assignments", assignments_list, POL_IDENTITY_ADMIN, 0},
+    {"GET", V3 "/domains", domains_list, POL_IDENTITY_READ_SELF, 0},
+    {"GET", V3 "/domains/{}", domains_show, POL_IDENTITY_READ_SELF, 0},
 };
-ROUTE_TABLE(identity_routes, routes);
+HTTPD_TABLE(identity_routes, routes, &identity_hooks);

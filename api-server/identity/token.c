@@ -10,14 +10,14 @@
 
 /* One query loads everything a request needs to know about its caller. */
 static const char validate_sql[] =
-	"SELECT t.user_id, u.name, coalesce(t.project_id, ''), coalesce(p.name, ''),"
-	" to_char(t.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
-	" to_char(t.issued_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
-	" coalesce((SELECT string_agg(r.name, ',') FROM role_assignments ra JOIN roles r"
-	"   ON r.id = ra.role_id WHERE ra.user_id = t.user_id AND ra.project_id = t.project_id), '')"
-	" FROM tokens t JOIN users u ON u.id = t.user_id LEFT JOIN projects p ON p.id = t.project_id"
-	" WHERE t.hash = $1 AND NOT t.revoked AND t.expires_at > now() AND u.enabled"
-	" AND (t.project_id IS NULL OR p.enabled)";
+    "SELECT t.user_id, u.name, coalesce(t.project_id, ''), coalesce(p.name, ''),"
+    " to_char(t.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
+    " to_char(t.issued_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
+    " coalesce((SELECT string_agg(r.name, ',') FROM role_assignments ra JOIN roles r"
+    "   ON r.id = ra.role_id WHERE ra.user_id = t.user_id AND ra.project_id = t.project_id), '')"
+    " FROM tokens t JOIN users u ON u.id = t.user_id LEFT JOIN projects p ON p.id = t.project_id"
+    " WHERE t.hash = $1 AND NOT t.revoked AND t.expires_at > now() AND u.enabled"
+    " AND (t.project_id IS NULL OR p.enabled)";
 
 static unsigned roles_from_list(const char *list)
 {
@@ -41,12 +41,13 @@ static unsigned roles_from_list(const char *list)
 	return bits;
 }
 
-static int load_by_hash(PGconn *db, const char *hash, struct auth *a)
+static int load_by_hash(PGconn *db, const char *hash, struct auth *a, char *err, size_t errlen)
 {
-	char err[256];
 	memset(a, 0, sizeof(*a));
-	PGresult *r = DBQ(db, err, sizeof err, validate_sql, hash);
-	if (!r || PQntuples(r) != 1) {
+	PGresult *r = DBQ(db, err, errlen, validate_sql, hash);
+	if (!r)
+		return -EIO;
+	if (PQntuples(r) != 1) {
 		PQclear(r);
 		return -EACCES;
 	}
@@ -63,47 +64,51 @@ static int load_by_hash(PGconn *db, const char *hash, struct auth *a)
 	return 0;
 }
 
-int token_validate(PGconn *db, const char *token, struct auth *a)
+int token_validate(PGconn *db, const char *token, struct auth *a, char *err, size_t errlen)
 {
 	char hash[65];
 	sha256_hex(token, strlen(token), hash);
-	return load_by_hash(db, hash, a);
+	return load_by_hash(db, hash, a, err, errlen);
 }
 
 int token_issue(PGconn *db, const char *user_id, const char *project_id, long ttl,
-		const char *not_after, char out[TOKEN_STR_MAX], struct auth *a)
+                const char *not_after, char out[TOKEN_STR_MAX], struct auth *a)
 {
 	char hash[65], ttls[32], err[256];
 	/* A fixed letter prefix: base64url may start with '-', which command lines take
 	 * for an option (`openstack token revoke -Kb…` fails); it also makes a leaked
 	 * token recognisable to secret scanners. */
 	memcpy(out, TOKEN_PREFIX, sizeof(TOKEN_PREFIX) - 1);
-	token_random(out + sizeof(TOKEN_PREFIX) - 1, TOKEN_STR_MAX - (sizeof(TOKEN_PREFIX) - 1), 32);
+	token_random(out + sizeof(TOKEN_PREFIX) - 1, TOKEN_STR_MAX - (sizeof(TOKEN_PREFIX) - 1),
+	             32);
 	sha256_hex(out, strlen(out), hash);
 	snprintf(ttls, sizeof(ttls), "%ld", ttl);
 	if (DBX(db, err, sizeof err,
-		"INSERT INTO tokens (hash, user_id, project_id, expires_at)"
-		" VALUES ($1, $2, $3, least(now() + make_interval(secs => $4::int),"
-		" coalesce($5::timestamptz, 'infinity')))",
-		hash, user_id, project_id, ttls, not_after) < 0)
+	        "INSERT INTO tokens (hash, user_id, project_id, expires_at)"
+	        " VALUES ($1, $2, $3, least(now() + make_interval(secs => $4::int),"
+	        " coalesce($5::timestamptz, 'infinity')))",
+	        hash, user_id, project_id, ttls, not_after) < 0)
 		return -EIO;
 	/* Opportunistic cleanup keeps the table small. */
-	DBX(db, err, sizeof err, "DELETE FROM tokens WHERE expires_at < now() - interval '1 day' AND $1 = $1",
-	    "x");
-	return load_by_hash(db, hash, a) == 0 ? 0 : -EIO;
+	DBX(db, err, sizeof err,
+	    "DELETE FROM tokens WHERE expires_at < now() - interval '1 day' AND $1 = $1", "x");
+	return load_by_hash(db, hash, a, err, sizeof(err)) == 0 ? 0 : -EIO;
 }
 
 int token_revoke(PGconn *db, const char *hash)
 {
 	char err[256];
-	return DBX(db, err, sizeof err, "UPDATE tokens SET revoked = true WHERE hash = $1", hash) < 0 ? -EIO
-											   : 0;
+	return DBX(db, err, sizeof err, "UPDATE tokens SET revoked = true WHERE hash = $1", hash) <
+	               0
+	           ? -EIO
+	           : 0;
 }
 
 int token_revoke_user(PGconn *db, const char *user_id)
 {
 	char err[256];
-	return DBX(db, err, sizeof err, "UPDATE tokens SET revoked = true WHERE user_id = $1", user_id) < 0
-		       ? -EIO
-		       : 0;
+	return DBX(db, err, sizeof err, "UPDATE tokens SET revoked = true WHERE user_id = $1",
+	           user_id) < 0
+	           ? -EIO
+	           : 0;
 }

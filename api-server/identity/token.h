@@ -12,13 +12,14 @@
 
 /* Creates a token for user (scoped to project_id, or unscoped when NULL), valid ttl
  * seconds but never past not_after (a timestamp, e.g. the expiry of the token it is
- * made from; NULL = no cap), so re-scoping cannot extend a token's life. Writes the token into out and fills a (as token_validate would).
- * Returns 0 or -EIO. */
+ * made from; NULL = no cap), so re-scoping cannot extend a token's life. Writes the token into out
+ * and fills a (as token_validate would). Returns 0 or -EIO. */
 int token_issue(PGconn *db, const char *user_id, const char *project_id, long ttl,
-		const char *not_after, char out[TOKEN_STR_MAX], struct auth *a);
+                const char *not_after, char out[TOKEN_STR_MAX], struct auth *a);
 /* Fills a when token is known, unrevoked, unexpired, and its user and project are
- * enabled; a->valid stays 0 otherwise. Returns 0 or -EACCES. */
-int token_validate(PGconn *db, const char *token, struct auth *a);
+ * enabled; a->valid stays 0 otherwise. Returns 0, -EACCES (no such valid token) or
+ * -EIO when the database could not answer (err says why): that is not a bad token. */
+int token_validate(PGconn *db, const char *token, struct auth *a, char *err, size_t errlen);
 /* Revokes by hash. Returns 0 or -EIO. */
 int token_revoke(PGconn *db, const char *hash);
 /* Revokes every token of a user (disable, delete, password change). */

@@ -19,8 +19,8 @@
 #include "wire.h"
 #include "xalloc.h"
 
-#define IMAGE_MAX_PROPS 128   /* Glance image_property_quota */
-#define IMAGE_MAX_TAGS 128    /* Glance image_tag_quota */
+#define IMAGE_MAX_PROPS 128 /* Glance image_property_quota */
+#define IMAGE_MAX_TAGS 128  /* Glance image_tag_quota */
 #define IMAGE_MAX_PATCH_OPS 256
 #define PROP_KEY_MAX 255
 #define PROP_VALUE_MAX 65535
@@ -133,25 +133,25 @@ char *image_path(const struct api *api, const char *id)
 
 static int sees_all(const struct req *r)
 {
-	return r->auth.agent || policy_is_admin(&r->auth);
+	return r->ctx->auth.agent || policy_is_admin(&r->ctx->auth);
 }
 
 int image_load(struct req *r, const char *id, int for_update, struct image *img, char *err,
-	       size_t errlen)
+               size_t errlen)
 {
 	char cid[UUID_STR_LEN];
 	memset(img, 0, sizeof(*img));
 	if (uuid_lower(id, cid) < 0)
 		return -ENOENT;
-	const char *sql = for_update
-				  ? "SELECT " IMAGE_COLS " FROM images WHERE id = $1 AND ($2::boolean"
-				    " OR owner = $3 OR visibility IN ('public', 'community')) FOR UPDATE"
-				  : "SELECT " IMAGE_COLS " FROM images WHERE id = $1 AND ($2::boolean"
-				    " OR owner = $3 OR visibility IN ('public', 'community'))";
-	PGresult *res = db_query(r->db, sql, 3,
-				 (const char *const[]){cid, sees_all(r) ? "true" : "false",
-						       r->auth.project_id},
-				 err, errlen, NULL);
+	const char *sql =
+	    for_update ? "SELECT " IMAGE_COLS " FROM images WHERE id = $1 AND ($2::boolean"
+	                 " OR owner = $3 OR visibility IN ('public', 'community')) FOR UPDATE"
+	               : "SELECT " IMAGE_COLS " FROM images WHERE id = $1 AND ($2::boolean"
+	                 " OR owner = $3 OR visibility IN ('public', 'community'))";
+	PGresult *res = db_query(
+	    r->ctx->db, sql, 3,
+	    (const char *const[]){cid, sees_all(r) ? "true" : "false", r->ctx->auth.project_id},
+	    err, errlen, NULL);
 	if (!res)
 		return -EIO;
 	int rc = -ENOENT;
@@ -165,9 +165,10 @@ int image_load(struct req *r, const char *id, int for_update, struct image *img,
 
 int image_may_modify(const struct req *r, const struct image *img)
 {
-	if (policy_is_admin(&r->auth))
+	if (policy_is_admin(&r->ctx->auth))
 		return 1;
-	return img->owner && r->auth.project_id[0] && !strcmp(img->owner, r->auth.project_id);
+	return img->owner && r->ctx->auth.project_id[0] &&
+	       !strcmp(img->owner, r->ctx->auth.project_id);
 }
 
 int image_find(struct req *r, struct resp *w, const char *id, int for_update, struct image *img)
@@ -182,9 +183,9 @@ int image_find(struct req *r, struct resp *w, const char *id, int for_update, st
 }
 
 int image_find_writable(struct req *r, struct resp *w, int lock, const char *verb,
-			struct image *img)
+                        struct image *img)
 {
-	if (lock && db_begin(r->db) < 0) {
+	if (lock && db_begin(r->ctx->db) < 0) {
 		resp_db_error(r, w, "begin failed");
 		return -EIO;
 	}
@@ -208,7 +209,7 @@ struct attr_ctx {
 };
 
 static int attr_fail(struct attr_ctx *c, int status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static int attr_fail(struct attr_ctx *c, int status, const char *fmt, ...)
 {
@@ -221,8 +222,8 @@ static int attr_fail(struct attr_ctx *c, int status, const char *fmt, ...)
 }
 
 /* Replaces *dst by a copy of v's string (or NULL for JSON null when nullable). */
-static int take_string(char **dst, const json_t *v, size_t max, int nullable,
-		       struct attr_ctx *c, const char *key)
+static int take_string(char **dst, const json_t *v, size_t max, int nullable, struct attr_ctx *c,
+                       const char *key)
 {
 	if (json_is_null(v) && nullable) {
 		free(*dst);
@@ -232,7 +233,7 @@ static int take_string(char **dst, const json_t *v, size_t max, int nullable,
 	if (!json_is_string(v) || json_string_length(v) > max ||
 	    strlen(json_string_value(v)) != json_string_length(v))
 		return attr_fail(c, 400, "%s: must be a string of at most %zu bytes%s", key, max,
-				 nullable ? " or null" : "");
+		                 nullable ? " or null" : "");
 	free(*dst);
 	*dst = xstrdup(json_string_value(v));
 	return 0;
@@ -267,8 +268,8 @@ static int set_visibility(struct image *img, const json_t *v, struct attr_ctx *c
 {
 	if (!json_is_string(v) || !one_of(json_string_value(v), visibilities))
 		return attr_fail(c, 400,
-				 "visibility: must be one of public, private, shared, community");
-	if (!strcmp(json_string_value(v), "public") && !policy_is_admin(&c->r->auth) &&
+		                 "visibility: must be one of public, private, shared, community");
+	if (!strcmp(json_string_value(v), "public") && !policy_is_admin(&c->r->ctx->auth) &&
 	    strcmp(img->visibility ? img->visibility : "", "public"))
 		return attr_fail(c, 403, "Policy doesn't allow publicize_image to be performed.");
 	return take_string(&img->visibility, v, 16, 0, c, "visibility");
@@ -301,19 +302,19 @@ static int set_min_ram(struct image *img, const json_t *v, struct attr_ctx *c)
 }
 
 /* disk_format and container_format describe the bytes: fixed once data arrived. */
-static int take_format(char **dst, const json_t *v, const char *const *allowed,
-		       const char *what, struct image *img, struct attr_ctx *c)
+static int take_format(char **dst, const json_t *v, const char *const *allowed, const char *what,
+                       struct image *img, struct attr_ctx *c)
 {
 	if (!c->creating && strcmp(img->status, "queued"))
 		return attr_fail(c, 403, "Attribute %s can be only replaced for a queued image.",
-				 what);
+		                 what);
 	if (!json_is_null(v) && (!json_is_string(v) || !one_of(json_string_value(v), allowed))) {
 		char list[128] = "";
 		for (const char *const *a = allowed; *a; a++)
 			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
-				 a == allowed ? "" : ", ", *a);
+			         a == allowed ? "" : ", ", *a);
 		return attr_fail(c, 400, "%s: must be one of %s (this cloud's supported formats)",
-				 what, list);
+		                 what, list);
 	}
 	return take_string(dst, v, 32, 1, c, what);
 }
@@ -325,8 +326,8 @@ static int set_disk_format(struct image *img, const json_t *v, struct attr_ctx *
 
 static int set_container_format(struct image *img, const json_t *v, struct attr_ctx *c)
 {
-	return take_format(&img->container_format, v, container_formats, "container_format",
-			   img, c);
+	return take_format(&img->container_format, v, container_formats, "container_format", img,
+	                   c);
 }
 
 static int tag_valid(const json_t *t)
@@ -359,7 +360,8 @@ static int set_tags(struct image *img, const json_t *v, struct attr_ctx *c)
 	{
 		if (!tag_valid(t)) {
 			json_decref(tags);
-			return attr_fail(c, 400, "tags: each tag must be 1 to 255 bytes without '/'");
+			return attr_fail(c, 400,
+			                 "tags: each tag must be 1 to 255 bytes without '/'");
 		}
 		if (!tags_contain(tags, json_string_value(t)))
 			json_array_append(tags, (json_t *)t);
@@ -377,7 +379,8 @@ static int set_owner(struct image *img, const json_t *v, struct attr_ctx *c)
 {
 	if (!json_is_string(v))
 		return attr_fail(c, 400, "owner: must be a string");
-	if (!policy_is_admin(&c->r->auth) && strcmp(json_string_value(v), c->r->auth.project_id))
+	if (!policy_is_admin(&c->r->ctx->auth) &&
+	    strcmp(json_string_value(v), c->r->ctx->auth.project_id))
 		return attr_fail(c, 403, "Only an admin may give an image to another project");
 	return take_string(&img->owner, v, 255, 0, c, "owner");
 }
@@ -402,34 +405,34 @@ static const struct attr_row {
 	int (*set)(struct image *img, const json_t *v, struct attr_ctx *c);
 	unsigned flags;
 } attrs[] = {
-	{"id", set_id, ATTR_CREATE_ONLY},
-	{"name", set_name, 0},
-	{"visibility", set_visibility, 0},
-	{"protected", set_protected, 0},
-	{"min_disk", set_min_disk, 0},
-	{"min_ram", set_min_ram, 0},
-	{"disk_format", set_disk_format, 0},
-	{"container_format", set_container_format, 0},
-	{"tags", set_tags, 0},
-	{"owner", set_owner, 0},
-	{"os_hidden", set_os_hidden, 0},
-	{"status", NULL, ATTR_READ_ONLY},
-	{"checksum", NULL, ATTR_READ_ONLY},
-	{"os_hash_algo", NULL, ATTR_READ_ONLY},
-	{"os_hash_value", NULL, ATTR_READ_ONLY},
-	{"size", NULL, ATTR_READ_ONLY},
-	{"virtual_size", NULL, ATTR_READ_ONLY},
-	{"created_at", NULL, ATTR_READ_ONLY},
-	{"updated_at", NULL, ATTR_READ_ONLY},
-	{"self", NULL, ATTR_READ_ONLY},
-	{"file", NULL, ATTR_READ_ONLY},
-	{"schema", NULL, ATTR_READ_ONLY},
-	{"direct_url", NULL, ATTR_READ_ONLY},
-	{"locations", NULL, ATTR_READ_ONLY},
-	{"stores", NULL, ATTR_READ_ONLY},
-	{"deleted", NULL, ATTR_RESERVED},
-	{"deleted_at", NULL, ATTR_RESERVED},
-	{"location", NULL, ATTR_RESERVED},
+    {"id", set_id, ATTR_CREATE_ONLY},
+    {"name", set_name, 0},
+    {"visibility", set_visibility, 0},
+    {"protected", set_protected, 0},
+    {"min_disk", set_min_disk, 0},
+    {"min_ram", set_min_ram, 0},
+    {"disk_format", set_disk_format, 0},
+    {"container_format", set_container_format, 0},
+    {"tags", set_tags, 0},
+    {"owner", set_owner, 0},
+    {"os_hidden", set_os_hidden, 0},
+    {"status", NULL, ATTR_READ_ONLY},
+    {"checksum", NULL, ATTR_READ_ONLY},
+    {"os_hash_algo", NULL, ATTR_READ_ONLY},
+    {"os_hash_value", NULL, ATTR_READ_ONLY},
+    {"size", NULL, ATTR_READ_ONLY},
+    {"virtual_size", NULL, ATTR_READ_ONLY},
+    {"created_at", NULL, ATTR_READ_ONLY},
+    {"updated_at", NULL, ATTR_READ_ONLY},
+    {"self", NULL, ATTR_READ_ONLY},
+    {"file", NULL, ATTR_READ_ONLY},
+    {"schema", NULL, ATTR_READ_ONLY},
+    {"direct_url", NULL, ATTR_READ_ONLY},
+    {"locations", NULL, ATTR_READ_ONLY},
+    {"stores", NULL, ATTR_READ_ONLY},
+    {"deleted", NULL, ATTR_RESERVED},
+    {"deleted_at", NULL, ATTR_RESERVED},
+    {"location", NULL, ATTR_RESERVED},
 };
 
 static const struct attr_row *attr_find(const char *key)
@@ -465,7 +468,7 @@ static int attr_set(struct image *img, const char *key, const json_t *v, struct 
 		return attr_fail(c, 403, "Attribute '%s' is reserved.", key);
 	if (!prop_key_valid(key))
 		return attr_fail(c, 400, "property names must be 1 to %d printable bytes",
-				 PROP_KEY_MAX);
+		                 PROP_KEY_MAX);
 	if (json_is_null(v)) { /* the SDK sends None for unset optional properties */
 		json_object_del(img->props, key);
 		return 0;
@@ -473,10 +476,10 @@ static int attr_set(struct image *img, const char *key, const json_t *v, struct 
 	if (!json_is_string(v) || json_string_length(v) > PROP_VALUE_MAX ||
 	    strlen(json_string_value(v)) != json_string_length(v))
 		return attr_fail(c, 400, "%s: extra properties must be strings of at most %d bytes",
-				 key, PROP_VALUE_MAX);
+		                 key, PROP_VALUE_MAX);
 	if (!json_object_get(img->props, key) && json_object_size(img->props) >= IMAGE_MAX_PROPS)
 		return attr_fail(c, 413, "Maximum number of image properties (%d) exceeded",
-				 IMAGE_MAX_PROPS);
+		                 IMAGE_MAX_PROPS);
 	json_object_set_new(img->props, key, json_string(json_string_value(v)));
 	return 0;
 }
@@ -494,7 +497,7 @@ static int attr_remove(struct image *img, const char *key, struct attr_ctx *c)
 		return 0;
 	}
 	if (a && (!strcmp(key, "name") || !strcmp(key, "disk_format") ||
-		  !strcmp(key, "container_format")))
+	          !strcmp(key, "container_format")))
 		return a->set(img, json_null(), c);
 	if (a)
 		return attr_fail(c, 403, "Attribute '%s' cannot be removed.", key);
@@ -558,7 +561,7 @@ static int patch_parse(const json_t *j, struct patch *p, struct attr_ctx *c)
 		size_t n = slash ? (size_t)(slash - s) : strlen(s);
 		if (p->nseg == 2 || pointer_segment(s, n, p->seg[p->nseg]) < 0)
 			return attr_fail(c, 400, "Invalid JSON pointer for this resource: '%s'",
-					 json_string_value(path));
+			                 json_string_value(path));
 		p->nseg++;
 		if (!slash)
 			break;
@@ -566,7 +569,7 @@ static int patch_parse(const json_t *j, struct patch *p, struct attr_ctx *c)
 	}
 	if (p->nseg == 2 && strcmp(p->seg[0], "tags"))
 		return attr_fail(c, 400, "Invalid JSON pointer for this resource: '%s'",
-				 json_string_value(path));
+		                 json_string_value(path));
 	p->value = json_object_get(j, "value");
 	if (p->op != PATCH_REMOVE && !p->value)
 		return attr_fail(c, 400, "Operation '%s' needs a 'value'", json_string_value(op));
@@ -603,7 +606,7 @@ static int patch_tag_element(struct image *img, const struct patch *p, struct at
 	if (json_array_size(img->tags) >= IMAGE_MAX_TAGS)
 		return attr_fail(c, 413, "Maximum number of tags (%d) exceeded", IMAGE_MAX_TAGS);
 	json_array_insert_new(img->tags, idx <= json_array_size(img->tags) ? idx : n,
-			      json_string(tag));
+	                      json_string(tag));
 	return 0;
 }
 
@@ -635,26 +638,26 @@ static int image_store(struct req *r, struct image *img, int insert, char *err, 
 	char *props = json_dumps(img->props, JSON_COMPACT);
 	char *tags = json_dumps(img->tags, JSON_COMPACT);
 	const char *params[] = {img->id,
-				img->name,
-				img->owner,
-				img->visibility,
-				img->disk_format,
-				img->container_format,
-				min_disk,
-				min_ram,
-				img->protected_ ? "true" : "false",
-				props,
-				tags};
+	                        img->name,
+	                        img->owner,
+	                        img->visibility,
+	                        img->disk_format,
+	                        img->container_format,
+	                        min_disk,
+	                        min_ram,
+	                        img->protected_ ? "true" : "false",
+	                        props,
+	                        tags};
 	const char *sql =
-		insert ? "INSERT INTO images (id, name, owner, visibility, disk_format,"
-			 " container_format, min_disk, min_ram, protected, properties, tags)"
-			 " VALUES ($1, $2, $3, $4, $5, $6, $7::int, $8::int, $9::boolean, $10::jsonb,"
-			 " $11::jsonb) ON CONFLICT (id) DO NOTHING RETURNING " IMAGE_COLS
-		       : "UPDATE images SET name = $2, owner = $3, visibility = $4, disk_format = $5,"
-			 " container_format = $6, min_disk = $7::int, min_ram = $8::int,"
-			 " protected = $9::boolean, properties = $10::jsonb, tags = $11::jsonb,"
-			 " updated_at = now() WHERE id = $1 RETURNING " IMAGE_COLS;
-	PGresult *res = db_query(r->db, sql, 11, params, err, errlen, NULL);
+	    insert ? "INSERT INTO images (id, name, owner, visibility, disk_format,"
+	             " container_format, min_disk, min_ram, protected, properties, tags)"
+	             " VALUES ($1, $2, $3, $4, $5, $6, $7::int, $8::int, $9::boolean, $10::jsonb,"
+	             " $11::jsonb) ON CONFLICT (id) DO NOTHING RETURNING " IMAGE_COLS
+	           : "UPDATE images SET name = $2, owner = $3, visibility = $4, disk_format = $5,"
+	             " container_format = $6, min_disk = $7::int, min_ram = $8::int,"
+	             " protected = $9::boolean, properties = $10::jsonb, tags = $11::jsonb,"
+	             " updated_at = now() WHERE id = $1 RETURNING " IMAGE_COLS;
+	PGresult *res = db_query(r->ctx->db, sql, 11, params, err, errlen, NULL);
 	free(props);
 	free(tags);
 	if (!res)
@@ -681,9 +684,10 @@ static void images_create(struct req *r, struct resp *w)
 		resp_error(r, w, 400, "request body must be a JSON object");
 		return;
 	}
-	if (!policy_is_admin(&r->auth)) {
-		PGresult *n = DBQ(r->db, err, sizeof err, "SELECT count(*) FROM images WHERE owner = $1",
-				  r->auth.project_id);
+	if (!policy_is_admin(&r->ctx->auth)) {
+		PGresult *n =
+		    DBQ(r->ctx->db, err, sizeof err, "SELECT count(*) FROM images WHERE owner = $1",
+		        r->ctx->auth.project_id);
 		long have = n ? db_long(n, 0, 0, -1) : -1;
 		PQclear(n);
 		if (have < 0) {
@@ -692,13 +696,13 @@ static void images_create(struct req *r, struct resp *w)
 		}
 		if (have >= IMAGE_MAX_PER_PROJECT) {
 			resp_error(r, w, 413, "Maximum number of images (%d) exceeded.",
-				   IMAGE_MAX_PER_PROJECT);
+			           IMAGE_MAX_PER_PROJECT);
 			return;
 		}
 	}
 	img.status = xstrdup("queued");
 	img.visibility = xstrdup("shared");
-	img.owner = xstrdup(r->auth.project_id);
+	img.owner = xstrdup(r->ctx->auth.project_id);
 	img.props = json_object();
 	img.tags = json_array();
 	const char *key;
@@ -727,7 +731,7 @@ static int patch_content_type_ok(struct req *r)
 {
 	const char *ct = req_header(r, "Content-Type");
 	static const char *const ok[] = {"application/openstack-images-v2.1-json-patch",
-					 "application/openstack-images-v2.0-json-patch"};
+	                                 "application/openstack-images-v2.0-json-patch"};
 	for (size_t i = 0; ct && i < sizeof(ok) / sizeof(ok[0]); i++)
 		if (!strncasecmp(ct, ok[i], strlen(ok[i])))
 			return 1;
@@ -741,12 +745,12 @@ static void images_update(struct req *r, struct resp *w)
 	char err[256];
 	if (!patch_content_type_ok(r)) {
 		resp_error(r, w, 415,
-			   "Content-Type must be application/openstack-images-v2.1-json-patch");
+		           "Content-Type must be application/openstack-images-v2.1-json-patch");
 		return;
 	}
 	if (!json_is_array(r->json) || json_array_size(r->json) > IMAGE_MAX_PATCH_OPS) {
 		resp_error(r, w, 400, "request body must be a list of at most %d patch operations",
-			   IMAGE_MAX_PATCH_OPS);
+		           IMAGE_MAX_PATCH_OPS);
 		return;
 	}
 	size_t nops = json_array_size(r->json);
@@ -763,7 +767,7 @@ static void images_update(struct req *r, struct resp *w)
 			resp_error(r, w, c.status, "%s", c.err);
 			goto out;
 		}
-	if (image_store(r, &img, 0, err, sizeof(err)) < 0 || db_commit(r->db) < 0) {
+	if (image_store(r, &img, 0, err, sizeof(err)) < 0 || db_commit(r->ctx->db) < 0) {
 		resp_db_error(r, w, err);
 		goto out;
 	}
@@ -783,14 +787,14 @@ static void images_delete(struct req *r, struct resp *w)
 		resp_error(r, w, 403, "Image %s is protected and cannot be deleted.", img.id);
 		goto out;
 	}
-	if (DBX(r->db, err, sizeof err, "DELETE FROM images WHERE id = $1", img.id) < 0 ||
-	    db_commit(r->db) < 0) {
+	if (DBX(r->ctx->db, err, sizeof err, "DELETE FROM images WHERE id = $1", img.id) < 0 ||
+	    db_commit(r->ctx->db) < 0) {
 		resp_db_error(r, w, err);
 		goto out;
 	}
 	/* After the commit: a crash in between leaves an orphan file, never a row
 	 * without its bytes. */
-	char *path = image_path(r->api, img.id);
+	char *path = image_path(r->ctx->api, img.id);
 	if (unlink(path) < 0 && errno != ENOENT)
 		log_warn("image %s: cannot remove %s: %s", img.id, path, strerror(errno));
 	free(path);
@@ -834,7 +838,7 @@ static void tag_change(struct req *r, struct resp *w, int add)
 		resp_error(r, w, c.status, "%s", c.err);
 		goto out;
 	}
-	if (image_store(r, &img, 0, err, sizeof(err)) < 0 || db_commit(r->db) < 0) {
+	if (image_store(r, &img, 0, err, sizeof(err)) < 0 || db_commit(r->ctx->db) < 0) {
 		resp_db_error(r, w, err);
 		goto out;
 	}
@@ -861,19 +865,19 @@ static void tags_remove(struct req *r, struct resp *w)
 static const struct {
 	const char *key, *expr;
 } sort_keys[] = {
-	{"created_at", "created_at"},
-	{"updated_at", "updated_at"},
-	{"name", "COALESCE(name, '')"},
-	{"id", "id"},
-	{"status", "status"},
-	{"size", "COALESCE(size, -1)"},
-	{"virtual_size", "COALESCE(virtual_size, -1)"},
-	{"disk_format", "COALESCE(disk_format, '')"},
-	{"container_format", "COALESCE(container_format, '')"},
-	{"visibility", "visibility"},
-	{"owner", "COALESCE(owner, '')"},
-	{"min_disk", "min_disk"},
-	{"min_ram", "min_ram"},
+    {"created_at", "created_at"},
+    {"updated_at", "updated_at"},
+    {"name", "COALESCE(name, '')"},
+    {"id", "id"},
+    {"status", "status"},
+    {"size", "COALESCE(size, -1)"},
+    {"virtual_size", "COALESCE(virtual_size, -1)"},
+    {"disk_format", "COALESCE(disk_format, '')"},
+    {"container_format", "COALESCE(container_format, '')"},
+    {"visibility", "visibility"},
+    {"owner", "COALESCE(owner, '')"},
+    {"min_disk", "min_disk"},
+    {"min_ram", "min_ram"},
 };
 
 /* The list query under construction: SQL text plus parameters borrowed from the
@@ -885,7 +889,8 @@ struct list_query {
 	char *next; /* owned query string of the next-page link, filters kept; NULL = "" */
 };
 
-static void lq_sql(struct list_query *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void lq_sql(struct list_query *q, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void lq_sql(struct list_query *q, const char *fmt, ...)
 {
@@ -909,8 +914,7 @@ static void lq_keep(struct list_query *q, const char *key, const char *v)
 	q->next = wire_query_append(q->next, key, v);
 }
 
-static int parse_sort(struct req *r, const char **expr, const char **dir, char *err,
-		      size_t errlen)
+static int parse_sort(struct req *r, const char **expr, const char **dir, char *err, size_t errlen)
 {
 	static char const *const dirs[] = {"asc", "desc", NULL};
 	const char *key = req_query(r, "sort_key"), *d = req_query(r, "sort_dir");
@@ -952,34 +956,35 @@ static int parse_sort(struct req *r, const char **expr, const char **dir, char *
 static int list_filters(struct req *r, struct list_query *q, char *err, size_t errlen)
 {
 	static const char *const vis_filter[] = {"public",    "private", "shared",
-						 "community", "all",	 NULL};
-	int admin = policy_is_admin(&r->auth);
+	                                         "community", "all",     NULL};
+	int admin = policy_is_admin(&r->ctx->auth);
 	const char *vis = req_query(r, "visibility");
 	if (vis && !one_of(vis, vis_filter)) {
 		snprintf(err, errlen, "Invalid visibility value: %s", vis);
 		return -EINVAL;
 	}
-	int a = lq_param(q, admin ? "true" : "false"), p = lq_param(q, r->auth.project_id);
+	int a = lq_param(q, admin ? "true" : "false"), p = lq_param(q, r->ctx->auth.project_id);
 	if (!vis)
 		lq_sql(q, "($%d::boolean OR visibility = 'public' OR owner = $%d)", a, p);
 	else if (!strcmp(vis, "all"))
 		lq_sql(q, "($%d::boolean OR visibility IN ('public', 'community') OR owner = $%d)",
 		       a, p);
 	else
-		lq_sql(q, "visibility = $%d AND ($%d::boolean OR visibility IN ('public',"
-			  " 'community') OR owner = $%d)",
+		lq_sql(q,
+		       "visibility = $%d AND ($%d::boolean OR visibility IN ('public',"
+		       " 'community') OR owner = $%d)",
 		       lq_param(q, vis), a, p);
 	if (vis)
 		lq_keep(q, "visibility", vis);
 	static const struct {
 		const char *key, *cond;
 	} eq[] = {
-		{"name", "name = $%d"},
-		{"status", "status = $%d"},
-		{"owner", "owner = $%d"},
-		{"tag", "tags ? $%d"},
-		{"disk_format", "disk_format = $%d"},
-		{"container_format", "container_format = $%d"},
+	    {"name", "name = $%d"},
+	    {"status", "status = $%d"},
+	    {"owner", "owner = $%d"},
+	    {"tag", "tags ? $%d"},
+	    {"disk_format", "disk_format = $%d"},
+	    {"container_format", "container_format = $%d"},
 	};
 	for (size_t i = 0; i < sizeof(eq) / sizeof(eq[0]); i++) {
 		const char *v = req_query(r, eq[i].key);
@@ -1042,15 +1047,15 @@ static void images_list(struct req *r, struct resp *w)
 			resp_db_error(r, w, err);
 			goto out;
 		}
-		lq_sql(&q, " AND (%s, id) %s (SELECT %s, id FROM images WHERE id = $%d)",
-		       expr, strcmp(dir, "ASC") ? "<" : ">", expr, lq_param(&q, marker));
+		lq_sql(&q, " AND (%s, id) %s (SELECT %s, id FROM images WHERE id = $%d)", expr,
+		       strcmp(dir, "ASC") ? "<" : ">", expr, lq_param(&q, marker));
 	}
 	lq_sql(&q, " ORDER BY %s %s, id %s LIMIT %ld", expr, dir, dir, limit + 1);
 	static const char *const sort_params[] = {"sort_key", "sort_dir", "sort"};
 	for (size_t i = 0; i < sizeof(sort_params) / sizeof(sort_params[0]); i++)
 		if (req_query(r, sort_params[i]))
 			lq_keep(&q, sort_params[i], req_query(r, sort_params[i]));
-	res = db_query(r->db, q.sql, q.n, q.params, err, sizeof(err), NULL);
+	res = db_query(r->ctx->db, q.sql, q.n, q.params, err, sizeof(err), NULL);
 	if (!res) {
 		resp_db_error(r, w, err);
 		goto out;
@@ -1064,10 +1069,10 @@ static void images_list(struct req *r, struct resp *w)
 		image_release(&img);
 	}
 	json_t *body = json_pack("{s:o,s:s,s:s}", "images", list, "schema", "/v2/schemas/images",
-				 "first", "/v2/images");
+	                         "first", "/v2/images");
 	if (rows > limit) {
 		char *next = xasprintf("/v2/images?limit=%ld&marker=%s%s", limit,
-				       db_val(res, (int)limit - 1, 0), q.next ? q.next : "");
+		                       db_val(res, (int)limit - 1, 0), q.next ? q.next : "");
 		json_object_set_new(body, "next", json_string(next));
 		free(next);
 	}
@@ -1077,19 +1082,18 @@ out:
 	free(q.next);
 }
 
-static const struct route routes[] = {
-	{"GET", "/image/v2/images", images_list, "image:read", SVC_IMAGE, 0},
-	{"POST", "/image/v2/images", images_create, "image:write", SVC_IMAGE, 0},
-	{"GET", "/image/v2/images/{}", images_show, "image:read", SVC_IMAGE, 0},
-	{"PATCH", "/image/v2/images/{}", images_update, "image:write", SVC_IMAGE, 0},
-	{"DELETE", "/image/v2/images/{}", images_delete, "image:write", SVC_IMAGE, 0},
-	{"PUT", "/image/v2/images/{}/file", image_upload, "image:write", SVC_IMAGE,
-	 ROUTE_STREAM_BODY, image_upload_may_stream},
-	{"GET", "/image/v2/images/{}/file", image_download, "image:download", SVC_IMAGE,
-	 ROUTE_AGENT_OK},
-	{"PUT", "/image/v2/images/{}/tags/{}", tags_add, "image:write", SVC_IMAGE, 0},
-	{"DELETE", "/image/v2/images/{}/tags/{}", tags_remove, "image:write", SVC_IMAGE, 0},
-	{"GET", "/image/v2/schemas/image", image_schema_image, "image:read", SVC_IMAGE, 0},
-	{"GET", "/image/v2/schemas/images", image_schema_images, "image:read", SVC_IMAGE, 0},
+static const struct httpd_route routes[] = {
+    {"GET", "/image/v2/images", images_list, POL_IMAGE_READ, 0},
+    {"POST", "/image/v2/images", images_create, POL_IMAGE_WRITE, 0},
+    {"GET", "/image/v2/images/{}", images_show, POL_IMAGE_READ, 0},
+    {"PATCH", "/image/v2/images/{}", images_update, POL_IMAGE_WRITE, 0},
+    {"DELETE", "/image/v2/images/{}", images_delete, POL_IMAGE_WRITE, 0},
+    {"PUT", "/image/v2/images/{}/file", image_upload, POL_IMAGE_WRITE, HTTPD_STREAM_BODY,
+     image_upload_may_stream},
+    {"GET", "/image/v2/images/{}/file", image_download, POL_IMAGE_DOWNLOAD, ROUTE_AGENT_OK},
+    {"PUT", "/image/v2/images/{}/tags/{}", tags_add, POL_IMAGE_WRITE, 0},
+    {"DELETE", "/image/v2/images/{}/tags/{}", tags_remove, POL_IMAGE_WRITE, 0},
+    {"GET", "/image/v2/schemas/image", image_schema_image, POL_IMAGE_READ, 0},
+    {"GET", "/image/v2/schemas/images", image_schema_images, POL_IMAGE_READ, 0},
 };
-ROUTE_TABLE(image_routes, routes);
+HTTPD_TABLE(image_routes, routes, &image_hooks);

@@ -26,11 +26,11 @@ struct image {
 };
 
 /* The column list image_from_row expects, for SELECT and RETURNING. */
-#define IMAGE_COLS                                                                             \
-	"id, name, owner, status, visibility, disk_format, container_format, size,"            \
-	" virtual_size, checksum, os_hash_algo, os_hash_value, min_disk, min_ram, protected,"  \
-	" properties::text, tags::text,"                                                       \
-	" to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"           \
+#define IMAGE_COLS                                                                                 \
+	"id, name, owner, status, visibility, disk_format, container_format, size,"                \
+	" virtual_size, checksum, os_hash_algo, os_hash_value, min_disk, min_ram, protected,"      \
+	" properties::text, tags::text,"                                                           \
+	" to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"               \
 	" to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 /* Fills img from row of res (selected with IMAGE_COLS). img must be released. */
@@ -44,18 +44,17 @@ json_t *image_to_json(const struct image *img);
  * locking the row (inside the caller's transaction). Returns 0, -ENOENT (absent, not a
  * UUID or not visible to the caller) or -EIO (err filled). */
 int image_load(struct req *r, const char *id, int for_update, struct image *img, char *err,
-	       size_t errlen);
+               size_t errlen);
 /* image_load that answers when it fails: 404 "No image found with ID <id>" or 500.
  * Returns 0 or the negative errno of image_load; img must be released either way. */
-int image_find(struct req *r, struct resp *w, const char *id, int for_update,
-	       struct image *img);
+int image_find(struct req *r, struct resp *w, const char *id, int for_update, struct image *img);
 /* Loads image r->params[0] for a change by the caller: with lock set, in a transaction
  * begun here with the row locked (FOR UPDATE). Answers 404/500 as image_find does, and
  * 403 "You are not permitted to <verb> image <id>." unless the caller owns it or is an
  * admin. Returns 0, or a negative errno after answering; img must be released either
  * way (the transaction is left to the caller; db_release rolls it back). */
 int image_find_writable(struct req *r, struct resp *w, int lock, const char *verb,
-			struct image *img);
+                        struct image *img);
 
 /* "<image_dir>/<id>" (owned). */
 char *image_path(const struct api *api, const char *id);
@@ -64,9 +63,10 @@ char *image_path(const struct api *api, const char *id);
 int image_may_modify(const struct req *r, const struct image *img);
 
 /* may_stream of the upload route: 0 when the caller may upload into image
- * r->params[0] (it sees it, and owns it or is admin), else -ENOENT or -EACCES. A
- * database error returns 0 and leaves the answer to the handler. */
-int image_upload_may_stream(struct req *r);
+ * r->params[0] (it sees it, and owns it or is admin), else -ENOENT (404) or -EACCES
+ * (403) after answering w. A database error returns 0 and leaves the answer to the
+ * handler. */
+int image_upload_may_stream(struct req *r, struct resp *w);
 
 /* Handlers living in image_data.c and image_schema.c. */
 void image_upload(struct req *r, struct resp *w);

@@ -1,6 +1,6 @@
-/* Base image checks: qemu-img info JSON accepted or refused (format, backing file,
- * external data file, encryption), argument validation of image_cache_get, a failed
- * download leaving nothing behind, and a real overlay when qemu-img is installed. */
+/* The base image cache: argument validation of image_cache_get, a failed download
+ * leaving nothing behind, and a real overlay when qemu-img is installed. (What an image
+ * must be is tested once, in test_qemu_img.c.) */
 #include <curl/curl.h>
 #include <errno.h>
 #include <setjmp.h>
@@ -18,57 +18,6 @@
 #include "proc.h"
 
 #define IMG "2f0c1b6e-8a51-4d7c-9e3b-1a2b3c4d5e6f"
-
-static void info_accepts(void **state)
-{
-	struct image_info info;
-	char err[256];
-	const char *qcow2 = "{\"virtual-size\": 1073741824, \"filename\": \"x\", \"format\": "
-	                    "\"qcow2\", \"actual-size\": 200704, \"format-specific\": {\"type\": "
-	                    "\"qcow2\", \"data\": {\"compat\": \"1.1\", \"refcount-bits\": 16, "
-	                    "\"corrupt\": false, \"extended-l2\": false}}, \"dirty-flag\": false}";
-	assert_int_equal(image_info_check(qcow2, "qcow2", &info, err, sizeof(err)), 0);
-	assert_string_equal(info.format, "qcow2");
-	assert_int_equal(info.virtual_size, 1073741824LL);
-	assert_int_equal(image_info_check(qcow2, NULL, &info, err, sizeof(err)), 0);
-	const char *raw = "{\"virtual-size\": 16777216, \"format\": \"raw\"}";
-	assert_int_equal(image_info_check(raw, "raw", &info, err, sizeof(err)), 0);
-	assert_string_equal(info.format, "raw");
-	assert_int_equal(image_info_check(raw, NULL, &info, err, sizeof(err)), 0);
-}
-
-static void info_refuses(void **state)
-{
-	static const struct {
-		const char *json, *want, *why;
-	} rows[] = {
-	    {"{\"virtual-size\": 1, \"format\": \"raw\"}", "qcow2", "expected qcow2"},
-	    {"{\"virtual-size\": 1, \"format\": \"vmdk\"}", NULL, "expected qcow2 or raw"},
-	    {"{\"virtual-size\": 1, \"format\": \"qcow2\", \"backing-filename\": \"/etc/shadow\"}",
-	     "qcow2", "backing file"},
-	    {"{\"virtual-size\": 1, \"format\": \"qcow2\", \"full-backing-filename\": \"x\"}", NULL,
-	     "backing file"},
-	    {"{\"virtual-size\": 1, \"format\": \"qcow2\", \"format-specific\": {\"type\": "
-	     "\"qcow2\", \"data\": {\"data-file\": \"/dev/sda\"}}}",
-	     "qcow2", "data file"},
-	    {"{\"virtual-size\": 1, \"format\": \"qcow2\", \"encrypted\": true}", "qcow2",
-	     "encrypted"},
-	    {"{\"virtual-size\": 0, \"format\": \"raw\"}", "raw", "size unknown"},
-	    {"{\"format\": \"raw\"}", "raw", "size unknown"},
-	    {"{\"virtual-size\": 5}", "raw", "size unknown"},
-	    {"[]", NULL, "unreadable"},
-	    {"not json", NULL, "unreadable"},
-	};
-	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-		struct image_info info;
-		char err[256] = "";
-		assert_int_equal(
-		    image_info_check(rows[i].json, rows[i].want, &info, err, sizeof(err)), -EINVAL);
-		if (!strstr(err, rows[i].why))
-			fprintf(stderr, "row %zu: %s\n", i, err);
-		assert_non_null(strstr(err, rows[i].why));
-	}
-}
 
 static void get_validates_arguments(void **state)
 {
@@ -150,8 +99,6 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(info_accepts),
-	    cmocka_unit_test(info_refuses),
 	    cmocka_unit_test(get_validates_arguments),
 	    cmocka_unit_test(overlay_on_raw),
 	};

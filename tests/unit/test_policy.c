@@ -1,4 +1,4 @@
-/* The policy table and the route matcher of nubo-api. */
+/* The policy table, every route of every table of nubo-api, and the route matcher. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,6 +9,7 @@
 
 #include "api-server/http.h"
 #include "api-server/policy.h"
+#include "api-server/routes.h"
 
 static struct auth caller(unsigned roles)
 {
@@ -27,28 +28,32 @@ static void rules(void **state)
 	struct auth admin = caller(ROLE_READER | ROLE_MEMBER | ROLE_ADMIN);
 	struct auth unscoped = caller(0);
 
-	assert_int_equal(policy_check("public", &none), 0);
-	assert_int_equal(policy_check("compute:read", &none), -EPERM);
-	assert_int_equal(policy_check("compute:read", &reader), 0);
-	assert_int_equal(policy_check("compute:write", &reader), -EACCES);
-	assert_int_equal(policy_check("compute:write", &member), 0);
-	assert_int_equal(policy_check("compute:flavor:write", &member), -EACCES);
-	assert_int_equal(policy_check("compute:flavor:write", &admin), 0);
-	assert_int_equal(policy_check("identity:admin", &member), -EACCES);
-	assert_int_equal(policy_check("identity:token", &unscoped), 0);
-	assert_int_equal(policy_check("compute:read", &unscoped), -EACCES);
-	/* unknown rules deny */
-	assert_int_equal(policy_check("no:such:rule", &admin), -EACCES);
-	assert_int_equal(policy_check("no:such:rule", &none), -EPERM);
+	assert_int_equal(policy_check(POL_PUBLIC, &none), 0);
+	assert_int_equal(policy_check(POL_COMPUTE_READ, &none), -EPERM);
+	assert_int_equal(policy_check(POL_COMPUTE_READ, &reader), 0);
+	assert_int_equal(policy_check(POL_COMPUTE_WRITE, &reader), -EACCES);
+	assert_int_equal(policy_check(POL_COMPUTE_WRITE, &member), 0);
+	assert_int_equal(policy_check(POL_COMPUTE_FLAVOR_WRITE, &member), -EACCES);
+	assert_int_equal(policy_check(POL_COMPUTE_FLAVOR_WRITE, &admin), 0);
+	assert_int_equal(policy_check(POL_IDENTITY_ADMIN, &member), -EACCES);
+	assert_int_equal(policy_check(POL_IDENTITY_TOKEN, &unscoped), 0);
+	assert_int_equal(policy_check(POL_COMPUTE_READ, &unscoped), -EACCES);
+	/* a value outside the table denies */
+	assert_int_equal(policy_check(POL_COUNT, &admin), -EACCES);
+	assert_int_equal(policy_check(POL_COUNT + 7, &none), -EPERM);
+	assert_null(policy_name(POL_COUNT));
+	/* every rule of the enum has a row */
+	for (unsigned p = 0; p < POL_COUNT; p++)
+		assert_non_null(policy_name(p));
 }
 
 static int match(const char *pattern, const char *url, const char **p0, const char **p1)
 {
 	static char scratch[256];
-	const char *params[HTTP_MAX_PARAMS] = {0};
+	const char *params[HTTPD_MAX_PARAMS] = {0};
 	int n = 0;
 	strcpy(scratch, url);
-	int ok = route_match(pattern, scratch, params, &n);
+	int ok = httpd_route_match(pattern, scratch, params, &n);
 	if (p0)
 		*p0 = params[0];
 	if (p1)
@@ -61,22 +66,61 @@ static void routes(void **state)
 	const char *a, *b;
 	assert_int_equal(match("/compute/v2.1/servers", "/compute/v2.1/servers", NULL, NULL), 0);
 	assert_int_equal(match("/compute/v2.1/servers", "/compute/v2.1/servers/", NULL, NULL), 0);
-	assert_int_equal(match("/compute/v2.1/servers/{}", "/compute/v2.1/servers/abc", &a, NULL), 1);
+	assert_int_equal(match("/compute/v2.1/servers/{}", "/compute/v2.1/servers/abc", &a, NULL),
+	                 1);
 	assert_string_equal(a, "abc");
-	assert_int_equal(match("/compute/v2.1/servers/{}/action", "/compute/v2.1/servers/x1/action",
-			       &a, NULL), 1);
+	assert_int_equal(
+	    match("/compute/v2.1/servers/{}/action", "/compute/v2.1/servers/x1/action", &a, NULL),
+	    1);
 	assert_string_equal(a, "x1");
 	assert_int_equal(match("/p/{}/u/{}", "/p/1/u/2", &a, &b), 2);
 	assert_string_equal(b, "2");
-	assert_int_equal(match("/compute/v2.1/servers/{}", "/compute/v2.1/servers", NULL, NULL), -1);
-	assert_int_equal(match("/compute/v2.1/servers/{}", "/compute/v2.1/servers//", NULL, NULL), -1);
-	assert_int_equal(match("/compute/v2.1/servers/{}", "/compute/v2.1/servers/a/b", NULL, NULL), -1);
+	assert_int_equal(match("/compute/v2.1/servers/{}", "/compute/v2.1/servers", NULL, NULL),
+	                 -1);
+	assert_int_equal(match("/compute/v2.1/servers/{}", "/compute/v2.1/servers//", NULL, NULL),
+	                 -1);
+	assert_int_equal(match("/compute/v2.1/servers/{}", "/compute/v2.1/servers/a/b", NULL, NULL),
+	                 -1);
 	assert_int_equal(match("/", "/", NULL, NULL), 0);
 	assert_int_equal(match("/identity", "/identityx", NULL, NULL), -1);
 }
 
+/* Every route of every table names a rule that exists, has a handler and hooks that
+ * authenticate and authorize it, and no two routes share a method and pattern. */
+static void every_route(void **state)
+{
+	size_t total = 0;
+	for (size_t t = 0; t < routes_count; t++) {
+		const struct httpd_table *tab = routes_all[t];
+		assert_non_null(tab->hooks);
+		assert_non_null(tab->hooks->authorize);
+		assert_non_null(tab->hooks->authenticate);
+		assert_non_null(tab->hooks->render_error);
+		for (size_t i = 0; i < tab->n; i++) {
+			const struct httpd_route *rt = &tab->routes[i];
+			if (!policy_name(rt->policy))
+				fail_msg("%s %s: policy %u does not exist", rt->method, rt->pattern,
+				         rt->policy);
+			assert_non_null(rt->fn);
+			assert_true(rt->pattern[0] == '/');
+			if (rt->may_stream)
+				assert_true(rt->flags & HTTPD_STREAM_BODY);
+			for (size_t u = 0; u < routes_count; u++)
+				for (size_t j = 0; j < routes_all[u]->n; j++) {
+					const struct httpd_route *o = &routes_all[u]->routes[j];
+					if (o != rt && !strcmp(o->method, rt->method) &&
+					    !strcmp(o->pattern, rt->pattern))
+						fail_msg("%s %s twice", rt->method, rt->pattern);
+				}
+			total++;
+		}
+	}
+	assert_true(total > 50);
+}
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = {cmocka_unit_test(rules), cmocka_unit_test(routes)};
+	const struct CMUnitTest tests[] = {cmocka_unit_test(rules), cmocka_unit_test(routes),
+	                                   cmocka_unit_test(every_route)};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -105,13 +105,44 @@ static void vm_state_bits(void **state)
 	assert_int_equal(server_vm_state_bit(NULL), 0);
 }
 
+/* Nova's flavor/image checks: a 100 TiB qcow2 on a 1 GB flavor is refused with
+ * FlavorDiskSmallerThanImage's message, min_disk and min_ram are honoured. */
+static void flavor_fits(void **state)
+{
+	char msg[512];
+	const long long gib = 1LL << 30;
+	struct image_needs small = {.size = 20 << 20, .virtual_size = gib, .min_disk_gb = 0};
+	assert_int_equal(server_flavor_fits(1, 512, &small, msg, sizeof(msg)), 0);
+
+	struct image_needs huge = {.size = 200 << 10, .virtual_size = 100LL << 40};
+	assert_int_equal(server_flavor_fits(1, 512, &huge, msg, sizeof(msg)), -EINVAL);
+	assert_string_equal(msg, "Flavor's disk is too small for requested image. Flavor disk is "
+	                         "1073741824 bytes, image is 109951162777600 bytes.");
+
+	struct image_needs raw = {.size = 2 * gib, .virtual_size = -1};
+	assert_int_equal(server_flavor_fits(1, 512, &raw, msg, sizeof(msg)), -EINVAL);
+
+	struct image_needs mind = {.size = 1 << 20, .virtual_size = 1 << 20, .min_disk_gb = 5};
+	assert_int_equal(server_flavor_fits(1, 512, &mind, msg, sizeof(msg)), -EINVAL);
+	assert_non_null(strstr(msg, "minimum size specified in image metadata"));
+	assert_non_null(strstr(msg, "minimum size is 5368709120 bytes"));
+	assert_int_equal(server_flavor_fits(5, 512, &mind, msg, sizeof(msg)), 0);
+
+	struct image_needs minr = {.size = 1, .virtual_size = 1, .min_ram_mb = 1024};
+	assert_int_equal(server_flavor_fits(10, 512, &minr, msg, sizeof(msg)), -EINVAL);
+	assert_string_equal(msg, "Flavor's memory is too small for requested image.");
+	assert_int_equal(server_flavor_fits(10, 1024, &minr, msg, sizeof(msg)), 0);
+
+	/* a zero-disk flavor takes the image's size: only memory counts */
+	assert_int_equal(server_flavor_fits(0, 512, &huge, msg, sizeof(msg)), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(table),
-	    cmocka_unit_test(lookup),
-	    cmocka_unit_test(messages),
-	    cmocka_unit_test(vm_state_bits),
+	    cmocka_unit_test(table),       cmocka_unit_test(lookup),
+	    cmocka_unit_test(messages),    cmocka_unit_test(vm_state_bits),
+	    cmocka_unit_test(flavor_fits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "api-server/image/image_inspect.h"
+#include "qemu_img.h"
 
 #define MiB (1024ULL * 1024)
 #define QEMU_FILE_SIZE 196616 /* size of the qemu-img files the golden heads come from */
@@ -32,7 +32,7 @@ static size_t read_golden(const char *path, uint8_t *buf, size_t cap)
 static int inspect(const uint8_t *buf, size_t len, uint64_t file_size, struct image_probe *p)
 {
 	err[0] = '\0';
-	return image_inspect(buf, len, file_size, p, err, sizeof(err));
+	return qemu_img_probe(buf, len, file_size, p, err, sizeof(err));
 }
 
 static void put32(uint8_t *p, uint32_t v)
@@ -82,7 +82,7 @@ static void test_golden_v3(void **state)
 	assert_int_equal(p.qcow2_version, 3);
 	assert_int_equal(p.cluster_bits, 16);
 	assert_int_equal(p.virtual_size, 10 * MiB);
-	assert_int_equal(image_format_check("qcow2", &p, err, sizeof(err)), 0);
+	assert_int_equal(qemu_img_format_check("qcow2", &p, err, sizeof(err)), 0);
 }
 
 static void test_golden_v2(void **state)
@@ -368,59 +368,220 @@ static void test_short_and_empty(void **state)
 static void test_format_check(void **state)
 {
 	struct image_probe p = {.fmt = IMAGE_FMT_RAW};
-	assert_int_equal(image_format_check("raw", &p, err, sizeof(err)), 0);
-	assert_int_equal(image_format_check("qcow2", &p, err, sizeof(err)), -EINVAL);
+	assert_int_equal(qemu_img_format_check("raw", &p, err, sizeof(err)), 0);
+	assert_int_equal(qemu_img_format_check("qcow2", &p, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "disk_format is qcow2 but the data has no qcow2 header");
-	assert_int_equal(image_format_check("iso", &p, err, sizeof(err)), -EINVAL);
+	assert_int_equal(qemu_img_format_check("iso", &p, err, sizeof(err)), -EINVAL);
 	p.fmt = IMAGE_FMT_QCOW2;
-	assert_int_equal(image_format_check("qcow2", &p, err, sizeof(err)), 0);
-	assert_int_equal(image_format_check("raw", &p, err, sizeof(err)), -EINVAL);
+	assert_int_equal(qemu_img_format_check("qcow2", &p, err, sizeof(err)), 0);
+	assert_int_equal(qemu_img_format_check("raw", &p, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "disk_format is raw but the data is qcow2");
 	p.fmt = IMAGE_FMT_ISO;
-	assert_int_equal(image_format_check("iso", &p, err, sizeof(err)), 0);
-	assert_int_equal(image_format_check("raw", &p, err, sizeof(err)), 0);
+	assert_int_equal(qemu_img_format_check("iso", &p, err, sizeof(err)), 0);
+	assert_int_equal(qemu_img_format_check("raw", &p, err, sizeof(err)), 0);
 	p.fmt = IMAGE_FMT_VMDK;
-	assert_int_equal(image_format_check("raw", &p, err, sizeof(err)), -EINVAL);
+	assert_int_equal(qemu_img_format_check("raw", &p, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "disk_format is raw but the data is vmdk");
-	assert_int_equal(image_format_check("vmdk", &p, err, sizeof(err)), -EINVAL);
+	assert_int_equal(qemu_img_format_check("vmdk", &p, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "disk_format vmdk is not supported");
 }
 
 static void test_fmt_names(void **state)
 {
-	assert_string_equal(image_fmt_name(IMAGE_FMT_QCOW2), "qcow2");
-	assert_string_equal(image_fmt_name(IMAGE_FMT_PARALLELS), "ploop");
-	assert_string_equal(image_fmt_name((enum image_fmt)99), "unknown");
+	assert_string_equal(qemu_img_fmt_name(IMAGE_FMT_QCOW2), "qcow2");
+	assert_string_equal(qemu_img_fmt_name(IMAGE_FMT_PARALLELS), "ploop");
+	assert_string_equal(qemu_img_fmt_name((enum image_fmt)99), "unknown");
+}
+
+/* ---- qemu-img info output ---- */
+
+static void info_accepts(void **state)
+{
+	struct qemu_img_info info;
+	char why[256];
+	const char *qcow2 = "{\"virtual-size\": 1073741824, \"filename\": \"x\", \"format\": "
+	                    "\"qcow2\", \"actual-size\": 200704, \"format-specific\": {\"type\": "
+	                    "\"qcow2\", \"data\": {\"compat\": \"1.1\", \"refcount-bits\": 16, "
+	                    "\"corrupt\": false, \"extended-l2\": false}}, \"dirty-flag\": false}";
+	assert_int_equal(qemu_img_info_parse(qcow2, "qcow2", &info, why, sizeof(why)), 0);
+	assert_string_equal(info.format, "qcow2");
+	assert_int_equal(info.virtual_size, 1073741824LL);
+	assert_int_equal(qemu_img_info_parse(qcow2, NULL, &info, why, sizeof(why)), 0);
+	const char *raw = "{\"virtual-size\": 16777216, \"format\": \"raw\"}";
+	assert_int_equal(qemu_img_info_parse(raw, "raw", &info, why, sizeof(why)), 0);
+	assert_string_equal(info.format, "raw");
+	assert_int_equal(qemu_img_info_parse(raw, NULL, &info, why, sizeof(why)), 0);
+}
+
+static void info_refuses(void **state)
+{
+	static const struct {
+		const char *json, *want, *why;
+	} rows[] = {
+	    {"{\"virtual-size\": 1, \"format\": \"raw\"}", "qcow2", "expected qcow2"},
+	    {"{\"virtual-size\": 1, \"format\": \"vmdk\"}", NULL, "expected qcow2 or raw"},
+	    {"{\"virtual-size\": 1, \"format\": \"qcow2\", \"backing-filename\": \"/etc/shadow\"}",
+	     "qcow2", "backing file"},
+	    {"{\"virtual-size\": 1, \"format\": \"qcow2\", \"full-backing-filename\": \"x\"}", NULL,
+	     "backing file"},
+	    {"{\"virtual-size\": 1, \"format\": \"qcow2\", \"format-specific\": {\"type\": "
+	     "\"qcow2\", \"data\": {\"data-file\": \"/dev/sda\"}}}",
+	     "qcow2", "data file"},
+	    {"{\"virtual-size\": 1, \"format\": \"qcow2\", \"encrypted\": true}", "qcow2",
+	     "encrypted"},
+	    {"{\"virtual-size\": 0, \"format\": \"raw\"}", "raw", "size unknown"},
+	    {"{\"format\": \"raw\"}", "raw", "size unknown"},
+	    {"{\"virtual-size\": 5}", "raw", "size unknown"},
+	    {"[]", NULL, "unreadable"},
+	    {"not json", NULL, "unreadable"},
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct qemu_img_info info;
+		char why[256] = "";
+		assert_int_equal(
+		    qemu_img_info_parse(rows[i].json, rows[i].want, &info, why, sizeof(why)),
+		    -EINVAL);
+		if (!strstr(why, rows[i].why))
+			fprintf(stderr, "row %zu: %s\n", i, why);
+		assert_non_null(strstr(why, rows[i].why));
+	}
+}
+
+static void info_after_warnings(void **state)
+{
+	struct qemu_img_info info;
+	char why[256];
+	const char *out =
+	    "qemu-img: warning: something\n{\"virtual-size\": 512, \"format\": \"raw\"}\n";
+	assert_int_equal(qemu_img_info_parse(out, "raw", &info, why, sizeof(why)), 0);
+	assert_int_equal(info.virtual_size, 512);
+	const char *luks =
+	    "{\"virtual-size\": 1, \"format\": \"qcow2\", \"format-specific\": "
+	    "{\"type\": \"qcow2\", \"data\": {\"encrypt\": {\"format\": \"luks\"}}}}";
+	assert_int_equal(qemu_img_info_parse(luks, "qcow2", &info, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "encrypted"));
+}
+
+static void drivers(void **state)
+{
+	assert_string_equal(qemu_img_driver("qcow2"), "qcow2");
+	assert_string_equal(qemu_img_driver("raw"), "raw");
+	assert_string_equal(qemu_img_driver("iso"), "raw");
+	assert_null(qemu_img_driver("vmdk"));
+	assert_null(qemu_img_driver(NULL));
+}
+
+/* ---- whole files, with the real qemu-img ---- */
+
+static int have_qemu_img(void)
+{
+	return system("qemu-img --version >/dev/null 2>&1") == 0;
+}
+
+static int run(const char *cmd)
+{
+	return system(cmd);
+}
+
+static void check_files(void **state)
+{
+	if (!have_qemu_img()) {
+		skip();
+		return;
+	}
+	char dir[] = "/tmp/nubo-test-qemu-img.XXXXXX", path[128], cmd[512], why[256];
+	assert_non_null(mkdtemp(dir));
+	struct qemu_img_info info;
+
+	snprintf(path, sizeof(path), "%s/raw", dir);
+	snprintf(cmd, sizeof(cmd), "truncate -s 1M %s", path);
+	assert_int_equal(run(cmd), 0);
+	assert_int_equal(qemu_img_check(path, "raw", &info, why, sizeof(why)), 0);
+	assert_string_equal(info.format, "raw");
+	assert_int_equal(info.virtual_size, 1 << 20);
+	assert_int_equal(qemu_img_check(path, NULL, &info, why, sizeof(why)), 0);
+	assert_int_equal(qemu_img_check(path, "qcow2", &info, why, sizeof(why)), -EINVAL);
+
+	/* a qcow2 of 100 TiB is a small file: accepted, and its size is what it says */
+	snprintf(path, sizeof(path), "%s/huge", dir);
+	snprintf(cmd, sizeof(cmd), "qemu-img create -q -f qcow2 %s 100T", path);
+	assert_int_equal(run(cmd), 0);
+	assert_int_equal(qemu_img_check(path, "qcow2", &info, why, sizeof(why)), 0);
+	assert_int_equal(info.virtual_size, 100LL << 40);
+	/* declared raw, but the bytes are qcow2: never booted as raw */
+	assert_int_equal(qemu_img_check(path, "raw", &info, why, sizeof(why)), -EINVAL);
+
+	/* a backing file: refused by the header inspector before qemu-img opens anything */
+	char base[128];
+	snprintf(base, sizeof(base), "%s/raw", dir);
+	snprintf(path, sizeof(path), "%s/backed", dir);
+	snprintf(cmd, sizeof(cmd), "qemu-img create -q -f qcow2 -F raw -b %s %s", base, path);
+	assert_int_equal(run(cmd), 0);
+	assert_int_equal(qemu_img_check(path, "qcow2", &info, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "backing"));
+	assert_int_equal(qemu_img_check(path, NULL, &info, why, sizeof(why)), -EINVAL);
+
+	/* an external data file */
+	snprintf(path, sizeof(path), "%s/datafile", dir);
+	snprintf(cmd, sizeof(cmd),
+	         "qemu-img create -q -f qcow2 -o data_file=%s/data.raw %s 1M 2>/dev/null", dir,
+	         path);
+	if (run(cmd) == 0)
+		assert_int_equal(qemu_img_check(path, "qcow2", &info, why, sizeof(why)), -EINVAL);
+
+	/* encrypted (LUKS inside qcow2): refused on both sides now */
+	snprintf(path, sizeof(path), "%s/enc", dir);
+	snprintf(cmd, sizeof(cmd),
+	         "qemu-img create -q --object secret,id=s0,data=pw -f qcow2 "
+	         "-o encrypt.format=luks,encrypt.key-secret=s0,encrypt.iter-time=10 %s 1M "
+	         "2>/dev/null",
+	         path);
+	if (run(cmd) == 0) {
+		assert_int_equal(qemu_img_check(path, "qcow2", &info, why, sizeof(why)), -EINVAL);
+		assert_non_null(strstr(why, "encrypt"));
+	}
+
+	/* not there: our failure, not the image's */
+	snprintf(path, sizeof(path), "%s/missing", dir);
+	assert_int_equal(qemu_img_check(path, "raw", &info, why, sizeof(why)), -EIO);
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	run(cmd);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_golden_v3),
-		cmocka_unit_test(test_golden_v2),
-		cmocka_unit_test(test_golden_backing_refused),
-		cmocka_unit_test(test_golden_datafile_refused),
-		cmocka_unit_test(test_crafted_clean),
-		cmocka_unit_test(test_backing_offset_only),
-		cmocka_unit_test(test_backing_size_only),
-		cmocka_unit_test(test_datafile_extension_without_bit),
-		cmocka_unit_test(test_datafile_bit_without_extension),
-		cmocka_unit_test(test_backing_format_extension),
-		cmocka_unit_test(test_encryption),
-		cmocka_unit_test(test_incompatible_features),
-		cmocka_unit_test(test_versions),
-		cmocka_unit_test(test_truncated),
-		cmocka_unit_test(test_len_clamped_to_file_size),
-		cmocka_unit_test(test_cluster_bits),
-		cmocka_unit_test(test_header_length),
-		cmocka_unit_test(test_refcount_order),
-		cmocka_unit_test(test_virtual_size_bound),
-		cmocka_unit_test(test_extension_overrun),
-		cmocka_unit_test(test_v2_extensions_start_at_72),
-		cmocka_unit_test(test_signatures),
-		cmocka_unit_test(test_short_and_empty),
-		cmocka_unit_test(test_format_check),
-		cmocka_unit_test(test_fmt_names),
+	    cmocka_unit_test(test_golden_v3),
+	    cmocka_unit_test(test_golden_v2),
+	    cmocka_unit_test(test_golden_backing_refused),
+	    cmocka_unit_test(test_golden_datafile_refused),
+	    cmocka_unit_test(test_crafted_clean),
+	    cmocka_unit_test(test_backing_offset_only),
+	    cmocka_unit_test(test_backing_size_only),
+	    cmocka_unit_test(test_datafile_extension_without_bit),
+	    cmocka_unit_test(test_datafile_bit_without_extension),
+	    cmocka_unit_test(test_backing_format_extension),
+	    cmocka_unit_test(test_encryption),
+	    cmocka_unit_test(test_incompatible_features),
+	    cmocka_unit_test(test_versions),
+	    cmocka_unit_test(test_truncated),
+	    cmocka_unit_test(test_len_clamped_to_file_size),
+	    cmocka_unit_test(test_cluster_bits),
+	    cmocka_unit_test(test_header_length),
+	    cmocka_unit_test(test_refcount_order),
+	    cmocka_unit_test(test_virtual_size_bound),
+	    cmocka_unit_test(test_extension_overrun),
+	    cmocka_unit_test(test_v2_extensions_start_at_72),
+	    cmocka_unit_test(test_signatures),
+	    cmocka_unit_test(test_short_and_empty),
+	    cmocka_unit_test(test_format_check),
+	    cmocka_unit_test(test_fmt_names),
+	    cmocka_unit_test(info_accepts),
+	    cmocka_unit_test(info_refuses),
+	    cmocka_unit_test(info_after_warnings),
+	    cmocka_unit_test(drivers),
+	    cmocka_unit_test(check_files),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,79 @@
+/* The one inspection of disk images every component uses (the API on upload, the
+ * compute agent on download): a pure header inspector that tells which format the bytes
+ * really are and refuses a qcow2 that would make QEMU open anything besides itself
+ * (backing file, external data file) or needs what we cannot serve (encryption, unknown
+ * incompatible features); the parser of `qemu-img info --output=json` with the same
+ * rules; and qemu_img_check(), which runs both on a file, qemu-img under resource
+ * limits. Never logs. */
+#ifndef NUBO_QEMU_IMG_H
+#define NUBO_QEMU_IMG_H
+#include <stddef.h>
+#include <stdint.h>
+
+/* How many leading bytes qemu_img_probe wants to see: the largest qcow2 cluster (header
+ * extensions live in the first cluster). Fewer is fine for shorter files. */
+#define IMAGE_INSPECT_LEN (2u << 20)
+
+enum image_fmt {
+	IMAGE_FMT_RAW, /* nothing else recognised */
+	IMAGE_FMT_QCOW2,
+	IMAGE_FMT_ISO,
+	IMAGE_FMT_QED,
+	IMAGE_FMT_VMDK,
+	IMAGE_FMT_VDI,
+	IMAGE_FMT_VHD,
+	IMAGE_FMT_VHDX,
+	IMAGE_FMT_LUKS,
+	IMAGE_FMT_PARALLELS,
+};
+
+struct image_probe {
+	enum image_fmt fmt;
+	uint64_t virtual_size; /* qcow2: from the header; otherwise 0 (unknown) */
+	unsigned qcow2_version;
+	unsigned cluster_bits;
+};
+
+/* Detects the format of a file of file_size bytes whose first len bytes are buf
+ * (len = min(file_size, IMAGE_INSPECT_LEN) expected). For qcow2 it also validates the
+ * header. Returns 0 with *out filled, or -EINVAL with a client-facing reason in err
+ * ("qcow2 image has a backing file") when the header is malformed or unsafe. */
+int qemu_img_probe(const uint8_t *buf, size_t len, uint64_t file_size, struct image_probe *out,
+                   char *err, size_t errlen);
+
+/* Lowercase name of fmt as Glance spells disk formats ("qcow2", "raw", ...). */
+const char *qemu_img_fmt_name(enum image_fmt fmt);
+
+/* 0 when bytes detected as p->fmt may be stored under the declared disk_format
+ * (raw accepts raw and iso bytes; qcow2 and iso need their own signature), else
+ * -EINVAL with a client-facing reason in err. */
+int qemu_img_format_check(const char *disk_format, const struct image_probe *p, char *err,
+                          size_t errlen);
+
+/* What qemu-img reports of an accepted image. */
+struct qemu_img_info {
+	char format[16];        /* "qcow2" or "raw" (the qemu-img driver) */
+	long long virtual_size; /* bytes the guest sees, > 0 */
+};
+
+/* Pure check of `qemu-img info --output=json` text (warning lines before the JSON are
+ * skipped): the format must be driver ("qcow2" or "raw"; NULL accepts either); a
+ * backing file, an external data file or encryption is refused, and the virtual size
+ * must be known. Fills out. 0 or -EINVAL with a client-facing reason in err. */
+int qemu_img_info_parse(const char *json, const char *driver, struct qemu_img_info *out, char *err,
+                        size_t errlen);
+
+/* The qemu-img driver that reads a Glance disk_format ("qcow2" -> "qcow2", "raw" and
+ * "iso" -> "raw"), or NULL for a format we do not boot. */
+const char *qemu_img_driver(const char *disk_format);
+
+/* Inspects the image file at path, which claims disk_format (NULL: qcow2 or raw, as
+ * the header says): the header inspector first, so no tool opens a qcow2 that points
+ * elsewhere, then `qemu-img info` under address-space and CPU limits (prlimit), and
+ * both must agree on the virtual size (a raw image's is its file size). Fills out.
+ * Returns 0; -EINVAL when the image is bad or unsafe (err says why, for the client);
+ * -EIO when the file could not be read or qemu-img could not run (err says why). */
+int qemu_img_check(const char *path, const char *disk_format, struct qemu_img_info *out, char *err,
+                   size_t errlen);
+
+#endif

@@ -1,0 +1,501 @@
+/* common/httpd against a real server on 127.0.0.1 and raw sockets: routing, the hooks
+ * (authentication, policy, error shape), request ids, body bounds (413 before reading),
+ * streamed bodies and may_stream, an escaped NUL, garbage request lines, keep-alive,
+ * the header deadline and the per-address connection limit. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "httpd.h"
+#include "util.h"
+#include "xalloc.h"
+
+/* This test's own per-request state (an application completes the type). */
+struct req_ctx {
+	int authenticated;
+	int entered;
+};
+
+enum { POL_OPEN, POL_KEY };
+
+static char stream_dir[64];
+static int stored_len = -1; /* what the upload handler saw */
+static int ends;            /* end hook calls */
+
+static int t_begin(struct req *r, struct resp *w)
+{
+	r->ctx = xcalloc(1, sizeof(*r->ctx));
+	resp_header(w, "X-Test-Table", "t");
+	return 0;
+}
+
+static void t_end(struct req *r)
+{
+	free(r->ctx);
+	r->ctx = NULL;
+	__atomic_add_fetch(&ends, 1, __ATOMIC_SEQ_CST);
+}
+
+static int t_enter(struct req *r, struct resp *w)
+{
+	r->ctx->entered++;
+	return 0;
+}
+
+static int t_authenticate(struct req *r, struct resp *w)
+{
+	const char *k = req_header(r, "X-Key");
+	if (k && !strcmp(k, "down")) {
+		resp_error(r, w, 503, "store down");
+		resp_header(w, "Retry-After", "1");
+		return -EAGAIN;
+	}
+	r->ctx->authenticated = k && !strcmp(k, "ok");
+	return 0;
+}
+
+static int t_authorize(struct req *r, struct resp *w)
+{
+	if (r->route->policy == POL_KEY && !r->ctx->authenticated) {
+		resp_error(r, w, 401, "key please");
+		return -EPERM;
+	}
+	return 0;
+}
+
+static void t_render(struct req *r, struct resp *w, int status, const char *type, const char *msg)
+{
+	resp_json(w, status,
+	          json_pack("{s:{s:i,s:s,s:s}}", "Fault", "status", status, "type",
+	                    type ? type : "-", "msg", msg));
+}
+
+static const struct httpd_hooks t_hooks = {
+    .begin = t_begin,
+    .end = t_end,
+    .enter = t_enter,
+    .authenticate = t_authenticate,
+    .authorize = t_authorize,
+    .render_error = t_render,
+};
+
+static void h_hello(struct req *r, struct resp *w)
+{
+	resp_json(w, 200, json_pack("{s:s,s:i}", "hello", "world", "entered", r->ctx->entered));
+}
+
+static void h_item(struct req *r, struct resp *w)
+{
+	if (!strcmp(r->params[0], "typed")) {
+		resp_error_typed(r, w, 404, "ItemNotFound", "no such item");
+		return;
+	}
+	resp_json(w, 200, json_pack("{s:s}", "id", r->params[0]));
+}
+
+static void h_echo(struct req *r, struct resp *w)
+{
+	resp_json(w, 200, json_pack("{s:O}", "got", r->json ? r->json : json_null()));
+}
+
+static void h_upload(struct req *r, struct resp *w)
+{
+	struct stat sb;
+	stored_len = stat(r->upload_path, &sb) == 0 ? (int)sb.st_size : -1;
+	resp_empty(w, 204);
+}
+
+static int may_upload(struct req *r, struct resp *w)
+{
+	if (req_header(r, "X-Deny")) {
+		resp_error(r, w, 403, "not yours");
+		return -EACCES;
+	}
+	return 0;
+}
+
+static const struct httpd_route t_routes[] = {
+    {"GET", "/t/hello", h_hello, POL_OPEN, 0},
+    {"GET", "/t/items/{}", h_item, POL_OPEN, 0},
+    {"POST", "/t/echo", h_echo, POL_OPEN, 0},
+    {"GET", "/t/secret", h_hello, POL_KEY, 0},
+    {"PUT", "/t/upload", h_upload, POL_OPEN, HTTPD_STREAM_BODY, may_upload},
+};
+HTTPD_TABLE(t_table, t_routes, &t_hooks);
+
+/* A second table without hooks: the default error shape. */
+static void h_plain(struct req *r, struct resp *w)
+{
+	resp_error(r, w, 409, "plain conflict");
+}
+static const struct httpd_route p_routes[] = {{"GET", "/p", h_plain, 0, 0}};
+HTTPD_TABLE(p_table, p_routes, NULL);
+
+static const struct httpd_table *const tables[] = {&t_table, &p_table};
+
+static struct httpd_config cfg = {
+    .listen_address = "127.0.0.1",
+    .port = 0,
+    .threads = 2,
+    .max_connections = 64,
+    .max_connections_per_ip = 4,
+    .idle_timeout = 5,
+    .header_timeout = 1,
+    .max_body = 1024,
+    .max_stream = 4096,
+    .request_id_header = "x-test-request-id",
+    .tables = tables,
+    .ntables = 2,
+};
+
+static struct httpd *srv;
+static unsigned port;
+
+static int setup(void **state)
+{
+	snprintf(stream_dir, sizeof(stream_dir), "/tmp/nubo-httpd-test.XXXXXX");
+	assert_non_null(mkdtemp(stream_dir));
+	cfg.stream_dir = stream_dir;
+	int err = 0;
+	srv = httpd_start(&cfg, &err);
+	assert_non_null(srv);
+	port = httpd_port(srv);
+	assert_true(port > 0);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	httpd_stop(srv);
+	rmdir(stream_dir); /* empty: every upload's temp file went */
+	return 0;
+}
+
+/* A connected socket from source address src (NULL: any). */
+static int dial(const char *src)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	if (src) {
+		struct sockaddr_in s = {.sin_family = AF_INET};
+		inet_pton(AF_INET, src, &s.sin_addr);
+		assert_int_equal(bind(fd, (struct sockaddr *)&s, sizeof(s)), 0);
+	}
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	return fd;
+}
+
+/* Reads until the peer closes or timeout_ms pass without a byte. Returns the bytes
+ * (owned); *closed says whether the peer closed. */
+static char *slurp(int fd, int timeout_ms, int *closed)
+{
+	size_t len = 0, cap = 4096;
+	char *buf = xmalloc(cap);
+	*closed = 0;
+	for (;;) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, timeout_ms) <= 0)
+			break;
+		if (len + 1024 > cap)
+			buf = xrealloc(buf, cap *= 2);
+		ssize_t n = recv(fd, buf + len, cap - len - 1, 0);
+		if (n <= 0) {
+			*closed = 1;
+			break;
+		}
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	return buf;
+}
+
+/* One request on a fresh connection (Connection: close is up to the caller). */
+static char *exchange(const char *src, const char *data, size_t len, int timeout_ms, int *closed)
+{
+	int fd = dial(src);
+	assert_int_equal(send(fd, data, len, MSG_NOSIGNAL), (ssize_t)len);
+	char *out = slurp(fd, timeout_ms, closed);
+	close(fd);
+	return out;
+}
+
+static char *get(const char *path, const char *extra)
+{
+	char req[1024];
+	int n =
+	    snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\n%sConnection: close\r\n\r\n",
+	             path, extra ? extra : "");
+	int closed;
+	return exchange(NULL, req, (size_t)n, 3000, &closed);
+}
+
+static int status_of(const char *resp)
+{
+	int st = 0;
+	sscanf(resp, "HTTP/1.1 %d", &st);
+	return st;
+}
+
+static void routing(void **state)
+{
+	char *r = get("/t/hello", NULL);
+	assert_int_equal(status_of(r), 200);
+	assert_non_null(strstr(r, "\"hello\":\"world\""));
+	assert_non_null(strstr(r, "\"entered\":2")); /* checks, then the handler */
+	assert_non_null(strstr(r, "X-Test-Table: t"));
+	const char *id = strstr(r, "x-test-request-id: req-");
+	assert_non_null(id);
+	assert_int_equal(uuid_is_valid(id + strlen("x-test-request-id: req-")) ||
+	                     id[strlen("x-test-request-id: req-") + 36] == '\r',
+	                 1);
+	free(r);
+
+	r = get("/t/items/abc", NULL);
+	assert_int_equal(status_of(r), 200);
+	assert_non_null(strstr(r, "\"id\":\"abc\""));
+	free(r);
+
+	r = get("/t/items/typed", NULL); /* the table's shape, with the type */
+	assert_int_equal(status_of(r), 404);
+	assert_non_null(strstr(r, "\"Fault\""));
+	assert_non_null(strstr(r, "\"type\":\"ItemNotFound\""));
+	free(r);
+
+	r = get("/nowhere", NULL); /* outside every table: the default shape */
+	assert_int_equal(status_of(r), 404);
+	assert_non_null(strstr(r, "{\"error\":{\"code\":404"));
+	free(r);
+
+	r = get("/t/echo", NULL); /* the path exists, not the method */
+	assert_int_equal(status_of(r), 405);
+	free(r);
+
+	r = get("/p", NULL); /* a table without hooks */
+	assert_int_equal(status_of(r), 409);
+	assert_non_null(strstr(r, "plain conflict"));
+	free(r);
+
+	r = get("/t/items/%ff", NULL); /* not UTF-8: names nothing */
+	assert_int_equal(status_of(r), 404);
+	free(r);
+}
+
+static void hooks(void **state)
+{
+	char *r = get("/t/secret", NULL);
+	assert_int_equal(status_of(r), 401);
+	assert_non_null(strstr(r, "key please"));
+	free(r);
+	r = get("/t/secret", "X-Key: ok\r\n");
+	assert_int_equal(status_of(r), 200);
+	free(r);
+	r = get("/t/secret", "X-Key: down\r\n");
+	assert_int_equal(status_of(r), 503);
+	assert_non_null(strstr(r, "Retry-After: 1"));
+	free(r);
+	int before = __atomic_load_n(&ends, __ATOMIC_SEQ_CST);
+	free(get("/t/hello", NULL));
+	usleep(100 * 1000);
+	assert_int_equal(__atomic_load_n(&ends, __ATOMIC_SEQ_CST), before + 1);
+}
+
+static void bodies(void **state)
+{
+	int closed;
+	const char echo[] = "POST /t/echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+	                    "Content-Length: 9\r\n\r\n{\"a\": 1}\n";
+	char *r = exchange(NULL, echo, strlen(echo), 3000, &closed);
+	assert_int_equal(status_of(r), 200);
+	assert_non_null(strstr(r, "\"got\":{\"a\":1}"));
+	free(r);
+
+	const char bad[] = "POST /t/echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+	                   "Content-Length: 5\r\n\r\n{nope";
+	r = exchange(NULL, bad, strlen(bad), 3000, &closed);
+	assert_int_equal(status_of(r), 400);
+	free(r);
+
+	/* a declared length over the bound: 413 at once, nothing read, connection closed */
+	const char huge[] = "POST /t/echo HTTP/1.1\r\nHost: x\r\n"
+	                    "Content-Length: 1000000000000000\r\n\r\n{";
+	int64_t t0 = time_mono_ms();
+	r = exchange(NULL, huge, strlen(huge), 3000, &closed);
+	assert_int_equal(status_of(r), 413);
+	assert_true(closed);
+	assert_true(time_mono_ms() - t0 < 2000);
+	free(r);
+
+	/* chunked, so no length is declared: refused (after its end) once past the bound */
+	char chunked[4096];
+	int n = snprintf(chunked, sizeof(chunked),
+	                 "POST /t/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+	                 "800\r\n");
+	memset(chunked + n, ' ', 2048);
+	n += 2048;
+	n += snprintf(chunked + n, sizeof(chunked) - (size_t)n, "\r\n0\r\n\r\n");
+	r = exchange(NULL, chunked, (size_t)n, 3000, &closed);
+	assert_int_equal(status_of(r), 413);
+	free(r);
+}
+
+static void streams(void **state)
+{
+	int closed;
+	char req[2048];
+	int n = snprintf(req, sizeof(req),
+	                 "PUT /t/upload HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+	                 "Content-Length: 1000\r\n\r\n");
+	memset(req + n, 'x', 1000);
+	stored_len = -1;
+	char *r = exchange(NULL, req, (size_t)n + 1000, 3000, &closed);
+	assert_int_equal(status_of(r), 204);
+	assert_int_equal(stored_len, 1000);
+	free(r);
+
+	/* may_stream refuses: the body is dropped, the handler never runs */
+	n = snprintf(req, sizeof(req),
+	             "PUT /t/upload HTTP/1.1\r\nHost: x\r\nX-Deny: 1\r\nConnection: close\r\n"
+	             "Content-Length: 1000\r\n\r\n");
+	memset(req + n, 'x', 1000);
+	stored_len = -1;
+	r = exchange(NULL, req, (size_t)n + 1000, 3000, &closed);
+	assert_int_equal(status_of(r), 403);
+	assert_non_null(strstr(r, "not yours"));
+	assert_int_equal(stored_len, -1);
+	free(r);
+
+	/* over max_stream by declaration */
+	n = snprintf(req, sizeof(req),
+	             "PUT /t/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n");
+	r = exchange(NULL, req, (size_t)n, 3000, &closed);
+	assert_int_equal(status_of(r), 413);
+	free(r);
+
+	/* empty upload: the handler still gets a file */
+	n = snprintf(req, sizeof(req),
+	             "PUT /t/upload HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+	             "Content-Length: 0\r\n\r\n");
+	stored_len = -1;
+	r = exchange(NULL, req, (size_t)n, 3000, &closed);
+	assert_int_equal(status_of(r), 204);
+	assert_int_equal(stored_len, 0);
+	free(r);
+}
+
+static void nul_bytes(void **state)
+{
+	char *r = get("/t/items/%00", NULL);
+	assert_int_equal(status_of(r), 400);
+	free(r);
+	r = get("/t/items/abc%00garbage", NULL);
+	assert_int_equal(status_of(r), 400);
+	free(r);
+	r = get("/t/hello?x=%00", NULL);
+	assert_int_equal(status_of(r), 400);
+	free(r);
+	/* the flag does not stick to the connection's next request */
+	r = get("/t/items/abc", NULL);
+	assert_int_equal(status_of(r), 200);
+	free(r);
+}
+
+static void garbage(void **state)
+{
+	int closed;
+	int64_t t0 = time_mono_ms();
+	char *r = exchange(NULL, "HELLO THERE\r\n\r\n", 15, 4000, &closed);
+	assert_int_equal(status_of(r), 400);
+	assert_true(closed);
+	assert_true(time_mono_ms() - t0 < 3000);
+	free(r);
+	t0 = time_mono_ms();
+	r = exchange(NULL, "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", 15, 4000,
+	             &closed);
+	assert_true(closed);
+	assert_true(time_mono_ms() - t0 < 3000);
+	free(r);
+}
+
+static void keepalive(void **state)
+{
+	int fd = dial(NULL), closed;
+	const char one[] = "GET /t/hello HTTP/1.1\r\nHost: x\r\n\r\n";
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(send(fd, one, strlen(one), MSG_NOSIGNAL), (ssize_t)strlen(one));
+		char *r = slurp(fd, 500, &closed);
+		assert_int_equal(status_of(r), 200);
+		assert_false(closed);
+		free(r);
+	}
+	close(fd);
+}
+
+/* Headers dribbled a byte at a time never let the idle timeout fire; the header
+ * deadline (1 s here) ends the connection anyway. */
+static void slow_headers(void **state)
+{
+	int fd = dial(NULL);
+	const char part[] = "GET /t/hello HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+	send(fd, part, strlen(part), MSG_NOSIGNAL);
+	int64_t t0 = time_mono_ms();
+	int closed = 0;
+	while (!closed && time_mono_ms() - t0 < 6000) {
+		send(fd, "a", 1, MSG_NOSIGNAL);
+		char *r = slurp(fd, 300, &closed);
+		free(r);
+	}
+	assert_true(closed);
+	assert_true(time_mono_ms() - t0 < 4000);
+	close(fd);
+}
+
+/* Idle connections from one address stop at the per-address limit; another address
+ * is still served. */
+static void per_address_limit(void **state)
+{
+	int fds[10];
+	for (int i = 0; i < 10; i++)
+		fds[i] = dial("127.0.0.1");
+	usleep(200 * 1000);
+	int closed;
+	/* the fifth and later were closed by the server */
+	char *r = slurp(fds[9], 1000, &closed);
+	assert_true(closed);
+	free(r);
+	const char req[] = "GET /t/hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	r = exchange("127.0.0.2", req, strlen(req), 3000, &closed);
+	assert_int_equal(status_of(r), 200);
+	free(r);
+	for (int i = 0; i < 10; i++)
+		close(fds[i]);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(routing),
+	    cmocka_unit_test(hooks),
+	    cmocka_unit_test(bodies),
+	    cmocka_unit_test(streams),
+	    cmocka_unit_test(nul_bytes),
+	    cmocka_unit_test(garbage),
+	    cmocka_unit_test(keepalive),
+	    cmocka_unit_test(slow_headers),
+	    cmocka_unit_test(per_address_limit),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
