@@ -8,12 +8,12 @@
 #include "db.h"
 
 struct api {
-	struct conf *conf;
+	const struct conf *conf;
 	struct db_pool *db;
 	void *zctx;
 	void *wake; /* PUSH to the scheduler; guarded by wake_lock */
 	pthread_mutex_t wake_lock;
-	const char *public_url;	  /* no trailing slash */
+	const char *public_url;   /* no trailing slash */
 	const char *internal_url; /* no trailing slash */
 	const char *region;
 	const char *image_dir;

@@ -2,7 +2,6 @@
  * to PostgreSQL and wakes the scheduler over ZeroMQ. */
 #include <dirent.h>
 #include <errno.h>
-#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,15 +15,8 @@
 #include "log.h"
 #include "msg.h"
 #include "bus.h"
+#include "daemon.h"
 #include "xalloc.h"
-
-static volatile sig_atomic_t stopping;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stopping = 1;
-}
 
 static char *trimmed(const char *s)
 {
@@ -54,14 +46,14 @@ static void remove_stale_uploads(const char *dir)
 /* The database pool, once PostgreSQL answers: a database that is down or still starting
  * is waited for (1 s doubling to 30 s, one log line per try) instead of exiting, so the
  * API comes up by itself when the database does. NULL only when asked to stop. */
-static struct db_pool *db_wait(struct api *api, int *version)
+static struct db_pool *db_wait(struct api *api, int *version, volatile sig_atomic_t *stop)
 {
 	long threads = conf_get_long(api->conf, "api", "threads", 8);
 	const char *conninfo = conf_get(api->conf, "database", "conninfo", "");
 	int size = (int)conf_get_long(api->conf, "database", "pool_size", threads + 2);
 	unsigned delay = 1;
 	char err[512];
-	while (!stopping) {
+	while (!*stop) {
 		struct db_pool *pool = db_pool_new(conninfo, size, err, sizeof(err));
 		if (pool) {
 			PGconn *db = db_acquire(pool);
@@ -83,101 +75,98 @@ static struct db_pool *db_wait(struct api *api, int *version)
 	return NULL;
 }
 
-static int usage(void)
+/* What main() hands between the daemon's steps. */
+struct api_main {
+	struct api api;
+	char *public_url, *internal_url;
+};
+
+static int api_conf_load(const struct conf *c, void **cfg, char *summary, size_t slen, char *err,
+                         size_t errlen)
 {
-	fputs("usage: nubo-api [-c CONF] [-n] [-d]\n", stderr);
-	return 2;
+	struct api_main *m = xcalloc(1, sizeof(*m));
+	struct api *api = &m->api;
+	*cfg = m;
+	api->conf = c;
+	m->public_url = trimmed(conf_get(c, "api", "public_url", "http://127.0.0.1:8080"));
+	m->internal_url = trimmed(conf_get(c, "api", "internal_url", m->public_url));
+	api->public_url = m->public_url;
+	api->internal_url = m->internal_url;
+	api->region = conf_get(c, "api", "region", "RegionOne");
+	api->image_dir = conf_get(c, "api", "image_dir", "/var/lib/nubo/images");
+	api->agent_key = conf_get(c, "bus", "agent_key", NULL);
+	api->dashboard_dir = conf_get(c, "api", "dashboard_dir", NULL);
+	api->token_ttl = conf_get_long(c, "api", "token_ttl", 3600);
+	api->max_image_mb = conf_get_long(c, "api", "max_image_mb", 10240);
+	if (!conf_get(c, "database", "conninfo", NULL) || !api->agent_key) {
+		snprintf(err, errlen, "need [database] conninfo and [bus] agent_key");
+		return -EINVAL;
+	}
+	snprintf(summary, slen, "port %ld, public url %s", conf_get_long(c, "api", "port", 8080),
+	         api->public_url);
+	return 0;
 }
 
-int main(int argc, char **argv)
+static void api_conf_free(void *cfg)
 {
-	const char *confpath = "/etc/nubo/nubo.conf";
-	int check_only = 0, debug = 0, opt;
-	while ((opt = getopt(argc, argv, "c:nd")) != -1) {
-		switch (opt) {
-		case 'c':
-			confpath = optarg;
-			break;
-		case 'n':
-			check_only = 1;
-			break;
-		case 'd':
-			debug = 1;
-			break;
-		default:
-			return usage();
-		}
-	}
-	log_init("nubo-api", debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	struct api_main *m = cfg;
+	free(m->public_url);
+	free(m->internal_url);
+	free(m);
+}
+
+static int api_run(void *cfg, volatile sig_atomic_t *stop)
+{
+	struct api_main *m = cfg;
+	struct api *api = &m->api;
+	int rc = 1, v = 0;
 	if (sodium_init() < 0) {
 		log_err("libsodium init failed");
 		return 1;
 	}
-	char err[512];
-	struct api api = {0};
-	api.conf = conf_load(confpath, err, sizeof(err));
-	if (!api.conf) {
-		log_err("%s", err);
-		return 1;
-	}
-	char *public_url =
-	    trimmed(conf_get(api.conf, "api", "public_url", "http://127.0.0.1:8080"));
-	char *internal_url = trimmed(conf_get(api.conf, "api", "internal_url", public_url));
-	api.public_url = public_url;
-	api.internal_url = internal_url;
-	api.region = conf_get(api.conf, "api", "region", "RegionOne");
-	api.image_dir = conf_get(api.conf, "api", "image_dir", "/var/lib/nubo/images");
-	api.agent_key = conf_get(api.conf, "bus", "agent_key", NULL);
-	api.dashboard_dir = conf_get(api.conf, "api", "dashboard_dir", NULL);
-	api.token_ttl = conf_get_long(api.conf, "api", "token_ttl", 3600);
-	api.max_image_mb = conf_get_long(api.conf, "api", "max_image_mb", 10240);
-	if (check_only) {
-		conf_dump(api.conf, stdout);
-		int ok = conf_get(api.conf, "database", "conninfo", NULL) != NULL && api.agent_key;
-		printf("config %s\n",
-		       ok ? "ok" : "incomplete: need [database] conninfo and [bus] agent_key");
-		return ok ? 0 : 1;
-	}
-	int rc = 1, v = 0;
-	mkdir(api.image_dir, 0750);
-	remove_stale_uploads(api.image_dir);
-	signal(SIGPIPE, SIG_IGN);
-	struct sigaction sa = {.sa_handler = on_signal};
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	api.db = db_wait(&api, &v);
-	if (!api.db) {
-		rc = stopping ? 0 : 1;
+	mkdir(api->image_dir, 0750);
+	remove_stale_uploads(api->image_dir);
+	api->db = db_wait(api, &v, stop);
+	if (!api->db) {
+		rc = *stop ? 0 : 1;
 		goto out;
 	}
-	api.zctx = zmq_ctx_new();
-	api.wake = zmq_socket(api.zctx, ZMQ_PUSH);
+	api->zctx = zmq_ctx_new();
+	api->wake = zmq_socket(api->zctx, ZMQ_PUSH);
 	int zero = 0, hwm = 100;
-	zmq_setsockopt(api.wake, ZMQ_LINGER, &zero, sizeof(zero));
-	zmq_setsockopt(api.wake, ZMQ_SNDHWM, &hwm, sizeof(hwm));
-	zmq_connect(api.wake, conf_get(api.conf, "bus", "wake_url", "tcp://127.0.0.1:5571"));
-	pthread_mutex_init(&api.wake_lock, NULL);
-
-	if (http_start(&api) < 0) {
-		log_err("cannot listen on port %ld", conf_get_long(api.conf, "api", "port", 8080));
+	zmq_setsockopt(api->wake, ZMQ_LINGER, &zero, sizeof(zero));
+	zmq_setsockopt(api->wake, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+	zmq_connect(api->wake, conf_get(api->conf, "bus", "wake_url", "tcp://127.0.0.1:5571"));
+	pthread_mutex_init(&api->wake_lock, NULL);
+	if (http_start(api) < 0) {
+		log_err("cannot listen on port %ld", conf_get_long(api->conf, "api", "port", 8080));
 		goto out;
 	}
 	log_info("listening on %s:%ld, schema v%d, public url %s",
-	         conf_get(api.conf, "api", "listen_address", "0.0.0.0"),
-	         conf_get_long(api.conf, "api", "port", 8080), v, api.public_url);
-	while (!stopping)
+	         conf_get(api->conf, "api", "listen_address", "0.0.0.0"),
+	         conf_get_long(api->conf, "api", "port", 8080), v, api->public_url);
+	while (!*stop)
 		pause();
 	log_info("stopping");
 	http_stop();
 	rc = 0;
 out:
-	if (api.wake)
-		zmq_close(api.wake);
-	if (api.zctx)
-		zmq_ctx_term(api.zctx);
-	db_pool_free(api.db);
-	conf_free(api.conf);
-	free(public_url);
-	free(internal_url);
+	if (api->wake)
+		zmq_close(api->wake);
+	if (api->zctx)
+		zmq_ctx_term(api->zctx);
+	db_pool_free(api->db);
 	return rc;
+}
+
+static const struct daemon_def api_daemon = {
+    .name = "nubo-api",
+    .conf_load = api_conf_load,
+    .conf_free = api_conf_free,
+    .run = api_run,
+};
+
+int main(int argc, char **argv)
+{
+	return daemon_main(&api_daemon, argc, argv);
 }
