@@ -347,7 +347,8 @@ def t_check_config(db, sched):
         f.write("[scheduler]\nagent_timeout = soon\n")
     out = subprocess.run([ARGS.scheduler, "-n", "-c", bad], capture_output=True, text=True)
     check(out.returncode == 1, "-n on a bad file exits 1")
-    check("scheduler.agent_timeout: value is not an integer" in out.stderr, out.stderr)
+    check("# nubo-scheduler: configuration incomplete: scheduler.agent_timeout: value is not an"
+          " integer" in out.stdout, out.stdout)
 
 
 def t_start_migrates(db, sched):
@@ -413,8 +414,8 @@ def t_wake_bind_loopback(db, sched):
         with open(conf, "w") as f:
             f.write(text)
         out = subprocess.run([ARGS.scheduler, "-n", "-c", conf], capture_output=True, text=True)
-        check(out.returncode != 0 and "wake_bind" in out.stderr,
-              "wake_bind %s refused (rc %d: %s)" % (bad, out.returncode, out.stderr.strip()))
+        check(out.returncode != 0 and "configuration incomplete: bus.wake_bind" in out.stdout,
+              "wake_bind %s refused (rc %d: %s)" % (bad, out.returncode, out.stdout.strip()))
 
 
 def t_no_host_is_up(db, sched):
