@@ -247,14 +247,23 @@ int priv_child_running(const struct priv_helper *h, pid_t pid, const char *tag)
 	return 0;
 }
 
-int priv_tag_running(const struct priv_helper *h, const char *tag)
+static void children_reap(struct priv_helper *h);
+
+int priv_tag_running(struct priv_helper *h, const char *tag, int wait_ms)
 {
-	for (int i = 0; i < CHILDREN_MAX; i++) {
-		const struct child *c = &h->children[i];
-		if (c->pid && !c->exited && !strcmp(c->tag, tag))
-			return 1;
+	/* a child that just ended (its worker saw it go) may not be reapable yet */
+	for (int waited = 0;; waited += 10) {
+		int running = 0;
+		children_reap(h);
+		for (int i = 0; i < CHILDREN_MAX; i++) {
+			const struct child *c = &h->children[i];
+			if (c->pid && !c->exited && !strcmp(c->tag, tag))
+				running = 1;
+		}
+		if (!running || waited >= wait_ms)
+			return running;
+		usleep(10 * 1000);
 	}
-	return 0;
 }
 
 /* Collects every exited child; children it did not start are reaped and forgotten. */

@@ -304,7 +304,7 @@ static int qemu_wait_ready(const struct vm_ctx *ctx, struct vm *vm, pid_t pid,
 		}
 		usleep(POLL_MS * 1000);
 	}
-	for (int i = 0; i < 20; i++) { /* the helper reaps it in a moment */
+	for (int i = 0; i < 100; i++) { /* the helper reaps it in a moment */
 		int rc = vm_priv_qemu_status(ctx->priv, vm->id, pid, &status);
 		if (rc == 1) {
 			qemu_end_text(status, end, sizeof(end));
@@ -782,7 +782,7 @@ static const char *qemu_gone(const struct vm_ctx *ctx, struct vm *vm, pid_t pid,
 	int status = 0, rc = -ESRCH;
 	/* gone from /proc's view, so the helper has reaped it by the time it answers;
 	 * still, a moment's grace costs nothing */
-	for (int i = 0; ctx->priv && i < 20; i++) {
+	for (int i = 0; ctx->priv && i < 100; i++) {
 		rc = vm_priv_qemu_status(ctx->priv, vm->id, pid, &status);
 		if (rc != 0)
 			break;
