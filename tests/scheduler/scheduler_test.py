@@ -938,6 +938,27 @@ def t_host_gone_delete(db, sched):
     b.result(d)
 
 
+def t_restart_is_not_host_gone(db, sched):
+    """A scheduler that was down finds stale last_seen rows: it does not call a host gone
+    (and delete without it) before its agents had agent_timeout to say hello."""
+    b = S["node9"]
+    iid = placed(db, "survivor", "node9")
+    b.vms[iid] = "running"
+    sleep(2 * HEARTBEAT_S)
+    sched.stop()
+    b.beating = False
+    db.exec("UPDATE agents SET last_seen = now() - interval '1 hour' WHERE host = 'node9'")
+    tid = new_task(db, iid, "delete", task_state="deleting")
+    sched.start()
+    sleep(AGENT_TIMEOUT_S - 1.5)
+    check(task(db, tid)["status"] == "pending" and inst(db, iid)["deleted"] == "f",
+          "delete waits for the agent after a scheduler restart: %s" % task(db, tid))
+    b.beating = True
+    b.result(b.take_task(timeout=10, action="delete", instance=iid))
+    wait_inst(db, iid, "deleted by its agent", status="DELETED", deleted="t")
+    check(task(db, tid)["error"] == "-", "deleted by the agent, not without it")
+
+
 def t_audit(db, sched):
     """nubo-manage audit: clean now; a stuck instance or an overdue task makes it fail."""
     out = subprocess.run([ARGS.manage, "-c", ARGS.conf, "audit"], capture_output=True,
@@ -1012,7 +1033,8 @@ CHECKS = [t_check_config, t_start_migrates, t_no_host_is_up, t_agent_registers, 
           t_no_host_fits, t_delete_unplaced, t_stop_start, t_failed_action_keeps_state,
           t_failed_spawn_is_error, t_retry, t_console, t_events, t_reconcile, t_agent_down,
           t_placement, t_bad_messages, t_restart, t_delete_overtakes_spawn, t_db_outage,
-          t_delete, t_resend_on_hello, t_deadline, t_host_gone_delete, t_audit, t_migrations,
+          t_delete, t_resend_on_hello, t_deadline, t_host_gone_delete,
+          t_restart_is_not_host_gone, t_audit, t_migrations,
           t_wake_bind_loopback, t_stop_clean,
           t_curve]
 
