@@ -87,7 +87,7 @@ cleanup() {
 	done
 	sql -c "DELETE FROM instance_console WHERE instance_id IN
 	          (SELECT id FROM instances WHERE metadata->>'nubo_bench' = '1');
-	        DELETE FROM tasks WHERE instance_id IN
+	        DELETE FROM tasks WHERE resource_kind = 'instance' AND resource_id IN
 	          (SELECT id FROM instances WHERE metadata->>'nubo_bench' = '1');
 	        DELETE FROM instances WHERE metadata->>'nubo_bench' = '1';" >/dev/null 2>&1
 	rm -f "$STATUS_FILE"
