@@ -418,8 +418,14 @@ static int spawn_prepare(const struct vm_ctx *ctx, struct vm *vm, const struct m
 		if (rc < 0)
 			return rc;
 		long long want = (long long)t->disk_gb << 30;
+		if (want > 0 && info.virtual_size > want) { /* the API refuses it too */
+			snprintf(err, errlen, "image virtual size %lld exceeds the flavor's root disk",
+			         info.virtual_size);
+			free(base);
+			return -EFBIG;
+		}
 		rc = image_overlay_create(base, info.format, disk,
-		                          want, err, errlen); /* refused below the base's size */
+		                          want > info.virtual_size ? want : 0, err, errlen);
 		free(base);
 		if (rc < 0)
 			return rc;
