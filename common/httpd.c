@@ -331,9 +331,10 @@ static int upload_open(struct conn_state *st)
 	st->upload_path = xasprintf("%s/.upload-XXXXXX", st->h->cfg->stream_dir);
 	st->upload_fd = mkostemp(st->upload_path, O_CLOEXEC);
 	if (st->upload_fd < 0) {
+		int e = errno;
 		free(st->upload_path);
 		st->upload_path = NULL;
-		return -errno;
+		return -e;
 	}
 	return 0;
 }
