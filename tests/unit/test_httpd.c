@@ -401,6 +401,35 @@ static void streams(void **state)
 	assert_int_equal(stored_len, -1);
 	free(r);
 
+	/* refused while the client waits for 100 Continue: answered before the body */
+	n = snprintf(req, sizeof(req),
+	             "PUT /t/upload HTTP/1.1\r\nHost: x\r\nX-Deny: 1\r\nExpect: 100-continue\r\n"
+	             "Content-Length: 1000\r\n\r\n");
+	{
+		int fd = dial(NULL);
+		assert_int_equal(send(fd, req, (size_t)n, MSG_NOSIGNAL), n);
+		char *got = slurp(fd, 2000, &closed);
+		assert_int_equal(status_of(got), 403);
+		assert_null(strstr(got, "100 Continue"));
+		free(got);
+		close(fd);
+	}
+	/* accepted: 100 Continue, then the answer */
+	n = snprintf(req, sizeof(req),
+	             "PUT /t/upload HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+	             "Connection: close\r\nContent-Length: 10\r\n\r\n");
+	{
+		int fd = dial(NULL);
+		assert_int_equal(send(fd, req, (size_t)n, MSG_NOSIGNAL), n);
+		char *got = slurp(fd, 500, &closed);
+		assert_int_equal(status_of(got), 100);
+		free(got);
+		assert_int_equal(send(fd, "0123456789", 10, MSG_NOSIGNAL), 10);
+		got = slurp(fd, 2000, &closed);
+		assert_int_equal(status_of(got), 204);
+		free(got);
+		close(fd);
+	}
 	/* over max_stream by declaration */
 	n = snprintf(req, sizeof(req),
 	             "PUT /t/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n");
