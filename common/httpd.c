@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -331,9 +332,10 @@ static int upload_open(struct conn_state *st)
 	st->upload_path = xasprintf("%s/.upload-XXXXXX", st->h->cfg->stream_dir);
 	st->upload_fd = mkostemp(st->upload_path, O_CLOEXEC);
 	if (st->upload_fd < 0) {
+		int e = errno;
 		free(st->upload_path);
 		st->upload_path = NULL;
-		return -errno;
+		return -e;
 	}
 	return 0;
 }
@@ -512,6 +514,11 @@ static enum MHD_Result request_start(struct httpd *h, struct MHD_Connection *con
 		return answer(st, conn);
 	}
 	request_precheck(st);
+	/* a client waiting for "100 Continue" has not sent its body yet: a refusal goes
+	 * out now, and the body never travels */
+	const char *expect = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Expect");
+	if (st->pending && expect && !strcasecmp(expect, "100-continue"))
+		return answer(st, conn);
 	return MHD_YES;
 }
 

@@ -86,7 +86,10 @@ struct httpd_hooks {
 	void (*leave)(struct req *r);
 	/* Identifies the caller from the request's credentials (absent credentials are not
 	 * an error: authorize decides). 0, or a negative errno after answering w (503 when
-	 * the identity store is unreachable). */
+	 * the identity store is unreachable). It runs before the body is read, so that a
+	 * refused caller's body is never stored; an authenticator that also signs the body
+	 * (SigV4's payload hash) checks that part in enter of the handler phase, the first
+	 * call where r->body is set. */
 	int (*authenticate)(struct req *r, struct resp *w);
 	/* Applies r->route->policy: 0, or a negative errno after answering w (401/403). */
 	int (*authorize)(struct req *r, struct resp *w);

@@ -95,6 +95,43 @@ static int parse_map(const struct jfield *f, json_t *v, struct jstrmap *m, char 
 	return 0;
 }
 
+static void jstrlist_release(struct jstrlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->items[i]);
+	free(l->items);
+	memset(l, 0, sizeof(*l));
+}
+
+static int parse_list(const struct jfield *f, json_t *v, struct jstrlist *l, char *err,
+                      size_t errlen)
+{
+	size_t i;
+	json_t *x;
+	if (!json_is_array(v)) {
+		snprintf(err, errlen, "%s: must be a list of strings", f->name);
+		return -EINVAL;
+	}
+	if (f->max > 0 && json_array_size(v) > (size_t)f->max) {
+		snprintf(err, errlen, "%s: must be a list of at most %ld strings", f->name, f->max);
+		return -EINVAL;
+	}
+	l->items = xcalloc(json_array_size(v) + 1, sizeof(char *));
+	json_array_foreach(v, i, x)
+	{
+		if (!json_is_string(x) || json_string_length(x) == 0 ||
+		    json_string_length(x) > JMAP_VALUE_MAX ||
+		    strlen(json_string_value(x)) != json_string_length(x)) {
+			snprintf(err, errlen, "%s: each item must be a string of 1 to %d bytes",
+			         f->name, JMAP_VALUE_MAX);
+			jstrlist_release(l);
+			return -EINVAL;
+		}
+		l->items[l->n++] = xstrdup(json_string_value(x));
+	}
+	return 0;
+}
+
 static int parse_one(const struct jfield *f, json_t *v, char *base, char *err, size_t errlen)
 {
 	switch (f->type) {
@@ -125,7 +162,8 @@ static int parse_one(const struct jfield *f, json_t *v, char *base, char *err, s
 		long long x;
 		if (json_is_integer(v)) {
 			x = json_integer_value(v);
-		} else if (json_is_string(v)) { /* novaclient sends some numbers as strings */
+		} else if (json_is_string(v) && !(f->flags & JF_STRICT)) {
+			/* novaclient sends some numbers as strings */
 			char *end;
 			const char *s = json_string_value(v);
 			errno = 0;
@@ -149,6 +187,8 @@ static int parse_one(const struct jfield *f, json_t *v, char *base, char *err, s
 	case J_STRMAP:
 	case J_SCALARMAP:
 		return parse_map(f, v, (struct jstrmap *)(base + f->off), err, errlen);
+	case J_STRLIST:
+		return parse_list(f, v, (struct jstrlist *)(base + f->off), err, errlen);
 	case J_DOUBLE: {
 		double x = 0;
 		int ok = 0;
@@ -173,7 +213,7 @@ static int parse_one(const struct jfield *f, json_t *v, char *base, char *err, s
 			*(int *)(base + f->off) = json_is_true(v);
 			return 0;
 		}
-		if (json_is_string(v)) {
+		if (json_is_string(v) && !(f->flags & JF_STRICT)) {
 			const char *s = json_string_value(v);
 			if (!strcasecmp(s, "true") || !strcasecmp(s, "false")) {
 				*(int *)(base + f->off) = !strcasecmp(s, "true");
@@ -236,6 +276,8 @@ void jparse_release(const struct jfield *fields, size_t n, void *out)
 			*p = NULL;
 		} else if (fields[i].type == J_STRMAP || fields[i].type == J_SCALARMAP) {
 			jstrmap_release((struct jstrmap *)((char *)out + fields[i].off));
+		} else if (fields[i].type == J_STRLIST) {
+			jstrlist_release((struct jstrlist *)((char *)out + fields[i].off));
 		}
 	}
 }
@@ -275,4 +317,11 @@ int jparse_map(const json_t *obj, enum jtype type, long max, const char *name, s
 	if (type != J_STRMAP && type != J_SCALARMAP)
 		return -EINVAL;
 	return parse_map(&f, (json_t *)obj, out, err, errlen);
+}
+
+int jparse_value(const struct jfield *f, const json_t *v, void *out, char *err, size_t errlen)
+{
+	if (json_is_null(v) && f->nullable)
+		return 1;
+	return parse_one(f, (json_t *)v, out, err, errlen);
 }

@@ -21,6 +21,20 @@ enum jtype {
 	               * their text ("2", "0.5", "True"), as Nova stores flavor extra specs */
 	J_DOUBLE,     /* double: a JSON number or a decimal string, finite, > 0 and at most
 	               * FLT_MAX (a float column); min and max are ignored */
+	J_STRLIST,    /* struct jstrlist: a list of strings of 1..255 bytes, at most max
+	               * items when max > 0 */
+};
+
+/* Field flags. */
+enum {
+	JF_STRICT = 1, /* J_INT and J_BOOL take only JSON integers and booleans, not their
+	                * text (Glance's schemas; Nova's clients send numbers as strings) */
+};
+
+/* A JSON list of strings, owned by the struct that holds it (jparse_release). */
+struct jstrlist {
+	size_t n;
+	char **items;
 };
 
 /* A JSON object's members as text, in the order they came (owned by the struct that
@@ -47,8 +61,15 @@ struct jfield {
 	size_t off;
 	long min, max; /* J_STR: max length (min ignored); J_INT: range */
 	int required;
-	int nullable; /* JSON null accepted as absent */
+	int nullable;   /* JSON null accepted as absent */
+	unsigned flags; /* JF_* */
 };
+
+/* Parses one value v by f's type into out (at f->off), for bodies whose keys are only
+ * known at run time (Glance's image attributes and JSON-patch values). Returns 0; 1
+ * when v is JSON null and f->nullable (nothing stored); or -EINVAL with err. What it
+ * stores is released by jparse_release(f, 1, out). */
+int jparse_value(const struct jfield *f, const json_t *v, void *out, char *err, size_t errlen);
 
 /* Fills out from obj per fields. Unknown keys are ignored. Returns 0, or -EINVAL with
  * a client-facing message in err ("name: must be a string of at most 255 bytes"). */
@@ -61,8 +82,8 @@ int jparse(const json_t *obj, const struct jfield *fields, size_t n, void *out, 
  * cut at 64 bytes). obj must be an object. */
 int jparse_known(const json_t *obj, const struct jfield *fields, size_t n, const char *const *also,
                  char *err, size_t errlen);
-/* Frees the J_STR / J_STR_OR_INT strings and J_STRMAP / J_SCALARMAP maps jparse
- * allocated in out. */
+/* Frees the J_STR / J_STR_OR_INT strings, J_STRMAP / J_SCALARMAP maps and J_STRLIST
+ * lists jparse allocated in out. */
 void jparse_release(const struct jfield *fields, size_t n, void *out);
 
 #define JF(st, member) offsetof(st, member)

@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "log.h" /* the levels of priv_conf.report only: common/ does not log */
 #include "xalloc.h"
 
 #define CHILDREN_MAX 1024 /* children remembered (running, or exited and not asked for) */
@@ -246,14 +247,23 @@ int priv_child_running(const struct priv_helper *h, pid_t pid, const char *tag)
 	return 0;
 }
 
-int priv_tag_running(const struct priv_helper *h, const char *tag)
+static void children_reap(struct priv_helper *h);
+
+int priv_tag_running(struct priv_helper *h, const char *tag, int wait_ms)
 {
-	for (int i = 0; i < CHILDREN_MAX; i++) {
-		const struct child *c = &h->children[i];
-		if (c->pid && !c->exited && !strcmp(c->tag, tag))
-			return 1;
+	/* a child that just ended (its worker saw it go) may not be reapable yet */
+	for (int waited = 0;; waited += 10) {
+		int running = 0;
+		children_reap(h);
+		for (int i = 0; i < CHILDREN_MAX; i++) {
+			const struct child *c = &h->children[i];
+			if (c->pid && !c->exited && !strcmp(c->tag, tag))
+				running = 1;
+		}
+		if (!running || waited >= wait_ms)
+			return running;
+		usleep(10 * 1000);
 	}
-	return 0;
 }
 
 /* Collects every exited child; children it did not start are reaped and forgotten. */
@@ -513,10 +523,10 @@ static int helper_serve(struct priv_helper *h, void *buf, size_t buflen)
 	if (rc < 0 && !rep->err[0])
 		snprintf(rep->err, sizeof(rep->err), "%s", strerror(-rc));
 	if (rc == -EPERM || rc == -EINVAL)
-		report(h, 2, "privileged helper refused %s: %s", op ? op->name : "a request",
-		       rep->err);
+		report(h, LOG_LVL_WARN, "privileged helper refused %s: %s",
+		       op ? op->name : "a request", rep->err);
 	if (reply_send(h->sock, rc, rep) < 0 && rc == 0)
-		report(h, 2, "privileged helper: reply to %s lost", op ? op->name : "?");
+		report(h, LOG_LVL_WARN, "privileged helper: reply to %s lost", op ? op->name : "?");
 	for (int i = 0; i < rep->n_fds; i++)
 		close(rep->fds[i]);
 	free(rep);
@@ -547,14 +557,15 @@ static void __attribute__((noreturn)) helper_main(const struct priv_conf *conf, 
 	sigprocmask(SIG_BLOCK, &chld, NULL);
 	int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (ident_lookup(conf->user, &wid, err, sizeof(err)) < 0 || sfd < 0) {
-		report(h, 3, "privileged helper: %s", sfd < 0 ? strerror(errno) : err);
+		report(h, LOG_LVL_ERR, "privileged helper: %s", sfd < 0 ? strerror(errno) : err);
 		_exit(1);
 	}
 	h->wuid = wid.uid;
 	h->wgid = wid.gid;
 	h->dirfd = open(conf->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (h->dirfd < 0) {
-		report(h, 3, "privileged helper: %s: %s", conf->state_dir, strerror(errno));
+		report(h, LOG_LVL_ERR, "privileged helper: %s: %s", conf->state_dir,
+		       strerror(errno));
 		_exit(1);
 	}
 	for (;;) {

@@ -142,7 +142,8 @@ struct priv_spawn {
 pid_t priv_spawn(struct priv_helper *h, const struct priv_spawn *s, char *err, size_t errlen);
 /* 1 when pid is a running child started with tag, else 0. */
 int priv_child_running(const struct priv_helper *h, pid_t pid, const char *tag);
-/* 1 when some running child has tag, else 0. */
-int priv_tag_running(const struct priv_helper *h, const char *tag);
+/* 1 when some child started with tag still runs after waiting up to wait_ms for it
+ * to end (a process its worker saw go may take a moment to become reapable), else 0. */
+int priv_tag_running(struct priv_helper *h, const char *tag, int wait_ms);
 
 #endif

@@ -289,6 +289,24 @@ int image_overlay_create(const char *base, const char *fmt, const char *path, lo
 	char *tmp = xasprintf("%s.tmp", path);
 	char sz[32], out[1024];
 	snprintf(sz, sizeof(sz), "%lld", size);
+	if (size > 0) {
+		/* the disk is exactly what was asked: never the base's larger size (a 100 TiB
+		 * image on a 1 GB flavor), and never a truncated view of the base */
+		struct qemu_img_info q;
+		int qc = qemu_img_check(base, fmt, &q, err, errlen);
+		if (qc < 0) {
+			free(tmp);
+			return qc;
+		}
+		if (q.virtual_size > size) {
+			snprintf(
+			    err, errlen,
+			    "disk: image virtual size %lld exceeds the flavor's root disk (%lld)",
+			    q.virtual_size, size);
+			free(tmp);
+			return -EFBIG;
+		}
+	}
 	const char *argv[] = {
 	    "qemu-img",           "create", "-q", "-f", "qcow2", "-F", fmt, "-b", base, tmp,
 	    size > 0 ? sz : NULL, NULL};

@@ -34,7 +34,8 @@ int image_cache_get(struct image_cache *c, const char *image_id, const char *url
                     size_t errlen);
 
 /* Creates a qcow2 overlay at path on base (format fmt), of size bytes (0 = the base's
- * size), atomically. 0 or a negative errno with err. */
+ * size), atomically. A size below the base's virtual size is refused with -EFBIG (the
+ * base is inspected again with qemu_img_check). 0 or a negative errno with err. */
 int image_overlay_create(const char *base, const char *fmt, const char *path, long long size,
                          char *err, size_t errlen);
 

@@ -4,6 +4,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +51,32 @@ static void helper_report(int level, const char *msg)
 	log_msg((enum log_level)level, "%s", msg);
 }
 
+static uid_t convert_uid;
+static gid_t convert_gid;
+
+static int convert_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return lchown(path, convert_uid, convert_gid) < 0 ? -1 : 0;
+}
+
+/* A state directory of an agent that ran as root (before the privilege split) is
+ * given to the worker's user, once. Depth first: while a directory is still root's, no
+ * unprivileged process can swap what it holds for a symlink. */
+static int state_dir_convert(const char *dir, const struct passwd *pw, char *err, size_t errlen)
+{
+	struct stat st;
+	if (lstat(dir, &st) < 0 || st.st_uid != 0)
+		return 0;
+	convert_uid = pw->pw_uid;
+	convert_gid = pw->pw_gid;
+	if (nftw(dir, convert_one, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0) {
+		snprintf(err, errlen, "%s: giving it to %s: %s", dir, DAEMON_USER, strerror(errno));
+		return -errno;
+	}
+	log_info("%s: given to %s (it was root's)", dir, DAEMON_USER);
+	return 0;
+}
+
 /* The state directory and its first level belong to the worker's user (created when
  * missing); opened without following a symlink. */
 static int state_dir_prepare(const char *dir, char *err, size_t errlen)
@@ -61,6 +88,8 @@ static int state_dir_prepare(const char *dir, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", dir, pw ? strerror(-rc) : "no user " DAEMON_USER);
 		return pw ? rc : -ENOENT;
 	}
+	if ((rc = state_dir_convert(dir, pw, err, errlen)) < 0)
+		return rc;
 	int top = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (top < 0) {
 		snprintf(err, errlen, "%s: %s", dir, strerror(errno));

@@ -304,7 +304,7 @@ static int qemu_wait_ready(const struct vm_ctx *ctx, struct vm *vm, pid_t pid,
 		}
 		usleep(POLL_MS * 1000);
 	}
-	for (int i = 0; i < 20; i++) { /* the helper reaps it in a moment */
+	for (int i = 0; i < 100; i++) { /* the helper reaps it in a moment */
 		int rc = vm_priv_qemu_status(ctx->priv, vm->id, pid, &status);
 		if (rc == 1) {
 			qemu_end_text(status, end, sizeof(end));
@@ -511,7 +511,8 @@ static int spawn_prepare(const struct vm_ctx *ctx, struct vm *vm, const struct m
 			return rc;
 		long long want = (long long)t->p.spawn.disk_gb << 30;
 		if (want > 0 && info.virtual_size > want) { /* the API refuses it too */
-			snprintf(err, errlen, "image virtual size %lld exceeds the flavor's root disk",
+			snprintf(err, errlen,
+			         "image virtual size %lld exceeds the flavor's root disk",
 			         info.virtual_size);
 			free(base);
 			return -EFBIG;
@@ -778,8 +779,15 @@ static const char *qemu_gone(const struct vm_ctx *ctx, struct vm *vm, pid_t pid,
                              size_t whylen)
 {
 	char end[160], con[600], words[300];
-	int status = 0,
-	    rc = ctx->priv ? vm_priv_qemu_status(ctx->priv, vm->id, pid, &status) : -ESRCH;
+	int status = 0, rc = -ESRCH;
+	/* gone from /proc's view, so the helper has reaped it by the time it answers;
+	 * still, a moment's grace costs nothing */
+	for (int i = 0; ctx->priv && i < 100; i++) {
+		rc = vm_priv_qemu_status(ctx->priv, vm->id, pid, &status);
+		if (rc != 0)
+			break;
+		usleep(10 * 1000);
+	}
 	if (rc != 1) {
 		/* an earlier agent's QEMU: its exit status went to init */
 		snprintf(why, whylen,

@@ -131,7 +131,8 @@ static int fake_act(const struct vm_ctx *ctx, struct vm *vm, const struct msg_ta
 		if (t->p.spawn.user_data && *t->p.spawn.user_data) {
 			unsigned char *ud = NULL;
 			size_t udlen;
-			int bad = configdrive_user_data(t->p.spawn.user_data, &ud, &udlen, err, errlen);
+			int bad =
+			    configdrive_user_data(t->p.spawn.user_data, &ud, &udlen, err, errlen);
 			free(ud);
 			if (bad < 0) {
 				vm_set(vm, VM_ERROR, 0);

@@ -163,7 +163,7 @@ static int start_run(struct priv_helper *h, const void *req, struct priv_reply *
 	char **argv = NULL;
 	struct stat st;
 
-	if (priv_tag_running(h, s->id)) {
+	if (priv_tag_running(h, s->id, 2000)) {
 		snprintf(rep->err, sizeof(rep->err), "a QEMU of this instance runs already");
 		return -EBUSY;
 	}

@@ -131,6 +131,10 @@ int tasks_host_gone(struct sched *s, PGconn *c, const char *host)
 	char err[512], secs[16];
 	if (agents_is_up(&s->agents, host))
 		return 0;
+	/* The agents table is not kept fresh while the scheduler is down: give every
+	 * agent time to say hello to this scheduler before calling its host gone. */
+	if (time_mono_ms() - s->started_ms < (int64_t)s->cfg->agent_timeout * 1000)
+		return 0;
 	snprintf(secs, sizeof(secs), "%ld", s->cfg->host_down_after);
 	PGresult *r =
 	    DBQ(c, err, sizeof err,

@@ -83,7 +83,8 @@ int tasks_mark(PGconn *c, const char *id, const char *status, const char *error,
 int tasks_send(struct sched *s, PGconn *c, const struct task *t, const char *host,
                const struct msg *m);
 /* For kinds: 1 when host has been silent for more than [scheduler] host_down_after
- * seconds (or never registered), 0 when not, -EIO. */
+ * seconds (or never registered), 0 when not (or while this scheduler has run for
+ * less than agent_timeout: its agents may not have said hello yet), -EIO. */
 int tasks_host_gone(struct sched *s, PGconn *c, const char *host);
 
 #endif

@@ -90,7 +90,7 @@ int server_action_check(const struct server_action *a, const char *id, const cha
 	" to_char(i.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"             \
 	" to_char(i.launched_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US'),"              \
 	" to_char(i.terminated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US'),"            \
-	" i.id IN (SELECT t.resource_id FROM tasks t WHERE t.resource_kind = 'instance'"     \
+	" i.id IN (SELECT t.resource_id FROM tasks t WHERE t.resource_kind = 'instance'"           \
 	" AND t.status IN ('pending', 'dispatched'))"
 #define SERVER_NCOLUMNS 24
 /* Column index of the open-task flag in SERVER_COLUMNS. */

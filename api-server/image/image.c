@@ -221,22 +221,21 @@ static int attr_fail(struct attr_ctx *c, int status, const char *fmt, ...)
 	return -1;
 }
 
-/* Replaces *dst by a copy of v's string (or NULL for JSON null when nullable). */
-static int take_string(char **dst, const json_t *v, size_t max, int nullable, struct attr_ctx *c,
-                       const char *key)
+/* A client's value for one attribute, parsed once by the attribute's field row
+ * (jparse_value); the setters below never see the wire's JSON. */
+struct attr_val {
+	char *s;
+	long i;
+	int b;
+	struct jstrlist list;
+	int null; /* JSON null, where the row allows it */
+};
+
+/* Replaces *dst by a copy of s (NULL clears it). */
+static void take_string(char **dst, const char *s)
 {
-	if (json_is_null(v) && nullable) {
-		free(*dst);
-		*dst = NULL;
-		return 0;
-	}
-	if (!json_is_string(v) || json_string_length(v) > max ||
-	    strlen(json_string_value(v)) != json_string_length(v))
-		return attr_fail(c, 400, "%s: must be a string of at most %zu bytes%s", key, max,
-		                 nullable ? " or null" : "");
 	free(*dst);
-	*dst = xstrdup(json_string_value(v));
-	return 0;
+	*dst = s ? xstrdup(s) : NULL;
 }
 
 static int one_of(const char *s, const char *const *list)
@@ -252,63 +251,57 @@ static const char *const visibilities[] = {"public", "private", "shared", "commu
 static const char *const disk_formats[] = {"raw", "qcow2", "iso", NULL};
 static const char *const container_formats[] = {"bare", NULL};
 
-static int set_id(struct image *img, const json_t *v, struct attr_ctx *c)
+static int set_id(struct image *img, const struct attr_val *v, struct attr_ctx *c)
 {
-	if (!json_is_string(v) || uuid_lower(json_string_value(v), img->id) < 0)
+	if (uuid_lower(v->s, img->id) < 0)
 		return attr_fail(c, 400, "id: must be a UUID");
 	return 0;
 }
 
-static int set_name(struct image *img, const json_t *v, struct attr_ctx *c)
+static int set_name(struct image *img, const struct attr_val *v, struct attr_ctx *c)
 {
-	return take_string(&img->name, v, 255, 1, c, "name");
+	take_string(&img->name, v->null ? NULL : v->s);
+	return 0;
 }
 
-static int set_visibility(struct image *img, const json_t *v, struct attr_ctx *c)
+static int set_visibility(struct image *img, const struct attr_val *v, struct attr_ctx *c)
 {
-	if (!json_is_string(v) || !one_of(json_string_value(v), visibilities))
+	if (!one_of(v->s, visibilities))
 		return attr_fail(c, 400,
 		                 "visibility: must be one of public, private, shared, community");
-	if (!strcmp(json_string_value(v), "public") && !policy_is_admin(&c->r->ctx->auth) &&
+	if (!strcmp(v->s, "public") && !policy_is_admin(&c->r->ctx->auth) &&
 	    strcmp(img->visibility ? img->visibility : "", "public"))
 		return attr_fail(c, 403, "Policy doesn't allow publicize_image to be performed.");
-	return take_string(&img->visibility, v, 16, 0, c, "visibility");
-}
-
-static int set_protected(struct image *img, const json_t *v, struct attr_ctx *c)
-{
-	if (!json_is_boolean(v))
-		return attr_fail(c, 400, "protected: must be a boolean");
-	img->protected_ = json_is_true(v);
+	take_string(&img->visibility, v->s);
 	return 0;
 }
 
-static int take_int(long *dst, const json_t *v, struct attr_ctx *c, const char *key)
+static int set_protected(struct image *img, const struct attr_val *v, struct attr_ctx *c)
 {
-	if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > INT_MAX)
-		return attr_fail(c, 400, "%s: must be an integer between 0 and %d", key, INT_MAX);
-	*dst = (long)json_integer_value(v);
+	img->protected_ = v->b;
 	return 0;
 }
 
-static int set_min_disk(struct image *img, const json_t *v, struct attr_ctx *c)
+static int set_min_disk(struct image *img, const struct attr_val *v, struct attr_ctx *c)
 {
-	return take_int(&img->min_disk, v, c, "min_disk");
+	img->min_disk = v->i;
+	return 0;
 }
 
-static int set_min_ram(struct image *img, const json_t *v, struct attr_ctx *c)
+static int set_min_ram(struct image *img, const struct attr_val *v, struct attr_ctx *c)
 {
-	return take_int(&img->min_ram, v, c, "min_ram");
+	img->min_ram = v->i;
+	return 0;
 }
 
 /* disk_format and container_format describe the bytes: fixed once data arrived. */
-static int take_format(char **dst, const json_t *v, const char *const *allowed, const char *what,
-                       struct image *img, struct attr_ctx *c)
+static int take_format(char **dst, const struct attr_val *v, const char *const *allowed,
+                       const char *what, struct image *img, struct attr_ctx *c)
 {
 	if (!c->creating && strcmp(img->status, "queued"))
 		return attr_fail(c, 403, "Attribute %s can be only replaced for a queued image.",
 		                 what);
-	if (!json_is_null(v) && (!json_is_string(v) || !one_of(json_string_value(v), allowed))) {
+	if (!v->null && !one_of(v->s, allowed)) {
 		char list[128] = "";
 		for (const char *const *a = allowed; *a; a++)
 			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
@@ -316,25 +309,25 @@ static int take_format(char **dst, const json_t *v, const char *const *allowed, 
 		return attr_fail(c, 400, "%s: must be one of %s (this cloud's supported formats)",
 		                 what, list);
 	}
-	return take_string(dst, v, 32, 1, c, what);
+	take_string(dst, v->null ? NULL : v->s);
+	return 0;
 }
 
-static int set_disk_format(struct image *img, const json_t *v, struct attr_ctx *c)
+static int set_disk_format(struct image *img, const struct attr_val *v, struct attr_ctx *c)
 {
 	return take_format(&img->disk_format, v, disk_formats, "disk_format", img, c);
 }
 
-static int set_container_format(struct image *img, const json_t *v, struct attr_ctx *c)
+static int set_container_format(struct image *img, const struct attr_val *v, struct attr_ctx *c)
 {
 	return take_format(&img->container_format, v, container_formats, "container_format", img,
 	                   c);
 }
 
-static int tag_valid(const json_t *t)
+/* A tag's text beyond its type (1..255 bytes, checked by the row): no '/'. */
+static int tag_ok(const char *t)
 {
-	return json_is_string(t) && json_string_length(t) >= 1 && json_string_length(t) <= 255 &&
-	       strlen(json_string_value(t)) == json_string_length(t) &&
-	       !strchr(json_string_value(t), '/');
+	return *t && !strchr(t, '/');
 }
 
 static int tags_contain(const json_t *tags, const char *tag)
@@ -349,22 +342,17 @@ static int tags_contain(const json_t *tags, const char *tag)
 	return 0;
 }
 
-static int set_tags(struct image *img, const json_t *v, struct attr_ctx *c)
+static int set_tags(struct image *img, const struct attr_val *v, struct attr_ctx *c)
 {
-	if (!json_is_array(v))
-		return attr_fail(c, 400, "tags: must be a list of strings");
 	json_t *tags = json_array();
-	size_t i;
-	json_t *t;
-	json_array_foreach(v, i, t)
-	{
-		if (!tag_valid(t)) {
+	for (size_t i = 0; i < v->list.n; i++) {
+		if (!tag_ok(v->list.items[i])) {
 			json_decref(tags);
 			return attr_fail(c, 400,
 			                 "tags: each tag must be 1 to 255 bytes without '/'");
 		}
-		if (!tags_contain(tags, json_string_value(t)))
-			json_array_append(tags, (json_t *)t);
+		if (!tags_contain(tags, v->list.items[i]))
+			json_array_append_new(tags, json_string(v->list.items[i]));
 	}
 	if (json_array_size(tags) > IMAGE_MAX_TAGS) {
 		json_decref(tags);
@@ -375,21 +363,17 @@ static int set_tags(struct image *img, const json_t *v, struct attr_ctx *c)
 	return 0;
 }
 
-static int set_owner(struct image *img, const json_t *v, struct attr_ctx *c)
+static int set_owner(struct image *img, const struct attr_val *v, struct attr_ctx *c)
 {
-	if (!json_is_string(v))
-		return attr_fail(c, 400, "owner: must be a string");
-	if (!policy_is_admin(&c->r->ctx->auth) &&
-	    strcmp(json_string_value(v), c->r->ctx->auth.project_id))
+	if (!policy_is_admin(&c->r->ctx->auth) && strcmp(v->s, c->r->ctx->auth.project_id))
 		return attr_fail(c, 403, "Only an admin may give an image to another project");
-	return take_string(&img->owner, v, 255, 0, c, "owner");
+	take_string(&img->owner, v->s);
+	return 0;
 }
 
-static int set_os_hidden(struct image *img, const json_t *v, struct attr_ctx *c)
+static int set_os_hidden(struct image *img, const struct attr_val *v, struct attr_ctx *c)
 {
-	if (!json_is_boolean(v))
-		return attr_fail(c, 400, "os_hidden: must be a boolean");
-	if (json_is_true(v))
+	if (v->b)
 		return attr_fail(c, 400, "os_hidden: hidden images are not supported");
 	return 0;
 }
@@ -400,22 +384,30 @@ enum {
 	ATTR_RESERVED = 4,    /* never settable, never stored */
 };
 
+#define V(member) JF(struct attr_val, member)
+
+/* Each settable attribute: its value's type as Glance's schema has it (field), then
+ * what the setter checks beyond the type. */
 static const struct attr_row {
 	const char *key;
-	int (*set)(struct image *img, const json_t *v, struct attr_ctx *c);
+	int (*set)(struct image *img, const struct attr_val *v, struct attr_ctx *c);
 	unsigned flags;
+	struct jfield field;
 } attrs[] = {
-    {"id", set_id, ATTR_CREATE_ONLY},
-    {"name", set_name, 0},
-    {"visibility", set_visibility, 0},
-    {"protected", set_protected, 0},
-    {"min_disk", set_min_disk, 0},
-    {"min_ram", set_min_ram, 0},
-    {"disk_format", set_disk_format, 0},
-    {"container_format", set_container_format, 0},
-    {"tags", set_tags, 0},
-    {"owner", set_owner, 0},
-    {"os_hidden", set_os_hidden, 0},
+    {"id", set_id, ATTR_CREATE_ONLY, {"id", J_STR, V(s), 0, 64, 0, 0, 0}},
+    {"name", set_name, 0, {"name", J_STR, V(s), 0, 255, 0, 1, 0}},
+    {"visibility", set_visibility, 0, {"visibility", J_STR, V(s), 0, 16, 0, 0, 0}},
+    {"protected", set_protected, 0, {"protected", J_BOOL, V(b), 0, 0, 0, 0, JF_STRICT}},
+    {"min_disk", set_min_disk, 0, {"min_disk", J_INT, V(i), 0, INT_MAX, 0, 0, JF_STRICT}},
+    {"min_ram", set_min_ram, 0, {"min_ram", J_INT, V(i), 0, INT_MAX, 0, 0, JF_STRICT}},
+    {"disk_format", set_disk_format, 0, {"disk_format", J_STR, V(s), 0, 32, 0, 1, 0}},
+    {"container_format",
+     set_container_format,
+     0,
+     {"container_format", J_STR, V(s), 0, 32, 0, 1, 0}},
+    {"tags", set_tags, 0, {"tags", J_STRLIST, V(list), 0, 0, 0, 0, 0}},
+    {"owner", set_owner, 0, {"owner", J_STR, V(s), 0, 255, 0, 0, 0}},
+    {"os_hidden", set_os_hidden, 0, {"os_hidden", J_BOOL, V(b), 0, 0, 0, 0, JF_STRICT}},
     {"status", NULL, ATTR_READ_ONLY},
     {"checksum", NULL, ATTR_READ_ONLY},
     {"os_hash_algo", NULL, ATTR_READ_ONLY},
@@ -454,6 +446,37 @@ static int prop_key_valid(const char *key)
 	return 1;
 }
 
+/* Parses v (the wire's value, borrowed) by f and runs set on the typed value. */
+static int attr_apply(struct image *img, const struct jfield *f, const json_t *v,
+                      int (*set)(struct image *, const struct attr_val *, struct attr_ctx *),
+                      struct attr_ctx *c)
+{
+	struct attr_val val = {0};
+	char err[256];
+	int rc = v ? jparse_value(f, v, &val, err, sizeof(err)) : 1;
+	if (rc < 0)
+		return attr_fail(c, 400, "%s", err);
+	val.null = rc == 1;
+	rc = set(img, &val, c);
+	jparse_release(f, 1, &val);
+	return rc;
+}
+
+/* An extra property: a string, or null to drop it. */
+static int set_property(struct image *img, const struct attr_val *v, struct attr_ctx *c,
+                        const char *key)
+{
+	if (v->null) { /* the SDK sends None for unset optional properties */
+		json_object_del(img->props, key);
+		return 0;
+	}
+	if (!json_object_get(img->props, key) && json_object_size(img->props) >= IMAGE_MAX_PROPS)
+		return attr_fail(c, 413, "Maximum number of image properties (%d) exceeded",
+		                 IMAGE_MAX_PROPS);
+	json_object_set_new(img->props, key, json_string(v->s));
+	return 0;
+}
+
 /* Sets key to v (add/replace, or a POST body member). 0, or -1 with c->status/err. */
 static int attr_set(struct image *img, const char *key, const json_t *v, struct attr_ctx *c)
 {
@@ -462,26 +485,28 @@ static int attr_set(struct image *img, const char *key, const json_t *v, struct 
 		return attr_fail(c, 403, "Attribute '%s' is reserved.", key);
 	if (a && ((a->flags & ATTR_READ_ONLY) || ((a->flags & ATTR_CREATE_ONLY) && !c->creating)))
 		return attr_fail(c, 403, "Attribute '%s' is read-only.", key);
-	if (a)
-		return a->set(img, v, c);
+	if (a) {
+		if (json_is_null(v) && !a->field.nullable)
+			return attr_fail(c, 400, "%s: must not be null", key);
+		return attr_apply(img, &a->field, v, a->set, c);
+	}
 	if (!strncmp(key, "os_glance", 9))
 		return attr_fail(c, 403, "Attribute '%s' is reserved.", key);
 	if (!prop_key_valid(key))
 		return attr_fail(c, 400, "property names must be 1 to %d printable bytes",
 		                 PROP_KEY_MAX);
-	if (json_is_null(v)) { /* the SDK sends None for unset optional properties */
-		json_object_del(img->props, key);
-		return 0;
-	}
-	if (!json_is_string(v) || json_string_length(v) > PROP_VALUE_MAX ||
-	    strlen(json_string_value(v)) != json_string_length(v))
+	/* Glance's schema: additional properties are strings */
+	const struct jfield f = {key, J_STR, JF(struct attr_val, s), 0, PROP_VALUE_MAX, 0, 1, 0};
+	struct attr_val val = {0};
+	char err[256];
+	int rc = jparse_value(&f, v, &val, err, sizeof(err));
+	if (rc < 0)
 		return attr_fail(c, 400, "%s: extra properties must be strings of at most %d bytes",
 		                 key, PROP_VALUE_MAX);
-	if (!json_object_get(img->props, key) && json_object_size(img->props) >= IMAGE_MAX_PROPS)
-		return attr_fail(c, 413, "Maximum number of image properties (%d) exceeded",
-		                 IMAGE_MAX_PROPS);
-	json_object_set_new(img->props, key, json_string(json_string_value(v)));
-	return 0;
+	val.null = rc == 1;
+	rc = set_property(img, &val, c, key);
+	jparse_release(&f, 1, &val);
+	return rc;
 }
 
 /* JSON-patch "remove" of a whole attribute. */
@@ -496,9 +521,8 @@ static int attr_remove(struct image *img, const char *key, struct attr_ctx *c)
 		json_array_clear(img->tags);
 		return 0;
 	}
-	if (a && (!strcmp(key, "name") || !strcmp(key, "disk_format") ||
-	          !strcmp(key, "container_format")))
-		return a->set(img, json_null(), c);
+	if (a && a->field.nullable) /* name, disk_format, container_format */
+		return attr_apply(img, &a->field, NULL, a->set, c);
 	if (a)
 		return attr_fail(c, 403, "Attribute '%s' cannot be removed.", key);
 	if (!json_object_get(img->props, key))
@@ -596,18 +620,27 @@ static int patch_tag_element(struct image *img, const struct patch *p, struct at
 		json_array_remove(img->tags, idx);
 		return 0;
 	}
-	if (!tag_valid(p->value))
-		return attr_fail(c, 400, "tags: each tag must be 1 to 255 bytes without '/'");
-	const char *tag = json_string_value(p->value);
+	static const struct jfield f_tag = {"tags", J_STR, JF(struct attr_val, s), 0, 255, 0, 0, 0};
+	struct attr_val val = {0};
+	char err[256];
+	int rc = 0;
+	if (jparse_value(&f_tag, p->value, &val, err, sizeof(err)) < 0 || !tag_ok(val.s)) {
+		rc = attr_fail(c, 400, "tags: each tag must be 1 to 255 bytes without '/'");
+		goto out;
+	}
 	if (p->op == PATCH_REPLACE)
 		json_array_remove(img->tags, idx);
-	if (tags_contain(img->tags, tag)) /* tags are a set */
-		return 0;
-	if (json_array_size(img->tags) >= IMAGE_MAX_TAGS)
-		return attr_fail(c, 413, "Maximum number of tags (%d) exceeded", IMAGE_MAX_TAGS);
+	if (tags_contain(img->tags, val.s)) /* tags are a set */
+		goto out;
+	if (json_array_size(img->tags) >= IMAGE_MAX_TAGS) {
+		rc = attr_fail(c, 413, "Maximum number of tags (%d) exceeded", IMAGE_MAX_TAGS);
+		goto out;
+	}
 	json_array_insert_new(img->tags, idx <= json_array_size(img->tags) ? idx : n,
-	                      json_string(tag));
-	return 0;
+	                      json_string(val.s));
+out:
+	jparse_release(&f_tag, 1, &val);
+	return rc;
 }
 
 static int patch_apply(struct image *img, const struct patch *p, struct attr_ctx *c)
@@ -810,7 +843,7 @@ static void tag_change(struct req *r, struct resp *w, int add)
 	struct attr_ctx c = {.r = r};
 	char err[256];
 	json_t *tag = json_string(r->params[1]);
-	if (!tag || !tag_valid(tag)) {
+	if (!tag || strlen(r->params[1]) > 255 || !tag_ok(r->params[1])) {
 		resp_error(r, w, 400, "a tag must be 1 to 255 bytes");
 		goto out;
 	}

@@ -13,6 +13,5 @@ ALTER TABLE tasks ALTER COLUMN resource_kind DROP DEFAULT;
 ALTER TABLE tasks ALTER COLUMN agent_kind DROP DEFAULT;
 CREATE INDEX tasks_resource ON tasks(resource_kind, resource_id);
 CREATE INDEX tasks_deadline ON tasks(deadline) WHERE status IN ('pending','dispatched');
--- The agents table already has kind (default 'compute'); capacities other kinds
--- declare go into a jsonb beside the compute columns.
-ALTER TABLE agents ADD COLUMN capacity jsonb NOT NULL DEFAULT '{}';
+-- The agents table already has kind (default 'compute'), which the scheduler now
+-- writes from the hello; a kind with capacities of its own adds its columns then.

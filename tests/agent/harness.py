@@ -142,27 +142,15 @@ class Scheduler:
 STATE = None  # the agent's state_dir
 
 
+NUBO_CTL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "deploy",
+                        "nubo-ctl")
+
+
 def qemu_pids(iid):
-    """The exact matcher (the rule of deploy/lib.sh nubo_qemu_pids and of the
-    helper's vm_priv_is_qemu_of): a qemu-system-* process whose argv has "-uuid IID"
-    and whose working directory is STATE/instances/IID."""
-    out = []
-    for p in os.listdir("/proc"):
-        if not p.isdigit():
-            continue
-        try:
-            exe = os.path.basename(os.readlink("/proc/%s/exe" % p))
-            cwd = os.readlink("/proc/%s/cwd" % p)
-            with open("/proc/%s/cmdline" % p, "rb") as f:
-                cmd = f.read().split(b"\0")
-        except OSError:
-            continue
-        if not exe.startswith("qemu-system"):
-            continue
-        uuids = [cmd[i + 1].decode() for i in range(len(cmd) - 1) if cmd[i] == b"-uuid"]
-        if iid in uuids and cwd == os.path.join(STATE, "instances", iid):
-            out.append(int(p))
-    return out
+    """The one exact matcher (deploy/lib.sh nubo_qemu_pids, through nubo-ctl)."""
+    out = subprocess.run([NUBO_CTL, "--state-dir", STATE, "qemu-pids", iid], check=True,
+                         capture_output=True, text=True, timeout=60).stdout
+    return sorted(int(p) for p in out.split())
 
 
 def proc_status(pid):
@@ -506,8 +494,6 @@ def main():
             agent.wait(15)
         except subprocess.TimeoutExpired:
             agent.kill()
-        for p in qemu_pids(""):
-            pass
         if not args.keep:
             for d in os.listdir(os.path.join(state, "instances")) if os.path.isdir(
                     os.path.join(state, "instances")) else []:

@@ -192,3 +192,46 @@ def test_flavor_extra_specs(stack):
             assert_error(r, 400)
     finally:
         stack.os_run("flavor", "delete", "v-specs", check=False)
+
+
+def _patch(stack, iid, ops):
+    return stack.http("PATCH", "/image/v2/images/%s" % iid, raw=json.dumps(ops).encode(),
+                      token=stack.token(),
+                      headers={"Content-Type": "application/openstack-images-v2.1-json-patch"})
+
+
+def test_glance_attributes_are_typed_as_glance_types_them(stack):
+    tok = stack.token()
+    base = {"disk_format": "raw", "container_format": "bare"}
+    for bad in ({"protected": "true"}, {"min_disk": "1"}, {"min_ram": -1},
+                {"visibility": None}, {"tags": ["a/b"]}, {"tags": "a"}, {"os_hidden": 1},
+                {"id": "not-a-uuid"}, {"name": 5}):
+        r = stack.http("POST", "/image/v2/images", dict(base, **bad), token=tok)
+        assert r.status == 400, (bad, r)
+    r = stack.http("POST", "/image/v2/images",
+                   dict(base, name=None, tags=["a", "b", "a"], min_disk=2, protected=False),
+                   token=tok)
+    assert r.status == 201, r
+    img = r.json
+    try:
+        assert img["name"] is None and sorted(img["tags"]) == ["a", "b"] and img["min_disk"] == 2
+        r = _patch(stack, img["id"], [{"op": "replace", "path": "/name", "value": "v-attrs"},
+                                      {"op": "add", "path": "/tags/-", "value": "c"},
+                                      {"op": "add", "path": "/hw_x", "value": "1"}])
+        assert r.status == 200, r
+        assert r.json["name"] == "v-attrs" and "c" in r.json["tags"] and r.json["hw_x"] == "1"
+        for ops in ([{"op": "add", "path": "/hw_y", "value": 1}],
+                    [{"op": "replace", "path": "/min_ram", "value": "5"}],
+                    [{"op": "add", "path": "/tags/-", "value": ""}],
+                    [{"op": "replace", "path": "/protected", "value": None}]):
+            r = _patch(stack, img["id"], ops)
+            assert r.status == 400, (ops, r)
+        r = _patch(stack, img["id"], [{"op": "remove", "path": "/hw_x"},
+                                      {"op": "remove", "path": "/name"}])
+        assert r.status == 200 and "hw_x" not in r.json and r.json["name"] is None, r
+        stack.os_run("image", "set", "--property", "os_distro=debian", "--tag", "t1",
+                     img["id"])
+        shown = stack.os_cli("image", "show", img["id"])
+        assert "t1" in shown["tags"]
+    finally:
+        stack.http("DELETE", "/image/v2/images/%s" % img["id"], token=tok)

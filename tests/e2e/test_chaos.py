@@ -36,13 +36,28 @@ class Killer:
             return
         if not force and self.rnd.random() >= p:
             return
-        time.sleep(self.rnd.uniform(0, 2.5))  # somewhere inside the work just started
+        if self.rnd.random() < 0.7:
+            # mostly while the agent holds a task: once one is dispatched, a moment in
+            self.in_flight(3)
+            time.sleep(self.rnd.uniform(0, 1.5))
+        else:
+            time.sleep(self.rnd.uniform(0, 2.5))
         pid = self.stack.daemon_pid("nubo-compute")
         if not pid:
             return
         kill9(pid)
         self.kills.append((round(time.monotonic() - self.start, 1), where))
         self.stack.nubo_ctl("restart", "nubo-compute")
+
+
+    def in_flight(self, timeout):
+        """Waits up to timeout seconds for a task dispatched to the agent."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if self.stack.sql("SELECT 1 FROM tasks WHERE status = 'dispatched' LIMIT 1"):
+                return True
+            time.sleep(0.05)
+        return False
 
 
 def server_or_none(stack, sid):
@@ -72,14 +87,14 @@ def test_agent_kills_leave_nothing_stuck(stack, os_cli, os_run):
         s = os_cli("server", "create", "--flavor", "m1.tiny", "--image", "nubo-tiny",
                    "chaos-%d-%d" % (SEED, i))
         ids.append(s["id"])
-        killer.maybe("create %d" % i)
+        killer.maybe("create %d" % i, p=0.8)
     try:
         states = wait_for(lambda: settled(stack, ids), SETTLE, 2,
                           "servers to settle after create (%s)" % what())
         for sid, s in states.items():
             if s["status"] == "ACTIVE" and rnd.random() < 0.7:
                 os_run("server", "stop", sid)
-                killer.maybe("stop %s" % sid)
+                killer.maybe("stop %s" % sid, p=0.8)
         wait_for(lambda: settled(stack, ids), SETTLE, 2,
                  "servers to settle after stop (%s)" % what())
         if not killer.kills:
@@ -87,7 +102,7 @@ def test_agent_kills_leave_nothing_stuck(stack, os_cli, os_run):
     finally:
         for n, sid in enumerate(ids):
             os_run("server", "delete", sid, check=False)
-            killer.maybe("delete %d" % n)
+            killer.maybe("delete %d" % n, p=0.8)
 
     def all_gone():
         return all(server_or_none(stack, sid) is None for sid in ids)

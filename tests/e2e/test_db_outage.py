@@ -44,6 +44,9 @@ def test_outage_is_503_not_401_and_logged_once(stack):
         new = [ln for ln in _api_log_lines(stack)[before:] if "database" in ln]
         assert len(new) == 3, "one log line per refused request:\n" + "\n".join(new)
         assert all("req-" in ln for ln in new), new
+        # the version documents need nobody's identity: still served
+        r = stack.http("GET", "/identity/v3", token=tok)
+        assert r.status == 200, (r.status, r.text[:300])
         # a wrong password is still 503 (we cannot tell) and never 401
         r = stack.http("POST", "/identity/v3/auth/tokens",
                        auth_body("admin", "wrong", "admin"))

@@ -70,7 +70,7 @@ def test_scheduler_restart_drives_a_pending_task(stack, vm, os_run):
     assert len(stack.qemu_pids(vm["id"])) == 1
 
 
-def test_a_dead_qemu_is_noticed(stack, vm):
+def test_a_dead_qemu_is_noticed(stack, vm, os_run):
     # last: it leaves the shared VM in ERROR. A QEMU that is killed is no clean guest
     # power-off (that stays SHUTOFF): the fault says what happened.
     qemu = stack.qemu_pids(vm["id"])
@@ -87,3 +87,11 @@ def test_a_dead_qemu_is_noticed(stack, vm):
     message = fault.get("message", "") if isinstance(fault, dict) else str(fault)
     assert "killed by signal 9" in message and "last console lines" in message, s
     assert stack.qemu_pids(vm["id"]) == []
+    # a hard reboot recovers it (Nova allows it from ERROR)
+    os_run("server", "reboot", "--hard", vm["id"])
+
+    def active():
+        s = stack.server(vm["id"])
+        return s["status"] == "ACTIVE" and s.get("OS-EXT-STS:task_state") in (None, "", "None")
+    wait_for(active, 120, 2, "the hard reboot to bring the server back to ACTIVE")
+    assert len(stack.qemu_pids(vm["id"])) == 1

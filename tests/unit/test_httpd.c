@@ -352,6 +352,29 @@ static void bodies(void **state)
 	free(r);
 }
 
+/* A chunked body that never ends is not read forever: 16 MiB past the bound the
+ * connection is cut. */
+static void endless_body(void **state)
+{
+	int fd = dial(NULL);
+	const char head[] =
+	    "POST /t/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+	assert_int_equal(send(fd, head, strlen(head), MSG_NOSIGNAL), (ssize_t)strlen(head));
+	static char chunk[65536 + 16];
+	int n = snprintf(chunk, sizeof(chunk), "10000\r\n");
+	memset(chunk + n, 'x', 65536);
+	memcpy(chunk + n + 65536, "\r\n", 2);
+	size_t len = (size_t)n + 65536 + 2, sent = 0;
+	while (sent < (64u << 20)) {
+		ssize_t k = send(fd, chunk, len, MSG_NOSIGNAL);
+		if (k <= 0)
+			break;
+		sent += (size_t)k;
+	}
+	assert_true(sent < (24u << 20));
+	close(fd);
+}
+
 static void streams(void **state)
 {
 	int closed;
@@ -378,6 +401,35 @@ static void streams(void **state)
 	assert_int_equal(stored_len, -1);
 	free(r);
 
+	/* refused while the client waits for 100 Continue: answered before the body */
+	n = snprintf(req, sizeof(req),
+	             "PUT /t/upload HTTP/1.1\r\nHost: x\r\nX-Deny: 1\r\nExpect: 100-continue\r\n"
+	             "Content-Length: 1000\r\n\r\n");
+	{
+		int fd = dial(NULL);
+		assert_int_equal(send(fd, req, (size_t)n, MSG_NOSIGNAL), n);
+		char *got = slurp(fd, 2000, &closed);
+		assert_int_equal(status_of(got), 403);
+		assert_null(strstr(got, "100 Continue"));
+		free(got);
+		close(fd);
+	}
+	/* accepted: 100 Continue, then the answer */
+	n = snprintf(req, sizeof(req),
+	             "PUT /t/upload HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+	             "Connection: close\r\nContent-Length: 10\r\n\r\n");
+	{
+		int fd = dial(NULL);
+		assert_int_equal(send(fd, req, (size_t)n, MSG_NOSIGNAL), n);
+		char *got = slurp(fd, 500, &closed);
+		assert_int_equal(status_of(got), 100);
+		free(got);
+		assert_int_equal(send(fd, "0123456789", 10, MSG_NOSIGNAL), 10);
+		got = slurp(fd, 2000, &closed);
+		assert_int_equal(status_of(got), 204);
+		free(got);
+		close(fd);
+	}
 	/* over max_stream by declaration */
 	n = snprintf(req, sizeof(req),
 	             "PUT /t/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n");
@@ -487,15 +539,11 @@ static void per_address_limit(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(routing),
-	    cmocka_unit_test(hooks),
-	    cmocka_unit_test(bodies),
-	    cmocka_unit_test(streams),
-	    cmocka_unit_test(nul_bytes),
-	    cmocka_unit_test(garbage),
-	    cmocka_unit_test(keepalive),
-	    cmocka_unit_test(slow_headers),
-	    cmocka_unit_test(per_address_limit),
+	    cmocka_unit_test(routing),      cmocka_unit_test(hooks),
+	    cmocka_unit_test(bodies),       cmocka_unit_test(endless_body),
+	    cmocka_unit_test(streams),      cmocka_unit_test(nul_bytes),
+	    cmocka_unit_test(garbage),      cmocka_unit_test(keepalive),
+	    cmocka_unit_test(slow_headers), cmocka_unit_test(per_address_limit),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -76,6 +76,18 @@ static void overlay_on_raw(void **state)
 	assert_int_equal(proc_run(argv, 10000, out, sizeof(out)), 0);
 	assert_non_null(strstr(out, "\"virtual-size\": 1073741824"));
 	assert_non_null(strstr(out, "\"backing-filename-format\": \"raw\""));
+	/* a disk smaller than the base is refused, not truncated: the flavor decides */
+	unlink(disk);
+	assert_int_equal(image_overlay_create(base, "raw", disk, 4096, err, sizeof(err)), -EFBIG);
+	assert_false(fs_exists(disk));
+	char huge[256];
+	snprintf(huge, sizeof(huge), "%s/huge.qcow2", dir);
+	const char *mk[] = {"qemu-img", "create", "-q", "-f", "qcow2", huge, "100T", NULL};
+	assert_int_equal(proc_run(mk, 10000, out, sizeof(out)), 0);
+	assert_int_equal(image_overlay_create(huge, "qcow2", disk, 1LL << 30, err, sizeof(err)),
+	                 -EFBIG);
+	assert_non_null(strstr(err, "exceeds the flavor's root disk"));
+	assert_false(fs_exists(disk));
 	/* a missing base fails cleanly without a half-made disk */
 	unlink(disk);
 	assert_int_not_equal(image_overlay_create("/nonexistent", "raw", disk, 0, err, sizeof(err)),

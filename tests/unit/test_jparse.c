@@ -204,10 +204,72 @@ static void maps(void **state)
 	json_decref(body);
 }
 
+struct one {
+	long i;
+	int b;
+	char *s;
+	struct jstrlist tags;
+};
+
+/* One value at a time (Glance attributes), strict types, lists of strings. */
+static void values(void **state)
+{
+	static const struct jfield fi = {"min_disk", J_INT, JF(struct one, i), 0, 10,
+	                                 0,          0,     JF_STRICT};
+	static const struct jfield fb = {"protected", J_BOOL, JF(struct one, b), 0, 0,
+	                                 0,           0,      JF_STRICT};
+	static const struct jfield fs = {"name", J_STR, JF(struct one, s), 0, 4, 0, 1, 0};
+	static const struct jfield fl = {"tags", J_STRLIST, JF(struct one, tags), 0, 2, 0, 0, 0};
+	char err[256];
+	struct one o = {0};
+	json_t *v = json_integer(3);
+	assert_int_equal(jparse_value(&fi, v, &o, err, sizeof(err)), 0);
+	assert_int_equal(o.i, 3);
+	json_decref(v);
+	v = json_string("3"); /* strict: no numbers as text */
+	assert_int_equal(jparse_value(&fi, v, &o, err, sizeof(err)), -EINVAL);
+	assert_int_equal(jparse_value(&fb, v, &o, err, sizeof(err)), -EINVAL);
+	json_decref(v);
+	v = json_string("true");
+	assert_int_equal(jparse_value(&fb, v, &o, err, sizeof(err)), -EINVAL);
+	json_decref(v);
+	v = json_true();
+	assert_int_equal(jparse_value(&fb, v, &o, err, sizeof(err)), 0);
+	assert_int_equal(o.b, 1);
+	json_decref(v);
+	v = json_null();
+	assert_int_equal(jparse_value(&fs, v, &o, err, sizeof(err)), 1); /* nullable */
+	assert_null(o.s);
+	assert_int_equal(jparse_value(&fi, v, &o, err, sizeof(err)), -EINVAL);
+	json_decref(v);
+	v = json_string("abcd");
+	assert_int_equal(jparse_value(&fs, v, &o, err, sizeof(err)), 0);
+	assert_string_equal(o.s, "abcd");
+	jparse_release(&fs, 1, &o);
+	assert_null(o.s);
+	json_decref(v);
+
+	v = json_pack("[s,s]", "a", "b");
+	assert_int_equal(jparse_value(&fl, v, &o, err, sizeof(err)), 0);
+	assert_int_equal(o.tags.n, 2);
+	assert_string_equal(o.tags.items[1], "b");
+	jparse_release(&fl, 1, &o);
+	assert_int_equal(o.tags.n, 0);
+	json_decref(v);
+	static const char *const bad[] = {"[\"a\", \"b\", \"c\"]", "[\"\"]", "[1]", "{}", "\"a\""};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		v = json_loads(bad[i], JSON_DECODE_ANY, NULL);
+		assert_non_null(v);
+		assert_int_equal(jparse_value(&fl, v, &o, err, sizeof(err)), -EINVAL);
+		assert_null(o.tags.items);
+		json_decref(v);
+	}
+}
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = {cmocka_unit_test(accepts), cmocka_unit_test(rejects),
+	const struct CMUnitTest tests[] = {cmocka_unit_test(accepts),    cmocka_unit_test(rejects),
 	                                   cmocka_unit_test(known_keys), cmocka_unit_test(doubles),
-	                                   cmocka_unit_test(maps)};
+	                                   cmocka_unit_test(maps),       cmocka_unit_test(values)};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,51 @@
+/* The outbox's kind table: every resource kind msg.h knows has a row with every
+ * callback, and each instance action of the bus schema has a row in the state table
+ * the instance kind applies. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "scheduler/instance_tasks.h"
+#include "scheduler/tasks.h"
+#include "scheduler/vmstate.h"
+
+static void every_kind_has_a_full_row(void **state)
+{
+	for (int k = 0; k < MSG_RES_KIND_COUNT; k++) {
+		const struct task_kind *t = tasks_kind((enum msg_res_kind)k);
+		assert_non_null(t);
+		assert_int_equal(t->kind, k);
+		assert_non_null(t->dispatch);
+		assert_non_null(t->resend);
+		assert_non_null(t->on_result);
+		assert_non_null(t->on_deadline);
+		assert_non_null(t->on_event);
+		assert_non_null(t->reconcile);
+	}
+	assert_null(tasks_kind(MSG_RES_KIND_COUNT));
+	assert_null(tasks_kind((enum msg_res_kind) - 1));
+	assert_ptr_equal(tasks_kind(MSG_RES_INSTANCE), &instance_tasks);
+}
+
+static void every_instance_action_has_a_state_row(void **state)
+{
+	static const char *const actions[] = {
+	    TASK_SPAWN,       TASK_DELETE, TASK_START,   TASK_STOP,    TASK_REBOOT,
+	    TASK_HARD_REBOOT, TASK_PAUSE,  TASK_UNPAUSE, TASK_SUSPEND, TASK_RESUME};
+	for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {
+		assert_true(msg_res_action_valid(MSG_RES_INSTANCE, actions[i]));
+		assert_non_null(vmstate_action_find(actions[i]));
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(every_kind_has_a_full_row),
+	    cmocka_unit_test(every_instance_action_has_a_state_row),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
