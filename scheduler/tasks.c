@@ -333,6 +333,10 @@ void tasks_deadlines(struct sched *s)
 		sched_db_error(s, c, "tasks: stamp deadlines", err);
 		goto out;
 	}
+	/* Deadlines that passed while this scheduler was down wait until its agents had
+	 * time to say hello and answer what was re-sent to them. */
+	if (time_mono_ms() - s->started_ms < (int64_t)s->cfg->agent_timeout * 1000)
+		goto out;
 	PGresult *r = DBQ(c, err, sizeof err,
 	                  "SELECT id FROM tasks WHERE status IN ('pending', 'dispatched')"
 	                  " AND deadline < now() ORDER BY deadline LIMIT $1::int",

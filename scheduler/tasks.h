@@ -63,7 +63,9 @@ void tasks_retry(struct sched *s);
  * have restarted and lost what it was doing). */
 void tasks_resend_host(struct sched *s, const char *host);
 /* Per tick: stamps a deadline on tasks without one ([scheduler] spawn_deadline or
- * task_deadline after their creation) and hands tasks past it to their kind. */
+ * task_deadline after their creation) and hands tasks past it to their kind (not in
+ * the first agent_timeout seconds of this scheduler: a deadline that passed while it
+ * was down waits for the agents' answers to what is re-sent). */
 void tasks_deadlines(struct sched *s);
 /* Bus handler for result: routes it to the task's kind when it is open and from the
  * host it was sent to, then acks it to peer once recorded (or when it can never be

@@ -959,6 +959,23 @@ def t_restart_is_not_host_gone(db, sched):
     check(task(db, tid)["error"] == "-", "deleted by the agent, not without it")
 
 
+def t_restart_then_deadline(db, sched):
+    """A deadline that passed while the scheduler was down does not fail a task its
+    agent answers once it is re-sent after the restart."""
+    b = S["node9"]
+    iid = placed(db, "late", "node9")
+    b.vms[iid] = "running"
+    tid = new_task(db, iid, "stop", task_state="powering-off")
+    wake()
+    b.take_task(action="stop", instance=iid)  # dispatched, not answered
+    sched.stop()
+    db.exec("UPDATE tasks SET deadline = now() - interval '1 minute' WHERE id = %s" % lit(tid))
+    sched.start()
+    b.result(b.take_task(timeout=TASK_RETRY_S + 3, action="stop", instance=iid))
+    wait_task(db, tid, "the re-sent stop is recorded, not timed out", status="done")
+    wait_inst(db, iid, "stopped", status="SHUTOFF", fault="-")
+
+
 def t_audit(db, sched):
     """nubo-manage audit: clean now; a stuck instance or an overdue task makes it fail."""
     out = subprocess.run([ARGS.manage, "-c", ARGS.conf, "audit"], capture_output=True,
@@ -1034,7 +1051,7 @@ CHECKS = [t_check_config, t_start_migrates, t_no_host_is_up, t_agent_registers, 
           t_failed_spawn_is_error, t_retry, t_console, t_events, t_reconcile, t_agent_down,
           t_placement, t_bad_messages, t_restart, t_delete_overtakes_spawn, t_db_outage,
           t_delete, t_resend_on_hello, t_deadline, t_host_gone_delete,
-          t_restart_is_not_host_gone, t_audit, t_migrations,
+          t_restart_is_not_host_gone, t_restart_then_deadline, t_audit, t_migrations,
           t_wake_bind_loopback, t_stop_clean,
           t_curve]
 
