@@ -22,6 +22,6 @@ int quota_usage(PGconn *db, const char *project_id, struct quota_set *out);
 /* Pure: 0 when usage + request fits limits; else -EDQUOT with a message such as
  * "Quota exceeded for instances: Requested 1, but already used 1 of 1 instances". */
 int quota_check(const struct quota_set *limits, const struct quota_set *usage,
-		const struct quota_set *request, char *msg, size_t msglen);
+                const struct quota_set *request, char *msg, size_t msglen);
 
 #endif

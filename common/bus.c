@@ -51,7 +51,7 @@ static int frame_recv(void *sock, zmq_msg_t *f, int flags)
 }
 
 int bus_recv(void *sock, char *peer, size_t peerlen, struct msg *out, int flags, char *err,
-	     size_t errlen)
+             size_t errlen)
 {
 	zmq_msg_t f;
 	memset(out, 0, sizeof(*out));

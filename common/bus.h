@@ -16,7 +16,7 @@ int bus_send(void *sock, const char *peer, const struct msg *m);
  * -EPERM when a host-bound CURVE key claims another host's routing id (the frames are
  * consumed either way). */
 int bus_recv(void *sock, char *peer, size_t peerlen, struct msg *out, int flags, char *err,
-	     size_t errlen);
+             size_t errlen);
 
 #endif
 

@@ -70,8 +70,8 @@ static void *zap_main(void *arg)
 		const char *code = allow ? "200" : "400";
 		const char *text = allow ? "OK" : "client key not allowed";
 		zmq_send(zap_sock, "1.0", 3, ZMQ_SNDMORE);
-		zmq_send(zap_sock, n > 1 ? zmq_msg_data(&frames[1]) : "", n > 1 ? zmq_msg_size(&frames[1]) : 0,
-			 ZMQ_SNDMORE);
+		zmq_send(zap_sock, n > 1 ? zmq_msg_data(&frames[1]) : "",
+		         n > 1 ? zmq_msg_size(&frames[1]) : 0, ZMQ_SNDMORE);
 		zmq_send(zap_sock, code, 3, ZMQ_SNDMORE);
 		zmq_send(zap_sock, text, strlen(text), ZMQ_SNDMORE);
 		zmq_send(zap_sock, user, strlen(user), ZMQ_SNDMORE);
@@ -95,12 +95,13 @@ static int zap_start(void *ctx, const char *allowed)
 		size_t len = strlen(t);
 		const char *key = len >= Z85_KEY_LEN ? t + len - Z85_KEY_LEN : t;
 		size_t hlen = (size_t)(key - t);
-		if (!key_ok(key) || (hlen > 0 && (t[hlen - 1] != '=' || hlen - 1 >= sizeof(zap_host[0]) ||
-						 hlen == 1))) {
+		if (!key_ok(key) || (hlen > 0 && (t[hlen - 1] != '=' ||
+		                                  hlen - 1 >= sizeof(zap_host[0]) || hlen == 1))) {
 			free(list);
 			return -EINVAL;
 		}
-		snprintf(zap_host[zap_n], sizeof(zap_host[0]), "%.*s", hlen ? (int)(hlen - 1) : 0, t);
+		snprintf(zap_host[zap_n], sizeof(zap_host[0]), "%.*s", hlen ? (int)(hlen - 1) : 0,
+		         t);
 		strcpy(zap_allowed[zap_n++], key);
 	}
 	free(list);

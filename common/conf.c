@@ -65,7 +65,8 @@ struct conf *conf_parse(const char *text, char *err, size_t errlen)
 		size_t len = nl ? (size_t)(nl - p) : strlen(p);
 		lineno++;
 		if (len >= sizeof(line)) {
-			snprintf(err, errlen, "line %d: longer than %d bytes", lineno, CONF_MAX_LINE);
+			snprintf(err, errlen, "line %d: longer than %d bytes", lineno,
+			         CONF_MAX_LINE);
 			goto fail;
 		}
 		memcpy(line, p, len);
@@ -108,7 +109,8 @@ struct conf *conf_parse(const char *text, char *err, size_t errlen)
 			goto fail;
 		}
 		if (c->n == CONF_MAX_ENTRIES) {
-			snprintf(err, errlen, "line %d: more than %d entries", lineno, CONF_MAX_ENTRIES);
+			snprintf(err, errlen, "line %d: more than %d entries", lineno,
+			         CONF_MAX_ENTRIES);
 			goto fail;
 		}
 		conf_set(c, section, key, value);
@@ -190,8 +192,8 @@ void conf_dump(const struct conf *c, void *file)
 	FILE *f = file;
 	for (size_t i = 0; i < c->n; i++) {
 		const char *k = c->e[i].key;
-		int secret = strstr(k, "secret") || strstr(k, "password") || strstr(k, "conninfo") ||
-			     strstr(k, "_key");
+		int secret = strstr(k, "secret") || strstr(k, "password") ||
+		             strstr(k, "conninfo") || strstr(k, "_key");
 		fprintf(f, "%s.%s = %s\n", c->e[i].section, k, secret ? "***" : c->e[i].value);
 	}
 }

@@ -18,9 +18,9 @@ void uuid_generate_str(char out[UUID_STR_LEN])
 	b[6] = (b[6] & 0x0f) | 0x40;
 	b[8] = (b[8] & 0x3f) | 0x80;
 	snprintf(out, UUID_STR_LEN,
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-		 b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-		 b[15]);
+	         "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+	         b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+	         b[15]);
 }
 
 int uuid_is_valid(const char *s)
@@ -52,7 +52,7 @@ void time_iso_micro(time_t t, long usec, char *out, size_t n)
 	struct tm tm;
 	gmtime_r(&t, &tm);
 	snprintf(out, n, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, usec);
+	         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, usec);
 }
 
 void time_iso(time_t t, char *out, size_t n)
@@ -67,7 +67,7 @@ int time_parse_iso(const char *s, time_t *out)
 	struct tm tm = {0};
 	int consumed = 0;
 	if (!s || sscanf(s, "%4d-%2d-%2d%*1[T ]%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-			 &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) != 6)
+	                 &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) != 6)
 		return -EINVAL;
 	const char *rest = s + consumed;
 	if (*rest == '.') {
@@ -111,10 +111,10 @@ void sha256_hex(const void *data, size_t len, char out[65])
 }
 
 int base64_decode(const char *s, const char *ignore, int unpadded_ok, unsigned char **out,
-		  size_t *len)
+                  size_t *len)
 {
 	static const int variants[] = {sodium_base64_VARIANT_ORIGINAL,
-				       sodium_base64_VARIANT_ORIGINAL_NO_PADDING};
+	                               sodium_base64_VARIANT_ORIGINAL_NO_PADDING};
 	size_t in = strlen(s);
 	/* room for all of it (3 bytes per 4 characters); libsodium reports a missing
 	 * padding with the same ERANGE as a short buffer, so none may be short */

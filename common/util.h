@@ -35,6 +35,6 @@ void sha256_hex(const void *data, size_t len, char out[65]);
  * padding is accepted only when unpadded_ok. Returns 0 with *out (owned; a NUL is
  * appended that *len does not count) and *len, or -EINVAL with nothing to free. */
 int base64_decode(const char *s, const char *ignore, int unpadded_ok, unsigned char **out,
-		  size_t *len);
+                  size_t *len);
 
 #endif

@@ -7,7 +7,7 @@
 void *xmalloc(size_t n);
 void *xcalloc(size_t nmemb, size_t size);
 void *xrealloc(void *p, size_t n);
-char *xstrdup(const char *s);                 /* NULL in, NULL out */
+char *xstrdup(const char *s); /* NULL in, NULL out */
 char *xstrndup(const char *s, size_t n);
 /* printf into a new string; returns owned memory. */
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -91,8 +91,7 @@ json_t *server_view_full(const struct server_row *s, const struct server_view_ct
 	                            wire_string_or_null(s->launched_at));
 	json_object_set_new_nocheck(o, "OS-SRV-USG:terminated_at",
 	                            wire_string_or_null(s->terminated_at));
-	json_object_set_new_nocheck(o, "OS-EXT-STS:task_state",
-	                            wire_string_or_null(s->task_state));
+	json_object_set_new_nocheck(o, "OS-EXT-STS:task_state", wire_string_or_null(s->task_state));
 	json_object_set_new_nocheck(o, "OS-EXT-STS:vm_state", json_string(s->vm_state));
 	json_object_set_new_nocheck(o, "OS-EXT-STS:power_state", json_integer(s->power_state));
 	json_object_set_new_nocheck(o, "os-extended-volumes:volumes_attached", json_array());

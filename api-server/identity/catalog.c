@@ -10,9 +10,9 @@
 static const struct {
 	const char *type, *name, *path;
 } services[] = {
-	{"identity", "keystone", "/identity"},
-	{"compute", "nova", "/compute/v2.1"},
-	{"image", "glance", "/image"},
+    {"identity", "keystone", "/identity"},
+    {"compute", "nova", "/compute/v2.1"},
+    {"image", "glance", "/image"},
 };
 
 json_t *catalog_build(const struct api *api, const char *project_id)
@@ -25,10 +25,10 @@ json_t *catalog_build(const struct api *api, const char *project_id)
 		char eid[80];
 		snprintf(eid, sizeof(eid), "%s-public", services[i].type);
 		json_t *ep = json_pack("{s:s,s:s,s:s,s:s,s:s}", "id", eid, "interface", "public",
-				       "region", api->region, "region_id", api->region, "url", url);
+		                       "region", api->region, "region_id", api->region, "url", url);
 		json_array_append_new(cat, json_pack("{s:s,s:s,s:s,s:[o]}", "id", services[i].type,
-						     "type", services[i].type, "name",
-						     services[i].name, "endpoints", ep));
+		                                     "type", services[i].type, "name",
+		                                     services[i].name, "endpoints", ep));
 		free(url);
 	}
 	return cat;

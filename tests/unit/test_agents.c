@@ -136,19 +136,19 @@ static void fault_text(void **state)
 	reconcile_fault_text(VMSTATE_FAULT_VANISHED, "node1", "", out, sizeof(out));
 	assert_string_equal(out, "instance vanished from host node1");
 	reconcile_fault_text(VMSTATE_FAULT_CRASHED, "node2", "QEMU exited (signal 9)", out,
-			     sizeof(out));
+	                     sizeof(out));
 	assert_string_equal(out, "instance failed on host node2: QEMU exited (signal 9)");
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(touch_registers_and_updates),
-		cmocka_unit_test(expiry),
-		cmocka_unit_test(registry_is_bounded),
-		cmocka_unit_test(reachability_changes_are_reported_once),
-		cmocka_unit_test(orphan_memo),
-		cmocka_unit_test(fault_text),
+	    cmocka_unit_test(touch_registers_and_updates),
+	    cmocka_unit_test(expiry),
+	    cmocka_unit_test(registry_is_bounded),
+	    cmocka_unit_test(reachability_changes_are_reported_once),
+	    cmocka_unit_test(orphan_memo),
+	    cmocka_unit_test(fault_text),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

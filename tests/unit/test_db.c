@@ -32,7 +32,7 @@ static void error_through_pointer_keeps_message(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(error_through_pointer_keeps_message),
+	    cmocka_unit_test(error_through_pointer_keeps_message),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

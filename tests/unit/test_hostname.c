@@ -72,12 +72,12 @@ static void long_names_are_cut_to_63(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(plain_names),
-		cmocka_unit_test(separators_become_hyphens),
-		cmocka_unit_test(other_characters_are_dropped),
-		cmocka_unit_test(edges_are_trimmed),
-		cmocka_unit_test(empty_falls_back),
-		cmocka_unit_test(long_names_are_cut_to_63),
+	    cmocka_unit_test(plain_names),
+	    cmocka_unit_test(separators_become_hyphens),
+	    cmocka_unit_test(other_characters_are_dropped),
+	    cmocka_unit_test(edges_are_trimmed),
+	    cmocka_unit_test(empty_falls_back),
+	    cmocka_unit_test(long_names_are_cut_to_63),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,15 +15,15 @@
 static const struct {
 	const char *in, *hex;
 } vectors[] = {
-	{"", "d41d8cd98f00b204e9800998ecf8427e"},
-	{"a", "0cc175b9c0f1b6a831c399e269772661"},
-	{"abc", "900150983cd24fb0d6963f7d28e17f72"},
-	{"message digest", "f96b697d7cb7938d525a2f31aaf161d0"},
-	{"abcdefghijklmnopqrstuvwxyz", "c3fcd3d76192e4007dfb496cca67e13b"},
-	{"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
-	 "d174ab98d277d9f5a5611c2c9f419d9f"},
-	{"12345678901234567890123456789012345678901234567890123456789012345678901234567890",
-	 "57edf4a22be3c955ac49da2e2107b67a"},
+    {"", "d41d8cd98f00b204e9800998ecf8427e"},
+    {"a", "0cc175b9c0f1b6a831c399e269772661"},
+    {"abc", "900150983cd24fb0d6963f7d28e17f72"},
+    {"message digest", "f96b697d7cb7938d525a2f31aaf161d0"},
+    {"abcdefghijklmnopqrstuvwxyz", "c3fcd3d76192e4007dfb496cca67e13b"},
+    {"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+     "d174ab98d277d9f5a5611c2c9f419d9f"},
+    {"12345678901234567890123456789012345678901234567890123456789012345678901234567890",
+     "57edf4a22be3c955ac49da2e2107b67a"},
 };
 
 static void test_rfc1321(void **state)
@@ -62,10 +62,10 @@ static void test_padding_boundaries(void **state)
 		size_t len;
 		const char *hex;
 	} cases[] = {
-		{55, "ef1772b6dff9a122358552954ad0df65"},
-		{56, "3b0c8ac703f828b04c6c197006d17218"},
-		{64, "014842d480b571495a4a0363793f7367"},
-		{1000000, "7707d6ae4e027c70eea2a935c2296f21"},
+	    {55, "ef1772b6dff9a122358552954ad0df65"},
+	    {56, "3b0c8ac703f828b04c6c197006d17218"},
+	    {64, "014842d480b571495a4a0363793f7367"},
+	    {1000000, "7707d6ae4e027c70eea2a935c2296f21"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char *buf = malloc(cases[i].len);
@@ -112,10 +112,10 @@ static void test_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rfc1321),
-		cmocka_unit_test(test_pieces),
-		cmocka_unit_test(test_padding_boundaries),
-		cmocka_unit_test(test_file),
+	    cmocka_unit_test(test_rfc1321),
+	    cmocka_unit_test(test_pieces),
+	    cmocka_unit_test(test_padding_boundaries),
+	    cmocka_unit_test(test_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,7 +20,7 @@ static struct placement_host host(const char *name, long vcpus, long ram, long d
 }
 
 static int choose(const struct placement_host *h, size_t n, const struct placement_ratios *r,
-		  long vcpus, long ram, long disk, const char *az, char *why)
+                  long vcpus, long ram, long disk, const char *az, char *why)
 {
 	const struct placement_request q = {vcpus, ram, disk, az};
 	return placement_choose(h, n, r, &q, why, PLACEMENT_REASON_MAX);
@@ -64,11 +64,11 @@ static void ram_reason_lists_only_hosts_that_got_there(void **state)
 {
 	char why[PLACEMENT_REASON_MAX];
 	struct placement_host h[] = {host("node1", 8, 1024, 100), host("node2", 8, 4096, 100),
-				     host("node3", 8, 2048, 100)};
+	                             host("node3", 8, 2048, 100)};
 	h[1].up = 0;
 	assert_int_equal(choose(h, 3, &one, 1, 8192, 1, NULL, why), -1);
 	assert_string_equal(why, "no host has 8192 MB RAM free: node1 has 1024 MB, node3 has "
-				 "2048 MB");
+	                         "2048 MB");
 }
 
 static void ram_ratio(void **state)
@@ -142,7 +142,7 @@ static void one_host_fails_each_filter(void **state)
 {
 	char why[PLACEMENT_REASON_MAX];
 	struct placement_host h[] = {host("a", 1, 8192, 100), host("b", 8, 512, 100),
-				     host("c", 8, 8192, 1), host("d", 8, 4096, 100)};
+	                             host("c", 8, 8192, 1), host("d", 8, 4096, 100)};
 	assert_int_equal(choose(h, 4, &one, 2, 1024, 10, NULL, why), 3);
 }
 
@@ -150,7 +150,7 @@ static void most_free_ram_wins(void **state)
 {
 	char why[PLACEMENT_REASON_MAX];
 	struct placement_host h[] = {host("node1", 8, 8192, 100), host("node2", 8, 16384, 100),
-				     host("node3", 8, 16384, 100)};
+	                             host("node3", 8, 16384, 100)};
 	h[1].used_ram_mb = 10000; /* 6384 free */
 	h[2].used_ram_mb = 4000;  /* 12384 free */
 	assert_int_equal(choose(h, 3, &one, 1, 512, 1, NULL, why), 2);
@@ -170,10 +170,10 @@ static void ties_go_to_the_smallest_name_in_any_order(void **state)
 {
 	char why[PLACEMENT_REASON_MAX];
 	struct placement_host h[] = {host("node3", 8, 8192, 100), host("node1", 8, 8192, 100),
-				     host("node2", 8, 8192, 100)};
+	                             host("node2", 8, 8192, 100)};
 	assert_int_equal(choose(h, 3, &one, 1, 512, 1, NULL, why), 1);
 	struct placement_host g[] = {host("node2", 8, 8192, 100), host("node3", 8, 8192, 100),
-				     host("node1", 8, 8192, 100)};
+	                             host("node1", 8, 8192, 100)};
 	assert_int_equal(choose(g, 3, &one, 1, 512, 1, NULL, why), 2);
 }
 
@@ -195,7 +195,7 @@ static void az_filter(void **state)
 	assert_int_equal(choose(h, 2, &one, 1, 512, 1, "az1", why), 1);
 	assert_int_equal(choose(h, 2, &one, 1, 512, 1, "az2", why), -1);
 	assert_string_equal(why, "no host is in availability zone \"az2\": node1 is in \"nova\", "
-				 "node2 is in \"az1\"");
+	                         "node2 is in \"az1\"");
 	/* no zone, "" and the default zone all mean any zone: most free RAM wins */
 	assert_int_equal(choose(h, 2, &one, 1, 512, 1, NULL, why), 0);
 	assert_int_equal(choose(h, 2, &one, 1, 512, 1, "", why), 0);
@@ -236,8 +236,8 @@ static void many_hosts_are_counted(void **state)
 	}
 	assert_int_equal(choose(h, 12, &one, 1, 200, 1, NULL, why), -1);
 	assert_string_equal(why, "no host has 200 MB RAM free: n0 has 100 MB, n1 has 100 MB, n2 "
-				 "has 100 MB, n3 has 100 MB, n4 has 100 MB, n5 has 100 MB, n6 "
-				 "has 100 MB, n7 has 100 MB and 4 more");
+	                         "has 100 MB, n3 has 100 MB, n4 has 100 MB, n5 has 100 MB, n6 "
+	                         "has 100 MB, n7 has 100 MB and 4 more");
 }
 
 static void reason_is_cut_safely(void **state)
@@ -267,28 +267,28 @@ static void free_is_floored(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(zero_hosts),
-		cmocka_unit_test(all_down),
-		cmocka_unit_test(down_host_is_skipped),
-		cmocka_unit_test(ram_reason),
-		cmocka_unit_test(ram_reason_lists_only_hosts_that_got_there),
-		cmocka_unit_test(ram_ratio),
-		cmocka_unit_test(overcommitted_host_shows_zero),
-		cmocka_unit_test(cores_reason_and_ratio),
-		cmocka_unit_test(disk_reason_and_ratio),
-		cmocka_unit_test(zero_disk_request_fits_a_full_disk),
-		cmocka_unit_test(filters_run_in_order),
-		cmocka_unit_test(one_host_fails_each_filter),
-		cmocka_unit_test(most_free_ram_wins),
-		cmocka_unit_test(weigher_uses_ratio),
-		cmocka_unit_test(ties_go_to_the_smallest_name_in_any_order),
-		cmocka_unit_test(exact_fit),
-		cmocka_unit_test(az_filter),
-		cmocka_unit_test(az_null_on_host),
-		cmocka_unit_test(az_then_resources),
-		cmocka_unit_test(many_hosts_are_counted),
-		cmocka_unit_test(reason_is_cut_safely),
-		cmocka_unit_test(free_is_floored),
+	    cmocka_unit_test(zero_hosts),
+	    cmocka_unit_test(all_down),
+	    cmocka_unit_test(down_host_is_skipped),
+	    cmocka_unit_test(ram_reason),
+	    cmocka_unit_test(ram_reason_lists_only_hosts_that_got_there),
+	    cmocka_unit_test(ram_ratio),
+	    cmocka_unit_test(overcommitted_host_shows_zero),
+	    cmocka_unit_test(cores_reason_and_ratio),
+	    cmocka_unit_test(disk_reason_and_ratio),
+	    cmocka_unit_test(zero_disk_request_fits_a_full_disk),
+	    cmocka_unit_test(filters_run_in_order),
+	    cmocka_unit_test(one_host_fails_each_filter),
+	    cmocka_unit_test(most_free_ram_wins),
+	    cmocka_unit_test(weigher_uses_ratio),
+	    cmocka_unit_test(ties_go_to_the_smallest_name_in_any_order),
+	    cmocka_unit_test(exact_fit),
+	    cmocka_unit_test(az_filter),
+	    cmocka_unit_test(az_null_on_host),
+	    cmocka_unit_test(az_then_resources),
+	    cmocka_unit_test(many_hosts_are_counted),
+	    cmocka_unit_test(reason_is_cut_safely),
+	    cmocka_unit_test(free_is_floored),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

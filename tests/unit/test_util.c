@@ -42,7 +42,7 @@ static void base64_policies(void **state)
 	    {"", "", ""},
 	    {"aGVs\nbG8=\n", "hello", "hello"},
 	    {"aGVs\r\nbG8=", "hello", "hello"},
-	    {"aGVsbG8", NULL, "hello"},   /* unpadded: only the agent */
+	    {"aGVsbG8", NULL, "hello"},      /* unpadded: only the agent */
 	    {" aGVs bG8=\t", NULL, "hello"}, /* spaces and tabs: only the agent */
 	    {"aGVsbG8=garbage", NULL, NULL},
 	    {"not base64!", NULL, NULL},

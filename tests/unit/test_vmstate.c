@@ -11,7 +11,7 @@
 #include "msg.h"
 
 static void expect_state(const struct vmstate *s, const char *status, const char *vm_state,
-			 int power)
+                         int power)
 {
 	assert_non_null(s);
 	assert_string_equal(s->status, status);
@@ -26,16 +26,16 @@ static void every_action_has_a_row(void **state)
 		int power;
 		enum vmstate_on_failure fail;
 	} want[] = {
-		{TASK_SPAWN, "ACTIVE", "active", 1, VMSTATE_FAIL_ERROR},
-		{TASK_DELETE, "DELETED", "deleted", 0, VMSTATE_FAIL_ERROR},
-		{TASK_START, "ACTIVE", "active", 1, VMSTATE_FAIL_KEEP},
-		{TASK_STOP, "SHUTOFF", "stopped", 4, VMSTATE_FAIL_KEEP},
-		{TASK_REBOOT, "ACTIVE", "active", 1, VMSTATE_FAIL_KEEP},
-		{TASK_HARD_REBOOT, "ACTIVE", "active", 1, VMSTATE_FAIL_KEEP},
-		{TASK_PAUSE, "PAUSED", "paused", 3, VMSTATE_FAIL_KEEP},
-		{TASK_UNPAUSE, "ACTIVE", "active", 1, VMSTATE_FAIL_KEEP},
-		{TASK_SUSPEND, "SUSPENDED", "suspended", 7, VMSTATE_FAIL_KEEP},
-		{TASK_RESUME, "ACTIVE", "active", 1, VMSTATE_FAIL_KEEP},
+	    {TASK_SPAWN, "ACTIVE", "active", 1, VMSTATE_FAIL_ERROR},
+	    {TASK_DELETE, "DELETED", "deleted", 0, VMSTATE_FAIL_ERROR},
+	    {TASK_START, "ACTIVE", "active", 1, VMSTATE_FAIL_KEEP},
+	    {TASK_STOP, "SHUTOFF", "stopped", 4, VMSTATE_FAIL_KEEP},
+	    {TASK_REBOOT, "ACTIVE", "active", 1, VMSTATE_FAIL_KEEP},
+	    {TASK_HARD_REBOOT, "ACTIVE", "active", 1, VMSTATE_FAIL_KEEP},
+	    {TASK_PAUSE, "PAUSED", "paused", 3, VMSTATE_FAIL_KEEP},
+	    {TASK_UNPAUSE, "ACTIVE", "active", 1, VMSTATE_FAIL_KEEP},
+	    {TASK_SUSPEND, "SUSPENDED", "suspended", 7, VMSTATE_FAIL_KEEP},
+	    {TASK_RESUME, "ACTIVE", "active", 1, VMSTATE_FAIL_KEEP},
 	};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		const struct vmstate_action *a = vmstate_action_find(want[i].action);
@@ -130,13 +130,13 @@ static void error_is_sticky(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(every_action_has_a_row),
-		cmocka_unit_test(power_states),
-		cmocka_unit_test(reported_power_state_wins),
-		cmocka_unit_test(agreement_changes_nothing),
-		cmocka_unit_test(missing_instance_vanished),
-		cmocka_unit_test(crashed_instance),
-		cmocka_unit_test(error_is_sticky),
+	    cmocka_unit_test(every_action_has_a_row),
+	    cmocka_unit_test(power_states),
+	    cmocka_unit_test(reported_power_state_wins),
+	    cmocka_unit_test(agreement_changes_nothing),
+	    cmocka_unit_test(missing_instance_vanished),
+	    cmocka_unit_test(crashed_instance),
+	    cmocka_unit_test(error_is_sticky),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

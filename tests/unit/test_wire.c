@@ -77,8 +77,8 @@ static void unwrap(void **state)
 	char err[256];
 	struct thing t = {0};
 	json_t *body = json_loads("{\"thing\": {\"name\": \"a\", \"size\": 3}}", 0, NULL);
-	const json_t *inner = wire_unwrap(body, "thing", f_thing, JCOUNT(f_thing), &t, err,
-	                                  sizeof(err));
+	const json_t *inner =
+	    wire_unwrap(body, "thing", f_thing, JCOUNT(f_thing), &t, err, sizeof(err));
 	assert_ptr_equal(inner, json_object_get(body, "thing"));
 	assert_string_equal(t.name, "a");
 	assert_int_equal(t.size, 3);
@@ -130,12 +130,8 @@ static void links(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(bools),
-	    cmocka_unit_test(nonnegs),
-	    cmocka_unit_test(names),
-	    cmocka_unit_test(charsets),
-	    cmocka_unit_test(unwrap),
-	    cmocka_unit_test(query_append),
+	    cmocka_unit_test(bools),    cmocka_unit_test(nonnegs), cmocka_unit_test(names),
+	    cmocka_unit_test(charsets), cmocka_unit_test(unwrap),  cmocka_unit_test(query_append),
 	    cmocka_unit_test(links),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
