@@ -287,6 +287,46 @@ static uint64_t declared_length(struct MHD_Connection *conn)
 	return v;
 }
 
+/* How the request says where its body ends, seen over every header line (MHD keeps
+ * the first Content-Length and lets chunked win over it). */
+struct framing {
+	int n_length, lengths_differ, n_te, te_not_chunked;
+	const char *length;
+};
+
+static enum MHD_Result framing_visit(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+	struct framing *f = cls;
+	if (!strcasecmp(key, "Content-Length")) {
+		if (f->n_length++ && strcmp(f->length, value))
+			f->lengths_differ = 1;
+		f->length = value;
+	} else if (!strcasecmp(key, "Transfer-Encoding")) {
+		f->n_te++;
+		if (strcasecmp(value, "chunked"))
+			f->te_not_chunked = 1;
+	}
+	return MHD_YES;
+}
+
+/* NULL when the body's end is unambiguous, else why not. A front proxy that reads the
+ * framing differently from MHD (the last of two lengths, the length beside chunked)
+ * would see another request boundary: such requests are refused and the connection
+ * closed (RFC 9112 6.1, 6.3), never served. */
+static const char *framing_error(struct MHD_Connection *conn)
+{
+	struct framing f = {0};
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, framing_visit, &f);
+	if (f.lengths_differ)
+		return "the request has conflicting Content-Length headers";
+	if (f.n_te && f.n_length)
+		return "the request has both Content-Length and Transfer-Encoding";
+	if (f.n_te > 1 || f.te_not_chunked)
+		return "the request's Transfer-Encoding is not chunked";
+	return NULL;
+}
+
 static uint64_t body_limit(const struct httpd *h, const struct req *r)
 {
 	if (r->route && (r->route->flags & HTTPD_STREAM_BODY))
@@ -497,6 +537,12 @@ static enum MHD_Result request_start(struct httpd *h, struct MHD_Connection *con
 		resp_error(&st->r, &st->w, 400, "the request has a NUL byte in its path or query");
 		st->pending = 1;
 		return MHD_YES;
+	}
+	const char *framing = framing_error(conn);
+	if (framing) {
+		resp_error(&st->r, &st->w, 400, "%s", framing);
+		resp_header(&st->w, "Connection", "close");
+		return answer(st, conn);
 	}
 	int found = route_find(h, st, method, url);
 	if (found <= 0) {
