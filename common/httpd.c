@@ -327,6 +327,27 @@ static const char *framing_error(struct MHD_Connection *conn)
 	return NULL;
 }
 
+static enum MHD_Result query_visit(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+	int *bad = cls;
+	json_t *k = json_string(key), *v = value ? json_string(value) : NULL;
+	if (!k || (value && !v))
+		*bad = 1;
+	json_decref(k);
+	json_decref(v);
+	return *bad ? MHD_NO : MHD_YES;
+}
+
+/* 1 when every query key and value is UTF-8 text: handlers pass them to PostgreSQL,
+ * which refuses other bytes (a 500 and an error line per request otherwise). */
+static int query_is_text(struct MHD_Connection *conn)
+{
+	int bad = 0;
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, query_visit, &bad);
+	return !bad;
+}
+
 static uint64_t body_limit(const struct httpd *h, const struct req *r)
 {
 	if (r->route && (r->route->flags & HTTPD_STREAM_BODY))
@@ -543,6 +564,11 @@ static enum MHD_Result request_start(struct httpd *h, struct MHD_Connection *con
 		resp_error(&st->r, &st->w, 400, "%s", framing);
 		resp_header(&st->w, "Connection", "close");
 		return answer(st, conn);
+	}
+	if (!query_is_text(conn)) {
+		resp_error(&st->r, &st->w, 400, "the request's query string is not UTF-8");
+		st->pending = 1;
+		return MHD_YES;
 	}
 	int found = route_find(h, st, method, url);
 	if (found <= 0) {

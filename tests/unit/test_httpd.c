@@ -459,6 +459,16 @@ static void nul_bytes(void **state)
 	r = get("/t/hello?x=%00", NULL);
 	assert_int_equal(status_of(r), 400);
 	free(r);
+	/* query values are text: other bytes are 400, not passed on to a handler */
+	r = get("/t/hello?x=%ff", NULL);
+	assert_int_equal(status_of(r), 400);
+	free(r);
+	r = get("/t/hello?%c3=1", NULL);
+	assert_int_equal(status_of(r), 400);
+	free(r);
+	r = get("/t/hello?x=%c3%a9", NULL);
+	assert_int_equal(status_of(r), 200);
+	free(r);
 	/* the flag does not stick to the connection's next request */
 	r = get("/t/items/abc", NULL);
 	assert_int_equal(status_of(r), 200);
