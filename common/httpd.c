@@ -527,6 +527,18 @@ static struct conn_watch *watch_of(struct MHD_Connection *conn)
 	return ci ? ci->socket_context : NULL;
 }
 
+/* A refusal decided before the body: a client waiting for "100 Continue" has not
+ * sent its body yet, so the answer goes out now and the body never travels; any
+ * other client's body is read and dropped, and the answer follows it. */
+static enum MHD_Result refuse_early(struct conn_state *st, struct MHD_Connection *conn)
+{
+	const char *expect = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Expect");
+	st->pending = 1;
+	if (expect && !strcasecmp(expect, "100-continue"))
+		return answer(st, conn);
+	return MHD_YES;
+}
+
 /* The first call of a request: its headers are all in. */
 static enum MHD_Result request_start(struct httpd *h, struct MHD_Connection *conn, const char *url,
                                      const char *method, void **con_cls)
@@ -556,8 +568,7 @@ static enum MHD_Result request_start(struct httpd *h, struct MHD_Connection *con
 	}
 	if (!escape_ok) {
 		resp_error(&st->r, &st->w, 400, "the request has a NUL byte in its path or query");
-		st->pending = 1;
-		return MHD_YES;
+		return refuse_early(st, conn);
 	}
 	const char *framing = framing_error(conn);
 	if (framing) {
@@ -567,8 +578,7 @@ static enum MHD_Result request_start(struct httpd *h, struct MHD_Connection *con
 	}
 	if (!query_is_text(conn)) {
 		resp_error(&st->r, &st->w, 400, "the request's query string is not UTF-8");
-		st->pending = 1;
-		return MHD_YES;
+		return refuse_early(st, conn);
 	}
 	int found = route_find(h, st, method, url);
 	if (found <= 0) {
@@ -577,8 +587,7 @@ static enum MHD_Result request_start(struct httpd *h, struct MHD_Connection *con
 			resp_error(&st->r, &st->w, 405, "method %s not allowed here", method);
 		else
 			resp_error(&st->r, &st->w, 404, "no such resource");
-		st->pending = 1;
-		return MHD_YES;
+		return refuse_early(st, conn);
 	}
 	if (declared_length(conn) > body_limit(h, &st->r)) {
 		/* refused before a byte is read; the connection closes after this answer */
@@ -586,12 +595,7 @@ static enum MHD_Result request_start(struct httpd *h, struct MHD_Connection *con
 		return answer(st, conn);
 	}
 	request_precheck(st);
-	/* a client waiting for "100 Continue" has not sent its body yet: a refusal goes
-	 * out now, and the body never travels */
-	const char *expect = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Expect");
-	if (st->pending && expect && !strcasecmp(expect, "100-continue"))
-		return answer(st, conn);
-	return MHD_YES;
+	return st->pending ? refuse_early(st, conn) : MHD_YES;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,

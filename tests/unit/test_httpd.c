@@ -414,6 +414,22 @@ static void streams(void **state)
 		free(got);
 		close(fd);
 	}
+	/* refused before any route (404, 405, a NUL in the path): answered at once too */
+	static const char *const nowhere[] = {"PUT /t/nowhere", "PATCH /t/upload",
+	                                      "PUT /t/up%00load"};
+	for (size_t i = 0; i < sizeof(nowhere) / sizeof(nowhere[0]); i++) {
+		n = snprintf(req, sizeof(req),
+		             "%s HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+		             "Content-Length: 1000\r\n\r\n",
+		             nowhere[i]);
+		int fd = dial(NULL);
+		assert_int_equal(send(fd, req, (size_t)n, MSG_NOSIGNAL), n);
+		char *got = slurp(fd, 2000, &closed);
+		assert_true(status_of(got) >= 400);
+		assert_null(strstr(got, "100 Continue"));
+		free(got);
+		close(fd);
+	}
 	/* accepted: 100 Continue, then the answer */
 	n = snprintf(req, sizeof(req),
 	             "PUT /t/upload HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
