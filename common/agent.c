@@ -24,7 +24,6 @@
 #define STORED_MAX 4096 /* unacknowledged results loaded at start */
 #define TICK_MS 1000    /* the driver's tick */
 #define POLL_MAX_MS 500 /* longest sleep, so a stop request is seen quickly */
-#define HELLO_EVERY 30  /* also re-send hello every N heartbeats */
 #define DRAIN_MS 10000  /* on exit, wait this long for running tasks */
 #define MONITOR_URL_FMT "inproc://nubo-agent-monitor-%p"
 
@@ -58,7 +57,6 @@ struct agent {
 	char monitor_url[64];
 	int handshakes;
 	int send_blocked; /* the last send found the queue full */
-	unsigned long beats;
 	struct lane *lanes;
 	int workers;
 	pthread_mutex_t done_lock;
@@ -569,7 +567,10 @@ int agent_run(struct agent *a, volatile sig_atomic_t *stop)
 			next_tick = now + TICK_MS;
 		}
 		if (now >= next_hb) {
-			send_hello(a, ++a->beats % HELLO_EVERY ? MSG_HEARTBEAT : MSG_HELLO);
+			/* hello means "(re)started or reconnected": the scheduler re-sends
+			 * every unanswered task of a hello's host at once (and counts the
+			 * send), so a periodic one would re-send long tasks every time */
+			send_hello(a, MSG_HEARTBEAT);
 			next_hb = now + hb_ms;
 		}
 	}

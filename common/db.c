@@ -1,11 +1,14 @@
 /* Connection pool and query helpers over libpq. */
 #include "db.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "xalloc.h"
 
@@ -88,22 +91,47 @@ void db_release(struct db_pool *p, PGconn *c)
 	pthread_mutex_unlock(&p->lock);
 }
 
-/* A statement that starts outside a transaction on a connection the server dropped
- * (it restarted since the connection was pooled) runs again once on a fresh one:
- * nothing of it can have been applied, and the caller never sees the stale link. */
-static int db_should_retry(PGconn *c, PGresult *r, int was_idle)
+int db_sql_read_only(const char *sql)
+{
+	while (*sql == ' ' || *sql == '\t' || *sql == '\n' || *sql == '(')
+		sql++;
+	return !strncasecmp(sql, "SELECT", 6) && !isalnum((unsigned char)sql[6]) && sql[6] != '_';
+}
+
+/* Before a statement is sent on an idle connection: a connection the server closed
+ * while it sat in the pool (PostgreSQL restarted) has its goodbye waiting on the
+ * socket; it is reset now, so the statement goes out on a live link and is never
+ * one that may or may not have run. */
+static void db_revive(PGconn *c)
+{
+	if (PQstatus(c) == CONNECTION_OK && PQtransactionStatus(c) == PQTRANS_IDLE) {
+		struct pollfd p = {PQsocket(c), POLLIN, 0};
+		if (p.fd >= 0 && poll(&p, 1, 0) > 0)
+			PQconsumeInput(c); /* reads the FATAL and the EOF: CONNECTION_BAD */
+	}
+	if (PQstatus(c) != CONNECTION_OK)
+		PQreset(c);
+}
+
+/* A statement that fails because the connection broke under it runs once more on a
+ * fresh connection only when running it twice cannot matter: outside a transaction
+ * (inside one, the transaction is gone with the link) and read-only (an INSERT or
+ * UPDATE in autocommit may have been applied before the link broke). */
+static int db_should_retry(PGconn *c, PGresult *r, int was_idle, const char *sql)
 {
 	ExecStatusType st = PQresultStatus(r);
 	return was_idle && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK &&
-	       PQstatus(c) == CONNECTION_BAD;
+	       PQstatus(c) == CONNECTION_BAD && db_sql_read_only(sql);
 }
 
 PGresult *db_query(PGconn *c, const char *sql, int n, const char *const *params, char *err,
                    size_t errlen, char *sqlstate)
 {
 	int was_idle = PQtransactionStatus(c) == PQTRANS_IDLE;
+	if (was_idle)
+		db_revive(c);
 	PGresult *r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
-	if (db_should_retry(c, r, was_idle)) {
+	if (db_should_retry(c, r, was_idle, sql)) {
 		PQclear(r);
 		PQreset(c);
 		r = PQstatus(c) == CONNECTION_OK
@@ -139,9 +167,15 @@ int db_exec(PGconn *c, const char *sql, int n, const char *const *params, char *
 
 static int simple(PGconn *c, const char *sql)
 {
+	/* BEGIN is the only one of these that starts outside a transaction: a dead
+	 * pooled link is reset before it, and it is safe to run again */
 	int was_idle = PQtransactionStatus(c) == PQTRANS_IDLE;
+	if (was_idle)
+		db_revive(c);
 	PGresult *r = PQexec(c, sql);
-	if (db_should_retry(c, r, was_idle) && strcmp(sql, "BEGIN") == 0) {
+	ExecStatusType st = PQresultStatus(r);
+	if (was_idle && st != PGRES_COMMAND_OK && PQstatus(c) == CONNECTION_BAD &&
+	    strcmp(sql, "BEGIN") == 0) {
 		PQclear(r);
 		PQreset(c);
 		r = PQstatus(c) == CONNECTION_OK ? PQexec(c, sql) : NULL;

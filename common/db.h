@@ -17,12 +17,17 @@ void db_release(struct db_pool *p, PGconn *c);
 
 /* Runs sql with text parameters (NULL entries are SQL NULL). Returns the result
  * (caller PQclear()s) for COMMAND_OK/TUPLES_OK, or NULL with the server's message in
- * err and its SQLSTATE in sqlstate (6 bytes, may be NULL). A statement outside a
- * transaction that finds the connection dropped by the server (PostgreSQL restarted)
- * is run once more on a fresh connection; inside a transaction it fails, and then
- * PQstatus(c) != CONNECTION_OK tells "database unreachable" from a statement error. */
+ * err and its SQLSTATE in sqlstate (6 bytes, may be NULL). Outside a transaction, a
+ * connection the server dropped while it was idle (PostgreSQL restarted) is reset
+ * before sql is sent; a read-only statement (db_sql_read_only) whose connection
+ * breaks under it runs once more on a fresh one. Nothing else is ever run twice: a
+ * write may have been applied before the link broke, and a transaction is gone with
+ * it. On failure PQstatus(c) != CONNECTION_OK tells "database unreachable" from a
+ * statement error. */
 PGresult *db_query(PGconn *c, const char *sql, int n, const char *const *params, char *err,
                    size_t errlen, char *sqlstate);
+/* 1 when sql is a plain SELECT (what db_query may run a second time), else 0. */
+int db_sql_read_only(const char *sql);
 /* Like db_query but for statements: returns affected rows (>= 0) or -EIO. */
 int db_exec(PGconn *c, const char *sql, int n, const char *const *params, char *err, size_t errlen);
 

@@ -287,6 +287,67 @@ static uint64_t declared_length(struct MHD_Connection *conn)
 	return v;
 }
 
+/* How the request says where its body ends, seen over every header line (MHD keeps
+ * the first Content-Length and lets chunked win over it). */
+struct framing {
+	int n_length, lengths_differ, n_te, te_not_chunked;
+	const char *length;
+};
+
+static enum MHD_Result framing_visit(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+	struct framing *f = cls;
+	if (!strcasecmp(key, "Content-Length")) {
+		if (f->n_length++ && strcmp(f->length, value))
+			f->lengths_differ = 1;
+		f->length = value;
+	} else if (!strcasecmp(key, "Transfer-Encoding")) {
+		f->n_te++;
+		if (strcasecmp(value, "chunked"))
+			f->te_not_chunked = 1;
+	}
+	return MHD_YES;
+}
+
+/* NULL when the body's end is unambiguous, else why not. A front proxy that reads the
+ * framing differently from MHD (the last of two lengths, the length beside chunked)
+ * would see another request boundary: such requests are refused and the connection
+ * closed (RFC 9112 6.1, 6.3), never served. */
+static const char *framing_error(struct MHD_Connection *conn)
+{
+	struct framing f = {0};
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, framing_visit, &f);
+	if (f.lengths_differ)
+		return "the request has conflicting Content-Length headers";
+	if (f.n_te && f.n_length)
+		return "the request has both Content-Length and Transfer-Encoding";
+	if (f.n_te > 1 || f.te_not_chunked)
+		return "the request's Transfer-Encoding is not chunked";
+	return NULL;
+}
+
+static enum MHD_Result query_visit(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+	int *bad = cls;
+	json_t *k = json_string(key), *v = value ? json_string(value) : NULL;
+	if (!k || (value && !v))
+		*bad = 1;
+	json_decref(k);
+	json_decref(v);
+	return *bad ? MHD_NO : MHD_YES;
+}
+
+/* 1 when every query key and value is UTF-8 text: handlers pass them to PostgreSQL,
+ * which refuses other bytes (a 500 and an error line per request otherwise). */
+static int query_is_text(struct MHD_Connection *conn)
+{
+	int bad = 0;
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, query_visit, &bad);
+	return !bad;
+}
+
 static uint64_t body_limit(const struct httpd *h, const struct req *r)
 {
 	if (r->route && (r->route->flags & HTTPD_STREAM_BODY))
@@ -466,6 +527,18 @@ static struct conn_watch *watch_of(struct MHD_Connection *conn)
 	return ci ? ci->socket_context : NULL;
 }
 
+/* A refusal decided before the body: a client waiting for "100 Continue" has not
+ * sent its body yet, so the answer goes out now and the body never travels; any
+ * other client's body is read and dropped, and the answer follows it. */
+static enum MHD_Result refuse_early(struct conn_state *st, struct MHD_Connection *conn)
+{
+	const char *expect = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Expect");
+	st->pending = 1;
+	if (expect && !strcasecmp(expect, "100-continue"))
+		return answer(st, conn);
+	return MHD_YES;
+}
+
 /* The first call of a request: its headers are all in. */
 static enum MHD_Result request_start(struct httpd *h, struct MHD_Connection *conn, const char *url,
                                      const char *method, void **con_cls)
@@ -495,8 +568,17 @@ static enum MHD_Result request_start(struct httpd *h, struct MHD_Connection *con
 	}
 	if (!escape_ok) {
 		resp_error(&st->r, &st->w, 400, "the request has a NUL byte in its path or query");
-		st->pending = 1;
-		return MHD_YES;
+		return refuse_early(st, conn);
+	}
+	const char *framing = framing_error(conn);
+	if (framing) {
+		resp_error(&st->r, &st->w, 400, "%s", framing);
+		resp_header(&st->w, "Connection", "close");
+		return answer(st, conn);
+	}
+	if (!query_is_text(conn)) {
+		resp_error(&st->r, &st->w, 400, "the request's query string is not UTF-8");
+		return refuse_early(st, conn);
 	}
 	int found = route_find(h, st, method, url);
 	if (found <= 0) {
@@ -505,8 +587,7 @@ static enum MHD_Result request_start(struct httpd *h, struct MHD_Connection *con
 			resp_error(&st->r, &st->w, 405, "method %s not allowed here", method);
 		else
 			resp_error(&st->r, &st->w, 404, "no such resource");
-		st->pending = 1;
-		return MHD_YES;
+		return refuse_early(st, conn);
 	}
 	if (declared_length(conn) > body_limit(h, &st->r)) {
 		/* refused before a byte is read; the connection closes after this answer */
@@ -514,12 +595,7 @@ static enum MHD_Result request_start(struct httpd *h, struct MHD_Connection *con
 		return answer(st, conn);
 	}
 	request_precheck(st);
-	/* a client waiting for "100 Continue" has not sent its body yet: a refusal goes
-	 * out now, and the body never travels */
-	const char *expect = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Expect");
-	if (st->pending && expect && !strcasecmp(expect, "100-continue"))
-		return answer(st, conn);
-	return MHD_YES;
+	return st->pending ? refuse_early(st, conn) : MHD_YES;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,

@@ -104,14 +104,24 @@ int priv_openat(int dirfd, const char *rel, int flags, mode_t mode)
 {
 	if (!priv_path_ok(rel))
 		return -EPERM;
+	/* O_NONBLOCK: a FIFO the worker left in the place of a file must not block
+	 * the helper (and every later request) in open(); cleared again below */
 	struct open_how how = {
-	    .flags = (uint64_t)(flags | O_CLOEXEC | O_NOFOLLOW),
+	    .flags = (uint64_t)(flags | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK),
 	    .mode = (flags & O_CREAT) ? mode : 0,
 	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
 	};
 	long fd = syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));
-	if (fd >= 0)
+	if (fd >= 0) {
+		int fl = fcntl((int)fd, F_GETFL);
+		if (!(flags & O_NONBLOCK) &&
+		    (fl < 0 || fcntl((int)fd, F_SETFL, fl & ~O_NONBLOCK) < 0)) {
+			int e = errno;
+			close((int)fd);
+			return -e;
+		}
 		return (int)fd;
+	}
 	int e = errno;
 	struct stat st;
 	/* a symlink as the last component fails O_DIRECTORY with ENOTDIR: still a link */

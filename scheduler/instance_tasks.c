@@ -379,7 +379,7 @@ static int inst_dispatch(struct sched *s, PGconn *c, const struct task *t)
 
 static int inst_resend(struct sched *s, PGconn *c, const struct task *t)
 {
-	char err[WHY_MAX], why[512];
+	char err[WHY_MAX];
 	struct inst i;
 	int rc = inst_for_step(s, c, t, 1, &i);
 	if (rc != 1)
@@ -396,12 +396,7 @@ static int inst_resend(struct sched *s, PGconn *c, const struct task *t)
 	} else if (i.deleted && strcmp(t->action, TASK_DELETE)) {
 		/* a delete overtook it: sending it again could bring the guest back */
 		rc = tasks_mark(c, t->id, "failed", "instance was deleted", err, sizeof(err));
-	} else if (t->attempts >= TASK_MAX_ATTEMPTS) {
-		snprintf(why, sizeof(why), "no result from host %s after %d attempts", t->host,
-		         t->attempts);
-		log_warn("task %s (%s of instance %s): %s", t->id, t->action, t->resource_id, why);
-		rc = inst_finish(t, &i, c, 0, NULL, why, err, sizeof(err));
-	} else {
+	} else { /* until its deadline (tasks_deadlines), which alone gives up on it */
 		log_info("task %s: no result from %s: sending again", t->id, t->host);
 		return inst_send(s, t, &i, c, t->host);
 	}

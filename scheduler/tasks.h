@@ -10,8 +10,6 @@
 
 #include "msg.h"
 
-#define TASK_MAX_ATTEMPTS 10 /* sends of one task before it fails for want of a result */
-
 struct sched;
 
 /* A task row as the locking queries return it. */

@@ -74,6 +74,7 @@ class Scheduler:
         self.events = []
         self.results = {}
         self.hellos = []
+        self.heartbeats = 0
         self.last_vms = None
         self.ack = True  # acknowledge results, as the scheduler does
         self.result_count = {}  # task id -> how often its result arrived
@@ -102,6 +103,8 @@ class Scheduler:
                 self.last_vms = {v["id"]: v["state"] for v in b.get("resources", [])}
                 if k == "hello":
                     self.hellos.append(b)
+                else:
+                    self.heartbeats += 1
             elif k == "result":
                 self.results[b["task_id"]] = b
                 self.result_count[b["task_id"]] = self.result_count.get(b["task_id"], 0) + 1
@@ -446,6 +449,15 @@ def main():
         n_hello = len(sched.hellos)
         sched.wait("hello after scheduler restart", lambda: len(sched.hellos) > n_hello, 30)
         log("scheduler restart: agent said hello again")
+        # hello only after a (re)start or reconnect: the scheduler re-sends a hello's
+        # unanswered tasks, so periodic hellos would re-send long tasks again and again
+        n_hello, n_beat = len(sched.hellos), sched.heartbeats
+        t_end = time.monotonic() + 35
+        while time.monotonic() < t_end:
+            sched.pump()
+        assert sched.heartbeats - n_beat >= 20, "heartbeats stopped"
+        assert len(sched.hellos) == n_hello, "a periodic hello from a connected agent"
+        log("35 s connected: %d heartbeats, no hello" % (sched.heartbeats - n_beat))
 
         sched.run_task("delete", iid, expect_state="deleted")
         assert not os.path.exists(state + "/instances/" + iid)

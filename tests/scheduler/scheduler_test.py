@@ -562,6 +562,23 @@ def t_retry(db, sched):
     wait_inst(db, iid, "reboot ok", status="ACTIVE", task_state="-")
 
 
+def t_retry_until_deadline(db, sched):
+    """A task without a result is sent again until its deadline, however many sends that
+    takes: a cap on sends (10 x task_retry = 600 s) failed long spawns before their
+    900 s deadline."""
+    a, iid = S["node1"], S["vm1"]
+    tid = new_task(db, iid, "reboot", task_state="rebooting")
+    wake()
+    a.take_task(action="reboot", instance=iid)
+    db.exec("UPDATE tasks SET attempts = 10 WHERE id = %s" % lit(tid))
+    again = a.take_task(action="reboot", instance=iid, timeout=TASK_RETRY_S + 4)
+    check(again["task_id"] == tid, "sent again after 10 sends")
+    check(task(db, tid)["status"] == "dispatched", "still open: %s" % task(db, tid))
+    a.result(again)
+    wait_task(db, tid, "reboot done", status="done")
+    wait_inst(db, iid, "reboot ok", status="ACTIVE", task_state="-")
+
+
 def t_console(db, sched):
     a, iid = S["node1"], S["vm1"]
 
@@ -1048,7 +1065,8 @@ def t_curve(db, sched):
 
 CHECKS = [t_check_config, t_start_migrates, t_no_host_is_up, t_agent_registers, t_spawn,
           t_no_host_fits, t_delete_unplaced, t_stop_start, t_failed_action_keeps_state,
-          t_failed_spawn_is_error, t_retry, t_console, t_events, t_reconcile, t_agent_down,
+          t_failed_spawn_is_error, t_retry, t_retry_until_deadline, t_console, t_events,
+          t_reconcile, t_agent_down,
           t_placement, t_bad_messages, t_restart, t_delete_overtakes_spawn, t_db_outage,
           t_delete, t_resend_on_hello, t_deadline, t_host_gone_delete,
           t_restart_is_not_host_gone, t_restart_then_deadline, t_audit, t_migrations,

@@ -414,6 +414,22 @@ static void streams(void **state)
 		free(got);
 		close(fd);
 	}
+	/* refused before any route (404, 405, a NUL in the path): answered at once too */
+	static const char *const nowhere[] = {"PUT /t/nowhere", "PATCH /t/upload",
+	                                      "PUT /t/up%00load"};
+	for (size_t i = 0; i < sizeof(nowhere) / sizeof(nowhere[0]); i++) {
+		n = snprintf(req, sizeof(req),
+		             "%s HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+		             "Content-Length: 1000\r\n\r\n",
+		             nowhere[i]);
+		int fd = dial(NULL);
+		assert_int_equal(send(fd, req, (size_t)n, MSG_NOSIGNAL), n);
+		char *got = slurp(fd, 2000, &closed);
+		assert_true(status_of(got) >= 400);
+		assert_null(strstr(got, "100 Continue"));
+		free(got);
+		close(fd);
+	}
 	/* accepted: 100 Continue, then the answer */
 	n = snprintf(req, sizeof(req),
 	             "PUT /t/upload HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
@@ -459,6 +475,16 @@ static void nul_bytes(void **state)
 	r = get("/t/hello?x=%00", NULL);
 	assert_int_equal(status_of(r), 400);
 	free(r);
+	/* query values are text: other bytes are 400, not passed on to a handler */
+	r = get("/t/hello?x=%ff", NULL);
+	assert_int_equal(status_of(r), 400);
+	free(r);
+	r = get("/t/hello?%c3=1", NULL);
+	assert_int_equal(status_of(r), 400);
+	free(r);
+	r = get("/t/hello?x=%c3%a9", NULL);
+	assert_int_equal(status_of(r), 200);
+	free(r);
 	/* the flag does not stick to the connection's next request */
 	r = get("/t/items/abc", NULL);
 	assert_int_equal(status_of(r), 200);
@@ -479,6 +505,43 @@ static void garbage(void **state)
 	             &closed);
 	assert_true(closed);
 	assert_true(time_mono_ms() - t0 < 3000);
+	free(r);
+}
+
+/* A request whose body boundary two parsers could read differently (two lengths,
+ * a length beside chunked, a coding that is not chunked) is refused and its
+ * connection closed: what follows it is never served as a request of its own. */
+static void ambiguous_framing(void **state)
+{
+	static const char *const heads[] = {
+	    "POST /t/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 45\r\n\r\n",
+	    "POST /t/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+	    "Content-Length: 45\r\n\r\n",
+	    "POST /t/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+	    "POST /t/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n",
+	};
+	const char tail[] = "{}\r\n0\r\n\r\nGET /t/hello HTTP/1.1\r\nHost: x\r\n\r\n";
+	for (size_t i = 0; i < sizeof(heads) / sizeof(heads[0]); i++) {
+		char req[512];
+		int n = snprintf(req, sizeof(req), "%s%s", heads[i], tail), closed;
+		char *r = exchange(NULL, req, (size_t)n, 1500, &closed);
+		assert_int_equal(status_of(r), 400);
+		assert_true(closed);
+		assert_null(strstr(r, "\"hello\""));
+		free(r);
+	}
+	/* chunked alone, and one length, still work */
+	const char ok[] = "POST /t/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+	                  "Connection: close\r\n\r\n2\r\n{}\r\n0\r\n\r\n";
+	int closed;
+	char *r = exchange(NULL, ok, strlen(ok), 1500, &closed);
+	assert_int_equal(status_of(r), 200);
+	free(r);
+	const char one[] = "POST /t/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+	                   "Content-Length: 2\r\nConnection: close\r\n\r\n{}";
+	r = exchange(NULL, one, strlen(one), 1500, &closed);
+	assert_int_equal(status_of(r), 200);
 	free(r);
 }
 
@@ -539,11 +602,17 @@ static void per_address_limit(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(routing),      cmocka_unit_test(hooks),
-	    cmocka_unit_test(bodies),       cmocka_unit_test(endless_body),
-	    cmocka_unit_test(streams),      cmocka_unit_test(nul_bytes),
-	    cmocka_unit_test(garbage),      cmocka_unit_test(keepalive),
-	    cmocka_unit_test(slow_headers), cmocka_unit_test(per_address_limit),
+	    cmocka_unit_test(routing),
+	    cmocka_unit_test(hooks),
+	    cmocka_unit_test(bodies),
+	    cmocka_unit_test(endless_body),
+	    cmocka_unit_test(streams),
+	    cmocka_unit_test(nul_bytes),
+	    cmocka_unit_test(garbage),
+	    cmocka_unit_test(keepalive),
+	    cmocka_unit_test(ambiguous_framing),
+	    cmocka_unit_test(slow_headers),
+	    cmocka_unit_test(per_address_limit),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

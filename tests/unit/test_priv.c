@@ -315,6 +315,30 @@ static void opens_inside_refuses_outside(void **st)
 	assert_int_equal(priv_openat(AT_FDCWD, "/etc/shadow", O_RDONLY, 0), -EPERM);
 }
 
+/* A FIFO where a file should be (the worker made it) does not hang the helper in
+ * open(): the call returns, and the helper still answers the next one. */
+static void fifo_does_not_block_the_helper(void **st)
+{
+	NEED_ROOT();
+	char p[256], err[256];
+	int fd = -1;
+	snprintf(p, sizeof(p), "%s/fifo", state);
+	assert_int_equal(mkfifo(p, 0600), 0);
+	alarm(10); /* a blocked helper would block this call for ever */
+	int rc = call_open("fifo", &fd, err);
+	alarm(0);
+	assert_int_equal(rc, 0);
+	struct stat sb;
+	assert_int_equal(fstat(fd, &sb), 0);
+	assert_true(S_ISFIFO(sb.st_mode)); /* the row's own type check refuses it */
+	assert_false(fcntl(fd, F_GETFL) & O_NONBLOCK);
+	close(fd);
+	snprintf(p, sizeof(p), "%s/after", state);
+	assert_int_equal(fs_write_atomic(p, "x", 1, 0600), 0);
+	assert_int_equal(call_open("after", &fd, err), 0);
+	close(fd);
+}
+
 static void path_and_name_rules(void **st)
 {
 	assert_true(priv_path_ok("instances/0b7e3c52-4d11-4a8e-9f0a-5c2d6e1f7a90/disk.qcow2"));
@@ -527,6 +551,7 @@ int main(void)
 	    cmocka_unit_test(helper_stays_root_worker_drops),
 	    cmocka_unit_test(refuses_outside_whitelist),
 	    cmocka_unit_test(opens_inside_refuses_outside),
+	    cmocka_unit_test(fifo_does_not_block_the_helper),
 	    cmocka_unit_test(children_run_as_qemu_user_and_cannot_read_shadow),
 	    cmocka_unit_test(qemu_cannot_open_shadow),
 	    cmocka_unit_test(exec_failure_is_reported),
