@@ -1,6 +1,7 @@
 /* The privileged helper and the worker's end of its socket (see priv.h). */
 #include "priv.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -26,7 +27,8 @@
 #include "log.h" /* the levels of priv_conf.report only: common/ does not log */
 #include "xalloc.h"
 
-#define CHILDREN_MAX 1024 /* children remembered (running, or exited and not asked for) */
+#define PRIV_UIDS_MAX 65536 /* largest private uid range */
+#define CHILDREN_MAX 1024   /* children remembered (running, or exited and not asked for) */
 #define GROUPS_MAX 64
 
 /* The header of every request, followed by the payload. */
@@ -44,6 +46,7 @@ struct rep_hdr {
 
 struct child {
 	pid_t pid; /* 0 = free slot */
+	uid_t uid; /* what it runs as (0: root) */
 	char tag[PRIV_TAG_MAX];
 	int exited;
 	int status;
@@ -290,6 +293,41 @@ static void children_reap(struct priv_helper *h)
 	}
 }
 
+static void uid_mark(unsigned char *used, const struct priv_spawn *s, uid_t u)
+{
+	if (u >= s->uid_base && u - s->uid_base < s->uid_count)
+		used[(u - s->uid_base) / 8] |= (unsigned char)(1u << ((u - s->uid_base) % 8));
+}
+
+/* Sets id->uid to the lowest uid of s's private range that no process holds: not a
+ * running child of this helper, and no entry of /proc (whose owner is the process's
+ * uid; that also sees QEMUs an earlier helper started). 0 or a negative errno. */
+static int private_uid_pick(const struct priv_helper *h, const struct priv_spawn *s,
+                            struct ident *id)
+{
+	unsigned char used[PRIV_UIDS_MAX / 8] = {0};
+	for (int i = 0; i < CHILDREN_MAX; i++)
+		if (h->children[i].pid && !h->children[i].exited && h->children[i].uid)
+			uid_mark(used, s, h->children[i].uid);
+	DIR *d = opendir("/proc");
+	if (!d)
+		return -errno;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		struct stat st;
+		if (e->d_name[0] >= '1' && e->d_name[0] <= '9' &&
+		    fstatat(dirfd(d), e->d_name, &st, 0) == 0)
+			uid_mark(used, s, st.st_uid);
+	}
+	closedir(d);
+	for (unsigned i = 0; i < s->uid_count; i++)
+		if (!(used[i / 8] & (1u << (i % 8)))) {
+			id->uid = s->uid_base + i;
+			return 0;
+		}
+	return -EAGAIN;
+}
+
 /* In the forked child: fds in place, identity, exec. Reports errno on errpipe. */
 static void __attribute__((noreturn))
 spawn_child(const struct priv_spawn *s, const struct ident *id, int errpipe)
@@ -342,8 +380,18 @@ pid_t priv_spawn(struct priv_helper *h, const struct priv_spawn *s, char *err, s
 		snprintf(err, errlen, "bad spawn request");
 		return -EINVAL;
 	}
+	if ((s->uid_count && (!s->user || s->uid_base == 0 || s->uid_count > PRIV_UIDS_MAX ||
+	                      s->uid_base > (uid_t)-1 - s->uid_count))) {
+		snprintf(err, errlen, "bad private uid range");
+		return -EINVAL;
+	}
 	if (s->user && ident_lookup(s->user, &id, err, errlen) < 0)
 		return -EPERM;
+	if (s->uid_count && private_uid_pick(h, s, &id) < 0) {
+		snprintf(err, errlen, "no free uid in %u..%u", (unsigned)s->uid_base,
+		         (unsigned)(s->uid_base + s->uid_count - 1));
+		return -EAGAIN;
+	}
 	struct child *c = child_slot(h);
 	if (!c) {
 		snprintf(err, errlen, "%d children run already", CHILDREN_MAX);
@@ -368,6 +416,7 @@ pid_t priv_spawn(struct priv_helper *h, const struct priv_spawn *s, char *err, s
 	close(pipefd[1]);
 	memset(c, 0, sizeof(*c));
 	c->pid = pid;
+	c->uid = s->user ? id.uid : 0;
 	snprintf(c->tag, sizeof(c->tag), "%s", s->tag);
 	c->seq = ++h->seq;
 	/* the pipe closes at exec (success) or carries the errno of what failed */

@@ -129,7 +129,12 @@ int priv_openat(int dirfd, const char *rel, int flags, mode_t mode);
 struct priv_spawn {
 	const char *const *argv; /* argv[0] found in PATH; never a shell */
 	const char *user;        /* run as this user (its groups too); NULL = stay root */
-	const int *fds;          /* become fds 3, 4, ... in the child, in this order */
+	/* uid_count > 0: run under a uid of [uid_base, uid_base + uid_count) that no process
+	 * holds now, with user's groups: processes of one user can read each other's memory
+	 * (/proc/PID/mem, ptrace), so each QEMU gets a uid of its own. Needs user. */
+	uid_t uid_base;
+	unsigned uid_count;
+	const int *fds; /* become fds 3, 4, ... in the child, in this order */
 	int n_fds;
 	int out_fd; /* stdout and stderr; -1 = /dev/null */
 	int cwd_fd; /* working directory; -1 = / */

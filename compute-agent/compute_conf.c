@@ -47,6 +47,8 @@ static const struct int_key int_keys[] = {
     {"stop_timeout", CC(stop_timeout), 10, 0, 3600},
     {"max_workers", CC(max_workers), 4, 1, 256},
     {"fake_delay_ms", CC(fake_delay_ms), 0, 0, 600000},
+    {"qemu_uid_base", CC(qemu_uid_base), 2000000000, 1000, 2147483647L - 65536},
+    {"qemu_uid_count", CC(qemu_uid_count), 65536, 0, 65536},
 };
 
 int compute_conf_load(struct compute_conf *cc, const struct conf *c, char *err, size_t errlen)

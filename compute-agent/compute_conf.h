@@ -24,6 +24,8 @@ struct compute_conf {
 	int stop_timeout;           /* seconds a guest gets to power off on stop */
 	int max_workers;            /* tasks running at once (one per instance) */
 	int fake_delay_ms;          /* fake driver: time each action takes */
+	int qemu_uid_base;          /* each QEMU runs under a uid of its own from */
+	int qemu_uid_count;         /* [base, base + count); count 0 = nubo-qemu's uid */
 	const struct conf *raw;     /* borrowed: the whole file (CURVE keys for bus_secure) */
 };
 

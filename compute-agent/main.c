@@ -120,6 +120,8 @@ static int compute_setup(void *cfg, char *err, size_t errlen)
 		return rc;
 	m->pctx.qemu = m->cc.qemu;
 	m->pctx.qemu_user = VM_PRIV_QEMU_USER;
+	m->pctx.qemu_uid_base = (unsigned)m->cc.qemu_uid_base;
+	m->pctx.qemu_uid_count = (unsigned)m->cc.qemu_uid_count;
 	static struct priv_conf pc;
 	pc.ops = vm_priv_ops;
 	pc.n_ops = vm_priv_n_ops;
@@ -130,8 +132,14 @@ static int compute_setup(void *cfg, char *err, size_t errlen)
 	m->priv = priv_start(&pc, err, errlen);
 	if (!m->priv)
 		return -EIO;
-	log_info("privileged helper pid %d (QEMU runs as %s)", (int)priv_pid(m->priv),
-	         VM_PRIV_QEMU_USER);
+	if (m->cc.qemu_uid_count)
+		log_info("privileged helper pid %d (each QEMU runs under a uid of its own in "
+		         "%d..%d, with the groups of %s)",
+		         (int)priv_pid(m->priv), m->cc.qemu_uid_base,
+		         m->cc.qemu_uid_base + m->cc.qemu_uid_count - 1, VM_PRIV_QEMU_USER);
+	else
+		log_info("privileged helper pid %d (QEMU runs as %s)", (int)priv_pid(m->priv),
+		         VM_PRIV_QEMU_USER);
 	return 0;
 }
 

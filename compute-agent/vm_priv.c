@@ -246,6 +246,8 @@ static int start_run(struct priv_helper *h, const void *req, struct priv_reply *
 	struct priv_spawn sp = {
 	    .argv = (const char *const *)argv,
 	    .user = ctx->qemu_user,
+	    .uid_base = ctx->qemu_uid_base,
+	    .uid_count = ctx->qemu_uid_count,
 	    .fds = order,
 	    .n_fds = n,
 	    .out_fd = logfd,

@@ -41,7 +41,8 @@ struct vm_priv_signal {
 /* What the helper's rows read: the agent's settings (borrowed). */
 struct vm_priv_ctx {
 	const char *qemu;      /* QEMU binary */
-	const char *qemu_user; /* VM_PRIV_QEMU_USER */
+	const char *qemu_user; /* VM_PRIV_QEMU_USER: its groups (kvm), and its uid when */
+	unsigned qemu_uid_base, qemu_uid_count; /* count is 0; else a private uid each */
 };
 
 extern const struct priv_op vm_priv_ops[];

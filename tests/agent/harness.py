@@ -256,7 +256,8 @@ def main():
         # the privilege split: a root helper, the worker as nubo
         import pwd
         uid_nubo = pwd.getpwnam("nubo").pw_uid
-        uid_qemu = pwd.getpwnam("nubo-qemu").pw_uid
+        gid_qemu = pwd.getpwnam("nubo-qemu").pw_gid
+        qemu_uids = range(2000000000, 2000000000 + 65536)  # [compute] qemu_uid_base/count
         assert proc_status(agent.pid)[0] == uid_nubo, "the worker does not run as nubo"
         helpers = [c for c in children(agent.pid) if proc_status(c)[0] == 0]
         assert len(helpers) == 1, "no root helper among the worker's children"
@@ -289,8 +290,9 @@ def main():
         if real:
             pids = qemu_pids(iid)
             assert len(pids) == 1, pids
-            assert proc_status(pids[0])[0] == uid_qemu, "QEMU does not run as nubo-qemu"
-            log("QEMU pid", pids[0], "runs as nubo-qemu")
+            assert proc_status(pids[0])[0] in qemu_uids, "QEMU does not run under a uid of its own"
+            assert os.stat("/proc/%d" % pids[0]).st_gid == gid_qemu
+            log("QEMU pid", pids[0], "runs under uid", proc_status(pids[0])[0], "group nubo-qemu")
             sched.wait("guest ready on console",
                        lambda: "nubo-guest ready" in sched.console.get(iid, ""), 180)
             log("spawn -> guest ready line in %.2fs" % (time.monotonic() - t_spawn))

@@ -86,6 +86,8 @@ static int open_run(struct priv_helper *h, const void *req, struct priv_reply *r
 	return 0;
 }
 
+#define TEST_UID_BASE 1999999000u
+
 static int spawn_check(const struct priv_helper *h, const void *req, char *err, size_t errlen)
 {
 	const struct t_spawn *r = req;
@@ -109,7 +111,10 @@ static int spawn_run(struct priv_helper *h, const void *req, struct priv_reply *
 			return out;
 	}
 	struct priv_spawn s = {.argv = argv,
-	                       .user = r->as_root ? NULL : VM_PRIV_QEMU_USER,
+	                       .user = r->as_root == 1 ? NULL : VM_PRIV_QEMU_USER,
+	                       /* as_root 2: a private uid of a two-uid test range */
+	                       .uid_base = r->as_root == 2 ? TEST_UID_BASE : 0,
+	                       .uid_count = r->as_root == 2 ? 2 : 0,
 	                       .out_fd = out,
 	                       .cwd_fd = -1,
 	                       .tag = "test"};
@@ -381,6 +386,41 @@ static void children_run_as_qemu_user_and_cannot_read_shadow(void **st)
 	free(text);
 }
 
+static void child_kill(pid_t pid)
+{
+	struct priv_child_req r = {.pid = pid, .sig = SIGKILL};
+	char err[256];
+	snprintf(r.tag, sizeof(r.tag), "test");
+	assert_int_equal(priv_call(P, PRIV_CHILD_SIGNAL, &r, sizeof(r), NULL, 0, NULL, NULL, 0,
+	                           NULL, err, sizeof(err)),
+	                 0);
+	child_wait(pid);
+}
+
+/* One uid per QEMU: two children of a private range run under different uids of it
+ * (with the QEMU user's group), so neither can read the other's memory; a full range
+ * refuses the next spawn; an ended child's uid is free again. */
+static void private_uids_are_distinct(void **st)
+{
+	NEED_ROOT();
+	struct passwd *pw = getpwnam(VM_PRIV_QEMU_USER);
+	pid_t a = call_spawn("sleep", "30", NULL, NULL, 2);
+	pid_t b = call_spawn("sleep", "30", NULL, NULL, 2);
+	assert_true(a > 0 && b > 0);
+	long ua = proc_field(a, "Uid:", 1), ub = proc_field(b, "Uid:", 1);
+	assert_true(ua >= TEST_UID_BASE && ua < TEST_UID_BASE + 2);
+	assert_true(ub >= TEST_UID_BASE && ub < TEST_UID_BASE + 2);
+	assert_true(ua != ub);
+	assert_int_equal(proc_field(a, "Gid:", 1), (long)pw->pw_gid);
+	assert_int_equal(call_spawn("sleep", "30", NULL, NULL, 2), -EAGAIN);
+	child_kill(a);
+	pid_t c = call_spawn("sleep", "30", NULL, NULL, 2);
+	assert_true(c > 0);
+	assert_int_equal(proc_field(c, "Uid:", 1), ua);
+	child_kill(b);
+	child_kill(c);
+}
+
 /* QEMU itself, as its user, with the full sandbox: told to open /etc/shadow as a
  * disk, it fails. */
 static void qemu_cannot_open_shadow(void **st)
@@ -553,6 +593,7 @@ int main(void)
 	    cmocka_unit_test(opens_inside_refuses_outside),
 	    cmocka_unit_test(fifo_does_not_block_the_helper),
 	    cmocka_unit_test(children_run_as_qemu_user_and_cannot_read_shadow),
+	    cmocka_unit_test(private_uids_are_distinct),
 	    cmocka_unit_test(qemu_cannot_open_shadow),
 	    cmocka_unit_test(exec_failure_is_reported),
 	    cmocka_unit_test(children_are_reaped),
