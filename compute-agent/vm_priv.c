@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fsuid.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -121,8 +122,8 @@ static int inst_open(const struct priv_helper *h, int dirfd, const char *name, i
 }
 
 /* A listening QMP socket at <instance dir>/qmp.sock that the worker may connect to
- * (owned by it, mode 0600 from the helper's umask). Bound through the directory's
- * descriptor, so no path outside it is resolved. */
+ * (created with the worker's fsuid/fsgid; the helper's umask keeps others out). Bound through the
+ * directory's descriptor, so no path outside it is resolved. */
 static int qmp_listen(const struct priv_helper *h, int dirfd, char *err, size_t errlen)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -136,11 +137,16 @@ static int qmp_listen(const struct priv_helper *h, int dirfd, char *err, size_t 
 		goto fail;
 	}
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/qmp.sock", dirfd);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    fchownat(dirfd, "qmp.sock", priv_worker_uid(h), priv_worker_gid(h),
-	             AT_SYMLINK_NOFOLLOW) < 0 ||
-	    listen(fd, 8) < 0) {
-		snprintf(err, errlen, "qmp.sock: %s", strerror(errno));
+	/* the socket is born the worker's: a chown by name afterwards would follow
+	 * whatever the worker put in that name meanwhile */
+	setfsgid(priv_worker_gid(h));
+	setfsuid(priv_worker_uid(h));
+	int rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	int e = errno;
+	setfsuid(0);
+	setfsgid(0);
+	if (rc < 0 || listen(fd, 8) < 0) {
+		snprintf(err, errlen, "qmp.sock: %s", strerror(rc < 0 ? e : errno));
 		goto fail;
 	}
 	return fd;

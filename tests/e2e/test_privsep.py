@@ -68,6 +68,8 @@ def test_qemu_runs_as_nubo_qemu_sandboxed_with_descriptors(stack, vm):
     fds = {os.readlink("/proc/%d/fd/%s" % (qemu[0], fd))
            for fd in os.listdir("/proc/%d/fd" % qemu[0])}
     inst = str(stack.instance_dir(vm["id"]))
+    qmp = os.stat(inst + "/qmp.sock")  # born the worker's: no chown by name afterwards
+    assert (qmp.st_uid, qmp.st_gid, qmp.st_mode & 0o077) == (NUBO.pw_uid, NUBO.pw_gid, 0)
     assert inst + "/disk.qcow2" in fds and inst + "/console.log" in fds, fds
 
 
