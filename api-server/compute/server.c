@@ -611,6 +611,14 @@ static int resolve_refs(struct req *r, struct resp *w, const struct create_req *
 	    .min_disk_gb = db_long(im, 0, 1, 0),
 	    .min_ram_mb = db_long(im, 0, 2, 0),
 	};
+	/* A zero-disk flavor would give the root disk the image's own virtual size (a
+	 * 100 TiB qcow2 fills the host): only admins may boot from an image on one, as in
+	 * Nova, whose other users need a volume-backed server there. */
+	if (fl->disk_gb <= 0 && !policy_is_admin(&r->ctx->auth)) {
+		resp_error(r, w, 403,
+		           "Only volume-backed servers are allowed for flavors with zero disk.");
+		goto out;
+	}
 	if (server_flavor_fits(fl->disk_gb, fl->ram_mb, &needs, err, sizeof(err)) < 0) {
 		resp_error(r, w, 400, "%s", err);
 		goto out;

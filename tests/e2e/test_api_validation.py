@@ -109,6 +109,23 @@ def test_image_larger_than_the_flavor_disk_does_not_boot(stack, ids, image_file)
         stack.os_run("image", "delete", img["id"], check=False)
 
 
+def test_zero_disk_flavor_boots_from_an_image_for_admins_only(stack, ids):
+    """On a zero-disk flavor the root disk would take the image's virtual size, so
+    (as in Nova) only admins may boot from an image there."""
+    fl = stack.os_cli("flavor", "create", "--ram", "128", "--disk", "0", "--vcpus", "1",
+                      "v-zero-disk")
+    try:
+        body = {"server": {"name": "v-zero", "imageRef": ids["image"], "flavorRef": fl["id"]}}
+        r = stack.http("POST", "/compute/v2.1/servers", body, token=stack.token("demo"))
+        assert_error(r, 403)
+        assert r.json["forbidden"]["message"] == \
+            "Only volume-backed servers are allowed for flavors with zero disk."
+        assert not [s for s in stack.os_cli("server", "list", user="demo")
+                    if s["Name"] == "v-zero"]
+    finally:
+        stack.os_run("flavor", "delete", fl["id"], check=False)
+
+
 def test_image_min_disk_and_min_ram(stack, ids, image_file):
     img = _upload(stack, "v-min", image_file("small.raw", "1M", "raw"), fmt="raw")
     try:
