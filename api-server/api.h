@@ -7,9 +7,14 @@
 #include "conf.h"
 #include "db.h"
 
+struct token_cache;
+struct revocation;
+
 struct api {
 	const struct conf *conf;
 	struct db_pool *db;
+	struct token_cache *tokens;    /* validated tokens; NULL when [api] token_cache_size = 0 */
+	struct revocation *revocation; /* follows revocation events into tokens */
 	void *zctx;
 	void *wake; /* PUSH to the scheduler; guarded by wake_lock */
 	pthread_mutex_t wake_lock;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "identity/revocation.h"
 #include "identity/token.h"
 #include "log.h"
 #include "policy.h"
@@ -119,6 +120,11 @@ static int ctx_enter(struct req *r, struct resp *w)
 
 static void ctx_leave(struct req *r)
 {
+	/* A write may have revoked tokens (the database's triggers recorded it): apply
+	 * that here, before the answer leaves, so this process's next request sees it
+	 * without waiting for the notification its follower gets. */
+	if (strcmp(r->method, "GET") && strcmp(r->method, "HEAD") && r->ctx->db)
+		revocation_catch_up(r->ctx->api->revocation, r->ctx->db);
 	db_release(r->ctx->api->db, r->ctx->db);
 	r->ctx->db = NULL;
 	log_set_request(NULL);
@@ -171,7 +177,7 @@ static int authenticate(struct req *r, struct resp *w)
 	if (!tok || !*tok || strlen(tok) >= 512)
 		return 0;
 	char err[256] = "";
-	if (token_validate(c->db, tok, &c->auth, err, sizeof(err)) == -EIO) {
+	if (token_validate(c->db, c->api->tokens, tok, &c->auth, err, sizeof(err)) == -EIO) {
 		answer_unavailable(r, w, err);
 		return -EAGAIN;
 	}

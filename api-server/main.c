@@ -12,6 +12,7 @@
 
 #include "api.h"
 #include "http.h"
+#include "identity/revocation.h"
 #include "log.h"
 #include "msg.h"
 #include "bus.h"
@@ -131,6 +132,12 @@ static int api_run(void *cfg, volatile sig_atomic_t *stop)
 		rc = *stop ? 0 : 1;
 		goto out;
 	}
+	long tcs = conf_get_long(api->conf, "api", "token_cache_size", 4096);
+	if (tcs > 0) {
+		api->tokens = token_cache_new((unsigned)(tcs < 1 << 20 ? tcs : 1 << 20));
+		api->revocation =
+		    revocation_start(conf_get(api->conf, "database", "conninfo", ""), api->tokens);
+	}
 	api->zctx = zmq_ctx_new();
 	api->wake = zmq_socket(api->zctx, ZMQ_PUSH);
 	int zero = 0, hwm = 100;
@@ -155,6 +162,8 @@ out:
 		zmq_close(api->wake);
 	if (api->zctx)
 		zmq_ctx_term(api->zctx);
+	revocation_stop(api->revocation);
+	token_cache_free(api->tokens);
 	db_pool_free(api->db);
 	return rc;
 }

@@ -258,7 +258,8 @@ static void tokens_create(struct req *r, struct resp *w)
 	} else {
 		struct auth old;
 		method = "token";
-		rc = token_validate(r->ctx->db, a.token_id, &old, err, sizeof(err));
+		rc = token_validate(r->ctx->db, r->ctx->api->tokens, a.token_id, &old, err,
+		                    sizeof(err));
 		if (rc == -EIO) {
 			resp_db_error(r, w, err);
 			goto out;
@@ -315,7 +316,7 @@ static const char *subject_find(struct req *r, struct resp *w, const char *verb,
 	const char *subject = req_header(r, "X-Subject-Token");
 	char err[256];
 	int rc = subject && strlen(subject) < 512
-	             ? token_validate(r->ctx->db, subject, s, err, sizeof(err))
+	             ? token_validate(r->ctx->db, r->ctx->api->tokens, subject, s, err, sizeof(err))
 	             : -EACCES;
 	if (rc == -EIO) {
 		resp_db_error(r, w, err);
