@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "jparse.h"
+#include "jsonw.h"
 #include "log.h"
 #include "msg.h"
 #include "outbox.h"
@@ -261,23 +262,38 @@ static void servers_list_common(struct req *r, struct resp *w, int detail)
 	}
 	struct server_view_ctx ctx;
 	server_view_ctx_of(r, &ctx);
-	json_t *list = json_array();
+	/* written straight into the body: no tree per server (issue 6) */
 	int n = PQntuples(res);
+	struct jsonw out;
+	jsonw_init(&out, (size_t)(detail ? 1500 : 250) * (size_t)(n + 1));
+	jsonw_obj_begin(&out);
+	jsonw_key(&out, "servers");
+	jsonw_arr_begin(&out);
 	for (int i = 0; i < n; i++) {
 		struct server_row s;
 		server_row_from(res, i, &s);
-		json_array_append_new(list, detail ? server_view_full(&s, &ctx)
-		                                   : server_view_brief(&s, &ctx));
+		if (detail)
+			server_view_write_full(&out, &s, &ctx);
+		else
+			server_view_write_brief(&out, &s, &ctx);
 	}
-	json_t *body = json_pack("{s:o}", "servers", list);
+	jsonw_arr_end(&out);
 	if (n > 0 && n == limit) {
 		char *href = next_link(r, detail, limit, db_val(res, n - 1, 0));
-		json_object_set_new(body, "servers_links",
-		                    json_pack("[{s:s,s:s}]", "rel", "next", "href", href));
+		jsonw_key(&out, "servers_links");
+		jsonw_arr_begin(&out);
+		jsonw_obj_begin(&out);
+		jsonw_key(&out, "rel");
+		jsonw_str(&out, "next");
+		jsonw_key(&out, "href");
+		jsonw_str(&out, href);
+		jsonw_obj_end(&out);
+		jsonw_arr_end(&out);
 		free(href);
 	}
+	jsonw_obj_end(&out);
 	PQclear(res);
-	resp_json(w, 200, body);
+	resp_json_text(w, 200, &out);
 }
 
 static void servers_list(struct req *r, struct resp *w)
