@@ -7,6 +7,7 @@
 #include "conf.h"
 #include "db.h"
 
+struct gate;
 struct token_cache;
 struct revocation;
 
@@ -15,6 +16,7 @@ struct api {
 	struct db_pool *db;
 	struct token_cache *tokens;    /* validated tokens; NULL when [api] token_cache_size = 0 */
 	struct revocation *revocation; /* follows revocation events into tokens */
+	struct gate *pwhash;           /* argon2id runs: as many as cores, a short line */
 	void *zctx;
 	void *wake; /* PUSH to the scheduler; guarded by wake_lock */
 	pthread_mutex_t wake_lock;

@@ -126,6 +126,42 @@ PGresult *db_query(PGconn *c, const char *sql, int n, const char *const *params,
 	return NULL;
 }
 
+/* SQLSTATE 26000: this connection has no statement of that name (first use, or a new
+ * connection after a reset) */
+static int no_such_statement(const PGresult *r)
+{
+	const char *s = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+	return s && !strcmp(s, "26000");
+}
+
+PGresult *db_query_stmt(PGconn *c, const struct db_stmt *st, int n, const char *const *params,
+                        char *err, size_t errlen, char *sqlstate)
+{
+	if (PQtransactionStatus(c) != PQTRANS_IDLE)
+		return db_query(c, st->sql, n, params, err, errlen, sqlstate);
+	PGresult *r = PQexecPrepared(c, st->name, n, params, NULL, NULL, 0);
+	ExecStatusType s = PQresultStatus(r);
+	if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
+		return r;
+	int missing = no_such_statement(r);
+	PQclear(r);
+	if (missing) {
+		r = PQprepare(c, st->name, st->sql, n, NULL);
+		s = PQresultStatus(r);
+		PQclear(r);
+		if (s == PGRES_COMMAND_OK) {
+			r = PQexecPrepared(c, st->name, n, params, NULL, NULL, 0);
+			s = PQresultStatus(r);
+			if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
+				return r;
+			PQclear(r);
+		}
+	}
+	/* anything else (a dropped connection, an error): the plain path, with its
+	 * reconnect-once and its error reporting */
+	return db_query(c, st->sql, n, params, err, errlen, sqlstate);
+}
+
 int db_exec(PGconn *c, const char *sql, int n, const char *const *params, char *err, size_t errlen)
 {
 	PGresult *r = db_query(c, sql, n, params, err, errlen, NULL);

@@ -23,6 +23,24 @@ void db_release(struct db_pool *p, PGconn *c);
  * PQstatus(c) != CONNECTION_OK tells "database unreachable" from a statement error. */
 PGresult *db_query(PGconn *c, const char *sql, int n, const char *const *params, char *err,
                    size_t errlen, char *sqlstate);
+/* A hot statement with a fixed text, run as a prepared statement under its name
+ * (unique per process, e.g. "token_validate"), so PostgreSQL parses and plans it once
+ * per connection instead of on every request. */
+struct db_stmt {
+	const char *name;
+	const char *sql;
+};
+/* Like db_query for st: outside a transaction it runs prepared (prepared on first use
+ * on each connection, and again after a reconnect); inside one it runs as db_query
+ * does, since a failed prepared call would abort the transaction. A prepared run that
+ * fails is run once more through db_query, which reports the error: use it for reads
+ * only. */
+PGresult *db_query_stmt(PGconn *c, const struct db_stmt *st, int n, const char *const *params,
+                        char *err, size_t errlen, char *sqlstate);
+#define DBQS(c, err, errlen, st, ...)                                                              \
+	db_query_stmt((c), (st), DB_NARGS(__VA_ARGS__), (const char *const[]){__VA_ARGS__}, (err), \
+	              (errlen), NULL)
+
 /* Like db_query but for statements: returns affected rows (>= 0) or -EIO. */
 int db_exec(PGconn *c, const char *sql, int n, const char *const *params, char *err, size_t errlen);
 

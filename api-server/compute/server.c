@@ -247,7 +247,13 @@ static void servers_list_common(struct req *r, struct resp *w, int detail)
 	snprintf(q.sql + len, sizeof(q.sql) - len,
 	         " ORDER BY i.created_at DESC, i.id DESC LIMIT $%d::int", q.n);
 
-	res = db_query(r->ctx->db, q.sql, q.n, q.params, err, sizeof(err), sqlstate);
+	/* the text depends only on which filters are present (a few hundred at most):
+	 * each one is prepared under a name made from its text */
+	char hex[65], stname[32];
+	sha256_hex(q.sql, strlen(q.sql), hex);
+	snprintf(stname, sizeof(stname), "servers_%.20s", hex);
+	const struct db_stmt st = {stname, q.sql};
+	res = db_query_stmt(r->ctx->db, &st, q.n, q.params, err, sizeof(err), sqlstate);
 	if (!res) {
 		if (!strncmp(sqlstate, "2201B", 5)) { /* invalid regular expression */
 			resp_error(r, w, 400, "Invalid input for query parameters name.");

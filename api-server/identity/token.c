@@ -10,7 +10,8 @@
 #include "util.h"
 
 /* One query loads everything a request needs to know about its caller. */
-static const char validate_sql[] =
+static const struct db_stmt validate_stmt = {
+    "token_validate",
     "SELECT t.user_id, u.name, coalesce(t.project_id, ''), coalesce(p.name, ''),"
     " to_char(t.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
     " to_char(t.issued_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
@@ -19,7 +20,7 @@ static const char validate_sql[] =
     " extract(epoch FROM t.expires_at)::bigint"
     " FROM tokens t JOIN users u ON u.id = t.user_id LEFT JOIN projects p ON p.id = t.project_id"
     " WHERE t.hash = $1 AND NOT t.revoked AND t.expires_at > now() AND u.enabled"
-    " AND (t.project_id IS NULL OR p.enabled)";
+    " AND (t.project_id IS NULL OR p.enabled)"};
 
 static unsigned roles_from_list(const char *list)
 {
@@ -50,7 +51,7 @@ static int load_by_hash(PGconn *db, struct token_cache *tc, const char *hash, st
 	if (token_cache_get(tc, hash, time(NULL), a) == 0)
 		return 0;
 	uint64_t gen = token_cache_gen(tc);
-	PGresult *r = DBQ(db, err, errlen, validate_sql, hash);
+	PGresult *r = DBQS(db, err, errlen, &validate_stmt, hash);
 	if (!r)
 		return -EIO;
 	if (PQntuples(r) != 1) {

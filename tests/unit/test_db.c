@@ -23,6 +23,11 @@ static void error_through_pointer_keeps_message(void **state)
 	buf[0] = 0;
 	assert_int_equal(DBX(c, err, sizeof buf, "SELECT 1"), -EIO);
 	assert_true(strlen(err) > 7);
+	/* a prepared statement on a dead connection reports through the same buffer */
+	static const struct db_stmt st = {"test_stmt", "SELECT $1::int"};
+	buf[0] = 0;
+	assert_null(DBQS(c, err, sizeof buf, &st, "1"));
+	assert_true(strlen(err) > 7);
 	char small[4] = "xyz";
 	assert_null(DBQ(c, small, sizeof small, "SELECT 1"));
 	assert_int_equal(strlen(small), 3); /* bounded by the size given */
@@ -32,7 +37,7 @@ static void error_through_pointer_keeps_message(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(error_through_pointer_keeps_message),
+	    cmocka_unit_test(error_through_pointer_keeps_message),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
