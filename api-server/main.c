@@ -136,8 +136,10 @@ static int api_run(void *cfg, volatile sig_atomic_t *stop)
 	}
 	/* Large bodies (a 1,000-server list is 1.4 MB) come from mmap and go back to the
 	 * system when freed: glibc's default raises the mmap threshold after the first
-	 * free of such a block, after which the heap keeps every burst's peak. */
-	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+	 * free of such a block, after which the heap keeps every burst's peak. Below
+	 * 1 MiB they stay in the heap: an mmap and its page faults per 100-server list
+	 * cost more than writing it (measured with bench/api.sh). */
+	mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
 	mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
 	/* argon2id takes a core and 64 MiB for ~0.2 s: more at once than cores only
 	 * adds latency and memory; a burst past the line is told to retry (503) */

@@ -7,10 +7,8 @@
 
 #include "xalloc.h"
 
-static void grow(struct jsonw *w, size_t need)
+static void grow_slow(struct jsonw *w, size_t need)
 {
-	if (w->len + need + 1 <= w->cap)
-		return;
 	size_t cap = w->cap ? w->cap : 256;
 	while (cap < w->len + need + 1)
 		cap *= 2;
@@ -21,7 +19,13 @@ static void grow(struct jsonw *w, size_t need)
 	w->cap = cap;
 }
 
-static void put(struct jsonw *w, const char *s, size_t n)
+static inline void grow(struct jsonw *w, size_t need)
+{
+	if (w->len + need + 1 > w->cap)
+		grow_slow(w, need);
+}
+
+static inline void put(struct jsonw *w, const char *s, size_t n)
 {
 	grow(w, n);
 	memcpy(w->buf + w->len, s, n);
@@ -29,7 +33,7 @@ static void put(struct jsonw *w, const char *s, size_t n)
 	w->buf[w->len] = '\0';
 }
 
-static void putc1(struct jsonw *w, char c)
+static inline void putc1(struct jsonw *w, char c)
 {
 	grow(w, 1);
 	w->buf[w->len++] = c;
