@@ -17,8 +17,10 @@ struct revocation *revocation_start(const char *conninfo, struct token_cache *tc
 void revocation_stop(struct revocation *rv);
 
 /* Applies, on the caller's connection db, every event newer than the last one
- * applied. Returns 0, or -EIO (then the cache was disabled until the follower
- * recovers). NULL rv: 0. */
+ * applied; when there were any, waits (250 ms at most) until every live follower
+ * (each nubo-api reports its progress in revocation_followers) has applied them too.
+ * Returns 0, or -EIO (then the cache was disabled until the follower recovers). NULL
+ * rv: 0. */
 int revocation_catch_up(struct revocation *rv, PGconn *db);
 
 #endif

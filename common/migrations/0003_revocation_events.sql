@@ -84,3 +84,8 @@ BEGIN
 END $$;
 CREATE TRIGGER roles_revocation AFTER UPDATE OR DELETE ON roles
   FOR EACH ROW EXECUTE FUNCTION revocation_on_role();
+-- Every following nubo-api reports here the last event it applied (and refreshes
+-- seen_at at least every second), so a process that revoked can wait until every
+-- live follower has applied it before it answers.
+CREATE TABLE revocation_followers (
+  id text PRIMARY KEY, last_id bigint NOT NULL, seen_at timestamptz NOT NULL DEFAULT now());
