@@ -27,6 +27,7 @@ struct api {
 	const char *agent_key;
 	const char *dashboard_dir;
 	long token_ttl;
+	long db_wait_ms; /* [database] acquire_timeout_ms: longest wait for a connection */
 	long max_image_mb;
 };
 

@@ -114,7 +114,15 @@ static void ctx_end(struct req *r)
 static int ctx_enter(struct req *r, struct resp *w)
 {
 	log_set_request(r->id);
-	r->ctx->db = db_acquire(r->ctx->api->db);
+	/* every connection busy for this long: the database is the bottleneck, and
+	 * queueing more requests behind it only makes all of them late */
+	r->ctx->db = db_acquire_timed(r->ctx->api->db, r->ctx->api->db_wait_ms);
+	if (!r->ctx->db) {
+		resp_error(r, w, 503, "The service is busy; retry later.");
+		resp_header(w, "Retry-After", "1");
+		log_set_request(NULL);
+		return -EAGAIN;
+	}
 	return 0;
 }
 

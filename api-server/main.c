@@ -100,6 +100,7 @@ static int api_conf_load(const struct conf *c, void **cfg, char *summary, size_t
 	api->agent_key = conf_get(c, "bus", "agent_key", NULL);
 	api->dashboard_dir = conf_get(c, "api", "dashboard_dir", NULL);
 	api->token_ttl = conf_get_long(c, "api", "token_ttl", 3600);
+	api->db_wait_ms = conf_get_long(c, "database", "acquire_timeout_ms", 5000);
 	api->max_image_mb = conf_get_long(c, "api", "max_image_mb", 10240);
 	if (!conf_get(c, "database", "conninfo", NULL) || !api->agent_key) {
 		snprintf(err, errlen, "need [database] conninfo and [bus] agent_key");

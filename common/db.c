@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "xalloc.h"
 
@@ -58,8 +59,17 @@ void db_pool_free(struct db_pool *p)
 	free(p);
 }
 
-PGconn *db_acquire(struct db_pool *p)
+/* timeout_ms < 0: wait for ever */
+static PGconn *acquire(struct db_pool *p, long timeout_ms)
 {
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
 		for (int i = 0; i < p->size; i++)
@@ -70,8 +80,23 @@ PGconn *db_acquire(struct db_pool *p)
 					PQreset(p->conns[i]);
 				return p->conns[i];
 			}
-		pthread_cond_wait(&p->cond, &p->lock);
+		if (timeout_ms < 0)
+			pthread_cond_wait(&p->cond, &p->lock);
+		else if (pthread_cond_timedwait(&p->cond, &p->lock, &until) == ETIMEDOUT)
+			break;
 	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+PGconn *db_acquire(struct db_pool *p)
+{
+	return acquire(p, -1);
+}
+
+PGconn *db_acquire_timed(struct db_pool *p, long timeout_ms)
+{
+	return acquire(p, timeout_ms < 0 ? 0 : timeout_ms);
 }
 
 void db_release(struct db_pool *p, PGconn *c)

@@ -12,6 +12,9 @@ struct db_pool *db_pool_new(const char *conninfo, int size, char *err, size_t er
 void db_pool_free(struct db_pool *p);
 /* Borrows a connection, waiting while all are in use; a broken one is reset first. */
 PGconn *db_acquire(struct db_pool *p);
+/* Like db_acquire but waits at most timeout_ms; NULL when none came free (the caller
+ * answers 503 rather than queueing without bound). */
+PGconn *db_acquire_timed(struct db_pool *p, long timeout_ms);
 /* Returns c to the pool; an open transaction is rolled back. */
 void db_release(struct db_pool *p, PGconn *c);
 
