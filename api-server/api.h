@@ -7,9 +7,16 @@
 #include "conf.h"
 #include "db.h"
 
+struct gate;
+struct token_cache;
+struct revocation;
+
 struct api {
 	const struct conf *conf;
 	struct db_pool *db;
+	struct token_cache *tokens;    /* validated tokens; NULL when [api] token_cache_size = 0 */
+	struct revocation *revocation; /* follows revocation events into tokens */
+	struct gate *pwhash;           /* argon2id runs: as many as cores, a short line */
 	void *zctx;
 	void *wake; /* PUSH to the scheduler; guarded by wake_lock */
 	pthread_mutex_t wake_lock;
@@ -20,6 +27,7 @@ struct api {
 	const char *agent_key;
 	const char *dashboard_dir;
 	long token_ttl;
+	long db_wait_ms; /* [database] acquire_timeout_ms: longest wait for a connection */
 	long max_image_mb;
 };
 

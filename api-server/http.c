@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "identity/revocation.h"
 #include "identity/token.h"
 #include "log.h"
 #include "policy.h"
@@ -113,12 +114,25 @@ static void ctx_end(struct req *r)
 static int ctx_enter(struct req *r, struct resp *w)
 {
 	log_set_request(r->id);
-	r->ctx->db = db_acquire(r->ctx->api->db);
+	/* every connection busy for this long: the database is the bottleneck, and
+	 * queueing more requests behind it only makes all of them late */
+	r->ctx->db = db_acquire_timed(r->ctx->api->db, r->ctx->api->db_wait_ms);
+	if (!r->ctx->db) {
+		resp_error(r, w, 503, "The service is busy; retry later.");
+		resp_header(w, "Retry-After", "1");
+		log_set_request(NULL);
+		return -EAGAIN;
+	}
 	return 0;
 }
 
 static void ctx_leave(struct req *r)
 {
+	/* A write may have revoked tokens (the database's triggers recorded it): apply
+	 * that here, before the answer leaves, so this process's next request sees it
+	 * without waiting for the notification its follower gets. */
+	if (strcmp(r->method, "GET") && strcmp(r->method, "HEAD") && r->ctx->db)
+		revocation_catch_up(r->ctx->api->revocation, r->ctx->db);
 	db_release(r->ctx->api->db, r->ctx->db);
 	r->ctx->db = NULL;
 	log_set_request(NULL);
@@ -171,7 +185,7 @@ static int authenticate(struct req *r, struct resp *w)
 	if (!tok || !*tok || strlen(tok) >= 512)
 		return 0;
 	char err[256] = "";
-	if (token_validate(c->db, tok, &c->auth, err, sizeof(err)) == -EIO) {
+	if (token_validate(c->db, c->api->tokens, tok, &c->auth, err, sizeof(err)) == -EIO) {
 		answer_unavailable(r, w, err);
 		return -EAGAIN;
 	}

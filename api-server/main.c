@@ -2,6 +2,7 @@
  * to PostgreSQL and wakes the scheduler over ZeroMQ. */
 #include <dirent.h>
 #include <errno.h>
+#include <malloc.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,10 +13,12 @@
 
 #include "api.h"
 #include "http.h"
+#include "identity/revocation.h"
 #include "log.h"
 #include "msg.h"
 #include "bus.h"
 #include "daemon.h"
+#include "gate.h"
 #include "xalloc.h"
 
 static char *trimmed(const char *s)
@@ -97,6 +100,7 @@ static int api_conf_load(const struct conf *c, void **cfg, char *summary, size_t
 	api->agent_key = conf_get(c, "bus", "agent_key", NULL);
 	api->dashboard_dir = conf_get(c, "api", "dashboard_dir", NULL);
 	api->token_ttl = conf_get_long(c, "api", "token_ttl", 3600);
+	api->db_wait_ms = conf_get_long(c, "database", "acquire_timeout_ms", 5000);
 	api->max_image_mb = conf_get_long(c, "api", "max_image_mb", 10240);
 	if (!conf_get(c, "database", "conninfo", NULL) || !api->agent_key) {
 		snprintf(err, errlen, "need [database] conninfo and [bus] agent_key");
@@ -131,6 +135,25 @@ static int api_run(void *cfg, volatile sig_atomic_t *stop)
 		rc = *stop ? 0 : 1;
 		goto out;
 	}
+	/* Large bodies (a 1,000-server list is 1.4 MB) come from mmap and go back to the
+	 * system when freed: glibc's default raises the mmap threshold after the first
+	 * free of such a block, after which the heap keeps every burst's peak. Below
+	 * 1 MiB they stay in the heap: an mmap and its page faults per 100-server list
+	 * cost more than writing it (measured with bench/api.sh). */
+	mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
+	/* argon2id takes a core and 64 MiB for ~0.2 s: more at once than cores only
+	 * adds latency and memory; a burst past the line is told to retry (503) */
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	cores = cores < 1 ? 1 : cores;
+	api->pwhash = gate_new((int)conf_get_long(api->conf, "api", "password_hashes", cores),
+	                       (int)conf_get_long(api->conf, "api", "password_queue", 8 * cores));
+	long tcs = conf_get_long(api->conf, "api", "token_cache_size", 4096);
+	if (tcs > 0) {
+		api->tokens = token_cache_new((unsigned)(tcs < 1 << 20 ? tcs : 1 << 20));
+		api->revocation =
+		    revocation_start(conf_get(api->conf, "database", "conninfo", ""), api->tokens);
+	}
 	api->zctx = zmq_ctx_new();
 	api->wake = zmq_socket(api->zctx, ZMQ_PUSH);
 	int zero = 0, hwm = 100;
@@ -155,6 +178,9 @@ out:
 		zmq_close(api->wake);
 	if (api->zctx)
 		zmq_ctx_term(api->zctx);
+	revocation_stop(api->revocation);
+	gate_free(api->pwhash);
+	token_cache_free(api->tokens);
 	db_pool_free(api->db);
 	return rc;
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "xalloc.h"
 
@@ -61,8 +62,17 @@ void db_pool_free(struct db_pool *p)
 	free(p);
 }
 
-PGconn *db_acquire(struct db_pool *p)
+/* timeout_ms < 0: wait for ever */
+static PGconn *acquire(struct db_pool *p, long timeout_ms)
 {
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
 		for (int i = 0; i < p->size; i++)
@@ -73,8 +83,23 @@ PGconn *db_acquire(struct db_pool *p)
 					PQreset(p->conns[i]);
 				return p->conns[i];
 			}
-		pthread_cond_wait(&p->cond, &p->lock);
+		if (timeout_ms < 0)
+			pthread_cond_wait(&p->cond, &p->lock);
+		else if (pthread_cond_timedwait(&p->cond, &p->lock, &until) == ETIMEDOUT)
+			break;
 	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+PGconn *db_acquire(struct db_pool *p)
+{
+	return acquire(p, -1);
+}
+
+PGconn *db_acquire_timed(struct db_pool *p, long timeout_ms)
+{
+	return acquire(p, timeout_ms < 0 ? 0 : timeout_ms);
 }
 
 void db_release(struct db_pool *p, PGconn *c)
@@ -152,6 +177,42 @@ PGresult *db_query(PGconn *c, const char *sql, int n, const char *const *params,
 	}
 	PQclear(r);
 	return NULL;
+}
+
+/* SQLSTATE 26000: this connection has no statement of that name (first use, or a new
+ * connection after a reset) */
+static int no_such_statement(const PGresult *r)
+{
+	const char *s = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+	return s && !strcmp(s, "26000");
+}
+
+PGresult *db_query_stmt(PGconn *c, const struct db_stmt *st, int n, const char *const *params,
+                        char *err, size_t errlen, char *sqlstate)
+{
+	if (PQtransactionStatus(c) != PQTRANS_IDLE)
+		return db_query(c, st->sql, n, params, err, errlen, sqlstate);
+	PGresult *r = PQexecPrepared(c, st->name, n, params, NULL, NULL, 0);
+	ExecStatusType s = PQresultStatus(r);
+	if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
+		return r;
+	int missing = no_such_statement(r);
+	PQclear(r);
+	if (missing) {
+		r = PQprepare(c, st->name, st->sql, n, NULL);
+		s = PQresultStatus(r);
+		PQclear(r);
+		if (s == PGRES_COMMAND_OK) {
+			r = PQexecPrepared(c, st->name, n, params, NULL, NULL, 0);
+			s = PQresultStatus(r);
+			if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
+				return r;
+			PQclear(r);
+		}
+	}
+	/* anything else (a dropped connection, an error): the plain path, with its
+	 * reconnect-once and its error reporting */
+	return db_query(c, st->sql, n, params, err, errlen, sqlstate);
 }
 
 int db_exec(PGconn *c, const char *sql, int n, const char *const *params, char *err, size_t errlen)

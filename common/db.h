@@ -12,6 +12,9 @@ struct db_pool *db_pool_new(const char *conninfo, int size, char *err, size_t er
 void db_pool_free(struct db_pool *p);
 /* Borrows a connection, waiting while all are in use; a broken one is reset first. */
 PGconn *db_acquire(struct db_pool *p);
+/* Like db_acquire but waits at most timeout_ms; NULL when none came free (the caller
+ * answers 503 rather than queueing without bound). */
+PGconn *db_acquire_timed(struct db_pool *p, long timeout_ms);
 /* Returns c to the pool; an open transaction is rolled back. */
 void db_release(struct db_pool *p, PGconn *c);
 
@@ -28,6 +31,24 @@ PGresult *db_query(PGconn *c, const char *sql, int n, const char *const *params,
                    size_t errlen, char *sqlstate);
 /* 1 when sql is a plain SELECT (what db_query may run a second time), else 0. */
 int db_sql_read_only(const char *sql);
+/* A hot statement with a fixed text, run as a prepared statement under its name
+ * (unique per process, e.g. "token_validate"), so PostgreSQL parses and plans it once
+ * per connection instead of on every request. */
+struct db_stmt {
+	const char *name;
+	const char *sql;
+};
+/* Like db_query for st: outside a transaction it runs prepared (prepared on first use
+ * on each connection, and again after a reconnect); inside one it runs as db_query
+ * does, since a failed prepared call would abort the transaction. A prepared run that
+ * fails is run once more through db_query, which reports the error: use it for reads
+ * only. */
+PGresult *db_query_stmt(PGconn *c, const struct db_stmt *st, int n, const char *const *params,
+                        char *err, size_t errlen, char *sqlstate);
+#define DBQS(c, err, errlen, st, ...)                                                              \
+	db_query_stmt((c), (st), DB_NARGS(__VA_ARGS__), (const char *const[]){__VA_ARGS__}, (err), \
+	              (errlen), NULL)
+
 /* Like db_query but for statements: returns affected rows (>= 0) or -EIO. */
 int db_exec(PGconn *c, const char *sql, int n, const char *const *params, char *err, size_t errlen);
 

@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "jsonw.h"
 #include "util.h"
 #include "xalloc.h"
 
@@ -98,6 +99,16 @@ void resp_json(struct resp *w, int status, json_t *j)
 	json_decref(w->json);
 	w->status = status;
 	w->json = j;
+}
+
+void resp_json_text(struct resp *w, int status, struct jsonw *jw)
+{
+	json_decref(w->json);
+	w->json = NULL;
+	free(w->text);
+	w->text = jsonw_detach(jw, &w->text_len);
+	w->content_type = "application/json";
+	w->status = status;
 }
 
 void resp_empty(struct resp *w, int status)

@@ -146,6 +146,9 @@ void req_peer(struct req *r, char *out, size_t n);
 
 /* Response helpers. resp_json steals j. */
 void resp_json(struct resp *w, int status, json_t *j);
+/* Sends the JSON text written into jw (its buffer is taken; jw is empty after). */
+struct jsonw;
+void resp_json_text(struct resp *w, int status, struct jsonw *jw);
 void resp_empty(struct resp *w, int status);
 /* Adds a header (copied); silently drops it past HTTPD_MAX_HEADERS. */
 void resp_header(struct resp *w, const char *name, const char *value);

@@ -86,13 +86,12 @@ static void flavors_list_common(struct req *r, struct resp *w, int brief)
 		resp_error(r, w, 400, "marker [%s] not found", marker);
 		return;
 	}
-	PGresult *res =
-	    DBQ(r->ctx->db, err, sizeof err,
-	        "SELECT " FLAVOR_COLS " FROM flavors"
-	        " WHERE ($1::boolean IS NULL OR is_public = $1::boolean)"
-	        " AND ram_mb >= $2::int AND disk_gb >= $3::int AND ($4::text IS NULL OR id > $4)"
-	        " ORDER BY id LIMIT $5::int",
-	        is_public, ram, disk, marker, lim);
+	static const struct db_stmt list = {
+	    "flavors_list", "SELECT " FLAVOR_COLS " FROM flavors"
+	                    " WHERE ($1::boolean IS NULL OR is_public = $1::boolean)"
+	                    " AND ram_mb >= $2::int AND disk_gb >= $3::int"
+	                    " AND ($4::text IS NULL OR id > $4) ORDER BY id LIMIT $5::int"};
+	PGresult *res = DBQS(r->ctx->db, err, sizeof err, &list, is_public, ram, disk, marker, lim);
 	if (!res) {
 		resp_db_error(r, w, err);
 		return;

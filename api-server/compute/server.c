@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "jparse.h"
+#include "jsonw.h"
 #include "log.h"
 #include "msg.h"
 #include "outbox.h"
@@ -246,7 +247,13 @@ static void servers_list_common(struct req *r, struct resp *w, int detail)
 	snprintf(q.sql + len, sizeof(q.sql) - len,
 	         " ORDER BY i.created_at DESC, i.id DESC LIMIT $%d::int", q.n);
 
-	res = db_query(r->ctx->db, q.sql, q.n, q.params, err, sizeof(err), sqlstate);
+	/* the text depends only on which filters are present (a few hundred at most):
+	 * each one is prepared under a name made from its text */
+	char hex[65], stname[32];
+	sha256_hex(q.sql, strlen(q.sql), hex);
+	snprintf(stname, sizeof(stname), "servers_%.20s", hex);
+	const struct db_stmt st = {stname, q.sql};
+	res = db_query_stmt(r->ctx->db, &st, q.n, q.params, err, sizeof(err), sqlstate);
 	if (!res) {
 		if (!strncmp(sqlstate, "2201B", 5)) { /* invalid regular expression */
 			resp_error(r, w, 400, "Invalid input for query parameters name.");
@@ -261,23 +268,38 @@ static void servers_list_common(struct req *r, struct resp *w, int detail)
 	}
 	struct server_view_ctx ctx;
 	server_view_ctx_of(r, &ctx);
-	json_t *list = json_array();
+	/* written straight into the body: no tree per server (issue 6) */
 	int n = PQntuples(res);
+	struct jsonw out;
+	jsonw_init(&out, (size_t)(detail ? 1500 : 250) * (size_t)(n + 1));
+	jsonw_obj_begin(&out);
+	jsonw_key(&out, "servers");
+	jsonw_arr_begin(&out);
 	for (int i = 0; i < n; i++) {
 		struct server_row s;
 		server_row_from(res, i, &s);
-		json_array_append_new(list, detail ? server_view_full(&s, &ctx)
-		                                   : server_view_brief(&s, &ctx));
+		if (detail)
+			server_view_write_full(&out, &s, &ctx);
+		else
+			server_view_write_brief(&out, &s, &ctx);
 	}
-	json_t *body = json_pack("{s:o}", "servers", list);
+	jsonw_arr_end(&out);
 	if (n > 0 && n == limit) {
 		char *href = next_link(r, detail, limit, db_val(res, n - 1, 0));
-		json_object_set_new(body, "servers_links",
-		                    json_pack("[{s:s,s:s}]", "rel", "next", "href", href));
+		jsonw_key(&out, "servers_links");
+		jsonw_arr_begin(&out);
+		jsonw_obj_begin(&out);
+		jsonw_key(&out, "rel");
+		jsonw_str(&out, "next");
+		jsonw_key(&out, "href");
+		jsonw_str(&out, href);
+		jsonw_obj_end(&out);
+		jsonw_arr_end(&out);
 		free(href);
 	}
+	jsonw_obj_end(&out);
 	PQclear(res);
-	resp_json(w, 200, body);
+	resp_json_text(w, 200, &out);
 }
 
 static void servers_list(struct req *r, struct resp *w)

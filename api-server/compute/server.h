@@ -34,6 +34,12 @@ struct server_view_ctx {
 	int mv_minor;           /* compute microversion 2.<mv_minor>; only 2.1 today */
 };
 
+struct jsonw;
+/* Pure: the views written straight into w (one value each), as the lists send them. */
+void server_view_write_brief(struct jsonw *w, const struct server_row *s,
+                             const struct server_view_ctx *c);
+void server_view_write_full(struct jsonw *w, const struct server_row *s,
+                            const struct server_view_ctx *c);
 /* Pure: the {id, name, links} summary GET /servers lists. Returns a new object. */
 json_t *server_view_brief(const struct server_row *s, const struct server_view_ctx *c);
 /* Pure: the full server object of GET /servers/detail and GET /servers/{id} at 2.1.

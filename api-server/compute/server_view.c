@@ -5,19 +5,10 @@
 #include <string.h>
 
 #include "compute/server.h"
+#include "jsonw.h"
 #include "util.h"
 #include "wire.h"
 #include "xalloc.h"
-
-/* {"id", "links": [bookmark]} as Nova 2.1 shows a server's flavor and image. */
-static json_t *ref_view(const char *public_url, const char *collection, const char *id)
-{
-	char *bookmark = xasprintf("%s/compute/%s/%s", public_url, collection, id);
-	json_t *o = json_pack("{s:s,s:[{s:s,s:s}]}", "id", id, "links", "rel", "bookmark", "href",
-	                      bookmark);
-	free(bookmark);
-	return o;
-}
 
 void server_host_id(const char *project_id, const char *host, char out[57])
 {
@@ -33,87 +24,177 @@ void server_host_id(const char *project_id, const char *host, char out[57])
 	out[56] = '\0';
 }
 
-/* A JSON string, or "" when s is not valid UTF-8 (the database holds only what the
- * API validated, but a view must never fail). */
-static json_t *str_safe(const char *s)
+/* [{"rel": "self", ...}, {"rel": "bookmark", ...}] of a compute resource. */
+static void links_write(struct jsonw *w, const char *public_url, const char *collection,
+                        const char *id, int self)
 {
-	json_t *j = json_string(s ? s : "");
-	return j ? j : json_string("");
+	char href[1024];
+	jsonw_arr_begin(w);
+	if (self) {
+		jsonw_obj_begin(w);
+		jsonw_key(w, "rel");
+		jsonw_str(w, "self");
+		jsonw_key(w, "href");
+		snprintf(href, sizeof(href), "%s/compute/v2.1/%s/%s", public_url, collection, id);
+		jsonw_str(w, href);
+		jsonw_obj_end(w);
+	}
+	jsonw_obj_begin(w);
+	jsonw_key(w, "rel");
+	jsonw_str(w, "bookmark");
+	jsonw_key(w, "href");
+	snprintf(href, sizeof(href), "%s/compute/%s/%s", public_url, collection, id);
+	jsonw_str(w, href);
+	jsonw_obj_end(w);
+	jsonw_arr_end(w);
 }
 
-static json_t *metadata_view(const char *text)
+/* {"id", "links": [bookmark]} as Nova 2.1 shows a server's flavor and image. */
+static void ref_write(struct jsonw *w, const char *public_url, const char *collection,
+                      const char *id)
 {
-	json_t *m = text ? json_loads(text, 0, NULL) : NULL;
-	if (!json_is_object(m)) {
-		json_decref(m);
-		return json_object();
+	jsonw_obj_begin(w);
+	jsonw_key(w, "id");
+	jsonw_str(w, id);
+	jsonw_key(w, "links");
+	links_write(w, public_url, collection, id, 0);
+	jsonw_obj_end(w);
+}
+
+/* The metadata column is jsonb, so PostgreSQL's text of it is a JSON object already:
+ * copied as is. Anything else (never from the database) shows as {}. */
+static void metadata_write(struct jsonw *w, const char *text)
+{
+	size_t n = text ? strlen(text) : 0;
+	while (n > 0 && (text[n - 1] == ' ' || text[n - 1] == '\n'))
+		n--;
+	if (n >= 2 && text[0] == '{' && text[n - 1] == '}')
+		jsonw_raw(w, text, n);
+	else
+		jsonw_raw(w, "{}", 2);
+}
+
+void server_view_write_brief(struct jsonw *w, const struct server_row *s,
+                             const struct server_view_ctx *c)
+{
+	jsonw_obj_begin(w);
+	jsonw_key(w, "id");
+	jsonw_str(w, s->id);
+	jsonw_key(w, "name");
+	jsonw_str(w, s->name);
+	jsonw_key(w, "links");
+	links_write(w, c->public_url, "servers", s->id, 1);
+	jsonw_obj_end(w);
+}
+
+void server_view_write_full(struct jsonw *w, const struct server_row *s,
+                            const struct server_view_ctx *c)
+{
+	char host_id[57];
+	server_host_id(s->project_id, s->host, host_id);
+	jsonw_obj_begin(w);
+	jsonw_key(w, "id");
+	jsonw_str(w, s->id);
+	jsonw_key(w, "name");
+	jsonw_str(w, s->name);
+	jsonw_key(w, "status");
+	jsonw_str(w, s->status);
+	jsonw_key(w, "tenant_id");
+	jsonw_str(w, s->project_id);
+	jsonw_key(w, "user_id");
+	jsonw_str(w, s->user_id);
+	jsonw_key(w, "metadata");
+	metadata_write(w, s->metadata);
+	jsonw_key(w, "hostId");
+	jsonw_str(w, host_id);
+	jsonw_key(w, "image");
+	ref_write(w, c->public_url, "images", s->image_id);
+	jsonw_key(w, "flavor");
+	ref_write(w, c->public_url, "flavors", s->flavor_id);
+	jsonw_key(w, "created");
+	jsonw_str(w, s->created_at);
+	jsonw_key(w, "updated");
+	jsonw_str(w, s->updated_at);
+	jsonw_key(w, "addresses");
+	jsonw_raw(w, "{}", 2);
+	jsonw_key(w, "accessIPv4");
+	jsonw_str(w, s->access_ipv4);
+	jsonw_key(w, "accessIPv6");
+	jsonw_str(w, s->access_ipv6);
+	jsonw_key(w, "links");
+	links_write(w, c->public_url, "servers", s->id, 1);
+	jsonw_key(w, "OS-DCF:diskConfig");
+	jsonw_str(w, "MANUAL");
+	jsonw_key(w, "progress");
+	jsonw_int(w, !strcmp(s->status, "ACTIVE") ? 100 : 0);
+	jsonw_key(w, "OS-EXT-AZ:availability_zone");
+	jsonw_str(w, s->az);
+	jsonw_key(w, "config_drive");
+	jsonw_str(w, s->config_drive ? "True" : "");
+	jsonw_key(w, "key_name");
+	jsonw_str_or_null(w, s->key_name);
+	jsonw_key(w, "OS-SRV-USG:launched_at");
+	jsonw_str_or_null(w, s->launched_at);
+	jsonw_key(w, "OS-SRV-USG:terminated_at");
+	jsonw_str_or_null(w, s->terminated_at);
+	jsonw_key(w, "OS-EXT-STS:task_state");
+	jsonw_str_or_null(w, s->task_state);
+	jsonw_key(w, "OS-EXT-STS:vm_state");
+	jsonw_str(w, s->vm_state);
+	jsonw_key(w, "OS-EXT-STS:power_state");
+	jsonw_int(w, s->power_state);
+	jsonw_key(w, "os-extended-volumes:volumes_attached");
+	jsonw_raw(w, "[]", 2);
+	jsonw_key(w, "security_groups");
+	static const char default_group[] = "[{\"name\":\"default\"}]";
+	jsonw_raw(w, default_group, sizeof(default_group) - 1);
+	/* Nova shows the fault of ERROR (and DELETED) servers only. */
+	if (!strcmp(s->status, "ERROR") || (!strcmp(s->status, "DELETED") && s->fault_message)) {
+		jsonw_key(w, "fault");
+		jsonw_obj_begin(w);
+		jsonw_key(w, "code");
+		jsonw_int(w, s->fault_code ? s->fault_code : 500);
+		jsonw_key(w, "message");
+		jsonw_str(w, s->fault_message ? s->fault_message : "Unknown error");
+		jsonw_key(w, "created");
+		jsonw_str(w, s->updated_at);
+		jsonw_obj_end(w);
 	}
-	return m;
+	if (c->admin) {
+		char iname[32];
+		snprintf(iname, sizeof(iname), "instance-%.8s", s->id);
+		jsonw_key(w, "OS-EXT-SRV-ATTR:host");
+		jsonw_str_or_null(w, s->host);
+		jsonw_key(w, "OS-EXT-SRV-ATTR:instance_name");
+		jsonw_str(w, iname);
+		jsonw_key(w, "OS-EXT-SRV-ATTR:hypervisor_hostname");
+		jsonw_str_or_null(w, s->host);
+	}
+	jsonw_obj_end(w);
+}
+
+/* The tree forms are the written text parsed back: one definition of each view. */
+static json_t *parsed(struct jsonw *w)
+{
+	json_t *j = json_loadb(w->buf, w->len, 0, NULL);
+	jsonw_release(w);
+	return j ? j : json_object();
 }
 
 json_t *server_view_brief(const struct server_row *s, const struct server_view_ctx *c)
 {
-	return json_pack("{s:s,s:o,s:o}", "id", s->id, "name", str_safe(s->name), "links",
-	                 wire_compute_links(c->public_url, "servers", s->id));
+	struct jsonw w;
+	jsonw_init(&w, 512);
+	server_view_write_brief(&w, s, c);
+	return parsed(&w);
 }
 
 json_t *server_view_full(const struct server_row *s, const struct server_view_ctx *c)
 {
-	char host_id[57];
-	server_host_id(s->project_id, s->host, host_id);
-	/* Keys are literals, so the _nocheck setters skip re-validating them: this view is
-	 * built once per server on every GET /servers/detail. */
-	json_t *o = json_object();
-	json_object_set_new_nocheck(o, "id", json_string(s->id));
-	json_object_set_new_nocheck(o, "name", str_safe(s->name));
-	json_object_set_new_nocheck(o, "status", json_string(s->status));
-	json_object_set_new_nocheck(o, "tenant_id", json_string(s->project_id));
-	json_object_set_new_nocheck(o, "user_id", json_string(s->user_id));
-	json_object_set_new_nocheck(o, "metadata", metadata_view(s->metadata));
-	json_object_set_new_nocheck(o, "hostId", json_string(host_id));
-	json_object_set_new_nocheck(o, "image", ref_view(c->public_url, "images", s->image_id));
-	json_object_set_new_nocheck(o, "flavor", ref_view(c->public_url, "flavors", s->flavor_id));
-	json_object_set_new_nocheck(o, "created", json_string(s->created_at));
-	json_object_set_new_nocheck(o, "updated", json_string(s->updated_at));
-	json_object_set_new_nocheck(o, "addresses", json_object());
-	json_object_set_new_nocheck(o, "accessIPv4", str_safe(s->access_ipv4));
-	json_object_set_new_nocheck(o, "accessIPv6", str_safe(s->access_ipv6));
-	json_object_set_new_nocheck(o, "links",
-	                            wire_compute_links(c->public_url, "servers", s->id));
-	json_object_set_new_nocheck(o, "OS-DCF:diskConfig", json_string("MANUAL"));
-	json_object_set_new_nocheck(o, "progress",
-	                            json_integer(!strcmp(s->status, "ACTIVE") ? 100 : 0));
-	json_object_set_new_nocheck(o, "OS-EXT-AZ:availability_zone", str_safe(s->az));
-	json_object_set_new_nocheck(o, "config_drive", json_string(s->config_drive ? "True" : ""));
-	json_object_set_new_nocheck(o, "key_name",
-	                            s->key_name ? str_safe(s->key_name) : json_null());
-	json_object_set_new_nocheck(o, "OS-SRV-USG:launched_at",
-	                            wire_string_or_null(s->launched_at));
-	json_object_set_new_nocheck(o, "OS-SRV-USG:terminated_at",
-	                            wire_string_or_null(s->terminated_at));
-	json_object_set_new_nocheck(o, "OS-EXT-STS:task_state", wire_string_or_null(s->task_state));
-	json_object_set_new_nocheck(o, "OS-EXT-STS:vm_state", json_string(s->vm_state));
-	json_object_set_new_nocheck(o, "OS-EXT-STS:power_state", json_integer(s->power_state));
-	json_object_set_new_nocheck(o, "os-extended-volumes:volumes_attached", json_array());
-	json_object_set_new_nocheck(o, "security_groups", json_pack("[{s:s}]", "name", "default"));
-	/* Nova shows the fault of ERROR (and DELETED) servers only. */
-	if (!strcmp(s->status, "ERROR") || (!strcmp(s->status, "DELETED") && s->fault_message))
-		json_object_set_new_nocheck(
-		    o, "fault",
-		    json_pack("{s:I,s:o,s:s}", "code",
-		              (json_int_t)(s->fault_code ? s->fault_code : 500), "message",
-		              str_safe(s->fault_message ? s->fault_message : "Unknown error"),
-		              "created", s->updated_at));
-	if (c->admin) {
-		char iname[32];
-		snprintf(iname, sizeof(iname), "instance-%.8s", s->id);
-		json_object_set_new_nocheck(o, "OS-EXT-SRV-ATTR:host",
-		                            wire_string_or_null(s->host));
-		json_object_set_new_nocheck(o, "OS-EXT-SRV-ATTR:instance_name", json_string(iname));
-		json_object_set_new_nocheck(o, "OS-EXT-SRV-ATTR:hypervisor_hostname",
-		                            wire_string_or_null(s->host));
-	}
-	return o;
+	struct jsonw w;
+	jsonw_init(&w, 2048);
+	server_view_write_full(&w, s, c);
+	return parsed(&w);
 }
 
 const char *server_console_tail(const char *log, long lines)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gate.h"
 #include "identity/catalog.h"
 #include "jparse.h"
 #include "policy.h"
@@ -171,8 +172,10 @@ static void dummy_hash_init(void)
 		dummy_hash[0] = '\0';
 }
 
-static int check_password(PGconn *db, const struct auth_req *a, char user_id[UUID_STR_LEN],
-                          char *err, size_t errlen)
+/* Checks the password in a. Returns 0 with user_id, -EACCES, -EIO with err (the
+ * database), or -EBUSY when too many hashes already run or wait (api->pwhash). */
+static int check_password(struct api *api, PGconn *db, const struct auth_req *a,
+                          char user_id[UUID_STR_LEN], char *err, size_t errlen)
 {
 	if (!domain_ok(&a->udomain) && !a->user_id)
 		return -EACCES;
@@ -193,7 +196,13 @@ static int check_password(PGconn *db, const struct auth_req *a, char user_id[UUI
 		hash = dummy_hash;
 		found = 0;
 	}
-	if (crypto_pwhash_str_verify(hash, a->secret, strlen(a->secret)) == 0 && found) {
+	if (gate_enter(api->pwhash) < 0) {
+		PQclear(r);
+		return -EBUSY;
+	}
+	int ok = crypto_pwhash_str_verify(hash, a->secret, strlen(a->secret)) == 0;
+	gate_leave(api->pwhash);
+	if (ok && found) {
 		snprintf(user_id, UUID_STR_LEN, "%s", db_val(r, 0, 0));
 		rc = 0;
 	}
@@ -246,7 +255,12 @@ static void tokens_create(struct req *r, struct resp *w)
 		goto out;
 	}
 	if (a.password) {
-		rc = check_password(r->ctx->db, &a, user_id, err, sizeof(err));
+		rc = check_password(r->ctx->api, r->ctx->db, &a, user_id, err, sizeof(err));
+		if (rc == -EBUSY) {
+			resp_error(r, w, 503, "Too many logins at once; retry later.");
+			resp_header(w, "Retry-After", "1");
+			goto out;
+		}
 		if (rc == -EIO) {
 			resp_db_error(r, w, err);
 			goto out;
@@ -258,7 +272,8 @@ static void tokens_create(struct req *r, struct resp *w)
 	} else {
 		struct auth old;
 		method = "token";
-		rc = token_validate(r->ctx->db, a.token_id, &old, err, sizeof(err));
+		rc = token_validate(r->ctx->db, r->ctx->api->tokens, a.token_id, &old, err,
+		                    sizeof(err));
 		if (rc == -EIO) {
 			resp_db_error(r, w, err);
 			goto out;
@@ -315,7 +330,7 @@ static const char *subject_find(struct req *r, struct resp *w, const char *verb,
 	const char *subject = req_header(r, "X-Subject-Token");
 	char err[256];
 	int rc = subject && strlen(subject) < 512
-	             ? token_validate(r->ctx->db, subject, s, err, sizeof(err))
+	             ? token_validate(r->ctx->db, r->ctx->api->tokens, subject, s, err, sizeof(err))
 	             : -EACCES;
 	if (rc == -EIO) {
 		resp_db_error(r, w, err);

@@ -5,19 +5,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "util.h"
 
 /* One query loads everything a request needs to know about its caller. */
-static const char validate_sql[] =
+static const struct db_stmt validate_stmt = {
+    "token_validate",
     "SELECT t.user_id, u.name, coalesce(t.project_id, ''), coalesce(p.name, ''),"
     " to_char(t.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
     " to_char(t.issued_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
     " coalesce((SELECT string_agg(r.name, ',') FROM role_assignments ra JOIN roles r"
-    "   ON r.id = ra.role_id WHERE ra.user_id = t.user_id AND ra.project_id = t.project_id), '')"
+    "   ON r.id = ra.role_id WHERE ra.user_id = t.user_id AND ra.project_id = t.project_id), ''),"
+    " extract(epoch FROM t.expires_at)::bigint"
     " FROM tokens t JOIN users u ON u.id = t.user_id LEFT JOIN projects p ON p.id = t.project_id"
     " WHERE t.hash = $1 AND NOT t.revoked AND t.expires_at > now() AND u.enabled"
-    " AND (t.project_id IS NULL OR p.enabled)";
+    " AND (t.project_id IS NULL OR p.enabled)"};
 
 static unsigned roles_from_list(const char *list)
 {
@@ -41,10 +44,14 @@ static unsigned roles_from_list(const char *list)
 	return bits;
 }
 
-static int load_by_hash(PGconn *db, const char *hash, struct auth *a, char *err, size_t errlen)
+static int load_by_hash(PGconn *db, struct token_cache *tc, const char *hash, struct auth *a,
+                        char *err, size_t errlen)
 {
 	memset(a, 0, sizeof(*a));
-	PGresult *r = DBQ(db, err, errlen, validate_sql, hash);
+	if (token_cache_get(tc, hash, time(NULL), a) == 0)
+		return 0;
+	uint64_t gen = token_cache_gen(tc);
+	PGresult *r = DBQS(db, err, errlen, &validate_stmt, hash);
 	if (!r)
 		return -EIO;
 	if (PQntuples(r) != 1) {
@@ -60,15 +67,17 @@ static int load_by_hash(PGconn *db, const char *hash, struct auth *a, char *err,
 	snprintf(a->issued_at, sizeof(a->issued_at), "%s", db_val(r, 0, 5));
 	a->roles = roles_from_list(db_val(r, 0, 6));
 	a->valid = 1;
+	token_cache_put(tc, a, (time_t)db_long(r, 0, 7, 0), gen);
 	PQclear(r);
 	return 0;
 }
 
-int token_validate(PGconn *db, const char *token, struct auth *a, char *err, size_t errlen)
+int token_validate(PGconn *db, struct token_cache *tc, const char *token, struct auth *a, char *err,
+                   size_t errlen)
 {
 	char hash[65];
 	sha256_hex(token, strlen(token), hash);
-	return load_by_hash(db, hash, a, err, errlen);
+	return load_by_hash(db, tc, hash, a, err, errlen);
 }
 
 int token_issue(PGconn *db, const char *user_id, const char *project_id, long ttl,
@@ -92,7 +101,11 @@ int token_issue(PGconn *db, const char *user_id, const char *project_id, long tt
 	/* Opportunistic cleanup keeps the table small. */
 	DBX(db, err, sizeof err,
 	    "DELETE FROM tokens WHERE expires_at < now() - interval '1 day' AND $1 = $1", "x");
-	return load_by_hash(db, hash, a, err, sizeof(err)) == 0 ? 0 : -EIO;
+	/* followers need only the events after the newest id they saw at their start */
+	DBX(db, err, sizeof err,
+	    "DELETE FROM revocation_events WHERE created_at < now() - interval '1 day' AND $1 = $1",
+	    "x");
+	return load_by_hash(db, NULL, hash, a, err, sizeof(err)) == 0 ? 0 : -EIO;
 }
 
 int token_revoke(PGconn *db, const char *hash)

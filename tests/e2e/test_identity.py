@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from nubo_e2e import assert_error, auth_body
+from nubo_e2e import assert_error, auth_body, wait_for
 
 SERVERS = "/compute/v2.1/servers"
 
@@ -156,6 +156,10 @@ def test_expired_token_is_401(stack, http):
     # age the token past its expiry, as the clock would
     h = hashlib.sha256(tok.encode()).hexdigest()
     stack.sql("UPDATE tokens SET expires_at = now() - interval '1 second' WHERE hash = :'p1'", h)
+    # a change made beside the API reaches nubo-api's token cache through the
+    # revocation events' notification: within milliseconds, not before the next request
+    wait_for(lambda: http("GET", SERVERS, token=tok).status == 401, 2, 0.01,
+             "nubo-api to follow the token's new expiry")
     assert_error(http("GET", SERVERS, token=tok), 401)
     r = http("GET", "/identity/v3/auth/tokens", token=stack.token("admin"),
              headers={"X-Subject-Token": tok})

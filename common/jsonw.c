@@ -1,0 +1,257 @@
+/* The streaming JSON writer. */
+#include "jsonw.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xalloc.h"
+
+static void grow_slow(struct jsonw *w, size_t need)
+{
+	size_t cap = w->cap ? w->cap : 256;
+	while (cap < w->len + need + 1)
+		cap *= 2;
+	char *b = realloc(w->buf, cap);
+	if (!b)
+		abort(); /* allocation failure aborts, as xmalloc does */
+	w->buf = b;
+	w->cap = cap;
+}
+
+static inline void grow(struct jsonw *w, size_t need)
+{
+	if (w->len + need + 1 > w->cap)
+		grow_slow(w, need);
+}
+
+static inline void put(struct jsonw *w, const char *s, size_t n)
+{
+	grow(w, n);
+	memcpy(w->buf + w->len, s, n);
+	w->len += n;
+	w->buf[w->len] = '\0';
+}
+
+static inline void putc1(struct jsonw *w, char c)
+{
+	grow(w, 1);
+	w->buf[w->len++] = c;
+	w->buf[w->len] = '\0';
+}
+
+void jsonw_init(struct jsonw *w, size_t hint)
+{
+	memset(w, 0, sizeof(*w));
+	grow(w, hint ? hint : 256);
+	w->buf[0] = '\0';
+}
+
+void jsonw_release(struct jsonw *w)
+{
+	free(w->buf);
+	memset(w, 0, sizeof(*w));
+}
+
+char *jsonw_detach(struct jsonw *w, size_t *len)
+{
+	char *b = w->buf;
+	if (len)
+		*len = w->len;
+	memset(w, 0, sizeof(*w));
+	return b;
+}
+
+/* Before any value or key: the comma that separates it from its predecessor. */
+static void sep(struct jsonw *w)
+{
+	if (w->after_key) {
+		w->after_key = 0;
+		return;
+	}
+	if (w->depth > 0) {
+		if (!w->first[w->depth - 1])
+			putc1(w, ',');
+		w->first[w->depth - 1] = 0;
+	}
+}
+
+static void open(struct jsonw *w, char c)
+{
+	sep(w);
+	putc1(w, c);
+	if (w->depth < JSONW_DEPTH)
+		w->first[w->depth] = 1;
+	w->depth++;
+}
+
+static void close_(struct jsonw *w, char c)
+{
+	putc1(w, c);
+	if (w->depth > 0)
+		w->depth--;
+}
+
+void jsonw_obj_begin(struct jsonw *w)
+{
+	open(w, '{');
+}
+void jsonw_obj_end(struct jsonw *w)
+{
+	close_(w, '}');
+}
+void jsonw_arr_begin(struct jsonw *w)
+{
+	open(w, '[');
+}
+void jsonw_arr_end(struct jsonw *w)
+{
+	close_(w, ']');
+}
+
+int jsonw_utf8_valid(const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0;
+	while (i < n) {
+		unsigned c = s[i];
+		if (c == 0)
+			return 0;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		size_t k;
+		unsigned cp, min;
+		if (c >= 0xc2 && c <= 0xdf) {
+			k = 1, cp = c & 0x1f, min = 0x80;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			k = 2, cp = c & 0x0f, min = 0x800;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			k = 3, cp = c & 0x07, min = 0x10000;
+		} else {
+			return 0;
+		}
+		if (n - i <= k)
+			return 0;
+		for (size_t j = 1; j <= k; j++) {
+			if ((s[i + j] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (s[i + j] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += k + 1;
+	}
+	return 1;
+}
+
+/* Escapes as jansson's dumper does without flags: the two-character forms for
+ * \" \\ \b \f \n \r \t, \u00XX for other control characters, everything else as is. */
+static void put_escaped(struct jsonw *w, const char *str, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *s = (const unsigned char *)str;
+	grow(w, n + 2);
+	putc1(w, '"');
+	size_t run = 0; /* start of the bytes not yet copied */
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = s[i];
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		put(w, str + run, i - run);
+		run = i + 1;
+		char e[7] = {'\\', 0};
+		switch (c) {
+		case '"':
+			e[1] = '"';
+			break;
+		case '\\':
+			e[1] = '\\';
+			break;
+		case '\b':
+			e[1] = 'b';
+			break;
+		case '\f':
+			e[1] = 'f';
+			break;
+		case '\n':
+			e[1] = 'n';
+			break;
+		case '\r':
+			e[1] = 'r';
+			break;
+		case '\t':
+			e[1] = 't';
+			break;
+		default:
+			memcpy(e + 1, "u00", 3);
+			e[4] = hex[c >> 4];
+			e[5] = hex[c & 15];
+			put(w, e, 6);
+			continue;
+		}
+		put(w, e, 2);
+	}
+	put(w, str + run, n - run);
+	putc1(w, '"');
+}
+
+void jsonw_key(struct jsonw *w, const char *k)
+{
+	sep(w);
+	put_escaped(w, k, strlen(k));
+	putc1(w, ':');
+	w->after_key = 1;
+}
+
+void jsonw_strn(struct jsonw *w, const char *s, size_t n)
+{
+	sep(w);
+	if (!s || !jsonw_utf8_valid(s, n))
+		put(w, "\"\"", 2);
+	else
+		put_escaped(w, s, n);
+}
+
+void jsonw_str(struct jsonw *w, const char *s)
+{
+	jsonw_strn(w, s ? s : "", s ? strlen(s) : 0);
+}
+
+void jsonw_str_or_null(struct jsonw *w, const char *s)
+{
+	if (s)
+		jsonw_str(w, s);
+	else
+		jsonw_null(w);
+}
+
+void jsonw_int(struct jsonw *w, long long v)
+{
+	char b[24];
+	int n = snprintf(b, sizeof(b), "%lld", v);
+	sep(w);
+	put(w, b, (size_t)n);
+}
+
+void jsonw_bool(struct jsonw *w, int v)
+{
+	sep(w);
+	if (v)
+		put(w, "true", 4);
+	else
+		put(w, "false", 5);
+}
+
+void jsonw_null(struct jsonw *w)
+{
+	sep(w);
+	put(w, "null", 4);
+}
+
+void jsonw_raw(struct jsonw *w, const char *json, size_t n)
+{
+	sep(w);
+	put(w, json, n);
+}

@@ -1,0 +1,81 @@
+/* libFuzzer target: common/jsonw against jansson as the oracle. Any input (up to its
+ * first NUL, as the views hand C strings) written as a string, as a key and inside a
+ * small object must give exactly the bytes json_dumps(JSON_COMPACT) gives, and "" where
+ * jansson refuses the string (not UTF-8). */
+#include <jansson.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonw.h"
+
+static void same(const char *want, const struct jsonw *w)
+{
+	if (strcmp(want, w->buf) != 0)
+		abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *s = strndup((const char *)data, size);
+	json_t *j = json_string(s);
+	if ((j != NULL) != jsonw_utf8_valid(s, strlen(s)))
+		abort();
+
+	struct jsonw w;
+	jsonw_init(&w, 0);
+	jsonw_str(&w, s);
+	char *want = j ? json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT) : strdup("\"\"");
+	same(want, &w);
+	free(want);
+	jsonw_release(&w);
+
+	/* {"servers":[{"name":s,"n":-7,"x":null,"b":true},{}],"k":[]} */
+	json_t *o = json_pack("{s:[{s:o?,s:i,s:n,s:b},{}],s:[]}", "servers", "name",
+	                      j ? json_incref(j) : json_string(""), "n", -7, "x", "b", 1, "k");
+	jsonw_init(&w, 1);
+	jsonw_obj_begin(&w);
+	jsonw_key(&w, "servers");
+	jsonw_arr_begin(&w);
+	jsonw_obj_begin(&w);
+	jsonw_key(&w, "name");
+	jsonw_str(&w, s);
+	jsonw_key(&w, "n");
+	jsonw_int(&w, -7);
+	jsonw_key(&w, "x");
+	jsonw_null(&w);
+	jsonw_key(&w, "b");
+	jsonw_bool(&w, 1);
+	jsonw_obj_end(&w);
+	jsonw_obj_begin(&w);
+	jsonw_obj_end(&w);
+	jsonw_arr_end(&w);
+	jsonw_key(&w, "k");
+	jsonw_arr_begin(&w);
+	jsonw_arr_end(&w);
+	jsonw_obj_end(&w);
+	want = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	same(want, &w);
+	free(want);
+	jsonw_release(&w);
+	json_decref(o);
+
+	/* as a key, where jansson takes it */
+	if (j) {
+		json_t *k = json_object();
+		json_object_set_new(k, s, json_true());
+		jsonw_init(&w, 0);
+		jsonw_obj_begin(&w);
+		jsonw_key(&w, s);
+		jsonw_bool(&w, 1);
+		jsonw_obj_end(&w);
+		want = json_dumps(k, JSON_COMPACT);
+		same(want, &w);
+		free(want);
+		jsonw_release(&w);
+		json_decref(k);
+	}
+	json_decref(j);
+	free(s);
+	return 0;
+}
