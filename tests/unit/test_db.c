@@ -224,31 +224,33 @@ static void stale_link_is_reset_before_a_write(void **state)
 	assert_int_equal(DBX(c, err, sizeof err, "INSERT INTO t VALUES ($1)", "x"), 1);
 	assert_int_equal(__atomic_load_n(&f.queries, __ATOMIC_SEQ_CST), 1);
 	fake_stop(&f, c);
-	/* A pool with every connection busy (here: none at all) answers NULL once the wait is
-	 * over instead of blocking the request thread for ever. */
-	static void acquire_wait_is_bounded(void **state)
-	{
-		char err[64];
-		struct db_pool *p = db_pool_new("host=/nonexistent-nubo-test", 0, err, sizeof err);
-		assert_non_null(p);
-		struct timespec t0, t1;
-		clock_gettime(CLOCK_MONOTONIC, &t0);
-		assert_null(db_acquire_timed(p, 50));
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
-		assert_true(ms >= 40 && ms < 2000);
-		db_pool_free(p);
-	}
+}
 
-	int main(void)
-	{
-		const struct CMUnitTest tests[] = {
-		    cmocka_unit_test(error_through_pointer_keeps_message),
-		    cmocka_unit_test(read_only_statements),
-		    cmocka_unit_test(write_is_never_run_twice),
-		    cmocka_unit_test(read_is_retried_once),
-		    cmocka_unit_test(stale_link_is_reset_before_a_write),
-		    cmocka_unit_test(acquire_wait_is_bounded),
-		};
-		return cmocka_run_group_tests(tests, NULL, NULL);
-	}
+/* A pool with every connection busy (here: none at all) answers NULL once the wait is
+ * over instead of blocking the request thread for ever. */
+static void acquire_wait_is_bounded(void **state)
+{
+	char err[64];
+	struct db_pool *p = db_pool_new("host=/nonexistent-nubo-test", 0, err, sizeof err);
+	assert_non_null(p);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_null(db_acquire_timed(p, 50));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	assert_true(ms >= 40 && ms < 2000);
+	db_pool_free(p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(error_through_pointer_keeps_message),
+	    cmocka_unit_test(read_only_statements),
+	    cmocka_unit_test(write_is_never_run_twice),
+	    cmocka_unit_test(read_is_retried_once),
+	    cmocka_unit_test(stale_link_is_reset_before_a_write),
+	    cmocka_unit_test(acquire_wait_is_bounded),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
