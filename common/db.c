@@ -190,8 +190,9 @@ static int no_such_statement(const PGresult *r)
 PGresult *db_query_stmt(PGconn *c, const struct db_stmt *st, int n, const char *const *params,
                         char *err, size_t errlen, char *sqlstate)
 {
-	if (PQtransactionStatus(c) != PQTRANS_IDLE)
+	if (PQtransactionStatus(c) != PQTRANS_IDLE || !db_sql_read_only(st->sql))
 		return db_query(c, st->sql, n, params, err, errlen, sqlstate);
+	db_revive(c); /* a link PostgreSQL dropped while pooled (restart): reset first */
 	PGresult *r = PQexecPrepared(c, st->name, n, params, NULL, NULL, 0);
 	ExecStatusType s = PQresultStatus(r);
 	if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
@@ -210,8 +211,11 @@ PGresult *db_query_stmt(PGconn *c, const struct db_stmt *st, int n, const char *
 			PQclear(r);
 		}
 	}
-	/* anything else (a dropped connection, an error): the plain path, with its
-	 * reconnect-once and its error reporting */
+	/* anything else (a link that broke under the statement, an error): the plain
+	 * path, with its error reporting; a broken link is reset first, since db_query
+	 * revives only a connection that still looks idle (and this is a read) */
+	if (PQstatus(c) == CONNECTION_BAD)
+		PQreset(c);
 	return db_query(c, st->sql, n, params, err, errlen, sqlstate);
 }
 
