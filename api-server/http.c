@@ -113,7 +113,7 @@ static void ctx_end(struct req *r)
 
 static int ctx_enter(struct req *r, struct resp *w)
 {
-	log_set_request(r->id);
+	log_set_requests(r->id, r->global_id[0] ? r->global_id : NULL);
 	/* every connection busy for this long: the database is the bottleneck, and
 	 * queueing more requests behind it only makes all of them late */
 	r->ctx->db = db_acquire_timed(r->ctx->api->db, r->ctx->api->db_wait_ms);
@@ -216,6 +216,7 @@ static int authorize(struct req *r, struct resp *w)
 static int compute_begin(struct req *r, struct resp *w)
 {
 	ctx_begin(r, w);
+	resp_header(w, "x-compute-request-id", r->id); /* Nova's name, beside the common one */
 	resp_header(w, "X-OpenStack-Nova-API-Version", "2.1");
 	resp_header(w, "OpenStack-API-Version", "compute 2.1");
 	resp_header(w, "Vary", "OpenStack-API-Version, X-OpenStack-Nova-API-Version");

@@ -234,7 +234,9 @@ static void *worker_main(void *arg)
 	struct job *j = arg;
 	struct agent *a = j->a;
 	const struct msg_task *t = &j->task.u.task;
+	log_set_request(j->task.req[0] ? j->task.req : NULL);
 	msg_init(&j->result, MSG_RESULT);
+	memcpy(j->result.req, j->task.req, sizeof(j->result.req));
 	struct msg_result *r = &j->result.u.result;
 	snprintf(r->task_id, sizeof(r->task_id), "%s", t->task_id);
 	snprintf(r->resource_id, sizeof(r->resource_id), "%s", t->resource_id);
@@ -248,6 +250,7 @@ static void *worker_main(void *arg)
 	uint64_t one = 1;
 	if (write(a->done_fd, &one, sizeof(one)) < 0)
 		log_err("eventfd write: %s", strerror(errno));
+	log_set_request(NULL);
 	return NULL;
 }
 
@@ -338,7 +341,7 @@ static int task_in_flight(struct agent *a, const char *task_id)
 }
 
 /* Takes ownership of m (a MSG_TASK). */
-static void on_task(struct agent *a, struct msg *m)
+static void task_take(struct agent *a, struct msg *m)
 {
 	const struct msg_task *t = &m->u.task;
 	char err[256] = "";
@@ -363,6 +366,7 @@ static void on_task(struct agent *a, struct msg *m)
 			log_warn("task %s refused: %s", t->task_id, err);
 			struct msg r;
 			msg_init(&r, MSG_RESULT);
+			memcpy(r.req, m->req, sizeof(r.req));
 			snprintf(r.u.result.task_id, sizeof(r.u.result.task_id), "%s", t->task_id);
 			snprintf(r.u.result.resource_id, sizeof(r.u.result.resource_id), "%s",
 			         t->resource_id);
@@ -390,6 +394,16 @@ static void on_task(struct agent *a, struct msg *m)
 	*l->queue_tail = j;
 	l->queue_tail = &j->next;
 	dispatch(a);
+}
+
+/* task_take with the task's request id on every line it logs. */
+static void on_task(struct agent *a, struct msg *m)
+{
+	char req[REQUEST_ID_LEN];
+	memcpy(req, m->req, sizeof(req)); /* m is released on the way */
+	log_set_request(req[0] ? req : NULL);
+	task_take(a, m);
+	log_set_request(NULL);
 }
 
 static void on_ack(struct agent *a, const struct msg_ack *ack)

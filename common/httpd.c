@@ -195,6 +195,11 @@ const char *req_header(struct req *r, const char *name)
 	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }
 
+const char *req_trace_id(const struct req *r)
+{
+	return r->global_id[0] ? r->global_id : r->id;
+}
+
 void req_peer(struct req *r, char *out, size_t n)
 {
 	const union MHD_ConnectionInfo *ci =
@@ -567,6 +572,11 @@ static enum MHD_Result request_start(struct httpd *h, struct MHD_Connection *con
 	st->r.app = h->cfg->app;
 	memcpy(st->r.id, "req-", 4);
 	uuid_generate_str(st->r.id + 4);
+	const char *global = req_header(&st->r, "X-OpenStack-Request-ID");
+	if (request_id_is_valid(global)) {
+		memcpy(st->r.global_id, "req-", 4);
+		uuid_lower(global + 4, st->r.global_id + 4);
+	}
 	st->scratch = xmalloc(strlen(url) + 1);
 	st->watch = watch_of(conn);
 	int escape_ok = 1;

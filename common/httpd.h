@@ -10,9 +10,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HTTPD_MAX_PARAMS 4      /* captured {} path segments */
-#define HTTPD_MAX_HEADERS 8     /* response headers a request may add */
-#define HTTPD_REQUEST_ID_LEN 41 /* "req-" + UUID + NUL */
+#include "util.h"
+
+#define HTTPD_MAX_PARAMS 4                  /* captured {} path segments */
+#define HTTPD_MAX_HEADERS 8                 /* response headers a request may add */
+#define HTTPD_REQUEST_ID_LEN REQUEST_ID_LEN /* "req-" + UUID + NUL */
 
 /* Completed by the application (api-server/http.h): what its hooks keep per request. */
 struct req_ctx;
@@ -31,6 +33,9 @@ struct req {
 	const char *upload_path; /* HTTPD_STREAM_BODY: temp file holding the body */
 	uint64_t upload_len;
 	char id[HTTPD_REQUEST_ID_LEN]; /* request id, also sent back in a header */
+	/* the global request id another service sent (X-OpenStack-Request-ID, when it
+	 * is a well-formed "req-<uuid>"), else "" */
+	char global_id[HTTPD_REQUEST_ID_LEN];
 	const struct httpd_table *table;
 	const struct httpd_route *route;
 	struct httpd *server; /* the server answering r */
@@ -141,6 +146,9 @@ unsigned httpd_port(const struct httpd *h);
 const char *req_query(struct req *r, const char *key);
 /* Request header value (borrowed) or NULL. */
 const char *req_header(struct req *r, const char *name);
+/* The id that follows r into other services (the bus, the agents' logs): the global
+ * id the caller sent, else r's own. */
+const char *req_trace_id(const struct req *r);
 /* The client's address as text into out (INET6_ADDRSTRLEN is enough). */
 void req_peer(struct req *r, char *out, size_t n);
 

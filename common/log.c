@@ -10,11 +10,17 @@ static const char *log_daemon = "nubo";
 static enum log_level log_min = LOG_LVL_INFO;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static const char *const level_names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
-static __thread const char *log_request;
+static __thread const char *log_request, *log_global;
 
 void log_set_request(const char *id)
 {
+	log_set_requests(id, NULL);
+}
+
+void log_set_requests(const char *id, const char *global)
+{
 	log_request = id;
+	log_global = id ? global : NULL;
 }
 
 void log_init(const char *daemon, enum log_level min)
@@ -38,7 +44,9 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	fprintf(stderr, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s: ", tm.tm_year + 1900,
 	        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000,
 	        log_daemon, level_names[lvl]);
-	if (log_request)
+	if (log_request && log_global)
+		fprintf(stderr, "[%s %s] ", log_request, log_global);
+	else if (log_request)
 		fprintf(stderr, "[%s] ", log_request);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);

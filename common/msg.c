@@ -445,8 +445,14 @@ char *msg_encode(const struct msg *m)
 		json_decref(body);
 		return NULL;
 	}
+	if (m->req[0] && !request_id_is_valid(m->req)) {
+		json_decref(body);
+		return NULL;
+	}
 	json_t *env = json_pack("{s:i,s:s,s:s,s:o}", "v", MSG_VERSION, "kind", k->name, "id", m->id,
 	                        "body", body);
+	if (env && m->req[0])
+		json_object_set_new(env, "req", json_string(m->req));
 	char *text = json_dumps(env, JSON_COMPACT);
 	json_decref(env);
 	return text;
@@ -596,12 +602,17 @@ int msg_decode(const void *buf, size_t len, struct msg *out, char *err, size_t e
 	const char *kind = json_string_value(json_object_get(env, "kind"));
 	const char *id = json_string_value(json_object_get(env, "id"));
 	json_t *body = json_object_get(env, "body");
+	json_t *req = json_object_get(env, "req");
 	if (!json_is_integer(v) || json_integer_value(v) != MSG_VERSION) {
 		snprintf(err, errlen, "unsupported envelope version");
 		goto out;
 	}
 	if (!id || !uuid_is_valid(id) || !kind || !json_is_object(body)) {
 		snprintf(err, errlen, "envelope needs kind, id and body");
+		goto out;
+	}
+	if (req && !request_id_is_valid(json_string_value(req))) {
+		snprintf(err, errlen, "envelope's req is not a request id");
 		goto out;
 	}
 	int k = -1;
@@ -615,6 +626,8 @@ int msg_decode(const void *buf, size_t len, struct msg *out, char *err, size_t e
 	out->version = MSG_VERSION;
 	out->kind = (enum msg_kind)k;
 	strcpy(out->id, id);
+	if (req)
+		strcpy(out->req, json_string_value(req));
 	if (decode_table(&kinds[k].body, body, out, err, errlen) < 0)
 		goto out;
 	const char *why = kinds[k].check ? kinds[k].check(out) : NULL;

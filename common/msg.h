@@ -1,7 +1,10 @@
 /* The bus schema: every message between nubo-api, nubo-scheduler and the agents is a
- * versioned JSON envelope {"v":2,"kind":"...","id":"<uuid>","body":{...}} whose body
- * is one of the typed structs below. This header is the one definition of the schema;
- * msg_decode() validates presence, type, length and charset before anyone sees data.
+ * versioned JSON envelope {"v":2,"kind":"...","id":"<uuid>","req":"req-<uuid>",
+ * "body":{...}} whose body is one of the typed structs below. "req" (optional) is the
+ * API request a task was written for; results carry their task's, so one grep of it
+ * follows a request from nubo-api's log through the scheduler's to the agent's. This header is the
+ * one definition of the schema; msg_decode() validates presence, type, length and charset before
+ * anyone sees data.
  *
  * The schema is generic over resource kinds: a task names {action, resource kind,
  * resource id} and carries one typed payload per (kind, action); an agent's hello
@@ -151,6 +154,7 @@ struct msg {
 	int version;
 	enum msg_kind kind;
 	char id[UUID_STR_LEN];
+	char req[REQUEST_ID_LEN]; /* "req-<uuid>" or "" (envelope "req", optional) */
 	union {
 		struct msg_hello hello;
 		struct msg_task task;

@@ -15,6 +15,7 @@ struct outbox_task {
 	const char *action;      /* one of the kind's actions (msg.h) */
 	const char *host;        /* the agent to send it to; NULL: the scheduler decides */
 	const char *payload;     /* JSON object text for the task's typed payload; NULL: {} */
+	const char *request_id;  /* the API request it serves ("req-<uuid>"); NULL: none */
 };
 
 /* Inserts t as a pending task into the transaction open on c (it neither begins nor

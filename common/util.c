@@ -38,6 +38,11 @@ int uuid_is_valid(const char *s)
 	return 1;
 }
 
+int request_id_is_valid(const char *s)
+{
+	return s && !strncmp(s, "req-", 4) && uuid_is_valid(s + 4);
+}
+
 int uuid_lower(const char *s, char out[UUID_STR_LEN])
 {
 	if (!uuid_is_valid(s))

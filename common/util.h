@@ -15,6 +15,10 @@ int uuid_is_valid(const char *s);
  * (out untouched) when s is not a UUID. */
 int uuid_lower(const char *s, char out[UUID_STR_LEN]);
 
+#define REQUEST_ID_LEN 41 /* "req-" + UUID + NUL */
+/* 1 when s is an OpenStack request id, "req-" followed by a UUID, else 0. */
+int request_id_is_valid(const char *s);
+
 /* "YYYY-MM-DDTHH:MM:SS.ffffffZ" (Keystone), into out (>= 28 bytes). */
 void time_iso_micro(time_t t, long usec, char *out, size_t n);
 /* "YYYY-MM-DDTHH:MM:SSZ" (Nova/Glance), into out (>= 21 bytes). */

@@ -203,7 +203,7 @@ static int inst_send(struct sched *s, const struct task *t, const struct inst *i
 	char err[WHY_MAX];
 	struct msg m;
 	int rc = 0;
-	msg_task_init(&m, t->id, t->action, MSG_RES_INSTANCE, t->resource_id);
+	tasks_msg_init(&m, t);
 	if (!strcmp(t->action, TASK_SPAWN))
 		rc = inst_spawn_payload(s, t, i, c, &m, err, sizeof(err));
 	char *text = rc == 0 ? msg_encode(&m) : NULL;

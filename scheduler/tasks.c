@@ -34,7 +34,8 @@ const struct task_kind *tasks_kind(enum msg_res_kind kind)
 
 #define TASK_SELECT                                                                                \
 	"SELECT id, action, resource_kind, resource_id, coalesce(host, ''), status, attempts,"     \
-	" extract(epoch FROM now() - created_at)::bigint FROM tasks WHERE id = $1"
+	" extract(epoch FROM now() - created_at)::bigint, coalesce(request_id, '')"                \
+	" FROM tasks WHERE id = $1"
 static const char sql_lock_pending[] = TASK_SELECT " AND status = 'pending' FOR UPDATE SKIP LOCKED";
 static const char sql_lock_dispatched[] =
     TASK_SELECT " AND status = 'dispatched' FOR UPDATE SKIP LOCKED";
@@ -86,6 +87,9 @@ static int task_load(PGconn *c, const char *sql, const char *id, struct task *t,
 	cell(r, 5, t->status, sizeof(t->status));
 	t->attempts = (int)db_long(r, 0, 6, 0);
 	t->age_s = db_long(r, 0, 7, 0);
+	if (cell(r, 8, t->request_id, sizeof(t->request_id)) < 0 ||
+	    (t->request_id[0] && !request_id_is_valid(t->request_id)))
+		t->request_id[0] = '\0'; /* only a trace: the task goes on without it */
 	rc = 1;
 out:
 	PQclear(r);
@@ -99,6 +103,12 @@ int tasks_mark(PGconn *c, const char *id, const char *status, const char *error,
 	                          " WHERE id = $1";
 	const char *params[] = {id, status, error};
 	return db_exec(c, sql, 3, params, err, errlen);
+}
+
+void tasks_msg_init(struct msg *m, const struct task *t)
+{
+	msg_task_init(m, t->id, t->action, t->kind, t->resource_id);
+	memcpy(m->req, t->request_id, sizeof(m->req));
 }
 
 int tasks_send(struct sched *s, PGconn *c, const struct task *t, const char *host,
@@ -202,9 +212,11 @@ static void task_step(struct sched *s, PGconn *c, const char *sql, const char *i
 		rc = -EAGAIN; /* taken, locked or closed meanwhile */
 	} else {
 		const struct task_kind *k = tasks_kind(t.kind);
+		log_set_request(t.request_id[0] ? t.request_id : NULL);
 		rc = st == STEP_DISPATCH ? k->dispatch(s, c, &t) : k->resend(s, c, &t);
 	}
 	task_end(s, c, rc);
+	log_set_request(NULL);
 }
 
 void tasks_run(struct sched *s)
@@ -307,6 +319,7 @@ static void task_overdue(struct sched *s, PGconn *c, const char *id)
 	} else if (rc == 0) {
 		rc = -EAGAIN;
 	} else {
+		log_set_request(t.request_id[0] ? t.request_id : NULL);
 		snprintf(why, sizeof(why), "%s of %s %s %s%s timed out after %ld s", t.action,
 		         msg_res_kind_name(t.kind), t.resource_id, t.host[0] ? "on host " : "",
 		         t.host[0] ? t.host : "before it reached a host", t.age_s);
@@ -316,6 +329,7 @@ static void task_overdue(struct sched *s, PGconn *c, const char *id)
 			s->kick = 1;
 	}
 	task_end(s, c, rc);
+	log_set_request(NULL);
 }
 
 void tasks_deadlines(struct sched *s)
@@ -369,6 +383,7 @@ int tasks_on_result(struct sched *s, const char *peer, struct msg *m)
 	char err[512];
 	struct task t;
 	PGconn *c = sched_db(s);
+	log_set_request(m->req[0] ? m->req : NULL);
 	int rc = db_begin(c);
 	if (rc < 0) {
 		sched_db_error(s, c, "result: begin", PQerrorMessage(c));
@@ -415,6 +430,7 @@ ack:
 	task_ack(s, peer, res->task_id);
 out:
 	sched_db_done(s, c); /* rolls back whatever is still open */
+	log_set_request(NULL);
 	return rc;
 }
 

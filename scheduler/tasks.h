@@ -21,7 +21,8 @@ struct task {
 	char host[MSG_HOST_MAX]; /* "" until dispatched (or set by its writer) */
 	char status[16];         /* pending, dispatched, done, failed */
 	int attempts;
-	long age_s; /* seconds since the row was written */
+	long age_s;                      /* seconds since the row was written */
+	char request_id[REQUEST_ID_LEN]; /* the API request it serves, "" when none */
 };
 
 /* What one resource kind does with its tasks. Every callback runs inside the task's
@@ -74,6 +75,8 @@ int tasks_on_event(struct sched *s, const char *peer, struct msg *m);
 /* Routes a hello/heartbeat to every resource kind its agent kind runs. */
 void tasks_reconcile_host(struct sched *s, PGconn *c, const char *host, const struct msg_hello *h);
 
+/* For kinds: msg_task_init for t, carrying t's request id in the envelope. */
+void tasks_msg_init(struct msg *m, const struct task *t);
 /* For kinds: closes task id as status ("done"/"failed") with error (may be NULL).
  * Returns rows changed or -EIO with err. */
 int tasks_mark(PGconn *c, const char *id, const char *status, const char *error, char *err,

@@ -83,10 +83,11 @@ PGresult *server_find(struct req *r, struct resp *w, const char *id, int for_upd
 	return wire_one_row(r, w, res, err, 404, "Instance %s could not be found.", id);
 }
 
-int server_task_queue(PGconn *db, const char *id, const char *task_state, const char *action,
-                      char *err, size_t errlen)
+int server_task_queue(const struct req *r, const char *id, const char *task_state,
+                      const char *action, char *err, size_t errlen)
 {
-	struct outbox_task t = {MSG_RES_INSTANCE, id, action, NULL, NULL};
+	PGconn *db = r->ctx->db;
+	struct outbox_task t = {MSG_RES_INSTANCE, id, action, NULL, NULL, req_trace_id(r)};
 	if (task_state &&
 	    db_exec(db, "UPDATE instances SET task_state = $2, updated_at = now() WHERE id = $1", 2,
 	            (const char *const[]){id, task_state}, err, errlen) != 1)
@@ -780,8 +781,7 @@ static void server_create(struct req *r, struct resp *w)
 		        ram, disk, az, c.key_name, public_key, user_data, c.metadata_text,
 		        c.ipv4 ? c.ipv4 : "", c.ipv6 ? c.ipv6 : "");
 		free(name);
-		if (rows != 1 ||
-		    server_task_queue(r->ctx->db, id, NULL, TASK_SPAWN, err, sizeof(err)) < 0) {
+		if (rows != 1 || server_task_queue(r, id, NULL, TASK_SPAWN, err, sizeof(err)) < 0) {
 			resp_db_error(r, w, err);
 			goto out;
 		}
@@ -846,8 +846,7 @@ static void server_delete(struct req *r, struct resp *w)
 		           s.id);
 	} else {
 		/* the queued task counts as the one row changed */
-		rows =
-		    !server_task_queue(r->ctx->db, s.id, "deleting", TASK_DELETE, err, sizeof(err));
+		rows = !server_task_queue(r, s.id, "deleting", TASK_DELETE, err, sizeof(err));
 		wake = 1;
 	}
 	if (rows != 1) {

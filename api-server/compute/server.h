@@ -112,11 +112,11 @@ void server_row_from(const PGresult *res, int row, struct server_row *s);
  * "Instance <id> could not be found." (not found, not visible, not a UUID) or 500
  * (database; logged). */
 PGresult *server_find(struct req *r, struct resp *w, const char *id, int for_update);
-/* Inside the caller's transaction: queues a pending outbox task of action (TASK_*) for
- * instance id and, unless task_state is NULL, shows task_state on the instance.
- * Returns 0, or -EIO with err. */
-int server_task_queue(PGconn *db, const char *id, const char *task_state, const char *action,
-                      char *err, size_t errlen);
+/* Inside the transaction open on r's connection: queues a pending outbox task of
+ * action (TASK_*) for instance id, carrying r's request id, and, unless task_state is
+ * NULL, shows task_state on the instance. Returns 0, or -EIO with err. */
+int server_task_queue(const struct req *r, const char *id, const char *task_state,
+                      const char *action, char *err, size_t errlen);
 /* What an image asks of the flavor that boots it (Glance's fields). */
 struct image_needs {
 	long long size;         /* bytes of the image file */

@@ -149,6 +149,40 @@ static int decode_fails(const char *text)
 #define UUID1 "\"11111111-2222-4333-8444-555555555555\""
 #define CAP "\"capacity\":{\"accel\":\"tcg\",\"vcpus\":2,\"ram_mb\":1,\"disk_gb\":1}"
 
+/* the envelope's request id: sent when set, round-trips, absent when unset, and a
+ * malformed one is refused both ways */
+static void request_id_in_envelope(void **state)
+{
+	static const char req[] = "req-0a1b2c3d-0000-4000-8000-00000000abcd";
+	struct msg m, out;
+	msg_task_init(&m, task_id, TASK_STOP, MSG_RES_INSTANCE, inst_id);
+	char *text = msg_encode(&m);
+	assert_null(strstr(text, "\"req\""));
+	free(text);
+	strcpy(m.req, req);
+	roundtrip(&m, &out);
+	assert_string_equal(out.req, req);
+	msg_release(&out);
+	strcpy(m.req, "req-not-a-uuid");
+	assert_null(msg_encode(&m));
+	msg_release(&m);
+	char err[128];
+	static const char *const bad[] = {
+	    "{\"v\":2,\"kind\":\"wake\",\"id\":" UUID1 ",\"req\":7,\"body\":{}}",
+	    "{\"v\":2,\"kind\":\"wake\",\"id\":" UUID1 ",\"req\":\"req-\",\"body\":{}}",
+	    "{\"v\":2,\"kind\":\"wake\",\"id\":" UUID1 ",\"req\":" UUID1 ",\"body\":{}}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		assert_int_equal(msg_decode(bad[i], strlen(bad[i]), &out, err, sizeof(err)),
+		                 -EINVAL);
+		assert_non_null(strstr(err, "req"));
+	}
+	const char ok[] = "{\"v\":2,\"kind\":\"wake\",\"id\":" UUID1 ",\"body\":{}}";
+	assert_int_equal(msg_decode(ok, strlen(ok), &out, err, sizeof(err)), 0);
+	assert_string_equal(out.req, "");
+	msg_release(&out);
+}
+
 static void rejects_bad_input(void **state)
 {
 	assert_true(decode_fails(""));
@@ -296,6 +330,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(roundtrip_spawn),
 	    cmocka_unit_test(task_wire_shape),
+	    cmocka_unit_test(request_id_in_envelope),
 	    cmocka_unit_test(roundtrip_hello_with_resources),
 	    cmocka_unit_test(roundtrip_result_event_ack),
 	    cmocka_unit_test(rejects_bad_input),

@@ -32,10 +32,28 @@ static void refuses_unknown_tasks(void **state)
 	assert_int_equal(insert(MSG_RES_KIND_COUNT, inst, TASK_STOP, err, sizeof(err)), -EINVAL);
 }
 
+/* the request id goes into the row, the envelope and every log line: a malformed one
+ * (from a caller's bug) is refused before the database sees it */
+static void refuses_malformed_request_id(void **state)
+{
+	char err[256];
+	static const char *const bad[] = {"",
+	                                  "req-",
+	                                  "req-x",
+	                                  "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee",
+	                                  "req-aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee\n",
+	                                  "REQ-x"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		struct outbox_task t = {MSG_RES_INSTANCE, inst, TASK_STOP, NULL, NULL, bad[i]};
+		assert_int_equal(outbox_insert(NULL, &t, NULL, err, sizeof(err)), -EINVAL);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(refuses_unknown_tasks),
+	    cmocka_unit_test(refuses_malformed_request_id),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
