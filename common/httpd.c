@@ -4,6 +4,7 @@
 #include "httpd.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -572,10 +573,13 @@ static enum MHD_Result request_start(struct httpd *h, struct MHD_Connection *con
 	st->r.app = h->cfg->app;
 	memcpy(st->r.id, "req-", 4);
 	uuid_generate_str(st->r.id + 4);
+	/* another service's id, taken in any case and kept in canonical form */
 	const char *global = req_header(&st->r, "X-OpenStack-Request-ID");
-	if (request_id_is_valid(global)) {
-		memcpy(st->r.global_id, "req-", 4);
-		uuid_lower(global + 4, st->r.global_id + 4);
+	if (global && strlen(global) == HTTPD_REQUEST_ID_LEN - 1) {
+		for (int i = 0; i < HTTPD_REQUEST_ID_LEN; i++)
+			st->r.global_id[i] = (char)tolower((unsigned char)global[i]);
+		if (!request_id_is_valid(st->r.global_id))
+			st->r.global_id[0] = '\0';
 	}
 	st->scratch = xmalloc(strlen(url) + 1);
 	st->watch = watch_of(conn);

@@ -40,7 +40,12 @@ int uuid_is_valid(const char *s)
 
 int request_id_is_valid(const char *s)
 {
-	return s && !strncmp(s, "req-", 4) && uuid_is_valid(s + 4);
+	if (!s || strncmp(s, "req-", 4) || !uuid_is_valid(s + 4))
+		return 0;
+	for (const char *p = s + 4; *p; p++)
+		if (isupper((unsigned char)*p))
+			return 0;
+	return 1;
 }
 
 int uuid_lower(const char *s, char out[UUID_STR_LEN])

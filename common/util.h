@@ -16,7 +16,8 @@ int uuid_is_valid(const char *s);
 int uuid_lower(const char *s, char out[UUID_STR_LEN]);
 
 #define REQUEST_ID_LEN 41 /* "req-" + UUID + NUL */
-/* 1 when s is an OpenStack request id, "req-" followed by a UUID, else 0. */
+/* 1 when s is an OpenStack request id in canonical form, "req-" followed by a
+ * lowercase UUID, else 0. */
 int request_id_is_valid(const char *s);
 
 /* "YYYY-MM-DDTHH:MM:SS.ffffffZ" (Keystone), into out (>= 28 bytes). */

@@ -10,6 +10,21 @@
 
 #include "util.h"
 
+/* request ids in canonical form only: the bus, the tasks table and log lines take
+ * no other (the HTTP edge lowercases what callers send) */
+static void request_ids(void **state)
+{
+	assert_true(request_id_is_valid("req-0a1b2c3d-0000-4000-8000-00000000abcd"));
+	assert_false(request_id_is_valid(NULL));
+	assert_false(request_id_is_valid(""));
+	assert_false(request_id_is_valid("req-"));
+	assert_false(request_id_is_valid("REQ-0a1b2c3d-0000-4000-8000-00000000abcd"));
+	assert_false(request_id_is_valid("req-0A1B2C3D-0000-4000-8000-00000000ABCD"));
+	assert_false(request_id_is_valid("req-0a1b2c3d-0000-4000-8000-00000000abcd0"));
+	assert_false(request_id_is_valid("0a1b2c3d-0000-4000-8000-00000000abcd"));
+	assert_false(request_id_is_valid("req_0a1b2c3d-0000-4000-8000-00000000abcd"));
+}
+
 static void uuid_lowering(void **state)
 {
 	char out[UUID_STR_LEN] = "untouched";
@@ -69,6 +84,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(uuid_lowering),
+	    cmocka_unit_test(request_ids),
 	    cmocka_unit_test(base64_policies),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
