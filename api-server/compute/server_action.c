@@ -81,8 +81,7 @@ static void action_task(struct req *r, struct resp *w, const char *key, const js
 		resp_error(r, w, 409, "%s", msg);
 		goto out;
 	}
-	int ok =
-	    server_task_queue(r, s.id, act->task_state, act->task, err, sizeof(err)) == 0;
+	int ok = server_task_queue(r, s.id, act->task_state, act->task, err, sizeof(err)) == 0;
 	PQclear(res);
 	if (!ok) {
 		db_rollback(r->ctx->db);
