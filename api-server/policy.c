@@ -1,5 +1,8 @@
 /* The policy table: rule -> minimum requirement. Reader may read, member may write
- * within its project, admin may do everything (including other projects). */
+ * within its project, admin may do everything (including other projects). Roles
+ * count only in a project scope: a domain-scoped token carries its domain's roles
+ * (Keystone's token shows them), but no rule here takes them, so "member on a domain"
+ * reaches no project's servers or images and "admin on a domain" is no cloud admin. */
 #include "policy.h"
 
 #include <errno.h>
@@ -28,9 +31,15 @@ static const struct {
     [POL_IMAGE_DOWNLOAD] = {"image:download", REQ_READER},
 };
 
+/* The role bits that count: those of a project-scoped token. */
+static unsigned project_roles(const struct auth *a)
+{
+	return a->project_id[0] ? a->roles : 0;
+}
+
 int policy_is_admin(const struct auth *a)
 {
-	return a->valid && (a->roles & ROLE_ADMIN);
+	return a->valid && (project_roles(a) & ROLE_ADMIN);
 }
 
 const char *policy_name(unsigned rule)
@@ -49,11 +58,11 @@ int policy_check(unsigned rule, const struct auth *a)
 	case REQ_TOKEN:
 		return 0;
 	case REQ_READER:
-		return a->roles & (ROLE_READER | ROLE_MEMBER | ROLE_ADMIN) ? 0 : -EACCES;
+		return project_roles(a) & (ROLE_READER | ROLE_MEMBER | ROLE_ADMIN) ? 0 : -EACCES;
 	case REQ_MEMBER:
-		return a->roles & (ROLE_MEMBER | ROLE_ADMIN) ? 0 : -EACCES;
+		return project_roles(a) & (ROLE_MEMBER | ROLE_ADMIN) ? 0 : -EACCES;
 	case REQ_ADMIN:
-		return a->roles & ROLE_ADMIN ? 0 : -EACCES;
+		return project_roles(a) & ROLE_ADMIN ? 0 : -EACCES;
 	default:
 		return -EACCES;
 	}

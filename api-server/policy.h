@@ -27,12 +27,13 @@ enum policy {
 };
 
 /* 0 when a may perform operations under rule; -EPERM when a token is needed and
- * absent/invalid (401); -EACCES when the caller lacks the role (403). A value outside
+ * absent/invalid (401); -EACCES when the caller lacks the role (403). Roles count
+ * only in a project-scoped token (a domain-scoped one passes only token rules). A value outside
  * the table denies (-EACCES, or -EPERM without a token). */
 int policy_check(unsigned rule, const struct auth *a);
 /* The rule's name for messages ("compute:write"), or NULL when rule is not a rule. */
 const char *policy_name(unsigned rule);
-/* 1 when the caller holds the admin role in its project. */
+/* 1 when the caller holds the admin role in its project (never for a domain scope). */
 int policy_is_admin(const struct auth *a);
 
 #endif

@@ -17,7 +17,29 @@ static struct auth caller(unsigned roles)
 	memset(&a, 0, sizeof(a));
 	a.valid = 1;
 	a.roles = roles;
+	if (roles)
+		strcpy(a.project_id, "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee");
 	return a;
+}
+
+/* A domain-scoped token: roles granted on a domain, no project (review of issue 7:
+ * a domain member read other domains' private images, a domain admin was a cloud
+ * admin). */
+static void domain_scope_roles_count_nowhere(void **state)
+{
+	struct auth a = caller(ROLE_READER | ROLE_MEMBER | ROLE_ADMIN);
+	a.project_id[0] = '\0';
+	assert_int_equal(policy_check(POL_IDENTITY_TOKEN, &a), 0);
+	assert_int_equal(policy_check(POL_IDENTITY_READ_SELF, &a), 0);
+	assert_int_equal(policy_check(POL_IDENTITY_ADMIN, &a), -EACCES);
+	assert_int_equal(policy_check(POL_COMPUTE_READ, &a), -EACCES);
+	assert_int_equal(policy_check(POL_COMPUTE_ADMIN, &a), -EACCES);
+	assert_int_equal(policy_check(POL_IMAGE_READ, &a), -EACCES);
+	assert_int_equal(policy_check(POL_IMAGE_WRITE, &a), -EACCES);
+	assert_false(policy_is_admin(&a));
+	strcpy(a.project_id, "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee");
+	assert_true(policy_is_admin(&a));
+	assert_int_equal(policy_check(POL_IDENTITY_ADMIN, &a), 0);
 }
 
 static void rules(void **state)
@@ -121,6 +143,7 @@ static void every_route(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {cmocka_unit_test(rules), cmocka_unit_test(routes),
+	                                   cmocka_unit_test(domain_scope_roles_count_nowhere),
 	                                   cmocka_unit_test(every_route)};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
