@@ -20,3 +20,18 @@ CREATE INDEX images_shared ON images (created_at, id)
   WHERE visibility IN ('public', 'community');
 -- Flavors (ORDER BY id: the primary key) and keypairs (WHERE user_id ORDER BY name:
 -- the UNIQUE (user_id, name) index) are served by what 0001 made.
+-- The cache generation (issue 6): nubo-api keeps the results of reads of these tables
+-- (flavors) in memory while this number stays the same; every statement that changes
+-- one of them bumps it and notifies channel nubo_cache, so each nubo-api's follower
+-- drops what it kept (common/db.c, db_cache_follow).
+CREATE TABLE cache_generation (
+  id int PRIMARY KEY DEFAULT 1 CHECK (id = 1), gen bigint NOT NULL DEFAULT 0);
+INSERT INTO cache_generation DEFAULT VALUES;
+CREATE FUNCTION cache_bump() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE cache_generation SET gen = gen + 1;
+  PERFORM pg_notify('nubo_cache', '');
+  RETURN NULL;
+END $$;
+CREATE TRIGGER flavors_cache AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON flavors
+  FOR EACH STATEMENT EXECUTE FUNCTION cache_bump();

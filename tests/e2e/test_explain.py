@@ -108,8 +108,10 @@ def explained(stack, tmp_path_factory):
     try:
         superuser_sql(stack, EXPLAIN_ON)
         try:
-            # its pool opens every connection at start, before the settings go
-            cm = extra_api(stack, tmp_path_factory.mktemp("api-explain") / "nubo-api.log")
+            # its pool opens every connection at start, before the settings go; no
+            # result cache, so every request reaches PostgreSQL
+            cm = extra_api(stack, tmp_path_factory.mktemp("api-explain") / "nubo-api.log",
+                           {"result_cache": 0})
             base = cm.__enter__()
         finally:
             superuser_sql(stack, EXPLAIN_OFF)
