@@ -2,12 +2,13 @@
 """tests/tempest/conformance.py: turn a Tempest subunit stream into docs/conformance.md.
 
     conformance.py --subunit FILE --conf TEMPEST_CONF --command CMD [--out FILE]
-                   [--failures FILE] [--features FEATURES_JSON]
+                   [--failures FILE] [--features FEATURES_JSON] [--log TEMPEST_LOG]
 
 Counts per module (tempest.api.<module>): passed, skipped (with Tempest's reason,
 which names the feature flag or service that is off), failed (with the one-line
 reason from the traceback); the feature flags that are off in the tempest.conf the
-run used; the date and the command. --failures also writes the failed tests with
+run used; the date and the command. With --log (Tempest's own log) a failure's reason
+ends with the last request of that test that Nubo answered with 4xx/5xx. --failures also writes the failed tests with
 their reasons as a plain list grouped by module (for the team's notes).
 
 Only /usr/bin/python3's standard library and python3-subunit (with testtools).
@@ -67,6 +68,35 @@ def detail_text(test, name):
         return ""
 
 
+REQUEST_LINE = re.compile(r"Request \((\w+):(\w+)\): ([45]\d\d) ([A-Z]+) https?://[^/\s]+(\S*)")
+
+
+def error_requests(log_path):
+    """{(class, test or setUpClass): 'status METHOD /path'} of the last 4xx/5xx answer."""
+    last = {}
+    if not log_path:
+        return last
+    try:
+        with open(log_path, errors="replace") as f:
+            for line in f:
+                m = REQUEST_LINE.search(line)
+                if m:
+                    path = m.group(5) if len(m.group(5)) <= 120 else m.group(5)[:117] + "..."
+                    last[(m.group(1), m.group(2))] = "%s %s %s" % (m.group(3), m.group(4), path)
+    except OSError:
+        pass
+    return last
+
+
+def log_key(test_id):
+    """(class, test) as Tempest's log names them."""
+    m = re.match(r"(setUpClass|tearDownClass) \((.*)\)", test_id)
+    if m:
+        return m.group(2).rsplit(".", 1)[-1], m.group(1)
+    parts = short_id(test_id).split(".")
+    return (parts[-2], parts[-1]) if len(parts) >= 2 else (None, None)
+
+
 def one_line(traceback):
     """The exception line(s) of a traceback, squeezed to one line."""
     lines = traceback.splitlines()
@@ -89,7 +119,7 @@ def one_line(traceback):
     return text if len(text) <= 400 else text[:397] + "..."
 
 
-def summarise(tests):
+def summarise(tests, requests=None):
     mods = collections.OrderedDict((m, {"passed": 0, "skipped": 0, "failed": 0,
                                         "seconds": 0.0, "skips": collections.Counter(),
                                         "failures": []}) for m in MODULES)
@@ -115,7 +145,11 @@ def summarise(tests):
             m["skips"][re.sub(r"\s+", " ", reason)[:200]] += 1
         else:
             m["failed"] += 1
-            m["failures"].append((short_id(t["id"]), one_line(detail_text(t, "traceback"))))
+            reason = one_line(detail_text(t, "traceback"))
+            req = (requests or {}).get(log_key(t["id"]))
+            if req:
+                reason += " [last error answer: %s]" % req
+            m["failures"].append((short_id(t["id"]), reason))
     for name, (lo, hi) in spans.items():
         mods[name]["wall"] = (hi - lo).total_seconds()
     return mods
@@ -211,12 +245,13 @@ def main():
     ap.add_argument("--out", default="-")
     ap.add_argument("--failures")
     ap.add_argument("--features")
+    ap.add_argument("--log")
     args = ap.parse_args()
 
     tests = read_stream(args.subunit)
     if not tests:
         sys.exit("conformance.py: no tests in %s" % args.subunit)
-    mods = summarise(tests)
+    mods = summarise(tests, error_requests(args.log))
     off, micro = flags_off(args.conf, args.features)
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     text = render(mods, off, micro, args.command, when)

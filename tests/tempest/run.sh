@@ -83,7 +83,8 @@ check) cmd="make check (tests/tempest/run.sh --check)" ;;
 *) cmd="tests/tempest/run.sh $*" ;;
 esac
 /usr/bin/python3 "$HERE/conformance.py" --subunit "$WORK/tempest.subunit" \
-	--conf "$WORK/tempest.conf" --features "$WORK/features.json" --command "$cmd" \
+	--conf "$WORK/tempest.conf" --features "$WORK/features.json" --log "$WORK/tempest.log" \
+	--command "$cmd" \
 	--out "$out" --failures "$WORK/failures.txt" || rc=1
 echo "$NUBO_PROG: $out written; failed tests and reasons in $WORK/failures.txt"
 exit "$rc"
