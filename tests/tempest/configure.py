@@ -79,6 +79,8 @@ FIXED = [
      "hostname is the server name as given"),
     ("compute-feature-enabled", "scheduler_enabled_filters", [],
      "Nubo's scheduler places by free capacity, none of Nova's named filters"),
+    ("network-feature-enabled", "floating_ips", False, "no floating IPs (no Networking service)"),
+    ("network-feature-enabled", "ipv6", False, "no Networking service"),
     ("image-feature-enabled", "api_v2", True, "Image v2"),
     ("image-feature-enabled", "api_v1", False, "Glance v1 was removed upstream"),
     ("image-feature-enabled", "os_glance_reserved", False,
@@ -256,7 +258,6 @@ def main():
                   "build_timeout": "60", "container_formats": "bare",
                   "disk_formats": "raw,qcow2,iso"},
         "validation": {"run_validation": "false"},
-        "network-feature-enabled": {"ipv6": "false"},
     }
     for s, o, v, why in flags:
         conf.setdefault(s, {})[o] = ini_value(v)

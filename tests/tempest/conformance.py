@@ -26,7 +26,7 @@ import testtools
 
 MODULES = ["identity", "compute", "image", "network", "volume", "object_storage"]
 FLAG_SECTIONS = ["service_available", "identity-feature-enabled",
-                 "compute-feature-enabled", "image-feature-enabled"]
+                 "compute-feature-enabled", "image-feature-enabled", "network-feature-enabled"]
 # the lines of a traceback that name the exception (unindented "pkg.Class: text")
 EXC_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Failure|Forbidden|NotFound|"
                       r"BadRequest|Conflict|Unauthorized|ServerFault|Mismatch|"
