@@ -236,6 +236,9 @@ def main():
     with open(accounts_file, "w") as f:
         f.write(yaml_accounts(accounts))
 
+    # Nubo marks a server ACTIVE once its QEMU runs (the TCG guest boots after), in a
+    # second or two even on a loaded box, and an image is local: 120 s and 60 s are
+    # ample, and a wait for a state that never comes costs that, not Tempest's 300 s.
     conf = {
         "DEFAULT": {"log_dir": work, "log_file": "tempest.log", "debug": "true"},
         "oslo_concurrency": {"lock_path": os.path.join(work, "locks")},
@@ -250,7 +253,7 @@ def main():
         "compute": {"image_ref": image.id, "image_ref_alt": image.id,
                     "flavor_ref": flavor.id, "flavor_ref_alt": alt.id,
                     "region": "RegionOne", "endpoint_type": "publicURL",
-                    "build_timeout": "300", "build_interval": "1",
+                    "build_timeout": "120", "build_interval": "1",
                     "min_compute_nodes": "1", "hypervisor_type": "QEMU",
                     "min_microversion": version.get("min_version") or "2.1",
                     "max_microversion": version.get("version") or "2.1"},
