@@ -274,9 +274,11 @@ def main():
     with open(os.path.join(work, "features.json"), "w") as f:
         json.dump([{"section": s, "option": o, "value": v, "why": why}
                    for s, o, v, why in flags], f, indent=1)
-    print("configure.py: %d accounts, compute microversions %s..%s, flags off: %s" % (
-        len(accounts), conf["compute"]["min_microversion"], conf["compute"]["max_microversion"],
-        " ".join("%s.%s" % (s, o) for s, o, v, _ in flags if v is False)))
+    print("configure.py: %d accounts, compute microversions %s..%s; probed on: %s; probed off: %s"
+          % (len(accounts), conf["compute"]["min_microversion"],
+             conf["compute"]["max_microversion"],
+             " ".join(o for s, o, _, _, _, _ in PROBES if conf[s][o] == "true") or "-",
+             " ".join(o for s, o, _, _, _, _ in PROBES if conf[s][o] == "false") or "-"))
 
 
 if __name__ == "__main__":
