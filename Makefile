@@ -30,6 +30,7 @@ TESTS    = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test
 .SECONDEXPANSION:
 .SECONDARY:
 .PHONY: all check unit fuzz integration e2e clean stack unstack install asan format format-check
+.PHONY: tempest tempest-check
 all: $(BINS)
 
 HEADERS  = $(wildcard */*.h */*/*.h)
@@ -101,7 +102,19 @@ integration: all
 e2e: all
 	tests/e2e/run.sh
 
-check: format-check unit fuzz integration e2e
+# Debian's Tempest against a throwaway stack (tests/tempest/run.sh): the identity,
+# compute and image API modules whole; make check runs the part of them chosen in
+# run.sh (--check). Both rewrite docs/conformance.md from the run.
+TEMPEST_SELFTEST = PYTHONDONTWRITEBYTECODE=1 pytest-3 -q -p no:cacheprovider tests/tempest/test_conformance.py
+tempest: all
+	$(TEMPEST_SELFTEST)
+	tests/tempest/run.sh
+
+tempest-check: all
+	$(TEMPEST_SELFTEST)
+	tests/tempest/run.sh --check
+
+check: format-check unit fuzz integration e2e tempest-check
 
 stack:
 	deploy/stack.sh

@@ -216,6 +216,14 @@ void req_peer(struct req *r, char *out, size_t n)
 		          (socklen_t)n);
 }
 
+static int pattern_segments(const char *pattern)
+{
+	int n = 0;
+	for (const char *c = pattern; *c; c++)
+		n += *c == '/' && c[1] != '\0';
+	return n;
+}
+
 int httpd_route_match(const char *pattern, char *scratch, const char *params[], int *nparams)
 {
 	const char *p = pattern;
@@ -246,8 +254,11 @@ int httpd_route_match(const char *pattern, char *scratch, const char *params[], 
 		p++;
 		u++;
 	}
-	/* tolerate one trailing slash on the URL */
-	if (*u == '/' && u[1] == '\0')
+	/* One trailing slash is tolerated on the service and version documents ("/compute/",
+	 * "/identity/v3/": at most two segments), as Keystone, Nova and Glance serve them.
+	 * Below them "/image/v2/images/" names a resource with an empty id, which does not
+	 * exist: no match (404), as upstream answers it, never the collection. */
+	if (*u == '/' && u[1] == '\0' && pattern_segments(pattern) <= 2)
 		u++;
 	if (*p || *u)
 		return 0;

@@ -169,7 +169,8 @@ void resp_error_typed(struct req *r, struct resp *w, int status, const char *typ
 const char *httpd_status_title(int status);
 
 /* Pure: matches url against pattern, filling params (pointers into scratch, which must
- * be a writable copy of url). Returns 1 on match. */
+ * be a writable copy of url). Returns 1 on match. A trailing slash on the url matches
+ * only patterns of at most two segments (service and version documents). */
 int httpd_route_match(const char *pattern, char *scratch, const char *params[], int *nparams);
 
 #endif
