@@ -5,6 +5,7 @@
 #define NUBO_IMAGE_H
 #include <jansson.h>
 #include <libpq-fe.h>
+#include <stdint.h>
 
 #include "http.h"
 
@@ -32,6 +33,15 @@ struct image {
 	" properties::text, tags::text,"                                                           \
 	" to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"               \
 	" to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
+/* SQL condition (over a row of images) true when the caller may see that image, as
+ * Glance decides: admins (admin: a boolean parameter such as "$2") see every image;
+ * others (project: their project id parameter) the public and community ones, their
+ * own, and a 'shared' one whose member they are, whatever their membership status. */
+#define IMAGE_VISIBLE_SQL(admin, project)                                                          \
+	"(" admin "::boolean OR images.owner = " project " OR images.visibility IN ('public',"     \
+	" 'community') OR (images.visibility = 'shared' AND EXISTS (SELECT 1 FROM image_members"   \
+	" vm WHERE vm.image_id = images.id AND vm.member = " project ")))"
 
 /* Fills img from row of res (selected with IMAGE_COLS). img must be released. */
 void image_from_row(const PGresult *res, int row, struct image *img);
@@ -68,10 +78,27 @@ int image_may_modify(const struct req *r, const struct image *img);
  * handler. */
 int image_upload_may_stream(struct req *r, struct resp *w);
 
+/* Pure: the one byte range a Range request header ("bytes=a-b", "bytes=a-",
+ * "bytes=-n") asks of a body of size bytes. 1 with [*start, *start + *len) clamped to
+ * the body; 0 when the header is absent, not understood or asks several ranges (the
+ * whole body is served); -ERANGE when the range starts past the end (a 416). */
+int image_range_parse(const char *header, uint64_t size, uint64_t *start, uint64_t *len);
+
 /* Handlers living in image_data.c and image_schema.c. */
 void image_upload(struct req *r, struct resp *w);
 void image_download(struct req *r, struct resp *w);
 void image_schema_image(struct req *r, struct resp *w);
 void image_schema_images(struct req *r, struct resp *w);
+/* image_member.c: sharing with other projects, and its schemas. */
+void image_members_list(struct req *r, struct resp *w);
+void image_members_add(struct req *r, struct resp *w);
+void image_member_show(struct req *r, struct resp *w);
+void image_member_update(struct req *r, struct resp *w);
+void image_member_delete(struct req *r, struct resp *w);
+void image_schema_member(struct req *r, struct resp *w);
+void image_schema_members(struct req *r, struct resp *w);
+/* image_action.c: deactivate and reactivate. */
+void image_deactivate(struct req *r, struct resp *w);
+void image_reactivate(struct req *r, struct resp *w);
 
 #endif
