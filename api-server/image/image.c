@@ -165,6 +165,20 @@ int image_load(struct req *r, const char *id, int for_update, struct image *img,
 	return rc;
 }
 
+int image_for_boot(struct req *r, const char *id, struct image *img, char *err, size_t errlen)
+{
+	int rc = image_load(r, id, 0, img, err, errlen);
+	if (rc == -ENOENT)
+		snprintf(err, errlen, "Image %s could not be found.", id);
+	if (rc < 0)
+		return rc;
+	if (strcmp(img->status, "active")) {
+		snprintf(err, errlen, "Image %s is not active.", img->id);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int image_may_modify(const struct req *r, const struct image *img)
 {
 	if (policy_is_admin(&r->ctx->auth))
@@ -1233,5 +1247,19 @@ static const struct httpd_route routes[] = {
     {"POST", "/image/v2/images/{}/actions/reactivate", image_reactivate, POL_IMAGE_WRITE, 0},
     {"GET", "/image/v2/schemas/member", image_schema_member, POL_IMAGE_READ, 0},
     {"GET", "/image/v2/schemas/members", image_schema_members, POL_IMAGE_READ, 0},
+    {"GET", "/image/v2/schemas/metadefs/{}", metadef_schema, POL_IMAGE_READ, 0},
+    {"GET", "/image/v2/metadefs/resource_types", metadef_resource_types, POL_IMAGE_READ, 0},
+    {"GET", "/image/v2/metadefs/namespaces", metadef_ns_list, POL_IMAGE_READ, 0},
+    {"POST", "/image/v2/metadefs/namespaces", metadef_ns_create, POL_IMAGE_WRITE, 0},
+    {"GET", "/image/v2/metadefs/namespaces/{}", metadef_ns_show, POL_IMAGE_READ, 0},
+    {"PUT", "/image/v2/metadefs/namespaces/{}", metadef_ns_update, POL_IMAGE_WRITE, 0},
+    {"DELETE", "/image/v2/metadefs/namespaces/{}", metadef_ns_delete, POL_IMAGE_WRITE, 0},
+    {"GET", "/image/v2/metadefs/namespaces/{}/{}", metadef_item_list, POL_IMAGE_READ, 0},
+    {"POST", "/image/v2/metadefs/namespaces/{}/{}", metadef_item_create, POL_IMAGE_WRITE, 0},
+    {"DELETE", "/image/v2/metadefs/namespaces/{}/{}", metadef_item_clear, POL_IMAGE_WRITE, 0},
+    {"GET", "/image/v2/metadefs/namespaces/{}/{}/{}", metadef_item_show, POL_IMAGE_READ, 0},
+    {"POST", "/image/v2/metadefs/namespaces/{}/{}/{}", metadef_item_add, POL_IMAGE_WRITE, 0},
+    {"PUT", "/image/v2/metadefs/namespaces/{}/{}/{}", metadef_item_update, POL_IMAGE_WRITE, 0},
+    {"DELETE", "/image/v2/metadefs/namespaces/{}/{}/{}", metadef_item_delete, POL_IMAGE_WRITE, 0},
 };
 HTTPD_TABLE(image_routes, routes, &image_hooks);

@@ -55,6 +55,15 @@ json_t *image_to_json(const struct image *img);
  * UUID or not visible to the caller) or -EIO (err filled). */
 int image_load(struct req *r, const char *id, int for_update, struct image *img, char *err,
                size_t errlen);
+/* For compute's server create: image id as the caller may boot it, by Glance's
+ * visibility rules (a member of a shared image may, whatever its membership status,
+ * as Nova asks Glance for the image by id) and only when active (not queued, saving
+ * or deactivated). Returns 0 with img filled (min_disk, min_ram, size, virtual_size,
+ * disk_format for the flavor checks); -ENOENT with Nova's "Image <id> could not be
+ * found." in err; -EINVAL with "Image <id> is not active."; -EIO with the database
+ * error. img must be released either way. */
+int image_for_boot(struct req *r, const char *id, struct image *img, char *err, size_t errlen);
+
 /* image_load that answers when it fails: 404 "No image found with ID <id>" or 500.
  * Returns 0 or the negative errno of image_load; img must be released either way. */
 int image_find(struct req *r, struct resp *w, const char *id, int for_update, struct image *img);
@@ -97,6 +106,21 @@ void image_member_update(struct req *r, struct resp *w);
 void image_member_delete(struct req *r, struct resp *w);
 void image_schema_member(struct req *r, struct resp *w);
 void image_schema_members(struct req *r, struct resp *w);
+/* image_metadef.c: the metadata definitions catalog and its schemas. */
+void metadef_ns_list(struct req *r, struct resp *w);
+void metadef_ns_create(struct req *r, struct resp *w);
+void metadef_ns_show(struct req *r, struct resp *w);
+void metadef_ns_update(struct req *r, struct resp *w);
+void metadef_ns_delete(struct req *r, struct resp *w);
+void metadef_item_list(struct req *r, struct resp *w);
+void metadef_item_create(struct req *r, struct resp *w);
+void metadef_item_clear(struct req *r, struct resp *w);
+void metadef_item_show(struct req *r, struct resp *w);
+void metadef_item_add(struct req *r, struct resp *w);
+void metadef_item_update(struct req *r, struct resp *w);
+void metadef_item_delete(struct req *r, struct resp *w);
+void metadef_resource_types(struct req *r, struct resp *w);
+void metadef_schema(struct req *r, struct resp *w);
 /* image_action.c: deactivate and reactivate. */
 void image_deactivate(struct req *r, struct resp *w);
 void image_reactivate(struct req *r, struct resp *w);

@@ -484,3 +484,86 @@ def test_unsafe_upload_with_the_cli(stack, bad_images):
     finally:
         for i in stack.os_cli("image", "list", "--name", "e2e-evil", user="demo"):
             _delete(stack, i["ID"], user="demo")
+
+
+# ---------------------------------------------------------------- metadata definitions
+# (the CLI of Debian 12 has no metadef commands: HTTP)
+
+MD = V2 + "/metadefs"
+
+
+def test_metadef_namespace_and_items(stack):
+    admin, demo = stack.token(), stack.token("demo")
+    rtypes = stack.http("GET", MD + "/resource_types", token=demo)
+    assert rtypes.status == 200
+    rt = rtypes.json["resource_types"][0]["name"]
+    ns = "e2e-ns-%s" % uuid.uuid4().hex[:8]
+    body = {"namespace": ns, "display_name": "E2E", "description": "d", "visibility": "public",
+            "protected": True, "resource_type_associations": [{"name": rt}],
+            "properties": {"hw_x": {"title": "X", "type": "string"}},
+            "tags": [{"name": "t0"}]}
+    # only admins define them
+    assert_error(stack.http("POST", MD + "/namespaces", body, token=demo), 403)
+    r = stack.http("POST", MD + "/namespaces", body, token=admin)
+    assert r.status == 201, r
+    try:
+        assert r.json["namespace"] == ns and r.json["protected"] is True
+        shown = stack.http("GET", MD + "/namespaces/%s" % ns, token=demo)
+        assert shown.status == 200, shown
+        assert [a["name"] for a in shown.json["resource_type_associations"]] == [rt]
+        assert shown.json["properties"]["hw_x"]["title"] == "X"
+        listed = stack.http("GET", MD + "/namespaces", token=demo).json["namespaces"]
+        assert ns in [n["namespace"] for n in listed]
+        assert_error(stack.http("DELETE", MD + "/namespaces/%s" % ns, token=admin), 403)
+        # objects: create, rename, show, list, delete
+        base = MD + "/namespaces/%s" % ns
+        r = stack.http("POST", base + "/objects", {"name": "o1", "description": "x"},
+                       token=admin)
+        assert r.status == 201 and r.json["name"] == "o1", r
+        assert_error(stack.http("POST", base + "/objects", {"name": "o1"}, token=admin), 409)
+        r = stack.http("PUT", base + "/objects/o1", {"name": "o2"}, token=admin)
+        assert r.status == 200 and r.json["name"] == "o2", r
+        assert stack.http("GET", base + "/objects/o2", token=demo).json["name"] == "o2"
+        assert_error(stack.http("GET", base + "/objects/o1", token=demo), 404)
+        names = [o["name"] for o in stack.http("GET", base + "/objects", token=demo)
+                 .json["objects"]]
+        assert names == ["o2"]
+        assert stack.http("DELETE", base + "/objects/o2", token=admin).status == 204
+        # tags: replace all, add one, rename, clear
+        r = stack.http("POST", base + "/tags", {"tags": [{"name": "a"}, {"name": "b"}]},
+                       token=admin)
+        assert r.status == 201, r
+        assert stack.http("POST", base + "/tags/c", token=admin).status == 201
+        r = stack.http("PUT", base + "/tags/c", {"name": "d"}, token=admin)
+        assert r.status == 200 and r.json["name"] == "d"
+        tags = sorted(t["name"] for t in stack.http("GET", base + "/tags", token=demo)
+                      .json["tags"])
+        assert tags == ["a", "b", "d"]
+        assert stack.http("DELETE", base + "/tags", token=admin).status == 204
+        assert stack.http("GET", base + "/tags", token=demo).json["tags"] == []
+        # properties list as a map
+        props = stack.http("GET", base + "/properties", token=demo).json["properties"]
+        assert props["hw_x"]["type"] == "string"
+        # unknown collection
+        assert_error(stack.http("GET", base + "/nope", token=demo), 404)
+        # private: others do not see it
+        r = stack.http("PUT", MD + "/namespaces/%s" % ns,
+                       {"namespace": ns, "visibility": "private", "protected": False},
+                       token=admin)
+        assert r.status == 200 and r.json["visibility"] == "private", r
+        assert_error(stack.http("GET", MD + "/namespaces/%s" % ns, token=demo), 404)
+    finally:
+        stack.http("PUT", MD + "/namespaces/%s" % ns,
+                   {"namespace": ns, "protected": False}, token=admin)
+        assert stack.http("DELETE", MD + "/namespaces/%s" % ns, token=admin).status == 204
+    assert_error(stack.http("GET", MD + "/namespaces/%s" % ns, token=admin), 404)
+
+
+@pytest.mark.parametrize("schema,name", [
+    ("namespace", "namespace"), ("namespaces", "namespaces"), ("object", "object"),
+    ("objects", "objects"), ("property", "property"), ("properties", "properties"),
+    ("tag", "tag"), ("tags", "tags"), ("resource_type", "resource_type_association"),
+    ("resource_types", "resource_type_associations")])
+def test_metadef_schemas(stack, schema, name):
+    r = stack.http("GET", "%s/schemas/metadefs/%s" % (V2, schema), token=stack.token("demo"))
+    assert r.status == 200 and r.json["name"] == name, r
