@@ -87,6 +87,12 @@ int image_may_modify(const struct req *r, const struct image *img);
  * handler. */
 int image_upload_may_stream(struct req *r, struct resp *w);
 
+/* Pure: 0 when used + delta bytes fit a limit of limit_mib MiB (negative: none), as
+ * Glance's image_size_total; else -EDQUOT with Glance's message ("Resource
+ * image_size_total is over limit of 1 due to current usage 0 and delta 2", MiB). */
+int image_quota_fits(long long limit_mib, long long used, long long delta, char *msg,
+                     size_t msglen);
+
 /* Pure: the one byte range a Range request header ("bytes=a-b", "bytes=a-",
  * "bytes=-n") asks of a body of size bytes. 1 with [*start, *start + *len) clamped to
  * the body; 0 when the header is absent, not understood or asks several ranges (the

@@ -104,6 +104,44 @@ out:
 	return rc;
 }
 
+int image_quota_fits(long long limit_mib, long long used, long long delta, char *msg, size_t msglen)
+{
+	const long long mib = 1LL << 20;
+	if (limit_mib < 0 || used + delta <= limit_mib * mib)
+		return 0;
+	snprintf(msg, msglen,
+	         "Resource image_size_total is over limit of %lld due to current usage %lld and"
+	         " delta %lld",
+	         limit_mib, used / mib, (delta + mib - 1) / mib);
+	return -EDQUOT;
+}
+
+/* Glance's image_size_total for owner: 0 when delta more bytes fit besides the data of
+ * owner's other images; -EDQUOT with Glance's message, or -EIO, in err. With lock,
+ * takes the owner's quota lock first (inside the caller's transaction). An image
+ * without an owner, or an owner without a limit, is not bound. */
+static int quota_check(struct req *r, const char *owner, const char *image_id, uint64_t delta,
+                       int lock, char *err, size_t errlen)
+{
+	if (!owner)
+		return 0;
+	if (lock && DBX(r->ctx->db, err, errlen,
+	                "SELECT pg_advisory_xact_lock(hashtext('nubo-image-quota'), hashtext($1))",
+	                owner) < 0)
+		return -EIO;
+	PGresult *res = DBQ(r->ctx->db, err, errlen,
+	                    "SELECT (SELECT hard_limit FROM quotas WHERE project_id = $1 AND"
+	                    " resource = 'image_size_total'), (SELECT coalesce(sum(size), 0) FROM"
+	                    " images WHERE owner = $1 AND id <> $2)",
+	                    owner, image_id);
+	if (!res)
+		return -EIO;
+	long long limit = db_val(res, 0, 0) ? strtoll(db_val(res, 0, 0), NULL, 10) : -1;
+	long long used = strtoll(db_val(res, 0, 1), NULL, 10);
+	PQclear(res);
+	return image_quota_fits(limit, used, (long long)delta, err, errlen);
+}
+
 /* Leaves 'saving' for status after a failed upload. */
 static void upload_abandon(struct req *r, const char *id, const char *status)
 {
@@ -169,9 +207,27 @@ void image_upload(struct req *r, struct resp *w)
 		resp_error(r, w, 500, "could not store the image data");
 		goto out;
 	}
+	/* The quota check and the activation in one transaction, under the owner's lock,
+	 * so that two uploads cannot both fit into the same room. */
+	if (db_begin(r->ctx->db) < 0) {
+		upload_abandon(r, img.id, "queued");
+		resp_db_error(r, w, "begin failed");
+		goto out;
+	}
+	rc = quota_check(r, img.owner, img.id, f.size, 1, err, sizeof(err));
+	if (rc < 0) {
+		db_rollback(r->ctx->db);
+		upload_abandon(r, img.id, "queued");
+		if (rc == -EDQUOT)
+			resp_error(r, w, 413, "%s", err);
+		else
+			resp_db_error(r, w, err);
+		goto out;
+	}
 	final = image_path(r->ctx->api, img.id);
 	if (chmod(r->upload_path, 0640) < 0 || rename(r->upload_path, final) < 0) {
 		log_err("image %s: cannot move upload to %s: %s", img.id, final, strerror(errno));
+		db_rollback(r->ctx->db);
 		upload_abandon(r, img.id, "queued");
 		resp_error(r, w, 500, "could not store the image data");
 		goto out;
@@ -185,8 +241,13 @@ void image_upload(struct req *r, struct resp *w)
 	            " virtual_size = $3::bigint, checksum = $4, os_hash_algo = 'sha512',"
 	            " os_hash_value = $5, updated_at = now() WHERE id = $1 AND status = 'saving'",
 	            img.id, size, vsize, f.md5, f.sha512);
+	if (n > 0 && db_commit(r->ctx->db) < 0) {
+		n = -1;
+		snprintf(err, sizeof(err), "commit failed");
+	}
 	if (n <= 0) {
 		unlink(final);
+		db_rollback(r->ctx->db);
 		if (n < 0) {
 			upload_abandon(r, img.id, "queued");
 			resp_db_error(r, w, err);
@@ -371,11 +432,16 @@ int image_upload_may_stream(struct req *r, struct resp *w)
 	int rc = image_load(r, r->params[0], 0, &img, err, sizeof(err));
 	if (rc == 0 && !image_may_modify(r, &img))
 		rc = -EACCES;
+	/* a project already at its image_size_total sends no bytes at all */
+	if (rc == 0)
+		rc = quota_check(r, img.owner, img.id, 1, 0, err, sizeof(err));
 	image_release(&img);
 	if (rc == -ENOENT)
 		resp_error(r, w, 404, "No image found with ID %s.", r->params[0]);
 	else if (rc == -EACCES)
 		resp_error(r, w, 403, "You are not permitted to upload data to this resource.");
+	else if (rc == -EDQUOT)
+		resp_error(r, w, 413, "%s", err);
 	else
 		rc = 0; /* a database failure: the handler answers it */
 	return rc;

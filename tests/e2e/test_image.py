@@ -567,3 +567,42 @@ def test_metadef_namespace_and_items(stack):
 def test_metadef_schemas(stack, schema, name):
     r = stack.http("GET", "%s/schemas/metadefs/%s" % (V2, schema), token=stack.token("demo"))
     assert r.status == 200 and r.json["name"] == name, r
+
+
+# ---------------------------------------------------------------- image_size_total
+
+def test_image_size_total_quota(stack, projects):
+    """A project's image_size_total (MiB; a quotas row, as no Keystone limits API
+    exists yet) bounds the bytes its images hold: the upload that would pass it gets
+    Glance's 413 and its image goes back to queued; deleting frees the room; at the
+    limit not even the first byte is stored."""
+    p = projects["other"]
+    tok = p["token"]
+    stack.sql("INSERT INTO quotas (project_id, resource, hard_limit) VALUES (:'p1',"
+              " 'image_size_total', 1) ON CONFLICT (project_id, resource) DO UPDATE SET"
+              " hard_limit = 1", p["id"])
+    made = []
+    try:
+        a = _new_image(stack, tok)
+        made.append(a["id"])
+        assert _upload(stack, a["id"], b"a" * (600 << 10), tok).status == 204
+        b = _new_image(stack, tok)
+        made.append(b["id"])
+        r = _upload(stack, b["id"], b"b" * (600 << 10), tok)
+        assert_error(r, 413)
+        assert "image_size_total" in r.text
+        shown = stack.http("GET", "%s/images/%s" % (V2, b["id"]), token=tok).json
+        assert shown["status"] == "queued" and shown["size"] is None
+        # what fits still does: now exactly at the limit (1 MiB)
+        assert _upload(stack, b["id"], b"b" * (424 << 10), tok).status == 204
+        # at the limit, the next upload is refused before its body is stored
+        c = _new_image(stack, tok)
+        made.append(c["id"])
+        assert_error(_upload(stack, c["id"], b"c", tok), 413)
+        assert stack.http("DELETE", "%s/images/%s" % (V2, a["id"]), token=tok).status == 204
+        assert _upload(stack, c["id"], b"c" * (600 << 10), tok).status == 204
+    finally:
+        stack.sql("DELETE FROM quotas WHERE project_id = :'p1' AND"
+                  " resource = 'image_size_total'", p["id"])
+        for iid in made:
+            stack.http("DELETE", "%s/images/%s" % (V2, iid), token=stack.token())

@@ -1,9 +1,11 @@
-/* Pure parts of the Image v2 API: the Range header of downloads. */
+/* Pure parts of the Image v2 API: the Range header of downloads, the image_size_total
+ * quota arithmetic. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <errno.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "api-server/image/image.h"
@@ -53,10 +55,27 @@ static void range_single(void **state)
 	}
 }
 
+static void quota_fits(void **state)
+{
+	char msg[256] = "";
+	const long long mib = 1 << 20;
+	assert_int_equal(image_quota_fits(-1, 1LL << 50, 1LL << 50, msg, sizeof(msg)), 0);
+	assert_int_equal(image_quota_fits(1, 0, mib, msg, sizeof(msg)), 0);
+	assert_int_equal(image_quota_fits(1, mib - 10, 10, msg, sizeof(msg)), 0);
+	assert_int_equal(image_quota_fits(1, mib - 10, 11, msg, sizeof(msg)), -EDQUOT);
+	assert_string_equal(msg, "Resource image_size_total is over limit of 1 due to current"
+	                         " usage 0 and delta 1");
+	assert_int_equal(image_quota_fits(0, 0, 1, msg, sizeof(msg)), -EDQUOT);
+	assert_int_equal(image_quota_fits(0, 0, 0, msg, sizeof(msg)), 0);
+	assert_int_equal(image_quota_fits(2, 3 * mib, 1, msg, sizeof(msg)), -EDQUOT);
+	assert_non_null(strstr(msg, "limit of 2 due to current usage 3 and delta 1"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(range_single),
+	    cmocka_unit_test(quota_fits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
