@@ -236,6 +236,11 @@ int qemu_img_format_check(const char *disk_format, const struct image_probe *p, 
 
 /* ---- qemu-img info ---- */
 
+uint64_t qemu_img_sector_round(uint64_t bytes)
+{
+	return bytes > UINT64_MAX - 511 ? UINT64_MAX & ~511ULL : (bytes + 511) & ~511ULL;
+}
+
 const char *qemu_img_driver(const char *disk_format)
 {
 	static const struct {
@@ -370,9 +375,14 @@ int qemu_img_check(const char *path, const char *disk_format, struct qemu_img_in
 		         "image: qcow2 header and qemu-img disagree on the virtual size");
 		goto out;
 	}
-	if (probe.fmt != IMAGE_FMT_QCOW2 && out->virtual_size != (long long)sb.st_size) {
-		snprintf(err, errlen, "image: raw size and qemu-img virtual size disagree");
-		goto out;
+	/* qemu-img counts whole 512-byte sectors; Glance reports a raw image's virtual
+	 * size as its byte size, and so do we */
+	if (probe.fmt != IMAGE_FMT_QCOW2) {
+		if ((uint64_t)out->virtual_size != qemu_img_sector_round((uint64_t)sb.st_size)) {
+			snprintf(err, errlen, "image: raw size and qemu-img virtual size disagree");
+			goto out;
+		}
+		out->virtual_size = (long long)sb.st_size;
 	}
 	rc = 0;
 out:

@@ -63,6 +63,10 @@ struct qemu_img_info {
 int qemu_img_info_parse(const char *json, const char *driver, struct qemu_img_info *out, char *err,
                         size_t errlen);
 
+/* bytes rounded up to whole 512-byte sectors: the virtual size qemu-img (and a guest)
+ * sees for a raw file of that many bytes. */
+uint64_t qemu_img_sector_round(uint64_t bytes);
+
 /* The qemu-img driver that reads a Glance disk_format ("qcow2" -> "qcow2", "raw" and
  * "iso" -> "raw"), or NULL for a format we do not boot. */
 const char *qemu_img_driver(const char *disk_format);
@@ -70,7 +74,8 @@ const char *qemu_img_driver(const char *disk_format);
 /* Inspects the image file at path, which claims disk_format (NULL: qcow2 or raw, as
  * the header says): the header inspector first, so no tool opens a qcow2 that points
  * elsewhere, then `qemu-img info` under address-space and CPU limits (prlimit), and
- * both must agree on the virtual size (a raw image's is its file size). Fills out.
+ * both must agree on the virtual size. A raw image's virtual size in out is its byte
+ * size, as Glance reports it (qemu-img's is that rounded up to a sector). Fills out.
  * Returns 0; -EINVAL when the image is bad or unsafe (err says why, for the client);
  * -EIO when the file could not be read or qemu-img could not run (err says why). */
 int qemu_img_check(const char *path, const char *disk_format, struct qemu_img_info *out, char *err,

@@ -1,7 +1,8 @@
 /* Image v2 (Glance) metadata under /image/v2: list, show, create, JSON-patch update,
  * delete and tags, plus the route table for the whole image API. Who sees what: public
- * and community images are visible to every project, private and shared ones to their
- * owner only (no image members yet), and an admin sees everything. */
+ * and community images are visible to every project, private ones to their owner,
+ * shared ones to their owner and members (image_member.c), and an admin sees
+ * everything. */
 #include "image/image.h"
 
 #include <ctype.h>
@@ -144,10 +145,11 @@ int image_load(struct req *r, const char *id, int for_update, struct image *img,
 	if (uuid_lower(id, cid) < 0)
 		return -ENOENT;
 	const char *sql =
-	    for_update ? "SELECT " IMAGE_COLS " FROM images WHERE id = $1 AND ($2::boolean"
-	                 " OR owner = $3 OR visibility IN ('public', 'community')) FOR UPDATE"
-	               : "SELECT " IMAGE_COLS " FROM images WHERE id = $1 AND ($2::boolean"
-	                 " OR owner = $3 OR visibility IN ('public', 'community'))";
+	    for_update
+	        ? "SELECT " IMAGE_COLS
+	          " FROM images WHERE id = $1 AND " IMAGE_VISIBLE_SQL("$2", "$3") " FOR UPDATE"
+	        : "SELECT " IMAGE_COLS
+	          " FROM images WHERE id = $1 AND " IMAGE_VISIBLE_SQL("$2", "$3");
 	PGresult *res = db_query(
 	    r->ctx->db, sql, 3,
 	    (const char *const[]){cid, sees_all(r) ? "true" : "false", r->ctx->auth.project_id},
@@ -161,6 +163,20 @@ int image_load(struct req *r, const char *id, int for_update, struct image *img,
 	}
 	PQclear(res);
 	return rc;
+}
+
+int image_for_boot(struct req *r, const char *id, struct image *img, char *err, size_t errlen)
+{
+	int rc = image_load(r, id, 0, img, err, errlen);
+	if (rc == -ENOENT)
+		snprintf(err, errlen, "Image %s could not be found.", id);
+	if (rc < 0)
+		return rc;
+	if (strcmp(img->status, "active")) {
+		snprintf(err, errlen, "Image %s is not active.", img->id);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 int image_may_modify(const struct req *r, const struct image *img)
@@ -562,22 +578,72 @@ static int pointer_segment(const char *s, size_t n, char out[PROP_KEY_MAX + 1])
 	return o ? 0 : -EINVAL;
 }
 
-static int patch_parse(const json_t *j, struct patch *p, struct attr_ctx *c)
+/* The two JSON-patch dialects Glance takes, by media type: v2.1 is RFC 6902
+ * ({"op": "replace", "path": "/name", "value": ...}); v2.0, the older draft, names the
+ * operation by its key ({"replace": "/name", "value": ...}). */
+enum patch_dialect { PATCH_NONE, PATCH_V20, PATCH_V21 };
+
+static const char *const patch_ops[] = {"add", "replace", "remove"};
+
+/* v2.0: the one member named like an operation; its value is the path. */
+static int patch_parse_v20(const json_t *j, struct patch *p, const json_t **path,
+                           struct attr_ctx *c)
 {
-	static const char *const ops[] = {"add", "replace", "remove"};
-	if (!json_is_object(j))
-		return attr_fail(c, 400, "each patch operation must be an object");
-	const json_t *op = json_object_get(j, "op"), *path = json_object_get(j, "path");
+	int found = -1;
+	for (size_t k = 0; k < 3; k++) {
+		if (!json_object_get(j, patch_ops[k]))
+			continue;
+		if (found >= 0)
+			return attr_fail(c, 400,
+			                 "Operation objects must contain only one member named"
+			                 " \"add\", \"remove\", or \"replace\".");
+		found = (int)k;
+	}
+	if (found < 0)
+		return attr_fail(c, 400,
+		                 "Operation objects must contain exactly one member named \"add\","
+		                 " \"remove\", or \"replace\".");
+	p->op = (enum patch_op)found;
+	*path = json_object_get(j, patch_ops[found]);
+	return 0;
+}
+
+static int patch_parse_v21(const json_t *j, struct patch *p, const json_t **path,
+                           struct attr_ctx *c)
+{
+	const json_t *op = json_object_get(j, "op");
 	if (!json_is_string(op))
-		return attr_fail(c, 400, "patch operation needs an 'op'");
+		return attr_fail(c, 400,
+		                 "Unable to find `op` in JSON Schema change. It must be one of the"
+		                 " following: add, remove, replace.");
 	size_t k = 0;
-	while (k < 3 && strcmp(json_string_value(op), ops[k]))
+	while (k < 3 && strcmp(json_string_value(op), patch_ops[k]))
 		k++;
 	if (k == 3)
-		return attr_fail(c, 400, "Operation '%s' is not supported", json_string_value(op));
+		return attr_fail(c, 400,
+		                 "Invalid operation: `%s`. It must be one of the following: add,"
+		                 " remove, replace.",
+		                 json_string_value(op));
 	p->op = (enum patch_op)k;
-	if (!json_is_string(path) || json_string_value(path)[0] != '/')
-		return attr_fail(c, 400, "patch operation needs a 'path' starting with '/'");
+	*path = json_object_get(j, "path");
+	if (!*path)
+		return attr_fail(c, 400, "Unable to find 'path' in JSON Schema change");
+	return 0;
+}
+
+static int patch_parse(const json_t *j, enum patch_dialect d, struct patch *p, struct attr_ctx *c)
+{
+	const json_t *path = NULL;
+	if (!json_is_object(j))
+		return attr_fail(c, 400, "Operations must be JSON objects.");
+	if ((d == PATCH_V20 ? patch_parse_v20 : patch_parse_v21)(j, p, &path, c) < 0)
+		return -1;
+	const char *op = patch_ops[p->op];
+	if (!json_is_string(path))
+		return attr_fail(c, 400, "The path of a JSON Schema change must be a string.");
+	if (json_string_value(path)[0] != '/')
+		return attr_fail(c, 400, "Pointer `%s` does not start with \"/\".",
+		                 json_string_value(path));
 	const char *s = json_string_value(path) + 1;
 	p->nseg = 0;
 	for (;;) {
@@ -596,7 +662,7 @@ static int patch_parse(const json_t *j, struct patch *p, struct attr_ctx *c)
 		                 json_string_value(path));
 	p->value = json_object_get(j, "value");
 	if (p->op != PATCH_REMOVE && !p->value)
-		return attr_fail(c, 400, "Operation '%s' needs a 'value'", json_string_value(op));
+		return attr_fail(c, 400, "Operation \"%s\" requires a member named \"value\".", op);
 	return 0;
 }
 
@@ -760,15 +826,23 @@ out:
 	image_release(&img);
 }
 
-static int patch_content_type_ok(struct req *r)
+static const struct {
+	const char *type;
+	enum patch_dialect dialect;
+} patch_types[] = {
+    {"application/openstack-images-v2.0-json-patch", PATCH_V20},
+    {"application/openstack-images-v2.1-json-patch", PATCH_V21},
+};
+
+static enum patch_dialect patch_content_type(struct req *r)
 {
 	const char *ct = req_header(r, "Content-Type");
-	static const char *const ok[] = {"application/openstack-images-v2.1-json-patch",
-	                                 "application/openstack-images-v2.0-json-patch"};
-	for (size_t i = 0; ct && i < sizeof(ok) / sizeof(ok[0]); i++)
-		if (!strncasecmp(ct, ok[i], strlen(ok[i])))
-			return 1;
-	return 0;
+	for (size_t i = 0; ct && i < sizeof(patch_types) / sizeof(patch_types[0]); i++) {
+		size_t n = strlen(patch_types[i].type);
+		if (!strncasecmp(ct, patch_types[i].type, n) && (!ct[n] || ct[n] == ';'))
+			return patch_types[i].dialect;
+	}
+	return PATCH_NONE;
 }
 
 static void images_update(struct req *r, struct resp *w)
@@ -776,9 +850,13 @@ static void images_update(struct req *r, struct resp *w)
 	struct image img = {0};
 	struct attr_ctx c = {.r = r};
 	char err[256];
-	if (!patch_content_type_ok(r)) {
-		resp_error(r, w, 415,
-		           "Content-Type must be application/openstack-images-v2.1-json-patch");
+	enum patch_dialect dialect = patch_content_type(r);
+	if (dialect == PATCH_NONE) {
+		resp_error(r, w, 415, "Image PATCH expects Content-Type one of: %s, %s",
+		           patch_types[0].type, patch_types[1].type);
+		resp_header(w, "Accept-Patch",
+		            "application/openstack-images-v2.0-json-patch,"
+		            " application/openstack-images-v2.1-json-patch");
 		return;
 	}
 	if (!json_is_array(r->json) || json_array_size(r->json) > IMAGE_MAX_PATCH_OPS) {
@@ -789,7 +867,7 @@ static void images_update(struct req *r, struct resp *w)
 	size_t nops = json_array_size(r->json);
 	struct patch *ops = xcalloc(nops ? nops : 1, sizeof(*ops));
 	for (size_t i = 0; i < nops; i++)
-		if (patch_parse(json_array_get(r->json, i), &ops[i], &c) < 0) {
+		if (patch_parse(json_array_get(r->json, i), dialect, &ops[i], &c) < 0) {
 			resp_error(r, w, c.status, "%s", c.err);
 			goto out;
 		}
@@ -917,7 +995,7 @@ static const struct {
  * request (query-string values and the caller's project id). */
 struct list_query {
 	char sql[2048];
-	const char *params[12];
+	const char *params[20];
 	int n;
 	char *next; /* owned query string of the next-page link, filters kept; NULL = "" */
 };
@@ -996,19 +1074,32 @@ static int list_filters(struct req *r, struct list_query *q, char *err, size_t e
 		snprintf(err, errlen, "Invalid visibility value: %s", vis);
 		return -EINVAL;
 	}
+	static const char *const member_statuses[] = {"pending", "accepted", "rejected", "all",
+	                                              NULL};
+	const char *ms = req_query(r, "member_status");
+	if (ms && !one_of(ms, member_statuses)) {
+		snprintf(err, errlen, "Invalid status: %s", ms);
+		return -EINVAL;
+	}
+	/* Glance: a shared image is listed to a member only with the membership status
+	 * asked for (accepted unless member_status says otherwise); without a visibility
+	 * filter, community images only when the caller owns them. */
 	int a = lq_param(q, admin ? "true" : "false"), p = lq_param(q, r->ctx->auth.project_id);
+	int m = lq_param(q, ms ? ms : "accepted");
+	lq_sql(q,
+	       "($%d::boolean OR visibility IN ('public', 'community') OR owner = $%d OR"
+	       " (visibility = 'shared' AND EXISTS (SELECT 1 FROM image_members mb WHERE"
+	       " mb.image_id = images.id AND mb.member = $%d AND ($%d = 'all' OR mb.status ="
+	       " $%d))))",
+	       a, p, p, m, m);
 	if (!vis)
-		lq_sql(q, "($%d::boolean OR visibility = 'public' OR owner = $%d)", a, p);
-	else if (!strcmp(vis, "all"))
-		lq_sql(q, "($%d::boolean OR visibility IN ('public', 'community') OR owner = $%d)",
-		       a, p);
-	else
-		lq_sql(q,
-		       "visibility = $%d AND ($%d::boolean OR visibility IN ('public',"
-		       " 'community') OR owner = $%d)",
-		       lq_param(q, vis), a, p);
+		lq_sql(q, " AND (visibility <> 'community' OR owner = $%d)", p);
+	else if (strcmp(vis, "all"))
+		lq_sql(q, " AND visibility = $%d", lq_param(q, vis));
 	if (vis)
 		lq_keep(q, "visibility", vis);
+	if (ms)
+		lq_keep(q, "member_status", ms);
 	static const struct {
 		const char *key, *cond;
 	} eq[] = {
@@ -1026,6 +1117,25 @@ static int list_filters(struct req *r, struct list_query *q, char *err, size_t e
 		lq_sql(q, " AND ");
 		lq_sql(q, eq[i].cond, lq_param(q, v));
 		lq_keep(q, eq[i].key, v);
+	}
+	static const struct {
+		const char *key, *cond;
+	} sizes[] = {
+	    {"size", "size = $%d::bigint"},
+	    {"size_min", "size >= $%d::bigint"},
+	    {"size_max", "size <= $%d::bigint"},
+	};
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		const char *v = req_query(r, sizes[i].key);
+		if (!v)
+			continue;
+		if (wire_nonneg(v) < 0) {
+			snprintf(err, errlen, "filter %s got %.32s", sizes[i].key, v);
+			return -EINVAL;
+		}
+		lq_sql(q, " AND ");
+		lq_sql(q, sizes[i].cond, lq_param(q, v));
+		lq_keep(q, sizes[i].key, v);
 	}
 	const char *prot = req_query(r, "protected");
 	if (prot) {
@@ -1128,5 +1238,28 @@ static const struct httpd_route routes[] = {
     {"DELETE", "/image/v2/images/{}/tags/{}", tags_remove, POL_IMAGE_WRITE, 0},
     {"GET", "/image/v2/schemas/image", image_schema_image, POL_IMAGE_READ, 0},
     {"GET", "/image/v2/schemas/images", image_schema_images, POL_IMAGE_READ, 0},
+    {"GET", "/image/v2/images/{}/members", image_members_list, POL_IMAGE_READ, 0},
+    {"POST", "/image/v2/images/{}/members", image_members_add, POL_IMAGE_WRITE, 0},
+    {"GET", "/image/v2/images/{}/members/{}", image_member_show, POL_IMAGE_READ, 0},
+    {"PUT", "/image/v2/images/{}/members/{}", image_member_update, POL_IMAGE_WRITE, 0},
+    {"DELETE", "/image/v2/images/{}/members/{}", image_member_delete, POL_IMAGE_WRITE, 0},
+    {"POST", "/image/v2/images/{}/actions/deactivate", image_deactivate, POL_IMAGE_WRITE, 0},
+    {"POST", "/image/v2/images/{}/actions/reactivate", image_reactivate, POL_IMAGE_WRITE, 0},
+    {"GET", "/image/v2/schemas/member", image_schema_member, POL_IMAGE_READ, 0},
+    {"GET", "/image/v2/schemas/members", image_schema_members, POL_IMAGE_READ, 0},
+    {"GET", "/image/v2/schemas/metadefs/{}", metadef_schema, POL_IMAGE_READ, 0},
+    {"GET", "/image/v2/metadefs/resource_types", metadef_resource_types, POL_IMAGE_READ, 0},
+    {"GET", "/image/v2/metadefs/namespaces", metadef_ns_list, POL_IMAGE_READ, 0},
+    {"POST", "/image/v2/metadefs/namespaces", metadef_ns_create, POL_IMAGE_WRITE, 0},
+    {"GET", "/image/v2/metadefs/namespaces/{}", metadef_ns_show, POL_IMAGE_READ, 0},
+    {"PUT", "/image/v2/metadefs/namespaces/{}", metadef_ns_update, POL_IMAGE_WRITE, 0},
+    {"DELETE", "/image/v2/metadefs/namespaces/{}", metadef_ns_delete, POL_IMAGE_WRITE, 0},
+    {"GET", "/image/v2/metadefs/namespaces/{}/{}", metadef_item_list, POL_IMAGE_READ, 0},
+    {"POST", "/image/v2/metadefs/namespaces/{}/{}", metadef_item_create, POL_IMAGE_WRITE, 0},
+    {"DELETE", "/image/v2/metadefs/namespaces/{}/{}", metadef_item_clear, POL_IMAGE_WRITE, 0},
+    {"GET", "/image/v2/metadefs/namespaces/{}/{}/{}", metadef_item_show, POL_IMAGE_READ, 0},
+    {"POST", "/image/v2/metadefs/namespaces/{}/{}/{}", metadef_item_add, POL_IMAGE_WRITE, 0},
+    {"PUT", "/image/v2/metadefs/namespaces/{}/{}/{}", metadef_item_update, POL_IMAGE_WRITE, 0},
+    {"DELETE", "/image/v2/metadefs/namespaces/{}/{}/{}", metadef_item_delete, POL_IMAGE_WRITE, 0},
 };
 HTTPD_TABLE(image_routes, routes, &image_hooks);

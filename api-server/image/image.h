@@ -5,6 +5,7 @@
 #define NUBO_IMAGE_H
 #include <jansson.h>
 #include <libpq-fe.h>
+#include <stdint.h>
 
 #include "http.h"
 
@@ -33,6 +34,15 @@ struct image {
 	" to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"               \
 	" to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
+/* SQL condition (over a row of images) true when the caller may see that image, as
+ * Glance decides: admins (admin: a boolean parameter such as "$2") see every image;
+ * others (project: their project id parameter) the public and community ones, their
+ * own, and a 'shared' one whose member they are, whatever their membership status. */
+#define IMAGE_VISIBLE_SQL(admin, project)                                                          \
+	"(" admin "::boolean OR images.owner = " project " OR images.visibility IN ('public',"     \
+	" 'community') OR (images.visibility = 'shared' AND EXISTS (SELECT 1 FROM image_members"   \
+	" vm WHERE vm.image_id = images.id AND vm.member = " project ")))"
+
 /* Fills img from row of res (selected with IMAGE_COLS). img must be released. */
 void image_from_row(const PGresult *res, int row, struct image *img);
 /* Frees what img owns and zeroes it; safe on a zeroed struct. */
@@ -45,6 +55,15 @@ json_t *image_to_json(const struct image *img);
  * UUID or not visible to the caller) or -EIO (err filled). */
 int image_load(struct req *r, const char *id, int for_update, struct image *img, char *err,
                size_t errlen);
+/* For compute's server create: image id as the caller may boot it, by Glance's
+ * visibility rules (a member of a shared image may, whatever its membership status,
+ * as Nova asks Glance for the image by id) and only when active (not queued, saving
+ * or deactivated). Returns 0 with img filled (min_disk, min_ram, size, virtual_size,
+ * disk_format for the flavor checks); -ENOENT with Nova's "Image <id> could not be
+ * found." in err; -EINVAL with "Image <id> is not active."; -EIO with the database
+ * error. img must be released either way. */
+int image_for_boot(struct req *r, const char *id, struct image *img, char *err, size_t errlen);
+
 /* image_load that answers when it fails: 404 "No image found with ID <id>" or 500.
  * Returns 0 or the negative errno of image_load; img must be released either way. */
 int image_find(struct req *r, struct resp *w, const char *id, int for_update, struct image *img);
@@ -68,10 +87,48 @@ int image_may_modify(const struct req *r, const struct image *img);
  * handler. */
 int image_upload_may_stream(struct req *r, struct resp *w);
 
+/* Pure: 0 when used + delta bytes fit a limit of limit_mib MiB (negative: none), as
+ * Glance's image_size_total; else -EDQUOT with Glance's message ("Resource
+ * image_size_total is over limit of 1 due to current usage 0 and delta 2", MiB). */
+int image_quota_fits(long long limit_mib, long long used, long long delta, char *msg,
+                     size_t msglen);
+
+/* Pure: the one byte range a Range request header ("bytes=a-b", "bytes=a-",
+ * "bytes=-n") asks of a body of size bytes. 1 with [*start, *start + *len) clamped to
+ * the body; 0 when the header is absent, not understood or asks several ranges (the
+ * whole body is served); -ERANGE when the range starts past the end (a 416). */
+int image_range_parse(const char *header, uint64_t size, uint64_t *start, uint64_t *len);
+
 /* Handlers living in image_data.c and image_schema.c. */
 void image_upload(struct req *r, struct resp *w);
 void image_download(struct req *r, struct resp *w);
 void image_schema_image(struct req *r, struct resp *w);
 void image_schema_images(struct req *r, struct resp *w);
+/* image_member.c: sharing with other projects, and its schemas. */
+void image_members_list(struct req *r, struct resp *w);
+void image_members_add(struct req *r, struct resp *w);
+void image_member_show(struct req *r, struct resp *w);
+void image_member_update(struct req *r, struct resp *w);
+void image_member_delete(struct req *r, struct resp *w);
+void image_schema_member(struct req *r, struct resp *w);
+void image_schema_members(struct req *r, struct resp *w);
+/* image_metadef.c: the metadata definitions catalog and its schemas. */
+void metadef_ns_list(struct req *r, struct resp *w);
+void metadef_ns_create(struct req *r, struct resp *w);
+void metadef_ns_show(struct req *r, struct resp *w);
+void metadef_ns_update(struct req *r, struct resp *w);
+void metadef_ns_delete(struct req *r, struct resp *w);
+void metadef_item_list(struct req *r, struct resp *w);
+void metadef_item_create(struct req *r, struct resp *w);
+void metadef_item_clear(struct req *r, struct resp *w);
+void metadef_item_show(struct req *r, struct resp *w);
+void metadef_item_add(struct req *r, struct resp *w);
+void metadef_item_update(struct req *r, struct resp *w);
+void metadef_item_delete(struct req *r, struct resp *w);
+void metadef_resource_types(struct req *r, struct resp *w);
+void metadef_schema(struct req *r, struct resp *w);
+/* image_action.c: deactivate and reactivate. */
+void image_deactivate(struct req *r, struct resp *w);
+void image_reactivate(struct req *r, struct resp *w);
 
 #endif

@@ -1,26 +1,31 @@
-/* Image bytes: PUT /image/v2/images/{id}/file (queued -> saving -> active, or killed
- * when the bytes are not what disk_format says or are unsafe) and GET of the same path
+/* Image bytes: PUT /image/v2/images/{id}/file (queued -> saving -> active, or back to
+ * queued, as Glance restores it, when the bytes are not what disk_format says or are
+ * unsafe: the client may upload again) and GET of the same path
  * for clients and compute agents. The upload is checked twice before it becomes
  * active: common/qemu_img.c's header inspector first, so that no tool ever opens a
  * qcow2 that points at other files, then `qemu-img info` under resource limits for the
  * virtual size and a second opinion (the compute agent runs the same check). */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "image/image.h"
 #include "qemu_img.h"
 #include "log.h"
+#include "policy.h"
 #include "md5.h"
 #include "fsutil.h"
 #include "xalloc.h"
 
 #define READ_CHUNK (1 << 20)
+#define RANGE_MEM_MAX (8u << 20) /* ranges up to this are answered from memory */
 
 /* What the examination of an upload found. */
 struct upload_facts {
@@ -29,8 +34,8 @@ struct upload_facts {
 	char sha512[crypto_hash_sha512_BYTES * 2 + 1];
 };
 
-/* Outcome classes of the examination: the client's bytes are bad (the image is killed,
- * 400), or we failed (the image goes back to queued so the client may retry, 500). */
+/* Outcome classes of the examination: the client's bytes are bad (the image goes back
+ * to queued, 400), or we failed (the image goes back to queued so the client may retry, 500). */
 enum { UPLOAD_OK = 0, UPLOAD_BAD_DATA = 400, UPLOAD_INTERNAL = 500 };
 
 /* Reads the whole file once for its size and hashes. */
@@ -99,7 +104,45 @@ out:
 	return rc;
 }
 
-/* Leaves 'saving' for status (killed or queued) after a failed upload. */
+int image_quota_fits(long long limit_mib, long long used, long long delta, char *msg, size_t msglen)
+{
+	const long long mib = 1LL << 20;
+	if (limit_mib < 0 || used + delta <= limit_mib * mib)
+		return 0;
+	snprintf(msg, msglen,
+	         "Resource image_size_total is over limit of %lld due to current usage %lld and"
+	         " delta %lld",
+	         limit_mib, used / mib, (delta + mib - 1) / mib);
+	return -EDQUOT;
+}
+
+/* Glance's image_size_total for owner: 0 when delta more bytes fit besides the data of
+ * owner's other images; -EDQUOT with Glance's message, or -EIO, in err. With lock,
+ * takes the owner's quota lock first (inside the caller's transaction). An image
+ * without an owner, or an owner without a limit, is not bound. */
+static int quota_check(struct req *r, const char *owner, const char *image_id, uint64_t delta,
+                       int lock, char *err, size_t errlen)
+{
+	if (!owner)
+		return 0;
+	if (lock && DBX(r->ctx->db, err, errlen,
+	                "SELECT pg_advisory_xact_lock(hashtext('nubo-image-quota'), hashtext($1))",
+	                owner) < 0)
+		return -EIO;
+	PGresult *res = DBQ(r->ctx->db, err, errlen,
+	                    "SELECT (SELECT hard_limit FROM quotas WHERE project_id = $1 AND"
+	                    " resource = 'image_size_total'), (SELECT coalesce(sum(size), 0) FROM"
+	                    " images WHERE owner = $1 AND id <> $2)",
+	                    owner, image_id);
+	if (!res)
+		return -EIO;
+	long long limit = db_val(res, 0, 0) ? strtoll(db_val(res, 0, 0), NULL, 10) : -1;
+	long long used = strtoll(db_val(res, 0, 1), NULL, 10);
+	PQclear(res);
+	return image_quota_fits(limit, used, (long long)delta, err, errlen);
+}
+
+/* Leaves 'saving' for status after a failed upload. */
 static void upload_abandon(struct req *r, const char *id, const char *status)
 {
 	char err[256];
@@ -154,7 +197,7 @@ void image_upload(struct req *r, struct resp *w)
 	rc = upload_examine(r->upload_path, img.disk_format, &f, err, sizeof(err));
 	if (rc == UPLOAD_BAD_DATA) {
 		log_info("image %s: upload refused: %s", img.id, err);
-		upload_abandon(r, img.id, "killed");
+		upload_abandon(r, img.id, "queued");
 		resp_error(r, w, 400, "Image data rejected: %s", err);
 		goto out;
 	}
@@ -164,9 +207,27 @@ void image_upload(struct req *r, struct resp *w)
 		resp_error(r, w, 500, "could not store the image data");
 		goto out;
 	}
+	/* The quota check and the activation in one transaction, under the owner's lock,
+	 * so that two uploads cannot both fit into the same room. */
+	if (db_begin(r->ctx->db) < 0) {
+		upload_abandon(r, img.id, "queued");
+		resp_db_error(r, w, "begin failed");
+		goto out;
+	}
+	rc = quota_check(r, img.owner, img.id, f.size, 1, err, sizeof(err));
+	if (rc < 0) {
+		db_rollback(r->ctx->db);
+		upload_abandon(r, img.id, "queued");
+		if (rc == -EDQUOT)
+			resp_error(r, w, 413, "%s", err);
+		else
+			resp_db_error(r, w, err);
+		goto out;
+	}
 	final = image_path(r->ctx->api, img.id);
 	if (chmod(r->upload_path, 0640) < 0 || rename(r->upload_path, final) < 0) {
 		log_err("image %s: cannot move upload to %s: %s", img.id, final, strerror(errno));
+		db_rollback(r->ctx->db);
 		upload_abandon(r, img.id, "queued");
 		resp_error(r, w, 500, "could not store the image data");
 		goto out;
@@ -180,8 +241,13 @@ void image_upload(struct req *r, struct resp *w)
 	            " virtual_size = $3::bigint, checksum = $4, os_hash_algo = 'sha512',"
 	            " os_hash_value = $5, updated_at = now() WHERE id = $1 AND status = 'saving'",
 	            img.id, size, vsize, f.md5, f.sha512);
+	if (n > 0 && db_commit(r->ctx->db) < 0) {
+		n = -1;
+		snprintf(err, sizeof(err), "commit failed");
+	}
 	if (n <= 0) {
 		unlink(final);
+		db_rollback(r->ctx->db);
 		if (n < 0) {
 			upload_abandon(r, img.id, "queued");
 			resp_db_error(r, w, err);
@@ -198,14 +264,131 @@ out:
 	image_release(&img);
 }
 
+int image_range_parse(const char *header, uint64_t size, uint64_t *start, uint64_t *len)
+{
+	static const char unit[] = "bytes=";
+	if (!header || strncasecmp(header, unit, sizeof(unit) - 1))
+		return 0;
+	const char *p = header + sizeof(unit) - 1;
+	if (strchr(p, ','))
+		return 0; /* several ranges: served whole, as RFC 9110 allows */
+	char *end;
+	uint64_t first, last;
+	errno = 0;
+	if (*p == '-') { /* the last N bytes */
+		if (!isdigit((unsigned char)p[1]))
+			return 0;
+		uint64_t n = strtoull(p + 1, &end, 10);
+		if (errno || *end)
+			return 0;
+		if (n == 0 || size == 0)
+			return -ERANGE;
+		*start = n < size ? size - n : 0;
+		*len = size - *start;
+		return 1;
+	}
+	if (!isdigit((unsigned char)*p))
+		return 0;
+	first = strtoull(p, &end, 10);
+	if (errno || *end != '-')
+		return 0;
+	p = end + 1;
+	if (!*p) {
+		last = size ? size - 1 : 0;
+	} else {
+		if (!isdigit((unsigned char)*p))
+			return 0;
+		last = strtoull(p, &end, 10);
+		if (errno || *end || last < first)
+			return 0;
+	}
+	if (first >= size)
+		return -ERANGE;
+	if (last >= size)
+		last = size - 1;
+	*start = first;
+	*len = last - first + 1;
+	return 1;
+}
+
+/* A descriptor whose whole content is bytes [start, start + len) of fd: an unlinked
+ * file in dir filled in the kernel (copy_file_range), so a large range costs no memory.
+ * Returns it, or -errno. */
+static int range_file(int fd, const char *dir, uint64_t start, uint64_t len)
+{
+	int out = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (out < 0)
+		return -errno;
+	loff_t in_off = (loff_t)start;
+	uint64_t left = len;
+	while (left > 0) {
+		ssize_t n = copy_file_range(fd, &in_off, out, NULL, left, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int e = n < 0 ? errno : EIO;
+			close(out);
+			return -e;
+		}
+		left -= (uint64_t)n;
+	}
+	return out;
+}
+
+/* Answers w with bytes [start, start + len) of fd (which it closes) as a 206. */
+static void range_answer(struct req *r, struct resp *w, int fd, uint64_t start, uint64_t len,
+                         uint64_t size)
+{
+	char cr[96];
+	if (len <= RANGE_MEM_MAX) {
+		char *buf = xmalloc(len ? len : 1);
+		ssize_t n = pread(fd, buf, len, (off_t)start);
+		close(fd);
+		if (n < 0 || (uint64_t)n != len) {
+			free(buf);
+			resp_error(r, w, 500, "image data is unavailable");
+			return;
+		}
+		free(w->text);
+		w->text = buf;
+		w->text_len = len;
+	} else {
+		int part = range_file(fd, r->ctx->api->image_dir, start, len);
+		close(fd);
+		if (part < 0) {
+			log_err("image %s: cannot serve a range: %s", r->params[0],
+			        strerror(-part));
+			resp_error(r, w, 500, "image data is unavailable");
+			return;
+		}
+		w->fd = part;
+		w->fd_len = len;
+	}
+	w->status = 206;
+	w->content_type = "application/octet-stream";
+	snprintf(cr, sizeof(cr), "bytes %llu-%llu/%llu", (unsigned long long)start,
+	         (unsigned long long)(start + len - 1), (unsigned long long)size);
+	resp_header(w, "Content-Range", cr);
+}
+
 void image_download(struct req *r, struct resp *w)
 {
 	struct image img = {0};
 	char *path = NULL;
+	uint64_t start = 0, len = 0;
 	if (image_find(r, w, r->params[0], 0, &img) < 0)
 		goto out;
-	if (strcmp(img.status, "active")) { /* Glance: no data yet is 204 */
-		resp_empty(w, 204);
+	/* Glance: only an admin downloads a deactivated image (our agents are the cloud's
+	 * own service, as Glance's service role) */
+	if (!strcmp(img.status, "deactivated") && !r->ctx->auth.agent &&
+	    !policy_is_admin(&r->ctx->auth)) {
+		resp_error(r, w, 403,
+		           "The requested image has been deactivated. Image data download is"
+		           " forbidden.");
+		goto out;
+	}
+	if (strcmp(img.status, "active") && strcmp(img.status, "deactivated")) {
+		resp_empty(w, 204); /* Glance: no data yet is 204 */
 		goto out;
 	}
 	path = image_path(r->ctx->api, img.id);
@@ -218,12 +401,25 @@ void image_download(struct req *r, struct resp *w)
 		resp_error(r, w, 500, "image data is unavailable");
 		goto out;
 	}
+	int ranged = image_range_parse(req_header(r, "Range"), (uint64_t)st.st_size, &start, &len);
+	if (ranged < 0) {
+		close(fd);
+		char cr[48];
+		snprintf(cr, sizeof(cr), "bytes */%llu", (unsigned long long)st.st_size);
+		resp_error(r, w, 416, "Requested range not satisfiable for image %s", img.id);
+		resp_header(w, "Content-Range", cr);
+		goto out;
+	}
+	if (img.checksum && !ranged)
+		resp_header(w, "Content-MD5", img.checksum);
+	if (ranged) {
+		range_answer(r, w, fd, start, len, (uint64_t)st.st_size);
+		goto out;
+	}
 	w->status = 200;
 	w->fd = fd;
 	w->fd_len = (uint64_t)st.st_size;
 	w->content_type = "application/octet-stream";
-	if (img.checksum)
-		resp_header(w, "Content-MD5", img.checksum);
 out:
 	free(path);
 	image_release(&img);
@@ -236,11 +432,16 @@ int image_upload_may_stream(struct req *r, struct resp *w)
 	int rc = image_load(r, r->params[0], 0, &img, err, sizeof(err));
 	if (rc == 0 && !image_may_modify(r, &img))
 		rc = -EACCES;
+	/* a project already at its image_size_total sends no bytes at all */
+	if (rc == 0)
+		rc = quota_check(r, img.owner, img.id, 1, 0, err, sizeof(err));
 	image_release(&img);
 	if (rc == -ENOENT)
 		resp_error(r, w, 404, "No image found with ID %s.", r->params[0]);
 	else if (rc == -EACCES)
 		resp_error(r, w, 403, "You are not permitted to upload data to this resource.");
+	else if (rc == -EDQUOT)
+		resp_error(r, w, 413, "%s", err);
 	else
 		rc = 0; /* a database failure: the handler answers it */
 	return rc;

@@ -462,6 +462,16 @@ static void info_after_warnings(void **state)
 	assert_non_null(strstr(why, "encrypted"));
 }
 
+static void sector_round(void **state)
+{
+	assert_int_equal(qemu_img_sector_round(0), 0);
+	assert_int_equal(qemu_img_sector_round(1), 512);
+	assert_int_equal(qemu_img_sector_round(21), 512);
+	assert_int_equal(qemu_img_sector_round(512), 512);
+	assert_int_equal(qemu_img_sector_round(513), 1024);
+	assert_true(qemu_img_sector_round(UINT64_MAX) % 512 == 0);
+}
+
 static void drivers(void **state)
 {
 	assert_string_equal(qemu_img_driver("qcow2"), "qcow2");
@@ -501,6 +511,21 @@ static void check_files(void **state)
 	assert_int_equal(info.virtual_size, 1 << 20);
 	assert_int_equal(qemu_img_check(path, NULL, &info, why, sizeof(why)), 0);
 	assert_int_equal(qemu_img_check(path, "qcow2", &info, why, sizeof(why)), -EINVAL);
+
+	/* raw images of any byte size (issue 7): qemu-img sees whole sectors, the
+	 * virtual size we report is the byte size, as Glance's */
+	static const long odd_sizes[] = {1, 21, 511, 513, 1000, 4097};
+	for (size_t i = 0; i < sizeof(odd_sizes) / sizeof(odd_sizes[0]); i++) {
+		snprintf(path, sizeof(path), "%s/odd", dir);
+		snprintf(cmd, sizeof(cmd),
+		         "head -c %ld /dev/urandom | tr -d 'QKc#WLv' > %s; "
+		         "truncate -s %ld %s",
+		         odd_sizes[i], path, odd_sizes[i], path);
+		assert_int_equal(run(cmd), 0);
+		assert_int_equal(qemu_img_check(path, "raw", &info, why, sizeof(why)), 0);
+		assert_string_equal(info.format, "raw");
+		assert_int_equal(info.virtual_size, odd_sizes[i]);
+	}
 
 	/* a qcow2 of 100 TiB is a small file: accepted, and its size is what it says */
 	snprintf(path, sizeof(path), "%s/huge", dir);
@@ -580,6 +605,7 @@ int main(void)
 	    cmocka_unit_test(info_accepts),
 	    cmocka_unit_test(info_refuses),
 	    cmocka_unit_test(info_after_warnings),
+	    cmocka_unit_test(sector_round),
 	    cmocka_unit_test(drivers),
 	    cmocka_unit_test(check_files),
 	};

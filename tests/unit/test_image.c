@@ -1,0 +1,81 @@
+/* Pure parts of the Image v2 API: the Range header of downloads, the image_size_total
+ * quota arithmetic. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <errno.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "api-server/image/image.h"
+
+static void range_single(void **state)
+{
+	static const struct {
+		const char *h;
+		uint64_t size;
+		int rc;
+		uint64_t start, len;
+	} rows[] = {
+	    {"bytes=0-9", 100, 1, 0, 10},
+	    {"bytes=10-", 100, 1, 10, 90},
+	    {"bytes=-5", 100, 1, 95, 5},
+	    {"bytes=-500", 100, 1, 0, 100},    /* suffix longer than the body: all of it */
+	    {"bytes=90-1000", 100, 1, 90, 10}, /* end clamped */
+	    {"bytes=99-99", 100, 1, 99, 1},
+	    {"BYTES=1-2", 100, 1, 1, 2},
+	    {"bytes=100-", 100, -ERANGE, 0, 0}, /* starts at the end */
+	    {"bytes=200-300", 100, -ERANGE, 0, 0},
+	    {"bytes=-0", 100, -ERANGE, 0, 0},
+	    {"bytes=0-", 0, -ERANGE, 0, 0},
+	    {NULL, 100, 0, 0, 0},
+	    {"", 100, 0, 0, 0},
+	    {"items=0-9", 100, 0, 0, 0},
+	    {"bytes=0-1,5-6", 100, 0, 0, 0}, /* several ranges: whole body */
+	    {"bytes=9-0", 100, 0, 0, 0},     /* last before first: invalid, ignored */
+	    {"bytes=a-b", 100, 0, 0, 0},
+	    {"bytes= 1-2", 100, 0, 0, 0},
+	    {"bytes=1-2x", 100, 0, 0, 0},
+	    {"bytes=-", 100, 0, 0, 0},
+	    {"bytes=-+5", 100, 0, 0, 0},
+	    {"bytes=+1-2", 100, 0, 0, 0},
+	    {"bytes=99999999999999999999999-", 100, 0, 0, 0}, /* overflow */
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		uint64_t start = 7777, len = 7777;
+		int rc = image_range_parse(rows[i].h, rows[i].size, &start, &len);
+		if (rc != rows[i].rc)
+			print_error("row %zu (%s): rc %d\n", i, rows[i].h ? rows[i].h : "NULL", rc);
+		assert_int_equal(rc, rows[i].rc);
+		if (rc == 1) {
+			assert_int_equal(start, rows[i].start);
+			assert_int_equal(len, rows[i].len);
+		}
+	}
+}
+
+static void quota_fits(void **state)
+{
+	char msg[256] = "";
+	const long long mib = 1 << 20;
+	assert_int_equal(image_quota_fits(-1, 1LL << 50, 1LL << 50, msg, sizeof(msg)), 0);
+	assert_int_equal(image_quota_fits(1, 0, mib, msg, sizeof(msg)), 0);
+	assert_int_equal(image_quota_fits(1, mib - 10, 10, msg, sizeof(msg)), 0);
+	assert_int_equal(image_quota_fits(1, mib - 10, 11, msg, sizeof(msg)), -EDQUOT);
+	assert_string_equal(msg, "Resource image_size_total is over limit of 1 due to current"
+	                         " usage 0 and delta 1");
+	assert_int_equal(image_quota_fits(0, 0, 1, msg, sizeof(msg)), -EDQUOT);
+	assert_int_equal(image_quota_fits(0, 0, 0, msg, sizeof(msg)), 0);
+	assert_int_equal(image_quota_fits(2, 3 * mib, 1, msg, sizeof(msg)), -EDQUOT);
+	assert_non_null(strstr(msg, "limit of 2 due to current usage 3 and delta 1"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(range_single),
+	    cmocka_unit_test(quota_fits),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
