@@ -5,6 +5,7 @@
  * the tasks outbox; server_action.c holds the POST /servers/{id}/action verbs. */
 #include "compute/server.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <sodium.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compute/instance_action.h"
 #include "jparse.h"
 #include "jsonw.h"
 #include "log.h"
@@ -55,6 +57,22 @@ void server_row_from(const PGresult *res, int row, struct server_row *s)
 	s->updated_at = db_val(res, row, 20);
 	s->launched_at = db_val(res, row, 21);
 	s->terminated_at = db_val(res, row, 22);
+	s->description = db_val(res, row, 24);
+	s->locked_by = db_val(res, row, 25);
+	s->lock_reason = db_val(res, row, 26);
+	s->flavor_name = db_val(res, row, 27);
+	s->vcpus = db_long(res, row, 28, 0);
+	s->ram_mb = db_long(res, row, 29, 0);
+	s->disk_gb = db_long(res, row, 30, 0);
+	s->ephemeral_gb = db_long(res, row, 31, 0);
+	s->swap_mb = db_long(res, row, 32, 0);
+	s->flavor_extra_specs = db_val(res, row, 33);
+	s->tags = db_val(res, row, 34);
+	s->host_state = db_val(res, row, 35);
+	s->reservation_id = db_val(res, row, 36);
+	s->hostname = db_val(res, row, 37);
+	s->user_data = db_val(res, row, 38);
+	s->launch_index = db_long(res, row, 39, 0);
 }
 
 void server_view_ctx_of(const struct req *r, struct server_view_ctx *c)
@@ -62,6 +80,7 @@ void server_view_ctx_of(const struct req *r, struct server_view_ctx *c)
 	c->public_url = r->ctx->api->public_url;
 	c->admin = policy_is_admin(&r->ctx->auth);
 	c->mv_minor = r->ctx->mv_minor;
+	c->update = 0;
 }
 
 PGresult *server_find(struct req *r, struct resp *w, const char *id, int for_update)
@@ -83,15 +102,27 @@ PGresult *server_find(struct req *r, struct resp *w, const char *id, int for_upd
 	return wire_one_row(r, w, res, err, 404, "Instance %s could not be found.", id);
 }
 
-int server_task_queue(PGconn *db, const char *id, const char *task_state, const char *action,
-                      char *err, size_t errlen)
+int server_task_queue(struct req *r, const char *id, const char *task_state, const char *task,
+                      const char *action, const char *event, char *err, size_t errlen)
 {
-	struct outbox_task t = {MSG_RES_INSTANCE, id, action, NULL, NULL};
+	PGconn *db = r->ctx->db;
+	char tid[UUID_STR_LEN];
+	struct outbox_task t = {MSG_RES_INSTANCE, id, task, NULL, NULL};
 	if (task_state &&
 	    db_exec(db, "UPDATE instances SET task_state = $2, updated_at = now() WHERE id = $1", 2,
 	            (const char *const[]){id, task_state}, err, errlen) != 1)
 		return -EIO;
-	return outbox_insert(db, &t, NULL, err, errlen) < 0 ? -EIO : 0;
+	if (outbox_insert(db, &t, tid, err, errlen) < 0)
+		return -EIO;
+	return instance_action_record(db, r, id, action, event, tid, err, errlen);
+}
+
+int server_lock_check(struct req *r, struct resp *w, const char *id, const char *locked_by)
+{
+	if (!locked_by || policy_is_admin(&r->ctx->auth))
+		return 0;
+	resp_error(r, w, 409, "Instance %s is locked", id);
+	return -EBUSY;
 }
 
 /* ---- list ---- */
@@ -331,7 +362,8 @@ static void server_show(struct req *r, struct resp *w)
 struct create_req {
 	json_t *server;
 	char *name, *image_ref, *flavor_ref, *key_name, *user_data, *az, *admin_pass;
-	char *ipv4, *ipv6;
+	char *ipv4, *ipv6, *description;
+	char ip4[SERVER_IP_MAX], ip6[SERVER_IP_MAX]; /* canonical access addresses, "" none */
 	long min_count, max_count;
 	int config_drive;
 	struct jstrmap metadata;
@@ -351,6 +383,7 @@ static const struct jfield f_create[] = {
     {"adminPass", J_STR, JF(struct create_req, admin_pass), 0, 255, 0, 1},
     {"accessIPv4", J_STR, JF(struct create_req, ipv4), 0, 64, 0, 1},
     {"accessIPv6", J_STR, JF(struct create_req, ipv6), 0, 64, 0, 1},
+    {"description", J_STR, JF(struct create_req, description), 0, 255, 0, 1},
     {"config_drive", J_BOOL, JF(struct create_req, config_drive), 0, 0, 0, 1},
     {"metadata", J_STRMAP, JF(struct create_req, metadata), 0, 0, 0, 1},
     {"security_groups", J_ARRAY, JF(struct create_req, security_groups), 0, 16, 0, 1},
@@ -496,7 +529,44 @@ static int base64_valid(const char *s)
 	return 1;
 }
 
-static int parse_create(const json_t *body, struct create_req *c, int *status, char *err,
+/* The create request's members that a microversion added. */
+static const struct server_since create_since[] = {
+    {"description", 19, 0},
+};
+
+/* Nova's description: up to 255 characters, no control characters. */
+static int description_valid(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* accessIPv4/accessIPv6 (either may be NULL) as Nova validates them, canonical into
+ * out4/out6 ("" when absent). 0, or -EINVAL with Nova's message in err. */
+static int access_ips(const char *ipv4, const char *ipv6, char out4[SERVER_IP_MAX],
+                      char out6[SERVER_IP_MAX], char *err, size_t errlen)
+{
+	out4[0] = out6[0] = '\0';
+	if (ipv4 && server_access_ip(AF_INET, ipv4, out4) < 0) {
+		snprintf(err, errlen,
+		         "Invalid input for field/attribute accessIPv4. Value: %s. "
+		         "'%s' is not a 'ipv4'",
+		         ipv4, ipv4);
+		return -EINVAL;
+	}
+	if (ipv6 && server_access_ip(AF_INET6, ipv6, out6) < 0) {
+		snprintf(err, errlen,
+		         "Invalid input for field/attribute accessIPv6. Value: %s. "
+		         "'%s' is not a 'ipv6'",
+		         ipv6, ipv6);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_create(const json_t *body, int mv, struct create_req *c, int *status, char *err,
                         size_t errlen)
 {
 	*status = 400;
@@ -519,10 +589,19 @@ static int parse_create(const json_t *body, struct create_req *c, int *status, c
 		snprintf(err, errlen, "Invalid input for field/attribute server. %s", why);
 		return -EINVAL;
 	}
+	if (server_since_check(c->server, create_since, JCOUNT(create_since), mv, "server", err,
+	                       errlen) < 0)
+		return -EINVAL;
 	if (!name_valid(c->name)) {
 		snprintf(err, errlen, "Invalid input for field/attribute name.");
 		return -EINVAL;
 	}
+	if (c->description && !description_valid(c->description)) {
+		snprintf(err, errlen, "Invalid input for field/attribute description.");
+		return -EINVAL;
+	}
+	if (access_ips(c->ipv4, c->ipv6, c->ip4, c->ip6, err, errlen) < 0)
+		return -EINVAL;
 	if ((c->bdm && json_array_size(c->bdm)) || (c->bdm_v2 && json_array_size(c->bdm_v2))) {
 		snprintf(err, errlen, "Block device mapping is not supported.");
 		return -EINVAL;
@@ -580,6 +659,7 @@ static int parse_create(const json_t *body, struct create_req *c, int *status, c
 struct flavor_info {
 	char id[256];
 	long vcpus, ram_mb, disk_gb;
+	char *name, *ephemeral_gb, *swap_mb, *extra_specs; /* owned: the copy the server keeps */
 };
 
 /* Resolves everything the request references, answering 400 as Nova does for a bad
@@ -596,7 +676,8 @@ static int resolve_refs(struct req *r, struct resp *w, const struct create_req *
 	PGresult *f = NULL, *im = NULL, *k = NULL, *az = NULL;
 
 	f = DBQ(r->ctx->db, err, sizeof err,
-	        "SELECT id, vcpus, ram_mb, disk_gb FROM flavors WHERE id = $1 AND NOT disabled"
+	        "SELECT id, vcpus, ram_mb, disk_gb, name, ephemeral_gb, swap_mb, extra_specs::text"
+	        " FROM flavors WHERE id = $1 AND NOT disabled"
 	        " AND (is_public OR $2::text = '1')",
 	        fid, admin ? "1" : "0");
 	f = wire_one_row(r, w, f, err, 400, "Flavor %s could not be found.", fid);
@@ -606,6 +687,10 @@ static int resolve_refs(struct req *r, struct resp *w, const struct create_req *
 	fl->vcpus = db_long(f, 0, 1, 0);
 	fl->ram_mb = db_long(f, 0, 2, 0);
 	fl->disk_gb = db_long(f, 0, 3, 0);
+	fl->name = xstrdup(db_val(f, 0, 4));
+	fl->ephemeral_gb = xstrdup(db_val(f, 0, 5));
+	fl->swap_mb = xstrdup(db_val(f, 0, 6));
+	fl->extra_specs = xstrdup(db_val(f, 0, 7));
 
 	im = DBQ(r->ctx->db, err, sizeof err,
 	         "SELECT status, min_disk, min_ram, coalesce(size, 0), coalesce(disk_format, ''),"
@@ -714,12 +799,12 @@ static char *server_multi_name(const char *base, long idx)
 static void server_create(struct req *r, struct resp *w)
 {
 	struct create_req c;
-	struct flavor_info fl;
-	char err[512], first_id[UUID_STR_LEN] = "", pass[32];
+	struct flavor_info fl = {0};
+	char err[512], first_id[UUID_STR_LEN] = "", pass[32], resv[16], idx[24];
 	char *public_key = NULL;
 	int status, began = 0;
 
-	if (parse_create(r->json, &c, &status, err, sizeof(err)) < 0) {
+	if (parse_create(r->json, r->ctx->mv_minor, &c, &status, err, sizeof(err)) < 0) {
 		resp_error(r, w, status, "%s", err);
 		goto out;
 	}
@@ -759,6 +844,9 @@ static void server_create(struct req *r, struct resp *w)
 	snprintf(disk, sizeof(disk), "%ld", fl.disk_gb);
 	const char *az = c.az && *c.az ? c.az : "nova";
 	const char *user_data = c.user_data && *c.user_data ? c.user_data : NULL;
+	/* Nova's reservation id: one per request, shared by a multiple create */
+	snprintf(resv, sizeof(resv), "r-");
+	token_random(resv + 2, sizeof(resv) - 2, 6);
 	for (long i = 0; i < n; i++) {
 		char id[UUID_STR_LEN];
 		uuid_generate_str(id);
@@ -768,20 +856,24 @@ static void server_create(struct req *r, struct resp *w)
 		uuid_lower(ref_id(c.image_ref), iid);
 		/* Every instance gets a config drive (the agent always builds one), so
 		 * config_drive records true whatever the request said. */
-		int rows =
-		    DBX(r->ctx->db, err, sizeof err,
-		        "INSERT INTO instances (id, name, project_id, user_id, flavor_id, image_id,"
-		        " vcpus, ram_mb, disk_gb, status, vm_state, task_state, power_state, az,"
-		        " key_name, public_key, user_data, config_drive, metadata, access_ipv4,"
-		        " access_ipv6) VALUES ($1, $2, $3, $4, $5, $6, $7::int, $8::int, $9::int,"
-		        " 'BUILD', 'building', 'scheduling', 0, $10, $11, $12, $13, true,"
-		        " $14::jsonb, $15, $16)",
-		        id, name, r->ctx->auth.project_id, r->ctx->auth.user_id, fl.id, iid, vcpus,
-		        ram, disk, az, c.key_name, public_key, user_data, c.metadata_text,
-		        c.ipv4 ? c.ipv4 : "", c.ipv6 ? c.ipv6 : "");
+		int rows = DBX(
+		    r->ctx->db, err, sizeof err,
+		    "INSERT INTO instances (id, name, project_id, user_id, flavor_id, image_id,"
+		    " vcpus, ram_mb, disk_gb, status, vm_state, task_state, power_state, az,"
+		    " key_name, public_key, user_data, config_drive, metadata, access_ipv4,"
+		    " access_ipv6, description, flavor_name, flavor_ephemeral_gb, flavor_swap_mb,"
+		    " flavor_extra_specs, reservation_id, launch_index) VALUES ($1, $2, $3, $4,"
+		    " $5, $6, $7::int, $8::int, $9::int, 'BUILD', 'building', 'scheduling', 0,"
+		    " $10, $11, $12, $13, true, $14::jsonb, $15, $16, $17, $18, $19::int,"
+		    " $20::int, $21::jsonb, $22, $23::int)",
+		    id, name, r->ctx->auth.project_id, r->ctx->auth.user_id, fl.id, iid, vcpus, ram,
+		    disk, az, c.key_name, public_key, user_data, c.metadata_text, c.ip4, c.ip6,
+		    c.description, fl.name, fl.ephemeral_gb, fl.swap_mb, fl.extra_specs, resv,
+		    (snprintf(idx, sizeof(idx), "%ld", i), idx));
 		free(name);
 		if (rows != 1 ||
-		    server_task_queue(r->ctx->db, id, NULL, TASK_SPAWN, err, sizeof(err)) < 0) {
+		    server_task_queue(r, id, NULL, TASK_SPAWN, "create",
+		                      "compute__do_build_and_run_instance", err, sizeof(err)) < 0) {
 			resp_db_error(r, w, err);
 			goto out;
 		}
@@ -813,6 +905,10 @@ out:
 	if (began)
 		db_rollback(r->ctx->db);
 	free(public_key);
+	free(fl.name);
+	free(fl.ephemeral_gb);
+	free(fl.swap_mb);
+	free(fl.extra_specs);
 	create_req_release(&c);
 }
 
@@ -835,6 +931,11 @@ static void server_delete(struct req *r, struct resp *w)
 	server_row_from(res, 0, &s);
 	int open_task = db_val(res, 0, SERVER_COL_OPEN_TASK)[0] == 't';
 	int rows = 0;
+	if (server_lock_check(r, w, s.id, s.locked_by) < 0) {
+		PQclear(res);
+		db_rollback(r->ctx->db);
+		return;
+	}
 	if (s.task_state && !strcmp(s.task_state, "deleting") && open_task) {
 		rows = 1; /* already on its way out */
 	} else if (!s.host && !open_task) {
@@ -844,10 +945,14 @@ static void server_delete(struct req *r, struct resp *w)
 		           " task_state = NULL, power_state = 0, deleted = true,"
 		           " terminated_at = now(), updated_at = now() WHERE id = $1",
 		           s.id);
+		if (rows == 1 && instance_action_record(r->ctx->db, r, s.id, "delete",
+		                                        "compute_terminate_instance", NULL, err,
+		                                        sizeof(err)) < 0)
+			rows = -1;
 	} else {
 		/* the queued task counts as the one row changed */
-		rows =
-		    !server_task_queue(r->ctx->db, s.id, "deleting", TASK_DELETE, err, sizeof(err));
+		rows = !server_task_queue(r, s.id, "deleting", TASK_DELETE, "delete",
+		                          "compute_terminate_instance", err, sizeof(err));
 		wake = 1;
 	}
 	if (rows != 1) {
@@ -869,27 +974,49 @@ static void server_delete(struct req *r, struct resp *w)
 /* ---- update and metadata ---- */
 
 struct update_req {
-	char *name, *ipv4, *ipv6;
+	char *name, *ipv4, *ipv6, *description;
 };
 
 static const struct jfield f_update[] = {
     {"name", J_STR, JF(struct update_req, name), 0, 255, 0, 0},
     {"accessIPv4", J_STR, JF(struct update_req, ipv4), 0, 64, 0, 1},
     {"accessIPv6", J_STR, JF(struct update_req, ipv6), 0, 64, 0, 1},
+    {"description", J_STR, JF(struct update_req, description), 0, 255, 0, 1},
+};
+static const struct server_since update_since[] = {
+    {"description", 19, 0},
 };
 
-/* PUT /servers/{id}: rename (and access addresses); answers the full server. */
+/* PUT /servers/{id}: rename, access addresses, description (2.19); answers Nova's
+ * update view (the full server from 2.75). */
 static void server_update(struct req *r, struct resp *w)
 {
+	static const char *const also[] = {"OS-DCF:diskConfig", NULL};
 	struct update_req u = {0};
-	char err[512];
+	char err[512], ip4[SERVER_IP_MAX], ip6[SERVER_IP_MAX];
 	PGresult *res = NULL;
-	if (wire_parse_wrapped(r, w, "server", f_update, JCOUNT(f_update), &u) < 0)
+	if (wire_parse_closed(r, w, "server", f_update, JCOUNT(f_update), also, &u) < 0)
+		return;
+	json_t *body = json_object_get(r->json, "server");
+	if (server_since_check(body, update_since, JCOUNT(update_since), r->ctx->mv_minor, "server",
+	                       err, sizeof(err)) < 0) {
+		resp_error(r, w, 400, "%s", err);
 		goto out;
+	}
 	if (u.name && !name_valid(u.name)) {
 		resp_error(r, w, 400, "Invalid input for field/attribute name.");
 		goto out;
 	}
+	if (u.description && !description_valid(u.description)) {
+		resp_error(r, w, 400, "Invalid input for field/attribute description.");
+		goto out;
+	}
+	if (access_ips(u.ipv4, u.ipv6, ip4, ip6, err, sizeof(err)) < 0) {
+		resp_error(r, w, 400, "%s", err);
+		goto out;
+	}
+	/* "description": null clears it */
+	int set_desc = json_object_get(body, "description") != NULL;
 	res = server_find(r, w, r->params[0], 0);
 	if (!res)
 		goto out;
@@ -899,9 +1026,11 @@ static void server_update(struct req *r, struct resp *w)
 	res = NULL;
 	if (DBX(r->ctx->db, err, sizeof err,
 	        "UPDATE instances SET name = coalesce($2, name), access_ipv4 = coalesce($3,"
-	        " access_ipv4), access_ipv6 = coalesce($4, access_ipv6), updated_at = now()"
+	        " access_ipv4), access_ipv6 = coalesce($4, access_ipv6), description = CASE"
+	        " WHEN $6::text = '1' THEN $5 ELSE description END, updated_at = now()"
 	        " WHERE id = $1",
-	        id, u.name, u.ipv4, u.ipv6) < 0) {
+	        id, u.name, u.ipv4 ? ip4 : NULL, u.ipv6 ? ip6 : NULL, u.description,
+	        set_desc ? "1" : "0") < 0) {
 		resp_db_error(r, w, err);
 		goto out;
 	}
@@ -912,6 +1041,7 @@ static void server_update(struct req *r, struct resp *w)
 	struct server_view_ctx ctx;
 	server_row_from(res, 0, &s);
 	server_view_ctx_of(r, &ctx);
+	ctx.update = 1;
 	resp_json(w, 200, json_pack("{s:o}", "server", server_view_full(&s, &ctx)));
 out:
 	PQclear(res);
@@ -947,6 +1077,8 @@ static json_t *metadata_apply(struct req *r, struct resp *w, enum meta_op op, in
 		PQclear(res);
 		return m;
 	}
+	if (server_lock_check(r, w, row.id, row.locked_by) < 0)
+		goto fail;
 	switch (op) {
 	case META_REPLACE:
 		json_object_clear(m);
@@ -1088,6 +1220,27 @@ static void metadata_delete_one(struct req *r, struct resp *w)
 	resp_empty(w, 204);
 }
 
+/* GET /servers/{id}/ips: the server's addresses by network. Without tenant networks
+ * (the network service is another issue) a server has none. */
+static void ips_list(struct req *r, struct resp *w)
+{
+	PGresult *res = server_find(r, w, r->params[0], 0);
+	if (!res)
+		return;
+	PQclear(res);
+	resp_json(w, 200, json_pack("{s:{}}", "addresses"));
+}
+
+/* GET /servers/{id}/ips/{network}: no server is on any network yet (see ips_list). */
+static void ips_show(struct req *r, struct resp *w)
+{
+	PGresult *res = server_find(r, w, r->params[0], 0);
+	if (!res)
+		return;
+	PQclear(res);
+	resp_error(r, w, 404, "Instance is not a member of specified network");
+}
+
 static const struct httpd_route routes[] = {
     {"GET", "/compute/v2.1/servers", servers_list, POL_COMPUTE_READ, 0},
     {"POST", "/compute/v2.1/servers", server_create, POL_COMPUTE_WRITE, 0},
@@ -1101,5 +1254,7 @@ static const struct httpd_route routes[] = {
     {"GET", "/compute/v2.1/servers/{}/metadata/{}", metadata_show, POL_COMPUTE_READ, 0},
     {"PUT", "/compute/v2.1/servers/{}/metadata/{}", metadata_set_one, POL_COMPUTE_WRITE, 0},
     {"DELETE", "/compute/v2.1/servers/{}/metadata/{}", metadata_delete_one, POL_COMPUTE_WRITE, 0},
+    {"GET", "/compute/v2.1/servers/{}/ips", ips_list, POL_COMPUTE_READ, 0},
+    {"GET", "/compute/v2.1/servers/{}/ips/{}", ips_show, POL_COMPUTE_READ, 0},
 };
 HTTPD_TABLE(server_routes, routes, &compute_hooks);

@@ -25,13 +25,26 @@ struct server_row {
 	long fault_code; /* 0 = none recorded (500 is shown) */
 	const char *access_ipv4, *access_ipv6;
 	const char *created_at, *updated_at, *launched_at, *terminated_at;
+	/* since migration 0007 */
+	const char *description; /* NULL: none */
+	const char *locked_by;   /* NULL, "owner" or "admin" */
+	const char *lock_reason; /* NULL: none */
+	const char *flavor_name; /* the flavor as it was at create (2.47) */
+	long vcpus, ram_mb, disk_gb, ephemeral_gb, swap_mb;
+	const char *flavor_extra_specs; /* JSON object text */
+	const char *tags;               /* JSON array text, sorted */
+	const char *host_state;         /* agents.state of host; NULL when none */
+	const char *reservation_id, *hostname, *user_data;
+	long launch_index;
 };
 
-/* Who is looking: decides the links and the admin-only attributes. */
+/* Who is looking: decides the links, the admin-only attributes and the fields of the
+ * microversion. */
 struct server_view_ctx {
 	const char *public_url; /* no trailing slash */
-	int admin;              /* show OS-EXT-SRV-ATTR:* */
-	int mv_minor;           /* compute microversion 2.<mv_minor>; only 2.1 today */
+	int admin;              /* show OS-EXT-SRV-ATTR:* and host_status */
+	int mv_minor;           /* compute microversion 2.<mv_minor> */
+	int update;             /* PUT /servers/{id}'s answer: Nova's short view below 2.75 */
 };
 
 struct jsonw;
@@ -97,8 +110,14 @@ int server_action_check(const struct server_action *a, const char *id, const cha
 	" to_char(i.launched_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US'),"              \
 	" to_char(i.terminated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US'),"            \
 	" i.id IN (SELECT t.resource_id FROM tasks t WHERE t.resource_kind = 'instance'"           \
-	" AND t.status IN ('pending', 'dispatched'))"
-#define SERVER_NCOLUMNS 24
+	" AND t.status IN ('pending', 'dispatched')),"                                             \
+	" i.description, i.locked_by, i.lock_reason, i.flavor_name, i.vcpus, i.ram_mb,"            \
+	" i.disk_gb, i.flavor_ephemeral_gb, i.flavor_swap_mb, i.flavor_extra_specs::text,"         \
+	" (SELECT coalesce(json_agg(g.tag ORDER BY g.tag), '[]') FROM instance_tags g"             \
+	" WHERE g.instance_id = i.id)::text,"                                                      \
+	" (SELECT a.state FROM agents a WHERE a.host = i.host),"                                   \
+	" i.reservation_id, i.hostname, i.user_data, i.launch_index"
+#define SERVER_NCOLUMNS 40
 /* Column index of the open-task flag in SERVER_COLUMNS. */
 #define SERVER_COL_OPEN_TASK 23
 
@@ -112,11 +131,15 @@ void server_row_from(const PGresult *res, int row, struct server_row *s);
  * "Instance <id> could not be found." (not found, not visible, not a UUID) or 500
  * (database; logged). */
 PGresult *server_find(struct req *r, struct resp *w, const char *id, int for_update);
-/* Inside the caller's transaction: queues a pending outbox task of action (TASK_*) for
- * instance id and, unless task_state is NULL, shows task_state on the instance.
- * Returns 0, or -EIO with err. */
-int server_task_queue(PGconn *db, const char *id, const char *task_state, const char *action,
-                      char *err, size_t errlen);
+/* Inside the caller's transaction: queues a pending outbox task (TASK_*) for instance
+ * id, shows task_state on the instance unless it is NULL, and records the request as
+ * the instance action `action` (Nova's name: "stop", "delete", ...) with one event,
+ * `event`, that the scheduler finishes with the task. Returns 0, or -EIO with err. */
+int server_task_queue(struct req *r, const char *id, const char *task_state, const char *task,
+                      const char *action, const char *event, char *err, size_t errlen);
+/* 0 when the caller may act on a server of locked_by (NULL: not locked): only an
+ * admin acts on a locked server. Otherwise -EBUSY after Nova's 409. */
+int server_lock_check(struct req *r, struct resp *w, const char *id, const char *locked_by);
 /* What an image asks of the flavor that boots it (Glance's fields). */
 struct image_needs {
 	long long size;         /* bytes of the image file */
@@ -130,6 +153,24 @@ struct image_needs {
  * A flavor disk of 0 takes the image's own size, so only the memory is checked. */
 int server_flavor_fits(long disk_gb, long ram_mb, const struct image_needs *im, char *msg,
                        size_t n);
+
+#define SERVER_IP_MAX 46 /* INET6_ADDRSTRLEN */
+/* Pure: the canonical text of an accessIPv4 (family AF_INET) or accessIPv6 (AF_INET6)
+ * into out (IPv6 compressed and lower-case, as Nova stores it). 0, or -EINVAL when in
+ * is not an address of that family. */
+int server_access_ip(int family, const char *in, char out[SERVER_IP_MAX]);
+
+/* Version-gated members of a request body: key is accepted from 2.<since> on (and,
+ * when until > 0, before 2.<until>). */
+struct server_since {
+	const char *key;
+	int since, until;
+};
+/* Pure: 0 when every key of obj that gates lists is allowed at 2.mv; else -EINVAL with
+ * Nova's "Additional properties are not allowed ('<key>' was unexpected)" in msg after
+ * "Invalid input for field/attribute <what>. ". */
+int server_since_check(const json_t *obj, const struct server_since *gates, size_t n, int mv,
+                       const char *what, char *msg, size_t msglen);
 
 /* The view context of a request. */
 void server_view_ctx_of(const struct req *r, struct server_view_ctx *c);

@@ -1,6 +1,7 @@
 /* The instance state machine as the API sees it: which vm_states each action may
  * start from, the outbox task it queues, the task_state shown meanwhile, and Nova's 409
  * text when it does not fit. Pure; tested in tests/unit/test_server_state.c. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -93,6 +94,31 @@ int server_flavor_fits(long disk_gb, long ram_mb, const struct image_needs *im, 
 		         "Flavor's disk is smaller than the minimum size specified in image "
 		         "metadata. Flavor disk is %lld bytes, minimum size is %lld bytes.",
 		         dest, (long long)im->min_disk_gb << 30);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int server_access_ip(int family, const char *in, char out[SERVER_IP_MAX])
+{
+	unsigned char bin[16];
+	if (!in || inet_pton(family, in, bin) != 1 || !inet_ntop(family, bin, out, SERVER_IP_MAX))
+		return -EINVAL;
+	return 0;
+}
+
+int server_since_check(const json_t *obj, const struct server_since *gates, size_t n, int mv,
+                       const char *what, char *msg, size_t msglen)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!json_object_get(obj, gates[i].key))
+			continue;
+		if (mv >= gates[i].since && (gates[i].until <= 0 || mv < gates[i].until))
+			continue;
+		snprintf(msg, msglen,
+		         "Invalid input for field/attribute %s. Additional properties are not "
+		         "allowed ('%s' was unexpected)",
+		         what, gates[i].key);
 		return -EINVAL;
 	}
 	return 0;

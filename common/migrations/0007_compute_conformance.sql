@@ -9,7 +9,10 @@ ALTER TABLE instances
   ADD COLUMN flavor_name text NOT NULL DEFAULT '',
   ADD COLUMN flavor_ephemeral_gb int NOT NULL DEFAULT 0,
   ADD COLUMN flavor_swap_mb int NOT NULL DEFAULT 0,
-  ADD COLUMN flavor_extra_specs jsonb NOT NULL DEFAULT '{}';
+  ADD COLUMN flavor_extra_specs jsonb NOT NULL DEFAULT '{}',
+  ADD COLUMN reservation_id text NOT NULL DEFAULT '',
+  ADD COLUMN launch_index int NOT NULL DEFAULT 0,
+  ADD COLUMN hostname text;
 UPDATE instances i SET flavor_name = f.name, flavor_ephemeral_gb = f.ephemeral_gb,
   flavor_swap_mb = f.swap_mb, flavor_extra_specs = f.extra_specs
   FROM flavors f WHERE f.id = i.flavor_id;
