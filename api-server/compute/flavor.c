@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "compute/server.h"
 #include "jparse.h"
 #include "policy.h"
 #include "routes.h"
@@ -61,7 +62,7 @@ static void flavors_list_common(struct req *r, struct resp *w, int brief)
 	const char *pub = req_query(r, "is_public");
 	const char *is_public = "true";
 	if (pub && policy_is_admin(&r->ctx->auth)) {
-		int b = wire_bool(pub);
+		int b = *pub ? server_bool_param(pub) : -EINVAL; /* oslo's strict strings */
 		if (!strcasecmp(pub, "none"))
 			is_public = NULL;
 		else if (b < 0) {

@@ -149,23 +149,6 @@ static void query_and(struct query *q, const char *cond, const char *value)
 	snprintf(q->sql + len, sizeof(q->sql) - len, " AND %s", c);
 }
 
-/* Nova's is_all_tenants: present and empty or true-ish → 1, false-ish → 0, other →
- * -EINVAL. Absent → 0. */
-static int parse_bool_param(const char *v)
-{
-	static const char *const yes[] = {"", "1", "t", "true", "on", "y", "yes"};
-	static const char *const no[] = {"0", "f", "false", "off", "n", "no"};
-	if (!v)
-		return 0;
-	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
-		if (!strcasecmp(v, yes[i]))
-			return 1;
-	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
-		if (!strcasecmp(v, no[i]))
-			return 0;
-	return -EINVAL;
-}
-
 /* The "next" link of a full page: the same filters, the last id as marker. Returns
  * owned memory. */
 static char *next_link(struct req *r, int detail, long limit, const char *last_id)
@@ -190,7 +173,7 @@ static void servers_list_common(struct req *r, struct resp *w, int detail)
 	int admin = policy_is_admin(&r->ctx->auth);
 	PGresult *res = NULL;
 
-	int all = parse_bool_param(req_query(r, "all_tenants"));
+	int all = server_bool_param(req_query(r, "all_tenants"));
 	if (all < 0) {
 		resp_error(r, w, 400, "Invalid all_tenants value");
 		return;

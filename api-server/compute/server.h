@@ -172,6 +172,11 @@ struct server_since {
 int server_since_check(const json_t *obj, const struct server_since *gates, size_t n, int mv,
                        const char *what, char *msg, size_t msglen);
 
+/* Pure: a query flag as Nova reads booleans (oslo's strings, any case): 1 for "", 1,
+ * t, true, on, y, yes; 0 for 0, f, false, off, n, no and when v is NULL; -EINVAL
+ * otherwise. */
+int server_bool_param(const char *v);
+
 /* The view context of a request. */
 void server_view_ctx_of(const struct req *r, struct server_view_ctx *c);
 

@@ -123,3 +123,18 @@ int server_since_check(const json_t *obj, const struct server_since *gates, size
 	}
 	return 0;
 }
+
+int server_bool_param(const char *v)
+{
+	static const char *const yes[] = {"", "1", "t", "true", "on", "y", "yes"};
+	static const char *const no[] = {"0", "f", "false", "off", "n", "no"};
+	if (!v)
+		return 0;
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		if (!strcasecmp(v, yes[i]))
+			return 1;
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		if (!strcasecmp(v, no[i]))
+			return 0;
+	return -EINVAL;
+}

@@ -408,3 +408,135 @@ def test_oversized_body_is_refused(stack, http):
         assert r.status in (400, 413), r
     assert http("GET", "/identity/v3").status == 200
     assert demo_servers(stack) == []
+
+
+# ------------------------------------------------------------------ issue 7: conformance
+def mv(v):
+    """The header asking for compute microversion v."""
+    return {"OpenStack-API-Version": "compute " + v}
+
+
+def test_microversion_negotiation(stack, http):
+    tok = stack.token("admin")
+    r = http("GET", API + "/flavors", token=tok)
+    assert r.status == 200 and r.headers["OpenStack-API-Version"] == "compute 2.1", r
+    assert r.headers["X-OpenStack-Nova-API-Version"] == "2.1"
+    doc = http("GET", "/compute/v2.1").json["version"]
+    top = doc["version"]
+    r = http("GET", API + "/flavors", token=tok, headers=mv("latest"))
+    assert r.headers["OpenStack-API-Version"] == "compute " + top, (r.headers, doc)
+    r = http("GET", API + "/flavors", token=tok,
+             headers={"X-OpenStack-Nova-API-Version": "latest"})
+    assert r.headers["X-OpenStack-Nova-API-Version"] == top
+    major, minor = top.split(".")
+    assert_error(http("GET", API + "/flavors", token=tok,
+                      headers=mv("%s.%d" % (major, int(minor) + 1))), 406)
+    assert_error(http("GET", API + "/flavors", token=tok, headers=mv("2.0")), 406)
+    r = http("GET", API + "/flavors", token=tok, headers=mv("2.x"))
+    assert_error(r, 400)
+    assert "MajorNum.MinorNum" in r.json["badRequest"]["message"]
+
+
+def test_ips_update_and_access_ips(stack, vm, http):
+    tok = stack.token("admin")
+    path = "%s/servers/%s" % (API, vm["id"])
+    r = http("GET", path + "/ips", token=tok)
+    assert r.status == 200 and r.json == {"addresses": {}}, r
+    assert_error(http("GET", path + "/ips/private", token=tok), 404)
+    r = http("PUT", path, {"server": {"accessIPv6": "2001:DB8:0:0::1", "accessIPv4": "10.0.0.9"}},
+             token=tok)
+    assert r.status == 200, r
+    s = r.json["server"]
+    assert s["accessIPv6"] == "2001:db8::1" and s["accessIPv4"] == "10.0.0.9", s
+    for only_show in ("OS-EXT-STS:vm_state", "key_name", "security_groups",
+                      "OS-EXT-SRV-ATTR:host", "OS-EXT-AZ:availability_zone"):
+        assert only_show not in s, s
+    assert_error(http("PUT", path, {"server": {"accessIPv4": "10.0.0.300"}}, token=tok), 400)
+    assert_error(http("PUT", path, {"server": {"accessIPv6": "fe80::zz"}}, token=tok), 400)
+    assert_error(http("PUT", path, {"server": {"description": "d"}}, token=tok), 400)
+    r = http("PUT", path, {"server": {"description": "front"}}, token=tok, headers=mv("2.19"))
+    assert r.status == 200 and r.json["server"]["description"] == "front", r
+    r = http("GET", path, token=tok, headers=mv("2.19"))
+    assert r.json["server"]["description"] == "front", r
+    http("PUT", path, {"server": {"accessIPv4": "0.0.0.0", "accessIPv6": "::",
+                                  "description": None}}, token=tok, headers=mv("2.19"))
+
+
+def test_lock_refuses_actions_of_non_admins(stack, vm, http, project_ids):
+    admin = stack.token("admin")
+    path = "%s/servers/%s" % (API, vm["id"])
+    r = http("POST", path + "/action", {"lock": None}, token=admin)
+    assert r.status == 202, r
+    try:
+        r = http("GET", path, token=admin, headers=mv("2.9"))
+        assert r.json["server"]["locked"] is True, r
+        assert "locked" not in http("GET", path, token=admin).json["server"]
+        # an admin may still act on it; the action list records it all
+        r = http("POST", path + "/action", {"os-getConsoleOutput": {"length": 1}}, token=admin)
+        assert r.status == 200, r
+    finally:
+        assert http("POST", path + "/action", {"unlock": None}, token=admin).status == 202
+    assert http("GET", path, token=admin, headers=mv("2.9")).json["server"]["locked"] is False
+    r = http("GET", path + "/os-instance-actions", token=admin)
+    acts = [a["action"] for a in r.json["instanceActions"]]
+    assert acts[:2] == ["unlock", "lock"] and acts[-1] == "create", acts
+
+
+def test_instance_actions_have_finished_events(stack, vm, http):
+    tok = stack.token("admin")
+    path = "%s/servers/%s" % (API, vm["id"])
+    r = http("GET", path + "/os-instance-actions", token=tok)
+    assert r.status == 200, r
+    acts = r.json["instanceActions"]
+    create = [a for a in acts if a["action"] == "create"][0]
+    assert create["request_id"].startswith("req-") and create["instance_uuid"] == vm["id"]
+    r = http("GET", path + "/os-instance-actions/" + create["request_id"], token=tok)
+    assert r.status == 200, r
+    ev = r.json["instanceAction"]["events"]
+    assert ev[0]["event"] == "compute__do_build_and_run_instance", ev
+    assert ev[0]["result"] == "Success" and ev[0]["finish_time"], ev
+    assert_error(http("GET", path + "/os-instance-actions/req-nope", token=tok), 404)
+    # the stop/start of test_server_action, when it ran first, finished too
+    for a in acts:
+        if a["action"] in ("stop", "start", "reboot", "pause", "unpause", "suspend", "resume"):
+            r = http("GET", path + "/os-instance-actions/" + a["request_id"], token=tok)
+            e = r.json["instanceAction"]["events"][0]
+            assert e["event"] == "compute_%s_instance" % a["action"], e
+            assert e["result"] == "Success", e
+
+
+def test_quota_class_sets_feed_the_defaults(stack, http, project_ids):
+    admin = stack.token("admin")
+    r = http("GET", API + "/os-quota-class-sets/default", token=admin)
+    assert r.status == 200, r
+    q = r.json["quota_class_set"]
+    assert q["id"] == "default" and q["instances"] == 10 and "floating_ips" in q, q
+    assert_error(http("PUT", API + "/os-quota-class-sets/default",
+                      {"quota_class_set": {"key_pairs": 99}}, token=stack.token("demo")), 403)
+    r = http("PUT", API + "/os-quota-class-sets/default",
+             {"quota_class_set": {"key_pairs": 77}}, token=admin)
+    assert r.status == 200 and r.json["quota_class_set"]["key_pairs"] == 77, r
+    try:
+        r = http("GET", API + "/os-quota-sets/%s/defaults" % project_ids["demo"], token=admin)
+        assert r.json["quota_set"]["key_pairs"] == 77, r
+        r = http("GET", API + "/os-quota-sets/%s" % project_ids["demo"], token=admin)
+        assert r.json["quota_set"]["key_pairs"] == 77, r
+    finally:
+        http("PUT", API + "/os-quota-class-sets/default",
+             {"quota_class_set": {"key_pairs": 100}}, token=admin)
+    assert_error(http("PUT", API + "/os-quota-class-sets/default",
+                      {"quota_class_set": {"bogus": 1}}, token=admin), 400)
+
+
+def test_flavor_is_public_takes_nova_booleans(stack, http):
+    admin = stack.token("admin")
+    for v in ("f", "False", "0", "no", "off", "n"):
+        r = http("GET", API + "/flavors/detail?is_public=" + v, token=admin)
+        assert r.status == 200, (v, r)
+        assert all(not f["os-flavor-access:is_public"] for f in r.json["flavors"]), (v, r)
+    for v in ("t", "TRUE", "1", "yes", "on", "y"):
+        r = http("GET", API + "/flavors/detail?is_public=" + v, token=admin)
+        assert r.status == 200 and r.json["flavors"], (v, r)
+    r = http("GET", API + "/flavors/detail?is_public=none", token=admin)
+    assert r.status == 200, r
+    assert_error(http("GET", API + "/flavors/detail?is_public=maybe", token=admin), 400)
