@@ -14,5 +14,6 @@ const struct httpd_table *const routes_all[] = {
     &compute_misc_routes,
     &image_routes,
     &instance_action_routes,
+    &server_tag_routes,
 };
 const size_t routes_count = sizeof(routes_all) / sizeof(routes_all[0]);

@@ -87,8 +87,8 @@ static int inst_mark(PGconn *c, const struct task *t, const char *status, const 
 	const char *params[] = {t->id, status, error, t->host};
 	return db_exec(c,
 	               "UPDATE instance_action_events SET finish_time = now(), result = CASE"
-	               " WHEN $2 = 'done' THEN 'Success' ELSE 'Error' END, traceback = $3,"
-	               " host = nullif($4, '') WHERE task_id = $1 AND finish_time IS NULL",
+	               " WHEN $2::text = 'done' THEN 'Success' ELSE 'Error' END, traceback = $3::text,"
+	               " host = nullif($4::text, '') WHERE task_id = $1 AND finish_time IS NULL",
 	               4, params, err, errlen) < 0
 	           ? -EIO
 	           : 0;

@@ -14,6 +14,7 @@
 #include "routes.h"
 #include "usage/usage.h"
 #include "wire.h"
+#include "xalloc.h"
 
 /* "up" in SQL: $1 is the agent timeout in seconds. */
 #define AGENT_UP "(state = 'up' AND last_seen > now() - $1::int * interval '1 second')"
@@ -45,7 +46,8 @@ static void limits_show(struct req *r, struct resp *w)
 		return;
 	}
 	/* Nova's fixed 2.1 absolute limits beside the enforced ones; nothing counts
-	 * floating IPs, security groups or server groups here yet. */
+	 * floating IPs, security groups or server groups here yet. The network limits
+	 * leave at 2.36, maxImageMeta at 2.39, the personality limits at 2.57. */
 	json_t *abs = json_pack(
 	    "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i}",
 	    "maxTotalInstances", (json_int_t)lim.v[QUOTA_INSTANCES], "maxTotalCores",
@@ -57,6 +59,18 @@ static void limits_show(struct req *r, struct resp *w)
 	    "maxSecurityGroupRules", 20, "maxTotalFloatingIps", 10, "maxServerGroups", 10,
 	    "maxServerGroupMembers", 10, "totalFloatingIpsUsed", 0, "totalSecurityGroupsUsed", 0,
 	    "totalServerGroupsUsed", 0);
+	static const struct {
+		const char *key;
+		int until;
+	} gone[] = {
+	    {"maxSecurityGroups", 36},       {"maxSecurityGroupRules", 36},
+	    {"maxTotalFloatingIps", 36},     {"totalFloatingIpsUsed", 36},
+	    {"totalSecurityGroupsUsed", 36}, {"maxImageMeta", 39},
+	    {"maxPersonality", 57},          {"maxPersonalitySize", 57},
+	};
+	for (size_t i = 0; i < sizeof(gone) / sizeof(gone[0]); i++)
+		if (r->ctx->mv_minor >= gone[i].until)
+			json_object_del(abs, gone[i].key);
 	resp_json(w, 200, json_pack("{s:{s:o,s:[]}}", "limits", "absolute", abs, "rate"));
 }
 
@@ -138,7 +152,7 @@ static PGresult *agents_query(struct req *r, struct resp *w, const char *id, con
 	return res;
 }
 
-static json_t *hypervisor_json(const PGresult *res, int i, int detail)
+static json_t *hypervisor_json(const PGresult *res, int i, int detail, int mv)
 {
 	json_int_t id = db_long(res, i, 0, 0);
 	json_t *h =
@@ -161,26 +175,57 @@ static json_t *hypervisor_json(const PGresult *res, int i, int detail)
 	    "current_workload", 0, "disk_available_least", (json_int_t)(disk - udisk),
 	    "hypervisor_type", "QEMU", "host_ip", "cpu_info", "{}", "service", "host",
 	    db_val(res, i, 1), "id", id, "disabled_reason");
+	if (mv >= 28) /* 2.28: cpu_info is an object, not its text */
+		json_object_set_new(more, "cpu_info", json_object());
 	json_object_update(h, more);
 	json_decref(more);
 	return h;
 }
 
-/* {"hypervisors": [...]} of every row of res. */
-static json_t *hypervisors_json(const PGresult *res, int detail)
+/* {"hypervisors": [...]} of rows [from, to) of res. */
+static json_t *hypervisors_json(const PGresult *res, int from, int to, int detail, int mv)
 {
 	json_t *a = json_array();
-	for (int i = 0; i < PQntuples(res); i++)
-		json_array_append_new(a, hypervisor_json(res, i, detail));
+	for (int i = from; i < to; i++)
+		json_array_append_new(a, hypervisor_json(res, i, detail, mv));
 	return json_pack("{s:o}", "hypervisors", a);
 }
 
+/* The list, from 2.33 paged by limit and marker (a hypervisor id). */
 static void hypervisors_list_common(struct req *r, struct resp *w, int detail)
 {
+	int mv = r->ctx->mv_minor;
+	long limit = mv >= 33 ? wire_nonneg(req_query(r, "limit")) : -1;
+	const char *marker = mv >= 33 ? req_query(r, "marker") : NULL;
+	if (limit == -EINVAL) {
+		resp_error(r, w, 400, "limit param must be an integer");
+		return;
+	}
 	PGresult *res = agents_query(r, w, NULL, NULL);
 	if (!res)
 		return;
-	resp_json(w, 200, hypervisors_json(res, detail));
+	int n = PQntuples(res), from = 0;
+	if (marker) {
+		while (from < n && strcmp(db_val(res, from, 0), marker))
+			from++;
+		if (from == n) {
+			PQclear(res);
+			resp_error(r, w, 400, "marker [%s] not found", marker);
+			return;
+		}
+		from++;
+	}
+	int to = limit >= 0 && from + limit < n ? from + (int)limit : n;
+	json_t *body = hypervisors_json(res, from, to, detail, mv);
+	if (limit > 0 && to - from == limit) {
+		char *href = xasprintf("%s/compute/v2.1/os-hypervisors%s?limit=%ld&marker=%s",
+		                       r->ctx->api->public_url, detail ? "/detail" : "", limit,
+		                       db_val(res, to - 1, 0));
+		json_object_set_new(body, "hypervisors_links",
+		                    json_pack("[{s:s,s:s}]", "rel", "next", "href", href));
+		free(href);
+	}
+	resp_json(w, 200, body);
 	PQclear(res);
 }
 
@@ -202,7 +247,9 @@ static void hypervisors_show(struct req *r, struct resp *w)
 	if (PQntuples(res) != 1)
 		resp_error(r, w, 404, "Hypervisor with ID %s could not be found.", r->params[0]);
 	else
-		resp_json(w, 200, json_pack("{s:o}", "hypervisor", hypervisor_json(res, 0, 1)));
+		resp_json(
+		    w, 200,
+		    json_pack("{s:o}", "hypervisor", hypervisor_json(res, 0, 1, r->ctx->mv_minor)));
 	PQclear(res);
 }
 
@@ -222,7 +269,7 @@ static void hypervisors_search(struct req *r, struct resp *w)
 	if (PQntuples(res) == 0)
 		resp_error(r, w, 404, "No hypervisor matching '%s' could be found.", r->params[0]);
 	else
-		resp_json(w, 200, hypervisors_json(res, 0));
+		resp_json(w, 200, hypervisors_json(res, 0, PQntuples(res), 0, r->ctx->mv_minor));
 	PQclear(res);
 }
 
@@ -256,13 +303,14 @@ static void services_list(struct req *r, struct resp *w)
 	for (int i = 0; i < PQntuples(res) && (!binary || !strcmp(binary, "nova-compute")); i++) {
 		if (host && strcmp(host, db_val(res, i, 1)))
 			continue;
-		json_array_append_new(
-		    a,
-		    json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:n,s:b}", "id",
-		              (json_int_t)db_long(res, i, 0, 0), "binary", "nova-compute", "host",
-		              db_val(res, i, 1), "zone", db_val(res, i, 10), "status", "enabled",
-		              "state", db_val(res, i, 2)[0] == 't' ? "up" : "down", "updated_at",
-		              db_val(res, i, 11), "disabled_reason", "forced_down", 0));
+		json_t *svc = json_pack(
+		    "{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:n}", "id", (json_int_t)db_long(res, i, 0, 0),
+		    "binary", "nova-compute", "host", db_val(res, i, 1), "zone", db_val(res, i, 10),
+		    "status", "enabled", "state", db_val(res, i, 2)[0] == 't' ? "up" : "down",
+		    "updated_at", db_val(res, i, 11), "disabled_reason");
+		if (r->ctx->mv_minor >= 11) /* nothing forces a Nubo agent down */
+			json_object_set_new(svc, "forced_down", json_false());
+		json_array_append_new(a, svc);
 	}
 	PQclear(res);
 	resp_json(w, 200, json_pack("{s:o}", "services", a));
@@ -304,15 +352,51 @@ static int usage_window(struct req *r, struct resp *w, time_t *start, time_t *en
 	return 0;
 }
 
-/* The instances that ran during [start, end), of one project or all (pid NULL),
- * ordered by project. Columns: id, name, project, vcpus, ram, disk, flavor name,
- * vm_state, deleted, launched epoch, terminated epoch, launched/terminated text. */
-static PGresult *usage_query(struct req *r, char *err, size_t errlen, time_t start, time_t end,
-                             const char *pid)
+/* The page of the usage query: at most limit instances after the one named marker
+ * (NULL: from the first). Nova pages by instance from 2.40 and before it silently
+ * stops at its max_limit (1000). */
+struct usage_page {
+	long limit;
+	const char *marker;
+};
+
+/* Reads ?limit and ?marker (2.40) into p; answers 400 and returns -EINVAL. */
+static int usage_paging(struct req *r, struct resp *w, struct usage_page *p)
 {
-	char s[24], e[24];
+	char cid[UUID_STR_LEN], err[256];
+	p->limit = 1000;
+	p->marker = NULL;
+	if (r->ctx->mv_minor < 40)
+		return 0;
+	long l = wire_nonneg(req_query(r, "limit"));
+	if (l == -EINVAL) {
+		resp_error(r, w, 400, "limit param must be an integer");
+		return -EINVAL;
+	}
+	if (l >= 0 && l < p->limit)
+		p->limit = l;
+	p->marker = req_query(r, "marker");
+	if (p->marker &&
+	    (uuid_lower(p->marker, cid) < 0 ||
+	     DBX(r->ctx->db, err, sizeof err, "SELECT 1 FROM instances WHERE id = $1", cid) != 1)) {
+		resp_error(r, w, 400, "marker [%s] not found",
+		           uuid_lower(p->marker, cid) < 0 ? "?" : cid);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The instances that ran during [start, end), of one project or all (pid NULL),
+ * ordered by project, one page of them. Columns: id, name, project, vcpus, ram, disk,
+ * flavor name, vm_state, deleted, launched epoch, terminated epoch, launched/
+ * terminated text. */
+static PGresult *usage_query(struct req *r, char *err, size_t errlen, time_t start, time_t end,
+                             const char *pid, const struct usage_page *p)
+{
+	char s[24], e[24], lim[24];
 	snprintf(s, sizeof(s), "%lld", (long long)start);
 	snprintf(e, sizeof(e), "%lld", (long long)end);
+	snprintf(lim, sizeof(lim), "%ld", p->limit);
 	return db_query(
 	    r->ctx->db,
 	    "SELECT i.id, i.name, i.project_id, i.vcpus, i.ram_mb, i.disk_gb,"
@@ -325,8 +409,30 @@ static PGresult *usage_query(struct req *r, char *err, size_t errlen, time_t sta
 	    "   CASE WHEN i.deleted THEN i.updated_at END) AS at) t"
 	    " WHERE i.launched_at < to_timestamp($2::bigint)"
 	    " AND (t.at IS NULL OR t.at > to_timestamp($1::bigint))"
-	    " AND ($3::text IS NULL OR i.project_id = $3) ORDER BY i.project_id, i.launched_at",
-	    3, (const char *const[]){s, e, pid}, err, errlen, NULL);
+	    " AND ($3::text IS NULL OR i.project_id = $3)"
+	    " AND ($4::text IS NULL OR (i.project_id, i.launched_at, i.id) > (SELECT m.project_id,"
+	    " m.launched_at, m.id FROM instances m WHERE m.id = $4))"
+	    " ORDER BY i.project_id, i.launched_at, i.id LIMIT $5::int",
+	    5, (const char *const[]){s, e, pid, p->marker, lim}, err, errlen, NULL);
+}
+
+/* The "next" link of a full usage page (2.40), into body under key. */
+static void usage_next(struct req *r, json_t *body, const char *key, const PGresult *res,
+                       const struct usage_page *p)
+{
+	int n = PQntuples(res);
+	if (r->ctx->mv_minor < 40 || n == 0 || n != p->limit)
+		return;
+	const char *path = strstr(r->url, "/os-simple-tenant-usage");
+	size_t plen = path ? strcspn(path, "?") : 0;
+	char *href = xasprintf("%s/compute/v2.1%.*s?limit=%ld&marker=%s", r->ctx->api->public_url,
+	                       (int)plen, path ? path : "", p->limit, db_val(res, n - 1, 0));
+	static const char *const keep[] = {"start", "end", "detailed"};
+	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+		if (req_query(r, keep[i]))
+			href = wire_query_append(href, keep[i], req_query(r, keep[i]));
+	json_object_set_new(body, key, json_pack("[{s:s,s:s}]", "rel", "next", "href", href));
+	free(href);
 }
 
 /* Builds the tenant_usage objects of rows [from, to) (one project). */
@@ -378,7 +484,10 @@ static void usage_list(struct req *r, struct resp *w)
 	if (usage_window(r, w, &start, &end) < 0)
 		return;
 	int detailed = wire_bool(req_query(r, "detailed")) == 1;
-	PGresult *res = usage_query(r, err, sizeof(err), start, end, NULL);
+	struct usage_page pg;
+	if (usage_paging(r, w, &pg) < 0)
+		return;
+	PGresult *res = usage_query(r, err, sizeof(err), start, end, NULL, &pg);
 	if (!res) {
 		resp_db_error(r, w, err);
 		return;
@@ -391,8 +500,10 @@ static void usage_list(struct req *r, struct resp *w)
 		json_array_append_new(a, tenant_usage_json(res, i, j, start, end, detailed));
 		i = j;
 	}
+	json_t *body = json_pack("{s:o}", "tenant_usages", a);
+	usage_next(r, body, "tenant_usages_links", res, &pg);
 	PQclear(res);
-	resp_json(w, 200, json_pack("{s:o}", "tenant_usages", a));
+	resp_json(w, 200, body);
 }
 
 static void usage_show(struct req *r, struct resp *w)
@@ -406,17 +517,20 @@ static void usage_show(struct req *r, struct resp *w)
 		           "to be performed.");
 		return;
 	}
-	if (usage_window(r, w, &start, &end) < 0)
+	struct usage_page pg;
+	if (usage_window(r, w, &start, &end) < 0 || usage_paging(r, w, &pg) < 0)
 		return;
-	PGresult *res = usage_query(r, err, sizeof(err), start, end, pid);
+	PGresult *res = usage_query(r, err, sizeof(err), start, end, pid, &pg);
 	if (!res) {
 		resp_db_error(r, w, err);
 		return;
 	}
 	json_t *u = PQntuples(res) ? tenant_usage_json(res, 0, PQntuples(res), start, end, 1)
 	                           : json_object();
+	json_t *body = json_pack("{s:o}", "tenant_usage", u);
+	usage_next(r, body, "tenant_usage_links", res, &pg);
 	PQclear(res);
-	resp_json(w, 200, json_pack("{s:o}", "tenant_usage", u));
+	resp_json(w, 200, body);
 }
 
 #define C "/compute/v2.1"

@@ -34,7 +34,7 @@ int instance_action_record(PGconn *db, const struct req *r, const char *id, cons
 		return 0;
 	int n = DBX(db, err, errlen,
 	            "INSERT INTO instance_action_events (action_id, event, task_id, result,"
-	            " finish_time) VALUES ($1::bigint, $2, $3, CASE WHEN $3 IS NULL THEN"
+	            " finish_time) VALUES ($1::bigint, $2, $3::text, CASE WHEN $3 IS NULL THEN"
 	            " 'Success' END, CASE WHEN $3 IS NULL THEN now() END)",
 	            aid, event, task_id);
 	return n == 1 ? 0 : -EIO;

@@ -153,9 +153,10 @@ static void query_and(struct query *q, const char *cond, const char *value)
  * owned memory. */
 static char *next_link(struct req *r, int detail, long limit, const char *last_id)
 {
-	static const char *const keep[] = {"all_tenants", "project_id", "tenant_id",
-	                                   "name",        "status",     "flavor",
-	                                   "image",       "host",       "changes-since"};
+	static const char *const keep[] = {"all_tenants",   "project_id", "tenant_id", "name",
+	                                   "status",        "flavor",     "image",     "host",
+	                                   "changes-since", "tags",       "tags-any",  "not-tags",
+	                                   "not-tags-any",  "ip",         "ip6"};
 	char *href = xasprintf("%s/compute/v2.1/servers%s?limit=%ld&marker=%s",
 	                       r->ctx->api->public_url, detail ? "/detail" : "", limit, last_id);
 	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
@@ -227,8 +228,35 @@ static void servers_list_common(struct req *r, struct resp *w, int detail)
 		query_and(&q, "i.name ~ $%d", name); /* Nova: a regular expression */
 	}
 	const char *status = req_query(r, "status");
+	if (status && *status && r->ctx->mv_minor >= 38 && !server_status_known(status)) {
+		resp_error(r, w, 400, "Invalid status value");
+		return;
+	}
 	if (status && *status)
 		query_and(&q, "i.status = upper($%d)", status);
+	/* No server has a fixed address without tenant networks: an address filter
+	 * matches none. Non-admins may filter by ip6 from 2.5 (before, Nova drops it). */
+	const char *ip6 = req_query(r, "ip6");
+	if (req_query(r, "ip") || (ip6 && (admin || r->ctx->mv_minor >= 5)))
+		query_and(&q, "false", NULL);
+	if (r->ctx->mv_minor >= 26) { /* comma-separated tag lists */
+		static const char *const tag_filters[][2] = {
+		    {"tags", "string_to_array($%d, ',') <@ ARRAY(SELECT g.tag FROM instance_tags g"
+		             " WHERE g.instance_id = i.id)"},
+		    {"tags-any",
+		     "string_to_array($%d, ',') && ARRAY(SELECT g.tag FROM instance_tags g"
+		     " WHERE g.instance_id = i.id)"},
+		    {"not-tags", "NOT string_to_array($%d, ',') <@ ARRAY(SELECT g.tag FROM"
+		                 " instance_tags g WHERE g.instance_id = i.id)"},
+		    {"not-tags-any", "NOT string_to_array($%d, ',') && ARRAY(SELECT g.tag FROM"
+		                     " instance_tags g WHERE g.instance_id = i.id)"},
+		};
+		for (size_t i = 0; i < sizeof(tag_filters) / sizeof(tag_filters[0]); i++) {
+			const char *v = req_query(r, tag_filters[i][0]);
+			if (v && *v)
+				query_and(&q, tag_filters[i][1], v);
+		}
+	}
 	const char *flavor = req_query(r, "flavor");
 	if (flavor && *flavor)
 		query_and(&q, "i.flavor_id = $%d", flavor);
@@ -351,7 +379,8 @@ struct create_req {
 	int config_drive;
 	struct jstrmap metadata;
 	json_t *security_groups, *bdm, *bdm_v2;
-	char *metadata_text; /* owned: validated metadata as JSON text */
+	char *metadata_text;  /* owned: validated metadata as JSON text */
+	struct jstrlist tags; /* 2.52 */
 };
 
 static const struct jfield f_create[] = {
@@ -367,6 +396,7 @@ static const struct jfield f_create[] = {
     {"accessIPv4", J_STR, JF(struct create_req, ipv4), 0, 64, 0, 1},
     {"accessIPv6", J_STR, JF(struct create_req, ipv6), 0, 64, 0, 1},
     {"description", J_STR, JF(struct create_req, description), 0, 255, 0, 1},
+    {"tags", J_STRLIST, JF(struct create_req, tags), 0, SERVER_TAGS_MAX, 0, 0},
     {"config_drive", J_BOOL, JF(struct create_req, config_drive), 0, 0, 0, 1},
     {"metadata", J_STRMAP, JF(struct create_req, metadata), 0, 0, 0, 1},
     {"security_groups", J_ARRAY, JF(struct create_req, security_groups), 0, 16, 0, 1},
@@ -412,28 +442,39 @@ static const char *ref_id(const char *ref)
 	return slash ? slash + 1 : ref;
 }
 
-/* "auto", "none" or a list of {uuid|port|fixed_ip|tag}. Accepted and not yet used:
- * tenant networks come with the network service. */
-/* One entry of "networks" at 2.1: {uuid, port, fixed_ip}, nothing else. */
+/* One entry of "networks": {uuid, port, fixed_ip} and, at 2.32-2.36 and from 2.42, a
+ * device tag. Accepted and not used: tenant networks come with the network service. */
 struct net_req {
 	char uuid[UUID_STR_LEN], port[UUID_STR_LEN];
-	char *fixed_ip;
+	char *fixed_ip, *tag;
 };
 
 static const struct jfield f_net[] = {
     {"uuid", J_UUID, JF(struct net_req, uuid), 0, 0, 0, 0},
     {"port", J_UUID, JF(struct net_req, port), 0, 0, 0, 1},
     {"fixed_ip", J_STR, JF(struct net_req, fixed_ip), 0, 64, 0, 0},
+    {"tag", J_STR, JF(struct net_req, tag), 0, 255, 0, 0},
+};
+static const struct server_since net_since[] = {
+    {"tag", 32, 37},
+    {"tag", 42, 0},
 };
 
-/* Checks "networks": "auto", "none", or a list of at most 16 entries of f_net. (No
- * network is attached yet: the request is only validated.) */
-static int parse_networks(const json_t *n, char *err, size_t errlen)
+/* Checks "networks" at 2.mv: a list of at most 16 entries of f_net; from 2.37 it is
+ * required and may instead be "auto" or "none". (No network is attached for any of
+ * them: the request is only validated.) */
+static int parse_networks(const json_t *n, int mv, char *err, size_t errlen)
 {
 	char why[160];
-	if (!n || json_is_null(n))
+	if (!n && mv >= 37) {
+		snprintf(err, errlen,
+		         "Invalid input for field/attribute server. 'networks' is a required "
+		         "property");
+		return -EINVAL;
+	}
+	if (!n || (json_is_null(n) && mv < 37))
 		return 0;
-	if (json_is_string(n)) {
+	if (json_is_string(n) && mv >= 37) {
 		const char *s = json_string_value(n);
 		if (!strcmp(s, "auto") || !strcmp(s, "none"))
 			return 0;
@@ -446,6 +487,11 @@ static int parse_networks(const json_t *n, char *err, size_t errlen)
 			int rc = jparse(v, f_net, JCOUNT(f_net), &net, why, sizeof(why));
 			if (rc == 0)
 				rc = jparse_known(v, f_net, JCOUNT(f_net), NULL, why, sizeof(why));
+			if (rc == 0)
+				rc = server_since_check(v, net_since, JCOUNT(net_since), mv,
+				                        "networks", why, sizeof(why));
+			if (rc == 0 && net.tag && !server_tag_valid(net.tag))
+				rc = -EINVAL;
 			jparse_release(f_net, JCOUNT(f_net), &net);
 			if (rc < 0)
 				goto bad;
@@ -515,6 +561,7 @@ static int base64_valid(const char *s)
 /* The create request's members that a microversion added. */
 static const struct server_since create_since[] = {
     {"description", 19, 0},
+    {"tags", 52, 0},
 };
 
 /* Nova's description: up to 255 characters, no control characters. */
@@ -585,6 +632,11 @@ static int parse_create(const json_t *body, int mv, struct create_req *c, int *s
 	}
 	if (access_ips(c->ipv4, c->ipv6, c->ip4, c->ip6, err, errlen) < 0)
 		return -EINVAL;
+	for (size_t i = 0; i < c->tags.n; i++)
+		if (!server_tag_valid(c->tags.items[i])) {
+			snprintf(err, errlen, "Invalid input for field/attribute tags.");
+			return -EINVAL;
+		}
 	if ((c->bdm && json_array_size(c->bdm)) || (c->bdm_v2 && json_array_size(c->bdm_v2))) {
 		snprintf(err, errlen, "Block device mapping is not supported.");
 		return -EINVAL;
@@ -628,7 +680,7 @@ static int parse_create(const json_t *body, int mv, struct create_req *c, int *s
 			}
 		}
 	}
-	if (parse_networks(json_object_get(c->server, "networks"), err, errlen) < 0)
+	if (parse_networks(json_object_get(c->server, "networks"), mv, err, errlen) < 0)
 		return -EINVAL;
 	int mrc = parse_metadata(c, err, errlen);
 	if (mrc < 0) {
@@ -854,6 +906,12 @@ static void server_create(struct req *r, struct resp *w)
 		    c.description, fl.name, fl.ephemeral_gb, fl.swap_mb, fl.extra_specs, resv,
 		    (snprintf(idx, sizeof(idx), "%ld", i), idx));
 		free(name);
+		for (size_t t = 0; rows == 1 && t < c.tags.n; t++)
+			if (DBX(r->ctx->db, err, sizeof err,
+			        "INSERT INTO instance_tags (instance_id, tag) VALUES ($1, $2)"
+			        " ON CONFLICT DO NOTHING",
+			        id, c.tags.items[t]) < 0)
+				rows = -1;
 		if (rows != 1 ||
 		    server_task_queue(r, id, NULL, TASK_SPAWN, "create",
 		                      "compute__do_build_and_run_instance", err, sizeof(err)) < 0) {

@@ -161,7 +161,7 @@ int server_flavor_fits(long disk_gb, long ram_mb, const struct image_needs *im, 
 int server_access_ip(int family, const char *in, char out[SERVER_IP_MAX]);
 
 /* Version-gated members of a request body: key is accepted from 2.<since> on (and,
- * when until > 0, before 2.<until>). */
+ * when until > 0, before 2.<until>); a key may have several rows (any one admits it). */
 struct server_since {
 	const char *key;
 	int since, until;
@@ -176,6 +176,15 @@ int server_since_check(const json_t *obj, const struct server_since *gates, size
  * t, true, on, y, yes; 0 for 0, f, false, off, n, no and when v is NULL; -EINVAL
  * otherwise. */
 int server_bool_param(const char *v);
+
+/* Pure: whether status is one of Nova's server statuses (any case); from 2.38 a list
+ * filter by another is 400. */
+int server_status_known(const char *status);
+
+#define SERVER_TAG_MAX 60  /* characters of a server tag */
+#define SERVER_TAGS_MAX 50 /* tags of one server */
+/* Pure: Nova's server tag rule: 1..60 characters, no '/' and no ','. */
+int server_tag_valid(const char *tag);
 
 /* The view context of a request. */
 void server_view_ctx_of(const struct req *r, struct server_view_ctx *c);

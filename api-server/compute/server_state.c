@@ -113,7 +113,13 @@ int server_since_check(const json_t *obj, const struct server_since *gates, size
 	for (size_t i = 0; i < n; i++) {
 		if (!json_object_get(obj, gates[i].key))
 			continue;
-		if (mv >= gates[i].since && (gates[i].until <= 0 || mv < gates[i].until))
+		/* a key may have several rows (Nova took some away and gave them back) */
+		int allowed = 0;
+		for (size_t k = 0; k < n; k++)
+			if (!strcmp(gates[k].key, gates[i].key) && mv >= gates[k].since &&
+			    (gates[k].until <= 0 || mv < gates[k].until))
+				allowed = 1;
+		if (allowed)
 			continue;
 		snprintf(msg, msglen,
 		         "Invalid input for field/attribute %s. Additional properties are not "
@@ -137,4 +143,28 @@ int server_bool_param(const char *v)
 		if (!strcasecmp(v, no[i]))
 			return 0;
 	return -EINVAL;
+}
+
+int server_status_known(const char *status)
+{
+	static const char *const statuses[] = {
+	    "ACTIVE",    "BUILD",        "DELETED",       "ERROR",   "HARD_REBOOT",
+	    "MIGRATING", "PASSWORD",     "PAUSED",        "REBOOT",  "REBUILD",
+	    "RESCUE",    "RESIZE",       "REVERT_RESIZE", "SHELVED", "SHELVED_OFFLOADED",
+	    "SHUTOFF",   "SOFT_DELETED", "SUSPENDED",     "UNKNOWN", "VERIFY_RESIZE"};
+	for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++)
+		if (!strcasecmp(status, statuses[i]))
+			return 1;
+	return 0;
+}
+
+int server_tag_valid(const char *tag)
+{
+	size_t chars = 0;
+	if (!tag || !*tag || strpbrk(tag, "/,"))
+		return 0;
+	for (const char *p = tag; *p; p++)
+		if (((unsigned char)*p & 0xC0) != 0x80)
+			chars++;
+	return chars <= SERVER_TAG_MAX;
 }
