@@ -230,9 +230,17 @@ void jsonw_str_or_null(struct jsonw *w, const char *s)
 void jsonw_int(struct jsonw *w, long long v)
 {
 	char b[24];
-	int n = snprintf(b, sizeof(b), "%lld", v);
+	char *e = b + sizeof(b), *p = e;
+	/* digits from the magnitude as unsigned: LLONG_MIN has no positive twin */
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		*--p = '-';
 	sep(w);
-	put(w, b, (size_t)n);
+	put(w, p, (size_t)(e - p));
 }
 
 void jsonw_bool(struct jsonw *w, int v)
@@ -254,4 +262,55 @@ void jsonw_raw(struct jsonw *w, const char *json, size_t n)
 {
 	sep(w);
 	put(w, json, n);
+}
+
+void jsonw_key_plain(struct jsonw *w, const char *k, size_t n)
+{
+	sep(w);
+	grow(w, n + 3);
+	char *b = w->buf + w->len;
+	b[0] = '"';
+	memcpy(b + 1, k, n);
+	b[n + 1] = '"';
+	b[n + 2] = ':';
+	w->len += n + 3;
+	w->buf[w->len] = '\0';
+	w->after_key = 1;
+}
+
+void jsonw_plain(struct jsonw *w, const char *s, size_t n)
+{
+	sep(w);
+	grow(w, n + 2);
+	char *b = w->buf + w->len;
+	b[0] = '"';
+	memcpy(b + 1, s, n);
+	b[n + 1] = '"';
+	w->len += n + 2;
+	w->buf[w->len] = '\0';
+}
+
+void jsonw_plain_begin(struct jsonw *w)
+{
+	sep(w);
+	putc1(w, '"');
+}
+
+void jsonw_plain_add(struct jsonw *w, const char *s, size_t n)
+{
+	put(w, s, n);
+}
+
+void jsonw_plain_end(struct jsonw *w)
+{
+	putc1(w, '"');
+}
+
+int jsonw_is_plain(const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < 0x20 || s[i] > 0x7e || s[i] == '"' || s[i] == '\\')
+			return 0;
+	return 1;
 }
