@@ -11,6 +11,7 @@
 #include "policy.h"
 #include "quota.h"
 #include "compute/quota_sets.h"
+#include "compute/server.h"
 #include "routes.h"
 #include "usage/usage.h"
 #include "wire.h"
@@ -132,21 +133,26 @@ static void az_detail(struct req *r, struct resp *w)
  * (stable while no agent row is deleted). */
 static PGresult *agents_query(struct req *r, struct resp *w, const char *id, const char *pattern)
 {
+	/* 2.53: hypervisors (and services) are known by a UUID, derived from the host */
+	int by_uuid = r->ctx->mv_minor >= 53;
 	char secs[16], err[256];
 	agent_timeout(r, secs);
 	PGresult *res = db_query(
 	    r->ctx->db,
 	    "SELECT a.id, a.host, a.up, a.vcpus, a.ram_mb, a.disk_gb, coalesce(u.vcpus, 0),"
 	    " coalesce(u.ram, 0), coalesce(u.disk, 0), coalesce(u.n, 0), a.az,"
-	    " to_char(a.last_seen AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
+	    " to_char(a.last_seen AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US'),"
+	    " md5('hypervisor:' || a.host)::uuid::text, md5('service:' || a.host)::uuid::text"
 	    " FROM (SELECT row_number() OVER (ORDER BY created_at, host) AS id, host, " AGENT_UP
 	    " AS up, vcpus, ram_mb, disk_gb, az, last_seen FROM agents WHERE kind = 'compute') a"
 	    " LEFT JOIN (SELECT host, sum(vcpus) AS vcpus, sum(ram_mb) AS ram, sum(disk_gb) AS "
 	    "disk,"
 	    " count(*) AS n FROM instances WHERE NOT deleted AND host IS NOT NULL GROUP BY host) u"
-	    " ON u.host = a.host WHERE ($2::text IS NULL OR a.id::text = $2)"
+	    " ON u.host = a.host WHERE ($2::text IS NULL OR (CASE WHEN $4::text = '1' THEN"
+	    " md5('hypervisor:' || a.host)::uuid::text ELSE a.id::text END) = $2)"
 	    " AND ($3::text IS NULL OR strpos(a.host, $3) > 0) ORDER BY a.id",
-	    3, (const char *const[]){secs, id, pattern}, err, sizeof(err), NULL);
+	    4, (const char *const[]){secs, id, pattern, by_uuid ? "1" : "0"}, err, sizeof(err),
+	    NULL);
 	if (!res)
 		resp_db_error(r, w, err);
 	return res;
@@ -158,6 +164,8 @@ static json_t *hypervisor_json(const PGresult *res, int i, int detail, int mv)
 	json_t *h =
 	    json_pack("{s:I,s:s,s:s,s:s}", "id", id, "hypervisor_hostname", db_val(res, i, 1),
 	              "state", db_val(res, i, 2)[0] == 't' ? "up" : "down", "status", "enabled");
+	if (mv >= 53)
+		json_object_set_new(h, "id", json_string(db_val(res, i, 12)));
 	if (!detail)
 		return h;
 	long vcpus = db_long(res, i, 3, 0), ram = db_long(res, i, 4, 0),
@@ -177,6 +185,9 @@ static json_t *hypervisor_json(const PGresult *res, int i, int detail, int mv)
 	    db_val(res, i, 1), "id", id, "disabled_reason");
 	if (mv >= 28) /* 2.28: cpu_info is an object, not its text */
 		json_object_set_new(more, "cpu_info", json_object());
+	if (mv >= 53)
+		json_object_set_new(json_object_get(more, "service"), "id",
+		                    json_string(db_val(res, i, 13)));
 	json_object_update(h, more);
 	json_decref(more);
 	return h;
@@ -191,22 +202,70 @@ static json_t *hypervisors_json(const PGresult *res, int from, int to, int detai
 	return json_pack("{s:o}", "hypervisors", a);
 }
 
-/* The list, from 2.33 paged by limit and marker (a hypervisor id). */
+/* 2.53's with_servers: each hypervisor of body (rows from.. of res) gets "servers",
+ * [{uuid, name}] of the live instances on its host, when it has any. 0, or -EIO after
+ * answering. */
+static int hypervisors_servers(struct req *r, struct resp *w, const PGresult *res, int from,
+                               json_t *body)
+{
+	char err[256];
+	json_t *list = json_object_get(body, "hypervisors");
+	size_t i;
+	json_t *h;
+	json_array_foreach(list, i, h)
+	{
+		PGresult *s = DBQ(r->ctx->db, err, sizeof err,
+		                  "SELECT id, name FROM instances WHERE host = $1 AND NOT deleted"
+		                  " ORDER BY created_at, id",
+		                  db_val(res, from + (int)i, 1));
+		if (!s) {
+			resp_db_error(r, w, err);
+			return -EIO;
+		}
+		if (PQntuples(s) > 0) {
+			json_t *a = json_array();
+			for (int k = 0; k < PQntuples(s); k++)
+				json_array_append_new(a, json_pack("{s:s,s:s}", "uuid",
+				                                   db_val(s, k, 0), "name",
+				                                   db_val(s, k, 1)));
+			json_object_set_new(h, "servers", a);
+		}
+		PQclear(s);
+	}
+	return 0;
+}
+
+/* The list, from 2.33 paged by limit and marker (a hypervisor id), from 2.53 also by
+ * host name pattern and with their servers. */
 static void hypervisors_list_common(struct req *r, struct resp *w, int detail)
 {
 	int mv = r->ctx->mv_minor;
 	long limit = mv >= 33 ? wire_nonneg(req_query(r, "limit")) : -1;
 	const char *marker = mv >= 33 ? req_query(r, "marker") : NULL;
-	if (limit == -EINVAL) {
-		resp_error(r, w, 400, "limit param must be an integer");
+	const char *pattern = mv >= 53 ? req_query(r, "hypervisor_hostname_pattern") : NULL;
+	int with_servers = mv >= 53 ? server_bool_param(req_query(r, "with_servers")) : 0;
+	if (limit == -EINVAL || with_servers < 0) {
+		resp_error(r, w, 400, "Invalid input for query parameters %s.",
+		           limit == -EINVAL ? "limit" : "with_servers");
 		return;
 	}
-	PGresult *res = agents_query(r, w, NULL, NULL);
+	if (pattern && (limit >= 0 || marker)) {
+		resp_error(r, w, 400,
+		           "Paging over hypervisors with the hypervisor_hostname_pattern query "
+		           "parameter is not supported.");
+		return;
+	}
+	PGresult *res = agents_query(r, w, NULL, pattern);
 	if (!res)
 		return;
+	if (pattern && PQntuples(res) == 0) {
+		PQclear(res);
+		resp_error(r, w, 404, "No hypervisor matching '%s' could be found.", pattern);
+		return;
+	}
 	int n = PQntuples(res), from = 0;
 	if (marker) {
-		while (from < n && strcmp(db_val(res, from, 0), marker))
+		while (from < n && strcmp(db_val(res, from, mv >= 53 ? 12 : 0), marker))
 			from++;
 		if (from == n) {
 			PQclear(res);
@@ -217,10 +276,15 @@ static void hypervisors_list_common(struct req *r, struct resp *w, int detail)
 	}
 	int to = limit >= 0 && from + limit < n ? from + (int)limit : n;
 	json_t *body = hypervisors_json(res, from, to, detail, mv);
+	if (with_servers && hypervisors_servers(r, w, res, from, body) < 0) {
+		json_decref(body);
+		PQclear(res);
+		return;
+	}
 	if (limit > 0 && to - from == limit) {
 		char *href = xasprintf("%s/compute/v2.1/os-hypervisors%s?limit=%ld&marker=%s",
 		                       r->ctx->api->public_url, detail ? "/detail" : "", limit,
-		                       db_val(res, to - 1, 0));
+		                       db_val(res, to - 1, mv >= 53 ? 12 : 0));
 		json_object_set_new(body, "hypervisors_links",
 		                    json_pack("[{s:s,s:s}]", "rel", "next", "href", href));
 		free(href);
@@ -244,12 +308,21 @@ static void hypervisors_show(struct req *r, struct resp *w)
 	PGresult *res = agents_query(r, w, r->params[0], NULL);
 	if (!res)
 		return;
-	if (PQntuples(res) != 1)
+	int mv = r->ctx->mv_minor;
+	int with_servers = mv >= 53 ? server_bool_param(req_query(r, "with_servers")) : 0;
+	if (PQntuples(res) != 1) {
 		resp_error(r, w, 404, "Hypervisor with ID %s could not be found.", r->params[0]);
-	else
-		resp_json(
-		    w, 200,
-		    json_pack("{s:o}", "hypervisor", hypervisor_json(res, 0, 1, r->ctx->mv_minor)));
+	} else if (with_servers < 0) {
+		resp_error(r, w, 400, "Invalid input for query parameters with_servers.");
+	} else {
+		json_t *one = hypervisors_json(res, 0, 1, 1, mv);
+		if (!with_servers || hypervisors_servers(r, w, res, 0, one) == 0)
+			resp_json(
+			    w, 200,
+			    json_pack("{s:O}", "hypervisor",
+			              json_array_get(json_object_get(one, "hypervisors"), 0)));
+		json_decref(one);
+	}
 	PQclear(res);
 }
 
@@ -260,9 +333,14 @@ static void hypervisors_uptime(struct req *r, struct resp *w)
 	resp_error(r, w, 501, "Virt driver does not implement host uptime.");
 }
 
-/* GET /os-hypervisors/{pattern}/search: how 2.1 clients find a hypervisor by name. */
+/* GET /os-hypervisors/{pattern}/search: how 2.1 clients find a hypervisor by name
+ * (gone at 2.53, replaced by ?hypervisor_hostname_pattern). */
 static void hypervisors_search(struct req *r, struct resp *w)
 {
+	if (r->ctx->mv_minor >= 53) {
+		resp_error(r, w, 404, "The resource could not be found.");
+		return;
+	}
 	PGresult *res = agents_query(r, w, NULL, r->params[0]);
 	if (!res)
 		return;
@@ -310,6 +388,8 @@ static void services_list(struct req *r, struct resp *w)
 		    "updated_at", db_val(res, i, 11), "disabled_reason");
 		if (r->ctx->mv_minor >= 11) /* nothing forces a Nubo agent down */
 			json_object_set_new(svc, "forced_down", json_false());
+		if (r->ctx->mv_minor >= 53)
+			json_object_set_new(svc, "id", json_string(db_val(res, i, 13)));
 		json_array_append_new(a, svc);
 	}
 	PQclear(res);

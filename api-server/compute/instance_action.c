@@ -6,7 +6,9 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "compute/server.h"
 #include "jsonw.h"
@@ -14,6 +16,7 @@
 #include "routes.h"
 #include "util.h"
 #include "wire.h"
+#include "xalloc.h"
 
 /* Nova's timestamps of actions and events: no zone, microseconds. */
 #define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
@@ -87,16 +90,72 @@ static void action_write(struct jsonw *w, const PGresult *res, int i, int mv)
 	}
 }
 
+/* 2.58: paging (limit, marker = a request id) and changes-since; 2.66 changes-before.
+ * Fills the query parameters; answers 400 and returns -EINVAL. */
+struct action_filter {
+	char limit[24], since[24], before[24];
+	const char *marker;
+};
+
+static int action_filter_parse(struct req *r, struct resp *w, const char *cid,
+                               struct action_filter *f)
+{
+	char err[256];
+	int mv = r->ctx->mv_minor;
+	long limit = mv >= 58 ? wire_nonneg(req_query(r, "limit")) : -1;
+	const char *since = mv >= 58 ? req_query(r, "changes-since") : NULL;
+	const char *before = mv >= 66 ? req_query(r, "changes-before") : NULL;
+	time_t ts = 0, tb = 0;
+	memset(f, 0, sizeof(*f));
+	f->marker = mv >= 58 ? req_query(r, "marker") : NULL;
+	if (limit == -EINVAL) {
+		resp_error(r, w, 400, "Invalid input for query parameters limit.");
+		return -EINVAL;
+	}
+	snprintf(f->limit, sizeof(f->limit), "%ld", limit < 0 || limit > 1000 ? 1000 : limit);
+	int bad_since = since && time_parse_iso(since, &ts) < 0;
+	if (bad_since || (before && time_parse_iso(before, &tb) < 0)) {
+		resp_error(r, w, 400, "Invalid input for query parameters %s.",
+		           bad_since ? "changes-since" : "changes-before");
+		return -EINVAL;
+	}
+	if (since && before && ts > tb) {
+		resp_error(r, w, 400,
+		           "The value of changes-since must be less than or equal to "
+		           "changes-before.");
+		return -EINVAL;
+	}
+	if (since)
+		snprintf(f->since, sizeof(f->since), "%lld", (long long)ts);
+	if (before)
+		snprintf(f->before, sizeof(f->before), "%lld", (long long)tb);
+	if (f->marker && DBX(r->ctx->db, err, sizeof err,
+	                     "SELECT 1 FROM instance_actions WHERE instance_id = $1 AND"
+	                     " request_id = $2",
+	                     cid, f->marker) != 1) {
+		resp_error(r, w, 400, "Marker %s could not be found.",
+		           wire_charset_ok(f->marker, 64, "-") ? f->marker : "(not shown)");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static void instance_actions_list(struct req *r, struct resp *w)
 {
 	char cid[UUID_STR_LEN], err[256];
-	if (action_server(r, w, cid) < 0)
+	struct action_filter f;
+	if (action_server(r, w, cid) < 0 || action_filter_parse(r, w, cid, &f) < 0)
 		return;
 	PGresult *res =
 	    DBQ(r->ctx->db, err, sizeof err,
 	        "SELECT " ACTION_COLS " FROM instance_actions a WHERE a.instance_id = $1"
-	        " ORDER BY a.start_time DESC, a.id DESC LIMIT 1000",
-	        cid);
+	        " AND ($2::text IS NULL OR (a.start_time, a.id) < (SELECT m.start_time, m.id FROM"
+	        " instance_actions m WHERE m.instance_id = $1 AND m.request_id = $2 ORDER BY m.id"
+	        " LIMIT 1))"
+	        " AND ($3::text = '' OR a.updated_at >= to_timestamp($3::double precision))"
+	        " AND ($4::text = '' OR a.updated_at <= to_timestamp($4::double precision))"
+	        " ORDER BY a.start_time DESC, a.id DESC LIMIT $5::int",
+	        cid, f.marker, f.since, f.before, f.limit);
 	if (!res) {
 		resp_db_error(r, w, err);
 		return;
@@ -111,6 +170,22 @@ static void instance_actions_list(struct req *r, struct resp *w)
 		jsonw_obj_end(&out);
 	}
 	jsonw_arr_end(&out);
+	int n = PQntuples(res);
+	if (r->ctx->mv_minor >= 58 && n > 0 && n == atoi(f.limit) && req_query(r, "limit")) {
+		char *href = xasprintf("%s/compute/v2.1/servers/%s/os-instance-actions?limit=%s",
+		                       r->ctx->api->public_url, cid, f.limit);
+		href = wire_query_append(href, "marker", db_val(res, n - 1, 5));
+		JSONW_KEY(&out, "links");
+		jsonw_arr_begin(&out);
+		jsonw_obj_begin(&out);
+		JSONW_KEY(&out, "rel");
+		jsonw_str(&out, "next");
+		JSONW_KEY(&out, "href");
+		jsonw_str(&out, href);
+		jsonw_obj_end(&out);
+		jsonw_arr_end(&out);
+		free(href);
+	}
 	jsonw_obj_end(&out);
 	PQclear(res);
 	resp_json_text(w, 200, &out);

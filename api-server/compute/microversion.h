@@ -7,8 +7,8 @@
 #include <stddef.h>
 
 #define MICROVERSION_MIN 1 /* 2.1 */
-#define MICROVERSION_MAX 1 /* 2.<max>: the highest step implemented */
-#define MICROVERSION_MAX_STR "2.1"
+#define MICROVERSION_MAX 73 /* 2.<max>: the highest step implemented */
+#define MICROVERSION_MAX_STR "2.73"
 
 /* Picks the version asked for: the "compute" entry of new_hdr (a comma-separated list
  * of "<service> <version>", service case-insensitive) if there is one, else legacy

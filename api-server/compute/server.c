@@ -81,6 +81,7 @@ void server_view_ctx_of(const struct req *r, struct server_view_ctx *c)
 	c->admin = policy_is_admin(&r->ctx->auth);
 	c->mv_minor = r->ctx->mv_minor;
 	c->update = 0;
+	c->single = 0;
 }
 
 PGresult *server_find(struct req *r, struct resp *w, const char *id, int for_update)
@@ -153,10 +154,10 @@ static void query_and(struct query *q, const char *cond, const char *value)
  * owned memory. */
 static char *next_link(struct req *r, int detail, long limit, const char *last_id)
 {
-	static const char *const keep[] = {"all_tenants",   "project_id", "tenant_id", "name",
-	                                   "status",        "flavor",     "image",     "host",
-	                                   "changes-since", "tags",       "tags-any",  "not-tags",
-	                                   "not-tags-any",  "ip",         "ip6"};
+	static const char *const keep[] = {
+	    "all_tenants",  "project_id", "tenant_id",     "name",           "status",   "flavor",
+	    "image",        "host",       "changes-since", "tags",           "tags-any", "not-tags",
+	    "not-tags-any", "ip",         "ip6",           "changes-before", "locked"};
 	char *href = xasprintf("%s/compute/v2.1/servers%s?limit=%ld&marker=%s",
 	                       r->ctx->api->public_url, detail ? "/detail" : "", limit, last_id);
 	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
@@ -200,15 +201,34 @@ static void servers_list_common(struct req *r, struct resp *w, int detail)
 
 	snprintf(q.sql, sizeof(q.sql), "SELECT " SERVER_COLUMNS " FROM instances i WHERE true");
 	const char *since = req_query(r, "changes-since");
-	if (since) {
-		time_t t;
-		if (time_parse_iso(since, &t) < 0) {
-			resp_error(r, w, 400, "Invalid input for query parameters changes-since.");
-			return;
-		}
+	/* 2.66: and changed before */
+	const char *before = r->ctx->mv_minor >= 66 ? req_query(r, "changes-before") : NULL;
+	char before_s[32];
+	time_t t_since = 0, t_before = 0;
+	int bad_since = since && time_parse_iso(since, &t_since) < 0;
+	if (bad_since || (before && time_parse_iso(before, &t_before) < 0)) {
+		resp_error(r, w, 400, "Invalid input for query parameters %s.",
+		           bad_since ? "changes-since" : "changes-before");
+		return;
+	}
+	if (since && before && t_since > t_before) {
+		resp_error(r, w, 400,
+		           "The value of changes-since must be less than or equal to "
+		           "changes-before.");
+		return;
+	}
+	if (since || before) {
 		/* Nova lists deleted servers too when asked what changed. */
-		snprintf(since_s, sizeof(since_s), "%lld", (long long)t);
-		query_and(&q, "i.updated_at >= to_timestamp($%d::double precision)", since_s);
+		if (since) {
+			snprintf(since_s, sizeof(since_s), "%lld", (long long)t_since);
+			query_and(&q, "i.updated_at >= to_timestamp($%d::double precision)",
+			          since_s);
+		}
+		if (before) {
+			snprintf(before_s, sizeof(before_s), "%lld", (long long)t_before);
+			query_and(&q, "i.updated_at <= to_timestamp($%d::double precision)",
+			          before_s);
+		}
 	} else {
 		query_and(&q, "NOT i.deleted", NULL);
 	}
@@ -239,6 +259,15 @@ static void servers_list_common(struct req *r, struct resp *w, int detail)
 	const char *ip6 = req_query(r, "ip6");
 	if (req_query(r, "ip") || (ip6 && (admin || r->ctx->mv_minor >= 5)))
 		query_and(&q, "false", NULL);
+	const char *locked = r->ctx->mv_minor >= 73 ? req_query(r, "locked") : NULL;
+	if (locked) { /* 2.73 */
+		int b = *locked ? server_bool_param(locked) : -EINVAL;
+		if (b < 0) {
+			resp_error(r, w, 400, "Invalid input for query parameters locked.");
+			return;
+		}
+		query_and(&q, b ? "i.locked_by IS NOT NULL" : "i.locked_by IS NULL", NULL);
+	}
 	if (r->ctx->mv_minor >= 26) { /* comma-separated tag lists */
 		static const char *const tag_filters[][2] = {
 		    {"tags", "string_to_array($%d, ',') <@ ARRAY(SELECT g.tag FROM instance_tags g"
@@ -363,6 +392,7 @@ static void server_show(struct req *r, struct resp *w)
 	struct server_view_ctx ctx;
 	server_row_from(res, 0, &s);
 	server_view_ctx_of(r, &ctx);
+	ctx.single = 1;
 	resp_json(w, 200, json_pack("{s:o}", "server", server_view_full(&s, &ctx)));
 	PQclear(res);
 }
@@ -562,6 +592,8 @@ static int base64_valid(const char *s)
 static const struct server_since create_since[] = {
     {"description", 19, 0},
     {"tags", 52, 0},
+    {"personality", 0, 57},
+    {"trusted_image_certificates", 63, 0},
 };
 
 /* Nova's description: up to 255 characters, no control characters. */
@@ -608,8 +640,12 @@ static int parse_create(const json_t *body, int mv, struct create_req *c, int *s
 	/* Nova 2.1's schema: no other keys, in the body or in "server" */
 	static const char *const top[] = {"server", "os:scheduler_hints",
 	                                  "OS-SCH-HNT:scheduler_hints", NULL};
-	static const char *const nova_also[] = {"networks", "OS-DCF:diskConfig", "personality",
-	                                        "return_reservation_id", NULL};
+	static const char *const nova_also[] = {"networks",
+	                                        "OS-DCF:diskConfig",
+	                                        "personality",
+	                                        "return_reservation_id",
+	                                        "trusted_image_certificates",
+	                                        NULL};
 	char why[160];
 	if (jparse_known(body, NULL, 0, top, why, sizeof(why)) < 0) {
 		snprintf(err, errlen, "Invalid input for field/attribute body. %s", why);
@@ -624,6 +660,13 @@ static int parse_create(const json_t *body, int mv, struct create_req *c, int *s
 		return -EINVAL;
 	if (!name_valid(c->name)) {
 		snprintf(err, errlen, "Invalid input for field/attribute name.");
+		return -EINVAL;
+	}
+	/* 2.63: Nubo cannot check image signatures, so it takes no certificates to check
+	 * them against (Nova refuses them too where verification is off) */
+	const json_t *certs = json_object_get(c->server, "trusted_image_certificates");
+	if (certs && !json_is_null(certs)) {
+		snprintf(err, errlen, "Image certificate validation is not enabled.");
 		return -EINVAL;
 	}
 	if (c->description && !description_valid(c->description)) {
@@ -1083,6 +1126,7 @@ static void server_update(struct req *r, struct resp *w)
 	server_row_from(res, 0, &s);
 	server_view_ctx_of(r, &ctx);
 	ctx.update = 1;
+	ctx.single = 1;
 	resp_json(w, 200, json_pack("{s:o}", "server", server_view_full(&s, &ctx)));
 out:
 	PQclear(res);

@@ -45,6 +45,7 @@ struct server_view_ctx {
 	int admin;              /* show OS-EXT-SRV-ATTR:* and host_status */
 	int mv_minor;           /* compute microversion 2.<mv_minor> */
 	int update;             /* PUT /servers/{id}'s answer: Nova's short view below 2.75 */
+	int single;             /* one server (show, update), not a list: server_groups (2.71) */
 };
 
 struct jsonw;

@@ -431,6 +431,18 @@ void server_view_write_full(struct jsonw *w, const struct server_row *s,
 		JSONW_KEY(w, "tags");
 		jsonb_write(w, s->tags, "[]");
 	}
+	if (at(c, 63)) { /* Nubo takes no certificates (see server.c) */
+		JSONW_KEY(w, "trusted_image_certificates");
+		jsonw_null(w);
+	}
+	if (at(c, 71) && c->single) { /* Nubo has no server groups */
+		JSONW_KEY(w, "server_groups");
+		jsonw_raw(w, "[]", 2);
+	}
+	if (at(c, 73)) {
+		JSONW_KEY(w, "locked_reason");
+		jsonw_str_or_null(w, s->lock_reason);
+	}
 	jsonw_obj_end(w);
 }
 
