@@ -183,6 +183,8 @@ static json_t *hypervisor_json(const PGresult *res, int i, int detail, int mv)
 	    "current_workload", 0, "disk_available_least", (json_int_t)(disk - udisk),
 	    "hypervisor_type", "QEMU", "host_ip", "cpu_info", "{}", "service", "host",
 	    db_val(res, i, 1), "id", id, "disabled_reason");
+	/* agents do not report their QEMU's version: 0 says "unknown" in Nova's integer */
+	json_object_set_new(more, "hypervisor_version", json_integer(0));
 	if (mv >= 28) /* 2.28: cpu_info is an object, not its text */
 		json_object_set_new(more, "cpu_info", json_object());
 	if (mv >= 53)
@@ -330,7 +332,36 @@ static void hypervisors_show(struct req *r, struct resp *w)
  * `openstack hypervisor show` expects exactly that. */
 static void hypervisors_uptime(struct req *r, struct resp *w)
 {
-	resp_error(r, w, 501, "Virt driver does not implement host uptime.");
+	PGresult *res = agents_query(r, w, r->params[0], NULL);
+	if (!res)
+		return;
+	if (PQntuples(res) != 1)
+		resp_error(r, w, 404, "Hypervisor with ID %s could not be found.", r->params[0]);
+	else
+		resp_error(r, w, 501, "Virt driver does not implement host uptime.");
+	PQclear(res);
+}
+
+/* GET /os-hypervisors/{pattern}/servers (below 2.53): the matching hypervisors, each
+ * with the servers on it. */
+static void hypervisors_servers_list(struct req *r, struct resp *w)
+{
+	if (r->ctx->mv_minor >= 53) {
+		resp_error(r, w, 404, "The resource could not be found.");
+		return;
+	}
+	PGresult *res = agents_query(r, w, NULL, r->params[0]);
+	if (!res)
+		return;
+	if (PQntuples(res) == 0) {
+		resp_error(r, w, 404, "No hypervisor matching '%s' could be found.", r->params[0]);
+	} else {
+		json_t *body = hypervisors_json(res, 0, PQntuples(res), 0, r->ctx->mv_minor);
+		if (hypervisors_servers(r, w, res, 0, body) == 0)
+			resp_json(w, 200, json_incref(body));
+		json_decref(body);
+	}
+	PQclear(res);
 }
 
 /* GET /os-hypervisors/{pattern}/search: how 2.1 clients find a hypervisor by name
@@ -624,6 +655,7 @@ static const struct httpd_route routes[] = {
     {"GET", C "/os-hypervisors/{}", hypervisors_show, POL_COMPUTE_ADMIN, 0},
     {"GET", C "/os-hypervisors/{}/uptime", hypervisors_uptime, POL_COMPUTE_ADMIN, 0},
     {"GET", C "/os-hypervisors/{}/search", hypervisors_search, POL_COMPUTE_ADMIN, 0},
+    {"GET", C "/os-hypervisors/{}/servers", hypervisors_servers_list, POL_COMPUTE_ADMIN, 0},
     {"GET", C "/os-aggregates", aggregates_list, POL_COMPUTE_ADMIN, 0},
     {"GET", C "/os-services", services_list, POL_COMPUTE_ADMIN, 0},
     {"GET", C "/os-simple-tenant-usage", usage_list, POL_COMPUTE_ADMIN, 0},

@@ -446,7 +446,8 @@ static void specs_delete(struct req *r, struct resp *w)
 	            "UPDATE flavors SET extra_specs = extra_specs - $2 WHERE id = $1"
 	            " AND extra_specs ? $2",
 	            r->params[0], r->params[1]);
-	wire_answer_rows(r, w, n, err, 202, "Flavor %s has no extra specs with key %s.",
+	/* Nova answers 200 with no body */
+	wire_answer_rows(r, w, n, err, 200, "Flavor %s has no extra specs with key %s.",
 	                 r->params[0], r->params[1]);
 }
 

@@ -235,7 +235,8 @@ static void servers_list_common(struct req *r, struct resp *w, int detail)
 	const char *proj = req_query(r, "project_id");
 	if (!proj)
 		proj = req_query(r, "tenant_id");
-	if (admin && proj && *proj)
+	/* Nova reads a project filter only beside all_tenants (an admin's) */
+	if (admin && all && proj && *proj)
 		query_and(&q, "i.project_id = $%d", proj);
 	else if (!(admin && all))
 		query_and(&q, "i.project_id = $%d", r->ctx->auth.project_id);
