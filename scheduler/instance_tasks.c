@@ -85,11 +85,12 @@ static int inst_mark(PGconn *c, const struct task *t, const char *status, const 
 	if (tasks_mark(c, t->id, status, error, err, errlen) < 0)
 		return -EIO;
 	const char *params[] = {t->id, status, error, t->host};
-	return db_exec(c,
-	               "UPDATE instance_action_events SET finish_time = now(), result = CASE"
-	               " WHEN $2::text = 'done' THEN 'Success' ELSE 'Error' END, traceback = $3::text,"
-	               " host = nullif($4::text, '') WHERE task_id = $1 AND finish_time IS NULL",
-	               4, params, err, errlen) < 0
+	return db_exec(
+	           c,
+	           "UPDATE instance_action_events SET finish_time = now(), result = CASE"
+	           " WHEN $2::text = 'done' THEN 'Success' ELSE 'Error' END, traceback = $3::text,"
+	           " host = nullif($4::text, '') WHERE task_id = $1 AND finish_time IS NULL",
+	           4, params, err, errlen) < 0
 	           ? -EIO
 	           : 0;
 }

@@ -6,7 +6,7 @@
 #define NUBO_MICROVERSION_H
 #include <stddef.h>
 
-#define MICROVERSION_MIN 1 /* 2.1 */
+#define MICROVERSION_MIN 1  /* 2.1 */
 #define MICROVERSION_MAX 73 /* 2.<max>: the highest step implemented */
 #define MICROVERSION_MAX_STR "2.73"
 
