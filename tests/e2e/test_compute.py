@@ -770,3 +770,32 @@ def test_usage_paging_microversion(stack, vm, http):
     r = get(http, tok, q, "2.40")
     assert r.status == 200 and r.json["tenant_usages_links"], r
     assert "tenant_usages_links" not in get(http, tok, q, "2.39").json
+
+
+def test_locked_server_refuses_its_owner(stack, http, ids):
+    """A member's own server, locked: its actions and delete are 409 for the member (not
+    for an admin); a lock an admin set is the admin's to lift (403 for the member)."""
+    demo, admin = stack.token("demo"), stack.token("admin")
+    r = http("POST", API + "/servers", {"server": {"name": "e2e-locked", "imageRef": ids["image"],
+                                                  "flavorRef": ids["flavor"]}}, token=demo)
+    assert r.status == 202, r
+    sid = r.json["server"]["id"]
+    act = API + "/servers/%s/action" % sid
+    try:
+        assert http("POST", act, {"lock": None}, token=demo).status == 202
+        r = http("POST", act, {"os-stop": None}, token=demo)
+        assert_error(r, 409)
+        assert r.json["conflictingRequest"]["message"] == "Instance %s is locked" % sid, r
+        assert_error(http("DELETE", API + "/servers/" + sid, token=demo), 409)
+        assert_error(http("PUT", API + "/servers/%s/metadata/k" % sid, {"meta": {"k": "v"}},
+                          token=demo), 409)
+        assert http("POST", act, {"unlock": None}, token=demo).status == 202
+        assert http("POST", act, {"lock": None}, token=admin).status == 202
+        assert_error(http("POST", act, {"unlock": None}, token=demo), 403)
+        assert http("POST", act, {"unlock": None}, token=admin).status == 202
+        acts = http("GET", API + "/servers/%s/os-instance-actions" % sid, token=demo).json
+        names = [a["action"] for a in acts["instanceActions"]]
+        assert names == ["unlock", "lock", "unlock", "lock", "create"], names
+    finally:
+        http("POST", act, {"unlock": None}, token=admin)
+        assert http("DELETE", API + "/servers/" + sid, token=demo).status == 204
