@@ -230,6 +230,12 @@ static int keypair_quota_check(struct req *r, struct resp *w, const char *uid, i
 	                         : "SELECT (SELECT count(*) FROM keypairs WHERE user_id = $1) FROM"
 	                           " users WHERE id = $1",
 	                    uid);
+	if (res && PQntuples(res) == 0) { /* an admin named a user that does not exist */
+		resp_error(r, w, 400, "User %s could not be found.",
+		           wire_charset_ok(uid, 64, "-") ? uid : "(not shown)");
+		rc = -ENOENT;
+		goto out;
+	}
 	if (!res || PQntuples(res) != 1 ||
 	    quota_limits(r->ctx->db, r->ctx->auth.project_id, &lim) < 0) {
 		resp_db_error(r, w, res ? "quota lookup failed" : err);
