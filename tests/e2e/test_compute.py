@@ -776,10 +776,15 @@ def test_locked_server_refuses_its_owner(stack, http, ids):
     """A member's own server, locked: its actions and delete are 409 for the member (not
     for an admin); a lock an admin set is the admin's to lift (403 for the member)."""
     demo, admin = stack.token("demo"), stack.token("admin")
-    r = http("POST", API + "/servers", {"server": {"name": "e2e-locked", "imageRef": ids["image"],
-                                                  "flavorRef": ids["flavor"]}}, token=demo)
+    # made at 2.73 with what 2.19 (description), 2.37 (networks) and 2.52 (tags) add
+    r = http("POST", API + "/servers", {"server": {
+        "name": "e2e-locked", "imageRef": ids["image"], "flavorRef": ids["flavor"],
+        "description": "locked one", "networks": "none", "tags": ["t1", "t2"]}},
+        token=demo, headers=mv("2.73"))
     assert r.status == 202, r
     sid = r.json["server"]["id"]
+    s = http("GET", API + "/servers/" + sid, token=demo, headers=mv("2.73")).json["server"]
+    assert s["description"] == "locked one" and s["tags"] == ["t1", "t2"], s
     act = API + "/servers/%s/action" % sid
     try:
         assert http("POST", act, {"lock": None}, token=demo).status == 202
@@ -796,6 +801,21 @@ def test_locked_server_refuses_its_owner(stack, http, ids):
         acts = http("GET", API + "/servers/%s/os-instance-actions" % sid, token=demo).json
         names = [a["action"] for a in acts["instanceActions"]]
         assert names == ["unlock", "lock", "unlock", "lock", "create"], names
+        # 2.51: a member sees the events of its server's actions, before it only admins
+        create = acts["instanceActions"][-1]["request_id"]
+        one = API + "/servers/%s/os-instance-actions/%s" % (sid, create)
+        assert "events" not in http("GET", one, token=demo, headers=mv("2.50")).json[
+            "instanceAction"]
+        ev = http("GET", one, token=demo, headers=mv("2.51")).json["instanceAction"]["events"]
+        assert ev[0]["event"] == "compute__do_build_and_run_instance", ev
+        assert "traceback" not in ev[0], ev
     finally:
         http("POST", act, {"unlock": None}, token=admin)
         assert http("DELETE", API + "/servers/" + sid, token=demo).status == 204
+    # 2.21: the actions of a deleted server stay readable
+    path = API + "/servers/%s/os-instance-actions" % sid
+    wait_for(lambda: http("GET", API + "/servers/" + sid, token=demo).status == 404, 300,
+             what="server gone")
+    assert_error(http("GET", path, token=demo, headers=mv("2.20")), 404)
+    r = http("GET", path, token=demo, headers=mv("2.21"))
+    assert r.status == 200 and r.json["instanceActions"][0]["action"] == "delete", r
