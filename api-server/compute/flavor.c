@@ -1,8 +1,8 @@
 /* Compute flavors (/compute/v2.1/flavors): list, detail, show, admin-only create and
  * delete, and the os-extra_specs key/value map of each flavor. Microversions: a
  * description (2.55, also the admin's PUT), extra_specs inside the flavor (2.61), swap
- * 0 rather than "" (2.75). There is no per-project flavor access: a private flavor is
- * visible to admins only. */
+ * 0 rather than "" (2.75). A private flavor is visible to admins and to the projects
+ * os-flavor-access shares it with. */
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -28,8 +28,11 @@
 #define FLAVOR_DESCRIPTION_MAX 65535
 #define LIST_LIMIT_MAX 1000
 
-/* The flavor rows the caller may see: $1 id, $2 whether the caller is an admin. */
-#define WHERE_VISIBLE " WHERE id = $1 AND (is_public OR $2::boolean)"
+/* The flavor rows the caller may see: $1 id, $2 whether the caller is an admin, $3
+ * the caller's project (a private flavor shared with it through os-flavor-access). */
+#define WHERE_VISIBLE                                                                              \
+	" WHERE id = $1 AND (is_public OR $2::boolean OR EXISTS (SELECT 1 FROM flavor_projects"    \
+	" fp WHERE fp.flavor_id = flavors.id AND fp.project_id = $3))"
 
 /* Row of FLAVOR_COLS as Nova 2.1 shows it; brief = only id, name, links. */
 static json_t *flavor_json(const struct req *r, const PGresult *res, int i, int brief)
@@ -105,12 +108,21 @@ static void flavors_list_common(struct req *r, struct resp *w, int brief)
 		resp_error(r, w, 400, "marker [%s] not found", marker);
 		return;
 	}
+	/* a member sees the public flavors and the private ones shared with its project,
+	 * whatever is_public says (Nova) */
+	const char *member_of = policy_is_admin(&r->ctx->auth) ? NULL : r->ctx->auth.project_id;
+	if (member_of)
+		is_public = NULL;
 	static const struct db_stmt list = {
 	    "flavors_list", "SELECT " FLAVOR_COLS " FROM flavors"
 	                    " WHERE ($1::boolean IS NULL OR is_public = $1::boolean)"
+	                    " AND ($6::text IS NULL OR is_public OR EXISTS (SELECT 1 FROM"
+	                    " flavor_projects fp WHERE fp.flavor_id = flavors.id AND"
+	                    " fp.project_id = $6))"
 	                    " AND ram_mb >= $2::int AND disk_gb >= $3::int"
 	                    " AND ($4::text IS NULL OR id > $4) ORDER BY id LIMIT $5::int"};
-	PGresult *res = DBQS(r->ctx->db, err, sizeof err, &list, is_public, ram, disk, marker, lim);
+	PGresult *res =
+	    DBQS(r->ctx->db, err, sizeof err, &list, is_public, ram, disk, marker, lim, member_of);
 	if (!res) {
 		resp_db_error(r, w, err);
 		return;
@@ -137,8 +149,9 @@ static void flavors_detail(struct req *r, struct resp *w)
 static PGresult *flavor_load(struct req *r, struct resp *w, const char *sql, const char *id)
 {
 	char err[256];
-	PGresult *res = DBQ(r->ctx->db, err, sizeof err, sql, id,
-	                    policy_is_admin(&r->ctx->auth) ? "true" : "false");
+	PGresult *res =
+	    DBQ(r->ctx->db, err, sizeof err, sql, id,
+	        policy_is_admin(&r->ctx->auth) ? "true" : "false", r->ctx->auth.project_id);
 	return wire_one_row(r, w, res, err, 404, "Flavor %s could not be found.", id);
 }
 
@@ -305,6 +318,122 @@ out:
 	jparse_release(f_flavor_update, JCOUNT(f_flavor_update), &u);
 }
 
+/* ---- os-flavor-access ---- */
+
+/* {"flavor_access": [{flavor_id, tenant_id}...]} of flavor id. */
+static void access_answer(struct req *r, struct resp *w, const char *id)
+{
+	char err[256];
+	PGresult *res = DBQ(r->ctx->db, err, sizeof err,
+	                    "SELECT project_id FROM flavor_projects WHERE flavor_id = $1"
+	                    " ORDER BY project_id",
+	                    id);
+	if (!res) {
+		resp_db_error(r, w, err);
+		return;
+	}
+	json_t *a = json_array();
+	for (int i = 0; i < PQntuples(res); i++)
+		json_array_append_new(
+		    a, json_pack("{s:s,s:s}", "flavor_id", id, "tenant_id", db_val(res, i, 0)));
+	PQclear(res);
+	resp_json(w, 200, json_pack("{s:o}", "flavor_access", a));
+}
+
+/* The flavor's is_public (1/0), or -1 after answering 404/500. */
+static int access_flavor_public(struct req *r, struct resp *w, const char *id)
+{
+	PGresult *res = flavor_load(r, w, "SELECT is_public FROM flavors" WHERE_VISIBLE, id);
+	if (!res)
+		return -1;
+	int pub = db_val(res, 0, 0)[0] == 't';
+	PQclear(res);
+	return pub;
+}
+
+/* GET /flavors/{id}/os-flavor-access: who a private flavor is shared with. */
+static void access_list(struct req *r, struct resp *w)
+{
+	int pub = access_flavor_public(r, w, r->params[0]);
+	if (pub < 0)
+		return;
+	if (pub)
+		resp_error(r, w, 404, "Access list not available for public flavors.");
+	else
+		access_answer(r, w, r->params[0]);
+}
+
+/* {"addTenantAccess" | "removeTenantAccess": {"tenant": "<project id>"}} */
+struct access_in {
+	char *tenant;
+};
+static const struct jfield f_access[] = {
+    {"tenant", J_STR, JF(struct access_in, tenant), 0, 255, 1, 0},
+};
+
+/* POST /flavors/{id}/action: share a private flavor with a project or stop sharing it
+ * (admins). From 2.7 sharing a public flavor is 409. */
+static void flavor_action(struct req *r, struct resp *w)
+{
+	struct access_in in = {0};
+	char err[256], state[6] = "";
+	const char *id = r->params[0];
+	json_t *add = json_object_get(r->json, "addTenantAccess");
+	json_t *del = json_object_get(r->json, "removeTenantAccess");
+	json_t *arg = add ? add : del;
+	if (!json_is_object(r->json) || !arg || json_object_size(r->json) != 1 ||
+	    jparse(arg, f_access, JCOUNT(f_access), &in, err, sizeof(err)) < 0 ||
+	    jparse_known(arg, f_access, JCOUNT(f_access), NULL, err, sizeof(err)) < 0) {
+		resp_error(r, w, 400, "Invalid input for field/attribute %s.",
+		           add   ? "addTenantAccess"
+		           : del ? "removeTenantAccess"
+		                 : "action");
+		goto out;
+	}
+	int pub = access_flavor_public(r, w, id);
+	if (pub < 0)
+		goto out;
+	if (add) {
+		if (pub && r->ctx->mv_minor >= 7) {
+			resp_error(r, w, 409, "Can not add access to a public flavor.");
+			goto out;
+		}
+		PGresult *res =
+		    db_query(r->ctx->db,
+		             "INSERT INTO flavor_projects (flavor_id, project_id)"
+		             " VALUES ($1, $2)",
+		             2, (const char *const[]){id, in.tenant}, err, sizeof(err), state);
+		if (!res) {
+			if (!strcmp(state, SQLSTATE_UNIQUE))
+				resp_error(
+				    r, w, 409,
+				    "Flavor access already exists for flavor %s and project %s "
+				    "combination.",
+				    id, in.tenant);
+			else
+				resp_db_error(r, w, err);
+			goto out;
+		}
+		PQclear(res);
+	} else {
+		int n = DBX(r->ctx->db, err, sizeof err,
+		            "DELETE FROM flavor_projects WHERE flavor_id = $1 AND project_id = $2",
+		            id, in.tenant);
+		if (n <= 0) {
+			if (n < 0)
+				resp_db_error(r, w, err);
+			else
+				resp_error(r, w, 404,
+				           "Flavor access not found for %s / %s combination.", id,
+				           in.tenant);
+			goto out;
+		}
+	}
+	access_answer(r, w, id);
+out:
+	jparse_release(f_access, JCOUNT(f_access), &in);
+}
+
 /* ---- os-extra_specs ---- */
 
 /* Loads the flavor's extra specs as a new JSON object; answers 404/500 and returns
@@ -459,6 +588,8 @@ static const struct httpd_route routes[] = {
     {"GET", C "/flavors/{}", flavors_show, POL_COMPUTE_FLAVOR_READ, 0},
     {"DELETE", C "/flavors/{}", flavors_delete, POL_COMPUTE_FLAVOR_WRITE, 0},
     {"PUT", C "/flavors/{}", flavors_update, POL_COMPUTE_FLAVOR_WRITE, 0},
+    {"POST", C "/flavors/{}/action", flavor_action, POL_COMPUTE_FLAVOR_WRITE, 0},
+    {"GET", C "/flavors/{}/os-flavor-access", access_list, POL_COMPUTE_ADMIN, 0},
     {"GET", C "/flavors/{}/os-extra_specs", specs_list, POL_COMPUTE_FLAVOR_READ, 0},
     {"POST", C "/flavors/{}/os-extra_specs", specs_create, POL_COMPUTE_FLAVOR_WRITE, 0},
     {"GET", C "/flavors/{}/os-extra_specs/{}", specs_show, POL_COMPUTE_FLAVOR_READ, 0},

@@ -757,8 +757,9 @@ static int resolve_refs(struct req *r, struct resp *w, const struct create_req *
 	f = DBQ(r->ctx->db, err, sizeof err,
 	        "SELECT id, vcpus, ram_mb, disk_gb, name, ephemeral_gb, swap_mb, extra_specs::text"
 	        " FROM flavors WHERE id = $1 AND NOT disabled"
-	        " AND (is_public OR $2::text = '1')",
-	        fid, admin ? "1" : "0");
+	        " AND (is_public OR $2::text = '1' OR EXISTS (SELECT 1 FROM flavor_projects fp"
+	        " WHERE fp.flavor_id = flavors.id AND fp.project_id = $3))",
+	        fid, admin ? "1" : "0", r->ctx->auth.project_id);
 	f = wire_one_row(r, w, f, err, 400, "Flavor %s could not be found.", fid);
 	if (!f)
 		goto out;

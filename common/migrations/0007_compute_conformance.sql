@@ -38,3 +38,7 @@ CREATE INDEX instance_action_events_task ON instance_action_events(task_id) WHER
 CREATE TABLE quota_classes (
   class_name text NOT NULL, resource text NOT NULL, hard_limit bigint NOT NULL,
   PRIMARY KEY (class_name, resource));
+-- os-flavor-access: the projects a private flavor is shared with
+CREATE TABLE flavor_projects (
+  flavor_id text NOT NULL REFERENCES flavors(id) ON DELETE CASCADE, project_id text NOT NULL,
+  PRIMARY KEY (flavor_id, project_id));

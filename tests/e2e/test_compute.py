@@ -819,3 +819,40 @@ def test_locked_server_refuses_its_owner(stack, http, ids):
     assert_error(http("GET", path, token=demo, headers=mv("2.20")), 404)
     r = http("GET", path, token=demo, headers=mv("2.21"))
     assert r.status == 200 and r.json["instanceActions"][0]["action"] == "delete", r
+
+
+def test_flavor_access_shares_a_private_flavor(stack, http, project_ids):
+    admin, demo = stack.token("admin"), stack.token("demo")
+    r = http("POST", API + "/flavors", {"flavor": {"name": "e2e-private", "ram": 64, "vcpus": 1,
+                                                   "disk": 1, "os-flavor-access:is_public": False}},
+             token=admin)
+    assert r.status == 200, r
+    fid = r.json["flavor"]["id"]
+    act = API + "/flavors/%s/action" % fid
+    share = {"addTenantAccess": {"tenant": project_ids["demo"]}}
+    try:
+        assert http("GET", API + "/flavors/%s/os-flavor-access" % fid,
+                    token=admin).json == {"flavor_access": []}
+        assert_error(http("GET", API + "/flavors/" + fid, token=demo), 404)
+        assert_error(http("POST", act, share, token=demo), 403)
+        r = http("POST", act, share, token=admin)
+        assert r.status == 200 and r.json["flavor_access"] == [
+            {"flavor_id": fid, "tenant_id": project_ids["demo"]}], r
+        assert_error(http("POST", act, share, token=admin), 409)
+        assert http("GET", API + "/flavors/" + fid, token=demo).status == 200
+        assert fid in {f["id"] for f in http("GET", API + "/flavors/detail",
+                                             token=demo).json["flavors"]}
+        r = http("POST", act, {"removeTenantAccess": {"tenant": project_ids["demo"]}},
+                 token=admin)
+        assert r.status == 200 and r.json["flavor_access"] == [], r
+        assert_error(http("POST", act, {"removeTenantAccess": {"tenant": project_ids["demo"]}},
+                          token=admin), 404)
+        assert fid not in {f["id"] for f in http("GET", API + "/flavors/detail",
+                                                 token=demo).json["flavors"]}
+        # a public flavor has no access list, and from 2.7 takes no access
+        pub = http("GET", API + "/flavors/detail", token=admin).json["flavors"][0]["id"]
+        assert_error(http("GET", API + "/flavors/%s/os-flavor-access" % pub, token=admin), 404)
+        assert_error(http("POST", API + "/flavors/%s/action" % pub, share, token=admin,
+                          headers=mv("2.7")), 409)
+    finally:
+        http("DELETE", API + "/flavors/" + fid, token=admin)
