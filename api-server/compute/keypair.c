@@ -162,6 +162,67 @@ static int keypair_generate(const char *name, char *priv, size_t privlen, char *
 	return rc;
 }
 
+/* Nova's x509 fingerprint from openssl's "SHA1 Fingerprint=AB:CD:..." line: the hex
+ * pairs in lower case. 0, or -EINVAL when out is not that line. */
+static int x509_fingerprint_parse(const char *line, char fp[KEYPAIR_X509_FP_LEN])
+{
+	const char *eq = strchr(line, '=');
+	if (!eq)
+		return -EINVAL;
+	size_t n = strcspn(eq + 1, "\r\n");
+	if (n != KEYPAIR_X509_FP_LEN - 1)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		char c = eq[1 + i];
+		if (i % 3 == 2 ? c != ':' : !strchr("0123456789ABCDEFabcdef", c))
+			return -EINVAL;
+		fp[i] = c >= 'A' && c <= 'F' ? (char)(c - 'A' + 'a') : c;
+	}
+	fp[n] = '\0';
+	return 0;
+}
+
+/* An x509 key pair (microversion 2.2's "type": "x509"): with pem (an imported
+ * certificate) checks it with openssl; without, makes a self-signed RSA 2048
+ * certificate for CN=name, its key into priv and the certificate into cert. Either way
+ * the SHA-1 fingerprint goes to fp. Returns 0, -EINVAL for a certificate openssl
+ * refuses, or another negative errno. */
+static int keypair_x509(const char *name, const char *pem, char *priv, size_t privlen, char *cert,
+                        size_t certlen, char fp[KEYPAIR_X509_FP_LEN])
+{
+	struct keydir k;
+	char out[512], subj[300];
+	int rc = keydir_make(&k);
+	if (rc < 0)
+		return rc;
+	if (pem) {
+		rc = file_write(k.pub, pem);
+	} else {
+		snprintf(subj, sizeof(subj), "/CN=%s", name); /* names are [A-Za-z0-9 _.@-] */
+		const char *const argv[] = {
+		    "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", k.key,
+		    "-out",    k.pub, "-subj", subj,      "-days",    "3650",   "-batch",  NULL};
+		rc = proc_run(argv, KEYGEN_TIMEOUT_MS, out, sizeof(out));
+		if (rc != 0)
+			rc = rc < 0 ? rc : -EIO;
+		else if ((rc = fs_read_into(k.key, priv, privlen)) == 0)
+			rc = fs_read_into(k.pub, cert, certlen);
+	}
+	if (rc == 0) {
+		const char *const argv[] = {"openssl", "x509", "-noout", "-fingerprint",
+		                            "-sha1",   "-in",  k.pub,    NULL};
+		rc = proc_run(argv, KEYGEN_TIMEOUT_MS, out, sizeof(out));
+		if (rc > 0 && pem)
+			rc = -EINVAL; /* not a certificate */
+		else if (rc > 0)
+			rc = -EIO;
+		else if (rc == 0)
+			rc = x509_fingerprint_parse(out, fp);
+	}
+	keydir_remove(&k);
+	return rc;
+}
+
 /* Lets ssh-keygen parse an imported public key. 0 when it is a valid key, -EINVAL
  * when not, another negative errno when the check could not run. */
 static int keypair_validate(const char *pub)
@@ -254,7 +315,7 @@ out:
 }
 
 static int keypair_store(struct req *r, struct resp *w, const char *uid, const char *name,
-                         const char *pub, const char *fp)
+                         const char *type, const char *pub, const char *fp)
 {
 	char err[256], state[6] = "";
 	PGresult *res = NULL;
@@ -269,8 +330,8 @@ static int keypair_store(struct req *r, struct resp *w, const char *uid, const c
 	rc = -EIO;
 	res = db_query(r->ctx->db,
 	               "INSERT INTO keypairs (user_id, name, type, public_key, fingerprint)"
-	               " VALUES ($1, $2, 'ssh', $3, $4)",
-	               4, (const char *const[]){uid, name, pub, fp}, err, sizeof(err), state);
+	               " VALUES ($1, $2, $5, $3, $4)",
+	               5, (const char *const[]){uid, name, pub, fp, type}, err, sizeof(err), state);
 	if (!res) {
 		if (!strcmp(state, SQLSTATE_UNIQUE)) {
 			resp_error(r, w, 409, "Key pair '%s' already exists.", name);
@@ -293,7 +354,7 @@ out:
 static void keypairs_create(struct req *r, struct resp *w)
 {
 	struct keypair_in in = {0};
-	char *priv = NULL, *pub = NULL, fp[KEYPAIR_FP_LEN];
+	char *priv = NULL, *pub = NULL, fp[KEYPAIR_X509_FP_LEN];
 	char err[256];
 	const char *uid;
 	/* Nova's schema: type from 2.2, user_id from 2.10, anything else unknown is 400 */
@@ -314,8 +375,13 @@ static void keypairs_create(struct req *r, struct resp *w)
 		           KEYPAIR_NAME_MAX);
 		goto out;
 	}
-	if (in.type && strcmp(in.type, "ssh")) {
-		resp_error(r, w, 400, "Keypair type %s is not supported; use ssh.", in.type);
+	int x509 = in.type && !strcmp(in.type, "x509");
+	if (in.type && strcmp(in.type, "ssh") && !x509) {
+		resp_error(r, w, 400,
+		           "Invalid input for field/attribute type. Value: %s. '%s' is not one of "
+		           "['ssh', 'x509']",
+		           strlen(in.type) <= 16 ? in.type : "",
+		           strlen(in.type) <= 16 ? in.type : "");
 		goto out;
 	}
 	/* The quota is the project's: an unscoped token has none to count against. */
@@ -326,7 +392,31 @@ static void keypairs_create(struct req *r, struct resp *w)
 	/* Refuse early, before ssh-keygen spends CPU; keypair_store checks again locked. */
 	if (keypair_quota_check(r, w, uid, 0) < 0)
 		goto out;
-	if (in.public_key) {
+	if (x509) {
+		int v, import = in.public_key != NULL;
+		if (import) {
+			pub = in.public_key;
+			in.public_key = NULL;
+		} else {
+			priv = sodium_malloc(PRIVATE_KEY_MAX);
+			pub = xmalloc(KEYPAIR_KEY_MAX);
+			if (!priv) {
+				resp_error(r, w, 500, "key pair generation failed");
+				goto out;
+			}
+		}
+		v = keypair_x509(in.name, import ? pub : NULL, priv, PRIVATE_KEY_MAX,
+		                 import ? NULL : pub, KEYPAIR_KEY_MAX, fp);
+		if (v == -EINVAL) {
+			resp_error(r, w, 400, "Keypair data is invalid: not an X.509 certificate");
+			goto out;
+		}
+		if (v < 0) {
+			resp_error(r, w, 500, "x509 key pair %s failed",
+			           import ? "check" : "generation");
+			goto out;
+		}
+	} else if (in.public_key) {
 		int v;
 		pub = in.public_key;
 		in.public_key = NULL;
@@ -349,14 +439,14 @@ static void keypairs_create(struct req *r, struct resp *w)
 			goto out;
 		}
 	}
-	if (keypair_store(r, w, uid, in.name, pub, fp) < 0)
+	if (keypair_store(r, w, uid, in.name, x509 ? "x509" : "ssh", pub, fp) < 0)
 		goto out;
 	json_t *kp = json_pack("{s:s,s:s,s:s,s:s}", "name", in.name, "public_key", pub,
 	                       "fingerprint", fp, "user_id", uid);
 	if (priv)
 		json_object_set_new(kp, "private_key", json_string(priv));
 	if (r->ctx->mv_minor >= 2)
-		json_object_set_new(kp, "type", json_string("ssh"));
+		json_object_set_new(kp, "type", json_string(x509 ? "x509" : "ssh"));
 	resp_json(w, r->ctx->mv_minor >= 2 ? 201 : 200, json_pack("{s:o}", "keypair", kp));
 out:
 	if (priv)

@@ -572,6 +572,25 @@ def test_keypair_microversions(stack, http):
     assert_error(r, 403)
     r = get(http, demo, "/os-keypairs?user_id=" + me, "2.9")  # ignored before 2.10
     assert r.status == 200 and "mv-k1" not in str(r.json), r
+    # 2.2's x509 type: generated (key and certificate), and imported
+    r = http("POST", API + "/os-keypairs", {"keypair": {"name": "mv-x1", "type": "x509"}},
+             token=admin, headers=mv("2.2"))
+    assert r.status == 201, r
+    kp = r.json["keypair"]
+    assert kp["type"] == "x509" and "BEGIN CERTIFICATE" in kp["public_key"], kp
+    assert "PRIVATE KEY" in kp["private_key"] and len(kp["fingerprint"]) == 59, kp
+    r = http("POST", API + "/os-keypairs", {"keypair": {"name": "mv-x2", "type": "x509",
+                                                        "public_key": kp["public_key"]}},
+             token=admin, headers=mv("2.2"))
+    assert r.status == 201 and r.json["keypair"]["fingerprint"] == kp["fingerprint"], r
+    assert_error(http("POST", API + "/os-keypairs", {"keypair": {
+        "name": "mv-x3", "type": "x509", "public_key": "not a certificate"}}, token=admin,
+        headers=mv("2.2")), 400)
+    assert_error(http("POST", API + "/os-keypairs", {"keypair": {"name": "mv-x4", "type": "pgp"}},
+                      token=admin, headers=mv("2.2")), 400)
+    for k in ("mv-x1", "mv-x2"):
+        assert http("DELETE", API + "/os-keypairs/" + k, token=admin,
+                    headers=mv("2.2")).status == 204
     assert http("DELETE", API + "/os-keypairs/mv-k1", token=admin).status == 202
     assert http("DELETE", API + "/os-keypairs/mv-k2", token=admin,
                 headers=mv("2.2")).status == 204
