@@ -131,7 +131,7 @@ int server_lock_check(struct req *r, struct resp *w, const char *id, const char 
 /* A WHERE clause under construction with numbered text parameters. */
 struct query {
 	char sql[4096];
-	const char *params[16];
+	const char *params[20]; /* every filter at once takes 14 */
 	int n;
 };
 
