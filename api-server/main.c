@@ -154,6 +154,9 @@ static int api_run(void *cfg, volatile sig_atomic_t *stop)
 		api->revocation =
 		    revocation_start(conf_get(api->conf, "database", "conninfo", ""), api->tokens);
 	}
+	/* reads of rarely changed tables (flavors) served from memory (issue 6) */
+	if (conf_get_long(api->conf, "api", "result_cache", 1))
+		db_cache_follow(conf_get(api->conf, "database", "conninfo", ""));
 	api->zctx = zmq_ctx_new();
 	api->wake = zmq_socket(api->zctx, ZMQ_PUSH);
 	int zero = 0, hwm = 100;
@@ -179,6 +182,7 @@ out:
 	if (api->zctx)
 		zmq_ctx_term(api->zctx);
 	revocation_stop(api->revocation);
+	db_cache_stop();
 	gate_free(api->pwhash);
 	token_cache_free(api->tokens);
 	db_pool_free(api->db);

@@ -114,13 +114,14 @@ static void flavors_list_common(struct req *r, struct resp *w, int brief)
 	if (member_of)
 		is_public = NULL;
 	static const struct db_stmt list = {
-	    "flavors_list", "SELECT " FLAVOR_COLS " FROM flavors"
-	                    " WHERE ($1::boolean IS NULL OR is_public = $1::boolean)"
-	                    " AND ($6::text IS NULL OR is_public OR EXISTS (SELECT 1 FROM"
-	                    " flavor_projects fp WHERE fp.flavor_id = flavors.id AND"
-	                    " fp.project_id = $6))"
-	                    " AND ram_mb >= $2::int AND disk_gb >= $3::int"
-	                    " AND ($4::text IS NULL OR id > $4) ORDER BY id LIMIT $5::int"};
+	    "flavors_list",
+	    "SELECT " FLAVOR_COLS " FROM flavors"
+	    " WHERE ($1::boolean IS NULL OR is_public = $1::boolean)"
+	    " AND ($6::text IS NULL OR is_public OR EXISTS (SELECT 1 FROM flavor_projects fp"
+	    " WHERE fp.flavor_id = flavors.id AND fp.project_id = $6))"
+	    " AND ram_mb >= $2::int AND disk_gb >= $3::int"
+	    " AND ($4::text IS NULL OR id > $4) ORDER BY id LIMIT $5::int",
+	    1 /* cached: flavors change rarely (flavor_projects bumps the generation too) */};
 	PGresult *res =
 	    DBQS(r->ctx->db, err, sizeof err, &list, is_public, ram, disk, marker, lim, member_of);
 	if (!res) {

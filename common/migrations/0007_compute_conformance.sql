@@ -42,3 +42,13 @@ CREATE TABLE quota_classes (
 CREATE TABLE flavor_projects (
   flavor_id text NOT NULL REFERENCES flavors(id) ON DELETE CASCADE, project_id text NOT NULL,
   PRIMARY KEY (flavor_id, project_id));
+-- The flavor list may be a cached read (issue 6's cache generation, migration 0004):
+-- sharing a flavor changes what a member lists, so flavor_projects bumps the generation
+-- too. Checked rather than assumed, so this file applies without 0004 as well.
+DO $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'cache_bump') THEN
+    CREATE TRIGGER flavor_projects_cache AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
+      ON flavor_projects FOR EACH STATEMENT EXECUTE FUNCTION cache_bump();
+  END IF;
+END $$;
