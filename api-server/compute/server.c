@@ -290,6 +290,9 @@ static void servers_list_common(struct req *r, struct resp *w, int detail)
 	const char *flavor = req_query(r, "flavor");
 	if (flavor && *flavor)
 		query_and(&q, "i.flavor_id = $%d", flavor);
+	const char *resv = req_query(r, "reservation_id");
+	if (resv && *resv)
+		query_and(&q, "i.reservation_id = $%d", resv);
 	const char *image = req_query(r, "image");
 	if (image && *image)
 		query_and(&q, "i.image_id = $%d", image);
@@ -407,7 +410,7 @@ struct create_req {
 	char *ipv4, *ipv6, *description;
 	char ip4[SERVER_IP_MAX], ip6[SERVER_IP_MAX]; /* canonical access addresses, "" none */
 	long min_count, max_count;
-	int config_drive;
+	int config_drive, return_reservation_id;
 	struct jstrmap metadata;
 	json_t *security_groups, *bdm, *bdm_v2;
 	char *metadata_text;  /* owned: validated metadata as JSON text */
@@ -429,6 +432,7 @@ static const struct jfield f_create[] = {
     {"description", J_STR, JF(struct create_req, description), 0, 255, 0, 1},
     {"tags", J_STRLIST, JF(struct create_req, tags), 0, SERVER_TAGS_MAX, 0, 0},
     {"config_drive", J_BOOL, JF(struct create_req, config_drive), 0, 0, 0, 1},
+    {"return_reservation_id", J_BOOL, JF(struct create_req, return_reservation_id), 0, 0, 0, 1},
     {"metadata", J_STRMAP, JF(struct create_req, metadata), 0, 0, 0, 1},
     {"security_groups", J_ARRAY, JF(struct create_req, security_groups), 0, 16, 0, 1},
     {"block_device_mapping", J_ARRAY, JF(struct create_req, bdm), 0, 0, 0, 1},
@@ -641,12 +645,8 @@ static int parse_create(const json_t *body, int mv, struct create_req *c, int *s
 	/* Nova 2.1's schema: no other keys, in the body or in "server" */
 	static const char *const top[] = {"server", "os:scheduler_hints",
 	                                  "OS-SCH-HNT:scheduler_hints", NULL};
-	static const char *const nova_also[] = {"networks",
-	                                        "OS-DCF:diskConfig",
-	                                        "personality",
-	                                        "return_reservation_id",
-	                                        "trusted_image_certificates",
-	                                        NULL};
+	static const char *const nova_also[] = {"networks", "OS-DCF:diskConfig", "personality",
+	                                        "trusted_image_certificates", NULL};
 	char why[160];
 	if (jparse_known(body, NULL, 0, top, why, sizeof(why)) < 0) {
 		snprintf(err, errlen, "Invalid input for field/attribute body. %s", why);
@@ -973,6 +973,12 @@ static void server_create(struct req *r, struct resp *w)
 	began = 0;
 	api_wake_scheduler(r->ctx->api);
 
+	if (c.return_reservation_id) { /* Nova: the reservation instead of the server */
+		resp_json(w, 202, json_pack("{s:s}", "reservation_id", resv));
+		log_info("server %s created (%ld) in project %s", first_id, n,
+		         r->ctx->auth.project_id);
+		goto out;
+	}
 	if (c.admin_pass)
 		snprintf(pass, sizeof(pass), "%.31s", c.admin_pass);
 	else

@@ -875,3 +875,19 @@ def test_flavor_access_shares_a_private_flavor(stack, http, project_ids):
                           headers=mv("2.7")), 409)
     finally:
         http("DELETE", API + "/flavors/" + fid, token=admin)
+
+
+def test_return_reservation_id(stack, http, ids):
+    """return_reservation_id answers the reservation, not the server; the list filters
+    by it (Tempest's test_multiple_create_with_reservation_return)."""
+    tok = stack.token("admin")
+    r = http("POST", API + "/servers", {"server": {
+        "name": "e2e-resv", "imageRef": ids["image"], "flavorRef": ids["flavor"],
+        "return_reservation_id": True}}, token=tok)
+    assert r.status == 202 and set(r.json) == {"reservation_id"}, r
+    resv = r.json["reservation_id"]
+    found = http("GET", API + "/servers?reservation_id=" + resv, token=tok).json["servers"]
+    assert len(found) == 1 and found[0]["name"] == "e2e-resv", found
+    assert http("DELETE", API + "/servers/" + found[0]["id"], token=tok).status == 204
+    s = http("GET", API + "/servers/%s" % found[0]["id"], token=tok, headers=mv("2.3"))
+    assert s.status == 404 or s.json["server"]["OS-EXT-SRV-ATTR:reservation_id"] == resv, s
