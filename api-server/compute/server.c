@@ -154,10 +154,12 @@ static void query_and(struct query *q, const char *cond, const char *value)
  * owned memory. */
 static char *next_link(struct req *r, int detail, long limit, const char *last_id)
 {
-	static const char *const keep[] = {
-	    "all_tenants",  "project_id", "tenant_id",     "name",           "status",   "flavor",
-	    "image",        "host",       "changes-since", "tags",           "tags-any", "not-tags",
-	    "not-tags-any", "ip",         "ip6",           "changes-before", "locked"};
+	static const char *const keep[] = {"all_tenants",    "project_id", "tenant_id",
+	                                   "name",           "status",     "flavor",
+	                                   "image",          "host",       "changes-since",
+	                                   "tags",           "tags-any",   "not-tags",
+	                                   "not-tags-any",   "ip",         "ip6",
+	                                   "changes-before", "locked",     "reservation_id"};
 	char *href = xasprintf("%s/compute/v2.1/servers%s?limit=%ld&marker=%s",
 	                       r->ctx->api->public_url, detail ? "/detail" : "", limit, last_id);
 	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
