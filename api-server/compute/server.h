@@ -62,8 +62,9 @@ json_t *server_view_full(const struct server_row *s, const struct server_view_ct
 /* Pure: Nova's hostId, a stable hex digest of project and host (56 chars, like Nova's
  * sha224), or "" when host is NULL/empty. out must hold 57 bytes. */
 void server_host_id(const char *project_id, const char *host, char out[57]);
-/* Pure: pointer into log at the start of its last `lines` lines; a final newline does
- * not count as an empty line. lines < 0 means the whole log, 0 means "" (the end). */
+/* Pure: pointer into log at the start of its last `lines` pieces split at '\n', as
+ * Nova tails a console log: a final newline leaves an empty last piece, so "a\nb\n"
+ * with lines 2 is "b\n". lines < 0 means the whole log, 0 means "" (the end). */
 const char *server_console_tail(const char *log, long lines);
 
 /* Instance vm_states as bits, for the action table. */

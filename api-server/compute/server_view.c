@@ -477,9 +477,9 @@ const char *server_console_tail(const char *log, long lines)
 		return log;
 	if (lines == 0)
 		return log + n;
+	/* Nova's _tail_log: the last `lines` pieces of the log split at '\n', so a final
+	 * newline leaves an empty last piece (Tempest counts the lines that way) */
 	size_t end = n;
-	if (end > 0 && log[end - 1] == '\n')
-		end--; /* the final newline closes the last line; it does not open one */
 	while (end > 0) {
 		if (log[end - 1] == '\n' && --lines == 0)
 			return log + end;

@@ -220,20 +220,23 @@ static void host_id(void **state)
 
 static void console_tail(void **state)
 {
+	/* Nova's _tail_log: '\n'.join(log.split('\n')[-lines:]) */
 	const char *log = "one\ntwo\nthree\n";
 	assert_string_equal(server_console_tail(log, -1), log);
 	assert_string_equal(server_console_tail(log, 0), "");
-	assert_string_equal(server_console_tail(log, 1), "three\n");
-	assert_string_equal(server_console_tail(log, 2), "two\nthree\n");
-	assert_string_equal(server_console_tail(log, 3), log);
+	assert_string_equal(server_console_tail(log, 1), ""); /* the empty piece after "three" */
+	assert_string_equal(server_console_tail(log, 2), "three\n");
+	assert_string_equal(server_console_tail(log, 3), "two\nthree\n");
+	assert_string_equal(server_console_tail(log, 4), log);
 	assert_string_equal(server_console_tail(log, 100), log);
-	/* an unterminated last line counts as a line */
+	/* an unterminated last line is the last piece */
 	assert_string_equal(server_console_tail("one\ntwo", 1), "two");
 	assert_string_equal(server_console_tail("one\ntwo", 2), "one\ntwo");
-	/* empty lines are lines */
-	assert_string_equal(server_console_tail("a\n\n\nb\n", 2), "\nb\n");
+	/* empty lines are pieces */
+	assert_string_equal(server_console_tail("a\n\n\nb\n", 3), "\nb\n");
 	assert_string_equal(server_console_tail("", 5), "");
-	assert_string_equal(server_console_tail("\n", 1), "\n");
+	assert_string_equal(server_console_tail("\n", 1), "");
+	assert_string_equal(server_console_tail("\n", 2), "\n");
 }
 
 /* The exact bytes a list writes (not only the parsed value): the writer's shortcuts
