@@ -476,11 +476,16 @@ static void keypairs_list(struct req *r, struct resp *w)
 		resp_error(r, w, 400, "marker [%s] not found", marker);
 		return;
 	}
-	PGresult *res = DBQ(r->ctx->db, err, sizeof err,
-	                    "SELECT name, public_key, fingerprint, type FROM keypairs"
-	                    " WHERE user_id = $1 AND ($2::text IS NULL OR name > $2)"
-	                    " ORDER BY name LIMIT $3::int",
-	                    uid, marker, lim);
+	/* below 2.35 (no paging) the plain statement: every key of the user, by name */
+	PGresult *res = mv < 35 ? DBQ(r->ctx->db, err, sizeof err,
+	                              "SELECT name, public_key, fingerprint, type FROM keypairs"
+	                              " WHERE user_id = $1 ORDER BY name",
+	                              uid)
+	                        : DBQ(r->ctx->db, err, sizeof err,
+	                              "SELECT name, public_key, fingerprint, type FROM keypairs"
+	                              " WHERE user_id = $1 AND ($2::text IS NULL OR name > $2)"
+	                              " ORDER BY name LIMIT $3::int",
+	                              uid, marker, lim);
 	if (!res) {
 		resp_db_error(r, w, err);
 		return;

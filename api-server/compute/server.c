@@ -67,12 +67,73 @@ void server_row_from(const PGresult *res, int row, struct server_row *s)
 	s->ephemeral_gb = db_long(res, row, 31, 0);
 	s->swap_mb = db_long(res, row, 32, 0);
 	s->flavor_extra_specs = db_val(res, row, 33);
-	s->tags = db_val(res, row, 34);
-	s->host_state = db_val(res, row, 35);
-	s->reservation_id = db_val(res, row, 36);
-	s->hostname = db_val(res, row, 37);
-	s->user_data = db_val(res, row, 38);
-	s->launch_index = db_long(res, row, 39, 0);
+	s->reservation_id = db_val(res, row, 34);
+	s->hostname = db_val(res, row, 35);
+	s->launch_index = db_long(res, row, 36, 0);
+}
+
+int server_extras_load(PGconn *db, const PGresult *res, const struct server_view_ctx *c,
+                       struct server_extras *x, char *err, size_t errlen)
+{
+	memset(x, 0, sizeof(*x));
+	int n = PQntuples(res);
+	int full = !c->update || c->mv_minor >= 75;
+	int tags = c->mv_minor >= 26, agents = c->admin && full && c->mv_minor >= 16,
+	    udata = c->admin && full && c->mv_minor >= 3;
+	if (n == 0 || !(tags || agents || udata))
+		return 0;
+	/* the ids as a text[] literal: UUIDs need no quoting */
+	size_t cap = (size_t)n * UUID_STR_LEN + 3, len = 0;
+	char *ids = xmalloc(cap);
+	ids[len++] = '{';
+	for (int i = 0; i < n; i++)
+		len +=
+		    (size_t)snprintf(ids + len, cap - len, "%s%s", i ? "," : "", db_val(res, i, 0));
+	snprintf(ids + len, cap - len, "}");
+	int rc = 0;
+	if (tags && !(x->tags = DBQ(db, err, errlen,
+	                            "SELECT instance_id, json_agg(tag ORDER BY tag)::text FROM"
+	                            " instance_tags WHERE instance_id = ANY($1::text[])"
+	                            " GROUP BY instance_id",
+	                            ids)))
+		rc = -EIO;
+	if (rc == 0 && agents &&
+	    !(x->agents = DBQ(db, err, errlen, "SELECT host, state FROM agents")))
+		rc = -EIO;
+	if (rc == 0 && udata &&
+	    !(x->user_data = DBQ(db, err, errlen,
+	                         "SELECT id, user_data FROM instances WHERE id = ANY($1::text[])"
+	                         " AND user_data IS NOT NULL",
+	                         ids)))
+		rc = -EIO;
+	free(ids);
+	if (rc < 0)
+		server_extras_release(x);
+	return rc;
+}
+
+/* The second column of the row of r whose first column is key, or NULL. */
+static const char *extras_find(const PGresult *r, const char *key)
+{
+	for (int i = 0; r && key && i < PQntuples(r); i++)
+		if (!strcmp(db_val(r, i, 0), key))
+			return db_val(r, i, 1);
+	return NULL;
+}
+
+void server_extras_apply(const struct server_extras *x, struct server_row *s)
+{
+	s->tags = extras_find(x->tags, s->id);
+	s->host_state = extras_find(x->agents, s->host);
+	s->user_data = extras_find(x->user_data, s->id);
+}
+
+void server_extras_release(struct server_extras *x)
+{
+	PQclear(x->tags);
+	PQclear(x->agents);
+	PQclear(x->user_data);
+	memset(x, 0, sizeof(*x));
 }
 
 void server_view_ctx_of(const struct req *r, struct server_view_ctx *c)
@@ -344,7 +405,13 @@ static void servers_list_common(struct req *r, struct resp *w, int detail)
 		return;
 	}
 	struct server_view_ctx ctx;
+	struct server_extras x = {0};
 	server_view_ctx_of(r, &ctx);
+	if (detail && server_extras_load(r->ctx->db, res, &ctx, &x, err, sizeof(err)) < 0) {
+		PQclear(res);
+		resp_db_error(r, w, err);
+		return;
+	}
 	/* written straight into the body: no tree per server (issue 6) */
 	int n = PQntuples(res);
 	struct jsonw out;
@@ -355,6 +422,7 @@ static void servers_list_common(struct req *r, struct resp *w, int detail)
 	for (int i = 0; i < n; i++) {
 		struct server_row s;
 		server_row_from(res, i, &s);
+		server_extras_apply(&x, &s);
 		if (detail)
 			server_view_write_full(&out, &s, &ctx);
 		else
@@ -376,6 +444,7 @@ static void servers_list_common(struct req *r, struct resp *w, int detail)
 	}
 	jsonw_obj_end(&out);
 	PQclear(res);
+	server_extras_release(&x);
 	resp_json_text(w, 200, &out);
 }
 
@@ -389,17 +458,33 @@ static void servers_detail(struct req *r, struct resp *w)
 	servers_list_common(r, w, 1);
 }
 
+/* {"server": ...} of row 0 of res (a SERVER_COLUMNS result): show's view, or PUT's
+ * (update). */
+static void server_answer(struct req *r, struct resp *w, const PGresult *res, int update)
+{
+	char err[256];
+	struct server_row s;
+	struct server_view_ctx ctx;
+	struct server_extras x;
+	server_view_ctx_of(r, &ctx);
+	ctx.update = update;
+	ctx.single = 1;
+	if (server_extras_load(r->ctx->db, res, &ctx, &x, err, sizeof(err)) < 0) {
+		resp_db_error(r, w, err);
+		return;
+	}
+	server_row_from(res, 0, &s);
+	server_extras_apply(&x, &s);
+	resp_json(w, 200, json_pack("{s:o}", "server", server_view_full(&s, &ctx)));
+	server_extras_release(&x);
+}
+
 static void server_show(struct req *r, struct resp *w)
 {
 	PGresult *res = server_find(r, w, r->params[0], 0);
 	if (!res)
 		return;
-	struct server_row s;
-	struct server_view_ctx ctx;
-	server_row_from(res, 0, &s);
-	server_view_ctx_of(r, &ctx);
-	ctx.single = 1;
-	resp_json(w, 200, json_pack("{s:o}", "server", server_view_full(&s, &ctx)));
+	server_answer(r, w, res, 0);
 	PQclear(res);
 }
 
@@ -1139,13 +1224,7 @@ static void server_update(struct req *r, struct resp *w)
 	res = server_find(r, w, id, 0);
 	if (!res)
 		goto out;
-	struct server_row s;
-	struct server_view_ctx ctx;
-	server_row_from(res, 0, &s);
-	server_view_ctx_of(r, &ctx);
-	ctx.update = 1;
-	ctx.single = 1;
-	resp_json(w, 200, json_pack("{s:o}", "server", server_view_full(&s, &ctx)));
+	server_answer(r, w, res, 1);
 out:
 	PQclear(res);
 	jparse_release(f_update, JCOUNT(f_update), &u);

@@ -115,17 +115,28 @@ int server_action_check(const struct server_action *a, const char *id, const cha
 	" AND t.status IN ('pending', 'dispatched')),"                                             \
 	" i.description, i.locked_by, i.lock_reason, i.flavor_name, i.vcpus, i.ram_mb,"            \
 	" i.disk_gb, i.flavor_ephemeral_gb, i.flavor_swap_mb, i.flavor_extra_specs::text,"         \
-	" (SELECT coalesce(json_agg(g.tag ORDER BY g.tag), '[]') FROM instance_tags g"             \
-	" WHERE g.instance_id = i.id)::text,"                                                      \
-	" (SELECT a.state FROM agents a WHERE a.host = i.host),"                                   \
-	" i.reservation_id, i.hostname, i.user_data, i.launch_index"
-#define SERVER_NCOLUMNS 40
+	" i.reservation_id, i.hostname, i.launch_index"
+#define SERVER_NCOLUMNS 37
 /* Column index of the open-task flag in SERVER_COLUMNS. */
 #define SERVER_COL_OPEN_TASK 23
 
 /* Fills s from row `row` of a result selected with SERVER_COLUMNS (strings borrowed
- * from res). */
+ * from res). tags, host_state and user_data stay NULL: server_extras has them. */
 void server_row_from(const PGresult *res, int row, struct server_row *s);
+
+/* What SERVER_COLUMNS leaves out, read once for all the rows of a result and only when
+ * the view shows it: tags (2.26), the host's agent state (an admin's host_status,
+ * 2.16) and user_data (an admin's, 2.3). Kept out of the row because per-row subqueries
+ * (and 64 KiB user data) turn the planner off the list indexes (tests/e2e/test_explain). */
+struct server_extras {
+	PGresult *tags, *agents, *user_data;
+};
+/* Loads the extras of the rows of res the view c needs. 0, or -EIO with err. */
+int server_extras_load(PGconn *db, const PGresult *res, const struct server_view_ctx *c,
+                       struct server_extras *x, char *err, size_t errlen);
+/* Fills s's extras from x (strings borrowed from x). */
+void server_extras_apply(const struct server_extras *x, struct server_row *s);
+void server_extras_release(struct server_extras *x);
 
 /* Loads the non-deleted instance id as the caller may see it (own project; any
  * project for an admin), optionally locking the row (FOR UPDATE OF i). Returns the
