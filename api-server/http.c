@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compute/microversion.h"
 #include "identity/revocation.h"
 #include "identity/token.h"
 #include "log.h"
@@ -211,26 +212,29 @@ static int authorize(struct req *r, struct resp *w)
 	return 0;
 }
 
-/* Compute: the microversion asked for must be one we serve (2.1); every answer says
- * which one it is. */
+/* Compute: the microversion asked for (compute/microversion.h) must be one we serve
+ * (else Nova's 400 or 406); handlers read it from r->ctx->mv_minor, and every answer
+ * says which one it is. */
 static int compute_begin(struct req *r, struct resp *w)
 {
+	char msg[256], hdr[32];
+	int minor = 1;
 	ctx_begin(r, w);
 	resp_header(w, "x-compute-request-id", r->id); /* Nova's name, beside the common one */
-	resp_header(w, "X-OpenStack-Nova-API-Version", "2.1");
-	resp_header(w, "OpenStack-API-Version", "compute 2.1");
 	resp_header(w, "Vary", "OpenStack-API-Version, X-OpenStack-Nova-API-Version");
-	const char *v = req_header(r, "X-OpenStack-Nova-API-Version");
-	char buf[64];
-	const char *h = req_header(r, "OpenStack-API-Version");
-	if (h && !strncmp(h, "compute ", 8)) {
-		snprintf(buf, sizeof(buf), "%s", h + 8);
-		v = buf;
+	int rc = microversion_parse(req_header(r, "OpenStack-API-Version"),
+	                            req_header(r, "X-OpenStack-Nova-API-Version"), &minor, msg,
+	                            sizeof(msg));
+	if (rc < 0) {
+		resp_error(r, w, rc == -ERANGE ? 406 : 400, "%s", msg);
+		return rc;
 	}
-	if (!v || !strcmp(v, "2.1") || !strcmp(v, "latest") || !strcmp(v, "2.0"))
-		return 0;
-	resp_error(r, w, 406, "Version is not supported by the API (max 2.1)");
-	return -EINVAL;
+	r->ctx->mv_minor = minor;
+	snprintf(hdr, sizeof(hdr), "2.%d", minor);
+	resp_header(w, "X-OpenStack-Nova-API-Version", hdr);
+	snprintf(hdr, sizeof(hdr), "compute 2.%d", minor);
+	resp_header(w, "OpenStack-API-Version", hdr);
+	return 0;
 }
 
 const struct httpd_hooks identity_hooks = {

@@ -35,9 +35,13 @@ int quota_limits(PGconn *db, const char *project_id, struct quota_set *out)
 {
 	char err[256];
 	quota_defaults(out);
-	PGresult *r =
-	    DBQ(db, err, sizeof err,
-	        "SELECT resource, hard_limit FROM quotas WHERE project_id = $1", project_id);
+	/* the default quota class (os-quota-class-sets) first, the project's own rows last */
+	PGresult *r = DBQ(db, err, sizeof err,
+	                  "SELECT resource, hard_limit FROM (SELECT resource, hard_limit, 0 AS o"
+	                  " FROM quota_classes WHERE class_name = 'default' UNION ALL"
+	                  " SELECT resource, hard_limit, 1 FROM quotas WHERE project_id = $1) q"
+	                  " ORDER BY o",
+	                  project_id);
 	if (!r)
 		return -EIO;
 	for (int i = 0; i < PQntuples(r); i++) {

@@ -15,7 +15,8 @@ struct quota_set {
 const char *quota_name(enum quota_resource q);
 /* Nova's defaults: instances 10, cores 20, ram 51200, key_pairs 100. */
 void quota_defaults(struct quota_set *s);
-/* Limits of project (defaults overlaid with its quotas rows). 0 or -EIO. */
+/* Limits of project: Nova's defaults overlaid with the default quota class's rows, then
+ * with the project's quotas rows. 0 or -EIO. */
 int quota_limits(PGconn *db, const char *project_id, struct quota_set *out);
 /* Current usage of project from its non-deleted instances. 0 or -EIO. */
 int quota_usage(PGconn *db, const char *project_id, struct quota_set *out);

@@ -2,8 +2,18 @@
 #include "routes.h"
 
 const struct httpd_table *const routes_all[] = {
-    &identity_versions_routes, &compute_versions_routes, &image_versions_routes, &auth_routes,
-    &identity_routes,          &server_routes,           &server_action_routes,  &flavor_routes,
-    &keypair_routes,           &compute_misc_routes,     &image_routes,
+    &identity_versions_routes,
+    &compute_versions_routes,
+    &image_versions_routes,
+    &auth_routes,
+    &identity_routes,
+    &server_routes,
+    &server_action_routes,
+    &flavor_routes,
+    &keypair_routes,
+    &compute_misc_routes,
+    &image_routes,
+    &instance_action_routes,
+    &server_tag_routes,
 };
 const size_t routes_count = sizeof(routes_all) / sizeof(routes_all[0]);

@@ -13,6 +13,8 @@ extern const struct httpd_table server_action_routes;     /* compute/server_acti
 extern const struct httpd_table flavor_routes;            /* compute/flavor.c */
 extern const struct httpd_table keypair_routes;           /* compute/keypair.c */
 extern const struct httpd_table compute_misc_routes;      /* compute/compute_misc.c */
+extern const struct httpd_table instance_action_routes;   /* compute/instance_action.c */
+extern const struct httpd_table server_tag_routes;        /* compute/server_tags.c */
 extern const struct httpd_table image_routes;             /* image/image.c */
 
 extern const struct httpd_table *const routes_all[];

@@ -1,6 +1,8 @@
 /* Version discovery documents at each service root. Advertise only what we serve:
- * Identity v3.14, Compute 2.1 (min 2.1), Image v2. */
+ * Identity v3.14, Compute 2.1 up to MICROVERSION_MAX (compute/microversion.h), Image v2. */
 #include <stdlib.h>
+
+#include "compute/microversion.h"
 
 #include "policy.h"
 #include "routes.h"
@@ -36,9 +38,9 @@ static void identity_v3(struct req *r, struct resp *w)
 static json_t *compute_version(const struct api *api, int v21)
 {
 	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:[{s:s,s:s}]}", "id", v21 ? "v2.1" : "v2.0",
-	                 "status", v21 ? "CURRENT" : "SUPPORTED", "version", v21 ? "2.1" : "",
-	                 "min_version", v21 ? "2.1" : "", "updated",
-	                 v21 ? "2013-07-23T11:33:21Z" : "2011-01-21T11:33:21Z", "links",
+	                 "status", v21 ? "CURRENT" : "SUPPORTED", "version",
+	                 v21 ? MICROVERSION_MAX_STR : "", "min_version", v21 ? "2.1" : "",
+	                 "updated", v21 ? "2013-07-23T11:33:21Z" : "2011-01-21T11:33:21Z", "links",
 	                 link_self(api, v21 ? "/compute/v2.1/" : "/compute/v2/"), "media-types",
 	                 "base", "application/json", "type",
 	                 v21 ? "application/vnd.openstack.compute+json;version=2.1"

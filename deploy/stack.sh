@@ -33,7 +33,7 @@ DEPS=(
 	libsodium-dev libcmocka-dev clang libclang-rt-14-dev clang-format-14
 	# runtime
 	postgresql qemu-system-x86 qemu-utils genisoimage xorriso ca-certificates curl
-	util-linux procps iproute2 openssh-client
+	util-linux procps iproute2 openssh-client openssl
 	# deploy/mkguest.sh (the guest image builder)
 	dosfstools mtools syslinux syslinux-common cpio kmod gzip
 	# tests and bench

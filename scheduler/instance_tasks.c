@@ -76,6 +76,25 @@ out:
 	return rc;
 }
 
+/* Closes t (tasks_mark) and finishes the instance-action event waiting for it (the
+ * API wrote it with the task): result Success or Error, the error as its traceback,
+ * the host it ran on. */
+static int inst_mark(PGconn *c, const struct task *t, const char *status, const char *error,
+                     char *err, size_t errlen)
+{
+	if (tasks_mark(c, t->id, status, error, err, errlen) < 0)
+		return -EIO;
+	const char *params[] = {t->id, status, error, t->host};
+	return db_exec(
+	           c,
+	           "UPDATE instance_action_events SET finish_time = now(), result = CASE"
+	           " WHEN $2::text = 'done' THEN 'Success' ELSE 'Error' END, traceback = $3::text,"
+	           " host = nullif($4::text, '') WHERE task_id = $1 AND finish_time IS NULL",
+	           4, params, err, errlen) < 0
+	           ? -EIO
+	           : 0;
+}
+
 /* Moves the instance of t per the state table: success takes the action's end
  * state; a failure of spawn/delete is ERROR with the error as fault (power state as
  * reported), a failure of a power action keeps the state unless the reported power
@@ -111,7 +130,7 @@ static int inst_apply(const struct task *t, const struct inst *i, PGconn *c, int
 static int inst_finish(const struct task *t, const struct inst *i, PGconn *c, int ok,
                        const char *reported, const char *error, char *err, size_t errlen)
 {
-	if (tasks_mark(c, t->id, ok ? "done" : "failed", ok ? NULL : error, err, errlen) < 0)
+	if (inst_mark(c, t, ok ? "done" : "failed", ok ? NULL : error, err, errlen) < 0)
 		return -EIO;
 	if (i->deleted || !t->host[0] || strcmp(t->host, i->host))
 		return 0;
@@ -124,7 +143,7 @@ static int inst_fail_early(struct sched *s, const struct task *t, const struct i
 {
 	char err[512];
 	log_warn("task %s (%s of instance %s) failed: %s", t->id, t->action, t->resource_id, why);
-	if (tasks_mark(c, t->id, "failed", why, err, sizeof(err)) < 0 ||
+	if (inst_mark(c, t, "failed", why, err, sizeof(err)) < 0 ||
 	    (!i->deleted && inst_apply(t, i, c, 0, NULL, why, err, sizeof(err)) < 0)) {
 		sched_db_error(s, c, "tasks: record failure", err);
 		return -EIO;
@@ -140,7 +159,7 @@ static int inst_delete_locally(struct sched *s, const struct task *t, PGconn *c,
 	char err[512], note[256];
 	snprintf(note, sizeof(note), "host %s is down: deleted without it", host);
 	if (instance_mark_deleted(c, t->resource_id, err, sizeof(err)) < 0 ||
-	    tasks_mark(c, t->id, "done", note, err, sizeof(err)) < 0) {
+	    inst_mark(c, t, "done", note, err, sizeof(err)) < 0) {
 		sched_db_error(s, c, "tasks: delete on a gone host", err);
 		return -EIO;
 	}
@@ -179,6 +198,12 @@ static int inst_spawn_payload(struct sched *s, const struct task *t, const struc
 	while (blen > 0 && base[blen - 1] == '/')
 		blen--;
 	hostname_from_name(db_val(r, 0, 0), t->resource_id, hostname);
+	/* the API shows it (OS-EXT-SRV-ATTR:hostname at 2.3) */
+	if (db_exec(c, "UPDATE instances SET hostname = $2 WHERE id = $1", 2,
+	            (const char *const[]){t->resource_id, hostname}, err, errlen) < 0) {
+		rc = -EIO;
+		goto out;
+	}
 	k->name = xstrdup(db_val(r, 0, 0));
 	k->hostname = xstrdup(hostname);
 	k->vcpus = i->vcpus;
@@ -305,7 +330,7 @@ static int dispatch_delete(struct sched *s, const struct task *t, struct inst *i
 	const char *target = t->host[0] ? t->host : i->host;
 	if (!*target) { /* never placed: nothing runs anywhere */
 		if (instance_mark_deleted(c, t->resource_id, err, sizeof(err)) < 0 ||
-		    tasks_mark(c, t->id, "done", NULL, err, sizeof(err)) < 0) {
+		    inst_mark(c, t, "done", NULL, err, sizeof(err)) < 0) {
 			sched_db_error(s, c, "tasks: delete unplaced instance", err);
 			return -EIO;
 		}
@@ -355,7 +380,7 @@ static int inst_for_step(struct sched *s, PGconn *c, const struct task *t, int s
 		return -EAGAIN; /* nubo-api holds the row: next pass */
 	if (rc == -ENOENT) {
 		log_warn("task %s: instance %s does not exist: failed", t->id, t->resource_id);
-		rc = tasks_mark(c, t->id, "failed", "instance does not exist", err, sizeof(err));
+		rc = inst_mark(c, t, "failed", "instance does not exist", err, sizeof(err));
 		if (rc < 0)
 			sched_db_error(s, c, "tasks: fail orphan task", err);
 		return rc < 0 ? -EIO : 0;
@@ -385,7 +410,7 @@ static int inst_resend(struct sched *s, PGconn *c, const struct task *t)
 	if (rc != 1)
 		return rc;
 	if (!t->host[0]) {
-		rc = tasks_mark(c, t->id, "failed", "dispatched to no host", err, sizeof(err));
+		rc = inst_mark(c, t, "failed", "dispatched to no host", err, sizeof(err));
 	} else if (!agents_is_up(&s->agents, t->host)) {
 		if (strcmp(t->action, TASK_DELETE))
 			return -EAGAIN; /* sent again once the host is back */
@@ -395,7 +420,7 @@ static int inst_resend(struct sched *s, PGconn *c, const struct task *t)
 		return inst_delete_locally(s, t, c, t->host);
 	} else if (i.deleted && strcmp(t->action, TASK_DELETE)) {
 		/* a delete overtook it: sending it again could bring the guest back */
-		rc = tasks_mark(c, t->id, "failed", "instance was deleted", err, sizeof(err));
+		rc = inst_mark(c, t, "failed", "instance was deleted", err, sizeof(err));
 	} else { /* until its deadline (tasks_deadlines), which alone gives up on it */
 		log_info("task %s: no result from %s: sending again", t->id, t->host);
 		return inst_send(s, t, &i, c, t->host);
@@ -412,7 +437,7 @@ static int inst_on_result(struct sched *s, PGconn *c, const struct task *t,
 	struct inst i;
 	int rc = inst_load(c, t, 0, &i, err, sizeof(err));
 	if (rc == -ENOENT)
-		rc = tasks_mark(c, t->id, r->ok ? "done" : "failed", r->error, err, sizeof(err));
+		rc = inst_mark(c, t, r->ok ? "done" : "failed", r->error, err, sizeof(err));
 	else if (rc > 0)
 		rc = inst_finish(t, &i, c, r->ok, r->state, r->error, err, sizeof(err));
 	if (rc < 0) {
@@ -438,7 +463,7 @@ static int inst_on_deadline(struct sched *s, PGconn *c, const struct task *t, co
 		if (gone)
 			return inst_delete_locally(s, t, c, target);
 	}
-	if (tasks_mark(c, t->id, "failed", why, err, sizeof(err)) < 0 ||
+	if (inst_mark(c, t, "failed", why, err, sizeof(err)) < 0 ||
 	    (!i.deleted && inst_apply(t, &i, c, 0, NULL, why, err, sizeof(err)) < 0)) {
 		sched_db_error(s, c, "tasks: record deadline", err);
 		return -EIO;

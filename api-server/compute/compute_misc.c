@@ -11,9 +11,11 @@
 #include "policy.h"
 #include "quota.h"
 #include "compute/quota_sets.h"
+#include "compute/server.h"
 #include "routes.h"
 #include "usage/usage.h"
 #include "wire.h"
+#include "xalloc.h"
 
 /* "up" in SQL: $1 is the agent timeout in seconds. */
 #define AGENT_UP "(state = 'up' AND last_seen > now() - $1::int * interval '1 second')"
@@ -45,7 +47,8 @@ static void limits_show(struct req *r, struct resp *w)
 		return;
 	}
 	/* Nova's fixed 2.1 absolute limits beside the enforced ones; nothing counts
-	 * floating IPs, security groups or server groups here yet. */
+	 * floating IPs, security groups or server groups here yet. The network limits
+	 * leave at 2.36, maxImageMeta at 2.39, the personality limits at 2.57. */
 	json_t *abs = json_pack(
 	    "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i}",
 	    "maxTotalInstances", (json_int_t)lim.v[QUOTA_INSTANCES], "maxTotalCores",
@@ -57,6 +60,18 @@ static void limits_show(struct req *r, struct resp *w)
 	    "maxSecurityGroupRules", 20, "maxTotalFloatingIps", 10, "maxServerGroups", 10,
 	    "maxServerGroupMembers", 10, "totalFloatingIpsUsed", 0, "totalSecurityGroupsUsed", 0,
 	    "totalServerGroupsUsed", 0);
+	static const struct {
+		const char *key;
+		int until;
+	} gone[] = {
+	    {"maxSecurityGroups", 36},       {"maxSecurityGroupRules", 36},
+	    {"maxTotalFloatingIps", 36},     {"totalFloatingIpsUsed", 36},
+	    {"totalSecurityGroupsUsed", 36}, {"maxImageMeta", 39},
+	    {"maxPersonality", 57},          {"maxPersonalitySize", 57},
+	};
+	for (size_t i = 0; i < sizeof(gone) / sizeof(gone[0]); i++)
+		if (r->ctx->mv_minor >= gone[i].until)
+			json_object_del(abs, gone[i].key);
 	resp_json(w, 200, json_pack("{s:{s:o,s:[]}}", "limits", "absolute", abs, "rate"));
 }
 
@@ -118,32 +133,39 @@ static void az_detail(struct req *r, struct resp *w)
  * (stable while no agent row is deleted). */
 static PGresult *agents_query(struct req *r, struct resp *w, const char *id, const char *pattern)
 {
+	/* 2.53: hypervisors (and services) are known by a UUID, derived from the host */
+	int by_uuid = r->ctx->mv_minor >= 53;
 	char secs[16], err[256];
 	agent_timeout(r, secs);
 	PGresult *res = db_query(
 	    r->ctx->db,
 	    "SELECT a.id, a.host, a.up, a.vcpus, a.ram_mb, a.disk_gb, coalesce(u.vcpus, 0),"
 	    " coalesce(u.ram, 0), coalesce(u.disk, 0), coalesce(u.n, 0), a.az,"
-	    " to_char(a.last_seen AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
+	    " to_char(a.last_seen AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US'),"
+	    " md5('hypervisor:' || a.host)::uuid::text, md5('service:' || a.host)::uuid::text"
 	    " FROM (SELECT row_number() OVER (ORDER BY created_at, host) AS id, host, " AGENT_UP
 	    " AS up, vcpus, ram_mb, disk_gb, az, last_seen FROM agents WHERE kind = 'compute') a"
 	    " LEFT JOIN (SELECT host, sum(vcpus) AS vcpus, sum(ram_mb) AS ram, sum(disk_gb) AS "
 	    "disk,"
 	    " count(*) AS n FROM instances WHERE NOT deleted AND host IS NOT NULL GROUP BY host) u"
-	    " ON u.host = a.host WHERE ($2::text IS NULL OR a.id::text = $2)"
+	    " ON u.host = a.host WHERE ($2::text IS NULL OR (CASE WHEN $4::text = '1' THEN"
+	    " md5('hypervisor:' || a.host)::uuid::text ELSE a.id::text END) = $2)"
 	    " AND ($3::text IS NULL OR strpos(a.host, $3) > 0) ORDER BY a.id",
-	    3, (const char *const[]){secs, id, pattern}, err, sizeof(err), NULL);
+	    4, (const char *const[]){secs, id, pattern, by_uuid ? "1" : "0"}, err, sizeof(err),
+	    NULL);
 	if (!res)
 		resp_db_error(r, w, err);
 	return res;
 }
 
-static json_t *hypervisor_json(const PGresult *res, int i, int detail)
+static json_t *hypervisor_json(const PGresult *res, int i, int detail, int mv)
 {
 	json_int_t id = db_long(res, i, 0, 0);
 	json_t *h =
 	    json_pack("{s:I,s:s,s:s,s:s}", "id", id, "hypervisor_hostname", db_val(res, i, 1),
 	              "state", db_val(res, i, 2)[0] == 't' ? "up" : "down", "status", "enabled");
+	if (mv >= 53)
+		json_object_set_new(h, "id", json_string(db_val(res, i, 12)));
 	if (!detail)
 		return h;
 	long vcpus = db_long(res, i, 3, 0), ram = db_long(res, i, 4, 0),
@@ -161,26 +183,115 @@ static json_t *hypervisor_json(const PGresult *res, int i, int detail)
 	    "current_workload", 0, "disk_available_least", (json_int_t)(disk - udisk),
 	    "hypervisor_type", "QEMU", "host_ip", "cpu_info", "{}", "service", "host",
 	    db_val(res, i, 1), "id", id, "disabled_reason");
+	/* agents do not report their QEMU's version: 0 says "unknown" in Nova's integer */
+	json_object_set_new(more, "hypervisor_version", json_integer(0));
+	if (mv >= 28) /* 2.28: cpu_info is an object, not its text */
+		json_object_set_new(more, "cpu_info", json_object());
+	if (mv >= 53)
+		json_object_set_new(json_object_get(more, "service"), "id",
+		                    json_string(db_val(res, i, 13)));
 	json_object_update(h, more);
 	json_decref(more);
 	return h;
 }
 
-/* {"hypervisors": [...]} of every row of res. */
-static json_t *hypervisors_json(const PGresult *res, int detail)
+/* {"hypervisors": [...]} of rows [from, to) of res. */
+static json_t *hypervisors_json(const PGresult *res, int from, int to, int detail, int mv)
 {
 	json_t *a = json_array();
-	for (int i = 0; i < PQntuples(res); i++)
-		json_array_append_new(a, hypervisor_json(res, i, detail));
+	for (int i = from; i < to; i++)
+		json_array_append_new(a, hypervisor_json(res, i, detail, mv));
 	return json_pack("{s:o}", "hypervisors", a);
 }
 
+/* 2.53's with_servers: each hypervisor of body (rows from.. of res) gets "servers",
+ * [{uuid, name}] of the live instances on its host, when it has any. 0, or -EIO after
+ * answering. */
+static int hypervisors_servers(struct req *r, struct resp *w, const PGresult *res, int from,
+                               json_t *body)
+{
+	char err[256];
+	json_t *list = json_object_get(body, "hypervisors");
+	size_t i;
+	json_t *h;
+	json_array_foreach(list, i, h)
+	{
+		PGresult *s = DBQ(r->ctx->db, err, sizeof err,
+		                  "SELECT id, name FROM instances WHERE host = $1 AND NOT deleted"
+		                  " ORDER BY created_at, id",
+		                  db_val(res, from + (int)i, 1));
+		if (!s) {
+			resp_db_error(r, w, err);
+			return -EIO;
+		}
+		if (PQntuples(s) > 0) {
+			json_t *a = json_array();
+			for (int k = 0; k < PQntuples(s); k++)
+				json_array_append_new(a, json_pack("{s:s,s:s}", "uuid",
+				                                   db_val(s, k, 0), "name",
+				                                   db_val(s, k, 1)));
+			json_object_set_new(h, "servers", a);
+		}
+		PQclear(s);
+	}
+	return 0;
+}
+
+/* The list, from 2.33 paged by limit and marker (a hypervisor id), from 2.53 also by
+ * host name pattern and with their servers. */
 static void hypervisors_list_common(struct req *r, struct resp *w, int detail)
 {
-	PGresult *res = agents_query(r, w, NULL, NULL);
+	int mv = r->ctx->mv_minor;
+	long limit = mv >= 33 ? wire_nonneg(req_query(r, "limit")) : -1;
+	const char *marker = mv >= 33 ? req_query(r, "marker") : NULL;
+	const char *pattern = mv >= 53 ? req_query(r, "hypervisor_hostname_pattern") : NULL;
+	int with_servers = mv >= 53 ? server_bool_param(req_query(r, "with_servers")) : 0;
+	if (limit == -EINVAL || with_servers < 0) {
+		resp_error(r, w, 400, "Invalid input for query parameters %s.",
+		           limit == -EINVAL ? "limit" : "with_servers");
+		return;
+	}
+	if (pattern && (limit >= 0 || marker)) {
+		resp_error(r, w, 400,
+		           "Paging over hypervisors with the hypervisor_hostname_pattern query "
+		           "parameter is not supported.");
+		return;
+	}
+	PGresult *res = agents_query(r, w, NULL, pattern);
 	if (!res)
 		return;
-	resp_json(w, 200, hypervisors_json(res, detail));
+	if (pattern && PQntuples(res) == 0) {
+		PQclear(res);
+		resp_error(r, w, 404, "No hypervisor matching '%s' could be found.", pattern);
+		return;
+	}
+	int n = PQntuples(res), from = 0;
+	if (marker) {
+		while (from < n && strcmp(db_val(res, from, mv >= 53 ? 12 : 0), marker))
+			from++;
+		if (from == n) {
+			PQclear(res);
+			resp_error(r, w, 400, "marker [%s] not found", marker);
+			return;
+		}
+		from++;
+	}
+	int to = limit >= 0 && from + limit < n ? from + (int)limit : n;
+	json_t *body = hypervisors_json(res, from, to, detail, mv);
+	if (with_servers && hypervisors_servers(r, w, res, from, body) < 0) {
+		json_decref(body);
+		PQclear(res);
+		return;
+	}
+	if (limit > 0 && to - from == limit) {
+		char *href = xasprintf("%s/compute/v2.1/os-hypervisors%s?limit=%ld&marker=%s",
+		                       r->ctx->api->public_url, detail ? "/detail" : "", limit,
+		                       db_val(res, to - 1, mv >= 53 ? 12 : 0));
+		json_object_set_new(body, "hypervisors_links",
+		                    json_pack("[{s:s,s:s}]", "rel", "next", "href", href));
+		free(href);
+	}
+	resp_json(w, 200, body);
 	PQclear(res);
 }
 
@@ -199,10 +310,21 @@ static void hypervisors_show(struct req *r, struct resp *w)
 	PGresult *res = agents_query(r, w, r->params[0], NULL);
 	if (!res)
 		return;
-	if (PQntuples(res) != 1)
+	int mv = r->ctx->mv_minor;
+	int with_servers = mv >= 53 ? server_bool_param(req_query(r, "with_servers")) : 0;
+	if (PQntuples(res) != 1) {
 		resp_error(r, w, 404, "Hypervisor with ID %s could not be found.", r->params[0]);
-	else
-		resp_json(w, 200, json_pack("{s:o}", "hypervisor", hypervisor_json(res, 0, 1)));
+	} else if (with_servers < 0) {
+		resp_error(r, w, 400, "Invalid input for query parameters with_servers.");
+	} else {
+		json_t *one = hypervisors_json(res, 0, 1, 1, mv);
+		if (!with_servers || hypervisors_servers(r, w, res, 0, one) == 0)
+			resp_json(
+			    w, 200,
+			    json_pack("{s:O}", "hypervisor",
+			              json_array_get(json_object_get(one, "hypervisors"), 0)));
+		json_decref(one);
+	}
 	PQclear(res);
 }
 
@@ -210,19 +332,53 @@ static void hypervisors_show(struct req *r, struct resp *w)
  * `openstack hypervisor show` expects exactly that. */
 static void hypervisors_uptime(struct req *r, struct resp *w)
 {
-	resp_error(r, w, 501, "Virt driver does not implement host uptime.");
+	PGresult *res = agents_query(r, w, r->params[0], NULL);
+	if (!res)
+		return;
+	if (PQntuples(res) != 1)
+		resp_error(r, w, 404, "Hypervisor with ID %s could not be found.", r->params[0]);
+	else
+		resp_error(r, w, 501, "Virt driver does not implement host uptime.");
+	PQclear(res);
 }
 
-/* GET /os-hypervisors/{pattern}/search: how 2.1 clients find a hypervisor by name. */
+/* GET /os-hypervisors/{pattern}/servers (below 2.53): the matching hypervisors, each
+ * with the servers on it. */
+static void hypervisors_servers_list(struct req *r, struct resp *w)
+{
+	if (r->ctx->mv_minor >= 53) {
+		resp_error(r, w, 404, "The resource could not be found.");
+		return;
+	}
+	PGresult *res = agents_query(r, w, NULL, r->params[0]);
+	if (!res)
+		return;
+	if (PQntuples(res) == 0) {
+		resp_error(r, w, 404, "No hypervisor matching '%s' could be found.", r->params[0]);
+	} else {
+		json_t *body = hypervisors_json(res, 0, PQntuples(res), 0, r->ctx->mv_minor);
+		if (hypervisors_servers(r, w, res, 0, body) == 0)
+			resp_json(w, 200, json_incref(body));
+		json_decref(body);
+	}
+	PQclear(res);
+}
+
+/* GET /os-hypervisors/{pattern}/search: how 2.1 clients find a hypervisor by name
+ * (gone at 2.53, replaced by ?hypervisor_hostname_pattern). */
 static void hypervisors_search(struct req *r, struct resp *w)
 {
+	if (r->ctx->mv_minor >= 53) {
+		resp_error(r, w, 404, "The resource could not be found.");
+		return;
+	}
 	PGresult *res = agents_query(r, w, NULL, r->params[0]);
 	if (!res)
 		return;
 	if (PQntuples(res) == 0)
 		resp_error(r, w, 404, "No hypervisor matching '%s' could be found.", r->params[0]);
 	else
-		resp_json(w, 200, hypervisors_json(res, 0));
+		resp_json(w, 200, hypervisors_json(res, 0, PQntuples(res), 0, r->ctx->mv_minor));
 	PQclear(res);
 }
 
@@ -256,13 +412,16 @@ static void services_list(struct req *r, struct resp *w)
 	for (int i = 0; i < PQntuples(res) && (!binary || !strcmp(binary, "nova-compute")); i++) {
 		if (host && strcmp(host, db_val(res, i, 1)))
 			continue;
-		json_array_append_new(
-		    a,
-		    json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:n,s:b}", "id",
-		              (json_int_t)db_long(res, i, 0, 0), "binary", "nova-compute", "host",
-		              db_val(res, i, 1), "zone", db_val(res, i, 10), "status", "enabled",
-		              "state", db_val(res, i, 2)[0] == 't' ? "up" : "down", "updated_at",
-		              db_val(res, i, 11), "disabled_reason", "forced_down", 0));
+		json_t *svc = json_pack(
+		    "{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:n}", "id", (json_int_t)db_long(res, i, 0, 0),
+		    "binary", "nova-compute", "host", db_val(res, i, 1), "zone", db_val(res, i, 10),
+		    "status", "enabled", "state", db_val(res, i, 2)[0] == 't' ? "up" : "down",
+		    "updated_at", db_val(res, i, 11), "disabled_reason");
+		if (r->ctx->mv_minor >= 11) /* nothing forces a Nubo agent down */
+			json_object_set_new(svc, "forced_down", json_false());
+		if (r->ctx->mv_minor >= 53)
+			json_object_set_new(svc, "id", json_string(db_val(res, i, 13)));
+		json_array_append_new(a, svc);
 	}
 	PQclear(res);
 	resp_json(w, 200, json_pack("{s:o}", "services", a));
@@ -304,15 +463,51 @@ static int usage_window(struct req *r, struct resp *w, time_t *start, time_t *en
 	return 0;
 }
 
-/* The instances that ran during [start, end), of one project or all (pid NULL),
- * ordered by project. Columns: id, name, project, vcpus, ram, disk, flavor name,
- * vm_state, deleted, launched epoch, terminated epoch, launched/terminated text. */
-static PGresult *usage_query(struct req *r, char *err, size_t errlen, time_t start, time_t end,
-                             const char *pid)
+/* The page of the usage query: at most limit instances after the one named marker
+ * (NULL: from the first). Nova pages by instance from 2.40 and before it silently
+ * stops at its max_limit (1000). */
+struct usage_page {
+	long limit;
+	const char *marker;
+};
+
+/* Reads ?limit and ?marker (2.40) into p; answers 400 and returns -EINVAL. */
+static int usage_paging(struct req *r, struct resp *w, struct usage_page *p)
 {
-	char s[24], e[24];
+	char cid[UUID_STR_LEN], err[256];
+	p->limit = 1000;
+	p->marker = NULL;
+	if (r->ctx->mv_minor < 40)
+		return 0;
+	long l = wire_nonneg(req_query(r, "limit"));
+	if (l == -EINVAL) {
+		resp_error(r, w, 400, "limit param must be an integer");
+		return -EINVAL;
+	}
+	if (l >= 0 && l < p->limit)
+		p->limit = l;
+	p->marker = req_query(r, "marker");
+	if (p->marker &&
+	    (uuid_lower(p->marker, cid) < 0 ||
+	     DBX(r->ctx->db, err, sizeof err, "SELECT 1 FROM instances WHERE id = $1", cid) != 1)) {
+		resp_error(r, w, 400, "marker [%s] not found",
+		           uuid_lower(p->marker, cid) < 0 ? "?" : cid);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The instances that ran during [start, end), of one project or all (pid NULL),
+ * ordered by project, one page of them. Columns: id, name, project, vcpus, ram, disk,
+ * flavor name, vm_state, deleted, launched epoch, terminated epoch, launched/
+ * terminated text. */
+static PGresult *usage_query(struct req *r, char *err, size_t errlen, time_t start, time_t end,
+                             const char *pid, const struct usage_page *p)
+{
+	char s[24], e[24], lim[24];
 	snprintf(s, sizeof(s), "%lld", (long long)start);
 	snprintf(e, sizeof(e), "%lld", (long long)end);
+	snprintf(lim, sizeof(lim), "%ld", p->limit);
 	return db_query(
 	    r->ctx->db,
 	    "SELECT i.id, i.name, i.project_id, i.vcpus, i.ram_mb, i.disk_gb,"
@@ -325,8 +520,30 @@ static PGresult *usage_query(struct req *r, char *err, size_t errlen, time_t sta
 	    "   CASE WHEN i.deleted THEN i.updated_at END) AS at) t"
 	    " WHERE i.launched_at < to_timestamp($2::bigint)"
 	    " AND (t.at IS NULL OR t.at > to_timestamp($1::bigint))"
-	    " AND ($3::text IS NULL OR i.project_id = $3) ORDER BY i.project_id, i.launched_at",
-	    3, (const char *const[]){s, e, pid}, err, errlen, NULL);
+	    " AND ($3::text IS NULL OR i.project_id = $3)"
+	    " AND ($4::text IS NULL OR (i.project_id, i.launched_at, i.id) > (SELECT m.project_id,"
+	    " m.launched_at, m.id FROM instances m WHERE m.id = $4))"
+	    " ORDER BY i.project_id, i.launched_at, i.id LIMIT $5::int",
+	    5, (const char *const[]){s, e, pid, p->marker, lim}, err, errlen, NULL);
+}
+
+/* The "next" link of a full usage page (2.40), into body under key. */
+static void usage_next(struct req *r, json_t *body, const char *key, const PGresult *res,
+                       const struct usage_page *p)
+{
+	int n = PQntuples(res);
+	if (r->ctx->mv_minor < 40 || n == 0 || n != p->limit)
+		return;
+	const char *path = strstr(r->url, "/os-simple-tenant-usage");
+	size_t plen = path ? strcspn(path, "?") : 0;
+	char *href = xasprintf("%s/compute/v2.1%.*s?limit=%ld&marker=%s", r->ctx->api->public_url,
+	                       (int)plen, path ? path : "", p->limit, db_val(res, n - 1, 0));
+	static const char *const keep[] = {"start", "end", "detailed"};
+	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+		if (req_query(r, keep[i]))
+			href = wire_query_append(href, keep[i], req_query(r, keep[i]));
+	json_object_set_new(body, key, json_pack("[{s:s,s:s}]", "rel", "next", "href", href));
+	free(href);
 }
 
 /* Builds the tenant_usage objects of rows [from, to) (one project). */
@@ -378,7 +595,10 @@ static void usage_list(struct req *r, struct resp *w)
 	if (usage_window(r, w, &start, &end) < 0)
 		return;
 	int detailed = wire_bool(req_query(r, "detailed")) == 1;
-	PGresult *res = usage_query(r, err, sizeof(err), start, end, NULL);
+	struct usage_page pg;
+	if (usage_paging(r, w, &pg) < 0)
+		return;
+	PGresult *res = usage_query(r, err, sizeof(err), start, end, NULL, &pg);
 	if (!res) {
 		resp_db_error(r, w, err);
 		return;
@@ -391,8 +611,10 @@ static void usage_list(struct req *r, struct resp *w)
 		json_array_append_new(a, tenant_usage_json(res, i, j, start, end, detailed));
 		i = j;
 	}
+	json_t *body = json_pack("{s:o}", "tenant_usages", a);
+	usage_next(r, body, "tenant_usages_links", res, &pg);
 	PQclear(res);
-	resp_json(w, 200, json_pack("{s:o}", "tenant_usages", a));
+	resp_json(w, 200, body);
 }
 
 static void usage_show(struct req *r, struct resp *w)
@@ -406,17 +628,20 @@ static void usage_show(struct req *r, struct resp *w)
 		           "to be performed.");
 		return;
 	}
-	if (usage_window(r, w, &start, &end) < 0)
+	struct usage_page pg;
+	if (usage_window(r, w, &start, &end) < 0 || usage_paging(r, w, &pg) < 0)
 		return;
-	PGresult *res = usage_query(r, err, sizeof(err), start, end, pid);
+	PGresult *res = usage_query(r, err, sizeof(err), start, end, pid, &pg);
 	if (!res) {
 		resp_db_error(r, w, err);
 		return;
 	}
 	json_t *u = PQntuples(res) ? tenant_usage_json(res, 0, PQntuples(res), start, end, 1)
 	                           : json_object();
+	json_t *body = json_pack("{s:o}", "tenant_usage", u);
+	usage_next(r, body, "tenant_usage_links", res, &pg);
 	PQclear(res);
-	resp_json(w, 200, json_pack("{s:o}", "tenant_usage", u));
+	resp_json(w, 200, body);
 }
 
 #define C "/compute/v2.1"
@@ -430,6 +655,7 @@ static const struct httpd_route routes[] = {
     {"GET", C "/os-hypervisors/{}", hypervisors_show, POL_COMPUTE_ADMIN, 0},
     {"GET", C "/os-hypervisors/{}/uptime", hypervisors_uptime, POL_COMPUTE_ADMIN, 0},
     {"GET", C "/os-hypervisors/{}/search", hypervisors_search, POL_COMPUTE_ADMIN, 0},
+    {"GET", C "/os-hypervisors/{}/servers", hypervisors_servers_list, POL_COMPUTE_ADMIN, 0},
     {"GET", C "/os-aggregates", aggregates_list, POL_COMPUTE_ADMIN, 0},
     {"GET", C "/os-services", services_list, POL_COMPUTE_ADMIN, 0},
     {"GET", C "/os-simple-tenant-usage", usage_list, POL_COMPUTE_ADMIN, 0},
@@ -439,5 +665,7 @@ static const struct httpd_route routes[] = {
     {"GET", C "/os-quota-sets/{}/detail", quota_sets_detail, POL_COMPUTE_QUOTA_READ, 0},
     {"PUT", C "/os-quota-sets/{}", quota_sets_update, POL_COMPUTE_QUOTA_WRITE, 0},
     {"DELETE", C "/os-quota-sets/{}", quota_sets_delete, POL_COMPUTE_QUOTA_WRITE, 0},
+    {"GET", C "/os-quota-class-sets/{}", quota_classes_show, POL_COMPUTE_READ, 0},
+    {"PUT", C "/os-quota-class-sets/{}", quota_classes_update, POL_COMPUTE_ADMIN, 0},
 };
 HTTPD_TABLE(compute_misc_routes, routes, &compute_hooks);

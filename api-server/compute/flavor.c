@@ -1,6 +1,8 @@
-/* Compute flavors (/compute/v2.1/flavors) at microversion 2.1: list, detail, show,
- * admin-only create and delete, and the os-extra_specs key/value map of each flavor.
- * There is no per-project flavor access: a private flavor is visible to admins only. */
+/* Compute flavors (/compute/v2.1/flavors): list, detail, show, admin-only create and
+ * delete, and the os-extra_specs key/value map of each flavor. Microversions: a
+ * description (2.55, also the admin's PUT), extra_specs inside the flavor (2.61), swap
+ * 0 rather than "" (2.75). A private flavor is visible to admins and to the projects
+ * os-flavor-access shares it with. */
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -9,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "compute/server.h"
 #include "jparse.h"
 #include "policy.h"
 #include "routes.h"
@@ -16,35 +19,54 @@
 
 #define FLAVOR_COLS                                                                                \
 	"id, name, ram_mb, disk_gb, vcpus, swap_mb, ephemeral_gb, rxtx_factor, is_public, "        \
-	"disabled"
+	"disabled, description, extra_specs::text"
 #define FLAVOR_ID_MAX 255
 #define FLAVOR_NAME_MAX 255
 #define SPEC_KEY_MAX 255
 #define SPEC_VALUE_MAX 255
 #define SPECS_MAX 100 /* keys per flavor */
+#define FLAVOR_DESCRIPTION_MAX 65535
 #define LIST_LIMIT_MAX 1000
 
-/* The flavor rows the caller may see: $1 id, $2 whether the caller is an admin. */
-#define WHERE_VISIBLE " WHERE id = $1 AND (is_public OR $2::boolean)"
+/* The flavor rows the caller may see: $1 id, $2 whether the caller is an admin, $3
+ * the caller's project (a private flavor shared with it through os-flavor-access). */
+#define WHERE_VISIBLE                                                                              \
+	" WHERE id = $1 AND (is_public OR $2::boolean OR EXISTS (SELECT 1 FROM flavor_projects"    \
+	" fp WHERE fp.flavor_id = flavors.id AND fp.project_id = $3))"
 
 /* Row of FLAVOR_COLS as Nova 2.1 shows it; brief = only id, name, links. */
 static json_t *flavor_json(const struct req *r, const PGresult *res, int i, int brief)
 {
 	const char *id = db_val(res, i, 0);
-	json_t *links = wire_compute_links(r->ctx->api->public_url, "flavors", id);
-	if (brief)
-		return json_pack("{s:s,s:s,s:o}", "id", id, "name", db_val(res, i, 1), "links",
-		                 links);
+	int mv = r->ctx->mv_minor;
+	json_t *links = wire_compute_links(r->ctx->api->public_url, "flavors", id), *f;
+	if (brief) {
+		f = json_pack("{s:s,s:s,s:o}", "id", id, "name", db_val(res, i, 1), "links", links);
+		if (mv >= 55)
+			json_object_set_new(f, "description",
+			                    wire_string_or_null(db_val(res, i, 10)));
+		return f;
+	}
 	long swap = db_long(res, i, 5, 0);
 	/* Nova before 2.75 shows no swap as the empty string. */
-	json_t *jswap = swap ? json_integer(swap) : json_string("");
-	return json_pack(
-	    "{s:s,s:s,s:I,s:I,s:I,s:o,s:I,s:f,s:b,s:b,s:o}", "id", id, "name", db_val(res, i, 1),
-	    "ram", (json_int_t)db_long(res, i, 2, 0), "disk", (json_int_t)db_long(res, i, 3, 0),
-	    "vcpus", (json_int_t)db_long(res, i, 4, 0), "swap", jswap, "OS-FLV-EXT-DATA:ephemeral",
-	    (json_int_t)db_long(res, i, 6, 0), "rxtx_factor", strtod(db_val(res, i, 7), NULL),
-	    "os-flavor-access:is_public", db_val(res, i, 8)[0] == 't', "OS-FLV-DISABLED:disabled",
-	    db_val(res, i, 9)[0] == 't', "links", links);
+	json_t *jswap = swap || mv >= 75 ? json_integer(swap) : json_string("");
+	f = json_pack("{s:s,s:s,s:I,s:I,s:I,s:o,s:I,s:f,s:b,s:b,s:o}", "id", id, "name",
+	              db_val(res, i, 1), "ram", (json_int_t)db_long(res, i, 2, 0), "disk",
+	              (json_int_t)db_long(res, i, 3, 0), "vcpus", (json_int_t)db_long(res, i, 4, 0),
+	              "swap", jswap, "OS-FLV-EXT-DATA:ephemeral", (json_int_t)db_long(res, i, 6, 0),
+	              "rxtx_factor", strtod(db_val(res, i, 7), NULL), "os-flavor-access:is_public",
+	              db_val(res, i, 8)[0] == 't', "OS-FLV-DISABLED:disabled",
+	              db_val(res, i, 9)[0] == 't', "links", links);
+	if (mv >= 55)
+		json_object_set_new(f, "description", wire_string_or_null(db_val(res, i, 10)));
+	if (mv >= 61) { /* readable by everyone who may read the flavor */
+		json_t *specs = json_loads(db_val(res, i, 11) ? db_val(res, i, 11) : "{}", 0, NULL);
+		json_object_set_new(f, "extra_specs",
+		                    json_is_object(specs) ? specs : json_object());
+		if (!json_is_object(specs))
+			json_decref(specs);
+	}
+	return f;
 }
 
 /* A non-negative int query filter (wire_nonneg); -1 when absent, -EINVAL when bad. */
@@ -61,7 +83,7 @@ static void flavors_list_common(struct req *r, struct resp *w, int brief)
 	const char *pub = req_query(r, "is_public");
 	const char *is_public = "true";
 	if (pub && policy_is_admin(&r->ctx->auth)) {
-		int b = wire_bool(pub);
+		int b = *pub ? server_bool_param(pub) : -EINVAL; /* oslo's strict strings */
 		if (!strcasecmp(pub, "none"))
 			is_public = NULL;
 		else if (b < 0) {
@@ -86,14 +108,22 @@ static void flavors_list_common(struct req *r, struct resp *w, int brief)
 		resp_error(r, w, 400, "marker [%s] not found", marker);
 		return;
 	}
+	/* a member sees the public flavors and the private ones shared with its project,
+	 * whatever is_public says (Nova) */
+	const char *member_of = policy_is_admin(&r->ctx->auth) ? NULL : r->ctx->auth.project_id;
+	if (member_of)
+		is_public = NULL;
 	static const struct db_stmt list = {
 	    "flavors_list",
 	    "SELECT " FLAVOR_COLS " FROM flavors"
 	    " WHERE ($1::boolean IS NULL OR is_public = $1::boolean)"
+	    " AND ($6::text IS NULL OR is_public OR EXISTS (SELECT 1 FROM flavor_projects fp"
+	    " WHERE fp.flavor_id = flavors.id AND fp.project_id = $6))"
 	    " AND ram_mb >= $2::int AND disk_gb >= $3::int"
 	    " AND ($4::text IS NULL OR id > $4) ORDER BY id LIMIT $5::int",
-	    1 /* cached: flavors change rarely */};
-	PGresult *res = DBQS(r->ctx->db, err, sizeof err, &list, is_public, ram, disk, marker, lim);
+	    1 /* cached: flavors change rarely (flavor_projects bumps the generation too) */};
+	PGresult *res =
+	    DBQS(r->ctx->db, err, sizeof err, &list, is_public, ram, disk, marker, lim, member_of);
 	if (!res) {
 		resp_db_error(r, w, err);
 		return;
@@ -120,8 +150,9 @@ static void flavors_detail(struct req *r, struct resp *w)
 static PGresult *flavor_load(struct req *r, struct resp *w, const char *sql, const char *id)
 {
 	char err[256];
-	PGresult *res = DBQ(r->ctx->db, err, sizeof err, sql, id,
-	                    policy_is_admin(&r->ctx->auth) ? "true" : "false");
+	PGresult *res =
+	    DBQ(r->ctx->db, err, sizeof err, sql, id,
+	        policy_is_admin(&r->ctx->auth) ? "true" : "false", r->ctx->auth.project_id);
 	return wire_one_row(r, w, res, err, 404, "Flavor %s could not be found.", id);
 }
 
@@ -136,7 +167,7 @@ static void flavors_show(struct req *r, struct resp *w)
 }
 
 struct flavor_in {
-	char *name, *id;
+	char *name, *id, *description;
 	long ram, vcpus, disk, swap, ephemeral;
 	int is_public;
 	double rxtx_factor;
@@ -152,17 +183,37 @@ static const struct jfield f_flavor[] = {
     {"OS-FLV-EXT-DATA:ephemeral", J_INT, JF(struct flavor_in, ephemeral), 0, INT_MAX, 0, 1},
     {"os-flavor-access:is_public", J_BOOL, JF(struct flavor_in, is_public), 0, 0, 0, 1},
     {"rxtx_factor", J_DOUBLE, JF(struct flavor_in, rxtx_factor), 0, 0, 0, 1},
+    {"description", J_STR, JF(struct flavor_in, description), 0, FLAVOR_DESCRIPTION_MAX, 0, 1},
 };
+static const struct server_since flavor_since[] = {
+    {"description", 55, 0},
+};
+
+/* Nova's flavor description: printable (no control characters), NULL allowed. */
+static int description_ok(const char *d)
+{
+	for (; d && *d; d++)
+		if ((unsigned char)*d < 0x20 || *d == 0x7f)
+			return 0;
+	return 1;
+}
 
 static int flavor_parse(struct req *r, struct resp *w, struct flavor_in *f)
 {
 	memset(f, 0, sizeof(*f));
 	f->is_public = 1;
 	f->rxtx_factor = 1.0;
-	/* Nova 2.1's schema: nothing else */
+	char err[256];
+	/* Nova's schema: nothing else (description from 2.55) */
 	if (wire_parse_closed(r, w, "flavor", f_flavor, JCOUNT(f_flavor), NULL, f) < 0)
 		return -EINVAL;
-	if (!wire_name_ok(f->name, FLAVOR_NAME_MAX))
+	if (server_since_check(json_object_get(r->json, "flavor"), flavor_since,
+	                       JCOUNT(flavor_since), r->ctx->mv_minor, "flavor", err,
+	                       sizeof(err)) < 0)
+		resp_error(r, w, 400, "%s", err);
+	else if (!description_ok(f->description))
+		resp_error(r, w, 400, "Invalid input for field/attribute description.");
+	else if (!wire_name_ok(f->name, FLAVOR_NAME_MAX))
 		resp_error(r, w, 400,
 		           "name: must be 1 to %d printable characters without "
 		           "leading or trailing spaces",
@@ -196,11 +247,11 @@ static void flavors_create(struct req *r, struct resp *w)
 	PGresult *res = db_query(
 	    r->ctx->db,
 	    "INSERT INTO flavors (id, name, ram_mb, vcpus, disk_gb, swap_mb, ephemeral_gb,"
-	    " rxtx_factor, is_public) VALUES ($1, $2, $3::int, $4::int, $5::int, $6::int, $7::int,"
-	    " $8::double precision, $9::boolean) RETURNING " FLAVOR_COLS,
-	    9,
+	    " rxtx_factor, is_public, description) VALUES ($1, $2, $3::int, $4::int, $5::int,"
+	    " $6::int, $7::int, $8::double precision, $9::boolean, $10) RETURNING " FLAVOR_COLS,
+	    10,
 	    (const char *const[]){fid, f.name, ram, vcpus, disk, swap, eph, rxtx,
-	                          f.is_public ? "true" : "false"},
+	                          f.is_public ? "true" : "false", f.description},
 	    err, sizeof(err), state);
 	if (res) {
 		resp_json(w, 200, json_pack("{s:o}", "flavor", flavor_json(r, res, 0, 0)));
@@ -224,6 +275,164 @@ static void flavors_delete(struct req *r, struct resp *w)
 	/* Instances keep their own copy of vcpus/ram/disk, so a flavor in use may go. */
 	int n = DBX(r->ctx->db, err, sizeof err, "DELETE FROM flavors WHERE id = $1", r->params[0]);
 	wire_answer_rows(r, w, n, err, 202, "Flavor %s could not be found.", r->params[0]);
+}
+
+/* PUT /flavors/{id} (2.55): the description is all a flavor lets change. */
+struct flavor_update {
+	char *description;
+};
+static const struct jfield f_flavor_update[] = {
+    {"description", J_STR, JF(struct flavor_update, description), 0, FLAVOR_DESCRIPTION_MAX, 0, 1},
+};
+
+static void flavors_update(struct req *r, struct resp *w)
+{
+	struct flavor_update u = {0};
+	char err[256];
+	if (r->ctx->mv_minor < 55) {
+		resp_error(r, w, 404, "The resource could not be found.");
+		return;
+	}
+	if (wire_parse_closed(r, w, "flavor", f_flavor_update, JCOUNT(f_flavor_update), NULL, &u) <
+	    0)
+		return;
+	if (!json_object_get(json_object_get(r->json, "flavor"), "description")) {
+		resp_error(r, w, 400,
+		           "Invalid input for field/attribute flavor. 'description' is a required "
+		           "property");
+		goto out;
+	}
+	if (!description_ok(u.description)) {
+		resp_error(r, w, 400, "Invalid input for field/attribute description.");
+		goto out;
+	}
+	PGresult *res =
+	    DBQ(r->ctx->db, err, sizeof err,
+	        "UPDATE flavors SET description = $2 WHERE id = $1 RETURNING " FLAVOR_COLS,
+	        r->params[0], u.description);
+	res = wire_one_row(r, w, res, err, 404, "Flavor %s could not be found.", r->params[0]);
+	if (res) {
+		resp_json(w, 200, json_pack("{s:o}", "flavor", flavor_json(r, res, 0, 0)));
+		PQclear(res);
+	}
+out:
+	jparse_release(f_flavor_update, JCOUNT(f_flavor_update), &u);
+}
+
+/* ---- os-flavor-access ---- */
+
+/* {"flavor_access": [{flavor_id, tenant_id}...]} of flavor id. */
+static void access_answer(struct req *r, struct resp *w, const char *id)
+{
+	char err[256];
+	PGresult *res = DBQ(r->ctx->db, err, sizeof err,
+	                    "SELECT project_id FROM flavor_projects WHERE flavor_id = $1"
+	                    " ORDER BY project_id",
+	                    id);
+	if (!res) {
+		resp_db_error(r, w, err);
+		return;
+	}
+	json_t *a = json_array();
+	for (int i = 0; i < PQntuples(res); i++)
+		json_array_append_new(
+		    a, json_pack("{s:s,s:s}", "flavor_id", id, "tenant_id", db_val(res, i, 0)));
+	PQclear(res);
+	resp_json(w, 200, json_pack("{s:o}", "flavor_access", a));
+}
+
+/* The flavor's is_public (1/0), or -1 after answering 404/500. */
+static int access_flavor_public(struct req *r, struct resp *w, const char *id)
+{
+	PGresult *res = flavor_load(r, w, "SELECT is_public FROM flavors" WHERE_VISIBLE, id);
+	if (!res)
+		return -1;
+	int pub = db_val(res, 0, 0)[0] == 't';
+	PQclear(res);
+	return pub;
+}
+
+/* GET /flavors/{id}/os-flavor-access: who a private flavor is shared with. */
+static void access_list(struct req *r, struct resp *w)
+{
+	int pub = access_flavor_public(r, w, r->params[0]);
+	if (pub < 0)
+		return;
+	if (pub)
+		resp_error(r, w, 404, "Access list not available for public flavors.");
+	else
+		access_answer(r, w, r->params[0]);
+}
+
+/* {"addTenantAccess" | "removeTenantAccess": {"tenant": "<project id>"}} */
+struct access_in {
+	char *tenant;
+};
+static const struct jfield f_access[] = {
+    {"tenant", J_STR, JF(struct access_in, tenant), 0, 255, 1, 0},
+};
+
+/* POST /flavors/{id}/action: share a private flavor with a project or stop sharing it
+ * (admins). From 2.7 sharing a public flavor is 409. */
+static void flavor_action(struct req *r, struct resp *w)
+{
+	struct access_in in = {0};
+	char err[256], state[6] = "";
+	const char *id = r->params[0];
+	json_t *add = json_object_get(r->json, "addTenantAccess");
+	json_t *del = json_object_get(r->json, "removeTenantAccess");
+	json_t *arg = add ? add : del;
+	if (!json_is_object(r->json) || !arg || json_object_size(r->json) != 1 ||
+	    jparse(arg, f_access, JCOUNT(f_access), &in, err, sizeof(err)) < 0 ||
+	    jparse_known(arg, f_access, JCOUNT(f_access), NULL, err, sizeof(err)) < 0) {
+		resp_error(r, w, 400, "Invalid input for field/attribute %s.",
+		           add   ? "addTenantAccess"
+		           : del ? "removeTenantAccess"
+		                 : "action");
+		goto out;
+	}
+	int pub = access_flavor_public(r, w, id);
+	if (pub < 0)
+		goto out;
+	if (add) {
+		if (pub && r->ctx->mv_minor >= 7) {
+			resp_error(r, w, 409, "Can not add access to a public flavor.");
+			goto out;
+		}
+		PGresult *res =
+		    db_query(r->ctx->db,
+		             "INSERT INTO flavor_projects (flavor_id, project_id)"
+		             " VALUES ($1, $2)",
+		             2, (const char *const[]){id, in.tenant}, err, sizeof(err), state);
+		if (!res) {
+			if (!strcmp(state, SQLSTATE_UNIQUE))
+				resp_error(
+				    r, w, 409,
+				    "Flavor access already exists for flavor %s and project %s "
+				    "combination.",
+				    id, in.tenant);
+			else
+				resp_db_error(r, w, err);
+			goto out;
+		}
+		PQclear(res);
+	} else {
+		int n = DBX(r->ctx->db, err, sizeof err,
+		            "DELETE FROM flavor_projects WHERE flavor_id = $1 AND project_id = $2",
+		            id, in.tenant);
+		if (n <= 0) {
+			if (n < 0)
+				resp_db_error(r, w, err);
+			else
+				resp_error(r, w, 404,
+				           "Flavor access not found for %s / %s combination.", id,
+				           in.tenant);
+			goto out;
+		}
+	}
+	access_answer(r, w, id);
+out:
+	jparse_release(f_access, JCOUNT(f_access), &in);
 }
 
 /* ---- os-extra_specs ---- */
@@ -367,7 +576,8 @@ static void specs_delete(struct req *r, struct resp *w)
 	            "UPDATE flavors SET extra_specs = extra_specs - $2 WHERE id = $1"
 	            " AND extra_specs ? $2",
 	            r->params[0], r->params[1]);
-	wire_answer_rows(r, w, n, err, 202, "Flavor %s has no extra specs with key %s.",
+	/* Nova answers 200 with no body */
+	wire_answer_rows(r, w, n, err, 200, "Flavor %s has no extra specs with key %s.",
 	                 r->params[0], r->params[1]);
 }
 
@@ -378,6 +588,9 @@ static const struct httpd_route routes[] = {
     {"POST", C "/flavors", flavors_create, POL_COMPUTE_FLAVOR_WRITE, 0},
     {"GET", C "/flavors/{}", flavors_show, POL_COMPUTE_FLAVOR_READ, 0},
     {"DELETE", C "/flavors/{}", flavors_delete, POL_COMPUTE_FLAVOR_WRITE, 0},
+    {"PUT", C "/flavors/{}", flavors_update, POL_COMPUTE_FLAVOR_WRITE, 0},
+    {"POST", C "/flavors/{}/action", flavor_action, POL_COMPUTE_FLAVOR_WRITE, 0},
+    {"GET", C "/flavors/{}/os-flavor-access", access_list, POL_COMPUTE_ADMIN, 0},
     {"GET", C "/flavors/{}/os-extra_specs", specs_list, POL_COMPUTE_FLAVOR_READ, 0},
     {"POST", C "/flavors/{}/os-extra_specs", specs_create, POL_COMPUTE_FLAVOR_WRITE, 0},
     {"GET", C "/flavors/{}/os-extra_specs/{}", specs_show, POL_COMPUTE_FLAVOR_READ, 0},

@@ -1,6 +1,7 @@
 /* Compute key pairs (/compute/v2.1/os-keypairs), per user: create (generated with
  * ssh-keygen, the private key returned once and never stored), import (checked with
- * ssh-keygen), list, show and delete, with the key_pairs quota. */
+ * ssh-keygen), list, show and delete, with the key_pairs quota. Microversions: the
+ * key type and 201/204 from 2.2, an admin's user_id from 2.10, paging from 2.35. */
 #include "compute/keypair.h"
 
 #include <errno.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "compute/server.h"
 #include "md5.h"
 #include "policy.h"
 #include "fsutil.h"
@@ -160,6 +162,67 @@ static int keypair_generate(const char *name, char *priv, size_t privlen, char *
 	return rc;
 }
 
+/* Nova's x509 fingerprint from openssl's "SHA1 Fingerprint=AB:CD:..." line: the hex
+ * pairs in lower case. 0, or -EINVAL when out is not that line. */
+static int x509_fingerprint_parse(const char *line, char fp[KEYPAIR_X509_FP_LEN])
+{
+	const char *eq = strchr(line, '=');
+	if (!eq)
+		return -EINVAL;
+	size_t n = strcspn(eq + 1, "\r\n");
+	if (n != KEYPAIR_X509_FP_LEN - 1)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		char c = eq[1 + i];
+		if (i % 3 == 2 ? c != ':' : !strchr("0123456789ABCDEFabcdef", c))
+			return -EINVAL;
+		fp[i] = c >= 'A' && c <= 'F' ? (char)(c - 'A' + 'a') : c;
+	}
+	fp[n] = '\0';
+	return 0;
+}
+
+/* An x509 key pair (microversion 2.2's "type": "x509"): with pem (an imported
+ * certificate) checks it with openssl; without, makes a self-signed RSA 2048
+ * certificate for CN=name, its key into priv and the certificate into cert. Either way
+ * the SHA-1 fingerprint goes to fp. Returns 0, -EINVAL for a certificate openssl
+ * refuses, or another negative errno. */
+static int keypair_x509(const char *name, const char *pem, char *priv, size_t privlen, char *cert,
+                        size_t certlen, char fp[KEYPAIR_X509_FP_LEN])
+{
+	struct keydir k;
+	char out[512], subj[300];
+	int rc = keydir_make(&k);
+	if (rc < 0)
+		return rc;
+	if (pem) {
+		rc = file_write(k.pub, pem);
+	} else {
+		snprintf(subj, sizeof(subj), "/CN=%s", name); /* names are [A-Za-z0-9 _.@-] */
+		const char *const argv[] = {
+		    "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", k.key,
+		    "-out",    k.pub, "-subj", subj,      "-days",    "3650",   "-batch",  NULL};
+		rc = proc_run(argv, KEYGEN_TIMEOUT_MS, out, sizeof(out));
+		if (rc != 0)
+			rc = rc < 0 ? rc : -EIO;
+		else if ((rc = fs_read_into(k.key, priv, privlen)) == 0)
+			rc = fs_read_into(k.pub, cert, certlen);
+	}
+	if (rc == 0) {
+		const char *const argv[] = {"openssl", "x509", "-noout", "-fingerprint",
+		                            "-sha1",   "-in",  k.pub,    NULL};
+		rc = proc_run(argv, KEYGEN_TIMEOUT_MS, out, sizeof(out));
+		if (rc > 0 && pem)
+			rc = -EINVAL; /* not a certificate */
+		else if (rc > 0)
+			rc = -EIO;
+		else if (rc == 0)
+			rc = x509_fingerprint_parse(out, fp);
+	}
+	keydir_remove(&k);
+	return rc;
+}
+
 /* Lets ssh-keygen parse an imported public key. 0 when it is a valid key, -EINVAL
  * when not, another negative errno when the check could not run. */
 static int keypair_validate(const char *pub)
@@ -184,21 +247,40 @@ static int keypair_validate(const char *pub)
 /* ---- handlers ---- */
 
 struct keypair_in {
-	char *name, *public_key, *type;
+	char *name, *public_key, *type, *user_id;
 };
 
 static const struct jfield f_keypair[] = {
     {"name", J_STR, JF(struct keypair_in, name), 0, KEYPAIR_NAME_MAX, 1, 0},
     {"public_key", J_STR, JF(struct keypair_in, public_key), 0, KEYPAIR_KEY_MAX + 64, 0, 1},
     {"type", J_STR, JF(struct keypair_in, type), 0, 16, 0, 1},
+    {"user_id", J_STR, JF(struct keypair_in, user_id), 0, 255, 0, 1},
 };
+static const struct server_since keypair_since[] = {
+    {"type", 2, 0},
+    {"user_id", 10, 0},
+};
+
+/* The user whose key pairs the request is about: the caller, or from 2.10 the user_id
+ * an admin names (query, or asked for the create body). NULL after a 403. */
+static const char *keypair_user(struct req *r, struct resp *w, const char *asked,
+                                const char *policy)
+{
+	if (r->ctx->mv_minor < 10 || !asked || !strcmp(asked, r->ctx->auth.user_id))
+		return r->ctx->auth.user_id;
+	if (policy_is_admin(&r->ctx->auth))
+		return asked;
+	resp_error(r, w, 403, "Policy doesn't allow os_compute_api:os-keypairs:%s to be performed.",
+	           policy);
+	return NULL;
+}
 
 /* Inserts the key pair under the user's row lock, enforcing key_pairs. Answers the
  * error itself and returns a negative errno on failure. */
 /* Checks the caller's key_pairs quota for one more key, answering 403/500 itself.
  * Inside a transaction, lock serialises concurrent creates of the same user (the user
  * row is locked). Returns 0, -EDQUOT or -EIO. */
-static int keypair_quota_check(struct req *r, struct resp *w, int lock)
+static int keypair_quota_check(struct req *r, struct resp *w, const char *uid, int lock)
 {
 	char err[256];
 	struct quota_set lim;
@@ -208,7 +290,13 @@ static int keypair_quota_check(struct req *r, struct resp *w, int lock)
 	                           " users WHERE id = $1 FOR UPDATE"
 	                         : "SELECT (SELECT count(*) FROM keypairs WHERE user_id = $1) FROM"
 	                           " users WHERE id = $1",
-	                    r->ctx->auth.user_id);
+	                    uid);
+	if (res && PQntuples(res) == 0) { /* an admin named a user that does not exist */
+		resp_error(r, w, 400, "User %s could not be found.",
+		           wire_charset_ok(uid, 64, "-") ? uid : "(not shown)");
+		rc = -ENOENT;
+		goto out;
+	}
 	if (!res || PQntuples(res) != 1 ||
 	    quota_limits(r->ctx->db, r->ctx->auth.project_id, &lim) < 0) {
 		resp_db_error(r, w, res ? "quota lookup failed" : err);
@@ -226,8 +314,8 @@ out:
 	return rc;
 }
 
-static int keypair_store(struct req *r, struct resp *w, const char *name, const char *pub,
-                         const char *fp)
+static int keypair_store(struct req *r, struct resp *w, const char *uid, const char *name,
+                         const char *type, const char *pub, const char *fp)
 {
 	char err[256], state[6] = "";
 	PGresult *res = NULL;
@@ -236,15 +324,14 @@ static int keypair_store(struct req *r, struct resp *w, const char *name, const 
 		resp_db_error(r, w, "begin failed");
 		return -EIO;
 	}
-	rc = keypair_quota_check(r, w, 1);
+	rc = keypair_quota_check(r, w, uid, 1);
 	if (rc < 0)
 		goto out;
 	rc = -EIO;
 	res = db_query(r->ctx->db,
 	               "INSERT INTO keypairs (user_id, name, type, public_key, fingerprint)"
-	               " VALUES ($1, $2, 'ssh', $3, $4)",
-	               4, (const char *const[]){r->ctx->auth.user_id, name, pub, fp}, err,
-	               sizeof(err), state);
+	               " VALUES ($1, $2, $5, $3, $4)",
+	               5, (const char *const[]){uid, name, pub, fp, type}, err, sizeof(err), state);
 	if (!res) {
 		if (!strcmp(state, SQLSTATE_UNIQUE)) {
 			resp_error(r, w, 409, "Key pair '%s' already exists.", name);
@@ -267,10 +354,20 @@ out:
 static void keypairs_create(struct req *r, struct resp *w)
 {
 	struct keypair_in in = {0};
-	char *priv = NULL, *pub = NULL, fp[KEYPAIR_FP_LEN];
-	/* Nova 2.1's schema: "user_id" (2.10) and anything else unknown is 400 */
+	char *priv = NULL, *pub = NULL, fp[KEYPAIR_X509_FP_LEN];
+	char err[256];
+	const char *uid;
+	/* Nova's schema: type from 2.2, user_id from 2.10, anything else unknown is 400 */
 	if (wire_parse_closed(r, w, "keypair", f_keypair, JCOUNT(f_keypair), NULL, &in) < 0)
 		return;
+	if (server_since_check(json_object_get(r->json, "keypair"), keypair_since,
+	                       JCOUNT(keypair_since), r->ctx->mv_minor, "keypair", err,
+	                       sizeof(err)) < 0) {
+		resp_error(r, w, 400, "%s", err);
+		goto out;
+	}
+	if (!(uid = keypair_user(r, w, in.user_id, "create")))
+		goto out;
 	if (!keypair_name_ok(in.name)) {
 		resp_error(r, w, 400,
 		           "Keypair name must be 1 to %d letters, digits, spaces and "
@@ -278,8 +375,13 @@ static void keypairs_create(struct req *r, struct resp *w)
 		           KEYPAIR_NAME_MAX);
 		goto out;
 	}
-	if (in.type && strcmp(in.type, "ssh")) {
-		resp_error(r, w, 400, "Keypair type %s is not supported; use ssh.", in.type);
+	int x509 = in.type && !strcmp(in.type, "x509");
+	if (in.type && strcmp(in.type, "ssh") && !x509) {
+		resp_error(r, w, 400,
+		           "Invalid input for field/attribute type. Value: %s. '%s' is not one of "
+		           "['ssh', 'x509']",
+		           strlen(in.type) <= 16 ? in.type : "",
+		           strlen(in.type) <= 16 ? in.type : "");
 		goto out;
 	}
 	/* The quota is the project's: an unscoped token has none to count against. */
@@ -288,9 +390,33 @@ static void keypairs_create(struct req *r, struct resp *w)
 		goto out;
 	}
 	/* Refuse early, before ssh-keygen spends CPU; keypair_store checks again locked. */
-	if (keypair_quota_check(r, w, 0) < 0)
+	if (keypair_quota_check(r, w, uid, 0) < 0)
 		goto out;
-	if (in.public_key) {
+	if (x509) {
+		int v, import = in.public_key != NULL;
+		if (import) {
+			pub = in.public_key;
+			in.public_key = NULL;
+		} else {
+			priv = sodium_malloc(PRIVATE_KEY_MAX);
+			pub = xmalloc(KEYPAIR_KEY_MAX);
+			if (!priv) {
+				resp_error(r, w, 500, "key pair generation failed");
+				goto out;
+			}
+		}
+		v = keypair_x509(in.name, import ? pub : NULL, priv, PRIVATE_KEY_MAX,
+		                 import ? NULL : pub, KEYPAIR_KEY_MAX, fp);
+		if (v == -EINVAL) {
+			resp_error(r, w, 400, "Keypair data is invalid: not an X.509 certificate");
+			goto out;
+		}
+		if (v < 0) {
+			resp_error(r, w, 500, "x509 key pair %s failed",
+			           import ? "check" : "generation");
+			goto out;
+		}
+	} else if (in.public_key) {
 		int v;
 		pub = in.public_key;
 		in.public_key = NULL;
@@ -313,13 +439,15 @@ static void keypairs_create(struct req *r, struct resp *w)
 			goto out;
 		}
 	}
-	if (keypair_store(r, w, in.name, pub, fp) < 0)
+	if (keypair_store(r, w, uid, in.name, x509 ? "x509" : "ssh", pub, fp) < 0)
 		goto out;
 	json_t *kp = json_pack("{s:s,s:s,s:s,s:s}", "name", in.name, "public_key", pub,
-	                       "fingerprint", fp, "user_id", r->ctx->auth.user_id);
+	                       "fingerprint", fp, "user_id", uid);
 	if (priv)
 		json_object_set_new(kp, "private_key", json_string(priv));
-	resp_json(w, 200, json_pack("{s:o}", "keypair", kp));
+	if (r->ctx->mv_minor >= 2)
+		json_object_set_new(kp, "type", json_string(x509 ? "x509" : "ssh"));
+	resp_json(w, r->ctx->mv_minor >= 2 ? 201 : 200, json_pack("{s:o}", "keypair", kp));
 out:
 	if (priv)
 		sodium_free(priv); /* zeroes it */
@@ -329,54 +457,100 @@ out:
 
 static void keypairs_list(struct req *r, struct resp *w)
 {
-	char err[256];
-	PGresult *res = DBQ(r->ctx->db, err, sizeof err,
-	                    "SELECT name, public_key, fingerprint FROM keypairs WHERE user_id = $1"
-	                    " ORDER BY name",
-	                    r->ctx->auth.user_id);
+	char err[256], lim[24];
+	int mv = r->ctx->mv_minor;
+	const char *uid = keypair_user(r, w, req_query(r, "user_id"), "index");
+	if (!uid)
+		return;
+	/* 2.35: paging by name */
+	long limit = mv >= 35 ? wire_nonneg(req_query(r, "limit")) : -1;
+	const char *marker = mv >= 35 ? req_query(r, "marker") : NULL;
+	if (limit == -EINVAL) {
+		resp_error(r, w, 400, "limit param must be an integer");
+		return;
+	}
+	snprintf(lim, sizeof(lim), "%ld", limit < 0 || limit > 1000 ? 1000 : limit);
+	if (marker &&
+	    DBX(r->ctx->db, err, sizeof err,
+	        "SELECT 1 FROM keypairs WHERE user_id = $1 AND name = $2", uid, marker) != 1) {
+		resp_error(r, w, 400, "marker [%s] not found", marker);
+		return;
+	}
+	/* below 2.35 (no paging) the plain statement: every key of the user, by name */
+	PGresult *res = mv < 35 ? DBQ(r->ctx->db, err, sizeof err,
+	                              "SELECT name, public_key, fingerprint, type FROM keypairs"
+	                              " WHERE user_id = $1 ORDER BY name",
+	                              uid)
+	                        : DBQ(r->ctx->db, err, sizeof err,
+	                              "SELECT name, public_key, fingerprint, type FROM keypairs"
+	                              " WHERE user_id = $1 AND ($2::text IS NULL OR name > $2)"
+	                              " ORDER BY name LIMIT $3::int",
+	                              uid, marker, lim);
 	if (!res) {
 		resp_db_error(r, w, err);
 		return;
 	}
 	json_t *a = json_array();
-	for (int i = 0; i < PQntuples(res); i++)
-		json_array_append_new(a,
-		                      json_pack("{s:{s:s,s:s,s:s}}", "keypair", "name",
-		                                db_val(res, i, 0), "public_key", db_val(res, i, 1),
-		                                "fingerprint", db_val(res, i, 2)));
+	int n = PQntuples(res);
+	for (int i = 0; i < n; i++) {
+		json_t *k = json_pack("{s:s,s:s,s:s}", "name", db_val(res, i, 0), "public_key",
+		                      db_val(res, i, 1), "fingerprint", db_val(res, i, 2));
+		if (mv >= 2)
+			json_object_set_new(k, "type", json_string(db_val(res, i, 3)));
+		json_array_append_new(a, json_pack("{s:o}", "keypair", k));
+	}
+	json_t *body = json_pack("{s:o}", "keypairs", a);
+	if (mv >= 35 && limit > 0 && n == limit) {
+		char *href = xasprintf("%s/compute/v2.1/os-keypairs?limit=%ld",
+		                       r->ctx->api->public_url, limit);
+		href = wire_query_append(href, "marker", db_val(res, n - 1, 0));
+		if (uid != r->ctx->auth.user_id)
+			href = wire_query_append(href, "user_id", uid);
+		json_object_set_new(body, "keypairs_links",
+		                    json_pack("[{s:s,s:s}]", "rel", "next", "href", href));
+		free(href);
+	}
 	PQclear(res);
-	resp_json(w, 200, json_pack("{s:o}", "keypairs", a));
+	resp_json(w, 200, body);
 }
 
 static void keypairs_show(struct req *r, struct resp *w)
 {
 	char err[256];
-	PGresult *res = DBQ(r->ctx->db, err, sizeof err,
-	                    "SELECT id, name, public_key, fingerprint, user_id, to_char(created_at"
-	                    " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US') FROM keypairs"
-	                    " WHERE user_id = $1 AND name = $2",
-	                    r->ctx->auth.user_id, r->params[0]);
+	const char *uid = keypair_user(r, w, req_query(r, "user_id"), "show");
+	if (!uid)
+		return;
+	PGresult *res =
+	    DBQ(r->ctx->db, err, sizeof err,
+	        "SELECT id, name, public_key, fingerprint, user_id, to_char(created_at"
+	        " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US'), type FROM keypairs"
+	        " WHERE user_id = $1 AND name = $2",
+	        uid, r->params[0]);
 	res = wire_one_row(r, w, res, err, 404, "Keypair %s not found for user %s", r->params[0],
-	                   r->ctx->auth.user_id);
+	                   uid);
 	if (!res)
 		return;
-	resp_json(w, 200,
-	          json_pack("{s:{s:I,s:s,s:s,s:s,s:s,s:s,s:n,s:b,s:n}}", "keypair", "id",
-	                    (json_int_t)db_long(res, 0, 0, 0), "name", db_val(res, 0, 1),
-	                    "public_key", db_val(res, 0, 2), "fingerprint", db_val(res, 0, 3),
-	                    "user_id", db_val(res, 0, 4), "created_at", db_val(res, 0, 5),
-	                    "updated_at", "deleted", 0, "deleted_at"));
+	json_t *k = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:n,s:b,s:n}", "id",
+	                      (json_int_t)db_long(res, 0, 0, 0), "name", db_val(res, 0, 1),
+	                      "public_key", db_val(res, 0, 2), "fingerprint", db_val(res, 0, 3),
+	                      "user_id", db_val(res, 0, 4), "created_at", db_val(res, 0, 5),
+	                      "updated_at", "deleted", 0, "deleted_at");
+	if (r->ctx->mv_minor >= 2)
+		json_object_set_new(k, "type", json_string(db_val(res, 0, 6)));
+	resp_json(w, 200, json_pack("{s:o}", "keypair", k));
 	PQclear(res);
 }
 
 static void keypairs_delete(struct req *r, struct resp *w)
 {
 	char err[256];
+	const char *uid = keypair_user(r, w, req_query(r, "user_id"), "delete");
+	if (!uid)
+		return;
 	int n = DBX(r->ctx->db, err, sizeof err,
-	            "DELETE FROM keypairs WHERE user_id = $1 AND name = $2", r->ctx->auth.user_id,
-	            r->params[0]);
-	wire_answer_rows(r, w, n, err, 202, "Keypair %s not found for user %s", r->params[0],
-	                 r->ctx->auth.user_id);
+	            "DELETE FROM keypairs WHERE user_id = $1 AND name = $2", uid, r->params[0]);
+	wire_answer_rows(r, w, n, err, r->ctx->mv_minor >= 2 ? 204 : 202,
+	                 "Keypair %s not found for user %s", r->params[0], uid);
 }
 
 #define C "/compute/v2.1"

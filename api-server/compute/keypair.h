@@ -5,8 +5,9 @@
 #include <stddef.h>
 
 #define KEYPAIR_NAME_MAX 255
-#define KEYPAIR_KEY_MAX 16384 /* an OpenSSH public key line, bytes */
-#define KEYPAIR_FP_LEN 48     /* "xx:" * 16 - 1 + NUL */
+#define KEYPAIR_KEY_MAX 16384  /* an OpenSSH public key line, bytes */
+#define KEYPAIR_FP_LEN 48      /* "xx:" * 16 - 1 + NUL */
+#define KEYPAIR_X509_FP_LEN 60 /* an x509 key pair's SHA-1: "xx:" * 20 - 1 + NUL */
 
 /* 1 when name is 1..255 of letters, digits, ' ', '_', '-', '.', '@' with no leading
  * or trailing space (Nova 2.92's set; older Nova lacks '.' and '@'). Else 0. */

@@ -1,6 +1,9 @@
-/* Nova os-quota-sets (show, defaults, detail, update, delete) at microversion 2.1.
- * instances, cores, ram and key_pairs come from quota.h and are enforced; the other
- * keys 2.1 clients show are stored and reported but nothing consumes them yet. */
+/* Nova os-quota-sets (show, defaults, detail, update, delete) and os-quota-class-sets
+ * (show, update). instances, cores, ram and key_pairs come from quota.h and are
+ * enforced; the other keys are stored and reported but nothing consumes them yet. Each
+ * key is shown at the microversions Nova shows it (network quotas leave the quota sets
+ * at 2.36 and the classes at 2.50, injected files both at 2.57). The default class's
+ * values are the defaults every project starts from. */
 #include "compute/quota_sets.h"
 
 #include <errno.h>
@@ -21,30 +24,59 @@ static const struct qkey {
 	const char *name;
 	long def; /* for res < 0; enforced keys take quota_defaults() */
 	int res;
+	int sets_until;               /* quota sets show it below 2.<sets_until> (0: always) */
+	int class_since, class_until; /* quota classes show it in [2.since, 2.until) */
 } qkeys[] = {
-    {"instances", 0, QUOTA_INSTANCES},
-    {"cores", 0, QUOTA_CORES},
-    {"ram", 0, QUOTA_RAM},
-    {"key_pairs", 0, QUOTA_KEY_PAIRS},
-    {"metadata_items", 128, -1},
-    {"injected_files", 5, -1},
-    {"injected_file_content_bytes", 10240, -1},
-    {"injected_file_path_bytes", 255, -1},
-    {"server_groups", 10, -1},
-    {"server_group_members", 10, -1},
-    {"floating_ips", 10, -1},
-    {"fixed_ips", -1, -1},
-    {"security_groups", 10, -1},
-    {"security_group_rules", 20, -1},
+    {"instances", 0, QUOTA_INSTANCES, 0, 0, 0},
+    {"cores", 0, QUOTA_CORES, 0, 0, 0},
+    {"ram", 0, QUOTA_RAM, 0, 0, 0},
+    {"key_pairs", 0, QUOTA_KEY_PAIRS, 0, 0, 0},
+    {"metadata_items", 128, -1, 0, 0, 0},
+    {"injected_files", 5, -1, 57, 0, 57},
+    {"injected_file_content_bytes", 10240, -1, 57, 0, 57},
+    {"injected_file_path_bytes", 255, -1, 57, 0, 57},
+    {"server_groups", 10, -1, 0, 50, 0},
+    {"server_group_members", 10, -1, 0, 50, 0},
+    {"floating_ips", 10, -1, 36, 0, 50},
+    {"fixed_ips", -1, -1, 36, 0, 50},
+    {"security_groups", 10, -1, 36, 0, 50},
+    {"security_group_rules", 20, -1, 36, 0, 50},
 };
 #define NQKEYS ((int)(sizeof(qkeys) / sizeof(qkeys[0])))
 
-static void qs_defaults(long out[NQKEYS])
+/* Whether key i belongs to a quota set (class = 0) or a quota class (1) at 2.mv. */
+static int qkey_shown(int i, int mv, int class)
 {
+	const struct qkey *k = &qkeys[i];
+	if (class)
+		return mv >= k->class_since && (!k->class_until || mv < k->class_until);
+	return !k->sets_until || mv < k->sets_until;
+}
+
+/* The values of quota class name: Nova's defaults overlaid with the class's rows. */
+static int qs_class(PGconn *db, const char *name, long out[NQKEYS])
+{
+	char err[256];
 	struct quota_set d;
 	quota_defaults(&d);
 	for (int i = 0; i < NQKEYS; i++)
 		out[i] = qkeys[i].res >= 0 ? d.v[qkeys[i].res] : qkeys[i].def;
+	PGresult *res =
+	    DBQ(db, err, sizeof err,
+	        "SELECT resource, hard_limit FROM quota_classes WHERE class_name = $1", name);
+	if (!res)
+		return -EIO;
+	for (int k = 0; k < PQntuples(res); k++)
+		for (int i = 0; i < NQKEYS; i++)
+			if (!strcmp(db_val(res, k, 0), qkeys[i].name))
+				out[i] = db_long(res, k, 1, out[i]);
+	PQclear(res);
+	return 0;
+}
+
+static int qs_defaults(PGconn *db, long out[NQKEYS])
+{
+	return qs_class(db, "default", out);
 }
 
 /* The project's limits for every key. 0 or -EIO. */
@@ -52,8 +84,7 @@ static int qs_load(PGconn *db, const char *pid, long out[NQKEYS])
 {
 	char err[256];
 	struct quota_set lim;
-	qs_defaults(out);
-	if (quota_limits(db, pid, &lim) < 0)
+	if (qs_defaults(db, out) < 0 || quota_limits(db, pid, &lim) < 0)
 		return -EIO;
 	PGresult *res = DBQ(db, err, sizeof err,
 	                    "SELECT resource, hard_limit FROM quotas WHERE project_id = $1", pid);
@@ -92,14 +123,16 @@ static int qs_in_use(struct req *r, const char *pid, long out[NQKEYS])
 	return 0;
 }
 
-/* {"id"?: pid, key: limit...} */
-static json_t *qs_json(const char *pid, const long v[NQKEYS])
+/* {"id"?: pid, key: limit...} with the keys of a quota set (class = 0) or class (1)
+ * at 2.mv. */
+static json_t *qs_json(const char *pid, const long v[NQKEYS], int mv, int class)
 {
 	json_t *q = json_object();
 	if (pid)
 		json_object_set_new(q, "id", json_string(pid));
 	for (int i = 0; i < NQKEYS; i++)
-		json_object_set_new(q, qkeys[i].name, json_integer(v[i]));
+		if (qkey_shown(i, mv, class))
+			json_object_set_new(q, qkeys[i].name, json_integer(v[i]));
 	return q;
 }
 
@@ -124,14 +157,18 @@ void quota_sets_show(struct req *r, struct resp *w)
 		resp_db_error(r, w, "quota load failed");
 		return;
 	}
-	resp_json(w, 200, json_pack("{s:o}", "quota_set", qs_json(pid, v)));
+	resp_json(w, 200, json_pack("{s:o}", "quota_set", qs_json(pid, v, r->ctx->mv_minor, 0)));
 }
 
 void quota_sets_defaults(struct req *r, struct resp *w)
 {
 	long v[NQKEYS];
-	qs_defaults(v);
-	resp_json(w, 200, json_pack("{s:o}", "quota_set", qs_json(r->params[0], v)));
+	if (qs_defaults(r->ctx->db, v) < 0) {
+		resp_db_error(r, w, "quota defaults failed");
+		return;
+	}
+	resp_json(w, 200,
+	          json_pack("{s:o}", "quota_set", qs_json(r->params[0], v, r->ctx->mv_minor, 0)));
 }
 
 void quota_sets_detail(struct req *r, struct resp *w)
@@ -146,9 +183,11 @@ void quota_sets_detail(struct req *r, struct resp *w)
 	}
 	json_t *q = json_pack("{s:s}", "id", pid);
 	for (int i = 0; i < NQKEYS; i++)
-		json_object_set_new(q, qkeys[i].name,
-		                    json_pack("{s:I,s:I,s:i}", "in_use", (json_int_t)used[i],
-		                              "limit", (json_int_t)lim[i], "reserved", 0));
+		if (qkey_shown(i, r->ctx->mv_minor, 0))
+			json_object_set_new(q, qkeys[i].name,
+			                    json_pack("{s:I,s:I,s:i}", "in_use",
+			                              (json_int_t)used[i], "limit",
+			                              (json_int_t)lim[i], "reserved", 0));
 	resp_json(w, 200, json_pack("{s:o}", "quota_set", q));
 }
 
@@ -159,7 +198,8 @@ struct quota_in {
 
 /* Parses {"quota_set": {key: int|"int", ..., "force"?}}; unknown keys are refused as
  * Nova does. Answers 400 and returns -EINVAL on bad input. */
-static int qs_parse(struct req *r, struct resp *w, struct quota_in *in)
+static int qs_parse(struct req *r, struct resp *w, const char *wrapper, int class,
+                    struct quota_in *in)
 {
 	char err[256];
 	struct jfield f[NQKEYS + 1];
@@ -175,7 +215,8 @@ static int qs_parse(struct req *r, struct resp *w, struct quota_in *in)
 	}
 	in->force = 0;
 	f[NQKEYS] = (struct jfield){"force", J_BOOL, offsetof(struct quota_in, force), 0, 0, 0, 1};
-	json_t *body = wire_unwrap(r->json, "quota_set", f, NQKEYS + 1, in, err, sizeof(err));
+	json_t *body =
+	    wire_unwrap(r->json, wrapper, f, NQKEYS + (class ? 0 : 1), in, err, sizeof(err));
 	if (!body) {
 		resp_error(r, w, 400, "%s", err);
 		return -EINVAL;
@@ -184,11 +225,17 @@ static int qs_parse(struct req *r, struct resp *w, struct quota_in *in)
 	json_t *val;
 	json_object_foreach(body, key, val)
 	{
-		int known = !strcmp(key, "force");
+		int known = !class && !strcmp(key, "force");
 		for (int i = 0; i < NQKEYS && !known; i++)
-			known = !strcmp(key, qkeys[i].name);
+			known =
+			    !strcmp(key, qkeys[i].name) && qkey_shown(i, r->ctx->mv_minor, class);
 		if (!known) {
-			resp_error(r, w, 400, "Bad quota key: %s is not a 2.1 quota", key);
+			/* echo only a short key: a cut could split a UTF-8 sequence */
+			resp_error(
+			    r, w, 400,
+			    "Invalid input for field/attribute %s. Additional properties are "
+			    "not allowed ('%s' was unexpected)",
+			    wrapper, strlen(key) <= 64 ? key : "");
 			return -EINVAL;
 		}
 	}
@@ -201,7 +248,7 @@ void quota_sets_update(struct req *r, struct resp *w)
 	struct quota_in in;
 	long used[NQKEYS], v[NQKEYS];
 	const char *pid = r->params[0];
-	if (qs_parse(r, w, &in) < 0)
+	if (qs_parse(r, w, "quota_set", 0, &in) < 0)
 		return;
 	/* The project row lock orders this against instance creates checking quota. */
 	if (db_begin(r->ctx->db) < 0) {
@@ -251,7 +298,7 @@ void quota_sets_update(struct req *r, struct resp *w)
 		resp_db_error(r, w, "quota update failed");
 		return;
 	}
-	resp_json(w, 200, json_pack("{s:o}", "quota_set", qs_json(NULL, v)));
+	resp_json(w, 200, json_pack("{s:o}", "quota_set", qs_json(NULL, v, r->ctx->mv_minor, 0)));
 }
 
 void quota_sets_delete(struct req *r, struct resp *w)
@@ -262,4 +309,61 @@ void quota_sets_delete(struct req *r, struct resp *w)
 		resp_db_error(r, w, err);
 	else
 		resp_empty(w, 202);
+}
+
+/* A quota class name: Nova's 1..255 characters of [a-zA-Z0-9-_]... we take the same. */
+static int class_name_ok(struct req *r, struct resp *w, const char *name)
+{
+	if (wire_charset_ok(name, 255, "-_"))
+		return 0;
+	resp_error(r, w, 400, "Invalid input for field/attribute id.");
+	return -EINVAL;
+}
+
+void quota_classes_show(struct req *r, struct resp *w)
+{
+	long v[NQKEYS];
+	const char *name = r->params[0];
+	if (class_name_ok(r, w, name) < 0)
+		return;
+	if (qs_class(r->ctx->db, name, v) < 0) {
+		resp_db_error(r, w, "quota class load failed");
+		return;
+	}
+	resp_json(w, 200,
+	          json_pack("{s:o}", "quota_class_set", qs_json(name, v, r->ctx->mv_minor, 1)));
+}
+
+void quota_classes_update(struct req *r, struct resp *w)
+{
+	char err[256];
+	struct quota_in in;
+	long v[NQKEYS];
+	const char *name = r->params[0];
+	if (class_name_ok(r, w, name) < 0 || qs_parse(r, w, "quota_class_set", 1, &in) < 0)
+		return;
+	if (db_begin(r->ctx->db) < 0) {
+		resp_db_error(r, w, "begin failed");
+		return;
+	}
+	for (int i = 0; i < NQKEYS; i++) {
+		if (in.v[i] == UNSET)
+			continue;
+		char val[24];
+		snprintf(val, sizeof(val), "%ld", in.v[i]);
+		if (DBX(r->ctx->db, err, sizeof err,
+		        "INSERT INTO quota_classes (class_name, resource, hard_limit)"
+		        " VALUES ($1, $2, $3::bigint) ON CONFLICT (class_name, resource)"
+		        " DO UPDATE SET hard_limit = EXCLUDED.hard_limit",
+		        name, qkeys[i].name, val) < 0) {
+			resp_db_error(r, w, err);
+			return; /* db_release rolls back */
+		}
+	}
+	if (db_commit(r->ctx->db) < 0 || qs_class(r->ctx->db, name, v) < 0) {
+		resp_db_error(r, w, "quota class update failed");
+		return;
+	}
+	resp_json(w, 200,
+	          json_pack("{s:o}", "quota_class_set", qs_json(NULL, v, r->ctx->mv_minor, 1)));
 }

@@ -16,4 +16,10 @@ void quota_sets_update(struct req *r, struct resp *w);
 /* DELETE /os-quota-sets/{project_id} (admin): back to the defaults. */
 void quota_sets_delete(struct req *r, struct resp *w);
 
+/* GET /os-quota-class-sets/{class}: the class's values (Nova's defaults where it has
+ * none); "default" is the class every project's limits start from. */
+void quota_classes_show(struct req *r, struct resp *w);
+/* PUT /os-quota-class-sets/{class} (admins): sets the given keys. */
+void quota_classes_update(struct req *r, struct resp *w);
+
 #endif

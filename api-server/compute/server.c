@@ -5,6 +5,7 @@
  * the tasks outbox; server_action.c holds the POST /servers/{id}/action verbs. */
 #include "compute/server.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <sodium.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compute/instance_action.h"
 #include "jparse.h"
 #include "jsonw.h"
 #include "log.h"
@@ -55,6 +57,83 @@ void server_row_from(const PGresult *res, int row, struct server_row *s)
 	s->updated_at = db_val(res, row, 20);
 	s->launched_at = db_val(res, row, 21);
 	s->terminated_at = db_val(res, row, 22);
+	s->description = db_val(res, row, 24);
+	s->locked_by = db_val(res, row, 25);
+	s->lock_reason = db_val(res, row, 26);
+	s->flavor_name = db_val(res, row, 27);
+	s->vcpus = db_long(res, row, 28, 0);
+	s->ram_mb = db_long(res, row, 29, 0);
+	s->disk_gb = db_long(res, row, 30, 0);
+	s->ephemeral_gb = db_long(res, row, 31, 0);
+	s->swap_mb = db_long(res, row, 32, 0);
+	s->flavor_extra_specs = db_val(res, row, 33);
+	s->reservation_id = db_val(res, row, 34);
+	s->hostname = db_val(res, row, 35);
+	s->launch_index = db_long(res, row, 36, 0);
+}
+
+int server_extras_load(PGconn *db, const PGresult *res, const struct server_view_ctx *c,
+                       struct server_extras *x, char *err, size_t errlen)
+{
+	memset(x, 0, sizeof(*x));
+	int n = PQntuples(res);
+	int full = !c->update || c->mv_minor >= 75;
+	int tags = c->mv_minor >= 26, agents = c->admin && full && c->mv_minor >= 16,
+	    udata = c->admin && full && c->mv_minor >= 3;
+	if (n == 0 || !(tags || agents || udata))
+		return 0;
+	/* the ids as a text[] literal: UUIDs need no quoting */
+	size_t cap = (size_t)n * UUID_STR_LEN + 3, len = 0;
+	char *ids = xmalloc(cap);
+	ids[len++] = '{';
+	for (int i = 0; i < n; i++)
+		len +=
+		    (size_t)snprintf(ids + len, cap - len, "%s%s", i ? "," : "", db_val(res, i, 0));
+	snprintf(ids + len, cap - len, "}");
+	int rc = 0;
+	if (tags && !(x->tags = DBQ(db, err, errlen,
+	                            "SELECT instance_id, json_agg(tag ORDER BY tag)::text FROM"
+	                            " instance_tags WHERE instance_id = ANY($1::text[])"
+	                            " GROUP BY instance_id",
+	                            ids)))
+		rc = -EIO;
+	if (rc == 0 && agents &&
+	    !(x->agents = DBQ(db, err, errlen, "SELECT host, state FROM agents")))
+		rc = -EIO;
+	if (rc == 0 && udata &&
+	    !(x->user_data = DBQ(db, err, errlen,
+	                         "SELECT id, user_data FROM instances WHERE id = ANY($1::text[])"
+	                         " AND user_data IS NOT NULL",
+	                         ids)))
+		rc = -EIO;
+	free(ids);
+	if (rc < 0)
+		server_extras_release(x);
+	return rc;
+}
+
+/* The second column of the row of r whose first column is key, or NULL. */
+static const char *extras_find(const PGresult *r, const char *key)
+{
+	for (int i = 0; r && key && i < PQntuples(r); i++)
+		if (!strcmp(db_val(r, i, 0), key))
+			return db_val(r, i, 1);
+	return NULL;
+}
+
+void server_extras_apply(const struct server_extras *x, struct server_row *s)
+{
+	s->tags = extras_find(x->tags, s->id);
+	s->host_state = extras_find(x->agents, s->host);
+	s->user_data = extras_find(x->user_data, s->id);
+}
+
+void server_extras_release(struct server_extras *x)
+{
+	PQclear(x->tags);
+	PQclear(x->agents);
+	PQclear(x->user_data);
+	memset(x, 0, sizeof(*x));
 }
 
 void server_view_ctx_of(const struct req *r, struct server_view_ctx *c)
@@ -62,6 +141,8 @@ void server_view_ctx_of(const struct req *r, struct server_view_ctx *c)
 	c->public_url = r->ctx->api->public_url;
 	c->admin = policy_is_admin(&r->ctx->auth);
 	c->mv_minor = r->ctx->mv_minor;
+	c->update = 0;
+	c->single = 0;
 }
 
 PGresult *server_find(struct req *r, struct resp *w, const char *id, int for_update)
@@ -83,16 +164,27 @@ PGresult *server_find(struct req *r, struct resp *w, const char *id, int for_upd
 	return wire_one_row(r, w, res, err, 404, "Instance %s could not be found.", id);
 }
 
-int server_task_queue(const struct req *r, const char *id, const char *task_state,
-                      const char *action, char *err, size_t errlen)
+int server_task_queue(struct req *r, const char *id, const char *task_state, const char *task,
+                      const char *action, const char *event, char *err, size_t errlen)
 {
 	PGconn *db = r->ctx->db;
-	struct outbox_task t = {MSG_RES_INSTANCE, id, action, NULL, NULL, req_trace_id(r)};
+	char tid[UUID_STR_LEN];
+	struct outbox_task t = {MSG_RES_INSTANCE, id, task, NULL, NULL, req_trace_id(r)};
 	if (task_state &&
 	    db_exec(db, "UPDATE instances SET task_state = $2, updated_at = now() WHERE id = $1", 2,
 	            (const char *const[]){id, task_state}, err, errlen) != 1)
 		return -EIO;
-	return outbox_insert(db, &t, NULL, err, errlen) < 0 ? -EIO : 0;
+	if (outbox_insert(db, &t, tid, err, errlen) < 0)
+		return -EIO;
+	return instance_action_record(db, r, id, action, event, tid, err, errlen);
+}
+
+int server_lock_check(struct req *r, struct resp *w, const char *id, const char *locked_by)
+{
+	if (!locked_by || policy_is_admin(&r->ctx->auth))
+		return 0;
+	resp_error(r, w, 409, "Instance %s is locked", id);
+	return -EBUSY;
 }
 
 /* ---- list ---- */
@@ -100,7 +192,7 @@ int server_task_queue(const struct req *r, const char *id, const char *task_stat
 /* A WHERE clause under construction with numbered text parameters. */
 struct query {
 	char sql[4096];
-	const char *params[16];
+	const char *params[20]; /* every filter at once takes 14 */
 	int n;
 };
 
@@ -119,30 +211,16 @@ static void query_and(struct query *q, const char *cond, const char *value)
 	snprintf(q->sql + len, sizeof(q->sql) - len, " AND %s", c);
 }
 
-/* Nova's is_all_tenants: present and empty or true-ish → 1, false-ish → 0, other →
- * -EINVAL. Absent → 0. */
-static int parse_bool_param(const char *v)
-{
-	static const char *const yes[] = {"", "1", "t", "true", "on", "y", "yes"};
-	static const char *const no[] = {"0", "f", "false", "off", "n", "no"};
-	if (!v)
-		return 0;
-	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
-		if (!strcasecmp(v, yes[i]))
-			return 1;
-	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
-		if (!strcasecmp(v, no[i]))
-			return 0;
-	return -EINVAL;
-}
-
 /* The "next" link of a full page: the same filters, the last id as marker. Returns
  * owned memory. */
 static char *next_link(struct req *r, int detail, long limit, const char *last_id)
 {
-	static const char *const keep[] = {"all_tenants", "project_id", "tenant_id",
-	                                   "name",        "status",     "flavor",
-	                                   "image",       "host",       "changes-since"};
+	static const char *const keep[] = {"all_tenants",    "project_id", "tenant_id",
+	                                   "name",           "status",     "flavor",
+	                                   "image",          "host",       "changes-since",
+	                                   "tags",           "tags-any",   "not-tags",
+	                                   "not-tags-any",   "ip",         "ip6",
+	                                   "changes-before", "locked",     "reservation_id"};
 	char *href = xasprintf("%s/compute/v2.1/servers%s?limit=%ld&marker=%s",
 	                       r->ctx->api->public_url, detail ? "/detail" : "", limit, last_id);
 	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
@@ -160,7 +238,7 @@ static void servers_list_common(struct req *r, struct resp *w, int detail)
 	int admin = policy_is_admin(&r->ctx->auth);
 	PGresult *res = NULL;
 
-	int all = parse_bool_param(req_query(r, "all_tenants"));
+	int all = server_bool_param(req_query(r, "all_tenants"));
 	if (all < 0) {
 		resp_error(r, w, 400, "Invalid all_tenants value");
 		return;
@@ -186,22 +264,42 @@ static void servers_list_common(struct req *r, struct resp *w, int detail)
 
 	snprintf(q.sql, sizeof(q.sql), "SELECT " SERVER_COLUMNS " FROM instances i WHERE true");
 	const char *since = req_query(r, "changes-since");
-	if (since) {
-		time_t t;
-		if (time_parse_iso(since, &t) < 0) {
-			resp_error(r, w, 400, "Invalid input for query parameters changes-since.");
-			return;
-		}
+	/* 2.66: and changed before */
+	const char *before = r->ctx->mv_minor >= 66 ? req_query(r, "changes-before") : NULL;
+	char before_s[32];
+	time_t t_since = 0, t_before = 0;
+	int bad_since = since && time_parse_iso(since, &t_since) < 0;
+	if (bad_since || (before && time_parse_iso(before, &t_before) < 0)) {
+		resp_error(r, w, 400, "Invalid input for query parameters %s.",
+		           bad_since ? "changes-since" : "changes-before");
+		return;
+	}
+	if (since && before && t_since > t_before) {
+		resp_error(r, w, 400,
+		           "The value of changes-since must be less than or equal to "
+		           "changes-before.");
+		return;
+	}
+	if (since || before) {
 		/* Nova lists deleted servers too when asked what changed. */
-		snprintf(since_s, sizeof(since_s), "%lld", (long long)t);
-		query_and(&q, "i.updated_at >= to_timestamp($%d::double precision)", since_s);
+		if (since) {
+			snprintf(since_s, sizeof(since_s), "%lld", (long long)t_since);
+			query_and(&q, "i.updated_at >= to_timestamp($%d::double precision)",
+			          since_s);
+		}
+		if (before) {
+			snprintf(before_s, sizeof(before_s), "%lld", (long long)t_before);
+			query_and(&q, "i.updated_at <= to_timestamp($%d::double precision)",
+			          before_s);
+		}
 	} else {
 		query_and(&q, "NOT i.deleted", NULL);
 	}
 	const char *proj = req_query(r, "project_id");
 	if (!proj)
 		proj = req_query(r, "tenant_id");
-	if (admin && proj && *proj)
+	/* Nova reads a project filter only beside all_tenants (an admin's) */
+	if (admin && all && proj && *proj)
 		query_and(&q, "i.project_id = $%d", proj);
 	else if (!(admin && all))
 		query_and(&q, "i.project_id = $%d", r->ctx->auth.project_id);
@@ -214,11 +312,50 @@ static void servers_list_common(struct req *r, struct resp *w, int detail)
 		query_and(&q, "i.name ~ $%d", name); /* Nova: a regular expression */
 	}
 	const char *status = req_query(r, "status");
+	if (status && *status && r->ctx->mv_minor >= 38 && !server_status_known(status)) {
+		resp_error(r, w, 400, "Invalid status value");
+		return;
+	}
 	if (status && *status)
 		query_and(&q, "i.status = upper($%d)", status);
+	/* No server has a fixed address without tenant networks: an address filter
+	 * matches none. Non-admins may filter by ip6 from 2.5 (before, Nova drops it). */
+	const char *ip6 = req_query(r, "ip6");
+	if (req_query(r, "ip") || (ip6 && (admin || r->ctx->mv_minor >= 5)))
+		query_and(&q, "false", NULL);
+	const char *locked = r->ctx->mv_minor >= 73 ? req_query(r, "locked") : NULL;
+	if (locked) { /* 2.73 */
+		int b = *locked ? server_bool_param(locked) : -EINVAL;
+		if (b < 0) {
+			resp_error(r, w, 400, "Invalid input for query parameters locked.");
+			return;
+		}
+		query_and(&q, b ? "i.locked_by IS NOT NULL" : "i.locked_by IS NULL", NULL);
+	}
+	if (r->ctx->mv_minor >= 26) { /* comma-separated tag lists */
+		static const char *const tag_filters[][2] = {
+		    {"tags", "string_to_array($%d, ',') <@ ARRAY(SELECT g.tag FROM instance_tags g"
+		             " WHERE g.instance_id = i.id)"},
+		    {"tags-any",
+		     "string_to_array($%d, ',') && ARRAY(SELECT g.tag FROM instance_tags g"
+		     " WHERE g.instance_id = i.id)"},
+		    {"not-tags", "NOT string_to_array($%d, ',') <@ ARRAY(SELECT g.tag FROM"
+		                 " instance_tags g WHERE g.instance_id = i.id)"},
+		    {"not-tags-any", "NOT string_to_array($%d, ',') && ARRAY(SELECT g.tag FROM"
+		                     " instance_tags g WHERE g.instance_id = i.id)"},
+		};
+		for (size_t i = 0; i < sizeof(tag_filters) / sizeof(tag_filters[0]); i++) {
+			const char *v = req_query(r, tag_filters[i][0]);
+			if (v && *v)
+				query_and(&q, tag_filters[i][1], v);
+		}
+	}
 	const char *flavor = req_query(r, "flavor");
 	if (flavor && *flavor)
 		query_and(&q, "i.flavor_id = $%d", flavor);
+	const char *resv = req_query(r, "reservation_id");
+	if (resv && *resv)
+		query_and(&q, "i.reservation_id = $%d", resv);
 	const char *image = req_query(r, "image");
 	if (image && *image)
 		query_and(&q, "i.image_id = $%d", image);
@@ -268,7 +405,13 @@ static void servers_list_common(struct req *r, struct resp *w, int detail)
 		return;
 	}
 	struct server_view_ctx ctx;
+	struct server_extras x = {0};
 	server_view_ctx_of(r, &ctx);
+	if (detail && server_extras_load(r->ctx->db, res, &ctx, &x, err, sizeof(err)) < 0) {
+		PQclear(res);
+		resp_db_error(r, w, err);
+		return;
+	}
 	/* written straight into the body: no tree per server (issue 6) */
 	int n = PQntuples(res);
 	struct jsonw out;
@@ -279,6 +422,7 @@ static void servers_list_common(struct req *r, struct resp *w, int detail)
 	for (int i = 0; i < n; i++) {
 		struct server_row s;
 		server_row_from(res, i, &s);
+		server_extras_apply(&x, &s);
 		if (detail)
 			server_view_write_full(&out, &s, &ctx);
 		else
@@ -300,6 +444,7 @@ static void servers_list_common(struct req *r, struct resp *w, int detail)
 	}
 	jsonw_obj_end(&out);
 	PQclear(res);
+	server_extras_release(&x);
 	resp_json_text(w, 200, &out);
 }
 
@@ -313,16 +458,33 @@ static void servers_detail(struct req *r, struct resp *w)
 	servers_list_common(r, w, 1);
 }
 
+/* {"server": ...} of row 0 of res (a SERVER_COLUMNS result): show's view, or PUT's
+ * (update). */
+static void server_answer(struct req *r, struct resp *w, const PGresult *res, int update)
+{
+	char err[256];
+	struct server_row s;
+	struct server_view_ctx ctx;
+	struct server_extras x;
+	server_view_ctx_of(r, &ctx);
+	ctx.update = update;
+	ctx.single = 1;
+	if (server_extras_load(r->ctx->db, res, &ctx, &x, err, sizeof(err)) < 0) {
+		resp_db_error(r, w, err);
+		return;
+	}
+	server_row_from(res, 0, &s);
+	server_extras_apply(&x, &s);
+	resp_json(w, 200, json_pack("{s:o}", "server", server_view_full(&s, &ctx)));
+	server_extras_release(&x);
+}
+
 static void server_show(struct req *r, struct resp *w)
 {
 	PGresult *res = server_find(r, w, r->params[0], 0);
 	if (!res)
 		return;
-	struct server_row s;
-	struct server_view_ctx ctx;
-	server_row_from(res, 0, &s);
-	server_view_ctx_of(r, &ctx);
-	resp_json(w, 200, json_pack("{s:o}", "server", server_view_full(&s, &ctx)));
+	server_answer(r, w, res, 0);
 	PQclear(res);
 }
 
@@ -332,12 +494,14 @@ static void server_show(struct req *r, struct resp *w)
 struct create_req {
 	json_t *server;
 	char *name, *image_ref, *flavor_ref, *key_name, *user_data, *az, *admin_pass;
-	char *ipv4, *ipv6;
+	char *ipv4, *ipv6, *description;
+	char ip4[SERVER_IP_MAX], ip6[SERVER_IP_MAX]; /* canonical access addresses, "" none */
 	long min_count, max_count;
-	int config_drive;
+	int config_drive, return_reservation_id;
 	struct jstrmap metadata;
 	json_t *security_groups, *bdm, *bdm_v2;
-	char *metadata_text; /* owned: validated metadata as JSON text */
+	char *metadata_text;  /* owned: validated metadata as JSON text */
+	struct jstrlist tags; /* 2.52 */
 };
 
 static const struct jfield f_create[] = {
@@ -352,7 +516,10 @@ static const struct jfield f_create[] = {
     {"adminPass", J_STR, JF(struct create_req, admin_pass), 0, 255, 0, 1},
     {"accessIPv4", J_STR, JF(struct create_req, ipv4), 0, 64, 0, 1},
     {"accessIPv6", J_STR, JF(struct create_req, ipv6), 0, 64, 0, 1},
+    {"description", J_STR, JF(struct create_req, description), 0, 255, 0, 1},
+    {"tags", J_STRLIST, JF(struct create_req, tags), 0, SERVER_TAGS_MAX, 0, 0},
     {"config_drive", J_BOOL, JF(struct create_req, config_drive), 0, 0, 0, 1},
+    {"return_reservation_id", J_BOOL, JF(struct create_req, return_reservation_id), 0, 0, 0, 1},
     {"metadata", J_STRMAP, JF(struct create_req, metadata), 0, 0, 0, 1},
     {"security_groups", J_ARRAY, JF(struct create_req, security_groups), 0, 16, 0, 1},
     {"block_device_mapping", J_ARRAY, JF(struct create_req, bdm), 0, 0, 0, 1},
@@ -397,28 +564,39 @@ static const char *ref_id(const char *ref)
 	return slash ? slash + 1 : ref;
 }
 
-/* "auto", "none" or a list of {uuid|port|fixed_ip|tag}. Accepted and not yet used:
- * tenant networks come with the network service. */
-/* One entry of "networks" at 2.1: {uuid, port, fixed_ip}, nothing else. */
+/* One entry of "networks": {uuid, port, fixed_ip} and, at 2.32-2.36 and from 2.42, a
+ * device tag. Accepted and not used: tenant networks come with the network service. */
 struct net_req {
 	char uuid[UUID_STR_LEN], port[UUID_STR_LEN];
-	char *fixed_ip;
+	char *fixed_ip, *tag;
 };
 
 static const struct jfield f_net[] = {
     {"uuid", J_UUID, JF(struct net_req, uuid), 0, 0, 0, 0},
     {"port", J_UUID, JF(struct net_req, port), 0, 0, 0, 1},
     {"fixed_ip", J_STR, JF(struct net_req, fixed_ip), 0, 64, 0, 0},
+    {"tag", J_STR, JF(struct net_req, tag), 0, 255, 0, 0},
+};
+static const struct server_since net_since[] = {
+    {"tag", 32, 37},
+    {"tag", 42, 0},
 };
 
-/* Checks "networks": "auto", "none", or a list of at most 16 entries of f_net. (No
- * network is attached yet: the request is only validated.) */
-static int parse_networks(const json_t *n, char *err, size_t errlen)
+/* Checks "networks" at 2.mv: a list of at most 16 entries of f_net; from 2.37 it is
+ * required and may instead be "auto" or "none". (No network is attached for any of
+ * them: the request is only validated.) */
+static int parse_networks(const json_t *n, int mv, char *err, size_t errlen)
 {
 	char why[160];
-	if (!n || json_is_null(n))
+	if (!n && mv >= 37) {
+		snprintf(err, errlen,
+		         "Invalid input for field/attribute server. 'networks' is a required "
+		         "property");
+		return -EINVAL;
+	}
+	if (!n || (json_is_null(n) && mv < 37))
 		return 0;
-	if (json_is_string(n)) {
+	if (json_is_string(n) && mv >= 37) {
 		const char *s = json_string_value(n);
 		if (!strcmp(s, "auto") || !strcmp(s, "none"))
 			return 0;
@@ -431,6 +609,11 @@ static int parse_networks(const json_t *n, char *err, size_t errlen)
 			int rc = jparse(v, f_net, JCOUNT(f_net), &net, why, sizeof(why));
 			if (rc == 0)
 				rc = jparse_known(v, f_net, JCOUNT(f_net), NULL, why, sizeof(why));
+			if (rc == 0)
+				rc = server_since_check(v, net_since, JCOUNT(net_since), mv,
+				                        "networks", why, sizeof(why));
+			if (rc == 0 && net.tag && !server_tag_valid(net.tag))
+				rc = -EINVAL;
 			jparse_release(f_net, JCOUNT(f_net), &net);
 			if (rc < 0)
 				goto bad;
@@ -497,7 +680,47 @@ static int base64_valid(const char *s)
 	return 1;
 }
 
-static int parse_create(const json_t *body, struct create_req *c, int *status, char *err,
+/* The create request's members that a microversion added. */
+static const struct server_since create_since[] = {
+    {"description", 19, 0},
+    {"tags", 52, 0},
+    {"personality", 0, 57},
+    {"trusted_image_certificates", 63, 0},
+};
+
+/* Nova's description: up to 255 characters, no control characters. */
+static int description_valid(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* accessIPv4/accessIPv6 (either may be NULL) as Nova validates them, canonical into
+ * out4/out6 ("" when absent). 0, or -EINVAL with Nova's message in err. */
+static int access_ips(const char *ipv4, const char *ipv6, char out4[SERVER_IP_MAX],
+                      char out6[SERVER_IP_MAX], char *err, size_t errlen)
+{
+	out4[0] = out6[0] = '\0';
+	if (ipv4 && server_access_ip(AF_INET, ipv4, out4) < 0) {
+		snprintf(err, errlen,
+		         "Invalid input for field/attribute accessIPv4. Value: %s. "
+		         "'%s' is not a 'ipv4'",
+		         ipv4, ipv4);
+		return -EINVAL;
+	}
+	if (ipv6 && server_access_ip(AF_INET6, ipv6, out6) < 0) {
+		snprintf(err, errlen,
+		         "Invalid input for field/attribute accessIPv6. Value: %s. "
+		         "'%s' is not a 'ipv6'",
+		         ipv6, ipv6);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_create(const json_t *body, int mv, struct create_req *c, int *status, char *err,
                         size_t errlen)
 {
 	*status = 400;
@@ -510,7 +733,7 @@ static int parse_create(const json_t *body, struct create_req *c, int *status, c
 	static const char *const top[] = {"server", "os:scheduler_hints",
 	                                  "OS-SCH-HNT:scheduler_hints", NULL};
 	static const char *const nova_also[] = {"networks", "OS-DCF:diskConfig", "personality",
-	                                        "return_reservation_id", NULL};
+	                                        "trusted_image_certificates", NULL};
 	char why[160];
 	if (jparse_known(body, NULL, 0, top, why, sizeof(why)) < 0) {
 		snprintf(err, errlen, "Invalid input for field/attribute body. %s", why);
@@ -520,10 +743,31 @@ static int parse_create(const json_t *body, struct create_req *c, int *status, c
 		snprintf(err, errlen, "Invalid input for field/attribute server. %s", why);
 		return -EINVAL;
 	}
+	if (server_since_check(c->server, create_since, JCOUNT(create_since), mv, "server", err,
+	                       errlen) < 0)
+		return -EINVAL;
 	if (!name_valid(c->name)) {
 		snprintf(err, errlen, "Invalid input for field/attribute name.");
 		return -EINVAL;
 	}
+	/* 2.63: Nubo cannot check image signatures, so it takes no certificates to check
+	 * them against (Nova refuses them too where verification is off) */
+	const json_t *certs = json_object_get(c->server, "trusted_image_certificates");
+	if (certs && !json_is_null(certs)) {
+		snprintf(err, errlen, "Image certificate validation is not enabled.");
+		return -EINVAL;
+	}
+	if (c->description && !description_valid(c->description)) {
+		snprintf(err, errlen, "Invalid input for field/attribute description.");
+		return -EINVAL;
+	}
+	if (access_ips(c->ipv4, c->ipv6, c->ip4, c->ip6, err, errlen) < 0)
+		return -EINVAL;
+	for (size_t i = 0; i < c->tags.n; i++)
+		if (!server_tag_valid(c->tags.items[i])) {
+			snprintf(err, errlen, "Invalid input for field/attribute tags.");
+			return -EINVAL;
+		}
 	if ((c->bdm && json_array_size(c->bdm)) || (c->bdm_v2 && json_array_size(c->bdm_v2))) {
 		snprintf(err, errlen, "Block device mapping is not supported.");
 		return -EINVAL;
@@ -559,7 +803,15 @@ static int parse_create(const json_t *body, struct create_req *c, int *status, c
 				rc = jparse_known(g, f_sg, JCOUNT(f_sg), NULL, why, sizeof(why));
 			if (rc == 0 && !*sg.name)
 				rc = -EINVAL;
+			/* Nubo has one group, "default", until the network service brings
+			 * security groups: naming another is Nova's 400 for a missing group */
+			int missing = rc == 0 && strcmp(sg.name, "default");
+			if (missing)
+				snprintf(err, errlen, "Security group %s not found.",
+				         strlen(sg.name) <= 64 ? sg.name : "(name too long)");
 			jparse_release(f_sg, JCOUNT(f_sg), &sg);
+			if (missing)
+				return -EINVAL;
 			if (rc < 0) {
 				snprintf(err, errlen,
 				         "Invalid input for field/attribute security_groups.");
@@ -567,7 +819,7 @@ static int parse_create(const json_t *body, struct create_req *c, int *status, c
 			}
 		}
 	}
-	if (parse_networks(json_object_get(c->server, "networks"), err, errlen) < 0)
+	if (parse_networks(json_object_get(c->server, "networks"), mv, err, errlen) < 0)
 		return -EINVAL;
 	int mrc = parse_metadata(c, err, errlen);
 	if (mrc < 0) {
@@ -581,6 +833,7 @@ static int parse_create(const json_t *body, struct create_req *c, int *status, c
 struct flavor_info {
 	char id[256];
 	long vcpus, ram_mb, disk_gb;
+	char *name, *ephemeral_gb, *swap_mb, *extra_specs; /* owned: the copy the server keeps */
 };
 
 /* Resolves everything the request references, answering 400 as Nova does for a bad
@@ -597,9 +850,11 @@ static int resolve_refs(struct req *r, struct resp *w, const struct create_req *
 	PGresult *f = NULL, *im = NULL, *k = NULL, *az = NULL;
 
 	f = DBQ(r->ctx->db, err, sizeof err,
-	        "SELECT id, vcpus, ram_mb, disk_gb FROM flavors WHERE id = $1 AND NOT disabled"
-	        " AND (is_public OR $2::text = '1')",
-	        fid, admin ? "1" : "0");
+	        "SELECT id, vcpus, ram_mb, disk_gb, name, ephemeral_gb, swap_mb, extra_specs::text"
+	        " FROM flavors WHERE id = $1 AND NOT disabled"
+	        " AND (is_public OR $2::text = '1' OR EXISTS (SELECT 1 FROM flavor_projects fp"
+	        " WHERE fp.flavor_id = flavors.id AND fp.project_id = $3))",
+	        fid, admin ? "1" : "0", r->ctx->auth.project_id);
 	f = wire_one_row(r, w, f, err, 400, "Flavor %s could not be found.", fid);
 	if (!f)
 		goto out;
@@ -607,6 +862,10 @@ static int resolve_refs(struct req *r, struct resp *w, const struct create_req *
 	fl->vcpus = db_long(f, 0, 1, 0);
 	fl->ram_mb = db_long(f, 0, 2, 0);
 	fl->disk_gb = db_long(f, 0, 3, 0);
+	fl->name = xstrdup(db_val(f, 0, 4));
+	fl->ephemeral_gb = xstrdup(db_val(f, 0, 5));
+	fl->swap_mb = xstrdup(db_val(f, 0, 6));
+	fl->extra_specs = xstrdup(db_val(f, 0, 7));
 
 	im = DBQ(r->ctx->db, err, sizeof err,
 	         "SELECT status, min_disk, min_ram, coalesce(size, 0), coalesce(disk_format, ''),"
@@ -715,12 +974,12 @@ static char *server_multi_name(const char *base, long idx)
 static void server_create(struct req *r, struct resp *w)
 {
 	struct create_req c;
-	struct flavor_info fl;
-	char err[512], first_id[UUID_STR_LEN] = "", pass[32];
+	struct flavor_info fl = {0};
+	char err[512], first_id[UUID_STR_LEN] = "", pass[32], resv[16], idx[24];
 	char *public_key = NULL;
 	int status, began = 0;
 
-	if (parse_create(r->json, &c, &status, err, sizeof(err)) < 0) {
+	if (parse_create(r->json, r->ctx->mv_minor, &c, &status, err, sizeof(err)) < 0) {
 		resp_error(r, w, status, "%s", err);
 		goto out;
 	}
@@ -760,6 +1019,9 @@ static void server_create(struct req *r, struct resp *w)
 	snprintf(disk, sizeof(disk), "%ld", fl.disk_gb);
 	const char *az = c.az && *c.az ? c.az : "nova";
 	const char *user_data = c.user_data && *c.user_data ? c.user_data : NULL;
+	/* Nova's reservation id: one per request, shared by a multiple create */
+	snprintf(resv, sizeof(resv), "r-");
+	token_random(resv + 2, sizeof(resv) - 2, 6);
 	for (long i = 0; i < n; i++) {
 		char id[UUID_STR_LEN];
 		uuid_generate_str(id);
@@ -769,19 +1031,30 @@ static void server_create(struct req *r, struct resp *w)
 		uuid_lower(ref_id(c.image_ref), iid);
 		/* Every instance gets a config drive (the agent always builds one), so
 		 * config_drive records true whatever the request said. */
-		int rows =
-		    DBX(r->ctx->db, err, sizeof err,
-		        "INSERT INTO instances (id, name, project_id, user_id, flavor_id, image_id,"
-		        " vcpus, ram_mb, disk_gb, status, vm_state, task_state, power_state, az,"
-		        " key_name, public_key, user_data, config_drive, metadata, access_ipv4,"
-		        " access_ipv6) VALUES ($1, $2, $3, $4, $5, $6, $7::int, $8::int, $9::int,"
-		        " 'BUILD', 'building', 'scheduling', 0, $10, $11, $12, $13, true,"
-		        " $14::jsonb, $15, $16)",
-		        id, name, r->ctx->auth.project_id, r->ctx->auth.user_id, fl.id, iid, vcpus,
-		        ram, disk, az, c.key_name, public_key, user_data, c.metadata_text,
-		        c.ipv4 ? c.ipv4 : "", c.ipv6 ? c.ipv6 : "");
+		int rows = DBX(
+		    r->ctx->db, err, sizeof err,
+		    "INSERT INTO instances (id, name, project_id, user_id, flavor_id, image_id,"
+		    " vcpus, ram_mb, disk_gb, status, vm_state, task_state, power_state, az,"
+		    " key_name, public_key, user_data, config_drive, metadata, access_ipv4,"
+		    " access_ipv6, description, flavor_name, flavor_ephemeral_gb, flavor_swap_mb,"
+		    " flavor_extra_specs, reservation_id, launch_index) VALUES ($1, $2, $3, $4,"
+		    " $5, $6, $7::int, $8::int, $9::int, 'BUILD', 'building', 'scheduling', 0,"
+		    " $10, $11, $12, $13, true, $14::jsonb, $15, $16, $17, $18, $19::int,"
+		    " $20::int, $21::jsonb, $22, $23::int)",
+		    id, name, r->ctx->auth.project_id, r->ctx->auth.user_id, fl.id, iid, vcpus, ram,
+		    disk, az, c.key_name, public_key, user_data, c.metadata_text, c.ip4, c.ip6,
+		    c.description, fl.name, fl.ephemeral_gb, fl.swap_mb, fl.extra_specs, resv,
+		    (snprintf(idx, sizeof(idx), "%ld", i), idx));
 		free(name);
-		if (rows != 1 || server_task_queue(r, id, NULL, TASK_SPAWN, err, sizeof(err)) < 0) {
+		for (size_t t = 0; rows == 1 && t < c.tags.n; t++)
+			if (DBX(r->ctx->db, err, sizeof err,
+			        "INSERT INTO instance_tags (instance_id, tag) VALUES ($1, $2)"
+			        " ON CONFLICT DO NOTHING",
+			        id, c.tags.items[t]) < 0)
+				rows = -1;
+		if (rows != 1 ||
+		    server_task_queue(r, id, NULL, TASK_SPAWN, "create",
+		                      "compute__do_build_and_run_instance", err, sizeof(err)) < 0) {
 			resp_db_error(r, w, err);
 			goto out;
 		}
@@ -795,6 +1068,12 @@ static void server_create(struct req *r, struct resp *w)
 	began = 0;
 	api_wake_scheduler(r->ctx->api);
 
+	if (c.return_reservation_id) { /* Nova: the reservation instead of the server */
+		resp_json(w, 202, json_pack("{s:s}", "reservation_id", resv));
+		log_info("server %s created (%ld) in project %s", first_id, n,
+		         r->ctx->auth.project_id);
+		goto out;
+	}
 	if (c.admin_pass)
 		snprintf(pass, sizeof(pass), "%.31s", c.admin_pass);
 	else
@@ -813,6 +1092,10 @@ out:
 	if (began)
 		db_rollback(r->ctx->db);
 	free(public_key);
+	free(fl.name);
+	free(fl.ephemeral_gb);
+	free(fl.swap_mb);
+	free(fl.extra_specs);
 	create_req_release(&c);
 }
 
@@ -835,6 +1118,11 @@ static void server_delete(struct req *r, struct resp *w)
 	server_row_from(res, 0, &s);
 	int open_task = db_val(res, 0, SERVER_COL_OPEN_TASK)[0] == 't';
 	int rows = 0;
+	if (server_lock_check(r, w, s.id, s.locked_by) < 0) {
+		PQclear(res);
+		db_rollback(r->ctx->db);
+		return;
+	}
 	if (s.task_state && !strcmp(s.task_state, "deleting") && open_task) {
 		rows = 1; /* already on its way out */
 	} else if (!s.host && !open_task) {
@@ -844,9 +1132,14 @@ static void server_delete(struct req *r, struct resp *w)
 		           " task_state = NULL, power_state = 0, deleted = true,"
 		           " terminated_at = now(), updated_at = now() WHERE id = $1",
 		           s.id);
+		if (rows == 1 && instance_action_record(r->ctx->db, r, s.id, "delete",
+		                                        "compute_terminate_instance", NULL, err,
+		                                        sizeof(err)) < 0)
+			rows = -1;
 	} else {
 		/* the queued task counts as the one row changed */
-		rows = !server_task_queue(r, s.id, "deleting", TASK_DELETE, err, sizeof(err));
+		rows = !server_task_queue(r, s.id, "deleting", TASK_DELETE, "delete",
+		                          "compute_terminate_instance", err, sizeof(err));
 		wake = 1;
 	}
 	if (rows != 1) {
@@ -868,27 +1161,49 @@ static void server_delete(struct req *r, struct resp *w)
 /* ---- update and metadata ---- */
 
 struct update_req {
-	char *name, *ipv4, *ipv6;
+	char *name, *ipv4, *ipv6, *description;
 };
 
 static const struct jfield f_update[] = {
     {"name", J_STR, JF(struct update_req, name), 0, 255, 0, 0},
     {"accessIPv4", J_STR, JF(struct update_req, ipv4), 0, 64, 0, 1},
     {"accessIPv6", J_STR, JF(struct update_req, ipv6), 0, 64, 0, 1},
+    {"description", J_STR, JF(struct update_req, description), 0, 255, 0, 1},
+};
+static const struct server_since update_since[] = {
+    {"description", 19, 0},
 };
 
-/* PUT /servers/{id}: rename (and access addresses); answers the full server. */
+/* PUT /servers/{id}: rename, access addresses, description (2.19); answers Nova's
+ * update view (the full server from 2.75). */
 static void server_update(struct req *r, struct resp *w)
 {
+	static const char *const also[] = {"OS-DCF:diskConfig", NULL};
 	struct update_req u = {0};
-	char err[512];
+	char err[512], ip4[SERVER_IP_MAX], ip6[SERVER_IP_MAX];
 	PGresult *res = NULL;
-	if (wire_parse_wrapped(r, w, "server", f_update, JCOUNT(f_update), &u) < 0)
+	if (wire_parse_closed(r, w, "server", f_update, JCOUNT(f_update), also, &u) < 0)
+		return;
+	json_t *body = json_object_get(r->json, "server");
+	if (server_since_check(body, update_since, JCOUNT(update_since), r->ctx->mv_minor, "server",
+	                       err, sizeof(err)) < 0) {
+		resp_error(r, w, 400, "%s", err);
 		goto out;
+	}
 	if (u.name && !name_valid(u.name)) {
 		resp_error(r, w, 400, "Invalid input for field/attribute name.");
 		goto out;
 	}
+	if (u.description && !description_valid(u.description)) {
+		resp_error(r, w, 400, "Invalid input for field/attribute description.");
+		goto out;
+	}
+	if (access_ips(u.ipv4, u.ipv6, ip4, ip6, err, sizeof(err)) < 0) {
+		resp_error(r, w, 400, "%s", err);
+		goto out;
+	}
+	/* "description": null clears it */
+	int set_desc = json_object_get(body, "description") != NULL;
 	res = server_find(r, w, r->params[0], 0);
 	if (!res)
 		goto out;
@@ -898,20 +1213,18 @@ static void server_update(struct req *r, struct resp *w)
 	res = NULL;
 	if (DBX(r->ctx->db, err, sizeof err,
 	        "UPDATE instances SET name = coalesce($2, name), access_ipv4 = coalesce($3,"
-	        " access_ipv4), access_ipv6 = coalesce($4, access_ipv6), updated_at = now()"
+	        " access_ipv4), access_ipv6 = coalesce($4, access_ipv6), description = CASE"
+	        " WHEN $6::text = '1' THEN $5 ELSE description END, updated_at = now()"
 	        " WHERE id = $1",
-	        id, u.name, u.ipv4, u.ipv6) < 0) {
+	        id, u.name, u.ipv4 ? ip4 : NULL, u.ipv6 ? ip6 : NULL, u.description,
+	        set_desc ? "1" : "0") < 0) {
 		resp_db_error(r, w, err);
 		goto out;
 	}
 	res = server_find(r, w, id, 0);
 	if (!res)
 		goto out;
-	struct server_row s;
-	struct server_view_ctx ctx;
-	server_row_from(res, 0, &s);
-	server_view_ctx_of(r, &ctx);
-	resp_json(w, 200, json_pack("{s:o}", "server", server_view_full(&s, &ctx)));
+	server_answer(r, w, res, 1);
 out:
 	PQclear(res);
 	jparse_release(f_update, JCOUNT(f_update), &u);
@@ -946,6 +1259,8 @@ static json_t *metadata_apply(struct req *r, struct resp *w, enum meta_op op, in
 		PQclear(res);
 		return m;
 	}
+	if (server_lock_check(r, w, row.id, row.locked_by) < 0)
+		goto fail;
 	switch (op) {
 	case META_REPLACE:
 		json_object_clear(m);
@@ -1087,6 +1402,27 @@ static void metadata_delete_one(struct req *r, struct resp *w)
 	resp_empty(w, 204);
 }
 
+/* GET /servers/{id}/ips: the server's addresses by network. Without tenant networks
+ * (the network service is another issue) a server has none. */
+static void ips_list(struct req *r, struct resp *w)
+{
+	PGresult *res = server_find(r, w, r->params[0], 0);
+	if (!res)
+		return;
+	PQclear(res);
+	resp_json(w, 200, json_pack("{s:{}}", "addresses"));
+}
+
+/* GET /servers/{id}/ips/{network}: no server is on any network yet (see ips_list). */
+static void ips_show(struct req *r, struct resp *w)
+{
+	PGresult *res = server_find(r, w, r->params[0], 0);
+	if (!res)
+		return;
+	PQclear(res);
+	resp_error(r, w, 404, "Instance is not a member of specified network");
+}
+
 static const struct httpd_route routes[] = {
     {"GET", "/compute/v2.1/servers", servers_list, POL_COMPUTE_READ, 0},
     {"POST", "/compute/v2.1/servers", server_create, POL_COMPUTE_WRITE, 0},
@@ -1100,5 +1436,7 @@ static const struct httpd_route routes[] = {
     {"GET", "/compute/v2.1/servers/{}/metadata/{}", metadata_show, POL_COMPUTE_READ, 0},
     {"PUT", "/compute/v2.1/servers/{}/metadata/{}", metadata_set_one, POL_COMPUTE_WRITE, 0},
     {"DELETE", "/compute/v2.1/servers/{}/metadata/{}", metadata_delete_one, POL_COMPUTE_WRITE, 0},
+    {"GET", "/compute/v2.1/servers/{}/ips", ips_list, POL_COMPUTE_READ, 0},
+    {"GET", "/compute/v2.1/servers/{}/ips/{}", ips_show, POL_COMPUTE_READ, 0},
 };
 HTTPD_TABLE(server_routes, routes, &compute_hooks);

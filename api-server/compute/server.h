@@ -25,13 +25,27 @@ struct server_row {
 	long fault_code; /* 0 = none recorded (500 is shown) */
 	const char *access_ipv4, *access_ipv6;
 	const char *created_at, *updated_at, *launched_at, *terminated_at;
+	/* since migration 0007 */
+	const char *description; /* NULL: none */
+	const char *locked_by;   /* NULL, "owner" or "admin" */
+	const char *lock_reason; /* NULL: none */
+	const char *flavor_name; /* the flavor as it was at create (2.47) */
+	long vcpus, ram_mb, disk_gb, ephemeral_gb, swap_mb;
+	const char *flavor_extra_specs; /* JSON object text */
+	const char *tags;               /* JSON array text, sorted */
+	const char *host_state;         /* agents.state of host; NULL when none */
+	const char *reservation_id, *hostname, *user_data;
+	long launch_index;
 };
 
-/* Who is looking: decides the links and the admin-only attributes. */
+/* Who is looking: decides the links, the admin-only attributes and the fields of the
+ * microversion. */
 struct server_view_ctx {
 	const char *public_url; /* no trailing slash */
-	int admin;              /* show OS-EXT-SRV-ATTR:* */
-	int mv_minor;           /* compute microversion 2.<mv_minor>; only 2.1 today */
+	int admin;              /* show OS-EXT-SRV-ATTR:* and host_status */
+	int mv_minor;           /* compute microversion 2.<mv_minor> */
+	int update;             /* PUT /servers/{id}'s answer: Nova's short view below 2.75 */
+	int single;             /* one server (show, update), not a list: server_groups (2.71) */
 };
 
 struct jsonw;
@@ -48,8 +62,9 @@ json_t *server_view_full(const struct server_row *s, const struct server_view_ct
 /* Pure: Nova's hostId, a stable hex digest of project and host (56 chars, like Nova's
  * sha224), or "" when host is NULL/empty. out must hold 57 bytes. */
 void server_host_id(const char *project_id, const char *host, char out[57]);
-/* Pure: pointer into log at the start of its last `lines` lines; a final newline does
- * not count as an empty line. lines < 0 means the whole log, 0 means "" (the end). */
+/* Pure: pointer into log at the start of its last `lines` pieces split at '\n', as
+ * Nova tails a console log: a final newline leaves an empty last piece, so "a\nb\n"
+ * with lines 2 is "b\n". lines < 0 means the whole log, 0 means "" (the end). */
 const char *server_console_tail(const char *log, long lines);
 
 /* Instance vm_states as bits, for the action table. */
@@ -97,14 +112,31 @@ int server_action_check(const struct server_action *a, const char *id, const cha
 	" to_char(i.launched_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US'),"              \
 	" to_char(i.terminated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US'),"            \
 	" i.id IN (SELECT t.resource_id FROM tasks t WHERE t.resource_kind = 'instance'"           \
-	" AND t.status IN ('pending', 'dispatched'))"
-#define SERVER_NCOLUMNS 24
+	" AND t.status IN ('pending', 'dispatched')),"                                             \
+	" i.description, i.locked_by, i.lock_reason, i.flavor_name, i.vcpus, i.ram_mb,"            \
+	" i.disk_gb, i.flavor_ephemeral_gb, i.flavor_swap_mb, i.flavor_extra_specs::text,"         \
+	" i.reservation_id, i.hostname, i.launch_index"
+#define SERVER_NCOLUMNS 37
 /* Column index of the open-task flag in SERVER_COLUMNS. */
 #define SERVER_COL_OPEN_TASK 23
 
 /* Fills s from row `row` of a result selected with SERVER_COLUMNS (strings borrowed
- * from res). */
+ * from res). tags, host_state and user_data stay NULL: server_extras has them. */
 void server_row_from(const PGresult *res, int row, struct server_row *s);
+
+/* What SERVER_COLUMNS leaves out, read once for all the rows of a result and only when
+ * the view shows it: tags (2.26), the host's agent state (an admin's host_status,
+ * 2.16) and user_data (an admin's, 2.3). Kept out of the row because per-row subqueries
+ * (and 64 KiB user data) turn the planner off the list indexes (tests/e2e/test_explain). */
+struct server_extras {
+	PGresult *tags, *agents, *user_data;
+};
+/* Loads the extras of the rows of res the view c needs. 0, or -EIO with err. */
+int server_extras_load(PGconn *db, const PGresult *res, const struct server_view_ctx *c,
+                       struct server_extras *x, char *err, size_t errlen);
+/* Fills s's extras from x (strings borrowed from x). */
+void server_extras_apply(const struct server_extras *x, struct server_row *s);
+void server_extras_release(struct server_extras *x);
 
 /* Loads the non-deleted instance id as the caller may see it (own project; any
  * project for an admin), optionally locking the row (FOR UPDATE OF i). Returns the
@@ -112,11 +144,15 @@ void server_row_from(const PGresult *res, int row, struct server_row *s);
  * "Instance <id> could not be found." (not found, not visible, not a UUID) or 500
  * (database; logged). */
 PGresult *server_find(struct req *r, struct resp *w, const char *id, int for_update);
-/* Inside the transaction open on r's connection: queues a pending outbox task of
- * action (TASK_*) for instance id, carrying r's request id, and, unless task_state is
- * NULL, shows task_state on the instance. Returns 0, or -EIO with err. */
-int server_task_queue(const struct req *r, const char *id, const char *task_state,
-                      const char *action, char *err, size_t errlen);
+/* Inside the caller's transaction: queues a pending outbox task (TASK_*) for instance
+ * id, shows task_state on the instance unless it is NULL, and records the request as
+ * the instance action `action` (Nova's name: "stop", "delete", ...) with one event,
+ * `event`, that the scheduler finishes with the task. Returns 0, or -EIO with err. */
+int server_task_queue(struct req *r, const char *id, const char *task_state, const char *task,
+                      const char *action, const char *event, char *err, size_t errlen);
+/* 0 when the caller may act on a server of locked_by (NULL: not locked): only an
+ * admin acts on a locked server. Otherwise -EBUSY after Nova's 409. */
+int server_lock_check(struct req *r, struct resp *w, const char *id, const char *locked_by);
 /* What an image asks of the flavor that boots it (Glance's fields). */
 struct image_needs {
 	long long size;         /* bytes of the image file */
@@ -130,6 +166,38 @@ struct image_needs {
  * A flavor disk of 0 takes the image's own size, so only the memory is checked. */
 int server_flavor_fits(long disk_gb, long ram_mb, const struct image_needs *im, char *msg,
                        size_t n);
+
+#define SERVER_IP_MAX 46 /* INET6_ADDRSTRLEN */
+/* Pure: the canonical text of an accessIPv4 (family AF_INET) or accessIPv6 (AF_INET6)
+ * into out (IPv6 compressed and lower-case, as Nova stores it). 0, or -EINVAL when in
+ * is not an address of that family. */
+int server_access_ip(int family, const char *in, char out[SERVER_IP_MAX]);
+
+/* Version-gated members of a request body: key is accepted from 2.<since> on (and,
+ * when until > 0, before 2.<until>); a key may have several rows (any one admits it). */
+struct server_since {
+	const char *key;
+	int since, until;
+};
+/* Pure: 0 when every key of obj that gates lists is allowed at 2.mv; else -EINVAL with
+ * Nova's "Additional properties are not allowed ('<key>' was unexpected)" in msg after
+ * "Invalid input for field/attribute <what>. ". */
+int server_since_check(const json_t *obj, const struct server_since *gates, size_t n, int mv,
+                       const char *what, char *msg, size_t msglen);
+
+/* Pure: a query flag as Nova reads booleans (oslo's strings, any case): 1 for "", 1,
+ * t, true, on, y, yes; 0 for 0, f, false, off, n, no and when v is NULL; -EINVAL
+ * otherwise. */
+int server_bool_param(const char *v);
+
+/* Pure: whether status is one of Nova's server statuses (any case); from 2.38 a list
+ * filter by another is 400. */
+int server_status_known(const char *status);
+
+#define SERVER_TAG_MAX 60  /* characters of a server tag */
+#define SERVER_TAGS_MAX 50 /* tags of one server */
+/* Pure: Nova's server tag rule: 1..60 characters, no '/' and no ','. */
+int server_tag_valid(const char *tag);
 
 /* The view context of a request. */
 void server_view_ctx_of(const struct req *r, struct server_view_ctx *c);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "compute/instance_action.h"
 #include "jparse.h"
 #include "msg.h"
 #include "policy.h"
@@ -67,6 +68,11 @@ static void action_task(struct req *r, struct resp *w, const char *key, const js
 	struct server_row s;
 	server_row_from(res, 0, &s);
 	int open_task = db_val(res, 0, SERVER_COL_OPEN_TASK)[0] == 't';
+	if (server_lock_check(r, w, s.id, s.locked_by) < 0) {
+		PQclear(res);
+		db_rollback(r->ctx->db);
+		goto out;
+	}
 	int rc =
 	    server_action_check(act, s.id, s.vm_state, s.task_state, open_task, msg, sizeof(msg));
 	if (rc == 0 && !s.host) {
@@ -81,7 +87,10 @@ static void action_task(struct req *r, struct resp *w, const char *key, const js
 		resp_error(r, w, 409, "%s", msg);
 		goto out;
 	}
-	int ok = server_task_queue(r, s.id, act->task_state, act->task, err, sizeof(err)) == 0;
+	char event[64];
+	snprintf(event, sizeof(event), "compute_%s_instance", act->verb);
+	int ok = server_task_queue(r, s.id, act->task_state, act->task, act->verb, event, err,
+	                           sizeof(err)) == 0;
 	PQclear(res);
 	if (!ok) {
 		db_rollback(r->ctx->db);
@@ -177,6 +186,79 @@ out:
 	jparse_release(f_reset, JCOUNT(f_reset), &a);
 }
 
+/* Nova's "lock": who locked it, an owner ("owner": the server's project) or someone
+ * else ("admin"); from 2.73 with an optional reason. */
+struct lock_arg {
+	char *reason;
+};
+static const struct jfield f_lock[] = {
+    {"locked_reason", J_STR, JF(struct lock_arg, reason), 0, 255, 0, 0},
+};
+
+/* lock / unlock: no task, an instance action without events. An unlock of a server
+ * another kind of caller locked needs an admin (Nova's unlock_override). */
+static void action_lock(struct req *r, struct resp *w, const char *key, const json_t *arg)
+{
+	struct lock_arg a = {0};
+	char err[512];
+	int lock = !strcmp(key, "lock");
+	if (lock && arg && !json_is_null(arg)) {
+		/* 2.73: {"lock": {"locked_reason": "..."}}; before it, null only */
+		static const struct server_since since[] = {{"locked_reason", 73, 0}};
+		if (!json_is_object(arg) ||
+		    server_since_check(arg, since, JCOUNT(since), r->ctx->mv_minor, "lock", err,
+		                       sizeof(err)) < 0 ||
+		    jparse(arg, f_lock, JCOUNT(f_lock), &a, err, sizeof(err)) < 0 ||
+		    jparse_known(arg, f_lock, JCOUNT(f_lock), NULL, err, sizeof(err)) < 0) {
+			resp_error(r, w, 400, "Invalid input for field/attribute lock. %s",
+			           json_is_object(arg) ? err : "");
+			goto out;
+		}
+	} else if (!lock && arg && !json_is_null(arg)) {
+		resp_error(r, w, 400, "Invalid input for field/attribute unlock.");
+		goto out;
+	}
+	if (db_begin(r->ctx->db) < 0) {
+		resp_db_error(r, w, "begin failed");
+		goto out;
+	}
+	PGresult *res = server_find(r, w, r->params[0], 1);
+	if (!res) {
+		db_rollback(r->ctx->db);
+		goto out;
+	}
+	struct server_row s;
+	server_row_from(res, 0, &s);
+	int owner = !strcmp(s.project_id, r->ctx->auth.project_id);
+	const char *by = owner ? "owner" : "admin";
+	if (!lock && s.locked_by && strcmp(s.locked_by, by) && !policy_is_admin(&r->ctx->auth)) {
+		PQclear(res);
+		db_rollback(r->ctx->db);
+		resp_error(
+		    r, w, 403,
+		    "Policy doesn't allow os_compute_api:os-lock-server:unlock:unlock_override "
+		    "to be performed.");
+		goto out;
+	}
+	int rows = DBX(r->ctx->db, err, sizeof err,
+	               "UPDATE instances SET locked_by = $2, lock_reason = $3 WHERE id = $1", s.id,
+	               lock ? by : NULL, lock ? a.reason : NULL);
+	PQclear(res);
+	if (rows != 1 ||
+	    instance_action_record(r->ctx->db, r, s.id, key, NULL, NULL, err, sizeof(err)) < 0) {
+		db_rollback(r->ctx->db);
+		resp_db_error(r, w, err);
+		goto out;
+	}
+	if (db_commit(r->ctx->db) < 0) {
+		resp_db_error(r, w, "commit failed");
+		goto out;
+	}
+	resp_empty(w, 202);
+out:
+	jparse_release(f_lock, JCOUNT(f_lock), &a);
+}
+
 /* Request key → handler; the task verbs share one handler driven by `actions`. */
 static const struct {
 	const char *key;
@@ -191,6 +273,8 @@ static const struct {
     {"resume", action_task},
     {"os-getConsoleOutput", action_console},
     {"os-resetState", action_reset_state},
+    {"lock", action_lock},
+    {"unlock", action_lock},
 };
 
 static void server_action(struct req *r, struct resp *w)

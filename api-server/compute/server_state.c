@@ -1,6 +1,7 @@
 /* The instance state machine as the API sees it: which vm_states each action may
  * start from, the outbox task it queues, the task_state shown meanwhile, and Nova's 409
  * text when it does not fit. Pure; tested in tests/unit/test_server_state.c. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -96,4 +97,74 @@ int server_flavor_fits(long disk_gb, long ram_mb, const struct image_needs *im, 
 		return -EINVAL;
 	}
 	return 0;
+}
+
+int server_access_ip(int family, const char *in, char out[SERVER_IP_MAX])
+{
+	unsigned char bin[16];
+	if (!in || inet_pton(family, in, bin) != 1 || !inet_ntop(family, bin, out, SERVER_IP_MAX))
+		return -EINVAL;
+	return 0;
+}
+
+int server_since_check(const json_t *obj, const struct server_since *gates, size_t n, int mv,
+                       const char *what, char *msg, size_t msglen)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!json_object_get(obj, gates[i].key))
+			continue;
+		/* a key may have several rows (Nova took some away and gave them back) */
+		int allowed = 0;
+		for (size_t k = 0; k < n; k++)
+			if (!strcmp(gates[k].key, gates[i].key) && mv >= gates[k].since &&
+			    (gates[k].until <= 0 || mv < gates[k].until))
+				allowed = 1;
+		if (allowed)
+			continue;
+		snprintf(msg, msglen,
+		         "Invalid input for field/attribute %s. Additional properties are not "
+		         "allowed ('%s' was unexpected)",
+		         what, gates[i].key);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int server_bool_param(const char *v)
+{
+	static const char *const yes[] = {"", "1", "t", "true", "on", "y", "yes"};
+	static const char *const no[] = {"0", "f", "false", "off", "n", "no"};
+	if (!v)
+		return 0;
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		if (!strcasecmp(v, yes[i]))
+			return 1;
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		if (!strcasecmp(v, no[i]))
+			return 0;
+	return -EINVAL;
+}
+
+int server_status_known(const char *status)
+{
+	static const char *const statuses[] = {
+	    "ACTIVE",    "BUILD",        "DELETED",       "ERROR",   "HARD_REBOOT",
+	    "MIGRATING", "PASSWORD",     "PAUSED",        "REBOOT",  "REBUILD",
+	    "RESCUE",    "RESIZE",       "REVERT_RESIZE", "SHELVED", "SHELVED_OFFLOADED",
+	    "SHUTOFF",   "SOFT_DELETED", "SUSPENDED",     "UNKNOWN", "VERIFY_RESIZE"};
+	for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++)
+		if (!strcasecmp(status, statuses[i]))
+			return 1;
+	return 0;
+}
+
+int server_tag_valid(const char *tag)
+{
+	size_t chars = 0;
+	if (!tag || !*tag || strpbrk(tag, "/,"))
+		return 0;
+	for (const char *p = tag; *p; p++)
+		if (((unsigned char)*p & 0xC0) != 0x80)
+			chars++;
+	return chars <= SERVER_TAG_MAX;
 }

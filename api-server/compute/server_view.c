@@ -1,4 +1,4 @@
-/* The pure views of the server API: Nova 2.1 JSON of an instance row, hostId and
+/* The pure views of the server API: Nova's JSON of an instance row at each microversion, hostId and
  * console tails. No database, no request: golden-tested in tests/unit/test_server_view.c. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -193,17 +193,76 @@ static void ref_write(struct jsonw *w, const char *public_url, const char *colle
 	jsonw_obj_end(w);
 }
 
-/* The metadata column is jsonb, so PostgreSQL's text of it is a JSON object already:
- * copied as is. Anything else (never from the database) shows as {}. */
-static void metadata_write(struct jsonw *w, const char *text)
+/* A jsonb column's text (an object or array already): copied as is. Anything else
+ * (never from the database) shows as empty (`empty`: "{}" or "[]"). */
+static void jsonb_write(struct jsonw *w, const char *text, const char *empty)
 {
 	size_t n = text ? strlen(text) : 0;
 	while (n > 0 && (text[n - 1] == ' ' || text[n - 1] == '\n'))
 		n--;
-	if (n >= 2 && text[0] == '{' && text[n - 1] == '}')
+	if (n >= 2 && text[0] == empty[0] && text[n - 1] == empty[1])
 		jsonw_raw(w, text, n);
 	else
-		jsonw_raw(w, "{}", 2);
+		jsonw_raw(w, empty, 2);
+}
+
+static void metadata_write(struct jsonw *w, const char *text)
+{
+	jsonb_write(w, text, "{}");
+}
+
+/* Whether the request's microversion is at least 2.minor. */
+static int at(const struct server_view_ctx *c, int minor)
+{
+	return c->mv_minor >= minor;
+}
+
+/* The server's flavor: a reference below 2.47, from 2.47 the flavor as it was when
+ * the server was created (Nova's embedded flavor; extra_specs readable by all). */
+static void flavor_write(struct jsonw *w, const struct server_row *s,
+                         const struct server_view_ctx *c)
+{
+	if (!at(c, 47)) {
+		ref_write(w, c->public_url, "flavors", s->flavor_id);
+		return;
+	}
+	jsonw_obj_begin(w);
+	jsonw_key(w, "vcpus");
+	jsonw_int(w, s->vcpus);
+	jsonw_key(w, "ram");
+	jsonw_int(w, s->ram_mb);
+	jsonw_key(w, "disk");
+	jsonw_int(w, s->disk_gb);
+	jsonw_key(w, "ephemeral");
+	jsonw_int(w, s->ephemeral_gb);
+	jsonw_key(w, "swap");
+	jsonw_int(w, s->swap_mb);
+	jsonw_key(w, "original_name");
+	jsonw_str(w, s->flavor_name ? s->flavor_name : "");
+	jsonw_key(w, "extra_specs");
+	jsonb_write(w, s->flavor_extra_specs, "{}");
+	jsonw_obj_end(w);
+}
+
+/* Nova's host_status (2.16): the state of the service on the server's host. */
+static const char *host_status(const struct server_row *s)
+{
+	if (!s->host || !*s->host)
+		return "";
+	if (!s->host_state)
+		return "UNKNOWN";
+	return !strcmp(s->host_state, "up") ? "UP" : "DOWN";
+}
+
+/* Nova shows progress only while a server is (or may be) moving. */
+static int shows_progress(const char *status)
+{
+	static const char *const statuses[] = {"ACTIVE", "BUILD",         "REBUILD",
+	                                       "RESIZE", "VERIFY_RESIZE", "MIGRATING"};
+	for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++)
+		if (!strcmp(status, statuses[i]))
+			return 1;
+	return 0;
 }
 
 /* A short value our own code wrote (status, vm_state, ...): as is when plain. */
@@ -239,12 +298,44 @@ void server_view_write_brief(struct jsonw *w, const struct server_row *s,
 	jsonw_obj_end(w);
 }
 
+/* The admin's OS-EXT-SRV-ATTR:* (the 2.3 set from 2.3). */
+static void extended_attrs_write(struct jsonw *w, const struct server_row *s,
+                                 const struct server_view_ctx *c)
+{
+	char iname[32];
+	snprintf(iname, sizeof(iname), "instance-%.8s", s->id);
+	jsonw_key(w, "OS-EXT-SRV-ATTR:host");
+	jsonw_str_or_null(w, s->host);
+	jsonw_key(w, "OS-EXT-SRV-ATTR:instance_name");
+	jsonw_str(w, iname);
+	jsonw_key(w, "OS-EXT-SRV-ATTR:hypervisor_hostname");
+	jsonw_str_or_null(w, s->host);
+	if (!at(c, 3))
+		return;
+	jsonw_key(w, "OS-EXT-SRV-ATTR:hostname");
+	jsonw_str_or_null(w, s->hostname);
+	jsonw_key(w, "OS-EXT-SRV-ATTR:kernel_id");
+	jsonw_str(w, "");
+	jsonw_key(w, "OS-EXT-SRV-ATTR:ramdisk_id");
+	jsonw_str(w, "");
+	jsonw_key(w, "OS-EXT-SRV-ATTR:launch_index");
+	jsonw_int(w, s->launch_index);
+	jsonw_key(w, "OS-EXT-SRV-ATTR:reservation_id");
+	jsonw_str(w, s->reservation_id ? s->reservation_id : "");
+	jsonw_key(w, "OS-EXT-SRV-ATTR:root_device_name");
+	jsonw_str(w, "/dev/vda");
+	jsonw_key(w, "OS-EXT-SRV-ATTR:user_data");
+	jsonw_str_or_null(w, s->user_data);
+}
+
 void server_view_write_full(struct jsonw *w, const struct server_row *s,
                             const struct server_view_ctx *c)
 {
 	char tmp[57];
 	const char *host_id = host_id_cached(s->project_id, s->host, tmp);
 	struct ref_id id = ref_id_of(s->id);
+	/* PUT's answer leaves out what only show and detail carry, until 2.75 */
+	int all = !c->update || at(c, 75);
 	jsonw_obj_begin(w);
 	id_write(w, &id);
 	JSONW_KEY(w, "name");
@@ -262,7 +353,7 @@ void server_view_write_full(struct jsonw *w, const struct server_row *s,
 	JSONW_KEY(w, "image");
 	ref_write(w, c->public_url, "images", s->image_id);
 	JSONW_KEY(w, "flavor");
-	ref_write(w, c->public_url, "flavors", s->flavor_id);
+	flavor_write(w, s, c);
 	JSONW_KEY(w, "created");
 	time_write(w, s->created_at);
 	JSONW_KEY(w, "updated");
@@ -270,42 +361,46 @@ void server_view_write_full(struct jsonw *w, const struct server_row *s,
 	JSONW_KEY(w, "addresses");
 	jsonw_raw(w, "{}", 2);
 	JSONW_KEY(w, "accessIPv4");
-	word_write(w, s->access_ipv4);
+	word_write(w, s->access_ipv4 ? s->access_ipv4 : "");
 	JSONW_KEY(w, "accessIPv6");
-	word_write(w, s->access_ipv6);
+	word_write(w, s->access_ipv6 ? s->access_ipv6 : "");
 	JSONW_KEY(w, "links");
 	links_write(w, c->public_url, "servers", &id, 1);
 	JSONW_KEY(w, "OS-DCF:diskConfig");
 	JSONW_PLAIN(w, "MANUAL");
-	JSONW_KEY(w, "progress");
-	jsonw_int(w, !strcmp(s->status, "ACTIVE") ? 100 : 0);
-	JSONW_KEY(w, "OS-EXT-AZ:availability_zone");
-	word_write(w, s->az);
-	JSONW_KEY(w, "config_drive");
-	if (s->config_drive)
-		JSONW_PLAIN(w, "True");
-	else
-		JSONW_PLAIN(w, "");
-	JSONW_KEY(w, "key_name");
-	jsonw_str_or_null(w, s->key_name);
-	JSONW_KEY(w, "OS-SRV-USG:launched_at");
-	time_write(w, s->launched_at);
-	JSONW_KEY(w, "OS-SRV-USG:terminated_at");
-	time_write(w, s->terminated_at);
-	JSONW_KEY(w, "OS-EXT-STS:task_state");
-	if (s->task_state)
-		word_write(w, s->task_state);
-	else
-		jsonw_null(w);
-	JSONW_KEY(w, "OS-EXT-STS:vm_state");
-	word_write(w, s->vm_state);
-	JSONW_KEY(w, "OS-EXT-STS:power_state");
-	jsonw_int(w, s->power_state);
-	JSONW_KEY(w, "os-extended-volumes:volumes_attached");
-	jsonw_raw(w, "[]", 2);
-	JSONW_KEY(w, "security_groups");
-	static const char default_group[] = "[{\"name\":\"default\"}]";
-	jsonw_raw(w, default_group, sizeof(default_group) - 1);
+	if (shows_progress(s->status)) {
+		JSONW_KEY(w, "progress");
+		jsonw_int(w, !strcmp(s->status, "ACTIVE") ? 100 : 0);
+	}
+	if (all) {
+		JSONW_KEY(w, "OS-EXT-AZ:availability_zone");
+		word_write(w, s->az);
+		JSONW_KEY(w, "config_drive");
+		if (s->config_drive)
+			JSONW_PLAIN(w, "True");
+		else
+			JSONW_PLAIN(w, "");
+		JSONW_KEY(w, "key_name");
+		jsonw_str_or_null(w, s->key_name);
+		JSONW_KEY(w, "OS-SRV-USG:launched_at");
+		time_write(w, s->launched_at);
+		JSONW_KEY(w, "OS-SRV-USG:terminated_at");
+		time_write(w, s->terminated_at);
+		JSONW_KEY(w, "OS-EXT-STS:task_state");
+		if (s->task_state)
+			word_write(w, s->task_state);
+		else
+			jsonw_null(w);
+		JSONW_KEY(w, "OS-EXT-STS:vm_state");
+		word_write(w, s->vm_state);
+		JSONW_KEY(w, "OS-EXT-STS:power_state");
+		jsonw_int(w, s->power_state);
+		JSONW_KEY(w, "os-extended-volumes:volumes_attached");
+		jsonw_raw(w, "[]", 2);
+		JSONW_KEY(w, "security_groups");
+		static const char default_group[] = "[{\"name\":\"default\"}]";
+		jsonw_raw(w, default_group, sizeof(default_group) - 1);
+	}
 	/* Nova shows the fault of ERROR (and DELETED) servers only. */
 	if (!strcmp(s->status, "ERROR") || (!strcmp(s->status, "DELETED") && s->fault_message)) {
 		JSONW_KEY(w, "fault");
@@ -318,15 +413,35 @@ void server_view_write_full(struct jsonw *w, const struct server_row *s,
 		time_write(w, s->updated_at);
 		jsonw_obj_end(w);
 	}
-	if (c->admin) {
-		char iname[32];
-		snprintf(iname, sizeof(iname), "instance-%.8s", s->id);
-		JSONW_KEY(w, "OS-EXT-SRV-ATTR:host");
-		jsonw_str_or_null(w, s->host);
-		JSONW_KEY(w, "OS-EXT-SRV-ATTR:instance_name");
-		jsonw_str(w, iname);
-		JSONW_KEY(w, "OS-EXT-SRV-ATTR:hypervisor_hostname");
-		jsonw_str_or_null(w, s->host);
+	if (c->admin && all)
+		extended_attrs_write(w, s, c);
+	if (at(c, 9)) {
+		JSONW_KEY(w, "locked");
+		jsonw_bool(w, s->locked_by != NULL);
+	}
+	if (at(c, 16) && c->admin && all) {
+		JSONW_KEY(w, "host_status");
+		jsonw_str(w, host_status(s));
+	}
+	if (at(c, 19)) {
+		JSONW_KEY(w, "description");
+		jsonw_str_or_null(w, s->description);
+	}
+	if (at(c, 26)) {
+		JSONW_KEY(w, "tags");
+		jsonb_write(w, s->tags, "[]");
+	}
+	if (at(c, 63)) { /* Nubo takes no certificates (see server.c) */
+		JSONW_KEY(w, "trusted_image_certificates");
+		jsonw_null(w);
+	}
+	if (at(c, 71) && c->single) { /* Nubo has no server groups */
+		JSONW_KEY(w, "server_groups");
+		jsonw_raw(w, "[]", 2);
+	}
+	if (at(c, 73)) {
+		JSONW_KEY(w, "locked_reason");
+		jsonw_str_or_null(w, s->lock_reason);
 	}
 	jsonw_obj_end(w);
 }
@@ -362,9 +477,9 @@ const char *server_console_tail(const char *log, long lines)
 		return log;
 	if (lines == 0)
 		return log + n;
+	/* Nova's _tail_log: the last `lines` pieces of the log split at '\n', so a final
+	 * newline leaves an empty last piece (Tempest counts the lines that way) */
 	size_t end = n;
-	if (end > 0 && log[end - 1] == '\n')
-		end--; /* the final newline closes the last line; it does not open one */
 	while (end > 0) {
 		if (log[end - 1] == '\n' && --lines == 0)
 			return log + end;

@@ -1,5 +1,6 @@
 /* The server action table: every verb against every vm_state, task_state and open
  * tasks blocking, and Nova's 409 texts. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -137,12 +138,90 @@ static void flavor_fits(void **state)
 	assert_int_equal(server_flavor_fits(0, 512, &huge, msg, sizeof(msg)), 0);
 }
 
+static void access_ips(void **state)
+{
+	char out[SERVER_IP_MAX];
+	assert_int_equal(server_access_ip(AF_INET6, "2001:DB8:0:0::1", out), 0);
+	assert_string_equal(out, "2001:db8::1");
+	/* Tempest's test_verify_server_details */
+	assert_int_equal(
+	    server_access_ip(AF_INET6, "0000:0000:0000:0000:0000:babe:220.12.22.2", out), 0);
+	assert_string_equal(out, "::babe:dc0c:1602");
+	assert_int_equal(server_access_ip(AF_INET, "10.0.0.9", out), 0);
+	assert_string_equal(out, "10.0.0.9");
+	assert_int_equal(server_access_ip(AF_INET, "10.0.0.300", out), -EINVAL);
+	assert_int_equal(server_access_ip(AF_INET, "", out), -EINVAL);
+	assert_int_equal(server_access_ip(AF_INET, "::1", out), -EINVAL);
+	assert_int_equal(server_access_ip(AF_INET6, "fe80::zz", out), -EINVAL);
+	assert_int_equal(server_access_ip(AF_INET6, "10.0.0.1", out), -EINVAL);
+}
+
+static void since_gates(void **state)
+{
+	static const struct server_since g[] = {
+	    {"description", 19, 0}, {"tag", 32, 37}, {"tag", 42, 0}, {"personality", 0, 57}};
+	char msg[256];
+	json_t *o = json_pack("{s:s,s:s}", "name", "x", "description", "d");
+	assert_int_equal(server_since_check(o, g, 4, 18, "server", msg, sizeof(msg)), -EINVAL);
+	assert_string_equal(msg, "Invalid input for field/attribute server. Additional properties "
+	                         "are not allowed ('description' was unexpected)");
+	assert_int_equal(server_since_check(o, g, 4, 19, "server", msg, sizeof(msg)), 0);
+	json_decref(o);
+	o = json_pack("{s:s}", "tag", "nic1");
+	static const int tag_ok[][2] = {{31, 0}, {32, 1}, {36, 1}, {37, 0},
+	                                {41, 0}, {42, 1}, {73, 1}};
+	for (size_t i = 0; i < sizeof(tag_ok) / sizeof(tag_ok[0]); i++)
+		assert_int_equal(
+		    server_since_check(o, g, 4, tag_ok[i][0], "networks", msg, sizeof(msg)) == 0,
+		    tag_ok[i][1]);
+	json_decref(o);
+	o = json_pack("{s:[]}", "personality");
+	assert_int_equal(server_since_check(o, g, 4, 56, "server", msg, sizeof(msg)), 0);
+	assert_int_equal(server_since_check(o, g, 4, 57, "server", msg, sizeof(msg)), -EINVAL);
+	json_decref(o);
+}
+
+static void small_rules(void **state)
+{
+	/* oslo's boolean strings */
+	assert_int_equal(server_bool_param("T"), 1);
+	assert_int_equal(server_bool_param("yes"), 1);
+	assert_int_equal(server_bool_param(""), 1);
+	assert_int_equal(server_bool_param("f"), 0);
+	assert_int_equal(server_bool_param("OFF"), 0);
+	assert_int_equal(server_bool_param(NULL), 0);
+	assert_int_equal(server_bool_param("maybe"), -EINVAL);
+	/* Nova's statuses (2.38) */
+	assert_true(server_status_known("active"));
+	assert_true(server_status_known("SHUTOFF"));
+	assert_false(server_status_known("bogus"));
+	/* tags: 1..60 characters, no '/' or ',' */
+	assert_true(server_tag_valid("web"));
+	assert_true(server_tag_valid("\xc3\xa9t\xc3\xa9")); /* counted in characters */
+	assert_false(server_tag_valid(""));
+	assert_false(server_tag_valid("a/b"));
+	assert_false(server_tag_valid("a,b"));
+	char tag[200];
+	memset(tag, 'x', 60);
+	tag[60] = '\0';
+	assert_true(server_tag_valid(tag));
+	tag[60] = 'x';
+	tag[61] = '\0';
+	assert_false(server_tag_valid(tag));
+	/* 60 two-byte characters are 120 bytes and still a valid tag */
+	for (int i = 0; i < 60; i++)
+		memcpy(tag + 2 * i, "\xc3\xa9", 2);
+	tag[120] = '\0';
+	assert_true(server_tag_valid(tag));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(table),       cmocka_unit_test(lookup),
 	    cmocka_unit_test(messages),    cmocka_unit_test(vm_state_bits),
-	    cmocka_unit_test(flavor_fits),
+	    cmocka_unit_test(flavor_fits), cmocka_unit_test(access_ips),
+	    cmocka_unit_test(since_gates), cmocka_unit_test(small_rules),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,8 +11,8 @@
 #include "api-server/compute/server.h"
 #include "jsonw.h"
 
-static const struct server_view_ctx member = {"http://cloud:8080", 0, 1};
-static const struct server_view_ctx admin = {"http://cloud:8080", 1, 1};
+static const struct server_view_ctx member = {"http://cloud:8080", 0, 1, 0};
+static const struct server_view_ctx admin = {"http://cloud:8080", 1, 1, 0};
 
 static struct server_row active_row(void)
 {
@@ -38,6 +38,22 @@ static struct server_row active_row(void)
 	    .updated_at = "2026-01-02T03:05:00Z",
 	    .launched_at = "2026-01-02T03:04:59.123456",
 	    .terminated_at = NULL,
+	    .description = "web front",
+	    .locked_by = "owner",
+	    .lock_reason = "maintenance",
+	    .flavor_name = "m1.small",
+	    .vcpus = 1,
+	    .ram_mb = 2048,
+	    .disk_gb = 20,
+	    .ephemeral_gb = 1,
+	    .swap_mb = 512,
+	    .flavor_extra_specs = "{\"hw:cpu_policy\": \"shared\"}",
+	    .tags = "[\"blue\", \"web\"]",
+	    .host_state = "up",
+	    .reservation_id = "r-abcdefgh",
+	    .hostname = "vm1",
+	    .user_data = "IyEvYmluL3NoCg==",
+	    .launch_index = 0,
 	};
 	return s;
 }
@@ -107,6 +123,69 @@ static void full_building(void **state)
 	json_decref(j);
 }
 
+/* One golden file per microversion step that changes the server view: the view at
+ * that step must match it and the view one step earlier must not (so a step that
+ * stops shaping the answer fails here). update = PUT's short view. */
+static const struct {
+	int minor, admin, update;
+	const char *golden;
+} steps[] = {
+    {3, 1, 0, "golden/server_view_v2.3_admin.json"},
+    {9, 0, 0, "golden/server_view_v2.9.json"},
+    {16, 1, 0, "golden/server_view_v2.16_admin.json"},
+    {19, 0, 0, "golden/server_view_v2.19.json"},
+    {26, 0, 0, "golden/server_view_v2.26.json"},
+    {47, 0, 0, "golden/server_view_v2.47.json"},
+    {63, 0, 0, "golden/server_view_v2.63.json"},
+    {73, 0, 0, "golden/server_view_v2.73.json"},
+    {1, 1, 1, "golden/server_update_v2.1_admin.json"},
+    {19, 0, 1, "golden/server_update_v2.19.json"},
+    {71, 0, 1, "golden/server_update_v2.71.json"},
+};
+
+static void version_steps(void **state)
+{
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		struct server_row s = active_row();
+		/* PUT's answer is about one server: server_groups (2.71) */
+		struct server_view_ctx c = {"http://cloud:8080", steps[i].admin, steps[i].minor,
+		                            steps[i].update, steps[i].update};
+		assert_golden(server_view_full(&s, &c), steps[i].golden);
+		if (steps[i].minor == 1)
+			continue;
+		c.mv_minor = steps[i].minor - 1;
+		json_error_t e;
+		json_t *want = json_load_file(steps[i].golden, 0, &e);
+		json_t *before = server_view_full(&s, &c);
+		if (json_equal(before, want))
+			fail_msg("%s: 2.%d already answers it", steps[i].golden, c.mv_minor);
+		json_decref(want);
+		json_decref(before);
+	}
+}
+
+/* The update view leaves out what only show and detail carry. */
+static void update_is_short(void **state)
+{
+	struct server_row s = active_row();
+	struct server_view_ctx c = {"http://cloud:8080", 1, 1, 1};
+	json_t *j = server_view_full(&s, &c);
+	static const char *const absent[] = {"OS-EXT-AZ:availability_zone",
+	                                     "config_drive",
+	                                     "key_name",
+	                                     "OS-SRV-USG:launched_at",
+	                                     "OS-EXT-STS:vm_state",
+	                                     "security_groups",
+	                                     "os-extended-volumes:volumes_attached",
+	                                     "OS-EXT-SRV-ATTR:host"};
+	for (size_t i = 0; i < sizeof(absent) / sizeof(absent[0]); i++)
+		if (json_object_get(j, absent[i]))
+			fail_msg("update view carries %s", absent[i]);
+	assert_non_null(json_object_get(j, "accessIPv6"));
+	assert_non_null(json_object_get(j, "progress"));
+	json_decref(j);
+}
+
 static void brief(void **state)
 {
 	struct server_row s = active_row();
@@ -141,20 +220,23 @@ static void host_id(void **state)
 
 static void console_tail(void **state)
 {
+	/* Nova's _tail_log: '\n'.join(log.split('\n')[-lines:]) */
 	const char *log = "one\ntwo\nthree\n";
 	assert_string_equal(server_console_tail(log, -1), log);
 	assert_string_equal(server_console_tail(log, 0), "");
-	assert_string_equal(server_console_tail(log, 1), "three\n");
-	assert_string_equal(server_console_tail(log, 2), "two\nthree\n");
-	assert_string_equal(server_console_tail(log, 3), log);
+	assert_string_equal(server_console_tail(log, 1), ""); /* the empty piece after "three" */
+	assert_string_equal(server_console_tail(log, 2), "three\n");
+	assert_string_equal(server_console_tail(log, 3), "two\nthree\n");
+	assert_string_equal(server_console_tail(log, 4), log);
 	assert_string_equal(server_console_tail(log, 100), log);
-	/* an unterminated last line counts as a line */
+	/* an unterminated last line is the last piece */
 	assert_string_equal(server_console_tail("one\ntwo", 1), "two");
 	assert_string_equal(server_console_tail("one\ntwo", 2), "one\ntwo");
-	/* empty lines are lines */
-	assert_string_equal(server_console_tail("a\n\n\nb\n", 2), "\nb\n");
+	/* empty lines are pieces */
+	assert_string_equal(server_console_tail("a\n\n\nb\n", 3), "\nb\n");
 	assert_string_equal(server_console_tail("", 5), "");
-	assert_string_equal(server_console_tail("\n", 1), "\n");
+	assert_string_equal(server_console_tail("\n", 1), "");
+	assert_string_equal(server_console_tail("\n", 2), "\n");
 }
 
 /* The exact bytes a list writes (not only the parsed value): the writer's shortcuts
@@ -258,10 +340,11 @@ static void host_id_cached(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(full_member),    cmocka_unit_test(full_admin_error),
-	    cmocka_unit_test(full_building),  cmocka_unit_test(brief),
-	    cmocka_unit_test(bad_utf8_name),  cmocka_unit_test(host_id),
-	    cmocka_unit_test(console_tail),   cmocka_unit_test(list_bytes),
+	    cmocka_unit_test(full_member),     cmocka_unit_test(full_admin_error),
+	    cmocka_unit_test(full_building),   cmocka_unit_test(brief),
+	    cmocka_unit_test(bad_utf8_name),   cmocka_unit_test(host_id),
+	    cmocka_unit_test(console_tail),    cmocka_unit_test(version_steps),
+	    cmocka_unit_test(update_is_short), cmocka_unit_test(list_bytes),
 	    cmocka_unit_test(host_id_cached),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
