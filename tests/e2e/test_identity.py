@@ -290,3 +290,218 @@ def test_malformed_identity_requests_are_400(stack, http):
     tok = stack.token("admin")
     assert_error(http("POST", "/identity/v3/projects", raw=b"{[", token=tok), 400)
     assert_error(http("POST", "/identity/v3/projects", {"project": {"name": 7}}, token=tok), 400)
+
+
+# ------------------------------------------------------------------ issue 7: Keystone gaps
+def _admin(stack):
+    return stack.token("admin")
+
+
+def _mk_project(stack, http, name, **extra):
+    body = {"project": dict({"name": name, "domain_id": "default"}, **extra)}
+    r = http("POST", "/identity/v3/projects", body, token=_admin(stack))
+    assert r.status == 201, r
+    return r.json["project"]
+
+
+def _mk_user(stack, http, name, password, **extra):
+    body = {"user": dict({"name": name, "password": password}, **extra)}
+    r = http("POST", "/identity/v3/users", body, token=_admin(stack))
+    assert r.status == 201, r
+    return r.json["user"]
+
+
+def _password_token(http, user_id, password, scope=None):
+    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "id": user_id, "password": password}}}}}
+    if scope is not None:
+        body["auth"]["scope"] = scope
+    return http("POST", "/identity/v3/auth/tokens", body)
+
+
+def test_description_and_extra_attributes_are_kept(stack, os_cli, os_run, http):
+    sfx = secrets.token_hex(3)
+    p = _mk_project(stack, http, "e2e-x-" + sfx, description="first", colour="blue")
+    assert p["description"] == "first" and p["colour"] == "blue", p
+    r = http("PATCH", "/identity/v3/projects/" + p["id"],
+             {"project": {"size": 3, "description": "second"}}, token=_admin(stack))
+    assert r.status == 200, r
+    got = http("GET", "/identity/v3/projects/" + p["id"], token=_admin(stack)).json["project"]
+    assert (got["description"], got["colour"], got["size"]) == ("second", "blue", 3), got
+    u = _mk_user(stack, http, "e2e-xu-" + sfx, "pw-" + sfx, description="a user", team="ops")
+    assert u["description"] == "a user" and u["team"] == "ops", u
+    shown = os_cli("user", "show", u["id"])
+    assert shown["description"] == "a user", shown
+    os_run("user", "set", "--description", "changed", u["id"])
+    got = http("GET", "/identity/v3/users/" + u["id"], token=_admin(stack)).json["user"]
+    assert got["description"] == "changed" and got["team"] == "ops", got
+    assert "password" not in got
+    os_run("user", "delete", u["id"])
+    os_run("project", "delete", p["id"])
+
+
+def test_project_tags(stack, os_cli, os_run, http):
+    sfx = secrets.token_hex(3)
+    p = os_cli("project", "create", "--domain", "default", "--tag", "red", "--tag", "big",
+               "e2e-t-" + sfx)
+    pid = p["id"]
+    adm = _admin(stack)
+    r = http("GET", "/identity/v3/projects/%s/tags" % pid, token=adm)
+    assert r.status == 200 and sorted(r.json["tags"]) == ["big", "red"], r
+    assert http("GET", "/identity/v3/projects/%s/tags/red" % pid, token=adm).status == 204
+    assert_error(http("GET", "/identity/v3/projects/%s/tags/blue" % pid, token=adm), 404)
+    assert http("PUT", "/identity/v3/projects/%s/tags/blue" % pid, token=adm).status == 201
+    ids = [x["id"] for x in http("GET", "/identity/v3/projects?tags=red,blue",
+                                 token=adm).json["projects"]]
+    assert ids == [pid], ids
+    ids = [x["id"] for x in http("GET", "/identity/v3/projects?tags-any=blue,nosuch",
+                                 token=adm).json["projects"]]
+    assert ids == [pid], ids
+    ids = [x["id"] for x in http("GET", "/identity/v3/projects?not-tags-any=blue",
+                                 token=adm).json["projects"]]
+    assert pid not in ids
+    assert http("DELETE", "/identity/v3/projects/%s/tags/red" % pid, token=adm).status == 204
+    r = http("PUT", "/identity/v3/projects/%s/tags" % pid, {"tags": ["a", "b", "a"]}, token=adm)
+    assert r.status == 200 and sorted(r.json["tags"]) == ["a", "b"], r
+    assert_error(http("PUT", "/identity/v3/projects/%s/tags/a%%2Cb" % pid, token=adm), 400)
+    assert http("DELETE", "/identity/v3/projects/%s/tags" % pid, token=adm).status == 204
+    assert http("GET", "/identity/v3/projects/" + pid, token=adm).json["project"]["tags"] == []
+    os_run("project", "delete", pid)
+
+
+def test_rescoped_token_keeps_the_original_methods(stack, http):
+    parent = stack.token("demo", fresh=True)
+    body = {"auth": {"identity": {"methods": ["token"], "token": {"id": parent}},
+                     "scope": {"project": {"name": "demo", "domain": {"id": "default"}}}}}
+    r = http("POST", "/identity/v3/auth/tokens", body)
+    assert r.status == 201, r
+    assert r.json["token"]["methods"] == ["password"], r.json["token"]["methods"]
+    child = r.headers["X-Subject-Token"]
+    r = http("GET", "/identity/v3/auth/tokens", token=child, headers={"X-Subject-Token": child})
+    assert r.json["token"]["methods"] == ["password"], r.json
+    # the roles in a token carry the roles' ids, as GET /roles shows them
+    roles = {x["name"]: x["id"] for x in http("GET", "/identity/v3/roles",
+                                             token=_admin(stack)).json["roles"]}
+    assert all(roles[x["name"]] == x["id"] for x in r.json["token"]["roles"]), r.json
+
+
+def test_password_change_by_the_user_and_reset_by_an_admin(stack, os_run, http):
+    sfx = secrets.token_hex(3)
+    pw1, pw2, pw3 = ("pw1-" + sfx, "pw2-" + sfx, "pw3-" + sfx)
+    u = _mk_user(stack, http, "e2e-pw-" + sfx, pw1)
+    r = _password_token(http, u["id"], pw1)
+    assert r.status == 201, r
+    old = r.headers["X-Subject-Token"]
+    # wrong original password: 401, even for an admin's token
+    body = {"user": {"original_password": "nope", "password": pw2}}
+    assert_error(http("POST", "/identity/v3/users/%s/password" % u["id"], body,
+                      token=_admin(stack)), 401)
+    # Keystone's self-service change needs no token, only the original password
+    body = {"user": {"original_password": pw1, "password": pw2}}
+    r = http("POST", "/identity/v3/users/%s/password" % u["id"], body)
+    assert r.status == 204, r
+    r = http("GET", "/identity/v3/auth/tokens", token=_admin(stack),
+             headers={"X-Subject-Token": old})
+    assert_error(r, 404)  # the change revoked what the user held
+    assert _password_token(http, u["id"], pw1).status == 401
+    r = _password_token(http, u["id"], pw2)
+    assert r.status == 201, r
+    held = r.headers["X-Subject-Token"]
+    # an admin resets it with PATCH: the user's tokens go at once
+    r = http("PATCH", "/identity/v3/users/" + u["id"], {"user": {"password": pw3}},
+             token=_admin(stack))
+    assert r.status == 200, r
+    r = http("GET", "/identity/v3/auth/tokens", token=_admin(stack),
+             headers={"X-Subject-Token": held})
+    assert_error(r, 404)
+    assert _password_token(http, u["id"], pw3).status == 201
+    os_run("user", "delete", u["id"])
+
+
+def test_domains_names_scopes_disable_and_delete(stack, os_cli, os_run, http):
+    sfx = secrets.token_hex(3)
+    dname = "e2e-dom-" + sfx
+    d = os_cli("domain", "create", "--description", "e2e", dname)
+    assert d["enabled"] is True and d["name"] == dname
+    assert dname in [x["Name"] for x in os_cli("domain", "list")]
+    # the same project and user names as in Default: names are unique per domain
+    p = os_cli("project", "create", "--domain", dname, "demo")
+    assert p["domain_id"] == d["id"]
+    pw = "pw-" + sfx
+    u = os_cli("user", "create", "--domain", dname, "--password", pw, "demo")
+    assert u["domain_id"] == d["id"]
+    r = http("POST", "/identity/v3/projects",
+             {"project": {"name": "demo", "domain_id": d["id"]}}, token=_admin(stack))
+    assert_error(r, 409)
+    os_run("role", "add", "--user", u["id"], "--project", p["id"], "member")
+    os_run("role", "add", "--user", u["id"], "--domain", d["id"], "admin")
+    ids = [x["id"] for x in http("GET", "/identity/v3/projects?domain_id=" + d["id"],
+                                 token=_admin(stack)).json["projects"]]
+    assert ids == [p["id"]], ids
+    ids = [x["id"] for x in http("GET", "/identity/v3/users?domain_id=" + d["id"],
+                                 token=_admin(stack)).json["users"]]
+    assert ids == [u["id"]], ids
+    # log in by names inside the new domain
+    r = http("POST", "/identity/v3/auth/tokens", auth_body("demo", pw, "demo", domain=dname))
+    assert r.status == 201, r
+    t = r.json["token"]
+    assert t["project"]["id"] == p["id"] and t["user"]["domain"]["id"] == d["id"], t
+    assert t["project"]["domain"] == {"id": d["id"], "name": dname}, t
+    ptok = r.headers["X-Subject-Token"]
+    # a domain-scoped token
+    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": "demo", "domain": {"name": dname}, "password": pw}}},
+        "scope": {"domain": {"name": dname}}}}
+    r = http("POST", "/identity/v3/auth/tokens", body)
+    assert r.status == 201, r
+    t = r.json["token"]
+    assert t["domain"] == {"id": d["id"], "name": dname} and "project" not in t, t
+    assert "admin" in {x["name"] for x in t["roles"]} and t["catalog"], t
+    dtok = r.headers["X-Subject-Token"]
+    # no role on Default: no Default-scoped token
+    body["auth"]["scope"] = {"domain": {"id": "default"}}
+    assert_error(http("POST", "/identity/v3/auth/tokens", body), 401)
+    # an enabled domain cannot be deleted
+    assert_error(http("DELETE", "/identity/v3/domains/" + d["id"], token=_admin(stack)), 403)
+    assert_error(http("DELETE", "/identity/v3/domains/default", token=_admin(stack)), 403)
+    assert http("GET", SERVERS, token=ptok).status == 200
+    # disabling it ends its users' tokens at once and refuses new ones
+    os_run("domain", "set", "--disable", d["id"])
+    assert_error(http("GET", SERVERS, token=ptok), 401)
+    r = http("GET", "/identity/v3/auth/tokens", token=_admin(stack),
+             headers={"X-Subject-Token": dtok})
+    assert_error(r, 404)
+    assert_error(http("POST", "/identity/v3/auth/tokens",
+                      auth_body("demo", pw, "demo", domain=dname)), 401)
+    # Default's demo is untouched
+    assert http("GET", SERVERS, token=stack.token("demo")).status == 200
+    os_run("domain", "delete", d["id"])
+    assert_error(http("GET", "/identity/v3/domains/" + d["id"], token=_admin(stack)), 404)
+    assert_error(http("GET", "/identity/v3/projects/" + p["id"], token=_admin(stack)), 404)
+
+
+def test_catalog_comes_from_the_database(stack, os_cli, http):
+    cat = os_cli("catalog", "list")
+    assert {"identity", "compute", "image"} <= {c["Type"] for c in cat}, cat
+    r = http("POST", "/identity/v3/auth/tokens", auth_body("demo", stack.password("demo"), "demo"))
+    urls = {s["type"]: s["endpoints"][0]["url"] for s in r.json["token"]["catalog"]}
+    assert urls == {"identity": stack.api + "/identity", "compute": stack.api + "/compute/v2.1",
+                    "image": stack.api + "/image"}, urls
+    pid = r.json["token"]["project"]["id"]
+    # a per-project URL, added beside the API: the next token's catalog has it
+    sfx = secrets.token_hex(3)
+    stack.sql("INSERT INTO services (id, type, name) VALUES (:'p1', 'e2e-" + sfx + "', 'x')",
+              "svc-" + sfx)
+    stack.sql("INSERT INTO endpoints (id, service_id, region_id, interface, url)"
+              " VALUES (:'p1', :'p2', 'RegionOne', 'public', 'http://h/v1/AUTH_%(project_id)s')",
+              "ep-" + sfx, "svc-" + sfx)
+    try:
+        def has_it():
+            r = http("POST", "/identity/v3/auth/tokens",
+                     auth_body("demo", stack.password("demo"), "demo"))
+            return any(s["type"] == "e2e-" + sfx and
+                       s["endpoints"][0]["url"] == "http://h/v1/AUTH_" + pid
+                       for s in r.json["token"]["catalog"])
+        wait_for(has_it, 3, 0.05, "the new endpoint in the catalog")
+    finally:
+        stack.sql("DELETE FROM services WHERE id = :'p1'", "svc-" + sfx)
