@@ -2,8 +2,19 @@
 #include "routes.h"
 
 const struct httpd_table *const routes_all[] = {
-    &identity_versions_routes, &compute_versions_routes, &image_versions_routes, &auth_routes,
-    &identity_routes,          &server_routes,           &server_action_routes,  &flavor_routes,
-    &keypair_routes,           &compute_misc_routes,     &image_routes,
+    &identity_versions_routes,
+    &compute_versions_routes,
+    &image_versions_routes,
+    &auth_routes,
+    &identity_routes,
+    &server_routes,
+    &server_action_routes,
+    &flavor_routes,
+    &keypair_routes,
+    &compute_misc_routes,
+    &image_routes,
+    &catalog_routes,
+    &group_routes,
+    &app_cred_routes,
 };
 const size_t routes_count = sizeof(routes_all) / sizeof(routes_all[0]);

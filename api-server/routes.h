@@ -14,6 +14,9 @@ extern const struct httpd_table flavor_routes;            /* compute/flavor.c */
 extern const struct httpd_table keypair_routes;           /* compute/keypair.c */
 extern const struct httpd_table compute_misc_routes;      /* compute/compute_misc.c */
 extern const struct httpd_table image_routes;             /* image/image.c */
+extern const struct httpd_table catalog_routes;           /* identity/service.c */
+extern const struct httpd_table group_routes;             /* identity/group.c */
+extern const struct httpd_table app_cred_routes;          /* identity/app_cred.c */
 
 extern const struct httpd_table *const routes_all[];
 extern const size_t routes_count;

@@ -488,16 +488,10 @@ static void tokens_create(struct req *r, struct resp *w)
 		goto out;
 	}
 	if (p.ac.id[0]) {
-		/* an application credential's tokens are scoped to its project, always */
+		/* an application credential's tokens are scoped to its project, always (a
+		 * scope in the request, which clients send from their project settings, is
+		 * ignored) */
 		snprintf(project_id, sizeof(project_id), "%s", p.ac.project_id);
-		if ((a.project || a.domain) &&
-		    ((rc = resolve_project(r->ctx->db, &a, p.user_id, project_id, err,
-		                           sizeof(err))) < 0 ||
-		     strcmp(project_id, p.ac.project_id))) {
-			auth_fail(r, w, rc < 0 ? rc : -EACCES, err,
-			          "An application credential cannot change its scope.");
-			goto out;
-		}
 	} else if (a.project) {
 		rc = resolve_project(r->ctx->db, &a, p.user_id, project_id, err, sizeof(err));
 		if (rc < 0) {

@@ -1123,7 +1123,8 @@ static void assignments_list(struct req *r, struct resp *w)
 {
 	char err[256];
 	int names = wire_bool(req_query(r, "include_names"));
-	int eff = req_query(r, "effective") ? wire_bool(req_query(r, "effective")) : 0;
+	const char *effective = req_query(r, "effective");
+	int eff = !effective ? 0 : !*effective ? 1 : wire_bool(effective);
 	if (names == -EINVAL || eff == -EINVAL) {
 		resp_error(r, w, 400, "include_names, effective: must be booleans");
 		return;

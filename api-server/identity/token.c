@@ -22,12 +22,13 @@ static const struct db_stmt validate_stmt = {
     "   JOIN roles r ON r.id = ra.role_id"
     "   WHERE (ra.user_id = t.user_id OR ra.group_id IN"
     "    (SELECT gm.group_id FROM group_members gm WHERE gm.user_id = t.user_id))"
-    "   AND (ra.project_id = t.project_id OR ra.domain_id = t.domain_id)"
-    "   AND (ac.id IS NULL OR r.id = ANY (ac.role_ids))), ''),"
+    "   AND (ra.project_id = t.project_id OR ra.domain_id = t.domain_id)), ''),"
     " extract(epoch FROM t.expires_at)::bigint,"
     " u.domain_id, ud.name, coalesce(t.domain_id, ''), coalesce(sd.name, ''),"
     " coalesce(p.domain_id, ''), coalesce(pd.name, ''), t.methods,"
-    " coalesce(t.app_cred_id, ''), coalesce(ac.unrestricted, false)"
+    " coalesce(t.app_cred_id, ''), coalesce(ac.unrestricted, false),"
+    " coalesce((SELECT string_agg(r.name, ',') FROM roles r WHERE r.id = ANY (ac.role_ids)),"
+    " '')"
     " FROM tokens t JOIN users u ON u.id = t.user_id JOIN domains ud ON ud.id = u.domain_id"
     " LEFT JOIN projects p ON p.id = t.project_id LEFT JOIN domains pd ON pd.id = p.domain_id"
     " LEFT JOIN domains sd ON sd.id = t.domain_id"
@@ -90,6 +91,10 @@ static int load_by_hash(PGconn *db, struct token_cache *tc, const char *hash, st
 	snprintf(a->methods, sizeof(a->methods), "%s", db_val(r, 0, 14));
 	snprintf(a->app_cred_id, sizeof(a->app_cred_id), "%s", db_val(r, 0, 15));
 	a->app_cred_unrestricted = db_val(r, 0, 16)[0] == 't';
+	/* a token of an application credential holds what both the user and the
+	 * credential hold (each with its implied roles) */
+	if (a->app_cred_id[0])
+		a->roles &= roles_from_list(db_val(r, 0, 17));
 	a->valid = 1;
 	token_cache_put(tc, a, (time_t)db_long(r, 0, 7, 0), gen);
 	PQclear(r);

@@ -505,3 +505,193 @@ def test_catalog_comes_from_the_database(stack, os_cli, http):
         wait_for(has_it, 3, 0.05, "the new endpoint in the catalog")
     finally:
         stack.sql("DELETE FROM services WHERE id = :'p1'", "svc-" + sfx)
+
+
+def test_regions_services_endpoints(stack, os_cli, os_run, http):
+    sfx = secrets.token_hex(3)
+    adm = _admin(stack)
+    # what stack.sh registered
+    svcs = os_cli("service", "list")
+    assert {"identity", "compute", "image"} <= {s["Type"] for s in svcs}, svcs
+    eps = os_cli("endpoint", "list", "--service", "compute")
+    assert [e["URL"] for e in eps] == [stack.api + "/compute/v2.1"], eps
+    assert eps[0]["Region"] == "RegionOne" and eps[0]["Interface"] == "public", eps
+    assert "RegionOne" in [x["Region"] for x in os_cli("region", "list")]
+
+    region = "e2e-region-" + sfx
+    os_cli("region", "create", "--description", "e2e", region)
+    svc = os_cli("service", "create", "--name", "e2e-" + sfx, "--description", "d",
+                 "e2e-type-" + sfx)
+    assert svc["type"] == "e2e-type-" + sfx and svc["enabled"] is True, svc
+    ep = os_cli("endpoint", "create", "--region", region, svc["id"], "internal",
+                "http://127.0.0.1:9/x/%(project_id)s")
+    assert ep["region"] == region and ep["interface"] == "internal", ep
+    # list filters
+    r = http("GET", "/identity/v3/services?type=e2e-type-" + sfx, token=adm)
+    assert [s["id"] for s in r.json["services"]] == [svc["id"]], r
+    for q in ("service_id=" + svc["id"], "region_id=" + region, "interface=internal"):
+        r = http("GET", "/identity/v3/endpoints?" + q, token=adm)
+        assert ep["id"] in [e["id"] for e in r.json["endpoints"]], (q, r)
+    r = http("GET", "/identity/v3/endpoints?interface=admin", token=adm)
+    assert ep["id"] not in [e["id"] for e in r.json["endpoints"]], r
+    # the catalog of the next token has it, with this project's id in the URL
+    r = http("POST", "/identity/v3/auth/tokens", auth_body("demo", stack.password("demo"), "demo"))
+    t = r.json["token"]
+    mine = [s for s in t["catalog"] if s["type"] == "e2e-type-" + sfx]
+    assert mine and mine[0]["endpoints"][0]["url"] == \
+        "http://127.0.0.1:9/x/" + t["project"]["id"], t["catalog"]
+    # bad input gets Keystone's errors
+    body = {"endpoint": {"service_id": svc["id"], "interface": "sideways", "url": "http://h/"}}
+    assert_error(http("POST", "/identity/v3/endpoints", body, token=adm), 400)
+    body = {"endpoint": {"service_id": "nosuch", "interface": "public", "url": "http://h/"}}
+    assert_error(http("POST", "/identity/v3/endpoints", body, token=adm), 400)
+    assert_error(http("POST", "/identity/v3/services", {"service": {"name": "x"}}, token=adm), 400)
+    assert_error(http("GET", "/identity/v3/services", token=stack.token("demo")), 403)
+    assert_error(http("POST", "/identity/v3/regions", {"region": {"id": region}}, token=adm), 409)
+    # disabling the endpoint takes it out of the catalog
+    os_run("endpoint", "set", "--disable", ep["id"])
+    r = http("POST", "/identity/v3/auth/tokens", auth_body("demo", stack.password("demo"), "demo"))
+    assert "e2e-type-" + sfx not in [s["type"] for s in r.json["token"]["catalog"]]
+    # deleting the service takes its endpoints
+    os_run("service", "delete", svc["id"])
+    assert_error(http("GET", "/identity/v3/endpoints/" + ep["id"], token=adm), 404)
+    os_run("region", "delete", region)
+    assert_error(http("GET", "/identity/v3/regions/" + region, token=adm), 404)
+
+
+def test_groups_membership_and_effective_roles(stack, os_cli, os_run, http):
+    sfx = secrets.token_hex(3)
+    pw = "pw-" + sfx
+    p = os_cli("project", "create", "--domain", "default", "e2e-gp-" + sfx)
+    u = os_cli("user", "create", "--domain", "default", "--password", pw, "e2e-gu-" + sfx)
+    g = os_cli("group", "create", "--domain", "default", "--description", "e2e",
+               "e2e-g-" + sfx)
+    assert g["name"] == "e2e-g-" + sfx and g["domain_id"] == "default", g
+    scope = {"project": {"id": p["id"]}}
+    # no role yet: no project token
+    assert _password_token(http, u["id"], pw, scope).status == 401
+    os_run("group", "add", "user", g["id"], u["id"])
+    os_run("role", "add", "--group", g["id"], "--project", p["id"], "member")
+    adm = _admin(stack)
+    assert http("HEAD", "/identity/v3/groups/%s/users/%s" % (g["id"], u["id"]),
+                token=adm).status == 204
+    assert [x["id"] for x in http("GET", "/identity/v3/users/%s/groups" % u["id"],
+                                  token=adm).json["groups"]] == [g["id"]]
+    assert [x["id"] for x in http("GET", "/identity/v3/groups/%s/users" % g["id"],
+                                  token=adm).json["users"]] == [u["id"]]
+    r = _password_token(http, u["id"], pw, scope)
+    assert r.status == 201, r
+    assert {"member", "reader"} == {x["name"] for x in r.json["token"]["roles"]}, r.json
+    tok = r.headers["X-Subject-Token"]
+    assert http("GET", SERVERS, token=tok).status == 200
+    # role_assignments: the group's grant, and its effect on the member
+    ra = http("GET", "/identity/v3/role_assignments?scope.project.id=" + p["id"],
+              token=adm).json["role_assignments"]
+    assert [(a.get("group", {}).get("id"), a["scope"]["project"]["id"]) for a in ra] == \
+        [(g["id"], p["id"])], ra
+    ra = http("GET", "/identity/v3/role_assignments?effective=True&include_names=true&user.id=" +
+              u["id"], token=adm).json["role_assignments"]
+    assert [(a["user"]["id"], a["role"]["name"], a["scope"]["project"]["name"]) for a in ra] == \
+        [(u["id"], "member", "e2e-gp-" + sfx)], ra
+    assert "membership" in ra[0]["links"], ra
+    # a grant to a group on a domain reaches the member's domain-scoped token
+    os_run("role", "add", "--group", g["id"], "--domain", "default", "reader")
+    r = _password_token(http, u["id"], pw, {"domain": {"id": "default"}})
+    assert r.status == 201 and [x["name"] for x in r.json["token"]["roles"]] == ["reader"], r
+    # leaving the group takes the role away within one request (the token cache too)
+    os_run("group", "remove", "user", g["id"], u["id"])
+    assert_error(http("GET", SERVERS, token=tok), 401)
+    assert _password_token(http, u["id"], pw, scope).status == 401
+    assert http("HEAD", "/identity/v3/groups/%s/users/%s" % (g["id"], u["id"]),
+                token=adm).status == 404
+    # back in, then the group's grant goes: the role goes at once as well
+    os_run("group", "add", "user", g["id"], u["id"])
+    r = _password_token(http, u["id"], pw, scope)
+    tok = r.headers["X-Subject-Token"]
+    assert http("GET", SERVERS, token=tok).status == 200
+    os_run("role", "remove", "--group", g["id"], "--project", p["id"], "member")
+    r = http("GET", "/identity/v3/auth/tokens", token=adm, headers={"X-Subject-Token": tok})
+    assert r.status == 200 and r.json["token"]["roles"] == [], r
+    assert_error(http("GET", SERVERS, token=tok), 403)
+    os_run("group", "delete", g["id"])
+    assert_error(http("GET", "/identity/v3/groups/" + g["id"], token=adm), 404)
+    os_run("user", "delete", u["id"])
+    os_run("project", "delete", p["id"])
+
+
+def test_application_credentials(stack, os_cli, os_run, http):
+    sfx = secrets.token_hex(3)
+    pw = "pw-" + sfx
+    pname, uname = "e2e-acp-" + sfx, "e2e-acu-" + sfx
+    p = os_cli("project", "create", "--domain", "default", pname)
+    u = os_cli("user", "create", "--domain", "default", "--password", pw, "--project", pname,
+               uname)
+    os_run("role", "add", "--user", uname, "--project", pname, "member")
+    env = {"OS_USERNAME": uname, "OS_PASSWORD": pw, "OS_PROJECT_NAME": pname}
+    ac = os_cli("application", "credential", "create", "--role", "reader", "e2e-ac", env=env)
+    assert ac["secret"] and ac["project_id"] == p["id"], ac
+    assert "reader" in ac["roles"] and "member" not in ac["roles"], ac
+    listed = os_cli("application", "credential", "list", env=env)
+    assert [x["Name"] for x in listed] == ["e2e-ac"], listed
+    assert "secret" not in os_cli("application", "credential", "show", "e2e-ac", env=env)
+    # the secret is stored hashed, never as given
+    rows = stack.sql("SELECT secret_hash FROM application_credentials WHERE id = :'p1'", ac["id"])
+    assert rows[0][0].startswith("$argon2") and ac["secret"] not in rows[0][0], rows
+    # authenticate with it: by id, and by name + user
+    by_id = {"auth": {"identity": {"methods": ["application_credential"],
+                                   "application_credential": {"id": ac["id"],
+                                                              "secret": ac["secret"]}}}}
+    r = http("POST", "/identity/v3/auth/tokens", by_id)
+    assert r.status == 201, r
+    t = r.json["token"]
+    assert t["methods"] == ["application_credential"] and t["project"]["id"] == p["id"], t
+    assert {x["name"] for x in t["roles"]} == {"reader"}, t
+    assert t["application_credential"]["id"] == ac["id"], t
+    tok = r.headers["X-Subject-Token"]
+    by_name = {"auth": {"identity": {"methods": ["application_credential"],
+                                     "application_credential": {
+                                         "name": "e2e-ac", "secret": ac["secret"],
+                                         "user": {"name": uname,
+                                                  "domain": {"id": "default"}}}}}}
+    assert http("POST", "/identity/v3/auth/tokens", by_name).status == 201
+    # the real CLI with the application credential auth type
+    cli_env = {"OS_AUTH_TYPE": "v3applicationcredential",
+               "OS_APPLICATION_CREDENTIAL_ID": ac["id"],
+               "OS_APPLICATION_CREDENTIAL_SECRET": ac["secret"]}
+    t = os_cli("token", "issue", env=cli_env)
+    assert t["project_id"] == p["id"], t
+    # reader only: reading works, writing does not
+    assert http("GET", SERVERS, token=tok).status == 200
+    # a restricted credential's token cannot make another one
+    body = {"application_credential": {"name": "e2e-ac2"}}
+    assert_error(http("POST", "/identity/v3/users/%s/application_credentials" % u["id"], body,
+                      token=tok), 403)
+    # wrong secret, someone else's user: 401 / 403
+    bad = {"auth": {"identity": {"methods": ["application_credential"],
+                                 "application_credential": {"id": ac["id"], "secret": "x"}}}}
+    assert_error(http("POST", "/identity/v3/auth/tokens", bad), 401)
+    assert_error(http("POST", "/identity/v3/users/%s/application_credentials" % u["id"], body,
+                      token=stack.token("demo")), 403)
+    # roles the user does not hold are refused
+    r = http("POST", "/identity/v3/users/%s/application_credentials" % u["id"],
+             {"application_credential": {"name": "e2e-adm", "roles": [{"name": "admin"}]}},
+             token=stack.token(uname, project=pname, password=pw))
+    assert_error(r, 404)
+    # an expired one is 401
+    r = http("POST", "/identity/v3/users/%s/application_credentials" % u["id"],
+             {"application_credential": {"name": "e2e-exp", "expires_at": "2001-01-01T00:00:00"}},
+             token=stack.token(uname, project=pname, password=pw))
+    assert_error(r, 400)
+    stack.sql("UPDATE application_credentials SET expires_at = now() - interval '1 second'"
+              " WHERE id = :'p1'", ac["id"])
+    assert_error(http("POST", "/identity/v3/auth/tokens", by_id), 401)
+    stack.sql("UPDATE application_credentials SET expires_at = NULL WHERE id = :'p1'", ac["id"])
+    r = http("POST", "/identity/v3/auth/tokens", by_id)
+    tok = r.headers["X-Subject-Token"]
+    assert http("GET", SERVERS, token=tok).status == 200
+    # deleting it ends its tokens at once
+    os_run("application", "credential", "delete", "e2e-ac", env=env)
+    assert_error(http("GET", SERVERS, token=tok), 401)
+    assert_error(http("POST", "/identity/v3/auth/tokens", by_id), 401)
+    os_run("user", "delete", uname)
+    os_run("project", "delete", pname)
