@@ -17,6 +17,7 @@
 
 /* Role bits of the caller in the token's project. */
 enum { ROLE_READER = 1, ROLE_MEMBER = 2, ROLE_ADMIN = 4 };
+#define TOKEN_ROLE_LIST_MAX 640 /* struct auth's role_list: about 8 roles */
 
 struct auth {
 	int valid;
@@ -40,6 +41,9 @@ struct auth {
 	char methods[64];
 	char app_cred_id[UUID_STR_LEN];
 	int app_cred_unrestricted;
+	/* the roles the token carries, implied ones included (and only those the
+	 * application credential has, for its tokens): "id:name,id:name" */
+	char role_list[TOKEN_ROLE_LIST_MAX];
 	int agent; /* request carries a valid X-Nubo-Agent-Key (image downloads only) */
 };
 

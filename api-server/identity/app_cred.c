@@ -25,7 +25,7 @@
 #define ROLES_MAX 32
 #define AC_COLS                                                                                    \
 	"ac.id, ac.name, coalesce(ac.description, ''), coalesce(to_char(ac.expires_at AT TIME"     \
-	" ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), ''), ac.project_id, ac.unrestricted,"  \
+	" ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US'), ''), ac.project_id, ac.unrestricted,"       \
 	" ac.user_id, (SELECT coalesce(json_agg(json_build_object('id', r.id, 'name', r.name,"     \
 	" 'domain_id', NULL) ORDER BY r.name), '[]')::text FROM roles r"                           \
 	" WHERE r.id = ANY (ac.role_ids))"

@@ -11,7 +11,6 @@
 #include "identity/catalog.h"
 #include "identity/keystone.h"
 #include "jparse.h"
-#include "md5.h"
 #include "policy.h"
 #include "routes.h"
 #include "identity/token.h"
@@ -195,20 +194,6 @@ static int parse_auth(const json_t *body, struct auth_req *a, char *err, size_t 
 	return 0;
 }
 
-/* The id Keystone's bootstrap gives a built-in role: md5('role-<name>') as a UUID, as
- * tools/nubo-manage.c inserts it. */
-static void builtin_role_id(const char *name, char out[UUID_STR_LEN])
-{
-	char in[64], hex[33];
-	struct md5 m;
-	snprintf(in, sizeof(in), "role-%s", name);
-	md5_init(&m);
-	md5_update(&m, in, strlen(in));
-	md5_final_hex(&m, hex);
-	snprintf(out, UUID_STR_LEN, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16,
-	         hex + 20);
-}
-
 /* {"id", "name"} of a domain. */
 static json_t *domain_pair(const char *id, const char *name)
 {
@@ -238,17 +223,15 @@ json_t *auth_token_body(struct api *api, PGconn *db, const struct auth *a)
 	else
 		json_object_set_new(tok, "domain", domain_pair(a->domain_id, a->domain_name));
 	json_t *roles = json_array();
-	static const struct {
-		unsigned bit;
-		const char *name;
-	} names[] = {{ROLE_ADMIN, "admin"}, {ROLE_MEMBER, "member"}, {ROLE_READER, "reader"}};
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (a->roles & names[i].bit) {
-			char id[UUID_STR_LEN];
-			builtin_role_id(names[i].name, id);
-			json_array_append_new(
-			    roles, json_pack("{s:s,s:s}", "id", id, "name", names[i].name));
-		}
+	char list[sizeof(a->role_list)], *rsave = NULL;
+	snprintf(list, sizeof(list), "%s", a->role_list);
+	for (char *t = strtok_r(list, ",", &rsave); t; t = strtok_r(NULL, ",", &rsave)) {
+		char *name = strchr(t, ':');
+		if (!name)
+			continue;
+		*name++ = '\0';
+		json_array_append_new(roles, json_pack("{s:s,s:s}", "id", t, "name", name));
+	}
 	json_object_set_new(tok, "roles", roles);
 	if (a->app_cred_id[0])
 		json_object_set_new(tok, "application_credential",
@@ -459,12 +442,17 @@ static int prove(struct req *r, const struct auth_req *a, struct proof *p, char 
 		snprintf(p->not_after, sizeof(p->not_after), "%s", p->ac.expires_at);
 		return 0;
 	}
-	/* token: the new token keeps the methods that proved the old one, and dies with it */
+	/* token: the new token says "token" and keeps the methods that proved the old one
+	 * (as Keystone does), and dies with it */
 	struct auth old;
 	if ((rc = token_validate(r->ctx->db, api->tokens, a->token_id, &old, err, errlen)) < 0)
 		return rc;
 	snprintf(p->user_id, sizeof(p->user_id), "%s", old.user_id);
-	snprintf(p->methods, sizeof(p->methods), "%s", old.methods);
+	if (!strncmp(old.methods, "token", 5) && (!old.methods[5] || old.methods[5] == ','))
+		snprintf(p->methods, sizeof(p->methods), "%s", old.methods);
+	else
+		snprintf(p->methods, sizeof(p->methods), "token,%.*s",
+		         (int)(sizeof(p->methods) - sizeof("token,")), old.methods);
 	snprintf(p->not_after, sizeof(p->not_after), "%s", old.expires_at);
 	if (old.app_cred_id[0]) {
 		snprintf(p->ac.id, sizeof(p->ac.id), "%s", old.app_cred_id);
@@ -528,7 +516,7 @@ static void tokens_create(struct req *r, struct resp *w)
 		resp_db_error(r, w, "token insert failed");
 		goto out;
 	}
-	if (na.app_cred_id[0] && !na.roles) {
+	if (na.app_cred_id[0] && !na.role_list[0]) {
 		/* the user no longer holds any of the credential's roles on its project */
 		token_revoke(r->ctx->db, na.token_hash);
 		resp_error(r, w, 401, AUTH_NEEDED);

@@ -16,21 +16,15 @@
 
 #define GROUP_NAME_MAX 64
 #define GROUP_COLS "id, name, domain_id, description"
-#define MEMBER_COLS "u.id, u.name, u.domain_id, u.enabled"
+/* KS_USER_COLS of users u */
+#define MEMBER_COLS                                                                                \
+	"u.id, u.name, u.enabled, u.default_project_id, u.email, u.domain_id, u.extra::text"
 
 static json_t *group_json(const struct req *r, const PGresult *res, int i)
 {
 	return json_pack("{s:s,s:s,s:s,s:s,s:o}", "id", db_val(res, i, 0), "name",
 	                 db_val(res, i, 1), "domain_id", db_val(res, i, 2), "description",
 	                 db_val(res, i, 3), "links", ks_self_link(r, "groups", db_val(res, i, 0)));
-}
-
-static json_t *member_json(const struct req *r, const PGresult *res, int i)
-{
-	return json_pack("{s:s,s:s,s:s,s:b,s:n,s:{},s:o}", "id", db_val(res, i, 0), "name",
-	                 db_val(res, i, 1), "domain_id", db_val(res, i, 2), "enabled",
-	                 db_val(res, i, 3)[0] == 't', "password_expires_at", "options", "links",
-	                 ks_self_link(r, "users", db_val(res, i, 0)));
 }
 
 struct group_in {
@@ -161,7 +155,7 @@ static void members_list(struct req *r, struct resp *w)
 	          "SELECT " MEMBER_COLS " FROM users u JOIN group_members m ON m.user_id = u.id"
 	          " WHERE m.group_id = $1 ORDER BY u.name",
 	          r->params[0]);
-	ks_list_answer(r, w, res, err, "users", member_json);
+	ks_list_answer(r, w, res, err, "users", ks_user_json);
 }
 
 static void member_put(struct req *r, struct resp *w)

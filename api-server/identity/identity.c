@@ -31,8 +31,8 @@
 #define NO_PASSWORD "!"
 
 #define PROJECT_COLS KS_PROJECT_COLS
-#define USER_COLS "id, name, enabled, default_project_id, email, domain_id, extra::text"
-#define ROLE_COLS "id, name"
+#define USER_COLS KS_USER_COLS
+#define ROLE_COLS "id, name, description"
 #define DOMAIN_COLS KS_DOMAIN_COLS
 
 /* The roles token.c maps to RBAC bits: deleting them would lock everyone out. */
@@ -97,7 +97,7 @@ void ks_extra_merge(json_t *o, const char *extra)
 	json_decref(e);
 }
 
-/* Row of PROJECT_COLS. A project's parent is its domain (no hierarchy). */
+/* Row of PROJECT_COLS. A top-level project's parent is its domain. */
 json_t *ks_project_json(const struct req *r, const PGresult *res, int i)
 {
 	const char *desc = db_val(res, i, 2);
@@ -106,7 +106,7 @@ json_t *ks_project_json(const struct req *r, const PGresult *res, int i)
 	    json_pack("{s:s,s:s,s:s,s:s,s:b,s:s,s:b,s:o,s:{},s:o}", "id", db_val(res, i, 0), "name",
 	              db_val(res, i, 1), "domain_id", db_val(res, i, 4), "description",
 	              desc ? desc : "", "enabled", db_val(res, i, 3)[0] == 't', "parent_id",
-	              db_val(res, i, 4), "is_domain", 0, "tags", tags ? tags : json_array(),
+	              db_val(res, i, 7), "is_domain", 0, "tags", tags ? tags : json_array(),
 	              "options", "links", self_link(r, "projects", db_val(res, i, 0)));
 	ks_extra_merge(p, db_val(res, i, 5));
 	return p;
@@ -114,7 +114,7 @@ json_t *ks_project_json(const struct req *r, const PGresult *res, int i)
 #define project_json ks_project_json
 
 /* Row of USER_COLS. */
-static json_t *user_json(const struct req *r, const PGresult *res, int i)
+json_t *ks_user_json(const struct req *r, const PGresult *res, int i)
 {
 	json_t *u = json_pack("{s:s,s:s,s:s,s:b,s:n,s:{},s:o}", "id", db_val(res, i, 0), "name",
 	                      db_val(res, i, 1), "domain_id", db_val(res, i, 5), "enabled",
@@ -127,13 +127,17 @@ static json_t *user_json(const struct req *r, const PGresult *res, int i)
 	ks_extra_merge(u, db_val(res, i, 6));
 	return u;
 }
+#define user_json ks_user_json
 
 /* Row of ROLE_COLS. */
 static json_t *role_json(const struct req *r, const PGresult *res, int i)
 {
-	return json_pack("{s:s,s:s,s:n,s:n,s:{},s:o}", "id", db_val(res, i, 0), "name",
-	                 db_val(res, i, 1), "domain_id", "description", "options", "links",
-	                 self_link(r, "roles", db_val(res, i, 0)));
+	json_t *o =
+	    json_pack("{s:s,s:s,s:n,s:{},s:o}", "id", db_val(res, i, 0), "name", db_val(res, i, 1),
+	              "domain_id", "options", "links", self_link(r, "roles", db_val(res, i, 0)));
+	const char *desc = PQnfields(res) > 2 ? db_val(res, i, 2) : NULL;
+	json_object_set_new(o, "description", desc ? json_string(desc) : json_null());
+	return o;
 }
 
 /* Row of DOMAIN_COLS. */
@@ -338,8 +342,8 @@ static int project_parse(struct req *r, struct resp *w, struct project_in *p, in
 		resp_error(r, w, 400, "is_domain: projects acting as domains are not supported");
 		goto fail;
 	}
-	if (p->parent_id && strcmp(p->parent_id, p->domain_id ? p->domain_id : DOMAIN_ID)) {
-		resp_error(r, w, 400, "parent_id: project hierarchies are not supported");
+	if (!create && p->parent_id) {
+		resp_error(r, w, 400, "parent_id: a project cannot move in the hierarchy");
 		goto fail;
 	}
 	if (!create && p->domain_id) {
@@ -371,7 +375,7 @@ static void projects_list(struct req *r, struct resp *w)
 	        " AND ($5::text IS NULL OR tags && string_to_array($5, ','))"
 	        " AND ($6::text IS NULL OR NOT tags @> string_to_array($6, ','))"
 	        " AND ($7::text IS NULL OR NOT tags && string_to_array($7, ','))"
-	        " AND ($8::text IS NULL OR domain_id = $8) ORDER BY name",
+	        " AND ($8::text IS NULL OR coalesce(parent_id, domain_id) = $8) ORDER BY name",
 	        req_query(r, "name"), enabled, req_query(r, "domain_id"), req_query(r, "tags"),
 	        req_query(r, "tags-any"), req_query(r, "not-tags"), req_query(r, "not-tags-any"),
 	        req_query(r, "parent_id"));
@@ -391,7 +395,7 @@ static PGresult *project_readable(struct req *r, struct resp *w)
 	                    " WHERE id = $1",
 	                    id, r->ctx->auth.user_id);
 	res = row_found(r, w, res, err, "project", id);
-	if (res && !policy_is_admin(&r->ctx->auth) && db_val(res, 0, 7)[0] != 't') {
+	if (res && !policy_is_admin(&r->ctx->auth) && db_val(res, 0, 8)[0] != 't') {
 		forbidden(r, w);
 		PQclear(res);
 		return NULL;
@@ -418,16 +422,25 @@ static void projects_create(struct req *r, struct resp *w)
 	char *tags = tags_literal(&p.tags);
 	PGresult *res = db_query(
 	    r->ctx->db,
-	    "INSERT INTO projects (id, name, description, enabled, domain_id, extra, tags)"
-	    " VALUES ($1, $2, coalesce($3, ''), $4::boolean, $5, $6::jsonb, $7::text[])"
+	    /* a parent project gives its domain (the one named must be the same); a parent
+	     * that is the domain itself makes a top-level project */
+	    "WITH par AS (SELECT id, domain_id FROM projects WHERE id = $8)"
+	    " INSERT INTO projects (id, name, description, enabled, domain_id, extra, tags,"
+	    " parent_id) SELECT $1, $2, coalesce($3, ''), $4::boolean,"
+	    " coalesce($5, (SELECT domain_id FROM par), 'default'), $6::jsonb, $7::text[],"
+	    " (SELECT id FROM par) WHERE $8::text IS NULL OR $8 = coalesce($5, 'default')"
+	    " OR EXISTS (SELECT 1 FROM par WHERE $5::text IS NULL OR par.domain_id = $5)"
 	    " RETURNING " PROJECT_COLS,
-	    7,
+	    8,
 	    (const char *const[]){id, p.name, p.description, p.enabled == 0 ? "false" : "true",
-	                          p.domain_id ? p.domain_id : DOMAIN_ID, p.extra, tags},
+	                          p.domain_id, p.extra, tags, p.parent_id},
 	    err, sizeof(err), state);
 	if (!res && !strcmp(state, SQLSTATE_FOREIGN_KEY))
 		not_found(r, w, "domain", p.domain_id ? p.domain_id : DOMAIN_ID);
-	else
+	else if (res && PQntuples(res) == 0) {
+		PQclear(res);
+		resp_error(r, w, 400, "parent_id: no such project in the project's domain");
+	} else
 		write_answer(r, w, res, 201, state, err, "project", p.name, project_json);
 	free(tags);
 	project_in_release(&p);
@@ -462,8 +475,16 @@ static void projects_delete(struct req *r, struct resp *w)
 {
 	char err[256];
 	/* Role assignments, tokens and quotas go with it (ON DELETE CASCADE). */
-	int n =
-	    DBX(r->ctx->db, err, sizeof err, "DELETE FROM projects WHERE id = $1", r->params[0]);
+	char state[6] = "";
+	PGresult *res = db_query(r->ctx->db, "DELETE FROM projects WHERE id = $1", 1,
+	                         (const char *const[]){r->params[0]}, err, sizeof(err), state);
+	if (!res && !strcmp(state, SQLSTATE_FOREIGN_KEY)) {
+		resp_error(r, w, 403, "Cannot delete project %s: it has child projects.",
+		           r->params[0]);
+		return;
+	}
+	int n = res ? atoi(PQcmdTuples(res)) : -1;
+	PQclear(res);
 	wire_answer_rows(r, w, n, err, 204, NOT_FOUND, "project", r->params[0]);
 }
 
@@ -682,7 +703,10 @@ static void users_create(struct req *r, struct resp *w)
 	                          u.enabled == 0 ? "false" : "true",
 	                          u.domain_id ? u.domain_id : DOMAIN_ID, u.extra},
 	    err, sizeof(err), state);
-	write_answer(r, w, res, 201, state, err, "user", u.name, user_json);
+	if (!res && !strcmp(state, SQLSTATE_FOREIGN_KEY) && strstr(err, "users_domain"))
+		not_found(r, w, "domain", u.domain_id ? u.domain_id : DOMAIN_ID);
+	else
+		write_answer(r, w, res, 201, state, err, "user", u.name, user_json);
 out:
 	sodium_memzero(hash, sizeof(hash));
 	user_in_release(&u);
@@ -877,15 +901,45 @@ static void roles_create(struct req *r, struct resp *w)
 		return;
 	if (name_check(r, w, in.name, 1, ROLE_NAME_MAX) < 0)
 		goto out;
+	if (strchr(in.name, ',')) { /* a token lists its roles comma-separated */
+		resp_error(r, w, 400, "name: a role name cannot hold ','");
+		goto out;
+	}
 	if (in.domain_id) {
 		resp_error(r, w, 400, "domain_id: domain-specific roles are not supported");
 		goto out;
 	}
 	uuid_generate_str(id);
 	PGresult *res = db_query(
-	    r->ctx->db, "INSERT INTO roles (id, name) VALUES ($1, $2) RETURNING " ROLE_COLS, 2,
-	    (const char *const[]){id, in.name}, err, sizeof(err), state);
+	    r->ctx->db,
+	    "INSERT INTO roles (id, name, description) VALUES ($1, $2, $3) RETURNING " ROLE_COLS, 3,
+	    (const char *const[]){id, in.name, in.description}, err, sizeof(err), state);
 	write_answer(r, w, res, 201, state, err, "role", in.name, role_json);
+out:
+	jparse_release(f_role, JCOUNT(f_role), &in);
+}
+
+/* PATCH /roles/{id}: name and description; the built-in roles keep their names. */
+static void roles_update(struct req *r, struct resp *w)
+{
+	struct role_in in = {0};
+	char err[256], state[6] = "";
+	if (wire_parse_wrapped(r, w, "role", f_role, JCOUNT(f_role), &in) < 0)
+		return;
+	if (name_check(r, w, in.name, 0, ROLE_NAME_MAX) < 0)
+		goto out;
+	if (in.name && strchr(in.name, ',')) {
+		resp_error(r, w, 400, "name: a role name cannot hold ','");
+		goto out;
+	}
+	PGresult *res = db_query(
+	    r->ctx->db,
+	    "UPDATE roles SET name = CASE WHEN name IN ('admin', 'member', 'reader') THEN name"
+	    " ELSE coalesce($2, name) END, description = coalesce($3, description)"
+	    " WHERE id = $1 RETURNING " ROLE_COLS,
+	    3, (const char *const[]){r->params[0], in.name, in.description}, err, sizeof(err),
+	    state);
+	write_answer(r, w, res, 200, state, err, "role", in.name, role_json);
 out:
 	jparse_release(f_role, JCOUNT(f_role), &in);
 }
@@ -1338,6 +1392,7 @@ static const struct httpd_route routes[] = {
     {"GET", V3 "/roles", roles_list, POL_IDENTITY_ADMIN, 0},
     {"POST", V3 "/roles", roles_create, POL_IDENTITY_ADMIN, 0},
     {"GET", V3 "/roles/{}", roles_show, POL_IDENTITY_ADMIN, 0},
+    {"PATCH", V3 "/roles/{}", roles_update, POL_IDENTITY_ADMIN, 0},
     {"DELETE", V3 "/roles/{}", roles_delete, POL_IDENTITY_ADMIN, 0},
     {"GET", V3 "/role_assignments", assignments_list, POL_IDENTITY_ADMIN, 0},
     {"GET", V3 "/domains", domains_list, POL_IDENTITY_READ_SELF, 0},

@@ -404,12 +404,28 @@ static void endpoint_ref_error(struct req *r, struct resp *w, const struct endpo
 	           service ? (in->region_id ? in->region_id : "") : in->service_id);
 }
 
+/* The legacy "region" of an endpoint's body names a region that is made when it does
+ * not exist yet (Keystone keeps this for v2-era clients; "region_id" must exist). */
+static int legacy_region(struct req *r, struct resp *w, const struct endpoint_in *in)
+{
+	char err[256];
+	if (!in->region || json_object_get(ks_inner(r, "endpoint"), "region_id"))
+		return 0;
+	if (DBX(r->ctx->db, err, sizeof err,
+	        "INSERT INTO regions (id) VALUES ($1) ON CONFLICT DO NOTHING", in->region) >= 0)
+		return 0;
+	resp_db_error(r, w, err);
+	return -EIO;
+}
+
 static void endpoints_create(struct req *r, struct resp *w)
 {
 	struct endpoint_in in;
 	char err[256], state[6] = "", id[UUID_STR_LEN];
 	if (endpoint_parse(r, w, &in, 1) < 0)
 		return;
+	if (legacy_region(r, w, &in) < 0)
+		goto out;
 	uuid_generate_str(id);
 	PGresult *res = db_query(
 	    r->ctx->db,
@@ -423,6 +439,7 @@ static void endpoints_create(struct req *r, struct resp *w)
 		endpoint_ref_error(r, w, &in);
 	else
 		ks_write_answer(r, w, res, 201, state, err, "endpoint", id, endpoint_json);
+out:
 	endpoint_release(&in);
 }
 
@@ -432,6 +449,10 @@ static void endpoints_update(struct req *r, struct resp *w)
 	char err[256], state[6] = "";
 	if (endpoint_parse(r, w, &in, 0) < 0)
 		return;
+	if (legacy_region(r, w, &in) < 0) {
+		endpoint_release(&in);
+		return;
+	}
 	PGresult *res =
 	    db_query(r->ctx->db,
 	             "UPDATE endpoints SET service_id = coalesce($2, service_id),"

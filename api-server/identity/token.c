@@ -15,29 +15,37 @@
  * when the token came from one. Every domain on the way must be enabled. */
 static const struct db_stmt validate_stmt = {
     "token_validate",
-    "SELECT t.user_id, u.name, coalesce(t.project_id, ''), coalesce(p.name, ''),"
+    "WITH implied (p, c) AS (VALUES ('admin', 'member'), ('admin', 'reader'),"
+    " ('member', 'reader')),"
+    " tok AS (SELECT * FROM tokens WHERE hash = $1),"
+    " held (id) AS (SELECT ra.role_id FROM role_assignments ra, tok t"
+    "  WHERE (ra.user_id = t.user_id OR ra.group_id IN"
+    "  (SELECT gm.group_id FROM group_members gm WHERE gm.user_id = t.user_id))"
+    "  AND (ra.project_id = t.project_id OR ra.domain_id = t.domain_id))"
+    " SELECT t.user_id, u.name, coalesce(t.project_id, ''), coalesce(p.name, ''),"
     " to_char(t.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
     " to_char(t.issued_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
-    " coalesce((SELECT string_agg(DISTINCT r.name, ',') FROM role_assignments ra"
-    "   JOIN roles r ON r.id = ra.role_id"
-    "   WHERE (ra.user_id = t.user_id OR ra.group_id IN"
-    "    (SELECT gm.group_id FROM group_members gm WHERE gm.user_id = t.user_id))"
-    "   AND (ra.project_id = t.project_id OR ra.domain_id = t.domain_id)), ''),"
+    " coalesce((SELECT string_agg(x.id || ':' || x.name, ',' ORDER BY x.name) FROM"
+    "  (SELECT r.id, r.name FROM roles r WHERE r.id IN (SELECT id FROM held)"
+    "   OR r.name IN (SELECT i.c FROM implied i JOIN roles r2 ON r2.name = i.p"
+    "   WHERE r2.id IN (SELECT id FROM held))) x"
+    "  WHERE ac.id IS NULL OR x.id = ANY (ac.role_ids) OR x.name IN (SELECT i.c FROM"
+    "  implied i JOIN roles r3 ON r3.name = i.p WHERE r3.id = ANY (ac.role_ids))), ''),"
     " extract(epoch FROM t.expires_at)::bigint,"
     " u.domain_id, ud.name, coalesce(t.domain_id, ''), coalesce(sd.name, ''),"
     " coalesce(p.domain_id, ''), coalesce(pd.name, ''), t.methods,"
-    " coalesce(t.app_cred_id, ''), coalesce(ac.unrestricted, false),"
-    " coalesce((SELECT string_agg(r.name, ',') FROM roles r WHERE r.id = ANY (ac.role_ids)),"
-    " '')"
-    " FROM tokens t JOIN users u ON u.id = t.user_id JOIN domains ud ON ud.id = u.domain_id"
+    " coalesce(t.app_cred_id, ''), coalesce(ac.unrestricted, false)"
+    " FROM tok t JOIN users u ON u.id = t.user_id JOIN domains ud ON ud.id = u.domain_id"
     " LEFT JOIN projects p ON p.id = t.project_id LEFT JOIN domains pd ON pd.id = p.domain_id"
     " LEFT JOIN domains sd ON sd.id = t.domain_id"
     " LEFT JOIN application_credentials ac ON ac.id = t.app_cred_id"
-    " WHERE t.hash = $1 AND NOT t.revoked AND t.expires_at > now() AND u.enabled"
+    " WHERE NOT t.revoked AND t.expires_at > now() AND u.enabled"
     " AND ud.enabled AND (t.project_id IS NULL OR (p.enabled AND pd.enabled))"
     " AND (t.domain_id IS NULL OR sd.enabled)"
     " AND (t.app_cred_id IS NULL OR ac.id IS NOT NULL)"};
 
+/* The RBAC bits of the "id:name,..." list of a token's roles (implied roles are in
+ * the list already). */
 static unsigned roles_from_list(const char *list)
 {
 	static const struct {
@@ -45,13 +53,15 @@ static unsigned roles_from_list(const char *list)
 		unsigned bit;
 	} map[] = {{"reader", ROLE_READER}, {"member", ROLE_MEMBER}, {"admin", ROLE_ADMIN}};
 	unsigned bits = 0;
-	char buf[512];
+	char buf[TOKEN_ROLE_LIST_MAX];
 	snprintf(buf, sizeof(buf), "%s", list);
 	char *save = NULL;
-	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
-		for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-			if (!strcmp(t, map[i].name))
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		const char *name = strchr(t, ':');
+		for (size_t i = 0; name && i < sizeof(map) / sizeof(map[0]); i++)
+			if (!strcmp(name + 1, map[i].name))
 				bits |= map[i].bit;
+	}
 	/* admin implies member implies reader, as Keystone's implied roles do */
 	if (bits & ROLE_ADMIN)
 		bits |= ROLE_MEMBER;
@@ -81,7 +91,13 @@ static int load_by_hash(PGconn *db, struct token_cache *tc, const char *hash, st
 	snprintf(a->project_name, sizeof(a->project_name), "%s", db_val(r, 0, 3));
 	snprintf(a->expires_at, sizeof(a->expires_at), "%s", db_val(r, 0, 4));
 	snprintf(a->issued_at, sizeof(a->issued_at), "%s", db_val(r, 0, 5));
-	a->roles = roles_from_list(db_val(r, 0, 6));
+	/* a list too long for the field loses its last roles whole, never half of one */
+	if ((size_t)snprintf(a->role_list, sizeof(a->role_list), "%s", db_val(r, 0, 6)) >=
+	    sizeof(a->role_list)) {
+		char *cut = strrchr(a->role_list, ',');
+		*(cut ? cut : a->role_list) = '\0';
+	}
+	a->roles = roles_from_list(a->role_list);
 	snprintf(a->user_domain_id, sizeof(a->user_domain_id), "%s", db_val(r, 0, 8));
 	snprintf(a->user_domain_name, sizeof(a->user_domain_name), "%s", db_val(r, 0, 9));
 	snprintf(a->domain_id, sizeof(a->domain_id), "%s", db_val(r, 0, 10));
@@ -91,10 +107,6 @@ static int load_by_hash(PGconn *db, struct token_cache *tc, const char *hash, st
 	snprintf(a->methods, sizeof(a->methods), "%s", db_val(r, 0, 14));
 	snprintf(a->app_cred_id, sizeof(a->app_cred_id), "%s", db_val(r, 0, 15));
 	a->app_cred_unrestricted = db_val(r, 0, 16)[0] == 't';
-	/* a token of an application credential holds what both the user and the
-	 * credential hold (each with its implied roles) */
-	if (a->app_cred_id[0])
-		a->roles &= roles_from_list(db_val(r, 0, 17));
 	a->valid = 1;
 	token_cache_put(tc, a, (time_t)db_long(r, 0, 7, 0), gen);
 	PQclear(r);

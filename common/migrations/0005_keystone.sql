@@ -14,7 +14,10 @@ INSERT INTO domains (id, name, description) VALUES ('default', 'Default', 'The d
 ALTER TABLE projects DROP CONSTRAINT projects_name_key,
   ADD CONSTRAINT projects_domain_name UNIQUE (domain_id, name),
   ADD CONSTRAINT projects_domain FOREIGN KEY (domain_id) REFERENCES domains(id) ON DELETE CASCADE,
-  ADD extra jsonb NOT NULL DEFAULT '{}', ADD tags text[] NOT NULL DEFAULT '{}';
+  ADD extra jsonb NOT NULL DEFAULT '{}', ADD tags text[] NOT NULL DEFAULT '{}',
+  ADD parent_id text REFERENCES projects(id); -- NULL: its domain is its parent
+CREATE INDEX projects_parent ON projects(parent_id) WHERE parent_id IS NOT NULL;
+ALTER TABLE roles ADD description text;
 ALTER TABLE users DROP CONSTRAINT users_name_key,
   ADD CONSTRAINT users_domain_name UNIQUE (domain_id, name),
   ADD CONSTRAINT users_domain FOREIGN KEY (domain_id) REFERENCES domains(id) ON DELETE CASCADE,

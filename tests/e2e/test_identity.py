@@ -369,16 +369,21 @@ def test_project_tags(stack, os_cli, os_run, http):
     os_run("project", "delete", pid)
 
 
-def test_rescoped_token_keeps_the_original_methods(stack, http):
+def test_rescoped_token_keeps_the_original_methods_and_adds_token(stack, http):
     parent = stack.token("demo", fresh=True)
     body = {"auth": {"identity": {"methods": ["token"], "token": {"id": parent}},
                      "scope": {"project": {"name": "demo", "domain": {"id": "default"}}}}}
     r = http("POST", "/identity/v3/auth/tokens", body)
     assert r.status == 201, r
-    assert r.json["token"]["methods"] == ["password"], r.json["token"]["methods"]
+    # Keystone's re-scoped token names both the token and what proved the first one
+    assert sorted(r.json["token"]["methods"]) == ["password", "token"], r.json["token"]["methods"]
     child = r.headers["X-Subject-Token"]
     r = http("GET", "/identity/v3/auth/tokens", token=child, headers={"X-Subject-Token": child})
-    assert r.json["token"]["methods"] == ["password"], r.json
+    assert sorted(r.json["token"]["methods"]) == ["password", "token"], r.json
+    # re-scoped again: still the two, once each
+    body["auth"]["identity"]["token"]["id"] = child
+    r = http("POST", "/identity/v3/auth/tokens", body)
+    assert sorted(r.json["token"]["methods"]) == ["password", "token"], r.json
     # the roles in a token carry the roles' ids, as GET /roles shows them
     roles = {x["name"]: x["id"] for x in http("GET", "/identity/v3/roles",
                                              token=_admin(stack)).json["roles"]}
@@ -695,3 +700,51 @@ def test_application_credentials(stack, os_cli, os_run, http):
     assert_error(http("POST", "/identity/v3/auth/tokens", by_id), 401)
     os_run("user", "delete", uname)
     os_run("project", "delete", pname)
+
+
+def test_project_hierarchy_custom_roles_and_legacy_region(stack, os_cli, os_run, http):
+    sfx = secrets.token_hex(3)
+    adm = _admin(stack)
+    parent = _mk_project(stack, http, "e2e-par-" + sfx)
+    assert parent["parent_id"] == "default", parent
+    r = http("POST", "/identity/v3/projects",
+             {"project": {"name": "e2e-kid-" + sfx, "parent_id": parent["id"]}}, token=adm)
+    assert r.status == 201 and r.json["project"]["parent_id"] == parent["id"], r
+    kid = r.json["project"]
+    assert kid["domain_id"] == "default"
+    ids = [p["id"] for p in http("GET", "/identity/v3/projects?parent_id=" + parent["id"],
+                                 token=adm).json["projects"]]
+    assert ids == [kid["id"]], ids
+    r = http("POST", "/identity/v3/projects",
+             {"project": {"name": "e2e-orphan-" + sfx, "parent_id": "nosuch"}}, token=adm)
+    assert_error(r, 400)
+    # a parent is deleted after its children only
+    assert_error(http("DELETE", "/identity/v3/projects/" + parent["id"], token=adm), 403)
+    # a role of the cloud's own is carried in tokens with its id, and can be renamed
+    role = os_cli("role", "create", "e2e-role-" + sfx)
+    r = http("PATCH", "/identity/v3/roles/" + role["id"],
+             {"role": {"description": "d", "name": "e2e-role2-" + sfx}}, token=adm)
+    assert r.status == 200 and r.json["role"]["description"] == "d", r
+    assert_error(http("POST", "/identity/v3/roles", {"role": {"name": "a,b"}}, token=adm), 400)
+    pw = "pw-" + sfx
+    u = _mk_user(stack, http, "e2e-ru-" + sfx, pw)
+    os_run("role", "add", "--user", u["id"], "--project", kid["id"], role["id"])
+    r = _password_token(http, u["id"], pw, {"project": {"id": kid["id"]}})
+    assert r.status == 201, r
+    assert r.json["token"]["roles"] == [{"id": role["id"], "name": "e2e-role2-" + sfx}], r.json
+    # an endpoint's legacy "region" is made when missing (Keystone's v2 compatibility)
+    svc = os_cli("service", "create", "--name", "e2e-s-" + sfx, "e2e-t-" + sfx)
+    body = {"endpoint": {"service_id": svc["id"], "interface": "public",
+                         "url": "http://127.0.0.1:9/", "region": "e2e-reg-" + sfx}}
+    r = http("POST", "/identity/v3/endpoints", body, token=adm)
+    assert r.status == 201 and r.json["endpoint"]["region"] == "e2e-reg-" + sfx, r
+    assert http("GET", "/identity/v3/regions/e2e-reg-" + sfx, token=adm).status == 200
+    body["endpoint"] = {"service_id": svc["id"], "interface": "public",
+                        "url": "http://127.0.0.1:9/", "region_id": "e2e-nosuch-" + sfx}
+    assert_error(http("POST", "/identity/v3/endpoints", body, token=adm), 400)
+    os_run("service", "delete", svc["id"])
+    os_run("region", "delete", "e2e-reg-" + sfx)
+    os_run("user", "delete", u["id"])
+    os_run("role", "delete", role["id"])
+    os_run("project", "delete", kid["id"])
+    os_run("project", "delete", parent["id"])
