@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,12 +103,212 @@ PGconn *db_acquire_timed(struct db_pool *p, long timeout_ms)
 	return acquire(p, timeout_ms < 0 ? 0 : timeout_ms);
 }
 
+/* ---- the result cache of `cached` statements ---- */
+
+#define CACHE_SLOTS 8      /* per thread */
+#define CACHE_KEY_MAX 512  /* statements with longer parameters are not cached */
+#define CACHE_POLL_MS 1000 /* the follower reads the generation this often anyway */
+
+/* The database's cache generation as the follower last read it; -1: not following
+ * (nothing is cached). Only grows while following. */
+static atomic_llong cache_gen = -1;
+
+struct cache_slot {
+	const struct db_stmt *st; /* NULL: empty */
+	long long gen;
+	char key[CACHE_KEY_MAX];
+	size_t keylen;
+	PGresult *res;
+};
+static __thread struct cache_slot cache_slots[CACHE_SLOTS];
+static __thread unsigned cache_next; /* the slot a miss replaces */
+static __thread int cache_wrote;     /* this thread ran a write since its last release */
+
+/* The parameters as one key of *len bytes (NULL and "" told apart). 0, or
+ * -ENAMETOOLONG. */
+static int cache_key(int n, const char *const *params, char key[CACHE_KEY_MAX], size_t *len)
+{
+	size_t k = 0;
+	for (int i = 0; i < n; i++) {
+		size_t m = params[i] ? strlen(params[i]) : 0;
+		if (k + m + 2 > CACHE_KEY_MAX)
+			return -ENAMETOOLONG;
+		key[k++] = params[i] ? 'v' : 'n';
+		memcpy(key + k, params[i] ? params[i] : "", m);
+		k += m;
+		key[k++] = '\0';
+	}
+	*len = k;
+	return 0;
+}
+
+static int cache_key_equal(const struct cache_slot *s, const char *key, size_t len)
+{
+	return s->keylen == len && !memcmp(s->key, key, len);
+}
+
+static PGresult *cache_get(const struct db_stmt *st, const char *key, size_t len, long long gen)
+{
+	for (int i = 0; i < CACHE_SLOTS; i++) {
+		struct cache_slot *s = &cache_slots[i];
+		if (s->st == st && s->gen == gen && cache_key_equal(s, key, len))
+			return PQcopyResult(s->res, PG_COPYRES_ATTRS | PG_COPYRES_TUPLES);
+	}
+	return NULL;
+}
+
+static void cache_put(const struct db_stmt *st, const char *key, size_t len, long long gen,
+                      const PGresult *r)
+{
+	struct cache_slot *s = NULL;
+	for (int i = 0; i < CACHE_SLOTS && !s; i++)
+		if (cache_slots[i].st == st && cache_key_equal(&cache_slots[i], key, len))
+			s = &cache_slots[i]; /* an older generation of the same */
+	if (!s)
+		s = &cache_slots[cache_next++ % CACHE_SLOTS];
+	PGresult *copy = PQcopyResult(r, PG_COPYRES_ATTRS | PG_COPYRES_TUPLES);
+	if (!copy)
+		return;
+	PQclear(s->res);
+	s->st = st;
+	s->gen = gen;
+	memcpy(s->key, key, len);
+	s->keylen = len;
+	s->res = copy;
+}
+
+void db_cache_flush(void)
+{
+	for (int i = 0; i < CACHE_SLOTS; i++) {
+		PQclear(cache_slots[i].res);
+		memset(&cache_slots[i], 0, sizeof(cache_slots[i]));
+	}
+}
+
+/* The follower's connections so far: the high bits of the published generation, so a
+ * database generation that went backwards (a restored database) never matches what
+ * was cached before. */
+static atomic_llong cache_epoch;
+#define CACHE_EPOCH_SHIFT 40
+
+/* Raises the published generation to database generation g of this epoch (never
+ * lowers it while following). */
+static void cache_gen_raise(long long g)
+{
+	if (g < 0)
+		return;
+	g += atomic_load(&cache_epoch) << CACHE_EPOCH_SHIFT;
+	long long cur = atomic_load(&cache_gen);
+	while (cur >= 0 && g > cur && !atomic_compare_exchange_weak(&cache_gen, &cur, g))
+		;
+}
+
+/* The generation on c, or -1. */
+static long long cache_gen_read(PGconn *c)
+{
+	PGresult *r = PQexec(c, "SELECT gen FROM cache_generation");
+	long long g = -1;
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+		g = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	return g;
+}
+
+/* Before a statement: a write makes the releasing thread read the generation. */
+static void cache_note(const char *sql)
+{
+	if (!cache_wrote && atomic_load(&cache_gen) >= 0 && !db_sql_read_only(sql))
+		cache_wrote = 1;
+}
+
+static void cache_sync(PGconn *c)
+{
+	if (!cache_wrote)
+		return;
+	cache_wrote = 0;
+	if (atomic_load(&cache_gen) >= 0 && PQstatus(c) == CONNECTION_OK)
+		cache_gen_raise(cache_gen_read(c));
+}
+
+static struct {
+	pthread_t thread;
+	int started;
+	atomic_int stop;
+	char *conninfo;
+} follower;
+
+static void *cache_follow(void *arg)
+{
+	(void)arg;
+	PGconn *c = NULL;
+	while (!atomic_load(&follower.stop)) {
+		if (!c) {
+			c = PQconnectdb(follower.conninfo);
+			PGresult *r =
+			    PQstatus(c) == CONNECTION_OK ? PQexec(c, "LISTEN nubo_cache") : NULL;
+			int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+			PQclear(r);
+			long long g = ok ? cache_gen_read(c) : -1;
+			if (g < 0) {
+				PQfinish(c);
+				c = NULL;
+				struct pollfd none = {.fd = -1};
+				poll(&none, 0, CACHE_POLL_MS);
+				continue;
+			}
+			PQsetNoticeProcessor(c, notice_ignore, NULL);
+			/* a new epoch: what was cached before the link broke is never reused */
+			long long e = atomic_fetch_add(&cache_epoch, 1) + 1;
+			atomic_store(&cache_gen, (e << CACHE_EPOCH_SHIFT) + g);
+		}
+		struct pollfd p = {.fd = PQsocket(c), .events = POLLIN};
+		poll(&p, 1, CACHE_POLL_MS);
+		int ok = PQconsumeInput(c) == 1;
+		PGnotify *nt;
+		while ((nt = PQnotifies(c)))
+			PQfreemem(nt);
+		long long g = ok ? cache_gen_read(c) : -1;
+		if (g < 0) {
+			atomic_store(&cache_gen, -1); /* not following: nothing is cached */
+			PQfinish(c);
+			c = NULL;
+			continue;
+		}
+		cache_gen_raise(g);
+	}
+	atomic_store(&cache_gen, -1);
+	PQfinish(c);
+	return NULL;
+}
+
+void db_cache_follow(const char *conninfo)
+{
+	if (follower.started)
+		return;
+	follower.conninfo = xstrdup(conninfo);
+	atomic_store(&follower.stop, 0);
+	follower.started = pthread_create(&follower.thread, NULL, cache_follow, NULL) == 0;
+}
+
+void db_cache_stop(void)
+{
+	if (!follower.started)
+		return;
+	atomic_store(&follower.stop, 1);
+	pthread_join(follower.thread, NULL);
+	follower.started = 0;
+	free(follower.conninfo);
+	follower.conninfo = NULL;
+	atomic_store(&cache_gen, -1);
+}
+
 void db_release(struct db_pool *p, PGconn *c)
 {
 	if (!c)
 		return;
 	if (PQtransactionStatus(c) != PQTRANS_IDLE)
 		PQclear(PQexec(c, "ROLLBACK"));
+	cache_sync(c);
 	pthread_mutex_lock(&p->lock);
 	for (int i = 0; i < p->size; i++)
 		if (p->conns[i] == c)
@@ -155,6 +356,7 @@ PGresult *db_query(PGconn *c, const char *sql, int n, const char *const *params,
 	int was_idle = PQtransactionStatus(c) == PQTRANS_IDLE;
 	if (was_idle)
 		db_revive(c);
+	cache_note(sql);
 	PGresult *r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
 	if (db_should_retry(c, r, was_idle, sql)) {
 		PQclear(r);
@@ -187,8 +389,31 @@ static int no_such_statement(const PGresult *r)
 	return s && !strcmp(s, "26000");
 }
 
+static PGresult *query_stmt(PGconn *c, const struct db_stmt *st, int n, const char *const *params,
+                            char *err, size_t errlen, char *sqlstate);
+
 PGresult *db_query_stmt(PGconn *c, const struct db_stmt *st, int n, const char *const *params,
                         char *err, size_t errlen, char *sqlstate)
+{
+	/* inside a transaction the caller may have changed what is cached: no cache */
+	if (!st->cached || PQtransactionStatus(c) != PQTRANS_IDLE)
+		return query_stmt(c, st, n, params, err, errlen, sqlstate);
+	char key[CACHE_KEY_MAX];
+	size_t len;
+	long long gen = atomic_load(&cache_gen);
+	if (gen < 0 || cache_key(n, params, key, &len) < 0)
+		return query_stmt(c, st, n, params, err, errlen, sqlstate);
+	PGresult *hit = cache_get(st, key, len, gen);
+	if (hit)
+		return hit;
+	PGresult *r = query_stmt(c, st, n, params, err, errlen, sqlstate);
+	if (r)
+		cache_put(st, key, len, gen, r); /* under the generation read before the query */
+	return r;
+}
+
+static PGresult *query_stmt(PGconn *c, const struct db_stmt *st, int n, const char *const *params,
+                            char *err, size_t errlen, char *sqlstate)
 {
 	if (PQtransactionStatus(c) != PQTRANS_IDLE || !db_sql_read_only(st->sql))
 		return db_query(c, st->sql, n, params, err, errlen, sqlstate);

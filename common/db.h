@@ -37,6 +37,10 @@ int db_sql_read_only(const char *sql);
 struct db_stmt {
 	const char *name;
 	const char *sql;
+	/* 1: a read of cached tables only (migration 0004's cache_generation triggers:
+	 * flavors): its results may be served from memory while those tables have not
+	 * changed, once db_cache_follow() runs. */
+	int cached;
 };
 /* Like db_query for st: outside a transaction it runs prepared (prepared on first use
  * on each connection, and again after a reconnect); inside one it runs as db_query
@@ -48,6 +52,22 @@ PGresult *db_query_stmt(PGconn *c, const struct db_stmt *st, int n, const char *
 #define DBQS(c, err, errlen, st, ...)                                                              \
 	db_query_stmt((c), (st), DB_NARGS(__VA_ARGS__), (const char *const[]){__VA_ARGS__}, (err), \
 	              (errlen), NULL)
+
+/* The result cache of `cached` statements: per request thread, keyed by statement and
+ * parameters, valid while the database's cache generation (bumped by a trigger on
+ * every change to a cached table, with NOTIFY nubo_cache) is the one it was read
+ * under. db_cache_follow() starts a thread that LISTENs on a connection of its own
+ * to conninfo and publishes the generation; until it has one, and whenever it loses
+ * its connection, nothing is cached. A pooled connection that ran a write reads the
+ * generation itself when it is released (db_release), so the writer's own next
+ * request already sees its change; other processes see it when their follower is
+ * notified (milliseconds), or within a second should a notification be lost. A hit
+ * returns a copy the caller PQclear()s, as a miss does. */
+void db_cache_follow(const char *conninfo);
+/* Stops the follower (caching off). Accepts being called when none runs. */
+void db_cache_stop(void);
+/* Frees the calling thread's cached results. */
+void db_cache_flush(void);
 
 /* Like db_query but for statements: returns affected rows (>= 0) or -EIO. */
 int db_exec(PGconn *c, const char *sql, int n, const char *const *params, char *err, size_t errlen);

@@ -42,6 +42,23 @@ void jsonw_null(struct jsonw *w);
 /* A value that is already JSON text (e.g. PostgreSQL's jsonb output), copied as is. */
 void jsonw_raw(struct jsonw *w, const char *json, size_t n);
 
+/* Plain text: bytes 0x20..0x7e except '"' and '\\' (UUIDs, hex digests, timestamps,
+ * fixed words, or text already escaped as JSON): written between quotes as is, with
+ * no escape scan and no UTF-8 check. The caller guarantees plainness (a value it made
+ * or checked with jsonw_is_plain()); anything else would break the output. */
+void jsonw_key_plain(struct jsonw *w, const char *k, size_t n);
+void jsonw_plain(struct jsonw *w, const char *s, size_t n);
+/* One plain string value written in pieces: begin, any number of adds, end. */
+void jsonw_plain_begin(struct jsonw *w);
+void jsonw_plain_add(struct jsonw *w, const char *s, size_t n);
+void jsonw_plain_end(struct jsonw *w);
+/* The same for string literals (their length known when compiling). */
+#define JSONW_KEY(w, lit) jsonw_key_plain((w), "" lit, sizeof(lit) - 1)
+#define JSONW_PLAIN(w, lit) jsonw_plain((w), "" lit, sizeof(lit) - 1)
+#define JSONW_PLAIN_ADD(w, lit) jsonw_plain_add((w), "" lit, sizeof(lit) - 1)
+/* 1 when s[0..n) is plain text as above (so jsonw_str() would write it unchanged). */
+int jsonw_is_plain(const char *s, size_t n);
+
 /* 1 when s[0..n) is valid UTF-8 as jansson accepts it (no NUL inside, no surrogates,
  * no overlong forms, nothing past U+10FFFF). */
 int jsonw_utf8_valid(const char *s, size_t n);

@@ -87,10 +87,12 @@ static void flavors_list_common(struct req *r, struct resp *w, int brief)
 		return;
 	}
 	static const struct db_stmt list = {
-	    "flavors_list", "SELECT " FLAVOR_COLS " FROM flavors"
-	                    " WHERE ($1::boolean IS NULL OR is_public = $1::boolean)"
-	                    " AND ram_mb >= $2::int AND disk_gb >= $3::int"
-	                    " AND ($4::text IS NULL OR id > $4) ORDER BY id LIMIT $5::int"};
+	    "flavors_list",
+	    "SELECT " FLAVOR_COLS " FROM flavors"
+	    " WHERE ($1::boolean IS NULL OR is_public = $1::boolean)"
+	    " AND ram_mb >= $2::int AND disk_gb >= $3::int"
+	    " AND ($4::text IS NULL OR id > $4) ORDER BY id LIMIT $5::int",
+	    1 /* cached: flavors change rarely */};
 	PGresult *res = DBQS(r->ctx->db, err, sizeof err, &list, is_public, ram, disk, marker, lim);
 	if (!res) {
 		resp_db_error(r, w, err);

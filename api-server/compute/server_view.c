@@ -24,27 +24,159 @@ void server_host_id(const char *project_id, const char *host, char out[57])
 	out[56] = '\0';
 }
 
-/* [{"rel": "self", ...}, {"rel": "bookmark", ...}] of a compute resource. */
-static void links_write(struct jsonw *w, const char *public_url, const char *collection,
-                        const char *id, int self)
+/* ---- what a list writes again and again, prepared once per thread ---- */
+
+/* hostId by (project, host): a list of one project names a few hosts many times, and
+ * the digest is the dearest part of a row. Direct-mapped; a longer key is not kept. */
+#define HOST_ID_SLOTS 32
+#define HOST_ID_KEY_MAX 96
+struct host_id_slot {
+	char project[HOST_ID_KEY_MAX], host[HOST_ID_KEY_MAX];
+	char id[57]; /* "" while empty */
+};
+static __thread struct host_id_slot host_ids[HOST_ID_SLOTS];
+
+/* server_host_id() through the cache; returns the digest (56 hex) or "". */
+static const char *host_id_cached(const char *project_id, const char *host, char tmp[57])
+{
+	if (!host || !*host)
+		return "";
+	const char *p = project_id ? project_id : "";
+	unsigned h = 2166136261u; /* FNV-1a over project, a separator and host */
+	size_t pn = 0, hn = 0;
+	for (; p[pn]; pn++)
+		h = (h ^ (unsigned char)p[pn]) * 16777619u;
+	h = (h ^ 0xffu) * 16777619u;
+	for (; host[hn]; hn++)
+		h = (h ^ (unsigned char)host[hn]) * 16777619u;
+	if (pn >= HOST_ID_KEY_MAX || hn >= HOST_ID_KEY_MAX) {
+		server_host_id(p, host, tmp);
+		return tmp;
+	}
+	struct host_id_slot *s = &host_ids[h % HOST_ID_SLOTS];
+	if (s->id[0] && !memcmp(s->project, p, pn + 1) && !memcmp(s->host, host, hn + 1))
+		return s->id;
+	memcpy(s->project, p, pn + 1);
+	memcpy(s->host, host, hn + 1);
+	server_host_id(p, host, s->id);
+	return s->id;
+}
+
+/* The public URL as JSON string text (escaped, no quotes), made again only when the
+ * URL changes. ok = 0: the URL is too long for the fast path or not UTF-8 (the hrefs
+ * are then written the slow way, which gives "" for the latter, as jansson did). */
+#define URL_MAX 512
+struct url_text {
+	const char *src;
+	char copy[URL_MAX];
+	char text[6 * URL_MAX + 3];
+	size_t len;
+	int ok;
+};
+static __thread struct url_text url_cache;
+
+static const struct url_text *url_text_of(const char *url)
+{
+	struct url_text *u = &url_cache;
+	if (u->src == url && url && !strcmp(u->copy, url))
+		return u;
+	u->src = url;
+	u->ok = 0;
+	u->copy[0] = '\0';
+	size_t n = url ? strlen(url) : 0;
+	if (!url || n >= URL_MAX || !jsonw_utf8_valid(url, n))
+		return u;
+	memcpy(u->copy, url, n + 1);
+	struct jsonw w;
+	jsonw_init(&w, 6 * n + 3);
+	jsonw_strn(&w, url, n); /* "…": the text between the quotes is what we keep */
+	memcpy(u->text, w.buf + 1, w.len - 2);
+	u->len = w.len - 2;
+	jsonw_release(&w);
+	u->ok = 1;
+	return u;
+}
+
+/* The hrefs of one resource the old way: formatted, then escaped and checked as a
+ * whole (for an id that is not plain text, or a URL the cache does not hold). */
+static void href_write_slow(struct jsonw *w, const char *public_url, const char *collection,
+                            const char *id, int self)
 {
 	char href[1024];
+	if (self)
+		snprintf(href, sizeof(href), "%s/compute/v2.1/%s/%s", public_url, collection, id);
+	else
+		snprintf(href, sizeof(href), "%s/compute/%s/%s", public_url, collection, id);
+	jsonw_str(w, href);
+}
+
+/* One href: the URL's cached text, the fixed middle, the collection and the plain id. */
+static void href_write(struct jsonw *w, const struct url_text *u, const char *collection,
+                       const char *id, size_t idn, int self)
+{
+	jsonw_plain_begin(w);
+	jsonw_plain_add(w, u->text, u->len);
+	if (self)
+		JSONW_PLAIN_ADD(w, "/compute/v2.1/");
+	else
+		JSONW_PLAIN_ADD(w, "/compute/");
+	jsonw_plain_add(w, collection, strlen(collection));
+	JSONW_PLAIN_ADD(w, "/");
+	jsonw_plain_add(w, id, idn);
+	jsonw_plain_end(w);
+}
+
+/* A resource id as the views need it: its length and whether it is plain text (then
+ * written as is, in "id" and in the hrefs; a NULL or odd id goes the slow way). */
+struct ref_id {
+	const char *id;
+	size_t len;
+	int plain;
+};
+
+static struct ref_id ref_id_of(const char *id)
+{
+	struct ref_id r = {id, id ? strlen(id) : 0, 0};
+	r.plain = id && r.len < 256 && jsonw_is_plain(id, r.len);
+	return r;
+}
+
+/* "id": the id, as jsonw_str() would write it. */
+static void id_write(struct jsonw *w, const struct ref_id *id)
+{
+	JSONW_KEY(w, "id");
+	if (id->plain)
+		jsonw_plain(w, id->id, id->len);
+	else
+		jsonw_str(w, id->id);
+}
+
+/* [{"rel": "self", ...}, {"rel": "bookmark", ...}] of a compute resource. */
+static void links_write(struct jsonw *w, const char *public_url, const char *collection,
+                        const struct ref_id *id, int self)
+{
+	const struct url_text *u = url_text_of(public_url);
+	int fast = u->ok && id->plain;
 	jsonw_arr_begin(w);
 	if (self) {
 		jsonw_obj_begin(w);
-		jsonw_key(w, "rel");
-		jsonw_str(w, "self");
-		jsonw_key(w, "href");
-		snprintf(href, sizeof(href), "%s/compute/v2.1/%s/%s", public_url, collection, id);
-		jsonw_str(w, href);
+		JSONW_KEY(w, "rel");
+		JSONW_PLAIN(w, "self");
+		JSONW_KEY(w, "href");
+		if (fast)
+			href_write(w, u, collection, id->id, id->len, 1);
+		else
+			href_write_slow(w, public_url, collection, id->id, 1);
 		jsonw_obj_end(w);
 	}
 	jsonw_obj_begin(w);
-	jsonw_key(w, "rel");
-	jsonw_str(w, "bookmark");
-	jsonw_key(w, "href");
-	snprintf(href, sizeof(href), "%s/compute/%s/%s", public_url, collection, id);
-	jsonw_str(w, href);
+	JSONW_KEY(w, "rel");
+	JSONW_PLAIN(w, "bookmark");
+	JSONW_KEY(w, "href");
+	if (fast)
+		href_write(w, u, collection, id->id, id->len, 0);
+	else
+		href_write_slow(w, public_url, collection, id->id, 0);
 	jsonw_obj_end(w);
 	jsonw_arr_end(w);
 }
@@ -53,11 +185,11 @@ static void links_write(struct jsonw *w, const char *public_url, const char *col
 static void ref_write(struct jsonw *w, const char *public_url, const char *collection,
                       const char *id)
 {
+	struct ref_id rid = ref_id_of(id);
 	jsonw_obj_begin(w);
-	jsonw_key(w, "id");
-	jsonw_str(w, id);
-	jsonw_key(w, "links");
-	links_write(w, public_url, collection, id, 0);
+	id_write(w, &rid);
+	JSONW_KEY(w, "links");
+	links_write(w, public_url, collection, &rid, 0);
 	jsonw_obj_end(w);
 }
 
@@ -74,100 +206,126 @@ static void metadata_write(struct jsonw *w, const char *text)
 		jsonw_raw(w, "{}", 2);
 }
 
+/* A short value our own code wrote (status, vm_state, ...): as is when plain. */
+static void word_write(struct jsonw *w, const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	if (s && jsonw_is_plain(s, n))
+		jsonw_plain(w, s, n);
+	else
+		jsonw_str(w, s);
+}
+
+/* A timestamp as SERVER_COLUMNS formats it (digits, '-', ':', 'T', '.', 'Z'), or null.
+ * Plain by that contract: written without a scan. */
+static void time_write(struct jsonw *w, const char *t)
+{
+	if (t)
+		jsonw_plain(w, t, strlen(t));
+	else
+		jsonw_null(w);
+}
+
 void server_view_write_brief(struct jsonw *w, const struct server_row *s,
                              const struct server_view_ctx *c)
 {
+	struct ref_id id = ref_id_of(s->id);
 	jsonw_obj_begin(w);
-	jsonw_key(w, "id");
-	jsonw_str(w, s->id);
-	jsonw_key(w, "name");
+	id_write(w, &id);
+	JSONW_KEY(w, "name");
 	jsonw_str(w, s->name);
-	jsonw_key(w, "links");
-	links_write(w, c->public_url, "servers", s->id, 1);
+	JSONW_KEY(w, "links");
+	links_write(w, c->public_url, "servers", &id, 1);
 	jsonw_obj_end(w);
 }
 
 void server_view_write_full(struct jsonw *w, const struct server_row *s,
                             const struct server_view_ctx *c)
 {
-	char host_id[57];
-	server_host_id(s->project_id, s->host, host_id);
+	char tmp[57];
+	const char *host_id = host_id_cached(s->project_id, s->host, tmp);
+	struct ref_id id = ref_id_of(s->id);
 	jsonw_obj_begin(w);
-	jsonw_key(w, "id");
-	jsonw_str(w, s->id);
-	jsonw_key(w, "name");
+	id_write(w, &id);
+	JSONW_KEY(w, "name");
 	jsonw_str(w, s->name);
-	jsonw_key(w, "status");
-	jsonw_str(w, s->status);
-	jsonw_key(w, "tenant_id");
-	jsonw_str(w, s->project_id);
-	jsonw_key(w, "user_id");
-	jsonw_str(w, s->user_id);
-	jsonw_key(w, "metadata");
+	JSONW_KEY(w, "status");
+	word_write(w, s->status);
+	JSONW_KEY(w, "tenant_id");
+	word_write(w, s->project_id);
+	JSONW_KEY(w, "user_id");
+	word_write(w, s->user_id);
+	JSONW_KEY(w, "metadata");
 	metadata_write(w, s->metadata);
-	jsonw_key(w, "hostId");
-	jsonw_str(w, host_id);
-	jsonw_key(w, "image");
+	JSONW_KEY(w, "hostId");
+	jsonw_plain(w, host_id, strlen(host_id));
+	JSONW_KEY(w, "image");
 	ref_write(w, c->public_url, "images", s->image_id);
-	jsonw_key(w, "flavor");
+	JSONW_KEY(w, "flavor");
 	ref_write(w, c->public_url, "flavors", s->flavor_id);
-	jsonw_key(w, "created");
-	jsonw_str(w, s->created_at);
-	jsonw_key(w, "updated");
-	jsonw_str(w, s->updated_at);
-	jsonw_key(w, "addresses");
+	JSONW_KEY(w, "created");
+	time_write(w, s->created_at);
+	JSONW_KEY(w, "updated");
+	time_write(w, s->updated_at);
+	JSONW_KEY(w, "addresses");
 	jsonw_raw(w, "{}", 2);
-	jsonw_key(w, "accessIPv4");
-	jsonw_str(w, s->access_ipv4);
-	jsonw_key(w, "accessIPv6");
-	jsonw_str(w, s->access_ipv6);
-	jsonw_key(w, "links");
-	links_write(w, c->public_url, "servers", s->id, 1);
-	jsonw_key(w, "OS-DCF:diskConfig");
-	jsonw_str(w, "MANUAL");
-	jsonw_key(w, "progress");
+	JSONW_KEY(w, "accessIPv4");
+	word_write(w, s->access_ipv4);
+	JSONW_KEY(w, "accessIPv6");
+	word_write(w, s->access_ipv6);
+	JSONW_KEY(w, "links");
+	links_write(w, c->public_url, "servers", &id, 1);
+	JSONW_KEY(w, "OS-DCF:diskConfig");
+	JSONW_PLAIN(w, "MANUAL");
+	JSONW_KEY(w, "progress");
 	jsonw_int(w, !strcmp(s->status, "ACTIVE") ? 100 : 0);
-	jsonw_key(w, "OS-EXT-AZ:availability_zone");
-	jsonw_str(w, s->az);
-	jsonw_key(w, "config_drive");
-	jsonw_str(w, s->config_drive ? "True" : "");
-	jsonw_key(w, "key_name");
+	JSONW_KEY(w, "OS-EXT-AZ:availability_zone");
+	word_write(w, s->az);
+	JSONW_KEY(w, "config_drive");
+	if (s->config_drive)
+		JSONW_PLAIN(w, "True");
+	else
+		JSONW_PLAIN(w, "");
+	JSONW_KEY(w, "key_name");
 	jsonw_str_or_null(w, s->key_name);
-	jsonw_key(w, "OS-SRV-USG:launched_at");
-	jsonw_str_or_null(w, s->launched_at);
-	jsonw_key(w, "OS-SRV-USG:terminated_at");
-	jsonw_str_or_null(w, s->terminated_at);
-	jsonw_key(w, "OS-EXT-STS:task_state");
-	jsonw_str_or_null(w, s->task_state);
-	jsonw_key(w, "OS-EXT-STS:vm_state");
-	jsonw_str(w, s->vm_state);
-	jsonw_key(w, "OS-EXT-STS:power_state");
+	JSONW_KEY(w, "OS-SRV-USG:launched_at");
+	time_write(w, s->launched_at);
+	JSONW_KEY(w, "OS-SRV-USG:terminated_at");
+	time_write(w, s->terminated_at);
+	JSONW_KEY(w, "OS-EXT-STS:task_state");
+	if (s->task_state)
+		word_write(w, s->task_state);
+	else
+		jsonw_null(w);
+	JSONW_KEY(w, "OS-EXT-STS:vm_state");
+	word_write(w, s->vm_state);
+	JSONW_KEY(w, "OS-EXT-STS:power_state");
 	jsonw_int(w, s->power_state);
-	jsonw_key(w, "os-extended-volumes:volumes_attached");
+	JSONW_KEY(w, "os-extended-volumes:volumes_attached");
 	jsonw_raw(w, "[]", 2);
-	jsonw_key(w, "security_groups");
+	JSONW_KEY(w, "security_groups");
 	static const char default_group[] = "[{\"name\":\"default\"}]";
 	jsonw_raw(w, default_group, sizeof(default_group) - 1);
 	/* Nova shows the fault of ERROR (and DELETED) servers only. */
 	if (!strcmp(s->status, "ERROR") || (!strcmp(s->status, "DELETED") && s->fault_message)) {
-		jsonw_key(w, "fault");
+		JSONW_KEY(w, "fault");
 		jsonw_obj_begin(w);
-		jsonw_key(w, "code");
+		JSONW_KEY(w, "code");
 		jsonw_int(w, s->fault_code ? s->fault_code : 500);
-		jsonw_key(w, "message");
+		JSONW_KEY(w, "message");
 		jsonw_str(w, s->fault_message ? s->fault_message : "Unknown error");
-		jsonw_key(w, "created");
-		jsonw_str(w, s->updated_at);
+		JSONW_KEY(w, "created");
+		time_write(w, s->updated_at);
 		jsonw_obj_end(w);
 	}
 	if (c->admin) {
 		char iname[32];
 		snprintf(iname, sizeof(iname), "instance-%.8s", s->id);
-		jsonw_key(w, "OS-EXT-SRV-ATTR:host");
+		JSONW_KEY(w, "OS-EXT-SRV-ATTR:host");
 		jsonw_str_or_null(w, s->host);
-		jsonw_key(w, "OS-EXT-SRV-ATTR:instance_name");
+		JSONW_KEY(w, "OS-EXT-SRV-ATTR:instance_name");
 		jsonw_str(w, iname);
-		jsonw_key(w, "OS-EXT-SRV-ATTR:hypervisor_hostname");
+		JSONW_KEY(w, "OS-EXT-SRV-ATTR:hypervisor_hostname");
 		jsonw_str_or_null(w, s->host);
 	}
 	jsonw_obj_end(w);

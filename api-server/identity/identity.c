@@ -642,13 +642,41 @@ static int user_parse(struct req *r, struct resp *w, struct user_in *u, int crea
 	return -EINVAL;
 }
 
-/* Hashes pw (argon2id, interactive limits) into out. 0, or -ENOMEM. */
-static int password_hash(const char *pw, char out[crypto_pwhash_STRBYTES])
+/* Hashes pw (argon2id, interactive limits) into out through the password-hash gate
+ * (api->pwhash, the one token issue uses): 0, -EBUSY when too many hashes already run
+ * or wait, or -ENOMEM. */
+static int password_hash(struct api *api, const char *pw, char out[crypto_pwhash_STRBYTES])
 {
-	return crypto_pwhash_str(out, pw, strlen(pw), crypto_pwhash_OPSLIMIT_INTERACTIVE,
-	                         crypto_pwhash_MEMLIMIT_INTERACTIVE) == 0
-	           ? 0
-	           : -ENOMEM;
+	if (gate_enter(api->pwhash) < 0)
+		return -EBUSY;
+	int rc = crypto_pwhash_str(out, pw, strlen(pw), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+	                           crypto_pwhash_MEMLIMIT_INTERACTIVE) == 0
+	             ? 0
+	             : -ENOMEM;
+	gate_leave(api->pwhash);
+	return rc;
+}
+
+/* Checks pw against the stored hash through the same gate: 0, -EACCES, or -EBUSY. */
+static int password_verify(struct api *api, const char *hash, const char *pw)
+{
+	if (gate_enter(api->pwhash) < 0)
+		return -EBUSY;
+	int rc = crypto_pwhash_str_verify(hash, pw, strlen(pw)) == 0 ? 0 : -EACCES;
+	gate_leave(api->pwhash);
+	return rc;
+}
+
+/* Answers a failed password_hash()/password_verify() that is not -EACCES: 503 with
+ * Retry-After when the gate turned it away (as token issue does), else 500. */
+static void password_error(struct req *r, struct resp *w, int rc)
+{
+	if (rc == -EBUSY) {
+		resp_error(r, w, 503, "Too many password operations at once; retry later.");
+		resp_header(w, "Retry-After", "1");
+	} else {
+		resp_error(r, w, 500, "password hashing failed");
+	}
 }
 
 static void users_list(struct req *r, struct resp *w)
@@ -688,8 +716,9 @@ static void users_create(struct req *r, struct resp *w)
 	if (user_parse(r, w, &u, 1) < 0)
 		return;
 	snprintf(hash, sizeof(hash), "%s", NO_PASSWORD);
-	if (u.password && password_hash(u.password, hash) < 0) {
-		resp_error(r, w, 500, "password hashing failed");
+	int rc = u.password ? password_hash(r->ctx->api, u.password, hash) : 0;
+	if (rc < 0) {
+		password_error(r, w, rc);
 		goto out;
 	}
 	uuid_generate_str(id);
@@ -720,8 +749,9 @@ static void users_update(struct req *r, struct resp *w)
 	if (user_parse(r, w, &u, 0) < 0)
 		return;
 	PGresult *res = NULL;
-	if (u.password && password_hash(u.password, hash) < 0) {
-		resp_error(r, w, 500, "password hashing failed");
+	int rc = u.password ? password_hash(r->ctx->api, u.password, hash) : 0;
+	if (rc < 0) {
+		password_error(r, w, rc);
 		goto out;
 	}
 	if (db_begin(r->ctx->db) < 0) {
@@ -803,20 +833,16 @@ static void users_password(struct req *r, struct resp *w)
 		resp_db_error(r, w, err);
 		goto out;
 	}
-	if (gate_enter(r->ctx->api->pwhash) < 0) {
-		resp_error(r, w, 503, "Too many logins at once; retry later.");
-		resp_header(w, "Retry-After", "1");
-		goto out;
-	}
-	int ok = PQntuples(res) == 1 &&
-	         crypto_pwhash_str_verify(db_val(res, 0, 0), p.original, strlen(p.original)) == 0;
-	gate_leave(r->ctx->api->pwhash);
-	if (!ok) {
+	int rc = PQntuples(res) == 1 ? password_verify(r->ctx->api, db_val(res, 0, 0), p.original)
+	                             : -EACCES;
+	if (rc == -EACCES) {
 		resp_error(r, w, 401, "The request you have made requires authentication.");
 		goto out;
 	}
-	if (password_hash(p.password, hash) < 0) {
-		resp_error(r, w, 500, "password hashing failed");
+	if (rc == 0)
+		rc = password_hash(r->ctx->api, p.password, hash);
+	if (rc < 0) {
+		password_error(r, w, rc);
 		goto out;
 	}
 	if (db_begin(r->ctx->db) < 0 ||

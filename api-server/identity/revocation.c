@@ -24,6 +24,7 @@ struct revocation {
 	pthread_t thread;
 	pthread_mutex_t lock; /* serialises applying, so last_id only grows */
 	long long last_id;    /* -1: no starting point yet */
+	long long acked_id;   /* newest event a request has waited for the others to apply */
 	atomic_int stop;
 	int started;
 	char id[96]; /* this follower's row in revocation_followers */
@@ -74,8 +75,12 @@ int revocation_catch_up(struct revocation *rv, PGconn *db)
 	long long now = rv->last_id;
 	if (rc == 0 && now > before)
 		report(rv, db);
+	/* An event nobody has waited for yet: this request may have made it, even when
+	 * this process's own follower thread (woken by the same notification) applied
+	 * it first, so last_id alone does not tell. */
+	int wait = rc == 0 && now > rv->acked_id;
 	pthread_mutex_unlock(&rv->lock);
-	if (rc < 0 || now <= before)
+	if (!wait)
 		return rc;
 	/* This request revoked something (or saw another's revocation first): wait,
 	 * briefly, until every live follower has applied it, so no process serves the
@@ -95,6 +100,11 @@ int revocation_catch_up(struct revocation *rv, PGconn *db)
 		struct pollfd none = {.fd = -1};
 		poll(&none, 0, 2);
 	}
+	/* once per event: a follower that does not keep up costs one wait, not one per write */
+	pthread_mutex_lock(&rv->lock);
+	if (rv->acked_id < now)
+		rv->acked_id = now;
+	pthread_mutex_unlock(&rv->lock);
 	return 0;
 }
 
@@ -118,6 +128,8 @@ static PGconn *follow_connect(struct revocation *rv)
 	pthread_mutex_lock(&rv->lock);
 	/* the cache was empty and off while we were away: restart from now */
 	rv->last_id = strtoll(db_val(r, 0, 0), NULL, 10);
+	if (rv->acked_id < rv->last_id)
+		rv->acked_id = rv->last_id; /* older events: the cache was off for them */
 	token_cache_enable(rv->tc, 1);
 	report(rv, db);
 	pthread_mutex_unlock(&rv->lock);
@@ -169,6 +181,7 @@ struct revocation *revocation_start(const char *conninfo, struct token_cache *tc
 	rv->conninfo = xstrdup(conninfo);
 	rv->tc = tc;
 	rv->last_id = -1;
+	rv->acked_id = -1;
 	char host[64] = "";
 	gethostname(host, sizeof(host) - 1);
 	snprintf(rv->id, sizeof(rv->id), "%s:%ld", host, (long)getpid());

@@ -4,10 +4,13 @@ raw HTTP with urllib, waits, and looks at the host (daemon pids, QEMU processes)
 The stack under test lives in $NUBO_E2E_ROOT (made by tests/e2e/run.sh with
 deploy/stack.sh --root). Nothing here talks to anything but 127.0.0.1.
 """
+import contextlib
 import json
 import os
 import pathlib
+import shutil
 import signal
+import socket
 import subprocess
 import time
 import urllib.error
@@ -283,3 +286,55 @@ def pid_alive(pid):
 def kill9(pid):
     os.kill(pid, signal.SIGKILL)
     wait_for(lambda: not pid_alive(pid), 10, 0.1, "pid %d to die" % pid)
+
+
+@contextlib.contextmanager
+def extra_api(stack, log_path, api_settings=None):
+    """A second nubo-api process next to the stack's (same database and config, its own
+    port, [api] keys overridden by api_settings), run as the nubo user; yields its base
+    URL and stops it (SIGTERM, then SIGKILL) on exit."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    settings = dict(api_settings or {}, port=port)
+    conf = stack.root / "etc" / "nubo" / ("nubo-api-e2e-%d.conf" % port)
+    text, section = [], None
+    for line in stack.conf.read_text().splitlines():
+        s = line.strip()
+        if s.startswith("["):
+            if section == "api":  # keys the stack's file did not have
+                text += ["%s = %s" % kv for kv in settings.items()]
+                settings = {}
+            section = s.strip("[]")
+        key = s.split("=", 1)[0].strip() if "=" in s else None
+        if section == "api" and key in settings:
+            line = "%s = %s" % (key, settings.pop(key))
+        text.append(line)
+    if settings:
+        text += ([] if section == "api" else ["[api]"]) + ["%s = %s" % kv for kv in settings.items()]
+    conf.write_text("\n".join(text) + "\n")
+    os.chmod(conf, 0o640)
+    shutil.chown(conf, group="nubo")
+    base = "http://127.0.0.1:%d" % port
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(["setpriv", "--reuid=nubo", "--regid=nubo", "--init-groups",
+                                 str(stack.daemon_exe("nubo-api")), "-c", str(conf)],
+                                stdout=log, stderr=subprocess.STDOUT)
+        try:
+            def listening():
+                assert proc.poll() is None, "the extra nubo-api exited: see %s" % log_path
+                try:
+                    return http_request(base + "/identity/v3").status == 200
+                except OSError:
+                    return False
+            wait_for(listening, 30, 0.2, "the extra nubo-api to listen")
+            yield base
+        finally:
+            if pid_alive(proc.pid):
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+            conf.unlink()

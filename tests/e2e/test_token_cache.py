@@ -4,68 +4,22 @@ through one of them (or straight in the database, as nubo-manage would) must be
 refused by the other at once: logout, role removed, user disabled, password changed,
 project disabled, token cut short."""
 import hashlib
-import os
 import secrets
-import shutil
-import signal
-import socket
-import subprocess
 import time
 
 import pytest
 
-from nubo_e2e import auth_body, http_request, pid_alive, wait_for
+from nubo_e2e import auth_body, extra_api, http_request, wait_for
 
 SERVERS = "/compute/v2.1/servers"
 USERS = "/identity/v3/users"  # identity admin only
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def second_api(stack, tmp_path_factory):
     """Base URL of a second nubo-api process (own port, same database and config)."""
-    port = free_port()
-    conf = stack.root / "etc" / "nubo" / ("nubo-api-e2e-%d.conf" % port)
-    text, section = [], None
-    for line in stack.conf.read_text().splitlines():
-        s = line.strip()
-        if s.startswith("["):
-            section = s.strip("[]")
-        if section == "api" and s.replace(" ", "").startswith("port="):
-            line = "port = %d" % port
-        text.append(line)
-    conf.write_text("\n".join(text) + "\n")
-    os.chmod(conf, 0o640)
-    shutil.chown(conf, group="nubo")
-    log = open(tmp_path_factory.mktemp("api2") / "nubo-api.log", "w")
-    proc = subprocess.Popen(["setpriv", "--reuid=nubo", "--regid=nubo", "--init-groups",
-                             str(stack.daemon_exe("nubo-api")), "-c", str(conf)],
-                            stdout=log, stderr=subprocess.STDOUT)
-    base = "http://127.0.0.1:%d" % port
-    try:
-        def listening():
-            assert proc.poll() is None, "the second nubo-api exited: see %s" % log.name
-            try:
-                return http_request(base + "/identity/v3").status == 200
-            except OSError:
-                return False
-        wait_for(listening, 30, 0.2, "the second nubo-api to listen")
+    with extra_api(stack, tmp_path_factory.mktemp("api2") / "nubo-api.log") as base:
         yield base
-    finally:
-        if pid_alive(proc.pid):
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        log.close()
-        conf.unlink()
 
 
 def hot(bases, path, tok, status=200):

@@ -1,7 +1,9 @@
 /* libFuzzer target: common/jsonw against jansson as the oracle. Any input (up to its
  * first NUL, as the views hand C strings) written as a string, as a key and inside a
  * small object must give exactly the bytes json_dumps(JSON_COMPACT) gives, and "" where
- * jansson refuses the string (not UTF-8). */
+ * jansson refuses the string (not UTF-8); the whole input with its NULs (jsonw_strn)
+ * likewise, "" when it holds a NUL; plain text written without the escape scan must
+ * give the same bytes as with it. */
 #include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -75,7 +77,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		jsonw_release(&w);
 		json_decref(k);
 	}
+	/* plain text (jsonw_is_plain) written without the scan is what the scan writes */
+	if (jsonw_is_plain(s, strlen(s))) {
+		jsonw_init(&w, 0);
+		jsonw_plain(&w, s, strlen(s));
+		struct jsonw w2;
+		jsonw_init(&w2, 0);
+		jsonw_str(&w2, s);
+		same(w2.buf, &w);
+		jsonw_release(&w2);
+		jsonw_release(&w);
+	}
 	json_decref(j);
 	free(s);
+
+	/* all the bytes, NULs included (jsonw_strn): as json_stringn, but "" where the
+	 * bytes hold a NUL or are not UTF-8 */
+	j = json_stringn((const char *)data, size);
+	int nul = memchr(data, 0, size) != NULL;
+	if ((j != NULL && !nul) != jsonw_utf8_valid((const char *)data, size))
+		abort();
+	jsonw_init(&w, 0);
+	jsonw_strn(&w, (const char *)data, size);
+	want = j && !nul ? json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT) : strdup("\"\"");
+	same(want, &w);
+	free(want);
+	jsonw_release(&w);
+	json_decref(j);
 	return 0;
 }

@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,10 +82,80 @@ static void long_output_grows(void **state)
 	jsonw_release(&w);
 }
 
+/* Plain keys, values and pieces write what jsonw_key()/jsonw_str() would, without
+ * the scan; jsonw_is_plain() tells which text qualifies. */
+static void plain(void **state)
+{
+	struct jsonw w;
+	jsonw_init(&w, 1);
+	jsonw_obj_begin(&w);
+	JSONW_KEY(&w, "id");
+	JSONW_PLAIN(&w, "0b4e7a3e-6a0c-4c1b-9d7e-2f1e3c4d5a6b");
+	jsonw_key_plain(&w, "href", 4);
+	jsonw_plain_begin(&w);
+	JSONW_PLAIN_ADD(&w, "http://h/");
+	jsonw_plain_add(&w, "a/b", 3);
+	jsonw_plain_end(&w);
+	JSONW_KEY(&w, "l");
+	jsonw_arr_begin(&w);
+	jsonw_plain(&w, "", 0);
+	JSONW_PLAIN(&w, "x");
+	jsonw_plain_begin(&w);
+	jsonw_plain_end(&w);
+	jsonw_arr_end(&w);
+	jsonw_obj_end(&w);
+	assert_string_equal(w.buf, "{\"id\":\"0b4e7a3e-6a0c-4c1b-9d7e-2f1e3c4d5a6b\","
+	                           "\"href\":\"http://h/a/b\",\"l\":[\"\",\"x\",\"\"]}");
+	jsonw_release(&w);
+
+	assert_true(jsonw_is_plain("", 0));
+	assert_true(jsonw_is_plain(" azAZ09-:./~!'{}", 16));
+	static const char *const not_plain[] = {"a\"", "a\\", "\x1f", "\x7f", "\xc3\xa9", "\t"};
+	for (size_t i = 0; i < sizeof(not_plain) / sizeof(not_plain[0]); i++)
+		assert_false(jsonw_is_plain(not_plain[i], strlen(not_plain[i])));
+	assert_false(jsonw_is_plain("a\0b", 3));
+	/* every plain byte is written unchanged by the escaping path too */
+	for (int c = 0; c < 256; c++) {
+		char b[2] = {(char)c, 0};
+		if (!c || !jsonw_is_plain(b, 1))
+			continue;
+		jsonw_init(&w, 0);
+		jsonw_str(&w, b);
+		assert_int_equal(w.len, 3);
+		assert_int_equal((unsigned char)w.buf[1], c);
+		jsonw_release(&w);
+	}
+}
+
+/* Integers without snprintf: the extremes and zero as printf writes them. */
+static void integers(void **state)
+{
+	static const long long v[] = {0,
+	                              1,
+	                              -1,
+	                              9,
+	                              10,
+	                              -10,
+	                              100,
+	                              123456789012345LL,
+	                              9223372036854775807LL,
+	                              -9223372036854775807LL - 1};
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		char want[32];
+		snprintf(want, sizeof(want), "%lld", v[i]);
+		struct jsonw w;
+		jsonw_init(&w, 0);
+		jsonw_int(&w, v[i]);
+		assert_string_equal(w.buf, want);
+		jsonw_release(&w);
+	}
+}
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = {cmocka_unit_test(structure), cmocka_unit_test(escapes),
-	                                   cmocka_unit_test(not_utf8),
-	                                   cmocka_unit_test(long_output_grows)};
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(structure), cmocka_unit_test(escapes),
+	    cmocka_unit_test(not_utf8),  cmocka_unit_test(long_output_grows),
+	    cmocka_unit_test(plain),     cmocka_unit_test(integers)};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
