@@ -16,5 +16,6 @@ const struct httpd_table *const routes_all[] = {
     &catalog_routes,
     &group_routes,
     &app_cred_routes,
+    &credential_routes,
 };
 const size_t routes_count = sizeof(routes_all) / sizeof(routes_all[0]);

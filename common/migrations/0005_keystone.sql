@@ -127,3 +127,11 @@ CREATE TRIGGER services_revocation AFTER INSERT OR UPDATE OR DELETE ON services
   FOR EACH STATEMENT EXECUTE FUNCTION revocation_on_catalog();
 CREATE TRIGGER endpoints_revocation AFTER INSERT OR UPDATE OR DELETE ON endpoints
   FOR EACH STATEMENT EXECUTE FUNCTION revocation_on_catalog();
+-- Keystone's credentials (/v3/credentials) and the OS-EC2 ones made through it: an
+-- EC2 credential is type 'ec2' with a blob {"access", "secret", "trust_id"} and the
+-- id sha256(access), as Keystone makes it
+CREATE TABLE credentials (
+  id text PRIMARY KEY, user_id text NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  project_id text REFERENCES projects(id) ON DELETE CASCADE, type text NOT NULL,
+  blob text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
+CREATE INDEX credentials_user ON credentials(user_id);

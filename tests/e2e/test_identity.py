@@ -748,3 +748,41 @@ def test_project_hierarchy_custom_roles_and_legacy_region(stack, os_cli, os_run,
     os_run("role", "delete", role["id"])
     os_run("project", "delete", kid["id"])
     os_run("project", "delete", parent["id"])
+
+
+def test_credentials_and_os_ec2(stack, os_cli, os_run, http, project_ids):
+    adm = _admin(stack)
+    demo = stack.token("demo")
+    me = http("GET", "/identity/v3/auth/tokens", token=demo,
+              headers={"X-Subject-Token": demo}).json["token"]["user"]["id"]
+    # OS-EC2 through the CLI, as the demo user for its project
+    c = os_cli("ec2", "credentials", "create", "--project", project_ids["demo"], user="demo")
+    assert len(c["access"]) == 32 and len(c["secret"]) == 32, c
+    assert c["project_id"] == project_ids["demo"], c
+    listed = os_cli("ec2", "credentials", "list", user="demo")
+    assert c["access"] in [x["Access"] for x in listed], listed
+    r = http("GET", "/identity/v3/users/%s/credentials/OS-EC2/%s" % (me, c["access"]), token=demo)
+    assert r.status == 200 and r.json["credential"]["secret"] == c["secret"], r
+    # the same credential in /v3/credentials, its id the access key's SHA-256
+    r = http("GET", "/identity/v3/credentials?type=ec2&user_id=" + me, token=adm)
+    cid = hashlib.sha256(c["access"].encode()).hexdigest()
+    assert cid in [x["id"] for x in r.json["credentials"]], r
+    # no role on the admin project: refused; someone else's: 403
+    body = {"tenant_id": project_ids["admin"]}
+    assert_error(http("POST", "/identity/v3/users/%s/credentials/OS-EC2" % me, body,
+                      token=demo), 401)
+    os_run("ec2", "credentials", "delete", c["access"], user="demo")
+    r = http("GET", "/identity/v3/users/%s/credentials/OS-EC2/%s" % (me, c["access"]), token=demo)
+    assert_error(r, 404)
+    # a plain credential, administered by the admin
+    cred = os_cli("credential", "create", "--type", "totp", me, "blob-" + secrets.token_hex(4))
+    assert cred["type"] == "totp" and cred["user_id"] == me, cred
+    os_run("credential", "set", "--type", "totp", "--data", "new-blob", "--user", me, cred["id"])
+    r = http("GET", "/identity/v3/credentials/" + cred["id"], token=adm)
+    assert r.json["credential"]["blob"] == "new-blob", r
+    # an ec2 blob without an access key is refused
+    body = {"credential": {"type": "ec2", "user_id": me, "project_id": project_ids["demo"],
+                           "blob": "{}"}}
+    assert_error(http("POST", "/identity/v3/credentials", body, token=adm), 400)
+    os_run("credential", "delete", cred["id"])
+    assert_error(http("GET", "/identity/v3/credentials/" + cred["id"], token=adm), 404)
