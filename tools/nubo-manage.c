@@ -18,6 +18,9 @@ static const char *const bootstrap_sql[] = {
     "INSERT INTO roles (id, name) VALUES (md5('role-admin')::uuid::text, 'admin'),"
     " (md5('role-member')::uuid::text, 'member'), (md5('role-reader')::uuid::text, 'reader')"
     " ON CONFLICT (name) DO NOTHING",
+    /* Keystone's default inference rules: admin implies member implies reader */
+    "INSERT INTO implied_roles SELECT p.id, c.id FROM roles p, roles c"
+    " WHERE (p.name, c.name) IN (('admin', 'member'), ('member', 'reader')) ON CONFLICT DO NOTHING",
     "INSERT INTO projects (id, name, description) VALUES"
     " (gen_random_uuid()::text, 'admin', 'Bootstrap project for the cloud admin'),"
     " (gen_random_uuid()::text, 'demo', 'Demo tenant') ON CONFLICT (domain_id, name) DO NOTHING",

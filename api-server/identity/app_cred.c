@@ -140,22 +140,23 @@ static void ac_create(struct req *r, struct resp *w)
 	}
 	/* the roles asked for (by id or name), each held by the user on the project
 	 * (directly or through a group); none asked: every role the user holds there */
-	res = DBQ(r->ctx->db, err, sizeof err,
-	          "WITH direct AS (SELECT DISTINCT ro.id, ro.name FROM role_assignments ra"
-	          " JOIN roles ro ON ro.id = ra.role_id WHERE ra.project_id = $2"
-	          " AND (ra.user_id = $1 OR ra.group_id IN (SELECT group_id FROM group_members"
-	          " WHERE user_id = $1))), held AS (SELECT id, name FROM direct UNION"
-	          " SELECT ro.id, ro.name FROM direct d JOIN (VALUES ('admin', 'member'),"
-	          " ('admin', 'reader'), ('member', 'reader')) imp(p, c) ON imp.p = d.name"
-	          " JOIN roles ro ON ro.name = imp.c), asked AS (SELECT x->>'id' AS id, x->>'name' "
-	          "AS name"
-	          " FROM json_array_elements($3::json) x)"
-	          " SELECT (SELECT count(*) FROM asked), (SELECT count(*) FROM asked WHERE NOT"
-	          " EXISTS (SELECT 1 FROM held h WHERE h.id = asked.id OR h.name = asked.name)),"
-	          " (SELECT array_agg(DISTINCT h.id)::text FROM held h WHERE NOT EXISTS"
-	          " (SELECT 1 FROM asked) OR EXISTS (SELECT 1 FROM asked WHERE asked.id = h.id"
-	          " OR asked.name = h.name))",
-	          a->user_id, a->project_id, roles);
+	res = DBQ(
+	    r->ctx->db, err, sizeof err,
+	    "WITH RECURSIVE hid (id) AS (SELECT ra.role_id FROM role_assignments ra"
+	    " WHERE ra.project_id = $2"
+	    " AND (ra.user_id = $1 OR ra.group_id IN (SELECT group_id FROM group_members"
+	    " WHERE user_id = $1)) UNION SELECT ir.implied_role_id FROM implied_roles ir"
+	    " JOIN hid ON ir.prior_role_id = hid.id),"
+	    " held AS (SELECT ro.id, ro.name FROM roles ro WHERE ro.id IN (SELECT id FROM hid)),"
+	    " asked AS (SELECT x->>'id' AS id, x->>'name' "
+	    "AS name"
+	    " FROM json_array_elements($3::json) x)"
+	    " SELECT (SELECT count(*) FROM asked), (SELECT count(*) FROM asked WHERE NOT"
+	    " EXISTS (SELECT 1 FROM held h WHERE h.id = asked.id OR h.name = asked.name)),"
+	    " (SELECT array_agg(DISTINCT h.id)::text FROM held h WHERE NOT EXISTS"
+	    " (SELECT 1 FROM asked) OR EXISTS (SELECT 1 FROM asked WHERE asked.id = h.id"
+	    " OR asked.name = h.name))",
+	    a->user_id, a->project_id, roles);
 	if (!res) {
 		resp_db_error(r, w, err);
 		goto out;

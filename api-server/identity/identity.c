@@ -992,6 +992,154 @@ out:
 	PQclear(res);
 }
 
+/* ---- role inference (implied roles) ---- */
+
+/* {"id", "name", "links"} of a role, from columns i, i+1 of row k. */
+static json_t *role_ref(const struct req *r, const PGresult *res, int k, int i)
+{
+	return json_pack("{s:s,s:s,s:o}", "id", db_val(res, k, i), "name", db_val(res, k, i + 1),
+	                 "links", self_link(r, "roles", db_val(res, k, i)));
+}
+
+/* The prior role params[0] and (when implied) role params[1] exist: 0, or answers 404
+ * naming the missing one. */
+static int inference_roles(struct req *r, struct resp *w, int implied)
+{
+	char err[256];
+	for (int i = 0; i <= implied; i++) {
+		int n = DBX(r->ctx->db, err, sizeof err, "SELECT 1 FROM roles WHERE id = $1",
+		            r->params[i]);
+		if (n <= 0) {
+			wire_answer_rows(r, w, n, err, 204, NOT_FOUND, "role", r->params[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+#define INFERENCE_COLS "p.id, p.name, c.id, c.name"
+#define INFERENCE_FROM                                                                             \
+	" FROM implied_roles ir JOIN roles p ON p.id = ir.prior_role_id"                           \
+	" JOIN roles c ON c.id = ir.implied_role_id"
+
+static void inference_put(struct req *r, struct resp *w)
+{
+	char err[256], state[6] = "";
+	if (inference_roles(r, w, 1) < 0)
+		return;
+	PGresult *res = db_query(
+	    r->ctx->db,
+	    "WITH n AS (INSERT INTO implied_roles VALUES ($1, $2) ON CONFLICT DO NOTHING)"
+	    " SELECT " INFERENCE_COLS " FROM roles p, roles c WHERE p.id = $1 AND c.id = $2",
+	    2, (const char *const[]){r->params[0], r->params[1]}, err, sizeof(err), state);
+	if (!res && !strcmp(state, "23514")) /* the CHECK: a role implying itself */
+		resp_error(r, w, 400, "A role cannot imply itself.");
+	else if (!res)
+		resp_db_error(r, w, err);
+	else
+		resp_json(w, 201,
+		          json_pack("{s:{s:o,s:o}}", "role_inference", "prior_role",
+		                    role_ref(r, res, 0, 0), "implies", role_ref(r, res, 0, 2)));
+	PQclear(res);
+}
+
+static void inference_show(struct req *r, struct resp *w)
+{
+	char err[256];
+	if (inference_roles(r, w, 1) < 0)
+		return;
+	PGresult *res = DBQ(r->ctx->db, err, sizeof err,
+	                    "SELECT " INFERENCE_COLS INFERENCE_FROM
+	                    " WHERE ir.prior_role_id = $1 AND ir.implied_role_id = $2",
+	                    r->params[0], r->params[1]);
+	res =
+	    wire_one_row(r, w, res, err, 404, "%s does not imply %s.", r->params[0], r->params[1]);
+	if (!res)
+		return;
+	if (!strcmp(r->method, "HEAD")) /* Keystone's check of a rule */
+		resp_empty(w, 204);
+	else
+		resp_json(w, 200,
+		          json_pack("{s:{s:o,s:o}}", "role_inference", "prior_role",
+		                    role_ref(r, res, 0, 0), "implies", role_ref(r, res, 0, 2)));
+	PQclear(res);
+}
+
+static void inference_delete(struct req *r, struct resp *w)
+{
+	char err[256];
+	if (inference_roles(r, w, 1) < 0)
+		return;
+	int n = DBX(r->ctx->db, err, sizeof err,
+	            "DELETE FROM implied_roles WHERE prior_role_id = $1 AND implied_role_id = $2",
+	            r->params[0], r->params[1]);
+	wire_answer_rows(r, w, n, err, 204, "%s does not imply %s.", r->params[0], r->params[1]);
+}
+
+/* The rules of res (ordered by prior role) grouped as Keystone lists them. */
+static json_t *inferences_json(const struct req *r, const PGresult *res)
+{
+	json_t *out = json_array(), *cur = NULL;
+	for (int i = 0; i < PQntuples(res); i++) {
+		if (!cur || strcmp(json_string_value(
+		                       json_object_get(json_object_get(cur, "prior_role"), "id")),
+		                   db_val(res, i, 0))) {
+			cur = json_pack("{s:o,s:[]}", "prior_role", role_ref(r, res, i, 0),
+			                "implies");
+			json_array_append_new(out, cur);
+		}
+		json_array_append_new(json_object_get(cur, "implies"), role_ref(r, res, i, 2));
+	}
+	return out;
+}
+
+static void inferences_of_role(struct req *r, struct resp *w)
+{
+	char err[256];
+	if (inference_roles(r, w, 0) < 0)
+		return;
+	PGresult *res = DBQ(r->ctx->db, err, sizeof err,
+	                    "SELECT " INFERENCE_COLS INFERENCE_FROM
+	                    " WHERE ir.prior_role_id = $1 ORDER BY c.name",
+	                    r->params[0]);
+	if (!res) {
+		resp_db_error(r, w, err);
+		return;
+	}
+	json_t *all = inferences_json(r, res);
+	json_t *one = json_array_size(all) ? json_incref(json_array_get(all, 0)) : NULL;
+	if (!one) {
+		PGresult *p = DBQ(r->ctx->db, err, sizeof err,
+		                  "SELECT id, name FROM roles WHERE id = $1", r->params[0]);
+		if (!p || PQntuples(p) != 1) {
+			PQclear(p);
+			PQclear(res);
+			json_decref(all);
+			resp_db_error(r, w, err);
+			return;
+		}
+		one = json_pack("{s:o,s:[]}", "prior_role", role_ref(r, p, 0, 0), "implies");
+		PQclear(p);
+	}
+	json_decref(all);
+	PQclear(res);
+	resp_json(w, 200, json_pack("{s:o}", "role_inference", one));
+}
+
+static void inferences_list(struct req *r, struct resp *w)
+{
+	char err[256];
+	PGresult *res =
+	    DBQ(r->ctx->db, err, sizeof err,
+	        "SELECT " INFERENCE_COLS INFERENCE_FROM " WHERE $1 ORDER BY p.id, c.name", "true");
+	if (!res) {
+		resp_db_error(r, w, err);
+		return;
+	}
+	resp_json(w, 200, json_pack("{s:o}", "role_inferences", inferences_json(r, res)));
+	PQclear(res);
+}
+
 /* ---- grants: a role on a project or a domain, to a user or a group ---- */
 
 /* Which kind of grant a route handles: its target and actor tables. */
@@ -1420,6 +1568,11 @@ static const struct httpd_route routes[] = {
     {"GET", V3 "/roles/{}", roles_show, POL_IDENTITY_ADMIN, 0},
     {"PATCH", V3 "/roles/{}", roles_update, POL_IDENTITY_ADMIN, 0},
     {"DELETE", V3 "/roles/{}", roles_delete, POL_IDENTITY_ADMIN, 0},
+    {"GET", V3 "/roles/{}/implies", inferences_of_role, POL_IDENTITY_ADMIN, 0},
+    {"GET", V3 "/roles/{}/implies/{}", inference_show, POL_IDENTITY_ADMIN, 0},
+    {"PUT", V3 "/roles/{}/implies/{}", inference_put, POL_IDENTITY_ADMIN, 0},
+    {"DELETE", V3 "/roles/{}/implies/{}", inference_delete, POL_IDENTITY_ADMIN, 0},
+    {"GET", V3 "/role_inferences", inferences_list, POL_IDENTITY_ADMIN, 0},
     {"GET", V3 "/role_assignments", assignments_list, POL_IDENTITY_ADMIN, 0},
     {"GET", V3 "/domains", domains_list, POL_IDENTITY_READ_SELF, 0},
     {"POST", V3 "/domains", domains_create, POL_IDENTITY_ADMIN, 0},

@@ -330,7 +330,8 @@ static const struct jfield f_endpoint[] = {
     {"region", J_STR, JF(struct endpoint_in, region), 0, ID_MAX, 0, 1},
     {"interface", J_STR, JF(struct endpoint_in, interface), 0, 16, 0, 0},
     {"url", J_STR, JF(struct endpoint_in, url), 0, URL_MAX, 0, 0},
-    {"enabled", J_BOOL, JF(struct endpoint_in, enabled), 0, 0, 0, 1},
+    /* Keystone's schema: a JSON boolean, not "False" */
+    {"enabled", J_BOOL, JF(struct endpoint_in, enabled), 0, 0, 0, 1, JF_STRICT},
 };
 static const char *const endpoint_known[] = {
     "service_id", "region_id", "region", "interface", "url", "enabled", "id", "links", NULL};

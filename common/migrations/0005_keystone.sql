@@ -18,6 +18,15 @@ ALTER TABLE projects DROP CONSTRAINT projects_name_key,
   ADD parent_id text REFERENCES projects(id); -- NULL: its domain is its parent
 CREATE INDEX projects_parent ON projects(parent_id) WHERE parent_id IS NOT NULL;
 ALTER TABLE roles ADD description text;
+-- a role that implies others (Keystone's role inference): a token holding the prior
+-- role holds the implied ones too; the built-in chain admin > member > reader is
+-- written here for existing roles and by nubo-manage bootstrap for new databases
+CREATE TABLE implied_roles (
+  prior_role_id text NOT NULL REFERENCES roles(id) ON DELETE CASCADE,
+  implied_role_id text NOT NULL REFERENCES roles(id) ON DELETE CASCADE,
+  PRIMARY KEY (prior_role_id, implied_role_id), CHECK (prior_role_id <> implied_role_id));
+INSERT INTO implied_roles SELECT p.id, c.id FROM roles p, roles c
+  WHERE (p.name, c.name) IN (('admin', 'member'), ('member', 'reader'));
 ALTER TABLE users DROP CONSTRAINT users_name_key,
   ADD CONSTRAINT users_domain_name UNIQUE (domain_id, name),
   ADD CONSTRAINT users_domain FOREIGN KEY (domain_id) REFERENCES domains(id) ON DELETE CASCADE,
@@ -115,6 +124,14 @@ BEGIN
 END $$;
 CREATE TRIGGER domains_revocation AFTER UPDATE OR DELETE ON domains
   FOR EACH ROW EXECUTE FUNCTION revocation_on_domain();
+-- an inference rule changed what a role means: every cached token
+CREATE FUNCTION revocation_on_inference() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM revocation_event(NULL, NULL, NULL);
+  RETURN NULL;
+END $$;
+CREATE TRIGGER implied_roles_revocation AFTER INSERT OR UPDATE OR DELETE ON implied_roles
+  FOR EACH STATEMENT EXECUTE FUNCTION revocation_on_inference();
 -- the catalog changed: an event no token matches (' catalog' is no project id)
 CREATE FUNCTION revocation_on_catalog() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

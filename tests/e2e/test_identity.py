@@ -786,3 +786,41 @@ def test_credentials_and_os_ec2(stack, os_cli, os_run, http, project_ids):
     assert_error(http("POST", "/identity/v3/credentials", body, token=adm), 400)
     os_run("credential", "delete", cred["id"])
     assert_error(http("GET", "/identity/v3/credentials/" + cred["id"], token=adm), 404)
+
+
+def test_implied_roles_reach_tokens_at_once(stack, os_cli, os_run, http):
+    sfx = secrets.token_hex(3)
+    adm = _admin(stack)
+    prior = os_cli("role", "create", "e2e-prior-" + sfx)
+    implied = os_cli("role", "create", "e2e-implied-" + sfx)
+    r = http("PUT", "/identity/v3/roles/%s/implies/%s" % (prior["id"], implied["id"]), token=adm)
+    assert r.status == 201, r
+    assert r.json["role_inference"]["implies"]["id"] == implied["id"], r.json
+    assert http("HEAD", "/identity/v3/roles/%s/implies/%s" % (prior["id"], implied["id"]),
+                token=adm).status == 204
+    r = http("GET", "/identity/v3/role_inferences", token=adm)
+    names = {(i["prior_role"]["name"], x["name"]) for i in r.json["role_inferences"]
+             for x in i["implies"]}
+    assert {("admin", "member"), ("member", "reader"),
+            ("e2e-prior-" + sfx, "e2e-implied-" + sfx)} <= names, names
+    assert_error(http("PUT", "/identity/v3/roles/%s/implies/%s" % (prior["id"], prior["id"]),
+                      token=adm), 400)
+    pw = "pw-" + sfx
+    p = _mk_project(stack, http, "e2e-ip-" + sfx)
+    u = _mk_user(stack, http, "e2e-iu-" + sfx, pw)
+    os_run("role", "add", "--user", u["id"], "--project", p["id"], prior["id"])
+    r = _password_token(http, u["id"], pw, {"project": {"id": p["id"]}})
+    tok = r.headers["X-Subject-Token"]
+    assert {x["name"] for x in r.json["token"]["roles"]} == \
+        {"e2e-prior-" + sfx, "e2e-implied-" + sfx}, r.json
+    # the rule goes: a token that was validated before loses the implied role at once
+    r = http("GET", "/identity/v3/auth/tokens", token=adm, headers={"X-Subject-Token": tok})
+    assert len(r.json["token"]["roles"]) == 2
+    assert http("DELETE", "/identity/v3/roles/%s/implies/%s" % (prior["id"], implied["id"]),
+                token=adm).status == 204
+    r = http("GET", "/identity/v3/auth/tokens", token=adm, headers={"X-Subject-Token": tok})
+    assert [x["name"] for x in r.json["token"]["roles"]] == ["e2e-prior-" + sfx], r.json
+    os_run("user", "delete", u["id"])
+    os_run("project", "delete", p["id"])
+    os_run("role", "delete", prior["id"])
+    os_run("role", "delete", implied["id"])
