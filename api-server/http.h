@@ -17,6 +17,7 @@
 
 /* Role bits of the caller in the token's project. */
 enum { ROLE_READER = 1, ROLE_MEMBER = 2, ROLE_ADMIN = 4 };
+#define TOKEN_ROLE_LIST_MAX 640 /* struct auth's role_list: about 8 roles */
 
 struct auth {
 	int valid;
@@ -28,6 +29,21 @@ struct auth {
 	unsigned roles;      /* ROLE_* bits */
 	char expires_at[32]; /* Keystone format */
 	char issued_at[32];
+	/* identity (issue 7): the user's domain, a domain scope (project_id empty), the
+	 * project's domain, how the token was first proved ("password", "password,totp"),
+	 * and the application credential it came from (empty: none) */
+	char user_domain_id[UUID_STR_LEN];
+	char user_domain_name[65];
+	char domain_id[UUID_STR_LEN];
+	char domain_name[65];
+	char project_domain_id[UUID_STR_LEN];
+	char project_domain_name[65];
+	char methods[64];
+	char app_cred_id[UUID_STR_LEN];
+	int app_cred_unrestricted;
+	/* the roles the token carries, implied ones included (and only those the
+	 * application credential has, for its tokens): "id:name,id:name" */
+	char role_list[TOKEN_ROLE_LIST_MAX];
 	int agent; /* request carries a valid X-Nubo-Agent-Key (image downloads only) */
 };
 

@@ -15,5 +15,9 @@ const struct httpd_table *const routes_all[] = {
     &image_routes,
     &instance_action_routes,
     &server_tag_routes,
+    &catalog_routes,
+    &group_routes,
+    &app_cred_routes,
+    &credential_routes,
 };
 const size_t routes_count = sizeof(routes_all) / sizeof(routes_all[0]);

@@ -16,6 +16,10 @@ extern const struct httpd_table compute_misc_routes;      /* compute/compute_mis
 extern const struct httpd_table instance_action_routes;   /* compute/instance_action.c */
 extern const struct httpd_table server_tag_routes;        /* compute/server_tags.c */
 extern const struct httpd_table image_routes;             /* image/image.c */
+extern const struct httpd_table catalog_routes;           /* identity/service.c */
+extern const struct httpd_table group_routes;             /* identity/group.c */
+extern const struct httpd_table app_cred_routes;          /* identity/app_cred.c */
+extern const struct httpd_table credential_routes;        /* identity/credential.c */
 
 extern const struct httpd_table *const routes_all[];
 extern const size_t routes_count;

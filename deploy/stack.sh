@@ -349,7 +349,7 @@ for d in "${NUBO_DAEMONS[@]}"; do
 done
 
 # ------------------------------------------------------------------ database
-step "database schema and bootstrap (admin, demo, roles, flavors, quotas)"
+step "database schema and bootstrap (admin, demo, roles, flavors, quotas, catalog)"
 "$NUBO_BIN/nubo-manage" -c "$NUBO_CONF" db-sync
 NUBO_ADMIN_PASSWORD=$ADMIN_PASSWORD NUBO_DEMO_PASSWORD=$DEMO_PASSWORD \
 	"$NUBO_BIN/nubo-manage" -c "$NUBO_CONF" bootstrap

@@ -18,9 +18,12 @@ static const char *const bootstrap_sql[] = {
     "INSERT INTO roles (id, name) VALUES (md5('role-admin')::uuid::text, 'admin'),"
     " (md5('role-member')::uuid::text, 'member'), (md5('role-reader')::uuid::text, 'reader')"
     " ON CONFLICT (name) DO NOTHING",
+    /* Keystone's default inference rules: admin implies member implies reader */
+    "INSERT INTO implied_roles SELECT p.id, c.id FROM roles p, roles c"
+    " WHERE (p.name, c.name) IN (('admin', 'member'), ('member', 'reader')) ON CONFLICT DO NOTHING",
     "INSERT INTO projects (id, name, description) VALUES"
     " (gen_random_uuid()::text, 'admin', 'Bootstrap project for the cloud admin'),"
-    " (gen_random_uuid()::text, 'demo', 'Demo tenant') ON CONFLICT (name) DO NOTHING",
+    " (gen_random_uuid()::text, 'demo', 'Demo tenant') ON CONFLICT (domain_id, name) DO NOTHING",
     "INSERT INTO flavors (id, name, vcpus, ram_mb, disk_gb) VALUES ('1', 'm1.tiny', 1, 512, 1),"
     " ('2', 'm1.small', 1, 2048, 20), ('3', 'm1.medium', 2, 4096, 40),"
     " ('4', 'm1.large', 4, 8192, 80) ON CONFLICT DO NOTHING",
@@ -39,8 +42,51 @@ static const struct bootstrap_user bootstrap_users[] = {
     {"demo", "NUBO_DEMO_PASSWORD", "demo", {{"demo", "member"}, {NULL, NULL}, {NULL, NULL}}},
 };
 
-static int bootstrap(PGconn *db, char *err, size_t errlen)
+/* The services nubo-api serves, registered in the catalog under [api] public_url in
+ * [api] region (the URLs the built-in catalog served before they were registered). */
+static const struct {
+	const char *type, *name, *path;
+} bootstrap_services[] = {
+    {"identity", "keystone", "/identity"},
+    {"compute", "nova", "/compute/v2.1"},
+    {"image", "glance", "/image"},
+};
+
+static int bootstrap_catalog(PGconn *db, const struct conf *c, char *err, size_t errlen)
 {
+	const char *region = conf_get(c, "api", "region", "RegionOne");
+	char url[512];
+	snprintf(url, sizeof(url), "%s", conf_get(c, "api", "public_url", "http://127.0.0.1:8080"));
+	size_t n = strlen(url);
+	while (n > 0 && (url[n - 1] == '/' || url[n - 1] == ' '))
+		url[--n] = '\0';
+	if (DBX(db, err, errlen, "INSERT INTO regions (id) VALUES ($1) ON CONFLICT DO NOTHING",
+	        region) < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(bootstrap_services) / sizeof(bootstrap_services[0]); i++) {
+		char full[600];
+		snprintf(full, sizeof(full), "%s%s", url, bootstrap_services[i].path);
+		if (DBX(db, err, errlen,
+		        "INSERT INTO services (id, type, name)"
+		        " VALUES (md5('service-' || $1)::uuid::text, $1, $2) ON CONFLICT DO "
+		        "NOTHING",
+		        bootstrap_services[i].type, bootstrap_services[i].name) < 0 ||
+		    DBX(db, err, errlen,
+		        "INSERT INTO endpoints (id, service_id, region_id, interface, url)"
+		        " VALUES (md5('endpoint-' || $1 || '-public')::uuid::text,"
+		        " md5('service-' || $1)::uuid::text, $2, 'public', $3)"
+		        " ON CONFLICT (id) DO UPDATE SET url = EXCLUDED.url,"
+		        " region_id = EXCLUDED.region_id",
+		        bootstrap_services[i].type, region, full) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int bootstrap(PGconn *db, const struct conf *c, char *err, size_t errlen)
+{
+	if (bootstrap_catalog(db, c, err, errlen) < 0)
+		return -1;
 	for (size_t i = 0; i < sizeof(bootstrap_sql) / sizeof(bootstrap_sql[0]); i++)
 		if (db_exec(db, bootstrap_sql[i], 0, NULL, err, errlen) < 0)
 			return -1;
@@ -60,7 +106,9 @@ static int bootstrap(PGconn *db, char *err, size_t errlen)
 		if (DBX(db, err, errlen,
 		        "INSERT INTO users (id, name, password_hash, default_project_id)"
 		        " SELECT gen_random_uuid()::text, $1, $2, id FROM projects WHERE name = $3"
-		        " ON CONFLICT (name) DO UPDATE SET password_hash = EXCLUDED.password_hash,"
+		        " AND domain_id = 'default'"
+		        " ON CONFLICT (domain_id, name) DO UPDATE SET password_hash = "
+		        "EXCLUDED.password_hash,"
 		        " enabled = true",
 		        u->name, hash, u->project) < 0)
 			return -1;
@@ -68,8 +116,9 @@ static int bootstrap(PGconn *db, char *err, size_t errlen)
 			if (DBX(db, err, errlen,
 			        "INSERT INTO role_assignments (user_id, project_id, role_id)"
 			        " SELECT u.id, p.id, r.id FROM users u, projects p, roles r"
-			        " WHERE u.name = $1 AND p.name = $2 AND r.name = $3 ON CONFLICT DO "
-			        "NOTHING",
+			        " WHERE u.name = $1 AND p.name = $2 AND r.name = $3"
+			        " AND u.domain_id = 'default' AND p.domain_id = 'default'"
+			        " ON CONFLICT DO NOTHING",
 			        u->name, u->roles[k][0], u->roles[k][1]) < 0)
 				return -1;
 	}
@@ -231,11 +280,12 @@ int main(int argc, char **argv)
 			printf("schema version %d\n", v);
 		}
 	} else if (!strcmp(argv[i], "bootstrap")) {
-		if (db_migrate(db, err, sizeof(err)) < 0 || bootstrap(db, err, sizeof(err)) < 0) {
+		if (db_migrate(db, err, sizeof(err)) < 0 ||
+		    bootstrap(db, c, err, sizeof(err)) < 0) {
 			fprintf(stderr, "nubo-manage: bootstrap: %s\n", err);
 			rc = 1;
 		} else {
-			puts("bootstrap done: roles, projects admin+demo, users, flavors");
+			puts("bootstrap done: roles, projects admin+demo, users, flavors, catalog");
 		}
 	} else if (!strcmp(argv[i], "task-add")) {
 		err[0] = '\0';

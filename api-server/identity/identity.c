@@ -1,6 +1,8 @@
-/* Keystone v3 administration: projects, users, roles, role assignments on projects and
- * the one Default domain. Writes and full listings are admin-only (route policy); a
- * user may read itself, its projects and the projects its token is scoped to. */
+/* Keystone v3 administration: domains, projects (with tags), users, roles and grants
+ * of roles on projects and domains to users and groups. Writes and full listings are
+ * admin-only (route policy); a user may read itself, its projects and the projects
+ * its token is scoped to. Unknown members of a project's, user's or domain's body are
+ * kept as extra attributes and returned, as Keystone does. */
 #include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -8,6 +10,7 @@
 #include <string.h>
 
 #include "gate.h"
+#include "identity/keystone.h"
 #include "jparse.h"
 #include "policy.h"
 #include "routes.h"
@@ -15,26 +18,29 @@
 #include "wire.h"
 #include "xalloc.h"
 
-#define DOMAIN_ID "default"
-#define DOMAIN_NAME "Default"
+#define DOMAIN_ID KS_DEFAULT_DOMAIN
 #define PROJECT_NAME_MAX 64 /* Keystone's limits */
+#define DOMAIN_NAME_MAX 64
 #define USER_NAME_MAX 255
 #define ROLE_NAME_MAX 255
-#define DESCRIPTION_MAX 4096
+#define DESCRIPTION_MAX KS_DESCRIPTION_MAX
 #define PASSWORD_MAX 4096
+#define TAG_MAX 255
+#define TAGS_MAX 80
 /* Stored for users created without a password: no argon2 string verifies against it. */
 #define NO_PASSWORD "!"
 
-#define PROJECT_COLS "id, name, description, enabled"
-#define USER_COLS "id, name, enabled, default_project_id, email"
-#define ROLE_COLS "id, name"
+#define PROJECT_COLS KS_PROJECT_COLS
+#define USER_COLS KS_USER_COLS
+#define ROLE_COLS "id, name, description"
+#define DOMAIN_COLS KS_DOMAIN_COLS
 
 /* The roles token.c maps to RBAC bits: deleting them would lock everyone out. */
 static const char *const builtin_roles[] = {"admin", "member", "reader"};
 
 /* ---- shapes ---- */
 
-static json_t *self_link(const struct req *r, const char *coll, const char *id)
+json_t *ks_self_link(const struct req *r, const char *coll, const char *id)
 {
 	char *href = id ? xasprintf("%s/identity/v3/%s/%s", r->ctx->api->public_url, coll, id)
 	                : xasprintf("%s/identity/v3/%s", r->ctx->api->public_url, coll);
@@ -42,9 +48,9 @@ static json_t *self_link(const struct req *r, const char *coll, const char *id)
 	free(href);
 	return l;
 }
+#define self_link ks_self_link
 
-/* {"<key>": items, "links": {"self", "next": null, "previous": null}}; steals items. */
-static void resp_list(struct req *r, struct resp *w, const char *key, json_t *items)
+void ks_resp_list(struct req *r, struct resp *w, const char *key, json_t *items)
 {
 	char *href = xasprintf("%s%s", r->ctx->api->public_url, r->url);
 	resp_json(w, 200,
@@ -52,51 +58,99 @@ static void resp_list(struct req *r, struct resp *w, const char *key, json_t *it
 	                    "previous"));
 	free(href);
 }
+#define resp_list ks_resp_list
 
-static json_t *domain_ref(void)
+json_t *ks_inner(const struct req *r, const char *key)
 {
-	return json_pack("{s:s,s:s}", "id", DOMAIN_ID, "name", DOMAIN_NAME);
+	json_t *o = r->json ? json_object_get(r->json, key) : NULL;
+	return json_is_object(o) ? o : NULL;
 }
 
-/* Row of PROJECT_COLS. */
-static json_t *project_json(const struct req *r, const PGresult *res, int i)
+char *ks_extra(const json_t *obj, const char *const *known)
+{
+	json_t *extra = json_object();
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)obj, k, v)
+	{
+		int skip = 0;
+		for (const char *const *n = known; *n && !skip; n++)
+			skip = !strcmp(*n, k);
+		if (!skip)
+			json_object_set(extra, k, v);
+	}
+	char *s = json_dumps(extra, JSON_COMPACT);
+	json_decref(extra);
+	return s;
+}
+
+void ks_extra_merge(json_t *o, const char *extra)
+{
+	json_t *e = extra ? json_loads(extra, 0, NULL) : NULL;
+	const char *k;
+	json_t *v;
+	json_object_foreach(e, k, v)
+	{
+		if (!json_object_get(o, k))
+			json_object_set(o, k, v);
+	}
+	json_decref(e);
+}
+
+/* Row of PROJECT_COLS. A top-level project's parent is its domain. */
+json_t *ks_project_json(const struct req *r, const PGresult *res, int i)
 {
 	const char *desc = db_val(res, i, 2);
-	return json_pack("{s:s,s:s,s:s,s:s,s:b,s:s,s:b,s:[],s:{},s:o}", "id", db_val(res, i, 0),
-	                 "name", db_val(res, i, 1), "domain_id", DOMAIN_ID, "description",
-	                 desc ? desc : "", "enabled", db_val(res, i, 3)[0] == 't', "parent_id",
-	                 DOMAIN_ID, "is_domain", 0, "tags", "options", "links",
-	                 self_link(r, "projects", db_val(res, i, 0)));
+	json_t *tags = json_loads(db_val(res, i, 6) ? db_val(res, i, 6) : "[]", 0, NULL);
+	json_t *p =
+	    json_pack("{s:s,s:s,s:s,s:s,s:b,s:s,s:b,s:o,s:{},s:o}", "id", db_val(res, i, 0), "name",
+	              db_val(res, i, 1), "domain_id", db_val(res, i, 4), "description",
+	              desc ? desc : "", "enabled", db_val(res, i, 3)[0] == 't', "parent_id",
+	              db_val(res, i, 7), "is_domain", 0, "tags", tags ? tags : json_array(),
+	              "options", "links", self_link(r, "projects", db_val(res, i, 0)));
+	ks_extra_merge(p, db_val(res, i, 5));
+	return p;
 }
+#define project_json ks_project_json
 
 /* Row of USER_COLS. */
-static json_t *user_json(const struct req *r, const PGresult *res, int i)
+json_t *ks_user_json(const struct req *r, const PGresult *res, int i)
 {
 	json_t *u = json_pack("{s:s,s:s,s:s,s:b,s:n,s:{},s:o}", "id", db_val(res, i, 0), "name",
-	                      db_val(res, i, 1), "domain_id", DOMAIN_ID, "enabled",
+	                      db_val(res, i, 1), "domain_id", db_val(res, i, 5), "enabled",
 	                      db_val(res, i, 2)[0] == 't', "password_expires_at", "options",
 	                      "links", self_link(r, "users", db_val(res, i, 0)));
 	if (db_val(res, i, 3))
 		json_object_set_new(u, "default_project_id", json_string(db_val(res, i, 3)));
 	if (db_val(res, i, 4))
 		json_object_set_new(u, "email", json_string(db_val(res, i, 4)));
+	ks_extra_merge(u, db_val(res, i, 6));
 	return u;
 }
+#define user_json ks_user_json
 
 /* Row of ROLE_COLS. */
 static json_t *role_json(const struct req *r, const PGresult *res, int i)
 {
-	return json_pack("{s:s,s:s,s:n,s:n,s:{},s:o}", "id", db_val(res, i, 0), "name",
-	                 db_val(res, i, 1), "domain_id", "description", "options", "links",
-	                 self_link(r, "roles", db_val(res, i, 0)));
+	json_t *o =
+	    json_pack("{s:s,s:s,s:n,s:{},s:o}", "id", db_val(res, i, 0), "name", db_val(res, i, 1),
+	              "domain_id", "options", "links", self_link(r, "roles", db_val(res, i, 0)));
+	const char *desc = PQnfields(res) > 2 ? db_val(res, i, 2) : NULL;
+	json_object_set_new(o, "description", desc ? json_string(desc) : json_null());
+	return o;
 }
 
-static json_t *domain_json(const struct req *r)
+/* Row of DOMAIN_COLS. */
+json_t *ks_domain_json(const struct req *r, const PGresult *res, int i)
 {
-	return json_pack("{s:s,s:s,s:s,s:b,s:[],s:{},s:o}", "id", DOMAIN_ID, "name", DOMAIN_NAME,
-	                 "description", "The default domain", "enabled", 1, "tags", "options",
-	                 "links", self_link(r, "domains", DOMAIN_ID));
+	json_t *d = json_pack("{s:s,s:s,s:s,s:b,s:[],s:{},s:o}", "id", db_val(res, i, 0), "name",
+	                      db_val(res, i, 1), "description", db_val(res, i, 2), "enabled",
+	                      db_val(res, i, 3)[0] == 't', "tags", "options", "links",
+	                      self_link(r, "domains", db_val(res, i, 0)));
+	ks_extra_merge(d, db_val(res, i, 4));
+	return d;
 }
+#define domain_json ks_domain_json
 
 typedef json_t *(*row_fn)(const struct req *r, const PGresult *res, int i);
 
@@ -110,9 +164,8 @@ static json_t *rows_json(const struct req *r, const PGresult *res, row_fn fn)
 
 /* ---- shared checks ---- */
 
-/* The "enabled" and "domain_id" list filters. Fills *enabled with "true"/"false" or
- * NULL; answers 400 and returns -EINVAL on a bad value. Returns 1 when the domain
- * filter names another domain (the list is then empty), else 0. */
+/* The "enabled" list filter: "true"/"false" or NULL in *enabled; answers 400 and
+ * returns -EINVAL on a bad value. */
 static int list_filters(struct req *r, struct resp *w, const char **enabled)
 {
 	int e = wire_bool(req_query(r, "enabled"));
@@ -121,17 +174,7 @@ static int list_filters(struct req *r, struct resp *w, const char **enabled)
 		return -EINVAL;
 	}
 	*enabled = e < 0 ? NULL : e ? "true" : "false";
-	const char *d = req_query(r, "domain_id");
-	return d && strcmp(d, DOMAIN_ID) ? 1 : 0;
-}
-
-/* A body's domain_id / parent_id, when given, must name the Default domain. */
-static int domain_arg_ok(struct req *r, struct resp *w, const char *field, const char *v)
-{
-	if (!v || !strcmp(v, DOMAIN_ID))
-		return 0;
-	resp_error(r, w, 400, "%s: only the '%s' domain exists", field, DOMAIN_ID);
-	return -EINVAL;
+	return 0;
 }
 
 static int caller_is(const struct req *r, const char *user_id)
@@ -142,14 +185,13 @@ static int caller_is(const struct req *r, const char *user_id)
 /* Keystone's 404 text: "Could not find <what>: <id>." */
 #define NOT_FOUND "Could not find %s: %s."
 
-static void not_found(struct req *r, struct resp *w, const char *what, const char *id)
+void ks_not_found(struct req *r, struct resp *w, const char *what, const char *id)
 {
 	resp_error(r, w, 404, NOT_FOUND, what, id);
 }
+#define not_found ks_not_found
 
-/* A body's name: required when creating, and printable (wire_name_ok) of at most max
- * bytes. 0, or answers 400 and returns -EINVAL. */
-static int name_check(struct req *r, struct resp *w, const char *name, int required, int max)
+int ks_name_check(struct req *r, struct resp *w, const char *name, int required, int max)
 {
 	if (required && !name) {
 		resp_error(r, w, 400, "name: is required");
@@ -161,14 +203,16 @@ static int name_check(struct req *r, struct resp *w, const char *name, int requi
 	}
 	return 0;
 }
+#define name_check ks_name_check
 
-/* Answers 403 in Keystone's words. */
-static void forbidden(struct req *r, struct resp *w)
+void ks_forbidden(struct req *r, struct resp *w)
 {
 	resp_error(r, w, 403, "You are not authorized to perform the requested action.");
 }
+#define forbidden ks_forbidden
 
-/* Answers the error for a failed write: 409 on a duplicate name, else 500. */
+/* Answers the error for a failed write: 409 on a duplicate name, 400 on a reference
+ * to nothing, else 500. */
 static void write_error(struct req *r, struct resp *w, const char *state, const char *err,
                         const char *what, const char *name)
 {
@@ -178,25 +222,22 @@ static void write_error(struct req *r, struct resp *w, const char *state, const 
 		           "name %s.",
 		           what, name ? name : "");
 	else if (!strcmp(state, SQLSTATE_FOREIGN_KEY))
-		resp_error(r, w, 400, "default_project_id: no such project");
+		resp_error(r, w, 400, "%s: refers to something that does not exist", what);
 	else
 		resp_db_error(r, w, err);
 }
 
 /* ---- shared answers ---- */
 
-/* The row a show or delete works on: res when it holds exactly one row; else answers
- * 500 or 404 "Could not find <what>: <id>." and returns NULL (see wire_one_row). */
-static PGresult *row_found(struct req *r, struct resp *w, PGresult *res, const char *err,
-                           const char *what, const char *id)
+PGresult *ks_row_found(struct req *r, struct resp *w, PGresult *res, const char *err,
+                       const char *what, const char *id)
 {
 	return wire_one_row(r, w, res, err, 404, NOT_FOUND, what, id);
 }
+#define row_found ks_row_found
 
-/* Answers the rows of a list query as {"<key>": [fn(row)...], "links": ...}, or 500
- * when res is NULL (err says why). Clears res. */
-static void list_answer(struct req *r, struct resp *w, PGresult *res, const char *err,
-                        const char *key, row_fn fn)
+void ks_list_answer(struct req *r, struct resp *w, PGresult *res, const char *err, const char *key,
+                    ks_row_fn fn)
 {
 	if (!res) {
 		resp_db_error(r, w, err);
@@ -205,32 +246,10 @@ static void list_answer(struct req *r, struct resp *w, PGresult *res, const char
 	resp_list(r, w, key, rows_json(r, res, fn));
 	PQclear(res);
 }
+#define list_answer ks_list_answer
 
-/* The WHERE clause list_filtered() fills: $1 name, $2 enabled, $3 other domain. */
-#define WHERE_FILTERED                                                                             \
-	" WHERE ($1::text IS NULL OR name = $1)"                                                   \
-	" AND ($2::boolean IS NULL OR enabled = $2::boolean) AND NOT $3::boolean ORDER BY name"
-
-/* GET of a collection filtered by list_filters(); sql ends in WHERE_FILTERED. */
-static void list_filtered(struct req *r, struct resp *w, const char *sql, const char *key,
-                          row_fn fn)
-{
-	char err[256];
-	const char *enabled;
-	int other = list_filters(r, w, &enabled);
-	if (other < 0)
-		return;
-	PGresult *res = DBQ(r->ctx->db, err, sizeof err, sql, req_query(r, "name"), enabled,
-	                    other ? "true" : "false");
-	list_answer(r, w, res, err, key, fn);
-}
-
-/* Answers a create or update RETURNING one row as {"<what>": fn(row)} with status;
- * the write's error (write_error) when res is NULL, 404 for an update of nothing.
- * Clears res. */
-static void write_answer(struct req *r, struct resp *w, PGresult *res, int status,
-                         const char *state, const char *err, const char *what, const char *name,
-                         row_fn fn)
+void ks_write_answer(struct req *r, struct resp *w, PGresult *res, int status, const char *state,
+                     const char *err, const char *what, const char *name, ks_row_fn fn)
 {
 	if (!res)
 		write_error(r, w, state, err, what, name);
@@ -240,6 +259,7 @@ static void write_answer(struct req *r, struct resp *w, PGresult *res, int statu
 		resp_json(w, status, json_pack("{s:o}", what, fn(r, res, 0)));
 	PQclear(res);
 }
+#define write_answer ks_write_answer
 
 /* ---- projects ---- */
 
@@ -247,6 +267,9 @@ struct project_in {
 	char *name, *description, *domain_id, *parent_id;
 	int enabled; /* -1 when absent */
 	int is_domain;
+	struct jstrlist tags;
+	int has_tags;
+	char *extra; /* JSON object text */
 };
 
 static const struct jfield f_project[] = {
@@ -256,7 +279,47 @@ static const struct jfield f_project[] = {
     {"parent_id", J_STR, JF(struct project_in, parent_id), 0, 64, 0, 1},
     {"enabled", J_BOOL, JF(struct project_in, enabled), 0, 0, 0, 1},
     {"is_domain", J_BOOL, JF(struct project_in, is_domain), 0, 0, 0, 1},
+    {"tags", J_STRLIST, JF(struct project_in, tags), 0, TAGS_MAX, 0, 1},
 };
+static const char *const project_known[] = {"name",    "description", "domain_id", "parent_id",
+                                            "enabled", "is_domain",   "tags",      "options",
+                                            "id",      "links",       NULL};
+
+static void project_in_release(struct project_in *p)
+{
+	jparse_release(f_project, JCOUNT(f_project), p);
+	free(p->extra);
+}
+
+/* A tag as Keystone takes it: 1..255 characters, no '/' nor ','. */
+static int tag_ok(const char *t)
+{
+	return wire_name_ok(t, TAG_MAX) && !strpbrk(t, "/,");
+}
+
+/* The tags as a PostgreSQL array literal: tags hold no ',' (tag_ok), each is quoted. */
+static char *tags_literal(const struct jstrlist *l)
+{
+	size_t n = 3;
+	for (size_t i = 0; i < l->n; i++)
+		n += 2 * strlen(l->items[i]) + 3;
+	char *out = xmalloc(n), *o = out;
+	*o++ = '{';
+	for (size_t i = 0; i < l->n; i++) {
+		if (i)
+			*o++ = ',';
+		*o++ = '"';
+		for (const char *c = l->items[i]; *c; c++) {
+			if (*c == '"' || *c == '\\')
+				*o++ = '\\';
+			*o++ = *c;
+		}
+		*o++ = '"';
+	}
+	*o++ = '}';
+	*o = '\0';
+	return out;
+}
 
 /* Parses and checks {"project": {...}}; name is required when creating. */
 static int project_parse(struct req *r, struct resp *w, struct project_in *p, int create)
@@ -265,40 +328,87 @@ static int project_parse(struct req *r, struct resp *w, struct project_in *p, in
 	p->enabled = -1;
 	if (wire_parse_wrapped(r, w, "project", f_project, JCOUNT(f_project), p) < 0)
 		return -EINVAL;
-	if (name_check(r, w, p->name, create, PROJECT_NAME_MAX) == 0) {
-		if (p->is_domain)
-			resp_error(r, w, 400,
-			           "is_domain: projects acting as domains are not supported");
-		else if (domain_arg_ok(r, w, "domain_id", p->domain_id) == 0 &&
-		         domain_arg_ok(r, w, "parent_id", p->parent_id) == 0)
-			return 0;
+	json_t *in = ks_inner(r, "project");
+	p->has_tags = json_is_array(json_object_get(in, "tags"));
+	for (size_t i = 0; i < p->tags.n; i++)
+		if (!tag_ok(p->tags.items[i])) {
+			resp_error(r, w, 400, "tags: a tag is 1 to %d characters, without / or ,",
+			           TAG_MAX);
+			goto fail;
+		}
+	if (name_check(r, w, p->name, create, PROJECT_NAME_MAX) < 0)
+		goto fail;
+	if (p->is_domain) {
+		resp_error(r, w, 400, "is_domain: projects acting as domains are not supported");
+		goto fail;
 	}
-	jparse_release(f_project, JCOUNT(f_project), p);
+	if (!create && p->parent_id) {
+		resp_error(r, w, 400, "parent_id: a project cannot move in the hierarchy");
+		goto fail;
+	}
+	if (!create && p->domain_id) {
+		resp_error(r, w, 400, "domain_id: a project cannot move to another domain");
+		goto fail;
+	}
+	p->extra = ks_extra(in, project_known);
+	return 0;
+fail:
+	project_in_release(p);
 	return -EINVAL;
 }
 
+/* GET /projects: filters name, enabled, domain_id, and tags (all of), tags-any,
+ * not-tags, not-tags-any (comma-separated lists). */
 static void projects_list(struct req *r, struct resp *w)
 {
-	list_filtered(r, w, "SELECT " PROJECT_COLS " FROM projects" WHERE_FILTERED, "projects",
-	              project_json);
+	char err[256];
+	const char *enabled;
+	if (list_filters(r, w, &enabled) < 0)
+		return;
+	PGresult *res =
+	    DBQ(r->ctx->db, err, sizeof err,
+	        "SELECT " PROJECT_COLS " FROM projects"
+	        " WHERE ($1::text IS NULL OR name = $1)"
+	        " AND ($2::boolean IS NULL OR enabled = $2::boolean)"
+	        " AND ($3::text IS NULL OR domain_id = $3)"
+	        " AND ($4::text IS NULL OR tags @> string_to_array($4, ','))"
+	        " AND ($5::text IS NULL OR tags && string_to_array($5, ','))"
+	        " AND ($6::text IS NULL OR NOT tags @> string_to_array($6, ','))"
+	        " AND ($7::text IS NULL OR NOT tags && string_to_array($7, ','))"
+	        " AND ($8::text IS NULL OR coalesce(parent_id, domain_id) = $8) ORDER BY name",
+	        req_query(r, "name"), enabled, req_query(r, "domain_id"), req_query(r, "tags"),
+	        req_query(r, "tags-any"), req_query(r, "not-tags"), req_query(r, "not-tags-any"),
+	        req_query(r, "parent_id"));
+	list_answer(r, w, res, err, "projects", project_json);
+}
+
+/* The project of r->params[0] when the caller may read it (an admin, or a user with a
+ * role on it); else answers 404/403/500 and returns NULL. */
+static PGresult *project_readable(struct req *r, struct resp *w)
+{
+	char err[256];
+	const char *id = r->params[0];
+	PGresult *res = DBQ(r->ctx->db, err, sizeof err,
+	                    "SELECT " PROJECT_COLS ", EXISTS (SELECT 1 FROM role_assignments"
+	                    " WHERE project_id = p.id AND (user_id = $2 OR group_id IN (SELECT"
+	                    " group_id FROM group_members WHERE user_id = $2))) FROM projects p"
+	                    " WHERE id = $1",
+	                    id, r->ctx->auth.user_id);
+	res = row_found(r, w, res, err, "project", id);
+	if (res && !policy_is_admin(&r->ctx->auth) && db_val(res, 0, 8)[0] != 't') {
+		forbidden(r, w);
+		PQclear(res);
+		return NULL;
+	}
+	return res;
 }
 
 static void projects_show(struct req *r, struct resp *w)
 {
-	char err[256];
-	const char *id = r->params[0];
-	PGresult *res =
-	    DBQ(r->ctx->db, err, sizeof err,
-	        "SELECT " PROJECT_COLS ", EXISTS (SELECT 1 FROM role_assignments"
-	        " WHERE project_id = p.id AND user_id = $2) FROM projects p WHERE id = $1",
-	        id, r->ctx->auth.user_id);
-	res = row_found(r, w, res, err, "project", id);
+	PGresult *res = project_readable(r, w);
 	if (!res)
 		return;
-	if (!policy_is_admin(&r->ctx->auth) && db_val(res, 0, 4)[0] != 't')
-		forbidden(r, w);
-	else
-		resp_json(w, 200, json_pack("{s:o}", "project", project_json(r, res, 0)));
+	resp_json(w, 200, json_pack("{s:o}", "project", project_json(r, res, 0)));
 	PQclear(res);
 }
 
@@ -309,14 +419,31 @@ static void projects_create(struct req *r, struct resp *w)
 	if (project_parse(r, w, &p, 1) < 0)
 		return;
 	uuid_generate_str(id);
+	char *tags = tags_literal(&p.tags);
 	PGresult *res = db_query(
 	    r->ctx->db,
-	    "INSERT INTO projects (id, name, description, enabled)"
-	    " VALUES ($1, $2, coalesce($3, ''), $4::boolean) RETURNING " PROJECT_COLS,
-	    4, (const char *const[]){id, p.name, p.description, p.enabled == 0 ? "false" : "true"},
+	    /* a parent project gives its domain (the one named must be the same); a parent
+	     * that is the domain itself makes a top-level project */
+	    "WITH par AS (SELECT id, domain_id FROM projects WHERE id = $8)"
+	    " INSERT INTO projects (id, name, description, enabled, domain_id, extra, tags,"
+	    " parent_id) SELECT $1, $2, coalesce($3, ''), $4::boolean,"
+	    " coalesce($5, (SELECT domain_id FROM par), 'default'), $6::jsonb, $7::text[],"
+	    " (SELECT id FROM par) WHERE $8::text IS NULL OR $8 = coalesce($5, 'default')"
+	    " OR EXISTS (SELECT 1 FROM par WHERE $5::text IS NULL OR par.domain_id = $5)"
+	    " RETURNING " PROJECT_COLS,
+	    8,
+	    (const char *const[]){id, p.name, p.description, p.enabled == 0 ? "false" : "true",
+	                          p.domain_id, p.extra, tags, p.parent_id},
 	    err, sizeof(err), state);
-	write_answer(r, w, res, 201, state, err, "project", p.name, project_json);
-	jparse_release(f_project, JCOUNT(f_project), &p);
+	if (!res && !strcmp(state, SQLSTATE_FOREIGN_KEY))
+		not_found(r, w, "domain", p.domain_id ? p.domain_id : DOMAIN_ID);
+	else if (res && PQntuples(res) == 0) {
+		PQclear(res);
+		resp_error(r, w, 400, "parent_id: no such project in the project's domain");
+	} else
+		write_answer(r, w, res, 201, state, err, "project", p.name, project_json);
+	free(tags);
+	project_in_release(&p);
 }
 
 static void projects_update(struct req *r, struct resp *w)
@@ -325,29 +452,146 @@ static void projects_update(struct req *r, struct resp *w)
 	char err[256], state[6] = "";
 	if (project_parse(r, w, &p, 0) < 0)
 		return;
-	/* Disabling needs no token sweep: validation joins the project's enabled flag. */
-	PGresult *res = db_query(
-	    r->ctx->db,
-	    "UPDATE projects SET name = coalesce($2, name), description = coalesce($3, "
-	    "description),"
-	    " enabled = coalesce($4::boolean, enabled) WHERE id = $1 RETURNING " PROJECT_COLS,
-	    4,
-	    (const char *const[]){r->params[0], p.name, p.description,
-	                          p.enabled < 0 ? NULL
-	                          : p.enabled   ? "true"
-	                                        : "false"},
-	    err, sizeof(err), state);
+	char *tags = p.has_tags ? tags_literal(&p.tags) : NULL;
+	PGresult *res =
+	    db_query(r->ctx->db,
+	             "UPDATE projects SET name = coalesce($2, name), description = coalesce($3, "
+	             "description),"
+	             " enabled = coalesce($4::boolean, enabled), extra = extra || $5::jsonb,"
+	             " tags = coalesce($6::text[], tags) WHERE id = $1 RETURNING " PROJECT_COLS,
+	             6,
+	             (const char *const[]){r->params[0], p.name, p.description,
+	                                   p.enabled < 0 ? NULL
+	                                   : p.enabled   ? "true"
+	                                                 : "false",
+	                                   p.extra, tags},
+	             err, sizeof(err), state);
 	write_answer(r, w, res, 200, state, err, "project", p.name, project_json);
-	jparse_release(f_project, JCOUNT(f_project), &p);
+	free(tags);
+	project_in_release(&p);
 }
 
 static void projects_delete(struct req *r, struct resp *w)
 {
 	char err[256];
 	/* Role assignments, tokens and quotas go with it (ON DELETE CASCADE). */
-	int n =
-	    DBX(r->ctx->db, err, sizeof err, "DELETE FROM projects WHERE id = $1", r->params[0]);
+	char state[6] = "";
+	PGresult *res = db_query(r->ctx->db, "DELETE FROM projects WHERE id = $1", 1,
+	                         (const char *const[]){r->params[0]}, err, sizeof(err), state);
+	if (!res && !strcmp(state, SQLSTATE_FOREIGN_KEY)) {
+		resp_error(r, w, 403, "Cannot delete project %s: it has child projects.",
+		           r->params[0]);
+		return;
+	}
+	int n = res ? atoi(PQcmdTuples(res)) : -1;
+	PQclear(res);
 	wire_answer_rows(r, w, n, err, 204, NOT_FOUND, "project", r->params[0]);
+}
+
+/* ---- project tags ---- */
+
+static void tags_list(struct req *r, struct resp *w)
+{
+	PGresult *res = project_readable(r, w);
+	if (!res)
+		return;
+	json_t *tags = json_loads(db_val(res, 0, 6), 0, NULL);
+	resp_json(w, 200, json_pack("{s:o}", "tags", tags ? tags : json_array()));
+	PQclear(res);
+}
+
+static void tags_check(struct req *r, struct resp *w)
+{
+	PGresult *res = project_readable(r, w);
+	if (!res)
+		return;
+	json_t *tags = json_loads(db_val(res, 0, 6), 0, NULL), *t;
+	size_t i;
+	int found = 0;
+	json_array_foreach(tags, i, t) found |= !strcmp(json_string_value(t), r->params[1]);
+	json_decref(tags);
+	PQclear(res);
+	if (found)
+		resp_empty(w, 204);
+	else
+		resp_error(r, w, 404, "Could not find project tag: %s.", r->params[1]);
+}
+
+/* Writes the project's tags with sql ($1 project, $2 tag or array literal) and answers
+ * status with no body, or {"tags": [...]} when with_body. */
+static void tags_write(struct req *r, struct resp *w, const char *sql, const char *arg, int status,
+                       int with_body)
+{
+	char err[256];
+	PGresult *res = DBQ(r->ctx->db, err, sizeof err, sql, r->params[0], arg);
+	res = row_found(r, w, res, err, "project", r->params[0]);
+	if (!res)
+		return;
+	if (with_body) {
+		json_t *tags = json_loads(db_val(res, 0, 0), 0, NULL);
+		resp_json(w, status, json_pack("{s:o}", "tags", tags ? tags : json_array()));
+	} else {
+		resp_empty(w, status);
+	}
+	PQclear(res);
+}
+
+static void tags_put_one(struct req *r, struct resp *w)
+{
+	if (!tag_ok(r->params[1])) {
+		resp_error(r, w, 400, "tags: a tag is 1 to %d characters, without / or ,", TAG_MAX);
+		return;
+	}
+	tags_write(r, w,
+	           "UPDATE projects SET tags = CASE WHEN $2 = ANY (tags) THEN tags"
+	           " WHEN cardinality(tags) >= 80 THEN NULL ELSE array_append(tags, $2) END"
+	           " WHERE id = $1 RETURNING array_to_json(tags)::text",
+	           r->params[1], 201, 0);
+}
+
+static void tags_put_all(struct req *r, struct resp *w)
+{
+	struct {
+		struct jstrlist tags;
+	} in = {{0, NULL}};
+	static const struct jfield f[] = {{"tags", J_STRLIST, 0, 0, TAGS_MAX, 1, 0}};
+	char err[256];
+	if (!r->json || jparse(r->json, f, 1, &in, err, sizeof(err)) < 0) {
+		resp_error(r, w, 400, "%s", r->json ? err : "tags: a list is required");
+		return;
+	}
+	for (size_t i = 0; i < in.tags.n; i++)
+		if (!tag_ok(in.tags.items[i])) {
+			resp_error(r, w, 400, "tags: a tag is 1 to %d characters, without / or ,",
+			           TAG_MAX);
+			jparse_release(f, 1, &in);
+			return;
+		}
+	char *lit = tags_literal(&in.tags);
+	tags_write(r, w,
+	           "UPDATE projects SET tags = (SELECT coalesce(array_agg(DISTINCT t), '{}')"
+	           " FROM unnest($2::text[]) t) WHERE id = $1 RETURNING array_to_json(tags)::text",
+	           lit, 200, 1);
+	free(lit);
+	jparse_release(f, 1, &in);
+}
+
+static void tags_delete_one(struct req *r, struct resp *w)
+{
+	char err[256];
+	int n = DBX(r->ctx->db, err, sizeof err,
+	            "UPDATE projects SET tags = array_remove(tags, $2) WHERE id = $1"
+	            " AND $2 = ANY (tags)",
+	            r->params[0], r->params[1]);
+	wire_answer_rows(r, w, n, err, 204, "Could not find project tag: %s.", r->params[1]);
+}
+
+static void tags_delete_all(struct req *r, struct resp *w)
+{
+	tags_write(r, w,
+	           "UPDATE projects SET tags = '{}' WHERE id = $1 AND $2::text IS NULL"
+	           " RETURNING '[]'",
+	           NULL, 204, 0);
 }
 
 /* ---- users ---- */
@@ -355,7 +599,11 @@ static void projects_delete(struct req *r, struct resp *w)
 struct user_in {
 	char *name, *password, *email, *default_project_id, *domain_id;
 	int enabled; /* -1 when absent */
+	char *extra; /* JSON object text: description and every other unknown member */
 };
+static const char *const user_known[] = {
+    "name",    "password", "email", "default_project_id", "domain_id",           "enabled",
+    "options", "id",       "links", "federated",          "password_expires_at", NULL};
 
 static const struct jfield f_user[] = {
     {"name", J_STR, JF(struct user_in, name), 0, USER_NAME_MAX, 0, 0},
@@ -371,6 +619,7 @@ static void user_in_release(struct user_in *u)
 	if (u->password)
 		sodium_memzero(u->password, strlen(u->password));
 	jparse_release(f_user, JCOUNT(f_user), u);
+	free(u->extra);
 }
 
 static int user_parse(struct req *r, struct resp *w, struct user_in *u, int create)
@@ -380,10 +629,14 @@ static int user_parse(struct req *r, struct resp *w, struct user_in *u, int crea
 	if (wire_parse_wrapped(r, w, "user", f_user, JCOUNT(f_user), u) < 0)
 		return -EINVAL;
 	if (name_check(r, w, u->name, create, USER_NAME_MAX) == 0) {
-		if (u->password && !*u->password)
+		if (u->password && !*u->password) {
 			resp_error(r, w, 400, "password: must not be empty");
-		else if (domain_arg_ok(r, w, "domain_id", u->domain_id) == 0)
+		} else if (!create && u->domain_id) {
+			resp_error(r, w, 400, "domain_id: a user cannot move to another domain");
+		} else {
+			u->extra = ks_extra(ks_inner(r, "user"), user_known);
 			return 0;
+		}
 	}
 	user_in_release(u);
 	return -EINVAL;
@@ -428,7 +681,16 @@ static void password_error(struct req *r, struct resp *w, int rc)
 
 static void users_list(struct req *r, struct resp *w)
 {
-	list_filtered(r, w, "SELECT " USER_COLS " FROM users" WHERE_FILTERED, "users", user_json);
+	char err[256];
+	const char *enabled;
+	if (list_filters(r, w, &enabled) < 0)
+		return;
+	PGresult *res = DBQ(r->ctx->db, err, sizeof err,
+	                    "SELECT " USER_COLS " FROM users WHERE ($1::text IS NULL OR name = $1)"
+	                    " AND ($2::boolean IS NULL OR enabled = $2::boolean)"
+	                    " AND ($3::text IS NULL OR domain_id = $3) ORDER BY name",
+	                    req_query(r, "name"), enabled, req_query(r, "domain_id"));
+	list_answer(r, w, res, err, "users", user_json);
 }
 
 static void users_show(struct req *r, struct resp *w)
@@ -462,13 +724,18 @@ static void users_create(struct req *r, struct resp *w)
 	uuid_generate_str(id);
 	PGresult *res = db_query(
 	    r->ctx->db,
-	    "INSERT INTO users (id, name, password_hash, email, default_project_id, enabled)"
-	    " VALUES ($1, $2, $3, $4, $5, $6::boolean) RETURNING " USER_COLS,
-	    6,
+	    "INSERT INTO users (id, name, password_hash, email, default_project_id, enabled,"
+	    " domain_id, extra) VALUES ($1, $2, $3, $4, $5, $6::boolean, $7, $8::jsonb)"
+	    " RETURNING " USER_COLS,
+	    8,
 	    (const char *const[]){id, u.name, hash, u.email, u.default_project_id,
-	                          u.enabled == 0 ? "false" : "true"},
+	                          u.enabled == 0 ? "false" : "true",
+	                          u.domain_id ? u.domain_id : DOMAIN_ID, u.extra},
 	    err, sizeof(err), state);
-	write_answer(r, w, res, 201, state, err, "user", u.name, user_json);
+	if (!res && !strcmp(state, SQLSTATE_FOREIGN_KEY) && strstr(err, "users_domain"))
+		not_found(r, w, "domain", u.domain_id ? u.domain_id : DOMAIN_ID);
+	else
+		write_answer(r, w, res, 201, state, err, "user", u.name, user_json);
 out:
 	sodium_memzero(hash, sizeof(hash));
 	user_in_release(&u);
@@ -491,18 +758,20 @@ static void users_update(struct req *r, struct resp *w)
 		resp_db_error(r, w, "begin failed");
 		goto out;
 	}
-	res = db_query(
-	    r->ctx->db,
-	    "UPDATE users SET name = coalesce($2, name),"
-	    " password_hash = coalesce($3, password_hash), email = coalesce($4, email),"
-	    " default_project_id = coalesce($5, default_project_id),"
-	    " enabled = coalesce($6::boolean, enabled) WHERE id = $1 RETURNING " USER_COLS,
-	    6,
-	    (const char *const[]){id, u.name, hash[0] ? hash : NULL, u.email, u.default_project_id,
-	                          u.enabled < 0 ? NULL
-	                          : u.enabled   ? "true"
-	                                        : "false"},
-	    err, sizeof(err), state);
+	res = db_query(r->ctx->db,
+	               "UPDATE users SET name = coalesce($2, name),"
+	               " password_hash = coalesce($3, password_hash), email = coalesce($4, email),"
+	               " default_project_id = coalesce($5, default_project_id),"
+	               " enabled = coalesce($6::boolean, enabled), extra = extra || $7::jsonb"
+	               " WHERE id = $1 RETURNING " USER_COLS,
+	               7,
+	               (const char *const[]){id, u.name, hash[0] ? hash : NULL, u.email,
+	                                     u.default_project_id,
+	                                     u.enabled < 0 ? NULL
+	                                     : u.enabled   ? "true"
+	                                                   : "false",
+	                                     u.extra},
+	               err, sizeof(err), state);
 	if (!res) {
 		write_error(r, w, state, err, "user", u.name);
 		goto out;
@@ -544,17 +813,15 @@ static const struct jfield f_password[] = {
     {"original_password", J_STR, JF(struct password_in, original), 0, PASSWORD_MAX, 1, 0},
 };
 
-/* POST /users/{id}/password: a user changes its own password (openstack user password set). */
+/* POST /users/{id}/password: a user changes its own password (openstack user password
+ * set). As in Keystone it needs no token: the original password is the proof, whoever
+ * sends it (an admin resets a password with PATCH /users/{id} instead). */
 static void users_password(struct req *r, struct resp *w)
 {
 	struct password_in p = {0};
 	char err[256], hash[crypto_pwhash_STRBYTES] = "";
 	const char *id = r->params[0];
 	PGresult *res = NULL;
-	if (!caller_is(r, id)) {
-		forbidden(r, w);
-		return;
-	}
 	if (wire_parse_wrapped(r, w, "user", f_password, JCOUNT(f_password), &p) < 0)
 		return;
 	if (!*p.password) {
@@ -611,7 +878,8 @@ static void users_projects(struct req *r, struct resp *w)
 	PQclear(res);
 	res = DBQ(r->ctx->db, err, sizeof err,
 	          "SELECT " PROJECT_COLS " FROM projects WHERE id IN"
-	          " (SELECT project_id FROM role_assignments WHERE user_id = $1) ORDER BY name",
+	          " (SELECT project_id FROM role_assignments WHERE user_id = $1 OR group_id IN"
+	          " (SELECT group_id FROM group_members WHERE user_id = $1)) ORDER BY name",
 	          id);
 	list_answer(r, w, res, err, "projects", project_json);
 }
@@ -659,15 +927,45 @@ static void roles_create(struct req *r, struct resp *w)
 		return;
 	if (name_check(r, w, in.name, 1, ROLE_NAME_MAX) < 0)
 		goto out;
+	if (strchr(in.name, ',')) { /* a token lists its roles comma-separated */
+		resp_error(r, w, 400, "name: a role name cannot hold ','");
+		goto out;
+	}
 	if (in.domain_id) {
 		resp_error(r, w, 400, "domain_id: domain-specific roles are not supported");
 		goto out;
 	}
 	uuid_generate_str(id);
 	PGresult *res = db_query(
-	    r->ctx->db, "INSERT INTO roles (id, name) VALUES ($1, $2) RETURNING " ROLE_COLS, 2,
-	    (const char *const[]){id, in.name}, err, sizeof(err), state);
+	    r->ctx->db,
+	    "INSERT INTO roles (id, name, description) VALUES ($1, $2, $3) RETURNING " ROLE_COLS, 3,
+	    (const char *const[]){id, in.name, in.description}, err, sizeof(err), state);
 	write_answer(r, w, res, 201, state, err, "role", in.name, role_json);
+out:
+	jparse_release(f_role, JCOUNT(f_role), &in);
+}
+
+/* PATCH /roles/{id}: name and description; the built-in roles keep their names. */
+static void roles_update(struct req *r, struct resp *w)
+{
+	struct role_in in = {0};
+	char err[256], state[6] = "";
+	if (wire_parse_wrapped(r, w, "role", f_role, JCOUNT(f_role), &in) < 0)
+		return;
+	if (name_check(r, w, in.name, 0, ROLE_NAME_MAX) < 0)
+		goto out;
+	if (in.name && strchr(in.name, ',')) {
+		resp_error(r, w, 400, "name: a role name cannot hold ','");
+		goto out;
+	}
+	PGresult *res = db_query(
+	    r->ctx->db,
+	    "UPDATE roles SET name = CASE WHEN name IN ('admin', 'member', 'reader') THEN name"
+	    " ELSE coalesce($2, name) END, description = coalesce($3, description)"
+	    " WHERE id = $1 RETURNING " ROLE_COLS,
+	    3, (const char *const[]){r->params[0], in.name, in.description}, err, sizeof(err),
+	    state);
+	write_answer(r, w, res, 200, state, err, "role", in.name, role_json);
 out:
 	jparse_release(f_role, JCOUNT(f_role), &in);
 }
@@ -694,91 +992,273 @@ out:
 	PQclear(res);
 }
 
-/* ---- role assignments ---- */
+/* ---- role inference (implied roles) ---- */
 
-/* The 404 text for an absent assignment: role, user and project ids, in that order. */
-#define ASSIGNMENT_NOT_FOUND "Could not find role assignment with role: %s, user: %s, project: %s."
+/* {"id", "name", "links"} of a role, from columns i, i+1 of row k. */
+static json_t *role_ref(const struct req *r, const PGresult *res, int k, int i)
+{
+	return json_pack("{s:s,s:s,s:o}", "id", db_val(res, k, i), "name", db_val(res, k, i + 1),
+	                 "links", self_link(r, "roles", db_val(res, k, i)));
+}
 
-/* Checks that project, user and (unless NULL) role exist; answers 404 naming the first
- * missing one. Returns 0, or -ENOENT / -EIO after answering. */
-static int assignment_targets(struct req *r, struct resp *w, const char *pid, const char *uid,
-                              const char *rid)
+/* The prior role params[0] and (when implied) role params[1] exist: 0, or answers 404
+ * naming the missing one. */
+static int inference_roles(struct req *r, struct resp *w, int implied)
 {
 	char err[256];
+	for (int i = 0; i <= implied; i++) {
+		int n = DBX(r->ctx->db, err, sizeof err, "SELECT 1 FROM roles WHERE id = $1",
+		            r->params[i]);
+		if (n <= 0) {
+			wire_answer_rows(r, w, n, err, 204, NOT_FOUND, "role", r->params[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+#define INFERENCE_COLS "p.id, p.name, c.id, c.name"
+#define INFERENCE_FROM                                                                             \
+	" FROM implied_roles ir JOIN roles p ON p.id = ir.prior_role_id"                           \
+	" JOIN roles c ON c.id = ir.implied_role_id"
+
+static void inference_put(struct req *r, struct resp *w)
+{
+	char err[256], state[6] = "";
+	if (inference_roles(r, w, 1) < 0)
+		return;
+	PGresult *res = db_query(
+	    r->ctx->db,
+	    "WITH n AS (INSERT INTO implied_roles VALUES ($1, $2) ON CONFLICT DO NOTHING)"
+	    " SELECT " INFERENCE_COLS " FROM roles p, roles c WHERE p.id = $1 AND c.id = $2",
+	    2, (const char *const[]){r->params[0], r->params[1]}, err, sizeof(err), state);
+	if (!res && !strcmp(state, "23514")) /* the CHECK: a role implying itself */
+		resp_error(r, w, 400, "A role cannot imply itself.");
+	else if (!res)
+		resp_db_error(r, w, err);
+	else
+		resp_json(w, 201,
+		          json_pack("{s:{s:o,s:o}}", "role_inference", "prior_role",
+		                    role_ref(r, res, 0, 0), "implies", role_ref(r, res, 0, 2)));
+	PQclear(res);
+}
+
+static void inference_show(struct req *r, struct resp *w)
+{
+	char err[256];
+	if (inference_roles(r, w, 1) < 0)
+		return;
 	PGresult *res = DBQ(r->ctx->db, err, sizeof err,
-	                    "SELECT EXISTS (SELECT 1 FROM projects WHERE id = $1),"
-	                    " EXISTS (SELECT 1 FROM users WHERE id = $2),"
-	                    " $3::text IS NULL OR EXISTS (SELECT 1 FROM roles WHERE id = $3)",
-	                    pid, uid, rid);
+	                    "SELECT " INFERENCE_COLS INFERENCE_FROM
+	                    " WHERE ir.prior_role_id = $1 AND ir.implied_role_id = $2",
+	                    r->params[0], r->params[1]);
+	res =
+	    wire_one_row(r, w, res, err, 404, "%s does not imply %s.", r->params[0], r->params[1]);
+	if (!res)
+		return;
+	if (!strcmp(r->method, "HEAD")) /* Keystone's check of a rule */
+		resp_empty(w, 204);
+	else
+		resp_json(w, 200,
+		          json_pack("{s:{s:o,s:o}}", "role_inference", "prior_role",
+		                    role_ref(r, res, 0, 0), "implies", role_ref(r, res, 0, 2)));
+	PQclear(res);
+}
+
+static void inference_delete(struct req *r, struct resp *w)
+{
+	char err[256];
+	if (inference_roles(r, w, 1) < 0)
+		return;
+	int n = DBX(r->ctx->db, err, sizeof err,
+	            "DELETE FROM implied_roles WHERE prior_role_id = $1 AND implied_role_id = $2",
+	            r->params[0], r->params[1]);
+	wire_answer_rows(r, w, n, err, 204, "%s does not imply %s.", r->params[0], r->params[1]);
+}
+
+/* The rules of res (ordered by prior role) grouped as Keystone lists them. */
+static json_t *inferences_json(const struct req *r, const PGresult *res)
+{
+	json_t *out = json_array(), *cur = NULL;
+	for (int i = 0; i < PQntuples(res); i++) {
+		if (!cur || strcmp(json_string_value(
+		                       json_object_get(json_object_get(cur, "prior_role"), "id")),
+		                   db_val(res, i, 0))) {
+			cur = json_pack("{s:o,s:[]}", "prior_role", role_ref(r, res, i, 0),
+			                "implies");
+			json_array_append_new(out, cur);
+		}
+		json_array_append_new(json_object_get(cur, "implies"), role_ref(r, res, i, 2));
+	}
+	return out;
+}
+
+static void inferences_of_role(struct req *r, struct resp *w)
+{
+	char err[256];
+	if (inference_roles(r, w, 0) < 0)
+		return;
+	PGresult *res = DBQ(r->ctx->db, err, sizeof err,
+	                    "SELECT " INFERENCE_COLS INFERENCE_FROM
+	                    " WHERE ir.prior_role_id = $1 ORDER BY c.name",
+	                    r->params[0]);
 	if (!res) {
 		resp_db_error(r, w, err);
-		return -EIO;
+		return;
 	}
-	int rc = -ENOENT;
-	if (db_val(res, 0, 0)[0] != 't')
-		not_found(r, w, "project", pid);
-	else if (db_val(res, 0, 1)[0] != 't')
-		not_found(r, w, "user", uid);
-	else if (db_val(res, 0, 2)[0] != 't')
-		not_found(r, w, "role", rid);
-	else
-		rc = 0;
+	json_t *all = inferences_json(r, res);
+	json_t *one = json_array_size(all) ? json_incref(json_array_get(all, 0)) : NULL;
+	if (!one) {
+		PGresult *p = DBQ(r->ctx->db, err, sizeof err,
+		                  "SELECT id, name FROM roles WHERE id = $1", r->params[0]);
+		if (!p || PQntuples(p) != 1) {
+			PQclear(p);
+			PQclear(res);
+			json_decref(all);
+			resp_db_error(r, w, err);
+			return;
+		}
+		one = json_pack("{s:o,s:[]}", "prior_role", role_ref(r, p, 0, 0), "implies");
+		PQclear(p);
+	}
+	json_decref(all);
+	PQclear(res);
+	resp_json(w, 200, json_pack("{s:o}", "role_inference", one));
+}
+
+static void inferences_list(struct req *r, struct resp *w)
+{
+	char err[256];
+	PGresult *res =
+	    DBQ(r->ctx->db, err, sizeof err,
+	        "SELECT " INFERENCE_COLS INFERENCE_FROM " WHERE $1 ORDER BY p.id, c.name", "true");
+	if (!res) {
+		resp_db_error(r, w, err);
+		return;
+	}
+	resp_json(w, 200, json_pack("{s:o}", "role_inferences", inferences_json(r, res)));
+	PQclear(res);
+}
+
+/* ---- grants: a role on a project or a domain, to a user or a group ---- */
+
+/* Which kind of grant a route handles: its target and actor tables. */
+struct grant_kind {
+	const char *target, *actor; /* "project"/"domain", "user"/"group" */
+	const char *target_sql, *actor_sql;
+};
+
+static const struct grant_kind grant_kinds[] = {
+    {"project", "user", "SELECT EXISTS (SELECT 1 FROM projects WHERE id = $1)",
+     "SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)"},
+    {"domain", "user", "SELECT EXISTS (SELECT 1 FROM domains WHERE id = $1)",
+     "SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)"},
+    {"project", "group", "SELECT EXISTS (SELECT 1 FROM projects WHERE id = $1)",
+     "SELECT EXISTS (SELECT 1 FROM groups WHERE id = $1)"},
+    {"domain", "group", "SELECT EXISTS (SELECT 1 FROM domains WHERE id = $1)",
+     "SELECT EXISTS (SELECT 1 FROM groups WHERE id = $1)"},
+};
+enum { GK_PROJECT_USER, GK_DOMAIN_USER, GK_PROJECT_GROUP, GK_DOMAIN_GROUP };
+
+/* The grant's columns ($1 target, $2 actor, $3 role) for kind k. */
+#define GRANT_WHERE(k)                                                                             \
+	((k) == GK_PROJECT_USER    ? "project_id = $1 AND user_id = $2"                            \
+	 : (k) == GK_DOMAIN_USER   ? "domain_id = $1 AND user_id = $2"                             \
+	 : (k) == GK_PROJECT_GROUP ? "project_id = $1 AND group_id = $2"                           \
+	                           : "domain_id = $1 AND group_id = $2")
+
+/* 1 when the query (one boolean) on id answers true, 0 when false, -EIO. */
+static int exists(struct req *r, const char *sql, const char *id, char *err, size_t errlen)
+{
+	PGresult *res = DBQ(r->ctx->db, err, errlen, sql, id);
+	int rc = res ? db_val(res, 0, 0)[0] == 't' : -EIO;
 	PQclear(res);
 	return rc;
 }
 
-static void grant_put(struct req *r, struct resp *w)
+/* Checks that the target, actor and (unless NULL) role of a grant route exist; answers
+ * 404 naming the first missing one. Returns 0, or -ENOENT / -EIO after answering. */
+static int grant_targets(struct req *r, struct resp *w, int k, const char *rid)
 {
 	char err[256];
-	if (assignment_targets(r, w, r->params[0], r->params[1], r->params[2]) < 0)
+	const struct grant_kind *g = &grant_kinds[k];
+	int t = exists(r, g->target_sql, r->params[0], err, sizeof(err));
+	int a = t == 1 ? exists(r, g->actor_sql, r->params[1], err, sizeof(err)) : 0;
+	int ro = a == 1 && rid ? exists(r, "SELECT EXISTS (SELECT 1 FROM roles WHERE id = $1)", rid,
+	                                err, sizeof(err))
+	                       : 1;
+	if (t < 0 || a < 0 || ro < 0) {
+		resp_db_error(r, w, err);
+		return -EIO;
+	}
+	if (!t)
+		not_found(r, w, g->target, r->params[0]);
+	else if (!a)
+		not_found(r, w, g->actor, r->params[1]);
+	else if (!ro)
+		not_found(r, w, "role", rid);
+	else
+		return 0;
+	return -ENOENT;
+}
+
+static void grant_put(struct req *r, struct resp *w, int k)
+{
+	char err[256], sql[256];
+	if (grant_targets(r, w, k, r->params[2]) < 0)
 		return;
-	if (DBX(r->ctx->db, err, sizeof err,
-	        "INSERT INTO role_assignments (project_id, user_id, role_id) VALUES ($1, $2, $3)"
-	        " ON CONFLICT DO NOTHING",
-	        r->params[0], r->params[1], r->params[2]) < 0)
+	snprintf(sql, sizeof(sql),
+	         "INSERT INTO role_assignments (%s_id, %s_id, role_id) VALUES ($1, $2, $3)"
+	         " ON CONFLICT DO NOTHING",
+	         grant_kinds[k].target, grant_kinds[k].actor);
+	if (DBX(r->ctx->db, err, sizeof err, sql, r->params[0], r->params[1], r->params[2]) < 0)
 		resp_db_error(r, w, err);
 	else
 		resp_empty(w, 204);
 }
 
-static void grant_check(struct req *r, struct resp *w)
+static void grant_check(struct req *r, struct resp *w, int k)
 {
-	char err[256];
-	if (assignment_targets(r, w, r->params[0], r->params[1], r->params[2]) < 0)
+	char err[256], sql[256];
+	if (grant_targets(r, w, k, r->params[2]) < 0)
 		return;
-	int n = DBX(r->ctx->db, err, sizeof err,
-	            "SELECT 1 FROM role_assignments WHERE project_id = $1 AND user_id = $2"
-	            " AND role_id = $3",
-	            r->params[0], r->params[1], r->params[2]);
-	wire_answer_rows(r, w, n, err, 204, ASSIGNMENT_NOT_FOUND, r->params[2], r->params[1],
-	                 r->params[0]);
+	snprintf(sql, sizeof(sql), "SELECT 1 FROM role_assignments WHERE %s AND role_id = $3",
+	         GRANT_WHERE(k));
+	int n = DBX(r->ctx->db, err, sizeof err, sql, r->params[0], r->params[1], r->params[2]);
+	wire_answer_rows(
+	    r, w, n, err, 204, "Could not find role assignment with role: %s, %s: %s, %s: %s.",
+	    r->params[2], grant_kinds[k].actor, r->params[1], grant_kinds[k].target, r->params[0]);
 }
 
-static void grant_delete(struct req *r, struct resp *w)
+static void grant_delete(struct req *r, struct resp *w, int k)
 {
-	char err[256];
-	if (assignment_targets(r, w, r->params[0], r->params[1], r->params[2]) < 0)
+	char err[256], sql[256];
+	if (grant_targets(r, w, k, r->params[2]) < 0)
 		return;
 	if (db_begin(r->ctx->db) < 0) {
 		resp_db_error(r, w, "begin failed");
 		return;
 	}
-	int n = DBX(r->ctx->db, err, sizeof err,
-	            "DELETE FROM role_assignments WHERE project_id = $1 AND user_id = $2"
-	            " AND role_id = $3",
-	            r->params[0], r->params[1], r->params[2]);
+	snprintf(sql, sizeof(sql), "DELETE FROM role_assignments WHERE %s AND role_id = $3",
+	         GRANT_WHERE(k));
+	int n = DBX(r->ctx->db, err, sizeof err, sql, r->params[0], r->params[1], r->params[2]);
 	if (n <= 0) {
-		wire_answer_rows(r, w, n, err, 204, ASSIGNMENT_NOT_FOUND, r->params[2],
-		                 r->params[1], r->params[0]);
+		wire_answer_rows(r, w, n, err, 204,
+		                 "Could not find role assignment with role: %s, %s: %s, %s: %s.",
+		                 r->params[2], grant_kinds[k].actor, r->params[1],
+		                 grant_kinds[k].target, r->params[0]);
 		return;
 	}
-	/* Roles are re-read on every request; a token left with no role at all on its
-	 * project is revoked, as Keystone does. */
-	if (DBX(r->ctx->db, err, sizeof err,
-	        "UPDATE tokens SET revoked = true WHERE project_id = $1 AND user_id = $2"
-	        " AND NOT EXISTS (SELECT 1 FROM role_assignments WHERE project_id = $1"
-	        " AND user_id = $2)",
-	        r->params[0], r->params[1]) < 0 ||
+	/* Roles are re-read on every cache miss (and the trigger's revocation event empties
+	 * the cache of the users concerned); a user's token left with no role at all on
+	 * its project is revoked, as Keystone does. */
+	if ((k == GK_PROJECT_USER &&
+	     DBX(r->ctx->db, err, sizeof err,
+	         "UPDATE tokens SET revoked = true WHERE project_id = $1 AND user_id = $2"
+	         " AND NOT EXISTS (SELECT 1 FROM role_assignments WHERE project_id = $1"
+	         " AND (user_id = $2 OR group_id IN (SELECT group_id FROM group_members"
+	         " WHERE user_id = $2)))",
+	         r->params[0], r->params[1]) < 0) ||
 	    db_commit(r->ctx->db) < 0) {
 		resp_db_error(r, w, err);
 		return;
@@ -786,64 +1266,123 @@ static void grant_delete(struct req *r, struct resp *w)
 	resp_empty(w, 204);
 }
 
-static void grant_list(struct req *r, struct resp *w)
+static void grant_list(struct req *r, struct resp *w, int k)
 {
-	char err[256];
-	if (assignment_targets(r, w, r->params[0], r->params[1], NULL) < 0)
+	char err[256], sql[512];
+	if (grant_targets(r, w, k, NULL) < 0)
 		return;
-	PGresult *res = DBQ(r->ctx->db, err, sizeof err,
-	                    "SELECT r.id, r.name FROM roles r"
-	                    " JOIN role_assignments ra ON ra.role_id = r.id"
-	                    " WHERE ra.project_id = $1 AND ra.user_id = $2 ORDER BY r.name",
-	                    r->params[0], r->params[1]);
+	snprintf(sql, sizeof(sql),
+	         "SELECT r.id, r.name FROM roles r WHERE r.id IN (SELECT role_id FROM"
+	         " role_assignments WHERE %s) ORDER BY r.name",
+	         GRANT_WHERE(k));
+	PGresult *res = DBQ(r->ctx->db, err, sizeof err, sql, r->params[0], r->params[1]);
 	list_answer(r, w, res, err, "roles", role_json);
 }
 
-/* Row: user id, user name, project id, project name, role id, role name. */
+/* One handler per route and kind: the routes table names functions. */
+#define GRANT_HANDLERS(k, suffix)                                                                  \
+	static void grant_put_##suffix(struct req *r, struct resp *w)                              \
+	{                                                                                          \
+		grant_put(r, w, k);                                                                \
+	}                                                                                          \
+	static void grant_check_##suffix(struct req *r, struct resp *w)                            \
+	{                                                                                          \
+		grant_check(r, w, k);                                                              \
+	}                                                                                          \
+	static void grant_delete_##suffix(struct req *r, struct resp *w)                           \
+	{                                                                                          \
+		grant_delete(r, w, k);                                                             \
+	}                                                                                          \
+	static void grant_list_##suffix(struct req *r, struct resp *w)                             \
+	{                                                                                          \
+		grant_list(r, w, k);                                                               \
+	}
+GRANT_HANDLERS(GK_PROJECT_USER, pu)
+GRANT_HANDLERS(GK_DOMAIN_USER, du)
+GRANT_HANDLERS(GK_PROJECT_GROUP, pg)
+GRANT_HANDLERS(GK_DOMAIN_GROUP, dg)
+
+/* Row: user id, user name, group id, group name, project id, project name, domain id,
+ * domain name, role id, role name, via group id, actor's domain id and name, target
+ * project's domain id and name. */
 static json_t *assignment_json(const struct req *r, const PGresult *res, int i, int names)
 {
-	char *href =
-	    xasprintf("%s/identity/v3/projects/%s/users/%s/roles/%s", r->ctx->api->public_url,
-	              db_val(res, i, 2), db_val(res, i, 0), db_val(res, i, 4));
-	json_t *user = json_pack("{s:s}", "id", db_val(res, i, 0));
-	json_t *project = json_pack("{s:s}", "id", db_val(res, i, 2));
-	json_t *role = json_pack("{s:s}", "id", db_val(res, i, 4));
+	const char *uid = db_val(res, i, 0), *gid = db_val(res, i, 2);
+	const char *pid = db_val(res, i, 4), *did = db_val(res, i, 6), *via = db_val(res, i, 10);
+	char *href = xasprintf("%s/identity/v3/%s/%s/%s/%s/roles/%s", r->ctx->api->public_url,
+	                       pid ? "projects" : "domains", pid ? pid : did,
+	                       uid && !via ? "users" : "groups",
+	                       uid && !via ? uid
+	                       : via       ? via
+	                                   : gid,
+	                       db_val(res, i, 8));
+	json_t *actor = json_pack("{s:s}", "id", uid ? uid : gid);
+	json_t *target = json_pack("{s:s}", "id", pid ? pid : did);
+	json_t *role = json_pack("{s:s}", "id", db_val(res, i, 8));
 	if (names) {
-		json_object_set_new(user, "name", json_string(db_val(res, i, 1)));
-		json_object_set_new(user, "domain", domain_ref());
-		json_object_set_new(project, "name", json_string(db_val(res, i, 3)));
-		json_object_set_new(project, "domain", domain_ref());
-		json_object_set_new(role, "name", json_string(db_val(res, i, 5)));
+		json_object_set_new(actor, "name", json_string(db_val(res, i, uid ? 1 : 3)));
+		json_object_set_new(
+		    actor, "domain",
+		    json_pack("{s:s,s:s}", "id", db_val(res, i, 11), "name", db_val(res, i, 12)));
+		json_object_set_new(target, "name", json_string(db_val(res, i, pid ? 5 : 7)));
+		if (pid)
+			json_object_set_new(target, "domain",
+			                    json_pack("{s:s,s:s}", "id", db_val(res, i, 13), "name",
+			                              db_val(res, i, 14)));
+		json_object_set_new(role, "name", json_string(db_val(res, i, 9)));
 	}
-	json_t *a = json_pack("{s:o,s:o,s:{s:o},s:{s:s}}", "role", role, "user", user, "scope",
-	                      "project", project, "links", "assignment", href);
+	json_t *links = json_pack("{s:s}", "assignment", href);
+	if (via) {
+		char *m = xasprintf("%s/identity/v3/groups/%s/users/%s", r->ctx->api->public_url,
+		                    via, uid);
+		json_object_set_new(links, "membership", json_string(m));
+		free(m);
+	}
+	json_t *a = json_pack("{s:o,s:o,s:{s:o},s:o}", "role", role, uid ? "user" : "group", actor,
+	                      "scope", pid ? "project" : "domain", target, "links", links);
 	free(href);
 	return a;
 }
 
-/* GET /role_assignments. Without groups, domain grants or inheritance, "effective"
- * changes nothing; a group or domain filter matches nothing. */
+/* GET /role_assignments: filters user.id, group.id, scope.project.id, scope.domain.id,
+ * role.id; "effective" replaces each group grant by one grant per member. No
+ * inheritance: an OS-INHERIT filter matches nothing. */
 static void assignments_list(struct req *r, struct resp *w)
 {
 	char err[256];
 	int names = wire_bool(req_query(r, "include_names"));
-	if (names == -EINVAL) {
-		resp_error(r, w, 400, "include_names: must be a boolean");
+	const char *effective = req_query(r, "effective");
+	int eff = !effective ? 0 : !*effective ? 1 : wire_bool(effective);
+	if (names == -EINVAL || eff == -EINVAL) {
+		resp_error(r, w, 400, "include_names, effective: must be booleans");
 		return;
 	}
-	int none = req_query(r, "group.id") || req_query(r, "scope.domain.id") ||
-	           req_query(r, "scope.OS-INHERIT:inherited_to");
-	PGresult *res =
-	    DBQ(r->ctx->db, err, sizeof err,
-	        "SELECT u.id, u.name, p.id, p.name, ro.id, ro.name FROM role_assignments ra"
-	        " JOIN users u ON u.id = ra.user_id JOIN projects p ON p.id = ra.project_id"
-	        " JOIN roles ro ON ro.id = ra.role_id"
-	        " WHERE ($1::text IS NULL OR ra.user_id = $1)"
-	        " AND ($2::text IS NULL OR ra.project_id = $2)"
-	        " AND ($3::text IS NULL OR ra.role_id = $3) AND NOT $4::boolean"
-	        " ORDER BY p.name, u.name, ro.name",
-	        req_query(r, "user.id"), req_query(r, "scope.project.id"), req_query(r, "role.id"),
-	        none ? "true" : "false");
+	if (eff < 0) /* "?effective" alone */
+		eff = 1;
+	int none = req_query(r, "scope.OS-INHERIT:inherited_to") != NULL;
+	PGresult *res = DBQ(
+	    r->ctx->db, err, sizeof err,
+	    "WITH a AS (SELECT user_id, group_id, project_id, domain_id, role_id, NULL::text AS via"
+	    " FROM role_assignments WHERE NOT $6::boolean OR user_id IS NOT NULL UNION ALL"
+	    " SELECT gm.user_id, NULL, ra.project_id, ra.domain_id, ra.role_id, ra.group_id"
+	    " FROM role_assignments ra JOIN group_members gm ON gm.group_id = ra.group_id"
+	    " WHERE $6::boolean)"
+	    " SELECT a.user_id, u.name, a.group_id, g.name, a.project_id, p.name, a.domain_id,"
+	    " d.name, ro.id, ro.name, a.via, coalesce(u.domain_id, g.domain_id), ad.name,"
+	    " p.domain_id, pd.name FROM a JOIN roles ro ON ro.id = a.role_id"
+	    " LEFT JOIN users u ON u.id = a.user_id LEFT JOIN groups g ON g.id = a.group_id"
+	    " LEFT JOIN projects p ON p.id = a.project_id LEFT JOIN domains d ON d.id = a.domain_id"
+	    " LEFT JOIN domains ad ON ad.id = coalesce(u.domain_id, g.domain_id)"
+	    " LEFT JOIN domains pd ON pd.id = p.domain_id"
+	    " WHERE ($1::text IS NULL OR a.user_id = $1)"
+	    " AND ($2::text IS NULL OR a.group_id = $2 OR a.via = $2)"
+	    " AND ($3::text IS NULL OR a.project_id = $3)"
+	    " AND ($4::text IS NULL OR a.domain_id = $4)"
+	    " AND ($5::text IS NULL OR a.role_id = $5) AND NOT $7::boolean"
+	    " ORDER BY coalesce(p.name, d.name), coalesce(u.name, g.name), ro.name LIMIT 10000",
+	    req_query(r, "user.id"), req_query(r, "group.id"), req_query(r, "scope.project.id"),
+	    req_query(r, "scope.domain.id"), req_query(r, "role.id"), eff ? "true" : "false",
+	    none ? "true" : "false");
 	if (!res) {
 		resp_db_error(r, w, err);
 		return;
@@ -855,24 +1394,145 @@ static void assignments_list(struct req *r, struct resp *w)
 	resp_list(r, w, "role_assignments", a);
 }
 
-/* ---- domains: only Default ---- */
+/* ---- domains ---- */
+
+struct domain_in {
+	char *name, *description;
+	int enabled; /* -1 when absent */
+	char *extra;
+};
+
+static const struct jfield f_domain[] = {
+    {"name", J_STR, JF(struct domain_in, name), 0, DOMAIN_NAME_MAX, 0, 0},
+    {"description", J_STR, JF(struct domain_in, description), 0, DESCRIPTION_MAX, 0, 1},
+    {"enabled", J_BOOL, JF(struct domain_in, enabled), 0, 0, 0, 1},
+};
+static const char *const domain_known[] = {"name",  "description", "enabled", "id",
+                                           "links", "options",     "tags",    NULL};
+
+static void domain_in_release(struct domain_in *d)
+{
+	jparse_release(f_domain, JCOUNT(f_domain), d);
+	free(d->extra);
+}
+
+static int domain_parse(struct req *r, struct resp *w, struct domain_in *d, int create)
+{
+	memset(d, 0, sizeof(*d));
+	d->enabled = -1;
+	if (wire_parse_wrapped(r, w, "domain", f_domain, JCOUNT(f_domain), d) < 0)
+		return -EINVAL;
+	if (name_check(r, w, d->name, create, DOMAIN_NAME_MAX) < 0) {
+		domain_in_release(d);
+		return -EINVAL;
+	}
+	d->extra = ks_extra(ks_inner(r, "domain"), domain_known);
+	return 0;
+}
 
 static void domains_list(struct req *r, struct resp *w)
 {
-	const char *name = req_query(r, "name");
-	int enabled = wire_bool(req_query(r, "enabled"));
-	json_t *a = json_array();
-	if ((!name || !strcmp(name, DOMAIN_NAME)) && enabled != 0)
-		json_array_append_new(a, domain_json(r));
-	resp_list(r, w, "domains", a);
+	char err[256];
+	const char *enabled;
+	if (list_filters(r, w, &enabled) < 0)
+		return;
+	/* a non-admin sees the domains it holds a role on, and its own */
+	int admin = policy_is_admin(&r->ctx->auth);
+	PGresult *res = DBQ(
+	    r->ctx->db, err, sizeof err,
+	    "SELECT " DOMAIN_COLS " FROM domains WHERE ($1::text IS NULL OR name = $1)"
+	    " AND ($2::boolean IS NULL OR enabled = $2::boolean) AND ($3::boolean OR id = $4"
+	    " OR id IN (SELECT domain_id FROM role_assignments WHERE user_id = $5 OR group_id IN"
+	    " (SELECT group_id FROM group_members WHERE user_id = $5))) ORDER BY name",
+	    req_query(r, "name"), enabled, admin ? "true" : "false", r->ctx->auth.user_domain_id,
+	    r->ctx->auth.user_id);
+	list_answer(r, w, res, err, "domains", domain_json);
 }
 
 static void domains_show(struct req *r, struct resp *w)
 {
-	if (strcmp(r->params[0], DOMAIN_ID))
-		not_found(r, w, "domain", r->params[0]);
+	char err[256];
+	const char *id = r->params[0];
+	PGresult *res = DBQ(r->ctx->db, err, sizeof err,
+	                    "SELECT " DOMAIN_COLS " FROM domains WHERE id = $1", id);
+	res = row_found(r, w, res, err, "domain", id);
+	if (!res)
+		return;
+	if (!policy_is_admin(&r->ctx->auth) && strcmp(id, r->ctx->auth.user_domain_id) &&
+	    strcmp(id, r->ctx->auth.domain_id) && strcmp(id, r->ctx->auth.project_domain_id))
+		forbidden(r, w);
 	else
-		resp_json(w, 200, json_pack("{s:o}", "domain", domain_json(r)));
+		resp_json(w, 200, json_pack("{s:o}", "domain", domain_json(r, res, 0)));
+	PQclear(res);
+}
+
+static void domains_create(struct req *r, struct resp *w)
+{
+	struct domain_in d;
+	char err[256], state[6] = "", id[UUID_STR_LEN];
+	if (domain_parse(r, w, &d, 1) < 0)
+		return;
+	uuid_generate_str(id);
+	PGresult *res = db_query(r->ctx->db,
+	                         "INSERT INTO domains (id, name, description, enabled, extra)"
+	                         " VALUES ($1, $2, coalesce($3, ''), $4::boolean, $5::jsonb)"
+	                         " RETURNING " DOMAIN_COLS,
+	                         5,
+	                         (const char *const[]){id, d.name, d.description,
+	                                               d.enabled == 0 ? "false" : "true", d.extra},
+	                         err, sizeof(err), state);
+	write_answer(r, w, res, 201, state, err, "domain", d.name, domain_json);
+	domain_in_release(&d);
+}
+
+static void domains_update(struct req *r, struct resp *w)
+{
+	struct domain_in d;
+	char err[256], state[6] = "";
+	if (domain_parse(r, w, &d, 0) < 0)
+		return;
+	if (!strcmp(r->params[0], DOMAIN_ID) && d.enabled == 0) {
+		resp_error(r, w, 403, "The default domain cannot be disabled.");
+		domain_in_release(&d);
+		return;
+	}
+	PGresult *res = db_query(
+	    r->ctx->db,
+	    "UPDATE domains SET name = coalesce($2, name), description = coalesce($3,"
+	    " description), enabled = coalesce($4::boolean, enabled), extra = extra || $5::jsonb"
+	    " WHERE id = $1 RETURNING " DOMAIN_COLS,
+	    5,
+	    (const char *const[]){r->params[0], d.name, d.description,
+	                          d.enabled < 0 ? NULL
+	                          : d.enabled   ? "true"
+	                                        : "false",
+	                          d.extra},
+	    err, sizeof(err), state);
+	write_answer(r, w, res, 200, state, err, "domain", d.name, domain_json);
+	domain_in_release(&d);
+}
+
+/* Only a disabled domain may be deleted (Keystone's rule); its projects, users,
+ * groups and grants go with it. */
+static void domains_delete(struct req *r, struct resp *w)
+{
+	char err[256];
+	const char *id = r->params[0];
+	PGresult *res =
+	    DBQ(r->ctx->db, err, sizeof err, "SELECT enabled FROM domains WHERE id = $1", id);
+	res = row_found(r, w, res, err, "domain", id);
+	if (!res)
+		return;
+	if (!strcmp(id, DOMAIN_ID))
+		resp_error(r, w, 403, "The default domain cannot be deleted.");
+	else if (db_val(res, 0, 0)[0] == 't')
+		resp_error(r, w, 403,
+		           "Cannot delete a domain that is enabled, please disable it first.");
+	else
+		wire_answer_rows(
+		    r, w, DBX(r->ctx->db, err, sizeof err, "DELETE FROM domains WHERE id = $1", id),
+		    err, 204, NOT_FOUND, "domain", id);
+	PQclear(res);
 }
 
 #define V3 "/identity/v3"
@@ -882,23 +1542,50 @@ static const struct httpd_route routes[] = {
     {"GET", V3 "/projects/{}", projects_show, POL_IDENTITY_READ_SELF, 0},
     {"PATCH", V3 "/projects/{}", projects_update, POL_IDENTITY_ADMIN, 0},
     {"DELETE", V3 "/projects/{}", projects_delete, POL_IDENTITY_ADMIN, 0},
-    {"GET", V3 "/projects/{}/users/{}/roles", grant_list, POL_IDENTITY_ADMIN, 0},
-    {"GET", V3 "/projects/{}/users/{}/roles/{}", grant_check, POL_IDENTITY_ADMIN, 0},
-    {"PUT", V3 "/projects/{}/users/{}/roles/{}", grant_put, POL_IDENTITY_ADMIN, 0},
-    {"DELETE", V3 "/projects/{}/users/{}/roles/{}", grant_delete, POL_IDENTITY_ADMIN, 0},
+    {"GET", V3 "/projects/{}/tags", tags_list, POL_IDENTITY_READ_SELF, 0},
+    {"PUT", V3 "/projects/{}/tags", tags_put_all, POL_IDENTITY_ADMIN, 0},
+    {"DELETE", V3 "/projects/{}/tags", tags_delete_all, POL_IDENTITY_ADMIN, 0},
+    {"GET", V3 "/projects/{}/tags/{}", tags_check, POL_IDENTITY_READ_SELF, 0},
+    {"PUT", V3 "/projects/{}/tags/{}", tags_put_one, POL_IDENTITY_ADMIN, 0},
+    {"DELETE", V3 "/projects/{}/tags/{}", tags_delete_one, POL_IDENTITY_ADMIN, 0},
+    {"GET", V3 "/projects/{}/users/{}/roles", grant_list_pu, POL_IDENTITY_ADMIN, 0},
+    {"GET", V3 "/projects/{}/users/{}/roles/{}", grant_check_pu, POL_IDENTITY_ADMIN, 0},
+    {"PUT", V3 "/projects/{}/users/{}/roles/{}", grant_put_pu, POL_IDENTITY_ADMIN, 0},
+    {"DELETE", V3 "/projects/{}/users/{}/roles/{}", grant_delete_pu, POL_IDENTITY_ADMIN, 0},
+    {"GET", V3 "/projects/{}/groups/{}/roles", grant_list_pg, POL_IDENTITY_ADMIN, 0},
+    {"GET", V3 "/projects/{}/groups/{}/roles/{}", grant_check_pg, POL_IDENTITY_ADMIN, 0},
+    {"PUT", V3 "/projects/{}/groups/{}/roles/{}", grant_put_pg, POL_IDENTITY_ADMIN, 0},
+    {"DELETE", V3 "/projects/{}/groups/{}/roles/{}", grant_delete_pg, POL_IDENTITY_ADMIN, 0},
     {"GET", V3 "/users", users_list, POL_IDENTITY_ADMIN, 0},
     {"POST", V3 "/users", users_create, POL_IDENTITY_ADMIN, 0},
     {"GET", V3 "/users/{}", users_show, POL_IDENTITY_READ_SELF, 0},
     {"PATCH", V3 "/users/{}", users_update, POL_IDENTITY_ADMIN, 0},
     {"DELETE", V3 "/users/{}", users_delete, POL_IDENTITY_ADMIN, 0},
-    {"POST", V3 "/users/{}/password", users_password, POL_IDENTITY_READ_SELF, 0},
+    {"POST", V3 "/users/{}/password", users_password, POL_PUBLIC, 0},
     {"GET", V3 "/users/{}/projects", users_projects, POL_IDENTITY_READ_SELF, 0},
     {"GET", V3 "/roles", roles_list, POL_IDENTITY_ADMIN, 0},
     {"POST", V3 "/roles", roles_create, POL_IDENTITY_ADMIN, 0},
     {"GET", V3 "/roles/{}", roles_show, POL_IDENTITY_ADMIN, 0},
+    {"PATCH", V3 "/roles/{}", roles_update, POL_IDENTITY_ADMIN, 0},
     {"DELETE", V3 "/roles/{}", roles_delete, POL_IDENTITY_ADMIN, 0},
+    {"GET", V3 "/roles/{}/implies", inferences_of_role, POL_IDENTITY_ADMIN, 0},
+    {"GET", V3 "/roles/{}/implies/{}", inference_show, POL_IDENTITY_ADMIN, 0},
+    {"PUT", V3 "/roles/{}/implies/{}", inference_put, POL_IDENTITY_ADMIN, 0},
+    {"DELETE", V3 "/roles/{}/implies/{}", inference_delete, POL_IDENTITY_ADMIN, 0},
+    {"GET", V3 "/role_inferences", inferences_list, POL_IDENTITY_ADMIN, 0},
     {"GET", V3 "/role_assignments", assignments_list, POL_IDENTITY_ADMIN, 0},
     {"GET", V3 "/domains", domains_list, POL_IDENTITY_READ_SELF, 0},
+    {"POST", V3 "/domains", domains_create, POL_IDENTITY_ADMIN, 0},
     {"GET", V3 "/domains/{}", domains_show, POL_IDENTITY_READ_SELF, 0},
+    {"PATCH", V3 "/domains/{}", domains_update, POL_IDENTITY_ADMIN, 0},
+    {"DELETE", V3 "/domains/{}", domains_delete, POL_IDENTITY_ADMIN, 0},
+    {"GET", V3 "/domains/{}/users/{}/roles", grant_list_du, POL_IDENTITY_ADMIN, 0},
+    {"GET", V3 "/domains/{}/users/{}/roles/{}", grant_check_du, POL_IDENTITY_ADMIN, 0},
+    {"PUT", V3 "/domains/{}/users/{}/roles/{}", grant_put_du, POL_IDENTITY_ADMIN, 0},
+    {"DELETE", V3 "/domains/{}/users/{}/roles/{}", grant_delete_du, POL_IDENTITY_ADMIN, 0},
+    {"GET", V3 "/domains/{}/groups/{}/roles", grant_list_dg, POL_IDENTITY_ADMIN, 0},
+    {"GET", V3 "/domains/{}/groups/{}/roles/{}", grant_check_dg, POL_IDENTITY_ADMIN, 0},
+    {"PUT", V3 "/domains/{}/groups/{}/roles/{}", grant_put_dg, POL_IDENTITY_ADMIN, 0},
+    {"DELETE", V3 "/domains/{}/groups/{}/roles/{}", grant_delete_dg, POL_IDENTITY_ADMIN, 0},
 };
 HTTPD_TABLE(identity_routes, routes, &identity_hooks);

@@ -9,19 +9,44 @@
 
 #include "util.h"
 
-/* One query loads everything a request needs to know about its caller. */
+/* One query loads everything a request needs to know about its caller: the token, its
+ * user, its scope (a project or a domain) and the names of the roles the user holds
+ * there directly or through a group, cut down to the application credential's roles
+ * when the token came from one. Every domain on the way must be enabled. */
 static const struct db_stmt validate_stmt = {
     "token_validate",
-    "SELECT t.user_id, u.name, coalesce(t.project_id, ''), coalesce(p.name, ''),"
+    "WITH RECURSIVE tok AS (SELECT * FROM tokens WHERE hash = $1),"
+    " held (id) AS (SELECT ra.role_id FROM role_assignments ra, tok t"
+    "  WHERE (ra.user_id = t.user_id OR ra.group_id IN"
+    "  (SELECT gm.group_id FROM group_members gm WHERE gm.user_id = t.user_id))"
+    "  AND (ra.project_id = t.project_id OR ra.domain_id = t.domain_id)"
+    "  UNION SELECT ir.implied_role_id FROM implied_roles ir JOIN held h"
+    "  ON ir.prior_role_id = h.id),"
+    " acr (id) AS (SELECT unnest(role_ids) FROM application_credentials"
+    "  WHERE id = (SELECT app_cred_id FROM tok)"
+    "  UNION SELECT ir.implied_role_id FROM implied_roles ir JOIN acr a"
+    "  ON ir.prior_role_id = a.id)"
+    " SELECT t.user_id, u.name, coalesce(t.project_id, ''), coalesce(p.name, ''),"
     " to_char(t.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
     " to_char(t.issued_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
-    " coalesce((SELECT string_agg(r.name, ',') FROM role_assignments ra JOIN roles r"
-    "   ON r.id = ra.role_id WHERE ra.user_id = t.user_id AND ra.project_id = t.project_id), ''),"
-    " extract(epoch FROM t.expires_at)::bigint"
-    " FROM tokens t JOIN users u ON u.id = t.user_id LEFT JOIN projects p ON p.id = t.project_id"
-    " WHERE t.hash = $1 AND NOT t.revoked AND t.expires_at > now() AND u.enabled"
-    " AND (t.project_id IS NULL OR p.enabled)"};
+    " coalesce((SELECT string_agg(r.id || ':' || r.name, ',' ORDER BY r.name) FROM roles r"
+    "  WHERE r.id IN (SELECT id FROM held)"
+    "  AND (ac.id IS NULL OR r.id IN (SELECT id FROM acr))), ''),"
+    " extract(epoch FROM t.expires_at)::bigint,"
+    " u.domain_id, ud.name, coalesce(t.domain_id, ''), coalesce(sd.name, ''),"
+    " coalesce(p.domain_id, ''), coalesce(pd.name, ''), t.methods,"
+    " coalesce(t.app_cred_id, ''), coalesce(ac.unrestricted, false)"
+    " FROM tok t JOIN users u ON u.id = t.user_id JOIN domains ud ON ud.id = u.domain_id"
+    " LEFT JOIN projects p ON p.id = t.project_id LEFT JOIN domains pd ON pd.id = p.domain_id"
+    " LEFT JOIN domains sd ON sd.id = t.domain_id"
+    " LEFT JOIN application_credentials ac ON ac.id = t.app_cred_id"
+    " WHERE NOT t.revoked AND t.expires_at > now() AND u.enabled"
+    " AND ud.enabled AND (t.project_id IS NULL OR (p.enabled AND pd.enabled))"
+    " AND (t.domain_id IS NULL OR sd.enabled)"
+    " AND (t.app_cred_id IS NULL OR ac.id IS NOT NULL)"};
 
+/* The RBAC bits of the "id:name,..." list of a token's roles (implied roles are in
+ * the list already). */
 static unsigned roles_from_list(const char *list)
 {
 	static const struct {
@@ -29,13 +54,15 @@ static unsigned roles_from_list(const char *list)
 		unsigned bit;
 	} map[] = {{"reader", ROLE_READER}, {"member", ROLE_MEMBER}, {"admin", ROLE_ADMIN}};
 	unsigned bits = 0;
-	char buf[512];
+	char buf[TOKEN_ROLE_LIST_MAX];
 	snprintf(buf, sizeof(buf), "%s", list);
 	char *save = NULL;
-	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
-		for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-			if (!strcmp(t, map[i].name))
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		const char *name = strchr(t, ':');
+		for (size_t i = 0; name && i < sizeof(map) / sizeof(map[0]); i++)
+			if (!strcmp(name + 1, map[i].name))
 				bits |= map[i].bit;
+	}
 	/* admin implies member implies reader, as Keystone's implied roles do */
 	if (bits & ROLE_ADMIN)
 		bits |= ROLE_MEMBER;
@@ -65,7 +92,22 @@ static int load_by_hash(PGconn *db, struct token_cache *tc, const char *hash, st
 	snprintf(a->project_name, sizeof(a->project_name), "%s", db_val(r, 0, 3));
 	snprintf(a->expires_at, sizeof(a->expires_at), "%s", db_val(r, 0, 4));
 	snprintf(a->issued_at, sizeof(a->issued_at), "%s", db_val(r, 0, 5));
-	a->roles = roles_from_list(db_val(r, 0, 6));
+	/* a list too long for the field loses its last roles whole, never half of one */
+	if ((size_t)snprintf(a->role_list, sizeof(a->role_list), "%s", db_val(r, 0, 6)) >=
+	    sizeof(a->role_list)) {
+		char *cut = strrchr(a->role_list, ',');
+		*(cut ? cut : a->role_list) = '\0';
+	}
+	a->roles = roles_from_list(a->role_list);
+	snprintf(a->user_domain_id, sizeof(a->user_domain_id), "%s", db_val(r, 0, 8));
+	snprintf(a->user_domain_name, sizeof(a->user_domain_name), "%s", db_val(r, 0, 9));
+	snprintf(a->domain_id, sizeof(a->domain_id), "%s", db_val(r, 0, 10));
+	snprintf(a->domain_name, sizeof(a->domain_name), "%s", db_val(r, 0, 11));
+	snprintf(a->project_domain_id, sizeof(a->project_domain_id), "%s", db_val(r, 0, 12));
+	snprintf(a->project_domain_name, sizeof(a->project_domain_name), "%s", db_val(r, 0, 13));
+	snprintf(a->methods, sizeof(a->methods), "%s", db_val(r, 0, 14));
+	snprintf(a->app_cred_id, sizeof(a->app_cred_id), "%s", db_val(r, 0, 15));
+	a->app_cred_unrestricted = db_val(r, 0, 16)[0] == 't';
 	a->valid = 1;
 	token_cache_put(tc, a, (time_t)db_long(r, 0, 7, 0), gen);
 	PQclear(r);
@@ -80,8 +122,8 @@ int token_validate(PGconn *db, struct token_cache *tc, const char *token, struct
 	return load_by_hash(db, tc, hash, a, err, errlen);
 }
 
-int token_issue(PGconn *db, const char *user_id, const char *project_id, long ttl,
-                const char *not_after, char out[TOKEN_STR_MAX], struct auth *a)
+int token_issue(PGconn *db, const struct token_req *t, long ttl, char out[TOKEN_STR_MAX],
+                struct auth *a)
 {
 	char hash[65], ttls[32], err[256];
 	/* A fixed letter prefix: base64url may start with '-', which command lines take
@@ -93,10 +135,12 @@ int token_issue(PGconn *db, const char *user_id, const char *project_id, long tt
 	sha256_hex(out, strlen(out), hash);
 	snprintf(ttls, sizeof(ttls), "%ld", ttl);
 	if (DBX(db, err, sizeof err,
-	        "INSERT INTO tokens (hash, user_id, project_id, expires_at)"
-	        " VALUES ($1, $2, $3, least(now() + make_interval(secs => $4::int),"
-	        " coalesce($5::timestamptz, 'infinity')))",
-	        hash, user_id, project_id, ttls, not_after) < 0)
+	        "INSERT INTO tokens (hash, user_id, project_id, domain_id, methods, app_cred_id,"
+	        " expires_at) VALUES ($1, $2, $3, $4, $5, $6,"
+	        " least(now() + make_interval(secs => $7::int),"
+	        " coalesce($8::timestamptz, 'infinity')))",
+	        hash, t->user_id, t->project_id, t->domain_id, t->methods ? t->methods : "password",
+	        t->app_cred_id, ttls, t->not_after) < 0)
 		return -EIO;
 	/* Opportunistic cleanup keeps the table small. */
 	DBX(db, err, sizeof err,

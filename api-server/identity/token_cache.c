@@ -172,6 +172,11 @@ void token_cache_enable(struct token_cache *tc, int on)
 	drop(tc, NULL, NULL, NULL, 1);
 }
 
+int token_cache_enabled(const struct token_cache *tc)
+{
+	return tc ? atomic_load(&((struct token_cache *)tc)->enabled) : 0;
+}
+
 unsigned token_cache_count(struct token_cache *tc)
 {
 	unsigned n = 0;

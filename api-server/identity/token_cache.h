@@ -39,6 +39,11 @@ void token_cache_revoke(struct token_cache *tc, const char *hash, const char *us
  * nothing may be served from it). */
 void token_cache_enable(struct token_cache *tc, int on);
 
+/* 1 when the cache is enabled, i.e. revocation events are followed and its generation
+ * moves with each of them (what else is kept in memory may then be tied to it). 0 for
+ * a NULL tc. */
+int token_cache_enabled(const struct token_cache *tc);
+
 /* Live entries (for tests and the log). */
 unsigned token_cache_count(struct token_cache *tc);
 

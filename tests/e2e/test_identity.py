@@ -290,3 +290,537 @@ def test_malformed_identity_requests_are_400(stack, http):
     tok = stack.token("admin")
     assert_error(http("POST", "/identity/v3/projects", raw=b"{[", token=tok), 400)
     assert_error(http("POST", "/identity/v3/projects", {"project": {"name": 7}}, token=tok), 400)
+
+
+# ------------------------------------------------------------------ issue 7: Keystone gaps
+def _admin(stack):
+    return stack.token("admin")
+
+
+def _mk_project(stack, http, name, **extra):
+    body = {"project": dict({"name": name, "domain_id": "default"}, **extra)}
+    r = http("POST", "/identity/v3/projects", body, token=_admin(stack))
+    assert r.status == 201, r
+    return r.json["project"]
+
+
+def _mk_user(stack, http, name, password, **extra):
+    body = {"user": dict({"name": name, "password": password}, **extra)}
+    r = http("POST", "/identity/v3/users", body, token=_admin(stack))
+    assert r.status == 201, r
+    return r.json["user"]
+
+
+def _password_token(http, user_id, password, scope=None):
+    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "id": user_id, "password": password}}}}}
+    if scope is not None:
+        body["auth"]["scope"] = scope
+    return http("POST", "/identity/v3/auth/tokens", body)
+
+
+def test_description_and_extra_attributes_are_kept(stack, os_cli, os_run, http):
+    sfx = secrets.token_hex(3)
+    p = _mk_project(stack, http, "e2e-x-" + sfx, description="first", colour="blue")
+    assert p["description"] == "first" and p["colour"] == "blue", p
+    r = http("PATCH", "/identity/v3/projects/" + p["id"],
+             {"project": {"size": 3, "description": "second"}}, token=_admin(stack))
+    assert r.status == 200, r
+    got = http("GET", "/identity/v3/projects/" + p["id"], token=_admin(stack)).json["project"]
+    assert (got["description"], got["colour"], got["size"]) == ("second", "blue", 3), got
+    u = _mk_user(stack, http, "e2e-xu-" + sfx, "pw-" + sfx, description="a user", team="ops")
+    assert u["description"] == "a user" and u["team"] == "ops", u
+    shown = os_cli("user", "show", u["id"])
+    assert shown["description"] == "a user", shown
+    os_run("user", "set", "--description", "changed", u["id"])
+    got = http("GET", "/identity/v3/users/" + u["id"], token=_admin(stack)).json["user"]
+    assert got["description"] == "changed" and got["team"] == "ops", got
+    assert "password" not in got
+    os_run("user", "delete", u["id"])
+    os_run("project", "delete", p["id"])
+
+
+def test_project_tags(stack, os_cli, os_run, http):
+    sfx = secrets.token_hex(3)
+    p = os_cli("project", "create", "--domain", "default", "--tag", "red", "--tag", "big",
+               "e2e-t-" + sfx)
+    pid = p["id"]
+    adm = _admin(stack)
+    r = http("GET", "/identity/v3/projects/%s/tags" % pid, token=adm)
+    assert r.status == 200 and sorted(r.json["tags"]) == ["big", "red"], r
+    assert http("GET", "/identity/v3/projects/%s/tags/red" % pid, token=adm).status == 204
+    assert_error(http("GET", "/identity/v3/projects/%s/tags/blue" % pid, token=adm), 404)
+    assert http("PUT", "/identity/v3/projects/%s/tags/blue" % pid, token=adm).status == 201
+    ids = [x["id"] for x in http("GET", "/identity/v3/projects?tags=red,blue",
+                                 token=adm).json["projects"]]
+    assert ids == [pid], ids
+    ids = [x["id"] for x in http("GET", "/identity/v3/projects?tags-any=blue,nosuch",
+                                 token=adm).json["projects"]]
+    assert ids == [pid], ids
+    ids = [x["id"] for x in http("GET", "/identity/v3/projects?not-tags-any=blue",
+                                 token=adm).json["projects"]]
+    assert pid not in ids
+    assert http("DELETE", "/identity/v3/projects/%s/tags/red" % pid, token=adm).status == 204
+    r = http("PUT", "/identity/v3/projects/%s/tags" % pid, {"tags": ["a", "b", "a"]}, token=adm)
+    assert r.status == 200 and sorted(r.json["tags"]) == ["a", "b"], r
+    assert_error(http("PUT", "/identity/v3/projects/%s/tags/a%%2Cb" % pid, token=adm), 400)
+    assert http("DELETE", "/identity/v3/projects/%s/tags" % pid, token=adm).status == 204
+    assert http("GET", "/identity/v3/projects/" + pid, token=adm).json["project"]["tags"] == []
+    os_run("project", "delete", pid)
+
+
+def test_rescoped_token_keeps_the_original_methods_and_adds_token(stack, http):
+    parent = stack.token("demo", fresh=True)
+    body = {"auth": {"identity": {"methods": ["token"], "token": {"id": parent}},
+                     "scope": {"project": {"name": "demo", "domain": {"id": "default"}}}}}
+    r = http("POST", "/identity/v3/auth/tokens", body)
+    assert r.status == 201, r
+    # Keystone's re-scoped token names both the token and what proved the first one
+    assert sorted(r.json["token"]["methods"]) == ["password", "token"], r.json["token"]["methods"]
+    child = r.headers["X-Subject-Token"]
+    r = http("GET", "/identity/v3/auth/tokens", token=child, headers={"X-Subject-Token": child})
+    assert sorted(r.json["token"]["methods"]) == ["password", "token"], r.json
+    # re-scoped again: still the two, once each
+    body["auth"]["identity"]["token"]["id"] = child
+    r = http("POST", "/identity/v3/auth/tokens", body)
+    assert sorted(r.json["token"]["methods"]) == ["password", "token"], r.json
+    # the roles in a token carry the roles' ids, as GET /roles shows them
+    roles = {x["name"]: x["id"] for x in http("GET", "/identity/v3/roles",
+                                             token=_admin(stack)).json["roles"]}
+    assert all(roles[x["name"]] == x["id"] for x in r.json["token"]["roles"]), r.json
+
+
+def test_password_change_by_the_user_and_reset_by_an_admin(stack, os_run, http):
+    sfx = secrets.token_hex(3)
+    pw1, pw2, pw3 = ("pw1-" + sfx, "pw2-" + sfx, "pw3-" + sfx)
+    u = _mk_user(stack, http, "e2e-pw-" + sfx, pw1)
+    r = _password_token(http, u["id"], pw1)
+    assert r.status == 201, r
+    old = r.headers["X-Subject-Token"]
+    # wrong original password: 401, even for an admin's token
+    body = {"user": {"original_password": "nope", "password": pw2}}
+    assert_error(http("POST", "/identity/v3/users/%s/password" % u["id"], body,
+                      token=_admin(stack)), 401)
+    # Keystone's self-service change needs no token, only the original password
+    body = {"user": {"original_password": pw1, "password": pw2}}
+    r = http("POST", "/identity/v3/users/%s/password" % u["id"], body)
+    assert r.status == 204, r
+    r = http("GET", "/identity/v3/auth/tokens", token=_admin(stack),
+             headers={"X-Subject-Token": old})
+    assert_error(r, 404)  # the change revoked what the user held
+    assert _password_token(http, u["id"], pw1).status == 401
+    r = _password_token(http, u["id"], pw2)
+    assert r.status == 201, r
+    held = r.headers["X-Subject-Token"]
+    # an admin resets it with PATCH: the user's tokens go at once
+    r = http("PATCH", "/identity/v3/users/" + u["id"], {"user": {"password": pw3}},
+             token=_admin(stack))
+    assert r.status == 200, r
+    r = http("GET", "/identity/v3/auth/tokens", token=_admin(stack),
+             headers={"X-Subject-Token": held})
+    assert_error(r, 404)
+    assert _password_token(http, u["id"], pw3).status == 201
+    os_run("user", "delete", u["id"])
+
+
+def test_domains_names_scopes_disable_and_delete(stack, os_cli, os_run, http):
+    sfx = secrets.token_hex(3)
+    dname = "e2e-dom-" + sfx
+    d = os_cli("domain", "create", "--description", "e2e", dname)
+    assert d["enabled"] is True and d["name"] == dname
+    assert dname in [x["Name"] for x in os_cli("domain", "list")]
+    # the same project and user names as in Default: names are unique per domain
+    p = os_cli("project", "create", "--domain", dname, "demo")
+    assert p["domain_id"] == d["id"]
+    pw = "pw-" + sfx
+    u = os_cli("user", "create", "--domain", dname, "--password", pw, "demo")
+    assert u["domain_id"] == d["id"]
+    r = http("POST", "/identity/v3/projects",
+             {"project": {"name": "demo", "domain_id": d["id"]}}, token=_admin(stack))
+    assert_error(r, 409)
+    os_run("role", "add", "--user", u["id"], "--project", p["id"], "member")
+    os_run("role", "add", "--user", u["id"], "--domain", d["id"], "admin")
+    ids = [x["id"] for x in http("GET", "/identity/v3/projects?domain_id=" + d["id"],
+                                 token=_admin(stack)).json["projects"]]
+    assert ids == [p["id"]], ids
+    ids = [x["id"] for x in http("GET", "/identity/v3/users?domain_id=" + d["id"],
+                                 token=_admin(stack)).json["users"]]
+    assert ids == [u["id"]], ids
+    # log in by names inside the new domain
+    r = http("POST", "/identity/v3/auth/tokens", auth_body("demo", pw, "demo", domain=dname))
+    assert r.status == 201, r
+    t = r.json["token"]
+    assert t["project"]["id"] == p["id"] and t["user"]["domain"]["id"] == d["id"], t
+    assert t["project"]["domain"] == {"id": d["id"], "name": dname}, t
+    ptok = r.headers["X-Subject-Token"]
+    # a domain-scoped token
+    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": "demo", "domain": {"name": dname}, "password": pw}}},
+        "scope": {"domain": {"name": dname}}}}
+    r = http("POST", "/identity/v3/auth/tokens", body)
+    assert r.status == 201, r
+    t = r.json["token"]
+    assert t["domain"] == {"id": d["id"], "name": dname} and "project" not in t, t
+    assert "admin" in {x["name"] for x in t["roles"]} and t["catalog"], t
+    dtok = r.headers["X-Subject-Token"]
+    # no role on Default: no Default-scoped token
+    body["auth"]["scope"] = {"domain": {"id": "default"}}
+    assert_error(http("POST", "/identity/v3/auth/tokens", body), 401)
+    # an enabled domain cannot be deleted
+    assert_error(http("DELETE", "/identity/v3/domains/" + d["id"], token=_admin(stack)), 403)
+    assert_error(http("DELETE", "/identity/v3/domains/default", token=_admin(stack)), 403)
+    assert http("GET", SERVERS, token=ptok).status == 200
+    # disabling it ends its users' tokens at once and refuses new ones
+    os_run("domain", "set", "--disable", d["id"])
+    assert_error(http("GET", SERVERS, token=ptok), 401)
+    r = http("GET", "/identity/v3/auth/tokens", token=_admin(stack),
+             headers={"X-Subject-Token": dtok})
+    assert_error(r, 404)
+    assert_error(http("POST", "/identity/v3/auth/tokens",
+                      auth_body("demo", pw, "demo", domain=dname)), 401)
+    # Default's demo is untouched
+    assert http("GET", SERVERS, token=stack.token("demo")).status == 200
+    os_run("domain", "delete", d["id"])
+    assert_error(http("GET", "/identity/v3/domains/" + d["id"], token=_admin(stack)), 404)
+    assert_error(http("GET", "/identity/v3/projects/" + p["id"], token=_admin(stack)), 404)
+
+
+def test_catalog_comes_from_the_database(stack, os_cli, http):
+    cat = os_cli("catalog", "list")
+    assert {"identity", "compute", "image"} <= {c["Type"] for c in cat}, cat
+    r = http("POST", "/identity/v3/auth/tokens", auth_body("demo", stack.password("demo"), "demo"))
+    urls = {s["type"]: s["endpoints"][0]["url"] for s in r.json["token"]["catalog"]}
+    assert urls == {"identity": stack.api + "/identity", "compute": stack.api + "/compute/v2.1",
+                    "image": stack.api + "/image"}, urls
+    pid = r.json["token"]["project"]["id"]
+    # a per-project URL, added beside the API: the next token's catalog has it
+    sfx = secrets.token_hex(3)
+    stack.sql("INSERT INTO services (id, type, name) VALUES (:'p1', 'e2e-" + sfx + "', 'x')",
+              "svc-" + sfx)
+    stack.sql("INSERT INTO endpoints (id, service_id, region_id, interface, url)"
+              " VALUES (:'p1', :'p2', 'RegionOne', 'public', 'http://h/v1/AUTH_%(project_id)s')",
+              "ep-" + sfx, "svc-" + sfx)
+    try:
+        def has_it():
+            r = http("POST", "/identity/v3/auth/tokens",
+                     auth_body("demo", stack.password("demo"), "demo"))
+            return any(s["type"] == "e2e-" + sfx and
+                       s["endpoints"][0]["url"] == "http://h/v1/AUTH_" + pid
+                       for s in r.json["token"]["catalog"])
+        wait_for(has_it, 3, 0.05, "the new endpoint in the catalog")
+    finally:
+        stack.sql("DELETE FROM services WHERE id = :'p1'", "svc-" + sfx)
+
+
+def test_regions_services_endpoints(stack, os_cli, os_run, http):
+    sfx = secrets.token_hex(3)
+    adm = _admin(stack)
+    # what stack.sh registered
+    svcs = os_cli("service", "list")
+    assert {"identity", "compute", "image"} <= {s["Type"] for s in svcs}, svcs
+    eps = os_cli("endpoint", "list", "--service", "compute")
+    assert [e["URL"] for e in eps] == [stack.api + "/compute/v2.1"], eps
+    assert eps[0]["Region"] == "RegionOne" and eps[0]["Interface"] == "public", eps
+    assert "RegionOne" in [x["Region"] for x in os_cli("region", "list")]
+
+    region = "e2e-region-" + sfx
+    os_cli("region", "create", "--description", "e2e", region)
+    svc = os_cli("service", "create", "--name", "e2e-" + sfx, "--description", "d",
+                 "e2e-type-" + sfx)
+    assert svc["type"] == "e2e-type-" + sfx and svc["enabled"] is True, svc
+    ep = os_cli("endpoint", "create", "--region", region, svc["id"], "internal",
+                "http://127.0.0.1:9/x/%(project_id)s")
+    assert ep["region"] == region and ep["interface"] == "internal", ep
+    # list filters
+    r = http("GET", "/identity/v3/services?type=e2e-type-" + sfx, token=adm)
+    assert [s["id"] for s in r.json["services"]] == [svc["id"]], r
+    for q in ("service_id=" + svc["id"], "region_id=" + region, "interface=internal"):
+        r = http("GET", "/identity/v3/endpoints?" + q, token=adm)
+        assert ep["id"] in [e["id"] for e in r.json["endpoints"]], (q, r)
+    r = http("GET", "/identity/v3/endpoints?interface=admin", token=adm)
+    assert ep["id"] not in [e["id"] for e in r.json["endpoints"]], r
+    # the catalog of the next token has it, with this project's id in the URL
+    r = http("POST", "/identity/v3/auth/tokens", auth_body("demo", stack.password("demo"), "demo"))
+    t = r.json["token"]
+    mine = [s for s in t["catalog"] if s["type"] == "e2e-type-" + sfx]
+    assert mine and mine[0]["endpoints"][0]["url"] == \
+        "http://127.0.0.1:9/x/" + t["project"]["id"], t["catalog"]
+    # bad input gets Keystone's errors
+    body = {"endpoint": {"service_id": svc["id"], "interface": "sideways", "url": "http://h/"}}
+    assert_error(http("POST", "/identity/v3/endpoints", body, token=adm), 400)
+    body = {"endpoint": {"service_id": "nosuch", "interface": "public", "url": "http://h/"}}
+    assert_error(http("POST", "/identity/v3/endpoints", body, token=adm), 400)
+    assert_error(http("POST", "/identity/v3/services", {"service": {"name": "x"}}, token=adm), 400)
+    assert_error(http("GET", "/identity/v3/services", token=stack.token("demo")), 403)
+    assert_error(http("POST", "/identity/v3/regions", {"region": {"id": region}}, token=adm), 409)
+    # disabling the endpoint takes it out of the catalog
+    os_run("endpoint", "set", "--disable", ep["id"])
+    r = http("POST", "/identity/v3/auth/tokens", auth_body("demo", stack.password("demo"), "demo"))
+    assert "e2e-type-" + sfx not in [s["type"] for s in r.json["token"]["catalog"]]
+    # deleting the service takes its endpoints
+    os_run("service", "delete", svc["id"])
+    assert_error(http("GET", "/identity/v3/endpoints/" + ep["id"], token=adm), 404)
+    os_run("region", "delete", region)
+    assert_error(http("GET", "/identity/v3/regions/" + region, token=adm), 404)
+
+
+def test_groups_membership_and_effective_roles(stack, os_cli, os_run, http):
+    sfx = secrets.token_hex(3)
+    pw = "pw-" + sfx
+    p = os_cli("project", "create", "--domain", "default", "e2e-gp-" + sfx)
+    u = os_cli("user", "create", "--domain", "default", "--password", pw, "e2e-gu-" + sfx)
+    g = os_cli("group", "create", "--domain", "default", "--description", "e2e",
+               "e2e-g-" + sfx)
+    assert g["name"] == "e2e-g-" + sfx and g["domain_id"] == "default", g
+    scope = {"project": {"id": p["id"]}}
+    # no role yet: no project token
+    assert _password_token(http, u["id"], pw, scope).status == 401
+    os_run("group", "add", "user", g["id"], u["id"])
+    os_run("role", "add", "--group", g["id"], "--project", p["id"], "member")
+    adm = _admin(stack)
+    assert http("HEAD", "/identity/v3/groups/%s/users/%s" % (g["id"], u["id"]),
+                token=adm).status == 204
+    assert [x["id"] for x in http("GET", "/identity/v3/users/%s/groups" % u["id"],
+                                  token=adm).json["groups"]] == [g["id"]]
+    assert [x["id"] for x in http("GET", "/identity/v3/groups/%s/users" % g["id"],
+                                  token=adm).json["users"]] == [u["id"]]
+    r = _password_token(http, u["id"], pw, scope)
+    assert r.status == 201, r
+    assert {"member", "reader"} == {x["name"] for x in r.json["token"]["roles"]}, r.json
+    tok = r.headers["X-Subject-Token"]
+    assert http("GET", SERVERS, token=tok).status == 200
+    # role_assignments: the group's grant, and its effect on the member
+    ra = http("GET", "/identity/v3/role_assignments?scope.project.id=" + p["id"],
+              token=adm).json["role_assignments"]
+    assert [(a.get("group", {}).get("id"), a["scope"]["project"]["id"]) for a in ra] == \
+        [(g["id"], p["id"])], ra
+    ra = http("GET", "/identity/v3/role_assignments?effective=True&include_names=true&user.id=" +
+              u["id"], token=adm).json["role_assignments"]
+    assert [(a["user"]["id"], a["role"]["name"], a["scope"]["project"]["name"]) for a in ra] == \
+        [(u["id"], "member", "e2e-gp-" + sfx)], ra
+    assert "membership" in ra[0]["links"], ra
+    # a grant to a group on a domain reaches the member's domain-scoped token
+    os_run("role", "add", "--group", g["id"], "--domain", "default", "reader")
+    r = _password_token(http, u["id"], pw, {"domain": {"id": "default"}})
+    assert r.status == 201 and [x["name"] for x in r.json["token"]["roles"]] == ["reader"], r
+    # leaving the group takes the role away within one request (the token cache too)
+    os_run("group", "remove", "user", g["id"], u["id"])
+    assert_error(http("GET", SERVERS, token=tok), 401)
+    assert _password_token(http, u["id"], pw, scope).status == 401
+    assert http("HEAD", "/identity/v3/groups/%s/users/%s" % (g["id"], u["id"]),
+                token=adm).status == 404
+    # back in, then the group's grant goes: the role goes at once as well
+    os_run("group", "add", "user", g["id"], u["id"])
+    r = _password_token(http, u["id"], pw, scope)
+    tok = r.headers["X-Subject-Token"]
+    assert http("GET", SERVERS, token=tok).status == 200
+    os_run("role", "remove", "--group", g["id"], "--project", p["id"], "member")
+    r = http("GET", "/identity/v3/auth/tokens", token=adm, headers={"X-Subject-Token": tok})
+    assert r.status == 200 and r.json["token"]["roles"] == [], r
+    assert_error(http("GET", SERVERS, token=tok), 403)
+    os_run("group", "delete", g["id"])
+    assert_error(http("GET", "/identity/v3/groups/" + g["id"], token=adm), 404)
+    os_run("user", "delete", u["id"])
+    os_run("project", "delete", p["id"])
+
+
+def test_application_credentials(stack, os_cli, os_run, http):
+    sfx = secrets.token_hex(3)
+    pw = "pw-" + sfx
+    pname, uname = "e2e-acp-" + sfx, "e2e-acu-" + sfx
+    p = os_cli("project", "create", "--domain", "default", pname)
+    u = os_cli("user", "create", "--domain", "default", "--password", pw, "--project", pname,
+               uname)
+    os_run("role", "add", "--user", uname, "--project", pname, "member")
+    env = {"OS_USERNAME": uname, "OS_PASSWORD": pw, "OS_PROJECT_NAME": pname}
+    ac = os_cli("application", "credential", "create", "--role", "reader", "e2e-ac", env=env)
+    assert ac["secret"] and ac["project_id"] == p["id"], ac
+    assert "reader" in ac["roles"] and "member" not in ac["roles"], ac
+    listed = os_cli("application", "credential", "list", env=env)
+    assert [x["Name"] for x in listed] == ["e2e-ac"], listed
+    assert "secret" not in os_cli("application", "credential", "show", "e2e-ac", env=env)
+    # the secret is stored hashed, never as given
+    rows = stack.sql("SELECT secret_hash FROM application_credentials WHERE id = :'p1'", ac["id"])
+    assert rows[0][0].startswith("$argon2") and ac["secret"] not in rows[0][0], rows
+    # authenticate with it: by id, and by name + user
+    by_id = {"auth": {"identity": {"methods": ["application_credential"],
+                                   "application_credential": {"id": ac["id"],
+                                                              "secret": ac["secret"]}}}}
+    r = http("POST", "/identity/v3/auth/tokens", by_id)
+    assert r.status == 201, r
+    t = r.json["token"]
+    assert t["methods"] == ["application_credential"] and t["project"]["id"] == p["id"], t
+    assert {x["name"] for x in t["roles"]} == {"reader"}, t
+    assert t["application_credential"]["id"] == ac["id"], t
+    tok = r.headers["X-Subject-Token"]
+    by_name = {"auth": {"identity": {"methods": ["application_credential"],
+                                     "application_credential": {
+                                         "name": "e2e-ac", "secret": ac["secret"],
+                                         "user": {"name": uname,
+                                                  "domain": {"id": "default"}}}}}}
+    assert http("POST", "/identity/v3/auth/tokens", by_name).status == 201
+    # the real CLI with the application credential auth type
+    cli_env = {"OS_AUTH_TYPE": "v3applicationcredential",
+               "OS_APPLICATION_CREDENTIAL_ID": ac["id"],
+               "OS_APPLICATION_CREDENTIAL_SECRET": ac["secret"]}
+    t = os_cli("token", "issue", env=cli_env)
+    assert t["project_id"] == p["id"], t
+    # reader only: reading works, writing does not
+    assert http("GET", SERVERS, token=tok).status == 200
+    # a restricted credential's token cannot make another one
+    body = {"application_credential": {"name": "e2e-ac2"}}
+    assert_error(http("POST", "/identity/v3/users/%s/application_credentials" % u["id"], body,
+                      token=tok), 403)
+    # wrong secret, someone else's user: 401 / 403
+    bad = {"auth": {"identity": {"methods": ["application_credential"],
+                                 "application_credential": {"id": ac["id"], "secret": "x"}}}}
+    assert_error(http("POST", "/identity/v3/auth/tokens", bad), 401)
+    assert_error(http("POST", "/identity/v3/users/%s/application_credentials" % u["id"], body,
+                      token=stack.token("demo")), 403)
+    # roles the user does not hold are refused
+    r = http("POST", "/identity/v3/users/%s/application_credentials" % u["id"],
+             {"application_credential": {"name": "e2e-adm", "roles": [{"name": "admin"}]}},
+             token=stack.token(uname, project=pname, password=pw))
+    assert_error(r, 404)
+    # an expired one is 401
+    r = http("POST", "/identity/v3/users/%s/application_credentials" % u["id"],
+             {"application_credential": {"name": "e2e-exp", "expires_at": "2001-01-01T00:00:00"}},
+             token=stack.token(uname, project=pname, password=pw))
+    assert_error(r, 400)
+    stack.sql("UPDATE application_credentials SET expires_at = now() - interval '1 second'"
+              " WHERE id = :'p1'", ac["id"])
+    assert_error(http("POST", "/identity/v3/auth/tokens", by_id), 401)
+    stack.sql("UPDATE application_credentials SET expires_at = NULL WHERE id = :'p1'", ac["id"])
+    r = http("POST", "/identity/v3/auth/tokens", by_id)
+    tok = r.headers["X-Subject-Token"]
+    assert http("GET", SERVERS, token=tok).status == 200
+    # deleting it ends its tokens at once
+    os_run("application", "credential", "delete", "e2e-ac", env=env)
+    assert_error(http("GET", SERVERS, token=tok), 401)
+    assert_error(http("POST", "/identity/v3/auth/tokens", by_id), 401)
+    os_run("user", "delete", uname)
+    os_run("project", "delete", pname)
+
+
+def test_project_hierarchy_custom_roles_and_legacy_region(stack, os_cli, os_run, http):
+    sfx = secrets.token_hex(3)
+    adm = _admin(stack)
+    parent = _mk_project(stack, http, "e2e-par-" + sfx)
+    assert parent["parent_id"] == "default", parent
+    r = http("POST", "/identity/v3/projects",
+             {"project": {"name": "e2e-kid-" + sfx, "parent_id": parent["id"]}}, token=adm)
+    assert r.status == 201 and r.json["project"]["parent_id"] == parent["id"], r
+    kid = r.json["project"]
+    assert kid["domain_id"] == "default"
+    ids = [p["id"] for p in http("GET", "/identity/v3/projects?parent_id=" + parent["id"],
+                                 token=adm).json["projects"]]
+    assert ids == [kid["id"]], ids
+    r = http("POST", "/identity/v3/projects",
+             {"project": {"name": "e2e-orphan-" + sfx, "parent_id": "nosuch"}}, token=adm)
+    assert_error(r, 400)
+    # a parent is deleted after its children only
+    assert_error(http("DELETE", "/identity/v3/projects/" + parent["id"], token=adm), 403)
+    # a role of the cloud's own is carried in tokens with its id, and can be renamed
+    role = os_cli("role", "create", "e2e-role-" + sfx)
+    r = http("PATCH", "/identity/v3/roles/" + role["id"],
+             {"role": {"description": "d", "name": "e2e-role2-" + sfx}}, token=adm)
+    assert r.status == 200 and r.json["role"]["description"] == "d", r
+    assert_error(http("POST", "/identity/v3/roles", {"role": {"name": "a,b"}}, token=adm), 400)
+    pw = "pw-" + sfx
+    u = _mk_user(stack, http, "e2e-ru-" + sfx, pw)
+    os_run("role", "add", "--user", u["id"], "--project", kid["id"], role["id"])
+    r = _password_token(http, u["id"], pw, {"project": {"id": kid["id"]}})
+    assert r.status == 201, r
+    assert r.json["token"]["roles"] == [{"id": role["id"], "name": "e2e-role2-" + sfx}], r.json
+    # an endpoint's legacy "region" is made when missing (Keystone's v2 compatibility)
+    svc = os_cli("service", "create", "--name", "e2e-s-" + sfx, "e2e-t-" + sfx)
+    body = {"endpoint": {"service_id": svc["id"], "interface": "public",
+                         "url": "http://127.0.0.1:9/", "region": "e2e-reg-" + sfx}}
+    r = http("POST", "/identity/v3/endpoints", body, token=adm)
+    assert r.status == 201 and r.json["endpoint"]["region"] == "e2e-reg-" + sfx, r
+    assert http("GET", "/identity/v3/regions/e2e-reg-" + sfx, token=adm).status == 200
+    body["endpoint"] = {"service_id": svc["id"], "interface": "public",
+                        "url": "http://127.0.0.1:9/", "region_id": "e2e-nosuch-" + sfx}
+    assert_error(http("POST", "/identity/v3/endpoints", body, token=adm), 400)
+    os_run("service", "delete", svc["id"])
+    os_run("region", "delete", "e2e-reg-" + sfx)
+    os_run("user", "delete", u["id"])
+    os_run("role", "delete", role["id"])
+    os_run("project", "delete", kid["id"])
+    os_run("project", "delete", parent["id"])
+
+
+def test_credentials_and_os_ec2(stack, os_cli, os_run, http, project_ids):
+    adm = _admin(stack)
+    demo = stack.token("demo")
+    me = http("GET", "/identity/v3/auth/tokens", token=demo,
+              headers={"X-Subject-Token": demo}).json["token"]["user"]["id"]
+    # OS-EC2 through the CLI, as the demo user for its project
+    c = os_cli("ec2", "credentials", "create", "--project", project_ids["demo"], user="demo")
+    assert len(c["access"]) == 32 and len(c["secret"]) == 32, c
+    assert c["project_id"] == project_ids["demo"], c
+    listed = os_cli("ec2", "credentials", "list", user="demo")
+    assert c["access"] in [x["Access"] for x in listed], listed
+    r = http("GET", "/identity/v3/users/%s/credentials/OS-EC2/%s" % (me, c["access"]), token=demo)
+    assert r.status == 200 and r.json["credential"]["secret"] == c["secret"], r
+    # the same credential in /v3/credentials, its id the access key's SHA-256
+    r = http("GET", "/identity/v3/credentials?type=ec2&user_id=" + me, token=adm)
+    cid = hashlib.sha256(c["access"].encode()).hexdigest()
+    assert cid in [x["id"] for x in r.json["credentials"]], r
+    # no role on the admin project: refused; someone else's: 403
+    body = {"tenant_id": project_ids["admin"]}
+    assert_error(http("POST", "/identity/v3/users/%s/credentials/OS-EC2" % me, body,
+                      token=demo), 401)
+    os_run("ec2", "credentials", "delete", c["access"], user="demo")
+    r = http("GET", "/identity/v3/users/%s/credentials/OS-EC2/%s" % (me, c["access"]), token=demo)
+    assert_error(r, 404)
+    # a plain credential, administered by the admin
+    cred = os_cli("credential", "create", "--type", "totp", me, "blob-" + secrets.token_hex(4))
+    assert cred["type"] == "totp" and cred["user_id"] == me, cred
+    os_run("credential", "set", "--type", "totp", "--data", "new-blob", "--user", me, cred["id"])
+    r = http("GET", "/identity/v3/credentials/" + cred["id"], token=adm)
+    assert r.json["credential"]["blob"] == "new-blob", r
+    # an ec2 blob without an access key is refused
+    body = {"credential": {"type": "ec2", "user_id": me, "project_id": project_ids["demo"],
+                           "blob": "{}"}}
+    assert_error(http("POST", "/identity/v3/credentials", body, token=adm), 400)
+    os_run("credential", "delete", cred["id"])
+    assert_error(http("GET", "/identity/v3/credentials/" + cred["id"], token=adm), 404)
+
+
+def test_implied_roles_reach_tokens_at_once(stack, os_cli, os_run, http):
+    sfx = secrets.token_hex(3)
+    adm = _admin(stack)
+    prior = os_cli("role", "create", "e2e-prior-" + sfx)
+    implied = os_cli("role", "create", "e2e-implied-" + sfx)
+    r = http("PUT", "/identity/v3/roles/%s/implies/%s" % (prior["id"], implied["id"]), token=adm)
+    assert r.status == 201, r
+    assert r.json["role_inference"]["implies"]["id"] == implied["id"], r.json
+    assert http("HEAD", "/identity/v3/roles/%s/implies/%s" % (prior["id"], implied["id"]),
+                token=adm).status == 204
+    r = http("GET", "/identity/v3/role_inferences", token=adm)
+    names = {(i["prior_role"]["name"], x["name"]) for i in r.json["role_inferences"]
+             for x in i["implies"]}
+    assert {("admin", "member"), ("member", "reader"),
+            ("e2e-prior-" + sfx, "e2e-implied-" + sfx)} <= names, names
+    assert_error(http("PUT", "/identity/v3/roles/%s/implies/%s" % (prior["id"], prior["id"]),
+                      token=adm), 400)
+    pw = "pw-" + sfx
+    p = _mk_project(stack, http, "e2e-ip-" + sfx)
+    u = _mk_user(stack, http, "e2e-iu-" + sfx, pw)
+    os_run("role", "add", "--user", u["id"], "--project", p["id"], prior["id"])
+    r = _password_token(http, u["id"], pw, {"project": {"id": p["id"]}})
+    tok = r.headers["X-Subject-Token"]
+    assert {x["name"] for x in r.json["token"]["roles"]} == \
+        {"e2e-prior-" + sfx, "e2e-implied-" + sfx}, r.json
+    # the rule goes: a token that was validated before loses the implied role at once
+    r = http("GET", "/identity/v3/auth/tokens", token=adm, headers={"X-Subject-Token": tok})
+    assert len(r.json["token"]["roles"]) == 2
+    assert http("DELETE", "/identity/v3/roles/%s/implies/%s" % (prior["id"], implied["id"]),
+                token=adm).status == 204
+    r = http("GET", "/identity/v3/auth/tokens", token=adm, headers={"X-Subject-Token": tok})
+    assert [x["name"] for x in r.json["token"]["roles"]] == ["e2e-prior-" + sfx], r.json
+    os_run("user", "delete", u["id"])
+    os_run("project", "delete", p["id"])
+    os_run("role", "delete", prior["id"])
+    os_run("role", "delete", implied["id"])

@@ -1,3 +1,0 @@
--- placeholder for identity's migration 0005 (issue 7 session): lets this branch migrate
--- without a gap; the lead drops it when the real file is merged.
-DO $$ BEGIN END $$;
