@@ -1345,7 +1345,8 @@ static json_t *assignment_json(const struct req *r, const PGresult *res, int i, 
 }
 
 /* GET /role_assignments: filters user.id, group.id, scope.project.id, scope.domain.id,
- * role.id; "effective" replaces each group grant by one grant per member. No
+ * role.id; "effective" replaces each group grant by one grant per member and adds the
+ * roles each grant implies. No
  * inheritance: an OS-INHERIT filter matches nothing. */
 static void assignments_list(struct req *r, struct resp *w)
 {
@@ -1362,11 +1363,15 @@ static void assignments_list(struct req *r, struct resp *w)
 	int none = req_query(r, "scope.OS-INHERIT:inherited_to") != NULL;
 	PGresult *res = DBQ(
 	    r->ctx->db, err, sizeof err,
-	    "WITH a AS (SELECT user_id, group_id, project_id, domain_id, role_id, NULL::text AS via"
-	    " FROM role_assignments WHERE NOT $6::boolean OR user_id IS NOT NULL UNION ALL"
-	    " SELECT gm.user_id, NULL, ra.project_id, ra.domain_id, ra.role_id, ra.group_id"
-	    " FROM role_assignments ra JOIN group_members gm ON gm.group_id = ra.group_id"
-	    " WHERE $6::boolean)"
+	    "WITH RECURSIVE b AS (SELECT user_id, group_id, project_id, domain_id, role_id,"
+	    " NULL::text AS via FROM role_assignments WHERE NOT $6::boolean OR user_id IS NOT NULL"
+	    " UNION ALL SELECT gm.user_id, NULL, ra.project_id, ra.domain_id, ra.role_id,"
+	    " ra.group_id FROM role_assignments ra JOIN group_members gm"
+	    " ON gm.group_id = ra.group_id WHERE $6::boolean),"
+	    /* effective: the roles the granted ones imply, as grants of their own */
+	    " a AS (SELECT * FROM b UNION SELECT a.user_id, a.group_id, a.project_id,"
+	    " a.domain_id, ir.implied_role_id, a.via FROM a JOIN implied_roles ir"
+	    " ON ir.prior_role_id = a.role_id WHERE $6::boolean)"
 	    " SELECT a.user_id, u.name, a.group_id, g.name, a.project_id, p.name, a.domain_id,"
 	    " d.name, ro.id, ro.name, a.via, coalesce(u.domain_id, g.domain_id), ad.name,"
 	    " p.domain_id, pd.name FROM a JOIN roles ro ON ro.id = a.role_id"

@@ -152,3 +152,8 @@ CREATE TABLE credentials (
   project_id text REFERENCES projects(id) ON DELETE CASCADE, type text NOT NULL,
   blob text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
 CREATE INDEX credentials_user ON credentials(user_id);
+-- Keystone's policy store (/v3/policies): blobs of a type kept for other services;
+-- nubo-api's own RBAC does not read them
+CREATE TABLE policies (
+  id text PRIMARY KEY, type text NOT NULL, blob text NOT NULL,
+  extra jsonb NOT NULL DEFAULT '{}');
