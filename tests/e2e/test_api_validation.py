@@ -40,9 +40,14 @@ def test_keypair_user_id_is_refused_at_2_1(stack):
     assert "user_id" in r.text
     r = stack.http("GET", "/compute/v2.1/os-keypairs/kp-user-id", token=stack.token())
     assert r.status == 404
-    # the CLI's --user needs 2.10, which we do not serve: it refuses before sending
-    proc = stack.os_run("keypair", "create", "--user", "demo", "kp-cli-user", check=False)
-    assert proc.returncode != 0
+    # from 2.10 on (served since issue 7) an admin makes a key pair for another user:
+    # the CLI's --user negotiates it, and the pair is the named user's, not the admin's
+    kp = stack.os_cli("keypair", "create", "--user", "demo", "kp-cli-user")
+    try:
+        assert kp["user_id"] == stack.os_cli("user", "show", "demo")["id"]
+        assert "kp-cli-user" not in [k["Name"] for k in stack.os_cli("keypair", "list")]
+    finally:
+        stack.os_run("keypair", "delete", "--user", "demo", "kp-cli-user", check=False)
 
 
 def test_unknown_flavor_property_is_400(stack):
