@@ -42,8 +42,10 @@ def test_keypair_user_id_is_refused_at_2_1(stack):
     assert r.status == 404
     # from 2.10 on (served since issue 7) an admin makes a key pair for another user:
     # the CLI's --user negotiates it, and the pair is the named user's, not the admin's
-    kp = stack.os_cli("keypair", "create", "--user", "demo", "kp-cli-user")
+    proc = stack.os_run("keypair", "create", "--user", "demo", "kp-cli-user")
     try:
+        assert "PRIVATE KEY" in proc.stdout
+        kp = stack.os_cli("keypair", "show", "--user", "demo", "kp-cli-user")
         assert kp["user_id"] == stack.os_cli("user", "show", "demo")["id"]
         assert "kp-cli-user" not in [k["Name"] for k in stack.os_cli("keypair", "list")]
     finally:
