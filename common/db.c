@@ -317,11 +317,37 @@ void db_release(struct db_pool *p, PGconn *c)
 	pthread_mutex_unlock(&p->lock);
 }
 
+/* 1 when sql at s starts with the keyword kw (a whole word). */
+static int keyword_at(const char *s, const char *kw)
+{
+	size_t n = strlen(kw);
+	return !strncasecmp(s, kw, n) && !isalnum((unsigned char)s[n]) && s[n] != '_';
+}
+
+/* 1 when a data-modifying keyword appears anywhere in sql as a whole word (string
+ * literals and identifiers included: a false "writes" only costs the retry). */
+static int mentions_write(const char *sql)
+{
+	static const char *const writes[] = {"INSERT", "UPDATE", "DELETE", "MERGE", "COPY"};
+	for (const char *p = sql; *p; p++) {
+		if (p > sql && (isalnum((unsigned char)p[-1]) || p[-1] == '_'))
+			continue;
+		for (size_t i = 0; i < sizeof(writes) / sizeof(writes[0]); i++)
+			if (keyword_at(p, writes[i]))
+				return 1;
+	}
+	return 0;
+}
+
 int db_sql_read_only(const char *sql)
 {
 	while (*sql == ' ' || *sql == '\t' || *sql == '\n' || *sql == '(')
 		sql++;
-	return !strncasecmp(sql, "SELECT", 6) && !isalnum((unsigned char)sql[6]) && sql[6] != '_';
+	if (keyword_at(sql, "SELECT"))
+		return 1;
+	/* a WITH query (the token lookup's recursive group and implied-role walk) reads
+	 * only when none of its parts writes */
+	return keyword_at(sql, "WITH") && !mentions_write(sql);
 }
 
 /* Before a statement is sent on an idle connection: a connection the server closed
@@ -330,10 +356,14 @@ int db_sql_read_only(const char *sql)
  * one that may or may not have run. */
 static void db_revive(PGconn *c)
 {
-	if (PQstatus(c) == CONNECTION_OK && PQtransactionStatus(c) == PQTRANS_IDLE) {
+	/* the server's FATAL and its EOF may take two reads: libpq returns after the
+	 * bytes of the first and notices the EOF only on the next (a bounded loop: a
+	 * live link with a pending notification stops as soon as nothing is left) */
+	for (int i = 0;
+	     i < 8 && PQstatus(c) == CONNECTION_OK && PQtransactionStatus(c) == PQTRANS_IDLE; i++) {
 		struct pollfd p = {PQsocket(c), POLLIN, 0};
-		if (p.fd >= 0 && poll(&p, 1, 0) > 0)
-			PQconsumeInput(c); /* reads the FATAL and the EOF: CONNECTION_BAD */
+		if (p.fd < 0 || poll(&p, 1, 0) <= 0 || !PQconsumeInput(c))
+			break;
 	}
 	if (PQstatus(c) != CONNECTION_OK)
 		PQreset(c);

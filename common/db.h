@@ -29,7 +29,8 @@ void db_release(struct db_pool *p, PGconn *c);
  * statement error. */
 PGresult *db_query(PGconn *c, const char *sql, int n, const char *const *params, char *err,
                    size_t errlen, char *sqlstate);
-/* 1 when sql is a plain SELECT (what db_query may run a second time), else 0. */
+/* 1 when sql is a plain SELECT, or a WITH query none of whose parts writes (what
+ * db_query may run a second time, and what db_query_stmt prepares), else 0. */
 int db_sql_read_only(const char *sql);
 /* A hot statement with a fixed text, run as a prepared statement under its name
  * (unique per process, e.g. "token_validate"), so PostgreSQL parses and plans it once

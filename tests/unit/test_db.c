@@ -52,6 +52,15 @@ static void read_only_statements(void **state)
 	assert_false(db_sql_read_only("DELETE FROM tokens"));
 	assert_false(db_sql_read_only("WITH x AS (DELETE FROM t RETURNING 1) SELECT 1"));
 	assert_false(db_sql_read_only("SELECTED"));
+	/* a WITH query reads when none of its parts writes (the token lookup's recursive
+	 * walk: without this its first run after a PostgreSQL restart was a 503) */
+	assert_true(db_sql_read_only("WITH RECURSIVE g(id) AS (SELECT 1 UNION SELECT id FROM g)"
+	                             " SELECT * FROM g"));
+	assert_true(db_sql_read_only("with x as (select updated_at from t) select * from x"));
+	assert_false(db_sql_read_only("WITH x AS (SELECT 1) UPDATE t SET a = 1"));
+	assert_false(db_sql_read_only("WITH x AS (SELECT 1) insert into t SELECT * FROM x"));
+	assert_false(db_sql_read_only("WITH x AS (SELECT 1 FOR UPDATE) SELECT 1"));
+	assert_false(db_sql_read_only("WITHOUT"));
 	assert_false(db_sql_read_only(""));
 }
 
