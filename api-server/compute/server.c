@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "compute/instance_action.h"
+#include "image/image.h"
 #include "jparse.h"
 #include "jsonw.h"
 #include "log.h"
@@ -856,7 +857,8 @@ static int resolve_refs(struct req *r, struct resp *w, const struct create_req *
 	const char *fid = ref_id(c->flavor_ref);
 	char iid[UUID_STR_LEN];
 	uuid_lower(ref_id(c->image_ref), iid);
-	PGresult *f = NULL, *im = NULL, *k = NULL, *az = NULL;
+	PGresult *f = NULL, *k = NULL, *az = NULL;
+	struct image img = {0};
 
 	f = DBQ(r->ctx->db, err, sizeof err,
 	        "SELECT id, vcpus, ram_mb, disk_gb, name, ephemeral_gb, swap_mb, extra_specs::text"
@@ -876,31 +878,30 @@ static int resolve_refs(struct req *r, struct resp *w, const struct create_req *
 	fl->swap_mb = xstrdup(db_val(f, 0, 6));
 	fl->extra_specs = xstrdup(db_val(f, 0, 7));
 
-	im = DBQ(r->ctx->db, err, sizeof err,
-	         "SELECT status, min_disk, min_ram, coalesce(size, 0), coalesce(disk_format, ''),"
-	         " coalesce(virtual_size, -1)"
-	         " FROM images WHERE id = $1"
-	         " AND (visibility IN ('public', 'community') OR owner = $2 OR $3::text = '1')",
-	         iid, r->ctx->auth.project_id, admin ? "1" : "0");
-	im = wire_one_row(r, w, im, err, 400, "Image %s could not be found.", iid);
-	if (!im)
+	/* One visibility rule for showing and booting: the image service's (a member of
+	 * a shared image boots it, as Nova asks Glance for the image by id). */
+	int irc = image_for_boot(r, iid, &img, err, sizeof err);
+	if (irc == -EIO) {
+		resp_db_error(r, w, err);
 		goto out;
-	if (strcmp(db_val(im, 0, 0), "active")) {
-		resp_error(r, w, 400, "Image %s is not active.", iid);
+	}
+	if (irc < 0) {
+		resp_error(r, w, 400, "%s", err);
 		goto out;
 	}
 	/* The compute agent boots qcow2 and raw root disks only. */
-	if (strcmp(db_val(im, 0, 4), "qcow2") && strcmp(db_val(im, 0, 4), "raw")) {
+	const char *format = img.disk_format ? img.disk_format : "";
+	if (strcmp(format, "qcow2") && strcmp(format, "raw")) {
 		resp_error(r, w, 400,
 		           "Image %s has disk_format '%s'; servers boot from qcow2 or raw.", iid,
-		           db_val(im, 0, 4));
+		           format);
 		goto out;
 	}
 	const struct image_needs needs = {
-	    .size = strtoll(db_val(im, 0, 3), NULL, 10),
-	    .virtual_size = strtoll(db_val(im, 0, 5), NULL, 10),
-	    .min_disk_gb = db_long(im, 0, 1, 0),
-	    .min_ram_mb = db_long(im, 0, 2, 0),
+	    .size = img.size < 0 ? 0 : img.size,
+	    .virtual_size = img.virtual_size,
+	    .min_disk_gb = img.min_disk,
+	    .min_ram_mb = img.min_ram,
 	};
 	/* A zero-disk flavor would give the root disk the image's own virtual size (a
 	 * 100 TiB qcow2 fills the host): only admins may boot from an image on one, as in
@@ -936,7 +937,7 @@ static int resolve_refs(struct req *r, struct resp *w, const struct create_req *
 	rc = 0;
 out:
 	PQclear(f);
-	PQclear(im);
+	image_release(&img);
 	PQclear(k);
 	PQclear(az);
 	return rc;

@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from nubo_e2e import assert_error
+from nubo_e2e import assert_error, wait_for
 
 V2 = "/image/v2"
 PATCH21 = "application/openstack-images-v2.1-json-patch"
@@ -275,6 +275,36 @@ def test_members_share_an_image(stack, projects, tmp_path):
         r = stack.http("POST", "%s/images/%s/members" % (V2, iid), {"member": ""}, token=demo)
         assert_error(r, 400)
     finally:
+        _delete(stack, iid, user="demo")
+
+
+def test_a_member_boots_a_shared_image(stack, projects, ids, tmp_path):
+    """Compute decides who may boot an image by the image service's one visibility
+    rule (image_for_boot): a member of a shared image boots it, a non-member is told
+    the image does not exist."""
+    mem, other = projects["mem"], projects["other"]
+    path = tmp_path / "boot.raw"
+    path.write_bytes(b"\0" * 65536)
+    iid = _create(stack, "e2e-shared-boot", path, user="demo")["id"]
+    body = {"server": {"name": "e2e-shared-boot", "imageRef": iid,
+                       "flavorRef": ids["flavor"]}}
+    sid = None
+    try:
+        stack.os_run("image", "set", "--shared", iid, user="demo")
+        stack.os_cli("image", "add", "project", iid, mem["id"], user="demo")
+        _cli_as(stack, mem, "image", "set", "--accept", iid)
+        r = stack.http("POST", "/compute/v2.1/servers", body, token=mem["token"])
+        assert r.status == 202, r
+        sid = r.json["server"]["id"]
+        r = stack.http("POST", "/compute/v2.1/servers", body, token=other["token"])
+        assert_error(r, 400)
+        assert r.json["badRequest"]["message"] == "Image %s could not be found." % iid, r
+    finally:
+        if sid:
+            path_ = "/compute/v2.1/servers/" + sid
+            assert stack.http("DELETE", path_, token=mem["token"]).status == 204
+            wait_for(lambda: stack.http("GET", path_, token=mem["token"]).status == 404, 120,
+                     what="server %s gone" % sid)
         _delete(stack, iid, user="demo")
 
 
