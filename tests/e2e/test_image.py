@@ -366,11 +366,12 @@ def test_deactivate_and_reactivate(stack, projects, ids, tmp_path):
         assert status == 403
         status, _, body = _get_bytes_as(stack, iid, stack.token())
         assert status == 200 and body == path.read_bytes()
-        # servers do not boot from it
+        # servers do not boot from it, for that reason (any other refusal is a 400 too)
         r = stack.http("POST", "/compute/v2.1/servers",
                        {"server": {"name": "e2e-deact", "imageRef": iid,
                                    "flavorRef": ids["flavor"]}}, token=stack.token("demo"))
-        assert r.status == 400, r
+        assert_error(r, 400)
+        assert r.json["badRequest"]["message"] == "Image %s is not active." % iid, r
         stack.os_run("image", "set", "--activate", iid, user="demo")
         assert stack.os_cli("image", "show", iid, user="demo")["status"] == "active"
         status, _, _ = _get_bytes_as(stack, iid, stack.token("demo"))
