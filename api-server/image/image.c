@@ -179,6 +179,15 @@ int image_for_boot(struct req *r, const char *id, struct image *img, char *err, 
 	return 0;
 }
 
+int image_owner_lock(struct req *r, const char *owner, char *err, size_t errlen)
+{
+	return DBX(r->ctx->db, err, errlen,
+	           "SELECT pg_advisory_xact_lock(hashtext('nubo-image-quota'), hashtext($1))",
+	           owner) < 0
+	           ? -EIO
+	           : 0;
+}
+
 int image_may_modify(const struct req *r, const struct image *img)
 {
 	if (policy_is_admin(&r->ctx->auth))
@@ -783,22 +792,6 @@ static void images_create(struct req *r, struct resp *w)
 		resp_error(r, w, 400, "request body must be a JSON object");
 		return;
 	}
-	if (!policy_is_admin(&r->ctx->auth)) {
-		PGresult *n =
-		    DBQ(r->ctx->db, err, sizeof err, "SELECT count(*) FROM images WHERE owner = $1",
-		        r->ctx->auth.project_id);
-		long have = n ? db_long(n, 0, 0, -1) : -1;
-		PQclear(n);
-		if (have < 0) {
-			resp_db_error(r, w, err);
-			return;
-		}
-		if (have >= IMAGE_MAX_PER_PROJECT) {
-			resp_error(r, w, 413, "Maximum number of images (%d) exceeded.",
-			           IMAGE_MAX_PER_PROJECT);
-			return;
-		}
-	}
 	img.status = xstrdup("queued");
 	img.visibility = xstrdup("shared");
 	img.owner = xstrdup(r->ctx->auth.project_id);
@@ -815,7 +808,36 @@ static void images_create(struct req *r, struct resp *w)
 	}
 	if (!img.id[0])
 		uuid_generate_str(img.id);
+	/* the count and the insert under the owner's quota lock, or parallel creates
+	 * pass the count together */
+	int bound = !policy_is_admin(&r->ctx->auth);
+	if (db_begin(r->ctx->db) < 0) {
+		resp_db_error(r, w, "begin failed");
+		goto out;
+	}
+	if (bound) {
+		PGresult *n = NULL;
+		long have = -1;
+		if (image_owner_lock(r, img.owner, err, sizeof(err)) == 0 &&
+		    (n = DBQ(r->ctx->db, err, sizeof err,
+		             "SELECT count(*) FROM images WHERE owner = $1", img.owner)))
+			have = db_long(n, 0, 0, -1);
+		PQclear(n);
+		if (have < 0) {
+			resp_db_error(r, w, err);
+			goto out;
+		}
+		if (have >= IMAGE_MAX_PER_PROJECT) {
+			resp_error(r, w, 413, "Maximum number of images (%d) exceeded.",
+			           IMAGE_MAX_PER_PROJECT);
+			goto out;
+		}
+	}
 	int rc = image_store(r, &img, 1, err, sizeof(err));
+	if (rc == 0 && db_commit(r->ctx->db) < 0) {
+		snprintf(err, sizeof(err), "commit failed");
+		rc = -EIO;
+	}
 	if (rc == -EEXIST)
 		resp_error(r, w, 409, "Image with identifier %s already exists!", img.id);
 	else if (rc < 0)

@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import subprocess
+import threading
 import urllib.error
 import urllib.request
 import uuid
@@ -635,5 +636,46 @@ def test_image_size_total_quota(stack, projects):
     finally:
         stack.sql("DELETE FROM quotas WHERE project_id = :'p1' AND"
                   " resource = 'image_size_total'", p["id"])
+        for iid in made:
+            stack.http("DELETE", "%s/images/%s" % (V2, iid), token=stack.token())
+
+
+# ---------------------------------------------------------------- image count
+
+def test_image_count_limit_holds_under_parallel_creates(stack, projects):
+    """A project holds at most 100 images (Glance's image_count_total; admins are not
+    bound): the count and the insert run under the owner's quota lock, so creates sent
+    together cannot pass the count together."""
+    p = projects["mem"]
+    tok = p["token"]
+
+    def owned():
+        r = stack.http("GET", "%s/images?limit=1000&owner=%s&visibility=all" % (V2, p["id"]),
+                       token=tok)
+        assert r.status == 200, r
+        return [i["id"] for i in r.json["images"]]
+
+    made = []
+    try:
+        while len(owned()) < 96:
+            made.append(_new_image(stack, tok)["id"])
+        results = [None] * 16
+
+        def create(i):
+            results[i] = stack.http("POST", "%s/images" % V2, {"name": "e2e-count-%d" % i},
+                                    token=tok)
+        threads = [threading.Thread(target=create, args=(i,)) for i in range(16)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        made += [r.json["id"] for r in results if r.status == 201]
+        assert sorted(r.status for r in results) == [201] * 4 + [413] * 12, results
+        for r in results:
+            if r.status == 413:
+                assert_error(r, 413)
+                assert "Maximum number of images (100) exceeded." in r.text, r
+        assert len(owned()) == 100
+    finally:
         for iid in made:
             stack.http("DELETE", "%s/images/%s" % (V2, iid), token=stack.token())
