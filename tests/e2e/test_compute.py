@@ -515,6 +515,9 @@ def test_quota_class_sets_feed_the_defaults(stack, http, project_ids):
     assert r.status == 200, r
     q = r.json["quota_class_set"]
     assert q["id"] == "default" and q["instances"] == 10 and "floating_ips" in q, q
+    # Nova's os-quota-class-sets:show is admin-only, as its update
+    assert_error(http("GET", API + "/os-quota-class-sets/default", token=stack.token("demo")),
+                 403)
     assert_error(http("PUT", API + "/os-quota-class-sets/default",
                       {"quota_class_set": {"key_pairs": 99}}, token=stack.token("demo")), 403)
     r = http("PUT", API + "/os-quota-class-sets/default",
