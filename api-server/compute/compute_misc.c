@@ -665,7 +665,7 @@ static const struct httpd_route routes[] = {
     {"GET", C "/os-quota-sets/{}/detail", quota_sets_detail, POL_COMPUTE_QUOTA_READ, 0},
     {"PUT", C "/os-quota-sets/{}", quota_sets_update, POL_COMPUTE_QUOTA_WRITE, 0},
     {"DELETE", C "/os-quota-sets/{}", quota_sets_delete, POL_COMPUTE_QUOTA_WRITE, 0},
-    {"GET", C "/os-quota-class-sets/{}", quota_classes_show, POL_COMPUTE_READ, 0},
+    {"GET", C "/os-quota-class-sets/{}", quota_classes_show, POL_COMPUTE_ADMIN, 0},
     {"PUT", C "/os-quota-class-sets/{}", quota_classes_update, POL_COMPUTE_ADMIN, 0},
 };
 HTTPD_TABLE(compute_misc_routes, routes, &compute_hooks);

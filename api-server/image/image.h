@@ -87,6 +87,12 @@ int image_may_modify(const struct req *r, const struct image *img);
  * handler. */
 int image_upload_may_stream(struct req *r, struct resp *w);
 
+/* Takes project owner's image quota lock (a transaction-level advisory lock), inside
+ * the caller's transaction: the checks of the owner's image count and data size
+ * (image_count_total, image_size_total) run under it, so parallel creates or uploads
+ * cannot pass one check together. Returns 0 or -EIO with err. */
+int image_owner_lock(struct req *r, const char *owner, char *err, size_t errlen);
+
 /* Pure: 0 when used + delta bytes fit a limit of limit_mib MiB (negative: none), as
  * Glance's image_size_total; else -EDQUOT with Glance's message ("Resource
  * image_size_total is over limit of 1 due to current usage 0 and delta 2", MiB). */

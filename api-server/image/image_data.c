@@ -125,9 +125,7 @@ static int quota_check(struct req *r, const char *owner, const char *image_id, u
 {
 	if (!owner)
 		return 0;
-	if (lock && DBX(r->ctx->db, err, errlen,
-	                "SELECT pg_advisory_xact_lock(hashtext('nubo-image-quota'), hashtext($1))",
-	                owner) < 0)
+	if (lock && image_owner_lock(r, owner, err, errlen) < 0)
 		return -EIO;
 	PGresult *res = DBQ(r->ctx->db, err, errlen,
 	                    "SELECT (SELECT hard_limit FROM quotas WHERE project_id = $1 AND"

@@ -515,6 +515,9 @@ def test_quota_class_sets_feed_the_defaults(stack, http, project_ids):
     assert r.status == 200, r
     q = r.json["quota_class_set"]
     assert q["id"] == "default" and q["instances"] == 10 and "floating_ips" in q, q
+    # Nova's os-quota-class-sets:show is admin-only, as its update
+    assert_error(http("GET", API + "/os-quota-class-sets/default", token=stack.token("demo")),
+                 403)
     assert_error(http("PUT", API + "/os-quota-class-sets/default",
                       {"quota_class_set": {"key_pairs": 99}}, token=stack.token("demo")), 403)
     r = http("PUT", API + "/os-quota-class-sets/default",
@@ -598,6 +601,44 @@ def test_keypair_microversions(stack, http):
     assert http("DELETE", API + "/os-keypairs/mv-k1", token=admin).status == 202
     assert http("DELETE", API + "/os-keypairs/mv-k2", token=admin,
                 headers=mv("2.2")).status == 204
+
+
+def test_keypair_of_another_user(stack, http, project_ids):
+    """2.10: an admin's key pair for a user that does not exist is a 400, and one for
+    another user counts that user's keys against key_pairs, not the admin's."""
+    admin, v = stack.token("admin"), mv("2.10")
+    kp = lambda name, uid: {"keypair": {"name": name, "user_id": uid, "public_key": PUBKEY}}
+    r = http("POST", API + "/os-keypairs", kp("e2e-ku", "no-such-user"), token=admin, headers=v)
+    assert_error(r, 400)
+    assert r.json["badRequest"]["message"] == "User no-such-user could not be found.", r
+    demo = stack.os_cli("user", "show", "demo")["id"]
+    count = lambda q: len(get(http, admin, "/os-keypairs" + q, "2.10").json["keypairs"])
+    made = ["e2e-ku-%d" % i for i in range(count("") + 1)]
+    quota = API + "/os-quota-sets/" + project_ids["admin"]
+    before = http("GET", quota, token=admin).json["quota_set"]["key_pairs"]
+    try:
+        for name in made:
+            r = http("POST", API + "/os-keypairs", kp(name, demo), token=admin, headers=v)
+            assert r.status == 201, r
+        # demo now holds more keys than the admin: a limit between the two
+        held = count("?user_id=" + demo)
+        assert held > count("")
+        r = http("PUT", quota, {"quota_set": {"key_pairs": held}}, token=admin)
+        assert r.status == 200, r
+        r = http("POST", API + "/os-keypairs", kp("e2e-ku-x", demo), token=admin, headers=v)
+        assert_error(r, 403)
+        assert "too many key pairs" in r.text, r
+        me = stack.http("GET", "/identity/v3/auth/tokens", token=admin,
+                        headers={"X-Subject-Token": admin}).json["token"]["user"]["id"]
+        r = http("POST", API + "/os-keypairs", kp("e2e-ku-mine", me), token=admin, headers=v)
+        assert r.status == 201, r
+        assert http("DELETE", API + "/os-keypairs/e2e-ku-mine", token=admin,
+                    headers=v).status == 204
+    finally:
+        http("PUT", quota, {"quota_set": {"key_pairs": before}}, token=admin)
+        for name in made:
+            http("DELETE", API + "/os-keypairs/%s?user_id=%s" % (name, demo), token=admin,
+                 headers=v)
 
 
 def test_limits_and_quota_microversions(stack, http, project_ids):

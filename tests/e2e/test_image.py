@@ -7,13 +7,14 @@ import hashlib
 import json
 import os
 import subprocess
+import threading
 import urllib.error
 import urllib.request
 import uuid
 
 import pytest
 
-from nubo_e2e import assert_error
+from nubo_e2e import assert_error, wait_for
 
 V2 = "/image/v2"
 PATCH21 = "application/openstack-images-v2.1-json-patch"
@@ -278,6 +279,36 @@ def test_members_share_an_image(stack, projects, tmp_path):
         _delete(stack, iid, user="demo")
 
 
+def test_a_member_boots_a_shared_image(stack, projects, ids, tmp_path):
+    """Compute decides who may boot an image by the image service's one visibility
+    rule (image_for_boot): a member of a shared image boots it, a non-member is told
+    the image does not exist."""
+    mem, other = projects["mem"], projects["other"]
+    path = tmp_path / "boot.raw"
+    path.write_bytes(b"\0" * 65536)
+    iid = _create(stack, "e2e-shared-boot", path, user="demo")["id"]
+    body = {"server": {"name": "e2e-shared-boot", "imageRef": iid,
+                       "flavorRef": ids["flavor"]}}
+    sid = None
+    try:
+        stack.os_run("image", "set", "--shared", iid, user="demo")
+        stack.os_cli("image", "add", "project", iid, mem["id"], user="demo")
+        _cli_as(stack, mem, "image", "set", "--accept", iid)
+        r = stack.http("POST", "/compute/v2.1/servers", body, token=mem["token"])
+        assert r.status == 202, r
+        sid = r.json["server"]["id"]
+        r = stack.http("POST", "/compute/v2.1/servers", body, token=other["token"])
+        assert_error(r, 400)
+        assert r.json["badRequest"]["message"] == "Image %s could not be found." % iid, r
+    finally:
+        if sid:
+            path_ = "/compute/v2.1/servers/" + sid
+            assert stack.http("DELETE", path_, token=mem["token"]).status == 204
+            wait_for(lambda: stack.http("GET", path_, token=mem["token"]).status == 404, 120,
+                     what="server %s gone" % sid)
+        _delete(stack, iid, user="demo")
+
+
 def test_members_only_on_shared_images(stack):
     demo = stack.token("demo")
     img = _new_image(stack, demo, visibility="private")
@@ -336,11 +367,12 @@ def test_deactivate_and_reactivate(stack, projects, ids, tmp_path):
         assert status == 403
         status, _, body = _get_bytes_as(stack, iid, stack.token())
         assert status == 200 and body == path.read_bytes()
-        # servers do not boot from it
+        # servers do not boot from it, for that reason (any other refusal is a 400 too)
         r = stack.http("POST", "/compute/v2.1/servers",
                        {"server": {"name": "e2e-deact", "imageRef": iid,
                                    "flavorRef": ids["flavor"]}}, token=stack.token("demo"))
-        assert r.status == 400, r
+        assert_error(r, 400)
+        assert r.json["badRequest"]["message"] == "Image %s is not active." % iid, r
         stack.os_run("image", "set", "--activate", iid, user="demo")
         assert stack.os_cli("image", "show", iid, user="demo")["status"] == "active"
         status, _, _ = _get_bytes_as(stack, iid, stack.token("demo"))
@@ -604,5 +636,46 @@ def test_image_size_total_quota(stack, projects):
     finally:
         stack.sql("DELETE FROM quotas WHERE project_id = :'p1' AND"
                   " resource = 'image_size_total'", p["id"])
+        for iid in made:
+            stack.http("DELETE", "%s/images/%s" % (V2, iid), token=stack.token())
+
+
+# ---------------------------------------------------------------- image count
+
+def test_image_count_limit_holds_under_parallel_creates(stack, projects):
+    """A project holds at most 100 images (Glance's image_count_total; admins are not
+    bound): the count and the insert run under the owner's quota lock, so creates sent
+    together cannot pass the count together."""
+    p = projects["mem"]
+    tok = p["token"]
+
+    def owned():
+        r = stack.http("GET", "%s/images?limit=1000&owner=%s&visibility=all" % (V2, p["id"]),
+                       token=tok)
+        assert r.status == 200, r
+        return [i["id"] for i in r.json["images"]]
+
+    made = []
+    try:
+        while len(owned()) < 96:
+            made.append(_new_image(stack, tok)["id"])
+        results = [None] * 16
+
+        def create(i):
+            results[i] = stack.http("POST", "%s/images" % V2, {"name": "e2e-count-%d" % i},
+                                    token=tok)
+        threads = [threading.Thread(target=create, args=(i,)) for i in range(16)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        made += [r.json["id"] for r in results if r.status == 201]
+        assert sorted(r.status for r in results) == [201] * 4 + [413] * 12, results
+        for r in results:
+            if r.status == 413:
+                assert_error(r, 413)
+                assert "Maximum number of images (100) exceeded." in r.text, r
+        assert len(owned()) == 100
+    finally:
         for iid in made:
             stack.http("DELETE", "%s/images/%s" % (V2, iid), token=stack.token())
