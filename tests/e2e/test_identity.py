@@ -843,3 +843,57 @@ def test_policy_store(stack, http):
     assert_error(http("POST", "/identity/v3/policies", {"policy": {"type": "x"}}, token=adm), 400)
     assert http("DELETE", "/identity/v3/policies/" + pid, token=adm).status == 204
     assert_error(http("GET", "/identity/v3/policies/" + pid, token=adm), 404)
+
+
+# ------------------------------------------------------------------ review fixes
+def _domain_with_user(stack, os_cli, os_run, role, sfx):
+    """A new domain, a user of it holding ROLE on the domain only; returns (domain, user,
+    password, domain-scoped token)."""
+    d = os_cli("domain", "create", "e2e-dsc-%s-%s" % (role, sfx))
+    pw = "pw-" + sfx
+    u = os_cli("user", "create", "--domain", d["id"], "--password", pw, "u-" + role)
+    os_run("role", "add", "--user", u["id"], "--domain", d["id"], role)
+    return d, u, pw
+
+
+def _domain_token(http, user_id, pw, domain_id):
+    r = _password_token(http, user_id, pw, {"domain": {"id": domain_id}})
+    assert r.status == 201 and "project" not in r.json["token"], r
+    return r.headers["X-Subject-Token"]
+
+
+def _drop_domain(os_run, d):
+    os_run("domain", "set", "--disable", d["id"])
+    os_run("domain", "delete", d["id"])
+
+
+def test_domain_scoped_tokens_reach_no_project_service(stack, os_cli, os_run, http):
+    """Review F1/F2: a domain's roles count in no project. A domain member gets 403 from
+    image and compute (it once created 'private' images with owner '' that every other
+    domain-scoped caller saw); a domain admin is no cloud admin."""
+    sfx = secrets.token_hex(3)
+    d1, member, pw1 = _domain_with_user(stack, os_cli, os_run, "member", sfx)
+    d2, admin, pw2 = _domain_with_user(stack, os_cli, os_run, "admin", sfx)
+    mtok = _domain_token(http, member["id"], pw1, d1["id"])
+    body = {"name": "e2e-dsc-" + sfx, "visibility": "private", "disk_format": "raw",
+            "container_format": "bare"}
+    r = http("POST", "/image/v2/images", body, token=mtok)
+    assert r.status == 403, r
+    assert http("GET", "/image/v2/images", token=mtok).status == 403
+    assert http("GET", SERVERS, token=mtok).status == 403
+    assert http("GET", SERVERS + "/detail", token=mtok).status == 403
+    assert not stack.sql("SELECT id FROM images WHERE name = :'p1'", "e2e-dsc-" + sfx)
+    atok = _domain_token(http, admin["id"], pw2, d2["id"])
+    assert_error(http("GET", "/identity/v3/users", token=atok), 403)
+    r = http("PATCH", "/identity/v3/users/" + member["id"], {"user": {"password": "owned-1"}},
+             token=atok)
+    assert_error(r, 403)
+    assert http("GET", SERVERS + "/detail?all_tenants=1", token=atok).status == 403
+    assert http("GET", "/image/v2/images", token=atok).status == 403
+    # the member's password is unchanged
+    _domain_token(http, member["id"], pw1, d1["id"])
+    # a project-scoped admin token still is the cloud admin
+    assert http("GET", "/identity/v3/users", token=_admin(stack)).status == 200
+    _drop_domain(os_run, d1)
+    _drop_domain(os_run, d2)
+
