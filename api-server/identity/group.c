@@ -190,7 +190,8 @@ static void member_delete(struct req *r, struct resp *w)
 	if (member_targets(r, w) < 0)
 		return;
 	/* the trigger's revocation event drops the user's cached tokens; a token left with
-	 * no role on its project is revoked, as when a direct grant goes */
+	 * no role on its project is revoked and an application credential on such a
+	 * project deleted (its tokens with it), as when a direct grant goes */
 	if (db_begin(r->ctx->db) < 0) {
 		resp_db_error(r, w, "begin failed");
 		return;
@@ -208,6 +209,12 @@ static void member_delete(struct req *r, struct resp *w)
 	        " AND t.project_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM role_assignments ra"
 	        " WHERE ra.project_id = t.project_id AND (ra.user_id = $1 OR ra.group_id IN"
 	        " (SELECT group_id FROM group_members WHERE user_id = $1)))",
+	        r->params[1]) < 0 ||
+	    DBX(r->ctx->db, err, sizeof err,
+	        "DELETE FROM application_credentials ac WHERE ac.user_id = $1 AND NOT EXISTS"
+	        " (SELECT 1 FROM role_assignments ra WHERE ra.project_id = ac.project_id AND"
+	        " (ra.user_id = $1 OR ra.group_id IN (SELECT group_id FROM group_members"
+	        " WHERE user_id = $1)))",
 	        r->params[1]) < 0 ||
 	    db_commit(r->ctx->db) < 0) {
 		resp_db_error(r, w, err);

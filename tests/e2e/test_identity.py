@@ -897,3 +897,92 @@ def test_domain_scoped_tokens_reach_no_project_service(stack, os_cli, os_run, ht
     _drop_domain(os_run, d1)
     _drop_domain(os_run, d2)
 
+
+def _ac_create(http, tok, user_id, name, roles=None):
+    body = {"application_credential": {"name": name}}
+    if roles is not None:
+        body["application_credential"]["roles"] = [{"name": x} for x in roles]
+    r = http("POST", "/identity/v3/users/%s/application_credentials" % user_id, body, token=tok)
+    assert r.status == 201, r
+    return r.json["application_credential"]
+
+
+def _ac_auth(http, ac, scope=None, methods=None):
+    body = {"auth": {"identity": {"methods": ["application_credential"],
+                                  "application_credential": {"id": ac["id"],
+                                                             "secret": ac["secret"]}}}}
+    if scope is not None:
+        body["auth"]["scope"] = scope
+    return http("POST", "/identity/v3/auth/tokens", body)
+
+
+def _ac_names(stack, http, user_id):
+    r = http("GET", "/identity/v3/users/%s/application_credentials" % user_id,
+             token=_admin(stack))
+    assert r.status == 200, r
+    return sorted(x["name"] for x in r.json["application_credentials"])
+
+
+def test_application_credentials_go_with_the_last_role(stack, os_cli, os_run, http):
+    """Review F15: a user's application credentials on a project are deleted (their
+    tokens revoked) when the user's last role there goes, whether by a direct grant, a
+    group's grant or leaving the group; a later grant does not revive them. A role left
+    through another path keeps them."""
+    sfx = secrets.token_hex(3)
+    pw = "pw-" + sfx
+    adm = _admin(stack)
+    p = os_cli("project", "create", "--domain", "default", "e2e-acr-" + sfx)
+    u = os_cli("user", "create", "--domain", "default", "--password", pw, "e2e-acr-" + sfx)
+    g = os_cli("group", "create", "--domain", "default", "e2e-acr-" + sfx)
+    scope = {"project": {"id": p["id"]}}
+
+    def user_token():
+        r = _password_token(http, u["id"], pw, scope)
+        assert r.status == 201, r
+        return r.headers["X-Subject-Token"]
+
+    def alive(tok):
+        return http("GET", "/identity/v3/auth/tokens", token=adm,
+                    headers={"X-Subject-Token": tok}).status == 200
+
+    # a direct grant goes
+    os_run("role", "add", "--user", u["id"], "--project", p["id"], "member")
+    ac = _ac_create(http, user_token(), u["id"], "direct")
+    r = _ac_auth(http, ac)
+    assert r.status == 201, r
+    actok = r.headers["X-Subject-Token"]
+    os_run("role", "remove", "--user", u["id"], "--project", p["id"], "member")
+    assert _ac_names(stack, http, u["id"]) == []
+    assert not alive(actok)
+    assert_error(http("GET", SERVERS, token=actok), 401)
+    os_run("role", "add", "--user", u["id"], "--project", p["id"], "member")
+    assert_error(_ac_auth(http, ac), 401)
+    # with the direct grant still there, a group's grant going keeps it
+    os_run("group", "add", "user", g["id"], u["id"])
+    os_run("role", "add", "--group", g["id"], "--project", p["id"], "reader")
+    ac = _ac_create(http, user_token(), u["id"], "kept")
+    os_run("role", "remove", "--group", g["id"], "--project", p["id"], "reader")
+    assert _ac_names(stack, http, u["id"]) == ["kept"]
+    assert _ac_auth(http, ac).status == 201
+    # only the group's grant left: it goes, and the credential with it
+    os_run("role", "add", "--group", g["id"], "--project", p["id"], "member")
+    os_run("role", "remove", "--user", u["id"], "--project", p["id"], "member")
+    assert _ac_names(stack, http, u["id"]) == ["kept"]
+    actok = _ac_auth(http, ac).headers["X-Subject-Token"]
+    os_run("role", "remove", "--group", g["id"], "--project", p["id"], "member")
+    assert _ac_names(stack, http, u["id"]) == []
+    assert not alive(actok)
+    # the group keeps its grant, the user leaves the group
+    os_run("role", "add", "--group", g["id"], "--project", p["id"], "member")
+    ac = _ac_create(http, user_token(), u["id"], "via-group")
+    actok = _ac_auth(http, ac).headers["X-Subject-Token"]
+    assert http("GET", SERVERS, token=actok).status == 200
+    os_run("group", "remove", "user", g["id"], u["id"])
+    assert _ac_names(stack, http, u["id"]) == []
+    assert_error(http("GET", SERVERS, token=actok), 401)
+    os_run("group", "add", "user", g["id"], u["id"])
+    assert_error(_ac_auth(http, ac), 401)
+    os_run("group", "delete", g["id"])
+    os_run("user", "delete", u["id"])
+    os_run("project", "delete", p["id"])
+
