@@ -986,3 +986,39 @@ def test_application_credentials_go_with_the_last_role(stack, os_cli, os_run, ht
     os_run("user", "delete", u["id"])
     os_run("project", "delete", p["id"])
 
+
+def test_application_credential_defaults_to_the_tokens_roles(stack, os_cli, os_run, http):
+    """Review F6: a credential made without `roles` takes the caller token's roles; from
+    a reader-only (unrestricted) credential's token that is reader, never the member
+    the user holds. Asking for a role the token lacks is refused the same way."""
+    sfx = secrets.token_hex(3)
+    pw = "pw-" + sfx
+    p = os_cli("project", "create", "--domain", "default", "e2e-acd-" + sfx)
+    u = os_cli("user", "create", "--domain", "default", "--password", pw, "e2e-acd-" + sfx)
+    os_run("role", "add", "--user", u["id"], "--project", p["id"], "member")
+    r = _password_token(http, u["id"], pw, {"project": {"id": p["id"]}})
+    ptok = r.headers["X-Subject-Token"]
+    # from a password token: everything the token holds
+    full = _ac_create(http, ptok, u["id"], "full")
+    assert sorted(x["name"] for x in full["roles"]) == ["member", "reader"], full
+    body = {"application_credential": {"name": "ro", "unrestricted": True,
+                                       "roles": [{"name": "reader"}]}}
+    r = http("POST", "/identity/v3/users/%s/application_credentials" % u["id"], body,
+             token=ptok)
+    assert r.status == 201, r
+    ro = r.json["application_credential"]
+    r = _ac_auth(http, ro)
+    assert r.status == 201 and [x["name"] for x in r.json["token"]["roles"]] == ["reader"], r
+    rotok = r.headers["X-Subject-Token"]
+    child = _ac_create(http, rotok, u["id"], "child")
+    assert [x["name"] for x in child["roles"]] == ["reader"], child
+    r = _ac_auth(http, child)
+    assert r.status == 201 and [x["name"] for x in r.json["token"]["roles"]] == ["reader"], r
+    assert http("POST", SERVERS, {"server": {"name": "x", "imageRef": "x", "flavorRef": "x"}},
+                token=r.headers["X-Subject-Token"]).status == 403
+    body = {"application_credential": {"name": "up", "roles": [{"name": "member"}]}}
+    assert_error(http("POST", "/identity/v3/users/%s/application_credentials" % u["id"], body,
+                      token=rotok), 404)
+    os_run("user", "delete", u["id"])
+    os_run("project", "delete", p["id"])
+
