@@ -1022,3 +1022,45 @@ def test_application_credential_defaults_to_the_tokens_roles(stack, os_cli, os_r
     os_run("user", "delete", u["id"])
     os_run("project", "delete", p["id"])
 
+
+def test_application_credential_token_keeps_its_project(stack, os_cli, os_run, http,
+                                                        project_ids):
+    """Review F5: a token from an application credential is scoped to the credential's
+    project only. Asking for another project (or a domain, or unscoped), by the
+    application_credential method or by re-scoping its token, is 401, never a token
+    of the credential's project in place of the one asked for."""
+    sfx = secrets.token_hex(3)
+    pw = "pw-" + sfx
+    p = os_cli("project", "create", "--domain", "default", "e2e-acs-" + sfx)
+    u = os_cli("user", "create", "--domain", "default", "--password", pw, "e2e-acs-" + sfx)
+    os_run("role", "add", "--user", u["id"], "--project", p["id"], "member")
+    os_run("role", "add", "--user", u["id"], "--project", project_ids["demo"], "member")
+    os_run("role", "add", "--user", u["id"], "--domain", "default", "reader")
+    r = _password_token(http, u["id"], pw, {"project": {"id": p["id"]}})
+    ac = _ac_create(http, r.headers["X-Subject-Token"], u["id"], "scoped")
+    other = {"project": {"id": project_ids["demo"]}}
+    assert_error(_ac_auth(http, ac, other), 401)
+    assert_error(_ac_auth(http, ac, {"domain": {"id": "default"}}), 401)
+    assert_error(_ac_auth(http, ac, "unscoped"), 401)
+    # its own project, by id or by name, is fine
+    r = _ac_auth(http, ac, {"project": {"id": p["id"]}})
+    assert r.status == 201 and r.json["token"]["project"]["id"] == p["id"], r
+    r = _ac_auth(http, ac, {"project": {"name": p["name"], "domain": {"id": "default"}}})
+    assert r.status == 201 and r.json["token"]["project"]["id"] == p["id"], r
+    actok = r.headers["X-Subject-Token"]
+
+    def rescope(scope):
+        body = {"auth": {"identity": {"methods": ["token"], "token": {"id": actok}}}}
+        if scope is not None:
+            body["auth"]["scope"] = scope
+        return http("POST", "/identity/v3/auth/tokens", body)
+
+    assert_error(rescope(other), 401)
+    assert_error(rescope({"domain": {"id": "default"}}), 401)
+    r = rescope({"project": {"id": p["id"]}})
+    assert r.status == 201 and r.json["token"]["project"]["id"] == p["id"], r
+    assert [x["name"] for x in r.json["token"]["roles"]] == ["member", "reader"], r.json
+    r = rescope(None)
+    assert r.status == 201 and r.json["token"]["project"]["id"] == p["id"], r
+    os_run("user", "delete", u["id"])
+    os_run("project", "delete", p["id"])
