@@ -1195,9 +1195,10 @@ enum { GRANT_ORPHANS_MAX = 2 };
 static const char *const grant_orphans[][GRANT_ORPHANS_MAX] = {
     [GK_PROJECT_USER] = {TOKEN_ORPHANS_REVOKE("project_id", GRANT_USER),
                          AC_ORPHANS_DELETE(GRANT_USER)},
-    [GK_DOMAIN_USER] = {NULL},
-    [GK_PROJECT_GROUP] = {AC_ORPHANS_DELETE(GRANT_MEMBERS)},
-    [GK_DOMAIN_GROUP] = {NULL},
+    [GK_DOMAIN_USER] = {TOKEN_ORPHANS_REVOKE("domain_id", GRANT_USER)},
+    [GK_PROJECT_GROUP] = {TOKEN_ORPHANS_REVOKE("project_id", GRANT_MEMBERS),
+                          AC_ORPHANS_DELETE(GRANT_MEMBERS)},
+    [GK_DOMAIN_GROUP] = {TOKEN_ORPHANS_REVOKE("domain_id", GRANT_MEMBERS)},
 };
 
 /* 1 when the query (one boolean) on id answers true, 0 when false, -EIO. */

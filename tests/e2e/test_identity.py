@@ -617,9 +617,23 @@ def test_groups_membership_and_effective_roles(stack, os_cli, os_run, http):
     tok = r.headers["X-Subject-Token"]
     assert http("GET", SERVERS, token=tok).status == 200
     os_run("role", "remove", "--group", g["id"], "--project", p["id"], "member")
+    # ... and the member's token, left with no role on its project, is revoked (F4)
     r = http("GET", "/identity/v3/auth/tokens", token=adm, headers={"X-Subject-Token": tok})
-    assert r.status == 200 and r.json["token"]["roles"] == [], r
-    assert_error(http("GET", SERVERS, token=tok), 403)
+    assert_error(r, 404)
+    assert_error(http("GET", SERVERS, token=tok), 401)
+    # a group's domain grant going revokes the member's domain-scoped token too, and so
+    # does a direct domain grant going
+    r = _password_token(http, u["id"], pw, {"domain": {"id": "default"}})
+    dtok = r.headers["X-Subject-Token"]
+    os_run("role", "remove", "--group", g["id"], "--domain", "default", "reader")
+    r = http("GET", "/identity/v3/auth/tokens", token=adm, headers={"X-Subject-Token": dtok})
+    assert_error(r, 404)
+    os_run("role", "add", "--user", u["id"], "--domain", "default", "reader")
+    r = _password_token(http, u["id"], pw, {"domain": {"id": "default"}})
+    dtok = r.headers["X-Subject-Token"]
+    os_run("role", "remove", "--user", u["id"], "--domain", "default", "reader")
+    r = http("GET", "/identity/v3/auth/tokens", token=adm, headers={"X-Subject-Token": dtok})
+    assert_error(r, 404)
     os_run("group", "delete", g["id"])
     assert_error(http("GET", "/identity/v3/groups/" + g["id"], token=adm), 404)
     os_run("user", "delete", u["id"])
