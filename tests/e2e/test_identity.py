@@ -1078,3 +1078,29 @@ def test_application_credential_token_keeps_its_project(stack, os_cli, os_run, h
     assert r.status == 201 and r.json["token"]["project"]["id"] == p["id"], r
     os_run("user", "delete", u["id"])
     os_run("project", "delete", p["id"])
+
+
+def test_region_parents_form_no_cycle(stack, http):
+    """Review F9: a region's new parent must not descend from it (Keystone: 400)."""
+    sfx = secrets.token_hex(3)
+    adm = _admin(stack)
+    ra, rb, rc = ("e2e-r%s-%s" % (x, sfx) for x in "abc")
+    assert http("POST", "/identity/v3/regions", {"region": {"id": ra}}, token=adm).status == 201
+    for child, parent in ((rb, ra), (rc, rb)):
+        r = http("POST", "/identity/v3/regions",
+                 {"region": {"id": child, "parent_region_id": parent}}, token=adm)
+        assert r.status == 201, r
+    for parent in (ra, rb, rc):
+        r = http("PATCH", "/identity/v3/regions/" + ra,
+                 {"region": {"parent_region_id": parent}}, token=adm)
+        assert_error(r, 400)
+    r = http("GET", "/identity/v3/regions/" + ra, token=adm)
+    assert r.json["region"]["parent_region_id"] is None, r
+    # a move that closes no cycle is fine
+    r = http("PATCH", "/identity/v3/regions/" + rc, {"region": {"parent_region_id": ra}},
+             token=adm)
+    assert r.status == 200 and r.json["region"]["parent_region_id"] == ra, r
+    assert_error(http("PATCH", "/identity/v3/regions/" + ra,
+                      {"region": {"parent_region_id": "e2e-nosuch-" + sfx}}, token=adm), 404)
+    for reg in (rc, rb, ra):
+        assert http("DELETE", "/identity/v3/regions/" + reg, token=adm).status == 204
