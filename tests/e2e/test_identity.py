@@ -683,6 +683,11 @@ def test_application_credentials(stack, os_cli, os_run, http):
     assert t["project_id"] == p["id"], t
     # reader only: reading works, writing does not
     assert http("GET", SERVERS, token=tok).status == 200
+    assert http("GET", "/image/v2/images", token=tok).status == 200
+    body = {"server": {"name": "e2e-ro", "imageRef": "x", "flavorRef": "x"}}
+    assert http("POST", SERVERS, body, token=tok).status == 403
+    body = {"name": "e2e-ro", "disk_format": "raw", "container_format": "bare"}
+    assert http("POST", "/image/v2/images", body, token=tok).status == 403
     # a restricted credential's token cannot make another one
     body = {"application_credential": {"name": "e2e-ac2"}}
     assert_error(http("POST", "/identity/v3/users/%s/application_credentials" % u["id"], body,
