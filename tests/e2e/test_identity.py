@@ -1109,3 +1109,22 @@ def test_region_parents_form_no_cycle(stack, http):
                       {"region": {"parent_region_id": "e2e-nosuch-" + sfx}}, token=adm), 404)
     for reg in (rc, rb, ra):
         assert http("DELETE", "/identity/v3/regions/" + reg, token=adm).status == 204
+
+
+def test_role_description_is_kept(stack, os_cli, os_run, http):
+    """Review F10: a role's description is stored on create and shown (Tempest's role
+    tests compare it), by the API and the CLI."""
+    sfx = secrets.token_hex(3)
+    adm = _admin(stack)
+    r = http("POST", "/identity/v3/roles",
+             {"role": {"name": "e2e-rd-" + sfx, "description": "first"}}, token=adm)
+    assert r.status == 201 and r.json["role"]["description"] == "first", r
+    rid = r.json["role"]["id"]
+    got = http("GET", "/identity/v3/roles/" + rid, token=adm).json["role"]
+    assert got["description"] == "first", got
+    listed = http("GET", "/identity/v3/roles", token=adm).json["roles"]
+    assert [x["description"] for x in listed if x["id"] == rid] == ["first"], listed
+    role = os_cli("role", "create", "--description", "by cli", "e2e-rdc-" + sfx)
+    assert os_cli("role", "show", role["id"])["description"] == "by cli"
+    os_run("role", "delete", role["id"])
+    os_run("role", "delete", rid)
