@@ -1383,6 +1383,8 @@ static void assignments_list(struct req *r, struct resp *w)
 	char err[256];
 	int names = wire_bool(req_query(r, "include_names"));
 	const char *effective = req_query(r, "effective");
+	if (!effective && req_query_has(r, "effective"))
+		effective = ""; /* "?effective" alone, as Tempest's client sends it */
 	int eff = !effective ? 0 : !*effective ? 1 : wire_bool(effective);
 	if (names == -EINVAL || eff == -EINVAL) {
 		resp_error(r, w, 400, "include_names, effective: must be booleans");

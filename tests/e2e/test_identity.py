@@ -1128,3 +1128,26 @@ def test_role_description_is_kept(stack, os_cli, os_run, http):
     assert os_cli("role", "show", role["id"])["description"] == "by cli"
     os_run("role", "delete", role["id"])
     os_run("role", "delete", rid)
+
+
+def test_effective_without_a_value_lists_implied_roles(stack, http, project_ids):
+    """Tempest's client asks `role_assignments?...&effective` (no value): that is the
+    effective list, with the roles the grants imply (test_roles'
+    test_assignments_for_implied_roles_create_delete)."""
+    adm = _admin(stack)
+    u = _mk_user(stack, http, "e2e-eff-" + secrets.token_hex(3), "pw-" + secrets.token_hex(4))
+    member = http("GET", "/identity/v3/roles?name=member", token=adm).json["roles"][0]["id"]
+    r = http("PUT", "/identity/v3/projects/%s/users/%s/roles/%s" % (
+        project_ids["demo"], u["id"], member), token=adm)
+    assert r.status == 204, r
+    q = "/identity/v3/role_assignments?scope.project.id=%s&user.id=%s" % (
+        project_ids["demo"], u["id"])
+    names = {}
+    for suffix in ("", "&effective", "&effective=true"):
+        r = http("GET", q + suffix + "&include_names=true", token=adm)
+        assert r.status == 200, r
+        names[suffix] = sorted(a["role"]["name"] for a in r.json["role_assignments"])
+    assert names[""] == ["member"], names
+    assert names["&effective"] == names["&effective=true"], names
+    assert names["&effective"] == ["member", "reader"], names
+    assert http("DELETE", "/identity/v3/users/" + u["id"], token=adm).status == 204
