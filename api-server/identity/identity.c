@@ -972,7 +972,7 @@ out:
 
 static void roles_delete(struct req *r, struct resp *w)
 {
-	char err[256];
+	char err[256] = "";
 	PGresult *res =
 	    DBQ(r->ctx->db, err, sizeof err, "SELECT name FROM roles WHERE id = $1", r->params[0]);
 	res = row_found(r, w, res, err, "role", r->params[0]);
@@ -984,8 +984,17 @@ static void roles_delete(struct req *r, struct resp *w)
 			           builtin_roles[i]);
 			goto out;
 		}
-	if (DBX(r->ctx->db, err, sizeof err, "DELETE FROM roles WHERE id = $1", r->params[0]) < 0)
-		resp_db_error(r, w, err);
+	/* its grants go with it (ON DELETE CASCADE); so do the application credentials of
+	 * whoever thereby lost their last role on the credential's project (review F15) */
+	if (db_begin(r->ctx->db) < 0 ||
+	    DBX(r->ctx->db, err, sizeof err, "DELETE FROM roles WHERE id = $1", r->params[0]) < 0 ||
+	    DBX(r->ctx->db, err, sizeof err,
+	        "DELETE FROM application_credentials ac WHERE NOT EXISTS (SELECT 1 FROM"
+	        " role_assignments ra WHERE ra.project_id = ac.project_id AND (ra.user_id ="
+	        " ac.user_id OR ra.group_id IN (SELECT gm.group_id FROM group_members gm"
+	        " WHERE gm.user_id = ac.user_id)))") < 0 ||
+	    db_commit(r->ctx->db) < 0)
+		resp_db_error(r, w, err[0] ? err : "role delete failed");
 	else
 		resp_empty(w, 204);
 out:

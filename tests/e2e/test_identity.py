@@ -1151,3 +1151,28 @@ def test_effective_without_a_value_lists_implied_roles(stack, http, project_ids)
     assert names["&effective"] == names["&effective=true"], names
     assert names["&effective"] == ["member", "reader"], names
     assert http("DELETE", "/identity/v3/users/" + u["id"], token=adm).status == 204
+
+
+def test_deleting_a_role_takes_the_credentials_it_alone_held_up(stack, os_cli, os_run, http):
+    """Review F15, the last path: a custom role deleted takes its grants with it, and
+    with them the application credentials of users left with no role on the project."""
+    sfx = secrets.token_hex(3)
+    pw = "pw-" + sfx
+    p = os_cli("project", "create", "--domain", "default", "e2e-acx-" + sfx)
+    u = os_cli("user", "create", "--domain", "default", "--password", pw, "e2e-acx-" + sfx)
+    role = os_cli("role", "create", "e2e-acx-" + sfx)
+    os_run("role", "add", "--user", u["id"], "--project", p["id"], role["id"])
+    r = _password_token(http, u["id"], pw, {"project": {"id": p["id"]}})
+    ac = _ac_create(http, r.headers["X-Subject-Token"], u["id"], "custom")
+    r = _ac_auth(http, ac)
+    assert r.status == 201, r
+    actok = r.headers["X-Subject-Token"]
+    os_run("role", "delete", role["id"])
+    assert _ac_names(stack, http, u["id"]) == []
+    r = http("GET", "/identity/v3/auth/tokens", token=_admin(stack),
+             headers={"X-Subject-Token": actok})
+    assert_error(r, 404)
+    os_run("role", "add", "--user", u["id"], "--project", p["id"], "member")
+    assert_error(_ac_auth(http, ac), 401)
+    os_run("user", "delete", u["id"])
+    os_run("project", "delete", p["id"])
