@@ -1176,3 +1176,43 @@ def test_deleting_a_role_takes_the_credentials_it_alone_held_up(stack, os_cli, o
     assert_error(_ac_auth(http, ac), 401)
     os_run("user", "delete", u["id"])
     os_run("project", "delete", p["id"])
+
+
+def test_leaving_or_deleting_a_group_cleans_what_it_held_up(stack, os_cli, os_run, http):
+    """Review F4/F15 for groups: leaving a group revokes the member's domain-scoped
+    token left with no role too; deleting a group revokes its members' project and
+    domain tokens left with no role and deletes their application credentials there."""
+    sfx = secrets.token_hex(3)
+    pw = "pw-" + sfx
+    adm = _admin(stack)
+    p = os_cli("project", "create", "--domain", "default", "e2e-gd-" + sfx)
+    u = os_cli("user", "create", "--domain", "default", "--password", pw, "e2e-gd-" + sfx)
+    g = os_cli("group", "create", "--domain", "default", "e2e-gd-" + sfx)
+    os_run("group", "add", "user", g["id"], u["id"])
+    os_run("role", "add", "--group", g["id"], "--project", p["id"], "member")
+    os_run("role", "add", "--group", g["id"], "--domain", "default", "reader")
+
+    def tokens():
+        r = _password_token(http, u["id"], pw, {"project": {"id": p["id"]}})
+        assert r.status == 201, r
+        ptok = r.headers["X-Subject-Token"]
+        r = _password_token(http, u["id"], pw, {"domain": {"id": "default"}})
+        assert r.status == 201, r
+        return ptok, r.headers["X-Subject-Token"]
+
+    def gone(tok):
+        r = http("GET", "/identity/v3/auth/tokens", token=adm, headers={"X-Subject-Token": tok})
+        return r.status == 404
+
+    ptok, dtok = tokens()
+    os_run("group", "remove", "user", g["id"], u["id"])
+    assert gone(ptok) and gone(dtok)
+    os_run("group", "add", "user", g["id"], u["id"])
+    ptok, dtok = tokens()
+    ac = _ac_create(http, ptok, u["id"], "grouped")
+    actok = _ac_auth(http, ac).headers["X-Subject-Token"]
+    os_run("group", "delete", g["id"])
+    assert gone(ptok) and gone(dtok) and gone(actok)
+    assert _ac_names(stack, http, u["id"]) == []
+    os_run("user", "delete", u["id"])
+    os_run("project", "delete", p["id"])
