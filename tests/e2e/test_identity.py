@@ -676,11 +676,16 @@ def test_application_credentials(stack, os_cli, os_run, http):
                                                   "domain": {"id": "default"}}}}}}
     assert http("POST", "/identity/v3/auth/tokens", by_name).status == 201
     # the real CLI with the application credential auth type
+    # (keystoneauth sends the OS_PROJECT_* scope along: the credential's own project is
+    # taken, another one refused, review F5)
     cli_env = {"OS_AUTH_TYPE": "v3applicationcredential",
                "OS_APPLICATION_CREDENTIAL_ID": ac["id"],
-               "OS_APPLICATION_CREDENTIAL_SECRET": ac["secret"]}
+               "OS_APPLICATION_CREDENTIAL_SECRET": ac["secret"],
+               "OS_PROJECT_NAME": pname, "OS_PROJECT_DOMAIN_NAME": "Default"}
     t = os_cli("token", "issue", env=cli_env)
     assert t["project_id"] == p["id"], t
+    cli_env["OS_PROJECT_NAME"] = "admin"
+    assert os_run("token", "issue", env=cli_env, check=False).returncode != 0
     # reader only: reading works, writing does not
     assert http("GET", SERVERS, token=tok).status == 200
     assert http("GET", "/image/v2/images", token=tok).status == 200
