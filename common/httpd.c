@@ -191,6 +191,14 @@ const char *req_query(struct req *r, const char *key)
 	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
 }
 
+int req_query_has(struct req *r, const char *key)
+{
+	const char *v = NULL;
+	size_t n = 0;
+	return MHD_lookup_connection_value_n(r->conn, MHD_GET_ARGUMENT_KIND, key, strlen(key), &v,
+	                                     &n) == MHD_YES;
+}
+
 const char *req_header(struct req *r, const char *name)
 {
 	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);

@@ -144,6 +144,9 @@ unsigned httpd_port(const struct httpd *h);
 
 /* Query-string value of key (URL-decoded, borrowed) or NULL. */
 const char *req_query(struct req *r, const char *key);
+/* 1 when the query string names key, with a value or without one ("?effective" alone,
+ * for which req_query answers NULL), else 0. */
+int req_query_has(struct req *r, const char *key);
 /* Request header value (borrowed) or NULL. */
 const char *req_header(struct req *r, const char *name);
 /* The id that follows r into other services (the bus, the agents' logs): the global

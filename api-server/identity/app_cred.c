@@ -138,25 +138,31 @@ static void ac_create(struct req *r, struct resp *w)
 		resp_error(r, w, 400, "roles: each role is {\"id\"} or {\"name\"}");
 		goto out;
 	}
-	/* the roles asked for (by id or name), each held by the user on the project
-	 * (directly or through a group); none asked: every role the user holds there */
-	res = DBQ(
-	    r->ctx->db, err, sizeof err,
-	    "WITH RECURSIVE hid (id) AS (SELECT ra.role_id FROM role_assignments ra"
-	    " WHERE ra.project_id = $2"
-	    " AND (ra.user_id = $1 OR ra.group_id IN (SELECT group_id FROM group_members"
-	    " WHERE user_id = $1)) UNION SELECT ir.implied_role_id FROM implied_roles ir"
-	    " JOIN hid ON ir.prior_role_id = hid.id),"
-	    " held AS (SELECT ro.id, ro.name FROM roles ro WHERE ro.id IN (SELECT id FROM hid)),"
-	    " asked AS (SELECT x->>'id' AS id, x->>'name' "
-	    "AS name"
-	    " FROM json_array_elements($3::json) x)"
-	    " SELECT (SELECT count(*) FROM asked), (SELECT count(*) FROM asked WHERE NOT"
-	    " EXISTS (SELECT 1 FROM held h WHERE h.id = asked.id OR h.name = asked.name)),"
-	    " (SELECT array_agg(DISTINCT h.id)::text FROM held h WHERE NOT EXISTS"
-	    " (SELECT 1 FROM asked) OR EXISTS (SELECT 1 FROM asked WHERE asked.id = h.id"
-	    " OR asked.name = h.name))",
-	    a->user_id, a->project_id, roles);
+	/* the roles asked for (by id or name), each a role of the caller's token: held by
+	 * the user on the project (directly or through a group) and, for a token that came
+	 * from an application credential, one of that credential's; none asked: all the
+	 * token's roles (Keystone), so a reader-only credential cannot mint a member one */
+	res =
+	    DBQ(r->ctx->db, err, sizeof err,
+	        "WITH RECURSIVE hid (id) AS (SELECT ra.role_id FROM role_assignments ra"
+	        " WHERE ra.project_id = $2"
+	        " AND (ra.user_id = $1 OR ra.group_id IN (SELECT group_id FROM group_members"
+	        " WHERE user_id = $1)) UNION SELECT ir.implied_role_id FROM implied_roles ir"
+	        " JOIN hid ON ir.prior_role_id = hid.id),"
+	        " acr (id) AS (SELECT unnest(role_ids) FROM application_credentials WHERE id = $4"
+	        " UNION SELECT ir.implied_role_id FROM implied_roles ir"
+	        " JOIN acr ON ir.prior_role_id = acr.id),"
+	        " held AS (SELECT ro.id, ro.name FROM roles ro WHERE ro.id IN (SELECT id FROM hid)"
+	        " AND ($4::text IS NULL OR ro.id IN (SELECT id FROM acr))),"
+	        " asked AS (SELECT x->>'id' AS id, x->>'name' "
+	        "AS name"
+	        " FROM json_array_elements($3::json) x)"
+	        " SELECT (SELECT count(*) FROM asked), (SELECT count(*) FROM asked WHERE NOT"
+	        " EXISTS (SELECT 1 FROM held h WHERE h.id = asked.id OR h.name = asked.name)),"
+	        " (SELECT array_agg(DISTINCT h.id)::text FROM held h WHERE NOT EXISTS"
+	        " (SELECT 1 FROM asked) OR EXISTS (SELECT 1 FROM asked WHERE asked.id = h.id"
+	        " OR asked.name = h.name))",
+	        a->user_id, a->project_id, roles, a->app_cred_id[0] ? a->app_cred_id : NULL);
 	if (!res) {
 		resp_db_error(r, w, err);
 		goto out;

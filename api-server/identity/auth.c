@@ -476,9 +476,22 @@ static void tokens_create(struct req *r, struct resp *w)
 		goto out;
 	}
 	if (p.ac.id[0]) {
-		/* an application credential's tokens are scoped to its project, always (a
-		 * scope in the request, which clients send from their project settings, is
-		 * ignored) */
+		/* an application credential's tokens are scoped to its project, always: a
+		 * scope naming that project (clients send one from their settings) is taken,
+		 * any other (another project, a domain, "unscoped"), by either method, is
+		 * refused as Keystone refuses a scoped credential, never silently replaced */
+		rc = a.domain || a.unscoped ? -EACCES
+		     : a.project
+		         ? resolve_project(r->ctx->db, &a, p.user_id, project_id, err, sizeof(err))
+		         : 0;
+		if (rc == 0 && a.project && strcmp(project_id, p.ac.project_id))
+			rc = -EACCES;
+		if (rc < 0) {
+			auth_fail(r, w, rc, err,
+			          "An application credential's token is scoped to its own project "
+			          "only.");
+			goto out;
+		}
 		snprintf(project_id, sizeof(project_id), "%s", p.ac.project_id);
 	} else if (a.project) {
 		rc = resolve_project(r->ctx->db, &a, p.user_id, project_id, err, sizeof(err));

@@ -20,6 +20,44 @@
 #define MEMBER_COLS                                                                                \
 	"u.id, u.name, u.enabled, u.default_project_id, u.email, u.domain_id, u.extra::text"
 
+/* Whether the user of X (a token t) holds a role on X's project or domain, directly
+ * or through a group (the membership or group just deleted no longer counts). */
+#define HOLDS_ROLE_ON_SCOPE_OF(x)                                                                  \
+	"EXISTS (SELECT 1 FROM role_assignments ra WHERE (ra.project_id = " x ".project_id"        \
+	" OR ra.domain_id = " x ".domain_id) AND (ra.user_id = " x ".user_id OR ra.group_id IN"    \
+	" (SELECT gm.group_id FROM group_members gm WHERE gm.user_id = " x ".user_id)))"
+/* What the users of $1 (a text[]) lost with a group membership or a group: their
+ * project- and domain-scoped tokens left with no role there are revoked, their
+ * application credentials on a project where they hold no role any more deleted
+ * (their tokens with them), as when a grant goes (identity.c grant_orphans). The
+ * trigger's revocation events drop the users' cached tokens. */
+static const char *const members_orphans[] = {
+    "UPDATE tokens t SET revoked = true WHERE t.user_id = ANY($1::text[]) AND NOT t.revoked"
+    " AND (t.project_id IS NOT NULL OR t.domain_id IS NOT NULL)"
+    " AND NOT " HOLDS_ROLE_ON_SCOPE_OF("t"),
+    "DELETE FROM application_credentials ac WHERE ac.user_id = ANY($1::text[])"
+    " AND NOT EXISTS (SELECT 1 FROM role_assignments ra WHERE ra.project_id = ac.project_id"
+    " AND (ra.user_id = ac.user_id OR ra.group_id IN (SELECT gm.group_id FROM group_members gm"
+    " WHERE gm.user_id = ac.user_id)))",
+};
+
+/* Runs members_orphans for users (a PostgreSQL text[] literal) and commits the open
+ * transaction. 0, or -EIO after answering. */
+static int members_orphans_clean(struct req *r, struct resp *w, const char *users)
+{
+	char err[256];
+	for (size_t i = 0; i < sizeof(members_orphans) / sizeof(members_orphans[0]); i++)
+		if (DBX(r->ctx->db, err, sizeof err, members_orphans[i], users) < 0) {
+			resp_db_error(r, w, err);
+			return -EIO;
+		}
+	if (db_commit(r->ctx->db) < 0) {
+		resp_db_error(r, w, "commit failed");
+		return -EIO;
+	}
+	return 0;
+}
+
 static json_t *group_json(const struct req *r, const PGresult *res, int i)
 {
 	return json_pack("{s:s,s:s,s:s,s:s,s:o}", "id", db_val(res, i, 0), "name",
@@ -113,9 +151,26 @@ static void groups_update(struct req *r, struct resp *w)
 static void groups_delete(struct req *r, struct resp *w)
 {
 	char err[256];
-	/* members and grants go with it; their triggers revoke what members held */
+	/* members and grants go with it (their triggers' events drop the members' cached
+	 * tokens); what the members thereby lost is cleaned as when one leaves */
+	if (db_begin(r->ctx->db) < 0) {
+		resp_db_error(r, w, "begin failed");
+		return;
+	}
+	PGresult *res = DBQ(r->ctx->db, err, sizeof err,
+	                    "SELECT coalesce(array_agg(user_id), '{}')::text FROM group_members"
+	                    " WHERE group_id = $1",
+	                    r->params[0]);
+	if (!res) {
+		resp_db_error(r, w, err);
+		return;
+	}
 	int n = DBX(r->ctx->db, err, sizeof err, "DELETE FROM groups WHERE id = $1", r->params[0]);
-	wire_answer_rows(r, w, n, err, 204, "Could not find group: %s.", r->params[0]);
+	if (n <= 0)
+		wire_answer_rows(r, w, n, err, 204, "Could not find group: %s.", r->params[0]);
+	else if (members_orphans_clean(r, w, db_val(res, 0, 0)) == 0)
+		resp_empty(w, 204);
+	PQclear(res);
 }
 
 /* 0 when group params[0] and user params[1] both exist; else answers 404 naming the
@@ -189,8 +244,6 @@ static void member_delete(struct req *r, struct resp *w)
 	char err[256];
 	if (member_targets(r, w) < 0)
 		return;
-	/* the trigger's revocation event drops the user's cached tokens; a token left with
-	 * no role on its project is revoked, as when a direct grant goes */
 	if (db_begin(r->ctx->db) < 0) {
 		resp_db_error(r, w, "begin failed");
 		return;
@@ -203,17 +256,13 @@ static void member_delete(struct req *r, struct resp *w)
 		                 r->params[1], r->params[0]);
 		return;
 	}
-	if (DBX(r->ctx->db, err, sizeof err,
-	        "UPDATE tokens t SET revoked = true WHERE t.user_id = $1 AND NOT t.revoked"
-	        " AND t.project_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM role_assignments ra"
-	        " WHERE ra.project_id = t.project_id AND (ra.user_id = $1 OR ra.group_id IN"
-	        " (SELECT group_id FROM group_members WHERE user_id = $1)))",
-	        r->params[1]) < 0 ||
-	    db_commit(r->ctx->db) < 0) {
+	PGresult *res =
+	    DBQ(r->ctx->db, err, sizeof err, "SELECT ARRAY[$1::text]::text", r->params[1]);
+	if (!res)
 		resp_db_error(r, w, err);
-		return;
-	}
-	resp_empty(w, 204);
+	else if (members_orphans_clean(r, w, db_val(res, 0, 0)) == 0)
+		resp_empty(w, 204);
+	PQclear(res);
 }
 
 static void user_groups(struct req *r, struct resp *w)

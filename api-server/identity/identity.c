@@ -972,7 +972,7 @@ out:
 
 static void roles_delete(struct req *r, struct resp *w)
 {
-	char err[256];
+	char err[256] = "";
 	PGresult *res =
 	    DBQ(r->ctx->db, err, sizeof err, "SELECT name FROM roles WHERE id = $1", r->params[0]);
 	res = row_found(r, w, res, err, "role", r->params[0]);
@@ -984,8 +984,17 @@ static void roles_delete(struct req *r, struct resp *w)
 			           builtin_roles[i]);
 			goto out;
 		}
-	if (DBX(r->ctx->db, err, sizeof err, "DELETE FROM roles WHERE id = $1", r->params[0]) < 0)
-		resp_db_error(r, w, err);
+	/* its grants go with it (ON DELETE CASCADE); so do the application credentials of
+	 * whoever thereby lost their last role on the credential's project (review F15) */
+	if (db_begin(r->ctx->db) < 0 ||
+	    DBX(r->ctx->db, err, sizeof err, "DELETE FROM roles WHERE id = $1", r->params[0]) < 0 ||
+	    DBX(r->ctx->db, err, sizeof err,
+	        "DELETE FROM application_credentials ac WHERE NOT EXISTS (SELECT 1 FROM"
+	        " role_assignments ra WHERE ra.project_id = ac.project_id AND (ra.user_id ="
+	        " ac.user_id OR ra.group_id IN (SELECT gm.group_id FROM group_members gm"
+	        " WHERE gm.user_id = ac.user_id)))") < 0 ||
+	    db_commit(r->ctx->db) < 0)
+		resp_db_error(r, w, err[0] ? err : "role delete failed");
 	else
 		resp_empty(w, 204);
 out:
@@ -1167,6 +1176,40 @@ enum { GK_PROJECT_USER, GK_DOMAIN_USER, GK_PROJECT_GROUP, GK_DOMAIN_GROUP };
 	 : (k) == GK_PROJECT_GROUP ? "project_id = $1 AND group_id = $2"                           \
 	                           : "domain_id = $1 AND group_id = $2")
 
+/* The users a grant of kind k reached ($2: the user, or the group's members). */
+#define GRANT_USER "SELECT $2::text"
+#define GRANT_MEMBERS "SELECT gm2.user_id FROM group_members gm2 WHERE gm2.group_id = $2"
+
+/* The tokens scoped to $1 (COL "project_id" or "domain_id") of USERS left with no role
+ * there, directly or through a group: revoked, as Keystone does. */
+#define TOKEN_ORPHANS_REVOKE(col, users)                                                           \
+	"UPDATE tokens t SET revoked = true WHERE t." col " = $1 AND NOT t.revoked AND t.user_id"  \
+	" IN (" users ") AND NOT EXISTS (SELECT 1 FROM role_assignments ra WHERE ra." col " = $1"  \
+	" AND (ra.user_id = t.user_id OR ra.group_id IN (SELECT gm.group_id FROM group_members"    \
+	" gm WHERE gm.user_id = t.user_id)))"
+
+/* The application credentials on project $1 of USERS left with no role there: deleted
+ * (Keystone deletes them with the assignment, so a later grant does not revive them);
+ * their tokens go with them (ON DELETE CASCADE) and the tokens' triggers revoke them. */
+#define AC_ORPHANS_DELETE(users)                                                                   \
+	"DELETE FROM application_credentials ac WHERE ac.project_id = $1 AND ac.user_id IN"        \
+	" (" users ") AND NOT EXISTS (SELECT 1 FROM role_assignments ra WHERE ra.project_id = $1"  \
+	" AND (ra.user_id = ac.user_id OR ra.group_id IN (SELECT gm.group_id FROM group_members"   \
+	" gm WHERE gm.user_id = ac.user_id)))"
+
+/* What a removed grant of kind k leaves behind, cleaned in its transaction ($1 target,
+ * $2 actor). Roles themselves are re-read on every cache miss, and the assignment
+ * trigger's revocation event empties the cache of the users concerned. */
+enum { GRANT_ORPHANS_MAX = 2 };
+static const char *const grant_orphans[][GRANT_ORPHANS_MAX] = {
+    [GK_PROJECT_USER] = {TOKEN_ORPHANS_REVOKE("project_id", GRANT_USER),
+                         AC_ORPHANS_DELETE(GRANT_USER)},
+    [GK_DOMAIN_USER] = {TOKEN_ORPHANS_REVOKE("domain_id", GRANT_USER)},
+    [GK_PROJECT_GROUP] = {TOKEN_ORPHANS_REVOKE("project_id", GRANT_MEMBERS),
+                          AC_ORPHANS_DELETE(GRANT_MEMBERS)},
+    [GK_DOMAIN_GROUP] = {TOKEN_ORPHANS_REVOKE("domain_id", GRANT_MEMBERS)},
+};
+
 /* 1 when the query (one boolean) on id answers true, 0 when false, -EIO. */
 static int exists(struct req *r, const char *sql, const char *id, char *err, size_t errlen)
 {
@@ -1249,18 +1292,14 @@ static void grant_delete(struct req *r, struct resp *w, int k)
 		                 grant_kinds[k].target, r->params[0]);
 		return;
 	}
-	/* Roles are re-read on every cache miss (and the trigger's revocation event empties
-	 * the cache of the users concerned); a user's token left with no role at all on
-	 * its project is revoked, as Keystone does. */
-	if ((k == GK_PROJECT_USER &&
-	     DBX(r->ctx->db, err, sizeof err,
-	         "UPDATE tokens SET revoked = true WHERE project_id = $1 AND user_id = $2"
-	         " AND NOT EXISTS (SELECT 1 FROM role_assignments WHERE project_id = $1"
-	         " AND (user_id = $2 OR group_id IN (SELECT group_id FROM group_members"
-	         " WHERE user_id = $2)))",
-	         r->params[0], r->params[1]) < 0) ||
-	    db_commit(r->ctx->db) < 0) {
-		resp_db_error(r, w, err);
+	for (int i = 0; i < GRANT_ORPHANS_MAX && grant_orphans[k][i]; i++)
+		if (DBX(r->ctx->db, err, sizeof err, grant_orphans[k][i], r->params[0],
+		        r->params[1]) < 0) {
+			resp_db_error(r, w, err);
+			return;
+		}
+	if (db_commit(r->ctx->db) < 0) {
+		resp_db_error(r, w, "commit failed");
 		return;
 	}
 	resp_empty(w, 204);
@@ -1353,6 +1392,8 @@ static void assignments_list(struct req *r, struct resp *w)
 	char err[256];
 	int names = wire_bool(req_query(r, "include_names"));
 	const char *effective = req_query(r, "effective");
+	if (!effective && req_query_has(r, "effective"))
+		effective = ""; /* "?effective" alone, as Tempest's client sends it */
 	int eff = !effective ? 0 : !*effective ? 1 : wire_bool(effective);
 	if (names == -EINVAL || eff == -EINVAL) {
 		resp_error(r, w, 400, "include_names, effective: must be booleans");

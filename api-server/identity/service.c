@@ -195,20 +195,50 @@ static void regions_update(struct req *r, struct resp *w)
 		return;
 	if (in.parent_region_id && !strcmp(in.parent_region_id, r->params[0])) {
 		resp_error(r, w, 400, "parent_region_id: a region cannot be its own parent");
-		region_release(&in);
-		return;
+		goto out;
 	}
-	PGresult *res = db_query(
+	/* a new parent must not descend from the region (Keystone: 400, circular
+	 * reference); updates that set a parent take a lock in turn, so two of them cannot
+	 * close a cycle together */
+	PGresult *res = NULL;
+	if (in.parent_region_id) {
+		if (db_begin(r->ctx->db) < 0 ||
+		    DBX(r->ctx->db, err, sizeof err,
+		        "SELECT pg_advisory_xact_lock(hashtext('nubo.regions.parent'))") < 0 ||
+		    !(res = DBQ(r->ctx->db, err, sizeof err,
+		                "WITH RECURSIVE up (id) AS (SELECT $2::text UNION SELECT"
+		                " g.parent_region_id FROM regions g JOIN up ON g.id = up.id"
+		                " WHERE g.parent_region_id IS NOT NULL)"
+		                " SELECT EXISTS (SELECT 1 FROM up WHERE id = $1)",
+		                r->params[0], in.parent_region_id))) {
+			resp_db_error(r, w, err);
+			goto out;
+		}
+		int cycle = db_val(res, 0, 0)[0] == 't';
+		PQclear(res);
+		if (cycle) {
+			resp_error(
+			    r, w, 400,
+			    "parent_region_id: %s descends from region %s (circular reference)",
+			    in.parent_region_id, r->params[0]);
+			goto out;
+		}
+	}
+	res = db_query(
 	    r->ctx->db,
 	    "UPDATE regions SET description = coalesce($2, description),"
 	    " parent_region_id = coalesce($3, parent_region_id),"
 	    " extra = extra || $4::jsonb WHERE id = $1 RETURNING " REGION_COLS,
 	    4, (const char *const[]){r->params[0], in.description, in.parent_region_id, in.extra},
 	    err, sizeof(err), state);
-	if (!res && !strcmp(state, SQLSTATE_FOREIGN_KEY))
+	if (res && in.parent_region_id && db_commit(r->ctx->db) < 0) {
+		PQclear(res);
+		resp_db_error(r, w, "commit failed");
+	} else if (!res && !strcmp(state, SQLSTATE_FOREIGN_KEY))
 		ks_not_found(r, w, "region", in.parent_region_id);
 	else
 		ks_write_answer(r, w, res, 200, state, err, "region", r->params[0], region_json);
+out:
 	region_release(&in);
 }
 

@@ -617,9 +617,23 @@ def test_groups_membership_and_effective_roles(stack, os_cli, os_run, http):
     tok = r.headers["X-Subject-Token"]
     assert http("GET", SERVERS, token=tok).status == 200
     os_run("role", "remove", "--group", g["id"], "--project", p["id"], "member")
+    # ... and the member's token, left with no role on its project, is revoked (F4)
     r = http("GET", "/identity/v3/auth/tokens", token=adm, headers={"X-Subject-Token": tok})
-    assert r.status == 200 and r.json["token"]["roles"] == [], r
-    assert_error(http("GET", SERVERS, token=tok), 403)
+    assert_error(r, 404)
+    assert_error(http("GET", SERVERS, token=tok), 401)
+    # a group's domain grant going revokes the member's domain-scoped token too, and so
+    # does a direct domain grant going
+    r = _password_token(http, u["id"], pw, {"domain": {"id": "default"}})
+    dtok = r.headers["X-Subject-Token"]
+    os_run("role", "remove", "--group", g["id"], "--domain", "default", "reader")
+    r = http("GET", "/identity/v3/auth/tokens", token=adm, headers={"X-Subject-Token": dtok})
+    assert_error(r, 404)
+    os_run("role", "add", "--user", u["id"], "--domain", "default", "reader")
+    r = _password_token(http, u["id"], pw, {"domain": {"id": "default"}})
+    dtok = r.headers["X-Subject-Token"]
+    os_run("role", "remove", "--user", u["id"], "--domain", "default", "reader")
+    r = http("GET", "/identity/v3/auth/tokens", token=adm, headers={"X-Subject-Token": dtok})
+    assert_error(r, 404)
     os_run("group", "delete", g["id"])
     assert_error(http("GET", "/identity/v3/groups/" + g["id"], token=adm), 404)
     os_run("user", "delete", u["id"])
@@ -662,13 +676,23 @@ def test_application_credentials(stack, os_cli, os_run, http):
                                                   "domain": {"id": "default"}}}}}}
     assert http("POST", "/identity/v3/auth/tokens", by_name).status == 201
     # the real CLI with the application credential auth type
+    # (keystoneauth sends the OS_PROJECT_* scope along: the credential's own project is
+    # taken, another one refused, review F5)
     cli_env = {"OS_AUTH_TYPE": "v3applicationcredential",
                "OS_APPLICATION_CREDENTIAL_ID": ac["id"],
-               "OS_APPLICATION_CREDENTIAL_SECRET": ac["secret"]}
+               "OS_APPLICATION_CREDENTIAL_SECRET": ac["secret"],
+               "OS_PROJECT_NAME": pname, "OS_PROJECT_DOMAIN_NAME": "Default"}
     t = os_cli("token", "issue", env=cli_env)
     assert t["project_id"] == p["id"], t
+    cli_env["OS_PROJECT_NAME"] = "admin"
+    assert os_run("token", "issue", env=cli_env, check=False).returncode != 0
     # reader only: reading works, writing does not
     assert http("GET", SERVERS, token=tok).status == 200
+    assert http("GET", "/image/v2/images", token=tok).status == 200
+    body = {"server": {"name": "e2e-ro", "imageRef": "x", "flavorRef": "x"}}
+    assert http("POST", SERVERS, body, token=tok).status == 403
+    body = {"name": "e2e-ro", "disk_format": "raw", "container_format": "bare"}
+    assert http("POST", "/image/v2/images", body, token=tok).status == 403
     # a restricted credential's token cannot make another one
     body = {"application_credential": {"name": "e2e-ac2"}}
     assert_error(http("POST", "/identity/v3/users/%s/application_credentials" % u["id"], body,
@@ -843,3 +867,357 @@ def test_policy_store(stack, http):
     assert_error(http("POST", "/identity/v3/policies", {"policy": {"type": "x"}}, token=adm), 400)
     assert http("DELETE", "/identity/v3/policies/" + pid, token=adm).status == 204
     assert_error(http("GET", "/identity/v3/policies/" + pid, token=adm), 404)
+
+
+# ------------------------------------------------------------------ review fixes
+def _domain_with_user(stack, os_cli, os_run, role, sfx):
+    """A new domain, a user of it holding ROLE on the domain only; returns (domain, user,
+    password, domain-scoped token)."""
+    d = os_cli("domain", "create", "e2e-dsc-%s-%s" % (role, sfx))
+    pw = "pw-" + sfx
+    u = os_cli("user", "create", "--domain", d["id"], "--password", pw, "u-" + role)
+    os_run("role", "add", "--user", u["id"], "--domain", d["id"], role)
+    return d, u, pw
+
+
+def _domain_token(http, user_id, pw, domain_id):
+    r = _password_token(http, user_id, pw, {"domain": {"id": domain_id}})
+    assert r.status == 201 and "project" not in r.json["token"], r
+    return r.headers["X-Subject-Token"]
+
+
+def _drop_domain(os_run, d):
+    os_run("domain", "set", "--disable", d["id"])
+    os_run("domain", "delete", d["id"])
+
+
+def test_domain_scoped_tokens_reach_no_project_service(stack, os_cli, os_run, http):
+    """Review F1/F2: a domain's roles count in no project. A domain member gets 403 from
+    image and compute (it once created 'private' images with owner '' that every other
+    domain-scoped caller saw); a domain admin is no cloud admin."""
+    sfx = secrets.token_hex(3)
+    d1, member, pw1 = _domain_with_user(stack, os_cli, os_run, "member", sfx)
+    d2, admin, pw2 = _domain_with_user(stack, os_cli, os_run, "admin", sfx)
+    mtok = _domain_token(http, member["id"], pw1, d1["id"])
+    body = {"name": "e2e-dsc-" + sfx, "visibility": "private", "disk_format": "raw",
+            "container_format": "bare"}
+    r = http("POST", "/image/v2/images", body, token=mtok)
+    assert r.status == 403, r
+    assert http("GET", "/image/v2/images", token=mtok).status == 403
+    assert http("GET", SERVERS, token=mtok).status == 403
+    assert http("GET", SERVERS + "/detail", token=mtok).status == 403
+    assert not stack.sql("SELECT id FROM images WHERE name = :'p1'", "e2e-dsc-" + sfx)
+    atok = _domain_token(http, admin["id"], pw2, d2["id"])
+    assert_error(http("GET", "/identity/v3/users", token=atok), 403)
+    r = http("PATCH", "/identity/v3/users/" + member["id"], {"user": {"password": "owned-1"}},
+             token=atok)
+    assert_error(r, 403)
+    assert http("GET", SERVERS + "/detail?all_tenants=1", token=atok).status == 403
+    assert http("GET", "/image/v2/images", token=atok).status == 403
+    # the member's password is unchanged
+    _domain_token(http, member["id"], pw1, d1["id"])
+    # a project-scoped admin token still is the cloud admin
+    assert http("GET", "/identity/v3/users", token=_admin(stack)).status == 200
+    _drop_domain(os_run, d1)
+    _drop_domain(os_run, d2)
+
+
+def _ac_create(http, tok, user_id, name, roles=None):
+    body = {"application_credential": {"name": name}}
+    if roles is not None:
+        body["application_credential"]["roles"] = [{"name": x} for x in roles]
+    r = http("POST", "/identity/v3/users/%s/application_credentials" % user_id, body, token=tok)
+    assert r.status == 201, r
+    return r.json["application_credential"]
+
+
+def _ac_auth(http, ac, scope=None, methods=None):
+    body = {"auth": {"identity": {"methods": ["application_credential"],
+                                  "application_credential": {"id": ac["id"],
+                                                             "secret": ac["secret"]}}}}
+    if scope is not None:
+        body["auth"]["scope"] = scope
+    return http("POST", "/identity/v3/auth/tokens", body)
+
+
+def _ac_names(stack, http, user_id):
+    r = http("GET", "/identity/v3/users/%s/application_credentials" % user_id,
+             token=_admin(stack))
+    assert r.status == 200, r
+    return sorted(x["name"] for x in r.json["application_credentials"])
+
+
+def test_application_credentials_go_with_the_last_role(stack, os_cli, os_run, http):
+    """Review F15: a user's application credentials on a project are deleted (their
+    tokens revoked) when the user's last role there goes, whether by a direct grant, a
+    group's grant or leaving the group; a later grant does not revive them. A role left
+    through another path keeps them."""
+    sfx = secrets.token_hex(3)
+    pw = "pw-" + sfx
+    adm = _admin(stack)
+    p = os_cli("project", "create", "--domain", "default", "e2e-acr-" + sfx)
+    u = os_cli("user", "create", "--domain", "default", "--password", pw, "e2e-acr-" + sfx)
+    g = os_cli("group", "create", "--domain", "default", "e2e-acr-" + sfx)
+    scope = {"project": {"id": p["id"]}}
+
+    def user_token():
+        r = _password_token(http, u["id"], pw, scope)
+        assert r.status == 201, r
+        return r.headers["X-Subject-Token"]
+
+    def alive(tok):
+        return http("GET", "/identity/v3/auth/tokens", token=adm,
+                    headers={"X-Subject-Token": tok}).status == 200
+
+    # a direct grant goes
+    os_run("role", "add", "--user", u["id"], "--project", p["id"], "member")
+    ac = _ac_create(http, user_token(), u["id"], "direct")
+    r = _ac_auth(http, ac)
+    assert r.status == 201, r
+    actok = r.headers["X-Subject-Token"]
+    os_run("role", "remove", "--user", u["id"], "--project", p["id"], "member")
+    assert _ac_names(stack, http, u["id"]) == []
+    assert not alive(actok)
+    assert_error(http("GET", SERVERS, token=actok), 401)
+    os_run("role", "add", "--user", u["id"], "--project", p["id"], "member")
+    assert_error(_ac_auth(http, ac), 401)
+    # with the direct grant still there, a group's grant going keeps it
+    os_run("group", "add", "user", g["id"], u["id"])
+    os_run("role", "add", "--group", g["id"], "--project", p["id"], "reader")
+    ac = _ac_create(http, user_token(), u["id"], "kept")
+    os_run("role", "remove", "--group", g["id"], "--project", p["id"], "reader")
+    assert _ac_names(stack, http, u["id"]) == ["kept"]
+    assert _ac_auth(http, ac).status == 201
+    # only the group's grant left: it goes, and the credential with it
+    os_run("role", "add", "--group", g["id"], "--project", p["id"], "member")
+    os_run("role", "remove", "--user", u["id"], "--project", p["id"], "member")
+    assert _ac_names(stack, http, u["id"]) == ["kept"]
+    actok = _ac_auth(http, ac).headers["X-Subject-Token"]
+    os_run("role", "remove", "--group", g["id"], "--project", p["id"], "member")
+    assert _ac_names(stack, http, u["id"]) == []
+    assert not alive(actok)
+    # the group keeps its grant, the user leaves the group
+    os_run("role", "add", "--group", g["id"], "--project", p["id"], "member")
+    ac = _ac_create(http, user_token(), u["id"], "via-group")
+    actok = _ac_auth(http, ac).headers["X-Subject-Token"]
+    assert http("GET", SERVERS, token=actok).status == 200
+    os_run("group", "remove", "user", g["id"], u["id"])
+    assert _ac_names(stack, http, u["id"]) == []
+    assert_error(http("GET", SERVERS, token=actok), 401)
+    os_run("group", "add", "user", g["id"], u["id"])
+    assert_error(_ac_auth(http, ac), 401)
+    os_run("group", "delete", g["id"])
+    os_run("user", "delete", u["id"])
+    os_run("project", "delete", p["id"])
+
+
+def test_application_credential_defaults_to_the_tokens_roles(stack, os_cli, os_run, http):
+    """Review F6: a credential made without `roles` takes the caller token's roles; from
+    a reader-only (unrestricted) credential's token that is reader, never the member
+    the user holds. Asking for a role the token lacks is refused the same way."""
+    sfx = secrets.token_hex(3)
+    pw = "pw-" + sfx
+    p = os_cli("project", "create", "--domain", "default", "e2e-acd-" + sfx)
+    u = os_cli("user", "create", "--domain", "default", "--password", pw, "e2e-acd-" + sfx)
+    os_run("role", "add", "--user", u["id"], "--project", p["id"], "member")
+    r = _password_token(http, u["id"], pw, {"project": {"id": p["id"]}})
+    ptok = r.headers["X-Subject-Token"]
+    # from a password token: everything the token holds
+    full = _ac_create(http, ptok, u["id"], "full")
+    assert sorted(x["name"] for x in full["roles"]) == ["member", "reader"], full
+    body = {"application_credential": {"name": "ro", "unrestricted": True,
+                                       "roles": [{"name": "reader"}]}}
+    r = http("POST", "/identity/v3/users/%s/application_credentials" % u["id"], body,
+             token=ptok)
+    assert r.status == 201, r
+    ro = r.json["application_credential"]
+    r = _ac_auth(http, ro)
+    assert r.status == 201 and [x["name"] for x in r.json["token"]["roles"]] == ["reader"], r
+    rotok = r.headers["X-Subject-Token"]
+    child = _ac_create(http, rotok, u["id"], "child")
+    assert [x["name"] for x in child["roles"]] == ["reader"], child
+    r = _ac_auth(http, child)
+    assert r.status == 201 and [x["name"] for x in r.json["token"]["roles"]] == ["reader"], r
+    assert http("POST", SERVERS, {"server": {"name": "x", "imageRef": "x", "flavorRef": "x"}},
+                token=r.headers["X-Subject-Token"]).status == 403
+    body = {"application_credential": {"name": "up", "roles": [{"name": "member"}]}}
+    assert_error(http("POST", "/identity/v3/users/%s/application_credentials" % u["id"], body,
+                      token=rotok), 404)
+    os_run("user", "delete", u["id"])
+    os_run("project", "delete", p["id"])
+
+
+def test_application_credential_token_keeps_its_project(stack, os_cli, os_run, http,
+                                                        project_ids):
+    """Review F5: a token from an application credential is scoped to the credential's
+    project only. Asking for another project (or a domain, or unscoped), by the
+    application_credential method or by re-scoping its token, is 401, never a token
+    of the credential's project in place of the one asked for."""
+    sfx = secrets.token_hex(3)
+    pw = "pw-" + sfx
+    p = os_cli("project", "create", "--domain", "default", "e2e-acs-" + sfx)
+    u = os_cli("user", "create", "--domain", "default", "--password", pw, "e2e-acs-" + sfx)
+    os_run("role", "add", "--user", u["id"], "--project", p["id"], "member")
+    os_run("role", "add", "--user", u["id"], "--project", project_ids["demo"], "member")
+    os_run("role", "add", "--user", u["id"], "--domain", "default", "reader")
+    r = _password_token(http, u["id"], pw, {"project": {"id": p["id"]}})
+    ac = _ac_create(http, r.headers["X-Subject-Token"], u["id"], "scoped")
+    other = {"project": {"id": project_ids["demo"]}}
+    assert_error(_ac_auth(http, ac, other), 401)
+    assert_error(_ac_auth(http, ac, {"domain": {"id": "default"}}), 401)
+    assert_error(_ac_auth(http, ac, "unscoped"), 401)
+    # its own project, by id or by name, is fine
+    r = _ac_auth(http, ac, {"project": {"id": p["id"]}})
+    assert r.status == 201 and r.json["token"]["project"]["id"] == p["id"], r
+    r = _ac_auth(http, ac, {"project": {"name": p["name"], "domain": {"id": "default"}}})
+    assert r.status == 201 and r.json["token"]["project"]["id"] == p["id"], r
+    actok = r.headers["X-Subject-Token"]
+
+    def rescope(scope):
+        body = {"auth": {"identity": {"methods": ["token"], "token": {"id": actok}}}}
+        if scope is not None:
+            body["auth"]["scope"] = scope
+        return http("POST", "/identity/v3/auth/tokens", body)
+
+    assert_error(rescope(other), 401)
+    assert_error(rescope({"domain": {"id": "default"}}), 401)
+    r = rescope({"project": {"id": p["id"]}})
+    assert r.status == 201 and r.json["token"]["project"]["id"] == p["id"], r
+    assert [x["name"] for x in r.json["token"]["roles"]] == ["member", "reader"], r.json
+    r = rescope(None)
+    assert r.status == 201 and r.json["token"]["project"]["id"] == p["id"], r
+    os_run("user", "delete", u["id"])
+    os_run("project", "delete", p["id"])
+
+
+def test_region_parents_form_no_cycle(stack, http):
+    """Review F9: a region's new parent must not descend from it (Keystone: 400)."""
+    sfx = secrets.token_hex(3)
+    adm = _admin(stack)
+    ra, rb, rc = ("e2e-r%s-%s" % (x, sfx) for x in "abc")
+    assert http("POST", "/identity/v3/regions", {"region": {"id": ra}}, token=adm).status == 201
+    for child, parent in ((rb, ra), (rc, rb)):
+        r = http("POST", "/identity/v3/regions",
+                 {"region": {"id": child, "parent_region_id": parent}}, token=adm)
+        assert r.status == 201, r
+    for parent in (ra, rb, rc):
+        r = http("PATCH", "/identity/v3/regions/" + ra,
+                 {"region": {"parent_region_id": parent}}, token=adm)
+        assert_error(r, 400)
+    r = http("GET", "/identity/v3/regions/" + ra, token=adm)
+    assert r.json["region"]["parent_region_id"] is None, r
+    # a move that closes no cycle is fine
+    r = http("PATCH", "/identity/v3/regions/" + rc, {"region": {"parent_region_id": ra}},
+             token=adm)
+    assert r.status == 200 and r.json["region"]["parent_region_id"] == ra, r
+    assert_error(http("PATCH", "/identity/v3/regions/" + ra,
+                      {"region": {"parent_region_id": "e2e-nosuch-" + sfx}}, token=adm), 404)
+    for reg in (rc, rb, ra):
+        assert http("DELETE", "/identity/v3/regions/" + reg, token=adm).status == 204
+
+
+def test_role_description_is_kept(stack, os_cli, os_run, http):
+    """Review F10: a role's description is stored on create and shown (Tempest's role
+    tests compare it), by the API and the CLI."""
+    sfx = secrets.token_hex(3)
+    adm = _admin(stack)
+    r = http("POST", "/identity/v3/roles",
+             {"role": {"name": "e2e-rd-" + sfx, "description": "first"}}, token=adm)
+    assert r.status == 201 and r.json["role"]["description"] == "first", r
+    rid = r.json["role"]["id"]
+    got = http("GET", "/identity/v3/roles/" + rid, token=adm).json["role"]
+    assert got["description"] == "first", got
+    listed = http("GET", "/identity/v3/roles", token=adm).json["roles"]
+    assert [x["description"] for x in listed if x["id"] == rid] == ["first"], listed
+    role = os_cli("role", "create", "--description", "by cli", "e2e-rdc-" + sfx)
+    assert os_cli("role", "show", role["id"])["description"] == "by cli"
+    os_run("role", "delete", role["id"])
+    os_run("role", "delete", rid)
+
+
+def test_effective_without_a_value_lists_implied_roles(stack, http, project_ids):
+    """Tempest's client asks `role_assignments?...&effective` (no value): that is the
+    effective list, with the roles the grants imply (test_roles'
+    test_assignments_for_implied_roles_create_delete)."""
+    adm = _admin(stack)
+    u = _mk_user(stack, http, "e2e-eff-" + secrets.token_hex(3), "pw-" + secrets.token_hex(4))
+    member = http("GET", "/identity/v3/roles?name=member", token=adm).json["roles"][0]["id"]
+    r = http("PUT", "/identity/v3/projects/%s/users/%s/roles/%s" % (
+        project_ids["demo"], u["id"], member), token=adm)
+    assert r.status == 204, r
+    q = "/identity/v3/role_assignments?scope.project.id=%s&user.id=%s" % (
+        project_ids["demo"], u["id"])
+    names = {}
+    for suffix in ("", "&effective", "&effective=true"):
+        r = http("GET", q + suffix + "&include_names=true", token=adm)
+        assert r.status == 200, r
+        names[suffix] = sorted(a["role"]["name"] for a in r.json["role_assignments"])
+    assert names[""] == ["member"], names
+    assert names["&effective"] == names["&effective=true"], names
+    assert names["&effective"] == ["member", "reader"], names
+    assert http("DELETE", "/identity/v3/users/" + u["id"], token=adm).status == 204
+
+
+def test_deleting_a_role_takes_the_credentials_it_alone_held_up(stack, os_cli, os_run, http):
+    """Review F15, the last path: a custom role deleted takes its grants with it, and
+    with them the application credentials of users left with no role on the project."""
+    sfx = secrets.token_hex(3)
+    pw = "pw-" + sfx
+    p = os_cli("project", "create", "--domain", "default", "e2e-acx-" + sfx)
+    u = os_cli("user", "create", "--domain", "default", "--password", pw, "e2e-acx-" + sfx)
+    role = os_cli("role", "create", "e2e-acx-" + sfx)
+    os_run("role", "add", "--user", u["id"], "--project", p["id"], role["id"])
+    r = _password_token(http, u["id"], pw, {"project": {"id": p["id"]}})
+    ac = _ac_create(http, r.headers["X-Subject-Token"], u["id"], "custom")
+    r = _ac_auth(http, ac)
+    assert r.status == 201, r
+    actok = r.headers["X-Subject-Token"]
+    os_run("role", "delete", role["id"])
+    assert _ac_names(stack, http, u["id"]) == []
+    r = http("GET", "/identity/v3/auth/tokens", token=_admin(stack),
+             headers={"X-Subject-Token": actok})
+    assert_error(r, 404)
+    os_run("role", "add", "--user", u["id"], "--project", p["id"], "member")
+    assert_error(_ac_auth(http, ac), 401)
+    os_run("user", "delete", u["id"])
+    os_run("project", "delete", p["id"])
+
+
+def test_leaving_or_deleting_a_group_cleans_what_it_held_up(stack, os_cli, os_run, http):
+    """Review F4/F15 for groups: leaving a group revokes the member's domain-scoped
+    token left with no role too; deleting a group revokes its members' project and
+    domain tokens left with no role and deletes their application credentials there."""
+    sfx = secrets.token_hex(3)
+    pw = "pw-" + sfx
+    adm = _admin(stack)
+    p = os_cli("project", "create", "--domain", "default", "e2e-gd-" + sfx)
+    u = os_cli("user", "create", "--domain", "default", "--password", pw, "e2e-gd-" + sfx)
+    g = os_cli("group", "create", "--domain", "default", "e2e-gd-" + sfx)
+    os_run("group", "add", "user", g["id"], u["id"])
+    os_run("role", "add", "--group", g["id"], "--project", p["id"], "member")
+    os_run("role", "add", "--group", g["id"], "--domain", "default", "reader")
+
+    def tokens():
+        r = _password_token(http, u["id"], pw, {"project": {"id": p["id"]}})
+        assert r.status == 201, r
+        ptok = r.headers["X-Subject-Token"]
+        r = _password_token(http, u["id"], pw, {"domain": {"id": "default"}})
+        assert r.status == 201, r
+        return ptok, r.headers["X-Subject-Token"]
+
+    def gone(tok):
+        r = http("GET", "/identity/v3/auth/tokens", token=adm, headers={"X-Subject-Token": tok})
+        return r.status == 404
+
+    ptok, dtok = tokens()
+    os_run("group", "remove", "user", g["id"], u["id"])
+    assert gone(ptok) and gone(dtok)
+    os_run("group", "add", "user", g["id"], u["id"])
+    ptok, dtok = tokens()
+    ac = _ac_create(http, ptok, u["id"], "grouped")
+    actok = _ac_auth(http, ac).headers["X-Subject-Token"]
+    os_run("group", "delete", g["id"])
+    assert gone(ptok) and gone(dtok) and gone(actok)
+    assert _ac_names(stack, http, u["id"]) == []
+    os_run("user", "delete", u["id"])
+    os_run("project", "delete", p["id"])

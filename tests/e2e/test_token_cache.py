@@ -124,3 +124,72 @@ def test_change_made_in_the_database_reaches_both_caches(stack, second_api):
         wait_for(lambda: http_request(base + SERVERS, token=tok).status == 401, 2, 0.01,
                  "%s to refuse a token cut short in the database" % base)
     assert time.monotonic() - t0 < 2
+
+
+def test_group_credential_and_domain_revocations_reach_both_caches(stack, second_api, os_cli,
+                                                                    os_run):
+    """Issue 7's revocation sources (review F13): leaving a group, a group's grant going,
+    an application credential deleted or orphaned by the loss of the role, a domain
+    disabled: every hot token is refused by both processes on the next request."""
+    both = [stack.api, second_api]
+    sfx = secrets.token_hex(3)
+    pw = "pw-" + secrets.token_hex(8)
+    pname, uname, gname = "e2e-tcg-p-" + sfx, "e2e-tcg-u-" + sfx, "e2e-tcg-g-" + sfx
+    p = os_cli("project", "create", "--domain", "default", pname)
+    u = os_cli("user", "create", "--domain", "default", "--password", pw, uname)
+    g = os_cli("group", "create", "--domain", "default", gname)
+    os_run("group", "add", "user", gname, uname)
+    os_run("role", "add", "--group", gname, "--project", pname, "member")
+    tok = login(stack.api, uname, pw, pname)
+    hot(both, SERVERS, tok)
+    os_run("group", "remove", "user", gname, uname)
+    refused_everywhere(both, SERVERS, tok, 401)
+    os_run("group", "add", "user", gname, uname)
+    tok = login(second_api, uname, pw, pname)
+    hot(both, SERVERS, tok)
+    os_run("role", "remove", "--group", gname, "--project", pname, "member")
+    refused_everywhere(both, SERVERS, tok, 401)
+
+    os_run("role", "add", "--group", gname, "--project", pname, "member")
+
+    def ac_token(name):
+        r = http_request(stack.api + "/identity/v3/users/%s/application_credentials" % u["id"],
+                         "POST", {"application_credential": {"name": name}},
+                         token=login(stack.api, uname, pw, pname))
+        assert r.status == 201, r
+        ac = r.json["application_credential"]
+        body = {"auth": {"identity": {"methods": ["application_credential"],
+                                      "application_credential": {"id": ac["id"],
+                                                                 "secret": ac["secret"]}}}}
+        r = http_request(second_api + "/identity/v3/auth/tokens", "POST", body)
+        assert r.status == 201, r
+        return ac, r.headers["X-Subject-Token"]
+
+    ac, actok = ac_token("deleted")
+    hot(both, SERVERS, actok)
+    r = http_request(second_api + "/identity/v3/users/%s/application_credentials/%s"
+                     % (u["id"], ac["id"]), "DELETE", token=stack.token("admin"))
+    assert r.status == 204, r
+    refused_everywhere(both, SERVERS, actok, 401)
+    ac, actok = ac_token("orphaned")
+    hot(both, SERVERS, actok)
+    os_run("role", "remove", "--group", gname, "--project", pname, "member")
+    refused_everywhere(both, SERVERS, actok, 401)
+    os_run("group", "delete", g["id"])
+    os_run("user", "delete", u["id"])
+    os_run("project", "delete", p["id"])
+
+    dname = "e2e-tcg-d-" + sfx
+    d = os_cli("domain", "create", dname)
+    os_cli("project", "create", "--domain", dname, "p")
+    os_cli("user", "create", "--domain", dname, "--password", pw, "u")
+    os_run("role", "add", "--user", "u", "--user-domain", dname, "--project", "p",
+           "--project-domain", dname, "member")
+    r = http_request(stack.api + "/identity/v3/auth/tokens", "POST",
+                     auth_body("u", pw, "p", domain=dname))
+    assert r.status == 201, r
+    tok = r.headers["X-Subject-Token"]
+    hot(both, SERVERS, tok)
+    os_run("domain", "set", "--disable", d["id"])
+    refused_everywhere(both, SERVERS, tok, 401)
+    os_run("domain", "delete", d["id"])
