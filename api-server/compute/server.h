@@ -63,6 +63,11 @@ json_t *server_view_brief(const struct server_row *s, const struct server_view_c
 /* Pure: the full server object of GET /servers/detail and GET /servers/{id} at 2.1.
  * Returns a new object. */
 json_t *server_view_full(const struct server_row *s, const struct server_view_ctx *c);
+/* Pure: the [self, bookmark] links of compute resource id in collection ("flavors"),
+ * as wire_compute_links() makes them, written into w (the public URL's text cached
+ * per thread). */
+void server_view_links_write(struct jsonw *w, const char *public_url, const char *collection,
+                             const char *id);
 /* Pure: Nova's hostId, a stable hex digest of project and host (56 chars, like Nova's
  * sha224), or "" when host is NULL/empty. out must hold 57 bytes. */
 void server_host_id(const char *project_id, const char *host, char out[57]);
