@@ -72,6 +72,40 @@ void time_iso(time_t t, char *out, size_t n)
 	strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+const char *time_from_pg(const char *pg, int micro, char out[TIME_PG_OUT])
+{
+	static const char shape[] = "dddd-dd-dd dd:dd:dd"; /* d: a digit */
+	if (!pg)
+		return NULL;
+	/* stops at the first mismatch, so never reads past a short string's NUL */
+	for (size_t i = 0; i < sizeof(shape) - 1; i++)
+		if (shape[i] == 'd' ? pg[i] < '0' || pg[i] > '9' : pg[i] != shape[i])
+			return pg;
+	const char *f = pg + sizeof(shape) - 1;
+	size_t nf = 0;
+	if (*f == '.') {
+		f++;
+		while (nf < 6 && f[nf] >= '0' && f[nf] <= '9')
+			nf++;
+		if (nf == 0 || f[nf])
+			return pg;
+	} else if (*f) {
+		return pg;
+	}
+	memcpy(out, pg, 19);
+	out[10] = 'T';
+	if (!micro) {
+		out[19] = 'Z';
+		out[20] = '\0';
+		return out;
+	}
+	out[19] = '.';
+	memcpy(out + 20, f, nf);
+	memset(out + 20 + nf, '0', 6 - nf);
+	out[26] = '\0';
+	return out;
+}
+
 int time_parse_iso(const char *s, time_t *out)
 {
 	struct tm tm = {0};

@@ -24,6 +24,15 @@ int request_id_is_valid(const char *s);
 void time_iso_micro(time_t t, long usec, char *out, size_t n);
 /* "YYYY-MM-DDTHH:MM:SSZ" (Nova/Glance), into out (>= 21 bytes). */
 void time_iso(time_t t, char *out, size_t n);
+/* Nova's text of a PostgreSQL `timestamp` value (a timestamptz AT TIME ZONE 'UTC') as
+ * DateStyle ISO prints it, "YYYY-MM-DD HH:MM:SS[.f]" (one to six fraction digits, none
+ * when zero), rewritten without any calendar arithmetic: micro 0 gives
+ * "YYYY-MM-DDTHH:MM:SSZ" (the fraction dropped, as to_char's SS does), micro 1
+ * "YYYY-MM-DDTHH:MM:SS.ffffff" (padded to six digits). Returns out; NULL when pg is
+ * NULL (SQL NULL); pg itself, unchanged, when it is not of that form (a year past
+ * 9999, BC, infinity, another DateStyle). */
+#define TIME_PG_OUT 27
+const char *time_from_pg(const char *pg, int micro, char out[TIME_PG_OUT]);
 /* Parses "YYYY-MM-DD[T ]HH:MM:SS[.ffffff][Z|+00:00]" as UTC. 0 or -EINVAL. */
 int time_parse_iso(const char *s, time_t *out);
 /* Milliseconds from CLOCK_MONOTONIC. */

@@ -11,8 +11,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "compute/flavor.h"
 #include "compute/server.h"
 #include "jparse.h"
+#include "jsonw.h"
 #include "policy.h"
 #include "routes.h"
 #include "wire.h"
@@ -34,39 +36,35 @@
 	" WHERE id = $1 AND (is_public OR $2::boolean OR EXISTS (SELECT 1 FROM flavor_projects"    \
 	" fp WHERE fp.flavor_id = flavors.id AND fp.project_id = $3))"
 
-/* Row of FLAVOR_COLS as Nova 2.1 shows it; brief = only id, name, links. */
-static json_t *flavor_json(const struct req *r, const PGresult *res, int i, int brief)
+void flavor_row_from(const PGresult *res, int row, struct flavor_row *f)
 {
-	const char *id = db_val(res, i, 0);
-	int mv = r->ctx->mv_minor;
-	json_t *links = wire_compute_links(r->ctx->api->public_url, "flavors", id), *f;
-	if (brief) {
-		f = json_pack("{s:s,s:s,s:o}", "id", id, "name", db_val(res, i, 1), "links", links);
-		if (mv >= 55)
-			json_object_set_new(f, "description",
-			                    wire_string_or_null(db_val(res, i, 10)));
-		return f;
-	}
-	long swap = db_long(res, i, 5, 0);
-	/* Nova before 2.75 shows no swap as the empty string. */
-	json_t *jswap = swap || mv >= 75 ? json_integer(swap) : json_string("");
-	f = json_pack("{s:s,s:s,s:I,s:I,s:I,s:o,s:I,s:f,s:b,s:b,s:o}", "id", id, "name",
-	              db_val(res, i, 1), "ram", (json_int_t)db_long(res, i, 2, 0), "disk",
-	              (json_int_t)db_long(res, i, 3, 0), "vcpus", (json_int_t)db_long(res, i, 4, 0),
-	              "swap", jswap, "OS-FLV-EXT-DATA:ephemeral", (json_int_t)db_long(res, i, 6, 0),
-	              "rxtx_factor", strtod(db_val(res, i, 7), NULL), "os-flavor-access:is_public",
-	              db_val(res, i, 8)[0] == 't', "OS-FLV-DISABLED:disabled",
-	              db_val(res, i, 9)[0] == 't', "links", links);
-	if (mv >= 55)
-		json_object_set_new(f, "description", wire_string_or_null(db_val(res, i, 10)));
-	if (mv >= 61) { /* readable by everyone who may read the flavor */
-		json_t *specs = json_loads(db_val(res, i, 11) ? db_val(res, i, 11) : "{}", 0, NULL);
-		json_object_set_new(f, "extra_specs",
-		                    json_is_object(specs) ? specs : json_object());
-		if (!json_is_object(specs))
-			json_decref(specs);
-	}
-	return f;
+	f->id = db_val(res, row, 0);
+	f->name = db_val(res, row, 1);
+	f->ram_mb = db_long(res, row, 2, 0);
+	f->disk_gb = db_long(res, row, 3, 0);
+	f->vcpus = db_long(res, row, 4, 0);
+	f->swap_mb = db_long(res, row, 5, 0);
+	f->ephemeral_gb = db_long(res, row, 6, 0);
+	f->rxtx_factor = db_val(res, row, 7);
+	f->is_public = db_val(res, row, 8) && db_val(res, row, 8)[0] == 't';
+	f->disabled = db_val(res, row, 9) && db_val(res, row, 9)[0] == 't';
+	f->description = db_val(res, row, 10);
+	f->extra_specs = db_val(res, row, 11);
+}
+
+/* Answers {"<key>": view of row 0 of res} (a FLAVOR_COLS result): show, create and
+ * update. */
+static void flavor_answer(struct req *r, struct resp *w, const PGresult *res)
+{
+	struct flavor_row f;
+	struct jsonw out;
+	flavor_row_from(res, 0, &f);
+	jsonw_init(&out, 1024);
+	jsonw_obj_begin(&out);
+	JSONW_KEY(&out, "flavor");
+	flavor_view_write(&out, &f, r->ctx->api->public_url, r->ctx->mv_minor, 0);
+	jsonw_obj_end(&out);
+	resp_json_text(w, 200, &out);
 }
 
 /* A non-negative int query filter (wire_nonneg); -1 when absent, -EINVAL when bad. */
@@ -128,11 +126,22 @@ static void flavors_list_common(struct req *r, struct resp *w, int brief)
 		resp_db_error(r, w, err);
 		return;
 	}
-	json_t *a = json_array();
-	for (int i = 0; i < PQntuples(res); i++)
-		json_array_append_new(a, flavor_json(r, res, i, brief));
+	/* written straight into the body: no tree per flavor (issue 6) */
+	int n = PQntuples(res);
+	struct jsonw out;
+	jsonw_init(&out, (size_t)(brief ? 256 : 640) * (size_t)(n + 1));
+	jsonw_obj_begin(&out);
+	JSONW_KEY(&out, "flavors");
+	jsonw_arr_begin(&out);
+	for (int i = 0; i < n; i++) {
+		struct flavor_row f;
+		flavor_row_from(res, i, &f);
+		flavor_view_write(&out, &f, r->ctx->api->public_url, r->ctx->mv_minor, brief);
+	}
+	jsonw_arr_end(&out);
+	jsonw_obj_end(&out);
 	PQclear(res);
-	resp_json(w, 200, json_pack("{s:o}", "flavors", a));
+	resp_json_text(w, 200, &out);
 }
 
 static void flavors_list(struct req *r, struct resp *w)
@@ -162,7 +171,7 @@ static void flavors_show(struct req *r, struct resp *w)
 	    flavor_load(r, w, "SELECT " FLAVOR_COLS " FROM flavors" WHERE_VISIBLE, r->params[0]);
 	if (!res)
 		return;
-	resp_json(w, 200, json_pack("{s:o}", "flavor", flavor_json(r, res, 0, 0)));
+	flavor_answer(r, w, res);
 	PQclear(res);
 }
 
@@ -254,7 +263,7 @@ static void flavors_create(struct req *r, struct resp *w)
 	                          f.is_public ? "true" : "false", f.description},
 	    err, sizeof(err), state);
 	if (res) {
-		resp_json(w, 200, json_pack("{s:o}", "flavor", flavor_json(r, res, 0, 0)));
+		flavor_answer(r, w, res);
 	} else if (!strcmp(state, SQLSTATE_UNIQUE)) {
 		/* Which one clashed: the id or the name. */
 		if (DBX(r->ctx->db, err, sizeof err, "SELECT 1 FROM flavors WHERE id = $1", fid) >
@@ -312,7 +321,7 @@ static void flavors_update(struct req *r, struct resp *w)
 	        r->params[0], u.description);
 	res = wire_one_row(r, w, res, err, 404, "Flavor %s could not be found.", r->params[0]);
 	if (res) {
-		resp_json(w, 200, json_pack("{s:o}", "flavor", flavor_json(r, res, 0, 0)));
+		flavor_answer(r, w, res);
 		PQclear(res);
 	}
 out:

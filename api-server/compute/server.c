@@ -54,10 +54,10 @@ void server_row_from(const PGresult *res, int row, struct server_row *s)
 	s->fault_code = db_long(res, row, 16, 0);
 	s->access_ipv4 = db_val(res, row, 17);
 	s->access_ipv6 = db_val(res, row, 18);
-	s->created_at = db_val(res, row, 19);
-	s->updated_at = db_val(res, row, 20);
-	s->launched_at = db_val(res, row, 21);
-	s->terminated_at = db_val(res, row, 22);
+	s->created_at = time_from_pg(db_val(res, row, 19), 0, s->ts_text[0]);
+	s->updated_at = time_from_pg(db_val(res, row, 20), 0, s->ts_text[1]);
+	s->launched_at = time_from_pg(db_val(res, row, 21), 1, s->ts_text[2]);
+	s->terminated_at = time_from_pg(db_val(res, row, 22), 1, s->ts_text[3]);
 	s->description = db_val(res, row, 24);
 	s->locked_by = db_val(res, row, 25);
 	s->lock_reason = db_val(res, row, 26);

@@ -181,6 +181,13 @@ static void links_write(struct jsonw *w, const char *public_url, const char *col
 	jsonw_arr_end(w);
 }
 
+void server_view_links_write(struct jsonw *w, const char *public_url, const char *collection,
+                             const char *id)
+{
+	struct ref_id rid = ref_id_of(id);
+	links_write(w, public_url, collection, &rid, 1);
+}
+
 /* {"id", "links": [bookmark]} as Nova 2.1 shows a server's flavor and image. */
 static void ref_write(struct jsonw *w, const char *public_url, const char *collection,
                       const char *id)

@@ -80,12 +80,60 @@ static void base64_policies(void **state)
 	}
 }
 
+/* PostgreSQL's ISO text of a UTC timestamp in Nova's two forms, as SERVER_COLUMNS'
+ * to_char() wrote them before. */
+static void time_from_pg_forms(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *pg, *seconds, *micro;
+	} cases[] = {
+	    /* no fraction (PostgreSQL prints none when it is zero) */
+	    {"2026-01-02 03:04:05", "2026-01-02T03:04:05Z", "2026-01-02T03:04:05.000000"},
+	    /* trailing zeros trimmed by PostgreSQL, padded back */
+	    {"2026-01-02 03:04:05.1", "2026-01-02T03:04:05Z", "2026-01-02T03:04:05.100000"},
+	    {"2026-01-02 03:04:05.000001", "2026-01-02T03:04:05Z", "2026-01-02T03:04:05.000001"},
+	    {"2026-01-02 03:04:05.12345", "2026-01-02T03:04:05Z", "2026-01-02T03:04:05.123450"},
+	    /* the fraction truncated, never rounded across a year boundary */
+	    {"1999-12-31 23:59:59.999999", "1999-12-31T23:59:59Z", "1999-12-31T23:59:59.999999"},
+	    {"2000-01-01 00:00:00", "2000-01-01T00:00:00Z", "2000-01-01T00:00:00.000000"},
+	    {"2024-02-29 12:00:00.5", "2024-02-29T12:00:00Z", "2024-02-29T12:00:00.500000"},
+	};
+	char out[TIME_PG_OUT];
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_string_equal(time_from_pg(cases[i].pg, 0, out), cases[i].seconds);
+		assert_string_equal(time_from_pg(cases[i].pg, 1, out), cases[i].micro);
+	}
+	/* SQL NULL stays null */
+	assert_null(time_from_pg(NULL, 0, out));
+	assert_null(time_from_pg(NULL, 1, out));
+	/* anything else is passed through as it came, never read past its end */
+	static const char *const other[] = {
+	    "",
+	    "2026-01-02",
+	    "2026-01-02 03:04",
+	    "2026-01-02 03:04:05.",
+	    "2026-01-02 03:04:05.1234567",
+	    "2026-01-02 03:04:05+00",
+	    "2026-01-02T03:04:05",
+	    "12026-01-02 03:04:05",
+	    "2026-01-02 03:04:05 BC",
+	    "infinity",
+	    "01/02/2026 03:04:05",
+	};
+	for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+		assert_ptr_equal(time_from_pg(other[i], 0, out), other[i]);
+		assert_ptr_equal(time_from_pg(other[i], 1, out), other[i]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(uuid_lowering),
 	    cmocka_unit_test(request_ids),
 	    cmocka_unit_test(base64_policies),
+	    cmocka_unit_test(time_from_pg_forms),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
