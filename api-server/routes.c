@@ -20,5 +20,9 @@ const struct httpd_table *const routes_all[] = {
     &app_cred_routes,
     &credential_routes,
     &policy_store_routes,
+    &aggregate_routes,
+    &compute_admin_routes,
+    &os_host_routes,
+    &compute_image_routes,
 };
 const size_t routes_count = sizeof(routes_all) / sizeof(routes_all[0]);

@@ -21,6 +21,10 @@ extern const struct httpd_table group_routes;             /* identity/group.c */
 extern const struct httpd_table app_cred_routes;          /* identity/app_cred.c */
 extern const struct httpd_table credential_routes;        /* identity/credential.c */
 extern const struct httpd_table policy_store_routes;      /* identity/policy_store.c */
+extern const struct httpd_table aggregate_routes;         /* compute/aggregate.c */
+extern const struct httpd_table compute_admin_routes;     /* compute/compute_admin.c */
+extern const struct httpd_table os_host_routes;           /* compute/os_host.c */
+extern const struct httpd_table compute_image_routes;     /* compute/compute_image.c */
 
 extern const struct httpd_table *const routes_all[];
 extern const size_t routes_count;

@@ -13,6 +13,7 @@
 #include "hostname.h"
 #include "instance.h"
 #include "log.h"
+#include "host_zone.h"
 #include "placement.h"
 #include "reconcile.h"
 #include "vmstate.h"
@@ -258,6 +259,7 @@ static int inst_place(struct sched *s, const struct inst *i, PGconn *c, char *ho
 	int rc = -EIO;
 	size_t n = s->agents.n;
 	struct placement_host *hosts = xcalloc(n ? n : 1, sizeof(*hosts));
+	PGresult *zones = NULL;
 	PGresult *r = DBQ(c, err, sizeof err,
 	                  "SELECT host, sum(vcpus), sum(ram_mb), sum(disk_gb) FROM instances"
 	                  " WHERE NOT deleted AND host IS NOT NULL GROUP BY host");
@@ -279,6 +281,10 @@ static int inst_place(struct sched *s, const struct inst *i, PGconn *c, char *ho
 				hosts[k].used_disk_gb = db_long(r, j, 3, 0);
 			}
 	}
+	if (!(zones = host_zone_apply(c, hosts, n, err, sizeof err))) { /* aggregates' zones */
+		sched_db_error(s, c, "tasks: host zones", err);
+		goto out;
+	}
 	const struct placement_ratios ratios = {s->cfg->cpu_ratio, s->cfg->ram_ratio,
 	                                        s->cfg->disk_ratio};
 	const struct placement_request req = {i->vcpus, i->ram_mb, i->disk_gb, i->az};
@@ -291,6 +297,7 @@ static int inst_place(struct sched *s, const struct inst *i, PGconn *c, char *ho
 	snprintf(az, MSG_HOST_MAX, "%s", hosts[k].az);
 	rc = 0;
 out:
+	PQclear(zones);
 	PQclear(r);
 	free(hosts);
 	return rc;

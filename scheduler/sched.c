@@ -15,6 +15,7 @@
 #include "console.h"
 #include "db.h"
 #include "log.h"
+#include "service_row.h"
 #include "tasks.h"
 #include "xalloc.h"
 
@@ -134,6 +135,8 @@ static int sched_connect(struct sched *s, volatile sig_atomic_t *stop)
 	}
 	snprintf(s->started_at, sizeof(s->started_at), "%s", db_val(r, 0, 0));
 	PQclear(r);
+	if (service_row_register(c, err, sizeof(err)) < 0) /* os-hosts lists it */
+		log_warn("control_services: %s", err);
 	log_info("database schema version %d", version);
 	rc = 0;
 out:

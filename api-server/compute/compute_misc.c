@@ -1,5 +1,5 @@
 /* The smaller Compute v2.1 resources: limits, availability zones, hypervisors and
- * services (both views of the agents table), an empty os-aggregates, simple tenant
+ * services (both views of the agents table), simple tenant
  * usage, and the route rows of os-quota-sets (handlers in quota_sets.c). An agent counts as up
  * while the scheduler says so and its last heartbeat is younger than [scheduler] agent_timeout. */
 #include <errno.h>
@@ -81,11 +81,12 @@ static void az_list_common(struct req *r, struct resp *w, int detail)
 {
 	char err[256], secs[16];
 	agent_timeout(r, secs);
-	PGresult *res = DBQ(r->ctx->db, err, sizeof err,
-	                    "SELECT az, host, " AGENT_UP ", to_char(last_seen AT TIME ZONE 'UTC',"
-	                    " 'YYYY-MM-DD\"T\"HH24:MI:SS.US') FROM agents WHERE kind = 'compute'"
-	                    " ORDER BY az, host",
-	                    secs);
+	PGresult *res =
+	    DBQ(r->ctx->db, err, sizeof err,
+	        "SELECT z.az, a.host, " AGENT_UP ", to_char(last_seen AT TIME ZONE 'UTC',"
+	        " 'YYYY-MM-DD\"T\"HH24:MI:SS.US') FROM agents a JOIN compute_host_zones z"
+	        " ON z.host = a.host ORDER BY z.az, a.host",
+	        secs);
 	if (!res) {
 		resp_db_error(r, w, err);
 		return;
@@ -144,7 +145,8 @@ static PGresult *agents_query(struct req *r, struct resp *w, const char *id, con
 	    " to_char(a.last_seen AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US'),"
 	    " md5('hypervisor:' || a.host)::uuid::text, md5('service:' || a.host)::uuid::text"
 	    " FROM (SELECT row_number() OVER (ORDER BY created_at, host) AS id, host, " AGENT_UP
-	    " AS up, vcpus, ram_mb, disk_gb, az, last_seen FROM agents WHERE kind = 'compute') a"
+	    " AS up, vcpus, ram_mb, disk_gb, (SELECT z.az FROM compute_host_zones z WHERE z.host ="
+	    " agents.host) AS az, last_seen FROM agents WHERE kind = 'compute') a"
 	    " LEFT JOIN (SELECT host, sum(vcpus) AS vcpus, sum(ram_mb) AS ram, sum(disk_gb) AS "
 	    "disk,"
 	    " count(*) AS n FROM instances WHERE NOT deleted AND host IS NOT NULL GROUP BY host) u"
@@ -427,13 +429,6 @@ static void services_list(struct req *r, struct resp *w)
 	resp_json(w, 200, json_pack("{s:o}", "services", a));
 }
 
-/* GET /os-aggregates: host aggregates are not modelled (an agent's AZ is its only
- * grouping), but `openstack hypervisor show` lists them, so the list answers empty. */
-static void aggregates_list(struct req *r, struct resp *w)
-{
-	resp_json(w, 200, json_pack("{s:[]}", "aggregates"));
-}
-
 /* ---- simple tenant usage ---- */
 
 /* Nova's usage timestamps: naive UTC, "YYYY-MM-DDTHH:MM:SS". */
@@ -656,7 +651,6 @@ static const struct httpd_route routes[] = {
     {"GET", C "/os-hypervisors/{}/uptime", hypervisors_uptime, POL_COMPUTE_ADMIN, 0},
     {"GET", C "/os-hypervisors/{}/search", hypervisors_search, POL_COMPUTE_ADMIN, 0},
     {"GET", C "/os-hypervisors/{}/servers", hypervisors_servers_list, POL_COMPUTE_ADMIN, 0},
-    {"GET", C "/os-aggregates", aggregates_list, POL_COMPUTE_ADMIN, 0},
     {"GET", C "/os-services", services_list, POL_COMPUTE_ADMIN, 0},
     {"GET", C "/os-simple-tenant-usage", usage_list, POL_COMPUTE_ADMIN, 0},
     {"GET", C "/os-simple-tenant-usage/{}", usage_show, POL_COMPUTE_READ, 0},

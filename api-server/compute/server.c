@@ -927,8 +927,8 @@ static int resolve_refs(struct req *r, struct resp *w, const struct create_req *
 	}
 
 	if (c->az && *c->az && strcmp(c->az, "nova")) {
-		az = DBQ(r->ctx->db, err, sizeof err, "SELECT 1 FROM agents WHERE az = $1 LIMIT 1",
-		         c->az);
+		az = DBQ(r->ctx->db, err, sizeof err,
+		         "SELECT 1 FROM compute_host_zones WHERE az = $1 LIMIT 1", c->az);
 		az = wire_one_row(r, w, az, err, 400,
 		                  "The requested availability zone is not available");
 		if (!az)

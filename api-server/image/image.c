@@ -920,20 +920,27 @@ static void images_delete(struct req *r, struct resp *w)
 		resp_error(r, w, 403, "Image %s is protected and cannot be deleted.", img.id);
 		goto out;
 	}
-	if (DBX(r->ctx->db, err, sizeof err, "DELETE FROM images WHERE id = $1", img.id) < 0 ||
-	    db_commit(r->ctx->db) < 0) {
+	if (image_destroy(r, &img, err, sizeof(err)) < 0) {
 		resp_db_error(r, w, err);
 		goto out;
 	}
-	/* After the commit: a crash in between leaves an orphan file, never a row
-	 * without its bytes. */
-	char *path = image_path(r->ctx->api, img.id);
-	if (unlink(path) < 0 && errno != ENOENT)
-		log_warn("image %s: cannot remove %s: %s", img.id, path, strerror(errno));
-	free(path);
 	resp_empty(w, 204);
 out:
 	image_release(&img);
+}
+
+int image_destroy(struct req *r, const struct image *img, char *err, size_t errlen)
+{
+	if (DBX(r->ctx->db, err, errlen, "DELETE FROM images WHERE id = $1", img->id) < 0 ||
+	    db_commit(r->ctx->db) < 0)
+		return -EIO;
+	/* After the commit: a crash in between leaves an orphan file, never a row
+	 * without its bytes. */
+	char *path = image_path(r->ctx->api, img->id);
+	if (unlink(path) < 0 && errno != ENOENT)
+		log_warn("image %s: cannot remove %s: %s", img->id, path, strerror(errno));
+	free(path);
+	return 0;
 }
 
 /* PUT and DELETE /images/{id}/tags/{tag}. */

@@ -75,6 +75,11 @@ int image_find(struct req *r, struct resp *w, const char *id, int for_update, st
 int image_find_writable(struct req *r, struct resp *w, int lock, const char *verb,
                         struct image *img);
 
+/* Deletes img's row and commits the caller's transaction (begun by
+ * image_find_writable or the like), then removes its bytes. 0, or -EIO with err (the
+ * transaction is left to roll back). */
+int image_destroy(struct req *r, const struct image *img, char *err, size_t errlen);
+
 /* "<image_dir>/<id>" (owned). */
 char *image_path(const struct api *api, const char *id);
 

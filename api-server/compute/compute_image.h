@@ -1,0 +1,16 @@
+/* The Compute image proxy (compute_image.c): Nova's words for Glance's image states,
+ * for tests. */
+#ifndef NUBO_COMPUTE_IMAGE_H
+#define NUBO_COMPUTE_IMAGE_H
+#include <jansson.h>
+
+/* Pure: Nova's status of a Glance status (active -> ACTIVE, queued and saving ->
+ * SAVING, deleted and pending_delete -> DELETED, killed -> ERROR, else UNKNOWN). */
+const char *compute_image_status(const char *glance_status);
+/* Pure: Nova's progress of a Glance status (queued 25, saving 50, active 100, else 0). */
+int compute_image_progress(const char *glance_status);
+/* Pure: the first key of props that names one of Glance's image attributes (which a
+ * custom property may not), or NULL. */
+const char *compute_image_reserved(const json_t *props);
+
+#endif

@@ -1,0 +1,89 @@
+/* The pure parts of the Compute admin APIs: aggregate ids, the usage audit period and
+ * its timestamps, the image proxy's status words and reserved property names. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "api-server/compute/aggregate.h"
+#include "api-server/compute/compute_admin.h"
+#include "api-server/compute/compute_image.h"
+
+static void aggregate_ids(void **state)
+{
+	char out[16];
+	assert_int_equal(aggregate_id_parse("42", out), 0);
+	assert_string_equal(out, "42");
+	assert_int_equal(aggregate_id_parse("-1", out), 0); /* Nova: a valid id, not found */
+	assert_string_equal(out, "-1");
+	assert_int_equal(aggregate_id_parse("007", out), 0);
+	assert_string_equal(out, "7");
+	assert_int_equal(aggregate_id_parse("", out), -EINVAL);
+	assert_int_equal(aggregate_id_parse(NULL, out), -EINVAL);
+	assert_int_equal(aggregate_id_parse("abc", out), -EINVAL);
+	assert_int_equal(aggregate_id_parse("1.5", out), -EINVAL);
+	assert_int_equal(aggregate_id_parse("2147483648", out), -EINVAL);
+	assert_int_equal(aggregate_id_parse("99999999999999999999", out), -EINVAL);
+}
+
+static void audit_periods(void **state)
+{
+	struct tm b, e;
+	char sb[24], se[24];
+	time_t t;
+	assert_int_equal(audit_time_parse("2026-03-15 10:00:00", &t), 0);
+	assert_int_equal(audit_period(t, &b, &e), 0);
+	strftime(sb, sizeof(sb), "%Y-%m-%d %H:%M:%S", &b);
+	strftime(se, sizeof(se), "%Y-%m-%d %H:%M:%S", &e);
+	assert_string_equal(sb, "2026-02-01 00:00:00");
+	assert_string_equal(se, "2026-03-01 00:00:00");
+	/* January: the period is last December */
+	assert_int_equal(audit_time_parse("2027-01-01 00:00:00.5", &t), 0);
+	assert_int_equal(audit_period(t, &b, &e), 0);
+	strftime(sb, sizeof(sb), "%Y-%m-%d %H:%M:%S", &b);
+	strftime(se, sizeof(se), "%Y-%m-%d %H:%M:%S", &e);
+	assert_string_equal(sb, "2026-12-01 00:00:00");
+	assert_string_equal(se, "2027-01-01 00:00:00");
+	assert_int_equal(audit_time_parse("2026-12-06 12:27:29.123456", &t), 0);
+	assert_int_equal(audit_time_parse("invalid_time", &t), -EINVAL);
+	assert_int_equal(audit_time_parse("2026-12-06", &t), -EINVAL);
+	assert_int_equal(audit_time_parse("2026-12-06 12:27:29.", &t), -EINVAL);
+	assert_int_equal(audit_time_parse("2026-12-06 12:27:29.1234567", &t), -EINVAL);
+	assert_int_equal(audit_time_parse("2026-12-06 12:27:29x", &t), -EINVAL);
+	assert_int_equal(audit_time_parse(NULL, &t), -EINVAL);
+}
+
+static void image_words(void **state)
+{
+	assert_string_equal(compute_image_status("active"), "ACTIVE");
+	assert_string_equal(compute_image_status("queued"), "SAVING");
+	assert_string_equal(compute_image_status("saving"), "SAVING");
+	assert_string_equal(compute_image_status("killed"), "ERROR");
+	assert_string_equal(compute_image_status("pending_delete"), "DELETED");
+	assert_string_equal(compute_image_status("deactivated"), "UNKNOWN");
+	assert_string_equal(compute_image_status(NULL), "UNKNOWN");
+	assert_int_equal(compute_image_progress("queued"), 25);
+	assert_int_equal(compute_image_progress("saving"), 50);
+	assert_int_equal(compute_image_progress("active"), 100);
+	assert_int_equal(compute_image_progress("killed"), 0);
+	json_t *p = json_pack("{s:s,s:s}", "os_distro", "debian", "hw_disk_bus", "virtio");
+	assert_null(compute_image_reserved(p));
+	json_object_set_new(p, "min_ram", json_string("1"));
+	assert_string_equal(compute_image_reserved(p), "min_ram");
+	json_decref(p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(aggregate_ids),
+	    cmocka_unit_test(audit_periods),
+	    cmocka_unit_test(image_words),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
