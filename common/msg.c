@@ -104,6 +104,7 @@ static const struct field compute_cap_fields[] = {
     {"vcpus", F_INT, U(hello, cap.compute.vcpus), 1 << 20, 1, 0, NULL},
     {"ram_mb", F_INT, U(hello, cap.compute.ram_mb), 1 << 30, 1, 0, NULL},
     {"disk_gb", F_INT, U(hello, cap.compute.disk_gb), 1 << 30, 1, 0, NULL},
+    {"uptime_s", F_INT, U(hello, cap.compute.uptime_s), 1 << 30, 0, 0, NULL},
 };
 
 static const struct agent_desc {

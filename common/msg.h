@@ -71,6 +71,7 @@ struct msg_resource {
 struct msg_cap_compute {
 	char accel[8]; /* "kvm" or "tcg" */
 	int vcpus, ram_mb, disk_gb;
+	int uptime_s; /* seconds since the host booted (os-hypervisors uptime); 0: unknown */
 };
 
 struct msg_hello { /* MSG_HELLO and MSG_HEARTBEAT */

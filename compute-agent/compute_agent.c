@@ -17,6 +17,7 @@
 #include "agent.h"
 #include "console_tail.h"
 #include "fsutil.h"
+#include "host_facts.h"
 #include "log.h"
 #include "util.h"
 #include "vm.h"
@@ -119,6 +120,7 @@ static void drv_report(void *drv, struct msg_hello *h)
 	h->cap.compute.vcpus = a->vcpus;
 	h->cap.compute.ram_mb = a->ram_mb;
 	h->cap.compute.disk_gb = a->disk_gb;
+	h->cap.compute.uptime_s = host_uptime_s();
 	size_t n = 0;
 	for (struct slot *s = a->slots; s; s = s->next)
 		n++;

@@ -110,21 +110,23 @@ int agents_on_hello(struct sched *s, const char *peer, struct msg *m)
 	if (fresh)
 		s->kick = 1; /* tasks held for this host can go now */
 
-	char vcpus[16], ram[16], disk[16];
+	char vcpus[16], ram[16], disk[16], up[16];
+	snprintf(up, sizeof(up), "%d", h->cap.compute.uptime_s);
 	snprintf(vcpus, sizeof(vcpus), "%d", h->cap.compute.vcpus);
 	snprintf(ram, sizeof(ram), "%d", h->cap.compute.ram_mb);
 	snprintf(disk, sizeof(disk), "%d", h->cap.compute.disk_gb);
 	PGconn *c = sched_db(s);
 	int rc = DBX(c, err, sizeof err,
 	             "INSERT INTO agents (host, accel, az, vcpus, ram_mb, disk_gb, state,"
-	             " last_seen, kind)"
-	             " VALUES ($1, $2, $3, $4::int, $5::int, $6::int, 'up', now(), $7)"
+	             " last_seen, kind, booted_at)"
+	             " VALUES ($1, $2, $3, $4::int, $5::int, $6::int, 'up', now(), $7,"
+	             " CASE WHEN $8::int > 0 THEN now() - $8::int * interval '1 second' END)"
 	             " ON CONFLICT (host) DO UPDATE SET accel = EXCLUDED.accel, az = EXCLUDED.az,"
 	             " kind = EXCLUDED.kind,"
 	             " vcpus = EXCLUDED.vcpus, ram_mb = EXCLUDED.ram_mb,"
 	             " disk_gb = EXCLUDED.disk_gb,"
-	             " state = 'up', last_seen = now()",
-	             g->host, g->accel, g->az, vcpus, ram, disk, msg_agent_kind_name(g->kind));
+	             " state = 'up', last_seen = now(), booted_at = EXCLUDED.booted_at",
+	             g->host, g->accel, g->az, vcpus, ram, disk, msg_agent_kind_name(g->kind), up);
 	if (rc < 0)
 		sched_db_error(s, c, "agents: record heartbeat", err);
 	else

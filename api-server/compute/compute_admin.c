@@ -42,6 +42,26 @@ static void migrations_list(struct req *r, struct resp *w)
 	resp_json(w, 200, json_pack("{s:[]}", "migrations"));
 }
 
+/* ---- os-hypervisors/{id}/uptime's text ---- */
+
+void hypervisor_uptime_text(time_t now, long up_s, char *out, size_t n)
+{
+	struct tm tm;
+	char clock[16] = "00:00:00", days[32] = "", rest[32];
+	if (gmtime_r(&now, &tm))
+		strftime(clock, sizeof(clock), "%H:%M:%S", &tm);
+	if (up_s < 0)
+		up_s = 0;
+	long d = up_s / 86400, h = up_s % 86400 / 3600, m = up_s % 3600 / 60;
+	if (d)
+		snprintf(days, sizeof(days), "%ld day%s, ", d, d == 1 ? "" : "s");
+	if (h)
+		snprintf(rest, sizeof(rest), "%2ld:%02ld", h, m);
+	else
+		snprintf(rest, sizeof(rest), "%ld min", m);
+	snprintf(out, n, " %s up %s%s", clock, days, rest);
+}
+
 /* ---- os-instance_usage_audit_log ---- */
 
 int audit_period(time_t before, struct tm *begin, struct tm *end)

@@ -10,6 +10,7 @@
 
 #include "policy.h"
 #include "quota.h"
+#include "compute/compute_admin.h"
 #include "compute/quota_sets.h"
 #include "compute/server.h"
 #include "routes.h"
@@ -330,17 +331,37 @@ static void hypervisors_show(struct req *r, struct resp *w)
 	PQclear(res);
 }
 
-/* Agents do not report the host's uptime; Nova answers 501 for such drivers and
- * `openstack hypervisor show` expects exactly that. */
+/* The host's uptime as its agent last reported it (compute_admin.c writes the text);
+ * an agent that did not report one gets Nova's 501 for drivers without it. */
 static void hypervisors_uptime(struct req *r, struct resp *w)
 {
+	char err[256];
 	PGresult *res = agents_query(r, w, r->params[0], NULL);
 	if (!res)
 		return;
-	if (PQntuples(res) != 1)
+	if (PQntuples(res) != 1) {
 		resp_error(r, w, 404, "Hypervisor with ID %s could not be found.", r->params[0]);
-	else
+		PQclear(res);
+		return;
+	}
+	PGresult *up = DBQ(r->ctx->db, err, sizeof err,
+	                   "SELECT extract(epoch FROM now() - booted_at)::bigint FROM agents"
+	                   " WHERE host = $1 AND booted_at IS NOT NULL",
+	                   db_val(res, 0, 1));
+	if (!up) {
+		resp_db_error(r, w, err);
+	} else if (PQntuples(up) != 1) {
 		resp_error(r, w, 501, "Virt driver does not implement host uptime.");
+	} else {
+		char text[HYPERVISOR_UPTIME_MAX];
+		hypervisor_uptime_text(time(NULL), db_long(up, 0, 0, 0), text, sizeof(text));
+		json_t *list = hypervisors_json(res, 0, 1, 0, r->ctx->mv_minor);
+		json_t *h = json_array_get(json_object_get(list, "hypervisors"), 0);
+		json_object_set_new(h, "uptime", json_string(text));
+		resp_json(w, 200, json_pack("{s:O}", "hypervisor", h));
+		json_decref(list);
+	}
+	PQclear(up);
 	PQclear(res);
 }
 

@@ -192,6 +192,26 @@ def test_hosts_list_and_show(stack, os_cli, http, host):
     assert_error(http("GET", C + "/os-hosts", token=tok, headers=_hdr("2.43")), 404)
 
 
+def test_hypervisor_uptime(stack, http, os_cli):
+    tok = stack.token("admin")
+    hyp = http("GET", C + "/os-hypervisors", token=tok).json["hypervisors"][0]
+    r = http("GET", "%s/os-hypervisors/%s/uptime" % (C, hyp["id"]), token=tok)
+    assert r.status == 200, r.text
+    up = r.json["hypervisor"]
+    assert up["hypervisor_hostname"] == hyp["hypervisor_hostname"] and " up " in up["uptime"], up
+    # the agent's host booted when the kernel says it did (within a heartbeat or two)
+    with open("/proc/uptime") as f:
+        host_up = float(f.read().split()[0])
+    booted = stack.sql("SELECT extract(epoch FROM now() - booted_at)::int FROM agents"
+                       " WHERE host = :'p1'", hyp["hypervisor_hostname"])
+    assert abs(int(booted[0][0]) - host_up) < 30, (booted, host_up)
+    # the CLI reads the uptime only with uptime(1)'s users and load, which Nubo does
+    # not report: it shows the hypervisor without them
+    shown = os_cli("hypervisor", "show", hyp["hypervisor_hostname"])
+    assert shown["hypervisor_hostname"] == hyp["hypervisor_hostname"], shown
+    assert_error(http("GET", C + "/os-hypervisors/999/uptime", token=tok), 404)
+
+
 # ---------------------------------------------------------------- small admin APIs
 
 def test_migrations_audit_log_extensions(stack, http):

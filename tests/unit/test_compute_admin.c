@@ -78,12 +78,27 @@ static void image_words(void **state)
 	json_decref(p);
 }
 
+static void uptime_texts(void **state)
+{
+	char b[HYPERVISOR_UPTIME_MAX];
+	time_t now = 1796479389; /* 2026-12-05 14:03:09 UTC */
+	hypervisor_uptime_text(now, 3 * 86400 + 2 * 3600 + 5 * 60 + 7, b, sizeof(b));
+	assert_string_equal(b, " 14:03:09 up 3 days,  2:05");
+	hypervisor_uptime_text(now, 86400 + 13 * 3600, b, sizeof(b));
+	assert_string_equal(b, " 14:03:09 up 1 day, 13:00");
+	hypervisor_uptime_text(now, 420, b, sizeof(b));
+	assert_string_equal(b, " 14:03:09 up 7 min");
+	hypervisor_uptime_text(now, -5, b, sizeof(b));
+	assert_string_equal(b, " 14:03:09 up 0 min");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(aggregate_ids),
 	    cmocka_unit_test(audit_periods),
 	    cmocka_unit_test(image_words),
+	    cmocka_unit_test(uptime_texts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -82,6 +82,7 @@ static void roundtrip_hello_with_resources(void **state)
 	m.u.hello.cap.compute.vcpus = 2;
 	m.u.hello.cap.compute.ram_mb = 24000;
 	m.u.hello.cap.compute.disk_gb = 80;
+	m.u.hello.cap.compute.uptime_s = 3600;
 	m.u.hello.n_resources = 2;
 	m.u.hello.resources = xcalloc(2, sizeof(struct msg_resource));
 	strcpy(m.u.hello.resources[0].id, inst_id);
@@ -92,6 +93,7 @@ static void roundtrip_hello_with_resources(void **state)
 	assert_int_equal(out.kind, MSG_HEARTBEAT);
 	assert_int_equal(out.u.hello.agent_kind, MSG_AGENT_COMPUTE);
 	assert_int_equal(out.u.hello.cap.compute.ram_mb, 24000);
+	assert_int_equal(out.u.hello.cap.compute.uptime_s, 3600);
 	assert_string_equal(out.u.hello.cap.compute.accel, "tcg");
 	assert_int_equal(out.u.hello.n_resources, 2);
 	assert_int_equal(out.u.hello.resources[1].kind, MSG_RES_INSTANCE);
