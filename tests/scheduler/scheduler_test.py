@@ -743,6 +743,38 @@ def t_placement(db, sched):
     wait_inst(db, iid, "usage moves the next one to node1", status="ACTIVE", host="node1")
 
 
+def t_aggregate_zones(db, sched):
+    """An aggregate's availability_zone overrides the zone an agent reports (migration
+    0009's compute_host_zones): placement and the instance's recorded zone follow it."""
+    check(db.val("SELECT count(*) FROM control_services WHERE binary_name = 'nubo-scheduler'")
+          == "1", "the scheduler recorded its host in control_services")
+    db.exec("INSERT INTO aggregates (name) VALUES ('agg1'), ('agg2')")
+    db.exec("INSERT INTO aggregate_hosts (aggregate_id, host) SELECT id, 'node1' FROM"
+            " aggregates WHERE name = 'agg1'")
+    db.exec("INSERT INTO aggregate_metadata (aggregate_id, key, value) SELECT id,"
+            " 'availability_zone', 'agz' FROM aggregates WHERE name = 'agg1'")
+    iid, _ = new_instance(db, name="in-agz", ram=256, az="agz")
+    wake()
+    S["node1"].result(S["node1"].take_task(action="spawn", instance=iid))
+    wait_inst(db, iid, "the aggregate's zone puts it on node1", status="ACTIVE", host="node1",
+              az="agz")
+    # an aggregate without a zone changes nothing; one with a zone takes node2 out of az1
+    db.exec("INSERT INTO aggregate_hosts (aggregate_id, host) SELECT id, 'node2' FROM"
+            " aggregates WHERE name = 'agg2'")
+    iid, _ = new_instance(db, name="still-az1", ram=256, az="az1")
+    wake()
+    S["node2"].result(S["node2"].take_task(action="spawn", instance=iid))
+    wait_inst(db, iid, "no zone in agg2: node2 stays in az1", status="ACTIVE", host="node2")
+    db.exec("INSERT INTO aggregate_metadata (aggregate_id, key, value) SELECT id,"
+            " 'availability_zone', 'agz2' FROM aggregates WHERE name = 'agg2'")
+    iid, _ = new_instance(db, name="lost-az1", az="az1")
+    wake()
+    wait_inst(db, iid, "az1 is empty now -> ERROR", status="ERROR",
+              fault='no host is in availability zone "az1": node1 is in "agz", node2 is in'
+                    ' "agz2"')
+    db.exec("DELETE FROM aggregates WHERE name IN ('agg1', 'agg2')")
+
+
 def t_bad_messages(db, sched):
     raw = CTX.socket(zmq.DEALER)
     raw.setsockopt(zmq.ROUTING_ID, b"garbage")
@@ -1073,7 +1105,8 @@ CHECKS = [t_check_config, t_start_migrates, t_no_host_is_up, t_agent_registers, 
           t_no_host_fits, t_delete_unplaced, t_stop_start, t_failed_action_keeps_state,
           t_failed_spawn_is_error, t_retry, t_retry_until_deadline, t_console, t_events,
           t_reconcile, t_agent_down,
-          t_placement, t_bad_messages, t_restart, t_delete_overtakes_spawn, t_db_outage,
+          t_placement, t_aggregate_zones, t_bad_messages, t_restart, t_delete_overtakes_spawn,
+          t_db_outage,
           t_delete, t_resend_on_hello, t_deadline, t_host_gone_delete,
           t_restart_is_not_host_gone, t_restart_then_deadline, t_audit, t_migrations,
           t_wake_bind_loopback, t_stop_clean,
