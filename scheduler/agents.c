@@ -110,12 +110,14 @@ int agents_on_hello(struct sched *s, const char *peer, struct msg *m)
 	if (fresh)
 		s->kick = 1; /* tasks held for this host can go now */
 
-	char vcpus[16], ram[16], disk[16], up[16];
-	snprintf(up, sizeof(up), "%d", h->cap.compute.uptime_s);
+	char vcpus[16], ram[16], disk[16];
 	snprintf(vcpus, sizeof(vcpus), "%d", h->cap.compute.vcpus);
 	snprintf(ram, sizeof(ram), "%d", h->cap.compute.ram_mb);
 	snprintf(disk, sizeof(disk), "%d", h->cap.compute.disk_gb);
 	PGconn *c = sched_db(s);
+	char up[16]; /* the host's uptime: compute agents only (0: not reported) */
+	snprintf(up, sizeof(up), "%d",
+	         h->agent_kind == MSG_AGENT_COMPUTE ? h->cap.compute.uptime_s : 0);
 	int rc = DBX(c, err, sizeof err,
 	             "INSERT INTO agents (host, accel, az, vcpus, ram_mb, disk_gb, state,"
 	             " last_seen, kind, booted_at)"

@@ -10,10 +10,10 @@
 
 #include "ctx.h"
 #include "db.h"
+#include "host_zone.h"
 #include "hostname.h"
 #include "instance.h"
 #include "log.h"
-#include "host_zone.h"
 #include "placement.h"
 #include "reconcile.h"
 #include "vmstate.h"
@@ -297,8 +297,8 @@ static int inst_place(struct sched *s, const struct inst *i, PGconn *c, char *ho
 	snprintf(az, MSG_HOST_MAX, "%s", hosts[k].az);
 	rc = 0;
 out:
-	PQclear(zones);
 	PQclear(r);
+	PQclear(zones);
 	free(hosts);
 	return rc;
 }
