@@ -105,6 +105,9 @@ static int inst_apply(const struct task *t, const struct inst *i, PGconn *c, int
 	const struct vmstate_action *a = i->act;
 	if (ok && !strcmp(a->action, TASK_DELETE))
 		return instance_mark_deleted(c, t->resource_id, err, errlen);
+	const struct vmstate *now = reported && *reported ? vmstate_from_power(reported) : NULL;
+	if (ok && !strcmp(a->action, TASK_REBUILD) && now)
+		return instance_set_state(c, t->resource_id, now, 1, NULL, err, errlen);
 	if (ok)
 		return instance_set_state(c, t->resource_id, &a->ok, 1, NULL, err, errlen);
 	char fault[WHY_MAX];
@@ -229,7 +232,7 @@ static int inst_send(struct sched *s, const struct task *t, const struct inst *i
 	struct msg m;
 	int rc = 0;
 	tasks_msg_init(&m, t);
-	if (!strcmp(t->action, TASK_SPAWN))
+	if (!strcmp(t->action, TASK_SPAWN) || !strcmp(t->action, TASK_REBUILD))
 		rc = inst_spawn_payload(s, t, i, c, &m, err, sizeof(err));
 	char *text = rc == 0 ? msg_encode(&m) : NULL;
 	if (rc == 0 && !text) {
@@ -368,6 +371,7 @@ static const struct dispatcher {
     {TASK_REBOOT, dispatch_power},  {TASK_HARD_REBOOT, dispatch_power},
     {TASK_PAUSE, dispatch_power},   {TASK_UNPAUSE, dispatch_power},
     {TASK_SUSPEND, dispatch_power}, {TASK_RESUME, dispatch_power},
+    {TASK_REBUILD, dispatch_power},
 };
 
 /* Loads the instance of t for a step; closes t when it has none. Returns 1 loaded,
