@@ -20,5 +20,6 @@ const struct httpd_table *const routes_all[] = {
     &app_cred_routes,
     &credential_routes,
     &policy_store_routes,
+    &server_group_routes,
 };
 const size_t routes_count = sizeof(routes_all) / sizeof(routes_all[0]);

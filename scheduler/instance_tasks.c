@@ -15,6 +15,7 @@
 #include "log.h"
 #include "placement.h"
 #include "reconcile.h"
+#include "sched_group.h"
 #include "vmstate.h"
 #include "xalloc.h"
 
@@ -252,13 +253,14 @@ static int inst_send(struct sched *s, const struct task *t, const struct inst *i
 	return rc;
 }
 
-/* Chooses a host for the instance i. Returns 0 with the host (and its zone) written,
- * -ENOSPC with why written, or -EIO. */
-static int inst_place(struct sched *s, const struct inst *i, PGconn *c, char *host, char *az,
-                      char *why, size_t whylen)
+/* Chooses a host for the instance i of task t (under its server group's policy).
+ * Returns 0 with the host (and its zone) written, -ENOSPC with why written, or -EIO. */
+static int inst_place(struct sched *s, const struct task *t, const struct inst *i, PGconn *c,
+                      char *host, char *az, char *why, size_t whylen)
 {
 	char err[512];
 	int rc = -EIO;
+	struct sched_group grp = {0};
 	size_t n = s->agents.n;
 	struct placement_host *hosts = xcalloc(n ? n : 1, sizeof(*hosts));
 	PGresult *r = DBQ(c, err, sizeof err,
@@ -266,6 +268,11 @@ static int inst_place(struct sched *s, const struct inst *i, PGconn *c, char *ho
 	                  " WHERE NOT deleted AND host IS NOT NULL GROUP BY host");
 	if (!r) {
 		sched_db_error(s, c, "tasks: sum usage", err);
+		goto out;
+	}
+	int grouped = sched_group_load(c, t->resource_id, &grp, err, sizeof(err));
+	if (grouped < 0) {
+		sched_db_error(s, c, "tasks: server group", err);
 		goto out;
 	}
 	for (size_t k = 0; k < n; k++) {
@@ -285,7 +292,8 @@ static int inst_place(struct sched *s, const struct inst *i, PGconn *c, char *ho
 	const struct placement_ratios ratios = {s->cfg->cpu_ratio, s->cfg->ram_ratio,
 	                                        s->cfg->disk_ratio};
 	const struct placement_request req = {i->vcpus, i->ram_mb, i->disk_gb, i->az};
-	int k = placement_choose(hosts, n, &ratios, &req, why, whylen);
+	int k = placement_choose_grouped(hosts, n, &ratios, &req, grouped ? &grp.pg : NULL, why,
+	                                 whylen);
 	if (k < 0) {
 		rc = -ENOSPC;
 		goto out;
@@ -294,6 +302,7 @@ static int inst_place(struct sched *s, const struct inst *i, PGconn *c, char *ho
 	snprintf(az, MSG_HOST_MAX, "%s", hosts[k].az);
 	rc = 0;
 out:
+	sched_group_release(&grp);
 	PQclear(r);
 	free(hosts);
 	return rc;
@@ -309,7 +318,7 @@ static int dispatch_spawn(struct sched *s, const struct task *t, struct inst *i,
 			return -EAGAIN;
 		return inst_send(s, t, i, c, i->host);
 	}
-	int rc = inst_place(s, i, c, host, az, why, sizeof(why));
+	int rc = inst_place(s, t, i, c, host, az, why, sizeof(why));
 	if (rc == -ENOSPC)
 		return sched_placement_on_hold(s) ? -EAGAIN : inst_fail_early(s, t, i, c, why);
 	if (rc < 0)

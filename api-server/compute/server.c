@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "compute/instance_action.h"
+#include "compute/server_group.h"
 #include "image/image.h"
 #include "jparse.h"
 #include "jsonw.h"
@@ -482,7 +483,10 @@ static void server_answer(struct req *r, struct resp *w, const PGresult *res, in
 	}
 	server_row_from(res, 0, &s);
 	server_extras_apply(&x, &s);
+	char *groups = ctx.mv_minor >= 71 ? server_group_ids(r->ctx->db, s.id) : NULL;
+	s.server_groups = groups;
 	resp_json(w, 200, json_pack("{s:o}", "server", server_view_full(&s, &ctx)));
+	free(groups);
 	server_extras_release(&x);
 }
 
@@ -983,11 +987,15 @@ static void server_create(struct req *r, struct resp *w)
 	struct create_req c;
 	struct flavor_info fl = {0};
 	char err[512], first_id[UUID_STR_LEN] = "", pass[32], resv[16], idx[24];
-	char *public_key = NULL;
+	char *public_key = NULL, group[UUID_STR_LEN] = "";
 	int status, began = 0;
 
 	if (parse_create(r->json, r->ctx->mv_minor, &c, &status, err, sizeof(err)) < 0) {
 		resp_error(r, w, status, "%s", err);
+		goto out;
+	}
+	if (server_group_hint(r->json, group, err, sizeof(err)) < 0) {
+		resp_error(r, w, 400, "%s", err);
 		goto out;
 	}
 	if (resolve_refs(r, w, &c, &fl, &public_key) < 0)
@@ -1020,6 +1028,8 @@ static void server_create(struct req *r, struct resp *w)
 		resp_error(r, w, 403, "%s", qmsg);
 		goto out;
 	}
+	if (group[0] && server_group_reserve(r, w, group, n) < 0)
+		goto out;
 	char vcpus[24], ram[24], disk[24];
 	snprintf(vcpus, sizeof(vcpus), "%ld", fl.vcpus);
 	snprintf(ram, sizeof(ram), "%ld", fl.ram_mb);
@@ -1059,6 +1069,9 @@ static void server_create(struct req *r, struct resp *w)
 			        " ON CONFLICT DO NOTHING",
 			        id, c.tags.items[t]) < 0)
 				rows = -1;
+		if (rows == 1 && group[0] &&
+		    server_group_join(r->ctx->db, group, id, err, sizeof(err)) < 0)
+			rows = -1;
 		if (rows != 1 ||
 		    server_task_queue(r, id, NULL, TASK_SPAWN, "create",
 		                      "compute__do_build_and_run_instance", err, sizeof(err)) < 0) {

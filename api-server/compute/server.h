@@ -39,6 +39,7 @@ struct server_row {
 	const char *host_state;         /* agents.state of host; NULL when none */
 	const char *reservation_id, *hostname, *user_data;
 	long launch_index;
+	const char *server_groups;    /* JSON array text of its group ids (2.71); NULL: [] */
 	char ts_text[4][TIME_PG_OUT]; /* server_row_from()'s formatted timestamps */
 };
 

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "compute/server.h"
+#include "compute/server_group.h"
 #include "image/image.h"
 #include "jparse.h"
 #include "msg.h"
@@ -194,7 +195,10 @@ static void rebuild_answer(struct req *r, struct resp *w, const char *id, const 
 	}
 	server_row_from(res, 0, &s);
 	server_extras_apply(&x, &s);
+	char *groups = mv >= 71 ? server_group_ids(r->ctx->db, s.id) : NULL;
+	s.server_groups = groups;
 	json_t *v = server_view_full(&s, &ctx);
+	free(groups);
 	if (mv >= 54 && mv < 75)
 		json_object_set_new(v, "key_name",
 		                    s.key_name ? json_string(s.key_name) : json_null());
