@@ -220,6 +220,11 @@ int server_destroy(struct req *r, struct resp *w);
 
 /* POST /servers/{id}/action {"rebuild": {...}} (server_rebuild.c). */
 void server_rebuild(struct req *r, struct resp *w, const char *key, const json_t *arg);
+/* Pure: turns v, server_view_full() with update set, into Nova's rebuild answer at
+ * 2.mv: key_name from 2.54 (below 2.75, where the full view has it), user_data in
+ * place of OS-EXT-SRV-ATTR:user_data from 2.57, and adminPass. */
+void server_rebuild_shape(json_t *v, int mv, const char *key_name, const char *user_data,
+                          const char *pass);
 
 #define SERVER_MAX_COUNT 100      /* max_count bound; quota bounds it further */
 #define SERVER_MAX_METADATA 128   /* Nova's metadata_items quota */

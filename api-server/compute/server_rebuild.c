@@ -174,6 +174,19 @@ out:
 	return rc;
 }
 
+void server_rebuild_shape(json_t *v, int mv, const char *key_name, const char *user_data,
+                          const char *pass)
+{
+	if (mv >= 54 && mv < 75)
+		json_object_set_new(v, "key_name", key_name ? json_string(key_name) : json_null());
+	if (mv >= 57) {
+		json_object_del(v, "OS-EXT-SRV-ATTR:user_data");
+		json_object_set_new(v, "user_data",
+		                    user_data ? json_string(user_data) : json_null());
+	}
+	json_object_set_new(v, "adminPass", json_string(pass));
+}
+
 /* The rebuild's answer: the server as it is now, shaped as Nova shapes it. */
 static void rebuild_answer(struct req *r, struct resp *w, const char *id, const char *pass)
 {
@@ -199,19 +212,13 @@ static void rebuild_answer(struct req *r, struct resp *w, const char *id, const 
 	s.server_groups = groups;
 	json_t *v = server_view_full(&s, &ctx);
 	free(groups);
-	if (mv >= 54 && mv < 75)
-		json_object_set_new(v, "key_name",
-		                    s.key_name ? json_string(s.key_name) : json_null());
-	if (mv >= 57) {
-		/* user_data is the instance's (read apart from the row, as admins see it) */
-		PGresult *u = DBQ(r->ctx->db, err, sizeof err,
-		                  "SELECT user_data FROM instances WHERE id = $1", s.id);
-		const char *ud = u && PQntuples(u) == 1 ? db_val(u, 0, 0) : NULL;
-		json_object_del(v, "OS-EXT-SRV-ATTR:user_data");
-		json_object_set_new(v, "user_data", ud ? json_string(ud) : json_null());
-		PQclear(u);
-	}
-	json_object_set_new(v, "adminPass", json_string(pass));
+	/* user_data is the instance's (read apart from the row, as admins see it) */
+	PGresult *u = mv >= 57 ? DBQ(r->ctx->db, err, sizeof err,
+	                             "SELECT user_data FROM instances WHERE id = $1", s.id)
+	                       : NULL;
+	server_rebuild_shape(v, mv, s.key_name, u && PQntuples(u) == 1 ? db_val(u, 0, 0) : NULL,
+	                     pass);
+	PQclear(u);
 	resp_json(w, 202, json_pack("{s:o}", "server", v));
 	server_extras_release(&x);
 	PQclear(res);
