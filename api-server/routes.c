@@ -24,5 +24,6 @@ const struct httpd_table *const routes_all[] = {
     &compute_admin_routes,
     &os_host_routes,
     &compute_image_routes,
+    &server_group_routes,
 };
 const size_t routes_count = sizeof(routes_all) / sizeof(routes_all[0]);

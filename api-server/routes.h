@@ -25,6 +25,7 @@ extern const struct httpd_table aggregate_routes;         /* compute/aggregate.c
 extern const struct httpd_table compute_admin_routes;     /* compute/compute_admin.c */
 extern const struct httpd_table os_host_routes;           /* compute/os_host.c */
 extern const struct httpd_table compute_image_routes;     /* compute/compute_image.c */
+extern const struct httpd_table server_group_routes;      /* compute/server_group.c */
 
 extern const struct httpd_table *const routes_all[];
 extern const size_t routes_count;

@@ -75,10 +75,10 @@ struct action_desc {
 };
 
 static const struct action_desc instance_actions[] = {
-    {TASK_SPAWN, &spawn_payload}, {TASK_DELETE, &no_payload},  {TASK_START, &no_payload},
-    {TASK_STOP, &no_payload},     {TASK_REBOOT, &no_payload},  {TASK_HARD_REBOOT, &no_payload},
-    {TASK_PAUSE, &no_payload},    {TASK_UNPAUSE, &no_payload}, {TASK_SUSPEND, &no_payload},
-    {TASK_RESUME, &no_payload},
+    {TASK_SPAWN, &spawn_payload}, {TASK_DELETE, &no_payload},     {TASK_START, &no_payload},
+    {TASK_STOP, &no_payload},     {TASK_REBOOT, &no_payload},     {TASK_HARD_REBOOT, &no_payload},
+    {TASK_PAUSE, &no_payload},    {TASK_UNPAUSE, &no_payload},    {TASK_SUSPEND, &no_payload},
+    {TASK_RESUME, &no_payload},   {TASK_REBUILD, &spawn_payload},
 };
 
 static const char *const instance_states[] = {VM_RUNNING, VM_PAUSED,  VM_SUSPENDED,

@@ -96,6 +96,7 @@ struct msg_hello { /* MSG_HELLO and MSG_HEARTBEAT */
 #define TASK_UNPAUSE "unpause"
 #define TASK_SUSPEND "suspend"
 #define TASK_RESUME "resume"
+#define TASK_REBUILD "rebuild" /* payload: spawn's (the new image, name, key, user data) */
 
 /* Payload of an instance spawn. All char * are owned. */
 struct msg_spawn {
@@ -118,7 +119,7 @@ struct msg_task {
 	char resource_id[UUID_STR_LEN];
 	union { /* chosen by (resource_kind, action); wire: "payload". An action without
 		   a payload leaves it zeroed. */
-		struct msg_spawn spawn; /* instance spawn */
+		struct msg_spawn spawn; /* instance spawn and rebuild */
 	} p;
 };
 

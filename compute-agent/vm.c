@@ -657,6 +657,44 @@ static int act_hard_reboot(const struct vm_ctx *ctx, struct vm *vm, const struct
 	return vm_boot(ctx, vm, err, errlen);
 }
 
+/* rebuild: the guest is ended, its root disk and config drive are made again from
+ * the task's (new) image, name, key and user data, and it boots, unless it was shut
+ * off (Nova leaves a stopped server stopped after a rebuild). The id, directory and
+ * console log stay. */
+static int act_rebuild(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t, char *err,
+                       size_t errlen)
+{
+	char state[MSG_STATE_MAX], path[4096];
+	if (vm_here(vm, err, errlen) < 0)
+		return -ENOENT;
+	vm_get(vm, state);
+	int was_off = !strcmp(state, VM_SHUTOFF);
+	pid_t pid = qemu_pid_read(vm);
+	int rc = qemu_kill(ctx, vm, pid, err, errlen);
+	if (rc < 0)
+		return rc;
+	static const char *const stale[] = {F_DISK,      F_CONFIG, F_MEMORY,
+	                                    F_SUSPENDED, F_PID,    F_ERROR};
+	for (size_t i = 0; i < sizeof(stale) / sizeof(stale[0]); i++)
+		if (unlink(vm_path(vm, stale[i], path, sizeof(path))) < 0 && errno != ENOENT) {
+			snprintf(err, errlen, "removing %s: %s", stale[i], strerror(errno));
+			vm_set(vm, VM_ERROR, 0);
+			return -errno;
+		}
+	rc = spawn_prepare(ctx, vm, t, err, errlen);
+	if (rc == 0 && was_off) {
+		vm_set(vm, VM_SHUTOFF, 0);
+		return 0;
+	}
+	if (rc == 0)
+		rc = qemu_launch(ctx, vm, t, 0, err, errlen);
+	if (rc < 0) {
+		marker_set(vm, F_ERROR, err);
+		vm_set(vm, VM_ERROR, 0);
+	}
+	return rc;
+}
+
 /* pause and unpause (and the in-memory suspend fallback): one QMP command on a
  * running QEMU, and the suspended marker. */
 struct run_change {
@@ -824,7 +862,7 @@ static const struct vm_action qemu_actions[] = {
     {TASK_SPAWN, act_spawn},   {TASK_DELETE, act_delete},   {TASK_START, act_start},
     {TASK_STOP, act_stop},     {TASK_REBOOT, act_reboot},   {TASK_HARD_REBOOT, act_hard_reboot},
     {TASK_PAUSE, act_pause},   {TASK_UNPAUSE, act_unpause}, {TASK_SUSPEND, act_suspend},
-    {TASK_RESUME, act_resume},
+    {TASK_RESUME, act_resume}, {TASK_REBUILD, act_rebuild},
 };
 
 const struct vm_driver vm_driver_qemu = {

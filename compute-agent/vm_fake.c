@@ -45,6 +45,7 @@ static const struct fake_row fake_rows[] = {
     {TASK_UNPAUSE, S_RUNNING | S_PAUSED, VM_RUNNING},
     {TASK_SUSPEND, S_UP, VM_SUSPENDED},
     {TASK_RESUME, S_UP, VM_RUNNING},
+    {TASK_REBUILD, S_UP | S_SHUTOFF | S_ERROR, VM_RUNNING}, /* shut off stays off */
 };
 
 static const struct {
@@ -126,7 +127,10 @@ static int fake_act(const struct vm_ctx *ctx, struct vm *vm, const struct msg_ta
 		vm_set(vm, cur, 0); /* a repeated spawn */
 		return 0;
 	}
-	if (!strcmp(t->action, TASK_SPAWN)) {
+	const char *to = row->to;
+	if (!strcmp(t->action, TASK_REBUILD) && bit == S_SHUTOFF)
+		to = VM_SHUTOFF;
+	if (!strcmp(t->action, TASK_SPAWN) || !strcmp(t->action, TASK_REBUILD)) {
 		/* the same input checks as the QEMU driver, so controller tests see them */
 		if (t->p.spawn.user_data && *t->p.spawn.user_data) {
 			unsigned char *ud = NULL;
@@ -154,16 +158,16 @@ static int fake_act(const struct vm_ctx *ctx, struct vm *vm, const struct msg_ta
 			return rc;
 		}
 	}
-	int rc = fake_state_write(vm, row->to);
+	int rc = fake_state_write(vm, to);
 	if (rc < 0) {
 		snprintf(err, errlen, "fake.state: %s", strerror(-rc));
 		vm_set(vm, cur, 0);
 		return rc;
 	}
 	char line[128];
-	snprintf(line, sizeof(line), "%s %s -> %s", t->action, cur[0] ? cur : "absent", row->to);
+	snprintf(line, sizeof(line), "%s %s -> %s", t->action, cur[0] ? cur : "absent", to);
 	fake_console(vm, line);
-	vm_set(vm, row->to, 0);
+	vm_set(vm, to, 0);
 	return 0;
 }
 
@@ -199,7 +203,7 @@ static const struct vm_action fake_actions[] = {
     FAKE_ROW(TASK_SPAWN),  FAKE_ROW(TASK_DELETE),  FAKE_ROW(TASK_START),
     FAKE_ROW(TASK_STOP),   FAKE_ROW(TASK_REBOOT),  FAKE_ROW(TASK_HARD_REBOOT),
     FAKE_ROW(TASK_PAUSE),  FAKE_ROW(TASK_UNPAUSE), FAKE_ROW(TASK_SUSPEND),
-    FAKE_ROW(TASK_RESUME),
+    FAKE_ROW(TASK_RESUME), FAKE_ROW(TASK_REBUILD),
 };
 
 const struct vm_driver vm_driver_fake = {

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "placement.h"
 #include "reconcile.h"
+#include "sched_group.h"
 #include "vmstate.h"
 #include "xalloc.h"
 
@@ -106,6 +107,9 @@ static int inst_apply(const struct task *t, const struct inst *i, PGconn *c, int
 	const struct vmstate_action *a = i->act;
 	if (ok && !strcmp(a->action, TASK_DELETE))
 		return instance_mark_deleted(c, t->resource_id, err, errlen);
+	const struct vmstate *now = reported && *reported ? vmstate_from_power(reported) : NULL;
+	if (ok && !strcmp(a->action, TASK_REBUILD) && now)
+		return instance_set_state(c, t->resource_id, now, 1, NULL, err, errlen);
 	if (ok)
 		return instance_set_state(c, t->resource_id, &a->ok, 1, NULL, err, errlen);
 	char fault[WHY_MAX];
@@ -230,7 +234,7 @@ static int inst_send(struct sched *s, const struct task *t, const struct inst *i
 	struct msg m;
 	int rc = 0;
 	tasks_msg_init(&m, t);
-	if (!strcmp(t->action, TASK_SPAWN))
+	if (!strcmp(t->action, TASK_SPAWN) || !strcmp(t->action, TASK_REBUILD))
 		rc = inst_spawn_payload(s, t, i, c, &m, err, sizeof(err));
 	char *text = rc == 0 ? msg_encode(&m) : NULL;
 	if (rc == 0 && !text) {
@@ -250,13 +254,14 @@ static int inst_send(struct sched *s, const struct task *t, const struct inst *i
 	return rc;
 }
 
-/* Chooses a host for the instance i. Returns 0 with the host (and its zone) written,
- * -ENOSPC with why written, or -EIO. */
-static int inst_place(struct sched *s, const struct inst *i, PGconn *c, char *host, char *az,
-                      char *why, size_t whylen)
+/* Chooses a host for the instance i of task t (under its server group's policy).
+ * Returns 0 with the host (and its zone) written, -ENOSPC with why written, or -EIO. */
+static int inst_place(struct sched *s, const struct task *t, const struct inst *i, PGconn *c,
+                      char *host, char *az, char *why, size_t whylen)
 {
 	char err[512];
 	int rc = -EIO;
+	struct sched_group grp = {0};
 	size_t n = s->agents.n;
 	struct placement_host *hosts = xcalloc(n ? n : 1, sizeof(*hosts));
 	PGresult *zones = NULL;
@@ -265,6 +270,11 @@ static int inst_place(struct sched *s, const struct inst *i, PGconn *c, char *ho
 	                  " WHERE NOT deleted AND host IS NOT NULL GROUP BY host");
 	if (!r) {
 		sched_db_error(s, c, "tasks: sum usage", err);
+		goto out;
+	}
+	int grouped = sched_group_load(c, t->resource_id, &grp, err, sizeof(err));
+	if (grouped < 0) {
+		sched_db_error(s, c, "tasks: server group", err);
 		goto out;
 	}
 	for (size_t k = 0; k < n; k++) {
@@ -288,7 +298,8 @@ static int inst_place(struct sched *s, const struct inst *i, PGconn *c, char *ho
 	const struct placement_ratios ratios = {s->cfg->cpu_ratio, s->cfg->ram_ratio,
 	                                        s->cfg->disk_ratio};
 	const struct placement_request req = {i->vcpus, i->ram_mb, i->disk_gb, i->az};
-	int k = placement_choose(hosts, n, &ratios, &req, why, whylen);
+	int k = placement_choose_grouped(hosts, n, &ratios, &req, grouped ? &grp.pg : NULL, why,
+	                                 whylen);
 	if (k < 0) {
 		rc = -ENOSPC;
 		goto out;
@@ -297,6 +308,7 @@ static int inst_place(struct sched *s, const struct inst *i, PGconn *c, char *ho
 	snprintf(az, MSG_HOST_MAX, "%s", hosts[k].az);
 	rc = 0;
 out:
+	sched_group_release(&grp);
 	PQclear(r);
 	PQclear(zones);
 	free(hosts);
@@ -313,7 +325,7 @@ static int dispatch_spawn(struct sched *s, const struct task *t, struct inst *i,
 			return -EAGAIN;
 		return inst_send(s, t, i, c, i->host);
 	}
-	int rc = inst_place(s, i, c, host, az, why, sizeof(why));
+	int rc = inst_place(s, t, i, c, host, az, why, sizeof(why));
 	if (rc == -ENOSPC)
 		return sched_placement_on_hold(s) ? -EAGAIN : inst_fail_early(s, t, i, c, why);
 	if (rc < 0)
@@ -375,6 +387,7 @@ static const struct dispatcher {
     {TASK_REBOOT, dispatch_power},  {TASK_HARD_REBOOT, dispatch_power},
     {TASK_PAUSE, dispatch_power},   {TASK_UNPAUSE, dispatch_power},
     {TASK_SUSPEND, dispatch_power}, {TASK_RESUME, dispatch_power},
+    {TASK_REBUILD, dispatch_power},
 };
 
 /* Loads the instance of t for a step; closes t when it has none. Returns 1 loaded,

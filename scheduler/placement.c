@@ -228,3 +228,85 @@ out:
 	free(cand);
 	return chosen;
 }
+
+/* Members of g on host h. */
+static long group_count(const struct placement_group *g, const struct placement_host *h)
+{
+	long k = 0;
+	for (size_t i = 0; i < g->n_members; i++)
+		if (g->member_hosts[i] && !strcmp(g->member_hosts[i], h->name))
+			k++;
+	return k;
+}
+
+/* placement_choose over the hosts whose member count is `want` (keep = count == want)
+ * or below `limit` (keep = count < limit); the index is mapped back into hosts. */
+static int choose_among(const struct placement_host *hosts, size_t n, const long *count, int below,
+                        long v, const struct placement_ratios *ratios,
+                        const struct placement_request *req, char *reason, size_t reasonlen)
+{
+	struct placement_host *sub = xcalloc(n ? n : 1, sizeof(*sub));
+	size_t *from = xcalloc(n ? n : 1, sizeof(*from)), m = 0;
+	for (size_t i = 0; i < n; i++)
+		if (below ? count[i] < v : count[i] == v) {
+			sub[m] = hosts[i];
+			from[m++] = i;
+		}
+	int k = m ? placement_choose(sub, m, ratios, req, reason, reasonlen) : -1;
+	int chosen = k < 0 ? -1 : (int)from[k];
+	free(sub);
+	free(from);
+	return chosen;
+}
+
+int placement_choose_grouped(const struct placement_host *hosts, size_t n,
+                             const struct placement_ratios *ratios,
+                             const struct placement_request *req, const struct placement_group *g,
+                             char *reason, size_t reasonlen)
+{
+	if (!g || !g->policy)
+		return placement_choose(hosts, n, ratios, req, reason, reasonlen);
+	if (reasonlen)
+		reason[0] = '\0';
+	long *count = xcalloc(n ? n : 1, sizeof(*count)), most = 0, fewest = -1;
+	for (size_t i = 0; i < n; i++) {
+		count[i] = group_count(g, &hosts[i]);
+		if (count[i] > most)
+			most = count[i];
+		if (hosts[i].up && (fewest < 0 || count[i] < fewest))
+			fewest = count[i];
+	}
+	int k = -1, hard = 0;
+	if (!strcmp(g->policy, "affinity")) {
+		hard = 1;
+		k = most ? choose_among(hosts, n, count, 0, most, ratios, req, reason, reasonlen)
+		         : placement_choose(hosts, n, ratios, req, reason, reasonlen);
+	} else if (!strcmp(g->policy, "anti-affinity")) {
+		hard = 1;
+		long limit = g->max_per_host > 0 ? g->max_per_host : 1;
+		k = choose_among(hosts, n, count, 1, limit, ratios, req, reason, reasonlen);
+	} else if (!strcmp(g->policy, "soft-affinity") && most) {
+		k = choose_among(hosts, n, count, 0, most, ratios, req, reason, reasonlen);
+	} else if (!strcmp(g->policy, "soft-anti-affinity") && fewest >= 0) {
+		k = choose_among(hosts, n, count, 0, fewest, ratios, req, reason, reasonlen);
+	}
+	if (k < 0 && !hard) /* soft: any host will do */
+		k = placement_choose(hosts, n, ratios, req, reason, reasonlen);
+	if (k < 0 && hard) {
+		/* say which policy turned the hosts away, and what each one holds */
+		char inner[PLACEMENT_REASON_MAX];
+		size_t pos = 0;
+		snprintf(inner, sizeof(inner), "%s", reasonlen ? reason : "");
+		append(reason, reasonlen, &pos, "no host satisfies server group policy %s",
+		       g->policy);
+		for (size_t i = 0, shown_n = 0; i < n && shown_n < PLACEMENT_REASON_HOSTS; i++)
+			if (hosts[i].up)
+				append(reason, reasonlen, &pos, "%s%s holds %ld member%s",
+				       shown_n++ ? ", " : ": ", hosts[i].name, count[i],
+				       count[i] == 1 ? "" : "s");
+		if (inner[0])
+			append(reason, reasonlen, &pos, " (%s)", inner);
+	}
+	free(count);
+	return k;
+}

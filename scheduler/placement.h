@@ -44,4 +44,23 @@ int placement_choose(const struct placement_host *hosts, size_t n,
                      const struct placement_ratios *ratios, const struct placement_request *req,
                      char *reason, size_t reasonlen);
 
+/* A server group's policy as placement applies it to one more member. */
+struct placement_group {
+	const char *policy; /* "affinity", "anti-affinity", "soft-affinity", "soft-anti-affinity" */
+	long max_per_host;  /* anti-affinity: members a host may hold (Nova's rule, >= 1) */
+	const char *const *member_hosts; /* hosts of the group's other placed members */
+	size_t n_members;
+};
+
+/* placement_choose() under group g (NULL: no group). affinity keeps the hosts that
+ * already hold a member (all of them while none is placed); anti-affinity keeps the
+ * hosts holding fewer than max_per_host members; the soft policies prefer the hosts
+ * holding the most (soft-affinity) or fewest (soft-anti-affinity) members and fall
+ * back to any host. When a hard policy leaves no host, returns -1 with reason naming
+ * the policy and the hosts it turned away. Pure. */
+int placement_choose_grouped(const struct placement_host *hosts, size_t n,
+                             const struct placement_ratios *ratios,
+                             const struct placement_request *req, const struct placement_group *g,
+                             char *reason, size_t reasonlen);
+
 #endif

@@ -26,6 +26,8 @@ static const struct vmstate_action actions[] = {
     {TASK_UNPAUSE, ACTIVE, VMSTATE_FAIL_KEEP},
     {TASK_SUSPEND, {"SUSPENDED", "suspended", POWER_SUSPENDED}, VMSTATE_FAIL_KEEP},
     {TASK_RESUME, ACTIVE, VMSTATE_FAIL_KEEP},
+    /* success: what the agent reports (a stopped server stays SHUTOFF, as in Nova) */
+    {TASK_REBUILD, ACTIVE, VMSTATE_FAIL_ERROR},
 };
 
 struct power_row {

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "compute/instance_action.h"
+#include "compute/server_group.h"
 #include "image/image.h"
 #include "jparse.h"
 #include "jsonw.h"
@@ -27,10 +28,7 @@
 #include "wire.h"
 #include "xalloc.h"
 
-#define SERVER_MAX_COUNT 100      /* max_count bound; quota bounds it further */
-#define SERVER_MAX_METADATA 128   /* Nova's metadata_items quota */
-#define SERVER_MAX_USERDATA 65535 /* Nova: base64 text of user_data */
-#define SERVER_LIST_MAX 1000      /* Nova's osapi_max_limit */
+#define SERVER_LIST_MAX 1000 /* Nova's osapi_max_limit */
 
 void server_row_from(const PGresult *res, int row, struct server_row *s)
 {
@@ -485,7 +483,10 @@ static void server_answer(struct req *r, struct resp *w, const PGresult *res, in
 	}
 	server_row_from(res, 0, &s);
 	server_extras_apply(&x, &s);
+	char *groups = ctx.mv_minor >= 71 ? server_group_ids(r->ctx->db, s.id) : NULL;
+	s.server_groups = groups;
 	resp_json(w, 200, json_pack("{s:o}", "server", server_view_full(&s, &ctx)));
+	free(groups);
 	server_extras_release(&x);
 }
 
@@ -556,7 +557,7 @@ static void create_req_release(struct create_req *c)
 }
 
 /* Printable, 1..255 bytes, no leading or trailing whitespace (Nova's name rule). */
-static int name_valid(const char *s)
+int server_name_valid(const char *s)
 {
 	size_t n = strlen(s);
 	if (n == 0 || isspace((unsigned char)s[0]) || isspace((unsigned char)s[n - 1]))
@@ -568,7 +569,7 @@ static int name_valid(const char *s)
 }
 
 /* The id at the end of a reference that may be a URL (".../flavors/1"). */
-static const char *ref_id(const char *ref)
+const char *server_ref_id(const char *ref)
 {
 	const char *slash = strrchr(ref, '/');
 	return slash ? slash + 1 : ref;
@@ -639,7 +640,7 @@ bad:
  * Nova), keys of 1..255 bytes in Nova's charset and string values of at most 255
  * (else -EINVAL).
  * err gets the client-facing text. */
-static int metadata_check(const json_t *m, char *err, size_t errlen)
+int server_metadata_check(const json_t *m, char *err, size_t errlen)
 {
 	if (!json_is_object(m)) {
 		snprintf(err, errlen, "Invalid input for field/attribute metadata.");
@@ -672,7 +673,7 @@ static int metadata_check(const json_t *m, char *err, size_t errlen)
 static int parse_metadata(struct create_req *c, char *err, size_t errlen)
 {
 	json_t *m = jstrmap_to_json(&c->metadata);
-	int rc = metadata_check(m, err, errlen);
+	int rc = server_metadata_check(m, err, errlen);
 	if (rc == 0)
 		c->metadata_text = json_dumps(m, JSON_COMPACT);
 	json_decref(m);
@@ -680,7 +681,7 @@ static int parse_metadata(struct create_req *c, char *err, size_t errlen)
 }
 
 /* Strict base64 (standard alphabet, padded; newlines tolerated), as Nova checks it. */
-static int base64_valid(const char *s)
+int server_base64_valid(const char *s)
 {
 	unsigned char *bin = NULL;
 	size_t n = 0;
@@ -699,7 +700,7 @@ static const struct server_since create_since[] = {
 };
 
 /* Nova's description: up to 255 characters, no control characters. */
-static int description_valid(const char *s)
+int server_description_valid(const char *s)
 {
 	for (; *s; s++)
 		if ((unsigned char)*s < 0x20 || *s == 0x7f)
@@ -709,7 +710,7 @@ static int description_valid(const char *s)
 
 /* accessIPv4/accessIPv6 (either may be NULL) as Nova validates them, canonical into
  * out4/out6 ("" when absent). 0, or -EINVAL with Nova's message in err. */
-static int access_ips(const char *ipv4, const char *ipv6, char out4[SERVER_IP_MAX],
+int server_access_ips(const char *ipv4, const char *ipv6, char out4[SERVER_IP_MAX],
                       char out6[SERVER_IP_MAX], char *err, size_t errlen)
 {
 	out4[0] = out6[0] = '\0';
@@ -756,7 +757,7 @@ static int parse_create(const json_t *body, int mv, struct create_req *c, int *s
 	if (server_since_check(c->server, create_since, JCOUNT(create_since), mv, "server", err,
 	                       errlen) < 0)
 		return -EINVAL;
-	if (!name_valid(c->name)) {
+	if (!server_name_valid(c->name)) {
 		snprintf(err, errlen, "Invalid input for field/attribute name.");
 		return -EINVAL;
 	}
@@ -767,11 +768,11 @@ static int parse_create(const json_t *body, int mv, struct create_req *c, int *s
 		snprintf(err, errlen, "Image certificate validation is not enabled.");
 		return -EINVAL;
 	}
-	if (c->description && !description_valid(c->description)) {
+	if (c->description && !server_description_valid(c->description)) {
 		snprintf(err, errlen, "Invalid input for field/attribute description.");
 		return -EINVAL;
 	}
-	if (access_ips(c->ipv4, c->ipv6, c->ip4, c->ip6, err, errlen) < 0)
+	if (server_access_ips(c->ipv4, c->ipv6, c->ip4, c->ip6, err, errlen) < 0)
 		return -EINVAL;
 	for (size_t i = 0; i < c->tags.n; i++)
 		if (!server_tag_valid(c->tags.items[i])) {
@@ -782,11 +783,11 @@ static int parse_create(const json_t *body, int mv, struct create_req *c, int *s
 		snprintf(err, errlen, "Block device mapping is not supported.");
 		return -EINVAL;
 	}
-	if (!c->image_ref || !uuid_is_valid(ref_id(c->image_ref))) {
+	if (!c->image_ref || !uuid_is_valid(server_ref_id(c->image_ref))) {
 		snprintf(err, errlen, "Invalid imageRef provided.");
 		return -EINVAL;
 	}
-	if (!*ref_id(c->flavor_ref) || strlen(ref_id(c->flavor_ref)) > 255) {
+	if (!*server_ref_id(c->flavor_ref) || strlen(server_ref_id(c->flavor_ref)) > 255) {
 		snprintf(err, errlen, "Invalid flavorRef provided.");
 		return -EINVAL;
 	}
@@ -798,7 +799,7 @@ static int parse_create(const json_t *body, int mv, struct create_req *c, int *s
 		snprintf(err, errlen, "min_count must be <= max_count");
 		return -EINVAL;
 	}
-	if (c->user_data && !base64_valid(c->user_data)) {
+	if (c->user_data && !server_base64_valid(c->user_data)) {
 		snprintf(err, errlen, "User data needs to be valid base 64.");
 		return -EINVAL;
 	}
@@ -854,9 +855,9 @@ static int resolve_refs(struct req *r, struct resp *w, const struct create_req *
 {
 	char err[512];
 	int admin = policy_is_admin(&r->ctx->auth), rc = -EINVAL;
-	const char *fid = ref_id(c->flavor_ref);
+	const char *fid = server_ref_id(c->flavor_ref);
 	char iid[UUID_STR_LEN];
-	uuid_lower(ref_id(c->image_ref), iid);
+	uuid_lower(server_ref_id(c->image_ref), iid);
 	PGresult *f = NULL, *k = NULL, *az = NULL;
 	struct image img = {0};
 
@@ -986,11 +987,15 @@ static void server_create(struct req *r, struct resp *w)
 	struct create_req c;
 	struct flavor_info fl = {0};
 	char err[512], first_id[UUID_STR_LEN] = "", pass[32], resv[16], idx[24];
-	char *public_key = NULL;
+	char *public_key = NULL, group[UUID_STR_LEN] = "";
 	int status, began = 0;
 
 	if (parse_create(r->json, r->ctx->mv_minor, &c, &status, err, sizeof(err)) < 0) {
 		resp_error(r, w, status, "%s", err);
+		goto out;
+	}
+	if (server_group_hint(r->json, group, err, sizeof(err)) < 0) {
+		resp_error(r, w, 400, "%s", err);
 		goto out;
 	}
 	if (resolve_refs(r, w, &c, &fl, &public_key) < 0)
@@ -1023,6 +1028,8 @@ static void server_create(struct req *r, struct resp *w)
 		resp_error(r, w, 403, "%s", qmsg);
 		goto out;
 	}
+	if (group[0] && server_group_reserve(r, w, group, n) < 0)
+		goto out;
 	char vcpus[24], ram[24], disk[24];
 	snprintf(vcpus, sizeof(vcpus), "%ld", fl.vcpus);
 	snprintf(ram, sizeof(ram), "%ld", fl.ram_mb);
@@ -1038,7 +1045,7 @@ static void server_create(struct req *r, struct resp *w)
 		/* Nova's multi_instance_display_name_template: "%(name)s-%(count)d" */
 		char *name = n > 1 ? server_multi_name(c.name, i + 1) : xstrdup(c.name);
 		char iid[UUID_STR_LEN];
-		uuid_lower(ref_id(c.image_ref), iid);
+		uuid_lower(server_ref_id(c.image_ref), iid);
 		/* Every instance gets a config drive (the agent always builds one), so
 		 * config_drive records true whatever the request said. */
 		int rows = DBX(
@@ -1062,6 +1069,9 @@ static void server_create(struct req *r, struct resp *w)
 			        " ON CONFLICT DO NOTHING",
 			        id, c.tags.items[t]) < 0)
 				rows = -1;
+		if (rows == 1 && group[0] &&
+		    server_group_join(r->ctx->db, group, id, err, sizeof(err)) < 0)
+			rows = -1;
 		if (rows != 1 ||
 		    server_task_queue(r, id, NULL, TASK_SPAWN, "create",
 		                      "compute__do_build_and_run_instance", err, sizeof(err)) < 0) {
@@ -1111,18 +1121,18 @@ out:
 
 /* ---- delete ---- */
 
-static void server_delete(struct req *r, struct resp *w)
+int server_destroy(struct req *r, struct resp *w)
 {
 	char err[512];
 	int wake = 0;
 	if (db_begin(r->ctx->db) < 0) {
 		resp_db_error(r, w, "begin failed");
-		return;
+		return -EIO;
 	}
 	PGresult *res = server_find(r, w, r->params[0], 1);
 	if (!res) {
 		db_rollback(r->ctx->db);
-		return;
+		return -ENOENT;
 	}
 	struct server_row s;
 	server_row_from(res, 0, &s);
@@ -1131,7 +1141,7 @@ static void server_delete(struct req *r, struct resp *w)
 	if (server_lock_check(r, w, s.id, s.locked_by) < 0) {
 		PQclear(res);
 		db_rollback(r->ctx->db);
-		return;
+		return -EBUSY;
 	}
 	if (s.task_state && !strcmp(s.task_state, "deleting") && open_task) {
 		rows = 1; /* already on its way out */
@@ -1156,16 +1166,22 @@ static void server_delete(struct req *r, struct resp *w)
 		PQclear(res);
 		db_rollback(r->ctx->db);
 		resp_db_error(r, w, err);
-		return;
+		return -EIO;
 	}
 	PQclear(res);
 	if (db_commit(r->ctx->db) < 0) {
 		resp_db_error(r, w, "commit failed");
-		return;
+		return -EIO;
 	}
 	if (wake)
 		api_wake_scheduler(r->ctx->api);
-	resp_empty(w, 204);
+	return 0;
+}
+
+static void server_delete(struct req *r, struct resp *w)
+{
+	if (server_destroy(r, w) == 0)
+		resp_empty(w, 204);
 }
 
 /* ---- update and metadata ---- */
@@ -1200,15 +1216,15 @@ static void server_update(struct req *r, struct resp *w)
 		resp_error(r, w, 400, "%s", err);
 		goto out;
 	}
-	if (u.name && !name_valid(u.name)) {
+	if (u.name && !server_name_valid(u.name)) {
 		resp_error(r, w, 400, "Invalid input for field/attribute name.");
 		goto out;
 	}
-	if (u.description && !description_valid(u.description)) {
+	if (u.description && !server_description_valid(u.description)) {
 		resp_error(r, w, 400, "Invalid input for field/attribute description.");
 		goto out;
 	}
-	if (access_ips(u.ipv4, u.ipv6, ip4, ip6, err, sizeof(err)) < 0) {
+	if (server_access_ips(u.ipv4, u.ipv6, ip4, ip6, err, sizeof(err)) < 0) {
 		resp_error(r, w, 400, "%s", err);
 		goto out;
 	}
@@ -1287,7 +1303,7 @@ static json_t *metadata_apply(struct req *r, struct resp *w, enum meta_op op, in
 		}
 		break;
 	}
-	int rc = metadata_check(m, err, sizeof(err));
+	int rc = server_metadata_check(m, err, sizeof(err));
 	if (rc < 0) {
 		resp_error(r, w, rc == -EDQUOT ? 403 : 400, "%s", err);
 		goto fail;

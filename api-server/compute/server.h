@@ -39,6 +39,7 @@ struct server_row {
 	const char *host_state;         /* agents.state of host; NULL when none */
 	const char *reservation_id, *hostname, *user_data;
 	long launch_index;
+	const char *server_groups;    /* JSON array text of its group ids (2.71); NULL: [] */
 	char ts_text[4][TIME_PG_OUT]; /* server_row_from()'s formatted timestamps */
 };
 
@@ -211,5 +212,39 @@ int server_tag_valid(const char *tag);
 
 /* The view context of a request. */
 void server_view_ctx_of(const struct req *r, struct server_view_ctx *c);
+
+/* DELETE /servers/{id}'s work without its answer (also forceDelete's): inside its own
+ * transaction, the instance r->params[0] is deleted or its delete task queued. Returns
+ * 0 (nothing answered yet), or a negative errno after answering the error. */
+int server_destroy(struct req *r, struct resp *w);
+
+/* POST /servers/{id}/action {"rebuild": {...}} (server_rebuild.c). */
+void server_rebuild(struct req *r, struct resp *w, const char *key, const json_t *arg);
+/* Pure: turns v, server_view_full() with update set, into Nova's rebuild answer at
+ * 2.mv: key_name from 2.54 (below 2.75, where the full view has it), user_data in
+ * place of OS-EXT-SRV-ATTR:user_data from 2.57, and adminPass. */
+void server_rebuild_shape(json_t *v, int mv, const char *key_name, const char *user_data,
+                          const char *pass);
+
+#define SERVER_MAX_COUNT 100      /* max_count bound; quota bounds it further */
+#define SERVER_MAX_METADATA 128   /* Nova's metadata_items quota */
+#define SERVER_MAX_USERDATA 65535 /* Nova: base64 text of user_data */
+
+/* Request checks create and rebuild share (server.c). Pure. */
+/* The id at the end of an href or the id itself. */
+const char *server_ref_id(const char *ref);
+/* Printable, 1..255 bytes, no leading or trailing whitespace (Nova's name rule). */
+int server_name_valid(const char *s);
+/* A metadata object: 0; -EDQUOT beyond SERVER_MAX_METADATA items (Nova's 403);
+ * -EINVAL for a bad key or value; err holds Nova's text. */
+int server_metadata_check(const json_t *m, char *err, size_t errlen);
+/* Strict base64 as Nova checks user_data. */
+int server_base64_valid(const char *s);
+/* Nova's description: no control characters. */
+int server_description_valid(const char *s);
+/* accessIPv4/accessIPv6 (either may be NULL), canonical into out4/out6 ("" when
+ * absent). 0, or -EINVAL with Nova's message in err. */
+int server_access_ips(const char *ipv4, const char *ipv6, char out4[SERVER_IP_MAX],
+                      char out6[SERVER_IP_MAX], char *err, size_t errlen);
 
 #endif

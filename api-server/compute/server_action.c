@@ -214,10 +214,8 @@ static void action_lock(struct req *r, struct resp *w, const char *key, const js
 			           json_is_object(arg) ? err : "");
 			goto out;
 		}
-	} else if (!lock && arg && !json_is_null(arg)) {
-		resp_error(r, w, 400, "Invalid input for field/attribute unlock.");
-		goto out;
 	}
+	/* unlock has no schema in Nova: {"unlock": null}, {"unlock": {}} alike */
 	if (db_begin(r->ctx->db) < 0) {
 		resp_db_error(r, w, "begin failed");
 		goto out;
@@ -259,6 +257,182 @@ out:
 	jparse_release(f_lock, JCOUNT(f_lock), &a);
 }
 
+/* forceDelete: Nubo deletes at once (Nova with reclaim_instance_interval = 0), so a
+ * force delete is a delete answered 202. */
+static void action_force_delete(struct req *r, struct resp *w, const char *key, const json_t *arg)
+{
+	if (server_destroy(r, w) == 0)
+		resp_empty(w, 202);
+}
+
+/* restore: only a soft-deleted server may be restored and Nubo keeps none, so a server
+ * that can be found is in the wrong state (Nova's 409); an unknown one is 404. */
+static void action_restore(struct req *r, struct resp *w, const char *key, const json_t *arg)
+{
+	PGresult *res = server_find(r, w, r->params[0], 0);
+	if (!res)
+		return;
+	struct server_row s;
+	server_row_from(res, 0, &s);
+	resp_error(r, w, 409, "Cannot 'restore' instance %s while it is in vm_state %s", s.id,
+	           s.vm_state);
+	PQclear(res);
+}
+
+/* os-migrateLive's body (Nova's schema): host (string or null) and block_migration
+ * (boolean, or "auto" from 2.25) always; disk_over_commit before 2.25; force from
+ * 2.30 until 2.68. */
+struct migrate_arg {
+	char *host, *block, *disk_over_commit, *force;
+};
+static const struct jfield f_live[] = {
+    {"host", J_STR, JF(struct migrate_arg, host), 0, 255, 0, 1},
+};
+static const struct jfield f_migrate[] = {
+    {"host", J_STR, JF(struct migrate_arg, host), 0, 255, 0, 1},
+};
+static const struct server_since live_since[] = {
+    {"disk_over_commit", 0, 25},
+    {"force", 30, 68},
+};
+static const struct server_since migrate_since[] = {{"host", 56, 0}};
+
+/* 1 when v is a JSON boolean, or a string Nova's boolean parameter type takes. */
+static int bool_like(const json_t *v)
+{
+	if (json_is_boolean(v))
+		return 1;
+	static const char *const words[] = {"true", "false", "1", "0", "yes", "no", "on", "off"};
+	for (size_t i = 0; json_is_string(v) && i < JCOUNT(words); i++)
+		if (!strcasecmp(json_string_value(v), words[i]))
+			return 1;
+	return 0;
+}
+
+static int live_body_check(const json_t *arg, int mv, char *err, size_t errlen)
+{
+	char why[256];
+	static const char *const also[] = {"block_migration", "disk_over_commit", "force", NULL};
+	if (!json_is_object(arg)) {
+		snprintf(err, errlen, "Invalid input for field/attribute os-migrateLive.");
+		return -EINVAL;
+	}
+	if (jparse_known(arg, f_live, JCOUNT(f_live), also, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "Invalid input for field/attribute os-migrateLive. %s", why);
+		return -EINVAL;
+	}
+	if (server_since_check(arg, live_since, JCOUNT(live_since), mv, "os-migrateLive", err,
+	                       errlen) < 0)
+		return -EINVAL;
+	const json_t *host = json_object_get(arg, "host");
+	const json_t *block = json_object_get(arg, "block_migration");
+	const json_t *over = json_object_get(arg, "disk_over_commit");
+	const json_t *force = json_object_get(arg, "force");
+	const char *bad = NULL;
+	if (!host)
+		bad = "'host' is a required property";
+	else if (!json_is_null(host) && !json_is_string(host))
+		bad = "host";
+	else if (!block)
+		bad = "'block_migration' is a required property";
+	else if (!bool_like(block) &&
+	         !(mv >= 25 && json_is_string(block) && !strcmp(json_string_value(block), "auto")))
+		bad = "block_migration";
+	else if (mv < 25 && !over)
+		bad = "'disk_over_commit' is a required property";
+	else if (over && !bool_like(over))
+		bad = "disk_over_commit";
+	else if (force && !bool_like(force))
+		bad = "force";
+	if (bad) {
+		snprintf(err, errlen, "Invalid input for field/attribute %s.", bad);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* migrate and os-migrateLive (admin): Nubo runs one compute host per instance's zone
+ * today and moves no instance between hosts, so after Nova's checks (body, server,
+ * policy, state, named host) the answer is Nova's when its scheduler finds no other
+ * host: 400 "No valid host was found." */
+static void action_migrate(struct req *r, struct resp *w, const char *key, const json_t *arg)
+{
+	struct migrate_arg a = {0};
+	char err[512];
+	int live = !strcmp(key, "os-migrateLive"), mv = r->ctx->mv_minor;
+	const char *verb = live ? "live-migration" : "migrate";
+	PGresult *res = NULL, *h = NULL;
+	if (live) {
+		if (live_body_check(arg, mv, err, sizeof(err)) < 0) {
+			resp_error(r, w, 400, "%s", err);
+			return;
+		}
+		if (jparse(arg, f_live, JCOUNT(f_live), &a, err, sizeof(err)) < 0)
+			goto bad;
+	} else if (arg && !json_is_null(arg)) {
+		if (!json_is_object(arg) ||
+		    server_since_check(arg, migrate_since, JCOUNT(migrate_since), mv, "migrate",
+		                       err, sizeof(err)) < 0 ||
+		    jparse(arg, f_migrate, JCOUNT(f_migrate), &a, err, sizeof(err)) < 0 ||
+		    jparse_known(arg, f_migrate, JCOUNT(f_migrate), NULL, err, sizeof(err)) < 0)
+			goto bad;
+	}
+	res = server_find(r, w, r->params[0], 0);
+	if (!res)
+		goto out;
+	if (!policy_is_admin(&r->ctx->auth)) {
+		resp_error(r, w, 403,
+		           "Policy doesn't allow os_compute_api:os-migrate-server:%s to "
+		           "be performed.",
+		           live ? "migrate_live" : "migrate");
+		goto out;
+	}
+	struct server_row s;
+	server_row_from(res, 0, &s);
+	int open_task = db_val(res, 0, SERVER_COL_OPEN_TASK)[0] == 't';
+	unsigned from = live ? VMS_ACTIVE | VMS_PAUSED : VMS_ACTIVE | VMS_STOPPED;
+	if (s.task_state || open_task) {
+		resp_error(r, w, 409, "Cannot '%s' instance %s while it is in task_state %s", verb,
+		           s.id, s.task_state ? s.task_state : "queued");
+		goto out;
+	}
+	if (!(server_vm_state_bit(s.vm_state) & from)) {
+		resp_error(r, w, 409, "Cannot '%s' instance %s while it is in vm_state %s", verb,
+		           s.id, s.vm_state);
+		goto out;
+	}
+	if (a.host && *a.host) {
+		h = DBQ(r->ctx->db, err, sizeof err,
+		        "SELECT 1 FROM agents WHERE host = $1 AND kind = 'compute'", a.host);
+		if (!h) {
+			resp_db_error(r, w, err);
+			goto out;
+		}
+		if (PQntuples(h) != 1) {
+			resp_error(r, w, 400, "Compute host %s could not be found.",
+			           strlen(a.host) <= 64 ? a.host : "(name too long)");
+			goto out;
+		}
+		if (s.host && !strcmp(s.host, a.host)) {
+			resp_error(r, w, 400,
+			           "Unable to migrate instance (%s) to current host (%s).", s.id,
+			           s.host);
+			goto out;
+		}
+	}
+	resp_error(r, w, 400, "No valid host was found. There are not enough hosts available.");
+	goto out;
+bad:
+	if (strncmp(err, "Invalid input", 13))
+		resp_error(r, w, 400, "Invalid input for field/attribute migrate. %s", err);
+	else
+		resp_error(r, w, 400, "%s", err);
+out:
+	PQclear(h);
+	PQclear(res);
+	jparse_release(f_live, JCOUNT(f_live), &a);
+}
+
 /* Request key → handler; the task verbs share one handler driven by `actions`. */
 static const struct {
 	const char *key;
@@ -275,6 +449,11 @@ static const struct {
     {"os-resetState", action_reset_state},
     {"lock", action_lock},
     {"unlock", action_lock},
+    {"forceDelete", action_force_delete},
+    {"restore", action_restore},
+    {"migrate", action_migrate},
+    {"os-migrateLive", action_migrate},
+    {"rebuild", server_rebuild},
 };
 
 static void server_action(struct req *r, struct resp *w)

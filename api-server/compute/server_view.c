@@ -442,9 +442,9 @@ void server_view_write_full(struct jsonw *w, const struct server_row *s,
 		JSONW_KEY(w, "trusted_image_certificates");
 		jsonw_null(w);
 	}
-	if (at(c, 71) && c->single) { /* Nubo has no server groups */
+	if (at(c, 71) && c->single) {
 		JSONW_KEY(w, "server_groups");
-		jsonw_raw(w, "[]", 2);
+		jsonb_write(w, s->server_groups, "[]");
 	}
 	if (at(c, 73)) {
 		JSONW_KEY(w, "locked_reason");

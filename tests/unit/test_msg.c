@@ -58,6 +58,26 @@ static void roundtrip_spawn(void **state)
 	msg_release(&out);
 }
 
+/* rebuild carries spawn's payload (the new image); without it, it is refused */
+static void roundtrip_rebuild(void **state)
+{
+	struct msg m, out;
+	msg_task_init(&m, task_id, TASK_REBUILD, MSG_RES_INSTANCE, inst_id);
+	struct msg_spawn *p = &m.u.task.p.spawn;
+	p->name = xstrdup("renamed");
+	p->vcpus = 1;
+	p->ram_mb = 256;
+	strcpy(p->image_id, image_id);
+	p->image_url = xstrdup("http://127.0.0.1:8080/image/v2/images/x/file");
+	roundtrip(&m, &out);
+	assert_string_equal(out.u.task.action, "rebuild");
+	assert_string_equal(out.u.task.p.spawn.name, "renamed");
+	assert_string_equal(out.u.task.p.spawn.image_id, image_id);
+	assert_true(msg_action_valid(TASK_REBUILD));
+	msg_release(&m);
+	msg_release(&out);
+}
+
 static void task_wire_shape(void **state)
 {
 	struct msg m;
@@ -243,6 +263,9 @@ static void rejects_bad_input(void **state)
 	/* a spawn needs its payload's required fields */
 	assert_true(
 	    decode_fails(ENV("task", "{\"task_id\":" UUID1 ",\"resource_kind\":\"instance\","
+	                             "\"resource_id\":" UUID1 ",\"action\":\"rebuild\"}")));
+	assert_true(
+	    decode_fails(ENV("task", "{\"task_id\":" UUID1 ",\"resource_kind\":\"instance\","
 	                             "\"resource_id\":" UUID1 ",\"action\":\"spawn\"}")));
 	assert_true(
 	    decode_fails(ENV("task", "{\"task_id\":" UUID1 ",\"resource_kind\":\"instance\","
@@ -331,6 +354,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(roundtrip_spawn),
+	    cmocka_unit_test(roundtrip_rebuild),
 	    cmocka_unit_test(task_wire_shape),
 	    cmocka_unit_test(request_id_in_envelope),
 	    cmocka_unit_test(roundtrip_hello_with_resources),

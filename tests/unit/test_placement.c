@@ -264,10 +264,72 @@ static void free_is_floored(void **state)
 	assert_true(placement_free(1L << 30, 1000.0, 0) > 0);
 }
 
+/* Server groups: the hard policies filter, the soft ones prefer and fall back. */
+static int grouped(const struct placement_host *h, size_t n, const char *policy, long max,
+                   const char *const *members, size_t nm, char *why)
+{
+	const struct placement_request q = {1, 512, 1, NULL};
+	const struct placement_group g = {policy, max, members, nm};
+	return placement_choose_grouped(h, n, &one, &q, &g, why, PLACEMENT_REASON_MAX);
+}
+
+static void group_affinity(void **state)
+{
+	char why[PLACEMENT_REASON_MAX];
+	/* node2 has more RAM free, but the group's member is on node1 */
+	struct placement_host h[] = {host("node1", 8, 4096, 100), host("node2", 8, 8192, 100)};
+	const char *const on1[] = {"node1", NULL};
+	assert_int_equal(grouped(h, 2, "affinity", 1, on1, 2, why), 0);
+	/* no member placed yet: the usual choice */
+	assert_int_equal(grouped(h, 2, "affinity", 1, NULL, 0, why), 1);
+	/* the member's host is full: no other host will do */
+	h[0].used_ram_mb = 4096;
+	assert_int_equal(grouped(h, 2, "affinity", 1, on1, 2, why), -1);
+	assert_non_null(strstr(why, "no host satisfies server group policy affinity"));
+	assert_non_null(strstr(why, "node1 holds 1 member"));
+	assert_non_null(strstr(why, "no host has 512 MB RAM free"));
+}
+
+static void group_anti_affinity(void **state)
+{
+	char why[PLACEMENT_REASON_MAX];
+	struct placement_host h[] = {host("node1", 8, 8192, 100), host("node2", 8, 4096, 100)};
+	const char *const on1[] = {"node1"};
+	assert_int_equal(grouped(h, 2, "anti-affinity", 1, on1, 1, why), 1);
+	/* one host: the second member has nowhere to go */
+	assert_int_equal(grouped(h, 1, "anti-affinity", 1, on1, 1, why), -1);
+	assert_string_equal(why, "no host satisfies server group policy anti-affinity: node1 "
+	                         "holds 1 member");
+	/* 2.64's max_server_per_host lets two share a host */
+	assert_int_equal(grouped(h, 1, "anti-affinity", 2, on1, 1, why), 0);
+	const char *const two[] = {"node1", "node1"};
+	assert_int_equal(grouped(h, 1, "anti-affinity", 2, two, 2, why), -1);
+}
+
+static void group_soft_policies(void **state)
+{
+	char why[PLACEMENT_REASON_MAX];
+	struct placement_host h[] = {host("node1", 8, 8192, 100), host("node2", 8, 4096, 100)};
+	const char *const on1[] = {"node1"}, *const on2[] = {"node2"};
+	/* soft-anti-affinity prefers the host with fewer members, falls back when alone */
+	assert_int_equal(grouped(h, 2, "soft-anti-affinity", 1, on1, 1, why), 1);
+	assert_int_equal(grouped(h, 1, "soft-anti-affinity", 1, on1, 1, why), 0);
+	/* soft-affinity prefers the member's host, falls back when it is full */
+	assert_int_equal(grouped(h, 2, "soft-affinity", 1, on2, 1, why), 1);
+	h[1].used_ram_mb = 4096;
+	assert_int_equal(grouped(h, 2, "soft-affinity", 1, on2, 1, why), 0);
+	/* no group: placement_choose itself */
+	const struct placement_request q = {1, 512, 1, NULL};
+	assert_int_equal(placement_choose_grouped(h, 2, &one, &q, NULL, why, sizeof(why)), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(zero_hosts),
+	    cmocka_unit_test(group_affinity),
+	    cmocka_unit_test(group_anti_affinity),
+	    cmocka_unit_test(group_soft_policies),
 	    cmocka_unit_test(all_down),
 	    cmocka_unit_test(down_host_is_skipped),
 	    cmocka_unit_test(ram_reason),

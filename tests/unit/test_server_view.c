@@ -186,6 +186,31 @@ static void update_is_short(void **state)
 	json_decref(j);
 }
 
+/* Nova's rebuild answer per step: the update view, key_name (2.54), user_data in place
+ * of the admin's OS-EXT-SRV-ATTR:user_data (2.57), the server's groups (2.71), and
+ * adminPass. */
+static void rebuild_steps(void **state)
+{
+	static const struct {
+		int minor, admin;
+		const char *golden;
+	} rsteps[] = {
+	    {1, 1, "golden/server_rebuild_v2.1_admin.json"},
+	    {54, 0, "golden/server_rebuild_v2.54.json"},
+	    {57, 1, "golden/server_rebuild_v2.57_admin.json"},
+	    {71, 0, "golden/server_rebuild_v2.71.json"},
+	};
+	for (size_t i = 0; i < sizeof(rsteps) / sizeof(rsteps[0]); i++) {
+		struct server_row s = active_row();
+		s.server_groups = "[\"9b1c5f4e-1d2e-4f3a-8b5c-6d7e8f9a0b1c\"]";
+		struct server_view_ctx c = {"http://cloud:8080", rsteps[i].admin, rsteps[i].minor,
+		                            1, 1};
+		json_t *v = server_view_full(&s, &c);
+		server_rebuild_shape(v, rsteps[i].minor, s.key_name, s.user_data, "pw12345678ab");
+		assert_golden(v, rsteps[i].golden);
+	}
+}
+
 static void brief(void **state)
 {
 	struct server_row s = active_row();
@@ -345,7 +370,7 @@ int main(void)
 	    cmocka_unit_test(bad_utf8_name),   cmocka_unit_test(host_id),
 	    cmocka_unit_test(console_tail),    cmocka_unit_test(version_steps),
 	    cmocka_unit_test(update_is_short), cmocka_unit_test(list_bytes),
-	    cmocka_unit_test(host_id_cached),
+	    cmocka_unit_test(host_id_cached),  cmocka_unit_test(rebuild_steps),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -99,6 +99,10 @@ static void lifecycle(void **state)
 	run(f, vm, TASK_SUSPEND, 0, VM_SHUTOFF);
 	run(f, vm, TASK_START, 1, VM_RUNNING);
 	run(f, vm, TASK_HARD_REBOOT, 1, VM_RUNNING);
+	run(f, vm, TASK_REBUILD, 1, VM_RUNNING);
+	run(f, vm, TASK_STOP, 1, VM_SHUTOFF);
+	run(f, vm, TASK_REBUILD, 1, VM_SHUTOFF); /* a stopped server stays stopped */
+	run(f, vm, TASK_START, 1, VM_RUNNING);
 
 	/* a new agent re-attaches from the directory */
 	struct vm *again = vm_new(&f->ctx, ID);
@@ -185,8 +189,8 @@ static void spec_round_trip(void **state)
 static void driver_tables(void **state)
 {
 	static const char *const actions[] = {
-	    TASK_SPAWN,       TASK_DELETE, TASK_START,   TASK_STOP,    TASK_REBOOT,
-	    TASK_HARD_REBOOT, TASK_PAUSE,  TASK_UNPAUSE, TASK_SUSPEND, TASK_RESUME};
+	    TASK_SPAWN, TASK_DELETE,  TASK_START,   TASK_STOP,   TASK_REBOOT, TASK_HARD_REBOOT,
+	    TASK_PAUSE, TASK_UNPAUSE, TASK_SUSPEND, TASK_RESUME, TASK_REBUILD};
 	assert_ptr_equal(vm_driver_find("qemu"), &vm_driver_qemu);
 	assert_ptr_equal(vm_driver_find("fake"), &vm_driver_fake);
 	assert_null(vm_driver_find("xen"));

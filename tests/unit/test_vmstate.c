@@ -36,6 +36,7 @@ static void every_action_has_a_row(void **state)
 	    {TASK_UNPAUSE, "ACTIVE", "active", 1, VMSTATE_FAIL_KEEP},
 	    {TASK_SUSPEND, "SUSPENDED", "suspended", 7, VMSTATE_FAIL_KEEP},
 	    {TASK_RESUME, "ACTIVE", "active", 1, VMSTATE_FAIL_KEEP},
+	    {TASK_REBUILD, "ACTIVE", "active", 1, VMSTATE_FAIL_ERROR},
 	};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		const struct vmstate_action *a = vmstate_action_find(want[i].action);
