@@ -20,5 +20,8 @@ const struct httpd_table *const routes_all[] = {
     &app_cred_routes,
     &credential_routes,
     &policy_store_routes,
+    &endpoint_group_routes,
+    &domain_config_routes,
+    &oauth_consumer_routes,
 };
 const size_t routes_count = sizeof(routes_all) / sizeof(routes_all[0]);

@@ -21,6 +21,9 @@ extern const struct httpd_table group_routes;             /* identity/group.c */
 extern const struct httpd_table app_cred_routes;          /* identity/app_cred.c */
 extern const struct httpd_table credential_routes;        /* identity/credential.c */
 extern const struct httpd_table policy_store_routes;      /* identity/policy_store.c */
+extern const struct httpd_table endpoint_group_routes;    /* identity/endpoint_group.c */
+extern const struct httpd_table domain_config_routes;     /* identity/domain_config.c */
+extern const struct httpd_table oauth_consumer_routes;    /* identity/oauth_consumer.c */
 
 extern const struct httpd_table *const routes_all[];
 extern const size_t routes_count;
