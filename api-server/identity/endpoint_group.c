@@ -20,10 +20,11 @@
 #define GROUP_COLS "id, name, description, filters::text"
 /* The endpoints group $1's filters select. */
 #define GROUP_ENDPOINTS                                                                            \
-	"SELECT " KS_ENDPOINT_COLS " FROM endpoints e, endpoint_groups g WHERE g.id = $1"          \
+	"SELECT " KS_ENDPOINT_COLS " FROM endpoints e WHERE EXISTS (SELECT 1 FROM"                 \
+	" endpoint_groups g WHERE g.id = $1"                                                       \
 	" AND (NOT g.filters ? 'service_id' OR e.service_id = g.filters->>'service_id')"           \
 	" AND (NOT g.filters ? 'region_id' OR e.region_id = g.filters->>'region_id')"              \
-	" AND (NOT g.filters ? 'interface' OR e.interface = g.filters->>'interface')"
+	" AND (NOT g.filters ? 'interface' OR e.interface = g.filters->>'interface'))"
 
 /* The filter keys Keystone takes. */
 static const char *const filter_keys[] = {"service_id", "region_id", "interface", NULL};

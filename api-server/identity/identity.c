@@ -340,8 +340,11 @@ static int project_parse(struct req *r, struct resp *w, struct project_in *p, in
 		}
 	if (name_check(r, w, p->name, create, PROJECT_NAME_MAX) < 0)
 		goto fail;
-	if (p->is_domain) {
-		resp_error(r, w, 400, "is_domain: projects acting as domains are not supported");
+	if (p->is_domain && (!create || p->domain_id || p->parent_id || p->has_tags)) {
+		resp_error(r, w, 400,
+		           create ? "is_domain: a project acting as a domain has no "
+		                    "domain_id, parent_id or tags"
+		                  : "is_domain: cannot be changed");
 		goto fail;
 	}
 	if (!create && p->parent_id) {
@@ -359,14 +362,144 @@ fail:
 	return -EINVAL;
 }
 
+/* ---- projects acting as domains ---- */
+
+/* Keystone keeps a domain as a project with is_domain set; Nubo keeps domains in their
+ * own table, and the projects API creates, lists, shows, changes and deletes them as
+ * is_domain projects (same id, name, description, enabled and extra attributes). */
+static json_t *domain_project_json(const struct req *r, const PGresult *res, int i)
+{
+	json_t *p =
+	    json_pack("{s:s,s:s,s:s,s:b,s:n,s:n,s:b,s:[],s:{},s:o}", "id", db_val(res, i, 0),
+	              "name", db_val(res, i, 1), "description", db_val(res, i, 2), "enabled",
+	              db_val(res, i, 3)[0] == 't', "domain_id", "parent_id", "is_domain", 1, "tags",
+	              "options", "links", self_link(r, "projects", db_val(res, i, 0)));
+	ks_extra_merge(p, db_val(res, i, 4));
+	return p;
+}
+
+/* 1 when id is a domain's and no project's, 0 when not, -EIO. */
+static int domain_project_id(struct req *r, const char *id)
+{
+	char err[256];
+	int n = DBX(r->ctx->db, err, sizeof err,
+	            "SELECT 1 FROM domains d WHERE d.id = $1"
+	            " AND NOT EXISTS (SELECT 1 FROM projects p WHERE p.id = $1)",
+	            id);
+	return n < 0 ? -EIO : n > 0;
+}
+
+static void domain_project_create(struct req *r, struct resp *w, const struct project_in *p)
+{
+	char err[256], state[6] = "", id[UUID_STR_LEN];
+	uuid_generate_str(id);
+	PGresult *res =
+	    db_query(r->ctx->db,
+	             "INSERT INTO domains (id, name, description, enabled, extra)"
+	             " VALUES ($1, $2, coalesce($3, ''), $4::boolean, $5::jsonb)"
+	             " RETURNING " DOMAIN_COLS,
+	             5,
+	             (const char *const[]){id, p->name, p->description,
+	                                   p->enabled == 0 ? "false" : "true", p->extra},
+	             err, sizeof(err), state);
+	write_answer(r, w, res, 201, state, err, "project", p->name, domain_project_json);
+}
+
+static void domain_project_update(struct req *r, struct resp *w, const struct project_in *p)
+{
+	char err[256], state[6] = "";
+	if (p->has_tags || (!strcmp(r->params[0], DOMAIN_ID) && p->enabled == 0)) {
+		resp_error(r, w, p->has_tags ? 400 : 403,
+		           p->has_tags ? "tags: a project acting as a domain has none"
+		                       : "The default domain cannot be disabled.");
+		return;
+	}
+	PGresult *res = db_query(
+	    r->ctx->db,
+	    "UPDATE domains SET name = coalesce($2, name), description = coalesce($3, description),"
+	    " enabled = coalesce($4::boolean, enabled), extra = extra || $5::jsonb"
+	    " WHERE id = $1 RETURNING " DOMAIN_COLS,
+	    5,
+	    (const char *const[]){r->params[0], p->name, p->description,
+	                          p->enabled < 0 ? NULL
+	                          : p->enabled   ? "true"
+	                                         : "false",
+	                          p->extra},
+	    err, sizeof(err), state);
+	write_answer(r, w, res, 200, state, err, "project", p->name, domain_project_json);
+}
+
+/* Show (op 0) or delete (op 2) of params[0] when it is a domain (update is op 1, with
+ * p): 1 when answered, 0 when params[0] is no domain. */
+static int domain_project_route(struct req *r, struct resp *w, int op, const struct project_in *p)
+{
+	char err[256];
+	const char *id = r->params[0];
+	int rc = domain_project_id(r, id);
+	if (rc == 0)
+		return 0;
+	if (rc < 0) {
+		resp_db_error(r, w, "domain lookup failed");
+		return 1;
+	}
+	if (op == 1) {
+		domain_project_update(r, w, p);
+		return 1;
+	}
+	PGresult *res = DBQ(r->ctx->db, err, sizeof err,
+	                    "SELECT " DOMAIN_COLS " FROM domains WHERE id = $1", id);
+	res = row_found(r, w, res, err, "project", id);
+	if (!res)
+		return 1;
+	if (op == 0 && !policy_is_admin(&r->ctx->auth))
+		forbidden(r, w);
+	else if (op == 0)
+		resp_json(w, 200, json_pack("{s:o}", "project", domain_project_json(r, res, 0)));
+	else if (!strcmp(id, DOMAIN_ID))
+		resp_error(r, w, 403, "The default domain cannot be deleted.");
+	else if (db_val(res, 0, 3)[0] == 't')
+		resp_error(
+		    r, w, 403,
+		    "Cannot delete a project acting as a domain while it is enabled; disable "
+		    "it first.");
+	else
+		wire_answer_rows(
+		    r, w, DBX(r->ctx->db, err, sizeof err, "DELETE FROM domains WHERE id = $1", id),
+		    err, 204, NOT_FOUND, "project", id);
+	PQclear(res);
+	return 1;
+}
+
+/* GET /projects?is_domain=true: the domains, as projects (filters name, enabled). */
+static void domain_projects_list(struct req *r, struct resp *w, const char *enabled)
+{
+	char err[256];
+	PGresult *res =
+	    DBQ(r->ctx->db, err, sizeof err,
+	        "SELECT " DOMAIN_COLS " FROM domains WHERE ($1::text IS NULL OR name = $1)"
+	        " AND ($2::boolean IS NULL OR enabled = $2::boolean) ORDER BY name",
+	        req_query(r, "name"), enabled);
+	list_answer(r, w, res, err, "projects", domain_project_json);
+}
+
 /* GET /projects: filters name, enabled, domain_id, and tags (all of), tags-any,
- * not-tags, not-tags-any (comma-separated lists). */
+ * not-tags, not-tags-any (comma-separated lists); is_domain=true lists the domains. */
 static void projects_list(struct req *r, struct resp *w)
 {
 	char err[256];
 	const char *enabled;
 	if (list_filters(r, w, &enabled) < 0)
 		return;
+	const char *isd = req_query(r, "is_domain");
+	int is_domain = isd ? wire_bool(isd) : 0;
+	if (is_domain < 0) {
+		resp_error(r, w, 400, "is_domain: must be a boolean");
+		return;
+	}
+	if (is_domain) {
+		domain_projects_list(r, w, enabled);
+		return;
+	}
 	PGresult *res =
 	    DBQ(r->ctx->db, err, sizeof err,
 	        "SELECT " PROJECT_COLS " FROM projects"
@@ -391,9 +524,8 @@ static PGresult *project_readable(struct req *r, struct resp *w)
 	char err[256];
 	const char *id = r->params[0];
 	PGresult *res = DBQ(r->ctx->db, err, sizeof err,
-	                    "SELECT " PROJECT_COLS ", EXISTS (SELECT 1 FROM role_assignments"
-	                    " WHERE project_id = p.id AND (user_id = $2 OR group_id IN (SELECT"
-	                    " group_id FROM group_members WHERE user_id = $2))) FROM projects p"
+	                    "SELECT " PROJECT_COLS ", EXISTS (SELECT 1 FROM"
+	                    " user_scope_grants($2, p.id, NULL, false)) FROM projects p"
 	                    " WHERE id = $1",
 	                    id, r->ctx->auth.user_id);
 	res = row_found(r, w, res, err, "project", id);
@@ -407,6 +539,8 @@ static PGresult *project_readable(struct req *r, struct resp *w)
 
 static void projects_show(struct req *r, struct resp *w)
 {
+	if (domain_project_route(r, w, 0, NULL))
+		return;
 	PGresult *res = project_readable(r, w);
 	if (!res)
 		return;
@@ -420,6 +554,11 @@ static void projects_create(struct req *r, struct resp *w)
 	char err[256], state[6] = "", id[UUID_STR_LEN];
 	if (project_parse(r, w, &p, 1) < 0)
 		return;
+	if (p.is_domain) {
+		domain_project_create(r, w, &p);
+		project_in_release(&p);
+		return;
+	}
 	uuid_generate_str(id);
 	char *tags = tags_literal(&p.tags);
 	PGresult *res = db_query(
@@ -454,6 +593,10 @@ static void projects_update(struct req *r, struct resp *w)
 	char err[256], state[6] = "";
 	if (project_parse(r, w, &p, 0) < 0)
 		return;
+	if (domain_project_route(r, w, 1, &p)) {
+		project_in_release(&p);
+		return;
+	}
 	char *tags = p.has_tags ? tags_literal(&p.tags) : NULL;
 	PGresult *res =
 	    db_query(r->ctx->db,
@@ -478,6 +621,8 @@ static void projects_delete(struct req *r, struct resp *w)
 	char err[256];
 	/* Role assignments, tokens and quotas go with it (ON DELETE CASCADE). */
 	char state[6] = "";
+	if (domain_project_route(r, w, 2, NULL))
+		return;
 	PGresult *res = db_query(r->ctx->db, "DELETE FROM projects WHERE id = $1", 1,
 	                         (const char *const[]){r->params[0]}, err, sizeof(err), state);
 	if (!res && !strcmp(state, SQLSTATE_FOREIGN_KEY)) {

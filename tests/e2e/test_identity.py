@@ -1346,8 +1346,8 @@ def test_system_scope_grants_and_tokens(stack, os_cli, os_run, http):
     os_run("role", "remove", "--system", "all", "--user", u["id"], "reader")
     assert_error(http("GET", "/identity/v3/auth/tokens", token=adm,
                       headers={"X-Subject-Token": tok}), 404)
-    assert_error(http("HEAD", "/identity/v3/system/users/%s/roles/%s" % (u["id"], rid),
-                      token=adm), 404)
+    assert http("HEAD", "/identity/v3/system/users/%s/roles/%s" % (u["id"], rid),
+                token=adm).status == 404
     assert_error(http("PUT", "/identity/v3/system/users/%s/roles/%s" % ("0" * 32, rid),
                       token=adm), 404)
     # through a group
@@ -1453,7 +1453,7 @@ def test_endpoint_groups_and_project_associations(stack, os_cli, os_run, http):
     assert [x["id"] for x in http("GET", "/identity/v3/OS-EP-FILTER/projects/%s/endpoint_groups"
                                   % p["id"], token=adm).json["endpoint_groups"]] == [eg["id"]]
     assert http("DELETE", base + "/projects/" + p["id"], token=adm).status == 204
-    assert_error(http("HEAD", base + "/projects/" + p["id"], token=adm), 404)
+    assert http("HEAD", base + "/projects/" + p["id"], token=adm).status == 404
     # endpoint-project association
     pe = "/identity/v3/OS-EP-FILTER/projects/%s/endpoints/%s" % (p["id"], ep["id"])
     assert http("PUT", pe, token=adm).status == 204
@@ -1563,3 +1563,46 @@ def test_oauth1_consumers(stack, os_cli, os_run, http):
     os_run("consumer", "delete", cc["id"])
     assert http("DELETE", base, token=adm).status == 204
     assert_error(http("GET", base, token=adm), 404)
+
+
+def test_is_domain_project_is_a_domain(stack, os_cli, os_run, http):
+    """POST /projects with is_domain makes a domain with the same id (Keystone keeps a
+    domain as a project acting as one): listed by both APIs, changed and deleted through
+    the projects API, only once disabled."""
+    sfx = secrets.token_hex(3)
+    adm = _admin(stack)
+    r = http("POST", "/identity/v3/projects", {"project": {
+        "name": "e2e-isd-" + sfx, "is_domain": True, "domain_id": None,
+        "description": "acting"}}, token=adm)
+    assert r.status == 201, r
+    p = r.json["project"]
+    assert p["is_domain"] is True and p["domain_id"] is None and p["parent_id"] is None, p
+    assert p["id"] in [x["id"] for x in http("GET", "/identity/v3/projects?is_domain=True",
+                                             token=adm).json["projects"]]
+    assert p["id"] not in [x["id"] for x in http("GET", "/identity/v3/projects",
+                                                 token=adm).json["projects"]]
+    d = os_cli("domain", "show", p["id"])
+    assert d["name"] == "e2e-isd-" + sfx and d["description"] == "acting", d
+    assert http("GET", "/identity/v3/projects/" + p["id"], token=adm).json["project"] == p
+    # a project inside it, as inside any domain
+    inner = os_cli("project", "create", "--domain", p["id"], "e2e-isd-in-" + sfx)
+    assert inner["domain_id"] == p["id"], inner
+    # the same name again is a conflict; a domain_id or parent with is_domain is 400
+    assert_error(http("POST", "/identity/v3/projects", {"project": {
+        "name": "e2e-isd-" + sfx, "is_domain": True}}, token=adm), 409)
+    assert_error(http("POST", "/identity/v3/projects", {"project": {
+        "name": "x" + sfx, "is_domain": True, "domain_id": "default"}}, token=adm), 400)
+    assert_error(http("PATCH", "/identity/v3/projects/" + p["id"], {"project": {
+        "is_domain": False}}, token=adm), 400)
+    # enabled: not deleted; disabled through the projects API, then deleted with its
+    # projects
+    assert_error(http("DELETE", "/identity/v3/projects/" + p["id"], token=adm), 403)
+    r = http("PATCH", "/identity/v3/projects/" + p["id"], {"project": {"enabled": False}},
+             token=adm)
+    assert r.status == 200 and r.json["project"]["enabled"] is False, r
+    assert os_cli("domain", "show", p["id"])["enabled"] is False
+    assert http("DELETE", "/identity/v3/projects/" + p["id"], token=adm).status == 204
+    assert_error(http("GET", "/identity/v3/domains/" + p["id"], token=adm), 404)
+    assert_error(http("GET", "/identity/v3/projects/" + inner["id"], token=adm), 404)
+    # a member reads no domain through the projects API
+    assert_error(http("GET", "/identity/v3/projects/default", token=stack.token("demo")), 403)
