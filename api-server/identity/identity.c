@@ -269,6 +269,7 @@ struct project_in {
 	char *name, *description, *domain_id, *parent_id;
 	int enabled; /* -1 when absent */
 	int is_domain;
+	int has_is_domain; /* the body names is_domain (an update may not change it) */
 	struct jstrlist tags;
 	int has_tags;
 	char *extra; /* JSON object text */
@@ -332,6 +333,7 @@ static int project_parse(struct req *r, struct resp *w, struct project_in *p, in
 		return -EINVAL;
 	json_t *in = ks_inner(r, "project");
 	p->has_tags = json_is_array(json_object_get(in, "tags"));
+	p->has_is_domain = json_is_boolean(json_object_get(in, "is_domain"));
 	for (size_t i = 0; i < p->tags.n; i++)
 		if (!tag_ok(p->tags.items[i])) {
 			resp_error(r, w, 400, "tags: a tag is 1 to %d characters, without / or ,",
@@ -340,11 +342,10 @@ static int project_parse(struct req *r, struct resp *w, struct project_in *p, in
 		}
 	if (name_check(r, w, p->name, create, PROJECT_NAME_MAX) < 0)
 		goto fail;
-	if (p->is_domain && (!create || p->domain_id || p->parent_id || p->has_tags)) {
+	if (create && p->is_domain && (p->domain_id || p->parent_id || p->has_tags)) {
 		resp_error(r, w, 400,
-		           create ? "is_domain: a project acting as a domain has no "
-		                    "domain_id, parent_id or tags"
-		                  : "is_domain: cannot be changed");
+		           "is_domain: a project acting as a domain has no domain_id, parent_id or "
+		           "tags");
 		goto fail;
 	}
 	if (!create && p->parent_id) {
@@ -408,6 +409,10 @@ static void domain_project_create(struct req *r, struct resp *w, const struct pr
 static void domain_project_update(struct req *r, struct resp *w, const struct project_in *p)
 {
 	char err[256], state[6] = "";
+	if (p->has_is_domain && !p->is_domain) {
+		resp_error(r, w, 400, "is_domain: cannot be changed");
+		return;
+	}
 	if (p->has_tags || (!strcmp(r->params[0], DOMAIN_ID) && p->enabled == 0)) {
 		resp_error(r, w, p->has_tags ? 400 : 403,
 		           p->has_tags ? "tags: a project acting as a domain has none"
@@ -594,6 +599,11 @@ static void projects_update(struct req *r, struct resp *w)
 	if (project_parse(r, w, &p, 0) < 0)
 		return;
 	if (domain_project_route(r, w, 1, &p)) {
+		project_in_release(&p);
+		return;
+	}
+	if (p.has_is_domain && p.is_domain) {
+		resp_error(r, w, 400, "is_domain: cannot be changed");
 		project_in_release(&p);
 		return;
 	}
