@@ -312,8 +312,9 @@ static void config_show_level(struct req *r, struct resp *w, int level)
 	json_decref(cfg);
 }
 
-/* PATCH .../config[/{group}[/{option}]]: merges the body's options into those stored;
- * a group or option that is not yet there is 404 (Keystone). */
+/* PATCH .../config[/{group}[/{option}]]: merges the body's options into those stored
+ * and answers the whole configuration; a group or option that is not yet there is 404
+ * (Keystone). */
 static void config_update_level(struct req *r, struct resp *w, int level)
 {
 	const char *group = level > 0 ? r->params[1] : NULL,
@@ -352,8 +353,9 @@ static void config_update_level(struct req *r, struct resp *w, int level)
 		json_object_update(dst, opts);
 	}
 	json_decref(whole);
+	/* the whole configuration after the change, whichever level changed (Keystone) */
 	if (config_store(r, w, r->params[0], cfg) == 0)
-		config_answer(w, 200, cfg, group, option);
+		config_answer(w, 200, cfg, NULL, NULL);
 	json_decref(cfg);
 }
 
