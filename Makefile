@@ -118,7 +118,12 @@ tempest: all tempest-selftest
 tempest-check: all tempest-selftest
 	tests/tempest/run.sh --check
 
-check: format-check unit fuzz integration e2e tempest-selftest
+# make check's Tempest part. tempest-selftest (the harness's own tests) until the
+# identity, compute and image modules pass with zero failures on a merge of all
+# branches; then tempest-check (the modules whole: check ~27 min in CI + ~12 min of
+# Tempest on 2 cores, under the 60 min of issue 7). One word to flip, nothing else.
+CHECK_TEMPEST = tempest-selftest
+check: format-check unit fuzz integration e2e $(CHECK_TEMPEST)
 
 stack:
 	deploy/stack.sh

@@ -41,6 +41,7 @@ struct auth {
 	char methods[64];
 	char app_cred_id[UUID_STR_LEN];
 	int app_cred_unrestricted;
+	int system; /* a system-scoped token (identity: OS system scope) */
 	/* the roles the token carries, implied ones included (and only those the
 	 * application credential has, for its tokens): "id:name,id:name" */
 	char role_list[TOKEN_ROLE_LIST_MAX];

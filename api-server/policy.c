@@ -8,7 +8,16 @@
 #include <errno.h>
 #include <string.h>
 
-enum requirement { REQ_NONE, REQ_PUBLIC, REQ_TOKEN, REQ_READER, REQ_MEMBER, REQ_ADMIN };
+enum requirement {
+	REQ_NONE,
+	REQ_PUBLIC,
+	REQ_TOKEN,
+	REQ_READER,
+	REQ_MEMBER,
+	REQ_ADMIN,
+	REQ_CLOUD_ADMIN,  /* admin in a project or on the system (Keystone's admin_required) */
+	REQ_SYSTEM_READER /* that, or reader on the system (Keystone's system reader) */
+};
 
 static const struct {
 	const char *name;
@@ -17,7 +26,8 @@ static const struct {
     [POL_PUBLIC] = {"public", REQ_PUBLIC},
     [POL_IDENTITY_TOKEN] = {"identity:token", REQ_TOKEN},
     [POL_IDENTITY_READ_SELF] = {"identity:read_self", REQ_TOKEN},
-    [POL_IDENTITY_ADMIN] = {"identity:admin", REQ_ADMIN},
+    [POL_IDENTITY_ADMIN] = {"identity:admin", REQ_CLOUD_ADMIN},
+    [POL_IDENTITY_SYSTEM_READ] = {"identity:system_read", REQ_SYSTEM_READER},
     [POL_COMPUTE_READ] = {"compute:read", REQ_READER},
     [POL_COMPUTE_WRITE] = {"compute:write", REQ_MEMBER},
     [POL_COMPUTE_ADMIN] = {"compute:admin", REQ_ADMIN},
@@ -35,6 +45,13 @@ static const struct {
 static unsigned project_roles(const struct auth *a)
 {
 	return a->project_id[0] ? a->roles : 0;
+}
+
+/* The role bits of a system-scoped token (Keystone's system scope: the identity
+ * service's own administration, never a project's resources). */
+static unsigned system_roles(const struct auth *a)
+{
+	return a->system ? a->roles : 0;
 }
 
 int policy_is_admin(const struct auth *a)
@@ -63,6 +80,13 @@ int policy_check(unsigned rule, const struct auth *a)
 		return project_roles(a) & (ROLE_MEMBER | ROLE_ADMIN) ? 0 : -EACCES;
 	case REQ_ADMIN:
 		return project_roles(a) & ROLE_ADMIN ? 0 : -EACCES;
+	case REQ_CLOUD_ADMIN:
+		return (project_roles(a) | system_roles(a)) & ROLE_ADMIN ? 0 : -EACCES;
+	case REQ_SYSTEM_READER:
+		return project_roles(a) & ROLE_ADMIN ||
+		               system_roles(a) & (ROLE_READER | ROLE_MEMBER | ROLE_ADMIN)
+		           ? 0
+		           : -EACCES;
 	default:
 		return -EACCES;
 	}

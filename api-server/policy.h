@@ -9,7 +9,8 @@ enum policy {
 	/* identity */
 	POL_IDENTITY_TOKEN,
 	POL_IDENTITY_READ_SELF,
-	POL_IDENTITY_ADMIN,
+	POL_IDENTITY_ADMIN,       /* admin in a project or on the system */
+	POL_IDENTITY_SYSTEM_READ, /* that, or reader on the system */
 	/* compute */
 	POL_COMPUTE_READ,
 	POL_COMPUTE_WRITE,

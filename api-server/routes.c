@@ -25,5 +25,8 @@ const struct httpd_table *const routes_all[] = {
     &os_host_routes,
     &compute_image_routes,
     &server_group_routes,
+    &endpoint_group_routes,
+    &domain_config_routes,
+    &oauth_consumer_routes,
 };
 const size_t routes_count = sizeof(routes_all) / sizeof(routes_all[0]);

@@ -26,6 +26,9 @@ extern const struct httpd_table compute_admin_routes;     /* compute/compute_adm
 extern const struct httpd_table os_host_routes;           /* compute/os_host.c */
 extern const struct httpd_table compute_image_routes;     /* compute/compute_image.c */
 extern const struct httpd_table server_group_routes;      /* compute/server_group.c */
+extern const struct httpd_table endpoint_group_routes;    /* identity/endpoint_group.c */
+extern const struct httpd_table domain_config_routes;     /* identity/domain_config.c */
+extern const struct httpd_table oauth_consumer_routes;    /* identity/oauth_consumer.c */
 
 extern const struct httpd_table *const routes_all[];
 extern const size_t routes_count;

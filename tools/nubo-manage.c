@@ -17,7 +17,7 @@
 static const char *const bootstrap_sql[] = {
     "INSERT INTO roles (id, name) VALUES (md5('role-admin')::uuid::text, 'admin'),"
     " (md5('role-member')::uuid::text, 'member'), (md5('role-reader')::uuid::text, 'reader')"
-    " ON CONFLICT (name) DO NOTHING",
+    " ON CONFLICT DO NOTHING",
     /* Keystone's default inference rules: admin implies member implies reader */
     "INSERT INTO implied_roles SELECT p.id, c.id FROM roles p, roles c"
     " WHERE (p.name, c.name) IN (('admin', 'member'), ('member', 'reader')) ON CONFLICT DO NOTHING",

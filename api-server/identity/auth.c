@@ -26,13 +26,14 @@ struct domain_in {
 struct auth_req {
 	json_t *auth, *identity, *scope, *methods;
 	json_t *password, *user, *user_domain, *token, *app_cred, *ac_user, *ac_user_domain;
-	json_t *project, *project_domain, *domain;
+	json_t *project, *project_domain, *domain, *system;
 	char *user_id, *user_name, *secret;
 	char *token_id;
 	char *ac_id, *ac_name, *ac_secret, *ac_user_id, *ac_user_name;
 	char *project_id, *project_name;
 	struct domain_in udomain, pdomain, sdomain, acdomain;
-	int unscoped; /* "scope": "unscoped" */
+	int unscoped;   /* "scope": "unscoped" */
+	int system_all; /* "scope": {"system": {"all": true}} */
 };
 
 static const struct jfield f_auth[] = {
@@ -74,6 +75,10 @@ static const struct jfield f_ac_user[] = {
 static const struct jfield f_scope[] = {
     {"project", J_OBJECT, JF(struct auth_req, project), 0, 0, 0, 1},
     {"domain", J_OBJECT, JF(struct auth_req, domain), 0, 0, 0, 1},
+    {"system", J_OBJECT, JF(struct auth_req, system), 0, 0, 0, 1},
+};
+static const struct jfield f_system[] = {
+    {"all", J_BOOL, JF(struct auth_req, system_all), 0, 0, 1, 0},
 };
 static const struct jfield f_project[] = {
     {"id", J_STR, JF(struct auth_req, project_id), 0, 64, 0, 1},
@@ -169,6 +174,16 @@ static int parse_auth(const json_t *body, struct auth_req *a, char *err, size_t 
 		return -EINVAL;
 	if (a->domain && domain_parse(a->domain, &a->sdomain, err, errlen) < 0)
 		return -EINVAL;
+	if (a->system && jparse(a->system, f_system, JCOUNT(f_system), a, err, errlen) < 0)
+		return -EINVAL;
+	if (a->system && a->system_all != 1) {
+		snprintf(err, errlen, "system: only {\"all\": true} names the system");
+		return -EINVAL;
+	}
+	if (a->scope && json_object_get(a->scope, "OS-TRUST:trust")) {
+		snprintf(err, errlen, "scope: trusts are not supported");
+		return -EINVAL;
+	}
 	if (!a->password && !a->token && !a->app_cred) {
 		snprintf(err, errlen,
 		         "identity: password, token or application_credential method "
@@ -187,8 +202,8 @@ static int parse_auth(const json_t *body, struct auth_req *a, char *err, size_t 
 		snprintf(err, errlen, "project: id or name required");
 		return -EINVAL;
 	}
-	if (a->project && a->domain) {
-		snprintf(err, errlen, "scope: a project or a domain, not both");
+	if (!!a->project + !!a->domain + !!a->system > 1) {
+		snprintf(err, errlen, "scope: one of a project, a domain or the system");
 		return -EINVAL;
 	}
 	return 0;
@@ -213,9 +228,11 @@ json_t *auth_token_body(struct api *api, PGconn *db, const struct auth *a)
 	              domain_pair(a->user_domain_id, a->user_domain_name), "password_expires_at",
 	              "audit_ids", a->token_hash + 48, "expires_at", a->expires_at, "issued_at",
 	              a->issued_at, "is_domain", 0);
-	if (!a->project_id[0] && !a->domain_id[0])
+	if (!a->project_id[0] && !a->domain_id[0] && !a->system)
 		return json_pack("{s:o}", "token", tok);
-	if (a->project_id[0])
+	if (a->system)
+		json_object_set_new(tok, "system", json_pack("{s:b}", "all", 1));
+	else if (a->project_id[0])
 		json_object_set_new(
 		    tok, "project",
 		    json_pack("{s:s,s:s,s:o}", "id", a->project_id, "name", a->project_name,
@@ -345,11 +362,9 @@ static int check_app_cred(struct api *api, PGconn *db, const struct auth_req *a,
 	return ok < 0 ? ok : ok ? 0 : -EACCES;
 }
 
-/* The grants a user holds, directly or through a group, on target column col ("project"
- * or "domain") $2 for user $1. */
-#define HOLDS_ROLE_ON(col)                                                                         \
-	"SELECT 1 FROM role_assignments ra WHERE ra." col "_id = $2 AND (ra.user_id = $1"          \
-	" OR ra.group_id IN (SELECT group_id FROM group_members WHERE user_id = $1)) LIMIT 1"
+/* A grant user $1 holds, directly, through a group or inherited from above, that reaches
+ * the scope ARGS names ("$2, NULL, false": project $2; "NULL, $2, false": domain $2). */
+#define HOLDS_ROLE_ON(col) "SELECT 1 FROM user_scope_grants($1, " col ") LIMIT 1"
 
 /* Resolves the scope project (by id, or by name in a domain named by id or name,
  * Default when none is named); the user must hold a role on it. 0, -EACCES, or -EIO
@@ -368,7 +383,8 @@ static int resolve_project(PGconn *db, const struct auth_req *a, const char *use
 	int rc = -EACCES;
 	if (PQntuples(r) == 1) {
 		snprintf(project_id, UUID_STR_LEN, "%s", db_val(r, 0, 0));
-		PGresult *ra = DBQ(db, err, errlen, HOLDS_ROLE_ON("project"), user_id, project_id);
+		PGresult *ra =
+		    DBQ(db, err, errlen, HOLDS_ROLE_ON("$2, NULL, false"), user_id, project_id);
 		rc = !ra ? -EIO : PQntuples(ra) > 0 ? 0 : -EACCES;
 		PQclear(ra);
 	}
@@ -389,11 +405,22 @@ static int resolve_domain(PGconn *db, const struct auth_req *a, const char *user
 	int rc = -EACCES;
 	if (PQntuples(r) == 1) {
 		snprintf(domain_id, UUID_STR_LEN, "%s", db_val(r, 0, 0));
-		PGresult *ra = DBQ(db, err, errlen, HOLDS_ROLE_ON("domain"), user_id, domain_id);
+		PGresult *ra =
+		    DBQ(db, err, errlen, HOLDS_ROLE_ON("NULL, $2, false"), user_id, domain_id);
 		rc = !ra ? -EIO : PQntuples(ra) > 0 ? 0 : -EACCES;
 		PQclear(ra);
 	}
 	PQclear(r);
+	return rc;
+}
+
+/* The user holds a role on the system. 0, -EACCES or -EIO. */
+static int resolve_system(PGconn *db, const char *user_id, char *err, size_t errlen)
+{
+	PGresult *ra =
+	    DBQ(db, err, errlen, HOLDS_ROLE_ON("NULL, NULL, $2::boolean"), user_id, "true");
+	int rc = !ra ? -EIO : PQntuples(ra) > 0 ? 0 : -EACCES;
+	PQclear(ra);
 	return rc;
 }
 
@@ -480,7 +507,7 @@ static void tokens_create(struct req *r, struct resp *w)
 		 * scope naming that project (clients send one from their settings) is taken,
 		 * any other (another project, a domain, "unscoped"), by either method, is
 		 * refused as Keystone refuses a scoped credential, never silently replaced */
-		rc = a.domain || a.unscoped ? -EACCES
+		rc = a.domain || a.system || a.unscoped ? -EACCES
 		     : a.project
 		         ? resolve_project(r->ctx->db, &a, p.user_id, project_id, err, sizeof(err))
 		         : 0;
@@ -505,17 +532,21 @@ static void tokens_create(struct req *r, struct resp *w)
 			auth_fail(r, w, rc, err, "The user has no role on the requested domain.");
 			goto out;
 		}
+	} else if (a.system) {
+		rc = resolve_system(r->ctx->db, p.user_id, err, sizeof(err));
+		if (rc < 0) {
+			auth_fail(r, w, rc, err, "The user has no role on the system.");
+			goto out;
+		}
 	} else if (!a.unscoped && a.password) {
 		/* No scope: the user's default project when it holds a role there. */
-		PGresult *d =
-		    DBQ(r->ctx->db, err, sizeof err,
-		        "SELECT u.default_project_id FROM users u"
-		        " JOIN projects p ON p.id = u.default_project_id AND p.enabled"
-		        " JOIN domains d ON d.id = p.domain_id AND d.enabled"
-		        " WHERE u.id = $1 AND EXISTS (SELECT 1 FROM role_assignments ra"
-		        " WHERE ra.project_id = p.id AND (ra.user_id = $1 OR ra.group_id IN"
-		        " (SELECT group_id FROM group_members WHERE user_id = $1)))",
-		        p.user_id);
+		PGresult *d = DBQ(r->ctx->db, err, sizeof err,
+		                  "SELECT u.default_project_id FROM users u"
+		                  " JOIN projects p ON p.id = u.default_project_id AND p.enabled"
+		                  " JOIN domains d ON d.id = p.domain_id AND d.enabled"
+		                  " WHERE u.id = $1 AND EXISTS (SELECT 1 FROM"
+		                  " user_scope_grants($1, p.id, NULL, false))",
+		                  p.user_id);
 		if (d && PQntuples(d) == 1 && db_val(d, 0, 0))
 			snprintf(project_id, sizeof(project_id), "%s", db_val(d, 0, 0));
 		PQclear(d);
@@ -523,8 +554,9 @@ static void tokens_create(struct req *r, struct resp *w)
 	char token[TOKEN_STR_MAX];
 	struct auth na;
 	struct token_req t = {
-	    p.user_id, project_id[0] ? project_id : NULL, domain_id[0] ? domain_id : NULL,
-	    p.methods, p.ac.id[0] ? p.ac.id : NULL,       p.not_after[0] ? p.not_after : NULL};
+	    p.user_id,       project_id[0] ? project_id : NULL, domain_id[0] ? domain_id : NULL,
+	    p.methods,       p.ac.id[0] ? p.ac.id : NULL,       p.not_after[0] ? p.not_after : NULL,
+	    a.system != NULL};
 	if (token_issue(r->ctx->db, &t, r->ctx->api->token_ttl, token, &na) < 0) {
 		resp_db_error(r, w, "token insert failed");
 		goto out;
@@ -607,13 +639,13 @@ static void auth_targets(struct req *r, struct resp *w, int domains)
 	PGresult *res =
 	    domains ? DBQ(r->ctx->db, err, sizeof err,
 	                  "SELECT " KS_DOMAIN_COLS " FROM domains WHERE id IN (SELECT domain_id"
-	                  " FROM role_assignments WHERE user_id = $1 OR group_id IN"
-	                  " (SELECT group_id FROM group_members WHERE user_id = $1)) ORDER BY name",
+	                  " FROM role_assignments WHERE NOT inherited AND (user_id = $1 OR"
+	                  " group_id IN (SELECT group_id FROM group_members WHERE user_id = $1)))"
+	                  " ORDER BY name",
 	                  r->ctx->auth.user_id)
 	            : DBQ(r->ctx->db, err, sizeof err,
-	                  "SELECT " KS_PROJECT_COLS " FROM projects WHERE id IN (SELECT project_id"
-	                  " FROM role_assignments WHERE user_id = $1 OR group_id IN"
-	                  " (SELECT group_id FROM group_members WHERE user_id = $1)) ORDER BY name",
+	                  "SELECT " KS_PROJECT_COLS " FROM projects p WHERE EXISTS (SELECT 1"
+	                  " FROM user_scope_grants($1, p.id, NULL, false)) ORDER BY name",
 	                  r->ctx->auth.user_id);
 	ks_list_answer(r, w, res, err, domains ? "domains" : "projects",
 	               domains ? ks_domain_json : ks_project_json);

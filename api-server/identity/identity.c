@@ -32,7 +32,7 @@
 
 #define PROJECT_COLS KS_PROJECT_COLS
 #define USER_COLS KS_USER_COLS
-#define ROLE_COLS "id, name, description"
+#define ROLE_COLS "id, name, description, domain_id"
 #define DOMAIN_COLS KS_DOMAIN_COLS
 
 /* The roles token.c maps to RBAC bits: deleting them would lock everyone out. */
@@ -129,14 +129,16 @@ json_t *ks_user_json(const struct req *r, const PGresult *res, int i)
 }
 #define user_json ks_user_json
 
-/* Row of ROLE_COLS. */
+/* Row of ROLE_COLS (a domain-specific role has its domain_id, a global one null). */
 static json_t *role_json(const struct req *r, const PGresult *res, int i)
 {
 	json_t *o =
-	    json_pack("{s:s,s:s,s:n,s:{},s:o}", "id", db_val(res, i, 0), "name", db_val(res, i, 1),
-	              "domain_id", "options", "links", self_link(r, "roles", db_val(res, i, 0)));
+	    json_pack("{s:s,s:s,s:{},s:o}", "id", db_val(res, i, 0), "name", db_val(res, i, 1),
+	              "options", "links", self_link(r, "roles", db_val(res, i, 0)));
 	const char *desc = PQnfields(res) > 2 ? db_val(res, i, 2) : NULL;
+	const char *dom = PQnfields(res) > 3 ? db_val(res, i, 3) : NULL;
 	json_object_set_new(o, "description", desc ? json_string(desc) : json_null());
+	json_object_set_new(o, "domain_id", dom ? json_string(dom) : json_null());
 	return o;
 }
 
@@ -267,6 +269,7 @@ struct project_in {
 	char *name, *description, *domain_id, *parent_id;
 	int enabled; /* -1 when absent */
 	int is_domain;
+	int has_is_domain; /* the body names is_domain (an update may not change it) */
 	struct jstrlist tags;
 	int has_tags;
 	char *extra; /* JSON object text */
@@ -330,6 +333,7 @@ static int project_parse(struct req *r, struct resp *w, struct project_in *p, in
 		return -EINVAL;
 	json_t *in = ks_inner(r, "project");
 	p->has_tags = json_is_array(json_object_get(in, "tags"));
+	p->has_is_domain = json_is_boolean(json_object_get(in, "is_domain"));
 	for (size_t i = 0; i < p->tags.n; i++)
 		if (!tag_ok(p->tags.items[i])) {
 			resp_error(r, w, 400, "tags: a tag is 1 to %d characters, without / or ,",
@@ -338,8 +342,10 @@ static int project_parse(struct req *r, struct resp *w, struct project_in *p, in
 		}
 	if (name_check(r, w, p->name, create, PROJECT_NAME_MAX) < 0)
 		goto fail;
-	if (p->is_domain) {
-		resp_error(r, w, 400, "is_domain: projects acting as domains are not supported");
+	if (create && p->is_domain && (p->domain_id || p->parent_id || p->has_tags)) {
+		resp_error(r, w, 400,
+		           "is_domain: a project acting as a domain has no domain_id, parent_id or "
+		           "tags");
 		goto fail;
 	}
 	if (!create && p->parent_id) {
@@ -357,14 +363,148 @@ fail:
 	return -EINVAL;
 }
 
+/* ---- projects acting as domains ---- */
+
+/* Keystone keeps a domain as a project with is_domain set; Nubo keeps domains in their
+ * own table, and the projects API creates, lists, shows, changes and deletes them as
+ * is_domain projects (same id, name, description, enabled and extra attributes). */
+static json_t *domain_project_json(const struct req *r, const PGresult *res, int i)
+{
+	json_t *p =
+	    json_pack("{s:s,s:s,s:s,s:b,s:n,s:n,s:b,s:[],s:{},s:o}", "id", db_val(res, i, 0),
+	              "name", db_val(res, i, 1), "description", db_val(res, i, 2), "enabled",
+	              db_val(res, i, 3)[0] == 't', "domain_id", "parent_id", "is_domain", 1, "tags",
+	              "options", "links", self_link(r, "projects", db_val(res, i, 0)));
+	ks_extra_merge(p, db_val(res, i, 4));
+	return p;
+}
+
+/* 1 when id is a domain's and no project's, 0 when not, -EIO. */
+static int domain_project_id(struct req *r, const char *id)
+{
+	char err[256];
+	int n = DBX(r->ctx->db, err, sizeof err,
+	            "SELECT 1 FROM domains d WHERE d.id = $1"
+	            " AND NOT EXISTS (SELECT 1 FROM projects p WHERE p.id = $1)",
+	            id);
+	return n < 0 ? -EIO : n > 0;
+}
+
+static void domain_project_create(struct req *r, struct resp *w, const struct project_in *p)
+{
+	char err[256], state[6] = "", id[UUID_STR_LEN];
+	uuid_generate_str(id);
+	PGresult *res =
+	    db_query(r->ctx->db,
+	             "INSERT INTO domains (id, name, description, enabled, extra)"
+	             " VALUES ($1, $2, coalesce($3, ''), $4::boolean, $5::jsonb)"
+	             " RETURNING " DOMAIN_COLS,
+	             5,
+	             (const char *const[]){id, p->name, p->description,
+	                                   p->enabled == 0 ? "false" : "true", p->extra},
+	             err, sizeof(err), state);
+	write_answer(r, w, res, 201, state, err, "project", p->name, domain_project_json);
+}
+
+static void domain_project_update(struct req *r, struct resp *w, const struct project_in *p)
+{
+	char err[256], state[6] = "";
+	if (p->has_is_domain && !p->is_domain) {
+		resp_error(r, w, 400, "is_domain: cannot be changed");
+		return;
+	}
+	if (p->has_tags || (!strcmp(r->params[0], DOMAIN_ID) && p->enabled == 0)) {
+		resp_error(r, w, p->has_tags ? 400 : 403,
+		           p->has_tags ? "tags: a project acting as a domain has none"
+		                       : "The default domain cannot be disabled.");
+		return;
+	}
+	PGresult *res = db_query(
+	    r->ctx->db,
+	    "UPDATE domains SET name = coalesce($2, name), description = coalesce($3, description),"
+	    " enabled = coalesce($4::boolean, enabled), extra = extra || $5::jsonb"
+	    " WHERE id = $1 RETURNING " DOMAIN_COLS,
+	    5,
+	    (const char *const[]){r->params[0], p->name, p->description,
+	                          p->enabled < 0 ? NULL
+	                          : p->enabled   ? "true"
+	                                         : "false",
+	                          p->extra},
+	    err, sizeof(err), state);
+	write_answer(r, w, res, 200, state, err, "project", p->name, domain_project_json);
+}
+
+/* Show (op 0) or delete (op 2) of params[0] when it is a domain (update is op 1, with
+ * p): 1 when answered, 0 when params[0] is no domain. */
+static int domain_project_route(struct req *r, struct resp *w, int op, const struct project_in *p)
+{
+	char err[256];
+	const char *id = r->params[0];
+	int rc = domain_project_id(r, id);
+	if (rc == 0)
+		return 0;
+	if (rc < 0) {
+		resp_db_error(r, w, "domain lookup failed");
+		return 1;
+	}
+	if (op == 1) {
+		domain_project_update(r, w, p);
+		return 1;
+	}
+	PGresult *res = DBQ(r->ctx->db, err, sizeof err,
+	                    "SELECT " DOMAIN_COLS " FROM domains WHERE id = $1", id);
+	res = row_found(r, w, res, err, "project", id);
+	if (!res)
+		return 1;
+	if (op == 0 && !policy_is_admin(&r->ctx->auth))
+		forbidden(r, w);
+	else if (op == 0)
+		resp_json(w, 200, json_pack("{s:o}", "project", domain_project_json(r, res, 0)));
+	else if (!strcmp(id, DOMAIN_ID))
+		resp_error(r, w, 403, "The default domain cannot be deleted.");
+	else if (db_val(res, 0, 3)[0] == 't')
+		resp_error(
+		    r, w, 403,
+		    "Cannot delete a project acting as a domain while it is enabled; disable "
+		    "it first.");
+	else
+		wire_answer_rows(
+		    r, w, DBX(r->ctx->db, err, sizeof err, "DELETE FROM domains WHERE id = $1", id),
+		    err, 204, NOT_FOUND, "project", id);
+	PQclear(res);
+	return 1;
+}
+
+/* GET /projects?is_domain=true: the domains, as projects (filters name, enabled). */
+static void domain_projects_list(struct req *r, struct resp *w, const char *enabled)
+{
+	char err[256];
+	PGresult *res =
+	    DBQ(r->ctx->db, err, sizeof err,
+	        "SELECT " DOMAIN_COLS " FROM domains WHERE ($1::text IS NULL OR name = $1)"
+	        " AND ($2::boolean IS NULL OR enabled = $2::boolean) ORDER BY name",
+	        req_query(r, "name"), enabled);
+	list_answer(r, w, res, err, "projects", domain_project_json);
+}
+
 /* GET /projects: filters name, enabled, domain_id, and tags (all of), tags-any,
- * not-tags, not-tags-any (comma-separated lists). */
+ * not-tags, not-tags-any (comma-separated lists); is_domain=true lists the domains. */
 static void projects_list(struct req *r, struct resp *w)
 {
 	char err[256];
 	const char *enabled;
 	if (list_filters(r, w, &enabled) < 0)
 		return;
+	const char *isd = req_query(r, "is_domain");
+	int is_domain = isd ? wire_bool(isd) : 0;
+	if (is_domain < 0) {
+		resp_error(r, w, 400, "is_domain: must be a boolean");
+		return;
+	}
+	if (is_domain) {
+		domain_projects_list(r, w, enabled);
+		return;
+	}
 	PGresult *res =
 	    DBQ(r->ctx->db, err, sizeof err,
 	        "SELECT " PROJECT_COLS " FROM projects"
@@ -389,9 +529,8 @@ static PGresult *project_readable(struct req *r, struct resp *w)
 	char err[256];
 	const char *id = r->params[0];
 	PGresult *res = DBQ(r->ctx->db, err, sizeof err,
-	                    "SELECT " PROJECT_COLS ", EXISTS (SELECT 1 FROM role_assignments"
-	                    " WHERE project_id = p.id AND (user_id = $2 OR group_id IN (SELECT"
-	                    " group_id FROM group_members WHERE user_id = $2))) FROM projects p"
+	                    "SELECT " PROJECT_COLS ", EXISTS (SELECT 1 FROM"
+	                    " user_scope_grants($2, p.id, NULL, false)) FROM projects p"
 	                    " WHERE id = $1",
 	                    id, r->ctx->auth.user_id);
 	res = row_found(r, w, res, err, "project", id);
@@ -405,6 +544,8 @@ static PGresult *project_readable(struct req *r, struct resp *w)
 
 static void projects_show(struct req *r, struct resp *w)
 {
+	if (domain_project_route(r, w, 0, NULL))
+		return;
 	PGresult *res = project_readable(r, w);
 	if (!res)
 		return;
@@ -418,6 +559,11 @@ static void projects_create(struct req *r, struct resp *w)
 	char err[256], state[6] = "", id[UUID_STR_LEN];
 	if (project_parse(r, w, &p, 1) < 0)
 		return;
+	if (p.is_domain) {
+		domain_project_create(r, w, &p);
+		project_in_release(&p);
+		return;
+	}
 	uuid_generate_str(id);
 	char *tags = tags_literal(&p.tags);
 	PGresult *res = db_query(
@@ -452,6 +598,15 @@ static void projects_update(struct req *r, struct resp *w)
 	char err[256], state[6] = "";
 	if (project_parse(r, w, &p, 0) < 0)
 		return;
+	if (domain_project_route(r, w, 1, &p)) {
+		project_in_release(&p);
+		return;
+	}
+	if (p.has_is_domain && p.is_domain) {
+		resp_error(r, w, 400, "is_domain: cannot be changed");
+		project_in_release(&p);
+		return;
+	}
 	char *tags = p.has_tags ? tags_literal(&p.tags) : NULL;
 	PGresult *res =
 	    db_query(r->ctx->db,
@@ -476,6 +631,8 @@ static void projects_delete(struct req *r, struct resp *w)
 	char err[256];
 	/* Role assignments, tokens and quotas go with it (ON DELETE CASCADE). */
 	char state[6] = "";
+	if (domain_project_route(r, w, 2, NULL))
+		return;
 	PGresult *res = db_query(r->ctx->db, "DELETE FROM projects WHERE id = $1", 1,
 	                         (const char *const[]){r->params[0]}, err, sizeof(err), state);
 	if (!res && !strcmp(state, SQLSTATE_FOREIGN_KEY)) {
@@ -877,9 +1034,8 @@ static void users_projects(struct req *r, struct resp *w)
 		return;
 	PQclear(res);
 	res = DBQ(r->ctx->db, err, sizeof err,
-	          "SELECT " PROJECT_COLS " FROM projects WHERE id IN"
-	          " (SELECT project_id FROM role_assignments WHERE user_id = $1 OR group_id IN"
-	          " (SELECT group_id FROM group_members WHERE user_id = $1)) ORDER BY name",
+	          "SELECT " PROJECT_COLS " FROM projects p WHERE EXISTS"
+	          " (SELECT 1 FROM user_scope_grants($1, p.id, NULL, false)) ORDER BY name",
 	          id);
 	list_answer(r, w, res, err, "projects", project_json);
 }
@@ -899,10 +1055,10 @@ static const struct jfield f_role[] = {
 static void roles_list(struct req *r, struct resp *w)
 {
 	char err[256];
-	/* Domain-specific roles do not exist: a domain_id filter matches none. */
+	/* without domain_id the global roles, with it that domain's roles (Keystone) */
 	PGresult *res = DBQ(r->ctx->db, err, sizeof err,
 	                    "SELECT " ROLE_COLS " FROM roles WHERE ($1::text IS NULL OR name = $1)"
-	                    " AND $2::text IS NULL ORDER BY name",
+	                    " AND domain_id IS NOT DISTINCT FROM $2 ORDER BY name",
 	                    req_query(r, "name"), req_query(r, "domain_id"));
 	list_answer(r, w, res, err, "roles", role_json);
 }
@@ -931,15 +1087,21 @@ static void roles_create(struct req *r, struct resp *w)
 		resp_error(r, w, 400, "name: a role name cannot hold ','");
 		goto out;
 	}
-	if (in.domain_id) {
-		resp_error(r, w, 400, "domain_id: domain-specific roles are not supported");
-		goto out;
+	if (in.domain_id) { /* a domain-specific role: its domain must exist */
+		int n = DBX(r->ctx->db, err, sizeof err, "SELECT 1 FROM domains WHERE id = $1",
+		            in.domain_id);
+		if (n <= 0) {
+			wire_answer_rows(r, w, n, err, 204, NOT_FOUND, "domain", in.domain_id);
+			goto out;
+		}
 	}
 	uuid_generate_str(id);
-	PGresult *res = db_query(
-	    r->ctx->db,
-	    "INSERT INTO roles (id, name, description) VALUES ($1, $2, $3) RETURNING " ROLE_COLS, 3,
-	    (const char *const[]){id, in.name, in.description}, err, sizeof(err), state);
+	PGresult *res =
+	    db_query(r->ctx->db,
+	             "INSERT INTO roles (id, name, description, domain_id)"
+	             " VALUES ($1, $2, $3, $4) RETURNING " ROLE_COLS,
+	             4, (const char *const[]){id, in.name, in.description, in.domain_id}, err,
+	             sizeof(err), state);
 	write_answer(r, w, res, 201, state, err, "role", in.name, role_json);
 out:
 	jparse_release(f_role, JCOUNT(f_role), &in);
@@ -958,13 +1120,14 @@ static void roles_update(struct req *r, struct resp *w)
 		resp_error(r, w, 400, "name: a role name cannot hold ','");
 		goto out;
 	}
-	PGresult *res = db_query(
-	    r->ctx->db,
-	    "UPDATE roles SET name = CASE WHEN name IN ('admin', 'member', 'reader') THEN name"
-	    " ELSE coalesce($2, name) END, description = coalesce($3, description)"
-	    " WHERE id = $1 RETURNING " ROLE_COLS,
-	    3, (const char *const[]){r->params[0], in.name, in.description}, err, sizeof(err),
-	    state);
+	PGresult *res =
+	    db_query(r->ctx->db,
+	             "UPDATE roles SET name = CASE WHEN name IN ('admin', 'member', 'reader')"
+	             " AND domain_id IS NULL THEN name"
+	             " ELSE coalesce($2, name) END, description = coalesce($3, description)"
+	             " WHERE id = $1 RETURNING " ROLE_COLS,
+	             3, (const char *const[]){r->params[0], in.name, in.description}, err,
+	             sizeof(err), state);
 	write_answer(r, w, res, 200, state, err, "role", in.name, role_json);
 out:
 	jparse_release(f_role, JCOUNT(f_role), &in);
@@ -973,13 +1136,13 @@ out:
 static void roles_delete(struct req *r, struct resp *w)
 {
 	char err[256] = "";
-	PGresult *res =
-	    DBQ(r->ctx->db, err, sizeof err, "SELECT name FROM roles WHERE id = $1", r->params[0]);
+	PGresult *res = DBQ(r->ctx->db, err, sizeof err,
+	                    "SELECT name, domain_id FROM roles WHERE id = $1", r->params[0]);
 	res = row_found(r, w, res, err, "role", r->params[0]);
 	if (!res)
 		return;
 	for (size_t i = 0; i < sizeof(builtin_roles) / sizeof(builtin_roles[0]); i++)
-		if (!strcmp(db_val(res, 0, 0), builtin_roles[i])) {
+		if (!db_val(res, 0, 1) && !strcmp(db_val(res, 0, 0), builtin_roles[i])) {
 			resp_error(r, w, 403, "Role %s is built in and cannot be deleted.",
 			           builtin_roles[i]);
 			goto out;
@@ -1036,6 +1199,22 @@ static void inference_put(struct req *r, struct resp *w)
 	char err[256], state[6] = "";
 	if (inference_roles(r, w, 1) < 0)
 		return;
+	/* Keystone: a global role may not imply a domain-specific one (a domain's role
+	 * may imply roles of any domain and global ones) */
+	int n = DBX(r->ctx->db, err, sizeof err,
+	            "SELECT 1 FROM roles p, roles c WHERE p.id = $1 AND c.id = $2"
+	            " AND p.domain_id IS NULL AND c.domain_id IS NOT NULL",
+	            r->params[0], r->params[1]);
+	if (n != 0) {
+		if (n < 0)
+			resp_db_error(r, w, err);
+		else
+			resp_error(r, w, 403,
+			           "Implied role %s is domain-specific: a global role cannot "
+			           "imply it.",
+			           r->params[1]);
+		return;
+	}
 	PGresult *res = db_query(
 	    r->ctx->db,
 	    "WITH n AS (INSERT INTO implied_roles VALUES ($1, $2) ON CONFLICT DO NOTHING)"
@@ -1151,63 +1330,102 @@ static void inferences_list(struct req *r, struct resp *w)
 
 /* ---- grants: a role on a project or a domain, to a user or a group ---- */
 
-/* Which kind of grant a route handles: its target and actor tables. */
+/* Which kind of grant a route handles: its target (a project, a domain or the system),
+ * its actor (a user or a group), whether it is inherited to the projects below the
+ * target (OS-INHERIT), and the SQL that checks the target and actor exist, the
+ * grant's columns ($1 target, $2 actor) and what a removed grant leaves behind. */
 struct grant_kind {
-	const char *target, *actor; /* "project"/"domain", "user"/"group" */
+	const char *target, *actor; /* "project"/"domain"/"system", "user"/"group" */
 	const char *target_sql, *actor_sql;
+	const char *insert; /* INSERT of $1 target, $2 actor, $3 role */
+	const char *where;  /* the grants of $1 target and $2 actor */
+	const char *orphans[2];
 };
 
-static const struct grant_kind grant_kinds[] = {
-    {"project", "user", "SELECT EXISTS (SELECT 1 FROM projects WHERE id = $1)",
-     "SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)"},
-    {"domain", "user", "SELECT EXISTS (SELECT 1 FROM domains WHERE id = $1)",
-     "SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)"},
-    {"project", "group", "SELECT EXISTS (SELECT 1 FROM projects WHERE id = $1)",
-     "SELECT EXISTS (SELECT 1 FROM groups WHERE id = $1)"},
-    {"domain", "group", "SELECT EXISTS (SELECT 1 FROM domains WHERE id = $1)",
-     "SELECT EXISTS (SELECT 1 FROM groups WHERE id = $1)"},
-};
-enum { GK_PROJECT_USER, GK_DOMAIN_USER, GK_PROJECT_GROUP, GK_DOMAIN_GROUP };
+#define PROJECT_EXISTS "SELECT EXISTS (SELECT 1 FROM projects WHERE id = $1)"
+#define DOMAIN_EXISTS "SELECT EXISTS (SELECT 1 FROM domains WHERE id = $1)"
+#define SYSTEM_EXISTS "SELECT $1::text = 'all'"
+#define USER_EXISTS "SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)"
+#define GROUP_EXISTS "SELECT EXISTS (SELECT 1 FROM groups WHERE id = $1)"
 
-/* The grant's columns ($1 target, $2 actor, $3 role) for kind k. */
-#define GRANT_WHERE(k)                                                                             \
-	((k) == GK_PROJECT_USER    ? "project_id = $1 AND user_id = $2"                            \
-	 : (k) == GK_DOMAIN_USER   ? "domain_id = $1 AND user_id = $2"                             \
-	 : (k) == GK_PROJECT_GROUP ? "project_id = $1 AND group_id = $2"                           \
-	                           : "domain_id = $1 AND group_id = $2")
-
-/* The users a grant of kind k reached ($2: the user, or the group's members). */
+/* The users a grant reached ($2: the user, or the group's members). */
 #define GRANT_USER "SELECT $2::text"
 #define GRANT_MEMBERS "SELECT gm2.user_id FROM group_members gm2 WHERE gm2.group_id = $2"
 
-/* The tokens scoped to $1 (COL "project_id" or "domain_id") of USERS left with no role
- * there, directly or through a group: revoked, as Keystone does. */
-#define TOKEN_ORPHANS_REVOKE(col, users)                                                           \
-	"UPDATE tokens t SET revoked = true WHERE t." col " = $1 AND NOT t.revoked AND t.user_id"  \
-	" IN (" users ") AND NOT EXISTS (SELECT 1 FROM role_assignments ra WHERE ra." col " = $1"  \
-	" AND (ra.user_id = t.user_id OR ra.group_id IN (SELECT gm.group_id FROM group_members"    \
-	" gm WHERE gm.user_id = t.user_id)))"
+/* The tokens of USERS, scoped where the removed grant reached (COND on t, with $1),
+ * left with no grant there: revoked, as Keystone does. */
+#define TOKEN_ORPHANS_REVOKE(cond, users)                                                          \
+	"UPDATE tokens t SET revoked = true WHERE " cond " AND NOT t.revoked AND t.user_id IN"     \
+	" (" users ") AND NOT EXISTS (SELECT 1 FROM user_scope_grants(t.user_id, t.project_id,"    \
+	" t.domain_id, t.system))"
+#define ON_PROJECT "t.project_id = $1"
+#define ON_DOMAIN "t.domain_id = $1"
+#define ON_SYSTEM "t.system AND $1::text = 'all'"
+#define BELOW_DOMAIN "t.project_id IN (SELECT id FROM projects WHERE domain_id = $1)"
+#define BELOW_PROJECT "$1::text IN (SELECT id FROM project_ancestors(t.project_id))"
 
-/* The application credentials on project $1 of USERS left with no role there: deleted
- * (Keystone deletes them with the assignment, so a later grant does not revive them);
- * their tokens go with them (ON DELETE CASCADE) and the tokens' triggers revoke them. */
-#define AC_ORPHANS_DELETE(users)                                                                   \
-	"DELETE FROM application_credentials ac WHERE ac.project_id = $1 AND ac.user_id IN"        \
-	" (" users ") AND NOT EXISTS (SELECT 1 FROM role_assignments ra WHERE ra.project_id = $1"  \
-	" AND (ra.user_id = ac.user_id OR ra.group_id IN (SELECT gm.group_id FROM group_members"   \
-	" gm WHERE gm.user_id = ac.user_id)))"
+/* The application credentials of USERS on projects the removed grant reached (COND on
+ * ac, with $1) left with no grant there: deleted (Keystone deletes them with the
+ * assignment, so a later grant does not revive them); their tokens go with them (ON
+ * DELETE CASCADE) and the tokens' triggers revoke them. */
+#define AC_ORPHANS_DELETE(cond, users)                                                             \
+	"DELETE FROM application_credentials ac WHERE " cond " AND ac.user_id IN (" users ")"      \
+	" AND NOT EXISTS (SELECT 1 FROM user_scope_grants(ac.user_id, ac.project_id, NULL,"        \
+	" false))"
+#define AC_ON_PROJECT "ac.project_id = $1"
+#define AC_BELOW_DOMAIN "ac.project_id IN (SELECT id FROM projects WHERE domain_id = $1)"
+#define AC_BELOW_PROJECT "$1::text IN (SELECT id FROM project_ancestors(ac.project_id))"
 
-/* What a removed grant of kind k leaves behind, cleaned in its transaction ($1 target,
- * $2 actor). Roles themselves are re-read on every cache miss, and the assignment
- * trigger's revocation event empties the cache of the users concerned. */
-enum { GRANT_ORPHANS_MAX = 2 };
-static const char *const grant_orphans[][GRANT_ORPHANS_MAX] = {
-    [GK_PROJECT_USER] = {TOKEN_ORPHANS_REVOKE("project_id", GRANT_USER),
-                         AC_ORPHANS_DELETE(GRANT_USER)},
-    [GK_DOMAIN_USER] = {TOKEN_ORPHANS_REVOKE("domain_id", GRANT_USER)},
-    [GK_PROJECT_GROUP] = {TOKEN_ORPHANS_REVOKE("project_id", GRANT_MEMBERS),
-                          AC_ORPHANS_DELETE(GRANT_MEMBERS)},
-    [GK_DOMAIN_GROUP] = {TOKEN_ORPHANS_REVOKE("domain_id", GRANT_MEMBERS)},
+#define INSERT_GRANT(cols, vals)                                                                   \
+	"INSERT INTO role_assignments (" cols ", role_id, inherited) VALUES (" vals ", $3, "       \
+	"%s) ON CONFLICT DO NOTHING"
+
+/* Roles themselves are re-read on every cache miss, and the assignment trigger's
+ * revocation event empties the cache of the users concerned. */
+static const struct grant_kind grant_kinds[] = {
+#define KIND(tgt, tsql, act, asql, tcol, tval, inh, users, tok, ac)                                \
+	{                                                                                          \
+		tgt, act, tsql, asql, INSERT_GRANT(tcol ", " act "_id", tval ", $2"),              \
+		    tcol " = " tval " AND " act "_id = $2 AND inherited = " inh,                   \
+		{                                                                                  \
+			TOKEN_ORPHANS_REVOKE(tok, users), ac                                       \
+		}                                                                                  \
+	}
+    KIND("project", PROJECT_EXISTS, "user", USER_EXISTS, "project_id", "$1", "false", GRANT_USER,
+         ON_PROJECT, AC_ORPHANS_DELETE(AC_ON_PROJECT, GRANT_USER)),
+    KIND("domain", DOMAIN_EXISTS, "user", USER_EXISTS, "domain_id", "$1", "false", GRANT_USER,
+         ON_DOMAIN, NULL),
+    KIND("project", PROJECT_EXISTS, "group", GROUP_EXISTS, "project_id", "$1", "false",
+         GRANT_MEMBERS, ON_PROJECT, AC_ORPHANS_DELETE(AC_ON_PROJECT, GRANT_MEMBERS)),
+    KIND("domain", DOMAIN_EXISTS, "group", GROUP_EXISTS, "domain_id", "$1", "false", GRANT_MEMBERS,
+         ON_DOMAIN, NULL),
+    /* OS-INHERIT: inherited to the projects below the target */
+    KIND("project", PROJECT_EXISTS, "user", USER_EXISTS, "project_id", "$1", "true", GRANT_USER,
+         BELOW_PROJECT, AC_ORPHANS_DELETE(AC_BELOW_PROJECT, GRANT_USER)),
+    KIND("domain", DOMAIN_EXISTS, "user", USER_EXISTS, "domain_id", "$1", "true", GRANT_USER,
+         BELOW_DOMAIN, AC_ORPHANS_DELETE(AC_BELOW_DOMAIN, GRANT_USER)),
+    KIND("project", PROJECT_EXISTS, "group", GROUP_EXISTS, "project_id", "$1", "true",
+         GRANT_MEMBERS, BELOW_PROJECT, AC_ORPHANS_DELETE(AC_BELOW_PROJECT, GRANT_MEMBERS)),
+    KIND("domain", DOMAIN_EXISTS, "group", GROUP_EXISTS, "domain_id", "$1", "true", GRANT_MEMBERS,
+         BELOW_DOMAIN, AC_ORPHANS_DELETE(AC_BELOW_DOMAIN, GRANT_MEMBERS)),
+    /* the system ($1 is always "all") */
+    KIND("system", SYSTEM_EXISTS, "user", USER_EXISTS, "system", "$1", "false", GRANT_USER,
+         ON_SYSTEM, NULL),
+    KIND("system", SYSTEM_EXISTS, "group", GROUP_EXISTS, "system", "$1", "false", GRANT_MEMBERS,
+         ON_SYSTEM, NULL),
+#undef KIND
+};
+enum {
+	GK_PROJECT_USER,
+	GK_DOMAIN_USER,
+	GK_PROJECT_GROUP,
+	GK_DOMAIN_GROUP,
+	GK_INH_PROJECT_USER,
+	GK_INH_DOMAIN_USER,
+	GK_INH_PROJECT_GROUP,
+	GK_INH_DOMAIN_GROUP,
+	GK_SYSTEM_USER,
+	GK_SYSTEM_GROUP,
 };
 
 /* 1 when the query (one boolean) on id answers true, 0 when false, -EIO. */
@@ -1219,27 +1437,72 @@ static int exists(struct req *r, const char *sql, const char *id, char *err, siz
 	return rc;
 }
 
-/* Checks that the target, actor and (unless NULL) role of a grant route exist; answers
- * 404 naming the first missing one. Returns 0, or -ENOENT / -EIO after answering. */
-static int grant_targets(struct req *r, struct resp *w, int k, const char *rid)
+/* What one grant route names: its target (the system: "all"), actor and role (NULL for
+ * a list). */
+struct grant_ref {
+	const char *target, *actor, *role;
+};
+
+/* The grant_ref of a route: /<target kind>/{target}/<actor kind>/{actor}/roles[/{role}],
+ * or for the system /system/<actor kind>/{actor}/roles[/{role}]. */
+static struct grant_ref grant_ref_of(const struct req *r, int k, int with_role)
+{
+	int sys = !strcmp(grant_kinds[k].target, "system");
+	struct grant_ref g = {sys ? "all" : r->params[0], r->params[sys ? 0 : 1], NULL};
+	if (with_role)
+		g.role = r->params[sys ? 1 : 2];
+	return g;
+}
+
+/* A domain-specific role granted on a project or domain must be of the target's
+ * domain (Keystone's rule); any role on the system must be global. 0, or answers 403
+ * and returns -EACCES (-EIO after a 500). */
+static int grant_role_domain(struct req *r, struct resp *w, int k, const struct grant_ref *g)
 {
 	char err[256];
-	const struct grant_kind *g = &grant_kinds[k];
-	int t = exists(r, g->target_sql, r->params[0], err, sizeof(err));
-	int a = t == 1 ? exists(r, g->actor_sql, r->params[1], err, sizeof(err)) : 0;
-	int ro = a == 1 && rid ? exists(r, "SELECT EXISTS (SELECT 1 FROM roles WHERE id = $1)", rid,
-	                                err, sizeof(err))
-	                       : 1;
+	PGresult *res = DBQ(r->ctx->db, err, sizeof err,
+	                    "SELECT ro.domain_id, CASE $2 WHEN 'domain' THEN $3 WHEN 'project' THEN"
+	                    " (SELECT domain_id FROM projects WHERE id = $3) END"
+	                    " FROM roles ro WHERE ro.id = $1",
+	                    g->role, grant_kinds[k].target, g->target);
+	if (!res || PQntuples(res) != 1) {
+		resp_db_error(r, w, err);
+		PQclear(res);
+		return -EIO;
+	}
+	const char *rd = db_val(res, 0, 0), *td = db_val(res, 0, 1);
+	int bad = rd && (!td || strcmp(rd, td));
+	PQclear(res);
+	if (!bad)
+		return 0;
+	resp_error(r, w, 403,
+	           "Cannot grant role %s: a domain-specific role may be granted only within its "
+	           "domain.",
+	           g->role);
+	return -EACCES;
+}
+
+/* Checks that the target, actor and (unless NULL) role of a grant route exist; answers
+ * 404 naming the first missing one. Returns 0, or -ENOENT / -EIO after answering. */
+static int grant_targets(struct req *r, struct resp *w, int k, const struct grant_ref *g)
+{
+	char err[256];
+	const struct grant_kind *gk = &grant_kinds[k];
+	int t = exists(r, gk->target_sql, g->target, err, sizeof(err));
+	int a = t == 1 ? exists(r, gk->actor_sql, g->actor, err, sizeof(err)) : 0;
+	int ro = a == 1 && g->role ? exists(r, "SELECT EXISTS (SELECT 1 FROM roles WHERE id = $1)",
+	                                    g->role, err, sizeof(err))
+	                           : 1;
 	if (t < 0 || a < 0 || ro < 0) {
 		resp_db_error(r, w, err);
 		return -EIO;
 	}
 	if (!t)
-		not_found(r, w, g->target, r->params[0]);
+		not_found(r, w, gk->target, g->target);
 	else if (!a)
-		not_found(r, w, g->actor, r->params[1]);
+		not_found(r, w, gk->actor, g->actor);
 	else if (!ro)
-		not_found(r, w, "role", rid);
+		not_found(r, w, "role", g->role);
 	else
 		return 0;
 	return -ENOENT;
@@ -1247,54 +1510,55 @@ static int grant_targets(struct req *r, struct resp *w, int k, const char *rid)
 
 static void grant_put(struct req *r, struct resp *w, int k)
 {
-	char err[256], sql[256];
-	if (grant_targets(r, w, k, r->params[2]) < 0)
+	char err[256], sql[512];
+	struct grant_ref g = grant_ref_of(r, k, 1);
+	if (grant_targets(r, w, k, &g) < 0 || grant_role_domain(r, w, k, &g) < 0)
 		return;
-	snprintf(sql, sizeof(sql),
-	         "INSERT INTO role_assignments (%s_id, %s_id, role_id) VALUES ($1, $2, $3)"
-	         " ON CONFLICT DO NOTHING",
-	         grant_kinds[k].target, grant_kinds[k].actor);
-	if (DBX(r->ctx->db, err, sizeof err, sql, r->params[0], r->params[1], r->params[2]) < 0)
+	snprintf(sql, sizeof(sql), grant_kinds[k].insert,
+	         k >= GK_INH_PROJECT_USER && k <= GK_INH_DOMAIN_GROUP ? "true" : "false");
+	if (DBX(r->ctx->db, err, sizeof err, sql, g.target, g.actor, g.role) < 0)
 		resp_db_error(r, w, err);
 	else
 		resp_empty(w, 204);
 }
 
+/* Answers 404 for a grant that does not exist, in Keystone's words. */
+#define GRANT_MISSING "Could not find role assignment with role: %s, %s: %s, %s: %s."
+
 static void grant_check(struct req *r, struct resp *w, int k)
 {
 	char err[256], sql[256];
-	if (grant_targets(r, w, k, r->params[2]) < 0)
+	struct grant_ref g = grant_ref_of(r, k, 1);
+	if (grant_targets(r, w, k, &g) < 0)
 		return;
 	snprintf(sql, sizeof(sql), "SELECT 1 FROM role_assignments WHERE %s AND role_id = $3",
-	         GRANT_WHERE(k));
-	int n = DBX(r->ctx->db, err, sizeof err, sql, r->params[0], r->params[1], r->params[2]);
-	wire_answer_rows(
-	    r, w, n, err, 204, "Could not find role assignment with role: %s, %s: %s, %s: %s.",
-	    r->params[2], grant_kinds[k].actor, r->params[1], grant_kinds[k].target, r->params[0]);
+	         grant_kinds[k].where);
+	int n = DBX(r->ctx->db, err, sizeof err, sql, g.target, g.actor, g.role);
+	wire_answer_rows(r, w, n, err, 204, GRANT_MISSING, g.role, grant_kinds[k].actor, g.actor,
+	                 grant_kinds[k].target, g.target);
 }
 
 static void grant_delete(struct req *r, struct resp *w, int k)
 {
 	char err[256], sql[256];
-	if (grant_targets(r, w, k, r->params[2]) < 0)
+	struct grant_ref g = grant_ref_of(r, k, 1);
+	if (grant_targets(r, w, k, &g) < 0)
 		return;
 	if (db_begin(r->ctx->db) < 0) {
 		resp_db_error(r, w, "begin failed");
 		return;
 	}
 	snprintf(sql, sizeof(sql), "DELETE FROM role_assignments WHERE %s AND role_id = $3",
-	         GRANT_WHERE(k));
-	int n = DBX(r->ctx->db, err, sizeof err, sql, r->params[0], r->params[1], r->params[2]);
+	         grant_kinds[k].where);
+	int n = DBX(r->ctx->db, err, sizeof err, sql, g.target, g.actor, g.role);
 	if (n <= 0) {
-		wire_answer_rows(r, w, n, err, 204,
-		                 "Could not find role assignment with role: %s, %s: %s, %s: %s.",
-		                 r->params[2], grant_kinds[k].actor, r->params[1],
-		                 grant_kinds[k].target, r->params[0]);
+		wire_answer_rows(r, w, n, err, 204, GRANT_MISSING, g.role, grant_kinds[k].actor,
+		                 g.actor, grant_kinds[k].target, g.target);
 		return;
 	}
-	for (int i = 0; i < GRANT_ORPHANS_MAX && grant_orphans[k][i]; i++)
-		if (DBX(r->ctx->db, err, sizeof err, grant_orphans[k][i], r->params[0],
-		        r->params[1]) < 0) {
+	for (int i = 0; i < 2 && grant_kinds[k].orphans[i]; i++)
+		if (DBX(r->ctx->db, err, sizeof err, grant_kinds[k].orphans[i], g.target, g.actor) <
+		    0) {
 			resp_db_error(r, w, err);
 			return;
 		}
@@ -1308,18 +1572,19 @@ static void grant_delete(struct req *r, struct resp *w, int k)
 static void grant_list(struct req *r, struct resp *w, int k)
 {
 	char err[256], sql[512];
-	if (grant_targets(r, w, k, NULL) < 0)
+	struct grant_ref g = grant_ref_of(r, k, 0);
+	if (grant_targets(r, w, k, &g) < 0)
 		return;
 	snprintf(sql, sizeof(sql),
-	         "SELECT r.id, r.name FROM roles r WHERE r.id IN (SELECT role_id FROM"
-	         " role_assignments WHERE %s) ORDER BY r.name",
-	         GRANT_WHERE(k));
-	PGresult *res = DBQ(r->ctx->db, err, sizeof err, sql, r->params[0], r->params[1]);
+	         "SELECT " ROLE_COLS " FROM roles WHERE id IN (SELECT role_id FROM"
+	         " role_assignments WHERE %s) ORDER BY name",
+	         grant_kinds[k].where);
+	PGresult *res = DBQ(r->ctx->db, err, sizeof err, sql, g.target, g.actor);
 	list_answer(r, w, res, err, "roles", role_json);
 }
 
 /* One handler per route and kind: the routes table names functions. */
-#define GRANT_HANDLERS(k, suffix)                                                                  \
+#define GRANT_HANDLERS_NO_LIST(k, suffix)                                                          \
 	static void grant_put_##suffix(struct req *r, struct resp *w)                              \
 	{                                                                                          \
 		grant_put(r, w, k);                                                                \
@@ -1331,7 +1596,10 @@ static void grant_list(struct req *r, struct resp *w, int k)
 	static void grant_delete_##suffix(struct req *r, struct resp *w)                           \
 	{                                                                                          \
 		grant_delete(r, w, k);                                                             \
-	}                                                                                          \
+	}
+/* ... and the list of the roles of one target and actor */
+#define GRANT_HANDLERS(k, suffix)                                                                  \
+	GRANT_HANDLERS_NO_LIST(k, suffix)                                                          \
 	static void grant_list_##suffix(struct req *r, struct resp *w)                             \
 	{                                                                                          \
 		grant_list(r, w, k);                                                               \
@@ -1340,34 +1608,61 @@ GRANT_HANDLERS(GK_PROJECT_USER, pu)
 GRANT_HANDLERS(GK_DOMAIN_USER, du)
 GRANT_HANDLERS(GK_PROJECT_GROUP, pg)
 GRANT_HANDLERS(GK_DOMAIN_GROUP, dg)
+/* Keystone lists no roles inherited from a project, it only checks them */
+GRANT_HANDLERS_NO_LIST(GK_INH_PROJECT_USER, ipu)
+GRANT_HANDLERS(GK_INH_DOMAIN_USER, idu)
+GRANT_HANDLERS_NO_LIST(GK_INH_PROJECT_GROUP, ipg)
+GRANT_HANDLERS(GK_INH_DOMAIN_GROUP, idg)
+GRANT_HANDLERS(GK_SYSTEM_USER, su)
+GRANT_HANDLERS(GK_SYSTEM_GROUP, sg)
 
 /* Row: user id, user name, group id, group name, project id, project name, domain id,
  * domain name, role id, role name, via group id, actor's domain id and name, target
- * project's domain id and name. */
+ * project's domain id and name, system, inherited (a stored OS-INHERIT grant), and for
+ * an effective row reached by inheritance: the inherited grant's project and domain. */
 static json_t *assignment_json(const struct req *r, const PGresult *res, int i, int names)
 {
 	const char *uid = db_val(res, i, 0), *gid = db_val(res, i, 2);
 	const char *pid = db_val(res, i, 4), *did = db_val(res, i, 6), *via = db_val(res, i, 10);
-	char *href = xasprintf("%s/identity/v3/%s/%s/%s/%s/roles/%s", r->ctx->api->public_url,
-	                       pid ? "projects" : "domains", pid ? pid : did,
-	                       uid && !via ? "users" : "groups",
-	                       uid && !via ? uid
-	                       : via       ? via
-	                                   : gid,
-	                       db_val(res, i, 8));
+	const char *sys = db_val(res, i, 15), *sp = db_val(res, i, 18), *sd = db_val(res, i, 19);
+	int inh = db_val(res, i, 16)[0] == 't', from_inh = sp || sd;
+	/* the grant the row stands for: itself, or the inherited one it came from */
+	const char *gp = from_inh ? sp : pid, *gd = from_inh ? sd : did;
+	int ginh = inh || from_inh;
+	const char *actor_id = uid && !via ? uid : via ? via : gid;
+	const char *actor_kind = uid && !via ? "users" : "groups";
+	char *href =
+	    sys ? xasprintf("%s/identity/v3/system/%s/%s/roles/%s", r->ctx->api->public_url,
+	                    actor_kind, actor_id, db_val(res, i, 8))
+	        : xasprintf("%s/identity/v3/%s%s/%s/%s/%s/roles/%s%s", r->ctx->api->public_url,
+	                    ginh ? "OS-INHERIT/" : "", gp ? "projects" : "domains", gp ? gp : gd,
+	                    actor_kind, actor_id, db_val(res, i, 8),
+	                    ginh ? "/inherited_to_projects" : "");
 	json_t *actor = json_pack("{s:s}", "id", uid ? uid : gid);
-	json_t *target = json_pack("{s:s}", "id", pid ? pid : did);
 	json_t *role = json_pack("{s:s}", "id", db_val(res, i, 8));
+	json_t *scope;
+	if (sys) {
+		scope = json_pack("{s:{s:b}}", "system", "all", 1);
+	} else {
+		json_t *target = json_pack("{s:s}", "id", pid ? pid : did);
+		if (names) {
+			json_object_set_new(target, "name",
+			                    json_string(db_val(res, i, pid ? 5 : 7)));
+			if (pid)
+				json_object_set_new(target, "domain",
+				                    json_pack("{s:s,s:s}", "id", db_val(res, i, 13),
+				                              "name", db_val(res, i, 14)));
+		}
+		scope = json_pack("{s:o}", pid ? "project" : "domain", target);
+		if (inh)
+			json_object_set_new(scope, "OS-INHERIT:inherited_to",
+			                    json_string("projects"));
+	}
 	if (names) {
 		json_object_set_new(actor, "name", json_string(db_val(res, i, uid ? 1 : 3)));
 		json_object_set_new(
 		    actor, "domain",
 		    json_pack("{s:s,s:s}", "id", db_val(res, i, 11), "name", db_val(res, i, 12)));
-		json_object_set_new(target, "name", json_string(db_val(res, i, pid ? 5 : 7)));
-		if (pid)
-			json_object_set_new(target, "domain",
-			                    json_pack("{s:s,s:s}", "id", db_val(res, i, 13), "name",
-			                              db_val(res, i, 14)));
 		json_object_set_new(role, "name", json_string(db_val(res, i, 9)));
 	}
 	json_t *links = json_pack("{s:s}", "assignment", href);
@@ -1377,16 +1672,18 @@ static json_t *assignment_json(const struct req *r, const PGresult *res, int i, 
 		json_object_set_new(links, "membership", json_string(m));
 		free(m);
 	}
-	json_t *a = json_pack("{s:o,s:o,s:{s:o},s:o}", "role", role, uid ? "user" : "group", actor,
-	                      "scope", pid ? "project" : "domain", target, "links", links);
+	json_t *a = json_pack("{s:o,s:o,s:o,s:o}", "role", role, uid ? "user" : "group", actor,
+	                      "scope", scope, "links", links);
 	free(href);
 	return a;
 }
 
 /* GET /role_assignments: filters user.id, group.id, scope.project.id, scope.domain.id,
- * role.id; "effective" replaces each group grant by one grant per member and adds the
- * roles each grant implies. No
- * inheritance: an OS-INHERIT filter matches nothing. */
+ * scope.system, scope.OS-INHERIT:inherited_to, role.id. "effective" replaces each
+ * group grant by one grant per member, each inherited grant by one grant on every
+ * project below its target, and adds the roles each grant implies. Domain-specific
+ * roles are never listed (as Keystone strips them): only the global roles they imply,
+ * in the effective list. */
 static void assignments_list(struct req *r, struct resp *w)
 {
 	char err[256];
@@ -1401,21 +1698,37 @@ static void assignments_list(struct req *r, struct resp *w)
 	}
 	if (eff < 0) /* "?effective" alone */
 		eff = 1;
-	int none = req_query(r, "scope.OS-INHERIT:inherited_to") != NULL;
+	const char *sys = req_query(r, "scope.system");
+	const char *inh = req_query(r, "scope.OS-INHERIT:inherited_to");
+	if ((sys && strcmp(sys, "all")) || (inh && strcmp(inh, "projects"))) {
+		resp_error(r, w, 400,
+		           "scope.system must be 'all', "
+		           "scope.OS-INHERIT:inherited_to must be 'projects'");
+		return;
+	}
 	PGresult *res = DBQ(
 	    r->ctx->db, err, sizeof err,
-	    "WITH RECURSIVE b AS (SELECT user_id, group_id, project_id, domain_id, role_id,"
-	    " NULL::text AS via FROM role_assignments WHERE NOT $6::boolean OR user_id IS NOT NULL"
-	    " UNION ALL SELECT gm.user_id, NULL, ra.project_id, ra.domain_id, ra.role_id,"
-	    " ra.group_id FROM role_assignments ra JOIN group_members gm"
+	    "WITH RECURSIVE b AS (SELECT user_id, group_id, project_id, domain_id, system,"
+	    " role_id, NULL::text AS via, inherited FROM role_assignments"
+	    " WHERE NOT $6::boolean OR user_id IS NOT NULL"
+	    " UNION ALL SELECT gm.user_id, NULL, ra.project_id, ra.domain_id, ra.system,"
+	    " ra.role_id, ra.group_id, ra.inherited FROM role_assignments ra JOIN group_members gm"
 	    " ON gm.group_id = ra.group_id WHERE $6::boolean),"
+	    /* effective: an inherited grant becomes one on each project below its target */
+	    " c AS (SELECT b.*, NULL::text AS sp, NULL::text AS sd FROM b"
+	    " WHERE NOT $6::boolean OR NOT b.inherited"
+	    " UNION ALL SELECT b.user_id, b.group_id, p.id, NULL, NULL, b.role_id, b.via, false,"
+	    " b.project_id, b.domain_id FROM b JOIN projects p ON p.domain_id = b.domain_id"
+	    " OR b.project_id IN (SELECT id FROM project_ancestors(p.id))"
+	    " WHERE $6::boolean AND b.inherited),"
 	    /* effective: the roles the granted ones imply, as grants of their own */
-	    " a AS (SELECT * FROM b UNION SELECT a.user_id, a.group_id, a.project_id,"
-	    " a.domain_id, ir.implied_role_id, a.via FROM a JOIN implied_roles ir"
-	    " ON ir.prior_role_id = a.role_id WHERE $6::boolean)"
+	    " a AS (SELECT * FROM c UNION SELECT a.user_id, a.group_id, a.project_id,"
+	    " a.domain_id, a.system, ir.implied_role_id, a.via, a.inherited, a.sp, a.sd FROM a"
+	    " JOIN implied_roles ir ON ir.prior_role_id = a.role_id WHERE $6::boolean)"
 	    " SELECT a.user_id, u.name, a.group_id, g.name, a.project_id, p.name, a.domain_id,"
 	    " d.name, ro.id, ro.name, a.via, coalesce(u.domain_id, g.domain_id), ad.name,"
-	    " p.domain_id, pd.name FROM a JOIN roles ro ON ro.id = a.role_id"
+	    " p.domain_id, pd.name, a.system, a.inherited, NULL, a.sp, a.sd"
+	    " FROM a JOIN roles ro ON ro.id = a.role_id AND ro.domain_id IS NULL"
 	    " LEFT JOIN users u ON u.id = a.user_id LEFT JOIN groups g ON g.id = a.group_id"
 	    " LEFT JOIN projects p ON p.id = a.project_id LEFT JOIN domains d ON d.id = a.domain_id"
 	    " LEFT JOIN domains ad ON ad.id = coalesce(u.domain_id, g.domain_id)"
@@ -1424,11 +1737,14 @@ static void assignments_list(struct req *r, struct resp *w)
 	    " AND ($2::text IS NULL OR a.group_id = $2 OR a.via = $2)"
 	    " AND ($3::text IS NULL OR a.project_id = $3)"
 	    " AND ($4::text IS NULL OR a.domain_id = $4)"
-	    " AND ($5::text IS NULL OR a.role_id = $5) AND NOT $7::boolean"
-	    " ORDER BY coalesce(p.name, d.name), coalesce(u.name, g.name), ro.name LIMIT 10000",
+	    " AND ($5::text IS NULL OR a.role_id = $5)"
+	    " AND ($7::text IS NULL OR a.system = $7)"
+	    " AND ($8::text IS NULL OR a.inherited)"
+	    " ORDER BY a.system NULLS FIRST, coalesce(p.name, d.name), coalesce(u.name, g.name),"
+	    " ro.name LIMIT 10000",
 	    req_query(r, "user.id"), req_query(r, "group.id"), req_query(r, "scope.project.id"),
-	    req_query(r, "scope.domain.id"), req_query(r, "role.id"), eff ? "true" : "false",
-	    none ? "true" : "false");
+	    req_query(r, "scope.domain.id"), req_query(r, "role.id"), eff ? "true" : "false", sys,
+	    inh);
 	if (!res) {
 		resp_db_error(r, w, err);
 		return;
@@ -1633,5 +1949,33 @@ static const struct httpd_route routes[] = {
     {"GET", V3 "/domains/{}/groups/{}/roles/{}", grant_check_dg, POL_IDENTITY_ADMIN, 0},
     {"PUT", V3 "/domains/{}/groups/{}/roles/{}", grant_put_dg, POL_IDENTITY_ADMIN, 0},
     {"DELETE", V3 "/domains/{}/groups/{}/roles/{}", grant_delete_dg, POL_IDENTITY_ADMIN, 0},
+/* OS-INHERIT: grants inherited to the projects below a domain or project */
+#define INH V3 "/OS-INHERIT"
+#define TO "/inherited_to_projects"
+    {"GET", INH "/domains/{}/users/{}/roles" TO, grant_list_idu, POL_IDENTITY_SYSTEM_READ, 0},
+    {"GET", INH "/domains/{}/users/{}/roles/{}" TO, grant_check_idu, POL_IDENTITY_SYSTEM_READ, 0},
+    {"PUT", INH "/domains/{}/users/{}/roles/{}" TO, grant_put_idu, POL_IDENTITY_ADMIN, 0},
+    {"DELETE", INH "/domains/{}/users/{}/roles/{}" TO, grant_delete_idu, POL_IDENTITY_ADMIN, 0},
+    {"GET", INH "/domains/{}/groups/{}/roles" TO, grant_list_idg, POL_IDENTITY_SYSTEM_READ, 0},
+    {"GET", INH "/domains/{}/groups/{}/roles/{}" TO, grant_check_idg, POL_IDENTITY_SYSTEM_READ, 0},
+    {"PUT", INH "/domains/{}/groups/{}/roles/{}" TO, grant_put_idg, POL_IDENTITY_ADMIN, 0},
+    {"DELETE", INH "/domains/{}/groups/{}/roles/{}" TO, grant_delete_idg, POL_IDENTITY_ADMIN, 0},
+    {"GET", INH "/projects/{}/users/{}/roles/{}" TO, grant_check_ipu, POL_IDENTITY_SYSTEM_READ, 0},
+    {"PUT", INH "/projects/{}/users/{}/roles/{}" TO, grant_put_ipu, POL_IDENTITY_ADMIN, 0},
+    {"DELETE", INH "/projects/{}/users/{}/roles/{}" TO, grant_delete_ipu, POL_IDENTITY_ADMIN, 0},
+    {"GET", INH "/projects/{}/groups/{}/roles/{}" TO, grant_check_ipg, POL_IDENTITY_SYSTEM_READ, 0},
+    {"PUT", INH "/projects/{}/groups/{}/roles/{}" TO, grant_put_ipg, POL_IDENTITY_ADMIN, 0},
+    {"DELETE", INH "/projects/{}/groups/{}/roles/{}" TO, grant_delete_ipg, POL_IDENTITY_ADMIN, 0},
+#undef INH
+#undef TO
+    /* grants on the system */
+    {"GET", V3 "/system/users/{}/roles", grant_list_su, POL_IDENTITY_SYSTEM_READ, 0},
+    {"GET", V3 "/system/users/{}/roles/{}", grant_check_su, POL_IDENTITY_SYSTEM_READ, 0},
+    {"PUT", V3 "/system/users/{}/roles/{}", grant_put_su, POL_IDENTITY_ADMIN, 0},
+    {"DELETE", V3 "/system/users/{}/roles/{}", grant_delete_su, POL_IDENTITY_ADMIN, 0},
+    {"GET", V3 "/system/groups/{}/roles", grant_list_sg, POL_IDENTITY_SYSTEM_READ, 0},
+    {"GET", V3 "/system/groups/{}/roles/{}", grant_check_sg, POL_IDENTITY_SYSTEM_READ, 0},
+    {"PUT", V3 "/system/groups/{}/roles/{}", grant_put_sg, POL_IDENTITY_ADMIN, 0},
+    {"DELETE", V3 "/system/groups/{}/roles/{}", grant_delete_sg, POL_IDENTITY_ADMIN, 0},
 };
 HTTPD_TABLE(identity_routes, routes, &identity_hooks);

@@ -18,11 +18,14 @@
 #define KS_USER_COLS "id, name, enabled, default_project_id, email, domain_id, extra::text"
 #define KS_DOMAIN_COLS "id, name, description, enabled, extra::text"
 
+#define KS_ENDPOINT_COLS "id, service_id, region_id, interface, url, enabled, extra::text"
+
 typedef json_t *(*ks_row_fn)(const struct req *r, const PGresult *res, int i);
 
 json_t *ks_project_json(const struct req *r, const PGresult *res, int i);
 json_t *ks_domain_json(const struct req *r, const PGresult *res, int i);
-json_t *ks_user_json(const struct req *r, const PGresult *res, int i); /* KS_USER_COLS */
+json_t *ks_user_json(const struct req *r, const PGresult *res, int i);     /* KS_USER_COLS */
+json_t *ks_endpoint_json(const struct req *r, const PGresult *res, int i); /* KS_ENDPOINT_COLS */
 /* {"self": "<public_url>/identity/v3/<coll>[/<id>]"} */
 json_t *ks_self_link(const struct req *r, const char *coll, const char *id);
 /* Answers {"<key>": items, "links": {...}}; steals items. */

@@ -20,7 +20,8 @@
 
 #define REGION_COLS "id, description, parent_region_id, extra::text"
 #define SERVICE_COLS "id, type, name, description, enabled, extra::text"
-#define ENDPOINT_COLS "id, service_id, region_id, interface, url, enabled, extra::text"
+#define ENDPOINT_COLS KS_ENDPOINT_COLS
+#define endpoint_json ks_endpoint_json
 
 /* ---- shapes ---- */
 
@@ -45,7 +46,7 @@ static json_t *service_json(const struct req *r, const PGresult *res, int i)
 	return o;
 }
 
-static json_t *endpoint_json(const struct req *r, const PGresult *res, int i)
+json_t *ks_endpoint_json(const struct req *r, const PGresult *res, int i)
 {
 	const char *region = db_val(res, i, 2);
 	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:b,s:o}", "id", db_val(res, i, 0), "service_id",

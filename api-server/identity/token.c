@@ -16,10 +16,8 @@
 static const struct db_stmt validate_stmt = {
     "token_validate",
     "WITH RECURSIVE tok AS (SELECT * FROM tokens WHERE hash = $1),"
-    " held (id) AS (SELECT ra.role_id FROM role_assignments ra, tok t"
-    "  WHERE (ra.user_id = t.user_id OR ra.group_id IN"
-    "  (SELECT gm.group_id FROM group_members gm WHERE gm.user_id = t.user_id))"
-    "  AND (ra.project_id = t.project_id OR ra.domain_id = t.domain_id)"
+    " held (id) AS (SELECT g.role_id FROM tok t,"
+    "  user_scope_grants(t.user_id, t.project_id, t.domain_id, t.system) g"
     "  UNION SELECT ir.implied_role_id FROM implied_roles ir JOIN held h"
     "  ON ir.prior_role_id = h.id),"
     " acr (id) AS (SELECT unnest(role_ids) FROM application_credentials"
@@ -30,12 +28,12 @@ static const struct db_stmt validate_stmt = {
     " to_char(t.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
     " to_char(t.issued_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
     " coalesce((SELECT string_agg(r.id || ':' || r.name, ',' ORDER BY r.name) FROM roles r"
-    "  WHERE r.id IN (SELECT id FROM held)"
+    "  WHERE r.id IN (SELECT id FROM held) AND r.domain_id IS NULL"
     "  AND (ac.id IS NULL OR r.id IN (SELECT id FROM acr))), ''),"
     " extract(epoch FROM t.expires_at)::bigint,"
     " u.domain_id, ud.name, coalesce(t.domain_id, ''), coalesce(sd.name, ''),"
     " coalesce(p.domain_id, ''), coalesce(pd.name, ''), t.methods,"
-    " coalesce(t.app_cred_id, ''), coalesce(ac.unrestricted, false)"
+    " coalesce(t.app_cred_id, ''), coalesce(ac.unrestricted, false), t.system"
     " FROM tok t JOIN users u ON u.id = t.user_id JOIN domains ud ON ud.id = u.domain_id"
     " LEFT JOIN projects p ON p.id = t.project_id LEFT JOIN domains pd ON pd.id = p.domain_id"
     " LEFT JOIN domains sd ON sd.id = t.domain_id"
@@ -108,6 +106,7 @@ static int load_by_hash(PGconn *db, struct token_cache *tc, const char *hash, st
 	snprintf(a->methods, sizeof(a->methods), "%s", db_val(r, 0, 14));
 	snprintf(a->app_cred_id, sizeof(a->app_cred_id), "%s", db_val(r, 0, 15));
 	a->app_cred_unrestricted = db_val(r, 0, 16)[0] == 't';
+	a->system = db_val(r, 0, 17)[0] == 't';
 	a->valid = 1;
 	token_cache_put(tc, a, (time_t)db_long(r, 0, 7, 0), gen);
 	PQclear(r);
@@ -136,11 +135,11 @@ int token_issue(PGconn *db, const struct token_req *t, long ttl, char out[TOKEN_
 	snprintf(ttls, sizeof(ttls), "%ld", ttl);
 	if (DBX(db, err, sizeof err,
 	        "INSERT INTO tokens (hash, user_id, project_id, domain_id, methods, app_cred_id,"
-	        " expires_at) VALUES ($1, $2, $3, $4, $5, $6,"
+	        " expires_at, system) VALUES ($1, $2, $3, $4, $5, $6,"
 	        " least(now() + make_interval(secs => $7::int),"
-	        " coalesce($8::timestamptz, 'infinity')))",
+	        " coalesce($8::timestamptz, 'infinity')), $9)",
 	        hash, t->user_id, t->project_id, t->domain_id, t->methods ? t->methods : "password",
-	        t->app_cred_id, ttls, t->not_after) < 0)
+	        t->app_cred_id, ttls, t->not_after, t->system ? "true" : "false") < 0)
 		return -EIO;
 	/* Opportunistic cleanup keeps the table small. */
 	DBX(db, err, sizeof err,

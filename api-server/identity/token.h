@@ -18,6 +18,7 @@
  * re-scoping cannot extend a token's life; NULL = no cap). */
 struct token_req {
 	const char *user_id, *project_id, *domain_id, *methods, *app_cred_id, *not_after;
+	int system; /* scoped to the system ("system": {"all": true}); project/domain NULL */
 };
 
 /* Creates a token as t says, valid ttl seconds (but never past t->not_after). Writes

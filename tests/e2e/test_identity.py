@@ -1221,3 +1221,390 @@ def test_leaving_or_deleting_a_group_cleans_what_it_held_up(stack, os_cli, os_ru
     assert _ac_names(stack, http, u["id"]) == []
     os_run("user", "delete", u["id"])
     os_run("project", "delete", p["id"])
+
+
+# ------------------------------------------------- issue 7: inheritance, system, domain roles
+def _token_roles(r):
+    return sorted(x["name"] for x in r.json["token"].get("roles", []))
+
+
+def test_inherited_grants_reach_the_projects_below(stack, os_cli, os_run, http):
+    """OS-INHERIT: a role inherited from a domain reaches every project of the domain,
+    one inherited from a project reaches its subtree but not the project itself; both
+    show in project tokens and role_assignments?effective, and go when revoked."""
+    sfx = secrets.token_hex(3)
+    pw = "pw-" + sfx
+    adm = _admin(stack)
+    d = os_cli("domain", "create", "e2e-inh-" + sfx)
+    top = os_cli("project", "create", "--domain", d["id"], "e2e-inh-top-" + sfx)
+    leaf = os_cli("project", "create", "--domain", d["id"], "--parent", top["id"],
+                  "e2e-inh-leaf-" + sfx)
+    u = os_cli("user", "create", "--domain", d["id"], "--password", pw, "e2e-inh-u-" + sfx)
+    g = os_cli("group", "create", "--domain", d["id"], "e2e-inh-g-" + sfx)
+    os_run("group", "add", "user", g["id"], u["id"])
+    assert _password_token(http, u["id"], pw, {"project": {"id": leaf["id"]}}).status == 401
+    # inherited from the domain (the real CLI's --inherited), to the user
+    os_run("role", "add", "--inherited", "--user", u["id"], "--domain", d["id"], "reader")
+    base = "/identity/v3/OS-INHERIT/domains/%s/users/%s/roles" % (d["id"], u["id"])
+    r = http("GET", base + "/inherited_to_projects", token=adm)
+    assert [x["name"] for x in r.json["roles"]] == ["reader"], r.json
+    rid = r.json["roles"][0]["id"]
+    assert http("HEAD", base + "/%s/inherited_to_projects" % rid, token=adm).status == 204
+    for p in (top, leaf):
+        r = _password_token(http, u["id"], pw, {"project": {"id": p["id"]}})
+        assert r.status == 201 and _token_roles(r) == ["reader"], r
+    # but not on the domain itself
+    assert _password_token(http, u["id"], pw, {"domain": {"id": d["id"]}}).status == 401
+    ra = http("GET", "/identity/v3/role_assignments?user.id=" + u["id"],
+              token=adm).json["role_assignments"]
+    assert [a["scope"] for a in ra] == [{"domain": {"id": d["id"]},
+                                         "OS-INHERIT:inherited_to": "projects"}], ra
+    ra = http("GET", "/identity/v3/role_assignments?effective&user.id=%s&scope.project.id=%s"
+              % (u["id"], leaf["id"]), token=adm).json["role_assignments"]
+    assert [(a["role"]["id"], a["scope"]) for a in ra] == [(rid, {"project": {"id": leaf["id"]}})]
+    assert ra[0]["links"]["assignment"].endswith(base + "/%s/inherited_to_projects" % rid), ra
+    # the CLI's own view of it
+    eff = os_cli("role", "assignment", "list", "--effective", "--user", u["id"],
+                 "--project", top["id"])
+    assert [a["Role"] for a in eff] == [rid], eff
+    # revoked: gone from tokens at once, and from the effective list
+    tok = _password_token(http, u["id"], pw, {"project": {"id": leaf["id"]}}).headers[
+        "X-Subject-Token"]
+    os_run("role", "remove", "--inherited", "--user", u["id"], "--domain", d["id"], "reader")
+    assert_error(http("GET", base + "/%s/inherited_to_projects" % rid, token=adm), 404)
+    assert_error(http("GET", "/identity/v3/auth/tokens", token=adm,
+                      headers={"X-Subject-Token": tok}), 404)
+    assert http("GET", "/identity/v3/role_assignments?effective&user.id=" + u["id"],
+                token=adm).json["role_assignments"] == []
+    # inherited from a project, to the group: the subtree only
+    gbase = "/identity/v3/OS-INHERIT/projects/%s/groups/%s/roles/%s/inherited_to_projects" % (
+        top["id"], g["id"], rid)
+    assert http("PUT", gbase, token=adm).status == 204
+    assert http("HEAD", gbase, token=adm).status == 204
+    r = _password_token(http, u["id"], pw, {"project": {"id": leaf["id"]}})
+    assert r.status == 201 and _token_roles(r) == ["reader"], r
+    assert _password_token(http, u["id"], pw, {"project": {"id": top["id"]}}).status == 401
+    auth_projects = http("GET", "/identity/v3/auth/projects",
+                         token=r.headers["X-Subject-Token"]).json["projects"]
+    assert [p["id"] for p in auth_projects] == [leaf["id"]], auth_projects
+    assert http("DELETE", gbase, token=adm).status == 204
+    assert_error(http("DELETE", gbase, token=adm), 404)
+    # errors: unknown target, actor, role; a member may not grant
+    bogus = "0" * 32
+    assert_error(http("PUT", "/identity/v3/OS-INHERIT/domains/%s/users/%s/roles/%s/"
+                      "inherited_to_projects" % (bogus, u["id"], rid), token=adm), 404)
+    assert_error(http("PUT", "/identity/v3/OS-INHERIT/domains/%s/users/%s/roles/%s/"
+                      "inherited_to_projects" % (d["id"], u["id"], bogus), token=adm), 404)
+    assert_error(http("PUT", base + "/%s/inherited_to_projects" % rid,
+                      token=stack.token("demo")), 403)
+    os_run("user", "delete", u["id"])
+    os_run("group", "delete", g["id"])
+    os_run("project", "delete", leaf["id"])
+    os_run("project", "delete", top["id"])
+    os_run("domain", "set", "--disable", d["id"])
+    os_run("domain", "delete", d["id"])
+
+
+def test_system_scope_grants_and_tokens(stack, os_cli, os_run, http):
+    """A role on the system (PUT /v3/system/users/{u}/roles/{r}) gives system-scoped
+    tokens; a system reader may read identity administration but not write it."""
+    sfx = secrets.token_hex(3)
+    pw = "pw-" + sfx
+    adm = _admin(stack)
+    u = os_cli("user", "create", "--domain", "default", "--password", pw, "e2e-sys-" + sfx)
+    scope = {"system": {"all": True}}
+    assert _password_token(http, u["id"], pw, scope).status == 401
+    os_run("role", "add", "--system", "all", "--user", u["id"], "reader")
+    roles = http("GET", "/identity/v3/system/users/%s/roles" % u["id"], token=adm).json["roles"]
+    assert [x["name"] for x in roles] == ["reader"], roles
+    rid = roles[0]["id"]
+    assert http("HEAD", "/identity/v3/system/users/%s/roles/%s" % (u["id"], rid),
+                token=adm).status == 204
+    r = _password_token(http, u["id"], pw, scope)
+    assert r.status == 201, r
+    assert r.json["token"]["system"] == {"all": True} and "project" not in r.json["token"]
+    assert _token_roles(r) == ["reader"], r.json
+    tok = r.headers["X-Subject-Token"]
+    # validation answers the same scope
+    v = http("GET", "/identity/v3/auth/tokens", token=adm, headers={"X-Subject-Token": tok})
+    assert v.status == 200 and v.json["token"]["system"] == {"all": True}, v
+    # a system reader reads identity administration, writes nothing, reaches no project
+    assert http("GET", "/identity/v3/OS-EP-FILTER/endpoint_groups", token=tok).status == 200
+    assert_error(http("POST", "/identity/v3/OS-OAUTH1/consumers", {"consumer": {}},
+                      token=tok), 403)
+    assert_error(http("GET", SERVERS, token=tok), 403)
+    ra = http("GET", "/identity/v3/role_assignments?scope.system=all&user.id=" + u["id"],
+              token=adm).json["role_assignments"]
+    assert [(a["scope"], a["role"]["id"]) for a in ra] == [({"system": {"all": True}}, rid)], ra
+    assert_error(http("GET", "/identity/v3/role_assignments?scope.system=some", token=adm), 400)
+    # the CLI asks for a system-scoped token the same way
+    env = {"OS_USERNAME": u["name"], "OS_PASSWORD": pw, "OS_USER_DOMAIN_NAME": "Default",
+           "OS_SYSTEM_SCOPE": "all", "OS_PROJECT_NAME": "", "OS_PROJECT_DOMAIN_NAME": ""}
+    t = os_cli("token", "issue", env=env)
+    assert t["user_id"] == u["id"], t
+    # revoked: the system token goes with the grant
+    os_run("role", "remove", "--system", "all", "--user", u["id"], "reader")
+    assert_error(http("GET", "/identity/v3/auth/tokens", token=adm,
+                      headers={"X-Subject-Token": tok}), 404)
+    assert http("HEAD", "/identity/v3/system/users/%s/roles/%s" % (u["id"], rid),
+                token=adm).status == 404
+    assert_error(http("PUT", "/identity/v3/system/users/%s/roles/%s" % ("0" * 32, rid),
+                      token=adm), 404)
+    # through a group
+    g = os_cli("group", "create", "--domain", "default", "e2e-sysg-" + sfx)
+    os_run("group", "add", "user", g["id"], u["id"])
+    assert http("PUT", "/identity/v3/system/groups/%s/roles/%s" % (g["id"], rid),
+                token=adm).status == 204
+    r = _password_token(http, u["id"], pw, scope)
+    assert r.status == 201 and _token_roles(r) == ["reader"], r
+    assert http("DELETE", "/identity/v3/system/groups/%s/roles/%s" % (g["id"], rid),
+                token=adm).status == 204
+    assert _password_token(http, u["id"], pw, scope).status == 401
+    assert_error(http("POST", "/identity/v3/auth/tokens", {"auth": {
+        "identity": {"methods": ["password"], "password": {"user": {"id": u["id"],
+                                                                     "password": pw}}},
+        "scope": {"system": {"all": False}}}}), 400)
+    os_run("group", "delete", g["id"])
+    os_run("user", "delete", u["id"])
+
+
+def test_domain_specific_roles(stack, os_cli, os_run, http):
+    """Roles of a domain: names unique per domain, listed only with domain_id, granted
+    only within their domain, never in a token themselves, only the global roles they
+    imply; a global role may not imply one."""
+    sfx = secrets.token_hex(3)
+    pw = "pw-" + sfx
+    adm = _admin(stack)
+    d = os_cli("domain", "create", "e2e-dr-" + sfx)
+    d2 = os_cli("domain", "create", "e2e-dr2-" + sfx)
+    dr = os_cli("role", "create", "--domain", d["id"], "e2e-dr-" + sfx)
+    assert dr["domain_id"] == d["id"], dr
+    # the same name in another domain and globally is fine, twice in one domain is not
+    os_cli("role", "create", "--domain", d2["id"], "e2e-dr-" + sfx)
+    glob = os_cli("role", "create", "e2e-dr-" + sfx)
+    assert_error(http("POST", "/identity/v3/roles", {"role": {
+        "name": "e2e-dr-" + sfx, "domain_id": d["id"]}}, token=adm), 409)
+    assert_error(http("POST", "/identity/v3/roles", {"role": {
+        "name": "x" + sfx, "domain_id": "0" * 32}}, token=adm), 404)
+    listed = http("GET", "/identity/v3/roles?domain_id=" + d["id"], token=adm).json["roles"]
+    assert [r["id"] for r in listed] == [dr["id"]], listed
+    assert dr["id"] not in [r["id"] for r in http("GET", "/identity/v3/roles",
+                                                   token=adm).json["roles"]]
+    # inference: domain role -> global role is fine, global -> domain role is 403
+    member = os_cli("role", "show", "member")
+    assert http("PUT", "/identity/v3/roles/%s/implies/%s" % (dr["id"], member["id"]),
+                token=adm).status == 201
+    assert_error(http("PUT", "/identity/v3/roles/%s/implies/%s" % (glob["id"], dr["id"]),
+                      token=adm), 403)
+    # granted on a project of its domain: the token holds member (and reader), not it
+    p = os_cli("project", "create", "--domain", d["id"], "e2e-dr-p-" + sfx)
+    u = os_cli("user", "create", "--domain", d["id"], "--password", pw, "e2e-dr-u-" + sfx)
+    os_run("role", "add", "--user", u["id"], "--project", p["id"], dr["id"])
+    r = _password_token(http, u["id"], pw, {"project": {"id": p["id"]}})
+    assert r.status == 201 and _token_roles(r) == ["member", "reader"], r.json
+    ra = http("GET", "/identity/v3/role_assignments?effective&user.id=" + u["id"],
+              token=adm).json["role_assignments"]
+    assert sorted(a["role"]["id"] for a in ra) == sorted(
+        [member["id"], os_cli("role", "show", "reader")["id"]]), ra
+    # not on a project of another domain
+    p2 = os_cli("project", "create", "--domain", d2["id"], "e2e-dr-p2-" + sfx)
+    assert_error(http("PUT", "/identity/v3/projects/%s/users/%s/roles/%s" % (
+        p2["id"], u["id"], dr["id"]), token=adm), 403)
+    # a role named like a built-in one in a domain is an ordinary role
+    fake = os_cli("role", "create", "--domain", d["id"], "admin")
+    os_run("role", "delete", fake["id"])
+    os_run("user", "delete", u["id"])
+    for x in (p, p2):
+        os_run("project", "delete", x["id"])
+    os_run("role", "delete", glob["id"])
+    for x in (d, d2):
+        os_run("domain", "set", "--disable", x["id"])
+        os_run("domain", "delete", x["id"])
+    # the domain's roles went with it
+    assert_error(http("GET", "/identity/v3/roles/" + dr["id"], token=adm), 404)
+
+
+def test_endpoint_groups_and_project_associations(stack, os_cli, os_run, http):
+    sfx = secrets.token_hex(3)
+    adm = _admin(stack)
+    svc = os_cli("service", "create", "--name", "e2e-eg-" + sfx, "e2e-type-" + sfx)
+    ep = os_cli("endpoint", "create", svc["id"], "public", "http://127.0.0.1:9/e2e")
+    p = os_cli("project", "create", "--domain", "default", "e2e-eg-p-" + sfx)
+    body = {"endpoint_group": {"name": "e2e-eg-" + sfx, "description": "d",
+                               "filters": {"service_id": svc["id"], "interface": "public"}}}
+    r = http("POST", "/identity/v3/OS-EP-FILTER/endpoint_groups", body, token=adm)
+    assert r.status == 201, r
+    eg = r.json["endpoint_group"]
+    assert eg["filters"] == {"service_id": svc["id"], "interface": "public"}, eg
+    base = "/identity/v3/OS-EP-FILTER/endpoint_groups/" + eg["id"]
+    assert eg in http("GET", "/identity/v3/OS-EP-FILTER/endpoint_groups",
+                      token=adm).json["endpoint_groups"]
+    assert http("GET", base, token=adm).json["endpoint_group"] == eg
+    assert http("HEAD", base, token=adm).status == 200
+    assert [e["id"] for e in http("GET", base + "/endpoints", token=adm).json["endpoints"]] \
+        == [ep["id"]]
+    # the real CLI sees the same group
+    assert os_cli("endpoint", "group", "show", eg["id"])["name"] == "e2e-eg-" + sfx
+    # project association
+    assert http("PUT", base + "/projects/" + p["id"], token=adm).status == 204
+    assert http("HEAD", base + "/projects/" + p["id"], token=adm).status == 204
+    assert [x["id"] for x in http("GET", base + "/projects", token=adm).json["projects"]] == \
+        [p["id"]]
+    assert [x["id"] for x in http("GET", "/identity/v3/OS-EP-FILTER/projects/%s/endpoint_groups"
+                                  % p["id"], token=adm).json["endpoint_groups"]] == [eg["id"]]
+    assert http("DELETE", base + "/projects/" + p["id"], token=adm).status == 204
+    assert http("HEAD", base + "/projects/" + p["id"], token=adm).status == 404
+    # endpoint-project association
+    pe = "/identity/v3/OS-EP-FILTER/projects/%s/endpoints/%s" % (p["id"], ep["id"])
+    assert http("PUT", pe, token=adm).status == 204
+    assert [x["id"] for x in http("GET", "/identity/v3/OS-EP-FILTER/endpoints/%s/projects"
+                                  % ep["id"], token=adm).json["projects"]] == [p["id"]]
+    assert http("DELETE", pe, token=adm).status == 204
+    # update, bad filters, policy
+    r = http("PATCH", base, {"endpoint_group": {"name": "e2e-eg2-" + sfx,
+                                                 "filters": {"region_id": "RegionOne"}}},
+             token=adm)
+    assert r.status == 200 and r.json["endpoint_group"]["filters"] == {"region_id": "RegionOne"}
+    assert_error(http("PATCH", base, {"endpoint_group": {"filters": {"colour": "red"}}},
+                      token=adm), 400)
+    assert_error(http("POST", "/identity/v3/OS-EP-FILTER/endpoint_groups", {
+        "endpoint_group": {"name": "x", "filters": {"interface": "sideways"}}}, token=adm), 400)
+    assert_error(http("POST", "/identity/v3/OS-EP-FILTER/endpoint_groups", {
+        "endpoint_group": {"name": "x"}}, token=adm), 400)
+    assert_error(http("GET", "/identity/v3/OS-EP-FILTER/endpoint_groups",
+                      token=stack.token("demo")), 403)
+    assert http("DELETE", base, token=adm).status == 204
+    assert_error(http("GET", base, token=adm), 404)
+    os_run("endpoint", "delete", ep["id"])
+    os_run("service", "delete", svc["id"])
+    os_run("project", "delete", p["id"])
+
+
+def test_domain_configuration(stack, os_cli, os_run, http):
+    sfx = secrets.token_hex(3)
+    adm = _admin(stack)
+    d = os_cli("domain", "create", "e2e-cfg-" + sfx)
+    base = "/identity/v3/domains/%s/config" % d["id"]
+    assert_error(http("GET", base, token=adm), 404)
+    cfg = {"identity": {"driver": "ldap"},
+           "ldap": {"url": "ldap://x.example:389/", "user_tree_dn": "ou=Users",
+                    "password": "s3cret"}}
+    r = http("PUT", base, {"config": cfg}, token=adm)
+    assert r.status == 201, r
+    shown = {"identity": {"driver": "ldap"},
+             "ldap": {"url": "ldap://x.example:389/", "user_tree_dn": "ou=Users"}}
+    # the sensitive password is kept but never answered
+    assert r.json["config"] == shown, r.json
+    assert http("GET", base, token=adm).json["config"] == shown
+    assert "s3cret" not in http("GET", base + "/ldap", token=adm).text
+    assert_error(http("GET", base + "/ldap/password", token=adm), 403)
+    assert http("GET", base + "/ldap/url", token=adm).json["config"] == {
+        "url": "ldap://x.example:389/"}
+    # replacing answers 200
+    assert http("PUT", base, {"config": cfg}, token=adm).status == 200
+    # a group, then one option
+    r = http("PATCH", base + "/identity", {"config": {"identity": {"driver": "sql",
+                                                                   "list_limit": 5}}},
+             token=adm)
+    # a PATCH at any level answers the whole configuration, as Keystone's does
+    assert r.status == 200 and r.json["config"] == dict(shown, identity={
+        "driver": "sql", "list_limit": 5}), r
+    r = http("PATCH", base + "/identity/driver", {"config": {"driver": "ldap"}}, token=adm)
+    assert r.status == 200 and r.json["config"]["identity"] == {"driver": "ldap",
+                                                                "list_limit": 5}, r
+    assert http("DELETE", base + "/identity/driver", token=adm).status == 204
+    assert_error(http("GET", base + "/identity/driver", token=adm), 404)
+    assert http("DELETE", base + "/identity", token=adm).status == 204
+    assert_error(http("GET", base + "/identity", token=adm), 404)
+    # what Keystone does not take: 403; malformed: 400
+    assert_error(http("PUT", base, {"config": {"colour": {"x": 1}}}, token=adm), 403)
+    assert_error(http("PUT", base, {"config": {"ldap": {"colour": 1}}}, token=adm), 403)
+    assert_error(http("PUT", base, {"config": "ldap"}, token=adm), 400)
+    assert_error(http("PATCH", base + "/ldap", {"config": {"identity": {"driver": "x"}}},
+                      token=adm), 400)
+    assert_error(http("PUT", "/identity/v3/domains/%s/config" % ("0" * 32), {"config": cfg},
+                      token=adm), 404)
+    assert_error(http("PUT", base, {"config": cfg}, token=stack.token("demo")), 403)
+    # the defaults
+    dflt = http("GET", "/identity/v3/domains/config/default", token=adm).json["config"]
+    assert dflt["identity"]["driver"] == "sql" and "list_limit" in dflt["identity"], dflt
+    assert "url" in dflt["ldap"] and "password" not in dflt["ldap"], dflt
+    assert http("GET", "/identity/v3/domains/config/ldap/url/default",
+                token=adm).json["config"] == {"url": "ldap://localhost"}
+    assert_error(http("GET", "/identity/v3/domains/config/ldap/password/default",
+                      token=adm), 403)
+    assert http("DELETE", base, token=adm).status == 204
+    assert_error(http("GET", base, token=adm), 404)
+    os_run("domain", "set", "--disable", d["id"])
+    os_run("domain", "delete", d["id"])
+
+
+def test_oauth1_consumers(stack, os_cli, os_run, http):
+    adm = _admin(stack)
+    r = http("POST", "/identity/v3/OS-OAUTH1/consumers", {"consumer": {"description": "e2e"}},
+             token=adm)
+    assert r.status == 201, r
+    c = r.json["consumer"]
+    assert c["description"] == "e2e" and len(c["secret"]) >= 32, c
+    base = "/identity/v3/OS-OAUTH1/consumers/" + c["id"]
+    shown = http("GET", base, token=adm).json["consumer"]
+    assert "secret" not in shown and shown["id"] == c["id"], shown
+    listed = http("GET", "/identity/v3/OS-OAUTH1/consumers", token=adm).json["consumers"]
+    assert c["id"] in [x["id"] for x in listed] and all("secret" not in x for x in listed)
+    # the secret is kept only as a hash
+    [[h]] = stack.sql("SELECT secret_hash FROM oauth_consumers WHERE id = :'p1'", c["id"])
+    assert c["secret"] not in h and h.startswith("$argon2id$"), h
+    r = http("PATCH", base, {"consumer": {"description": "new"}}, token=adm)
+    assert r.status == 200 and r.json["consumer"]["description"] == "new", r
+    assert_error(http("PATCH", base, {"consumer": {"secret": "mine"}}, token=adm), 400)
+    assert_error(http("POST", "/identity/v3/OS-OAUTH1/consumers", {"consumer": {}},
+                      token=stack.token("demo")), 403)
+    # the real CLI
+    cc = os_cli("consumer", "create", "--description", "cli")
+    assert os_cli("consumer", "show", cc["id"])["description"] == "cli"
+    os_run("consumer", "delete", cc["id"])
+    assert http("DELETE", base, token=adm).status == 204
+    assert_error(http("GET", base, token=adm), 404)
+
+
+def test_is_domain_project_is_a_domain(stack, os_cli, os_run, http):
+    """POST /projects with is_domain makes a domain with the same id (Keystone keeps a
+    domain as a project acting as one): listed by both APIs, changed and deleted through
+    the projects API, only once disabled."""
+    sfx = secrets.token_hex(3)
+    adm = _admin(stack)
+    r = http("POST", "/identity/v3/projects", {"project": {
+        "name": "e2e-isd-" + sfx, "is_domain": True, "domain_id": None,
+        "description": "acting"}}, token=adm)
+    assert r.status == 201, r
+    p = r.json["project"]
+    assert p["is_domain"] is True and p["domain_id"] is None and p["parent_id"] is None, p
+    assert p["id"] in [x["id"] for x in http("GET", "/identity/v3/projects?is_domain=True",
+                                             token=adm).json["projects"]]
+    assert p["id"] not in [x["id"] for x in http("GET", "/identity/v3/projects",
+                                                 token=adm).json["projects"]]
+    d = os_cli("domain", "show", p["id"])
+    assert d["name"] == "e2e-isd-" + sfx and d["description"] == "acting", d
+    assert http("GET", "/identity/v3/projects/" + p["id"], token=adm).json["project"] == p
+    # a project inside it, as inside any domain
+    inner = os_cli("project", "create", "--domain", p["id"], "e2e-isd-in-" + sfx)
+    assert inner["domain_id"] == p["id"], inner
+    # the same name again is a conflict; a domain_id or parent with is_domain is 400
+    assert_error(http("POST", "/identity/v3/projects", {"project": {
+        "name": "e2e-isd-" + sfx, "is_domain": True}}, token=adm), 409)
+    assert_error(http("POST", "/identity/v3/projects", {"project": {
+        "name": "x" + sfx, "is_domain": True, "domain_id": "default"}}, token=adm), 400)
+    assert_error(http("PATCH", "/identity/v3/projects/" + p["id"], {"project": {
+        "is_domain": False}}, token=adm), 400)
+    # enabled: not deleted; disabled through the projects API, then deleted with its
+    # projects
+    assert_error(http("DELETE", "/identity/v3/projects/" + p["id"], token=adm), 403)
+    r = http("PATCH", "/identity/v3/projects/" + p["id"], {"project": {"enabled": False}},
+             token=adm)
+    assert r.status == 200 and r.json["project"]["enabled"] is False, r
+    assert os_cli("domain", "show", p["id"])["enabled"] is False
+    assert http("DELETE", "/identity/v3/projects/" + p["id"], token=adm).status == 204
+    assert_error(http("GET", "/identity/v3/domains/" + p["id"], token=adm), 404)
+    assert_error(http("GET", "/identity/v3/projects/" + inner["id"], token=adm), 404)
+    # a member reads no domain through the projects API
+    assert_error(http("GET", "/identity/v3/projects/default", token=stack.token("demo")), 403)

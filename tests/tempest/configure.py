@@ -37,9 +37,6 @@ BOGUS = "00000000-0000-4000-8000-000000000000"
 FIXED = [
     ("service_available", "nova", True, "Compute API /compute/v2.1"),
     ("service_available", "glance", True, "Image API /image/v2"),
-    ("service_available", "neutron", False, "no Networking service yet"),
-    ("service_available", "cinder", False, "no Block Storage service yet"),
-    ("service_available", "swift", False, "no Object Storage service yet"),
     ("service_available", "horizon", False, "no dashboard"),
     ("identity-feature-enabled", "api_v2", False, "Keystone v2.0 API not offered (v3 only)"),
     ("identity-feature-enabled", "api_v2_admin", False, "Keystone v2.0 API not offered"),
@@ -79,14 +76,21 @@ FIXED = [
      "hostname is the server name as given"),
     ("compute-feature-enabled", "scheduler_enabled_filters", [],
      "Nubo's scheduler places by free capacity, none of Nova's named filters"),
-    ("network-feature-enabled", "floating_ips", False, "no floating IPs (no Networking service)"),
-    ("network-feature-enabled", "ipv6", False, "no Networking service"),
     ("image-feature-enabled", "api_v2", True, "Image v2"),
     ("image-feature-enabled", "api_v1", False, "Glance v1 was removed upstream"),
     ("image-feature-enabled", "os_glance_reserved", False,
      "os_glance_* properties are not reserved"),
     ("image-feature-enabled", "manage_locations", False, "no image locations API"),
     ("image", "image_caching_enabled", False, "no image cache API"),
+]
+
+# The services that join the run when the stack's catalog has them (the issues that
+# build them register them): (catalog types, service_available option, Tempest module,
+# why it is off when absent).
+CATALOG_SERVICES = [
+    (("network",), "neutron", "network", "no Networking service in the catalog"),
+    (("volumev3", "block-storage"), "cinder", "volume", "no Block Storage service in the catalog"),
+    (("object-store",), "swift", "object_storage", "no Object Storage service in the catalog"),
 ]
 
 # (section, option, method, path, body, why): on when the API takes the request
@@ -123,6 +127,17 @@ PROBES = [
 ]
 
 
+# Keystone's extensions Tempest asks about, each on when its route answers 200 to the
+# admin (OS-OAUTH1 is absent: Nubo keeps consumers only, no OAuth1 token flow;
+# OS-TRUST is the trust flag above).
+IDENTITY_EXTENSIONS = [
+    ("OS-INHERIT", "/identity/v3/OS-INHERIT/domains/default/users/{user}/roles"
+                   "/inherited_to_projects"),
+    ("OS-EP-FILTER", "/identity/v3/OS-EP-FILTER/endpoint_groups"),
+    ("OS-EC2", "/identity/v3/users/{user}/credentials/OS-EC2"),
+]
+
+
 def http(base, token, method, path, body=None, headers=None):
     """(status, parsed JSON or text) of one request to the stack."""
     h = {"X-Auth-Token": token, "Accept": "application/json"}
@@ -148,6 +163,86 @@ def probe(base, token, ids, method, path, body):
     if path.endswith("/action"):
         return "There is no such action" not in json.dumps(doc)
     return status not in (404, 405, 501)
+
+
+def catalog_urls(base, token):
+    """{service type: public URL} of the admin token's catalog."""
+    status, doc = http(base, token, "GET", "/identity/v3/auth/catalog")
+    if status != 200:
+        sys.exit("configure.py: GET /identity/v3/auth/catalog answered %d" % status)
+    urls = {}
+    for svc in doc.get("catalog", []):
+        for ep in svc.get("endpoints", []):
+            if ep.get("interface") == "public":
+                urls.setdefault(svc.get("type"), ep.get("url", "").rstrip("/"))
+    return urls
+
+
+def absolute_get(url, token):
+    """(status, JSON) of GET url (an absolute URL from the catalog)."""
+    req = urllib.request.Request(url, method="GET", headers={
+        "X-Auth-Token": token, "Accept": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            status, raw = resp.status, resp.read()
+    except urllib.error.HTTPError as e:
+        status, raw = e.code, e.read()
+    except urllib.error.URLError:
+        return 0, None
+    try:
+        return status, json.loads(raw or b"null")
+    except ValueError:
+        return status, None
+
+
+def extension_aliases(url, token):
+    """The aliases of a Neutron/Cinder-style GET <url>/extensions list ([] when none)."""
+    status, doc = absolute_get(url + "/extensions", token)
+    if status != 200 or not isinstance(doc, dict):
+        return []
+    return sorted(e["alias"] for e in doc.get("extensions", []) if e.get("alias"))
+
+
+def services_flags(urls, token):
+    """The service_available flags and per-service feature flags of the catalog's
+    services, and the extra Tempest modules to run: a service that is in the catalog
+    is on, its extensions (or Swift's /info) as it lists them."""
+    flags, modules = [], []
+    for types, option, module, why_off in CATALOG_SERVICES:
+        url = next((urls[t] for t in types if t in urls), None)
+        if url is None:
+            flags.append(("service_available", option, False, why_off))
+            continue
+        flags.append(("service_available", option, True, "%s in the catalog" % "/".join(types)))
+        modules.append(module)
+        if module == "network":
+            aliases = extension_aliases(url + "/v2.0", token)
+            flags.append(("network-feature-enabled", "api_extensions", aliases or ["None"],
+                          "GET /v2.0/extensions"))
+            status, _ = absolute_get(url + "/v2.0/floatingips", token)
+            flags.append(("network-feature-enabled", "floating_ips", status == 200,
+                          "GET /v2.0/floatingips answers %d" % status))
+            flags.append(("network-feature-enabled", "ipv6", "ipv6" in aliases,
+                          "IPv6 subnets only where the extension list says so"))
+        elif module == "volume":
+            aliases = extension_aliases(url, token)
+            flags.append(("volume-feature-enabled", "api_extensions", aliases or ["None"],
+                          "GET …/extensions"))
+            flags.append(("volume-feature-enabled", "api_v3", True, "Block Storage v3"))
+            flags.append(("volume-feature-enabled", "backup", False, "no cinder-backup"))
+        elif module == "object_storage":
+            root = url.split("/v1/", 1)[0]
+            status, info = absolute_get(root + "/info", token)
+            apis = sorted(k for k in (info or {}) if k != "swift") if status == 200 else []
+            flags.append(("object-storage-feature-enabled", "discoverable_apis",
+                          apis or ["None"], "GET /info"))
+            flags.append(("object-storage-feature-enabled", "discoverability", status == 200,
+                          "GET /info answers %d" % status))
+    if "network" not in modules:
+        flags.append(("network-feature-enabled", "floating_ips", False,
+                      "no floating IPs (no Networking service)"))
+        flags.append(("network-feature-enabled", "ipv6", False, "no Networking service"))
+    return flags, modules
 
 
 def ini_value(v):
@@ -179,6 +274,22 @@ def make_accounts(conn, concurrency, run_id):
                              "user_domain_name": "Default",
                              "project_domain_name": "Default"})
     return accounts
+
+
+def give_networks(conn, accounts):
+    """With a Networking service, each account's project gets a network and subnet of
+    its own (what Tempest's compute tests boot on: accounts.yaml names it under
+    resources); returns the external network's id ("" when there is none)."""
+    for i, a in enumerate(accounts):
+        project = conn.identity.find_project(a["project_name"], ignore_missing=False)
+        net = conn.network.create_network(name=a["project_name"] + "-net",
+                                          project_id=project.id)
+        conn.network.create_subnet(network_id=net.id, project_id=project.id, ip_version=4,
+                                   cidr="10.%d.%d.0/24" % (200 + i // 250, i % 250),
+                                   name=a["project_name"] + "-subnet")
+        a["resources"] = {"network": net.name}
+    ext = [n for n in conn.network.networks() if n.is_router_external]
+    return ext[0].id if ext else ""
 
 
 def yaml_accounts(accounts):
@@ -226,6 +337,13 @@ def main():
     version = vdoc["version"]
 
     flags = [(s, o, v, why) for s, o, v, why in FIXED]
+    exts = [a for a, path in IDENTITY_EXTENSIONS
+            if http(base, token, "GET", path.format(**ids))[0] == 200]
+    flags.append(("identity-feature-enabled", "api_extensions", exts or ["None"],
+                  "the extensions whose routes answer"))
+    svc_flags, modules = services_flags(catalog_urls(base, token), token)
+    flags += svc_flags
+    public_net = give_networks(conn, accounts) if "network" in modules else ""
     for s, o, method, path, body, what in PROBES:
         on = probe(base, token, ids, method, path, body)
         flags.append((s, o, on, "%s %s" % (what, "answers" if on else "is absent")))
@@ -258,10 +376,17 @@ def main():
                     "min_microversion": version.get("min_version") or "2.1",
                     "max_microversion": version.get("version") or "2.1"},
         "image": {"region": "RegionOne", "endpoint_type": "publicURL",
-                  "build_timeout": "60", "container_formats": "bare",
-                  "disk_formats": "raw,qcow2,iso"},
+                  "build_timeout": "60",
+                  # Tempest uploads random bytes under each of these (ListUserImagesTest):
+                  # Nubo inspects image data and takes arbitrary bytes only as raw
+                  # (qcow2 and iso need their headers); bare is its one container format
+                  "container_formats": "bare", "disk_formats": "raw"},
         "validation": {"run_validation": "false"},
     }
+    if public_net:
+        conf["network"] = {"public_network_id": public_net, "region": "RegionOne",
+                           "endpoint_type": "publicURL", "shared_physical_network": "false",
+                           "project_networks_reachable": "false"}
     for s, o, v, why in flags:
         conf.setdefault(s, {})[o] = ini_value(v)
 
@@ -271,9 +396,12 @@ def main():
             f.write("\n[%s]\n" % section)
             for k, v in opts.items():
                 f.write("%s = %s\n" % (k, v))
+    with open(os.path.join(work, "modules"), "w") as f:
+        f.write("".join(m + "\n" for m in modules))
     with open(os.path.join(work, "features.json"), "w") as f:
         json.dump([{"section": s, "option": o, "value": v, "why": why}
                    for s, o, v, why in flags], f, indent=1)
+    print("configure.py: extra modules: %s" % (" ".join(modules) or "-"))
     print("configure.py: %d accounts, compute microversions %s..%s; probed on: %s; probed off: %s"
           % (len(accounts), conf["compute"]["min_microversion"],
              conf["compute"]["max_microversion"],

@@ -4,6 +4,8 @@
 # subunit stream and regenerate docs/conformance.md from it.
 #
 #   tests/tempest/run.sh                 tempest.api.identity, .compute and .image whole
+#                                        (and .network, .volume, .object_storage whole
+#                                        when the stack's catalog has those services)
 #   tests/tempest/run.sh --check         what make check runs (CHECK_REGEX below)
 #   tests/tempest/run.sh --subset        the smaller part make check would fall back to
 #   tests/tempest/run.sh REGEX...        only the tests matching any REGEX (stestr
@@ -62,6 +64,13 @@ chmod 0700 "$WORK" # tempest.conf and accounts.yaml carry the stack's passwords
 throwaway_up tempest "$REPO/build/tempest-logs"
 
 /usr/bin/python3 "$HERE/configure.py" --root "$T" --workdir "$WORK" --concurrency "$CONCURRENCY"
+
+# The modules of the services the stack's catalog has beyond the three (configure.py
+# writes them: network, volume, object_storage) join a full, check or subset run whole.
+EXTRA=$(paste -sd'|' "$WORK/modules")
+if [ -n "$EXTRA" ] && [ "$WHAT" != part ]; then
+	REGEX="$REGEX|^tempest\.api\.($EXTRA)\."
+fi
 
 echo "$NUBO_PROG: tempest run --regex '$REGEX' --concurrency $CONCURRENCY"
 rc=0

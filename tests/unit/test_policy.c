@@ -42,6 +42,31 @@ static void domain_scope_roles_count_nowhere(void **state)
 	assert_int_equal(policy_check(POL_IDENTITY_ADMIN, &a), 0);
 }
 
+/* A system-scoped token: its roles count for the identity service's administration
+ * (Keystone's admin and system reader rules), never for a project's resources. */
+static void system_scope_roles_count_for_identity_only(void **state)
+{
+	struct auth a = caller(ROLE_READER);
+	a.project_id[0] = '\0';
+	a.system = 1;
+	assert_int_equal(policy_check(POL_IDENTITY_SYSTEM_READ, &a), 0);
+	assert_int_equal(policy_check(POL_IDENTITY_ADMIN, &a), -EACCES);
+	assert_int_equal(policy_check(POL_COMPUTE_READ, &a), -EACCES);
+	assert_int_equal(policy_check(POL_IMAGE_READ, &a), -EACCES);
+	a.roles = ROLE_READER | ROLE_MEMBER | ROLE_ADMIN;
+	assert_int_equal(policy_check(POL_IDENTITY_ADMIN, &a), 0);
+	assert_int_equal(policy_check(POL_COMPUTE_ADMIN, &a), -EACCES);
+	assert_false(policy_is_admin(&a));
+	/* a project reader is no system reader; a project admin passes both */
+	struct auth pr = caller(ROLE_READER), pa = caller(ROLE_READER | ROLE_MEMBER | ROLE_ADMIN);
+	assert_int_equal(policy_check(POL_IDENTITY_SYSTEM_READ, &pr), -EACCES);
+	assert_int_equal(policy_check(POL_IDENTITY_SYSTEM_READ, &pa), 0);
+	/* a domain-scoped reader is none either */
+	struct auth dr = caller(ROLE_READER);
+	dr.project_id[0] = '\0';
+	assert_int_equal(policy_check(POL_IDENTITY_SYSTEM_READ, &dr), -EACCES);
+}
+
 static void rules(void **state)
 {
 	struct auth none = {0};
@@ -150,8 +175,10 @@ static void every_route(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {cmocka_unit_test(rules), cmocka_unit_test(routes),
-	                                   cmocka_unit_test(domain_scope_roles_count_nowhere),
-	                                   cmocka_unit_test(every_route)};
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(rules), cmocka_unit_test(routes),
+	    cmocka_unit_test(domain_scope_roles_count_nowhere),
+	    cmocka_unit_test(system_scope_roles_count_for_identity_only),
+	    cmocka_unit_test(every_route)};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
