@@ -486,6 +486,21 @@ else
 		--file "$NUBO_GUEST_IMG" nubo-tiny -f value -c id
 fi
 
+# ------------------------------------------------------------------ external network
+# the shared external provider network floating IPs and router gateways come from
+# (NUBO_PUBLIC_CIDR, default 172.24.4.0/24 as devstack's; the gateway is the host's
+# address on the external bridge nubo-net plugs it into)
+step "external network public"
+NUBO_PUBLIC_CIDR=${NUBO_PUBLIC_CIDR:-172.24.4.0/24}
+if [ -n "$(os_admin network list --name public -f value -c ID)" ]; then
+	nubo_log "network public already there"
+else
+	os_admin network create --share --external --provider-network-type flat \
+		--provider-physical-network public public -f value -c id
+	os_admin subnet create --network public --subnet-range "$NUBO_PUBLIC_CIDR" \
+		--no-dhcp public-subnet -f value -c id
+fi
+
 # ------------------------------------------------------------------ compute ready
 # the agent registers within a heartbeat or two; the API is up, so an error is final
 hosts=
@@ -503,7 +518,7 @@ elapsed=$((SECONDS - START))
 cat <<EOF
 
 Nubo is running (root $NUBO_ROOT).
-  API          $API_URL   (/identity/v3, /compute/v2.1, /image/v2)
+  API          $API_URL   (/identity/v3, /compute/v2.1, /image/v2, /network/v2.0)
   credentials  . $NUBO_OPENRC admin      (or: . $NUBO_OPENRC demo)
                or: export OS_CLIENT_CONFIG_FILE=$NUBO_CLOUDS
                    openstack --os-cloud nubo-admin ...   (or nubo-demo)
