@@ -34,6 +34,7 @@ CREATE TABLE net_ports (
   device_id text NOT NULL DEFAULT '', device_owner text NOT NULL DEFAULT '',
   port_security boolean NOT NULL DEFAULT true, pairs jsonb NOT NULL DEFAULT '[]',
   host text NOT NULL DEFAULT '',
+  auto_delete boolean NOT NULL DEFAULT false, -- made by a server create: deleted with it
   created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now(),
   revision int NOT NULL DEFAULT 1,
   UNIQUE (network_id, mac));
