@@ -169,11 +169,14 @@ new_secrets() {
 	d=${NUBO_DEMO_PASSWORD:-$(old DEMO_PASSWORD)}
 	db=$(old NUBO_DB_PASSWORD)
 	key=$(old NUBO_AGENT_KEY)
+	local md
+	md=$(old NUBO_METADATA_SECRET)
 	echo "# Nubo secrets for the stack under $NUBO_ROOT (root only; written by deploy/stack.sh)"
 	echo "ADMIN_PASSWORD=${a:-$(randhex 12)}"
 	echo "DEMO_PASSWORD=${d:-$(randhex 12)}"
 	echo "NUBO_DB_PASSWORD=${db:-$(randhex 16)}"
 	echo "NUBO_AGENT_KEY=${key:-$(randhex 32)}"
+	echo "NUBO_METADATA_SECRET=${md:-$(randhex 32)}"
 	# CURVE keys of the scheduler <-> agent link (Z85; single-quoted: Z85 has $ & ( ...)
 	local k pub sec
 	for k in SERVER CLIENT; do
@@ -288,6 +291,7 @@ bus	curve_client_secret	$NUBO_CURVE_CLIENT_SECRET
 bus	curve_allowed_clients	${host:-node1}=$NUBO_CURVE_CLIENT_PUBLIC
 compute	host	${host:-node1}
 compute	state_dir	$NUBO_STATE_DIR
+network	metadata_secret	$NUBO_METADATA_SECRET
 EOF
 	awk -F '\t' -v stamp="$(date -u '+%Y-%m-%d %H:%M:%SZ')" '
 	NR == FNR { want[$1, $2] = $3; order[++n] = $1 SUBSEP $2; next }
