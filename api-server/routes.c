@@ -29,5 +29,6 @@ const struct httpd_table *const routes_all[] = {
     &net_quota_routes,
     &net_tag_routes,
     &net_metadata_routes,
+    &network_proxy_routes,
 };
 const size_t routes_count = sizeof(routes_all) / sizeof(routes_all[0]);
