@@ -28,5 +28,15 @@ const struct httpd_table *const routes_all[] = {
     &endpoint_group_routes,
     &domain_config_routes,
     &oauth_consumer_routes,
+    &network_routes,
+    &subnet_routes,
+    &port_routes,
+    &router_routes,
+    &floatingip_routes,
+    &secgroup_routes,
+    &net_quota_routes,
+    &net_tag_routes,
+    &net_metadata_routes,
+    &network_proxy_routes,
 };
 const size_t routes_count = sizeof(routes_all) / sizeof(routes_all[0]);

@@ -30,6 +30,17 @@ extern const struct httpd_table endpoint_group_routes;    /* identity/endpoint_g
 extern const struct httpd_table domain_config_routes;     /* identity/domain_config.c */
 extern const struct httpd_table oauth_consumer_routes;    /* identity/oauth_consumer.c */
 
+extern const struct httpd_table network_routes;       /* network/net_network.c */
+extern const struct httpd_table subnet_routes;        /* network/net_subnet.c */
+extern const struct httpd_table port_routes;          /* network/net_port.c */
+extern const struct httpd_table router_routes;        /* network/net_router.c */
+extern const struct httpd_table floatingip_routes;    /* network/net_floatingip.c */
+extern const struct httpd_table secgroup_routes;      /* network/net_secgroup.c */
+extern const struct httpd_table net_quota_routes;     /* network/net_quota.c */
+extern const struct httpd_table net_tag_routes;       /* network/net_tag.c */
+extern const struct httpd_table network_proxy_routes; /* compute/network_proxy.c */
+extern const struct httpd_table net_metadata_routes;  /* network/net_metadata.c */
+
 extern const struct httpd_table *const routes_all[];
 extern const size_t routes_count;
 

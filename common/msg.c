@@ -23,6 +23,7 @@ enum field_type {
 	F_RES,       /* enum msg_res_kind, as its name */
 	F_RESOURCES, /* struct msg_resource array with its count at off2, max entries */
 	F_VARIANT,   /* a nested object whose field table select() picks */
+	F_NICS,      /* struct msg_nic array with its count at off2, max entries */
 };
 
 struct field;
@@ -64,10 +65,17 @@ static const struct field spawn_fields[] = {
     {"key_name", F_STR, U(task, p.spawn.key_name), 255, 0, 0, NULL},
     {"public_key", F_STR, U(task, p.spawn.public_key), 16384, 0, 0, NULL},
     {"user_data", F_STR, U(task, p.spawn.user_data), MSG_USERDATA_MAX, 0, 0, NULL},
+    {"nics", F_NICS, U(task, p.spawn.nics), MSG_NICS_MAX, 0, U(task, p.spawn.n_nics), NULL},
+};
+
+static const struct field net_sync_fields[] = {
+    {"generation", F_INT, U(task, p.net_sync.generation), 0x7fffffff, 1, 0, NULL},
+    {"state", F_STR, U(task, p.net_sync.state), MSG_NETSTATE_MAX, 1, 0, NULL},
 };
 
 static const struct field_table no_payload = {NULL, 0};
 static const struct field_table spawn_payload = TABLE(spawn_fields);
+static const struct field_table net_sync_payload = TABLE(net_sync_fields);
 
 struct action_desc {
 	const char *action;
@@ -84,6 +92,12 @@ static const struct action_desc instance_actions[] = {
 static const char *const instance_states[] = {VM_RUNNING, VM_PAUSED,  VM_SUSPENDED,
                                               VM_SHUTOFF, VM_DELETED, VM_ERROR};
 
+static const struct action_desc nethost_actions[] = {
+    {TASK_NET_SYNC, &net_sync_payload},
+};
+
+static const char *const nethost_states[] = {NET_SYNCED, NET_ERROR};
+
 static const struct res_desc {
 	const char *name;
 	enum msg_agent_kind agent;
@@ -95,6 +109,9 @@ static const struct res_desc {
     [MSG_RES_INSTANCE] = {"instance", MSG_AGENT_COMPUTE, instance_states,
                           sizeof(instance_states) / sizeof(instance_states[0]), instance_actions,
                           sizeof(instance_actions) / sizeof(instance_actions[0])},
+    [MSG_RES_NETHOST] = {"nethost", MSG_AGENT_NETWORK, nethost_states,
+                         sizeof(nethost_states) / sizeof(nethost_states[0]), nethost_actions,
+                         sizeof(nethost_actions) / sizeof(nethost_actions[0])},
 };
 
 /* ---- agent kinds and their capacities ------------------------------------------ */
@@ -107,11 +124,18 @@ static const struct field compute_cap_fields[] = {
     {"uptime_s", F_INT, U(hello, cap.compute.uptime_s), 1 << 30, 0, 0, NULL},
 };
 
+static const struct field network_cap_fields[] = {
+    {"tunnel_ip", F_WORD, U(hello, cap.network.tunnel_ip), FIXED(hello, cap.network.tunnel_ip), 0,
+     0, NULL},
+    {"vlan", F_BOOL, U(hello, cap.network.vlan), 1, 0, 0, NULL},
+};
+
 static const struct agent_desc {
 	const char *name;
 	struct field_table capacity;
 } agent_kinds[MSG_AGENT_KIND_COUNT] = {
     [MSG_AGENT_COMPUTE] = {"compute", TABLE(compute_cap_fields)},
+    [MSG_AGENT_NETWORK] = {"network", TABLE(network_cap_fields)},
 };
 
 /* ---- message kinds -------------------------------------------------------------- */
@@ -314,7 +338,7 @@ static void table_release(const struct field_table *t, struct msg *m)
 {
 	for (size_t i = 0; t && i < t->n; i++) {
 		const struct field *f = &t->f[i];
-		if (f->type == F_STR || f->type == F_RESOURCES) {
+		if (f->type == F_STR || f->type == F_RESOURCES || f->type == F_NICS) {
 			void **p = (void **)((char *)m + f->off);
 			free(*p);
 			*p = NULL;
@@ -352,6 +376,42 @@ static int word_ok(const char *s)
 }
 
 /* ---- encoding ------------------------------------------------------------------- */
+
+/* "xx:xx:xx:xx:xx:xx", lowercase hex */
+static int mac_ok(const char *s)
+{
+	for (int i = 0; i < 17; i++)
+		if (i % 3 == 2 ? s[i] != ':' : !strchr("0123456789abcdef", s[i]) || !s[i])
+			return 0;
+	return s[17] == '\0';
+}
+
+static int nic_ok(const struct msg_nic *n)
+{
+	return uuid_is_valid(n->port_id) && uuid_is_valid(n->network_id) && mac_ok(n->mac) &&
+	       n->tap[0] && word_ok(n->tap) && n->mtu >= 68 && n->mtu <= 65535;
+}
+
+/* The JSON array of f's NICs in m (owned), or NULL when one breaks its bound. */
+static json_t *encode_nics(const struct field *f, const struct msg *m)
+{
+	const struct msg_nic *ns = *(struct msg_nic *const *)((const char *)m + f->off);
+	int n = *(const int *)((const char *)m + f->off2);
+	if (n < 0 || (size_t)n > f->max)
+		return NULL;
+	json_t *v = json_array();
+	for (int j = 0; j < n; j++) {
+		if (!nic_ok(&ns[j])) {
+			json_decref(v);
+			return NULL;
+		}
+		json_array_append_new(v,
+		                      json_pack("{s:s,s:s,s:s,s:s,s:i}", "port_id", ns[j].port_id,
+		                                "network_id", ns[j].network_id, "mac", ns[j].mac,
+		                                "tap", ns[j].tap, "mtu", ns[j].mtu));
+	}
+	return v;
+}
 
 /* The JSON object of the fields of t in m (owned), or NULL when one breaks its bound. */
 static json_t *encode_table(const struct field_table *t, const struct msg *m)
@@ -418,6 +478,10 @@ static json_t *encode_table(const struct field_table *t, const struct msg *m)
 			}
 			break;
 		}
+		case F_NICS:
+			if (!(v = encode_nics(f, m)))
+				goto fail;
+			break;
 		case F_VARIANT: {
 			const struct field_table *sub = f->select(m);
 			if (!sub)
@@ -487,6 +551,41 @@ static int decode_resources(const struct field *f, json_t *v, struct msg *out)
 	return 0;
 }
 
+/* Copies the string member name of e into dst[cap]; -1 when absent or too long. */
+static int copy_member(json_t *e, const char *name, char *dst, size_t cap)
+{
+	const char *s = json_string_value(json_object_get(e, name));
+	if (!s || strlen(s) >= cap)
+		return -1;
+	strcpy(dst, s);
+	return 0;
+}
+
+static int decode_nics(const struct field *f, json_t *v, struct msg *out)
+{
+	if (!json_is_array(v) || json_array_size(v) > f->max)
+		return -EINVAL;
+	size_t n = json_array_size(v);
+	struct msg_nic *ns = xcalloc(n ? n : 1, sizeof(*ns));
+	*(struct msg_nic **)((char *)out + f->off) = ns;
+	*(int *)((char *)out + f->off2) = (int)n;
+	for (size_t j = 0; j < n; j++) {
+		json_t *e = json_array_get(v, j);
+		json_t *mtu = json_object_get(e, "mtu");
+		if (copy_member(e, "port_id", ns[j].port_id, sizeof(ns[j].port_id)) < 0 ||
+		    copy_member(e, "network_id", ns[j].network_id, sizeof(ns[j].network_id)) < 0 ||
+		    copy_member(e, "mac", ns[j].mac, sizeof(ns[j].mac)) < 0 ||
+		    copy_member(e, "tap", ns[j].tap, sizeof(ns[j].tap)) < 0 ||
+		    !json_is_integer(mtu) || json_integer_value(mtu) < 68 ||
+		    json_integer_value(mtu) > 65535)
+			return -EINVAL;
+		ns[j].mtu = (int)json_integer_value(mtu);
+		if (!nic_ok(&ns[j]))
+			return -EINVAL;
+	}
+	return 0;
+}
+
 static int decode_field(const struct field *f, json_t *v, struct msg *out, char *err, size_t errlen)
 {
 	char *base = (char *)out + f->off;
@@ -540,6 +639,10 @@ static int decode_field(const struct field *f, json_t *v, struct msg *out, char 
 	}
 	case F_RESOURCES:
 		if (decode_resources(f, v, out) < 0)
+			goto bad;
+		return 0;
+	case F_NICS:
+		if (decode_nics(f, v, out) < 0)
 			goto bad;
 		return 0;
 	case F_VARIANT: {

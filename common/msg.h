@@ -42,12 +42,14 @@ enum msg_kind {
 /* What an agent is. Zero is compute, so a zeroed hello is a compute hello. */
 enum msg_agent_kind {
 	MSG_AGENT_COMPUTE, /* "compute": runs instances */
+	MSG_AGENT_NETWORK, /* "network": nubo-net, converges a host's networking */
 	MSG_AGENT_KIND_COUNT
 };
 
 /* What a task, result, event or reported resource is about. Zero is instance. */
 enum msg_res_kind {
 	MSG_RES_INSTANCE, /* "instance": a VM, agent kind compute */
+	MSG_RES_NETHOST,  /* "nethost": a host's whole networking, agent kind network */
 	MSG_RES_KIND_COUNT
 };
 
@@ -74,12 +76,19 @@ struct msg_cap_compute {
 	int uptime_s; /* seconds since the host booted (os-hypervisors uptime); 0: unknown */
 };
 
+/* What a network agent offers (docs/netstate.md). */
+struct msg_cap_network {
+	char tunnel_ip[16]; /* dotted IPv4 other hosts send VXLAN to, "" if none */
+	int vlan;           /* 1 when the kernel has 8021q */
+};
+
 struct msg_hello { /* MSG_HELLO and MSG_HEARTBEAT */
 	char host[MSG_HOST_MAX];
 	char az[MSG_HOST_MAX];
 	enum msg_agent_kind agent_kind;
 	union { /* chosen by agent_kind; wire: "capacity" */
 		struct msg_cap_compute compute;
+		struct msg_cap_network network;
 	} cap;
 	int n_resources;
 	struct msg_resource *resources; /* owned, n_resources entries */
@@ -98,6 +107,28 @@ struct msg_hello { /* MSG_HELLO and MSG_HEARTBEAT */
 #define TASK_RESUME "resume"
 #define TASK_REBUILD "rebuild" /* payload: spawn's (the new image, name, key, user data) */
 
+/* nethost states and its one action (docs/netstate.md). */
+#define NET_SYNCED "synced"
+#define NET_ERROR "error"
+#define TASK_NET_SYNC "net.sync"
+#define MSG_NETSTATE_MAX (384 * 1024) /* the document text; escaped it stays < MSG_MAX_BYTES */
+
+/* Payload of net.sync: the host's whole desired state. */
+struct msg_net_sync {
+	int generation;
+	char *state; /* owned; the JSON text of docs/netstate.md's document */
+};
+
+/* One NIC of a spawned instance: a Network API port bound to the host. */
+#define MSG_NICS_MAX 8
+struct msg_nic {
+	char port_id[UUID_STR_LEN];
+	char network_id[UUID_STR_LEN];
+	char mac[18]; /* "fa:16:3e:xx:xx:xx" */
+	char tap[16]; /* "tap" + port_id[0:11] */
+	int mtu;
+};
+
 /* Payload of an instance spawn. All char * are owned. */
 struct msg_spawn {
 	char *name;
@@ -110,6 +141,8 @@ struct msg_spawn {
 	char *key_name;
 	char *public_key;
 	char *user_data; /* base64, as the user sent it */
+	int n_nics;
+	struct msg_nic *nics; /* owned, n_nics entries; none: a user-mode NIC */
 };
 
 struct msg_task {
@@ -119,7 +152,8 @@ struct msg_task {
 	char resource_id[UUID_STR_LEN];
 	union { /* chosen by (resource_kind, action); wire: "payload". An action without
 		   a payload leaves it zeroed. */
-		struct msg_spawn spawn; /* instance spawn and rebuild */
+		struct msg_spawn spawn;       /* instance spawn and rebuild */
+		struct msg_net_sync net_sync; /* nethost net.sync */
 	} p;
 };
 

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "compute/instance_action.h"
+#include "compute/network_proxy.h"
 #include "jparse.h"
 #include "msg.h"
 #include "policy.h"
@@ -454,6 +455,8 @@ static const struct {
     {"migrate", action_migrate},
     {"os-migrateLive", action_migrate},
     {"rebuild", server_rebuild},
+    {"addSecurityGroup", network_proxy_sg_action},
+    {"removeSecurityGroup", network_proxy_sg_action},
 };
 
 static void server_action(struct req *r, struct resp *w)

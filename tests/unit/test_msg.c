@@ -78,6 +78,53 @@ static void roundtrip_rebuild(void **state)
 	msg_release(&out);
 }
 
+static void roundtrip_spawn_nics_and_net_sync(void **state)
+{
+	struct msg m, out;
+	msg_task_init(&m, task_id, TASK_SPAWN, MSG_RES_INSTANCE, inst_id);
+	struct msg_spawn *p = &m.u.task.p.spawn;
+	p->vcpus = 1;
+	p->ram_mb = 64;
+	p->n_nics = 1;
+	p->nics = xcalloc(1, sizeof(*p->nics));
+	strcpy(p->nics[0].port_id, image_id);
+	strcpy(p->nics[0].network_id, task_id);
+	strcpy(p->nics[0].mac, "fa:16:3e:01:02:03");
+	strcpy(p->nics[0].tap, "tapbbbbbbbb-bb");
+	p->nics[0].mtu = 1450;
+	roundtrip(&m, &out);
+	assert_int_equal(out.u.task.p.spawn.n_nics, 1);
+	assert_string_equal(out.u.task.p.spawn.nics[0].tap, "tapbbbbbbbb-bb");
+	assert_int_equal(out.u.task.p.spawn.nics[0].mtu, 1450);
+	msg_release(&out);
+	/* a NIC with a bad MTU does not encode */
+	p->nics[0].mtu = 10;
+	assert_null(msg_encode(&m));
+	msg_release(&m);
+
+	msg_task_init(&m, task_id, TASK_NET_SYNC, MSG_RES_NETHOST, inst_id);
+	m.u.task.p.net_sync.generation = 7;
+	m.u.task.p.net_sync.state = xstrdup("{\"version\":1,\"networks\":[]}");
+	roundtrip(&m, &out);
+	assert_int_equal(out.u.task.resource_kind, MSG_RES_NETHOST);
+	assert_int_equal(out.u.task.p.net_sync.generation, 7);
+	assert_string_equal(out.u.task.p.net_sync.state, m.u.task.p.net_sync.state);
+	msg_release(&m);
+	msg_release(&out);
+
+	msg_init(&m, MSG_HELLO);
+	strcpy(m.u.hello.host, "node1");
+	m.u.hello.agent_kind = MSG_AGENT_NETWORK;
+	strcpy(m.u.hello.cap.network.tunnel_ip, "10.0.0.5");
+	m.u.hello.cap.network.vlan = 1;
+	roundtrip(&m, &out);
+	assert_int_equal(out.u.hello.agent_kind, MSG_AGENT_NETWORK);
+	assert_string_equal(out.u.hello.cap.network.tunnel_ip, "10.0.0.5");
+	assert_int_equal(out.u.hello.cap.network.vlan, 1);
+	msg_release(&m);
+	msg_release(&out);
+}
+
 static void task_wire_shape(void **state)
 {
 	struct msg m;
@@ -356,6 +403,7 @@ int main(void)
 	    cmocka_unit_test(roundtrip_spawn),
 	    cmocka_unit_test(roundtrip_rebuild),
 	    cmocka_unit_test(task_wire_shape),
+	    cmocka_unit_test(roundtrip_spawn_nics_and_net_sync),
 	    cmocka_unit_test(request_id_in_envelope),
 	    cmocka_unit_test(roundtrip_hello_with_resources),
 	    cmocka_unit_test(roundtrip_result_event_ack),
