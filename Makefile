@@ -108,7 +108,7 @@ e2e: all
 # feature flag may skip (docs/conformance.md lists them); check runs the harness's own
 # tests (the subunit -> conformance.md generator). tempest-check is the part check will
 # run once the three modules pass.
-TEMPEST_SELFTEST = PYTHONDONTWRITEBYTECODE=1 pytest-3 -q -p no:cacheprovider tests/tempest/test_conformance.py
+TEMPEST_SELFTEST = PYTHONDONTWRITEBYTECODE=1 pytest-3 -q -p no:cacheprovider tests/tempest/test_conformance.py tests/tempest/test_configure.py
 tempest-selftest:
 	$(TEMPEST_SELFTEST)
 

@@ -138,21 +138,22 @@ static void ac_create(struct req *r, struct resp *w)
 		resp_error(r, w, 400, "roles: each role is {\"id\"} or {\"name\"}");
 		goto out;
 	}
-	/* the roles asked for (by id or name), each a role of the caller's token: held by
-	 * the user on the project (directly or through a group) and, for a token that came
-	 * from an application credential, one of that credential's; none asked: all the
-	 * token's roles (Keystone), so a reader-only credential cannot mint a member one */
+	/* the roles asked for (by id or name), each a role of the caller's token: a global
+	 * role held by the user on the project (directly, through a group or inherited)
+	 * and, for a token that came from an application credential, one of that
+	 * credential's; none asked: all the token's roles (Keystone), so a reader-only
+	 * credential cannot mint a member one */
 	res =
 	    DBQ(r->ctx->db, err, sizeof err,
-	        "WITH RECURSIVE hid (id) AS (SELECT ra.role_id FROM role_assignments ra"
-	        " WHERE ra.project_id = $2"
-	        " AND (ra.user_id = $1 OR ra.group_id IN (SELECT group_id FROM group_members"
-	        " WHERE user_id = $1)) UNION SELECT ir.implied_role_id FROM implied_roles ir"
+	        "WITH RECURSIVE hid (id) AS (SELECT g.role_id FROM"
+	        " user_scope_grants($1, $2, NULL, false) g"
+	        " UNION SELECT ir.implied_role_id FROM implied_roles ir"
 	        " JOIN hid ON ir.prior_role_id = hid.id),"
 	        " acr (id) AS (SELECT unnest(role_ids) FROM application_credentials WHERE id = $4"
 	        " UNION SELECT ir.implied_role_id FROM implied_roles ir"
 	        " JOIN acr ON ir.prior_role_id = acr.id),"
 	        " held AS (SELECT ro.id, ro.name FROM roles ro WHERE ro.id IN (SELECT id FROM hid)"
+	        " AND ro.domain_id IS NULL"
 	        " AND ($4::text IS NULL OR ro.id IN (SELECT id FROM acr))),"
 	        " asked AS (SELECT x->>'id' AS id, x->>'name' "
 	        "AS name"

@@ -20,12 +20,12 @@
 #define MEMBER_COLS                                                                                \
 	"u.id, u.name, u.enabled, u.default_project_id, u.email, u.domain_id, u.extra::text"
 
-/* Whether the user of X (a token t) holds a role on X's project or domain, directly
- * or through a group (the membership or group just deleted no longer counts). */
+/* Whether the user of X (a token t) holds a role on X's project, domain or the system,
+ * directly, through a group or inherited (the membership or group just deleted no
+ * longer counts). */
 #define HOLDS_ROLE_ON_SCOPE_OF(x)                                                                  \
-	"EXISTS (SELECT 1 FROM role_assignments ra WHERE (ra.project_id = " x ".project_id"        \
-	" OR ra.domain_id = " x ".domain_id) AND (ra.user_id = " x ".user_id OR ra.group_id IN"    \
-	" (SELECT gm.group_id FROM group_members gm WHERE gm.user_id = " x ".user_id)))"
+	"EXISTS (SELECT 1 FROM user_scope_grants(" x ".user_id, " x ".project_id, " x              \
+	".domain_id, " x ".system))"
 /* What the users of $1 (a text[]) lost with a group membership or a group: their
  * project- and domain-scoped tokens left with no role there are revoked, their
  * application credentials on a project where they hold no role any more deleted
@@ -33,12 +33,11 @@
  * trigger's revocation events drop the users' cached tokens. */
 static const char *const members_orphans[] = {
     "UPDATE tokens t SET revoked = true WHERE t.user_id = ANY($1::text[]) AND NOT t.revoked"
-    " AND (t.project_id IS NOT NULL OR t.domain_id IS NOT NULL)"
+    " AND (t.project_id IS NOT NULL OR t.domain_id IS NOT NULL OR t.system)"
     " AND NOT " HOLDS_ROLE_ON_SCOPE_OF("t"),
     "DELETE FROM application_credentials ac WHERE ac.user_id = ANY($1::text[])"
-    " AND NOT EXISTS (SELECT 1 FROM role_assignments ra WHERE ra.project_id = ac.project_id"
-    " AND (ra.user_id = ac.user_id OR ra.group_id IN (SELECT gm.group_id FROM group_members gm"
-    " WHERE gm.user_id = ac.user_id)))",
+    " AND NOT EXISTS (SELECT 1 FROM user_scope_grants(ac.user_id, ac.project_id, NULL,"
+    " false))",
 };
 
 /* Runs members_orphans for users (a PostgreSQL text[] literal) and commits the open

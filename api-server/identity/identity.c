@@ -1153,9 +1153,7 @@ static void roles_delete(struct req *r, struct resp *w)
 	    DBX(r->ctx->db, err, sizeof err, "DELETE FROM roles WHERE id = $1", r->params[0]) < 0 ||
 	    DBX(r->ctx->db, err, sizeof err,
 	        "DELETE FROM application_credentials ac WHERE NOT EXISTS (SELECT 1 FROM"
-	        " role_assignments ra WHERE ra.project_id = ac.project_id AND (ra.user_id ="
-	        " ac.user_id OR ra.group_id IN (SELECT gm.group_id FROM group_members gm"
-	        " WHERE gm.user_id = ac.user_id)))") < 0 ||
+	        " user_scope_grants(ac.user_id, ac.project_id, NULL, false))") < 0 ||
 	    db_commit(r->ctx->db) < 0)
 		resp_db_error(r, w, err[0] ? err : "role delete failed");
 	else
