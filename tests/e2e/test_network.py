@@ -297,14 +297,17 @@ def test_concurrent_port_creates_get_distinct_ips(stack, os_cli, os_run, http):
 
 def test_tags_fields_and_pagination(stack, os_cli, os_run, http):
     tok = stack.token()
-    made = [os_cli("network", "create", "e2e-page-%d" % i)["id"] for i in range(5)]
+    tag = uuid.uuid4().hex[:6]
+    made = [os_cli("network", "create", "e2e-page-%s-%d" % (tag, i))["id"] for i in range(5)]
     try:
         os_run("network", "set", "--tag", "red", "--tag", "blue", made[0])
         assert sorted(os_cli("network", "show", made[0])["tags"]) == ["blue", "red"]
-        r = http("GET", NET + "/networks?tags=red", token=tok)
-        assert [n["id"] for n in r.json["networks"]] == [made[0]]
-        r = http("GET", NET + "/networks?fields=id&fields=name&name=e2e-page-1", token=tok)
-        assert r.json["networks"] == [{"id": made[1], "name": "e2e-page-1"}]
+        r = http("GET", NET + "/networks?tags=red,blue", token=tok)
+        assert made[0] in [n["id"] for n in r.json["networks"]]
+        assert not set(made[1:]) & {n["id"] for n in r.json["networks"]}
+        r = http("GET", NET + "/networks?fields=id&fields=name&name=e2e-page-%s-1" % tag,
+                 token=tok)
+        assert r.json["networks"] == [{"id": made[1], "name": "e2e-page-%s-1" % tag}]
         seen, marker = [], None
         while True:
             path = NET + "/networks?limit=2&sort_key=name&sort_dir=asc"
@@ -316,8 +319,8 @@ def test_tags_fields_and_pagination(stack, os_cli, os_run, http):
             if not nxt:
                 break
             marker = page["networks"][-1]["id"]
-        names = [n for n in seen if n.startswith("e2e-page-")]
-        assert names == ["e2e-page-%d" % i for i in range(5)]
+        names = [n for n in seen if n.startswith("e2e-page-%s-" % tag)]
+        assert names == ["e2e-page-%s-%d" % (tag, i) for i in range(5)]
         assert seen == sorted(seen)
     finally:
         os_run("network", "delete", *made, check=False)
