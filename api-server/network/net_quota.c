@@ -180,6 +180,7 @@ static const struct httpd_route quota_route_list[] = {
     {"GET", "/network/v2.0/quotas/tenant", quota_tenant, POL_NETWORK_READ, 0},
     {"GET", "/network/v2.0/quotas/{}", quota_show, POL_NETWORK_READ, 0},
     {"GET", "/network/v2.0/quotas/{}/details", quota_details, POL_NETWORK_READ, 0},
+    {"GET", "/network/v2.0/quotas/{}/details.json", quota_details, POL_NETWORK_READ, 0},
     {"GET", "/network/v2.0/quotas/{}/default", quota_defaults, POL_NETWORK_READ, 0},
     {"PUT", "/network/v2.0/quotas/{}", quota_update, POL_NETWORK_ADMIN, 0},
     {"DELETE", "/network/v2.0/quotas/{}", quota_reset, POL_NETWORK_ADMIN, 0},

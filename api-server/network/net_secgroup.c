@@ -260,11 +260,12 @@ static const struct jfield rule_fields[] = {
     {"description", J_STR, F(description), 0, 255, 0, 1, 0},
     {"project_id", J_STR, F(project_id), 0, 64, 0, 1, 0},
     {"tenant_id", J_STR, F(tenant_id), 0, 64, 0, 1, 0},
-    {"port_range_min", J_INT, F(pmin), 0, 65535, 0, 1, 0},
-    {"port_range_max", J_INT, F(pmax), 0, 65535, 0, 1, 0},
+    {"port_range_min", J_INT, F(pmin), -1000000, 1000000, 0, 1, 0},
+    {"port_range_max", J_INT, F(pmax), -1000000, 1000000, 0, 1, 0},
 };
 #undef F
 #define NRULE (sizeof(rule_fields) / sizeof(rule_fields[0]))
+#define PORT_ABSENT (-2000000) /* port_range_min/max not given */
 
 /* Protocol names Neutron takes, and their numbers. */
 static const struct {
@@ -320,12 +321,12 @@ static int rule_create_tx(struct req *r, struct resp *w, void *arg)
 	struct rule_create *c = arg;
 	struct rule_in *in = &c->in;
 	PGconn *db = r->ctx->db;
-	char err[512], state[8] = "", pmin[16], pmax[16];
+	char err[512], state[8] = "", pmin[24], pmax[24];
 	if (net_quota_take(r, w, db, c->project, "security_group_rule",
 	                   "SELECT count(*) FROM net_sg_rules WHERE project_id = $1") < 0)
 		return -EDQUOT;
-	snprintf(pmin, sizeof pmin, "%ld", in->pmin);
-	snprintf(pmax, sizeof pmax, "%ld", in->pmax);
+	snprintf(pmin, sizeof pmin, "%ld", in->pmin == PORT_ABSENT ? -1 : in->pmin);
+	snprintf(pmax, sizeof pmax, "%ld", in->pmax == PORT_ABSENT ? -1 : in->pmax);
 	uuid_generate_str(c->id);
 	PGresult *q = db_query(
 	    db,
@@ -411,23 +412,35 @@ static int rule_validate(struct req *r, struct resp *w, struct rule_create *c)
 		    in->protocol);
 		return -EINVAL;
 	}
-	if ((in->pmin >= 0 || in->pmax >= 0) && !ported && !icmp)
+	if ((in->pmin != PORT_ABSENT || in->pmax != PORT_ABSENT) && !ported && !icmp)
 		return rule_bad(
 		    r, w, "SecurityGroupInvalidPortRange",
 		    "Invalid protocol for port range, only supported for TCP, UDP, UDPLITE, "
 		    "SCTP and DCCP and ICMP and ICMPv6");
-	if (ported && in->pmin >= 0 && in->pmax >= 0 && (in->pmin > in->pmax || in->pmin == 0)) {
+	long bad_port = in->pmin != PORT_ABSENT && (in->pmin < 0 || in->pmin > 65535)   ? in->pmin
+	                : in->pmax != PORT_ABSENT && (in->pmax < 0 || in->pmax > 65535) ? in->pmax
+	                                                                                : -1;
+	if (ported && bad_port != -1) {
+		net_error(r, w, 400, "SecurityGroupInvalidPortValue", "Invalid value for port %ld",
+		          bad_port);
+		return -EINVAL;
+	}
+	if (ported && in->pmin == PORT_ABSENT && in->pmax != PORT_ABSENT) {
 		net_error(r, w, 400, "SecurityGroupInvalidPortRange",
 		          "For TCP/UDP protocols, port_range_min must be <= port_range_max");
 		return -EINVAL;
 	}
-	if (ported && (in->pmin >= 0) != (in->pmax >= 0)) {
-		if (in->pmin < 0)
-			in->pmin = 1;
-		else
-			in->pmax = 65535;
+	if (ported && in->pmin != PORT_ABSENT && in->pmax != PORT_ABSENT &&
+	    (in->pmin > in->pmax || in->pmin == 0)) {
+		net_error(r, w, 400, "SecurityGroupInvalidPortRange",
+		          "For TCP/UDP protocols, port_range_min must be <= port_range_max");
+		return -EINVAL;
 	}
-	if (icmp && (in->pmin > 255 || in->pmax > 255 || (in->pmax >= 0 && in->pmin < 0))) {
+	if (ported && in->pmin != PORT_ABSENT && in->pmax == PORT_ABSENT)
+		in->pmax = in->pmin;
+	if (icmp && ((in->pmin != PORT_ABSENT && (in->pmin < 0 || in->pmin > 255)) ||
+	             (in->pmax != PORT_ABSENT && (in->pmax < 0 || in->pmax > 255)) ||
+	             (in->pmax != PORT_ABSENT && in->pmin == PORT_ABSENT))) {
 		net_error(r, w, 400, "SecurityGroupInvalidIcmpValue",
 		          "Invalid value for ICMP %s (%s) %ld. It must be 0 to 255.",
 		          in->pmin > 255 ? "type" : "code",
@@ -478,7 +491,7 @@ static void rule_create(struct req *r, struct resp *w)
 {
 	struct rule_create c = {.prefix = ""};
 	memset(&c.in, 0, sizeof c.in);
-	c.in.pmin = c.in.pmax = -1;
+	c.in.pmin = c.in.pmax = PORT_ABSENT;
 	if (wire_parse_wrapped(r, w, "security_group_rule", rule_fields, NRULE, &c.in) < 0)
 		return;
 	if (rule_validate(r, w, &c) < 0)

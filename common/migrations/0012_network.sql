@@ -166,7 +166,7 @@ CREATE VIEW net_ports_v AS SELECT p.id, p.project_id, false AS shared, false AS 
   'ip_allocation', 'immediate', 'propagate_uplink_status', false,
   'tags', net_tags_of(p.id), 'created_at', net_ts(p.created_at),
   'updated_at', net_ts(p.updated_at), 'revision_number', p.revision) AS body
-  FROM net_ports p WHERE p.project_id <> '';
+  FROM net_ports p;
 
 CREATE VIEW net_routers_v AS SELECT r.id, r.project_id, false AS shared, false AS external,
   r.created_at, json_build_object(

@@ -297,14 +297,17 @@ def test_concurrent_port_creates_get_distinct_ips(stack, os_cli, os_run, http):
 
 def test_tags_fields_and_pagination(stack, os_cli, os_run, http):
     tok = stack.token()
-    made = [os_cli("network", "create", "e2e-page-%d" % i)["id"] for i in range(5)]
+    tag = uuid.uuid4().hex[:6]
+    made = [os_cli("network", "create", "e2e-page-%s-%d" % (tag, i))["id"] for i in range(5)]
     try:
         os_run("network", "set", "--tag", "red", "--tag", "blue", made[0])
         assert sorted(os_cli("network", "show", made[0])["tags"]) == ["blue", "red"]
-        r = http("GET", NET + "/networks?tags=red", token=tok)
-        assert [n["id"] for n in r.json["networks"]] == [made[0]]
-        r = http("GET", NET + "/networks?fields=id&fields=name&name=e2e-page-1", token=tok)
-        assert r.json["networks"] == [{"id": made[1], "name": "e2e-page-1"}]
+        r = http("GET", NET + "/networks?tags=red,blue", token=tok)
+        assert made[0] in [n["id"] for n in r.json["networks"]]
+        assert not set(made[1:]) & {n["id"] for n in r.json["networks"]}
+        r = http("GET", NET + "/networks?fields=id&fields=name&name=e2e-page-%s-1" % tag,
+                 token=tok)
+        assert r.json["networks"] == [{"id": made[1], "name": "e2e-page-%s-1" % tag}]
         seen, marker = [], None
         while True:
             path = NET + "/networks?limit=2&sort_key=name&sort_dir=asc"
@@ -316,8 +319,8 @@ def test_tags_fields_and_pagination(stack, os_cli, os_run, http):
             if not nxt:
                 break
             marker = page["networks"][-1]["id"]
-        names = [n for n in seen if n.startswith("e2e-page-")]
-        assert names == ["e2e-page-%d" % i for i in range(5)]
+        names = [n for n in seen if n.startswith("e2e-page-%s-" % tag)]
+        assert names == ["e2e-page-%s-%d" % (tag, i) for i in range(5)]
         assert seen == sorted(seen)
     finally:
         os_run("network", "delete", *made, check=False)
@@ -335,12 +338,14 @@ def conf_value(stack, section, key):
 
 
 def test_server_ports_addresses_metadata_and_release(stack, os_cli, os_run, http, ids):
-    net = os_cli("network", "create", "e2e-srvnet")
-    os_cli("subnet", "create", "--network", "e2e-srvnet", "--subnet-range", "10.70.0.0/24",
+    sfx = uuid.uuid4().hex[:6]
+    netname, sgname = "e2e-srvnet-" + sfx, "e2e-srv-sg-" + sfx
+    net = os_cli("network", "create", netname)
+    os_cli("subnet", "create", "--network", netname, "--subnet-range", "10.70.0.0/24",
            "e2e-srvsub")
-    os_cli("security", "group", "create", "e2e-srv-sg")
+    os_cli("security", "group", "create", sgname)
     srv = os_cli("server", "create", "--flavor", "m1.tiny", "--image", "nubo-tiny",
-                 "--network", "e2e-srvnet", "--security-group", "e2e-srv-sg", "e2e-netvm")
+                 "--network", netname, "--security-group", sgname, "e2e-netvm")
     try:
         ports = os_cli("port", "list", "--server", srv["id"], "--long")
         assert len(ports) == 1, ports
@@ -348,9 +353,9 @@ def test_server_ports_addresses_metadata_and_release(stack, os_cli, os_run, http
         assert port["device_owner"] == "compute:nova" and port["device_id"] == srv["id"]
         ip = port["fixed_ips"][0]["ip_address"]
         assert port["security_group_ids"] == [os_cli("security", "group", "show",
-                                                     "e2e-srv-sg")["id"]]
+                                                     sgname)["id"]]
         shown = os_cli("server", "show", srv["id"])
-        assert "e2e-srvnet" in json.dumps(shown["addresses"]) and ip in json.dumps(
+        assert netname in json.dumps(shown["addresses"]) and ip in json.dumps(
             shown["addresses"])
         # the metadata service answers the instance at (network, fixed IP), and only it
         secret = conf_value(stack, "network", "metadata_secret")
@@ -371,21 +376,22 @@ def test_server_ports_addresses_metadata_and_release(stack, os_cli, os_run, http
         # Nova's proxies: the server's groups, add/remove a group
         tok = stack.token()
         r = http("GET", "/compute/v2.1/servers/%s/os-security-groups" % srv["id"], token=tok)
-        assert [g["name"] for g in r.json["security_groups"]] == ["e2e-srv-sg"]
+        assert [g["name"] for g in r.json["security_groups"]] == [sgname]
         r = http("POST", "/compute/v2.1/servers/%s/action" % srv["id"],
                  {"addSecurityGroup": {"name": "default"}}, tok)
         assert r.status == 202, r
         r = http("GET", "/compute/v2.1/servers/%s/os-security-groups" % srv["id"], token=tok)
-        assert sorted(g["name"] for g in r.json["security_groups"]) == ["default", "e2e-srv-sg"]
+        assert sorted(g["name"] for g in r.json["security_groups"]) == sorted(
+            ["default", sgname])
         r = http("GET", "/compute/v2.1/os-security-groups", token=tok)
         assert "default" in [g["name"] for g in r.json["security_groups"]]
     finally:
         os_run("server", "delete", "--wait", srv["id"], check=False)
     # the port made for the server went with it
-    assert os_cli("port", "list", "--network", "e2e-srvnet", "--device-owner",
+    assert os_cli("port", "list", "--network", netname, "--device-owner",
                   "compute:nova") == []
-    os_run("security", "group", "delete", "e2e-srv-sg")
-    os_run("network", "delete", "e2e-srvnet")
+    os_run("security", "group", "delete", sgname)
+    os_run("network", "delete", netname)
 
 
 def test_server_auto_network_rule(stack, http, ids, tenant_b):
