@@ -175,9 +175,11 @@ static void gen_antispoof(struct gbuf *b, const struct net_host *h, const struct
 {
 	int any = 0;
 	gb_add(b, "table bridge %s_as {\n}\ndelete table bridge %s_as\n", h->prefix, h->prefix);
-	gb_add(b, "table bridge %s_as {\n", h->prefix);
 	for (int i = 0; i < m->n_ports; i++)
 		any |= m->ports[i].port_security;
+	if (!any)
+		return; /* nothing to guard: no table left behind */
+	gb_add(b, "table bridge %s_as {\n", h->prefix);
 	for (int hook = 0; hook < 2 && any; hook++) {
 		gb_add(b, "\tchain %s {\n", hook ? "input" : "forward");
 		gb_add(b, "\t\ttype filter hook %s priority -200; policy accept;\n",
@@ -277,6 +279,8 @@ static void gen_groups(struct gbuf *b, const struct net_host *h, const struct ne
 	for (int i = 0; i < m->n_ports; i++)
 		any |= secured(&m->ports[i]);
 	gb_add(b, "table inet %s_sg {\n}\ndelete table inet %s_sg\n", h->prefix, h->prefix);
+	if (!any)
+		return;
 	gb_add(b, "table inet %s_sg {\n", h->prefix);
 	for (int g = 0; g < m->n_sgs; g++) {
 		const struct net_sg *sg = &m->sgs[g];

@@ -459,8 +459,8 @@ int net_state_parse(const char *text, size_t len, struct net_host *h, struct net
 	m->generation = x;
 	if (!h->local_ip)
 		h->local_ip = tip;
-	if (bridge[0])
-		snprintf(h->ext_bridge, sizeof(h->ext_bridge), "%s", bridge);
+	/* external_bridge is nubo.conf's ([net] external_bridge): the helper allows only
+	 * that one, so the document's word is informative */
 	if (json_is_object(md) &&
 	    (str_get(md, "url", h->metadata_url, sizeof(h->metadata_url), err, errlen) < 0 ||
 	     str_get(md, "secret", h->metadata_secret, sizeof(h->metadata_secret), err, errlen) <
