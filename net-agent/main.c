@@ -32,8 +32,8 @@ static int net_conf_load_cb(const struct conf *c, void **cfg, char *summary, siz
 	*cfg = m;
 	int rc = net_conf_load(&m->nc, c, err, errlen);
 	if (rc == 0)
-		snprintf(summary, slen, "host %s, prefix %s, %s, %s", m->nc.bus_host, m->nc.host.prefix,
-		         m->nc.host.seg == NET_SEG_VLAN ? "vlan" : "vxlan",
+		snprintf(summary, slen, "host %s, prefix %s, %s, %s", m->nc.bus_host,
+		         m->nc.host.prefix, m->nc.host.seg == NET_SEG_VLAN ? "vlan" : "vxlan",
 		         m->nc.desired_file[0] ? "standalone" : "bus");
 	return rc;
 }

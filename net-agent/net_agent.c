@@ -22,16 +22,16 @@ static int word_ok(const char *s)
 	if (!*s)
 		return 0;
 	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-		      *s == '-' || *s == '_' || *s == '.'))
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' || *s == '.'))
 			return 0;
 	return 1;
 }
 
-#define FAIL(...)                                                                          \
-	do {                                                                               \
-		snprintf(err, errlen, __VA_ARGS__);                                        \
-		return -EINVAL;                                                            \
+#define FAIL(...)                                                                                  \
+	do {                                                                                       \
+		snprintf(err, errlen, __VA_ARGS__);                                                \
+		return -EINVAL;                                                                    \
 	} while (0)
 
 int net_conf_load(struct net_conf *nc, const struct conf *c, char *err, size_t errlen)
@@ -80,7 +80,8 @@ int net_conf_load(struct net_conf *nc, const struct conf *c, char *err, size_t e
 	h->ext_mtu = (int)conf_get_long(c, "net", "external_mtu", 1500);
 	if (h->ext_mtu < 576 || h->ext_mtu > 9000)
 		FAIL("net.external_mtu must be in 576..9000");
-	snprintf(h->tap_user, sizeof(h->tap_user), "%s", conf_get(c, "net", "tap_user", "nubo-qemu"));
+	snprintf(h->tap_user, sizeof(h->tap_user), "%s",
+	         conf_get(c, "net", "tap_user", "nubo-qemu"));
 	snprintf(h->dhcp_user, sizeof(h->dhcp_user), "%s", conf_get(c, "net", "dhcp_user", "nubo"));
 	if (!word_ok(h->tap_user) || !word_ok(h->dhcp_user))
 		FAIL("net.tap_user and net.dhcp_user must be user names");
@@ -109,11 +110,12 @@ static int agent_apply(struct net_agent *a, const char *text, size_t len, int pe
 		rc = net_converge(a->conv, a->model, &st, err, errlen);
 	if (rc == 0) {
 		a->generation = a->model->generation;
-		log_info("converged generation %ld in %.2f ms: links +%d -%d ~%d, namespaces +%d -%d, "
-		         "nft %d, dnsmasq +%d -%d hup %d",
-		         a->model->generation, st.ms, st.links_added, st.links_removed, st.links_set,
-		         st.ns_added, st.ns_removed, st.nft_applied, st.dnsmasq_started,
-		         st.dnsmasq_stopped, st.dnsmasq_reloaded);
+		log_info(
+		    "converged generation %ld in %.2f ms: links +%d -%d ~%d, namespaces +%d -%d, "
+		    "nft %d, dnsmasq +%d -%d hup %d",
+		    a->model->generation, st.ms, st.links_added, st.links_removed, st.links_set,
+		    st.ns_added, st.ns_removed, st.nft_applied, st.dnsmasq_started,
+		    st.dnsmasq_stopped, st.dnsmasq_reloaded);
 		if (persist) {
 			char path[512];
 			snprintf(path, sizeof(path), "%s/desired.json", h->state_dir);
@@ -234,7 +236,8 @@ int net_agent_run(const struct net_conf *nc, struct priv *p, volatile sig_atomic
 		    .scheduler_url = nc->scheduler_url,
 		    .raw = nc->raw,
 		    .state_dir = nc->host.state_dir,
-		    .heartbeat_interval = (int)conf_get_long(nc->raw, "compute", "heartbeat_interval", 5),
+		    .heartbeat_interval =
+		        (int)conf_get_long(nc->raw, "compute", "heartbeat_interval", 5),
 		    .max_workers = 1,
 		};
 		struct agent *ag = agent_new(&ac, &net_driver, &a, err, sizeof(err));
@@ -242,8 +245,8 @@ int net_agent_run(const struct net_conf *nc, struct priv *p, volatile sig_atomic
 			log_err("%s", err);
 			rc = -EIO;
 		} else {
-			log_info("host %s, scheduler %s, prefix %s", nc->bus_host, nc->scheduler_url,
-			         nc->host.prefix);
+			log_info("host %s, scheduler %s, prefix %s", nc->bus_host,
+			         nc->scheduler_url, nc->host.prefix);
 			rc = agent_run(ag, stop);
 			if (!agent_busy(ag))
 				agent_free(ag);

@@ -120,7 +120,8 @@ static int links_read(struct net_conv *c, char *err, size_t errlen)
 		const json_t *li = json_object_get(v, "linkinfo");
 		const char *kind = json_string_value(json_object_get(li, "info_kind"));
 		snprintf(k->kind, sizeof(k->kind), "%s", kind ? kind : "");
-		k->id = (int)json_integer_value(json_object_get(json_object_get(li, "info_data"), "id"));
+		k->id = (int)json_integer_value(
+		    json_object_get(json_object_get(li, "info_data"), "id"));
 	}
 	json_decref(list);
 	return 0;
@@ -150,8 +151,8 @@ static void ns_read(struct net_conv *c)
 }
 
 /* Every dnsmasq serving an interface with Nubo's prefix: calls fn for each. */
-static void dnsmasq_each(struct net_conv *c, void (*fn)(struct net_conv *, pid_t, const char *, void *),
-                         void *arg)
+static void dnsmasq_each(struct net_conv *c,
+                         void (*fn)(struct net_conv *, pid_t, const char *, void *), void *arg)
 {
 	char opt[32];
 	int optlen = snprintf(opt, sizeof(opt), "--interface=%se", c->h.prefix);
@@ -214,7 +215,8 @@ static void stop_unwanted(struct net_conv *c, pid_t pid, const char *iface, void
 	struct stop_arg *s = arg;
 	/* the DHCP interface inside the namespace is the 'e' end of a planned veth */
 	for (int i = 0; i < s->plan->n_links; i++)
-		if (s->plan->links[i].kind == NET_LINK_VETH && !strcmp(s->plan->links[i].peer, iface))
+		if (s->plan->links[i].kind == NET_LINK_VETH &&
+		    !strcmp(s->plan->links[i].peer, iface))
 			return;
 	char e[PRIV_ERR_MAX];
 	int r = net_priv_dnsmasq_stop(c->priv, pid, iface, e, sizeof(e));
@@ -240,7 +242,8 @@ static void remove_extra(struct net_conv *c, struct net_conv_stats *st, int *rc,
 				continue;
 			/* the same name but another kind or segment: rebuilt */
 			wanted = !strcmp(k->kind, kernel_kinds[l->kind]) &&
-			         ((l->kind != NET_LINK_VXLAN && l->kind != NET_LINK_VLAN) || k->id == l->id);
+			         ((l->kind != NET_LINK_VXLAN && l->kind != NET_LINK_VLAN) ||
+			          k->id == l->id);
 		}
 		if (wanted)
 			continue;
@@ -281,7 +284,8 @@ static void add_links(struct net_conv *c, struct net_conv_stats *st, int *rc, ch
 			continue;
 		int r = net_priv_netns(c->priv, NET_NETNS_ADD, c->plan.ns[i].name, e, sizeof(e));
 		if (r == 0 && c->plan.ns[i].kind == NET_NS_ROUTER)
-			r = net_priv_netns(c->priv, NET_NETNS_FORWARD, c->plan.ns[i].name, e, sizeof(e));
+			r = net_priv_netns(c->priv, NET_NETNS_FORWARD, c->plan.ns[i].name, e,
+			                   sizeof(e));
 		first_err(rc, r, err, errlen, c->plan.ns[i].name, e);
 		if (r == 0)
 			st->ns_added++;
@@ -291,8 +295,8 @@ static void add_links(struct net_conv *c, struct net_conv_stats *st, int *rc, ch
 		struct klink *k = klink_find(c, l->name);
 		int fresh = 0;
 		if (!k || !k->name[0]) {
-			struct net_priv_link req = {.kind = l->kind, .mtu = l->mtu, .id = l->id,
-			                            .local = l->local};
+			struct net_priv_link req = {
+			    .kind = l->kind, .mtu = l->mtu, .id = l->id, .local = l->local};
 			snprintf(req.name, sizeof(req.name), "%s", l->name);
 			snprintf(req.parent, sizeof(req.parent), "%s", l->parent);
 			snprintf(req.peer, sizeof(req.peer), "%s", l->peer);
@@ -363,7 +367,8 @@ static void fdb_converge(struct net_conv *c, int *rc, char *err, size_t errlen)
 		for (int h = 0; h < n_have; h++) {
 			int wanted = 0;
 			for (int f = 0; f < c->plan.n_fdb; f++)
-				wanted |= !strcmp(c->plan.fdb[f].dev, l->name) && c->plan.fdb[f].dst == have[h];
+				wanted |= !strcmp(c->plan.fdb[f].dev, l->name) &&
+				          c->plan.fdb[f].dst == have[h];
 			if (!wanted) {
 				int r = net_priv_fdb(c->priv, l->name, have[h], 1, e, sizeof(e));
 				first_err(rc, r, err, errlen, l->name, e);
@@ -384,14 +389,16 @@ static void ns_inside(struct net_conv *c, int *rc, char *err, size_t errlen)
 			if (!strcmp(c->plan.addrs[a].ns, ns)) {
 				char ip[16];
 				t = xasprintf("%saddr %s %s %d\n", want, c->plan.addrs[a].dev,
-				              net_ip_str(c->plan.addrs[a].a.addr, ip), c->plan.addrs[a].a.len);
+				              net_ip_str(c->plan.addrs[a].a.addr, ip),
+				              c->plan.addrs[a].a.len);
 				free(want);
 				want = t;
 			}
 		for (int r = 0; r < c->plan.n_routes; r++)
 			if (!strcmp(c->plan.routes[r].ns, ns)) {
 				char ip[16];
-				t = xasprintf("%sroute %s\n", want, net_ip_str(c->plan.routes[r].via, ip));
+				t = xasprintf("%sroute %s\n", want,
+				              net_ip_str(c->plan.routes[r].via, ip));
 				free(want);
 				want = t;
 			}
@@ -410,7 +417,8 @@ static void ns_inside(struct net_conv *c, int *rc, char *err, size_t errlen)
 			uint32_t addr;
 			char probe[128];
 			snprintf(probe, sizeof(probe), "%s\n", line);
-			if (strstr(want, probe) || sscanf(line, "addr %15s %15s %d", dev, ip, &len) != 3 ||
+			if (strstr(want, probe) ||
+			    sscanf(line, "addr %15s %15s %d", dev, ip, &len) != 3 ||
 			    net_ip_parse(ip, &addr, NULL) < 0)
 				continue;
 			r = net_priv_addr(c->priv, ns, dev, addr, len, 1, e, sizeof(e));
@@ -421,14 +429,16 @@ static void ns_inside(struct net_conv *c, int *rc, char *err, size_t errlen)
 		int failed = 0;
 		for (int a = 0; a < c->plan.n_addrs; a++)
 			if (!strcmp(c->plan.addrs[a].ns, ns)) {
-				r = net_priv_addr(c->priv, ns, c->plan.addrs[a].dev, c->plan.addrs[a].a.addr,
-				                  c->plan.addrs[a].a.len, 0, e, sizeof(e));
+				r = net_priv_addr(c->priv, ns, c->plan.addrs[a].dev,
+				                  c->plan.addrs[a].a.addr, c->plan.addrs[a].a.len,
+				                  0, e, sizeof(e));
 				first_err(rc, r, err, errlen, ns, e);
 				failed |= r < 0;
 			}
 		for (int x = 0; x < c->plan.n_routes; x++)
 			if (!strcmp(c->plan.routes[x].ns, ns)) {
-				r = net_priv_route(c->priv, ns, c->plan.routes[x].via, e, sizeof(e));
+				r = net_priv_route(c->priv, ns, c->plan.routes[x].via, e,
+				                   sizeof(e));
 				first_err(rc, r, err, errlen, ns, e);
 				failed |= r < 0;
 			}
@@ -460,7 +470,8 @@ static void nft_converge(struct net_conv *c, const struct net_model *m, struct n
 	/* after a start the tables are put back whatever the files say */
 	int changed = file_update(c, "nft/host.nft", text);
 	if (changed != 0 || !c->started) {
-		int r = changed < 0 ? changed : net_priv_nft(c->priv, "", "nft/host.nft", e, sizeof(e));
+		int r =
+		    changed < 0 ? changed : net_priv_nft(c->priv, "", "nft/host.nft", e, sizeof(e));
 		first_err(rc, r, err, errlen, "nft host", changed < 0 ? strerror(-changed) : e);
 		st->nft_applied += r == 0;
 	}
@@ -475,7 +486,8 @@ static void nft_converge(struct net_conv *c, const struct net_model *m, struct n
 		free(text);
 		if (changed == 0 && c->started)
 			continue;
-		int x = changed < 0 ? changed : net_priv_nft(c->priv, c->plan.ns[i].name, rel, e, sizeof(e));
+		int x = changed < 0 ? changed
+		                    : net_priv_nft(c->priv, c->plan.ns[i].name, rel, e, sizeof(e));
 		first_err(rc, x, err, errlen, rel, changed < 0 ? strerror(-changed) : e);
 		st->nft_applied += x == 0;
 	}
@@ -502,7 +514,8 @@ static void dhcp_converge(struct net_conv *c, const struct net_model *m, struct 
 			continue;
 		int ni = c->plan.ns[i].index;
 		const char *id = m->networks[ni].id;
-		char *conf = net_gen_dnsmasq_conf(&c->h, m, ni), *hosts = net_gen_dnsmasq_hosts(&c->h, m, ni);
+		char *conf = net_gen_dnsmasq_conf(&c->h, m, ni),
+		     *hosts = net_gen_dnsmasq_hosts(&c->h, m, ni);
 		snprintf(dir, sizeof(dir), "%s/dhcp/%s", c->h.state_dir, id);
 		fs_mkdir_p(dir, 0700);
 		snprintf(rel, sizeof(rel), "dhcp/%s/hosts", id);
@@ -522,7 +535,8 @@ static void dhcp_converge(struct net_conv *c, const struct net_model *m, struct 
 			usleep(20 * 1000); /* the killed one lets go of its socket */
 		}
 		if (!f.pid) {
-			pid_t p = net_priv_dnsmasq_start(c->priv, c->plan.ns[i].name, rel, iface, e, sizeof(e));
+			pid_t p = net_priv_dnsmasq_start(c->priv, c->plan.ns[i].name, rel, iface, e,
+			                                 sizeof(e));
 			first_err(rc, p < 0 ? p : 0, err, errlen, "dnsmasq start", e);
 			st->dnsmasq_started += p > 0;
 		} else if (hosts_changed) {
@@ -530,7 +544,8 @@ static void dhcp_converge(struct net_conv *c, const struct net_model *m, struct 
 			if (kill(f.pid, SIGHUP) == 0)
 				st->dnsmasq_reloaded++;
 			else
-				first_err(rc, -errno, err, errlen, "dnsmasq reload", strerror(errno));
+				first_err(rc, -errno, err, errlen, "dnsmasq reload",
+				          strerror(errno));
 		}
 	}
 }
@@ -544,7 +559,8 @@ int net_converge(struct net_conv *c, const struct net_model *m, struct net_conv_
 	char path[512];
 	memset(st, 0, sizeof(*st));
 	err[0] = '\0';
-	for (const char *const *d = (const char *const[]){"nft", "dhcp", "applied", NULL}; *d; d++) {
+	for (const char *const *d = (const char *const[]){"nft", "dhcp", "applied", NULL}; *d;
+	     d++) {
 		snprintf(path, sizeof(path), "%s/%s", c->h.state_dir, *d);
 		fs_mkdir_p(path, 0700);
 	}
@@ -577,6 +593,7 @@ int net_converge(struct net_conv *c, const struct net_model *m, struct net_conv_
 	c->started = 1;
 	struct timespec ts1;
 	clock_gettime(CLOCK_MONOTONIC, &ts1);
-	st->ms = (double)(ts1.tv_sec - ts0.tv_sec) * 1e3 + (double)(ts1.tv_nsec - ts0.tv_nsec) / 1e6;
+	st->ms =
+	    (double)(ts1.tv_sec - ts0.tv_sec) * 1e3 + (double)(ts1.tv_nsec - ts0.tv_nsec) / 1e6;
 	return rc;
 }

@@ -21,10 +21,10 @@
 #define CMD_TIMEOUT_MS 10000
 #define FILE_MAX (1024 * 1024) /* a generated ruleset or configuration */
 
-#define FAIL(code, ...)                                                                    \
-	do {                                                                               \
-		snprintf(err, errlen, __VA_ARGS__);                                        \
-		return (code);                                                             \
+#define FAIL(code, ...)                                                                            \
+	do {                                                                                       \
+		snprintf(err, errlen, __VA_ARGS__);                                                \
+		return (code);                                                                     \
 	} while (0)
 
 /* ---- argv building ------------------------------------------------------------------ */
@@ -66,7 +66,8 @@ int net_priv_ns_ok(const char *prefix, const char *ns)
 	if (n == 0 || n >= NET_NS_MAX || n <= p + 1 || !has_prefix(ns, prefix) || ns[p] != '-')
 		return 0;
 	for (size_t i = 0; i < n; i++)
-		if (!islower((unsigned char)ns[i]) && !isdigit((unsigned char)ns[i]) && ns[i] != '-')
+		if (!islower((unsigned char)ns[i]) && !isdigit((unsigned char)ns[i]) &&
+		    ns[i] != '-')
 			return 0;
 	return 1;
 }
@@ -151,19 +152,22 @@ int net_priv_link_argv(const struct net_priv_ctx *ctx, uint32_t type, const stru
 			FAIL(-EINVAL, "bad VNI or local address");
 		av_add(a, "link"), av_add(a, "add"), av_add(a, "%s", l->name);
 		av_add(a, "mtu"), av_add(a, "%d", l->mtu), av_add(a, "type"), av_add(a, "vxlan");
-		av_add(a, "id"), av_add(a, "%d", l->id), av_add(a, "local"), av_add(a, "%s", IPS(l->local));
+		av_add(a, "id"), av_add(a, "%d", l->id), av_add(a, "local"),
+		    av_add(a, "%s", IPS(l->local));
 		av_add(a, "dstport"), av_add(a, "4789");
 		break;
 	case NET_LINK_VLAN:
 		if (l->id < 1 || l->id > NET_VLAN_MAX || !net_ifname_ok(l->parent))
 			FAIL(-EINVAL, "bad VLAN id or parent");
 		av_add(a, "link"), av_add(a, "add"), av_add(a, "link"), av_add(a, "%s", l->parent);
-		av_add(a, "name"), av_add(a, "%s", l->name), av_add(a, "mtu"), av_add(a, "%d", l->mtu);
+		av_add(a, "name"), av_add(a, "%s", l->name), av_add(a, "mtu"),
+		    av_add(a, "%d", l->mtu);
 		av_add(a, "type"), av_add(a, "vlan"), av_add(a, "id"), av_add(a, "%d", l->id);
 		break;
 	case NET_LINK_TAP:
 		av_add(a, "tuntap"), av_add(a, "add"), av_add(a, "dev"), av_add(a, "%s", l->name);
-		av_add(a, "mode"), av_add(a, "tap"), av_add(a, "user"), av_add(a, "%s", ctx->tap_user);
+		av_add(a, "mode"), av_add(a, "tap"), av_add(a, "user"),
+		    av_add(a, "%s", ctx->tap_user);
 		break;
 	case NET_LINK_VETH:
 		if (!root_name_ok(ctx, l->peer, 0) || !net_priv_ns_ok(ctx->prefix, l->peer_ns))
@@ -171,23 +175,24 @@ int net_priv_link_argv(const struct net_priv_ctx *ctx, uint32_t type, const stru
 		av_add(a, "link"), av_add(a, "add"), av_add(a, "%s", l->name);
 		av_add(a, "mtu"), av_add(a, "%d", l->mtu), av_add(a, "type"), av_add(a, "veth");
 		av_add(a, "peer"), av_add(a, "name"), av_add(a, "%s", l->peer);
-		av_add(a, "mtu"), av_add(a, "%d", l->mtu), av_add(a, "netns"), av_add(a, "%s", l->peer_ns);
+		av_add(a, "mtu"), av_add(a, "%d", l->mtu), av_add(a, "netns"),
+		    av_add(a, "%s", l->peer_ns);
 		break;
 	default:
 		FAIL(-EINVAL, "unknown link kind");
 	}
 	/* the mark converge and LINK_DEL recognise Nubo's links by */
 	av_add(a2, IP_BIN), av_add(a2, "link"), av_add(a2, "set"), av_add(a2, "dev");
-	av_add(a2, "%s", l->name), av_add(a2, "alias"), av_add(a2, NET_ALIAS_PREFIX "%s", ctx->prefix);
+	av_add(a2, "%s", l->name), av_add(a2, "alias"),
+	    av_add(a2, NET_ALIAS_PREFIX "%s", ctx->prefix);
 	if (l->kind == NET_LINK_TAP)
 		av_add(a2, "mtu"), av_add(a2, "%d", l->mtu);
 	return 0;
 }
 
 static const char *const dnsmasq_keys[] = {
-    "port",         "no-resolv",  "no-hosts",       "bind-interfaces", "interface",
-    "except-interface", "user",   "dhcp-leasefile", "dhcp-hostsfile",  "dhcp-ignore",
-    "dhcp-range",   "dhcp-option",
+    "port", "no-resolv",      "no-hosts",       "bind-interfaces", "interface",  "except-interface",
+    "user", "dhcp-leasefile", "dhcp-hostsfile", "dhcp-ignore",     "dhcp-range", "dhcp-option",
 };
 
 int net_priv_dnsmasq_conf_ok(const struct net_priv_ctx *ctx, const char *text, char *err,
@@ -256,8 +261,8 @@ static int netns_check(const struct priv_helper *h, const void *req, char *err, 
 {
 	const struct net_priv_netns *r = req;
 	const struct net_priv_ctx *ctx = priv_data(h);
-	if (!priv_str_ok(r->ns, sizeof(r->ns)) || !net_priv_ns_ok(ctx->prefix, r->ns) || r->op < 0 ||
-	    r->op > NET_NETNS_FORWARD)
+	if (!priv_str_ok(r->ns, sizeof(r->ns)) || !net_priv_ns_ok(ctx->prefix, r->ns) ||
+	    r->op < 0 || r->op > NET_NETNS_FORWARD)
 		FAIL(-EPERM, "bad namespace request");
 	return 0;
 }
@@ -297,7 +302,8 @@ static int file_check(const struct priv_helper *h, const void *req, char *err, s
 {
 	const struct net_priv_file *r = req;
 	const struct net_priv_ctx *ctx = priv_data(h);
-	if (!priv_str_ok(r->ns, sizeof(r->ns)) || (r->ns[0] && !net_priv_ns_ok(ctx->prefix, r->ns)) ||
+	if (!priv_str_ok(r->ns, sizeof(r->ns)) ||
+	    (r->ns[0] && !net_priv_ns_ok(ctx->prefix, r->ns)) ||
 	    !priv_str_ok(r->rel, sizeof(r->rel)) || !priv_path_ok(r->rel) ||
 	    !priv_str_ok(r->iface, sizeof(r->iface)) ||
 	    (r->iface[0] && !root_name_ok(ctx, r->iface, 0)))
@@ -371,7 +377,8 @@ static int link_del_run(struct priv_helper *h, const void *req, struct priv_repl
 		snprintf(rep->err, sizeof(rep->err), "%s does not carry Nubo's mark", l->name);
 		return -EPERM;
 	}
-	int rc = net_priv_link_argv(ctx, NET_PRIV_LINK_DEL, req, &a, &b, rep->err, sizeof(rep->err));
+	int rc =
+	    net_priv_link_argv(ctx, NET_PRIV_LINK_DEL, req, &a, &b, rep->err, sizeof(rep->err));
 	return rc < 0 ? rc : run_argv(&a, rep);
 }
 
@@ -423,7 +430,8 @@ static int route_run(struct priv_helper *h, const void *req, struct priv_reply *
 	struct net_argv a;
 	av_init(&a);
 	av_add(&a, IP_BIN), av_add(&a, "-n"), av_add(&a, "%s", r->ns), av_add(&a, "route");
-	av_add(&a, "replace"), av_add(&a, "default"), av_add(&a, "via"), av_add(&a, "%s", IPS(r->via));
+	av_add(&a, "replace"), av_add(&a, "default"), av_add(&a, "via"),
+	    av_add(&a, "%s", IPS(r->via));
 	return run_argv(&a, rep);
 }
 
@@ -448,7 +456,8 @@ static int fdb_run(struct priv_helper *h, const void *req, struct priv_reply *re
  * worker, at most FILE_MAX), copied into a sealed memfd without O_CLOEXEC: the
  * program run next reads it as /dev/fd/N. Returns the fd and the text in *text
  * (owned) or a negative errno. */
-static int file_snapshot(struct priv_helper *h, const char *rel, char **text, struct priv_reply *rep)
+static int file_snapshot(struct priv_helper *h, const char *rel, char **text,
+                         struct priv_reply *rep)
 {
 	struct stat st;
 	*text = NULL;
@@ -497,7 +506,8 @@ static int nft_run(struct priv_helper *h, const void *req, struct priv_reply *re
 	struct net_argv a;
 	av_init(&a);
 	if (r->ns[0])
-		av_add(&a, IP_BIN), av_add(&a, "netns"), av_add(&a, "exec"), av_add(&a, "%s", r->ns);
+		av_add(&a, IP_BIN), av_add(&a, "netns"), av_add(&a, "exec"),
+		    av_add(&a, "%s", r->ns);
 	av_add(&a, "nft"), av_add(&a, "-f"), av_add(&a, "/dev/fd/%d", fd);
 	int rc = run_argv(&a, rep);
 	close(fd);
@@ -520,8 +530,16 @@ static int dnsmasq_start_run(struct priv_helper *h, const void *req, struct priv
 	}
 	char ifopt[64];
 	snprintf(ifopt, sizeof(ifopt), "--interface=%s", r->iface);
-	const char *argv[] = {IP_BIN,           "netns", "exec", r->ns, "dnsmasq", "--keep-in-foreground",
-	                      "--conf-file=/dev/fd/3", "--pid-file", ifopt, NULL};
+	const char *argv[] = {IP_BIN,
+	                      "netns",
+	                      "exec",
+	                      r->ns,
+	                      "dnsmasq",
+	                      "--keep-in-foreground",
+	                      "--conf-file=/dev/fd/3",
+	                      "--pid-file",
+	                      ifopt,
+	                      NULL};
 	int fds[] = {fd};
 	struct priv_spawn sp = {
 	    .argv = argv,
@@ -635,8 +653,8 @@ pid_t net_priv_dnsmasq_start(struct priv *p, const char *ns, const char *rel, co
 	snprintf(r.ns, sizeof(r.ns), "%s", ns);
 	snprintf(r.rel, sizeof(r.rel), "%s", rel);
 	snprintf(r.iface, sizeof(r.iface), "%s", iface);
-	int rc = priv_call(p, NET_PRIV_DNSMASQ_START, &r, sizeof(r), &pid, sizeof(pid), &got, NULL, 0,
-	                   NULL, err, errlen);
+	int rc = priv_call(p, NET_PRIV_DNSMASQ_START, &r, sizeof(r), &pid, sizeof(pid), &got, NULL,
+	                   0, NULL, err, errlen);
 	if (rc < 0)
 		return rc;
 	return got == sizeof(pid) && pid > 0 ? pid : -EPROTO;

@@ -33,8 +33,8 @@ enum net_priv_type {
 #define NET_ALIAS_PREFIX "nubo-net:" /* + the name prefix: IFLA_IFALIAS of Nubo's links */
 
 struct net_priv_link {
-	int32_t kind;                /* enum net_link_kind (LINK_ADD) */
-	char name[NET_IFNAME_MAX];   /* in ns ("" = the root namespace) */
+	int32_t kind;              /* enum net_link_kind (LINK_ADD) */
+	char name[NET_IFNAME_MAX]; /* in ns ("" = the root namespace) */
 	char ns[NET_NS_MAX];
 	char master[NET_IFNAME_MAX]; /* LINK_ADD/SET: "" = none */
 	char parent[NET_IFNAME_MAX]; /* vlan */
@@ -74,8 +74,8 @@ struct net_priv_fdb {
 };
 
 struct net_priv_file {
-	char ns[NET_NS_MAX];      /* "" = the root namespace (nft only) */
-	char rel[PRIV_PATH_MAX];  /* inside the state directory */
+	char ns[NET_NS_MAX];        /* "" = the root namespace (nft only) */
+	char rel[PRIV_PATH_MAX];    /* inside the state directory */
 	char iface[NET_IFNAME_MAX]; /* dnsmasq: the interface it serves (its marker) */
 };
 
