@@ -13,6 +13,7 @@
 
 #include "daemon.h"
 #include "fsutil.h"
+#include "http_client.h"
 #include "log.h"
 #include "net_agent.h"
 #include "net_priv.h"
@@ -99,6 +100,10 @@ static int net_run(void *cfg, volatile sig_atomic_t *stop)
 	if (!m->priv) {
 		log_err("nubo-net needs its privileged helper: start it as root (it drops to %s)",
 		        DAEMON_USER);
+		return 1;
+	}
+	if (http_client_init() < 0) {
+		log_err("libcurl: cannot initialise");
 		return 1;
 	}
 	return net_agent_run(&m->nc, m->priv, stop);

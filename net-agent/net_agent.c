@@ -14,6 +14,7 @@
 #include "log.h"
 #include "net_converge.h"
 #include "net_gen.h"
+#include "net_meta.h"
 #include "net_state.h"
 #include "xalloc.h"
 
@@ -224,6 +225,8 @@ int net_agent_run(const struct net_conf *nc, struct priv *p, volatile sig_atomic
 	int rc = 0;
 	pthread_mutex_init(&a.lock, NULL);
 	a.conv = net_conv_new(&nc->host, p);
+	struct net_meta *meta = net_meta_new(p);
+	net_conv_set_meta(a.conv, meta);
 	a.model = xcalloc(1, sizeof(*a.model));
 	if (!nc->desired_file[0])
 		agent_apply_saved(&a);
@@ -252,6 +255,7 @@ int net_agent_run(const struct net_conf *nc, struct priv *p, volatile sig_atomic
 				agent_free(ag);
 		}
 	}
+	net_meta_free(meta);
 	net_conv_free(a.conv);
 	free(a.model);
 	return rc < 0 ? 1 : 0;

@@ -15,6 +15,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "net_gen.h"
+#include "net_meta.h"
 #include "net_priv.h"
 #include "proc.h"
 #include "util.h"
@@ -42,7 +43,13 @@ struct net_conv {
 	int n_ns;
 	char ns[KNS_MAX][NET_NS_MAX];
 	char *last_host_nft;
+	struct net_meta *meta;
 };
+
+void net_conv_set_meta(struct net_conv *c, struct net_meta *m)
+{
+	c->meta = m;
+}
 
 struct net_conv *net_conv_new(const struct net_host *h, struct priv *p)
 {
@@ -144,9 +151,13 @@ static void ns_read(struct net_conv *c)
 	if (!d)
 		return;
 	struct dirent *e;
-	while ((e = readdir(d)) && c->n_ns < KNS_MAX)
-		if (!strncmp(e->d_name, pre, strlen(pre)) && strlen(e->d_name) < NET_NS_MAX)
-			snprintf(c->ns[c->n_ns++], NET_NS_MAX, "%s", e->d_name);
+	while ((e = readdir(d)) && c->n_ns < KNS_MAX) {
+		size_t n = strnlen(e->d_name, NET_NS_MAX);
+		if (!strncmp(e->d_name, pre, strlen(pre)) && n < NET_NS_MAX) {
+			memcpy(c->ns[c->n_ns], e->d_name, n);
+			c->ns[c->n_ns++][n] = '\0';
+		}
+	}
 	closedir(d);
 }
 
@@ -550,6 +561,25 @@ static void dhcp_converge(struct net_conv *c, const struct net_model *m, struct 
 	}
 }
 
+/* A metadata listener in every DHCP namespace, none elsewhere. */
+static void meta_converge(struct net_conv *c, const struct net_model *m, int *rc, char *err,
+                          size_t errlen)
+{
+	const char *ns[NET_META_MAX], *ids[NET_META_MAX];
+	char e[512];
+	int n = 0;
+	if (!c->meta)
+		return;
+	net_meta_endpoint(c->meta, c->h.metadata_url, c->h.metadata_secret);
+	for (int i = 0; i < c->plan.n_ns && n < NET_META_MAX; i++)
+		if (c->plan.ns[i].kind == NET_NS_DHCP) {
+			ns[n] = c->plan.ns[i].name;
+			ids[n++] = m->networks[c->plan.ns[i].index].id;
+		}
+	int r = net_meta_sync(c->meta, ns, ids, n, e, sizeof(e));
+	first_err(rc, r, err, errlen, "metadata", e);
+}
+
 int net_converge(struct net_conv *c, const struct net_model *m, struct net_conv_stats *st,
                  char *err, size_t errlen)
 {
@@ -585,6 +615,7 @@ int net_converge(struct net_conv *c, const struct net_model *m, struct net_conv_
 	nft_converge(c, m, st, &rc, err, errlen);
 	t[6] = time_mono_ms();
 	dhcp_converge(c, m, st, &rc, err, errlen);
+	meta_converge(c, m, &rc, err, errlen);
 	t[7] = time_mono_ms();
 	log_debug("converge steps (ms): read %d, remove %d, add %d, fdb %d, namespaces %d, nft %d, "
 	          "dhcp %d",

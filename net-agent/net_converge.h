@@ -23,6 +23,11 @@ void net_conv_free(struct net_conv *c);
  * metadata endpoint). */
 struct net_host *net_conv_host(struct net_conv *c);
 
+struct net_meta;
+/* The metadata proxy converge keeps serving every DHCP namespace (borrowed; may stay
+ * unset: no proxy). */
+void net_conv_set_meta(struct net_conv *c, struct net_meta *m);
+
 /* What one converge did. */
 struct net_conv_stats {
 	int links_added, links_removed, links_set, ns_added, ns_removed, nft_applied;

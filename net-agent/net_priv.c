@@ -14,6 +14,10 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <sys/socket.h>
 
 #include "proc.h"
 
@@ -576,6 +580,60 @@ static int dnsmasq_stop_run(struct priv_helper *h, const void *req, struct priv_
 	return 0;
 }
 
+/* Enters ns, makes the listening socket there and comes back: a socket keeps the
+ * namespace it was made in. */
+static int meta_listen_run(struct priv_helper *h, const void *req, struct priv_reply *rep)
+{
+	const struct net_priv_netns *r = req;
+	char path[128];
+	int rc = 0, sfd = -1;
+	snprintf(path, sizeof(path), "/run/netns/%s", r->ns);
+	int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	int nsfd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (self < 0 || nsfd < 0 || setns(nsfd, CLONE_NEWNET) < 0) {
+		snprintf(rep->err, sizeof(rep->err), "%s: %s", r->ns, strerror(errno));
+		rc = -errno;
+		goto out;
+	}
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+	                         .sin_port = htons(80),
+	                         .sin_addr.s_addr = htonl(NET_METADATA_IP)};
+	int one = 1;
+	sfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (sfd < 0 || setsockopt(sfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(sfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(sfd, 64) < 0) {
+		snprintf(rep->err, sizeof(rep->err), "169.254.169.254:80 in %s: %s", r->ns,
+		         strerror(errno));
+		rc = -errno;
+	}
+	if (setns(self, CLONE_NEWNET) < 0) {
+		/* the helper must not go on in the wrong namespace */
+		_exit(1);
+	}
+	if (rc == 0) {
+		rep->fds[0] = sfd;
+		rep->n_fds = 1;
+		sfd = -1;
+	}
+out:
+	if (sfd >= 0)
+		close(sfd);
+	if (nsfd >= 0)
+		close(nsfd);
+	if (self >= 0)
+		close(self);
+	return rc;
+}
+
+static int meta_check(const struct priv_helper *h, const void *req, char *err, size_t errlen)
+{
+	const struct net_priv_netns *r = req;
+	const struct net_priv_ctx *ctx = priv_data(h);
+	if (!priv_str_ok(r->ns, sizeof(r->ns)) || !net_priv_ns_ok(ctx->prefix, r->ns) || r->op)
+		FAIL(-EPERM, "bad metadata listener request");
+	return 0;
+}
+
 const struct priv_op net_priv_ops[] = {
     {NET_PRIV_LINK_ADD, "link_add", sizeof(struct net_priv_link), link_add_check, link_add_run},
     {NET_PRIV_LINK_DEL, "link_del", sizeof(struct net_priv_link), link_del_check, link_del_run},
@@ -589,6 +647,8 @@ const struct priv_op net_priv_ops[] = {
      dnsmasq_start_run},
     {NET_PRIV_DNSMASQ_STOP, "dnsmasq_stop", sizeof(struct net_priv_stop), stop_check,
      dnsmasq_stop_run},
+    {NET_PRIV_META_LISTEN, "meta_listen", sizeof(struct net_priv_netns), meta_check,
+     meta_listen_run},
 };
 const size_t net_priv_n_ops = sizeof(net_priv_ops) / sizeof(net_priv_ops[0]);
 
@@ -665,4 +725,16 @@ int net_priv_dnsmasq_stop(struct priv *p, pid_t pid, const char *iface, char *er
 	struct net_priv_stop r = {.pid = pid};
 	snprintf(r.iface, sizeof(r.iface), "%s", iface);
 	return call(p, NET_PRIV_DNSMASQ_STOP, &r, sizeof(r), err, errlen);
+}
+
+int net_priv_meta_listen(struct priv *p, const char *ns, char *err, size_t errlen)
+{
+	struct net_priv_netns r = {.op = 0};
+	int fd = -1, n = 0;
+	snprintf(r.ns, sizeof(r.ns), "%s", ns);
+	int rc = priv_call(p, NET_PRIV_META_LISTEN, &r, sizeof(r), NULL, 0, NULL, &fd, 1, &n, err,
+	                   errlen);
+	if (rc < 0)
+		return rc;
+	return n == 1 ? fd : -EPROTO;
 }

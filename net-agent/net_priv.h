@@ -28,6 +28,7 @@ enum net_priv_type {
 	NET_PRIV_NFT,                        /* struct net_priv_file */
 	NET_PRIV_DNSMASQ_START,              /* struct net_priv_file -> int32_t pid */
 	NET_PRIV_DNSMASQ_STOP,               /* struct net_priv_stop */
+	NET_PRIV_META_LISTEN,                /* struct net_priv_netns -> a listening fd */
 };
 
 #define NET_ALIAS_PREFIX "nubo-net:" /* + the name prefix: IFLA_IFALIAS of Nubo's links */
@@ -128,5 +129,8 @@ int net_priv_nft(struct priv *p, const char *ns, const char *rel, char *err, siz
 pid_t net_priv_dnsmasq_start(struct priv *p, const char *ns, const char *rel, const char *iface,
                              char *err, size_t errlen);
 int net_priv_dnsmasq_stop(struct priv *p, pid_t pid, const char *iface, char *err, size_t errlen);
+/* A TCP socket listening on 169.254.169.254:80 inside namespace ns (the address is on
+ * its lo): the fd (owned, O_CLOEXEC) or a negative errno. */
+int net_priv_meta_listen(struct priv *p, const char *ns, char *err, size_t errlen);
 
 #endif

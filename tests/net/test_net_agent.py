@@ -75,7 +75,10 @@ def full(agent, web_port=8080, fip=True, with_p3=True):
     ports = [port(P1, MAC1, IP1, [SG_DEF]), port(P2, MAC2, IP2, [SG_DEF, SG_WEB])]
     if with_p3:
         ports.append(port(P3, MAC3, IP3, [SG_DEF]))
-    return doc_base(agent, [network()], ports, groups(web_port), [router(fip)])
+    doc = doc_base(agent, [network()], ports, groups(web_port), [router(fip)])
+    if getattr(agent, "metadata_url", None):
+        doc["metadata"] = {"url": agent.metadata_url, "secret": "s3cret"}
+    return doc
 
 
 @pytest.fixture(scope="module")
@@ -152,6 +155,23 @@ def test_converge_builds_bridge_vxlan_taps_namespaces(env):
     assert len(k["ns"]) == 2 and len(k["dnsmasq"]) == 1
     assert k["tables"] == ["table bridge %s_as" % env.prefix, "table inet %s_sg" % env.prefix]
     print("first converge %.1f ms" % ms)
+
+
+def test_tap_opens_as_the_compute_helper_opens_it(env):
+    """The compute agent's helper attaches to nubo-net's persistent tap by name
+    (TUNSETIFF, IFF_TAP|IFF_NO_PI|IFF_VNET_HDR) and hands the fd to QEMU: the tap
+    gets a carrier while it is held and stays (persistent) after."""
+    import fcntl
+    import struct
+    fd = os.open("/dev/net/tun", os.O_RDWR)
+    try:
+        fcntl.ioctl(fd, 0x400454ca, struct.pack("16sH", tap_of(P3).encode(), 0x0002 | 0x1000 | 0x4000))
+        time.sleep(0.1)
+        with open("/sys/class/net/%s/carrier" % tap_of(P3)) as f:
+            assert f.read().strip() == "1"
+    finally:
+        os.close(fd)
+    assert os.path.exists("/sys/class/net/" + tap_of(P3))
 
 
 def test_dhcp_leases_known_macs_only(env):
@@ -273,6 +293,73 @@ def test_vxlan_flood_entries_follow_peers(env):
     assert "dst 127.0.0.3" not in fdb and "dst 127.0.0.5" in fdb and "dst 127.0.0.4" in fdb, fdb
     env.apply(doc)
     assert not os.path.exists("/sys/class/net/" + vx)
+
+
+class FakeMetadata:
+    """nubo-api's metadata endpoint as docs/netstate.md defines it, on loopback: answers
+    with the headers it got; 404 for any path under missing/."""
+
+    def __init__(self):
+        import http.server
+        import threading
+        seen = self.seen = []
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                seen.append((self.path, dict(self.headers)))
+                if "/missing/" in self.path:
+                    self.send_response(404)
+                    self.end_headers()
+                    return
+                body = ("%s|%s|%s|%s" % (self.path, self.headers.get("X-Nubo-Network-Id"),
+                                         self.headers.get("X-Forwarded-For"),
+                                         self.headers.get("X-Nubo-Metadata-Secret"))).encode()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *a):
+                pass
+
+        self.httpd = http.server.HTTPServer(("127.0.0.1", 0), H)
+        self.url = "http://127.0.0.1:%d/metadata" % self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+
+
+def http_get(ns, path, headers=()):
+    """(status, body) of GET http://169.254.169.254/PATH from ns (socat: busybox wget
+    crashes inside namespaces here)."""
+    req = "GET /%s HTTP/1.0\r\nHost: 169.254.169.254\r\n%s\r\n" % (
+        path, "".join(h + "\r\n" for h in headers))
+    p = sh("socat", "-t", "5", "-T", "5", "-", "TCP:169.254.169.254:80,connect-timeout=5", ns=ns,
+           input=req, check=False, timeout=15)
+    if not p.stdout.startswith("HTTP/1."):
+        return 0, p.stdout + p.stderr
+    head, _, body = p.stdout.partition("\n\n")  # text mode made \r\n into \n
+    return int(head.split()[1]), body
+
+
+def test_metadata_proxy_names_network_and_source(env):
+    md = FakeMetadata()
+    try:
+        env.metadata_url = md.url
+        env.apply(full(env, web_port=8080))
+        sh("ip", "route", "replace", "169.254.169.254", "via", DHCP_IP, ns=env.vm1)
+        st, body = http_get(env.vm1, "openstack/latest/meta_data.json")
+        assert (st, body) == (200, "/metadata/openstack/latest/meta_data.json|%s|%s|s3cret" % (NET, IP1)), \
+            body + env.log()[-1500:]
+        # a guest cannot claim another address or network: its headers are not passed on
+        st, body = http_get(env.vm1, "latest/meta-data/instance-id",
+                            ["X-Forwarded-For: " + IP2, "X-Nubo-Network-Id: " + uid()])
+        assert st == 200 and body.endswith("|%s|%s|s3cret" % (NET, IP1)), body
+        assert http_get(env.vm1, "missing/x")[0] == 404
+        assert http_get(env.vm1, "a/../../etc")[0] == 400
+    finally:
+        md.close()
 
 
 def test_idempotent_and_kill9_restart_changes_nothing(env):
