@@ -43,7 +43,13 @@ struct net_conv {
 	int n_ns;
 	char ns[KNS_MAX][NET_NS_MAX];
 	char *last_host_nft;
+	char *last_fdb; /* the flood entries applied (skips reading them back) */
 	struct net_meta *meta;
+	int n_ids;
+	struct {
+		char name[NET_IFNAME_MAX];
+		int id;
+	} ids[KLINKS_MAX];
 };
 
 void net_conv_set_meta(struct net_conv *c, struct net_meta *m)
@@ -64,6 +70,7 @@ void net_conv_free(struct net_conv *c)
 	if (!c)
 		return;
 	free(c->last_host_nft);
+	free(c->last_fdb);
 	free(c);
 }
 
@@ -85,52 +92,115 @@ static void first_err(int *rc, int r, char *err, size_t errlen, const char *what
 
 /* ---- reading the kernel ------------------------------------------------------------- */
 
+/* A small sysfs file of link name into buf ("" when unreadable). */
+static void sys_read(const char *name, const char *file, char *buf, size_t len)
+{
+	char path[128];
+	snprintf(path, sizeof(path), "/sys/class/net/%s/%s", name, file);
+	buf[0] = '\0';
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	ssize_t n = read(fd, buf, len - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+}
+
+/* DEVTYPE= of the link's uevent into buf ("" when none). */
+static void uevent_devtype(const char *name, char *buf, size_t len)
+{
+	char path[128], text[512];
+	snprintf(path, sizeof(path), "/sys/class/net/%s/uevent", name);
+	buf[0] = '\0';
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	ssize_t n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	text[n > 0 ? n : 0] = '\0';
+	const char *dt = strstr(text, "DEVTYPE=");
+	if (dt)
+		snprintf(buf, len, "%.*s", (int)strcspn(dt + 8, "\n"), dt + 8);
+}
+
+static void link_id_remember(struct net_conv *c, const char *name, int id)
+{
+	for (int i = 0; i < c->n_ids; i++)
+		if (!strcmp(c->ids[i].name, name)) {
+			c->ids[i].id = id;
+			return;
+		}
+	if (c->n_ids < KLINKS_MAX) {
+		snprintf(c->ids[c->n_ids].name, sizeof(c->ids[0].name), "%s", name);
+		c->ids[c->n_ids++].id = id;
+	}
+}
+
+/* The VNI or VLAN id of a link (ip -d: sysfs does not show it), remembered. */
+static int link_id(struct net_conv *c, struct klink *k)
+{
+	for (int i = 0; i < c->n_ids; i++)
+		if (!strcmp(c->ids[i].name, k->name))
+			return c->ids[i].id;
+	const char *argv[] = {"ip", "-j", "-d", "link", "show", "dev", k->name, NULL};
+	char out[16384];
+	int id = -1;
+	if (proc_run(argv, 10000, out, sizeof(out)) == 0) {
+		json_t *list = json_loads(out, 0, NULL);
+		json_t *li = json_object_get(json_array_get(list, 0), "linkinfo");
+		id = (int)json_integer_value(
+		    json_object_get(json_object_get(li, "info_data"), "id"));
+		json_decref(list);
+	}
+	link_id_remember(c, k->name, id);
+	return id;
+}
+
+/* What the kernel has, from /sys/class/net (no program run): name, Nubo's mark,
+ * master, MTU, up, kind (DEVTYPE, or tun_flags for a tap; veth otherwise). */
 static int links_read(struct net_conv *c, char *err, size_t errlen)
 {
-	const char *argv[] = {"ip", "-j", "-d", "link", "show", NULL};
-	char *out = xmalloc(LIST_MAX);
-	int rc = proc_run(argv, 10000, out, LIST_MAX);
+	char mark[64], buf[256];
+	DIR *d = opendir("/sys/class/net");
 	c->n_links = 0;
-	if (rc != 0) {
-		snprintf(err, errlen, "ip link show: %s", rc < 0 ? strerror(-rc) : out);
-		free(out);
+	if (!d) {
+		snprintf(err, errlen, "/sys/class/net: %s", strerror(errno));
 		return -EIO;
 	}
-	json_error_t je;
-	json_t *list = json_loads(out, 0, &je), *v;
-	free(out);
-	if (!json_is_array(list)) {
-		json_decref(list);
-		snprintf(err, errlen, "ip link show: not JSON: %s", je.text);
-		return -EIO;
-	}
-	char mark[64];
-	size_t i;
 	snprintf(mark, sizeof(mark), NET_ALIAS_PREFIX "%s", c->h.prefix);
-	json_array_foreach(list, i, v)
-	{
-		const char *name = json_string_value(json_object_get(v, "ifname"));
-		const char *alias = json_string_value(json_object_get(v, "ifalias"));
-		if (!name || c->n_links >= KLINKS_MAX)
+	struct dirent *e;
+	while ((e = readdir(d)) && c->n_links < KLINKS_MAX) {
+		if (e->d_name[0] == '.' || strnlen(e->d_name, NET_IFNAME_MAX) >= NET_IFNAME_MAX)
 			continue;
 		struct klink *k = &c->links[c->n_links++];
 		memset(k, 0, sizeof(*k));
-		snprintf(k->name, sizeof(k->name), "%s", name);
-		k->ours = alias && !strcmp(alias, mark);
-		const char *master = json_string_value(json_object_get(v, "master"));
-		snprintf(k->master, sizeof(k->master), "%s", master ? master : "");
-		k->mtu = (int)json_integer_value(json_object_get(v, "mtu"));
-		const json_t *flags = json_object_get(v, "flags"), *f;
-		size_t j;
-		json_array_foreach(flags, j, f) if (json_is_string(f) &&
-		                                    !strcmp(json_string_value(f), "UP")) k->up = 1;
-		const json_t *li = json_object_get(v, "linkinfo");
-		const char *kind = json_string_value(json_object_get(li, "info_kind"));
-		snprintf(k->kind, sizeof(k->kind), "%s", kind ? kind : "");
-		k->id = (int)json_integer_value(
-		    json_object_get(json_object_get(li, "info_data"), "id"));
+		memcpy(k->name, e->d_name, strlen(e->d_name) + 1);
+		sys_read(k->name, "ifalias", buf, sizeof(buf));
+		k->ours = !strcmp(buf, mark);
+		sys_read(k->name, "mtu", buf, sizeof(buf));
+		k->mtu = atoi(buf);
+		sys_read(k->name, "flags", buf, sizeof(buf));
+		k->up = (int)(strtoul(buf, NULL, 16) & 1);
+		char path[128], target[256];
+		snprintf(path, sizeof(path), "/sys/class/net/%s/master", k->name);
+		ssize_t n = readlink(path, target, sizeof(target) - 1);
+		if (n > 0) {
+			target[n] = '\0';
+			const char *base = strrchr(target, '/');
+			base = base ? base + 1 : target;
+			if (strlen(base) < sizeof(k->master))
+				memcpy(k->master, base, strlen(base) + 1);
+		}
+		uevent_devtype(k->name, buf, sizeof(buf));
+		sys_read(k->name, "tun_flags", path, sizeof(path));
+		if (buf[0])
+			snprintf(k->kind, sizeof(k->kind), "%.15s", buf);
+		else
+			snprintf(k->kind, sizeof(k->kind), "%s", path[0] ? "tun" : "veth");
+		k->kind[strcspn(k->kind, "\n")] = '\0';
 	}
-	json_decref(list);
+	closedir(d);
 	return 0;
 }
 
@@ -254,7 +324,7 @@ static void remove_extra(struct net_conv *c, struct net_conv_stats *st, int *rc,
 			/* the same name but another kind or segment: rebuilt */
 			wanted = !strcmp(k->kind, kernel_kinds[l->kind]) &&
 			         ((l->kind != NET_LINK_VXLAN && l->kind != NET_LINK_VLAN) ||
-			          k->id == l->id);
+			          link_id(c, k) == l->id);
 		}
 		if (wanted)
 			continue;
@@ -318,6 +388,8 @@ static void add_links(struct net_conv *c, struct net_conv_stats *st, int *rc, ch
 				continue;
 			st->links_added++;
 			fresh = 1;
+			if (l->kind == NET_LINK_VXLAN || l->kind == NET_LINK_VLAN)
+				link_id_remember(c, l->name, l->id);
 		}
 		if (fresh || strcmp(k->master, l->master) || k->mtu != l->mtu || !k->up) {
 			struct net_priv_link req = {.mtu = l->mtu, .up = 1};
@@ -342,6 +414,18 @@ static void add_links(struct net_conv *c, struct net_conv_stats *st, int *rc, ch
 static void fdb_converge(struct net_conv *c, int *rc, char *err, size_t errlen)
 {
 	char e[PRIV_ERR_MAX];
+	char *want = xstrdup("");
+	for (int f = 0; f < c->plan.n_fdb; f++) {
+		char ip[16], *t = xasprintf("%s%s %s\n", want, c->plan.fdb[f].dev,
+		                            net_ip_str(c->plan.fdb[f].dst, ip));
+		free(want);
+		want = t;
+	}
+	if (c->last_fdb && !strcmp(c->last_fdb, want)) {
+		free(want);
+		return;
+	}
+	int rc0 = *rc;
 	for (int i = 0; i < c->plan.n_links; i++) {
 		const struct net_link *l = &c->plan.links[i];
 		if (l->kind != NET_LINK_VXLAN)
@@ -386,6 +470,10 @@ static void fdb_converge(struct net_conv *c, int *rc, char *err, size_t errlen)
 			}
 		}
 	}
+	free(c->last_fdb);
+	c->last_fdb = *rc == rc0 ? want : NULL;
+	if (*rc != rc0)
+		free(want);
 }
 
 /* Addresses and routes inside each namespace: the desired lines against the ones
