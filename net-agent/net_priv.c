@@ -344,8 +344,8 @@ static int run_argv(const struct net_argv *a, struct priv_reply *rep)
 	size_t n = strlen(out);
 	while (n && (out[n - 1] == '\n' || out[n - 1] == ' '))
 		out[--n] = '\0';
-	snprintf(rep->err, sizeof(rep->err), "%s %s: %s", a->argv[0], a->n > 2 ? a->argv[2] : "",
-	         rc < 0 ? strerror(-rc) : out);
+	snprintf(rep->err, sizeof(rep->err), "%.16s %.32s: %.160s", a->argv[0],
+	         a->n > 2 ? a->argv[2] : "", rc < 0 ? strerror(-rc) : out);
 	return rc < 0 ? rc : -EIO;
 }
 
