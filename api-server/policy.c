@@ -29,6 +29,9 @@ static const struct {
     [POL_IMAGE_READ] = {"image:read", REQ_READER},
     [POL_IMAGE_WRITE] = {"image:write", REQ_MEMBER},
     [POL_IMAGE_DOWNLOAD] = {"image:download", REQ_READER},
+    [POL_NETWORK_READ] = {"network:read", REQ_READER},
+    [POL_NETWORK_WRITE] = {"network:write", REQ_MEMBER},
+    [POL_NETWORK_ADMIN] = {"network:admin", REQ_ADMIN},
 };
 
 /* The role bits that count: those of a project-scoped token. */

@@ -20,5 +20,15 @@ const struct httpd_table *const routes_all[] = {
     &app_cred_routes,
     &credential_routes,
     &policy_store_routes,
+    &network_routes,
+    &subnet_routes,
+    &port_routes,
+    &router_routes,
+    &floatingip_routes,
+    &secgroup_routes,
+    &net_quota_routes,
+    &net_tag_routes,
+    &net_metadata_routes,
+    &network_proxy_routes,
 };
 const size_t routes_count = sizeof(routes_all) / sizeof(routes_all[0]);

@@ -22,6 +22,17 @@ extern const struct httpd_table app_cred_routes;          /* identity/app_cred.c
 extern const struct httpd_table credential_routes;        /* identity/credential.c */
 extern const struct httpd_table policy_store_routes;      /* identity/policy_store.c */
 
+extern const struct httpd_table network_routes;       /* network/net_network.c */
+extern const struct httpd_table subnet_routes;        /* network/net_subnet.c */
+extern const struct httpd_table port_routes;          /* network/net_port.c */
+extern const struct httpd_table router_routes;        /* network/net_router.c */
+extern const struct httpd_table floatingip_routes;    /* network/net_floatingip.c */
+extern const struct httpd_table secgroup_routes;      /* network/net_secgroup.c */
+extern const struct httpd_table net_quota_routes;     /* network/net_quota.c */
+extern const struct httpd_table net_tag_routes;       /* network/net_tag.c */
+extern const struct httpd_table network_proxy_routes; /* compute/network_proxy.c */
+extern const struct httpd_table net_metadata_routes;  /* network/net_metadata.c */
+
 extern const struct httpd_table *const routes_all[];
 extern const size_t routes_count;
 

@@ -191,6 +191,28 @@ const char *req_query(struct req *r, const char *key)
 	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
 }
 
+struct query_all {
+	const char *key;
+	const char **out;
+	int max, n;
+};
+
+static enum MHD_Result query_all_visit(void *cls, enum MHD_ValueKind kind, const char *key,
+                                       const char *value)
+{
+	struct query_all *q = cls;
+	if (key && value && !strcmp(key, q->key) && q->n < q->max)
+		q->out[q->n++] = value;
+	return MHD_YES;
+}
+
+int req_query_all(struct req *r, const char *key, const char **out, int max)
+{
+	struct query_all q = {key, out, max, 0};
+	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, query_all_visit, &q);
+	return q.n;
+}
+
 int req_query_has(struct req *r, const char *key)
 {
 	const char *v = NULL;

@@ -144,6 +144,9 @@ unsigned httpd_port(const struct httpd *h);
 
 /* Query-string value of key (URL-decoded, borrowed) or NULL. */
 const char *req_query(struct req *r, const char *key);
+/* Every value of key in the query string, in order ("fields=id&fields=name"), at most
+ * max of them into out (borrowed). Returns how many. */
+int req_query_all(struct req *r, const char *key, const char **out, int max);
 /* 1 when the query string names key, with a value or without one ("?effective" alone,
  * for which req_query answers NULL), else 0. */
 int req_query_has(struct req *r, const char *key);

@@ -171,11 +171,14 @@ new_secrets() {
 	d=${NUBO_DEMO_PASSWORD:-$(old DEMO_PASSWORD)}
 	db=$(old NUBO_DB_PASSWORD)
 	key=$(old NUBO_AGENT_KEY)
+	local md
+	md=$(old NUBO_METADATA_SECRET)
 	echo "# Nubo secrets for the stack under $NUBO_ROOT (root only; written by deploy/stack.sh)"
 	echo "ADMIN_PASSWORD=${a:-$(randhex 12)}"
 	echo "DEMO_PASSWORD=${d:-$(randhex 12)}"
 	echo "NUBO_DB_PASSWORD=${db:-$(randhex 16)}"
 	echo "NUBO_AGENT_KEY=${key:-$(randhex 32)}"
+	echo "NUBO_METADATA_SECRET=${md:-$(randhex 32)}"
 	# CURVE keys of the scheduler <-> agent link (Z85; single-quoted: Z85 has $ & ( ...)
 	local k pub sec
 	for k in SERVER CLIENT; do
@@ -294,6 +297,7 @@ net	prefix	$NUBO_NET_PREFIX
 net	state_dir	$NUBO_VARLIB/net
 net	external_bridge	$NUBO_EXT_BRIDGE
 net	tunnel_ip	${NUBO_TUNNEL_IP:-127.0.0.1}
+network	metadata_secret	$NUBO_METADATA_SECRET
 EOF
 	awk -F '\t' -v stamp="$(date -u '+%Y-%m-%d %H:%M:%SZ')" '
 	NR == FNR { want[$1, $2] = $3; order[++n] = $1 SUBSEP $2; next }
@@ -531,6 +535,21 @@ else
 		--file "$NUBO_GUEST_IMG" nubo-tiny -f value -c id
 fi
 
+# ------------------------------------------------------------------ external network
+# the shared external provider network floating IPs and router gateways come from
+# (NUBO_PUBLIC_CIDR, default 172.24.4.0/24 as devstack's; the gateway is the host's
+# address on the external bridge nubo-net plugs it into)
+step "external network public"
+NUBO_PUBLIC_CIDR=${NUBO_PUBLIC_CIDR:-172.24.4.0/24}
+if [ -n "$(os_admin network list --name public -f value -c ID)" ]; then
+	nubo_log "network public already there"
+else
+	os_admin network create --share --external --provider-network-type flat \
+		--provider-physical-network public public -f value -c id
+	os_admin subnet create --network public --subnet-range "$NUBO_PUBLIC_CIDR" \
+		--no-dhcp public-subnet -f value -c id
+fi
+
 # ------------------------------------------------------------------ compute ready
 # the agent registers within a heartbeat or two; the API is up, so an error is final
 hosts=
@@ -548,7 +567,7 @@ elapsed=$((SECONDS - START))
 cat <<EOF
 
 Nubo is running (root $NUBO_ROOT).
-  API          $API_URL   (/identity/v3, /compute/v2.1, /image/v2)
+  API          $API_URL   (/identity/v3, /compute/v2.1, /image/v2, /network/v2.0)
   credentials  . $NUBO_OPENRC admin      (or: . $NUBO_OPENRC demo)
                or: export OS_CLIENT_CONFIG_FILE=$NUBO_CLOUDS
                    openstack --os-cloud nubo-admin ...   (or nubo-demo)

@@ -13,6 +13,7 @@
 #include "hostname.h"
 #include "instance.h"
 #include "log.h"
+#include "netstate.h"
 #include "placement.h"
 #include "reconcile.h"
 #include "vmstate.h"
@@ -215,7 +216,7 @@ static int inst_spawn_payload(struct sched *s, const struct task *t, const struc
 	k->key_name = xstrdup(db_val(r, 0, 2));
 	k->public_key = xstrdup(db_val(r, 0, 3));
 	k->user_data = xstrdup(db_val(r, 0, 4));
-	rc = 0;
+	rc = netstate_spawn_nics(c, t->resource_id, k, err, errlen);
 out:
 	PQclear(r);
 	return rc;

@@ -50,6 +50,7 @@ static const struct {
     {"identity", "keystone", "/identity"},
     {"compute", "nova", "/compute/v2.1"},
     {"image", "glance", "/image"},
+    {"network", "neutron", "/network"},
 };
 
 static int bootstrap_catalog(PGconn *db, const struct conf *c, char *err, size_t errlen)

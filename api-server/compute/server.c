@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "compute/instance_action.h"
+#include "compute/server_ports.h"
 #include "image/image.h"
 #include "jparse.h"
 #include "jsonw.h"
@@ -77,6 +78,8 @@ int server_extras_load(PGconn *db, const PGresult *res, const struct server_view
                        struct server_extras *x, char *err, size_t errlen)
 {
 	memset(x, 0, sizeof(*x));
+	if (server_ports_extras(db, res, &x->ports, err, errlen) < 0)
+		return -EIO;
 	int n = PQntuples(res);
 	int full = !c->update || c->mv_minor >= 75;
 	int tags = c->mv_minor >= 26, agents = c->admin && full && c->mv_minor >= 16,
@@ -127,6 +130,7 @@ void server_extras_apply(const struct server_extras *x, struct server_row *s)
 	s->tags = extras_find(x->tags, s->id);
 	s->host_state = extras_find(x->agents, s->host);
 	s->user_data = extras_find(x->user_data, s->id);
+	server_ports_apply(x->ports, s);
 }
 
 void server_extras_release(struct server_extras *x)
@@ -134,6 +138,7 @@ void server_extras_release(struct server_extras *x)
 	PQclear(x->tags);
 	PQclear(x->agents);
 	PQclear(x->user_data);
+	PQclear(x->ports);
 	memset(x, 0, sizeof(*x));
 }
 
@@ -1062,6 +1067,10 @@ static void server_create(struct req *r, struct resp *w)
 			        " ON CONFLICT DO NOTHING",
 			        id, c.tags.items[t]) < 0)
 				rows = -1;
+		if (rows == 1 &&
+		    server_ports_create(r, w, id, az, json_object_get(c.server, "networks"),
+		                        c.security_groups) < 0)
+			goto out;
 		if (rows != 1 ||
 		    server_task_queue(r, id, NULL, TASK_SPAWN, "create",
 		                      "compute__do_build_and_run_instance", err, sizeof(err)) < 0) {
@@ -1152,6 +1161,8 @@ static void server_delete(struct req *r, struct resp *w)
 		                          "compute_terminate_instance", err, sizeof(err));
 		wake = 1;
 	}
+	if (rows == 1 && server_ports_release(r->ctx->db, s.id, err, sizeof(err)) < 0)
+		rows = -1;
 	if (rows != 1) {
 		PQclear(res);
 		db_rollback(r->ctx->db);

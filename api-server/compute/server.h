@@ -34,9 +34,10 @@ struct server_row {
 	const char *lock_reason; /* NULL: none */
 	const char *flavor_name; /* the flavor as it was at create (2.47) */
 	long vcpus, ram_mb, disk_gb, ephemeral_gb, swap_mb;
-	const char *flavor_extra_specs; /* JSON object text */
-	const char *tags;               /* JSON array text, sorted */
-	const char *host_state;         /* agents.state of host; NULL when none */
+	const char *flavor_extra_specs;          /* JSON object text */
+	const char *tags;                        /* JSON array text, sorted */
+	const char *addresses, *security_groups; /* JSON text (server_ports.c) or NULL */
+	const char *host_state;                  /* agents.state of host; NULL when none */
 	const char *reservation_id, *hostname, *user_data;
 	long launch_index;
 	char ts_text[4][TIME_PG_OUT]; /* server_row_from()'s formatted timestamps */
@@ -140,6 +141,7 @@ void server_row_from(const PGresult *res, int row, struct server_row *s);
  * (and 64 KiB user data) turn the planner off the list indexes (tests/e2e/test_explain). */
 struct server_extras {
 	PGresult *tags, *agents, *user_data;
+	PGresult *ports; /* server_ports.c: addresses and security groups */
 };
 /* Loads the extras of the rows of res the view c needs. 0, or -EIO with err. */
 int server_extras_load(PGconn *db, const PGresult *res, const struct server_view_ctx *c,

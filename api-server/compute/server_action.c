@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "compute/instance_action.h"
+#include "compute/network_proxy.h"
 #include "jparse.h"
 #include "msg.h"
 #include "policy.h"
@@ -275,6 +276,8 @@ static const struct {
     {"os-resetState", action_reset_state},
     {"lock", action_lock},
     {"unlock", action_lock},
+    {"addSecurityGroup", network_proxy_sg_action},
+    {"removeSecurityGroup", network_proxy_sg_action},
 };
 
 static void server_action(struct req *r, struct resp *w)

@@ -366,7 +366,8 @@ void server_view_write_full(struct jsonw *w, const struct server_row *s,
 	JSONW_KEY(w, "updated");
 	time_write(w, s->updated_at);
 	JSONW_KEY(w, "addresses");
-	jsonw_raw(w, "{}", 2);
+	jsonw_raw(w, s->addresses ? s->addresses : "{}",
+	          strlen(s->addresses ? s->addresses : "{}"));
 	JSONW_KEY(w, "accessIPv4");
 	word_write(w, s->access_ipv4 ? s->access_ipv4 : "");
 	JSONW_KEY(w, "accessIPv6");
@@ -406,7 +407,10 @@ void server_view_write_full(struct jsonw *w, const struct server_row *s,
 		jsonw_raw(w, "[]", 2);
 		JSONW_KEY(w, "security_groups");
 		static const char default_group[] = "[{\"name\":\"default\"}]";
-		jsonw_raw(w, default_group, sizeof(default_group) - 1);
+		if (s->security_groups && strcmp(s->security_groups, "[]"))
+			jsonw_raw(w, s->security_groups, strlen(s->security_groups));
+		else
+			jsonw_raw(w, default_group, sizeof(default_group) - 1);
 	}
 	/* Nova shows the fault of ERROR (and DELETED) servers only. */
 	if (!strcmp(s->status, "ERROR") || (!strcmp(s->status, "DELETED") && s->fault_message)) {

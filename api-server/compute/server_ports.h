@@ -1,0 +1,27 @@
+/* Servers on Network API ports (server_ports.c): what server.c calls, one line each. */
+#ifndef NUBO_SERVER_PORTS_H
+#define NUBO_SERVER_PORTS_H
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "http.h"
+#include "compute/server.h"
+
+/* Inside the server create's transaction: the NICs of server_id in availability zone
+ * az from the request's "networks" (absent or "auto": a port on the project's only
+ * network, none when it has no network, 409 when it has several; "none": no port; a
+ * list of {uuid, fixed_ip} / {port}) with the request's "security_groups" (names or
+ * ids; none named: the project's default group). 0, or answers w in Nova's shape and
+ * returns < 0. */
+int server_ports_create(struct req *r, struct resp *w, const char *server_id, const char *az,
+                        const json_t *networks, const json_t *security_groups);
+/* Inside the server delete's transaction: deletes the ports made for server_id and
+ * unbinds the user's. 0 or -EIO with err. */
+int server_ports_release(PGconn *db, const char *server_id, char *err, size_t errlen);
+/* The addresses and security groups of the servers of res (column 0 the id): a result
+ * (caller PQclear()s) of (id, addresses JSON, security_groups JSON). 0 or -EIO. */
+int server_ports_extras(PGconn *db, const PGresult *res, PGresult **out, char *err, size_t errlen);
+/* Points s->addresses and s->security_groups into ports (NULL: none). */
+void server_ports_apply(const PGresult *ports, struct server_row *s);
+
+#endif
