@@ -181,7 +181,7 @@ new_secrets() {
 	echo "NUBO_METADATA_SECRET=${md:-$(randhex 32)}"
 	# CURVE keys of the scheduler <-> agent link (Z85; single-quoted: Z85 has $ & ( ...)
 	local k pub sec
-	for k in SERVER CLIENT; do
+	for k in SERVER CLIENT NET; do
 		pub=$(old "NUBO_CURVE_${k}_PUBLIC")
 		sec=$(old "NUBO_CURVE_${k}_SECRET")
 		if [ ${#pub} -ne 40 ] || [ ${#sec} -ne 40 ]; then
@@ -290,13 +290,15 @@ bus	curve_server_public	$NUBO_CURVE_SERVER_PUBLIC
 bus	curve_server_secret	$NUBO_CURVE_SERVER_SECRET
 bus	curve_client_public	$NUBO_CURVE_CLIENT_PUBLIC
 bus	curve_client_secret	$NUBO_CURVE_CLIENT_SECRET
-bus	curve_allowed_clients	${host:-node1}=$NUBO_CURVE_CLIENT_PUBLIC,${host:-node1}.net=$NUBO_CURVE_CLIENT_PUBLIC
+bus	curve_allowed_clients	${host:-node1}=$NUBO_CURVE_CLIENT_PUBLIC,${host:-node1}.net=$NUBO_CURVE_NET_PUBLIC
 compute	host	${host:-node1}
 compute	state_dir	$NUBO_STATE_DIR
 net	prefix	$NUBO_NET_PREFIX
 net	state_dir	$NUBO_VARLIB/net
 net	external_bridge	$NUBO_EXT_BRIDGE
 net	tunnel_ip	${NUBO_TUNNEL_IP:-127.0.0.1}
+net	curve_client_public	$NUBO_CURVE_NET_PUBLIC
+net	curve_client_secret	$NUBO_CURVE_NET_SECRET
 network	metadata_secret	$NUBO_METADATA_SECRET
 EOF
 	awk -F '\t' -v stamp="$(date -u '+%Y-%m-%d %H:%M:%SZ')" '

@@ -41,7 +41,9 @@ static int net_conf_load_cb(const struct conf *c, void **cfg, char *summary, siz
 
 static void net_conf_free_cb(void *cfg)
 {
-	free(cfg);
+	struct net_main *m = cfg;
+	net_conf_release(&m->nc);
+	free(m);
 }
 
 static void helper_report(int level, const char *msg)

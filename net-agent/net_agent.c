@@ -89,6 +89,12 @@ int net_conf_load(struct net_conf *nc, const struct conf *c, char *err, size_t e
 	return 0;
 }
 
+void net_conf_release(struct net_conf *nc)
+{
+	conf_free(nc->bus);
+	nc->bus = NULL;
+}
+
 /* ---- the agent ------------------------------------------------------------------------ */
 
 struct net_agent {
@@ -237,7 +243,7 @@ int net_agent_run(const struct net_conf *nc, struct priv *p, volatile sig_atomic
 		    .host = nc->bus_host,
 		    .az = nc->az,
 		    .scheduler_url = nc->scheduler_url,
-		    .raw = nc->raw,
+		    .raw = nc->bus ? nc->bus : nc->raw,
 		    .state_dir = nc->host.state_dir,
 		    .heartbeat_interval =
 		        (int)conf_get_long(nc->raw, "compute", "heartbeat_interval", 5),

@@ -23,10 +23,16 @@ struct net_conf {
 	char desired_file[256]; /* standalone: "" = the bus */
 	int vlan_capable;
 	const struct conf *raw;
+	struct conf *bus; /* raw's [bus] with [net]'s own CURVE client key (owned), or NULL */
 };
 
-/* Parses [net] (and [compute] host, [bus]) of c. 0 or -EINVAL with err. */
+/* Parses [net] (and [compute] host, [bus]) of c. 0 or -EINVAL with err. nubo-net has
+ * a CURVE client key of its own ([net] curve_client_public/secret): the scheduler
+ * binds each key to one bus name, and <host>.net is not <host>. Release with
+ * net_conf_release. */
 int net_conf_load(struct net_conf *nc, const struct conf *c, char *err, size_t errlen);
+
+void net_conf_release(struct net_conf *nc);
 
 /* Runs until *stop. p: the privileged helper (borrowed). Exit status. */
 int net_agent_run(const struct net_conf *nc, struct priv *p, volatile sig_atomic_t *stop);
