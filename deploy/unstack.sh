@@ -52,7 +52,7 @@ net_conf() { awk -F= -v k="$1" '/^\[/ { s = $0 } s == "[net]" && $1 ~ "^ *"k" *$
 prefix=$(net_conf prefix || true)
 if [ -n "$prefix" ] && [ -f "$NUBO_CONF" ]; then
 	for p in /proc/[0-9]*; do
-		if tr '\0' '\n' <"$p/cmdline" 2>/dev/null | grep -q "^--interface=$prefix"; then
+		if grep -qaz -- "^--interface=$prefix" "$p/cmdline" 2>/dev/null; then
 			kill -9 "${p#/proc/}" 2>/dev/null || true
 		fi
 	done
