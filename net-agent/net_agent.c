@@ -81,6 +81,18 @@ int net_conf_load(struct net_conf *nc, const struct conf *c, char *err, size_t e
 	h->ext_mtu = (int)conf_get_long(c, "net", "external_mtu", 1500);
 	if (h->ext_mtu < 576 || h->ext_mtu > 9000)
 		FAIL("net.external_mtu must be in 576..9000");
+	const char *pub = conf_get(c, "net", "curve_client_public", "");
+	const char *sec = conf_get(c, "net", "curve_client_secret", "");
+	if (pub[0] || sec[0]) {
+		char *text = xasprintf("[bus]\ncurve_server_public = %s\ncurve_client_public = %s\n"
+		                       "curve_client_secret = %s\n",
+		                       conf_get(c, "bus", "curve_server_public", ""), pub, sec);
+		nc->bus = conf_parse(text, err, errlen);
+		explicit_bzero(text, strlen(text));
+		free(text);
+		if (!nc->bus)
+			FAIL("net.curve_client_public/secret: not usable keys");
+	}
 	snprintf(h->tap_user, sizeof(h->tap_user), "%s",
 	         conf_get(c, "net", "tap_user", "nubo-qemu"));
 	snprintf(h->dhcp_user, sizeof(h->dhcp_user), "%s", conf_get(c, "net", "dhcp_user", "nubo"));
