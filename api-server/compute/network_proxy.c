@@ -247,7 +247,7 @@ static int port_num(const char *s, long *out)
 static void rule_create(struct req *r, struct resp *w)
 {
 	struct rule_body b = {0};
-	char err[512], state[8] = "", id[UUID_STR_LEN], pmin[16], pmax[16], cidr[64] = "";
+	char err[512], state[8] = "", id[UUID_STR_LEN], pmin[24], pmax[24], cidr[64] = "";
 	long from, to;
 	json_t *g = NULL;
 	if (proxy_version_ok(r, w) < 0 ||

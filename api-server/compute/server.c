@@ -818,15 +818,8 @@ static int parse_create(const json_t *body, int mv, struct create_req *c, int *s
 				rc = jparse_known(g, f_sg, JCOUNT(f_sg), NULL, why, sizeof(why));
 			if (rc == 0 && !*sg.name)
 				rc = -EINVAL;
-			/* Nubo has one group, "default", until the network service brings
-			 * security groups: naming another is Nova's 400 for a missing group */
-			int missing = rc == 0 && strcmp(sg.name, "default");
-			if (missing)
-				snprintf(err, errlen, "Security group %s not found.",
-				         strlen(sg.name) <= 64 ? sg.name : "(name too long)");
+			/* the group itself is looked up with the ports (server_ports.c) */
 			jparse_release(f_sg, JCOUNT(f_sg), &sg);
-			if (missing)
-				return -EINVAL;
 			if (rc < 0) {
 				snprintf(err, errlen,
 				         "Invalid input for field/attribute security_groups.");

@@ -333,7 +333,7 @@ struct router_iface {
 	const char *router_id;
 	const char *subnet_id, *port_id; /* from the body: one of them */
 	char project[96];
-	char out_port[UUID_STR_LEN + 8], out_subnet[UUID_STR_LEN + 8], out_net[UUID_STR_LEN + 8];
+	char out_port[96], out_subnet[96], out_net[96];
 };
 
 /* Refuses a subnet that overlaps one already on the router, or is on it already. */

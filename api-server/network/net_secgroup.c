@@ -320,7 +320,7 @@ static int rule_create_tx(struct req *r, struct resp *w, void *arg)
 	struct rule_create *c = arg;
 	struct rule_in *in = &c->in;
 	PGconn *db = r->ctx->db;
-	char err[512], state[8] = "", pmin[16], pmax[16];
+	char err[512], state[8] = "", pmin[24], pmax[24];
 	if (net_quota_take(r, w, db, c->project, "security_group_rule",
 	                   "SELECT count(*) FROM net_sg_rules WHERE project_id = $1") < 0)
 		return -EDQUOT;

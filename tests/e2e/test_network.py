@@ -3,6 +3,7 @@ CLI hides the status): network/subnet/port/router/floating IP/security group CRU
 tenant isolation, Neutron's error shape and codes, quotas, tags, pagination and
 concurrent IP allocation."""
 import concurrent.futures
+import json
 import uuid
 
 import pytest
@@ -39,7 +40,7 @@ def b_token(stack, tenant_b):
 def test_versions_catalog_and_extensions(stack, os_cli, http):
     r = http("GET", "/network/")
     assert r.status == 200 and r.json["versions"][0]["id"] == "v2.0"
-    exts = {e["alias"] for e in os_cli("extension", "list", "--network")}
+    exts = {e["Alias"] for e in os_cli("extension", "list", "--network")}
     assert {"router", "external-net", "security-group", "quotas"} <= exts
     assert "dvr" not in exts
     azs = os_cli("availability", "zone", "list", "--network")
@@ -296,14 +297,17 @@ def test_concurrent_port_creates_get_distinct_ips(stack, os_cli, os_run, http):
 
 def test_tags_fields_and_pagination(stack, os_cli, os_run, http):
     tok = stack.token()
-    made = [os_cli("network", "create", "e2e-page-%d" % i)["id"] for i in range(5)]
+    tag = uuid.uuid4().hex[:6]
+    made = [os_cli("network", "create", "e2e-page-%s-%d" % (tag, i))["id"] for i in range(5)]
     try:
         os_run("network", "set", "--tag", "red", "--tag", "blue", made[0])
         assert sorted(os_cli("network", "show", made[0])["tags"]) == ["blue", "red"]
-        r = http("GET", NET + "/networks?tags=red", token=tok)
-        assert [n["id"] for n in r.json["networks"]] == [made[0]]
-        r = http("GET", NET + "/networks?fields=id&fields=name&name=e2e-page-1", token=tok)
-        assert r.json["networks"] == [{"id": made[1], "name": "e2e-page-1"}]
+        r = http("GET", NET + "/networks?tags=red,blue", token=tok)
+        assert made[0] in [n["id"] for n in r.json["networks"]]
+        assert not set(made[1:]) & {n["id"] for n in r.json["networks"]}
+        r = http("GET", NET + "/networks?fields=id&fields=name&name=e2e-page-%s-1" % tag,
+                 token=tok)
+        assert r.json["networks"] == [{"id": made[1], "name": "e2e-page-%s-1" % tag}]
         seen, marker = [], None
         while True:
             path = NET + "/networks?limit=2&sort_key=name&sort_dir=asc"
@@ -315,8 +319,97 @@ def test_tags_fields_and_pagination(stack, os_cli, os_run, http):
             if not nxt:
                 break
             marker = page["networks"][-1]["id"]
-        names = [n for n in seen if n.startswith("e2e-page-")]
-        assert names == ["e2e-page-%d" % i for i in range(5)]
+        names = [n for n in seen if n.startswith("e2e-page-%s-" % tag)]
+        assert names == ["e2e-page-%s-%d" % (tag, i) for i in range(5)]
         assert seen == sorted(seen)
     finally:
         os_run("network", "delete", *made, check=False)
+
+
+def conf_value(stack, section, key):
+    cur = None
+    for line in stack.conf.read_text().splitlines():
+        line = line.strip()
+        if line.startswith("["):
+            cur = line.strip("[]")
+        elif cur == section and line.split("=", 1)[0].strip() == key:
+            return line.split("=", 1)[1].strip()
+    return None
+
+
+def test_server_ports_addresses_metadata_and_release(stack, os_cli, os_run, http, ids):
+    net = os_cli("network", "create", "e2e-srvnet")
+    os_cli("subnet", "create", "--network", "e2e-srvnet", "--subnet-range", "10.70.0.0/24",
+           "e2e-srvsub")
+    os_cli("security", "group", "create", "e2e-srv-sg")
+    srv = os_cli("server", "create", "--flavor", "m1.tiny", "--image", "nubo-tiny",
+                 "--network", "e2e-srvnet", "--security-group", "e2e-srv-sg", "e2e-netvm")
+    try:
+        ports = os_cli("port", "list", "--server", srv["id"], "--long")
+        assert len(ports) == 1, ports
+        port = os_cli("port", "show", ports[0]["ID"])
+        assert port["device_owner"] == "compute:nova" and port["device_id"] == srv["id"]
+        ip = port["fixed_ips"][0]["ip_address"]
+        assert port["security_group_ids"] == [os_cli("security", "group", "show",
+                                                     "e2e-srv-sg")["id"]]
+        shown = os_cli("server", "show", srv["id"])
+        assert "e2e-srvnet" in json.dumps(shown["addresses"]) and ip in json.dumps(
+            shown["addresses"])
+        # the metadata service answers the instance at (network, fixed IP), and only it
+        secret = conf_value(stack, "network", "metadata_secret")
+        hdr = {"X-Nubo-Metadata-Secret": secret, "X-Nubo-Network-Id": net["id"],
+               "X-Forwarded-For": ip}
+        r = http("GET", "/metadata/openstack/latest/meta_data.json", headers=hdr)
+        assert r.status == 200 and r.json["uuid"] == srv["id"], r
+        r = http("GET", "/metadata/latest/meta-data/local-ipv4", headers=hdr)
+        assert r.status == 200 and r.text == ip
+        r = http("GET", "/metadata/openstack/latest/network_data.json", headers=hdr)
+        assert r.json["networks"][0]["ip_address"] == ip
+        other = dict(hdr, **{"X-Forwarded-For": "10.70.0.250"})
+        assert http("GET", "/metadata/openstack/latest/meta_data.json", headers=other).status \
+            == 404
+        bad = dict(hdr, **{"X-Nubo-Metadata-Secret": "0" * len(secret)})
+        assert http("GET", "/metadata/openstack/latest/meta_data.json", headers=bad).status \
+            == 403
+        # Nova's proxies: the server's groups, add/remove a group
+        tok = stack.token()
+        r = http("GET", "/compute/v2.1/servers/%s/os-security-groups" % srv["id"], token=tok)
+        assert [g["name"] for g in r.json["security_groups"]] == ["e2e-srv-sg"]
+        r = http("POST", "/compute/v2.1/servers/%s/action" % srv["id"],
+                 {"addSecurityGroup": {"name": "default"}}, tok)
+        assert r.status == 202, r
+        r = http("GET", "/compute/v2.1/servers/%s/os-security-groups" % srv["id"], token=tok)
+        assert sorted(g["name"] for g in r.json["security_groups"]) == ["default", "e2e-srv-sg"]
+        r = http("GET", "/compute/v2.1/os-security-groups", token=tok)
+        assert "default" in [g["name"] for g in r.json["security_groups"]]
+    finally:
+        os_run("server", "delete", "--wait", srv["id"], check=False)
+    # the port made for the server went with it
+    assert os_cli("port", "list", "--network", "e2e-srvnet", "--device-owner",
+                  "compute:nova") == []
+    os_run("security", "group", "delete", "e2e-srv-sg")
+    os_run("network", "delete", "e2e-srvnet")
+
+
+def test_server_auto_network_rule(stack, http, ids, tenant_b):
+    tok = b_token(stack, tenant_b)
+    body = {"server": {"name": "auto", "flavorRef": ids["flavor"], "imageRef": ids["image"]}}
+    nets = []
+    try:
+        # no network of its own: today's behaviour, a server without ports
+        r = http("POST", "/compute/v2.1/servers", body, tok)
+        assert r.status == 202, r
+        sid = r.json["server"]["id"]
+        assert http("GET", NET + "/ports?device_id=" + sid, token=tok).json["ports"] == []
+        http("DELETE", "/compute/v2.1/servers/" + sid, token=tok)
+        for name in ("auto-1", "auto-2"):
+            r = http("POST", NET + "/networks", {"network": {"name": name}}, tok)
+            nets.append(r.json["network"]["id"])
+            http("POST", NET + "/subnets", {"subnet": {"network_id": nets[-1], "ip_version": 4,
+                                                       "cidr": "10.80.%d.0/24" % len(nets)}},
+                 tok)
+        r = http("POST", "/compute/v2.1/servers", body, tok)
+        assert r.status == 409 and "Multiple possible networks" in r.text, r
+    finally:
+        for n in nets:
+            http("DELETE", NET + "/networks/" + n, token=tok)
