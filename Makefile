@@ -98,6 +98,7 @@ integration: all
 	tests/deploy/run.sh
 	tests/scheduler/run.sh
 	tests/agent/run.sh
+	tests/net/run.sh
 
 e2e: all
 	tests/e2e/run.sh

@@ -361,6 +361,11 @@ static int qemu_launch(const struct vm_ctx *ctx, struct vm *vm, const struct msg
 		goto out;
 	}
 	snprintf(req.accel, sizeof(req.accel), "%s", ctx->accel);
+	if (vm_nics_from_spawn(&spec->p.spawn, &req.nics) < 0) {
+		snprintf(err, errlen, "more than %d NICs", VM_NICS_MAX);
+		rc = -E2BIG;
+		goto out;
+	}
 	snprintf(req.name, sizeof(req.name), "%s", spec->p.spawn.name ? spec->p.spawn.name : "");
 	msg_sanitize_text(req.name, strlen(req.name));
 	for (char *c = req.name; *c; c++)

@@ -64,7 +64,7 @@ static int start_check(const struct priv_helper *h, const void *req, char *err, 
 		snprintf(err, errlen, "vcpus, ram or incoming out of range");
 		return -EINVAL;
 	}
-	return 0;
+	return vm_nics_check(&s->nics, err, errlen);
 }
 
 static int signal_check(const struct priv_helper *h, const void *req, char *err, size_t errlen)
@@ -166,6 +166,8 @@ static int start_run(struct priv_helper *h, const void *req, struct priv_reply *
 	enum { F_DISK, F_BASE, F_CONFIG, F_CONSOLE, F_QMP, F_N };
 	int fds[F_N] = {-1, -1, -1, -1, -1}, child[F_N], n = 0;
 	int dirfd = -1, logfd = -1, rc = 0;
+	int nicfd[VM_NICS_MAX], n_nicfd = 0;
+	struct qemu_nic qnics[VM_NICS_MAX];
 	char **argv = NULL;
 	struct stat st;
 
@@ -219,8 +221,14 @@ static int start_run(struct priv_helper *h, const void *req, struct priv_reply *
 		rc = fds[F_QMP];
 		goto out;
 	}
+	for (; n_nicfd < s->nics.n; n_nicfd++)
+		if ((nicfd[n_nicfd] = vm_nics_open_tap(s->nics.nic[n_nicfd].tap, rep->err,
+		                                       sizeof(rep->err))) < 0) {
+			rc = nicfd[n_nicfd];
+			goto out;
+		}
 	/* number them as QEMU will see them */
-	int order[F_N];
+	int order[F_N + VM_NICS_MAX];
 	for (int i = 0; i < F_N; i++)
 		if (fds[i] >= 0) {
 			order[n] = fds[i];
@@ -228,6 +236,11 @@ static int start_run(struct priv_helper *h, const void *req, struct priv_reply *
 		} else {
 			child[i] = -1;
 		}
+	for (int i = 0; i < n_nicfd; i++) {
+		order[n] = nicfd[i];
+		qnics[i].fd = 3 + n++;
+		snprintf(qnics[i].mac, sizeof(qnics[i].mac), "%s", s->nics.nic[i].mac);
+	}
 	struct qemu_def d = {
 	    .qemu = ctx->qemu,
 	    .id = s->id,
@@ -242,6 +255,8 @@ static int start_run(struct priv_helper *h, const void *req, struct priv_reply *
 	    .fd_console = child[F_CONSOLE],
 	    .fd_qmp = child[F_QMP],
 	    .incoming = s->incoming,
+	    .nics = qnics,
+	    .n_nics = n_nicfd,
 	};
 	argv = qemu_argv_new(&d);
 	if (!argv) {
@@ -270,6 +285,9 @@ static int start_run(struct priv_helper *h, const void *req, struct priv_reply *
 	rep->len = sizeof(p32);
 out:
 	qemu_argv_free(argv);
+	while (n_nicfd > 0)
+		if (nicfd[--n_nicfd] >= 0)
+			close(nicfd[n_nicfd]);
 	for (int i = 0; i < F_N; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);

@@ -13,6 +13,7 @@
 
 #include "priv.h"
 #include "util.h"
+#include "vm_nics.h"
 
 #define VM_PRIV_QEMU_USER "nubo-qemu" /* the one user every QEMU runs as */
 #define VM_PRIV_NAME_MAX 256
@@ -29,7 +30,8 @@ struct vm_priv_start {
 	char accel[8];               /* "kvm" or "tcg" */
 	char name[VM_PRIV_NAME_MAX]; /* display name */
 	int32_t vcpus, ram_mb;
-	int32_t incoming; /* 1: wait for saved state (-incoming defer) */
+	int32_t incoming;         /* 1: wait for saved state (-incoming defer) */
+	struct vm_priv_nics nics; /* tenant NICs (taps); none = a user-mode NIC */
 };
 
 struct vm_priv_signal {

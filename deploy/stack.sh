@@ -34,6 +34,8 @@ DEPS=(
 	# runtime
 	postgresql qemu-system-x86 qemu-utils genisoimage xorriso ca-certificates curl
 	util-linux procps iproute2 openssh-client openssl
+	# nubo-net (tenant networking: nft rulesets, DHCP) and tests/net (udhcpc, socat)
+	nftables dnsmasq-base busybox socat
 	# deploy/mkguest.sh (the guest image builder)
 	dosfstools mtools syslinux syslinux-common cpio kmod gzip
 	# tests and bench
@@ -179,7 +181,7 @@ new_secrets() {
 	echo "NUBO_METADATA_SECRET=${md:-$(randhex 32)}"
 	# CURVE keys of the scheduler <-> agent link (Z85; single-quoted: Z85 has $ & ( ...)
 	local k pub sec
-	for k in SERVER CLIENT; do
+	for k in SERVER CLIENT NET; do
 		pub=$(old "NUBO_CURVE_${k}_PUBLIC")
 		sec=$(old "NUBO_CURVE_${k}_SECRET")
 		if [ ${#pub} -ne 40 ] || [ ${#sec} -ne 40 ]; then
@@ -288,9 +290,15 @@ bus	curve_server_public	$NUBO_CURVE_SERVER_PUBLIC
 bus	curve_server_secret	$NUBO_CURVE_SERVER_SECRET
 bus	curve_client_public	$NUBO_CURVE_CLIENT_PUBLIC
 bus	curve_client_secret	$NUBO_CURVE_CLIENT_SECRET
-bus	curve_allowed_clients	${host:-node1}=$NUBO_CURVE_CLIENT_PUBLIC
+bus	curve_allowed_clients	${host:-node1}=$NUBO_CURVE_CLIENT_PUBLIC,${host:-node1}.net=$NUBO_CURVE_NET_PUBLIC
 compute	host	${host:-node1}
 compute	state_dir	$NUBO_STATE_DIR
+net	prefix	$NUBO_NET_PREFIX
+net	state_dir	$NUBO_VARLIB/net
+net	external_bridge	$NUBO_EXT_BRIDGE
+net	tunnel_ip	${NUBO_TUNNEL_IP:-127.0.0.1}
+net	curve_client_public	$NUBO_CURVE_NET_PUBLIC
+net	curve_client_secret	$NUBO_CURVE_NET_SECRET
 network	metadata_secret	$NUBO_METADATA_SECRET
 EOF
 	awk -F '\t' -v stamp="$(date -u '+%Y-%m-%d %H:%M:%SZ')" '
@@ -330,6 +338,15 @@ EOF
 	fi
 	mv -f "$ov.new" "$NUBO_CONF"
 }
+# nubo-net's names: the real install uses prefix nb and br-ex; a throwaway stack
+# (--root) gets a prefix of its own so parallel stacks never touch each other's links,
+# namespaces or nft tables
+if [ "$NUBO_ROOT" = / ]; then
+	NUBO_NET_PREFIX=nb NUBO_EXT_BRIDGE=${NUBO_EXT_BRIDGE:-br-ex}
+else
+	NUBO_NET_PREFIX=n$(printf '%s' "$NUBO_ROOT" | md5sum | tr -dc 'a-z0-9' | cut -c1-3)
+	NUBO_EXT_BRIDGE=${NUBO_EXT_BRIDGE:-${NUBO_NET_PREFIX}ex}
+fi
 step "configuration ($NUBO_CONF)"
 mkdir -p "$NUBO_STATE_DIR"
 write_conf
@@ -351,6 +368,36 @@ for d in "${NUBO_DAEMONS[@]}"; do
 		nubo_die "$d -n (as ${NUBO_DAEMON_USER[$d]}) rejects $NUBO_CONF"
 	fi
 done
+
+# ------------------------------------------------------------------ external bridge
+# The public network's bridge (the routers' gateway ports plug into it) with the
+# public gateway address on the host, so the host reaches floating IPs: by default
+# 172.24.4.1/24 (NUBO_PUBLIC_GATEWAY) on the real install; a throwaway stack's bridge
+# gets no address unless asked (tests probe from a namespace on it). Nothing is
+# masqueraded onto the box's uplink unless NUBO_PUBLIC_MASQUERADE=1.
+step "external bridge $NUBO_EXT_BRIDGE"
+nubo_ext_bridge() {
+	local gw=${NUBO_PUBLIC_GATEWAY-}
+	[ "$NUBO_ROOT" = / ] && gw=${NUBO_PUBLIC_GATEWAY-172.24.4.1/24}
+	ip link show "$NUBO_EXT_BRIDGE" >/dev/null 2>&1 ||
+		ip link add "$NUBO_EXT_BRIDGE" type bridge nf_call_iptables 1
+	ip link set "$NUBO_EXT_BRIDGE" up
+	[ -z "$gw" ] || ip addr replace "$gw" dev "$NUBO_EXT_BRIDGE"
+	if [ "${NUBO_PUBLIC_MASQUERADE:-0}" = 1 ] && [ -n "$gw" ]; then
+		sysctl -qw net.ipv4.ip_forward=1
+		nft -f - <<NFT
+table ip nubo_public {}
+delete table ip nubo_public
+table ip nubo_public {
+	chain postrouting {
+		type nat hook postrouting priority 100; policy accept;
+		ip saddr $gw oifname != "$NUBO_EXT_BRIDGE" masquerade
+	}
+}
+NFT
+	fi
+}
+nubo_ext_bridge
 
 # ------------------------------------------------------------------ database
 step "database schema and bootstrap (admin, demo, roles, flavors, quotas, catalog)"

@@ -45,6 +45,34 @@ if [ ${#qemus[@]} -gt 0 ]; then
 	nubo_kill_wait 15 "${qemus[@]}" || rc=1
 fi
 
+# 2b. nubo-net's kernel objects (everything carrying this stack's name prefix): its
+# dnsmasqs, namespaces, marked links and nft tables; a throwaway root's external bridge
+net_conf() { awk -F= -v k="$1" '/^\[/ { s = $0 } s == "[net]" && $1 ~ "^ *"k" *$" {
+	gsub(/[ \t]/, "", $2); print $2 }' "$NUBO_CONF" 2>/dev/null | tail -1; }
+prefix=$(net_conf prefix || true)
+if [ -n "$prefix" ] && [ -f "$NUBO_CONF" ]; then
+	for p in /proc/[0-9]*; do
+		if grep -qaz -- "^--interface=$prefix" "$p/cmdline" 2>/dev/null; then
+			kill -9 "${p#/proc/}" 2>/dev/null || true
+		fi
+	done
+	for ns in $(ip netns list 2>/dev/null | awk '{ print $1 }'); do
+		case $ns in "$prefix"-*) ip netns del "$ns" || rc=1 ;; esac
+	done
+	for l in /sys/class/net/*; do
+		if [ "$(cat "$l/ifalias" 2>/dev/null)" = "nubo-net:$prefix" ]; then
+			ip link del "${l##*/}" 2>/dev/null || true
+		fi
+	done
+	nft delete table bridge "${prefix}_as" 2>/dev/null || true
+	nft delete table inet "${prefix}_sg" 2>/dev/null || true
+	ext=$(net_conf external_bridge || true)
+	if [ "$NUBO_ROOT" != / ] && [ -n "$ext" ]; then
+		ip link del "$ext" 2>/dev/null || true
+	fi
+	nubo_log "removed nubo-net's links, namespaces and tables (prefix $prefix)"
+fi
+
 # 3. PostgreSQL
 if nubo_use_units; then
 	systemctl stop nubo-postgresql.service || rc=1

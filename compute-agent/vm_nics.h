@@ -1,0 +1,35 @@
+/* Tenant NICs of an instance: the spawn task's "nics" (Network API ports, each with
+ * the tap nubo-net plugs into its network's bridge) carried in the privileged start
+ * request, checked again by the helper, and the taps opened there through
+ * /dev/net/tun (TUNSETIFF) so QEMU gets each as an inherited fd (-netdev tap,fd=N)
+ * and never needs CAP_NET_ADMIN. No nics: the instance keeps its user-mode NIC. */
+#ifndef NUBO_VM_NICS_H
+#define NUBO_VM_NICS_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "msg.h"
+
+#define VM_NICS_MAX 8
+#define VM_TAP_LEN 16
+
+struct vm_priv_nic {
+	char tap[VM_TAP_LEN]; /* "tap" + port id[0:11] */
+	char mac[18];
+};
+
+struct vm_priv_nics {
+	int32_t n;
+	struct vm_priv_nic nic[VM_NICS_MAX];
+};
+
+/* Copies the spawn's nics into out (at most VM_NICS_MAX; more is -E2BIG). */
+int vm_nics_from_spawn(const struct msg_spawn *s, struct vm_priv_nics *out);
+/* Helper side: 0 when every tap name is "tap" + [0-9a-f-] within IFNAMSIZ, every MAC
+ * a unicast MAC and the count in range; else -EINVAL with err. */
+int vm_nics_check(const struct vm_priv_nics *n, char *err, size_t errlen);
+/* Helper side: opens tap name (creating a non-persistent one when nubo-net has not
+ * made it yet). Returns the fd (O_CLOEXEC) or a negative errno with err. */
+int vm_nics_open_tap(const char *name, char *err, size_t errlen);
+
+#endif

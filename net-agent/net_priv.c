@@ -1,0 +1,740 @@
+/* nubo-net's rows of the privileged helper's whitelist and the worker's calls to
+ * them (see net_priv.h). The run functions execute as root, only after their
+ * request passed its check; argv arrays only, never a shell. */
+#include "net_priv.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <sys/socket.h>
+
+#include "proc.h"
+
+#define IP_BIN "ip"
+#define CMD_TIMEOUT_MS 10000
+#define FILE_MAX (1024 * 1024) /* a generated ruleset or configuration */
+
+#define FAIL(code, ...)                                                                            \
+	do {                                                                                       \
+		snprintf(err, errlen, __VA_ARGS__);                                                \
+		return (code);                                                                     \
+	} while (0)
+
+/* ---- argv building ------------------------------------------------------------------ */
+
+static void av_init(struct net_argv *a)
+{
+	a->n = 0;
+	a->used = 0;
+	a->argv[0] = NULL;
+}
+
+__attribute__((format(printf, 2, 3))) static void av_add(struct net_argv *a, const char *fmt, ...)
+{
+	va_list ap;
+	if (a->n >= (int)(sizeof(a->argv) / sizeof(a->argv[0])) - 1)
+		return;
+	va_start(ap, fmt);
+	int w = vsnprintf(a->buf + a->used, sizeof(a->buf) - a->used, fmt, ap);
+	va_end(ap);
+	if (w < 0 || (size_t)w >= sizeof(a->buf) - a->used)
+		return;
+	a->argv[a->n++] = a->buf + a->used;
+	a->argv[a->n] = NULL;
+	a->used += (size_t)w + 1;
+}
+
+#define IPS(x) net_ip_str((x), (char[16]){0})
+
+/* ---- checks ----------------------------------------------------------------------------- */
+
+static int has_prefix(const char *s, const char *prefix)
+{
+	return !strncmp(s, prefix, strlen(prefix));
+}
+
+int net_priv_ns_ok(const char *prefix, const char *ns)
+{
+	size_t n = strnlen(ns, NET_NS_MAX), p = strlen(prefix);
+	if (n == 0 || n >= NET_NS_MAX || n <= p + 1 || !has_prefix(ns, prefix) || ns[p] != '-')
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!islower((unsigned char)ns[i]) && !isdigit((unsigned char)ns[i]) &&
+		    ns[i] != '-')
+			return 0;
+	return 1;
+}
+
+/* A name of the root namespace Nubo may touch: its own prefix, or a VM tap. */
+static int root_name_ok(const struct net_priv_ctx *ctx, const char *name, int tap_ok)
+{
+	return net_ifname_ok(name) && (has_prefix(name, ctx->prefix) ||
+	                               (tap_ok && has_prefix(name, "tap") && strlen(name) > 3));
+}
+
+static int link_strings_ok(const struct net_priv_link *l)
+{
+	return priv_str_ok(l->name, sizeof(l->name)) && priv_str_ok(l->ns, sizeof(l->ns)) &&
+	       priv_str_ok(l->master, sizeof(l->master)) &&
+	       priv_str_ok(l->parent, sizeof(l->parent)) && priv_str_ok(l->peer, sizeof(l->peer)) &&
+	       priv_str_ok(l->peer_ns, sizeof(l->peer_ns)) && priv_str_ok(l->mac, sizeof(l->mac));
+}
+
+static int mtu_ok(int mtu, int zero_ok)
+{
+	return (zero_ok && mtu == 0) || (mtu >= 576 && mtu <= 9000);
+}
+
+int net_priv_link_argv(const struct net_priv_ctx *ctx, uint32_t type, const struct net_priv_link *l,
+                       struct net_argv *a, struct net_argv *a2, char *err, size_t errlen)
+{
+	av_init(a);
+	av_init(a2);
+	if (!link_strings_ok(l))
+		FAIL(-EINVAL, "unterminated string");
+	if (l->ns[0] && !net_priv_ns_ok(ctx->prefix, l->ns))
+		FAIL(-EPERM, "namespace %s is not Nubo's", l->ns);
+	if (type == NET_PRIV_LINK_SET) {
+		int ok = l->ns[0] ? net_ifname_ok(l->name) &&
+		                        (has_prefix(l->name, ctx->prefix) || !strcmp(l->name, "lo"))
+		                  : root_name_ok(ctx, l->name, 1);
+		if (!ok)
+			FAIL(-EPERM, "interface %s is not Nubo's", l->name);
+		if (l->master[0] && (l->ns[0] || (!root_name_ok(ctx, l->master, 0) &&
+		                                  strcmp(l->master, ctx->ext_bridge))))
+			FAIL(-EPERM, "master %s is not Nubo's", l->master);
+		if (!mtu_ok(l->mtu, 1) || (l->mac[0] && !net_mac_ok(l->mac)) || (l->up & ~1))
+			FAIL(-EINVAL, "bad MTU, address or state");
+		av_add(a, IP_BIN);
+		if (l->ns[0])
+			av_add(a, "-n"), av_add(a, "%s", l->ns);
+		av_add(a, "link"), av_add(a, "set"), av_add(a, "dev"), av_add(a, "%s", l->name);
+		if (l->master[0])
+			av_add(a, "master"), av_add(a, "%s", l->master);
+		if (l->mtu)
+			av_add(a, "mtu"), av_add(a, "%d", l->mtu);
+		if (l->mac[0])
+			av_add(a, "address"), av_add(a, "%s", l->mac);
+		if (l->up)
+			av_add(a, "up");
+		return 0;
+	}
+	if (l->ns[0])
+		FAIL(-EINVAL, "links are added and deleted in the root namespace");
+	if (type == NET_PRIV_LINK_DEL) {
+		if (!root_name_ok(ctx, l->name, 1))
+			FAIL(-EPERM, "interface %s is not Nubo's", l->name);
+		av_add(a, IP_BIN), av_add(a, "link"), av_add(a, "del"), av_add(a, "dev");
+		av_add(a, "%s", l->name);
+		return 0;
+	}
+	if (type != NET_PRIV_LINK_ADD)
+		FAIL(-EINVAL, "unknown link request");
+	if (!root_name_ok(ctx, l->name, l->kind == NET_LINK_TAP) || !mtu_ok(l->mtu, 0))
+		FAIL(-EPERM, "bad interface name or MTU");
+	av_add(a, IP_BIN);
+	switch (l->kind) {
+	case NET_LINK_BRIDGE:
+		av_add(a, "link"), av_add(a, "add"), av_add(a, "%s", l->name);
+		av_add(a, "mtu"), av_add(a, "%d", l->mtu), av_add(a, "type"), av_add(a, "bridge");
+		/* security groups see bridged IPv4 whatever the host-wide sysctl says */
+		av_add(a, "nf_call_iptables"), av_add(a, "1");
+		break;
+	case NET_LINK_VXLAN:
+		if (l->id < 1 || l->id > NET_VNI_MAX || !l->local)
+			FAIL(-EINVAL, "bad VNI or local address");
+		av_add(a, "link"), av_add(a, "add"), av_add(a, "%s", l->name);
+		av_add(a, "mtu"), av_add(a, "%d", l->mtu), av_add(a, "type"), av_add(a, "vxlan");
+		av_add(a, "id"), av_add(a, "%d", l->id), av_add(a, "local"),
+		    av_add(a, "%s", IPS(l->local));
+		av_add(a, "dstport"), av_add(a, "4789");
+		break;
+	case NET_LINK_VLAN:
+		if (l->id < 1 || l->id > NET_VLAN_MAX || !net_ifname_ok(l->parent))
+			FAIL(-EINVAL, "bad VLAN id or parent");
+		av_add(a, "link"), av_add(a, "add"), av_add(a, "link"), av_add(a, "%s", l->parent);
+		av_add(a, "name"), av_add(a, "%s", l->name), av_add(a, "mtu"),
+		    av_add(a, "%d", l->mtu);
+		av_add(a, "type"), av_add(a, "vlan"), av_add(a, "id"), av_add(a, "%d", l->id);
+		break;
+	case NET_LINK_TAP:
+		av_add(a, "tuntap"), av_add(a, "add"), av_add(a, "dev"), av_add(a, "%s", l->name);
+		av_add(a, "mode"), av_add(a, "tap"), av_add(a, "user"),
+		    av_add(a, "%s", ctx->tap_user);
+		break;
+	case NET_LINK_VETH:
+		if (!root_name_ok(ctx, l->peer, 0) || !net_priv_ns_ok(ctx->prefix, l->peer_ns))
+			FAIL(-EPERM, "bad veth peer or namespace");
+		av_add(a, "link"), av_add(a, "add"), av_add(a, "%s", l->name);
+		av_add(a, "mtu"), av_add(a, "%d", l->mtu), av_add(a, "type"), av_add(a, "veth");
+		av_add(a, "peer"), av_add(a, "name"), av_add(a, "%s", l->peer);
+		av_add(a, "mtu"), av_add(a, "%d", l->mtu), av_add(a, "netns"),
+		    av_add(a, "%s", l->peer_ns);
+		break;
+	default:
+		FAIL(-EINVAL, "unknown link kind");
+	}
+	/* the mark converge and LINK_DEL recognise Nubo's links by */
+	av_add(a2, IP_BIN), av_add(a2, "link"), av_add(a2, "set"), av_add(a2, "dev");
+	av_add(a2, "%s", l->name), av_add(a2, "alias"),
+	    av_add(a2, NET_ALIAS_PREFIX "%s", ctx->prefix);
+	if (l->kind == NET_LINK_TAP)
+		av_add(a2, "mtu"), av_add(a2, "%d", l->mtu);
+	return 0;
+}
+
+static const char *const dnsmasq_keys[] = {
+    "port", "no-resolv",      "no-hosts",       "bind-interfaces", "interface",  "except-interface",
+    "user", "dhcp-leasefile", "dhcp-hostsfile", "dhcp-ignore",     "dhcp-range", "dhcp-option",
+};
+
+int net_priv_dnsmasq_conf_ok(const struct net_priv_ctx *ctx, const char *text, char *err,
+                             size_t errlen)
+{
+	char line[1024], dhcp_dir[PRIV_PATH_MAX + 64];
+	snprintf(dhcp_dir, sizeof(dhcp_dir), "%s/dhcp/", ctx->state_dir);
+	for (const char *p = text; *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+		if (n >= sizeof(line))
+			FAIL(-EPERM, "dnsmasq configuration: line too long");
+		memcpy(line, p, n);
+		line[n] = '\0';
+		p += n + (nl ? 1 : 0);
+		if (!line[0] || line[0] == '#')
+			continue;
+		char *eq = strchr(line, '=');
+		const char *val = eq ? eq + 1 : "";
+		if (eq)
+			*eq = '\0';
+		size_t k;
+		for (k = 0; k < sizeof(dnsmasq_keys) / sizeof(dnsmasq_keys[0]); k++)
+			if (!strcmp(line, dnsmasq_keys[k]))
+				break;
+		if (k == sizeof(dnsmasq_keys) / sizeof(dnsmasq_keys[0]))
+			FAIL(-EPERM, "dnsmasq configuration: option %s is not allowed", line);
+		for (const char *c = val; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				FAIL(-EPERM, "dnsmasq configuration: control character");
+		if (!strcmp(line, "user") && strcmp(val, ctx->dhcp_user))
+			FAIL(-EPERM, "dnsmasq configuration: user must be %s", ctx->dhcp_user);
+		if (!strncmp(line, "dhcp-", 5) && strstr(line, "file") &&
+		    (strncmp(val, dhcp_dir, strlen(dhcp_dir)) || strstr(val, "/..") ||
+		     !priv_path_ok(val + strlen(ctx->state_dir) + 1)))
+			FAIL(-EPERM, "dnsmasq configuration: %s outside the state directory", line);
+		if (!strcmp(line, "port") && strcmp(val, "0"))
+			FAIL(-EPERM, "dnsmasq configuration: DNS must stay off");
+	}
+	return 0;
+}
+
+static int link_check(const struct priv_helper *h, const void *req, char *err, size_t errlen,
+                      uint32_t type)
+{
+	struct net_argv a, b;
+	return net_priv_link_argv(priv_data(h), type, req, &a, &b, err, errlen);
+}
+
+static int link_add_check(const struct priv_helper *h, const void *req, char *err, size_t errlen)
+{
+	return link_check(h, req, err, errlen, NET_PRIV_LINK_ADD);
+}
+
+static int link_del_check(const struct priv_helper *h, const void *req, char *err, size_t errlen)
+{
+	return link_check(h, req, err, errlen, NET_PRIV_LINK_DEL);
+}
+
+static int link_set_check(const struct priv_helper *h, const void *req, char *err, size_t errlen)
+{
+	return link_check(h, req, err, errlen, NET_PRIV_LINK_SET);
+}
+
+static int netns_check(const struct priv_helper *h, const void *req, char *err, size_t errlen)
+{
+	const struct net_priv_netns *r = req;
+	const struct net_priv_ctx *ctx = priv_data(h);
+	if (!priv_str_ok(r->ns, sizeof(r->ns)) || !net_priv_ns_ok(ctx->prefix, r->ns) ||
+	    r->op < 0 || r->op > NET_NETNS_FORWARD)
+		FAIL(-EPERM, "bad namespace request");
+	return 0;
+}
+
+static int addr_check(const struct priv_helper *h, const void *req, char *err, size_t errlen)
+{
+	const struct net_priv_addr *r = req;
+	const struct net_priv_ctx *ctx = priv_data(h);
+	if (!priv_str_ok(r->ns, sizeof(r->ns)) || !net_priv_ns_ok(ctx->prefix, r->ns) ||
+	    !priv_str_ok(r->dev, sizeof(r->dev)) || !net_ifname_ok(r->dev) ||
+	    (!has_prefix(r->dev, ctx->prefix) && strcmp(r->dev, "lo")) || r->len < 1 ||
+	    r->len > 32 || !r->addr || (r->del & ~1))
+		FAIL(-EPERM, "bad address request");
+	return 0;
+}
+
+static int route_check(const struct priv_helper *h, const void *req, char *err, size_t errlen)
+{
+	const struct net_priv_route *r = req;
+	const struct net_priv_ctx *ctx = priv_data(h);
+	if (!priv_str_ok(r->ns, sizeof(r->ns)) || !net_priv_ns_ok(ctx->prefix, r->ns) || !r->via)
+		FAIL(-EPERM, "bad route request");
+	return 0;
+}
+
+static int fdb_check(const struct priv_helper *h, const void *req, char *err, size_t errlen)
+{
+	const struct net_priv_fdb *r = req;
+	const struct net_priv_ctx *ctx = priv_data(h);
+	if (!priv_str_ok(r->dev, sizeof(r->dev)) || !root_name_ok(ctx, r->dev, 0) || !r->dst ||
+	    (r->del & ~1))
+		FAIL(-EPERM, "bad FDB request");
+	return 0;
+}
+
+static int file_check(const struct priv_helper *h, const void *req, char *err, size_t errlen)
+{
+	const struct net_priv_file *r = req;
+	const struct net_priv_ctx *ctx = priv_data(h);
+	if (!priv_str_ok(r->ns, sizeof(r->ns)) ||
+	    (r->ns[0] && !net_priv_ns_ok(ctx->prefix, r->ns)) ||
+	    !priv_str_ok(r->rel, sizeof(r->rel)) || !priv_path_ok(r->rel) ||
+	    !priv_str_ok(r->iface, sizeof(r->iface)) ||
+	    (r->iface[0] && !root_name_ok(ctx, r->iface, 0)))
+		FAIL(-EPERM, "bad file request");
+	return 0;
+}
+
+static int dnsmasq_check(const struct priv_helper *h, const void *req, char *err, size_t errlen)
+{
+	const struct net_priv_file *r = req;
+	int rc = file_check(h, req, err, errlen);
+	if (rc == 0 && (!r->ns[0] || !r->iface[0]))
+		FAIL(-EPERM, "dnsmasq runs in a namespace on one interface");
+	return rc;
+}
+
+static int stop_check(const struct priv_helper *h, const void *req, char *err, size_t errlen)
+{
+	const struct net_priv_stop *r = req;
+	if (r->pid <= 1 || !priv_str_ok(r->iface, sizeof(r->iface)) ||
+	    !root_name_ok(priv_data(h), r->iface, 0))
+		FAIL(-EPERM, "bad dnsmasq stop request");
+	return 0;
+}
+
+/* ---- runs ------------------------------------------------------------------------------ */
+
+static int run_argv(const struct net_argv *a, struct priv_reply *rep)
+{
+	char out[PRIV_ERR_MAX];
+	int rc = proc_run(a->argv, CMD_TIMEOUT_MS, out, sizeof(out));
+	if (rc == 0)
+		return 0;
+	size_t n = strlen(out);
+	while (n && (out[n - 1] == '\n' || out[n - 1] == ' '))
+		out[--n] = '\0';
+	snprintf(rep->err, sizeof(rep->err), "%.16s %.32s: %.160s", a->argv[0],
+	         a->n > 2 ? a->argv[2] : "", rc < 0 ? strerror(-rc) : out);
+	return rc < 0 ? rc : -EIO;
+}
+
+static int link_add_run(struct priv_helper *h, const void *req, struct priv_reply *rep)
+{
+	struct net_argv a, b;
+	int rc = net_priv_link_argv(priv_data(h), NET_PRIV_LINK_ADD, req, &a, &b, rep->err,
+	                            sizeof(rep->err));
+	if (rc == 0)
+		rc = run_argv(&a, rep);
+	if (rc == 0)
+		rc = run_argv(&b, rep);
+	return rc;
+}
+
+/* Only a link that carries Nubo's mark (or a VM tap no one marked) is deleted. */
+static int link_del_run(struct priv_helper *h, const void *req, struct priv_reply *rep)
+{
+	const struct net_priv_link *l = req;
+	const struct net_priv_ctx *ctx = priv_data(h);
+	char path[128], alias[64] = "", want[64];
+	struct net_argv a, b;
+	snprintf(path, sizeof(path), "/sys/class/net/%s/ifalias", l->name);
+	snprintf(want, sizeof(want), NET_ALIAS_PREFIX "%s", ctx->prefix);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0; /* gone already */
+	ssize_t n = read(fd, alias, sizeof(alias) - 1);
+	close(fd);
+	alias[n > 0 ? n : 0] = '\0';
+	alias[strcspn(alias, "\n")] = '\0';
+	if (strcmp(alias, want)) {
+		snprintf(rep->err, sizeof(rep->err), "%s does not carry Nubo's mark", l->name);
+		return -EPERM;
+	}
+	int rc =
+	    net_priv_link_argv(ctx, NET_PRIV_LINK_DEL, req, &a, &b, rep->err, sizeof(rep->err));
+	return rc < 0 ? rc : run_argv(&a, rep);
+}
+
+static int link_set_run(struct priv_helper *h, const void *req, struct priv_reply *rep)
+{
+	struct net_argv a, b;
+	int rc = net_priv_link_argv(priv_data(h), NET_PRIV_LINK_SET, req, &a, &b, rep->err,
+	                            sizeof(rep->err));
+	return rc < 0 ? rc : run_argv(&a, rep);
+}
+
+static int netns_run(struct priv_helper *h, const void *req, struct priv_reply *rep)
+{
+	const struct net_priv_netns *r = req;
+	struct net_argv a;
+	av_init(&a);
+	av_add(&a, IP_BIN);
+	if (r->op == NET_NETNS_FORWARD) {
+		av_add(&a, "netns"), av_add(&a, "exec"), av_add(&a, "%s", r->ns);
+		av_add(&a, "sysctl"), av_add(&a, "-qw"), av_add(&a, "net.ipv4.ip_forward=1");
+	} else {
+		av_add(&a, "netns"), av_add(&a, r->op == NET_NETNS_ADD ? "add" : "del");
+		av_add(&a, "%s", r->ns);
+	}
+	int rc = run_argv(&a, rep);
+	if (rc == 0 && r->op == NET_NETNS_ADD) {
+		av_init(&a);
+		av_add(&a, IP_BIN), av_add(&a, "-n"), av_add(&a, "%s", r->ns), av_add(&a, "link");
+		av_add(&a, "set"), av_add(&a, "lo"), av_add(&a, "up");
+		rc = run_argv(&a, rep);
+	}
+	return rc;
+}
+
+static int addr_run(struct priv_helper *h, const void *req, struct priv_reply *rep)
+{
+	const struct net_priv_addr *r = req;
+	struct net_argv a;
+	av_init(&a);
+	av_add(&a, IP_BIN), av_add(&a, "-n"), av_add(&a, "%s", r->ns), av_add(&a, "addr");
+	av_add(&a, r->del ? "del" : "replace"), av_add(&a, "%s/%d", IPS(r->addr), r->len);
+	av_add(&a, "dev"), av_add(&a, "%s", r->dev);
+	return run_argv(&a, rep);
+}
+
+static int route_run(struct priv_helper *h, const void *req, struct priv_reply *rep)
+{
+	const struct net_priv_route *r = req;
+	struct net_argv a;
+	av_init(&a);
+	av_add(&a, IP_BIN), av_add(&a, "-n"), av_add(&a, "%s", r->ns), av_add(&a, "route");
+	av_add(&a, "replace"), av_add(&a, "default"), av_add(&a, "via"),
+	    av_add(&a, "%s", IPS(r->via));
+	return run_argv(&a, rep);
+}
+
+static int fdb_run(struct priv_helper *h, const void *req, struct priv_reply *rep)
+{
+	const struct net_priv_fdb *r = req;
+	struct net_argv a;
+	av_init(&a);
+	av_add(&a, "bridge"), av_add(&a, "fdb"), av_add(&a, r->del ? "del" : "append");
+	av_add(&a, "00:00:00:00:00:00"), av_add(&a, "dev"), av_add(&a, "%s", r->dev);
+	av_add(&a, "dst"), av_add(&a, "%s", IPS(r->dst));
+	int rc = run_argv(&a, rep);
+	/* append of an entry that is there already fails with "File exists" */
+	if (rc == -EIO && !r->del && strstr(rep->err, "exists")) {
+		rep->err[0] = '\0';
+		rc = 0;
+	}
+	return rc;
+}
+
+/* The worker's file rel, read without following a symlink (a plain file of the
+ * worker, at most FILE_MAX), copied into a sealed memfd without O_CLOEXEC: the
+ * program run next reads it as /dev/fd/N. Returns the fd and the text in *text
+ * (owned) or a negative errno. */
+static int file_snapshot(struct priv_helper *h, const char *rel, char **text,
+                         struct priv_reply *rep)
+{
+	struct stat st;
+	*text = NULL;
+	int fd = priv_open(h, rel, O_RDONLY, 0);
+	if (fd < 0) {
+		snprintf(rep->err, sizeof(rep->err), "%s: %s", rel, strerror(-fd));
+		return fd;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != priv_worker_uid(h) ||
+	    st.st_size > FILE_MAX) {
+		close(fd);
+		snprintf(rep->err, sizeof(rep->err), "%s: not a plain file of the agent", rel);
+		return -EPERM;
+	}
+	char *buf = malloc((size_t)st.st_size + 1);
+	ssize_t n = buf ? read(fd, buf, (size_t)st.st_size) : -1;
+	close(fd);
+	if (n != st.st_size) {
+		free(buf);
+		snprintf(rep->err, sizeof(rep->err), "%s: short read", rel);
+		return -EIO;
+	}
+	buf[n] = '\0';
+	int mfd = memfd_create("nubo-net", MFD_ALLOW_SEALING);
+	if (mfd < 0 || write(mfd, buf, (size_t)n) != n ||
+	    fcntl(mfd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) < 0 ||
+	    lseek(mfd, 0, SEEK_SET) < 0) {
+		if (mfd >= 0)
+			close(mfd);
+		free(buf);
+		snprintf(rep->err, sizeof(rep->err), "memfd: %s", strerror(errno));
+		return -EIO;
+	}
+	*text = buf;
+	return mfd;
+}
+
+static int nft_run(struct priv_helper *h, const void *req, struct priv_reply *rep)
+{
+	const struct net_priv_file *r = req;
+	char *text;
+	int fd = file_snapshot(h, r->rel, &text, rep);
+	if (fd < 0)
+		return fd;
+	free(text);
+	struct net_argv a;
+	av_init(&a);
+	if (r->ns[0])
+		av_add(&a, IP_BIN), av_add(&a, "netns"), av_add(&a, "exec"),
+		    av_add(&a, "%s", r->ns);
+	av_add(&a, "nft"), av_add(&a, "-f"), av_add(&a, "/dev/fd/%d", fd);
+	int rc = run_argv(&a, rep);
+	close(fd);
+	return rc;
+}
+
+static int dnsmasq_start_run(struct priv_helper *h, const void *req, struct priv_reply *rep)
+{
+	const struct net_priv_file *r = req;
+	const struct net_priv_ctx *ctx = priv_data(h);
+	char *text;
+	int fd = file_snapshot(h, r->rel, &text, rep);
+	if (fd < 0)
+		return fd;
+	int rc = net_priv_dnsmasq_conf_ok(ctx, text, rep->err, sizeof(rep->err));
+	free(text);
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	char ifopt[64];
+	snprintf(ifopt, sizeof(ifopt), "--interface=%s", r->iface);
+	const char *argv[] = {IP_BIN,
+	                      "netns",
+	                      "exec",
+	                      r->ns,
+	                      "dnsmasq",
+	                      "--keep-in-foreground",
+	                      "--conf-file=/dev/fd/3",
+	                      "--pid-file",
+	                      ifopt,
+	                      NULL};
+	int fds[] = {fd};
+	struct priv_spawn sp = {
+	    .argv = argv,
+	    .fds = fds,
+	    .n_fds = 1,
+	    .out_fd = -1,
+	    .cwd_fd = -1,
+	    .tag = r->iface,
+	};
+	pid_t pid = priv_spawn(h, &sp, rep->err, sizeof(rep->err));
+	close(fd);
+	if (pid < 0)
+		return pid;
+	int32_t p32 = pid;
+	memcpy(rep->data, &p32, sizeof(p32));
+	rep->len = sizeof(p32);
+	return 0;
+}
+
+static int dnsmasq_stop_run(struct priv_helper *h, const void *req, struct priv_reply *rep)
+{
+	const struct net_priv_stop *r = req;
+	char ifopt[64];
+	snprintf(ifopt, sizeof(ifopt), "--interface=%s", r->iface);
+	if (!proc_alive(r->pid, ifopt) || !proc_alive(r->pid, "dnsmasq")) {
+		snprintf(rep->err, sizeof(rep->err), "pid %d is not the dnsmasq of %s", (int)r->pid,
+		         r->iface);
+		return -ESRCH;
+	}
+	if (kill(r->pid, SIGKILL) < 0) {
+		snprintf(rep->err, sizeof(rep->err), "kill: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/* Enters ns, makes the listening socket there and comes back: a socket keeps the
+ * namespace it was made in. */
+static int meta_listen_run(struct priv_helper *h, const void *req, struct priv_reply *rep)
+{
+	const struct net_priv_netns *r = req;
+	char path[128];
+	int rc = 0, sfd = -1;
+	snprintf(path, sizeof(path), "/run/netns/%s", r->ns);
+	int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	int nsfd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (self < 0 || nsfd < 0 || setns(nsfd, CLONE_NEWNET) < 0) {
+		snprintf(rep->err, sizeof(rep->err), "%s: %s", r->ns, strerror(errno));
+		rc = -errno;
+		goto out;
+	}
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+	                         .sin_port = htons(80),
+	                         .sin_addr.s_addr = htonl(NET_METADATA_IP)};
+	int one = 1;
+	sfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (sfd < 0 || setsockopt(sfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(sfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(sfd, 64) < 0) {
+		snprintf(rep->err, sizeof(rep->err), "169.254.169.254:80 in %s: %s", r->ns,
+		         strerror(errno));
+		rc = -errno;
+	}
+	if (setns(self, CLONE_NEWNET) < 0) {
+		/* the helper must not go on in the wrong namespace */
+		_exit(1);
+	}
+	if (rc == 0) {
+		rep->fds[0] = sfd;
+		rep->n_fds = 1;
+		sfd = -1;
+	}
+out:
+	if (sfd >= 0)
+		close(sfd);
+	if (nsfd >= 0)
+		close(nsfd);
+	if (self >= 0)
+		close(self);
+	return rc;
+}
+
+static int meta_check(const struct priv_helper *h, const void *req, char *err, size_t errlen)
+{
+	const struct net_priv_netns *r = req;
+	const struct net_priv_ctx *ctx = priv_data(h);
+	if (!priv_str_ok(r->ns, sizeof(r->ns)) || !net_priv_ns_ok(ctx->prefix, r->ns) || r->op)
+		FAIL(-EPERM, "bad metadata listener request");
+	return 0;
+}
+
+const struct priv_op net_priv_ops[] = {
+    {NET_PRIV_LINK_ADD, "link_add", sizeof(struct net_priv_link), link_add_check, link_add_run},
+    {NET_PRIV_LINK_DEL, "link_del", sizeof(struct net_priv_link), link_del_check, link_del_run},
+    {NET_PRIV_LINK_SET, "link_set", sizeof(struct net_priv_link), link_set_check, link_set_run},
+    {NET_PRIV_NETNS, "netns", sizeof(struct net_priv_netns), netns_check, netns_run},
+    {NET_PRIV_ADDR, "addr", sizeof(struct net_priv_addr), addr_check, addr_run},
+    {NET_PRIV_ROUTE, "route", sizeof(struct net_priv_route), route_check, route_run},
+    {NET_PRIV_FDB, "fdb", sizeof(struct net_priv_fdb), fdb_check, fdb_run},
+    {NET_PRIV_NFT, "nft", sizeof(struct net_priv_file), file_check, nft_run},
+    {NET_PRIV_DNSMASQ_START, "dnsmasq_start", sizeof(struct net_priv_file), dnsmasq_check,
+     dnsmasq_start_run},
+    {NET_PRIV_DNSMASQ_STOP, "dnsmasq_stop", sizeof(struct net_priv_stop), stop_check,
+     dnsmasq_stop_run},
+    {NET_PRIV_META_LISTEN, "meta_listen", sizeof(struct net_priv_netns), meta_check,
+     meta_listen_run},
+};
+const size_t net_priv_n_ops = sizeof(net_priv_ops) / sizeof(net_priv_ops[0]);
+
+/* ---- worker side ------------------------------------------------------------------------ */
+
+static int call(struct priv *p, uint32_t type, const void *req, size_t len, char *err,
+                size_t errlen)
+{
+	return priv_call(p, type, req, len, NULL, 0, NULL, NULL, 0, NULL, err, errlen);
+}
+
+int net_priv_link(struct priv *p, uint32_t type, const struct net_priv_link *l, char *err,
+                  size_t errlen)
+{
+	return call(p, type, l, sizeof(*l), err, errlen);
+}
+
+int net_priv_netns(struct priv *p, int op, const char *ns, char *err, size_t errlen)
+{
+	struct net_priv_netns r = {.op = op};
+	snprintf(r.ns, sizeof(r.ns), "%s", ns);
+	return call(p, NET_PRIV_NETNS, &r, sizeof(r), err, errlen);
+}
+
+int net_priv_addr(struct priv *p, const char *ns, const char *dev, uint32_t addr, int len, int del,
+                  char *err, size_t errlen)
+{
+	struct net_priv_addr r = {.addr = addr, .len = len, .del = del};
+	snprintf(r.ns, sizeof(r.ns), "%s", ns);
+	snprintf(r.dev, sizeof(r.dev), "%s", dev);
+	return call(p, NET_PRIV_ADDR, &r, sizeof(r), err, errlen);
+}
+
+int net_priv_route(struct priv *p, const char *ns, uint32_t via, char *err, size_t errlen)
+{
+	struct net_priv_route r = {.via = via};
+	snprintf(r.ns, sizeof(r.ns), "%s", ns);
+	return call(p, NET_PRIV_ROUTE, &r, sizeof(r), err, errlen);
+}
+
+int net_priv_fdb(struct priv *p, const char *dev, uint32_t dst, int del, char *err, size_t errlen)
+{
+	struct net_priv_fdb r = {.dst = dst, .del = del};
+	snprintf(r.dev, sizeof(r.dev), "%s", dev);
+	return call(p, NET_PRIV_FDB, &r, sizeof(r), err, errlen);
+}
+
+int net_priv_nft(struct priv *p, const char *ns, const char *rel, char *err, size_t errlen)
+{
+	struct net_priv_file r = {0};
+	snprintf(r.ns, sizeof(r.ns), "%s", ns);
+	snprintf(r.rel, sizeof(r.rel), "%s", rel);
+	return call(p, NET_PRIV_NFT, &r, sizeof(r), err, errlen);
+}
+
+pid_t net_priv_dnsmasq_start(struct priv *p, const char *ns, const char *rel, const char *iface,
+                             char *err, size_t errlen)
+{
+	struct net_priv_file r = {0};
+	int32_t pid = 0;
+	size_t got = 0;
+	snprintf(r.ns, sizeof(r.ns), "%s", ns);
+	snprintf(r.rel, sizeof(r.rel), "%s", rel);
+	snprintf(r.iface, sizeof(r.iface), "%s", iface);
+	int rc = priv_call(p, NET_PRIV_DNSMASQ_START, &r, sizeof(r), &pid, sizeof(pid), &got, NULL,
+	                   0, NULL, err, errlen);
+	if (rc < 0)
+		return rc;
+	return got == sizeof(pid) && pid > 0 ? pid : -EPROTO;
+}
+
+int net_priv_dnsmasq_stop(struct priv *p, pid_t pid, const char *iface, char *err, size_t errlen)
+{
+	struct net_priv_stop r = {.pid = pid};
+	snprintf(r.iface, sizeof(r.iface), "%s", iface);
+	return call(p, NET_PRIV_DNSMASQ_STOP, &r, sizeof(r), err, errlen);
+}
+
+int net_priv_meta_listen(struct priv *p, const char *ns, char *err, size_t errlen)
+{
+	struct net_priv_netns r = {.op = 0};
+	int fd = -1, n = 0;
+	snprintf(r.ns, sizeof(r.ns), "%s", ns);
+	int rc = priv_call(p, NET_PRIV_META_LISTEN, &r, sizeof(r), NULL, 0, NULL, &fd, 1, &n, err,
+	                   errlen);
+	if (rc < 0)
+		return rc;
+	return n == 1 ? fd : -EPROTO;
+}

@@ -1,0 +1,393 @@
+"""nubo-net against the real kernel: bridges, VXLAN, taps, namespaces, nft and dnsmasq.
+A standalone nubo-net (tests/net/netlib.py) converges to documents of
+docs/netstate.md; fake VMs are namespaces behind veths named as the ports' taps.
+The tests run in order on one agent (module fixture) and need root, nft, dnsmasq,
+busybox (udhcpc) and socat. Run: tests/net/run.sh."""
+import os
+import random
+import subprocess
+import sys
+import time
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from netlib import NetAgent, doc_base, sh, tap_of, uid  # noqa: E402
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
+
+NET, SUB, DHCP = uid(), uid(), uid()
+P1, P2, P3 = uid(), uid(), uid()
+SG_DEF, SG_WEB = uid(), uid()
+ROUTER, RIF = uid(), uid()
+MAC1, MAC2, MAC3 = "fa:16:3e:00:00:05", "fa:16:3e:00:00:06", "fa:16:3e:00:00:07"
+# addresses only ever used inside the test's namespaces
+CIDR, GW, DHCP_IP, IP1, IP2, IP3 = "10.77.1.0/24", "10.77.1.1", "10.77.1.2", "10.77.1.5", "10.77.1.6", "10.77.1.7"
+EXT_CIDR_GW, EXT_GW, ROUTER_EXT, FIP = "10.78.4.1/24", "10.78.4.1", "10.78.4.10", "10.78.4.20"
+
+
+VNI = random.randint(100000, 16000000)  # parallel runs must not share one
+
+
+def network():
+    # no VXLAN peers here: every 127/8 address is this host's, so a flood entry would
+    # loop frames back into the bridge (test_vxlan_flood_entries_follow_peers has them)
+    return {"id": NET, "mtu": 1450, "segmentation": {"type": "vxlan", "id": VNI},
+            "peers": [],
+            "subnets": [{"id": SUB, "cidr": CIDR, "gateway_ip": GW, "enable_dhcp": True,
+                         "dns_nameservers": []}],
+            "dhcp": {"port_id": DHCP, "mac": "fa:16:3e:00:00:02",
+                     "fixed_ips": [{"subnet_id": SUB, "ip_address": DHCP_IP}],
+                     "hosts": [{"mac": MAC1, "ip_address": IP1, "hostname": "vm1"},
+                               {"mac": MAC2, "ip_address": IP2, "hostname": "vm2"},
+                               {"mac": MAC3, "ip_address": IP3, "hostname": "vm3"}]}}
+
+
+def port(pid, mac, ip, groups):
+    return {"id": pid, "network_id": NET, "tap": tap_of(pid), "mac": mac, "mtu": 1450,
+            "fixed_ips": [{"subnet_id": SUB, "ip_address": ip}],
+            "port_security_enabled": True, "security_groups": groups,
+            "allowed_address_pairs": []}
+
+
+def groups(web_port=None):
+    web_rules = [{"direction": "egress", "ethertype": "IPv4"}]
+    if web_port:
+        web_rules.append({"direction": "ingress", "ethertype": "IPv4", "protocol": "tcp",
+                          "port_range_min": web_port, "port_range_max": web_port,
+                          "remote_ip_prefix": "0.0.0.0/0"})
+    return [{"id": SG_DEF, "rules": [{"direction": "egress", "ethertype": "IPv4"},
+                                     {"direction": "ingress", "ethertype": "IPv4",
+                                      "remote_group_id": SG_DEF}],
+             "member_ips": [IP1, IP2]},
+            {"id": SG_WEB, "rules": web_rules, "member_ips": [IP2]}]
+
+
+def router(fip=True):
+    return {"id": ROUTER, "enable_snat": True,
+            "gateway": {"ip_address": ROUTER_EXT, "prefixlen": 24, "gateway_ip": EXT_GW},
+            "interfaces": [{"port_id": RIF, "subnet_id": SUB, "network_id": NET,
+                            "mac": "fa:16:3e:00:00:01", "ip_address": GW, "prefixlen": 24}],
+            "floating_ips": [{"floating_ip_address": FIP, "fixed_ip_address": IP2}] if fip else []}
+
+
+def full(agent, web_port=8080, fip=True, with_p3=True):
+    ports = [port(P1, MAC1, IP1, [SG_DEF]), port(P2, MAC2, IP2, [SG_DEF, SG_WEB])]
+    if with_p3:
+        ports.append(port(P3, MAC3, IP3, [SG_DEF]))
+    doc = doc_base(agent, [network()], ports, groups(web_port), [router(fip)])
+    if getattr(agent, "metadata_url", None):
+        doc["metadata"] = {"url": agent.metadata_url, "secret": "s3cret"}
+    return doc
+
+
+@pytest.fixture(scope="module")
+def env():
+    for tool in ("nft", "dnsmasq", "busybox", "socat"):
+        if subprocess.run(["which", tool], capture_output=True).returncode:
+            pytest.skip("%s is not installed (deploy/stack.sh installs it)" % tool)
+    a = NetAgent()
+    try:
+        a.vm1 = a.vm("vm1", tap_of(P1), MAC1)
+        a.vm2 = a.vm("vm2", tap_of(P2), MAC2)
+        a.out = a.outside(EXT_CIDR_GW)
+        a.start()
+        yield a
+    finally:
+        a.close()
+
+
+def udhcpc(ns, iface="eth0"):
+    """The address busybox udhcpc leases on iface of ns ("" when none in 4 s)."""
+    script = "/tmp/nubo-udhcpc-%d.sh" % os.getpid()
+    with open(script, "w") as f:
+        f.write("#!/bin/sh\n[ \"$1\" = bound ] && echo \"LEASE $ip $router $mtu\"\nexit 0\n")
+    os.chmod(script, 0o755)
+    p = sh("busybox", "udhcpc", "-i", iface, "-n", "-q", "-f", "-t", "2", "-T", "1", "-s", script,
+           ns=ns, check=False, timeout=15)
+    os.unlink(script)
+    for line in p.stdout.splitlines():
+        if line.startswith("LEASE "):
+            return line.split()[1:]
+    return []
+
+
+def tcp_ok(ns, ip, port, timeout=2):
+    p = sh("socat", "-t", str(timeout), "-T", str(timeout), "-", "TCP:%s:%d,connect-timeout=%d" % (ip, port, timeout),
+           ns=ns, check=False, input="ping\n", timeout=timeout + 5)
+    return p.returncode == 0 and "ping" in p.stdout
+
+
+class Listener:
+    """socat echo server in ns on TCP port; print=True answers with the peer address."""
+
+    def __init__(self, ns, port, peer=False):
+        reply = "SYSTEM:echo $SOCAT_PEERADDR" if peer else "PIPE"
+        self.p = subprocess.Popen(["ip", "netns", "exec", ns, "socat",
+                                   "TCP-LISTEN:%d,reuseaddr,fork" % port, reply],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.3)
+
+    def close(self):
+        self.p.kill()
+        self.p.wait()
+
+
+def test_converge_builds_bridge_vxlan_taps_namespaces(env):
+    ms = env.apply(full(env, web_port=None, fip=True))
+    k = env.kernel()
+    kinds = {name: kind for name, kind, _, _ in k["links"]}
+    masters = {name: master for name, _, _, master in k["links"]}
+    br = [n for n, kind in kinds.items() if kind == "bridge"]
+    assert len(br) == 1, k
+    vx = [n for n, kind in kinds.items() if kind == "vxlan"]
+    assert len(vx) == 1 and masters[vx[0]] == br[0]
+    d = sh("ip", "-j", "-d", "link", "show", vx[0]).stdout
+    assert '"id":%d' % VNI in d.replace(" ", "") and '"local":"127.0.0.1"' in d.replace(" ", "")
+    # the port without a VM got a persistent tap owned by the QEMU user, on the bridge
+    t3 = sh("ip", "-j", "-d", "link", "show", tap_of(P3)).stdout
+    assert '"info_kind":"tun"' in t3.replace(" ", "") and br[0] in t3
+    with open("/sys/class/net/%s/owner" % tap_of(P3)) as f:
+        assert int(f.read()) == int(sh("id", "-u", "nubo-qemu").stdout)
+    # the fake VMs' taps are plugged in too
+    for p in (P1, P2):
+        assert '"master":"%s"' % br[0] in sh("ip", "-j", "link", "show", tap_of(p)).stdout.replace(" ", "")
+    assert len(k["ns"]) == 2 and len(k["dnsmasq"]) == 1
+    assert k["tables"] == ["table bridge %s_as" % env.prefix, "table inet %s_sg" % env.prefix]
+    print("first converge %.1f ms" % ms)
+
+
+def test_tap_opens_as_the_compute_helper_opens_it(env):
+    """The compute agent's helper attaches to nubo-net's persistent tap by name
+    (TUNSETIFF, IFF_TAP|IFF_NO_PI|IFF_VNET_HDR) and hands the fd to QEMU: the tap
+    gets a carrier while it is held and stays (persistent) after."""
+    import fcntl
+    import struct
+    fd = os.open("/dev/net/tun", os.O_RDWR)
+    try:
+        fcntl.ioctl(fd, 0x400454ca, struct.pack("16sH", tap_of(P3).encode(), 0x0002 | 0x1000 | 0x4000))
+        time.sleep(0.1)
+        with open("/sys/class/net/%s/carrier" % tap_of(P3)) as f:
+            assert f.read().strip() == "1"
+    finally:
+        os.close(fd)
+    assert os.path.exists("/sys/class/net/" + tap_of(P3))
+
+
+def test_dhcp_leases_known_macs_only(env):
+    lease = udhcpc(env.vm1)
+    assert lease and lease[0] == IP1 and lease[1] == GW, lease
+    sh("ip", "addr", "add", IP1 + "/24", "dev", "eth0", ns=env.vm1)
+    sh("ip", "route", "add", "default", "via", GW, ns=env.vm1)
+    sh("ip", "addr", "add", IP2 + "/24", "dev", "eth0", ns=env.vm2)
+    sh("ip", "route", "add", "default", "via", GW, ns=env.vm2)
+    # a MAC the document does not list gets no lease: a namespace on the bridge that is
+    # no port (so no anti-spoofing in its way) asks
+    stranger = "%s-x" % env.tprefix
+    sh("ip", "netns", "add", stranger)
+    env.test_ns.append(stranger)
+    br = [n for n, kind, _, _ in env.kernel()["links"] if kind == "bridge"][0]
+    sh("ip", "link", "add", env.tprefix + "x", "type", "veth", "peer", "name", "eth0", "netns", stranger)
+    env.test_links.append(env.tprefix + "x")
+    sh("ip", "link", "set", env.tprefix + "x", "master", br, "up")
+    sh("ip", "-n", stranger, "link", "set", "eth0", "address", "fa:16:3e:77:77:77", "up")
+    assert udhcpc(stranger) == []
+
+
+def test_same_group_reaches_and_spoofing_is_dropped(env):
+    l = Listener(env.vm2, 7000)
+    try:
+        assert tcp_ok(env.vm1, IP2, 7000)
+        # a spoofed source address gets nothing through
+        sh("ip", "addr", "add", "10.77.1.50/24", "dev", "eth0", ns=env.vm1)
+        p = sh("socat", "-T", "2", "-", "TCP:%s:7000,bind=10.77.1.50,connect-timeout=2" % IP2,
+               ns=env.vm1, check=False, input="x\n", timeout=10)
+        assert p.returncode != 0
+        sh("ip", "addr", "del", "10.77.1.50/24", "dev", "eth0", ns=env.vm1)
+        # a spoofed MAC neither
+        sh("ip", "link", "set", "eth0", "address", "fa:16:3e:00:00:99", ns=env.vm1)
+        sh("ip", "neigh", "flush", "all", ns=env.vm2)
+        assert not tcp_ok(env.vm1, IP2, 7000)
+        sh("ip", "link", "set", "eth0", "address", MAC1, ns=env.vm1)
+        assert tcp_ok(env.vm1, IP2, 7000)
+    finally:
+        l.close()
+
+
+def test_vm_dhcp_server_replies_are_dropped(env):
+    # vm1 answers as a DHCP server would (UDP 67 -> 68); vm2 listens on 68
+    out = "/tmp/nubo-dhcp68-%d" % os.getpid()
+    p = subprocess.Popen(["ip", "netns", "exec", env.vm2, "socat", "-u",
+                          "UDP-RECV:68,reuseaddr", "CREATE:" + out],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(0.3)
+        sh("socat", "-u", "-", "UDP-SENDTO:%s:68,sourceport=67" % IP2, ns=env.vm1,
+           input="offer\n", check=False)
+        sh("socat", "-u", "-", "UDP-SENDTO:%s:68,sourceport=1067" % IP2, ns=env.vm1,
+           input="other\n", check=False)
+        time.sleep(0.5)
+        got = open(out).read() if os.path.exists(out) else ""
+        assert "offer" not in got and "other" in got, got
+    finally:
+        p.kill()
+        p.wait()
+        if os.path.exists(out):
+            os.unlink(out)
+
+
+def test_security_group_rule_opens_and_closes_a_port(env):
+    l = Listener(env.vm2, 8080)
+    try:
+        # vm3 is not in vm2's groups: only the web rule can let it in; use the
+        # outside namespace through the floating IP for that, and vm1 (same default
+        # group) reaches it anyway
+        assert not tcp_ok(env.out, FIP, 8080)
+        ms = env.apply(full(env, web_port=8080))
+        assert tcp_ok(env.out, FIP, 8080), env.log()[-2000:]
+        print("rule add converge %.1f ms" % ms)
+        env.apply(full(env, web_port=None))
+        assert not tcp_ok(env.out, FIP, 8080)
+        env.apply(full(env, web_port=8080))
+        assert tcp_ok(env.out, FIP, 8080)
+    finally:
+        l.close()
+
+
+def test_router_snat_and_floating_ip(env):
+    l = Listener(env.out, 9000, peer=True)
+    try:
+        # vm1 has no floating IP: it leaves through the router's own address
+        p = sh("socat", "-t", "3", "-T", "3", "-", "TCP:%s:9000,connect-timeout=3" % EXT_GW, ns=env.vm1,
+               input="x\n", check=False, timeout=10)
+        assert ROUTER_EXT in p.stdout, p.stdout + p.stderr
+        # vm2 has one: it leaves as its floating IP
+        p = sh("socat", "-t", "3", "-T", "3", "-", "TCP:%s:9000,connect-timeout=3" % EXT_GW, ns=env.vm2,
+               input="x\n", check=False, timeout=10)
+        assert FIP in p.stdout, p.stdout + p.stderr
+    finally:
+        l.close()
+    # disassociating stops it
+    l = Listener(env.vm2, 8080)
+    try:
+        env.apply(full(env, web_port=8080, fip=False))
+        assert not tcp_ok(env.out, FIP, 8080)
+        env.apply(full(env, web_port=8080, fip=True))
+        assert tcp_ok(env.out, FIP, 8080)
+    finally:
+        l.close()
+
+
+def test_vxlan_flood_entries_follow_peers(env):
+    net2 = uid()
+    n2 = {"id": net2, "mtu": 1450, "segmentation": {"type": "vxlan", "id": VNI + 1},
+          "peers": ["127.0.0.3", "127.0.0.4"], "subnets": [], "dhcp": None}
+    doc = full(env, web_port=8080)
+    env.apply(dict(doc, networks=doc["networks"] + [n2]))
+    vx = env.prefix + "x" + net2.replace("-", "")[:10]
+    fdb = sh("bridge", "fdb", "show", "dev", vx).stdout
+    assert "dst 127.0.0.3" in fdb and "dst 127.0.0.4" in fdb, fdb
+    n2["peers"] = ["127.0.0.4", "127.0.0.5"]
+    env.apply(dict(doc, networks=doc["networks"] + [n2]))
+    fdb = sh("bridge", "fdb", "show", "dev", vx).stdout
+    assert "dst 127.0.0.3" not in fdb and "dst 127.0.0.5" in fdb and "dst 127.0.0.4" in fdb, fdb
+    env.apply(doc)
+    assert not os.path.exists("/sys/class/net/" + vx)
+
+
+class FakeMetadata:
+    """nubo-api's metadata endpoint as docs/netstate.md defines it, on loopback: answers
+    with the headers it got; 404 for any path under missing/."""
+
+    def __init__(self):
+        import http.server
+        import threading
+        seen = self.seen = []
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                seen.append((self.path, dict(self.headers)))
+                if "/missing/" in self.path:
+                    self.send_response(404)
+                    self.end_headers()
+                    return
+                body = ("%s|%s|%s|%s" % (self.path, self.headers.get("X-Nubo-Network-Id"),
+                                         self.headers.get("X-Forwarded-For"),
+                                         self.headers.get("X-Nubo-Metadata-Secret"))).encode()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *a):
+                pass
+
+        self.httpd = http.server.HTTPServer(("127.0.0.1", 0), H)
+        self.url = "http://127.0.0.1:%d/metadata" % self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+
+
+def http_get(ns, path, headers=()):
+    """(status, body) of GET http://169.254.169.254/PATH from ns (socat: busybox wget
+    crashes inside namespaces here)."""
+    req = "GET /%s HTTP/1.0\r\nHost: 169.254.169.254\r\n%s\r\n" % (
+        path, "".join(h + "\r\n" for h in headers))
+    p = sh("socat", "-t", "5", "-T", "5", "-", "TCP:169.254.169.254:80,connect-timeout=5", ns=ns,
+           input=req, check=False, timeout=15)
+    if not p.stdout.startswith("HTTP/1."):
+        return 0, p.stdout + p.stderr
+    head, _, body = p.stdout.partition("\n\n")  # text mode made \r\n into \n
+    return int(head.split()[1]), body
+
+
+def test_metadata_proxy_names_network_and_source(env):
+    md = FakeMetadata()
+    try:
+        env.metadata_url = md.url
+        env.apply(full(env, web_port=8080))
+        sh("ip", "route", "replace", "169.254.169.254", "via", DHCP_IP, ns=env.vm1)
+        st, body = http_get(env.vm1, "openstack/latest/meta_data.json")
+        assert (st, body) == (200, "/metadata/openstack/latest/meta_data.json|%s|%s|s3cret" % (NET, IP1)), \
+            body + env.log()[-1500:]
+        # a guest cannot claim another address or network: its headers are not passed on
+        st, body = http_get(env.vm1, "latest/meta-data/instance-id",
+                            ["X-Forwarded-For: " + IP2, "X-Nubo-Network-Id: " + uid()])
+        assert st == 200 and body.endswith("|%s|%s|s3cret" % (NET, IP1)), body
+        assert http_get(env.vm1, "missing/x")[0] == 404
+        assert http_get(env.vm1, "a/../../etc")[0] == 400
+    finally:
+        md.close()
+
+
+def test_idempotent_and_kill9_restart_changes_nothing(env):
+    before = env.kernel()
+    ruleset = sh("nft", "list", "table", "inet", env.prefix + "_sg").stdout
+    env.apply(full(env, web_port=8080))  # the same document again
+    assert env.kernel() == before
+    env.kill9()
+    env.start()
+    env.converged(env.generation)  # the kept document, once more
+    after = env.kernel()
+    assert after == before  # same links (same ifindex), namespaces, dnsmasq pid, tables
+    assert sh("nft", "list", "table", "inet", env.prefix + "_sg").stdout == ruleset
+    l = Listener(env.vm2, 8080)
+    try:
+        assert tcp_ok(env.out, FIP, 8080)
+        assert tcp_ok(env.vm1, IP2, 8080)
+    finally:
+        l.close()
+
+
+def test_removing_a_port_and_everything_leaves_nothing(env):
+    env.apply(full(env, with_p3=False))
+    k = env.kernel()
+    assert tap_of(P3) not in [n for n, _, _, _ in k["links"]]
+    assert not os.path.exists("/sys/class/net/" + tap_of(P3))
+    env.apply(doc_base(env))
+    k = env.kernel()
+    assert k == {"links": [], "ns": [], "dnsmasq": [], "tables": []}, k
+    # the fake VMs' veths (not nubo-net's) are still there, off the bridge
+    assert os.path.exists("/sys/class/net/" + tap_of(P1))

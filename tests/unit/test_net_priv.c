@@ -1,0 +1,190 @@
+/* nubo-net's privileged requests: the argv each typed link request becomes (golden
+ * file, one request a block), and what the helper refuses before running anything:
+ * names of other prefixes or beyond IFNAMSIZ, namespaces that are not Nubo's,
+ * out-of-range numbers, dnsmasq configurations with options or paths nubo-net never
+ * writes. NUBO_UPDATE_GOLDEN=1 rewrites the golden file. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "net-agent/net_priv.h"
+
+static const struct net_priv_ctx ctx = {
+    .prefix = "nb",
+    .ext_bridge = "br-ex",
+    .tap_user = "nubo-qemu",
+    .dhcp_user = "nubo",
+    .state_dir = "/var/lib/nubo/net",
+};
+
+static void add(char **out, size_t *len, const struct net_argv *a)
+{
+	for (int i = 0; i < a->n; i++) {
+		size_t n = strlen(a->argv[i]);
+		*out = realloc(*out, *len + n + 2);
+		memcpy(*out + *len, a->argv[i], n);
+		*len += n;
+		(*out)[(*len)++] = i + 1 < a->n ? ' ' : '\n';
+		(*out)[*len] = '\0';
+	}
+}
+
+static void golden_argv(void **state)
+{
+	struct net_priv_link reqs[] = {
+	    {.kind = NET_LINK_BRIDGE, .name = "nbb6c1e0a0011", .mtu = 1450},
+	    {.kind = NET_LINK_VXLAN,
+	     .name = "nbx6c1e0a0011",
+	     .mtu = 1450,
+	     .id = 1001,
+	     .local = 0x0a000005},
+	    {.kind = NET_LINK_VLAN,
+	     .name = "nbv6c1e0a0011",
+	     .mtu = 1500,
+	     .id = 101,
+	     .parent = "eth1"},
+	    {.kind = NET_LINK_TAP, .name = "tap5a6b7c8d-9e", .mtu = 1450},
+	    {.kind = NET_LINK_VETH,
+	     .name = "nbd6c1e0a0011",
+	     .peer = "nbe6c1e0a0011",
+	     .mtu = 1450,
+	     .peer_ns = "nb-d-6c1e0a00-1111-4222-8333-444455556666"},
+	};
+	char *out = calloc(1, 1);
+	size_t len = 0;
+	char err[256];
+	struct net_argv a, b;
+	for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
+		assert_int_equal(
+		    net_priv_link_argv(&ctx, NET_PRIV_LINK_ADD, &reqs[i], &a, &b, err, sizeof(err)),
+		    0);
+		add(&out, &len, &a);
+		add(&out, &len, &b);
+	}
+	struct net_priv_link set = {
+	    .name = "tap5a6b7c8d-9e", .master = "nbb6c1e0a0011", .mtu = 1450, .up = 1};
+	assert_int_equal(
+	    net_priv_link_argv(&ctx, NET_PRIV_LINK_SET, &set, &a, &b, err, sizeof(err)), 0);
+	add(&out, &len, &a);
+	struct net_priv_link inns = {.name = "nbe6c1e0a0011",
+	                             .ns = "nb-d-6c1e0a00-1111-4222-8333-444455556666",
+	                             .mac = "fa:16:3e:00:00:02",
+	                             .up = 1};
+	assert_int_equal(
+	    net_priv_link_argv(&ctx, NET_PRIV_LINK_SET, &inns, &a, &b, err, sizeof(err)), 0);
+	add(&out, &len, &a);
+	struct net_priv_link del = {.name = "nbg7f8e000011"};
+	assert_int_equal(
+	    net_priv_link_argv(&ctx, NET_PRIV_LINK_DEL, &del, &a, &b, err, sizeof(err)), 0);
+	add(&out, &len, &a);
+	const char *path = "golden/net_priv_argv.txt";
+	if (getenv("NUBO_UPDATE_GOLDEN")) {
+		FILE *f = fopen(path, "w");
+		assert_non_null(f);
+		fputs(out, f);
+		fclose(f);
+	}
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	char want[8192] = "";
+	size_t n = fread(want, 1, sizeof(want) - 1, f);
+	want[n] = '\0';
+	fclose(f);
+	if (strcmp(out, want))
+		fprintf(stderr, "got:\n%s", out);
+	assert_string_equal(out, want);
+	free(out);
+}
+
+static void refuses(void **state)
+{
+	struct net_priv_link bad[] = {
+	    /* another prefix, too long a name, a slash */
+	    {.kind = NET_LINK_BRIDGE, .name = "eth0", .mtu = 1450},
+	    {.kind = NET_LINK_BRIDGE, .name = "nb0123456789abcd", .mtu = 1450},
+	    {.kind = NET_LINK_BRIDGE, .name = "nb/x", .mtu = 1450},
+	    /* a tap name for a bridge; MTU; VNI; VLAN id */
+	    {.kind = NET_LINK_BRIDGE, .name = "tapabc", .mtu = 1450},
+	    {.kind = NET_LINK_BRIDGE, .name = "nbb1", .mtu = 100},
+	    {.kind = NET_LINK_VXLAN, .name = "nbx1", .mtu = 1450, .id = 16777216, .local = 1},
+	    {.kind = NET_LINK_VXLAN, .name = "nbx1", .mtu = 1450, .id = 5, .local = 0},
+	    {.kind = NET_LINK_VLAN, .name = "nbv1", .mtu = 1450, .id = 4095, .parent = "eth1"},
+	    /* a veth into a namespace that is not Nubo's */
+	    {.kind = NET_LINK_VETH,
+	     .name = "nbd1",
+	     .peer = "nbe1",
+	     .mtu = 1450,
+	     .peer_ns = "other"},
+	    {.kind = NET_LINK_VETH,
+	     .name = "nbd1",
+	     .peer = "nbe1",
+	     .mtu = 1450,
+	     .peer_ns = "nb-../x"},
+	    {.kind = 9, .name = "nbq1", .mtu = 1450},
+	};
+	char err[256];
+	struct net_argv a, b;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		assert_true(net_priv_link_argv(&ctx, NET_PRIV_LINK_ADD, &bad[i], &a, &b, err,
+		                               sizeof(err)) < 0);
+		assert_true(err[0] != '\0');
+	}
+	struct net_priv_link set_master = {.name = "tapx", .master = "docker0"};
+	assert_true(
+	    net_priv_link_argv(&ctx, NET_PRIV_LINK_SET, &set_master, &a, &b, err, sizeof(err)) < 0);
+	struct net_priv_link set_ext = {.name = "nbg1", .master = "br-ex", .up = 1};
+	assert_int_equal(
+	    net_priv_link_argv(&ctx, NET_PRIV_LINK_SET, &set_ext, &a, &b, err, sizeof(err)), 0);
+	struct net_priv_link del_other = {.name = "eth0"};
+	assert_true(
+	    net_priv_link_argv(&ctx, NET_PRIV_LINK_DEL, &del_other, &a, &b, err, sizeof(err)) < 0);
+	struct net_priv_link unterminated;
+	memset(&unterminated, 'a', sizeof(unterminated));
+	unterminated.kind = NET_LINK_BRIDGE;
+	assert_true(net_priv_link_argv(&ctx, NET_PRIV_LINK_ADD, &unterminated, &a, &b, err,
+	                               sizeof(err)) < 0);
+	assert_true(net_priv_ns_ok("nb", "nb-r-7f8e0000-1111-4222-8333-444455556666"));
+	assert_false(net_priv_ns_ok("nb", "nb-"));
+	assert_false(net_priv_ns_ok("nb", "nbx-r-1"));
+	assert_false(net_priv_ns_ok("nb", "nb-R-1"));
+}
+
+static void dnsmasq_conf(void **state)
+{
+	char err[256];
+	const char *ok =
+	    "# x\nport=0\ninterface=nbe1\nuser=nubo\n"
+	    "dhcp-hostsfile=/var/lib/nubo/net/dhcp/6c1e0a00-1111-4222-8333-444455556666/hosts\n"
+	    "dhcp-range=set:s0,10.0.1.0,static,255.255.255.0,86400s\n";
+	assert_int_equal(net_priv_dnsmasq_conf_ok(&ctx, ok, err, sizeof(err)), 0);
+	const char *bad[] = {
+	    "dhcp-script=/bin/sh\n",
+	    "user=root\n",
+	    "port=53\n",
+	    "dhcp-hostsfile=/etc/shadow\n",
+	    "dhcp-leasefile=/var/lib/nubo/net/dhcp/../../../../etc/passwd\n",
+	    "conf-dir=/etc\n",
+	    "dhcp-option=tag:s0,option:router,10.0.1.1\x01\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		assert_int_equal(net_priv_dnsmasq_conf_ok(&ctx, bad[i], err, sizeof(err)), -1);
+		assert_true(err[0] != '\0');
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(golden_argv),
+	    cmocka_unit_test(refuses),
+	    cmocka_unit_test(dnsmasq_conf),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,74 @@
+/* The spawn task's nics as the compute agent hands them to its privileged helper:
+ * copied from the bus payload, and checked again in the helper (tap names nubo-net
+ * and the Network API agree on, unicast MACs, bounds). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "compute-agent/vm_nics.h"
+
+static void from_spawn_and_check(void **state)
+{
+	struct msg_nic nics[2] = {
+	    {.port_id = "5a6b7c8d-9e0f-4111-8222-333344445555",
+	     .mac = "fa:16:3e:12:34:56",
+	     .tap = "tap5a6b7c8d-9e",
+	     .mtu = 1450},
+	    {.port_id = "6a6b7c8d-9e0f-4111-8222-333344445555",
+	     .mac = "fa:16:3e:12:34:57",
+	     .tap = "tap6a6b7c8d-9e",
+	     .mtu = 1450},
+	};
+	struct msg_spawn s = {.n_nics = 2, .nics = nics};
+	struct vm_priv_nics n;
+	char err[128];
+	assert_int_equal(vm_nics_from_spawn(&s, &n), 0);
+	assert_int_equal(n.n, 2);
+	assert_string_equal(n.nic[1].tap, "tap6a6b7c8d-9e");
+	assert_int_equal(vm_nics_check(&n, err, sizeof(err)), 0);
+	s.n_nics = 0;
+	assert_int_equal(vm_nics_from_spawn(&s, &n), 0);
+	assert_int_equal(n.n, 0); /* the user-mode NIC */
+	s.n_nics = VM_NICS_MAX + 1;
+	assert_int_equal(vm_nics_from_spawn(&s, &n), -E2BIG);
+}
+
+static void refuses(void **state)
+{
+	const struct vm_priv_nic bad[] = {
+	    {"eth0", "fa:16:3e:12:34:56"},           /* not a tap */
+	    {"tap", "fa:16:3e:12:34:56"},            /* nothing after tap */
+	    {"tap../x", "fa:16:3e:12:34:56"},        /* not a port id */
+	    {"tap5a6b7c8d-9e", "01:00:5e:00:00:01"}, /* multicast */
+	    {"tap5a6b7c8d-9e", "fa:16:3e:12:34"},
+	};
+	char err[128];
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct vm_priv_nics n = {.n = 1};
+		n.nic[0] = bad[i];
+		assert_int_equal(vm_nics_check(&n, err, sizeof(err)), -EINVAL);
+	}
+	struct vm_priv_nics twice = {.n = 2};
+	twice.nic[0] = (struct vm_priv_nic){"tap5a6b7c8d-9e", "fa:16:3e:12:34:56"};
+	twice.nic[1] = twice.nic[0];
+	assert_int_equal(vm_nics_check(&twice, err, sizeof(err)), -EINVAL);
+	struct vm_priv_nics count = {.n = VM_NICS_MAX + 1};
+	assert_int_equal(vm_nics_check(&count, err, sizeof(err)), -EINVAL);
+	struct vm_priv_nics unterminated = {.n = 1};
+	memset(unterminated.nic[0].tap, 'a', sizeof(unterminated.nic[0].tap));
+	assert_int_equal(vm_nics_check(&unterminated, err, sizeof(err)), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(from_spawn_and_check),
+	    cmocka_unit_test(refuses),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
