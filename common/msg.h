@@ -42,12 +42,15 @@ enum msg_kind {
 /* What an agent is. Zero is compute, so a zeroed hello is a compute hello. */
 enum msg_agent_kind {
 	MSG_AGENT_COMPUTE, /* "compute": runs instances */
+	MSG_AGENT_STORAGE, /* "storage": keeps volumes and snapshots in a pool */
 	MSG_AGENT_KIND_COUNT
 };
 
 /* What a task, result, event or reported resource is about. Zero is instance. */
 enum msg_res_kind {
 	MSG_RES_INSTANCE, /* "instance": a VM, agent kind compute */
+	MSG_RES_VOLUME,   /* "volume": a block volume, agent kind storage */
+	MSG_RES_SNAPSHOT, /* "snapshot": a volume snapshot, agent kind storage */
 	MSG_RES_KIND_COUNT
 };
 
@@ -73,12 +76,18 @@ struct msg_cap_compute {
 	int vcpus, ram_mb, disk_gb;
 };
 
+/* What a storage agent offers: its pool's file system, in GiB. */
+struct msg_cap_storage {
+	int total_gb, free_gb;
+};
+
 struct msg_hello { /* MSG_HELLO and MSG_HEARTBEAT */
 	char host[MSG_HOST_MAX];
 	char az[MSG_HOST_MAX];
 	enum msg_agent_kind agent_kind;
 	union { /* chosen by agent_kind; wire: "capacity" */
 		struct msg_cap_compute compute;
+		struct msg_cap_storage storage;
 	} cap;
 	int n_resources;
 	struct msg_resource *resources; /* owned, n_resources entries */
@@ -110,6 +119,37 @@ struct msg_spawn {
 	char *user_data; /* base64, as the user sent it */
 };
 
+/* Volume and snapshot states as storage agents report them. */
+#define VOL_AVAILABLE "available"
+#define VOL_DELETED "deleted"
+#define VOL_ERROR "error"
+
+/* Volume task actions (TASK_DELETE too) and snapshot task actions (TASK_CREATE and
+ * TASK_DELETE). */
+#define TASK_CREATE "create"
+#define TASK_EXTEND "extend"
+
+/* Payload of a volume create: an empty volume of size_gb, or a copy of a source
+ * (source "volume", "snapshot" or "image" with its id) grown to size_gb. */
+struct msg_vol_create {
+	int size_gb;
+	char source[16]; /* "" (empty), "volume", "snapshot", "image" */
+	char source_id[UUID_STR_LEN];
+	char *image_url;      /* source image: where the agent GETs its bytes */
+	char *image_checksum; /* md5 hex of the image bytes */
+	char *image_format;   /* the image's disk_format: "qcow2" or "raw" */
+};
+
+/* Payload of a volume extend. */
+struct msg_vol_extend {
+	int size_gb;
+};
+
+/* Payload of a snapshot create: the volume it copies. */
+struct msg_snap_create {
+	char volume_id[UUID_STR_LEN];
+};
+
 struct msg_task {
 	char task_id[UUID_STR_LEN];
 	char action[MSG_STATE_MAX]; /* valid for resource_kind (TASK_* for instances) */
@@ -118,6 +158,9 @@ struct msg_task {
 	union { /* chosen by (resource_kind, action); wire: "payload". An action without
 		   a payload leaves it zeroed. */
 		struct msg_spawn spawn; /* instance spawn */
+		struct msg_vol_create vol_create;   /* volume create */
+		struct msg_vol_extend vol_extend;   /* volume extend */
+		struct msg_snap_create snap_create; /* snapshot create */
 	} p;
 };
 

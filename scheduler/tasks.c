@@ -15,6 +15,7 @@
 #include "ctx.h"
 #include "db.h"
 #include "instance_tasks.h"
+#include "volume_tasks.h"
 #include "log.h"
 #include "xalloc.h"
 
@@ -25,6 +26,7 @@
 
 static const struct task_kind *const kinds[MSG_RES_KIND_COUNT] = {
     [MSG_RES_INSTANCE] = &instance_tasks,
+    [MSG_RES_VOLUME] = &volume_tasks, [MSG_RES_SNAPSHOT] = &snapshot_tasks,
 };
 
 const struct task_kind *tasks_kind(enum msg_res_kind kind)
