@@ -29,6 +29,9 @@ static const struct {
     [POL_IMAGE_READ] = {"image:read", REQ_READER},
     [POL_IMAGE_WRITE] = {"image:write", REQ_MEMBER},
     [POL_IMAGE_DOWNLOAD] = {"image:download", REQ_READER},
+    [POL_VOLUME_READ] = {"volume:read", REQ_READER},
+    [POL_VOLUME_WRITE] = {"volume:write", REQ_MEMBER},
+    [POL_VOLUME_ADMIN] = {"volume:admin", REQ_ADMIN},
 };
 
 /* The role bits that count: those of a project-scoped token. */

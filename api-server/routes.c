@@ -20,5 +20,10 @@ const struct httpd_table *const routes_all[] = {
     &app_cred_routes,
     &credential_routes,
     &policy_store_routes,
+    &volume_versions_routes,
+    &volume_routes,
+    &snapshot_routes,
+    &volume_type_routes,
+    &volume_quota_routes,
 };
 const size_t routes_count = sizeof(routes_all) / sizeof(routes_all[0]);

@@ -22,6 +22,12 @@ extern const struct httpd_table app_cred_routes;          /* identity/app_cred.c
 extern const struct httpd_table credential_routes;        /* identity/credential.c */
 extern const struct httpd_table policy_store_routes;      /* identity/policy_store.c */
 
+extern const struct httpd_table volume_versions_routes; /* volume/volume.c */
+extern const struct httpd_table volume_routes;          /* volume/volume.c */
+extern const struct httpd_table snapshot_routes;        /* volume/snapshot.c */
+extern const struct httpd_table volume_type_routes;     /* volume/volume_type.c */
+extern const struct httpd_table volume_quota_routes;    /* volume/volume_quota.c */
+
 extern const struct httpd_table *const routes_all[];
 extern const size_t routes_count;
 

@@ -86,8 +86,7 @@ static const char *const instance_states[] = {VM_RUNNING, VM_PAUSED,  VM_SUSPEND
 
 static const struct field vol_create_fields[] = {
     {"size_gb", F_INT, U(task, p.vol_create.size_gb), 1 << 20, 1, 0, NULL},
-    {"source", F_WORD, U(task, p.vol_create.source), FIXED(task, p.vol_create.source), 0, 0,
-     NULL},
+    {"source", F_WORD, U(task, p.vol_create.source), FIXED(task, p.vol_create.source), 0, 0, NULL},
     {"source_id", F_UUID, U(task, p.vol_create.source_id), 0, 0, 0, NULL},
     {"image_url", F_STR, U(task, p.vol_create.image_url), 2048, 0, 0, NULL},
     {"image_checksum", F_STR, U(task, p.vol_create.image_checksum), 128, 0, 0, NULL},

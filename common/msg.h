@@ -157,7 +157,7 @@ struct msg_task {
 	char resource_id[UUID_STR_LEN];
 	union { /* chosen by (resource_kind, action); wire: "payload". An action without
 		   a payload leaves it zeroed. */
-		struct msg_spawn spawn; /* instance spawn */
+		struct msg_spawn spawn;             /* instance spawn */
 		struct msg_vol_create vol_create;   /* volume create */
 		struct msg_vol_extend vol_extend;   /* volume extend */
 		struct msg_snap_create snap_create; /* snapshot create */

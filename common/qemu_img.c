@@ -422,9 +422,8 @@ int qemu_img_argv_create(struct qemu_img_argv *a, const char *path, uint64_t siz
 	memset(a, 0, sizeof(*a));
 	if (!argv_path_ok(path) || argv_size(a, size_bytes) < 0)
 		return -EINVAL;
-	const char *const v[] = {"qemu-img", "create", "-q",  "-f",
-	                         "qcow2",    "-o",     "cluster_size=65536", path,
-	                         a->num};
+	const char *const v[] = {"qemu-img",           "create", "-q",  "-f", "qcow2", "-o",
+	                         "cluster_size=65536", path,     a->num};
 	return argv_fill(a, v, sizeof(v) / sizeof(v[0]));
 }
 
@@ -435,8 +434,8 @@ int qemu_img_argv_convert(struct qemu_img_argv *a, const char *src, const char *
 	if (!argv_path_ok(src) || !argv_path_ok(dst) || !src_fmt ||
 	    (strcmp(src_fmt, "qcow2") && strcmp(src_fmt, "raw")))
 		return -EINVAL;
-	const char *const v[] = {"qemu-img", "convert", "-q", "-f", src_fmt, "-O", "qcow2",
-	                         src,        dst};
+	const char *const v[] = {"qemu-img", "convert", "-q", "-f", src_fmt,
+	                         "-O",       "qcow2",   src,  dst};
 	return argv_fill(a, v, sizeof(v) / sizeof(v[0]));
 }
 

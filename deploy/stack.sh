@@ -288,6 +288,7 @@ bus	curve_client_secret	$NUBO_CURVE_CLIENT_SECRET
 bus	curve_allowed_clients	${host:-node1}=$NUBO_CURVE_CLIENT_PUBLIC
 compute	host	${host:-node1}
 compute	state_dir	$NUBO_STATE_DIR
+storage	state_dir	$NUBO_VARLIB/storage
 EOF
 	awk -F '\t' -v stamp="$(date -u '+%Y-%m-%d %H:%M:%SZ')" '
 	NR == FNR { want[$1, $2] = $3; order[++n] = $1 SUBSEP $2; next }

@@ -46,16 +46,17 @@ static int vrow_load(struct sched *s, PGconn *c, const struct task *t, struct vr
 		        " ON v.id = sn.volume_id WHERE sn.id = $1 FOR UPDATE OF sn",
 		        t->resource_id);
 	else
-		r = DBQ(c, err, sizeof err,
-		        "SELECT coalesce(v.host, ''), v.status, v.size_gb, coalesce(v.new_size_gb, 0),"
-		        " CASE WHEN v.source_volid IS NOT NULL THEN 'volume'"
-		        "  WHEN v.snapshot_id IS NOT NULL THEN 'snapshot'"
-		        "  WHEN v.image_id IS NOT NULL THEN 'image' ELSE '' END,"
-		        " coalesce(v.source_volid, v.snapshot_id, v.image_id, ''), '',"
-		        " coalesce(im.disk_format, ''), coalesce(im.checksum, '')"
-		        " FROM volumes v LEFT JOIN images im ON im.id = v.image_id"
-		        " WHERE v.id = $1 FOR UPDATE OF v",
-		        t->resource_id);
+		r = DBQ(
+		    c, err, sizeof err,
+		    "SELECT coalesce(v.host, ''), v.status, v.size_gb, coalesce(v.new_size_gb, 0),"
+		    " CASE WHEN v.source_volid IS NOT NULL THEN 'volume'"
+		    "  WHEN v.snapshot_id IS NOT NULL THEN 'snapshot'"
+		    "  WHEN v.image_id IS NOT NULL THEN 'image' ELSE '' END,"
+		    " coalesce(v.source_volid, v.snapshot_id, v.image_id, ''), '',"
+		    " coalesce(im.disk_format, ''), coalesce(im.checksum, '')"
+		    " FROM volumes v LEFT JOIN images im ON im.id = v.image_id"
+		    " WHERE v.id = $1 FOR UPDATE OF v",
+		    t->resource_id);
 	if (!r) {
 		sched_db_error(s, c, "volume tasks: load", err);
 		return -EIO;
@@ -101,7 +102,8 @@ static int volume_place(const struct sched *s, int size_gb, char *host, size_t n
 	const struct agent *best = NULL;
 	for (size_t i = 0; i < s->agents.n; i++) {
 		const struct agent *g = &s->agents.v[i];
-		if (!g->up || g->unreachable || g->kind != MSG_AGENT_STORAGE || g->disk_gb < size_gb)
+		if (!g->up || g->unreachable || g->kind != MSG_AGENT_STORAGE ||
+		    g->disk_gb < size_gb)
 			continue;
 		if (!best || g->disk_gb > best->disk_gb)
 			best = g;
@@ -128,10 +130,11 @@ static int vrow_close(struct sched *s, PGconn *c, const struct task *t, int ok, 
 		         " WHERE id = $1",
 		         t->resource_id, status);
 	} else {
-		snprintf(sql, sizeof(sql),
-		         "UPDATE %s SET status = $2, fault = coalesce($3, fault), updated_at = now()"
-		         " WHERE id = $1",
-		         table(t));
+		snprintf(
+		    sql, sizeof(sql),
+		    "UPDATE %s SET status = $2, fault = coalesce($3, fault), updated_at = now()"
+		    " WHERE id = $1",
+		    table(t));
 		rc = DBX(c, err, sizeof err, sql, t->resource_id, status, fault);
 	}
 	if (rc < 0 || tasks_mark(c, t->id, ok ? "done" : "failed", fault, err, sizeof(err)) < 0) {
@@ -139,7 +142,8 @@ static int vrow_close(struct sched *s, PGconn *c, const struct task *t, int ok, 
 		return -EIO;
 	}
 	log_info("task %s: %s %s %s: %s%s%s", t->id, t->action, msg_res_kind_name(t->kind),
-	         t->resource_id, status ? status : "removed", fault ? ": " : "", fault ? fault : "");
+	         t->resource_id, status ? status : "removed", fault ? ": " : "",
+	         fault ? fault : "");
 	return 0;
 }
 
@@ -227,8 +231,9 @@ static int vol_dispatch(struct sched *s, PGconn *c, const struct task *t)
 		} else if (volume_place(s, v.size_gb, host, sizeof(host)) < 0) {
 			if (sched_placement_on_hold(s))
 				return -EAGAIN;
-			return vrow_close(s, c, t, 0, "error",
-			                  "No valid backend was found. No storage host has the space.");
+			return vrow_close(
+			    s, c, t, 0, "error",
+			    "No valid backend was found. No storage host has the space.");
 		}
 		if (!host[0])
 			return vrow_close(s, c, t, 0, "error", "the source has no storage host");

@@ -226,8 +226,7 @@ out:
 	return rc;
 }
 
-int pool_volume_extend(const struct pool *p, const char *id, int size_gb, char *err,
-                       size_t errlen)
+int pool_volume_extend(const struct pool *p, const char *id, int size_gb, char *err, size_t errlen)
 {
 	struct qemu_img_argv a;
 	char *path = pool_path(p, POOL_VOLUME, id);
@@ -236,8 +235,7 @@ int pool_volume_extend(const struct pool *p, const char *id, int size_gb, char *
 	return rc;
 }
 
-int pool_remove(const struct pool *p, enum pool_kind kind, const char *id, char *err,
-                size_t errlen)
+int pool_remove(const struct pool *p, enum pool_kind kind, const char *id, char *err, size_t errlen)
 {
 	char *path = pool_path(p, kind, id);
 	int rc = 0;
@@ -275,7 +273,8 @@ int pool_list(const struct pool *p, struct msg_resource *out, int max)
 		struct dirent *e;
 		while (n < max && (e = readdir(dir))) {
 			size_t len = strlen(e->d_name);
-			if (len != UUID_STR_LEN - 1 + 6 || strcmp(e->d_name + UUID_STR_LEN - 1, ".qcow2"))
+			if (len != UUID_STR_LEN - 1 + 6 ||
+			    strcmp(e->d_name + UUID_STR_LEN - 1, ".qcow2"))
 				continue;
 			memcpy(out[n].id, e->d_name, UUID_STR_LEN - 1);
 			out[n].id[UUID_STR_LEN - 1] = 0;

@@ -38,8 +38,7 @@ int pool_volume_create(const struct pool *p, const char *id, const struct msg_vo
 int pool_snapshot_create(const struct pool *p, const char *id, const char *volume_id, char *err,
                          size_t errlen);
 /* Grows volume id to size_gb (never shrinks: a larger file is left as it is). */
-int pool_volume_extend(const struct pool *p, const char *id, int size_gb, char *err,
-                       size_t errlen);
+int pool_volume_extend(const struct pool *p, const char *id, int size_gb, char *err, size_t errlen);
 /* Removes id's file of kind; a missing one is success. */
 int pool_remove(const struct pool *p, enum pool_kind kind, const char *id, char *err,
                 size_t errlen);

@@ -41,8 +41,7 @@ static int word_ok(const char *s)
 	return 1;
 }
 
-static long conf_long(const struct conf *c, const char *key, long def, long min, long max,
-                      int *bad)
+static long conf_long(const struct conf *c, const char *key, long def, long min, long max, int *bad)
 {
 	const char *raw = conf_get(c, "storage", key, NULL);
 	if (!raw || !*raw)
@@ -90,13 +89,15 @@ int storage_conf_load(struct storage_conf *sc, const struct conf *c, char *err, 
 	}
 	snprintf(sc->az, sizeof(sc->az), "%s", az);
 	if (sc->state_dir[0] != '/' || strlen(sc->state_dir) > 200) {
-		snprintf(err, errlen, "storage.state_dir must be an absolute path of at most 200 "
-		                      "characters");
+		snprintf(err, errlen,
+		         "storage.state_dir must be an absolute path of at most 200 "
+		         "characters");
 		return -EINVAL;
 	}
 	if (bad) {
-		snprintf(err, errlen, "storage.heartbeat_interval, max_workers or max_image_mb: "
-		                      "not an integer in range");
+		snprintf(err, errlen,
+		         "storage.heartbeat_interval, max_workers or max_image_mb: "
+		         "not an integer in range");
 		return -EINVAL;
 	}
 	if (!sc->scheduler_url[0]) {

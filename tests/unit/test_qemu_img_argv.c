@@ -18,7 +18,8 @@ static const char *joined(const struct qemu_img_argv *a)
 	static char buf[1024];
 	buf[0] = 0;
 	for (size_t i = 0; a->v[i]; i++)
-		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s", i ? " " : "", a->v[i]);
+		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s", i ? " " : "",
+		         a->v[i]);
 	return buf;
 }
 
@@ -41,9 +42,8 @@ static void test_create(void **state)
 static void test_convert(void **state)
 {
 	struct qemu_img_argv a;
-	assert_int_equal(qemu_img_argv_convert(&a, "/pool/snapshots/s.qcow2", "qcow2",
-	                                       "/pool/tmp/v.qcow2"),
-	                 0);
+	assert_int_equal(
+	    qemu_img_argv_convert(&a, "/pool/snapshots/s.qcow2", "qcow2", "/pool/tmp/v.qcow2"), 0);
 	assert_string_equal(joined(&a), "qemu-img convert -q -f qcow2 -O qcow2 "
 	                                "/pool/snapshots/s.qcow2 /pool/tmp/v.qcow2");
 	assert_int_equal(qemu_img_argv_convert(&a, "/img", "raw", "/out"), 0);
