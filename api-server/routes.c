@@ -25,5 +25,6 @@ const struct httpd_table *const routes_all[] = {
     &snapshot_routes,
     &volume_type_routes,
     &volume_quota_routes,
+    &volume_attach_routes,
 };
 const size_t routes_count = sizeof(routes_all) / sizeof(routes_all[0]);

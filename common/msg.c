@@ -113,6 +113,18 @@ static const struct action_desc snapshot_actions[] = {
 };
 static const char *const volume_states[] = {VOL_AVAILABLE, VOL_DELETED, VOL_ERROR};
 
+static const struct field attach_fields[] = {
+    {"instance_id", F_UUID, U(task, p.attach.instance_id), 0, 1, 0, NULL},
+    {"storage_host", F_WORD, U(task, p.attach.storage_host), FIXED(task, p.attach.storage_host), 1,
+     0, NULL},
+};
+static const struct field_table attach_payload = TABLE(attach_fields);
+static const struct action_desc attachment_actions[] = {
+    {TASK_ATTACH, &attach_payload},
+    {TASK_DETACH, &attach_payload},
+};
+static const char *const attachment_states[] = {ATT_ATTACHED, ATT_DETACHED, VOL_ERROR};
+
 static const struct res_desc {
 	const char *name;
 	enum msg_agent_kind agent;
@@ -130,6 +142,10 @@ static const struct res_desc {
     [MSG_RES_SNAPSHOT] = {"snapshot", MSG_AGENT_STORAGE, volume_states,
                           sizeof(volume_states) / sizeof(volume_states[0]), snapshot_actions,
                           sizeof(snapshot_actions) / sizeof(snapshot_actions[0])},
+    [MSG_RES_ATTACHMENT] = {"attachment", MSG_AGENT_COMPUTE, attachment_states,
+                            sizeof(attachment_states) / sizeof(attachment_states[0]),
+                            attachment_actions,
+                            sizeof(attachment_actions) / sizeof(attachment_actions[0])},
 };
 
 /* ---- agent kinds and their capacities ------------------------------------------ */

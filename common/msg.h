@@ -48,9 +48,10 @@ enum msg_agent_kind {
 
 /* What a task, result, event or reported resource is about. Zero is instance. */
 enum msg_res_kind {
-	MSG_RES_INSTANCE, /* "instance": a VM, agent kind compute */
-	MSG_RES_VOLUME,   /* "volume": a block volume, agent kind storage */
-	MSG_RES_SNAPSHOT, /* "snapshot": a volume snapshot, agent kind storage */
+	MSG_RES_INSTANCE,   /* "instance": a VM, agent kind compute */
+	MSG_RES_VOLUME,     /* "volume": a block volume, agent kind storage */
+	MSG_RES_SNAPSHOT,   /* "snapshot": a volume snapshot, agent kind storage */
+	MSG_RES_ATTACHMENT, /* "attachment": a volume (its id) on an instance, agent kind compute */
 	MSG_RES_KIND_COUNT
 };
 
@@ -140,6 +141,19 @@ struct msg_vol_create {
 	char *image_format;   /* the image's disk_format: "qcow2" or "raw" */
 };
 
+/* Attachment states and actions (the resource id is the volume's). */
+#define ATT_ATTACHED "attached"
+#define ATT_DETACHED "detached"
+#define TASK_ATTACH "attach"
+#define TASK_DETACH "detach"
+
+/* Payload of an attach or detach: the instance, and the storage agent holding the
+ * volume (same machine: its pool file is opened directly). */
+struct msg_attach {
+	char instance_id[UUID_STR_LEN];
+	char storage_host[MSG_HOST_MAX];
+};
+
 /* Payload of a volume extend. */
 struct msg_vol_extend {
 	int size_gb;
@@ -161,6 +175,7 @@ struct msg_task {
 		struct msg_vol_create vol_create;   /* volume create */
 		struct msg_vol_extend vol_extend;   /* volume extend */
 		struct msg_snap_create snap_create; /* snapshot create */
+		struct msg_attach attach;           /* attachment attach and detach */
 	} p;
 };
 

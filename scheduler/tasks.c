@@ -28,6 +28,7 @@ static const struct task_kind *const kinds[MSG_RES_KIND_COUNT] = {
     [MSG_RES_INSTANCE] = &instance_tasks,
     [MSG_RES_VOLUME] = &volume_tasks,
     [MSG_RES_SNAPSHOT] = &snapshot_tasks,
+    [MSG_RES_ATTACHMENT] = &attachment_tasks,
 };
 
 const struct task_kind *tasks_kind(enum msg_res_kind kind)

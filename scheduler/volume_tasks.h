@@ -10,5 +10,6 @@
 
 extern const struct task_kind volume_tasks;
 extern const struct task_kind snapshot_tasks;
+extern const struct task_kind attachment_tasks; /* to compute hosts */
 
 #endif

@@ -98,6 +98,8 @@ static void quota_update(struct req *r, struct resp *w)
 	json_object_foreach(qs, key, v)
 	{
 		int ours = 0;
+		if (!strcmp(key, "tenant_id") || !strcmp(key, "id"))
+			continue; /* cinderclient sends the project; Cinder ignores it */
 		for (int i = 0; i < VQ_COUNT; i++)
 			ours |= !strcmp(key, vquota_name((enum vquota)i));
 		if (!ours) {
@@ -120,6 +122,8 @@ static void quota_update(struct req *r, struct resp *w)
 	json_object_foreach(qs, key, v)
 	{
 		char val[24];
+		if (!strcmp(key, "tenant_id") || !strcmp(key, "id"))
+			continue;
 		snprintf(val, sizeof(val), "%ld",
 		         json_is_integer(v) ? (long)json_integer_value(v)
 		                            : strtol(json_string_value(v), NULL, 10));

@@ -290,3 +290,39 @@ def test_quota_show_and_limits(stack, os_cli, project_ids, http):
     r = http("GET", "/volume/v3/%s/limits" % project_ids["demo"], token=stack.token("demo"))
     assert r.status == 200
     assert r.json["limits"]["absolute"]["maxTotalVolumes"] >= 0
+
+
+def test_attach_to_running_vm_and_detach(stack, os_cli, os_run, vm, project_ids, http):
+    """`server add volume` hot-plugs the pool file into the running guest (the guest's
+    hotplug script prints each disk with its serial, the volume id cut to 20 bytes by
+    virtio); in-use volumes are not deleted; `server remove volume` unplugs it."""
+    v = os_cli("volume", "create", "--size", "1", "e2e-att")
+    wait_volume(stack, v["id"], "available")
+    os_run("server", "add", "volume", vm["id"], v["id"])
+    v = wait_volume(stack, v["id"], "in-use", timeout=120)
+    att = v["attachments"]
+    att = att if isinstance(att, list) else eval(att)  # noqa: S307 (the CLI's repr)
+    assert att and att[0]["server_id"] == vm["id"], att
+    listed = os_cli("server", "volume", "list", vm["id"])
+    assert [a["Volume ID"] for a in listed] == [v["id"]], listed
+    serial = v["id"][:20]
+    line = wait_for(lambda: [ln for ln in stack.console(vm["id"]).splitlines()
+                             if "nubo-guest: disk add" in ln and serial in ln],
+                    180, 2, "the guest to see the new disk")
+    assert "sectors=2097152" in line[0], line
+    # in use: no delete (400), no second attach to the same server (409)
+    r = http("DELETE", "/volume/v3/%s/volumes/%s" % (project_ids["admin"], v["id"]),
+             token=stack.token("admin"))
+    assert_error(r, 400)
+    r = http("POST", "/compute/v2.1/servers/%s/os-volume_attachments" % vm["id"],
+             {"volumeAttachment": {"volumeId": v["id"]}}, token=stack.token("admin"))
+    assert_error(r, 409)
+    os_run("server", "remove", "volume", vm["id"], v["id"])
+    wait_volume(stack, v["id"], "available", timeout=180)
+    wait_for(lambda: [ln for ln in stack.console(vm["id"]).splitlines()
+                      if "nubo-guest: disk remove" in ln],
+             120, 2, "the guest to let the disk go")
+    assert os_cli("server", "volume", "list", vm["id"]) in ([], None)
+    os_run("volume", "delete", v["id"])
+    wait_gone(stack, "volume", v["id"])
+    assert not vol_file(stack, v["id"]).exists()
