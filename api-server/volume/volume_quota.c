@@ -193,8 +193,17 @@ static void az_list(struct req *r, struct resp *w)
 	                    "zoneState", "available", 1));
 }
 
+/* Cinder's extension list: none of its API extensions is offered (Tempest reads this
+ * to set api_extensions). */
+static void extensions_list(struct req *r, struct resp *w)
+{
+	if (volume_project_check(r, w) == 0)
+		resp_json(w, 200, json_pack("{s:[]}", "extensions"));
+}
+
 #define V "/volume/v3/{}"
 static const struct httpd_route quota_rows[] = {
+    {"GET", V "/extensions", extensions_list, POL_VOLUME_READ, 0},
     {"GET", V "/os-quota-sets/{}", quota_show, POL_VOLUME_READ, 0},
     {"GET", V "/os-quota-sets/{}/defaults", quota_defaults_show, POL_VOLUME_READ, 0},
     {"PUT", V "/os-quota-sets/{}", quota_update, POL_VOLUME_ADMIN, 0},
