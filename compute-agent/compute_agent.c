@@ -78,8 +78,9 @@ static void slot_remove(struct compute_agent *a, struct slot *s)
 
 /* ---- the driver ------------------------------------------------------------------ */
 
-/* An attachment task runs on its instance's slot, so it waits for (and holds off) the
- * instance's own tasks: one QMP conversation at a time per QEMU. */
+/* An attachment task works on its instance's QEMU (the slot); the runtime gives it a
+ * lane of its own (kind attachment, the volume's id), so it may run beside one of the
+ * instance's own tasks, each over its own QMP connection. */
 static void *attachment_resource(struct compute_agent *a, const struct msg_task *t, char *err,
                                  size_t errlen)
 {
