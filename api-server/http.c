@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "compute/microversion.h"
+#include "volume/volume_version.h"
 #include "identity/revocation.h"
 #include "identity/token.h"
 #include "log.h"
@@ -275,6 +276,47 @@ const struct httpd_hooks network_hooks = {
     .authenticate = authenticate,
     .authorize = authorize,
     .render_error = render_neutron,
+};
+
+/* Cinder: Nova's shape, and an overLimit carries "retryAfter" as Cinder's does. */
+static void render_cinder(struct req *r, struct resp *w, int status, const char *type,
+                          const char *msg)
+{
+	render_nova(r, w, status, type, msg);
+	json_t *inner = status == 413 && w->json ? json_object_get(w->json, "overLimit") : NULL;
+	if (inner)
+		json_object_set_new(inner, "retryAfter", json_string("0"));
+}
+
+/* Block Storage: the volume microversion asked for (volume/volume_version.h) must be one
+ * we serve (else 400 or 406); every answer says which one it is. */
+static int volume_begin(struct req *r, struct resp *w)
+{
+	char msg[256], hdr[32];
+	int minor = 0;
+	ctx_begin(r, w);
+	resp_header(w, "Vary", "OpenStack-API-Version");
+	int rc =
+	    volume_version_parse(req_header(r, "OpenStack-API-Version"), &minor, msg, sizeof(msg));
+	if (rc < 0) {
+		resp_error(r, w, rc == -ERANGE ? 406 : 400, "%s", msg);
+		return rc;
+	}
+	r->ctx->mv_major = 3;
+	r->ctx->mv_minor = minor;
+	snprintf(hdr, sizeof(hdr), "volume 3.%d", minor);
+	resp_header(w, "OpenStack-API-Version", hdr);
+	return 0;
+}
+
+const struct httpd_hooks volume_hooks = {
+    .begin = volume_begin,
+    .end = ctx_end,
+    .enter = ctx_enter,
+    .leave = ctx_leave,
+    .authenticate = authenticate,
+    .authorize = authorize,
+    .render_error = render_cinder,
 };
 
 /* Outside every route (404, 405, a NUL in the path): the Keystone shape. */

@@ -64,6 +64,7 @@ extern const struct httpd_hooks identity_hooks; /* Keystone's {"error": {...}} *
 extern const struct httpd_hooks compute_hooks;  /* Nova's {"itemNotFound": {...}} */
 extern const struct httpd_hooks image_hooks;    /* Glance: as Keystone */
 extern const struct httpd_hooks network_hooks;  /* Neutron's {"NeutronError": {...}} */
+extern const struct httpd_hooks volume_hooks;   /* Cinder's {"itemNotFound": {...}} */
 
 /* Answers a failed database statement: 503 with Retry-After when the database is
  * unreachable, else 500. Logs err once with the request id. */

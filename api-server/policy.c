@@ -42,6 +42,9 @@ static const struct {
     [POL_NETWORK_READ] = {"network:read", REQ_READER},
     [POL_NETWORK_WRITE] = {"network:write", REQ_MEMBER},
     [POL_NETWORK_ADMIN] = {"network:admin", REQ_ADMIN},
+    [POL_VOLUME_READ] = {"volume:read", REQ_READER},
+    [POL_VOLUME_WRITE] = {"volume:write", REQ_MEMBER},
+    [POL_VOLUME_ADMIN] = {"volume:admin", REQ_ADMIN},
 };
 
 /* The role bits that count: those of a project-scoped token. */

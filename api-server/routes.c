@@ -38,5 +38,11 @@ const struct httpd_table *const routes_all[] = {
     &net_tag_routes,
     &net_metadata_routes,
     &network_proxy_routes,
+    &volume_versions_routes,
+    &volume_routes,
+    &snapshot_routes,
+    &volume_type_routes,
+    &volume_quota_routes,
+    &volume_attach_routes,
 };
 const size_t routes_count = sizeof(routes_all) / sizeof(routes_all[0]);

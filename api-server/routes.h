@@ -41,6 +41,13 @@ extern const struct httpd_table net_tag_routes;       /* network/net_tag.c */
 extern const struct httpd_table network_proxy_routes; /* compute/network_proxy.c */
 extern const struct httpd_table net_metadata_routes;  /* network/net_metadata.c */
 
+extern const struct httpd_table volume_versions_routes; /* volume/volume.c */
+extern const struct httpd_table volume_routes;          /* volume/volume.c */
+extern const struct httpd_table snapshot_routes;        /* volume/snapshot.c */
+extern const struct httpd_table volume_type_routes;     /* volume/volume_type.c */
+extern const struct httpd_table volume_quota_routes;    /* volume/volume_quota.c */
+extern const struct httpd_table volume_attach_routes;   /* compute/volume_attach.c */
+
 extern const struct httpd_table *const routes_all[];
 extern const size_t routes_count;
 

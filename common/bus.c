@@ -50,6 +50,20 @@ static int frame_recv(void *sock, zmq_msg_t *f, int flags)
 	return 0;
 }
 
+/* The other agents of one machine (nubo-storage as "<host>-storage") share its key:
+ * a peer may be the key's host or that host followed by one of these suffixes. */
+int bus_peer_same_host(const char *uid, const char *peer)
+{
+	static const char *const suffixes[] = {"-storage"};
+	size_t n = strlen(uid);
+	if (strncmp(uid, peer, n))
+		return 0;
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++)
+		if (!strcmp(peer + n, suffixes[i]))
+			return 1;
+	return 0;
+}
+
 int bus_recv(void *sock, char *peer, size_t peerlen, struct msg *out, int flags, char *err,
              size_t errlen)
 {
@@ -80,7 +94,7 @@ int bus_recv(void *sock, char *peer, size_t peerlen, struct msg *out, int flags,
 	/* Over CURVE with a host-bound key, ZAP set the User-Id: the routing id the peer
 	 * chose must be that host, or it could pose as another compute host. */
 	const char *uid = peer ? zmq_msg_gets(&f, "User-Id") : NULL;
-	if (uid && *uid && strcmp(uid, peer)) {
+	if (uid && *uid && strcmp(uid, peer) && !bus_peer_same_host(uid, peer)) {
 		zmq_msg_close(&f);
 		if (more)
 			drain(sock);

@@ -18,6 +18,10 @@ int bus_send(void *sock, const char *peer, const struct msg *m);
 int bus_recv(void *sock, char *peer, size_t peerlen, struct msg *out, int flags, char *err,
              size_t errlen);
 
+/* Pure: 1 when peer may speak under the key bound to host uid: peer is uid itself or
+ * uid + "-storage" (the storage agent of the same machine, which shares its key). */
+int bus_peer_same_host(const char *uid, const char *peer);
+
 #endif
 
 /* CURVE on the agent links (DESIGN: ZeroMQ links between hosts use CURVE).

@@ -97,6 +97,46 @@ static const struct action_desc nethost_actions[] = {
 };
 
 static const char *const nethost_states[] = {NET_SYNCED, NET_ERROR};
+static const struct field vol_create_fields[] = {
+    {"size_gb", F_INT, U(task, p.vol_create.size_gb), 1 << 20, 1, 0, NULL},
+    {"source", F_WORD, U(task, p.vol_create.source), FIXED(task, p.vol_create.source), 0, 0, NULL},
+    {"source_id", F_UUID, U(task, p.vol_create.source_id), 0, 0, 0, NULL},
+    {"image_url", F_STR, U(task, p.vol_create.image_url), 2048, 0, 0, NULL},
+    {"image_checksum", F_STR, U(task, p.vol_create.image_checksum), 128, 0, 0, NULL},
+    {"image_format", F_STR, U(task, p.vol_create.image_format), 16, 0, 0, NULL},
+};
+static const struct field vol_extend_fields[] = {
+    {"size_gb", F_INT, U(task, p.vol_extend.size_gb), 1 << 20, 1, 0, NULL},
+};
+static const struct field snap_create_fields[] = {
+    {"volume_id", F_UUID, U(task, p.snap_create.volume_id), 0, 1, 0, NULL},
+};
+static const struct field_table vol_create_payload = TABLE(vol_create_fields);
+static const struct field_table vol_extend_payload = TABLE(vol_extend_fields);
+static const struct field_table snap_create_payload = TABLE(snap_create_fields);
+
+static const struct action_desc volume_actions[] = {
+    {TASK_CREATE, &vol_create_payload},
+    {TASK_DELETE, &no_payload},
+    {TASK_EXTEND, &vol_extend_payload},
+};
+static const struct action_desc snapshot_actions[] = {
+    {TASK_CREATE, &snap_create_payload},
+    {TASK_DELETE, &no_payload},
+};
+static const char *const volume_states[] = {VOL_AVAILABLE, VOL_DELETED, VOL_ERROR};
+
+static const struct field attach_fields[] = {
+    {"instance_id", F_UUID, U(task, p.attach.instance_id), 0, 1, 0, NULL},
+    {"storage_host", F_WORD, U(task, p.attach.storage_host), FIXED(task, p.attach.storage_host), 1,
+     0, NULL},
+};
+static const struct field_table attach_payload = TABLE(attach_fields);
+static const struct action_desc attachment_actions[] = {
+    {TASK_ATTACH, &attach_payload},
+    {TASK_DETACH, &attach_payload},
+};
+static const char *const attachment_states[] = {ATT_ATTACHED, ATT_DETACHED, VOL_ERROR};
 
 static const struct res_desc {
 	const char *name;
@@ -112,6 +152,16 @@ static const struct res_desc {
     [MSG_RES_NETHOST] = {"nethost", MSG_AGENT_NETWORK, nethost_states,
                          sizeof(nethost_states) / sizeof(nethost_states[0]), nethost_actions,
                          sizeof(nethost_actions) / sizeof(nethost_actions[0])},
+    [MSG_RES_VOLUME] = {"volume", MSG_AGENT_STORAGE, volume_states,
+                        sizeof(volume_states) / sizeof(volume_states[0]), volume_actions,
+                        sizeof(volume_actions) / sizeof(volume_actions[0])},
+    [MSG_RES_SNAPSHOT] = {"snapshot", MSG_AGENT_STORAGE, volume_states,
+                          sizeof(volume_states) / sizeof(volume_states[0]), snapshot_actions,
+                          sizeof(snapshot_actions) / sizeof(snapshot_actions[0])},
+    [MSG_RES_ATTACHMENT] = {"attachment", MSG_AGENT_COMPUTE, attachment_states,
+                            sizeof(attachment_states) / sizeof(attachment_states[0]),
+                            attachment_actions,
+                            sizeof(attachment_actions) / sizeof(attachment_actions[0])},
 };
 
 /* ---- agent kinds and their capacities ------------------------------------------ */
@@ -130,12 +180,18 @@ static const struct field network_cap_fields[] = {
     {"vlan", F_BOOL, U(hello, cap.network.vlan), 1, 0, 0, NULL},
 };
 
+static const struct field storage_cap_fields[] = {
+    {"total_gb", F_INT, U(hello, cap.storage.total_gb), 1 << 30, 1, 0, NULL},
+    {"free_gb", F_INT, U(hello, cap.storage.free_gb), 1 << 30, 1, 0, NULL},
+};
+
 static const struct agent_desc {
 	const char *name;
 	struct field_table capacity;
 } agent_kinds[MSG_AGENT_KIND_COUNT] = {
     [MSG_AGENT_COMPUTE] = {"compute", TABLE(compute_cap_fields)},
     [MSG_AGENT_NETWORK] = {"network", TABLE(network_cap_fields)},
+    [MSG_AGENT_STORAGE] = {"storage", TABLE(storage_cap_fields)},
 };
 
 /* ---- message kinds -------------------------------------------------------------- */

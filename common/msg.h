@@ -43,13 +43,18 @@ enum msg_kind {
 enum msg_agent_kind {
 	MSG_AGENT_COMPUTE, /* "compute": runs instances */
 	MSG_AGENT_NETWORK, /* "network": nubo-net, converges a host's networking */
+	MSG_AGENT_STORAGE, /* "storage": keeps volumes and snapshots in a pool */
 	MSG_AGENT_KIND_COUNT
 };
 
 /* What a task, result, event or reported resource is about. Zero is instance. */
 enum msg_res_kind {
-	MSG_RES_INSTANCE, /* "instance": a VM, agent kind compute */
-	MSG_RES_NETHOST,  /* "nethost": a host's whole networking, agent kind network */
+	MSG_RES_INSTANCE,   /* "instance": a VM, agent kind compute */
+	MSG_RES_NETHOST,    /* "nethost": a host's whole networking, agent kind network */
+	MSG_RES_INSTANCE,   /* "instance": a VM, agent kind compute */
+	MSG_RES_VOLUME,     /* "volume": a block volume, agent kind storage */
+	MSG_RES_SNAPSHOT,   /* "snapshot": a volume snapshot, agent kind storage */
+	MSG_RES_ATTACHMENT, /* "attachment": a volume (its id) on an instance, agent kind compute */
 	MSG_RES_KIND_COUNT
 };
 
@@ -82,6 +87,11 @@ struct msg_cap_network {
 	int vlan;           /* 1 when the kernel has 8021q */
 };
 
+/* What a storage agent offers: its pool's file system, in GiB. */
+struct msg_cap_storage {
+	int total_gb, free_gb;
+};
+
 struct msg_hello { /* MSG_HELLO and MSG_HEARTBEAT */
 	char host[MSG_HOST_MAX];
 	char az[MSG_HOST_MAX];
@@ -89,6 +99,7 @@ struct msg_hello { /* MSG_HELLO and MSG_HEARTBEAT */
 	union { /* chosen by agent_kind; wire: "capacity" */
 		struct msg_cap_compute compute;
 		struct msg_cap_network network;
+		struct msg_cap_storage storage;
 	} cap;
 	int n_resources;
 	struct msg_resource *resources; /* owned, n_resources entries */
@@ -145,6 +156,50 @@ struct msg_spawn {
 	struct msg_nic *nics; /* owned, n_nics entries; none: a user-mode NIC */
 };
 
+/* Volume and snapshot states as storage agents report them. */
+#define VOL_AVAILABLE "available"
+#define VOL_DELETED "deleted"
+#define VOL_ERROR "error"
+
+/* Volume task actions (TASK_DELETE too) and snapshot task actions (TASK_CREATE and
+ * TASK_DELETE). */
+#define TASK_CREATE "create"
+#define TASK_EXTEND "extend"
+
+/* Payload of a volume create: an empty volume of size_gb, or a copy of a source
+ * (source "volume", "snapshot" or "image" with its id) grown to size_gb. */
+struct msg_vol_create {
+	int size_gb;
+	char source[16]; /* "" (empty), "volume", "snapshot", "image" */
+	char source_id[UUID_STR_LEN];
+	char *image_url;      /* source image: where the agent GETs its bytes */
+	char *image_checksum; /* md5 hex of the image bytes */
+	char *image_format;   /* the image's disk_format: "qcow2" or "raw" */
+};
+
+/* Attachment states and actions (the resource id is the volume's). */
+#define ATT_ATTACHED "attached"
+#define ATT_DETACHED "detached"
+#define TASK_ATTACH "attach"
+#define TASK_DETACH "detach"
+
+/* Payload of an attach or detach: the instance, and the storage agent holding the
+ * volume (same machine: its pool file is opened directly). */
+struct msg_attach {
+	char instance_id[UUID_STR_LEN];
+	char storage_host[MSG_HOST_MAX];
+};
+
+/* Payload of a volume extend. */
+struct msg_vol_extend {
+	int size_gb;
+};
+
+/* Payload of a snapshot create: the volume it copies. */
+struct msg_snap_create {
+	char volume_id[UUID_STR_LEN];
+};
+
 struct msg_task {
 	char task_id[UUID_STR_LEN];
 	char action[MSG_STATE_MAX]; /* valid for resource_kind (TASK_* for instances) */
@@ -152,8 +207,12 @@ struct msg_task {
 	char resource_id[UUID_STR_LEN];
 	union { /* chosen by (resource_kind, action); wire: "payload". An action without
 		   a payload leaves it zeroed. */
-		struct msg_spawn spawn;       /* instance spawn and rebuild */
-		struct msg_net_sync net_sync; /* nethost net.sync */
+		struct msg_spawn spawn;             /* instance spawn and rebuild */
+		struct msg_net_sync net_sync;       /* nethost net.sync */
+		struct msg_vol_create vol_create;   /* volume create */
+		struct msg_vol_extend vol_extend;   /* volume extend */
+		struct msg_snap_create snap_create; /* snapshot create */
+		struct msg_attach attach;           /* attachment attach and detach */
 	} p;
 };
 

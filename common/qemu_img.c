@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -391,4 +392,58 @@ out:
 	free(head);
 	free(text);
 	return rc;
+}
+
+/* ---- argv builders ---- */
+
+static int argv_path_ok(const char *p)
+{
+	return p && p[0] == '/' && strlen(p) < 4096;
+}
+
+static int argv_size(struct qemu_img_argv *a, uint64_t bytes)
+{
+	if (!bytes || bytes % 512 || bytes > (UINT64_C(1) << 50))
+		return -EINVAL;
+	snprintf(a->num, sizeof(a->num), "%" PRIu64, bytes);
+	return 0;
+}
+
+static int argv_fill(struct qemu_img_argv *a, const char *const *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		a->v[i] = v[i];
+	a->v[n] = NULL;
+	return 0;
+}
+
+int qemu_img_argv_create(struct qemu_img_argv *a, const char *path, uint64_t size_bytes)
+{
+	memset(a, 0, sizeof(*a));
+	if (!argv_path_ok(path) || argv_size(a, size_bytes) < 0)
+		return -EINVAL;
+	const char *const v[] = {"qemu-img",           "create", "-q",  "-f", "qcow2", "-o",
+	                         "cluster_size=65536", path,     a->num};
+	return argv_fill(a, v, sizeof(v) / sizeof(v[0]));
+}
+
+int qemu_img_argv_convert(struct qemu_img_argv *a, const char *src, const char *src_fmt,
+                          const char *dst)
+{
+	memset(a, 0, sizeof(*a));
+	if (!argv_path_ok(src) || !argv_path_ok(dst) || !src_fmt ||
+	    (strcmp(src_fmt, "qcow2") && strcmp(src_fmt, "raw")))
+		return -EINVAL;
+	const char *const v[] = {"qemu-img", "convert", "-q", "-f", src_fmt,
+	                         "-O",       "qcow2",   src,  dst};
+	return argv_fill(a, v, sizeof(v) / sizeof(v[0]));
+}
+
+int qemu_img_argv_resize(struct qemu_img_argv *a, const char *path, uint64_t size_bytes)
+{
+	memset(a, 0, sizeof(*a));
+	if (!argv_path_ok(path) || argv_size(a, size_bytes) < 0)
+		return -EINVAL;
+	const char *const v[] = {"qemu-img", "resize", "-q", "-f", "qcow2", path, a->num};
+	return argv_fill(a, v, sizeof(v) / sizeof(v[0]));
 }

@@ -81,4 +81,28 @@ const char *qemu_img_driver(const char *disk_format);
 int qemu_img_check(const char *path, const char *disk_format, struct qemu_img_info *out, char *err,
                    size_t errlen);
 
+/* ---- argv builders (pure): the storage agent's qemu-img command lines ---- */
+
+#define QEMU_IMG_ARGV_MAX 16
+
+/* An argv for proc_run: v is NULL-terminated; its strings are borrowed from the
+ * caller's arguments or held in num (a size in bytes). */
+struct qemu_img_argv {
+	const char *v[QEMU_IMG_ARGV_MAX];
+	char num[24];
+};
+
+/* `qemu-img create -q -f qcow2 -o cluster_size=65536 PATH BYTES`: a new empty qcow2 of
+ * size_bytes. Paths must be absolute (so none reads as an option) and size_bytes a
+ * positive multiple of 512. 0 or -EINVAL (a->v then empty). */
+int qemu_img_argv_create(struct qemu_img_argv *a, const char *path, uint64_t size_bytes);
+/* `qemu-img convert -q -f SRC_FMT -O qcow2 SRC DST`: a full, self-contained qcow2 copy
+ * of src read with the driver src_fmt ("qcow2" or "raw", forced: the bytes are never
+ * probed). 0 or -EINVAL. */
+int qemu_img_argv_convert(struct qemu_img_argv *a, const char *src, const char *src_fmt,
+                          const char *dst);
+/* `qemu-img resize -q -f qcow2 PATH BYTES`: grows a qcow2 to size_bytes (callers never
+ * shrink: the API refuses it). 0 or -EINVAL. */
+int qemu_img_argv_resize(struct qemu_img_argv *a, const char *path, uint64_t size_bytes);
+
 #endif

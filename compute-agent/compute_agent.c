@@ -21,6 +21,7 @@
 #include "log.h"
 #include "util.h"
 #include "vm.h"
+#include "vm_volume.h"
 #include "xalloc.h"
 
 #define CONSOLE_CHUNKS 4 /* console messages per instance per tick */
@@ -78,9 +79,26 @@ static void slot_remove(struct compute_agent *a, struct slot *s)
 
 /* ---- the driver ------------------------------------------------------------------ */
 
+/* An attachment task works on its instance's QEMU (the slot); the runtime gives it a
+ * lane of its own (kind attachment, the volume's id), so it may run beside one of the
+ * instance's own tasks, each over its own QMP connection. */
+static void *attachment_resource(struct compute_agent *a, const struct msg_task *t, char *err,
+                                 size_t errlen)
+{
+	struct slot *s = slot_find(a, t->p.attach.instance_id);
+	if (!s) {
+		snprintf(err, errlen, "instance %s is not on this host", t->p.attach.instance_id);
+		return NULL;
+	}
+	s->busy = 1;
+	return s;
+}
+
 static void *drv_resource(void *drv, const struct msg_task *t, char *err, size_t errlen)
 {
 	struct compute_agent *a = drv;
+	if (t->resource_kind == MSG_RES_ATTACHMENT) /* volumes: queued with their instance */
+		return attachment_resource(a, t, err, errlen);
 	if (t->resource_kind != MSG_RES_INSTANCE) {
 		snprintf(err, errlen, "a compute agent runs no %s",
 		         msg_res_kind_name(t->resource_kind));
@@ -97,7 +115,10 @@ static void drv_run(void *drv, void *res, const struct msg_task *t, struct msg_r
 {
 	struct compute_agent *a = drv;
 	struct slot *s = res;
-	vm_run_task(a->drv, &a->ctx, s->vm, t, r);
+	if (t->resource_kind == MSG_RES_ATTACHMENT)
+		vm_volume_run(&a->ctx, s->vm, t, r);
+	else
+		vm_run_task(a->drv, &a->ctx, s->vm, t, r);
 }
 
 static void drv_done(void *drv, void *res, const struct msg_result *r, int queued)

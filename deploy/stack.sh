@@ -300,6 +300,7 @@ net	tunnel_ip	${NUBO_TUNNEL_IP:-127.0.0.1}
 net	curve_client_public	$NUBO_CURVE_NET_PUBLIC
 net	curve_client_secret	$NUBO_CURVE_NET_SECRET
 network	metadata_secret	$NUBO_METADATA_SECRET
+storage	state_dir	$NUBO_VARLIB/storage
 EOF
 	awk -F '\t' -v stamp="$(date -u '+%Y-%m-%d %H:%M:%SZ')" '
 	NR == FNR { want[$1, $2] = $3; order[++n] = $1 SUBSEP $2; next }

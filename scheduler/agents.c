@@ -53,10 +53,16 @@ int agents_touch(struct agents *a, const struct msg_hello *h, int64_t now_ms)
 	int was_up = g->up;
 	snprintf(g->az, sizeof(g->az), "%s", h->az[0] ? h->az : "nova");
 	g->kind = h->agent_kind;
-	snprintf(g->accel, sizeof(g->accel), "%s", h->cap.compute.accel);
-	g->vcpus = h->cap.compute.vcpus;
-	g->ram_mb = h->cap.compute.ram_mb;
-	g->disk_gb = h->cap.compute.disk_gb;
+	if (h->agent_kind == MSG_AGENT_STORAGE) { /* its free pool space stands as disk */
+		snprintf(g->accel, sizeof(g->accel), "-");
+		g->vcpus = g->ram_mb = 0;
+		g->disk_gb = h->cap.storage.free_gb;
+	} else {
+		snprintf(g->accel, sizeof(g->accel), "%s", h->cap.compute.accel);
+		g->vcpus = h->cap.compute.vcpus;
+		g->ram_mb = h->cap.compute.ram_mb;
+		g->disk_gb = h->cap.compute.disk_gb;
+	}
 	g->last_seen_ms = now_ms;
 	g->up = 1;
 	return !was_up;
@@ -105,15 +111,15 @@ int agents_on_hello(struct sched *s, const char *peer, struct msg *m)
 	if (fresh || m->kind == MSG_HELLO)
 		log_info("agent %s is up (%s): %s, az %s, %d vCPUs, %d MB RAM, %d GB disk, %d "
 		         "instances",
-		         h->host, msg_kind_name(m->kind), g->accel, g->az, h->cap.compute.vcpus,
-		         h->cap.compute.ram_mb, h->cap.compute.disk_gb, h->n_resources);
+		         h->host, msg_kind_name(m->kind), g->accel, g->az, g->vcpus, g->ram_mb,
+		         g->disk_gb, h->n_resources);
 	if (fresh)
 		s->kick = 1; /* tasks held for this host can go now */
 
 	char vcpus[16], ram[16], disk[16];
-	snprintf(vcpus, sizeof(vcpus), "%d", h->cap.compute.vcpus);
-	snprintf(ram, sizeof(ram), "%d", h->cap.compute.ram_mb);
-	snprintf(disk, sizeof(disk), "%d", h->cap.compute.disk_gb);
+	snprintf(vcpus, sizeof(vcpus), "%d", g->vcpus);
+	snprintf(ram, sizeof(ram), "%d", g->ram_mb);
+	snprintf(disk, sizeof(disk), "%d", g->disk_gb);
 	PGconn *c = sched_db(s);
 	char up[16]; /* the host's uptime: compute agents only (0: not reported) */
 	snprintf(up, sizeof(up), "%d",

@@ -16,6 +16,7 @@
 #include "db.h"
 #include "instance_tasks.h"
 #include "netstate.h"
+#include "volume_tasks.h"
 #include "log.h"
 #include "xalloc.h"
 
@@ -25,8 +26,9 @@
 #define DEADLINE_BATCH 64 /* overdue tasks closed per tick */
 
 static const struct task_kind *const kinds[MSG_RES_KIND_COUNT] = {
-    [MSG_RES_INSTANCE] = &instance_tasks,
-    [MSG_RES_NETHOST] = &netstate_tasks,
+    [MSG_RES_INSTANCE] = &instance_tasks,     [MSG_RES_NETHOST] = &netstate_tasks,
+    [MSG_RES_VOLUME] = &volume_tasks,         [MSG_RES_SNAPSHOT] = &snapshot_tasks,
+    [MSG_RES_ATTACHMENT] = &attachment_tasks,
 };
 
 const struct task_kind *tasks_kind(enum msg_res_kind kind)

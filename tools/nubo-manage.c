@@ -51,6 +51,8 @@ static const struct {
     {"compute", "nova", "/compute/v2.1"},
     {"image", "glance", "/image"},
     {"network", "neutron", "/network"},
+    {"volumev3", "cinderv3", "/volume/v3/$(project_id)s"},
+    {"block-storage", "cinder", "/volume/v3/$(project_id)s"},
 };
 
 static int bootstrap_catalog(PGconn *db, const struct conf *c, char *err, size_t errlen)

@@ -1,0 +1,992 @@
+/* Block Storage v3 volumes (/volume/v3/{project_id}/volumes): create (empty, from an
+ * image, a snapshot or another volume), list and detail with filters and paging, show,
+ * update, delete, metadata, and the actions os-extend, os-set_bootable and
+ * os-reset_status. A write and its task commit together (outbox); the storage agent's
+ * result moves the volume on (scheduler/volume_tasks.c). */
+#include "volume/volume.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "outbox.h"
+#include "policy.h"
+#include "routes.h"
+#include "volume/volume_version.h"
+#include "wire.h"
+#include "xalloc.h"
+
+#define VOLUME_SIZE_MAX 16384 /* GiB */
+#define NAME_MAX_LEN 255
+#define DESC_MAX_LEN 255
+#define META_MAX 128
+#define LIST_MAX 1000
+
+/* ---- shared ---- */
+
+int volume_project_check(struct req *r, struct resp *w)
+{
+	if (!strcmp(r->params[0], r->ctx->auth.project_id) || policy_is_admin(&r->ctx->auth))
+		return 0;
+	resp_error(r, w, 400, "Malformed request url");
+	return -EINVAL;
+}
+
+int vquota_limits(PGconn *db, const char *project_id, struct vquota_set *out)
+{
+	char err[256];
+	vquota_defaults(out);
+	PGresult *res =
+	    DBQ(db, err, sizeof err,
+	        "SELECT resource, hard_limit FROM quotas WHERE project_id = $1", project_id);
+	if (!res)
+		return -EIO;
+	for (int i = 0; i < PQntuples(res); i++)
+		for (int q = 0; q < VQ_COUNT; q++)
+			if (!strcmp(db_val(res, i, 0), vquota_name((enum vquota)q)))
+				out->v[q] = db_long(res, i, 1, -1);
+	PQclear(res);
+	return 0;
+}
+
+int vquota_usage(PGconn *db, const char *project_id, struct vquota_set *out)
+{
+	char err[256];
+	PGresult *res = DBQ(
+	    db, err, sizeof err,
+	    "SELECT (SELECT count(*) FROM volumes WHERE project_id = $1),"
+	    " (SELECT coalesce(sum(greatest(size_gb, coalesce(new_size_gb, 0))), 0) FROM volumes"
+	    "   WHERE project_id = $1) +"
+	    " (SELECT coalesce(sum(size_gb), 0) FROM volume_snapshots WHERE project_id = $1),"
+	    " (SELECT count(*) FROM volume_snapshots WHERE project_id = $1)",
+	    project_id);
+	if (!res)
+		return -EIO;
+	out->v[VQ_VOLUMES] = db_long(res, 0, 0, 0);
+	out->v[VQ_GIGABYTES] = db_long(res, 0, 1, 0);
+	out->v[VQ_SNAPSHOTS] = db_long(res, 0, 2, 0);
+	PQclear(res);
+	return 0;
+}
+
+int vquota_reserve(struct req *r, struct resp *w, const struct vquota_set *want)
+{
+	char err[512], msg[512];
+	const char *pid = r->ctx->auth.project_id;
+	int locked = DBX(r->ctx->db, err, sizeof err,
+	                 "SELECT id FROM projects WHERE id = $1 FOR UPDATE", pid);
+	if (locked != 1) {
+		if (locked < 0)
+			resp_db_error(r, w, err);
+		else
+			resp_error(r, w, 400, "project %s does not exist", pid);
+		return -EIO;
+	}
+	struct vquota_set lim, used;
+	if (vquota_limits(r->ctx->db, pid, &lim) < 0 || vquota_usage(r->ctx->db, pid, &used) < 0) {
+		resp_db_error(r, w, "quota lookup failed");
+		return -EIO;
+	}
+	if (vquota_check(&lim, &used, want, msg, sizeof(msg)) < 0) {
+		resp_error(r, w, 413, "%s", msg);
+		return -EDQUOT;
+	}
+	return 0;
+}
+
+int volume_type_resolve(struct req *r, struct resp *w, const char *ref, char out[37])
+{
+	char err[512];
+	PGresult *res =
+	    ref ? DBQ(r->ctx->db, err, sizeof err,
+	              "SELECT id FROM volume_types WHERE id = $1 OR name = $1 ORDER BY id = $1 DESC"
+	              " LIMIT 1",
+	              ref)
+	        : DBQ(r->ctx->db, err, sizeof err,
+	              "SELECT id FROM volume_types WHERE name = '__DEFAULT__'");
+	if (!res) {
+		resp_db_error(r, w, err);
+		return -EIO;
+	}
+	int n = PQntuples(res);
+	if (n == 1)
+		snprintf(out, 37, "%s", db_val(res, 0, 0));
+	PQclear(res);
+	if (n != 1) {
+		resp_error(r, w, 404, "Volume type %s could not be found.", ref ? ref : "default");
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/* ---- view ---- */
+
+#define VOL_COLS                                                                                   \
+	"v.id, v.name, v.description, v.status, v.size_gb, v.az, " VOLUME_TS(                      \
+	    "v.created_at") ", " VOLUME_TS("v.updated_at") ", t.name, v.snapshot_id, "             \
+	                                                   "v.source_volid,"                       \
+	                                                   " v.metadata::text, v.bootable, "       \
+	                                                   "v.user_id, v.project_id,"              \
+	                                                   " v.host, v.image_id, "                 \
+	                                                   "v.attached_server, v.attachment_id,"   \
+	                                                   " v.attach_device, v.type_id"
+#define VOL_FROM " FROM volumes v JOIN volume_types t ON t.id = v.type_id"
+enum {
+	C_ID,
+	C_NAME,
+	C_DESC,
+	C_STATUS,
+	C_SIZE,
+	C_AZ,
+	C_CREATED,
+	C_UPDATED,
+	C_TYPE,
+	C_SNAP,
+	C_SRCVOL,
+	C_META,
+	C_BOOT,
+	C_USER,
+	C_PROJECT,
+	C_HOST,
+	C_IMAGE,
+	C_SERVER,
+	C_ATTACHMENT,
+	C_DEVICE,
+	C_TYPE_ID,
+};
+
+static json_t *volume_links(const struct req *r, const char *project, const char *id)
+{
+	const char *base = r->ctx->api->public_url;
+	char *self = xasprintf("%s/volume/v3/%s/volumes/%s", base, project, id);
+	char *book = xasprintf("%s/volume/%s/volumes/%s", base, project, id);
+	json_t *l = json_pack("[{s:s,s:s},{s:s,s:s}]", "rel", "self", "href", self, "rel",
+	                      "bookmark", "href", book);
+	free(self);
+	free(book);
+	return l;
+}
+
+static json_t *volume_view(const struct req *r, const PGresult *res, int i, int detail)
+{
+	const char *id = db_val(res, i, C_ID), *project = db_val(res, i, C_PROJECT);
+	json_t *v = json_pack("{s:s,s:o,s:o}", "id", id, "name",
+	                      wire_string_or_null(db_val(res, i, C_NAME)), "links",
+	                      volume_links(r, project, id));
+	if (!detail)
+		return v;
+	json_t *meta = json_loads(db_val(res, i, C_META), 0, NULL);
+	json_t *att = json_array();
+	if (db_val(res, i, C_SERVER))
+		json_array_append_new(
+		    att, json_pack("{s:s,s:s,s:s,s:s,s:o,s:s,s:o}", "id", id, "attachment_id",
+		                   db_val(res, i, C_ATTACHMENT), "volume_id", id, "server_id",
+		                   db_val(res, i, C_SERVER), "host_name", json_null(), "device",
+		                   db_val(res, i, C_DEVICE) ? db_val(res, i, C_DEVICE) : "",
+		                   "attached_at", wire_string_or_null(db_val(res, i, C_UPDATED))));
+	json_object_update(
+	    v,
+	    json_pack(
+	        "{s:o,s:s,s:i,s:s,s:s,s:o,s:s,s:o,s:o,s:o,s:s,s:b,s:b,s:o,s:s,s:s,s:s,s:o}",
+	        "description", wire_string_or_null(db_val(res, i, C_DESC)), "status",
+	        db_val(res, i, C_STATUS), "size", (int)db_long(res, i, C_SIZE, 0),
+	        "availability_zone", db_val(res, i, C_AZ), "created_at", db_val(res, i, C_CREATED),
+	        "updated_at", wire_string_or_null(db_val(res, i, C_UPDATED)), "volume_type",
+	        db_val(res, i, C_TYPE), "snapshot_id", wire_string_or_null(db_val(res, i, C_SNAP)),
+	        "source_volid", wire_string_or_null(db_val(res, i, C_SRCVOL)), "metadata",
+	        meta ? meta : json_object(), "bootable",
+	        db_val(res, i, C_BOOT)[0] == 't' ? "true" : "false", "encrypted", 0, "multiattach",
+	        0, "attachments", att, "user_id", db_val(res, i, C_USER),
+	        "os-vol-tenant-attr:tenant_id", project, "replication_status", "disabled",
+	        "consistencygroup_id", json_null()));
+	if (db_val(res, i, C_IMAGE))
+		json_object_set_new(v, "volume_image_metadata",
+		                    json_pack("{s:s}", "image_id", db_val(res, i, C_IMAGE)));
+	if (policy_is_admin(&r->ctx->auth)) {
+		const char *host = db_val(res, i, C_HOST);
+		char *h = host ? xasprintf("%s@pool#pool", host) : NULL;
+		json_object_set_new(v, "os-vol-host-attr:host", wire_string_or_null(h));
+		free(h);
+	}
+	return v;
+}
+
+/* The volume id of the path (params[1]) visible to the caller, locked when for_update.
+ * NULL after answering 404 (or the database error). */
+static PGresult *volume_find(struct req *r, struct resp *w, int for_update)
+{
+	char err[512];
+	const char *id = r->params[1];
+	int admin = policy_is_admin(&r->ctx->auth);
+	PGresult *res =
+	    DBQ(r->ctx->db, err, sizeof err,
+	        for_update
+	            ? "SELECT " VOL_COLS VOL_FROM " WHERE v.id = $1 AND ($2 OR v.project_id = $3)"
+	              " FOR UPDATE OF v"
+	            : "SELECT " VOL_COLS VOL_FROM " WHERE v.id = $1 AND ($2 OR v.project_id = $3)",
+	        id, admin ? "true" : "false", r->ctx->auth.project_id);
+	return wire_one_row(r, w, res, err, 404, "Volume %s could not be found.", id);
+}
+
+static int snapshots_of(struct req *r, const char *volume_id, long *n)
+{
+	char err[256];
+	PGresult *res =
+	    DBQ(r->ctx->db, err, sizeof err,
+	        "SELECT count(*) FROM volume_snapshots WHERE volume_id = $1", volume_id);
+	if (!res)
+		return -EIO;
+	*n = db_long(res, 0, 0, 0);
+	PQclear(res);
+	return 0;
+}
+
+/* Queues action on volume id inside the open transaction. */
+static int volume_task(struct req *r, enum msg_res_kind kind, const char *id, const char *action,
+                       const char *host, char *err, size_t errlen)
+{
+	struct outbox_task t = {kind, id, action, host, NULL, req_trace_id(r)};
+	return outbox_insert(r->ctx->db, &t, NULL, err, errlen);
+}
+
+/* ---- list ---- */
+
+static void volumes_list_common(struct req *r, struct resp *w, int detail)
+{
+	char err[512];
+	if (volume_project_check(r, w) < 0)
+		return;
+	int admin = policy_is_admin(&r->ctx->auth);
+	int all = wire_bool(req_query(r, "all_tenants"));
+	long limit = wire_nonneg(req_query(r, "limit"));
+	if (all == -EINVAL) {
+		resp_error(r, w, 400, "Invalid input received: all_tenants must be a boolean.");
+		return;
+	}
+	if (limit == -EINVAL) {
+		resp_error(r, w, 400,
+		           "Invalid input received: limit must be a non-negative integer.");
+		return;
+	}
+	if (limit < 0 || limit > LIST_MAX)
+		limit = LIST_MAX;
+	const char *sort_dir = req_query(r, "sort_dir");
+	const char *sort = req_query(r, "sort");
+	int asc = (sort_dir && !strcmp(sort_dir, "asc")) || (sort && strstr(sort, ":asc"));
+	if (sort_dir && strcmp(sort_dir, "asc") && strcmp(sort_dir, "desc")) {
+		resp_error(r, w, 400,
+		           "Invalid input received: Unknown sort direction, must be "
+		           "'desc' or 'asc'");
+		return;
+	}
+	const char *marker = req_query(r, "marker");
+	char lim[24];
+	snprintf(lim, sizeof(lim), "%ld", limit + 1);
+	const char *scope = admin && all == 1 ? NULL : r->ctx->auth.project_id;
+	if (admin && all == 1 && req_query(r, "project_id"))
+		scope = req_query(r, "project_id");
+	const char *bootable = req_query(r, "bootable");
+	int boot = bootable ? wire_bool(bootable) : -1;
+	char *sql = xasprintf(
+	    "SELECT " VOL_COLS VOL_FROM " WHERE ($1::text IS NULL OR v.project_id = $1)"
+	    " AND ($2::text IS NULL OR v.name = $2) AND ($3::text IS NULL OR v.status = $3)"
+	    " AND ($5::text IS NULL OR (v.created_at, v.id) %s (SELECT created_at, id FROM volumes"
+	    "   WHERE id = $5))"
+	    " AND ($6::text IS NULL OR v.bootable = $6::boolean)"
+	    " AND ($7::text IS NULL OR v.metadata @> $7::jsonb)"
+	    " ORDER BY v.created_at %s, v.id %s LIMIT $4::int",
+	    asc ? ">" : "<", asc ? "ASC" : "DESC", asc ? "ASC" : "DESC");
+	const char *meta = req_query(r, "metadata");
+	json_t *mj = meta ? json_loads(meta, 0, NULL) : NULL;
+	char *mtext = NULL;
+	if (meta && !json_is_object(mj)) {
+		/* Cinder's CLI sends metadata as a Python dict repr; take "{'k': 'v'}" too */
+		char *fixed = xstrdup(meta);
+		for (char *p = fixed; *p; p++)
+			if (*p == '\'')
+				*p = '"';
+		json_decref(mj);
+		mj = json_loads(fixed, 0, NULL);
+		free(fixed);
+	}
+	if (meta && !json_is_object(mj)) {
+		resp_error(r, w, 400, "Invalid input received: metadata filter must be an object.");
+		json_decref(mj);
+		free(sql);
+		return;
+	}
+	if (mj)
+		mtext = json_dumps(mj, JSON_COMPACT);
+	json_decref(mj);
+	if (marker) {
+		PGresult *m =
+		    DBQ(r->ctx->db, err, sizeof err, "SELECT 1 FROM volumes WHERE id = $1", marker);
+		int found = m && PQntuples(m) == 1;
+		PQclear(m);
+		if (!found) {
+			resp_error(r, w, 400, "Invalid input received: marker [%s] not found",
+			           marker);
+			free(sql);
+			free(mtext);
+			return;
+		}
+	}
+	PGresult *res = DBQ(r->ctx->db, err, sizeof err, sql, scope, req_query(r, "name"),
+	                    req_query(r, "status"), lim, marker,
+	                    boot < 0 ? NULL : (boot ? "true" : "false"), mtext);
+	free(sql);
+	free(mtext);
+	if (!res) {
+		resp_db_error(r, w, err);
+		return;
+	}
+	json_t *list = json_array();
+	int n = PQntuples(res), shown = n > limit ? (int)limit : n;
+	for (int i = 0; i < shown; i++)
+		json_array_append_new(list, volume_view(r, res, i, detail));
+	json_t *body = json_pack("{s:o}", "volumes", list);
+	if (n > limit && shown > 0) {
+		char *next = xasprintf(
+		    "%s/volume/v3/%s/volumes%s?limit=%ld&marker=%s", r->ctx->api->public_url,
+		    r->params[0], detail ? "/detail" : "", limit, db_val(res, shown - 1, C_ID));
+		json_object_set_new(body, "volumes_links",
+		                    json_pack("[{s:s,s:s}]", "rel", "next", "href", next));
+		free(next);
+	}
+	PQclear(res);
+	resp_json(w, 200, body);
+}
+
+static void volumes_list(struct req *r, struct resp *w)
+{
+	volumes_list_common(r, w, 0);
+}
+
+static void volumes_detail(struct req *r, struct resp *w)
+{
+	volumes_list_common(r, w, 1);
+}
+
+static void volume_show(struct req *r, struct resp *w)
+{
+	if (volume_project_check(r, w) < 0)
+		return;
+	PGresult *res = volume_find(r, w, 0);
+	if (!res)
+		return;
+	resp_json(w, 200, json_pack("{s:o}", "volume", volume_view(r, res, 0, 1)));
+	PQclear(res);
+}
+
+/* ---- create ---- */
+
+struct vol_create {
+	long size;
+	char *name, *description, *volume_type, *az, *snapshot_id, *source_volid, *image_ref;
+	struct jstrmap metadata;
+	int multiattach;
+};
+
+static const struct jfield f_create[] = {
+    {"size", J_INT, JF(struct vol_create, size), 1, VOLUME_SIZE_MAX, 0, 1},
+    {"name", J_STR, JF(struct vol_create, name), 0, NAME_MAX_LEN, 0, 1},
+    {"display_name", J_STR, JF(struct vol_create, name), 0, NAME_MAX_LEN, 0, 1},
+    {"description", J_STR, JF(struct vol_create, description), 0, DESC_MAX_LEN, 0, 1},
+    {"volume_type", J_STR, JF(struct vol_create, volume_type), 0, 255, 0, 1},
+    {"availability_zone", J_STR, JF(struct vol_create, az), 0, 255, 0, 1},
+    {"snapshot_id", J_STR, JF(struct vol_create, snapshot_id), 0, 36, 0, 1},
+    {"source_volid", J_STR, JF(struct vol_create, source_volid), 0, 36, 0, 1},
+    {"imageRef", J_STR, JF(struct vol_create, image_ref), 0, 255, 0, 1},
+    {"metadata", J_STRMAP, JF(struct vol_create, metadata), 0, META_MAX, 0, 1},
+    {"multiattach", J_BOOL, JF(struct vol_create, multiattach), 0, 1, 0, 1},
+};
+
+/* The size and, for copies, the checked source; answers and returns < 0 on refusal. */
+static int create_source(struct req *r, struct resp *w, struct vol_create *c, int *bootable)
+{
+	char err[512], msg[512];
+	const char *pid = r->ctx->auth.project_id;
+	int admin = policy_is_admin(&r->ctx->auth);
+	int nsrc = !!c->snapshot_id + !!c->source_volid + !!c->image_ref;
+	if (nsrc > 1) {
+		resp_error(r, w, 400,
+		           "Invalid input received: Only one of snapshot_id, "
+		           "source_volid and imageRef may be given.");
+		return -EINVAL;
+	}
+	long src_size = 0;
+	if (c->snapshot_id || c->source_volid) {
+		const char *sid = c->snapshot_id ? c->snapshot_id : c->source_volid;
+		PGresult *res =
+		    c->snapshot_id
+		        ? DBQ(r->ctx->db, err, sizeof err,
+		              "SELECT s.status, s.size_gb, v.bootable, 0 FROM volume_snapshots s"
+		              " JOIN volumes v ON v.id = s.volume_id WHERE s.id = $1 AND"
+		              " ($2 OR s.project_id = $3) FOR SHARE OF s",
+		              sid, admin ? "true" : "false", pid)
+		        : DBQ(r->ctx->db, err, sizeof err,
+		              "SELECT status, size_gb, bootable, attached_server IS NOT NULL FROM "
+		              "volumes"
+		              " WHERE id = $1 AND ($2 OR project_id = $3) FOR SHARE",
+		              sid, admin ? "true" : "false", pid);
+		res = wire_one_row(r, w, res, err, 404, "%s %s could not be found.",
+		                   c->snapshot_id ? "Snapshot" : "Volume", sid);
+		if (!res)
+			return -ENOENT;
+		const char *st = db_val(res, 0, 0);
+		src_size = db_long(res, 0, 1, 0);
+		*bootable = db_val(res, 0, 2)[0] == 't';
+		int bad = c->snapshot_id
+		              ? strcmp(st, "available")
+		              : volume_state_allows(st, 0, 0, 0, VOP_CLONE, msg, sizeof(msg));
+		PQclear(res);
+		if (bad) {
+			if (c->snapshot_id)
+				resp_error(
+				    r, w, 400,
+				    "Invalid snapshot: Originating snapshot status must be one of "
+				    "'available' values");
+			else
+				resp_error(r, w, 400, "%s", msg);
+			return -EINVAL;
+		}
+	}
+	if (c->image_ref) {
+		PGresult *res =
+		    DBQ(r->ctx->db, err, sizeof err,
+		        "SELECT status, disk_format, coalesce(size, 0), min_disk FROM images"
+		        " WHERE id = $1 AND (visibility IN ('public', 'community') OR"
+		        " owner = $2 OR $3)",
+		        c->image_ref, pid, admin ? "true" : "false");
+		res =
+		    wire_one_row(r, w, res, err, 404, "Image %s could not be found.", c->image_ref);
+		if (!res)
+			return -ENOENT;
+		const char *st = db_val(res, 0, 0), *fmt = db_val(res, 0, 1);
+		long bytes = db_long(res, 0, 2, 0), min_disk = db_long(res, 0, 3, 0);
+		int ok = st && !strcmp(st, "active") && fmt &&
+		         (!strcmp(fmt, "qcow2") || !strcmp(fmt, "raw"));
+		PQclear(res);
+		if (!ok) {
+			resp_error(r, w, 400,
+			           "Invalid image identifier or unable to access requested image.");
+			return -EINVAL;
+		}
+		src_size = (bytes + (1L << 30) - 1) >> 30;
+		if (min_disk > src_size)
+			src_size = min_disk;
+		*bootable = 1;
+	}
+	if (!c->size && src_size && !c->image_ref)
+		c->size = src_size;
+	if (c->size <= 0) {
+		resp_error(r, w, 400, "Invalid input received: size must be a positive integer.");
+		return -EINVAL;
+	}
+	if (c->size < src_size) {
+		if (c->image_ref)
+			resp_error(
+			    r, w, 400,
+			    "Invalid input received: Size of specified image %ldGB is larger "
+			    "than volume size %ldGB.",
+			    src_size, c->size);
+		else
+			resp_error(
+			    r, w, 400,
+			    "Invalid input received: Volume size '%ld'GB cannot be smaller than "
+			    "the %s size %ldGB. They must be >= original %s size.",
+			    c->size, c->snapshot_id ? "snapshot" : "original volume", src_size,
+			    c->snapshot_id ? "snapshot" : "volume");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void volume_create(struct req *r, struct resp *w)
+{
+	struct vol_create c;
+	char err[512], id[UUID_STR_LEN], type_id[37];
+	int began = 0, bootable = 0;
+	memset(&c, 0, sizeof(c));
+	if (volume_project_check(r, w) < 0)
+		return;
+	if (wire_parse_wrapped(r, w, "volume", f_create, JCOUNT(f_create), &c) < 0)
+		return;
+	if ((c.name && !wire_name_ok(c.name, NAME_MAX_LEN) && *c.name) ||
+	    (c.az && *c.az && strcmp(c.az, "nova"))) {
+		if (c.az && *c.az && strcmp(c.az, "nova"))
+			resp_error(r, w, 400,
+			           "Invalid input received: Availability zone '%s' is "
+			           "invalid.",
+			           c.az);
+		else
+			resp_error(r, w, 400, "Invalid input received: name is invalid.");
+		goto out;
+	}
+	if (db_begin(r->ctx->db) < 0) {
+		resp_db_error(r, w, "begin failed");
+		goto out;
+	}
+	began = 1;
+	if (create_source(r, w, &c, &bootable) < 0 ||
+	    volume_type_resolve(r, w, c.volume_type, type_id) < 0)
+		goto out;
+	struct vquota_set want = {{1, c.size, 0}};
+	if (vquota_reserve(r, w, &want) < 0)
+		goto out;
+	uuid_generate_str(id);
+	json_t *mj = jstrmap_to_json(&c.metadata);
+	char *meta = json_dumps(mj, JSON_COMPACT);
+	json_decref(mj);
+	char size[24];
+	snprintf(size, sizeof(size), "%ld", c.size);
+	int rows = DBX(r->ctx->db, err, sizeof err,
+	               "INSERT INTO volumes (id, project_id, user_id, name, description, size_gb,"
+	               " type_id, bootable, metadata, source_volid, snapshot_id, image_id)"
+	               " VALUES ($1, $2, $3, $4, $5, $6::int, $7, $8::boolean, $9::jsonb, $10, $11,"
+	               " $12)",
+	               id, r->ctx->auth.project_id, r->ctx->auth.user_id, c.name, c.description,
+	               size, type_id, bootable ? "true" : "false", meta, c.source_volid,
+	               c.snapshot_id, c.image_ref);
+	free(meta);
+	if (rows != 1 ||
+	    volume_task(r, MSG_RES_VOLUME, id, TASK_CREATE, NULL, err, sizeof(err)) < 0) {
+		resp_db_error(r, w, err);
+		goto out;
+	}
+	r->params[1] = id;
+	PGresult *res = volume_find(r, w, 0);
+	if (!res)
+		goto out;
+	if (db_commit(r->ctx->db) < 0) {
+		PQclear(res);
+		resp_db_error(r, w, "commit failed");
+		goto out;
+	}
+	began = 0;
+	api_wake_scheduler(r->ctx->api);
+	resp_json(w, 202, json_pack("{s:o}", "volume", volume_view(r, res, 0, 1)));
+	PQclear(res);
+	log_info("volume %s (%ld GB) created in project %s", id, c.size, r->ctx->auth.project_id);
+out:
+	if (began)
+		db_rollback(r->ctx->db);
+	jparse_release(f_create, JCOUNT(f_create), &c);
+}
+
+/* ---- update and delete ---- */
+
+struct vol_update {
+	char *name, *description;
+	struct jstrmap metadata;
+	int has_meta;
+};
+
+static const struct jfield f_update[] = {
+    {"name", J_STR, JF(struct vol_update, name), 0, NAME_MAX_LEN, 0, 1},
+    {"display_name", J_STR, JF(struct vol_update, name), 0, NAME_MAX_LEN, 0, 1},
+    {"description", J_STR, JF(struct vol_update, description), 0, DESC_MAX_LEN, 0, 1},
+    {"display_description", J_STR, JF(struct vol_update, description), 0, DESC_MAX_LEN, 0, 1},
+    {"metadata", J_STRMAP, JF(struct vol_update, metadata), 0, META_MAX, 0, 1},
+};
+
+static void volume_update(struct req *r, struct resp *w)
+{
+	struct vol_update u;
+	char err[512];
+	memset(&u, 0, sizeof(u));
+	if (volume_project_check(r, w) < 0)
+		return;
+	if (wire_parse_wrapped(r, w, "volume", f_update, JCOUNT(f_update), &u) < 0)
+		return;
+	json_t *inner = json_object_get(r->json, "volume");
+	u.has_meta = json_object_get(inner, "metadata") != NULL;
+	json_t *mj = jstrmap_to_json(&u.metadata);
+	char *meta = json_dumps(mj, JSON_COMPACT);
+	json_decref(mj);
+	int admin = policy_is_admin(&r->ctx->auth);
+	int has_name = json_object_get(inner, "name") || json_object_get(inner, "display_name");
+	int has_desc =
+	    json_object_get(inner, "description") || json_object_get(inner, "display_description");
+	int n = DBX(r->ctx->db, err, sizeof err,
+	            "UPDATE volumes SET name = CASE WHEN $4 THEN $5 ELSE name END,"
+	            " description = CASE WHEN $6 THEN $7 ELSE description END,"
+	            " metadata = CASE WHEN $8 THEN $9::jsonb ELSE metadata END, updated_at = now()"
+	            " WHERE id = $1 AND ($2 OR project_id = $3)",
+	            r->params[1], admin ? "true" : "false", r->ctx->auth.project_id,
+	            has_name ? "true" : "false", u.name, has_desc ? "true" : "false", u.description,
+	            u.has_meta ? "true" : "false", meta);
+	free(meta);
+	jparse_release(f_update, JCOUNT(f_update), &u);
+	if (n <= 0) {
+		wire_answer_rows(r, w, n, err, 200, "Volume %s could not be found.", r->params[1]);
+		return;
+	}
+	volume_show(r, w);
+}
+
+static void volume_delete(struct req *r, struct resp *w)
+{
+	char err[512], msg[512];
+	long snaps = 0;
+	if (volume_project_check(r, w) < 0)
+		return;
+	if (db_begin(r->ctx->db) < 0) {
+		resp_db_error(r, w, "begin failed");
+		return;
+	}
+	PGresult *res = volume_find(r, w, 1);
+	if (!res)
+		goto fail;
+	const char *st = db_val(res, 0, C_STATUS);
+	int attached = db_val(res, 0, C_SERVER) != NULL;
+	if (snapshots_of(r, r->params[1], &snaps) < 0) {
+		resp_db_error(r, w, "snapshot count failed");
+		goto fail;
+	}
+	if (!strcmp(st, "deleting")) { /* already on its way out */
+		PQclear(res);
+		db_rollback(r->ctx->db);
+		resp_empty(w, 202);
+		return;
+	}
+	if (volume_state_allows(st, attached, (int)snaps, 0, VOP_DELETE, msg, sizeof(msg)) < 0) {
+		resp_error(r, w, 400, "%s", msg);
+		goto fail;
+	}
+	if (DBX(r->ctx->db, err, sizeof err,
+	        "UPDATE volumes SET status = 'deleting', updated_at = now() WHERE id = $1",
+	        r->params[1]) != 1 ||
+	    volume_task(r, MSG_RES_VOLUME, r->params[1], TASK_DELETE, NULL, err, sizeof(err)) < 0) {
+		resp_db_error(r, w, err);
+		goto fail;
+	}
+	PQclear(res);
+	if (db_commit(r->ctx->db) < 0) {
+		resp_db_error(r, w, "commit failed");
+		return;
+	}
+	api_wake_scheduler(r->ctx->api);
+	resp_empty(w, 202);
+	return;
+fail:
+	PQclear(res);
+	db_rollback(r->ctx->db);
+}
+
+/* ---- metadata ---- */
+
+static void meta_answer(struct req *r, struct resp *w, const char *key)
+{
+	PGresult *res = volume_find(r, w, 0);
+	if (!res)
+		return;
+	json_t *m = json_loads(db_val(res, 0, C_META), 0, NULL);
+	PQclear(res);
+	if (!m)
+		m = json_object();
+	if (key) {
+		json_t *v = json_object_get(m, key);
+		if (!v)
+			resp_error(r, w, 404, "Volume %s has no metadata with key %s.",
+			           r->params[1], key);
+		else
+			resp_json(w, 200, json_pack("{s:{s:O}}", "meta", key, v));
+		json_decref(m);
+		return;
+	}
+	resp_json(w, 200, json_pack("{s:o}", "metadata", m));
+}
+
+static void volume_meta_show(struct req *r, struct resp *w)
+{
+	if (volume_project_check(r, w) == 0)
+		meta_answer(r, w, NULL);
+}
+
+/* POST merges, PUT replaces: {"metadata": {...}}. */
+static void meta_write(struct req *r, struct resp *w, int replace)
+{
+	char err[512];
+	struct jstrmap m = {0};
+	if (volume_project_check(r, w) < 0)
+		return;
+	json_t *obj = json_object_get(r->json, "metadata");
+	if (!json_is_object(obj) ||
+	    jparse_map(obj, J_STRMAP, META_MAX, "metadata", &m, err, sizeof(err)) < 0) {
+		resp_error(r, w, 400, "Malformed request body: %s",
+		           json_is_object(obj) ? err : "metadata must be an object");
+		return;
+	}
+	json_t *mj = jstrmap_to_json(&m);
+	char *text = json_dumps(mj, JSON_COMPACT);
+	json_decref(mj);
+	jstrmap_release(&m);
+	int admin = policy_is_admin(&r->ctx->auth);
+	int n =
+	    DBX(r->ctx->db, err, sizeof err,
+	        replace ? "UPDATE volumes SET metadata = $4::jsonb, updated_at = now()"
+	                  " WHERE id = $1 AND ($2 OR project_id = $3)"
+	                : "UPDATE volumes SET metadata = metadata || $4::jsonb, updated_at = now()"
+	                  " WHERE id = $1 AND ($2 OR project_id = $3)",
+	        r->params[1], admin ? "true" : "false", r->ctx->auth.project_id, text);
+	free(text);
+	if (n <= 0) {
+		wire_answer_rows(r, w, n, err, 200, "Volume %s could not be found.", r->params[1]);
+		return;
+	}
+	meta_answer(r, w, NULL);
+}
+
+static void volume_meta_merge(struct req *r, struct resp *w)
+{
+	meta_write(r, w, 0);
+}
+
+static void volume_meta_replace(struct req *r, struct resp *w)
+{
+	meta_write(r, w, 1);
+}
+
+static void volume_meta_key_show(struct req *r, struct resp *w)
+{
+	if (volume_project_check(r, w) == 0)
+		meta_answer(r, w, r->params[2]);
+}
+
+static void volume_meta_key_put(struct req *r, struct resp *w)
+{
+	char err[512];
+	struct jstrmap m = {0};
+	if (volume_project_check(r, w) < 0)
+		return;
+	json_t *obj = json_object_get(r->json, "meta");
+	if (!json_is_object(obj) || json_object_size(obj) != 1 ||
+	    jparse_map(obj, J_STRMAP, 1, "meta", &m, err, sizeof(err)) < 0) {
+		resp_error(r, w, 400, "Malformed request body");
+		return;
+	}
+	if (strcmp(m.keys[0], r->params[2])) {
+		jstrmap_release(&m);
+		resp_error(r, w, 400, "Request body and URI mismatch");
+		return;
+	}
+	json_t *mj = jstrmap_to_json(&m);
+	char *text = json_dumps(mj, JSON_COMPACT);
+	json_decref(mj);
+	jstrmap_release(&m);
+	int admin = policy_is_admin(&r->ctx->auth);
+	int n = DBX(r->ctx->db, err, sizeof err,
+	            "UPDATE volumes SET metadata = metadata || $4::jsonb, updated_at = now()"
+	            " WHERE id = $1 AND ($2 OR project_id = $3)",
+	            r->params[1], admin ? "true" : "false", r->ctx->auth.project_id, text);
+	free(text);
+	if (n <= 0) {
+		wire_answer_rows(r, w, n, err, 200, "Volume %s could not be found.", r->params[1]);
+		return;
+	}
+	meta_answer(r, w, r->params[2]);
+}
+
+static void volume_meta_key_delete(struct req *r, struct resp *w)
+{
+	char err[512];
+	if (volume_project_check(r, w) < 0)
+		return;
+	int admin = policy_is_admin(&r->ctx->auth);
+	int n = DBX(r->ctx->db, err, sizeof err,
+	            "UPDATE volumes SET metadata = metadata - $4, updated_at = now()"
+	            " WHERE id = $1 AND ($2 OR project_id = $3) AND metadata ? $4",
+	            r->params[1], admin ? "true" : "false", r->ctx->auth.project_id, r->params[2]);
+	wire_answer_rows(r, w, n, err, 200, "Volume %s has no metadata with key %s.", r->params[1],
+	                 r->params[2]);
+}
+
+/* ---- actions ---- */
+
+struct vol_action {
+	long new_size;
+	char *status;
+	int bootable;
+};
+
+static void action_extend(struct req *r, struct resp *w, const json_t *arg)
+{
+	char err[512], msg[512];
+	struct vol_action a = {0};
+	static const struct jfield f[] = {
+	    {"new_size", J_INT, JF(struct vol_action, new_size), 1, VOLUME_SIZE_MAX, 1, 0},
+	};
+	if (!json_is_object(arg) || jparse(arg, f, JCOUNT(f), &a, err, sizeof(err)) < 0) {
+		resp_error(r, w, 400, "Invalid input for field/attribute new_size.");
+		return;
+	}
+	if (db_begin(r->ctx->db) < 0) {
+		resp_db_error(r, w, "begin failed");
+		return;
+	}
+	PGresult *res = volume_find(r, w, 1);
+	if (!res)
+		goto fail;
+	long size = db_long(res, 0, C_SIZE, 0);
+	const char *st = db_val(res, 0, C_STATUS);
+	if (volume_state_allows(st, db_val(res, 0, C_SERVER) != NULL, 0, 0, VOP_EXTEND, msg,
+	                        sizeof(msg)) < 0) {
+		resp_error(r, w, 400, "%s", msg);
+		goto fail;
+	}
+	if (a.new_size <= size) {
+		resp_error(
+		    r, w, 400,
+		    "Invalid input received: New size for extend must be greater than current "
+		    "size. (current: %ld, extended: %ld).",
+		    size, a.new_size);
+		goto fail;
+	}
+	struct vquota_set want = {{0, a.new_size - size, 0}};
+	if (vquota_reserve(r, w, &want) < 0)
+		goto fail;
+	char ns[24];
+	snprintf(ns, sizeof(ns), "%ld", a.new_size);
+	if (DBX(r->ctx->db, err, sizeof err,
+	        "UPDATE volumes SET status = 'extending', new_size_gb = $2::int, updated_at = now()"
+	        " WHERE id = $1",
+	        r->params[1], ns) != 1 ||
+	    volume_task(r, MSG_RES_VOLUME, r->params[1], TASK_EXTEND, NULL, err, sizeof(err)) < 0) {
+		resp_db_error(r, w, err);
+		goto fail;
+	}
+	PQclear(res);
+	if (db_commit(r->ctx->db) < 0) {
+		resp_db_error(r, w, "commit failed");
+		return;
+	}
+	api_wake_scheduler(r->ctx->api);
+	resp_empty(w, 202);
+	return;
+fail:
+	PQclear(res);
+	db_rollback(r->ctx->db);
+}
+
+static void action_reset_status(struct req *r, struct resp *w, const json_t *arg)
+{
+	char err[512];
+	struct vol_action a = {0};
+	static const struct jfield f[] = {
+	    {"status", J_STR, JF(struct vol_action, status), 0, 32, 1, 0},
+	};
+	if (!policy_is_admin(&r->ctx->auth)) {
+		resp_error(r, w, 403,
+		           "Policy doesn't allow volume_extension:volume_admin_actions:"
+		           "reset_status to be performed.");
+		return;
+	}
+	if (!json_is_object(arg) || jparse(arg, f, JCOUNT(f), &a, err, sizeof(err)) < 0 ||
+	    !volume_state_valid(a.status)) {
+		resp_error(r, w, 400, "Invalid input received: Must specify a valid status");
+		jparse_release(f, JCOUNT(f), &a);
+		return;
+	}
+	int n = DBX(r->ctx->db, err, sizeof err,
+	            "UPDATE volumes SET status = $2, updated_at = now() WHERE id = $1",
+	            r->params[1], a.status);
+	jparse_release(f, JCOUNT(f), &a);
+	wire_answer_rows(r, w, n, err, 202, "Volume %s could not be found.", r->params[1]);
+}
+
+static void action_set_bootable(struct req *r, struct resp *w, const json_t *arg)
+{
+	char err[512];
+	struct vol_action a = {0};
+	static const struct jfield f[] = {
+	    {"bootable", J_BOOL, JF(struct vol_action, bootable), 0, 1, 1, 0},
+	};
+	if (!json_is_object(arg) || jparse(arg, f, JCOUNT(f), &a, err, sizeof(err)) < 0) {
+		resp_error(r, w, 400, "Invalid value for 'bootable'.");
+		return;
+	}
+	int admin = policy_is_admin(&r->ctx->auth);
+	int n = DBX(r->ctx->db, err, sizeof err,
+	            "UPDATE volumes SET bootable = $4::boolean, updated_at = now()"
+	            " WHERE id = $1 AND ($2 OR project_id = $3)",
+	            r->params[1], admin ? "true" : "false", r->ctx->auth.project_id,
+	            a.bootable ? "true" : "false");
+	wire_answer_rows(r, w, n, err, 200, "Volume %s could not be found.", r->params[1]);
+}
+
+static const struct {
+	const char *name;
+	void (*fn)(struct req *r, struct resp *w, const json_t *arg);
+} actions[] = {
+    {"os-extend", action_extend},
+    {"os-reset_status", action_reset_status},
+    {"os-set_bootable", action_set_bootable},
+};
+
+static void volume_action(struct req *r, struct resp *w)
+{
+	if (volume_project_check(r, w) < 0)
+		return;
+	if (!json_is_object(r->json) || json_object_size(r->json) != 1) {
+		resp_error(r, w, 400, "Malformed request body");
+		return;
+	}
+	const char *verb = json_object_iter_key(json_object_iter(r->json));
+	for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
+		if (!strcmp(verb, actions[i].name)) {
+			actions[i].fn(r, w, json_object_get(r->json, verb));
+			return;
+		}
+	resp_error(r, w, 400, "There is no such action: %.64s", verb);
+}
+
+/* ---- version documents ---- */
+
+static json_t *volume_version(const struct api *api)
+{
+	char *href = xasprintf("%s/volume/v3/", api->public_url);
+	json_t *v = json_pack("{s:s,s:s,s:s,s:s,s:s,s:[{s:s,s:s}],s:[{s:s,s:s}]}", "id", "v3.0",
+	                      "status", "CURRENT", "version", VOLUME_VERSION_MAX_STR, "min_version",
+	                      "3.0", "updated", "2016-02-08T12:20:21Z", "links", "rel", "self",
+	                      "href", href, "media-types", "base", "application/json", "type",
+	                      "application/vnd.openstack.volume+json;version=3");
+	free(href);
+	return v;
+}
+
+static void volume_root(struct req *r, struct resp *w)
+{
+	resp_json(w, 300, json_pack("{s:[o]}", "versions", volume_version(r->ctx->api)));
+}
+
+static void volume_v3(struct req *r, struct resp *w)
+{
+	resp_json(w, 200, json_pack("{s:[o]}", "versions", volume_version(r->ctx->api)));
+}
+
+static const struct httpd_route volume_version_rows[] = {
+    {"GET", "/volume", volume_root, POL_PUBLIC, 0},
+    {"GET", "/volume/v3", volume_v3, POL_PUBLIC, 0},
+};
+HTTPD_TABLE(volume_versions_routes, volume_version_rows, &volume_hooks);
+
+#define V "/volume/v3/{}"
+static const struct httpd_route volume_rows[] = {
+    {"GET", V "/volumes", volumes_list, POL_VOLUME_READ, 0},
+    {"GET", V "/volumes/detail", volumes_detail, POL_VOLUME_READ, 0},
+    {"POST", V "/volumes", volume_create, POL_VOLUME_WRITE, 0},
+    {"GET", V "/volumes/{}", volume_show, POL_VOLUME_READ, 0},
+    {"PUT", V "/volumes/{}", volume_update, POL_VOLUME_WRITE, 0},
+    {"DELETE", V "/volumes/{}", volume_delete, POL_VOLUME_WRITE, 0},
+    {"POST", V "/volumes/{}/action", volume_action, POL_VOLUME_WRITE, 0},
+    {"GET", V "/volumes/{}/metadata", volume_meta_show, POL_VOLUME_READ, 0},
+    {"POST", V "/volumes/{}/metadata", volume_meta_merge, POL_VOLUME_WRITE, 0},
+    {"PUT", V "/volumes/{}/metadata", volume_meta_replace, POL_VOLUME_WRITE, 0},
+    {"GET", V "/volumes/{}/metadata/{}", volume_meta_key_show, POL_VOLUME_READ, 0},
+    {"PUT", V "/volumes/{}/metadata/{}", volume_meta_key_put, POL_VOLUME_WRITE, 0},
+    {"DELETE", V "/volumes/{}/metadata/{}", volume_meta_key_delete, POL_VOLUME_WRITE, 0},
+};
+HTTPD_TABLE(volume_routes, volume_rows, &volume_hooks);

@@ -1,0 +1,31 @@
+/* Block Storage v3 (/volume/v3/{project_id}): what the resource files share: the
+ * project in the path, the project's limits and usage, and the volume view. */
+#ifndef NUBO_VOLUME_H
+#define NUBO_VOLUME_H
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "http.h"
+#include "volume/volume_state.h"
+
+/* 0 when the {project_id} of the path (r->params[0]) is the caller's project, or the
+ * caller is an admin; else answers 400 and returns -EINVAL. */
+int volume_project_check(struct req *r, struct resp *w);
+
+/* Limits of project: Cinder's defaults overlaid with its quotas rows. 0 or -EIO. */
+int vquota_limits(PGconn *db, const char *project_id, struct vquota_set *out);
+/* Usage of project: its volumes, their and its snapshots' gigabytes, its snapshots.
+ * 0 or -EIO. */
+int vquota_usage(PGconn *db, const char *project_id, struct vquota_set *out);
+/* Locks the project (the row every quota-consuming write of it locks) and checks that
+ * want fits; answers 413 (or the database error) and returns < 0 when not. Inside the
+ * caller's transaction. */
+int vquota_reserve(struct req *r, struct resp *w, const struct vquota_set *want);
+
+/* The id of the volume type named or identified by ref (NULL: the default type) into
+ * out. 0, -ENOENT (answered 404) or -EIO (answered). */
+int volume_type_resolve(struct req *r, struct resp *w, const char *ref, char out[37]);
+
+#define VOLUME_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
+
+#endif

@@ -1,0 +1,214 @@
+/* Block Storage v3 quotas and limits: os-quota-sets (show with or without usage,
+ * defaults, update and reset by admins), /limits (the absolute limits Cinder reports)
+ * and os-availability-zone. Enforcement is vquota_reserve (volume.c) under the
+ * project row lock. Backups and groups are reported with Cinder's defaults; nothing
+ * consumes them. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy.h"
+#include "routes.h"
+#include "volume/volume.h"
+#include "wire.h"
+#include "xalloc.h"
+
+/* What Cinder lists beside ours, with its defaults; nothing uses them yet. */
+static const struct {
+	const char *name;
+	long def;
+} unused_quotas[] = {
+    {"backups", 10},
+    {"backup_gigabytes", 1000},
+    {"groups", 10},
+    {"per_volume_gigabytes", -1},
+};
+
+static int quota_target_ok(struct req *r, struct resp *w)
+{
+	if (!strcmp(r->params[1], r->ctx->auth.project_id) || policy_is_admin(&r->ctx->auth))
+		return 0;
+	resp_error(r, w, 403, "Policy doesn't allow volume_extension:quotas:show to be performed.");
+	return -EACCES;
+}
+
+static json_t *quota_set_view(const char *project, const struct vquota_set *lim,
+                              const struct vquota_set *used)
+{
+	json_t *q = json_pack("{s:s}", "id", project);
+	for (int i = 0; i < VQ_COUNT; i++)
+		json_object_set_new(
+		    q, vquota_name((enum vquota)i),
+		    used ? json_pack("{s:I,s:I,s:i,s:i}", "limit", (json_int_t)lim->v[i], "in_use",
+		                     (json_int_t)used->v[i], "reserved", 0, "allocated", 0)
+		         : json_integer(lim->v[i]));
+	for (size_t i = 0; i < sizeof(unused_quotas) / sizeof(unused_quotas[0]); i++)
+		json_object_set_new(q, unused_quotas[i].name,
+		                    used ? json_pack("{s:I,s:i,s:i,s:i}", "limit",
+		                                     (json_int_t)unused_quotas[i].def, "in_use", 0,
+		                                     "reserved", 0, "allocated", 0)
+		                         : json_integer(unused_quotas[i].def));
+	return q;
+}
+
+static void quota_show(struct req *r, struct resp *w)
+{
+	struct vquota_set lim, used;
+	if (volume_project_check(r, w) < 0 || quota_target_ok(r, w) < 0)
+		return;
+	int usage = wire_bool(req_query(r, "usage"));
+	if (usage == -EINVAL) {
+		resp_error(r, w, 400, "Invalid value '%s' for usage.", req_query(r, "usage"));
+		return;
+	}
+	if (vquota_limits(r->ctx->db, r->params[1], &lim) < 0 ||
+	    (usage == 1 && vquota_usage(r->ctx->db, r->params[1], &used) < 0)) {
+		resp_db_error(r, w, "quota lookup failed");
+		return;
+	}
+	resp_json(w, 200,
+	          json_pack("{s:o}", "quota_set",
+	                    quota_set_view(r->params[1], &lim, usage == 1 ? &used : NULL)));
+}
+
+static void quota_defaults_show(struct req *r, struct resp *w)
+{
+	struct vquota_set lim;
+	if (volume_project_check(r, w) < 0)
+		return;
+	vquota_defaults(&lim);
+	resp_json(w, 200,
+	          json_pack("{s:o}", "quota_set", quota_set_view(r->params[1], &lim, NULL)));
+}
+
+static void quota_update(struct req *r, struct resp *w)
+{
+	char err[512];
+	if (volume_project_check(r, w) < 0)
+		return;
+	json_t *qs = json_object_get(r->json, "quota_set");
+	if (!json_is_object(qs)) {
+		resp_error(r, w, 400, "Missing required element 'quota_set' in request body.");
+		return;
+	}
+	const char *key;
+	json_t *v;
+	/* all checked before any is written */
+	json_object_foreach(qs, key, v)
+	{
+		int ours = 0;
+		if (!strcmp(key, "tenant_id") || !strcmp(key, "id"))
+			continue; /* cinderclient sends the project; Cinder ignores it */
+		for (int i = 0; i < VQ_COUNT; i++)
+			ours |= !strcmp(key, vquota_name((enum vquota)i));
+		if (!ours) {
+			resp_error(r, w, 400, "Bad key(s) in quota set: %.64s", key);
+			return;
+		}
+		long n = json_is_integer(v)  ? (long)json_integer_value(v)
+		         : json_is_string(v) ? wire_nonneg(json_string_value(v))
+		                             : -2;
+		if (json_is_string(v) && !strcmp(json_string_value(v), "-1"))
+			n = -1;
+		if (n < -1 || n > 1000000000L) {
+			resp_error(r, w, 400,
+			           "Invalid input received: Quota limit for %s must be an "
+			           "integer -1 or greater.",
+			           key);
+			return;
+		}
+	}
+	json_object_foreach(qs, key, v)
+	{
+		char val[24];
+		if (!strcmp(key, "tenant_id") || !strcmp(key, "id"))
+			continue;
+		snprintf(val, sizeof(val), "%ld",
+		         json_is_integer(v) ? (long)json_integer_value(v)
+		                            : strtol(json_string_value(v), NULL, 10));
+		if (DBX(r->ctx->db, err, sizeof err,
+		        "INSERT INTO quotas (project_id, resource, hard_limit) VALUES ($1, $2,"
+		        " $3::bigint) ON CONFLICT (project_id, resource) DO UPDATE SET hard_limit ="
+		        " EXCLUDED.hard_limit",
+		        r->params[1], key, val) < 0) {
+			resp_db_error(r, w, err);
+			return;
+		}
+	}
+	struct vquota_set lim;
+	if (vquota_limits(r->ctx->db, r->params[1], &lim) < 0) {
+		resp_db_error(r, w, "quota lookup failed");
+		return;
+	}
+	json_t *view = quota_set_view(r->params[1], &lim, NULL);
+	json_object_del(view, "id");
+	resp_json(w, 200, json_pack("{s:o}", "quota_set", view));
+}
+
+static void quota_reset(struct req *r, struct resp *w)
+{
+	char err[512];
+	if (volume_project_check(r, w) < 0)
+		return;
+	int n = DBX(r->ctx->db, err, sizeof err,
+	            "DELETE FROM quotas WHERE project_id = $1 AND resource IN ('volumes',"
+	            " 'gigabytes', 'snapshots')",
+	            r->params[1]);
+	if (n < 0) {
+		resp_db_error(r, w, err);
+		return;
+	}
+	resp_empty(w, 200);
+}
+
+static void limits_show(struct req *r, struct resp *w)
+{
+	struct vquota_set lim, used;
+	if (volume_project_check(r, w) < 0)
+		return;
+	if (vquota_limits(r->ctx->db, r->ctx->auth.project_id, &lim) < 0 ||
+	    vquota_usage(r->ctx->db, r->ctx->auth.project_id, &used) < 0) {
+		resp_db_error(r, w, "quota lookup failed");
+		return;
+	}
+	resp_json(w, 200,
+	          json_pack("{s:{s:[],s:{s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:i,s:i,s:i}}}", "limits",
+	                    "rate", "absolute", "maxTotalVolumes", (json_int_t)lim.v[VQ_VOLUMES],
+	                    "maxTotalSnapshots", (json_int_t)lim.v[VQ_SNAPSHOTS],
+	                    "maxTotalVolumeGigabytes", (json_int_t)lim.v[VQ_GIGABYTES],
+	                    "totalVolumesUsed", (json_int_t)used.v[VQ_VOLUMES],
+	                    "totalSnapshotsUsed", (json_int_t)used.v[VQ_SNAPSHOTS],
+	                    "totalGigabytesUsed", (json_int_t)used.v[VQ_GIGABYTES],
+	                    "maxTotalBackups", 10, "maxTotalBackupGigabytes", 1000,
+	                    "totalBackupsUsed", 0, "totalBackupGigabytesUsed", 0));
+}
+
+static void az_list(struct req *r, struct resp *w)
+{
+	if (volume_project_check(r, w) < 0)
+		return;
+	resp_json(w, 200,
+	          json_pack("{s:[{s:s,s:{s:b}}]}", "availabilityZoneInfo", "zoneName", "nova",
+	                    "zoneState", "available", 1));
+}
+
+/* Cinder's extension list: none of its API extensions is offered (Tempest reads this
+ * to set api_extensions). */
+static void extensions_list(struct req *r, struct resp *w)
+{
+	if (volume_project_check(r, w) == 0)
+		resp_json(w, 200, json_pack("{s:[]}", "extensions"));
+}
+
+#define V "/volume/v3/{}"
+static const struct httpd_route quota_rows[] = {
+    {"GET", V "/extensions", extensions_list, POL_VOLUME_READ, 0},
+    {"GET", V "/os-quota-sets/{}", quota_show, POL_VOLUME_READ, 0},
+    {"GET", V "/os-quota-sets/{}/defaults", quota_defaults_show, POL_VOLUME_READ, 0},
+    {"PUT", V "/os-quota-sets/{}", quota_update, POL_VOLUME_ADMIN, 0},
+    {"DELETE", V "/os-quota-sets/{}", quota_reset, POL_VOLUME_ADMIN, 0},
+    {"GET", V "/limits", limits_show, POL_VOLUME_READ, 0},
+    {"GET", V "/os-availability-zone", az_list, POL_VOLUME_READ, 0},
+};
+HTTPD_TABLE(volume_quota_routes, quota_rows, &volume_hooks);

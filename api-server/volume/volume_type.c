@@ -1,0 +1,298 @@
+/* Block Storage v3 volume types (/volume/v3/{project_id}/types): the default type
+ * (__DEFAULT__, made by migration 0013), list and show for everyone, create, update
+ * and delete for admins, and their extra specs. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy.h"
+#include "routes.h"
+#include "volume/volume.h"
+#include "wire.h"
+#include "xalloc.h"
+
+#define TYPE_COLS "id, name, description, is_public, extra_specs::text"
+
+static json_t *type_view(const PGresult *res, int i)
+{
+	json_t *specs = json_loads(db_val(res, i, 4), 0, NULL);
+	int pub = db_val(res, i, 3)[0] == 't';
+	return json_pack("{s:s,s:s,s:o,s:b,s:b,s:o,s:n}", "id", db_val(res, i, 0), "name",
+	                 db_val(res, i, 1), "description", wire_string_or_null(db_val(res, i, 2)),
+	                 "is_public", pub, "os-volume-type-access:is_public", pub, "extra_specs",
+	                 specs ? specs : json_object(), "qos_specs_id");
+}
+
+/* The type of params[1] (id or name); NULL after answering 404. */
+static PGresult *type_find(struct req *r, struct resp *w)
+{
+	char err[512];
+	PGresult *res = DBQ(r->ctx->db, err, sizeof err,
+	                    "SELECT " TYPE_COLS " FROM volume_types WHERE id = $1 OR name = $1"
+	                    " ORDER BY id = $1 DESC LIMIT 1",
+	                    r->params[1]);
+	return wire_one_row(r, w, res, err, 404, "Volume type %s could not be found.",
+	                    r->params[1]);
+}
+
+static void types_list(struct req *r, struct resp *w)
+{
+	char err[512];
+	if (volume_project_check(r, w) < 0)
+		return;
+	int admin = policy_is_admin(&r->ctx->auth);
+	const char *pub = req_query(r, "is_public");
+	PGresult *res = DBQ(r->ctx->db, err, sizeof err,
+	                    "SELECT " TYPE_COLS " FROM volume_types WHERE is_public OR ($1 AND"
+	                    " ($2::text IS NULL OR $2 IN ('None', 'none', 'all', 'false')))"
+	                    " ORDER BY name",
+	                    admin ? "true" : "false", pub);
+	if (!res) {
+		resp_db_error(r, w, err);
+		return;
+	}
+	json_t *list = json_array();
+	for (int i = 0; i < PQntuples(res); i++)
+		json_array_append_new(list, type_view(res, i));
+	PQclear(res);
+	resp_json(w, 200, json_pack("{s:o}", "volume_types", list));
+}
+
+static void type_show(struct req *r, struct resp *w)
+{
+	if (volume_project_check(r, w) < 0)
+		return;
+	if (!strcmp(r->params[1], "default"))
+		r->params[1] = "__DEFAULT__";
+	PGresult *res = type_find(r, w);
+	if (!res)
+		return;
+	resp_json(w, 200, json_pack("{s:o}", "volume_type", type_view(res, 0)));
+	PQclear(res);
+}
+
+struct type_body {
+	char *name, *description;
+	int is_public;
+	struct jstrmap extra_specs;
+};
+
+static const struct jfield f_type[] = {
+    {"name", J_STR, JF(struct type_body, name), 0, 255, 0, 1},
+    {"description", J_STR, JF(struct type_body, description), 0, 255, 0, 1},
+    {"os-volume-type-access:is_public", J_BOOL, JF(struct type_body, is_public), 0, 1, 0, 1},
+    {"is_public", J_BOOL, JF(struct type_body, is_public), 0, 1, 0, 1},
+    {"extra_specs", J_SCALARMAP, JF(struct type_body, extra_specs), 0, 128, 0, 1},
+};
+
+static void type_create(struct req *r, struct resp *w)
+{
+	struct type_body b = {0};
+	char err[512], sqlstate[6] = "", id[UUID_STR_LEN];
+	if (volume_project_check(r, w) < 0)
+		return;
+	b.is_public = 1;
+	if (wire_parse_wrapped(r, w, "volume_type", f_type, JCOUNT(f_type), &b) < 0)
+		return;
+	if (!b.name || !wire_name_ok(b.name, 255)) {
+		resp_error(r, w, 400, "Invalid input received: Volume type name can not be empty.");
+		goto out;
+	}
+	uuid_generate_str(id);
+	json_t *sj = jstrmap_to_json(&b.extra_specs);
+	char *specs = json_dumps(sj, JSON_COMPACT);
+	json_decref(sj);
+	PGresult *res = db_query(
+	    r->ctx->db,
+	    "INSERT INTO volume_types (id, name, description, is_public, extra_specs) VALUES"
+	    " ($1, $2, $3, $4::boolean, $5::jsonb) RETURNING " TYPE_COLS,
+	    5,
+	    (const char *const[]){id, b.name, b.description, b.is_public ? "true" : "false", specs},
+	    err, sizeof(err), sqlstate);
+	free(specs);
+	if (!res) {
+		if (!strcmp(sqlstate, SQLSTATE_UNIQUE))
+			resp_error(r, w, 409, "Volume Type %s already exists.", b.name);
+		else
+			resp_db_error(r, w, err);
+		goto out;
+	}
+	resp_json(w, 200, json_pack("{s:o}", "volume_type", type_view(res, 0)));
+	PQclear(res);
+out:
+	jparse_release(f_type, JCOUNT(f_type), &b);
+}
+
+static void type_update(struct req *r, struct resp *w)
+{
+	struct type_body b = {0};
+	char err[512], sqlstate[6] = "";
+	if (volume_project_check(r, w) < 0)
+		return;
+	if (wire_parse_wrapped(r, w, "volume_type", f_type, JCOUNT(f_type), &b) < 0)
+		return;
+	json_t *inner = json_object_get(r->json, "volume_type");
+	const char *pub = NULL;
+	if (json_object_get(inner, "is_public") ||
+	    json_object_get(inner, "os-volume-type-access:is_public"))
+		pub = b.is_public ? "true" : "false";
+	PGresult *res = db_query(
+	    r->ctx->db,
+	    "UPDATE volume_types SET name = coalesce($2, name), description = CASE WHEN $3 THEN"
+	    " $4 ELSE description END, is_public = coalesce($5::boolean, is_public) WHERE id = $1"
+	    " RETURNING " TYPE_COLS,
+	    5,
+	    (const char *const[]){r->params[1], b.name,
+	                          json_object_get(inner, "description") ? "true" : "false",
+	                          b.description, pub},
+	    err, sizeof(err), sqlstate);
+	jparse_release(f_type, JCOUNT(f_type), &b);
+	if (!res) {
+		if (!strcmp(sqlstate, SQLSTATE_UNIQUE))
+			resp_error(r, w, 409, "Volume Type already exists.");
+		else
+			resp_db_error(r, w, err);
+		return;
+	}
+	if (PQntuples(res) != 1)
+		resp_error(r, w, 404, "Volume type %s could not be found.", r->params[1]);
+	else
+		resp_json(w, 200, json_pack("{s:o}", "volume_type", type_view(res, 0)));
+	PQclear(res);
+}
+
+static void type_delete(struct req *r, struct resp *w)
+{
+	char err[512];
+	if (volume_project_check(r, w) < 0)
+		return;
+	PGresult *res = DBQ(r->ctx->db, err, sizeof err,
+	                    "SELECT name, EXISTS (SELECT 1 FROM volumes WHERE type_id = $1)"
+	                    " FROM volume_types WHERE id = $1",
+	                    r->params[1]);
+	res = wire_one_row(r, w, res, err, 404, "Volume type %s could not be found.", r->params[1]);
+	if (!res)
+		return;
+	int dflt = !strcmp(db_val(res, 0, 0), "__DEFAULT__"), used = db_val(res, 0, 1)[0] == 't';
+	PQclear(res);
+	if (dflt) {
+		resp_error(r, w, 400,
+		           "Invalid volume type: Default volume type can not be deleted.");
+		return;
+	}
+	if (used) {
+		resp_error(r, w, 400, "Target volume type is still in use.");
+		return;
+	}
+	int n = DBX(r->ctx->db, err, sizeof err, "DELETE FROM volume_types WHERE id = $1",
+	            r->params[1]);
+	wire_answer_rows(r, w, n, err, 202, "Volume type %s could not be found.", r->params[1]);
+}
+
+/* ---- extra specs ---- */
+
+static void specs_answer(struct req *r, struct resp *w, const char *key)
+{
+	PGresult *res = type_find(r, w);
+	if (!res)
+		return;
+	json_t *specs = json_loads(db_val(res, 0, 4), 0, NULL);
+	PQclear(res);
+	if (!specs)
+		specs = json_object();
+	if (!key) {
+		resp_json(w, 200, json_pack("{s:o}", "extra_specs", specs));
+		return;
+	}
+	json_t *v = json_object_get(specs, key);
+	if (v)
+		resp_json(w, 200, json_pack("{s:O}", key, v));
+	else
+		resp_error(r, w, 404, "Volume Type %s has no extra specs with key %s.",
+		           r->params[1], key);
+	json_decref(specs);
+}
+
+static void specs_show(struct req *r, struct resp *w)
+{
+	if (volume_project_check(r, w) == 0)
+		specs_answer(r, w, NULL);
+}
+
+static void specs_key_show(struct req *r, struct resp *w)
+{
+	if (volume_project_check(r, w) == 0)
+		specs_answer(r, w, r->params[2]);
+}
+
+/* POST {"extra_specs": {...}} merges; PUT /{key} {"<key>": "v"} sets one. */
+static void specs_write(struct req *r, struct resp *w, const json_t *obj, const char *key)
+{
+	char err[512];
+	struct jstrmap m = {0};
+	if (!json_is_object(obj) ||
+	    jparse_map(obj, J_SCALARMAP, 128, "extra_specs", &m, err, sizeof(err)) < 0) {
+		resp_error(r, w, 400, "Malformed request body");
+		return;
+	}
+	if (key && (m.n != 1 || strcmp(m.keys[0], key))) {
+		jstrmap_release(&m);
+		resp_error(r, w, 400, "Request body and URI mismatch");
+		return;
+	}
+	json_t *mj = jstrmap_to_json(&m);
+	char *text = json_dumps(mj, JSON_COMPACT);
+	jstrmap_release(&m);
+	int n = DBX(r->ctx->db, err, sizeof err,
+	            "UPDATE volume_types SET extra_specs = extra_specs || $2::jsonb WHERE id = $1",
+	            r->params[1], text);
+	free(text);
+	if (n <= 0) {
+		json_decref(mj);
+		wire_answer_rows(r, w, n, err, 200, "Volume type %s could not be found.",
+		                 r->params[1]);
+		return;
+	}
+	resp_json(w, 200, key ? mj : json_pack("{s:o}", "extra_specs", mj));
+}
+
+static void specs_merge(struct req *r, struct resp *w)
+{
+	if (volume_project_check(r, w) == 0)
+		specs_write(r, w, json_object_get(r->json, "extra_specs"), NULL);
+}
+
+static void specs_key_put(struct req *r, struct resp *w)
+{
+	if (volume_project_check(r, w) == 0)
+		specs_write(r, w, r->json, r->params[2]);
+}
+
+static void specs_key_delete(struct req *r, struct resp *w)
+{
+	char err[512];
+	if (volume_project_check(r, w) < 0)
+		return;
+	int n = DBX(r->ctx->db, err, sizeof err,
+	            "UPDATE volume_types SET extra_specs = extra_specs - $2 WHERE id = $1 AND"
+	            " extra_specs ? $2",
+	            r->params[1], r->params[2]);
+	wire_answer_rows(r, w, n, err, 202, "Volume Type %s has no extra specs with key %s.",
+	                 r->params[1], r->params[2]);
+}
+
+#define V "/volume/v3/{}"
+static const struct httpd_route type_rows[] = {
+    {"GET", V "/types", types_list, POL_VOLUME_READ, 0},
+    {"POST", V "/types", type_create, POL_VOLUME_ADMIN, 0},
+    {"GET", V "/types/{}", type_show, POL_VOLUME_READ, 0},
+    {"PUT", V "/types/{}", type_update, POL_VOLUME_ADMIN, 0},
+    {"DELETE", V "/types/{}", type_delete, POL_VOLUME_ADMIN, 0},
+    {"GET", V "/types/{}/extra_specs", specs_show, POL_VOLUME_READ, 0},
+    {"POST", V "/types/{}/extra_specs", specs_merge, POL_VOLUME_ADMIN, 0},
+    {"GET", V "/types/{}/extra_specs/{}", specs_key_show, POL_VOLUME_READ, 0},
+    {"PUT", V "/types/{}/extra_specs/{}", specs_key_put, POL_VOLUME_ADMIN, 0},
+    {"DELETE", V "/types/{}/extra_specs/{}", specs_key_delete, POL_VOLUME_ADMIN, 0},
+};
+HTTPD_TABLE(volume_type_routes, type_rows, &volume_hooks);

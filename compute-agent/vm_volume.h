@@ -1,0 +1,24 @@
+/* Volume hot-plug on a running instance over QMP: attach = the volume's qcow2 opened
+ * by the worker and handed to QEMU as a descriptor set (add-fd), blockdev-add on
+ * /dev/fdset/N, device_add virtio-blk-pci with serial = volume id; detach =
+ * device_del, wait until the guest let the device go, blockdev-del, remove-fd. Only a
+ * volume of this machine's storage agent is attached (its pool file, directly); NBD
+ * export across hosts is a later step. Pure names are exposed for tests. */
+#ifndef NUBO_VM_VOLUME_H
+#define NUBO_VM_VOLUME_H
+#include <stddef.h>
+
+#include "msg.h"
+#include "vm.h"
+
+/* Pure: QEMU ids of volume_id's block node ("v" + 30 hex digits of the id) and device
+ * ("d" + the same), each under 32 bytes as QEMU requires. */
+void vm_volume_names(const char *volume_id, char node[32], char dev[32]);
+
+/* Runs an attachment task (TASK_ATTACH, TASK_DETACH; t->resource_id is the volume)
+ * on vm and fills r (ids set, state "attached"/"detached"/"error", error owned).
+ * Idempotent: attaching what is attached, or detaching what is not, succeeds. */
+void vm_volume_run(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t,
+                   struct msg_result *r);
+
+#endif

@@ -1,0 +1,450 @@
+/* Volume and snapshot tasks: the row is locked beside the task; a result, a deadline or
+ * a host that is gone moves it. */
+#include "volume_tasks.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctx.h"
+#include "db.h"
+#include "log.h"
+#include "xalloc.h"
+
+/* The row of a volume or snapshot task, locked. */
+struct vrow {
+	char host[MSG_HOST_MAX];
+	char status[32];
+	int size_gb, new_size_gb;
+	char source[16];
+	char source_id[UUID_STR_LEN];
+	char volume_id[UUID_STR_LEN]; /* snapshots: their volume */
+	char image_format[16], image_checksum[64];
+};
+
+static int is_snap(const struct task *t)
+{
+	return t->kind == MSG_RES_SNAPSHOT;
+}
+
+static const char *table(const struct task *t)
+{
+	return is_snap(t) ? "volume_snapshots" : "volumes";
+}
+
+/* Loads and locks the row of t. 1, 0 when there is none, -EIO. */
+static int vrow_load(struct sched *s, PGconn *c, const struct task *t, struct vrow *v)
+{
+	char err[512];
+	memset(v, 0, sizeof(*v));
+	PGresult *r;
+	if (is_snap(t))
+		r = DBQ(c, err, sizeof err,
+		        "SELECT coalesce(sn.host, v.host, ''), sn.status, sn.size_gb, 0, '', '',"
+		        " sn.volume_id, '', '' FROM volume_snapshots sn JOIN volumes v"
+		        " ON v.id = sn.volume_id WHERE sn.id = $1 FOR UPDATE OF sn",
+		        t->resource_id);
+	else
+		r = DBQ(
+		    c, err, sizeof err,
+		    "SELECT coalesce(v.host, ''), v.status, v.size_gb, coalesce(v.new_size_gb, 0),"
+		    " CASE WHEN v.source_volid IS NOT NULL THEN 'volume'"
+		    "  WHEN v.snapshot_id IS NOT NULL THEN 'snapshot'"
+		    "  WHEN v.image_id IS NOT NULL THEN 'image' ELSE '' END,"
+		    " coalesce(v.source_volid, v.snapshot_id, v.image_id, ''), '',"
+		    " coalesce(im.disk_format, ''), coalesce(im.checksum, '')"
+		    " FROM volumes v LEFT JOIN images im ON im.id = v.image_id"
+		    " WHERE v.id = $1 FOR UPDATE OF v",
+		    t->resource_id);
+	if (!r) {
+		sched_db_error(s, c, "volume tasks: load", err);
+		return -EIO;
+	}
+	int n = PQntuples(r);
+	if (n == 1) {
+		snprintf(v->host, sizeof(v->host), "%s", db_val(r, 0, 0));
+		snprintf(v->status, sizeof(v->status), "%s", db_val(r, 0, 1));
+		v->size_gb = (int)db_long(r, 0, 2, 0);
+		v->new_size_gb = (int)db_long(r, 0, 3, 0);
+		snprintf(v->source, sizeof(v->source), "%s", db_val(r, 0, 4));
+		snprintf(v->source_id, sizeof(v->source_id), "%s", db_val(r, 0, 5));
+		snprintf(v->volume_id, sizeof(v->volume_id), "%s", db_val(r, 0, 6));
+		snprintf(v->image_format, sizeof(v->image_format), "%s", db_val(r, 0, 7));
+		snprintf(v->image_checksum, sizeof(v->image_checksum), "%s", db_val(r, 0, 8));
+	}
+	PQclear(r);
+	return n == 1;
+}
+
+/* The host where a copy of source (a volume or a snapshot) must be made: its own. */
+static int source_host(struct sched *s, PGconn *c, const struct vrow *v, char *host, size_t n)
+{
+	char err[512];
+	PGresult *r = DBQ(c, err, sizeof err,
+	                  !strcmp(v->source, "volume")
+	                      ? "SELECT coalesce(host, '') FROM volumes WHERE id = $1"
+	                      : "SELECT coalesce(host, '') FROM volume_snapshots WHERE id = $1",
+	                  v->source_id);
+	if (!r) {
+		sched_db_error(s, c, "volume tasks: source host", err);
+		return -EIO;
+	}
+	snprintf(host, n, "%s", PQntuples(r) == 1 ? db_val(r, 0, 0) : "");
+	PQclear(r);
+	return 0;
+}
+
+/* Pure over the registry: the storage host that is up, has size_gb free and has the
+ * most free. -ENOSPC when none. */
+static int volume_place(const struct sched *s, int size_gb, char *host, size_t n)
+{
+	const struct agent *best = NULL;
+	for (size_t i = 0; i < s->agents.n; i++) {
+		const struct agent *g = &s->agents.v[i];
+		if (!g->up || g->unreachable || g->kind != MSG_AGENT_STORAGE ||
+		    g->disk_gb < size_gb)
+			continue;
+		if (!best || g->disk_gb > best->disk_gb)
+			best = g;
+	}
+	if (!best)
+		return -ENOSPC;
+	snprintf(host, n, "%s", best->host);
+	return 0;
+}
+
+/* Closes t and moves its row: status, or the row removed when status is NULL. */
+static int vrow_close(struct sched *s, PGconn *c, const struct task *t, int ok, const char *status,
+                      const char *fault)
+{
+	char err[512], sql[256];
+	int rc;
+	if (!status) {
+		snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE id = $1", table(t));
+		rc = DBX(c, err, sizeof err, sql, t->resource_id);
+	} else if (!is_snap(t) && !strcmp(t->action, TASK_EXTEND) && ok) {
+		rc = DBX(c, err, sizeof err,
+		         "UPDATE volumes SET status = $2, size_gb = greatest(size_gb,"
+		         " coalesce(new_size_gb, size_gb)), new_size_gb = NULL, updated_at = now()"
+		         " WHERE id = $1",
+		         t->resource_id, status);
+	} else {
+		snprintf(
+		    sql, sizeof(sql),
+		    "UPDATE %s SET status = $2, fault = coalesce($3, fault), updated_at = now()"
+		    " WHERE id = $1",
+		    table(t));
+		rc = DBX(c, err, sizeof err, sql, t->resource_id, status, fault);
+	}
+	if (rc < 0 || tasks_mark(c, t->id, ok ? "done" : "failed", fault, err, sizeof(err)) < 0) {
+		sched_db_error(s, c, "volume tasks: close", err);
+		return -EIO;
+	}
+	log_info("task %s: %s %s %s: %s%s%s", t->id, t->action, msg_res_kind_name(t->kind),
+	         t->resource_id, status ? status : "removed", fault ? ": " : "",
+	         fault ? fault : "");
+	return 0;
+}
+
+/* What an action's failure leaves, as Cinder names it. */
+static const char *fail_status(const struct task *t)
+{
+	if (!strcmp(t->action, TASK_DELETE))
+		return "error_deleting";
+	if (!strcmp(t->action, TASK_EXTEND))
+		return "error_extending";
+	return "error";
+}
+
+static int vol_payload(struct sched *s, const struct task *t, const struct vrow *v, struct msg *m)
+{
+	if (is_snap(t)) {
+		if (!strcmp(t->action, TASK_CREATE))
+			snprintf(m->u.task.p.snap_create.volume_id,
+			         sizeof(m->u.task.p.snap_create.volume_id), "%s", v->volume_id);
+		return 0;
+	}
+	if (!strcmp(t->action, TASK_EXTEND)) {
+		m->u.task.p.vol_extend.size_gb = v->new_size_gb > 0 ? v->new_size_gb : v->size_gb;
+	} else if (!strcmp(t->action, TASK_CREATE)) {
+		struct msg_vol_create *k = &m->u.task.p.vol_create;
+		k->size_gb = v->size_gb;
+		snprintf(k->source, sizeof(k->source), "%s", v->source);
+		snprintf(k->source_id, sizeof(k->source_id), "%s", v->source_id);
+		if (!strcmp(v->source, "image")) {
+			const char *base = s->cfg->internal_url;
+			size_t blen = strlen(base);
+			while (blen > 0 && base[blen - 1] == '/')
+				blen--;
+			k->image_url = xasprintf("%.*s/image/v2/images/%s/file", (int)blen, base,
+			                         v->source_id);
+			k->image_checksum = xstrdup(v->image_checksum);
+			k->image_format = xstrdup(v->image_format);
+		}
+	}
+	return 0;
+}
+
+static int vol_send(struct sched *s, PGconn *c, const struct task *t, const struct vrow *v,
+                    const char *host)
+{
+	struct msg m;
+	tasks_msg_init(&m, t);
+	vol_payload(s, t, v, &m);
+	int rc = tasks_send(s, c, t, host, &m);
+	msg_release(&m);
+	return rc;
+}
+
+static int vol_dispatch(struct sched *s, PGconn *c, const struct task *t)
+{
+	struct vrow v;
+	char err[512], host[MSG_HOST_MAX];
+	int rc = vrow_load(s, c, t, &v);
+	if (rc < 0)
+		return rc;
+	if (rc == 0) { /* the row is gone: a delete has nothing left to do */
+		int del = !strcmp(t->action, TASK_DELETE);
+		if (tasks_mark(c, t->id, del ? "done" : "failed", del ? NULL : "it was deleted",
+		               err, sizeof(err)) < 0) {
+			sched_db_error(s, c, "volume tasks: close", err);
+			return -EIO;
+		}
+		return 0;
+	}
+	if (!strcmp(t->action, TASK_DELETE)) {
+		if (!v.host[0]) /* never placed: no host holds a byte of it */
+			return vrow_close(s, c, t, 1, NULL, NULL);
+		if (!agents_is_up(&s->agents, v.host)) {
+			int gone = tasks_host_gone(s, c, v.host);
+			if (gone <= 0)
+				return gone < 0 ? gone : -EAGAIN;
+			return vrow_close(s, c, t, 1, NULL, NULL);
+		}
+		return vol_send(s, c, t, &v, v.host);
+	}
+	if (!v.host[0] && !strcmp(t->action, TASK_CREATE)) {
+		if (!is_snap(t) && (!strcmp(v.source, "volume") || !strcmp(v.source, "snapshot"))) {
+			if ((rc = source_host(s, c, &v, host, sizeof(host))) < 0)
+				return rc;
+		} else if (volume_place(s, v.size_gb, host, sizeof(host)) < 0) {
+			if (sched_placement_on_hold(s))
+				return -EAGAIN;
+			return vrow_close(
+			    s, c, t, 0, "error",
+			    "No valid backend was found. No storage host has the space.");
+		}
+		if (!host[0])
+			return vrow_close(s, c, t, 0, "error", "the source has no storage host");
+		char sql[128];
+		snprintf(sql, sizeof(sql), "UPDATE %s SET host = $2 WHERE id = $1", table(t));
+		if (DBX(c, err, sizeof err, sql, t->resource_id, host) < 0) {
+			sched_db_error(s, c, "volume tasks: place", err);
+			return -EIO;
+		}
+		snprintf(v.host, sizeof(v.host), "%s", host);
+		log_info("%s %s (%d GB) placed on %s", msg_res_kind_name(t->kind), t->resource_id,
+		         v.size_gb, host);
+	}
+	if (!v.host[0])
+		return vrow_close(s, c, t, 0, fail_status(t), "it has no storage host");
+	if (!agents_is_up(&s->agents, v.host))
+		return -EAGAIN;
+	return vol_send(s, c, t, &v, v.host);
+}
+
+static int vol_resend(struct sched *s, PGconn *c, const struct task *t)
+{
+	struct vrow v;
+	int rc = vrow_load(s, c, t, &v);
+	if (rc <= 0)
+		return rc < 0 ? rc : vol_dispatch(s, c, t);
+	const char *host = t->host[0] ? t->host : v.host;
+	if (!agents_is_up(&s->agents, host))
+		return -EAGAIN;
+	return vol_send(s, c, t, &v, host);
+}
+
+static int vol_on_result(struct sched *s, PGconn *c, const struct task *t,
+                         const struct msg_result *r)
+{
+	struct vrow v;
+	int rc = vrow_load(s, c, t, &v);
+	if (rc < 0)
+		return rc;
+	if (rc == 0) {
+		char err[512];
+		if (tasks_mark(c, t->id, r->ok ? "done" : "failed", r->error, err, sizeof(err)) < 0)
+			return -EIO;
+		return 0;
+	}
+	if (!r->ok)
+		return vrow_close(s, c, t, 0, fail_status(t), r->error ? r->error : "failed");
+	if (!strcmp(t->action, TASK_DELETE))
+		return vrow_close(s, c, t, 1, NULL, NULL);
+	return vrow_close(s, c, t, 1, "available", NULL);
+}
+
+static int vol_on_deadline(struct sched *s, PGconn *c, const struct task *t, const char *why)
+{
+	struct vrow v;
+	int rc = vrow_load(s, c, t, &v);
+	if (rc < 0)
+		return rc;
+	if (rc == 0) {
+		char err[512];
+		return tasks_mark(c, t->id, "failed", why, err, sizeof(err)) < 0 ? -EIO : 0;
+	}
+	return vrow_close(s, c, t, 0, fail_status(t), why);
+}
+
+static int vol_on_event(struct sched *s, const char *host, const struct msg_event *e)
+{
+	return 0; /* volumes change only through tasks */
+}
+
+/* Volumes change only through tasks, which are re-sent after a hello; what the host
+ * lists is logged by it at start (no reconciliation of files removed by hand yet). */
+static void vol_reconcile(struct sched *s, PGconn *c, const char *host, const struct msg_hello *h)
+{
+}
+
+const struct task_kind volume_tasks = {
+    .kind = MSG_RES_VOLUME,
+    .dispatch = vol_dispatch,
+    .resend = vol_resend,
+    .on_result = vol_on_result,
+    .on_deadline = vol_on_deadline,
+    .on_event = vol_on_event,
+    .reconcile = vol_reconcile,
+};
+
+const struct task_kind snapshot_tasks = {
+    .kind = MSG_RES_SNAPSHOT,
+    .dispatch = vol_dispatch,
+    .resend = vol_resend,
+    .on_result = vol_on_result,
+    .on_deadline = vol_on_deadline,
+    .on_event = vol_on_event,
+    .reconcile = vol_reconcile,
+};
+
+/* ---- attachments: tasks for the compute host of the instance a volume goes on ---- */
+
+/* The volume (locked) and its instance's host. 1, 0 when the volume is gone, -EIO. */
+static int att_load(struct sched *s, PGconn *c, const struct task *t, char *status, char *server,
+                    char *ihost, char *vhost)
+{
+	char err[512];
+	PGresult *r = DBQ(c, err, sizeof err,
+	                  "SELECT v.status, coalesce(v.attached_server, ''), coalesce(i.host, ''),"
+	                  " coalesce(v.host, ''), coalesce(i.deleted, true) FROM volumes v"
+	                  " LEFT JOIN instances i ON i.id = v.attached_server WHERE v.id = $1"
+	                  " FOR UPDATE OF v",
+	                  t->resource_id);
+	if (!r) {
+		sched_db_error(s, c, "attachment tasks: load", err);
+		return -EIO;
+	}
+	int n = PQntuples(r);
+	if (n == 1) {
+		snprintf(status, 32, "%s", db_val(r, 0, 0));
+		snprintf(server, UUID_STR_LEN, "%s", db_val(r, 0, 1));
+		/* a deleted instance holds nothing: its host is no one's to ask */
+		snprintf(ihost, MSG_HOST_MAX, "%s",
+		         db_val(r, 0, 4)[0] == 't' ? "" : db_val(r, 0, 2));
+		snprintf(vhost, MSG_HOST_MAX, "%s", db_val(r, 0, 3));
+	}
+	PQclear(r);
+	return n == 1;
+}
+
+/* Closes t and moves the volume: attached (in-use) or detached (available, its
+ * attachment cleared), with the fault when it failed. */
+static int att_close(struct sched *s, PGconn *c, const struct task *t, int ok, int attached,
+                     const char *fault)
+{
+	char err[512];
+	int rc = attached ? DBX(c, err, sizeof err,
+	                        "UPDATE volumes SET status = 'in-use', fault = coalesce($2, fault),"
+	                        " updated_at = now() WHERE id = $1",
+	                        t->resource_id, fault)
+	                  : DBX(c, err, sizeof err,
+	                        "UPDATE volumes SET status = 'available', attached_server = NULL,"
+	                        " attachment_id = NULL, attach_device = NULL, fault = coalesce($2,"
+	                        " fault), updated_at = now() WHERE id = $1",
+	                        t->resource_id, fault);
+	if (rc < 0 || tasks_mark(c, t->id, ok ? "done" : "failed", fault, err, sizeof(err)) < 0) {
+		sched_db_error(s, c, "attachment tasks: close", err);
+		return -EIO;
+	}
+	log_info("task %s: %s of volume %s: %s%s%s", t->id, t->action, t->resource_id,
+	         attached ? "in-use" : "available", fault ? ": " : "", fault ? fault : "");
+	return 0;
+}
+
+static int att_dispatch(struct sched *s, PGconn *c, const struct task *t)
+{
+	char status[32], server[UUID_STR_LEN], ihost[MSG_HOST_MAX], vhost[MSG_HOST_MAX], err[512];
+	int att = !strcmp(t->action, TASK_ATTACH);
+	int rc = att_load(s, c, t, status, server, ihost, vhost);
+	if (rc < 0)
+		return rc;
+	if (rc == 0)
+		return tasks_mark(c, t->id, "failed", "the volume was deleted", err, sizeof(err)) <
+		               0
+		           ? -EIO
+		           : 0;
+	if (!server[0] || !ihost[0]) /* the instance is gone: nothing holds the volume */
+		return att_close(s, c, t, !att, 0, att ? "the instance is gone" : NULL);
+	if (!agents_is_up(&s->agents, ihost))
+		return -EAGAIN;
+	struct msg m;
+	tasks_msg_init(&m, t);
+	snprintf(m.u.task.p.attach.instance_id, sizeof(m.u.task.p.attach.instance_id), "%s",
+	         server);
+	snprintf(m.u.task.p.attach.storage_host, sizeof(m.u.task.p.attach.storage_host), "%s",
+	         vhost[0] ? vhost : "-");
+	rc = tasks_send(s, c, t, ihost, &m);
+	msg_release(&m);
+	return rc;
+}
+
+static int att_on_result(struct sched *s, PGconn *c, const struct task *t,
+                         const struct msg_result *r)
+{
+	char status[32], server[UUID_STR_LEN], ihost[MSG_HOST_MAX], vhost[MSG_HOST_MAX], err[512];
+	int rc = att_load(s, c, t, status, server, ihost, vhost);
+	if (rc <= 0)
+		return rc < 0 ? rc
+		              : (tasks_mark(c, t->id, r->ok ? "done" : "failed", r->error, err,
+		                            sizeof(err)) < 0
+		                     ? -EIO
+		                     : 0);
+	int att = !strcmp(t->action, TASK_ATTACH);
+	/* attach ok or detach failed: in-use; attach failed or detach ok: available */
+	return att_close(s, c, t, r->ok, att == r->ok,
+	                 r->ok ? NULL : (r->error ? r->error : "failed"));
+}
+
+static int att_on_deadline(struct sched *s, PGconn *c, const struct task *t, const char *why)
+{
+	char status[32], server[UUID_STR_LEN], ihost[MSG_HOST_MAX], vhost[MSG_HOST_MAX], err[512];
+	int rc = att_load(s, c, t, status, server, ihost, vhost);
+	if (rc <= 0)
+		return rc < 0
+		           ? rc
+		           : (tasks_mark(c, t->id, "failed", why, err, sizeof(err)) < 0 ? -EIO : 0);
+	return att_close(s, c, t, 0, strcmp(t->action, TASK_ATTACH) != 0, why);
+}
+
+const struct task_kind attachment_tasks = {
+    .kind = MSG_RES_ATTACHMENT,
+    .dispatch = att_dispatch,
+    .resend = att_dispatch,
+    .on_result = att_on_result,
+    .on_deadline = att_on_deadline,
+    .on_event = vol_on_event,
+    .reconcile = vol_reconcile,
+};

@@ -1,0 +1,15 @@
+/* The volume and snapshot rows of the outbox's kind table: volumes are placed on the
+ * storage host with the most free space (a copy goes where its source is), tasks go
+ * to the volume's host, and each outcome moves the row along Cinder's state machine
+ * (api-server/volume/volume_state.h): creating → available | error, extending →
+ * available | error_extending, deleting → gone | error_deleting. */
+#ifndef NUBO_SCHED_VOLUME_TASKS_H
+#define NUBO_SCHED_VOLUME_TASKS_H
+
+#include "tasks.h"
+
+extern const struct task_kind volume_tasks;
+extern const struct task_kind snapshot_tasks;
+extern const struct task_kind attachment_tasks; /* to compute hosts */
+
+#endif

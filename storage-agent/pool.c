@@ -1,0 +1,290 @@
+/* The volume pool: qcow2 files made with qemu-img from argv, renamed into place whole. */
+#include "pool.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "http_client.h"
+#include "md5.h"
+#include "proc.h"
+#include "qemu_img.h"
+#include "xalloc.h"
+
+#define QEMU_IMG_TIMEOUT_MS (30 * 60 * 1000) /* a large copy on a slow disk */
+#define GIB (1ull << 30)
+
+static const char *const kind_dirs[] = {[POOL_VOLUME] = "volumes", [POOL_SNAPSHOT] = "snapshots"};
+
+int pool_open(struct pool *p, const char *dir, const char *agent_key, long long max_image_bytes,
+              char *err, size_t errlen)
+{
+	static const char *const subdirs[] = {"volumes", "snapshots", "tmp"};
+	memset(p, 0, sizeof(*p));
+	p->dir = xstrdup(dir);
+	p->agent_key = xstrdup(agent_key ? agent_key : "");
+	p->max_image_bytes = max_image_bytes;
+	char *tmp = xasprintf("%s/tmp", dir);
+	fs_remove_tree(tmp); /* half-made files of an earlier run: garbage */
+	free(tmp);
+	for (size_t i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
+		char *d = xasprintf("%s/%s", dir, subdirs[i]);
+		int rc = fs_mkdir_p(d, 0700);
+		if (rc < 0) {
+			snprintf(err, errlen, "%s: %s", d, strerror(-rc));
+			free(d);
+			return rc;
+		}
+		free(d);
+	}
+	return 0;
+}
+
+void pool_close(struct pool *p)
+{
+	free(p->dir);
+	if (p->agent_key)
+		memset(p->agent_key, 0, strlen(p->agent_key));
+	free(p->agent_key);
+	memset(p, 0, sizeof(*p));
+}
+
+char *pool_path(const struct pool *p, enum pool_kind kind, const char *id)
+{
+	return xasprintf("%s/%s/%s.qcow2", p->dir, kind_dirs[kind], id);
+}
+
+static char *tmp_path(const struct pool *p, const char *id, const char *ext)
+{
+	return xasprintf("%s/tmp/%s.%s", p->dir, id, ext);
+}
+
+/* Runs a built argv; 0 or -EIO with qemu-img's words in err. */
+static int run_img(const struct qemu_img_argv *a, int built, char *err, size_t errlen)
+{
+	char out[1024] = "";
+	if (built < 0) {
+		snprintf(err, errlen, "qemu-img: invalid arguments");
+		return -EINVAL;
+	}
+	int st = proc_run(a->v, QEMU_IMG_TIMEOUT_MS, out, sizeof(out));
+	if (st != 0) {
+		out[strcspn(out, "\n")] = 0;
+		snprintf(err, errlen, "qemu-img %s failed (%d): %s", a->v[1], st, out);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* Moves the finished tmp file into place durably. */
+static int commit_file(const char *tmp, const char *path, char *err, size_t errlen)
+{
+	int fd = open(tmp, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+	if (rename(tmp, path) < 0) {
+		snprintf(err, errlen, "rename into the pool: %s", strerror(errno));
+		return -errno;
+	}
+	char *dir = xstrdup(path);
+	*strrchr(dir, '/') = 0;
+	fs_sync_dir(dir);
+	free(dir);
+	return 0;
+}
+
+/* Downloads and inspects the source image into dl; its driver goes to *fmt. */
+static int image_fetch(const struct pool *p, const struct msg_vol_create *c, const char *dl,
+                       uint64_t max_virtual, const char **fmt, char *err, size_t errlen)
+{
+	int rc;
+	*fmt = c->image_format ? qemu_img_driver(c->image_format) : NULL;
+	if (!c->image_url || !*fmt) {
+		snprintf(err, errlen, "image %s: no URL or a disk format we cannot read (%s)",
+		         c->source_id, c->image_format ? c->image_format : "none");
+		return -EINVAL;
+	}
+	int fd = open(dl, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", dl, strerror(errno));
+		return -errno;
+	}
+	char *hdr = xasprintf("X-Nubo-Agent-Key: %s", p->agent_key);
+	const char *const headers[] = {hdr, NULL};
+	struct http_get g = {.url = c->image_url,
+	                     .headers = headers,
+	                     .max_bytes = p->max_image_bytes,
+	                     .user_agent = "nubo-storage"};
+	rc = http_client_get_fd(&g, fd, NULL, err, errlen);
+	memset(hdr, 0, strlen(hdr));
+	free(hdr);
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
+	if (rc < 0)
+		return rc;
+	if (c->image_checksum && *c->image_checksum) {
+		char md5[33];
+		if ((rc = md5_file_hex(dl, md5)) < 0 || strcmp(md5, c->image_checksum)) {
+			snprintf(err, errlen, "image %s: checksum mismatch", c->source_id);
+			return rc < 0 ? rc : -EIO;
+		}
+	}
+	struct qemu_img_info info;
+	if ((rc = qemu_img_check(dl, c->image_format, &info, err, errlen)) < 0)
+		return rc;
+	if ((uint64_t)info.virtual_size > max_virtual) {
+		snprintf(err, errlen,
+		         "Image virtual size is %lldGB and doesn't fit in a volume of size %lluGB.",
+		         (long long)((info.virtual_size + GIB - 1) / GIB),
+		         (unsigned long long)(max_virtual / GIB));
+		return -EFBIG;
+	}
+	return 0;
+}
+
+int pool_volume_create(const struct pool *p, const char *id, const struct msg_vol_create *c,
+                       char *err, size_t errlen)
+{
+	struct qemu_img_argv a;
+	char *path = pool_path(p, POOL_VOLUME, id), *tmp = tmp_path(p, id, "qcow2");
+	char *dl = tmp_path(p, id, "image"), *src = NULL;
+	uint64_t size = (uint64_t)c->size_gb * GIB;
+	int rc = 0;
+	if (fs_exists(path))
+		goto out; /* made by an earlier run of this task */
+	unlink(tmp);
+	if (!c->source[0]) {
+		rc = run_img(&a, qemu_img_argv_create(&a, tmp, size), err, errlen);
+	} else if (!strcmp(c->source, "volume") || !strcmp(c->source, "snapshot")) {
+		src = pool_path(p, !strcmp(c->source, "volume") ? POOL_VOLUME : POOL_SNAPSHOT,
+		                c->source_id);
+		if (!fs_exists(src)) {
+			snprintf(err, errlen, "source %s %s is not in this pool", c->source,
+			         c->source_id);
+			rc = -ENOENT;
+			goto out;
+		}
+		rc = run_img(&a, qemu_img_argv_convert(&a, src, "qcow2", tmp), err, errlen);
+	} else if (!strcmp(c->source, "image")) {
+		const char *fmt = NULL;
+		rc = image_fetch(p, c, dl, size, &fmt, err, errlen);
+		if (rc == 0)
+			rc = run_img(&a, qemu_img_argv_convert(&a, dl, fmt, tmp), err, errlen);
+		unlink(dl);
+	} else {
+		snprintf(err, errlen, "unknown source %s", c->source);
+		rc = -EINVAL;
+	}
+	/* a copy is grown to the requested size (the API refuses a smaller one) */
+	if (rc == 0 && c->source[0])
+		rc = run_img(&a, qemu_img_argv_resize(&a, tmp, size), err, errlen);
+	if (rc == 0)
+		rc = commit_file(tmp, path, err, errlen);
+out:
+	if (rc < 0)
+		unlink(tmp);
+	free(path);
+	free(tmp);
+	free(dl);
+	free(src);
+	return rc;
+}
+
+int pool_snapshot_create(const struct pool *p, const char *id, const char *volume_id, char *err,
+                         size_t errlen)
+{
+	struct qemu_img_argv a;
+	char *path = pool_path(p, POOL_SNAPSHOT, id), *tmp = tmp_path(p, id, "qcow2");
+	char *src = pool_path(p, POOL_VOLUME, volume_id);
+	int rc = 0;
+	if (fs_exists(path))
+		goto out;
+	if (!fs_exists(src)) {
+		snprintf(err, errlen, "volume %s is not in this pool", volume_id);
+		rc = -ENOENT;
+		goto out;
+	}
+	unlink(tmp);
+	rc = run_img(&a, qemu_img_argv_convert(&a, src, "qcow2", tmp), err, errlen);
+	if (rc == 0)
+		rc = commit_file(tmp, path, err, errlen);
+	if (rc < 0)
+		unlink(tmp);
+out:
+	free(path);
+	free(tmp);
+	free(src);
+	return rc;
+}
+
+int pool_volume_extend(const struct pool *p, const char *id, int size_gb, char *err, size_t errlen)
+{
+	struct qemu_img_argv a;
+	char *path = pool_path(p, POOL_VOLUME, id);
+	int rc = run_img(&a, qemu_img_argv_resize(&a, path, (uint64_t)size_gb * GIB), err, errlen);
+	free(path);
+	return rc;
+}
+
+int pool_remove(const struct pool *p, enum pool_kind kind, const char *id, char *err, size_t errlen)
+{
+	char *path = pool_path(p, kind, id);
+	int rc = 0;
+	if (unlink(path) < 0 && errno != ENOENT) {
+		rc = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	} else {
+		char *dir = xasprintf("%s/%s", p->dir, kind_dirs[kind]);
+		fs_sync_dir(dir);
+		free(dir);
+	}
+	free(path);
+	return rc;
+}
+
+void pool_space(const struct pool *p, int *total_gb, int *free_gb)
+{
+	struct statvfs v;
+	*total_gb = *free_gb = 0;
+	if (statvfs(p->dir, &v) == 0) {
+		*total_gb = (int)((unsigned long long)v.f_blocks * v.f_frsize >> 30);
+		*free_gb = (int)((unsigned long long)v.f_bavail * v.f_frsize >> 30);
+	}
+}
+
+int pool_list(const struct pool *p, struct msg_resource *out, int max)
+{
+	int n = 0;
+	for (int k = POOL_VOLUME; k <= POOL_SNAPSHOT; k++) {
+		char *d = xasprintf("%s/%s", p->dir, kind_dirs[k]);
+		DIR *dir = opendir(d);
+		free(d);
+		if (!dir)
+			continue;
+		struct dirent *e;
+		while (n < max && (e = readdir(dir))) {
+			size_t len = strlen(e->d_name);
+			if (len != UUID_STR_LEN - 1 + 6 ||
+			    strcmp(e->d_name + UUID_STR_LEN - 1, ".qcow2"))
+				continue;
+			memcpy(out[n].id, e->d_name, UUID_STR_LEN - 1);
+			out[n].id[UUID_STR_LEN - 1] = 0;
+			if (!uuid_is_valid(out[n].id))
+				continue;
+			out[n].kind = k == POOL_VOLUME ? MSG_RES_VOLUME : MSG_RES_SNAPSHOT;
+			strcpy(out[n].state, VOL_AVAILABLE);
+			n++;
+		}
+		closedir(dir);
+	}
+	return n;
+}

@@ -1,0 +1,51 @@
+/* The volume pool of one storage host: a directory of self-contained qcow2 files,
+ * volumes/<id>.qcow2 and snapshots/<id>.qcow2, made in tmp/ and renamed into place
+ * once complete (so a file in volumes/ or snapshots/ is always whole, and a restart
+ * finds either nothing or the finished file). Snapshots and clones are full copies
+ * (`qemu-img convert`), never overlay chains: a volume, a snapshot and a clone each
+ * live and die alone (docs/internals.md, "Storage agent"). qemu-img runs from argv
+ * (common/qemu_img.h); a source image is inspected (common/qemu_img_check) before
+ * any tool opens it. Thread-safe for different ids. Never logs. */
+#ifndef NUBO_STORAGE_POOL_H
+#define NUBO_STORAGE_POOL_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "msg.h"
+
+struct pool {
+	char *dir;       /* the state directory (absolute) */
+	char *agent_key; /* presented on image downloads */
+	long long max_image_bytes;
+};
+
+enum pool_kind { POOL_VOLUME, POOL_SNAPSHOT };
+
+/* Fills p for dir and creates volumes/, snapshots/ and an empty tmp/. 0 or -errno. */
+int pool_open(struct pool *p, const char *dir, const char *agent_key, long long max_image_bytes,
+              char *err, size_t errlen);
+void pool_close(struct pool *p);
+
+/* The path of id's file of kind (owned). */
+char *pool_path(const struct pool *p, enum pool_kind kind, const char *id);
+
+/* Creates volume id per c (empty, or a copy of a volume, a snapshot or an image,
+ * grown to c->size_gb). A volume already in place is success (idempotent). 0, or a
+ * negative errno with err (nothing left behind). */
+int pool_volume_create(const struct pool *p, const char *id, const struct msg_vol_create *c,
+                       char *err, size_t errlen);
+/* Copies volume volume_id into snapshot id. Idempotent as create. */
+int pool_snapshot_create(const struct pool *p, const char *id, const char *volume_id, char *err,
+                         size_t errlen);
+/* Grows volume id to size_gb (never shrinks: a larger file is left as it is). */
+int pool_volume_extend(const struct pool *p, const char *id, int size_gb, char *err, size_t errlen);
+/* Removes id's file of kind; a missing one is success. */
+int pool_remove(const struct pool *p, enum pool_kind kind, const char *id, char *err,
+                size_t errlen);
+/* Free and total GiB of the pool's file system. */
+void pool_space(const struct pool *p, int *total_gb, int *free_gb);
+/* Fills up to max resources with what the pool holds (volumes and snapshots, state
+ * "available"). Returns the count. */
+int pool_list(const struct pool *p, struct msg_resource *out, int max);
+
+#endif

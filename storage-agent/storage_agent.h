@@ -1,0 +1,34 @@
+/* nubo-storage as a driver of the agent runtime (common/agent.h): volumes and
+ * snapshots are its resources, the pool (pool.h) does the work, and every hello lists
+ * what the pool holds, so a restarted agent tells the scheduler what exists. */
+#ifndef NUBO_STORAGE_AGENT_H
+#define NUBO_STORAGE_AGENT_H
+#include <signal.h>
+#include <stddef.h>
+
+#include "conf.h"
+#include "msg.h"
+
+struct storage_conf {
+	char host[MSG_HOST_MAX]; /* [storage] host, default "<[compute] host>-storage" */
+	char az[MSG_HOST_MAX];
+	char *state_dir; /* [storage] state_dir: the pool */
+	char *scheduler_url;
+	char *agent_key;
+	long long max_image_bytes; /* [storage] max_image_mb */
+	int heartbeat_interval, max_workers;
+	const struct conf *raw;
+};
+
+/* Reads [storage] (and [bus]) of c into sc. 0 or -EINVAL with err. */
+int storage_conf_load(struct storage_conf *sc, const struct conf *c, char *err, size_t errlen);
+void storage_conf_release(struct storage_conf *sc);
+
+struct storage_agent;
+/* Opens the pool of conf (borrowed). NULL with err. */
+struct storage_agent *storage_agent_new(const struct storage_conf *conf, char *err, size_t errlen);
+/* Runs until *stop. 0 or a negative errno. */
+int storage_agent_run(struct storage_agent *a, volatile sig_atomic_t *stop);
+void storage_agent_free(struct storage_agent *a);
+
+#endif

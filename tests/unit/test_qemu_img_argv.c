@@ -1,0 +1,76 @@
+/* The storage agent's qemu-img command lines (common/qemu_img.h argv builders): exact
+ * argv for each operation, and what they refuse. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "qemu_img.h"
+
+/* The argv joined with single spaces. */
+static const char *joined(const struct qemu_img_argv *a)
+{
+	static char buf[1024];
+	buf[0] = 0;
+	for (size_t i = 0; a->v[i]; i++)
+		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s", i ? " " : "",
+		         a->v[i]);
+	return buf;
+}
+
+static void test_create(void **state)
+{
+	struct qemu_img_argv a;
+	assert_int_equal(qemu_img_argv_create(&a, "/pool/volumes/v.qcow2", 1ull << 30), 0);
+	assert_string_equal(joined(&a), "qemu-img create -q -f qcow2 -o cluster_size=65536 "
+	                                "/pool/volumes/v.qcow2 1073741824");
+	/* a relative path could read as an option; sizes are whole sectors */
+	assert_int_equal(qemu_img_argv_create(&a, "-o", 1ull << 30), -EINVAL);
+	assert_null(a.v[0]);
+	assert_int_equal(qemu_img_argv_create(&a, "v.qcow2", 1ull << 30), -EINVAL);
+	assert_int_equal(qemu_img_argv_create(&a, "/p/v", 0), -EINVAL);
+	assert_int_equal(qemu_img_argv_create(&a, "/p/v", 1000), -EINVAL);
+	assert_int_equal(qemu_img_argv_create(&a, NULL, 512), -EINVAL);
+	assert_int_equal(qemu_img_argv_create(&a, "/p/v", 512), 0);
+}
+
+static void test_convert(void **state)
+{
+	struct qemu_img_argv a;
+	assert_int_equal(
+	    qemu_img_argv_convert(&a, "/pool/snapshots/s.qcow2", "qcow2", "/pool/tmp/v.qcow2"), 0);
+	assert_string_equal(joined(&a), "qemu-img convert -q -f qcow2 -O qcow2 "
+	                                "/pool/snapshots/s.qcow2 /pool/tmp/v.qcow2");
+	assert_int_equal(qemu_img_argv_convert(&a, "/img", "raw", "/out"), 0);
+	assert_string_equal(joined(&a), "qemu-img convert -q -f raw -O qcow2 /img /out");
+	/* the source driver is always forced, and only to what we inspect */
+	assert_int_equal(qemu_img_argv_convert(&a, "/img", "vmdk", "/out"), -EINVAL);
+	assert_int_equal(qemu_img_argv_convert(&a, "/img", NULL, "/out"), -EINVAL);
+	assert_int_equal(qemu_img_argv_convert(&a, "img", "raw", "/out"), -EINVAL);
+	assert_int_equal(qemu_img_argv_convert(&a, "/img", "raw", "-n"), -EINVAL);
+}
+
+static void test_resize(void **state)
+{
+	struct qemu_img_argv a;
+	assert_int_equal(qemu_img_argv_resize(&a, "/pool/volumes/v.qcow2", 2ull << 30), 0);
+	assert_string_equal(joined(&a), "qemu-img resize -q -f qcow2 /pool/volumes/v.qcow2 "
+	                                "2147483648");
+	assert_int_equal(qemu_img_argv_resize(&a, "/p", 0), -EINVAL);
+	assert_int_equal(qemu_img_argv_resize(&a, "/p", (1ull << 50) + 512), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_create),
+	    cmocka_unit_test(test_convert),
+	    cmocka_unit_test(test_resize),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
