@@ -36,6 +36,7 @@ struct objserver_conf {
 	long reserve_mb; /* free space kept on a device: below it PUT is 507 */
 	long audit_bytes_per_sec;
 	long replicate_interval;
+	long verify_read_max; /* GETs of objects up to this size verify the MD5 first */
 };
 
 /* What a worker serves. */
@@ -353,6 +354,39 @@ static enum MHD_Result add_meta_header(struct MHD_Response *r, json_t *h)
 	return MHD_YES;
 }
 
+/* 1 when the bytes of the .data file at fd hash to etag. */
+static int data_intact(int fd, uint64_t size, const char *etag)
+{
+	char buf[65536], hex[33];
+	struct md5 m;
+	md5_init(&m);
+	uint64_t at = 0;
+	while (at < size) {
+		size_t want = size - at < sizeof(buf) ? (size_t)(size - at) : sizeof(buf);
+		ssize_t k = pread(fd, buf, want, (off_t)(OBJFILE_HEADER + at));
+		if (k <= 0)
+			return 0;
+		md5_update(&m, buf, (size_t)k);
+		at += (uint64_t)k;
+	}
+	md5_final_hex(&m, hex);
+	return etag && !strcmp(hex, etag);
+}
+
+void objserver_quarantine(const char *root, const char *path)
+{
+	char qdir[PATH_MAX], dst[PATH_MAX + 64];
+	snprintf(qdir, sizeof(qdir), "%s/quarantined", root);
+	objfile_mkdirs(qdir);
+	const char *base = strrchr(path, '/');
+	char hashdir[PATH_MAX];
+	snprintf(hashdir, sizeof(hashdir), "%.*s", (int)(base - path), path);
+	const char *hash = strrchr(hashdir, '/');
+	snprintf(dst, sizeof(dst), "%s/%s-%s", qdir, hash ? hash + 1 : "x", base + 1);
+	if (rename(path, dst) == 0)
+		log_warn("quarantined %s: its bytes do not match its ETag", path);
+}
+
 static enum MHD_Result do_get(struct worker *w, struct MHD_Connection *c, const char *url)
 {
 	char dir[PATH_MAX], name[2048], ts[OBJFILE_TS_LEN], path[PATH_MAX + 32], buf[64];
@@ -373,6 +407,13 @@ static enum MHD_Result do_get(struct worker *w, struct MHD_Connection *c, const 
 	}
 	uint64_t size = (uint64_t)json_integer_value(json_object_get(meta, "size")), off = 0,
 	         len = size;
+	if ((long long)size <= w->cfg->verify_read_max &&
+	    !data_intact(fd, size, json_string_value(json_object_get(meta, "etag")))) {
+		close(fd);
+		json_decref(meta);
+		objserver_quarantine(w->root, path);
+		return answer(c, 404, NULL);
+	}
 	int status = 200;
 	int rr = objserver_range(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Range"), size,
 	                         &off, &len);
@@ -505,6 +546,7 @@ static int objserver_conf_load(const struct conf *c, void **cfg, char *summary, 
 	o->reserve_mb = conf_get_long(c, "objstore", "reserve_mb", 64);
 	o->audit_bytes_per_sec = conf_get_long(c, "objstore", "audit_bytes_per_sec", 10 << 20);
 	o->replicate_interval = conf_get_long(c, "objstore", "replicate_interval", 30);
+	o->verify_read_max = conf_get_long(c, "objstore", "verify_read_max", 4 << 20);
 	if (o->reserve_mb < 0 || o->audit_bytes_per_sec < 0 || o->replicate_interval < 1) {
 		snprintf(err, errlen,
 		         "[objstore] reserve_mb, audit_bytes_per_sec, "

@@ -14,4 +14,8 @@ extern const struct daemon_def objserver_daemon;
  * single byte range (then the whole object is sent, as HTTP allows). Pure. */
 int objserver_range(const char *h, uint64_t size, uint64_t *off, uint64_t *len);
 
+/* Moves the corrupt version file at path (under the device root) to root/quarantined/,
+ * so that the replicator restores a good copy. Logs it. */
+void objserver_quarantine(const char *root, const char *path);
+
 #endif
