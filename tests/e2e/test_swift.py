@@ -11,6 +11,7 @@ import subprocess
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -268,7 +269,7 @@ def test_hostile_paths(req, proxy):
     assert req("PUT", "/e2e-bad/o", raw=b"x",
                headers={"X-Object-Meta-" + "k" * 129: "v"}).status == 400
     assert req("PUT", "/e2e-bad/o", raw=b"x", headers={"X-Object-Meta-K": "v" * 257}).status == 400
-    assert req("PUT", "/e2e-bad/nolen", headers={"Content-Length": None}).status in (201, 411)
+    assert _no_length_put("/e2e-bad/nolen") == 411  # neither a length nor chunked
     assert http_request(proxy + "/v1/", "GET").status == 400
     assert http_request(proxy + "/v1/notanaccount/c", "GET", token="x").status in (400, 401)
     # names are taken verbatim: a leading '/' is an object named "/x", not "x"
@@ -276,8 +277,21 @@ def test_hostile_paths(req, proxy):
     assert req("GET", "/e2e-bad?format=json").json[0]["name"] == "/x"
     assert req("GET", "/e2e-bad/x").status == 404
     req("DELETE", "/e2e-bad//x")
-    req("DELETE", "/e2e-bad/nolen")
+    req("DELETE", "/e2e-bad/nolen")  # none was made; a stale one from an earlier run goes
     assert req("DELETE", "/e2e-bad").status == 204
+
+
+def _no_length_put(path):
+    """A PUT with neither Content-Length nor Transfer-Encoding: its status."""
+    import http.client
+    u = urllib.parse.urlsplit(_BYTES_CTX["base"] + path)
+    c = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+    c.putrequest("PUT", u.path)
+    c.putheader("X-Auth-Token", _BYTES_CTX["token"])
+    c.endheaders()
+    st = c.getresponse().status
+    c.close()
+    return st
 
 
 def worker_pids():
