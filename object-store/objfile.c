@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "md5.h"
 
 int objfile_ts_valid(const char *ts)
 {
@@ -139,4 +140,22 @@ int objfile_mkdirs(const char *dir)
 		return -errno;
 	fs_sync_dir(parent);
 	return 0;
+}
+
+int objfile_intact(int fd, uint64_t size, const char *etag)
+{
+	char buf[65536], hex[33];
+	struct md5 m;
+	md5_init(&m);
+	uint64_t at = 0;
+	while (at < size) {
+		size_t want = size - at < sizeof(buf) ? (size_t)(size - at) : sizeof(buf);
+		ssize_t k = pread(fd, buf, want, (off_t)(OBJFILE_HEADER + at));
+		if (k <= 0)
+			return 0;
+		md5_update(&m, buf, (size_t)k);
+		at += (uint64_t)k;
+	}
+	md5_final_hex(&m, hex);
+	return etag && !strcmp(hex, etag);
 }

@@ -29,4 +29,7 @@ json_t *objfile_header_read(int fd);
 /* mkdir -p dir, fsyncing each parent a level was created in. 0 or -errno. */
 int objfile_mkdirs(const char *dir);
 
+/* 1 when the size bytes after the header of the .data file at fd hash to etag. */
+int objfile_intact(int fd, uint64_t size, const char *etag);
+
 #endif

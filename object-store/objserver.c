@@ -285,6 +285,11 @@ static enum MHD_Result do_delete(struct worker *w, struct MHD_Connection *c, con
 		return answer(c, 507, "mkdir failed");
 	snprintf(path, sizeof(path), "%s/%s.ts", dir, ts);
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	/* the tombstone holds the name: the replicator sends the DELETE on by name */
+	if (fd >= 0 && write(fd, name, strlen(name)) != (ssize_t)strlen(name)) {
+		close(fd);
+		fd = -1;
+	}
 	if (fd < 0 || fsync(fd) < 0) {
 		if (fd >= 0)
 			close(fd);
@@ -354,25 +359,6 @@ static enum MHD_Result add_meta_header(struct MHD_Response *r, json_t *h)
 	return MHD_YES;
 }
 
-/* 1 when the bytes of the .data file at fd hash to etag. */
-static int data_intact(int fd, uint64_t size, const char *etag)
-{
-	char buf[65536], hex[33];
-	struct md5 m;
-	md5_init(&m);
-	uint64_t at = 0;
-	while (at < size) {
-		size_t want = size - at < sizeof(buf) ? (size_t)(size - at) : sizeof(buf);
-		ssize_t k = pread(fd, buf, want, (off_t)(OBJFILE_HEADER + at));
-		if (k <= 0)
-			return 0;
-		md5_update(&m, buf, (size_t)k);
-		at += (uint64_t)k;
-	}
-	md5_final_hex(&m, hex);
-	return etag && !strcmp(hex, etag);
-}
-
 void objserver_quarantine(const char *root, const char *path)
 {
 	char qdir[PATH_MAX], dst[PATH_MAX + 64];
@@ -408,7 +394,7 @@ static enum MHD_Result do_get(struct worker *w, struct MHD_Connection *c, const 
 	uint64_t size = (uint64_t)json_integer_value(json_object_get(meta, "size")), off = 0,
 	         len = size;
 	if ((long long)size <= w->cfg->verify_read_max &&
-	    !data_intact(fd, size, json_string_value(json_object_get(meta, "etag")))) {
+	    !objfile_intact(fd, size, json_string_value(json_object_get(meta, "etag")))) {
 		close(fd);
 		json_decref(meta);
 		objserver_quarantine(w->root, path);
@@ -545,7 +531,7 @@ static int objserver_conf_load(const struct conf *c, void **cfg, char *summary, 
 	o->node_ip = conf_get(c, "objstore", "node_ip", "127.0.0.1");
 	o->reserve_mb = conf_get_long(c, "objstore", "reserve_mb", 64);
 	o->audit_bytes_per_sec = conf_get_long(c, "objstore", "audit_bytes_per_sec", 10 << 20);
-	o->replicate_interval = conf_get_long(c, "objstore", "replicate_interval", 30);
+	o->replicate_interval = conf_get_long(c, "objstore", "replicate_interval", 10);
 	o->verify_read_max = conf_get_long(c, "objstore", "verify_read_max", 4 << 20);
 	if (o->reserve_mb < 0 || o->audit_bytes_per_sec < 0 || o->replicate_interval < 1) {
 		snprintf(err, errlen,

@@ -294,6 +294,13 @@ def _no_length_put(path):
     return st
 
 
+def replicas(stack, account, container, name):
+    """The .data files of an object on the stack's devices (one per replica)."""
+    h = hashlib.md5(("/%s/%s/%s" % (account, container, name)).encode()).hexdigest()
+    devs = stack.root / "var" / "lib" / "nubo" / "objects"
+    return sorted(devs.glob("d*/objects/*/%s/%s/*.data" % (h[-3:], h)))
+
+
 def worker_pids():
     """{device: pid} of the object server workers (comm objsrv-<device>)."""
     out = {}
@@ -309,7 +316,7 @@ def worker_pids():
     return out
 
 
-def test_kill9_object_server_during_writes(stack, req):
+def test_kill9_object_server_during_writes(stack, req, account):
     """Every write acknowledged while one object server is SIGKILLed is readable with
     its exact bytes afterwards, and the store keeps taking writes with one down."""
     req("PUT", "/e2e-kill")
@@ -342,16 +349,18 @@ def test_kill9_object_server_during_writes(stack, req):
     wait_for(lambda: worker_pids().get("d2") not in (None, victim), 30, 0.5, "d2 restarted")
     listing = req("GET", "/e2e-kill?format=json").json
     assert set(acked) <= {o["name"] for o in listing}
+    # the replicator gives every object its third copy back
+    wait_for(lambda: all(len(replicas(stack, account, "e2e-kill", n)) == 3 for n in acked),
+             120, 2, "three replicas of every acknowledged write")
 
 
-def test_corrupt_replica_is_not_served(stack, req):
+def test_corrupt_replica_is_not_served(stack, req, account):
     body = os.urandom(100000)
     req("PUT", "/e2e-rot")
     assert req("PUT", "/e2e-rot/o", raw=body).status == 201
     devs = stack.root / "var" / "lib" / "nubo" / "objects"
-    files = sorted(devs.glob("d*/objects/*/*/*/*.data"))
-    # the object's three replicas, one per device
-    mine = [f for f in files if f.stat().st_size == 8192 + len(body)]
+    before = set(devs.glob("d*/quarantined/*"))
+    mine = replicas(stack, account, "e2e-rot", "o")  # one per device
     assert len(mine) == 3, mine
     for f in mine[:2]:  # two of three rot
         with open(f, "r+b") as fh:
@@ -362,5 +371,31 @@ def test_corrupt_replica_is_not_served(stack, req):
     for _ in range(3):
         assert hashlib.sha256(_bytes_get("/e2e-rot/o", {})).digest() == \
             hashlib.sha256(body).digest()
-    quarantined = list(devs.glob("d*/quarantined/*"))
+    quarantined = set(devs.glob("d*/quarantined/*")) - before
     assert len(quarantined) == 2, quarantined
+    # the replicator restores the two quarantined copies from the good one
+    wait_for(lambda: len(replicas(stack, account, "e2e-rot", "o")) == 3, 120, 2,
+             "the quarantined replicas restored")
+    for f in replicas(stack, account, "e2e-rot", "o"):
+        assert f.read_bytes()[8192:] == body
+
+
+def test_auditor_quarantines_unread_rot(stack, req, account):
+    """A replica nobody reads is found by the auditor and repaired by the replicator."""
+    body = os.urandom(30000)
+    req("PUT", "/e2e-aud")
+    assert req("PUT", "/e2e-aud/o", raw=body).status == 201
+    files = replicas(stack, account, "e2e-aud", "o")
+    assert len(files) == 3
+    with open(files[0], "r+b") as fh:
+        fh.seek(8192 + 7)
+        b = fh.read(1)
+        fh.seek(8192 + 7)
+        fh.write(bytes([b[0] ^ 0x01]))
+    victim = files[0]
+    wait_for(lambda: not victim.exists() or victim.read_bytes()[8192:] == body, 120, 2,
+             "the auditor to quarantine the rotten replica")
+    wait_for(lambda: len(replicas(stack, account, "e2e-aud", "o")) == 3, 120, 2,
+             "the replica restored")
+    for f in replicas(stack, account, "e2e-aud", "o"):
+        assert f.read_bytes()[8192:] == body
