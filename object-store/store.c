@@ -400,13 +400,14 @@ struct store_put {
 	struct oc oc[RING_MAX_REPLICAS];
 	int live[RING_MAX_REPLICAS];
 	int n, quorum;
+	int superseded; /* replicas that answered 409: they hold a newer version */
 	int64_t length;
 	uint64_t sent;
 };
 
 static int put_live(const struct store_put *p)
 {
-	int k = 0;
+	int k = p->superseded;
 	for (int i = 0; i < p->n; i++)
 		k += p->live[i];
 	return k;
@@ -502,6 +503,13 @@ enum store_err store_put_begin(struct store *s, const char *account, const char 
 				p->live[p->n++] = 1;
 				break;
 			}
+			if (rc == 0 && oc->status == 409) {
+				/* it holds a newer version already: this write is superseded there,
+				 * which counts as written (the newest timestamp wins anyway) */
+				p->superseded++;
+				oc_close(oc);
+				break;
+			}
 			oc_close(oc);
 			if (next >= nodes.n)
 				break;
@@ -561,6 +569,8 @@ enum store_err store_put_finish(struct store_put *p, struct store_meta *meta)
 		if (!p->live[i] || oc_finish(&p->oc[i]) < 0)
 			continue;
 		int st = p->oc[i].status;
+		if (st == 409) /* a newer version landed there meanwhile */
+			ok++;
 		if (st == 201) {
 			ok++;
 			const char *t = oc_header(&p->oc[i], "Etag");
@@ -571,6 +581,7 @@ enum store_err store_put_finish(struct store_put *p, struct store_meta *meta)
 		else if (st == 400)
 			toobig++;
 	}
+	ok += p->superseded;
 	if (ok < p->quorum) {
 		e = mismatch ? STORE_ETAG_MISMATCH : toobig ? STORE_BAD_REQUEST : STORE_UNAVAILABLE;
 		goto out;
@@ -773,7 +784,7 @@ enum store_err store_delete(struct store *s, const char *account, const char *co
 				rc = oc_read_head(&oc);
 			int st = rc == 0 ? oc.status : 0;
 			oc_close(&oc);
-			if (st == 204 || st == 404) {
+			if (st == 204 || st == 404 || st == 409) {
 				acks++;
 				found += st == 204;
 				break;
