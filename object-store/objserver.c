@@ -130,7 +130,7 @@ static int worker_locate(const struct worker *w, const char *url, char *dir, siz
 	const char *o = strchr(c + 1, '/');
 	if (!o || o == c + 1 || !o[1] || strlen(path) >= nlen)
 		return -EINVAL;
-	snprintf(name, nlen, "%s", path);
+	memcpy(name, path, strlen(path) + 1); /* fits: checked above */
 	/* the hash is md5 of "/a/c/o" (ring_hash) */
 	struct md5 m;
 	char hash[33];

@@ -85,7 +85,7 @@ static void part_list(const char *partdir, struct entries *out)
 		while ((h = readdir(dh))) {
 			if (!is_hex(h->d_name, 32))
 				continue;
-			char hdir[PATH_MAX + 40], ts[OBJFILE_TS_LEN];
+			char hdir[PATH_MAX + 300], ts[OBJFILE_TS_LEN];
 			snprintf(hdir, sizeof(hdir), "%s/%s", sdir, h->d_name);
 			enum objfile_kind k = objfile_newest(hdir, ts);
 			if (k == OBJFILE_NONE)
