@@ -21,9 +21,12 @@
 #include "fsutil.h"
 #include "objclient.h"
 #include "ring.h"
+#include "util.h"
 #include "xalloc.h"
 
 #define STORE_HANDOFFS 4
+#define STORE_SEEN_SLOTS 4096
+#define STORE_SEEN_TTL 3600 /* seconds a container seen is trusted when the db is down */
 
 struct store {
 	struct store_config cfg;
@@ -34,6 +37,13 @@ struct store {
 	unsigned long spool_seq;
 	pthread_t spooler;
 	volatile int stop;
+	/* containers seen to exist, so that writes go on while PostgreSQL is away (their
+	 * listing updates are spooled) */
+	pthread_mutex_t seen_lock;
+	struct seen {
+		char key[64]; /* sha256 prefix of account/container */
+		time_t at;
+	} seen[STORE_SEEN_SLOTS];
 };
 
 /* ------------------------------------------------------------------ errors, times */
@@ -375,8 +385,41 @@ static void *spooler_main(void *arg)
 	return NULL;
 }
 
+static struct seen *seen_slot(struct store *s, const char *a, const char *c, char key[65])
+{
+	char *ac = xasprintf("%s/%s", a, c);
+	sha256_hex(ac, strlen(ac), key);
+	free(ac);
+	return &s->seen[strtoul((char[5]){key[0], key[1], key[2], key[3], 0}, NULL, 16) %
+	                STORE_SEEN_SLOTS];
+}
+
+/* Records (exists = 1) or forgets (0) that a container exists. */
+static void seen_set(struct store *s, const char *a, const char *c, int exists)
+{
+	char key[65];
+	struct seen *e = seen_slot(s, a, c, key);
+	pthread_mutex_lock(&s->seen_lock);
+	if (exists) {
+		snprintf(e->key, sizeof(e->key), "%.63s", key);
+		e->at = time(NULL);
+	} else if (!strncmp(e->key, key, sizeof(e->key) - 1))
+		e->key[0] = '\0';
+	pthread_mutex_unlock(&s->seen_lock);
+}
+
+static int seen_recently(struct store *s, const char *a, const char *c)
+{
+	char key[65];
+	struct seen *e = seen_slot(s, a, c, key);
+	pthread_mutex_lock(&s->seen_lock);
+	int hit = !strncmp(e->key, key, sizeof(e->key) - 1) && time(NULL) - e->at < STORE_SEEN_TTL;
+	pthread_mutex_unlock(&s->seen_lock);
+	return hit;
+}
+
 /* 1 when the container exists, 0 when not, -EIO when the database is unreachable. */
-static int container_exists(struct store *s, const char *a, const char *c)
+static int container_lookup(struct store *s, const char *a, const char *c)
 {
 	PGconn *db = store_db(s);
 	if (!db)
@@ -387,7 +430,17 @@ static int container_exists(struct store *s, const char *a, const char *c)
 	int rc = r ? PQntuples(r) > 0 : -EIO;
 	PQclear(r);
 	db_release(s->cfg.db, db);
+	if (rc >= 0)
+		seen_set(s, a, c, rc);
 	return rc;
+}
+
+/* container_lookup for a write: while the database is unreachable, a container this
+ * proxy saw within the last hour still takes objects (the listing update is spooled). */
+static int container_exists(struct store *s, const char *a, const char *c)
+{
+	int rc = container_lookup(s, a, c);
+	return rc == -EIO && seen_recently(s, a, c) ? 1 : rc;
 }
 
 /* ------------------------------------------------------------------ put */
@@ -983,6 +1036,7 @@ enum store_err store_container_delete(struct store *s, const char *account, cons
 	    db_commit(db) < 0)
 		goto rollback;
 	e = STORE_OK;
+	seen_set(s, account, container, 0);
 	goto out;
 rollback:
 	db_rollback(db);
@@ -1195,7 +1249,7 @@ enum store_err store_list_objects(struct store *s, const char *account, const ch
 	memset(out, 0, sizeof(*out));
 	if (!store_account_name_ok(account) || !store_container_name_ok(container))
 		return STORE_BAD_REQUEST;
-	int ex = container_exists(s, account, container);
+	int ex = container_lookup(s, account, container);
 	if (ex <= 0)
 		return ex < 0 ? STORE_UNAVAILABLE : STORE_NOT_FOUND;
 	return list_run(s,
@@ -1240,6 +1294,7 @@ struct store *store_open(const struct store_config *cfg, char *err, size_t errle
 		s->ring_mtime = st.st_mtime;
 	pthread_rwlock_init(&s->lock, NULL);
 	pthread_mutex_init(&s->spool_lock, NULL);
+	pthread_mutex_init(&s->seen_lock, NULL);
 	fs_mkdir_p(cfg->spool_dir, 0750);
 	pthread_create(&s->spooler, NULL, spooler_main, s);
 	return s;
@@ -1254,5 +1309,6 @@ void store_close(struct store *s)
 	ring_free(s->ring);
 	pthread_rwlock_destroy(&s->lock);
 	pthread_mutex_destroy(&s->spool_lock);
+	pthread_mutex_destroy(&s->seen_lock);
 	free(s);
 }
