@@ -142,6 +142,9 @@ NUBO_BUS_PORT=$BUS_PORT
 NUBO_PG_PORT=$PG_PORT
 EOF
 API_URL=http://127.0.0.1:$API_PORT
+# the object store's proxy; its three object servers take the next three ports
+if [ "$API_PORT" = 8080 ]; then OBJ_PORT=${NUBO_OBJ_PORT:-8090}; else OBJ_PORT=${NUBO_OBJ_PORT:-$((API_PORT + 10000))}; fi
+OBJ_URL=http://127.0.0.1:$OBJ_PORT
 ROOTOPT=
 [ "$NUBO_ROOT" = / ] || ROOTOPT=" --root $NUBO_ROOT"
 
@@ -301,6 +304,11 @@ net	curve_client_public	$NUBO_CURVE_NET_PUBLIC
 net	curve_client_secret	$NUBO_CURVE_NET_SECRET
 network	metadata_secret	$NUBO_METADATA_SECRET
 storage	state_dir	$NUBO_VARLIB/storage
+objstore	proxy_port	$OBJ_PORT
+objstore	public_url	$OBJ_URL
+objstore	ring_file	$NUBO_ETC/object.ring
+objstore	devices_dir	$NUBO_VARLIB/objects
+objstore	spool_dir	$NUBO_VARLIB/objspool
 EOF
 	awk -F '\t' -v stamp="$(date -u '+%Y-%m-%d %H:%M:%SZ')" '
 	NR == FNR { want[$1, $2] = $3; order[++n] = $1 SUBSEP $2; next }
@@ -360,6 +368,30 @@ for d in "${NUBO_DAEMONS[@]}"; do
 		chown -R "$u:$u" "$NUBO_IMAGE_DIR"
 	fi
 done
+# the object store: one device directory per object server (zones 1-3 on this box),
+# the proxy's spool, and the ring (built once; nubo-manage ring changes it later)
+objstore_setup() {
+	local d u i ring=$NUBO_ETC/object.ring
+	for d in "${NUBO_DAEMONS[@]}"; do
+		nubo_daemon_needs "$d" objects || continue
+		u=${NUBO_DAEMON_USER[$d]}
+		for i in 1 2 3; do
+			install -d -m 0750 -o "$u" -g "$u" "$NUBO_VARLIB/objects" "$NUBO_VARLIB/objects/d$i"
+		done
+		install -d -m 0750 -o "$u" -g "$u" "$NUBO_VARLIB/objspool"
+	done
+	if [ ! -s "$ring" ] || ! grep -q " 127.0.0.1:$((OBJ_PORT + 1)) d1$" "$ring"; then
+		rm -f "$ring"
+		"$NUBO_BIN/nubo-manage" ring build "$ring" 10 3
+		for i in 1 2 3; do
+			"$NUBO_BIN/nubo-manage" ring add "$ring" "$i" 100 "127.0.0.1:$((OBJ_PORT + i))" "d$i" >/dev/null
+		done
+		"$NUBO_BIN/nubo-manage" ring rebalance "$ring" >/dev/null
+	fi
+	chmod 0644 "$ring"
+}
+objstore_setup
+
 # -n exactly as the supervisor runs it (as its user): this also proves that user
 # reaches the binary and the configuration
 for d in "${NUBO_DAEMONS[@]}"; do
@@ -458,7 +490,7 @@ if [ "$NUBO_ROOT" = / ] && nubo_systemd; then
 else
 	# a re-run restarts them on the new build and configuration (QEMUs live on)
 	"$HERE/nubo-ctl" --root "$NUBO_ROOT" stop "${NUBO_DAEMONS[@]}" >/dev/null
-	for p in "$API_PORT" "$BUS_PORT" "$WAKE_PORT"; do
+	for p in "$API_PORT" "$BUS_PORT" "$WAKE_PORT" "$OBJ_PORT" $((OBJ_PORT + 1)) $((OBJ_PORT + 2)) $((OBJ_PORT + 3)); do
 		port_busy "$p" && nubo_die "port $p is taken: choose others with --port/--bus-port"
 	done
 	"$HERE/nubo-ctl" --root "$NUBO_ROOT" start "${NUBO_DAEMONS[@]}"
@@ -470,6 +502,13 @@ for ((i = 0; i < 60; i++)); do
 done
 curl -fsS -o /dev/null --max-time 5 "$API_URL/identity/v3" ||
 	nubo_die "the API does not answer at $API_URL/identity/v3; see $NUBO_LOGDIR/nubo-api.log"
+
+for ((i = 0; i < 30; i++)); do
+	curl -fsS -o /dev/null --max-time 2 "$OBJ_URL/info" && break
+	sleep 1
+done
+curl -fsS -o /dev/null --max-time 5 "$OBJ_URL/info" ||
+	nubo_die "the object store does not answer at $OBJ_URL/info; see $NUBO_LOGDIR/nubo-objproxy.log"
 
 # ------------------------------------------------------------------ credentials
 step "credentials ($NUBO_OPENRC, $NUBO_CLOUDS)"
@@ -570,7 +609,8 @@ elapsed=$((SECONDS - START))
 cat <<EOF
 
 Nubo is running (root $NUBO_ROOT).
-  API          $API_URL   (/identity/v3, /compute/v2.1, /image/v2, /network/v2.0)
+  API          $API_URL   (/identity/v3, /compute/v2.1, /image/v2, /network/v2.0, /volume/v3)
+  object store $OBJ_URL   (Swift: /v1/AUTH_<project_id>)
   credentials  . $NUBO_OPENRC admin      (or: . $NUBO_OPENRC demo)
                or: export OS_CLIENT_CONFIG_FILE=$NUBO_CLOUDS
                    openstack --os-cloud nubo-admin ...   (or nubo-demo)
@@ -583,6 +623,8 @@ Try:
   . $NUBO_OPENRC admin
   openstack server create --flavor m1.tiny --image nubo-tiny --wait vm1
   openstack console log show vm1
+  openstack container create photos; openstack object create photos FILE
+  swift upload photos FILE; swift list photos; swift download photos FILE
 
 stack.sh: done in ${elapsed}s
 elapsed_seconds=$elapsed
