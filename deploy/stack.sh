@@ -174,6 +174,9 @@ new_secrets() {
 	echo "DEMO_PASSWORD=${d:-$(randhex 12)}"
 	echo "NUBO_DB_PASSWORD=${db:-$(randhex 16)}"
 	echo "NUBO_AGENT_KEY=${key:-$(randhex 32)}"
+	# seals credential blobs (EC2 secrets) in the database: losing it loses them
+	key=$(old NUBO_CREDENTIAL_KEY)
+	echo "NUBO_CREDENTIAL_KEY=${key:-$(randhex 32)}"
 	# CURVE keys of the scheduler <-> agent link (Z85; single-quoted: Z85 has $ & ( ...)
 	local k pub sec
 	for k in SERVER CLIENT; do
@@ -288,6 +291,7 @@ bus	curve_client_secret	$NUBO_CURVE_CLIENT_SECRET
 bus	curve_allowed_clients	${host:-node1}=$NUBO_CURVE_CLIENT_PUBLIC
 compute	host	${host:-node1}
 compute	state_dir	$NUBO_STATE_DIR
+identity	credential_key	$NUBO_CREDENTIAL_KEY
 EOF
 	awk -F '\t' -v stamp="$(date -u '+%Y-%m-%d %H:%M:%SZ')" '
 	NR == FNR { want[$1, $2] = $3; order[++n] = $1 SUBSEP $2; next }
