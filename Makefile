@@ -65,7 +65,7 @@ $(BUILD)/bin/$(2): $(BUILD)/$(1)/main.o $(BUILD)/$(1)/lib.a $(BUILD)/common/lib.
 endef
 $(foreach d,$(DAEMONS),$(eval $(call daemon_rule,$(firstword $(subst :, ,$(d))),$(lastword $(subst :, ,$(d))))))
 
-$(BUILD)/bin/nubo-manage: $(BUILD)/tools/nubo-manage.o $(BUILD)/common/lib.a
+$(BUILD)/bin/nubo-manage: $(BUILD)/tools/nubo-manage.o $(BUILD)/object-store/lib.a $(BUILD)/common/lib.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -82,7 +82,7 @@ void store_put_abort(struct store_put *p);
 
 /* A GET in progress. first/last: a byte range (last = -1 for "to the end"; first = -1
  * with last = N for the final N bytes; first = 0, last = -1 for the whole object).
- * open fills meta (the whole object's size and headers) and *off/*len (the bytes read
+ * open fills meta (the whole object's size and headers) and *off, *len (the bytes read
  * will return); read returns bytes (0 at the end, < 0 when the replica broke off: the
  * front end then cuts the connection, the answer's length being already sent). */
 struct store_get;

@@ -12,6 +12,7 @@
 #include "db.h"
 #include "msg.h"
 #include "outbox.h"
+#include "../object-store/ring_cmd.h"
 
 /* Idempotent first-run data: roles, the admin and demo projects and users, and the
  * default flavors. Passwords come from the environment (never argv, which ps shows). */
@@ -84,9 +85,38 @@ static int bootstrap_catalog(PGconn *db, const struct conf *c, char *err, size_t
 	return 0;
 }
 
+/* The object store's Swift endpoint, when [objstore] public_url names its proxy. */
+static int bootstrap_objstore_catalog(PGconn *db, const struct conf *c, char *err, size_t errlen)
+{
+	const char *pub = conf_get(c, "objstore", "public_url", NULL);
+	if (!pub || !*pub)
+		return 0;
+	char url[600];
+	size_t n = strlen(pub);
+	while (n > 0 && pub[n - 1] == '/')
+		n--;
+	snprintf(url, sizeof(url), "%.*s/v1/AUTH_%%(project_id)s", (int)n, pub);
+	const char *region = conf_get(c, "api", "region", "RegionOne");
+	if (DBX(db, err, errlen,
+	        "INSERT INTO services (id, type, name)"
+	        " VALUES (md5('service-' || $1)::uuid::text, $1, $2) ON CONFLICT DO NOTHING",
+	        "object-store", "swift") < 0 ||
+	    DBX(db, err, errlen,
+	        "INSERT INTO endpoints (id, service_id, region_id, interface, url)"
+	        " VALUES (md5('endpoint-' || $1 || '-public')::uuid::text,"
+	        " md5('service-' || $1)::uuid::text, $2, 'public', $3)"
+	        " ON CONFLICT (id) DO UPDATE SET url = EXCLUDED.url,"
+	        " region_id = EXCLUDED.region_id",
+	        "object-store", region, url) < 0)
+		return -1;
+	return 0;
+}
+
 static int bootstrap(PGconn *db, const struct conf *c, char *err, size_t errlen)
 {
 	if (bootstrap_catalog(db, c, err, errlen) < 0)
+		return -1;
+	if (bootstrap_objstore_catalog(db, c, err, errlen) < 0)
 		return -1;
 	for (size_t i = 0; i < sizeof(bootstrap_sql) / sizeof(bootstrap_sql[0]); i++)
 		if (db_exec(db, bootstrap_sql[i], 0, NULL, err, errlen) < 0)
@@ -242,7 +272,8 @@ static int usage(void)
 	      "       instance or quota usage that differs from live instances)\n"
 	      "       (bootstrap reads NUBO_ADMIN_PASSWORD and NUBO_DEMO_PASSWORD)\n"
 	      "       nubo-manage hash-password   (reads the password on stdin)\n"
-	      "       nubo-manage curve-keypair   (prints a Z85 public and secret key)\n",
+	      "       nubo-manage curve-keypair   (prints a Z85 public and secret key)\n"
+	      "       nubo-manage ring build|add|set-weight|rebalance|show FILE ...\n",
 	      stderr);
 	return 2;
 }
@@ -268,6 +299,8 @@ int main(int argc, char **argv)
 		printf("%s %s\n", pub, sec);
 		return 0;
 	}
+	if (!strcmp(argv[i], "ring"))
+		return ring_cmd(argc - i - 1, argv + i + 1, stdout, stderr);
 	if (!strcmp(argv[i], "hash-password")) {
 		char pw[1024], out[crypto_pwhash_STRBYTES];
 		if (!fgets(pw, sizeof(pw), stdin))

@@ -1,0 +1,264 @@
+/* A small blocking HTTP/1.1 client for the proxy's exchanges with object servers. */
+#include "objclient.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "xalloc.h"
+
+#define OC_IO_TIMEOUT_MS 30000
+
+static int oc_wait(int fd, short ev, int ms)
+{
+	struct pollfd p = {.fd = fd, .events = ev};
+	int n;
+	do
+		n = poll(&p, 1, ms);
+	while (n < 0 && errno == EINTR);
+	return n > 0 ? 0 : n == 0 ? -ETIMEDOUT : -errno;
+}
+
+static int send_all(int fd, const void *buf, size_t n)
+{
+	const char *p = buf;
+	while (n > 0) {
+		ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				int rc = oc_wait(fd, POLLOUT, OC_IO_TIMEOUT_MS);
+				if (rc < 0)
+					return rc;
+				continue;
+			}
+			return -errno;
+		}
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+static ssize_t recv_some(int fd, void *buf, size_t n, int ms)
+{
+	for (;;) {
+		ssize_t k = recv(fd, buf, n, 0);
+		if (k >= 0)
+			return k;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			return -errno;
+		int rc = oc_wait(fd, POLLIN, ms);
+		if (rc < 0)
+			return rc;
+	}
+}
+
+static void oc_clear_headers(struct oc *o)
+{
+	for (int i = 0; i < o->nh; i++) {
+		free(o->hname[i]);
+		free(o->hval[i]);
+	}
+	o->nh = 0;
+}
+
+/* Reads one answer head (status line + headers) into o; skips 100 Continue only when
+ * skip_continue. */
+static int oc_head(struct oc *o, int ms, int skip_continue)
+{
+	for (;;) {
+		char *end;
+		while (!(o->have > o->off &&
+		         (end = memmem(o->buf + o->off, o->have - o->off, "\r\n\r\n", 4)))) {
+			if (o->off > 0) {
+				memmove(o->buf, o->buf + o->off, o->have - o->off);
+				o->have -= o->off;
+				o->off = 0;
+			}
+			if (o->have >= sizeof(o->buf) - 1)
+				return -EPROTO;
+			ssize_t k =
+			    recv_some(o->fd, o->buf + o->have, sizeof(o->buf) - 1 - o->have, ms);
+			if (k <= 0)
+				return k < 0 ? (int)k : -ECONNRESET;
+			o->have += (size_t)k;
+		}
+		*end = '\0';
+		char *line = o->buf + o->off;
+		o->off = (size_t)(end + 4 - o->buf);
+		int major, minor, status;
+		if (sscanf(line, "HTTP/%d.%d %d", &major, &minor, &status) != 3)
+			return -EPROTO;
+		oc_clear_headers(o);
+		o->status = status;
+		o->body_left = -1;
+		char *save = NULL;
+		strtok_r(line, "\r\n", &save);
+		for (char *h = strtok_r(NULL, "\r\n", &save); h;
+		     h = strtok_r(NULL, "\r\n", &save)) {
+			char *colon = strchr(h, ':');
+			if (!colon || o->nh >= OC_MAX_HEADERS)
+				continue;
+			*colon = '\0';
+			char *v = colon + 1;
+			while (*v == ' ' || *v == '\t')
+				v++;
+			o->hname[o->nh] = xstrdup(h);
+			o->hval[o->nh] = xstrdup(v);
+			o->nh++;
+			if (!strcasecmp(h, "Content-Length"))
+				o->body_left = strtoll(v, NULL, 10);
+		}
+		if (status == 100 && skip_continue)
+			continue;
+		return 0;
+	}
+}
+
+int oc_open(struct oc *o, const char *host, unsigned port, const char *method, const char *path,
+            const char *const *headers, int64_t body_len, int expect, int timeout_ms)
+{
+	memset(o, 0, sizeof(*o));
+	o->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (o->fd < 0)
+		return -errno;
+	int one = 1;
+	setsockopt(o->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	if (inet_pton(AF_INET, host, &sin.sin_addr) != 1)
+		return -EINVAL;
+	if (connect(o->fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
+		if (errno != EINPROGRESS)
+			return -errno;
+		int rc = oc_wait(o->fd, POLLOUT, timeout_ms);
+		if (rc < 0)
+			return rc;
+		int soerr = 0;
+		socklen_t sl = sizeof(soerr);
+		getsockopt(o->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
+		if (soerr)
+			return -soerr;
+	}
+	char *q = oc_quote(path);
+	size_t cap = 4096 + strlen(q), n = 0;
+	for (int i = 0; headers && headers[i]; i++)
+		cap += strlen(headers[i]) + 2;
+	char *req = xmalloc(cap);
+	n += (size_t)snprintf(req + n, cap - n, "%s %s HTTP/1.1\r\nHost: %s:%u\r\n", method, q,
+	                      host, port);
+	free(q);
+	for (int i = 0; headers && headers[i]; i++)
+		n += (size_t)snprintf(req + n, cap - n, "%s\r\n", headers[i]);
+	if (body_len < 0) {
+		o->chunked = 1;
+		n += (size_t)snprintf(req + n, cap - n, "Transfer-Encoding: chunked\r\n");
+	} else if (body_len > 0 || !strcmp(method, "PUT"))
+		n += (size_t)snprintf(req + n, cap - n, "Content-Length: %lld\r\n",
+		                      (long long)body_len);
+	if (expect)
+		n += (size_t)snprintf(req + n, cap - n, "Expect: 100-continue\r\n");
+	n += (size_t)snprintf(req + n, cap - n, "Connection: close\r\n\r\n");
+	int rc = send_all(o->fd, req, n);
+	free(req);
+	if (rc < 0 || !expect)
+		return rc;
+	return oc_head(o, timeout_ms, 0);
+}
+
+int oc_write(struct oc *o, const void *buf, size_t n)
+{
+	if (n == 0)
+		return 0;
+	if (o->chunked) {
+		char h[32];
+		int k = snprintf(h, sizeof(h), "%zx\r\n", n);
+		int rc = send_all(o->fd, h, (size_t)k);
+		if (rc == 0)
+			rc = send_all(o->fd, buf, n);
+		if (rc == 0)
+			rc = send_all(o->fd, "\r\n", 2);
+		return rc;
+	}
+	return send_all(o->fd, buf, n);
+}
+
+int oc_finish(struct oc *o)
+{
+	if (o->chunked) {
+		int rc = send_all(o->fd, "0\r\n\r\n", 5);
+		if (rc < 0)
+			return rc;
+	}
+	return oc_head(o, OC_IO_TIMEOUT_MS * 2, 1);
+}
+
+int oc_read_head(struct oc *o)
+{
+	return oc_head(o, OC_IO_TIMEOUT_MS, 1);
+}
+
+ssize_t oc_read(struct oc *o, void *buf, size_t max)
+{
+	if (o->body_left == 0)
+		return 0;
+	if (o->body_left > 0 && (int64_t)max > o->body_left)
+		max = (size_t)o->body_left;
+	ssize_t k;
+	if (o->have > o->off) {
+		k = (ssize_t)(o->have - o->off < max ? o->have - o->off : max);
+		memcpy(buf, o->buf + o->off, (size_t)k);
+		o->off += (size_t)k;
+	} else {
+		k = recv_some(o->fd, buf, max, OC_IO_TIMEOUT_MS);
+		if (k < 0)
+			return k;
+		if (k == 0)
+			return o->body_left > 0 ? -ECONNRESET : 0;
+	}
+	if (o->body_left > 0)
+		o->body_left -= k;
+	return k;
+}
+
+const char *oc_header(const struct oc *o, const char *name)
+{
+	for (int i = 0; i < o->nh; i++)
+		if (!strcasecmp(o->hname[i], name))
+			return o->hval[i];
+	return NULL;
+}
+
+void oc_close(struct oc *o)
+{
+	if (o->fd > 0)
+		close(o->fd);
+	o->fd = -1;
+	oc_clear_headers(o);
+}
+
+char *oc_quote(const char *s)
+{
+	size_t n = strlen(s);
+	char *out = xmalloc(n * 3 + 1), *p = out;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '/')
+			*p++ = (char)c;
+		else
+			p += sprintf(p, "%%%02X", c);
+	}
+	*p = '\0';
+	return out;
+}

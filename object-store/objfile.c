@@ -1,0 +1,142 @@
+/* An object server device's on-disk layout: hash directories, versions named by
+ * timestamp, the metadata header of .data files. */
+#include "objfile.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+
+int objfile_ts_valid(const char *ts)
+{
+	if (!ts || strlen(ts) != OBJFILE_TS_LEN - 1)
+		return 0;
+	for (int i = 0; i < OBJFILE_TS_LEN - 1; i++)
+		if (i == 10 ? ts[i] != '.' : !isdigit((unsigned char)ts[i]))
+			return 0;
+	return 1;
+}
+
+void objfile_dir(const char *dev, unsigned part, const char *hash, char *out, size_t n)
+{
+	snprintf(out, n, "%s/objects/%u/%s/%s", dev, part, hash + 29, hash);
+}
+
+/* kind of a version file name "<ts>.data" / "<ts>.ts", its ts into ts. */
+static enum objfile_kind objfile_name_kind(const char *name, char *ts)
+{
+	size_t n = strlen(name);
+	enum objfile_kind k = OBJFILE_NONE;
+	if (n == OBJFILE_TS_LEN - 1 + 5 && !strcmp(name + OBJFILE_TS_LEN - 1, ".data"))
+		k = OBJFILE_DATA;
+	else if (n == OBJFILE_TS_LEN - 1 + 3 && !strcmp(name + OBJFILE_TS_LEN - 1, ".ts"))
+		k = OBJFILE_TOMBSTONE;
+	if (k == OBJFILE_NONE)
+		return k;
+	memcpy(ts, name, OBJFILE_TS_LEN - 1);
+	ts[OBJFILE_TS_LEN - 1] = '\0';
+	return objfile_ts_valid(ts) ? k : OBJFILE_NONE;
+}
+
+enum objfile_kind objfile_newest(const char *dir, char *ts)
+{
+	DIR *d = opendir(dir);
+	enum objfile_kind best = OBJFILE_NONE;
+	ts[0] = '\0';
+	if (!d)
+		return best;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		char t[OBJFILE_TS_LEN];
+		enum objfile_kind k = objfile_name_kind(e->d_name, t);
+		if (k != OBJFILE_NONE && strcmp(t, ts) > 0) {
+			memcpy(ts, t, OBJFILE_TS_LEN);
+			best = k;
+		}
+	}
+	closedir(d);
+	return best;
+}
+
+void objfile_prune(const char *dir, const char *ts)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		char t[OBJFILE_TS_LEN];
+		if (objfile_name_kind(e->d_name, t) != OBJFILE_NONE && strcmp(t, ts) < 0) {
+			char p[PATH_MAX];
+			snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+			unlink(p);
+		}
+	}
+	closedir(d);
+}
+
+int objfile_header_write(int fd, const json_t *meta)
+{
+	char *s = json_dumps(meta, JSON_COMPACT);
+	if (!s)
+		return -ENOMEM;
+	size_t n = strlen(s);
+	int rc = 0;
+	if (n >= OBJFILE_HEADER) {
+		rc = -E2BIG;
+		goto out;
+	}
+	char *buf = calloc(1, OBJFILE_HEADER);
+	if (!buf) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	memcpy(buf, s, n);
+	if (pwrite(fd, buf, OBJFILE_HEADER, 0) != OBJFILE_HEADER)
+		rc = errno ? -errno : -EIO;
+	free(buf);
+out:
+	free(s);
+	return rc;
+}
+
+json_t *objfile_header_read(int fd)
+{
+	char buf[OBJFILE_HEADER + 1];
+	if (pread(fd, buf, OBJFILE_HEADER, 0) != OBJFILE_HEADER)
+		return NULL;
+	buf[OBJFILE_HEADER] = '\0';
+	json_t *j = json_loads(buf, JSON_DISABLE_EOF_CHECK, NULL);
+	if (j && !json_is_object(j)) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
+int objfile_mkdirs(const char *dir)
+{
+	struct stat st;
+	if (stat(dir, &st) == 0)
+		return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+	char parent[PATH_MAX];
+	snprintf(parent, sizeof(parent), "%s", dir);
+	char *slash = strrchr(parent, '/');
+	if (!slash || slash == parent)
+		return -EINVAL;
+	*slash = '\0';
+	int rc = objfile_mkdirs(parent);
+	if (rc < 0)
+		return rc;
+	if (mkdir(dir, 0750) < 0 && errno != EEXIST)
+		return -errno;
+	fs_sync_dir(parent);
+	return 0;
+}

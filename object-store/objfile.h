@@ -1,0 +1,32 @@
+/* One device's files: where an object's versions live, the newest of them, and the 8 KiB
+ * metadata header in front of a .data file's bytes (docs/objstore-api.md, "Disk"). */
+#ifndef NUBO_OBJSTORE_OBJFILE_H
+#define NUBO_OBJSTORE_OBJFILE_H
+#include <jansson.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define OBJFILE_HEADER 8192 /* bytes before the object's data in a .data file */
+#define OBJFILE_TS_LEN 17
+
+enum objfile_kind { OBJFILE_NONE, OBJFILE_DATA, OBJFILE_TOMBSTONE };
+
+/* 1 when ts is an X-Timestamp: 10 digits, '.', 5 digits. Pure. */
+int objfile_ts_valid(const char *ts);
+/* "<dev>/objects/<part>/<suffix>/<hash>" into out. */
+void objfile_dir(const char *dev, unsigned part, const char *hash, char *out, size_t n);
+/* The newest version in dir: its kind and timestamp (ts[OBJFILE_TS_LEN]); OBJFILE_NONE
+ * when dir holds none (or does not exist). */
+enum objfile_kind objfile_newest(const char *dir, char *ts);
+/* Removes the versions in dir older than ts (after a newer one landed). */
+void objfile_prune(const char *dir, const char *ts);
+/* Writes the header (JSON, NUL padded to OBJFILE_HEADER) at offset 0 of fd. 0, -E2BIG
+ * when the JSON does not fit, or -errno. */
+int objfile_header_write(int fd, const json_t *meta);
+/* Reads and parses the header of the .data file open at fd. NULL when it is not one. */
+json_t *objfile_header_read(int fd);
+/* mkdir -p dir, fsyncing each parent a level was created in. 0 or -errno. */
+int objfile_mkdirs(const char *dir);
+
+#endif

@@ -1,0 +1,448 @@
+/* nubo-objproxy's HTTP front: libmicrohttpd, thread per connection, raw URLs, request
+ * bodies handed to the front end as they arrive, answers streamed from the store. */
+#include "proxy.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "proxy_main.h"
+#include "xalloc.h"
+
+#define PX_MAX_HEADERS 48
+#define PX_MAX_QUERY 64
+
+struct px_req {
+	struct px_server *srv;
+	struct MHD_Connection *conn;
+	char *uri; /* as received: path?query */
+	char *path;
+	const char *query; /* into uri */
+	const char *method;
+	const struct px_frontend *fe;
+	void *state;
+	int started, body_stopped, answered;
+	char trans_id[40];
+	/* decoded query, parsed on first use */
+	int qparsed, nq;
+	char *qk[PX_MAX_QUERY], *qv[PX_MAX_QUERY];
+	/* the answer */
+	int status;
+	struct MHD_Response *resp;
+	char *hname[PX_MAX_HEADERS], *hval[PX_MAX_HEADERS];
+	int nh;
+};
+
+struct px_server {
+	struct MHD_Daemon *d;
+	struct store *store;
+	const struct px_frontend *const *fes;
+	size_t nfes;
+	void (*on_answer)(struct px_req *r, int status);
+};
+
+/* ------------------------------------------------------------------ decoding */
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+char *px_unescape(const char *src, int plus_is_space)
+{
+	size_t n = strlen(src);
+	char *out = xmalloc(n + 1), *p = out;
+	for (size_t i = 0; i < n; i++) {
+		if (src[i] == '%') {
+			int h = -1;
+			if (i + 2 < n) {
+				int a = hexval((unsigned char)src[i + 1]),
+				    b = hexval((unsigned char)src[i + 2]);
+				h = a >= 0 && b >= 0 ? a * 16 + b : -1;
+			}
+			if (h <= 0) { /* a bad escape, or %00 */
+				free(out);
+				return NULL;
+			}
+			*p++ = (char)h;
+			i += 2;
+		} else if (plus_is_space && src[i] == '+')
+			*p++ = ' ';
+		else
+			*p++ = src[i];
+	}
+	*p = '\0';
+	return out;
+}
+
+static void px_query_parse(struct px_req *r)
+{
+	if (r->qparsed)
+		return;
+	r->qparsed = 1;
+	char *copy = xstrdup(r->query), *save = NULL;
+	for (char *kv = strtok_r(copy, "&", &save); kv && r->nq < PX_MAX_QUERY;
+	     kv = strtok_r(NULL, "&", &save)) {
+		char *eq = strchr(kv, '=');
+		if (eq)
+			*eq = '\0';
+		char *k = px_unescape(kv, 1), *v = px_unescape(eq ? eq + 1 : "", 1);
+		if (!k || !v) {
+			free(k);
+			free(v);
+			continue;
+		}
+		r->qk[r->nq] = k;
+		r->qv[r->nq] = v;
+		r->nq++;
+	}
+	free(copy);
+}
+
+const char *px_query(struct px_req *r, const char *key)
+{
+	px_query_parse(r);
+	for (int i = 0; i < r->nq; i++)
+		if (!strcmp(r->qk[i], key))
+			return r->qv[i];
+	return NULL;
+}
+
+int px_query_has(struct px_req *r, const char *key)
+{
+	return px_query(r, key) != NULL;
+}
+
+/* ------------------------------------------------------------------ accessors */
+
+const char *px_method(const struct px_req *r)
+{
+	return r->method;
+}
+
+const char *px_raw_path(const struct px_req *r)
+{
+	return r->path;
+}
+
+const char *px_raw_query(const struct px_req *r)
+{
+	return r->query;
+}
+
+const char *px_header(const struct px_req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+struct each_ctx {
+	void (*fn)(void *arg, const char *k, const char *v);
+	void *arg;
+};
+
+static enum MHD_Result each_header(void *cls, enum MHD_ValueKind kind, const char *k, const char *v)
+{
+	struct each_ctx *e = cls;
+	e->fn(e->arg, k, v ? v : "");
+	return MHD_YES;
+}
+
+void px_headers_each(const struct px_req *r, void (*fn)(void *arg, const char *k, const char *v),
+                     void *arg)
+{
+	struct each_ctx e = {fn, arg};
+	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, each_header, &e);
+}
+
+const char *px_trans_id(const struct px_req *r)
+{
+	return r->trans_id;
+}
+
+int64_t px_content_length(const struct px_req *r)
+{
+	const char *te = px_header(r, "Transfer-Encoding");
+	if (te && strcasecmp(te, "identity"))
+		return -1;
+	const char *cl = px_header(r, "Content-Length");
+	if (!cl)
+		return -1;
+	char *end;
+	long long v = strtoll(cl, &end, 10);
+	return *end || v < 0 ? -1 : v;
+}
+
+void px_peer(const struct px_req *r, char *out, size_t n)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	snprintf(out, n, "?");
+	if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, out,
+		          (socklen_t)n);
+}
+
+void px_set_state(struct px_req *r, void *state)
+{
+	r->state = state;
+}
+
+void *px_state(const struct px_req *r)
+{
+	return r->state;
+}
+
+struct store *px_store(const struct px_req *r)
+{
+	return r->srv->store;
+}
+
+int px_answered(const struct px_req *r)
+{
+	return r->answered;
+}
+
+/* ------------------------------------------------------------------ answers */
+
+void px_add_header(struct px_req *r, const char *name, const char *value)
+{
+	if (r->nh >= PX_MAX_HEADERS || !value)
+		return;
+	for (const char *p = value; *p; p++)
+		if (*p == '\r' || *p == '\n')
+			return;
+	r->hname[r->nh] = xstrdup(name);
+	r->hval[r->nh] = xstrdup(value);
+	r->nh++;
+}
+
+static void px_set(struct px_req *r, int status, struct MHD_Response *resp)
+{
+	if (r->answered) {
+		MHD_destroy_response(resp);
+		return;
+	}
+	r->answered = 1;
+	r->status = status;
+	r->resp = resp;
+}
+
+void px_answer(struct px_req *r, int status, const char *content_type, const char *text, size_t len)
+{
+	struct MHD_Response *resp =
+	    MHD_create_response_from_buffer(len, (void *)(text ? text : ""), MHD_RESPMEM_MUST_COPY);
+	if (content_type)
+		MHD_add_response_header(resp, "Content-Type", content_type);
+	px_set(r, status, resp);
+}
+
+static ssize_t no_body(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	return MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+void px_answer_head(struct px_req *r, int status, uint64_t len)
+{
+	struct MHD_Response *resp =
+	    len ? MHD_create_response_from_callback(len, 4096, no_body, NULL, NULL)
+	        : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	px_set(r, status, resp);
+}
+
+static ssize_t get_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	ssize_t k = store_get_read(cls, buf, max);
+	if (k == 0)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	return k < 0 ? MHD_CONTENT_READER_END_WITH_ERROR : k;
+}
+
+static void get_free(void *cls)
+{
+	store_get_close(cls);
+}
+
+void px_answer_get(struct px_req *r, int status, struct store_get *g, uint64_t len)
+{
+	if (!strcmp(r->method, "HEAD")) {
+		store_get_close(g);
+		px_answer_head(r, status, len);
+		return;
+	}
+	struct MHD_Response *resp =
+	    len ? MHD_create_response_from_callback(len, 65536, get_reader, g, get_free)
+	        : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	if (!len)
+		store_get_close(g);
+	px_set(r, status, resp);
+}
+
+static enum MHD_Result px_send(struct px_req *r)
+{
+	if (!r->answered)
+		px_answer(r, 500, "text/plain", "no answer\n", 10);
+	for (int i = 0; i < r->nh; i++) {
+		if (!strcasecmp(r->hname[i], "Content-Type"))
+			MHD_del_response_header(r->resp, "Content-Type", NULL);
+		MHD_add_response_header(r->resp, r->hname[i], r->hval[i]);
+	}
+	MHD_add_response_header(r->resp, "X-Trans-Id", r->trans_id);
+	MHD_add_response_header(r->resp, "X-Openstack-Request-Id", r->trans_id);
+	enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)r->status, r->resp);
+	MHD_destroy_response(r->resp);
+	r->resp = NULL;
+	if (r->srv->on_answer)
+		r->srv->on_answer(r, r->status);
+	return ret;
+}
+
+/* ------------------------------------------------------------------ MHD glue */
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	struct px_req *r = xcalloc(1, sizeof(*r));
+	r->srv = cls;
+	r->conn = c;
+	r->uri = xstrdup(uri);
+	char *q = strchr(r->uri, '?');
+	r->path = xstrndup(r->uri, q ? (size_t)(q - r->uri) : strlen(r->uri));
+	r->query = q ? q + 1 : "";
+	unsigned char rnd[11];
+	getrandom(rnd, sizeof(rnd), 0);
+	int n = snprintf(r->trans_id, sizeof(r->trans_id), "tx");
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		n += snprintf(r->trans_id + n, sizeof(r->trans_id) - (size_t)n, "%02x", rnd[i]);
+	snprintf(r->trans_id + n, sizeof(r->trans_id) - (size_t)n, "-%010llx",
+	         (unsigned long long)time(NULL));
+	return r;
+}
+
+static size_t on_unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+	return strlen(s); /* raw: each front end decodes what it needs */
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con)
+{
+	struct px_server *srv = cls;
+	struct px_req *r = *con;
+	if (!r)
+		return MHD_NO;
+	if (!r->started) {
+		r->started = 1;
+		r->method = method;
+		const char *host = px_header(r, "Host");
+		for (size_t i = 0; i < srv->nfes && !r->fe; i++)
+			if (srv->fes[i]->match(r->path, host ? host : ""))
+				r->fe = srv->fes[i];
+		if (!r->fe) {
+			px_answer(r, 404, "text/plain", "Not Found\n", 10);
+			return px_send(r);
+		}
+		r->fe->begin(r);
+		if (r->answered)
+			return px_send(r);
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		if (!r->body_stopped && !r->answered &&
+		    r->fe->body(r, upload_data, *upload_data_size))
+			r->body_stopped = 1;
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (r->answered && r->resp == NULL)
+		return MHD_YES; /* already sent */
+	if (!r->answered)
+		r->fe->finish(r);
+	return px_send(r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con,
+                         enum MHD_RequestTerminationCode why)
+{
+	struct px_req *r = *con;
+	if (!r)
+		return;
+	if (r->fe && r->started && r->fe->end)
+		r->fe->end(r);
+	if (r->resp)
+		MHD_destroy_response(r->resp);
+	for (int i = 0; i < r->nh; i++) {
+		free(r->hname[i]);
+		free(r->hval[i]);
+	}
+	for (int i = 0; i < r->nq; i++) {
+		free(r->qk[i]);
+		free(r->qv[i]);
+	}
+	free(r->uri);
+	free(r->path);
+	free(r);
+	*con = NULL;
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	(void)fmt;
+	(void)ap;
+}
+
+struct px_server *px_server_start(const char *addr, unsigned port, struct store *st,
+                                  const struct px_frontend *const *fes, size_t nfes,
+                                  unsigned max_connections,
+                                  void (*on_answer)(struct px_req *r, int status))
+{
+	struct px_server *srv = xcalloc(1, sizeof(*srv));
+	srv->store = st;
+	srv->fes = fes;
+	srv->nfes = nfes;
+	srv->on_answer = on_answer;
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	if (inet_pton(AF_INET, addr, &sin.sin_addr) != 1) {
+		free(srv);
+		return NULL;
+	}
+	srv->d = MHD_start_daemon(
+	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
+	        MHD_USE_ERROR_LOG,
+	    (uint16_t)port, NULL, NULL, on_request, srv, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+	    srv, MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv, MHD_OPTION_UNESCAPE_CALLBACK,
+	    on_unescape, srv, MHD_OPTION_SOCK_ADDR, &sin, MHD_OPTION_CONNECTION_TIMEOUT, 60u,
+	    MHD_OPTION_CONNECTION_LIMIT, max_connections, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
+	    NULL, MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256 << 10),
+	    MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+	if (!srv->d) {
+		free(srv);
+		return NULL;
+	}
+	return srv;
+}
+
+void px_server_stop(struct px_server *srv)
+{
+	if (!srv)
+		return;
+	MHD_stop_daemon(srv->d);
+	free(srv);
+}
+
+int px_status(const struct px_req *r)
+{
+	return r->status;
+}

@@ -1,0 +1,27 @@
+/* The replicator and the auditor of one object server device: threads of its worker.
+ * The replicator walks the device's partitions, compares each with the partition's other
+ * replicas (REPLICATE answers: the newest version of every object) and pushes what they
+ * lack or hold older, moves handoff partitions to their primaries, and reclaims old
+ * tombstones. The auditor re-reads every .data file at a bounded rate and moves one whose
+ * bytes no longer match its ETag to quarantined/. */
+#ifndef NUBO_OBJSTORE_REPLICATOR_H
+#define NUBO_OBJSTORE_REPLICATOR_H
+#include <microhttpd.h>
+
+#include "ring.h"
+
+struct replicator;
+
+/* Starts both threads for the device at root (dev describes it in the ring at
+ * ring_file). interval: seconds between replication passes; audit_rate: bytes per
+ * second the auditor may read (0: no auditor). NULL when they could not start. */
+struct replicator *replicator_start(const char *root, const struct ring_dev *dev,
+                                    const char *ring_file, long interval, long audit_rate);
+/* Stops and frees r (NULL is fine). */
+void replicator_stop(struct replicator *r);
+/* Answers REPLICATE /<dev>/<part>: text lines "<hash> <newest version file name>" of
+ * every object in the partition. */
+enum MHD_Result replicator_answer(const char *root, struct MHD_Connection *c, const char *url,
+                                  const char *dev);
+
+#endif

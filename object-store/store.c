@@ -1,0 +1,1247 @@
+/* The store: object bytes on the ring's object servers (quorum writes streamed to the
+ * replicas, reads from the first healthy one), listings and usage in PostgreSQL with a
+ * spool for updates the database could not take. */
+#include "store_impl.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "fsutil.h"
+#include "objclient.h"
+#include "ring.h"
+#include "xalloc.h"
+
+#define STORE_HANDOFFS 4
+
+struct store {
+	struct store_config cfg;
+	pthread_rwlock_t lock; /* ring */
+	struct ring *ring;
+	time_t ring_mtime, ring_checked;
+	pthread_mutex_t spool_lock;
+	unsigned long spool_seq;
+	pthread_t spooler;
+	volatile int stop;
+};
+
+/* ------------------------------------------------------------------ errors, times */
+
+static const struct {
+	int status;
+	const char *text;
+} store_errs[] = {
+    [STORE_OK] = {200, "OK"},
+    [STORE_NOT_FOUND] = {404, "Not Found"},
+    [STORE_CONFLICT] = {409, "Conflict"},
+    [STORE_BAD_REQUEST] = {400, "Bad Request"},
+    [STORE_ETAG_MISMATCH] = {422, "Unprocessable Entity"},
+    [STORE_RANGE] = {416, "Requested Range Not Satisfiable"},
+    [STORE_TOO_LARGE] = {413, "Request Entity Too Large"},
+    [STORE_LENGTH_MISMATCH] = {400, "Bad Request"},
+    [STORE_UNAVAILABLE] = {503, "Service Unavailable"},
+    [STORE_INTERNAL] = {500, "Internal Server Error"},
+};
+
+int store_err_status(enum store_err e)
+{
+	return (unsigned)e < sizeof(store_errs) / sizeof(store_errs[0]) ? store_errs[e].status
+	                                                                : 500;
+}
+
+const char *store_err_text(enum store_err e)
+{
+	return (unsigned)e < sizeof(store_errs) / sizeof(store_errs[0]) ? store_errs[e].text
+	                                                                : "Internal Server Error";
+}
+
+void store_ts_format(double t, char out[STORE_TS_LEN])
+{
+	snprintf(out, STORE_TS_LEN, "%016.5f", t);
+}
+
+void store_ts_now(char out[STORE_TS_LEN])
+{
+	/* strictly increasing within this process, so two writes in one 10 us step still
+	 * order as they were made */
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	static long long last;
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	long long t = (long long)tv.tv_sec * 100000 + tv.tv_usec / 10;
+	pthread_mutex_lock(&mu);
+	if (t <= last)
+		t = last + 1;
+	last = t;
+	pthread_mutex_unlock(&mu);
+	unsigned long long sec = (unsigned long long)(t / 100000) % 10000000000ULL;
+	unsigned frac = (unsigned)(t % 100000);
+	snprintf(out, STORE_TS_LEN, "%010llu.%05u", sec, frac % 100000u);
+}
+
+void store_meta_release(struct store_meta *m)
+{
+	for (int i = 0; i < m->nkv; i++) {
+		free(m->kv[i].name);
+		free(m->kv[i].value);
+	}
+	m->nkv = 0;
+}
+
+const char *store_meta_get(const struct store_meta *m, const char *name)
+{
+	for (int i = 0; i < m->nkv; i++)
+		if (!strcasecmp(m->kv[i].name, name))
+			return m->kv[i].value;
+	return NULL;
+}
+
+static void kv_release(struct store_kv *kv, int *n)
+{
+	for (int i = 0; i < *n; i++) {
+		free(kv[i].name);
+		free(kv[i].value);
+	}
+	*n = 0;
+}
+
+void store_container_info_release(struct store_container_info *c)
+{
+	kv_release(c->kv, &c->nkv);
+}
+
+void store_account_info_release(struct store_account_info *a)
+{
+	kv_release(a->kv, &a->nkv);
+}
+
+void store_list_release(struct store_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->e[i].name);
+	free(l->e);
+	l->e = NULL;
+	l->n = 0;
+}
+
+/* ------------------------------------------------------------------ names */
+
+static int utf8_ok(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	for (size_t i = 0; i < n;) {
+		unsigned c = p[i];
+		size_t len;
+		unsigned min;
+		if (c == 0)
+			return 0;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if ((c & 0xe0) == 0xc0)
+			len = 2, min = 0x80, c &= 0x1f;
+		else if ((c & 0xf0) == 0xe0)
+			len = 3, min = 0x800, c &= 0x0f;
+		else if ((c & 0xf8) == 0xf0)
+			len = 4, min = 0x10000, c &= 0x07;
+		else
+			return 0;
+		if (i + len > n)
+			return 0;
+		for (size_t k = 1; k < len; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				return 0;
+			c = (c << 6) | (p[i + k] & 0x3f);
+		}
+		if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+			return 0;
+		i += len;
+	}
+	return 1;
+}
+
+int store_container_name_ok(const char *name)
+{
+	size_t n = name ? strlen(name) : 0;
+	return n > 0 && n <= STORE_MAX_CONTAINER && !strchr(name, '/') && utf8_ok(name, n);
+}
+
+int store_object_name_ok(const char *name)
+{
+	size_t n = name ? strlen(name) : 0;
+	return n > 0 && n <= STORE_MAX_OBJECT_NAME && utf8_ok(name, n);
+}
+
+int store_account_name_ok(const char *name)
+{
+	size_t n = name ? strlen(name) : 0;
+	if (n < 6 || n > 128 || strncmp(name, "AUTH_", 5))
+		return 0;
+	for (size_t i = 5; i < n; i++)
+		if (!isalnum((unsigned char)name[i]) && name[i] != '-' && name[i] != '_')
+			return 0;
+	return 1;
+}
+
+/* ------------------------------------------------------------------ ring */
+
+static struct ring *store_ring_acquire(struct store *s)
+{
+	time_t now = time(NULL);
+	if (now != s->ring_checked) {
+		struct stat st;
+		s->ring_checked = now;
+		if (stat(s->cfg.ring_file, &st) == 0 && st.st_mtime != s->ring_mtime) {
+			char err[256];
+			struct ring *r = ring_load(s->cfg.ring_file, err, sizeof(err));
+			if (r) {
+				pthread_rwlock_wrlock(&s->lock);
+				ring_free(s->ring);
+				s->ring = r;
+				s->ring_mtime = st.st_mtime;
+				pthread_rwlock_unlock(&s->lock);
+			}
+		}
+	}
+	pthread_rwlock_rdlock(&s->lock);
+	return s->ring;
+}
+
+static void store_ring_release(struct store *s)
+{
+	pthread_rwlock_unlock(&s->lock);
+}
+
+/* The nodes to try for a name: primaries, then handoffs. Returns how many (in devs). */
+struct nodes {
+	int n, replicas;
+	unsigned part;
+	struct ring_dev dev[RING_MAX_REPLICAS + STORE_HANDOFFS];
+};
+
+static void store_nodes(struct store *s, const char *a, const char *c, const char *o,
+                        struct nodes *out)
+{
+	struct ring *r = store_ring_acquire(s);
+	int ids[RING_MAX_REPLICAS + STORE_HANDOFFS];
+	out->part = ring_part(r, a, c, o);
+	out->replicas = (int)r->replicas;
+	ring_primaries(r, out->part, ids);
+	int nh = ring_handoffs(r, out->part, ids + r->replicas, STORE_HANDOFFS);
+	out->n = 0;
+	for (int i = 0; i < (int)r->replicas + nh; i++)
+		if (ids[i] != RING_NONE)
+			out->dev[out->n++] = r->devs[ids[i]];
+	store_ring_release(s);
+}
+
+static char *node_path(const struct ring_dev *d, unsigned part, const char *a, const char *c,
+                       const char *o)
+{
+	return xasprintf("/%s/%u/%s/%s/%s", d->name, part, a, c, o);
+}
+
+/* ------------------------------------------------------------------ listings (db) */
+
+static PGconn *store_db(struct store *s)
+{
+	return db_acquire_timed(s->cfg.db, 5000);
+}
+
+/* Applies one object update to the listing; newest timestamp wins. 0 or -EIO. */
+static int listing_apply(PGconn *db, const char *a, const char *c, const char *o, const char *ts,
+                         const char *size, const char *etag, const char *ctype, int deleted)
+{
+	char err[256];
+	return DBX(db, err, sizeof(err),
+	           "INSERT INTO obj_objects (account, container, name, ts, size, etag,"
+	           " content_type, deleted) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+	           " ON CONFLICT (account, container, name) DO UPDATE SET ts = EXCLUDED.ts,"
+	           " size = EXCLUDED.size, etag = EXCLUDED.etag,"
+	           " content_type = EXCLUDED.content_type, deleted = EXCLUDED.deleted"
+	           " WHERE obj_objects.ts < EXCLUDED.ts",
+	           a, c, o, ts, size, etag, ctype, deleted ? "t" : "f") < 0
+	           ? -EIO
+	           : 0;
+}
+
+/* Writes an update the database did not take into the spool (one fsynced file each). */
+static void spool_write(struct store *s, const char *a, const char *c, const char *o,
+                        const char *ts, uint64_t size, const char *etag, const char *ctype,
+                        int deleted)
+{
+	json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:I,s:s,s:s,s:b}", "a", a, "c", c, "o", o, "ts", ts,
+	                      "size", (json_int_t)size, "etag", etag, "ct", ctype, "del", deleted);
+	char *text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	pthread_mutex_lock(&s->spool_lock);
+	char *path = xasprintf("%s/%s-%06lu.json", s->cfg.spool_dir, ts, s->spool_seq++);
+	pthread_mutex_unlock(&s->spool_lock);
+	fs_write_atomic(path, text, strlen(text), 0600);
+	free(path);
+	free(text);
+}
+
+static void listing_update(struct store *s, const char *a, const char *c, const char *o,
+                           const char *ts, uint64_t size, const char *etag, const char *ctype,
+                           int deleted)
+{
+	char sz[32];
+	snprintf(sz, sizeof(sz), "%llu", (unsigned long long)size);
+	PGconn *db = store_db(s);
+	int rc = db ? listing_apply(db, a, c, o, ts, sz, etag, ctype, deleted) : -EIO;
+	if (db)
+		db_release(s->cfg.db, db);
+	if (rc < 0)
+		spool_write(s, a, c, o, ts, size, etag, ctype, deleted);
+}
+
+static int cmp_names(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* Replays the spool in timestamp order; stops at the first update the database does
+ * not take (it is still down). */
+static void spool_replay(struct store *s)
+{
+	DIR *d = opendir(s->cfg.spool_dir);
+	if (!d)
+		return;
+	char **names = NULL;
+	size_t n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) && n < 10000)
+		if (strstr(e->d_name, ".json") && e->d_name[0] != '.') {
+			names = xrealloc(names, (n + 1) * sizeof(char *));
+			names[n++] = xstrdup(e->d_name);
+		}
+	closedir(d);
+	if (n == 0) {
+		free(names);
+		return;
+	}
+	qsort(names, n, sizeof(char *), cmp_names);
+	PGconn *db = store_db(s);
+	for (size_t i = 0; i < n && db; i++) {
+		char *path = xasprintf("%s/%s", s->cfg.spool_dir, names[i]);
+		char *text = fs_read(path, 65536, NULL);
+		json_t *j = text ? json_loads(text, 0, NULL) : NULL;
+		const char *a, *c, *o, *ts, *etag, *ct;
+		json_int_t size;
+		int del;
+		if (j && json_unpack(j, "{s:s,s:s,s:s,s:s,s:I,s:s,s:s,s:b}", "a", &a, "c", &c, "o",
+		                     &o, "ts", &ts, "size", &size, "etag", &etag, "ct", &ct, "del",
+		                     &del) == 0) {
+			char sz[32];
+			snprintf(sz, sizeof(sz), "%lld", (long long)size);
+			if (listing_apply(db, a, c, o, ts, sz, etag, ct, del) == 0)
+				unlink(path);
+			else
+				i = n; /* still down: keep the rest for later */
+		} else
+			unlink(path); /* not an update: never will be */
+		json_decref(j);
+		free(text);
+		free(path);
+	}
+	if (db)
+		db_release(s->cfg.db, db);
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+static void *spooler_main(void *arg)
+{
+	struct store *s = arg;
+	while (!s->stop) {
+		spool_replay(s);
+		for (int i = 0; i < 20 && !s->stop; i++)
+			usleep(100000);
+	}
+	return NULL;
+}
+
+/* 1 when the container exists, 0 when not, -EIO when the database is unreachable. */
+static int container_exists(struct store *s, const char *a, const char *c)
+{
+	PGconn *db = store_db(s);
+	if (!db)
+		return -EIO;
+	char err[256];
+	PGresult *r = DBQ(db, err, sizeof(err),
+	                  "SELECT 1 FROM obj_containers WHERE account = $1 AND name = $2", a, c);
+	int rc = r ? PQntuples(r) > 0 : -EIO;
+	PQclear(r);
+	db_release(s->cfg.db, db);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ put */
+
+struct store_put {
+	struct store *s;
+	char *a, *c, *o;
+	char ts[STORE_TS_LEN];
+	char content_type[256];
+	struct oc oc[RING_MAX_REPLICAS];
+	int live[RING_MAX_REPLICAS];
+	int n, quorum;
+	int64_t length;
+	uint64_t sent;
+};
+
+static int put_live(const struct store_put *p)
+{
+	int k = 0;
+	for (int i = 0; i < p->n; i++)
+		k += p->live[i];
+	return k;
+}
+
+static char **put_headers(const struct store_put_opts *o, const char *ts, const char *ctype)
+{
+	char **h = xcalloc((size_t)o->nkv + 4, sizeof(char *));
+	int n = 0;
+	h[n++] = xasprintf("X-Timestamp: %s", ts);
+	h[n++] = xasprintf("Content-Type: %s", ctype);
+	if (o->etag)
+		h[n++] = xasprintf("Etag: %s", o->etag);
+	for (int i = 0; i < o->nkv; i++)
+		if (strcasecmp(o->kv[i].name, "Content-Type") && o->kv[i].value[0])
+			h[n++] = xasprintf("%s: %s", o->kv[i].name, o->kv[i].value);
+	return h;
+}
+
+static void headers_free(char **h)
+{
+	for (int i = 0; h && h[i]; i++)
+		free(h[i]);
+	free(h);
+}
+
+static int header_value_ok(const char *v)
+{
+	for (; *v; v++)
+		if (*v == '\r' || *v == '\n')
+			return 0;
+	return 1;
+}
+
+static int kv_ok(const struct store_kv *kv, int n)
+{
+	size_t total = 0;
+	if (n > STORE_MAX_META)
+		return 0;
+	for (int i = 0; i < n; i++) {
+		if (!header_value_ok(kv[i].name) || !header_value_ok(kv[i].value) ||
+		    strchr(kv[i].name, ':'))
+			return 0;
+		total += strlen(kv[i].name) + strlen(kv[i].value);
+	}
+	return total <= STORE_MAX_META_BYTES;
+}
+
+enum store_err store_put_begin(struct store *s, const char *account, const char *container,
+                               const char *object, const struct store_put_opts *o,
+                               struct store_put **out)
+{
+	*out = NULL;
+	if (!store_account_name_ok(account) || !store_container_name_ok(container) ||
+	    !store_object_name_ok(object) || !kv_ok(o->kv, o->nkv) ||
+	    (o->content_type &&
+	     (!header_value_ok(o->content_type) || strlen(o->content_type) > 255)) ||
+	    (o->etag && (strlen(o->etag) > 64 || !header_value_ok(o->etag))))
+		return STORE_BAD_REQUEST;
+	if (o->length > (int64_t)STORE_MAX_OBJECT)
+		return STORE_TOO_LARGE;
+	int ex = container_exists(s, account, container);
+	if (ex < 0)
+		return STORE_UNAVAILABLE;
+	if (ex == 0)
+		return STORE_NOT_FOUND;
+	struct nodes nodes;
+	store_nodes(s, account, container, object, &nodes);
+	struct store_put *p = xcalloc(1, sizeof(*p));
+	p->s = s;
+	p->a = xstrdup(account);
+	p->c = xstrdup(container);
+	p->o = xstrdup(object);
+	p->length = o->length;
+	p->quorum = nodes.replicas / 2 + 1;
+	snprintf(p->content_type, sizeof(p->content_type), "%s",
+	         o->content_type ? o->content_type : "application/octet-stream");
+	store_ts_now(p->ts);
+	char **hdrs = put_headers(o, p->ts, p->content_type);
+	/* one stream per replica: a primary that is down or full is replaced by the next
+	 * handoff */
+	int next = nodes.replicas;
+	for (int i = 0; i < nodes.replicas; i++) {
+		for (int cand = i; cand < nodes.n;) {
+			const struct ring_dev *d = &nodes.dev[cand];
+			char *path = node_path(d, nodes.part, account, container, object);
+			struct oc *oc = &p->oc[p->n];
+			int rc =
+			    oc_open(oc, d->host, d->port, "PUT", path, (const char *const *)hdrs,
+			            o->length, 1, s->cfg.connect_timeout_ms);
+			free(path);
+			if (rc == 0 && oc->status == 100) {
+				p->live[p->n++] = 1;
+				break;
+			}
+			oc_close(oc);
+			if (next >= nodes.n)
+				break;
+			cand = next++;
+		}
+	}
+	headers_free(hdrs);
+	if (put_live(p) < p->quorum) {
+		store_put_abort(p);
+		return STORE_UNAVAILABLE;
+	}
+	*out = p;
+	return STORE_OK;
+}
+
+enum store_err store_put_write(struct store_put *p, const void *buf, size_t n)
+{
+	p->sent += n;
+	if (p->sent > STORE_MAX_OBJECT)
+		return STORE_TOO_LARGE;
+	if (p->length >= 0 && p->sent > (uint64_t)p->length)
+		return STORE_LENGTH_MISMATCH;
+	for (int i = 0; i < p->n; i++)
+		if (p->live[i] && oc_write(&p->oc[i], buf, n) < 0) {
+			p->live[i] = 0;
+			oc_close(&p->oc[i]);
+		}
+	return put_live(p) >= p->quorum ? STORE_OK : STORE_UNAVAILABLE;
+}
+
+static void put_free(struct store_put *p)
+{
+	for (int i = 0; i < p->n; i++)
+		oc_close(&p->oc[i]);
+	free(p->a);
+	free(p->c);
+	free(p->o);
+	free(p);
+}
+
+void store_put_abort(struct store_put *p)
+{
+	if (p)
+		put_free(p);
+}
+
+enum store_err store_put_finish(struct store_put *p, struct store_meta *meta)
+{
+	enum store_err e = STORE_OK;
+	int ok = 0, mismatch = 0, toobig = 0;
+	char etag[33] = "";
+	if (p->length >= 0 && p->sent != (uint64_t)p->length) {
+		e = STORE_LENGTH_MISMATCH;
+		goto out;
+	}
+	for (int i = 0; i < p->n; i++) {
+		if (!p->live[i] || oc_finish(&p->oc[i]) < 0)
+			continue;
+		int st = p->oc[i].status;
+		if (st == 201) {
+			ok++;
+			const char *t = oc_header(&p->oc[i], "Etag");
+			if (t)
+				snprintf(etag, sizeof(etag), "%.32s", t);
+		} else if (st == 422)
+			mismatch++;
+		else if (st == 400)
+			toobig++;
+	}
+	if (ok < p->quorum) {
+		e = mismatch ? STORE_ETAG_MISMATCH : toobig ? STORE_BAD_REQUEST : STORE_UNAVAILABLE;
+		goto out;
+	}
+	listing_update(p->s, p->a, p->c, p->o, p->ts, p->sent, etag, p->content_type, 0);
+	if (meta) {
+		memset(meta, 0, sizeof(*meta));
+		meta->size = p->sent;
+		memcpy(meta->etag, etag, sizeof(etag));
+		memcpy(meta->timestamp, p->ts, STORE_TS_LEN);
+		snprintf(meta->content_type, sizeof(meta->content_type), "%s", p->content_type);
+	}
+out:
+	put_free(p);
+	return e;
+}
+
+/* ------------------------------------------------------------------ get */
+
+struct store_get {
+	struct oc oc;
+	uint64_t left;
+};
+
+static const char *const meta_headers_skip[] = {
+    "Content-Length",      "Content-Range",
+    "Connection",          "Date",
+    "X-Timestamp",         "Etag",
+    "X-Object-Size",       "Content-Type",
+    "X-Backend-Timestamp", "Transfer-Encoding",
+};
+
+static void meta_from_answer(const struct oc *oc, struct store_meta *m)
+{
+	memset(m, 0, sizeof(*m));
+	const char *v;
+	if ((v = oc_header(oc, "X-Object-Size")))
+		m->size = strtoull(v, NULL, 10);
+	if ((v = oc_header(oc, "Etag")))
+		snprintf(m->etag, sizeof(m->etag), "%.32s", v);
+	if ((v = oc_header(oc, "X-Timestamp")))
+		snprintf(m->timestamp, sizeof(m->timestamp), "%s", v);
+	if ((v = oc_header(oc, "Content-Type")))
+		snprintf(m->content_type, sizeof(m->content_type), "%s", v);
+	for (int i = 0; i < oc->nh && m->nkv < STORE_MAX_META; i++) {
+		int skip = 0;
+		for (size_t k = 0; k < sizeof(meta_headers_skip) / sizeof(meta_headers_skip[0]);
+		     k++)
+			skip |= !strcasecmp(oc->hname[i], meta_headers_skip[k]);
+		if (skip)
+			continue;
+		m->kv[m->nkv].name = xstrdup(oc->hname[i]);
+		m->kv[m->nkv].value = xstrdup(oc->hval[i]);
+		m->nkv++;
+	}
+}
+
+/* Sends method for the object to its nodes in turn until one answers with data: that
+ * answer stays open in oc. */
+static enum store_err object_fetch(struct store *s, const char *method, const char *a,
+                                   const char *c, const char *o, const char *range, struct oc *oc)
+{
+	if (!store_account_name_ok(a) || !store_container_name_ok(c) || !store_object_name_ok(o))
+		return STORE_BAD_REQUEST;
+	struct nodes nodes;
+	store_nodes(s, a, c, o, &nodes);
+	int answered = 0;
+	char *hr = range ? xasprintf("Range: %s", range) : NULL;
+	const char *hdrs[] = {hr, NULL};
+	enum store_err e = STORE_UNAVAILABLE;
+	for (int i = 0; i < nodes.n; i++) {
+		const struct ring_dev *d = &nodes.dev[i];
+		char *path = node_path(d, nodes.part, a, c, o);
+		int rc = oc_open(oc, d->host, d->port, method, path, hdrs, 0, 0,
+		                 s->cfg.connect_timeout_ms);
+		free(path);
+		if (rc == 0)
+			rc = oc_read_head(oc);
+		if (rc == 0 && (oc->status == 200 || oc->status == 206)) {
+			e = STORE_OK;
+			goto out;
+		}
+		if (rc == 0 && oc->status == 416) {
+			e = STORE_RANGE;
+			goto out;
+		}
+		if (rc == 0 && oc->status == 404)
+			answered++;
+		oc_close(oc);
+		/* handoffs only matter when a primary did not answer */
+		if (i + 1 >= nodes.replicas && answered >= nodes.replicas)
+			break;
+	}
+	if (answered)
+		e = STORE_NOT_FOUND;
+out:
+	free(hr);
+	return e;
+}
+
+enum store_err store_get_open(struct store *s, const char *account, const char *container,
+                              const char *object, int64_t first, int64_t last,
+                              struct store_meta *meta, uint64_t *off, uint64_t *len,
+                              struct store_get **out)
+{
+	*out = NULL;
+	char range[64];
+	int ranged = !(first == 0 && last < 0);
+	if (first < 0)
+		snprintf(range, sizeof(range), "bytes=-%lld", (long long)last);
+	else if (last < 0)
+		snprintf(range, sizeof(range), "bytes=%lld-", (long long)first);
+	else
+		snprintf(range, sizeof(range), "bytes=%lld-%lld", (long long)first,
+		         (long long)last);
+	struct store_get *g = xcalloc(1, sizeof(*g));
+	enum store_err e =
+	    object_fetch(s, "GET", account, container, object, ranged ? range : NULL, &g->oc);
+	if (e == STORE_RANGE) {
+		memset(meta, 0, sizeof(*meta));
+		const char *cr = oc_header(&g->oc, "Content-Range");
+		if (cr && !strncmp(cr, "bytes */", 8))
+			meta->size = strtoull(cr + 8, NULL, 10);
+		oc_close(&g->oc);
+	}
+	if (e != STORE_OK) {
+		free(g);
+		return e;
+	}
+	meta_from_answer(&g->oc, meta);
+	*off = 0;
+	*len = meta->size;
+	const char *cr = oc_header(&g->oc, "Content-Range");
+	unsigned long long a, b, t;
+	if (g->oc.status == 206 && cr && sscanf(cr, "bytes %llu-%llu/%llu", &a, &b, &t) == 3) {
+		*off = a;
+		*len = b - a + 1;
+	}
+	g->left = *len;
+	*out = g;
+	return STORE_OK;
+}
+
+ssize_t store_get_read(struct store_get *g, void *buf, size_t max)
+{
+	if (g->left == 0)
+		return 0;
+	if (max > g->left)
+		max = (size_t)g->left;
+	ssize_t k = oc_read(&g->oc, buf, max);
+	if (k == 0)
+		return -ECONNRESET;
+	if (k > 0)
+		g->left -= (uint64_t)k;
+	return k;
+}
+
+void store_get_close(struct store_get *g)
+{
+	if (!g)
+		return;
+	oc_close(&g->oc);
+	free(g);
+}
+
+enum store_err store_head(struct store *s, const char *account, const char *container,
+                          const char *object, struct store_meta *meta)
+{
+	struct oc oc;
+	enum store_err e = object_fetch(s, "HEAD", account, container, object, NULL, &oc);
+	if (e != STORE_OK)
+		return e;
+	meta_from_answer(&oc, meta);
+	oc_close(&oc);
+	return STORE_OK;
+}
+
+enum store_err store_delete(struct store *s, const char *account, const char *container,
+                            const char *object)
+{
+	if (!store_account_name_ok(account) || !store_container_name_ok(container) ||
+	    !store_object_name_ok(object))
+		return STORE_BAD_REQUEST;
+	struct nodes nodes;
+	store_nodes(s, account, container, object, &nodes);
+	char ts[STORE_TS_LEN];
+	store_ts_now(ts);
+	char *hts = xasprintf("X-Timestamp: %s", ts);
+	const char *hdrs[] = {hts, NULL};
+	int acks = 0, found = 0, next = nodes.replicas;
+	for (int i = 0; i < nodes.replicas; i++) {
+		for (int cand = i; cand < nodes.n;) {
+			const struct ring_dev *d = &nodes.dev[cand];
+			char *path = node_path(d, nodes.part, account, container, object);
+			struct oc oc;
+			int rc = oc_open(&oc, d->host, d->port, "DELETE", path, hdrs, 0, 0,
+			                 s->cfg.connect_timeout_ms);
+			free(path);
+			if (rc == 0)
+				rc = oc_read_head(&oc);
+			int st = rc == 0 ? oc.status : 0;
+			oc_close(&oc);
+			if (st == 204 || st == 404) {
+				acks++;
+				found += st == 204;
+				break;
+			}
+			if (next >= nodes.n)
+				break;
+			cand = next++;
+		}
+	}
+	free(hts);
+	if (acks < nodes.replicas / 2 + 1)
+		return STORE_UNAVAILABLE;
+	listing_update(s, account, container, object, ts, 0, "", "", 1);
+	return found ? STORE_OK : STORE_NOT_FOUND;
+}
+
+enum store_err store_copy(struct store *s, const char *src_account, const char *src_container,
+                          const char *src_object, const char *account, const char *container,
+                          const char *object, const struct store_kv *kv, int nkv,
+                          const char *content_type, struct store_meta *meta)
+{
+	struct store_meta src;
+	uint64_t off, len;
+	struct store_get *g;
+	enum store_err e =
+	    store_get_open(s, src_account, src_container, src_object, 0, -1, &src, &off, &len, &g);
+	if (e != STORE_OK)
+		return e;
+	struct store_put_opts o = {
+	    .length = (int64_t)len,
+	    .content_type = content_type ? content_type : src.content_type,
+	    .kv = kv ? kv : src.kv,
+	    .nkv = kv ? nkv : src.nkv,
+	};
+	struct store_put *p;
+	e = store_put_begin(s, account, container, object, &o, &p);
+	if (e != STORE_OK)
+		goto out;
+	char *buf = xmalloc(65536);
+	for (;;) {
+		ssize_t k = store_get_read(g, buf, 65536);
+		if (k == 0)
+			break;
+		if (k < 0) {
+			e = STORE_UNAVAILABLE;
+			break;
+		}
+		e = store_put_write(p, buf, (size_t)k);
+		if (e != STORE_OK)
+			break;
+	}
+	free(buf);
+	if (e == STORE_OK)
+		e = store_put_finish(p, meta);
+	else
+		store_put_abort(p);
+out:
+	store_meta_release(&src);
+	store_get_close(g);
+	return e;
+}
+
+enum store_err store_post(struct store *s, const char *account, const char *container,
+                          const char *object, const struct store_kv *kv, int nkv,
+                          const char *content_type)
+{
+	struct store_meta m;
+	memset(&m, 0, sizeof(m));
+	struct store_kv none = {0};
+	enum store_err e = store_copy(s, account, container, object, account, container, object,
+	                              kv ? kv : &none, kv ? nkv : 0, content_type, &m);
+	store_meta_release(&m);
+	return e;
+}
+
+/* ------------------------------------------------------------------ containers */
+
+static json_t *kv_json(const struct store_kv *kv, int n)
+{
+	json_t *j = json_object();
+	for (int i = 0; i < n; i++)
+		json_object_set_new(j, kv[i].name, json_string(kv[i].value));
+	return j;
+}
+
+static void kv_from_json(const char *text, struct store_kv *kv, int *n)
+{
+	json_t *j = text ? json_loads(text, 0, NULL) : NULL;
+	const char *k;
+	json_t *v;
+	*n = 0;
+	json_object_foreach(j, k, v)
+	{
+		if (*n >= STORE_MAX_META || !json_is_string(v) || !json_string_value(v)[0])
+			continue;
+		kv[*n].name = xstrdup(k);
+		kv[*n].value = xstrdup(json_string_value(v));
+		(*n)++;
+	}
+	json_decref(j);
+}
+
+/* Merges kv into a jsonb column: an empty value removes the key. */
+static const char merge_sql[] = "(SELECT COALESCE(jsonb_object_agg(key, value), '{}')"
+                                " FROM jsonb_each(%s || $%d::jsonb) WHERE value <> '\"\"')";
+
+enum store_err store_container_put(struct store *s, const char *account, const char *container,
+                                   const struct store_kv *kv, int nkv, int *created)
+{
+	if (!store_account_name_ok(account) || !store_container_name_ok(container) ||
+	    !kv_ok(kv, nkv))
+		return STORE_BAD_REQUEST;
+	PGconn *db = store_db(s);
+	if (!db)
+		return STORE_UNAVAILABLE;
+	char ts[STORE_TS_LEN], err[256];
+	store_ts_now(ts);
+	json_t *j = kv_json(kv, nkv);
+	char *meta = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	char merge[256], sql[1024];
+	snprintf(merge, sizeof(merge), merge_sql, "obj_containers.meta", 4);
+	snprintf(sql, sizeof(sql),
+	         "INSERT INTO obj_containers (account, name, created, meta)"
+	         " VALUES ($1, $2, $3, (SELECT COALESCE(jsonb_object_agg(key, value), '{}')"
+	         " FROM jsonb_each($4::jsonb) WHERE value <> '\"\"'))"
+	         " ON CONFLICT (account, name) DO UPDATE SET meta = %s"
+	         " RETURNING created = $3",
+	         merge);
+	PGresult *r = DBQ(db, err, sizeof(err), sql, account, container, ts, meta);
+	free(meta);
+	enum store_err e = r ? STORE_OK : STORE_UNAVAILABLE;
+	if (r && created)
+		*created = PQntuples(r) > 0 && !strcmp(db_val(r, 0, 0), "t");
+	PQclear(r);
+	db_release(s->cfg.db, db);
+	return e;
+}
+
+enum store_err store_container_post(struct store *s, const char *account, const char *container,
+                                    const struct store_kv *kv, int nkv)
+{
+	if (!store_account_name_ok(account) || !store_container_name_ok(container) ||
+	    !kv_ok(kv, nkv))
+		return STORE_BAD_REQUEST;
+	PGconn *db = store_db(s);
+	if (!db)
+		return STORE_UNAVAILABLE;
+	json_t *j = kv_json(kv, nkv);
+	char *meta = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	char merge[256], sql[1024], err[256];
+	snprintf(merge, sizeof(merge), merge_sql, "meta", 3);
+	snprintf(sql, sizeof(sql),
+	         "UPDATE obj_containers SET meta = %s WHERE account = $1 AND name = $2", merge);
+	int n = DBX(db, err, sizeof(err), sql, account, container, meta);
+	free(meta);
+	db_release(s->cfg.db, db);
+	return n < 0 ? STORE_UNAVAILABLE : n == 0 ? STORE_NOT_FOUND : STORE_OK;
+}
+
+enum store_err store_container_delete(struct store *s, const char *account, const char *container)
+{
+	if (!store_account_name_ok(account) || !store_container_name_ok(container))
+		return STORE_BAD_REQUEST;
+	PGconn *db = store_db(s);
+	if (!db)
+		return STORE_UNAVAILABLE;
+	char err[256];
+	enum store_err e = STORE_UNAVAILABLE;
+	if (db_begin(db) < 0)
+		goto out;
+	PGresult *r = DBQ(db, err, sizeof(err),
+	                  "SELECT EXISTS (SELECT 1 FROM obj_objects WHERE account = $1 AND"
+	                  " container = $2 AND NOT deleted),"
+	                  " EXISTS (SELECT 1 FROM obj_containers WHERE account = $1 AND name = $2"
+	                  " FOR UPDATE)",
+	                  account, container);
+	if (!r)
+		goto rollback;
+	int busy = !strcmp(db_val(r, 0, 0), "t"), exists = !strcmp(db_val(r, 0, 1), "t");
+	PQclear(r);
+	if (!exists) {
+		e = STORE_NOT_FOUND;
+		goto rollback;
+	}
+	if (busy) {
+		e = STORE_CONFLICT;
+		goto rollback;
+	}
+	if (DBX(db, err, sizeof(err), "DELETE FROM obj_containers WHERE account = $1 AND name = $2",
+	        account, container) < 0 ||
+	    DBX(db, err, sizeof(err),
+	        "DELETE FROM obj_objects WHERE account = $1 AND container = $2", account,
+	        container) < 0 ||
+	    db_commit(db) < 0)
+		goto rollback;
+	e = STORE_OK;
+	goto out;
+rollback:
+	db_rollback(db);
+out:
+	db_release(s->cfg.db, db);
+	return e;
+}
+
+enum store_err store_container_head(struct store *s, const char *account, const char *container,
+                                    struct store_container_info *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!store_account_name_ok(account) || !store_container_name_ok(container))
+		return STORE_BAD_REQUEST;
+	PGconn *db = store_db(s);
+	if (!db)
+		return STORE_UNAVAILABLE;
+	char err[256];
+	PGresult *r = DBQ(db, err, sizeof(err),
+	                  "SELECT c.created, c.meta::text,"
+	                  " (SELECT count(*) FROM obj_objects o WHERE o.account = c.account AND"
+	                  " o.container = c.name AND NOT o.deleted),"
+	                  " (SELECT COALESCE(sum(size), 0) FROM obj_objects o WHERE"
+	                  " o.account = c.account AND o.container = c.name AND NOT o.deleted)"
+	                  " FROM obj_containers c WHERE c.account = $1 AND c.name = $2",
+	                  account, container);
+	enum store_err e = !r ? STORE_UNAVAILABLE : PQntuples(r) == 0 ? STORE_NOT_FOUND : STORE_OK;
+	if (e == STORE_OK) {
+		snprintf(out->created, sizeof(out->created), "%s", db_val(r, 0, 0));
+		kv_from_json(db_val(r, 0, 1), out->kv, &out->nkv);
+		out->object_count = (uint64_t)db_long(r, 0, 2, 0);
+		out->bytes_used = (uint64_t)db_long(r, 0, 3, 0);
+	}
+	PQclear(r);
+	db_release(s->cfg.db, db);
+	return e;
+}
+
+enum store_err store_account_head(struct store *s, const char *account,
+                                  struct store_account_info *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!store_account_name_ok(account))
+		return STORE_BAD_REQUEST;
+	PGconn *db = store_db(s);
+	if (!db)
+		return STORE_UNAVAILABLE;
+	char err[256];
+	PGresult *r = DBQ(db, err, sizeof(err),
+	                  "SELECT (SELECT count(*) FROM obj_containers WHERE account = $1),"
+	                  " (SELECT count(*) FROM obj_objects WHERE account = $1 AND NOT deleted),"
+	                  " (SELECT COALESCE(sum(size), 0) FROM obj_objects WHERE account = $1"
+	                  " AND NOT deleted),"
+	                  " (SELECT meta::text FROM obj_accounts WHERE account = $1)",
+	                  account);
+	enum store_err e = r ? STORE_OK : STORE_UNAVAILABLE;
+	if (r) {
+		out->container_count = (uint64_t)db_long(r, 0, 0, 0);
+		out->object_count = (uint64_t)db_long(r, 0, 1, 0);
+		out->bytes_used = (uint64_t)db_long(r, 0, 2, 0);
+		kv_from_json(db_val(r, 0, 3), out->kv, &out->nkv);
+	}
+	PQclear(r);
+	db_release(s->cfg.db, db);
+	return e;
+}
+
+enum store_err store_account_post(struct store *s, const char *account, const struct store_kv *kv,
+                                  int nkv)
+{
+	if (!store_account_name_ok(account) || !kv_ok(kv, nkv))
+		return STORE_BAD_REQUEST;
+	PGconn *db = store_db(s);
+	if (!db)
+		return STORE_UNAVAILABLE;
+	json_t *j = kv_json(kv, nkv);
+	char *meta = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	char merge[256], sql[1024], err[256];
+	snprintf(merge, sizeof(merge), merge_sql, "obj_accounts.meta", 2);
+	snprintf(sql, sizeof(sql),
+	         "INSERT INTO obj_accounts (account, meta) VALUES ($1,"
+	         " (SELECT COALESCE(jsonb_object_agg(key, value), '{}')"
+	         " FROM jsonb_each($2::jsonb) WHERE value <> '\"\"'))"
+	         " ON CONFLICT (account) DO UPDATE SET meta = %s",
+	         merge);
+	int n = DBX(db, err, sizeof(err), sql, account, meta);
+	free(meta);
+	db_release(s->cfg.db, db);
+	return n < 0 ? STORE_UNAVAILABLE : STORE_OK;
+}
+
+/* ------------------------------------------------------------------ listings */
+
+int store_list_classify(const struct store_list_query *q, const char *name, char *subdir,
+                        size_t subdir_len)
+{
+	if (q->end_marker && *q->end_marker && strcmp(name, q->end_marker) >= 0)
+		return 3;
+	size_t pl = q->prefix ? strlen(q->prefix) : 0;
+	if (pl && strncmp(name, q->prefix, pl))
+		return strcmp(name, q->prefix) > 0 ? 3 : 0;
+	if (q->marker && *q->marker && strcmp(name, q->marker) <= 0)
+		return 0;
+	if (q->delimiter && *q->delimiter) {
+		const char *d = strstr(name + pl, q->delimiter);
+		if (d) {
+			size_t n = (size_t)(d - name) + strlen(q->delimiter);
+			if (n >= subdir_len)
+				return 1;
+			memcpy(subdir, name, n);
+			subdir[n] = '\0';
+			return 2;
+		}
+	}
+	return 1;
+}
+
+static void list_push(struct store_list *l, const char *name, int subdir)
+{
+	l->e = xrealloc(l->e, (l->n + 1) * sizeof(*l->e));
+	struct store_entry *e = &l->e[l->n++];
+	memset(e, 0, sizeof(*e));
+	e->name = xstrdup(name);
+	e->subdir = subdir;
+}
+
+/* Runs the listing query in pages from a start name, rolling names up. sql takes $1
+ * account, $2 container (or unused), $3 start (names >= it), $4 page size. */
+static enum store_err list_run(struct store *s, const char *sql, const char *a, const char *c,
+                               const struct store_list_query *q, int objects,
+                               struct store_list *out)
+{
+	memset(out, 0, sizeof(*out));
+	unsigned limit = q->limit == 0 || q->limit > 10000 ? 10000 : q->limit;
+	PGconn *db = store_db(s);
+	if (!db)
+		return STORE_UNAVAILABLE;
+	char *start = xstrdup(q->marker && strcmp(q->marker, q->prefix ? q->prefix : "") > 0
+	                          ? q->marker
+	                          : (q->prefix ? q->prefix : ""));
+	char subdir[STORE_MAX_OBJECT_NAME + 8], err[256], page[16];
+	enum store_err e = STORE_OK;
+	int done = 0;
+	while (!done) {
+		unsigned want = limit - (unsigned)out->n + 1;
+		snprintf(page, sizeof(page), "%u", want);
+		PGresult *r = DBQ(db, err, sizeof(err), sql, a, c ? c : "", start, page);
+		if (!r) {
+			e = STORE_UNAVAILABLE;
+			break;
+		}
+		int rows = PQntuples(r), requery = 0;
+		for (int i = 0; i < rows && !done && !requery; i++) {
+			const char *name = db_val(r, i, 0);
+			int k = store_list_classify(q, name, subdir, sizeof(subdir));
+			if (k == 0)
+				continue;
+			if (k == 3) {
+				done = 1;
+				break;
+			}
+			if (out->n == limit) {
+				out->truncated = 1;
+				done = 1;
+				break;
+			}
+			if (k == 2) {
+				list_push(out, subdir, 1);
+				/* continue after every name under that subdir: the subdir with its
+				 * last byte raised (the delimiter is one ASCII character) */
+				free(start);
+				subdir[strlen(subdir) - 1]++;
+				start = xstrdup(subdir);
+				requery = 1;
+				break;
+			}
+			list_push(out, name, 0);
+			struct store_entry *en = &out->e[out->n - 1];
+			en->bytes = (uint64_t)db_long(r, i, 1, 0);
+			snprintf(en->timestamp, sizeof(en->timestamp), "%s", db_val(r, i, 2));
+			if (objects) {
+				snprintf(en->etag, sizeof(en->etag), "%s", db_val(r, i, 3));
+				snprintf(en->content_type, sizeof(en->content_type), "%s",
+				         db_val(r, i, 4));
+			} else
+				en->count = (uint64_t)db_long(r, i, 3, 0);
+		}
+		if (!done && !requery) {
+			if (rows < (int)want)
+				done = 1;
+			else {
+				char *next = xasprintf("%s\x01", db_val(r, rows - 1, 0));
+				free(start);
+				start = next; /* the next page: names after the last one */
+			}
+		}
+		PQclear(r);
+	}
+	free(start);
+	db_release(s->cfg.db, db);
+	if (e != STORE_OK)
+		store_list_release(out);
+	return e;
+}
+
+enum store_err store_list_objects(struct store *s, const char *account, const char *container,
+                                  const struct store_list_query *q, struct store_list *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!store_account_name_ok(account) || !store_container_name_ok(container))
+		return STORE_BAD_REQUEST;
+	int ex = container_exists(s, account, container);
+	if (ex <= 0)
+		return ex < 0 ? STORE_UNAVAILABLE : STORE_NOT_FOUND;
+	return list_run(s,
+	                "SELECT name, size, ts, etag, content_type FROM obj_objects"
+	                " WHERE account = $1 AND container = $2 AND name >= $3 AND NOT deleted"
+	                " ORDER BY name LIMIT $4::int",
+	                account, container, q, 1, out);
+}
+
+enum store_err store_list_containers(struct store *s, const char *account,
+                                     const struct store_list_query *q, struct store_list *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!store_account_name_ok(account))
+		return STORE_BAD_REQUEST;
+	return list_run(s,
+	                "SELECT c.name,"
+	                " (SELECT COALESCE(sum(size), 0) FROM obj_objects o WHERE"
+	                " o.account = c.account AND o.container = c.name AND NOT o.deleted),"
+	                " c.created,"
+	                " (SELECT count(*) FROM obj_objects o WHERE o.account = c.account AND"
+	                " o.container = c.name AND NOT o.deleted)"
+	                " FROM obj_containers c WHERE c.account = $1 AND $2 = $2 AND c.name >= $3"
+	                " ORDER BY c.name LIMIT $4::int",
+	                account, NULL, q, 0, out);
+}
+
+/* ------------------------------------------------------------------ open/close */
+
+struct store *store_open(const struct store_config *cfg, char *err, size_t errlen)
+{
+	struct ring *r = ring_load(cfg->ring_file, err, errlen);
+	if (!r)
+		return NULL;
+	struct store *s = xcalloc(1, sizeof(*s));
+	s->cfg = *cfg;
+	if (s->cfg.connect_timeout_ms <= 0)
+		s->cfg.connect_timeout_ms = 2000;
+	s->ring = r;
+	struct stat st;
+	if (stat(cfg->ring_file, &st) == 0)
+		s->ring_mtime = st.st_mtime;
+	pthread_rwlock_init(&s->lock, NULL);
+	pthread_mutex_init(&s->spool_lock, NULL);
+	fs_mkdir_p(cfg->spool_dir, 0750);
+	pthread_create(&s->spooler, NULL, spooler_main, s);
+	return s;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	s->stop = 1;
+	pthread_join(s->spooler, NULL);
+	ring_free(s->ring);
+	pthread_rwlock_destroy(&s->lock);
+	pthread_mutex_destroy(&s->spool_lock);
+	free(s);
+}

@@ -1,0 +1,34 @@
+/* What nubo-objproxy's main hands to the store (object-store/store.h): how to open one,
+ * and the pure checks and listing roll-up the store and its tests share. */
+#ifndef NUBO_OBJSTORE_STORE_IMPL_H
+#define NUBO_OBJSTORE_STORE_IMPL_H
+#include "store.h"
+
+struct db_pool;
+
+struct store_config {
+	const char *ring_file;
+	struct db_pool *db; /* borrowed */
+	const char *spool_dir;
+	int connect_timeout_ms;
+};
+
+/* Opens the store (loads the ring; NULL with err when it cannot) and starts the thread
+ * that replays spooled listing updates. */
+struct store *store_open(const struct store_config *cfg, char *err, size_t errlen);
+void store_close(struct store *s);
+
+/* 1 when name is a valid container name (1..256 bytes of UTF-8, no '/', no NUL),
+ * object name (1..1024 bytes of UTF-8), account ("AUTH_" + [A-Za-z0-9_-]). Pure. */
+int store_container_name_ok(const char *name);
+int store_object_name_ok(const char *name);
+int store_account_name_ok(const char *name);
+
+/* The listing roll-up: given the query, decides what name does. Returns 0: skip it
+ * (before the marker), 1: list it as it is, 2: list subdir (its prefix through the
+ * delimiter, written into subdir, subdir_len bytes), 3: stop (at or past end_marker).
+ * Pure. */
+int store_list_classify(const struct store_list_query *q, const char *name, char *subdir,
+                        size_t subdir_len);
+
+#endif

@@ -1,0 +1,1160 @@
+/* The Swift v1 API over the store. */
+#include "swift.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "objauth.h"
+#include "store_impl.h"
+#include "xalloc.h"
+
+#define SWIFT_MAX_META_NAME 128
+#define SWIFT_MAX_META_VALUE 256
+#define SWIFT_MAX_META_COUNT 90
+#define SWIFT_LISTING_LIMIT 10000
+
+static struct objauth *swift_auth;
+
+void swift_set_auth(struct objauth *a)
+{
+	swift_auth = a;
+}
+
+/* Per request. */
+struct swift_req {
+	char *account, *container, *object;
+	struct objauth_who who;
+	int authed; /* a valid token */
+	struct store_kv kv[STORE_MAX_META + 8];
+	int nkv;
+	struct store_put *put;
+	enum store_err put_err;
+	char content_type[256];
+};
+
+/* ------------------------------------------------------------------ pure helpers */
+
+int swift_path_parse(const char *raw, char **account, char **container, char **object)
+{
+	*account = *container = *object = NULL;
+	if (strncmp(raw, "/v1/", 4))
+		return -EINVAL;
+	const char *a = raw + 4, *s = strchr(a, '/');
+	size_t alen = s ? (size_t)(s - a) : strlen(a);
+	if (alen == 0)
+		return -EINVAL;
+	char *tmp = xstrndup(a, alen);
+	*account = px_unescape(tmp, 0);
+	free(tmp);
+	if (!*account)
+		goto fail;
+	if (!s || !s[1])
+		return 0;
+	const char *c = s + 1, *t = strchr(c, '/');
+	size_t clen = t ? (size_t)(t - c) : strlen(c);
+	tmp = xstrndup(c, clen);
+	*container = px_unescape(tmp, 0);
+	free(tmp);
+	if (!*container || !**container)
+		goto fail;
+	if (!t || !t[1])
+		return 0;
+	*object = px_unescape(t + 1, 0);
+	if (!*object)
+		goto fail;
+	return 0;
+fail:
+	free(*account);
+	free(*container);
+	free(*object);
+	*account = *container = *object = NULL;
+	return -EINVAL;
+}
+
+void swift_meta_name(const char *in, char *out, size_t n)
+{
+	size_t i = 0;
+	int up = 1;
+	for (; in[i] && i + 1 < n; i++) {
+		out[i] = (char)(up ? toupper((unsigned char)in[i]) : tolower((unsigned char)in[i]));
+		up = in[i] == '-';
+	}
+	out[i] = '\0';
+}
+
+static void ts_split(const char *ts, time_t *sec, long *usec)
+{
+	double t = ts && *ts ? strtod(ts, NULL) : 0;
+	*sec = (time_t)t;
+	*usec = (long)((t - (double)*sec) * 1e6 + 0.5);
+	if (*usec >= 1000000) {
+		(*sec)++;
+		*usec -= 1000000;
+	}
+}
+
+static void ts_iso(const char *ts, char *out, size_t n)
+{
+	time_t sec;
+	long usec;
+	ts_split(ts, &sec, &usec);
+	struct tm tm;
+	gmtime_r(&sec, &tm);
+	char b[32];
+	strftime(b, sizeof(b), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, n, "%s.%06ld", b, usec);
+}
+
+/* Last-Modified: the timestamp rounded up to a whole second (an object written at
+ * .5 is not "modified since" that second's end). */
+static void ts_http(const char *ts, char *out, size_t n)
+{
+	time_t sec;
+	long usec;
+	ts_split(ts, &sec, &usec);
+	if (usec)
+		sec++;
+	struct tm tm;
+	gmtime_r(&sec, &tm);
+	strftime(out, n, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+}
+
+static void xml_escape(FILE *f, const char *s)
+{
+	for (; *s; s++)
+		switch (*s) {
+		case '<':
+			fputs("&lt;", f);
+			break;
+		case '>':
+			fputs("&gt;", f);
+			break;
+		case '&':
+			fputs("&amp;", f);
+			break;
+		case '"':
+			fputs("&quot;", f);
+			break;
+		default:
+			fputc(*s, f);
+		}
+}
+
+char *swift_listing(const struct store_list *l, const char *fmt, char level, const char *name,
+                    size_t *len)
+{
+	char *buf = NULL, lm[40];
+	FILE *f = open_memstream(&buf, len);
+	if (!strcmp(fmt, "json")) {
+		json_t *arr = json_array();
+		for (size_t i = 0; i < l->n; i++) {
+			const struct store_entry *e = &l->e[i];
+			json_t *o;
+			ts_iso(e->timestamp, lm, sizeof(lm));
+			if (e->subdir)
+				o = json_pack("{s:s}", "subdir", e->name);
+			else if (level == 'c')
+				o = json_pack("{s:s,s:s,s:I,s:s,s:s}", "name", e->name, "hash",
+				              e->etag, "bytes", (json_int_t)e->bytes,
+				              "content_type", e->content_type, "last_modified", lm);
+			else
+				o = json_pack("{s:s,s:I,s:I,s:s}", "name", e->name, "count",
+				              (json_int_t)e->count, "bytes", (json_int_t)e->bytes,
+				              "last_modified", lm);
+			json_array_append_new(arr, o);
+		}
+		char *s = json_dumps(arr, JSON_COMPACT | JSON_ENSURE_ASCII);
+		fputs(s, f);
+		free(s);
+		json_decref(arr);
+	} else if (!strcmp(fmt, "xml")) {
+		fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", f);
+		fprintf(f, "<%s name=\"", level == 'c' ? "container" : "account");
+		xml_escape(f, name);
+		fputs("\">", f);
+		for (size_t i = 0; i < l->n; i++) {
+			const struct store_entry *e = &l->e[i];
+			ts_iso(e->timestamp, lm, sizeof(lm));
+			if (e->subdir) {
+				fputs("<subdir name=\"", f);
+				xml_escape(f, e->name);
+				fputs("\"><name>", f);
+				xml_escape(f, e->name);
+				fputs("</name></subdir>", f);
+				continue;
+			}
+			fputs(level == 'c' ? "<object><name>" : "<container><name>", f);
+			xml_escape(f, e->name);
+			fputs("</name>", f);
+			if (level == 'c') {
+				fprintf(f, "<hash>%s</hash><bytes>%llu</bytes><content_type>",
+				        e->etag, (unsigned long long)e->bytes);
+				xml_escape(f, e->content_type);
+				fprintf(f,
+				        "</content_type><last_modified>%s</last_modified></object>",
+				        lm);
+			} else
+				fprintf(f,
+				        "<count>%llu</count><bytes>%llu</bytes><last_modified>%s"
+				        "</last_modified></container>",
+				        (unsigned long long)e->count, (unsigned long long)e->bytes,
+				        lm);
+		}
+		fprintf(f, "</%s>", level == 'c' ? "container" : "account");
+	} else
+		for (size_t i = 0; i < l->n; i++)
+			fprintf(f, "%s\n", l->e[i].name);
+	fclose(f);
+	return buf;
+}
+
+/* ------------------------------------------------------------------ answers */
+
+static void answer_err(struct px_req *r, int status, const char *text)
+{
+	char body[512];
+	int n = snprintf(body, sizeof(body), "<html><h1>%s</h1><p>%s</p></html>",
+	                 store_err_text(status == 404   ? STORE_NOT_FOUND
+	                                : status == 409 ? STORE_CONFLICT
+	                                : status == 422 ? STORE_ETAG_MISMATCH
+	                                : status == 416 ? STORE_RANGE
+	                                : status == 413 ? STORE_TOO_LARGE
+	                                : status == 503 ? STORE_UNAVAILABLE
+	                                : status == 500 ? STORE_INTERNAL
+	                                                : STORE_BAD_REQUEST),
+	                 text);
+	if (status == 401)
+		n = snprintf(body, sizeof(body), "<html><h1>Unauthorized</h1><p>%s</p></html>",
+		             text);
+	else if (status == 403)
+		n = snprintf(body, sizeof(body), "<html><h1>Forbidden</h1><p>%s</p></html>", text);
+	else if (status == 411 || status == 412 || status == 405)
+		n = snprintf(body, sizeof(body), "%s", text);
+	if (status == 416) {
+		px_answer(r, status, "text/html; charset=UTF-8", body, (size_t)n);
+		return;
+	}
+	px_answer(r, status, "text/html; charset=UTF-8", body, (size_t)n);
+}
+
+static void answer_store_err(struct px_req *r, enum store_err e)
+{
+	static const char *const why[] = {
+	    [STORE_NOT_FOUND] = "The resource could not be found.",
+	    [STORE_CONFLICT] = "There was a conflict when trying to complete your request.",
+	    [STORE_BAD_REQUEST] = "The request is malformed or breaks a limit.",
+	    [STORE_ETAG_MISMATCH] = "The body's MD5 does not match the ETag sent.",
+	    [STORE_RANGE] = "The range cannot be satisfied.",
+	    [STORE_TOO_LARGE] = "The object is too large.",
+	    [STORE_LENGTH_MISMATCH] = "The body's length differs from its Content-Length.",
+	    [STORE_UNAVAILABLE] = "Not enough object servers or the listing database answered.",
+	    [STORE_INTERNAL] = "Internal error.",
+	};
+	answer_err(r, store_err_status(e),
+	           (unsigned)e < sizeof(why) / sizeof(why[0]) && why[e] ? why[e] : "Error.");
+}
+
+static void add_u64(struct px_req *r, const char *name, uint64_t v)
+{
+	char b[32];
+	snprintf(b, sizeof(b), "%llu", (unsigned long long)v);
+	px_add_header(r, name, b);
+}
+
+static void add_kv(struct px_req *r, const struct store_kv *kv, int n)
+{
+	for (int i = 0; i < n; i++)
+		px_add_header(r, kv[i].name, kv[i].value);
+}
+
+/* ------------------------------------------------------------------ request metadata */
+
+struct collect {
+	struct swift_req *q;
+	const char *prefix; /* "X-Object-Meta-" ... */
+	const char *remove; /* "X-Remove-Container-Meta-" or NULL */
+	int object;         /* also Content-Encoding, Content-Disposition, X-Delete-At */
+	int bad;
+};
+
+static void kv_add(struct swift_req *q, const char *name, const char *value, int *bad)
+{
+	if (q->nkv >= (int)(sizeof(q->kv) / sizeof(q->kv[0])) || q->nkv >= SWIFT_MAX_META_COUNT) {
+		*bad = 1;
+		return;
+	}
+	q->kv[q->nkv].name = xstrdup(name);
+	q->kv[q->nkv].value = xstrdup(value);
+	q->nkv++;
+}
+
+static void collect_one(void *arg, const char *k, const char *v)
+{
+	struct collect *c = arg;
+	char name[SWIFT_MAX_META_NAME + 64];
+	size_t pl = strlen(c->prefix);
+	if (!strncasecmp(k, c->prefix, pl)) {
+		if (strlen(k) - pl > SWIFT_MAX_META_NAME || strlen(v) > SWIFT_MAX_META_VALUE ||
+		    strlen(k) == pl) {
+			c->bad = 1;
+			return;
+		}
+		swift_meta_name(k, name, sizeof(name));
+		kv_add(c->q, name, v, &c->bad);
+		return;
+	}
+	if (c->remove && !strncasecmp(k, c->remove, strlen(c->remove))) {
+		char full[SWIFT_MAX_META_NAME + 64];
+		snprintf(full, sizeof(full), "%s%s", c->prefix, k + strlen(c->remove));
+		swift_meta_name(full, name, sizeof(name));
+		kv_add(c->q, name, "", &c->bad);
+		return;
+	}
+	static const char *const object_headers[] = {"Content-Encoding", "Content-Disposition",
+	                                             "X-Delete-At"};
+	static const char *const container_headers[] = {"X-Container-Read", "X-Container-Write",
+	                                                "X-Versions-Location"};
+	const char *const *list = c->object ? object_headers : container_headers;
+	for (size_t i = 0; i < 3; i++)
+		if (!strcasecmp(k, list[i])) {
+			if (strlen(v) > 1024) {
+				c->bad = 1;
+				return;
+			}
+			kv_add(c->q, list[i], v, &c->bad);
+		}
+	if (c->object && !strcasecmp(k, "X-Delete-After")) {
+		char *end;
+		long long after = strtoll(v, &end, 10);
+		if (*end || after < 0) {
+			c->bad = 1;
+			return;
+		}
+		char at[32];
+		snprintf(at, sizeof(at), "%lld", (long long)time(NULL) + after);
+		kv_add(c->q, "X-Delete-At", at, &c->bad);
+	}
+}
+
+/* Reads the request's metadata headers into q->kv. 0, or -EINVAL (answered). */
+static int collect_meta(struct px_req *r, struct swift_req *q, const char *prefix,
+                        const char *remove, int object)
+{
+	struct collect c = {q, prefix, remove, object, 0};
+	px_headers_each(r, collect_one, &c);
+	size_t total = 0;
+	for (int i = 0; i < q->nkv; i++)
+		total += strlen(q->kv[i].name) - strlen(prefix) + strlen(q->kv[i].value);
+	const char *da = NULL;
+	for (int i = 0; i < q->nkv; i++)
+		if (!strcmp(q->kv[i].name, "X-Delete-At"))
+			da = q->kv[i].value;
+	if (da && *da) {
+		char *end;
+		long long at = strtoll(da, &end, 10);
+		if (*end || at <= (long long)time(NULL)) {
+			answer_err(r, 400, "X-Delete-At in past");
+			return -EINVAL;
+		}
+	}
+	if (c.bad || total > STORE_MAX_META_BYTES) {
+		answer_err(r, 400,
+		           "Metadata over the limits (names 128, values 256, 90 items, 4096 "
+		           "bytes).");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ access */
+
+/* 1 when acl (a comma-separated X-Container-Read/Write value) names the caller: ".r:*"
+ * (anyone, read only), "<project>:*", "<project>:<user>", "*:*". */
+static int acl_allows(const char *acl, const struct swift_req *q, int anonymous_ok)
+{
+	if (!acl)
+		return 0;
+	char *copy = xstrdup(acl), *save = NULL;
+	int ok = 0;
+	for (char *t = strtok_r(copy, ",", &save); t && !ok; t = strtok_r(NULL, ",", &save)) {
+		while (*t == ' ')
+			t++;
+		char *e = t + strlen(t);
+		while (e > t && e[-1] == ' ')
+			*--e = '\0';
+		if (anonymous_ok && (!strcmp(t, ".r:*") || !strcmp(t, ".r:*,.rlistings")))
+			ok = 1;
+		if (!q->authed)
+			continue;
+		char *colon = strchr(t, ':');
+		if (!colon || t[0] == '.')
+			continue;
+		*colon = '\0';
+		const char *p = t, *u = colon + 1;
+		if ((!strcmp(p, "*") || !strcmp(p, q->who.project_id)) &&
+		    (!strcmp(u, "*") || !strcmp(u, q->who.user_id)))
+			ok = 1;
+	}
+	free(copy);
+	return ok;
+}
+
+/* Decides whether the caller may do this; answers 401/403 when not. */
+static int swift_authorize(struct px_req *r, struct swift_req *q, int write)
+{
+	if (q->authed && (q->who.admin || !strcmp(q->account + 5, q->who.project_id))) {
+		if (write && !q->who.writer) {
+			answer_err(r, 403, "Access was denied to this resource.");
+			return -EACCES;
+		}
+		return 0;
+	}
+	/* another project's or an anonymous caller: the container's ACLs */
+	if (q->container) {
+		struct store_container_info ci;
+		if (store_container_head(px_store(r), q->account, q->container, &ci) == STORE_OK) {
+			const char *rd = NULL, *wr = NULL;
+			for (int i = 0; i < ci.nkv; i++) {
+				if (!strcmp(ci.kv[i].name, "X-Container-Read"))
+					rd = ci.kv[i].value;
+				if (!strcmp(ci.kv[i].name, "X-Container-Write"))
+					wr = ci.kv[i].value;
+			}
+			int ok = write ? (q->object && acl_allows(wr, q, 0))
+			               : acl_allows(rd, q,
+			                            q->object != NULL ||
+			                                (rd && strstr(rd, ".rlistings")));
+			store_container_info_release(&ci);
+			if (ok)
+				return 0;
+		}
+	}
+	if (!q->authed)
+		answer_err(r, 401, "This server could not verify that you are authorized.");
+	else
+		answer_err(r, 403, "Access was denied to this resource.");
+	return -EACCES;
+}
+
+/* ------------------------------------------------------------------ listings */
+
+static const char *listing_format(struct px_req *r)
+{
+	const char *f = px_query(r, "format");
+	if (f && (!strcmp(f, "json") || !strcmp(f, "xml") || !strcmp(f, "plain")))
+		return f;
+	const char *acc = px_header(r, "Accept");
+	if (acc && strstr(acc, "application/json"))
+		return "json";
+	if (acc && (strstr(acc, "application/xml") || strstr(acc, "text/xml")))
+		return "xml";
+	return "plain";
+}
+
+static const char *format_type(const char *fmt)
+{
+	return !strcmp(fmt, "json")  ? "application/json; charset=utf-8"
+	       : !strcmp(fmt, "xml") ? "application/xml; charset=utf-8"
+	                             : "text/plain; charset=utf-8";
+}
+
+/* Reads the listing parameters; answers 412/400 when they break Swift's rules. */
+static int list_query(struct px_req *r, struct store_list_query *lq)
+{
+	memset(lq, 0, sizeof(*lq));
+	const char *limit = px_query(r, "limit");
+	lq->limit = SWIFT_LISTING_LIMIT;
+	if (limit && *limit) {
+		char *end;
+		long v = strtol(limit, &end, 10);
+		if (*end || v < 0) {
+			answer_err(r, 412, "Value of limit must be a positive integer");
+			return -EINVAL;
+		}
+		if (v > SWIFT_LISTING_LIMIT) {
+			answer_err(r, 412, "Maximum limit is 10000");
+			return -EINVAL;
+		}
+		if (v == 0) {
+			lq->limit = 0;
+			return 1; /* an empty listing */
+		}
+		lq->limit = (unsigned)v;
+	}
+	lq->prefix = px_query(r, "prefix");
+	lq->delimiter = px_query(r, "delimiter");
+	lq->marker = px_query(r, "marker");
+	lq->end_marker = px_query(r, "end_marker");
+	if (lq->delimiter && strlen(lq->delimiter) > 1) {
+		answer_err(r, 412, "Bad delimiter");
+		return -EINVAL;
+	}
+	const char *vals[] = {lq->prefix, lq->marker, lq->end_marker};
+	for (size_t i = 0; i < 3; i++)
+		if (vals[i] && strlen(vals[i]) > STORE_MAX_OBJECT_NAME) {
+			answer_err(r, 400, "Parameter too long");
+			return -EINVAL;
+		}
+	return 0;
+}
+
+static void answer_listing(struct px_req *r, struct store_list *l, char level, const char *name)
+{
+	const char *fmt = listing_format(r);
+	size_t len;
+	char *body = swift_listing(l, fmt, level, name, &len);
+	int status = l->n == 0 && !strcmp(fmt, "plain") ? 204 : 200;
+	if (!strcmp(px_method(r), "HEAD"))
+		status = 204;
+	if (status == 204)
+		px_answer(r, 204, format_type(fmt), NULL, 0);
+	else
+		px_answer(r, 200, format_type(fmt), body, len);
+	free(body);
+}
+
+/* ------------------------------------------------------------------ account */
+
+static void account_headers(struct px_req *r, const struct store_account_info *ai)
+{
+	add_u64(r, "X-Account-Container-Count", ai->container_count);
+	add_u64(r, "X-Account-Object-Count", ai->object_count);
+	add_u64(r, "X-Account-Bytes-Used", ai->bytes_used);
+	char ts[STORE_TS_LEN];
+	store_ts_now(ts);
+	px_add_header(r, "X-Timestamp", ts);
+	px_add_header(r, "X-Put-Timestamp", ts);
+	add_kv(r, ai->kv, ai->nkv);
+}
+
+static void account_get(struct px_req *r, struct swift_req *q)
+{
+	struct store_account_info ai;
+	enum store_err e = store_account_head(px_store(r), q->account, &ai);
+	if (e != STORE_OK) {
+		answer_store_err(r, e);
+		return;
+	}
+	account_headers(r, &ai);
+	store_account_info_release(&ai);
+	if (!strcmp(px_method(r), "HEAD")) {
+		px_answer(r, 204, format_type(listing_format(r)), NULL, 0);
+		return;
+	}
+	struct store_list_query lq;
+	struct store_list l = {0};
+	int rc = list_query(r, &lq);
+	if (rc < 0)
+		return;
+	if (rc == 0 && (e = store_list_containers(px_store(r), q->account, &lq, &l)) != STORE_OK) {
+		answer_store_err(r, e);
+		return;
+	}
+	answer_listing(r, &l, 'a', q->account);
+	store_list_release(&l);
+}
+
+static void account_post(struct px_req *r, struct swift_req *q)
+{
+	if (collect_meta(r, q, "X-Account-Meta-", "X-Remove-Account-Meta-", 0) < 0)
+		return;
+	enum store_err e = store_account_post(px_store(r), q->account, q->kv, q->nkv);
+	if (e != STORE_OK)
+		answer_store_err(r, e);
+	else
+		px_answer(r, 204, NULL, NULL, 0);
+}
+
+/* ------------------------------------------------------------------ container */
+
+static void container_get(struct px_req *r, struct swift_req *q)
+{
+	struct store_container_info ci;
+	enum store_err e = store_container_head(px_store(r), q->account, q->container, &ci);
+	if (e != STORE_OK) {
+		answer_store_err(r, e);
+		return;
+	}
+	add_u64(r, "X-Container-Object-Count", ci.object_count);
+	add_u64(r, "X-Container-Bytes-Used", ci.bytes_used);
+	px_add_header(r, "X-Timestamp", ci.created);
+	px_add_header(r, "X-Put-Timestamp", ci.created);
+	char lm[64];
+	ts_http(ci.created, lm, sizeof(lm));
+	px_add_header(r, "Last-Modified", lm);
+	px_add_header(r, "Accept-Ranges", "bytes");
+	px_add_header(r, "X-Storage-Policy", "Policy-0");
+	add_kv(r, ci.kv, ci.nkv);
+	store_container_info_release(&ci);
+	if (!strcmp(px_method(r), "HEAD")) {
+		px_answer(r, 204, format_type(listing_format(r)), NULL, 0);
+		return;
+	}
+	struct store_list_query lq;
+	struct store_list l = {0};
+	int rc = list_query(r, &lq);
+	if (rc < 0)
+		return;
+	if (rc == 0 &&
+	    (e = store_list_objects(px_store(r), q->account, q->container, &lq, &l)) != STORE_OK) {
+		answer_store_err(r, e);
+		return;
+	}
+	answer_listing(r, &l, 'c', q->container);
+	store_list_release(&l);
+}
+
+static void container_put(struct px_req *r, struct swift_req *q)
+{
+	if (strlen(q->container) > STORE_MAX_CONTAINER) {
+		answer_err(r, 400, "Container name length of 256 exceeded");
+		return;
+	}
+	if (collect_meta(r, q, "X-Container-Meta-", "X-Remove-Container-Meta-", 0) < 0)
+		return;
+	int created = 0;
+	enum store_err e =
+	    store_container_put(px_store(r), q->account, q->container, q->kv, q->nkv, &created);
+	if (e != STORE_OK)
+		answer_store_err(r, e);
+	else
+		px_answer(r, created ? 201 : 202, "text/html; charset=UTF-8", NULL, 0);
+}
+
+static void container_post(struct px_req *r, struct swift_req *q)
+{
+	if (collect_meta(r, q, "X-Container-Meta-", "X-Remove-Container-Meta-", 0) < 0)
+		return;
+	enum store_err e =
+	    store_container_post(px_store(r), q->account, q->container, q->kv, q->nkv);
+	if (e != STORE_OK)
+		answer_store_err(r, e);
+	else
+		px_answer(r, 204, "text/html; charset=UTF-8", NULL, 0);
+}
+
+static void container_delete(struct px_req *r, struct swift_req *q)
+{
+	enum store_err e = store_container_delete(px_store(r), q->account, q->container);
+	if (e != STORE_OK)
+		answer_store_err(r, e);
+	else
+		px_answer(r, 204, "text/html; charset=UTF-8", NULL, 0);
+}
+
+/* ------------------------------------------------------------------ object */
+
+static int expired(const struct store_meta *m)
+{
+	const char *da = store_meta_get(m, "X-Delete-At");
+	return da && *da && strtoll(da, NULL, 10) <= (long long)time(NULL);
+}
+
+static void object_headers(struct px_req *r, const struct store_meta *m)
+{
+	char lm[64];
+	px_add_header(r, "Content-Type",
+	              m->content_type[0] ? m->content_type : "application/octet-stream");
+	px_add_header(r, "Etag", m->etag);
+	px_add_header(r, "X-Timestamp", m->timestamp);
+	ts_http(m->timestamp, lm, sizeof(lm));
+	px_add_header(r, "Last-Modified", lm);
+	px_add_header(r, "Accept-Ranges", "bytes");
+	add_kv(r, m->kv, m->nkv);
+}
+
+/* One entity tag of an If-Match / If-None-Match list matches etag. */
+static int etag_matches(const char *list, const char *etag)
+{
+	char *copy = xstrdup(list), *save = NULL;
+	int hit = 0;
+	for (char *t = strtok_r(copy, ", ", &save); t && !hit; t = strtok_r(NULL, ", ", &save)) {
+		if (!strncmp(t, "W/", 2))
+			t += 2;
+		size_t n = strlen(t);
+		if (n >= 2 && t[0] == '"' && t[n - 1] == '"') {
+			t[n - 1] = '\0';
+			t++;
+		}
+		hit = !strcmp(t, "*") || !strcmp(t, etag);
+	}
+	free(copy);
+	return hit;
+}
+
+static time_t http_date(const char *s)
+{
+	struct tm tm = {0};
+	if (!s || !strptime(s, "%a, %d %b %Y %H:%M:%S GMT", &tm))
+		return (time_t)-1;
+	return timegm(&tm);
+}
+
+/* The conditional headers against m: 0 to go on, else the status (304/412). */
+static int conditions(struct px_req *r, const struct store_meta *m)
+{
+	const char *im = px_header(r, "If-Match"), *inm = px_header(r, "If-None-Match");
+	time_t sec;
+	long usec;
+	ts_split(m->timestamp, &sec, &usec);
+	if (usec)
+		sec++;
+	if (im && !etag_matches(im, m->etag))
+		return 412;
+	if (inm && etag_matches(inm, m->etag))
+		return 304;
+	time_t ims = http_date(px_header(r, "If-Modified-Since"));
+	if (!inm && ims != (time_t)-1 && sec <= ims)
+		return 304;
+	time_t ius = http_date(px_header(r, "If-Unmodified-Since"));
+	if (!im && ius != (time_t)-1 && sec > ius)
+		return 412;
+	return 0;
+}
+
+/* "bytes=A-B" / "bytes=A-" / "bytes=-N": first/last for store_get_open; 0 when the header
+ * is absent or not a single range (the whole object is sent). */
+static int parse_range(const char *h, int64_t *first, int64_t *last)
+{
+	*first = 0;
+	*last = -1;
+	if (!h || strncmp(h, "bytes=", 6) || strchr(h, ','))
+		return 0;
+	const char *p = h + 6;
+	char *end;
+	if (*p == '-') {
+		if (!isdigit((unsigned char)p[1]))
+			return 0;
+		long long n = strtoll(p + 1, &end, 10);
+		if (*end)
+			return 0;
+		*first = -1;
+		*last = n;
+		return 1;
+	}
+	if (!isdigit((unsigned char)*p))
+		return 0;
+	long long a = strtoll(p, &end, 10);
+	if (*end != '-')
+		return 0;
+	p = end + 1;
+	if (!*p) {
+		*first = a;
+		return 1;
+	}
+	if (!isdigit((unsigned char)*p))
+		return 0;
+	long long b = strtoll(p, &end, 10);
+	if (*end || b < a)
+		return 0;
+	*first = a;
+	*last = b;
+	return 1;
+}
+
+static void object_get(struct px_req *r, struct swift_req *q)
+{
+	int64_t first, last;
+	int ranged = parse_range(px_header(r, "Range"), &first, &last);
+	struct store_meta m;
+	uint64_t off, len;
+	struct store_get *g = NULL;
+	enum store_err e;
+	if (!strcmp(px_method(r), "HEAD")) {
+		e = store_head(px_store(r), q->account, q->container, q->object, &m);
+		off = 0;
+		len = m.size;
+		ranged = 0;
+	} else
+		e = store_get_open(px_store(r), q->account, q->container, q->object, first, last,
+		                   &m, &off, &len, &g);
+	if (e == STORE_RANGE) {
+		char cr[64];
+		snprintf(cr, sizeof(cr), "bytes */%llu", (unsigned long long)m.size);
+		px_add_header(r, "Content-Range", cr);
+		answer_err(r, 416, "Requested Range Not Satisfiable");
+		return;
+	}
+	if (e != STORE_OK) {
+		answer_store_err(r, e);
+		return;
+	}
+	if (expired(&m)) {
+		store_get_close(g);
+		store_meta_release(&m);
+		answer_store_err(r, STORE_NOT_FOUND);
+		return;
+	}
+	int cond = conditions(r, &m);
+	object_headers(r, &m);
+	if (cond) {
+		store_get_close(g);
+		store_meta_release(&m);
+		if (cond == 304)
+			px_answer(r, 304, NULL, NULL, 0);
+		else
+			answer_err(r, 412, "Precondition Failed");
+		return;
+	}
+	int status = 200;
+	if (ranged && !(off == 0 && len == m.size && first == 0)) {
+		char cr[96];
+		snprintf(cr, sizeof(cr), "bytes %llu-%llu/%llu", (unsigned long long)off,
+		         (unsigned long long)(off + len - 1), (unsigned long long)m.size);
+		px_add_header(r, "Content-Range", cr);
+		status = 206;
+	} else if (ranged) {
+		char cr[96];
+		snprintf(cr, sizeof(cr), "bytes 0-%llu/%llu",
+		         (unsigned long long)(len ? len - 1 : 0), (unsigned long long)m.size);
+		px_add_header(r, "Content-Range", cr);
+		status = 206;
+	}
+	store_meta_release(&m);
+	if (g)
+		px_answer_get(r, status, g, len);
+	else
+		px_answer_head(r, status, len);
+}
+
+/* "container/object" (URL-encoded, optional leading '/') into its parts. */
+static int split_copy_path(const char *v, char **c, char **o)
+{
+	*c = *o = NULL;
+	char *d = px_unescape(v, 0);
+	if (!d)
+		return -EINVAL;
+	const char *p = d[0] == '/' ? d + 1 : d;
+	const char *s = strchr(p, '/');
+	if (!s || s == p || !s[1]) {
+		free(d);
+		return -EINVAL;
+	}
+	*c = xstrndup(p, (size_t)(s - p));
+	*o = xstrdup(s + 1);
+	free(d);
+	return 0;
+}
+
+/* Copies src to the request's object: the source's metadata with the request's on top. */
+static void object_copy(struct px_req *r, struct swift_req *q, const char *sc, const char *so,
+                        const char *dc, const char *dobj)
+{
+	struct store_meta src, m;
+	enum store_err e = store_head(px_store(r), q->account, sc, so, &src);
+	if (e != STORE_OK) {
+		answer_store_err(r, e);
+		return;
+	}
+	struct store_kv kv[STORE_MAX_META];
+	int n = 0;
+	for (int i = 0; i < src.nkv && n < STORE_MAX_META; i++) {
+		int overridden = 0;
+		for (int k = 0; k < q->nkv; k++)
+			overridden |= !strcasecmp(q->kv[k].name, src.kv[i].name);
+		if (!overridden)
+			kv[n++] = src.kv[i];
+	}
+	for (int k = 0; k < q->nkv && n < STORE_MAX_META; k++)
+		kv[n++] = q->kv[k];
+	const char *ct = px_header(r, "Content-Type");
+	memset(&m, 0, sizeof(m));
+	e = store_copy(px_store(r), q->account, sc, so, q->account, dc, dobj, kv, n,
+	               ct ? ct : src.content_type, &m);
+	store_meta_release(&src);
+	if (e != STORE_OK) {
+		answer_store_err(r, e);
+		return;
+	}
+	char lm[64];
+	px_add_header(r, "Etag", m.etag);
+	ts_http(m.timestamp, lm, sizeof(lm));
+	px_add_header(r, "Last-Modified", lm);
+	px_add_header(r, "X-Copied-From", sc);
+	store_meta_release(&m);
+	px_answer(r, 201, "text/html; charset=UTF-8", NULL, 0);
+}
+
+static void object_put_begin(struct px_req *r, struct swift_req *q)
+{
+	if (strlen(q->object) > STORE_MAX_OBJECT_NAME) {
+		answer_err(r, 400, "Object name length of 1024 exceeded");
+		return;
+	}
+	if (collect_meta(r, q, "X-Object-Meta-", NULL, 1) < 0)
+		return;
+	const char *te = px_header(r, "Transfer-Encoding");
+	int64_t len = px_content_length(r);
+	if (len < 0 && !(te && !strcasecmp(te, "chunked"))) {
+		answer_err(r, 411, "Length Required");
+		return;
+	}
+	if (len > (int64_t)STORE_MAX_OBJECT) {
+		answer_store_err(r, STORE_TOO_LARGE);
+		return;
+	}
+	const char *from = px_header(r, "X-Copy-From");
+	if (from) {
+		char *sc, *so;
+		if (split_copy_path(from, &sc, &so) < 0) {
+			answer_err(
+			    r, 412,
+			    "X-Copy-From header must be of the form <container name>/<object "
+			    "name>");
+			return;
+		}
+		object_copy(r, q, sc, so, q->container, q->object);
+		free(sc);
+		free(so);
+		return;
+	}
+	const char *ct = px_header(r, "Content-Type");
+	snprintf(q->content_type, sizeof(q->content_type), "%s",
+	         ct && *ct ? ct : "application/octet-stream");
+	const char *etag = px_header(r, "Etag");
+	char et[40] = "";
+	if (etag) {
+		snprintf(et, sizeof(et), "%s", etag[0] == '"' ? etag + 1 : etag);
+		char *qt = strchr(et, '"');
+		if (qt)
+			*qt = '\0';
+	}
+	struct store_put_opts o = {.length = len,
+	                           .etag = et[0] ? et : NULL,
+	                           .content_type = q->content_type,
+	                           .kv = q->kv,
+	                           .nkv = q->nkv};
+	enum store_err e =
+	    store_put_begin(px_store(r), q->account, q->container, q->object, &o, &q->put);
+	if (e != STORE_OK)
+		answer_store_err(r, e);
+}
+
+static void object_put_finish(struct px_req *r, struct swift_req *q)
+{
+	if (!q->put) {
+		answer_store_err(r, STORE_INTERNAL);
+		return;
+	}
+	if (q->put_err != STORE_OK) {
+		store_put_abort(q->put);
+		q->put = NULL;
+		answer_store_err(r, q->put_err);
+		return;
+	}
+	struct store_meta m;
+	enum store_err e = store_put_finish(q->put, &m);
+	q->put = NULL;
+	if (e != STORE_OK) {
+		answer_store_err(r, e);
+		return;
+	}
+	char lm[64];
+	px_add_header(r, "Etag", m.etag);
+	ts_http(m.timestamp, lm, sizeof(lm));
+	px_add_header(r, "Last-Modified", lm);
+	store_meta_release(&m);
+	px_answer(r, 201, "text/html; charset=UTF-8", NULL, 0);
+}
+
+static void object_post(struct px_req *r, struct swift_req *q)
+{
+	if (collect_meta(r, q, "X-Object-Meta-", NULL, 1) < 0)
+		return;
+	enum store_err e = store_post(px_store(r), q->account, q->container, q->object, q->kv,
+	                              q->nkv, px_header(r, "Content-Type"));
+	if (e != STORE_OK)
+		answer_store_err(r, e);
+	else
+		px_answer(r, 202, "text/html; charset=UTF-8", NULL, 0);
+}
+
+static void object_delete(struct px_req *r, struct swift_req *q)
+{
+	enum store_err e = store_delete(px_store(r), q->account, q->container, q->object);
+	if (e != STORE_OK)
+		answer_store_err(r, e);
+	else
+		px_answer(r, 204, "text/html; charset=UTF-8", NULL, 0);
+}
+
+static void object_copy_method(struct px_req *r, struct swift_req *q)
+{
+	const char *dest = px_header(r, "Destination");
+	char *dc, *dobj;
+	if (!dest || split_copy_path(dest, &dc, &dobj) < 0) {
+		answer_err(r, 412,
+		           "Destination header must be of the form <container name>/<object "
+		           "name>");
+		return;
+	}
+	if (collect_meta(r, q, "X-Object-Meta-", NULL, 1) == 0)
+		object_copy(r, q, q->container, q->object, dc, dobj);
+	free(dc);
+	free(dobj);
+}
+
+/* ------------------------------------------------------------------ dispatch */
+
+struct swift_op {
+	char level; /* 'a', 'c', 'o' */
+	const char *method;
+	int write;
+	void (*fn)(struct px_req *r, struct swift_req *q);
+};
+
+static const struct swift_op swift_ops[] = {
+    {'a', "GET", 0, account_get},      {'a', "HEAD", 0, account_get},
+    {'a', "POST", 1, account_post},    {'c', "GET", 0, container_get},
+    {'c', "HEAD", 0, container_get},   {'c', "PUT", 1, container_put},
+    {'c', "POST", 1, container_post},  {'c', "DELETE", 1, container_delete},
+    {'o', "GET", 0, object_get},       {'o', "HEAD", 0, object_get},
+    {'o', "PUT", 1, object_put_begin}, {'o', "POST", 1, object_post},
+    {'o', "DELETE", 1, object_delete}, {'o', "COPY", 1, object_copy_method},
+};
+
+static int swift_match(const char *raw_path, const char *host)
+{
+	return !strncmp(raw_path, "/v1/", 4) || !strcmp(raw_path, "/info") ||
+	       !strcmp(raw_path, "/healthcheck");
+}
+
+static void swift_info(struct px_req *r)
+{
+	json_t *sw = json_object();
+	json_object_set_new(sw, "version", json_string("2.30.0"));
+	json_object_set_new(sw, "max_file_size", json_integer((json_int_t)STORE_MAX_OBJECT));
+	json_object_set_new(sw, "container_listing_limit", json_integer(SWIFT_LISTING_LIMIT));
+	json_object_set_new(sw, "account_listing_limit", json_integer(SWIFT_LISTING_LIMIT));
+	json_object_set_new(sw, "max_meta_name_length", json_integer(SWIFT_MAX_META_NAME));
+	json_object_set_new(sw, "max_meta_value_length", json_integer(SWIFT_MAX_META_VALUE));
+	json_object_set_new(sw, "max_meta_count", json_integer(SWIFT_MAX_META_COUNT));
+	json_object_set_new(sw, "max_meta_overall_size", json_integer(STORE_MAX_META_BYTES));
+	json_object_set_new(sw, "max_header_size", json_integer(8192));
+	json_object_set_new(sw, "max_object_name_length", json_integer(STORE_MAX_OBJECT_NAME));
+	json_object_set_new(sw, "max_container_name_length", json_integer(STORE_MAX_CONTAINER));
+	json_object_set_new(sw, "extra_header_count", json_integer(0));
+	json_object_set_new(sw, "strict_cors_mode", json_true());
+	json_object_set_new(sw, "policies",
+	                    json_pack("[{s:s,s:b}]", "name", "Policy-0", "default", 1));
+	json_t *j = json_pack("{s:o}", "swift", sw);
+	char *s = json_dumps(j, JSON_COMPACT);
+	px_answer(r, 200, "application/json; charset=utf-8", s, strlen(s));
+	free(s);
+	json_decref(j);
+}
+
+static void swift_begin(struct px_req *r)
+{
+	const char *path = px_raw_path(r), *m = px_method(r);
+	if (!strcmp(path, "/info") || !strcmp(path, "/healthcheck")) {
+		if (strcmp(m, "GET") && strcmp(m, "HEAD"))
+			answer_err(r, 405, "Method Not Allowed");
+		else if (!strcmp(path, "/info"))
+			swift_info(r);
+		else
+			px_answer(r, 200, "text/plain", "OK", 2);
+		return;
+	}
+	struct swift_req *q = xcalloc(1, sizeof(*q));
+	px_set_state(r, q);
+	if (swift_path_parse(path, &q->account, &q->container, &q->object) < 0) {
+		answer_err(r, 400, "Invalid path.");
+		return;
+	}
+	if (!store_account_name_ok(q->account)) {
+		answer_err(r, 400, "Invalid account.");
+		return;
+	}
+	if ((q->container && !store_container_name_ok(q->container) &&
+	     strlen(q->container) <= STORE_MAX_CONTAINER) ||
+	    (q->object && !store_object_name_ok(q->object) &&
+	     strlen(q->object) <= STORE_MAX_OBJECT_NAME)) {
+		answer_err(r, 412, "Invalid UTF8 or contains NULL");
+		return;
+	}
+	char level = q->object ? 'o' : q->container ? 'c' : 'a';
+	const struct swift_op *op = NULL;
+	for (size_t i = 0; i < sizeof(swift_ops) / sizeof(swift_ops[0]); i++)
+		if (swift_ops[i].level == level && !strcmp(swift_ops[i].method, m))
+			op = &swift_ops[i];
+	if (!op) {
+		px_add_header(r, "Allow",
+		              level == 'a'   ? "GET, HEAD, POST"
+		              : level == 'c' ? "GET, HEAD, PUT, POST, DELETE"
+		                             : "GET, HEAD, PUT, POST, DELETE, COPY");
+		answer_err(r, 405, "Method Not Allowed");
+		return;
+	}
+	const char *token = px_header(r, "X-Auth-Token");
+	if (!token)
+		token = px_header(r, "X-Storage-Token");
+	if (token && *token) {
+		int rc = swift_auth ? objauth_check(swift_auth, token, &q->who) : -EIO;
+		if (rc == -EIO) {
+			answer_err(r, 503, "The identity service did not answer.");
+			return;
+		}
+		q->authed = rc == 0;
+		if (!q->authed) {
+			answer_err(r, 401, "This server could not verify that you are authorized.");
+			return;
+		}
+	}
+	if (swift_authorize(r, q, op->write) < 0)
+		return;
+	op->fn(r, q);
+}
+
+static int swift_body(struct px_req *r, const char *data, size_t n)
+{
+	struct swift_req *q = px_state(r);
+	if (!q || !q->put)
+		return 1;
+	enum store_err e = store_put_write(q->put, data, n);
+	if (e != STORE_OK) {
+		q->put_err = e;
+		return 1;
+	}
+	return 0;
+}
+
+static void swift_finish(struct px_req *r)
+{
+	struct swift_req *q = px_state(r);
+	if (q && q->put) {
+		object_put_finish(r, q);
+		return;
+	}
+	answer_store_err(r, STORE_INTERNAL);
+}
+
+static void swift_end(struct px_req *r)
+{
+	struct swift_req *q = px_state(r);
+	if (!q)
+		return;
+	store_put_abort(q->put);
+	for (int i = 0; i < q->nkv; i++) {
+		free(q->kv[i].name);
+		free(q->kv[i].value);
+	}
+	free(q->account);
+	free(q->container);
+	free(q->object);
+	free(q);
+}
+
+const struct px_frontend swift_frontend = {
+    .name = "swift",
+    .match = swift_match,
+    .begin = swift_begin,
+    .body = swift_body,
+    .finish = swift_finish,
+    .end = swift_end,
+};
