@@ -4,8 +4,6 @@
  * `ops` for its operation: `begin` for what needs no body, `finish` once the body
  * arrived (XML documents kept in memory up to S3_XML_MAX_BODY; object bytes streamed
  * into store_put as they come, through the aws-chunked decoder when signed so). */
-/* store.h at objstore 4e006ca nests a comment opener in a comment: silenced until fixed */
-#pragma GCC diagnostic ignored "-Wcomment"
 #include "s3.h"
 
 #include <errno.h>
@@ -1497,8 +1495,9 @@ static const struct op_row *op_row_of(enum s3_op op)
 
 static int s3_match(const char *raw_path, const char *host)
 {
-	return strncmp(raw_path, "/v1/", 4) && strcmp(raw_path, "/v1") &&
-	       strncmp(raw_path, "/info", 5) && strncmp(raw_path, "/healthcheck", 12);
+	/* Swift's: /v1/..., /info, /healthcheck ("v1", "info" are no bucket names) */
+	return strncmp(raw_path, "/v1/", 4) && strcmp(raw_path, "/info") &&
+	       strcmp(raw_path, "/healthcheck");
 }
 
 static void s3_begin(struct px_req *r)
@@ -1506,6 +1505,10 @@ static void s3_begin(struct px_req *r)
 	struct s3_state *st = xcalloc(1, sizeof *st);
 	st->decoded_length = -1;
 	px_set_state(r, st);
+	if (!cfg.db) { /* s3_frontend_init refused: no key to verify with */
+		s3_fail(r, S3E_SERVICE_UNAVAILABLE, "S3 is not configured on this proxy", NULL, 0);
+		return;
+	}
 	struct s3_wire w = {px_method(r),    px_raw_path(r),
 	                    px_raw_query(r), px_header(r, "Host"),
 	                    cfg.domain,      px_header(r, "x-amz-copy-source")};
@@ -1646,7 +1649,7 @@ static void s3_end(struct px_req *r)
 
 const struct px_frontend s3_frontend = {"s3", s3_match, s3_begin, s3_body, s3_finish, s3_end};
 
-int s3_frontend_init(const struct conf *c, char *err, size_t errlen)
+int s3_frontend_init(const struct conf *c, struct db_pool *db, char *err, size_t errlen)
 {
 	if (cred_key_parse(conf_get(c, "identity", "credential_key", NULL), cfg.key) < 0) {
 		snprintf(err, errlen, "S3 needs [identity] credential_key (64 hex digits)");
@@ -1655,15 +1658,12 @@ int s3_frontend_init(const struct conf *c, char *err, size_t errlen)
 	snprintf(cfg.domain, sizeof cfg.domain, "%s", conf_get(c, "objstore", "s3_domain", ""));
 	snprintf(cfg.region, sizeof cfg.region, "%s",
 	         conf_get(c, "objstore", "s3_region", "us-east-1"));
-	cfg.db = db_pool_new(conf_get(c, "database", "conninfo", ""),
-	                     (int)conf_get_long(c, "objstore", "s3_db_pool", 4), err, errlen);
-	return cfg.db ? 0 : -EIO;
+	cfg.db = db;
+	return 0;
 }
 
 void s3_frontend_fini(void)
 {
-	if (cfg.db)
-		db_pool_free(cfg.db);
 	cfg.db = NULL;
 	sodium_memzero(cfg.key, sizeof cfg.key);
 }

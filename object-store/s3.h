@@ -8,15 +8,17 @@
 #include <stddef.h>
 
 #include "conf.h"
+#include "db.h"
 #include "proxy.h"
 
 /* The proxy's row for S3 (before Swift's catch-all). */
 extern const struct px_frontend s3_frontend;
 
-/* Reads [identity] credential_key, [database] conninfo, [objstore] s3_domain
- * (virtual-host base, optional) and s3_region (default us-east-1), and opens a small
- * database pool. 0, or -EINVAL with err: without a key S3 cannot verify anything. */
-int s3_frontend_init(const struct conf *c, char *err, size_t errlen);
+/* Reads [identity] credential_key, [objstore] s3_domain (virtual-host base, optional)
+ * and s3_region (default us-east-1); db (borrowed, the proxy's pool) serves the
+ * credential and bucket lookups. 0, or -EINVAL with err: without a key S3 cannot
+ * verify anything and answers 503 to every request. */
+int s3_frontend_init(const struct conf *c, struct db_pool *db, char *err, size_t errlen);
 void s3_frontend_fini(void);
 
 #endif
