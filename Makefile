@@ -13,9 +13,7 @@ BUILD   ?= build
 # dir:name of every daemon, from deploy/daemons (the one list of them)
 DAEMONS := $(shell awk '$$1 ~ /^nubo-/ { print $$2 ":" $$1 }' deploy/daemons)
 DAEMON_DIRS = $(foreach d,$(DAEMONS),$(firstword $(subst :, ,$(d))))
-# component directories no daemon line names (yet): built as libraries for unit tests
-LIB_ONLY_DIRS = $(filter-out $(DAEMON_DIRS),object-store)
-DIRS     = common $(DAEMON_DIRS) $(LIB_ONLY_DIRS)
+DIRS     = common $(DAEMON_DIRS)
 
 # Every .c of a directory and of its subfolders (api-server/identity/, ...) except
 # main.c goes into that directory's static library, so unit tests can link the pure
@@ -71,9 +69,9 @@ $(BUILD)/bin/nubo-manage: $(BUILD)/tools/nubo-manage.o $(BUILD)/object-store/lib
 
 # A unit test links libnubo plus the lib of each daemon whose headers it includes
 # as "<dir>/<noun>.h" (so two daemons' same-named symbols never meet in one binary).
-test_libs = $(foreach d,$(DAEMON_DIRS) $(LIB_ONLY_DIRS),$(if $(shell grep -l '^\#include "$(d)/' $(1)),$(BUILD)/$(d)/lib.a))
+test_libs = $(foreach d,$(DAEMON_DIRS),$(if $(shell grep -l '^\#include "$(d)/' $(1)),$(BUILD)/$(d)/lib.a))
 
-test_incs = $(foreach d,$(DAEMON_DIRS) $(LIB_ONLY_DIRS),$(if $(shell grep -l '^\#include "$(d)/' $(1)),-I$(d)))
+test_incs = $(foreach d,$(DAEMON_DIRS),$(if $(shell grep -l '^\#include "$(d)/' $(1)),-I$(d)))
 
 $(BUILD)/tests/%: tests/unit/%.c $$(call test_libs,tests/unit/$$*.c) $(BUILD)/common/lib.a
 	@mkdir -p $(dir $@)
