@@ -165,7 +165,9 @@ static int s3_authenticate(struct px_req *r, struct s3_state *st)
 		const char *date = px_header(r, "x-amz-date");
 		if (rc == -ENOTSUP) {
 			s3_fail(r, S3E_INVALID_REQUEST,
-			        "Please use AWS4-HMAC-SHA256 (Signature Version 4).", NULL, 0);
+			        "The authorization mechanism you have provided is "
+			        "not supported. Please use AWS4-HMAC-SHA256.",
+			        NULL, 0);
 			return -1;
 		}
 		if (rc < 0 || !date || strlen(date) != SIGV4_AMZDATE - 1) {
@@ -182,6 +184,14 @@ static int s3_authenticate(struct px_req *r, struct s3_state *st)
 		}
 	} else {
 		rc = sigv4_parse_query(px_raw_query(r), &st->auth);
+		if (rc == -ENOENT && px_query_has(r, "AWSAccessKeyId") &&
+		    px_query_has(r, "Signature")) {
+			s3_fail(r, S3E_INVALID_REQUEST,
+			        "The authorization mechanism you have provided is "
+			        "not supported. Please use AWS4-HMAC-SHA256.",
+			        NULL, 0);
+			return -1; /* a SigV2 presigned URL: refused, not taken as anonymous */
+		}
 		if (rc == -ENOENT) {
 			st->anonymous = 1;
 			return 0;

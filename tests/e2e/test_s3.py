@@ -200,6 +200,10 @@ def test_presigned_urls_and_their_expiry(aws, tmp_path):
     time.sleep(3)
     status, body = _get(short)
     assert status == 403 and b"<Code>AccessDenied</Code>" in body and b"expired" in body, body
+    # a Signature Version 2 presigned URL is refused as such, not served as anonymous
+    status, body = _get("%s/%s/p.bin?AWSAccessKeyId=%s&Expires=4102444800&Signature=x"
+                        % (aws.endpoint, b, "A" * 20))
+    assert status == 400 and b"<Code>InvalidRequest</Code>" in body, body
     # without any signature: a private bucket refuses
     status, body = _get("%s/%s/p.bin" % (aws.endpoint, b))
     assert status == 403 and b"<Code>AccessDenied</Code>" in body, body
