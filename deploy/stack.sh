@@ -40,6 +40,8 @@ DEPS=(
 	dosfstools mtools syslinux syslinux-common cpio kmod gzip
 	# tests and bench
 	python3 python3-openstackclient python3-pytest python3-pytest-timeout python3-zmq wrk
+	# the S3 clients of tests/e2e/test_s3.py
+	awscli s3cmd python3-boto3
 	# tests/tempest (Tempest and its subunit stream)
 	python3-tempest python3-stestr python3-subunit subunit
 )
@@ -182,6 +184,9 @@ new_secrets() {
 	echo "NUBO_DB_PASSWORD=${db:-$(randhex 16)}"
 	echo "NUBO_AGENT_KEY=${key:-$(randhex 32)}"
 	echo "NUBO_METADATA_SECRET=${md:-$(randhex 32)}"
+	# seals credential blobs (EC2 secrets) in the database: losing it loses them
+	key=$(old NUBO_CREDENTIAL_KEY)
+	echo "NUBO_CREDENTIAL_KEY=${key:-$(randhex 32)}"
 	# CURVE keys of the scheduler <-> agent link (Z85; single-quoted: Z85 has $ & ( ...)
 	local k pub sec
 	for k in SERVER CLIENT NET; do
@@ -309,6 +314,7 @@ objstore	public_url	$OBJ_URL
 objstore	ring_file	$NUBO_ETC/object.ring
 objstore	devices_dir	$NUBO_VARLIB/objects
 objstore	spool_dir	$NUBO_VARLIB/objspool
+identity	credential_key	$NUBO_CREDENTIAL_KEY
 EOF
 	awk -F '\t' -v stamp="$(date -u '+%Y-%m-%d %H:%M:%SZ')" '
 	NR == FNR { want[$1, $2] = $3; order[++n] = $1 SUBSEP $2; next }

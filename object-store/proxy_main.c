@@ -12,11 +12,13 @@
 #include "log.h"
 #include "objauth.h"
 #include "store_impl.h"
+#include "s3.h"
 #include "swift.h"
 #include "xalloc.h"
 
 /* The front ends in match order: the S3 front end's row goes before Swift's. */
 static const struct px_frontend *const frontends[] = {
+    &s3_frontend,
     &swift_frontend,
 };
 
@@ -119,6 +121,8 @@ static int objproxy_run(void *vcfg, volatile sig_atomic_t *stop)
 	}
 	auth = objauth_new(o->identity_url, o->token_ttl);
 	swift_set_auth(auth);
+	if (s3_frontend_init(o->conf, db, err, sizeof(err)) < 0)
+		log_warn("S3 off: %s", err);
 	srv = px_server_start(o->listen, (unsigned)o->port, st, frontends,
 	                      sizeof(frontends) / sizeof(frontends[0]),
 	                      (unsigned)o->max_connections, access_log);
@@ -133,6 +137,7 @@ static int objproxy_run(void *vcfg, volatile sig_atomic_t *stop)
 	rc = 0;
 out:
 	px_server_stop(srv);
+	s3_frontend_fini();
 	store_close(st);
 	objauth_free(auth);
 	db_pool_free(db);

@@ -8,6 +8,7 @@
 #include <zmq.h>
 
 #include "conf.h"
+#include "cred_seal.h"
 #include "db.h"
 #include "msg.h"
 #include "outbox.h"
@@ -244,6 +245,28 @@ static int audit(PGconn *db, char *err, size_t errlen)
 	return found;
 }
 
+/* db-sync: seals the credential blobs written before migration 0015 under the
+ * [identity] credential_key (without one, says so and leaves them). 0 or 1. */
+static int seal_credentials(PGconn *db, const struct conf *c)
+{
+	uint8_t key[CRED_KEY_BYTES];
+	char err[512];
+	if (cred_key_parse(conf_get(c, "identity", "credential_key", NULL), key) < 0) {
+		fprintf(stderr, "nubo-manage: no valid [identity] credential_key: credential blobs"
+		                " stay as they are\n");
+		return 0;
+	}
+	int n = cred_seal_rows(db, key, err, sizeof(err));
+	sodium_memzero(key, sizeof key);
+	if (n < 0) {
+		fprintf(stderr, "nubo-manage: sealing credentials: %s\n", err);
+		return 1;
+	}
+	if (n > 0)
+		printf("sealed %d credential blob(s)\n", n);
+	return 0;
+}
+
 static int usage(void)
 {
 	fputs("usage: nubo-manage -c CONF db-sync | db-version | bootstrap | audit\n"
@@ -314,6 +337,7 @@ int main(int argc, char **argv)
 			rc = 1;
 		} else {
 			printf("schema version %d\n", v);
+			rc = seal_credentials(db, c);
 		}
 	} else if (!strcmp(argv[i], "bootstrap")) {
 		if (db_migrate(db, err, sizeof(err)) < 0 ||

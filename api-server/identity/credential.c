@@ -1,13 +1,17 @@
 /* Keystone v3 credentials (/v3/credentials: opaque blobs of a type for a user, an
  * admin's or their owner's) and the OS-EC2 extension's view of the ec2 ones
  * (/v3/users/{id}/credentials/OS-EC2: an access key and secret for a project). Blobs
- * are kept as given: Keystone encrypts them at rest, Nubo does not (yet). */
+ * are sealed at rest (common/cred_seal.h: the [identity] credential_key of nubo.conf,
+ * the row's id as associated data) and opened only to answer their owner or an admin;
+ * neither they nor the key are ever logged. */
 #include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf.h"
+#include "cred_seal.h"
 #include "identity/keystone.h"
 #include "jparse.h"
 #include "policy.h"
@@ -20,12 +24,59 @@
 #define TYPE_MAX 255
 #define CRED_COLS "id, user_id, coalesce(project_id, ''), type, blob"
 
+/* The sealing key of nubo.conf. 0, or -EINVAL when it is absent or malformed. */
+static int cred_key(const struct req *r, uint8_t key[CRED_KEY_BYTES])
+{
+	return cred_key_parse(conf_get(r->ctx->api->conf, "identity", "credential_key", NULL), key);
+}
+
+/* The plaintext of a stored blob of credential id (owned; wipe with blob_free): a row
+ * from before migration 0015 that nubo-manage db-sync has not sealed yet is still
+ * plain; a blob that does not open (another key) reads as "". */
+static char *blob_open(const struct req *r, const char *id, const char *stored)
+{
+	uint8_t key[CRED_KEY_BYTES];
+	char *plain = NULL;
+	if (!cred_is_sealed(stored))
+		return xstrdup(stored);
+	if (cred_key(r, key) < 0 || cred_open(key, id, stored, &plain) < 0)
+		plain = xstrdup("");
+	sodium_memzero(key, sizeof key);
+	return plain;
+}
+
+static void blob_free(char *plain)
+{
+	if (plain) {
+		sodium_memzero(plain, strlen(plain));
+		free(plain);
+	}
+}
+
+/* Seals plain for credential id into *out (owned). 0, or answers 500 when nubo.conf
+ * has no usable key (a secret is never stored in the clear). */
+static int blob_seal(struct req *r, struct resp *w, const char *id, const char *plain, char **out)
+{
+	uint8_t key[CRED_KEY_BYTES];
+	*out = NULL;
+	if (cred_key(r, key) < 0) {
+		resp_error(r, w, 500,
+		           "credentials cannot be stored: nubo.conf has no valid"
+		           " [identity] credential_key");
+		return -EINVAL;
+	}
+	*out = cred_seal(key, id, plain);
+	sodium_memzero(key, sizeof key);
+	return 0;
+}
+
 static json_t *cred_json(const struct req *r, const PGresult *res, int i)
 {
-	json_t *o =
-	    json_pack("{s:s,s:s,s:s,s:s,s:o}", "id", db_val(res, i, 0), "user_id",
-	              db_val(res, i, 1), "type", db_val(res, i, 3), "blob", db_val(res, i, 4),
-	              "links", ks_self_link(r, "credentials", db_val(res, i, 0)));
+	char *blob = blob_open(r, db_val(res, i, 0), db_val(res, i, 4));
+	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:o}", "id", db_val(res, i, 0), "user_id",
+	                      db_val(res, i, 1), "type", db_val(res, i, 3), "blob", blob, "links",
+	                      ks_self_link(r, "credentials", db_val(res, i, 0)));
+	blob_free(blob);
 	json_object_set_new(o, "project_id",
 	                    db_val(res, i, 2)[0] ? json_string(db_val(res, i, 2)) : json_null());
 	return o;
@@ -134,30 +185,31 @@ static void creds_write_error(struct req *r, struct resp *w, const char *state, 
 static void creds_create(struct req *r, struct resp *w)
 {
 	struct cred_in in = {0};
-	char err[256], state[6] = "", id[65];
+	char err[256], state[6] = "", id[65], *sealed = NULL;
 	if (wire_parse_wrapped(r, w, "credential", f_cred, JCOUNT(f_cred), &in) < 0)
 		return;
 	if (!may(r, in.user_id)) {
 		ks_forbidden(r, w);
 		goto out;
 	}
-	if (cred_check(r, w, &in, id) < 0)
+	if (cred_check(r, w, &in, id) < 0 || blob_seal(r, w, id, in.blob, &sealed) < 0)
 		goto out;
 	PGresult *res =
 	    db_query(r->ctx->db,
 	             "INSERT INTO credentials (id, user_id, project_id, type, blob)"
 	             " VALUES ($1, $2, $3, $4, $5) RETURNING " CRED_COLS,
-	             5, (const char *const[]){id, in.user_id, in.project_id, in.type, in.blob}, err,
+	             5, (const char *const[]){id, in.user_id, in.project_id, in.type, sealed}, err,
 	             sizeof(err), state);
 	creds_write_error(r, w, state, err, res, 201);
 out:
+	free(sealed);
 	jparse_release(f_cred, JCOUNT(f_cred), &in);
 }
 
 static void creds_update(struct req *r, struct resp *w)
 {
 	struct cred_in in = {0};
-	char err[256], state[6] = "";
+	char err[256], state[6] = "", *sealed = NULL;
 	static const struct jfield f_upd[] = {
 	    {"user_id", J_STR, JF(struct cred_in, user_id), 0, 64, 0, 1},
 	    {"project_id", J_STR, JF(struct cred_in, project_id), 0, 64, 0, 1},
@@ -174,15 +226,18 @@ static void creds_update(struct req *r, struct resp *w)
 		ks_forbidden(r, w);
 		goto out;
 	}
+	if (in.blob && blob_seal(r, w, r->params[0], in.blob, &sealed) < 0)
+		goto out;
 	PGresult *res = db_query(
 	    r->ctx->db,
 	    "UPDATE credentials SET user_id = coalesce($2, user_id),"
 	    " project_id = coalesce($3, project_id), type = coalesce($4, type),"
 	    " blob = coalesce($5, blob) WHERE id = $1 RETURNING " CRED_COLS,
-	    5, (const char *const[]){r->params[0], in.user_id, in.project_id, in.type, in.blob},
-	    err, sizeof(err), state);
+	    5, (const char *const[]){r->params[0], in.user_id, in.project_id, in.type, sealed}, err,
+	    sizeof(err), state);
 	creds_write_error(r, w, state, err, res, 200);
 out:
+	free(sealed);
 	jparse_release(f_upd, JCOUNT(f_upd), &in);
 }
 
@@ -203,7 +258,9 @@ static void creds_delete(struct req *r, struct resp *w)
 /* Row of CRED_COLS of an ec2 credential as the extension shows it. */
 static json_t *ec2_json(const struct req *r, const PGresult *res, int i)
 {
-	json_t *b = json_loads(db_val(res, i, 4), 0, NULL);
+	char *blob = blob_open(r, db_val(res, i, 0), db_val(res, i, 4));
+	json_t *b = json_loads(blob, 0, NULL);
+	blob_free(blob);
 	const char *access = json_string_value(json_object_get(b, "access"));
 	const char *secret = json_string_value(json_object_get(b, "secret"));
 	char *href = xasprintf("%s/identity/v3/users/%s/credentials/OS-EC2/%s",
@@ -212,6 +269,8 @@ static json_t *ec2_json(const struct req *r, const PGresult *res, int i)
 	                      "tenant_id", db_val(res, i, 2), "access", access ? access : "",
 	                      "secret", secret ? secret : "", "trust_id", "links", "self", href);
 	free(href);
+	if (secret)
+		sodium_memzero((char *)secret, strlen(secret));
 	json_decref(b);
 	return o;
 }
@@ -245,9 +304,11 @@ static void ec2_create(struct req *r, struct resp *w)
 	sodium_bin2hex(secret, sizeof(secret), raw, sizeof(raw));
 	sodium_memzero(raw, sizeof(raw));
 	json_t *blob = json_pack("{s:s,s:s,s:n}", "access", access, "secret", secret, "trust_id");
-	char *text = json_dumps(blob, JSON_COMPACT);
+	char *text = json_dumps(blob, JSON_COMPACT), *sealed = NULL;
 	json_decref(blob);
 	sha256_hex(access, strlen(access), id);
+	if (blob_seal(r, w, id, text, &sealed) < 0)
+		goto out;
 	PGresult *res =
 	    db_query(r->ctx->db,
 	             "INSERT INTO credentials (id, user_id, project_id, type, blob)"
@@ -255,7 +316,7 @@ static void ec2_create(struct req *r, struct resp *w)
 	             " WHERE project_id = $3 AND (user_id = $2 OR group_id IN (SELECT group_id FROM"
 	             " group_members WHERE user_id = $2)))"
 	             " RETURNING " CRED_COLS,
-	             4, (const char *const[]){id, r->params[0], in.tenant_id, text}, err,
+	             4, (const char *const[]){id, r->params[0], in.tenant_id, sealed}, err,
 	             sizeof(err), state);
 	if (!res && !strcmp(state, SQLSTATE_FOREIGN_KEY))
 		resp_error(r, w, 404, "Could not find user or project.");
@@ -266,6 +327,8 @@ static void ec2_create(struct req *r, struct resp *w)
 	else
 		resp_json(w, 201, json_pack("{s:o}", "credential", ec2_json(r, res, 0)));
 	PQclear(res);
+out:
+	free(sealed);
 	sodium_memzero(secret, sizeof(secret));
 	sodium_memzero(text, strlen(text));
 	free(text);

@@ -1608,3 +1608,50 @@ def test_is_domain_project_is_a_domain(stack, os_cli, os_run, http):
     assert_error(http("GET", "/identity/v3/projects/" + inner["id"], token=adm), 404)
     # a member reads no domain through the projects API
     assert_error(http("GET", "/identity/v3/projects/default", token=stack.token("demo")), 403)
+def test_ec2_secrets_are_sealed_at_rest_and_go_with_their_user_or_project(
+        stack, os_cli, os_run, http, project_ids):
+    """Issue 10: the database holds no EC2 secret in the clear (nor can one be written
+    behind the API), rows from before the sealing are sealed by nubo-manage db-sync,
+    and a credential goes with its project or its user."""
+    import subprocess
+    from nubo_e2e import REPO
+    sfx = secrets.token_hex(3)
+    adm = _admin(stack)
+    proj = os_cli("project", "create", "e2e-ec2-" + sfx)
+    user = os_cli("user", "create", "--password", "pw-" + sfx, "e2e-ec2-" + sfx)
+    os_run("role", "add", "--project", proj["id"], "--user", user["id"], "member")
+    os_run("role", "add", "--project", project_ids["demo"], "--user", user["id"], "member")
+    path = "/identity/v3/users/%s/credentials/OS-EC2" % user["id"]
+    c1 = http("POST", path, {"tenant_id": proj["id"]}, token=adm).json["credential"]
+    c2 = http("POST", path, {"tenant_id": project_ids["demo"]}, token=adm).json["credential"]
+    ids = [hashlib.sha256(c["access"].encode()).hexdigest() for c in (c1, c2)]
+    for c, cid in zip((c1, c2), ids):
+        (blob,), = stack.sql("SELECT blob FROM credentials WHERE id = :'p1'", cid)
+        assert blob.startswith("ae1:") and c["secret"] not in blob and c["access"] not in blob
+        r = http("GET", "%s/%s" % (path, c["access"]), token=adm)
+        assert r.status == 200 and r.json["credential"]["secret"] == c["secret"], r
+    # plaintext cannot be written behind the API's back
+    with pytest.raises(subprocess.CalledProcessError):
+        stack.sql("INSERT INTO credentials (id, user_id, type, blob) VALUES"
+                  " ('e2e-plain-' || :'p1', :'p2', 'totp', 'clear')", sfx, user["id"])
+    # a row from before migration 0015: sealed by db-sync, still readable through the API
+    stack.sql("ALTER TABLE credentials DROP CONSTRAINT credentials_blob_sealed")
+    stack.sql("INSERT INTO credentials (id, user_id, type, blob) VALUES"
+              " ('e2e-plain-' || :'p1', :'p2', 'totp', 'old-clear-blob')", sfx, user["id"])
+    stack.sql("ALTER TABLE credentials ADD CONSTRAINT credentials_blob_sealed"
+              " CHECK (blob LIKE 'ae1:%') NOT VALID")
+    sync = subprocess.run([str(REPO / "build" / "bin" / "nubo-manage"), "-c", str(stack.conf),
+                           "db-sync"], capture_output=True, text=True, timeout=120)
+    assert sync.returncode == 0 and "sealed 1 credential" in sync.stdout, sync
+    (blob,), = stack.sql("SELECT blob FROM credentials WHERE id = 'e2e-plain-' || :'p1'", sfx)
+    assert blob.startswith("ae1:") and "old-clear-blob" not in blob, blob
+    assert stack.sql("SELECT convalidated FROM pg_constraint"
+                     " WHERE conname = 'credentials_blob_sealed'") == [["t"]]
+    r = http("GET", "/identity/v3/credentials/e2e-plain-" + sfx, token=adm)
+    assert r.status == 200 and r.json["credential"]["blob"] == "old-clear-blob", r
+    # revoked with the project, then with the user
+    os_run("project", "delete", proj["id"])
+    assert stack.sql("SELECT id FROM credentials WHERE id = :'p1'", ids[0]) == []
+    assert stack.sql("SELECT id FROM credentials WHERE id = :'p1'", ids[1]) != []
+    os_run("user", "delete", user["id"])
+    assert stack.sql("SELECT id FROM credentials WHERE user_id = :'p1'", user["id"]) == []
