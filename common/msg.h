@@ -51,7 +51,6 @@ enum msg_agent_kind {
 enum msg_res_kind {
 	MSG_RES_INSTANCE,   /* "instance": a VM, agent kind compute */
 	MSG_RES_NETHOST,    /* "nethost": a host's whole networking, agent kind network */
-	MSG_RES_INSTANCE,   /* "instance": a VM, agent kind compute */
 	MSG_RES_VOLUME,     /* "volume": a block volume, agent kind storage */
 	MSG_RES_SNAPSHOT,   /* "snapshot": a volume snapshot, agent kind storage */
 	MSG_RES_ATTACHMENT, /* "attachment": a volume (its id) on an instance, agent kind compute */
