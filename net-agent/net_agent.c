@@ -115,6 +115,11 @@ struct net_agent {
 	struct net_model *model;
 	pthread_mutex_t lock; /* converge runs on a worker or the main thread */
 	long generation;
+	/* the nethost resource (from the first net.sync) and how its last sync went: the
+	 * hello lists it, so the scheduler resends only when nothing was applied */
+	char nethost_id[UUID_STR_LEN];
+	char nethost_state[MSG_STATE_MAX];
+	pthread_mutex_t rlock; /* guards the two above (report runs on the main thread) */
 };
 
 /* Parses text and converges to it; keeps it as desired.json when persist. */
@@ -175,6 +180,11 @@ static void drv_run(void *drv, void *res, const struct msg_task *t, struct msg_r
 	char err[512];
 	const char *text = t->p.net_sync.state ? t->p.net_sync.state : "";
 	int rc = agent_apply(a, text, strlen(text), 1, err, sizeof(err));
+	pthread_mutex_lock(&a->rlock);
+	snprintf(a->nethost_id, sizeof(a->nethost_id), "%s", t->resource_id);
+	snprintf(a->nethost_state, sizeof(a->nethost_state), "%s",
+	         rc == 0 ? NET_SYNCED : NET_ERROR);
+	pthread_mutex_unlock(&a->rlock);
 	r->ok = rc == 0;
 	snprintf(r->state, sizeof(r->state), "%s", rc == 0 ? NET_SYNCED : NET_ERROR);
 	if (rc < 0) {
@@ -196,6 +206,14 @@ static void drv_report(void *drv, struct msg_hello *h)
 	         net_conv_host(a->conv)->local_ip ? ip : "");
 	h->cap.network.vlan = a->nc->vlan_capable;
 	h->resources = xcalloc(1, sizeof(*h->resources));
+	pthread_mutex_lock(&a->rlock);
+	if (a->nethost_id[0]) {
+		h->resources[0].kind = MSG_RES_NETHOST;
+		memcpy(h->resources[0].id, a->nethost_id, sizeof(a->nethost_id));
+		memcpy(h->resources[0].state, a->nethost_state, sizeof(a->nethost_state));
+		h->n_resources = 1;
+	}
+	pthread_mutex_unlock(&a->rlock);
 }
 
 static void drv_tick(void *drv, struct agent *ag)
@@ -242,6 +260,7 @@ int net_agent_run(const struct net_conf *nc, struct priv *p, volatile sig_atomic
 	char err[512];
 	int rc = 0;
 	pthread_mutex_init(&a.lock, NULL);
+	pthread_mutex_init(&a.rlock, NULL);
 	a.conv = net_conv_new(&nc->host, p);
 	struct net_meta *meta = net_meta_new(p);
 	net_conv_set_meta(a.conv, meta);
