@@ -116,6 +116,15 @@ def test_aggregate_http_shapes_and_errors(stack, http, aggregate, host):
         r = http("PUT", agg, {"aggregate": {"availability_zone": _uniq("z")}}, token=tok)
         assert r.status == 200 and r.json["aggregate"]["updated_at"], r.text
         assert_error(http("PUT", agg, {"aggregate": {}}, token=tok), 400)
+        # a zone the scheduler cannot carry (over 63 bytes) is refused up front, by
+        # update and by set_metadata: a server placed in it could never be loaded
+        for body in ({"availability_zone": "z" * 64},):
+            assert_error(http("PUT", agg, {"aggregate": body}, token=tok), 400)
+        assert_error(http("POST", agg + "/action",
+                          {"set_metadata": {"metadata": {"availability_zone": "z" * 64}}},
+                          token=tok), 400)
+        r = http("PUT", agg, {"aggregate": {"availability_zone": "z" * 63}}, token=tok)
+        assert r.status == 200, r.text
         assert_error(http("PUT", agg, {"aggregate": {"availability_zone": None}}, token=tok),
                      400)
         # not empty: delete is 400
