@@ -169,7 +169,7 @@ def test_router_floating_ip_flow(os_cli, os_run, http, stack):
 
 
 def test_security_groups(os_cli, os_run, http, stack):
-    groups = os_cli("security", "group", "list")
+    groups = os_cli("security", "group", "list", "--project", "admin")
     default = [g for g in groups if g["Name"] == "default"]
     assert len(default) == 1
     rules = os_cli("security", "group", "rule", "list", "default")
