@@ -396,14 +396,14 @@ static void availability_zone_list(struct req *r, struct resp *w)
 	resp_json(w, 200, json_pack("{s:o}", "availability_zones", list));
 }
 
-/* No Neutron agents: nubo-net hosts are not listed here (an admin sees an empty list). */
+/* No Neutron agents: nubo-net hosts are not listed here (the list is empty). */
 static void agent_list(struct req *r, struct resp *w)
 {
 	resp_json(w, 200, json_pack("{s:[]}", "agents"));
 }
 
 static const struct httpd_route network_route_list[] = {
-    {"GET", "/network/v2.0/agents", agent_list, POL_NETWORK_ADMIN, 0},
+    {"GET", "/network/v2.0/agents", agent_list, POL_NETWORK_READ, 0},
     {"GET", "/network", network_root, POL_PUBLIC, 0},
     {"GET", "/network/v2.0", network_v2, POL_NETWORK_READ, 0},
     {"GET", "/network/v2.0/extensions", extension_list, POL_NETWORK_READ, 0},

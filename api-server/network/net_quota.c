@@ -19,8 +19,8 @@ static const char *const usage_sql[] = {
     "SELECT count(*) FROM net_floatingips WHERE project_id = $1",
     "SELECT count(*) FROM net_secgroups WHERE project_id = $1",
     "SELECT count(*) FROM net_sg_rules WHERE project_id = $1",
-    "SELECT 0 WHERE $1 IS NOT NULL",
-    "SELECT 0 WHERE $1 IS NOT NULL",
+    "SELECT 0 WHERE $1::text IS NOT NULL",
+    "SELECT 0 WHERE $1::text IS NOT NULL",
 };
 
 static int quota_may_read(struct req *r, struct resp *w, const char *project)

@@ -169,10 +169,10 @@ def test_router_floating_ip_flow(os_cli, os_run, http, stack):
 
 
 def test_security_groups(os_cli, os_run, http, stack):
-    groups = os_cli("security", "group", "list")
+    groups = os_cli("security", "group", "list", "--project", "admin")
     default = [g for g in groups if g["Name"] == "default"]
     assert len(default) == 1
-    rules = os_cli("security", "group", "rule", "list", "default")
+    rules = os_cli("security", "group", "rule", "list", default[0]["ID"])
     dirs = sorted((r["Direction"], r["Ethertype"]) for r in rules)
     assert dirs == [("egress", "IPv4"), ("egress", "IPv6"), ("ingress", "IPv4"),
                     ("ingress", "IPv6")]
