@@ -229,14 +229,18 @@ static void net_reconcile(struct sched *s, PGconn *c, const char *agent, const s
 			synced = 1;
 	PGresult *q =
 	    DBQ(c, err, sizeof err,
-	        "INSERT INTO net_hosts (host, id, tunnel_ip, vlan) VALUES ($1,"
+	        /* RETURNING cannot see EXCLUDED: the old address comes from a CTE, which
+	           reads the table as it was before the upsert */
+	        "WITH old AS (SELECT tunnel_ip FROM net_hosts WHERE host = $1),"
+	        " up AS (INSERT INTO net_hosts (host, id, tunnel_ip, vlan) VALUES ($1,"
 	        " gen_random_uuid()::text, $2, $3::boolean) ON CONFLICT (host) DO UPDATE"
 	        " SET tunnel_ip = EXCLUDED.tunnel_ip, vlan = EXCLUDED.vlan,"
 	        " generation = net_hosts.generation + (net_hosts.tunnel_ip <>"
-	        " EXCLUDED.tunnel_ip)::int RETURNING id, (xmax = 0) OR"
-	        " (net_hosts.tunnel_ip <> EXCLUDED.tunnel_ip) AS changed,"
+	        " EXCLUDED.tunnel_ip)::int RETURNING id, tunnel_ip)"
+	        " SELECT up.id, NOT EXISTS (SELECT 1 FROM old) OR"
+	        " (SELECT tunnel_ip FROM old) IS DISTINCT FROM up.tunnel_ip AS changed,"
 	        " EXISTS (SELECT 1 FROM tasks t WHERE t.resource_kind = 'nethost' AND"
-	        " t.resource_id = net_hosts.id AND t.status IN ('pending', 'dispatched'))",
+	        " t.resource_id = up.id AND t.status IN ('pending', 'dispatched')) FROM up",
 	        host, h->cap.network.tunnel_ip, vlan);
 	if (!q) {
 		sched_db_error(s, c, "netstate: record host", err);
