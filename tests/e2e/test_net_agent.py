@@ -68,15 +68,7 @@ def test_network_and_router_built_and_removed(stack, os_cli, os_run, network_api
         def built():
             k = kernel(prefix)
             return want_ns <= set(k["ns"]) and any(l.startswith(prefix + "b") for l in k["links"])
-        try:
-            wait_for(built, 90, what="the router namespace and the network's bridge")
-        except AssertionError:
-            # the one known reason, so that any other one fails: the scheduler's
-            # net_hosts upsert (scheduler/netstate.c, RETURNING ... EXCLUDED) errors
-            # out on every hello of nubo-net, so no net.sync is ever sent
-            if "invalid reference to FROM-clause entry" in stack.log_tail("nubo-scheduler.log", 400):
-                pytest.xfail("scheduler/netstate.c: net_hosts upsert fails, no net.sync sent")
-            raise
+        wait_for(built, 90, what="the router namespace and the network's bridge")
     finally:
         os_run("router", "remove", "subnet", router["id"], sub["id"], check=False)
         os_run("router", "delete", router["id"], check=False)
