@@ -119,7 +119,10 @@ def test_rebuild_makes_a_new_disk_and_boots_it(stack, rvm, os_cli, os_run):
     sid = rvm["id"]
     ready_line(stack, sid, "e2e-rb1")
     disk = stack.instance_dir(sid) / "disk.qcow2"
-    before = os.stat(disk).st_ino
+    # a second name keeps the old disk's inode alive, so a new file cannot reuse its number
+    pin = stack.instance_dir(sid) / "e2e-old-disk"
+    os.link(disk, pin)
+    before = os.stat(pin).st_ino
     pids = stack.qemu_pids(sid)
     os_run("server", "rebuild", "--image", "nubo-tiny", "--name", "e2e-rb2", "--property",
            "rebuilt=yes", "--wait", sid, timeout=600)
@@ -127,6 +130,7 @@ def test_rebuild_makes_a_new_disk_and_boots_it(stack, rvm, os_cli, os_run):
     assert s["id"] == sid and s["name"] == "e2e-rb2", s
     assert "rebuilt" in str(s["properties"]), s
     assert os.stat(disk).st_ino != before
+    os.unlink(pin)
     now = stack.qemu_pids(sid)
     assert len(now) == 1 and now != pids, (pids, now)
     # the config drive is made again: the guest boots under its new name
