@@ -438,6 +438,14 @@ static int rule_validate(struct req *r, struct resp *w, struct rule_create *c)
 	}
 	if (ported && in->pmin != PORT_ABSENT && in->pmax == PORT_ABSENT)
 		in->pmax = in->pmin;
+	if (icmp && in->pmin == PORT_ABSENT && in->pmax != PORT_ABSENT) {
+		net_error(
+		    r, w, 400, "SecurityGroupMissingIcmpType",
+		    "ICMP code (port-range-max) %ld is provided but ICMP type (port-range-min) is "
+		    "missing.",
+		    in->pmax);
+		return -EINVAL;
+	}
 	if (icmp && ((in->pmin != PORT_ABSENT && (in->pmin < 0 || in->pmin > 255)) ||
 	             (in->pmax != PORT_ABSENT && (in->pmax < 0 || in->pmax > 255)) ||
 	             (in->pmax != PORT_ABSENT && in->pmin == PORT_ABSENT))) {
