@@ -169,6 +169,7 @@ static json_t *volume_links(const struct req *r, const char *project, const char
 	return l;
 }
 
+/* detail: 0 the list's {id, name, links}, 1 show and detail, 2 the create answer. */
 static json_t *volume_view(const struct req *r, const PGresult *res, int i, int detail)
 {
 	const char *id = db_val(res, i, C_ID), *project = db_val(res, i, C_PROJECT);
@@ -186,21 +187,24 @@ static json_t *volume_view(const struct req *r, const PGresult *res, int i, int 
 		                   db_val(res, i, C_SERVER), "host_name", json_null(), "device",
 		                   db_val(res, i, C_DEVICE) ? db_val(res, i, C_DEVICE) : "",
 		                   "attached_at", wire_string_or_null(db_val(res, i, C_UPDATED))));
-	json_object_update(
-	    v,
-	    json_pack(
-	        "{s:o,s:s,s:i,s:s,s:s,s:o,s:s,s:o,s:o,s:o,s:s,s:b,s:b,s:o,s:s,s:s,s:s,s:o}",
-	        "description", wire_string_or_null(db_val(res, i, C_DESC)), "status",
-	        db_val(res, i, C_STATUS), "size", (int)db_long(res, i, C_SIZE, 0),
-	        "availability_zone", db_val(res, i, C_AZ), "created_at", db_val(res, i, C_CREATED),
-	        "updated_at", wire_string_or_null(db_val(res, i, C_UPDATED)), "volume_type",
-	        db_val(res, i, C_TYPE), "snapshot_id", wire_string_or_null(db_val(res, i, C_SNAP)),
-	        "source_volid", wire_string_or_null(db_val(res, i, C_SRCVOL)), "metadata",
-	        meta ? meta : json_object(), "bootable",
-	        db_val(res, i, C_BOOT)[0] == 't' ? "true" : "false", "encrypted", 0, "multiattach",
-	        0, "attachments", att, "user_id", db_val(res, i, C_USER),
-	        "os-vol-tenant-attr:tenant_id", project, "replication_status", "disabled",
-	        "consistencygroup_id", json_null()));
+	json_t *more = json_pack(
+	    "{s:o,s:s,s:i,s:s,s:s,s:o,s:s,s:o,s:o,s:o,s:s,s:b,s:b,s:o,s:s,s:s,s:s,s:o}",
+	    "description", wire_string_or_null(db_val(res, i, C_DESC)), "status",
+	    db_val(res, i, C_STATUS), "size", (int)db_long(res, i, C_SIZE, 0), "availability_zone",
+	    db_val(res, i, C_AZ), "created_at", db_val(res, i, C_CREATED), "updated_at",
+	    wire_string_or_null(db_val(res, i, C_UPDATED)), "volume_type", db_val(res, i, C_TYPE),
+	    "snapshot_id", wire_string_or_null(db_val(res, i, C_SNAP)), "source_volid",
+	    wire_string_or_null(db_val(res, i, C_SRCVOL)), "metadata", meta ? meta : json_object(),
+	    "bootable", db_val(res, i, C_BOOT)[0] == 't' ? "true" : "false", "encrypted", 0,
+	    "multiattach", 0, "attachments", att, "user_id", db_val(res, i, C_USER),
+	    "os-vol-tenant-attr:tenant_id", project, "replication_status", "disabled",
+	    "consistencygroup_id", json_null());
+	json_object_update(v, more);
+	json_decref(more);
+	if (detail == 2) { /* Cinder's create answer: no extension attributes */
+		json_object_del(v, "os-vol-tenant-attr:tenant_id");
+		return v;
+	}
 	if (db_val(res, i, C_IMAGE))
 		json_object_set_new(v, "volume_image_metadata",
 		                    json_pack("{s:s}", "image_id", db_val(res, i, C_IMAGE)));
@@ -567,7 +571,7 @@ static void volume_create(struct req *r, struct resp *w)
 	}
 	began = 0;
 	api_wake_scheduler(r->ctx->api);
-	resp_json(w, 202, json_pack("{s:o}", "volume", volume_view(r, res, 0, 1)));
+	resp_json(w, 202, json_pack("{s:o}", "volume", volume_view(r, res, 0, 2)));
 	PQclear(res);
 	log_info("volume %s (%ld GB) created in project %s", id, c.size, r->ctx->auth.project_id);
 out:

@@ -1,8 +1,8 @@
 /* Block Storage v3 quotas and limits: os-quota-sets (show with or without usage,
  * defaults, update and reset by admins), /limits (the absolute limits Cinder reports)
  * and os-availability-zone. Enforcement is vquota_reserve (volume.c) under the
- * project row lock. Backups and groups are reported with Cinder's defaults; nothing
- * consumes them. */
+ * project row lock. Backups, groups and per_volume_gigabytes are kept and reported
+ * (Cinder's defaults when unset) but nothing consumes or enforces them yet. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,8 +33,27 @@ static int quota_target_ok(struct req *r, struct resp *w)
 	return -EACCES;
 }
 
+#define N_UNUSED (sizeof(unused_quotas) / sizeof(unused_quotas[0]))
+
+/* The limits set for the quotas nothing consumes (their defaults when unset). */
+static void unused_limits(PGconn *db, const char *project, long out[N_UNUSED])
+{
+	char err[256];
+	for (size_t i = 0; i < N_UNUSED; i++)
+		out[i] = unused_quotas[i].def;
+	PGresult *res =
+	    project ? DBQ(db, err, sizeof err,
+	                  "SELECT resource, hard_limit FROM quotas WHERE project_id = $1", project)
+	            : NULL;
+	for (int r = 0; res && r < PQntuples(res); r++)
+		for (size_t i = 0; i < N_UNUSED; i++)
+			if (!strcmp(db_val(res, r, 0), unused_quotas[i].name))
+				out[i] = db_long(res, r, 1, -1);
+	PQclear(res);
+}
+
 static json_t *quota_set_view(const char *project, const struct vquota_set *lim,
-                              const struct vquota_set *used)
+                              const struct vquota_set *used, const long *unused)
 {
 	json_t *q = json_pack("{s:s}", "id", project);
 	for (int i = 0; i < VQ_COUNT; i++)
@@ -46,15 +65,16 @@ static json_t *quota_set_view(const char *project, const struct vquota_set *lim,
 	for (size_t i = 0; i < sizeof(unused_quotas) / sizeof(unused_quotas[0]); i++)
 		json_object_set_new(q, unused_quotas[i].name,
 		                    used ? json_pack("{s:I,s:i,s:i,s:i}", "limit",
-		                                     (json_int_t)unused_quotas[i].def, "in_use", 0,
-		                                     "reserved", 0, "allocated", 0)
-		                         : json_integer(unused_quotas[i].def));
+		                                     (json_int_t)unused[i], "in_use", 0, "reserved",
+		                                     0, "allocated", 0)
+		                         : json_integer(unused[i]));
 	return q;
 }
 
 static void quota_show(struct req *r, struct resp *w)
 {
 	struct vquota_set lim, used;
+	long unused[N_UNUSED];
 	if (volume_project_check(r, w) < 0 || quota_target_ok(r, w) < 0)
 		return;
 	int usage = wire_bool(req_query(r, "usage"));
@@ -62,6 +82,7 @@ static void quota_show(struct req *r, struct resp *w)
 		resp_error(r, w, 400, "Invalid value '%s' for usage.", req_query(r, "usage"));
 		return;
 	}
+	unused_limits(r->ctx->db, r->params[1], unused);
 	if (vquota_limits(r->ctx->db, r->params[1], &lim) < 0 ||
 	    (usage == 1 && vquota_usage(r->ctx->db, r->params[1], &used) < 0)) {
 		resp_db_error(r, w, "quota lookup failed");
@@ -69,17 +90,20 @@ static void quota_show(struct req *r, struct resp *w)
 	}
 	resp_json(w, 200,
 	          json_pack("{s:o}", "quota_set",
-	                    quota_set_view(r->params[1], &lim, usage == 1 ? &used : NULL)));
+	                    quota_set_view(r->params[1], &lim, usage == 1 ? &used : NULL, unused)));
 }
 
 static void quota_defaults_show(struct req *r, struct resp *w)
 {
 	struct vquota_set lim;
+	long unused[N_UNUSED];
+	unused_limits(NULL, NULL, unused);
 	if (volume_project_check(r, w) < 0)
 		return;
 	vquota_defaults(&lim);
-	resp_json(w, 200,
-	          json_pack("{s:o}", "quota_set", quota_set_view(r->params[1], &lim, NULL)));
+	resp_json(
+	    w, 200,
+	    json_pack("{s:o}", "quota_set", quota_set_view(r->params[1], &lim, NULL, unused)));
 }
 
 static void quota_update(struct req *r, struct resp *w)
@@ -102,6 +126,8 @@ static void quota_update(struct req *r, struct resp *w)
 			continue; /* cinderclient sends the project; Cinder ignores it */
 		for (int i = 0; i < VQ_COUNT; i++)
 			ours |= !strcmp(key, vquota_name((enum vquota)i));
+		for (size_t i = 0; i < N_UNUSED; i++) /* kept and shown; nothing consumes them */
+			ours |= !strcmp(key, unused_quotas[i].name);
 		if (!ours) {
 			resp_error(r, w, 400, "Bad key(s) in quota set: %.64s", key);
 			return;
@@ -141,7 +167,9 @@ static void quota_update(struct req *r, struct resp *w)
 		resp_db_error(r, w, "quota lookup failed");
 		return;
 	}
-	json_t *view = quota_set_view(r->params[1], &lim, NULL);
+	long unused[N_UNUSED];
+	unused_limits(r->ctx->db, r->params[1], unused);
+	json_t *view = quota_set_view(r->params[1], &lim, NULL, unused);
 	json_object_del(view, "id");
 	resp_json(w, 200, json_pack("{s:o}", "quota_set", view));
 }
@@ -153,7 +181,8 @@ static void quota_reset(struct req *r, struct resp *w)
 		return;
 	int n = DBX(r->ctx->db, err, sizeof err,
 	            "DELETE FROM quotas WHERE project_id = $1 AND resource IN ('volumes',"
-	            " 'gigabytes', 'snapshots')",
+	            " 'gigabytes', 'snapshots', 'backups', 'backup_gigabytes', 'groups',"
+	            " 'per_volume_gigabytes')",
 	            r->params[1]);
 	if (n < 0) {
 		resp_db_error(r, w, err);

@@ -18,10 +18,10 @@ static json_t *type_view(const PGresult *res, int i)
 {
 	json_t *specs = json_loads(db_val(res, i, 4), 0, NULL);
 	int pub = db_val(res, i, 3)[0] == 't';
-	return json_pack("{s:s,s:s,s:o,s:b,s:b,s:o,s:n}", "id", db_val(res, i, 0), "name",
+	return json_pack("{s:s,s:s,s:o,s:b,s:b,s:o}", "id", db_val(res, i, 0), "name",
 	                 db_val(res, i, 1), "description", wire_string_or_null(db_val(res, i, 2)),
 	                 "is_public", pub, "os-volume-type-access:is_public", pub, "extra_specs",
-	                 specs ? specs : json_object(), "qos_specs_id");
+	                 specs ? specs : json_object());
 }
 
 /* The type of params[1] (id or name); NULL after answering 404. */
