@@ -67,7 +67,7 @@ static json_t *aggregate_view(const struct req *r, const char *text, int brief)
  * committed by then). */
 static void aggregate_answer(struct req *r, struct resp *w, const char *id, int brief)
 {
-	char err[256];
+	char err[256] = "";
 	PGresult *res = DBQ(r->ctx->db, err, sizeof err, aggregate_sql, id);
 	res = wire_one_row(r, w, res, err, 404, "Aggregate %s could not be found.", id);
 	if (!res)
@@ -79,7 +79,7 @@ static void aggregate_answer(struct req *r, struct resp *w, const char *id, int 
 
 static void aggregates_list(struct req *r, struct resp *w)
 {
-	char err[256];
+	char err[256] = "";
 	PGresult *res = DBQ(r->ctx->db, err, sizeof err, aggregate_sql, NULL);
 	if (!res) {
 		resp_db_error(r, w, err);
@@ -164,7 +164,7 @@ static void aggregates_create(struct req *r, struct resp *w)
 {
 	struct aggregate_in in = {0};
 	int az_given;
-	char err[256], state[6] = "", id[16];
+	char err[256] = "", state[6] = "", id[16];
 	if (aggregate_parse(r, w, &in, &az_given) < 0)
 		return;
 	if (!in.name) {
@@ -207,7 +207,7 @@ out:
  * must exist. 0, or -ENOENT/-EIO after answering. */
 static int change_begin(struct req *r, struct resp *w, const char *id)
 {
-	char err[256];
+	char err[256] = "";
 	if (db_begin(r->ctx->db) < 0) {
 		resp_db_error(r, w, "begin failed");
 		return -EIO;
@@ -234,7 +234,7 @@ static int change_begin(struct req *r, struct resp *w, const char *id)
 static int az_change_check(struct req *r, struct resp *w, const char *id, const char *az,
                            const char *host, const char *prefix, int status, int check_instances)
 {
-	char err[256];
+	char err[256] = "";
 	if (!*az) {
 		resp_error(r, w, status,
 		           "%s %s. Reason: Aggregate %s does not support empty named availability "
@@ -306,7 +306,7 @@ static void aggregates_update(struct req *r, struct resp *w)
 {
 	struct aggregate_in in = {0};
 	int az_given;
-	char err[256], state[6] = "", idbuf[16];
+	char err[256] = "", state[6] = "", idbuf[16];
 	const char *id = path_id(r, w, idbuf);
 	if (!id || aggregate_parse(r, w, &in, &az_given) < 0)
 		return;
@@ -352,7 +352,7 @@ out:
 
 static void aggregates_delete(struct req *r, struct resp *w)
 {
-	char err[256], idbuf[16];
+	char err[256] = "", idbuf[16];
 	const char *id = path_id(r, w, idbuf);
 	if (!id || change_begin(r, w, id) < 0)
 		return;
@@ -403,7 +403,7 @@ static int host_parse(struct req *r, struct resp *w, const char *verb, struct ho
 static void action_add_host(struct req *r, struct resp *w, const char *id)
 {
 	struct host_in in = {0};
-	char err[256];
+	char err[256] = "";
 	if (host_parse(r, w, "add_host", &in) < 0)
 		return;
 	/* Nova looks the host up before the aggregate */
@@ -449,7 +449,7 @@ out:
 static void action_remove_host(struct req *r, struct resp *w, const char *id)
 {
 	struct host_in in = {0};
-	char err[256];
+	char err[256] = "";
 	if (host_parse(r, w, "remove_host", &in) < 0)
 		return;
 	if (change_begin(r, w, id) < 0) /* 404 names the aggregate, as Nova's does */
@@ -478,7 +478,7 @@ static int meta_key_ok(const char *k)
 
 static void action_set_metadata(struct req *r, struct resp *w, const char *id)
 {
-	char err[256];
+	char err[256] = "";
 	const char *const top[] = {"set_metadata", NULL}, *const inner_keys[] = {"metadata", NULL};
 	json_t *inner = json_object_get(r->json, "set_metadata");
 	json_t *meta = json_object_get(inner, "metadata");

@@ -214,7 +214,7 @@ static int list_query_build(struct req *r, struct list_query *q, long *limit, ch
 static void images_list_common(struct req *r, struct resp *w, int detail)
 {
 	struct list_query q = {0};
-	char err[256];
+	char err[256] = "";
 	long limit;
 	if (proxy_version(r, w, IMAGES_UNTIL) < 0)
 		goto out;
@@ -275,7 +275,7 @@ static void images_detail(struct req *r, struct resp *w)
 static int proxy_image(struct req *r, struct resp *w, const char *id, int for_update,
                        struct image *img)
 {
-	char err[256];
+	char err[256] = "";
 	int rc = image_load(r, id, for_update, img, err, sizeof(err));
 	if (rc == -ENOENT)
 		resp_error(r, w, 404, "Image not found.");
@@ -295,7 +295,7 @@ static void images_show(struct req *r, struct resp *w)
 static void images_delete(struct req *r, struct resp *w)
 {
 	struct image img = {0};
-	char err[256];
+	char err[256] = "";
 	if (proxy_version(r, w, IMAGES_UNTIL) < 0)
 		goto out;
 	if (db_begin(r->ctx->db) < 0) {
@@ -367,7 +367,7 @@ enum meta_op { META_MERGE, META_REPLACE, META_ONE, META_DELETE };
 static void meta_write(struct req *r, struct resp *w, enum meta_op op)
 {
 	struct image img = {0};
-	char err[256];
+	char err[256] = "";
 	json_t *in = NULL, *props = NULL;
 	const char *key = r->nparams > 1 ? r->params[1] : NULL;
 	if (proxy_version(r, w, IMAGE_META_UNTIL) < 0)
@@ -441,20 +441,12 @@ out:
 
 const char *compute_image_reserved(const json_t *props)
 {
-	static const char *const attrs[] = {
-	    "id",         "name",       "status",       "visibility",    "protected",
-	    "checksum",   "owner",      "size",         "virtual_size",  "min_ram",
-	    "min_disk",   "created_at", "updated_at",   "disk_format",   "container_format",
-	    "tags",       "os_hidden",  "os_hash_algo", "os_hash_value", "locations",
-	    "direct_url", "self",       "file",         "schema",
-	};
 	const char *k;
 	json_t *v;
 	json_object_foreach((json_t *)props, k, v)
 	{
-		for (size_t i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++)
-			if (!strcmp(k, attrs[i]))
-				return attrs[i];
+		if (!image_prop_key_free(k))
+			return k;
 	}
 	return NULL;
 }

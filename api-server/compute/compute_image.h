@@ -9,8 +9,8 @@
 const char *compute_image_status(const char *glance_status);
 /* Pure: Nova's progress of a Glance status (queued 25, saving 50, active 100, else 0). */
 int compute_image_progress(const char *glance_status);
-/* Pure: the first key of props that names one of Glance's image attributes (which a
- * custom property may not), or NULL. */
+/* The first key of props that may not be an extra property (image_prop_key_free: one
+ * of Glance's attributes or reserved names), or NULL. */
 const char *compute_image_reserved(const json_t *props);
 
 #endif

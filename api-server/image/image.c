@@ -471,6 +471,11 @@ static int prop_key_valid(const char *key)
 	return 1;
 }
 
+int image_prop_key_free(const char *key)
+{
+	return !attr_find(key) && strncmp(key, "os_glance", 9) != 0 && prop_key_valid(key);
+}
+
 /* Parses v (the wire's value, borrowed) by f and runs set on the typed value. */
 static int attr_apply(struct image *img, const struct jfield *f, const json_t *v,
                       int (*set)(struct image *, const struct attr_val *, struct attr_ctx *),

@@ -86,6 +86,11 @@ char *image_path(const struct api *api, const char *id);
 /* 1 when the caller may change img (its owner, or an admin). */
 int image_may_modify(const struct req *r, const struct image *img);
 
+/* 1 when key may name an image's extra property: not one of Glance's core or reserved
+ * attributes, not in the reserved os_glance namespace, 1..255 printable bytes. The one
+ * rule for Glance's PATCH and the Compute /images metadata proxy. */
+int image_prop_key_free(const char *key);
+
 /* may_stream of the upload route: 0 when the caller may upload into image
  * r->params[0] (it sees it, and owns it or is admin), else -ENOENT (404) or -EACCES
  * (403) after answering w. A database error returns 0 and leaves the answer to the
