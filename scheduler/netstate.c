@@ -41,7 +41,7 @@ static const char doc_sql[] =
     "     WHEN 'vxlan' THEN json_build_object('type', 'vxlan', 'id', n.seg_id)"
     "     WHEN 'vlan' THEN json_build_object('type', 'vlan', 'id', n.seg_id,"
     "       'physical', n.physical_network)"
-    "     ELSE json_build_object('type', 'flat', 'bridge', $3) END,"
+    "     ELSE json_build_object('type', 'flat', 'bridge', $3::text) END,"
     "   'external', n.external,"
     "   'peers', (SELECT coalesce(json_agg(h.tunnel_ip ORDER BY h.host), '[]') FROM net_hosts h"
     "     WHERE h.host <> $1 AND h.tunnel_ip <> '' AND n.net_type = 'vxlan'),"
