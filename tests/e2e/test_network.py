@@ -134,7 +134,10 @@ def test_router_floating_ip_flow(os_cli, os_run, http, stack):
         "172.24.4.")
     os_run("router", "add", "subnet", "e2e-r1", "e2e-rsub")
     ifaces = os_cli("port", "list", "--router", "e2e-r1")
-    assert [p["Fixed IP Addresses"][0]["ip_address"] for p in ifaces] == ["10.40.1.1"]
+    # an admin (as Neutron) also sees the router's gateway port on the public network
+    gw_ip = gw["external_fixed_ips"][0]["ip_address"]
+    assert sorted(p["Fixed IP Addresses"][0]["ip_address"] for p in ifaces) == sorted(
+        ["10.40.1.1", gw_ip])
     # a second subnet overlapping the first on another network: refused on the router
     os_cli("network", "create", "e2e-rnet2")
     os_cli("subnet", "create", "--network", "e2e-rnet2", "--subnet-range", "10.40.1.0/26",
