@@ -502,6 +502,10 @@ static void action_set_metadata(struct req *r, struct resp *w, const char *id)
 	}
 	/* the zone key follows the zone rules (empty or null: Nova's 400) */
 	json_t *az = json_object_get(meta, "availability_zone");
+	if (json_is_string(az) && *json_string_value(az) && !az_name_ok(json_string_value(az))) {
+		resp_error(r, w, 400, "Invalid input for field/attribute metadata.");
+		return;
+	}
 	if (change_begin(r, w, id) < 0)
 		return;
 	if (az && az_change_check(r, w, id, json_is_string(az) ? json_string_value(az) : "", NULL,
