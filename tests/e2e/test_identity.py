@@ -490,9 +490,15 @@ def test_catalog_comes_from_the_database(stack, os_cli, http):
     assert {"identity", "compute", "image"} <= {c["Type"] for c in cat}, cat
     r = http("POST", "/identity/v3/auth/tokens", auth_body("demo", stack.password("demo"), "demo"))
     urls = {s["type"]: s["endpoints"][0]["url"] for s in r.json["token"]["catalog"]}
-    assert urls == {"identity": stack.api + "/identity", "compute": stack.api + "/compute/v2.1",
-                    "image": stack.api + "/image"}, urls
     pid = r.json["token"]["project"]["id"]
+    # what stack.sh registered, per-project URLs filled in with the token's project
+    want = {"identity": stack.api + "/identity", "compute": stack.api + "/compute/v2.1",
+            "image": stack.api + "/image", "network": stack.api + "/network",
+            "volumev3": stack.api + "/volume/v3/" + pid,
+            "block-storage": stack.api + "/volume/v3/" + pid}
+    assert {t: urls.get(t) for t in want} == want, urls
+    assert urls["object-store"].endswith("/v1/AUTH_" + pid), urls
+    assert set(urls) == set(want) | {"object-store"}, urls
     # a per-project URL, added beside the API: the next token's catalog has it
     sfx = secrets.token_hex(3)
     stack.sql("INSERT INTO services (id, type, name) VALUES (:'p1', 'e2e-" + sfx + "', 'x')",
