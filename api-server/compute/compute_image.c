@@ -141,9 +141,10 @@ static void lq_sql(struct list_query *q, const char *fmt, int p)
 	q->sql = s;
 }
 
-/* Builds the list query of the request. 0, or -EINVAL with a message in err. */
-static int list_query_build(struct req *r, struct list_query *q, long *limit, char *err,
-                            size_t errlen)
+/* Builds the list query of the request, paging after image marker (the id of an
+ * image the caller sees, or NULL). 0, or -EINVAL with a message in err. */
+static int list_query_build(struct req *r, struct list_query *q, const char *marker, long *limit,
+                            char *err, size_t errlen)
 {
 	int admin = policy_is_admin(&r->ctx->auth);
 	lq_sql(q, "SELECT " IMAGE_COLS " FROM images WHERE true", 0);
@@ -193,8 +194,7 @@ static int list_query_build(struct req *r, struct list_query *q, long *limit, ch
 			lq_sql(q, filters[i].sql, lq_add(q, v, 0));
 		}
 	}
-	const char *marker = req_query(r, "marker");
-	if (marker)
+	if (marker) /* loaded by the caller with Glance's visibility rule: its lowercased id */
 		lq_sql(q,
 		       " AND (created_at, id) < (SELECT created_at, id FROM images m WHERE m.id = "
 		       "$%d)",
@@ -214,20 +214,24 @@ static int list_query_build(struct req *r, struct list_query *q, long *limit, ch
 static void images_list_common(struct req *r, struct resp *w, int detail)
 {
 	struct list_query q = {0};
+	struct image m = {0};
 	char err[256] = "";
 	long limit;
 	if (proxy_version(r, w, IMAGES_UNTIL) < 0)
 		goto out;
 	const char *marker = req_query(r, "marker");
-	char cid[UUID_STR_LEN];
-	if (marker &&
-	    (uuid_lower(marker, cid) < 0 ||
-	     DBX(r->ctx->db, err, sizeof err, "SELECT 1 FROM images WHERE id = $1", cid) != 1)) {
-		resp_error(r, w, 400, "marker [%s] not found",
-		           uuid_lower(marker, cid) < 0 ? "?" : cid);
-		goto out;
+	if (marker) { /* Glance's visibility rule: another project's private id is unknown */
+		int rc = image_load(r, marker, 0, &m, err, sizeof(err));
+		if (rc == -ENOENT) {
+			resp_error(r, w, 400, "marker [%s] not found", marker);
+			goto out;
+		}
+		if (rc < 0) {
+			resp_db_error(r, w, err);
+			goto out;
+		}
 	}
-	if (list_query_build(r, &q, &limit, err, sizeof(err)) < 0) {
+	if (list_query_build(r, &q, marker ? m.id : NULL, &limit, err, sizeof(err)) < 0) {
 		resp_error(r, w, 400, "%s", err);
 		goto out;
 	}
@@ -256,6 +260,7 @@ static void images_list_common(struct req *r, struct resp *w, int detail)
 	PQclear(res);
 	resp_json(w, 200, body);
 out:
+	image_release(&m);
 	free(q.sql);
 }
 

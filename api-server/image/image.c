@@ -1205,7 +1205,8 @@ static int list_filters(struct req *r, struct list_query *q, char *err, size_t e
 static void images_list(struct req *r, struct resp *w)
 {
 	struct list_query q = {.n = 0};
-	char err[256];
+	struct image m = {0}; /* the marker, loaded: its id is the lowercased one */
+	char err[256] = "";
 	PGresult *res = NULL;
 	long limit = LIST_DEFAULT_LIMIT;
 	const char *ls = req_query(r, "limit"), *marker = req_query(r, "marker");
@@ -1229,9 +1230,7 @@ static void images_list(struct req *r, struct resp *w)
 		goto out;
 	}
 	if (marker) {
-		struct image m;
 		int rc = image_load(r, marker, 0, &m, err, sizeof(err));
-		image_release(&m);
 		if (rc == -ENOENT) {
 			resp_error(r, w, 400, "marker could not be found: %s", marker);
 			goto out;
@@ -1241,7 +1240,7 @@ static void images_list(struct req *r, struct resp *w)
 			goto out;
 		}
 		lq_sql(&q, " AND (%s, id) %s (SELECT %s, id FROM images WHERE id = $%d)", expr,
-		       strcmp(dir, "ASC") ? "<" : ">", expr, lq_param(&q, marker));
+		       strcmp(dir, "ASC") ? "<" : ">", expr, lq_param(&q, m.id));
 	}
 	lq_sql(&q, " ORDER BY %s %s, id %s LIMIT %ld", expr, dir, dir, limit + 1);
 	static const char *const sort_params[] = {"sort_key", "sort_dir", "sort"};
@@ -1271,6 +1270,7 @@ static void images_list(struct req *r, struct resp *w)
 	}
 	resp_json(w, 200, body);
 out:
+	image_release(&m);
 	PQclear(res);
 	free(q.next);
 }

@@ -334,3 +334,39 @@ def test_image_proxy(stack, os_cli, os_run, http, tmp_path):
         assert_error(http("GET", C + "/images/" + iid, token=demo), 404)
     finally:
         os_run("image", "delete", iid, check=False)
+
+
+def test_image_proxy_marker_is_glance_visible(stack, http):
+    """The list marker is found with Glance's visibility rule (another project's private
+    image is no marker, so its existence does not leak) and in any case (the page after
+    an UPPERCASE id is the page after the id)."""
+    tok, demo = stack.token("admin"), stack.token("demo")
+    made = []
+
+    def create(token, **extra):
+        r = http("POST", "/image/v2/images",
+                 dict({"name": _uniq("img"), "disk_format": "raw",
+                       "container_format": "bare"}, **extra), token=token)
+        assert r.status == 201, r.text
+        made.append((r.json["id"], token))
+        return r.json["id"]
+    try:
+        hidden = create(tok, visibility="private")
+        r = http("GET", C + "/images?marker=" + hidden, token=demo)
+        assert_error(r, 400)
+        assert "not found" in r.text, r.text
+        assert http("GET", C + "/images?marker=" + hidden, token=tok).status == 200
+        create(demo, visibility="private")
+        create(demo, visibility="private")
+        r = http("GET", C + "/images?limit=1", token=demo)
+        assert r.status == 200 and len(r.json["images"]) == 1, r.text
+        first = r.json["images"][0]["id"]
+        lower = http("GET", C + "/images?marker=" + first, token=demo)
+        upper = http("GET", C + "/images?marker=" + first.upper(), token=demo)
+        assert lower.status == 200 and upper.status == 200, upper.text
+        assert lower.json["images"], lower.text
+        assert [i["id"] for i in upper.json["images"]] == \
+            [i["id"] for i in lower.json["images"]], upper.text
+    finally:
+        for iid, t in made:
+            http("DELETE", "/image/v2/images/" + iid, token=t)
