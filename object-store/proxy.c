@@ -324,6 +324,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 	int n = snprintf(r->trans_id, sizeof(r->trans_id), "tx");
 	for (size_t i = 0; i < sizeof(rnd); i++)
 		n += snprintf(r->trans_id + n, sizeof(r->trans_id) - (size_t)n, "%02x", rnd[i]);
+	n = 2 + 21; /* Swift's form: "tx", 21 hex digits, "-", the time in 10 (Tempest checks) */
 	snprintf(r->trans_id + n, sizeof(r->trans_id) - (size_t)n, "-%010llx",
 	         (unsigned long long)time(NULL));
 	return r;

@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import pathlib
+import re
 import subprocess
 import threading
 import time
@@ -220,7 +221,7 @@ def test_metadata_and_copy(stack, req):
     a = req("HEAD", "")
     assert int(a.headers["X-Account-Bytes-Used"]) >= 21
     assert int(a.headers["X-Account-Object-Count"]) >= 3
-    assert a.headers["X-Trans-Id"].startswith("tx")
+    assert re.fullmatch(r"tx[0-9a-f]{21}-[0-9a-f]{10}", a.headers["X-Trans-Id"]), a.headers
     # an object that expired is gone
     req("PUT", "/e2e-md/short", raw=b"x", headers={"X-Delete-After": "1"})
     time.sleep(2.2)
