@@ -20,6 +20,7 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 OPENSTACK = "/usr/bin/openstack"
 NUBO_CTL = REPO / "deploy" / "nubo-ctl"
 CLI_TIMEOUT = 600  # seconds; --wait polls forever, the suite must not
+TOKEN_CACHE_S = 1200  # a cached token is re-issued after this; the stack's token_ttl is 3600
 
 
 def read_daemons(path=REPO / "deploy" / "daemons"):
@@ -130,17 +131,20 @@ class Stack:
 
     # ---------------------------------------------------------------- HTTP
     def token(self, user="admin", project=None, password=None, fresh=False):
-        """A project-scoped token for USER (cached unless fresh)."""
+        """A project-scoped token for USER (cached unless fresh, for at most
+        TOKEN_CACHE_S: the stack's tokens live token_ttl = 3600 s, and a slow run of the
+        whole suite outlived them, so every later test got 401)."""
         key = (user, project)
-        if fresh or password or key not in self._tokens:
+        cached = self._tokens.get(key)
+        if fresh or password or not cached or time.monotonic() - cached[1] > TOKEN_CACHE_S:
             r = self.http("POST", "/identity/v3/auth/tokens",
                           auth_body(user, password or self.password(user), project or user))
             assert r.status == 201, "token for %s: %s %s" % (user, r.status, r.text[:500])
             tok = r.headers["X-Subject-Token"]
             if fresh or password:
                 return tok
-            self._tokens[key] = tok
-        return self._tokens[key]
+            self._tokens[key] = (tok, time.monotonic())
+        return self._tokens[key][0]
 
     def http(self, method, path, body=None, token=None, headers=None, raw=None, timeout=60):
         """One request to the API; raw (bytes) is sent as-is instead of JSON(body)."""
