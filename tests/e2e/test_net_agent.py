@@ -45,10 +45,8 @@ def kernel(prefix):
 @pytest.fixture
 def network_api(stack, os_cli):
     services = [s["Type"] for s in os_cli("service", "list")]
-    if "network" not in services:
-        pytest.skip("the catalog has no network service (the Network API is not in this tree)")
-    if stack.daemon_pid("nubo-net") is None:
-        pytest.skip("nubo-net is not running")
+    assert "network" in services, services
+    assert stack.daemon_pid("nubo-net") is not None, "nubo-net is not running"
     return net_conf(stack)
 
 
