@@ -283,6 +283,29 @@ static int az_change_check(struct req *r, struct resp *w, const char *id, const 
 	return 0;
 }
 
+/* After a change to aggregate id's metadata, inside its transaction: does the merged
+ * metadata still hold at most AGGREGATE_META_MAX keys? 0; or answers 400 (prefix:
+ * Nova's message of the change) and returns -EINVAL; -EIO after answering 500. */
+static int meta_count_check(struct req *r, struct resp *w, const char *id, const char *prefix)
+{
+	char err[256] = "";
+	PGresult *res =
+	    DBQ(r->ctx->db, err, sizeof err,
+	        "SELECT count(*) FROM aggregate_metadata WHERE aggregate_id = $1::int", id);
+	if (!res) {
+		resp_db_error(r, w, err);
+		return -EIO;
+	}
+	long n = atol(db_val(res, 0, 0));
+	PQclear(res);
+	if (n <= AGGREGATE_META_MAX)
+		return 0;
+	resp_error(r, w, 400,
+	           "%s %s. Reason: An aggregate holds at most %d metadata keys, not %ld.", prefix,
+	           id, AGGREGATE_META_MAX, n);
+	return -EINVAL;
+}
+
 /* Sets (value non-NULL) or removes one metadata key of aggregate id. 0 or -EIO. */
 static int meta_set(PGconn *db, const char *id, const char *key, const char *value, char *err,
                     size_t errlen)
@@ -340,6 +363,8 @@ static void aggregates_update(struct req *r, struct resp *w)
 			resp_db_error(r, w, err);
 			goto out;
 		}
+		if (meta_count_check(r, w, id, zone_changes[ZC_UPDATE].prefix) < 0)
+			goto out;
 	}
 	if (db_commit(r->ctx->db) < 0) {
 		resp_db_error(r, w, "commit failed");
@@ -519,6 +544,8 @@ static void action_set_metadata(struct req *r, struct resp *w, const char *id)
 			return;
 		}
 	}
+	if (meta_count_check(r, w, id, zone_changes[ZC_SET_METADATA].prefix) < 0)
+		return; /* db_release rolls the merge back */
 	if (DBX(r->ctx->db, err, sizeof err,
 	        "UPDATE aggregates SET updated_at = now() WHERE id = $1::int", id) < 0 ||
 	    db_commit(r->ctx->db) < 0) {

@@ -180,6 +180,28 @@ def test_zone_follows_aggregate_and_places_server(stack, os_cli, os_run, aggrega
     assert zone not in zones, zones
 
 
+def test_aggregate_metadata_total_is_bounded(stack, http, aggregate):
+    """At most 128 metadata keys per aggregate, counted after the merge: calls that
+    each carry few keys cannot grow it past that (Nova sets no bound)."""
+    tok = stack.token("admin")
+    a = aggregate(_uniq("agg"), "--zone", _uniq("az"))
+    act = "%s/os-aggregates/%s/action" % (C, a["id"])
+    for i in range(127 // 50 + 1):  # 127 keys beside availability_zone: 128 in all
+        meta = {"k%03d" % j: "v" for j in range(i * 50, min(127, (i + 1) * 50))}
+        r = http("POST", act, {"set_metadata": {"metadata": meta}}, token=tok)
+        assert r.status == 200, r.text
+    assert len(r.json["aggregate"]["metadata"]) == 128, r.text
+    r = http("POST", act, {"set_metadata": {"metadata": {"one_more": "v"}}}, token=tok)
+    assert_error(r, 400)
+    assert "at most 128" in r.text, r.text
+    shown = http("GET", "%s/os-aggregates/%s" % (C, a["id"]), token=tok).json["aggregate"]
+    assert len(shown["metadata"]) == 128 and "one_more" not in shown["metadata"], shown
+    # replacing a key and removing one to add another stay within the bound
+    r = http("POST", act, {"set_metadata": {"metadata": {"k000": "w", "k001": None,
+                                                         "one_more": "v"}}}, token=tok)
+    assert r.status == 200 and len(r.json["aggregate"]["metadata"]) == 128, r.text
+
+
 # ---------------------------------------------------------------- os-hosts
 
 def test_hosts_list_and_show(stack, os_cli, http, host):
