@@ -30,7 +30,7 @@ TESTS    = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test
 .SECONDEXPANSION:
 .SECONDARY:
 .PHONY: all check unit fuzz integration e2e clean stack unstack install asan format format-check
-.PHONY: tempest tempest-check tempest-selftest
+.PHONY: tempest tempest-all tempest-check tempest-selftest
 all: $(BINS)
 
 HEADERS  = $(wildcard */*.h */*/*.h)
@@ -103,25 +103,26 @@ integration: all
 e2e: all
 	tests/e2e/run.sh
 
-# Debian's Tempest against a throwaway stack (tests/tempest/run.sh): the identity,
-# compute and image API modules whole (and network, volume, object_storage when the
-# stack's catalog has them); it rewrites docs/conformance.md from the run. The
-# harness's own tests (the subunit -> conformance.md generator, the catalog probing)
-# run first. make check runs CHECK_TEMPEST below.
+# Debian's Tempest against a throwaway stack (tests/tempest/run.sh). make tempest: the
+# identity, compute and image API modules whole (plus the pillars' modules once their
+# issue is resolved: JOINED in run.sh), rewriting docs/conformance.md; tempest-all:
+# every module the catalog has (network, volume, object_storage too), rewriting
+# docs/conformance-all.md. The harness's own tests (the subunit -> conformance.md
+# generator, the catalog probing) run first. make check runs CHECK_TEMPEST below.
 TEMPEST_SELFTEST = PYTHONDONTWRITEBYTECODE=1 pytest-3 -q -p no:cacheprovider tests/tempest/test_conformance.py tests/tempest/test_configure.py
 tempest-selftest:
 	$(TEMPEST_SELFTEST)
-
 tempest: all tempest-selftest
 	tests/tempest/run.sh
-
+tempest-all: all tempest-selftest
+	tests/tempest/run.sh --all
 tempest-check: all tempest-selftest
 	tests/tempest/run.sh --check
-
-# make check's Tempest part. tempest-selftest (the harness's own tests) until the
-# identity, compute and image modules pass with zero failures on a merge of all
-# branches; then tempest-check (the modules whole: check ~27 min in CI + ~12 min of
-# Tempest on 2 cores, under the 60 min of issue 7). One word to flip, nothing else.
+# make check's Tempest part: tests/tempest/run.sh --check, identity and image whole and
+# compute's smoke tests plus groups chosen by subject (the three whole would take make
+# check past 60 min on CI's 2 cores; see CHECK_REGEX in run.sh), rewriting
+# docs/conformance-check.md. Until that part passes on main, CHECK_TEMPEST stays
+# tempest-selftest (the harness's own tests); flipping it is this one word.
 CHECK_TEMPEST = tempest-selftest
 check: format-check unit fuzz integration e2e $(CHECK_TEMPEST)
 

@@ -19,7 +19,7 @@ NUBO_PROG=run.sh
 . "$REPO/tests/e2e/throwaway.sh"
 throwaway_up e2e "${NUBO_E2E_LOGS:-$REPO/build/e2e-logs}"
 
-args=(-v -rfE -p no:cacheprovider)
+args=(-v -rfE -p no:cacheprovider --durations=30)
 # a hung test fails on its own instead of eating CI's time
 if /usr/bin/python3 -c 'import pytest_timeout' 2>/dev/null; then
 	args+=(--timeout=900)

@@ -3,11 +3,11 @@
 # throwaway stack brought up as tests/e2e/run.sh does, always tear it down, keep the
 # subunit stream and regenerate docs/conformance.md from it.
 #
-#   tests/tempest/run.sh                 tempest.api.identity, .compute and .image whole
-#                                        (and .network, .volume, .object_storage whole
-#                                        when the stack's catalog has those services)
+#   tests/tempest/run.sh                 make tempest: tempest.api.identity, .compute and
+#                                        .image whole, plus the modules of JOINED below
 #   tests/tempest/run.sh --check         what make check runs (CHECK_REGEX below)
-#   tests/tempest/run.sh --subset        the smaller part make check would fall back to
+#   tests/tempest/run.sh --all           every module the stack's catalog has, whole
+#                                        (network, volume, object_storage too)
 #   tests/tempest/run.sh REGEX...        only the tests matching any REGEX (stestr
 #                                        selection, e.g. tempest.api.identity.v3.test_tokens)
 #
@@ -16,7 +16,7 @@
 # 1 when one failed, none ran, or the stack did not come up.
 # Files: build/tempest/ (tempest.conf, accounts.yaml, features.json, tempest.subunit,
 # tempest.log, failures.txt), build/tempest-logs/ (the daemons' logs),
-# docs/conformance.md (only for a full, --check or --subset run of this tree).
+# docs/conformance*.md (only for a full, --check or --all run of this tree, see below).
 # Environment: NUBO_REPO=DIR tests another worktree's build (its deploy/ and build/bin,
 #              `make all` there first; the results stay under DIR/build/tempest);
 #              NUBO_TEMPEST_CONCURRENCY (default 2); NUBO_E2E_KEEP=1 keeps the stack.
@@ -33,25 +33,31 @@ command -v tempest >/dev/null || {
 	exit 1
 }
 
-# The three modules whole. make check runs CHECK_REGEX: the three whole too, as long as
-# make check stays well under 60 min on CI's 2 cores (measured here, on a shared box:
-# identity 0.6 min, image 1-5 min, compute 14 min, see docs/conformance.md; make check
-# before Tempest took 18 min in CI). Should it outgrow that, CHECK_REGEX becomes
-# SUBSET_REGEX: identity and image whole, of compute the tests tagged smoke plus whole
-# groups chosen by subject (not by which tests pass).
+# The three modules of issue 7 whole. The pillars' modules (network, volume,
+# object_storage) join make tempest when their issue is resolved: JOINED lists them
+# ('|'-separated, empty until then); --all runs every module of the catalog.
+JOINED=''
 FULL_REGEX='^tempest\.api\.(identity|compute|image)\.'
-SUBSET_REGEX='^tempest\.api\.(identity|image)\.|^tempest\.api\.compute\..*\[.*\bsmoke\b.*\]|^tempest\.api\.compute\.(flavors|keypairs|limits|test_versions|test_quotas|servers\.test_(list_server_filters|server_metadata|servers|instance_actions|server_addresses|create_server|server_actions))'
-CHECK_REGEX=$FULL_REGEX
+# make check runs CHECK_REGEX. The three modules whole do not fit: since the catalog's
+# volume and network services turn on compute's volume and network tests they take
+# ~25 min on 2 cores, and make check without Tempest took 43 min in CI (issue 7 allows
+# 60). So make check runs, chosen by module and subject (never by which tests pass):
+# identity and image whole; of compute the tests tagged smoke plus the light groups
+# (flavors, keypairs, limits, versions, quotas, and the server list filters, metadata,
+# instance actions and addresses). The groups that boot a server per test (create,
+# actions, rebuild, volumes, multi-NIC) run in make tempest.
+CHECK_REGEX='^tempest\.api\.(identity|image)\.|^tempest\.api\.compute\..*\[.*\bsmoke\b.*\]|^tempest\.api\.compute\.(flavors|keypairs|limits|test_versions|test_quotas|servers\.test_(list_server_filters|server_metadata|instance_actions|server_addresses))'
 
 WHAT=full
 case "${1:-}" in
 --check) WHAT=check; REGEX=$CHECK_REGEX; shift ;;
---subset) WHAT=subset; REGEX=$SUBSET_REGEX; shift ;;
+--all) WHAT=all; REGEX=$FULL_REGEX; shift ;;
 -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
 '') REGEX=$FULL_REGEX ;;
 *) WHAT=part; REGEX=$(IFS='|'; echo "$*") ;;
 esac
 [ $# -eq 0 ] || [ "$WHAT" = part ] || { echo "$NUBO_PROG: no arguments after $WHAT" >&2; exit 2; }
+[ "$WHAT" != full ] || [ -z "$JOINED" ] || REGEX="$REGEX|^tempest\.api\.($JOINED)\."
 CONCURRENCY=${NUBO_TEMPEST_CONCURRENCY:-2}
 
 WORK=$REPO/build/tempest
@@ -65,10 +71,10 @@ throwaway_up tempest "$REPO/build/tempest-logs"
 
 /usr/bin/python3 "$HERE/configure.py" --root "$T" --workdir "$WORK" --concurrency "$CONCURRENCY"
 
-# The modules of the services the stack's catalog has beyond the three (configure.py
-# writes them: network, volume, object_storage) join a full, check or subset run whole.
+# --all: the modules of the services the stack's catalog has beyond the three
+# (configure.py writes them: network, volume, object_storage) join, whole.
 EXTRA=$(paste -sd'|' "$WORK/modules")
-if [ -n "$EXTRA" ] && [ "$WHAT" != part ]; then
+if [ -n "$EXTRA" ] && [ "$WHAT" = all ]; then
 	REGEX="$REGEX|^tempest\.api\.($EXTRA)\."
 fi
 
@@ -88,14 +94,18 @@ echo "$NUBO_PROG: tempest took $((SECONDS - start))s (exit $rc)"
 	exit 1
 }
 
+# make tempest writes docs/conformance.md (README links it), --check
+# docs/conformance-check.md, --all docs/conformance-all.md; a part, or another tree's
+# run, only build/tempest/conformance.md.
 out=$WORK/conformance.md
 if [ "$WHAT" != part ] && [ "$REPO" = "$SELF_REPO" ]; then
 	out=$REPO/docs/conformance.md
+	[ "$WHAT" = full ] || out=$REPO/docs/conformance-$WHAT.md
 fi
 case $WHAT in
 full) cmd="make tempest" ;;
 check) cmd="make check (tests/tempest/run.sh --check)" ;;
-subset) cmd="tests/tempest/run.sh --subset" ;;
+all) cmd="tests/tempest/run.sh --all" ;;
 *) cmd="tests/tempest/run.sh $*" ;;
 esac
 /usr/bin/python3 "$HERE/conformance.py" --subunit "$WORK/tempest.subunit" \
