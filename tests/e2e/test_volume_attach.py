@@ -138,3 +138,50 @@ def test_server_delete_frees_its_volumes(stack, os_cli, os_run, http):
     assert row == [["---"]], row
     os_run("volume", "delete", v["id"])
     wait_gone(stack, "volume", v["id"])
+
+
+def test_nova_volume_and_snapshot_proxies(stack, http):
+    """os-volumes and os-snapshots (2.1 to 2.35) in Nova's shape over Block Storage;
+    404 from 2.36 on."""
+    admin = stack.token("admin")
+    r = http("POST", "/compute/v2.1/os-volumes",
+             {"volume": {"size": 1, "display_name": "e2e-proxy", "display_description": "d"}},
+             token=admin)
+    assert r.status == 200, r
+    v = r.json["volume"]
+    assert v["displayName"] == "e2e-proxy" and v["size"] == 1, v
+    assert v["attachments"] == [{}], v
+    assert set(v) == {"id", "status", "size", "availabilityZone", "createdAt", "displayName",
+                      "displayDescription", "volumeType", "snapshotId", "metadata",
+                      "attachments"}, v
+    wait_for(lambda: http("GET", "/compute/v2.1/os-volumes/" + v["id"],
+                          token=admin).json["volume"]["status"] == "available",
+             120, 0.5, "proxied volume available")
+    r = http("GET", "/compute/v2.1/os-volumes", token=admin)
+    assert v["id"] in [x["id"] for x in r.json["volumes"]], r.json
+    r = http("POST", "/compute/v2.1/os-snapshots",
+             {"snapshot": {"volume_id": v["id"], "display_name": "e2e-psnap"}}, token=admin)
+    assert r.status == 200, r
+    s = r.json["snapshot"]
+    assert s["volumeId"] == v["id"] and s["displayName"] == "e2e-psnap", s
+    wait_for(lambda: http("GET", "/compute/v2.1/os-snapshots/" + s["id"],
+                          token=admin).json["snapshot"]["status"] == "available",
+             120, 0.5, "proxied snapshot available")
+    r = http("GET", "/compute/v2.1/os-snapshots/detail", token=admin)
+    assert s["id"] in [x["id"] for x in r.json["snapshots"]], r.json
+    # Nova's errors: unknown ids 404, a bad body 400, gone from 2.36
+    assert_error(http("GET", "/compute/v2.1/os-volumes/" + str(uuid.uuid4()), token=admin),
+                 404)
+    assert_error(http("POST", "/compute/v2.1/os-volumes", {"volume": {"size": "x"}},
+                      token=admin), 400)
+    r = http("GET", "/compute/v2.1/os-volumes", token=admin,
+             headers={"X-OpenStack-Nova-API-Version": "2.36"})
+    assert_error(r, 404)
+    r = http("DELETE", "/compute/v2.1/os-snapshots/" + s["id"], token=admin)
+    assert r.status == 202, r
+    wait_for(lambda: http("GET", "/compute/v2.1/os-snapshots/" + s["id"],
+                          token=admin).status == 404, 120, 0.5, "proxied snapshot gone")
+    r = http("DELETE", "/compute/v2.1/os-volumes/" + v["id"], token=admin)
+    assert r.status == 202, r
+    wait_for(lambda: http("GET", "/compute/v2.1/os-volumes/" + v["id"],
+                          token=admin).status == 404, 120, 0.5, "proxied volume gone")
