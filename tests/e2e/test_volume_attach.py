@@ -185,3 +185,23 @@ def test_nova_volume_and_snapshot_proxies(stack, http):
     assert r.status == 202, r
     wait_for(lambda: http("GET", "/compute/v2.1/os-volumes/" + v["id"],
                           token=admin).status == 404, 120, 0.5, "proxied volume gone")
+
+
+def test_volumes_survive_a_new_qemu(stack, os_cli, os_run, fresh):
+    """A hard reboot starts a new QEMU: the in-use volume is plugged into it again (a
+    hot-plugged disk lives only in the process that got it), and stays in-use."""
+    v = new_volume(os_cli, "e2e-att-replug")
+    wait_volume(stack, v["id"], "available")
+    os_run("server", "add", "volume", fresh["id"], v["id"])
+    dev = "d" + v["id"].replace("-", "")[:30]
+    try:
+        wait_volume(stack, v["id"], "in-use", timeout=120)
+        assert dev in qmp_devices(stack, fresh["id"])
+        os_run("server", "reboot", "--hard", "--wait", fresh["id"], timeout=300)
+        wait_for(lambda: dev in qmp_devices(stack, fresh["id"]), 60, 0.5,
+                 "the volume plugged into the new QEMU")
+        assert wait_volume(stack, v["id"], "in-use")
+    finally:
+        os_run("server", "remove", "volume", fresh["id"], v["id"], check=False)
+        wait_volume(stack, v["id"], "available", timeout=60)
+        os_run("volume", "delete", v["id"])
