@@ -144,7 +144,14 @@ static const char *const fixed_head[] = {
 };
 
 static const char *const fixed_tail[] = {
-    "-object", "rng-random,id=rng0,filename=/dev/urandom", "-device", "virtio-rng-pci,rng=rng0",
+    "-object",
+    "rng-random,id=rng0,filename=/dev/urandom",
+    "-device",
+    "virtio-rng-pci,rng=rng0",
+    /* the bus volumes are hot-plugged on (vm_volume.c): a SCSI disk leaves at once,
+     * without waiting for the guest to let a PCI device go */
+    "-device",
+    "virtio-scsi-pci,id=scsi0",
     NULL,
 };
 

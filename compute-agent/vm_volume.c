@@ -145,8 +145,11 @@ static int attach(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task
 	rc = qmp_exec(q, "blockdev-add", args, NULL, CMD_TIMEOUT_MS, err, errlen);
 	json_decref(args);
 	if (rc == 0) {
-		args = json_pack("{s:s,s:s,s:s,s:s}", "driver", "virtio-blk-pci", "id", dev,
-		                 "drive", node, "serial", t->resource_id);
+		/* a scsi-hd on the instance's virtio-scsi controller (qemu_argv.c): its
+		 * unplug is immediate, where a virtio-blk PCI device waits for the guest's
+		 * ACPI eject, which a guest still booting never gives */
+		args = json_pack("{s:s,s:s,s:s,s:s,s:s}", "driver", "scsi-hd", "id", dev, "bus",
+		                 "scsi0.0", "drive", node, "serial", t->resource_id);
 		rc = qmp_exec(q, "device_add", args, NULL, CMD_TIMEOUT_MS, err, errlen);
 		json_decref(args);
 		if (rc < 0) {
@@ -187,8 +190,8 @@ static int detach(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task
 		args = json_pack("{s:s}", "id", dev);
 		rc = qmp_exec(q, "device_del", args, NULL, CMD_TIMEOUT_MS, err, errlen);
 		json_decref(args);
-		/* the guest must let it go (ACPI eject): DEVICE_DELETED, seen as the device
-		 * leaving the QOM tree */
+		/* a SCSI disk leaves at once (DEVICE_DELETED, seen as the device leaving
+		 * the QOM tree); the wait is for a virtio-blk disk of an older attach */
 		long long deadline = now_us() + UNPLUG_TIMEOUT_MS * 1000LL;
 		while (rc == 0) {
 			int present = device_present(q, dev, err, errlen);

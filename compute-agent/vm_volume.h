@@ -1,7 +1,8 @@
 /* Volume hot-plug on a running instance over QMP: attach = the volume's qcow2 opened
  * by the worker and handed to QEMU as a descriptor set (add-fd), blockdev-add on
- * /dev/fdset/N, device_add virtio-blk-pci with serial = volume id; detach =
- * device_del, wait until the guest let the device go, blockdev-del, remove-fd. Only a
+ * /dev/fdset/N, device_add scsi-hd on the instance's virtio-scsi controller with
+ * serial = volume id; detach = device_del (immediate for a SCSI disk: no waiting for
+ * the guest), wait until the device is gone, blockdev-del, remove-fd. Only a
  * volume of this machine's storage agent is attached (its pool file, directly); NBD
  * export across hosts is a later step. Pure names are exposed for tests. */
 #ifndef NUBO_VM_VOLUME_H

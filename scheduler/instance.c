@@ -1,9 +1,11 @@
 /* The instance state writes: one UPDATE for a state change, one for deletion. */
 #include "instance.h"
 
+#include <errno.h>
 #include <stdio.h>
 
 #include "db.h"
+#include "instance_volumes.h"
 
 int instance_set_state(PGconn *c, const char *id, const struct vmstate *st, int clear_task_state,
                        const char *fault, char *err, size_t errlen)
@@ -38,5 +40,6 @@ int instance_mark_deleted(PGconn *c, const char *id, char *err, size_t errlen)
 	    " terminated_at = coalesce(terminated_at, now()),"
 	    " updated_at = now() WHERE id = $1 AND NOT deleted";
 	const char *params[] = {id};
-	return db_exec(c, sql, 1, params, err, errlen);
+	int n = db_exec(c, sql, 1, params, err, errlen);
+	return n == 1 && instance_volumes_release(c, id, err, errlen) < 0 ? -EIO : n;
 }

@@ -13,8 +13,8 @@
  * sets launched_at the first time. Returns the rows changed (0 or 1) or -EIO. */
 int instance_set_state(PGconn *c, const char *id, const struct vmstate *st, int clear_task_state,
                        const char *fault, char *err, size_t errlen);
-/* Marks instance id DELETED (deleted = true, terminated_at = now). Returns the rows
- * changed or -EIO. */
+/* Marks instance id DELETED (deleted = true, terminated_at = now) and releases its
+ * volumes (instance_volumes.h). Returns the rows changed or -EIO. */
 int instance_mark_deleted(PGconn *c, const char *id, char *err, size_t errlen);
 
 #endif

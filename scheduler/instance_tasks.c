@@ -13,6 +13,7 @@
 #include "host_zone.h"
 #include "hostname.h"
 #include "instance.h"
+#include "instance_volumes.h"
 #include "log.h"
 #include "netstate.h"
 #include "placement.h"
@@ -106,6 +107,8 @@ static int inst_apply(const struct task *t, const struct inst *i, PGconn *c, int
                       const char *reported, const char *error, char *err, size_t errlen)
 {
 	const struct vmstate_action *a = i->act;
+	if (ok && instance_volumes_replug(c, t->resource_id, a->action, reported, err, errlen) < 0)
+		return -EIO;
 	if (ok && !strcmp(a->action, TASK_DELETE))
 		return instance_mark_deleted(c, t->resource_id, err, errlen);
 	const struct vmstate *now = reported && *reported ? vmstate_from_power(reported) : NULL;

@@ -133,8 +133,8 @@ static void attachment_create(struct req *r, struct resp *w)
 	int bad =
 	    volume_state_allows(db_val(res, 0, 0), attached, 0, 0, VOP_ATTACH, msg, sizeof(msg));
 	PQclear(res);
-	if (same) {
-		resp_error(r, w, 409, "volume %s already attached", a.volume_id);
+	if (same) { /* Nova: InvalidVolume, 400 */
+		resp_error(r, w, 400, "Invalid volume: volume %s already attached", a.volume_id);
 		goto out;
 	}
 	if (bad) {
@@ -147,9 +147,10 @@ static void attachment_create(struct req *r, struct resp *w)
 		           "reached.");
 		goto out;
 	}
-	/* the device the guest will most likely name it: vda is the root disk, the config
-	 * drive follows; a hint only, as in Nova */
-	snprintf(device, sizeof(device), "/dev/vd%c", (char)('c' + n));
+	/* the device the guest will most likely name it: volumes are SCSI disks
+	 * (compute-agent/vm_volume.c), root disk and config drive virtio; a hint only, as
+	 * in Nova */
+	snprintf(device, sizeof(device), "/dev/sd%c", (char)('a' + n));
 	uuid_generate_str(att_id);
 	struct outbox_task t = {MSG_RES_ATTACHMENT, a.volume_id, TASK_ATTACH, NULL, NULL,
 	                        req_trace_id(r)};
@@ -219,11 +220,68 @@ fail:
 	db_rollback(r->ctx->db);
 }
 
+/* 1 when volume id exists and the caller may see it, 0 when not, < 0 with the
+ * database error answered. */
+static int volume_visible(struct req *r, struct resp *w, const char *id)
+{
+	char err[512];
+	if (!uuid_is_valid(id))
+		return 0;
+	PGresult *res =
+	    DBQ(r->ctx->db, err, sizeof err,
+	        "SELECT 1 FROM volumes WHERE id = $1 AND ($2 OR project_id = $3)", id,
+	        policy_is_admin(&r->ctx->auth) ? "true" : "false", r->ctx->auth.project_id);
+	if (!res) {
+		resp_db_error(r, w, err);
+		return -EIO;
+	}
+	int n = PQntuples(res);
+	PQclear(res);
+	return n == 1;
+}
+
+/* PUT …/os-volume_attachments/{volume}: Nova's swap of an attached volume for
+ * another, admin only. Nubo cannot swap (tempest's swap_volume is off): after Nova's
+ * checks, in Nova's order (the server 404, the attached volume 404, the new volume
+ * 400, the attachment 404), it answers 409 rather than pretend. */
+static void attachment_swap(struct req *r, struct resp *w)
+{
+	struct attach_req a = {0};
+	char status[32], err[512];
+	if (wire_parse_closed(r, w, "volumeAttachment", f_attach, JCOUNT(f_attach), NULL, &a) < 0)
+		return;
+	if (server_load(r, w, 0, status, sizeof(status)) < 0)
+		goto out;
+	int rc = volume_visible(r, w, r->params[1]);
+	if (rc == 0)
+		resp_error(r, w, 404, "Volume %s could not be found.", r->params[1]);
+	if (rc <= 0)
+		goto out;
+	rc = volume_visible(r, w, a.volume_id);
+	if (rc == 0)
+		resp_error(r, w, 400, "Volume %s could not be found.", a.volume_id);
+	if (rc <= 0)
+		goto out;
+	PGresult *res = DBQ(r->ctx->db, err, sizeof err,
+	                    "SELECT 1 FROM volumes WHERE id = $1 AND attached_server = $2",
+	                    r->params[1], r->params[0]);
+	res = wire_one_row(r, w, res, err, 404, "volume_id not found: %s", r->params[1]);
+	if (!res)
+		goto out;
+	PQclear(res);
+	resp_error(r, w, 409,
+	           "Swapping volume %s for %s is not supported: detach it and attach the other",
+	           r->params[1], a.volume_id);
+out:
+	jparse_release(f_attach, JCOUNT(f_attach), &a);
+}
+
 #define S "/compute/v2.1/servers/{}/os-volume_attachments"
 static const struct httpd_route rows[] = {
     {"GET", S, attachments_list, POL_COMPUTE_READ, 0},
     {"POST", S, attachment_create, POL_COMPUTE_WRITE, 0},
     {"GET", S "/{}", attachment_show, POL_COMPUTE_READ, 0},
     {"DELETE", S "/{}", attachment_delete, POL_COMPUTE_WRITE, 0},
+    {"PUT", S "/{}", attachment_swap, POL_COMPUTE_ADMIN, 0},
 };
 HTTPD_TABLE(volume_attach_routes, rows, &compute_hooks);

@@ -338,7 +338,7 @@ def test_guest_sees_attached_disk(stack, os_cli, os_run, vm):
 
 def test_attach_to_running_vm_and_detach(stack, os_cli, os_run, vm, project_ids, http):
     """`server add volume` hot-plugs the pool file into the running instance's QEMU (a
-    virtio-blk device whose serial is the volume id); in-use volumes are not deleted;
+    SCSI disk whose serial is the volume id); in-use volumes are not deleted;
     `server remove volume` unplugs it."""
     v = os_cli("volume", "create", "--size", "1", "e2e-att")
     wait_volume(stack, v["id"], "available")
@@ -349,16 +349,16 @@ def test_attach_to_running_vm_and_detach(stack, os_cli, os_run, vm, project_ids,
     assert att and att[0]["server_id"] == vm["id"], att
     listed = os_cli("server", "volume", "list", vm["id"])
     assert [a["Volume ID"] for a in listed] == [v["id"]], listed
-    # QEMU has the virtio-blk device with the volume as its serial
+    # QEMU has the disk device with the volume as its serial
     dev = "d" + v["id"].replace("-", "")[:30]
     assert dev in qmp_devices(stack, vm["id"])
-    # in use: no delete (400), no second attach to the same server (409)
+    # in use: no delete (400), no second attach to the same server (400, as Nova)
     r = http("DELETE", "/volume/v3/%s/volumes/%s" % (project_ids["admin"], v["id"]),
              token=stack.token("admin"))
     assert_error(r, 400)
     r = http("POST", "/compute/v2.1/servers/%s/os-volume_attachments" % vm["id"],
              {"volumeAttachment": {"volumeId": v["id"]}}, token=stack.token("admin"))
-    assert_error(r, 409)
+    assert_error(r, 400)
     os_run("server", "remove", "volume", vm["id"], v["id"])
     wait_volume(stack, v["id"], "available", timeout=180)
     assert dev not in qmp_devices(stack, vm["id"])

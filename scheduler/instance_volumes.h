@@ -1,0 +1,22 @@
+/* What a deleted instance leaves to Block Storage: the volumes attached to it. */
+#ifndef NUBO_SCHED_INSTANCE_VOLUMES_H
+#define NUBO_SCHED_INSTANCE_VOLUMES_H
+#include <libpq-fe.h>
+#include <stddef.h>
+
+/* Detaches every volume attached to instance id in the database, as Nova's terminate
+ * does: in-use, attaching or detaching becomes available, and the attachment (server,
+ * id, device) is cleared on every one. Called in the transaction that marks the
+ * instance deleted, once its QEMU (which held the files) is gone. Returns the volumes
+ * released or -EIO. */
+int instance_volumes_release(PGconn *c, const char *id, char *err, size_t errlen);
+
+/* After action succeeded on instance id with the power state reported ("" or NULL
+ * when none): when the action started a new QEMU (start, reboot, hard reboot,
+ * rebuild, resume) that runs, queues an attach task for every volume in-use on the
+ * instance, since hot-plugged disks live only in the QEMU that is gone (the attach is
+ * idempotent). In the caller's transaction. Returns the tasks queued or -EIO. */
+int instance_volumes_replug(PGconn *c, const char *id, const char *action, const char *reported,
+                            char *err, size_t errlen);
+
+#endif
