@@ -38,6 +38,7 @@ const struct httpd_table *const routes_all[] = {
     &net_tag_routes,
     &net_metadata_routes,
     &network_proxy_routes,
+    &floating_ip_proxy_routes,
     &volume_versions_routes,
     &volume_routes,
     &snapshot_routes,

@@ -39,7 +39,9 @@ extern const struct httpd_table secgroup_routes;      /* network/net_secgroup.c 
 extern const struct httpd_table net_quota_routes;     /* network/net_quota.c */
 extern const struct httpd_table net_tag_routes;       /* network/net_tag.c */
 extern const struct httpd_table network_proxy_routes; /* compute/network_proxy.c */
-extern const struct httpd_table net_metadata_routes;  /* network/net_metadata.c */
+/* compute/floating_ip_proxy.c */
+extern const struct httpd_table floating_ip_proxy_routes;
+extern const struct httpd_table net_metadata_routes; /* network/net_metadata.c */
 
 extern const struct httpd_table volume_versions_routes; /* volume/volume.c */
 extern const struct httpd_table volume_routes;          /* volume/volume.c */

@@ -13,6 +13,7 @@
 #include "db.h"
 #include "network/network.h"
 #include "policy.h"
+#include "util.h"
 #include "wire.h"
 #include "xalloc.h"
 
@@ -34,8 +35,8 @@ static const char group_sql[] =
     " 'from_port', CASE WHEN r.protocol IS NULL THEN NULL ELSE coalesce(r.port_min, -1) END,"
     " 'to_port', CASE WHEN r.protocol IS NULL THEN NULL ELSE coalesce(r.port_max, -1) END,"
     " 'ip_range', CASE WHEN r.remote_group_id IS NULL THEN json_build_object('cidr',"
-    " coalesce(r.remote_ip_prefix::text, CASE r.ethertype WHEN 'IPv6' THEN '::/0' ELSE"
-    " '0.0.0.0/0' END)) ELSE '{}'::json END,"
+    " coalesce(r.remote_ip_given, r.remote_ip_prefix::text, CASE r.ethertype WHEN 'IPv6'"
+    " THEN '::/0' ELSE '0.0.0.0/0' END)) ELSE '{}'::json END,"
     " 'group', CASE WHEN r.remote_group_id IS NULL THEN '{}'::json ELSE json_build_object("
     " 'name', (SELECT name FROM net_secgroups WHERE id = r.remote_group_id), 'tenant_id',"
     " r.project_id) END) ORDER BY r.created_at, r.id), '[]') FROM net_sg_rules r WHERE"
@@ -73,7 +74,10 @@ static void sg_list(struct req *r, struct resp *w)
 	json_t *l;
 	if (proxy_version_ok(r, w) < 0 || ensure_default(r, w) < 0)
 		return;
-	if ((l = groups_query(r, w, "g.project_id = $1", r->ctx->auth.project_id)))
+	/* Nova: an admin's all_tenants lists every project's groups */
+	int all = req_query_has(r, "all_tenants") && policy_is_admin(&r->ctx->auth);
+	if ((l = groups_query(r, w, all ? "$1::text IS NOT NULL" : "g.project_id = $1",
+	                      r->ctx->auth.project_id)))
 		resp_json(w, 200, json_pack("{s:o}", "security_groups", l));
 }
 
@@ -82,6 +86,10 @@ static void sg_list(struct req *r, struct resp *w)
 static json_t *sg_find(struct req *r, struct resp *w, const char *id)
 {
 	char sql[4096], err[512];
+	if (!uuid_is_valid(id)) { /* Nova's validate_id */
+		resp_error(r, w, 400, "Security group id should be uuid");
+		return NULL;
+	}
 	snprintf(sql, sizeof sql, "%s WHERE g.id = $1 AND (g.project_id = $2 OR $3::boolean)",
 	         group_sql);
 	PGresult *q = DBQ(r->ctx->db, err, sizeof err, sql, id, r->ctx->auth.project_id,
@@ -306,12 +314,13 @@ static void rule_create(struct req *r, struct resp *w)
 	PGresult *q = db_query(
 	    r->ctx->db,
 	    "INSERT INTO net_sg_rules (id, project_id, sg_id, direction, ethertype, protocol,"
-	    " port_min, port_max, remote_ip_prefix, remote_group_id) SELECT $1, project_id, id,"
-	    " 'ingress', 'IPv4', $3, nullif($4::int, -1), nullif($5::int, -1), $6::cidr, $7 FROM"
-	    " net_secgroups WHERE id = $2",
-	    7,
+	    " port_min, port_max, remote_ip_prefix, remote_group_id, remote_ip_given) SELECT $1,"
+	    " project_id, id, 'ingress', 'IPv4', $3, nullif($4::int, -1), nullif($5::int, -1),"
+	    " $6::cidr, $7, $8 FROM net_secgroups WHERE id = $2",
+	    8,
 	    (const char *const[]){id, b.parent, proto, pmin, pmax,
-	                          cidr[0] ? cidr : (b.group ? NULL : "0.0.0.0/0"), b.group},
+	                          cidr[0] ? cidr : (b.group ? NULL : "0.0.0.0/0"), b.group,
+	                          cidr[0] ? b.cidr : NULL},
 	    err, sizeof err, state);
 	if (!q) {
 		if (!strcmp(state, SQLSTATE_UNIQUE))
@@ -326,7 +335,8 @@ static void rule_create(struct req *r, struct resp *w)
 	        "SELECT json_build_object('id', r.id, 'parent_group_id', r.sg_id, 'ip_protocol',"
 	        " r.protocol, 'from_port', r.port_min, 'to_port', r.port_max, 'ip_range',"
 	        " CASE WHEN r.remote_group_id IS NULL THEN json_build_object('cidr',"
-	        " r.remote_ip_prefix::text) ELSE '{}'::json END, 'group', CASE WHEN"
+	        " coalesce(r.remote_ip_given, r.remote_ip_prefix::text)) ELSE '{}'::json END,"
+	        " 'group', CASE WHEN"
 	        " r.remote_group_id IS NULL THEN '{}'::json ELSE json_build_object('name', (SELECT"
 	        " name FROM net_secgroups WHERE id = r.remote_group_id), 'tenant_id', r.project_id)"
 	        " END)::text FROM net_sg_rules r WHERE r.id = $1",

@@ -330,11 +330,13 @@ static void servers_list_common(struct req *r, struct resp *w, int detail)
 	}
 	if (status && *status)
 		query_and(&q, "i.status = upper($%d)", status);
-	/* No server has a fixed address without tenant networks: an address filter
-	 * matches none. Non-admins may filter by ip6 from 2.5 (before, Nova drops it). */
-	const char *ip6 = req_query(r, "ip6");
-	if (req_query(r, "ip") || (ip6 && (admin || r->ctx->mv_minor >= 5)))
-		query_and(&q, "false", NULL);
+	/* Address filters (server_ports.c). Non-admins may filter by ip6 from 2.5 (before,
+	 * Nova drops it). */
+	const char *ip6 = req_query(r, "ip6"), *ip4 = req_query(r, "ip");
+	if (ip4)
+		query_and(&q, server_ports_ip_filter(4), ip4);
+	if (ip6 && (admin || r->ctx->mv_minor >= 5))
+		query_and(&q, server_ports_ip_filter(6), ip6);
 	const char *locked = r->ctx->mv_minor >= 73 ? req_query(r, "locked") : NULL;
 	if (locked) { /* 2.73 */
 		int b = *locked ? server_bool_param(locked) : -EINVAL;
@@ -1432,25 +1434,16 @@ static void metadata_delete_one(struct req *r, struct resp *w)
 	resp_empty(w, 204);
 }
 
-/* GET /servers/{id}/ips: the server's addresses by network. Without tenant networks
- * (the network service is another issue) a server has none. */
+/* GET /servers/{id}/ips: the server's addresses by network (server_ports.c). */
 static void ips_list(struct req *r, struct resp *w)
 {
-	PGresult *res = server_find(r, w, r->params[0], 0);
-	if (!res)
-		return;
-	PQclear(res);
-	resp_json(w, 200, json_pack("{s:{}}", "addresses"));
+	server_ports_ips(r, w, NULL);
 }
 
-/* GET /servers/{id}/ips/{network}: no server is on any network yet (see ips_list). */
+/* GET /servers/{id}/ips/{network}: those on one network (server_ports.c). */
 static void ips_show(struct req *r, struct resp *w)
 {
-	PGresult *res = server_find(r, w, r->params[0], 0);
-	if (!res)
-		return;
-	PQclear(res);
-	resp_error(r, w, 404, "Instance is not a member of specified network");
+	server_ports_ips(r, w, r->params[1]);
 }
 
 static const struct httpd_route routes[] = {

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "compute/instance_action.h"
+#include "compute/floating_ip_proxy.h"
 #include "compute/network_proxy.h"
 #include "jparse.h"
 #include "msg.h"
@@ -457,6 +458,8 @@ static const struct {
     {"rebuild", server_rebuild},
     {"addSecurityGroup", network_proxy_sg_action},
     {"removeSecurityGroup", network_proxy_sg_action},
+    {"addFloatingIp", floating_ip_proxy_action},
+    {"removeFloatingIp", floating_ip_proxy_action},
 };
 
 static void server_action(struct req *r, struct resp *w)

@@ -279,3 +279,65 @@ void server_ports_apply(const PGresult *ports, struct server_row *s)
 			return;
 		}
 }
+
+const char *server_ports_ip_filter(int version)
+{
+	/* Nova: a regular expression searched in each of the server's fixed and floating
+	 * addresses of that IP version */
+	return version == 6 ? "EXISTS (SELECT 1 FROM net_ports fp JOIN net_ips fi ON"
+	                      " fi.port_id = fp.id WHERE fp.device_id = i.id AND fp.device_owner"
+	                      " LIKE 'compute:%%' AND family(fi.ip) = 6 AND host(fi.ip) ~ $%1$d)"
+	                    : "EXISTS (SELECT 1 FROM net_ports fp JOIN net_ips fi ON"
+	                      " fi.port_id = fp.id WHERE fp.device_id = i.id AND fp.device_owner"
+	                      " LIKE 'compute:%%' AND family(fi.ip) = 4 AND (host(fi.ip) ~ $%1$d OR"
+	                      " EXISTS (SELECT 1 FROM net_floatingips ff JOIN net_ips ffi ON"
+	                      " ffi.port_id = ff.fip_port_id WHERE ff.port_id = fp.id AND"
+	                      " host(ffi.ip) ~ $%1$d)))";
+}
+
+/* The addresses of the server row res as /ips shows them: {network: [{version, addr}]}
+ * (new reference), or NULL with err. */
+static json_t *ips_of(PGconn *db, const PGresult *res, char *err, size_t errlen)
+{
+	PGresult *ports = NULL;
+	if (server_ports_extras(db, res, &ports, err, errlen) < 0)
+		return NULL;
+	json_t *all = json_object(), *nets = NULL, *list;
+	const char *net;
+	if (PQntuples(ports) == 1)
+		nets = json_loads(db_val(ports, 0, 1), 0, NULL);
+	PQclear(ports);
+	json_object_foreach(nets, net, list)
+	{
+		json_t *out = json_array(), *a;
+		size_t k;
+		json_array_foreach(list, k, a) json_array_append_new(
+		    out, json_pack("{s:O?,s:O?}", "version", json_object_get(a, "version"), "addr",
+		                   json_object_get(a, "addr")));
+		json_object_set_new(all, net, out);
+	}
+	json_decref(nets);
+	return all;
+}
+
+void server_ports_ips(struct req *r, struct resp *w, const char *network)
+{
+	char err[512];
+	PGresult *res = server_find(r, w, r->params[0], 0);
+	if (!res)
+		return;
+	json_t *all = ips_of(r->ctx->db, res, err, sizeof err);
+	PQclear(res);
+	if (!all) {
+		resp_db_error(r, w, err);
+		return;
+	}
+	json_t *one = network ? json_object_get(all, network) : NULL;
+	if (!network)
+		resp_json(w, 200, json_pack("{s:O}", "addresses", all));
+	else if (one)
+		resp_json(w, 200, json_pack("{s:O}", network, one));
+	else
+		resp_error(r, w, 404, "Instance is not a member of specified network");
+	json_decref(all);
+}

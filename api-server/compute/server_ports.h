@@ -23,5 +23,12 @@ int server_ports_release(PGconn *db, const char *server_id, char *err, size_t er
 int server_ports_extras(PGconn *db, const PGresult *res, PGresult **out, char *err, size_t errlen);
 /* Points s->addresses and s->security_groups into ports (NULL: none). */
 void server_ports_apply(const PGresult *ports, struct server_row *s);
+/* GET /servers/{id}/ips (network NULL) and /servers/{id}/ips/{network}: the server's
+ * fixed and floating addresses by network name, {version, addr} each; Nova's 404 for
+ * a network the server is not on. */
+void server_ports_ips(struct req *r, struct resp *w, const char *network);
+/* The server list's ip (version 4) / ip6 (6) filter: an SQL condition on instance i
+ * with one printf %d for the number of its parameter (the regular expression). */
+const char *server_ports_ip_filter(int version);
 
 #endif

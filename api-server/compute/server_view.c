@@ -405,11 +405,13 @@ void server_view_write_full(struct jsonw *w, const struct server_row *s,
 		jsonw_int(w, s->power_state);
 		JSONW_KEY(w, "os-extended-volumes:volumes_attached");
 		jsonw_raw(w, "[]", 2);
-		JSONW_KEY(w, "security_groups");
+		/* Nova leaves the key out when the server's ports have no group */
+		if (!s->security_groups || strcmp(s->security_groups, "[]"))
+			JSONW_KEY(w, "security_groups");
 		static const char default_group[] = "[{\"name\":\"default\"}]";
 		if (s->security_groups && strcmp(s->security_groups, "[]"))
 			jsonw_raw(w, s->security_groups, strlen(s->security_groups));
-		else
+		else if (!s->security_groups)
 			jsonw_raw(w, default_group, sizeof(default_group) - 1);
 	}
 	/* Nova shows the fault of ERROR (and DELETED) servers only. */

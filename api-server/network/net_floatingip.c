@@ -357,3 +357,49 @@ static const struct httpd_route fip_route_list[] = {
     {"DELETE", "/network/v2.0/floatingips/{}", fip_delete, POL_NETWORK_WRITE, 0},
 };
 HTTPD_TABLE(floatingip_routes, fip_route_list, &network_hooks);
+
+/* ---- for Nova's floating IP proxy (compute/floating_ip_proxy.c) ---- */
+
+int net_floatingip_create_tx(struct req *r, struct resp *w, const char *project,
+                             const char *network_id, char id[UUID_STR_LEN])
+{
+	struct fip_create c = {.project = project};
+	c.in.network_id = (char *)network_id;
+	int rc = fip_create_tx(r, w, &c);
+	if (rc == 0)
+		memcpy(id, c.id, UUID_STR_LEN);
+	return rc;
+}
+
+int net_floatingip_associate_tx(struct req *r, struct resp *w, const char *id, const char *port_id,
+                                const char *fixed_ip)
+{
+	char err[512], net[96], project[96];
+	PGresult *q = DBQ(r->ctx->db, err, sizeof err,
+	                  "SELECT network_id, project_id FROM net_floatingips WHERE id = $1 FOR"
+	                  " UPDATE",
+	                  id);
+	if (!q || PQntuples(q) != 1) {
+		if (q)
+			net_not_found(r, w, &net_res_floatingip, id);
+		else
+			resp_db_error(r, w, err);
+		PQclear(q);
+		return q ? -ENOENT : -EIO;
+	}
+	snprintf(net, sizeof net, "%s", PQgetvalue(q, 0, 0));
+	snprintf(project, sizeof project, "%s", PQgetvalue(q, 0, 1));
+	PQclear(q);
+	if (fip_associate(r, w, r->ctx->db, id, net, project, port_id, fixed_ip) < 0)
+		return -EINVAL;
+	if (net_touch(r->ctx->db, r->id, err, sizeof err) < 0) {
+		resp_db_error(r, w, err);
+		return -EIO;
+	}
+	return 0;
+}
+
+int net_floatingip_delete_tx(struct req *r, struct resp *w, void *id)
+{
+	return fip_delete_tx(r, w, id);
+}

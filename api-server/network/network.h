@@ -53,6 +53,17 @@ void net_answer(struct req *r, struct resp *w, const struct net_res *res, const 
  * visible). */
 json_t *net_fetch(struct req *r, const struct net_res *res, const char *id);
 
+/* Floating IPs for Nova's proxy (compute/floating_ip_proxy.c), each inside net_tx:
+ * create one of project on external network network_id (quota, address, hidden port);
+ * associate id with port_id's fixed_ip (NULL: its first), or disassociate it when
+ * port_id is NULL; delete id (with its port). 0; or answer w (the Network API's
+ * statuses and messages) and return < 0. */
+int net_floatingip_create_tx(struct req *r, struct resp *w, const char *project,
+                             const char *network_id, char id[UUID_STR_LEN]);
+int net_floatingip_associate_tx(struct req *r, struct resp *w, const char *id, const char *port_id,
+                                const char *fixed_ip);
+int net_floatingip_delete_tx(struct req *r, struct resp *w, void *id);
+
 /* Whether the caller may change the row id of table (its project, or admin):
  * 0; else answers 404 (missing or invisible) or 403 and returns -ENOENT/-EACCES.
  * project_out (may be NULL) receives the row's project (UUID_STR_LEN + some). */

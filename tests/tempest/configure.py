@@ -291,7 +291,21 @@ def give_networks(conn, accounts):
                                    name=a["project_name"] + "-subnet")
         a["resources"] = {"network": net.name}
     ext = [n for n in conn.network.networks() if n.is_router_external]
+    if ext:
+        give_routers(conn, accounts, ext[0].id)
     return ext[0].id if ext else ""
+
+
+def give_routers(conn, accounts, ext_id):
+    """Each account's network gets a router to the external network (what Tempest's
+    dynamic credentials make with router=True): floating IPs need one."""
+    for a in accounts:
+        project = conn.identity.find_project(a["project_name"], ignore_missing=False)
+        subnet = conn.network.find_subnet(a["project_name"] + "-subnet", ignore_missing=False)
+        router = conn.network.create_router(name=a["project_name"] + "-router",
+                                            project_id=project.id,
+                                            external_gateway_info={"network_id": ext_id})
+        conn.network.add_interface_to_router(router, subnet_id=subnet.id)
 
 
 def yaml_accounts(accounts):
