@@ -46,5 +46,8 @@ const struct httpd_table *const routes_all[] = {
     &volume_quota_routes,
     &volume_attach_routes,
     &volume_proxy_routes,
+    &volume_ext_routes,
+    &qos_routes,
+    &transfer_routes,
 };
 const size_t routes_count = sizeof(routes_all) / sizeof(routes_all[0]);

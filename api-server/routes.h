@@ -50,6 +50,9 @@ extern const struct httpd_table volume_type_routes;     /* volume/volume_type.c 
 extern const struct httpd_table volume_quota_routes;    /* volume/volume_quota.c */
 extern const struct httpd_table volume_attach_routes;   /* compute/volume_attach.c */
 extern const struct httpd_table volume_proxy_routes;    /* compute/volume_proxy.c */
+extern const struct httpd_table volume_ext_routes;      /* volume/volume_ext.c */
+extern const struct httpd_table qos_routes;             /* volume/qos.c */
+extern const struct httpd_table transfer_routes;        /* volume/transfer.c */
 
 extern const struct httpd_table *const routes_all[];
 extern const size_t routes_count;

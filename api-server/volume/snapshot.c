@@ -16,8 +16,21 @@
 
 #define SNAP_COLS                                                                                  \
 	"s.id, s.name, s.description, s.status, s.size_gb, s.volume_id, " VOLUME_TS(               \
-	    "s.created_at") ", " VOLUME_TS("s.updated_at") ", s.metadata::text, s.project_id"
-enum { S_ID, S_NAME, S_DESC, S_STATUS, S_SIZE, S_VOLUME, S_CREATED, S_UPDATED, S_META, S_PROJECT };
+	    "s.created_at") ", " VOLUME_TS("s.updated_at") ", s.metadata::text, s.project_id,"     \
+	                                                   " s.progress"
+enum {
+	S_ID,
+	S_NAME,
+	S_DESC,
+	S_STATUS,
+	S_SIZE,
+	S_VOLUME,
+	S_CREATED,
+	S_UPDATED,
+	S_META,
+	S_PROJECT,
+	S_PROGRESS
+};
 
 static json_t *snapshot_view(const PGresult *res, int i, int detail)
 {
@@ -33,7 +46,9 @@ static json_t *snapshot_view(const PGresult *res, int i, int detail)
 	if (detail) {
 		json_object_set_new(
 		    s, "os-extended-snapshot-attributes:progress",
-		    json_string(strcmp(db_val(res, i, S_STATUS), "available") ? "0%" : "100%"));
+		    json_string(db_val(res, i, S_PROGRESS) ? db_val(res, i, S_PROGRESS)
+		                : strcmp(db_val(res, i, S_STATUS), "available") ? "0%"
+		                                                                : "100%"));
 		json_object_set_new(s, "os-extended-snapshot-attributes:project_id",
 		                    json_string(db_val(res, i, S_PROJECT)));
 	}
@@ -54,40 +69,105 @@ static PGresult *snapshot_find(struct req *r, struct resp *w, int for_update)
 	return wire_one_row(r, w, res, err, 404, "Snapshot %s could not be found.", r->params[1]);
 }
 
+/* The keys a snapshot list sorts by (Cinder's names; display_name is name). */
+static const struct {
+	const char *key, *order;
+} sort_keys[] = {
+    {"id", "s.id COLLATE \"C\""},
+    {"created_at", "s.created_at"},
+    {"updated_at", "s.updated_at"},
+    {"name", "s.name COLLATE \"C\""},
+    {"display_name", "s.name COLLATE \"C\""},
+    {"status", "s.status"},
+    {"size", "s.size_gb"},
+    {"volume_id", "s.volume_id"},
+};
+
+/* The ORDER BY column of key (NULL: created_at); NULL when key is not one. */
+static const char *sort_order(const char *key)
+{
+	for (size_t i = 0; i < sizeof(sort_keys) / sizeof(sort_keys[0]); i++)
+		if (!strcmp(key ? key : "created_at", sort_keys[i].key))
+			return sort_keys[i].order;
+	return NULL;
+}
+
+#define SNAP_LIST_MAX 1000
+
+/* GET snapshots[/detail]: filters name, status, volume_id; sort_key and sort_dir (or
+ * sort=key[:dir]); marker (the list goes on after it), offset and limit. The ordered
+ * list is read whole (at most SNAP_LIST_MAX) and paged here. */
 static void snapshots_list_common(struct req *r, struct resp *w, int detail)
 {
-	char err[512];
+	char err[512], key[32] = "", dir[8] = "";
 	if (volume_project_check(r, w) < 0)
 		return;
 	int all = wire_bool(req_query(r, "all_tenants"));
 	long limit = wire_nonneg(req_query(r, "limit"));
-	if (all == -EINVAL || limit == -EINVAL) {
-		resp_error(r, w, 400, "Invalid input received: bad all_tenants or limit.");
+	long offset = wire_nonneg(req_query(r, "offset"));
+	if (all == -EINVAL || limit == -EINVAL || offset == -EINVAL) {
+		resp_error(r, w, 400, "Invalid input received: bad all_tenants, limit or offset.");
 		return;
 	}
-	if (limit < 0 || limit > 1000)
-		limit = 1000;
-	char lim[24];
-	snprintf(lim, sizeof(lim), "%ld", limit);
+	if (limit < 0 || limit > SNAP_LIST_MAX)
+		limit = SNAP_LIST_MAX;
+	if (offset < 0)
+		offset = 0;
+	const char *sort = req_query(r, "sort");
+	if (sort) { /* key[:dir], the first key only */
+		size_t n = strcspn(sort, ":,");
+		snprintf(key, sizeof(key), "%.*s", (int)(n < sizeof(key) ? n : sizeof(key) - 1),
+		         sort);
+		if (sort[n] == ':')
+			snprintf(dir, sizeof(dir), "%.*s", (int)strcspn(sort + n + 1, ","),
+			         sort + n + 1);
+	}
+	if (req_query(r, "sort_key"))
+		snprintf(key, sizeof(key), "%s", req_query(r, "sort_key"));
+	if (req_query(r, "sort_dir"))
+		snprintf(dir, sizeof(dir), "%s", req_query(r, "sort_dir"));
+	const char *order = sort_order(key[0] ? key : NULL);
+	if (!order) {
+		resp_error(r, w, 400, "Invalid input received: Invalid sort key %.32s", key);
+		return;
+	}
+	if (dir[0] && strcmp(dir, "asc") && strcmp(dir, "desc")) {
+		resp_error(r, w, 400,
+		           "Invalid input received: Unknown sort direction, must be 'desc' or "
+		           "'asc'");
+		return;
+	}
+	const char *d = !strcmp(dir, "asc") ? "ASC" : "DESC";
 	const char *scope =
 	    policy_is_admin(&r->ctx->auth) && all == 1 ? NULL : r->ctx->auth.project_id;
 	const char *marker = req_query(r, "marker");
-	PGresult *res = DBQ(
-	    r->ctx->db, err, sizeof err,
-	    "SELECT " SNAP_COLS " FROM volume_snapshots s WHERE ($1::text IS NULL OR"
-	    " s.project_id = $1) AND ($2::text IS NULL OR s.name = $2) AND ($3::text IS NULL OR"
-	    " s.status = $3) AND ($4::text IS NULL OR s.volume_id = $4) AND ($6::text IS NULL OR"
-	    " (s.created_at, s.id) < (SELECT created_at, id FROM volume_snapshots WHERE id = $6))"
-	    " ORDER BY s.created_at DESC, s.id DESC LIMIT $5::int",
-	    scope, req_query(r, "name"), req_query(r, "status"), req_query(r, "volume_id"), lim,
-	    marker);
+	char *sql = xasprintf("SELECT " SNAP_COLS " FROM volume_snapshots s WHERE ($1::text IS"
+	                      " NULL OR s.project_id = $1) AND ($2::text IS NULL OR s.name = $2)"
+	                      " AND ($3::text IS NULL OR s.status = $3) AND ($4::text IS NULL OR"
+	                      " s.volume_id = $4) ORDER BY %s %s, s.id %s LIMIT %d",
+	                      order, d, d, SNAP_LIST_MAX);
+	PGresult *res = DBQ(r->ctx->db, err, sizeof err, sql, scope, req_query(r, "name"),
+	                    req_query(r, "status"), req_query(r, "volume_id"));
+	free(sql);
 	if (!res) {
 		resp_db_error(r, w, err);
 		return;
 	}
+	int n = PQntuples(res), first = 0;
+	if (marker) {
+		first = -1;
+		for (int i = 0; i < n && first < 0; i++)
+			if (!strcmp(db_val(res, i, S_ID), marker))
+				first = i + 1;
+		if (first < 0) {
+			PQclear(res);
+			resp_error(r, w, 404, "Marker %.64s could not be found.", marker);
+			return;
+		}
+	}
 	json_t *list = json_array();
-	for (int i = 0; i < PQntuples(res); i++)
-		json_array_append_new(list, snapshot_view(res, i, detail));
+	for (long i = first + offset; i < n && (long)json_array_size(list) < limit; i++)
+		json_array_append_new(list, snapshot_view(res, (int)i, detail));
 	PQclear(res);
 	resp_json(w, 200, json_pack("{s:o}", "snapshots", list));
 }
@@ -120,7 +200,7 @@ struct snap_create {
 };
 
 static const struct jfield f_create[] = {
-    {"volume_id", J_STR, JF(struct snap_create, volume_id), 0, 36, 1, 0},
+    {"volume_id", J_STR, JF(struct snap_create, volume_id), 0, 36, 0, 1},
     {"name", J_STR, JF(struct snap_create, name), 0, 255, 0, 1},
     {"display_name", J_STR, JF(struct snap_create, name), 0, 255, 0, 1},
     {"description", J_STR, JF(struct snap_create, description), 0, 255, 0, 1},
@@ -148,7 +228,8 @@ static void snapshot_create(struct req *r, struct resp *w)
 	                    "SELECT status, size_gb, attached_server IS NOT NULL, host FROM volumes"
 	                    " WHERE id = $1 AND ($2 OR project_id = $3) FOR UPDATE",
 	                    c.volume_id, admin ? "true" : "false", r->ctx->auth.project_id);
-	res = wire_one_row(r, w, res, err, 404, "Volume %s could not be found.", c.volume_id);
+	res = wire_one_row(r, w, res, err, 404, "Volume %s could not be found.",
+	                   c.volume_id ? c.volume_id : "None");
 	if (!res)
 		goto out;
 	long size = db_long(res, 0, 1, 0);
@@ -194,7 +275,8 @@ static void snapshot_create(struct req *r, struct resp *w)
 	}
 	began = 0;
 	api_wake_scheduler(r->ctx->api);
-	resp_json(w, 202, json_pack("{s:o}", "snapshot", snapshot_view(res, 0, 1)));
+	/* Cinder's create and update answers carry no extension attributes */
+	resp_json(w, 202, json_pack("{s:o}", "snapshot", snapshot_view(res, 0, 0)));
 	PQclear(res);
 	log_info("snapshot %s of volume %s created", id, c.volume_id);
 out:
@@ -240,14 +322,17 @@ static void snapshot_update(struct req *r, struct resp *w)
 		                 r->params[1]);
 		return;
 	}
-	snapshot_show(r, w);
+	PGresult *res = snapshot_find(r, w, 0);
+	if (!res)
+		return;
+	resp_json(w, 200, json_pack("{s:o}", "snapshot", snapshot_view(res, 0, 0)));
+	PQclear(res);
 }
 
-static void snapshot_delete(struct req *r, struct resp *w)
+/* Deletes the snapshot of params[1]; force (os-force_delete): whatever its status. */
+static void snapshot_delete_common(struct req *r, struct resp *w, int force)
 {
 	char err[512];
-	if (volume_project_check(r, w) < 0)
-		return;
 	if (db_begin(r->ctx->db) < 0) {
 		resp_db_error(r, w, "begin failed");
 		return;
@@ -256,13 +341,13 @@ static void snapshot_delete(struct req *r, struct resp *w)
 	if (!res)
 		goto fail;
 	const char *st = db_val(res, 0, S_STATUS);
-	if (!strcmp(st, "deleting")) {
+	if (!strcmp(st, "deleting") && !force) {
 		PQclear(res);
 		db_rollback(r->ctx->db);
 		resp_empty(w, 202);
 		return;
 	}
-	if (!snapshot_state_deletable(st)) {
+	if (!force && !snapshot_state_deletable(st)) {
 		resp_error(r, w, 400,
 		           "Invalid snapshot: Snapshot status must be available or error and must "
 		           "not be part of a group.");
@@ -288,6 +373,144 @@ static void snapshot_delete(struct req *r, struct resp *w)
 fail:
 	PQclear(res);
 	db_rollback(r->ctx->db);
+}
+
+static void snapshot_delete(struct req *r, struct resp *w)
+{
+	if (volume_project_check(r, w) == 0)
+		snapshot_delete_common(r, w, 0);
+}
+
+/* ---- actions ---- */
+
+static const char *const snap_states[] = {"creating", "available",      "deleting",
+                                          "error",    "error_deleting", NULL};
+
+static int one_of(const char *s, const char *const *list)
+{
+	for (; s && *list; list++)
+		if (!strcmp(s, *list))
+			return 1;
+	return 0;
+}
+
+struct snap_status {
+	char *status, *progress;
+};
+
+static const struct jfield f_status[] = {
+    {"status", J_STR, JF(struct snap_status, status), 0, 32, 1, 0},
+    {"progress", J_STR, JF(struct snap_status, progress), 0, 8, 0, 1},
+};
+
+/* os-reset_status (admins): any snapshot status. */
+static void snap_reset_status(struct req *r, struct resp *w, const json_t *arg)
+{
+	char err[512];
+	struct snap_status a = {0};
+	if (!policy_is_admin(&r->ctx->auth)) {
+		resp_error(r, w, 403,
+		           "Policy doesn't allow volume_extension:snapshot_admin_actions:"
+		           "reset_status to be performed.");
+		return;
+	}
+	if (!json_is_object(arg) ||
+	    jparse(arg, f_status, JCOUNT(f_status), &a, err, sizeof(err)) < 0 ||
+	    !one_of(a.status, snap_states)) {
+		jparse_release(f_status, JCOUNT(f_status), &a);
+		resp_error(r, w, 400, "Invalid input received: Must specify a valid status");
+		return;
+	}
+	int n = DBX(r->ctx->db, err, sizeof err,
+	            "UPDATE volume_snapshots SET status = $2, progress = NULL, updated_at = now()"
+	            " WHERE id = $1",
+	            r->params[1], a.status);
+	jparse_release(f_status, JCOUNT(f_status), &a);
+	wire_answer_rows(r, w, n, err, 202, "Snapshot %s could not be found.", r->params[1]);
+}
+
+/* os-update_snapshot_status: the moves Cinder lets a snapshot's producer report
+ * (creating to available or error; deleting to error_deleting), with a progress. */
+static const char *const from_creating[] = {"creating", "available", "error", NULL};
+static const char *const from_deleting[] = {"deleting", "error_deleting", NULL};
+static const struct {
+	const char *from;
+	const char *const *to;
+} snap_moves[] = {
+    {"creating", from_creating},
+    {"deleting", from_deleting},
+};
+
+static void snap_update_status(struct req *r, struct resp *w, const json_t *arg)
+{
+	char err[512];
+	struct snap_status a = {0};
+	if (!json_is_object(arg) ||
+	    jparse(arg, f_status, JCOUNT(f_status), &a, err, sizeof(err)) < 0) {
+		resp_error(r, w, 400, "Invalid input received: 'status' must be specified.");
+		return;
+	}
+	PGresult *res = snapshot_find(r, w, 0);
+	if (!res)
+		goto out;
+	int ok = 0;
+	for (size_t i = 0; i < sizeof(snap_moves) / sizeof(snap_moves[0]); i++)
+		ok |= !strcmp(db_val(res, 0, S_STATUS), snap_moves[i].from) &&
+		      one_of(a.status, snap_moves[i].to);
+	if (!ok) {
+		resp_error(r, w, 400,
+		           "Invalid input received: Provided snapshot status %.32s not allowed "
+		           "for snapshot with status %s.",
+		           a.status, db_val(res, 0, S_STATUS));
+		PQclear(res);
+		goto out;
+	}
+	PQclear(res);
+	int n = DBX(r->ctx->db, err, sizeof err,
+	            "UPDATE volume_snapshots SET status = $2, progress = coalesce($3, progress),"
+	            " updated_at = now() WHERE id = $1",
+	            r->params[1], a.status, a.progress);
+	wire_answer_rows(r, w, n, err, 202, "Snapshot %s could not be found.", r->params[1]);
+out:
+	jparse_release(f_status, JCOUNT(f_status), &a);
+}
+
+/* os-force_delete (admins): deletes it whatever its status. */
+static void snap_force_delete(struct req *r, struct resp *w, const json_t *arg)
+{
+	if (!policy_is_admin(&r->ctx->auth)) {
+		resp_error(r, w, 403,
+		           "Policy doesn't allow volume_extension:snapshot_admin_actions:"
+		           "force_delete to be performed.");
+		return;
+	}
+	snapshot_delete_common(r, w, 1);
+}
+
+static const struct {
+	const char *name;
+	void (*fn)(struct req *r, struct resp *w, const json_t *arg);
+} snap_actions[] = {
+    {"os-reset_status", snap_reset_status},
+    {"os-update_snapshot_status", snap_update_status},
+    {"os-force_delete", snap_force_delete},
+};
+
+static void snapshot_action(struct req *r, struct resp *w)
+{
+	if (volume_project_check(r, w) < 0)
+		return;
+	if (!json_is_object(r->json) || json_object_size(r->json) != 1) {
+		resp_error(r, w, 400, "Malformed request body");
+		return;
+	}
+	const char *verb = json_object_iter_key(json_object_iter(r->json));
+	for (size_t i = 0; i < sizeof(snap_actions) / sizeof(snap_actions[0]); i++)
+		if (!strcmp(verb, snap_actions[i].name)) {
+			snap_actions[i].fn(r, w, json_object_get(r->json, verb));
+			return;
+		}
+	resp_error(r, w, 400, "There is no such action: %.64s", verb);
 }
 
 static void snapshot_meta_show(struct req *r, struct resp *w)
@@ -344,6 +567,60 @@ static void snapshot_meta_replace(struct req *r, struct resp *w)
 	snapshot_meta_write(r, w, 1);
 }
 
+static void snapshot_meta_key_show(struct req *r, struct resp *w)
+{
+	if (volume_project_check(r, w) < 0)
+		return;
+	PGresult *res = snapshot_find(r, w, 0);
+	if (!res)
+		return;
+	json_t *m = json_loads(db_val(res, 0, S_META), 0, NULL);
+	PQclear(res);
+	json_t *v = json_object_get(m, r->params[2]);
+	if (v)
+		resp_json(w, 200, json_pack("{s:{s:O}}", "meta", r->params[2], v));
+	else
+		resp_error(r, w, 404, "Snapshot %s has no metadata with key %s.", r->params[1],
+		           r->params[2]);
+	json_decref(m);
+}
+
+/* PUT metadata/{key} {"meta": {"<key>": "v"}}. */
+static void snapshot_meta_key_put(struct req *r, struct resp *w)
+{
+	char err[512];
+	struct jstrmap m = {0};
+	if (volume_project_check(r, w) < 0)
+		return;
+	json_t *obj = json_object_get(r->json, "meta");
+	if (!json_is_object(obj) || json_object_size(obj) != 1 ||
+	    jparse_map(obj, J_STRMAP, 1, "meta", &m, err, sizeof(err)) < 0) {
+		resp_error(r, w, 400, "Malformed request body");
+		return;
+	}
+	if (strcmp(m.keys[0], r->params[2])) {
+		jstrmap_release(&m);
+		resp_error(r, w, 400, "Request body and URI mismatch");
+		return;
+	}
+	json_t *mj = jstrmap_to_json(&m);
+	char *text = json_dumps(mj, JSON_COMPACT);
+	jstrmap_release(&m);
+	int admin = policy_is_admin(&r->ctx->auth);
+	int n = DBX(r->ctx->db, err, sizeof err,
+	            "UPDATE volume_snapshots SET metadata = metadata || $4::jsonb WHERE id = $1"
+	            " AND ($2 OR project_id = $3)",
+	            r->params[1], admin ? "true" : "false", r->ctx->auth.project_id, text);
+	free(text);
+	if (n <= 0) {
+		json_decref(mj);
+		wire_answer_rows(r, w, n, err, 200, "Snapshot %s could not be found.",
+		                 r->params[1]);
+		return;
+	}
+	resp_json(w, 200, json_pack("{s:o}", "meta", mj));
+}
+
 static void snapshot_meta_key_delete(struct req *r, struct resp *w)
 {
 	char err[512];
@@ -370,5 +647,8 @@ static const struct httpd_route snapshot_rows[] = {
     {"POST", V "/snapshots/{}/metadata", snapshot_meta_merge, POL_VOLUME_WRITE, 0},
     {"PUT", V "/snapshots/{}/metadata", snapshot_meta_replace, POL_VOLUME_WRITE, 0},
     {"DELETE", V "/snapshots/{}/metadata/{}", snapshot_meta_key_delete, POL_VOLUME_WRITE, 0},
+    {"GET", V "/snapshots/{}/metadata/{}", snapshot_meta_key_show, POL_VOLUME_READ, 0},
+    {"PUT", V "/snapshots/{}/metadata/{}", snapshot_meta_key_put, POL_VOLUME_WRITE, 0},
+    {"POST", V "/snapshots/{}/action", snapshot_action, POL_VOLUME_WRITE, 0},
 };
 HTTPD_TABLE(snapshot_routes, snapshot_rows, &volume_hooks);

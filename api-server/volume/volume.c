@@ -38,9 +38,7 @@ int vquota_limits(PGconn *db, const char *project_id, struct vquota_set *out)
 {
 	char err[256];
 	vquota_defaults(out);
-	PGresult *res =
-	    DBQ(db, err, sizeof err,
-	        "SELECT resource, hard_limit FROM quotas WHERE project_id = $1", project_id);
+	PGresult *res = DBQ(db, err, sizeof err, VQUOTA_LIMITS_SQL, project_id);
 	if (!res)
 		return -EIO;
 	for (int i = 0; i < PQntuples(res); i++)
@@ -101,9 +99,11 @@ int volume_type_resolve(struct req *r, struct resp *w, const char *ref, char out
 	char err[512];
 	PGresult *res =
 	    ref ? DBQ(r->ctx->db, err, sizeof err,
-	              "SELECT id FROM volume_types WHERE id = $1 OR name = $1 ORDER BY id = $1 DESC"
-	              " LIMIT 1",
-	              ref)
+	              "SELECT id FROM volume_types t WHERE (id = $1 OR name = $1) AND (is_public OR"
+	              " $2 OR EXISTS (SELECT 1 FROM volume_type_access a WHERE a.type_id = t.id AND"
+	              " a.project_id = $3)) ORDER BY id = $1 DESC LIMIT 1",
+	              ref, policy_is_admin(&r->ctx->auth) ? "true" : "false",
+	              r->ctx->auth.project_id)
 	        : DBQ(r->ctx->db, err, sizeof err,
 	              "SELECT id FROM volume_types WHERE name = '__DEFAULT__'");
 	if (!res) {
@@ -628,7 +628,51 @@ static void volume_update(struct req *r, struct resp *w)
 		wire_answer_rows(r, w, n, err, 200, "Volume %s could not be found.", r->params[1]);
 		return;
 	}
-	volume_show(r, w);
+	PGresult *res = volume_find(r, w, 0);
+	if (!res)
+		return;
+	/* Cinder's update answer, like its create answer, has no extension attributes */
+	resp_json(w, 200, json_pack("{s:o}", "volume", volume_view(r, res, 0, 2)));
+	PQclear(res);
+}
+
+/* Cascade: every snapshot of the volume of params[1] to deleting, each with its delete
+ * task, inside the open transaction; all must be available or error. 0, or answered
+ * and < 0. */
+static int volume_cascade_snapshots(struct req *r, struct resp *w)
+{
+	char err[512];
+	PGresult *res = DBQ(r->ctx->db, err, sizeof err,
+	                    "SELECT id, status FROM volume_snapshots WHERE volume_id = $1 ORDER BY"
+	                    " id FOR UPDATE",
+	                    r->params[1]);
+	if (!res) {
+		resp_db_error(r, w, err);
+		return -EIO;
+	}
+	int rc = 0;
+	for (int i = 0; i < PQntuples(res) && rc == 0; i++) {
+		const char *sid = db_val(res, i, 0), *st = db_val(res, i, 1);
+		if (!strcmp(st, "deleting"))
+			continue;
+		if (!snapshot_state_deletable(st)) {
+			resp_error(r, w, 400,
+			           "Invalid volume: Snapshot %s of the volume is %s: it must be "
+			           "available or error to delete in cascade.",
+			           sid, st);
+			rc = -EINVAL;
+		} else if (DBX(r->ctx->db, err, sizeof err,
+		               "UPDATE volume_snapshots SET status = 'deleting', updated_at = now()"
+		               " WHERE id = $1",
+		               sid) != 1 ||
+		           volume_task(r, MSG_RES_SNAPSHOT, sid, TASK_DELETE, NULL, err,
+		                       sizeof(err)) < 0) {
+			resp_db_error(r, w, err);
+			rc = -EIO;
+		}
+	}
+	PQclear(res);
+	return rc;
 }
 
 static void volume_delete(struct req *r, struct resp *w)
@@ -656,10 +700,18 @@ static void volume_delete(struct req *r, struct resp *w)
 		resp_empty(w, 202);
 		return;
 	}
-	if (volume_state_allows(st, attached, (int)snaps, 0, VOP_DELETE, msg, sizeof(msg)) < 0) {
+	int cascade = wire_bool(req_query(r, "cascade"));
+	if (cascade == -EINVAL) {
+		resp_error(r, w, 400, "Invalid value '%s' for cascade.", req_query(r, "cascade"));
+		goto fail;
+	}
+	if (volume_state_allows(st, attached, cascade == 1 ? 0 : (int)snaps, 0, VOP_DELETE, msg,
+	                        sizeof(msg)) < 0) {
 		resp_error(r, w, 400, "%s", msg);
 		goto fail;
 	}
+	if (cascade == 1 && snaps > 0 && volume_cascade_snapshots(r, w) < 0)
+		goto fail;
 	if (DBX(r->ctx->db, err, sizeof err,
 	        "UPDATE volumes SET status = 'deleting', updated_at = now() WHERE id = $1",
 	        r->params[1]) != 1 ||
@@ -921,6 +973,185 @@ static void action_set_bootable(struct req *r, struct resp *w, const json_t *arg
 	wire_answer_rows(r, w, n, err, 200, "Volume %s could not be found.", r->params[1]);
 }
 
+/* Cinder's attach bookkeeping actions, which only move the status (the hypervisor side
+ * is Compute's): from one of from (NULL-terminated) to to; when the volume is in none of
+ * them, 202 without a change when idle, else 400 with msg (%s: the status). */
+static const struct status_move {
+	const char *action;
+	const char *const *from;
+	const char *to;
+	int idle; /* a volume in another status is left as it is, 202 */
+	const char *msg;
+} status_moves[] = {
+    {"os-reserve", (const char *const[]){"available", NULL}, "attaching", 0,
+     "Invalid volume: Volume status must be available or downloading to reserve, but the "
+     "current status is %s."},
+    {"os-unreserve", (const char *const[]){"attaching", NULL}, "available", 1, NULL},
+    {"os-begin_detaching", (const char *const[]){"in-use", NULL}, "detaching", 0,
+     "Invalid volume: Unable to detach volume. Volume status must be 'in-use' and "
+     "attach_status must be 'attached' to detach, but the current status is %s."},
+    {"os-roll_detaching", (const char *const[]){"detaching", NULL}, "in-use", 1, NULL},
+};
+
+static void status_move(struct req *r, struct resp *w, const struct status_move *m)
+{
+	char err[512], from[128] = "{";
+	for (const char *const *f = m->from; *f; f++)
+		snprintf(from + strlen(from), sizeof(from) - strlen(from), "%s%s",
+		         f == m->from ? "" : ",", *f);
+	snprintf(from + strlen(from), sizeof(from) - strlen(from), "}");
+	if (db_begin(r->ctx->db) < 0) {
+		resp_db_error(r, w, "begin failed");
+		return;
+	}
+	PGresult *res = volume_find(r, w, 1);
+	if (!res) {
+		db_rollback(r->ctx->db);
+		return;
+	}
+	const char *st = db_val(res, 0, C_STATUS);
+	int n = DBX(r->ctx->db, err, sizeof err,
+	            "UPDATE volumes SET status = $2, updated_at = now() WHERE id = $1 AND"
+	            " status = ANY($3::text[])",
+	            r->params[1], m->to, from);
+	if (n < 0 || (n == 0 && !m->idle)) {
+		if (n < 0)
+			resp_db_error(r, w, err);
+		else
+			resp_error(r, w, 400, m->msg, st);
+		PQclear(res);
+		db_rollback(r->ctx->db);
+		return;
+	}
+	PQclear(res);
+	if (db_commit(r->ctx->db) < 0)
+		resp_db_error(r, w, "commit failed");
+	else
+		resp_empty(w, 202);
+}
+
+struct vol_attach {
+	char *instance_uuid, *host_name, *mountpoint, *mode;
+};
+
+/* os-attach: records the volume as attached to an instance (or a host) at mountpoint,
+ * as Cinder does when a consumer has attached it; from available or attaching. */
+static void action_attach(struct req *r, struct resp *w, const json_t *arg)
+{
+	char err[512], msg[512], att[UUID_STR_LEN];
+	struct vol_attach a = {0};
+	static const struct jfield f[] = {
+	    {"instance_uuid", J_STR, JF(struct vol_attach, instance_uuid), 0, 36, 0, 1},
+	    {"host_name", J_STR, JF(struct vol_attach, host_name), 0, 255, 0, 1},
+	    {"mountpoint", J_STR, JF(struct vol_attach, mountpoint), 0, 255, 1, 0},
+	    {"mode", J_STR, JF(struct vol_attach, mode), 0, 2, 0, 1},
+	};
+	PGresult *res = NULL;
+	if (!json_is_object(arg) || jparse(arg, f, JCOUNT(f), &a, err, sizeof(err)) < 0 ||
+	    (!a.instance_uuid == !a.host_name) ||
+	    (a.mode && strcmp(a.mode, "rw") && strcmp(a.mode, "ro"))) {
+		resp_error(r, w, 400, "Invalid request to attach volume to an invalid target");
+		goto out;
+	}
+	if (db_begin(r->ctx->db) < 0) {
+		resp_db_error(r, w, "begin failed");
+		goto out;
+	}
+	res = volume_find(r, w, 1);
+	if (!res)
+		goto fail;
+	const char *st = db_val(res, 0, C_STATUS);
+	if (strcmp(st, "attaching") && volume_state_allows(st, db_val(res, 0, C_SERVER) != NULL, 0,
+	                                                   0, VOP_ATTACH, msg, sizeof(msg)) < 0) {
+		resp_error(r, w, 400, "%s", msg);
+		goto fail;
+	}
+	uuid_generate_str(att);
+	if (DBX(r->ctx->db, err, sizeof err,
+	        "UPDATE volumes SET status = 'in-use', attached_server = $2, attachment_id = $3,"
+	        " attach_device = $4, updated_at = now() WHERE id = $1",
+	        r->params[1], a.instance_uuid ? a.instance_uuid : a.host_name, att,
+	        a.mountpoint) != 1) {
+		resp_db_error(r, w, err);
+		goto fail;
+	}
+	if (db_commit(r->ctx->db) < 0)
+		resp_db_error(r, w, "commit failed");
+	else
+		resp_empty(w, 202);
+	goto out;
+fail:
+	db_rollback(r->ctx->db);
+out:
+	PQclear(res);
+	jparse_release(f, JCOUNT(f), &a);
+}
+
+/* os-detach: records the end of the attachment; from in-use or detaching. */
+static void action_detach(struct req *r, struct resp *w, const json_t *arg)
+{
+	char err[512];
+	if (db_begin(r->ctx->db) < 0) {
+		resp_db_error(r, w, "begin failed");
+		return;
+	}
+	PGresult *res = volume_find(r, w, 1);
+	if (!res) {
+		db_rollback(r->ctx->db);
+		return;
+	}
+	const char *st = db_val(res, 0, C_STATUS);
+	const char *want = json_string_value(json_object_get(arg, "attachment_id"));
+	const char *have = db_val(res, 0, C_ATTACHMENT);
+	int n = 0;
+	if ((strcmp(st, "in-use") && strcmp(st, "detaching")) || !db_val(res, 0, C_SERVER))
+		resp_error(r, w, 400,
+		           "Invalid volume: Unable to detach volume. Volume status must be "
+		           "'in-use' and attach_status must be 'attached' to detach.");
+	else if (want && (!have || strcmp(want, have)))
+		resp_error(r, w, 404,
+		           "Volume attachment could not be found with filter: "
+		           "attachment_id = %.64s.",
+		           want);
+	else if ((n = DBX(r->ctx->db, err, sizeof err,
+	                  "UPDATE volumes SET status = 'available', attached_server = NULL,"
+	                  " attachment_id = NULL, attach_device = NULL, updated_at = now()"
+	                  " WHERE id = $1",
+	                  r->params[1])) != 1)
+		resp_db_error(r, w, err);
+	PQclear(res);
+	if (n != 1) {
+		db_rollback(r->ctx->db);
+		return;
+	}
+	if (db_commit(r->ctx->db) < 0)
+		resp_db_error(r, w, "commit failed");
+	else
+		resp_empty(w, 202);
+}
+
+/* os-update_readonly_flag: Cinder keeps it as the "readonly" metadata, "True"/"False". */
+static void action_readonly(struct req *r, struct resp *w, const json_t *arg)
+{
+	char err[512];
+	struct vol_action a = {0};
+	static const struct jfield f[] = {
+	    {"readonly", J_BOOL, JF(struct vol_action, bootable), 0, 1, 1, 0},
+	};
+	if (!json_is_object(arg) || jparse(arg, f, JCOUNT(f), &a, err, sizeof(err)) < 0) {
+		resp_error(r, w, 400, "Invalid value for 'readonly'.");
+		return;
+	}
+	int admin = policy_is_admin(&r->ctx->auth);
+	int n = DBX(
+	    r->ctx->db, err, sizeof err,
+	    "UPDATE volumes SET metadata = metadata || jsonb_build_object('readonly', $4::text),"
+	    " updated_at = now() WHERE id = $1 AND ($2 OR project_id = $3)",
+	    r->params[1], admin ? "true" : "false", r->ctx->auth.project_id,
+	    a.bootable ? "True" : "False");
+	wire_answer_rows(r, w, n, err, 202, "Volume %s could not be found.", r->params[1]);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(struct req *r, struct resp *w, const json_t *arg);
@@ -928,6 +1159,9 @@ static const struct {
     {"os-extend", action_extend},
     {"os-reset_status", action_reset_status},
     {"os-set_bootable", action_set_bootable},
+    {"os-attach", action_attach},
+    {"os-detach", action_detach},
+    {"os-update_readonly_flag", action_readonly},
 };
 
 static void volume_action(struct req *r, struct resp *w)
@@ -942,6 +1176,11 @@ static void volume_action(struct req *r, struct resp *w)
 	for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
 		if (!strcmp(verb, actions[i].name)) {
 			actions[i].fn(r, w, json_object_get(r->json, verb));
+			return;
+		}
+	for (size_t i = 0; i < sizeof(status_moves) / sizeof(status_moves[0]); i++)
+		if (!strcmp(verb, status_moves[i].action)) {
+			status_move(r, w, &status_moves[i]);
 			return;
 		}
 	resp_error(r, w, 400, "There is no such action: %.64s", verb);

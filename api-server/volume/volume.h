@@ -12,7 +12,15 @@
  * caller is an admin; else answers 400 and returns -EINVAL. */
 int volume_project_check(struct req *r, struct resp *w);
 
-/* Limits of project: Cinder's defaults overlaid with its quotas rows. 0 or -EIO. */
+/* The (resource, hard_limit) rows that override the built-in defaults for project $1:
+ * the "default" quota class's first, then the project's own quotas rows. */
+#define VQUOTA_LIMITS_SQL                                                                          \
+	"SELECT resource, hard_limit FROM (SELECT 0 AS k, resource, hard_limit FROM"               \
+	" volume_quota_classes WHERE class_name = 'default' UNION ALL SELECT 1, resource,"        \
+	" hard_limit FROM quotas WHERE project_id = $1) q ORDER BY k"
+
+/* Limits of project: Cinder's defaults overlaid with the default quota class and its
+ * quotas rows. 0 or -EIO. */
 int vquota_limits(PGconn *db, const char *project_id, struct vquota_set *out);
 /* Usage of project: its volumes, their and its snapshots' gigabytes, its snapshots.
  * 0 or -EIO. */
@@ -25,6 +33,11 @@ int vquota_reserve(struct req *r, struct resp *w, const struct vquota_set *want)
 /* The id of the volume type named or identified by ref (NULL: the default type) into
  * out. 0, -ENOENT (answered 404) or -EIO (answered). */
 int volume_type_resolve(struct req *r, struct resp *w, const char *ref, char out[37]);
+
+/* The quota class class_name as Cinder lists it: the built-in defaults overlaid with
+ * its rows (per-type keys such as volumes_<type> included). New object, or NULL on a
+ * database error. (volume_ext.c) */
+json_t *vquota_class_view(PGconn *db, const char *class_name);
 
 #define VOLUME_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
 

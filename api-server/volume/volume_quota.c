@@ -41,10 +41,7 @@ static void unused_limits(PGconn *db, const char *project, long out[N_UNUSED])
 	char err[256];
 	for (size_t i = 0; i < N_UNUSED; i++)
 		out[i] = unused_quotas[i].def;
-	PGresult *res =
-	    project ? DBQ(db, err, sizeof err,
-	                  "SELECT resource, hard_limit FROM quotas WHERE project_id = $1", project)
-	            : NULL;
+	PGresult *res = DBQ(db, err, sizeof err, VQUOTA_LIMITS_SQL, project ? project : "");
 	for (int r = 0; res && r < PQntuples(res); r++)
 		for (size_t i = 0; i < N_UNUSED; i++)
 			if (!strcmp(db_val(res, r, 0), unused_quotas[i].name))
@@ -95,15 +92,15 @@ static void quota_show(struct req *r, struct resp *w)
 
 static void quota_defaults_show(struct req *r, struct resp *w)
 {
-	struct vquota_set lim;
-	long unused[N_UNUSED];
-	unused_limits(NULL, NULL, unused);
 	if (volume_project_check(r, w) < 0)
 		return;
-	vquota_defaults(&lim);
-	resp_json(
-	    w, 200,
-	    json_pack("{s:o}", "quota_set", quota_set_view(r->params[1], &lim, NULL, unused)));
+	json_t *q = vquota_class_view(r->ctx->db, "default");
+	if (!q) {
+		resp_db_error(r, w, "quota class lookup failed");
+		return;
+	}
+	json_object_set_new(q, "id", json_string(r->params[1]));
+	resp_json(w, 200, json_pack("{s:o}", "quota_set", q));
 }
 
 static void quota_update(struct req *r, struct resp *w)
@@ -222,17 +219,8 @@ static void az_list(struct req *r, struct resp *w)
 	                    "zoneState", "available", 1));
 }
 
-/* Cinder's extension list: none of its API extensions is offered (Tempest reads this
- * to set api_extensions). */
-static void extensions_list(struct req *r, struct resp *w)
-{
-	if (volume_project_check(r, w) == 0)
-		resp_json(w, 200, json_pack("{s:[]}", "extensions"));
-}
-
 #define V "/volume/v3/{}"
 static const struct httpd_route quota_rows[] = {
-    {"GET", V "/extensions", extensions_list, POL_VOLUME_READ, 0},
     {"GET", V "/os-quota-sets/{}", quota_show, POL_VOLUME_READ, 0},
     {"GET", V "/os-quota-sets/{}/defaults", quota_defaults_show, POL_VOLUME_READ, 0},
     {"PUT", V "/os-quota-sets/{}", quota_update, POL_VOLUME_ADMIN, 0},

@@ -45,9 +45,10 @@ static void types_list(struct req *r, struct resp *w)
 	const char *pub = req_query(r, "is_public");
 	PGresult *res = DBQ(r->ctx->db, err, sizeof err,
 	                    "SELECT " TYPE_COLS " FROM volume_types WHERE is_public OR ($1 AND"
-	                    " ($2::text IS NULL OR $2 IN ('None', 'none', 'all', 'false')))"
+	                    " ($2::text IS NULL OR $2 IN ('None', 'none', 'all', 'false'))) OR"
+	                    " id IN (SELECT type_id FROM volume_type_access WHERE project_id = $3)"
 	                    " ORDER BY name",
-	                    admin ? "true" : "false", pub);
+	                    admin ? "true" : "false", pub, r->ctx->auth.project_id);
 	if (!res) {
 		resp_db_error(r, w, err);
 		return;
@@ -157,8 +158,11 @@ static void type_update(struct req *r, struct resp *w)
 	}
 	if (PQntuples(res) != 1)
 		resp_error(r, w, 404, "Volume type %s could not be found.", r->params[1]);
-	else
-		resp_json(w, 200, json_pack("{s:o}", "volume_type", type_view(res, 0)));
+	else { /* Cinder's update answer has no os-volume-type-access:is_public */
+		json_t *v = type_view(res, 0);
+		json_object_del(v, "os-volume-type-access:is_public");
+		resp_json(w, 200, json_pack("{s:o}", "volume_type", v));
+	}
 	PQclear(res);
 }
 
@@ -282,6 +286,94 @@ static void specs_key_delete(struct req *r, struct resp *w)
 	                 r->params[1], r->params[2]);
 }
 
+/* ---- project access to private types ---- */
+
+static void access_list(struct req *r, struct resp *w)
+{
+	char err[512];
+	if (volume_project_check(r, w) < 0)
+		return;
+	PGresult *res = type_find(r, w);
+	if (!res)
+		return;
+	int pub = db_val(res, 0, 3)[0] == 't';
+	char id[UUID_STR_LEN];
+	snprintf(id, sizeof(id), "%s", db_val(res, 0, 0));
+	PQclear(res);
+	if (pub) {
+		resp_error(r, w, 404, "Access list not available for public volume types.");
+		return;
+	}
+	res = DBQ(r->ctx->db, err, sizeof err,
+	          "SELECT project_id FROM volume_type_access WHERE type_id = $1 ORDER BY"
+	          " project_id",
+	          id);
+	if (!res) {
+		resp_db_error(r, w, err);
+		return;
+	}
+	json_t *list = json_array();
+	for (int i = 0; i < PQntuples(res); i++)
+		json_array_append_new(list, json_pack("{s:s,s:s}", "volume_type_id", id,
+		                                      "project_id", db_val(res, i, 0)));
+	PQclear(res);
+	resp_json(w, 200, json_pack("{s:o}", "volume_type_access", list));
+}
+
+/* POST types/{id}/action {"addProjectAccess"|"removeProjectAccess": {"project": p}}. */
+static void type_action(struct req *r, struct resp *w)
+{
+	char err[512], sqlstate[6] = "";
+	if (volume_project_check(r, w) < 0)
+		return;
+	int add = json_object_get(r->json, "addProjectAccess") != NULL;
+	json_t *arg = json_object_get(r->json, add ? "addProjectAccess" : "removeProjectAccess");
+	const char *project = json_string_value(json_object_get(arg, "project"));
+	if (!json_is_object(r->json) || json_object_size(r->json) != 1 || !project ||
+	    !wire_charset_ok(project, 64, "-_")) {
+		resp_error(r, w, 400,
+		           "Invalid input received: addProjectAccess or "
+		           "removeProjectAccess with a project is required.");
+		return;
+	}
+	PGresult *res = type_find(r, w);
+	if (!res)
+		return;
+	int pub = db_val(res, 0, 3)[0] == 't';
+	char id[UUID_STR_LEN];
+	snprintf(id, sizeof(id), "%s", db_val(res, 0, 0));
+	PQclear(res);
+	if (pub) {
+		resp_error(r, w, 400,
+		           "Invalid volume type: Type access modification is not applicable to "
+		           "public volume type.");
+		return;
+	}
+	if (!add) {
+		int n = DBX(r->ctx->db, err, sizeof err,
+		            "DELETE FROM volume_type_access WHERE type_id = $1 AND project_id = $2",
+		            id, project);
+		wire_answer_rows(r, w, n, err, 202,
+		                 "Volume type access not found for %s / %.64s combination.", id,
+		                 project);
+		return;
+	}
+	res = db_query(r->ctx->db,
+	               "INSERT INTO volume_type_access (type_id, project_id) VALUES ($1, $2)", 2,
+	               (const char *const[]){id, project}, err, sizeof(err), sqlstate);
+	if (!res) {
+		if (!strcmp(sqlstate, SQLSTATE_UNIQUE))
+			resp_error(r, w, 409,
+			           "Volume type access for %s / %.64s combination already exists.",
+			           id, project);
+		else
+			resp_db_error(r, w, err);
+		return;
+	}
+	PQclear(res);
+	resp_empty(w, 202);
+}
+
 #define V "/volume/v3/{}"
 static const struct httpd_route type_rows[] = {
     {"GET", V "/types", types_list, POL_VOLUME_READ, 0},
@@ -294,5 +386,7 @@ static const struct httpd_route type_rows[] = {
     {"GET", V "/types/{}/extra_specs/{}", specs_key_show, POL_VOLUME_READ, 0},
     {"PUT", V "/types/{}/extra_specs/{}", specs_key_put, POL_VOLUME_ADMIN, 0},
     {"DELETE", V "/types/{}/extra_specs/{}", specs_key_delete, POL_VOLUME_ADMIN, 0},
+    {"GET", V "/types/{}/os-volume-type-access", access_list, POL_VOLUME_ADMIN, 0},
+    {"POST", V "/types/{}/action", type_action, POL_VOLUME_ADMIN, 0},
 };
 HTTPD_TABLE(volume_type_routes, type_rows, &volume_hooks);
