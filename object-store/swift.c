@@ -595,6 +595,12 @@ static void account_post(struct px_req *r, struct swift_req *q)
 {
 	if (collect_meta(r, q, "X-Account-Meta-", "X-Remove-Account-Meta-", 0) < 0)
 		return;
+	/* the project's quota is the operator's to set, as Swift's reseller admin does */
+	for (int i = 0; i < q->nkv; i++)
+		if (!strncasecmp(q->kv[i].name, "X-Account-Meta-Quota-", 21) && !q->who.admin) {
+			answer_err(r, 403, "Only an admin may set the account's quota.");
+			return;
+		}
 	enum store_err e = store_account_post(px_store(r), q->account, q->kv, q->nkv);
 	if (e != STORE_OK)
 		answer_store_err(r, e);
@@ -1011,16 +1017,31 @@ static void object_copy(struct px_req *r, struct swift_req *q, const char *sc, c
 	px_answer(r, 201, "text/html; charset=UTF-8", NULL, 0);
 }
 
-/* The value of a quota item of the container (X-Container-Meta-Quota-Bytes/-Count), or -1. */
-static int64_t quota_value(const struct store_container_info *ci, const char *name)
+/* The value of quota item name in kv (X-Container-Meta-Quota-Bytes, ...), or -1. */
+static int64_t quota_value(const struct store_kv *kv, int n, const char *name)
 {
-	for (int i = 0; i < ci->nkv; i++)
-		if (!strcasecmp(ci->kv[i].name, name)) {
+	for (int i = 0; i < n; i++)
+		if (!strcasecmp(kv[i].name, name)) {
 			char *end;
-			long long v = strtoll(ci->kv[i].value, &end, 10);
-			return *end || v < 0 ? -1 : v;
+			long long v = strtoll(kv[i].value, &end, 10);
+			return *end || v < 0 || !kv[i].value[0] ? -1 : v;
 		}
 	return -1;
+}
+
+/* Applies one quota (bytes qb, objects qc; -1 none) holding used/count to a PUT of len
+ * bytes: 1 when it is over; narrows q->quota_left for a chunked body. */
+static int quota_apply(struct swift_req *q, int64_t qb, int64_t qc, uint64_t used,
+                       uint64_t count, int64_t len)
+{
+	int over = qc >= 0 && count + 1 > (uint64_t)qc;
+	if (qb >= 0) {
+		int64_t left = used >= (uint64_t)qb ? 0 : qb - (int64_t)used;
+		if (q->quota_left < 0 || left < q->quota_left)
+			q->quota_left = left;
+		over |= len >= 0 && len > left;
+	}
+	return over;
 }
 
 /* Swift's container_quotas: a PUT that would take the container past its quota of bytes
@@ -1032,17 +1053,18 @@ static int quota_check(struct px_req *r, struct swift_req *q, int64_t len)
 	struct store_container_info ci;
 	if (store_container_head(px_store(r), q->account, q->container, &ci) != STORE_OK)
 		return 0; /* the PUT answers 404/503 itself */
-	int64_t qb = quota_value(&ci, "X-Container-Meta-Quota-Bytes"),
-	        qc = quota_value(&ci, "X-Container-Meta-Quota-Count");
-	int over = 0;
-	if (qc >= 0 && ci.object_count + 1 > (uint64_t)qc)
-		over = 1;
-	if (qb >= 0) {
-		q->quota_left = ci.bytes_used >= (uint64_t)qb ? 0 : qb - (int64_t)ci.bytes_used;
-		if (len >= 0 && len > q->quota_left)
-			over = 1;
-	}
+	int over = quota_apply(q, quota_value(ci.kv, ci.nkv, "X-Container-Meta-Quota-Bytes"),
+	                       quota_value(ci.kv, ci.nkv, "X-Container-Meta-Quota-Count"),
+	                       ci.bytes_used, ci.object_count, len);
 	store_container_info_release(&ci);
+	/* the project's (Swift's account_quotas; set by an admin only, see account_post) */
+	struct store_account_info ai;
+	if (!over && store_account_head(px_store(r), q->account, &ai) == STORE_OK) {
+		over = quota_apply(q, quota_value(ai.kv, ai.nkv, "X-Account-Meta-Quota-Bytes"),
+		                   quota_value(ai.kv, ai.nkv, "X-Account-Meta-Quota-Count"),
+		                   ai.bytes_used, ai.object_count, len);
+		store_account_info_release(&ai);
+	}
 	if (over) {
 		answer_err(r, 413, "Upload exceeds quota.");
 		return -EDQUOT;
@@ -1351,6 +1373,7 @@ static void swift_info(struct px_req *r)
 	              "max_manifest_segments", LARGEOBJ_MAX_SEGMENTS, "max_manifest_size",
 	              (int)LARGEOBJ_MAX_MANIFEST, "min_segment_size", LARGEOBJ_MIN_SEGMENT,
 	              "yield_frequency", 10, "dlo", "max_segments", 10000, "container_quotas");
+	json_object_set_new(j, "account_quotas", json_object());
 	char *s = json_dumps(j, JSON_COMPACT);
 	px_answer(r, 200, "application/json; charset=utf-8", s, strlen(s));
 	free(s);
