@@ -289,6 +289,43 @@ void px_answer_get(struct px_req *r, int status, struct store_get *g, uint64_t l
 	px_set(r, status, resp);
 }
 
+struct px_stream {
+	ssize_t (*read)(void *cls, void *buf, size_t max);
+	void (*close)(void *cls);
+	void *cls;
+};
+
+static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct px_stream *st = cls;
+	ssize_t k = st->read(st->cls, buf, max);
+	if (k == 0)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	return k < 0 ? MHD_CONTENT_READER_END_WITH_ERROR : k;
+}
+
+static void stream_free(void *cls)
+{
+	struct px_stream *st = cls;
+	st->close(st->cls);
+	free(st);
+}
+
+void px_answer_stream(struct px_req *r, int status, uint64_t len,
+                      ssize_t (*read)(void *cls, void *buf, size_t max), void (*close)(void *cls),
+                      void *cls)
+{
+	if (!strcmp(r->method, "HEAD") || !len) {
+		close(cls);
+		px_answer_head(r, status, len);
+		return;
+	}
+	struct px_stream *st = xmalloc(sizeof(*st));
+	*st = (struct px_stream){read, close, cls};
+	px_set(r, status,
+	       MHD_create_response_from_callback(len, 65536, stream_reader, st, stream_free));
+}
+
 static enum MHD_Result px_send(struct px_req *r)
 {
 	if (!r->answered)

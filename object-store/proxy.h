@@ -60,6 +60,12 @@ void px_answer(struct px_req *r, int status, const char *content_type, const cha
 void px_answer_head(struct px_req *r, int status, uint64_t len);
 /* Answers with len bytes pulled from g (owned: closed when the answer ends). */
 void px_answer_get(struct px_req *r, int status, struct store_get *g, uint64_t len);
+/* Answers with len bytes pulled from read(cls) (> 0 bytes, 0 at the end, < 0 when the
+ * source broke off: the connection is cut); close(cls) runs once when the answer ends
+ * (at once for HEAD or len 0). */
+void px_answer_stream(struct px_req *r, int status, uint64_t len,
+                      ssize_t (*read)(void *cls, void *buf, size_t max), void (*close)(void *cls),
+                      void *cls);
 int px_answered(const struct px_req *r);
 
 /* Percent-decodes src (no '+' rule) into a new string; NULL when it holds a bad escape

@@ -692,8 +692,19 @@ static void meta_from_answer(const struct oc *oc, struct store_meta *m)
 	}
 }
 
-/* Sends method for the object to its nodes in turn until one answers with data: that
- * answer stays open in oc. */
+/* The version a node's answer is about: X-Timestamp of its data (200, 206, 416) or
+ * X-Backend-Timestamp of its tombstone (404; "" when it has nothing). */
+static const char *answer_ts(const struct oc *oc)
+{
+	const char *t = oc_header(oc, oc->status == 404 ? "X-Backend-Timestamp" : "X-Timestamp");
+	return t ? t : "";
+}
+
+/* Sends method for the object to its nodes (primaries, then handoffs for those that do
+ * not answer) until as many as the ring's replicas have answered, and keeps the answer
+ * about the newest version (X-Timestamp; a newer tombstone hides older data): a replica
+ * that missed writes while it was down is never served over a newer one. That answer
+ * stays open in oc. */
 static enum store_err object_fetch(struct store *s, const char *method, const char *a,
                                    const char *c, const char *o, const char *range, struct oc *oc)
 {
@@ -701,37 +712,41 @@ static enum store_err object_fetch(struct store *s, const char *method, const ch
 		return STORE_BAD_REQUEST;
 	struct nodes nodes;
 	store_nodes(s, a, c, o, &nodes);
-	int answered = 0;
+	int answered = 0, have = 0;
 	char *hr = range ? xasprintf("Range: %s", range) : NULL;
 	const char *hdrs[] = {hr, NULL};
+	struct oc *cur = xmalloc(sizeof(*cur));
 	enum store_err e = STORE_UNAVAILABLE;
-	for (int i = 0; i < nodes.n; i++) {
+	for (int i = 0; i < nodes.n && answered < nodes.replicas; i++) {
 		const struct ring_dev *d = &nodes.dev[i];
 		char *path = node_path(d, nodes.part, a, c, o);
-		int rc = oc_open(oc, d->host, d->port, method, path, hdrs, 0, 0,
+		int rc = oc_open(cur, d->host, d->port, method, path, hdrs, 0, 0,
 		                 s->cfg.connect_timeout_ms);
 		free(path);
 		if (rc == 0)
-			rc = oc_read_head(oc);
-		if (rc == 0 && (oc->status == 200 || oc->status == 206)) {
-			e = STORE_OK;
-			goto out;
+			rc = oc_read_head(cur);
+		int st = rc == 0 ? cur->status : 0;
+		if (st != 200 && st != 206 && st != 416 && st != 404) {
+			oc_close(cur);
+			continue;
 		}
-		if (rc == 0 && oc->status == 416) {
-			e = STORE_RANGE;
-			goto out;
+		answered++;
+		if (have && strcmp(answer_ts(cur), answer_ts(oc)) <= 0) {
+			oc_close(cur);
+			continue;
 		}
-		if (rc == 0 && oc->status == 404)
-			answered++;
-		oc_close(oc);
-		/* handoffs only matter when a primary did not answer */
-		if (i + 1 >= nodes.replicas && answered >= nodes.replicas)
-			break;
+		if (have)
+			oc_close(oc);
+		memcpy(oc, cur, sizeof(*oc));
+		have = 1;
 	}
-	if (answered)
-		e = STORE_NOT_FOUND;
-out:
+	free(cur);
 	free(hr);
+	if (!have)
+		return e;
+	e = oc->status == 404 ? STORE_NOT_FOUND : oc->status == 416 ? STORE_RANGE : STORE_OK;
+	if (e == STORE_NOT_FOUND)
+		oc_close(oc);
 	return e;
 }
 

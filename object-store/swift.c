@@ -9,13 +9,15 @@
 #include <string.h>
 #include <time.h>
 
+#include "largeobj.h"
 #include "objauth.h"
+#include "objclient.h"
 #include "store_impl.h"
 #include "xalloc.h"
 
 #define SWIFT_MAX_META_NAME 128
 #define SWIFT_MAX_META_VALUE 256
-#define SWIFT_MAX_META_COUNT 90
+#define SWIFT_MAX_META_COUNT STORE_MAX_META /* what the store keeps on one item */
 #define SWIFT_LISTING_LIMIT 10000
 
 static struct objauth *swift_auth;
@@ -35,6 +37,10 @@ struct swift_req {
 	struct store_put *put;
 	enum store_err put_err;
 	char content_type[256];
+	char *slo_body; /* ?multipart-manifest=put: the manifest as it arrives */
+	size_t slo_len;
+	int slo;
+	int64_t quota_left; /* bytes the container's quota still allows, -1: no quota */
 };
 
 /* ------------------------------------------------------------------ pure helpers */
@@ -81,8 +87,9 @@ void swift_meta_name(const char *in, char *out, size_t n)
 	size_t i = 0;
 	int up = 1;
 	for (; in[i] && i + 1 < n; i++) {
-		out[i] = (char)(up ? toupper((unsigned char)in[i]) : tolower((unsigned char)in[i]));
-		up = in[i] == '-';
+		char ch = in[i] == '_' ? '-' : in[i];
+		out[i] = (char)(up ? toupper((unsigned char)ch) : tolower((unsigned char)ch));
+		up = ch == '-';
 	}
 	out[i] = '\0';
 }
@@ -269,7 +276,8 @@ static void add_u64(struct px_req *r, const char *name, uint64_t v)
 static void add_kv(struct px_req *r, const struct store_kv *kv, int n)
 {
 	for (int i = 0; i < n; i++)
-		px_add_header(r, kv[i].name, kv[i].value);
+		if (strncasecmp(kv[i].name, "X-Object-Sysmeta-", 17)) /* internal, never shown */
+			px_add_header(r, kv[i].name, kv[i].value);
 }
 
 /* ------------------------------------------------------------------ request metadata */
@@ -280,7 +288,16 @@ struct collect {
 	const char *remove; /* "X-Remove-Container-Meta-" or NULL */
 	int object;         /* also Content-Encoding, Content-Disposition, X-Delete-At */
 	int bad;
+	int count;     /* metadata items (not removals) */
+	char why[300]; /* Swift's reason for the first bad header */
 };
+
+static void collect_bad(struct collect *c, const char *fmt, const char *a, int n)
+{
+	if (!c->bad)
+		snprintf(c->why, sizeof(c->why), fmt, a ? a : "", n);
+	c->bad = 1;
+}
 
 static void kv_add(struct swift_req *q, const char *name, const char *value, int *bad)
 {
@@ -299,11 +316,19 @@ static void collect_one(void *arg, const char *k, const char *v)
 	char name[SWIFT_MAX_META_NAME + 64];
 	size_t pl = strlen(c->prefix);
 	if (!strncasecmp(k, c->prefix, pl)) {
-		if (strlen(k) - pl > SWIFT_MAX_META_NAME || strlen(v) > SWIFT_MAX_META_VALUE ||
-		    strlen(k) == pl) {
-			c->bad = 1;
+		/* Swift's constraints, in its order and words */
+		if (strlen(k) == pl)
+			collect_bad(c, "Metadata name cannot be empty%s", NULL, 0);
+		else if (strlen(k) - pl > SWIFT_MAX_META_NAME)
+			collect_bad(c, "Metadata name too long: %.200s", k, 0);
+		else if (strlen(v) > SWIFT_MAX_META_VALUE)
+			collect_bad(c, "Metadata value longer than %2$d: %1$.200s", k,
+			            SWIFT_MAX_META_VALUE);
+		else if (++c->count > SWIFT_MAX_META_COUNT)
+			collect_bad(c, "%sToo many metadata items; max %d", NULL,
+			            SWIFT_MAX_META_COUNT);
+		if (c->bad)
 			return;
-		}
 		swift_meta_name(k, name, sizeof(name));
 		kv_add(c->q, name, v, &c->bad);
 		return;
@@ -316,11 +341,12 @@ static void collect_one(void *arg, const char *k, const char *v)
 		return;
 	}
 	static const char *const object_headers[] = {"Content-Encoding", "Content-Disposition",
-	                                             "X-Delete-At"};
+	                                             "X-Delete-At", "X-Object-Manifest"};
 	static const char *const container_headers[] = {"X-Container-Read", "X-Container-Write",
 	                                                "X-Versions-Location"};
 	const char *const *list = c->object ? object_headers : container_headers;
-	for (size_t i = 0; i < 3; i++)
+	size_t nlist = c->object ? 4 : 3;
+	for (size_t i = 0; i < nlist; i++)
 		if (!strcasecmp(k, list[i])) {
 			if (strlen(v) > 1024) {
 				c->bad = 1;
@@ -362,10 +388,12 @@ static int collect_meta(struct px_req *r, struct swift_req *q, const char *prefi
 			return -EINVAL;
 		}
 	}
-	if (c.bad || total > STORE_MAX_META_BYTES) {
-		answer_err(r, 400,
-		           "Metadata over the limits (names 128, values 256, 90 items, 4096 "
-		           "bytes).");
+	if (!c.bad && total > STORE_MAX_META_BYTES)
+		collect_bad(&c, "%sTotal metadata too large; max %d", NULL, STORE_MAX_META_BYTES);
+	if (c.bad) {
+		if (!c.why[0])
+			snprintf(c.why, sizeof(c.why), "Too many headers; max %d", STORE_MAX_META);
+		answer_err(r, 400, c.why);
 		return -EINVAL;
 	}
 	return 0;
@@ -525,6 +553,10 @@ static void account_headers(struct px_req *r, const struct store_account_info *a
 	add_u64(r, "X-Account-Container-Count", ai->container_count);
 	add_u64(r, "X-Account-Object-Count", ai->object_count);
 	add_u64(r, "X-Account-Bytes-Used", ai->bytes_used);
+	/* the one storage policy's usage, as Swift reports per policy */
+	add_u64(r, "X-Account-Storage-Policy-Policy-0-Container-Count", ai->container_count);
+	add_u64(r, "X-Account-Storage-Policy-Policy-0-Object-Count", ai->object_count);
+	add_u64(r, "X-Account-Storage-Policy-Policy-0-Bytes-Used", ai->bytes_used);
 	char ts[STORE_TS_LEN];
 	store_ts_now(ts);
 	px_add_header(r, "X-Timestamp", ts);
@@ -563,6 +595,12 @@ static void account_post(struct px_req *r, struct swift_req *q)
 {
 	if (collect_meta(r, q, "X-Account-Meta-", "X-Remove-Account-Meta-", 0) < 0)
 		return;
+	/* the project's quota is the operator's to set, as Swift's reseller admin does */
+	for (int i = 0; i < q->nkv; i++)
+		if (!strncasecmp(q->kv[i].name, "X-Account-Meta-Quota-", 21) && !q->who.admin) {
+			answer_err(r, 403, "Only an admin may set the account's quota.");
+			return;
+		}
 	enum store_err e = store_account_post(px_store(r), q->account, q->kv, q->nkv);
 	if (e != STORE_OK)
 		answer_store_err(r, e);
@@ -612,7 +650,10 @@ static void container_get(struct px_req *r, struct swift_req *q)
 static void container_put(struct px_req *r, struct swift_req *q)
 {
 	if (strlen(q->container) > STORE_MAX_CONTAINER) {
-		answer_err(r, 400, "Container name length of 256 exceeded");
+		char why[96];
+		snprintf(why, sizeof(why), "Container name length of %zu longer than %d",
+		         strlen(q->container), STORE_MAX_CONTAINER);
+		answer_err(r, 400, why);
 		return;
 	}
 	if (collect_meta(r, q, "X-Container-Meta-", "X-Remove-Container-Meta-", 0) < 0)
@@ -655,12 +696,13 @@ static int expired(const struct store_meta *m)
 	return da && *da && strtoll(da, NULL, 10) <= (long long)time(NULL);
 }
 
-static void object_headers(struct px_req *r, const struct store_meta *m)
+static void object_headers(struct px_req *r, const struct store_meta *m, int large)
 {
-	char lm[64];
+	char lm[64], et[40];
 	px_add_header(r, "Content-Type",
 	              m->content_type[0] ? m->content_type : "application/octet-stream");
-	px_add_header(r, "Etag", m->etag);
+	snprintf(et, sizeof(et), large ? "\"%s\"" : "%s", m->etag); /* Swift quotes LO ETags */
+	px_add_header(r, "Etag", et);
 	px_add_header(r, "X-Timestamp", m->timestamp);
 	ts_http(m->timestamp, lm, sizeof(lm));
 	px_add_header(r, "Last-Modified", lm);
@@ -757,6 +799,75 @@ static int parse_range(const char *h, int64_t *first, int64_t *last)
 	return 1;
 }
 
+/* 'd' for a dynamic, 's' for a static large object served as one, 0 otherwise (also
+ * with ?multipart-manifest=get, which asks for the manifest itself). */
+static int largeobj_kind(struct px_req *r, const struct store_meta *m)
+{
+	const char *mm = px_query(r, "multipart-manifest");
+	if (mm && !strcmp(mm, "get"))
+		return 0;
+	const char *slo = store_meta_get(m, "X-Static-Large-Object");
+	if (slo && !strcasecmp(slo, "true"))
+		return 's';
+	return store_meta_get(m, "X-Object-Manifest") ? 'd' : 0;
+}
+
+/* GET/HEAD of a large object: its segments one after the other. Takes m. */
+static void object_get_large(struct px_req *r, struct swift_req *q, struct store_meta *m,
+                             int64_t first, int64_t last, int ranged)
+{
+	struct largeobj lo;
+	enum store_err e =
+	    largeobj_kind(r, m) == 's'
+	        ? largeobj_slo_load(px_store(r), q->account, q->container, q->object, &lo)
+	        : largeobj_dlo_load(px_store(r), q->account, store_meta_get(m, "X-Object-Manifest"),
+	                            &lo);
+	if (e != STORE_OK) {
+		store_meta_release(m);
+		answer_store_err(r, e);
+		return;
+	}
+	m->size = lo.size;
+	memcpy(m->etag, lo.etag, sizeof(m->etag));
+	if (expired(m)) {
+		largeobj_release(&lo);
+		store_meta_release(m);
+		answer_store_err(r, STORE_NOT_FOUND);
+		return;
+	}
+	int cond = conditions(r, m);
+	object_headers(r, m, 1);
+	store_meta_release(m);
+	if (cond) {
+		largeobj_release(&lo);
+		if (cond == 304)
+			px_answer(r, 304, NULL, NULL, 0);
+		else
+			answer_err(r, 412, "Precondition Failed");
+		return;
+	}
+	uint64_t size = lo.size, off, len;
+	struct largeobj_get *g;
+	e = largeobj_get_open(px_store(r), q->account, &lo, ranged ? first : 0, ranged ? last : -1,
+	                      &off, &len, &g);
+	if (e == STORE_RANGE) {
+		char cr[64];
+		snprintf(cr, sizeof(cr), "bytes */%llu", (unsigned long long)size);
+		px_add_header(r, "Content-Range", cr);
+		answer_err(r, 416, "Requested Range Not Satisfiable");
+		return;
+	}
+	int status = 200;
+	if (ranged) {
+		char cr[96];
+		snprintf(cr, sizeof(cr), "bytes %llu-%llu/%llu", (unsigned long long)off,
+		         (unsigned long long)(len ? off + len - 1 : 0), (unsigned long long)size);
+		px_add_header(r, "Content-Range", cr);
+		status = 206;
+	}
+	px_answer_stream(r, status, len, largeobj_get_read, largeobj_get_close, g);
+}
+
 static void object_get(struct px_req *r, struct swift_req *q)
 {
 	int64_t first, last;
@@ -773,6 +884,21 @@ static void object_get(struct px_req *r, struct swift_req *q)
 	} else
 		e = store_get_open(px_store(r), q->account, q->container, q->object, first, last,
 		                   &m, &off, &len, &g);
+	if (e == STORE_RANGE &&
+	    store_head(px_store(r), q->account, q->container, q->object, &m) == STORE_OK) {
+		/* a manifest's own bytes are not the object's: a range past them may fit */
+		if (largeobj_kind(r, &m)) {
+			object_get_large(r, q, &m, first, last, ranged);
+			return;
+		}
+		store_meta_release(&m);
+		e = STORE_RANGE;
+	}
+	if (e == STORE_OK && largeobj_kind(r, &m)) {
+		store_get_close(g);
+		object_get_large(r, q, &m, first, last, ranged);
+		return;
+	}
 	if (e == STORE_RANGE) {
 		char cr[64];
 		snprintf(cr, sizeof(cr), "bytes */%llu", (unsigned long long)m.size);
@@ -791,7 +917,7 @@ static void object_get(struct px_req *r, struct swift_req *q)
 		return;
 	}
 	int cond = conditions(r, &m);
-	object_headers(r, &m);
+	object_headers(r, &m, 0);
 	if (cond) {
 		store_get_close(g);
 		store_meta_release(&m);
@@ -853,7 +979,9 @@ static void object_copy(struct px_req *r, struct swift_req *q, const char *sc, c
 	}
 	struct store_kv kv[STORE_MAX_META];
 	int n = 0;
-	for (int i = 0; i < src.nkv && n < STORE_MAX_META; i++) {
+	const char *fresh = px_header(r, "X-Fresh-Metadata");
+	int keep = !(fresh && (!strcasecmp(fresh, "true") || !strcmp(fresh, "1")));
+	for (int i = 0; keep && i < src.nkv && n < STORE_MAX_META; i++) {
 		int overridden = 0;
 		for (int k = 0; k < q->nkv; k++)
 			overridden |= !strcasecmp(q->kv[k].name, src.kv[i].name);
@@ -863,6 +991,8 @@ static void object_copy(struct px_req *r, struct swift_req *q, const char *sc, c
 	for (int k = 0; k < q->nkv && n < STORE_MAX_META; k++)
 		kv[n++] = q->kv[k];
 	const char *ct = px_header(r, "Content-Type");
+	char src_ts[STORE_TS_LEN];
+	memcpy(src_ts, src.timestamp, sizeof(src_ts));
 	memset(&m, 0, sizeof(m));
 	e = store_copy(px_store(r), q->account, sc, so, q->account, dc, dobj, kv, n,
 	               ct ? ct : src.content_type, &m);
@@ -875,15 +1005,80 @@ static void object_copy(struct px_req *r, struct swift_req *q, const char *sc, c
 	px_add_header(r, "Etag", m.etag);
 	ts_http(m.timestamp, lm, sizeof(lm));
 	px_add_header(r, "Last-Modified", lm);
-	px_add_header(r, "X-Copied-From", sc);
+	/* Swift's X-Copied-From: the source as <container>/<object>, URL-quoted */
+	char *qc = oc_quote(sc), *qo = oc_quote(so), *from = xasprintf("%s/%s", qc, qo);
+	px_add_header(r, "X-Copied-From", from);
+	free(qc);
+	free(qo);
+	free(from);
+	ts_http(src_ts, lm, sizeof(lm));
+	px_add_header(r, "X-Copied-From-Last-Modified", lm);
 	store_meta_release(&m);
 	px_answer(r, 201, "text/html; charset=UTF-8", NULL, 0);
+}
+
+/* The value of quota item name in kv (X-Container-Meta-Quota-Bytes, ...), or -1. */
+static int64_t quota_value(const struct store_kv *kv, int n, const char *name)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcasecmp(kv[i].name, name)) {
+			char *end;
+			long long v = strtoll(kv[i].value, &end, 10);
+			return *end || v < 0 || !kv[i].value[0] ? -1 : v;
+		}
+	return -1;
+}
+
+/* Applies one quota (bytes qb, objects qc; -1 none) holding used/count to a PUT of len
+ * bytes: 1 when it is over; narrows q->quota_left for a chunked body. */
+static int quota_apply(struct swift_req *q, int64_t qb, int64_t qc, uint64_t used,
+                       uint64_t count, int64_t len)
+{
+	int over = qc >= 0 && count + 1 > (uint64_t)qc;
+	if (qb >= 0) {
+		int64_t left = used >= (uint64_t)qb ? 0 : qb - (int64_t)used;
+		if (q->quota_left < 0 || left < q->quota_left)
+			q->quota_left = left;
+		over |= len >= 0 && len > left;
+	}
+	return over;
+}
+
+/* Swift's container_quotas: a PUT that would take the container past its quota of bytes
+ * or objects is refused with 413. len -1 (chunked): the bytes are counted as they come
+ * (q->quota_left). 0, or -EDQUOT (answered). */
+static int quota_check(struct px_req *r, struct swift_req *q, int64_t len)
+{
+	q->quota_left = -1;
+	struct store_container_info ci;
+	if (store_container_head(px_store(r), q->account, q->container, &ci) != STORE_OK)
+		return 0; /* the PUT answers 404/503 itself */
+	int over = quota_apply(q, quota_value(ci.kv, ci.nkv, "X-Container-Meta-Quota-Bytes"),
+	                       quota_value(ci.kv, ci.nkv, "X-Container-Meta-Quota-Count"),
+	                       ci.bytes_used, ci.object_count, len);
+	store_container_info_release(&ci);
+	/* the project's (Swift's account_quotas; set by an admin only, see account_post) */
+	struct store_account_info ai;
+	if (!over && store_account_head(px_store(r), q->account, &ai) == STORE_OK) {
+		over = quota_apply(q, quota_value(ai.kv, ai.nkv, "X-Account-Meta-Quota-Bytes"),
+		                   quota_value(ai.kv, ai.nkv, "X-Account-Meta-Quota-Count"),
+		                   ai.bytes_used, ai.object_count, len);
+		store_account_info_release(&ai);
+	}
+	if (over) {
+		answer_err(r, 413, "Upload exceeds quota.");
+		return -EDQUOT;
+	}
+	return 0;
 }
 
 static void object_put_begin(struct px_req *r, struct swift_req *q)
 {
 	if (strlen(q->object) > STORE_MAX_OBJECT_NAME) {
-		answer_err(r, 400, "Object name length of 1024 exceeded");
+		char why[96];
+		snprintf(why, sizeof(why), "Object name length of %zu longer than %d",
+		         strlen(q->object), STORE_MAX_OBJECT_NAME);
+		answer_err(r, 400, why);
 		return;
 	}
 	if (collect_meta(r, q, "X-Object-Meta-", NULL, 1) < 0)
@@ -913,9 +1108,20 @@ static void object_put_begin(struct px_req *r, struct swift_req *q)
 		free(so);
 		return;
 	}
+	if (quota_check(r, q, len) < 0)
+		return;
 	const char *ct = px_header(r, "Content-Type");
 	snprintf(q->content_type, sizeof(q->content_type), "%s",
 	         ct && *ct ? ct : "application/octet-stream");
+	const char *mm = px_query(r, "multipart-manifest");
+	if (mm && !strcmp(mm, "put")) {
+		if (len > (int64_t)LARGEOBJ_MAX_MANIFEST) {
+			answer_err(r, 413, "Manifest File > 2097152 bytes");
+			return;
+		}
+		q->slo = 1; /* the body is gathered, checked and stored by slo_put_finish */
+		return;
+	}
 	const char *etag = px_header(r, "Etag");
 	char et[40] = "";
 	if (etag) {
@@ -966,6 +1172,16 @@ static void object_post(struct px_req *r, struct swift_req *q)
 {
 	if (collect_meta(r, q, "X-Object-Meta-", NULL, 1) < 0)
 		return;
+	/* a static large object stays one: its marker and sysmeta survive a POST */
+	struct store_meta cur;
+	if (store_head(px_store(r), q->account, q->container, q->object, &cur) == STORE_OK) {
+		int bad = 0;
+		for (int i = 0; i < cur.nkv; i++)
+			if (!strcasecmp(cur.kv[i].name, "X-Static-Large-Object") ||
+			    !strncasecmp(cur.kv[i].name, "X-Object-Sysmeta-", 17))
+				kv_add(q, cur.kv[i].name, cur.kv[i].value, &bad);
+		store_meta_release(&cur);
+	}
 	enum store_err e = store_post(px_store(r), q->account, q->container, q->object, q->kv,
 	                              q->nkv, px_header(r, "Content-Type"));
 	if (e != STORE_OK)
@@ -974,8 +1190,15 @@ static void object_post(struct px_req *r, struct swift_req *q)
 		px_answer(r, 202, "text/html; charset=UTF-8", NULL, 0);
 }
 
+static void slo_delete(struct px_req *r, struct swift_req *q);
+
 static void object_delete(struct px_req *r, struct swift_req *q)
 {
+	const char *mm = px_query(r, "multipart-manifest");
+	if (mm && !strcmp(mm, "delete")) {
+		slo_delete(r, q);
+		return;
+	}
 	enum store_err e = store_delete(px_store(r), q->account, q->container, q->object);
 	if (e != STORE_OK)
 		answer_store_err(r, e);
@@ -997,6 +1220,109 @@ static void object_copy_method(struct px_req *r, struct swift_req *q)
 		object_copy(r, q, q->container, q->object, dc, dobj);
 	free(dc);
 	free(dobj);
+}
+
+/* ?multipart-manifest=put: checks the segments and stores the manifest object. */
+static void slo_put_finish(struct px_req *r, struct swift_req *q)
+{
+	if (q->put_err != STORE_OK) {
+		answer_err(r, 413, "Manifest File > 2097152 bytes");
+		return;
+	}
+	struct largeobj lo;
+	char why[512];
+	enum store_err e =
+	    largeobj_slo_check(px_store(r), q->account, q->slo_body ? q->slo_body : "", q->slo_len,
+	                       &lo, why, sizeof(why));
+	if (e == STORE_BAD_REQUEST) {
+		px_answer(r, 400, "text/plain; charset=UTF-8", why, strlen(why));
+		return;
+	}
+	if (e != STORE_OK) {
+		answer_store_err(r, e);
+		return;
+	}
+	char *body = largeobj_slo_format(&lo), size[32];
+	snprintf(size, sizeof(size), "%llu", (unsigned long long)lo.size);
+	struct store_kv kv[STORE_MAX_META];
+	int n = 0;
+	for (int i = 0; i < q->nkv && n < STORE_MAX_META - 3; i++)
+		if (strcasecmp(q->kv[i].name, "X-Object-Manifest"))
+			kv[n++] = q->kv[i];
+	kv[n++] = (struct store_kv){"X-Static-Large-Object", "True"};
+	kv[n++] = (struct store_kv){LARGEOBJ_SLO_ETAG, lo.etag};
+	kv[n++] = (struct store_kv){LARGEOBJ_SLO_SIZE, size};
+	struct store_put_opts o = {
+	    .length = (int64_t)strlen(body), .content_type = q->content_type, .kv = kv, .nkv = n};
+	struct store_put *p;
+	struct store_meta m;
+	e = store_put_begin(px_store(r), q->account, q->container, q->object, &o, &p);
+	if (e == STORE_OK && (e = store_put_write(p, body, strlen(body))) != STORE_OK)
+		store_put_abort(p);
+	else if (e == STORE_OK)
+		e = store_put_finish(p, &m);
+	free(body);
+	if (e != STORE_OK) {
+		largeobj_release(&lo);
+		answer_store_err(r, e);
+		return;
+	}
+	char lm[64], et[40];
+	snprintf(et, sizeof(et), "\"%s\"", lo.etag);
+	px_add_header(r, "Etag", et);
+	ts_http(m.timestamp, lm, sizeof(lm));
+	px_add_header(r, "Last-Modified", lm);
+	store_meta_release(&m);
+	largeobj_release(&lo);
+	px_answer(r, 201, "text/html; charset=UTF-8", NULL, 0);
+}
+
+/* DELETE ?multipart-manifest=delete of an SLO: its segments, then the manifest; Swift's
+ * bulk-delete report (JSON when asked, else plain text). */
+static void slo_delete(struct px_req *r, struct swift_req *q)
+{
+	struct store_meta m;
+	enum store_err e = store_head(px_store(r), q->account, q->container, q->object, &m);
+	if (e != STORE_OK) {
+		answer_store_err(r, e);
+		return;
+	}
+	const char *slo = store_meta_get(&m, "X-Static-Large-Object");
+	int is_slo = slo && !strcasecmp(slo, "true");
+	store_meta_release(&m);
+	struct largeobj lo = {0};
+	if (is_slo && (e = largeobj_slo_load(px_store(r), q->account, q->container, q->object,
+	                                     &lo)) != STORE_OK) {
+		answer_store_err(r, e);
+		return;
+	}
+	unsigned deleted = 0, missing = 0, errors = 0;
+	for (size_t i = 0; i <= lo.n; i++) {
+		e = i < lo.n ? store_delete(px_store(r), q->account, lo.seg[i].container,
+		                            lo.seg[i].object)
+		             : store_delete(px_store(r), q->account, q->container, q->object);
+		deleted += e == STORE_OK;
+		missing += e == STORE_NOT_FOUND;
+		errors += e != STORE_OK && e != STORE_NOT_FOUND;
+	}
+	largeobj_release(&lo);
+	const char *acc = px_header(r, "Accept");
+	const char *status = errors ? "400 Bad Request" : "200 OK";
+	char body[512];
+	int len;
+	if (acc && strstr(acc, "application/json")) {
+		len = snprintf(body, sizeof(body),
+		               "{\"Number Deleted\": %u, \"Number Not Found\": %u, \"Response "
+		               "Body\": \"\", \"Response Status\": \"%s\", \"Errors\": []}",
+		               deleted, missing, status);
+		px_answer(r, 200, "application/json; charset=utf-8", body, (size_t)len);
+	} else {
+		len = snprintf(body, sizeof(body),
+		               "Number Deleted: %u\nNumber Not Found: %u\nResponse Body: \n"
+		               "Response Status: %s\nErrors: \n",
+		               deleted, missing, status);
+		px_answer(r, 200, "text/plain; charset=utf-8", body, (size_t)len);
+	}
 }
 
 /* ------------------------------------------------------------------ dispatch */
@@ -1042,7 +1368,12 @@ static void swift_info(struct px_req *r)
 	json_object_set_new(sw, "strict_cors_mode", json_true());
 	json_object_set_new(sw, "policies",
 	                    json_pack("[{s:s,s:b}]", "name", "Policy-0", "default", 1));
-	json_t *j = json_pack("{s:o}", "swift", sw);
+	json_t *j =
+	    json_pack("{s:o,s:{s:i,s:i,s:i,s:i},s:{s:i},s:{}}", "swift", sw, "slo",
+	              "max_manifest_segments", LARGEOBJ_MAX_SEGMENTS, "max_manifest_size",
+	              (int)LARGEOBJ_MAX_MANIFEST, "min_segment_size", LARGEOBJ_MIN_SEGMENT,
+	              "yield_frequency", 10, "dlo", "max_segments", 10000, "container_quotas");
+	json_object_set_new(j, "account_quotas", json_object());
 	char *s = json_dumps(j, JSON_COMPACT);
 	px_answer(r, 200, "application/json; charset=utf-8", s, strlen(s));
 	free(s);
@@ -1114,8 +1445,25 @@ static void swift_begin(struct px_req *r)
 static int swift_body(struct px_req *r, const char *data, size_t n)
 {
 	struct swift_req *q = px_state(r);
+	if (q && q->slo) {
+		if (q->slo_len + n > LARGEOBJ_MAX_MANIFEST) {
+			q->put_err = STORE_TOO_LARGE;
+			return 1;
+		}
+		q->slo_body = xrealloc(q->slo_body, q->slo_len + n + 1);
+		memcpy(q->slo_body + q->slo_len, data, n);
+		q->slo_len += n;
+		return 0;
+	}
 	if (!q || !q->put)
 		return 1;
+	if (q->quota_left >= 0) {
+		if ((uint64_t)q->quota_left < n) {
+			q->put_err = STORE_TOO_LARGE;
+			return 1;
+		}
+		q->quota_left -= (int64_t)n;
+	}
 	enum store_err e = store_put_write(q->put, data, n);
 	if (e != STORE_OK) {
 		q->put_err = e;
@@ -1127,6 +1475,10 @@ static int swift_body(struct px_req *r, const char *data, size_t n)
 static void swift_finish(struct px_req *r)
 {
 	struct swift_req *q = px_state(r);
+	if (q && q->slo) {
+		slo_put_finish(r, q);
+		return;
+	}
 	if (q && q->put) {
 		object_put_finish(r, q);
 		return;
@@ -1140,6 +1492,7 @@ static void swift_end(struct px_req *r)
 	if (!q)
 		return;
 	store_put_abort(q->put);
+	free(q->slo_body);
 	for (int i = 0; i < q->nkv; i++) {
 		free(q->kv[i].name);
 		free(q->kv[i].value);

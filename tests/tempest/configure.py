@@ -240,6 +240,8 @@ def services_flags(urls, token):
                           apis or ["None"], "GET /info"))
             flags.append(("object-storage-feature-enabled", "discoverability", status == 200,
                           "GET /info answers %d" % status))
+            flags.append(("object-storage-feature-enabled", "object_versioning", False,
+                          "no X-Versions-Location versioning in Nubo's Swift API"))
     if "network" not in modules:
         flags.append(("network-feature-enabled", "floating_ips", False,
                       "no floating IPs (no Networking service)"))
