@@ -1251,7 +1251,7 @@ static void op_copy_object(struct px_req *r, struct s3_state *st)
 		goto out;
 	const char *dir = px_header(r, "x-amz-metadata-directive");
 	int replace = dir && !strcasecmp(dir, "REPLACE");
-	if (!replace && !strcmp(sb, st->rq.bucket) && !strcmp(sk, st->rq.key)) {
+	if (!replace && !svid && !strcmp(sb, st->rq.bucket) && !strcmp(sk, st->rq.key)) {
 		s3_fail(r, S3E_INVALID_REQUEST,
 		        "This copy request is illegal because it is trying to copy an object to "
 		        "itself without changing the object's metadata, storage class, website "
