@@ -20,6 +20,7 @@
 #include "db.h"
 #include "md5.h"
 #include "s3_request.h"
+#include "s3_version.h"
 #include "s3_view.h"
 #include "s3_xml.h"
 #include "sigv4.h"
@@ -48,6 +49,9 @@ struct s3_state {
 	char owner[ACCOUNT_MAX];   /* the bucket owner's account */
 	enum s3_acl acl;           /* the bucket's */
 	int registered;            /* the bucket is in s3_buckets */
+	enum s3_vstate vstate;     /* the bucket's versioning */
+	struct s3_vwrite vw;       /* a PutObject on a versioned bucket */
+	int vw_active;
 	/* body */
 	struct sigv4_chunks *chunks;
 	long long decoded_length; /* x-amz-decoded-content-length, -1 */
@@ -295,8 +299,9 @@ static int bucket_resolve(struct px_req *r, struct s3_state *st)
 		s3_fail(r, S3E_SERVICE_UNAVAILABLE, NULL, NULL, 0);
 		return -1;
 	}
-	PGresult *res = DBQ(db, err, sizeof err,
-	                    "SELECT account, acl FROM s3_buckets WHERE name = $1", st->rq.bucket);
+	PGresult *res =
+	    DBQ(db, err, sizeof err,
+	        "SELECT account, acl, versioning FROM s3_buckets WHERE name = $1", st->rq.bucket);
 	db_release(cfg.db, db);
 	if (!res) {
 		s3_fail(r, S3E_SERVICE_UNAVAILABLE, NULL, NULL, 0);
@@ -307,6 +312,7 @@ static int bucket_resolve(struct px_req *r, struct s3_state *st)
 		st->registered = 1;
 		snprintf(st->owner, sizeof st->owner, "%s", db_val(res, 0, 0));
 		(void)s3_acl_parse_canned(db_val(res, 0, 1), &st->acl);
+		st->vstate = s3_vstate_parse(db_val(res, 0, 2));
 	} else {
 		snprintf(st->owner, sizeof st->owner, "%s", st->account);
 	}
@@ -429,12 +435,38 @@ static void op_create_bucket(struct px_req *r, struct s3_state *st)
 	s3_empty(r, 200);
 }
 
+/* 1 when versions or delete markers of the bucket remain (S3 then refuses to delete
+ * it), 0 when none, -1 when the database cannot say. */
+static int bucket_has_versions(const struct s3_state *st)
+{
+	char err[256];
+	PGconn *db = db_acquire_timed(cfg.db, 5000);
+	PGresult *res = db ? DBQ(db, err, sizeof err,
+	                         "SELECT 1 FROM s3_versions WHERE account = $1 AND bucket = $2"
+	                         " LIMIT 1",
+	                         st->owner, st->rq.bucket)
+	                   : NULL;
+	if (db)
+		db_release(cfg.db, db);
+	int n = res ? PQntuples(res) > 0 : -1;
+	PQclear(res);
+	return n;
+}
+
 static void op_delete_bucket(struct px_req *r, struct s3_state *st)
 {
+	int versions = bucket_has_versions(st);
+	if (versions) {
+		s3_fail(r, versions < 0 ? S3E_SERVICE_UNAVAILABLE : S3E_BUCKET_NOT_EMPTY, NULL,
+		        NULL, 0);
+		return;
+	}
 	char err[256], *seg = xasprintf("%s" SEGMENTS, st->rq.bucket);
+	char *vc = xasprintf("%s" S3_VERSIONS_SUFFIX, st->rq.bucket);
 	enum store_err e = store_container_delete(px_store(r), st->owner, st->rq.bucket);
 	if (e == STORE_OK || (e == STORE_NOT_FOUND && st->registered)) {
 		(void)store_container_delete(px_store(r), st->owner, seg);
+		(void)store_container_delete(px_store(r), st->owner, vc);
 		PGconn *db = db_acquire_timed(cfg.db, 5000);
 		if (db) {
 			(void)DBX(db, err, sizeof err, "DELETE FROM s3_buckets WHERE name = $1",
@@ -446,6 +478,7 @@ static void op_delete_bucket(struct px_req *r, struct s3_state *st)
 		}
 	}
 	free(seg);
+	free(vc);
 	if (e != STORE_OK)
 		s3_fail(r, from_store(e, 0), NULL, NULL, 0);
 	else
@@ -540,8 +573,7 @@ static void op_get_versioning(struct px_req *r, struct s3_state *st)
 	PQclear(res);
 }
 
-/* Nubo keeps one version of an object: Suspended is kept as said, Enabled refused
- * rather than pretended. */
+/* Enabled or Suspended, as S3 has them (object-store/s3_version.h). */
 static void op_put_versioning(struct px_req *r, struct s3_state *st)
 {
 	int enabled = 0;
@@ -551,19 +583,24 @@ static void op_put_versioning(struct px_req *r, struct s3_state *st)
 		s3_fail(r, e, NULL, NULL, 0);
 		return;
 	}
-	if (enabled) {
-		s3_fail(r, S3E_NOT_IMPLEMENTED,
-		        "Bucket versioning is not implemented by this store", NULL, 0);
-		return;
-	}
 	if (bucket_exists(r, st) < 0)
 		return;
+	/* where the versions the bucket keeps from now on go */
+	char *vc = xasprintf("%s" S3_VERSIONS_SUFFIX, st->rq.bucket);
+	int created = 0;
+	enum store_err se = store_container_put(px_store(r), st->owner, vc, NULL, 0, &created);
+	free(vc);
+	if (se != STORE_OK) {
+		s3_fail(r, from_store(se, 0), NULL, NULL, 0);
+		return;
+	}
+	const char *state = enabled ? "Enabled" : "Suspended";
 	PGconn *db = db_acquire_timed(cfg.db, 5000);
 	int n = db ? DBX(db, err, sizeof err,
 	                 "INSERT INTO s3_buckets (name, account, versioning) VALUES ($1, $2,"
-	                 " 'Suspended') ON CONFLICT (name) DO UPDATE SET versioning = 'Suspended'"
+	                 " $3) ON CONFLICT (name) DO UPDATE SET versioning = $3"
 	                 " WHERE s3_buckets.account = $2",
-	                 st->rq.bucket, st->owner)
+	                 st->rq.bucket, st->owner, state)
 	           : -EIO;
 	if (db)
 		db_release(cfg.db, db);
@@ -656,6 +693,60 @@ static void op_list_objects(struct px_req *r, struct s3_state *st)
 	store_list_release(&l);
 }
 
+static struct s3_vctx vctx_of(struct px_req *r, const struct s3_state *st)
+{
+	return (struct s3_vctx){cfg.db, px_store(r), st->owner, st->rq.bucket, st->vstate};
+}
+
+/* ListObjectVersions: on any bucket (one that never had versioning lists its objects
+ * as "null" versions). */
+static void op_list_versions(struct px_req *r, struct s3_state *st)
+{
+	struct s3_request *q = &st->rq;
+	if (bucket_exists(r, st) < 0)
+		return;
+	struct s3_vctx c = vctx_of(r, st);
+	struct s3_vlist_query lq = {q->prefix, q->delimiter, q->key_marker, q->version_id_marker,
+	                            q->max_keys};
+	struct s3_vlist l;
+	enum s3_err e = s3_version_list(&c, &lq, &l);
+	if (e != S3_OK) {
+		s3_fail(r, e, NULL, NULL, 0);
+		return;
+	}
+	struct s3_object_entry *en = xcalloc(l.n + 1, sizeof *en);
+	for (size_t i = 0; i < l.n; i++)
+		en[i] = (struct s3_object_entry){.key = l.e[i].key,
+		                                 .prefix = l.e[i].prefix,
+		                                 .last_modified = l.e[i].ts,
+		                                 .etag = l.e[i].etag,
+		                                 .size = l.e[i].size,
+		                                 .version_id = l.e[i].version_id,
+		                                 .delete_marker = l.e[i].delete_marker,
+		                                 .not_latest = !l.e[i].latest};
+	const struct s3_ventry *last = l.n ? &l.e[l.n - 1] : NULL;
+	struct s3_owner o = owner_of(st);
+	struct s3_list_view v = {
+	    .version = 3,
+	    .bucket = q->bucket,
+	    .prefix = q->prefix,
+	    .delimiter = q->delimiter,
+	    .encoding_type = q->encoding_type,
+	    .max_keys = q->max_keys,
+	    .truncated = l.truncated,
+	    .marker = q->key_marker,
+	    .next_marker = l.truncated && last ? last->key : NULL,
+	    .version_id_marker = q->version_id_marker,
+	    .next_version_id_marker = last && !last->prefix ? last->version_id : NULL,
+	    .owner = &o,
+	    .e = en,
+	    .n = l.n,
+	};
+	s3_xml(r, 200, s3_view_list_objects(&v));
+	free(en);
+	s3_vlist_release(&l);
+}
+
 /* ---- objects ---- */
 
 /* Request headers that become stored metadata: x-amz-meta-* and the content headers
@@ -711,7 +802,7 @@ static void meta_release(struct meta_acc *m)
 	m->n = 0;
 }
 
-#define META_MULTIPART_ETAG "X-Object-Meta-Nubo-S3-Etag"
+#define META_MULTIPART_ETAG S3_META_MULTIPART_ETAG
 
 /* The object's headers as S3 sends them. */
 static void object_headers(struct px_req *r, const struct store_meta *m)
@@ -771,13 +862,49 @@ static int range_parse(const char *h, int64_t *first, int64_t *last)
 	return 1;
 }
 
-static int version_is_null(struct px_req *r, struct s3_state *st)
+static int version_id_ok(struct px_req *r, const char *id)
 {
-	if (st->rq.version_id && strcmp(st->rq.version_id, "null")) {
-		s3_fail(r, S3E_NO_SUCH_VERSION, NULL, NULL, 0);
+	if (!s3_version_id_valid(id)) {
+		s3_fail(r, S3E_INVALID_ARGUMENT, "Invalid version id specified", NULL, 0);
 		return 0;
 	}
 	return 1;
+}
+
+/* Where the versionId of the request is: 0, or answers (NoSuchVersion; a delete
+ * marker: MethodNotAllowed with x-amz-delete-marker, as S3 does). */
+static int version_where(struct px_req *r, struct s3_state *st, struct s3_vwhere *w)
+{
+	if (!version_id_ok(r, st->rq.version_id))
+		return -1;
+	struct s3_vctx c = vctx_of(r, st);
+	enum s3_err e = s3_version_find(&c, st->rq.key, st->rq.version_id, w);
+	if (e == S3_OK && !w->found)
+		e = S3E_NO_SUCH_VERSION;
+	if (e == S3_OK && w->delete_marker) {
+		px_add_header(r, "x-amz-delete-marker", "true");
+		px_add_header(r, "x-amz-version-id", w->version_id);
+		e = S3E_METHOD_NOT_ALLOWED;
+	}
+	if (e != S3_OK) {
+		s3_fail(r, e, NULL, NULL, 0);
+		return -1;
+	}
+	return 0;
+}
+
+/* The latest version's headers on a versioned bucket: its id, and whether it is a
+ * delete marker. */
+static void latest_headers(struct px_req *r, struct s3_state *st, int want_marker)
+{
+	struct s3_vwhere w;
+	struct s3_vctx c = vctx_of(r, st);
+	if (st->vstate == S3_VER_OFF || s3_version_find(&c, st->rq.key, NULL, &w) != S3_OK ||
+	    !w.found || w.delete_marker != want_marker)
+		return;
+	if (want_marker)
+		px_add_header(r, "x-amz-delete-marker", "true");
+	px_add_header(r, "x-amz-version-id", w.version_id);
 }
 
 static void op_get_object(struct px_req *r, struct s3_state *st)
@@ -788,18 +915,29 @@ static void op_get_object(struct px_req *r, struct s3_state *st)
 	int64_t first = 0, last = -1;
 	int ranged = range_parse(px_header(r, "Range"), &first, &last);
 	int head = st->rq.op == S3_HEAD_OBJECT;
-	if (!version_is_null(r, st))
+	struct s3_vwhere vw = {0};
+	if (st->rq.version_id && version_where(r, st, &vw) < 0)
 		return;
-	enum store_err e = head ? store_head(px_store(r), st->owner, st->rq.bucket, st->rq.key, &m)
-	                        : store_get_open(px_store(r), st->owner, st->rq.bucket, st->rq.key,
-	                                         first, last, &m, &off, &len, &g);
+	const char *container = vw.found ? vw.container : st->rq.bucket;
+	const char *object = vw.found ? vw.object : st->rq.key;
+	enum store_err e = head ? store_head(px_store(r), st->owner, container, object, &m)
+	                        : store_get_open(px_store(r), st->owner, container, object, first,
+	                                         last, &m, &off, &len, &g);
 	if (e != STORE_OK) {
 		store_meta_release(&m);
+		if (e == STORE_NOT_FOUND && !vw.found)
+			latest_headers(r, st, 1);
 		s3_fail(r,
 		        e == STORE_NOT_FOUND && bucket_exists(r, st) < 0 ? S3E_NO_SUCH_BUCKET
 		                                                         : from_store(e, 1),
 		        NULL, NULL, 0);
 		return;
+	}
+	if (vw.found) {
+		snprintf(m.timestamp, sizeof m.timestamp, "%s", vw.ts);
+		px_add_header(r, "x-amz-version-id", vw.version_id);
+	} else {
+		latest_headers(r, st, 0);
 	}
 	object_headers(r, &m);
 	px_add_header(r, "x-amz-request-id", px_trans_id(r));
@@ -818,10 +956,37 @@ static void op_get_object(struct px_req *r, struct s3_state *st)
 	store_meta_release(&m);
 }
 
+/* DeleteObject on a versioned bucket, or of one version: answers. */
+static void delete_versioned(struct px_req *r, struct s3_state *st)
+{
+	struct s3_vctx c = vctx_of(r, st);
+	char id[S3_VERSION_ID_LEN + 1];
+	int marker = 1;
+	enum s3_err e;
+	if (st->rq.version_id) {
+		if (!version_id_ok(r, st->rq.version_id))
+			return;
+		e = s3_version_delete(&c, st->rq.key, st->rq.version_id, &marker);
+		snprintf(id, sizeof id, "%s", st->rq.version_id);
+	} else {
+		e = s3_version_delete_current(&c, st->rq.key, id);
+	}
+	if (e != S3_OK) {
+		s3_fail(r, e, NULL, NULL, 0);
+		return;
+	}
+	if (marker)
+		px_add_header(r, "x-amz-delete-marker", "true");
+	px_add_header(r, "x-amz-version-id", id);
+	s3_empty(r, 204);
+}
+
 static void op_delete_object(struct px_req *r, struct s3_state *st)
 {
-	if (!version_is_null(r, st))
+	if (st->rq.version_id || st->vstate != S3_VER_OFF) {
+		delete_versioned(r, st);
 		return;
+	}
 	enum store_err e = store_delete(px_store(r), st->owner, st->rq.bucket, st->rq.key);
 	if (e == STORE_NOT_FOUND && bucket_exists(r, st) < 0)
 		return;
@@ -840,17 +1005,31 @@ static void op_delete_objects(struct px_req *r, struct s3_state *st)
 		return;
 	}
 	struct s3_delete_entry *out = xcalloc(d.n, sizeof *out);
+	char(*ids)[S3_VERSION_ID_LEN + 1] = xcalloc(d.n, sizeof *ids);
 	for (size_t i = 0; i < d.n; i++) {
 		out[i].key = d.keys[i];
 		out[i].version_id = d.version_ids[i];
-		if (d.version_ids[i] && strcmp(d.version_ids[i], "null")) {
+		if (d.version_ids[i] && !s3_version_id_valid(d.version_ids[i])) {
 			out[i].err = S3E_NO_SUCH_VERSION;
+			continue;
+		}
+		if (d.version_ids[i] || st->vstate != S3_VER_OFF) {
+			struct s3_vctx c = vctx_of(r, st);
+			if (d.version_ids[i]) {
+				out[i].err = s3_version_delete(&c, d.keys[i], d.version_ids[i],
+				                               &out[i].delete_marker);
+			} else {
+				out[i].marker_version_id = ids[i];
+				out[i].delete_marker = 1;
+				out[i].err = s3_version_delete_current(&c, d.keys[i], ids[i]);
+			}
 			continue;
 		}
 		enum store_err se = store_delete(px_store(r), st->owner, st->rq.bucket, d.keys[i]);
 		out[i].err = se == STORE_OK || se == STORE_NOT_FOUND ? S3_OK : from_store(se, 1);
 	}
 	s3_xml(r, 200, s3_view_delete_result(out, d.n, d.quiet));
+	free(ids);
 	free(out);
 	s3_delete_req_release(&d);
 }
@@ -912,6 +1091,42 @@ static int put_open(struct px_req *r, struct s3_state *st, const char *container
 	return 0;
 }
 
+/* A write to a versioned bucket keeps the current version first (s3_version.h):
+ * 0, or answers. */
+static int version_write_begin(struct px_req *r, struct s3_state *st)
+{
+	if (st->vstate == S3_VER_OFF)
+		return 0;
+	struct s3_vctx c = vctx_of(r, st);
+	enum s3_err e = s3_version_write_prepare(&c, st->rq.key, &st->vw);
+	if (e != S3_OK) {
+		store_meta_release(&st->vw.current);
+		s3_fail(r, e, NULL, NULL, 0);
+		return -1;
+	}
+	st->vw_active = 1;
+	return 0;
+}
+
+/* ...and records the new version once written (m: its meta), or drops what
+ * begin kept aside (m NULL). Adds x-amz-version-id; 0, or -1 when the version could
+ * not be recorded (not answered). */
+static int version_write_end(struct px_req *r, struct s3_state *st, const struct store_meta *m)
+{
+	if (!st->vw_active)
+		return 0;
+	struct s3_vctx c = vctx_of(r, st);
+	st->vw_active = 0;
+	if (!m) {
+		s3_version_write_abort(&c, &st->vw);
+		return 0;
+	}
+	if (s3_version_write_commit(&c, st->rq.key, &st->vw, m) != S3_OK)
+		return -1;
+	px_add_header(r, "x-amz-version-id", st->vw.new_id);
+	return 0;
+}
+
 static void op_put_object_begin(struct px_req *r, struct s3_state *st)
 {
 	if (px_header(r, "x-amz-acl")) {
@@ -921,7 +1136,10 @@ static void op_put_object_begin(struct px_req *r, struct s3_state *st)
 			return;
 		}
 	}
-	(void)put_open(r, st, st->rq.bucket, st->rq.key, 1);
+	if (version_write_begin(r, st) < 0)
+		return;
+	if (put_open(r, st, st->rq.bucket, st->rq.key, 1) < 0)
+		version_write_end(r, st, NULL);
 }
 
 static void op_put_object_finish(struct px_req *r, struct s3_state *st)
@@ -931,7 +1149,13 @@ static void op_put_object_finish(struct px_req *r, struct s3_state *st)
 	st->put = NULL;
 	if (e != STORE_OK) {
 		store_meta_release(&m);
+		version_write_end(r, st, NULL);
 		s3_fail(r, from_store(e, 0), NULL, NULL, 0);
+		return;
+	}
+	if (version_write_end(r, st, &m) < 0) {
+		store_meta_release(&m);
+		s3_fail(r, S3E_SERVICE_UNAVAILABLE, NULL, NULL, 0);
 		return;
 	}
 	char *et = xasprintf("\"%s\"", m.etag);
@@ -941,18 +1165,19 @@ static void op_put_object_finish(struct px_req *r, struct s3_state *st)
 	s3_empty(r, 200);
 }
 
-/* x-amz-copy-source "[/]bucket/key[?versionId=null]", URL-encoded. 0 with bucket and
- * key (owned), or answers. */
-static int copy_source(struct px_req *r, char bucket[S3_BUCKET_MAX + 1], char **key)
+/* x-amz-copy-source "[/]bucket/key[?versionId=ID]", URL-encoded. 0 with bucket, key
+ * and version id (owned, NULL when absent), or answers. */
+static int copy_source(struct px_req *r, char bucket[S3_BUCKET_MAX + 1], char **key, char **vid)
 {
 	const char *src = px_header(r, "x-amz-copy-source");
 	char *dec = NULL, *q;
-	*key = NULL;
+	*key = *vid = NULL;
 	if (!src || !(dec = px_unescape(src[0] == '/' ? src + 1 : src, 0)))
 		goto bad;
 	if ((q = strstr(dec, "?versionId="))) {
-		if (strcmp(q + 11, "null"))
+		if (!s3_version_id_valid(q + 11))
 			goto bad;
+		*vid = xstrdup(q + 11);
 		*q = 0;
 	}
 	char *slash = strchr(dec, '/');
@@ -966,6 +1191,8 @@ static int copy_source(struct px_req *r, char bucket[S3_BUCKET_MAX + 1], char **
 	free(dec);
 	return 0;
 bad:
+	free(*vid);
+	*vid = NULL;
 	free(dec);
 	s3_fail(r, S3E_INVALID_ARGUMENT,
 	        "Copy Source must mention the source bucket and key: "
@@ -991,18 +1218,40 @@ static int copy_source_account(struct px_req *r, struct s3_state *st, const char
 	return 0;
 }
 
+/* Where version vid of the copy source is: 0, or answers. */
+static int copy_source_version(struct px_req *r, const char *account, const char *bucket,
+                               const char *key, const char *vid, struct s3_vwhere *w)
+{
+	struct s3_vctx c = {cfg.db, px_store(r), account, bucket, S3_VER_OFF};
+	enum s3_err e = s3_version_find(&c, key, vid, w);
+	if (e == S3_OK && !w->found)
+		e = S3E_NO_SUCH_VERSION;
+	if (e == S3_OK && w->delete_marker) {
+		s3_fail(r, S3E_INVALID_REQUEST,
+		        "The source of a copy request may not specifically refer to a delete "
+		        "marker by version id.",
+		        NULL, 0);
+		return -1;
+	}
+	if (e != S3_OK) {
+		s3_fail(r, e, NULL, NULL, 0);
+		return -1;
+	}
+	return 0;
+}
+
 static void op_copy_object(struct px_req *r, struct s3_state *st)
 {
-	char sb[S3_BUCKET_MAX + 1], *sk = NULL, sacc[ACCOUNT_MAX];
+	char sb[S3_BUCKET_MAX + 1], *sk = NULL, *svid = NULL, sacc[ACCOUNT_MAX];
 	struct store_meta m = {0};
 	struct meta_acc meta = {.n = 0};
-	if (copy_source(r, sb, &sk) < 0)
+	if (copy_source(r, sb, &sk, &svid) < 0)
 		return;
 	if (copy_source_account(r, st, sb, sacc) < 0)
 		goto out;
 	const char *dir = px_header(r, "x-amz-metadata-directive");
 	int replace = dir && !strcasecmp(dir, "REPLACE");
-	if (!replace && !strcmp(sb, st->rq.bucket) && !strcmp(sk, st->rq.key)) {
+	if (!replace && !svid && !strcmp(sb, st->rq.bucket) && !strcmp(sk, st->rq.key)) {
 		s3_fail(r, S3E_INVALID_REQUEST,
 		        "This copy request is illegal because it is trying to copy an object to "
 		        "itself without changing the object's metadata, storage class, website "
@@ -1012,16 +1261,29 @@ static void op_copy_object(struct px_req *r, struct s3_state *st)
 	}
 	if (replace)
 		px_headers_each(r, meta_collect, &meta);
-	enum store_err e = store_copy(px_store(r), sacc, sb, sk, st->owner, st->rq.bucket,
+	struct s3_vwhere src = {0};
+	if (svid && copy_source_version(r, sacc, sb, sk, svid, &src) < 0)
+		goto out;
+	if (version_write_begin(r, st) < 0)
+		goto out;
+	enum store_err e = store_copy(px_store(r), sacc, src.found ? src.container : sb,
+	                              src.found ? src.object : sk, st->owner, st->rq.bucket,
 	                              st->rq.key, replace ? meta.kv : NULL, meta.n,
 	                              replace ? px_header(r, "Content-Type") : NULL, &m);
-	if (e != STORE_OK)
+	if (e != STORE_OK) {
+		version_write_end(r, st, NULL);
 		s3_fail(r, from_store(e, 1), NULL, NULL, 0);
-	else
+	} else if (version_write_end(r, st, &m) < 0) {
+		s3_fail(r, S3E_SERVICE_UNAVAILABLE, NULL, NULL, 0);
+	} else {
+		if (src.found)
+			px_add_header(r, "x-amz-copy-source-version-id", src.version_id);
 		s3_xml(r, 200, s3_view_copy_result(m.etag, m.timestamp, 0));
+	}
 out:
 	meta_release(&meta);
 	store_meta_release(&m);
+	free(svid);
 	free(sk);
 }
 
@@ -1154,7 +1416,7 @@ static void op_upload_part_begin(struct px_req *r, struct s3_state *st)
 
 static void op_upload_part_copy(struct px_req *r, struct s3_state *st)
 {
-	char sb[S3_BUCKET_MAX + 1], *sk = NULL, sacc[ACCOUNT_MAX];
+	char sb[S3_BUCKET_MAX + 1], *sk = NULL, *svid = NULL, sacc[ACCOUNT_MAX];
 	struct store_meta m = {0};
 	if (px_header(r, "x-amz-copy-source-range")) {
 		s3_fail(r, S3E_NOT_IMPLEMENTED, "x-amz-copy-source-range is not implemented", NULL,
@@ -1165,13 +1427,16 @@ static void op_upload_part_copy(struct px_req *r, struct s3_state *st)
 	if (!up)
 		return;
 	PQclear(up);
-	if (copy_source(r, sb, &sk) < 0)
+	if (copy_source(r, sb, &sk, &svid) < 0)
 		return;
-	if (copy_source_account(r, st, sb, sacc) == 0) {
+	struct s3_vwhere src = {0};
+	if (copy_source_account(r, st, sb, sacc) == 0 &&
+	    (!svid || copy_source_version(r, sacc, sb, sk, svid, &src) == 0)) {
 		char *seg = segments_of(st->rq.bucket),
 		     *name = part_name(st->rq.upload_id, st->rq.part_number);
-		enum store_err e =
-		    store_copy(px_store(r), sacc, sb, sk, st->owner, seg, name, NULL, 0, NULL, &m);
+		enum store_err e = store_copy(px_store(r), sacc, src.found ? src.container : sb,
+		                              src.found ? src.object : sk, st->owner, seg, name,
+		                              NULL, 0, NULL, &m);
 		if (e != STORE_OK)
 			s3_fail(r, from_store(e, 1), NULL, NULL, 0);
 		else
@@ -1180,6 +1445,7 @@ static void op_upload_part_copy(struct px_req *r, struct s3_state *st)
 		free(name);
 	}
 	store_meta_release(&m);
+	free(svid);
 	free(sk);
 }
 
@@ -1420,6 +1686,8 @@ static void op_complete_multipart(struct px_req *r, struct s3_state *st)
 	nkv++;
 	struct store_put_opts o = {(int64_t)total, NULL,
 	                           PQgetisnull(up, 0, 0) ? NULL : db_val(up, 0, 0), kv, nkv};
+	if (version_write_begin(r, st) < 0)
+		goto out;
 	e = store_put_begin(px_store(r), st->owner, st->rq.bucket, st->rq.key, &o, &put);
 	seg = segments_of(st->rq.bucket);
 	for (size_t i = 0; e == STORE_OK && i < np; i++)
@@ -1428,12 +1696,18 @@ static void op_complete_multipart(struct px_req *r, struct s3_state *st)
 	if (e != STORE_OK) {
 		if (put)
 			store_put_abort(put);
+		version_write_end(r, st, NULL);
 		s3_fail(r, from_store(e, 0), NULL, NULL, 0);
 		goto out;
 	}
 	e = store_put_finish(put, &done);
 	if (e != STORE_OK) {
+		version_write_end(r, st, NULL);
 		s3_fail(r, from_store(e, 0), NULL, NULL, 0);
+		goto out;
+	}
+	if (version_write_end(r, st, &done) < 0) {
+		s3_fail(r, S3E_SERVICE_UNAVAILABLE, NULL, NULL, 0);
 		goto out;
 	}
 	parts_delete(r, st, &l);
@@ -1471,7 +1745,7 @@ static const struct op_row {
     {S3_GET_BUCKET_LOCATION, B_NONE, 1, 1, op_location, NULL},
     {S3_LIST_OBJECTS, B_NONE, 1, 0, op_list_objects, NULL},
     {S3_LIST_OBJECTS_V2, B_NONE, 1, 0, op_list_objects, NULL},
-    {S3_LIST_OBJECT_VERSIONS, B_NONE, 1, 0, op_list_objects, NULL},
+    {S3_LIST_OBJECT_VERSIONS, B_NONE, 1, 0, op_list_versions, NULL},
     {S3_LIST_MULTIPART_UPLOADS, B_NONE, 1, 1, op_list_uploads, NULL},
     {S3_GET_BUCKET_ACL, B_NONE, 1, 1, op_get_bucket_acl, NULL},
     {S3_PUT_BUCKET_ACL, B_XML, 1, 1, NULL, op_put_bucket_acl},
@@ -1633,6 +1907,7 @@ static void s3_finish(struct px_req *r)
 			store_put_abort(st->put); /* nothing of a refused body is kept */
 			st->put = NULL;
 		}
+		version_write_end(r, st, NULL);
 		s3_fail(r, e, NULL, NULL, 0);
 		return;
 	}
@@ -1649,6 +1924,7 @@ static void s3_end(struct px_req *r)
 		return;
 	if (st->put)
 		store_put_abort(st->put);
+	version_write_end(r, st, NULL);
 	sigv4_chunks_free(st->chunks);
 	s3_request_release(&st->rq);
 	free(st->body);

@@ -183,10 +183,11 @@ char *s3_view_list_objects(const struct s3_list_view *v)
 		s3_xw_long(&w, "KeyCount", (long long)v->n); /* keys and common prefixes */
 	} else {
 		keytext(&w, "KeyMarker", v->marker ? v->marker : "", url);
-		s3_xw_text(&w, "VersionIdMarker", "");
+		s3_xw_text(&w, "VersionIdMarker", v->version_id_marker ? v->version_id_marker : "");
 		if (v->truncated && v->next_marker) {
 			keytext(&w, "NextKeyMarker", v->next_marker, url);
-			s3_xw_text(&w, "NextVersionIdMarker", "null");
+			s3_xw_text(&w, "NextVersionIdMarker",
+			           v->next_version_id_marker ? v->next_version_id_marker : "null");
 		}
 	}
 	s3_xw_long(&w, "MaxKeys", v->max_keys);
@@ -204,7 +205,7 @@ char *s3_view_list_objects(const struct s3_list_view *v)
 		keytext(&w, "Key", e->key, url);
 		if (v->version == 3) {
 			s3_xw_text(&w, "VersionId", e->version_id ? e->version_id : "null");
-			s3_xw_bool(&w, "IsLatest", 1);
+			s3_xw_bool(&w, "IsLatest", !e->not_latest);
 		}
 		iso(&w, "LastModified", e->last_modified);
 		if (!e->delete_marker) {
@@ -334,6 +335,10 @@ char *s3_view_delete_result(const struct s3_delete_entry *d, size_t n, int quiet
 		s3_xw_open(&w, tag, NULL);
 		s3_xw_text(&w, "Key", d[i].key);
 		s3_xw_text(&w, "VersionId", d[i].version_id);
+		if (d[i].err == S3_OK && d[i].delete_marker) {
+			s3_xw_bool(&w, "DeleteMarker", 1);
+			s3_xw_text(&w, "DeleteMarkerVersionId", d[i].marker_version_id);
+		}
 		if (d[i].err != S3_OK) {
 			s3_xw_text(&w, "Code", s3_err_code(d[i].err));
 			s3_xw_text(&w, "Message", s3_err_message(d[i].err));

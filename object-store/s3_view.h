@@ -39,6 +39,7 @@ struct s3_object_entry {
 	uint64_t size;
 	const char *version_id; /* ListVersions: NULL renders "null" */
 	int delete_marker;      /* ListVersions */
+	int not_latest;         /* ListVersions: IsLatest false */
 };
 
 struct s3_list_view {
@@ -49,6 +50,7 @@ struct s3_list_view {
 	const char *marker, *next_marker;                         /* v1 (and 3: key-marker) */
 	const char *continuation_token, *next_continuation_token; /* v2 */
 	const char *start_after;                                  /* v2 */
+	const char *version_id_marker, *next_version_id_marker;   /* 3; next: NULL renders "null" */
 	int fetch_owner;                                          /* v2: Owner shown */
 	const struct s3_owner *owner;
 	const struct s3_object_entry *e;
@@ -94,7 +96,9 @@ char *s3_view_copy_result(const char *etag, const char *last_modified, int part)
 
 struct s3_delete_entry {
 	const char *key, *version_id;
-	enum s3_err err; /* S3_OK: deleted */
+	enum s3_err err;               /* S3_OK: deleted */
+	int delete_marker;             /* a delete marker was made or removed */
+	const char *marker_version_id; /* the marker made (DeleteMarkerVersionId) */
 };
 /* DeleteResult: with quiet only the errors. */
 char *s3_view_delete_result(const struct s3_delete_entry *d, size_t n, int quiet);

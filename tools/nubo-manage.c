@@ -88,6 +88,28 @@ static int bootstrap_catalog(PGconn *db, const struct conf *c, char *err, size_t
 	return 0;
 }
 
+/* The same proxy's S3 endpoint (service type "s3", the proxy's root), so clients can
+ * discover it in the catalog. */
+static int bootstrap_s3_catalog(PGconn *db, const char *pub, int n, const char *region, char *err,
+                                size_t errlen)
+{
+	char url[600];
+	snprintf(url, sizeof(url), "%.*s", n, pub);
+	if (DBX(db, err, errlen,
+	        "INSERT INTO services (id, type, name)"
+	        " VALUES (md5('service-' || $1)::uuid::text, $1, $2) ON CONFLICT DO NOTHING",
+	        "s3", "s3") < 0 ||
+	    DBX(db, err, errlen,
+	        "INSERT INTO endpoints (id, service_id, region_id, interface, url)"
+	        " VALUES (md5('endpoint-' || $1 || '-public')::uuid::text,"
+	        " md5('service-' || $1)::uuid::text, $2, 'public', $3)"
+	        " ON CONFLICT (id) DO UPDATE SET url = EXCLUDED.url,"
+	        " region_id = EXCLUDED.region_id",
+	        "s3", region, url) < 0)
+		return -1;
+	return 0;
+}
+
 /* The object store's Swift endpoint, when [objstore] public_url names its proxy. */
 static int bootstrap_objstore_catalog(PGconn *db, const struct conf *c, char *err, size_t errlen)
 {
@@ -112,7 +134,7 @@ static int bootstrap_objstore_catalog(PGconn *db, const struct conf *c, char *er
 	        " region_id = EXCLUDED.region_id",
 	        "object-store", region, url) < 0)
 		return -1;
-	return 0;
+	return bootstrap_s3_catalog(db, pub, (int)n, region, err, errlen);
 }
 
 static int bootstrap(PGconn *db, const struct conf *c, char *err, size_t errlen)
