@@ -23,6 +23,7 @@ static const struct {
     {"routers", "net_routers", &net_res_router},
     {"floatingips", "net_floatingips", &net_res_floatingip},
     {"security-groups", "net_secgroups", &net_res_secgroup},
+    {"subnetpools", "net_subnetpools", &net_res_subnetpool},
 };
 
 /* The row of the collection r's URL names, after checking the caller may tag id. */
@@ -185,7 +186,8 @@ static void tags_clear(struct req *r, struct resp *w)
 	}
 
 static const struct httpd_route tag_route_list[] = {
-    TAG_ROUTES("networks"), TAG_ROUTES("subnets"),     TAG_ROUTES("ports"),
-    TAG_ROUTES("routers"),  TAG_ROUTES("floatingips"), TAG_ROUTES("security-groups"),
+    TAG_ROUTES("networks"),    TAG_ROUTES("subnets"),     TAG_ROUTES("ports"),
+    TAG_ROUTES("routers"),     TAG_ROUTES("floatingips"), TAG_ROUTES("security-groups"),
+    TAG_ROUTES("subnetpools"),
 };
 HTTPD_TABLE(net_tag_routes, tag_route_list, &network_hooks);
