@@ -343,6 +343,7 @@ static void subnet_create(struct req *r, struct resp *w)
 	struct pool pools[SUBNET_MAX_POOLS + 1];
 	int npools = 0;
 	char nproject[96];
+	int pool_locked = 0; /* held until the subnet is committed (or not) */
 	if (wire_parse_wrapped(r, w, "subnet", subnet_fields, NFIELDS, in) < 0)
 		return;
 	if (!in->network_id) {
@@ -365,6 +366,11 @@ static void subnet_create(struct req *r, struct resp *w)
 	}
 	if (in->subnetpool_id) {
 		char chosen[24];
+		if (net_subnetpool_lock(r->ctx->db, in->subnetpool_id, 1) < 0) {
+			resp_db_error(r, w, "subnet pool lock failed");
+			goto out;
+		}
+		pool_locked = 1;
 		if (net_subnetpool_choose(r, w, r->ctx->db, in->subnetpool_id, in->cidr,
 		                          in->prefixlen, chosen) < 0)
 			goto out;
@@ -440,6 +446,8 @@ static void subnet_create(struct req *r, struct resp *w)
 	if (net_tx(r, w, subnet_create_tx, &c) == 0)
 		net_answer(r, w, &net_res_subnet, c.id, 201);
 out:
+	if (pool_locked)
+		net_subnetpool_lock(r->ctx->db, in->subnetpool_id, 0);
 	json_decref(c.pools);
 	json_decref(c.dns);
 	json_decref(c.routes);

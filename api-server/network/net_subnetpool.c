@@ -552,6 +552,17 @@ int net_subnetpool_choose(struct req *r, struct resp *w, PGconn *db, const char 
 	return 0;
 }
 
+int net_subnetpool_lock(PGconn *db, const char *pool_id, int lock)
+{
+	char err[256];
+	return DBX(db, err, sizeof err,
+	           lock ? "SELECT pg_advisory_lock(hashtext('netpool:' || $1))"
+	                : "SELECT pg_advisory_unlock(hashtext('netpool:' || $1))",
+	           pool_id) < 0
+	           ? -EIO
+	           : 0;
+}
+
 int net_subnetpool_claim_tx(struct req *r, struct resp *w, PGconn *db, const char *pool_id,
                             const char *subnet_id, const char *cidr)
 {

@@ -116,6 +116,7 @@ static void tags_replace(struct req *r, struct resp *w)
 		tags_answer(r, w, 200);
 }
 
+/* Its body is not read: Neutron ignores it (and Tempest sends the JSON text "{}"). */
 static void tag_add(struct req *r, struct resp *w)
 {
 	char err[256];
@@ -180,7 +181,8 @@ static void tags_clear(struct req *r, struct resp *w)
 	    {"PUT", "/network/v2.0/" coll "/{}/tags", tags_replace, POL_NETWORK_WRITE, 0},         \
 	    {"DELETE", "/network/v2.0/" coll "/{}/tags", tags_clear, POL_NETWORK_WRITE, 0},        \
 	    {"GET", "/network/v2.0/" coll "/{}/tags/{}", tag_check, POL_NETWORK_READ, 0},          \
-	    {"PUT", "/network/v2.0/" coll "/{}/tags/{}", tag_add, POL_NETWORK_WRITE, 0},           \
+	    {"PUT", "/network/v2.0/" coll "/{}/tags/{}", tag_add, POL_NETWORK_WRITE,               \
+	     HTTPD_RAW_BODY},                                                                      \
 	{                                                                                          \
 		"DELETE", "/network/v2.0/" coll "/{}/tags/{}", tag_delete, POL_NETWORK_WRITE, 0    \
 	}

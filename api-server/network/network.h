@@ -146,6 +146,9 @@ int net_pool_pick(const struct net_prefix *pool, size_t np, const struct net_pre
  * default). 0 with out (canonical a.b.c.d/n); or answers w and returns < 0. */
 int net_subnetpool_choose(struct req *r, struct resp *w, PGconn *db, const char *pool_id,
                           const char *cidr, long prefixlen, char out[24]);
+/* Takes (lock 1) or gives back (lock 0) the session's hold on pool_id that
+ * serialises choosing and claiming its blocks across requests. 0 or -EIO. */
+int net_subnetpool_lock(PGconn *db, const char *pool_id, int lock);
 /* Inside the subnet's transaction: locks the pool, refuses (409) a CIDR another of the
  * pool's subnets now overlaps (a concurrent create took it) and records subnet_id as
  * allocated from it. 0; or answers w and returns < 0. */
