@@ -36,6 +36,7 @@ const struct httpd_table *const routes_all[] = {
     &secgroup_routes,
     &net_quota_routes,
     &net_tag_routes,
+    &subnetpool_routes,
     &net_metadata_routes,
     &network_proxy_routes,
     &floating_ip_proxy_routes,

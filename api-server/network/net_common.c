@@ -477,6 +477,8 @@ int net_tx(struct req *r, struct resp *w, int (*fn)(struct req *r, struct resp *
            void *arg)
 {
 	PGconn *db = r->ctx->db;
+	if (net_in_bulk()) /* the bulk's transaction: it commits or rolls back */
+		return fn(r, w, arg);
 	if (db_begin(db) < 0) {
 		resp_db_error(r, w, "begin failed");
 		return -EIO;

@@ -166,6 +166,8 @@ static int network_create_tx(struct req *r, struct resp *w, void *arg)
 
 static void network_create(struct req *r, struct resp *w)
 {
+	if (net_bulk(r, w, &net_res_network, network_create))
+		return;
 	struct network_create c;
 	network_in_init(&c.in);
 	if (wire_parse_wrapped(r, w, "network", network_fields, NFIELDS, &c.in) < 0)
@@ -232,7 +234,7 @@ static int network_delete_tx(struct req *r, struct resp *w, void *arg)
 	char err[512];
 	PGresult *q = DBQ(db, err, sizeof err,
 	                  "SELECT count(*) FROM net_ports WHERE network_id = $1 AND"
-	                  " device_owner <> 'network:dhcp'",
+	                  " device_owner NOT IN ('network:dhcp', 'network:floatingip')",
 	                  id);
 	if (!q) {
 		resp_db_error(r, w, err);
@@ -247,7 +249,13 @@ static int network_delete_tx(struct req *r, struct resp *w, void *arg)
 		          id);
 		return -EBUSY;
 	}
-	if (DBX(db, err, sizeof err, "DELETE FROM net_ports WHERE network_id = $1", id) < 0 ||
+	/* Neutron: an external network's floating IPs go with it (their ports are the
+	 * network's own, not "in use") */
+	if (DBX(db, err, sizeof err,
+	        "WITH f AS (DELETE FROM net_floatingips WHERE network_id = $1 RETURNING id)"
+	        " DELETE FROM net_tags WHERE resource_id IN (SELECT id FROM f)",
+	        id) < 0 ||
+	    DBX(db, err, sizeof err, "DELETE FROM net_ports WHERE network_id = $1", id) < 0 ||
 	    DBX(db, err, sizeof err,
 	        "DELETE FROM net_tags WHERE resource_id = $1 OR resource_id IN"
 	        " (SELECT id FROM net_subnets WHERE network_id = $1)",
@@ -294,7 +302,8 @@ static void network_v2(struct req *r, struct resp *w)
 	                                       {"router", "routers"},
 	                                       {"floatingip", "floatingips"},
 	                                       {"security_group", "security-groups"},
-	                                       {"security_group_rule", "security-group-rules"}};
+	                                       {"security_group_rule", "security-group-rules"},
+	                                       {"subnetpool", "subnetpools"}};
 	for (size_t i = 0; i < sizeof(colls) / sizeof(colls[0]); i++) {
 		char *href = xasprintf("%s/network/v2.0/%s", r->ctx->api->public_url, colls[i][1]);
 		json_array_append_new(res, json_pack("{s:s,s:s,s:[{s:s,s:s}]}", "name", colls[i][0],
@@ -356,6 +365,7 @@ static const struct {
     {"project-id", "project_id field enabled",
      "Extension that indicates that project_id field "
      "is enabled."},
+    {"subnet_allocation", "Subnet Allocation", "Enables allocation of subnets from a subnet pool"},
     {"stateful-security-group", "Stateful security group",
      "Indicates if the security group is stateful or not"},
 };

@@ -424,6 +424,8 @@ static int port_create_tx(struct req *r, struct resp *w, void *arg)
 
 static void port_create(struct req *r, struct resp *w)
 {
+	if (net_bulk(r, w, &net_res_port, port_create))
+		return;
 	struct port_create c;
 	port_in_init(&c.in);
 	struct port_in *in = &c.in;

@@ -35,7 +35,8 @@ const struct net_res net_res_subnet = {"Subnet",
 
 struct subnet_in {
 	char *name, *description, *project_id, *tenant_id, *network_id, *cidr, *gateway_ip;
-	long ip_version;
+	char *subnetpool_id;
+	long ip_version, prefixlen;
 	int enable_dhcp;
 	int gateway_null; /* "gateway_ip": null */
 	json_t *pools, *dns, *routes;
@@ -55,6 +56,8 @@ static const struct jfield subnet_fields[] = {
     {"allocation_pools", J_ARRAY, F(pools), 0, 0, 0, 1, 0},
     {"dns_nameservers", J_ARRAY, F(dns), 0, 0, 0, 1, 0},
     {"host_routes", J_ARRAY, F(routes), 0, 0, 0, 1, 0},
+    {"subnetpool_id", J_STR, F(subnetpool_id), 0, 64, 0, 1, 0},
+    {"prefixlen", J_INT, F(prefixlen), 0, 32, 0, 1, 0},
 };
 #undef F
 #define NFIELDS (sizeof(subnet_fields) / sizeof(subnet_fields[0]))
@@ -62,7 +65,7 @@ static const struct jfield subnet_fields[] = {
 static void subnet_in_init(struct subnet_in *in)
 {
 	memset(in, 0, sizeof(*in));
-	in->ip_version = -1;
+	in->ip_version = in->prefixlen = -1;
 	in->enable_dhcp = -1;
 }
 
@@ -318,6 +321,9 @@ static int subnet_create_tx(struct req *r, struct resp *w, void *arg)
 		resp_db_error(r, w, err);
 		return -EIO;
 	}
+	if (in->subnetpool_id &&
+	    net_subnetpool_claim_tx(r, w, db, in->subnetpool_id, c->id, c->cidr) < 0)
+		return -EBUSY;
 	if (dhcp && subnet_dhcp_port(r, w, db, in->network_id, c->project, c->id) < 0)
 		return -EIO;
 	if (net_touch(db, r->id, err, sizeof err) < 0) {
@@ -329,12 +335,15 @@ static int subnet_create_tx(struct req *r, struct resp *w, void *arg)
 
 static void subnet_create(struct req *r, struct resp *w)
 {
+	if (net_bulk(r, w, &net_res_subnet, subnet_create))
+		return;
 	struct subnet_create c = {.pools = NULL};
 	subnet_in_init(&c.in);
 	struct subnet_in *in = &c.in;
 	struct pool pools[SUBNET_MAX_POOLS + 1];
 	int npools = 0;
 	char nproject[96];
+	int pool_locked = 0; /* held until the subnet is committed (or not) */
 	if (wire_parse_wrapped(r, w, "subnet", subnet_fields, NFIELDS, in) < 0)
 		return;
 	if (!in->network_id) {
@@ -354,6 +363,19 @@ static void subnet_create(struct req *r, struct resp *w)
 		    "Invalid input for ip_version. Reason: %ld is not in valid_values [4, 6].",
 		    in->ip_version);
 		goto out;
+	}
+	if (in->subnetpool_id) {
+		char chosen[24];
+		if (net_subnetpool_lock(r->ctx->db, in->subnetpool_id, 1) < 0) {
+			resp_db_error(r, w, "subnet pool lock failed");
+			goto out;
+		}
+		pool_locked = 1;
+		if (net_subnetpool_choose(r, w, r->ctx->db, in->subnetpool_id, in->cidr,
+		                          in->prefixlen, chosen) < 0)
+			goto out;
+		free(in->cidr);
+		in->cidr = xstrdup(chosen);
 	}
 	if (!in->cidr) {
 		net_error(
@@ -424,6 +446,8 @@ static void subnet_create(struct req *r, struct resp *w)
 	if (net_tx(r, w, subnet_create_tx, &c) == 0)
 		net_answer(r, w, &net_res_subnet, c.id, 201);
 out:
+	if (pool_locked)
+		net_subnetpool_lock(r->ctx->db, in->subnetpool_id, 0);
 	json_decref(c.pools);
 	json_decref(c.dns);
 	json_decref(c.routes);

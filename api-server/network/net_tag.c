@@ -23,6 +23,7 @@ static const struct {
     {"routers", "net_routers", &net_res_router},
     {"floatingips", "net_floatingips", &net_res_floatingip},
     {"security-groups", "net_secgroups", &net_res_secgroup},
+    {"subnetpools", "net_subnetpools", &net_res_subnetpool},
 };
 
 /* The row of the collection r's URL names, after checking the caller may tag id. */
@@ -115,6 +116,7 @@ static void tags_replace(struct req *r, struct resp *w)
 		tags_answer(r, w, 200);
 }
 
+/* Its body is not read: Neutron ignores it (and Tempest sends the JSON text "{}"). */
 static void tag_add(struct req *r, struct resp *w)
 {
 	char err[256];
@@ -179,13 +181,15 @@ static void tags_clear(struct req *r, struct resp *w)
 	    {"PUT", "/network/v2.0/" coll "/{}/tags", tags_replace, POL_NETWORK_WRITE, 0},         \
 	    {"DELETE", "/network/v2.0/" coll "/{}/tags", tags_clear, POL_NETWORK_WRITE, 0},        \
 	    {"GET", "/network/v2.0/" coll "/{}/tags/{}", tag_check, POL_NETWORK_READ, 0},          \
-	    {"PUT", "/network/v2.0/" coll "/{}/tags/{}", tag_add, POL_NETWORK_WRITE, 0},           \
+	    {"PUT", "/network/v2.0/" coll "/{}/tags/{}", tag_add, POL_NETWORK_WRITE,               \
+	     HTTPD_RAW_BODY},                                                                      \
 	{                                                                                          \
 		"DELETE", "/network/v2.0/" coll "/{}/tags/{}", tag_delete, POL_NETWORK_WRITE, 0    \
 	}
 
 static const struct httpd_route tag_route_list[] = {
-    TAG_ROUTES("networks"), TAG_ROUTES("subnets"),     TAG_ROUTES("ports"),
-    TAG_ROUTES("routers"),  TAG_ROUTES("floatingips"), TAG_ROUTES("security-groups"),
+    TAG_ROUTES("networks"),    TAG_ROUTES("subnets"),     TAG_ROUTES("ports"),
+    TAG_ROUTES("routers"),     TAG_ROUTES("floatingips"), TAG_ROUTES("security-groups"),
+    TAG_ROUTES("subnetpools"),
 };
 HTTPD_TABLE(net_tag_routes, tag_route_list, &network_hooks);

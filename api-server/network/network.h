@@ -26,7 +26,7 @@ struct net_res {
 };
 
 extern const struct net_res net_res_network, net_res_subnet, net_res_port, net_res_router,
-    net_res_floatingip, net_res_secgroup, net_res_sg_rule;
+    net_res_floatingip, net_res_secgroup, net_res_sg_rule, net_res_subnetpool;
 
 /* Caller facts. */
 int net_is_admin(struct req *r);
@@ -87,6 +87,15 @@ int net_touch(PGconn *db, const char *request_id, char *err, size_t errlen);
 int net_tx(struct req *r, struct resp *w, int (*fn)(struct req *r, struct resp *w, void *arg),
            void *arg);
 
+/* Bulk create: when r's body is {"<plural>": [...]}, creates every item through one (the
+ * resource's single-item create handler, fed {"<singular>": item}) in one transaction,
+ * answers 201 {"<plural>": [bodies]} or the first failing item's answer with nothing
+ * created, and returns 1; returns 0 (nothing answered) for any other body. */
+#define NET_BULK_MAX 100
+int net_bulk(struct req *r, struct resp *w, const struct net_res *res, httpd_handler_fn one);
+/* 1 while a bulk create runs its items (net_tx then joins the bulk's transaction). */
+int net_in_bulk(void);
+
 /* Creates the project's `default` security group when it has none (concurrent
  * callers create one). 0 or -EIO with err. Its id is written to id when not NULL. */
 int net_default_sg(PGconn *db, const char *project, char id[UUID_STR_LEN], char *err,
@@ -131,5 +140,30 @@ struct net_port_new {
 };
 int net_port_create_tx(struct req *r, struct resp *w, PGconn *db, const struct net_port_new *p,
                        char id[UUID_STR_LEN]);
+
+/* Subnet pools. An IPv4 prefix: network address and length. */
+struct net_prefix {
+	unsigned addr;
+	int len;
+};
+#define NET_POOL_MAX_PREFIXES 32
+/* Pure: the first block of length want inside one of pool[0..np) (in their order) that
+ * overlaps none of used[0..nu): 1 with its address in out, or 0 when none is free. */
+int net_pool_pick(const struct net_prefix *pool, size_t np, const struct net_prefix *used,
+                  size_t nu, int want, unsigned *out);
+/* Subnet create from a pool (outside the transaction): checks the caller may use
+ * pool_id and chooses the subnet's CIDR: cidr when given (it must lie inside the pool
+ * with a length the pool allows), else a free block of prefixlen (< 0: the pool's
+ * default). 0 with out (canonical a.b.c.d/n); or answers w and returns < 0. */
+int net_subnetpool_choose(struct req *r, struct resp *w, PGconn *db, const char *pool_id,
+                          const char *cidr, long prefixlen, char out[24]);
+/* Takes (lock 1) or gives back (lock 0) the session's hold on pool_id that
+ * serialises choosing and claiming its blocks across requests. 0 or -EIO. */
+int net_subnetpool_lock(PGconn *db, const char *pool_id, int lock);
+/* Inside the subnet's transaction: locks the pool, refuses (409) a CIDR another of the
+ * pool's subnets now overlaps (a concurrent create took it) and records subnet_id as
+ * allocated from it. 0; or answers w and returns < 0. */
+int net_subnetpool_claim_tx(struct req *r, struct resp *w, PGconn *db, const char *pool_id,
+                            const char *subnet_id, const char *cidr);
 
 #endif
