@@ -363,7 +363,7 @@ static void aggregates_update(struct req *r, struct resp *w)
 			resp_db_error(r, w, err);
 			goto out;
 		}
-		if (meta_count_check(r, w, id, zone_changes[ZC_UPDATE].prefix) < 0)
+		if (meta_count_check(r, w, id, "Cannot update aggregate") < 0)
 			goto out;
 	}
 	if (db_commit(r->ctx->db) < 0) {
@@ -544,7 +544,7 @@ static void action_set_metadata(struct req *r, struct resp *w, const char *id)
 			return;
 		}
 	}
-	if (meta_count_check(r, w, id, zone_changes[ZC_SET_METADATA].prefix) < 0)
+	if (meta_count_check(r, w, id, "Cannot update metadata of aggregate") < 0)
 		return; /* db_release rolls the merge back */
 	if (DBX(r->ctx->db, err, sizeof err,
 	        "UPDATE aggregates SET updated_at = now() WHERE id = $1::int", id) < 0 ||
