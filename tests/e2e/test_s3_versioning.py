@@ -166,6 +166,9 @@ def test_suspended_versioning_writes_the_null_version(s3):
     _enable(s3, b)
     a = s3.put_object(Bucket=b, Key="k", Body=b"enabled")["VersionId"]
     assert a != "null"
+    # where the older versions are kept is no bucket of the account
+    names = [x["Name"] for x in s3.list_buckets()["Buckets"]]
+    assert b in names and not [n for n in names if "+" in n], names
     assert s3.get_object(Bucket=b, Key="k", VersionId="null")["Body"].read() == b"before"
     _enable(s3, b, "Suspended")
     r = s3.put_object(Bucket=b, Key="k", Body=b"s1")
