@@ -210,7 +210,7 @@ static json_t *volume_view(const struct req *r, const PGresult *res, int i, int 
 		                    json_pack("{s:s}", "image_id", db_val(res, i, C_IMAGE)));
 	if (policy_is_admin(&r->ctx->auth)) {
 		const char *host = db_val(res, i, C_HOST);
-		char *h = host ? xasprintf("%s@pool#pool", host) : NULL;
+		char *h = host ? xasprintf("%s@nubo#nubo", host) : NULL; /* as get_pools */
 		json_object_set_new(v, "os-vol-host-attr:host", wire_string_or_null(h));
 		free(h);
 	}
