@@ -201,6 +201,7 @@ static json_t *volume_view(const struct req *r, const PGresult *res, int i, int 
 	    "consistencygroup_id", json_null());
 	json_object_update(v, more);
 	json_decref(more);
+	json_object_set_new(v, "migration_status", json_null()); /* never migrated */
 	if (detail == 2) { /* Cinder's create answer: no extension attributes */
 		json_object_del(v, "os-vol-tenant-attr:tenant_id");
 		return v;
@@ -212,6 +213,8 @@ static json_t *volume_view(const struct req *r, const PGresult *res, int i, int 
 		const char *host = db_val(res, i, C_HOST);
 		char *h = host ? xasprintf("%s@nubo#nubo", host) : NULL; /* as get_pools */
 		json_object_set_new(v, "os-vol-host-attr:host", wire_string_or_null(h));
+		json_object_set_new(v, "os-vol-mig-status-attr:migstat", json_null());
+		json_object_set_new(v, "os-vol-mig-status-attr:name_id", json_null());
 		free(h);
 	}
 	return v;
