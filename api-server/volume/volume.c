@@ -201,6 +201,7 @@ static json_t *volume_view(const struct req *r, const PGresult *res, int i, int 
 	    "consistencygroup_id", json_null());
 	json_object_update(v, more);
 	json_decref(more);
+	json_object_set_new(v, "migration_status", json_null()); /* never migrated */
 	if (detail == 2) { /* Cinder's create answer: no extension attributes */
 		json_object_del(v, "os-vol-tenant-attr:tenant_id");
 		return v;
@@ -210,8 +211,10 @@ static json_t *volume_view(const struct req *r, const PGresult *res, int i, int 
 		                    json_pack("{s:s}", "image_id", db_val(res, i, C_IMAGE)));
 	if (policy_is_admin(&r->ctx->auth)) {
 		const char *host = db_val(res, i, C_HOST);
-		char *h = host ? xasprintf("%s@pool#pool", host) : NULL;
+		char *h = host ? xasprintf("%s@nubo#nubo", host) : NULL; /* as get_pools */
 		json_object_set_new(v, "os-vol-host-attr:host", wire_string_or_null(h));
+		json_object_set_new(v, "os-vol-mig-status-attr:migstat", json_null());
+		json_object_set_new(v, "os-vol-mig-status-attr:name_id", json_null());
 		free(h);
 	}
 	return v;
@@ -257,6 +260,29 @@ static int volume_task(struct req *r, enum msg_res_kind kind, const char *id, co
 
 /* ---- list ---- */
 
+/* The keys a volume list sorts by (Cinder's names; display_name is name). */
+static const struct {
+	const char *key, *order;
+} vol_sort_keys[] = {
+    {"id", "v.id COLLATE \"C\""},
+    {"created_at", "v.created_at"},
+    {"updated_at", "v.updated_at"},
+    {"name", "v.name COLLATE \"C\""},
+    {"display_name", "v.name COLLATE \"C\""},
+    {"status", "v.status"},
+    {"size", "v.size_gb"},
+    {"bootable", "v.bootable"},
+};
+
+/* The ORDER BY column of key (NULL: created_at); NULL when key is not one. */
+static const char *volume_sort_order(const char *key)
+{
+	for (size_t i = 0; i < sizeof(vol_sort_keys) / sizeof(vol_sort_keys[0]); i++)
+		if (!strcmp(key ? key : "created_at", vol_sort_keys[i].key))
+			return vol_sort_keys[i].order;
+	return NULL;
+}
+
 static void volumes_list_common(struct req *r, struct resp *w, int detail)
 {
 	char err[512];
@@ -276,32 +302,49 @@ static void volumes_list_common(struct req *r, struct resp *w, int detail)
 	}
 	if (limit < 0 || limit > LIST_MAX)
 		limit = LIST_MAX;
-	const char *sort_dir = req_query(r, "sort_dir");
+	char key[32] = "", dir[8] = "";
 	const char *sort = req_query(r, "sort");
-	int asc = (sort_dir && !strcmp(sort_dir, "asc")) || (sort && strstr(sort, ":asc"));
-	if (sort_dir && strcmp(sort_dir, "asc") && strcmp(sort_dir, "desc")) {
+	if (sort) { /* key[:dir], the first key only */
+		size_t n = strcspn(sort, ":,");
+		snprintf(key, sizeof(key), "%.*s", (int)(n < sizeof(key) ? n : sizeof(key) - 1),
+		         sort);
+		if (sort[n] == ':')
+			snprintf(dir, sizeof(dir), "%.*s", (int)strcspn(sort + n + 1, ","),
+			         sort + n + 1);
+	}
+	if (req_query(r, "sort_key"))
+		snprintf(key, sizeof(key), "%s", req_query(r, "sort_key"));
+	if (req_query(r, "sort_dir"))
+		snprintf(dir, sizeof(dir), "%s", req_query(r, "sort_dir"));
+	const char *order = volume_sort_order(key[0] ? key : NULL);
+	if (!order) {
+		resp_error(r, w, 400, "Invalid input received: Invalid sort key %.32s", key);
+		return;
+	}
+	if (dir[0] && strcmp(dir, "asc") && strcmp(dir, "desc")) {
 		resp_error(r, w, 400,
 		           "Invalid input received: Unknown sort direction, must be "
 		           "'desc' or 'asc'");
 		return;
 	}
+	const char *d = !strcmp(dir, "asc") ? "ASC" : "DESC";
+	int explicit_limit = req_query(r, "limit") != NULL;
 	const char *marker = req_query(r, "marker");
 	char lim[24];
-	snprintf(lim, sizeof(lim), "%ld", limit + 1);
+	snprintf(lim, sizeof(lim), "%d", LIST_MAX);
 	const char *scope = admin && all == 1 ? NULL : r->ctx->auth.project_id;
 	if (admin && all == 1 && req_query(r, "project_id"))
 		scope = req_query(r, "project_id");
 	const char *bootable = req_query(r, "bootable");
 	int boot = bootable ? wire_bool(bootable) : -1;
+	/* the ordered list is read whole (at most LIST_MAX) and paged after the marker here */
 	char *sql = xasprintf(
 	    "SELECT " VOL_COLS VOL_FROM " WHERE ($1::text IS NULL OR v.project_id = $1)"
 	    " AND ($2::text IS NULL OR v.name = $2) AND ($3::text IS NULL OR v.status = $3)"
-	    " AND ($5::text IS NULL OR (v.created_at, v.id) %s (SELECT created_at, id FROM volumes"
-	    "   WHERE id = $5))"
-	    " AND ($6::text IS NULL OR v.bootable = $6::boolean)"
-	    " AND ($7::text IS NULL OR v.metadata @> $7::jsonb)"
-	    " ORDER BY v.created_at %s, v.id %s LIMIT $4::int",
-	    asc ? ">" : "<", asc ? "ASC" : "DESC", asc ? "ASC" : "DESC");
+	    " AND ($5::text IS NULL OR v.bootable = $5::boolean)"
+	    " AND ($6::text IS NULL OR v.metadata @> $6::jsonb)"
+	    " ORDER BY %s %s, v.id %s LIMIT $4::int",
+	    order, d, d);
 	const char *meta = req_query(r, "metadata");
 	json_t *mj = meta ? json_loads(meta, 0, NULL) : NULL;
 	char *mtext = NULL;
@@ -337,9 +380,9 @@ static void volumes_list_common(struct req *r, struct resp *w, int detail)
 			return;
 		}
 	}
-	PGresult *res = DBQ(r->ctx->db, err, sizeof err, sql, scope, req_query(r, "name"),
-	                    req_query(r, "status"), lim, marker,
-	                    boot < 0 ? NULL : (boot ? "true" : "false"), mtext);
+	PGresult *res =
+	    DBQ(r->ctx->db, err, sizeof err, sql, scope, req_query(r, "name"),
+	        req_query(r, "status"), lim, boot < 0 ? NULL : (boot ? "true" : "false"), mtext);
 	free(sql);
 	free(mtext);
 	if (!res) {
@@ -347,14 +390,29 @@ static void volumes_list_common(struct req *r, struct resp *w, int detail)
 		return;
 	}
 	json_t *list = json_array();
-	int n = PQntuples(res), shown = n > limit ? (int)limit : n;
-	for (int i = 0; i < shown; i++)
+	int n = PQntuples(res), first = 0, last = -1;
+	for (int i = 0; marker && i < n; i++)
+		if (!strcmp(db_val(res, i, C_ID), marker))
+			first = i + 1;
+	for (int i = first; i < n && (long)json_array_size(list) < limit; i++) {
 		json_array_append_new(list, volume_view(r, res, i, detail));
+		last = i;
+	}
+	long shown = (long)json_array_size(list);
 	json_t *body = json_pack("{s:o}", "volumes", list);
-	if (n > limit && shown > 0) {
-		char *next = xasprintf(
-		    "%s/volume/v3/%s/volumes%s?limit=%ld&marker=%s", r->ctx->api->public_url,
-		    r->params[0], detail ? "/detail" : "", limit, db_val(res, shown - 1, C_ID));
+	/* Cinder links the next page whenever a page is full */
+	if (explicit_limit && shown == limit && shown > 0) {
+		char lims[24];
+		snprintf(lims, sizeof(lims), "%ld", limit);
+		char *q = wire_query_append(NULL, "limit", lims);
+		q = wire_query_append(q, "marker", db_val(res, last, C_ID));
+		if (key[0])
+			q = wire_query_append(q, "sort_key", key);
+		if (dir[0])
+			q = wire_query_append(q, "sort_dir", dir);
+		char *next = xasprintf("%s/volume/v3/%s/volumes%s?%s", r->ctx->api->public_url,
+		                       r->params[0], detail ? "/detail" : "", q + 1);
+		free(q);
 		json_object_set_new(body, "volumes_links",
 		                    json_pack("[{s:s,s:s}]", "rel", "next", "href", next));
 		free(next);
@@ -1087,8 +1145,9 @@ out:
 	jparse_release(f, JCOUNT(f), &a);
 }
 
-/* os-detach: records the end of the attachment; from in-use or detaching. */
-static void action_detach(struct req *r, struct resp *w, const json_t *arg)
+/* os-detach: records the end of the attachment; from in-use or detaching (force: any
+ * status, os-force_detach). A volume with no attachment: 202, as Cinder's API. */
+static void detach_common(struct req *r, struct resp *w, const json_t *arg, int force)
 {
 	char err[512];
 	if (db_begin(r->ctx->db) < 0) {
@@ -1104,7 +1163,11 @@ static void action_detach(struct req *r, struct resp *w, const json_t *arg)
 	const char *want = json_string_value(json_object_get(arg, "attachment_id"));
 	const char *have = db_val(res, 0, C_ATTACHMENT);
 	int n = 0;
-	if ((strcmp(st, "in-use") && strcmp(st, "detaching")) || !db_val(res, 0, C_SERVER))
+	if (!strcmp(st, "maintenance"))
+		resp_error(r, w, 400, "Invalid volume: Volume status must not be maintenance.");
+	else if (!db_val(res, 0, C_SERVER) && !want) /* Cinder's API: nothing to do, 202 */
+		n = 1;
+	else if (!force && strcmp(st, "in-use") && strcmp(st, "detaching"))
 		resp_error(r, w, 400,
 		           "Invalid volume: Unable to detach volume. Volume status must be "
 		           "'in-use' and attach_status must be 'attached' to detach.");
@@ -1128,6 +1191,120 @@ static void action_detach(struct req *r, struct resp *w, const json_t *arg)
 		resp_db_error(r, w, "commit failed");
 	else
 		resp_empty(w, 202);
+}
+
+static void action_detach(struct req *r, struct resp *w, const json_t *arg)
+{
+	detach_common(r, w, arg, 0);
+}
+
+static int admin_only(struct req *r, struct resp *w, const char *what)
+{
+	if (policy_is_admin(&r->ctx->auth))
+		return 0;
+	resp_error(r, w, 403,
+	           "Policy doesn't allow volume_extension:volume_admin_actions:%s to be "
+	           "performed.",
+	           what);
+	return -EACCES;
+}
+
+static void action_force_detach(struct req *r, struct resp *w, const json_t *arg)
+{
+	if (admin_only(r, w, "force_detach") == 0)
+		detach_common(r, w, arg, 1);
+}
+
+/* os-force_delete (admins): deletes the volume whatever its status, attachment
+ * bookkeeping dropped; refused while it has snapshots. */
+static void action_force_delete(struct req *r, struct resp *w, const json_t *arg)
+{
+	char err[512];
+	long snaps = 0;
+	if (admin_only(r, w, "force_delete") < 0)
+		return;
+	if (db_begin(r->ctx->db) < 0) {
+		resp_db_error(r, w, "begin failed");
+		return;
+	}
+	PGresult *res = volume_find(r, w, 1);
+	if (!res) {
+		db_rollback(r->ctx->db);
+		return;
+	}
+	PQclear(res);
+	if (snapshots_of(r, r->params[1], &snaps) < 0 || snaps > 0) {
+		if (snaps > 0)
+			resp_error(r, w, 400,
+			           "Invalid volume: Volume still has %ld dependent snapshots.",
+			           snaps);
+		else
+			resp_db_error(r, w, "snapshot count failed");
+		db_rollback(r->ctx->db);
+		return;
+	}
+	if (DBX(r->ctx->db, err, sizeof err,
+	        "UPDATE volumes SET status = 'deleting', attached_server = NULL, attachment_id ="
+	        " NULL, attach_device = NULL, updated_at = now() WHERE id = $1",
+	        r->params[1]) != 1 ||
+	    volume_task(r, MSG_RES_VOLUME, r->params[1], TASK_DELETE, NULL, err, sizeof(err)) < 0) {
+		resp_db_error(r, w, err);
+		db_rollback(r->ctx->db);
+		return;
+	}
+	if (db_commit(r->ctx->db) < 0) {
+		resp_db_error(r, w, "commit failed");
+		return;
+	}
+	api_wake_scheduler(r->ctx->api);
+	resp_empty(w, 202);
+}
+
+/* os-retype without migration: one backend holds every type, so the volume only changes
+ * type (available or in-use). */
+static void action_retype(struct req *r, struct resp *w, const json_t *arg)
+{
+	char err[512], type_id[37];
+	const char *want = json_string_value(json_object_get(arg, "new_type"));
+	if (!want || strlen(want) > 255) {
+		resp_error(r, w, 400, "Invalid input received: New volume type must be specified.");
+		return;
+	}
+	if (db_begin(r->ctx->db) < 0) {
+		resp_db_error(r, w, "begin failed");
+		return;
+	}
+	PGresult *res = volume_find(r, w, 1);
+	if (!res) {
+		db_rollback(r->ctx->db);
+		return;
+	}
+	const char *st = db_val(res, 0, C_STATUS);
+	int ok = !strcmp(st, "available") || !strcmp(st, "in-use");
+	if (!ok) {
+		resp_error(r, w, 400,
+		           "Invalid volume: Volume status must be available or in-use, but current "
+		           "status is: %s.",
+		           st);
+		goto fail;
+	}
+	if (volume_type_resolve(r, w, want, type_id) < 0)
+		goto fail;
+	if (DBX(r->ctx->db, err, sizeof err,
+	        "UPDATE volumes SET type_id = $2, updated_at = now() WHERE id = $1", r->params[1],
+	        type_id) != 1) {
+		resp_db_error(r, w, err);
+		goto fail;
+	}
+	PQclear(res);
+	if (db_commit(r->ctx->db) < 0)
+		resp_db_error(r, w, "commit failed");
+	else
+		resp_empty(w, 202);
+	return;
+fail:
+	PQclear(res);
+	db_rollback(r->ctx->db);
 }
 
 /* os-update_readonly_flag: Cinder keeps it as the "readonly" metadata, "True"/"False". */
@@ -1162,6 +1339,9 @@ static const struct {
     {"os-attach", action_attach},
     {"os-detach", action_detach},
     {"os-update_readonly_flag", action_readonly},
+    {"os-force_detach", action_force_detach},
+    {"os-force_delete", action_force_delete},
+    {"os-retype", action_retype},
 };
 
 static void volume_action(struct req *r, struct resp *w)

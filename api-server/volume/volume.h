@@ -16,7 +16,7 @@ int volume_project_check(struct req *r, struct resp *w);
  * the "default" quota class's first, then the project's own quotas rows. */
 #define VQUOTA_LIMITS_SQL                                                                          \
 	"SELECT resource, hard_limit FROM (SELECT 0 AS k, resource, hard_limit FROM"               \
-	" volume_quota_classes WHERE class_name = 'default' UNION ALL SELECT 1, resource,"        \
+	" volume_quota_classes WHERE class_name = 'default' UNION ALL SELECT 1, resource,"         \
 	" hard_limit FROM quotas WHERE project_id = $1) q ORDER BY k"
 
 /* Limits of project: Cinder's defaults overlaid with the default quota class and its

@@ -126,6 +126,100 @@ static void capabilities_show(struct req *r, struct resp *w)
 	                    json_null()));
 }
 
+/* ---- services ---- */
+
+/* GET os-services[?host=&binary=]: each storage agent is a cinder-volume service on
+ * "<host>@nubo" (the backend part of the volumes' os-vol-host-attr:host). */
+static void services_list(struct req *r, struct resp *w)
+{
+	char err[512], host[256] = "";
+	if (volume_project_check(r, w) < 0)
+		return;
+	const char *binary = req_query(r, "binary");
+	if (req_query(r, "host")) {
+		snprintf(host, sizeof(host), "%s", req_query(r, "host"));
+		host[strcspn(host, "@#")] = '\0';
+	}
+	int volumes = !binary || !strcmp(binary, "cinder-volume");
+	PGresult *res =
+	    DBQ(r->ctx->db, err, sizeof err,
+	        "SELECT host, az, state = 'up' AND last_seen > now() - interval '60"
+	        " seconds', " VOLUME_TS("last_seen") " FROM agents WHERE kind = $1 AND"
+	                                             " ($2 = '' OR host = $2) ORDER BY host",
+	        "storage", host);
+	if (!res) {
+		resp_db_error(r, w, err);
+		return;
+	}
+	json_t *list = json_array();
+	for (int i = 0; volumes && i < PQntuples(res); i++) {
+		char *h = xasprintf("%s@%s", db_val(res, i, 0), BACKEND);
+		json_array_append_new(
+		    list,
+		    json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:s,s:b}", "binary", "cinder-volume",
+		              "host", h, "zone", db_val(res, i, 1), "status", "enabled", "state",
+		              db_val(res, i, 2)[0] == 't' ? "up" : "down", "disabled_reason",
+		              json_null(), "updated_at", db_val(res, i, 3), "frozen", 0));
+		free(h);
+	}
+	PQclear(res);
+	resp_json(w, 200, json_pack("{s:o}", "services", list));
+}
+
+/* PUT os-services/{enable|disable|disable-log-reason|freeze|thaw}: the checks Cinder
+ * makes of the named service; disabling or freezing a storage host is not offered
+ * (the scheduler places by free space only), so a valid request is refused with 400. */
+static void services_update(struct req *r, struct resp *w)
+{
+	char err[512], host[256] = "";
+	static const char *const verbs[] = {"enable", "disable", "disable-log-reason",
+	                                    "freeze", "thaw",    NULL};
+	if (volume_project_check(r, w) < 0)
+		return;
+	const char *verb = r->params[1];
+	int known = 0;
+	for (const char *const *v = verbs; *v; v++)
+		known |= !strcmp(verb, *v);
+	if (!known) {
+		resp_error(r, w, 404, "Unknown action %.32s", verb);
+		return;
+	}
+	const char *h = json_string_value(json_object_get(r->json, "host"));
+	const char *binary = json_string_value(json_object_get(r->json, "binary"));
+	if (h) {
+		snprintf(host, sizeof(host), "%s", h);
+		host[strcspn(host, "@#")] = '\0';
+	}
+	int found = DBX(r->ctx->db, err, sizeof err,
+	                "SELECT 1 FROM agents WHERE kind = 'storage' AND host = $1", host);
+	if (found < 0) {
+		resp_db_error(r, w, err);
+		return;
+	}
+	int freeze = !strcmp(verb, "freeze") || !strcmp(verb, "thaw");
+	if (found == 0) {
+		resp_error(r, w, freeze ? 400 : 404, "Host %.64s could not be found.",
+		           h ? h : "None");
+		return;
+	}
+	if (!freeze && (!binary || strcmp(binary, "cinder-volume"))) {
+		resp_error(r, w, 404, "Service %.64s could not be found.",
+		           binary ? binary : "None");
+		return;
+	}
+	if (!strcmp(verb, "disable-log-reason") &&
+	    !json_string_value(json_object_get(r->json, "disabled_reason"))) {
+		resp_error(r, w, 400,
+		           "Invalid input received: Disabled reason contains invalid "
+		           "characters or is too long");
+		return;
+	}
+	resp_error(r, w, 400,
+	           "Invalid input received: Nubo does not %s storage services; the scheduler "
+	           "places volumes by free space.",
+	           verb);
+}
+
 /* ---- quota classes ---- */
 
 /* The built-in defaults Cinder lists, overlaid with the class's rows (any other class
@@ -281,6 +375,8 @@ static const struct httpd_route ext_rows[] = {
     {"GET", V "/extensions", extensions_list, POL_VOLUME_READ, 0},
     {"GET", V "/scheduler-stats/get_pools", pools_list, POL_VOLUME_ADMIN, 0},
     {"GET", V "/capabilities/{}", capabilities_show, POL_VOLUME_ADMIN, 0},
+    {"GET", V "/os-services", services_list, POL_VOLUME_ADMIN, 0},
+    {"PUT", V "/os-services/{}", services_update, POL_VOLUME_ADMIN, 0},
     {"GET", V "/os-quota-class-sets/{}", quota_class_show, POL_VOLUME_ADMIN, 0},
     {"PUT", V "/os-quota-class-sets/{}", quota_class_update, POL_VOLUME_ADMIN, 0},
 };

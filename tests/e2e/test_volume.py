@@ -366,3 +366,45 @@ def test_attach_to_running_vm_and_detach(stack, os_cli, os_run, vm, project_ids,
     os_run("volume", "delete", v["id"])
     wait_gone(stack, "volume", v["id"])
     assert not vol_file(stack, v["id"]).exists()
+
+
+def test_attach_bookkeeping_actions_and_cascade_delete(stack, os_cli, os_run, project_ids, http):
+    """Cinder's attach-marking actions (os-reserve/unreserve, os-attach/detach,
+    os-update_readonly_flag) move only the status; 404 for an unknown volume; a cascade
+    delete takes the snapshots with the volume."""
+    demo = project_ids["demo"]
+    tok = stack.token("demo")
+    v = os_cli("volume", "create", "--size", "1", "e2e-marks", user="demo")
+    wait_volume(stack, v["id"], "available", user="demo")
+    act = "/volume/v3/%s/volumes/%s/action" % (demo, v["id"])
+    assert http("POST", act, {"os-reserve": None}, token=tok).status == 202
+    assert os_cli("volume", "show", v["id"], user="demo")["status"] == "attaching"
+    assert_error(http("POST", act, {"os-reserve": None}, token=tok), 400)
+    assert http("POST", act, {"os-unreserve": None}, token=tok).status == 202
+    assert os_cli("volume", "show", v["id"], user="demo")["status"] == "available"
+    r = http("POST", "/volume/v3/%s/volumes/%s/action" % (demo, "0" * 8 + "-0000-4000-8000-" +
+                                                          "0" * 12), {"os-reserve": None},
+             token=tok)
+    assert_error(r, 404)
+    srv = "11111111-2222-4333-8444-555555555555"
+    assert http("POST", act, {"os-attach": {"instance_uuid": srv, "mountpoint": "/dev/vdb"}},
+                token=tok).status == 202
+    shown = os_cli("volume", "show", v["id"], user="demo")
+    assert shown["status"] == "in-use" and srv in str(shown["attachments"]), shown
+    assert_error(http("DELETE", "/volume/v3/%s/volumes/%s" % (demo, v["id"]), token=tok), 400)
+    assert http("POST", act, {"os-detach": {}}, token=tok).status == 202
+    assert os_cli("volume", "show", v["id"], user="demo")["status"] == "available"
+    assert http("POST", act, {"os-update_readonly_flag": {"readonly": True}},
+                token=tok).status == 202
+    r = http("GET", "/volume/v3/%s/volumes/%s" % (demo, v["id"]), token=tok)
+    assert r.json["volume"]["metadata"]["readonly"] == "True"
+    s = os_cli("volume", "snapshot", "create", "--volume", v["id"], "e2e-marks-snap",
+               user="demo")
+    wait_snapshot(stack, s["id"], "available", user="demo")
+    assert_error(http("DELETE", "/volume/v3/%s/volumes/%s" % (demo, v["id"]), token=tok), 400)
+    r = http("DELETE", "/volume/v3/%s/volumes/%s?cascade=true" % (demo, v["id"]), token=tok)
+    assert r.status == 202, r
+    wait_gone(stack, "volume", v["id"], user="demo")
+    wait_gone(stack, "volume snapshot", s["id"], user="demo")
+    wait_for(lambda: not vol_file(stack, v["id"]).exists() and
+             not snap_file(stack, s["id"]).exists(), 60, 0.5, "files removed")
