@@ -307,6 +307,7 @@ net	prefix	$NUBO_NET_PREFIX
 net	state_dir	$NUBO_VARLIB/net
 net	external_bridge	$NUBO_EXT_BRIDGE
 net	tunnel_ip	${NUBO_TUNNEL_IP:-127.0.0.1}
+net	vxlan_port	$NUBO_VXLAN_PORT
 net	curve_client_public	$NUBO_CURVE_NET_PUBLIC
 net	curve_client_secret	$NUBO_CURVE_NET_SECRET
 network	metadata_secret	$NUBO_METADATA_SECRET
@@ -363,6 +364,14 @@ if [ "$NUBO_ROOT" = / ]; then
 else
 	NUBO_NET_PREFIX=n$(printf '%s' "$NUBO_ROOT" | md5sum | tr -dc 'a-z0-9' | cut -c1-3)
 	NUBO_EXT_BRIDGE=${NUBO_EXT_BRIDGE:-${NUBO_NET_PREFIX}ex}
+fi
+# VXLAN's UDP port: 4789 on the real install; a throwaway stack's own (the kernel
+# refuses a second VXLAN device with the same VNI and port, and every stack's VNIs
+# start at the same number)
+if [ "$NUBO_ROOT" = / ]; then
+	NUBO_VXLAN_PORT=${NUBO_VXLAN_PORT:-4789}
+else
+	NUBO_VXLAN_PORT=${NUBO_VXLAN_PORT:-$((4790 + 0x$(printf '%s' "$NUBO_ROOT" | md5sum | cut -c1-4) % 10000))}
 fi
 step "configuration ($NUBO_CONF)"
 mkdir -p "$NUBO_STATE_DIR"

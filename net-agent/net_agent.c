@@ -65,6 +65,10 @@ int net_conf_load(struct net_conf *nc, const struct conf *c, char *err, size_t e
 		FAIL("net.state_dir must be an absolute path of at most 150 characters");
 	if (tip[0] && net_ip_parse(tip, &h->local_ip, NULL) < 0)
 		FAIL("net.tunnel_ip must be an IPv4 address");
+	long vport = conf_get_long(c, "net", "vxlan_port", NET_VXLAN_PORT);
+	if (vport < 1 || vport > 65535)
+		FAIL("net.vxlan_port must be a UDP port (1..65535)");
+	h->vxlan_port = (int)vport;
 	nc->vlan_capable = net_vlan_supported("/proc", "/lib/modules");
 	if (!strcmp(seg, "vlan")) {
 		h->seg = NET_SEG_VLAN;

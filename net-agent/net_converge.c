@@ -376,8 +376,11 @@ static void add_links(struct net_conv *c, struct net_conv_stats *st, int *rc, ch
 		struct klink *k = klink_find(c, l->name);
 		int fresh = 0;
 		if (!k || !k->name[0]) {
-			struct net_priv_link req = {
-			    .kind = l->kind, .mtu = l->mtu, .id = l->id, .local = l->local};
+			struct net_priv_link req = {.kind = l->kind,
+			                            .mtu = l->mtu,
+			                            .id = l->id,
+			                            .local = l->local,
+			                            .port = l->port};
 			snprintf(req.name, sizeof(req.name), "%s", l->name);
 			snprintf(req.parent, sizeof(req.parent), "%s", l->parent);
 			snprintf(req.peer, sizeof(req.peer), "%s", l->peer);

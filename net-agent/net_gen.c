@@ -414,6 +414,7 @@ static int plan_network(const struct net_host *h, const struct net_model *m, str
 		net_name(h, 'x', n->id, l->name);
 		l->id = n->vni;
 		l->local = h->local_ip;
+		l->port = h->vxlan_port > 0 ? h->vxlan_port : NET_VXLAN_PORT;
 		l->mtu = n->mtu;
 		for (int i = 0; i < n->n_peers; i++) {
 			struct net_fdb *f = PUSH(p->fdb, p->n_fdb, NET_PLAN_FDB_MAX);
@@ -526,7 +527,7 @@ char *net_plan_text(const struct net_plan *p)
 		const struct net_link *l = &p->links[i];
 		gb_add(&b, "link %s %s mtu %d", link_kinds[l->kind], l->name, l->mtu);
 		if (l->kind == NET_LINK_VXLAN)
-			gb_add(&b, " vni %d local %s dstport 4789", l->id, IP(l->local));
+			gb_add(&b, " vni %d local %s dstport %d", l->id, IP(l->local), l->port);
 		if (l->kind == NET_LINK_VLAN)
 			gb_add(&b, " vlan %d parent %s", l->id, l->parent);
 		if (l->kind == NET_LINK_VETH)

@@ -42,6 +42,7 @@ struct net_link {
 	int id;                      /* VXLAN VNI or VLAN id */
 	char parent[NET_IFNAME_MAX]; /* VLAN: the trunk */
 	uint32_t local;              /* VXLAN: source address */
+	int port;                    /* VXLAN: UDP port */
 	char peer[NET_IFNAME_MAX];   /* veth: the other end */
 	char peer_ns[NET_NS_MAX];    /* veth: where the other end lives */
 	char peer_mac[NET_MAC_LEN];  /* veth: the other end's MAC ("" = the kernel's) */

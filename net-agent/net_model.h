@@ -32,6 +32,7 @@
 #define NET_DHCP_HOSTS_MAX 2048 /* static DHCP hosts of all networks */
 #define NET_MAC_LEN 18          /* "aa:bb:cc:dd:ee:ff" + NUL */
 #define NET_VNI_MAX 16777215    /* 24 bits */
+#define NET_VXLAN_PORT 4789     /* IANA's VXLAN port: the default of net.vxlan_port */
 #define NET_VLAN_MAX 4094
 
 enum net_seg { NET_SEG_VXLAN, NET_SEG_VLAN };
@@ -143,6 +144,7 @@ struct net_host {
 	char prefix[NET_PREFIX_MAX];     /* "nb": names of links, namespaces and tables */
 	enum net_seg seg;                /* VXLAN unless VLAN mode was asked for */
 	uint32_t local_ip;               /* VXLAN source address */
+	int vxlan_port;                  /* VXLAN UDP port (0 = NET_VXLAN_PORT) */
 	char uplink[NET_IFNAME_MAX];     /* VLAN mode: the trunk device */
 	char ext_bridge[NET_IFNAME_MAX]; /* "br-ex" */
 	int ext_mtu;

@@ -152,13 +152,13 @@ int net_priv_link_argv(const struct net_priv_ctx *ctx, uint32_t type, const stru
 		av_add(a, "nf_call_iptables"), av_add(a, "1");
 		break;
 	case NET_LINK_VXLAN:
-		if (l->id < 1 || l->id > NET_VNI_MAX || !l->local)
-			FAIL(-EINVAL, "bad VNI or local address");
+		if (l->id < 1 || l->id > NET_VNI_MAX || !l->local || l->port < 0 || l->port > 65535)
+			FAIL(-EINVAL, "bad VNI, local address or UDP port");
 		av_add(a, "link"), av_add(a, "add"), av_add(a, "%s", l->name);
 		av_add(a, "mtu"), av_add(a, "%d", l->mtu), av_add(a, "type"), av_add(a, "vxlan");
 		av_add(a, "id"), av_add(a, "%d", l->id), av_add(a, "local"),
 		    av_add(a, "%s", IPS(l->local));
-		av_add(a, "dstport"), av_add(a, "4789");
+		av_add(a, "dstport"), av_add(a, "%d", l->port ? l->port : NET_VXLAN_PORT);
 		break;
 	case NET_LINK_VLAN:
 		if (l->id < 1 || l->id > NET_VLAN_MAX || !net_ifname_ok(l->parent))

@@ -46,6 +46,7 @@ struct net_priv_link {
 	int32_t id;                  /* VNI or VLAN id */
 	uint32_t local;              /* VXLAN source address */
 	int32_t up;                  /* LINK_SET: 1 = set up */
+	int32_t port;                /* VXLAN UDP port (0 = NET_VXLAN_PORT) */
 };
 
 enum net_netns_op { NET_NETNS_ADD, NET_NETNS_DEL, NET_NETNS_FORWARD };

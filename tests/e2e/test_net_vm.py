@@ -80,7 +80,7 @@ PEER_PROBE = """#!/bin/sh
 (
 n=0
 while [ $n -lt 200 ]; do
-	r=$(wget -q -T 3 -O - http://%(target)s/ 2>/dev/null | head -n1)
+	r=$(timeout 5 wget -q -O - http://%(target)s/ 2>/dev/null | head -n1)
 	echo "nubo-probe peer ${r:-FAIL}" >/dev/console
 	n=$((n + 1))
 	sleep 2
@@ -95,7 +95,7 @@ httpd -p 8080 -h /www
 (
 n=0
 while [ $n -lt 300 ]; do
-	wget -q -T 3 -O /dev/null http://%(out)s:%(port)d/vm1 2>/dev/null
+	timeout 5 wget -q -O /dev/null http://%(out)s:%(port)d/vm1 2>/dev/null
 	n=$((n + 1))
 	sleep 2
 done
@@ -316,8 +316,15 @@ def test_floating_ip_dnat_security_group_and_snat(stack, os_cli, os_run, world):
     router = os_cli("router", "show", w["router"]["id"])
     gw_ips = [f["ip_address"] for f in router["external_gateway_info"]["external_fixed_ips"]]
     # (4) before any FIP: the router's gateway address is the source outside
-    wait_for(lambda: any(c[0] in gw_ips for c in out.clients()), 300, 2,
-             "vm1's request through the router's SNAT (%s)" % gw_ips)
+    try:
+        wait_for(lambda: any(c[0] in gw_ips for c in out.clients()), 300, 2,
+                 "vm1's request through the router's SNAT (%s)" % gw_ips)
+    except AssertionError as e:
+        rns = "%s-r-%s" % (w["prefix"], w["router"]["id"])
+        raise AssertionError("%s\noutside saw %s\nrouter: %s%s\nvm1: %s" % (
+            e, out.clients(), sh("ip", "-n", rns, "-br", "addr", check=False).stdout,
+            sh("ip", "netns", "exec", rns, "nft", "list", "ruleset", check=False).stdout,
+            stack.console(w["vm1"]["id"])[-2500:]))
     assert all(c[0] in gw_ips for c in out.clients()), out.clients()
 
     fip = os_cli("floating", "ip", "create", "public")
@@ -332,14 +339,14 @@ def test_floating_ip_dnat_security_group_and_snat(stack, os_cli, os_run, world):
     assert ("nubo-guest" in first and w["vm1"]["id"] in first), first
     # the guest listens on 8080 too (its user_data) but the group grants only 80
     assert tcp_get(out.ns, addr, 8080, timeout=3) == ""
-    ping = sh("ping", "-c", "2", "-W", "2", addr, ns=out.ns, check=False)
+    ping = sh("busybox", "ping", "-c", "2", "-W", "2", addr, ns=out.ns, check=False)
     assert ping.returncode != 0, ping.stdout
     # ... and both answer once granted (so it was the group that refused them)
     sgid = w["sg"]["id"]
     os_run("security", "group", "rule", "create", "--protocol", "tcp", "--dst-port", "8080", sgid)
     os_run("security", "group", "rule", "create", "--protocol", "icmp", sgid)
     wait_for(lambda: tcp_get(out.ns, addr, 8080, timeout=2), 60, 1, "port 8080 once granted")
-    wait_for(lambda: sh("ping", "-c", "1", "-W", "2", addr, ns=out.ns,
+    wait_for(lambda: sh("busybox", "ping", "-c", "1", "-W", "2", addr, ns=out.ns,
                         check=False).returncode == 0, 60, 1, "ICMP once granted")
     # (4) with the FIP, the guest's requests leave as the FIP
     t_set = time.time()

@@ -51,8 +51,9 @@ class NetAgent:
         conf = os.path.join(self.dir, "nubo.conf")
         with open(conf, "w") as f:
             f.write("[net]\nhost = test-%s\nprefix = %s\nstate_dir = %s\ndesired_file = %s\n"
-                    "tunnel_ip = 127.0.0.1\nexternal_bridge = %s\n"
-                    % (self.prefix, self.prefix, self.state_dir, self.desired, self.ext_bridge))
+                    "tunnel_ip = 127.0.0.1\nexternal_bridge = %s\nvxlan_port = %d\n"
+                    % (self.prefix, self.prefix, self.state_dir, self.desired, self.ext_bridge,
+                       random.randint(15000, 19999)))
         self.conf = conf
         sh("ip", "link", "add", self.ext_bridge, "type", "bridge")
         sh("ip", "link", "set", self.ext_bridge, "up")

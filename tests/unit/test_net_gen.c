@@ -95,6 +95,15 @@ static void golden_vxlan(void **state)
 	for (int i = 0; i < p->n_links; i++)
 		assert_true(net_ifname_ok(p->links[i].name));
 	free(p);
+	/* net.vxlan_port reaches the plan */
+	h.vxlan_port = 8472;
+	p = calloc(1, sizeof(*p));
+	assert_int_equal(net_gen_plan(&h, m, p), 0);
+	char *text = net_plan_text(p);
+	assert_non_null(strstr(text, " dstport 8472 "));
+	assert_null(strstr(text, "4789"));
+	free(text);
+	free(p);
 	free(m);
 }
 

@@ -113,6 +113,13 @@ static void refuses(void **state)
 	    {.kind = NET_LINK_BRIDGE, .name = "nbb1", .mtu = 100},
 	    {.kind = NET_LINK_VXLAN, .name = "nbx1", .mtu = 1450, .id = 16777216, .local = 1},
 	    {.kind = NET_LINK_VXLAN, .name = "nbx1", .mtu = 1450, .id = 5, .local = 0},
+	    {.kind = NET_LINK_VXLAN,
+	     .name = "nbx1",
+	     .mtu = 1450,
+	     .id = 5,
+	     .local = 1,
+	     .port = 65536},
+	    {.kind = NET_LINK_VXLAN, .name = "nbx1", .mtu = 1450, .id = 5, .local = 1, .port = -1},
 	    {.kind = NET_LINK_VLAN, .name = "nbv1", .mtu = 1450, .id = 4095, .parent = "eth1"},
 	    /* a veth into a namespace that is not Nubo's */
 	    {.kind = NET_LINK_VETH,
@@ -149,6 +156,16 @@ static void refuses(void **state)
 	unterminated.kind = NET_LINK_BRIDGE;
 	assert_true(net_priv_link_argv(&ctx, NET_PRIV_LINK_ADD, &unterminated, &a, &b, err,
 	                               sizeof(err)) < 0);
+	/* a stack's own VXLAN port (parallel stacks on one box must not share VNIs on
+	 * 4789: the kernel refuses a second device with the same VNI and port) */
+	struct net_priv_link vx = {
+	    .kind = NET_LINK_VXLAN, .name = "nbx1", .mtu = 1450, .id = 5, .local = 1, .port = 8472};
+	assert_int_equal(net_priv_link_argv(&ctx, NET_PRIV_LINK_ADD, &vx, &a, &b, err, sizeof(err)),
+	                 0);
+	int saw = 0;
+	for (int i = 0; i + 1 < a.n; i++)
+		saw |= !strcmp(a.argv[i], "dstport") && !strcmp(a.argv[i + 1], "8472");
+	assert_true(saw);
 	assert_true(net_priv_ns_ok("nb", "nb-r-7f8e0000-1111-4222-8333-444455556666"));
 	assert_false(net_priv_ns_ok("nb", "nb-"));
 	assert_false(net_priv_ns_ok("nb", "nbx-r-1"));
