@@ -184,7 +184,7 @@ def test_get_serves_newest_replica_after_kill9(stack, req, account):
     for n in names:
         body = _get_bytes(stack, account, "/e2e-newest/" + n)
         assert body == new[n], (n, body[:12], "stale replicas: %s" % stale)
-    swift(stack, "delete", "e2e-newest")
+    swift(stack, "delete", "e2e-newest", check=False)  # cleanup; the box may be slow
 
 
 def _kill_quietly(pid):
