@@ -475,8 +475,7 @@ static char **put_headers(const struct store_put_opts *o, const char *ts, const 
 	if (o->etag)
 		h[n++] = xasprintf("Etag: %s", o->etag);
 	for (int i = 0; i < o->nkv; i++)
-		if (strcasecmp(o->kv[i].name, "Content-Type") &&
-		    (o->kv[i].value[0] || !strncasecmp(o->kv[i].name, "X-Object-Meta-", 14)))
+		if (strcasecmp(o->kv[i].name, "Content-Type") && o->kv[i].value[0])
 			h[n++] = xasprintf("%s: %s", o->kv[i].name, o->kv[i].value);
 	return h;
 }
