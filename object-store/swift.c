@@ -531,6 +531,40 @@ static int list_query(struct px_req *r, struct store_list_query *lq)
 	return 0;
 }
 
+/* ?reverse=true: Swift lists downward from the marker to the end_marker. The store lists
+ * upward, so the query is turned around (names after end_marker, before marker, all of
+ * them up to the listing bound) and reverse_end keeps the top `want` of it. Returns 0
+ * when the listing is not reversed. */
+static unsigned reverse_begin(struct px_req *r, struct store_list_query *lq)
+{
+	static const char *const yes[] = {"true", "1", "yes", "on", "t", "y"};
+	const char *v = px_query(r, "reverse");
+	int on = 0;
+	for (size_t i = 0; v && i < sizeof(yes) / sizeof(yes[0]); i++)
+		on |= !strcasecmp(v, yes[i]);
+	if (!on)
+		return 0;
+	const char *m = lq->marker;
+	lq->marker = lq->end_marker;
+	lq->end_marker = m;
+	unsigned want = lq->limit;
+	lq->limit = SWIFT_LISTING_LIMIT;
+	return want;
+}
+
+static void reverse_end(struct store_list *l, unsigned want)
+{
+	if (!want)
+		return;
+	for (size_t i = 0; i < l->n / 2; i++) {
+		struct store_entry t = l->e[i];
+		l->e[i] = l->e[l->n - 1 - i];
+		l->e[l->n - 1 - i] = t;
+	}
+	while (l->n > want)
+		free(l->e[--l->n].name);
+}
+
 static void answer_listing(struct px_req *r, struct store_list *l, char level, const char *name)
 {
 	const char *fmt = listing_format(r);
@@ -583,10 +617,12 @@ static void account_get(struct px_req *r, struct swift_req *q)
 	int rc = list_query(r, &lq);
 	if (rc < 0)
 		return;
+	unsigned want = reverse_begin(r, &lq);
 	if (rc == 0 && (e = store_list_containers(px_store(r), q->account, &lq, &l)) != STORE_OK) {
 		answer_store_err(r, e);
 		return;
 	}
+	reverse_end(&l, want);
 	answer_listing(r, &l, 'a', q->account);
 	store_list_release(&l);
 }
@@ -605,7 +641,7 @@ static void account_post(struct px_req *r, struct swift_req *q)
 	if (e != STORE_OK)
 		answer_store_err(r, e);
 	else
-		px_answer(r, 204, NULL, NULL, 0);
+		px_answer(r, 204, "text/html; charset=UTF-8", NULL, 0);
 }
 
 /* ------------------------------------------------------------------ container */
@@ -638,11 +674,13 @@ static void container_get(struct px_req *r, struct swift_req *q)
 	int rc = list_query(r, &lq);
 	if (rc < 0)
 		return;
+	unsigned want = reverse_begin(r, &lq);
 	if (rc == 0 &&
 	    (e = store_list_objects(px_store(r), q->account, q->container, &lq, &l)) != STORE_OK) {
 		answer_store_err(r, e);
 		return;
 	}
+	reverse_end(&l, want);
 	answer_listing(r, &l, 'c', q->container);
 	store_list_release(&l);
 }
@@ -996,6 +1034,8 @@ static void object_copy(struct px_req *r, struct swift_req *q, const char *sc, c
 	memset(&m, 0, sizeof(m));
 	e = store_copy(px_store(r), q->account, sc, so, q->account, dc, dobj, kv, n,
 	               ct ? ct : src.content_type, &m);
+	if (e == STORE_OK)
+		add_kv(r, kv, n); /* Swift's copy answers with the new object's metadata */
 	store_meta_release(&src);
 	if (e != STORE_OK) {
 		answer_store_err(r, e);
@@ -1031,8 +1071,8 @@ static int64_t quota_value(const struct store_kv *kv, int n, const char *name)
 
 /* Applies one quota (bytes qb, objects qc; -1 none) holding used/count to a PUT of len
  * bytes: 1 when it is over; narrows q->quota_left for a chunked body. */
-static int quota_apply(struct swift_req *q, int64_t qb, int64_t qc, uint64_t used,
-                       uint64_t count, int64_t len)
+static int quota_apply(struct swift_req *q, int64_t qb, int64_t qc, uint64_t used, uint64_t count,
+                       int64_t len)
 {
 	int over = qc >= 0 && count + 1 > (uint64_t)qc;
 	if (qb >= 0) {

@@ -242,6 +242,8 @@ def services_flags(urls, token):
                           "GET /info answers %d" % status))
             flags.append(("object-storage-feature-enabled", "object_versioning", False,
                           "no X-Versions-Location versioning in Nubo's Swift API"))
+            flags.append(("object-storage", "reseller_admin_role", "admin",
+                          "Nubo's admin role is Swift's reseller admin (sets account quotas)"))
     if "network" not in modules:
         flags.append(("network-feature-enabled", "floating_ips", False,
                       "no floating IPs (no Networking service)"))
