@@ -37,6 +37,7 @@ const struct httpd_table *const routes_all[] = {
     &net_quota_routes,
     &net_tag_routes,
     &subnetpool_routes,
+    &server_interface_routes,
     &net_metadata_routes,
     &network_proxy_routes,
     &floating_ip_proxy_routes,

@@ -38,11 +38,13 @@ extern const struct httpd_table floatingip_routes;    /* network/net_floatingip.
 extern const struct httpd_table secgroup_routes;      /* network/net_secgroup.c */
 extern const struct httpd_table net_quota_routes;     /* network/net_quota.c */
 extern const struct httpd_table net_tag_routes;       /* network/net_tag.c */
-extern const struct httpd_table subnetpool_routes;    /* network/net_subnetpool.c */
 extern const struct httpd_table network_proxy_routes; /* compute/network_proxy.c */
 /* compute/floating_ip_proxy.c */
 extern const struct httpd_table floating_ip_proxy_routes;
 extern const struct httpd_table net_metadata_routes; /* network/net_metadata.c */
+
+extern const struct httpd_table subnetpool_routes;       /* network/net_subnetpool.c */
+extern const struct httpd_table server_interface_routes; /* compute/interface.c */
 
 extern const struct httpd_table volume_versions_routes; /* volume/volume.c */
 extern const struct httpd_table volume_routes;          /* volume/volume.c */
