@@ -214,3 +214,16 @@ def test_server_without_groups(stack, http, net):
     assert act(http, tok, net["s1"], {"addSecurityGroup": {"name": "default"}}).status == 202
     show = http("GET", "%s/servers/%s" % (API, net["s1"]), token=tok).json["server"]
     assert show["security_groups"] == [{"name": "default"}]
+
+
+def test_update_answer_addresses(stack, http, net):
+    """PUT /servers/{id} (and rebuild) answer addresses as {version, addr} below 2.75,
+    as Nova's; show keeps the extended keys."""
+    tok = stack.token("admin")
+    r = http("PUT", "%s/servers/%s" % (API, net["s2"]), {"server": {"name": "cn-renamed"}}, tok)
+    assert r.status == 200, r
+    got = r.json["server"]["addresses"]
+    assert got == ips(http, tok, net["s2"]) and len(got[net["a"]]) == 2
+    # show keeps Nova's extended keys
+    r = http("GET", "%s/servers/%s" % (API, net["s2"]), token=tok)
+    assert r.json["server"]["addresses"][net["b"]][0]["OS-EXT-IPS:type"] == "fixed"
