@@ -295,19 +295,13 @@ const char *server_ports_ip_filter(int version)
 	                      " host(ffi.ip) ~ $%1$d)))";
 }
 
-/* The addresses of the server row res as /ips shows them: {network: [{version, addr}]}
- * (new reference), or NULL with err. */
-static json_t *ips_of(PGconn *db, const PGresult *res, char *err, size_t errlen)
+/* nets ({network: [address]}, may be NULL) with each address cut to {version, addr}
+ * (new reference). */
+static json_t *basic_of(const json_t *nets)
 {
-	PGresult *ports = NULL;
-	if (server_ports_extras(db, res, &ports, err, errlen) < 0)
-		return NULL;
-	json_t *all = json_object(), *nets = NULL, *list;
+	json_t *all = json_object(), *list;
 	const char *net;
-	if (PQntuples(ports) == 1)
-		nets = json_loads(db_val(ports, 0, 1), 0, NULL);
-	PQclear(ports);
-	json_object_foreach(nets, net, list)
+	json_object_foreach((json_t *)nets, net, list)
 	{
 		json_t *out = json_array(), *a;
 		size_t k;
@@ -316,6 +310,31 @@ static json_t *ips_of(PGconn *db, const PGresult *res, char *err, size_t errlen)
 		                   json_object_get(a, "addr")));
 		json_object_set_new(all, net, out);
 	}
+	return all;
+}
+
+char *server_ports_basic(const char *addresses)
+{
+	json_t *nets = addresses ? json_loads(addresses, 0, NULL) : NULL;
+	json_t *all = basic_of(nets);
+	char *text = json_dumps(all, JSON_COMPACT);
+	json_decref(all);
+	json_decref(nets);
+	return text;
+}
+
+/* The addresses of the server row res as /ips shows them: {network: [{version, addr}]}
+ * (new reference), or NULL with err. */
+static json_t *ips_of(PGconn *db, const PGresult *res, char *err, size_t errlen)
+{
+	PGresult *ports = NULL;
+	if (server_ports_extras(db, res, &ports, err, errlen) < 0)
+		return NULL;
+	json_t *nets = NULL;
+	if (PQntuples(ports) == 1)
+		nets = json_loads(db_val(ports, 0, 1), 0, NULL);
+	PQclear(ports);
+	json_t *all = basic_of(nets);
 	json_decref(nets);
 	return all;
 }

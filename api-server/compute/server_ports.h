@@ -30,5 +30,9 @@ void server_ports_ips(struct req *r, struct resp *w, const char *network);
 /* The server list's ip (version 4) / ip6 (6) filter: an SQL condition on instance i
  * with one printf %d for the number of its parameter (the regular expression). */
 const char *server_ports_ip_filter(int version);
+/* Pure: addresses (a server view's JSON text, NULL: none) with each address cut to
+ * {version, addr}, as Nova's rebuild and update answers show them below 2.75 (malloc'd
+ * text, the caller frees; NULL only when out of memory). */
+char *server_ports_basic(const char *addresses);
 
 #endif

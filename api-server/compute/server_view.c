@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "compute/server.h"
+#include "compute/server_ports.h"
 #include "jsonw.h"
 #include "util.h"
 #include "wire.h"
@@ -366,8 +367,10 @@ void server_view_write_full(struct jsonw *w, const struct server_row *s,
 	JSONW_KEY(w, "updated");
 	time_write(w, s->updated_at);
 	JSONW_KEY(w, "addresses");
-	jsonw_raw(w, s->addresses ? s->addresses : "{}",
-	          strlen(s->addresses ? s->addresses : "{}"));
+	char *basic = all ? NULL : server_ports_basic(s->addresses);
+	const char *addresses = basic ? basic : s->addresses ? s->addresses : "{}";
+	jsonw_raw(w, addresses, strlen(addresses));
+	free(basic);
 	JSONW_KEY(w, "accessIPv4");
 	word_write(w, s->access_ipv4 ? s->access_ipv4 : "");
 	JSONW_KEY(w, "accessIPv6");
