@@ -190,12 +190,19 @@ nubo_kill_wait() {
 # executable is a qemu-system-*, it is not a zombie, its argv has "-uuid U", and its
 # working directory is NUBO_STATE_DIR/instances/U (the helper starts QEMU there; QEMU
 # gets its files as descriptors, so no path of the stack is in its argv).
+# The process name (/proc/PID/comm, read without a fork) picks the candidates first:
+# a readlink per process of the box took 60 s at load 15 (a fork each), so only a
+# process named qemu-system-* (the name of the file it executed, at most 15 bytes) is
+# looked at further; a QEMU started through a link of another name is not matched.
 nubo_qemu_pids() {
-	local want=${1:-} dir f pid exe arg prev uuid
+	local want=${1:-} dir f pid exe arg prev uuid comm
 	local -a args
 	dir=$(realpath -m "$NUBO_STATE_DIR/instances")/
 	for f in /proc/[0-9]*; do
 		pid=${f#/proc/}
+		comm=''
+		{ IFS= read -r comm <"$f/comm"; } 2>/dev/null || continue
+		case $comm in qemu-system-*) ;; *) continue ;; esac
 		exe=$(readlink "$f/exe" 2>/dev/null) || continue
 		case ${exe##*/} in qemu-system-*) ;; *) continue ;; esac
 		args=()
