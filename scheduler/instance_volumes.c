@@ -34,8 +34,10 @@ int instance_volumes_replug(PGconn *c, const char *id, const char *action, const
 		return 0;
 	const char *params[] = {id};
 	PGresult *r = db_query(c,
-	                       "SELECT id FROM volumes WHERE attached_server = $1 AND status ="
-	                       " 'in-use' ORDER BY id",
+	                       "SELECT v.id FROM volumes v JOIN instances i ON i.id ="
+	                       " v.attached_server AND i.project_id = v.project_id WHERE"
+	                       " v.attached_server = $1 AND v.status = 'in-use' AND"
+	                       " v.attach_compute ORDER BY v.id",
 	                       1, params, err, errlen, NULL);
 	if (!r)
 		return -EIO;

@@ -14,8 +14,10 @@ int instance_volumes_release(PGconn *c, const char *id, char *err, size_t errlen
 /* After action succeeded on instance id with the power state reported ("" or NULL
  * when none): when the action started a new QEMU (start, reboot, hard reboot,
  * rebuild, resume) that runs, queues an attach task for every volume in-use on the
- * instance, since hot-plugged disks live only in the QEMU that is gone (the attach is
- * idempotent). In the caller's transaction. Returns the tasks queued or -EIO. */
+ * instance through Compute (attach_compute; Cinder's os-attach is bookkeeping only) and
+ * of the instance's own project, since hot-plugged disks live only in the QEMU that is
+ * gone (the attach is idempotent). In the caller's transaction. Returns the tasks queued or -EIO.
+ */
 int instance_volumes_replug(PGconn *c, const char *id, const char *action, const char *reported,
                             char *err, size_t errlen);
 

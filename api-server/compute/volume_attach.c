@@ -50,7 +50,7 @@ static void attachments_list(struct req *r, struct resp *w)
 		return;
 	PGresult *res = DBQ(r->ctx->db, err, sizeof err,
 	                    "SELECT id, attach_device FROM volumes WHERE attached_server = $1"
-	                    " ORDER BY attach_device, id",
+	                    " AND attach_compute ORDER BY attach_device, id",
 	                    r->params[0]);
 	if (!res) {
 		resp_db_error(r, w, err);
@@ -71,7 +71,7 @@ static void attachment_show(struct req *r, struct resp *w)
 		return;
 	PGresult *res = DBQ(r->ctx->db, err, sizeof err,
 	                    "SELECT id, attach_device FROM volumes WHERE attached_server = $1 AND"
-	                    " id = $2",
+	                    " id = $2 AND attach_compute",
 	                    r->params[0], r->params[1]);
 	res = wire_one_row(r, w, res, err, 404, "volume_id not found: %s", r->params[1]);
 	if (!res)
@@ -121,7 +121,8 @@ static void attachment_create(struct req *r, struct resp *w)
 	}
 	PGresult *res = DBQ(r->ctx->db, err, sizeof err,
 	                    "SELECT status, attached_server, (SELECT count(*) FROM volumes WHERE"
-	                    " attached_server = $3) FROM volumes WHERE id = $1 AND project_id = $2"
+	                    " attached_server = $3 AND attach_compute) FROM volumes WHERE id = $1 "
+	                    "AND project_id = $2"
 	                    " FOR UPDATE",
 	                    a.volume_id, r->ctx->auth.project_id, r->params[0]);
 	res = wire_one_row(r, w, res, err, 404, "Volume %s could not be found.", a.volume_id);
@@ -156,7 +157,8 @@ static void attachment_create(struct req *r, struct resp *w)
 	                        req_trace_id(r)};
 	if (DBX(r->ctx->db, err, sizeof err,
 	        "UPDATE volumes SET status = 'attaching', attached_server = $2, attachment_id = $3,"
-	        " attach_device = $4, fault = NULL, updated_at = now() WHERE id = $1",
+	        " attach_device = $4, attach_compute = true, fault = NULL, updated_at = now()"
+	        " WHERE id = $1",
 	        a.volume_id, r->params[0], att_id, device) != 1 ||
 	    outbox_insert(r->ctx->db, &t, NULL, err, sizeof(err)) < 0) {
 		resp_db_error(r, w, err);
@@ -189,7 +191,7 @@ static void attachment_delete(struct req *r, struct resp *w)
 		goto fail;
 	PGresult *res = DBQ(r->ctx->db, err, sizeof err,
 	                    "SELECT status FROM volumes WHERE id = $1 AND attached_server = $2"
-	                    " FOR UPDATE",
+	                    " AND attach_compute FOR UPDATE",
 	                    r->params[1], r->params[0]);
 	res = wire_one_row(r, w, res, err, 404, "volume_id not found: %s", r->params[1]);
 	if (!res)
@@ -263,7 +265,8 @@ static void attachment_swap(struct req *r, struct resp *w)
 	if (rc <= 0)
 		goto out;
 	PGresult *res = DBQ(r->ctx->db, err, sizeof err,
-	                    "SELECT 1 FROM volumes WHERE id = $1 AND attached_server = $2",
+	                    "SELECT 1 FROM volumes WHERE id = $1 AND attached_server = $2"
+	                    " AND attach_compute",
 	                    r->params[1], r->params[0]);
 	res = wire_one_row(r, w, res, err, 404, "volume_id not found: %s", r->params[1]);
 	if (!res)

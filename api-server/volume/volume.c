@@ -131,7 +131,9 @@ int volume_type_resolve(struct req *r, struct resp *w, const char *ref, char out
 	                                                   "v.user_id, v.project_id,"              \
 	                                                   " v.host, v.image_id, "                 \
 	                                                   "v.attached_server, v.attachment_id,"   \
-	                                                   " v.attach_device, v.type_id"
+	                                                   " v.attach_device, v.type_id,"          \
+	                                                   " v.attached_server IS NOT NULL AND"    \
+	                                                   " v.attach_compute"
 #define VOL_FROM " FROM volumes v JOIN volume_types t ON t.id = v.type_id"
 enum {
 	C_ID,
@@ -155,6 +157,7 @@ enum {
 	C_ATTACHMENT,
 	C_DEVICE,
 	C_TYPE_ID,
+	C_COMPUTE, /* the attachment is Compute's: the disk is (being) plugged */
 };
 
 static json_t *volume_links(const struct req *r, const char *project, const char *id)
@@ -1038,17 +1041,18 @@ static const struct status_move {
 	const char *action;
 	const char *const *from;
 	const char *to;
-	int idle; /* a volume in another status is left as it is, 202 */
+	int idle;    /* a volume in another status is left as it is, 202 */
+	int compute; /* applies to an attachment Compute made */
 	const char *msg;
 } status_moves[] = {
-    {"os-reserve", (const char *const[]){"available", NULL}, "attaching", 0,
+    {"os-reserve", (const char *const[]){"available", NULL}, "attaching", 0, 1,
      "Invalid volume: Volume status must be available or downloading to reserve, but the "
      "current status is %s."},
-    {"os-unreserve", (const char *const[]){"attaching", NULL}, "available", 1, NULL},
-    {"os-begin_detaching", (const char *const[]){"in-use", NULL}, "detaching", 0,
+    {"os-unreserve", (const char *const[]){"attaching", NULL}, "available", 1, 0, NULL},
+    {"os-begin_detaching", (const char *const[]){"in-use", NULL}, "detaching", 0, 1,
      "Invalid volume: Unable to detach volume. Volume status must be 'in-use' and "
      "attach_status must be 'attached' to detach, but the current status is %s."},
-    {"os-roll_detaching", (const char *const[]){"detaching", NULL}, "in-use", 1, NULL},
+    {"os-roll_detaching", (const char *const[]){"detaching", NULL}, "in-use", 1, 1, NULL},
 };
 
 static void status_move(struct req *r, struct resp *w, const struct status_move *m)
@@ -1068,10 +1072,12 @@ static void status_move(struct req *r, struct resp *w, const struct status_move 
 		return;
 	}
 	const char *st = db_val(res, 0, C_STATUS);
-	int n = DBX(r->ctx->db, err, sizeof err,
-	            "UPDATE volumes SET status = $2, updated_at = now() WHERE id = $1 AND"
-	            " status = ANY($3::text[])",
-	            r->params[1], m->to, from);
+	int n = !m->compute && db_val(res, 0, C_COMPUTE)[0] == 't'
+	            ? 0 /* Compute's attach in flight: only its task settles the status */
+	            : DBX(r->ctx->db, err, sizeof err,
+	                  "UPDATE volumes SET status = $2, updated_at = now() WHERE id = $1 AND"
+	                  " status = ANY($3::text[])",
+	                  r->params[1], m->to, from);
 	if (n < 0 || (n == 0 && !m->idle)) {
 		if (n < 0)
 			resp_db_error(r, w, err);
@@ -1092,8 +1098,36 @@ struct vol_attach {
 	char *instance_uuid, *host_name, *mountpoint, *mode;
 };
 
+/* 0 when id is a live instance of the caller's project (of any, for admins), else
+ * answers 400 (or the database error) and returns < 0. */
+static int instance_of_caller(struct req *r, struct resp *w, const char *id)
+{
+	char err[512];
+	int n = 0;
+	if (uuid_is_valid(id)) {
+		PGresult *res = DBQ(
+		    r->ctx->db, err, sizeof err,
+		    "SELECT 1 FROM instances WHERE id = $1 AND NOT deleted AND ($2 OR"
+		    " project_id = $3)",
+		    id, policy_is_admin(&r->ctx->auth) ? "true" : "false", r->ctx->auth.project_id);
+		if (!res) {
+			resp_db_error(r, w, err);
+			return -EIO;
+		}
+		n = PQntuples(res);
+		PQclear(res);
+	}
+	if (n == 1)
+		return 0;
+	resp_error(r, w, 400, "Invalid input received: instance %.64s could not be found.", id);
+	return -ENOENT;
+}
+
 /* os-attach: records the volume as attached to an instance (or a host) at mountpoint,
- * as Cinder does when a consumer has attached it; from available or attaching. */
+ * as Cinder does when a consumer has attached it; from available or attaching. Only
+ * bookkeeping: nothing plugs the disk (attach_compute false), and the instance must be
+ * one of the caller's project (any, for admins); a volume Compute is attaching is
+ * refused. */
 static void action_attach(struct req *r, struct resp *w, const json_t *arg)
 {
 	char err[512], msg[512], att[UUID_STR_LEN];
@@ -1119,6 +1153,13 @@ static void action_attach(struct req *r, struct resp *w, const json_t *arg)
 	if (!res)
 		goto fail;
 	const char *st = db_val(res, 0, C_STATUS);
+	if (db_val(res, 0, C_COMPUTE)[0] == 't') {
+		resp_error(r, w, 400, "Invalid volume: volume %s is being attached by Compute",
+		           r->params[1]);
+		goto fail;
+	}
+	if (a.instance_uuid && instance_of_caller(r, w, a.instance_uuid) < 0)
+		goto fail;
 	if (strcmp(st, "attaching") && volume_state_allows(st, db_val(res, 0, C_SERVER) != NULL, 0,
 	                                                   0, VOP_ATTACH, msg, sizeof(msg)) < 0) {
 		resp_error(r, w, 400, "%s", msg);
@@ -1127,7 +1168,7 @@ static void action_attach(struct req *r, struct resp *w, const json_t *arg)
 	uuid_generate_str(att);
 	if (DBX(r->ctx->db, err, sizeof err,
 	        "UPDATE volumes SET status = 'in-use', attached_server = $2, attachment_id = $3,"
-	        " attach_device = $4, updated_at = now() WHERE id = $1",
+	        " attach_device = $4, attach_compute = false, updated_at = now() WHERE id = $1",
 	        r->params[1], a.instance_uuid ? a.instance_uuid : a.host_name, att,
 	        a.mountpoint) != 1) {
 		resp_db_error(r, w, err);
@@ -1146,7 +1187,9 @@ out:
 }
 
 /* os-detach: records the end of the attachment; from in-use or detaching (force: any
- * status, os-force_detach). A volume with no attachment: 202, as Cinder's API. */
+ * status, os-force_detach). A volume with no attachment: 202, as Cinder's API. An
+ * attachment Compute made is refused (400): its disk stays plugged until Compute's
+ * detach unplugs it. */
 static void detach_common(struct req *r, struct resp *w, const json_t *arg, int force)
 {
 	char err[512];
@@ -1167,6 +1210,12 @@ static void detach_common(struct req *r, struct resp *w, const json_t *arg, int 
 		resp_error(r, w, 400, "Invalid volume: Volume status must not be maintenance.");
 	else if (!db_val(res, 0, C_SERVER) && !want) /* Cinder's API: nothing to do, 202 */
 		n = 1;
+	else if (db_val(res, 0, C_COMPUTE)[0] == 't') /* plugged: Nova's detach unplugs it */
+		resp_error(r, w, 400,
+		           "Invalid volume: volume %s is attached to server %s through Compute; "
+		           "detach it there (DELETE /servers/%s/os-volume_attachments/%s).",
+		           r->params[1], db_val(res, 0, C_SERVER), db_val(res, 0, C_SERVER),
+		           r->params[1]);
 	else if (!force && strcmp(st, "in-use") && strcmp(st, "detaching"))
 		resp_error(r, w, 400,
 		           "Invalid volume: Unable to detach volume. Volume status must be "

@@ -387,7 +387,11 @@ def test_attach_bookkeeping_actions_and_cascade_delete(stack, os_cli, os_run, pr
              token=tok)
     assert_error(r, 404)
     srv = "11111111-2222-4333-8444-555555555555"
-    assert http("POST", act, {"os-attach": {"instance_uuid": srv, "mountpoint": "/dev/vdb"}},
+    # an instance that does not exist (or is another project's) is no target: 400
+    assert_error(http("POST", act, {"os-attach": {"instance_uuid": srv,
+                                                  "mountpoint": "/dev/vdb"}}, token=tok), 400)
+    srv = "e2e-host"
+    assert http("POST", act, {"os-attach": {"host_name": srv, "mountpoint": "/dev/vdb"}},
                 token=tok).status == 202
     shown = os_cli("volume", "show", v["id"], user="demo")
     assert shown["status"] == "in-use" and srv in str(shown["attachments"]), shown
