@@ -88,7 +88,8 @@ static int seg_path(const char *path, char **c, char **o)
 }
 
 enum store_err largeobj_slo_check(struct store *s, const char *account, const char *body,
-                                  size_t len, struct largeobj *out, char *why, size_t whylen)
+                                  size_t len, int (*may_read)(void *arg, const char *container),
+                                  void *arg, struct largeobj *out, char *why, size_t whylen)
 {
 	memset(out, 0, sizeof(*out));
 	snprintf(why, whylen, "Manifest must be valid JSON.\n");
@@ -115,6 +116,13 @@ enum store_err largeobj_slo_check(struct store *s, const char *account, const ch
 		    !(json_is_null(size) || !size || json_is_integer(size))) {
 			snprintf(why, whylen,
 			         "Index %zu: invalid segment (path, etag, size_bytes).\n", i);
+			goto out;
+		}
+		if (may_read && !may_read(arg, c)) { /* before any look that would tell */
+			free(c);
+			free(o);
+			snprintf(why, whylen, "Errors:\n%s, 403 Forbidden\n",
+			         json_string_value(path));
 			goto out;
 		}
 		struct store_meta m;

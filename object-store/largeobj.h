@@ -43,9 +43,12 @@ enum store_err largeobj_dlo_load(struct store *s, const char *account, const cha
 /* Parses a client's ?multipart-manifest=put body (JSON list of {"path": "/c/o", "etag":
  * hex or null, "size_bytes": n or null}) and checks every segment against the store
  * (exists, ETag and size as given). On STORE_BAD_REQUEST writes Swift's reason into why.
- * Fills out (segments with their real size and ETag). */
+ * Fills out (segments with their real size and ETag). may_read (NULL: all) says whether
+ * the caller may read a segment's container; it is asked before the segment is looked at,
+ * and a refusal is Swift's "403 Forbidden" reason (STORE_BAD_REQUEST). */
 enum store_err largeobj_slo_check(struct store *s, const char *account, const char *body,
-                                  size_t len, struct largeobj *out, char *why, size_t whylen);
+                                  size_t len, int (*may_read)(void *arg, const char *container),
+                                  void *arg, struct largeobj *out, char *why, size_t whylen);
 /* The manifest body Swift stores and answers ?multipart-manifest=get with: [{"name":
  * "/c/o", "hash": etag, "bytes": n, "content_type": ..., "last_modified": ...}]. Pure. */
 char *largeobj_slo_format(const struct largeobj *lo);

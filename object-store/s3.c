@@ -19,6 +19,7 @@
 #include "cred_seal.h"
 #include "db.h"
 #include "md5.h"
+#include "objquota.h"
 #include "s3_request.h"
 #include "s3_version.h"
 #include "s3_view.h"
@@ -983,6 +984,11 @@ static void delete_versioned(struct px_req *r, struct s3_state *st)
 
 static void op_delete_object(struct px_req *r, struct s3_state *st)
 {
+	/* s3:DeleteObjectVersion is the bucket owner's alone: a WRITE ACL only adds markers */
+	if (st->rq.version_id && strcmp(st->owner, st->account)) {
+		s3_fail(r, S3E_ACCESS_DENIED, NULL, NULL, 0);
+		return;
+	}
 	if (st->rq.version_id || st->vstate != S3_VER_OFF) {
 		delete_versioned(r, st);
 		return;
@@ -1049,6 +1055,32 @@ static int content_md5(const char *b64, char out[33])
 	return 0;
 }
 
+/* The quotas (objquota.h) a write of len bytes (-1: unknown) into container (NULL: none:
+ * an upload's part) of the bucket owner's account must keep; account_too 0 when the bytes
+ * are already counted there (CompleteMultipartUpload). 0, or answers EntityTooLarge as
+ * Swift's s3api does for a 413 of its quota middlewares. */
+static int quota_refuses(struct px_req *r, struct s3_state *st, const char *container,
+                         int account_too, int64_t len)
+{
+	if (!objquota_over(px_store(r), st->owner, container, account_too, len, NULL))
+		return 0;
+	s3_fail(r, S3E_ENTITY_TOO_LARGE, NULL, NULL, 0);
+	return -1;
+}
+
+/* The size of object (container, object) of account, -1 when it cannot be read (the copy
+ * then answers why itself). */
+static int64_t source_size(struct px_req *r, const char *account, const char *container,
+                           const char *object)
+{
+	struct store_meta m = {0};
+	int64_t size = -1;
+	if (store_head(px_store(r), account, container, object, &m) == STORE_OK)
+		size = (int64_t)m.size;
+	store_meta_release(&m);
+	return size;
+}
+
 /* Opens the store_put a PutObject or UploadPart streams into. container/object name
  * where the bytes go. 0, or answers. */
 static int put_open(struct px_req *r, struct s3_state *st, const char *container,
@@ -1070,6 +1102,9 @@ static int put_open(struct px_req *r, struct s3_state *st, const char *container
 		s3_fail(r, S3E_ENTITY_TOO_LARGE, NULL, NULL, 0);
 		return -1;
 	}
+	/* a PutObject lands in the bucket; a part (with_meta 0) counts against the account */
+	if (quota_refuses(r, st, with_meta ? st->rq.bucket : NULL, 1, length) < 0)
+		return -1;
 	if (with_meta)
 		px_headers_each(r, meta_collect, &m);
 	if (m.over) {
@@ -1264,6 +1299,10 @@ static void op_copy_object(struct px_req *r, struct s3_state *st)
 	struct s3_vwhere src = {0};
 	if (svid && copy_source_version(r, sacc, sb, sk, svid, &src) < 0)
 		goto out;
+	if (quota_refuses(r, st, st->rq.bucket, 1,
+	                  source_size(r, sacc, src.found ? src.container : sb,
+	                              src.found ? src.object : sk)) < 0)
+		goto out;
 	if (version_write_begin(r, st) < 0)
 		goto out;
 	enum store_err e = store_copy(px_store(r), sacc, src.found ? src.container : sb,
@@ -1431,7 +1470,10 @@ static void op_upload_part_copy(struct px_req *r, struct s3_state *st)
 		return;
 	struct s3_vwhere src = {0};
 	if (copy_source_account(r, st, sb, sacc) == 0 &&
-	    (!svid || copy_source_version(r, sacc, sb, sk, svid, &src) == 0)) {
+	    (!svid || copy_source_version(r, sacc, sb, sk, svid, &src) == 0) &&
+	    quota_refuses(r, st, NULL, 1,
+	                  source_size(r, sacc, src.found ? src.container : sb,
+	                              src.found ? src.object : sk)) == 0) {
 		char *seg = segments_of(st->rq.bucket),
 		     *name = part_name(st->rq.upload_id, st->rq.part_number);
 		enum store_err e = store_copy(px_store(r), sacc, src.found ? src.container : sb,
@@ -1686,6 +1728,9 @@ static void op_complete_multipart(struct px_req *r, struct s3_state *st)
 	nkv++;
 	struct store_put_opts o = {(int64_t)total, NULL,
 	                           PQgetisnull(up, 0, 0) ? NULL : db_val(up, 0, 0), kv, nkv};
+	/* the parts already count against the account; the bucket gains the whole */
+	if (quota_refuses(r, st, st->rq.bucket, 0, (int64_t)total) < 0)
+		goto out;
 	if (version_write_begin(r, st) < 0)
 		goto out;
 	e = store_put_begin(px_store(r), st->owner, st->rq.bucket, st->rq.key, &o, &put);

@@ -179,6 +179,15 @@ void s3_version_write_abort(const struct s3_vctx *c, struct s3_vwrite *w)
 	store_meta_release(&w->current);
 }
 
+/* A commit that failed after the new bytes replaced the bucket's object: the archived
+ * copy is now the only one of the previous version's bytes, so it stays (an orphan costs
+ * less than a lost version); w is released. */
+static void write_keep(struct s3_vwrite *w)
+{
+	w->archive[0] = '\0';
+	store_meta_release(&w->current);
+}
+
 enum s3_err s3_version_write_commit(const struct s3_vctx *c, const char *key, struct s3_vwrite *w,
                                     const struct store_meta *m)
 {
@@ -186,7 +195,7 @@ enum s3_err s3_version_write_commit(const struct s3_vctx *c, const char *key, st
 	PGresult *gone = NULL;
 	PGconn *db = db_acquire_timed(c->db, DB_WAIT_MS);
 	if (!db) {
-		s3_version_write_abort(c, w);
+		write_keep(w);
 		return S3E_SERVICE_UNAVAILABLE;
 	}
 	int ok = db_begin(db) == 0;
@@ -235,7 +244,7 @@ enum s3_err s3_version_write_commit(const struct s3_vctx *c, const char *key, st
 	db_release(c->db, db);
 	if (!ok) {
 		PQclear(gone);
-		s3_version_write_abort(c, w);
+		write_keep(w);
 		return S3E_SERVICE_UNAVAILABLE;
 	}
 	for (int i = 0; gone && i < PQntuples(gone); i++)
@@ -265,9 +274,19 @@ enum s3_err s3_version_delete_current(const struct s3_vctx *c, const char *key,
 	return s3_version_write_commit(c, key, &w, NULL);
 }
 
-/* After the latest version went: the one now latest gets its bytes back into the
- * bucket (a delete marker or nothing leaves the key absent there). */
-static enum s3_err promote(const struct s3_vctx *c, const char *key)
+/* The bucket's object of key, gone (absent already is fine). */
+static enum s3_err bucket_clear(const struct s3_vctx *c, const char *key)
+{
+	enum store_err se = store_delete(c->store, c->account, c->bucket, key);
+	return se == STORE_OK || se == STORE_NOT_FOUND ? S3_OK : from_store(se);
+}
+
+/* After the latest version went (its bytes still in the bucket when clear): the one now
+ * latest gets its bytes copied over the bucket's object; a delete marker or nothing
+ * leaves the key absent there. The copy replaces the old bytes in one step, so a failed
+ * copy leaves them, never a key absent while a data version is latest (reads by the
+ * rows serve the new latest from its archive meanwhile). */
+static enum s3_err promote(const struct s3_vctx *c, const char *key, int clear)
 {
 	char vc[STORE_MAX_CONTAINER + 16];
 	struct store_meta m = {0};
@@ -276,7 +295,7 @@ static enum s3_err promote(const struct s3_vctx *c, const char *key)
 		return S3E_SERVICE_UNAVAILABLE;
 	if (PQntuples(res) != 1 || !strcmp(db_val(res, 0, 1), "t") || !db_val(res, 0, 2)) {
 		PQclear(res);
-		return S3_OK;
+		return clear ? bucket_clear(c, key) : S3_OK;
 	}
 	versions_of(c->bucket, vc);
 	char *archive = xstrdup(db_val(res, 0, 2));
@@ -338,15 +357,7 @@ enum s3_err s3_version_delete(const struct s3_vctx *c, const char *key, const ch
 	PQclear(res);
 	archive_delete(c, archive);
 	free(archive);
-	enum s3_err e = S3_OK;
-	if (latest && !marker) {
-		enum store_err se = store_delete(c->store, c->account, c->bucket, key);
-		if (se != STORE_OK && se != STORE_NOT_FOUND)
-			e = from_store(se);
-	}
-	if (latest && e == S3_OK)
-		e = promote(c, key);
-	return e;
+	return latest ? promote(c, key, !marker) : S3_OK;
 }
 
 enum s3_err s3_version_find(const struct s3_vctx *c, const char *key, const char *version_id,

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "largeobj.h"
+#include "objquota.h"
 #include "objauth.h"
 #include "objclient.h"
 #include "store_impl.h"
@@ -432,41 +433,73 @@ static int acl_allows(const char *acl, const struct swift_req *q, int anonymous_
 	return ok;
 }
 
-/* Decides whether the caller may do this; answers 401/403 when not. */
-static int swift_authorize(struct px_req *r, struct swift_req *q, int write)
+/* 1 when the caller may read (write 0) or write (1) in container c of q's account: the
+ * account's project (a writer to write) or an admin, else the container's ACLs; object:
+ * an object in it (a listing needs .rlistings from an anonymous caller). Answers nothing. */
+static int container_allows(struct px_req *r, const struct swift_req *q, const char *c, int write,
+                            int object)
 {
-	if (q->authed && (q->who.admin || !strcmp(q->account + 5, q->who.project_id))) {
-		if (write && !q->who.writer) {
-			answer_err(r, 403, "Access was denied to this resource.");
-			return -EACCES;
-		}
+	if (q->authed && (q->who.admin || !strcmp(q->account + 5, q->who.project_id)))
+		return !write || q->who.writer;
+	struct store_container_info ci;
+	if (!c || store_container_head(px_store(r), q->account, c, &ci) != STORE_OK)
 		return 0;
+	const char *rd = NULL, *wr = NULL;
+	for (int i = 0; i < ci.nkv; i++) {
+		if (!strcmp(ci.kv[i].name, "X-Container-Read"))
+			rd = ci.kv[i].value;
+		if (!strcmp(ci.kv[i].name, "X-Container-Write"))
+			wr = ci.kv[i].value;
 	}
-	/* another project's or an anonymous caller: the container's ACLs */
-	if (q->container) {
-		struct store_container_info ci;
-		if (store_container_head(px_store(r), q->account, q->container, &ci) == STORE_OK) {
-			const char *rd = NULL, *wr = NULL;
-			for (int i = 0; i < ci.nkv; i++) {
-				if (!strcmp(ci.kv[i].name, "X-Container-Read"))
-					rd = ci.kv[i].value;
-				if (!strcmp(ci.kv[i].name, "X-Container-Write"))
-					wr = ci.kv[i].value;
-			}
-			int ok = write ? (q->object && acl_allows(wr, q, 0))
-			               : acl_allows(rd, q,
-			                            q->object != NULL ||
-			                                (rd && strstr(rd, ".rlistings")));
-			store_container_info_release(&ci);
-			if (ok)
-				return 0;
-		}
-	}
+	int ok = write ? (object && acl_allows(wr, q, 0))
+	               : acl_allows(rd, q, object || (rd && strstr(rd, ".rlistings")));
+	store_container_info_release(&ci);
+	return ok;
+}
+
+/* Answers 401 (no token) or 403 (a caller without the right). */
+static void answer_denied(struct px_req *r, const struct swift_req *q)
+{
 	if (!q->authed)
 		answer_err(r, 401, "This server could not verify that you are authorized.");
 	else
 		answer_err(r, 403, "Access was denied to this resource.");
+}
+
+/* Decides whether the caller may do this; answers 401/403 when not. */
+static int swift_authorize(struct px_req *r, struct swift_req *q, int write)
+{
+	if (container_allows(r, q, q->container, write, q->object != NULL))
+		return 0;
+	answer_denied(r, q);
 	return -EACCES;
+}
+
+/* The index of the first segment of lo in a container the caller may not read (write 0)
+ * or delete from (write 1), as Swift's sub-requests made as the caller; -1 when none.
+ * Each distinct container is looked up once. */
+static ssize_t segments_denied(struct px_req *r, const struct swift_req *q,
+                               const struct largeobj *lo, int write)
+{
+	for (size_t i = 0; i < lo->n; i++) {
+		size_t k = 0;
+		while (k < i && strcmp(lo->seg[k].container, lo->seg[i].container))
+			k++;
+		if (k == i && !container_allows(r, q, lo->seg[i].container, write, 1))
+			return (ssize_t)i;
+	}
+	return -1;
+}
+
+/* largeobj_slo_check's may_read: arg is {r, q}. */
+struct seg_auth {
+	struct px_req *r;
+	const struct swift_req *q;
+};
+static int seg_may_read(void *arg, const char *container)
+{
+	const struct seg_auth *a = arg;
+	return container_allows(a->r, a->q, container, 0, 1);
 }
 
 /* ------------------------------------------------------------------ listings */
@@ -865,6 +898,12 @@ static void object_get_large(struct px_req *r, struct swift_req *q, struct store
 		answer_store_err(r, e);
 		return;
 	}
+	if (segments_denied(r, q, &lo, 0) >= 0) { /* a segment the caller may not read */
+		largeobj_release(&lo);
+		store_meta_release(m);
+		answer_denied(r, q);
+		return;
+	}
 	m->size = lo.size;
 	memcpy(m->etag, lo.etag, sizeof(m->etag));
 	if (expired(m)) {
@@ -1005,14 +1044,35 @@ static int split_copy_path(const char *v, char **c, char **o)
 	return 0;
 }
 
+/* Swift's container_quotas and account_quotas (objquota.h): a write of len bytes into
+ * container that would take it or the account past a quota is refused with 413. len -1
+ * (chunked): the bytes are counted as they come (q->quota_left). 0, or -EDQUOT (answered). */
+static int quota_check(struct px_req *r, struct swift_req *q, const char *container, int64_t len)
+{
+	if (objquota_over(px_store(r), q->account, container, 1, len, &q->quota_left)) {
+		answer_err(r, 413, "Upload exceeds quota.");
+		return -EDQUOT;
+	}
+	return 0;
+}
+
 /* Copies src to the request's object: the source's metadata with the request's on top. */
 static void object_copy(struct px_req *r, struct swift_req *q, const char *sc, const char *so,
                         const char *dc, const char *dobj)
 {
 	struct store_meta src, m;
+	/* the source is read and the destination written as the caller */
+	if (!container_allows(r, q, sc, 0, 1) || !container_allows(r, q, dc, 1, 1)) {
+		answer_denied(r, q);
+		return;
+	}
 	enum store_err e = store_head(px_store(r), q->account, sc, so, &src);
 	if (e != STORE_OK) {
 		answer_store_err(r, e);
+		return;
+	}
+	if (quota_check(r, q, dc, (int64_t)src.size) < 0) { /* a copy counts as Swift's does */
+		store_meta_release(&src);
 		return;
 	}
 	struct store_kv kv[STORE_MAX_META];
@@ -1057,61 +1117,6 @@ static void object_copy(struct px_req *r, struct swift_req *q, const char *sc, c
 	px_answer(r, 201, "text/html; charset=UTF-8", NULL, 0);
 }
 
-/* The value of quota item name in kv (X-Container-Meta-Quota-Bytes, ...), or -1. */
-static int64_t quota_value(const struct store_kv *kv, int n, const char *name)
-{
-	for (int i = 0; i < n; i++)
-		if (!strcasecmp(kv[i].name, name)) {
-			char *end;
-			long long v = strtoll(kv[i].value, &end, 10);
-			return *end || v < 0 || !kv[i].value[0] ? -1 : v;
-		}
-	return -1;
-}
-
-/* Applies one quota (bytes qb, objects qc; -1 none) holding used/count to a PUT of len
- * bytes: 1 when it is over; narrows q->quota_left for a chunked body. */
-static int quota_apply(struct swift_req *q, int64_t qb, int64_t qc, uint64_t used, uint64_t count,
-                       int64_t len)
-{
-	int over = qc >= 0 && count + 1 > (uint64_t)qc;
-	if (qb >= 0) {
-		int64_t left = used >= (uint64_t)qb ? 0 : qb - (int64_t)used;
-		if (q->quota_left < 0 || left < q->quota_left)
-			q->quota_left = left;
-		over |= len >= 0 && len > left;
-	}
-	return over;
-}
-
-/* Swift's container_quotas: a PUT that would take the container past its quota of bytes
- * or objects is refused with 413. len -1 (chunked): the bytes are counted as they come
- * (q->quota_left). 0, or -EDQUOT (answered). */
-static int quota_check(struct px_req *r, struct swift_req *q, int64_t len)
-{
-	q->quota_left = -1;
-	struct store_container_info ci;
-	if (store_container_head(px_store(r), q->account, q->container, &ci) != STORE_OK)
-		return 0; /* the PUT answers 404/503 itself */
-	int over = quota_apply(q, quota_value(ci.kv, ci.nkv, "X-Container-Meta-Quota-Bytes"),
-	                       quota_value(ci.kv, ci.nkv, "X-Container-Meta-Quota-Count"),
-	                       ci.bytes_used, ci.object_count, len);
-	store_container_info_release(&ci);
-	/* the project's (Swift's account_quotas; set by an admin only, see account_post) */
-	struct store_account_info ai;
-	if (!over && store_account_head(px_store(r), q->account, &ai) == STORE_OK) {
-		over = quota_apply(q, quota_value(ai.kv, ai.nkv, "X-Account-Meta-Quota-Bytes"),
-		                   quota_value(ai.kv, ai.nkv, "X-Account-Meta-Quota-Count"),
-		                   ai.bytes_used, ai.object_count, len);
-		store_account_info_release(&ai);
-	}
-	if (over) {
-		answer_err(r, 413, "Upload exceeds quota.");
-		return -EDQUOT;
-	}
-	return 0;
-}
-
 static void object_put_begin(struct px_req *r, struct swift_req *q)
 {
 	if (strlen(q->object) > STORE_MAX_OBJECT_NAME) {
@@ -1148,7 +1153,7 @@ static void object_put_begin(struct px_req *r, struct swift_req *q)
 		free(so);
 		return;
 	}
-	if (quota_check(r, q, len) < 0)
+	if (quota_check(r, q, q->container, len) < 0)
 		return;
 	const char *ct = px_header(r, "Content-Type");
 	snprintf(q->content_type, sizeof(q->content_type), "%s",
@@ -1271,9 +1276,10 @@ static void slo_put_finish(struct px_req *r, struct swift_req *q)
 	}
 	struct largeobj lo;
 	char why[512];
+	struct seg_auth sa = {r, q};
 	enum store_err e =
 	    largeobj_slo_check(px_store(r), q->account, q->slo_body ? q->slo_body : "", q->slo_len,
-	                       &lo, why, sizeof(why));
+	                       seg_may_read, &sa, &lo, why, sizeof(why));
 	if (e == STORE_BAD_REQUEST) {
 		px_answer(r, 400, "text/plain; charset=UTF-8", why, strlen(why));
 		return;
@@ -1337,6 +1343,11 @@ static void slo_delete(struct px_req *r, struct swift_req *q)
 		return;
 	}
 	unsigned deleted = 0, missing = 0, errors = 0;
+	if (segments_denied(r, q, &lo, 1) >= 0) { /* Swift deletes nothing then */
+		largeobj_release(&lo);
+		answer_denied(r, q);
+		return;
+	}
 	for (size_t i = 0; i <= lo.n; i++) {
 		e = i < lo.n ? store_delete(px_store(r), q->account, lo.seg[i].container,
 		                            lo.seg[i].object)

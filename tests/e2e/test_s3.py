@@ -401,3 +401,53 @@ def test_multipart_upload_of_200_mb(aws, tmp_path):
     src.unlink()
     out.unlink()
     aws.run("s3", "rb", "--force", "s3://" + b, timeout=600)
+
+
+def test_quotas_hold_for_s3_writes(stack, aws, project_ids, tmp_path):
+    """Review finding 5: the bucket's X-Container-Meta-Quota-Bytes (set through Swift) and
+    the account's X-Account-Meta-Quota-Bytes (an admin's) hold for PutObject, CopyObject,
+    UploadPart and CompleteMultipartUpload as for Swift's PUT: EntityTooLarge, nothing
+    stored."""
+    from nubo_e2e import http_request
+    from test_swift import conf_value
+    swift_url = "%s/v1/AUTH_%s" % (conf_value(stack, "objstore", "public_url"),
+                                   project_ids["demo"])
+    b = _bucket()
+    aws.run("s3", "mb", "s3://" + b)
+    r = http_request(swift_url + "/" + b, "POST", token=stack.token("demo"),
+                     headers={"X-Container-Meta-Quota-Bytes": "100"})
+    assert r.status == 204, r
+    sixty, fifty = _rand_file(tmp_path / "60", 60), _rand_file(tmp_path / "50", 50)
+    aws.run("s3api", "put-object", "--bucket", b, "--key", "a", "--body", sixty)
+    p = aws.run("s3api", "put-object", "--bucket", b, "--key", "b", "--body", fifty,
+                check=False)
+    assert p.returncode != 0 and "EntityTooLarge" in p.stderr, p.stderr
+    p = aws.run("s3api", "copy-object", "--bucket", b, "--key", "c", "--copy-source",
+                "%s/a" % b, check=False)
+    assert p.returncode != 0 and "EntityTooLarge" in p.stderr, p.stderr
+    up = aws.json("s3api", "create-multipart-upload", "--bucket", b, "--key", "m")["UploadId"]
+    etag = aws.json("s3api", "upload-part", "--bucket", b, "--key", "m", "--upload-id", up,
+                    "--part-number", "1", "--body", fifty)["ETag"]
+    parts = tmp_path / "parts.json"
+    parts.write_text(json.dumps({"Parts": [{"ETag": etag, "PartNumber": 1}]}))
+    p = aws.run("s3api", "complete-multipart-upload", "--bucket", b, "--key", "m",
+                "--upload-id", up, "--multipart-upload", "file://%s" % parts, check=False)
+    assert p.returncode != 0 and "EntityTooLarge" in p.stderr, p.stderr
+    keys = [o["Key"] for o in aws.json("s3api", "list-objects-v2", "--bucket", b)
+            .get("Contents", [])]
+    assert keys == ["a"], keys
+    # the account's quota (an admin's) also stops a part
+    admin = stack.token("admin")
+    used = int(http_request(swift_url, "HEAD", token=admin).headers["X-Account-Bytes-Used"])
+    r = http_request(swift_url, "POST", token=admin,
+                     headers={"X-Account-Meta-Quota-Bytes": str(used + 10)})
+    assert r.status == 204, r
+    try:
+        p = aws.run("s3api", "upload-part", "--bucket", b, "--key", "m", "--upload-id", up,
+                    "--part-number", "2", "--body", fifty, check=False)
+        assert p.returncode != 0 and "EntityTooLarge" in p.stderr, p.stderr
+    finally:
+        http_request(swift_url, "POST", token=admin,
+                     headers={"X-Remove-Account-Meta-Quota-Bytes": "x"})
+    aws.run("s3api", "abort-multipart-upload", "--bucket", b, "--key", "m", "--upload-id", up)
+    aws.run("s3", "rb", "--force", "s3://" + b)

@@ -5,6 +5,8 @@ and on a bucket that never had versioning), Suspended versioning's "null" versio
 removing a versioned bucket as `aws s3 rb --force` and boto3 do it.
 """
 import os
+import urllib.error
+import urllib.request
 
 import boto3
 import botocore.config
@@ -231,4 +233,42 @@ def test_unversioned_bucket_is_emptied_through_its_versions(s3):
         {"Key": "one", "VersionId": "null"}, {"Key": "two/x", "VersionId": "null"}]})
     assert sorted(d["Key"] for d in r["Deleted"]) == ["one", "two/x"], r
     assert [o["Key"] for o in s3.list_objects_v2(Bucket=b)["Contents"]] == ["three"]
+    _empty_and_remove(s3, b)
+
+
+def test_only_the_owner_deletes_versions(s3, endpoint, os_cli, project_ids):
+    """Review finding 6: on a public-read-write bucket another project (and an anonymous
+    caller) may add a delete marker, as AWS's WRITE ACL allows, but DELETE ?versionId
+    (s3:DeleteObjectVersion) is the bucket owner's alone: AccessDenied, nothing lost."""
+    keys = _ec2_keys(os_cli, project_ids["admin"], "admin")
+    other = boto3.session.Session(
+        aws_access_key_id=keys[0], aws_secret_access_key=keys[1], region_name="us-east-1"
+    ).client("s3", endpoint_url=endpoint,
+             config=botocore.config.Config(s3={"addressing_style": "path"},
+                                           retries={"max_attempts": 1, "mode": "standard"}))
+    b = _bucket()
+    s3.create_bucket(Bucket=b)
+    _enable(s3, b)
+    s3.put_bucket_acl(Bucket=b, ACL="public-read-write")
+    v1 = s3.put_object(Bucket=b, Key="k", Body=b"one")["VersionId"]
+    v2 = s3.put_object(Bucket=b, Key="k", Body=b"two")["VersionId"]
+    code, status, _ = _error(other.delete_object, Bucket=b, Key="k", VersionId=v1)
+    assert (code, status) == ("AccessDenied", 403)
+    code, status, _ = _error(other.delete_object, Bucket=b, Key="k", VersionId=v2)
+    assert (code, status) == ("AccessDenied", 403)
+    rq = urllib.request.Request("%s/%s/k?versionId=%s" % (endpoint, b, v1), method="DELETE")
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with pytest.raises(urllib.error.HTTPError) as ei:
+        opener.open(rq, timeout=30)
+    assert ei.value.code == 403
+    assert s3.get_object(Bucket=b, Key="k", VersionId=v1)["Body"].read() == b"one"
+    assert s3.get_object(Bucket=b, Key="k")["Body"].read() == b"two"
+    # a plain delete by the writer only adds a marker, which the owner can remove
+    marker = other.delete_object(Bucket=b, Key="k")
+    assert marker.get("DeleteMarker") is True
+    s3.delete_object(Bucket=b, Key="k", VersionId=marker["VersionId"])
+    assert s3.get_object(Bucket=b, Key="k")["Body"].read() == b"two"
+    # the owner may delete a version
+    s3.delete_object(Bucket=b, Key="k", VersionId=v1)
+    assert sorted(v for _, v, _, _ in _versions(s3, b)[0]) == [v2]
     _empty_and_remove(s3, b)

@@ -229,3 +229,84 @@ def test_account_quota_set_by_admin_only(stack, req, project_ids):
     for n in ("small", "big"):
         req("DELETE", "/e2e-aq/" + n, token=demo, acct=acct)
     assert req("DELETE", "/e2e-aq", token=demo, acct=acct).status == 204
+
+
+def test_segments_obey_the_callers_acls(stack, req, project_ids):
+    """Review finding 3: a project granted read and write on one container of another
+    account ('shared') reaches none of the account's private objects through large objects
+    or copies: a DLO or SLO over them is refused, an SLO manifest naming them answers 403
+    (no existence or ETag oracle), a manifest delete leaves them, and neither X-Copy-From
+    nor COPY's Destination leaves 'shared'."""
+    demo = stack.token("demo")
+    grant = "%s:*" % project_ids["demo"]
+    req("PUT", "/e2e-acl-priv")
+    assert req("PUT", "/e2e-acl-priv/secret", raw=b"top secret bytes").status == 201
+    req("PUT", "/e2e-acl-shared", headers={"X-Container-Read": grant,
+                                           "X-Container-Write": grant})
+    assert req("PUT", "/e2e-acl-shared/ok", raw=b"shared bytes").status == 201
+    # the grant works for the shared container itself
+    assert req("GET", "/e2e-acl-shared/ok", token=demo).text == "shared bytes"
+    # a DLO over the private container
+    assert req("PUT", "/e2e-acl-shared/dlo", token=demo, raw=b"",
+               headers={"X-Object-Manifest": "e2e-acl-priv/"}).status == 201
+    r = req("GET", "/e2e-acl-shared/dlo", token=demo)
+    assert r.status == 403 and "top secret" not in r.text, r
+    assert req("HEAD", "/e2e-acl-shared/dlo", token=demo).status == 403
+    # the owner still reads it (the DLO itself is fine)
+    assert req("GET", "/e2e-acl-shared/dlo").text == "top secret bytes"
+    # an SLO naming a private object, existing or not, with or without a right ETag
+    for path, etag in (("/e2e-acl-priv/secret", None), ("/e2e-acl-priv/nothing", None),
+                       ("/e2e-acl-priv/secret", "0" * 32)):
+        r = req("PUT", "/e2e-acl-shared/slo?multipart-manifest=put", token=demo,
+                raw=json.dumps([{"path": path, "etag": etag, "size_bytes": None}]).encode())
+        assert r.status == 400 and "403 Forbidden" in r.text, r
+        assert "404" not in r.text and "Mismatch" not in r.text, r
+    assert req("HEAD", "/e2e-acl-shared/slo", token=demo).status == 404
+    # an SLO the owner made over a private segment: demo can neither read nor delete it
+    r = req("PUT", "/e2e-acl-shared/own?multipart-manifest=put",
+            raw=json.dumps([{"path": "/e2e-acl-priv/secret"}]).encode())
+    assert r.status == 201, r
+    r = req("GET", "/e2e-acl-shared/own", token=demo)
+    assert r.status == 403 and "top secret" not in r.text, r
+    r = req("GET", "/e2e-acl-shared/own?multipart-manifest=get", token=demo)
+    assert r.status == 200  # the manifest is the shared container's own object
+    r = req("DELETE", "/e2e-acl-shared/own?multipart-manifest=delete", token=demo)
+    assert r.status == 403, r
+    assert req("GET", "/e2e-acl-priv/secret").text == "top secret bytes"
+    assert req("HEAD", "/e2e-acl-shared/own").status == 200
+    # copies: the source is read and the destination written as the caller
+    r = req("PUT", "/e2e-acl-shared/stolen", token=demo, raw=b"",
+            headers={"X-Copy-From": "e2e-acl-priv/secret"})
+    assert r.status == 403, r
+    assert req("HEAD", "/e2e-acl-shared/stolen").status == 404
+    r = req("COPY", "/e2e-acl-shared/ok", token=demo,
+            headers={"Destination": "e2e-acl-priv/planted"})
+    assert r.status == 403, r
+    assert req("HEAD", "/e2e-acl-priv/planted").status == 404
+    # within the shared container both still work for demo
+    r = req("COPY", "/e2e-acl-shared/ok", token=demo, headers={"Destination": "e2e-acl-shared/c"})
+    assert r.status == 201, r
+    r = req("PUT", "/e2e-acl-shared/seg-slo?multipart-manifest=put", token=demo,
+            raw=json.dumps([{"path": "/e2e-acl-shared/ok"}]).encode())
+    assert r.status == 201, r
+    assert req("GET", "/e2e-acl-shared/seg-slo", token=demo).text == "shared bytes"
+    swift(stack, "delete", "e2e-acl-shared")
+    swift(stack, "delete", "e2e-acl-priv")
+
+
+def test_copies_count_against_quotas(stack, req):
+    """Review finding 5: a server-side copy (X-Copy-From and COPY) into a container over its
+    X-Container-Meta-Quota-Bytes is refused with 413 as Swift's container_quotas does."""
+    req("PUT", "/e2e-qsrc")
+    assert req("PUT", "/e2e-qsrc/o", raw=b"x" * 60).status == 201
+    req("PUT", "/e2e-qcopy", headers={"X-Container-Meta-Quota-Bytes": "100"})
+    r = req("PUT", "/e2e-qcopy/a", raw=b"", headers={"X-Copy-From": "e2e-qsrc/o"})
+    assert r.status == 201, r
+    r = req("PUT", "/e2e-qcopy/b", raw=b"", headers={"X-Copy-From": "e2e-qsrc/o"})
+    assert r.status == 413 and "quota" in r.text, r
+    r = req("COPY", "/e2e-qsrc/o", headers={"Destination": "e2e-qcopy/c"})
+    assert r.status == 413, r
+    assert req("HEAD", "/e2e-qcopy/b").status == 404
+    assert req("HEAD", "/e2e-qcopy/c").status == 404
+    swift(stack, "delete", "e2e-qcopy")
+    swift(stack, "delete", "e2e-qsrc")
