@@ -15,15 +15,19 @@
 #include "db.h"
 #include "log.h"
 #include "outbox.h"
+#include "server_nic.h"
 #include "xalloc.h"
 
 #define NET_SUFFIX ".net"
 
+/* The NICs of the servers on host $1: SERVER_NIC_SQL's ports only. */
+#define VMPORTS_CTE                                                                                \
+	"WITH vmports AS (SELECT p.* FROM net_ports p JOIN instances i ON i.id = p.device_id"      \
+	"  WHERE" SERVER_NIC_SQL("p") "AND i.host = $1 AND NOT i.deleted),"
+
 /* The whole document but its header, as one JSON object. $1 host, $2 l3 ("true"/"false"),
  * $3 the external bridge. */
-static const char doc_sql[] =
-    "WITH vmports AS (SELECT p.* FROM net_ports p JOIN instances i ON i.id = p.device_id"
-    "  WHERE p.device_owner LIKE 'compute:%' AND i.host = $1 AND NOT i.deleted),"
+static const char doc_sql[] = VMPORTS_CTE
     " rports AS (SELECT p.* FROM net_ports p WHERE $2::boolean AND p.device_owner IN"
     "  ('network:router_interface', 'network:router_gateway')),"
     " dports AS (SELECT p.* FROM net_ports p WHERE $2::boolean AND"
@@ -56,7 +60,8 @@ static const char doc_sql[] =
     "       'host-' || replace(host(i.ip), '.', '-'))) ORDER BY i.ip), '[]')"
     "       FROM net_ports p JOIN net_ips i ON i.port_id = p.id JOIN net_subnets s ON"
     "       s.id = i.subnet_id AND s.enable_dhcp LEFT JOIN instances inst ON"
-    "       inst.id = p.device_id WHERE p.network_id = n.id AND"
+    "       inst.id = p.device_id AND inst.project_id = p.project_id WHERE"
+    "       p.network_id = n.id AND"
     "       p.device_owner NOT LIKE 'network:%'))"
     "     FROM dports d WHERE d.network_id = n.id LIMIT 1)"
     "   ) ORDER BY n.id), '[]') FROM net_networks n WHERE n.id IN (SELECT id FROM nets)),"
@@ -292,8 +297,8 @@ int netstate_spawn_nics(PGconn *c, const char *instance_id, struct msg_spawn *k,
 	PGresult *q =
 	    DBQ(c, err, errlen,
 	        "SELECT p.id, p.network_id, p.mac, n.mtu FROM net_ports p JOIN net_networks n"
-	        " ON n.id = p.network_id WHERE p.device_id = $1 AND p.device_owner LIKE"
-	        " 'compute:%' ORDER BY p.created_at, p.id LIMIT 8",
+	        " ON n.id = p.network_id WHERE p.device_id = $1 AND" SERVER_NIC_SQL(
+	            "p") "ORDER BY p.created_at, p.id LIMIT 8",
 	        instance_id);
 	if (!q)
 		return -EIO;

@@ -18,6 +18,7 @@
 #include "network/network.h"
 #include "policy.h"
 #include "wire.h"
+#include "server_nic.h"
 
 #define FIP_MAX_MINOR 35     /* 2.36 removed os-floating-ips and os-floating-ip-pools */
 #define FIP_ACT_MAX_MINOR 43 /* 2.44 removed addFloatingIp and removeFloatingIp */
@@ -326,9 +327,9 @@ static void action_add(struct req *r, struct resp *w, const char *sid,
 	char err[512], port[96];
 	PGresult *q = DBQ(r->ctx->db, err, sizeof err,
 	                  "SELECT p.id, host(i.ip), family(i.ip) FROM net_ports p JOIN net_ips i"
-	                  " ON i.port_id = p.id WHERE p.device_id = $1 AND p.device_owner LIKE"
-	                  " 'compute:%' AND ($2::text IS NULL OR host(i.ip) = $2) ORDER BY"
-	                  " family(i.ip), p.created_at, p.id, i.ip LIMIT 1",
+	                  " ON i.port_id = p.id WHERE p.device_id = $1 AND" SERVER_NIC_SQL(
+	                      "p") " AND ($2::text IS NULL OR host(i.ip) = $2) ORDER BY"
+	                           " family(i.ip), p.created_at, p.id, i.ip LIMIT 1",
 	                  sid, b->fixed_address);
 	if (!q) {
 		resp_db_error(r, w, err);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server_nic.h"
 #include "compute/server.h"
 #include "policy.h"
 #include "routes.h"
@@ -20,14 +21,15 @@
 static PGresult *iface_rows(struct req *r, const char *id, const char *port, char *err,
                             size_t errlen)
 {
-	return DBQ(r->ctx->db, err, errlen,
-	           "SELECT json_build_object('port_id', p.id, 'net_id', p.network_id,"
-	           " 'mac_addr', p.mac, 'port_state',"
-	           " CASE WHEN p.device_id <> '' THEN 'ACTIVE' ELSE 'DOWN' END,"
-	           " 'fixed_ips', net_fixed_ips(p.id))::text FROM net_ports p"
-	           " WHERE p.device_id = $1 AND p.device_owner LIKE 'compute:%'"
-	           " AND ($2::text IS NULL OR p.id = $2) ORDER BY p.created_at, p.id LIMIT 64",
-	           id, port);
+	return DBQ(
+	    r->ctx->db, err, errlen,
+	    "SELECT json_build_object('port_id', p.id, 'net_id', p.network_id,"
+	    " 'mac_addr', p.mac, 'port_state',"
+	    " CASE WHEN p.device_id <> '' THEN 'ACTIVE' ELSE 'DOWN' END,"
+	    " 'fixed_ips', net_fixed_ips(p.id))::text FROM net_ports p"
+	    " WHERE p.device_id = $1 AND" SERVER_NIC_SQL(
+	        "p") " AND ($2::text IS NULL OR p.id = $2) ORDER BY p.created_at, p.id LIMIT 64",
+	    id, port);
 }
 
 /* At 2.70 and later an attachment shows its tag (Nubo keeps none: null). */

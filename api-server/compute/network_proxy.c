@@ -16,6 +16,7 @@
 #include "util.h"
 #include "wire.h"
 #include "xalloc.h"
+#include "server_nic.h"
 
 #define PROXY_MAX_MINOR 35 /* 2.36 removed the proxies: 404 from there on */
 
@@ -379,10 +380,11 @@ static void server_sg_list(struct req *r, struct resp *w)
 	if (!s)
 		return;
 	PQclear(s);
-	json_t *l = groups_query(r, w,
-	                         "g.id IN (SELECT ps.sg_id FROM net_port_sgs ps JOIN net_ports p ON"
-	                         " p.id = ps.port_id WHERE p.device_id = $1)",
-	                         r->params[0]);
+	json_t *l =
+	    groups_query(r, w,
+	                 "g.id IN (SELECT ps.sg_id FROM net_port_sgs ps JOIN net_ports p ON"
+	                 " p.id = ps.port_id WHERE p.device_id = $1 AND" SERVER_NIC_SQL("p") ")",
+	                 r->params[0]);
 	if (l)
 		resp_json(w, 200, json_pack("{s:o}", "security_groups", l));
 }
@@ -421,7 +423,7 @@ void network_proxy_sg_action(struct req *r, struct resp *w, const char *key, con
 	q = DBQ(r->ctx->db, err, sizeof err,
 	        "SELECT count(*), count(*) FILTER (WHERE EXISTS (SELECT 1 FROM net_port_sgs ps"
 	        " WHERE ps.port_id = p.id AND ps.sg_id = $2)) FROM net_ports p WHERE"
-	        " p.device_id = $1 AND p.device_owner LIKE 'compute:%' AND p.port_security",
+	        " p.device_id = $1 AND" SERVER_NIC_SQL("p") "AND p.port_security",
 	        r->params[0], sg);
 	long ports = q ? db_long(q, 0, 0, 0) : 0, with = q ? db_long(q, 0, 1, 0) : 0;
 	PQclear(q);
@@ -441,16 +443,15 @@ void network_proxy_sg_action(struct req *r, struct resp *w, const char *key, con
 		           r->params[0]);
 		return;
 	}
-	int n =
-	    add ? DBX(r->ctx->db, err, sizeof err,
-	              "INSERT INTO net_port_sgs SELECT p.id, $2 FROM net_ports p WHERE"
-	              " p.device_id = $1 AND p.device_owner LIKE 'compute:%' AND p.port_security"
-	              " ON CONFLICT DO NOTHING",
-	              r->params[0], sg)
-	        : DBX(r->ctx->db, err, sizeof err,
-	              "DELETE FROM net_port_sgs WHERE sg_id = $2 AND port_id IN (SELECT id FROM"
-	              " net_ports WHERE device_id = $1 AND device_owner LIKE 'compute:%')",
-	              r->params[0], sg);
+	int n = add ? DBX(r->ctx->db, err, sizeof err,
+	                  "INSERT INTO net_port_sgs SELECT p.id, $2 FROM net_ports p WHERE"
+	                  " p.device_id = $1 AND" SERVER_NIC_SQL("p") "AND p.port_security"
+	                                                              " ON CONFLICT DO NOTHING",
+	                  r->params[0], sg)
+	            : DBX(r->ctx->db, err, sizeof err,
+	                  "DELETE FROM net_port_sgs WHERE sg_id = $2 AND port_id IN (SELECT id FROM"
+	                  " net_ports p WHERE p.device_id = $1 AND" SERVER_NIC_SQL("p") ")",
+	                  r->params[0], sg);
 	if (n < 0 || net_touch(r->ctx->db, r->id, err, sizeof err) < 0)
 		resp_db_error(r, w, err);
 	else

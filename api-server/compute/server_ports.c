@@ -15,6 +15,7 @@
 #include "policy.h"
 #include "wire.h"
 #include "xalloc.h"
+#include "server_nic.h"
 
 #define SERVER_NICS_MAX 8
 
@@ -143,20 +144,25 @@ static int nic_bind(struct req *r, struct resp *w, PGconn *db, const char *serve
                     const char *owner, const char *port_id)
 {
 	char err[512];
-	PGresult *q = DBQ(db, err, sizeof err,
-	                  "SELECT device_id FROM net_ports WHERE id = $1 AND (project_id = $2 OR"
-	                  " $3::boolean) FOR UPDATE",
-	                  port_id, r->ctx->auth.project_id,
-	                  policy_is_admin(&r->ctx->auth) ? "true" : "false");
+	PGresult *q = DBQ(
+	    db, err, sizeof err,
+	    "SELECT device_id, project_id = $2 FROM net_ports WHERE id = $1 AND (project_id = $2 OR"
+	    " $3::boolean) FOR UPDATE",
+	    port_id, r->ctx->auth.project_id, policy_is_admin(&r->ctx->auth) ? "true" : "false");
 	if (!q) {
 		resp_db_error(r, w, err);
 		return -EIO;
 	}
 	int n = PQntuples(q), used = n == 1 && PQgetvalue(q, 0, 0)[0];
+	int foreign = n == 1 && strcmp(PQgetvalue(q, 0, 1), "t");
 	PQclear(q);
 	if (n != 1) {
 		resp_error(r, w, 404, "Port id %s could not be found.", port_id);
 		return -ENOENT;
+	}
+	if (foreign) { /* SERVER_NIC_SQL counts only ports of the server's project */
+		resp_error(r, w, 409, "Port %s not usable for instance %s.", port_id, server_id);
+		return -EBUSY;
 	}
 	if (used) {
 		resp_error(r, w, 409, "Port %s is still in use.", port_id);
@@ -248,24 +254,25 @@ int server_ports_extras(PGconn *db, const PGresult *res, PGresult **out, char *e
 		len +=
 		    (size_t)snprintf(ids + len, cap - len, "%s%s", i ? "," : "", db_val(res, i, 0));
 	snprintf(ids + len, cap - len, "}");
-	*out =
-	    DBQ(db, err, errlen,
-	        "WITH a AS (SELECT p.device_id AS iid, n.name AS net, json_agg(l.x ORDER BY"
-	        " l.o, l.ip) AS addrs FROM net_ports p JOIN net_networks n ON"
-	        " n.id = p.network_id, LATERAL (SELECT json_build_object('version', 4, 'addr',"
-	        " host(i.ip), 'OS-EXT-IPS:type', 'fixed', 'OS-EXT-IPS-MAC:mac_addr', p.mac) AS x,"
-	        " 0 AS o, i.ip FROM net_ips i WHERE i.port_id = p.id UNION ALL SELECT"
-	        " json_build_object('version', 4, 'addr', host(fi.ip), 'OS-EXT-IPS:type',"
-	        " 'floating', 'OS-EXT-IPS-MAC:mac_addr', p.mac), 1, fi.ip FROM net_floatingips f"
-	        " JOIN net_ips fi ON fi.port_id = f.fip_port_id WHERE f.port_id = p.id) l"
-	        " WHERE p.device_id = ANY($1::text[]) AND p.device_owner LIKE 'compute:%'"
-	        " GROUP BY p.device_id, n.name)"
-	        " SELECT iid, json_object_agg(net, addrs)::text, (SELECT coalesce(json_agg("
-	        " json_build_object('name', g.name) ORDER BY g.name), '[]')::text FROM"
-	        " net_secgroups g WHERE g.id IN (SELECT ps.sg_id FROM net_port_sgs ps JOIN"
-	        " net_ports p2 ON p2.id = ps.port_id WHERE p2.device_id = a.iid)) FROM a"
-	        " GROUP BY iid",
-	        ids);
+	*out = DBQ(
+	    db, err, errlen,
+	    "WITH a AS (SELECT p.device_id AS iid, n.name AS net, json_agg(l.x ORDER BY"
+	    " l.o, l.ip) AS addrs FROM net_ports p JOIN net_networks n ON"
+	    " n.id = p.network_id, LATERAL (SELECT json_build_object('version', 4, 'addr',"
+	    " host(i.ip), 'OS-EXT-IPS:type', 'fixed', 'OS-EXT-IPS-MAC:mac_addr', p.mac) AS x,"
+	    " 0 AS o, i.ip FROM net_ips i WHERE i.port_id = p.id UNION ALL SELECT"
+	    " json_build_object('version', 4, 'addr', host(fi.ip), 'OS-EXT-IPS:type',"
+	    " 'floating', 'OS-EXT-IPS-MAC:mac_addr', p.mac), 1, fi.ip FROM net_floatingips f"
+	    " JOIN net_ips fi ON fi.port_id = f.fip_port_id WHERE f.port_id = p.id) l"
+	    " WHERE p.device_id = ANY($1::text[]) AND" SERVER_NIC_SQL(
+	        "p") " GROUP BY p.device_id, n.name)"
+	             " SELECT iid, json_object_agg(net, addrs)::text, (SELECT coalesce(json_agg("
+	             " json_build_object('name', g.name) ORDER BY g.name), '[]')::text FROM"
+	             " net_secgroups g WHERE g.id IN (SELECT ps.sg_id FROM net_port_sgs ps JOIN"
+	             " net_ports p2 ON p2.id = ps.port_id WHERE p2.device_id = a.iid "
+	             "AND" SERVER_NIC_SQL("p2") ")) FROM a"
+	                                        " GROUP BY iid",
+	    ids);
 	free(ids);
 	return *out ? 0 : -EIO;
 }
@@ -284,15 +291,16 @@ const char *server_ports_ip_filter(int version)
 {
 	/* Nova: a regular expression searched in each of the server's fixed and floating
 	 * addresses of that IP version */
-	return version == 6 ? "EXISTS (SELECT 1 FROM net_ports fp JOIN net_ips fi ON"
-	                      " fi.port_id = fp.id WHERE fp.device_id = i.id AND fp.device_owner"
-	                      " LIKE 'compute:%%' AND family(fi.ip) = 6 AND host(fi.ip) ~ $%1$d)"
-	                    : "EXISTS (SELECT 1 FROM net_ports fp JOIN net_ips fi ON"
-	                      " fi.port_id = fp.id WHERE fp.device_id = i.id AND fp.device_owner"
-	                      " LIKE 'compute:%%' AND family(fi.ip) = 4 AND (host(fi.ip) ~ $%1$d OR"
-	                      " EXISTS (SELECT 1 FROM net_floatingips ff JOIN net_ips ffi ON"
-	                      " ffi.port_id = ff.fip_port_id WHERE ff.port_id = fp.id AND"
-	                      " host(ffi.ip) ~ $%1$d)))";
+	return version == 6
+	           ? "EXISTS (SELECT 1 FROM net_ports fp JOIN net_ips fi ON"
+	             " fi.port_id = fp.id WHERE fp.device_id = i.id AND" SERVER_NIC_SQL(
+	                 "fp") " AND family(fi.ip) = 6 AND host(fi.ip) ~ $%1$d)"
+	           : "EXISTS (SELECT 1 FROM net_ports fp JOIN net_ips fi ON"
+	             " fi.port_id = fp.id WHERE fp.device_id = i.id AND" SERVER_NIC_SQL(
+	                 "fp") " AND family(fi.ip) = 4 AND (host(fi.ip) ~ $%1$d OR"
+	                       " EXISTS (SELECT 1 FROM net_floatingips ff JOIN net_ips ffi ON"
+	                       " ffi.port_id = ff.fip_port_id WHERE ff.port_id = fp.id AND"
+	                       " host(ffi.ip) ~ $%1$d)))";
 }
 
 /* nets ({network: [address]}, may be NULL) with each address cut to {version, addr}

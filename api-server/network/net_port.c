@@ -413,9 +413,47 @@ struct port_create {
 	char id[UUID_STR_LEN];
 };
 
+/* Neutron's network_device rule, and its router-tenant check of add_router_interface, for
+ * what a non-admin writes by the port API: a device_owner network:* only on a network of
+ * the port's project, and network:router_* only with no device_id or one naming a router
+ * of the port's project (netstate.c plugs every network:router_interface port into the
+ * router its device_id names). 0, or 403 in Neutron's shape and < 0. */
+static int port_device_check(struct req *r, struct resp *w, PGconn *db, const char *verb,
+                             const char *project, const char *network_id, const char *device_id,
+                             const char *device_owner)
+{
+	if (net_is_admin(r) || !device_owner || strncmp(device_owner, "network:", 8))
+		return 0;
+	const char *router =
+	    strncmp(device_owner, "network:router_", 15) || !device_id || !*device_id ? NULL
+	                                                                              : device_id;
+	char err[512];
+	PGresult *q =
+	    DBQ(db, err, sizeof err,
+	        "SELECT EXISTS (SELECT 1 FROM net_networks WHERE id = $1 AND project_id = $2) AND"
+	        " ($3::text IS NULL OR EXISTS (SELECT 1 FROM net_routers WHERE id = $3 AND"
+	        " project_id = $2))",
+	        network_id, project, router);
+	if (!q) {
+		resp_db_error(r, w, err);
+		return -EIO;
+	}
+	int ok = !strcmp(PQgetvalue(q, 0, 0), "t");
+	PQclear(q);
+	if (ok)
+		return 0;
+	net_error(r, w, 403, "PolicyNotAuthorized",
+	          "(rule:%s_port and rule:%s_port:device_owner) is disallowed by policy", verb,
+	          verb);
+	return -EPERM;
+}
+
 static int port_create_tx(struct req *r, struct resp *w, void *arg)
 {
 	struct port_create *c = arg;
+	if (port_device_check(r, w, r->ctx->db, "create", c->p.project_id, c->p.network_id,
+	                      c->p.device_id, c->p.device_owner) < 0)
+		return -EPERM;
 	if (net_quota_take(r, w, r->ctx->db, c->p.project_id, "port",
 	                   "SELECT count(*) FROM net_ports WHERE project_id = $1") < 0)
 		return -EDQUOT;
@@ -497,13 +535,18 @@ static int port_update_tx(struct req *r, struct resp *w, void *arg)
 	PGresult *q =
 	    DBQ(db, err, sizeof err,
 	        "SELECT network_id, mac, port_security, (SELECT count(*) FROM net_port_sgs"
-	        " WHERE port_id = $1), jsonb_array_length(pairs) FROM net_ports"
-	        " WHERE id = $1 FOR UPDATE",
-	        u->id);
+	        " WHERE port_id = $1), jsonb_array_length(pairs), coalesce($2, device_id),"
+	        " coalesce($3, device_owner) FROM net_ports WHERE id = $1 FOR UPDATE",
+	        u->id, in->device_id, in->device_owner);
 	if (!q || PQntuples(q) != 1) {
 		resp_db_error(r, w, err);
 		PQclear(q);
 		return -EIO;
+	}
+	if (port_device_check(r, w, db, "update", u->project, PQgetvalue(q, 0, 0),
+	                      PQgetvalue(q, 0, 5), PQgetvalue(q, 0, 6)) < 0) {
+		PQclear(q);
+		return -EPERM;
 	}
 	char network_id[96], mac[18];
 	snprintf(network_id, sizeof network_id, "%s", PQgetvalue(q, 0, 0));
