@@ -530,6 +530,11 @@ out:
 		hk->leave(r);
 }
 
+int httpd_mhd_header(struct MHD_Response *mr, const char *name, const char *value)
+{
+	return MHD_add_response_header(mr, name, value[0] ? value : " ") == MHD_YES ? 0 : -EINVAL;
+}
+
 static struct MHD_Response *response_build(struct conn_state *st)
 {
 	struct resp *w = &st->w;
@@ -557,7 +562,7 @@ static struct MHD_Response *response_build(struct conn_state *st)
 	if (w->content_type)
 		MHD_add_response_header(mr, "Content-Type", w->content_type);
 	for (int i = 0; i < w->nheaders; i++)
-		MHD_add_response_header(mr, w->hname[i], w->hval[i]);
+		httpd_mhd_header(mr, w->hname[i], w->hval[i]);
 	if (st->h->cfg->request_id_header)
 		MHD_add_response_header(mr, st->h->cfg->request_id_header, st->r.id);
 	return mr;

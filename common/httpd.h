@@ -171,6 +171,13 @@ void resp_error(struct req *r, struct resp *w, int status, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* The same with a machine-readable type (Neutron's "type", S3's "Code"). */
 void resp_error_typed(struct req *r, struct resp *w, int status, const char *type, const char *msg);
+/* Adds a header to an MHD response, 0 or -EINVAL (MHD refused it). An empty value
+ * (Swift keeps and returns "X-Object-Meta-K: ") is sent as one space: libmicrohttpd
+ * 0.9.75 refuses "", and HTTP strips the whitespace around a field value (RFC 9110
+ * 5.5), so every client reads "". For the layers that build MHD responses themselves
+ * (the object store's proxy and servers). */
+struct MHD_Response;
+int httpd_mhd_header(struct MHD_Response *mr, const char *name, const char *value);
 /* The standard reason phrase of status ("Not Found"), "Error" when unknown. */
 const char *httpd_status_title(int status);
 

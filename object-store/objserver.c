@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "httpd.h"
 #include "log.h"
 #include "md5.h"
 #include "objfile.h"
@@ -354,7 +355,7 @@ static enum MHD_Result add_meta_header(struct MHD_Response *r, json_t *h)
 	json_object_foreach(h, k, v)
 	{
 		if (json_is_string(v))
-			MHD_add_response_header(r, k, json_string_value(v));
+			httpd_mhd_header(r, k, json_string_value(v));
 	}
 	return MHD_YES;
 }

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "httpd.h"
 #include "proxy_main.h"
 #include "xalloc.h"
 
@@ -333,7 +334,7 @@ static enum MHD_Result px_send(struct px_req *r)
 	for (int i = 0; i < r->nh; i++) {
 		if (!strcasecmp(r->hname[i], "Content-Type"))
 			MHD_del_response_header(r->resp, "Content-Type", NULL);
-		MHD_add_response_header(r->resp, r->hname[i], r->hval[i]);
+		httpd_mhd_header(r->resp, r->hname[i], r->hval[i]);
 	}
 	MHD_add_response_header(r->resp, "X-Trans-Id", r->trans_id);
 	MHD_add_response_header(r->resp, "X-Openstack-Request-Id", r->trans_id);

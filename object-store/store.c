@@ -474,8 +474,10 @@ static char **put_headers(const struct store_put_opts *o, const char *ts, const 
 	h[n++] = xasprintf("Content-Type: %s", ctype);
 	if (o->etag)
 		h[n++] = xasprintf("Etag: %s", o->etag);
+	/* Swift keeps user metadata whose value is empty ("X-Object-Meta-K: ") */
 	for (int i = 0; i < o->nkv; i++)
-		if (strcasecmp(o->kv[i].name, "Content-Type") && o->kv[i].value[0])
+		if (strcasecmp(o->kv[i].name, "Content-Type") &&
+		    (o->kv[i].value[0] || !strncasecmp(o->kv[i].name, "X-Object-Meta-", 14)))
 			h[n++] = xasprintf("%s: %s", o->kv[i].name, o->kv[i].value);
 	return h;
 }

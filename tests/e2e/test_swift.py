@@ -229,6 +229,37 @@ def test_metadata_and_copy(stack, req):
     swift(stack, "delete", "e2e-md")
 
 
+def test_empty_metadata_value_kept(stack, req, proxy, account):
+    """Swift keeps object metadata whose value is empty and returns it (PUT, POST,
+    COPY); clients (http.client here, swiftclient) read the value as ""."""
+    req("PUT", "/e2e-empty")
+    r = req("PUT", "/e2e-empty/o", raw=b"data",
+            headers={"X-Object-Meta-Blank": "", "X-Object-Meta-Full": "v"})
+    assert r.status == 201
+    for method in ("HEAD", "GET"):
+        h = req(method, "/e2e-empty/o").headers
+        assert h.get("X-Object-Meta-Blank") == "" and h["X-Object-Meta-Full"] == "v", h
+    assert req("POST", "/e2e-empty/o", headers={"X-Object-Meta-Other": ""}).status == 202
+    h = req("HEAD", "/e2e-empty/o").headers
+    assert h.get("X-Object-Meta-Other") == "" and "X-Object-Meta-Blank" not in h, h
+    r = req("COPY", "/e2e-empty/o", headers={"Destination": "e2e-empty/o2",
+                                             "X-Object-Meta-Copy": ""})
+    assert r.status == 201 and r.headers.get("X-Object-Meta-Copy") == "", r.headers
+    assert r.headers.get("X-Object-Meta-Other") == "", r.headers
+    h = req("HEAD", "/e2e-empty/o2").headers
+    assert h.get("X-Object-Meta-Copy") == "" and h.get("X-Object-Meta-Other") == "", h
+    # python3-swiftclient's own reading (`swift stat` hides empty values, as for Swift)
+    import swiftclient.client
+    got = swiftclient.client.head_object(proxy + "/v1/" + account, stack.token("admin"),
+                                         "e2e-empty", "o2")
+    assert got.get("x-object-meta-copy") == "", got
+    # a container's empty value still removes the item (Swift's container rule)
+    req("POST", "/e2e-empty", headers={"X-Container-Meta-K": "v"})
+    req("POST", "/e2e-empty", headers={"X-Container-Meta-K": ""})
+    assert "X-Container-Meta-K" not in req("HEAD", "/e2e-empty").headers
+    swift(stack, "delete", "e2e-empty")
+
+
 def test_auth_and_isolation(stack, req, project_ids):
     req("PUT", "/e2e-auth")
     req("PUT", "/e2e-auth/o", raw=b"secret")

@@ -1,0 +1,164 @@
+"""Object store faults (issue 10): one object server's device really fills up. Its node
+answers 507, a write still succeeds with quorum and lands on a handoff device, the
+object reads back whole, and once the device has room again the replicator moves the
+handoff copy back to it.
+
+The stack's ring has three devices for three replicas, so there is no handoff: the
+test adds a fourth device (d4) without a rebalance (it holds no partition, so it is
+only ever a handoff) and restarts the object server to serve it. The full device is a
+small tmpfs mounted over d1's directory and filled with a file until its free space is
+below the object server's reserve (its own statvfs rule). Everything (the mount, the
+ring, d4) is put back in `finally`."""
+import hashlib
+import os
+import pathlib
+import socket
+import subprocess
+import time
+import urllib.request
+
+from nubo_e2e import http_request, wait_for
+from test_swift import account, conf_value, proxy, req, worker_pids  # noqa: F401 (fixtures)
+
+MiB = 1 << 20
+
+
+def ring_devices(text):
+    """{name: (host, port)} of the ring's devices."""
+    out = {}
+    for line in text.splitlines():
+        f = line.split()
+        if f and f[0] == "device":
+            host, port = f[6].rsplit(":", 1)
+            out[f[7]] = (host, int(port))
+    return out
+
+
+def ring_part_power(text):
+    for line in text.splitlines():
+        if line.startswith("part_power "):
+            return int(line.split()[1])
+    raise AssertionError("no part_power in the ring")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def data_files(dev, name_hash):
+    return sorted(dev.glob("objects/*/%s/%s/*.data" % (name_hash[-3:], name_hash)))
+
+
+def listening(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+def get_bytes(stack, proxy, account, path):
+    """The body bytes of a GET as the admin (nubo_e2e's Response keeps text only)."""
+    rq = urllib.request.Request("%s/v1/%s%s" % (proxy, account, path),
+                                headers={"X-Auth-Token": stack.token("admin")})
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(rq, timeout=60) as resp:
+        return resp.read()
+
+
+def avail(path):
+    st = os.statvfs(path)
+    return st.f_bavail * st.f_frsize
+
+
+def test_full_device_answers_507_and_write_lands_on_handoff(stack, req, proxy, account):
+    etc = stack.root / "etc" / "nubo"
+    ring_file = etc / "object.ring"
+    manage = stack.root / "usr" / "local" / "lib" / "nubo" / "nubo-manage"
+    devs_dir = stack.root / "var" / "lib" / "nubo" / "objects"
+    d1, d4 = devs_dir / "d1", devs_dir / "d4"
+    reserve = int(conf_value(stack, "objstore", "reserve_mb") or 64) * MiB
+    ring_before = ring_file.read_text()
+    devs = ring_devices(ring_before)
+    assert set(devs) == {"d1", "d2", "d3"}, devs
+    pp = ring_part_power(ring_before)
+    st = d1.stat()
+    req("PUT", "/e2e-full")
+    mounted = False
+    try:
+        # d4: a device in a zone of its own, weight but no partitions (a handoff only)
+        d4.mkdir(mode=0o750)
+        os.chown(d4, st.st_uid, st.st_gid)
+        d4_port = free_port()
+        subprocess.run([str(manage), "ring", "add", str(ring_file), "4", "100",
+                        "127.0.0.1:%d" % d4_port, "d4"], check=True, capture_output=True)
+        os.chmod(ring_file, 0o644)
+        assert "d4" in ring_devices(ring_file.read_text())
+        stack.nubo_ctl("restart", "nubo-objserver")
+        wait_for(lambda: {"d1", "d2", "d3", "d4"} <= set(worker_pids()) and
+                 all(listening(p) for _, p in list(devs.values()) + [("", d4_port)]),
+                 60, 0.5, "four object server workers")
+
+        # d1 fills up: a tmpfs over its directory, filled below the reserve
+        subprocess.run(["mount", "-t", "tmpfs", "-o",
+                        "size=%d,uid=%d,gid=%d,mode=0750" % (reserve + 64 * MiB, st.st_uid,
+                                                             st.st_gid),
+                        "nubo-e2e-full", str(d1)], check=True)
+        mounted = True
+        for sub in ("tmp", "objects"):
+            (d1 / sub).mkdir()
+            os.chown(d1 / sub, st.st_uid, st.st_gid)
+        filler = d1 / "filler"
+        with open(filler, "wb") as f:
+            block = b"\0" * MiB
+            while avail(d1) >= reserve - 8 * MiB:
+                f.write(block)
+                f.flush()
+        assert avail(d1) < reserve
+
+        names = ["o%d" % i for i in range(6)]
+        bodies = {n: os.urandom(40000 + i) for i, n in enumerate(names)}
+        hashes = {n: hashlib.md5(("/%s/e2e-full/%s" % (account, n)).encode()).hexdigest()
+                  for n in names}
+
+        # the full node itself says so
+        n0 = names[0]
+        part = int(hashes[n0][:8], 16) >> (32 - pp)
+        host, port = devs["d1"]
+        r = http_request("http://%s:%d/d1/%d/%s/e2e-full/%s" % (host, port, part, account, n0),
+                         "PUT", raw=b"",
+                         headers={"X-Timestamp": "%016.5f" % time.time(),
+                                  "Content-Type": "application/octet-stream"})
+        assert r.status == 507, r
+
+        # writes still succeed (quorum), one replica on the handoff, none on d1
+        for n in names:
+            assert req("PUT", "/e2e-full/" + n, raw=bodies[n]).status == 201, n
+        for n in names:
+            assert get_bytes(stack, proxy, account, "/e2e-full/" + n) == bodies[n], n
+            assert data_files(d1, hashes[n]) == [], n
+            for d in ("d2", "d3", "d4"):
+                assert len(data_files(devs_dir / d, hashes[n])) == 1, (n, d)
+
+        # room again: the replicator moves the handoff copies back to d1
+        filler.unlink()
+        wait_for(lambda: all(data_files(d1, hashes[n]) and not data_files(d4, hashes[n])
+                             for n in names), 120, 2, "handoff copies returned to d1")
+        for n in names:
+            f = data_files(d1, hashes[n])
+            assert len(f) == 1 and f[0].read_bytes()[8192:] == bodies[n], n
+            assert get_bytes(stack, proxy, account, "/e2e-full/" + n) == bodies[n], n
+    finally:
+        if mounted:
+            if subprocess.run(["umount", str(d1)]).returncode != 0:
+                subprocess.run(["umount", "-l", str(d1)], check=True)
+        if ring_file.read_text() != ring_before:
+            tmp = etc / "object.ring.e2e"
+            tmp.write_text(ring_before)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, ring_file)
+            stack.nubo_ctl("restart", "nubo-objserver")
+        subprocess.run(["rm", "-rf", "--one-file-system", str(d4)], check=True)
+    assert not os.path.ismount(d1)
