@@ -45,7 +45,7 @@ int instance_volumes_release(PGconn *c, const char *id, char *err, size_t errlen
 int instance_volumes_boot(PGconn *c, const char *id, char vol[UUID_STR_LEN],
                           char host[MSG_HOST_MAX], char *err, size_t errlen)
 {
-	const char *params[] = {id, NULL};
+	const char *params[] = {id};
 	PGresult *r = db_query(c, "SELECT boot_volume_id FROM instances WHERE id = $1", 1, params,
 	                       err, errlen, NULL);
 	if (!r)
@@ -59,11 +59,11 @@ int instance_volumes_boot(PGconn *c, const char *id, char vol[UUID_STR_LEN],
 		goto out;
 	}
 	PQclear(r);
-	params[1] = vol;
+	const char *vparams[] = {vol};
 	r = db_query(c,
 	             "SELECT status, coalesce(host, ''), coalesce(attached_server, '') FROM volumes"
-	             " WHERE id = $2 FOR UPDATE",
-	             2, params, err, errlen, NULL);
+	             " WHERE id = $1 FOR UPDATE",
+	             1, vparams, err, errlen, NULL);
 	if (!r)
 		return -EIO;
 	if (PQntuples(r) != 1) {
@@ -85,9 +85,9 @@ int instance_volumes_boot(PGconn *c, const char *id, char vol[UUID_STR_LEN],
 		snprintf(err, errlen, "boot volume %s has no storage host", vol);
 		rc = -EINVAL;
 	} else if (db_exec(c,
-	                   "UPDATE volumes SET status = 'in-use', updated_at = now() WHERE id = $2"
+	                   "UPDATE volumes SET status = 'in-use', updated_at = now() WHERE id = $1"
 	                   " AND status <> 'in-use'",
-	                   2, params, err, errlen) < 0) {
+	                   1, vparams, err, errlen) < 0) {
 		rc = -EIO;
 	} else {
 		rc = 1;
