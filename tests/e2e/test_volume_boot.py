@@ -16,7 +16,7 @@ SERVERS = "/compute/v2.1/servers"
 
 def show_raw(http, stack, sid):
     r = http("GET", SERVERS + "/" + sid, token=stack.token("admin"),
-             headers={"X-OpenStack-Nova-API-Version": "2.79"})
+             headers={"X-OpenStack-Nova-API-Version": "2.73"})
     assert r.status == 200, r
     return r.json["server"]
 
