@@ -66,6 +66,9 @@ static const struct field spawn_fields[] = {
     {"public_key", F_STR, U(task, p.spawn.public_key), 16384, 0, 0, NULL},
     {"user_data", F_STR, U(task, p.spawn.user_data), MSG_USERDATA_MAX, 0, 0, NULL},
     {"nics", F_NICS, U(task, p.spawn.nics), MSG_NICS_MAX, 0, U(task, p.spawn.n_nics), NULL},
+    {"boot_volume_id", F_UUID, U(task, p.spawn.boot_volume_id), 0, 0, 0, NULL},
+    {"boot_volume_host", F_WORD, U(task, p.spawn.boot_volume_host),
+     FIXED(task, p.spawn.boot_volume_host), 0, 0, NULL},
 };
 
 static const struct field net_sync_fields[] = {

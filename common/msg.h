@@ -153,6 +153,10 @@ struct msg_spawn {
 	char *user_data; /* base64, as the user sent it */
 	int n_nics;
 	struct msg_nic *nics; /* owned, n_nics entries; none: a user-mode NIC */
+	/* boot from volume: the root disk is this volume's pool file on storage agent
+	 * boot_volume_host (same machine), and image_* are empty; "" = boot from image */
+	char boot_volume_id[UUID_STR_LEN];
+	char boot_volume_host[MSG_HOST_MAX];
 };
 
 /* Volume and snapshot states as storage agents report them. */

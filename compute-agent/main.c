@@ -19,6 +19,7 @@
 #include "log.h"
 #include "priv.h"
 #include "vm_priv.h"
+#include "vm_volume.h"
 #include "xalloc.h"
 
 struct compute_main {
@@ -122,6 +123,7 @@ static int compute_setup(void *cfg, char *err, size_t errlen)
 	m->pctx.qemu_user = VM_PRIV_QEMU_USER;
 	m->pctx.qemu_uid_base = (unsigned)m->cc.qemu_uid_base;
 	m->pctx.qemu_uid_count = (unsigned)m->cc.qemu_uid_count;
+	m->pctx.pool_dir = vm_volume_pool_dir(m->cc.raw); /* boot volumes */
 	static struct priv_conf pc;
 	pc.ops = vm_priv_ops;
 	pc.n_ops = vm_priv_n_ops;

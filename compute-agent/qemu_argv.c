@@ -171,6 +171,8 @@ static int def_valid(const struct qemu_def *d)
 		return 0;
 	if (d->fd_base >= 0 && !base_format_valid(d->base_format))
 		return 0;
+	if (d->disk_serial && !uuid_is_valid(d->disk_serial))
+		return 0;
 	/* every descriptor >= 3 (0-2 are stdio) and none used twice; -1 = absent */
 	int fds[5 + QEMU_NICS_MAX], n = 0;
 	fds[n++] = d->fd_disk;
@@ -260,7 +262,11 @@ char **qemu_argv_new(const struct qemu_def *d)
 	argv_add(&a, xasprintf("driver=qcow2,file=disk0-file,node-name=disk0,discard=unmap,%s",
 	                       d->fd_base != -1 ? "backing=base0" : "backing="));
 	argv_add(&a, xstrdup("-device"));
-	argv_add(&a, xstrdup("virtio-blk-pci,drive=disk0,bootindex=1"));
+	if (d->disk_serial)
+		argv_add(&a, xasprintf("virtio-blk-pci,drive=disk0,bootindex=1,serial=%s",
+		                       d->disk_serial));
+	else
+		argv_add(&a, xstrdup("virtio-blk-pci,drive=disk0,bootindex=1"));
 	if (d->fd_config != -1) {
 		argv_add(&a, xstrdup("-blockdev"));
 		argv_add(&a, xasprintf("driver=file,filename=/dev/fdset/%d,node-name=config0-file,"

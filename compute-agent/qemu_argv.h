@@ -23,7 +23,10 @@ struct qemu_def {
 	int vcpus, ram_mb;
 	/* QEMU opens no host path: every file is a descriptor it inherits (numbers as
 	 * in QEMU's process, >= 3, all different), opened by the privileged helper. */
-	int fd_disk;                 /* qcow2 overlay, the boot disk, read-write */
+	int fd_disk; /* qcow2 overlay, the boot disk, read-write */
+	/* boot from volume: the volume id, the boot disk's serial (the guest sees its first
+	 * 20 bytes, as for an attached volume); NULL = an overlay of the instance's own */
+	const char *disk_serial;
 	int fd_base;                 /* the overlay's backing image, read-only; -1 = none */
 	const char *base_format;     /* "qcow2" or "raw" (with fd_base) */
 	int fd_config;               /* config drive ISO, read-only; -1 = none */
@@ -37,8 +40,8 @@ struct qemu_def {
 
 /* Builds the argv (NULL-terminated; owned, release with qemu_argv_free). Returns NULL
  * when d is incomplete or out of range (a descriptor < 3 or used twice, vcpus/ram_mb
- * out of range, unknown accel or base format, malformed MAC, more than QEMU_NICS_MAX
- * NICs). */
+ * out of range, a disk serial that is not a UUID, unknown accel or base format, malformed MAC, more
+ * than QEMU_NICS_MAX NICs). */
 char **qemu_argv_new(const struct qemu_def *d);
 void qemu_argv_free(char **argv);
 /* The -cpu model instances get under accel ("kvm": host, "tcg": max), or NULL for

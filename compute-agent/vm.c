@@ -40,6 +40,7 @@
 #include "vm_priv.h"
 #include "vm_save.h"
 #include "vm_spec.h"
+#include "vm_volume.h"
 #include "xalloc.h"
 
 #define QMP_TIMEOUT_MS 5000
@@ -337,7 +338,8 @@ static int qemu_launch(const struct vm_ctx *ctx, struct vm *vm, const struct msg
 	pid_t pid = 0;
 	int64_t t0 = time_mono_ms();
 
-	if (!fs_exists(vm_path(vm, F_DISK, disk, sizeof(disk)))) {
+	const char *volume = spec->p.spawn.boot_volume_id;
+	if (!volume[0] && !fs_exists(vm_path(vm, F_DISK, disk, sizeof(disk)))) {
 		snprintf(err, errlen, "instance disk is missing");
 		rc = -ENOENT;
 		goto out;
@@ -347,19 +349,27 @@ static int qemu_launch(const struct vm_ctx *ctx, struct vm *vm, const struct msg
 		rc = -EPERM;
 		goto out;
 	}
+	snprintf(req.id, sizeof(req.id), "%s", vm->id);
+	if (volume[0]) { /* the volume is the root disk: no image, no overlay */
+		rc = vm_volume_local(ctx, volume, spec->p.spawn.boot_volume_host, err, errlen);
+		if (rc < 0)
+			goto out;
+		snprintf(req.volume_id, sizeof(req.volume_id), "%s", volume);
+		goto named;
+	}
 	/* the overlay's base: cached already (or fetched again), with its checked format */
 	rc = image_cache_get(ctx->images, spec->p.spawn.image_id, spec->p.spawn.image_url,
 	                     spec->p.spawn.image_checksum, spec->p.spawn.image_format, &base, &info,
 	                     err, errlen);
 	if (rc < 0)
 		goto out;
-	snprintf(req.id, sizeof(req.id), "%s", vm->id);
 	snprintf(req.image_id, sizeof(req.image_id), "%s", spec->p.spawn.image_id);
 	if (strlcpy_checked(req.base_format, info.format, sizeof(req.base_format)) < 0) {
 		snprintf(err, errlen, "base image format %.16s", info.format);
 		rc = -EINVAL;
 		goto out;
 	}
+named:
 	snprintf(req.accel, sizeof(req.accel), "%s", ctx->accel);
 	if (vm_nics_from_spawn(&spec->p.spawn, &req.nics) < 0) {
 		snprintf(err, errlen, "more than %d NICs", VM_NICS_MAX);
@@ -508,7 +518,13 @@ static int spawn_prepare(const struct vm_ctx *ctx, struct vm *vm, const struct m
 		return rc;
 	}
 	vm_path(vm, F_DISK, disk, sizeof(disk));
-	if (!fs_exists(disk)) {
+	if (t->p.spawn.boot_volume_id[0]) {
+		/* booted from a volume of this machine's pool: nothing to fetch or make */
+		rc = vm_volume_local(ctx, t->p.spawn.boot_volume_id, t->p.spawn.boot_volume_host,
+		                     err, errlen);
+		if (rc < 0)
+			return rc;
+	} else if (!fs_exists(disk)) {
 		rc = image_cache_get(ctx->images, t->p.spawn.image_id, t->p.spawn.image_url,
 		                     t->p.spawn.image_checksum, t->p.spawn.image_format, &base,
 		                     &info, err, errlen);

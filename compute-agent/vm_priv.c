@@ -41,6 +41,11 @@ static int start_check(const struct priv_helper *h, const void *req, char *err, 
 		snprintf(err, errlen, "bad image id");
 		return -EINVAL;
 	}
+	if (!priv_str_ok(s->volume_id, sizeof(s->volume_id)) ||
+	    (s->volume_id[0] && (!uuid_is_valid(s->volume_id) || s->image_id[0]))) {
+		snprintf(err, errlen, "bad boot volume id (or a volume and an image)");
+		return -EINVAL;
+	}
 	if (!priv_str_ok(s->base_format, sizeof(s->base_format)) ||
 	    (s->image_id[0] && strcmp(s->base_format, "qcow2") && strcmp(s->base_format, "raw"))) {
 		snprintf(err, errlen, "bad base image format");
@@ -121,6 +126,38 @@ static int inst_open(const struct priv_helper *h, int dirfd, const char *name, i
 	return fd;
 }
 
+/* Opens the pool file of boot volume id read-write: <pool_dir>/volumes/<id>.qcow2,
+ * resolved beneath the pool with no symlink followed, a plain single-link file of the
+ * agent's user (the storage agent's, the same daemon user). Returns the fd or < 0. */
+static int pool_volume_open(const struct priv_helper *h, const char *id, char *err, size_t errlen)
+{
+	const struct vm_priv_ctx *ctx = priv_data(h);
+	char rel[PRIV_PATH_MAX];
+	if (!ctx->pool_dir || ctx->pool_dir[0] != '/') {
+		snprintf(err, errlen, "no storage pool on this machine to boot volume %s from", id);
+		return -ENOENT;
+	}
+	int pool = open(ctx->pool_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (pool < 0) {
+		int e = errno;
+		snprintf(err, errlen, "storage pool %s: %s", ctx->pool_dir, strerror(e));
+		return -e;
+	}
+	snprintf(rel, sizeof(rel), "volumes/%s.qcow2", id);
+	int fd = priv_openat(pool, rel, O_RDWR, 0);
+	close(pool);
+	if (fd < 0) {
+		snprintf(err, errlen, "boot volume %s: %s", id, strerror(-fd));
+		return fd;
+	}
+	int rc = file_is_workers(h, fd, "the boot volume", err, errlen);
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
 /* A listening QMP socket at <instance dir>/qmp.sock that the worker may connect to
  * (created with the worker's fsuid/fsgid; the helper's umask keeps others out). Bound through the
  * directory's descriptor, so no path outside it is resolved. */
@@ -186,8 +223,10 @@ static int start_run(struct priv_helper *h, const void *req, struct priv_reply *
 		rc = -EPERM;
 		goto out;
 	}
-	if ((fds[F_DISK] = inst_open(h, dirfd, "disk.qcow2", O_RDWR, rep->err, sizeof(rep->err))) <
-	    0) {
+	fds[F_DISK] = s->volume_id[0]
+	                  ? pool_volume_open(h, s->volume_id, rep->err, sizeof(rep->err))
+	                  : inst_open(h, dirfd, "disk.qcow2", O_RDWR, rep->err, sizeof(rep->err));
+	if (fds[F_DISK] < 0) {
 		rc = fds[F_DISK];
 		goto out;
 	}
@@ -249,6 +288,7 @@ static int start_run(struct priv_helper *h, const void *req, struct priv_reply *
 	    .vcpus = s->vcpus,
 	    .ram_mb = s->ram_mb,
 	    .fd_disk = child[F_DISK],
+	    .disk_serial = s->volume_id[0] ? s->volume_id : NULL,
 	    .fd_base = child[F_BASE],
 	    .base_format = s->base_format,
 	    .fd_config = child[F_CONFIG],

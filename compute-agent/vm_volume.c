@@ -38,25 +38,37 @@ void vm_volume_names(const char *volume_id, char node[32], char dev[32])
 	snprintf(dev, 32, "d%s", hex);
 }
 
-/* The pool file of volume_id when storage_host is this machine's storage agent (its
- * name and pool from the same nubo.conf); NULL with err otherwise. */
-static char *volume_file(const struct vm_ctx *ctx, const struct msg_task *t, char *err,
-                         size_t errlen)
+const char *vm_volume_pool_dir(const struct conf *c)
+{
+	return c ? conf_get(c, "storage", "state_dir", "/var/lib/nubo/storage")
+	         : "/var/lib/nubo/storage";
+}
+
+int vm_volume_local(const struct vm_ctx *ctx, const char *volume_id, const char *storage_host,
+                    char *err, size_t errlen)
 {
 	const struct conf *c = ctx->conf->raw;
 	char mine[MSG_HOST_MAX + 16];
 	snprintf(mine, sizeof(mine), "%s-storage", ctx->conf->host);
 	const char *local = c ? conf_get(c, "storage", "host", mine) : mine;
-	if (strcmp(local, t->p.attach.storage_host)) {
+	if (strcmp(local, storage_host)) {
 		snprintf(err, errlen,
 		         "volume %s is on storage host %s, not on this machine (%s): attaching "
 		         "across hosts (NBD) is not implemented yet",
-		         t->resource_id, t->p.attach.storage_host, local);
-		return NULL;
+		         volume_id, storage_host, local);
+		return -EXDEV;
 	}
-	const char *pool = c ? conf_get(c, "storage", "state_dir", "/var/lib/nubo/storage")
-	                     : "/var/lib/nubo/storage";
-	return xasprintf("%s/volumes/%s.qcow2", pool, t->resource_id);
+	return 0;
+}
+
+/* The pool file of the volume of t when its storage host is this machine's storage
+ * agent; NULL with err otherwise. */
+static char *volume_file(const struct vm_ctx *ctx, const struct msg_task *t, char *err,
+                         size_t errlen)
+{
+	if (vm_volume_local(ctx, t->resource_id, t->p.attach.storage_host, err, errlen) < 0)
+		return NULL;
+	return xasprintf("%s/volumes/%s.qcow2", vm_volume_pool_dir(ctx->conf->raw), t->resource_id);
 }
 
 /* 1 when QEMU has the device dev, 0 when not, < 0 on a QMP failure. */

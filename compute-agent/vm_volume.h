@@ -16,6 +16,15 @@
  * ("d" + the same), each under 32 bytes as QEMU requires. */
 void vm_volume_names(const char *volume_id, char node[32], char dev[32]);
 
+struct conf;
+/* The storage pool directory of this machine's storage agent (storage.state_dir of
+ * the same nubo.conf, c may be NULL), borrowed from c or a constant. */
+const char *vm_volume_pool_dir(const struct conf *c);
+/* 0 when storage_host is this machine's storage agent (so its pool file can be opened
+ * directly), else -EXDEV with err saying that volume_id is elsewhere. */
+int vm_volume_local(const struct vm_ctx *ctx, const char *volume_id, const char *storage_host,
+                    char *err, size_t errlen);
+
 /* Runs an attachment task (TASK_ATTACH, TASK_DETACH; t->resource_id is the volume)
  * on vm and fills r (ids set, state "attached"/"detached"/"error", error owned).
  * Idempotent: attaching what is attached, or detaching what is not, succeeds. */

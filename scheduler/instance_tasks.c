@@ -189,8 +189,14 @@ static int inst_spawn_payload(struct sched *s, const struct task *t, const struc
 	                       1, (const char *const[]){t->resource_id}, err, errlen, NULL);
 	if (!r)
 		return -EIO;
-	int rc = -EINVAL;
+	int rc = instance_volumes_boot(c, t->resource_id, k->boot_volume_id, k->boot_volume_host,
+	                               err, errlen);
 	const char *image = db_val(r, 0, 1), *status = db_val(r, 0, 7);
+	if (rc < 0)
+		goto out;
+	rc = -EINVAL;
+	if (k->boot_volume_id[0] && PQntuples(r) == 1) /* no image: the volume is the disk */
+		goto named;
 	if (PQntuples(r) != 1 || !image ||
 	    strlcpy_checked(k->image_id, image, sizeof(k->image_id)) < 0 || !uuid_is_valid(image)) {
 		snprintf(err, errlen, "image id of instance %s is not a UUID", t->resource_id);
@@ -201,6 +207,7 @@ static int inst_spawn_payload(struct sched *s, const struct task *t, const struc
 		         status ? status : "not found");
 		goto out;
 	}
+named:;
 	char hostname[HOSTNAME_MAX];
 	const char *base = s->cfg->internal_url;
 	size_t blen = strlen(base);
@@ -218,9 +225,11 @@ static int inst_spawn_payload(struct sched *s, const struct task *t, const struc
 	k->vcpus = i->vcpus;
 	k->ram_mb = i->ram_mb;
 	k->disk_gb = i->disk_gb;
-	k->image_url = xasprintf("%.*s/image/v2/images/%s/file", (int)blen, base, image);
-	k->image_checksum = xstrdup(db_val(r, 0, 5));
-	k->image_format = xstrdup(db_val(r, 0, 6));
+	if (!k->boot_volume_id[0]) {
+		k->image_url = xasprintf("%.*s/image/v2/images/%s/file", (int)blen, base, image);
+		k->image_checksum = xstrdup(db_val(r, 0, 5));
+		k->image_format = xstrdup(db_val(r, 0, 6));
+	}
 	k->key_name = xstrdup(db_val(r, 0, 2));
 	k->public_key = xstrdup(db_val(r, 0, 3));
 	k->user_data = xstrdup(db_val(r, 0, 4));
@@ -250,6 +259,8 @@ static int inst_send(struct sched *s, const struct task *t, const struct inst *i
 	free(text);
 	if (rc == -EINVAL)
 		rc = inst_fail_early(s, t, i, c, err);
+	else if (rc == -EAGAIN)
+		; /* its boot volume is still being made: next pass */
 	else if (rc < 0)
 		sched_db_error(s, c, "tasks: read task fields", err);
 	else
@@ -324,6 +335,17 @@ static int dispatch_spawn(struct sched *s, const struct task *t, struct inst *i,
 	char host[MSG_HOST_MAX], az[MSG_HOST_MAX], why[PLACEMENT_REASON_MAX], err[512];
 	if (i->deleted)
 		return inst_fail_early(s, t, i, c, "instance was deleted before it was built");
+	/* a boot volume still being made: placed and sent once it is available */
+	char vol[UUID_STR_LEN], vhost[MSG_HOST_MAX];
+	int vrc = instance_volumes_boot(c, t->resource_id, vol, vhost, err, sizeof(err));
+	if (vrc == -EIO) {
+		sched_db_error(s, c, "tasks: boot volume", err);
+		return -EIO;
+	}
+	if (vrc == -EAGAIN)
+		return -EAGAIN;
+	if (vrc == -EINVAL)
+		return inst_fail_early(s, t, i, c, err);
 	if (i->host[0]) { /* placed before (by hand, or an older scheduler) */
 		if (!agents_is_up(&s->agents, i->host))
 			return -EAGAIN;

@@ -4,9 +4,13 @@
 #include <libpq-fe.h>
 #include <stddef.h>
 
+#include "msg.h"
+
 /* Detaches every volume attached to instance id in the database, as Nova's terminate
  * does: in-use, attaching or detaching becomes available, and the attachment (server,
- * id, device) is cleared on every one. Called in the transaction that marks the
+ * id, device) is cleared on every one; a volume attached with delete_on_termination
+ * (a boot volume Nova made from an image, or one the user asked so) goes deleting
+ * with its delete task queued instead. Called in the transaction that marks the
  * instance deleted, once its QEMU (which held the files) is gone. Returns the volumes
  * released or -EIO. */
 int instance_volumes_release(PGconn *c, const char *id, char *err, size_t errlen);
@@ -20,5 +24,14 @@ int instance_volumes_release(PGconn *c, const char *id, char *err, size_t errlen
  */
 int instance_volumes_replug(PGconn *c, const char *id, const char *action, const char *reported,
                             char *err, size_t errlen);
+
+/* The boot volume of instance id, before its spawn is sent (in the caller's
+ * transaction, the volume row locked): 0 when the instance boots from an image; 1 when
+ * its volume is ready, which is then in-use, with vol and host (its storage agent)
+ * written; -EAGAIN while the volume is still being made (the spawn waits); -EINVAL
+ * with err when it can never boot (the volume failed, is gone or attached elsewhere);
+ * -EIO. */
+int instance_volumes_boot(PGconn *c, const char *id, char vol[UUID_STR_LEN],
+                          char host[MSG_HOST_MAX], char *err, size_t errlen);
 
 #endif

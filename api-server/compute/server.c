@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "compute/instance_action.h"
+#include "compute/server_bdm.h"
 #include "compute/server_group.h"
 #include "compute/server_ports.h"
 #include "image/image.h"
@@ -82,7 +83,7 @@ int server_extras_load(PGconn *db, const PGresult *res, const struct server_view
 	int full = !c->update || c->mv_minor >= 75;
 	int tags = c->mv_minor >= 26, agents = c->admin && full && c->mv_minor >= 16,
 	    udata = c->admin && full && c->mv_minor >= 3;
-	if (n == 0 || !(tags || agents || udata))
+	if (n == 0)
 		return 0;
 	/* the ids as a text[] literal: UUIDs need no quoting */
 	size_t cap = (size_t)n * UUID_STR_LEN + 3, len = 0;
@@ -93,11 +94,21 @@ int server_extras_load(PGconn *db, const PGresult *res, const struct server_view
 		    (size_t)snprintf(ids + len, cap - len, "%s%s", i ? "," : "", db_val(res, i, 0));
 	snprintf(ids + len, cap - len, "}");
 	int rc = 0;
-	if (tags && !(x->tags = DBQ(db, err, errlen,
-	                            "SELECT instance_id, json_agg(tag ORDER BY tag)::text FROM"
-	                            " instance_tags WHERE instance_id = ANY($1::text[])"
-	                            " GROUP BY instance_id",
-	                            ids)))
+	/* Nova lists a server's volumes by id, and from 2.3 with delete_on_termination */
+	if (!(x->volumes = DBQ(db, err, errlen,
+	                       "SELECT attached_server, json_agg(CASE WHEN $2::boolean THEN"
+	                       " json_build_object('id', id, 'delete_on_termination',"
+	                       " delete_on_termination) ELSE json_build_object('id', id) END"
+	                       " ORDER BY attach_device, id)::text FROM volumes WHERE"
+	                       " attached_server = ANY($1::text[]) GROUP BY attached_server",
+	                       ids, c->mv_minor >= 3 ? "true" : "false")))
+		rc = -EIO;
+	if (rc == 0 && tags &&
+	    !(x->tags = DBQ(db, err, errlen,
+	                    "SELECT instance_id, json_agg(tag ORDER BY tag)::text FROM"
+	                    " instance_tags WHERE instance_id = ANY($1::text[])"
+	                    " GROUP BY instance_id",
+	                    ids)))
 		rc = -EIO;
 	if (rc == 0 && agents &&
 	    !(x->agents = DBQ(db, err, errlen, "SELECT host, state FROM agents")))
@@ -128,6 +139,7 @@ void server_extras_apply(const struct server_extras *x, struct server_row *s)
 	s->tags = extras_find(x->tags, s->id);
 	s->host_state = extras_find(x->agents, s->host);
 	s->user_data = extras_find(x->user_data, s->id);
+	s->volumes_attached = extras_find(x->volumes, s->id);
 	server_ports_apply(x->ports, s);
 }
 
@@ -137,6 +149,7 @@ void server_extras_release(struct server_extras *x)
 	PQclear(x->agents);
 	PQclear(x->user_data);
 	PQclear(x->ports);
+	PQclear(x->volumes);
 	memset(x, 0, sizeof(*x));
 }
 
@@ -518,8 +531,9 @@ struct create_req {
 	int config_drive, return_reservation_id;
 	struct jstrmap metadata;
 	json_t *security_groups, *bdm, *bdm_v2;
-	char *metadata_text;  /* owned: validated metadata as JSON text */
-	struct jstrlist tags; /* 2.52 */
+	char *metadata_text;    /* owned: validated metadata as JSON text */
+	struct jstrlist tags;   /* 2.52 */
+	struct server_bdm boot; /* boot from volume (server_bdm.c); SERVER_BDM_NONE: image */
 };
 
 static const struct jfield f_create[] = {
@@ -786,11 +800,12 @@ static int parse_create(const json_t *body, int mv, struct create_req *c, int *s
 			snprintf(err, errlen, "Invalid input for field/attribute tags.");
 			return -EINVAL;
 		}
-	if ((c->bdm && json_array_size(c->bdm)) || (c->bdm_v2 && json_array_size(c->bdm_v2))) {
-		snprintf(err, errlen, "Block device mapping is not supported.");
+	if (server_bdm_parse(c->bdm, c->bdm_v2, &c->boot, err, errlen) < 0)
 		return -EINVAL;
-	}
-	if (!c->image_ref || !uuid_is_valid(server_ref_id(c->image_ref))) {
+	if (c->boot.source != SERVER_BDM_NONE && !c->image_ref)
+		c->image_ref = xstrdup(""); /* Nova: the volume is the disk, imageRef unused */
+	if (c->boot.source == SERVER_BDM_NONE &&
+	    (!c->image_ref || !uuid_is_valid(server_ref_id(c->image_ref)))) {
 		snprintf(err, errlen, "Invalid imageRef provided.");
 		return -EINVAL;
 	}
@@ -856,7 +871,7 @@ static int resolve_refs(struct req *r, struct resp *w, const struct create_req *
 	char err[512];
 	int admin = policy_is_admin(&r->ctx->auth), rc = -EINVAL;
 	const char *fid = server_ref_id(c->flavor_ref);
-	char iid[UUID_STR_LEN];
+	char iid[UUID_STR_LEN] = "";
 	uuid_lower(server_ref_id(c->image_ref), iid);
 	PGresult *f = NULL, *k = NULL, *az = NULL;
 	struct image img = {0};
@@ -879,6 +894,8 @@ static int resolve_refs(struct req *r, struct resp *w, const struct create_req *
 	fl->swap_mb = xstrdup(db_val(f, 0, 6));
 	fl->extra_specs = xstrdup(db_val(f, 0, 7));
 
+	if (c->boot.source != SERVER_BDM_NONE) /* the volume is the disk: no image */
+		goto keys;
 	/* One visibility rule for showing and booting: the image service's (a member of
 	 * a shared image boots it, as Nova asks Glance for the image by id). */
 	int irc = image_for_boot(r, iid, &img, err, sizeof err);
@@ -917,6 +934,7 @@ static int resolve_refs(struct req *r, struct resp *w, const struct create_req *
 		goto out;
 	}
 
+keys:
 	if (c->key_name) {
 		k = DBQ(r->ctx->db, err, sizeof err,
 		        "SELECT public_key FROM keypairs WHERE user_id = $1 AND name = $2",
@@ -1000,6 +1018,14 @@ static void server_create(struct req *r, struct resp *w)
 	}
 	if (resolve_refs(r, w, &c, &fl, &public_key) < 0)
 		goto out;
+	if (c.boot.source != SERVER_BDM_NONE && c.max_count > 1) {
+		resp_error(r, w, 400,
+		           "Block Device Mapping is Invalid: a server booted from a volume is "
+		           "created alone (min_count and max_count 1).");
+		goto out;
+	}
+	if (server_bdm_prepare(r, w, &c.boot, c.name) < 0)
+		goto out;
 
 	if (db_begin(r->ctx->db) < 0) {
 		resp_db_error(r, w, "begin failed");
@@ -1044,7 +1070,7 @@ static void server_create(struct req *r, struct resp *w)
 		uuid_generate_str(id);
 		/* Nova's multi_instance_display_name_template: "%(name)s-%(count)d" */
 		char *name = n > 1 ? server_multi_name(c.name, i + 1) : xstrdup(c.name);
-		char iid[UUID_STR_LEN];
+		char iid[UUID_STR_LEN] = "";
 		uuid_lower(server_ref_id(c.image_ref), iid);
 		/* Every instance gets a config drive (the agent always builds one), so
 		 * config_drive records true whatever the request said. */
@@ -1072,6 +1098,8 @@ static void server_create(struct req *r, struct resp *w)
 		if (rows == 1 && group[0] &&
 		    server_group_join(r->ctx->db, group, id, err, sizeof(err)) < 0)
 			rows = -1;
+		if (rows == 1 && server_bdm_claim(r, w, &c.boot, id) < 0)
+			goto out;
 		if (rows == 1 &&
 		    server_ports_create(r, w, id, az, json_object_get(c.server, "networks"),
 		                        c.security_groups) < 0)
@@ -1115,6 +1143,8 @@ static void server_create(struct req *r, struct resp *w)
 out:
 	if (began)
 		db_rollback(r->ctx->db);
+	if (began || (w->status >= 300 && c.boot.created))
+		server_bdm_abandon(r, &c.boot);
 	free(public_key);
 	free(fl.name);
 	free(fl.ephemeral_gb);

@@ -41,6 +41,7 @@ struct server_row {
 	const char *reservation_id, *hostname, *user_data;
 	long launch_index;
 	const char *server_groups;    /* JSON array text of its group ids (2.71); NULL: [] */
+	const char *volumes_attached; /* JSON array text of its volumes (server_extras); NULL: [] */
 	char ts_text[4][TIME_PG_OUT]; /* server_row_from()'s formatted timestamps */
 };
 
@@ -142,7 +143,8 @@ void server_row_from(const PGresult *res, int row, struct server_row *s);
  * (and 64 KiB user data) turn the planner off the list indexes (tests/e2e/test_explain). */
 struct server_extras {
 	PGresult *tags, *agents, *user_data;
-	PGresult *ports; /* server_ports.c: addresses and security groups */
+	PGresult *ports;   /* server_ports.c: addresses and security groups */
+	PGresult *volumes; /* os-extended-volumes:volumes_attached, per instance */
 };
 /* Loads the extras of the rows of res the view c needs. 0, or -EIO with err. */
 int server_extras_load(PGconn *db, const PGresult *res, const struct server_view_ctx *c,

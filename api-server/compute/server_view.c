@@ -359,7 +359,10 @@ void server_view_write_full(struct jsonw *w, const struct server_row *s,
 	JSONW_KEY(w, "hostId");
 	jsonw_plain(w, host_id, strlen(host_id));
 	JSONW_KEY(w, "image");
-	ref_write(w, c->public_url, "images", s->image_id);
+	if (s->image_id && !*s->image_id) /* booted from a volume: Nova shows "" */
+		jsonw_str(w, "");
+	else
+		ref_write(w, c->public_url, "images", s->image_id);
 	JSONW_KEY(w, "flavor");
 	flavor_write(w, s, c);
 	JSONW_KEY(w, "created");
@@ -407,7 +410,7 @@ void server_view_write_full(struct jsonw *w, const struct server_row *s,
 		JSONW_KEY(w, "OS-EXT-STS:power_state");
 		jsonw_int(w, s->power_state);
 		JSONW_KEY(w, "os-extended-volumes:volumes_attached");
-		jsonw_raw(w, "[]", 2);
+		jsonb_write(w, s->volumes_attached, "[]");
 		/* Nova leaves the key out when the server's ports have no group */
 		if (!s->security_groups || strcmp(s->security_groups, "[]"))
 			JSONW_KEY(w, "security_groups");

@@ -12,6 +12,7 @@
 
 #include "policy.h"
 #include "routes.h"
+#include "volume_proxy.h"
 #include "wire.h"
 #include "xalloc.h"
 
@@ -286,6 +287,17 @@ static void snapshot_show(struct req *r, struct resp *w)
 static void snapshot_delete(struct req *r, struct resp *w)
 {
 	proxy_run(r, w, &snap_delete, NULL);
+}
+
+int volume_proxy_call(struct req *r, const struct httpd_table *t, const char *method,
+                      const char *url, json_t *body, struct resp *sub)
+{
+	return cinder_call(r, t, method, url, body, sub);
+}
+
+void volume_proxy_release(struct resp *sub)
+{
+	sub_release(sub);
 }
 
 static void snapshot_create(struct req *r, struct resp *w)

@@ -294,6 +294,14 @@ static void volumes_list_common(struct req *r, struct resp *w, int detail)
 	int admin = policy_is_admin(&r->ctx->auth);
 	int all = wire_bool(req_query(r, "all_tenants"));
 	long limit = wire_nonneg(req_query(r, "limit"));
+	/* Cinder's offset (and Nova's, whose os-volumes proxy forwards its query here):
+	 * that many volumes skipped after the marker */
+	long offset = wire_nonneg(req_query(r, "offset"));
+	if (offset == -EINVAL) {
+		resp_error(r, w, 400,
+		           "Invalid input received: offset must be a non-negative integer.");
+		return;
+	}
 	if (all == -EINVAL) {
 		resp_error(r, w, 400, "Invalid input received: all_tenants must be a boolean.");
 		return;
@@ -397,6 +405,8 @@ static void volumes_list_common(struct req *r, struct resp *w, int detail)
 	for (int i = 0; marker && i < n; i++)
 		if (!strcmp(db_val(res, i, C_ID), marker))
 			first = i + 1;
+	if (offset > 0)
+		first = offset > n - first ? n : first + (int)offset;
 	for (int i = first; i < n && (long)json_array_size(list) < limit; i++) {
 		json_array_append_new(list, volume_view(r, res, i, detail));
 		last = i;

@@ -111,6 +111,16 @@ static void golden_taps(void **state)
 	assert_golden(&d, "golden/qemu_argv_taps.txt");
 }
 
+/* boot from volume: the volume's qcow2 is the disk, no backing image, its id the
+ * disk's serial */
+static void golden_boot_volume(void **state)
+{
+	struct qemu_def d = base_def();
+	d.fd_base = -1;
+	d.disk_serial = "6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b";
+	assert_golden(&d, "golden/qemu_argv_boot_volume.txt");
+}
+
 static void refuses_bad_definitions(void **state)
 {
 	struct qemu_nic bad_mac[] = {{8, "01:00:5e:00:00:01"}}; /* multicast */
@@ -142,6 +152,8 @@ static void refuses_bad_definitions(void **state)
 	d = base_def(), d.nics = bad_fd, d.n_nics = 1;
 	assert_null(qemu_argv_new(&d));
 	d = base_def(), d.nics = bad_fd, d.n_nics = QEMU_NICS_MAX + 1;
+	assert_null(qemu_argv_new(&d));
+	d = base_def(), d.disk_serial = "vda,serial=x"; /* only a UUID: no option injection */
 	assert_null(qemu_argv_new(&d));
 	d = base_def(), d.user_mac = "52:54:00:zz:00:00";
 	assert_null(qemu_argv_new(&d));
@@ -211,7 +223,8 @@ int main(void)
 	    cmocka_unit_test(golden_tcg),          cmocka_unit_test(golden_kvm),
 	    cmocka_unit_test(golden_taps),         cmocka_unit_test(refuses_bad_definitions),
 	    cmocka_unit_test(name_defaults_to_id), cmocka_unit_test(mac_from_uuid),
-	    cmocka_unit_test(cpu_per_accel),       cmocka_unit_test(opens_no_host_path),
+	    cmocka_unit_test(golden_boot_volume),  cmocka_unit_test(cpu_per_accel),
+	    cmocka_unit_test(opens_no_host_path),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

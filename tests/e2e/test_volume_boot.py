@@ -1,0 +1,187 @@
+"""Boot from volume, as the real CLI and Tempest ask Nova for it: `server create
+--volume` (block_device_mapping_v2 source volume, boot index 0), `server create
+--image X --boot-from-volume N` (Nova makes the root volume from the image through
+Block Storage), and Tempest's volume_backed server (delete_on_termination). The guest
+boots from the volume's pool file (its QEMU has no instance disk of its own), the
+server shows image "" and the volume in volumes_attached, the volume is in-use on the
+server, and deleting the server detaches the volume or deletes it. Also Nova's
+os-volumes proxy's offset."""
+import json
+
+from nubo_e2e import assert_error, wait_for
+from test_volume import wait_gone, wait_volume
+
+SERVERS = "/compute/v2.1/servers"
+
+
+def show_raw(http, stack, sid):
+    r = http("GET", SERVERS + "/" + sid, token=stack.token("admin"),
+             headers={"X-OpenStack-Nova-API-Version": "2.73"})
+    assert r.status == 200, r
+    return r.json["server"]
+
+
+def qemu_cmdline(stack, sid):
+    pids = stack.qemu_pids(sid)
+    assert len(pids) == 1, pids
+    with open("/proc/%d/cmdline" % pids[0], "rb") as f:
+        return f.read().split(b"\0")
+
+
+def assert_boots_from(stack, http, sid, vol, name):
+    s = show_raw(http, stack, sid)
+    assert s["image"] == "", s["image"]
+    assert s["os-extended-volumes:volumes_attached"] == [
+        {"id": vol, "delete_on_termination": s["os-extended-volumes:volumes_attached"][0][
+            "delete_on_termination"]}], s
+    v = stack.os_cli("volume", "show", vol)
+    assert v["status"] == "in-use", v
+    assert [a["server_id"] for a in v["attachments"]] == [sid], v["attachments"]
+    # the volume is the root disk: no overlay of the instance's own, the serial is
+    # the volume's id
+    assert not (stack.instance_dir(sid) / "disk.qcow2").exists()
+    argv = qemu_cmdline(stack, sid)
+    assert any(a.endswith(b"serial=" + vol.encode()) for a in argv), argv
+
+    def ready():
+        text = stack.console(sid)
+        return text if "nubo-guest ready" in text else None
+    text = wait_for(ready, 300, 3, "the guest's ready line on the console")
+    line = next(x for x in text.splitlines() if "nubo-guest ready" in x)
+    assert sid in line and name in line, line
+
+
+def test_server_create_with_volume(stack, os_cli, os_run, http, project_ids):
+    vol = os_cli("volume", "create", "--image", "nubo-tiny", "--size", "1", "e2e-bootvol")
+    wait_volume(stack, vol["id"], "available", timeout=180)
+    s = os_cli("server", "create", "--flavor", "m1.tiny", "--volume", vol["id"], "--wait",
+               "e2e-bfv-vol")
+    try:
+        assert s["status"] == "ACTIVE", s
+        assert_boots_from(stack, http, s["id"], vol["id"], "e2e-bfv-vol")
+        # in use by the server: not deletable, not attachable elsewhere
+        r = http("DELETE", "/volume/v3/%s/volumes/%s" % (project_ids["admin"], vol["id"]),
+                 token=stack.token("admin"))
+        assert_error(r, 400)
+    finally:
+        os_run("server", "delete", "--wait", s["id"], timeout=300)
+    # the CLI's mapping keeps the volume: detached, available, its data intact
+    v = wait_volume(stack, vol["id"], "available", timeout=60)
+    assert v["attachments"] == [], v
+    os_run("volume", "delete", vol["id"])
+    wait_gone(stack, "volume", vol["id"])
+
+
+def test_server_create_boot_from_volume_of_image(stack, os_cli, os_run, http):
+    s = os_cli("server", "create", "--flavor", "m1.tiny", "--image", "nubo-tiny",
+               "--boot-from-volume", "1", "--wait", "e2e-bfv-img", timeout=600)
+    vol = None
+    try:
+        assert s["status"] == "ACTIVE", s
+        attached = show_raw(http, stack, s["id"])["os-extended-volumes:volumes_attached"]
+        assert len(attached) == 1, attached
+        vol = attached[0]["id"]
+        assert attached[0]["delete_on_termination"] is False, attached
+        v = os_cli("volume", "show", vol)
+        assert v["size"] == 1 and v["bootable"] == "true", v
+        assert_boots_from(stack, http, s["id"], vol, "e2e-bfv-img")
+    finally:
+        os_run("server", "delete", "--wait", s["id"], timeout=300)
+    wait_volume(stack, vol, "available", timeout=60)
+    os_run("volume", "delete", vol)
+    wait_gone(stack, "volume", vol)
+
+
+def test_delete_on_termination_deletes_the_volume(stack, os_cli, os_run, http):
+    """Tempest's volume_backed server: imageRef "" and one mapping that asks the volume
+    to go with the server."""
+    vol = os_cli("volume", "create", "--image", "nubo-tiny", "--size", "1", "e2e-bootvol-dot")
+    wait_volume(stack, vol["id"], "available", timeout=180)
+    flavor = os_cli("flavor", "show", "m1.tiny")["id"]
+    r = http("POST", SERVERS, {"server": {
+        "name": "e2e-bfv-dot", "imageRef": "", "flavorRef": flavor,
+        "block_device_mapping_v2": [{
+            "uuid": vol["id"], "source_type": "volume", "destination_type": "volume",
+            "boot_index": 0, "delete_on_termination": True}]}},
+        token=stack.token("admin"))
+    assert r.status == 202, r
+    sid = r.json["server"]["id"]
+    try:
+        s = stack.wait_status(sid, "ACTIVE")
+        assert s["image"] in ("", "N/A (booted from volume)"), s
+        assert show_raw(http, stack, sid)["os-extended-volumes:volumes_attached"] == [
+            {"id": vol["id"], "delete_on_termination": True}]
+    finally:
+        os_run("server", "delete", "--wait", sid, timeout=300)
+    wait_gone(stack, "volume", vol["id"])
+
+
+def test_bad_mappings_are_400(stack, os_cli, os_run, http, vm):
+    flavor = os_cli("flavor", "show", "m1.tiny")["id"]
+    vol = os_cli("volume", "create", "--size", "1", "e2e-bootvol-bad")
+    wait_volume(stack, vol["id"], "available")
+
+    def create(**extra):
+        body = {"server": {"name": "e2e-bfv-bad", "imageRef": "", "flavorRef": flavor}}
+        body["server"].update(extra)
+        return http("POST", SERVERS, body, token=stack.token("admin"))
+
+    def v2(**kw):
+        m = {"uuid": vol["id"], "source_type": "volume", "destination_type": "volume",
+             "boot_index": 0}
+        m.update(kw)
+        return [m]
+    try:
+        cases = [
+            dict(block_device_mapping_v2=v2(source_type="snapshot")),
+            dict(block_device_mapping_v2=v2(uuid="00000000-0000-4000-8000-000000000000")),
+            dict(block_device_mapping_v2=v2(bogus=1)),
+            dict(block_device_mapping_v2=v2(source_type="image", volume_size=0)),
+            dict(block_device_mapping_v2=v2(),
+                 block_device_mapping=[{"volume_id": vol["id"], "device_name": "vda"}]),
+            dict(block_device_mapping=[{"volume_id": vol["id"], "device_name": "vdb"}]),
+            dict(block_device_mapping_v2=v2() * 2),
+            dict(block_device_mapping_v2=v2(), max_count=2),
+        ]
+        before = len(os_cli("server", "list", "--all-projects"))
+        for c in cases:
+            assert_error(create(**c), 400)
+        # an image that does not exist: Nova's 400, and no volume left behind
+        vols = len(os_cli("volume", "list", "--all-projects"))
+        assert_error(create(block_device_mapping_v2=v2(
+            source_type="image", uuid="00000000-0000-4000-8000-000000000000",
+            volume_size=1)), 400)
+        assert len(os_cli("volume", "list", "--all-projects")) == vols
+        # a volume in use on another server
+        os_run("server", "add", "volume", vm["id"], vol["id"])
+        wait_volume(stack, vol["id"], "in-use", timeout=120)
+        r = create(block_device_mapping_v2=v2())
+        assert_error(r, 400)
+        assert "Invalid volume" in r.json["badRequest"]["message"], r.json
+        # the legacy syntax reaches the same checks
+        assert_error(create(block_device_mapping=[{"volume_id": vol["id"],
+                                                   "device_name": "/dev/vda"}]), 400)
+        assert len(os_cli("server", "list", "--all-projects")) == before
+    finally:
+        os_run("server", "remove", "volume", vm["id"], vol["id"], check=False)
+        wait_volume(stack, vol["id"], "available", timeout=120)
+        os_run("volume", "delete", vol["id"])
+
+
+def test_os_volumes_offset_and_limit(stack, os_cli, os_run, http):
+    made = [os_cli("volume", "create", "--size", "1", "e2e-offset-%d" % i)["id"]
+            for i in range(3)]
+    try:
+        for path in ("/compute/v2.1/os-volumes", "/compute/v2.1/os-volumes/detail"):
+            every = http("GET", path, token=stack.token("admin")).json["volumes"]
+            assert len(every) >= 3
+            page = http("GET", path + "?offset=1&limit=1", token=stack.token("admin"))
+            assert page.status == 200, page
+            assert [v["id"] for v in page.json["volumes"]] == [every[1]["id"]], page.json
+            rest = http("GET", path + "?offset=2", token=stack.token("admin")).json
+            assert [v["id"] for v in rest["volumes"]] == [v["id"] for v in every[2:]]
+            assert_error(http("GET", path + "?offset=-1", token=stack.token("admin")), 400)
+    finally:
+        for v in made:
+            wait_volume(stack, v, "available")
+            os_run("volume", "delete", v)

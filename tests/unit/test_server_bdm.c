@@ -1,0 +1,177 @@
+/* The block device mapping parser of server create (boot from volume): what Nubo
+ * boots, and Nova's 400 texts for what it refuses. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "api-server/compute/server_bdm.h"
+
+#define VOL "6F1C2B3A-4D5E-4F60-8A7B-9C0D1E2F3A4B"
+#define VOL_LOWER "6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b"
+
+/* Parses the JSON texts (NULL: member absent); returns the parser's code. */
+static int parse(const char *legacy, const char *v2, struct server_bdm *b, char *err)
+{
+	json_t *l = legacy ? json_loads(legacy, 0, NULL) : NULL;
+	json_t *v = v2 ? json_loads(v2, 0, NULL) : NULL;
+	assert_true(!legacy || l);
+	assert_true(!v2 || v);
+	err[0] = 0;
+	int rc = server_bdm_parse(l, v, b, err, 512);
+	json_decref(l);
+	json_decref(v);
+	return rc;
+}
+
+static void none_without_mappings(void **state)
+{
+	struct server_bdm b;
+	char err[512];
+	assert_int_equal(parse(NULL, NULL, &b, err), 0);
+	assert_int_equal(b.source, SERVER_BDM_NONE);
+	assert_int_equal(parse("[]", "[]", &b, err), 0);
+	assert_int_equal(b.source, SERVER_BDM_NONE);
+}
+
+/* tempest's volume_backed server and `openstack server create --volume` */
+static void v2_volume(void **state)
+{
+	struct server_bdm b;
+	char err[512];
+	assert_int_equal(parse(NULL,
+	                       "[{\"uuid\":\"" VOL "\",\"source_type\":\"volume\","
+	                       "\"destination_type\":\"volume\",\"boot_index\":0,"
+	                       "\"delete_on_termination\":true}]",
+	                       &b, err),
+	                 0);
+	assert_int_equal(b.source, SERVER_BDM_VOLUME);
+	assert_string_equal(b.uuid, VOL_LOWER);
+	assert_int_equal(b.delete_on_termination, 1);
+	/* the CLI sends boot_index as a string and no delete_on_termination */
+	assert_int_equal(parse(NULL,
+	                       "[{\"uuid\":\"" VOL "\",\"source_type\":\"volume\","
+	                       "\"destination_type\":\"volume\",\"boot_index\":\"0\"}]",
+	                       &b, err),
+	                 0);
+	assert_int_equal(b.source, SERVER_BDM_VOLUME);
+	assert_int_equal(b.delete_on_termination, 0);
+}
+
+/* `openstack server create --image X --boot-from-volume 2` */
+static void v2_image_to_volume(void **state)
+{
+	struct server_bdm b;
+	char err[512];
+	assert_int_equal(parse(NULL,
+	                       "[{\"uuid\":\"" VOL "\",\"source_type\":\"image\","
+	                       "\"destination_type\":\"volume\",\"boot_index\":\"0\","
+	                       "\"volume_size\":\"2\",\"delete_on_termination\":\"True\"}]",
+	                       &b, err),
+	                 0);
+	assert_int_equal(b.source, SERVER_BDM_IMAGE);
+	assert_int_equal(b.volume_size, 2);
+	assert_int_equal(b.delete_on_termination, 1);
+	assert_int_equal(parse(NULL,
+	                       "[{\"uuid\":\"" VOL "\",\"source_type\":\"image\","
+	                       "\"destination_type\":\"volume\",\"boot_index\":0}]",
+	                       &b, err),
+	                 -EINVAL);
+	assert_non_null(strstr(err, "need to have a non-zero size specified"));
+	assert_int_equal(b.source, SERVER_BDM_NONE);
+}
+
+static void legacy_root_volume(void **state)
+{
+	struct server_bdm b;
+	char err[512];
+	assert_int_equal(parse("[{\"volume_id\":\"" VOL "\",\"device_name\":\"vda\","
+	                       "\"delete_on_termination\":false}]",
+	                       NULL, &b, err),
+	                 0);
+	assert_int_equal(b.source, SERVER_BDM_VOLUME);
+	assert_string_equal(b.uuid, VOL_LOWER);
+	assert_int_equal(
+	    parse("[{\"volume_id\":\"" VOL "\",\"device_name\":\"/dev/vda\"}]", NULL, &b, err), 0);
+	/* a data disk at boot is not what Nubo does */
+	assert_int_equal(
+	    parse("[{\"volume_id\":\"" VOL "\",\"device_name\":\"vdb\"}]", NULL, &b, err), -EINVAL);
+	assert_non_null(strstr(err, "Block Device Mapping is Invalid"));
+}
+
+static void refusals(void **state)
+{
+	struct server_bdm b;
+	char err[512];
+	static const struct {
+		const char *legacy, *v2, *text;
+	} cases[] = {
+	    {"[{\"volume_id\":\"" VOL "\",\"device_name\":\"vda\"}]",
+	     "[{\"uuid\":\"" VOL "\",\"source_type\":\"volume\",\"destination_type\":\"volume\","
+	     "\"boot_index\":0}]",
+	     "Using different block_device_mapping syntaxes is not allowed."},
+	    {NULL, "[{\"uuid\":\"" VOL "\",\"source_type\":\"disk\",\"boot_index\":0}]",
+	     "Invalid input for field/attribute source_type."},
+	    {NULL,
+	     "[{\"uuid\":\"" VOL "\",\"source_type\":\"volume\",\"destination_type\":\"cloud\","
+	     "\"boot_index\":0}]",
+	     "Invalid input for field/attribute destination_type."},
+	    {NULL,
+	     "[{\"uuid\":\"" VOL "\",\"source_type\":\"volume\",\"destination_type\":\"volume\","
+	     "\"boot_index\":\"zero\"}]",
+	     "Invalid input for field/attribute boot_index."},
+	    {NULL,
+	     "[{\"uuid\":\"" VOL "\",\"source_type\":\"volume\",\"destination_type\":\"volume\","
+	     "\"boot_index\":0,\"volume_size\":-1}]",
+	     "Invalid input for field/attribute volume_size."},
+	    {NULL,
+	     "[{\"uuid\":\"" VOL "\",\"source_type\":\"volume\",\"destination_type\":\"volume\","
+	     "\"boot_index\":0,\"bogus\":1}]",
+	     "Additional properties are not allowed"},
+	    {NULL,
+	     "[{\"uuid\":\"" VOL "\",\"source_type\":\"volume\",\"destination_type\":\"volume\","
+	     "\"boot_index\":0,\"delete_on_termination\":\"maybe\"}]",
+	     "Invalid input for field/attribute delete_on_termination."},
+	    {NULL,
+	     "[{\"uuid\":\"nope\",\"source_type\":\"volume\",\"destination_type\":\"volume\","
+	     "\"boot_index\":0}]",
+	     "Block Device Mapping is Invalid: failed to get volume nope."},
+	    {NULL,
+	     "[{\"uuid\":\"" VOL "\",\"source_type\":\"snapshot\","
+	     "\"destination_type\":\"volume\",\"boot_index\":0}]",
+	     "Block Device Mapping is Invalid"},
+	    {NULL,
+	     "[{\"source_type\":\"blank\",\"destination_type\":\"local\",\"boot_index\":-1,"
+	     "\"guest_format\":\"swap\"}]",
+	     "Block Device Mapping is Invalid"},
+	    {NULL,
+	     "[{\"uuid\":\"" VOL "\",\"source_type\":\"volume\",\"destination_type\":\"volume\","
+	     "\"boot_index\":0},{\"uuid\":\"" VOL "\",\"source_type\":\"volume\","
+	     "\"destination_type\":\"volume\",\"boot_index\":1}]",
+	     "Block Device Mapping is Invalid"},
+	    {NULL, "[\"vda\"]", "Invalid input for field/attribute block_device_mapping_v2."},
+	    {NULL, "{\"uuid\":\"" VOL "\"}",
+	     "Invalid input for field/attribute block_device_mapping_v2."},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(parse(cases[i].legacy, cases[i].v2, &b, err), -EINVAL);
+		if (!strstr(err, cases[i].text))
+			fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err, cases[i].text);
+		assert_int_equal(b.source, SERVER_BDM_NONE);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(none_without_mappings),
+	    cmocka_unit_test(v2_volume),
+	    cmocka_unit_test(v2_image_to_volume),
+	    cmocka_unit_test(legacy_root_volume),
+	    cmocka_unit_test(refusals),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
