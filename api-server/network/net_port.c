@@ -309,12 +309,16 @@ int net_port_create_tx(struct req *r, struct resp *w, PGconn *db, const struct n
 		return -EINVAL;
 	char *pairs_s = json_dumps(pairs ? pairs : json_array(), JSON_COMPACT);
 	uuid_generate_str(id);
+	/* created_at is the clock's, not the transaction's: a server's NICs are made in one
+	 * transaction, and their order (the first NIC gets addFloatingIp's address) is the
+	 * order of created_at; with now() they tied and the port id decided. */
 	q = db_query(
 	    db,
 	    "INSERT INTO net_ports (id, project_id, network_id, name, description, mac,"
-	    " admin_state_up, device_id, device_owner, port_security, pairs, host)"
+	    " admin_state_up, device_id, device_owner, port_security, pairs, host, created_at)"
 	    " VALUES ($1, $2, $3, coalesce($4, ''), coalesce($5, ''), $6, $7::boolean,"
-	    " coalesce($8, ''), coalesce($9, ''), $10::boolean, $11::jsonb, coalesce($12, ''))",
+	    " coalesce($8, ''), coalesce($9, ''), $10::boolean, $11::jsonb, coalesce($12, ''),"
+	    " clock_timestamp())",
 	    12,
 	    (const char *const[]){id, p->project_id, p->network_id, p->name, p->description, mac,
 	                          p->admin_state_up ? "true" : "false", p->device_id,

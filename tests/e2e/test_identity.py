@@ -498,7 +498,9 @@ def test_catalog_comes_from_the_database(stack, os_cli, http):
             "block-storage": stack.api + "/volume/v3/" + pid}
     assert {t: urls.get(t) for t in want} == want, urls
     assert urls["object-store"].endswith("/v1/AUTH_" + pid), urls
-    assert set(urls) == set(want) | {"object-store"}, urls
+    # S3 is the same proxy's root: one URL for every project (the signature names the user)
+    assert urls["s3"] + "/v1/AUTH_" + pid == urls["object-store"], urls
+    assert set(urls) == set(want) | {"object-store", "s3"}, urls
     # a per-project URL, added beside the API: the next token's catalog has it
     sfx = secrets.token_hex(3)
     stack.sql("INSERT INTO services (id, type, name) VALUES (:'p1', 'e2e-" + sfx + "', 'x')",

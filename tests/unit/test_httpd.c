@@ -634,8 +634,10 @@ int main(void)
 	    cmocka_unit_test(keepalive),
 	    cmocka_unit_test(ambiguous_framing),
 	    cmocka_unit_test(slow_headers),
-	    cmocka_unit_test(per_address_limit),
 	    cmocka_unit_test(empty_header_value), /* Swift: "X-Object-Meta-K: " */
+	    /* last: the server may still count its connections from 127.0.0.1 when
+	     * it ends, and refuse the next test's (seen in CI: an empty answer) */
+	    cmocka_unit_test(per_address_limit),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
