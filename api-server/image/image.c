@@ -188,8 +188,17 @@ int image_owner_lock(struct req *r, const char *owner, char *err, size_t errlen)
 	           : 0;
 }
 
+int image_agent_may_upload(const struct image *img)
+{
+	const json_t *t = img->props ? json_object_get(img->props, "image_type") : NULL;
+	return json_is_string(t) && !strcmp(json_string_value(t), "snapshot") && img->status &&
+	       (!strcmp(img->status, "queued") || !strcmp(img->status, "saving"));
+}
+
 int image_may_modify(const struct req *r, const struct image *img)
 {
+	if (r->ctx->auth.agent) /* agents reach only ROUTE_AGENT_OK routes */
+		return image_agent_may_upload(img);
 	if (policy_is_admin(&r->ctx->auth))
 		return 1;
 	return img->owner && r->ctx->auth.project_id[0] &&
@@ -788,6 +797,22 @@ static int image_store(struct req *r, struct image *img, int insert, char *err, 
 /* Images one project may hold (Glance: image_count_total); admins are not bound. */
 #define IMAGE_MAX_PER_PROJECT 100
 
+int image_count_check(struct req *r, const char *owner, char *err, size_t errlen)
+{
+	if (image_owner_lock(r, owner, err, errlen) < 0)
+		return -EIO;
+	PGresult *n =
+	    DBQ(r->ctx->db, err, errlen, "SELECT count(*) FROM images WHERE owner = $1", owner);
+	if (!n)
+		return -EIO;
+	long have = db_long(n, 0, 0, 0);
+	PQclear(n);
+	if (have < IMAGE_MAX_PER_PROJECT)
+		return 0;
+	snprintf(err, errlen, "Maximum number of images (%d) exceeded.", IMAGE_MAX_PER_PROJECT);
+	return -EDQUOT;
+}
+
 static void images_create(struct req *r, struct resp *w)
 {
 	struct image img = {0};
@@ -1281,8 +1306,8 @@ static const struct httpd_route routes[] = {
     {"GET", "/image/v2/images/{}", images_show, POL_IMAGE_READ, 0},
     {"PATCH", "/image/v2/images/{}", images_update, POL_IMAGE_WRITE, 0},
     {"DELETE", "/image/v2/images/{}", images_delete, POL_IMAGE_WRITE, 0},
-    {"PUT", "/image/v2/images/{}/file", image_upload, POL_IMAGE_WRITE, HTTPD_STREAM_BODY,
-     image_upload_may_stream},
+    {"PUT", "/image/v2/images/{}/file", image_upload, POL_IMAGE_WRITE,
+     HTTPD_STREAM_BODY | ROUTE_AGENT_OK, image_upload_may_stream},
     {"GET", "/image/v2/images/{}/file", image_download, POL_IMAGE_DOWNLOAD, ROUTE_AGENT_OK},
     {"PUT", "/image/v2/images/{}/tags/{}", tags_add, POL_IMAGE_WRITE, 0},
     {"DELETE", "/image/v2/images/{}/tags/{}", tags_remove, POL_IMAGE_WRITE, 0},
