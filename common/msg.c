@@ -79,6 +79,8 @@ static const struct field net_sync_fields[] = {
 static const struct field snapshot_fields[] = {
     {"image_id", F_UUID, U(task, p.snapshot.image_id), 0, 1, 0, NULL},
     {"upload_url", F_STR, U(task, p.snapshot.upload_url), 2048, 1, 0, NULL},
+    {"disk_format", F_WORD, U(task, p.snapshot.disk_format), FIXED(task, p.snapshot.disk_format), 0,
+     0, NULL},
 };
 
 static const struct field_table no_payload = {NULL, 0};
@@ -130,6 +132,7 @@ static const struct action_desc volume_actions[] = {
     {TASK_CREATE, &vol_create_payload},
     {TASK_DELETE, &no_payload},
     {TASK_EXTEND, &vol_extend_payload},
+    {TASK_UPLOAD, &snapshot_payload},
 };
 static const struct action_desc snapshot_actions[] = {
     {TASK_CREATE, &snap_create_payload},

@@ -169,6 +169,7 @@ struct msg_spawn {
  * TASK_DELETE). */
 #define TASK_CREATE "create"
 #define TASK_EXTEND "extend"
+#define TASK_UPLOAD "upload" /* payload: msg_snapshot (Cinder's os-volume_upload_image) */
 
 /* Payload of a volume create: an empty volume of size_gb, or a copy of a source
  * (source "volume", "snapshot" or "image" with its id) grown to size_gb. */
@@ -204,12 +205,13 @@ struct msg_snap_create {
 	char volume_id[UUID_STR_LEN];
 };
 
-/* Payload of an instance snapshot: copy the root disk consistently and PUT it, as
- * qcow2, to upload_url (Image v2 "file" of image_id, a queued snapshot image) with the
- * agent key. */
+/* Payload of an instance snapshot or a volume upload: copy the disk consistently and
+ * PUT it, as disk_format, to upload_url (Image v2 "file" of image_id, a queued snapshot image) with
+ * the agent key. */
 struct msg_snapshot {
 	char image_id[UUID_STR_LEN];
-	char *upload_url; /* owned */
+	char *upload_url;    /* owned */
+	char disk_format[8]; /* what to upload: "qcow2" (also when "") or "raw" */
 };
 
 struct msg_task {

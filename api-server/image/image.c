@@ -188,17 +188,24 @@ int image_owner_lock(struct req *r, const char *owner, char *err, size_t errlen)
 	           : 0;
 }
 
-int image_agent_may_upload(const struct image *img)
+int image_agent_may_upload(const struct req *r, const struct image *img)
 {
-	const json_t *t = img->props ? json_object_get(img->props, "image_type") : NULL;
-	return json_is_string(t) && !strcmp(json_string_value(t), "snapshot") && img->status &&
-	       (!strcmp(img->status, "queued") || !strcmp(img->status, "saving"));
+	char err[256];
+	if (!img->status || (strcmp(img->status, "queued") && strcmp(img->status, "saving")))
+		return 0;
+	PGresult *res = DBQ(r->ctx->db, err, sizeof err,
+	                    "SELECT 1 FROM tasks WHERE payload->>'image_id' = $1 AND status IN"
+	                    " ('pending', 'dispatched') AND action IN ('snapshot', 'upload')",
+	                    img->id);
+	int ok = res && PQntuples(res) > 0;
+	PQclear(res);
+	return ok;
 }
 
 int image_may_modify(const struct req *r, const struct image *img)
 {
 	if (r->ctx->auth.agent) /* agents reach only ROUTE_AGENT_OK routes */
-		return image_agent_may_upload(img);
+		return image_agent_may_upload(r, img);
 	if (policy_is_admin(&r->ctx->auth))
 		return 1;
 	return img->owner && r->ctx->auth.project_id[0] &&

@@ -108,10 +108,11 @@ int image_owner_lock(struct req *r, const char *owner, char *err, size_t errlen)
  * "Maximum number of images (N) exceeded." in err; -EIO with the database error. */
 int image_count_check(struct req *r, const char *owner, char *err, size_t errlen);
 
-/* 1 when img is a snapshot image Nova's createImage made (property image_type
- * "snapshot") whose bytes have not come yet (queued or saving): the one kind of image
- * a compute agent (X-Nubo-Agent-Key) may upload into. */
-int image_agent_may_upload(const struct image *img);
+/* 1 when the bytes of img are what an open task (an instance snapshot or a volume
+ * upload, its payload naming img) is making, and have not come yet (queued or saving):
+ * the one kind of image a compute or storage agent (X-Nubo-Agent-Key) may upload into.
+ * A database error is 0. */
+int image_agent_may_upload(const struct req *r, const struct image *img);
 
 /* Pure: 0 when used + delta bytes fit a limit of limit_mib MiB (negative: none), as
  * Glance's image_size_total; else -EDQUOT with Glance's message ("Resource

@@ -121,3 +121,33 @@ def test_snapshot_boots_and_carries_the_guests_disk(stack, svm, tag, http, tmp_p
             stack.os_run("server", "delete", "--wait", clone["id"], check=False, timeout=300)
     finally:
         stack.os_run("image", "delete", snap["id"], check=False)
+
+
+def test_volume_upload_to_image(stack, http):
+    """Cinder's os-volume_upload_image as `openstack image create --volume` sends it: a
+    volume made from nubo-tiny becomes a raw image of its whole size; while it uploads a
+    second upload is Cinder's 400; the volume is available again afterwards."""
+    v = stack.os_cli("volume", "create", "--size", "1", "--image", "nubo-tiny", "e2e-upvol",
+                     user="demo")
+    try:
+        wait_for(lambda: stack.os_cli("volume", "show", v["id"], user="demo")["status"] ==
+                 "available", 300, 2, "the volume to be available")
+        img = stack.os_cli("image", "create", "--volume", v["id"], "e2e-volimg", user="demo")
+        iid = img.get("image_id") or img.get("id")
+        try:
+            tok = stack.token("demo")
+            project = stack.os_cli("project", "show", "demo")["id"]
+            r = http("POST", "/volume/v3/%s/volumes/%s/action" % (project, v["id"]),
+                     {"os-volume_upload_image": {"image_name": "e2e-volimg2"}}, token=tok)
+            assert_error(r, 400)
+            assert "must be available" in r.text, r
+            done = wait_for(lambda: (lambda i: i if i["status"] == "active" else None)(
+                stack.os_cli("image", "show", iid, user="demo")), 600, 3,
+                "the uploaded image to be active")
+            assert done["disk_format"] == "raw" and done["size"] == 1 << 30, done
+            wait_for(lambda: stack.os_cli("volume", "show", v["id"], user="demo")["status"] ==
+                     "available", 300, 2, "the volume to be available again")
+        finally:
+            stack.os_run("image", "delete", iid, user="demo", check=False)
+    finally:
+        stack.os_run("volume", "delete", v["id"], user="demo", check=False)

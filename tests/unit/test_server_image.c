@@ -67,6 +67,9 @@ static void snapshot_payload_round_trip(void **state)
 	assert_string_equal(out.u.task.p.snapshot.upload_url,
 	                    "http://127.0.0.1:9/image/v2/images/x/file");
 	assert_true(msg_action_valid(TASK_SNAPSHOT));
+	/* a volume upload carries the same payload, with its disk format */
+	assert_true(msg_res_action_valid(MSG_RES_VOLUME, TASK_UPLOAD));
+	assert_false(msg_res_action_valid(MSG_RES_SNAPSHOT, TASK_UPLOAD));
 	free(text);
 	msg_release(&out);
 	/* without its image the task is refused: the agent could upload nowhere */
