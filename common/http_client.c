@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "xalloc.h"
@@ -106,6 +107,68 @@ int http_client_get_fd(const struct http_get *g, int fd, long *status, char *err
 	} else {
 		rc = 0;
 	}
+out:
+	if (status)
+		*status = code;
+	headers_free(list);
+	if (h)
+		curl_easy_cleanup(h);
+	return rc;
+}
+
+static size_t source_fd_read(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	int fd = *(int *)arg;
+	for (;;) {
+		ssize_t n = read(fd, ptr, size * nmemb);
+		if (n < 0 && errno == EINTR)
+			continue;
+		return n < 0 ? CURL_READFUNC_ABORT : (size_t)n;
+	}
+}
+
+static size_t sink_discard(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	(void)ptr;
+	(void)arg;
+	return size * nmemb;
+}
+
+int http_client_put_fd(const struct http_put *p, int fd, long *status, char *err, size_t errlen)
+{
+	char ebuf[CURL_ERROR_SIZE] = "";
+	struct curl_slist *list = NULL;
+	struct stat st;
+	long code = 0;
+	int rc = -EIO;
+	CURL *h = NULL;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || lseek(fd, 0, SEEK_SET) < 0) {
+		snprintf(err, errlen, "upload source is not a readable regular file");
+		goto out;
+	}
+	if (!(h = curl_easy_init())) {
+		snprintf(err, errlen, "curl init failed");
+		goto out;
+	}
+	list = handle_setup(h, p->url, p->headers, ebuf);
+	list = curl_slist_append(list, "Content-Type: application/octet-stream");
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, list);
+	curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+	curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)st.st_size);
+	curl_easy_setopt(h, CURLOPT_READFUNCTION, source_fd_read);
+	curl_easy_setopt(h, CURLOPT_READDATA, &fd);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink_discard);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, p->connect_timeout ? p->connect_timeout : 10L);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, p->stall_time ? p->stall_time : 60L);
+	CURLcode cr = curl_easy_perform(h);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+	if (cr != CURLE_OK)
+		snprintf(err, errlen, "%s", ebuf[0] ? ebuf : curl_easy_strerror(cr));
+	else if (code < 200 || code > 299)
+		snprintf(err, errlen, "HTTP status %ld", code);
+	else
+		rc = 0;
 out:
 	if (status)
 		*status = code;

@@ -76,7 +76,15 @@ static const struct field net_sync_fields[] = {
     {"state", F_STR, U(task, p.net_sync.state), MSG_NETSTATE_MAX, 1, 0, NULL},
 };
 
+static const struct field snapshot_fields[] = {
+    {"image_id", F_UUID, U(task, p.snapshot.image_id), 0, 1, 0, NULL},
+    {"upload_url", F_STR, U(task, p.snapshot.upload_url), 2048, 1, 0, NULL},
+    {"disk_format", F_WORD, U(task, p.snapshot.disk_format), FIXED(task, p.snapshot.disk_format), 0,
+     0, NULL},
+};
+
 static const struct field_table no_payload = {NULL, 0};
+static const struct field_table snapshot_payload = TABLE(snapshot_fields);
 static const struct field_table spawn_payload = TABLE(spawn_fields);
 static const struct field_table net_sync_payload = TABLE(net_sync_fields);
 
@@ -86,10 +94,12 @@ struct action_desc {
 };
 
 static const struct action_desc instance_actions[] = {
-    {TASK_SPAWN, &spawn_payload}, {TASK_DELETE, &no_payload},     {TASK_START, &no_payload},
-    {TASK_STOP, &no_payload},     {TASK_REBOOT, &no_payload},     {TASK_HARD_REBOOT, &no_payload},
-    {TASK_PAUSE, &no_payload},    {TASK_UNPAUSE, &no_payload},    {TASK_SUSPEND, &no_payload},
-    {TASK_RESUME, &no_payload},   {TASK_REBUILD, &spawn_payload},
+    {TASK_SPAWN, &spawn_payload},   {TASK_DELETE, &no_payload},
+    {TASK_START, &no_payload},      {TASK_STOP, &no_payload},
+    {TASK_REBOOT, &no_payload},     {TASK_HARD_REBOOT, &no_payload},
+    {TASK_PAUSE, &no_payload},      {TASK_UNPAUSE, &no_payload},
+    {TASK_SUSPEND, &no_payload},    {TASK_RESUME, &no_payload},
+    {TASK_REBUILD, &spawn_payload}, {TASK_SNAPSHOT, &snapshot_payload},
 };
 
 static const char *const instance_states[] = {VM_RUNNING, VM_PAUSED,  VM_SUSPENDED,
@@ -122,6 +132,7 @@ static const struct action_desc volume_actions[] = {
     {TASK_CREATE, &vol_create_payload},
     {TASK_DELETE, &no_payload},
     {TASK_EXTEND, &vol_extend_payload},
+    {TASK_UPLOAD, &snapshot_payload},
 };
 static const struct action_desc snapshot_actions[] = {
     {TASK_CREATE, &snap_create_payload},

@@ -115,7 +115,8 @@ struct msg_hello { /* MSG_HELLO and MSG_HEARTBEAT */
 #define TASK_UNPAUSE "unpause"
 #define TASK_SUSPEND "suspend"
 #define TASK_RESUME "resume"
-#define TASK_REBUILD "rebuild" /* payload: spawn's (the new image, name, key, user data) */
+#define TASK_REBUILD "rebuild"   /* payload: spawn's (the new image, name, key, user data) */
+#define TASK_SNAPSHOT "snapshot" /* payload: msg_snapshot (Nova's createImage) */
 
 /* nethost states and its one action (docs/netstate.md). */
 #define NET_SYNCED "synced"
@@ -168,6 +169,7 @@ struct msg_spawn {
  * TASK_DELETE). */
 #define TASK_CREATE "create"
 #define TASK_EXTEND "extend"
+#define TASK_UPLOAD "upload" /* payload: msg_snapshot (Cinder's os-volume_upload_image) */
 
 /* Payload of a volume create: an empty volume of size_gb, or a copy of a source
  * (source "volume", "snapshot" or "image" with its id) grown to size_gb. */
@@ -203,6 +205,15 @@ struct msg_snap_create {
 	char volume_id[UUID_STR_LEN];
 };
 
+/* Payload of an instance snapshot or a volume upload: copy the disk consistently and
+ * PUT it, as disk_format, to upload_url (Image v2 "file" of image_id, a queued snapshot image) with
+ * the agent key. */
+struct msg_snapshot {
+	char image_id[UUID_STR_LEN];
+	char *upload_url;    /* owned */
+	char disk_format[8]; /* what to upload: "qcow2" (also when "") or "raw" */
+};
+
 struct msg_task {
 	char task_id[UUID_STR_LEN];
 	char action[MSG_STATE_MAX]; /* valid for resource_kind (TASK_* for instances) */
@@ -216,6 +227,7 @@ struct msg_task {
 		struct msg_vol_extend vol_extend;   /* volume extend */
 		struct msg_snap_create snap_create; /* snapshot create */
 		struct msg_attach attach;           /* attachment attach and detach */
+		struct msg_snapshot snapshot;       /* instance snapshot */
 	} p;
 };
 

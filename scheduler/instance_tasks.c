@@ -12,6 +12,7 @@
 #include "db.h"
 #include "host_zone.h"
 #include "hostname.h"
+#include "image_tasks.h"
 #include "instance.h"
 #include "instance_volumes.h"
 #include "log.h"
@@ -86,7 +87,8 @@ out:
 static int inst_mark(PGconn *c, const struct task *t, const char *status, const char *error,
                      char *err, size_t errlen)
 {
-	if (tasks_mark(c, t->id, status, error, err, errlen) < 0)
+	if (tasks_mark(c, t->id, status, error, err, errlen) < 0 ||
+	    image_task_close(c, t, err, errlen) < 0)
 		return -EIO;
 	const char *params[] = {t->id, status, error, t->host};
 	return db_exec(
@@ -112,7 +114,7 @@ static int inst_apply(const struct task *t, const struct inst *i, PGconn *c, int
 	if (ok && !strcmp(a->action, TASK_DELETE))
 		return instance_mark_deleted(c, t->resource_id, err, errlen);
 	const struct vmstate *now = reported && *reported ? vmstate_from_power(reported) : NULL;
-	if (ok && !strcmp(a->action, TASK_REBUILD) && now)
+	if (ok && (!strcmp(a->action, TASK_REBUILD) || !strcmp(a->action, TASK_SNAPSHOT)) && now)
 		return instance_set_state(c, t->resource_id, now, 1, NULL, err, errlen);
 	if (ok)
 		return instance_set_state(c, t->resource_id, &a->ok, 1, NULL, err, errlen);
@@ -249,6 +251,8 @@ static int inst_send(struct sched *s, const struct task *t, const struct inst *i
 	tasks_msg_init(&m, t);
 	if (!strcmp(t->action, TASK_SPAWN) || !strcmp(t->action, TASK_REBUILD))
 		rc = inst_spawn_payload(s, t, i, c, &m, err, sizeof(err));
+	else if (!strcmp(t->action, TASK_SNAPSHOT))
+		rc = image_task_payload(s, t, c, &m, err, sizeof(err));
 	char *text = rc == 0 ? msg_encode(&m) : NULL;
 	if (rc == 0 && !text) {
 		snprintf(err, sizeof(err),
@@ -413,7 +417,7 @@ static const struct dispatcher {
     {TASK_REBOOT, dispatch_power},  {TASK_HARD_REBOOT, dispatch_power},
     {TASK_PAUSE, dispatch_power},   {TASK_UNPAUSE, dispatch_power},
     {TASK_SUSPEND, dispatch_power}, {TASK_RESUME, dispatch_power},
-    {TASK_REBUILD, dispatch_power},
+    {TASK_REBUILD, dispatch_power}, {TASK_SNAPSHOT, dispatch_power},
 };
 
 /* Loads the instance of t for a step; closes t when it has none. Returns 1 loaded,

@@ -28,6 +28,8 @@ static const struct vmstate_action actions[] = {
     {TASK_RESUME, ACTIVE, VMSTATE_FAIL_KEEP},
     /* success: what the agent reports (a stopped server stays SHUTOFF, as in Nova) */
     {TASK_REBUILD, ACTIVE, VMSTATE_FAIL_ERROR},
+    /* success: what the agent reports (the guest keeps its power state) */
+    {TASK_SNAPSHOT, ACTIVE, VMSTATE_FAIL_KEEP},
 };
 
 struct power_row {

@@ -9,6 +9,7 @@
 
 #include "ctx.h"
 #include "db.h"
+#include "image_tasks.h"
 #include "log.h"
 #include "xalloc.h"
 
@@ -137,7 +138,8 @@ static int vrow_close(struct sched *s, PGconn *c, const struct task *t, int ok, 
 		    table(t));
 		rc = DBX(c, err, sizeof err, sql, t->resource_id, status, fault);
 	}
-	if (rc < 0 || tasks_mark(c, t->id, ok ? "done" : "failed", fault, err, sizeof(err)) < 0) {
+	if (rc < 0 || tasks_mark(c, t->id, ok ? "done" : "failed", fault, err, sizeof(err)) < 0 ||
+	    image_task_close(c, t, err, sizeof(err)) < 0) {
 		sched_db_error(s, c, "volume tasks: close", err);
 		return -EIO;
 	}
@@ -154,6 +156,8 @@ static const char *fail_status(const struct task *t)
 		return "error_deleting";
 	if (!strcmp(t->action, TASK_EXTEND))
 		return "error_extending";
+	if (!strcmp(t->action, TASK_UPLOAD)) /* Cinder: the volume is as it was */
+		return "available";
 	return "error";
 }
 
@@ -190,8 +194,14 @@ static int vol_send(struct sched *s, PGconn *c, const struct task *t, const stru
                     const char *host)
 {
 	struct msg m;
+	char err[512];
 	tasks_msg_init(&m, t);
 	vol_payload(s, t, v, &m);
+	if (!is_snap(t) && !strcmp(t->action, TASK_UPLOAD) &&
+	    image_task_payload(s, t, c, &m, err, sizeof(err)) < 0) {
+		msg_release(&m);
+		return vrow_close(s, c, t, 0, fail_status(t), err);
+	}
 	int rc = tasks_send(s, c, t, host, &m);
 	msg_release(&m);
 	return rc;

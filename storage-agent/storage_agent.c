@@ -12,6 +12,7 @@
 #include "agent.h"
 #include "log.h"
 #include "pool.h"
+#include "pool_upload.h"
 #include "xalloc.h"
 
 struct rec {
@@ -157,6 +158,12 @@ static int act_snapshot_delete(struct storage_agent *a, const struct msg_task *t
 	return pool_remove(&a->pool, POOL_SNAPSHOT, t->resource_id, err, errlen);
 }
 
+static int act_volume_upload(struct storage_agent *a, const struct msg_task *t, char *err,
+                             size_t errlen)
+{
+	return pool_volume_upload(&a->pool, t->resource_id, &t->p.snapshot, err, errlen);
+}
+
 static const struct action {
 	enum msg_res_kind kind;
 	const char *action;
@@ -166,6 +173,7 @@ static const struct action {
     {MSG_RES_VOLUME, TASK_CREATE, act_volume_create, VOL_AVAILABLE},
     {MSG_RES_VOLUME, TASK_EXTEND, act_volume_extend, VOL_AVAILABLE},
     {MSG_RES_VOLUME, TASK_DELETE, act_volume_delete, VOL_DELETED},
+    {MSG_RES_VOLUME, TASK_UPLOAD, act_volume_upload, VOL_AVAILABLE},
     {MSG_RES_SNAPSHOT, TASK_CREATE, act_snapshot_create, VOL_AVAILABLE},
     {MSG_RES_SNAPSHOT, TASK_DELETE, act_snapshot_delete, VOL_DELETED},
 };

@@ -12,6 +12,7 @@
 #include "compute/instance_action.h"
 #include "compute/floating_ip_proxy.h"
 #include "compute/network_proxy.h"
+#include "compute/server_image.h"
 #include "jparse.h"
 #include "msg.h"
 #include "policy.h"
@@ -460,6 +461,7 @@ static const struct {
     {"removeSecurityGroup", network_proxy_sg_action},
     {"addFloatingIp", floating_ip_proxy_action},
     {"removeFloatingIp", floating_ip_proxy_action},
+    {"createImage", server_image_create},
 };
 
 static void server_action(struct req *r, struct resp *w)

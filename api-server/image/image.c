@@ -188,8 +188,24 @@ int image_owner_lock(struct req *r, const char *owner, char *err, size_t errlen)
 	           : 0;
 }
 
+int image_agent_may_upload(const struct req *r, const struct image *img)
+{
+	char err[256];
+	if (!img->status || (strcmp(img->status, "queued") && strcmp(img->status, "saving")))
+		return 0;
+	PGresult *res = DBQ(r->ctx->db, err, sizeof err,
+	                    "SELECT 1 FROM tasks WHERE payload->>'image_id' = $1 AND status IN"
+	                    " ('pending', 'dispatched') AND action IN ('snapshot', 'upload')",
+	                    img->id);
+	int ok = res && PQntuples(res) > 0;
+	PQclear(res);
+	return ok;
+}
+
 int image_may_modify(const struct req *r, const struct image *img)
 {
+	if (r->ctx->auth.agent) /* agents reach only ROUTE_AGENT_OK routes */
+		return image_agent_may_upload(r, img);
 	if (policy_is_admin(&r->ctx->auth))
 		return 1;
 	return img->owner && r->ctx->auth.project_id[0] &&
@@ -788,6 +804,22 @@ static int image_store(struct req *r, struct image *img, int insert, char *err, 
 /* Images one project may hold (Glance: image_count_total); admins are not bound. */
 #define IMAGE_MAX_PER_PROJECT 100
 
+int image_count_check(struct req *r, const char *owner, char *err, size_t errlen)
+{
+	if (image_owner_lock(r, owner, err, errlen) < 0)
+		return -EIO;
+	PGresult *n =
+	    DBQ(r->ctx->db, err, errlen, "SELECT count(*) FROM images WHERE owner = $1", owner);
+	if (!n)
+		return -EIO;
+	long have = db_long(n, 0, 0, 0);
+	PQclear(n);
+	if (have < IMAGE_MAX_PER_PROJECT)
+		return 0;
+	snprintf(err, errlen, "Maximum number of images (%d) exceeded.", IMAGE_MAX_PER_PROJECT);
+	return -EDQUOT;
+}
+
 static void images_create(struct req *r, struct resp *w)
 {
 	struct image img = {0};
@@ -1281,8 +1313,8 @@ static const struct httpd_route routes[] = {
     {"GET", "/image/v2/images/{}", images_show, POL_IMAGE_READ, 0},
     {"PATCH", "/image/v2/images/{}", images_update, POL_IMAGE_WRITE, 0},
     {"DELETE", "/image/v2/images/{}", images_delete, POL_IMAGE_WRITE, 0},
-    {"PUT", "/image/v2/images/{}/file", image_upload, POL_IMAGE_WRITE, HTTPD_STREAM_BODY,
-     image_upload_may_stream},
+    {"PUT", "/image/v2/images/{}/file", image_upload, POL_IMAGE_WRITE,
+     HTTPD_STREAM_BODY | ROUTE_AGENT_OK, image_upload_may_stream},
     {"GET", "/image/v2/images/{}/file", image_download, POL_IMAGE_DOWNLOAD, ROUTE_AGENT_OK},
     {"PUT", "/image/v2/images/{}/tags/{}", tags_add, POL_IMAGE_WRITE, 0},
     {"DELETE", "/image/v2/images/{}/tags/{}", tags_remove, POL_IMAGE_WRITE, 0},

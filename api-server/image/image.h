@@ -103,6 +103,17 @@ int image_upload_may_stream(struct req *r, struct resp *w);
  * cannot pass one check together. Returns 0 or -EIO with err. */
 int image_owner_lock(struct req *r, const char *owner, char *err, size_t errlen);
 
+/* Glance's image_count_total for owner, under the owner's quota lock (taken here,
+ * inside the caller's transaction): 0 when one more image fits; -EDQUOT with Glance's
+ * "Maximum number of images (N) exceeded." in err; -EIO with the database error. */
+int image_count_check(struct req *r, const char *owner, char *err, size_t errlen);
+
+/* 1 when the bytes of img are what an open task (an instance snapshot or a volume
+ * upload, its payload naming img) is making, and have not come yet (queued or saving):
+ * the one kind of image a compute or storage agent (X-Nubo-Agent-Key) may upload into.
+ * A database error is 0. */
+int image_agent_may_upload(const struct req *r, const struct image *img);
+
 /* Pure: 0 when used + delta bytes fit a limit of limit_mib MiB (negative: none), as
  * Glance's image_size_total; else -EDQUOT with Glance's message ("Resource
  * image_size_total is over limit of 1 due to current usage 0 and delta 2", MiB). */

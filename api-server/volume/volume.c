@@ -4,6 +4,7 @@
  * os-reset_status. A write and its task commit together (outbox); the storage agent's
  * result moves the volume on (scheduler/volume_tasks.c). */
 #include "volume/volume.h"
+#include "volume/volume_image.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -1401,6 +1402,7 @@ static const struct {
     {"os-force_detach", action_force_detach},
     {"os-force_delete", action_force_delete},
     {"os-retype", action_retype},
+    {"os-volume_upload_image", volume_upload_image},
 };
 
 static void volume_action(struct req *r, struct resp *w)

@@ -1,0 +1,108 @@
+/* Instance snapshot: copy the root disk consistently, upload it, resume the guest. */
+#include "vm_snapshot.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "http_client.h"
+#include "proc.h"
+#include "qmp.h"
+#include "xalloc.h"
+
+#define SNAP_DISK "disk.qcow2"
+#define SNAP_QMP "qmp.sock"
+#define SNAP_QMP_TIMEOUT_MS 10000
+/* the copy of a whole root disk: minutes for large ones; the guest waits meanwhile */
+#define SNAP_CONVERT_TIMEOUT_MS (30 * 60 * 1000)
+
+void vm_snapshot_argv(const char *disk, const char *out, const char *argv[VM_SNAPSHOT_ARGC])
+{
+	const char *const v[] = {"qemu-img", "convert", "-U", "-q", "-f", "qcow2",
+	                         "-O",       "qcow2",   disk, out,  NULL};
+	memset(argv, 0, sizeof(const char *) * VM_SNAPSHOT_ARGC);
+	memcpy(argv, v, sizeof(v));
+}
+
+/* qemu-img convert of vm's disk into out; the guest stopped meanwhile when running. */
+static int snapshot_copy(struct vm *vm, const char *out, char *err, size_t errlen)
+{
+	char disk[4096], qmp[4096], state[MSG_STATE_MAX], why[512] = "", text[1024] = "";
+	const char *argv[VM_SNAPSHOT_ARGC];
+	vm_path(vm, SNAP_DISK, disk, sizeof(disk));
+	vm_path(vm, SNAP_QMP, qmp, sizeof(qmp));
+	if (access(disk, R_OK) < 0) {
+		snprintf(err, errlen, "instance has no local root disk to snapshot");
+		return -ENOENT;
+	}
+	pid_t pid = vm_get(vm, state);
+	int stopped = 0;
+	if (pid && !strcmp(state, VM_RUNNING)) {
+		int rc = qmp_call(qmp, "stop", NULL, NULL, SNAP_QMP_TIMEOUT_MS, why, sizeof(why));
+		if (rc < 0) {
+			snprintf(err, errlen, "snapshot: stop the guest: %s", why);
+			return rc;
+		}
+		stopped = 1;
+	}
+	vm_snapshot_argv(disk, out, argv);
+	unlink(out);
+	int st = proc_run(argv, SNAP_CONVERT_TIMEOUT_MS, text, sizeof(text));
+	int rc = 0;
+	if (st != 0) {
+		text[strcspn(text, "\n")] = '\0';
+		snprintf(err, errlen, "snapshot: qemu-img convert failed: %.300s",
+		         st == -ETIMEDOUT ? "timed out" : text);
+		rc = -EIO;
+	}
+	if (stopped &&
+	    qmp_call(qmp, "cont", NULL, NULL, SNAP_QMP_TIMEOUT_MS, why, sizeof(why)) < 0) {
+		if (rc == 0)
+			snprintf(err, errlen, "snapshot: resume the guest: %s", why);
+		vm_set(vm, VM_PAUSED, pid); /* what it is now: the scheduler shows it */
+		rc = -EIO;
+	}
+	return rc;
+}
+
+static int snapshot_upload(const struct vm_ctx *ctx, const struct msg_snapshot *p, const char *path,
+                           char *err, size_t errlen)
+{
+	char why[512] = "";
+	long status = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "snapshot: open copy: %s", strerror(errno));
+		return -errno;
+	}
+	char *key = xasprintf("X-Nubo-Agent-Key: %s", ctx->conf->agent_key);
+	const char *const headers[] = {key, NULL};
+	const struct http_put put = {p->upload_url, headers, 0, 0};
+	int rc = http_client_put_fd(&put, fd, &status, why, sizeof(why));
+	memset(key, 0, strlen(key));
+	free(key);
+	close(fd);
+	if (rc < 0)
+		snprintf(err, errlen, "snapshot: upload of image %s: %s", p->image_id, why);
+	return rc;
+}
+
+int vm_snapshot_run(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t, char *err,
+                    size_t errlen)
+{
+	const struct msg_snapshot *p = &t->p.snapshot;
+	if (!p->upload_url || !p->image_id[0]) {
+		snprintf(err, errlen, "snapshot: no image to upload to");
+		return -EINVAL;
+	}
+	char *out = xasprintf("%s/snapshot-%s.qcow2", ctx->tmp_dir, p->image_id);
+	int rc = snapshot_copy(vm, out, err, errlen);
+	if (rc == 0)
+		rc = snapshot_upload(ctx, p, out, err, errlen);
+	unlink(out);
+	free(out);
+	return rc;
+}

@@ -1,0 +1,24 @@
+/* Instance snapshots (Nova's createImage) on the compute host: the root disk overlay is
+ * flattened with its backing chain into one standalone qcow2 by `qemu-img convert`,
+ * while a running guest's vCPUs are stopped (QMP stop flushes QEMU's block layer, so
+ * the file is consistent as of that instant; QMP cont resumes it), and the copy is
+ * PUT to the Image API's file URL of the queued snapshot image with the agent key. */
+#ifndef NUBO_VM_SNAPSHOT_H
+#define NUBO_VM_SNAPSHOT_H
+#include <stddef.h>
+
+#include "vm.h"
+
+#define VM_SNAPSHOT_ARGC 12 /* entries of the qemu-img argv, NULL included */
+
+/* Pure: fills argv with `qemu-img convert -U -q -f qcow2 -O qcow2 <disk> <out>` (the
+ * chain read with shared locks, as the running QEMU holds the write lock), NULL
+ * terminated. */
+void vm_snapshot_argv(const char *disk, const char *out, const char *argv[VM_SNAPSHOT_ARGC]);
+
+/* The snapshot task action of the QEMU driver (t->p.snapshot). Leaves the guest in the
+ * power state it had; no temporary file remains. 0 or a negative errno with err. */
+int vm_snapshot_run(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t, char *err,
+                    size_t errlen);
+
+#endif

@@ -1,0 +1,153 @@
+"""Instance snapshots (issue 9, Nova's createImage): a running TCG guest writes a marker
+onto its root disk, `openstack server image create --wait` makes an image of that disk,
+and a server booted from the image reads the marker back ("cloning" a machine). Also the
+answers Nova gives: 409 while a snapshot runs, 404 for another project's server, 400
+for a bad name, and a snapshot refused by the image quota leaves no image behind and the
+server as it was."""
+import uuid
+
+import pytest
+
+from nubo_e2e import assert_error, wait_for
+
+API = "/compute/v2.1"
+SECTOR = 1000000  # 488 MiB into m1.tiny's 1 GiB disk: past the guest image's data
+
+
+def writer(tag):
+    return ("#!/bin/sh\nprintf 'SNAPMARK-%s' | dd of=/dev/vda bs=512 seek=%d conv=notrunc"
+            " 2>/dev/null && sync && echo snapmark-written\n" % (tag, SECTOR))
+
+
+def reader():
+    return ("#!/bin/sh\necho \"snapmark-read $(dd if=/dev/vda bs=512 skip=%d count=1"
+            " 2>/dev/null | head -c 40 | tr -dc 'A-Za-z0-9-')\"\n" % SECTOR)
+
+
+def create_image(http, tok, sid, name, v="2.45", **extra):
+    body = {"createImage": dict({"name": name}, **extra)}
+    return http("POST", "%s/servers/%s/action" % (API, sid), body, token=tok,
+                headers={"OpenStack-API-Version": "compute " + v})
+
+
+def console_line(stack, sid, word):
+    def found():
+        for line in stack.console(sid).splitlines():
+            if word in line:
+                return line
+        return None
+    return wait_for(found, 300, 3, "%r on the console of %s" % (word, sid))
+
+
+@pytest.fixture(scope="module")
+def tag():
+    return uuid.uuid4().hex[:12]
+
+
+@pytest.fixture(scope="module")
+def svm(stack, tag, tmp_path_factory):
+    ud = tmp_path_factory.mktemp("snap") / "write.sh"
+    ud.write_text(writer(tag))
+    s = stack.os_cli("server", "create", "--flavor", "m1.tiny", "--image", "nubo-tiny",
+                     "--user-data", ud, "--wait", "e2e-snap1")
+    assert s["status"] == "ACTIVE", s
+    yield s
+    stack.os_run("server", "delete", "--wait", s["id"], check=False, timeout=300)
+
+
+def test_bad_requests_answer_as_nova(stack, svm, http):
+    tok = stack.token("admin")
+    for name in ("", " lead", "a" * 256):
+        assert_error(create_image(http, tok, svm["id"], name), 400)
+    assert_error(create_image(http, tok, svm["id"], "x", metadata={"": "v"}), 400)
+    assert_error(create_image(http, tok, str(uuid.uuid4()), "x"), 404)
+    # another project's server is not found (demo is a member of demo only)
+    assert_error(create_image(http, stack.token("demo"), svm["id"], "x"), 404)
+
+
+def test_quota_refusal_leaves_no_image_and_the_server_as_it_was(stack, svm, http):
+    tok = stack.token("admin")
+    project = svm.get("project_id") or stack.os_cli("project", "show", "admin")["id"]
+    stack.sql("INSERT INTO quotas (project_id, resource, hard_limit) VALUES (:'p1',"
+              " 'image_size_total', 1) ON CONFLICT (project_id, resource) DO UPDATE SET"
+              " hard_limit = 1", project)
+    try:
+        r = create_image(http, tok, svm["id"], "e2e-snap-over")
+        assert r.status == 202, r
+        iid = r.json["image_id"]
+        gone = wait_for(lambda: http("GET", "/image/v2/images/" + iid, token=tok).status == 404,
+                        300, 2, "the refused snapshot image to be deleted")
+        assert gone
+        s = stack.wait_status(svm["id"], "ACTIVE")
+        assert s["OS-EXT-STS:task_state"] in (None, "", "None"), s
+    finally:
+        stack.sql("DELETE FROM quotas WHERE project_id = :'p1' AND resource ="
+                  " 'image_size_total'", project)
+
+
+def test_snapshot_boots_and_carries_the_guests_disk(stack, svm, tag, http, tmp_path_factory):
+    console_line(stack, svm["id"], "snapmark-written")
+    tok = stack.token("admin")
+    # a second createImage while the first runs is Nova's 409; before 2.45 a Location
+    r = create_image(http, tok, svm["id"], "e2e-snap-a", v="2.1", metadata={"purpose": "e2e"})
+    assert r.status == 202, r
+    first = r.headers["Location"].rstrip("/").rsplit("/", 1)[1]
+    r2 = create_image(http, tok, svm["id"], "e2e-snap-b")
+    assert_error(r2, 409)
+    assert "task_state image_snapshot" in r2.text, r2
+    img = wait_for(lambda: (lambda i: i if i["status"] == "active" else None)(
+        stack.os_cli("image", "show", first)), 600, 3, "the snapshot image to be active")
+    props = img["properties"]
+    assert props["image_type"] == "snapshot" and props["instance_uuid"] == svm["id"], img
+    assert props["purpose"] == "e2e", img
+    assert img["disk_format"] == "qcow2" and img["visibility"] == "private", img
+    assert img["min_disk"] == 1, img
+    stack.wait_status(svm["id"], "ACTIVE")
+    stack.os_run("image", "delete", first)
+
+    # the CLI's own flow, then boot the copy and read the marker from its disk
+    snap = stack.os_cli("server", "image", "create", "--name", "e2e-snap1-img", "--wait",
+                        svm["id"], timeout=900)
+    try:
+        ud = tmp_path_factory.mktemp("snapread") / "read.sh"
+        ud.write_text(reader())
+        clone = stack.os_cli("server", "create", "--flavor", "m1.tiny", "--image", snap["id"],
+                             "--user-data", ud, "--wait", "e2e-snap-clone", timeout=900)
+        try:
+            assert clone["status"] == "ACTIVE", clone
+            line = console_line(stack, clone["id"], "snapmark-read")
+            assert "SNAPMARK-" + tag in line, line
+        finally:
+            stack.os_run("server", "delete", "--wait", clone["id"], check=False, timeout=300)
+    finally:
+        stack.os_run("image", "delete", snap["id"], check=False)
+
+
+def test_volume_upload_to_image(stack, http):
+    """Cinder's os-volume_upload_image as `openstack image create --volume` sends it: a
+    volume made from nubo-tiny becomes a raw image of its whole size; while it uploads a
+    second upload is Cinder's 400; the volume is available again afterwards."""
+    v = stack.os_cli("volume", "create", "--size", "1", "--image", "nubo-tiny", "e2e-upvol",
+                     user="demo")
+    try:
+        wait_for(lambda: stack.os_cli("volume", "show", v["id"], user="demo")["status"] ==
+                 "available", 300, 2, "the volume to be available")
+        img = stack.os_cli("image", "create", "--volume", v["id"], "e2e-volimg", user="demo")
+        iid = img.get("image_id") or img.get("id")
+        try:
+            tok = stack.token("demo")
+            project = stack.os_cli("project", "show", "demo")["id"]
+            r = http("POST", "/volume/v3/%s/volumes/%s/action" % (project, v["id"]),
+                     {"os-volume_upload_image": {"image_name": "e2e-volimg2"}}, token=tok)
+            assert_error(r, 400)
+            assert "must be available" in r.text, r
+            done = wait_for(lambda: (lambda i: i if i["status"] == "active" else None)(
+                stack.os_cli("image", "show", iid, user="demo")), 600, 3,
+                "the uploaded image to be active")
+            assert done["disk_format"] == "raw" and done["size"] == 1 << 30, done
+            wait_for(lambda: stack.os_cli("volume", "show", v["id"], user="demo")["status"] ==
+                     "available", 300, 2, "the volume to be available again")
+        finally:
+            stack.os_run("image", "delete", iid, user="demo", check=False)
+    finally:
+        stack.os_run("volume", "delete", v["id"], user="demo", check=False)

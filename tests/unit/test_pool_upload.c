@@ -1,0 +1,53 @@
+/* The storage agent's volume → image copy: the qemu-img argv for each disk format, and
+ * what it refuses. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "storage-agent/pool_upload.h"
+
+static const char *joined(const char *const *argv)
+{
+	static char buf[1024];
+	buf[0] = 0;
+	for (size_t i = 0; argv[i]; i++)
+		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s", i ? " " : "",
+		         argv[i]);
+	return buf;
+}
+
+static void formats(void **state)
+{
+	const char *argv[POOL_UPLOAD_ARGC];
+	assert_int_equal(pool_upload_argv("/p/volumes/v.qcow2", "raw", "/p/tmp/u", argv), 0);
+	assert_string_equal(joined(argv), "qemu-img convert -q -f qcow2 -O raw /p/volumes/v.qcow2 "
+	                                  "/p/tmp/u");
+	assert_int_equal(pool_upload_argv("/p/volumes/v.qcow2", "", "/p/tmp/u", argv), 0);
+	assert_string_equal(joined(argv), "qemu-img convert -q -f qcow2 -O qcow2 "
+	                                  "/p/volumes/v.qcow2 /p/tmp/u");
+}
+
+static void refusals(void **state)
+{
+	const char *argv[POOL_UPLOAD_ARGC];
+	/* a format Nubo does not boot, and relative paths that could read as options */
+	assert_int_equal(pool_upload_argv("/p/v", "vmdk", "/p/u", argv), -EINVAL);
+	assert_null(argv[0]);
+	assert_int_equal(pool_upload_argv("-o", "raw", "/p/u", argv), -EINVAL);
+	assert_int_equal(pool_upload_argv("/p/v", "raw", "u", argv), -EINVAL);
+	assert_int_equal(pool_upload_argv(NULL, "raw", "/p/u", argv), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(formats),
+	    cmocka_unit_test(refusals),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

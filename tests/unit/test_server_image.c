@@ -1,0 +1,91 @@
+/* Instance snapshots' pure parts: the qemu-img argv of the compute agent's copy, the
+ * snapshot name rule of createImage and the bus payload of a snapshot task (the
+ * scheduler's state row for it is in test_vmstate.c). */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "api-server/compute/server_image.h"
+#include "compute-agent/vm_snapshot.h"
+#include "msg.h"
+#include "xalloc.h"
+
+static const char task_id[] = "11111111-2222-4333-8444-555555555555";
+static const char inst_id[] = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee";
+static const char image_id[] = "bbbbbbbb-bbbb-4ccc-8ddd-eeeeeeeeeeee";
+
+static void convert_argv_flattens_with_shared_locks(void **state)
+{
+	const char *argv[VM_SNAPSHOT_ARGC];
+	char joined[1024] = "";
+	vm_snapshot_argv("/s/instances/i/disk.qcow2", "/s/tmp/snapshot-x.qcow2", argv);
+	size_t n = 0;
+	for (; argv[n]; n++)
+		snprintf(joined + strlen(joined), sizeof(joined) - strlen(joined), "%s%s",
+		         n ? " " : "", argv[n]);
+	assert_true(n < VM_SNAPSHOT_ARGC);
+	/* -U: the running QEMU holds the write lock; no -B: the chain is flattened */
+	assert_string_equal(joined, "qemu-img convert -U -q -f qcow2 -O qcow2 "
+	                            "/s/instances/i/disk.qcow2 /s/tmp/snapshot-x.qcow2");
+}
+
+static void snapshot_names(void **state)
+{
+	char big[300];
+	memset(big, 'a', sizeof(big));
+	big[255] = '\0';
+	assert_int_equal(server_image_name_check("vm1-snap"), 0);
+	assert_int_equal(server_image_name_check("\xe2\x82\xa1 snap"), 0);
+	assert_int_equal(server_image_name_check(big), 0);
+	big[255] = 'a';
+	big[256] = '\0';
+	assert_int_equal(server_image_name_check(big), -EINVAL);
+	assert_int_equal(server_image_name_check(""), -EINVAL);
+	assert_int_equal(server_image_name_check(NULL), -EINVAL);
+	assert_int_equal(server_image_name_check(" lead"), -EINVAL);
+	assert_int_equal(server_image_name_check("trail\t"), -EINVAL);
+}
+
+static void snapshot_payload_round_trip(void **state)
+{
+	struct msg m, out;
+	char err[256];
+	msg_task_init(&m, task_id, TASK_SNAPSHOT, MSG_RES_INSTANCE, inst_id);
+	strcpy(m.u.task.p.snapshot.image_id, image_id);
+	m.u.task.p.snapshot.upload_url = xstrdup("http://127.0.0.1:9/image/v2/images/x/file");
+	char *text = msg_encode(&m);
+	assert_non_null(text);
+	assert_int_equal(msg_decode(text, strlen(text), &out, err, sizeof(err)), 0);
+	assert_string_equal(out.u.task.action, "snapshot");
+	assert_string_equal(out.u.task.p.snapshot.image_id, image_id);
+	assert_string_equal(out.u.task.p.snapshot.upload_url,
+	                    "http://127.0.0.1:9/image/v2/images/x/file");
+	assert_true(msg_action_valid(TASK_SNAPSHOT));
+	/* a volume upload carries the same payload, with its disk format */
+	assert_true(msg_res_action_valid(MSG_RES_VOLUME, TASK_UPLOAD));
+	assert_false(msg_res_action_valid(MSG_RES_SNAPSHOT, TASK_UPLOAD));
+	free(text);
+	msg_release(&out);
+	/* without its image the task is refused: the agent could upload nowhere */
+	m.u.task.p.snapshot.image_id[0] = '\0';
+	text = msg_encode(&m);
+	assert_true(!text || msg_decode(text, strlen(text), &out, err, sizeof(err)) == -EINVAL);
+	free(text);
+	msg_release(&m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(convert_argv_flattens_with_shared_locks),
+	    cmocka_unit_test(snapshot_names),
+	    cmocka_unit_test(snapshot_payload_round_trip),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
