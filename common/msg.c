@@ -76,9 +76,14 @@ static const struct field net_sync_fields[] = {
     {"state", F_STR, U(task, p.net_sync.state), MSG_NETSTATE_MAX, 1, 0, NULL},
 };
 
+static const struct field nics_fields[] = {
+    {"nics", F_NICS, U(task, p.spawn.nics), MSG_NICS_MAX, 0, U(task, p.spawn.n_nics), NULL},
+};
+
 static const struct field_table no_payload = {NULL, 0};
 static const struct field_table spawn_payload = TABLE(spawn_fields);
 static const struct field_table net_sync_payload = TABLE(net_sync_fields);
+static const struct field_table nics_payload = TABLE(nics_fields);
 
 struct action_desc {
 	const char *action;
@@ -89,7 +94,7 @@ static const struct action_desc instance_actions[] = {
     {TASK_SPAWN, &spawn_payload}, {TASK_DELETE, &no_payload},     {TASK_START, &no_payload},
     {TASK_STOP, &no_payload},     {TASK_REBOOT, &no_payload},     {TASK_HARD_REBOOT, &no_payload},
     {TASK_PAUSE, &no_payload},    {TASK_UNPAUSE, &no_payload},    {TASK_SUSPEND, &no_payload},
-    {TASK_RESUME, &no_payload},   {TASK_REBUILD, &spawn_payload},
+    {TASK_RESUME, &no_payload},   {TASK_REBUILD, &spawn_payload}, {TASK_NICS, &nics_payload},
 };
 
 static const char *const instance_states[] = {VM_RUNNING, VM_PAUSED,  VM_SUSPENDED,

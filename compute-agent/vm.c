@@ -37,6 +37,7 @@
 #include "qemu_argv.h"
 #include "qmp.h"
 #include "util.h"
+#include "vm_iface.h"
 #include "vm_priv.h"
 #include "vm_save.h"
 #include "vm_spec.h"
@@ -883,7 +884,7 @@ static const struct vm_action qemu_actions[] = {
     {TASK_SPAWN, act_spawn},   {TASK_DELETE, act_delete},   {TASK_START, act_start},
     {TASK_STOP, act_stop},     {TASK_REBOOT, act_reboot},   {TASK_HARD_REBOOT, act_hard_reboot},
     {TASK_PAUSE, act_pause},   {TASK_UNPAUSE, act_unpause}, {TASK_SUSPEND, act_suspend},
-    {TASK_RESUME, act_resume}, {TASK_REBUILD, act_rebuild},
+    {TASK_RESUME, act_resume}, {TASK_REBUILD, act_rebuild}, {TASK_NICS, vm_iface_act},
 };
 
 const struct vm_driver vm_driver_qemu = {
