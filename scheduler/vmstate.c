@@ -28,6 +28,9 @@ static const struct vmstate_action actions[] = {
     {TASK_RESUME, ACTIVE, VMSTATE_FAIL_KEEP},
     /* success: what the agent reports (a stopped server stays SHUTOFF, as in Nova) */
     {TASK_REBUILD, ACTIVE, VMSTATE_FAIL_ERROR},
+    /* interface attach/detach: success is what the agent reports (a stopped server
+     * only has its NIC list updated); a failure leaves the guest as it was */
+    {TASK_NICS, ACTIVE, VMSTATE_FAIL_KEEP},
 };
 
 struct power_row {
