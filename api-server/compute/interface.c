@@ -126,11 +126,11 @@ static int iface_server_for_change(struct req *r, struct resp *w, const char *ve
 		return -ENOENT;
 	struct server_row s;
 	server_row_from(res, 0, &s);
-	int open_task = db_val(res, 0, SERVER_COL_OPEN_TASK)[0] == 't';
+	/* a queued TASK_NICS is no obstacle: each carries the whole NIC set, the last wins */
 	int rc = server_lock_check(r, w, s.id, s.locked_by);
-	if (rc == 0 && (s.task_state || open_task)) {
+	if (rc == 0 && s.task_state) {
 		resp_error(r, w, 409, "Cannot '%s' instance %s while it is in task_state %s", verb,
-		           s.id, s.task_state ? s.task_state : "queued");
+		           s.id, s.task_state);
 		rc = -EBUSY;
 	} else if (rc == 0 &&
 	           (!s.host || (strcmp(s.vm_state, "active") && strcmp(s.vm_state, "paused") &&
@@ -194,11 +194,9 @@ static void iface_attach(struct req *r, struct resp *w)
 		resp_error(r, w, 403, "Maximum number of ports exceeded");
 		goto out;
 	}
-	if (!a.port_id && !a.net_id) { /* Nova: the project's only network */
-		resp_error(r, w, 400, "Must input network_id or port_id");
-		goto out;
-	}
-	if (a.net_id) {
+	if (!a.port_id && !a.net_id) {
+		/* Nova: a port on the project's only network ("auto", as at create) */
+	} else if (a.net_id) {
 		json_t *seen = net_fetch(r, &net_res_network, a.net_id);
 		if (!seen) {
 			resp_error(r, w, 404, "Network %s could not be found.", a.net_id);
@@ -210,8 +208,13 @@ static void iface_attach(struct req *r, struct resp *w)
 	} else {
 		nets = json_pack("[{s:s}]", "port", a.port_id);
 	}
-	if (server_ports_create(r, w, id, az, nets, NULL) < 0)
+	long after = 0;
+	if (server_ports_create(r, w, id, az, nets, NULL) < 0 || iface_count(r, w, id, &after) < 0)
 		goto out;
+	if (after <= before) {
+		resp_error(r, w, 400, "No network to attach to: give net_id or port_id.");
+		goto out;
+	}
 	/* the port just bound: the given one, or the newest of the server's */
 	PGresult *q = DBQ(r->ctx->db, err, sizeof err,
 	                  "SELECT p.id FROM net_ports p WHERE p.device_id = $1 AND" SERVER_NIC_SQL(
