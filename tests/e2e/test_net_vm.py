@@ -438,8 +438,14 @@ def test_interface_hotplug(stack, os_cli, os_run, http, world):
     w["cleanup"].append(("admin", ("port", "delete", p3["id"])))
     os_run("server", "add", "port", vm, p3["id"])
     assert os_cli("port", "show", p3["id"])["device_id"] == vm
-    wait_for(lambda: lease_of(w["state_dir"], net2["id"], p3["mac_address"]), BOOT_S, 0.5,
-             "dnsmasq to lease the user's port's address")
+    # plugged: QEMU holds its tap and nubo-net put it on net2's bridge
+    tap3 = "tap" + p3["id"][:11]
+
+    def on_bridge():
+        p = sh("ip", "-j", "link", "show", tap3, check=False)
+        return p.returncode == 0 and json.loads(p.stdout)[0].get("master", "") == \
+            link["master"]
+    wait_for(on_bridge, 300, 1, "the user's port's tap on net2's bridge")
     os_run("server", "remove", "port", vm, p3["id"])
     p3 = os_cli("port", "show", p3["id"])
     assert p3["device_id"] == "" and p3["device_owner"] == "", p3
