@@ -83,10 +83,15 @@ static const struct field snapshot_fields[] = {
      0, NULL},
 };
 
+static const struct field nics_fields[] = {
+    {"nics", F_NICS, U(task, p.spawn.nics), MSG_NICS_MAX, 0, U(task, p.spawn.n_nics), NULL},
+};
+
 static const struct field_table no_payload = {NULL, 0};
 static const struct field_table snapshot_payload = TABLE(snapshot_fields);
 static const struct field_table spawn_payload = TABLE(spawn_fields);
 static const struct field_table net_sync_payload = TABLE(net_sync_fields);
+static const struct field_table nics_payload = TABLE(nics_fields);
 
 struct action_desc {
 	const char *action;
@@ -100,6 +105,7 @@ static const struct action_desc instance_actions[] = {
     {TASK_PAUSE, &no_payload},      {TASK_UNPAUSE, &no_payload},
     {TASK_SUSPEND, &no_payload},    {TASK_RESUME, &no_payload},
     {TASK_REBUILD, &spawn_payload}, {TASK_SNAPSHOT, &snapshot_payload},
+    {TASK_NICS, &nics_payload},
 };
 
 static const char *const instance_states[] = {VM_RUNNING, VM_PAUSED,  VM_SUSPENDED,

@@ -117,6 +117,9 @@ struct msg_hello { /* MSG_HELLO and MSG_HEARTBEAT */
 #define TASK_RESUME "resume"
 #define TASK_REBUILD "rebuild"   /* payload: spawn's (the new image, name, key, user data) */
 #define TASK_SNAPSHOT "snapshot" /* payload: msg_snapshot (Nova's createImage) */
+/* payload: spawn's "nics" only: every NIC the instance should have now (Nova's
+ * os-interface attach/detach); the agent hot-plugs what is missing, unplugs the rest */
+#define TASK_NICS "nics"
 
 /* nethost states and its one action (docs/netstate.md). */
 #define NET_SYNCED "synced"

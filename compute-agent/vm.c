@@ -37,6 +37,7 @@
 #include "qemu_argv.h"
 #include "qmp.h"
 #include "util.h"
+#include "vm_iface.h"
 #include "vm_priv.h"
 #include "vm_save.h"
 #include "vm_snapshot.h"
@@ -885,6 +886,7 @@ static const struct vm_action qemu_actions[] = {
     {TASK_STOP, act_stop},     {TASK_REBOOT, act_reboot},   {TASK_HARD_REBOOT, act_hard_reboot},
     {TASK_PAUSE, act_pause},   {TASK_UNPAUSE, act_unpause}, {TASK_SUSPEND, act_suspend},
     {TASK_RESUME, act_resume}, {TASK_REBUILD, act_rebuild}, {TASK_SNAPSHOT, vm_snapshot_run},
+    {TASK_NICS, vm_iface_act},
 };
 
 const struct vm_driver vm_driver_qemu = {

@@ -46,6 +46,7 @@ static const struct fake_row fake_rows[] = {
     {TASK_SUSPEND, S_UP, VM_SUSPENDED},
     {TASK_RESUME, S_UP, VM_RUNNING},
     {TASK_REBUILD, S_UP | S_SHUTOFF | S_ERROR, VM_RUNNING}, /* shut off stays off */
+    {TASK_NICS, S_UP | S_SHUTOFF, ""},                      /* "": the state stays */
 };
 
 static const struct {
@@ -128,6 +129,8 @@ static int fake_act(const struct vm_ctx *ctx, struct vm *vm, const struct msg_ta
 		return 0;
 	}
 	const char *to = row->to;
+	if (!to[0])
+		to = cur;
 	if (!strcmp(t->action, TASK_REBUILD) && bit == S_SHUTOFF)
 		to = VM_SHUTOFF;
 	if (!strcmp(t->action, TASK_SPAWN) || !strcmp(t->action, TASK_REBUILD)) {
@@ -203,7 +206,7 @@ static const struct vm_action fake_actions[] = {
     FAKE_ROW(TASK_SPAWN),  FAKE_ROW(TASK_DELETE),  FAKE_ROW(TASK_START),
     FAKE_ROW(TASK_STOP),   FAKE_ROW(TASK_REBOOT),  FAKE_ROW(TASK_HARD_REBOOT),
     FAKE_ROW(TASK_PAUSE),  FAKE_ROW(TASK_UNPAUSE), FAKE_ROW(TASK_SUSPEND),
-    FAKE_ROW(TASK_RESUME), FAKE_ROW(TASK_REBUILD),
+    FAKE_ROW(TASK_RESUME), FAKE_ROW(TASK_REBUILD), FAKE_ROW(TASK_NICS),
 };
 
 const struct vm_driver vm_driver_fake = {

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "qemu_argv.h"
@@ -69,7 +70,15 @@ int vm_nics_open_tap(const char *name, char *err, size_t errlen)
 	memset(&ifr, 0, sizeof(ifr));
 	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+	int rc, tries = 0;
+	/* EBUSY: someone holds the tap for a moment (nubo-net's `ip tuntap add` between
+	 * its TUNSETIFF and its close); it lets go within milliseconds */
+	while ((rc = ioctl(fd, TUNSETIFF, &ifr)) < 0 && errno == EBUSY &&
+	       tries++ < VM_TAP_BUSY_TRIES) {
+		struct timespec ts = {0, VM_TAP_BUSY_WAIT_MS * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+	if (rc < 0) {
 		int e = errno;
 		snprintf(err, errlen, "tap %s: %s", name, strerror(e));
 		close(fd);

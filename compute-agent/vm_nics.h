@@ -12,6 +12,8 @@
 
 #define VM_NICS_MAX 8
 #define VM_TAP_LEN 16
+#define VM_TAP_BUSY_TRIES 100
+#define VM_TAP_BUSY_WAIT_MS 20
 
 struct vm_priv_nic {
 	char tap[VM_TAP_LEN]; /* "tap" + port id[0:11] */
@@ -29,7 +31,9 @@ int vm_nics_from_spawn(const struct msg_spawn *s, struct vm_priv_nics *out);
  * a unicast MAC and the count in range; else -EINVAL with err. */
 int vm_nics_check(const struct vm_priv_nics *n, char *err, size_t errlen);
 /* Helper side: opens tap name (creating a non-persistent one when nubo-net has not
- * made it yet). Returns the fd (O_CLOEXEC) or a negative errno with err. */
+ * made it yet). A tap another process holds (EBUSY) is tried again every
+ * VM_TAP_BUSY_WAIT_MS, VM_TAP_BUSY_TRIES times. Returns the fd (O_CLOEXEC) or a
+ * negative errno with err. */
 int vm_nics_open_tap(const char *name, char *err, size_t errlen);
 
 #endif

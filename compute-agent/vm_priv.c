@@ -396,9 +396,31 @@ static int signal_run(struct priv_helper *h, const void *req, struct priv_reply 
 	return rc;
 }
 
+static int tap_check(const struct priv_helper *h, const void *req, char *err, size_t errlen)
+{
+	const struct vm_priv_tap *t = req;
+	if (!priv_str_ok(t->id, sizeof(t->id)) || !uuid_is_valid(t->id) || t->nics.n != 1) {
+		snprintf(err, errlen, "bad instance id or NIC count");
+		return -EINVAL;
+	}
+	return vm_nics_check(&t->nics, err, errlen);
+}
+
+static int tap_run(struct priv_helper *h, const void *req, struct priv_reply *rep)
+{
+	const struct vm_priv_tap *t = req;
+	int fd = vm_nics_open_tap(t->nics.nic[0].tap, rep->err, sizeof(rep->err));
+	if (fd < 0)
+		return fd;
+	rep->fds[0] = fd;
+	rep->n_fds = 1;
+	return 0;
+}
+
 const struct priv_op vm_priv_ops[] = {
     {VM_PRIV_QEMU_START, "qemu_start", sizeof(struct vm_priv_start), start_check, start_run},
     {VM_PRIV_QEMU_SIGNAL, "qemu_signal", sizeof(struct vm_priv_signal), signal_check, signal_run},
+    {VM_PRIV_TAP_OPEN, "tap_open", sizeof(struct vm_priv_tap), tap_check, tap_run},
 };
 const size_t vm_priv_n_ops = sizeof(vm_priv_ops) / sizeof(vm_priv_ops[0]);
 
@@ -426,6 +448,24 @@ int vm_priv_qemu_signal(struct priv *p, const char *id, pid_t pid, int sig, char
 	snprintf(s.id, sizeof(s.id), "%s", id);
 	return priv_call(p, VM_PRIV_QEMU_SIGNAL, &s, sizeof(s), NULL, 0, NULL, NULL, 0, NULL, err,
 	                 errlen);
+}
+
+int vm_priv_tap_open(struct priv *p, const char *id, const struct vm_priv_nic *nic, char *err,
+                     size_t errlen)
+{
+	struct vm_priv_tap t = {.nics = {.n = 1}};
+	snprintf(t.id, sizeof(t.id), "%s", id);
+	t.nics.nic[0] = *nic;
+	int fd = -1, n_fds = 0;
+	int rc = priv_call(p, VM_PRIV_TAP_OPEN, &t, sizeof(t), NULL, 0, NULL, &fd, 1, &n_fds, err,
+	                   errlen);
+	if (rc < 0)
+		return rc;
+	if (n_fds != 1 || fd < 0) {
+		snprintf(err, errlen, "privileged helper: no tap descriptor");
+		return -EPROTO;
+	}
+	return fd;
 }
 
 int vm_priv_qemu_status(struct priv *p, const char *id, pid_t pid, int *status)

@@ -21,6 +21,7 @@
 enum vm_priv_type {
 	VM_PRIV_QEMU_START = PRIV_TYPE_AGENT, /* struct vm_priv_start -> int32_t pid */
 	VM_PRIV_QEMU_SIGNAL,                  /* struct vm_priv_signal -> nothing */
+	VM_PRIV_TAP_OPEN,                     /* struct vm_priv_tap -> the tap's fd */
 };
 
 struct vm_priv_start {
@@ -43,6 +44,12 @@ struct vm_priv_signal {
 	int32_t sig; /* SIGTERM or SIGKILL */
 };
 
+/* A tap for a NIC hot-plugged into instance id (nics.n == 1, checked as at start). */
+struct vm_priv_tap {
+	char id[UUID_STR_LEN];
+	struct vm_priv_nics nics;
+};
+
 /* What the helper's rows read: the agent's settings (borrowed). */
 struct vm_priv_ctx {
 	const char *qemu;      /* QEMU binary */
@@ -61,6 +68,10 @@ pid_t vm_priv_qemu_start(struct priv *p, const struct vm_priv_start *s, char *er
 /* Sends sig to pid, which must be a QEMU of instance id (the helper checks). */
 int vm_priv_qemu_signal(struct priv *p, const char *id, pid_t pid, int sig, char *err,
                         size_t errlen);
+/* Opens the tap of nic for instance id (vm_nics_open_tap in the helper). Returns the
+ * fd (O_CLOEXEC, the caller closes it) or a negative errno with err. */
+int vm_priv_tap_open(struct priv *p, const char *id, const struct vm_priv_nic *nic, char *err,
+                     size_t errlen);
 /* How QEMU pid of instance id is: 0 running, 1 exited (wait status in *status, told
  * once), -ESRCH when the helper did not start it (an earlier agent's QEMU). */
 int vm_priv_qemu_status(struct priv *p, const char *id, pid_t pid, int *status);

@@ -335,7 +335,7 @@ static int stop_check(const struct priv_helper *h, const void *req, char *err, s
 
 /* ---- runs ------------------------------------------------------------------------------ */
 
-static int run_argv(const struct net_argv *a, struct priv_reply *rep)
+static int run_argv_err(const struct net_argv *a, char *err, size_t errlen)
 {
 	char out[PRIV_ERR_MAX];
 	int rc = proc_run(a->argv, CMD_TIMEOUT_MS, out, sizeof(out));
@@ -344,21 +344,44 @@ static int run_argv(const struct net_argv *a, struct priv_reply *rep)
 	size_t n = strlen(out);
 	while (n && (out[n - 1] == '\n' || out[n - 1] == ' '))
 		out[--n] = '\0';
-	snprintf(rep->err, sizeof(rep->err), "%.16s %.32s: %.160s", a->argv[0],
-	         a->n > 2 ? a->argv[2] : "", rc < 0 ? strerror(-rc) : out);
+	snprintf(err, errlen, "%.16s %.32s: %.160s", a->argv[0], a->n > 2 ? a->argv[2] : "",
+	         rc < 0 ? strerror(-rc) : out);
 	return rc < 0 ? rc : -EIO;
+}
+
+static int run_argv(const struct net_argv *a, struct priv_reply *rep)
+{
+	return run_argv_err(a, rep->err, sizeof(rep->err));
+}
+
+/* 1 when name is a tap the kernel has now (sysfs shows tun_flags only for tun/tap). */
+static int tap_exists(const char *name)
+{
+	char path[128];
+	snprintf(path, sizeof(path), "/sys/class/net/%s/tun_flags", name);
+	return access(path, F_OK) == 0;
+}
+
+int net_priv_link_add_exec(const struct net_priv_ctx *ctx, const struct net_priv_link *l, char *err,
+                           size_t errlen)
+{
+	struct net_argv a, b;
+	int rc = net_priv_link_argv(ctx, NET_PRIV_LINK_ADD, l, &a, &b, err, errlen);
+	if (rc == 0)
+		rc = run_argv_err(&a, err, errlen);
+	/* the compute agent's helper opened (so created) the tap between converge's read
+	 * of the kernel and this add: `ip tuntap add` then fails with EBUSY. The tap is
+	 * there and QEMU holds it: adopt it (mark, MTU) instead of failing the sync. */
+	if (rc == -EIO && l->kind == NET_LINK_TAP && tap_exists(l->name))
+		rc = 0;
+	if (rc == 0)
+		rc = run_argv_err(&b, err, errlen);
+	return rc;
 }
 
 static int link_add_run(struct priv_helper *h, const void *req, struct priv_reply *rep)
 {
-	struct net_argv a, b;
-	int rc = net_priv_link_argv(priv_data(h), NET_PRIV_LINK_ADD, req, &a, &b, rep->err,
-	                            sizeof(rep->err));
-	if (rc == 0)
-		rc = run_argv(&a, rep);
-	if (rc == 0)
-		rc = run_argv(&b, rep);
-	return rc;
+	return net_priv_link_add_exec(priv_data(h), req, rep->err, sizeof(rep->err));
 }
 
 /* Only a link that carries Nubo's mark (or a VM tap no one marked) is deleted. */

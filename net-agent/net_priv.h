@@ -110,6 +110,11 @@ struct net_argv {
 };
 int net_priv_link_argv(const struct net_priv_ctx *ctx, uint32_t type, const struct net_priv_link *l,
                        struct net_argv *out, struct net_argv *out2, char *err, size_t errlen);
+/* Helper side: runs a LINK_ADD (the argv above, then the mark). A tap that exists
+ * when its add fails (another process created it and holds it open, EBUSY) is
+ * adopted: marked and sized like one nubo-net made. 0 or a negative errno with err. */
+int net_priv_link_add_exec(const struct net_priv_ctx *ctx, const struct net_priv_link *l, char *err,
+                           size_t errlen);
 /* 1 when ns is a namespace name of prefix ("<prefix>-" then [a-z0-9-], < NET_NS_MAX). */
 int net_priv_ns_ok(const char *prefix, const char *ns);
 /* 0 when every line of a dnsmasq configuration is one of the keys nubo-net writes

@@ -114,7 +114,10 @@ static int inst_apply(const struct task *t, const struct inst *i, PGconn *c, int
 	if (ok && !strcmp(a->action, TASK_DELETE))
 		return instance_mark_deleted(c, t->resource_id, err, errlen);
 	const struct vmstate *now = reported && *reported ? vmstate_from_power(reported) : NULL;
-	if (ok && (!strcmp(a->action, TASK_REBUILD) || !strcmp(a->action, TASK_SNAPSHOT)) && now)
+	if (ok &&
+	    (!strcmp(a->action, TASK_REBUILD) || !strcmp(a->action, TASK_SNAPSHOT) ||
+	     !strcmp(a->action, TASK_NICS)) &&
+	    now)
 		return instance_set_state(c, t->resource_id, now, 1, NULL, err, errlen);
 	if (ok)
 		return instance_set_state(c, t->resource_id, &a->ok, 1, NULL, err, errlen);
@@ -253,6 +256,8 @@ static int inst_send(struct sched *s, const struct task *t, const struct inst *i
 		rc = inst_spawn_payload(s, t, i, c, &m, err, sizeof(err));
 	else if (!strcmp(t->action, TASK_SNAPSHOT))
 		rc = image_task_payload(s, t, c, &m, err, sizeof(err));
+	else if (!strcmp(t->action, TASK_NICS)) /* the NICs now; its host's nubo-net syncs */
+		rc = netstate_spawn_nics(c, t->resource_id, &m.u.task.p.spawn, err, sizeof(err));
 	char *text = rc == 0 ? msg_encode(&m) : NULL;
 	if (rc == 0 && !text) {
 		snprintf(err, sizeof(err),
@@ -418,6 +423,7 @@ static const struct dispatcher {
     {TASK_PAUSE, dispatch_power},   {TASK_UNPAUSE, dispatch_power},
     {TASK_SUSPEND, dispatch_power}, {TASK_RESUME, dispatch_power},
     {TASK_REBUILD, dispatch_power}, {TASK_SNAPSHOT, dispatch_power},
+    {TASK_NICS, dispatch_power},
 };
 
 /* Loads the instance of t for a step; closes t when it has none. Returns 1 loaded,

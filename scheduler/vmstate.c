@@ -30,6 +30,9 @@ static const struct vmstate_action actions[] = {
     {TASK_REBUILD, ACTIVE, VMSTATE_FAIL_ERROR},
     /* success: what the agent reports (the guest keeps its power state) */
     {TASK_SNAPSHOT, ACTIVE, VMSTATE_FAIL_KEEP},
+    /* interface attach/detach: success is what the agent reports (a stopped server
+     * only has its NIC list updated); a failure leaves the guest as it was */
+    {TASK_NICS, ACTIVE, VMSTATE_FAIL_KEEP},
 };
 
 struct power_row {

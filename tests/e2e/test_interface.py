@@ -1,7 +1,8 @@
 """Nova's os-interface, the read side: a server's Network API ports listed and shown as
 interfaceAttachments (port, network, MAC, state, fixed IPs; a tag from 2.70), 404 in
 Nova's shape for a port that is not the server's, a server that is not there or not
-the caller's. Attach and detach (hot-plug) are not implemented: no POST route."""
+the caller's. Attach and detach (hot-plug into a real guest) are tested in
+test_net_vm.py's test_interface_hotplug."""
 import uuid
 
 from test_network import NET

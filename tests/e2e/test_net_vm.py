@@ -23,6 +23,7 @@ import random
 import re
 import subprocess
 import time
+import uuid
 
 import pytest
 
@@ -375,6 +376,81 @@ def test_same_network_reaches_other_tenant_does_not(stack, world):
     assert not any(v1 in l for l in lines), lines
     con3 = stack.console(w["vm3"]["id"], user="demo")
     assert re.search(r"nubo-guest: eth\d \d+\.\d+\.\d+\.\d+/\d+ gw", con3), con3[-2000:]
+
+
+def test_interface_hotplug(stack, os_cli, os_run, http, world):
+    """(6) Nova's os-interface on the running vm1: `server add network` hot-plugs a NIC
+    on a second network (a new port, bound; the guest takes its address by DHCP on
+    it: dnsmasq leases the port's IP to its MAC; the tap is on that network's
+    bridge); `server remove network` unplugs it and deletes the port; `server add
+    port` / `remove port` with the user's own port keep the port, unbound. Errors as
+    Nova's: unknown network and port 404, a port in use 409."""
+    w = world
+    vm = w["vm1"]["id"]
+    tag = w["tag"]
+    net2 = os_cli("network", "create", "nv%s-hp" % tag)
+    w["cleanup"].append(("admin", ("network", "delete", net2["id"])))
+    sub2 = os_cli("subnet", "create", "--network", net2["id"], "--subnet-range",
+                  "10.%d.%d.0/24" % (random.randint(100, 250), random.randint(0, 250)),
+                  "nv%s-hp-sub" % tag)
+    w["cleanup"].append(("admin", ("subnet", "delete", sub2["id"])))
+    tok = stack.token()
+    C = "/compute/v2.1/servers/%s/os-interface" % vm
+    r = http("POST", C, {"interfaceAttachment": {"net_id": str(uuid.uuid4())}}, tok)
+    assert r.status == 404, r
+    r = http("POST", C, {"interfaceAttachment": {"port_id": str(uuid.uuid4())}}, tok)
+    assert r.status == 404, r
+    r = http("POST", C, {"interfaceAttachment": {"port_id": w["port1"]["id"]}}, tok)
+    assert r.status == 409, r  # vm1's own port: in use
+
+    t0 = time.monotonic()
+    os_run("server", "add", "network", vm, net2["id"])
+    ports = [p for p in os_cli("port", "list", "--device-id", vm)
+             if p["ID"] != w["port1"]["id"]]
+    assert len(ports) == 1, ports
+    port2 = os_cli("port", "show", ports[0]["ID"])
+    assert port2["network_id"] == net2["id"] and port2["device_owner"].startswith("compute:")
+    ip2, mac2 = port2["fixed_ips"][0]["ip_address"], port2["mac_address"]
+    wait_for(lambda: lease_of(w["state_dir"], net2["id"], mac2), BOOT_S, 0.5,
+             "dnsmasq to lease %s to vm1's hot-plugged NIC" % ip2)
+    w["bench"]["interface_attach_to_dhcp_lease_s"] = round(time.monotonic() - t0, 1)
+    assert lease_of(w["state_dir"], net2["id"], mac2) == ip2
+    tap = "tap" + port2["id"][:11]
+    link = json.loads(sh("ip", "-j", "link", "show", tap).stdout)[0]
+    assert link.get("master", "").startswith(w["prefix"] + "b"), link
+    r = http("GET", C, token=tok)
+    assert sorted(a["port_id"] for a in r.json["interfaceAttachments"]) == \
+        sorted([w["port1"]["id"], port2["id"]]), r
+    assert stack.server(vm)["status"] == "ACTIVE"
+
+    os_run("server", "remove", "network", vm, net2["id"])
+    wait_for(lambda: not os_run("port", "show", port2["id"], check=False).returncode == 0,
+             120, 1, "the attach-made port to be deleted")
+    wait_for(lambda: not os.path.exists("/sys/class/net/" + tap), 300, 1,
+             "the hot-plugged NIC's tap to go")
+    wait_for(lambda: stack.server(vm).get("OS-EXT-STS:task_state") is None, 300, 1,
+             "the detach to finish")
+    assert [a["port_id"] for a in http("GET", C, token=tok).json["interfaceAttachments"]] \
+        == [w["port1"]["id"]]
+
+    # the user's own port: kept on detach, unbound
+    p3 = os_cli("port", "create", "--network", net2["id"], "nv%s-hp-p3" % tag)
+    w["cleanup"].append(("admin", ("port", "delete", p3["id"])))
+    os_run("server", "add", "port", vm, p3["id"])
+    assert os_cli("port", "show", p3["id"])["device_id"] == vm
+    # plugged: QEMU holds its tap and nubo-net put it on net2's bridge
+    tap3 = "tap" + p3["id"][:11]
+
+    def on_bridge():
+        p = sh("ip", "-j", "link", "show", tap3, check=False)
+        return p.returncode == 0 and json.loads(p.stdout)[0].get("master", "") == \
+            link["master"]
+    wait_for(on_bridge, 300, 1, "the user's port's tap on net2's bridge")
+    os_run("server", "remove", "port", vm, p3["id"])
+    p3 = os_cli("port", "show", p3["id"])
+    assert p3["device_id"] == "" and p3["device_owner"] == "", p3
+    # vm1 itself is unharmed: its first NIC still answers DHCP renewals and it runs
+    assert stack.server(vm)["status"] == "ACTIVE"
 
 
 def test_zz_nothing_left_behind(stack, os_run, world):

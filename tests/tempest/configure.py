@@ -124,8 +124,9 @@ PROBES = [
      "migrate action"),
     ("compute-feature-enabled", "live_migration", "POST", ACTION,
      {"os-migrateLive": {"host": None, "block_migration": "auto"}}, "os-migrateLive action"),
-    ("compute-feature-enabled", "interface_attach", "GET",
-     "/compute/v2.1/servers/" + BOGUS + "/os-interface", None, "os-interface API"),
+    ("compute-feature-enabled", "interface_attach", "POST",
+     "/compute/v2.1/servers/" + BOGUS + "/os-interface", {"interfaceAttachment": {}},
+     "os-interface attach"),
 ]
 
 
@@ -164,6 +165,8 @@ def probe(base, token, ids, method, path, body):
     status, doc = http(base, token, method, path.format(**ids), body)
     if path.endswith("/action"):
         return "There is no such action" not in json.dumps(doc)
+    if status == 404 and BOGUS in path:  # the route ran: it looked for the server
+        return ("Instance %s could not be found" % BOGUS) in json.dumps(doc)
     return status not in (404, 405, 501)
 
 

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -64,11 +66,46 @@ static void refuses(void **state)
 	assert_int_equal(vm_nics_check(&unterminated, err, sizeof(err)), -EINVAL);
 }
 
+/* The other side of the tap race: nubo-net's `ip tuntap add` holds the tap for a
+ * moment (TUNSETIFF .. close) just as the helper opens it for QEMU. The open waits
+ * for it instead of failing the spawn with EBUSY. A child holds the tap ~200 ms. */
+static void open_tap_waits_while_held(void **state)
+{
+	char name[16], err[128];
+	int pfd[2];
+	if (geteuid() != 0 || access("/dev/net/tun", R_OK | W_OK) != 0)
+		skip(); /* no tun device or not root: nothing to race on */
+	snprintf(name, sizeof(name), "tapv%x", (unsigned)getpid() & 0xfffffff);
+	assert_int_equal(pipe(pfd), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int fd = vm_nics_open_tap(name, err, sizeof(err));
+		char c = fd >= 0 ? 'y' : 'n';
+		if (write(pfd[1], &c, 1) != 1)
+			_exit(2);
+		usleep(200 * 1000);
+		_exit(fd >= 0 ? 0 : 1);
+	}
+	char c = 0;
+	assert_int_equal(read(pfd[0], &c, 1), 1);
+	assert_int_equal(c, 'y');
+	int fd = vm_nics_open_tap(name, err, sizeof(err));
+	int st = 0;
+	waitpid(pid, &st, 0);
+	close(pfd[0]), close(pfd[1]);
+	if (fd < 0)
+		fail_msg("open of a tap held for 200 ms: %d %s", fd, err);
+	close(fd);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(from_spawn_and_check),
 	    cmocka_unit_test(refuses),
+	    cmocka_unit_test(open_tap_waits_while_held),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
