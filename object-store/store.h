@@ -90,11 +90,20 @@ enum store_err store_get_open(struct store *s, const char *account, const char *
                               const char *object, int64_t first, int64_t last,
                               struct store_meta *meta, uint64_t *off, uint64_t *len,
                               struct store_get **out);
+/* store_get_open reads from the first replica that has the object (the next ones only
+ * past a 404), as Swift does; _newest asks every replica and serves the newest version
+ * (Swift's X-Newest: true). store_head and store_head_newest likewise. */
+enum store_err store_get_open_newest(struct store *s, const char *account, const char *container,
+                                     const char *object, int64_t first, int64_t last,
+                                     struct store_meta *meta, uint64_t *off, uint64_t *len,
+                                     struct store_get **out);
 ssize_t store_get_read(struct store_get *g, void *buf, size_t max);
 void store_get_close(struct store_get *g);
 
 enum store_err store_head(struct store *s, const char *account, const char *container,
                           const char *object, struct store_meta *meta);
+enum store_err store_head_newest(struct store *s, const char *account, const char *container,
+                                 const char *object, struct store_meta *meta);
 /* Writes a tombstone on the replicas (quorum) and drops the listing row. */
 enum store_err store_delete(struct store *s, const char *account, const char *container,
                             const char *object);

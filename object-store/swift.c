@@ -953,14 +953,19 @@ static void object_get(struct px_req *r, struct swift_req *q)
 	uint64_t off, len;
 	struct store_get *g = NULL;
 	enum store_err e;
+	const char *xn = px_header(r, "X-Newest");
+	int newest = xn && (!strcasecmp(xn, "true") || !strcmp(xn, "1") || !strcasecmp(xn, "yes") ||
+	                    !strcasecmp(xn, "on") || !strcasecmp(xn, "t") || !strcasecmp(xn, "y"));
 	if (!strcmp(px_method(r), "HEAD")) {
-		e = store_head(px_store(r), q->account, q->container, q->object, &m);
+		e = (newest ? store_head_newest : store_head)(px_store(r), q->account, q->container,
+		                                              q->object, &m);
 		off = 0;
 		len = m.size;
 		ranged = 0;
 	} else
-		e = store_get_open(px_store(r), q->account, q->container, q->object, first, last,
-		                   &m, &off, &len, &g);
+		e = (newest ? store_get_open_newest
+		            : store_get_open)(px_store(r), q->account, q->container, q->object,
+		                              first, last, &m, &off, &len, &g);
 	if (e == STORE_RANGE &&
 	    store_head(px_store(r), q->account, q->container, q->object, &m) == STORE_OK) {
 		/* a manifest's own bytes are not the object's: a range past them may fit */
