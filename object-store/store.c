@@ -1195,12 +1195,13 @@ enum store_err store_account_post(struct store *s, const char *account, const st
 int store_list_classify(const struct store_list_query *q, const char *name, char *subdir,
                         size_t subdir_len)
 {
-	if (q->end_marker && *q->end_marker && strcmp(name, q->end_marker) >= 0)
+	int dir = q->reverse ? -1 : 1; /* the listing's direction */
+	if (q->end_marker && *q->end_marker && dir * strcmp(name, q->end_marker) >= 0)
 		return 3;
 	size_t pl = q->prefix ? strlen(q->prefix) : 0;
 	if (pl && strncmp(name, q->prefix, pl))
-		return strcmp(name, q->prefix) > 0 ? 3 : 0;
-	if (q->marker && *q->marker && strcmp(name, q->marker) <= 0)
+		return dir * strcmp(name, q->prefix) > 0 ? 3 : 0;
+	if (q->marker && *q->marker && dir * strcmp(name, q->marker) <= 0)
 		return 0;
 	if (q->delimiter && *q->delimiter) {
 		const char *d = strstr(name + pl, q->delimiter);
@@ -1225,10 +1226,11 @@ static void list_push(struct store_list *l, const char *name, int subdir)
 	e->subdir = subdir;
 }
 
-/* Runs the listing query in pages from a start name, rolling names up. sql takes $1
- * account, $2 container (or unused), $3 start (names >= it), $4 page size. */
-static enum store_err list_run(struct store *s, const char *sql, const char *a, const char *c,
-                               const struct store_list_query *q, int objects,
+/* Runs the listing query in pages from a start name, rolling names up. sql[0] lists
+ * upward, sql[1] downward (q->reverse); each takes $1 account, $2 container (or unused),
+ * $3 start (upward: names >= it; downward: names < it, "" for no bound), $4 page size. */
+static enum store_err list_run(struct store *s, const char *const sql[2], const char *a,
+                               const char *c, const struct store_list_query *q, int objects,
                                struct store_list *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -1236,16 +1238,21 @@ static enum store_err list_run(struct store *s, const char *sql, const char *a, 
 	PGconn *db = store_db(s);
 	if (!db)
 		return STORE_UNAVAILABLE;
-	char *start = xstrdup(q->marker && strcmp(q->marker, q->prefix ? q->prefix : "") > 0
-	                          ? q->marker
-	                          : (q->prefix ? q->prefix : ""));
+	char *start;
+	if (q->reverse)
+		start = xstrdup(q->marker ? q->marker : "");
+	else
+		start = xstrdup(q->marker && strcmp(q->marker, q->prefix ? q->prefix : "") > 0
+		                    ? q->marker
+		                    : (q->prefix ? q->prefix : ""));
 	char subdir[STORE_MAX_OBJECT_NAME + 8], err[256], page[16];
 	enum store_err e = STORE_OK;
 	int done = 0;
 	while (!done) {
 		unsigned want = limit - (unsigned)out->n + 1;
 		snprintf(page, sizeof(page), "%u", want);
-		PGresult *r = DBQ(db, err, sizeof(err), sql, a, c ? c : "", start, page);
+		PGresult *r =
+		    DBQ(db, err, sizeof(err), sql[q->reverse != 0], a, c ? c : "", start, page);
 		if (!r) {
 			e = STORE_UNAVAILABLE;
 			break;
@@ -1267,10 +1274,12 @@ static enum store_err list_run(struct store *s, const char *sql, const char *a, 
 			}
 			if (k == 2) {
 				list_push(out, subdir, 1);
-				/* continue after every name under that subdir: the subdir with its
-				 * last byte raised (the delimiter is one ASCII character) */
+				/* continue past every name under that subdir: upward from the
+				 * subdir with its last byte raised (the delimiter is one ASCII
+				 * character), downward from below the subdir itself */
 				free(start);
-				subdir[strlen(subdir) - 1]++;
+				if (!q->reverse)
+					subdir[strlen(subdir) - 1]++;
 				start = xstrdup(subdir);
 				requery = 1;
 				break;
@@ -1290,9 +1299,11 @@ static enum store_err list_run(struct store *s, const char *sql, const char *a, 
 			if (rows < (int)want)
 				done = 1;
 			else {
-				char *next = xasprintf("%s\x01", db_val(r, rows - 1, 0));
+				/* the next page: names after the last one (below it downward) */
+				char *next =
+				    xasprintf(q->reverse ? "%s" : "%s\x01", db_val(r, rows - 1, 0));
 				free(start);
-				start = next; /* the next page: names after the last one */
+				start = next;
 			}
 		}
 		PQclear(r);
@@ -1313,11 +1324,15 @@ enum store_err store_list_objects(struct store *s, const char *account, const ch
 	int ex = container_lookup(s, account, container);
 	if (ex <= 0)
 		return ex < 0 ? STORE_UNAVAILABLE : STORE_NOT_FOUND;
-	return list_run(s,
-	                "SELECT name, size, ts, etag, content_type FROM obj_objects"
-	                " WHERE account = $1 AND container = $2 AND name >= $3 AND NOT deleted"
-	                " ORDER BY name LIMIT $4::int",
-	                account, container, q, 1, out);
+	static const char *const sql[2] = {
+	    "SELECT name, size, ts, etag, content_type FROM obj_objects"
+	    " WHERE account = $1 AND container = $2 AND name >= $3 AND NOT deleted"
+	    " ORDER BY name LIMIT $4::int",
+	    "SELECT name, size, ts, etag, content_type FROM obj_objects"
+	    " WHERE account = $1 AND container = $2 AND ($3 = '' OR name < $3) AND NOT deleted"
+	    " ORDER BY name DESC LIMIT $4::int",
+	};
+	return list_run(s, sql, account, container, q, 1, out);
 }
 
 enum store_err store_list_containers(struct store *s, const char *account,
@@ -1326,16 +1341,21 @@ enum store_err store_list_containers(struct store *s, const char *account,
 	memset(out, 0, sizeof(*out));
 	if (!store_account_name_ok(account))
 		return STORE_BAD_REQUEST;
-	return list_run(s,
-	                "SELECT c.name,"
-	                " (SELECT COALESCE(sum(size), 0) FROM obj_objects o WHERE"
-	                " o.account = c.account AND o.container = c.name AND NOT o.deleted),"
-	                " c.created,"
-	                " (SELECT count(*) FROM obj_objects o WHERE o.account = c.account AND"
-	                " o.container = c.name AND NOT o.deleted)"
-	                " FROM obj_containers c WHERE c.account = $1 AND $2 = $2 AND c.name >= $3"
-	                " ORDER BY c.name LIMIT $4::int",
-	                account, NULL, q, 0, out);
+#define CONTAINERS_SQL(bound, order)                                                               \
+	"SELECT c.name,"                                                                           \
+	" (SELECT COALESCE(sum(size), 0) FROM obj_objects o WHERE"                                 \
+	" o.account = c.account AND o.container = c.name AND NOT o.deleted),"                      \
+	" c.created,"                                                                              \
+	" (SELECT count(*) FROM obj_objects o WHERE o.account = c.account AND"                     \
+	" o.container = c.name AND NOT o.deleted)"                                                 \
+	" FROM obj_containers c WHERE c.account = $1 AND $2 = $2 AND " bound " ORDER BY c.name"    \
+	" " order " LIMIT $4::int"
+	static const char *const sql[2] = {
+	    CONTAINERS_SQL("c.name >= $3", ""),
+	    CONTAINERS_SQL("($3 = '' OR c.name < $3)", "DESC"),
+	};
+#undef CONTAINERS_SQL
+	return list_run(s, sql, account, NULL, q, 0, out);
 }
 
 /* ------------------------------------------------------------------ open/close */

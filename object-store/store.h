@@ -151,10 +151,13 @@ enum store_err store_account_post(struct store *s, const char *account, const st
 
 /* Listings: names in byte order (C collation), after marker, before end_marker, with
  * prefix; with a delimiter, names that have it after the prefix roll up into one
- * "subdir" entry (prefix through the delimiter). limit 1..10000 (0 means 10000). */
+ * "subdir" entry (prefix through the delimiter). limit 1..10000 (0 means 10000).
+ * reverse (Swift's reverse=true): names in descending order, before marker and after
+ * end_marker; the first `limit` of them from the top. */
 struct store_list_query {
 	const char *prefix, *delimiter, *marker, *end_marker; /* NULL or "" when absent */
 	unsigned limit;
+	int reverse;
 };
 struct store_entry {
 	char *name;     /* owned */
