@@ -1190,6 +1190,27 @@ enum store_err store_account_post(struct store *s, const char *account, const st
 	return n < 0 ? STORE_UNAVAILABLE : STORE_OK;
 }
 
+int store_quota_set(struct store *s, const char *account, const char *container, int account_too)
+{
+	if (!store_account_name_ok(account) || (container && !store_container_name_ok(container)))
+		return 0;
+	PGconn *db = store_db(s);
+	if (!db)
+		return -EIO;
+	char err[256];
+	PGresult *r = DBQ(
+	    db, err, sizeof(err),
+	    "SELECT EXISTS (SELECT 1 FROM obj_containers c, jsonb_object_keys(c.meta) k"
+	    "  WHERE c.account = $1 AND c.name = $2 AND lower(k) LIKE 'x-container-meta-quota-%')"
+	    " OR ($3 AND EXISTS (SELECT 1 FROM obj_accounts a, jsonb_object_keys(a.meta) k"
+	    "  WHERE a.account = $1 AND lower(k) LIKE 'x-account-meta-quota-%'))",
+	    account, container ? container : "", account_too ? "t" : "f");
+	int rc = !r ? -EIO : PQntuples(r) == 1 && !strcmp(db_val(r, 0, 0), "t");
+	PQclear(r);
+	db_release(s->cfg.db, db);
+	return rc;
+}
+
 /* ------------------------------------------------------------------ listings */
 
 int store_list_classify(const struct store_list_query *q, const char *name, char *subdir,

@@ -148,6 +148,11 @@ enum store_err store_account_head(struct store *s, const char *account,
                                   struct store_account_info *out);
 enum store_err store_account_post(struct store *s, const char *account, const struct store_kv *kv,
                                   int nkv);
+/* 1 when the container (NULL: skip) or, with account_too, the account carries a quota
+ * item (X-Container-Meta-Quota-*, X-Account-Meta-Quota-*), 0 when neither does, -EIO when
+ * the database cannot say. One indexed lookup: the usage counts that
+ * store_container_head and store_account_head add up are needed only when it is 1. */
+int store_quota_set(struct store *s, const char *account, const char *container, int account_too);
 
 /* Listings: names in byte order (C collation), after marker, before end_marker, with
  * prefix; with a delimiter, names that have it after the prefix roll up into one
