@@ -96,7 +96,7 @@ static int setup(void **state)
 		f->port = ntohs(sin.sin_port);
 		pthread_mutex_init(&f->mu, NULL);
 		pthread_create(&f->th, NULL, fake_main, f);
-		char name[8];
+		char name[16];
 		snprintf(name, sizeof(name), "d%d", i + 1);
 		ring_add_dev(r, i + 1, 100, "127.0.0.1", f->port, name);
 	}
