@@ -1,12 +1,15 @@
 #!/bin/bash
 # bench/objstore.sh: the object store's data path (issue 10), measured with wrk.
 #
-#   bench/objstore.sh --root DIR [--duration S] [--sizes "4096 1048576"]
+#   bench/objstore.sh --root DIR [--duration S] [--sizes "4096 1048576"] [--rows N]
 #
 #   --root DIR   the running stack under DIR (made by deploy/stack.sh --root; "/" for
 #                a real install)
 #   --duration   seconds of each wrk run (default 5)
 #   --sizes      object sizes in bytes (default 4 KiB and 1 MiB)
+#   --rows N     first seed N listing rows into the bench container (in PostgreSQL,
+#                where the listing lives), so that a write's cost in a big container
+#                shows (default 0); removed again at the end
 #
 # For each size, PUT (every one durable: quorum 2 of 3 object servers fsynced) and GET
 # of one object through nubo-objproxy with a Keystone token, at concurrency 1 and 16
@@ -20,7 +23,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=deploy/lib.sh
 . "$HERE/../deploy/lib.sh"
 
-ROOT='' DURATION=5 SIZES="4096 1048576"
+ROOT='' DURATION=5 SIZES="4096 1048576" ROWS=0
 usage() {
 	awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}" >&2
 	exit 2
@@ -30,6 +33,7 @@ while [ $# -gt 0 ]; do
 	--root) [ $# -ge 2 ] || usage; ROOT=$2; shift 2 ;;
 	--duration) [ $# -ge 2 ] || usage; DURATION=$2; shift 2 ;;
 	--sizes) [ $# -ge 2 ] || usage; SIZES=$2; shift 2 ;;
+	--rows) [ $# -ge 2 ] || usage; ROWS=$2; shift 2 ;;
 	*) usage ;;
 	esac
 done
@@ -52,13 +56,24 @@ rm -f /tmp/objbench-token.$$
 [ -n "$TOKEN" ] || nubo_die "no token from $OS_AUTH_URL"
 BASE=$PROXY/v1/AUTH_$PROJECT/nubo-bench
 WORK=$(mktemp -d /tmp/objbench.XXXXXX)
+DBINFO=$(awk '/^\[database\]/ { s = 1; next } /^\[/ { s = 0 } s && /^conninfo/ { sub(/^conninfo *= */, ""); print }' "$NUBO_CONF")
 cleanup() {
+	if [ "$ROWS" -gt 0 ]; then
+		echo "DELETE FROM obj_objects WHERE account = :'a' AND container = 'nubo-bench' AND name LIKE 'seed-%'" |
+			psql "$DBINFO" -Xq -v ON_ERROR_STOP=1 -v a="AUTH_$PROJECT" || true
+	fi
 	curl -fsS -o /dev/null -X DELETE -H "X-Auth-Token: $TOKEN" "$BASE/obj" 2>/dev/null || true
 	curl -fsS -o /dev/null -X DELETE -H "X-Auth-Token: $TOKEN" "$BASE" 2>/dev/null || true
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
 curl -fsS -o /dev/null -X PUT -H "X-Auth-Token: $TOKEN" "$BASE"
+if [ "$ROWS" -gt 0 ]; then
+	nubo_log "seeding $ROWS listing rows"
+	echo "INSERT INTO obj_objects (account, container, name, ts, size, etag, content_type, deleted) SELECT :'a', 'nubo-bench', 'seed-' || i, '0000000001.00000', 4096, 'd41d8cd98f00b204e9800998ecf8427e', 'application/octet-stream', false FROM generate_series(1, :n) i ON CONFLICT DO NOTHING" |
+		psql "$DBINFO" -Xq -v ON_ERROR_STOP=1 -v a="AUTH_$PROJECT" -v n="$ROWS"
+	echo "listing_rows=$ROWS"
+fi
 PID=$(cat "$NUBO_RUNDIR/nubo-objproxy.pid" 2>/dev/null || pgrep -o -x nubo-objproxy)
 
 run() { # run KEY METHOD SIZE CONNS THREADS BODYFILE

@@ -127,8 +127,8 @@ static int oc_head(struct oc *o, int ms, int skip_continue)
 	}
 }
 
-int oc_open(struct oc *o, const char *host, unsigned port, const char *method, const char *path,
-            const char *const *headers, int64_t body_len, int expect, int timeout_ms)
+int oc_start(struct oc *o, const char *host, unsigned port, const char *method, const char *path,
+             const char *const *headers, int64_t body_len, int expect, int timeout_ms)
 {
 	memset(o, 0, sizeof(*o));
 	o->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -172,9 +172,21 @@ int oc_open(struct oc *o, const char *host, unsigned port, const char *method, c
 	n += (size_t)snprintf(req + n, cap - n, "Connection: close\r\n\r\n");
 	int rc = send_all(o->fd, req, n);
 	free(req);
+	return rc;
+}
+
+int oc_await_continue(struct oc *o, int timeout_ms)
+{
+	return oc_head(o, timeout_ms, 0);
+}
+
+int oc_open(struct oc *o, const char *host, unsigned port, const char *method, const char *path,
+            const char *const *headers, int64_t body_len, int expect, int timeout_ms)
+{
+	int rc = oc_start(o, host, port, method, path, headers, body_len, expect, timeout_ms);
 	if (rc < 0 || !expect)
 		return rc;
-	return oc_head(o, timeout_ms, 0);
+	return oc_await_continue(o, timeout_ms);
 }
 
 int oc_write(struct oc *o, const void *buf, size_t n)
@@ -194,14 +206,20 @@ int oc_write(struct oc *o, const void *buf, size_t n)
 	return send_all(o->fd, buf, n);
 }
 
+int oc_end_body(struct oc *o)
+{
+	return o->chunked ? send_all(o->fd, "0\r\n\r\n", 5) : 0;
+}
+
+int oc_await_answer(struct oc *o)
+{
+	return oc_head(o, OC_IO_TIMEOUT_MS * 2, 1);
+}
+
 int oc_finish(struct oc *o)
 {
-	if (o->chunked) {
-		int rc = send_all(o->fd, "0\r\n\r\n", 5);
-		if (rc < 0)
-			return rc;
-	}
-	return oc_head(o, OC_IO_TIMEOUT_MS * 2, 1);
+	int rc = oc_end_body(o);
+	return rc < 0 ? rc : oc_await_answer(o);
 }
 
 int oc_read_head(struct oc *o)

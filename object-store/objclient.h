@@ -26,10 +26,22 @@ struct oc {
  * answer, read into o). Returns 0 (o->status is 100 or the early answer) or -errno. */
 int oc_open(struct oc *o, const char *host, unsigned port, const char *method, const char *path,
             const char *const *headers, int64_t body_len, int expect, int timeout_ms);
+/* oc_open in two halves, so that a PUT's replicas wait for their 100 Continue at the
+ * same time: oc_start connects and sends the request head (never waits for an answer);
+ * oc_await_continue then reads the 100 Continue or the early final answer into o.
+ * Each returns 0 or -errno. */
+int oc_start(struct oc *o, const char *host, unsigned port, const char *method, const char *path,
+             const char *const *headers, int64_t body_len, int expect, int timeout_ms);
+int oc_await_continue(struct oc *o, int timeout_ms);
 /* Sends body bytes (chunk-framed when chunked). 0 or -errno. */
 int oc_write(struct oc *o, const void *buf, size_t n);
 /* Ends the body (the last chunk) and reads the answer's head. 0 or -errno. */
 int oc_finish(struct oc *o);
+/* oc_finish in two halves, so that the replicas of a PUT fsync at the same time:
+ * oc_end_body sends the last chunk (nothing for a sized body); oc_await_answer reads the
+ * final answer's head. Each 0 or -errno. */
+int oc_end_body(struct oc *o);
+int oc_await_answer(struct oc *o);
 /* Reads the answer's head (after a request without body). 0 or -errno. */
 int oc_read_head(struct oc *o);
 /* Reads answer body bytes: > 0, 0 at its end, -errno. */

@@ -36,6 +36,12 @@ int objquota_over(struct store *s, const char *account, const char *container, i
 {
 	int64_t l = -1;
 	int over = 0;
+	/* the usage is added up only where a quota is set (the heads count every object) */
+	if (store_quota_set(s, account, container, account_too) == 0) {
+		if (left)
+			*left = -1;
+		return 0;
+	}
 	struct store_container_info ci;
 	if (container && store_container_head(s, account, container, &ci) == STORE_OK) {
 		over = quota_apply(quota_value(ci.kv, ci.nkv, "X-Container-Meta-Quota-Bytes"),

@@ -417,7 +417,8 @@ static const char sql_list[] =
     " FROM obj_objects o WHERE o.account = $1 AND o.container = $2 AND NOT o.deleted"
     "  AND NOT EXISTS (SELECT 1 FROM s3_versions w WHERE w.account = $1 AND w.bucket = $2"
     "   AND w.key = o.name)) x"
-    " WHERE starts_with(x.key, $3) AND (x.key > $4 OR (x.key = $4 AND x.seq < $5::bigint))"
+    " WHERE x.key >= $3 AND starts_with(x.key, $3) AND x.key >= $4"
+    "  AND (x.key > $4 OR x.seq < $5::bigint)"
     " ORDER BY x.key, x.seq DESC LIMIT " LIST_BATCH;
 
 static void vlist_push(struct s3_vlist *l, const char *key, int prefix)
@@ -477,7 +478,11 @@ enum s3_err s3_version_list(const struct s3_vctx *c, const struct s3_vlist_query
 	char *ck = NULL, cseq[24], sub[STORE_MAX_OBJECT_NAME + 2];
 	enum s3_err e = cursor_of(c, q, &ck, cseq);
 	struct store_list_query lq = {q->prefix, q->delimiter, NULL, NULL, 0};
-	while (e == S3_OK && out->n < want) {
+	/* every query yields at least one entry (a version or a new common prefix of an ASCII
+	 * delimiter), so the work of one request is bounded by max-keys queries of
+	 * LIST_BATCH rows each */
+	int more = 1;
+	while (e == S3_OK && out->n < want && more) {
 		PGresult *res =
 		    VQ(c, sql_list, c->account, c->bucket, q->prefix ? q->prefix : "", ck, cseq);
 		if (!res) {
@@ -485,6 +490,7 @@ enum s3_err s3_version_list(const struct s3_vctx *c, const struct s3_vlist_query
 			break;
 		}
 		int rows = PQntuples(res);
+		more = rows == LIST_BATCH_N;
 		for (int i = 0; i < rows && out->n < want; i++) {
 			const char *key = db_val(res, i, 0);
 			int cls = store_list_classify(&lq, key, sub, sizeof sub);
@@ -492,6 +498,19 @@ enum s3_err s3_version_list(const struct s3_vctx *c, const struct s3_vlist_query
 				if (!out->n || !out->e[out->n - 1].prefix ||
 				    strcmp(out->e[out->n - 1].key, sub))
 					vlist_push(out, sub, 1);
+				/* past every version under the prefix (review finding 13: they
+				 * were fetched batch by batch only to be dropped): the prefix with
+				 * its last byte raised (kept valid UTF-8: an ASCII byte), all of
+				 * that key's versions */
+				size_t n = strlen(sub);
+				if ((unsigned char)sub[n - 1] < 0x7f) {
+					free(ck);
+					sub[n - 1]++;
+					ck = xstrdup(sub);
+					strcpy(cseq, SEQ_ALL);
+					more = 1;
+					break;
+				}
 			} else if (cls == 1) {
 				vlist_push(out, key, 0);
 				struct s3_ventry *v = &out->e[out->n - 1];
@@ -508,8 +527,6 @@ enum s3_err s3_version_list(const struct s3_vctx *c, const struct s3_vlist_query
 			snprintf(cseq, sizeof cseq, "%s", db_val(res, i, 7));
 		}
 		PQclear(res);
-		if (rows < LIST_BATCH_N)
-			break;
 	}
 	free(ck);
 	if (e != S3_OK) {

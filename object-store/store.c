@@ -542,33 +542,40 @@ enum store_err store_put_begin(struct store *s, const char *account, const char 
 	         o->content_type ? o->content_type : "application/octet-stream");
 	store_ts_now(p->ts);
 	char **hdrs = put_headers(o, p->ts, p->content_type);
-	/* one stream per replica: a primary that is down or full is replaced by the next
-	 * handoff */
-	int next = nodes.replicas;
+	/* one stream per replica. The primaries are asked all at once and their 100 Continue
+	 * awaited together (one round trip, not one per replica); a primary that is down or
+	 * full is then replaced by the next handoff. */
+	int next = nodes.replicas, rc[RING_MAX_REPLICAS];
 	for (int i = 0; i < nodes.replicas; i++) {
-		for (int cand = i; cand < nodes.n;) {
-			const struct ring_dev *d = &nodes.dev[cand];
-			char *path = node_path(d, nodes.part, account, container, object);
-			struct oc *oc = &p->oc[p->n];
-			int rc =
-			    oc_open(oc, d->host, d->port, "PUT", path, (const char *const *)hdrs,
-			            o->length, 1, s->cfg.connect_timeout_ms);
-			free(path);
-			if (rc == 0 && oc->status == 100) {
-				p->live[p->n++] = 1;
-				break;
-			}
-			if (rc == 0 && oc->status == 409) {
-				/* it holds a newer version already: this write is superseded there,
-				 * which counts as written (the newest timestamp wins anyway) */
-				p->superseded++;
-				oc_close(oc);
-				break;
-			}
+		char *path = node_path(&nodes.dev[i], nodes.part, account, container, object);
+		rc[i] =
+		    oc_start(&p->oc[i], nodes.dev[i].host, nodes.dev[i].port, "PUT", path,
+		             (const char *const *)hdrs, o->length, 1, s->cfg.connect_timeout_ms);
+		free(path);
+	}
+	p->n = nodes.replicas;
+	for (int i = 0; i < nodes.replicas; i++) {
+		struct oc *oc = &p->oc[i];
+		if (rc[i] == 0)
+			rc[i] = oc_await_continue(oc, s->cfg.connect_timeout_ms);
+		while (!(rc[i] == 0 && (oc->status == 100 || oc->status == 409))) {
 			oc_close(oc);
 			if (next >= nodes.n)
 				break;
-			cand = next++;
+			const struct ring_dev *d = &nodes.dev[next++];
+			char *path = node_path(d, nodes.part, account, container, object);
+			rc[i] =
+			    oc_open(oc, d->host, d->port, "PUT", path, (const char *const *)hdrs,
+			            o->length, 1, s->cfg.connect_timeout_ms);
+			free(path);
+		}
+		if (rc[i] == 0 && oc->status == 100)
+			p->live[i] = 1;
+		else if (rc[i] == 0 && oc->status == 409) {
+			/* it holds a newer version already: this write is superseded there,
+			 * which counts as written (the newest timestamp wins anyway) */
+			p->superseded++;
+			oc_close(oc);
 		}
 	}
 	headers_free(hdrs);
@@ -620,8 +627,12 @@ enum store_err store_put_finish(struct store_put *p, struct store_meta *meta)
 		e = STORE_LENGTH_MISMATCH;
 		goto out;
 	}
+	/* end every replica's body first, then collect the answers: their fsyncs overlap */
+	for (int i = 0; i < p->n; i++)
+		if (p->live[i] && oc_end_body(&p->oc[i]) < 0)
+			p->live[i] = 0;
 	for (int i = 0; i < p->n; i++) {
-		if (!p->live[i] || oc_finish(&p->oc[i]) < 0)
+		if (!p->live[i] || oc_await_answer(&p->oc[i]) < 0)
 			continue;
 		int st = p->oc[i].status;
 		if (st == 409) /* a newer version landed there meanwhile */
@@ -703,12 +714,15 @@ static const char *answer_ts(const struct oc *oc)
 }
 
 /* Sends method for the object to its nodes (primaries, then handoffs for those that do
- * not answer) until as many as the ring's replicas have answered, and keeps the answer
- * about the newest version (X-Timestamp; a newer tombstone hides older data): a replica
- * that missed writes while it was down is never served over a newer one. That answer
- * stays open in oc. */
+ * not answer) and keeps one answer open in oc. As Swift's proxy: the first replica that
+ * has the object answers, and a 404 (a replica that missed the write, or a tombstone)
+ * makes it ask the next, keeping the newest answer seen (X-Timestamp; a newer tombstone
+ * hides older data). With newest (X-Newest: true) it asks as many as the ring's replicas
+ * and keeps the newest version, so that a replica that missed writes while it was down
+ * is never served over a newer one. */
 static enum store_err object_fetch(struct store *s, const char *method, const char *a,
-                                   const char *c, const char *o, const char *range, struct oc *oc)
+                                   const char *c, const char *o, const char *range, int newest,
+                                   struct oc *oc)
 {
 	if (!store_account_name_ok(a) || !store_container_name_ok(c) || !store_object_name_ok(o))
 		return STORE_BAD_REQUEST;
@@ -741,6 +755,8 @@ static enum store_err object_fetch(struct store *s, const char *method, const ch
 			oc_close(oc);
 		memcpy(oc, cur, sizeof(*oc));
 		have = 1;
+		if (!newest && oc->status != 404)
+			break;
 	}
 	free(cur);
 	free(hr);
@@ -752,10 +768,10 @@ static enum store_err object_fetch(struct store *s, const char *method, const ch
 	return e;
 }
 
-enum store_err store_get_open(struct store *s, const char *account, const char *container,
-                              const char *object, int64_t first, int64_t last,
-                              struct store_meta *meta, uint64_t *off, uint64_t *len,
-                              struct store_get **out)
+static enum store_err get_open(struct store *s, const char *account, const char *container,
+                               const char *object, int64_t first, int64_t last, int newest,
+                               struct store_meta *meta, uint64_t *off, uint64_t *len,
+                               struct store_get **out)
 {
 	*out = NULL;
 	char range[64];
@@ -768,8 +784,8 @@ enum store_err store_get_open(struct store *s, const char *account, const char *
 		snprintf(range, sizeof(range), "bytes=%lld-%lld", (long long)first,
 		         (long long)last);
 	struct store_get *g = xcalloc(1, sizeof(*g));
-	enum store_err e =
-	    object_fetch(s, "GET", account, container, object, ranged ? range : NULL, &g->oc);
+	enum store_err e = object_fetch(s, "GET", account, container, object, ranged ? range : NULL,
+	                                newest, &g->oc);
 	if (e == STORE_RANGE) {
 		memset(meta, 0, sizeof(*meta));
 		const char *cr = oc_header(&g->oc, "Content-Range");
@@ -795,6 +811,22 @@ enum store_err store_get_open(struct store *s, const char *account, const char *
 	return STORE_OK;
 }
 
+enum store_err store_get_open(struct store *s, const char *account, const char *container,
+                              const char *object, int64_t first, int64_t last,
+                              struct store_meta *meta, uint64_t *off, uint64_t *len,
+                              struct store_get **out)
+{
+	return get_open(s, account, container, object, first, last, 0, meta, off, len, out);
+}
+
+enum store_err store_get_open_newest(struct store *s, const char *account, const char *container,
+                                     const char *object, int64_t first, int64_t last,
+                                     struct store_meta *meta, uint64_t *off, uint64_t *len,
+                                     struct store_get **out)
+{
+	return get_open(s, account, container, object, first, last, 1, meta, off, len, out);
+}
+
 ssize_t store_get_read(struct store_get *g, void *buf, size_t max)
 {
 	if (g->left == 0)
@@ -817,16 +849,28 @@ void store_get_close(struct store_get *g)
 	free(g);
 }
 
-enum store_err store_head(struct store *s, const char *account, const char *container,
-                          const char *object, struct store_meta *meta)
+static enum store_err head(struct store *s, const char *account, const char *container,
+                           const char *object, int newest, struct store_meta *meta)
 {
 	struct oc oc;
-	enum store_err e = object_fetch(s, "HEAD", account, container, object, NULL, &oc);
+	enum store_err e = object_fetch(s, "HEAD", account, container, object, NULL, newest, &oc);
 	if (e != STORE_OK)
 		return e;
 	meta_from_answer(&oc, meta);
 	oc_close(&oc);
 	return STORE_OK;
+}
+
+enum store_err store_head(struct store *s, const char *account, const char *container,
+                          const char *object, struct store_meta *meta)
+{
+	return head(s, account, container, object, 0, meta);
+}
+
+enum store_err store_head_newest(struct store *s, const char *account, const char *container,
+                                 const char *object, struct store_meta *meta)
+{
+	return head(s, account, container, object, 1, meta);
 }
 
 enum store_err store_delete(struct store *s, const char *account, const char *container,
@@ -1146,17 +1190,39 @@ enum store_err store_account_post(struct store *s, const char *account, const st
 	return n < 0 ? STORE_UNAVAILABLE : STORE_OK;
 }
 
+int store_quota_set(struct store *s, const char *account, const char *container, int account_too)
+{
+	if (!store_account_name_ok(account) || (container && !store_container_name_ok(container)))
+		return 0;
+	PGconn *db = store_db(s);
+	if (!db)
+		return -EIO;
+	char err[256];
+	PGresult *r = DBQ(
+	    db, err, sizeof(err),
+	    "SELECT EXISTS (SELECT 1 FROM obj_containers c, jsonb_object_keys(c.meta) k"
+	    "  WHERE c.account = $1 AND c.name = $2 AND lower(k) LIKE 'x-container-meta-quota-%')"
+	    " OR ($3 AND EXISTS (SELECT 1 FROM obj_accounts a, jsonb_object_keys(a.meta) k"
+	    "  WHERE a.account = $1 AND lower(k) LIKE 'x-account-meta-quota-%'))",
+	    account, container ? container : "", account_too ? "t" : "f");
+	int rc = !r ? -EIO : PQntuples(r) == 1 && !strcmp(db_val(r, 0, 0), "t");
+	PQclear(r);
+	db_release(s->cfg.db, db);
+	return rc;
+}
+
 /* ------------------------------------------------------------------ listings */
 
 int store_list_classify(const struct store_list_query *q, const char *name, char *subdir,
                         size_t subdir_len)
 {
-	if (q->end_marker && *q->end_marker && strcmp(name, q->end_marker) >= 0)
+	int dir = q->reverse ? -1 : 1; /* the listing's direction */
+	if (q->end_marker && *q->end_marker && dir * strcmp(name, q->end_marker) >= 0)
 		return 3;
 	size_t pl = q->prefix ? strlen(q->prefix) : 0;
 	if (pl && strncmp(name, q->prefix, pl))
-		return strcmp(name, q->prefix) > 0 ? 3 : 0;
-	if (q->marker && *q->marker && strcmp(name, q->marker) <= 0)
+		return dir * strcmp(name, q->prefix) > 0 ? 3 : 0;
+	if (q->marker && *q->marker && dir * strcmp(name, q->marker) <= 0)
 		return 0;
 	if (q->delimiter && *q->delimiter) {
 		const char *d = strstr(name + pl, q->delimiter);
@@ -1181,10 +1247,11 @@ static void list_push(struct store_list *l, const char *name, int subdir)
 	e->subdir = subdir;
 }
 
-/* Runs the listing query in pages from a start name, rolling names up. sql takes $1
- * account, $2 container (or unused), $3 start (names >= it), $4 page size. */
-static enum store_err list_run(struct store *s, const char *sql, const char *a, const char *c,
-                               const struct store_list_query *q, int objects,
+/* Runs the listing query in pages from a start name, rolling names up. sql[0] lists
+ * upward, sql[1] downward (q->reverse); each takes $1 account, $2 container (or unused),
+ * $3 start (upward: names >= it; downward: names < it, "" for no bound), $4 page size. */
+static enum store_err list_run(struct store *s, const char *const sql[2], const char *a,
+                               const char *c, const struct store_list_query *q, int objects,
                                struct store_list *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -1192,16 +1259,21 @@ static enum store_err list_run(struct store *s, const char *sql, const char *a, 
 	PGconn *db = store_db(s);
 	if (!db)
 		return STORE_UNAVAILABLE;
-	char *start = xstrdup(q->marker && strcmp(q->marker, q->prefix ? q->prefix : "") > 0
-	                          ? q->marker
-	                          : (q->prefix ? q->prefix : ""));
+	char *start;
+	if (q->reverse)
+		start = xstrdup(q->marker ? q->marker : "");
+	else
+		start = xstrdup(q->marker && strcmp(q->marker, q->prefix ? q->prefix : "") > 0
+		                    ? q->marker
+		                    : (q->prefix ? q->prefix : ""));
 	char subdir[STORE_MAX_OBJECT_NAME + 8], err[256], page[16];
 	enum store_err e = STORE_OK;
 	int done = 0;
 	while (!done) {
 		unsigned want = limit - (unsigned)out->n + 1;
 		snprintf(page, sizeof(page), "%u", want);
-		PGresult *r = DBQ(db, err, sizeof(err), sql, a, c ? c : "", start, page);
+		PGresult *r =
+		    DBQ(db, err, sizeof(err), sql[q->reverse != 0], a, c ? c : "", start, page);
 		if (!r) {
 			e = STORE_UNAVAILABLE;
 			break;
@@ -1223,10 +1295,12 @@ static enum store_err list_run(struct store *s, const char *sql, const char *a, 
 			}
 			if (k == 2) {
 				list_push(out, subdir, 1);
-				/* continue after every name under that subdir: the subdir with its
-				 * last byte raised (the delimiter is one ASCII character) */
+				/* continue past every name under that subdir: upward from the
+				 * subdir with its last byte raised (the delimiter is one ASCII
+				 * character), downward from below the subdir itself */
 				free(start);
-				subdir[strlen(subdir) - 1]++;
+				if (!q->reverse)
+					subdir[strlen(subdir) - 1]++;
 				start = xstrdup(subdir);
 				requery = 1;
 				break;
@@ -1246,9 +1320,11 @@ static enum store_err list_run(struct store *s, const char *sql, const char *a, 
 			if (rows < (int)want)
 				done = 1;
 			else {
-				char *next = xasprintf("%s\x01", db_val(r, rows - 1, 0));
+				/* the next page: names after the last one (below it downward) */
+				char *next =
+				    xasprintf(q->reverse ? "%s" : "%s\x01", db_val(r, rows - 1, 0));
 				free(start);
-				start = next; /* the next page: names after the last one */
+				start = next;
 			}
 		}
 		PQclear(r);
@@ -1269,11 +1345,15 @@ enum store_err store_list_objects(struct store *s, const char *account, const ch
 	int ex = container_lookup(s, account, container);
 	if (ex <= 0)
 		return ex < 0 ? STORE_UNAVAILABLE : STORE_NOT_FOUND;
-	return list_run(s,
-	                "SELECT name, size, ts, etag, content_type FROM obj_objects"
-	                " WHERE account = $1 AND container = $2 AND name >= $3 AND NOT deleted"
-	                " ORDER BY name LIMIT $4::int",
-	                account, container, q, 1, out);
+	static const char *const sql[2] = {
+	    "SELECT name, size, ts, etag, content_type FROM obj_objects"
+	    " WHERE account = $1 AND container = $2 AND name >= $3 AND NOT deleted"
+	    " ORDER BY name LIMIT $4::int",
+	    "SELECT name, size, ts, etag, content_type FROM obj_objects"
+	    " WHERE account = $1 AND container = $2 AND ($3 = '' OR name < $3) AND NOT deleted"
+	    " ORDER BY name DESC LIMIT $4::int",
+	};
+	return list_run(s, sql, account, container, q, 1, out);
 }
 
 enum store_err store_list_containers(struct store *s, const char *account,
@@ -1282,16 +1362,21 @@ enum store_err store_list_containers(struct store *s, const char *account,
 	memset(out, 0, sizeof(*out));
 	if (!store_account_name_ok(account))
 		return STORE_BAD_REQUEST;
-	return list_run(s,
-	                "SELECT c.name,"
-	                " (SELECT COALESCE(sum(size), 0) FROM obj_objects o WHERE"
-	                " o.account = c.account AND o.container = c.name AND NOT o.deleted),"
-	                " c.created,"
-	                " (SELECT count(*) FROM obj_objects o WHERE o.account = c.account AND"
-	                " o.container = c.name AND NOT o.deleted)"
-	                " FROM obj_containers c WHERE c.account = $1 AND $2 = $2 AND c.name >= $3"
-	                " ORDER BY c.name LIMIT $4::int",
-	                account, NULL, q, 0, out);
+#define CONTAINERS_SQL(bound, order)                                                               \
+	"SELECT c.name,"                                                                           \
+	" (SELECT COALESCE(sum(size), 0) FROM obj_objects o WHERE"                                 \
+	" o.account = c.account AND o.container = c.name AND NOT o.deleted),"                      \
+	" c.created,"                                                                              \
+	" (SELECT count(*) FROM obj_objects o WHERE o.account = c.account AND"                     \
+	" o.container = c.name AND NOT o.deleted)"                                                 \
+	" FROM obj_containers c WHERE c.account = $1 AND $2 = $2 AND " bound " ORDER BY c.name"    \
+	" " order " LIMIT $4::int"
+	static const char *const sql[2] = {
+	    CONTAINERS_SQL("c.name >= $3", ""),
+	    CONTAINERS_SQL("($3 = '' OR c.name < $3)", "DESC"),
+	};
+#undef CONTAINERS_SQL
+	return list_run(s, sql, account, NULL, q, 0, out);
 }
 
 /* ------------------------------------------------------------------ open/close */

@@ -90,11 +90,20 @@ enum store_err store_get_open(struct store *s, const char *account, const char *
                               const char *object, int64_t first, int64_t last,
                               struct store_meta *meta, uint64_t *off, uint64_t *len,
                               struct store_get **out);
+/* store_get_open reads from the first replica that has the object (the next ones only
+ * past a 404), as Swift does; _newest asks every replica and serves the newest version
+ * (Swift's X-Newest: true). store_head and store_head_newest likewise. */
+enum store_err store_get_open_newest(struct store *s, const char *account, const char *container,
+                                     const char *object, int64_t first, int64_t last,
+                                     struct store_meta *meta, uint64_t *off, uint64_t *len,
+                                     struct store_get **out);
 ssize_t store_get_read(struct store_get *g, void *buf, size_t max);
 void store_get_close(struct store_get *g);
 
 enum store_err store_head(struct store *s, const char *account, const char *container,
                           const char *object, struct store_meta *meta);
+enum store_err store_head_newest(struct store *s, const char *account, const char *container,
+                                 const char *object, struct store_meta *meta);
 /* Writes a tombstone on the replicas (quorum) and drops the listing row. */
 enum store_err store_delete(struct store *s, const char *account, const char *container,
                             const char *object);
@@ -139,13 +148,21 @@ enum store_err store_account_head(struct store *s, const char *account,
                                   struct store_account_info *out);
 enum store_err store_account_post(struct store *s, const char *account, const struct store_kv *kv,
                                   int nkv);
+/* 1 when the container (NULL: skip) or, with account_too, the account carries a quota
+ * item (X-Container-Meta-Quota-*, X-Account-Meta-Quota-*), 0 when neither does, -EIO when
+ * the database cannot say. One indexed lookup: the usage counts that
+ * store_container_head and store_account_head add up are needed only when it is 1. */
+int store_quota_set(struct store *s, const char *account, const char *container, int account_too);
 
 /* Listings: names in byte order (C collation), after marker, before end_marker, with
  * prefix; with a delimiter, names that have it after the prefix roll up into one
- * "subdir" entry (prefix through the delimiter). limit 1..10000 (0 means 10000). */
+ * "subdir" entry (prefix through the delimiter). limit 1..10000 (0 means 10000).
+ * reverse (Swift's reverse=true): names in descending order, before marker and after
+ * end_marker; the first `limit` of them from the top. */
 struct store_list_query {
 	const char *prefix, *delimiter, *marker, *end_marker; /* NULL or "" when absent */
 	unsigned limit;
+	int reverse;
 };
 struct store_entry {
 	char *name;     /* owned */

@@ -27,7 +27,8 @@ int store_account_name_ok(const char *name);
 /* The listing roll-up: given the query, decides what name does. Returns 0: skip it
  * (before the marker), 1: list it as it is, 2: list subdir (its prefix through the
  * delimiter, written into subdir, subdir_len bytes), 3: stop (at or past end_marker).
- * Pure. */
+ * With q->reverse the names come in descending order: before marker, after end_marker,
+ * 3 once below the prefix or at or below end_marker. Pure. */
 int store_list_classify(const struct store_list_query *q, const char *name, char *subdir,
                         size_t subdir_len);
 

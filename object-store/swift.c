@@ -564,38 +564,14 @@ static int list_query(struct px_req *r, struct store_list_query *lq)
 	return 0;
 }
 
-/* ?reverse=true: Swift lists downward from the marker to the end_marker. The store lists
- * upward, so the query is turned around (names after end_marker, before marker, all of
- * them up to the listing bound) and reverse_end keeps the top `want` of it. Returns 0
- * when the listing is not reversed. */
-static unsigned reverse_begin(struct px_req *r, struct store_list_query *lq)
+/* ?reverse=true: Swift lists downward from the marker to the end_marker; the store
+ * walks the names in descending order (store_list_query.reverse). */
+static void reverse_query(struct px_req *r, struct store_list_query *lq)
 {
 	static const char *const yes[] = {"true", "1", "yes", "on", "t", "y"};
 	const char *v = px_query(r, "reverse");
-	int on = 0;
 	for (size_t i = 0; v && i < sizeof(yes) / sizeof(yes[0]); i++)
-		on |= !strcasecmp(v, yes[i]);
-	if (!on)
-		return 0;
-	const char *m = lq->marker;
-	lq->marker = lq->end_marker;
-	lq->end_marker = m;
-	unsigned want = lq->limit;
-	lq->limit = SWIFT_LISTING_LIMIT;
-	return want;
-}
-
-static void reverse_end(struct store_list *l, unsigned want)
-{
-	if (!want)
-		return;
-	for (size_t i = 0; i < l->n / 2; i++) {
-		struct store_entry t = l->e[i];
-		l->e[i] = l->e[l->n - 1 - i];
-		l->e[l->n - 1 - i] = t;
-	}
-	while (l->n > want)
-		free(l->e[--l->n].name);
+		lq->reverse |= !strcasecmp(v, yes[i]);
 }
 
 static void answer_listing(struct px_req *r, struct store_list *l, char level, const char *name)
@@ -650,12 +626,11 @@ static void account_get(struct px_req *r, struct swift_req *q)
 	int rc = list_query(r, &lq);
 	if (rc < 0)
 		return;
-	unsigned want = reverse_begin(r, &lq);
+	reverse_query(r, &lq);
 	if (rc == 0 && (e = store_list_containers(px_store(r), q->account, &lq, &l)) != STORE_OK) {
 		answer_store_err(r, e);
 		return;
 	}
-	reverse_end(&l, want);
 	answer_listing(r, &l, 'a', q->account);
 	store_list_release(&l);
 }
@@ -707,13 +682,12 @@ static void container_get(struct px_req *r, struct swift_req *q)
 	int rc = list_query(r, &lq);
 	if (rc < 0)
 		return;
-	unsigned want = reverse_begin(r, &lq);
+	reverse_query(r, &lq);
 	if (rc == 0 &&
 	    (e = store_list_objects(px_store(r), q->account, q->container, &lq, &l)) != STORE_OK) {
 		answer_store_err(r, e);
 		return;
 	}
-	reverse_end(&l, want);
 	answer_listing(r, &l, 'c', q->container);
 	store_list_release(&l);
 }
@@ -953,14 +927,19 @@ static void object_get(struct px_req *r, struct swift_req *q)
 	uint64_t off, len;
 	struct store_get *g = NULL;
 	enum store_err e;
+	const char *xn = px_header(r, "X-Newest");
+	int newest = xn && (!strcasecmp(xn, "true") || !strcmp(xn, "1") || !strcasecmp(xn, "yes") ||
+	                    !strcasecmp(xn, "on") || !strcasecmp(xn, "t") || !strcasecmp(xn, "y"));
 	if (!strcmp(px_method(r), "HEAD")) {
-		e = store_head(px_store(r), q->account, q->container, q->object, &m);
+		e = (newest ? store_head_newest : store_head)(px_store(r), q->account, q->container,
+		                                              q->object, &m);
 		off = 0;
 		len = m.size;
 		ranged = 0;
 	} else
-		e = store_get_open(px_store(r), q->account, q->container, q->object, first, last,
-		                   &m, &off, &len, &g);
+		e = (newest ? store_get_open_newest
+		            : store_get_open)(px_store(r), q->account, q->container, q->object,
+		                              first, last, &m, &off, &len, &g);
 	if (e == STORE_RANGE &&
 	    store_head(px_store(r), q->account, q->container, q->object, &m) == STORE_OK) {
 		/* a manifest's own bytes are not the object's: a range past them may fit */

@@ -272,3 +272,39 @@ def test_only_the_owner_deletes_versions(s3, endpoint, os_cli, project_ids):
     s3.delete_object(Bucket=b, Key="k", VersionId=v1)
     assert sorted(v for _, v, _, _ in _versions(s3, b)[0]) == [v2]
     _empty_and_remove(s3, b)
+
+
+def test_list_object_versions_skips_a_rolled_up_prefix(s3, stack, project_ids):
+    """ListObjectVersions with a delimiter over a prefix holding thousands of keys (review
+    finding 13): the prefix is one CommonPrefixes entry, the keys after it follow, and
+    paging goes on past it (the listing moves its cursor past the whole prefix instead
+    of fetching its keys batch by batch). The 5,000 keys are listing rows made in the
+    database, where the listing lives, not 5,000 PUTs."""
+    b = _bucket()
+    s3.create_bucket(Bucket=b)
+    for key in ("a", "zz"):
+        s3.put_object(Bucket=b, Key=key, Body=key.encode())
+    account = "AUTH_" + project_ids["demo"]
+    stack.sql("INSERT INTO obj_objects (account, container, name, ts, size, etag,"
+              " content_type, deleted) SELECT :'p1', :'p2', 'big/' || lpad(i::text, 5, '0'),"
+              " '0000000001.00000', 0, 'd41d8cd98f00b204e9800998ecf8427e',"
+              " 'application/octet-stream', false FROM generate_series(0, 4999) i",
+              account, b)
+    try:
+        r = s3.list_object_versions(Bucket=b, Delimiter="/")
+        assert [p["Prefix"] for p in r.get("CommonPrefixes", [])] == ["big/"], r
+        assert [v["Key"] for v in r["Versions"]] == ["a", "zz"], r
+        assert not r["IsTruncated"], r
+        seen = []
+        for page in s3.get_paginator("list_object_versions").paginate(
+                Bucket=b, Delimiter="/", PaginationConfig={"PageSize": 1}):
+            seen += [v["Key"] for v in page.get("Versions", [])]
+            seen += [p["Prefix"] for p in page.get("CommonPrefixes", [])]
+        assert seen == ["a", "big/", "zz"], seen
+        r = s3.list_object_versions(Bucket=b, Prefix="big/", MaxKeys=3)
+        assert [v["Key"] for v in r["Versions"]] == ["big/00000", "big/00001", "big/00002"]
+        assert r["IsTruncated"] and r["NextKeyMarker"] == "big/00002", r
+    finally:
+        stack.sql("DELETE FROM obj_objects WHERE account = :'p1' AND container = :'p2'"
+                  " AND name LIKE 'big/%'", account, b)
+        _empty_and_remove(s3, b)

@@ -149,6 +149,38 @@ def test_listings_prefix_delimiter_marker(req):
     assert req("GET", "/e2e-ls").status == 404
 
 
+def test_reverse_listing_over_10000_names(stack, req, account):
+    """reverse=true lists downward from the top even when more than 10,000 names are in
+    range (review finding 12: it used to take the first 10,000 upward and reverse those),
+    with markers, prefix and delimiter. The listing rows are made in the database (the
+    listing lives there), not by 10,005 PUTs."""
+    assert req("PUT", "/e2e-rev").status in (201, 202)
+    stack.sql("INSERT INTO obj_objects (account, container, name, ts, size, etag,"
+              " content_type, deleted) SELECT :'p1', 'e2e-rev', 'n' || lpad(i::text, 5, '0'),"
+              " '0000000001.00000', 0, 'd41d8cd98f00b204e9800998ecf8427e',"
+              " 'application/octet-stream', false FROM generate_series(0, 10004) i", account)
+    try:
+        r = req("GET", "/e2e-rev?reverse=true&limit=3")
+        assert r.text.split() == ["n10004", "n10003", "n10002"], r.text[:200]
+        r = req("GET", "/e2e-rev?reverse=true&limit=2&marker=n00002")
+        assert r.text.split() == ["n00001", "n00000"]
+        r = req("GET", "/e2e-rev?reverse=true&limit=5&marker=n10002&end_marker=n09999")
+        assert r.text.split() == ["n10001", "n10000"]
+        r = req("GET", "/e2e-rev?reverse=on&prefix=n0999&limit=2")
+        assert r.text.split() == ["n09999", "n09998"]
+        r = req("GET", "/e2e-rev?reverse=true&delimiter=0&limit=3")
+        assert r.text.split() == ["n10", "n0"]
+        r = req("GET", "/e2e-rev?reverse=true&limit=0")
+        assert r.status == 204
+        r = req("GET", "/e2e-rev?reverse=true&format=json")
+        assert len(r.json) == 10000 and r.json[0]["name"] == "n10004"
+        assert r.json[-1]["name"] == "n00005"
+    finally:
+        stack.sql("DELETE FROM obj_objects WHERE account = :'p1' AND container = 'e2e-rev'",
+                  account)
+        req("DELETE", "/e2e-rev")
+
+
 def test_range_conditional_etag(req):
     body = bytes(range(256)) * 40
     req("PUT", "/e2e-rg")

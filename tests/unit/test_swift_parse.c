@@ -127,6 +127,32 @@ static void test_list_classify(void **state)
 	assert_int_equal(classify(NULL, NULL, NULL, "m", "l", sub), 1);
 }
 
+static int classify_rev(const char *prefix, const char *delim, const char *marker, const char *end,
+                        const char *name, char *sub)
+{
+	struct store_list_query q = {prefix, delim, marker, end, 0, 1};
+	return store_list_classify(&q, name, sub, 64);
+}
+
+/* reverse=true (review finding 12): names come downward; the marker is the upper bound,
+ * the end_marker the lower one, and a name below the prefix ends the listing */
+static void test_list_classify_reverse(void **state)
+{
+	char sub[64];
+	assert_int_equal(classify_rev(NULL, NULL, NULL, NULL, "a", sub), 1);
+	assert_int_equal(classify_rev(NULL, NULL, "m", NULL, "m", sub), 0);
+	assert_int_equal(classify_rev(NULL, NULL, "m", NULL, "n", sub), 0);
+	assert_int_equal(classify_rev(NULL, NULL, "m", NULL, "l", sub), 1);
+	assert_int_equal(classify_rev(NULL, NULL, NULL, "m", "m", sub), 3);
+	assert_int_equal(classify_rev(NULL, NULL, NULL, "m", "l", sub), 3);
+	assert_int_equal(classify_rev(NULL, NULL, NULL, "m", "n", sub), 1);
+	assert_int_equal(classify_rev("b", NULL, NULL, NULL, "c", sub), 0);
+	assert_int_equal(classify_rev("b", NULL, NULL, NULL, "a", sub), 3);
+	assert_int_equal(classify_rev("b", NULL, NULL, NULL, "b1", sub), 1);
+	assert_int_equal(classify_rev(NULL, "/", NULL, NULL, "a/b", sub), 2);
+	assert_string_equal(sub, "a/");
+}
+
 static void test_range(void **state)
 {
 	uint64_t off, len;
@@ -197,6 +223,7 @@ int main(void)
 	    cmocka_unit_test(test_meta_name),
 	    cmocka_unit_test(test_list_classify),
 	    cmocka_unit_test(test_range),
+	    cmocka_unit_test(test_list_classify_reverse),
 	    cmocka_unit_test(test_ts),
 	    cmocka_unit_test(test_listing_render),
 	};
