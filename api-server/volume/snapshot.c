@@ -466,11 +466,23 @@ static void snap_update_status(struct req *r, struct resp *w, const json_t *arg)
 		goto out;
 	}
 	PQclear(res);
+	/* the storage agent writes every move of a snapshot it still works on: while a
+	 * task for it is open, the producer's report would race (and could offer a
+	 * half-written file as available) */
 	int n = DBX(r->ctx->db, err, sizeof err,
 	            "UPDATE volume_snapshots SET status = $2, progress = coalesce($3, progress),"
-	            " updated_at = now() WHERE id = $1",
+	            " updated_at = now() WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM tasks t"
+	            " WHERE t.resource_kind = 'snapshot' AND t.resource_id = $1"
+	            " AND t.status IN ('pending', 'dispatched'))",
 	            r->params[1], a.status, a.progress);
-	wire_answer_rows(r, w, n, err, 202, "Snapshot %s could not be found.", r->params[1]);
+	if (n == 0) /* found above: its task is open (or it went meanwhile) */
+		resp_error(r, w, 400,
+		           "Invalid snapshot: Snapshot %s is still being processed by its storage "
+		           "host.",
+		           r->params[1]);
+	else
+		wire_answer_rows(r, w, n, err, 202, "Snapshot %s could not be found.",
+		                 r->params[1]);
 out:
 	jparse_release(f_status, JCOUNT(f_status), &a);
 }

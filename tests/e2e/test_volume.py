@@ -6,6 +6,7 @@ convert to raw, sha256; qemu-img compare for images)."""
 import concurrent.futures
 import hashlib
 import subprocess
+import time
 
 import pytest
 
@@ -412,3 +413,54 @@ def test_attach_bookkeeping_actions_and_cascade_delete(stack, os_cli, os_run, pr
     wait_gone(stack, "volume snapshot", s["id"], user="demo")
     wait_for(lambda: not vol_file(stack, v["id"]).exists() and
              not snap_file(stack, s["id"]).exists(), 60, 0.5, "files removed")
+
+
+def test_busy_storage_agent_keeps_the_state_moves(stack, os_cli, project_ids, http):
+    """While the storage agent still works on a snapshot, its owner cannot report it
+    available (os-update_snapshot_status is 400: the file may be half written), and a
+    cascade delete sends the volume's delete only after its snapshots' deletes are done
+    (the volume's row going first would take theirs along, and a snapshot task not yet
+    sent would then leave its file behind). The agent is held with SIGSTOP."""
+    import os
+    import signal
+    demo = project_ids["demo"]
+    tok = stack.token("demo")
+    v = os_cli("volume", "create", "--size", "1", "e2e-busy", user="demo")
+    wait_volume(stack, v["id"], "available", user="demo")
+    pid = stack.daemon_pid("nubo-storage")
+    assert pid, "nubo-storage is not running"
+    base = "/volume/v3/%s/snapshots" % demo
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        r = http("POST", base, {"snapshot": {"volume_id": v["id"], "name": "e2e-busy-s"}},
+                 token=tok)
+        assert r.status == 202, r
+        sid = r.json["snapshot"]["id"]
+        r = http("POST", "%s/%s/action" % (base, sid),
+                 {"os-update_snapshot_status": {"status": "available"}}, token=tok)
+        assert_error(r, 400)
+        assert os_cli("volume", "snapshot", "show", sid, user="demo")["status"] == "creating"
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    wait_snapshot(stack, sid, "available", user="demo")
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        r = http("DELETE", "/volume/v3/%s/volumes/%s?cascade=true" % (demo, v["id"]),
+                 token=tok)
+        assert r.status == 202, r
+
+        def snapshot_task_sent():
+            rows = stack.sql("SELECT status FROM tasks WHERE resource_kind = 'snapshot'"
+                             " AND resource_id = :'p1' AND action = 'delete'", sid)
+            return rows and rows[0][0] == "dispatched"
+        wait_for(snapshot_task_sent, 60, 0.5, "snapshot delete sent")
+        time.sleep(3)  # a few scheduler passes
+        rows = stack.sql("SELECT status FROM tasks WHERE resource_kind = 'volume'"
+                         " AND resource_id = :'p1' AND action = 'delete'", v["id"])
+        assert rows == [["pending"]], rows
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    wait_gone(stack, "volume", v["id"], user="demo")
+    wait_gone(stack, "volume snapshot", sid, user="demo")
+    wait_for(lambda: not vol_file(stack, v["id"]).exists() and
+             not snap_file(stack, sid).exists(), 60, 0.5, "files removed")
