@@ -135,7 +135,8 @@ static int sched_connect(struct sched *s, volatile sig_atomic_t *stop)
 	}
 	snprintf(s->started_at, sizeof(s->started_at), "%s", db_val(r, 0, 0));
 	PQclear(r);
-	if (service_row_register(c, err, sizeof(err)) < 0) /* os-hosts lists it */
+	if (service_row_register(c, s->cfg->agent_timeout, err, sizeof(err)) <
+	    0) /* os-hosts lists it */
 		log_warn("control_services: %s", err);
 	log_info("database schema version %d", version);
 	rc = 0;
@@ -223,6 +224,7 @@ int sched_run(struct sched *s, volatile sig_atomic_t *stop)
 		if (time_mono_ms() >= next_tick) {
 			next_tick = time_mono_ms() + TICK_MS;
 			agents_tick(s);
+			service_row_tick(s);
 			tasks_retry(s);
 			tasks_deadlines(s);
 			s->kick = 1;

@@ -207,6 +207,21 @@ static int vol_send(struct sched *s, PGconn *c, const struct task *t, const stru
 	return rc;
 }
 
+/* 1 while snapshots of volume_id remain (a cascade delete's own tasks remove them and
+ * their files first: the volume's row going would take theirs along, and a snapshot task
+ * not yet sent would then find no row and leave its file behind), 0 when none, -EIO. */
+static int snapshots_remain(struct sched *s, PGconn *c, const char *volume_id)
+{
+	char err[512];
+	int n = DBX(c, err, sizeof err,
+	            "SELECT 1 FROM volume_snapshots WHERE volume_id = $1 LIMIT 1", volume_id);
+	if (n < 0) {
+		sched_db_error(s, c, "volume tasks: snapshots", err);
+		return -EIO;
+	}
+	return n > 0;
+}
+
 static int vol_dispatch(struct sched *s, PGconn *c, const struct task *t)
 {
 	struct vrow v;
@@ -224,7 +239,9 @@ static int vol_dispatch(struct sched *s, PGconn *c, const struct task *t)
 		return 0;
 	}
 	if (!strcmp(t->action, TASK_DELETE)) {
-		if (!v.host[0]) /* never placed: no host holds a byte of it */
+		if (!is_snap(t) && (rc = snapshots_remain(s, c, t->resource_id)) != 0)
+			return rc < 0 ? rc : -EAGAIN; /* the deadline ends a wait that never ends */
+		if (!v.host[0])                       /* never placed: no host holds a byte of it */
 			return vrow_close(s, c, t, 1, NULL, NULL);
 		if (!agents_is_up(&s->agents, v.host)) {
 			int gone = tasks_host_gone(s, c, v.host);

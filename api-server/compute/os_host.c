@@ -2,7 +2,8 @@
  * with the service each runs and its zone (compute agents in their zone, the
  * scheduler in "internal"), a compute host's resources per project, and the host
  * power and maintenance calls, which Nubo does not offer (501, as Nova answers for a
- * virt driver without them). Admin only. */
+ * virt driver without them). A scheduler is listed while its heartbeat is fresh
+ * (control_services.seen_at), so one that moved or stopped goes. Admin only. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,7 +37,8 @@ static void hosts_list(struct req *r, struct resp *w)
 	                    "SELECT host, service, zone FROM (SELECT host, 'compute' AS service,"
 	                    " az AS zone, 0 AS k FROM compute_host_zones UNION ALL SELECT host,"
 	                    " 'scheduler', 'internal', 1 FROM control_services WHERE binary_name ="
-	                    " 'nubo-scheduler') s WHERE $1::text IS NULL OR zone = $1"
+	                    " 'nubo-scheduler' AND seen_at > now() - down_after_s * interval"
+	                    " '1 second') s WHERE $1::text IS NULL OR zone = $1"
 	                    " ORDER BY k, host",
 	                    zone);
 	if (!res) {

@@ -60,6 +60,11 @@ int net_bulk(struct req *r, struct resp *w, const struct net_res *res, httpd_han
 	size_t i;
 	json_t *item;
 	bulk_depth++;
+	if (res == &net_res_subnet && net_subnetpool_lock_bulk(db, items) < 0) {
+		resp_db_error(r, w, "subnet pool lock failed");
+		failed = 1;
+		items = NULL; /* no item runs */
+	}
 	json_array_foreach(items, i, item)
 	{
 		if (!json_is_object(item)) {

@@ -555,12 +555,42 @@ int net_subnetpool_choose(struct req *r, struct resp *w, PGconn *db, const char 
 int net_subnetpool_lock(PGconn *db, const char *pool_id, int lock)
 {
 	char err[256];
+	/* in a bulk the hold lives as long as its transaction, as the pool row its claim
+	 * locks does: a session hold given back after item 1 would let another request take
+	 * it and then wait for the row while item 2 waits for the hold (a deadlock) */
+	if (net_in_bulk() && !lock)
+		return 0;
 	return DBX(db, err, sizeof err,
-	           lock ? "SELECT pg_advisory_lock(hashtext('netpool:' || $1))"
-	                : "SELECT pg_advisory_unlock(hashtext('netpool:' || $1))",
+	           net_in_bulk() ? "SELECT pg_advisory_xact_lock(hashtext('netpool:' || $1))"
+	           : lock        ? "SELECT pg_advisory_lock(hashtext('netpool:' || $1))"
+	                         : "SELECT pg_advisory_unlock(hashtext('netpool:' || $1))",
 	           pool_id) < 0
 	           ? -EIO
 	           : 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int net_subnetpool_lock_bulk(PGconn *db, const json_t *items)
+{
+	const char *ids[NET_BULK_MAX];
+	size_t n = 0, i;
+	json_t *item;
+	json_array_foreach(items, i, item)
+	{
+		const char *id = json_string_value(json_object_get(item, "subnetpool_id"));
+		if (id && n < NET_BULK_MAX)
+			ids[n++] = id;
+	}
+	qsort(ids, n, sizeof(ids[0]), cmp_str); /* one order for every bulk */
+	for (i = 0; i < n; i++)
+		if ((i == 0 || strcmp(ids[i], ids[i - 1])) &&
+		    net_subnetpool_lock(db, ids[i], 1) < 0)
+			return -EIO;
+	return 0;
 }
 
 int net_subnetpool_claim_tx(struct req *r, struct resp *w, PGconn *db, const char *pool_id,

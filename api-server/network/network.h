@@ -158,8 +158,13 @@ int net_pool_pick(const struct net_prefix *pool, size_t np, const struct net_pre
 int net_subnetpool_choose(struct req *r, struct resp *w, PGconn *db, const char *pool_id,
                           const char *cidr, long prefixlen, char out[24]);
 /* Takes (lock 1) or gives back (lock 0) the session's hold on pool_id that
- * serialises choosing and claiming its blocks across requests. 0 or -EIO. */
+ * serialises choosing and claiming its blocks across requests. In a bulk the hold is
+ * the transaction's (given back when it ends; lock 0 does nothing). 0 or -EIO. */
 int net_subnetpool_lock(PGconn *db, const char *pool_id, int lock);
+/* In a bulk's open transaction, before its items: takes the hold on every pool the
+ * items name (subnetpool_id), in one order (sorted ids), until the transaction ends, so
+ * two bulks over the same pools never wait for each other crosswise. 0 or -EIO. */
+int net_subnetpool_lock_bulk(PGconn *db, const json_t *items);
 /* Inside the subnet's transaction: locks the pool, refuses (409) a CIDR another of the
  * pool's subnets now overlaps (a concurrent create took it) and records subnet_id as
  * allocated from it. 0; or answers w and returns < 0. */

@@ -196,10 +196,15 @@ static void qos_delete(struct req *r, struct resp *w)
 	if (n >= 0)
 		n = DBX(r->ctx->db, err, sizeof err, "DELETE FROM qos_specs WHERE id = $1",
 		        r->params[1]);
-	if (n <= 0 || db_commit(r->ctx->db) < 0) {
+	if (n <= 0) {
 		db_rollback(r->ctx->db);
 		wire_answer_rows(r, w, n, err, 202, "QoS Specs %s could not be found.",
 		                 r->params[1]);
+		return;
+	}
+	if (db_commit(r->ctx->db) < 0) { /* rolled back: never a 202 for it */
+		db_rollback(r->ctx->db);
+		resp_db_error(r, w, "commit failed");
 		return;
 	}
 	resp_empty(w, 202);

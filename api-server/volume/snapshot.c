@@ -69,15 +69,16 @@ static PGresult *snapshot_find(struct req *r, struct resp *w, int for_update)
 	return wire_one_row(r, w, res, err, 404, "Snapshot %s could not be found.", r->params[1]);
 }
 
-/* The keys a snapshot list sorts by (Cinder's names; display_name is name). */
+/* The keys a snapshot list sorts by (Cinder's names; display_name is name). Never
+ * NULL (a NULL sorts first, as in Cinder's MySQL), so a page's keyset compares. */
 static const struct {
 	const char *key, *order;
 } sort_keys[] = {
     {"id", "s.id COLLATE \"C\""},
     {"created_at", "s.created_at"},
-    {"updated_at", "s.updated_at"},
-    {"name", "s.name COLLATE \"C\""},
-    {"display_name", "s.name COLLATE \"C\""},
+    {"updated_at", "coalesce(s.updated_at, '-infinity')"},
+    {"name", "coalesce(s.name, '') COLLATE \"C\""},
+    {"display_name", "coalesce(s.name, '') COLLATE \"C\""},
     {"status", "s.status"},
     {"size", "s.size_gb"},
     {"volume_id", "s.volume_id"},
@@ -92,11 +93,11 @@ static const char *sort_order(const char *key)
 	return NULL;
 }
 
-#define SNAP_LIST_MAX 1000
+#define SNAP_LIST_MAX 1000 /* Cinder's osapi_max_limit: a longer page is cut, linked */
 
 /* GET snapshots[/detail]: filters name, status, volume_id; sort_key and sort_dir (or
- * sort=key[:dir]); marker (the list goes on after it), offset and limit. The ordered
- * list is read whole (at most SNAP_LIST_MAX) and paged here. */
+ * sort=key[:dir]); marker (the list goes on after its sort key and id; 404 when the
+ * caller cannot see it), offset and limit. One page is read, in SQL. */
 static void snapshots_list_common(struct req *r, struct resp *w, int detail)
 {
 	char err[512], key[32] = "", dir[8] = "";
@@ -141,35 +142,57 @@ static void snapshots_list_common(struct req *r, struct resp *w, int detail)
 	const char *scope =
 	    policy_is_admin(&r->ctx->auth) && all == 1 ? NULL : r->ctx->auth.project_id;
 	const char *marker = req_query(r, "marker");
-	char *sql = xasprintf("SELECT " SNAP_COLS " FROM volume_snapshots s WHERE ($1::text IS"
-	                      " NULL OR s.project_id = $1) AND ($2::text IS NULL OR s.name = $2)"
-	                      " AND ($3::text IS NULL OR s.status = $3) AND ($4::text IS NULL OR"
-	                      " s.volume_id = $4) ORDER BY %s %s, s.id %s LIMIT %d",
-	                      order, d, d, SNAP_LIST_MAX);
+	if (marker) {
+		int n =
+		    DBX(r->ctx->db, err, sizeof err,
+		        "SELECT 1 FROM volume_snapshots WHERE id = $1 AND ($2::text IS NULL OR"
+		        " project_id = $2)",
+		        marker, policy_is_admin(&r->ctx->auth) ? NULL : r->ctx->auth.project_id);
+		if (n <= 0) {
+			if (n < 0)
+				resp_db_error(r, w, err);
+			else
+				resp_error(r, w, 404, "Marker %.64s could not be found.", marker);
+			return;
+		}
+	}
+	char lim[24], off[24];
+	snprintf(lim, sizeof(lim), "%ld", limit);
+	snprintf(off, sizeof(off), "%ld", offset);
+	char *sql = xasprintf(
+	    "SELECT " SNAP_COLS " FROM volume_snapshots s WHERE ($1::text IS"
+	    " NULL OR s.project_id = $1) AND ($2::text IS NULL OR s.name = $2)"
+	    " AND ($3::text IS NULL OR s.status = $3) AND ($4::text IS NULL OR"
+	    " s.volume_id = $4) AND ($5::text IS NULL OR (%s, s.id COLLATE \"C\") %s (SELECT %s,"
+	    " s.id COLLATE \"C\" FROM volume_snapshots s WHERE s.id = $5))"
+	    " ORDER BY %s %s, s.id COLLATE \"C\" %s LIMIT $6::int OFFSET $7::bigint",
+	    order, d[0] == 'A' ? ">" : "<", order, order, d, d);
 	PGresult *res = DBQ(r->ctx->db, err, sizeof err, sql, scope, req_query(r, "name"),
-	                    req_query(r, "status"), req_query(r, "volume_id"));
+	                    req_query(r, "status"), req_query(r, "volume_id"), marker, lim, off);
 	free(sql);
 	if (!res) {
 		resp_db_error(r, w, err);
 		return;
 	}
-	int n = PQntuples(res), first = 0;
-	if (marker) {
-		first = -1;
-		for (int i = 0; i < n && first < 0; i++)
-			if (!strcmp(db_val(res, i, S_ID), marker))
-				first = i + 1;
-		if (first < 0) {
-			PQclear(res);
-			resp_error(r, w, 404, "Marker %.64s could not be found.", marker);
-			return;
-		}
-	}
 	json_t *list = json_array();
-	for (long i = first + offset; i < n && (long)json_array_size(list) < limit; i++)
-		json_array_append_new(list, snapshot_view(res, (int)i, detail));
+	int n = PQntuples(res);
+	for (int i = 0; i < n; i++)
+		json_array_append_new(list, snapshot_view(res, i, detail));
+	json_t *body = json_pack("{s:o}", "snapshots", list);
+	/* a full page links the next, as Cinder does (also one cut at its most) */
+	if ((req_query(r, "limit") || limit == SNAP_LIST_MAX) && n == limit && n > 0) {
+		static const char *const keep[] = {"all_tenants", "name", "status", "volume_id"};
+		char *base = xasprintf("%s/volume/v3/%s/snapshots%s", r->ctx->api->public_url,
+		                       r->params[0], detail ? "/detail" : "");
+		char *next = volume_next_link(r, base, keep, sizeof(keep) / sizeof(keep[0]), limit,
+		                              db_val(res, n - 1, S_ID), key, dir);
+		free(base);
+		json_object_set_new(body, "snapshots_links",
+		                    json_pack("[{s:s,s:s}]", "rel", "next", "href", next));
+		free(next);
+	}
 	PQclear(res);
-	resp_json(w, 200, json_pack("{s:o}", "snapshots", list));
+	resp_json(w, 200, body);
 }
 
 static void snapshots_list(struct req *r, struct resp *w)
@@ -466,11 +489,23 @@ static void snap_update_status(struct req *r, struct resp *w, const json_t *arg)
 		goto out;
 	}
 	PQclear(res);
+	/* the storage agent writes every move of a snapshot it still works on: while a
+	 * task for it is open, the producer's report would race (and could offer a
+	 * half-written file as available) */
 	int n = DBX(r->ctx->db, err, sizeof err,
 	            "UPDATE volume_snapshots SET status = $2, progress = coalesce($3, progress),"
-	            " updated_at = now() WHERE id = $1",
+	            " updated_at = now() WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM tasks t"
+	            " WHERE t.resource_kind = 'snapshot' AND t.resource_id = $1"
+	            " AND t.status IN ('pending', 'dispatched'))",
 	            r->params[1], a.status, a.progress);
-	wire_answer_rows(r, w, n, err, 202, "Snapshot %s could not be found.", r->params[1]);
+	if (n == 0) /* found above: its task is open (or it went meanwhile) */
+		resp_error(r, w, 400,
+		           "Invalid snapshot: Snapshot %s is still being processed by its storage "
+		           "host.",
+		           r->params[1]);
+	else
+		wire_answer_rows(r, w, n, err, 202, "Snapshot %s could not be found.",
+		                 r->params[1]);
 out:
 	jparse_release(f_status, JCOUNT(f_status), &a);
 }

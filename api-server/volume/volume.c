@@ -264,15 +264,40 @@ static int volume_task(struct req *r, enum msg_res_kind kind, const char *id, co
 
 /* ---- list ---- */
 
-/* The keys a volume list sorts by (Cinder's names; display_name is name). */
+char *volume_next_link(struct req *r, const char *base, const char *const *keep, size_t n,
+                       long limit, const char *marker, const char *key, const char *dir)
+{
+	char lims[24];
+	char *q = NULL;
+	for (size_t i = 0; i < n; i++)
+		if (req_query(r, keep[i]))
+			q = wire_query_append(q, keep[i], req_query(r, keep[i]));
+	snprintf(lims, sizeof(lims), "%ld", limit);
+	q = wire_query_append(q, "limit", lims);
+	q = wire_query_append(q, "marker", marker);
+	if (key[0])
+		q = wire_query_append(q, "sort_key", key);
+	if (dir[0])
+		q = wire_query_append(q, "sort_dir", dir);
+	char *link = xasprintf("%s?%s", base, q + 1);
+	free(q);
+	return link;
+}
+
+/* The filters a volume list's next link keeps (the marker replaces offset). */
+static const char *const vol_list_keep[] = {"all_tenants", "project_id", "name",
+                                            "status",      "bootable",   "metadata"};
+
+/* The keys a volume list sorts by (Cinder's names; display_name is name). Never NULL
+ * (a NULL sorts first, as in Cinder's MySQL), so a page's keyset compares. */
 static const struct {
 	const char *key, *order;
 } vol_sort_keys[] = {
     {"id", "v.id COLLATE \"C\""},
     {"created_at", "v.created_at"},
-    {"updated_at", "v.updated_at"},
-    {"name", "v.name COLLATE \"C\""},
-    {"display_name", "v.name COLLATE \"C\""},
+    {"updated_at", "coalesce(v.updated_at, '-infinity')"},
+    {"name", "coalesce(v.name, '') COLLATE \"C\""},
+    {"display_name", "coalesce(v.name, '') COLLATE \"C\""},
     {"status", "v.status"},
     {"size", "v.size_gb"},
     {"bootable", "v.bootable"},
@@ -342,21 +367,24 @@ static void volumes_list_common(struct req *r, struct resp *w, int detail)
 	const char *d = !strcmp(dir, "asc") ? "ASC" : "DESC";
 	int explicit_limit = req_query(r, "limit") != NULL;
 	const char *marker = req_query(r, "marker");
-	char lim[24];
-	snprintf(lim, sizeof(lim), "%d", LIST_MAX);
+	char lim[24], off[24];
+	snprintf(lim, sizeof(lim), "%ld", limit);
+	snprintf(off, sizeof(off), "%ld", offset > 0 ? offset : 0);
 	const char *scope = admin && all == 1 ? NULL : r->ctx->auth.project_id;
 	if (admin && all == 1 && req_query(r, "project_id"))
 		scope = req_query(r, "project_id");
 	const char *bootable = req_query(r, "bootable");
 	int boot = bootable ? wire_bool(bootable) : -1;
-	/* the ordered list is read whole (at most LIST_MAX) and paged after the marker here */
+	/* one page in SQL: the rows after the marker's (sort key, id), offset, limit */
 	char *sql = xasprintf(
 	    "SELECT " VOL_COLS VOL_FROM " WHERE ($1::text IS NULL OR v.project_id = $1)"
 	    " AND ($2::text IS NULL OR v.name = $2) AND ($3::text IS NULL OR v.status = $3)"
 	    " AND ($5::text IS NULL OR v.bootable = $5::boolean)"
 	    " AND ($6::text IS NULL OR v.metadata @> $6::jsonb)"
-	    " ORDER BY %s %s, v.id %s LIMIT $4::int",
-	    order, d, d);
+	    " AND ($7::text IS NULL OR (%s, v.id COLLATE \"C\") %s (SELECT %s, v.id COLLATE \"C\""
+	    " FROM volumes v WHERE v.id = $7))"
+	    " ORDER BY %s %s, v.id COLLATE \"C\" %s LIMIT $4::int OFFSET $8::bigint",
+	    order, d[0] == 'A' ? ">" : "<", order, order, d, d);
 	const char *meta = req_query(r, "metadata");
 	json_t *mj = meta ? json_loads(meta, 0, NULL) : NULL;
 	char *mtext = NULL;
@@ -380,8 +408,10 @@ static void volumes_list_common(struct req *r, struct resp *w, int detail)
 		mtext = json_dumps(mj, JSON_COMPACT);
 	json_decref(mj);
 	if (marker) {
-		PGresult *m =
-		    DBQ(r->ctx->db, err, sizeof err, "SELECT 1 FROM volumes WHERE id = $1", marker);
+		PGresult *m = DBQ(r->ctx->db, err, sizeof err,
+		                  "SELECT 1 FROM volumes WHERE id = $1 AND ($2::text IS NULL OR"
+		                  " project_id = $2)",
+		                  marker, admin ? NULL : r->ctx->auth.project_id);
 		int found = m && PQntuples(m) == 1;
 		PQclear(m);
 		if (!found) {
@@ -392,9 +422,9 @@ static void volumes_list_common(struct req *r, struct resp *w, int detail)
 			return;
 		}
 	}
-	PGresult *res =
-	    DBQ(r->ctx->db, err, sizeof err, sql, scope, req_query(r, "name"),
-	        req_query(r, "status"), lim, boot < 0 ? NULL : (boot ? "true" : "false"), mtext);
+	PGresult *res = DBQ(r->ctx->db, err, sizeof err, sql, scope, req_query(r, "name"),
+	                    req_query(r, "status"), lim,
+	                    boot < 0 ? NULL : (boot ? "true" : "false"), mtext, marker, off);
 	free(sql);
 	free(mtext);
 	if (!res) {
@@ -402,31 +432,21 @@ static void volumes_list_common(struct req *r, struct resp *w, int detail)
 		return;
 	}
 	json_t *list = json_array();
-	int n = PQntuples(res), first = 0, last = -1;
-	for (int i = 0; marker && i < n; i++)
-		if (!strcmp(db_val(res, i, C_ID), marker))
-			first = i + 1;
-	if (offset > 0)
-		first = offset > n - first ? n : first + (int)offset;
-	for (int i = first; i < n && (long)json_array_size(list) < limit; i++) {
+	int n = PQntuples(res), last = -1;
+	for (int i = 0; i < n && (long)json_array_size(list) < limit; i++) {
 		json_array_append_new(list, volume_view(r, res, i, detail));
 		last = i;
 	}
 	long shown = (long)json_array_size(list);
 	json_t *body = json_pack("{s:o}", "volumes", list);
-	/* Cinder links the next page whenever a page is full */
-	if (explicit_limit && shown == limit && shown > 0) {
-		char lims[24];
-		snprintf(lims, sizeof(lims), "%ld", limit);
-		char *q = wire_query_append(NULL, "limit", lims);
-		q = wire_query_append(q, "marker", db_val(res, last, C_ID));
-		if (key[0])
-			q = wire_query_append(q, "sort_key", key);
-		if (dir[0])
-			q = wire_query_append(q, "sort_dir", dir);
-		char *next = xasprintf("%s/volume/v3/%s/volumes%s?%s", r->ctx->api->public_url,
-		                       r->params[0], detail ? "/detail" : "", q + 1);
-		free(q);
+	/* Cinder links the next page whenever a page is full (also one cut at its most) */
+	if ((explicit_limit || limit == LIST_MAX) && shown == limit && shown > 0) {
+		char *base = xasprintf("%s/volume/v3/%s/volumes%s", r->ctx->api->public_url,
+		                       r->params[0], detail ? "/detail" : "");
+		char *next = volume_next_link(r, base, vol_list_keep,
+		                              sizeof(vol_list_keep) / sizeof(vol_list_keep[0]),
+		                              limit, db_val(res, last, C_ID), key, dir);
+		free(base);
 		json_object_set_new(body, "volumes_links",
 		                    json_pack("[{s:s,s:s}]", "rel", "next", "href", next));
 		free(next);

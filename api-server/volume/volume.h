@@ -12,6 +12,12 @@
  * caller is an admin; else answers 400 and returns -EINVAL. */
 int volume_project_check(struct req *r, struct resp *w);
 
+/* The next page's link of a full list page: base ("%s/volume/v3/<project>/<what>") with
+ * the request's own values of the keep[] filters (n of them), limit, marker and the sort
+ * key and direction when given. Owned. */
+char *volume_next_link(struct req *r, const char *base, const char *const *keep, size_t n,
+                       long limit, const char *marker, const char *key, const char *dir);
+
 /* The (resource, hard_limit) rows that override the built-in defaults for project $1:
  * the "default" quota class's first, then the project's own quotas rows. */
 #define VQUOTA_LIMITS_SQL                                                                          \

@@ -63,7 +63,7 @@ static json_t *pool_capabilities(const PGresult *res, int i)
 {
 	/* the agent reports its pool's free space; the total is not reported */
 	return json_pack(
-	    "{s:s,s:s,s:s,s:s,s:s,s:I,s:i,s:b,s:s}", "vendor_name", VENDOR, "volume_backend_name",
+	    "{s:s,s:s,s:s,s:s,s:s,s:I,s:i,s:b,s:s?}", "vendor_name", VENDOR, "volume_backend_name",
 	    BACKEND, "storage_protocol", PROTOCOL, "driver_version", DRIVER_VERSION,
 	    "total_capacity_gb", "unknown", "free_capacity_gb", (json_int_t)db_long(res, i, 1, 0),
 	    "reserved_percentage", 0, "QoS_support", 0, "timestamp", db_val(res, i, 2));

@@ -224,6 +224,30 @@ def test_hosts_list_and_show(stack, os_cli, http, host):
     assert_error(http("GET", C + "/os-hosts", token=tok, headers=_hdr("2.43")), 404)
 
 
+def test_hosts_lists_only_live_schedulers(stack, http):
+    """A scheduler whose heartbeat is older than its down_after_s (moved to another host,
+    renamed, stopped) is no longer listed; the running one is, past several heartbeat
+    periods, and a row that beats again comes back."""
+    import uuid
+    tok = stack.token("admin")
+    stale = "e2e-gone-" + uuid.uuid4().hex[:8]
+    stack.sql("INSERT INTO control_services (host, binary_name, seen_at, down_after_s)"
+              " VALUES (:'p1', 'nubo-scheduler', now() - interval '1 hour', 30)", stale)
+
+    def listed():
+        r = http("GET", C + "/os-hosts", token=tok)
+        assert r.status == 200, r
+        return {(h["host_name"], h["service"]) for h in r.json["hosts"]}
+    try:
+        names = listed()
+        assert (stale, "scheduler") not in names, names
+        assert any(s == "scheduler" for _, s in names), names
+        stack.sql("UPDATE control_services SET seen_at = now() WHERE host = :'p1'", stale)
+        assert (stale, "scheduler") in listed()
+    finally:
+        stack.sql("DELETE FROM control_services WHERE host = :'p1'", stale)
+
+
 def test_hypervisor_uptime(stack, http, os_cli):
     tok = stack.token("admin")
     hyp = http("GET", C + "/os-hypervisors", token=tok).json["hypervisors"][0]

@@ -197,3 +197,49 @@ def test_tag_add_ignores_its_body(stack, http):
                            raw=b'"{}"', token=tok), 404)
     finally:
         http("DELETE", NET + "/subnetpools/" + pid, token=tok)
+
+
+def test_parallel_bulk_subnets_from_pools_never_deadlock(stack, http):
+    """Bulk subnet creates from the same pools at once (items naming the two pools in
+    either order) each succeed or get a clean 409, never a 500 from a deadlock between the
+    pool's hold and its row; the blocks never overlap."""
+    tok = stack.token()
+    pools = []
+    for i in range(2):
+        r = http("POST", NET + "/subnetpools", {"subnetpool": {
+            "name": uniq("e2e-bpool"), "prefixes": ["10.%d.0.0/16" % (74 + i)],
+            "default_prefixlen": 26}}, tok)
+        assert r.status == 201, r
+        pools.append(r.json["subnetpool"]["id"])
+    nets = {}
+    for p in pools:  # Neutron keeps a network's subnets in one pool
+        r = http("POST", NET + "/networks", {"network": {"name": uniq("e2e-bpoolnet")}}, tok)
+        assert r.status == 201, r
+        nets[p] = r.json["network"]["id"]
+    made = []
+    try:
+        def one(k):
+            order = pools if k % 2 else pools[::-1]
+            items = [{"network_id": nets[p], "ip_version": 4, "subnetpool_id": p,
+                      "prefixlen": 28} for p in order for _ in range(2)]
+            return http("POST", NET + "/subnets", {"subnets": items}, tok)
+        with concurrent.futures.ThreadPoolExecutor(6) as ex:
+            results = list(ex.map(one, range(18)))
+        cidrs = []
+        for r in results:
+            if r.status == 201:
+                made.extend(s["id"] for s in r.json["subnets"])
+                cidrs.extend(ipaddress.ip_network(s["cidr"]) for s in r.json["subnets"])
+            else:
+                neutron_error(r, 409)
+        assert len(cidrs) >= 4, results
+        for i, a in enumerate(cidrs):
+            for b in cidrs[i + 1:]:
+                assert not a.overlaps(b), (a, b)
+    finally:
+        for sid in made:
+            http("DELETE", NET + "/subnets/" + sid, token=tok)
+        for p in pools:
+            http("DELETE", NET + "/networks/" + nets[p], token=tok)
+        for p in pools:
+            http("DELETE", NET + "/subnetpools/" + p, token=tok)
