@@ -71,6 +71,17 @@ def test_server_create_with_volume(stack, os_cli, os_run, http, project_ids):
         v = os_cli("volume", "show", vol["id"])
         assert v["status"] == "in-use", v
         assert [a["server_id"] for a in v["attachments"]] == [s["id"]], v["attachments"]
+        # rebuilding with another image than the volume's: Nova's 400 (before 2.93)
+        other = os_cli("image", "create", "--disk-format", "qcow2", "--container-format",
+                       "bare", "e2e-bfv-other")
+        try:
+            r = http("POST", "%s/%s/action" % (SERVERS, s["id"]),
+                     {"rebuild": {"imageRef": other["id"]}}, token=stack.token("admin"))
+            assert_error(r, 400)
+            assert "volume-backed" in r.json["badRequest"]["message"], r.json
+            assert show_raw(http, stack, s["id"])["image"] == ""
+        finally:
+            os_run("image", "delete", other["id"])
     finally:
         os_run("server", "delete", "--wait", s["id"], timeout=300)
     # the CLI's mapping keeps the volume: detached, available, its data intact
