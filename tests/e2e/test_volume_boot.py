@@ -72,8 +72,11 @@ def test_server_create_with_volume(stack, os_cli, os_run, http, project_ids):
         assert v["status"] == "in-use", v
         assert [a["server_id"] for a in v["attachments"]] == [s["id"]], v["attachments"]
         # rebuilding with another image than the volume's: Nova's 400 (before 2.93)
-        other = os_cli("image", "create", "--disk-format", "qcow2", "--container-format",
-                       "bare", "e2e-bfv-other")
+        r = http("POST", "/image/v2/images", {"name": "e2e-bfv-other", "disk_format": "qcow2",
+                                              "container_format": "bare"},
+                 token=stack.token("admin"))
+        assert r.status == 201, r
+        other = r.json
         try:
             r = http("POST", "%s/%s/action" % (SERVERS, s["id"]),
                      {"rebuild": {"imageRef": other["id"]}}, token=stack.token("admin"))
