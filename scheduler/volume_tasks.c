@@ -306,11 +306,15 @@ static int vol_on_result(struct sched *s, PGconn *c, const struct task *t,
 			return -EIO;
 		return 0;
 	}
+	/* a record marked deleting meanwhile (a server's delete_on_termination, a failed
+	 * server create) stays deleting: its queued delete follows this task */
+	int doomed = strcmp(t->action, TASK_DELETE) && !strcmp(v.status, "deleting");
 	if (!r->ok)
-		return vrow_close(s, c, t, 0, fail_status(t), r->error ? r->error : "failed");
+		return vrow_close(s, c, t, 0, doomed ? "deleting" : fail_status(t),
+		                  r->error ? r->error : "failed");
 	if (!strcmp(t->action, TASK_DELETE))
 		return vrow_close(s, c, t, 1, NULL, NULL);
-	return vrow_close(s, c, t, 1, "available", NULL);
+	return vrow_close(s, c, t, 1, doomed ? "deleting" : "available", NULL);
 }
 
 static int vol_on_deadline(struct sched *s, PGconn *c, const struct task *t, const char *why)
@@ -323,7 +327,8 @@ static int vol_on_deadline(struct sched *s, PGconn *c, const struct task *t, con
 		char err[512];
 		return tasks_mark(c, t->id, "failed", why, err, sizeof(err)) < 0 ? -EIO : 0;
 	}
-	return vrow_close(s, c, t, 0, fail_status(t), why);
+	int doomed = strcmp(t->action, TASK_DELETE) && !strcmp(v.status, "deleting");
+	return vrow_close(s, c, t, 0, doomed ? "deleting" : fail_status(t), why);
 }
 
 static int vol_on_event(struct sched *s, const char *host, const struct msg_event *e)
@@ -399,7 +404,8 @@ static int att_close(struct sched *s, PGconn *c, const struct task *t, int ok, i
 	                        t->resource_id, fault)
 	                  : DBX(c, err, sizeof err,
 	                        "UPDATE volumes SET status = 'available', attached_server = NULL,"
-	                        " attachment_id = NULL, attach_device = NULL, fault = coalesce($2,"
+	                        " attachment_id = NULL, attach_device = NULL,"
+	                        " delete_on_termination = false, fault = coalesce($2,"
 	                        " fault), updated_at = now() WHERE id = $1",
 	                        t->resource_id, fault);
 	if (rc < 0 || tasks_mark(c, t->id, ok ? "done" : "failed", fault, err, sizeof(err)) < 0) {
@@ -409,6 +415,22 @@ static int att_close(struct sched *s, PGconn *c, const struct task *t, int ok, i
 	log_info("task %s: %s of volume %s: %s%s%s", t->id, t->action, t->resource_id,
 	         attached ? "in-use" : "available", fault ? ": " : "", fault ? fault : "");
 	return 0;
+}
+
+/* 1 when t's volume is the root disk server boots from, 0 when not, -EIO. */
+static int att_is_root(struct sched *s, PGconn *c, const struct task *t, const char *server)
+{
+	char err[512];
+	PGresult *r =
+	    DBQ(c, err, sizeof err, "SELECT 1 FROM instances WHERE id = $1 AND boot_volume_id = $2",
+	        server, t->resource_id);
+	if (!r) {
+		sched_db_error(s, c, "attachment tasks: root", err);
+		return -EIO;
+	}
+	int n = PQntuples(r);
+	PQclear(r);
+	return n > 0;
 }
 
 static int att_dispatch(struct sched *s, PGconn *c, const struct task *t)
@@ -425,6 +447,13 @@ static int att_dispatch(struct sched *s, PGconn *c, const struct task *t)
 		           : 0;
 	if (!server[0] || !ihost[0]) /* the instance is gone: nothing holds the volume */
 		return att_close(s, c, t, !att, 0, att ? "the instance is gone" : NULL);
+	if (!att) { /* the root disk stays in its guest: the API refuses this too */
+		rc = att_is_root(s, c, t, server);
+		if (rc != 0)
+			return rc < 0 ? rc
+			              : att_close(s, c, t, 0, 1,
+			                          "the server's root disk is not detached");
+	}
 	if (!agents_is_up(&s->agents, ihost))
 		return -EAGAIN;
 	struct msg m;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "outbox.h"
 #include "policy.h"
 #include "routes.h"
 #include "volume/volume_state.h"
@@ -299,6 +300,32 @@ int server_bdm_parse(const json_t *legacy, const json_t *v2, struct server_bdm *
 
 /* ---- database ---- */
 
+char *server_bdm_volume_name(const char *name)
+{
+	const char *base = name ? name : "server";
+	size_t keep = strlen(base);
+	if (keep > 200) {
+		keep = 200;
+		while (keep > 0 && ((unsigned char)base[keep] & 0xC0) == 0x80)
+			keep--;
+	}
+	return xasprintf("%.*s-volume", (int)keep, base);
+}
+
+/* The message of an error body {"<kind>": {"message": ...}}, or a generic text. */
+static const char *sub_message(const json_t *body)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach((json_t *)body, key, v)
+	{
+		const char *m = json_string_value(json_object_get(v, "message"));
+		if (m)
+			return m;
+	}
+	return "Quota exceeded for volumes.";
+}
+
 int server_bdm_prepare(struct req *r, struct resp *w, struct server_bdm *b, const char *name)
 {
 	if (b->source == SERVER_BDM_VOLUME) {
@@ -310,12 +337,12 @@ int server_bdm_prepare(struct req *r, struct resp *w, struct server_bdm *b, cons
 	char url[256];
 	struct resp sub;
 	snprintf(url, sizeof(url), "/volume/v3/%s/volumes", r->ctx->auth.project_id);
-	char *vname = xasprintf("%.200s-volume", name ? name : "server");
+	char *vname = server_bdm_volume_name(name);
 	json_t *body = json_pack("{s:{s:I,s:s,s:s,s:s}}", "volume", "size",
 	                         (json_int_t)b->volume_size, "imageRef", b->uuid, "name", vname,
 	                         "description", "root volume of a server (boot from volume)");
 	free(vname);
-	int rc = volume_proxy_call(r, &volume_routes, "POST", url, body, &sub);
+	int rc = body ? volume_proxy_call(r, &volume_routes, "POST", url, body, &sub) : -EINVAL;
 	json_decref(body);
 	if (rc < 0) {
 		resp_error(r, w, 500, "internal error");
@@ -326,8 +353,10 @@ int server_bdm_prepare(struct req *r, struct resp *w, struct server_bdm *b, cons
 	if (sub.status >= 300 || !id || !uuid_is_valid(id)) {
 		if (sub.status == 404) /* Nova: the image of the mapping is unknown */
 			resp_error(r, w, 400, INVALID "failed to get image %s.", b->uuid);
-		else if (sub.status >= 300) { /* Block Storage's refusal (quota, size) */
-			w->status = sub.status == 413 ? 403 : sub.status;
+		else if (sub.status == 413) { /* Block Storage's quota: Nova's 403 forbidden */
+			resp_error(r, w, 403, "%s", sub_message(sub.json));
+		} else if (sub.status >= 300) { /* Block Storage's refusal (size) */
+			w->status = sub.status;
 			w->json = sub.json;
 			sub.json = NULL;
 		} else
@@ -391,15 +420,35 @@ void server_bdm_abandon(struct req *r, const struct server_bdm *b)
 {
 	if (!b->created)
 		return;
-	char url[256];
-	struct resp sub;
-	snprintf(url, sizeof(url), "/volume/v3/%s/volumes/%s", r->ctx->auth.project_id,
-	         b->volume_id);
-	if (volume_proxy_call(r, &volume_routes, "DELETE", url, NULL, &sub) == 0) {
-		if (sub.status >= 300)
-			log_warn("boot volume %s of a failed server create stays: delete answered "
-			         "%d",
-			         b->volume_id, sub.status);
-		volume_proxy_release(&sub);
+	/* Block Storage's DELETE refuses a volume still 'creating': mark it deleting and
+	 * queue its delete directly, as the scheduler does for delete_on_termination. The
+	 * scheduler runs a record's tasks in order, so the delete follows the create. */
+	char err[512];
+	PGresult *res = NULL;
+	if (db_begin(r->ctx->db) < 0)
+		goto fail;
+	res = DBQ(r->ctx->db, err, sizeof err,
+	          "UPDATE volumes SET status = 'deleting', updated_at = now() WHERE id = $1 AND"
+	          " project_id = $2 AND attached_server IS NULL AND status IN ('creating',"
+	          " 'available', 'error') RETURNING host",
+	          b->volume_id, r->ctx->auth.project_id);
+	if (!res || PQntuples(res) != 1) {
+		snprintf(err, sizeof(err), "%s", res ? "not in a deletable state" : err);
+		db_rollback(r->ctx->db);
+		goto fail;
 	}
+	struct outbox_task t = {MSG_RES_VOLUME,    b->volume_id, TASK_DELETE,
+	                        db_val(res, 0, 0), NULL,         req_trace_id(r)};
+	if (outbox_insert(r->ctx->db, &t, NULL, err, sizeof(err)) < 0 ||
+	    db_commit(r->ctx->db) < 0) {
+		db_rollback(r->ctx->db);
+		goto fail;
+	}
+	PQclear(res);
+	api_wake_scheduler(r->ctx->api);
+	log_info("boot volume %s of a failed server create: deleting", b->volume_id);
+	return;
+fail:
+	PQclear(res);
+	log_warn("boot volume %s of a failed server create stays: %s", b->volume_id, err);
 }

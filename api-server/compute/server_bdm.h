@@ -53,8 +53,13 @@ int server_bdm_prepare(struct req *r, struct resp *w, struct server_bdm *b, cons
  * answering (400 as Nova: unknown volume, volume not available). */
 int server_bdm_claim(struct req *r, struct resp *w, const struct server_bdm *b, const char *id);
 
-/* After a create that failed: deletes the volume server_bdm_prepare made (best effort,
- * outside any transaction). */
+/* The name of the root volume made for server name (NULL: "server"): "<name>-volume",
+ * name cut to at most 200 bytes on a UTF-8 character boundary. Returns owned memory. */
+char *server_bdm_volume_name(const char *name);
+
+/* After a create that failed, its transaction rolled back: marks the volume
+ * server_bdm_prepare made 'deleting' and queues its delete (in a transaction of its own;
+ * best effort, logged when it fails). */
 void server_bdm_abandon(struct req *r, const struct server_bdm *b);
 
 #endif

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "compute/server.h"
 #include "compute/server_group.h"
@@ -224,6 +225,32 @@ static void rebuild_answer(struct req *r, struct resp *w, const char *id, const 
 	PQclear(res);
 }
 
+/* Nova before 2.93: a volume-backed server boots its volume again, so only the image
+ * the volume was made from is accepted (its image_id stays ""). 0 to go on, < 0 after
+ * answering 400 (or the database error). */
+static int rebuild_volume_backed(struct req *r, struct resp *w, const char *id, const char *iid)
+{
+	char err[512];
+	PGresult *res =
+	    DBQ(r->ctx->db, err, sizeof err,
+	        "SELECT coalesce(v.image_id, '') FROM instances i LEFT JOIN volumes v ON"
+	        " v.id = i.boot_volume_id WHERE i.id = $1 AND i.boot_volume_id IS NOT"
+	        " NULL",
+	        id);
+	if (!res) {
+		resp_db_error(r, w, err);
+		return -EIO;
+	}
+	int bad = PQntuples(res) > 0 && strcasecmp(db_val(res, 0, 0), iid);
+	PQclear(res);
+	if (bad) {
+		resp_error(r, w, 400,
+		           "Unable to rebuild with a different image for a volume-backed server.");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 void server_rebuild(struct req *r, struct resp *w, const char *key, const json_t *arg)
 {
 	struct rebuild_req q = {0};
@@ -247,6 +274,8 @@ void server_rebuild(struct req *r, struct resp *w, const char *key, const json_t
 	struct server_row s;
 	server_row_from(res, 0, &s);
 	int open_task = db_val(res, 0, SERVER_COL_OPEN_TASK)[0] == 't';
+	if (rebuild_volume_backed(r, w, s.id, iid) != 0)
+		goto out;
 	if (rebuild_image(r, w, iid, &s) < 0)
 		goto out;
 	if (server_lock_check(r, w, s.id, s.locked_by) < 0)
@@ -280,7 +309,8 @@ void server_rebuild(struct req *r, struct resp *w, const char *key, const json_t
 	}
 	int rows = DBX(
 	    r->ctx->db, err, sizeof err,
-	    "UPDATE instances SET image_id = $2, name = coalesce($3, name),"
+	    "UPDATE instances SET image_id = CASE WHEN boot_volume_id IS NULL THEN $2 ELSE ''"
+	    " END, name = coalesce($3, name),"
 	    " metadata = coalesce($4::jsonb, metadata),"
 	    " access_ipv4 = CASE WHEN $5::text IS NULL THEN access_ipv4 ELSE $5 END,"
 	    " access_ipv6 = CASE WHEN $6::text IS NULL THEN access_ipv6 ELSE $6 END,"

@@ -157,7 +157,8 @@ static void attachment_create(struct req *r, struct resp *w)
 	                        req_trace_id(r)};
 	if (DBX(r->ctx->db, err, sizeof err,
 	        "UPDATE volumes SET status = 'attaching', attached_server = $2, attachment_id = $3,"
-	        " attach_device = $4, attach_compute = true, fault = NULL, updated_at = now()"
+	        " attach_device = $4, attach_compute = true, delete_on_termination = false,"
+	        " fault = NULL, updated_at = now()"
 	        " WHERE id = $1",
 	        a.volume_id, r->params[0], att_id, device) != 1 ||
 	    outbox_insert(r->ctx->db, &t, NULL, err, sizeof(err)) < 0) {
@@ -190,14 +191,20 @@ static void attachment_delete(struct req *r, struct resp *w)
 	if (server_load(r, w, 1, status, sizeof(status)) < 0)
 		goto fail;
 	PGresult *res = DBQ(r->ctx->db, err, sizeof err,
-	                    "SELECT status FROM volumes WHERE id = $1 AND attached_server = $2"
+	                    "SELECT status, id = (SELECT boot_volume_id FROM instances WHERE id ="
+	                    " $2) IS TRUE FROM volumes WHERE id = $1 AND attached_server = $2"
 	                    " AND attach_compute FOR UPDATE",
 	                    r->params[1], r->params[0]);
 	res = wire_one_row(r, w, res, err, 404, "volume_id not found: %s", r->params[1]);
 	if (!res)
 		goto fail;
 	int bad = volume_state_allows(db_val(res, 0, 0), 1, 0, 0, VOP_DETACH, msg, sizeof(msg));
+	int root = db_val(res, 0, 1)[0] == 't';
 	PQclear(res);
+	if (root) { /* Nova: the root disk stays with its server until the server goes */
+		resp_error(r, w, 400, "Cannot detach a root device volume");
+		goto fail;
+	}
 	if (bad) {
 		resp_error(r, w, 400, "%s", msg);
 		goto fail;

@@ -63,6 +63,28 @@ def test_server_create_with_volume(stack, os_cli, os_run, http, project_ids):
         r = http("DELETE", "/volume/v3/%s/volumes/%s" % (project_ids["admin"], vol["id"]),
                  token=stack.token("admin"))
         assert_error(r, 400)
+        # the root disk is not detachable (Nova's 400), and stays in-use on the server
+        r = http("DELETE", "%s/%s/os-volume_attachments/%s" % (SERVERS, s["id"], vol["id"]),
+                 token=stack.token("admin"))
+        assert_error(r, 400)
+        assert "root device" in r.json["badRequest"]["message"], r.json
+        v = os_cli("volume", "show", vol["id"])
+        assert v["status"] == "in-use", v
+        assert [a["server_id"] for a in v["attachments"]] == [s["id"]], v["attachments"]
+        # rebuilding with another image than the volume's: Nova's 400 (before 2.93)
+        r = http("POST", "/image/v2/images", {"name": "e2e-bfv-other", "disk_format": "qcow2",
+                                              "container_format": "bare"},
+                 token=stack.token("admin"))
+        assert r.status == 201, r
+        other = r.json
+        try:
+            r = http("POST", "%s/%s/action" % (SERVERS, s["id"]),
+                     {"rebuild": {"imageRef": other["id"]}}, token=stack.token("admin"))
+            assert_error(r, 400)
+            assert "volume-backed" in r.json["badRequest"]["message"], r.json
+            assert show_raw(http, stack, s["id"])["image"] == ""
+        finally:
+            os_run("image", "delete", other["id"])
     finally:
         os_run("server", "delete", "--wait", s["id"], timeout=300)
     # the CLI's mapping keeps the volume: detached, available, its data intact
@@ -152,6 +174,14 @@ def test_bad_mappings_are_400(stack, os_cli, os_run, http, vm):
             source_type="image", uuid="00000000-0000-4000-8000-000000000000",
             volume_size=1)), 400)
         assert len(os_cli("volume", "list", "--all-projects")) == vols
+        # a create that fails after the root volume was made from the image (an unknown
+        # network): the volume goes too, even while it is still being made
+        image = os_cli("image", "show", "nubo-tiny")["id"]
+        assert_error(create(block_device_mapping_v2=v2(
+            source_type="image", uuid=image, volume_size=1),
+            networks=[{"uuid": "00000000-0000-4000-8000-000000000000"}]), 400)
+        wait_for(lambda: len(os_cli("volume", "list", "--all-projects")) == vols, 240, 3,
+                 "the failed create's root volume deleted")
         # a volume in use on another server
         os_run("server", "add", "volume", vm["id"], vol["id"])
         wait_volume(stack, vol["id"], "in-use", timeout=120)

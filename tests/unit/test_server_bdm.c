@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -164,6 +165,29 @@ static void refusals(void **state)
 	}
 }
 
+/* A name of 67+ three-byte characters: cut at 200 bytes it would split a character,
+ * and jansson refuses the invalid UTF-8 (the create then answered 400). */
+static void volume_name_cut_on_utf8_boundary(void **state)
+{
+	(void)state;
+	char name[3 * 80 + 1];
+	for (int i = 0; i < 80; i++)
+		memcpy(name + 3 * i, "\xe4\xb8\xad", 3);
+	name[sizeof(name) - 1] = 0;
+	char *v = server_bdm_volume_name(name);
+	assert_int_equal(strlen(v), 198 + strlen("-volume"));
+	json_t *s = json_string(v);
+	assert_non_null(s);
+	json_decref(s);
+	free(v);
+	v = server_bdm_volume_name(NULL);
+	assert_string_equal(v, "server-volume");
+	free(v);
+	v = server_bdm_volume_name("web");
+	assert_string_equal(v, "web-volume");
+	free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -172,6 +196,7 @@ int main(void)
 	    cmocka_unit_test(v2_image_to_volume),
 	    cmocka_unit_test(legacy_root_volume),
 	    cmocka_unit_test(refusals),
+	    cmocka_unit_test(volume_name_cut_on_utf8_boundary),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
