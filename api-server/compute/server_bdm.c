@@ -377,10 +377,11 @@ int server_bdm_claim(struct req *r, struct resp *w, const struct server_bdm *b, 
 	char err[512], msg[512], att_id[UUID_STR_LEN];
 	if (b->source == SERVER_BDM_NONE)
 		return 0;
-	PGresult *res = DBQ(r->ctx->db, err, sizeof err,
-	                    "SELECT status, attached_server FROM volumes WHERE id = $1 AND"
-	                    " project_id = $2 FOR UPDATE",
-	                    b->volume_id, r->ctx->auth.project_id);
+	PGresult *res =
+	    DBQ(r->ctx->db, err, sizeof err,
+	        "SELECT status, attached_server, bootable FROM volumes WHERE id = $1 AND"
+	        " project_id = $2 FOR UPDATE",
+	        b->volume_id, r->ctx->auth.project_id);
 	res = wire_one_row(r, w, res, err, 400, INVALID "failed to get volume %s.", b->volume_id);
 	if (!res)
 		return -ENOENT;
@@ -395,6 +396,13 @@ int server_bdm_claim(struct req *r, struct resp *w, const struct server_bdm *b, 
 		           "Invalid volume: volume '%s' status must be 'available'. Currently in "
 		           "'%s'",
 		           b->volume_id, attached ? "in-use" : status);
+		PQclear(res);
+		return -EINVAL;
+	}
+	/* Nova boots only from a volume Block Storage calls bootable (one made from an
+	 * image, or set so with os-set_bootable); the one made here is, being from an image */
+	if (!b->created && db_val(res, 0, 2)[0] != 't') {
+		resp_error(r, w, 400, "Block Device %s is not bootable.", b->volume_id);
 		PQclear(res);
 		return -EINVAL;
 	}

@@ -168,6 +168,10 @@ def test_bad_mappings_are_400(stack, os_cli, os_run, http, vm):
         before = len(os_cli("server", "list", "--all-projects"))
         for c in cases:
             assert_error(create(**c), 400)
+        # an empty volume is not bootable (Tempest's test_create_server_from_non_bootable_volume)
+        r = create(block_device_mapping_v2=v2())
+        assert_error(r, 400)
+        assert "is not bootable" in r.json["badRequest"]["message"], r.json
         # an image that does not exist: Nova's 400, and no volume left behind
         vols = len(os_cli("volume", "list", "--all-projects"))
         assert_error(create(block_device_mapping_v2=v2(
