@@ -127,29 +127,34 @@ def test_volume_upload_to_image(stack, http):
     """Cinder's os-volume_upload_image as `openstack image create --volume` sends it: a
     volume made from nubo-tiny becomes a qcow2 image (qcow2, not the default raw: a raw
     upload moves the whole GiB, a long step for the CI box; the argv of both is unit
-    tested); while it uploads a second upload is Cinder's 400; the volume is available
-    again afterwards."""
+    tested); the volume is available again afterwards; a volume that is not available
+    (set so by an admin: an upload in flight may be over before a second request) is
+    Cinder's 400 and makes no image."""
     v = stack.os_cli("volume", "create", "--size", "1", "--image", "nubo-tiny", "e2e-upvol",
                      user="demo")
     try:
         wait_for(lambda: stack.os_cli("volume", "show", v["id"], user="demo")["status"] ==
                  "available", 300, 2, "the volume to be available")
         img = stack.os_cli("image", "create", "--volume", v["id"], "--disk-format", "qcow2",
-                             "e2e-volimg", user="demo")
+                           "e2e-volimg", user="demo")
         iid = img.get("image_id") or img.get("id")
         try:
-            tok = stack.token("demo")
-            project = stack.os_cli("project", "show", "demo")["id"]
-            r = http("POST", "/volume/v3/%s/volumes/%s/action" % (project, v["id"]),
-                     {"os-volume_upload_image": {"image_name": "e2e-volimg2"}}, token=tok)
-            assert_error(r, 400)
-            assert "must be available" in r.text, r
             done = wait_for(lambda: (lambda i: i if i["status"] == "active" else None)(
                 stack.os_cli("image", "show", iid, user="demo")), 600, 3,
                 "the uploaded image to be active")
             assert done["disk_format"] == "qcow2" and 0 < done["size"] < 1 << 30, done
             wait_for(lambda: stack.os_cli("volume", "show", v["id"], user="demo")["status"] ==
                      "available", 300, 2, "the volume to be available again")
+            stack.os_run("volume", "set", "--state", "error", v["id"])
+            tok = stack.token("demo")
+            project = stack.os_cli("project", "show", "demo")["id"]
+            r = http("POST", "/volume/v3/%s/volumes/%s/action" % (project, v["id"]),
+                     {"os-volume_upload_image": {"image_name": "e2e-volimg2"}}, token=tok)
+            assert_error(r, 400)
+            assert "must be available" in r.text, r
+            names = [i["Name"] for i in stack.os_cli("image", "list", user="demo")]
+            assert "e2e-volimg2" not in names, names
+            stack.os_run("volume", "set", "--state", "available", v["id"])
         finally:
             stack.os_run("image", "delete", iid, user="demo", check=False)
     finally:
