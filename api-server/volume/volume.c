@@ -134,7 +134,7 @@ int volume_type_resolve(struct req *r, struct resp *w, const char *ref, char out
 	                                                   "v.attached_server, v.attachment_id,"   \
 	                                                   " v.attach_device, v.type_id,"          \
 	                                                   " v.attached_server IS NOT NULL AND"    \
-	                                                   " v.attach_compute"
+	                                                   " v.attach_compute, v.image_meta::text"
 #define VOL_FROM " FROM volumes v JOIN volume_types t ON t.id = v.type_id"
 enum {
 	C_ID,
@@ -159,6 +159,7 @@ enum {
 	C_DEVICE,
 	C_TYPE_ID,
 	C_COMPUTE, /* the attachment is Compute's: the disk is (being) plugged */
+	C_IMAGE_META,
 };
 
 static json_t *volume_links(const struct req *r, const char *project, const char *id)
@@ -210,9 +211,9 @@ static json_t *volume_view(const struct req *r, const PGresult *res, int i, int 
 		json_object_del(v, "os-vol-tenant-attr:tenant_id");
 		return v;
 	}
-	if (db_val(res, i, C_IMAGE))
-		json_object_set_new(v, "volume_image_metadata",
-		                    json_pack("{s:s}", "image_id", db_val(res, i, C_IMAGE)));
+	json_t *im = volume_image_meta_view(db_val(res, i, C_IMAGE), db_val(res, i, C_IMAGE_META));
+	if (im)
+		json_object_set_new(v, "volume_image_metadata", im);
 	if (policy_is_admin(&r->ctx->auth)) {
 		const char *host = db_val(res, i, C_HOST);
 		char *h = host ? xasprintf("%s@nubo#nubo", host) : NULL; /* as get_pools */
@@ -627,7 +628,8 @@ static void volume_create(struct req *r, struct resp *w)
 	}
 	began = 1;
 	if (create_source(r, w, &c, &bootable) < 0 ||
-	    volume_type_resolve(r, w, c.volume_type, type_id) < 0)
+	    volume_type_resolve(r, w, c.volume_type, type_id) < 0 ||
+	    volume_type_encryption_refuse(r, w, type_id) < 0)
 		goto out;
 	struct vquota_set want = {{1, c.size, 0}};
 	if (vquota_reserve(r, w, &want) < 0)
@@ -1368,7 +1370,8 @@ static void action_retype(struct req *r, struct resp *w, const json_t *arg)
 		           st);
 		goto fail;
 	}
-	if (volume_type_resolve(r, w, want, type_id) < 0)
+	if (volume_type_resolve(r, w, want, type_id) < 0 ||
+	    volume_type_encryption_refuse(r, w, type_id) < 0)
 		goto fail;
 	if (DBX(r->ctx->db, err, sizeof err,
 	        "UPDATE volumes SET type_id = $2, updated_at = now() WHERE id = $1", r->params[1],
@@ -1423,6 +1426,9 @@ static const struct {
     {"os-force_delete", action_force_delete},
     {"os-retype", action_retype},
     {"os-volume_upload_image", volume_upload_image},
+    {"os-set_image_metadata", volume_image_meta_set},
+    {"os-unset_image_metadata", volume_image_meta_unset},
+    {"os-show_image_metadata", volume_image_meta_show},
 };
 
 static void volume_action(struct req *r, struct resp *w)

@@ -40,6 +40,11 @@ int vquota_reserve(struct req *r, struct resp *w, const struct vquota_set *want)
  * out. 0, -ENOENT (answered 404) or -EIO (answered). */
 int volume_type_resolve(struct req *r, struct resp *w, const char *ref, char out[37]);
 
+/* 0 when volumes of type type_id may be created; else answers 400 (Nubo encrypts no
+ * volume, so a type with an encryption spec is refused) or the database error and
+ * returns < 0. (volume_type.c) */
+int volume_type_encryption_refuse(struct req *r, struct resp *w, const char *type_id);
+
 /* The quota class class_name as Cinder lists it: the built-in defaults overlaid with
  * its rows (per-type keys such as volumes_<type> included). New object, or NULL on a
  * database error. (volume_ext.c) */

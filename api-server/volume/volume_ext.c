@@ -2,7 +2,8 @@
  * pools (scheduler-stats/get_pools) and a backend's capabilities, read from the storage
  * agents that report in the agents table; and os-quota-class-sets, Cinder's "default"
  * quota class that overrides the built-in defaults of every project (kept in
- * volume_quota_classes, migration 0018; vquota_limits reads it). */
+ * volume_quota_classes, migration 0018; vquota_limits reads it); and os-hosts, the
+ * services' hosts and the volumes each storage host holds. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -220,6 +221,99 @@ static void services_update(struct req *r, struct resp *w)
 	           verb);
 }
 
+/* ---- hosts ---- */
+
+/* GET os-hosts[?zone=]: Cinder's hosts, one per service: the live schedulers
+ * (control_services' heartbeat) as cinder-scheduler on their host in zone "nova", and
+ * each storage agent as cinder-volume on "<host>@nubo" in its zone. */
+static void hosts_list(struct req *r, struct resp *w)
+{
+	char err[512];
+	if (volume_project_check(r, w) < 0)
+		return;
+	const char *zone = req_query(r, "zone");
+	if (zone && !*zone)
+		zone = NULL;
+	PGresult *res =
+	    DBQ(r->ctx->db, err, sizeof err,
+	        "SELECT host, service, zone, live, updated FROM (SELECT host, 'cinder-scheduler' AS"
+	        " service, 'nova' AS zone, seen_at > now() - down_after_s * interval '1 second' AS"
+	        " live, " VOLUME_TS(
+	            "seen_at") " AS updated, 0 AS k FROM control_services WHERE"
+	                       " binary_name = 'nubo-scheduler' AND seen_at > now() - down_after_s "
+	                       "* interval"
+	                       " '1 second' UNION ALL SELECT host || '@" BACKEND
+	                       "', 'cinder-volume', az, state ="
+	                       " 'up' AND last_seen > now() - interval '60 seconds', " VOLUME_TS(
+	                           "last_seen") ", 1"
+	                                        " FROM agents WHERE kind = 'storage') s WHERE "
+	                                        "$1::text IS NULL OR zone = $1"
+	                                        " ORDER BY k, host",
+	        zone);
+	if (!res) {
+		resp_db_error(r, w, err);
+		return;
+	}
+	json_t *list = json_array();
+	for (int i = 0; i < PQntuples(res); i++)
+		json_array_append_new(
+		    list, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "host_name", db_val(res, i, 0),
+		                    "service", db_val(res, i, 1), "zone", db_val(res, i, 2),
+		                    "service-status",
+		                    db_val(res, i, 3)[0] == 't' ? "available" : "unavailable",
+		                    "service-state", "enabled", "last-update", db_val(res, i, 4)));
+	PQclear(res);
+	resp_json(w, 200, json_pack("{s:o}", "hosts", list));
+}
+
+static json_t *host_resource(const char *host, const char *project, const PGresult *res, int i)
+{
+	/* Cinder gives the counts and sums as strings */
+	return json_pack("{s:{s:s,s:s,s:s,s:s,s:s,s:s}}", "resource", "host", host, "project",
+	                 project, "volume_count", db_val(res, i, 1), "total_volume_gb",
+	                 db_val(res, i, 2), "snapshot_count", db_val(res, i, 3),
+	                 "total_snapshot_gb", db_val(res, i, 4));
+}
+
+/* GET os-hosts/{host}: the volumes and snapshots on a cinder-volume host ("<host>@nubo"
+ * or the bare host): the total first, then one entry per project. 404 for a host that
+ * runs no storage agent. */
+static void host_show(struct req *r, struct resp *w)
+{
+	char err[512], host[256];
+	if (volume_project_check(r, w) < 0)
+		return;
+	snprintf(host, sizeof(host), "%s", r->params[1]);
+	host[strcspn(host, "@#")] = '\0';
+	int n = DBX(r->ctx->db, err, sizeof err,
+	            "SELECT 1 FROM agents WHERE kind = 'storage' AND host = $1", host);
+	if (n <= 0) {
+		wire_answer_rows(r, w, n, err, 200, "Host %s could not be found.", r->params[1]);
+		return;
+	}
+	/* row 0 the total (project NULL), then each project with volumes there */
+	PGresult *res =
+	    DBQ(r->ctx->db, err, sizeof err,
+	        "SELECT p, count(DISTINCT vid)::text, coalesce(sum(vsize), 0)::text,"
+	        " count(sid)::text, coalesce(sum(ssize), 0)::text FROM (SELECT v.project_id AS p,"
+	        " v.id AS vid, CASE WHEN row_number() OVER (PARTITION BY v.id) = 1 THEN v.size_gb"
+	        " END AS vsize, s.id AS sid, s.size_gb AS ssize FROM volumes v LEFT JOIN"
+	        " volume_snapshots s ON s.volume_id = v.id WHERE v.host = $1) x GROUP BY ROLLUP (p)"
+	        " ORDER BY p IS NOT NULL, p",
+	        host);
+	if (!res || PQntuples(res) < 1) {
+		resp_db_error(r, w, res ? "no total row" : err);
+		PQclear(res);
+		return;
+	}
+	json_t *list = json_array();
+	for (int i = 0; i < PQntuples(res); i++)
+		json_array_append_new(
+		    list, host_resource(r->params[1], i ? db_val(res, i, 0) : "(total)", res, i));
+	PQclear(res);
+	resp_json(w, 200, json_pack("{s:o}", "host", list));
+}
+
 /* ---- quota classes ---- */
 
 /* The built-in defaults Cinder lists, overlaid with the class's rows (any other class
@@ -378,6 +472,8 @@ static const struct httpd_route ext_rows[] = {
     {"GET", V "/os-services", services_list, POL_VOLUME_ADMIN, 0},
     {"PUT", V "/os-services/{}", services_update, POL_VOLUME_ADMIN, 0},
     {"GET", V "/os-quota-class-sets/{}", quota_class_show, POL_VOLUME_ADMIN, 0},
+    {"GET", V "/os-hosts", hosts_list, POL_VOLUME_ADMIN, 0},
+    {"GET", V "/os-hosts/{}", host_show, POL_VOLUME_ADMIN, 0},
     {"PUT", V "/os-quota-class-sets/{}", quota_class_update, POL_VOLUME_ADMIN, 0},
 };
 HTTPD_TABLE(volume_ext_routes, ext_rows, &volume_hooks);

@@ -138,3 +138,159 @@ out:
 		db_rollback(r->ctx->db);
 	jparse_release(f_upload, JCOUNT(f_upload), &a);
 }
+
+/* ---- image metadata ---- */
+
+#define IMAGE_META_MAX 64
+
+json_t *volume_image_meta_view(const char *image_id, const char *image_meta)
+{
+	if (image_meta) {
+		json_t *m = json_loads(image_meta, 0, NULL);
+		if (json_is_object(m))
+			return m;
+		json_decref(m);
+		return json_object();
+	}
+	return image_id ? json_pack("{s:s}", "image_id", image_id) : NULL;
+}
+
+/* The caller's volume of the path, locked, inside the open transaction: its
+ * image_meta as an object (owned) via out; 0, or answered and < 0. */
+static int image_meta_lock(struct req *r, struct resp *w, int writing, json_t **out)
+{
+	char err[512];
+	int admin = policy_is_admin(&r->ctx->auth);
+	PGresult *res = DBQ(r->ctx->db, err, sizeof err,
+	                    "SELECT status, image_id, image_meta::text FROM volumes WHERE id = $1"
+	                    " AND ($2 OR project_id = $3) FOR UPDATE",
+	                    r->params[1], admin ? "true" : "false", r->ctx->auth.project_id);
+	res = wire_one_row(r, w, res, err, 404, "Volume %s could not be found.", r->params[1]);
+	if (!res)
+		return -ENOENT;
+	const char *st = db_val(res, 0, 0);
+	if (writing && (!strcmp(st, "uploading") || !strcmp(st, "maintenance"))) {
+		resp_error(r, w, 400,
+		           "Invalid volume: The volume metadata cannot be updated when the volume"
+		           " is in %s status.",
+		           st);
+		PQclear(res);
+		return -EINVAL;
+	}
+	json_t *m = volume_image_meta_view(db_val(res, 0, 1), db_val(res, 0, 2));
+	PQclear(res);
+	*out = m ? m : json_object();
+	return 0;
+}
+
+/* Stores m as the volume's image metadata, commits and answers status with body
+ * (NULL: empty). Consumes body. */
+static void image_meta_store(struct req *r, struct resp *w, const json_t *m, int status,
+                             json_t *body)
+{
+	char err[512];
+	char *text = json_dumps(m, JSON_COMPACT);
+	if (!text || DBX(r->ctx->db, err, sizeof err,
+	                 "UPDATE volumes SET image_meta = $2::jsonb, updated_at = now() WHERE"
+	                 " id = $1",
+	                 r->params[1], text) != 1) {
+		free(text);
+		json_decref(body);
+		db_rollback(r->ctx->db);
+		resp_db_error(r, w, text ? err : "out of memory");
+		return;
+	}
+	free(text);
+	if (db_commit(r->ctx->db) < 0) {
+		json_decref(body);
+		resp_db_error(r, w, "commit failed");
+		return;
+	}
+	if (body)
+		resp_json(w, status, body);
+	else
+		resp_empty(w, status);
+}
+
+void volume_image_meta_set(struct req *r, struct resp *w, const json_t *arg)
+{
+	struct jstrmap in = {0};
+	char err[512];
+	json_t *m = NULL;
+	const json_t *meta = json_object_get(arg, "metadata");
+	if (!json_is_object(meta) ||
+	    jparse_map(meta, J_STRMAP, IMAGE_META_MAX, "metadata", &in, err, sizeof(err)) < 0) {
+		resp_error(r, w, 400, "Invalid input received: %s",
+		           json_is_object(meta) ? err : "metadata must be an object");
+		return;
+	}
+	for (size_t i = 0; i < in.n; i++)
+		if (!in.keys[i][0] || strlen(in.keys[i]) > 255 || strlen(in.vals[i]) > 255) {
+			resp_error(
+			    r, w, 400,
+			    "Invalid input received: metadata keys must be 1 to 255 characters"
+			    " and values at most 255.");
+			goto out;
+		}
+	if (db_begin(r->ctx->db) < 0) {
+		resp_db_error(r, w, "begin failed");
+		goto out;
+	}
+	if (image_meta_lock(r, w, 1, &m) < 0) {
+		db_rollback(r->ctx->db);
+		goto out;
+	}
+	json_t *add = jstrmap_to_json(&in);
+	json_object_update(m, add);
+	json_decref(add);
+	if (json_object_size(m) > IMAGE_META_MAX) {
+		db_rollback(r->ctx->db);
+		resp_error(r, w, 400, "Invalid input received: at most %d image metadata items.",
+		           IMAGE_META_MAX);
+		goto out;
+	}
+	image_meta_store(r, w, m, 200, json_pack("{s:O}", "metadata", m));
+out:
+	json_decref(m);
+	jstrmap_release(&in);
+}
+
+void volume_image_meta_unset(struct req *r, struct resp *w, const json_t *arg)
+{
+	json_t *m = NULL;
+	const char *key = json_string_value(json_object_get(arg, "key"));
+	if (!key || !key[0] || strlen(key) > 255) {
+		resp_error(r, w, 400, "Invalid input received: key must be 1 to 255 characters.");
+		return;
+	}
+	if (db_begin(r->ctx->db) < 0) {
+		resp_db_error(r, w, "begin failed");
+		return;
+	}
+	if (image_meta_lock(r, w, 1, &m) < 0) {
+		db_rollback(r->ctx->db);
+		return;
+	}
+	if (json_object_del(m, key) < 0) {
+		db_rollback(r->ctx->db);
+		resp_error(r, w, 404,
+		           "Glance metadata for volume %s with key %s could not be found.",
+		           r->params[1], key);
+	} else
+		image_meta_store(r, w, m, 200, NULL);
+	json_decref(m);
+}
+
+void volume_image_meta_show(struct req *r, struct resp *w, const json_t *arg)
+{
+	json_t *m = NULL;
+	(void)arg;
+	if (db_begin(r->ctx->db) < 0) {
+		resp_db_error(r, w, "begin failed");
+		return;
+	}
+	int rc = image_meta_lock(r, w, 0, &m);
+	db_rollback(r->ctx->db);
+	if (rc == 0)
+		resp_json(w, 200, json_pack("{s:o}", "metadata", m));
+}

@@ -1,6 +1,7 @@
 /* Block Storage v3 volume types (/volume/v3/{project_id}/types): the default type
  * (__DEFAULT__, made by migration 0013), list and show for everyone, create, update
- * and delete for admins, and their extra specs. */
+ * and delete for admins, their extra specs, and their encryption specs (kept and
+ * shown; a volume of an encrypted type is refused, see volume_type_encryption_refuse). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -374,6 +375,237 @@ static void type_action(struct req *r, struct resp *w)
 	resp_empty(w, 202);
 }
 
+/* ---- encryption ---- */
+
+/* A type's encryption spec is kept and shown as Cinder does; Nubo has no key manager
+ * and encrypts no volume, so volume_type_encryption_refuse stops volumes of such a type
+ * from being created, and the specs of a type in use cannot change. */
+
+#define ENC_COLS                                                                                   \
+	"type_id, encryption_id, provider, cipher, key_size, control_location, " VOLUME_TS(        \
+	    "created_at") ", " VOLUME_TS("updated_at")
+
+struct enc_body {
+	char *provider, *cipher, *control_location;
+	long key_size;
+};
+
+static const struct jfield f_enc[] = {
+    {"provider", J_STR, JF(struct enc_body, provider), 0, 255, 0, 0},
+    {"cipher", J_STR, JF(struct enc_body, cipher), 0, 255, 0, 1},
+    {"key_size", J_INT, JF(struct enc_body, key_size), 0, 65536, 0, 1},
+    {"control_location", J_STR, JF(struct enc_body, control_location), 0, 16, 0, 0},
+};
+
+/* full: the show view (with Cinder's deleted and time fields); else the create one. */
+static json_t *enc_view(const PGresult *res, int full)
+{
+	json_t *e = json_pack("{s:s,s:s,s:s,s:o,s:o,s:s}", "volume_type_id", db_val(res, 0, 0),
+	                      "encryption_id", db_val(res, 0, 1), "provider", db_val(res, 0, 2),
+	                      "cipher", wire_string_or_null(db_val(res, 0, 3)), "key_size",
+	                      db_val(res, 0, 4) ? json_integer(db_long(res, 0, 4, 0)) : json_null(),
+	                      "control_location", db_val(res, 0, 5));
+	if (full) {
+		json_object_set_new(e, "deleted", json_false());
+		json_object_set_new(e, "created_at", json_string(db_val(res, 0, 6)));
+		json_object_set_new(e, "updated_at", wire_string_or_null(db_val(res, 0, 7)));
+		json_object_set_new(e, "deleted_at", json_null());
+	}
+	return e;
+}
+
+/* The type of params[1] (by id) with whether volumes use it: 1 used, 0 not; or
+ * answers 404 (or the database error) and returns < 0. */
+static int enc_type_used(struct req *r, struct resp *w)
+{
+	char err[512];
+	PGresult *res = DBQ(r->ctx->db, err, sizeof err,
+	                    "SELECT EXISTS (SELECT 1 FROM volumes WHERE type_id = $1) FROM"
+	                    " volume_types WHERE id = $1",
+	                    r->params[1]);
+	res = wire_one_row(r, w, res, err, 404, "Volume type %s could not be found.", r->params[1]);
+	if (!res)
+		return -ENOENT;
+	int used = db_val(res, 0, 0)[0] == 't';
+	PQclear(res);
+	return used;
+}
+
+/* Parses {"encryption": {...}} into b; required: create's provider. 0 or answered. */
+static int enc_parse(struct req *r, struct resp *w, struct enc_body *b, int create)
+{
+	b->key_size = -1;
+	if (wire_parse_wrapped(r, w, "encryption", f_enc, JCOUNT(f_enc), b) < 0)
+		return -EINVAL;
+	const char *cl = b->control_location;
+	if ((create && (!b->provider || !b->provider[0])) ||
+	    (cl && strcmp(cl, "front-end") && strcmp(cl, "back-end"))) {
+		resp_error(r, w, 400,
+		           "Invalid input received: provider must be set; control_location is"
+		           " front-end or back-end.");
+		jparse_release(f_enc, JCOUNT(f_enc), b);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void enc_show(struct req *r, struct resp *w)
+{
+	char err[512];
+	if (volume_project_check(r, w) < 0 || enc_type_used(r, w) < 0)
+		return;
+	PGresult *res =
+	    DBQ(r->ctx->db, err, sizeof err,
+	        "SELECT " ENC_COLS " FROM volume_type_encryption WHERE type_id = $1", r->params[1]);
+	if (!res) {
+		resp_db_error(r, w, err);
+		return;
+	}
+	/* a type without a spec: {} as Cinder */
+	resp_json(w, 200, PQntuples(res) == 1 ? enc_view(res, 1) : json_object());
+	PQclear(res);
+}
+
+static void enc_key_show(struct req *r, struct resp *w)
+{
+	char err[512];
+	if (volume_project_check(r, w) < 0 || enc_type_used(r, w) < 0)
+		return;
+	PGresult *res =
+	    DBQ(r->ctx->db, err, sizeof err,
+	        "SELECT " ENC_COLS " FROM volume_type_encryption WHERE type_id = $1", r->params[1]);
+	res = wire_one_row(r, w, res, err, 404,
+	                   "Volume type encryption for type %s does not exist.", r->params[1]);
+	if (!res)
+		return;
+	json_t *e = enc_view(res, 1);
+	PQclear(res);
+	json_t *v = json_object_get(e, r->params[2]);
+	if (v)
+		resp_json(w, 200, json_pack("{s:O}", r->params[2], v));
+	else
+		resp_error(r, w, 404, "The resource could not be found.");
+	json_decref(e);
+}
+
+static void enc_create(struct req *r, struct resp *w)
+{
+	struct enc_body b = {0};
+	char err[512], sqlstate[6] = "", id[UUID_STR_LEN], ks[24];
+	if (volume_project_check(r, w) < 0)
+		return;
+	int used = enc_type_used(r, w);
+	if (used < 0)
+		return;
+	if (used) {
+		resp_error(r, w, 400,
+		           "Invalid input received: Cannot create encryption specification. Volume"
+		           " type in use.");
+		return;
+	}
+	if (enc_parse(r, w, &b, 1) < 0)
+		return;
+	uuid_generate_str(id);
+	snprintf(ks, sizeof(ks), "%ld", b.key_size);
+	PGresult *res = db_query(
+	    r->ctx->db,
+	    "INSERT INTO volume_type_encryption (type_id, encryption_id, provider, cipher,"
+	    " key_size, control_location) VALUES ($1, $2, $3, $4, nullif($5::int, -1),"
+	    " coalesce($6, 'front-end')) RETURNING " ENC_COLS,
+	    6,
+	    (const char *const[]){r->params[1], id, b.provider, b.cipher, ks, b.control_location},
+	    err, sizeof(err), sqlstate);
+	if (!res) {
+		if (!strcmp(sqlstate, SQLSTATE_UNIQUE))
+			resp_error(r, w, 400,
+			           "Invalid input received: Volume type encryption for type %s"
+			           " already exists.",
+			           r->params[1]);
+		else
+			resp_db_error(r, w, err);
+		goto out;
+	}
+	resp_json(w, 200, json_pack("{s:o}", "encryption", enc_view(res, 0)));
+	PQclear(res);
+out:
+	jparse_release(f_enc, JCOUNT(f_enc), &b);
+}
+
+/* PUT types/{id}/encryption/{encryption_id}: the given fields change; Cinder answers
+ * with what was given. */
+static void enc_update(struct req *r, struct resp *w)
+{
+	struct enc_body b = {0};
+	char err[512], ks[24];
+	if (volume_project_check(r, w) < 0)
+		return;
+	int used = enc_type_used(r, w);
+	if (used < 0)
+		return;
+	if (used) {
+		resp_error(r, w, 400,
+		           "Invalid input received: Cannot update encryption specification. Volume"
+		           " type in use.");
+		return;
+	}
+	if (enc_parse(r, w, &b, 0) < 0)
+		return;
+	json_t *given = json_object_get(r->json, "encryption");
+	snprintf(ks, sizeof(ks), "%ld", b.key_size);
+	int n = DBX(r->ctx->db, err, sizeof err,
+	            "UPDATE volume_type_encryption SET provider = coalesce($2, provider),"
+	            " cipher = CASE WHEN $3 THEN $4 ELSE cipher END, key_size = CASE WHEN $5 THEN"
+	            " nullif($6::int, -1) ELSE key_size END, control_location = coalesce($7,"
+	            " control_location), updated_at = now() WHERE type_id = $1",
+	            r->params[1], b.provider && b.provider[0] ? b.provider : NULL,
+	            json_object_get(given, "cipher") ? "true" : "false", b.cipher,
+	            json_object_get(given, "key_size") ? "true" : "false", ks, b.control_location);
+	if (n == 1)
+		resp_json(w, 200, json_pack("{s:O}", "encryption", given));
+	else
+		wire_answer_rows(r, w, n, err, 200,
+		                 "Volume type encryption for type %s does not exist.",
+		                 r->params[1]);
+	jparse_release(f_enc, JCOUNT(f_enc), &b);
+}
+
+static void enc_delete(struct req *r, struct resp *w)
+{
+	char err[512];
+	if (volume_project_check(r, w) < 0)
+		return;
+	int used = enc_type_used(r, w);
+	if (used < 0)
+		return;
+	if (used) {
+		resp_error(r, w, 400,
+		           "Invalid input received: Cannot delete encryption specification. Volume"
+		           " type in use.");
+		return;
+	}
+	int n = DBX(r->ctx->db, err, sizeof err,
+	            "DELETE FROM volume_type_encryption WHERE type_id = $1", r->params[1]);
+	wire_answer_rows(r, w, n, err, 202, "Volume type encryption for type %s does not exist.",
+	                 r->params[1]);
+}
+
+int volume_type_encryption_refuse(struct req *r, struct resp *w, const char *type_id)
+{
+	char err[512];
+	int n = DBX(r->ctx->db, err, sizeof err,
+	            "SELECT 1 FROM volume_type_encryption WHERE type_id = $1", type_id);
+	if (n == 0)
+		return 0;
+	if (n < 0)
+		resp_db_error(r, w, err);
+	else
+		resp_error(r, w, 400,
+		           "Invalid input received: Volume type %s is encrypted; Nubo has no key"
+		           " manager and cannot create encrypted volumes.",
+		           type_id);
+	return -EINVAL;
+}
+
 #define V "/volume/v3/{}"
 static const struct httpd_route type_rows[] = {
     {"GET", V "/types", types_list, POL_VOLUME_READ, 0},
@@ -388,5 +620,10 @@ static const struct httpd_route type_rows[] = {
     {"DELETE", V "/types/{}/extra_specs/{}", specs_key_delete, POL_VOLUME_ADMIN, 0},
     {"GET", V "/types/{}/os-volume-type-access", access_list, POL_VOLUME_ADMIN, 0},
     {"POST", V "/types/{}/action", type_action, POL_VOLUME_ADMIN, 0},
+    {"GET", V "/types/{}/encryption", enc_show, POL_VOLUME_ADMIN, 0},
+    {"POST", V "/types/{}/encryption", enc_create, POL_VOLUME_ADMIN, 0},
+    {"GET", V "/types/{}/encryption/{}", enc_key_show, POL_VOLUME_ADMIN, 0},
+    {"PUT", V "/types/{}/encryption/{}", enc_update, POL_VOLUME_ADMIN, 0},
+    {"DELETE", V "/types/{}/encryption/{}", enc_delete, POL_VOLUME_ADMIN, 0},
 };
 HTTPD_TABLE(volume_type_routes, type_rows, &volume_hooks);

@@ -61,6 +61,14 @@ def test_compute_attachment_is_not_undone_by_cinder(stack, os_cli, os_run, vm, p
         r = action(http, stack, admin, v["id"],
                    {"os-attach": {"instance_uuid": vm["id"], "mountpoint": "/dev/sdc"}})
         assert_error(r, 400)
+        # a forced snapshot of the plugged volume is refused up front (the running QEMU
+        # holds its file locked), not accepted and left in error
+        snaps = "/volume/v3/%s/snapshots" % admin
+        before = http("GET", snaps, token=stack.token("admin")).json["snapshots"]
+        r = http("POST", snaps, {"snapshot": {"volume_id": v["id"], "force": True}},
+                 token=stack.token("admin"))
+        assert_error(r, 400)
+        assert http("GET", snaps, token=stack.token("admin")).json["snapshots"] == before
     finally:
         os_run("server", "remove", "volume", vm["id"], v["id"], check=False)
         wait_volume(stack, v["id"], "available", timeout=120)
