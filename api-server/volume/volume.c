@@ -524,8 +524,8 @@ static int create_source(struct req *r, struct resp *w, struct vol_create *c, in
 		              " ($2 OR s.project_id = $3) FOR SHARE OF s",
 		              sid, admin ? "true" : "false", pid)
 		        : DBQ(r->ctx->db, err, sizeof err,
-		              "SELECT status, size_gb, bootable, attached_server IS NOT NULL FROM "
-		              "volumes"
+		              "SELECT status, size_gb, bootable, attached_server IS NOT NULL AND"
+		              " attach_compute FROM volumes"
 		              " WHERE id = $1 AND ($2 OR project_id = $3) FOR SHARE",
 		              sid, admin ? "true" : "false", pid);
 		res = wire_one_row(r, w, res, err, 404, "%s %s could not be found.",
@@ -538,7 +538,18 @@ static int create_source(struct req *r, struct resp *w, struct vol_create *c, in
 		int bad = c->snapshot_id
 		              ? strcmp(st, "available")
 		              : volume_state_allows(st, 0, 0, 0, VOP_CLONE, msg, sizeof(msg));
+		/* a volume a server has plugged: its file is the running QEMU's, locked */
+		int plugged = !c->snapshot_id && db_val(res, 0, 3)[0] == 't';
 		PQclear(res);
+		if (!bad && plugged) {
+			resp_error(
+			    r, w, 400,
+			    "Invalid volume: Volume %s is attached to server and in use; Nubo"
+			    " cannot copy a volume while a server has it plugged, detach it"
+			    " first.",
+			    sid);
+			return -EINVAL;
+		}
 		if (bad) {
 			if (c->snapshot_id)
 				resp_error(

@@ -42,7 +42,7 @@ def test_compute_attachment_is_not_undone_by_cinder(stack, os_cli, os_run, vm, p
                                                     http):
     """Nova attaches V; Cinder's os-detach and os-force_detach refuse (400) and
     os-unreserve leaves it: V stays in-use and plugged, and cannot be offered for
-    transfer; Compute's detach frees it."""
+    transfer, snapshotted (even forced) or cloned; Compute's detach frees it."""
     admin = project_ids["admin"]
     v = os_cli("volume", "create", "--size", "1", "e2e-authz-nova")
     wait_volume(stack, v["id"], "available")
@@ -69,6 +69,13 @@ def test_compute_attachment_is_not_undone_by_cinder(stack, os_cli, os_run, vm, p
                  token=stack.token("admin"))
         assert_error(r, 400)
         assert http("GET", snaps, token=stack.token("admin")).json["snapshots"] == before
+        # so is a clone of it, before any volume is made
+        vols = "/volume/v3/%s/volumes" % admin
+        n = len(http("GET", vols, token=stack.token("admin")).json["volumes"])
+        r = http("POST", vols, {"volume": {"size": 1, "source_volid": v["id"]}},
+                 token=stack.token("admin"))
+        assert_error(r, 400)
+        assert len(http("GET", vols, token=stack.token("admin")).json["volumes"]) == n
     finally:
         os_run("server", "remove", "volume", vm["id"], v["id"], check=False)
         wait_volume(stack, v["id"], "available", timeout=120)
