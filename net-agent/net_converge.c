@@ -353,6 +353,22 @@ static void remove_extra(struct net_conv *c, struct net_conv_stats *st, int *rc,
 
 /* ---- adding -------------------------------------------------------------------------------- */
 
+/* A namespace made now holds nothing: forget what was applied inside one of that
+ * name before (its addresses, a router's NAT table), so that all of it is applied
+ * (the router deleted and added again, the namespace deleted behind our back). */
+static void ns_forget(struct net_conv *c, const char *ns)
+{
+	char path[512], r_prefix[16];
+	snprintf(path, sizeof(path), "%s/applied/%s", c->h.state_dir, ns);
+	unlink(path);
+	snprintf(r_prefix, sizeof(r_prefix), "%s-r-", c->h.prefix);
+	if (!strncmp(ns, r_prefix, strlen(r_prefix))) {
+		snprintf(path, sizeof(path), "%s/nft/%s.nft", c->h.state_dir,
+		         ns + strlen(r_prefix));
+		unlink(path);
+	}
+}
+
 static void add_links(struct net_conv *c, struct net_conv_stats *st, int *rc, char *err,
                       size_t errlen)
 {
@@ -368,8 +384,10 @@ static void add_links(struct net_conv *c, struct net_conv_stats *st, int *rc, ch
 			r = net_priv_netns(c->priv, NET_NETNS_FORWARD, c->plan.ns[i].name, e,
 			                   sizeof(e));
 		first_err(rc, r, err, errlen, c->plan.ns[i].name, e);
-		if (r == 0)
+		if (r == 0) {
 			st->ns_added++;
+			ns_forget(c, c->plan.ns[i].name);
+		}
 	}
 	for (int i = 0; i < c->plan.n_links; i++) {
 		const struct net_link *l = &c->plan.links[i];
@@ -479,6 +497,28 @@ static void fdb_converge(struct net_conv *c, int *rc, char *err, size_t errlen)
 		free(want);
 }
 
+/* Gratuitous ARP for each address of router namespace ns that was not applied
+ * before (before: "\n" + the applied lines): a neighbour holding the address with
+ * an old MAC (another router had the floating IP, the gateway port was rebuilt
+ * with a new MAC) learns the new one now. A failure is logged, not the sync's. */
+static void announce(struct net_conv *c, const char *ns, const char *before)
+{
+	char e[PRIV_ERR_MAX], ip[16], line[128];
+	for (int a = 0; a < c->plan.n_addrs; a++) {
+		const struct net_addr *x = &c->plan.addrs[a];
+		if (strcmp(x->ns, ns) || !strcmp(x->dev, "lo"))
+			continue;
+		snprintf(line, sizeof(line), "\naddr %s %s %d\n", x->dev, net_ip_str(x->a.addr, ip),
+		         x->a.len);
+		if (strstr(before, line))
+			continue;
+		if (net_priv_garp(c->priv, ns, x->dev, x->a.addr, e, sizeof(e)) < 0)
+			log_warn("converge: gratuitous ARP of %s in %s: %s", ip, ns, e);
+		else
+			log_debug("converge: gratuitous ARP of %s on %s in %s", ip, x->dev, ns);
+	}
+}
+
 /* Addresses and routes inside each namespace: the desired lines against the ones
  * applied before (remembered in <state_dir>/applied/<ns>). */
 static void ns_inside(struct net_conv *c, int *rc, char *err, size_t errlen)
@@ -512,6 +552,7 @@ static void ns_inside(struct net_conv *c, int *rc, char *err, size_t errlen)
 			continue;
 		}
 		int r = 0;
+		char *before = xasprintf("\n%s", had ? had : "");
 		/* remove what was applied and is no longer wanted */
 		for (char *line = had ? strtok(had, "\n") : NULL; line; line = strtok(NULL, "\n")) {
 			char dev[NET_IFNAME_MAX], ip[16];
@@ -544,6 +585,9 @@ static void ns_inside(struct net_conv *c, int *rc, char *err, size_t errlen)
 				first_err(rc, r, err, errlen, ns, e);
 				failed |= r < 0;
 			}
+		if (c->plan.ns[i].kind == NET_NS_ROUTER)
+			announce(c, ns, before);
+		free(before);
 		if (!failed && fs_write_atomic(path, want, strlen(want), 0600) < 0)
 			log_warn("converge: %s: cannot remember what was applied", path);
 		free(want);
