@@ -651,6 +651,34 @@ static void find_dnsmasq(struct net_conv *c, pid_t pid, const char *iface, void 
 		f->pid = pid;
 }
 
+/* Drops the leases that conflict with the new hosts file (net_gen_dnsmasq_leases)
+ * from network id's lease file: dnsmasq (pid, 0 = not running) is stopped first,
+ * since it keeps its leases in memory and reads the file only when it starts; the
+ * caller starts it again. 1 when it stopped dnsmasq or rewrote the file, else 0. */
+static int leases_prune(struct net_conv *c, const char *id, const char *hosts, pid_t pid,
+                        const char *iface, int *rc, char *err, size_t errlen)
+{
+	char path[512], e[PRIV_ERR_MAX];
+	snprintf(path, sizeof(path), "%s/dhcp/%s/leases", c->h.state_dir, id);
+	char *had = fs_read(path, 1 << 20, NULL);
+	char *keep = had ? net_gen_dnsmasq_leases(had, hosts) : NULL;
+	free(had);
+	if (!keep)
+		return 0;
+	if (pid) {
+		int r = net_priv_dnsmasq_stop(c->priv, pid, iface, e, sizeof(e));
+		first_err(rc, r, err, errlen, "dnsmasq stop", e);
+		usleep(20 * 1000); /* the killed one lets go of its socket and file */
+	}
+	if (fs_write_atomic(path, keep, strlen(keep), 0644) < 0)
+		log_warn("converge: %s: cannot drop conflicting leases", path);
+	else
+		log_info("converge: %s: dropped leases of addresses or MACs given to other ports",
+		         path);
+	free(keep);
+	return 1;
+}
+
 static void dhcp_converge(struct net_conv *c, const struct net_model *m, struct net_conv_stats *st,
                           int *rc, char *err, size_t errlen)
 {
@@ -669,10 +697,15 @@ static void dhcp_converge(struct net_conv *c, const struct net_model *m, struct 
 		snprintf(rel, sizeof(rel), "dhcp/%s/dnsmasq.conf", id);
 		int conf_changed = file_update(c, rel, conf);
 		free(conf);
-		free(hosts);
 		net_name(&c->h, 'e', id, iface);
 		struct find_arg f = {iface, 0};
 		dnsmasq_each(c, find_dnsmasq, &f);
+		if (hosts_changed > 0 &&
+		    leases_prune(c, id, hosts, f.pid, iface, rc, err, errlen)) {
+			st->dnsmasq_stopped += f.pid != 0;
+			f.pid = 0;
+		}
+		free(hosts);
 		if (f.pid && conf_changed) {
 			int r = net_priv_dnsmasq_stop(c->priv, f.pid, iface, e, sizeof(e));
 			first_err(rc, r, err, errlen, "dnsmasq stop", e);

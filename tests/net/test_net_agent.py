@@ -195,6 +195,38 @@ def test_dhcp_leases_known_macs_only(env):
     assert udhcpc(stranger) == []
 
 
+def test_replugged_port_and_reused_address_lease_again(env):
+    """A port unplugged and plugged again (its host entry gone and back) leases its
+    address again; so does a new port (another MAC) that gets the address a deleted
+    port had, although dnsmasq still holds the old port's lease for it."""
+    p4, p5, mac4, mac5, ip4 = uid(), uid(), "fa:16:3e:00:00:08", "fa:16:3e:00:00:09", "10.77.1.8"
+    vm = env.vm("vm4", tap_of(p4), mac4)
+
+    def doc(pid=None, mac=None):
+        d = full(env, web_port=None)
+        if pid:
+            d["ports"].append(port(pid, mac, ip4, [SG_DEF]))
+            d["networks"][0]["dhcp"]["hosts"].append(
+                {"mac": mac, "ip_address": ip4, "hostname": "vm4"})
+        return d
+
+    env.apply(doc(p4, mac4))
+    assert udhcpc(vm)[:1] == [ip4], env.log()[-1500:]
+    env.apply(doc())
+    assert udhcpc(vm) == []
+    env.apply(doc(p4, mac4))
+    assert udhcpc(vm)[:1] == [ip4], env.log()[-1500:]
+    # the port deleted, its address given to a new port with another MAC
+    env.apply(doc())
+    sh("ip", "link", "set", tap_of(p4), "down")
+    sh("ip", "link", "set", tap_of(p4), "name", tap_of(p5))
+    env.test_links.append(tap_of(p5))
+    sh("ip", "-n", vm, "link", "set", "eth0", "address", mac5)
+    env.apply(doc(p5, mac5))
+    assert udhcpc(vm)[:1] == [ip4], env.log()[-1500:]
+    env.apply(full(env, web_port=None))  # as the tests before left it
+
+
 def test_same_group_reaches_and_spoofing_is_dropped(env):
     l = Listener(env.vm2, 7000)
     try:
