@@ -421,6 +421,10 @@ static void add_links(struct net_conv *c, struct net_conv_stats *st, int *rc, ch
 			st->links_set += r == 0;
 		}
 		if (fresh && l->kind == NET_LINK_VETH) {
+			/* a new link has no addresses: all of its namespace's are applied */
+			char path[512];
+			snprintf(path, sizeof(path), "%s/applied/%s", c->h.state_dir, l->peer_ns);
+			unlink(path);
 			struct net_priv_link req = {.up = 1};
 			snprintf(req.name, sizeof(req.name), "%s", l->peer);
 			snprintf(req.ns, sizeof(req.ns), "%s", l->peer_ns);
@@ -497,6 +501,15 @@ static void fdb_converge(struct net_conv *c, int *rc, char *err, size_t errlen)
 		free(want);
 }
 
+/* "\naddr <dev> <ip> <len>\n": an address as the applied file has it, between the
+ * newlines that make a strstr() in "\n" + that file match whole lines only. */
+static const char *addr_line(const struct net_addr *x, char line[128])
+{
+	char ip[16];
+	snprintf(line, 128, "\naddr %s %s %d\n", x->dev, net_ip_str(x->a.addr, ip), x->a.len);
+	return line;
+}
+
 /* Gratuitous ARP for each address of router namespace ns that was not applied
  * before (before: "\n" + the applied lines): a neighbour holding the address with
  * an old MAC (another router had the floating IP, the gateway port was rebuilt
@@ -508,10 +521,9 @@ static void announce(struct net_conv *c, const char *ns, const char *before)
 		const struct net_addr *x = &c->plan.addrs[a];
 		if (strcmp(x->ns, ns) || !strcmp(x->dev, "lo"))
 			continue;
-		snprintf(line, sizeof(line), "\naddr %s %s %d\n", x->dev, net_ip_str(x->a.addr, ip),
-		         x->a.len);
-		if (strstr(before, line))
+		if (strstr(before, addr_line(x, line)))
 			continue;
+		net_ip_str(x->a.addr, ip);
 		if (net_priv_garp(c->priv, ns, x->dev, x->a.addr, e, sizeof(e)) < 0)
 			log_warn("converge: gratuitous ARP of %s in %s: %s", ip, ns, e);
 		else
@@ -523,7 +535,7 @@ static void announce(struct net_conv *c, const char *ns, const char *before)
  * applied before (remembered in <state_dir>/applied/<ns>). */
 static void ns_inside(struct net_conv *c, int *rc, char *err, size_t errlen)
 {
-	char e[PRIV_ERR_MAX], path[512];
+	char e[PRIV_ERR_MAX], path[512], al[128];
 	for (int i = 0; i < c->plan.n_ns; i++) {
 		const char *ns = c->plan.ns[i].name;
 		char *want = xstrdup(""), *t;
@@ -571,7 +583,8 @@ static void ns_inside(struct net_conv *c, int *rc, char *err, size_t errlen)
 		free(had);
 		int failed = 0;
 		for (int a = 0; a < c->plan.n_addrs; a++)
-			if (!strcmp(c->plan.addrs[a].ns, ns)) {
+			if (!strcmp(c->plan.addrs[a].ns, ns) &&
+			    !strstr(before, addr_line(&c->plan.addrs[a], al))) {
 				r = net_priv_addr(c->priv, ns, c->plan.addrs[a].dev,
 				                  c->plan.addrs[a].a.addr, c->plan.addrs[a].a.len,
 				                  0, e, sizeof(e));

@@ -414,6 +414,17 @@ def test_new_addresses_are_announced_by_gratuitous_arp(env):
     l = Listener(env.vm2, 8080)
     try:
         assert tcp_ok(env.out, FIP, 8080)
+        # the gateway link deleted behind nubo-net's back: the next converge makes it
+        # again with its addresses (the namespace's applied file no longer counts),
+        # and announces them with the new MAC
+        gw = env.prefix + "g" + ROUTER.replace("-", "")[:10]
+        sh("ip", "link", "del", gw)
+        sh("ip", "neigh", "replace", FIP, "lladdr", wrong, "dev", "eth0", "nud", "stale",
+           ns=env.out)
+        env.apply(full(env, web_port=8080))
+        _, _, mac3 = router_gateway(env)
+        assert mac3 != mac2 and wait_neigh(env.out, FIP, mac3) == mac3
+        assert tcp_ok(env.out, FIP, 8080)
     finally:
         l.close()
 
