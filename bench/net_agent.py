@@ -15,6 +15,9 @@ Prints key=value lines (medians over N rounds, default 5):
   rule_change_agent_ms  converge of a document with one security group rule more
   rule_change_wall_ms   document written -> the port answers
   rule_change_nft_transactions  nft -f runs for the rule change (the issue: one)
+  port_wired_step_<step>_ms, fip_live_step_<step>_ms  the agent time of those two
+                        converges per step (read, remove, add, fdb, namespaces, nft,
+                        dhcp; namespaces includes the gratuitous ARPs of a new address)
 The agent times are what nubo-net logs ("converged generation N in X ms")."""
 import os
 import statistics
@@ -33,6 +36,14 @@ def wait_tcp(ns, ip, port, limit=10):
         if T.tcp_ok(ns, ip, port, timeout=1):
             return
     raise RuntimeError("no answer from %s:%d" % (ip, port))
+
+
+def steps(a):
+    """The last converge's time per step (nubo-net's debug line "converge steps (ms):
+    read 1, remove 2, ..."): where the agent time goes."""
+    line = [x for x in a.log().splitlines() if "converge steps (ms):" in x][-1]
+    return {k: float(v) for k, v in (p.strip().rsplit(" ", 1)
+                                     for p in line.split("converge steps (ms):")[1].split(","))}
 
 
 def main():
@@ -58,6 +69,8 @@ def main():
             t0 = time.time()
             r["port_wired_agent_ms"].append(a.apply(doc))
             r["port_wired_wall_ms"].append((time.time() - t0) * 1e3)
+            for k, v in steps(a).items():
+                r.setdefault("port_wired_step_%s_ms" % k, []).append(v)
             assert os.path.exists("/sys/class/net/" + tap_of(pid))
             a.apply(base)
             # a security group rule more (the floating IP is there already)
@@ -76,6 +89,8 @@ def main():
                                                          with_p3=False)))
             wait_tcp(a.out, T.FIP, 8080)
             r["fip_live_wall_ms"].append((time.time() - t1) * 1e3)
+            for k, v in steps(a).items():
+                r.setdefault("fip_live_step_%s_ms" % k, []).append(v)
             a.apply(base)
         listener.close()
     finally:

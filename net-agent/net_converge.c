@@ -353,6 +353,22 @@ static void remove_extra(struct net_conv *c, struct net_conv_stats *st, int *rc,
 
 /* ---- adding -------------------------------------------------------------------------------- */
 
+/* A namespace made now holds nothing: forget what was applied inside one of that
+ * name before (its addresses, a router's NAT table), so that all of it is applied
+ * (the router deleted and added again, the namespace deleted behind our back). */
+static void ns_forget(struct net_conv *c, const char *ns)
+{
+	char path[512], r_prefix[16];
+	snprintf(path, sizeof(path), "%s/applied/%s", c->h.state_dir, ns);
+	unlink(path);
+	snprintf(r_prefix, sizeof(r_prefix), "%s-r-", c->h.prefix);
+	if (!strncmp(ns, r_prefix, strlen(r_prefix))) {
+		snprintf(path, sizeof(path), "%s/nft/%s.nft", c->h.state_dir,
+		         ns + strlen(r_prefix));
+		unlink(path);
+	}
+}
+
 static void add_links(struct net_conv *c, struct net_conv_stats *st, int *rc, char *err,
                       size_t errlen)
 {
@@ -368,8 +384,10 @@ static void add_links(struct net_conv *c, struct net_conv_stats *st, int *rc, ch
 			r = net_priv_netns(c->priv, NET_NETNS_FORWARD, c->plan.ns[i].name, e,
 			                   sizeof(e));
 		first_err(rc, r, err, errlen, c->plan.ns[i].name, e);
-		if (r == 0)
+		if (r == 0) {
 			st->ns_added++;
+			ns_forget(c, c->plan.ns[i].name);
+		}
 	}
 	for (int i = 0; i < c->plan.n_links; i++) {
 		const struct net_link *l = &c->plan.links[i];
@@ -403,6 +421,10 @@ static void add_links(struct net_conv *c, struct net_conv_stats *st, int *rc, ch
 			st->links_set += r == 0;
 		}
 		if (fresh && l->kind == NET_LINK_VETH) {
+			/* a new link has no addresses: all of its namespace's are applied */
+			char path[512];
+			snprintf(path, sizeof(path), "%s/applied/%s", c->h.state_dir, l->peer_ns);
+			unlink(path);
 			struct net_priv_link req = {.up = 1};
 			snprintf(req.name, sizeof(req.name), "%s", l->peer);
 			snprintf(req.ns, sizeof(req.ns), "%s", l->peer_ns);
@@ -479,11 +501,41 @@ static void fdb_converge(struct net_conv *c, int *rc, char *err, size_t errlen)
 		free(want);
 }
 
+/* "\naddr <dev> <ip> <len>\n": an address as the applied file has it, between the
+ * newlines that make a strstr() in "\n" + that file match whole lines only. */
+static const char *addr_line(const struct net_addr *x, char line[128])
+{
+	char ip[16];
+	snprintf(line, 128, "\naddr %s %s %d\n", x->dev, net_ip_str(x->a.addr, ip), x->a.len);
+	return line;
+}
+
+/* Gratuitous ARP for each address of router namespace ns that was not applied
+ * before (before: "\n" + the applied lines): a neighbour holding the address with
+ * an old MAC (another router had the floating IP, the gateway port was rebuilt
+ * with a new MAC) learns the new one now. A failure is logged, not the sync's. */
+static void announce(struct net_conv *c, const char *ns, const char *before)
+{
+	char e[PRIV_ERR_MAX], ip[16], line[128];
+	for (int a = 0; a < c->plan.n_addrs; a++) {
+		const struct net_addr *x = &c->plan.addrs[a];
+		if (strcmp(x->ns, ns) || !strcmp(x->dev, "lo"))
+			continue;
+		if (strstr(before, addr_line(x, line)))
+			continue;
+		net_ip_str(x->a.addr, ip);
+		if (net_priv_garp(c->priv, ns, x->dev, x->a.addr, e, sizeof(e)) < 0)
+			log_warn("converge: gratuitous ARP of %s in %s: %s", ip, ns, e);
+		else
+			log_debug("converge: gratuitous ARP of %s on %s in %s", ip, x->dev, ns);
+	}
+}
+
 /* Addresses and routes inside each namespace: the desired lines against the ones
  * applied before (remembered in <state_dir>/applied/<ns>). */
 static void ns_inside(struct net_conv *c, int *rc, char *err, size_t errlen)
 {
-	char e[PRIV_ERR_MAX], path[512];
+	char e[PRIV_ERR_MAX], path[512], al[128];
 	for (int i = 0; i < c->plan.n_ns; i++) {
 		const char *ns = c->plan.ns[i].name;
 		char *want = xstrdup(""), *t;
@@ -512,6 +564,7 @@ static void ns_inside(struct net_conv *c, int *rc, char *err, size_t errlen)
 			continue;
 		}
 		int r = 0;
+		char *before = xasprintf("\n%s", had ? had : "");
 		/* remove what was applied and is no longer wanted */
 		for (char *line = had ? strtok(had, "\n") : NULL; line; line = strtok(NULL, "\n")) {
 			char dev[NET_IFNAME_MAX], ip[16];
@@ -530,7 +583,8 @@ static void ns_inside(struct net_conv *c, int *rc, char *err, size_t errlen)
 		free(had);
 		int failed = 0;
 		for (int a = 0; a < c->plan.n_addrs; a++)
-			if (!strcmp(c->plan.addrs[a].ns, ns)) {
+			if (!strcmp(c->plan.addrs[a].ns, ns) &&
+			    !strstr(before, addr_line(&c->plan.addrs[a], al))) {
 				r = net_priv_addr(c->priv, ns, c->plan.addrs[a].dev,
 				                  c->plan.addrs[a].a.addr, c->plan.addrs[a].a.len,
 				                  0, e, sizeof(e));
@@ -544,6 +598,9 @@ static void ns_inside(struct net_conv *c, int *rc, char *err, size_t errlen)
 				first_err(rc, r, err, errlen, ns, e);
 				failed |= r < 0;
 			}
+		if (c->plan.ns[i].kind == NET_NS_ROUTER)
+			announce(c, ns, before);
+		free(before);
 		if (!failed && fs_write_atomic(path, want, strlen(want), 0600) < 0)
 			log_warn("converge: %s: cannot remember what was applied", path);
 		free(want);
@@ -607,6 +664,34 @@ static void find_dnsmasq(struct net_conv *c, pid_t pid, const char *iface, void 
 		f->pid = pid;
 }
 
+/* Drops the leases that conflict with the new hosts file (net_gen_dnsmasq_leases)
+ * from network id's lease file: dnsmasq (pid, 0 = not running) is stopped first,
+ * since it keeps its leases in memory and reads the file only when it starts; the
+ * caller starts it again. 1 when it stopped dnsmasq or rewrote the file, else 0. */
+static int leases_prune(struct net_conv *c, const char *id, const char *hosts, pid_t pid,
+                        const char *iface, int *rc, char *err, size_t errlen)
+{
+	char path[512], e[PRIV_ERR_MAX];
+	snprintf(path, sizeof(path), "%s/dhcp/%s/leases", c->h.state_dir, id);
+	char *had = fs_read(path, 1 << 20, NULL);
+	char *keep = had ? net_gen_dnsmasq_leases(had, hosts) : NULL;
+	free(had);
+	if (!keep)
+		return 0;
+	if (pid) {
+		int r = net_priv_dnsmasq_stop(c->priv, pid, iface, e, sizeof(e));
+		first_err(rc, r, err, errlen, "dnsmasq stop", e);
+		usleep(20 * 1000); /* the killed one lets go of its socket and file */
+	}
+	if (fs_write_atomic(path, keep, strlen(keep), 0644) < 0)
+		log_warn("converge: %s: cannot drop conflicting leases", path);
+	else
+		log_info("converge: %s: dropped leases of addresses or MACs given to other ports",
+		         path);
+	free(keep);
+	return 1;
+}
+
 static void dhcp_converge(struct net_conv *c, const struct net_model *m, struct net_conv_stats *st,
                           int *rc, char *err, size_t errlen)
 {
@@ -625,10 +710,15 @@ static void dhcp_converge(struct net_conv *c, const struct net_model *m, struct 
 		snprintf(rel, sizeof(rel), "dhcp/%s/dnsmasq.conf", id);
 		int conf_changed = file_update(c, rel, conf);
 		free(conf);
-		free(hosts);
 		net_name(&c->h, 'e', id, iface);
 		struct find_arg f = {iface, 0};
 		dnsmasq_each(c, find_dnsmasq, &f);
+		if (hosts_changed > 0 &&
+		    leases_prune(c, id, hosts, f.pid, iface, rc, err, errlen)) {
+			st->dnsmasq_stopped += f.pid != 0;
+			f.pid = 0;
+		}
+		free(hosts);
 		if (f.pid && conf_changed) {
 			int r = net_priv_dnsmasq_stop(c->priv, f.pid, iface, e, sizeof(e));
 			first_err(rc, r, err, errlen, "dnsmasq stop", e);

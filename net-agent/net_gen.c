@@ -139,6 +139,60 @@ char *net_gen_dnsmasq_hosts(const struct net_host *h, const struct net_model *m,
 	return gb_done(&b);
 }
 
+/* 1 when a line of hosts ("mac,ip[,...]") names mac with another IP or ip with
+ * another MAC. */
+static int lease_conflicts(const char *hosts, const char *mac, const char *ip)
+{
+	for (const char *p = hosts; p && *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+		char line[256], *hip, *end;
+		if (n < sizeof(line)) {
+			memcpy(line, p, n);
+			line[n] = '\0';
+			if ((hip = strchr(line, ',')) != NULL) {
+				*hip++ = '\0';
+				if ((end = strchr(hip, ',')) != NULL)
+					*end = '\0';
+				int same_mac = !strcasecmp(line, mac), same_ip = !strcmp(hip, ip);
+				if (same_mac != same_ip)
+					return 1;
+			}
+		}
+		p = nl ? nl + 1 : NULL;
+	}
+	return 0;
+}
+
+char *net_gen_dnsmasq_leases(const char *leases, const char *hosts)
+{
+	struct gbuf b = {0};
+	int dropped = 0;
+	for (const char *p = leases; p && *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+		char line[512], mac[32], ip[64];
+		/* "<expiry> <mac> <ip> <hostname> <client id>"; other lines are kept */
+		if (n < sizeof(line)) {
+			memcpy(line, p, n);
+			line[n] = '\0';
+			if (sscanf(line, "%*s %31s %63s", mac, ip) == 2 &&
+			    lease_conflicts(hosts, mac, ip)) {
+				dropped++;
+				p = nl ? nl + 1 : NULL;
+				continue;
+			}
+		}
+		gb_add(&b, "%.*s\n", (int)n, p);
+		p = nl ? nl + 1 : NULL;
+	}
+	if (!dropped) {
+		free(gb_done(&b));
+		return NULL;
+	}
+	return gb_done(&b);
+}
+
 /* ---- nft: the host --------------------------------------------------------------- */
 
 /* "{ a, b/24, ... }" of the port's fixed IPs and allowed pairs (and 0.0.0.0 with zero) */

@@ -25,6 +25,13 @@
  * subnet with DHCP. */
 char *net_gen_dnsmasq_conf(const struct net_host *h, const struct net_model *m, int ni);
 char *net_gen_dnsmasq_hosts(const struct net_host *h, const struct net_model *m, int ni);
+/* dnsmasq's lease file text without the leases that conflict with hosts (a hosts
+ * file of net_gen_dnsmasq_hosts): a lease of a host's IP to another MAC, or of a
+ * host's MAC to another IP. dnsmasq will not hand a configured address that is
+ * leased to another client ("not using configured address ... because it is leased
+ * to ..."), so a port that gets the address of a deleted port would get none until
+ * the old lease expired. Owned; NULL when no lease conflicts (nothing to do). */
+char *net_gen_dnsmasq_leases(const char *leases, const char *hosts);
 /* The ruleset of the host's root namespace (owned): tables bridge <prefix>_as and
  * inet <prefix>_sg, each declared, deleted and redeclared so one nft -f swaps it. */
 char *net_gen_nft_host(const struct net_host *h, const struct net_model *m);

@@ -19,6 +19,7 @@
 #include <sched.h>
 #include <sys/socket.h>
 
+#include "net_garp.h"
 #include "proc.h"
 
 #define IP_BIN "ip"
@@ -657,6 +658,27 @@ static int meta_check(const struct priv_helper *h, const void *req, char *err, s
 	return 0;
 }
 
+int net_priv_garp_ok(const struct net_priv_ctx *ctx, const struct net_priv_garp *r, char *err,
+                     size_t errlen)
+{
+	if (!priv_str_ok(r->ns, sizeof(r->ns)) || !net_priv_ns_ok(ctx->prefix, r->ns) ||
+	    !priv_str_ok(r->dev, sizeof(r->dev)) || !net_ifname_ok(r->dev) ||
+	    !has_prefix(r->dev, ctx->prefix) || !r->addr || r->addr == 0xffffffffu)
+		FAIL(-EPERM, "bad gratuitous ARP request");
+	return 0;
+}
+
+static int garp_check(const struct priv_helper *h, const void *req, char *err, size_t errlen)
+{
+	return net_priv_garp_ok(priv_data(h), req, err, errlen);
+}
+
+static int garp_run(struct priv_helper *h, const void *req, struct priv_reply *rep)
+{
+	const struct net_priv_garp *r = req;
+	return net_garp_send(r->ns, r->dev, r->addr, rep->err, sizeof(rep->err));
+}
+
 const struct priv_op net_priv_ops[] = {
     {NET_PRIV_LINK_ADD, "link_add", sizeof(struct net_priv_link), link_add_check, link_add_run},
     {NET_PRIV_LINK_DEL, "link_del", sizeof(struct net_priv_link), link_del_check, link_del_run},
@@ -672,6 +694,7 @@ const struct priv_op net_priv_ops[] = {
      dnsmasq_stop_run},
     {NET_PRIV_META_LISTEN, "meta_listen", sizeof(struct net_priv_netns), meta_check,
      meta_listen_run},
+    {NET_PRIV_GARP, "garp", sizeof(struct net_priv_garp), garp_check, garp_run},
 };
 const size_t net_priv_n_ops = sizeof(net_priv_ops) / sizeof(net_priv_ops[0]);
 
@@ -760,4 +783,13 @@ int net_priv_meta_listen(struct priv *p, const char *ns, char *err, size_t errle
 	if (rc < 0)
 		return rc;
 	return n == 1 ? fd : -EPROTO;
+}
+
+int net_priv_garp(struct priv *p, const char *ns, const char *dev, uint32_t addr, char *err,
+                  size_t errlen)
+{
+	struct net_priv_garp r = {.addr = addr};
+	snprintf(r.ns, sizeof(r.ns), "%s", ns);
+	snprintf(r.dev, sizeof(r.dev), "%s", dev);
+	return call(p, NET_PRIV_GARP, &r, sizeof(r), err, errlen);
 }

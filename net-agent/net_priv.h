@@ -29,6 +29,7 @@ enum net_priv_type {
 	NET_PRIV_DNSMASQ_START,              /* struct net_priv_file -> int32_t pid */
 	NET_PRIV_DNSMASQ_STOP,               /* struct net_priv_stop */
 	NET_PRIV_META_LISTEN,                /* struct net_priv_netns -> a listening fd */
+	NET_PRIV_GARP,                       /* struct net_priv_garp */
 };
 
 #define NET_ALIAS_PREFIX "nubo-net:" /* + the name prefix: IFLA_IFALIAS of Nubo's links */
@@ -86,6 +87,14 @@ struct net_priv_stop {
 	char iface[NET_IFNAME_MAX]; /* the pid must be a dnsmasq serving this interface */
 };
 
+/* Gratuitous ARP of addr (host order) out of dev inside router namespace ns
+ * (net_garp.h): dev must carry the prefix, ns must be Nubo's. */
+struct net_priv_garp {
+	char ns[NET_NS_MAX];
+	char dev[NET_IFNAME_MAX];
+	uint32_t addr;
+};
+
 /* What the helper's rows read (borrowed). */
 struct net_priv_ctx {
 	const char *prefix;     /* name prefix: every name it touches starts with it */
@@ -121,6 +130,9 @@ int net_priv_ns_ok(const char *prefix, const char *ns);
  * and its user and file paths are the ones ctx allows; else -EPERM with err. */
 int net_priv_dnsmasq_conf_ok(const struct net_priv_ctx *ctx, const char *text, char *err,
                              size_t errlen);
+/* 0 when the helper may send r's gratuitous ARP for ctx, else -EPERM with err. */
+int net_priv_garp_ok(const struct net_priv_ctx *ctx, const struct net_priv_garp *r, char *err,
+                     size_t errlen);
 
 /* ---- worker side -------------------------------------------------------------------- */
 
@@ -138,5 +150,8 @@ int net_priv_dnsmasq_stop(struct priv *p, pid_t pid, const char *iface, char *er
 /* A TCP socket listening on 169.254.169.254:80 inside namespace ns (the address is on
  * its lo): the fd (owned, O_CLOEXEC) or a negative errno. */
 int net_priv_meta_listen(struct priv *p, const char *ns, char *err, size_t errlen);
+/* Announces addr on dev inside ns (one ARP request and one reply, see net_garp.h). */
+int net_priv_garp(struct priv *p, const char *ns, const char *dev, uint32_t addr, char *err,
+                  size_t errlen);
 
 #endif

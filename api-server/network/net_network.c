@@ -368,6 +368,8 @@ static const struct {
     {"subnet_allocation", "Subnet Allocation", "Enables allocation of subnets from a subnet pool"},
     {"stateful-security-group", "Stateful security group",
      "Indicates if the security group is stateful or not"},
+    {"service-type", "Neutron Service Type Management",
+     "API for retrieving service providers for Neutron advanced services"},
 };
 
 static json_t *extension_json(size_t i)
@@ -412,6 +414,13 @@ static void agent_list(struct req *r, struct resp *w)
 	resp_json(w, 200, json_pack("{s:[]}", "agents"));
 }
 
+/* Neutron lists the drivers configured for its advanced services here; Nubo has
+ * none to choose from (routers are nubo-net's, one kind), so the list is empty. */
+static void service_provider_list(struct req *r, struct resp *w)
+{
+	resp_json(w, 200, json_pack("{s:[]}", "service_providers"));
+}
+
 static const struct httpd_route network_route_list[] = {
     {"GET", "/network/v2.0/agents", agent_list, POL_NETWORK_READ, 0},
     {"GET", "/network", network_root, POL_PUBLIC, 0},
@@ -419,6 +428,7 @@ static const struct httpd_route network_route_list[] = {
     {"GET", "/network/v2.0/extensions", extension_list, POL_NETWORK_READ, 0},
     {"GET", "/network/v2.0/extensions/{}", extension_show, POL_NETWORK_READ, 0},
     {"GET", "/network/v2.0/availability_zones", availability_zone_list, POL_NETWORK_READ, 0},
+    {"GET", "/network/v2.0/service-providers", service_provider_list, POL_NETWORK_READ, 0},
     {"GET", "/network/v2.0/networks", network_list, POL_NETWORK_READ, 0},
     {"POST", "/network/v2.0/networks", network_create, POL_NETWORK_WRITE, 0},
     {"GET", "/network/v2.0/networks/{}", network_show, POL_NETWORK_READ, 0},

@@ -47,6 +47,9 @@ def test_versions_catalog_and_extensions(stack, os_cli, http):
     assert any(z["Zone Name"] == "nova" for z in azs)
     public = os_cli("network", "show", "public")
     assert public["router:external"] is True and public["shared"] is True
+    # service-type: no advanced-service drivers to choose from, an empty list
+    assert "service-type" in exts
+    assert os_cli("network", "service", "provider", "list") == []
 
 
 def test_network_subnet_port_crud(os_cli, os_run):

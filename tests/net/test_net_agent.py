@@ -3,6 +3,7 @@ A standalone nubo-net (tests/net/netlib.py) converges to documents of
 docs/netstate.md; fake VMs are namespaces behind veths named as the ports' taps.
 The tests run in order on one agent (module fixture) and need root, nft, dnsmasq,
 busybox (udhcpc) and socat. Run: tests/net/run.sh."""
+import json
 import os
 import random
 import subprocess
@@ -194,6 +195,38 @@ def test_dhcp_leases_known_macs_only(env):
     assert udhcpc(stranger) == []
 
 
+def test_replugged_port_and_reused_address_lease_again(env):
+    """A port unplugged and plugged again (its host entry gone and back) leases its
+    address again; so does a new port (another MAC) that gets the address a deleted
+    port had, although dnsmasq still holds the old port's lease for it."""
+    p4, p5, mac4, mac5, ip4 = uid(), uid(), "fa:16:3e:00:00:08", "fa:16:3e:00:00:09", "10.77.1.8"
+    vm = env.vm("vm4", tap_of(p4), mac4)
+
+    def doc(pid=None, mac=None):
+        d = full(env, web_port=None)
+        if pid:
+            d["ports"].append(port(pid, mac, ip4, [SG_DEF]))
+            d["networks"][0]["dhcp"]["hosts"].append(
+                {"mac": mac, "ip_address": ip4, "hostname": "vm4"})
+        return d
+
+    env.apply(doc(p4, mac4))
+    assert udhcpc(vm)[:1] == [ip4], env.log()[-1500:]
+    env.apply(doc())
+    assert udhcpc(vm) == []
+    env.apply(doc(p4, mac4))
+    assert udhcpc(vm)[:1] == [ip4], env.log()[-1500:]
+    # the port deleted, its address given to a new port with another MAC
+    env.apply(doc())
+    sh("ip", "link", "set", tap_of(p4), "down")
+    sh("ip", "link", "set", tap_of(p4), "name", tap_of(p5))
+    env.test_links.append(tap_of(p5))
+    sh("ip", "-n", vm, "link", "set", "eth0", "address", mac5)
+    env.apply(doc(p5, mac5))
+    assert udhcpc(vm)[:1] == [ip4], env.log()[-1500:]
+    env.apply(full(env, web_port=None))  # as the tests before left it
+
+
 def test_same_group_reaches_and_spoofing_is_dropped(env):
     l = Listener(env.vm2, 7000)
     try:
@@ -211,6 +244,52 @@ def test_same_group_reaches_and_spoofing_is_dropped(env):
         sh("ip", "link", "set", "eth0", "address", MAC1, ns=env.vm1)
         assert tcp_ok(env.vm1, IP2, 7000)
     finally:
+        l.close()
+
+
+def test_port_security_off_and_allowed_pairs_let_a_spoofed_source_through(env):
+    """What test_same_group_reaches_and_spoofing_is_dropped refuses, the port's own
+    settings allow: an allowed address pair (that address only) and port security off
+    (any address and MAC). vm2's web rule admits anyone on 7000, so only vm1's
+    anti-spoofing decides."""
+    spoof, other, mac = "10.77.1.50", "10.77.1.51", "fa:16:3e:00:00:99"
+
+    def from_addr(src):
+        sh("ip", "neigh", "flush", "all", ns=env.vm2)
+        p = sh("socat", "-t", "5", "-T", "5", "-",
+               "TCP:%s:7000,bind=%s,connect-timeout=5" % (IP2, src),
+               ns=env.vm1, check=False, input="x\n", timeout=20)
+        return p.returncode == 0 and "x" in p.stdout
+
+    def doc(pairs=(), security=True):
+        d = full(env, web_port=7000)
+        d["ports"][0]["allowed_address_pairs"] = list(pairs)
+        if not security:
+            d["ports"][0]["port_security_enabled"] = False
+            d["ports"][0]["security_groups"] = []
+        return d
+
+    l = Listener(env.vm2, 7000)
+    try:
+        sh("ip", "addr", "add", spoof + "/24", "dev", "eth0", ns=env.vm1)
+        sh("ip", "addr", "add", other + "/24", "dev", "eth0", ns=env.vm1)
+        env.apply(doc())
+        assert from_addr(IP1) and not from_addr(spoof)
+        env.apply(doc(pairs=[{"ip_address": spoof + "/32"}]))
+        assert from_addr(spoof), env.log()[-1500:]
+        assert not from_addr(other)
+        env.apply(doc(security=False))
+        assert from_addr(spoof) and from_addr(other)
+        sh("ip", "link", "set", "eth0", "address", mac, ns=env.vm1)
+        assert from_addr(other)
+        sh("ip", "link", "set", "eth0", "address", MAC1, ns=env.vm1)
+        env.apply(doc())
+        assert not from_addr(spoof) and not from_addr(other) and from_addr(IP1)
+    finally:
+        sh("ip", "link", "set", "eth0", "address", MAC1, ns=env.vm1, check=False)
+        for a in (spoof, other):
+            sh("ip", "addr", "del", a + "/24", "dev", "eth0", ns=env.vm1, check=False)
+        env.apply(full(env, web_port=None))  # as the tests before left it
         l.close()
 
 
@@ -277,6 +356,74 @@ def test_router_snat_and_floating_ip(env):
         env.apply(full(env, web_port=8080, fip=False))
         assert not tcp_ok(env.out, FIP, 8080)
         env.apply(full(env, web_port=8080, fip=True))
+        assert tcp_ok(env.out, FIP, 8080)
+    finally:
+        l.close()
+
+
+def router_gateway(env):
+    """(namespace, device, MAC) of the router's gateway address."""
+    ns = [n.split()[0] for n in sh("ip", "netns", "list").stdout.splitlines()
+          if n.startswith(env.prefix + "-r-")][0]
+    for l in json.loads(sh("ip", "-j", "addr", "show", ns=ns).stdout):
+        if any(a.get("local") == ROUTER_EXT for a in l.get("addr_info", [])):
+            return ns, l["ifname"], l["address"]
+    raise AssertionError("no gateway address in " + ns)
+
+
+def neigh_mac(ns, ip):
+    """The MAC ns's neighbour table holds for ip ("" when none)."""
+    for n in json.loads(sh("ip", "-j", "neigh", "show", ip, ns=ns).stdout or "[]"):
+        return n.get("lladdr", "")
+    return ""
+
+
+def wait_neigh(ns, ip, mac, limit=10):
+    end = time.time() + limit
+    while time.time() < end and neigh_mac(ns, ip) != mac:
+        time.sleep(0.1)
+    return neigh_mac(ns, ip)
+
+
+def test_new_addresses_are_announced_by_gratuitous_arp(env):
+    """A neighbour on the external network holding a floating IP or the router's
+    gateway address with an old MAC learns the new one from nubo-net's gratuitous ARP
+    when the address is added (nobody sends it traffic here: without the
+    announcement its entry would keep the wrong MAC)."""
+    wrong = "02:00:00:00:be:ef"
+    env.apply(full(env, web_port=8080, fip=False))
+    sh("ip", "neigh", "replace", FIP, "lladdr", wrong, "dev", "eth0", "nud", "stale", ns=env.out)
+    env.apply(full(env, web_port=8080, fip=True))
+    _, _, mac = router_gateway(env)
+    assert wait_neigh(env.out, FIP, mac) == mac, env.log()[-1500:]
+    # the router's gateway port rebuilt (a new MAC): the outside learns it at once
+    env.apply(doc_base(env, [network()], full(env)["ports"], groups(8080), []))
+    sh("ip", "neigh", "replace", ROUTER_EXT, "lladdr", wrong, "dev", "eth0", "nud", "stale",
+       ns=env.out)
+    sh("ip", "neigh", "replace", FIP, "lladdr", wrong, "dev", "eth0", "nud", "stale", ns=env.out)
+    env.apply(full(env, web_port=8080))
+    _, _, mac2 = router_gateway(env)
+    assert wait_neigh(env.out, ROUTER_EXT, mac2) == mac2
+    assert wait_neigh(env.out, FIP, mac2) == mac2
+    # an address that stays is not announced again: a same-document converge sends none
+    sh("ip", "neigh", "replace", FIP, "lladdr", wrong, "dev", "eth0", "nud", "stale", ns=env.out)
+    env.apply(full(env, web_port=8080))
+    time.sleep(1)
+    assert neigh_mac(env.out, FIP) == wrong
+    sh("ip", "neigh", "del", FIP, "dev", "eth0", ns=env.out)
+    l = Listener(env.vm2, 8080)
+    try:
+        assert tcp_ok(env.out, FIP, 8080)
+        # the gateway link deleted behind nubo-net's back: the next converge makes it
+        # again with its addresses (the namespace's applied file no longer counts),
+        # and announces them with the new MAC
+        gw = env.prefix + "g" + ROUTER.replace("-", "")[:10]
+        sh("ip", "link", "del", gw)
+        sh("ip", "neigh", "replace", FIP, "lladdr", wrong, "dev", "eth0", "nud", "stale",
+           ns=env.out)
+        env.apply(full(env, web_port=8080))
+        _, _, mac3 = router_gateway(env)
+        assert mac3 != mac2 and wait_neigh(env.out, FIP, mac3) == mac3
         assert tcp_ok(env.out, FIP, 8080)
     finally:
         l.close()

@@ -248,12 +248,40 @@ static void vlan_probe(void **state)
 	rmdir(dir);
 }
 
+/* Leases that would keep dnsmasq from handing a configured address: the address
+ * leased to another MAC, or the MAC leased another address. Others stay. */
+static void leases_conflicting_dropped(void **state)
+{
+	const char *hosts = "fa:16:3e:00:00:05,10.0.1.5,vm1,86400s\n"
+	                    "FA:16:3E:00:00:09,10.0.1.8,vm4,86400s\n"
+	                    "fa:16:3e:00:00:0a,10.0.1.9,86400s\n";
+	const char *leases = "1700000000 fa:16:3e:00:00:05 10.0.1.5 vm1 01:fa:16:3e:00:00:05\n"
+	                     "1700000000 fa:16:3e:00:00:08 10.0.1.8 vm4 *\n"
+	                     "1700000000 fa:16:3e:00:00:0a 10.0.1.7 * *\n"
+	                     "1700000000 fa:16:3e:00:00:0b 10.0.1.20 old *\n"
+	                     "duid 00:01:02\n";
+	char *got = net_gen_dnsmasq_leases(leases, hosts);
+	assert_non_null(got);
+	assert_string_equal(got, "1700000000 fa:16:3e:00:00:05 10.0.1.5 vm1 01:fa:16:3e:00:00:05\n"
+	                         "1700000000 fa:16:3e:00:00:0b 10.0.1.20 old *\n"
+	                         "duid 00:01:02\n");
+	free(got);
+	/* nothing conflicts: nothing to do (dnsmasq is not restarted) */
+	assert_null(net_gen_dnsmasq_leases("1700000000 fa:16:3e:00:00:05 10.0.1.5 vm1 *\n", hosts));
+	assert_null(net_gen_dnsmasq_leases("", hosts));
+	assert_null(net_gen_dnsmasq_leases("1700000000 fa:16:3e:00:00:05 10.0.1.5 vm1 *\n", ""));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(golden_vxlan),        cmocka_unit_test(golden_vlan),
-	    cmocka_unit_test(empty_state),         cmocka_unit_test(refuses_bad_documents),
-	    cmocka_unit_test(names_and_addresses), cmocka_unit_test(vlan_probe),
+	    cmocka_unit_test(golden_vxlan),
+	    cmocka_unit_test(golden_vlan),
+	    cmocka_unit_test(empty_state),
+	    cmocka_unit_test(refuses_bad_documents),
+	    cmocka_unit_test(names_and_addresses),
+	    cmocka_unit_test(vlan_probe),
+	    cmocka_unit_test(leases_conflicting_dropped),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
