@@ -158,13 +158,13 @@ static int device_gone(struct qmp *q, const char *path)
 	return rc == -EIO; /* DeviceNotFound */
 }
 
-static int plug(const struct vm_ctx *ctx, struct vm *vm, struct qmp *q, const struct msg_nic *nic,
-                char *err, size_t errlen)
+static int plug(const struct vm_ctx *ctx, struct vm *vm, pid_t pid, struct qmp *q,
+                const struct msg_nic *nic, char *err, size_t errlen)
 {
 	struct vm_priv_nic pn;
 	snprintf(pn.tap, sizeof(pn.tap), "%s", nic->tap);
 	snprintf(pn.mac, sizeof(pn.mac), "%s", nic->mac);
-	int fd = vm_priv_tap_open(ctx->priv, vm->id, &pn, err, errlen);
+	int fd = vm_priv_tap_open(ctx->priv, vm->id, pid, &pn, err, errlen);
 	if (fd < 0)
 		return fd;
 	struct vm_iface_cmd c[3];
@@ -260,7 +260,7 @@ int vm_iface_act(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task 
 			for (int i = 0; i < n_unplug && rc == 0; i++)
 				rc = unplug(q, &have[unplugs[i]], err, errlen);
 			for (int i = 0; i < n_plug && rc == 0; i++)
-				rc = plug(ctx, vm, q, &want->nics[plugs[i]], err, errlen);
+				rc = plug(ctx, vm, pid, q, &want->nics[plugs[i]], err, errlen);
 		}
 		qmp_close(q);
 	}
