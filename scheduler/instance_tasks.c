@@ -491,11 +491,13 @@ static int inst_on_result(struct sched *s, PGconn *c, const struct task *t,
 {
 	char err[512];
 	struct inst i;
+	int ok = r->ok || image_task_landed(c, t);
+	const char *error = r->ok || !ok ? r->error : NULL;
 	int rc = inst_load(c, t, 0, &i, err, sizeof(err));
 	if (rc == -ENOENT)
-		rc = inst_mark(c, t, r->ok ? "done" : "failed", r->error, err, sizeof(err));
+		rc = inst_mark(c, t, ok ? "done" : "failed", error, err, sizeof(err));
 	else if (rc > 0)
-		rc = inst_finish(t, &i, c, r->ok, r->state, r->error, err, sizeof(err));
+		rc = inst_finish(t, &i, c, ok, r->state, error, err, sizeof(err));
 	if (rc < 0) {
 		sched_db_error(s, c, "result: record", err);
 		return -EIO;
