@@ -410,6 +410,20 @@ static int dispatch_power(struct sched *s, const struct task *t, struct inst *i,
 		return inst_fail_early(s, t, i, c, "instance has no host");
 	if (!agents_is_up(&s->agents, target))
 		return -EAGAIN;
+	/* a QEMU started anew opens the boot volume again: it must still be this
+	 * instance's (review bfv 1: detached, deleted or given to another project) */
+	if (instance_volumes_restarts(t->action)) {
+		char vol[UUID_STR_LEN], vhost[MSG_HOST_MAX], err[512];
+		int vrc = instance_volumes_boot(c, t->resource_id, vol, vhost, err, sizeof(err));
+		if (vrc == -EIO) {
+			sched_db_error(s, c, "tasks: boot volume", err);
+			return -EIO;
+		}
+		if (vrc == -EAGAIN)
+			return -EAGAIN;
+		if (vrc == -EINVAL)
+			return inst_fail_early(s, t, i, c, err);
+	}
 	return inst_send(s, t, i, c, target);
 }
 
