@@ -191,19 +191,14 @@ void server_image_create(struct req *r, struct resp *w, const char *key, const j
 		resp_db_error(r, w, err);
 		goto out;
 	}
-	if (db_commit(r->ctx->db) < 0) {
-		resp_db_error(r, w, "commit failed");
+	int mv45 = r->ctx->mv_minor >= 45;
+	if (resp_commit_wake(r, w, 202, mv45 ? json_pack("{s:s}", "image_id", image_id) : NULL) < 0)
 		goto out;
-	}
 	began = 0;
-	api_wake_scheduler(r->ctx->api);
-	if (r->ctx->mv_minor >= 45) {
-		resp_json(w, 202, json_pack("{s:s}", "image_id", image_id));
-	} else {
+	if (!mv45) {
 		char *loc = xasprintf("%s/image/v2/images/%s", r->ctx->api->public_url, image_id);
 		resp_header(w, "Location", loc);
 		free(loc);
-		resp_empty(w, 202);
 	}
 out:
 	PQclear(res);
