@@ -170,6 +170,21 @@ void resp_db_error(struct req *r, struct resp *w, const char *err)
 	resp_error(r, w, 500, "internal error");
 }
 
+int resp_commit_wake(struct req *r, struct resp *w, int status, json_t *body)
+{
+	if (db_commit(r->ctx->db) < 0) {
+		json_decref(body);
+		resp_db_error(r, w, "commit failed");
+		return -EIO;
+	}
+	api_wake_scheduler(r->ctx->api);
+	if (body)
+		resp_json(w, status, body);
+	else
+		resp_empty(w, status);
+	return 0;
+}
+
 /* ---- authentication and policy ---- */
 
 static int authenticate(struct req *r, struct resp *w)

@@ -70,6 +70,11 @@ extern const struct httpd_hooks volume_hooks;   /* Cinder's {"itemNotFound": {..
  * unreachable, else 500. Logs err once with the request id. */
 void resp_db_error(struct req *r, struct resp *w, const char *err);
 
+/* The tail of a handler that queued outbox tasks: commits r's transaction, wakes the
+ * scheduler and answers status with body (taken; NULL: no body). A failed commit is
+ * answered as resp_db_error ("commit failed"), body dropped, and returns -EIO. */
+int resp_commit_wake(struct req *r, struct resp *w, int status, json_t *body);
+
 /* Runs the server on [api] listen_address:port until http_stop(). 0 or -errno. */
 int http_start(struct api *api);
 void http_stop(void);

@@ -828,6 +828,7 @@ static int qemu_attach(const struct vm_ctx *ctx, struct vm *vm)
 		         vm->id, (int)pid, why);
 		strcpy(state, VM_RUNNING);
 	}
+	vm_snapshot_reattach(vm, state);
 	vm_set(vm, state, pid);
 	log_info("instance %s: re-attached to QEMU pid %d (%s)", vm->id, (int)pid, state);
 	return 0;

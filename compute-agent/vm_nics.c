@@ -86,3 +86,38 @@ int vm_nics_open_tap(const char *name, char *err, size_t errlen)
 	}
 	return fd;
 }
+
+const char *vm_tap_owners_of(const struct vm_tap_owners *o, const char *tap)
+{
+	for (int i = 0; i < o->n; i++)
+		if (!strcmp(o->e[i].tap, tap))
+			return o->e[i].id;
+	return NULL;
+}
+
+void vm_tap_owners_drop(struct vm_tap_owners *o, const char *id)
+{
+	for (int i = 0; i < o->n;)
+		if (!strcmp(o->e[i].id, id))
+			o->e[i] = o->e[--o->n];
+		else
+			i++;
+}
+
+int vm_tap_owners_give(struct vm_tap_owners *o, const char *id, const char *tap)
+{
+	int mine = 0, at = -1;
+	for (int i = 0; i < o->n; i++) {
+		if (!strcmp(o->e[i].tap, tap))
+			at = i;
+		else if (!strcmp(o->e[i].id, id))
+			mine++;
+	}
+	if (mine >= VM_NICS_MAX || (at < 0 && o->n >= VM_TAP_OWNERS_MAX))
+		return -ENOSPC;
+	if (at < 0)
+		at = o->n++;
+	snprintf(o->e[at].tap, sizeof(o->e[at].tap), "%s", tap);
+	snprintf(o->e[at].id, sizeof(o->e[at].id), "%s", id);
+	return 0;
+}

@@ -9,10 +9,11 @@
 #include <stdint.h>
 
 #include "msg.h"
+#include "util.h"
 
 #define VM_NICS_MAX 8
 #define VM_TAP_LEN 16
-#define VM_TAP_BUSY_TRIES 100
+#define VM_TAP_BUSY_TRIES 10 /* 200 ms: the helper serves nothing else meanwhile */
 #define VM_TAP_BUSY_WAIT_MS 20
 
 struct vm_priv_nic {
@@ -35,5 +36,24 @@ int vm_nics_check(const struct vm_priv_nics *n, char *err, size_t errlen);
  * VM_TAP_BUSY_WAIT_MS, VM_TAP_BUSY_TRIES times. Returns the fd (O_CLOEXEC) or a
  * negative errno with err. */
 int vm_nics_open_tap(const char *name, char *err, size_t errlen);
+
+/* Helper side: which instance each tap was last handed to (a QEMU start's NICs, a
+ * hot-plug's tap), so a hot-plug tap goes only to the instance it is not someone
+ * else's. Bounded: VM_TAP_OWNERS_MAX taps, VM_NICS_MAX of them an instance. */
+#define VM_TAP_OWNERS_MAX 1024
+struct vm_tap_owners {
+	int n;
+	struct {
+		char tap[VM_TAP_LEN];
+		char id[UUID_STR_LEN];
+	} e[VM_TAP_OWNERS_MAX];
+};
+/* The instance tap was last handed to, or NULL. */
+const char *vm_tap_owners_of(const struct vm_tap_owners *o, const char *tap);
+/* Forgets every tap of instance id. */
+void vm_tap_owners_drop(struct vm_tap_owners *o, const char *id);
+/* tap := id's (taken from any earlier owner). -ENOSPC when id has VM_NICS_MAX taps
+ * already or the table is full (the caller drops the dead and tries again). */
+int vm_tap_owners_give(struct vm_tap_owners *o, const char *id, const char *tap);
 
 #endif

@@ -192,6 +192,32 @@ fail:
 	return -EIO;
 }
 
+/* Which instance each tap was handed to, in this helper process (vm_nics.h). */
+static struct vm_tap_owners tap_owners;
+
+static int inst_exists(struct priv_helper *h, const char *id)
+{
+	char rel[PRIV_PATH_MAX];
+	snprintf(rel, sizeof(rel), INST_DIR "/%s", id);
+	int fd = priv_open(h, rel, O_RDONLY | O_DIRECTORY, 0);
+	if (fd < 0)
+		return 0;
+	close(fd);
+	return 1;
+}
+
+/* tap := id's; when the table is full, it is first emptied of deleted instances. */
+static int tap_owners_give(struct priv_helper *h, const char *id, const char *tap)
+{
+	int rc = vm_tap_owners_give(&tap_owners, id, tap);
+	if (rc != -ENOSPC || tap_owners.n < VM_TAP_OWNERS_MAX)
+		return rc;
+	for (int j = tap_owners.n - 1; j >= 0; j--)
+		if (j < tap_owners.n && !inst_exists(h, tap_owners.e[j].id))
+			vm_tap_owners_drop(&tap_owners, tap_owners.e[j].id);
+	return vm_tap_owners_give(&tap_owners, id, tap);
+}
+
 /* ---- runs ---------------------------------------------------------------------------- */
 
 static int start_run(struct priv_helper *h, const void *req, struct priv_reply *rep)
@@ -320,6 +346,9 @@ static int start_run(struct priv_helper *h, const void *req, struct priv_reply *
 		rc = pid;
 		goto out;
 	}
+	vm_tap_owners_drop(&tap_owners, s->id); /* its taps := this start's */
+	for (int i = 0; i < s->nics.n; i++)
+		tap_owners_give(h, s->id, s->nics.nic[i].tap);
 	int32_t p32 = pid;
 	memcpy(rep->data, &p32, sizeof(p32));
 	rep->len = sizeof(p32);
@@ -399,17 +428,47 @@ static int signal_run(struct priv_helper *h, const void *req, struct priv_reply 
 static int tap_check(const struct priv_helper *h, const void *req, char *err, size_t errlen)
 {
 	const struct vm_priv_tap *t = req;
-	if (!priv_str_ok(t->id, sizeof(t->id)) || !uuid_is_valid(t->id) || t->nics.n != 1) {
-		snprintf(err, errlen, "bad instance id or NIC count");
+	if (!priv_str_ok(t->id, sizeof(t->id)) || !uuid_is_valid(t->id) || t->nics.n != 1 ||
+	    t->pid <= 1) {
+		snprintf(err, errlen, "bad instance id, pid or NIC count");
 		return -EINVAL;
 	}
 	return vm_nics_check(&t->nics, err, errlen);
 }
 
+/* The fd goes to the worker, not to a QEMU: only for an instance whose QEMU runs
+ * (pid checked as for a signal), and never a tap handed to another instance that
+ * still exists and whose QEMU is not running (a shut-off server's persistent tap);
+ * a tap a running QEMU holds answers EBUSY, one it let go of (detached) may move. */
 static int tap_run(struct priv_helper *h, const void *req, struct priv_reply *rep)
 {
 	const struct vm_priv_tap *t = req;
-	int fd = vm_nics_open_tap(t->nics.nic[0].tap, rep->err, sizeof(rep->err));
+	const char *tap = t->nics.nic[0].tap;
+	char rel[PRIV_PATH_MAX];
+	snprintf(rel, sizeof(rel), INST_DIR "/%s", t->id);
+	int dirfd = priv_open(h, rel, O_RDONLY | O_DIRECTORY, 0);
+	int ours = priv_child_running(h, t->pid, t->id) ||
+	           (dirfd >= 0 && vm_priv_is_qemu_of(t->pid, t->id, dirfd));
+	if (dirfd >= 0)
+		close(dirfd);
+	if (!ours) {
+		snprintf(rep->err, sizeof(rep->err), "pid %d is not a QEMU of instance %s",
+		         (int)t->pid, t->id);
+		return -EPERM;
+	}
+	const char *owner = vm_tap_owners_of(&tap_owners, tap);
+	if (owner && strcmp(owner, t->id) && inst_exists(h, owner) &&
+	    !priv_tag_running(h, owner, 0)) {
+		snprintf(rep->err, sizeof(rep->err), "tap %s belongs to instance %s", tap, owner);
+		return -EPERM;
+	}
+	if (tap_owners_give(h, t->id, tap) < 0) {
+		snprintf(rep->err, sizeof(rep->err),
+		         "instance %s has %d taps already, or this host %d", t->id, VM_NICS_MAX,
+		         VM_TAP_OWNERS_MAX);
+		return -ENOSPC;
+	}
+	int fd = vm_nics_open_tap(tap, rep->err, sizeof(rep->err));
 	if (fd < 0)
 		return fd;
 	rep->fds[0] = fd;
@@ -450,10 +509,11 @@ int vm_priv_qemu_signal(struct priv *p, const char *id, pid_t pid, int sig, char
 	                 errlen);
 }
 
-int vm_priv_tap_open(struct priv *p, const char *id, const struct vm_priv_nic *nic, char *err,
-                     size_t errlen)
+int vm_priv_tap_open(struct priv *p, const char *id, pid_t pid, const struct vm_priv_nic *nic,
+                     char *err, size_t errlen)
 {
 	struct vm_priv_tap t = {.nics = {.n = 1}};
+	t.pid = pid;
 	snprintf(t.id, sizeof(t.id), "%s", id);
 	t.nics.nic[0] = *nic;
 	int fd = -1, n_fds = 0;

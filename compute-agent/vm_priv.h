@@ -47,6 +47,7 @@ struct vm_priv_signal {
 /* A tap for a NIC hot-plugged into instance id (nics.n == 1, checked as at start). */
 struct vm_priv_tap {
 	char id[UUID_STR_LEN];
+	int32_t pid; /* the instance's QEMU: one the helper started or recognises */
 	struct vm_priv_nics nics;
 };
 
@@ -68,10 +69,12 @@ pid_t vm_priv_qemu_start(struct priv *p, const struct vm_priv_start *s, char *er
 /* Sends sig to pid, which must be a QEMU of instance id (the helper checks). */
 int vm_priv_qemu_signal(struct priv *p, const char *id, pid_t pid, int sig, char *err,
                         size_t errlen);
-/* Opens the tap of nic for instance id (vm_nics_open_tap in the helper). Returns the
- * fd (O_CLOEXEC, the caller closes it) or a negative errno with err. */
-int vm_priv_tap_open(struct priv *p, const char *id, const struct vm_priv_nic *nic, char *err,
-                     size_t errlen);
+/* Opens the tap of nic for instance id, whose QEMU is pid (vm_nics_open_tap in the
+ * helper, which refuses a pid that is not id's QEMU and a tap last handed to another
+ * instance that still exists with no QEMU running). Returns the fd (O_CLOEXEC, the
+ * caller closes it) or a negative errno with err. */
+int vm_priv_tap_open(struct priv *p, const char *id, pid_t pid, const struct vm_priv_nic *nic,
+                     char *err, size_t errlen);
 /* How QEMU pid of instance id is: 0 running, 1 exited (wait status in *status, told
  * once), -ESRCH when the helper did not start it (an earlier agent's QEMU). */
 int vm_priv_qemu_status(struct priv *p, const char *id, pid_t pid, int *status);

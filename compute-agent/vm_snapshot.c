@@ -15,6 +15,7 @@
 
 #define SNAP_DISK "disk.qcow2"
 #define SNAP_QMP "qmp.sock"
+#define SNAP_STOPPED "snapshot.stopped" /* there while a snapshot holds the guest stopped */
 #define SNAP_QMP_TIMEOUT_MS 10000
 /* the copy of a whole root disk: minutes for large ones; the guest waits meanwhile */
 #define SNAP_CONVERT_TIMEOUT_MS (30 * 60 * 1000)
@@ -30,10 +31,12 @@ void vm_snapshot_argv(const char *disk, const char *out, const char *argv[VM_SNA
 /* qemu-img convert of vm's disk into out; the guest stopped meanwhile when running. */
 static int snapshot_copy(struct vm *vm, const char *out, char *err, size_t errlen)
 {
-	char disk[4096], qmp[4096], state[MSG_STATE_MAX], why[512] = "", text[1024] = "";
+	char disk[4096], qmp[4096], mark[4096], state[MSG_STATE_MAX], why[512] = "",
+	                                                              text[1024] = "";
 	const char *argv[VM_SNAPSHOT_ARGC];
 	vm_path(vm, SNAP_DISK, disk, sizeof(disk));
 	vm_path(vm, SNAP_QMP, qmp, sizeof(qmp));
+	vm_path(vm, SNAP_STOPPED, mark, sizeof(mark));
 	if (access(disk, R_OK) < 0) {
 		snprintf(err, errlen, "instance has no local root disk to snapshot");
 		return -ENOENT;
@@ -41,12 +44,23 @@ static int snapshot_copy(struct vm *vm, const char *out, char *err, size_t errle
 	pid_t pid = vm_get(vm, state);
 	int stopped = 0;
 	if (pid && !strcmp(state, VM_RUNNING)) {
+		/* marked first: an agent that dies before its cont leaves the mark, and the
+		 * next one resumes the guest (vm_snapshot_reattach, or this task again) */
+		int m = open(mark, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+		if (m < 0) {
+			snprintf(err, errlen, "snapshot: %s: %s", SNAP_STOPPED, strerror(errno));
+			return -errno;
+		}
+		close(m);
 		int rc = qmp_call(qmp, "stop", NULL, NULL, SNAP_QMP_TIMEOUT_MS, why, sizeof(why));
 		if (rc < 0) {
+			unlink(mark);
 			snprintf(err, errlen, "snapshot: stop the guest: %s", why);
 			return rc;
 		}
 		stopped = 1;
+	} else if (pid && !strcmp(state, VM_PAUSED) && access(mark, F_OK) == 0) {
+		stopped = 1; /* an earlier run stopped it and died: this one resumes it */
 	}
 	vm_snapshot_argv(disk, out, argv);
 	unlink(out);
@@ -64,8 +78,24 @@ static int snapshot_copy(struct vm *vm, const char *out, char *err, size_t errle
 			snprintf(err, errlen, "snapshot: resume the guest: %s", why);
 		vm_set(vm, VM_PAUSED, pid); /* what it is now: the scheduler shows it */
 		rc = -EIO;
+	} else if (stopped) {
+		unlink(mark);
+		vm_set(vm, VM_RUNNING, pid);
 	}
 	return rc;
+}
+
+void vm_snapshot_reattach(struct vm *vm, char state[MSG_STATE_MAX])
+{
+	char mark[4096], qmp[4096], why[256];
+	vm_path(vm, SNAP_STOPPED, mark, sizeof(mark));
+	if (strcmp(state, VM_PAUSED) || access(mark, F_OK) < 0)
+		return;
+	if (qmp_call(vm_path(vm, SNAP_QMP, qmp, sizeof(qmp)), "cont", NULL, NULL,
+	             SNAP_QMP_TIMEOUT_MS, why, sizeof(why)) < 0)
+		return; /* stays paused and marked: the snapshot's next run resumes it */
+	unlink(mark);
+	strlcpy_checked(state, VM_RUNNING, MSG_STATE_MAX);
 }
 
 static int snapshot_upload(const struct vm_ctx *ctx, const struct msg_snapshot *p, const char *path,

@@ -21,4 +21,10 @@ void vm_snapshot_argv(const char *disk, const char *out, const char *argv[VM_SNA
 int vm_snapshot_run(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t, char *err,
                     size_t errlen);
 
+/* At re-attach to a QEMU an earlier agent left: a guest that agent stopped for a
+ * snapshot and never resumed (it died between stop and cont; the snapshot.stopped
+ * mark is there) is resumed, and state (VM_PAUSED) becomes VM_RUNNING. The user's
+ * own pause has no mark and stays. */
+void vm_snapshot_reattach(struct vm *vm, char state[MSG_STATE_MAX]);
+
 #endif

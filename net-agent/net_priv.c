@@ -363,6 +363,11 @@ static int tap_exists(const char *name)
 	return access(path, F_OK) == 0;
 }
 
+int net_priv_tap_adoptable(int rc, const char *err)
+{
+	return rc == -EIO && strstr(err, "Device or resource busy") != NULL;
+}
+
 int net_priv_link_add_exec(const struct net_priv_ctx *ctx, const struct net_priv_link *l, char *err,
                            size_t errlen)
 {
@@ -373,7 +378,7 @@ int net_priv_link_add_exec(const struct net_priv_ctx *ctx, const struct net_priv
 	/* the compute agent's helper opened (so created) the tap between converge's read
 	 * of the kernel and this add: `ip tuntap add` then fails with EBUSY. The tap is
 	 * there and QEMU holds it: adopt it (mark, MTU) instead of failing the sync. */
-	if (rc == -EIO && l->kind == NET_LINK_TAP && tap_exists(l->name))
+	if (l->kind == NET_LINK_TAP && net_priv_tap_adoptable(rc, err) && tap_exists(l->name))
 		rc = 0;
 	if (rc == 0)
 		rc = run_argv_err(&b, err, errlen);

@@ -122,6 +122,9 @@ int net_priv_link_argv(const struct net_priv_ctx *ctx, uint32_t type, const stru
 /* Helper side: runs a LINK_ADD (the argv above, then the mark). A tap that exists
  * when its add fails (another process created it and holds it open, EBUSY) is
  * adopted: marked and sized like one nubo-net made. 0 or a negative errno with err. */
+/* Pure: 1 when a tap add that failed with rc and err may adopt an existing tap: it
+ * failed because someone holds the tap (EBUSY), not for any other reason. */
+int net_priv_tap_adoptable(int rc, const char *err);
 int net_priv_link_add_exec(const struct net_priv_ctx *ctx, const struct net_priv_link *l, char *err,
                            size_t errlen);
 /* 1 when ns is a namespace name of prefix ("<prefix>-" then [a-z0-9-], < NET_NS_MAX). */

@@ -55,6 +55,19 @@ int image_task_payload(struct sched *s, const struct task *t, PGconn *c, struct 
 	return 0;
 }
 
+int image_task_landed(PGconn *c, const struct task *t)
+{
+	char id[UUID_STR_LEN], err[256];
+	if (!uploads_image(t) || task_image(c, t, id, NULL, 0, err, sizeof(err)) < 0)
+		return 0;
+	PGresult *r =
+	    DBQ(c, err, sizeof err, "SELECT 1 FROM images WHERE id = $1 AND status = 'active'", id);
+	int landed = r && PQntuples(r) == 1;
+	if (r)
+		PQclear(r);
+	return landed;
+}
+
 int image_task_close(PGconn *c, const struct task *t, char *err, size_t errlen)
 {
 	char id[UUID_STR_LEN];

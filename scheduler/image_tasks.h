@@ -27,4 +27,9 @@ int image_task_payload(struct sched *s, const struct task *t, PGconn *c, struct 
  * its bytes. A task that uploads no image is left alone. 0 or -EIO with err. */
 int image_task_close(PGconn *c, const struct task *t, char *err, size_t errlen);
 
+/* 1 when t uploads an image and that image is active already: a run of t that an agent
+ * restart cut short and its re-run (whose PUT then finds the image active) both did the
+ * work, so t's failure is not one. Else 0 (also on a database error). */
+int image_task_landed(PGconn *c, const struct task *t);
+
 #endif

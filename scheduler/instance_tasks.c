@@ -410,6 +410,20 @@ static int dispatch_power(struct sched *s, const struct task *t, struct inst *i,
 		return inst_fail_early(s, t, i, c, "instance has no host");
 	if (!agents_is_up(&s->agents, target))
 		return -EAGAIN;
+	/* a QEMU started anew opens the boot volume again: it must still be this
+	 * instance's (review bfv 1: detached, deleted or given to another project) */
+	if (instance_volumes_restarts(t->action)) {
+		char vol[UUID_STR_LEN], vhost[MSG_HOST_MAX], err[512];
+		int vrc = instance_volumes_boot(c, t->resource_id, vol, vhost, err, sizeof(err));
+		if (vrc == -EIO) {
+			sched_db_error(s, c, "tasks: boot volume", err);
+			return -EIO;
+		}
+		if (vrc == -EAGAIN)
+			return -EAGAIN;
+		if (vrc == -EINVAL)
+			return inst_fail_early(s, t, i, c, err);
+	}
 	return inst_send(s, t, i, c, target);
 }
 
@@ -491,11 +505,13 @@ static int inst_on_result(struct sched *s, PGconn *c, const struct task *t,
 {
 	char err[512];
 	struct inst i;
+	int ok = r->ok || image_task_landed(c, t);
+	const char *error = r->ok || !ok ? r->error : NULL;
 	int rc = inst_load(c, t, 0, &i, err, sizeof(err));
 	if (rc == -ENOENT)
-		rc = inst_mark(c, t, r->ok ? "done" : "failed", r->error, err, sizeof(err));
+		rc = inst_mark(c, t, ok ? "done" : "failed", error, err, sizeof(err));
 	else if (rc > 0)
-		rc = inst_finish(t, &i, c, r->ok, r->state, r->error, err, sizeof(err));
+		rc = inst_finish(t, &i, c, ok, r->state, error, err, sizeof(err));
 	if (rc < 0) {
 		sched_db_error(s, c, "result: record", err);
 		return -EIO;

@@ -101,13 +101,19 @@ out:
 static const char *const restarting[] = {TASK_START, TASK_REBOOT, TASK_HARD_REBOOT, TASK_REBUILD,
                                          TASK_RESUME};
 
+int instance_volumes_restarts(const char *action)
+{
+	for (size_t i = 0; i < sizeof(restarting) / sizeof(restarting[0]); i++)
+		if (!strcmp(action, restarting[i]))
+			return 1;
+	return 0;
+}
+
 int instance_volumes_replug(PGconn *c, const char *id, const char *action, const char *reported,
                             char *err, size_t errlen)
 {
-	int restarts = 0;
-	for (size_t i = 0; i < sizeof(restarting) / sizeof(restarting[0]); i++)
-		restarts |= !strcmp(action, restarting[i]);
-	if (!restarts || (reported && *reported && strcmp(reported, VM_RUNNING)))
+	if (!instance_volumes_restarts(action) ||
+	    (reported && *reported && strcmp(reported, VM_RUNNING)))
 		return 0;
 	const char *params[] = {id};
 	PGresult *r = db_query(c,

@@ -22,6 +22,11 @@ int instance_volumes_release(PGconn *c, const char *id, char *err, size_t errlen
  * of the instance's own project, since hot-plugged disks live only in the QEMU that is
  * gone (the attach is idempotent). In the caller's transaction. Returns the tasks queued or -EIO.
  */
+/* 1 when action starts the instance's QEMU anew (start, reboot, hard reboot, rebuild,
+ * resume): its boot volume is checked again first (instance_volumes_boot), as the
+ * disk the QEMU opens is named by the agent's spec.json. Else 0. */
+int instance_volumes_restarts(const char *action);
+
 int instance_volumes_replug(PGconn *c, const char *id, const char *action, const char *reported,
                             char *err, size_t errlen);
 

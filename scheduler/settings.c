@@ -41,6 +41,7 @@ static const struct setting settings_table[] = {
     {"compute", "heartbeat_interval", SET_LONG, OFF(heartbeat_interval), "2", 1, 3600},
     {"scheduler", "spawn_deadline", SET_LONG, OFF(spawn_deadline), "900", 5, 86400},
     {"scheduler", "task_deadline", SET_LONG, OFF(task_deadline), "600", 5, 86400},
+    {"scheduler", "image_task_deadline", SET_LONG, OFF(image_task_deadline), "3600", 5, 86400},
     {"scheduler", "host_down_after", SET_LONG, OFF(host_down_after), "300", 1, 86400 * 30},
 };
 

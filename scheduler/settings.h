@@ -20,6 +20,9 @@ struct settings {
 	long heartbeat_interval;                 /* [compute] s between agent heartbeats */
 	long spawn_deadline;                     /* s after its creation a spawn task fails */
 	long task_deadline;                      /* the same for every other task */
+	/* the same for a server snapshot or a volume upload to an image: the agents allow
+	 * their copy 30 min (vm_snapshot.c, pool_upload.c) and then upload it */
+	long image_task_deadline;
 	long host_down_after; /* s of silence after which a host is gone: deletes of
 	                         its instances complete without it */
 };

@@ -338,16 +338,18 @@ static void task_overdue(struct sched *s, PGconn *c, const char *id)
 
 void tasks_deadlines(struct sched *s)
 {
-	char err[512], spawn[16], other[16], batch[16];
+	char err[512], spawn[16], other[16], batch[16], image[16];
 	snprintf(spawn, sizeof(spawn), "%ld", s->cfg->spawn_deadline);
 	snprintf(other, sizeof(other), "%ld", s->cfg->task_deadline);
+	snprintf(image, sizeof(image), "%ld", s->cfg->image_task_deadline);
 	snprintf(batch, sizeof(batch), "%d", DEADLINE_BATCH);
 	PGconn *c = sched_db(s);
 	if (DBX(c, err, sizeof err,
 	        "UPDATE tasks SET deadline = created_at + CASE WHEN action = 'spawn' THEN $1::int"
+	        " WHEN action IN ($4, $5) THEN $3::int"
 	        " ELSE $2::int END * interval '1 second'"
 	        " WHERE deadline IS NULL AND status IN ('pending', 'dispatched')",
-	        spawn, other) < 0) {
+	        spawn, other, image, TASK_SNAPSHOT, TASK_UPLOAD) < 0) {
 		sched_db_error(s, c, "tasks: stamp deadlines", err);
 		goto out;
 	}

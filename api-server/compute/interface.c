@@ -237,14 +237,10 @@ static void iface_attach(struct req *r, struct resp *w)
 	}
 	att = PQntuples(q) == 1 ? iface_json(r, PQgetvalue(q, 0, 0)) : NULL;
 	PQclear(q);
-	if (db_commit(r->ctx->db) < 0) {
-		resp_db_error(r, w, "commit failed");
-		goto out;
-	}
-	began = 0;
-	api_wake_scheduler(r->ctx->api);
-	resp_json(w, 200, json_pack("{s:o}", "interfaceAttachment", att ? att : json_object()));
+	json_t *body = json_pack("{s:o}", "interfaceAttachment", att ? att : json_object());
 	att = NULL;
+	if (resp_commit_wake(r, w, 200, body) == 0)
+		began = 0;
 out:
 	if (began)
 		db_rollback(r->ctx->db);
@@ -293,12 +289,7 @@ static void iface_detach(struct req *r, struct resp *w)
 		resp_db_error(r, w, err);
 		goto fail;
 	}
-	if (db_commit(r->ctx->db) < 0) {
-		resp_db_error(r, w, "commit failed");
-		return;
-	}
-	api_wake_scheduler(r->ctx->api);
-	resp_empty(w, 202);
+	resp_commit_wake(r, w, 202, NULL);
 	return;
 fail:
 	db_rollback(r->ctx->db);

@@ -26,7 +26,7 @@ struct image_arg {
 
 static const struct jfield f_image[] = {
     {"name", J_STR, JF(struct image_arg, name), 0, 255, 1, 0},
-    {"metadata", J_STRMAP, JF(struct image_arg, metadata), 0, 0, 0, 0},
+    {"metadata", J_STRMAP, JF(struct image_arg, metadata), 0, 4096, 0, 0},
 };
 
 static const struct server_action snapshot_action = {
@@ -69,7 +69,8 @@ static json_t *snapshot_props(struct req *r, const struct server_row *s, const c
 	return p;
 }
 
-/* Inserts the queued image id for server s. 0, -EINVAL (err: 400 text) or -EIO. */
+/* Inserts the queued image id for server s. 0, -EINVAL (err: 400 text), -EDQUOT (err:
+ * 403 text: more properties than the Image API holds) or -EIO. */
 static int snapshot_image_insert(struct req *r, const struct server_row *s, const char *id,
                                  const struct image_arg *a, char *err, size_t errlen)
 {
@@ -88,6 +89,11 @@ static int snapshot_image_insert(struct req *r, const struct server_row *s, cons
 	PQclear(b);
 	if (!props)
 		return -EINVAL;
+	if (json_object_size(props) > IMAGE_MAX_PROPS) { /* Glance's image_property_quota */
+		snprintf(err, errlen, "Image metadata limit exceeded");
+		json_decref(props);
+		return -EDQUOT;
+	}
 	char *text = json_dumps(props, JSON_COMPACT);
 	json_decref(props);
 	int n = DBX(r->ctx->db, err, errlen,
@@ -161,7 +167,11 @@ void server_image_create(struct req *r, struct resp *w, const char *key, const j
 		           s.id);
 		goto out;
 	}
+	/* the image count, and a project already at image_size_total: its copy could
+	 * never be stored, while the guest would wait for it stopped */
 	int rc = image_count_check(r, s.project_id, err, sizeof(err));
+	if (rc == 0)
+		rc = image_size_check(r, s.project_id, err, sizeof(err));
 	if (rc == -EDQUOT) {
 		resp_error(r, w, 403, "Quota exceeded for images: %s", err);
 		goto out;
@@ -169,6 +179,10 @@ void server_image_create(struct req *r, struct resp *w, const char *key, const j
 	uuid_generate_str(image_id);
 	if (rc == 0)
 		rc = snapshot_image_insert(r, &s, image_id, &a, err, sizeof(err));
+	if (rc == -EDQUOT) {
+		resp_error(r, w, 403, "%s", err);
+		goto out;
+	}
 	if (rc == -EINVAL) {
 		resp_error(r, w, 400, "%s", err);
 		goto out;
@@ -177,19 +191,14 @@ void server_image_create(struct req *r, struct resp *w, const char *key, const j
 		resp_db_error(r, w, err);
 		goto out;
 	}
-	if (db_commit(r->ctx->db) < 0) {
-		resp_db_error(r, w, "commit failed");
+	int mv45 = r->ctx->mv_minor >= 45;
+	if (resp_commit_wake(r, w, 202, mv45 ? json_pack("{s:s}", "image_id", image_id) : NULL) < 0)
 		goto out;
-	}
 	began = 0;
-	api_wake_scheduler(r->ctx->api);
-	if (r->ctx->mv_minor >= 45) {
-		resp_json(w, 202, json_pack("{s:s}", "image_id", image_id));
-	} else {
+	if (!mv45) {
 		char *loc = xasprintf("%s/image/v2/images/%s", r->ctx->api->public_url, image_id);
 		resp_header(w, "Location", loc);
 		free(loc);
-		resp_empty(w, 202);
 	}
 out:
 	PQclear(res);

@@ -165,15 +165,10 @@ static void attachment_create(struct req *r, struct resp *w)
 		resp_db_error(r, w, err);
 		goto out;
 	}
-	if (db_commit(r->ctx->db) < 0) {
-		resp_db_error(r, w, "commit failed");
-		goto out;
-	}
-	began = 0;
-	api_wake_scheduler(r->ctx->api);
-	resp_json(w, 200,
-	          json_pack("{s:o}", "volumeAttachment",
-	                    attachment_view(r->params[0], a.volume_id, device)));
+	if (resp_commit_wake(r, w, 200,
+	                     json_pack("{s:o}", "volumeAttachment",
+	                               attachment_view(r->params[0], a.volume_id, device))) == 0)
+		began = 0;
 	log_info("volume %s attaching to server %s", a.volume_id, r->params[0]);
 out:
 	if (began)
@@ -218,12 +213,7 @@ static void attachment_delete(struct req *r, struct resp *w)
 		resp_db_error(r, w, err);
 		goto fail;
 	}
-	if (db_commit(r->ctx->db) < 0) {
-		resp_db_error(r, w, "commit failed");
-		return;
-	}
-	api_wake_scheduler(r->ctx->api);
-	resp_empty(w, 202);
+	resp_commit_wake(r, w, 202, NULL);
 	return;
 fail:
 	db_rollback(r->ctx->db);

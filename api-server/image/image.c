@@ -20,8 +20,7 @@
 #include "wire.h"
 #include "xalloc.h"
 
-#define IMAGE_MAX_PROPS 128 /* Glance image_property_quota */
-#define IMAGE_MAX_TAGS 128  /* Glance image_tag_quota */
+#define IMAGE_MAX_TAGS 128 /* Glance image_tag_quota */
 #define IMAGE_MAX_PATCH_OPS 256
 #define PROP_KEY_MAX 255
 #define PROP_VALUE_MAX 65535

@@ -108,6 +108,13 @@ int image_owner_lock(struct req *r, const char *owner, char *err, size_t errlen)
  * "Maximum number of images (N) exceeded." in err; -EIO with the database error. */
 int image_count_check(struct req *r, const char *owner, char *err, size_t errlen);
 
+/* Glance's image_size_total for owner before an image's bytes are made (a snapshot, a
+ * volume upload): 0 when one more byte fits beside owner's images; -EDQUOT with
+ * Glance's message, or -EIO, in err. Run under image_count_check's lock. */
+int image_size_check(struct req *r, const char *owner, char *err, size_t errlen);
+
+#define IMAGE_MAX_PROPS 128 /* Glance image_property_quota */
+
 /* 1 when the bytes of img are what an open task (an instance snapshot or a volume
  * upload, its payload naming img) is making, and have not come yet (queued or saving):
  * the one kind of image a compute or storage agent (X-Nubo-Agent-Key) may upload into.

@@ -140,6 +140,11 @@ static int quota_check(struct req *r, const char *owner, const char *image_id, u
 	return image_quota_fits(limit, used, (long long)delta, err, errlen);
 }
 
+int image_size_check(struct req *r, const char *owner, char *err, size_t errlen)
+{
+	return quota_check(r, owner, "00000000-0000-0000-0000-000000000000", 1, 0, err, errlen);
+}
+
 /* Leaves 'saving' for status after a failed upload. */
 static void upload_abandon(struct req *r, const char *id, const char *status)
 {

@@ -669,15 +669,12 @@ static void volume_create(struct req *r, struct resp *w)
 	PGresult *res = volume_find(r, w, 0);
 	if (!res)
 		goto out;
-	if (db_commit(r->ctx->db) < 0) {
-		PQclear(res);
-		resp_db_error(r, w, "commit failed");
-		goto out;
-	}
-	began = 0;
-	api_wake_scheduler(r->ctx->api);
-	resp_json(w, 202, json_pack("{s:o}", "volume", volume_view(r, res, 0, 2)));
+	int rc =
+	    resp_commit_wake(r, w, 202, json_pack("{s:o}", "volume", volume_view(r, res, 0, 2)));
 	PQclear(res);
+	if (rc < 0)
+		goto out;
+	began = 0;
 	log_info("volume %s (%ld GB) created in project %s", id, c.size, r->ctx->auth.project_id);
 out:
 	if (began)
@@ -825,12 +822,7 @@ static void volume_delete(struct req *r, struct resp *w)
 		goto fail;
 	}
 	PQclear(res);
-	if (db_commit(r->ctx->db) < 0) {
-		resp_db_error(r, w, "commit failed");
-		return;
-	}
-	api_wake_scheduler(r->ctx->api);
-	resp_empty(w, 202);
+	resp_commit_wake(r, w, 202, NULL);
 	return;
 fail:
 	PQclear(res);
@@ -1020,12 +1012,7 @@ static void action_extend(struct req *r, struct resp *w, const json_t *arg)
 		goto fail;
 	}
 	PQclear(res);
-	if (db_commit(r->ctx->db) < 0) {
-		resp_db_error(r, w, "commit failed");
-		return;
-	}
-	api_wake_scheduler(r->ctx->api);
-	resp_empty(w, 202);
+	resp_commit_wake(r, w, 202, NULL);
 	return;
 fail:
 	PQclear(res);

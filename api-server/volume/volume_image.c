@@ -119,19 +119,15 @@ void volume_upload_image(struct req *r, struct resp *w, const json_t *arg)
 		resp_db_error(r, w, err);
 		goto out;
 	}
-	if (db_commit(r->ctx->db) < 0) {
-		resp_db_error(r, w, "commit failed");
-		goto out;
-	}
-	began = 0;
-	api_wake_scheduler(r->ctx->api);
-	resp_json(w, 202,
-	          json_pack("{s:{s:s,s:s,s:s,s:s,s:i,s:n,s:s,s:s,s:s,s:s,s:s,s:b}}",
-	                    "os-volume_upload_image", "id", vid, "updated_at", db_val(res, 0, 6),
-	                    "status", "uploading", "display_description", db_val(res, 0, 4), "size",
-	                    (int)db_long(res, 0, 2, 0), "volume_type", "image_id", image_id,
-	                    "container_format", cont, "disk_format", fmt, "image_name",
-	                    a.image_name, "visibility", vis, "protected", a.protected_));
+	if (resp_commit_wake(
+	        r, w, 202,
+	        json_pack("{s:{s:s,s:s,s:s,s:s,s:i,s:n,s:s,s:s,s:s,s:s,s:s,s:b}}",
+	                  "os-volume_upload_image", "id", vid, "updated_at", db_val(res, 0, 6),
+	                  "status", "uploading", "display_description", db_val(res, 0, 4), "size",
+	                  (int)db_long(res, 0, 2, 0), "volume_type", "image_id", image_id,
+	                  "container_format", cont, "disk_format", fmt, "image_name", a.image_name,
+	                  "visibility", vis, "protected", a.protected_)) == 0)
+		began = 0;
 out:
 	PQclear(res);
 	if (began)

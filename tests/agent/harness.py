@@ -382,7 +382,11 @@ def main():
                        lambda: sched.console.get(iid, "").count("nubo-guest ready") > n_before, 180)
             pid_before = qemu_pids(iid)
 
-        # kill -9 the agent; the guest keeps running; a new agent re-attaches
+        if real:  # as if it died mid-snapshot: the guest stopped, the mark left
+            qmp(state + "/instances/%s/qmp.sock" % iid, "stop")
+            open(state + "/instances/%s/snapshot.stopped" % iid, "w").close()
+        # kill -9 the agent; the guest keeps running; a new agent re-attaches (and
+        # resumes a guest a snapshot of the dead agent left stopped: review s6 10)
         agent.send_signal(signal.SIGKILL)
         agent.wait()
         log("agent killed with SIGKILL")
@@ -394,6 +398,9 @@ def main():
         sched.wait("hello after restart", lambda: len(sched.hellos) > n_hello, 30)
         vms = {v["id"]: v["state"] for v in sched.hellos[-1].get("resources", [])}
         assert vms.get(iid) == "running", vms
+        if real:
+            assert qmp(state + "/instances/%s/qmp.sock" % iid, "query-status")[0]["return"]["status"] == "running"
+            assert not os.path.exists(state + "/instances/%s/snapshot.stopped" % iid)
         log("restarted agent re-attached: hello lists", vms)
         sched.wait("console resent (reset) after restart",
                    lambda: "nubo-guest" in sched.console.get(iid, "") if real

@@ -68,10 +68,27 @@ def test_bad_requests_answer_as_nova(stack, svm, http):
 def test_quota_refusal_leaves_no_image_and_the_server_as_it_was(stack, svm, http):
     tok = stack.token("admin")
     project = svm.get("project_id") or stack.os_cli("project", "show", "admin")["id"]
-    stack.sql("INSERT INTO quotas (project_id, resource, hard_limit) VALUES (:'p1',"
-              " 'image_size_total', 1) ON CONFLICT (project_id, resource) DO UPDATE SET"
-              " hard_limit = 1", project)
+    used = int(stack.sql("SELECT coalesce(sum(size), 0) FROM images WHERE owner = :'p1'",
+                         project)[0][0])
+    mib = (used >> 20) + 1
+
+    def limit(n):
+        stack.sql("INSERT INTO quotas (project_id, resource, hard_limit) VALUES (:'p1',"
+                  " 'image_size_total', %d) ON CONFLICT (project_id, resource) DO UPDATE SET"
+                  " hard_limit = %d" % (n, n), project)
     try:
+        # a project already at image_size_total: refused at once, no image, no task
+        # (review s6 11: it got 202 and the guest stopped for a copy never stored)
+        limit(used >> 20)
+        before = stack.sql("SELECT count(*) FROM images WHERE owner = :'p1'", project)
+        r = create_image(http, tok, svm["id"], "e2e-snap-at-limit")
+        assert_error(r, 403)
+        assert "image_size_total" in r.text, r
+        assert stack.sql("SELECT count(*) FROM images WHERE owner = :'p1'", project) == before
+        s = stack.server(svm["id"])
+        assert s["status"] == "ACTIVE" and s["OS-EXT-STS:task_state"] in (None, "", "None"), s
+        # room for less than the copy: 202, then the upload is refused and the image goes
+        limit(mib)
         r = create_image(http, tok, svm["id"], "e2e-snap-over")
         assert r.status == 202, r
         iid = r.json["image_id"]
@@ -83,6 +100,19 @@ def test_quota_refusal_leaves_no_image_and_the_server_as_it_was(stack, svm, http
     finally:
         stack.sql("DELETE FROM quotas WHERE project_id = :'p1' AND resource ="
                   " 'image_size_total'", project)
+
+
+def test_metadata_over_the_image_property_quota_is_403(stack, svm, http):
+    """Review s6 12: createImage's metadata and the properties it merges are bounded by
+    Glance's image_property_quota (128), as every other image write is."""
+    tok = stack.token("admin")
+    meta = {"k%03d" % i: "v" for i in range(130)}
+    r = create_image(http, tok, svm["id"], "e2e-snap-props", metadata=meta)
+    assert_error(r, 403)
+    assert "metadata limit" in r.text, r
+    assert not stack.sql("SELECT id FROM images WHERE name = 'e2e-snap-props'")
+    s = stack.server(svm["id"])
+    assert s["OS-EXT-STS:task_state"] in (None, "", "None"), s
 
 
 def test_snapshot_boots_and_carries_the_guests_disk(stack, svm, tag, http, tmp_path_factory):

@@ -538,6 +538,39 @@ def t_failed_action_keeps_state(db, sched):
     wait_inst(db, iid, "resume ok", status="ACTIVE", power="1", task_state="-")
 
 
+def t_boot_volume_recheck(db, sched):
+    """Review bfv 1: a start (any action that opens the root disk anew) of a
+    volume-backed server whose boot volume is no longer attached to it is not sent: it
+    fails and the server stays as it was; once the volume is its own again, it starts."""
+    a, iid = S["node1"], S["vm1"]
+    tid = new_task(db, iid, "stop", task_state="powering-off")
+    wake()
+    a.result(a.take_task(action="stop", instance=iid))
+    wait_inst(db, iid, "stop ok", status="SHUTOFF", task_state="-")
+    vol = str(uuid.uuid4())
+    db.exec("INSERT INTO volumes (id, project_id, user_id, size_gb, status, type_id, host)"
+            " VALUES (%s, 'p1', 'u1', 1, 'available', (SELECT id FROM volume_types LIMIT 1),"
+            " 'st1')" % lit(vol))
+    db.exec("UPDATE instances SET boot_volume_id = %s WHERE id = %s" % (lit(vol), lit(iid)))
+    try:
+        tid = new_task(db, iid, "start", task_state="powering-on")
+        wake()
+        wait_task(db, tid, "start of a detached boot volume fails", status="failed")
+        check("not attached to instance" in task(db, tid)["error"], "why: %s" % task(db, tid))
+        wait_inst(db, iid, "stays SHUTOFF", status="SHUTOFF", task_state="-")
+        db.exec("UPDATE volumes SET attached_server = %s, status = 'in-use' WHERE id = %s"
+                % (lit(iid), lit(vol)))
+        tid = new_task(db, iid, "start", task_state="powering-on")
+        wake()
+        t = a.take_task(action="start", instance=iid)
+        check(t["task_id"] == tid, "the failed start was never sent")
+        a.result(t)
+        wait_inst(db, iid, "start ok", status="ACTIVE", task_state="-")
+    finally:
+        db.exec("UPDATE instances SET boot_volume_id = NULL WHERE id = %s" % lit(iid))
+        db.exec("DELETE FROM volumes WHERE id = %s" % lit(vol))
+
+
 def t_failed_spawn_is_error(db, sched):
     a = S["node1"]
     iid, tid = new_instance(db, name="broken")
@@ -1102,7 +1135,7 @@ def t_curve(db, sched):
 
 
 CHECKS = [t_check_config, t_start_migrates, t_no_host_is_up, t_agent_registers, t_spawn,
-          t_no_host_fits, t_delete_unplaced, t_stop_start, t_failed_action_keeps_state,
+          t_no_host_fits, t_delete_unplaced, t_stop_start, t_failed_action_keeps_state, t_boot_volume_recheck,
           t_failed_spawn_is_error, t_retry, t_retry_until_deadline, t_console, t_events,
           t_reconcile, t_agent_down,
           t_placement, t_aggregate_zones, t_bad_messages, t_restart, t_delete_overtakes_spawn,

@@ -245,6 +245,17 @@ static void tap_add_adopts_held_tap(void **state)
 	assert_true(net_priv_link_add_exec(&c, &bad, err, sizeof(err)) < 0);
 }
 
+/* Review s6 7: only a busy tap is adopted, not any failure of the add. */
+static void tap_adoptable_only_when_busy(void **state)
+{
+	assert_true(
+	    net_priv_tap_adoptable(-EIO, "ip tuntap: ioctl(TUNSETIFF): Device or resource busy"));
+	assert_false(net_priv_tap_adoptable(-EIO, "ip tuntap: ioctl(TUNSETIFF): Invalid argument"));
+	assert_false(net_priv_tap_adoptable(-EIO, "ip tuntap: Operation not permitted"));
+	assert_false(net_priv_tap_adoptable(-ETIMEDOUT, "Device or resource busy"));
+	assert_false(net_priv_tap_adoptable(0, ""));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -252,6 +263,7 @@ int main(void)
 	    cmocka_unit_test(refuses),
 	    cmocka_unit_test(dnsmasq_conf),
 	    cmocka_unit_test(tap_add_adopts_held_tap),
+	    cmocka_unit_test(tap_adoptable_only_when_busy),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -39,6 +39,9 @@ static void defaults(void **state)
 	assert_int_equal(settings_reconcile_settle_s(&s), 5);
 	assert_int_equal(s.spawn_deadline, 900);
 	assert_int_equal(s.task_deadline, 600);
+	/* review s6 2: a snapshot or upload may copy for 30 min, then upload */
+	assert_int_equal(s.image_task_deadline, 3600);
+	assert_true(s.image_task_deadline > 30 * 60 + 15 * 60);
 	assert_int_equal(s.host_down_after, 300);
 	assert_string_equal(s.wake_bind, "tcp://127.0.0.1:5571");
 }

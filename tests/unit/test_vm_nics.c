@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -68,7 +69,7 @@ static void refuses(void **state)
 
 /* The other side of the tap race: nubo-net's `ip tuntap add` holds the tap for a
  * moment (TUNSETIFF .. close) just as the helper opens it for QEMU. The open waits
- * for it instead of failing the spawn with EBUSY. A child holds the tap ~200 ms. */
+ * for it instead of failing the spawn with EBUSY. A child holds the tap ~60 ms. */
 static void open_tap_waits_while_held(void **state)
 {
 	char name[16], err[128];
@@ -84,7 +85,7 @@ static void open_tap_waits_while_held(void **state)
 		char c = fd >= 0 ? 'y' : 'n';
 		if (write(pfd[1], &c, 1) != 1)
 			_exit(2);
-		usleep(200 * 1000);
+		usleep(60 * 1000);
 		_exit(fd >= 0 ? 0 : 1);
 	}
 	char c = 0;
@@ -95,9 +96,60 @@ static void open_tap_waits_while_held(void **state)
 	waitpid(pid, &st, 0);
 	close(pfd[0]), close(pfd[1]);
 	if (fd < 0)
-		fail_msg("open of a tap held for 200 ms: %d %s", fd, err);
+		fail_msg("open of a tap held for 60 ms: %d %s", fd, err);
 	close(fd);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+/* A tap a QEMU holds is not let go of in milliseconds: the open gives up after
+ * VM_TAP_BUSY_TRIES short waits (the helper serves no other request meanwhile), not
+ * after seconds (review s6 9: 100 x 20 ms blocked the helper for 2 s). */
+static void open_tap_held_long_fails_fast(void **state)
+{
+	char name[16], err[128];
+	if (geteuid() != 0 || access("/dev/net/tun", R_OK | W_OK) != 0)
+		skip();
+	snprintf(name, sizeof(name), "tapw%x", (unsigned)getpid() & 0xfffffff);
+	int held = vm_nics_open_tap(name, err, sizeof(err));
+	assert_true(held >= 0);
+	struct timespec a, b;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	int fd = vm_nics_open_tap(name, err, sizeof(err));
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	close(held);
+	assert_int_equal(fd, -EBUSY);
+	long ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
+	assert_true(ms < 1000);
+	assert_true(VM_TAP_BUSY_TRIES * VM_TAP_BUSY_WAIT_MS <= 250);
+}
+
+/* Review s6 1: the helper hands a hot-plug tap to the worker only when it was not
+ * handed to another instance; the table is bounded per instance and in all. */
+static void tap_owners(void **state)
+{
+	static struct vm_tap_owners o;
+	const char *a = "11111111-1111-1111-1111-111111111111";
+	const char *b = "22222222-2222-2222-2222-222222222222";
+	char tap[VM_TAP_LEN];
+	assert_null(vm_tap_owners_of(&o, "tap0"));
+	assert_int_equal(vm_tap_owners_give(&o, a, "tap0"), 0);
+	assert_string_equal(vm_tap_owners_of(&o, "tap0"), a);
+	assert_int_equal(vm_tap_owners_give(&o, b, "tap0"), 0); /* moved: one owner */
+	assert_string_equal(vm_tap_owners_of(&o, "tap0"), b);
+	assert_int_equal(o.n, 1);
+	for (int i = 1; i < VM_NICS_MAX; i++) {
+		snprintf(tap, sizeof(tap), "tap%d", i);
+		assert_int_equal(vm_tap_owners_give(&o, b, tap), 0);
+	}
+	assert_int_equal(vm_tap_owners_give(&o, b, "tapff"), -ENOSPC);
+	assert_int_equal(vm_tap_owners_give(&o, b, "tap3"), 0); /* its own again */
+	assert_int_equal(vm_tap_owners_give(&o, a, "tapff"), 0);
+	vm_tap_owners_drop(&o, b);
+	assert_int_equal(o.n, 1);
+	assert_null(vm_tap_owners_of(&o, "tap0"));
+	assert_string_equal(vm_tap_owners_of(&o, "tapff"), a);
+	o.n = VM_TAP_OWNERS_MAX; /* full */
+	assert_int_equal(vm_tap_owners_give(&o, b, "tapee"), -ENOSPC);
 }
 
 int main(void)
@@ -106,6 +158,8 @@ int main(void)
 	    cmocka_unit_test(from_spawn_and_check),
 	    cmocka_unit_test(refuses),
 	    cmocka_unit_test(open_tap_waits_while_held),
+	    cmocka_unit_test(open_tap_held_long_fails_fast),
+	    cmocka_unit_test(tap_owners),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
