@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bulk.h"
 #include "largeobj.h"
 #include "objquota.h"
 #include "objauth.h"
@@ -44,6 +45,7 @@ struct swift_req {
 	int slo;
 	int64_t quota_left; /* bytes the container's quota still allows, -1: no quota */
 	int tempurl;        /* authorized by a temp URL's signature (tempurl.h) */
+	struct bulk *bulk;  /* ?bulk-delete or ?extract-archive (bulk.h) */
 };
 
 /* ------------------------------------------------------------------ pure helpers */
@@ -598,6 +600,58 @@ static void tempurl_outgoing(struct px_req *r, const struct swift_req *q, struct
 	if (disp)
 		px_add_header(r, "Content-Disposition", disp);
 	free(disp);
+}
+
+/* ------------------------------------------------------------------ bulk */
+
+/* 'd' for ?bulk-delete (DELETE or POST), 'x' for ?extract-archive (PUT), else 0. */
+static int bulk_kind(struct px_req *r)
+{
+	const char *m = px_method(r);
+	if (px_query_has(r, "bulk-delete") && (!strcmp(m, "DELETE") || !strcmp(m, "POST")))
+		return 'd';
+	if (px_query_has(r, "extract-archive") && !strcmp(m, "PUT"))
+		return 'x';
+	return 0;
+}
+
+/* bulk_target's may_write: arg is the request. */
+static int bulk_may_write(void *arg, const char *container, int object)
+{
+	struct px_req *r = arg;
+	return container_allows(r, px_state(r), container, 1, object);
+}
+
+/* Starts a bulk request of kind (bulk_kind) for an authenticated caller; its body goes
+ * to bulk_body and swift_finish answers. */
+static void bulk_begin(struct px_req *r, struct swift_req *q, int kind)
+{
+	if (!q->authed) {
+		answer_denied(r, q);
+		return;
+	}
+	struct bulk_target t = {px_store(r), q->account, bulk_may_write, r};
+	if (kind == 'd') {
+		q->bulk = bulk_delete_new(&t);
+		return;
+	}
+	const char *fmt = px_query(r, "extract-archive");
+	if (!fmt || strcmp(fmt, "tar")) { /* no gzip or bzip2 decoder here */
+		answer_err(r, 400, "Unsupported archive format");
+		return;
+	}
+	q->bulk = bulk_extract_new(&t, q->container, q->object);
+}
+
+static void bulk_answer(struct px_req *r, struct swift_req *q)
+{
+	const char *acc = px_header(r, "Accept");
+	int json = acc && strstr(acc, "application/json");
+	size_t len;
+	char *body = bulk_finish(q->bulk, json, &len);
+	px_answer(r, 200, json ? "application/json; charset=utf-8" : "text/plain; charset=utf-8",
+	          body, len);
+	free(body);
 }
 
 /* ------------------------------------------------------------------ listings */
@@ -1504,6 +1558,13 @@ static void swift_info(struct px_req *r)
 	              (int)LARGEOBJ_MAX_MANIFEST, "min_segment_size", LARGEOBJ_MIN_SEGMENT,
 	              "yield_frequency", 10, "dlo", "max_segments", 10000, "container_quotas");
 	json_object_set_new(j, "account_quotas", json_object());
+	json_object_set_new(j, "bulk_delete",
+	                    json_pack("{s:i,s:i}", "max_deletes_per_request", BULK_MAX_DELETES,
+	                              "max_failed_deletes", BULK_MAX_FAILED));
+	json_object_set_new(j, "bulk_upload",
+	                    json_pack("{s:i,s:i}", "max_containers_per_extraction",
+	                              BULK_MAX_CONTAINERS, "max_failed_extractions",
+	                              BULK_MAX_FAILED));
 	json_object_set_new(
 	    j, "tempurl",
 	    json_pack("{s:[sssss],s:[s],s:[],s:[s],s:[s],s:[sss]}", "methods", "GET", "HEAD", "PUT",
@@ -1551,7 +1612,8 @@ static void swift_begin(struct px_req *r)
 	for (size_t i = 0; i < sizeof(swift_ops) / sizeof(swift_ops[0]); i++)
 		if (swift_ops[i].level == level && !strcmp(swift_ops[i].method, m))
 			op = &swift_ops[i];
-	if (!op) {
+	int bulk = bulk_kind(r);
+	if (!op && !bulk) {
 		px_add_header(r, "Allow",
 		              level == 'a'   ? "GET, HEAD, POST"
 		              : level == 'c' ? "GET, HEAD, PUT, POST, DELETE"
@@ -1560,7 +1622,9 @@ static void swift_begin(struct px_req *r)
 		return;
 	}
 	if (px_query_has(r, "temp_url_sig") || px_query_has(r, "temp_url_expires")) {
-		if (tempurl_authorize(r, q) == 0)
+		if (bulk) /* a temp URL signs one object's method, never a bulk request */
+			answer_err(r, 401, "Temp URL invalid");
+		else if (tempurl_authorize(r, q) == 0)
 			op->fn(r, q);
 		return;
 	}
@@ -1579,6 +1643,10 @@ static void swift_begin(struct px_req *r)
 			return;
 		}
 	}
+	if (bulk) {
+		bulk_begin(r, q, bulk);
+		return;
+	}
 	if (swift_authorize(r, q, op->write) < 0)
 		return;
 	op->fn(r, q);
@@ -1587,6 +1655,8 @@ static void swift_begin(struct px_req *r)
 static int swift_body(struct px_req *r, const char *data, size_t n)
 {
 	struct swift_req *q = px_state(r);
+	if (q && q->bulk)
+		return bulk_body(q->bulk, data, n);
 	if (q && q->slo) {
 		if (q->slo_len + n > LARGEOBJ_MAX_MANIFEST) {
 			q->put_err = STORE_TOO_LARGE;
@@ -1617,6 +1687,10 @@ static int swift_body(struct px_req *r, const char *data, size_t n)
 static void swift_finish(struct px_req *r)
 {
 	struct swift_req *q = px_state(r);
+	if (q && q->bulk) {
+		bulk_answer(r, q);
+		return;
+	}
 	if (q && q->slo) {
 		slo_put_finish(r, q);
 		return;
@@ -1634,6 +1708,7 @@ static void swift_end(struct px_req *r)
 	if (!q)
 		return;
 	store_put_abort(q->put);
+	bulk_free(q->bulk);
 	free(q->slo_body);
 	for (int i = 0; i < q->nkv; i++) {
 		free(q->kv[i].name);
