@@ -1199,7 +1199,7 @@ static void object_copy(struct px_req *r, struct swift_req *q, const char *sc, c
 		answer_denied(r, q);
 		return;
 	}
-	enum store_err e = store_head(px_store(r), q->account, sc, so, &src);
+	enum store_err e = store_head_newest(px_store(r), q->account, sc, so, &src);
 	if (e != STORE_OK) {
 		answer_store_err(r, e);
 		return;
@@ -1352,7 +1352,7 @@ static void object_post(struct px_req *r, struct swift_req *q)
 		return;
 	/* a static large object stays one: its marker and sysmeta survive a POST */
 	struct store_meta cur;
-	if (store_head(px_store(r), q->account, q->container, q->object, &cur) == STORE_OK) {
+	if (store_head_newest(px_store(r), q->account, q->container, q->object, &cur) == STORE_OK) {
 		int bad = 0;
 		for (int i = 0; i < cur.nkv; i++)
 			if (!strcasecmp(cur.kv[i].name, "X-Static-Large-Object") ||
@@ -1461,7 +1461,7 @@ static void slo_put_finish(struct px_req *r, struct swift_req *q)
 static void slo_delete(struct px_req *r, struct swift_req *q)
 {
 	struct store_meta m;
-	enum store_err e = store_head(px_store(r), q->account, q->container, q->object, &m);
+	enum store_err e = store_head_newest(px_store(r), q->account, q->container, q->object, &m);
 	if (e != STORE_OK) {
 		answer_store_err(r, e);
 		return;

@@ -168,6 +168,11 @@ def test_reverse_listing_over_10000_names(stack, req, account):
         assert r.text.split() == ["n10001", "n10000"]
         r = req("GET", "/e2e-rev?reverse=on&prefix=n0999&limit=2")
         assert r.text.split() == ["n09999", "n09998"]
+        # a prefix below every name, and one in the middle (review s6 4: downward it
+        # starts just above the prefix; it used to read every name above it first)
+        assert req("GET", "/e2e-rev?reverse=true&prefix=a&limit=1").status == 204
+        r = req("GET", "/e2e-rev?reverse=true&prefix=n05&limit=2&marker=n0600")
+        assert r.text.split() == ["n05999", "n05998"], r.text[:200]
         r = req("GET", "/e2e-rev?reverse=true&delimiter=0&limit=3")
         assert r.text.split() == ["n10", "n0"]
         r = req("GET", "/e2e-rev?reverse=true&limit=0")
