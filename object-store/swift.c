@@ -823,7 +823,13 @@ static void container_get(struct px_req *r, struct swift_req *q)
 	px_add_header(r, "Last-Modified", lm);
 	px_add_header(r, "Accept-Ranges", "bytes");
 	px_add_header(r, "X-Storage-Policy", "Policy-0");
-	add_kv(r, ci.kv, ci.nkv);
+	/* a temp URL key signs writes: shown only to who may write the container itself (a
+	 * reader through an ACL would sign PUT and DELETE URLs with it), as Swift does */
+	int keys_shown = container_allows(r, q, q->container, 1, 0);
+	for (int i = 0; i < ci.nkv; i++)
+		if (keys_shown || (strcasecmp(ci.kv[i].name, "X-Container-Meta-Temp-Url-Key") &&
+		                   strcasecmp(ci.kv[i].name, "X-Container-Meta-Temp-Url-Key-2")))
+			add_kv(r, &ci.kv[i], 1);
 	store_container_info_release(&ci);
 	if (!strcmp(px_method(r), "HEAD")) {
 		px_answer(r, 204, format_type(listing_format(r)), NULL, 0);

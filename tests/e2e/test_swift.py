@@ -498,7 +498,7 @@ def _tempurl(stack, *args):
     return out
 
 
-def test_tempurl_swift_cli(stack, req, proxy, account):
+def test_tempurl_swift_cli(stack, req, proxy, account, project_ids):
     """Temporary URLs as `swift tempurl` signs them (SHA-256 by default, SHA-1 and
     SHA-512 too, ISO 8601 expiry, prefix-based), with the account's or the container's
     key: only the signed method, object (or prefix) and time pass, no token needed; a
@@ -553,6 +553,12 @@ def test_tempurl_swift_cli(stack, req, proxy, account):
         # a container's key serves that container only
         swift(stack, "post", "-m", "Temp-URL-Key:cont-key", "e2e-tu")
         assert anon(_tempurl(stack, "GET", "300", obj, "cont-key")).status == 200
+        # ... and is shown to its owner only, not to a reader through an ACL (who would
+        # sign PUT and DELETE URLs with it)
+        assert req("HEAD", "/e2e-tu").headers["X-Container-Meta-Temp-Url-Key"] == "cont-key"
+        req("POST", "/e2e-tu", headers={"X-Container-Read": project_ids["demo"] + ":*"})
+        r = req("HEAD", "/e2e-tu", user="demo")
+        assert r.status == 204 and "X-Container-Meta-Temp-Url-Key" not in r.headers, r.headers
         assert req("PUT", "/e2e-tu2").status in (201, 202)
         assert req("PUT", "/e2e-tu2/o", raw=b"x").status == 201
         assert anon(_tempurl(stack, "GET", "300", "/v1/%s/e2e-tu2/o" % account,
