@@ -311,9 +311,9 @@ def test_list_object_versions_skips_a_rolled_up_prefix(s3, stack, project_ids):
                   " '0000000001.00000', 0, 'd41d8cd98f00b204e9800998ecf8427e',"
                   " 'application/octet-stream', false FROM generate_series(0, 2999) i",
                   account, b)
-        r = s3.list_object_versions(Bucket=b, Delimiter="\u00e9")
+        r = s3.list_object_versions(Bucket=b, Delimiter="\u00e9", Prefix="m")
         assert [p["Prefix"] for p in r.get("CommonPrefixes", [])] == ["m\u00e9"], r
-        assert [v["Key"] for v in r["Versions"]][-1] == "zz", r
+        assert not r.get("Versions") and not r["IsTruncated"], r
         seen = []
         for page in s3.get_paginator("list_object_versions").paginate(
                 Bucket=b, Delimiter="\u00e9", Prefix="m", PaginationConfig={"PageSize": 1}):
