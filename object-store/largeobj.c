@@ -126,7 +126,7 @@ enum store_err largeobj_slo_check(struct store *s, const char *account, const ch
 			goto out;
 		}
 		struct store_meta m;
-		enum store_err he = store_head(s, account, c, o, &m);
+		enum store_err he = store_head_newest(s, account, c, o, &m);
 		struct largeobj_seg *g = seg_push(out, c, o);
 		free(c);
 		free(o);
@@ -227,7 +227,8 @@ enum store_err largeobj_slo_load(struct store *s, const char *account, const cha
 	struct store_meta m;
 	uint64_t off, len;
 	struct store_get *g;
-	enum store_err e = store_get_open(s, account, container, object, 0, -1, &m, &off, &len, &g);
+	enum store_err e =
+	    store_get_open_newest(s, account, container, object, 0, -1, &m, &off, &len, &g);
 	if (e != STORE_OK)
 		return e;
 	store_meta_release(&m);

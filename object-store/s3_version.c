@@ -150,7 +150,8 @@ enum s3_err s3_version_write_prepare(const struct s3_vctx *c, const char *key, s
 			snprintf(w->current_id, sizeof w->current_id, "%s", db_val(res, 0, 0));
 		}
 	} else {
-		enum store_err e = store_head(c->store, c->account, c->bucket, key, &w->current);
+		enum store_err e =
+		    store_head_newest(c->store, c->account, c->bucket, key, &w->current);
 		if (e != STORE_OK && e != STORE_NOT_FOUND) {
 			PQclear(res);
 			return from_store(e);
@@ -449,9 +450,16 @@ static enum s3_err cursor_of(const struct s3_vctx *c, const struct s3_vlist_quer
 	strcpy(cseq, "0"); /* none of km's versions */
 	if (!n)
 		return S3_OK;
-	if (q->delimiter && strlen(q->delimiter) == 1 && km[n - 1] == q->delimiter[0] &&
-	    (unsigned char)km[n - 1] < 0xff) {
-		(*ck)[n - 1]++;
+	size_t dl = q->delimiter ? strlen(q->delimiter) : 0;
+	char above[STORE_MAX_OBJECT_NAME + 8];
+	size_t pl = q->prefix ? strlen(q->prefix) : 0;
+	/* a rolled-up prefix: the delimiter's first place after the prefix ends km */
+	const char *d = dl && n >= pl + dl && !strncmp(km, q->prefix ? q->prefix : "", pl)
+	                    ? strstr(km + pl, q->delimiter)
+	                    : NULL;
+	if (d && d == km + n - dl && store_name_successor(km, above, sizeof above) == 0) {
+		free(*ck);
+		*ck = xstrdup(above);
 		strcpy(cseq, SEQ_ALL);
 		return S3_OK;
 	}
@@ -499,14 +507,13 @@ enum s3_err s3_version_list(const struct s3_vctx *c, const struct s3_vlist_query
 				    strcmp(out->e[out->n - 1].key, sub))
 					vlist_push(out, sub, 1);
 				/* past every version under the prefix (review finding 13: they
-				 * were fetched batch by batch only to be dropped): the prefix with
-				 * its last byte raised (kept valid UTF-8: an ASCII byte), all of
-				 * that key's versions */
-				size_t n = strlen(sub);
-				if ((unsigned char)sub[n - 1] < 0x7f) {
+				 * were fetched batch by batch only to be dropped): from the
+				 * prefix's successor, whatever its delimiter's last character
+				 * (review s6 8), all of that key's versions */
+				char above[STORE_MAX_OBJECT_NAME + 8];
+				if (store_name_successor(sub, above, sizeof above) == 0) {
 					free(ck);
-					sub[n - 1]++;
-					ck = xstrdup(sub);
+					ck = xstrdup(above);
 					strcpy(cseq, SEQ_ALL);
 					more = 1;
 					break;

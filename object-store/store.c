@@ -194,6 +194,85 @@ int store_object_name_ok(const char *name)
 	return n > 0 && n <= STORE_MAX_OBJECT_NAME && utf8_ok(name, n);
 }
 
+/* The code point of the UTF-8 character at s (len bytes), into *cp; its length, or 0 when
+ * s is not one well-formed character. */
+static size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
+{
+	size_t n = s[0] < 0x80             ? 1
+	           : (s[0] & 0xe0) == 0xc0 ? 2
+	           : (s[0] & 0xf0) == 0xe0 ? 3
+	           : (s[0] & 0xf8) == 0xf0 ? 4
+	                                   : 0;
+	if (!n || n > len)
+		return 0;
+	uint32_t v = n == 1 ? s[0] : s[0] & (0x7f >> n);
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		v = v << 6 | (s[i] & 0x3f);
+	}
+	static const uint32_t least[5] = {0, 0, 0x80, 0x800, 0x10000};
+	if (v < least[n] || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+		return 0;
+	*cp = v;
+	return n;
+}
+
+static size_t utf8_encode(uint32_t v, char *o)
+{
+	if (v < 0x80) {
+		o[0] = (char)v;
+		return 1;
+	}
+	if (v < 0x800) {
+		o[0] = (char)(0xc0 | v >> 6);
+		o[1] = (char)(0x80 | (v & 0x3f));
+		return 2;
+	}
+	if (v < 0x10000) {
+		o[0] = (char)(0xe0 | v >> 12);
+		o[1] = (char)(0x80 | (v >> 6 & 0x3f));
+		o[2] = (char)(0x80 | (v & 0x3f));
+		return 3;
+	}
+	o[0] = (char)(0xf0 | v >> 18);
+	o[1] = (char)(0x80 | (v >> 12 & 0x3f));
+	o[2] = (char)(0x80 | (v >> 6 & 0x3f));
+	o[3] = (char)(0x80 | (v & 0x3f));
+	return 4;
+}
+
+int store_name_successor(const char *name, char *out, size_t n)
+{
+	size_t len = strlen(name), off = 0, last = 0, nchars = 0;
+	size_t starts[STORE_MAX_OBJECT_NAME + 8];
+	uint32_t cps[STORE_MAX_OBJECT_NAME + 8], cp;
+	if (len > STORE_MAX_OBJECT_NAME + 4)
+		return -1;
+	while (off < len) {
+		size_t k = utf8_decode((const unsigned char *)name + off, len - off, &cp);
+		if (!k)
+			return -1;
+		starts[nchars] = off;
+		cps[nchars++] = cp;
+		off += k;
+	}
+	while (nchars > 0 && cps[nchars - 1] == 0x10ffff)
+		nchars--;
+	if (nchars == 0)
+		return -1;
+	last = starts[nchars - 1];
+	cp = cps[nchars - 1] + 1;
+	if (cp == 0xd800)
+		cp = 0xe000;
+	if (last + 4 + 1 > n)
+		return -1;
+	memcpy(out, name, last);
+	size_t k = utf8_encode(cp, out + last);
+	out[last + k] = '\0';
+	return 0;
+}
+
 int store_account_name_ok(const char *name)
 {
 	size_t n = name ? strlen(name) : 0;
@@ -265,9 +344,11 @@ static char *node_path(const struct ring_dev *d, unsigned part, const char *a, c
 
 /* ------------------------------------------------------------------ listings (db) */
 
+/* The listing database, or NULL when it does not answer (or the store has none: the
+ * unit tests' store over fake object servers). */
 static PGconn *store_db(struct store *s)
 {
-	return db_acquire_timed(s->cfg.db, 5000);
+	return s->cfg.db ? db_acquire_timed(s->cfg.db, 5000) : NULL;
 }
 
 /* Applies one object update to the listing; newest timestamp wins. 0 or -EIO. */
@@ -923,8 +1004,10 @@ enum store_err store_copy(struct store *s, const char *src_account, const char *
 	struct store_meta src;
 	uint64_t off, len;
 	struct store_get *g;
-	enum store_err e =
-	    store_get_open(s, src_account, src_container, src_object, 0, -1, &src, &off, &len, &g);
+	/* the newest version of the source, never one replica's: a POST rewrites the object
+	 * from it (review s6 5) */
+	enum store_err e = store_get_open_newest(s, src_account, src_container, src_object, 0, -1,
+	                                         &src, &off, &len, &g);
 	if (e != STORE_OK)
 		return e;
 	struct store_put_opts o = {
@@ -1247,6 +1330,21 @@ static void list_push(struct store_list *l, const char *name, int subdir)
 	e->subdir = subdir;
 }
 
+char *store_list_start(const struct store_list_query *q)
+{
+	char above[STORE_MAX_OBJECT_NAME + 8];
+	if (q->reverse && q->prefix && *q->prefix &&
+	    store_name_successor(q->prefix, above, sizeof(above)) == 0)
+		/* downward from just above the prefix (review s6 4: not from the top) */
+		return xstrdup(q->marker && *q->marker && strcmp(q->marker, above) < 0 ? q->marker
+		                                                                       : above);
+	if (q->reverse)
+		return xstrdup(q->marker ? q->marker : "");
+	return xstrdup(q->marker && strcmp(q->marker, q->prefix ? q->prefix : "") > 0
+	                   ? q->marker
+	                   : (q->prefix ? q->prefix : ""));
+}
+
 /* Runs the listing query in pages from a start name, rolling names up. sql[0] lists
  * upward, sql[1] downward (q->reverse); each takes $1 account, $2 container (or unused),
  * $3 start (upward: names >= it; downward: names < it, "" for no bound), $4 page size. */
@@ -1259,13 +1357,8 @@ static enum store_err list_run(struct store *s, const char *const sql[2], const 
 	PGconn *db = store_db(s);
 	if (!db)
 		return STORE_UNAVAILABLE;
-	char *start;
-	if (q->reverse)
-		start = xstrdup(q->marker ? q->marker : "");
-	else
-		start = xstrdup(q->marker && strcmp(q->marker, q->prefix ? q->prefix : "") > 0
-		                    ? q->marker
-		                    : (q->prefix ? q->prefix : ""));
+	char above[STORE_MAX_OBJECT_NAME + 8];
+	char *start = store_list_start(q);
 	char subdir[STORE_MAX_OBJECT_NAME + 8], err[256], page[16];
 	enum store_err e = STORE_OK;
 	int done = 0;
@@ -1299,9 +1392,14 @@ static enum store_err list_run(struct store *s, const char *const sql[2], const 
 				 * subdir with its last byte raised (the delimiter is one ASCII
 				 * character), downward from below the subdir itself */
 				free(start);
-				if (!q->reverse)
-					subdir[strlen(subdir) - 1]++;
-				start = xstrdup(subdir);
+				if (!q->reverse &&
+				    store_name_successor(subdir, above, sizeof(above)) == 0)
+					start = xstrdup(above);
+				else {
+					if (!q->reverse)
+						subdir[strlen(subdir) - 1]++;
+					start = xstrdup(subdir);
+				}
 				requery = 1;
 				break;
 			}

@@ -24,6 +24,18 @@ int store_container_name_ok(const char *name);
 int store_object_name_ok(const char *name);
 int store_account_name_ok(const char *name);
 
+/* The least well-formed UTF-8 string above every string that starts with name (its last
+ * character raised to the next code point, trailing U+10FFFF dropped first): an exclusive
+ * upper bound for a prefix, or the name to go on from past a rolled-up subdir, in the
+ * database's byte (C collation) order. 0 with out set (n bytes), or -1 when name is not
+ * UTF-8, has no successor, or out is too small. Pure. */
+int store_name_successor(const char *name, char *out, size_t n);
+
+/* Where a listing's first query starts (owned): upward, names >= it (the marker or the
+ * prefix, whichever is higher); downward (q->reverse), names < it ("": no bound): the
+ * marker or the prefix's successor, whichever is lower. Pure. */
+char *store_list_start(const struct store_list_query *q);
+
 /* The listing roll-up: given the query, decides what name does. Returns 0: skip it
  * (before the marker), 1: list it as it is, 2: list subdir (its prefix through the
  * delimiter, written into subdir, subdir_len bytes), 3: stop (at or past end_marker).

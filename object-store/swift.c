@@ -9,11 +9,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "bulk.h"
 #include "largeobj.h"
 #include "objquota.h"
 #include "objauth.h"
 #include "objclient.h"
 #include "store_impl.h"
+#include "tempurl.h"
 #include "xalloc.h"
 
 #define SWIFT_MAX_META_NAME 128
@@ -42,6 +44,8 @@ struct swift_req {
 	size_t slo_len;
 	int slo;
 	int64_t quota_left; /* bytes the container's quota still allows, -1: no quota */
+	int tempurl;        /* authorized by a temp URL's signature (tempurl.h) */
+	struct bulk *bulk;  /* ?bulk-delete or ?extract-archive (bulk.h) */
 };
 
 /* ------------------------------------------------------------------ pure helpers */
@@ -441,6 +445,8 @@ static int container_allows(struct px_req *r, const struct swift_req *q, const c
 {
 	if (q->authed && (q->who.admin || !strcmp(q->account + 5, q->who.project_id)))
 		return !write || q->who.writer;
+	if (q->tempurl && !write) /* a large object's segments in the signer's account */
+		return 1;
 	struct store_container_info ci;
 	if (!c || store_container_head(px_store(r), q->account, c, &ci) != STORE_OK)
 		return 0;
@@ -500,6 +506,152 @@ static int seg_may_read(void *arg, const char *container)
 {
 	const struct seg_auth *a = arg;
 	return container_allows(a->r, a->q, container, 0, 1);
+}
+
+/* ------------------------------------------------------------------ temp URLs */
+
+/* The values of the items of kv named prefix "Temp-Url-Key" and "...-2" into keys[0..1]
+ * (borrowed from kv). */
+static void tempurl_keys(const struct store_kv *kv, int n, const char *prefix, const char **keys)
+{
+	char k1[64], k2[64];
+	snprintf(k1, sizeof(k1), "%sTemp-Url-Key", prefix);
+	snprintf(k2, sizeof(k2), "%sTemp-Url-Key-2", prefix);
+	for (int i = 0; i < n; i++) {
+		if (!strcasecmp(kv[i].name, k1))
+			keys[0] = kv[i].value;
+		if (!strcasecmp(kv[i].name, k2))
+			keys[1] = kv[i].value;
+	}
+}
+
+/* A request with temp_url_* parameters: Swift's tempurl decides alone (a token is not
+ * looked at). 0 to go on as the URL's signer (q->tempurl), else -EACCES (answered 401). */
+static int tempurl_authorize(struct px_req *r, struct swift_req *q)
+{
+	static const char *const methods[] = {"GET", "HEAD", "PUT", "POST", "DELETE"};
+	const char *sig = px_query(r, "temp_url_sig"), *prefix = px_query(r, "temp_url_prefix");
+	const char *m = px_method(r);
+	int64_t when = tempurl_expires_parse(px_query(r, "temp_url_expires"));
+	int ok = q->object && sig && when > (int64_t)time(NULL) &&
+	         !px_query_has(r, "temp_url_ip_range") && !px_header(r, "X-Copy-From") &&
+	         (!prefix || !strncmp(q->object, prefix, strlen(prefix)));
+	int allowed = 0;
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		allowed |= !strcmp(m, methods[i]);
+	struct store_account_info ai;
+	struct store_container_info ci;
+	int have_ai = 0, have_ci = 0;
+	const char *keys[TEMPURL_MAX_KEYS] = {0};
+	if (ok && allowed) {
+		have_ai = store_account_head(px_store(r), q->account, &ai) == STORE_OK;
+		if (have_ai)
+			tempurl_keys(ai.kv, ai.nkv, "X-Account-Meta-", keys);
+		have_ci =
+		    store_container_head(px_store(r), q->account, q->container, &ci) == STORE_OK;
+		if (have_ci)
+			tempurl_keys(ci.kv, ci.nkv, "X-Container-Meta-", keys + 2);
+		char *path =
+		    prefix ? xasprintf("prefix:/v1/%s/%s/%s", q->account, q->container, prefix)
+		           : xasprintf("/v1/%s/%s/%s", q->account, q->container, q->object);
+		/* a HEAD may use a URL signed for GET or PUT too */
+		ok = tempurl_sig_ok(sig, m, when, path, keys, TEMPURL_MAX_KEYS) ||
+		     (!strcmp(m, "HEAD") &&
+		      (tempurl_sig_ok(sig, "GET", when, path, keys, TEMPURL_MAX_KEYS) ||
+		       tempurl_sig_ok(sig, "PUT", when, path, keys, TEMPURL_MAX_KEYS)));
+		free(path);
+	}
+	if (have_ai)
+		store_account_info_release(&ai);
+	if (have_ci)
+		store_container_info_release(&ci);
+	if (!ok || !allowed) {
+		px_add_header(r, "WWW-Authenticate", "Swift realm=\"unknown\"");
+		answer_err(r, 401, "Temp URL invalid");
+		return -EACCES;
+	}
+	q->tempurl = 1;
+	return 0;
+}
+
+/* What a temp URL's GET/HEAD shows (Swift's defaults): no X-Object-Meta-* but
+ * X-Object-Meta-Public-*, and a Content-Disposition (tempurl_disposition). Edits m->kv. */
+static void tempurl_outgoing(struct px_req *r, const struct swift_req *q, struct store_meta *m)
+{
+	if (!q->tempurl)
+		return;
+	const char *fn = px_query(r, "filename");
+	int existing = store_meta_get(m, "Content-Disposition") != NULL;
+	char *disp = tempurl_disposition(px_query_has(r, "inline"), fn && *fn ? fn : NULL,
+	                                 q->object, existing);
+	int n = 0;
+	for (int i = 0; i < m->nkv; i++) {
+		const char *k = m->kv[i].name;
+		int drop = (!strncasecmp(k, "X-Object-Meta-", 14) &&
+		            strncasecmp(k, "X-Object-Meta-Public-", 21)) ||
+		           (disp && !strcasecmp(k, "Content-Disposition"));
+		if (drop) {
+			free(m->kv[i].name);
+			free(m->kv[i].value);
+		} else
+			m->kv[n++] = m->kv[i];
+	}
+	m->nkv = n;
+	if (disp)
+		px_add_header(r, "Content-Disposition", disp);
+	free(disp);
+}
+
+/* ------------------------------------------------------------------ bulk */
+
+/* 'd' for ?bulk-delete (DELETE or POST), 'x' for ?extract-archive (PUT), else 0. */
+static int bulk_kind(struct px_req *r)
+{
+	const char *m = px_method(r);
+	if (px_query_has(r, "bulk-delete") && (!strcmp(m, "DELETE") || !strcmp(m, "POST")))
+		return 'd';
+	if (px_query_has(r, "extract-archive") && !strcmp(m, "PUT"))
+		return 'x';
+	return 0;
+}
+
+/* bulk_target's may_write: arg is the request. */
+static int bulk_may_write(void *arg, const char *container, int object)
+{
+	struct px_req *r = arg;
+	return container_allows(r, px_state(r), container, 1, object);
+}
+
+/* Starts a bulk request of kind (bulk_kind) for an authenticated caller; its body goes
+ * to bulk_body and swift_finish answers. */
+static void bulk_begin(struct px_req *r, struct swift_req *q, int kind)
+{
+	if (!q->authed) {
+		answer_denied(r, q);
+		return;
+	}
+	struct bulk_target t = {px_store(r), q->account, bulk_may_write, r};
+	if (kind == 'd') {
+		q->bulk = bulk_delete_new(&t);
+		return;
+	}
+	const char *fmt = px_query(r, "extract-archive");
+	if (!fmt || strcmp(fmt, "tar")) { /* no gzip or bzip2 decoder here */
+		answer_err(r, 400, "Unsupported archive format");
+		return;
+	}
+	q->bulk = bulk_extract_new(&t, q->container, q->object);
+}
+
+static void bulk_answer(struct px_req *r, struct swift_req *q)
+{
+	const char *acc = px_header(r, "Accept");
+	int json = acc && strstr(acc, "application/json");
+	size_t len;
+	char *body = bulk_finish(q->bulk, json, &len);
+	px_answer(r, 200, json ? "application/json; charset=utf-8" : "text/plain; charset=utf-8",
+	          body, len);
+	free(body);
 }
 
 /* ------------------------------------------------------------------ listings */
@@ -671,7 +823,13 @@ static void container_get(struct px_req *r, struct swift_req *q)
 	px_add_header(r, "Last-Modified", lm);
 	px_add_header(r, "Accept-Ranges", "bytes");
 	px_add_header(r, "X-Storage-Policy", "Policy-0");
-	add_kv(r, ci.kv, ci.nkv);
+	/* a temp URL key signs writes: shown only to who may write the container itself (a
+	 * reader through an ACL would sign PUT and DELETE URLs with it), as Swift does */
+	int keys_shown = container_allows(r, q, q->container, 1, 0);
+	for (int i = 0; i < ci.nkv; i++)
+		if (keys_shown || (strcasecmp(ci.kv[i].name, "X-Container-Meta-Temp-Url-Key") &&
+		                   strcasecmp(ci.kv[i].name, "X-Container-Meta-Temp-Url-Key-2")))
+			add_kv(r, &ci.kv[i], 1);
 	store_container_info_release(&ci);
 	if (!strcmp(px_method(r), "HEAD")) {
 		px_answer(r, 204, format_type(listing_format(r)), NULL, 0);
@@ -887,6 +1045,7 @@ static void object_get_large(struct px_req *r, struct swift_req *q, struct store
 		return;
 	}
 	int cond = conditions(r, m);
+	tempurl_outgoing(r, q, m);
 	object_headers(r, m, 1);
 	store_meta_release(m);
 	if (cond) {
@@ -973,6 +1132,7 @@ static void object_get(struct px_req *r, struct swift_req *q)
 		return;
 	}
 	int cond = conditions(r, &m);
+	tempurl_outgoing(r, q, &m);
 	object_headers(r, &m, 0);
 	if (cond) {
 		store_get_close(g);
@@ -1045,7 +1205,7 @@ static void object_copy(struct px_req *r, struct swift_req *q, const char *sc, c
 		answer_denied(r, q);
 		return;
 	}
-	enum store_err e = store_head(px_store(r), q->account, sc, so, &src);
+	enum store_err e = store_head_newest(px_store(r), q->account, sc, so, &src);
 	if (e != STORE_OK) {
 		answer_store_err(r, e);
 		return;
@@ -1198,7 +1358,7 @@ static void object_post(struct px_req *r, struct swift_req *q)
 		return;
 	/* a static large object stays one: its marker and sysmeta survive a POST */
 	struct store_meta cur;
-	if (store_head(px_store(r), q->account, q->container, q->object, &cur) == STORE_OK) {
+	if (store_head_newest(px_store(r), q->account, q->container, q->object, &cur) == STORE_OK) {
 		int bad = 0;
 		for (int i = 0; i < cur.nkv; i++)
 			if (!strcasecmp(cur.kv[i].name, "X-Static-Large-Object") ||
@@ -1307,7 +1467,7 @@ static void slo_put_finish(struct px_req *r, struct swift_req *q)
 static void slo_delete(struct px_req *r, struct swift_req *q)
 {
 	struct store_meta m;
-	enum store_err e = store_head(px_store(r), q->account, q->container, q->object, &m);
+	enum store_err e = store_head_newest(px_store(r), q->account, q->container, q->object, &m);
 	if (e != STORE_OK) {
 		answer_store_err(r, e);
 		return;
@@ -1404,6 +1564,20 @@ static void swift_info(struct px_req *r)
 	              (int)LARGEOBJ_MAX_MANIFEST, "min_segment_size", LARGEOBJ_MIN_SEGMENT,
 	              "yield_frequency", 10, "dlo", "max_segments", 10000, "container_quotas");
 	json_object_set_new(j, "account_quotas", json_object());
+	json_object_set_new(j, "bulk_delete",
+	                    json_pack("{s:i,s:i}", "max_deletes_per_request", BULK_MAX_DELETES,
+	                              "max_failed_deletes", BULK_MAX_FAILED));
+	json_object_set_new(j, "bulk_upload",
+	                    json_pack("{s:i,s:i}", "max_containers_per_extraction",
+	                              BULK_MAX_CONTAINERS, "max_failed_extractions",
+	                              BULK_MAX_FAILED));
+	json_object_set_new(
+	    j, "tempurl",
+	    json_pack("{s:[sssss],s:[s],s:[],s:[s],s:[s],s:[sss]}", "methods", "GET", "HEAD", "PUT",
+	              "POST", "DELETE", "incoming_remove_headers", "x-timestamp",
+	              "incoming_allow_headers", "outgoing_remove_headers", "x-object-meta-*",
+	              "outgoing_allow_headers", "x-object-meta-public-*", "allowed_digests", "sha1",
+	              "sha256", "sha512"));
 	char *s = json_dumps(j, JSON_COMPACT);
 	px_answer(r, 200, "application/json; charset=utf-8", s, strlen(s));
 	free(s);
@@ -1444,12 +1618,20 @@ static void swift_begin(struct px_req *r)
 	for (size_t i = 0; i < sizeof(swift_ops) / sizeof(swift_ops[0]); i++)
 		if (swift_ops[i].level == level && !strcmp(swift_ops[i].method, m))
 			op = &swift_ops[i];
-	if (!op) {
+	int bulk = bulk_kind(r);
+	if (!op && !bulk) {
 		px_add_header(r, "Allow",
 		              level == 'a'   ? "GET, HEAD, POST"
 		              : level == 'c' ? "GET, HEAD, PUT, POST, DELETE"
 		                             : "GET, HEAD, PUT, POST, DELETE, COPY");
 		answer_err(r, 405, "Method Not Allowed");
+		return;
+	}
+	if (px_query_has(r, "temp_url_sig") || px_query_has(r, "temp_url_expires")) {
+		if (bulk) /* a temp URL signs one object's method, never a bulk request */
+			answer_err(r, 401, "Temp URL invalid");
+		else if (tempurl_authorize(r, q) == 0)
+			op->fn(r, q);
 		return;
 	}
 	const char *token = px_header(r, "X-Auth-Token");
@@ -1467,6 +1649,10 @@ static void swift_begin(struct px_req *r)
 			return;
 		}
 	}
+	if (bulk) {
+		bulk_begin(r, q, bulk);
+		return;
+	}
 	if (swift_authorize(r, q, op->write) < 0)
 		return;
 	op->fn(r, q);
@@ -1475,6 +1661,8 @@ static void swift_begin(struct px_req *r)
 static int swift_body(struct px_req *r, const char *data, size_t n)
 {
 	struct swift_req *q = px_state(r);
+	if (q && q->bulk)
+		return bulk_body(q->bulk, data, n);
 	if (q && q->slo) {
 		if (q->slo_len + n > LARGEOBJ_MAX_MANIFEST) {
 			q->put_err = STORE_TOO_LARGE;
@@ -1505,6 +1693,10 @@ static int swift_body(struct px_req *r, const char *data, size_t n)
 static void swift_finish(struct px_req *r)
 {
 	struct swift_req *q = px_state(r);
+	if (q && q->bulk) {
+		bulk_answer(r, q);
+		return;
+	}
 	if (q && q->slo) {
 		slo_put_finish(r, q);
 		return;
@@ -1522,6 +1714,7 @@ static void swift_end(struct px_req *r)
 	if (!q)
 		return;
 	store_put_abort(q->put);
+	bulk_free(q->bulk);
 	free(q->slo_body);
 	for (int i = 0; i < q->nkv; i++) {
 		free(q->kv[i].name);

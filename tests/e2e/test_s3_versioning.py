@@ -304,7 +304,23 @@ def test_list_object_versions_skips_a_rolled_up_prefix(s3, stack, project_ids):
         r = s3.list_object_versions(Bucket=b, Prefix="big/", MaxKeys=3)
         assert [v["Key"] for v in r["Versions"]] == ["big/00000", "big/00001", "big/00002"]
         assert r["IsTruncated"] and r["NextKeyMarker"] == "big/00002", r
+        # a delimiter that is not ASCII (review s6 8): the same skip past the prefix, and
+        # paging past it does not list it again
+        stack.sql("INSERT INTO obj_objects (account, container, name, ts, size, etag,"
+                  " content_type, deleted) SELECT :'p1', :'p2', 'm' || chr(233) || i::text,"
+                  " '0000000001.00000', 0, 'd41d8cd98f00b204e9800998ecf8427e',"
+                  " 'application/octet-stream', false FROM generate_series(0, 2999) i",
+                  account, b)
+        r = s3.list_object_versions(Bucket=b, Delimiter="\u00e9", Prefix="m")
+        assert [p["Prefix"] for p in r.get("CommonPrefixes", [])] == ["m\u00e9"], r
+        assert not r.get("Versions") and not r["IsTruncated"], r
+        seen = []
+        for page in s3.get_paginator("list_object_versions").paginate(
+                Bucket=b, Delimiter="\u00e9", Prefix="m", PaginationConfig={"PageSize": 1}):
+            seen += [v["Key"] for v in page.get("Versions", [])]
+            seen += [p["Prefix"] for p in page.get("CommonPrefixes", [])]
+        assert seen == ["m\u00e9"], seen[:5]
     finally:
         stack.sql("DELETE FROM obj_objects WHERE account = :'p1' AND container = :'p2'"
-                  " AND name LIKE 'big/%'", account, b)
+                  " AND (name LIKE 'big/%' OR name LIKE 'm' || chr(233) || '%')", account, b)
         _empty_and_remove(s3, b)

@@ -168,6 +168,11 @@ def test_reverse_listing_over_10000_names(stack, req, account):
         assert r.text.split() == ["n10001", "n10000"]
         r = req("GET", "/e2e-rev?reverse=on&prefix=n0999&limit=2")
         assert r.text.split() == ["n09999", "n09998"]
+        # a prefix below every name, and one in the middle (review s6 4: downward it
+        # starts just above the prefix; it used to read every name above it first)
+        assert req("GET", "/e2e-rev?reverse=true&prefix=a&limit=1").status == 204
+        r = req("GET", "/e2e-rev?reverse=true&prefix=n05&limit=2&marker=n0600")
+        assert r.text.split() == ["n05999", "n05998"], r.text[:200]
         r = req("GET", "/e2e-rev?reverse=true&delimiter=0&limit=3")
         assert r.text.split() == ["n10", "n0"]
         r = req("GET", "/e2e-rev?reverse=true&limit=0")
@@ -484,3 +489,150 @@ def test_writes_survive_database_outage(stack, req):
              "the spooled listing update applied")
     assert req("DELETE", "/e2e-db/during").status == 204
     assert req("DELETE", "/e2e-db").status == 204
+
+
+def _tempurl(stack, *args):
+    """The path and query `swift tempurl ARGS` prints."""
+    out = swift(stack, "tempurl", *args).stdout.strip()
+    assert out.startswith("/v1/") and "temp_url_sig=" in out, out
+    return out
+
+
+def test_tempurl_swift_cli(stack, req, proxy, account, project_ids):
+    """Temporary URLs as `swift tempurl` signs them (SHA-256 by default, SHA-1 and
+    SHA-512 too, ISO 8601 expiry, prefix-based), with the account's or the container's
+    key: only the signed method, object (or prefix) and time pass, no token needed; a
+    token does not rescue a bad signature. GET shows no private metadata and answers a
+    Content-Disposition."""
+    import swiftclient.utils
+    info = json.loads(urllib.request.build_opener(urllib.request.ProxyHandler({}))
+                      .open(proxy + "/info", timeout=30).read())
+    assert "sha256" in info["tempurl"]["allowed_digests"], info.get("tempurl")
+    assert req("PUT", "/e2e-tu").status in (201, 202)
+    assert req("PUT", "/e2e-tu/dir/o.txt", raw=b"secret bytes",
+               headers={"X-Object-Meta-Private": "p", "X-Object-Meta-Public-Tag": "t"}
+               ).status == 201
+    swift(stack, "post", "-m", "Temp-URL-Key:acct-key-1")
+    try:
+        obj = "/v1/%s/e2e-tu/dir/o.txt" % account
+        anon = lambda url, method="GET", raw=None, headers=None: http_request(  # noqa: E731
+            proxy + url, method, raw=raw, headers=headers)
+        url = _tempurl(stack, "GET", "300", obj, "acct-key-1")
+        r = anon(url)
+        assert r.status == 200 and r.text == "secret bytes", r
+        assert r.headers["Content-Disposition"] == \
+            "attachment; filename=\"o.txt\"; filename*=UTF-8''o.txt", r.headers
+        assert "X-Object-Meta-Private" not in r.headers, r.headers
+        assert r.headers.get("X-Object-Meta-Public-Tag") == "t", r.headers
+        assert anon(url + "&inline").headers["Content-Disposition"] == "inline"
+        assert 'filename="n.bin"' in anon(url + "&filename=n.bin").headers["Content-Disposition"]
+        assert anon(url, "HEAD").status == 200  # a GET URL may HEAD
+        # the signed method only; a tampered signature; another object; a token does not help
+        assert anon(url, "DELETE").status == 401
+        assert anon(url, "PUT", raw=b"x").status == 401
+        bad = re.sub(r"temp_url_sig=([0-9a-f])", lambda m: "temp_url_sig=" +
+                     ("0" if m.group(1) != "0" else "1"), url)
+        assert anon(bad).status == 401
+        r = http_request(proxy + bad, token=stack.token("admin"))
+        assert r.status == 401, r
+        other = url.replace("/dir/o.txt", "/dir/other.txt")
+        assert anon(other).status == 401
+        # expired (absolute time in the past), ISO 8601 expiry
+        past = _tempurl(stack, "--absolute", "GET", str(int(time.time()) - 10), obj, "acct-key-1")
+        assert anon(past).status == 401
+        iso = _tempurl(stack, "--iso8601", "GET", "300", obj, "acct-key-1")
+        assert "temp_url_expires=20" in iso and anon(iso).status == 200
+        # SHA-1 and SHA-512 as swiftclient makes them
+        for digest in ("sha1", "sha512"):
+            u = swiftclient.utils.generate_temp_url(obj, 300, "acct-key-1", "GET", digest=digest)
+            assert anon(u).status == 200, (digest, u)
+        # PUT through a temp URL, read back
+        put = _tempurl(stack, "PUT", "300", "/v1/%s/e2e-tu/up" % account, "acct-key-1")
+        assert anon(put, "PUT", raw=b"uploaded").status == 201
+        assert _bytes_get("/e2e-tu/up", {}) == b"uploaded"
+        # a container's key serves that container only
+        swift(stack, "post", "-m", "Temp-URL-Key:cont-key", "e2e-tu")
+        assert anon(_tempurl(stack, "GET", "300", obj, "cont-key")).status == 200
+        # ... and is shown to its owner only, not to a reader through an ACL (who would
+        # sign PUT and DELETE URLs with it)
+        assert req("HEAD", "/e2e-tu").headers["X-Container-Meta-Temp-Url-Key"] == "cont-key"
+        req("POST", "/e2e-tu", headers={"X-Container-Read": project_ids["demo"] + ":*"})
+        r = req("HEAD", "/e2e-tu", user="demo")
+        assert r.status == 204 and "X-Container-Meta-Temp-Url-Key" not in r.headers, r.headers
+        assert req("PUT", "/e2e-tu2").status in (201, 202)
+        assert req("PUT", "/e2e-tu2/o", raw=b"x").status == 201
+        assert anon(_tempurl(stack, "GET", "300", "/v1/%s/e2e-tu2/o" % account,
+                             "cont-key")).status == 401
+        # prefix-based: objects under the prefix only
+        pre = _tempurl(stack, "--prefix-based", "GET", "300", "/v1/%s/e2e-tu/dir/" % account,
+                       "acct-key-1")
+        assert "temp_url_prefix=dir%2F" in pre or "temp_url_prefix=dir/" in pre, pre
+        assert anon(pre.replace("/e2e-tu/dir/?", "/e2e-tu/dir/o.txt?")).status == 200
+        assert anon(pre.replace("/e2e-tu/dir/?", "/e2e-tu/up?")).status == 401
+        # a key that is removed signs nothing
+        swift(stack, "post", "-m", "Temp-URL-Key:")
+        assert anon(url).status == 401
+    finally:
+        swift(stack, "post", "-m", "Temp-URL-Key:")
+        swift(stack, "delete", "e2e-tu", check=False)
+        swift(stack, "delete", "e2e-tu2", check=False)
+
+
+def _tar(members):
+    """An uncompressed tar of {name: bytes} (directories implied), as tarfile writes it."""
+    import io
+    import tarfile
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as t:
+        for name, data in members.items():
+            ti = tarfile.TarInfo(name)
+            ti.size = len(data)
+            t.addfile(ti, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def test_bulk_extract_and_delete(stack, req, project_ids):
+    """Swift's bulk middleware: ?extract-archive=tar makes containers and objects of a tar
+    stream (long pax names too); `swift delete` of a container with many objects uses
+    ?bulk-delete (one request, not one per object); a bulk delete reports what it did
+    not find, the container it could not delete and another project's items."""
+    long_name = "deep/" + "n" * 150 + "/leaf.txt"  # past ustar's 100 bytes: a pax header
+    members = {"e2e-bulk-a/one.txt": b"1", "e2e-bulk-a/sub/two.txt": b"22",
+               "e2e-bulk-b/" + long_name: b"pax", "e2e-bulk-b/empty": b""}
+    r = req("PUT", "?extract-archive=tar", raw=_tar(members),
+            headers={"Accept": "application/json"})
+    assert r.status == 200, r
+    assert r.json["Number Files Created"] == 4 and r.json["Errors"] == [], r.json
+    assert r.json["Response Status"] == "201 Created", r.json
+    assert _bytes_get("/e2e-bulk-a/sub/two.txt", {}) == b"22"
+    assert _bytes_get("/e2e-bulk-b/" + long_name, {}) == b"pax"
+    # into a container and prefix; a truncated archive is refused in the summary
+    r = req("PUT", "/e2e-bulk-a/pre?extract-archive=tar", raw=_tar({"x/y": b"xy"}))
+    assert r.status == 200 and "Number Files Created: 1" in r.text, r
+    assert _bytes_get("/e2e-bulk-a/pre/x/y", {}) == b"xy"
+    r = req("PUT", "/e2e-bulk-a?extract-archive=tar", raw=_tar({"z": b"z" * 700})[:1024])
+    assert "Invalid Tar File" in r.text and "400 Bad Request" in r.text, r
+    assert req("PUT", "?extract-archive=tar.gz", raw=b"x").status == 400
+    # a bulk delete: objects, a missing one, a container still holding objects
+    body = "\n".join(["/e2e-bulk-a/one.txt", "e2e-bulk-a/sub/two.txt", "/e2e-bulk-a/nope",
+                      "/e2e-bulk-b", urllib.parse.quote("/e2e-bulk-b/" + long_name)])
+    r = req("POST", "?bulk-delete", raw=body.encode(),
+            headers={"Accept": "application/json", "Content-Type": "text/plain"})
+    assert r.status == 200, r
+    assert (r.json["Number Deleted"], r.json["Number Not Found"]) == (3, 1), r.json
+    assert r.json["Errors"] == [["/e2e-bulk-b", "409 Conflict"]], r.json
+    assert r.json["Response Status"] == "400 Bad Request", r.json
+    # another project's member may not delete here: each item is refused
+    r = req("DELETE", "?bulk-delete", user="demo", raw=b"/e2e-bulk-b/empty\n",
+            acct="AUTH_" + project_ids["admin"])
+    assert r.status == 200 and "403 Forbidden" in r.text and "Number Deleted: 0" in r.text, r
+    assert req("HEAD", "/e2e-bulk-b/empty").status == 200
+    # swiftclient deletes many objects with one bulk request
+    names = ["o%02d" % i for i in range(25)]
+    r = req("PUT", "?extract-archive=tar", raw=_tar({"e2e-bulk-c/" + n: n.encode() for n in names}))
+    assert "Number Files Created: 25" in r.text, r
+    p = swift(stack, "--debug", "delete", "e2e-bulk-c")
+    assert p.stderr.count("bulk-delete") >= 1, p.stderr[-2000:]
+    assert req("GET", "/e2e-bulk-c").status == 404
+    for c in ("e2e-bulk-a", "e2e-bulk-b"):
+        swift(stack, "delete", c)

@@ -31,6 +31,7 @@ struct fake {
 	int status;
 	char ts[STORE_TS_LEN];
 	int requests;
+	int reads; /* GET and HEAD requests */
 	pthread_mutex_t mu;
 	pthread_t th;
 };
@@ -55,6 +56,7 @@ static void *fake_main(void *arg)
 		}
 		pthread_mutex_lock(&f->mu);
 		f->requests++;
+		f->reads += !strncmp(buf, "GET ", 4) || !strncmp(buf, "HEAD ", 5);
 		int st = f->status;
 		char ts[STORE_TS_LEN];
 		memcpy(ts, f->ts, sizeof(ts));
@@ -140,6 +142,7 @@ static void answers(int s0, const char *t0, int s1, const char *t1, int s2, cons
 		fakes[i].status = s[i];
 		snprintf(fakes[i].ts, sizeof(fakes[i].ts), "%s", t[i]);
 		fakes[i].requests = 0;
+		fakes[i].reads = 0;
 		pthread_mutex_unlock(&fakes[i].mu);
 	}
 }
@@ -212,12 +215,40 @@ static void newest_asks_all_and_keeps_the_newest(void **state)
 	assert_int_equal(requests(), 3);
 }
 
+static int reads(void)
+{
+	int n = 0;
+	for (int i = 0; i < 3; i++) {
+		pthread_mutex_lock(&fakes[i].mu);
+		n += fakes[i].reads;
+		pthread_mutex_unlock(&fakes[i].mu);
+	}
+	return n;
+}
+
+/* review s6 5: the store's own read-then-write steps (a POST rewrites the object from
+ * its current version; a copy reads its source) read the newest version from every
+ * replica, never the first primary's alone, which may have missed the last write. The
+ * rewrite itself fails here (the fakes take no PUT): only the reads are counted. */
+static void rewrites_read_the_newest(void **state)
+{
+	answers(200, "0000000005.00000", 200, "0000000005.00000", 200, "0000000005.00000");
+	pthread_mutex_lock(&fakes[first_primary].mu);
+	snprintf(fakes[first_primary].ts, sizeof(fakes[first_primary].ts), "0000000001.00000");
+	pthread_mutex_unlock(&fakes[first_primary].mu);
+	(void)store_post(st, ACCOUNT, CONTAINER, OBJECT, NULL, 0, NULL);
+	assert_true(reads() >= 3);
+	for (int i = 0; i < 3; i++)
+		assert_true(fakes[i].reads >= 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(head_asks_one_replica),
 	    cmocka_unit_test(a_404_asks_the_next),
 	    cmocka_unit_test(newest_asks_all_and_keeps_the_newest),
+	    cmocka_unit_test(rewrites_read_the_newest),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -214,6 +214,73 @@ static void test_listing_render(void **state)
 	free(s);
 }
 
+static void succ_is(const char *name, const char *want)
+{
+	char out[STORE_MAX_OBJECT_NAME + 8];
+	assert_int_equal(store_name_successor(name, out, sizeof(out)), 0);
+	assert_string_equal(out, want);
+}
+
+/* review s6 4 and 8: the successor of a prefix bounds a listing above it, for any last
+ * character (ASCII, DEL, multi-byte), and stays well-formed UTF-8 */
+static void test_name_successor(void **state)
+{
+	char out[16];
+	succ_is("aaa", "aab");
+	succ_is("a/", "a0");
+	succ_is("a\x7f", "a\xc2\x80");               /* DEL -> U+0080 */
+	succ_is("a/\xc3\xa9", "a/\xc3\xaa");         /* é -> ê */
+	succ_is("x\xc3\xbf", "x\xc4\x80");           /* ÿ -> Ā */
+	succ_is("\xed\x9f\xbf", "\xee\x80\x80");     /* U+D7FF -> U+E000, no surrogate */
+	succ_is("\xef\xbf\xbf", "\xf0\x90\x80\x80"); /* U+FFFF -> U+10000 */
+	succ_is("b\xf4\x8f\xbf\xbf", "c");           /* U+10FFFF dropped, b raised */
+	assert_int_equal(store_name_successor("", out, sizeof(out)), -1);
+	assert_int_equal(store_name_successor("\xf4\x8f\xbf\xbf", out, sizeof(out)), -1);
+	assert_int_equal(store_name_successor("a\xff", out, sizeof(out)), -1); /* not UTF-8 */
+	assert_int_equal(store_name_successor("a\xc3", out, sizeof(out)), -1);
+	assert_int_equal(store_name_successor("\xc0\xaf", out, sizeof(out)), -1); /* overlong */
+	assert_int_equal(store_name_successor("0123456789abcdef", out, sizeof(out)), -1);
+	/* every name under the prefix is below its successor, bytewise (C collation) */
+	char above[64];
+	assert_int_equal(store_name_successor("p\xc3\xa9", above, sizeof(above)), 0);
+	assert_true(strcmp("p\xc3\xa9\xf4\x8f\xbf\xbfzzz", above) < 0);
+	assert_true(strcmp("p\xc3\xa9", above) < 0);
+}
+
+static char *start_of(const char *prefix, const char *marker, int reverse)
+{
+	struct store_list_query q = {0};
+	q.prefix = prefix;
+	q.marker = marker;
+	q.reverse = reverse;
+	return store_list_start(&q);
+}
+
+static void start_is(const char *prefix, const char *marker, int reverse, const char *want)
+{
+	char *s = start_of(prefix, marker, reverse);
+	assert_string_equal(s, want);
+	free(s);
+}
+
+/* review s6 4: downward with a prefix the listing starts just above the prefix, not at
+ * the top of the container (every name above it was read and dropped) */
+static void test_list_start(void **state)
+{
+	start_is("aaa", NULL, 1, "aab");
+	start_is("aaa", "zzz", 1, "aab");
+	start_is("aaa", "aaa5", 1, "aaa5");
+	start_is("aaa", "", 1, "aab");
+	start_is(NULL, NULL, 1, "");
+	start_is(NULL, "m", 1, "m");
+	start_is("", NULL, 1, "");
+	/* upward: the higher of marker and prefix */
+	start_is("aaa", NULL, 0, "aaa");
+	start_is("aaa", "b", 0, "b");
+	start_is("b", "aaa", 0, "b");
+	start_is(NULL, NULL, 0, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -226,6 +293,8 @@ int main(void)
 	    cmocka_unit_test(test_list_classify_reverse),
 	    cmocka_unit_test(test_ts),
 	    cmocka_unit_test(test_listing_render),
+	    cmocka_unit_test(test_name_successor),
+	    cmocka_unit_test(test_list_start),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,46 @@
+/* Swift's temporary URLs (the tempurl middleware): a GET, HEAD, PUT, POST or DELETE of one
+ * object without a token, signed with a key the account (X-Account-Meta-Temp-URL-Key[-2])
+ * or the container (X-Container-Meta-Temp-URL-Key[-2]) holds:
+ *   ?temp_url_sig=SIG&temp_url_expires=WHEN[&temp_url_prefix=P][&inline][&filename=F]
+ * SIG is the HMAC of "METHOD\nEXPIRES\nPATH" (PATH the decoded /v1/AUTH_a/c/o, or
+ * "prefix:/v1/AUTH_a/c/P" for a prefix-based URL) under the key: hex of SHA-1, SHA-256 or
+ * SHA-512 (told apart by its length), or "<digest>:<base64 of the MAC>". WHEN is a Unix
+ * time or an ISO 8601 "YYYY-MM-DDTHH:MM:SSZ". These functions are pure. */
+#ifndef NUBO_OBJSTORE_TEMPURL_H
+#define NUBO_OBJSTORE_TEMPURL_H
+#include <stddef.h>
+#include <stdint.h>
+
+#define TEMPURL_MAX_KEYS 4   /* account key, key-2, container key, key-2 */
+#define TEMPURL_MAX_MAC 64   /* SHA-512 */
+#define TEMPURL_MAX_KEY 1024 /* bytes of one key (a metadata value is shorter) */
+
+enum tempurl_digest { TEMPURL_SHA1, TEMPURL_SHA256, TEMPURL_SHA512 };
+
+/* SHA-1 of n bytes of p into out[20]. */
+void tempurl_sha1(const void *p, size_t n, unsigned char out[20]);
+
+/* HMAC of msg under key with digest d into out; returns the MAC's length (20/32/64). */
+size_t tempurl_hmac(enum tempurl_digest d, const char *key, size_t klen, const char *msg,
+                    size_t mlen, unsigned char out[TEMPURL_MAX_MAC]);
+
+/* Parses a temp_url_sig into its digest and MAC bytes. 0, or -EINVAL. */
+int tempurl_sig_parse(const char *sig, enum tempurl_digest *d, unsigned char mac[TEMPURL_MAX_MAC],
+                      size_t *maclen);
+
+/* Parses temp_url_expires (decimal Unix time, or ISO 8601 UTC "YYYY-MM-DDTHH:MM:SSZ"). The
+ * time, or -1 when malformed. */
+int64_t tempurl_expires_parse(const char *s);
+
+/* 1 when sig is the MAC of "method\nexpires\npath" under one of the nkeys keys (NULL keys
+ * skipped; compared in constant time), else 0. */
+int tempurl_sig_ok(const char *sig, const char *method, int64_t expires, const char *path,
+                   const char *const *keys, int nkeys);
+
+/* The Content-Disposition a temp URL GET answers with (Swift's): "inline" (inline set, no
+ * filename), "[inline|attachment]; filename=\"F\"; filename*=UTF-8''F%" for filename F
+ * (NULL: the object name's last '/'-part when not inline), or NULL (keep the object's own)
+ * when existing is set and neither inline nor filename was asked. Owned string. */
+char *tempurl_disposition(int inl, const char *filename, const char *object, int existing);
+
+#endif
