@@ -341,8 +341,13 @@ static void servers_list_common(struct req *r, struct resp *w, int detail)
 		resp_error(r, w, 400, "Invalid status value");
 		return;
 	}
-	if (status && *status)
+	const char *stored = NULL, *task = server_status_task(status, &stored);
+	if (task) { /* REBOOT, HARD_REBOOT: an ACTIVE server while that task runs */
+		query_and(&q, "i.status = $%d", stored);
+		query_and(&q, "i.task_state = $%d", task);
+	} else if (status && *status) {
 		query_and(&q, "i.status = upper($%d)", status);
+	}
 	/* Address filters (server_ports.c). Non-admins may filter by ip6 from 2.5 (before,
 	 * Nova drops it). */
 	const char *ip6 = req_query(r, "ip6"), *ip4 = req_query(r, "ip");

@@ -209,6 +209,14 @@ int server_bool_param(const char *v);
  * filter by another is 400. */
 int server_status_known(const char *status);
 
+/* Pure: the status Nova shows for a stored status while task_state runs (REBOOT,
+ * HARD_REBOOT for a reboot of an ACTIVE server); status itself otherwise. */
+const char *server_status_shown(const char *status, const char *task_state);
+/* Pure: for a shown status that only a running task makes (REBOOT, HARD_REBOOT; any
+ * case), that task_state, and *status the stored status it goes with; NULL for the
+ * others, which are stored as they are shown. */
+const char *server_status_task(const char *shown, const char **status);
+
 #define SERVER_TAG_MAX 60  /* characters of a server tag */
 #define SERVER_TAGS_MAX 50 /* tags of one server */
 /* Pure: Nova's server tag rule: 1..60 characters, no '/' and no ','. */

@@ -158,6 +158,37 @@ int server_status_known(const char *status)
 	return 0;
 }
 
+/* Nova's map from (stored status, task_state) to the status a user sees while the
+ * task runs (nova/api/openstack/common.py): `openstack server reboot --wait` waits for
+ * ACTIVE, so a reboot must not look ACTIVE before it has ended. */
+static const struct {
+	const char *status, *task_state, *shown;
+} shown_states[] = {
+    {"ACTIVE", "rebooting", "REBOOT"},
+    {"ACTIVE", "rebooting_hard", "HARD_REBOOT"},
+};
+
+const char *server_status_shown(const char *status, const char *task_state)
+{
+	if (!status || !task_state)
+		return status;
+	for (size_t i = 0; i < sizeof(shown_states) / sizeof(shown_states[0]); i++)
+		if (!strcmp(status, shown_states[i].status) &&
+		    !strcmp(task_state, shown_states[i].task_state))
+			return shown_states[i].shown;
+	return status;
+}
+
+const char *server_status_task(const char *shown, const char **status)
+{
+	for (size_t i = 0; shown && i < sizeof(shown_states) / sizeof(shown_states[0]); i++)
+		if (!strcasecmp(shown, shown_states[i].shown)) {
+			*status = shown_states[i].status;
+			return shown_states[i].task_state;
+		}
+	return NULL;
+}
+
 int server_tag_valid(const char *tag)
 {
 	size_t chars = 0;

@@ -349,7 +349,7 @@ void server_view_write_full(struct jsonw *w, const struct server_row *s,
 	JSONW_KEY(w, "name");
 	jsonw_str(w, s->name);
 	JSONW_KEY(w, "status");
-	word_write(w, s->status);
+	word_write(w, server_status_shown(s->status, s->task_state));
 	JSONW_KEY(w, "tenant_id");
 	word_write(w, s->project_id);
 	JSONW_KEY(w, "user_id");

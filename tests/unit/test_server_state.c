@@ -195,6 +195,17 @@ static void small_rules(void **state)
 	assert_true(server_status_known("active"));
 	assert_true(server_status_known("SHUTOFF"));
 	assert_false(server_status_known("bogus"));
+	/* a reboot is not ACTIVE until it ends (what `server reboot --wait` polls for) */
+	assert_string_equal(server_status_shown("ACTIVE", "rebooting_hard"), "HARD_REBOOT");
+	assert_string_equal(server_status_shown("ACTIVE", "rebooting"), "REBOOT");
+	assert_string_equal(server_status_shown("ACTIVE", NULL), "ACTIVE");
+	assert_string_equal(server_status_shown("ACTIVE", "image_snapshot"), "ACTIVE");
+	assert_string_equal(server_status_shown("SHUTOFF", "rebooting_hard"), "SHUTOFF");
+	const char *stored = NULL;
+	assert_string_equal(server_status_task("hard_reboot", &stored), "rebooting_hard");
+	assert_string_equal(stored, "ACTIVE");
+	assert_null(server_status_task("ACTIVE", &stored));
+	assert_null(server_status_task(NULL, &stored));
 	/* tags: 1..60 characters, no '/' or ',' */
 	assert_true(server_tag_valid("web"));
 	assert_true(server_tag_valid("\xc3\xa9t\xc3\xa9")); /* counted in characters */
