@@ -88,7 +88,11 @@ class CliServer:
             if self.proc is None or self.proc.poll() is not None:
                 self.stop()
                 self._start(env)
-            self.proc.stdin.write(json.dumps({"argv": args, "env": env}) + "\n")
+            try:
+                cwd = os.getcwd()
+            except FileNotFoundError:  # a test's directory, removed under it
+                cwd = "/"
+            self.proc.stdin.write(json.dumps({"argv": args, "env": env, "cwd": cwd}) + "\n")
             self.proc.stdin.flush()
             ready, _, _ = select.select([self.answers], [], [], timeout)
             if not ready:
