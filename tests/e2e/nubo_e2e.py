@@ -8,10 +8,12 @@ import contextlib
 import json
 import os
 import pathlib
+import select
 import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -20,6 +22,9 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 OPENSTACK = "/usr/bin/openstack"
 NUBO_CTL = REPO / "deploy" / "nubo-ctl"
 CLI_TIMEOUT = 600  # seconds; --wait polls forever, the suite must not
+# "server" (default): CLI commands run in one long-lived process (oscli_server.py);
+# "subprocess": each command is a new /usr/bin/openstack, as a user types it
+CLI_MODE = os.environ.get("NUBO_E2E_CLI", "server")
 TOKEN_CACHE_S = 1200  # a cached token is re-issued after this; the stack's token_ttl is 3600
 
 
@@ -48,11 +53,68 @@ class CliError(AssertionError):
             % (" ".join(args), proc.returncode, proc.stdout[-2000:], proc.stderr[-4000:]))
 
 
+class CliServer:
+    """The parent side of oscli_server.py: one command at a time; run() answers None
+    when another thread's command is running (the caller then starts its own
+    /usr/bin/openstack, so concurrent commands stay concurrent)."""
+
+    SCRIPT = pathlib.Path(__file__).resolve().parent / "oscli_server.py"
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.proc = None
+        self.answers = None
+
+    def _start(self, env):
+        r, w = os.pipe()
+        self.proc = subprocess.Popen(["/usr/bin/python3", str(self.SCRIPT), str(w)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, pass_fds=(w,), env=env,
+                                     text=True)
+        os.close(w)
+        self.answers = os.fdopen(r, "r", encoding="utf-8")
+
+    def stop(self):
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.answers.close()
+            self.proc = None
+
+    def run(self, args, env, timeout):
+        if not self.lock.acquire(blocking=False):
+            return None
+        try:
+            if self.proc is None or self.proc.poll() is not None:
+                self.stop()
+                self._start(env)
+            try:
+                cwd = os.getcwd()
+            except FileNotFoundError:  # a test's directory, removed under it
+                cwd = "/"
+            self.proc.stdin.write(json.dumps({"argv": args, "env": env, "cwd": cwd}) + "\n")
+            self.proc.stdin.flush()
+            ready, _, _ = select.select([self.answers], [], [], timeout)
+            if not ready:
+                self.stop()
+                raise subprocess.TimeoutExpired([OPENSTACK, *args], timeout)
+            line = self.answers.readline()
+            if not line:  # it died during the command: not re-run (it may have acted)
+                self.stop()
+                return subprocess.CompletedProcess([OPENSTACK, *args], 1, "",
+                                                   "oscli_server.py died")
+            a = json.loads(line)
+            return subprocess.CompletedProcess([OPENSTACK, *args], a["rc"], a["out"], a["err"])
+        finally:
+            self.lock.release()
+
+
 class Stack:
     """Paths and credentials of the stack under root."""
 
     def __init__(self, root):
         self.root = pathlib.Path(root)
+        self.cli = CliServer()
         etc = self.root / "etc" / "nubo"
         self.openrc = etc / "openrc"
         self.conf = etc / "nubo.conf"
@@ -118,8 +180,11 @@ class Stack:
     def os_run(self, *args, user="admin", check=True, timeout=CLI_TIMEOUT, env=None):
         """Runs the real openstack CLI as USER; returns the CompletedProcess (text)."""
         args = [str(a) for a in args]
-        proc = subprocess.run([OPENSTACK, *args], env=self.cli_env(user, env),
-                              capture_output=True, text=True, timeout=timeout)
+        env = self.cli_env(user, env)
+        proc = self.cli.run(args, env, timeout) if CLI_MODE == "server" else None
+        if proc is None:
+            proc = subprocess.run([OPENSTACK, *args], env=env, capture_output=True, text=True,
+                                  timeout=timeout)
         if check and proc.returncode != 0:
             raise CliError(args, proc)
         return proc
