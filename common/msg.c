@@ -129,6 +129,9 @@ static const struct field vol_extend_fields[] = {
 };
 static const struct field snap_create_fields[] = {
     {"volume_id", F_UUID, U(task, p.snap_create.volume_id), 0, 1, 0, NULL},
+    {"instance_id", F_UUID, U(task, p.snap_create.instance_id), 0, 0, 0, NULL},
+    {"storage_host", F_WORD, U(task, p.snap_create.storage_host),
+     FIXED(task, p.snap_create.storage_host), 0, 0, NULL},
 };
 static const struct field_table vol_create_payload = TABLE(vol_create_fields);
 static const struct field_table vol_extend_payload = TABLE(vol_extend_fields);

@@ -203,9 +203,14 @@ struct msg_vol_extend {
 	int size_gb;
 };
 
-/* Payload of a snapshot create: the volume it copies. */
+/* Payload of a snapshot create: the volume it copies. For a volume Compute has plugged
+ * into a server, the task goes to the server's compute host instead of the storage
+ * host, with instance_id set ("" otherwise) and storage_host the agent whose pool holds
+ * the volume (same machine): the guest is paused while its file is copied. */
 struct msg_snap_create {
 	char volume_id[UUID_STR_LEN];
+	char instance_id[UUID_STR_LEN];
+	char storage_host[MSG_HOST_MAX];
 };
 
 /* Payload of an instance snapshot or a volume upload: copy the disk consistently and

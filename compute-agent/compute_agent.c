@@ -94,11 +94,26 @@ static void *attachment_resource(struct compute_agent *a, const struct msg_task 
 	return s;
 }
 
+static void *snapshot_resource(struct compute_agent *a, const struct msg_task *t, char *err,
+                               size_t errlen)
+{
+	struct slot *s = slot_find(a, t->p.snap_create.instance_id);
+	if (!s) {
+		snprintf(err, errlen, "instance %s is not on this host",
+		         t->p.snap_create.instance_id);
+		return NULL;
+	}
+	s->busy = 1;
+	return s;
+}
+
 static void *drv_resource(void *drv, const struct msg_task *t, char *err, size_t errlen)
 {
 	struct compute_agent *a = drv;
 	if (t->resource_kind == MSG_RES_ATTACHMENT) /* volumes: queued with their instance */
 		return attachment_resource(a, t, err, errlen);
+	if (t->resource_kind == MSG_RES_SNAPSHOT) /* of a volume plugged into an instance */
+		return snapshot_resource(a, t, err, errlen);
 	if (t->resource_kind != MSG_RES_INSTANCE) {
 		snprintf(err, errlen, "a compute agent runs no %s",
 		         msg_res_kind_name(t->resource_kind));
@@ -117,6 +132,8 @@ static void drv_run(void *drv, void *res, const struct msg_task *t, struct msg_r
 	struct slot *s = res;
 	if (t->resource_kind == MSG_RES_ATTACHMENT)
 		vm_volume_run(&a->ctx, s->vm, t, r);
+	else if (t->resource_kind == MSG_RES_SNAPSHOT)
+		vm_volume_snapshot_run(&a->ctx, s->vm, t, r);
 	else
 		vm_run_task(a->drv, &a->ctx, s->vm, t, r);
 }

@@ -28,19 +28,12 @@ void vm_snapshot_argv(const char *disk, const char *out, const char *argv[VM_SNA
 	memcpy(argv, v, sizeof(v));
 }
 
-/* qemu-img convert of vm's disk into out; the guest stopped meanwhile when running. */
-static int snapshot_copy(struct vm *vm, const char *out, char *err, size_t errlen)
+int vm_snapshot_copy(struct vm *vm, const char *disk, const char *out, char *err, size_t errlen)
 {
-	char disk[4096], qmp[4096], mark[4096], state[MSG_STATE_MAX], why[512] = "",
-	                                                              text[1024] = "";
+	char qmp[4096], mark[4096], state[MSG_STATE_MAX], why[512] = "", text[1024] = "";
 	const char *argv[VM_SNAPSHOT_ARGC];
-	vm_path(vm, SNAP_DISK, disk, sizeof(disk));
 	vm_path(vm, SNAP_QMP, qmp, sizeof(qmp));
 	vm_path(vm, SNAP_STOPPED, mark, sizeof(mark));
-	if (access(disk, R_OK) < 0) {
-		snprintf(err, errlen, "instance has no local root disk to snapshot");
-		return -ENOENT;
-	}
 	pid_t pid = vm_get(vm, state);
 	int stopped = 0;
 	if (pid && !strcmp(state, VM_RUNNING)) {
@@ -96,6 +89,18 @@ void vm_snapshot_reattach(struct vm *vm, char state[MSG_STATE_MAX])
 		return; /* stays paused and marked: the snapshot's next run resumes it */
 	unlink(mark);
 	strlcpy_checked(state, VM_RUNNING, MSG_STATE_MAX);
+}
+
+/* qemu-img convert of vm's root disk into out. */
+static int snapshot_copy(struct vm *vm, const char *out, char *err, size_t errlen)
+{
+	char disk[4096];
+	vm_path(vm, SNAP_DISK, disk, sizeof(disk));
+	if (access(disk, R_OK) < 0) {
+		snprintf(err, errlen, "instance has no local root disk to snapshot");
+		return -ENOENT;
+	}
+	return vm_snapshot_copy(vm, disk, out, err, errlen);
 }
 
 static int snapshot_upload(const struct vm_ctx *ctx, const struct msg_snapshot *p, const char *path,

@@ -16,6 +16,11 @@
  * terminated. */
 void vm_snapshot_argv(const char *disk, const char *out, const char *argv[VM_SNAPSHOT_ARGC]);
 
+/* `qemu-img convert` of disk (a qcow2 file vm's QEMU may hold open) into out, a running
+ * guest's vCPUs stopped meanwhile (QMP stop, then cont; a guest that cannot be resumed
+ * is recorded as paused). 0 or a negative errno with err; out may remain on failure. */
+int vm_snapshot_copy(struct vm *vm, const char *disk, const char *out, char *err, size_t errlen);
+
 /* The snapshot task action of the QEMU driver (t->p.snapshot). Leaves the guest in the
  * power state it had; no temporary file remains. 0 or a negative errno with err. */
 int vm_snapshot_run(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t, char *err,

@@ -1,4 +1,4 @@
-/* Volume attach and detach over QMP (see vm_volume.h). */
+/* Volume attach and detach over QMP, and snapshots of plugged volumes (see vm_volume.h). */
 #include "vm_volume.h"
 
 #include <errno.h>
@@ -12,8 +12,10 @@
 
 #include "compute_conf.h"
 #include "conf.h"
+#include "fsutil.h"
 #include "log.h"
 #include "qmp.h"
+#include "vm_snapshot.h"
 #include "xalloc.h"
 
 #define CMD_TIMEOUT_MS 5000
@@ -275,5 +277,75 @@ void vm_volume_run(const struct vm_ctx *ctx, struct vm *vm, const struct msg_tas
 		/* bench/volume.sh reads these lines: the agent's time for the attach */
 		log_info("instance %s: %s of volume %s done in %lld us", vm->id, t->action,
 		         t->resource_id, us);
+	}
+}
+
+/* The copy of volume_id's pool file into snapshots/<snapshot_id>.qcow2 of the same
+ * pool, made in tmp/ and renamed into place durably. */
+static int snapshot_make(const struct vm_ctx *ctx, struct vm *vm, const char *volume_id,
+                         const char *snapshot_id, char *err, size_t errlen)
+{
+	const char *pool = vm_volume_pool_dir(ctx->conf->raw);
+	char *src = xasprintf("%s/volumes/%s.qcow2", pool, volume_id);
+	char *tmp = xasprintf("%s/tmp/%s.qcow2", pool, snapshot_id);
+	char *dst = xasprintf("%s/snapshots/%s.qcow2", pool, snapshot_id);
+	char *dir = xasprintf("%s/snapshots", pool);
+	int rc = 0, fd;
+	if (access(dst, F_OK) == 0) /* made by an earlier run of this task */
+		goto out;
+	if ((rc = vm_snapshot_copy(vm, src, tmp, err, errlen)) < 0)
+		goto out;
+	if ((fd = open(tmp, O_RDONLY | O_CLOEXEC)) >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+	if (rename(tmp, dst) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "snapshot: rename into the pool: %s", strerror(errno));
+		goto out;
+	}
+	fs_sync_dir(dir);
+out:
+	if (rc < 0)
+		unlink(tmp);
+	free(src);
+	free(tmp);
+	free(dst);
+	free(dir);
+	return rc;
+}
+
+void vm_volume_snapshot_run(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t,
+                            struct msg_result *r)
+{
+	const struct msg_snap_create *p = &t->p.snap_create;
+	char err[1024] = "";
+	long long t0 = now_us();
+	int rc;
+	memset(r, 0, sizeof(*r));
+	strcpy(r->task_id, t->task_id);
+	strcpy(r->resource_id, t->resource_id);
+	r->resource_kind = MSG_RES_SNAPSHOT;
+	if (strcmp(t->action, TASK_CREATE) || !p->instance_id[0] || !p->storage_host[0]) {
+		snprintf(err, sizeof(err),
+		         "a compute agent makes only snapshots of plugged volumes");
+		rc = -EINVAL;
+	} else if ((rc = vm_volume_local(ctx, p->volume_id, p->storage_host, err, sizeof(err))) ==
+	           0) {
+		rc = snapshot_make(ctx, vm, p->volume_id, t->resource_id, err, sizeof(err));
+	}
+	long long us = now_us() - t0;
+	r->ok = rc == 0;
+	snprintf(r->state, sizeof(r->state), "%s", rc == 0 ? VOL_AVAILABLE : VOL_ERROR);
+	if (rc < 0) {
+		if (!err[0])
+			snprintf(err, sizeof(err), "%s", strerror(-rc));
+		msg_sanitize_text(err, strlen(err));
+		r->error = xstrdup(err);
+		log_warn("instance %s: snapshot %s of volume %s failed after %lld us: %s", vm->id,
+		         t->resource_id, p->volume_id, us, err);
+	} else {
+		log_info("instance %s: snapshot %s of volume %s done in %lld us", vm->id,
+		         t->resource_id, p->volume_id, us);
 	}
 }

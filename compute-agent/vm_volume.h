@@ -31,4 +31,13 @@ int vm_volume_local(const struct vm_ctx *ctx, const char *volume_id, const char 
 void vm_volume_run(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t,
                    struct msg_result *r);
 
+/* Runs a snapshot create of a volume plugged into vm (t->resource_id is the snapshot,
+ * t->p.snap_create names the volume and its storage host, which must be this machine's):
+ * the volume's pool file is copied into the pool's snapshots/ with vm's guest paused
+ * meanwhile (vm_snapshot_copy), and r filled (kind snapshot, state "available" or
+ * "error", error owned). Idempotent: a snapshot file already in place succeeds. The
+ * storage agent deletes it like its own. */
+void vm_volume_snapshot_run(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t,
+                            struct msg_result *r);
+
 #endif

@@ -22,6 +22,10 @@ struct vrow {
 	char source_id[UUID_STR_LEN];
 	char volume_id[UUID_STR_LEN]; /* snapshots: their volume */
 	char image_format[16], image_checksum[64];
+	/* snapshots of a volume Compute has plugged: the server and its compute host, where
+	 * the copy is made with the guest paused ("" otherwise) */
+	char instance_id[UUID_STR_LEN];
+	char instance_host[MSG_HOST_MAX];
 };
 
 static int is_snap(const struct task *t)
@@ -43,8 +47,11 @@ static int vrow_load(struct sched *s, PGconn *c, const struct task *t, struct vr
 	if (is_snap(t))
 		r = DBQ(c, err, sizeof err,
 		        "SELECT coalesce(sn.host, v.host, ''), sn.status, sn.size_gb, 0, '', '',"
-		        " sn.volume_id, '', '' FROM volume_snapshots sn JOIN volumes v"
-		        " ON v.id = sn.volume_id WHERE sn.id = $1 FOR UPDATE OF sn",
+		        " sn.volume_id, '', '', CASE WHEN v.attach_compute AND NOT i.deleted"
+		        " THEN i.id::text ELSE '' END, coalesce(i.host, '')"
+		        " FROM volume_snapshots sn JOIN volumes v ON v.id = sn.volume_id"
+		        " LEFT JOIN instances i ON i.id = v.attached_server"
+		        " WHERE sn.id = $1 FOR UPDATE OF sn",
 		        t->resource_id);
 	else
 		r = DBQ(
@@ -54,7 +61,7 @@ static int vrow_load(struct sched *s, PGconn *c, const struct task *t, struct vr
 		    "  WHEN v.snapshot_id IS NOT NULL THEN 'snapshot'"
 		    "  WHEN v.image_id IS NOT NULL THEN 'image' ELSE '' END,"
 		    " coalesce(v.source_volid, v.snapshot_id, v.image_id, ''), '',"
-		    " coalesce(im.disk_format, ''), coalesce(im.checksum, '')"
+		    " coalesce(im.disk_format, ''), coalesce(im.checksum, ''), '', ''"
 		    " FROM volumes v LEFT JOIN images im ON im.id = v.image_id"
 		    " WHERE v.id = $1 FOR UPDATE OF v",
 		    t->resource_id);
@@ -73,6 +80,9 @@ static int vrow_load(struct sched *s, PGconn *c, const struct task *t, struct vr
 		snprintf(v->volume_id, sizeof(v->volume_id), "%s", db_val(r, 0, 6));
 		snprintf(v->image_format, sizeof(v->image_format), "%s", db_val(r, 0, 7));
 		snprintf(v->image_checksum, sizeof(v->image_checksum), "%s", db_val(r, 0, 8));
+		snprintf(v->instance_id, sizeof(v->instance_id), "%s", db_val(r, 0, 9));
+		snprintf(v->instance_host, sizeof(v->instance_host), "%s",
+		         v->instance_id[0] ? db_val(r, 0, 10) : "");
 	}
 	PQclear(r);
 	return n == 1;
@@ -161,12 +171,29 @@ static const char *fail_status(const struct task *t)
 	return "error";
 }
 
+/* 1 when t copies a volume a server has plugged: made on the server's compute host. */
+static int snap_in_guest(const struct task *t, const struct vrow *v)
+{
+	return is_snap(t) && !strcmp(t->action, TASK_CREATE) && v->instance_id[0];
+}
+
+/* Where t runs: the row's storage host, or the compute host of a plugged volume's
+ * server ("" when that server has none). */
+static const char *task_host(const struct task *t, const struct vrow *v)
+{
+	return snap_in_guest(t, v) ? v->instance_host : v->host;
+}
+
 static int vol_payload(struct sched *s, const struct task *t, const struct vrow *v, struct msg *m)
 {
 	if (is_snap(t)) {
+		struct msg_snap_create *k = &m->u.task.p.snap_create;
 		if (!strcmp(t->action, TASK_CREATE))
-			snprintf(m->u.task.p.snap_create.volume_id,
-			         sizeof(m->u.task.p.snap_create.volume_id), "%s", v->volume_id);
+			snprintf(k->volume_id, sizeof(k->volume_id), "%s", v->volume_id);
+		if (snap_in_guest(t, v)) {
+			snprintf(k->instance_id, sizeof(k->instance_id), "%s", v->instance_id);
+			snprintf(k->storage_host, sizeof(k->storage_host), "%s", v->host);
+		}
 		return 0;
 	}
 	if (!strcmp(t->action, TASK_EXTEND)) {
@@ -276,9 +303,12 @@ static int vol_dispatch(struct sched *s, PGconn *c, const struct task *t)
 	}
 	if (!v.host[0])
 		return vrow_close(s, c, t, 0, fail_status(t), "it has no storage host");
-	if (!agents_is_up(&s->agents, v.host))
+	if (!task_host(t, &v)[0])
+		return vrow_close(s, c, t, 0, fail_status(t),
+		                  "the server the volume is attached to has no compute host");
+	if (!agents_is_up(&s->agents, task_host(t, &v)))
 		return -EAGAIN;
-	return vol_send(s, c, t, &v, v.host);
+	return vol_send(s, c, t, &v, task_host(t, &v));
 }
 
 static int vol_resend(struct sched *s, PGconn *c, const struct task *t)
@@ -287,7 +317,7 @@ static int vol_resend(struct sched *s, PGconn *c, const struct task *t)
 	int rc = vrow_load(s, c, t, &v);
 	if (rc <= 0)
 		return rc < 0 ? rc : vol_dispatch(s, c, t);
-	const char *host = t->host[0] ? t->host : v.host;
+	const char *host = t->host[0] ? t->host : task_host(t, &v);
 	if (!agents_is_up(&s->agents, host))
 		return -EAGAIN;
 	return vol_send(s, c, t, &v, host);

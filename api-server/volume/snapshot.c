@@ -1,6 +1,6 @@
 /* Block Storage v3 snapshots (/volume/v3/{project_id}/snapshots): create (a full copy
- * of an available volume, or with force of an in-use one no server has plugged: the
- * running QEMU holds a plugged volume's file locked), list and detail, show,
+ * of an available volume, or with force of an in-use one: a plugged one is copied
+ * with its server's guest paused), list and detail, show,
  * update, delete and metadata, with the snapshots and gigabytes quotas. */
 #include <errno.h>
 #include <stdio.h>
@@ -250,7 +250,10 @@ static void snapshot_create(struct req *r, struct resp *w)
 	int admin = policy_is_admin(&r->ctx->auth);
 	PGresult *res = DBQ(r->ctx->db, err, sizeof err,
 	                    "SELECT status, size_gb, attached_server IS NOT NULL, host,"
-	                    " attached_server IS NOT NULL AND attach_compute FROM volumes"
+	                    " CASE WHEN attached_server IS NOT NULL AND attach_compute THEN"
+	                    " coalesce((SELECT CASE WHEN i.host IS NULL OR i.deleted THEN 'no host'"
+	                    " ELSE coalesce(i.task_state, '') END FROM instances i"
+	                    " WHERE i.id = attached_server), 'no host') ELSE '' END FROM volumes"
 	                    " WHERE id = $1 AND ($2 OR project_id = $3) FOR UPDATE",
 	                    c.volume_id, admin ? "true" : "false", r->ctx->auth.project_id);
 	res = wire_one_row(r, w, res, err, 404, "Volume %s could not be found.",
@@ -262,14 +265,15 @@ static void snapshot_create(struct req *r, struct resp *w)
 	snprintf(host, sizeof(host), "%s", db_val(res, 0, 3) ? db_val(res, 0, 3) : "");
 	int bad = volume_state_allows(db_val(res, 0, 0), db_val(res, 0, 2)[0] == 't', 0, c.force,
 	                              VOP_SNAPSHOT, msg, sizeof(msg));
-	/* Cinder takes a forced snapshot of an in-use volume; Nubo's is a copy of the volume
-	 * file, which the running QEMU holds locked while Compute has it plugged: refused
-	 * here rather than left in error by the storage agent. */
-	if (!bad && db_val(res, 0, 4)[0] == 't') {
+	/* A forced snapshot of a volume Compute has plugged is copied on the server's compute
+	 * host with the guest paused (scheduler/volume_tasks.c). Refused while the server has
+	 * no host or a task under way (a move, a resize, a shelve...): the guest holding the
+	 * file may be changing hosts. */
+	if (!bad && db_val(res, 0, 4)[0]) {
 		snprintf(msg, sizeof(msg),
-		         "Invalid volume: Volume %s is attached to server and in use; Nubo cannot"
-		         " snapshot a volume while a server has it plugged, detach it first.",
-		         c.volume_id);
+		         "Invalid volume: Volume %s is attached to a server that is busy (%s);"
+		         " try again when its task is over.",
+		         c.volume_id, db_val(res, 0, 4));
 		bad = -EINVAL;
 	}
 	PQclear(res);

@@ -103,6 +103,44 @@ static void test_attach_task(void **state)
 	msg_release(&m);
 }
 
+/* a snapshot of a plugged volume names its instance and storage host; one of a volume
+ * no server holds names neither (absent on the wire); a bad instance id is refused */
+static void test_snap_create_task(void **state)
+{
+	struct msg m, o;
+	char err[256];
+	msg_task_init(&m, TID, TASK_CREATE, MSG_RES_SNAPSHOT, IID);
+	strcpy(m.u.task.p.snap_create.volume_id, VID);
+	strcpy(m.u.task.p.snap_create.instance_id, TID);
+	strcpy(m.u.task.p.snap_create.storage_host, "h-storage");
+	roundtrip(&m, &o);
+	assert_string_equal(o.u.task.p.snap_create.volume_id, VID);
+	assert_string_equal(o.u.task.p.snap_create.instance_id, TID);
+	assert_string_equal(o.u.task.p.snap_create.storage_host, "h-storage");
+	msg_release(&o);
+	m.u.task.p.snap_create.instance_id[0] = 0;
+	m.u.task.p.snap_create.storage_host[0] = 0;
+	char *wire = msg_encode(&m);
+	assert_non_null(wire);
+	assert_null(strstr(wire, "instance_id"));
+	assert_null(strstr(wire, "storage_host"));
+	free(wire);
+	roundtrip(&m, &o);
+	assert_string_equal(o.u.task.p.snap_create.instance_id, "");
+	msg_release(&o);
+	msg_release(&m);
+	const char *bad[] = {
+	    "{\"v\":2,\"kind\":\"task\",\"id\":\"" TID "\",\"body\":{\"task_id\":\"" TID
+	    "\",\"action\":\"create\",\"resource_kind\":\"snapshot\",\"resource_id\":\"" IID
+	    "\",\"payload\":{\"volume_id\":\"" VID "\",\"instance_id\":\"../x\"}}}",
+	    "{\"v\":2,\"kind\":\"task\",\"id\":\"" TID "\",\"body\":{\"task_id\":\"" TID
+	    "\",\"action\":\"create\",\"resource_kind\":\"snapshot\",\"resource_id\":\"" IID
+	    "\",\"payload\":{\"volume_id\":\"" VID "\",\"storage_host\":\"a b\"}}}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(msg_decode(bad[i], strlen(bad[i]), &o, err, sizeof(err)), -EINVAL);
+}
+
 static void test_qemu_names(void **state)
 {
 	char node[32], dev[32];
@@ -126,7 +164,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_volume_create_task), cmocka_unit_test(test_refused),
 	    cmocka_unit_test(test_storage_hello),      cmocka_unit_test(test_attach_task),
-	    cmocka_unit_test(test_qemu_names),         cmocka_unit_test(test_peer_same_host),
+	    cmocka_unit_test(test_qemu_names),         cmocka_unit_test(test_snap_create_task),
+	    cmocka_unit_test(test_peer_same_host),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
