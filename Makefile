@@ -119,9 +119,9 @@ tempest-all: all tempest-selftest
 tempest-check: all tempest-selftest
 	tests/tempest/run.sh --check
 # make check's Tempest part: tests/tempest/run.sh --check: identity and image whole,
-# compute's smoke tests plus groups chosen by subject, network's and object_storage's
-# smoke tests (everything whole may take make check past 60 min on CI's 2 cores; see
-# CHECK_REGEX in run.sh), rewriting docs/conformance-check.md.
+# compute's smoke tests plus groups chosen by subject, network's, volume's and
+# object_storage's smoke tests (everything whole may take make check past 60 min on
+# CI's 2 cores; see CHECK_REGEX in run.sh), rewriting docs/conformance-check.md.
 CHECK_TEMPEST = tempest-check
 check: format-check unit fuzz integration e2e $(CHECK_TEMPEST)
 
