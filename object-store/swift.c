@@ -44,7 +44,8 @@ struct swift_req {
 	size_t slo_len;
 	int slo;
 	int64_t quota_left; /* bytes the container's quota still allows, -1: no quota */
-	int tempurl;        /* authorized by a temp URL's signature (tempurl.h) */
+	int tempurl;        /* authorized by a temp URL's signature: TEMPURL_ACCOUNT or
+	                     * TEMPURL_CONTAINER, the key that signed it (0: not) */
 	struct bulk *bulk;  /* ?bulk-delete or ?extract-archive (bulk.h) */
 };
 
@@ -445,8 +446,10 @@ static int container_allows(struct px_req *r, const struct swift_req *q, const c
 {
 	if (q->authed && (q->who.admin || !strcmp(q->account + 5, q->who.project_id)))
 		return !write || q->who.writer;
-	if (q->tempurl && !write) /* a large object's segments in the signer's account */
-		return 1;
+	/* a large object's segments: in the signer's account for an account key, in the
+	 * URL's own container for a container key (Swift's authorize_same_container) */
+	if (q->tempurl && !write)
+		return q->tempurl == TEMPURL_ACCOUNT || (c && !strcmp(c, q->container));
 	struct store_container_info ci;
 	if (!c || store_container_head(px_store(r), q->account, c, &ci) != STORE_OK)
 		return 0;
@@ -525,8 +528,20 @@ static void tempurl_keys(const struct store_kv *kv, int n, const char *prefix, c
 	}
 }
 
+/* 1 when sig signs method (a HEAD: or GET or PUT) on path under one of the n keys. */
+static int tempurl_sig_matches(const char *sig, const char *m, int64_t when, const char *path,
+                               const char **keys, int n)
+{
+	return tempurl_sig_ok(sig, m, when, path, keys, n) ||
+	       (!strcmp(m, "HEAD") && (tempurl_sig_ok(sig, "GET", when, path, keys, n) ||
+	                               tempurl_sig_ok(sig, "PUT", when, path, keys, n)));
+}
+
 /* A request with temp_url_* parameters: Swift's tempurl decides alone (a token is not
- * looked at). 0 to go on as the URL's signer (q->tempurl), else -EACCES (answered 401). */
+ * looked at). 0 to go on as the URL's signer (q->tempurl: TEMPURL_ACCOUNT when an
+ * account key signed it, TEMPURL_CONTAINER when the container's did), else -EACCES
+ * (answered 401) or -EINVAL (400: a large object manifest may not be written through a
+ * temp URL, Swift's rule since CVE-2015-5223). */
 static int tempurl_authorize(struct px_req *r, struct swift_req *q)
 {
 	static const char *const methods[] = {"GET", "HEAD", "PUT", "POST", "DELETE"};
@@ -541,7 +556,7 @@ static int tempurl_authorize(struct px_req *r, struct swift_req *q)
 		allowed |= !strcmp(m, methods[i]);
 	struct store_account_info ai;
 	struct store_container_info ci;
-	int have_ai = 0, have_ci = 0;
+	int have_ai = 0, have_ci = 0, scope = 0;
 	const char *keys[TEMPURL_MAX_KEYS] = {0};
 	if (ok && allowed) {
 		have_ai = store_account_head(px_store(r), q->account, &ai) == STORE_OK;
@@ -554,11 +569,13 @@ static int tempurl_authorize(struct px_req *r, struct swift_req *q)
 		char *path =
 		    prefix ? xasprintf("prefix:/v1/%s/%s/%s", q->account, q->container, prefix)
 		           : xasprintf("/v1/%s/%s/%s", q->account, q->container, q->object);
-		/* a HEAD may use a URL signed for GET or PUT too */
-		ok = tempurl_sig_ok(sig, m, when, path, keys, TEMPURL_MAX_KEYS) ||
-		     (!strcmp(m, "HEAD") &&
-		      (tempurl_sig_ok(sig, "GET", when, path, keys, TEMPURL_MAX_KEYS) ||
-		       tempurl_sig_ok(sig, "PUT", when, path, keys, TEMPURL_MAX_KEYS)));
+		/* a HEAD may use a URL signed for GET or PUT too; which key signed it sets
+		 * what its large object segments may be read from */
+		if (tempurl_sig_matches(sig, m, when, path, keys, 2))
+			scope = TEMPURL_ACCOUNT;
+		else if (tempurl_sig_matches(sig, m, when, path, keys + 2, 2))
+			scope = TEMPURL_CONTAINER;
+		ok = scope != 0;
 		free(path);
 	}
 	if (have_ai)
@@ -570,7 +587,11 @@ static int tempurl_authorize(struct px_req *r, struct swift_req *q)
 		answer_err(r, 401, "Temp URL invalid");
 		return -EACCES;
 	}
-	q->tempurl = 1;
+	if ((!strcmp(m, "PUT") || !strcmp(m, "POST")) && px_header(r, "X-Object-Manifest")) {
+		answer_err(r, 400, "The header 'X-Object-Manifest' is not allowed in this tempurl");
+		return -EINVAL;
+	}
+	q->tempurl = scope;
 	return 0;
 }
 
@@ -743,7 +764,22 @@ static void answer_listing(struct px_req *r, struct store_list *l, char level, c
 
 /* ------------------------------------------------------------------ account */
 
-static void account_headers(struct px_req *r, const struct store_account_info *ai)
+/* 1 for the metadata names that hold a temp URL key (account or container, key or
+ * key-2): they sign writes, so only who may write sees them, as Swift shows them only
+ * to the owner. */
+static int temp_url_key_name(const char *name)
+{
+	static const char *const names[] = {
+	    "X-Account-Meta-Temp-Url-Key", "X-Account-Meta-Temp-Url-Key-2",
+	    "X-Container-Meta-Temp-Url-Key", "X-Container-Meta-Temp-Url-Key-2"};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcasecmp(name, names[i]))
+			return 1;
+	return 0;
+}
+
+static void account_headers(struct px_req *r, const struct swift_req *q,
+                            const struct store_account_info *ai)
 {
 	add_u64(r, "X-Account-Container-Count", ai->container_count);
 	add_u64(r, "X-Account-Object-Count", ai->object_count);
@@ -756,7 +792,13 @@ static void account_headers(struct px_req *r, const struct store_account_info *a
 	store_ts_now(ts);
 	px_add_header(r, "X-Timestamp", ts);
 	px_add_header(r, "X-Put-Timestamp", ts);
-	add_kv(r, ai->kv, ai->nkv);
+	/* the account's key signs URLs for every container: a reader must not see it */
+	int keys_shown =
+	    q->authed &&
+	    (q->who.admin || (!strcmp(q->account + 5, q->who.project_id) && q->who.writer));
+	for (int i = 0; i < ai->nkv; i++)
+		if (keys_shown || !temp_url_key_name(ai->kv[i].name))
+			add_kv(r, &ai->kv[i], 1);
 }
 
 static void account_get(struct px_req *r, struct swift_req *q)
@@ -767,7 +809,7 @@ static void account_get(struct px_req *r, struct swift_req *q)
 		answer_store_err(r, e);
 		return;
 	}
-	account_headers(r, &ai);
+	account_headers(r, q, &ai);
 	store_account_info_release(&ai);
 	if (!strcmp(px_method(r), "HEAD")) {
 		px_answer(r, 204, format_type(listing_format(r)), NULL, 0);
@@ -827,8 +869,7 @@ static void container_get(struct px_req *r, struct swift_req *q)
 	 * reader through an ACL would sign PUT and DELETE URLs with it), as Swift does */
 	int keys_shown = container_allows(r, q, q->container, 1, 0);
 	for (int i = 0; i < ci.nkv; i++)
-		if (keys_shown || (strcasecmp(ci.kv[i].name, "X-Container-Meta-Temp-Url-Key") &&
-		                   strcasecmp(ci.kv[i].name, "X-Container-Meta-Temp-Url-Key-2")))
+		if (keys_shown || !temp_url_key_name(ci.kv[i].name))
 			add_kv(r, &ci.kv[i], 1);
 	store_container_info_release(&ci);
 	if (!strcmp(px_method(r), "HEAD")) {

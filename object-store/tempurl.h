@@ -12,6 +12,8 @@
 #include <stdint.h>
 
 #define TEMPURL_MAX_KEYS 4   /* account key, key-2, container key, key-2 */
+#define TEMPURL_ACCOUNT 1    /* a temp URL signed with the account's key */
+#define TEMPURL_CONTAINER 2  /* with its container's key */
 #define TEMPURL_MAX_MAC 64   /* SHA-512 */
 #define TEMPURL_MAX_KEY 1024 /* bytes of one key (a metadata value is shorter) */
 

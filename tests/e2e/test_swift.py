@@ -498,7 +498,7 @@ def _tempurl(stack, *args):
     return out
 
 
-def test_tempurl_swift_cli(stack, req, proxy, account, project_ids):
+def test_tempurl_swift_cli(stack, req, proxy, account, project_ids, os_run):
     """Temporary URLs as `swift tempurl` signs them (SHA-256 by default, SHA-1 and
     SHA-512 too, ISO 8601 expiry, prefix-based), with the account's or the container's
     key: only the signed method, object (or prefix) and time pass, no token needed; a
@@ -563,6 +563,28 @@ def test_tempurl_swift_cli(stack, req, proxy, account, project_ids):
         assert req("PUT", "/e2e-tu2/o", raw=b"x").status == 201
         assert anon(_tempurl(stack, "GET", "300", "/v1/%s/e2e-tu2/o" % account,
                              "cont-key")).status == 401
+        # a large object read through a container key's URL gets no segment of another
+        # container; through the account key's it does (Swift's same-container rule)
+        assert req("PUT", "/e2e-tu/dlo", raw=b"",
+                   headers={"X-Object-Manifest": "e2e-tu2/"}).status == 201
+        dlo = "/v1/%s/e2e-tu/dlo" % account
+        r = anon(_tempurl(stack, "GET", "300", dlo, "cont-key"))
+        assert not (r.status == 200 and r.text == "x"), r
+        r = anon(_tempurl(stack, "GET", "300", dlo, "acct-key-1"))
+        assert r.status == 200 and r.text == "x", r
+        # a PUT/POST URL may not write a manifest (CVE-2015-5223): 400, nothing stored
+        put2 = _tempurl(stack, "PUT", "300", "/v1/%s/e2e-tu/planted" % account, "cont-key")
+        r = anon(put2, "PUT", raw=b"", headers={"X-Object-Manifest": "e2e-tu2/"})
+        assert r.status == 400 and "X-Object-Manifest" in r.text, r
+        assert req("HEAD", "/e2e-tu/planted").status == 404
+        # the account's key signs URLs for every container: a reader does not see it
+        os_run("user", "create", "--password", "e2e-Reader-pw-1", "e2e-tu-reader")
+        os_run("role", "add", "--user", "e2e-tu-reader", "--project", "admin", "reader")
+        rtok = stack.token("e2e-tu-reader", project="admin", password="e2e-Reader-pw-1")
+        assert req("HEAD", "").headers.get("X-Account-Meta-Temp-Url-Key") == "acct-key-1"
+        r = req("HEAD", "", token=rtok)
+        assert r.status in (200, 204) and "X-Account-Meta-Temp-Url-Key" not in r.headers, \
+            r.headers
         # prefix-based: objects under the prefix only
         pre = _tempurl(stack, "--prefix-based", "GET", "300", "/v1/%s/e2e-tu/dir/" % account,
                        "acct-key-1")
@@ -573,6 +595,7 @@ def test_tempurl_swift_cli(stack, req, proxy, account, project_ids):
         swift(stack, "post", "-m", "Temp-URL-Key:")
         assert anon(url).status == 401
     finally:
+        os_run("user", "delete", "e2e-tu-reader", check=False)
         swift(stack, "post", "-m", "Temp-URL-Key:")
         swift(stack, "delete", "e2e-tu", check=False)
         swift(stack, "delete", "e2e-tu2", check=False)
