@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -29,7 +30,13 @@
 /* An instance as the main thread tracks it. */
 struct slot {
 	struct vm *vm;
-	int busy; /* a task of it is queued or runs: no liveness check now */
+	/* lanes that hold it: its own and its attachments' and plugged volumes' snapshots'
+	 * (each runs beside the instance's own). Freed only when the last one is done. */
+	int lanes;
+	/* held while a task of the instance or a snapshot of a volume plugged into it runs:
+	 * a snapshot stops and resumes the guest, so it must not overlap a power action or
+	 * another snapshot (attachments only talk QMP and need not wait) */
+	pthread_mutex_t run;
 	struct console_tail con;
 	struct slot *next;
 };
@@ -60,6 +67,7 @@ static struct slot *slot_add(struct compute_agent *a, struct vm *vm)
 {
 	struct slot *s = xcalloc(1, sizeof(*s));
 	s->vm = vm;
+	pthread_mutex_init(&s->run, NULL);
 	console_tail_init(&s->con);
 	s->next = a->slots;
 	a->slots = s;
@@ -73,6 +81,7 @@ static void slot_remove(struct compute_agent *a, struct slot *s)
 			*pp = s->next;
 			break;
 		}
+	pthread_mutex_destroy(&s->run);
 	vm_free(s->vm);
 	free(s);
 }
@@ -90,7 +99,7 @@ static void *attachment_resource(struct compute_agent *a, const struct msg_task 
 		snprintf(err, errlen, "instance %s is not on this host", t->p.attach.instance_id);
 		return NULL;
 	}
-	s->busy = 1;
+	s->lanes++;
 	return s;
 }
 
@@ -103,7 +112,7 @@ static void *snapshot_resource(struct compute_agent *a, const struct msg_task *t
 		         t->p.snap_create.instance_id);
 		return NULL;
 	}
-	s->busy = 1;
+	s->lanes++;
 	return s;
 }
 
@@ -122,7 +131,7 @@ static void *drv_resource(void *drv, const struct msg_task *t, char *err, size_t
 	struct slot *s = slot_find(a, t->resource_id);
 	if (!s)
 		s = slot_add(a, vm_new(&a->ctx, t->resource_id));
-	s->busy = 1;
+	s->lanes++;
 	return s;
 }
 
@@ -130,12 +139,16 @@ static void drv_run(void *drv, void *res, const struct msg_task *t, struct msg_r
 {
 	struct compute_agent *a = drv;
 	struct slot *s = res;
-	if (t->resource_kind == MSG_RES_ATTACHMENT)
+	if (t->resource_kind == MSG_RES_ATTACHMENT) {
 		vm_volume_run(&a->ctx, s->vm, t, r);
-	else if (t->resource_kind == MSG_RES_SNAPSHOT)
+		return;
+	}
+	pthread_mutex_lock(&s->run);
+	if (t->resource_kind == MSG_RES_SNAPSHOT)
 		vm_volume_snapshot_run(&a->ctx, s->vm, t, r);
 	else
 		vm_run_task(a->drv, &a->ctx, s->vm, t, r);
+	pthread_mutex_unlock(&s->run);
 }
 
 static void drv_done(void *drv, void *res, const struct msg_result *r, int queued)
@@ -145,7 +158,8 @@ static void drv_done(void *drv, void *res, const struct msg_result *r, int queue
 	char state[MSG_STATE_MAX];
 	if (queued)
 		return;
-	s->busy = 0;
+	if (--s->lanes > 0) /* another lane still works on this instance */
+		return;
 	vm_get(s->vm, state);
 	if (!strcmp(state, VM_DELETED))
 		slot_remove(a, s);
@@ -216,7 +230,7 @@ static void drv_tick(void *drv, struct agent *ag)
 	struct compute_agent *a = drv;
 	for (struct slot *s = a->slots; s; s = s->next) {
 		char why[1024];
-		if (!s->busy && a->drv->check(&a->ctx, s->vm, why, sizeof(why)))
+		if (!s->lanes && a->drv->check(&a->ctx, s->vm, why, sizeof(why)))
 			send_event(a, s->vm, why);
 		send_console(a, s);
 	}
