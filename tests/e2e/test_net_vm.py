@@ -447,6 +447,9 @@ def test_interface_hotplug(stack, os_cli, os_run, http, world):
             link["master"]
     wait_for(on_bridge, 300, 1, "the user's port's tap on net2's bridge")
     os_run("server", "remove", "port", vm, p3["id"])
+    # Nova's DELETE os-interface is 202: the port is unbound when the unplug is done
+    wait_for(lambda: os_cli("port", "show", p3["id"])["device_id"] == "", 120, 1,
+             "the user's port to be unbound")
     p3 = os_cli("port", "show", p3["id"])
     assert p3["device_id"] == "" and p3["device_owner"] == "", p3
 
@@ -460,7 +463,9 @@ def test_interface_hotplug(stack, os_cli, os_run, http, world):
             ev = r.json["instanceAction"]["events"] if r.status == 200 else []
             return ev and all(e["finish_time"] for e in ev) and ev
         return wait_for(done, 300, 1, "the action %s to finish" % req)
-    os_run("server", "pause", vm)
+    # the detach above may still hold vm1's task queue (409 "task_state queued" then)
+    wait_for(lambda: os_run("server", "pause", vm, check=False).returncode == 0, 120, 1,
+             "vm1's pause to be accepted")
     wait_for(lambda: stack.server(vm)["status"] == "PAUSED", 300, 1, "vm1 paused")
     try:
         r = http("POST", C, {"interfaceAttachment": {"port_id": p3["id"]}}, tok)
