@@ -115,6 +115,13 @@ int image_size_check(struct req *r, const char *owner, char *err, size_t errlen)
 
 #define IMAGE_MAX_PROPS 128 /* Glance image_property_quota */
 
+/* Pure: 1 when key, a query key of GET /image/v2/images, filters by an extra property
+ * (the image must have key with exactly the value given), as Glance takes every key
+ * that is neither a parameter of the list (limit, marker, sort_key, sort_dir, sort,
+ * member_status, tag, size_min, size_max) nor an image attribute; else 0. */
+int image_list_prop_filter(const char *key);
+#define IMAGE_LIST_PROP_FILTERS 16 /* more is a 400 */
+
 /* 1 when the bytes of img are what an open task (an instance snapshot or a volume
  * upload, its payload naming img) is making, and have not come yet (queued or saving):
  * the one kind of image a compute or storage agent (X-Nubo-Agent-Key) may upload into.
