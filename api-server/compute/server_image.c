@@ -77,7 +77,7 @@ int server_image_parse(const char *key, const json_t *arg, struct server_image_a
 		snprintf(err, errlen, "There is no such action: %s", key ? key : "");
 		return -EINVAL;
 	}
-	a->backup = k != &kinds[0];
+	a->backup = !strcmp(k->image_type, "backup");
 	if (!json_is_object(arg)) {
 		snprintf(err, errlen, "Invalid input for field/attribute %s.", key);
 		return -EINVAL;
