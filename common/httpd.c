@@ -213,6 +213,32 @@ int req_query_all(struct req *r, const char *key, const char **out, int max)
 	return q.n;
 }
 
+struct query_pairs {
+	const char **keys, **vals;
+	int max, n;
+};
+
+static enum MHD_Result query_pairs_visit(void *cls, enum MHD_ValueKind kind, const char *key,
+                                         const char *value)
+{
+	struct query_pairs *q = cls;
+	if (!key)
+		return MHD_YES;
+	if (q->n < q->max) {
+		q->keys[q->n] = key;
+		q->vals[q->n] = value;
+	}
+	q->n++;
+	return MHD_YES;
+}
+
+int req_query_pairs(struct req *r, const char **keys, const char **vals, int max)
+{
+	struct query_pairs q = {keys, vals, max, 0};
+	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, query_pairs_visit, &q);
+	return q.n;
+}
+
 int req_query_has(struct req *r, const char *key)
 {
 	const char *v = NULL;

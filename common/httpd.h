@@ -147,6 +147,10 @@ const char *req_query(struct req *r, const char *key);
 /* Every value of key in the query string, in order ("fields=id&fields=name"), at most
  * max of them into out (borrowed). Returns how many. */
 int req_query_all(struct req *r, const char *key, const char **out, int max);
+/* Every key=value of the query string, in order, at most max of them into keys and
+ * vals (borrowed; a key without a value has a NULL value). Returns how many there are
+ * in all, which may be more than max. */
+int req_query_pairs(struct req *r, const char **keys, const char **vals, int max);
 /* 1 when the query string names key, with a value or without one ("?effective" alone,
  * for which req_query answers NULL), else 0. */
 int req_query_has(struct req *r, const char *key);

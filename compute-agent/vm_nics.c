@@ -104,8 +104,25 @@ void vm_tap_owners_drop(struct vm_tap_owners *o, const char *id)
 			i++;
 }
 
-int vm_tap_owners_give(struct vm_tap_owners *o, const char *id, const char *tap)
+/* Forgets the entries other than tap's whose tap is gone: only id's, or every one
+ * (id NULL). */
+static void tap_owners_prune(struct vm_tap_owners *o, const char *id, const char *tap,
+                             vm_tap_alive_fn alive, void *arg)
 {
+	for (int i = 0; i < o->n;)
+		if (strcmp(o->e[i].tap, tap) && (!id || !strcmp(o->e[i].id, id)) &&
+		    !alive(o->e[i].tap, arg))
+			o->e[i] = o->e[--o->n];
+		else
+			i++;
+}
+
+int vm_tap_owners_give(struct vm_tap_owners *o, const char *id, const char *tap,
+                       vm_tap_alive_fn alive, void *arg)
+{
+	tap_owners_prune(o, id, tap, alive, arg);
+	if (o->n >= VM_TAP_OWNERS_MAX && !vm_tap_owners_of(o, tap))
+		tap_owners_prune(o, NULL, tap, alive, arg);
 	int mine = 0, at = -1;
 	for (int i = 0; i < o->n; i++) {
 		if (!strcmp(o->e[i].tap, tap))

@@ -52,8 +52,14 @@ struct vm_tap_owners {
 const char *vm_tap_owners_of(const struct vm_tap_owners *o, const char *tap);
 /* Forgets every tap of instance id. */
 void vm_tap_owners_drop(struct vm_tap_owners *o, const char *id);
-/* tap := id's (taken from any earlier owner). -ENOSPC when id has VM_NICS_MAX taps
- * already or the table is full (the caller drops the dead and tries again). */
-int vm_tap_owners_give(struct vm_tap_owners *o, const char *id, const char *tap);
+/* 1 when tap still exists on this host, 0 when it is gone (arg: the caller's). */
+typedef int (*vm_tap_alive_fn)(const char *tap, void *arg);
+/* tap := id's (taken from any earlier owner). id's other entries whose tap is gone
+ * (alive answers 0: detached and deleted by nubo-net) are forgotten first, so only
+ * the taps id may still hold count toward its VM_NICS_MAX; a full table is first
+ * emptied of every entry whose tap is gone. -ENOSPC when id has VM_NICS_MAX live taps
+ * already or the table is still full (the caller drops the dead and tries again). */
+int vm_tap_owners_give(struct vm_tap_owners *o, const char *id, const char *tap,
+                       vm_tap_alive_fn alive, void *arg);
 
 #endif

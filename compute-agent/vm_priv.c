@@ -206,16 +206,29 @@ static int inst_exists(struct priv_helper *h, const char *id)
 	return 1;
 }
 
-/* tap := id's; when the table is full, it is first emptied of deleted instances. */
+/* vm_tap_alive_fn: a tap is gone only when the kernel says it has no such device
+ * (any other failure to look keeps its entry, and so its owner's claim). */
+static int tap_alive(const char *tap, void *arg)
+{
+	(void)arg;
+	char path[64];
+	struct stat st;
+	snprintf(path, sizeof(path), "/sys/class/net/%s", tap);
+	return stat(path, &st) == 0 || errno != ENOENT;
+}
+
+/* tap := id's, counting only the taps that still exist (review s7 M1: a detached
+ * tap counted against its instance for good); when the table is still full, it is
+ * first emptied of deleted instances. */
 static int tap_owners_give(struct priv_helper *h, const char *id, const char *tap)
 {
-	int rc = vm_tap_owners_give(&tap_owners, id, tap);
+	int rc = vm_tap_owners_give(&tap_owners, id, tap, tap_alive, NULL);
 	if (rc != -ENOSPC || tap_owners.n < VM_TAP_OWNERS_MAX)
 		return rc;
 	for (int j = tap_owners.n - 1; j >= 0; j--)
 		if (j < tap_owners.n && !inst_exists(h, tap_owners.e[j].id))
 			vm_tap_owners_drop(&tap_owners, tap_owners.e[j].id);
-	return vm_tap_owners_give(&tap_owners, id, tap);
+	return vm_tap_owners_give(&tap_owners, id, tap, tap_alive, NULL);
 }
 
 /* ---- runs ---------------------------------------------------------------------------- */

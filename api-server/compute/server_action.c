@@ -462,6 +462,7 @@ static const struct {
     {"addFloatingIp", floating_ip_proxy_action},
     {"removeFloatingIp", floating_ip_proxy_action},
     {"createImage", server_image_create},
+    {"createBackup", server_image_create},
 };
 
 static void server_action(struct req *r, struct resp *w)

@@ -1,10 +1,13 @@
-/* createImage: the image row, the instance's task_state and the snapshot task commit
- * together; the compute agent copies the disk and uploads the bytes (vm_snapshot.c),
- * the scheduler deletes the image if the task fails (scheduler/image_tasks.c). */
+/* createImage and createBackup: the image row, the instance's task_state and the
+ * snapshot task commit together; the compute agent copies the disk and uploads the
+ * bytes (vm_snapshot.c), the scheduler deletes the image if the task fails
+ * (scheduler/image_tasks.c), and a backup's rotation runs when its bytes make it
+ * active (image/image_backup.c). */
 #include "compute/server_image.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,18 +22,97 @@
 
 #define SNAPSHOT_FROM (VMS_ACTIVE | VMS_STOPPED | VMS_PAUSED | VMS_SUSPENDED)
 
-struct image_arg {
-	char *name;
-	struct jstrmap metadata;
-};
-
 static const struct jfield f_image[] = {
-    {"name", J_STR, JF(struct image_arg, name), 0, 255, 1, 0},
-    {"metadata", J_STRMAP, JF(struct image_arg, metadata), 0, 4096, 0, 0},
+    {"name", J_STR, JF(struct server_image_arg, name), 0, 255, 1, 0},
+    {"metadata", J_STRMAP, JF(struct server_image_arg, metadata), 0, 4096, 0, 0},
 };
 
-static const struct server_action snapshot_action = {
-    "createImage", NULL, "createImage", TASK_SNAPSHOT, SNAPSHOT_FROM, "image_snapshot"};
+/* Nova's create_backup schema: all but metadata required, rotation an integer (or its
+ * digits as a string) >= 0. */
+static const struct jfield f_backup[] = {
+    {"name", J_STR, JF(struct server_image_arg, name), 0, 255, 1, 0},
+    {"backup_type", J_STR, JF(struct server_image_arg, backup_type), 0, 255, 1, 0},
+    {"rotation", J_INT, JF(struct server_image_arg, rotation), 0, INT_MAX, 1, 0},
+    {"metadata", J_STRMAP, JF(struct server_image_arg, metadata), 0, 4096, 0, 0},
+};
+
+/* The two actions that make an image of a server's disk: one flow, a kind. */
+static const struct image_kind {
+	const char *key;        /* the action's key, also its instance action */
+	const char *image_type; /* the image's image_type property */
+	const char *event;      /* the instance action event */
+	const struct jfield *fields;
+	size_t n_fields;
+	struct server_action act;
+} kinds[] = {
+    {"createImage",
+     "snapshot",
+     "compute_snapshot_instance",
+     f_image,
+     JCOUNT(f_image),
+     {"createImage", NULL, "createImage", TASK_SNAPSHOT, SNAPSHOT_FROM, "image_snapshot"}},
+    {"createBackup",
+     "backup",
+     "compute_backup_instance",
+     f_backup,
+     JCOUNT(f_backup),
+     {"createBackup", NULL, "createBackup", TASK_SNAPSHOT, SNAPSHOT_FROM, "image_backup"}},
+};
+
+static const struct image_kind *kind_find(const char *key)
+{
+	for (size_t i = 0; i < JCOUNT(kinds); i++)
+		if (key && !strcmp(kinds[i].key, key))
+			return &kinds[i];
+	return NULL;
+}
+
+int server_image_parse(const char *key, const json_t *arg, struct server_image_arg *a, char *err,
+                       size_t errlen)
+{
+	const struct image_kind *k = kind_find(key);
+	memset(a, 0, sizeof(*a));
+	a->rotation = -1;
+	if (!k) {
+		snprintf(err, errlen, "There is no such action: %s", key ? key : "");
+		return -EINVAL;
+	}
+	a->backup = !strcmp(k->image_type, "backup");
+	if (!json_is_object(arg)) {
+		snprintf(err, errlen, "Invalid input for field/attribute %s.", key);
+		return -EINVAL;
+	}
+	if (jparse(arg, k->fields, k->n_fields, a, err, errlen) < 0 ||
+	    jparse_known(arg, k->fields, k->n_fields, NULL, err, errlen) < 0) {
+		char why[256];
+		snprintf(why, sizeof(why), "%s", err);
+		snprintf(err, errlen, "Invalid input for field/attribute %s. %s", key, why);
+		server_image_arg_release(a);
+		return -EINVAL;
+	}
+	/* Nova's non_negative_integer takes a string of digits only ("2", not " 2", "+2") */
+	const json_t *rot = json_object_get(arg, "rotation");
+	if (json_is_string(rot) &&
+	    strspn(json_string_value(rot), "0123456789") != strlen(json_string_value(rot))) {
+		snprintf(err, errlen, "Invalid input for field/attribute rotation. Value: %.32s.",
+		         json_string_value(rot));
+		server_image_arg_release(a);
+		return -EINVAL;
+	}
+	if (server_image_name_check(a->name) < 0) {
+		snprintf(err, errlen, "Invalid input for field/attribute name. Value: %.255s.",
+		         a->name);
+		server_image_arg_release(a);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+void server_image_arg_release(struct server_image_arg *a)
+{
+	jparse_release(f_backup, JCOUNT(f_backup), a);
+	a->rotation = -1;
+}
 
 int server_image_name_check(const char *name)
 {
@@ -41,17 +123,19 @@ int server_image_name_check(const char *name)
 	return 0;
 }
 
-/* The properties of the new image: the base image's, Nova's snapshot keys, then the
- * caller's metadata. NULL with err (400 text) when a key may not name a property. */
+/* The properties of the new image: the base image's, Nova's snapshot keys, the
+ * caller's metadata, then a backup's backup_type (Nova's order). NULL with err (400
+ * text) when a key may not name a property. */
 static json_t *snapshot_props(struct req *r, const struct server_row *s, const char *base_props,
-                              const struct jstrmap *meta, char *err, size_t errlen)
+                              const struct server_image_arg *a, char *err, size_t errlen)
 {
+	const struct jstrmap *meta = &a->metadata;
 	json_t *p = base_props ? json_loads(base_props, 0, NULL) : NULL;
 	if (!json_is_object(p)) {
 		json_decref(p);
 		p = json_object();
 	}
-	json_object_set_new(p, "image_type", json_string("snapshot"));
+	json_object_set_new(p, "image_type", json_string(a->backup ? "backup" : "snapshot"));
 	json_object_set_new(p, "instance_uuid", json_string(s->id));
 	json_object_set_new(p, "base_image_ref", json_string(s->image_id));
 	json_object_set_new(p, "user_id", json_string(r->ctx->auth.user_id));
@@ -66,13 +150,15 @@ static json_t *snapshot_props(struct req *r, const struct server_row *s, const c
 		}
 		json_object_set_new(p, meta->keys[i], json_string(meta->vals[i]));
 	}
+	if (a->backup)
+		json_object_set_new(p, "backup_type", json_string(a->backup_type));
 	return p;
 }
 
 /* Inserts the queued image id for server s. 0, -EINVAL (err: 400 text), -EDQUOT (err:
  * 403 text: more properties than the Image API holds) or -EIO. */
 static int snapshot_image_insert(struct req *r, const struct server_row *s, const char *id,
-                                 const struct image_arg *a, char *err, size_t errlen)
+                                 const struct server_image_arg *a, char *err, size_t errlen)
 {
 	PGresult *b = DBQ(r->ctx->db, err, errlen,
 	                  "SELECT min_ram, min_disk, properties::text FROM images WHERE id = $1",
@@ -84,8 +170,7 @@ static int snapshot_image_insert(struct req *r, const struct server_row *s, cons
 	long base_disk = have ? db_long(b, 0, 1, 0) : 0;
 	snprintf(min_ram, sizeof(min_ram), "%ld", have ? db_long(b, 0, 0, 0) : 0);
 	snprintf(min_disk, sizeof(min_disk), "%ld", s->disk_gb > 0 ? s->disk_gb : base_disk);
-	json_t *props =
-	    snapshot_props(r, s, have ? db_val(b, 0, 2) : NULL, &a->metadata, err, errlen);
+	json_t *props = snapshot_props(r, s, have ? db_val(b, 0, 2) : NULL, a, err, errlen);
 	PQclear(b);
 	if (!props)
 		return -EINVAL;
@@ -105,40 +190,45 @@ static int snapshot_image_insert(struct req *r, const struct server_row *s, cons
 	return n == 1 ? 0 : -EIO;
 }
 
-/* Queues the snapshot task (payload: the image) and shows task_state. 0 or -EIO. */
-static int snapshot_queue(struct req *r, const char *server_id, const char *image_id, char *err,
+/* Queues the snapshot task (payload: the image; a backup's type and rotation, which
+ * image_backup_rotate reads when the image becomes active) and shows task_state. 0 or
+ * -EIO. */
+static int snapshot_queue(struct req *r, const struct image_kind *k, const char *server_id,
+                          const char *image_id, const struct server_image_arg *a, char *err,
                           size_t errlen)
 {
-	char tid[UUID_STR_LEN], payload[64];
-	snprintf(payload, sizeof(payload), "{\"image_id\":\"%s\"}", image_id);
+	char tid[UUID_STR_LEN];
+	json_t *pj = json_pack("{s:s}", "image_id", image_id);
+	if (a->backup) {
+		json_object_set_new(pj, "backup_type", json_string(a->backup_type));
+		json_object_set_new(pj, "rotation", json_integer(a->rotation));
+	}
+	char *payload = json_dumps(pj, JSON_COMPACT);
+	json_decref(pj);
 	struct outbox_task t = {MSG_RES_INSTANCE, server_id,      TASK_SNAPSHOT, NULL,
 	                        payload,          req_trace_id(r)};
-	if (DBX(r->ctx->db, err, errlen,
+	int rc = -EIO;
+	if (payload &&
+	    DBX(r->ctx->db, err, errlen,
 	        "UPDATE instances SET task_state = $2, updated_at = now() WHERE id = $1", server_id,
-	        snapshot_action.task_state) != 1 ||
-	    outbox_insert(r->ctx->db, &t, tid, err, errlen) < 0)
-		return -EIO;
-	return instance_action_record(r->ctx->db, r, server_id, "createImage",
-	                              "compute_snapshot_instance", tid, err, errlen);
+	        k->act.task_state) == 1 &&
+	    outbox_insert(r->ctx->db, &t, tid, err, errlen) == 0)
+		rc = instance_action_record(r->ctx->db, r, server_id, k->key, k->event, tid, err,
+		                            errlen);
+	free(payload);
+	return rc < 0 ? -EIO : 0;
 }
 
 void server_image_create(struct req *r, struct resp *w, const char *key, const json_t *arg)
 {
-	struct image_arg a = {0};
+	const struct image_kind *k = kind_find(key);
+	struct server_image_arg a;
 	char err[512], image_id[UUID_STR_LEN];
 	PGresult *res = NULL;
 	int began = 0;
-	if (!json_is_object(arg) ||
-	    jparse(arg, f_image, JCOUNT(f_image), &a, err, sizeof(err)) < 0 ||
-	    jparse_known(arg, f_image, JCOUNT(f_image), NULL, err, sizeof(err)) < 0) {
-		resp_error(r, w, 400, "Invalid input for field/attribute createImage. %s",
-		           json_is_object(arg) ? err : "");
-		goto out;
-	}
-	if (server_image_name_check(a.name) < 0) {
-		resp_error(r, w, 400, "Invalid input for field/attribute name. Value: %.255s.",
-		           a.name);
-		goto out;
+	if (server_image_parse(key, arg, &a, err, sizeof(err)) < 0) {
+		resp_error(r, w, 400, "%s", err);
+		return;
 	}
 	if (db_begin(r->ctx->db) < 0) {
 		resp_db_error(r, w, "begin failed");
@@ -153,18 +243,23 @@ void server_image_create(struct req *r, struct resp *w, const char *key, const j
 	int open_task = db_val(res, 0, SERVER_COL_OPEN_TASK)[0] == 't';
 	if (server_lock_check(r, w, s.id, s.locked_by) < 0)
 		goto out;
-	if (server_action_check(&snapshot_action, s.id, s.vm_state, s.task_state, open_task, err,
+	if (server_action_check(&k->act, s.id, s.vm_state, s.task_state, open_task, err,
 	                        sizeof(err)) < 0 ||
-	    (!s.host && snprintf(err, sizeof(err),
-	                         "Cannot 'createImage' instance %s while it is in vm_state %s",
-	                         s.id, s.vm_state) > 0)) {
+	    (!s.host &&
+	     snprintf(err, sizeof(err), "Cannot '%s' instance %s while it is in vm_state %s",
+	              k->key, s.id, s.vm_state) > 0)) {
 		resp_error(r, w, 409, "%s", err);
 		goto out;
 	}
 	if (!s.image_id || !*s.image_id) {
-		resp_error(r, w, 400,
-		           "Snapshot of volume-backed server %s is not supported by this cloud.",
-		           s.id);
+		if (a.backup)
+			resp_error(r, w, 400,
+			           "Backup is not supported for volume-backed instances.");
+		else
+			resp_error(
+			    r, w, 400,
+			    "Snapshot of volume-backed server %s is not supported by this cloud.",
+			    s.id);
 		goto out;
 	}
 	/* the image count, and a project already at image_size_total: its copy could
@@ -187,7 +282,7 @@ void server_image_create(struct req *r, struct resp *w, const char *key, const j
 		resp_error(r, w, 400, "%s", err);
 		goto out;
 	}
-	if (rc < 0 || snapshot_queue(r, s.id, image_id, err, sizeof(err)) < 0) {
+	if (rc < 0 || snapshot_queue(r, k, s.id, image_id, &a, err, sizeof(err)) < 0) {
 		resp_db_error(r, w, err);
 		goto out;
 	}
@@ -195,7 +290,9 @@ void server_image_create(struct req *r, struct resp *w, const char *key, const j
 	if (resp_commit_wake(r, w, 202, mv45 ? json_pack("{s:s}", "image_id", image_id) : NULL) < 0)
 		goto out;
 	began = 0;
-	if (!mv45) {
+	/* before 2.45 a Location; Nova's createBackup sends none for rotation 0 (the
+	 * backup is deleted as soon as it is made) */
+	if (!mv45 && (!a.backup || a.rotation > 0)) {
 		char *loc = xasprintf("%s/image/v2/images/%s", r->ctx->api->public_url, image_id);
 		resp_header(w, "Location", loc);
 		free(loc);
@@ -204,5 +301,5 @@ out:
 	PQclear(res);
 	if (began)
 		db_rollback(r->ctx->db);
-	jparse_release(f_image, JCOUNT(f_image), &a);
+	server_image_arg_release(&a);
 }

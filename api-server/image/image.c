@@ -1060,7 +1060,7 @@ static const struct {
  * request (query-string values and the caller's project id). */
 struct list_query {
 	char sql[4096];
-	const char *params[20];
+	const char *params[20 + 2 * IMAGE_LIST_PROP_FILTERS];
 	int n;
 	char *next; /* owned query string of the next-page link, filters kept; NULL = "" */
 };
@@ -1124,6 +1124,41 @@ static int parse_sort(struct req *r, const char **expr, const char **dir, char *
 			return -EINVAL;
 		}
 		*dir = strcmp(d, "asc") ? "DESC" : "ASC";
+	}
+	return 0;
+}
+
+int image_list_prop_filter(const char *key)
+{
+	static const char *const list_params[] = {
+	    "limit",         "marker", "sort_key", "sort_dir", "sort",
+	    "member_status", "tag",    "size_min", "size_max", NULL};
+	return !one_of(key, list_params) && image_prop_key_free(key);
+}
+
+/* Glance's filters by extra properties (Nova's backup rotation lists
+ * image_type=backup&backup_type=daily&instance_uuid=...): each other key of the query
+ * with a value. 0, or -EINVAL with err (a 400) past IMAGE_LIST_PROP_FILTERS. */
+static int list_prop_filters(struct req *r, struct list_query *q, char *err, size_t errlen)
+{
+	enum { MAX_PAIRS = 64 };
+	const char *keys[MAX_PAIRS], *vals[MAX_PAIRS];
+	int n = req_query_pairs(r, keys, vals, MAX_PAIRS), props = 0;
+	if (n > MAX_PAIRS) {
+		snprintf(err, errlen, "Too many query parameters (at most %d)", MAX_PAIRS);
+		return -EINVAL;
+	}
+	for (int i = 0; i < n; i++) {
+		if (!vals[i] || !image_list_prop_filter(keys[i]))
+			continue;
+		if (++props > IMAGE_LIST_PROP_FILTERS) {
+			snprintf(err, errlen, "Too many property filters (at most %d)",
+			         IMAGE_LIST_PROP_FILTERS);
+			return -EINVAL;
+		}
+		int k = lq_param(q, keys[i]);
+		lq_sql(q, " AND properties->>$%d = $%d", k, lq_param(q, vals[i]));
+		lq_keep(q, keys[i], vals[i]);
 	}
 	return 0;
 }
@@ -1230,7 +1265,7 @@ static int list_filters(struct req *r, struct list_query *q, char *err, size_t e
 	const char *hidden = req_query(r, "os_hidden");
 	if (hidden && !strcasecmp(hidden, "true"))
 		lq_sql(q, " AND false"); /* no image is hidden */
-	return 0;
+	return list_prop_filters(r, q, err, errlen);
 }
 
 static void images_list(struct req *r, struct resp *w)

@@ -80,6 +80,17 @@ int image_find_writable(struct req *r, struct resp *w, int lock, const char *ver
  * transaction is left to roll back). */
 int image_destroy(struct req *r, const struct image *img, char *err, size_t errlen);
 
+/* Nova's backup rotation (createBackup, compute/server_image.c), run once image id
+ * became active (its upload's transaction committed): when an open instance snapshot
+ * task names id in its payload with a backup_type and a rotation, the backups of that
+ * server (images of id's owner whose image_type is backup and whose backup_type and
+ * instance_uuid are the task's), newest first, past the first `rotation` are deleted
+ * as DELETE /images/{id} deletes them (image_destroy: the row, then the bytes), at most
+ * 100 at a time; a protected one is kept (Glance refuses, Nova goes on). Rotation 0
+ * deletes the new backup too, as Nova does. Returns how many were deleted, or -EIO
+ * with err (the deletions before it stand). */
+int image_backup_rotate(struct req *r, const char *id, char *err, size_t errlen);
+
 /* "<image_dir>/<id>" (owned). */
 char *image_path(const struct api *api, const char *id);
 
@@ -114,6 +125,13 @@ int image_count_check(struct req *r, const char *owner, char *err, size_t errlen
 int image_size_check(struct req *r, const char *owner, char *err, size_t errlen);
 
 #define IMAGE_MAX_PROPS 128 /* Glance image_property_quota */
+
+/* Pure: 1 when key, a query key of GET /image/v2/images, filters by an extra property
+ * (the image must have key with exactly the value given), as Glance takes every key
+ * that is neither a parameter of the list (limit, marker, sort_key, sort_dir, sort,
+ * member_status, tag, size_min, size_max) nor an image attribute; else 0. */
+int image_list_prop_filter(const char *key);
+#define IMAGE_LIST_PROP_FILTERS 16 /* more is a 400 */
 
 /* 1 when the bytes of img are what an open task (an instance snapshot or a volume
  * upload, its payload naming img) is making, and have not come yet (queued or saving):

@@ -261,6 +261,8 @@ void image_upload(struct req *r, struct resp *w)
 	}
 	log_info("image %s: active, %llu bytes, virtual %llu, md5 %s", img.id,
 	         (unsigned long long)f.size, (unsigned long long)f.virtual_size, f.md5);
+	if (image_backup_rotate(r, img.id, err, sizeof(err)) < 0)
+		log_warn("image %s: backup rotation: %s", img.id, err);
 	resp_empty(w, 204);
 out:
 	free(final);

@@ -3,7 +3,8 @@ onto its root disk, `openstack server image create --wait` makes an image of tha
 and a server booted from the image reads the marker back ("cloning" a machine). Also the
 answers Nova gives: 409 while a snapshot runs, 404 for another project's server, 400
 for a bad name, and a snapshot refused by the image quota leaves no image behind and the
-server as it was."""
+server as it was. Nova's createBackup on the same guest: a backup is such a snapshot with
+image_type=backup, and the next one deletes the oldest beyond its rotation, bytes too."""
 import uuid
 
 import pytest
@@ -151,6 +152,72 @@ def test_snapshot_boots_and_carries_the_guests_disk(stack, svm, tag, http, tmp_p
             stack.os_run("server", "delete", "--wait", clone["id"], check=False, timeout=300)
     finally:
         stack.os_run("image", "delete", snap["id"], check=False)
+
+
+def create_backup(http, tok, sid, name, v="2.45", **arg):
+    body = {"createBackup": dict({"name": name}, **arg)}
+    return http("POST", "%s/servers/%s/action" % (API, sid), body, token=tok,
+                headers={"OpenStack-API-Version": "compute " + v})
+
+
+def test_backup_rotation_deletes_the_oldest(stack, svm, http):
+    """createBackup as Tempest's test_create_backup drives it: each backup is a snapshot
+    with image_type=backup, backup_type and instance_uuid; once the second of rotation 1
+    is active, the first is deleted (its row and its file), and Glance's property
+    filters list the server's backups of that type. Bad arguments are Nova's 400."""
+    tok = stack.token("admin")
+    sid = svm["id"]
+    for bad in ({"backup_type": "daily", "rotation": -1}, {"backup_type": "daily"},
+                {"rotation": 1}, {"backup_type": "daily", "rotation": "x"},
+                {"backup_type": "daily", "rotation": 1, "extra": 1}):
+        assert_error(create_backup(http, tok, sid, "e2e-bk-bad", **bad), 400)
+    assert not stack.sql("SELECT id FROM images WHERE name = 'e2e-bk-bad'")
+    images = stack.root / "var" / "lib" / "nubo" / "images"
+    stack.wait_status(sid, "ACTIVE")
+
+    def active(iid):
+        return wait_for(lambda: (lambda r: r.json if r.status == 200 and r.json["status"] ==
+                                 "active" else None)(
+            http("GET", "/image/v2/images/" + iid, token=tok)), 600, 3,
+            "backup %s to be active" % iid)
+
+    # before 2.45 a Location header names the backup
+    r = create_backup(http, tok, sid, "e2e-bk-1", v="2.1", backup_type="daily", rotation=1)
+    assert r.status == 202, r
+    first = r.headers["Location"].rstrip("/").rsplit("/", 1)[1]
+    img = active(first)
+    assert img["image_type"] == "backup" and img["backup_type"] == "daily", img
+    assert img["instance_uuid"] == sid, img
+    assert (images / first).exists()
+    s = stack.wait_status(sid, "ACTIVE")
+    assert s["OS-EXT-STS:task_state"] in (None, "", "None"), s
+    # a weekly backup is not rotated by daily ones
+    r = create_backup(http, tok, sid, "e2e-bk-w", backup_type="weekly", rotation=1)
+    assert r.status == 202, r
+    weekly = r.json["image_id"]
+    active(weekly)
+    stack.wait_status(sid, "ACTIVE")
+    r = create_backup(http, tok, sid, "e2e-bk-2", backup_type="daily", rotation=1)
+    assert r.status == 202, r
+    second = r.json["image_id"]
+    try:
+        active(second)
+        stack.wait_status(sid, "ACTIVE")
+        assert http("GET", "/image/v2/images/" + first, token=tok).status == 404
+        assert not (images / first).exists()
+        q = ("/image/v2/images?image_type=backup&backup_type=daily&instance_uuid=%s"
+             "&status=active&sort_key=created_at&sort_dir=asc" % sid)
+        listed = http("GET", q, token=tok)
+        assert listed.status == 200, listed
+        assert [i["id"] for i in listed.json["images"]] == [second], listed.json
+        listed = http("GET", q.replace("daily", "weekly"), token=tok)
+        assert [i["id"] for i in listed.json["images"]] == [weekly], listed.json
+        assert http("GET", q.replace("daily", "hourly"), token=tok).json["images"] == []
+        acts = http("GET", "%s/servers/%s/os-instance-actions" % (API, sid), token=tok)
+        assert "createBackup" in [a["action"] for a in acts.json["instanceActions"]], acts
+    finally:
+        for iid in (second, weekly):
+            http("DELETE", "/image/v2/images/" + iid, token=tok)
 
 
 def test_volume_upload_to_image(stack, http):

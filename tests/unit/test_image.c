@@ -1,5 +1,5 @@
 /* Pure parts of the Image v2 API: the Range header of downloads, the image_size_total
- * quota arithmetic. */
+ * quota arithmetic, which list query keys filter by extra properties. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -71,11 +71,49 @@ static void quota_fits(void **state)
 	assert_non_null(strstr(msg, "limit of 2 due to current usage 3 and delta 1"));
 }
 
+/* Glance lists by extra properties for every query key that is no list parameter and
+ * no attribute (Nova's backup rotation and Tempest's test_create_backup list
+ * image_type=backup&backup_type=daily&instance_uuid=<server>); before, they were
+ * ignored and every image listed. */
+static void list_prop_filter_keys(void **state)
+{
+	static const char *const props[] = {"image_type",  "backup_type", "instance_uuid",
+	                                    "hw_disk_bus", "os_distro",   "Image Type"};
+	static const char *const not_props[] = {"limit",
+	                                        "marker",
+	                                        "sort_key",
+	                                        "sort_dir",
+	                                        "sort",
+	                                        "member_status",
+	                                        "tag",
+	                                        "size_min",
+	                                        "size_max",
+	                                        "name",
+	                                        "status",
+	                                        "owner",
+	                                        "visibility",
+	                                        "size",
+	                                        "protected",
+	                                        "os_hidden",
+	                                        "id",
+	                                        "created_at",
+	                                        "checksum",
+	                                        "disk_format",
+	                                        "container_format",
+	                                        "os_glance_import_method",
+	                                        ""};
+	for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++)
+		assert_int_equal(image_list_prop_filter(props[i]), 1);
+	for (size_t i = 0; i < sizeof(not_props) / sizeof(not_props[0]); i++)
+		assert_int_equal(image_list_prop_filter(not_props[i]), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(range_single),
 	    cmocka_unit_test(quota_fits),
+	    cmocka_unit_test(list_prop_filter_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

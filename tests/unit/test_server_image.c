@@ -1,6 +1,7 @@
 /* Instance snapshots' pure parts: the qemu-img argv of the compute agent's copy, the
- * snapshot name rule of createImage and the bus payload of a snapshot task (the
- * scheduler's state row for it is in test_vmstate.c). */
+ * snapshot name rule of createImage, the arguments of createImage and createBackup,
+ * and the bus payload of a snapshot task (the scheduler's state row for it is in
+ * test_vmstate.c). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -80,12 +81,79 @@ static void snapshot_payload_round_trip(void **state)
 	msg_release(&m);
 }
 
+/* Nova's create_backup schema: name, backup_type and rotation required, rotation an
+ * integer >= 0 or its digits as a string, no other keys; createImage takes no
+ * backup keys. */
+static void backup_args_as_nova(void **state)
+{
+	static const struct {
+		const char *key, *body;
+		int rc;
+		long rotation;
+	} rows[] = {
+	    {"createBackup", "{\"name\": \"b1\", \"backup_type\": \"daily\", \"rotation\": 2}", 0,
+	     2},
+	    {"createBackup", "{\"name\": \"b1\", \"backup_type\": \"daily\", \"rotation\": 0}", 0,
+	     0},
+	    {"createBackup",
+	     "{\"name\": \"b1\", \"backup_type\": \"\", \"rotation\": \"3\","
+	     " \"metadata\": {\"k\": \"v\"}}",
+	     0, 3},
+	    {"createBackup", "{\"name\": \"b1\", \"backup_type\": \"daily\", \"rotation\": -1}",
+	     -EINVAL, 0},
+	    {"createBackup", "{\"name\": \"b1\", \"backup_type\": \"daily\", \"rotation\": \" 2\"}",
+	     -EINVAL, 0},
+	    {"createBackup", "{\"name\": \"b1\", \"backup_type\": \"daily\", \"rotation\": \"+2\"}",
+	     -EINVAL, 0},
+	    {"createBackup", "{\"name\": \"b1\", \"backup_type\": \"daily\", \"rotation\": \"\"}",
+	     -EINVAL, 0},
+	    {"createBackup", "{\"name\": \"b1\", \"backup_type\": \"daily\", \"rotation\": 1.5}",
+	     -EINVAL, 0},
+	    {"createBackup", "{\"name\": \"b1\", \"backup_type\": \"daily\", \"rotation\": true}",
+	     -EINVAL, 0},
+	    {"createBackup", "{\"name\": \"b1\", \"backup_type\": \"daily\"}", -EINVAL, 0},
+	    {"createBackup", "{\"name\": \"b1\", \"rotation\": 1}", -EINVAL, 0},
+	    {"createBackup", "{\"backup_type\": \"daily\", \"rotation\": 1}", -EINVAL, 0},
+	    {"createBackup", "{\"name\": \"b1\", \"backup_type\": 7, \"rotation\": 1}", -EINVAL, 0},
+	    {"createBackup", "{\"name\": \" b1\", \"backup_type\": \"daily\", \"rotation\": 1}",
+	     -EINVAL, 0},
+	    {"createBackup",
+	     "{\"name\": \"b1\", \"backup_type\": \"daily\", \"rotation\": 1,"
+	     " \"extra\": 1}",
+	     -EINVAL, 0},
+	    {"createBackup", "[]", -EINVAL, 0},
+	    {"createImage", "{\"name\": \"s1\"}", 0, -1},
+	    {"createImage", "{\"name\": \"s1\", \"rotation\": 1}", -EINVAL, 0},
+	    {"createImage", "{\"name\": \"s1\", \"backup_type\": \"daily\"}", -EINVAL, 0},
+	    {"reboot", "{\"name\": \"s1\"}", -EINVAL, 0},
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct server_image_arg a;
+		char err[512] = "";
+		json_t *body = json_loads(rows[i].body, 0, NULL);
+		assert_non_null(body);
+		int rc = server_image_parse(rows[i].key, body, &a, err, sizeof(err));
+		if (rc != rows[i].rc)
+			fail_msg("row %zu: %d (%s)", i, rc, err);
+		if (rc == 0) {
+			assert_int_equal(a.rotation, rows[i].rotation);
+			assert_int_equal(a.backup, !strcmp(rows[i].key, "createBackup"));
+			assert_true(!a.backup || a.backup_type);
+			server_image_arg_release(&a);
+		} else {
+			assert_true(strstr(err, "Invalid input") || strstr(err, "no such action"));
+		}
+		json_decref(body);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(convert_argv_flattens_with_shared_locks),
 	    cmocka_unit_test(snapshot_names),
 	    cmocka_unit_test(snapshot_payload_round_trip),
+	    cmocka_unit_test(backup_args_as_nova),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -123,6 +123,15 @@ static void open_tap_held_long_fails_fast(void **state)
 	assert_true(VM_TAP_BUSY_TRIES * VM_TAP_BUSY_WAIT_MS <= 250);
 }
 
+/* A test host's taps: every name is alive unless listed in gone (a NULL-ended list). */
+static int test_alive(const char *tap, void *arg)
+{
+	for (const char *const *g = arg; g && *g; g++)
+		if (!strcmp(*g, tap))
+			return 0;
+	return 1;
+}
+
 /* Review s6 1: the helper hands a hot-plug tap to the worker only when it was not
  * handed to another instance; the table is bounded per instance and in all. */
 static void tap_owners(void **state)
@@ -132,24 +141,74 @@ static void tap_owners(void **state)
 	const char *b = "22222222-2222-2222-2222-222222222222";
 	char tap[VM_TAP_LEN];
 	assert_null(vm_tap_owners_of(&o, "tap0"));
-	assert_int_equal(vm_tap_owners_give(&o, a, "tap0"), 0);
+	assert_int_equal(vm_tap_owners_give(&o, a, "tap0", test_alive, NULL), 0);
 	assert_string_equal(vm_tap_owners_of(&o, "tap0"), a);
-	assert_int_equal(vm_tap_owners_give(&o, b, "tap0"), 0); /* moved: one owner */
+	assert_int_equal(vm_tap_owners_give(&o, b, "tap0", test_alive, NULL),
+	                 0); /* moved: one owner */
 	assert_string_equal(vm_tap_owners_of(&o, "tap0"), b);
 	assert_int_equal(o.n, 1);
 	for (int i = 1; i < VM_NICS_MAX; i++) {
 		snprintf(tap, sizeof(tap), "tap%d", i);
-		assert_int_equal(vm_tap_owners_give(&o, b, tap), 0);
+		assert_int_equal(vm_tap_owners_give(&o, b, tap, test_alive, NULL), 0);
 	}
-	assert_int_equal(vm_tap_owners_give(&o, b, "tapff"), -ENOSPC);
-	assert_int_equal(vm_tap_owners_give(&o, b, "tap3"), 0); /* its own again */
-	assert_int_equal(vm_tap_owners_give(&o, a, "tapff"), 0);
+	assert_int_equal(vm_tap_owners_give(&o, b, "tapff", test_alive, NULL), -ENOSPC);
+	assert_int_equal(vm_tap_owners_give(&o, b, "tap3", test_alive, NULL),
+	                 0); /* its own again */
+	assert_int_equal(vm_tap_owners_give(&o, a, "tapff", test_alive, NULL), 0);
 	vm_tap_owners_drop(&o, b);
 	assert_int_equal(o.n, 1);
 	assert_null(vm_tap_owners_of(&o, "tap0"));
 	assert_string_equal(vm_tap_owners_of(&o, "tapff"), a);
 	o.n = VM_TAP_OWNERS_MAX; /* full */
-	assert_int_equal(vm_tap_owners_give(&o, b, "tapee"), -ENOSPC);
+	assert_int_equal(vm_tap_owners_give(&o, b, "tapee", test_alive, NULL), -ENOSPC);
+}
+
+/* Review s7 M1: a server with one NIC whose hot-plugged ports come and go (each
+ * detached, its tap deleted, before the next) may plug any number of them; the 8th
+ * plug was -ENOSPC while the table still counted the 7 detached taps. Taps that still
+ * exist keep counting, and a full table makes room from the taps that are gone. */
+static void tap_owners_forget_deleted_taps(void **state)
+{
+	static struct vm_tap_owners o;
+	const char *a = "11111111-1111-1111-1111-111111111111";
+	const char *b = "22222222-2222-2222-2222-222222222222";
+	char plugged[3 * VM_NICS_MAX][VM_TAP_LEN], live[VM_NICS_MAX][VM_TAP_LEN];
+	const char *gone[3 * VM_NICS_MAX + 1] = {NULL};
+	o.n = 0;
+	assert_int_equal(vm_tap_owners_give(&o, a, "tapa0", test_alive, (void *)gone), 0);
+	for (int i = 0; i < 3 * VM_NICS_MAX; i++) {
+		snprintf(plugged[i], sizeof(plugged[i]), "tapb%d", i);
+		assert_int_equal(vm_tap_owners_give(&o, a, plugged[i], test_alive, (void *)gone),
+		                 0);
+		gone[i] = plugged[i]; /* detached: nubo-net deletes its tap */
+	}
+	assert_int_equal(o.n, 2); /* tapa0 and the last plug's, until the next give */
+	assert_string_equal(vm_tap_owners_of(&o, "tapa0"), a);
+	/* taps that still exist count: tapa0 and 7 more fill the instance */
+	for (int i = 1; i < VM_NICS_MAX; i++) {
+		snprintf(live[i], sizeof(live[i]), "tapc%d", i);
+		assert_int_equal(vm_tap_owners_give(&o, a, live[i], test_alive, (void *)gone), 0);
+	}
+	assert_int_equal(vm_tap_owners_give(&o, a, "tapff", test_alive, (void *)gone), -ENOSPC);
+	/* another instance's gone taps are left alone while the table has room */
+	const char *b_gone[] = {"tapd0", NULL};
+	assert_int_equal(vm_tap_owners_give(&o, b, "tapd0", test_alive, NULL), 0);
+	int n = o.n;
+	assert_int_equal(vm_tap_owners_give(&o, a, "tapc1", test_alive, (void *)b_gone), 0);
+	assert_int_equal(o.n, n);
+	assert_string_equal(vm_tap_owners_of(&o, "tapd0"), b);
+	/* a full table: without a gone tap no room; with one, its entry makes room */
+	vm_tap_owners_drop(&o, a);
+	for (int i = o.n; i < VM_TAP_OWNERS_MAX; i++) { /* b's live taps */
+		snprintf(o.e[i].tap, sizeof(o.e[i].tap), "tape%d", i);
+		snprintf(o.e[i].id, sizeof(o.e[i].id), "%s", b);
+	}
+	o.n = VM_TAP_OWNERS_MAX;
+	assert_int_equal(vm_tap_owners_give(&o, a, "tap99", test_alive, NULL), -ENOSPC);
+	assert_int_equal(vm_tap_owners_give(&o, a, "tap99", test_alive, (void *)b_gone), 0);
+	assert_null(vm_tap_owners_of(&o, "tapd0"));
+	assert_string_equal(vm_tap_owners_of(&o, "tap99"), a);
+	assert_int_equal(o.n, VM_TAP_OWNERS_MAX);
 }
 
 int main(void)
@@ -160,6 +219,7 @@ int main(void)
 	    cmocka_unit_test(open_tap_waits_while_held),
 	    cmocka_unit_test(open_tap_held_long_fails_fast),
 	    cmocka_unit_test(tap_owners),
+	    cmocka_unit_test(tap_owners_forget_deleted_taps),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
