@@ -339,22 +339,33 @@ out:
 	return rc;
 }
 
+/* The instance's boot volume, if it boots from one, is available and still its own:
+ * 0; -EAGAIN while it is being made; 1 when it cannot be and the task was failed
+ * (recorded: the dispatch is over); -EIO on a database error (logged). */
+static int inst_boot_volume_ready(struct sched *s, const struct task *t, struct inst *i, PGconn *c)
+{
+	char vol[UUID_STR_LEN], vhost[MSG_HOST_MAX], err[512];
+	int vrc = instance_volumes_boot(c, t->resource_id, vol, vhost, err, sizeof(err));
+	if (vrc == -EIO) {
+		sched_db_error(s, c, "tasks: boot volume", err);
+		return -EIO;
+	}
+	if (vrc == -EINVAL) {
+		int rc = inst_fail_early(s, t, i, c, err);
+		return rc < 0 ? rc : 1;
+	}
+	return vrc == -EAGAIN ? -EAGAIN : 0;
+}
+
 static int dispatch_spawn(struct sched *s, const struct task *t, struct inst *i, PGconn *c)
 {
 	char host[MSG_HOST_MAX], az[MSG_HOST_MAX], why[PLACEMENT_REASON_MAX], err[512];
 	if (i->deleted)
 		return inst_fail_early(s, t, i, c, "instance was deleted before it was built");
 	/* a boot volume still being made: placed and sent once it is available */
-	char vol[UUID_STR_LEN], vhost[MSG_HOST_MAX];
-	int vrc = instance_volumes_boot(c, t->resource_id, vol, vhost, err, sizeof(err));
-	if (vrc == -EIO) {
-		sched_db_error(s, c, "tasks: boot volume", err);
-		return -EIO;
-	}
-	if (vrc == -EAGAIN)
-		return -EAGAIN;
-	if (vrc == -EINVAL)
-		return inst_fail_early(s, t, i, c, err);
+	int vrc = inst_boot_volume_ready(s, t, i, c);
+	if (vrc != 0)
+		return vrc > 0 ? 0 : vrc;
 	if (i->host[0]) { /* placed before (by hand, or an older scheduler) */
 		if (!agents_is_up(&s->agents, i->host))
 			return -EAGAIN;
@@ -413,16 +424,9 @@ static int dispatch_power(struct sched *s, const struct task *t, struct inst *i,
 	/* a QEMU started anew opens the boot volume again: it must still be this
 	 * instance's (review bfv 1: detached, deleted or given to another project) */
 	if (instance_volumes_restarts(t->action)) {
-		char vol[UUID_STR_LEN], vhost[MSG_HOST_MAX], err[512];
-		int vrc = instance_volumes_boot(c, t->resource_id, vol, vhost, err, sizeof(err));
-		if (vrc == -EIO) {
-			sched_db_error(s, c, "tasks: boot volume", err);
-			return -EIO;
-		}
-		if (vrc == -EAGAIN)
-			return -EAGAIN;
-		if (vrc == -EINVAL)
-			return inst_fail_early(s, t, i, c, err);
+		int vrc = inst_boot_volume_ready(s, t, i, c);
+		if (vrc != 0)
+			return vrc > 0 ? 0 : vrc;
 	}
 	return inst_send(s, t, i, c, target);
 }

@@ -241,6 +241,24 @@ class Stack:
     def instance_dir(self, instance_id):
         return self.state_dir / "instances" / instance_id
 
+    def qmp(self, instance_id, command, args=None):
+        """One QMP command on the instance's QEMU monitor socket (after the capabilities
+        handshake): QEMU's answer, {"return": ...} or {"error": ...}."""
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(10)
+            s.connect(str(self.instance_dir(instance_id) / "qmp.sock"))
+            f = s.makefile("rw")
+            f.readline()
+            for name, a in (("qmp_capabilities", None), (command, args)):
+                f.write(json.dumps({"execute": name, **({"arguments": a} if a else {})}))
+                f.write("\n")
+                f.flush()
+                while True:
+                    msg = json.loads(f.readline())
+                    if "return" in msg or "error" in msg:
+                        break
+        return msg
+
     def log_tail(self, name, lines=40):
         try:
             text = (self.logdir / name).read_text(errors="replace")

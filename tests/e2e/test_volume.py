@@ -295,25 +295,7 @@ def test_quota_show_and_limits(stack, os_cli, project_ids, http):
 
 def qmp_devices(stack, instance_id):
     """The ids of the devices plugged into the instance's QEMU (QMP qom-list)."""
-    import json
-    import socket
-    path = stack.state_dir / "instances" / instance_id / "qmp.sock"
-    with socket.socket(socket.AF_UNIX) as s:
-        s.settimeout(10)
-        s.connect(str(path))
-        f = s.makefile("rw")
-        f.readline()
-
-        def cmd(name, args=None):
-            f.write(json.dumps({"execute": name, **({"arguments": args} if args else {})}))
-            f.write("\n")
-            f.flush()
-            while True:
-                msg = json.loads(f.readline())
-                if "return" in msg or "error" in msg:
-                    return msg
-        cmd("qmp_capabilities")
-        ret = cmd("qom-list", {"path": "/machine/peripheral"})
+    ret = stack.qmp(instance_id, "qom-list", {"path": "/machine/peripheral"})
     return [p["name"] for p in ret.get("return", [])]
 
 

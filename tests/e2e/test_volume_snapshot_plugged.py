@@ -3,8 +3,6 @@
 the copy, so it holds the volume's bytes; the guest runs on with the disk plugged, and
 the storage agent makes volumes from it and deletes it like its own. Without --force it
 is Cinder's 400; while the server has a task under way it is a 400 with nothing made."""
-import json
-import socket
 import subprocess
 
 from nubo_e2e import assert_error, wait_for
@@ -15,20 +13,7 @@ from test_volume_attach_authz import dev_of
 
 def qmp_status(stack, instance_id):
     """The run state QEMU reports for the instance (QMP query-status)."""
-    path = stack.state_dir / "instances" / instance_id / "qmp.sock"
-    with socket.socket(socket.AF_UNIX) as s:
-        s.settimeout(10)
-        s.connect(str(path))
-        f = s.makefile("rw")
-        f.readline()
-        for name in ("qmp_capabilities", "query-status"):
-            f.write(json.dumps({"execute": name}) + "\n")
-            f.flush()
-            while True:
-                msg = json.loads(f.readline())
-                if "return" in msg or "error" in msg:
-                    break
-        return msg["return"]["status"]
+    return stack.qmp(instance_id, "query-status")["return"]["status"]
 
 
 def snapshot_gone(stack, sid):
