@@ -52,8 +52,6 @@ FIXED = [
      "create answers adminPass"),
     ("compute-feature-enabled", "disk_config", False,
      "OS-DCF:diskConfig is always MANUAL, AUTO is not honoured"),
-    ("compute-feature-enabled", "metadata_service", False,
-     "no 169.254.169.254 metadata service (config drive only)"),
     ("compute-feature-enabled", "personality", False, "file injection not offered"),
     ("compute-feature-enabled", "vnc_console", False, "serial log only, no graphical console"),
     ("compute-feature-enabled", "spice_console", False, "no SPICE console"),
@@ -247,6 +245,9 @@ def services_flags(urls, token):
                           "no X-Versions-Location versioning in Nubo's Swift API"))
             flags.append(("object-storage", "reseller_admin_role", "admin",
                           "Nubo's admin role is Swift's reseller admin (sets account quotas)"))
+    flags.append(("compute-feature-enabled", "metadata_service", "network" in modules,
+                  "nubo-net serves 169.254.169.254 on every tenant network"
+                  if "network" in modules else "no Networking service: config drive only"))
     if "network" not in modules:
         flags.append(("network-feature-enabled", "floating_ips", False,
                       "no floating IPs (no Networking service)"))

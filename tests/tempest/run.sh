@@ -82,21 +82,39 @@ if [ -n "$EXTRA" ] && [ "$WHAT" = all ]; then
 	REGEX="$REGEX|^tempest\.api\.($EXTRA)\."
 fi
 
-echo "$NUBO_PROG: tempest run --regex '$REGEX' --concurrency $CONCURRENCY"
-rc=0
-start=$SECONDS
+# Tempest's account quota tests set a 20-byte quota on the account they are given and
+# upload 4 bytes: with pre-provisioned accounts (Tempest's gate uses fresh dynamic ones),
+# an account another class left objects in answers 413 (ObjectACLsNegativeTest never
+# deletes the objects its tests write). They run first, on their own, while every
+# account is still empty; the rest runs after. One subunit stream holds both passes.
 (
 	cd "$WORK"
-	NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost PYTHONDONTWRITEBYTECODE=1 \
-		tempest run --config-file "$WORK/tempest.conf" --regex "$REGEX" \
-		--concurrency "$CONCURRENCY"
-) || rc=$?
+	stestr init >/dev/null # the listing needs the repository a run would make
+	PYTHONDONTWRITEBYTECODE=1 tempest run --config-file "$WORK/tempest.conf" \
+		--regex "$REGEX" --list-tests
+) | grep '^tempest\.' >"$WORK/selected.txt" || true
+grep '^tempest\.api\.object_storage\.test_account_quotas' "$WORK/selected.txt" >"$WORK/first.txt" || true
+grep -v '^tempest\.api\.object_storage\.test_account_quotas' "$WORK/selected.txt" >"$WORK/rest.txt" || true
+echo "$NUBO_PROG: tempest run --regex '$REGEX' --concurrency $CONCURRENCY" \
+	"($(wc -l <"$WORK/selected.txt") tests; $(wc -l <"$WORK/first.txt") first)"
+: >"$WORK/tempest.subunit"
+rc=0
+start=$SECONDS
+for pass in first rest; do
+	[ -s "$WORK/$pass.txt" ] || continue
+	(
+		cd "$WORK"
+		NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost PYTHONDONTWRITEBYTECODE=1 \
+			tempest run --config-file "$WORK/tempest.conf" --load-list "$WORK/$pass.txt" \
+			--concurrency "$CONCURRENCY"
+	) || rc=$?
+	(cd "$WORK" && stestr last --subunit >>"$WORK/tempest.subunit") || {
+		echo "$NUBO_PROG: no subunit stream (did tempest run at all?)" >&2
+		exit 1
+	}
+done
 echo "$NUBO_PROG: tempest took $((SECONDS - start))s (exit $rc)"
-
-(cd "$WORK" && stestr last --subunit >"$WORK/tempest.subunit") || {
-	echo "$NUBO_PROG: no subunit stream (did tempest run at all?)" >&2
-	exit 1
-}
+[ -s "$WORK/tempest.subunit" ] || { echo "$NUBO_PROG: no test selected" >&2; exit 1; }
 
 # make tempest writes docs/conformance.md (README links it), --check
 # docs/conformance-check.md, --all docs/conformance-all.md; a part, or another tree's
