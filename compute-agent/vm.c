@@ -929,6 +929,8 @@ void vm_run_task(const struct vm_driver *d, const struct vm_ctx *ctx, struct vm 
 	strcpy(r->task_id, t->task_id);
 	strcpy(r->resource_id, t->resource_id);
 	const struct vm_action *a = vm_driver_action(d, t->action);
+	if (strcmp(t->action, TASK_SNAPSHOT) && strcmp(t->action, TASK_NICS))
+		vm_snapshot_forget(vm); /* a power action: a stopped guest is the user's now */
 	if (a) {
 		rc = a->fn(ctx, vm, t, err, sizeof(err));
 	} else {

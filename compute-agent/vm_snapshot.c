@@ -91,6 +91,12 @@ void vm_snapshot_reattach(struct vm *vm, char state[MSG_STATE_MAX])
 	strlcpy_checked(state, VM_RUNNING, MSG_STATE_MAX);
 }
 
+void vm_snapshot_forget(struct vm *vm)
+{
+	char mark[4096];
+	unlink(vm_path(vm, SNAP_STOPPED, mark, sizeof(mark)));
+}
+
 /* qemu-img convert of vm's root disk into out. */
 static int snapshot_copy(struct vm *vm, const char *out, char *err, size_t errlen)
 {

@@ -32,4 +32,10 @@ int vm_snapshot_run(const struct vm_ctx *ctx, struct vm *vm, const struct msg_ta
  * own pause has no mark and stays. */
 void vm_snapshot_reattach(struct vm *vm, char state[MSG_STATE_MAX]);
 
+/* Drops the mark a snapshot leaves while it holds the guest stopped (one whose resume
+ * failed stays, the guest shown PAUSED): once the user acts on the server (unpause,
+ * pause, stop, start, reboot, ...) the pause is theirs, and a later restart or snapshot
+ * must not resume it (review s7 M3). */
+void vm_snapshot_forget(struct vm *vm);
+
 #endif

@@ -14,6 +14,7 @@
 
 #include "fsutil.h"
 #include "compute-agent/vm.h"
+#include "compute-agent/vm_snapshot.h"
 #include "compute-agent/vm_spec.h"
 #include "log.h"
 
@@ -202,11 +203,53 @@ static void driver_tables(void **state)
 	assert_null(vm_driver_action(&vm_driver_qemu, "migrate"));
 }
 
+static int mark_there(struct vm *vm)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "%s/snapshot.stopped", vm->dir);
+	return access(path, F_OK) == 0;
+}
+
+static void mark_put(struct vm *vm)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "%s/snapshot.stopped", vm->dir);
+	assert_int_equal(fs_write_atomic(path, "", 0, 0600), 0);
+}
+
+/* Review s7 M3: the mark a snapshot whose resume failed leaves is dropped by the
+ * user's next power action, so a later pause of theirs is not taken for the
+ * snapshot's and resumed at the agent's restart; a snapshot task keeps it. */
+static void snapshot_mark_forgotten(void **state)
+{
+	struct fixture *f = *state;
+	struct vm *vm = vm_new(&f->ctx, ID);
+	run(f, vm, TASK_SPAWN, 1, VM_RUNNING);
+	run(f, vm, TASK_PAUSE, 1, VM_PAUSED);
+	mark_put(vm);
+	struct msg_task t = task(TASK_SNAPSHOT, "vm-1");
+	struct msg_result r;
+	vm_run_task(&vm_driver_fake, &f->ctx, vm, &t, &r);
+	free(r.error);
+	assert_true(mark_there(vm));
+	run(f, vm, TASK_UNPAUSE, 1, VM_RUNNING);
+	assert_false(mark_there(vm));
+	run(f, vm, TASK_PAUSE, 1, VM_PAUSED);
+	char st[MSG_STATE_MAX] = VM_PAUSED;
+	vm_snapshot_reattach(vm, st); /* no mark: the user's pause stays */
+	assert_string_equal(st, VM_PAUSED);
+	mark_put(vm);
+	run(f, vm, TASK_STOP, 1, VM_SHUTOFF);
+	assert_false(mark_there(vm));
+	vm_free(vm);
+}
+
 int main(void)
 {
 	log_init("test", LOG_LVL_ERR);
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(lifecycle, setup, teardown),
+	    cmocka_unit_test_setup_teardown(snapshot_mark_forgotten, setup, teardown),
 	    cmocka_unit_test_setup_teardown(spawn_failure_hook, setup, teardown),
 	    cmocka_unit_test_setup_teardown(spec_round_trip, setup, teardown),
 	    cmocka_unit_test(driver_tables),
