@@ -342,11 +342,17 @@ static void servers_list_common(struct req *r, struct resp *w, int detail)
 		return;
 	}
 	const char *stored = NULL, *task = server_status_task(status, &stored);
-	if (task) { /* REBOOT, HARD_REBOOT: an ACTIVE server while that task runs */
+	char masking[128]; /* lives as long as q, which keeps the pointer */
+	if (task) {        /* REBOOT, HARD_REBOOT: an ACTIVE server while that task runs */
 		query_and(&q, "i.status = $%d", stored);
 		query_and(&q, "i.task_state = $%d", task);
 	} else if (status && *status) {
 		query_and(&q, "i.status = upper($%d)", status);
+		if (server_status_masking(status, masking, sizeof(masking)))
+			query_and(&q,
+			          "(i.task_state IS NULL OR NOT i.task_state = ANY"
+			          " (string_to_array($%d, ',')))",
+			          masking);
 	}
 	/* Address filters (server_ports.c). Non-admins may filter by ip6 from 2.5 (before,
 	 * Nova drops it). */

@@ -216,6 +216,10 @@ const char *server_status_shown(const char *status, const char *task_state);
  * case), that task_state, and *status the stored status it goes with; NULL for the
  * others, which are stored as they are shown. */
 const char *server_status_task(const char *shown, const char **status);
+/* Pure: the task states under which a server stored with status shows another status
+ * (ACTIVE: rebooting,rebooting_hard), comma-separated into buf (truncated whole at
+ * len); how many were written. A list filtered by ACTIVE leaves those rows out. */
+size_t server_status_masking(const char *stored, char *buf, size_t len);
 
 #define SERVER_TAG_MAX 60  /* characters of a server tag */
 #define SERVER_TAGS_MAX 50 /* tags of one server */

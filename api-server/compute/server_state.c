@@ -189,6 +189,25 @@ const char *server_status_task(const char *shown, const char **status)
 	return NULL;
 }
 
+size_t server_status_masking(const char *stored, char *buf, size_t len)
+{
+	size_t n = 0, at = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; stored && i < sizeof(shown_states) / sizeof(shown_states[0]); i++) {
+		if (strcasecmp(stored, shown_states[i].status))
+			continue;
+		int k =
+		    snprintf(buf + at, len - at, "%s%s", n ? "," : "", shown_states[i].task_state);
+		if (k < 0 || (size_t)k >= len - at) {
+			buf[at] = '\0';
+			break;
+		}
+		at += (size_t)k;
+		n++;
+	}
+	return n;
+}
+
 int server_tag_valid(const char *tag)
 {
 	size_t chars = 0;

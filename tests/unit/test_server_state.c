@@ -206,6 +206,16 @@ static void small_rules(void **state)
 	assert_string_equal(stored, "ACTIVE");
 	assert_null(server_status_task("ACTIVE", &stored));
 	assert_null(server_status_task(NULL, &stored));
+	/* a list filtered by ACTIVE leaves out what shows REBOOT/HARD_REBOOT (review s7 L6) */
+	char mask[64];
+	assert_int_equal(server_status_masking("ACTIVE", mask, sizeof(mask)), 2);
+	assert_string_equal(mask, "rebooting,rebooting_hard");
+	assert_int_equal(server_status_masking("active", mask, sizeof(mask)), 2);
+	assert_int_equal(server_status_masking("SHUTOFF", mask, sizeof(mask)), 0);
+	assert_string_equal(mask, "");
+	assert_int_equal(server_status_masking(NULL, mask, sizeof(mask)), 0);
+	assert_int_equal(server_status_masking("ACTIVE", mask, 12), 1); /* whole names only */
+	assert_string_equal(mask, "rebooting");
 	/* tags: 1..60 characters, no '/' or ',' */
 	assert_true(server_tag_valid("web"));
 	assert_true(server_tag_valid("\xc3\xa9t\xc3\xa9")); /* counted in characters */
