@@ -431,6 +431,49 @@ static int enc_type_used(struct req *r, struct resp *w)
 	return used;
 }
 
+/* The project check, the type's existence (404) and Cinder's 400 while a volume has
+ * the type: 0 with a transaction open that holds the type's row (FOR UPDATE: a volume
+ * create, which takes it FOR SHARE before its encryption check, cannot slip a volume of
+ * the type in between; review s7 L7), to be ended by enc_end; or answered, with no
+ * transaction. verb names the change in the message. Like Cinder, the URL's
+ * {encryption_id} is not compared: a type has one spec. */
+static int enc_writable(struct req *r, struct resp *w, const char *verb)
+{
+	char err[512];
+	if (volume_project_check(r, w) < 0)
+		return -EPERM;
+	if (db_begin(r->ctx->db) < 0) {
+		resp_db_error(r, w, "begin failed");
+		return -EIO;
+	}
+	/* the lock first; the check after it, in a statement whose snapshot is newer */
+	int n = DBX(r->ctx->db, err, sizeof err,
+	            "SELECT 1 FROM volume_types WHERE id = $1 FOR UPDATE", r->params[1]);
+	int used = n < 0 ? -EIO : enc_type_used(r, w);
+	if (n < 0)
+		resp_db_error(r, w, err);
+	else if (used > 0)
+		resp_error(r, w, 400,
+		           "Invalid input received: Cannot %s encryption specification. Volume"
+		           " type in use.",
+		           verb);
+	if (used != 0) {
+		db_rollback(r->ctx->db);
+		return used < 0 ? used : -EBUSY;
+	}
+	return 0;
+}
+
+/* Ends enc_writable's transaction: committed when the change was made (ok), rolled
+ * back otherwise; a failed commit replaces the answer with the database error. */
+static void enc_end(struct req *r, struct resp *w, int ok)
+{
+	if (!ok)
+		db_rollback(r->ctx->db);
+	else if (db_commit(r->ctx->db) < 0)
+		resp_db_error(r, w, "commit failed");
+}
+
 /* Parses {"encryption": {...}} into b; required: create's provider. 0 or answered. */
 static int enc_parse(struct req *r, struct resp *w, struct enc_body *b, int create)
 {
@@ -492,19 +535,12 @@ static void enc_create(struct req *r, struct resp *w)
 {
 	struct enc_body b = {0};
 	char err[512], sqlstate[6] = "", id[UUID_STR_LEN], ks[24];
-	if (volume_project_check(r, w) < 0)
+	if (enc_writable(r, w, "create") < 0)
 		return;
-	int used = enc_type_used(r, w);
-	if (used < 0)
-		return;
-	if (used) {
-		resp_error(r, w, 400,
-		           "Invalid input received: Cannot create encryption specification. Volume"
-		           " type in use.");
-		return;
+	if (enc_parse(r, w, &b, 1) < 0) {
+		enc_end(r, w, 0);
+		goto out;
 	}
-	if (enc_parse(r, w, &b, 1) < 0)
-		return;
 	uuid_generate_str(id);
 	snprintf(ks, sizeof(ks), "%ld", b.key_size);
 	PGresult *res = db_query(
@@ -523,10 +559,12 @@ static void enc_create(struct req *r, struct resp *w)
 			           r->params[1]);
 		else
 			resp_db_error(r, w, err);
+		enc_end(r, w, 0);
 		goto out;
 	}
 	resp_json(w, 200, json_pack("{s:o}", "encryption", enc_view(res, 0)));
 	PQclear(res);
+	enc_end(r, w, 1);
 out:
 	jparse_release(f_enc, JCOUNT(f_enc), &b);
 }
@@ -537,19 +575,12 @@ static void enc_update(struct req *r, struct resp *w)
 {
 	struct enc_body b = {0};
 	char err[512], ks[24];
-	if (volume_project_check(r, w) < 0)
+	if (enc_writable(r, w, "update") < 0)
 		return;
-	int used = enc_type_used(r, w);
-	if (used < 0)
-		return;
-	if (used) {
-		resp_error(r, w, 400,
-		           "Invalid input received: Cannot update encryption specification. Volume"
-		           " type in use.");
+	if (enc_parse(r, w, &b, 0) < 0) {
+		enc_end(r, w, 0);
 		return;
 	}
-	if (enc_parse(r, w, &b, 0) < 0)
-		return;
 	json_t *given = json_object_get(r->json, "encryption");
 	snprintf(ks, sizeof(ks), "%ld", b.key_size);
 	int n = DBX(r->ctx->db, err, sizeof err,
@@ -566,34 +597,32 @@ static void enc_update(struct req *r, struct resp *w)
 		wire_answer_rows(r, w, n, err, 200,
 		                 "Volume type encryption for type %s does not exist.",
 		                 r->params[1]);
+	enc_end(r, w, n == 1);
 	jparse_release(f_enc, JCOUNT(f_enc), &b);
 }
 
 static void enc_delete(struct req *r, struct resp *w)
 {
 	char err[512];
-	if (volume_project_check(r, w) < 0)
+	if (enc_writable(r, w, "delete") < 0)
 		return;
-	int used = enc_type_used(r, w);
-	if (used < 0)
-		return;
-	if (used) {
-		resp_error(r, w, 400,
-		           "Invalid input received: Cannot delete encryption specification. Volume"
-		           " type in use.");
-		return;
-	}
 	int n = DBX(r->ctx->db, err, sizeof err,
 	            "DELETE FROM volume_type_encryption WHERE type_id = $1", r->params[1]);
 	wire_answer_rows(r, w, n, err, 202, "Volume type encryption for type %s does not exist.",
 	                 r->params[1]);
+	enc_end(r, w, n == 1);
 }
 
 int volume_type_encryption_refuse(struct req *r, struct resp *w, const char *type_id)
 {
 	char err[512];
+	/* the type's row held FOR SHARE (in the caller's transaction) before the check: an
+	 * encryption spec being written waits, or this waits for it and then sees it */
 	int n = DBX(r->ctx->db, err, sizeof err,
-	            "SELECT 1 FROM volume_type_encryption WHERE type_id = $1", type_id);
+	            "SELECT 1 FROM volume_types WHERE id = $1 FOR SHARE", type_id);
+	if (n >= 0)
+		n = DBX(r->ctx->db, err, sizeof err,
+		        "SELECT 1 FROM volume_type_encryption WHERE type_id = $1", type_id);
 	if (n == 0)
 		return 0;
 	if (n < 0)
