@@ -492,18 +492,26 @@ static int enc_parse(struct req *r, struct resp *w, struct enc_body *b, int crea
 	return 0;
 }
 
-static void enc_show(struct req *r, struct resp *w)
+/* The project check, the type's existence (404), then its encryption spec's row (none
+ * or one): the result, or NULL answered. */
+static PGresult *enc_select(struct req *r, struct resp *w)
 {
 	char err[512];
 	if (volume_project_check(r, w) < 0 || enc_type_used(r, w) < 0)
-		return;
+		return NULL;
 	PGresult *res =
 	    DBQ(r->ctx->db, err, sizeof err,
 	        "SELECT " ENC_COLS " FROM volume_type_encryption WHERE type_id = $1", r->params[1]);
-	if (!res) {
+	if (!res)
 		resp_db_error(r, w, err);
+	return res;
+}
+
+static void enc_show(struct req *r, struct resp *w)
+{
+	PGresult *res = enc_select(r, w);
+	if (!res)
 		return;
-	}
 	/* a type without a spec: {} as Cinder */
 	resp_json(w, 200, PQntuples(res) == 1 ? enc_view(res, 1) : json_object());
 	PQclear(res);
@@ -511,16 +519,15 @@ static void enc_show(struct req *r, struct resp *w)
 
 static void enc_key_show(struct req *r, struct resp *w)
 {
-	char err[512];
-	if (volume_project_check(r, w) < 0 || enc_type_used(r, w) < 0)
-		return;
-	PGresult *res =
-	    DBQ(r->ctx->db, err, sizeof err,
-	        "SELECT " ENC_COLS " FROM volume_type_encryption WHERE type_id = $1", r->params[1]);
-	res = wire_one_row(r, w, res, err, 404,
-	                   "Volume type encryption for type %s does not exist.", r->params[1]);
+	PGresult *res = enc_select(r, w);
 	if (!res)
 		return;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		resp_error(r, w, 404, "Volume type encryption for type %s does not exist.",
+		           r->params[1]);
+		return;
+	}
 	json_t *e = enc_view(res, 1);
 	PQclear(res);
 	json_t *v = json_object_get(e, r->params[2]);
