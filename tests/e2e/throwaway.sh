@@ -11,7 +11,10 @@
 # A script that needs its own cleanup sets THROWAWAY_CLEANUP to a function name: it
 # runs first in the teardown, while the stack is still up.
 
-# free ports on 127.0.0.1: API, a pair for the bus (N, N+1), PostgreSQL
+# free ports on 127.0.0.1: API, a pair for the bus (N, N+1), PostgreSQL, and four for
+# the object store (proxy N, servers N+1..N+3). All below the kernel's ephemeral range
+# (32768..): stack.sh's default object port, API+10000, lands in it, where a client
+# socket of the box may hold it (a Tempest run failed so: objproxy could not listen).
 throwaway_ports() {
 	/usr/bin/python3 - <<'PY'
 import random, socket
@@ -32,6 +35,11 @@ while len(picked) < 3:
         continue
     if free(p) and free(p + 1):
         picked.append(p)
+while True:
+    o = rnd.randrange(10000, 19996, 4)
+    if all(free(o + i) for i in range(4)):
+        picked.append(o)
+        break
 print(*picked)
 PY
 }
@@ -57,15 +65,15 @@ throwaway_teardown() {
 throwaway_up() {
 	local name=$1
 	THROWAWAY_LOGS=$2
-	read -r API_PORT BUS_PORT PG_PORT < <(throwaway_ports)
+	read -r API_PORT BUS_PORT PG_PORT OBJ_PORT < <(throwaway_ports)
 	API_URL=http://127.0.0.1:$API_PORT
 	T=$(mktemp -d "/tmp/nubo-$name.XXXXXX")
 	chmod 0755 "$T" # the stack's postgres user must reach its cluster under it
 	trap throwaway_teardown EXIT
 	trap 'exit 130' INT TERM HUP
 
-	echo "$NUBO_PROG: stack under $T (api $API_PORT, bus $BUS_PORT/$((BUS_PORT + 1)), postgresql $PG_PORT)"
-	if ! "$REPO/deploy/stack.sh" --root "$T" --no-deps --port "$API_PORT" \
+	echo "$NUBO_PROG: stack under $T (api $API_PORT, bus $BUS_PORT/$((BUS_PORT + 1)), postgresql $PG_PORT, objects $OBJ_PORT..$((OBJ_PORT + 3)))"
+	if ! NUBO_OBJ_PORT=$OBJ_PORT "$REPO/deploy/stack.sh" --root "$T" --no-deps --port "$API_PORT" \
 		--bus-port "$BUS_PORT" --pg-port "$PG_PORT"; then
 		echo "$NUBO_PROG: deploy/stack.sh failed" >&2
 		for f in "$T"/var/log/nubo/*.log; do
