@@ -230,3 +230,143 @@ int net_nl_tap_add(const char *name, uint32_t uid, char *err, size_t errlen)
 		close(fd);
 	return rc;
 }
+
+/* ---- reading links ------------------------------------------------------------------------ */
+
+/* Copies a string attribute into out (len bytes, "" when too long or unterminated). */
+static void attr_strcpy(const struct nlattr *a, char *out, size_t len)
+{
+	size_t n = a->nla_len - sizeof(*a);
+	const char *s = (const char *)(a + 1);
+	out[0] = '\0';
+	if (n == 0 || n > len || memchr(s, '\0', n) == NULL)
+		return;
+	memcpy(out, s, n);
+}
+
+static uint32_t attr_u32v(const struct nlattr *a)
+{
+	uint32_t v = 0;
+	if (a->nla_len >= sizeof(*a) + sizeof(v))
+		memcpy(&v, a + 1, sizeof(v));
+	return v;
+}
+
+/* Calls each attribute of [p, p + len) with fn; stops at a malformed one. */
+#define ATTR_EACH(a, p, len)                                                                       \
+	for (const struct nlattr *a = (const void *)(p);                                           \
+	     (const uint8_t *)a + sizeof(*a) <= (const uint8_t *)(p) + (len) &&                    \
+	     a->nla_len >= sizeof(*a) &&                                                           \
+	     (const uint8_t *)a + a->nla_len <= (const uint8_t *)(p) + (len);                      \
+	     a = (const void *)((const uint8_t *)a + ALIGN4(a->nla_len)))
+
+static void linkinfo_parse(const struct nlattr *li_attr, struct net_nl_linkinfo *li)
+{
+	const struct nlattr *data = NULL;
+	ATTR_EACH(a, li_attr + 1, li_attr->nla_len - sizeof(*li_attr))
+	{
+		if ((a->nla_type & NLA_TYPE_MASK) == IFLA_INFO_KIND)
+			attr_strcpy(a, li->kind, sizeof(li->kind));
+		else if ((a->nla_type & NLA_TYPE_MASK) == IFLA_INFO_DATA)
+			data = a;
+	}
+	if (!data)
+		return;
+	/* IFLA_VXLAN_ID (u32) and IFLA_VLAN_ID (u16) are both attribute 1 */
+	int vxlan = !strcmp(li->kind, "vxlan"), vlan = !strcmp(li->kind, "vlan");
+	ATTR_EACH(a, data + 1, data->nla_len - sizeof(*data))
+	{
+		if ((a->nla_type & NLA_TYPE_MASK) != (vxlan ? IFLA_VXLAN_ID : IFLA_VLAN_ID))
+			continue;
+		if (vlan && a->nla_len >= sizeof(*a) + 2) {
+			uint16_t v;
+			memcpy(&v, a + 1, sizeof(v));
+			li->id = v;
+		} else if (vxlan) {
+			li->id = (int)attr_u32v(a);
+		}
+	}
+}
+
+int net_nl_link_parse(const void *msg, size_t len, struct net_nl_linkinfo *li)
+{
+	const struct nlmsghdr *nh = msg;
+	memset(li, 0, sizeof(*li));
+	li->id = -1;
+	if (len < NLMSG_LENGTH(sizeof(struct ifinfomsg)) || nh->nlmsg_len > len ||
+	    nh->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifinfomsg)) || nh->nlmsg_type != RTM_NEWLINK)
+		return -EINVAL;
+	const struct ifinfomsg *ifi = NLMSG_DATA(nh);
+	li->index = ifi->ifi_index;
+	li->up = (ifi->ifi_flags & IFF_UP) != 0;
+	const uint8_t *p = (const uint8_t *)ifi + NLMSG_ALIGN(sizeof(*ifi));
+	size_t alen = nh->nlmsg_len - NLMSG_LENGTH(sizeof(*ifi));
+	ATTR_EACH(a, p, alen)
+	{
+		switch (a->nla_type & NLA_TYPE_MASK) {
+		case IFLA_IFNAME:
+			attr_strcpy(a, li->name, sizeof(li->name));
+			break;
+		case IFLA_MTU:
+			li->mtu = (int)attr_u32v(a);
+			break;
+		case IFLA_MASTER:
+			li->master = (int)attr_u32v(a);
+			break;
+		case IFLA_IFALIAS:
+			attr_strcpy(a, li->alias, sizeof(li->alias));
+			break;
+		case IFLA_LINKINFO:
+			linkinfo_parse(a, li);
+			break;
+		}
+	}
+	return li->name[0] ? 0 : -EINVAL;
+}
+
+int net_nl_links_dump(void (*fn)(const struct net_nl_linkinfo *, void *), void *arg, int max)
+{
+	struct net_nl_msg m;
+	struct ifinfomsg *ifi = msg_init(&m, RTM_GETLINK, NLM_F_DUMP, 1, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	((struct nlmsghdr *)m.buf)->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	int rc = 0, n_links = 0, fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
+	if (fd < 0 || sendto(fd, m.buf, m.len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	static __thread union {
+		struct nlmsghdr nh;
+		uint8_t b[64 * 1024];
+	} rep;
+	for (;;) {
+		ssize_t n = recv(fd, &rep, sizeof(rep), 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = n < 0 ? -errno : -EPROTO;
+			goto out;
+		}
+		for (struct nlmsghdr *nh = &rep.nh; NLMSG_OK(nh, (unsigned)n);
+		     nh = NLMSG_NEXT(nh, n)) {
+			if (nh->nlmsg_type == NLMSG_DONE)
+				goto out;
+			if (nh->nlmsg_type == NLMSG_ERROR) {
+				rc = nh->nlmsg_len >= NLMSG_LENGTH(sizeof(struct nlmsgerr))
+				         ? ((struct nlmsgerr *)NLMSG_DATA(nh))->error
+				         : -EPROTO;
+				goto out;
+			}
+			struct net_nl_linkinfo li;
+			if (n_links < max && net_nl_link_parse(nh, nh->nlmsg_len, &li) == 0) {
+				fn(&li, arg);
+				n_links++;
+			}
+		}
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}

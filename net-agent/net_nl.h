@@ -62,3 +62,21 @@ int net_nl_ifindex(const char *name, char *err, size_t errlen);
 int net_nl_tap_add(const char *name, uint32_t uid, char *err, size_t errlen);
 
 #endif
+
+/* ---- reading links (any user) ---------------------------------------------------------- */
+
+/* What converge reads of a link (net_converge.c). */
+struct net_nl_linkinfo {
+	int index, master, mtu, up; /* master: ifindex, 0 = none */
+	int id;                     /* VXLAN VNI or VLAN id, -1 when neither */
+	char name[16];
+	char kind[16];  /* IFLA_INFO_KIND ("bridge", "vxlan", "vlan", "tun", "veth"), "" */
+	char alias[64]; /* IFLA_IFALIAS, "" */
+};
+
+/* Pure: parses one RTM_NEWLINK message (nlmsghdr first, len bytes) into li. 0, or
+ * -EINVAL when it is not a well-formed RTM_NEWLINK with a name. */
+int net_nl_link_parse(const void *msg, size_t len, struct net_nl_linkinfo *li);
+/* Dumps every link of the current namespace (RTM_GETLINK) into fn, called once per
+ * link; 0 or -errno. Stops at max links. */
+int net_nl_links_dump(void (*fn)(const struct net_nl_linkinfo *, void *), void *arg, int max);
