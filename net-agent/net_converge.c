@@ -469,8 +469,10 @@ static void add_links(struct net_conv *c, struct net_conv_stats *st, int *rc, ch
 			                            .mtu = l->mtu,
 			                            .id = l->id,
 			                            .local = l->local,
-			                            .port = l->port};
+			                            .port = l->port,
+			                            .up = 1};
 			snprintf(req.name, sizeof(req.name), "%s", l->name);
+			snprintf(req.master, sizeof(req.master), "%s", l->master);
 			snprintf(req.parent, sizeof(req.parent), "%s", l->parent);
 			snprintf(req.peer, sizeof(req.peer), "%s", l->peer);
 			snprintf(req.peer_ns, sizeof(req.peer_ns), "%s", l->peer_ns);
@@ -483,7 +485,8 @@ static void add_links(struct net_conv *c, struct net_conv_stats *st, int *rc, ch
 			if (l->kind == NET_LINK_VXLAN || l->kind == NET_LINK_VLAN)
 				link_id_remember(c, l->name, l->id);
 		}
-		if (fresh || strcmp(k->master, l->master) || k->mtu != l->mtu || !k->up) {
+		/* a fresh link was plugged in and set up by its LINK_ADD */
+		if (!fresh && (strcmp(k->master, l->master) || k->mtu != l->mtu || !k->up)) {
 			struct net_priv_link req = {.mtu = l->mtu, .up = 1};
 			snprintf(req.name, sizeof(req.name), "%s", l->name);
 			snprintf(req.master, sizeof(req.master), "%s", l->master);

@@ -148,6 +148,10 @@ int net_priv_link_argv(const struct net_priv_ctx *ctx, uint32_t type, const stru
 		FAIL(-EINVAL, "unknown link request");
 	if (!root_name_ok(ctx, l->name, l->kind == NET_LINK_TAP) || !mtu_ok(l->mtu, 0))
 		FAIL(-EPERM, "bad interface name or MTU");
+	if ((l->master[0] && !root_name_ok(ctx, l->master, 0) &&
+	     strcmp(l->master, ctx->ext_bridge)) ||
+	    (l->up & ~1))
+		FAIL(-EPERM, "bad master or state");
 	av_add(a, IP_BIN);
 	switch (l->kind) {
 	case NET_LINK_BRIDGE:
@@ -196,6 +200,11 @@ int net_priv_link_argv(const struct net_priv_ctx *ctx, uint32_t type, const stru
 	    av_add(a2, NET_ALIAS_PREFIX "%s", ctx->prefix);
 	if (l->kind == NET_LINK_TAP)
 		av_add(a2, "mtu"), av_add(a2, "%d", l->mtu);
+	/* plugged in and up in the same request: converge needs no LINK_SET after it */
+	if (l->master[0])
+		av_add(a2, "master"), av_add(a2, "%s", l->master);
+	if (l->up)
+		av_add(a2, "up");
 	return 0;
 }
 
@@ -386,16 +395,21 @@ static long user_uid(const char *user)
 	return (long)pw.pw_uid;
 }
 
-/* The mark converge and LINK_DEL recognise Nubo's links by (and a tap's MTU), over
- * rtnetlink: b's `ip link set dev NAME alias MARK [mtu N]`. */
+/* The mark converge and LINK_DEL recognise Nubo's links by (and a tap's MTU, the
+ * master, up), over rtnetlink: b's `ip link set dev NAME alias MARK [mtu N] [master
+ * M] [up]`. */
 static int link_mark(const struct net_priv_ctx *ctx, const struct net_priv_link *l, char *err,
                      size_t errlen)
 {
 	char alias[64];
 	struct net_nl_msg m;
 	snprintf(alias, sizeof(alias), NET_ALIAS_PREFIX "%s", ctx->prefix);
-	struct net_nl_link nl = {
-	    .name = l->name, .alias = alias, .mtu = l->kind == NET_LINK_TAP ? l->mtu : 0};
+	struct net_nl_link nl = {.name = l->name,
+	                         .alias = alias,
+	                         .mtu = l->kind == NET_LINK_TAP ? l->mtu : 0,
+	                         .up = l->up};
+	if (l->master[0] && (nl.master = net_nl_ifindex(l->master, err, errlen)) < 0)
+		return -EIO;
 	net_nl_link_set_msg(&m, 1, &nl);
 	return net_nl_talk(&m, l->name, err, errlen) < 0 ? -EIO : 0;
 }
