@@ -511,19 +511,35 @@ static int link_set_run(struct priv_helper *h, const void *req, struct priv_repl
 	return rc < 0 ? rc : link_set_nl(req, rep->err, sizeof(rep->err));
 }
 
+/* `ip netns exec NS sysctl -qw net.ipv4.ip_forward=1` without either program: the
+ * helper enters NS and writes the sysctl there (/proc/sys/net is the opener's
+ * namespace's). */
+static int ns_forward(const char *ns, char *err, size_t errlen)
+{
+	int self, rc = net_nl_ns_enter(ns, &self, err, errlen);
+	if (rc < 0)
+		return rc;
+	int fd = open("/proc/sys/net/ipv4/ip_forward", O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, "1\n", 2) != 2) {
+		rc = -errno;
+		snprintf(err, errlen, "%s: ip_forward: %s", ns, strerror(errno));
+	}
+	if (fd >= 0)
+		close(fd);
+	net_nl_ns_leave(self);
+	return rc < 0 ? -EIO : 0;
+}
+
 static int netns_run(struct priv_helper *h, const void *req, struct priv_reply *rep)
 {
 	const struct net_priv_netns *r = req;
 	struct net_argv a;
+	if (r->op == NET_NETNS_FORWARD)
+		return ns_forward(r->ns, rep->err, sizeof(rep->err));
 	av_init(&a);
 	av_add(&a, IP_BIN);
-	if (r->op == NET_NETNS_FORWARD) {
-		av_add(&a, "netns"), av_add(&a, "exec"), av_add(&a, "%s", r->ns);
-		av_add(&a, "sysctl"), av_add(&a, "-qw"), av_add(&a, "net.ipv4.ip_forward=1");
-	} else {
-		av_add(&a, "netns"), av_add(&a, r->op == NET_NETNS_ADD ? "add" : "del");
-		av_add(&a, "%s", r->ns);
-	}
+	av_add(&a, "netns"), av_add(&a, r->op == NET_NETNS_ADD ? "add" : "del");
+	av_add(&a, "%s", r->ns);
 	int rc = run_argv(&a, rep);
 	if (rc == 0 && r->op == NET_NETNS_ADD) {
 		struct net_priv_link lo = {.name = "lo", .up = 1};
