@@ -7,6 +7,7 @@ WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 OPT     ?= -O2 -g
 CFLAGS   = $(OPT) -std=gnu11 -D_GNU_SOURCE $(WARN) -Icommon $(shell pkg-config --cflags $(PKGS))
 LDLIBS   = $(shell pkg-config --libs $(PKGS)) -lpthread
+LDLIBS  += -lnftables # nubo-net's helper applies its rulesets through libnftables (net-agent/net_nft.c)
 SAN      = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 BUILD   ?= build
 

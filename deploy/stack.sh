@@ -35,7 +35,7 @@ DEPS=(
 	postgresql qemu-system-x86 qemu-utils genisoimage xorriso ca-certificates curl
 	util-linux procps iproute2 openssh-client openssl
 	# nubo-net (tenant networking: nft rulesets, DHCP) and tests/net (udhcpc, socat)
-	nftables dnsmasq-base busybox socat
+	nftables libnftables-dev dnsmasq-base busybox socat
 	# deploy/mkguest.sh (the guest image builder)
 	dosfstools mtools syslinux syslinux-common cpio kmod gzip
 	# tests and bench

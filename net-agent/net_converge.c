@@ -16,6 +16,7 @@
 #include "log.h"
 #include "net_gen.h"
 #include "net_meta.h"
+#include "net_nl.h"
 #include "net_priv.h"
 #include "proc.h"
 #include "util.h"
@@ -45,6 +46,11 @@ struct net_conv {
 	char *last_host_nft;
 	char *last_fdb; /* the flood entries applied (skips reading them back) */
 	struct net_meta *meta;
+	int n_dns; /* the dnsmasq processes serving Nubo's interfaces, read once per converge */
+	struct {
+		pid_t pid;
+		char iface[NET_IFNAME_MAX];
+	} dns[KNS_MAX];
 	int n_ids;
 	struct {
 		char name[NET_IFNAME_MAX];
@@ -90,39 +96,39 @@ static void first_err(int *rc, int r, char *err, size_t errlen, const char *what
 	}
 }
 
+/* ---- the agent's own files ------------------------------------------------------------ */
+
+/* Writes path whole (temp file + rename: a reader or a killed agent never sees half of
+ * it) without fs_write_atomic's fsync: these files describe kernel state, which a
+ * crash of the host loses too (a start reapplies the tables whatever they say), and
+ * an fsync per converge step cost more than the step. 0 or a negative errno. */
+static int state_write(const char *path, const char *text, mode_t mode)
+{
+	char tmp[560];
+	size_t len = strlen(text);
+	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	int rc = 0, fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (size_t off = 0; off < len && rc == 0;) {
+		ssize_t n = write(fd, text + off, len - off);
+		if (n < 0 && errno != EINTR)
+			rc = -errno;
+		off += n > 0 ? (size_t)n : 0;
+	}
+	if (rc == 0 && fchmod(fd, mode) < 0)
+		rc = -errno;
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
+	if (rc == 0 && rename(tmp, path) < 0)
+		rc = -errno;
+	if (rc < 0)
+		unlink(tmp);
+	return rc;
+}
+
 /* ---- reading the kernel ------------------------------------------------------------- */
-
-/* A small sysfs file of link name into buf ("" when unreadable). */
-static void sys_read(const char *name, const char *file, char *buf, size_t len)
-{
-	char path[128];
-	snprintf(path, sizeof(path), "/sys/class/net/%s/%s", name, file);
-	buf[0] = '\0';
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	ssize_t n = read(fd, buf, len - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-}
-
-/* DEVTYPE= of the link's uevent into buf ("" when none). */
-static void uevent_devtype(const char *name, char *buf, size_t len)
-{
-	char path[128], text[512];
-	snprintf(path, sizeof(path), "/sys/class/net/%s/uevent", name);
-	buf[0] = '\0';
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	ssize_t n = read(fd, text, sizeof(text) - 1);
-	close(fd);
-	text[n > 0 ? n : 0] = '\0';
-	const char *dt = strstr(text, "DEVTYPE=");
-	if (dt)
-		snprintf(buf, len, "%.*s", (int)strcspn(dt + 8, "\n"), dt + 8);
-}
 
 static void link_id_remember(struct net_conv *c, const char *name, int id)
 {
@@ -157,50 +163,53 @@ static int link_id(struct net_conv *c, struct klink *k)
 	return id;
 }
 
-/* What the kernel has, from /sys/class/net (no program run): name, Nubo's mark,
- * master, MTU, up, kind (DEVTYPE, or tun_flags for a tap; veth otherwise). */
+struct read_arg {
+	struct net_conv *c;
+	const char *mark;
+	int index[KLINKS_MAX], master[KLINKS_MAX]; /* per c->links[i] */
+};
+
+static void link_seen(const struct net_nl_linkinfo *li, void *arg)
+{
+	struct read_arg *ra = arg;
+	struct net_conv *c = ra->c;
+	if (c->n_links >= KLINKS_MAX || strnlen(li->name, NET_IFNAME_MAX) >= NET_IFNAME_MAX)
+		return;
+	struct klink *k = &c->links[c->n_links];
+	memset(k, 0, sizeof(*k));
+	memcpy(k->name, li->name, strlen(li->name) + 1);
+	k->ours = !strcmp(li->alias, ra->mark);
+	k->mtu = li->mtu;
+	k->up = li->up;
+	snprintf(k->kind, sizeof(k->kind), "%s", li->kind[0] ? li->kind : "veth");
+	if (li->id >= 0)
+		link_id_remember(c, k->name, li->id);
+	ra->index[c->n_links] = li->index;
+	ra->master[c->n_links++] = li->master;
+}
+
+/* What the kernel has, from one rtnetlink dump (no program run, no file per link):
+ * name, Nubo's mark, master, MTU, up, kind, VNI or VLAN id. */
 static int links_read(struct net_conv *c, char *err, size_t errlen)
 {
-	char mark[64], buf[256];
-	DIR *d = opendir("/sys/class/net");
+	char mark[64];
+	snprintf(mark, sizeof(mark), NET_ALIAS_PREFIX "%s", c->h.prefix);
+	struct read_arg *ra = xcalloc(1, sizeof(*ra));
+	ra->c = c;
+	ra->mark = mark;
 	c->n_links = 0;
-	if (!d) {
-		snprintf(err, errlen, "/sys/class/net: %s", strerror(errno));
+	int rc = net_nl_links_dump(link_seen, ra, KLINKS_MAX);
+	if (rc < 0) {
+		snprintf(err, errlen, "link dump: %s", strerror(-rc));
+		free(ra);
 		return -EIO;
 	}
-	snprintf(mark, sizeof(mark), NET_ALIAS_PREFIX "%s", c->h.prefix);
-	struct dirent *e;
-	while ((e = readdir(d)) && c->n_links < KLINKS_MAX) {
-		if (e->d_name[0] == '.' || strnlen(e->d_name, NET_IFNAME_MAX) >= NET_IFNAME_MAX)
-			continue;
-		struct klink *k = &c->links[c->n_links++];
-		memset(k, 0, sizeof(*k));
-		memcpy(k->name, e->d_name, strlen(e->d_name) + 1);
-		sys_read(k->name, "ifalias", buf, sizeof(buf));
-		k->ours = !strcmp(buf, mark);
-		sys_read(k->name, "mtu", buf, sizeof(buf));
-		k->mtu = atoi(buf);
-		sys_read(k->name, "flags", buf, sizeof(buf));
-		k->up = (int)(strtoul(buf, NULL, 16) & 1);
-		char path[128], target[256];
-		snprintf(path, sizeof(path), "/sys/class/net/%s/master", k->name);
-		ssize_t n = readlink(path, target, sizeof(target) - 1);
-		if (n > 0) {
-			target[n] = '\0';
-			const char *base = strrchr(target, '/');
-			base = base ? base + 1 : target;
-			if (strlen(base) < sizeof(k->master))
-				memcpy(k->master, base, strlen(base) + 1);
-		}
-		uevent_devtype(k->name, buf, sizeof(buf));
-		sys_read(k->name, "tun_flags", path, sizeof(path));
-		if (buf[0])
-			snprintf(k->kind, sizeof(k->kind), "%.15s", buf);
-		else
-			snprintf(k->kind, sizeof(k->kind), "%s", path[0] ? "tun" : "veth");
-		k->kind[strcspn(k->kind, "\n")] = '\0';
-	}
-	closedir(d);
+	for (int i = 0; i < c->n_links; i++)
+		for (int j = 0; ra->master[i] && j < c->n_links; j++)
+			if (ra->index[j] == ra->master[i])
+				memcpy(c->links[i].master, c->links[j].name,
+				       strlen(c->links[j].name) + 1);
+	free(ra);
 	return 0;
 }
 
@@ -231,41 +240,95 @@ static void ns_read(struct net_conv *c)
 	closedir(d);
 }
 
-/* Every dnsmasq serving an interface with Nubo's prefix: calls fn for each. */
-static void dnsmasq_each(struct net_conv *c,
-                         void (*fn)(struct net_conv *, pid_t, const char *, void *), void *arg)
+/* 1 when the cmdline of pid (NUL-separated, n bytes in buf) is a dnsmasq; then
+ * *iface points at the interface of its first "--interface=<prefix>e..." (or NULL). */
+static int dnsmasq_cmdline(const char *opt, size_t optlen, char *buf, int n, const char **iface)
 {
-	char opt[32];
+	int is_dnsmasq = 0;
+	*iface = NULL;
+	for (char *a = buf; a < buf + n; a += strlen(a) + 1) {
+		const char *base = strrchr(a, '/');
+		if (!strcmp(base ? base + 1 : a, "dnsmasq"))
+			is_dnsmasq = 1;
+		if (is_dnsmasq && !*iface && !strncmp(a, opt, optlen) &&
+		    strlen(a + 12) < NET_IFNAME_MAX)
+			*iface = a + 12;
+	}
+	return is_dnsmasq;
+}
+
+/* The interface pid's dnsmasq serves into iface ("" when pid is no dnsmasq of ours). */
+static void dnsmasq_of(struct net_conv *c, pid_t pid, char iface[NET_IFNAME_MAX])
+{
+	char opt[32], path[64], buf[4096];
+	const char *ifc;
 	int optlen = snprintf(opt, sizeof(opt), "--interface=%se", c->h.prefix);
+	iface[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	int n = (int)read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	if (dnsmasq_cmdline(opt, (size_t)optlen, buf, n, &ifc) && ifc)
+		memcpy(iface, ifc, strlen(ifc) + 1);
+}
+
+static void dns_add(struct net_conv *c, pid_t pid, const char *iface)
+{
+	if (c->n_dns < KNS_MAX) {
+		c->dns[c->n_dns].pid = pid;
+		snprintf(c->dns[c->n_dns++].iface, NET_IFNAME_MAX, "%s", iface);
+	}
+}
+
+static void dns_forget(struct net_conv *c, pid_t pid)
+{
+	for (int i = 0; i < c->n_dns; i++)
+		if (c->dns[i].pid == pid)
+			c->dns[i--] = c->dns[--c->n_dns];
+}
+
+/* Every dnsmasq serving an interface with Nubo's prefix. The first converge scans
+ * every process in /proc (the box may run hundreds, and reading another process's
+ * cmdline waits for its memory map lock); later ones only check that the ones
+ * known (found then, or started since) still run: nubo-net starts them all. */
+static void dnsmasq_read(struct net_conv *c)
+{
+	char iface[NET_IFNAME_MAX];
+	if (c->started) {
+		for (int i = 0; i < c->n_dns; i++) {
+			dnsmasq_of(c, c->dns[i].pid, iface);
+			if (strcmp(iface, c->dns[i].iface))
+				c->dns[i--] = c->dns[--c->n_dns];
+		}
+		return;
+	}
+	c->n_dns = 0;
 	DIR *d = opendir("/proc");
 	if (!d)
 		return;
 	struct dirent *e;
-	while ((e = readdir(d))) {
-		char path[64], buf[4096];
+	while ((e = readdir(d)) && c->n_dns < KNS_MAX) {
 		pid_t pid = (pid_t)atoi(e->d_name);
 		if (pid <= 1)
 			continue;
-		snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		int n = (int)read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		buf[n] = '\0';
-		int is_dnsmasq = 0;
-		for (char *a = buf; a < buf + n; a += strlen(a) + 1) {
-			const char *base = strrchr(a, '/');
-			if (!strcmp(base ? base + 1 : a, "dnsmasq"))
-				is_dnsmasq = 1;
-			if (is_dnsmasq && !strncmp(a, opt, (size_t)optlen) &&
-			    strlen(a + 12) < NET_IFNAME_MAX)
-				fn(c, pid, a + 12, arg);
-		}
+		dnsmasq_of(c, pid, iface);
+		if (iface[0])
+			dns_add(c, pid, iface);
 	}
 	closedir(d);
+}
+
+/* Calls fn for each dnsmasq dnsmasq_read found. */
+static void dnsmasq_each(struct net_conv *c,
+                         void (*fn)(struct net_conv *, pid_t, const char *, void *), void *arg)
+{
+	for (int i = 0; i < c->n_dns; i++)
+		fn(c, c->dns[i].pid, c->dns[i].iface, arg);
 }
 
 /* ---- small helpers -------------------------------------------------------------------- */
@@ -283,6 +346,8 @@ static const char *const kernel_kinds[] = {"bridge", "vxlan", "vlan", "tun", "ve
 /* ---- removal ---------------------------------------------------------------------------- */
 
 struct stop_arg {
+	pid_t stopped[KNS_MAX]; /* forgotten once the walk is over */
+	int n_stopped;
 	const struct net_plan *plan;
 	int only_iface; /* stop every dnsmasq of a removed interface */
 	struct net_conv_stats *st;
@@ -304,14 +369,18 @@ static void stop_unwanted(struct net_conv *c, pid_t pid, const char *iface, void
 	first_err(s->rc, r, s->err, s->errlen, "dnsmasq stop", e);
 	if (r == 0)
 		s->st->dnsmasq_stopped++;
+	if (r == 0 || r == -ESRCH)
+		s->stopped[s->n_stopped++] = pid;
 }
 
 static void remove_extra(struct net_conv *c, struct net_conv_stats *st, int *rc, char *err,
                          size_t errlen)
 {
 	char e[PRIV_ERR_MAX];
-	struct stop_arg sa = {&c->plan, 0, st, rc, err, errlen};
+	struct stop_arg sa = {.plan = &c->plan, .st = st, .rc = rc, .err = err, .errlen = errlen};
 	dnsmasq_each(c, stop_unwanted, &sa);
+	for (int i = 0; i < sa.n_stopped; i++)
+		dns_forget(c, sa.stopped[i]);
 	for (int i = 0; i < c->n_links; i++) {
 		struct klink *k = &c->links[i];
 		if (!k->ours)
@@ -328,6 +397,8 @@ static void remove_extra(struct net_conv *c, struct net_conv_stats *st, int *rc,
 		}
 		if (wanted)
 			continue;
+		log_debug("converge: removing %s (%s %d, not planned as such)", k->name, k->kind,
+		          link_id(c, k));
 		struct net_priv_link req = {0};
 		snprintf(req.name, sizeof(req.name), "%s", k->name);
 		int r = net_priv_link(c->priv, NET_PRIV_LINK_DEL, &req, e, sizeof(e));
@@ -398,8 +469,10 @@ static void add_links(struct net_conv *c, struct net_conv_stats *st, int *rc, ch
 			                            .mtu = l->mtu,
 			                            .id = l->id,
 			                            .local = l->local,
-			                            .port = l->port};
+			                            .port = l->port,
+			                            .up = 1};
 			snprintf(req.name, sizeof(req.name), "%s", l->name);
+			snprintf(req.master, sizeof(req.master), "%s", l->master);
 			snprintf(req.parent, sizeof(req.parent), "%s", l->parent);
 			snprintf(req.peer, sizeof(req.peer), "%s", l->peer);
 			snprintf(req.peer_ns, sizeof(req.peer_ns), "%s", l->peer_ns);
@@ -412,7 +485,8 @@ static void add_links(struct net_conv *c, struct net_conv_stats *st, int *rc, ch
 			if (l->kind == NET_LINK_VXLAN || l->kind == NET_LINK_VLAN)
 				link_id_remember(c, l->name, l->id);
 		}
-		if (fresh || strcmp(k->master, l->master) || k->mtu != l->mtu || !k->up) {
+		/* a fresh link was plugged in and set up by its LINK_ADD */
+		if (!fresh && (strcmp(k->master, l->master) || k->mtu != l->mtu || !k->up)) {
 			struct net_priv_link req = {.mtu = l->mtu, .up = 1};
 			snprintf(req.name, sizeof(req.name), "%s", l->name);
 			snprintf(req.master, sizeof(req.master), "%s", l->master);
@@ -601,7 +675,7 @@ static void ns_inside(struct net_conv *c, int *rc, char *err, size_t errlen)
 		if (c->plan.ns[i].kind == NET_NS_ROUTER)
 			announce(c, ns, before);
 		free(before);
-		if (!failed && fs_write_atomic(path, want, strlen(want), 0600) < 0)
+		if (!failed && state_write(path, want, 0600) < 0)
 			log_warn("converge: %s: cannot remember what was applied", path);
 		free(want);
 	}
@@ -617,7 +691,7 @@ static int file_update(struct net_conv *c, const char *rel, const char *text)
 	free(old);
 	if (same)
 		return 0;
-	int rc = fs_write_atomic(path, text, strlen(text), 0600);
+	int rc = state_write(path, text, 0600);
 	return rc < 0 ? rc : 1;
 }
 
@@ -716,6 +790,7 @@ static void dhcp_converge(struct net_conv *c, const struct net_model *m, struct 
 		if (hosts_changed > 0 &&
 		    leases_prune(c, id, hosts, f.pid, iface, rc, err, errlen)) {
 			st->dnsmasq_stopped += f.pid != 0;
+			dns_forget(c, f.pid);
 			f.pid = 0;
 		}
 		free(hosts);
@@ -723,6 +798,7 @@ static void dhcp_converge(struct net_conv *c, const struct net_model *m, struct 
 			int r = net_priv_dnsmasq_stop(c->priv, f.pid, iface, e, sizeof(e));
 			first_err(rc, r, err, errlen, "dnsmasq stop", e);
 			st->dnsmasq_stopped += r == 0;
+			dns_forget(c, f.pid);
 			f.pid = 0;
 			usleep(20 * 1000); /* the killed one lets go of its socket */
 		}
@@ -731,6 +807,8 @@ static void dhcp_converge(struct net_conv *c, const struct net_model *m, struct 
 			                                 sizeof(e));
 			first_err(rc, p < 0 ? p : 0, err, errlen, "dnsmasq start", e);
 			st->dnsmasq_started += p > 0;
+			if (p > 0)
+				dns_add(c, p, iface);
 		} else if (hosts_changed) {
 			/* dnsmasq runs as the agent's user and rereads its hosts file on SIGHUP */
 			if (kill(f.pid, SIGHUP) == 0)
@@ -784,6 +862,7 @@ int net_converge(struct net_conv *c, const struct net_model *m, struct net_conv_
 	if ((rc = links_read(c, err, errlen)) < 0)
 		return rc;
 	ns_read(c);
+	dnsmasq_read(c);
 	t[1] = time_mono_ms();
 	remove_extra(c, st, &rc, err, errlen);
 	t[2] = time_mono_ms();

@@ -19,7 +19,11 @@
 #include <sched.h>
 #include <sys/socket.h>
 
+#include <pwd.h>
+
 #include "net_garp.h"
+#include "net_nft.h"
+#include "net_nl.h"
 #include "proc.h"
 
 #define IP_BIN "ip"
@@ -144,6 +148,10 @@ int net_priv_link_argv(const struct net_priv_ctx *ctx, uint32_t type, const stru
 		FAIL(-EINVAL, "unknown link request");
 	if (!root_name_ok(ctx, l->name, l->kind == NET_LINK_TAP) || !mtu_ok(l->mtu, 0))
 		FAIL(-EPERM, "bad interface name or MTU");
+	if ((l->master[0] && !root_name_ok(ctx, l->master, 0) &&
+	     strcmp(l->master, ctx->ext_bridge)) ||
+	    (l->up & ~1))
+		FAIL(-EPERM, "bad master or state");
 	av_add(a, IP_BIN);
 	switch (l->kind) {
 	case NET_LINK_BRIDGE:
@@ -192,6 +200,11 @@ int net_priv_link_argv(const struct net_priv_ctx *ctx, uint32_t type, const stru
 	    av_add(a2, NET_ALIAS_PREFIX "%s", ctx->prefix);
 	if (l->kind == NET_LINK_TAP)
 		av_add(a2, "mtu"), av_add(a2, "%d", l->mtu);
+	/* plugged in and up in the same request: converge needs no LINK_SET after it */
+	if (l->master[0])
+		av_add(a2, "master"), av_add(a2, "%s", l->master);
+	if (l->up)
+		av_add(a2, "up");
 	return 0;
 }
 
@@ -368,20 +381,62 @@ int net_priv_tap_adoptable(int rc, const char *err)
 	return rc == -EIO && strstr(err, "Device or resource busy") != NULL;
 }
 
+/* The uid of user (a name or a number), or -ENOENT. */
+static long user_uid(const char *user)
+{
+	char *end;
+	long n = strtol(user, &end, 10);
+	if (user[0] && !*end && n >= 0)
+		return n;
+	struct passwd pw, *res = NULL;
+	char buf[1024];
+	if (getpwnam_r(user, &pw, buf, sizeof(buf), &res) != 0 || !res)
+		return -ENOENT;
+	return (long)pw.pw_uid;
+}
+
+/* The mark converge and LINK_DEL recognise Nubo's links by (and a tap's MTU, the
+ * master, up), over rtnetlink: b's `ip link set dev NAME alias MARK [mtu N] [master
+ * M] [up]`. */
+static int link_mark(const struct net_priv_ctx *ctx, const struct net_priv_link *l, char *err,
+                     size_t errlen)
+{
+	char alias[64];
+	struct net_nl_msg m;
+	snprintf(alias, sizeof(alias), NET_ALIAS_PREFIX "%s", ctx->prefix);
+	struct net_nl_link nl = {.name = l->name,
+	                         .alias = alias,
+	                         .mtu = l->kind == NET_LINK_TAP ? l->mtu : 0,
+	                         .up = l->up};
+	if (l->master[0] && (nl.master = net_nl_ifindex(l->master, err, errlen)) < 0)
+		return -EIO;
+	net_nl_link_set_msg(&m, 1, &nl);
+	return net_nl_talk(&m, l->name, err, errlen) < 0 ? -EIO : 0;
+}
+
 int net_priv_link_add_exec(const struct net_priv_ctx *ctx, const struct net_priv_link *l, char *err,
                            size_t errlen)
 {
 	struct net_argv a, b;
 	int rc = net_priv_link_argv(ctx, NET_PRIV_LINK_ADD, l, &a, &b, err, errlen);
-	if (rc == 0)
+	if (rc == 0 && l->kind == NET_LINK_TAP) {
+		/* a's `ip tuntap add`, as the TUNSETIFF/OWNER/PERSIST ioctls it makes */
+		long uid = user_uid(ctx->tap_user);
+		if (uid < 0) {
+			snprintf(err, errlen, "tap user %s: no such user", ctx->tap_user);
+			return -EINVAL;
+		}
+		rc = net_nl_tap_add(l->name, (uint32_t)uid, err, errlen) < 0 ? -EIO : 0;
+	} else if (rc == 0) {
 		rc = run_argv_err(&a, err, errlen);
+	}
 	/* the compute agent's helper opened (so created) the tap between converge's read
-	 * of the kernel and this add: `ip tuntap add` then fails with EBUSY. The tap is
-	 * there and QEMU holds it: adopt it (mark, MTU) instead of failing the sync. */
+	 * of the kernel and this add: TUNSETIFF then fails with EBUSY. The tap is there
+	 * and QEMU holds it: adopt it (mark, MTU) instead of failing the sync. */
 	if (l->kind == NET_LINK_TAP && net_priv_tap_adoptable(rc, err) && tap_exists(l->name))
 		rc = 0;
 	if (rc == 0)
-		rc = run_argv_err(&b, err, errlen);
+		rc = link_mark(ctx, l, err, errlen);
 	return rc;
 }
 
@@ -412,7 +467,40 @@ static int link_del_run(struct priv_helper *h, const void *req, struct priv_repl
 	}
 	int rc =
 	    net_priv_link_argv(ctx, NET_PRIV_LINK_DEL, req, &a, &b, rep->err, sizeof(rep->err));
-	return rc < 0 ? rc : run_argv(&a, rep);
+	if (rc < 0)
+		return rc;
+	struct net_nl_msg m;
+	net_nl_link_del_msg(&m, 1, l->name);
+	rc = net_nl_talk(&m, l->name, rep->err, sizeof(rep->err));
+	return rc == -ENODEV ? 0 : rc < 0 ? -EIO : 0;
+}
+
+/* a's `ip [-n NS] link set dev NAME [master M] [mtu N] [address MAC] [up]`, over
+ * rtnetlink inside NS. */
+static int link_set_nl(const struct net_priv_link *l, char *err, size_t errlen)
+{
+	uint8_t mac[6];
+	struct net_nl_msg m;
+	struct net_nl_link nl = {.name = l->name, .mtu = l->mtu, .up = l->up};
+	if (l->mac[0]) {
+		if (sscanf(l->mac, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &mac[0], &mac[1], &mac[2],
+		           &mac[3], &mac[4], &mac[5]) != 6) {
+			snprintf(err, errlen, "bad MAC %s", l->mac);
+			return -EINVAL;
+		}
+		nl.mac = mac;
+	}
+	int self, rc = net_nl_ns_enter(l->ns, &self, err, errlen);
+	if (rc < 0)
+		return rc;
+	if (l->master[0])
+		rc = nl.master = net_nl_ifindex(l->master, err, errlen);
+	if (rc >= 0) {
+		net_nl_link_set_msg(&m, 1, &nl);
+		rc = net_nl_talk(&m, l->name, err, errlen);
+	}
+	net_nl_ns_leave(self);
+	return rc < 0 ? -EIO : 0;
 }
 
 static int link_set_run(struct priv_helper *h, const void *req, struct priv_reply *rep)
@@ -420,52 +508,76 @@ static int link_set_run(struct priv_helper *h, const void *req, struct priv_repl
 	struct net_argv a, b;
 	int rc = net_priv_link_argv(priv_data(h), NET_PRIV_LINK_SET, req, &a, &b, rep->err,
 	                            sizeof(rep->err));
-	return rc < 0 ? rc : run_argv(&a, rep);
+	return rc < 0 ? rc : link_set_nl(req, rep->err, sizeof(rep->err));
+}
+
+/* `ip netns exec NS sysctl -qw net.ipv4.ip_forward=1` without either program: the
+ * helper enters NS and writes the sysctl there (/proc/sys/net is the opener's
+ * namespace's). */
+static int ns_forward(const char *ns, char *err, size_t errlen)
+{
+	int self, rc = net_nl_ns_enter(ns, &self, err, errlen);
+	if (rc < 0)
+		return rc;
+	int fd = open("/proc/sys/net/ipv4/ip_forward", O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, "1\n", 2) != 2) {
+		rc = -errno;
+		snprintf(err, errlen, "%s: ip_forward: %s", ns, strerror(errno));
+	}
+	if (fd >= 0)
+		close(fd);
+	net_nl_ns_leave(self);
+	return rc < 0 ? -EIO : 0;
 }
 
 static int netns_run(struct priv_helper *h, const void *req, struct priv_reply *rep)
 {
 	const struct net_priv_netns *r = req;
 	struct net_argv a;
+	if (r->op == NET_NETNS_FORWARD)
+		return ns_forward(r->ns, rep->err, sizeof(rep->err));
 	av_init(&a);
 	av_add(&a, IP_BIN);
-	if (r->op == NET_NETNS_FORWARD) {
-		av_add(&a, "netns"), av_add(&a, "exec"), av_add(&a, "%s", r->ns);
-		av_add(&a, "sysctl"), av_add(&a, "-qw"), av_add(&a, "net.ipv4.ip_forward=1");
-	} else {
-		av_add(&a, "netns"), av_add(&a, r->op == NET_NETNS_ADD ? "add" : "del");
-		av_add(&a, "%s", r->ns);
-	}
+	av_add(&a, "netns"), av_add(&a, r->op == NET_NETNS_ADD ? "add" : "del");
+	av_add(&a, "%s", r->ns);
 	int rc = run_argv(&a, rep);
 	if (rc == 0 && r->op == NET_NETNS_ADD) {
-		av_init(&a);
-		av_add(&a, IP_BIN), av_add(&a, "-n"), av_add(&a, "%s", r->ns), av_add(&a, "link");
-		av_add(&a, "set"), av_add(&a, "lo"), av_add(&a, "up");
-		rc = run_argv(&a, rep);
+		struct net_priv_link lo = {.name = "lo", .up = 1};
+		snprintf(lo.ns, sizeof(lo.ns), "%s", r->ns);
+		rc = link_set_nl(&lo, rep->err, sizeof(rep->err));
 	}
 	return rc;
 }
 
+/* `ip -n NS addr replace|del A/LEN dev D` over rtnetlink inside NS. */
 static int addr_run(struct priv_helper *h, const void *req, struct priv_reply *rep)
 {
 	const struct net_priv_addr *r = req;
-	struct net_argv a;
-	av_init(&a);
-	av_add(&a, IP_BIN), av_add(&a, "-n"), av_add(&a, "%s", r->ns), av_add(&a, "addr");
-	av_add(&a, r->del ? "del" : "replace"), av_add(&a, "%s/%d", IPS(r->addr), r->len);
-	av_add(&a, "dev"), av_add(&a, "%s", r->dev);
-	return run_argv(&a, rep);
+	struct net_nl_msg m;
+	int self, rc = net_nl_ns_enter(r->ns, &self, rep->err, sizeof(rep->err));
+	if (rc < 0)
+		return rc;
+	int ifindex = net_nl_ifindex(r->dev, rep->err, sizeof(rep->err));
+	if (ifindex >= 0) {
+		net_nl_addr_msg(&m, 1, ifindex, r->addr, r->len, r->del);
+		rc = net_nl_talk(&m, r->dev, rep->err, sizeof(rep->err));
+	}
+	net_nl_ns_leave(self);
+	return ifindex < 0 || rc < 0 ? -EIO : 0;
 }
 
+/* `ip -n NS route replace default via V` over rtnetlink inside NS. */
 static int route_run(struct priv_helper *h, const void *req, struct priv_reply *rep)
 {
 	const struct net_priv_route *r = req;
-	struct net_argv a;
-	av_init(&a);
-	av_add(&a, IP_BIN), av_add(&a, "-n"), av_add(&a, "%s", r->ns), av_add(&a, "route");
-	av_add(&a, "replace"), av_add(&a, "default"), av_add(&a, "via"),
-	    av_add(&a, "%s", IPS(r->via));
-	return run_argv(&a, rep);
+	struct net_nl_msg m;
+	int self, rc = net_nl_ns_enter(r->ns, &self, rep->err, sizeof(rep->err));
+	if (rc < 0)
+		return rc;
+	net_nl_route_default_msg(&m, 1, r->via);
+	rc = net_nl_talk(&m, "default route", rep->err, sizeof(rep->err));
+	net_nl_ns_leave(self);
+	return rc < 0 ? -EIO : 0;
 }
 
 static int fdb_run(struct priv_helper *h, const void *req, struct priv_reply *rep)
@@ -528,6 +640,8 @@ static int file_snapshot(struct priv_helper *h, const char *rel, char **text,
 	return mfd;
 }
 
+/* The snapshot of the worker's ruleset applied by libnftables in the helper, inside
+ * the namespace: one transaction, as `[ip netns exec NS] nft -f FILE`. */
 static int nft_run(struct priv_helper *h, const void *req, struct priv_reply *rep)
 {
 	const struct net_priv_file *r = req;
@@ -535,15 +649,9 @@ static int nft_run(struct priv_helper *h, const void *req, struct priv_reply *re
 	int fd = file_snapshot(h, r->rel, &text, rep);
 	if (fd < 0)
 		return fd;
-	free(text);
-	struct net_argv a;
-	av_init(&a);
-	if (r->ns[0])
-		av_add(&a, IP_BIN), av_add(&a, "netns"), av_add(&a, "exec"),
-		    av_add(&a, "%s", r->ns);
-	av_add(&a, "nft"), av_add(&a, "-f"), av_add(&a, "/dev/fd/%d", fd);
-	int rc = run_argv(&a, rep);
 	close(fd);
+	int rc = net_nft_apply(r->ns, text, rep->err, sizeof(rep->err));
+	free(text);
 	return rc;
 }
 

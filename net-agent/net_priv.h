@@ -1,13 +1,17 @@
 /* nubo-net's privileged requests: its rows of the helper's whitelist (common/priv.h).
  * Each is a fixed-size typed request that the helper re-validates (every interface
  * name against IFNAMSIZ and Nubo's prefix, every namespace name, address and
- * number) and turns into an argv for ip(8), bridge(8), nft(8) or dnsmasq(8) (never
- * a shell): iproute2 and nft are the kernel interfaces' reference clients, their
- * argv is what an operator would type to check by hand, and a request costs one
- * fork+exec (~1 ms), inside the issue's budget. Files the worker generated (nft
- * rulesets, dnsmasq configurations) are opened beneath the state directory without
- * following a symlink, copied into a sealed memfd by the helper and handed to the
- * program as /dev/fd/N, so the worker cannot make root read another file. */
+ * number). The checks build the argv of ip(8), bridge(8), nft(8) or dnsmasq(8) an
+ * operator would type for the request (never a shell; net_priv_link_argv, golden-
+ * tested); the common paths then do it inside the helper's process without a
+ * fork+exec: link set/del, the mark, addresses, the default route and lo up over
+ * rtnetlink (net_nl.h), a tap by its TUNSETIFF ioctls, nft rulesets through
+ * libnftables inside the namespace (net_nft.h). Adding a bridge, VXLAN, VLAN or
+ * veth, namespaces, flood entries and dnsmasq still run the program. Files the
+ * worker generated (nft rulesets, dnsmasq configurations) are opened beneath the
+ * state directory without following a symlink and copied by the helper (into a
+ * sealed memfd handed to dnsmasq as /dev/fd/N), so the worker cannot make root read
+ * another file. */
 #ifndef NUBO_NET_PRIV_H
 #define NUBO_NET_PRIV_H
 #include <stddef.h>
@@ -46,7 +50,7 @@ struct net_priv_link {
 	int32_t mtu;                 /* 0 = keep (LINK_SET) */
 	int32_t id;                  /* VNI or VLAN id */
 	uint32_t local;              /* VXLAN source address */
-	int32_t up;                  /* LINK_SET: 1 = set up */
+	int32_t up;                  /* LINK_ADD/SET: 1 = set up */
 	int32_t port;                /* VXLAN UDP port (0 = NET_VXLAN_PORT) */
 };
 

@@ -72,6 +72,16 @@ static void golden_argv(void **state)
 		add(&out, &len, &a);
 		add(&out, &len, &b);
 	}
+	/* plugged into its bridge and up by the add itself (no LINK_SET after it) */
+	struct net_priv_link plugged = {.kind = NET_LINK_TAP,
+	                                .name = "tap5a6b7c8d-9f",
+	                                .master = "nbb6c1e0a0011",
+	                                .mtu = 1450,
+	                                .up = 1};
+	assert_int_equal(
+	    net_priv_link_argv(&ctx, NET_PRIV_LINK_ADD, &plugged, &a, &b, err, sizeof(err)), 0);
+	add(&out, &len, &a);
+	add(&out, &len, &b);
 	struct net_priv_link set = {
 	    .name = "tap5a6b7c8d-9e", .master = "nbb6c1e0a0011", .mtu = 1450, .up = 1};
 	assert_int_equal(
@@ -114,6 +124,9 @@ static void refuses(void **state)
 	    {.kind = NET_LINK_BRIDGE, .name = "eth0", .mtu = 1450},
 	    {.kind = NET_LINK_BRIDGE, .name = "nb0123456789abcd", .mtu = 1450},
 	    {.kind = NET_LINK_BRIDGE, .name = "nb/x", .mtu = 1450},
+	    /* an add plugged into a bridge that is not Nubo's; a bad state */
+	    {.kind = NET_LINK_TAP, .name = "tapabc", .mtu = 1450, .master = "docker0"},
+	    {.kind = NET_LINK_TAP, .name = "tapabc", .mtu = 1450, .up = 2},
 	    /* a tap name for a bridge; MTU; VNI; VLAN id */
 	    {.kind = NET_LINK_BRIDGE, .name = "tapabc", .mtu = 1450},
 	    {.kind = NET_LINK_BRIDGE, .name = "nbb1", .mtu = 100},
