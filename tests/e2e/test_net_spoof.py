@@ -13,7 +13,10 @@ Two guests on a network of their own with a router interface (the gateway):
   offering leases from a pool of its own.
 The oracle is on the victim's side: a packet socket on the victim's tap on the host
 records every frame the bridge hands to the victim (PACKET_OUTGOING), and the
-victim's console says what its ARP cache and DHCP client saw."""
+victim's console says what its ARP cache and DHCP client saw.
+
+The same network's router also shows nubo-net's gratuitous ARP repeats through the
+bus agent: a floating IP is announced 3 times about 1 s apart."""
 import os
 import random
 import re
@@ -24,6 +27,7 @@ import time
 import pytest
 
 from nubo_e2e import wait_for
+from test_net_agent import net_conf
 
 BOOT_S = 600  # a TCG boot on this shared box
 FAKE_MAC = "02:00:5e:0f:00:01"
@@ -296,3 +300,49 @@ def test_control_port_security_off_lets_it_through(stack, os_run, world):
     except AssertionError as e:
         raise AssertionError("%s: %s" % (e, {k: len(v) for k, v in
                                              classify(sn.frames(), w).items()}))
+
+
+# Prints "<time> <op> <sender IP> <target IP>" for every ARP frame the bridge it is
+# bound to receives.
+ARP_SNIFFER = r"""
+import socket, sys, time
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0806))
+s.bind((sys.argv[1], 0))
+while True:
+    f = s.recv(2048)
+    if len(f) >= 42:
+        print("%.3f %d %s %s" % (time.time(), f[21], socket.inet_ntoa(f[28:32]),
+              socket.inet_ntoa(f[38:42])), flush=True)
+"""
+
+
+def test_floating_ip_announced_three_times(stack, os_cli, os_run, world, tmp_path):
+    """nubo-net (on the bus) announces a new floating IP on the external network by
+    gratuitous ARP 3 times, about a second apart (Neutron's send_arp_for_ha), from
+    its loop's tick: a capture on the stack's external bridge counts them."""
+    w = world
+    bridge = net_conf(stack)["external_bridge"]
+    os_run("router", "set", "--external-gateway", "public", w["router"]["id"])
+    fip = os_cli("floating", "ip", "create", "public")
+    w["cleanup"].append(("floating", "ip", "delete", fip["id"]))
+    addr = fip["floating_ip_address"]
+    out = tmp_path / "arp.txt"
+    with open(out, "w") as f:
+        p = subprocess.Popen([sys.executable, "-c", ARP_SNIFFER, bridge], stdout=f,
+                             stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(0.5)
+        os_run("floating", "ip", "set", "--port", w["ports"]["other"]["id"], fip["id"])
+
+        def garps():
+            rows = [l.split() for l in out.read_text().splitlines() if l.strip()]
+            return [(float(r[0]), int(r[1])) for r in rows if r[2] == addr and r[3] == addr]
+        wait_for(lambda: len(garps()) >= 6, 120, 0.5, "3 announcements of %s" % addr)
+        time.sleep(3)  # and no more
+        g = garps()
+    finally:
+        p.kill()
+        p.wait()
+    assert sorted(op for _, op in g) == [1, 1, 1, 2, 2, 2], g  # a request and a reply each
+    t = [ts for ts, op in g if op == 1]
+    assert all(0.8 <= b - a <= 10 for a, b in zip(t, t[1:])), t
