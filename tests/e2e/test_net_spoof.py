@@ -28,6 +28,7 @@ import pytest
 
 from nubo_e2e import wait_for
 from test_net_agent import net_conf
+from test_net_vm import snapshot
 
 BOOT_S = 600  # a TCG boot on this shared box
 FAKE_MAC = "02:00:5e:0f:00:01"
@@ -184,6 +185,8 @@ def world(stack, os_cli, os_run, tmp_path_factory):
     base = "10.%d.%d" % (random.randint(100, 250), random.randint(0, 250))
     tmp = tmp_path_factory.mktemp("netspoof")
     w = {"tag": tag, "cleanup": []}
+    prefix = net_conf(stack)["prefix"]
+    w["before"] = snapshot(prefix)
     try:
         net = os_cli("network", "create", "ns%s" % tag)
         w["cleanup"].append(("network", "delete", net["id"]))
@@ -346,3 +349,18 @@ def test_floating_ip_announced_three_times(stack, os_cli, os_run, world, tmp_pat
     assert sorted(op for _, op in g) == [1, 1, 1, 2, 2, 2], g  # a request and a reply each
     t = [ts for ts, op in g if op == 1]
     assert all(0.8 <= b - a <= 10 for a, b in zip(t, t[1:])), t
+
+
+def test_zz_nothing_left_behind(stack, os_run, world):
+    """After the deletes nubo-net's bridges, namespaces, nft tables and dnsmasqs are
+    as before this module (later modules start from a clean host)."""
+    w = world
+    w["sniffer"].close()
+    w["sniffer"] = None
+    for args in reversed(w["cleanup"]):
+        os_run(*args, timeout=600)
+    w["cleanup"] = []
+    prefix = net_conf(stack)["prefix"]
+    wait_for(lambda: snapshot(prefix) == w["before"], 120, 2,
+             "nothing of nubo-net's left behind (before %s, now %s)"
+             % (w["before"], snapshot(prefix)))
