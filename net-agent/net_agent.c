@@ -16,6 +16,7 @@
 #include "net_gen.h"
 #include "net_meta.h"
 #include "net_state.h"
+#include "util.h"
 #include "xalloc.h"
 
 static int word_ok(const char *s)
@@ -220,8 +221,21 @@ static void drv_report(void *drv, struct msg_hello *h)
 	pthread_mutex_unlock(&a->rlock);
 }
 
+/* The gratuitous ARP repeats due (net_conv_garp_repeat); a converge running on the
+ * worker holds the lock: then they wait for the next tick rather than block it. */
+static void garp_repeat(struct net_agent *a, int wait)
+{
+	if (wait)
+		pthread_mutex_lock(&a->lock);
+	else if (pthread_mutex_trylock(&a->lock) != 0)
+		return;
+	net_conv_garp_repeat(a->conv, time_mono_ms());
+	pthread_mutex_unlock(&a->lock);
+}
+
 static void drv_tick(void *drv, struct agent *ag)
 {
+	garp_repeat(drv, 0);
 }
 
 static const struct agent_driver net_driver = {
@@ -253,6 +267,7 @@ static int standalone_run(struct net_agent *a, volatile sig_atomic_t *stop)
 				log_err("%s: %s", a->nc->desired_file, err);
 			free(text);
 		}
+		garp_repeat(a, 1);
 		usleep(50 * 1000);
 	}
 	return 0;

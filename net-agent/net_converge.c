@@ -14,6 +14,7 @@
 
 #include "fsutil.h"
 #include "log.h"
+#include "net_garp.h"
 #include "net_gen.h"
 #include "net_meta.h"
 #include "net_nl.h"
@@ -51,6 +52,7 @@ struct net_conv {
 		pid_t pid;
 		char iface[NET_IFNAME_MAX];
 	} dns[KNS_MAX];
+	struct net_garp_sched garp; /* gratuitous ARP repeats still to send */
 	int n_ids;
 	struct {
 		char name[NET_IFNAME_MAX];
@@ -598,11 +600,48 @@ static void announce(struct net_conv *c, const char *ns, const char *before)
 		if (strstr(before, addr_line(x, line)))
 			continue;
 		net_ip_str(x->a.addr, ip);
-		if (net_priv_garp(c->priv, ns, x->dev, x->a.addr, e, sizeof(e)) < 0)
+		if (net_priv_garp(c->priv, ns, x->dev, x->a.addr, e, sizeof(e)) < 0) {
 			log_warn("converge: gratuitous ARP of %s in %s: %s", ip, ns, e);
-		else
+		} else {
 			log_debug("converge: gratuitous ARP of %s on %s in %s", ip, x->dev, ns);
+			net_garp_sched_add(&c->garp, ns, x->dev, x->a.addr, time_mono_ms());
+		}
 	}
+}
+
+_Static_assert(NET_GARP_NS_MAX >= NET_NS_MAX && NET_GARP_DEV_MAX >= NET_IFNAME_MAX,
+               "a repeat holds any namespace and link name");
+
+/* 1 when the plan still puts addr on dev in ns. */
+static int plan_has_addr(const struct net_conv *c, const struct net_garp_due *d)
+{
+	for (int a = 0; a < c->plan.n_addrs; a++)
+		if (c->plan.addrs[a].a.addr == d->addr && !strcmp(c->plan.addrs[a].ns, d->ns) &&
+		    !strcmp(c->plan.addrs[a].dev, d->dev))
+			return 1;
+	return 0;
+}
+
+int net_conv_garp_repeat(struct net_conv *c, int64_t now_ms)
+{
+	struct net_garp_due due[16];
+	char e[PRIV_ERR_MAX], ip[16];
+	int n, sent = 0;
+	while ((n = net_garp_sched_take(&c->garp, now_ms, due, 16)) > 0)
+		for (int i = 0; i < n; i++) {
+			if (!plan_has_addr(c, &due[i]))
+				continue; /* removed since: not announced again */
+			net_ip_str(due[i].addr, ip);
+			if (net_priv_garp(c->priv, due[i].ns, due[i].dev, due[i].addr, e,
+			                  sizeof(e)) < 0) {
+				log_info("gratuitous ARP repeat of %s in %s: %s", ip, due[i].ns, e);
+			} else {
+				log_debug("gratuitous ARP repeat of %s on %s in %s", ip, due[i].dev,
+				          due[i].ns);
+				sent++;
+			}
+		}
+	return sent;
 }
 
 /* Addresses and routes inside each namespace: the desired lines against the ones

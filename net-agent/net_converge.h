@@ -10,6 +10,7 @@
 #ifndef NUBO_NET_CONVERGE_H
 #define NUBO_NET_CONVERGE_H
 #include <stddef.h>
+#include <stdint.h>
 
 #include "net_model.h"
 #include "priv.h"
@@ -39,5 +40,11 @@ struct net_conv_stats {
  * (converge goes on past a failure and reports the first one). */
 int net_converge(struct net_conv *c, const struct net_model *m, struct net_conv_stats *st,
                  char *err, size_t errlen);
+
+/* Sends the gratuitous ARP repeats due at now_ms (net_garp.h: each address a converge
+ * announced goes out NET_GARP_COUNT times, NET_GARP_INTERVAL_MS apart) of addresses
+ * the plan still holds; a failure is logged. Called from the agent's loop, never
+ * while a converge runs (same lock). Returns how many were sent. */
+int net_conv_garp_repeat(struct net_conv *c, int64_t now_ms);
 
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <ifaddrs.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
 #include <net/if.h>
@@ -52,6 +53,37 @@ size_t net_garp_frame(uint8_t *buf, size_t len, const uint8_t mac[6], uint32_t i
 		memcpy(a + 18, mac, ETH_ALEN_);
 	put32(a + 24, ip); /* target protocol address: the same */
 	return NET_GARP_FRAME_LEN;
+}
+
+int net_garp_owned(const struct ifaddrs *list, const char *dev, uint32_t ip)
+{
+	for (const struct ifaddrs *i = list; i; i = i->ifa_next)
+		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET && i->ifa_name &&
+		    !strcmp(i->ifa_name, dev) &&
+		    ntohl(((const struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr) == ip)
+			return 1;
+	return 0;
+}
+
+/* In the namespace already: dev must hold ip. */
+static int check_owned(const char *dev, uint32_t ip, char *err, size_t errlen)
+{
+	struct ifaddrs *list = NULL;
+	if (getifaddrs(&list) < 0) {
+		int rc = -errno;
+		snprintf(err, errlen, "addresses: %s", strerror(errno));
+		return rc;
+	}
+	int owned = net_garp_owned(list, dev, ip);
+	freeifaddrs(list);
+	if (!owned) {
+		struct in_addr a = {.s_addr = htonl(ip)};
+		char text[INET_ADDRSTRLEN];
+		snprintf(err, errlen, "%s does not hold %s: not announced", dev,
+		         inet_ntop(AF_INET, &a, text, sizeof(text)) ? text : "?");
+		return -EADDRNOTAVAIL;
+	}
+	return 0;
 }
 
 /* In the namespace already: dev's index and MAC, then the two frames. */
@@ -114,7 +146,9 @@ int net_garp_send(const char *ns, const char *dev, uint32_t ip, char *err, size_
 		snprintf(err, errlen, "%s: %s", ns, strerror(errno));
 		goto out;
 	}
-	rc = send_frames(dev, ip, err, errlen);
+	rc = check_owned(dev, ip, err, errlen);
+	if (rc == 0)
+		rc = send_frames(dev, ip, err, errlen);
 	if (setns(self, CLONE_NEWNET) < 0)
 		_exit(1); /* the helper must not go on in the wrong namespace */
 out:
@@ -123,4 +157,69 @@ out:
 	if (self >= 0)
 		close(self);
 	return rc;
+}
+
+/* ---- repeats ---------------------------------------------------------------------------- */
+
+static void sched_remove(struct net_garp_sched *s, int i)
+{
+	s->e[i] = s->e[--s->n];
+}
+
+int net_garp_sched_add(struct net_garp_sched *s, const char *ns, const char *dev, uint32_t addr,
+                       int64_t now_ms)
+{
+	if (strlen(ns) >= NET_GARP_NS_MAX || strlen(dev) >= NET_GARP_DEV_MAX)
+		return -EINVAL;
+	if (NET_GARP_COUNT < 2)
+		return 0;
+	int at = -1;
+	for (int i = 0; i < s->n && at < 0; i++)
+		if (s->e[i].addr == addr && !strcmp(s->e[i].ns, ns) && !strcmp(s->e[i].dev, dev))
+			at = i;
+	if (at < 0 && s->n < NET_GARP_PENDING_MAX)
+		at = s->n++;
+	if (at < 0) { /* full: the one due first makes room */
+		at = 0;
+		for (int i = 1; i < s->n; i++)
+			if (s->e[i].at_ms < s->e[at].at_ms)
+				at = i;
+	}
+	struct net_garp_due *d = &s->e[at];
+	memset(d, 0, sizeof(*d));
+	snprintf(d->ns, sizeof(d->ns), "%s", ns);
+	snprintf(d->dev, sizeof(d->dev), "%s", dev);
+	d->addr = addr;
+	d->at_ms = now_ms + NET_GARP_INTERVAL_MS;
+	d->left = NET_GARP_COUNT - 1;
+	return 0;
+}
+
+int net_garp_sched_take(struct net_garp_sched *s, int64_t now_ms, struct net_garp_due *out, int max)
+{
+	int n = 0;
+	for (int i = 0; i < s->n && n < max;) {
+		struct net_garp_due *d = &s->e[i];
+		if (d->at_ms > now_ms) {
+			i++;
+			continue;
+		}
+		out[n++] = *d;
+		if (--d->left > 0) {
+			d->at_ms = now_ms + NET_GARP_INTERVAL_MS;
+			i++;
+		} else {
+			sched_remove(s, i); /* the last one moved to i: look at it next */
+		}
+	}
+	return n;
+}
+
+int64_t net_garp_sched_next(const struct net_garp_sched *s)
+{
+	int64_t next = -1;
+	for (int i = 0; i < s->n; i++)
+		if (next < 0 || s->e[i].at_ms < next)
+			next = s->e[i].at_ms;
+	return next;
 }

@@ -406,6 +406,7 @@ def test_new_addresses_are_announced_by_gratuitous_arp(env):
     assert wait_neigh(env.out, ROUTER_EXT, mac2) == mac2
     assert wait_neigh(env.out, FIP, mac2) == mac2
     # an address that stays is not announced again: a same-document converge sends none
+    time.sleep(GARP_COUNT + 0.5)  # (once the repeats of the last announcement are over)
     sh("ip", "neigh", "replace", FIP, "lladdr", wrong, "dev", "eth0", "nud", "stale", ns=env.out)
     env.apply(full(env, web_port=8080))
     time.sleep(1)
@@ -427,6 +428,58 @@ def test_new_addresses_are_announced_by_gratuitous_arp(env):
         assert tcp_ok(env.out, FIP, 8080)
     finally:
         l.close()
+
+
+GARP_COUNT = 3  # net_garp.h NET_GARP_COUNT, NET_GARP_INTERVAL_MS 1 s apart
+
+# Prints "<time> <op> <sender MAC> <sender IP> <target IP>" for every ARP frame eth0 of
+# the namespace it runs in receives.
+ARP_SNIFFER = r"""
+import socket, sys, time
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0806))
+s.bind(("eth0", 0))
+while True:
+    f = s.recv(2048)
+    if len(f) >= 42:
+        print("%.3f %d %s %s %s" % (time.time(), f[21], ":".join("%02x" % b for b in f[22:28]),
+              socket.inet_ntoa(f[28:32]), socket.inet_ntoa(f[38:42])), flush=True)
+"""
+
+
+def test_announcements_are_repeated(env):
+    """Like a real router (Neutron's send_arp_for_ha), a new address is announced
+    GARP_COUNT times about a second apart, not once (one frame can be lost), and
+    then no more: the outside counts the gratuitous ARPs of a new floating IP."""
+    env.apply(full(env, web_port=8080, fip=False))
+    time.sleep(GARP_COUNT + 0.5)  # earlier announcements are over
+    out = "/tmp/nubo-garp-%d.txt" % os.getpid()
+    with open(out, "w") as f:
+        p = subprocess.Popen(["ip", "netns", "exec", env.out, sys.executable, "-c", ARP_SNIFFER],
+                             stdout=f, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(0.5)
+        env.apply(full(env, web_port=8080, fip=True))
+        _, _, mac = router_gateway(env)
+
+        def garps():
+            with open(out) as f:
+                rows = [l.split() for l in f if l.strip()]
+            return [(float(r[0]), int(r[1])) for r in rows
+                    if r[2] == mac and r[3] == FIP and r[4] == FIP]
+        end = time.time() + 20
+        while time.time() < end and len(garps()) < 2 * GARP_COUNT:
+            time.sleep(0.2)
+        time.sleep(2.5)  # nothing more comes
+        g = garps()
+    finally:
+        p.kill()
+        p.wait()
+        os.unlink(out)
+    # each time one request and one reply
+    assert sorted(op for _, op in g) == [1] * GARP_COUNT + [2] * GARP_COUNT, (g, env.log()[-1500:])
+    requests = [t for t, op in g if op == 1]
+    gaps = [b - a for a, b in zip(requests, requests[1:])]
+    assert all(0.8 <= d <= 5 for d in gaps), gaps  # spread out, not a burst
 
 
 def test_vxlan_flood_entries_follow_peers(env):
