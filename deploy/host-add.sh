@@ -236,6 +236,8 @@ host_conf() { # host_conf NAME HOSTROOT: the host's nubo.conf, made from the con
 	nubo_conf_set "$f" net external_bridge "${pre}ex"
 	nubo_conf_set "$f" net curve_client_public "$(host_get "$name" CURVE_NET_PUBLIC)"
 	nubo_conf_set "$f" net curve_client_secret "$(host_get "$name" CURVE_NET_SECRET)"
+	# a changed configuration restarts the host's daemons (their QEMUs live on)
+	cmp -s "$f" "$hr/etc/nubo/nubo.conf" || HOST_VERB=restart
 	mv -f "$f" "$hr/etc/nubo/nubo.conf"
 }
 
@@ -270,6 +272,7 @@ host_add() {
 		) >"$hr/etc/nubo/host.env.tmp"
 		mv -f "$hr/etc/nubo/host.env.tmp" "$hr/etc/nubo/host.env"
 	fi
+	HOST_VERB=start
 	host_conf "$name" "$hr" "$idx"
 
 	# the namespace and its management link
@@ -296,7 +299,7 @@ host_add() {
 			nubo_die "$d -n rejects $hr/etc/nubo/nubo.conf"
 		fi
 	done
-	"$HERE/nubo-ctl" --root "$hr" start nubo-compute nubo-net 9>&-
+	"$HERE/nubo-ctl" --root "$hr" "$HOST_VERB" nubo-compute nubo-net 9>&-
 	nubo_log "host $name: namespace $ns, address $NUBO_MGMT_NET.$idx, zone $AZ, root $hr"
 }
 
