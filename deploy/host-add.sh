@@ -237,7 +237,7 @@ host_conf() { # host_conf NAME HOSTROOT: the host's nubo.conf, made from the con
 	nubo_conf_set "$f" net curve_client_public "$(host_get "$name" CURVE_NET_PUBLIC)"
 	nubo_conf_set "$f" net curve_client_secret "$(host_get "$name" CURVE_NET_SECRET)"
 	# a changed configuration restarts the host's daemons (their QEMUs live on)
-	cmp -s "$f" "$hr/etc/nubo/nubo.conf" || HOST_VERB=restart
+	[ ! -f "$hr/etc/nubo/nubo.conf" ] || cmp -s "$f" "$hr/etc/nubo/nubo.conf" || HOST_VERB=restart
 	mv -f "$f" "$hr/etc/nubo/nubo.conf"
 }
 
