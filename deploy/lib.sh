@@ -253,6 +253,8 @@ nubo_daemon_cmd() {
 	local u=${NUBO_DAEMON_USER[$1]:-}
 	[ -n "$u" ] || nubo_die "unknown daemon $1"
 	NUBO_CMD=("$NUBO_BIN/$1" -c "$NUBO_CONF")
+	# a host of deploy/host-add.sh: its daemons run in its network namespace
+	[ ! -s "$NUBO_ETC/netns" ] || NUBO_CMD=(ip netns exec "$(cat "$NUBO_ETC/netns")" "${NUBO_CMD[@]}")
 	[ "$u" = root ] && return 0
 	NUBO_CMD=(setpriv --reuid="$u" --regid="$u" --init-groups --reset-env --no-new-privs
 		--inh-caps=-all --bounding-set=-all -- "${NUBO_CMD[@]}")
@@ -289,4 +291,44 @@ nubo_unit_postgresql() {
 	sed -e "s|@PGBIN@|$(nubo_pgbin)|g" -e "s|@PGDATA@|$NUBO_PGDATA|g" \
 		-e "s|@LOGDIR@|$NUBO_LOGDIR|g" -e "s|@PGSOCK@|$NUBO_PGSOCK|g" \
 		-e "s|@USER@|$NUBO_USER|g" "$NUBO_REPO/deploy/systemd/nubo-postgresql.service.in"
+}
+
+# nubo_conf_set FILE SECTION KEY VALUE: sets KEY in [SECTION] of the ini file FILE (the
+# line replaced where it is, else added at the end of the section, else a new section
+# at the end), by a rename; owner and mode kept. deploy/host-add.sh uses it.
+nubo_conf_set() {
+	local f=$1 tmp
+	tmp=$(mktemp "$f.XXXXXX")
+	awk -v sec="$2" -v key="$3" -v val="$4" '
+		function put() { if (!done) { print key " = " val; done = 1 } }
+		/^[ \t]*\[[^]]+\][ \t]*$/ {
+			if (in_sec) put()
+			s = $0; gsub(/[][ \t]/, "", s); in_sec = (s == sec); seen = seen || in_sec
+			print; next
+		}
+		in_sec && /^[ \t]*[^#; \t][^=]*=/ {
+			k = substr($0, 1, index($0, "=") - 1); gsub(/^[ \t]+|[ \t]+$/, "", k)
+			if (k == key) { if (!done) print key " = " val; done = 1; next }
+		}
+		{ print }
+		END {
+			if (in_sec) put()
+			if (!seen) { print ""; print "[" sec "]"; put() }
+		}' "$f" >"$tmp"
+	chown --reference="$f" "$tmp"
+	chmod --reference="$f" "$tmp"
+	mv -f "$tmp" "$f"
+}
+
+# The hosts deploy/host-add.sh made on this root, one directory each:
+# NUBO_VARLIB/hosts/NAME is the host's own root (etc/nubo/nubo.conf, run/nubo,
+# var/log/nubo, var/lib/nubo/{compute,net}); its etc/nubo/netns names the network
+# namespace its daemons run in.
+nubo_hosts() {
+	local d
+	for d in "$NUBO_VARLIB"/hosts/*/etc/nubo/netns; do
+		[ -f "$d" ] || continue
+		d=${d%/etc/nubo/netns}
+		echo "${d##*/}"
+	done
 }

@@ -304,6 +304,7 @@ bus	curve_allowed_clients	${host:-node1}=$NUBO_CURVE_CLIENT_PUBLIC,${host:-node1
 compute	host	${host:-node1}
 compute	state_dir	$NUBO_STATE_DIR
 net	prefix	$NUBO_NET_PREFIX
+network	l3_host	${host:-node1}
 net	state_dir	$NUBO_VARLIB/net
 net	external_bridge	$NUBO_EXT_BRIDGE
 net	tunnel_ip	${NUBO_TUNNEL_IP:-127.0.0.1}
@@ -376,6 +377,8 @@ fi
 step "configuration ($NUBO_CONF)"
 mkdir -p "$NUBO_STATE_DIR"
 write_conf
+# the hosts of deploy/host-add.sh (their keys, the bus and API beyond loopback)
+[ -z "$(nubo_hosts)" ] || "$HERE/host-add.sh" --root "$NUBO_ROOT" --reconfigure
 # what deploy/daemons says each daemon needs, owned by the user it runs as (also on
 # an install from before the daemons ran as nubo: chown -R is idempotent)
 install -d -m 0750 "$NUBO_IMAGE_DIR"

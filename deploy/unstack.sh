@@ -30,6 +30,9 @@ done
 nubo_set_root "$ROOT"
 rc=0
 
+# 0. the hosts deploy/host-add.sh made: their daemons, QEMUs, namespaces
+"$HERE/host-add.sh" --root "$NUBO_ROOT" --remove-all || rc=1
+
 # 1. the daemons, in stop order (the agents first, so nothing restarts what we stop next)
 mapfile -t daemons < <(nubo_daemons_reversed)
 if nubo_use_units; then

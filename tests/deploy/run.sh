@@ -208,5 +208,19 @@ kill "$own"
 sleep 0.3
 check "a dead QEMU is not listed" test -z "$(nubo_qemu_pids "$id1")"
 
+# nubo_conf_set (deploy/host-add.sh writes nubo.conf with it): replace in place, add
+# to a section, add a section; other sections' same key and comments untouched
+cf=$T/set.conf
+printf '[a]\n# k = comment\nk = 1\nj = 2\n\n[b]\nk = 3\n' >"$cf"
+chmod 0640 "$cf"
+nubo_conf_set "$cf" a k 'v=1,w'
+nubo_conf_set "$cf" b new x
+nubo_conf_set "$cf" c k y
+check "nubo_conf_set replaces, appends to a section, adds a section" test "$(cat "$cf")" = \
+	"$(printf '[a]\n# k = comment\nk = v=1,w\nj = 2\n\n[b]\nk = 3\nnew = x\n\n[c]\nk = y')"
+check "nubo_conf_set keeps the file's mode" test "$(stat -c %a "$cf")" = 640
+NUBO_CONF=$cf
+check "nubo_conf_get reads what nubo_conf_set wrote" test "$(nubo_conf_get a k)" = 'v=1,w'
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -52,6 +52,12 @@ throwaway_teardown() {
 	mkdir -p "$THROWAWAY_LOGS"
 	rm -f "$THROWAWAY_LOGS"/*.log
 	cp "$T"/var/log/nubo/*.log "$THROWAWAY_LOGS/" 2>/dev/null
+	# the logs of deploy/host-add.sh's hosts, as HOST-DAEMON.log
+	for f in "$T"/var/lib/nubo/hosts/*/var/log/nubo/*.log; do
+		[ -f "$f" ] || continue
+		h=${f%/var/log/nubo/*}
+		cp "$f" "$THROWAWAY_LOGS/${h##*/}-${f##*/}"
+	done
 	if [ "${NUBO_E2E_KEEP:-}" = 1 ]; then
 		echo "$NUBO_PROG: keeping the stack under $T (deploy/unstack.sh --root $T --purge removes it)"
 	else
