@@ -1,0 +1,17 @@
+-- Volume backups (Cinder's backups, issue 9): chunked copies of a volume kept as objects
+-- in the owner's Swift account; an incremental one names its parent, whose chunks it
+-- reuses (so a parent with a child is not deleted). restore_volume_id is the volume a
+-- restore in progress writes.
+CREATE TABLE volume_backups (
+  id text PRIMARY KEY, project_id text NOT NULL, user_id text NOT NULL,
+  volume_id text NOT NULL, snapshot_id text, name text, description text,
+  status text NOT NULL DEFAULT 'creating', fail_reason text,
+  size_gb int NOT NULL, object_count int NOT NULL DEFAULT 0,
+  container text NOT NULL, is_incremental boolean NOT NULL DEFAULT false,
+  parent_id text REFERENCES volume_backups(id), host text,
+  availability_zone text NOT NULL DEFAULT 'nova', restore_volume_id text,
+  data_timestamp timestamptz NOT NULL DEFAULT now(),
+  created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz);
+CREATE INDEX volume_backups_project ON volume_backups (project_id, created_at DESC, id DESC);
+CREATE INDEX volume_backups_volume ON volume_backups (volume_id, created_at DESC);
+CREATE INDEX volume_backups_parent ON volume_backups (parent_id);
