@@ -232,13 +232,14 @@ struct msg_snapshot {
  * project>"), container container, under "<backup id>/"; token is a Keystone token of
  * the backup's owner scoped to its project, minted for this task by nubo-api. */
 struct msg_backup {
-	char volume_id[UUID_STR_LEN]; /* create: the volume read; restore: the volume written */
-	char parent_id[UUID_STR_LEN]; /* create: the incremental's parent ("" = full) */
-	char container[MSG_HOST_MAX]; /* [A-Za-z0-9_.-] */
-	int size_gb;                  /* restore: the target volume's size */
-	int force;                    /* create: the volume is in use (read shared) */
-	char *swift_url;              /* owned */
-	char *token;                  /* owned; a secret */
+	char volume_id[UUID_STR_LEN];   /* create: the volume read; restore: the volume written */
+	char parent_id[UUID_STR_LEN];   /* create: the incremental's parent ("" = full) */
+	char snapshot_id[UUID_STR_LEN]; /* create: read this snapshot of the volume instead */
+	char container[MSG_HOST_MAX];   /* [A-Za-z0-9_.-] */
+	int size_gb;                    /* restore: the target volume's size */
+	int force;                      /* create: the volume is in use (read shared) */
+	char *swift_url;                /* owned */
+	char *token;                    /* owned; a secret */
 };
 
 struct msg_task {

@@ -17,6 +17,7 @@
 struct brow {
 	char status[32];
 	char volume_id[UUID_STR_LEN], parent_id[UUID_STR_LEN], restore_id[UUID_STR_LEN];
+	char snapshot_id[UUID_STR_LEN];
 	char container[MSG_HOST_MAX];
 	char vol_host[MSG_HOST_MAX];     /* the backed-up volume's storage host */
 	char restore_host[MSG_HOST_MAX]; /* the restore target's ("" unplaced) */
@@ -28,14 +29,15 @@ static int brow_load(struct sched *s, PGconn *c, const struct task *t, struct br
 {
 	char err[512];
 	memset(b, 0, sizeof(*b));
-	PGresult *r = DBQ(c, err, sizeof err,
-	                  "SELECT b.status, b.volume_id, coalesce(b.parent_id, ''),"
-	                  " coalesce(b.restore_volume_id, ''), b.container, coalesce(v.host, ''),"
-	                  " coalesce(rv.host, ''), coalesce(rv.size_gb, 0)"
-	                  " FROM volume_backups b LEFT JOIN volumes v ON v.id = b.volume_id"
-	                  " LEFT JOIN volumes rv ON rv.id = b.restore_volume_id"
-	                  " WHERE b.id = $1 FOR UPDATE OF b",
-	                  t->resource_id);
+	PGresult *r =
+	    DBQ(c, err, sizeof err,
+	        "SELECT b.status, b.volume_id, coalesce(b.parent_id, ''),"
+	        " coalesce(b.restore_volume_id, ''), b.container, coalesce(v.host, ''),"
+	        " coalesce(rv.host, ''), coalesce(rv.size_gb, 0), coalesce(b.snapshot_id, '')"
+	        " FROM volume_backups b LEFT JOIN volumes v ON v.id = b.volume_id"
+	        " LEFT JOIN volumes rv ON rv.id = b.restore_volume_id"
+	        " WHERE b.id = $1 FOR UPDATE OF b",
+	        t->resource_id);
 	if (!r) {
 		sched_db_error(s, c, "backup tasks: load", err);
 		return -EIO;
@@ -50,6 +52,7 @@ static int brow_load(struct sched *s, PGconn *c, const struct task *t, struct br
 		snprintf(b->vol_host, sizeof(b->vol_host), "%s", db_val(r, 0, 5));
 		snprintf(b->restore_host, sizeof(b->restore_host), "%s", db_val(r, 0, 6));
 		b->restore_size_gb = (int)db_long(r, 0, 7, 0);
+		snprintf(b->snapshot_id, sizeof(b->snapshot_id), "%s", db_val(r, 0, 8));
 	}
 	PQclear(r);
 	return n == 1;
@@ -158,6 +161,8 @@ static int brow_payload(struct sched *s, PGconn *c, const struct task *t, const 
 	snprintf(p->volume_id, sizeof(p->volume_id), "%s",
 	         is(t, TASK_RESTORE) ? b->restore_id : b->volume_id);
 	snprintf(p->parent_id, sizeof(p->parent_id), "%s", b->parent_id);
+	if (is(t, TASK_CREATE))
+		snprintf(p->snapshot_id, sizeof(p->snapshot_id), "%s", b->snapshot_id);
 	snprintf(p->container, sizeof(p->container), "%s", b->container);
 	p->size_gb = b->restore_size_gb;
 	return rc;

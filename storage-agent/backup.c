@@ -200,7 +200,8 @@ int backup_create(const struct pool *p, const char *id, const struct msg_backup 
 	const char *argv[BACKUP_ARGV_MAX];
 	char out[1024] = "", name[UUID_STR_LEN + 16];
 	struct store s;
-	char *src = pool_path(p, POOL_VOLUME, b->volume_id);
+	char *src = b->snapshot_id[0] ? pool_path(p, POOL_SNAPSHOT, b->snapshot_id)
+	                              : pool_path(p, POOL_VOLUME, b->volume_id);
 	char *raw = xasprintf("%s/tmp/backup-%s.raw", p->dir, id);
 	char *chunk = xasprintf("%s/tmp/backup-%s.chunk", p->dir, id);
 	char *man = xasprintf("%s/tmp/backup-%s.manifest", p->dir, id);
@@ -211,7 +212,9 @@ int backup_create(const struct pool *p, const char *id, const struct msg_backup 
 	*count = 0;
 	store_init(&s, b);
 	if (!fs_exists(src)) {
-		snprintf(err, errlen, "volume %s is not in this pool", b->volume_id);
+		snprintf(err, errlen, "%s %s is not in this pool",
+		         b->snapshot_id[0] ? "snapshot" : "volume",
+		         b->snapshot_id[0] ? b->snapshot_id : b->volume_id);
 		rc = -ENOENT;
 		goto out;
 	}

@@ -24,9 +24,9 @@
 int backup_read_argv(const char *src, const char *dst, int shared,
                      const char *argv[BACKUP_ARGV_MAX]);
 
-/* Creates backup id of b->volume_id (incremental over b->parent_id when set). On success
- * *count is the number of objects the backup wrote (its chunks and manifest). 0, or a
- * negative errno with err. Repeating it rewrites the same objects. */
+/* Creates backup id of b->volume_id (of its snapshot b->snapshot_id when set; incremental over
+ * b->parent_id when set). On success *count is the number of objects the backup wrote (its chunks
+ * and manifest). 0, or a negative errno with err. Repeating it rewrites the same objects. */
 int backup_create(const struct pool *p, const char *id, const struct msg_backup *b, int *count,
                   char *err, size_t errlen);
 /* Writes backup id into volume b->volume_id of the pool (grown to b->size_gb), replacing

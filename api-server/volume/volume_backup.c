@@ -401,8 +401,11 @@ static void backup_create(struct req *r, struct resp *w)
 	snprintf(sz, sizeof(sz), "%ld", size);
 	if (DBX(r->ctx->db, err, sizeof err,
 	        "INSERT INTO volume_backups (id, project_id, user_id, volume_id, snapshot_id,"
-	        " name, description, size_gb, container, is_incremental, parent_id)"
-	        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8::int, $9, $10::boolean, $11)",
+	        " name, description, size_gb, container, is_incremental, parent_id,"
+	        " volume_metadata, bootable, image_meta) SELECT $1, $2, $3, $4, $5, $6, $7,"
+	        " $8::int, $9, $10::boolean, $11, v.metadata, v.bootable, CASE WHEN v.image_meta"
+	        " IS NULL AND v.image_id IS NOT NULL THEN jsonb_build_object('image_id',"
+	        " v.image_id) ELSE v.image_meta END FROM volumes v WHERE v.id = $4",
 	        id, r->ctx->auth.project_id, r->ctx->auth.user_id, c.volume_id, c.snapshot_id,
 	        c.name, c.description, sz, container, parent[0] ? "true" : "false",
 	        parent[0] ? parent : NULL) != 1) {
@@ -591,9 +594,13 @@ static void backup_restore(struct req *r, struct resp *w)
 		snprintf(vid, sizeof(vid), "%s", q.volume_id);
 		snprintf(vname, sizeof(vname), "%s", db_val(vol, 0, 2));
 		if (DBX(r->ctx->db, err, sizeof err,
-		        "UPDATE volumes SET status = 'restoring-backup', updated_at = now() WHERE"
-		        " id = $1",
-		        vid) != 1) {
+		        "UPDATE volumes v SET status = 'restoring-backup', metadata = v.metadata ||"
+		        " b.volume_metadata, bootable = b.bootable, image_meta = "
+		        "coalesce(b.image_meta,"
+		        " v.image_meta), updated_at = now() FROM volume_backups b WHERE v.id = $1 "
+		        "AND"
+		        " b.id = $2",
+		        vid, r->params[1]) != 1) {
 			resp_db_error(r, w, err);
 			goto out;
 		}
