@@ -159,6 +159,7 @@ static const struct field backup_fields[] = {
     {"volume_id", F_UUID, U(task, p.backup.volume_id), 0, 1, 0, NULL},
     {"parent_id", F_UUID, U(task, p.backup.parent_id), 0, 0, 0, NULL},
     {"snapshot_id", F_UUID, U(task, p.backup.snapshot_id), 0, 0, 0, NULL},
+    {"data_id", F_UUID, U(task, p.backup.data_id), 0, 0, 0, NULL},
     {"container", F_WORD, U(task, p.backup.container), FIXED(task, p.backup.container), 1, 0, NULL},
     {"size_gb", F_INT, U(task, p.backup.size_gb), 1 << 20, 0, 0, NULL},
     {"force", F_BOOL, U(task, p.backup.force), 1, 0, 0, NULL},

@@ -235,11 +235,12 @@ struct msg_backup {
 	char volume_id[UUID_STR_LEN];   /* create: the volume read; restore: the volume written */
 	char parent_id[UUID_STR_LEN];   /* create: the incremental's parent ("" = full) */
 	char snapshot_id[UUID_STR_LEN]; /* create: read this snapshot of the volume instead */
-	char container[MSG_HOST_MAX];   /* [A-Za-z0-9_.-] */
-	int size_gb;                    /* restore: the target volume's size */
-	int force;                      /* create: the volume is in use (read shared) */
-	char *swift_url;                /* owned */
-	char *token;                    /* owned; a secret */
+	char data_id[UUID_STR_LEN];   /* restore, delete: the objects are this backup's ("": own) */
+	char container[MSG_HOST_MAX]; /* [A-Za-z0-9_.-] */
+	int size_gb;                  /* restore: the target volume's size */
+	int force;                    /* create: the volume is in use (read shared) */
+	char *swift_url;              /* owned */
+	char *token;                  /* owned; a secret */
 };
 
 struct msg_task {

@@ -18,6 +18,7 @@ struct brow {
 	char status[32];
 	char volume_id[UUID_STR_LEN], parent_id[UUID_STR_LEN], restore_id[UUID_STR_LEN];
 	char snapshot_id[UUID_STR_LEN];
+	char data_id[UUID_STR_LEN]; /* an imported record's objects ("": its own) */
 	char container[MSG_HOST_MAX];
 	char vol_host[MSG_HOST_MAX];     /* the backed-up volume's storage host */
 	char restore_host[MSG_HOST_MAX]; /* the restore target's ("" unplaced) */
@@ -33,7 +34,8 @@ static int brow_load(struct sched *s, PGconn *c, const struct task *t, struct br
 	    DBQ(c, err, sizeof err,
 	        "SELECT b.status, b.volume_id, coalesce(b.parent_id, ''),"
 	        " coalesce(b.restore_volume_id, ''), b.container, coalesce(v.host, ''),"
-	        " coalesce(rv.host, ''), coalesce(rv.size_gb, 0), coalesce(b.snapshot_id, '')"
+	        " coalesce(rv.host, ''), coalesce(rv.size_gb, 0), coalesce(b.snapshot_id, ''),"
+	        " coalesce(b.data_id, '')"
 	        " FROM volume_backups b LEFT JOIN volumes v ON v.id = b.volume_id"
 	        " LEFT JOIN volumes rv ON rv.id = b.restore_volume_id"
 	        " WHERE b.id = $1 FOR UPDATE OF b",
@@ -53,6 +55,7 @@ static int brow_load(struct sched *s, PGconn *c, const struct task *t, struct br
 		snprintf(b->restore_host, sizeof(b->restore_host), "%s", db_val(r, 0, 6));
 		b->restore_size_gb = (int)db_long(r, 0, 7, 0);
 		snprintf(b->snapshot_id, sizeof(b->snapshot_id), "%s", db_val(r, 0, 8));
+		snprintf(b->data_id, sizeof(b->data_id), "%s", db_val(r, 0, 9));
 	}
 	PQclear(r);
 	return n == 1;
@@ -163,6 +166,8 @@ static int brow_payload(struct sched *s, PGconn *c, const struct task *t, const 
 	snprintf(p->parent_id, sizeof(p->parent_id), "%s", b->parent_id);
 	if (is(t, TASK_CREATE))
 		snprintf(p->snapshot_id, sizeof(p->snapshot_id), "%s", b->snapshot_id);
+	else
+		snprintf(p->data_id, sizeof(p->data_id), "%s", b->data_id);
 	snprintf(p->container, sizeof(p->container), "%s", b->container);
 	p->size_gb = b->restore_size_gb;
 	return rc;

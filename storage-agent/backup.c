@@ -336,7 +336,7 @@ int backup_restore(const struct pool *p, const char *id, const struct msg_backup
 	int fd = -1, rc = -EIO;
 	size_t i;
 	store_init(&s, b);
-	if (!(m = manifest_get(&s, id, man, err, errlen)))
+	if (!(m = manifest_get(&s, b->data_id[0] ? b->data_id : id, man, err, errlen)))
 		goto out;
 	long long size = json_integer_value(json_object_get(m, "size"));
 	long long csize = json_integer_value(json_object_get(m, "chunk_size"));
@@ -421,6 +421,8 @@ int backup_delete(const struct pool *p, const char *id, const struct msg_backup 
 	char why[256] = "", marker[UUID_STR_LEN + 16] = "";
 	int rc = 0;
 	store_init(&s, b);
+	if (b->data_id[0])
+		id = b->data_id; /* an imported record that is the last to name them */
 	for (int page = 0; page < BACKUP_LIST_PAGES; page++) {
 		struct http_json_answer a;
 		char *base = store_url(&s, NULL);

@@ -29,11 +29,13 @@ int backup_read_argv(const char *src, const char *dst, int shared,
  * and manifest). 0, or a negative errno with err. Repeating it rewrites the same objects. */
 int backup_create(const struct pool *p, const char *id, const struct msg_backup *b, int *count,
                   char *err, size_t errlen);
-/* Writes backup id into volume b->volume_id of the pool (grown to b->size_gb), replacing
- * its file. 0, or a negative errno with err (the volume's file is then unchanged). */
+/* Writes backup id (its objects: b->data_id's when set) into volume b->volume_id of the pool (grown
+ * to b->size_gb), replacing its file. 0, or a negative errno with err (the volume's file is then
+ * unchanged). */
 int backup_restore(const struct pool *p, const char *id, const struct msg_backup *b, char *err,
                    size_t errlen);
-/* Removes backup id's own objects (none left is success). 0 or a negative errno. */
+/* Removes backup id's own objects (b->data_id's for an imported record; none left is
+ * success). 0 or a negative errno. */
 int backup_delete(const struct pool *p, const char *id, const struct msg_backup *b, char *err,
                   size_t errlen);
 

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "identity/token.h"
 #include "log.h"
 #include "outbox.h"
@@ -70,7 +72,13 @@ enum {
 	B_UPDATED,
 	B_AZ,
 	B_PROJECT,
-	B_USER
+	B_USER,
+	B_DATA_ID,      /* the backup id its objects are kept under */
+	B_DATA_PROJECT, /* the project whose Swift account holds them */
+	B_DATA_SHARED,  /* another record names the same objects (an import) */
+	B_PARENT,
+	B_VOL_META,
+	B_BOOTABLE
 };
 
 static json_t *backup_links(struct req *r, const char *id)
@@ -106,7 +114,6 @@ static json_t *backup_view(struct req *r, const PGresult *res, int i, int detail
 	json_object_set_new(b, "availability_zone", json_string(db_val(res, i, B_AZ)));
 	json_object_set_new(b, "user_id", json_string(db_val(res, i, B_USER)));
 	json_object_set_new(b, "metadata", json_object());
-	json_object_set_new(b, "encryption_key_id", json_null());
 	if (policy_is_admin(&r->ctx->auth))
 		json_object_set_new(b, "os-backup-project-attr:project_id",
 		                    json_string(db_val(res, i, B_PROJECT)));
@@ -190,9 +197,10 @@ static void backup_show(struct req *r, struct resp *w)
 }
 
 /* The payload of a task on the caller's backups: a token of the caller minted for it and
- * the project's Swift account URL (force: the volume is read while in use). Owned text,
+ * the Swift account URL of project account (force: the volume is read while in use;
+ * only an admin's token opens another project's account). Owned text,
  * or NULL with the answer given (503: no object store configured; database error). */
-static char *backup_task_payload(struct req *r, struct resp *w, int force)
+static char *backup_task_payload(struct req *r, struct resp *w, int force, const char *account)
 {
 	const char *base = conf_get(r->ctx->api->conf, "objstore", "internal_url",
 	                            conf_get(r->ctx->api->conf, "objstore", "public_url", ""));
@@ -219,7 +227,7 @@ static char *backup_task_payload(struct req *r, struct resp *w, int force)
 		resp_db_error(r, w, "token insert failed");
 		return NULL;
 	}
-	char *url = xasprintf("%.*s/v1/AUTH_%s", (int)blen, base, a->project_id);
+	char *url = xasprintf("%.*s/v1/AUTH_%s", (int)blen, base, account);
 	json_t *p = json_pack("{s:s,s:s,s:b}", "token", token, "swift_url", url, "force", force);
 	char *text = json_dumps(p, JSON_COMPACT);
 	json_decref(p);
@@ -394,7 +402,7 @@ static void backup_create(struct req *r, struct resp *w)
 	}
 	if (backup_quota_reserve(r, w, size) < 0)
 		goto out;
-	char *payload = backup_task_payload(r, w, in_use);
+	char *payload = backup_task_payload(r, w, in_use, r->ctx->auth.project_id);
 	if (!payload)
 		goto out;
 	uuid_generate_str(id);
@@ -500,13 +508,26 @@ static void backup_delete_common(struct req *r, struct resp *w, int force)
 		resp_error(r, w, 400, "Invalid backup: Incremental backups exist for this backup.");
 		goto fail;
 	}
+	if (db_val(res, 0, B_DATA_SHARED)[0] == 't') { /* the other record keeps the objects */
+		if (DBX(r->ctx->db, err, sizeof err, "DELETE FROM volume_backups WHERE id = $1",
+		        r->params[1]) != 1) {
+			resp_db_error(r, w, err);
+			goto fail;
+		}
+		PQclear(res);
+		if (db_commit(r->ctx->db) == 0)
+			resp_empty(w, 202);
+		else
+			resp_db_error(r, w, "commit failed");
+		return;
+	}
 	if (DBX(r->ctx->db, err, sizeof err,
 	        "UPDATE volume_backups SET status = 'deleting', updated_at = now() WHERE id = $1",
 	        r->params[1]) != 1) {
 		resp_db_error(r, w, err);
 		goto fail;
 	}
-	char *payload = backup_task_payload(r, w, 0);
+	char *payload = backup_task_payload(r, w, 0, db_val(res, 0, B_DATA_PROJECT));
 	if (!payload || backup_task(r, w, r->params[1], TASK_DELETE, payload, NULL) < 0)
 		goto fail;
 	PQclear(res);
@@ -631,7 +652,7 @@ static void backup_restore(struct req *r, struct resp *w)
 		resp_db_error(r, w, err);
 		goto out;
 	}
-	char *payload = backup_task_payload(r, w, 0);
+	char *payload = backup_task_payload(r, w, 0, db_val(res, 0, B_DATA_PROJECT));
 	if (!payload || backup_task(r, w, r->params[1], TASK_RESTORE, payload, NULL) < 0)
 		goto out;
 	if (db_commit(r->ctx->db) < 0) {
@@ -651,6 +672,153 @@ out:
 	if (began)
 		db_rollback(r->ctx->db);
 	jparse_release(f_restore, JCOUNT(f_restore), &q);
+}
+
+/* ---- export_record / import_record (admins) ---- */
+
+#define BACKUP_SERVICE "cinder.backup.drivers.swift" /* what it is: Swift's API */
+
+/* GET backups/{id}/export_record: the record as base64 JSON, for import_record. */
+static void backup_export(struct req *r, struct resp *w)
+{
+	if (volume_project_check(r, w) < 0)
+		return;
+	if (!policy_is_admin(&r->ctx->auth)) {
+		resp_error(r, w, 403, "Policy doesn't allow backup:export-import to be performed.");
+		return;
+	}
+	PGresult *res = backup_find(r, w, 0);
+	if (!res)
+		return;
+	if (strcmp(db_val(res, 0, B_STATUS), "available")) {
+		resp_error(r, w, 400, "Invalid backup: Backup status must be available and not %s.",
+		           db_val(res, 0, B_STATUS));
+		PQclear(res);
+		return;
+	}
+	json_t *meta = json_loads(db_val(res, 0, B_VOL_META), 0, NULL);
+	json_t *rec = json_pack(
+	    "{s:s,s:s,s:s,s:s,s:o,s:o,s:I,s:s,s:s,s:s,s:o,s:b}", "id", db_val(res, 0, B_ID),
+	    "volume_id", db_val(res, 0, B_VOLUME), "project_id", db_val(res, 0, B_DATA_PROJECT),
+	    "data_id", db_val(res, 0, B_DATA_ID), "name",
+	    wire_string_or_null(db_val(res, 0, B_NAME)), "description",
+	    wire_string_or_null(db_val(res, 0, B_DESC)), "size",
+	    (json_int_t)db_long(res, 0, B_SIZE, 0), "container", db_val(res, 0, B_CONTAINER),
+	    "parent_id", db_val(res, 0, B_PARENT), "availability_zone", db_val(res, 0, B_AZ),
+	    "volume_metadata", meta ? meta : json_object(), "bootable",
+	    db_val(res, 0, B_BOOTABLE)[0] == 't');
+	PQclear(res);
+	char *text = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(rec);
+	size_t n = strlen(text);
+	size_t blen = sodium_base64_encoded_len(n, sodium_base64_VARIANT_ORIGINAL);
+	char *b64 = xmalloc(blen);
+	sodium_bin2base64(b64, blen, (const unsigned char *)text, n,
+	                  sodium_base64_VARIANT_ORIGINAL);
+	free(text);
+	resp_json(w, 200,
+	          json_pack("{s:{s:s,s:s}}", "backup-record", "backup_service", BACKUP_SERVICE,
+	                    "backup_url", b64));
+	free(b64);
+}
+
+struct bk_record {
+	char *service, *url;
+};
+
+static const struct jfield f_record[] = {
+    {"backup_service", J_STR, JF(struct bk_record, service), 0, 255, 1, 0},
+    {"backup_url", J_STR, JF(struct bk_record, url), 0, 65536, 1, 0},
+};
+
+/* The fields of an exported record, checked. */
+struct bk_import {
+	char *id, *volume_id, *project_id, *data_id, *name, *description, *container, *parent_id,
+	    *az;
+	long size;
+	int bootable;
+	json_t *meta;
+};
+
+/* POST backups/import_record: a record export_record made becomes a backup of the
+ * caller's project (available at once: its objects are where the record says); its id
+ * must be new. */
+static void backup_import(struct req *r, struct resp *w)
+{
+	struct bk_record q = {0};
+	char err[512];
+	unsigned char *raw = NULL;
+	size_t rawlen = 0;
+	json_t *rec = NULL;
+	if (volume_project_check(r, w) < 0)
+		return;
+	if (!policy_is_admin(&r->ctx->auth)) {
+		resp_error(r, w, 403, "Policy doesn't allow backup:backup-import to be performed.");
+		return;
+	}
+	if (wire_parse_wrapped(r, w, "backup-record", f_record, JCOUNT(f_record), &q) < 0)
+		return;
+	if (strcmp(q.service, BACKUP_SERVICE)) {
+		resp_error(r, w, 400, "Invalid input received: backup service %.64s is not %s.",
+		           q.service, BACKUP_SERVICE);
+		goto out;
+	}
+	if (base64_decode(q.url, "\n", 1, &raw, &rawlen) < 0 ||
+	    !(rec = json_loadb((const char *)raw, rawlen, 0, NULL))) {
+		resp_error(r, w, 400, "Invalid input received: Can't parse backup record.");
+		goto out;
+	}
+	struct bk_import b = {
+	    (char *)json_string_value(json_object_get(rec, "id")),
+	    (char *)json_string_value(json_object_get(rec, "volume_id")),
+	    (char *)json_string_value(json_object_get(rec, "project_id")),
+	    (char *)json_string_value(json_object_get(rec, "data_id")),
+	    (char *)json_string_value(json_object_get(rec, "name")),
+	    (char *)json_string_value(json_object_get(rec, "description")),
+	    (char *)json_string_value(json_object_get(rec, "container")),
+	    (char *)json_string_value(json_object_get(rec, "parent_id")),
+	    (char *)json_string_value(json_object_get(rec, "availability_zone")),
+	    (long)json_integer_value(json_object_get(rec, "size")),
+	    json_is_true(json_object_get(rec, "bootable")),
+	    json_object_get(rec, "volume_metadata"),
+	};
+	if (!b.id || !uuid_is_valid(b.id) || !b.volume_id || !uuid_is_valid(b.volume_id) ||
+	    !b.project_id || strlen(b.project_id) > 64 || !b.data_id || !uuid_is_valid(b.data_id) ||
+	    !b.container || !container_ok(b.container) || b.size < 1 || b.size > 1 << 20 ||
+	    (b.name && strlen(b.name) > 255) || (b.description && strlen(b.description) > 255) ||
+	    !json_is_object(b.meta)) {
+		resp_error(r, w, 400, "Invalid input received: Can't parse backup record.");
+		goto out;
+	}
+	char sz[24], *meta = json_dumps(b.meta, JSON_COMPACT);
+	snprintf(sz, sizeof(sz), "%ld", b.size);
+	int n = DBX(r->ctx->db, err, sizeof err,
+	            "INSERT INTO volume_backups (id, project_id, user_id, volume_id, name,"
+	            " description, status, size_gb, container, is_incremental, parent_id,"
+	            " volume_metadata, bootable, data_id, data_project, object_count)"
+	            " SELECT $1, $2, $3, $4, $5, $6, 'available', $7::int, $8, p.id IS NOT NULL,"
+	            " p.id, $9::jsonb, $10::boolean, $11, $12, 0 FROM (SELECT 1) one"
+	            " LEFT JOIN volume_backups p ON p.id = $13 ON CONFLICT (id) DO NOTHING",
+	            b.id, r->ctx->auth.project_id, r->ctx->auth.user_id, b.volume_id, b.name,
+	            b.description, sz, b.container, meta, b.bootable ? "true" : "false", b.data_id,
+	            b.project_id, b.parent_id ? b.parent_id : "");
+	free(meta);
+	if (n < 0) {
+		resp_db_error(r, w, err);
+		goto out;
+	}
+	if (n == 0) {
+		resp_error(r, w, 400, "Invalid backup: Backup already exists in database.");
+		goto out;
+	}
+	resp_json(w, 201,
+	          json_pack("{s:{s:s,s:o,s:o}}", "backup", "id", b.id, "name",
+	                    wire_string_or_null(b.name), "links", backup_links(r, b.id)));
+	log_info("backup %s imported (objects of %s in project %s)", b.id, b.data_id, b.project_id);
+out:
+	json_decref(rec);
+	free(raw);
+	jparse_release(f_record, JCOUNT(f_record), &q);
 }
 
 /* ---- actions ---- */
@@ -725,6 +893,8 @@ static void backup_action(struct req *r, struct resp *w)
 static const struct httpd_route backup_rows[] = {
     {"GET", V "/backups", backups_list, POL_VOLUME_READ, 0},
     {"GET", V "/backups/detail", backups_detail, POL_VOLUME_READ, 0},
+    {"POST", V "/backups/import_record", backup_import, POL_VOLUME_WRITE, 0},
+    {"GET", V "/backups/{}/export_record", backup_export, POL_VOLUME_READ, 0},
     {"POST", V "/backups", backup_create, POL_VOLUME_WRITE, 0},
     {"GET", V "/backups/{}", backup_show, POL_VOLUME_READ, 0},
     {"PUT", V "/backups/{}", backup_update, POL_VOLUME_WRITE, 0},

@@ -14,6 +14,9 @@ CREATE TABLE volume_backups (
   -- what a restore gives its volume besides the bytes, as the volume had it
   volume_metadata jsonb NOT NULL DEFAULT '{}', bootable boolean NOT NULL DEFAULT false,
   image_meta jsonb,
+  -- an imported record (import_record): the backup id its objects are kept under and
+  -- the project whose Swift account holds them (NULL: its own)
+  data_id text, data_project text,
   data_timestamp timestamptz NOT NULL DEFAULT now(),
   created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz);
 CREATE INDEX volume_backups_project ON volume_backups (project_id, created_at DESC, id DESC);
