@@ -270,16 +270,11 @@ static int backup_quota_reserve(struct req *r, struct resp *w, long want_gb)
 			lim_gb = db_long(res, i, 1, -1);
 	}
 	PQclear(res);
-	res = DBQ(r->ctx->db, err, sizeof err,
-	          "SELECT count(*), coalesce(sum(size_gb), 0) FROM volume_backups WHERE"
-	          " project_id = $1",
-	          pid);
-	if (!res) {
-		resp_db_error(r, w, err);
+	long n, gb;
+	if (backup_usage(r->ctx->db, pid, &n, &gb) < 0) {
+		resp_db_error(r, w, "quota lookup failed");
 		return -EIO;
 	}
-	long n = db_long(res, 0, 0, 0), gb = db_long(res, 0, 1, 0);
-	PQclear(res);
 	if (lim_n >= 0 && n + 1 > lim_n) {
 		resp_error(r, w, 413,
 		           "BackupLimitExceeded: Maximum number of backups allowed (%ld) exceeded",
@@ -295,6 +290,21 @@ static int backup_quota_reserve(struct req *r, struct resp *w, long want_gb)
 		    want_gb, lim_gb, gb);
 		return -EDQUOT;
 	}
+	return 0;
+}
+
+int backup_usage(PGconn *db, const char *project_id, long *count, long *gb)
+{
+	char err[256];
+	PGresult *res = DBQ(db, err, sizeof err,
+	                    "SELECT count(*), coalesce(sum(size_gb), 0) FROM volume_backups WHERE"
+	                    " project_id = $1",
+	                    project_id);
+	if (!res)
+		return -EIO;
+	*count = db_long(res, 0, 0, 0);
+	*gb = db_long(res, 0, 1, 0);
+	PQclear(res);
 	return 0;
 }
 
