@@ -27,33 +27,19 @@
 #define BACKUP_LIST_MAX 1000
 #define BACKUP_CONTAINER "volumebackups" /* Cinder's default */
 
-#define BK_COLS                                                                                    \
-	"b.id, b.name, b.description, b.status, b.size_gb, b.object_count, b.container,"           \
-	" b.is_incremental, EXISTS (SELECT 1 FROM volume_backups c WHERE c.parent_id = b.id),"     \
-	" b.volume_id, b.snapshot_id, b.fail_reason, " VOLUME_TS(                                  \
-	    "b.data_timestamp") ", " VOLUME_TS("b.created_at") ", " VOLUME_TS("b.updated_at") ", " \
-	                                                                                      "b." \
-	                                                                                      "av" \
-	                                                                                      "ai" \
-	                                                                                      "la" \
-	                                                                                      "bi" \
-	                                                                                      "li" \
-	                                                                                      "ty" \
-	                                                                                      "_z" \
-	                                                                                      "on" \
-	                                                                                      "e," \
-	                                                                                      " b" \
-	                                                                                      ".p" \
-	                                                                                      "ro" \
-	                                                                                      "je" \
-	                                                                                      "ct" \
-	                                                                                      "_i" \
-	                                                                                      "d," \
-	                                                                                      " b" \
-	                                                                                      ".u" \
-	                                                                                      "se" \
-	                                                                                      "r_" \
-	                                                                                      "id"
+/* clang-format off */
+#define BK_COLS                                                                          \
+	"b.id, b.name, b.description, b.status, b.size_gb, b.object_count, b.container,"  \
+	" b.is_incremental,"                                                              \
+	" EXISTS (SELECT 1 FROM volume_backups c WHERE c.parent_id = b.id),"              \
+	" b.volume_id, b.snapshot_id, b.fail_reason, "                                    \
+	VOLUME_TS("b.data_timestamp") ", " VOLUME_TS("b.created_at") ", "                 \
+	VOLUME_TS("b.updated_at") ", b.availability_zone, b.project_id, b.user_id,"       \
+	" coalesce(b.data_id, b.id), coalesce(b.data_project, b.project_id),"             \
+	" EXISTS (SELECT 1 FROM volume_backups o WHERE o.id <> b.id AND"                  \
+	" coalesce(o.data_id, o.id) = coalesce(b.data_id, b.id)),"                        \
+	" coalesce(b.parent_id, ''), b.volume_metadata::text, b.bootable"
+/* clang-format on */
 enum {
 	B_ID,
 	B_NAME,
@@ -647,10 +633,12 @@ static void backup_restore(struct req *r, struct resp *w)
 			snprintf(vname, sizeof(vname), "restore_backup_%s", r->params[1]);
 		if (DBX(r->ctx->db, err, sizeof err,
 		        "INSERT INTO volumes (id, project_id, user_id, name, size_gb, type_id, "
-		        "status)"
-		        " VALUES ($1, $2, $3, $4, $5::int, $6, 'restoring-backup')",
-		        vid, r->ctx->auth.project_id, r->ctx->auth.user_id, vname, sz,
-		        type_id) != 1) {
+		        "status,"
+		        " metadata, bootable, image_meta) SELECT $1, $2, $3, $4, $5::int, $6,"
+		        " 'restoring-backup', b.volume_metadata, b.bootable, b.image_meta FROM"
+		        " volume_backups b WHERE b.id = $7",
+		        vid, r->ctx->auth.project_id, r->ctx->auth.user_id, vname, sz, type_id,
+		        r->params[1]) != 1) {
 			resp_db_error(r, w, err);
 			goto out;
 		}

@@ -5,7 +5,9 @@ they were at each backup), the objects seen with `openstack object list`, Cinder
 order (a parent with an incremental child: 400), the backups quota (413, nothing
 created) and another project's 404. The pool files are written with qemu-io, as in
 test_volume.py; the volumes are 1 GiB but mostly holes, which the backup skips."""
-import pytest
+import base64
+import json
+import uuid
 
 from nubo_e2e import assert_error, wait_for
 from test_volume import qemu_io_write, raw_sha256, vol_file, wait_gone, wait_volume
@@ -129,8 +131,32 @@ def test_backup_rules_quota_and_other_project(stack, os_cli, os_run, project_ids
                 assert_error(r, 404)
             assert ab["id"] not in [b["id"] for b in http(
                 "GET", path + "/detail", token=tok).json["backups"]]
+            # export_record / import_record (admins): a second record of the same objects;
+            # deleting it leaves them to the first
+            apath = "/volume/v3/%s/backups" % admin
+            atok = stack.token("admin")
+            assert_error(http("GET", "%s/%s/export_record" % (path, ab["id"]), token=tok), 404)
+            rec = http("GET", "%s/%s/export_record" % (apath, ab["id"]), token=atok)
+            assert rec.status == 200, rec
+            rec = rec.json["backup-record"]
+            assert rec["backup_service"].startswith("cinder.backup.drivers"), rec
+            doc = json.loads(base64.b64decode(rec["backup_url"]))
+            new_id = str(uuid.uuid4())
+            doc["id"] = new_id
+            rec["backup_url"] = base64.b64encode(json.dumps(doc).encode()).decode()
+            r = http("POST", apath + "/import_record", {"backup-record": rec}, token=atok)
+            assert r.status == 201 and r.json["backup"]["id"] == new_id, r
+            assert_error(http("POST", apath + "/import_record", {"backup-record": rec},
+                              token=atok), 400)   # that id exists now
+            assert_error(http("POST", path + "/import_record", {"backup-record": rec},
+                              token=tok), 403)
+            assert wait_backup(stack, new_id, "available", user="admin")["size"] == 1
+            os_run("volume", "backup", "delete", new_id)
+            wait_gone(stack, "volume backup", new_id)
+            assert (ab["id"] + "/manifest") in objects(stack, user="admin")
             os_run("volume", "backup", "delete", ab["id"])
             wait_gone(stack, "volume backup", ab["id"])
+            assert objects(stack, user="admin") == []
         finally:
             os_run("volume", "delete", admin_vol["id"], check=False)
         # a bad container name
