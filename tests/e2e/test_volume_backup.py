@@ -135,7 +135,7 @@ def test_backup_rules_quota_and_other_project(stack, os_cli, os_run, project_ids
             # deleting it leaves them to the first
             apath = "/volume/v3/%s/backups" % admin
             atok = stack.token("admin")
-            assert_error(http("GET", "%s/%s/export_record" % (path, ab["id"]), token=tok), 404)
+            assert_error(http("GET", "%s/%s/export_record" % (path, ab["id"]), token=tok), 403)
             rec = http("GET", "%s/%s/export_record" % (apath, ab["id"]), token=atok)
             assert rec.status == 200, rec
             rec = rec.json["backup-record"]
