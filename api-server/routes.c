@@ -51,5 +51,6 @@ const struct httpd_table *const routes_all[] = {
     &volume_ext_routes,
     &qos_routes,
     &transfer_routes,
+    &volume_backup_routes,
 };
 const size_t routes_count = sizeof(routes_all) / sizeof(routes_all[0]);

@@ -56,6 +56,7 @@ extern const struct httpd_table volume_proxy_routes;    /* compute/volume_proxy.
 extern const struct httpd_table volume_ext_routes;      /* volume/volume_ext.c */
 extern const struct httpd_table qos_routes;             /* volume/qos.c */
 extern const struct httpd_table transfer_routes;        /* volume/transfer.c */
+extern const struct httpd_table volume_backup_routes;   /* volume/volume_backup.c */
 
 extern const struct httpd_table *const routes_all[];
 extern const size_t routes_count;

@@ -155,6 +155,24 @@ static const struct field attach_fields[] = {
      0, NULL},
 };
 static const struct field_table attach_payload = TABLE(attach_fields);
+static const struct field backup_fields[] = {
+    {"volume_id", F_UUID, U(task, p.backup.volume_id), 0, 1, 0, NULL},
+    {"parent_id", F_UUID, U(task, p.backup.parent_id), 0, 0, 0, NULL},
+    {"snapshot_id", F_UUID, U(task, p.backup.snapshot_id), 0, 0, 0, NULL},
+    {"data_id", F_UUID, U(task, p.backup.data_id), 0, 0, 0, NULL},
+    {"container", F_WORD, U(task, p.backup.container), FIXED(task, p.backup.container), 1, 0, NULL},
+    {"size_gb", F_INT, U(task, p.backup.size_gb), 1 << 20, 0, 0, NULL},
+    {"force", F_BOOL, U(task, p.backup.force), 1, 0, 0, NULL},
+    {"swift_url", F_STR, U(task, p.backup.swift_url), 2048, 1, 0, NULL},
+    {"token", F_STR, U(task, p.backup.token), MSG_BACKUP_TOKEN_MAX, 1, 0, NULL},
+};
+static const struct field_table backup_payload = TABLE(backup_fields);
+static const struct action_desc backup_actions[] = {
+    {TASK_CREATE, &backup_payload},
+    {TASK_RESTORE, &backup_payload},
+    {TASK_DELETE, &backup_payload},
+};
+
 static const struct action_desc attachment_actions[] = {
     {TASK_ATTACH, &attach_payload},
     {TASK_DETACH, &attach_payload},
@@ -185,6 +203,9 @@ static const struct res_desc {
                             sizeof(attachment_states) / sizeof(attachment_states[0]),
                             attachment_actions,
                             sizeof(attachment_actions) / sizeof(attachment_actions[0])},
+    [MSG_RES_BACKUP] = {"backup", MSG_AGENT_STORAGE, volume_states,
+                        sizeof(volume_states) / sizeof(volume_states[0]), backup_actions,
+                        sizeof(backup_actions) / sizeof(backup_actions[0])},
 };
 
 /* ---- agent kinds and their capacities ------------------------------------------ */
@@ -266,6 +287,7 @@ static const struct field result_fields[] = {
     {"ok", F_BOOL, U(result, ok), 1, 1, 0, NULL},
     {"state", F_WORD, U(result, state), FIXED(result, state), 0, 0, NULL},
     {"error", F_STR, U(result, error), MSG_STR_MAX, 0, 0, NULL},
+    {"count", F_INT, U(result, count), 1 << 30, 0, 0, NULL},
 };
 
 static const struct field event_fields[] = {
@@ -419,6 +441,9 @@ static void table_release(const struct field_table *t, struct msg *m)
 		const struct field *f = &t->f[i];
 		if (f->type == F_STR || f->type == F_RESOURCES || f->type == F_NICS) {
 			void **p = (void **)((char *)m + f->off);
+			if (f->type == F_STR &&
+			    *p) /* a string may be a secret (a backup's token) */
+				memset(*p, 0, strlen(*p));
 			free(*p);
 			*p = NULL;
 		} else if (f->type == F_VARIANT) {

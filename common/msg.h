@@ -54,6 +54,7 @@ enum msg_res_kind {
 	MSG_RES_VOLUME,     /* "volume": a block volume, agent kind storage */
 	MSG_RES_SNAPSHOT,   /* "snapshot": a volume snapshot, agent kind storage */
 	MSG_RES_ATTACHMENT, /* "attachment": a volume (its id) on an instance, agent kind compute */
+	MSG_RES_BACKUP,     /* "backup": a volume backup in the object store, agent kind storage */
 	MSG_RES_KIND_COUNT
 };
 
@@ -222,6 +223,26 @@ struct msg_snapshot {
 	char disk_format[8]; /* what to upload: "qcow2" (also when "") or "raw" */
 };
 
+/* Backup task actions (TASK_CREATE, TASK_DELETE too; states VOL_*). */
+#define TASK_RESTORE "restore"
+#define MSG_BACKUP_TOKEN_MAX 256
+
+/* Payload of a backup create, restore or delete (storage-agent/backup.c, docs/internals.md
+ * "Volume backups"). The objects live in the Swift account at swift_url (".../v1/AUTH_<
+ * project>"), container container, under "<backup id>/"; token is a Keystone token of
+ * the backup's owner scoped to its project, minted for this task by nubo-api. */
+struct msg_backup {
+	char volume_id[UUID_STR_LEN];   /* create: the volume read; restore: the volume written */
+	char parent_id[UUID_STR_LEN];   /* create: the incremental's parent ("" = full) */
+	char snapshot_id[UUID_STR_LEN]; /* create: read this snapshot of the volume instead */
+	char data_id[UUID_STR_LEN];   /* restore, delete: the objects are this backup's ("": own) */
+	char container[MSG_HOST_MAX]; /* [A-Za-z0-9_.-] */
+	int size_gb;                  /* restore: the target volume's size */
+	int force;                    /* create: the volume is in use (read shared) */
+	char *swift_url;              /* owned */
+	char *token;                  /* owned; a secret */
+};
+
 struct msg_task {
 	char task_id[UUID_STR_LEN];
 	char action[MSG_STATE_MAX]; /* valid for resource_kind (TASK_* for instances) */
@@ -236,6 +257,7 @@ struct msg_task {
 		struct msg_snap_create snap_create; /* snapshot create */
 		struct msg_attach attach;           /* attachment attach and detach */
 		struct msg_snapshot snapshot;       /* instance snapshot */
+		struct msg_backup backup;           /* backup create, restore, delete */
 	} p;
 };
 
@@ -246,6 +268,7 @@ struct msg_result {
 	int ok;                    /* 1 done, 0 failed */
 	char state[MSG_STATE_MAX]; /* state after the task ("" = unknown), of resource_kind */
 	char *error;               /* owned; why it failed, NULL when ok */
+	int count;                 /* backups: objects the backup holds (0: not told) */
 };
 
 struct msg_event {

@@ -17,6 +17,7 @@
 #include "instance_tasks.h"
 #include "netstate.h"
 #include "volume_tasks.h"
+#include "backup_tasks.h"
 #include "log.h"
 #include "xalloc.h"
 
@@ -28,7 +29,7 @@
 static const struct task_kind *const kinds[MSG_RES_KIND_COUNT] = {
     [MSG_RES_INSTANCE] = &instance_tasks,     [MSG_RES_NETHOST] = &netstate_tasks,
     [MSG_RES_VOLUME] = &volume_tasks,         [MSG_RES_SNAPSHOT] = &snapshot_tasks,
-    [MSG_RES_ATTACHMENT] = &attachment_tasks,
+    [MSG_RES_ATTACHMENT] = &attachment_tasks, [MSG_RES_BACKUP] = &backup_tasks,
 };
 
 const struct task_kind *tasks_kind(enum msg_res_kind kind)

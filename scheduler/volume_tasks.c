@@ -106,9 +106,7 @@ static int source_host(struct sched *s, PGconn *c, const struct vrow *v, char *h
 	return 0;
 }
 
-/* Pure over the registry: the storage host that is up, has size_gb free and has the
- * most free. -ENOSPC when none. */
-static int volume_place(const struct sched *s, int size_gb, char *host, size_t n)
+int volume_place(const struct sched *s, int size_gb, char *host, size_t n)
 {
 	const struct agent *best = NULL;
 	for (size_t i = 0; i < s->agents.n; i++) {

@@ -6,10 +6,15 @@
 #ifndef NUBO_SCHED_VOLUME_TASKS_H
 #define NUBO_SCHED_VOLUME_TASKS_H
 
+#include <stddef.h>
+
 #include "tasks.h"
 
 extern const struct task_kind volume_tasks;
 extern const struct task_kind snapshot_tasks;
 extern const struct task_kind attachment_tasks; /* to compute hosts */
+/* Pure over the registry: the storage host that is up, has size_gb free and has the
+ * most free, into host. 0, or -ENOSPC when none. */
+int volume_place(const struct sched *s, int size_gb, char *host, size_t n);
 
 #endif

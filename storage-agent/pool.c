@@ -288,3 +288,13 @@ int pool_list(const struct pool *p, struct msg_resource *out, int max)
 	}
 	return n;
 }
+
+int pool_run_img(const struct qemu_img_argv *a, int built, char *err, size_t errlen)
+{
+	return run_img(a, built, err, errlen);
+}
+
+int pool_commit(const char *tmp, const char *path, char *err, size_t errlen)
+{
+	return commit_file(tmp, path, err, errlen);
+}

@@ -48,4 +48,12 @@ void pool_space(const struct pool *p, int *total_gb, int *free_gb);
  * "available"). Returns the count. */
 int pool_list(const struct pool *p, struct msg_resource *out, int max);
 
+struct qemu_img_argv;
+/* Runs a qemu-img argv built by a common/qemu_img.h builder that returned built (< 0:
+ * refused, nothing runs). 0, or -EINVAL / -EIO with qemu-img's words in err. */
+int pool_run_img(const struct qemu_img_argv *a, int built, char *err, size_t errlen);
+/* Moves the finished file tmp to path durably (fsync, rename, directory sync). 0 or
+ * -errno with err. */
+int pool_commit(const char *tmp, const char *path, char *err, size_t errlen);
+
 #endif

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "agent.h"
+#include "backup.h"
 #include "log.h"
 #include "pool.h"
 #include "pool_upload.h"
@@ -164,11 +165,34 @@ static int act_volume_upload(struct storage_agent *a, const struct msg_task *t, 
 	return pool_volume_upload(&a->pool, t->resource_id, &t->p.snapshot, err, errlen);
 }
 
+/* An action that also counts what it made (a backup's objects: the result's count). */
+typedef int (*counted_fn)(struct storage_agent *a, const struct msg_task *t, int *count, char *err,
+                          size_t errlen);
+
+static int act_backup_create(struct storage_agent *a, const struct msg_task *t, int *count,
+                             char *err, size_t errlen)
+{
+	return backup_create(&a->pool, t->resource_id, &t->p.backup, count, err, errlen);
+}
+
+static int act_backup_restore(struct storage_agent *a, const struct msg_task *t, char *err,
+                              size_t errlen)
+{
+	return backup_restore(&a->pool, t->resource_id, &t->p.backup, err, errlen);
+}
+
+static int act_backup_delete(struct storage_agent *a, const struct msg_task *t, char *err,
+                             size_t errlen)
+{
+	return backup_delete(&a->pool, t->resource_id, &t->p.backup, err, errlen);
+}
+
 static const struct action {
 	enum msg_res_kind kind;
 	const char *action;
 	action_fn fn;
 	const char *ok_state;
+	counted_fn counted; /* instead of fn */
 } actions[] = {
     {MSG_RES_VOLUME, TASK_CREATE, act_volume_create, VOL_AVAILABLE},
     {MSG_RES_VOLUME, TASK_EXTEND, act_volume_extend, VOL_AVAILABLE},
@@ -176,6 +200,9 @@ static const struct action {
     {MSG_RES_VOLUME, TASK_UPLOAD, act_volume_upload, VOL_AVAILABLE},
     {MSG_RES_SNAPSHOT, TASK_CREATE, act_snapshot_create, VOL_AVAILABLE},
     {MSG_RES_SNAPSHOT, TASK_DELETE, act_snapshot_delete, VOL_DELETED},
+    {MSG_RES_BACKUP, TASK_CREATE, NULL, VOL_AVAILABLE, act_backup_create},
+    {MSG_RES_BACKUP, TASK_RESTORE, act_backup_restore, VOL_AVAILABLE},
+    {MSG_RES_BACKUP, TASK_DELETE, act_backup_delete, VOL_DELETED},
 };
 
 static const struct action *action_find(enum msg_res_kind kind, const char *name)
@@ -220,7 +247,10 @@ static void drv_run(void *drv, void *res, const struct msg_task *t, struct msg_r
 	const struct action *act = action_find(t->resource_kind, t->action);
 	char err[1024] = "";
 	long long t0 = now_us();
-	int rc = act->fn(a, t, err, sizeof(err));
+	int count = 0;
+	int rc = act->fn ? act->fn(a, t, err, sizeof(err))
+	                 : act->counted(a, t, &count, err, sizeof(err));
+	r->count = count;
 	long long us = now_us() - t0;
 	r->ok = rc == 0;
 	snprintf(r->state, sizeof(r->state), "%s", rc == 0 ? act->ok_state : VOL_ERROR);

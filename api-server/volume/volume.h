@@ -50,6 +50,9 @@ int volume_type_encryption_refuse(struct req *r, struct resp *w, const char *typ
  * database error. (volume_ext.c) */
 json_t *vquota_class_view(PGconn *db, const char *class_name);
 
+/* The backups of project and their gigabytes (volume_backup.c). 0 or -EIO. */
+int backup_usage(PGconn *db, const char *project_id, long *count, long *gb);
+
 #define VOLUME_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
 
 #endif

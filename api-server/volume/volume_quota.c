@@ -1,8 +1,9 @@
 /* Block Storage v3 quotas and limits: os-quota-sets (show with or without usage,
  * defaults, update and reset by admins), /limits (the absolute limits Cinder reports)
  * and os-availability-zone. Enforcement is vquota_reserve (volume.c) under the
- * project row lock. Backups, groups and per_volume_gigabytes are kept and reported
- * (Cinder's defaults when unset) but nothing consumes or enforces them yet. */
+ * project row lock; backups and backup_gigabytes by volume_backup.c under the same lock.
+ * Groups and per_volume_gigabytes are kept and reported (Cinder's defaults when unset)
+ * but nothing consumes or enforces them yet. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +15,7 @@
 #include "wire.h"
 #include "xalloc.h"
 
-/* What Cinder lists beside ours, with its defaults; nothing uses them yet. */
+/* What Cinder lists beside ours, with its defaults (backups: volume_backup.c). */
 static const struct {
 	const char *name;
 	long def;
@@ -50,7 +51,8 @@ static void unused_limits(PGconn *db, const char *project, long out[N_UNUSED])
 }
 
 static json_t *quota_set_view(const char *project, const struct vquota_set *lim,
-                              const struct vquota_set *used, const long *unused)
+                              const struct vquota_set *used, const long *unused,
+                              const long *unused_in_use)
 {
 	json_t *q = json_pack("{s:s}", "id", project);
 	for (int i = 0; i < VQ_COUNT; i++)
@@ -60,11 +62,11 @@ static json_t *quota_set_view(const char *project, const struct vquota_set *lim,
 		                     (json_int_t)used->v[i], "reserved", 0, "allocated", 0)
 		         : json_integer(lim->v[i]));
 	for (size_t i = 0; i < sizeof(unused_quotas) / sizeof(unused_quotas[0]); i++)
-		json_object_set_new(q, unused_quotas[i].name,
-		                    used ? json_pack("{s:I,s:i,s:i,s:i}", "limit",
-		                                     (json_int_t)unused[i], "in_use", 0, "reserved",
-		                                     0, "allocated", 0)
-		                         : json_integer(unused[i]));
+		json_object_set_new(
+		    q, unused_quotas[i].name,
+		    used ? json_pack("{s:I,s:I,s:i,s:i}", "limit", (json_int_t)unused[i], "in_use",
+		                     (json_int_t)unused_in_use[i], "reserved", 0, "allocated", 0)
+		         : json_integer(unused[i]));
 	return q;
 }
 
@@ -79,15 +81,18 @@ static void quota_show(struct req *r, struct resp *w)
 		resp_error(r, w, 400, "Invalid value '%s' for usage.", req_query(r, "usage"));
 		return;
 	}
+	long in_use[N_UNUSED] = {0};
 	unused_limits(r->ctx->db, r->params[1], unused);
 	if (vquota_limits(r->ctx->db, r->params[1], &lim) < 0 ||
-	    (usage == 1 && vquota_usage(r->ctx->db, r->params[1], &used) < 0)) {
+	    (usage == 1 && (vquota_usage(r->ctx->db, r->params[1], &used) < 0 ||
+	                    backup_usage(r->ctx->db, r->params[1], &in_use[0], &in_use[1]) < 0))) {
 		resp_db_error(r, w, "quota lookup failed");
 		return;
 	}
 	resp_json(w, 200,
 	          json_pack("{s:o}", "quota_set",
-	                    quota_set_view(r->params[1], &lim, usage == 1 ? &used : NULL, unused)));
+	                    quota_set_view(r->params[1], &lim, usage == 1 ? &used : NULL, unused,
+	                                   in_use)));
 }
 
 static void quota_defaults_show(struct req *r, struct resp *w)
@@ -166,7 +171,7 @@ static void quota_update(struct req *r, struct resp *w)
 	}
 	long unused[N_UNUSED];
 	unused_limits(r->ctx->db, r->params[1], unused);
-	json_t *view = quota_set_view(r->params[1], &lim, NULL, unused);
+	json_t *view = quota_set_view(r->params[1], &lim, NULL, unused, NULL);
 	json_object_del(view, "id");
 	resp_json(w, 200, json_pack("{s:o}", "quota_set", view));
 }

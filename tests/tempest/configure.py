@@ -232,7 +232,8 @@ def services_flags(urls, token):
             flags.append(("volume-feature-enabled", "api_extensions", aliases or ["None"],
                           "GET …/extensions"))
             flags.append(("volume-feature-enabled", "api_v3", True, "Block Storage v3"))
-            flags.append(("volume-feature-enabled", "backup", False, "no cinder-backup"))
+            flags.append(("volume-feature-enabled", "backup", True,
+                          "backups into the object store (nubo-storage)"))
         elif module == "object_storage":
             root = url.split("/v1/", 1)[0]
             status, info = absolute_get(root + "/info", token)

@@ -1,0 +1,274 @@
+/* Volume backup tasks: the backup row is locked beside the task; a result, a deadline
+ * or a host that is gone moves it (and a restore's target volume). */
+#include "backup_tasks.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctx.h"
+#include "db.h"
+#include "log.h"
+#include "volume_tasks.h"
+#include "xalloc.h"
+
+/* The row of a backup task, locked, with what its task needs. */
+struct brow {
+	char status[32];
+	char volume_id[UUID_STR_LEN], parent_id[UUID_STR_LEN], restore_id[UUID_STR_LEN];
+	char snapshot_id[UUID_STR_LEN];
+	char data_id[UUID_STR_LEN]; /* an imported record's objects ("": its own) */
+	char container[MSG_HOST_MAX];
+	char vol_host[MSG_HOST_MAX];     /* the backed-up volume's storage host */
+	char restore_host[MSG_HOST_MAX]; /* the restore target's ("" unplaced) */
+	int restore_size_gb;
+};
+
+/* Loads and locks the row of t. 1, 0 when there is none, -EIO. */
+static int brow_load(struct sched *s, PGconn *c, const struct task *t, struct brow *b)
+{
+	char err[512];
+	memset(b, 0, sizeof(*b));
+	PGresult *r =
+	    DBQ(c, err, sizeof err,
+	        "SELECT b.status, b.volume_id, coalesce(b.parent_id, ''),"
+	        " coalesce(b.restore_volume_id, ''), b.container, coalesce(v.host, ''),"
+	        " coalesce(rv.host, ''), coalesce(rv.size_gb, 0), coalesce(b.snapshot_id, ''),"
+	        " coalesce(b.data_id, '')"
+	        " FROM volume_backups b LEFT JOIN volumes v ON v.id = b.volume_id"
+	        " LEFT JOIN volumes rv ON rv.id = b.restore_volume_id"
+	        " WHERE b.id = $1 FOR UPDATE OF b",
+	        t->resource_id);
+	if (!r) {
+		sched_db_error(s, c, "backup tasks: load", err);
+		return -EIO;
+	}
+	int n = PQntuples(r);
+	if (n == 1) {
+		snprintf(b->status, sizeof(b->status), "%s", db_val(r, 0, 0));
+		snprintf(b->volume_id, sizeof(b->volume_id), "%s", db_val(r, 0, 1));
+		snprintf(b->parent_id, sizeof(b->parent_id), "%s", db_val(r, 0, 2));
+		snprintf(b->restore_id, sizeof(b->restore_id), "%s", db_val(r, 0, 3));
+		snprintf(b->container, sizeof(b->container), "%s", db_val(r, 0, 4));
+		snprintf(b->vol_host, sizeof(b->vol_host), "%s", db_val(r, 0, 5));
+		snprintf(b->restore_host, sizeof(b->restore_host), "%s", db_val(r, 0, 6));
+		b->restore_size_gb = (int)db_long(r, 0, 7, 0);
+		snprintf(b->snapshot_id, sizeof(b->snapshot_id), "%s", db_val(r, 0, 8));
+		snprintf(b->data_id, sizeof(b->data_id), "%s", db_val(r, 0, 9));
+	}
+	PQclear(r);
+	return n == 1;
+}
+
+static int is(const struct task *t, const char *action)
+{
+	return !strcmp(t->action, action);
+}
+
+/* Closes t and moves its row (and a restore's volume): status, or the row removed when
+ * status is NULL. count > 0 is the object count the agent reported. */
+static int brow_close(struct sched *s, PGconn *c, const struct task *t, const struct brow *b,
+                      int ok, const char *status, const char *fault, int count)
+{
+	char err[512], cnt[16];
+	snprintf(cnt, sizeof(cnt), "%d", count);
+	int rc = 0;
+	if (!status)
+		rc = DBX(c, err, sizeof err, "DELETE FROM volume_backups WHERE id = $1",
+		         t->resource_id);
+	else
+		rc =
+		    DBX(c, err, sizeof err,
+		        "UPDATE volume_backups SET status = $2, fail_reason = CASE WHEN $3::text IS"
+		        " NULL THEN fail_reason ELSE $3 END, object_count = CASE WHEN $4::int > 0"
+		        " THEN $4::int ELSE object_count END, restore_volume_id = NULL,"
+		        " updated_at = now() WHERE id = $1",
+		        t->resource_id, status, ok ? NULL : fault, cnt);
+	if (rc >= 0 && is(t, TASK_RESTORE) && b->restore_id[0])
+		rc = DBX(c, err, sizeof err,
+		         "UPDATE volumes SET status = $2, fault = coalesce($3, fault),"
+		         " updated_at = now() WHERE id = $1 AND status = 'restoring-backup'",
+		         b->restore_id, ok ? "available" : "error_restoring", ok ? NULL : fault);
+	/* the owner's token is needed no more: it leaves the row (it expires on its own) */
+	if (rc >= 0)
+		rc = DBX(c, err, sizeof err,
+		         "UPDATE tasks SET payload = payload - 'token' WHERE id = $1", t->id);
+	if (rc < 0 || tasks_mark(c, t->id, ok ? "done" : "failed", fault, err, sizeof(err)) < 0) {
+		sched_db_error(s, c, "backup tasks: close", err);
+		return -EIO;
+	}
+	log_info("task %s: %s backup %s: %s%s%s", t->id, t->action, t->resource_id,
+	         status ? status : "removed", fault ? ": " : "", fault ? fault : "");
+	return 0;
+}
+
+/* What an action's failure leaves, as Cinder names it. */
+static const char *fail_status(const struct task *t)
+{
+	if (is(t, TASK_DELETE))
+		return "error_deleting";
+	if (is(t, TASK_RESTORE)) /* Cinder: the backup is as it was */
+		return "available";
+	return "error";
+}
+
+/* Where t runs ("" when nowhere yet); a restore's unplaced volume is placed here. */
+static int brow_host(struct sched *s, PGconn *c, const struct task *t, struct brow *b, char *host,
+                     size_t n)
+{
+	char err[512];
+	host[0] = '\0';
+	if (is(t, TASK_CREATE)) {
+		snprintf(host, n, "%s", b->vol_host);
+	} else if (is(t, TASK_DELETE)) {
+		if (volume_place(s, 0, host, n) < 0)
+			host[0] = '\0';
+	} else if (b->restore_host[0]) {
+		snprintf(host, n, "%s", b->restore_host);
+	} else if (b->restore_id[0] && volume_place(s, b->restore_size_gb, host, n) == 0) {
+		if (DBX(c, err, sizeof err, "UPDATE volumes SET host = $2 WHERE id = $1",
+		        b->restore_id, host) < 0) {
+			sched_db_error(s, c, "backup tasks: place", err);
+			return -EIO;
+		}
+		snprintf(b->restore_host, sizeof(b->restore_host), "%s", host);
+		log_info("volume %s (%d GB, restore of backup %s) placed on %s", b->restore_id,
+		         b->restore_size_gb, t->resource_id, host);
+	}
+	return 0;
+}
+
+/* Fills m's payload from b and the task row's payload (token, swift_url, force). */
+static int brow_payload(struct sched *s, PGconn *c, const struct task *t, const struct brow *b,
+                        struct msg *m, char *err, size_t errlen)
+{
+	struct msg_backup *p = &m->u.task.p.backup;
+	PGresult *r = DBQ(c, err, errlen,
+	                  "SELECT coalesce(payload->>'token', ''), coalesce(payload->>'swift_url',"
+	                  " ''), coalesce(payload->>'force', 'false') FROM tasks WHERE id = $1",
+	                  t->id);
+	if (!r)
+		return -EIO;
+	int rc = -EINVAL;
+	if (PQntuples(r) == 1 && db_val(r, 0, 0)[0] && db_val(r, 0, 1)[0]) {
+		p->token = xstrdup(db_val(r, 0, 0));
+		p->swift_url = xstrdup(db_val(r, 0, 1));
+		p->force = !strcmp(db_val(r, 0, 2), "true");
+		rc = 0;
+	} else {
+		snprintf(err, errlen, "%s task %s carries no object store credentials", t->action,
+		         t->id);
+	}
+	PQclear(r);
+	snprintf(p->volume_id, sizeof(p->volume_id), "%s",
+	         is(t, TASK_RESTORE) ? b->restore_id : b->volume_id);
+	snprintf(p->parent_id, sizeof(p->parent_id), "%s", b->parent_id);
+	if (is(t, TASK_CREATE))
+		snprintf(p->snapshot_id, sizeof(p->snapshot_id), "%s", b->snapshot_id);
+	else
+		snprintf(p->data_id, sizeof(p->data_id), "%s", b->data_id);
+	snprintf(p->container, sizeof(p->container), "%s", b->container);
+	p->size_gb = b->restore_size_gb;
+	return rc;
+}
+
+static int bk_send(struct sched *s, PGconn *c, const struct task *t, int resend)
+{
+	struct brow b;
+	struct msg m;
+	char err[512], host[MSG_HOST_MAX];
+	int rc = brow_load(s, c, t, &b);
+	if (rc < 0)
+		return rc;
+	if (rc == 0) { /* the row is gone: a delete has nothing left to do */
+		int del = is(t, TASK_DELETE);
+		return tasks_mark(c, t->id, del ? "done" : "failed", del ? NULL : "it was deleted",
+		                  err, sizeof(err)) < 0
+		           ? -EIO
+		           : 0;
+	}
+	if (resend && t->host[0])
+		snprintf(host, sizeof(host), "%s", t->host);
+	else if ((rc = brow_host(s, c, t, &b, host, sizeof(host))) < 0)
+		return rc;
+	if (!host[0]) {
+		if (is(t, TASK_CREATE) || sched_placement_on_hold(s))
+			return b.vol_host[0] || !is(t, TASK_CREATE)
+			           ? -EAGAIN
+			           : brow_close(s, c, t, &b, 0, fail_status(t),
+			                        "the volume has no storage host", 0);
+		return -EAGAIN; /* no storage host up: the deadline ends the wait */
+	}
+	if (!agents_is_up(&s->agents, host))
+		return -EAGAIN;
+	tasks_msg_init(&m, t);
+	if (brow_payload(s, c, t, &b, &m, err, sizeof(err)) < 0) {
+		msg_release(&m);
+		return brow_close(s, c, t, &b, 0, fail_status(t), err, 0);
+	}
+	rc = tasks_send(s, c, t, host, &m);
+	msg_release(&m);
+	return rc;
+}
+
+static int bk_dispatch(struct sched *s, PGconn *c, const struct task *t)
+{
+	return bk_send(s, c, t, 0);
+}
+
+static int bk_resend(struct sched *s, PGconn *c, const struct task *t)
+{
+	return bk_send(s, c, t, 1);
+}
+
+static int bk_on_result(struct sched *s, PGconn *c, const struct task *t,
+                        const struct msg_result *r)
+{
+	struct brow b;
+	char err[512];
+	int rc = brow_load(s, c, t, &b);
+	if (rc <= 0)
+		return rc < 0 ? rc
+		              : (tasks_mark(c, t->id, r->ok ? "done" : "failed", r->error, err,
+		                            sizeof(err)) < 0
+		                     ? -EIO
+		                     : 0);
+	if (!r->ok)
+		return brow_close(s, c, t, &b, 0, fail_status(t), r->error ? r->error : "failed",
+		                  0);
+	if (is(t, TASK_DELETE))
+		return brow_close(s, c, t, &b, 1, NULL, NULL, 0);
+	return brow_close(s, c, t, &b, 1, "available", NULL, r->count);
+}
+
+static int bk_on_deadline(struct sched *s, PGconn *c, const struct task *t, const char *why)
+{
+	struct brow b;
+	char err[512];
+	int rc = brow_load(s, c, t, &b);
+	if (rc <= 0)
+		return rc < 0
+		           ? rc
+		           : (tasks_mark(c, t->id, "failed", why, err, sizeof(err)) < 0 ? -EIO : 0);
+	return brow_close(s, c, t, &b, 0, fail_status(t), why, 0);
+}
+
+static int bk_on_event(struct sched *s, const char *host, const struct msg_event *e)
+{
+	return 0; /* backups change only through tasks */
+}
+
+static void bk_reconcile(struct sched *s, PGconn *c, const char *host, const struct msg_hello *h)
+{
+}
+
+const struct task_kind backup_tasks = {
+    .kind = MSG_RES_BACKUP,
+    .dispatch = bk_dispatch,
+    .resend = bk_resend,
+    .on_result = bk_on_result,
+    .on_deadline = bk_on_deadline,
+    .on_event = bk_on_event,
+    .reconcile = bk_reconcile,
+};

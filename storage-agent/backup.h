@@ -1,0 +1,42 @@
+/* Volume backups in the object store (docs/internals.md, "Volume backups"): a volume is
+ * read as raw bytes in BACKUP_CHUNK pieces; each piece that is not all zeros and differs
+ * from the parent's piece at the same place (by sha256) is PUT as the object
+ * "<backup id>/chunk-NNNNN" of the backup's container in the owner's Swift account, and
+ * a manifest object "<backup id>/manifest" lists every piece the backup holds: its
+ * index, sha256 and the backup whose object has the bytes (itself, or for an incremental
+ * the ancestor whose piece it reuses). A restore GETs and checks each listed piece and
+ * writes a new qcow2 for the target volume (absent pieces are zeros); a delete removes
+ * the backup's own objects (the API refuses it while a child reuses them). Every
+ * request carries the task's token (X-Auth-Token). Never logs. */
+#ifndef NUBO_STORAGE_BACKUP_H
+#define NUBO_STORAGE_BACKUP_H
+#include <stddef.h>
+
+#include "msg.h"
+#include "pool.h"
+
+#define BACKUP_CHUNK (4u << 20)         /* bytes per object */
+#define BACKUP_MANIFEST_MAX (32u << 20) /* largest manifest read back */
+#define BACKUP_ARGV_MAX 12
+
+/* Pure: the argv of `qemu-img convert -q [-U] -f qcow2 -O raw SRC DST` (-U: the volume
+ * is in use, read it shared). Paths must be absolute. 0 or -EINVAL. */
+int backup_read_argv(const char *src, const char *dst, int shared,
+                     const char *argv[BACKUP_ARGV_MAX]);
+
+/* Creates backup id of b->volume_id (of its snapshot b->snapshot_id when set; incremental over
+ * b->parent_id when set). On success *count is the number of objects the backup wrote (its chunks
+ * and manifest). 0, or a negative errno with err. Repeating it rewrites the same objects. */
+int backup_create(const struct pool *p, const char *id, const struct msg_backup *b, int *count,
+                  char *err, size_t errlen);
+/* Writes backup id (its objects: b->data_id's when set) into volume b->volume_id of the pool (grown
+ * to b->size_gb), replacing its file. 0, or a negative errno with err (the volume's file is then
+ * unchanged). */
+int backup_restore(const struct pool *p, const char *id, const struct msg_backup *b, char *err,
+                   size_t errlen);
+/* Removes backup id's own objects (b->data_id's for an imported record; none left is
+ * success). 0 or a negative errno. */
+int backup_delete(const struct pool *p, const char *id, const struct msg_backup *b, char *err,
+                  size_t errlen);
+
+#endif
