@@ -433,6 +433,9 @@ static enum MHD_Result do_get(struct worker *w, struct MHD_Connection *c, const 
 	return ret;
 }
 
+/* The per-request pointer of a request other than a PUT (which has its struct put). */
+static char request_seen;
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con)
@@ -453,6 +456,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	/* answered from the second call: libmicrohttpd closes the connection after an
+	 * answer queued on the first one, and the proxy keeps its connections alive */
+	if (!*con) {
+		*con = &request_seen;
+		return MHD_YES;
+	}
 	if (!strcmp(method, "GET") || !strcmp(method, "HEAD"))
 		return do_get(w, c, url);
 	if (!strcmp(method, "DELETE"))
@@ -465,7 +474,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 static void on_completed(void *cls, struct MHD_Connection *c, void **con,
                          enum MHD_RequestTerminationCode why)
 {
-	put_free(*con);
+	if (*con != &request_seen)
+		put_free(*con);
 	*con = NULL;
 }
 

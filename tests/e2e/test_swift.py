@@ -212,6 +212,32 @@ def test_range_conditional_etag(req):
     assert _bytes_get("/e2e-rg/chunked", {}) == b"abcdefg"
 
 
+def test_client_connection_kept_alive(stack, proxy, account):
+    """One client connection carries a whole session (HTTP/1.1 keep-alive): answers
+    without a body to send (HEAD, 404, DELETE) and with one (GET, PUT) leave it open;
+    the proxy used to close it after every answer, costing a TCP handshake and a
+    thread per request."""
+    import http.client
+    u = urllib.parse.urlsplit(proxy)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+    h = {"X-Auth-Token": stack.token("admin")}
+    base = "/v1/%s/e2e-keepalive" % account
+    steps = [("PUT", base, None, 201), ("PUT", base + "/o", b"x" * 4096, 201),
+             ("GET", base + "/o", None, 200), ("HEAD", base + "/o", None, 200),
+             ("GET", base + "/missing", None, 404), ("GET", base, None, 200),
+             ("DELETE", base + "/o", None, 204), ("DELETE", base, None, 204)]
+    ports = set()
+    for method, path, body, want in steps:
+        conn.request(method, path, body=body, headers=h)
+        ports.add(conn.sock.getsockname()[1])
+        r = conn.getresponse()
+        r.read()
+        assert r.status == want, (method, path, r.status)
+        assert "close" not in (r.getheader("Connection") or "").lower(), (method, path)
+    conn.close()
+    assert len(ports) == 1, ports
+
+
 _BYTES_CTX = {}
 
 
