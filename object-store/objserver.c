@@ -60,6 +60,7 @@ struct put {
 	int status;   /* an error met while receiving (507), answered at the end */
 	json_t *meta;
 	char etag_want[33];
+	int made; /* directory levels made for it (objfile_mkdirs_lazy) */
 };
 
 static const char *const stored_headers[] = {
@@ -155,6 +156,8 @@ static int device_full(const struct worker *w, int64_t len)
 	return avail < need;
 }
 
+static void put_free(struct put *p);
+
 /* First call of a PUT: checks, then the temp file. */
 static enum MHD_Result put_begin(struct worker *w, struct MHD_Connection *c, const char *url,
                                  void **cls)
@@ -181,6 +184,11 @@ static enum MHD_Result put_begin(struct worker *w, struct MHD_Connection *c, con
 	if (p->fd < 0) {
 		free(p);
 		return answer(c, errno == ENOSPC ? 507 : 500, "cannot create a temp file");
+	}
+	/* its directories now, unsynced: the data's fsync commits them along */
+	if (objfile_mkdirs_lazy(p->dir, &p->made) < 0) {
+		put_free(p);
+		return answer(c, 507, "mkdir failed");
 	}
 	fchmod(p->fd, 0640);
 	md5_init(&p->md5);
@@ -251,7 +259,8 @@ static enum MHD_Result put_end(struct MHD_Connection *c, struct put *p)
 		return answer(c, 400, "metadata too large");
 	if (rc < 0 || fsync(p->fd) < 0)
 		return answer(c, errno == ENOSPC ? 507 : 500, "write failed");
-	if (objfile_mkdirs(p->dir) < 0)
+	/* (again: the replicator may have removed an empty hash directory meanwhile) */
+	if (objfile_mkdirs_lazy(p->dir, &p->made) < 0)
 		return answer(c, 500, "mkdir failed");
 	char newest[OBJFILE_TS_LEN];
 	if (objfile_newest(p->dir, newest) != OBJFILE_NONE && strcmp(newest, p->ts) >= 0)
@@ -262,6 +271,7 @@ static enum MHD_Result put_end(struct MHD_Connection *c, struct put *p)
 	close(p->fd);
 	p->fd = -1;
 	fs_sync_dir(p->dir);
+	objfile_sync_parents(p->dir, p->made);
 	objfile_prune(p->dir, p->ts);
 	struct MHD_Response *r =
 	    MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
