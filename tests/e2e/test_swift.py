@@ -527,8 +527,8 @@ def _tempurl(stack, *args):
 def test_tempurl_swift_cli(stack, req, proxy, account, project_ids, os_run):
     """Temporary URLs as `swift tempurl` signs them (SHA-256 by default, SHA-1 and
     SHA-512 too, ISO 8601 expiry, prefix-based), with the account's or the container's
-    key: only the signed method, object (or prefix) and time pass, no token needed; a
-    token does not rescue a bad signature. GET shows no private metadata and answers a
+    key: only the signed method, object (or prefix), time and client addresses (an
+    --ip-range) pass, no token needed; a token does not rescue a bad signature. GET shows no private metadata and answers a
     Content-Disposition."""
     import swiftclient.utils
     info = json.loads(urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -572,6 +572,17 @@ def test_tempurl_swift_cli(stack, req, proxy, account, project_ids, os_run):
         for digest in ("sha1", "sha512"):
             u = swiftclient.utils.generate_temp_url(obj, 300, "acct-key-1", "GET", digest=digest)
             assert anon(u).status == 200, (digest, u)
+        # bound to client addresses (--ip-range): from inside the range only; the range
+        # is signed (widening it breaks the signature)
+        near = _tempurl(stack, "--ip-range", "127.0.0.0/8", "GET", "300", obj, "acct-key-1")
+        assert "temp_url_ip_range=127.0.0.0" in near, near
+        assert anon(near).status == 200
+        assert anon(_tempurl(stack, "--ip-range", "127.0.0.1", "GET", "300", obj,
+                             "acct-key-1")).status == 200
+        far = _tempurl(stack, "--ip-range", "10.0.0.0/8", "GET", "300", obj, "acct-key-1")
+        assert anon(far).status == 401
+        widened = re.sub(r"temp_url_ip_range=[^&]*", "temp_url_ip_range=0.0.0.0/0", far)
+        assert anon(widened).status == 401
         # PUT through a temp URL, read back
         put = _tempurl(stack, "PUT", "300", "/v1/%s/e2e-tu/up" % account, "acct-key-1")
         assert anon(put, "PUT", raw=b"uploaded").status == 201
