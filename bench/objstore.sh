@@ -11,9 +11,10 @@
 #                where the listing lives), so that a write's cost in a big container
 #                shows (default 0); removed again at the end
 #
-# For each size, PUT (every one durable: quorum 2 of 3 object servers fsynced) and GET
-# of one object through nubo-objproxy with a Keystone token, at concurrency 1 and 16
-# (wrk -t1 -c1 / -t2 -c16): ops/s, MB/s, p50, p99, errors; and the proxy's resident
+# For each size, PUT (every one durable: quorum 2 of 3 object servers fsynced; every
+# request a new object, bench/wrk_objput.lua) and GET of one object through
+# nubo-objproxy with a Keystone token, at concurrency 1 and 16 (wrk -t1 -c1 / -t2
+# -c16): ops/s, MB/s, p50, p99, errors; and the proxy's resident
 # memory after the runs and its peak (VmRSS, VmHWM of /proc/<pid>/status). Results are
 # key=value lines on stdout (load_avg says how busy the shared box was).
 set -euo pipefail
@@ -62,7 +63,15 @@ cleanup() {
 		echo "DELETE FROM obj_objects WHERE account = :'a' AND container = 'nubo-bench' AND name LIKE 'seed-%'" |
 			psql "$DBINFO" -Xq -v ON_ERROR_STOP=1 -v a="AUTH_$PROJECT" || true
 	fi
-	curl -fsS -o /dev/null -X DELETE -H "X-Auth-Token: $TOKEN" "$BASE/obj" 2>/dev/null || true
+	# the PUTs' objects, 10,000 a bulk delete (Swift's bound)
+	local names i
+	for i in $(seq 1 100); do
+		names=$(curl -fsS -H "X-Auth-Token: $TOKEN" "$BASE?format=plain&limit=10000" 2>/dev/null) || break
+		[ -n "$names" ] || break
+		printf '%s\n' "$names" | sed 's|^|/nubo-bench/|' |
+			curl -fsS -o /dev/null -X POST -H "X-Auth-Token: $TOKEN" -H 'Content-Type: text/plain' \
+				--data-binary @- "$PROXY/v1/AUTH_$PROJECT?bulk-delete" 2>/dev/null || break
+	done
 	curl -fsS -o /dev/null -X DELETE -H "X-Auth-Token: $TOKEN" "$BASE" 2>/dev/null || true
 	rm -rf "$WORK"
 }
@@ -76,10 +85,10 @@ if [ "$ROWS" -gt 0 ]; then
 fi
 PID=$(cat "$NUBO_RUNDIR/nubo-objproxy.pid" 2>/dev/null || pgrep -o -x nubo-objproxy)
 
-run() { # run KEY METHOD SIZE CONNS THREADS BODYFILE
-	local key=$1 method=$2 size=$3 c=$4 t=$5 file=$6 out rps
+run() { # run KEY METHOD SIZE CONNS THREADS BODYFILE SCRIPT
+	local key=$1 method=$2 size=$3 c=$4 t=$5 file=$6 script=$7 out rps
 	out=$(NUBO_TOKEN=$TOKEN NUBO_METHOD=$method NUBO_BODY_FILE=$file NUBO_BENCH_KEY=$key \
-		wrk -t"$t" -c"$c" -d"${DURATION}s" --latency -s "$HERE/wrk_auth.lua" "$BASE/obj" |
+		wrk -t"$t" -c"$c" -d"${DURATION}s" --latency -s "$HERE/$script" "$BASE/obj" |
 		grep "^${key}_")
 	printf '%s\n' "$out" | grep -E "_(rps|p50_ms|p99_ms|errors)="
 	rps=$(printf '%s\n' "$out" | sed -n "s/^${key}_rps=//p")
@@ -95,8 +104,11 @@ for size in $SIZES; do
 	for c in 1 16; do
 		t=1
 		[ "$c" -gt 1 ] && t=2
-		nubo_log "PUT $label c=$c" && run "put_${label}_c$c" PUT "$size" "$c" "$t" "$WORK/body"
-		nubo_log "GET $label c=$c" && run "get_${label}_c$c" GET "$size" "$c" "$t" ""
+		nubo_log "PUT $label c=$c" && run "put_${label}_c$c" PUT "$size" "$c" "$t" "$WORK/body" wrk_objput.lua
+		nubo_log "GET $label c=$c" && {
+			curl -fsS -o /dev/null -X PUT -H "X-Auth-Token: $TOKEN" --data-binary "@$WORK/body" "$BASE/obj" &&
+				run "get_${label}_c$c" GET "$size" "$c" "$t" "" wrk_auth.lua
+		}
 	done
 done
 echo "proxy_rss_kb=$(awk '/^VmRSS/ { print $2 }' "/proc/$PID/status")"

@@ -7,15 +7,110 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "xalloc.h"
 
 #define OC_IO_TIMEOUT_MS 30000
+
+/* ------------------------------------------------------------------ the pool */
+
+struct pooled {
+	char host[64];
+	unsigned port;
+	int fd;
+	time_t at; /* when it went idle */
+};
+
+static struct {
+	pthread_mutex_t mu;
+	int on, n;
+	struct pooled e[OC_POOL_MAX];
+} pool = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+void oc_pool_enable(void)
+{
+	pthread_mutex_lock(&pool.mu);
+	pool.on = 1;
+	pthread_mutex_unlock(&pool.mu);
+}
+
+static int pool_is_on(void)
+{
+	pthread_mutex_lock(&pool.mu);
+	int on = pool.on;
+	pthread_mutex_unlock(&pool.mu);
+	return on;
+}
+
+void oc_pool_flush(void)
+{
+	pthread_mutex_lock(&pool.mu);
+	for (int i = 0; i < pool.n; i++)
+		close(pool.e[i].fd);
+	pool.n = 0;
+	pthread_mutex_unlock(&pool.mu);
+}
+
+/* An idle connection the server has not closed meanwhile: nothing may be readable on it
+ * (an EOF, a reset or stray bytes all mean it is not fit for a new request). */
+static int pooled_fit(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	return poll(&p, 1, 0) == 0;
+}
+
+/* The most recently idled fit connection to host:port, or -1. */
+static int pool_take(const char *host, unsigned port)
+{
+	time_t now = time(NULL);
+	for (;;) {
+		int fd = -1, fresh = 0;
+		pthread_mutex_lock(&pool.mu);
+		for (int i = pool.n - 1; i >= 0; i--)
+			if (pool.e[i].port == port && !strcmp(pool.e[i].host, host)) {
+				fd = pool.e[i].fd;
+				fresh = now - pool.e[i].at <= OC_POOL_IDLE_S;
+				pool.e[i] = pool.e[--pool.n];
+				break;
+			}
+		pthread_mutex_unlock(&pool.mu);
+		if (fd < 0 || (fresh && pooled_fit(fd)))
+			return fd;
+		close(fd);
+	}
+}
+
+/* Keeps fd for the next exchange with host:port; drops connections idle too long. */
+static void pool_put(const char *host, unsigned port, int fd)
+{
+	time_t now = time(NULL);
+	pthread_mutex_lock(&pool.mu);
+	for (int i = pool.n - 1; i >= 0; i--)
+		if (now - pool.e[i].at > OC_POOL_IDLE_S) {
+			close(pool.e[i].fd);
+			pool.e[i] = pool.e[--pool.n];
+		}
+	if (pool.n < OC_POOL_MAX) {
+		struct pooled *e = &pool.e[pool.n++];
+		snprintf(e->host, sizeof(e->host), "%s", host);
+		e->port = port;
+		e->fd = fd;
+		e->at = now;
+		fd = -1;
+	}
+	pthread_mutex_unlock(&pool.mu);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* ------------------------------------------------------------------ exchanges */
 
 static int oc_wait(int fd, short ev, int ms)
 {
@@ -121,28 +216,31 @@ static int oc_head(struct oc *o, int ms, int skip_continue)
 			if (!strcasecmp(h, "Content-Length"))
 				o->body_left = strtoll(v, NULL, 10);
 		}
-		if (status == 100 && skip_continue)
+		if (o->head || status == 204 || status == 304 || status < 200)
+			o->body_left = 0;
+		if (status < 200 && skip_continue)
 			continue;
+		o->got_answer = status >= 200;
 		return 0;
 	}
 }
 
-int oc_start(struct oc *o, const char *host, unsigned port, const char *method, const char *path,
-             const char *const *headers, int64_t body_len, int expect, int timeout_ms)
+/* A fresh connection to o->host:o->port into o->fd. 0 or -errno. */
+static int oc_connect(struct oc *o)
 {
-	memset(o, 0, sizeof(*o));
+	o->reused = 0;
 	o->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (o->fd < 0)
 		return -errno;
 	int one = 1;
 	setsockopt(o->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	if (inet_pton(AF_INET, host, &sin.sin_addr) != 1)
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)o->port)};
+	if (inet_pton(AF_INET, o->host, &sin.sin_addr) != 1)
 		return -EINVAL;
 	if (connect(o->fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
 		if (errno != EINPROGRESS)
 			return -errno;
-		int rc = oc_wait(o->fd, POLLOUT, timeout_ms);
+		int rc = oc_wait(o->fd, POLLOUT, o->timeout_ms);
 		if (rc < 0)
 			return rc;
 		int soerr = 0;
@@ -151,6 +249,39 @@ int oc_start(struct oc *o, const char *host, unsigned port, const char *method, 
 		if (soerr)
 			return -soerr;
 	}
+	return 0;
+}
+
+/* A pooled connection broke before any answer byte and before any body byte was sent:
+ * the server did not take the request. Sends the head again on a fresh connection. */
+static int oc_redo(struct oc *o)
+{
+	close(o->fd);
+	o->fd = -1;
+	o->have = o->off = 0;
+	int rc = oc_connect(o);
+	return rc < 0 ? rc : send_all(o->fd, o->req, o->req_len);
+}
+
+static int oc_may_redo(const struct oc *o)
+{
+	return o->reused && o->have == 0 && !o->body_sent;
+}
+
+int oc_start(struct oc *o, const char *host, unsigned port, const char *method, const char *path,
+             const char *const *headers, int64_t body_len, int expect, int timeout_ms)
+{
+	memset(o, 0, sizeof(*o));
+	o->fd = -1;
+	if (strlen(host) >= sizeof(o->host))
+		return -EINVAL;
+	snprintf(o->host, sizeof(o->host), "%s", host);
+	o->port = port;
+	o->timeout_ms = timeout_ms;
+	o->head = !strcmp(method, "HEAD");
+	o->req_left = body_len > 0 ? body_len : 0;
+	o->req_done = body_len == 0;
+	int pooled = pool_is_on();
 	char *q = oc_quote(path);
 	size_t cap = 4096 + strlen(q), n = 0;
 	for (int i = 0; headers && headers[i]; i++)
@@ -169,15 +300,31 @@ int oc_start(struct oc *o, const char *host, unsigned port, const char *method, 
 		                      (long long)body_len);
 	if (expect)
 		n += (size_t)snprintf(req + n, cap - n, "Expect: 100-continue\r\n");
-	n += (size_t)snprintf(req + n, cap - n, "Connection: close\r\n\r\n");
-	int rc = send_all(o->fd, req, n);
-	free(req);
+	n += (size_t)snprintf(req + n, cap - n, "%s\r\n", pooled ? "" : "Connection: close\r\n");
+	o->req = req;
+	o->req_len = n;
+	o->fd = pooled ? pool_take(host, port) : -1;
+	int rc = 0;
+	if (o->fd >= 0)
+		o->reused = 1;
+	else
+		rc = oc_connect(o);
+	if (rc == 0)
+		rc = send_all(o->fd, req, n);
+	if (rc < 0 && oc_may_redo(o))
+		rc = oc_redo(o);
 	return rc;
 }
 
 int oc_await_continue(struct oc *o, int timeout_ms)
 {
-	return oc_head(o, timeout_ms, 0);
+	int rc = oc_head(o, timeout_ms, 0);
+	if (rc < 0 && oc_may_redo(o)) {
+		rc = oc_redo(o);
+		if (rc == 0)
+			rc = oc_head(o, timeout_ms, 0);
+	}
+	return rc;
 }
 
 int oc_open(struct oc *o, const char *host, unsigned port, const char *method, const char *path,
@@ -193,6 +340,11 @@ int oc_write(struct oc *o, const void *buf, size_t n)
 {
 	if (n == 0)
 		return 0;
+	o->body_sent = 1;
+	if (!o->chunked) {
+		o->req_left -= (int64_t)n;
+		o->req_done = o->req_left <= 0;
+	}
 	if (o->chunked) {
 		char h[32];
 		int k = snprintf(h, sizeof(h), "%zx\r\n", n);
@@ -208,7 +360,12 @@ int oc_write(struct oc *o, const void *buf, size_t n)
 
 int oc_end_body(struct oc *o)
 {
-	return o->chunked ? send_all(o->fd, "0\r\n\r\n", 5) : 0;
+	if (!o->chunked)
+		return 0;
+	o->body_sent = 1;
+	int rc = send_all(o->fd, "0\r\n\r\n", 5);
+	o->req_done = rc == 0;
+	return rc;
 }
 
 int oc_await_answer(struct oc *o)
@@ -224,7 +381,13 @@ int oc_finish(struct oc *o)
 
 int oc_read_head(struct oc *o)
 {
-	return oc_head(o, OC_IO_TIMEOUT_MS, 1);
+	int rc = oc_head(o, OC_IO_TIMEOUT_MS, 1);
+	if (rc < 0 && oc_may_redo(o)) {
+		rc = oc_redo(o);
+		if (rc == 0)
+			rc = oc_head(o, OC_IO_TIMEOUT_MS, 1);
+	}
+	return rc;
 }
 
 ssize_t oc_read(struct oc *o, void *buf, size_t max)
@@ -258,12 +421,26 @@ const char *oc_header(const struct oc *o, const char *name)
 	return NULL;
 }
 
+/* The exchange ended cleanly and the server keeps the connection open. */
+static int oc_reusable(const struct oc *o)
+{
+	const char *conn = oc_header(o, "Connection");
+	return o->fd >= 0 && o->req_done && o->got_answer && o->body_left == 0 &&
+	       o->have == o->off && !(conn && strcasestr(conn, "close"));
+}
+
 void oc_close(struct oc *o)
 {
-	if (o->fd > 0)
-		close(o->fd);
+	if (o->fd > 0) { /* 0: a zeroed struct never started */
+		if (pool_is_on() && oc_reusable(o))
+			pool_put(o->host, o->port, o->fd);
+		else
+			close(o->fd);
+	}
 	o->fd = -1;
 	oc_clear_headers(o);
+	free(o->req);
+	o->req = NULL;
 }
 
 char *oc_quote(const char *s)

@@ -1,6 +1,7 @@
 /* The proxy's side of the internal protocol: one HTTP/1.1 exchange with an object server
  * over a plain socket, the request body pushed in pieces as the client's bytes arrive
- * and the answer's body pulled in pieces. Blocking with timeouts; every fd O_CLOEXEC. */
+ * and the answer's body pulled in pieces. Blocking with timeouts; every fd O_CLOEXEC.
+ * With oc_pool_enable, connections are kept alive and reused (a process-wide pool). */
 #ifndef NUBO_OBJSTORE_OBJCLIENT_H
 #define NUBO_OBJSTORE_OBJCLIENT_H
 #include <stddef.h>
@@ -16,6 +17,17 @@ struct oc {
 	int nh;
 	char *hname[OC_MAX_HEADERS], *hval[OC_MAX_HEADERS];
 	int64_t body_left; /* answer bytes still to read (-1: until close) */
+	int head;          /* a HEAD: the answer has no body whatever its Content-Length */
+	int reused;        /* the connection came from the pool */
+	int got_answer;    /* a final answer's head was read */
+	int req_done;      /* the whole request (head and body) was sent */
+	int body_sent;     /* some request body bytes were sent */
+	int64_t req_left;  /* sized request body bytes still to send */
+	char *req;         /* the request head, kept to resend on a fresh connection */
+	size_t req_len;
+	char host[64];
+	unsigned port;
+	int timeout_ms;
 	char buf[16384];
 	size_t off, have; /* unread answer bytes in buf */
 };
@@ -48,7 +60,22 @@ int oc_read_head(struct oc *o);
 ssize_t oc_read(struct oc *o, void *buf, size_t max);
 /* Answer header value (case-insensitive) or NULL. */
 const char *oc_header(const struct oc *o, const char *name);
+/* Ends the exchange: the connection goes back to the pool when the pool is on and the
+ * exchange ended cleanly (request sent whole, answer read whole, no Connection: close),
+ * else it is closed. */
 void oc_close(struct oc *o);
+
+/* Turns connection reuse on for this process (the proxy): up to OC_POOL_MAX idle
+ * connections, each kept at most OC_POOL_IDLE_S seconds (well under the object
+ * server's idle timeout). A pooled connection that the server closed meanwhile is
+ * noticed before use; one that breaks before any answer byte (the request was not
+ * taken) is replaced by a fresh connection and the request head sent again, which is
+ * safe because no request body has been sent by then. */
+#define OC_POOL_MAX 256
+#define OC_POOL_IDLE_S 10
+void oc_pool_enable(void);
+/* Closes every idle pooled connection (tests, shutdown). */
+void oc_pool_flush(void);
 
 /* Percent-encodes s for a path (keeps unreserved characters and '/') into a new
  * string. Pure. */

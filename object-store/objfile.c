@@ -142,6 +142,39 @@ int objfile_mkdirs(const char *dir)
 	return 0;
 }
 
+int objfile_mkdirs_lazy(const char *dir, int *made)
+{
+	struct stat st;
+	if (stat(dir, &st) == 0)
+		return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+	char parent[PATH_MAX];
+	snprintf(parent, sizeof(parent), "%s", dir);
+	char *slash = strrchr(parent, '/');
+	if (!slash || slash == parent)
+		return -EINVAL;
+	*slash = '\0';
+	int rc = objfile_mkdirs_lazy(parent, made);
+	if (rc < 0)
+		return rc;
+	if (mkdir(dir, 0750) < 0 && errno != EEXIST)
+		return -errno;
+	(*made)++; /* also when a racing writer made it: it may not have synced it yet */
+	return 0;
+}
+
+void objfile_sync_parents(const char *dir, int levels)
+{
+	char d[PATH_MAX];
+	snprintf(d, sizeof(d), "%s", dir);
+	for (int i = 0; i < levels; i++) {
+		char *slash = strrchr(d, '/');
+		if (!slash || slash == d)
+			return;
+		*slash = '\0';
+		fs_sync_dir(d);
+	}
+}
+
 int objfile_intact(int fd, uint64_t size, const char *etag)
 {
 	char buf[65536], hex[33];

@@ -28,6 +28,15 @@ int objfile_header_write(int fd, const json_t *meta);
 json_t *objfile_header_read(int fd);
 /* mkdir -p dir, fsyncing each parent a level was created in. 0 or -errno. */
 int objfile_mkdirs(const char *dir);
+/* mkdir -p dir without fsyncing; *made counts the levels created (or found created by
+ * a racing writer). A PUT makes its directories before its data's fsync, whose journal
+ * commit then carries them, and makes them durable after its rename with
+ * objfile_sync_parents (nothing left to commit by then on a journaling fs, so those
+ * fsyncs are cheap). 0 or -errno. */
+int objfile_mkdirs_lazy(const char *dir, int *made);
+/* fsyncs the parents of the levels of dir that objfile_mkdirs_lazy made: the parent of
+ * dir, then its parent, levels in all. */
+void objfile_sync_parents(const char *dir, int levels);
 
 /* 1 when the size bytes after the header of the .data file at fd hash to etag. */
 int objfile_intact(int fd, uint64_t size, const char *etag);

@@ -60,6 +60,7 @@ struct put {
 	int status;   /* an error met while receiving (507), answered at the end */
 	json_t *meta;
 	char etag_want[33];
+	int made; /* directory levels made for it (objfile_mkdirs_lazy) */
 };
 
 static const char *const stored_headers[] = {
@@ -155,6 +156,8 @@ static int device_full(const struct worker *w, int64_t len)
 	return avail < need;
 }
 
+static void put_free(struct put *p);
+
 /* First call of a PUT: checks, then the temp file. */
 static enum MHD_Result put_begin(struct worker *w, struct MHD_Connection *c, const char *url,
                                  void **cls)
@@ -181,6 +184,11 @@ static enum MHD_Result put_begin(struct worker *w, struct MHD_Connection *c, con
 	if (p->fd < 0) {
 		free(p);
 		return answer(c, errno == ENOSPC ? 507 : 500, "cannot create a temp file");
+	}
+	/* its directories now, unsynced: the data's fsync commits them along */
+	if (objfile_mkdirs_lazy(p->dir, &p->made) < 0) {
+		put_free(p);
+		return answer(c, 507, "mkdir failed");
 	}
 	fchmod(p->fd, 0640);
 	md5_init(&p->md5);
@@ -251,7 +259,8 @@ static enum MHD_Result put_end(struct MHD_Connection *c, struct put *p)
 		return answer(c, 400, "metadata too large");
 	if (rc < 0 || fsync(p->fd) < 0)
 		return answer(c, errno == ENOSPC ? 507 : 500, "write failed");
-	if (objfile_mkdirs(p->dir) < 0)
+	/* (again: the replicator may have removed an empty hash directory meanwhile) */
+	if (objfile_mkdirs_lazy(p->dir, &p->made) < 0)
 		return answer(c, 500, "mkdir failed");
 	char newest[OBJFILE_TS_LEN];
 	if (objfile_newest(p->dir, newest) != OBJFILE_NONE && strcmp(newest, p->ts) >= 0)
@@ -262,6 +271,7 @@ static enum MHD_Result put_end(struct MHD_Connection *c, struct put *p)
 	close(p->fd);
 	p->fd = -1;
 	fs_sync_dir(p->dir);
+	objfile_sync_parents(p->dir, p->made);
 	objfile_prune(p->dir, p->ts);
 	struct MHD_Response *r =
 	    MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
@@ -433,6 +443,9 @@ static enum MHD_Result do_get(struct worker *w, struct MHD_Connection *c, const 
 	return ret;
 }
 
+/* The per-request pointer of a request other than a PUT (which has its struct put). */
+static char request_seen;
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con)
@@ -453,6 +466,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	/* answered from the second call: libmicrohttpd closes the connection after an
+	 * answer queued on the first one, and the proxy keeps its connections alive */
+	if (!*con) {
+		*con = &request_seen;
+		return MHD_YES;
+	}
 	if (!strcmp(method, "GET") || !strcmp(method, "HEAD"))
 		return do_get(w, c, url);
 	if (!strcmp(method, "DELETE"))
@@ -465,7 +484,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 static void on_completed(void *cls, struct MHD_Connection *c, void **con,
                          enum MHD_RequestTerminationCode why)
 {
-	put_free(*con);
+	if (*con != &request_seen)
+		put_free(*con);
 	*con = NULL;
 }
 

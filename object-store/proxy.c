@@ -373,6 +373,13 @@ static size_t on_unescape(void *cls, struct MHD_Connection *c, char *s)
 	return strlen(s); /* raw: each front end decodes what it needs */
 }
 
+/* The request announces a body (a Content-Length above 0, or chunked). */
+static int px_has_body(struct px_req *r)
+{
+	const char *cl = px_header(r, "Content-Length");
+	return px_header(r, "Transfer-Encoding") || (cl && strcmp(cl, "0"));
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con)
@@ -393,7 +400,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			return px_send(r);
 		}
 		r->fe->begin(r);
-		if (r->answered)
+		/* a request without a body is answered from the next call: libmicrohttpd
+		 * closes the connection after an answer queued on the first one */
+		if (r->answered && px_has_body(r))
 			return px_send(r);
 		return MHD_YES;
 	}

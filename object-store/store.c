@@ -1496,6 +1496,7 @@ struct store *store_open(const struct store_config *cfg, char *err, size_t errle
 	pthread_mutex_init(&s->spool_lock, NULL);
 	pthread_mutex_init(&s->seen_lock, NULL);
 	fs_mkdir_p(cfg->spool_dir, 0750);
+	oc_pool_enable(); /* keep-alive to the object servers: no connect per exchange */
 	pthread_create(&s->spooler, NULL, spooler_main, s);
 	return s;
 }
@@ -1506,6 +1507,7 @@ void store_close(struct store *s)
 		return;
 	s->stop = 1;
 	pthread_join(s->spooler, NULL);
+	oc_pool_flush();
 	ring_free(s->ring);
 	pthread_rwlock_destroy(&s->lock);
 	pthread_mutex_destroy(&s->spool_lock);

@@ -528,13 +528,32 @@ static void tempurl_keys(const struct store_kv *kv, int n, const char *prefix, c
 	}
 }
 
-/* 1 when sig signs method (a HEAD: or GET or PUT) on path under one of the n keys. */
-static int tempurl_sig_matches(const char *sig, const char *m, int64_t when, const char *path,
-                               const char **keys, int n)
+/* 1 when sig signs method m on path under one of the n keys; ip: the URL's
+ * temp_url_ip_range or NULL. */
+static int tempurl_sig_method(const char *sig, const char *ip, const char *m, int64_t when,
+                              const char *path, const char **keys, int n)
 {
-	return tempurl_sig_ok(sig, m, when, path, keys, n) ||
-	       (!strcmp(m, "HEAD") && (tempurl_sig_ok(sig, "GET", when, path, keys, n) ||
-	                               tempurl_sig_ok(sig, "PUT", when, path, keys, n)));
+	return ip ? tempurl_sig_ok_ip(sig, ip, m, when, path, keys, n)
+	          : tempurl_sig_ok(sig, m, when, path, keys, n);
+}
+
+/* 1 when sig signs method (a HEAD: or GET or PUT) on path under one of the n keys. */
+static int tempurl_sig_matches(const char *sig, const char *ip, const char *m, int64_t when,
+                               const char *path, const char **keys, int n)
+{
+	return tempurl_sig_method(sig, ip, m, when, path, keys, n) ||
+	       (!strcmp(m, "HEAD") && (tempurl_sig_method(sig, ip, "GET", when, path, keys, n) ||
+	                               tempurl_sig_method(sig, ip, "PUT", when, path, keys, n)));
+}
+
+/* A temp URL bound to addresses (temp_url_ip_range) is good only from one of them. */
+static int tempurl_peer_ok(struct px_req *r)
+{
+	if (!px_query_has(r, "temp_url_ip_range"))
+		return 1;
+	char peer[64];
+	px_peer(r, peer, sizeof(peer));
+	return tempurl_ip_in_range(peer, px_query(r, "temp_url_ip_range")) == 1;
 }
 
 /* A request with temp_url_* parameters: Swift's tempurl decides alone (a token is not
@@ -548,8 +567,10 @@ static int tempurl_authorize(struct px_req *r, struct swift_req *q)
 	const char *sig = px_query(r, "temp_url_sig"), *prefix = px_query(r, "temp_url_prefix");
 	const char *m = px_method(r);
 	int64_t when = tempurl_expires_parse(px_query(r, "temp_url_expires"));
-	int ok = q->object && sig && when > (int64_t)time(NULL) &&
-	         !px_query_has(r, "temp_url_ip_range") && !px_header(r, "X-Copy-From") &&
+	const char *ip =
+	    px_query_has(r, "temp_url_ip_range") ? px_query(r, "temp_url_ip_range") : NULL;
+	int ok = q->object && sig && when > (int64_t)time(NULL) && tempurl_peer_ok(r) &&
+	         !px_header(r, "X-Copy-From") &&
 	         (!prefix || !strncmp(q->object, prefix, strlen(prefix)));
 	int allowed = 0;
 	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
@@ -571,9 +592,9 @@ static int tempurl_authorize(struct px_req *r, struct swift_req *q)
 		           : xasprintf("/v1/%s/%s/%s", q->account, q->container, q->object);
 		/* a HEAD may use a URL signed for GET or PUT too; which key signed it sets
 		 * what its large object segments may be read from */
-		if (tempurl_sig_matches(sig, m, when, path, keys, 2))
+		if (tempurl_sig_matches(sig, ip, m, when, path, keys, 2))
 			scope = TEMPURL_ACCOUNT;
-		else if (tempurl_sig_matches(sig, m, when, path, keys + 2, 2))
+		else if (tempurl_sig_matches(sig, ip, m, when, path, keys + 2, 2))
 			scope = TEMPURL_CONTAINER;
 		ok = scope != 0;
 		free(path);

@@ -1,6 +1,8 @@
 /* Swift's temporary URLs: signatures, expiry, disposition (see tempurl.h). */
 #include "tempurl.h"
 
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -230,15 +232,14 @@ int64_t tempurl_expires_parse(const char *s)
 	return t < 0 ? -1 : (int64_t)t;
 }
 
-int tempurl_sig_ok(const char *sig, const char *method, int64_t expires, const char *path,
-                   const char *const *keys, int nkeys)
+/* 1 when sig is the MAC of msg under one of the keys. */
+static int sig_check(const char *sig, const char *msg, const char *const *keys, int nkeys)
 {
 	enum tempurl_digest d;
 	unsigned char want[TEMPURL_MAX_MAC], got[TEMPURL_MAX_MAC];
 	size_t wl;
 	if (tempurl_sig_parse(sig, &d, want, &wl) < 0)
 		return 0;
-	char *msg = xasprintf("%s\n%lld\n%s", method, (long long)expires, path);
 	int ok = 0;
 	for (int i = 0; i < nkeys; i++) {
 		if (!keys[i] || !*keys[i] || strlen(keys[i]) > TEMPURL_MAX_KEY)
@@ -246,8 +247,70 @@ int tempurl_sig_ok(const char *sig, const char *method, int64_t expires, const c
 		size_t gl = tempurl_hmac(d, keys[i], strlen(keys[i]), msg, strlen(msg), got);
 		ok |= gl == wl && sodium_memcmp(got, want, wl) == 0;
 	}
+	return ok;
+}
+
+int tempurl_sig_ok(const char *sig, const char *method, int64_t expires, const char *path,
+                   const char *const *keys, int nkeys)
+{
+	char *msg = xasprintf("%s\n%lld\n%s", method, (long long)expires, path);
+	int ok = sig_check(sig, msg, keys, nkeys);
 	free(msg);
 	return ok;
+}
+
+int tempurl_sig_ok_ip(const char *sig, const char *ip_range, const char *method, int64_t expires,
+                      const char *path, const char *const *keys, int nkeys)
+{
+	char *msg = xasprintf("ip=%s\n%s\n%lld\n%s", ip_range, method, (long long)expires, path);
+	int ok = sig_check(sig, msg, keys, nkeys);
+	free(msg);
+	return ok;
+}
+
+/* ------------------------------------------------------------------ ip ranges */
+
+/* An IPv4 or IPv6 address into out (16 bytes); its bit count, or -1. */
+static int ip_parse(const char *s, unsigned char out[16])
+{
+	if (inet_pton(AF_INET, s, out) == 1)
+		return 32;
+	if (inet_pton(AF_INET6, s, out) == 1)
+		return 128;
+	return -1;
+}
+
+int tempurl_ip_in_range(const char *addr, const char *range)
+{
+	char net[INET6_ADDRSTRLEN + 8];
+	unsigned char a[16] = {0}, n[16] = {0};
+	if (!range || strlen(range) >= sizeof(net))
+		return -1;
+	snprintf(net, sizeof(net), "%s", range);
+	char *slash = strchr(net, '/');
+	if (slash)
+		*slash = '\0';
+	int bits = ip_parse(net, n), prefix = bits;
+	if (bits < 0)
+		return -1;
+	if (slash) {
+		char *end;
+		errno = 0;
+		long v = strtol(slash + 1, &end, 10);
+		if (end == slash + 1 || *end || errno || v < 0 || v > bits ||
+		    !isdigit((unsigned char)slash[1]))
+			return -1;
+		prefix = (int)v;
+	}
+	for (int i = prefix; i < bits; i++) /* host bits set: not a network */
+		if (n[i / 8] & (0x80 >> (i % 8)))
+			return -1;
+	if (!addr || ip_parse(addr, a) != bits)
+		return 0;
+	for (int i = 0; i < prefix; i++)
+		if ((a[i / 8] ^ n[i / 8]) & (0x80 >> (i % 8)))
+			return 0;
+	return 1;
 }
 
 /* ------------------------------------------------------------------ disposition */

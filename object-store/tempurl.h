@@ -1,7 +1,8 @@
 /* Swift's temporary URLs (the tempurl middleware): a GET, HEAD, PUT, POST or DELETE of one
  * object without a token, signed with a key the account (X-Account-Meta-Temp-URL-Key[-2])
  * or the container (X-Container-Meta-Temp-URL-Key[-2]) holds:
- *   ?temp_url_sig=SIG&temp_url_expires=WHEN[&temp_url_prefix=P][&inline][&filename=F]
+ *   ?temp_url_sig=SIG&temp_url_expires=WHEN[&temp_url_prefix=P][&temp_url_ip_range=R]
+ *    [&inline][&filename=F]
  * SIG is the HMAC of "METHOD\nEXPIRES\nPATH" (PATH the decoded /v1/AUTH_a/c/o, or
  * "prefix:/v1/AUTH_a/c/P" for a prefix-based URL) under the key: hex of SHA-1, SHA-256 or
  * SHA-512 (told apart by its length), or "<digest>:<base64 of the MAC>". WHEN is a Unix
@@ -38,6 +39,16 @@ int64_t tempurl_expires_parse(const char *s);
  * skipped; compared in constant time), else 0. */
 int tempurl_sig_ok(const char *sig, const char *method, int64_t expires, const char *path,
                    const char *const *keys, int nkeys);
+
+/* tempurl_sig_ok for a URL bound to client addresses (temp_url_ip_range=ip_range): the MAC
+ * is of "ip=<ip_range>\nmethod\nexpires\npath". */
+int tempurl_sig_ok_ip(const char *sig, const char *ip_range, const char *method, int64_t expires,
+                      const char *path, const char *const *keys, int nkeys);
+
+/* Whether the client address addr (IPv4 or IPv6 text) lies in range: an address, or a
+ * network "address/prefix" with no host bits set (as Python's ip_network, which Swift
+ * uses). 1 inside, 0 outside (or of the other family), -1 when range is malformed. */
+int tempurl_ip_in_range(const char *addr, const char *range);
 
 /* The Content-Disposition a temp URL GET answers with (Swift's): "inline" (inline set, no
  * filename), "[inline|attachment]; filename=\"F\"; filename*=UTF-8''F%" for filename F

@@ -212,6 +212,32 @@ def test_range_conditional_etag(req):
     assert _bytes_get("/e2e-rg/chunked", {}) == b"abcdefg"
 
 
+def test_client_connection_kept_alive(stack, proxy, account):
+    """One client connection carries a whole session (HTTP/1.1 keep-alive): answers
+    without a body to send (HEAD, 404, DELETE) and with one (GET, PUT) leave it open;
+    the proxy used to close it after every answer, costing a TCP handshake and a
+    thread per request."""
+    import http.client
+    u = urllib.parse.urlsplit(proxy)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+    h = {"X-Auth-Token": stack.token("admin")}
+    base = "/v1/%s/e2e-keepalive" % account
+    steps = [("PUT", base, None, 201), ("PUT", base + "/o", b"x" * 4096, 201),
+             ("GET", base + "/o", None, 200), ("HEAD", base + "/o", None, 200),
+             ("GET", base + "/missing", None, 404), ("GET", base, None, 200),
+             ("DELETE", base + "/o", None, 204), ("DELETE", base, None, 204)]
+    ports = set()
+    for method, path, body, want in steps:
+        conn.request(method, path, body=body, headers=h)
+        ports.add(conn.sock.getsockname()[1])
+        r = conn.getresponse()
+        r.read()
+        assert r.status == want, (method, path, r.status)
+        assert "close" not in (r.getheader("Connection") or "").lower(), (method, path)
+    conn.close()
+    assert len(ports) == 1, ports
+
+
 _BYTES_CTX = {}
 
 
@@ -501,8 +527,8 @@ def _tempurl(stack, *args):
 def test_tempurl_swift_cli(stack, req, proxy, account, project_ids, os_run):
     """Temporary URLs as `swift tempurl` signs them (SHA-256 by default, SHA-1 and
     SHA-512 too, ISO 8601 expiry, prefix-based), with the account's or the container's
-    key: only the signed method, object (or prefix) and time pass, no token needed; a
-    token does not rescue a bad signature. GET shows no private metadata and answers a
+    key: only the signed method, object (or prefix), time and client addresses (an
+    --ip-range) pass, no token needed; a token does not rescue a bad signature. GET shows no private metadata and answers a
     Content-Disposition."""
     import swiftclient.utils
     info = json.loads(urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -546,6 +572,17 @@ def test_tempurl_swift_cli(stack, req, proxy, account, project_ids, os_run):
         for digest in ("sha1", "sha512"):
             u = swiftclient.utils.generate_temp_url(obj, 300, "acct-key-1", "GET", digest=digest)
             assert anon(u).status == 200, (digest, u)
+        # bound to client addresses (--ip-range): from inside the range only; the range
+        # is signed (widening it breaks the signature)
+        near = _tempurl(stack, "--ip-range", "127.0.0.0/8", "GET", "300", obj, "acct-key-1")
+        assert "temp_url_ip_range=127.0.0.0" in near, near
+        assert anon(near).status == 200
+        assert anon(_tempurl(stack, "--ip-range", "127.0.0.1", "GET", "300", obj,
+                             "acct-key-1")).status == 200
+        far = _tempurl(stack, "--ip-range", "10.0.0.0/8", "GET", "300", obj, "acct-key-1")
+        assert anon(far).status == 401
+        widened = re.sub(r"temp_url_ip_range=[^&]*", "temp_url_ip_range=0.0.0.0/0", far)
+        assert anon(widened).status == 401
         # PUT through a temp URL, read back
         put = _tempurl(stack, "PUT", "300", "/v1/%s/e2e-tu/up" % account, "acct-key-1")
         assert anon(put, "PUT", raw=b"uploaded").status == 201

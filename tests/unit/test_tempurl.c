@@ -146,6 +146,36 @@ static void test_expires(void **state)
 	assert_int_equal(tempurl_expires_parse(NULL), -1);
 }
 
+/* temp_url_ip_range: the MAC covers "ip=<range>" first (swiftclient's generate_temp_url,
+ * vector from Python's hmac), and the client must be inside the range */
+static void test_ip_range(void **state)
+{
+	const char *k[] = {"mykey"};
+	const char *sig = "9d7de484268d8dcba4f08d41786423a68b7ecf76378b332c7b810bd1f5bfaa62";
+	assert_true(tempurl_sig_ok_ip(sig, "127.0.0.1", "GET", 1700000000, "/v1/AUTH_p/c/o", k, 1));
+	assert_false(
+	    tempurl_sig_ok_ip(sig, "127.0.0.2", "GET", 1700000000, "/v1/AUTH_p/c/o", k, 1));
+	assert_false(tempurl_sig_ok(sig, "GET", 1700000000, "/v1/AUTH_p/c/o", k, 1));
+	assert_int_equal(tempurl_ip_in_range("127.0.0.1", "127.0.0.1"), 1);
+	assert_int_equal(tempurl_ip_in_range("127.0.0.2", "127.0.0.1"), 0);
+	assert_int_equal(tempurl_ip_in_range("127.3.4.5", "127.0.0.0/8"), 1);
+	assert_int_equal(tempurl_ip_in_range("128.0.0.1", "127.0.0.0/8"), 0);
+	assert_int_equal(tempurl_ip_in_range("10.1.2.3", "0.0.0.0/0"), 1);
+	assert_int_equal(tempurl_ip_in_range("192.168.1.129", "192.168.1.128/25"), 1);
+	assert_int_equal(tempurl_ip_in_range("192.168.1.127", "192.168.1.128/25"), 0);
+	assert_int_equal(tempurl_ip_in_range("2001:db8::1", "2001:db8::/32"), 1);
+	assert_int_equal(tempurl_ip_in_range("127.0.0.1", "2001:db8::/32"), 0);
+	/* malformed: host bits set, prefix too long or not a number, not an address */
+	assert_int_equal(tempurl_ip_in_range("127.0.0.1", "127.0.0.1/8"), -1);
+	assert_int_equal(tempurl_ip_in_range("127.0.0.1", "127.0.0.0/33"), -1);
+	assert_int_equal(tempurl_ip_in_range("127.0.0.1", "127.0.0.0/"), -1);
+	assert_int_equal(tempurl_ip_in_range("127.0.0.1", "127.0.0.0/+8"), -1);
+	assert_int_equal(tempurl_ip_in_range("127.0.0.1", "localhost"), -1);
+	assert_int_equal(tempurl_ip_in_range("127.0.0.1", ""), -1);
+	assert_int_equal(tempurl_ip_in_range("127.0.0.1", NULL), -1);
+	assert_int_equal(tempurl_ip_in_range("?", "127.0.0.0/8"), 0);
+}
+
 static void test_disposition(void **state)
 {
 	char *s = tempurl_disposition(1, NULL, "a/b.txt", 0);
@@ -172,6 +202,7 @@ int main(void)
 	    cmocka_unit_test(test_sha1_vectors), cmocka_unit_test(test_hmac_vectors),
 	    cmocka_unit_test(test_sig_ok),       cmocka_unit_test(test_sig_parse_base64_forms),
 	    cmocka_unit_test(test_expires),      cmocka_unit_test(test_disposition),
+	    cmocka_unit_test(test_ip_range),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,210 @@
+/* The proxy's connections to the object servers (objclient.h): with the pool on, an
+ * exchange that ended cleanly leaves its connection for the next one (one accept for
+ * many requests); an answer with Connection: close, a body left unread, a server that
+ * closed the idle connection, or one that drops a reused connection without answering
+ * never cost a request: each is noticed and a fresh connection made. A fake object
+ * server on loopback counts its accepts and answers in the way each test asks. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "object-store/objclient.h"
+
+/* How the fake treats a connection after answering its first request. */
+enum after {
+	KEEP,      /* keep answering on it */
+	CLOSE_HDR, /* answer with Connection: close, then close */
+	SILENT,    /* close right after answering (no header saying so) */
+	DROP_NEXT, /* take the next request on it, then close without answering */
+};
+
+static struct {
+	int lfd;
+	unsigned port;
+	int accepts, requests;
+	enum after after;
+	pthread_mutex_t mu;
+	pthread_t th;
+} fk = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* Reads one request head (no bodies in these tests). 1, or 0 at EOF. */
+static int read_head(int c)
+{
+	char buf[4096];
+	size_t have = 0;
+	while (have < sizeof(buf) - 1) {
+		ssize_t k = read(c, buf + have, sizeof(buf) - 1 - have);
+		if (k <= 0)
+			return 0;
+		have += (size_t)k;
+		buf[have] = '\0';
+		if (strstr(buf, "\r\n\r\n"))
+			return 1;
+	}
+	return 0;
+}
+
+static void *serve_conn(void *arg)
+{
+	int c = (int)(intptr_t)arg;
+	pthread_mutex_lock(&fk.mu);
+	enum after after = fk.after;
+	pthread_mutex_unlock(&fk.mu);
+	for (int n = 0; read_head(c); n++) {
+		if (after == DROP_NEXT && n == 1)
+			break;
+		pthread_mutex_lock(&fk.mu);
+		fk.requests++;
+		pthread_mutex_unlock(&fk.mu);
+		const char *ans = after == CLOSE_HDR
+		                      ? "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n"
+		                        "Connection: close\r\n\r\nhello"
+		                      : "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+		if (write(c, ans, strlen(ans)) != (ssize_t)strlen(ans))
+			break;
+		if (after == CLOSE_HDR || after == SILENT)
+			break;
+	}
+	close(c);
+	return NULL;
+}
+
+static void *fake_main(void *arg)
+{
+	for (;;) {
+		int c = accept(fk.lfd, NULL, NULL);
+		if (c < 0)
+			return NULL;
+		pthread_mutex_lock(&fk.mu);
+		fk.accepts++;
+		pthread_mutex_unlock(&fk.mu);
+		pthread_t t;
+		pthread_create(&t, NULL, serve_conn, (void *)(intptr_t)c);
+		pthread_detach(t);
+	}
+}
+
+static int setup(void **state)
+{
+	fk.lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sin = {.sin_family = AF_INET};
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t sl = sizeof(sin);
+	if (bind(fk.lfd, (struct sockaddr *)&sin, sizeof(sin)) < 0 || listen(fk.lfd, 16) < 0 ||
+	    getsockname(fk.lfd, (struct sockaddr *)&sin, &sl) < 0)
+		return -1;
+	fk.port = ntohs(sin.sin_port);
+	pthread_create(&fk.th, NULL, fake_main, NULL);
+	oc_pool_enable();
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	oc_pool_flush();
+	shutdown(fk.lfd, SHUT_RDWR);
+	close(fk.lfd);
+	pthread_join(fk.th, NULL);
+	return 0;
+}
+
+static void reset(enum after after)
+{
+	oc_pool_flush();
+	pthread_mutex_lock(&fk.mu);
+	fk.accepts = fk.requests = 0;
+	fk.after = after;
+	pthread_mutex_unlock(&fk.mu);
+}
+
+static int accepts(void)
+{
+	pthread_mutex_lock(&fk.mu);
+	int n = fk.accepts;
+	pthread_mutex_unlock(&fk.mu);
+	return n;
+}
+
+/* One GET; read_body: read the answer's body whole. Asserts a 200. */
+static void get(int read_body)
+{
+	struct oc o;
+	assert_int_equal(oc_open(&o, "127.0.0.1", fk.port, "GET", "/d1/0/a/c/o", NULL, 0, 0, 2000),
+	                 0);
+	assert_int_equal(oc_read_head(&o), 0);
+	assert_int_equal(o.status, 200);
+	if (read_body) {
+		char buf[16];
+		assert_int_equal(oc_read(&o, buf, sizeof(buf)), 5);
+		assert_memory_equal(buf, "hello", 5);
+		assert_int_equal(oc_read(&o, buf, sizeof(buf)), 0);
+	}
+	oc_close(&o);
+}
+
+static void test_reuse(void **state)
+{
+	reset(KEEP);
+	for (int i = 0; i < 5; i++)
+		get(1);
+	assert_int_equal(accepts(), 1);
+}
+
+static void test_close_header(void **state)
+{
+	reset(CLOSE_HDR);
+	for (int i = 0; i < 3; i++)
+		get(1);
+	assert_int_equal(accepts(), 3);
+}
+
+static void test_unread_body_not_reused(void **state)
+{
+	reset(KEEP);
+	get(0); /* the body's bytes are still on the connection: never reused */
+	get(1);
+	assert_int_equal(accepts(), 2);
+}
+
+static void test_server_closed_idle(void **state)
+{
+	reset(SILENT);
+	get(1);
+	usleep(50 * 1000); /* the fake's FIN arrives */
+	get(1);
+	assert_int_equal(accepts(), 2);
+}
+
+static void test_dropped_reused_is_retried(void **state)
+{
+	reset(DROP_NEXT);
+	get(1);
+	get(1); /* the pooled connection takes it and closes: a fresh one answers */
+	assert_int_equal(accepts(), 2);
+	pthread_mutex_lock(&fk.mu);
+	assert_int_equal(fk.requests, 2);
+	pthread_mutex_unlock(&fk.mu);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_reuse),
+	    cmocka_unit_test(test_close_header),
+	    cmocka_unit_test(test_unread_body_not_reused),
+	    cmocka_unit_test(test_server_closed_idle),
+	    cmocka_unit_test(test_dropped_reused_is_retried),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
