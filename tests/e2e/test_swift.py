@@ -3,6 +3,7 @@
 servers behind it; and its faults: an object server killed with SIGKILL during a stream
 of writes loses no acknowledged write; a corrupted replica is never served."""
 import concurrent.futures
+import email.utils
 import hashlib
 import json
 import os
@@ -527,6 +528,16 @@ def test_tempurl_swift_cli(stack, req, proxy, account, project_ids, os_run):
         assert anon(url + "&inline").headers["Content-Disposition"] == "inline"
         assert 'filename="n.bin"' in anon(url + "&filename=n.bin").headers["Content-Disposition"]
         assert anon(url, "HEAD").status == 200  # a GET URL may HEAD
+        # ... and so may a POST one (Swift: HEAD, GET, POST, PUT); GET/HEAD carry the
+        # URL's expiry as Expires; a line break in filename= is encoded, not dropped
+        post_url = _tempurl(stack, "POST", "300", obj, "acct-key-1")
+        assert anon(post_url, "HEAD").status == 200
+        when = int(re.search(r"temp_url_expires=(\d+)", url).group(1))
+        want = email.utils.formatdate(when, usegmt=True)
+        assert r.headers.get("Expires") == want, r.headers
+        assert anon(url, "HEAD").headers.get("Expires") == want
+        d = anon(url + "&filename=a%0Ab.txt").headers["Content-Disposition"]
+        assert d.startswith('attachment; filename="a%0Ab.txt"'), d
         # the signed method only; a tampered signature; another object; a token does not help
         assert anon(url, "DELETE").status == 401
         assert anon(url, "PUT", raw=b"x").status == 401
