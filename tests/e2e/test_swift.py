@@ -647,6 +647,24 @@ def test_bulk_extract_and_delete(stack, req, project_ids):
     r = req("PUT", "/e2e-bulk-a?extract-archive=tar", raw=_tar({"z": b"z" * 700})[:1024])
     assert "Invalid Tar File" in r.text and "400 Bad Request" in r.text, r
     assert req("PUT", "?extract-archive=tar.gz", raw=b"x").status == 400
+    # the URL's container is created when missing, as Swift does
+    r = req("PUT", "/e2e-bulk-d?extract-archive=tar", raw=_tar({"f": b"d"}),
+            headers={"Accept": "application/json"})
+    assert r.json["Number Files Created"] == 1 and r.json["Errors"] == [], r.json
+    assert _bytes_get("/e2e-bulk-d/f", {}) == b"d"
+    # a name that is not UTF-8 is refused and still listed in the JSON Errors, quoted
+    import io
+    import tarfile
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT, encoding="utf-8",
+                      errors="surrogateescape") as t:
+        ti = tarfile.TarInfo(b"bad\xff.txt".decode("utf-8", "surrogateescape"))
+        ti.size = 1
+        t.addfile(ti, io.BytesIO(b"x"))
+    r = req("PUT", "/e2e-bulk-d?extract-archive=tar", raw=buf.getvalue(),
+            headers={"Accept": "application/json"})
+    assert r.json["Errors"] == [["/e2e-bulk-d/bad%FF.txt", "400 Bad Request"]], r.json
+    assert r.json["Response Status"] == "400 Bad Request", r.json
     # a bulk delete: objects, a missing one, a container still holding objects
     body = "\n".join(["/e2e-bulk-a/one.txt", "e2e-bulk-a/sub/two.txt", "/e2e-bulk-a/nope",
                       "/e2e-bulk-b", urllib.parse.quote("/e2e-bulk-b/" + long_name)])
@@ -668,5 +686,5 @@ def test_bulk_extract_and_delete(stack, req, project_ids):
     p = swift(stack, "--debug", "delete", "e2e-bulk-c")
     assert p.stderr.count("bulk-delete") >= 1, p.stderr[-2000:]
     assert req("GET", "/e2e-bulk-c").status == 404
-    for c in ("e2e-bulk-a", "e2e-bulk-b"):
+    for c in ("e2e-bulk-a", "e2e-bulk-b", "e2e-bulk-d"):
         swift(stack, "delete", c)
