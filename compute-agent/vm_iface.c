@@ -191,22 +191,40 @@ static int plug(const struct vm_ctx *ctx, struct vm *vm, pid_t pid, struct qmp *
 	return rc;
 }
 
-/* device_del of h, then its netdev once the guest let go of the device. A paused guest
- * (no vCPU runs to answer the PCI eject) or one that does not answer within
- * UNPLUG_TIMEOUT_MS keeps the unplug pending in QEMU: 0 all the same, so spec.json
- * drops the NIC (the next boot has no such NIC) and a later plug of that port first
- * removes the netdev left behind (plug). */
-static int unplug(struct qmp *q, const struct vm_iface_have *h, int paused, char *err,
-                  size_t errlen)
+/* Deletes the netdev of h under its NIC (QEMU allows it: the NIC loses its backend and
+ * the tap fd is closed). 0 once QEMU no longer knows the netdev (a second netdev_del
+ * answers DeviceNotFound), else -ETIMEDOUT with err: the guest still holds the NIC. */
+static int netdev_force_del(struct qmp *q, const struct vm_iface_have *h, int timeout_ms, char *err,
+                            size_t errlen)
+{
+	char why[256] = "";
+	if (h->netdev[0]) {
+		struct vm_iface_cmd c = vm_iface_netdev_del_cmd(h->netdev);
+		run_cmd(q, &c, -1, why, sizeof(why)); /* DeviceNotFound if gone already */
+		c = vm_iface_netdev_del_cmd(h->netdev);
+		int rc = qmp_exec(q, c.name, c.args, NULL, CMD_TIMEOUT_MS, why, sizeof(why));
+		vm_iface_cmd_free(&c);
+		if (rc == -EIO && !strncmp(why, "netdev_del: DeviceNotFound:", 27))
+			return 0;
+	}
+	snprintf(err, errlen,
+	         "device_del %s: the guest did not release the NIC within %d s and its netdev "
+	         "'%s' could not be removed%s%s",
+	         h->path, timeout_ms / 1000, h->netdev, why[0] ? ": " : "", why);
+	return -ETIMEDOUT;
+}
+
+int vm_iface_unplug(struct qmp *q, const struct vm_iface_have *h, int paused, int timeout_ms,
+                    char *err, size_t errlen)
 {
 	struct vm_iface_cmd c = vm_iface_device_del_cmd(h->path);
 	int rc = run_cmd(q, &c, -1, err, errlen);
 	if (rc < 0 || paused)
 		return rc;
-	long long deadline = now_ms() + UNPLUG_TIMEOUT_MS;
+	long long deadline = now_ms() + timeout_ms;
 	while (!device_gone(q, h->path)) {
 		if (now_ms() > deadline)
-			return 0; /* pending: the guest completes it when it answers */
+			return netdev_force_del(q, h, timeout_ms, err, errlen);
 		usleep(100000);
 	}
 	if (h->netdev[0]) {
@@ -266,8 +284,9 @@ int vm_iface_act(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task 
 			vm_iface_plan(have, n_have, want->nics, want->n_nics, plugs, &n_plug,
 			              unplugs, &n_unplug);
 			for (int i = 0; i < n_unplug && rc == 0; i++)
-				rc = unplug(q, &have[unplugs[i]], !strcmp(state, VM_PAUSED), err,
-				            errlen);
+				rc =
+				    vm_iface_unplug(q, &have[unplugs[i]], !strcmp(state, VM_PAUSED),
+				                    UNPLUG_TIMEOUT_MS, err, errlen);
 			for (int i = 0; i < n_plug && rc == 0; i++)
 				rc = plug(ctx, vm, pid, q, &want->nics[plugs[i]], err, errlen);
 		}

@@ -52,6 +52,18 @@ struct vm_iface_have {
 void vm_iface_plan(const struct vm_iface_have *have, int n_have, const struct msg_nic *want,
                    int n_want, int *plug, int *n_plug, int *unplug, int *n_unplug);
 
+struct qmp;
+/* Removes the device h over q: device_del, then, once the guest let go of the device
+ * (it left the QOM tree), its netdev. A paused guest (no vCPU runs to answer the PCI
+ * eject) keeps the unplug pending in QEMU: 0 all the same, so spec.json drops the NIC
+ * (the next boot has no such NIC) and a later plug of that port first removes the
+ * netdev left behind. A running guest that has not answered within timeout_ms (it
+ * may ignore the ACPI eject) gets the netdev deleted under the NIC, which closes the
+ * tap fd, so the port can be plugged elsewhere: 0 once QEMU no longer has the netdev,
+ * else -ETIMEDOUT with err. Other errors: device_del's, as qmp_exec. */
+int vm_iface_unplug(struct qmp *q, const struct vm_iface_have *h, int paused, int timeout_ms,
+                    char *err, size_t errlen);
+
 /* The TASK_NICS action (a vm_action_fn): converges vm's NICs to t->p.spawn.nics. */
 int vm_iface_act(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t, char *err,
                  size_t errlen);

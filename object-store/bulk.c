@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonw.h"
 #include "objquota.h"
 #include "proxy.h"
 #include "store_impl.h"
@@ -15,6 +16,15 @@
 #define BULK_MAX_LINE (3 * (STORE_MAX_CONTAINER + STORE_MAX_OBJECT_NAME) + 8)
 
 enum tar_state { TAR_HEADER, TAR_DATA, TAR_META, TAR_SKIP, TAR_END };
+
+/* The bound a request passed: BULK_MAX_DELETES, BULK_MAX_CONTAINERS, BULK_MAX_FAILED. */
+enum over {
+	OVER_NONE,
+	OVER_DELETES,
+	OVER_CONTAINERS,
+	OVER_FAILED_DELETES,
+	OVER_FAILED_EXTRACTIONS
+};
 
 struct bulk_failure {
 	char *name;
@@ -47,7 +57,16 @@ struct bulk {
 	/* both */
 	struct bulk_failure fail[BULK_MAX_FAILED];
 	unsigned nfail;
-	int too_many; /* over BULK_MAX_DELETES / BULK_MAX_CONTAINERS / BULK_MAX_FAILED */
+	int too_many;   /* stopped: a bound below was passed */
+	enum over over; /* which */
+};
+
+/* The summary's Response Body for the bound that stopped a request. */
+static const char *const over_text[] = {
+    [OVER_DELETES] = "Maximum Bulk Deletes: 10000 per request",
+    [OVER_CONTAINERS] = "More than 10000 containers to create from tar.",
+    [OVER_FAILED_DELETES] = "Max delete failures exceeded",
+    [OVER_FAILED_EXTRACTIONS] = "Max extraction failures exceeded",
 };
 
 static const struct {
@@ -77,13 +96,40 @@ static const char *reason(int status)
 	return "Error";
 }
 
+static void over_stop(struct bulk *b, enum over why)
+{
+	b->too_many = 1;
+	if (!b->over)
+		b->over = why;
+}
+
+/* name as Python's quote() writes it (Swift's wsgi_quote): letters, digits, "_.-~" and
+ * '/' stay, every other byte is %XX. Owned. */
+static char *name_quote(const char *name)
+{
+	char *out = xmalloc(3 * strlen(name) + 1), *p = out;
+	for (const unsigned char *c = (const unsigned char *)name; *c; c++) {
+		if ((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
+		    (*c >= '0' && *c <= '9') || strchr("_.-~/", *c))
+			*p++ = (char)*c;
+		else
+			p += sprintf(p, "%%%02X", *c);
+	}
+	*p = '\0';
+	return out;
+}
+
+/* Records a failed item. An extracted file's name is shown quoted as Swift does; a
+ * delete line as sent (it is URL-encoded already) unless it is not UTF-8, which JSON
+ * cannot carry: then quoted too. */
 static void fail(struct bulk *b, const char *name, int status)
 {
 	if (b->nfail >= BULK_MAX_FAILED) {
-		b->too_many = 1;
+		over_stop(b, b->extract ? OVER_FAILED_EXTRACTIONS : OVER_FAILED_DELETES);
 		return;
 	}
-	b->fail[b->nfail].name = xstrdup(name);
+	b->fail[b->nfail].name =
+	    b->extract || !jsonw_utf8_valid(name, strlen(name)) ? name_quote(name) : xstrdup(name);
 	b->fail[b->nfail].status = status;
 	b->nfail++;
 }
@@ -138,7 +184,7 @@ static void delete_line(struct bulk *b, const char *line, size_t n)
 	if (rc == 1)
 		return;
 	if (++b->lines > BULK_MAX_DELETES) {
-		b->too_many = 1;
+		over_stop(b, OVER_DELETES);
 		free(c);
 		free(o);
 		return;
@@ -222,7 +268,11 @@ int bulk_tar_header_parse(const unsigned char block[512], struct bulk_tar_header
 	char name[101], prefix[156] = "";
 	memcpy(name, block, 100);
 	name[100] = '\0';
-	if (!memcmp(block + 257, "ustar", 5)) {
+	/* POSIX ustar only: GNU's "ustar  \0" keeps atime and ctime where the prefix is */
+	if (!memcmp(block + 257,
+	            "ustar\0"
+	            "00",
+	            8)) {
 		memcpy(prefix, block + 345, 155);
 		prefix[155] = '\0';
 	}
@@ -233,23 +283,31 @@ int bulk_tar_header_parse(const unsigned char block[512], struct bulk_tar_header
 	return 0;
 }
 
-/* The "path" of a pax extended header's records ("LEN key=value\n"...), owned, or NULL. */
-static char *pax_path(const char *rec, size_t n)
+int bulk_pax_path(const char *rec, size_t n, char **path)
 {
 	size_t off = 0;
+	*path = NULL;
 	while (off < n) {
-		char *end;
-		unsigned long len = strtoul(rec + off, &end, 10);
-		if (end == rec + off || *end != ' ' || len == 0 || len > n - off)
-			return NULL;
-		const char *kv = end + 1, *stop = rec + off + len;
-		if (stop[-1] != '\n')
-			return NULL;
-		if ((size_t)(stop - kv) > 5 && !memcmp(kv, "path=", 5))
-			return xstrndup(kv + 5, (size_t)(stop - 1 - (kv + 5)));
+		size_t len = 0, i = off;
+		for (; i < n && i - off < 12 && rec[i] >= '0' && rec[i] <= '9'; i++)
+			len = len * 10 + (size_t)(rec[i] - '0');
+		/* LEN: digits only, then ' '; it covers its own "LEN " and at least a '\n' */
+		if (i == off || i >= n || rec[i] != ' ' || len > n - off || len <= i + 1 - off)
+			goto bad;
+		const char *kv = rec + i + 1, *stop = rec + off + len;
+		if (stop[-1] != '\n' || !memchr(kv, '=', (size_t)(stop - kv)))
+			goto bad;
+		if ((size_t)(stop - kv) > 5 && !memcmp(kv, "path=", 5)) {
+			free(*path);
+			*path = xstrndup(kv + 5, (size_t)(stop - 1 - (kv + 5)));
+		}
 		off += len;
 	}
-	return NULL;
+	return 0;
+bad:
+	free(*path);
+	*path = NULL;
+	return -EINVAL;
 }
 
 struct bulk *bulk_extract_new(const struct bulk_target *t, const char *container,
@@ -298,8 +356,8 @@ static void file_begin(struct bulk *b, const char *name, uint64_t size)
 	int status = file_target(b, name, &c, &o);
 	if (!status && !b->t.may_write(b->t.arg, c, 1))
 		status = 403;
-	if (!status && !b->container && strcmp(c, b->last_container)) {
-		/* a container of the archive: created when missing */
+	if (!status && strcmp(c, b->last_container)) {
+		/* a container of the archive, or the URL's: created when missing (Swift) */
 		struct store_container_info ci;
 		enum store_err e = store_container_head(b->t.s, b->t.account, c, &ci);
 		if (e == STORE_OK) {
@@ -307,7 +365,7 @@ static void file_begin(struct bulk *b, const char *name, uint64_t size)
 		} else if (e == STORE_NOT_FOUND) {
 			int created = 0;
 			if (++b->containers > BULK_MAX_CONTAINERS) {
-				b->too_many = 1;
+				over_stop(b, OVER_CONTAINERS);
 				status = 400;
 			} else if (!b->t.may_write(b->t.arg, c, 0)) {
 				status = 403;
@@ -433,10 +491,16 @@ static int extract_body(struct bulk *b, const char *data, size_t n)
 				if (b->st == TAR_META) {
 					b->meta[b->nmeta] = '\0';
 					free(b->next_name);
-					b->next_name =
-					    b->meta_type == 'x'
-					        ? pax_path(b->meta, b->nmeta)
-					        : xstrndup(b->meta, strnlen(b->meta, b->nmeta));
+					b->next_name = NULL;
+					if (b->meta_type == 'L')
+						b->next_name =
+						    xstrndup(b->meta, strnlen(b->meta, b->nmeta));
+					else if (bulk_pax_path(b->meta, b->nmeta, &b->next_name) <
+					         0) {
+						b->bad_archive = 1;
+						b->st = TAR_END;
+						break;
+					}
 				} else {
 					file_end(b, STORE_OK);
 				}
@@ -477,21 +541,22 @@ char *bulk_finish(struct bulk *b, int json, size_t *len)
 	const char *body = "";
 	int status;
 	if (b->extract) {
-		if (b->put || b->st == TAR_DATA) /* the archive ended inside a file */
+		/* stopped at a bound: the rest was not read (a put under way is aborted) */
+		if (!b->over && (b->put || b->st == TAR_DATA)) /* it ended inside a file */
 			file_end(b, STORE_LENGTH_MISMATCH);
-		if (b->bad_archive || (b->st != TAR_END && b->st != TAR_HEADER) ||
-		    (b->st == TAR_HEADER && b->nhdr))
+		if (b->over)
+			body = over_text[b->over];
+		else if (b->bad_archive || (b->st != TAR_END && b->st != TAR_HEADER) ||
+		         (b->st == TAR_HEADER && b->nhdr))
 			body = "Invalid Tar File: truncated or bad header";
-		else if (b->too_many)
-			body = "Max containers per extraction exceeded";
 		else if (!b->created && !b->nfail)
 			body = "Invalid Tar File: No Valid Files";
 		status = body[0] || b->nfail ? 400 : 201;
 	} else {
 		if (!b->too_many && b->nline > 0 && !b->line_too_long)
 			delete_line(b, b->line, b->nline); /* a last line without its newline */
-		if (b->too_many && b->lines > BULK_MAX_DELETES)
-			body = "Maximum Bulk Deletes: 10000 per request";
+		if (b->over)
+			body = over_text[b->over];
 		status = b->lines > BULK_MAX_DELETES ? 413 : b->nfail ? 400 : 200;
 	}
 	char st[64];

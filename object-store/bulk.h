@@ -6,9 +6,12 @@
  *  - ?extract-archive=tar (PUT): each regular file of the tar stream becomes an object:
  *    under the request's account its first path part names the container (created when
  *    missing, at most BULK_MAX_CONTAINERS) and the rest the object; under a container
- *    (and prefix) the whole path is the object name. Files stream to the store.
+ *    (and prefix), created when missing too, the whole path is the object name. Files
+ *    stream to the store.
  * Both answer 200 with Swift's summary (plain text, or JSON for Accept: application/json):
- * counts, "Response Status" (400 when an item failed) and the failed items. Memory is
+ * counts, "Response Status" (400 when an item failed), a "Response Body" naming the bound
+ * that stopped the request, and the failed items (an extracted file's name quoted as
+ * Python's quote() does, as Swift shows it). Memory is
  * bounded: one partial line, one tar header and at most BULK_MAX_META bytes of a pax or
  * GNU long-name record per request. */
 #ifndef NUBO_OBJSTORE_BULK_H
@@ -50,12 +53,20 @@ void bulk_free(struct bulk *b);
 int bulk_delete_path(const char *line, size_t n, char **container, char **object);
 
 /* A tar header block: 0 filled in, 1 the end-of-archive (zero) block, -EINVAL when the
- * checksum or a field is bad. name: "prefix/name" of ustar, NUL-terminated. Pure. */
+ * checksum or a field is bad. name: "prefix/name" of a POSIX ustar header (magic
+ * "ustar\0" "00"), the name field alone otherwise (GNU's "ustar  \0" keeps atime and
+ * ctime where ustar has the prefix), NUL-terminated. Pure. */
 struct bulk_tar_header {
 	char name[256 + 2];
 	char type;
 	uint64_t size;
 };
 int bulk_tar_header_parse(const unsigned char block[512], struct bulk_tar_header *h);
+
+/* The path of a pax extended header's n bytes of records ("LEN key=value\n"...; LEN
+ * decimal digits only, counting the whole record): 0 with *path owned (NULL when no
+ * record is "path"; the last one wins), or -EINVAL with *path NULL when a record is
+ * malformed. Pure. */
+int bulk_pax_path(const char *rec, size_t n, char **path);
 
 #endif

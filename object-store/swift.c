@@ -537,13 +537,16 @@ static int tempurl_sig_method(const char *sig, const char *ip, const char *m, in
 	          : tempurl_sig_ok(sig, m, when, path, keys, n);
 }
 
-/* 1 when sig signs method (a HEAD: or GET or PUT) on path under one of the n keys. */
+/* 1 when sig signs method m (a HEAD: or GET, POST or PUT; tempurl_sig_methods) on path
+ * under one of the n keys. */
 static int tempurl_sig_matches(const char *sig, const char *ip, const char *m, int64_t when,
                                const char *path, const char **keys, int n)
 {
-	return tempurl_sig_method(sig, ip, m, when, path, keys, n) ||
-	       (!strcmp(m, "HEAD") && (tempurl_sig_method(sig, ip, "GET", when, path, keys, n) ||
-	                               tempurl_sig_method(sig, ip, "PUT", when, path, keys, n)));
+	const char *ms[TEMPURL_MAX_SIG_METHODS];
+	int nm = tempurl_sig_methods(m, ms), ok = 0;
+	for (int i = 0; i < nm && !ok; i++)
+		ok = tempurl_sig_method(sig, ip, ms[i], when, path, keys, n);
+	return ok;
 }
 
 /* A temp URL bound to addresses (temp_url_ip_range) is good only from one of them. */
@@ -590,7 +593,7 @@ static int tempurl_authorize(struct px_req *r, struct swift_req *q)
 		char *path =
 		    prefix ? xasprintf("prefix:/v1/%s/%s/%s", q->account, q->container, prefix)
 		           : xasprintf("/v1/%s/%s/%s", q->account, q->container, q->object);
-		/* a HEAD may use a URL signed for GET or PUT too; which key signed it sets
+		/* a HEAD may use a URL signed for GET, POST or PUT too; which key signed it sets
 		 * what its large object segments may be read from */
 		if (tempurl_sig_matches(sig, ip, m, when, path, keys, 2))
 			scope = TEMPURL_ACCOUNT;
@@ -617,7 +620,8 @@ static int tempurl_authorize(struct px_req *r, struct swift_req *q)
 }
 
 /* What a temp URL's GET/HEAD shows (Swift's defaults): no X-Object-Meta-* but
- * X-Object-Meta-Public-*, and a Content-Disposition (tempurl_disposition). Edits m->kv. */
+ * X-Object-Meta-Public-*, a Content-Disposition (tempurl_disposition) and an Expires:
+ * the URL's expiry as an HTTP date. Edits m->kv. */
 static void tempurl_outgoing(struct px_req *r, const struct swift_req *q, struct store_meta *m)
 {
 	if (!q->tempurl)
@@ -642,6 +646,11 @@ static void tempurl_outgoing(struct px_req *r, const struct swift_req *q, struct
 	if (disp)
 		px_add_header(r, "Content-Disposition", disp);
 	free(disp);
+	char when[24], date[64];
+	snprintf(when, sizeof(when), "%lld",
+	         (long long)tempurl_expires_parse(px_query(r, "temp_url_expires")));
+	ts_http(when, date, sizeof(date));
+	px_add_header(r, "Expires", date);
 }
 
 /* ------------------------------------------------------------------ bulk */

@@ -313,17 +313,32 @@ int tempurl_ip_in_range(const char *addr, const char *range)
 	return 1;
 }
 
+int tempurl_sig_methods(const char *method, const char *out[TEMPURL_MAX_SIG_METHODS])
+{
+	static const char *const head[] = {"HEAD", "GET", "POST", "PUT"};
+	if (strcmp(method, "HEAD")) {
+		out[0] = method;
+		return 1;
+	}
+	for (int i = 0; i < TEMPURL_MAX_SIG_METHODS; i++)
+		out[i] = head[i];
+	return TEMPURL_MAX_SIG_METHODS;
+}
+
 /* ------------------------------------------------------------------ disposition */
 
 static char *disposition_format(const char *type, const char *name)
 {
 	size_t n = strlen(name);
-	char *quoted = xmalloc(2 * n + 1), *pct = xmalloc(3 * n + 1);
+	char *quoted = xmalloc(3 * n + 1), *pct = xmalloc(3 * n + 1);
 	char *q = quoted, *p = pct;
 	for (const char *s = name; *s; s++) {
 		if (*s == '"')
 			*q++ = '\\';
-		*q++ = *s;
+		if (*s == '\n' || *s == '\r')
+			q += sprintf(q, "%%%02X", (unsigned char)*s);
+		else
+			*q++ = *s;
 		unsigned char c = (unsigned char)*s;
 		/* Python's quote(): letters, digits, "_.-~" and '/' stay */
 		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||

@@ -50,10 +50,18 @@ int tempurl_sig_ok_ip(const char *sig, const char *ip_range, const char *method,
  * uses). 1 inside, 0 outside (or of the other family), -1 when range is malformed. */
 int tempurl_ip_in_range(const char *addr, const char *range);
 
+/* The methods whose signature admits a request of method (Swift's): a HEAD may use a
+ * URL signed for HEAD, GET, POST or PUT; any other method only its own. Fills out (borrowed
+ * strings) and returns how many (1..4). */
+#define TEMPURL_MAX_SIG_METHODS 4
+int tempurl_sig_methods(const char *method, const char *out[TEMPURL_MAX_SIG_METHODS]);
+
 /* The Content-Disposition a temp URL GET answers with (Swift's): "inline" (inline set, no
  * filename), "[inline|attachment]; filename=\"F\"; filename*=UTF-8''F%" for filename F
  * (NULL: the object name's last '/'-part when not inline), or NULL (keep the object's own)
- * when existing is set and neither inline nor filename was asked. Owned string. */
+ * when existing is set and neither inline nor filename was asked. A CR or LF in F is
+ * written %0D / %0A in the quoted filename too (a header value holds no line break).
+ * Owned string. */
 char *tempurl_disposition(int inl, const char *filename, const char *object, int existing);
 
 #endif

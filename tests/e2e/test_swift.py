@@ -3,6 +3,7 @@
 servers behind it; and its faults: an object server killed with SIGKILL during a stream
 of writes loses no acknowledged write; a corrupted replica is never served."""
 import concurrent.futures
+import email.utils
 import hashlib
 import json
 import os
@@ -553,6 +554,16 @@ def test_tempurl_swift_cli(stack, req, proxy, account, project_ids, os_run):
         assert anon(url + "&inline").headers["Content-Disposition"] == "inline"
         assert 'filename="n.bin"' in anon(url + "&filename=n.bin").headers["Content-Disposition"]
         assert anon(url, "HEAD").status == 200  # a GET URL may HEAD
+        # ... and so may a POST one (Swift: HEAD, GET, POST, PUT); GET/HEAD carry the
+        # URL's expiry as Expires; a line break in filename= is encoded, not dropped
+        post_url = _tempurl(stack, "POST", "300", obj, "acct-key-1")
+        assert anon(post_url, "HEAD").status == 200
+        when = int(re.search(r"temp_url_expires=(\d+)", url).group(1))
+        want = email.utils.formatdate(when, usegmt=True)
+        assert r.headers.get("Expires") == want, r.headers
+        assert anon(url, "HEAD").headers.get("Expires") == want
+        d = anon(url + "&filename=a%0Ab.txt").headers["Content-Disposition"]
+        assert d.startswith('attachment; filename="a%0Ab.txt"'), d
         # the signed method only; a tampered signature; another object; a token does not help
         assert anon(url, "DELETE").status == 401
         assert anon(url, "PUT", raw=b"x").status == 401
@@ -673,6 +684,24 @@ def test_bulk_extract_and_delete(stack, req, project_ids):
     r = req("PUT", "/e2e-bulk-a?extract-archive=tar", raw=_tar({"z": b"z" * 700})[:1024])
     assert "Invalid Tar File" in r.text and "400 Bad Request" in r.text, r
     assert req("PUT", "?extract-archive=tar.gz", raw=b"x").status == 400
+    # the URL's container is created when missing, as Swift does
+    r = req("PUT", "/e2e-bulk-d?extract-archive=tar", raw=_tar({"f": b"d"}),
+            headers={"Accept": "application/json"})
+    assert r.json["Number Files Created"] == 1 and r.json["Errors"] == [], r.json
+    assert _bytes_get("/e2e-bulk-d/f", {}) == b"d"
+    # a name that is not UTF-8 is refused and still listed in the JSON Errors, quoted
+    import io
+    import tarfile
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT, encoding="utf-8",
+                      errors="surrogateescape") as t:
+        ti = tarfile.TarInfo(b"bad\xff.txt".decode("utf-8", "surrogateescape"))
+        ti.size = 1
+        t.addfile(ti, io.BytesIO(b"x"))
+    r = req("PUT", "/e2e-bulk-d?extract-archive=tar", raw=buf.getvalue(),
+            headers={"Accept": "application/json"})
+    assert r.json["Errors"] == [["/e2e-bulk-d/bad%FF.txt", "400 Bad Request"]], r.json
+    assert r.json["Response Status"] == "400 Bad Request", r.json
     # a bulk delete: objects, a missing one, a container still holding objects
     body = "\n".join(["/e2e-bulk-a/one.txt", "e2e-bulk-a/sub/two.txt", "/e2e-bulk-a/nope",
                       "/e2e-bulk-b", urllib.parse.quote("/e2e-bulk-b/" + long_name)])
@@ -694,5 +723,5 @@ def test_bulk_extract_and_delete(stack, req, project_ids):
     p = swift(stack, "--debug", "delete", "e2e-bulk-c")
     assert p.stderr.count("bulk-delete") >= 1, p.stderr[-2000:]
     assert req("GET", "/e2e-bulk-c").status == 404
-    for c in ("e2e-bulk-a", "e2e-bulk-b"):
+    for c in ("e2e-bulk-a", "e2e-bulk-b", "e2e-bulk-d"):
         swift(stack, "delete", c)

@@ -1,5 +1,7 @@
-/* Swift bulk middleware pure parts: bulk-delete lines (URL-encoded, hostile) and tar
- * header blocks (ustar prefix, checksum, sizes that do not fit). */
+/* Swift bulk middleware: bulk-delete lines (URL-encoded, hostile), tar header blocks
+ * (ustar prefix, GNU headers without one, checksum, sizes that do not fit), pax records
+ * (strict LEN), and extraction summaries that need no store (every item refused: the
+ * failure bound, names that are not UTF-8). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,6 +11,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 #include <stdint.h>
 
 #include "object-store/bulk.h"
@@ -50,6 +53,15 @@ static void test_delete_path(void **state)
 	assert_string_equal(po, "o");
 	free(pc);
 	free(po);
+}
+
+static void checksum(unsigned char b[512])
+{
+	unsigned sum = 0;
+	memset(b + 148, ' ', 8);
+	for (int i = 0; i < 512; i++)
+		sum += b[i];
+	snprintf((char *)b + 148, 8, "%06o", sum);
 }
 
 /* A ustar header block for name (and prefix) of size bytes and type. */
@@ -114,6 +126,112 @@ static void test_tar_header(void **state)
 	assert_int_equal(bulk_tar_header_parse(b, &h), -EINVAL);
 	mk(b, NULL, "f", "12x4", '0');
 	assert_int_equal(bulk_tar_header_parse(b, &h), -EINVAL);
+	/* GNU format (tar -G, --incremental): magic "ustar  \0", atime and ctime at 345 and
+	 * 357 where ustar has its prefix; the name is the name field alone */
+	mk(b, NULL, "gnu/file.txt", "3", '0');
+	memcpy(b + 257, "ustar  ", 8);
+	memcpy(b + 345, "14537357121", 11); /* atime */
+	memcpy(b + 357, "14537357122", 11); /* ctime */
+	checksum(b);
+	assert_int_equal(bulk_tar_header_parse(b, &h), 0);
+	assert_string_equal(h.name, "gnu/file.txt");
+	assert_int_equal(h.size, 3);
+}
+
+static void pax_ok(const char *rec, const char *want)
+{
+	char *path = (char *)1;
+	assert_int_equal(bulk_pax_path(rec, strlen(rec), &path), 0);
+	if (want)
+		assert_string_equal(path, want);
+	else
+		assert_null(path);
+	free(path);
+}
+
+static void test_pax_path(void **state)
+{
+	pax_ok("13 path=a/bc\n", "a/bc");
+	pax_ok("20 mtime=1700000000\n13 path=a/bc\n", "a/bc");
+	pax_ok("20 mtime=1700000000\n", NULL);
+	pax_ok("", NULL);
+	pax_ok("11 path=a/\n13 path=a/bc\n", "a/bc"); /* the last one wins */
+	static const char *const bad[] = {
+	    " 13 path=a/bc\n",             /* whitespace before LEN */
+	    "+13 path=a/bc\n",             /* a sign */
+	    "013path=a/bc\n",              /* no space */
+	    "3 path=a/bc\n",               /* LEN shorter than its own header */
+	    "2 \n",                        /* LEN covers "2 " only */
+	    "4 p\n",                       /* no '=' */
+	    "14 path=a/bc\n",              /* past the buffer */
+	    "12 path=a/bc\n",              /* the record does not end in '\n' */
+	    "13 path=a/bc\nx",             /* garbage after a record */
+	    "9999999999999 path=a/bc\n",   /* 13 digits */
+	    "13 path=a/bc\n5 a=b\n6 a=\n", /* a bad record after a good path */
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *path = (char *)1;
+		assert_int_equal(bulk_pax_path(bad[i], strlen(bad[i]), &path), -EINVAL);
+		assert_null(path);
+	}
+}
+
+/* may_write that refuses every object (no store is touched). */
+static int refuse(void *arg, const char *container, int object)
+{
+	return 0;
+}
+
+/* Extracts a tar of n empty files named names[i % nnames] under the account with every
+ * write refused; returns the JSON summary (owned). */
+static json_t *extract_refused(const char *const *names, int nnames, int n)
+{
+	struct bulk_target t = {NULL, "AUTH_x", refuse, NULL};
+	struct bulk *b = bulk_extract_new(&t, NULL, NULL);
+	unsigned char blk[512];
+	int done = 0;
+	for (int i = 0; i < n && !done; i++) {
+		mk(blk, NULL, names[i % nnames], "0", '0');
+		done = bulk_body(b, (const char *)blk, 512);
+	}
+	memset(blk, 0, sizeof(blk));
+	if (!done)
+		bulk_body(b, (const char *)blk, 512);
+	size_t len;
+	char *out = bulk_finish(b, 1, &len);
+	bulk_free(b);
+	json_t *j = json_loadb(out, len, 0, NULL);
+	assert_non_null(j);
+	free(out);
+	return j;
+}
+
+static void test_extract_summary(void **state)
+{
+	/* past BULK_MAX_FAILED failures: stopped, and said so (not "too many containers") */
+	static const char *const refused[] = {"c/o"};
+	json_t *j = extract_refused(refused, 1, BULK_MAX_FAILED + 5);
+	assert_string_equal(json_string_value(json_object_get(j, "Response Body")),
+	                    "Max extraction failures exceeded");
+	assert_string_equal(json_string_value(json_object_get(j, "Response Status")),
+	                    "400 Bad Request");
+	assert_int_equal(json_array_size(json_object_get(j, "Errors")), BULK_MAX_FAILED);
+	json_decref(j);
+	/* a name that is not UTF-8 is listed, quoted as Swift does; so is one with a space */
+	static const char *const names[] = {"c/bad\xff\xfe.txt", "c/a b.txt"};
+	j = extract_refused(names, 2, 2);
+	json_t *errs = json_object_get(j, "Errors");
+	assert_int_equal(json_array_size(errs), 2);
+	assert_string_equal(json_string_value(json_array_get(json_array_get(errs, 0), 0)),
+	                    "/c/bad%FF%FE.txt");
+	assert_string_equal(json_string_value(json_array_get(json_array_get(errs, 0), 1)),
+	                    "400 Bad Request");
+	assert_string_equal(json_string_value(json_array_get(json_array_get(errs, 1), 0)),
+	                    "/c/a%20b.txt");
+	assert_string_equal(json_string_value(json_array_get(json_array_get(errs, 1), 1)),
+	                    "403 Forbidden");
+	assert_string_equal(json_string_value(json_object_get(j, "Response Body")), "");
+	json_decref(j);
 }
 
 int main(void)
@@ -121,6 +239,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_delete_path),
 	    cmocka_unit_test(test_tar_header),
+	    cmocka_unit_test(test_pax_path),
+	    cmocka_unit_test(test_extract_summary),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -192,6 +192,26 @@ static void test_disposition(void **state)
 	assert_string_equal(s, "inline; filename=\"f\"; filename*=UTF-8''f");
 	free(s);
 	assert_null(tempurl_disposition(0, NULL, "o", 1)); /* the object's own stays */
+	/* a line break is encoded, not dropped: the header stays one line */
+	s = tempurl_disposition(0, "a\r\nSet-Cookie: x\n.txt", "o", 1);
+	assert_string_equal(s, "attachment; filename=\"a%0D%0ASet-Cookie: x%0A.txt\"; "
+	                       "filename*=UTF-8''a%0D%0ASet-Cookie%3A%20x%0A.txt");
+	free(s);
+}
+
+/* Swift: a HEAD may use a URL signed for HEAD, GET, POST or PUT; others their own. */
+static void test_sig_methods(void **state)
+{
+	const char *m[TEMPURL_MAX_SIG_METHODS];
+	assert_int_equal(tempurl_sig_methods("HEAD", m), 4);
+	assert_string_equal(m[0], "HEAD");
+	assert_string_equal(m[1], "GET");
+	assert_string_equal(m[2], "POST");
+	assert_string_equal(m[3], "PUT");
+	assert_int_equal(tempurl_sig_methods("GET", m), 1);
+	assert_string_equal(m[0], "GET");
+	assert_int_equal(tempurl_sig_methods("DELETE", m), 1);
+	assert_string_equal(m[0], "DELETE");
 }
 
 int main(void)
@@ -202,7 +222,7 @@ int main(void)
 	    cmocka_unit_test(test_sha1_vectors), cmocka_unit_test(test_hmac_vectors),
 	    cmocka_unit_test(test_sig_ok),       cmocka_unit_test(test_sig_parse_base64_forms),
 	    cmocka_unit_test(test_expires),      cmocka_unit_test(test_disposition),
-	    cmocka_unit_test(test_ip_range),
+	    cmocka_unit_test(test_ip_range),     cmocka_unit_test(test_sig_methods),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

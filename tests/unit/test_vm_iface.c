@@ -1,15 +1,23 @@
 /* Interface hot-plug: the QMP commands one NIC's plug and unplug send (QEMU ids from
- * the port id, the tap on a passed fd, the port's MAC, no option ROM) and the plan
- * that matches the devices QEMU has to the NICs wanted by MAC. */
+ * the port id, the tap on a passed fd, the port's MAC, no option ROM), the plan
+ * that matches the devices QEMU has to the NICs wanted by MAC, and the unplug's
+ * command sequence against a scripted fake monitor (a guest that answers the eject,
+ * a paused one, one that ignores it: its netdev is deleted under the NIC). */
+#include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "compute-agent/qmp.h"
 #include "compute-agent/vm_iface.h"
 
 static const struct msg_nic nic = {.port_id = "5a6b7c8d-9e0f-4111-8222-333344445555",
@@ -81,12 +89,123 @@ static void plan(void **state)
 	assert_int_equal(n_plug + n_unplug, 0); /* converged: nothing to do */
 }
 
+/* A fake QMP monitor: answers each command by the guest it plays and logs the command
+ * names (a run of the same name logged once). */
+enum guest { G_ANSWERS, G_IGNORES, G_IGNORES_NETDEV_STAYS };
+
+struct fake {
+	char path[108], log[512];
+	int lfd, netdevs; /* netdevs: 1 while QEMU has the netdev */
+	enum guest guest;
+	pthread_t th;
+};
+
+static void say(int fd, const char *s)
+{
+	assert_int_equal(write(fd, s, strlen(s)), (ssize_t)strlen(s));
+}
+
+static void *fake_main(void *arg)
+{
+	struct fake *f = arg;
+	char line[1024], name[64], id[64], buf[512], last[64] = "";
+	int fd = accept(f->lfd, NULL, NULL), qom_lists = 0;
+	if (fd < 0)
+		return NULL;
+	say(fd, "{\"QMP\": {\"version\": {}, \"capabilities\": []}}\r\n");
+	for (;;) {
+		size_t n = 0;
+		while (n < sizeof(line) - 1 && read(fd, line + n, 1) == 1 && line[n] != '\n')
+			n++;
+		if (n == 0)
+			break;
+		line[n] = '\0';
+		const char *e = strstr(line, "\"execute\":\""), *i = strstr(line, "\"id\":\"");
+		name[0] = id[0] = '\0';
+		if (e)
+			sscanf(e + 11, "%63[^\"]", name);
+		if (i)
+			sscanf(i + 6, "%63[^\"]", id);
+		if (strcmp(name, last) && strcmp(name, "qmp_capabilities")) {
+			snprintf(last, sizeof(last), "%s", name);
+			strncat(f->log, name, sizeof(f->log) - strlen(f->log) - 2);
+			strcat(f->log, " ");
+		}
+		const char *ret = "{}";
+		if (!strcmp(name, "qom-list") && (f->guest != G_ANSWERS || qom_lists++ < 2))
+			ret = "[]"; /* the device is still there */
+		else if (!strcmp(name, "qom-list") || (!strcmp(name, "netdev_del") && !f->netdevs))
+			ret = NULL;
+		else if (!strcmp(name, "netdev_del") && f->guest != G_IGNORES_NETDEV_STAYS)
+			f->netdevs = 0;
+		if (ret)
+			snprintf(buf, sizeof(buf), "{\"return\": %s, \"id\": \"%s\"}\r\n", ret, id);
+		else
+			snprintf(buf, sizeof(buf),
+			         "{\"error\": {\"class\": \"DeviceNotFound\", \"desc\": \"Device "
+			         "not found\"}, \"id\": \"%s\"}\r\n",
+			         id);
+		say(fd, buf);
+	}
+	close(fd);
+	return NULL;
+}
+
+/* Runs vm_iface_unplug of a hot-plugged NIC against a fake monitor playing guest;
+ * returns its result, the command log in log. */
+static int unplug_with(enum guest guest, int paused, char *log, size_t loglen, char *err,
+                       size_t errlen)
+{
+	struct fake f = {.guest = guest, .netdevs = 1};
+	snprintf(f.path, sizeof(f.path), "/tmp/nubo-test-vm-iface.%d.sock", (int)getpid());
+	unlink(f.path);
+	f.lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	strcpy(sa.sun_path, f.path);
+	assert_int_equal(bind(f.lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(f.lfd, 1), 0);
+	assert_int_equal(pthread_create(&f.th, NULL, fake_main, &f), 0);
+	struct qmp *q = qmp_open(f.path, 2000, err, errlen);
+	assert_non_null(q);
+	const struct vm_iface_have h = {"/machine/peripheral/hdaa", "fa:16:3e:00:00:02", "hnaa"};
+	err[0] = '\0';
+	int rc = vm_iface_unplug(q, &h, paused, 300, err, errlen);
+	qmp_close(q);
+	pthread_join(f.th, NULL);
+	close(f.lfd);
+	unlink(f.path);
+	snprintf(log, loglen, "%s", f.log);
+	return rc;
+}
+
+static void unplug_sequence(void **state)
+{
+	char log[512], err[512];
+	/* the guest answers the eject: the device leaves, then its netdev goes */
+	assert_int_equal(unplug_with(G_ANSWERS, 0, log, sizeof(log), err, sizeof(err)), 0);
+	assert_string_equal(log, "device_del qom-list netdev_del ");
+	/* paused: no vCPU answers; the unplug stays pending in QEMU (documented) */
+	assert_int_equal(unplug_with(G_IGNORES, 1, log, sizeof(log), err, sizeof(err)), 0);
+	assert_string_equal(log, "device_del ");
+	/* a running guest that ignores the eject: past the deadline its netdev is deleted
+	 * under the NIC (the tap fd is released) and checked gone */
+	assert_int_equal(unplug_with(G_IGNORES, 0, log, sizeof(log), err, sizeof(err)), 0);
+	assert_string_equal(log, "device_del qom-list netdev_del ");
+	/* ... and when QEMU keeps the netdev, the detach fails as it is */
+	assert_int_equal(unplug_with(G_IGNORES_NETDEV_STAYS, 0, log, sizeof(log), err, sizeof(err)),
+	                 -ETIMEDOUT);
+	assert_string_equal(log, "device_del qom-list netdev_del ");
+	assert_non_null(strstr(err, "did not release the NIC"));
+	assert_non_null(strstr(err, "'hnaa'"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(names),
 	    cmocka_unit_test(plug_cmds),
 	    cmocka_unit_test(plan),
+	    cmocka_unit_test(unplug_sequence),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
