@@ -320,6 +320,12 @@ out:
 
 /* ---- restore ---- */
 
+int backup_size_fits(long long size, int size_gb)
+{
+	return size > 0 && size % 512 == 0 && size_gb > 0 &&
+	       (unsigned long long)size <= (unsigned long long)size_gb * GIB;
+}
+
 int backup_restore(const struct pool *p, const char *id, const struct msg_backup *b, char *err,
                    size_t errlen)
 {
@@ -341,8 +347,13 @@ int backup_restore(const struct pool *p, const char *id, const struct msg_backup
 	long long size = json_integer_value(json_object_get(m, "size"));
 	long long csize = json_integer_value(json_object_get(m, "chunk_size"));
 	long long nchunks = (size + csize - 1) / csize;
-	if (size <= 0 || size % 512) {
-		snprintf(err, errlen, "backup %s: its manifest gives no size", id);
+	if (!backup_size_fits(size, b->size_gb)) {
+		snprintf(
+		    err, errlen,
+		    "backup %s: its manifest's size (%lld bytes) is not one that fits the %d GiB"
+		    " volume",
+		    id, size, b->size_gb);
+		rc = -EINVAL;
 		goto out;
 	}
 	buf = xmalloc((size_t)csize);

@@ -24,6 +24,12 @@
 int backup_read_argv(const char *src, const char *dst, int shared,
                      const char *argv[BACKUP_ARGV_MAX]);
 
+/* Pure: whether a manifest's size (bytes) may be restored into a volume of size_gb GiB:
+ * positive, whole sectors, and no larger than the volume. The manifest lives in the
+ * tenant's own account and can be rewritten there: a larger size would give the
+ * volume a disk above its size and quota (review s8 H1). */
+int backup_size_fits(long long size, int size_gb);
+
 /* Creates backup id of b->volume_id (of its snapshot b->snapshot_id when set; incremental over
  * b->parent_id when set). On success *count is the number of objects the backup wrote (its chunks
  * and manifest). 0, or a negative errno with err. Repeating it rewrites the same objects. */

@@ -115,12 +115,29 @@ static void test_read_argv(void **state)
 	assert_int_equal(backup_read_argv("/p/v", NULL, 0, argv), -EINVAL);
 }
 
+/* Review s8 H1: a manifest rewritten in the tenant's account cannot make a restored
+ * volume's disk larger than the volume. */
+static void test_size_fits(void **state)
+{
+	(void)state;
+	assert_true(backup_size_fits(1LL << 30, 1));
+	assert_true(backup_size_fits(512, 1));
+	assert_false(backup_size_fits((1LL << 30) + 512, 1));
+	assert_false(backup_size_fits(10995116277760LL, 1));
+	assert_false(backup_size_fits(0, 1));
+	assert_false(backup_size_fits(-512, 1));
+	assert_false(backup_size_fits(1000, 1));
+	assert_false(backup_size_fits(512, 0));
+	assert_true(backup_size_fits(5LL << 30, 5));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_backup_task),
 	    cmocka_unit_test(test_result_count),
 	    cmocka_unit_test(test_read_argv),
+	    cmocka_unit_test(test_size_fits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
