@@ -68,6 +68,22 @@ static int is(const struct task *t, const char *action)
 
 /* Closes t and moves its row (and a restore's volume): status, or the row removed when
  * status is NULL. count > 0 is the object count the agent reported. */
+/* The token minted for task id is needed no more: revoked (by its hash, as nubo-api
+ * keeps tokens) and out of the task's payload, whatever became of the backup's row
+ * (review s8 H2: it stayed valid for hours, and in the row when the backup was gone).
+ * >= 0, or -1 with err. */
+static int bk_token_drop(PGconn *c, const char *task_id, char *err, size_t errlen)
+{
+	return DBX(c, err, errlen,
+	           "WITH old AS (SELECT payload->>'token' AS tok FROM tasks WHERE id = $1),"
+	           " gone AS (UPDATE tokens SET revoked = true WHERE hash IN (SELECT"
+	           " encode(sha256(convert_to(tok, 'UTF8')), 'hex') FROM old WHERE tok IS NOT"
+	           " NULL) RETURNING 1)"
+	           " UPDATE tasks SET payload = payload - 'token' WHERE id = $1 AND payload ?"
+	           " 'token'",
+	           task_id);
+}
+
 static int brow_close(struct sched *s, PGconn *c, const struct task *t, const struct brow *b,
                       int ok, const char *status, const char *fault, int count)
 {
@@ -90,10 +106,8 @@ static int brow_close(struct sched *s, PGconn *c, const struct task *t, const st
 		         "UPDATE volumes SET status = $2, fault = coalesce($3, fault),"
 		         " updated_at = now() WHERE id = $1 AND status = 'restoring-backup'",
 		         b->restore_id, ok ? "available" : "error_restoring", ok ? NULL : fault);
-	/* the owner's token is needed no more: it leaves the row (it expires on its own) */
 	if (rc >= 0)
-		rc = DBX(c, err, sizeof err,
-		         "UPDATE tasks SET payload = payload - 'token' WHERE id = $1", t->id);
+		rc = bk_token_drop(c, t->id, err, sizeof(err));
 	if (rc < 0 || tasks_mark(c, t->id, ok ? "done" : "failed", fault, err, sizeof(err)) < 0) {
 		sched_db_error(s, c, "backup tasks: close", err);
 		return -EIO;
@@ -183,8 +197,9 @@ static int bk_send(struct sched *s, PGconn *c, const struct task *t, int resend)
 		return rc;
 	if (rc == 0) { /* the row is gone: a delete has nothing left to do */
 		int del = is(t, TASK_DELETE);
-		return tasks_mark(c, t->id, del ? "done" : "failed", del ? NULL : "it was deleted",
-		                  err, sizeof(err)) < 0
+		return bk_token_drop(c, t->id, err, sizeof(err)) < 0 ||
+		               tasks_mark(c, t->id, del ? "done" : "failed",
+		                          del ? NULL : "it was deleted", err, sizeof(err)) < 0
 		           ? -EIO
 		           : 0;
 	}
@@ -230,8 +245,9 @@ static int bk_on_result(struct sched *s, PGconn *c, const struct task *t,
 	int rc = brow_load(s, c, t, &b);
 	if (rc <= 0)
 		return rc < 0 ? rc
-		              : (tasks_mark(c, t->id, r->ok ? "done" : "failed", r->error, err,
-		                            sizeof(err)) < 0
+		              : (bk_token_drop(c, t->id, err, sizeof(err)) < 0 ||
+		                         tasks_mark(c, t->id, r->ok ? "done" : "failed", r->error,
+		                                    err, sizeof(err)) < 0
 		                     ? -EIO
 		                     : 0);
 	if (!r->ok)
@@ -248,9 +264,11 @@ static int bk_on_deadline(struct sched *s, PGconn *c, const struct task *t, cons
 	char err[512];
 	int rc = brow_load(s, c, t, &b);
 	if (rc <= 0)
-		return rc < 0
-		           ? rc
-		           : (tasks_mark(c, t->id, "failed", why, err, sizeof(err)) < 0 ? -EIO : 0);
+		return rc < 0 ? rc
+		              : (bk_token_drop(c, t->id, err, sizeof(err)) < 0 ||
+		                         tasks_mark(c, t->id, "failed", why, err, sizeof(err)) < 0
+		                     ? -EIO
+		                     : 0);
 	return brow_close(s, c, t, &b, 0, fail_status(t), why, 0);
 }
 

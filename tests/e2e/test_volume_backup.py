@@ -28,6 +28,12 @@ def objects(stack, user=USER):
     return sorted(o["Name"] for o in stack.os_cli("object", "list", "volumebackups", user=user))
 
 
+def revoked_live(stack):
+    """How many of USER's unexpired tokens are revoked."""
+    return int(stack.sql("SELECT count(*) FROM tokens WHERE revoked AND expires_at > now()"
+                         " AND user_id = (SELECT id FROM users WHERE name = :'p1')", USER)[0][0])
+
+
 def test_backup_incremental_restore_delete_order(stack, os_cli, os_run, project_ids, http,
                                                  tmp_path):
     demo = project_ids["demo"]
@@ -41,6 +47,7 @@ def test_backup_incremental_restore_delete_order(stack, os_cli, os_run, project_
         qemu_io_write(f, 0xb2, 512 * MIB, MIB)    # chunk 128
         sha_full = raw_sha256(f, tmp_path)
 
+        revoked_before = revoked_live(stack)
         b1 = os_cli("volume", "backup", "create", "--name", "e2e-bk-full", v["id"], user=USER)
         made_bks.append(b1["id"])
         b1 = wait_backup(stack, b1["id"], "available")
@@ -49,6 +56,10 @@ def test_backup_incremental_restore_delete_order(stack, os_cli, os_run, project_
         assert b1["container"] == "volumebackups", b1
         full = ["%s/chunk-%05d" % (b1["id"], i) for i in (0, 1, 128)] + [b1["id"] + "/manifest"]
         assert objects(stack) == sorted(full)
+        # the token minted for the task left the task and is revoked (review s8 H2)
+        assert stack.sql("SELECT 1 FROM tasks WHERE resource_id = :'p1' AND payload ? 'token'",
+                         b1["id"]) == []
+        assert revoked_live(stack) > revoked_before, "the backup task's token is not revoked"
 
         qemu_io_write(f, 0xc3, 4 * MIB + 4096, 4096)   # only chunk 1 changes
         sha_incr = raw_sha256(f, tmp_path)
