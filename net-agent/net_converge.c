@@ -33,6 +33,7 @@ struct klink {
 	char master[NET_IFNAME_MAX];
 	int ours; /* carries Nubo's mark */
 	int mtu, up, id;
+	uint32_t local; /* VXLAN: its source address (0: not read) */
 };
 
 struct net_conv {
@@ -183,6 +184,7 @@ static void link_seen(const struct net_nl_linkinfo *li, void *arg)
 	k->ours = !strcmp(li->alias, ra->mark);
 	k->mtu = li->mtu;
 	k->up = li->up;
+	k->local = li->local;
 	snprintf(k->kind, sizeof(k->kind), "%s", li->kind[0] ? li->kind : "veth");
 	if (li->id >= 0)
 		link_id_remember(c, k->name, li->id);
@@ -392,10 +394,13 @@ static void remove_extra(struct net_conv *c, struct net_conv_stats *st, int *rc,
 			const struct net_link *l = &c->plan.links[j];
 			if (strcmp(l->name, k->name))
 				continue;
-			/* the same name but another kind or segment: rebuilt */
+			/* the same name but another kind or segment, or a VXLAN from another
+			 * source address (the host's tunnel_ip changed, as when host-add.sh
+			 * adds the first host: review s8 M3): rebuilt */
 			wanted = !strcmp(k->kind, kernel_kinds[l->kind]) &&
 			         ((l->kind != NET_LINK_VXLAN && l->kind != NET_LINK_VLAN) ||
-			          link_id(c, k) == l->id);
+			          link_id(c, k) == l->id) &&
+			         (l->kind != NET_LINK_VXLAN || !k->local || k->local == l->local);
 		}
 		if (wanted)
 			continue;

@@ -276,6 +276,13 @@ static void linkinfo_parse(const struct nlattr *li_attr, struct net_nl_linkinfo 
 	int vxlan = !strcmp(li->kind, "vxlan"), vlan = !strcmp(li->kind, "vlan");
 	ATTR_EACH(a, data + 1, data->nla_len - sizeof(*data))
 	{
+		if (vxlan && (a->nla_type & NLA_TYPE_MASK) == IFLA_VXLAN_LOCAL &&
+		    a->nla_len >= sizeof(*a) + 4) {
+			uint32_t v;
+			memcpy(&v, a + 1, sizeof(v));
+			li->local = ntohl(v);
+			continue;
+		}
 		if ((a->nla_type & NLA_TYPE_MASK) != (vxlan ? IFLA_VXLAN_ID : IFLA_VLAN_ID))
 			continue;
 		if (vlan && a->nla_len >= sizeof(*a) + 2) {

@@ -69,6 +69,7 @@ int net_nl_tap_add(const char *name, uint32_t uid, char *err, size_t errlen);
 struct net_nl_linkinfo {
 	int index, master, mtu, up; /* master: ifindex, 0 = none */
 	int id;                     /* VXLAN VNI or VLAN id, -1 when neither */
+	uint32_t local;             /* VXLAN source address (host order), 0 = none */
 	char name[16];
 	char kind[16];  /* IFLA_INFO_KIND ("bridge", "vxlan", "vlan", "tun", "veth"), "" */
 	char alias[64]; /* IFLA_IFALIAS, "" */

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+
 #include <cmocka.h>
 #include <linux/if_link.h>
 #include <linux/netlink.h>
@@ -125,8 +127,9 @@ static size_t put(size_t at, uint16_t type, const void *data, size_t len)
 }
 
 /* A RTM_NEWLINK of "nbx1" (index 9, up, MTU 1450, master 3, Nubo's mark) of kind
- * with one IFLA_INFO_DATA attribute 1 of id_len bytes. */
-static void newlink(const char *kind, uint32_t id, size_t id_len)
+ * with one IFLA_INFO_DATA attribute 1 of id_len bytes, and IFLA_VXLAN_LOCAL (4) of
+ * local (host order) when it is not 0. */
+static void newlink_local(const char *kind, uint32_t id, size_t id_len, uint32_t local)
 {
 	memset(msg, 0, sizeof(msg));
 	struct ifinfomsg ifi = {.ifi_index = 9, .ifi_flags = 1};
@@ -138,7 +141,8 @@ static void newlink(const char *kind, uint32_t id, size_t id_len)
 	at = put(at, IFLA_MASTER, &master, 4);
 	at = put(at, IFLA_IFALIAS, "nubo-net:nb", 12);
 	/* IFLA_LINKINFO { IFLA_INFO_KIND kind, IFLA_INFO_DATA { 1: id } } */
-	uint8_t inner[64], data[16];
+	uint8_t inner[64], data[32];
+	size_t dlen = NLA_ALIGN(4 + id_len);
 	size_t start = at, n = 0;
 	struct nlattr a;
 	memset(inner, 0, sizeof(inner));
@@ -147,18 +151,31 @@ static void newlink(const char *kind, uint32_t id, size_t id_len)
 	memcpy(inner, &a, 4);
 	memcpy(inner + 4, kind, strlen(kind) + 1);
 	n = NLA_ALIGN(a.nla_len);
+	memset(data, 0, sizeof(data));
 	a = (struct nlattr){.nla_len = (uint16_t)(4 + id_len), .nla_type = 1};
 	memcpy(data, &a, 4);
 	memcpy(data + 4, &id, id_len);
-	a = (struct nlattr){.nla_len = (uint16_t)(4 + NLA_ALIGN(4 + id_len)),
+	if (local) {
+		uint32_t be = htonl(local);
+		a = (struct nlattr){.nla_len = 8, .nla_type = 4};
+		memcpy(data + dlen, &a, 4);
+		memcpy(data + dlen + 4, &be, 4);
+		dlen += 8;
+	}
+	a = (struct nlattr){.nla_len = (uint16_t)(4 + dlen),
 	                    .nla_type = NLA_F_NESTED | IFLA_INFO_DATA};
 	memcpy(inner + n, &a, 4);
-	memcpy(inner + n + 4, data, NLA_ALIGN(4 + id_len));
+	memcpy(inner + n + 4, data, dlen);
 	n += a.nla_len;
 	at = put(start, NLA_F_NESTED | IFLA_LINKINFO, inner, n);
 	struct nlmsghdr nh = {.nlmsg_len = (uint32_t)at, .nlmsg_type = RTM_NEWLINK};
 	memcpy(msg, &nh, sizeof(nh));
 	msg_len = at;
+}
+
+static void newlink(const char *kind, uint32_t id, size_t id_len)
+{
+	newlink_local(kind, id, id_len, 0);
 }
 
 static void parse_vxlan_vlan(void **state)
@@ -174,6 +191,13 @@ static void parse_vxlan_vlan(void **state)
 	assert_int_equal(li.master, 3);
 	assert_int_equal(li.mtu, 1450);
 	assert_int_equal(li.up, 1);
+	assert_int_equal(li.local, 0);
+
+	/* its source address, which converge compares (review s8 M3) */
+	newlink_local("vxlan", 42, 4, 0x0afd0001); /* 10.253.0.1 */
+	assert_int_equal(net_nl_link_parse(msg, msg_len, &li), 0);
+	assert_int_equal(li.id, 42);
+	assert_int_equal(li.local, 0x0afd0001);
 
 	newlink("vlan", 100, 2);
 	assert_int_equal(net_nl_link_parse(msg, msg_len, &li), 0);
