@@ -404,13 +404,20 @@ static int link_mark(const struct net_priv_ctx *ctx, const struct net_priv_link 
 	char alias[64];
 	struct net_nl_msg m;
 	snprintf(alias, sizeof(alias), NET_ALIAS_PREFIX "%s", ctx->prefix);
-	struct net_nl_link nl = {.name = l->name,
-	                         .alias = alias,
-	                         .mtu = l->kind == NET_LINK_TAP ? l->mtu : 0,
-	                         .up = l->up};
-	if (l->master[0] && (nl.master = net_nl_ifindex(l->master, err, errlen)) < 0)
-		return -EIO;
+	struct net_nl_link nl = {
+	    .name = l->name, .alias = alias, .mtu = l->kind == NET_LINK_TAP ? l->mtu : 0};
+	/* the mark first, on its own: a master that cannot be found (its bridge's add
+	 * failed in the same converge) must not leave a link nothing will delete, since
+	 * only marked links are removed (review s8 M5); converge's next LINK_SET plugs it */
 	net_nl_link_set_msg(&m, 1, &nl);
+	if (net_nl_talk(&m, l->name, err, errlen) < 0)
+		return -EIO;
+	if (!l->master[0] && !l->up)
+		return 0;
+	struct net_nl_link plug = {.name = l->name, .up = l->up};
+	if (l->master[0] && (plug.master = net_nl_ifindex(l->master, err, errlen)) < 0)
+		return -EIO;
+	net_nl_link_set_msg(&m, 2, &plug);
 	return net_nl_talk(&m, l->name, err, errlen) < 0 ? -EIO : 0;
 }
 
