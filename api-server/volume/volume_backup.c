@@ -379,9 +379,9 @@ static void backup_create(struct req *r, struct resp *w)
 	if (c.incremental) { /* over the newest available backup of the volume */
 		res = DBQ(r->ctx->db, err, sizeof err,
 		          "SELECT id FROM volume_backups WHERE volume_id = $1 AND status ="
-		          " 'available' AND container = $2 ORDER BY data_timestamp DESC,"
-		          " created_at DESC LIMIT 1",
-		          c.volume_id, container);
+		          " 'available' AND container = $2 AND project_id = $3 AND data_id IS NULL"
+		          " ORDER BY data_timestamp DESC, created_at DESC LIMIT 1",
+		          c.volume_id, container, r->ctx->auth.project_id);
 		if (!res) {
 			resp_db_error(r, w, err);
 			goto out;
@@ -502,6 +502,25 @@ static void backup_delete_common(struct req *r, struct resp *w, int force)
 	}
 	if (db_val(res, 0, B_CHILDREN)[0] == 't') {
 		resp_error(r, w, 400, "Invalid backup: Incremental backups exist for this backup.");
+		goto fail;
+	}
+	/* not even forced while its create or restore runs (a status reset does not stop
+	 * it): the restore's target would stay restoring-backup for good, and a create
+	 * finishing after the delete would leave its objects in the account (review s8 M2) */
+	int busy = DBX(r->ctx->db, err, sizeof err,
+	               "SELECT 1 FROM tasks t WHERE t.resource_kind = 'backup' AND t.resource_id"
+	               " = $1 AND t.action <> '" TASK_DELETE "' AND t.status IN ('pending',"
+	               " 'dispatched')",
+	               r->params[1]);
+	if (busy != 0) {
+		if (busy < 0)
+			resp_db_error(r, w, err);
+		else
+			resp_error(
+			    r, w, 400,
+			    "Invalid backup: Backup %s is still being created or restored by its"
+			    " storage host.",
+			    r->params[1]);
 		goto fail;
 	}
 	if (db_val(res, 0, B_DATA_SHARED)[0] == 't') { /* the other record keeps the objects */
