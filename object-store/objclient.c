@@ -263,9 +263,13 @@ static int oc_redo(struct oc *o)
 	return rc < 0 ? rc : send_all(o->fd, o->req, o->req_len);
 }
 
-static int oc_may_redo(const struct oc *o)
+/* A request that failed with rc on a reused (pooled) connection before any answer byte
+ * and before any body byte is sent again on a fresh one: the server had closed the idle
+ * connection. Never after a timeout: the server may be slow, not gone, and it would
+ * wait twice (review s8 L1). */
+static int oc_may_redo(const struct oc *o, int rc)
 {
-	return o->reused && o->have == 0 && !o->body_sent;
+	return o->reused && o->have == 0 && !o->body_sent && rc != -ETIMEDOUT;
 }
 
 int oc_start(struct oc *o, const char *host, unsigned port, const char *method, const char *path,
@@ -311,7 +315,7 @@ int oc_start(struct oc *o, const char *host, unsigned port, const char *method, 
 		rc = oc_connect(o);
 	if (rc == 0)
 		rc = send_all(o->fd, req, n);
-	if (rc < 0 && oc_may_redo(o))
+	if (rc < 0 && oc_may_redo(o, rc))
 		rc = oc_redo(o);
 	return rc;
 }
@@ -319,7 +323,7 @@ int oc_start(struct oc *o, const char *host, unsigned port, const char *method, 
 int oc_await_continue(struct oc *o, int timeout_ms)
 {
 	int rc = oc_head(o, timeout_ms, 0);
-	if (rc < 0 && oc_may_redo(o)) {
+	if (rc < 0 && oc_may_redo(o, rc)) {
 		rc = oc_redo(o);
 		if (rc == 0)
 			rc = oc_head(o, timeout_ms, 0);
@@ -382,7 +386,7 @@ int oc_finish(struct oc *o)
 int oc_read_head(struct oc *o)
 {
 	int rc = oc_head(o, OC_IO_TIMEOUT_MS, 1);
-	if (rc < 0 && oc_may_redo(o)) {
+	if (rc < 0 && oc_may_redo(o, rc)) {
 		rc = oc_redo(o);
 		if (rc == 0)
 			rc = oc_head(o, OC_IO_TIMEOUT_MS, 1);
