@@ -100,8 +100,9 @@ host_ns() { echo "$NSPRE$1"; }
 host_prefix() { echo "h$(printf '%s:%s' "$NUBO_ROOT" "$1" | md5sum | cut -c1-3)"; }
 host_veth() { echo "$(host_prefix "$1")mg"; }
 host_state() { echo "$NUBO_VARLIB/hc$1"; } # host_state INDEX: its compute state_dir
-host_get() { # host_get NAME KEY: a value of the host's host.env
-	sed -n "s/^$2=//p" "$(host_root "$1")/etc/nubo/host.env" 2>/dev/null | tail -n 1
+host_get() { # host_get NAME KEY: a value of the host's host.env ("" without one: a
+	# half-added host, which --remove must still remove; review s8 L5)
+	{ sed -n "s/^$2=//p" "$(host_root "$1")/etc/nubo/host.env" 2>/dev/null || true; } | tail -n 1
 }
 
 # ------------------------------------------------------------------ the controller

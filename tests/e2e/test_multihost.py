@@ -151,9 +151,11 @@ def test_zz_deletes_leave_nothing_and_hosts_go(stack, os_cli, os_run, world):
     servers = [(u, a[-1]) for u, a in w["cleanup"] if a[:2] == ("server", "delete")]
     for user, sid in servers:
         os_run("server", "delete", sid, user=user)
+    def gone(sid, user):  # an API error while daemons restart is not "deleted"
+        p = os_run("server", "show", sid, user=user, check=False)
+        return p.returncode != 0 and "No server with a name or ID" in p.stderr
     for user, sid in servers:
-        wait_for(lambda: os_run("server", "show", sid, user=user, check=False).returncode,
-                 600, 2, "server %s to be deleted" % sid)
+        wait_for(lambda: gone(sid, user), 600, 2, "server %s to be deleted" % sid)
     for user, args in reversed(w["cleanup"]):
         if args[:2] != ("server", "delete"):
             os_run(*args, user=user, timeout=600)
@@ -162,6 +164,8 @@ def test_zz_deletes_leave_nothing_and_hosts_go(stack, os_cli, os_run, world):
         ns = w["ns"][h]
         wait_for(lambda: ns_links(ns) == [], 120, 2,
                  "nothing of nubo-net's left in %s (%s)" % (ns, ns_links(ns)))
+    net_log = stack.logdir / "nubo-net.log"
+    mark = net_log.stat().st_size
     for h in HOSTS:
         sh(REPO / "deploy" / "host-del.sh", "--root", stack.root, h, timeout=300)
         assert sh("ip", "netns", "pids", w["ns"][h], check=False).returncode != 0
@@ -171,3 +175,13 @@ def test_zz_deletes_leave_nothing_and_hosts_go(stack, os_cli, os_run, world):
     # the controller's configuration is the single box's again
     conf = stack.conf.read_text()
     assert "tunnel_ip = 127.0.0.1" in conf, conf
+    # host-del restarted the controller's daemons: the modules after this one start once
+    # its compute host is up again and its restarted nubo-net has converged
+    wait_for(lambda: any(v["State"] == "up" for v in hypervisors(os_cli).values()), 180, 2,
+             "the controller's compute host to be up again")
+
+    def net_converged():
+        with open(net_log, "rb") as f:
+            f.seek(mark)
+            return b"converged generation" in f.read()
+    wait_for(net_converged, 180, 1, "the restarted nubo-net to converge")
