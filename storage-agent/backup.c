@@ -1,6 +1,7 @@
 /* Volume backups as chunk objects plus a manifest in the owner's Swift account. */
 #include "backup.h"
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -425,11 +426,20 @@ out:
 
 /* ---- delete ---- */
 
+int backup_name_plain(const char *name)
+{
+	size_t n = strlen(name);
+	return n > 0 && n < 256 &&
+	       strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	                    "0123456789._/-") == n;
+}
+
 int backup_delete(const struct pool *p, const char *id, const struct msg_backup *b, char *err,
                   size_t errlen)
 {
 	struct store s;
-	char why[256] = "", marker[UUID_STR_LEN + 16] = "";
+	char why[256] = "";
+	char *marker = xstrdup(""); /* the page's last name, URL-encoded */
 	int rc = 0;
 	store_init(&s, b);
 	if (b->data_id[0])
@@ -459,20 +469,30 @@ int backup_delete(const struct pool *p, const char *id, const struct msg_backup 
 		}
 		size_t i, n = json_array_size(a.json);
 		json_t *o;
+		const char *last = NULL;
 		json_array_foreach(a.json, i, o)
 		{
 			const char *name = json_string_value(json_object_get(o, "name"));
-			if (!name || strncmp(name, id, strlen(id)) ||
-			    strlen(name) >= sizeof(marker))
+			if (!name)
 				continue;
-			snprintf(marker, sizeof(marker), "%s", name);
+			last = name; /* every name moves the marker on (review s8 L2) */
+			if (strncmp(name, id, strlen(id)) || !backup_name_plain(name))
+				continue; /* not a name this agent writes: left to its owner */
 			if ((rc = store_call(&s, "DELETE", name, 1, err, errlen)) < 0)
 				break;
 		}
+		char *next = last ? curl_easy_escape(NULL, last, 0) : NULL;
+		int progress = next && strcmp(next, marker);
+		if (next) {
+			free(marker);
+			marker = xstrdup(next);
+			curl_free(next);
+		}
 		http_client_answer_release(&a);
-		if (rc < 0 || n == 0)
+		if (rc < 0 || n == 0 || !progress)
 			break;
 	}
+	free(marker);
 	store_release(&s);
 	(void)p;
 	return rc;

@@ -30,6 +30,11 @@ int backup_read_argv(const char *src, const char *dst, int shared,
  * volume a disk above its size and quota (review s8 H1). */
 int backup_size_fits(long long size, int size_gb);
 
+/* Pure: whether an object name is one a backup's delete removes: short and of
+ * [A-Za-z0-9._/-] only, as the names this agent writes ("<id>/chunk-NNNNN",
+ * "<id>/manifest"). Others the tenant put under the prefix stay theirs. */
+int backup_name_plain(const char *name);
+
 /* Creates backup id of b->volume_id (of its snapshot b->snapshot_id when set; incremental over
  * b->parent_id when set). On success *count is the number of objects the backup wrote (its chunks
  * and manifest). 0, or a negative errno with err. Repeating it rewrites the same objects. */

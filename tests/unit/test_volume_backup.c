@@ -131,13 +131,28 @@ static void test_size_fits(void **state)
 	assert_true(backup_size_fits(5LL << 30, 5));
 }
 
+/* Review s8 L2: a delete removes only names of the agent's own shape. */
+static void test_name_plain(void **state)
+{
+	(void)state;
+	assert_true(backup_name_plain("5d1c2b3a-4e5f-4a6b-8c7d-9e0f1a2b3c4d/chunk-00001"));
+	assert_true(backup_name_plain("5d1c2b3a-4e5f-4a6b-8c7d-9e0f1a2b3c4d/manifest"));
+	assert_false(backup_name_plain(""));
+	assert_false(backup_name_plain("id/a b"));
+	assert_false(backup_name_plain("id/x&marker=y"));
+	assert_false(backup_name_plain("id/\xc3\xa9"));
+	char longname[300];
+	memset(longname, 'a', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	assert_false(backup_name_plain(longname));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_backup_task),
-	    cmocka_unit_test(test_result_count),
-	    cmocka_unit_test(test_read_argv),
-	    cmocka_unit_test(test_size_fits),
+	    cmocka_unit_test(test_backup_task), cmocka_unit_test(test_result_count),
+	    cmocka_unit_test(test_read_argv),   cmocka_unit_test(test_size_fits),
+	    cmocka_unit_test(test_name_plain),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
