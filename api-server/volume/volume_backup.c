@@ -642,7 +642,9 @@ static void backup_restore(struct req *r, struct resp *w)
 		}
 	} else {
 		struct vquota_set want = {{1, size, 0}};
-		if (vquota_reserve(r, w, &want) < 0 || volume_type_resolve(r, w, NULL, type_id) < 0)
+		if (vquota_reserve(r, w, &want) < 0 ||
+		    volume_type_resolve(r, w, NULL, type_id) < 0 ||
+		    volume_type_encryption_refuse(r, w, type_id) < 0)
 			goto out;
 		uuid_generate_str(vid);
 		char sz[24];
@@ -800,10 +802,11 @@ static void backup_import(struct req *r, struct resp *w)
 	    json_object_get(rec, "volume_metadata"),
 	};
 	if (!b.id || !uuid_is_valid(b.id) || !b.volume_id || !uuid_is_valid(b.volume_id) ||
-	    !b.project_id || strlen(b.project_id) > 64 || !b.data_id || !uuid_is_valid(b.data_id) ||
-	    !b.container || !container_ok(b.container) || b.size < 1 || b.size > 1 << 20 ||
-	    (b.name && strlen(b.name) > 255) || (b.description && strlen(b.description) > 255) ||
-	    !json_is_object(b.meta)) {
+	    !b.project_id || !b.project_id[0] || strlen(b.project_id) > 64 ||
+	    strspn(b.project_id, "0123456789abcdefABCDEF-") != strlen(b.project_id) || !b.data_id ||
+	    !uuid_is_valid(b.data_id) || !b.container || !container_ok(b.container) || b.size < 1 ||
+	    b.size > 1 << 20 || (b.name && strlen(b.name) > 255) ||
+	    (b.description && strlen(b.description) > 255) || !json_is_object(b.meta)) {
 		resp_error(r, w, 400, "Invalid input received: Can't parse backup record.");
 		goto out;
 	}
