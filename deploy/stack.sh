@@ -130,7 +130,9 @@ if [ "${NUBO_STACK_LOCKED:-}" != "$NUBO_ROOT" ]; then
 	exit $rc
 fi
 
-# Ports: option, else what the last run used, else the default.
+# Ports: option (the object store's: NUBO_OBJ_PORT in the environment), else what the
+# last run used, else the default.
+OBJ_PORT=${NUBO_OBJ_PORT:-}
 if [ -f "$NUBO_STACKENV" ]; then
 	# shellcheck disable=SC1090
 	. "$NUBO_STACKENV"
@@ -139,15 +141,18 @@ API_PORT=${API_PORT:-${NUBO_API_PORT:-8080}}
 BUS_PORT=${BUS_PORT:-${NUBO_BUS_PORT:-5570}}
 PG_PORT=${PG_PORT:-${NUBO_PG_PORT:-5490}}
 WAKE_PORT=$((BUS_PORT + 1))
+# the object store's proxy; its three object servers take the next three ports
+if [ -z "$OBJ_PORT" ]; then
+	if [ "$API_PORT" = 8080 ]; then OBJ_PORT=${NUBO_OBJ_PORT:-8090}; else OBJ_PORT=${NUBO_OBJ_PORT:-$((API_PORT + 10000))}; fi
+fi
 cat >"$NUBO_STACKENV" <<EOF
 # written by deploy/stack.sh: the ports of the stack under $NUBO_ROOT
 NUBO_API_PORT=$API_PORT
 NUBO_BUS_PORT=$BUS_PORT
 NUBO_PG_PORT=$PG_PORT
+NUBO_OBJ_PORT=$OBJ_PORT
 EOF
 API_URL=http://127.0.0.1:$API_PORT
-# the object store's proxy; its three object servers take the next three ports
-if [ "$API_PORT" = 8080 ]; then OBJ_PORT=${NUBO_OBJ_PORT:-8090}; else OBJ_PORT=${NUBO_OBJ_PORT:-$((API_PORT + 10000))}; fi
 OBJ_URL=http://127.0.0.1:$OBJ_PORT
 ROOTOPT=
 [ "$NUBO_ROOT" = / ] || ROOTOPT=" --root $NUBO_ROOT"
