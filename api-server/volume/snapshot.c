@@ -538,10 +538,7 @@ static void snap_force_delete(struct req *r, struct resp *w, const json_t *arg)
 	snapshot_delete_common(r, w, 1);
 }
 
-static const struct {
-	const char *name;
-	void (*fn)(struct req *r, struct resp *w, const json_t *arg);
-} snap_actions[] = {
+static const struct volume_action snap_actions[] = {
     {"os-reset_status", snap_reset_status},
     {"os-update_snapshot_status", snap_update_status},
     {"os-force_delete", snap_force_delete},
@@ -549,18 +546,10 @@ static const struct {
 
 static void snapshot_action(struct req *r, struct resp *w)
 {
-	if (volume_project_check(r, w) < 0)
+	const char *verb = volume_action_verb(r, w);
+	if (!verb || volume_action_run(r, w, verb, snap_actions,
+	                               sizeof(snap_actions) / sizeof(snap_actions[0])))
 		return;
-	if (!json_is_object(r->json) || json_object_size(r->json) != 1) {
-		resp_error(r, w, 400, "Malformed request body");
-		return;
-	}
-	const char *verb = json_object_iter_key(json_object_iter(r->json));
-	for (size_t i = 0; i < sizeof(snap_actions) / sizeof(snap_actions[0]); i++)
-		if (!strcmp(verb, snap_actions[i].name)) {
-			snap_actions[i].fn(r, w, json_object_get(r->json, verb));
-			return;
-		}
 	resp_error(r, w, 400, "There is no such action: %.64s", verb);
 }
 

@@ -35,6 +35,28 @@ int volume_project_check(struct req *r, struct resp *w)
 	return -EINVAL;
 }
 
+const char *volume_action_verb(struct req *r, struct resp *w)
+{
+	if (volume_project_check(r, w) < 0)
+		return NULL;
+	if (!json_is_object(r->json) || json_object_size(r->json) != 1) {
+		resp_error(r, w, 400, "Malformed request body");
+		return NULL;
+	}
+	return json_object_iter_key(json_object_iter(r->json));
+}
+
+int volume_action_run(struct req *r, struct resp *w, const char *verb,
+                      const struct volume_action *t, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(verb, t[i].name)) {
+			t[i].fn(r, w, json_object_get(r->json, verb));
+			return 1;
+		}
+	return 0;
+}
+
 int vquota_limits(PGconn *db, const char *project_id, struct vquota_set *out)
 {
 	char err[256];
@@ -1410,10 +1432,7 @@ static void action_readonly(struct req *r, struct resp *w, const json_t *arg)
 	wire_answer_rows(r, w, n, err, 202, "Volume %s could not be found.", r->params[1]);
 }
 
-static const struct {
-	const char *name;
-	void (*fn)(struct req *r, struct resp *w, const json_t *arg);
-} actions[] = {
+static const struct volume_action actions[] = {
     {"os-extend", action_extend},
     {"os-reset_status", action_reset_status},
     {"os-set_bootable", action_set_bootable},
@@ -1431,18 +1450,9 @@ static const struct {
 
 static void volume_action(struct req *r, struct resp *w)
 {
-	if (volume_project_check(r, w) < 0)
+	const char *verb = volume_action_verb(r, w);
+	if (!verb || volume_action_run(r, w, verb, actions, sizeof(actions) / sizeof(actions[0])))
 		return;
-	if (!json_is_object(r->json) || json_object_size(r->json) != 1) {
-		resp_error(r, w, 400, "Malformed request body");
-		return;
-	}
-	const char *verb = json_object_iter_key(json_object_iter(r->json));
-	for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
-		if (!strcmp(verb, actions[i].name)) {
-			actions[i].fn(r, w, json_object_get(r->json, verb));
-			return;
-		}
 	for (size_t i = 0; i < sizeof(status_moves) / sizeof(status_moves[0]); i++)
 		if (!strcmp(verb, status_moves[i].action)) {
 			status_move(r, w, &status_moves[i]);

@@ -12,6 +12,20 @@
  * caller is an admin; else answers 400 and returns -EINVAL. */
 int volume_project_check(struct req *r, struct resp *w);
 
+/* One verb of a resource's POST .../action {"verb": arg} (Cinder's action bodies). */
+struct volume_action {
+	const char *name;
+	void (*fn)(struct req *r, struct resp *w, const json_t *arg);
+};
+
+/* The project check, then the verb of an action body that is exactly one {"verb": ...}
+ * (Cinder's 400 "Malformed request body" otherwise): the verb, or NULL answered. */
+const char *volume_action_verb(struct req *r, struct resp *w);
+/* Runs verb's function from t (n rows) with its argument: 1, or 0 when t has no such
+ * verb (nothing answered). */
+int volume_action_run(struct req *r, struct resp *w, const char *verb,
+                      const struct volume_action *t, size_t n);
+
 /* The next page's link of a full list page: base ("%s/volume/v3/<project>/<what>") with
  * the request's own values of the keep[] filters (n of them), limit, marker and the sort
  * key and direction when given. Owned. */

@@ -884,28 +884,17 @@ static void bk_force_delete(struct req *r, struct resp *w, const json_t *arg)
 	backup_delete_common(r, w, 1);
 }
 
-static const struct {
-	const char *name;
-	void (*fn)(struct req *r, struct resp *w, const json_t *arg);
-} bk_actions[] = {
+static const struct volume_action bk_actions[] = {
     {"os-reset_status", bk_reset_status},
     {"os-force_delete", bk_force_delete},
 };
 
 static void backup_action(struct req *r, struct resp *w)
 {
-	if (volume_project_check(r, w) < 0)
+	const char *verb = volume_action_verb(r, w);
+	if (!verb ||
+	    volume_action_run(r, w, verb, bk_actions, sizeof(bk_actions) / sizeof(bk_actions[0])))
 		return;
-	if (!json_is_object(r->json) || json_object_size(r->json) != 1) {
-		resp_error(r, w, 400, "Malformed request body");
-		return;
-	}
-	const char *verb = json_object_iter_key(json_object_iter(r->json));
-	for (size_t i = 0; i < sizeof(bk_actions) / sizeof(bk_actions[0]); i++)
-		if (!strcmp(verb, bk_actions[i].name)) {
-			bk_actions[i].fn(r, w, json_object_get(r->json, verb));
-			return;
-		}
 	resp_error(r, w, 400, "There is no such action: %.64s", verb);
 }
 
