@@ -786,20 +786,31 @@ static void find_dnsmasq(struct net_conv *c, pid_t pid, const char *iface, void 
  * from network id's lease file: dnsmasq (pid, 0 = not running) is stopped first,
  * since it keeps its leases in memory and reads the file only when it starts; the
  * caller starts it again. 1 when it stopped dnsmasq or rewrote the file, else 0. */
+static char *leases_kept(const char *path, const char *hosts)
+{
+	char *had = fs_read(path, 1 << 20, NULL);
+	char *keep = had ? net_gen_dnsmasq_leases(had, hosts) : NULL;
+	free(had);
+	return keep;
+}
+
 static int leases_prune(struct net_conv *c, const char *id, const char *hosts, pid_t pid,
                         const char *iface, int *rc, char *err, size_t errlen)
 {
 	char path[512], e[PRIV_ERR_MAX];
 	snprintf(path, sizeof(path), "%s/dhcp/%s/leases", c->h.state_dir, id);
-	char *had = fs_read(path, 1 << 20, NULL);
-	char *keep = had ? net_gen_dnsmasq_leases(had, hosts) : NULL;
-	free(had);
+	char *keep = leases_kept(path, hosts);
 	if (!keep)
 		return 0;
 	if (pid) {
 		int r = net_priv_dnsmasq_stop(c->priv, pid, iface, e, sizeof(e));
 		first_err(rc, r, err, errlen, "dnsmasq stop", e);
 		usleep(20 * 1000); /* the killed one lets go of its socket and file */
+		/* it may have granted or renewed a lease between the read above and its
+		 * stop, and written the file again: prune what it left, not the old copy */
+		free(keep);
+		if (!(keep = leases_kept(path, hosts)))
+			return 1;
 	}
 	if (fs_write_atomic(path, keep, strlen(keep), 0644) < 0)
 		log_warn("converge: %s: cannot drop conflicting leases", path);

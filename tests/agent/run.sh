@@ -18,6 +18,10 @@ trap 'rm -rf "$work"' EXIT
 port() { "$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 [ "$(id -u)" = 0 ] || { echo "tests/agent/run.sh: needs root" >&2; exit 1; }
+# the agent's worker drops to nubo, QEMU runs as nubo-qemu: on a fresh box make them
+# shellcheck source=deploy/lib.sh
+. "$repo/deploy/lib.sh"
+nubo_ensure_users
 head -c 1048576 /dev/zero >"$work/dummy.img"
 echo "== agent harness, fake driver"
 "$py" "$here/harness.py" --agent "$repo/build/bin/nubo-compute" --driver fake \
