@@ -32,6 +32,19 @@ const char *net_project(struct req *r)
 	return r->ctx->auth.project_id;
 }
 
+const char *net_create_project(struct req *r, struct resp *w, const char *project_id,
+                               const char *tenant_id, const char *rule)
+{
+	const char *own = net_project(r);
+	if (((project_id && strcmp(project_id, own)) || (tenant_id && strcmp(tenant_id, own))) &&
+	    !net_is_admin(r)) {
+		net_error(r, w, 403, "PolicyNotAuthorized", "(rule:%s) is disallowed by policy",
+		          rule);
+		return NULL;
+	}
+	return project_id ? project_id : tenant_id ? tenant_id : own;
+}
+
 void net_error(struct req *r, struct resp *w, int status, const char *type, const char *fmt, ...)
 {
 	char msg[1024];

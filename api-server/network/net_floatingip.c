@@ -241,14 +241,9 @@ static void fip_create(struct req *r, struct resp *w)
 		          "specified");
 		goto out;
 	}
-	c.project = c.in.project_id  ? c.in.project_id
-	            : c.in.tenant_id ? c.in.tenant_id
-	                             : net_project(r);
-	if (strcmp(c.project, net_project(r)) && !net_is_admin(r)) {
-		net_error(r, w, 403, "PolicyNotAuthorized",
-		          "(rule:create_floatingip) is disallowed by policy");
+	if (!(c.project =
+	          net_create_project(r, w, c.in.project_id, c.in.tenant_id, "create_floatingip")))
 		goto out;
-	}
 	if (net_tx(r, w, fip_create_tx, &c) == 0)
 		net_answer(r, w, &net_res_floatingip, c.id, 201);
 out:

@@ -478,9 +478,11 @@ static void port_create(struct req *r, struct resp *w)
 		          "Failed to parse request. Required attribute 'network_id' not specified");
 		goto out;
 	}
-	if ((in->host || (in->project_id && strcmp(in->project_id, net_project(r))) ||
-	     (in->tenant_id && strcmp(in->tenant_id, net_project(r)))) &&
-	    !net_is_admin(r)) {
+	const char *project =
+	    net_create_project(r, w, in->project_id, in->tenant_id, "create_port");
+	if (!project)
+		goto out;
+	if (in->host && !net_is_admin(r)) {
 		net_error(r, w, 403, "PolicyNotAuthorized",
 		          "(rule:create_port) is disallowed by policy");
 		goto out;
@@ -492,9 +494,7 @@ static void port_create(struct req *r, struct resp *w)
 	}
 	json_decref(seen);
 	c.p = (struct net_port_new){
-	    .project_id = in->project_id  ? in->project_id
-	                  : in->tenant_id ? in->tenant_id
-	                                  : net_project(r),
+	    .project_id = project,
 	    .network_id = in->network_id,
 	    .name = in->name,
 	    .description = in->description,

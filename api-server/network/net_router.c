@@ -221,14 +221,9 @@ static void router_create(struct req *r, struct resp *w)
 	struct router_create c;
 	if (router_parse(r, w, &c.in) < 0)
 		goto out;
-	c.project = c.in.project_id  ? c.in.project_id
-	            : c.in.tenant_id ? c.in.tenant_id
-	                             : net_project(r);
-	if (strcmp(c.project, net_project(r)) && !net_is_admin(r)) {
-		net_error(r, w, 403, "PolicyNotAuthorized",
-		          "(rule:create_router) is disallowed by policy");
+	if (!(c.project =
+	          net_create_project(r, w, c.in.project_id, c.in.tenant_id, "create_router")))
 		goto out;
-	}
 	if (net_tx(r, w, router_create_tx, &c) == 0)
 		net_answer(r, w, &net_res_router, c.id, 201);
 out:

@@ -131,16 +131,12 @@ static void sg_create(struct req *r, struct resp *w)
 	c.in.stateful = -1;
 	if (wire_parse_wrapped(r, w, "security_group", sg_fields, NSG, &c.in) < 0)
 		return;
-	c.project = c.in.project_id  ? c.in.project_id
-	            : c.in.tenant_id ? c.in.tenant_id
-	                             : net_project(r);
-	if (strcmp(c.project, net_project(r)) && !net_is_admin(r))
-		net_error(r, w, 403, "PolicyNotAuthorized",
-		          "(rule:create_security_group) is disallowed by policy");
-	else if (c.in.name && !strcmp(c.in.name, "default") && !net_is_admin(r))
+	c.project =
+	    net_create_project(r, w, c.in.project_id, c.in.tenant_id, "create_security_group");
+	if (c.project && c.in.name && !strcmp(c.in.name, "default") && !net_is_admin(r))
 		net_error(r, w, 409, "SecurityGroupDefaultAlreadyExists",
 		          "Default security group already exists.");
-	else if (net_tx(r, w, sg_create_tx, &c) == 0)
+	else if (c.project && net_tx(r, w, sg_create_tx, &c) == 0)
 		net_answer(r, w, &net_res_secgroup, c.id, 201);
 	jparse_release(sg_fields, NSG, &c.in);
 }

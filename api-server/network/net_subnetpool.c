@@ -299,9 +299,9 @@ static void pool_create(struct req *r, struct resp *w)
 	json_t *pj = prefixes_json(p, (size_t)np);
 	c.prefixes = json_dumps(pj, JSON_COMPACT);
 	json_decref(pj);
-	c.project = c.in.project_id  ? c.in.project_id
-	            : c.in.tenant_id ? c.in.tenant_id
-	                             : net_project(r);
+	if (!(c.project =
+	          net_create_project(r, w, c.in.project_id, c.in.tenant_id, "create_subnetpool")))
+		goto out;
 	if (net_tx(r, w, pool_create_tx, &c) == 0)
 		net_answer(r, w, &net_res_subnetpool, c.id, 201);
 out:

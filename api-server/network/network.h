@@ -31,6 +31,11 @@ extern const struct net_res net_res_network, net_res_subnet, net_res_port, net_r
 /* Caller facts. */
 int net_is_admin(struct req *r);
 const char *net_project(struct req *r);
+/* The project a create is for: the body's project_id or tenant_id, else the caller's.
+ * Only an admin may name another project (either attribute): otherwise answers 403
+ * "(rule:<rule>) is disallowed by policy" and returns NULL. */
+const char *net_create_project(struct req *r, struct resp *w, const char *project_id,
+                               const char *tenant_id, const char *rule);
 
 /* An error in Neutron's shape: {"NeutronError": {type, message, detail}}. */
 void net_error(struct req *r, struct resp *w, int status, const char *type, const char *fmt, ...)

@@ -247,6 +247,19 @@ def test_tenant_isolation(stack, os_cli, os_run, http, tenant_b):
         # B may not make a shared network
         r = http("POST", NET + "/networks", {"network": {"name": "x", "shared": True}}, tok)
         neutron_error(r, 403)
+        # nor create anything in A's project, under either attribute name (a subnetpool
+        # was created there: its create took the project from the body unchecked)
+        public = next(n["id"] for n in nets if n["name"] == "public")
+        for kind, path, body in (
+                ("router", "routers", {"name": "x"}),
+                ("security_group", "security-groups", {"name": "x"}),
+                ("subnetpool", "subnetpools", {"name": "x", "prefixes": ["10.99.0.0/16"]}),
+                ("port", "ports", {"network_id": bnet}),
+                ("floatingip", "floatingips", {"floating_network_id": public})):
+            for attr in ("project_id", "tenant_id"):
+                r = http("POST", NET + "/" + path,
+                         {kind: dict(body, **{attr: net["project_id"]})}, tok)
+                neutron_error(r, 403, "PolicyNotAuthorized")
         http("DELETE", NET + "/routers/" + brouter, token=tok)
         http("DELETE", NET + "/networks/" + bnet, token=tok)
     finally:
