@@ -439,10 +439,12 @@ static void subnet_create(struct req *r, struct resp *w)
 	if (net_owned(r, w, &net_res_network, "net_networks", in->network_id, nproject,
 	              sizeof nproject) < 0)
 		goto out;
-	c.project = in->project_id    ? in->project_id
-	            : in->tenant_id   ? in->tenant_id
-	            : net_is_admin(r) ? nproject
-	                              : net_project(r);
+	const char *asked =
+	    net_create_project(r, w, in->project_id, in->tenant_id, "create_subnet");
+	if (!asked)
+		goto out;
+	/* an admin who names no project makes it the network's */
+	c.project = in->project_id || in->tenant_id || !net_is_admin(r) ? asked : nproject;
 	if (net_tx(r, w, subnet_create_tx, &c) == 0)
 		net_answer(r, w, &net_res_subnet, c.id, 201);
 out:

@@ -252,6 +252,8 @@ def test_tenant_isolation(stack, os_cli, os_run, http, tenant_b):
         public = next(n["id"] for n in nets if n["name"] == "public")
         for kind, path, body in (
                 ("router", "routers", {"name": "x"}),
+                ("subnet", "subnets", {"network_id": bnet, "ip_version": 4,
+                                       "cidr": "10.51.0.0/24"}),
                 ("security_group", "security-groups", {"name": "x"}),
                 ("subnetpool", "subnetpools", {"name": "x", "prefixes": ["10.99.0.0/16"]}),
                 ("port", "ports", {"network_id": bnet}),
