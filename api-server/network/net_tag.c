@@ -130,14 +130,14 @@ static void tag_add(struct req *r, struct resp *w)
 		resp_empty(w, 201);
 }
 
-static void tag_check(struct req *r, struct resp *w)
+/* One tag of the resource, read (write 0) or removed (write 1) by sql ($1 the
+ * resource, $2 the tag): 204 when there was one, else 404 TagNotFound. */
+static void tag_one(struct req *r, struct resp *w, int write, const char *sql)
 {
 	char err[256];
-	if (tag_target(r, w, 0) < 0)
+	if (tag_target(r, w, write) < 0)
 		return;
-	int n = DBX(r->ctx->db, err, sizeof err,
-	            "SELECT 1 FROM net_tags WHERE resource_id = $1 AND tag = $2", r->params[0],
-	            r->params[1]);
+	int n = DBX(r->ctx->db, err, sizeof err, sql, r->params[0], r->params[1]);
 	if (n < 0)
 		resp_db_error(r, w, err);
 	else if (n == 0)
@@ -147,21 +147,14 @@ static void tag_check(struct req *r, struct resp *w)
 		resp_empty(w, 204);
 }
 
+static void tag_check(struct req *r, struct resp *w)
+{
+	tag_one(r, w, 0, "SELECT 1 FROM net_tags WHERE resource_id = $1 AND tag = $2");
+}
+
 static void tag_delete(struct req *r, struct resp *w)
 {
-	char err[256];
-	if (tag_target(r, w, 1) < 0)
-		return;
-	int n = DBX(r->ctx->db, err, sizeof err,
-	            "DELETE FROM net_tags WHERE resource_id = $1 AND tag = $2", r->params[0],
-	            r->params[1]);
-	if (n < 0)
-		resp_db_error(r, w, err);
-	else if (n == 0)
-		net_error(r, w, 404, "TagNotFound", "Tag %s could not be found for resource %s.",
-		          r->params[1], r->params[0]);
-	else
-		resp_empty(w, 204);
+	tag_one(r, w, 1, "DELETE FROM net_tags WHERE resource_id = $1 AND tag = $2");
 }
 
 static void tags_clear(struct req *r, struct resp *w)

@@ -323,6 +323,12 @@ def test_tags_fields_and_pagination(stack, os_cli, os_run, http):
     try:
         os_run("network", "set", "--tag", "red", "--tag", "blue", made[0])
         assert sorted(os_cli("network", "show", made[0])["tags"]) == ["blue", "red"]
+        one = NET + "/networks/%s/tags/red" % made[0]
+        assert http("GET", one, token=tok).status == 204
+        assert http("DELETE", one, token=tok).status == 204
+        neutron_error(http("GET", one, token=tok), 404, "TagNotFound")
+        neutron_error(http("DELETE", one, token=tok), 404, "TagNotFound")
+        assert http("PUT", one, token=tok).status == 201
         r = http("GET", NET + "/networks?tags=red,blue", token=tok)
         assert made[0] in [n["id"] for n in r.json["networks"]]
         assert not set(made[1:]) & {n["id"] for n in r.json["networks"]}
