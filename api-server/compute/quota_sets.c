@@ -242,6 +242,25 @@ static int qs_parse(struct req *r, struct resp *w, const char *wrapper, int clas
 	return 0;
 }
 
+/* Inside the caller's transaction: every limit in sets stores with upsert ($1 owner,
+ * the project or the class; $2 the resource; $3 the limit). 0, or answers and < 0. */
+static int qs_store(struct req *r, struct resp *w, const struct quota_in *in, const char *owner,
+                    const char *upsert)
+{
+	char err[256];
+	for (int i = 0; i < NQKEYS; i++) {
+		if (in->v[i] == UNSET)
+			continue;
+		char val[24];
+		snprintf(val, sizeof(val), "%ld", in->v[i]);
+		if (DBX(r->ctx->db, err, sizeof err, upsert, owner, qkeys[i].name, val) < 0) {
+			resp_db_error(r, w, err);
+			return -EIO;
+		}
+	}
+	return 0;
+}
+
 void quota_sets_update(struct req *r, struct resp *w)
 {
 	char err[256];
@@ -280,20 +299,11 @@ void quota_sets_update(struct req *r, struct resp *w)
 				return;
 			}
 	}
-	for (int i = 0; i < NQKEYS; i++) {
-		if (in.v[i] == UNSET)
-			continue;
-		char val[24];
-		snprintf(val, sizeof(val), "%ld", in.v[i]);
-		if (DBX(r->ctx->db, err, sizeof err,
-		        "INSERT INTO quotas (project_id, resource, hard_limit)"
-		        " VALUES ($1, $2, $3::bigint) ON CONFLICT (project_id, resource)"
-		        " DO UPDATE SET hard_limit = EXCLUDED.hard_limit",
-		        pid, qkeys[i].name, val) < 0) {
-			resp_db_error(r, w, err);
-			return; /* db_release rolls back */
-		}
-	}
+	if (qs_store(r, w, &in, pid,
+	             "INSERT INTO quotas (project_id, resource, hard_limit)"
+	             " VALUES ($1, $2, $3::bigint) ON CONFLICT (project_id, resource)"
+	             " DO UPDATE SET hard_limit = EXCLUDED.hard_limit") < 0)
+		return; /* db_release rolls back */
 	if (db_commit(r->ctx->db) < 0 || qs_load(r->ctx->db, pid, v) < 0) {
 		resp_db_error(r, w, "quota update failed");
 		return;
@@ -336,7 +346,6 @@ void quota_classes_show(struct req *r, struct resp *w)
 
 void quota_classes_update(struct req *r, struct resp *w)
 {
-	char err[256];
 	struct quota_in in;
 	long v[NQKEYS];
 	const char *name = r->params[0];
@@ -346,20 +355,11 @@ void quota_classes_update(struct req *r, struct resp *w)
 		resp_db_error(r, w, "begin failed");
 		return;
 	}
-	for (int i = 0; i < NQKEYS; i++) {
-		if (in.v[i] == UNSET)
-			continue;
-		char val[24];
-		snprintf(val, sizeof(val), "%ld", in.v[i]);
-		if (DBX(r->ctx->db, err, sizeof err,
-		        "INSERT INTO quota_classes (class_name, resource, hard_limit)"
-		        " VALUES ($1, $2, $3::bigint) ON CONFLICT (class_name, resource)"
-		        " DO UPDATE SET hard_limit = EXCLUDED.hard_limit",
-		        name, qkeys[i].name, val) < 0) {
-			resp_db_error(r, w, err);
-			return; /* db_release rolls back */
-		}
-	}
+	if (qs_store(r, w, &in, name,
+	             "INSERT INTO quota_classes (class_name, resource, hard_limit)"
+	             " VALUES ($1, $2, $3::bigint) ON CONFLICT (class_name, resource)"
+	             " DO UPDATE SET hard_limit = EXCLUDED.hard_limit") < 0)
+		return; /* db_release rolls back */
 	if (db_commit(r->ctx->db) < 0 || qs_class(r->ctx->db, name, v) < 0) {
 		resp_db_error(r, w, "quota class update failed");
 		return;
