@@ -206,6 +206,12 @@ static int authenticate(struct req *r, struct resp *w)
 		answer_unavailable(r, w, err);
 		return -EAGAIN;
 	}
+	/* a token a storage agent holds for a backup opens the object store, not us */
+	if (c->auth.valid &&
+	    policy_token_limit_check(tok, req_header(r, "X-Subject-Token"), r->route->flags) < 0) {
+		resp_error(r, w, 403, "This token is limited to the object store.");
+		return -EACCES;
+	}
 	return 0;
 }
 

@@ -48,8 +48,10 @@ struct auth {
 	int agent; /* request carries a valid X-Nubo-Agent-Key (image downloads only) */
 };
 
-/* Route flag of nubo-api: an agent key may stand in for a token. */
-enum { ROUTE_AGENT_OK = HTTPD_APP_FLAG };
+/* Route flags of nubo-api: an agent key may stand in for a token; a token limited to
+ * the object store (common/objtoken.h) may validate itself (the object store's proxy
+ * asks Keystone so). */
+enum { ROUTE_AGENT_OK = HTTPD_APP_FLAG, ROUTE_SELF_TOKEN_OK = HTTPD_APP_FLAG << 1 };
 
 /* What nubo-api's hooks keep per request (completes common/httpd.h's struct). */
 struct req_ctx {

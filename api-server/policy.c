@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "objtoken.h"
+
 enum requirement {
 	REQ_NONE,
 	REQ_PUBLIC,
@@ -96,4 +98,14 @@ int policy_check(unsigned rule, const struct auth *a)
 	default:
 		return -EACCES;
 	}
+}
+
+int policy_token_limit_check(const char *token, const char *subject, unsigned route_flags)
+{
+	char account[OBJTOKEN_ACCOUNT_MAX];
+	if (objtoken_account(token, account, sizeof(account)) == 0)
+		return 0;
+	if ((route_flags & ROUTE_SELF_TOKEN_OK) && subject && !strcmp(subject, token))
+		return 0;
+	return -EACCES;
 }

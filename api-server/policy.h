@@ -44,5 +44,10 @@ int policy_check(unsigned rule, const struct auth *a);
 const char *policy_name(unsigned rule);
 /* 1 when the caller holds the admin role in its project (never for a domain scope). */
 int policy_is_admin(const struct auth *a);
+/* Pure: may token (X-Auth-Token) reach a route of route_flags, subject being the
+ * request's X-Subject-Token (may be NULL)? 0 for every token that is not limited to the
+ * object store (common/objtoken.h); a limited one only validates itself (a
+ * ROUTE_SELF_TOKEN_OK route with subject equal to token): -EACCES (403) anywhere else. */
+int policy_token_limit_check(const char *token, const char *subject, unsigned route_flags);
 
 #endif

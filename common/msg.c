@@ -123,6 +123,9 @@ static const struct field vol_create_fields[] = {
     {"image_url", F_STR, U(task, p.vol_create.image_url), 2048, 0, 0, NULL},
     {"image_checksum", F_STR, U(task, p.vol_create.image_checksum), 128, 0, 0, NULL},
     {"image_format", F_STR, U(task, p.vol_create.image_format), 16, 0, 0, NULL},
+    {"instance_id", F_UUID, U(task, p.vol_create.instance_id), 0, 0, 0, NULL},
+    {"storage_host", F_WORD, U(task, p.vol_create.storage_host),
+     FIXED(task, p.vol_create.storage_host), 0, 0, NULL},
 };
 static const struct field vol_extend_fields[] = {
     {"size_gb", F_INT, U(task, p.vol_extend.size_gb), 1 << 20, 1, 0, NULL},

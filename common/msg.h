@@ -184,6 +184,11 @@ struct msg_vol_create {
 	char *image_url;      /* source image: where the agent GETs its bytes */
 	char *image_checksum; /* md5 hex of the image bytes */
 	char *image_format;   /* the image's disk_format: "qcow2" or "raw" */
+	/* a copy of a volume Compute has plugged (source "volume"): the server and the
+	 * volume's storage host; the task then goes to the server's compute host, which
+	 * copies with the guest paused ("" otherwise) */
+	char instance_id[UUID_STR_LEN];
+	char storage_host[MSG_HOST_MAX];
 };
 
 /* Attachment states and actions (the resource id is the volume's). */

@@ -103,13 +103,14 @@ static void *attachment_resource(struct compute_agent *a, const struct msg_task 
 	return s;
 }
 
-static void *snapshot_resource(struct compute_agent *a, const struct msg_task *t, char *err,
-                               size_t errlen)
+/* The slot of the instance a copy of a plugged volume (a snapshot, a clone) is made
+ * in, with one more lane; NULL (err) when the instance is not here. */
+static void *copy_resource(struct compute_agent *a, const char *instance_id, char *err,
+                           size_t errlen)
 {
-	struct slot *s = slot_find(a, t->p.snap_create.instance_id);
+	struct slot *s = slot_find(a, instance_id);
 	if (!s) {
-		snprintf(err, errlen, "instance %s is not on this host",
-		         t->p.snap_create.instance_id);
+		snprintf(err, errlen, "instance %s is not on this host", instance_id);
 		return NULL;
 	}
 	s->lanes++;
@@ -122,7 +123,9 @@ static void *drv_resource(void *drv, const struct msg_task *t, char *err, size_t
 	if (t->resource_kind == MSG_RES_ATTACHMENT) /* volumes: queued with their instance */
 		return attachment_resource(a, t, err, errlen);
 	if (t->resource_kind == MSG_RES_SNAPSHOT) /* of a volume plugged into an instance */
-		return snapshot_resource(a, t, err, errlen);
+		return copy_resource(a, t->p.snap_create.instance_id, err, errlen);
+	if (t->resource_kind == MSG_RES_VOLUME) /* a clone of a plugged volume */
+		return copy_resource(a, t->p.vol_create.instance_id, err, errlen);
 	if (t->resource_kind != MSG_RES_INSTANCE) {
 		snprintf(err, errlen, "a compute agent runs no %s",
 		         msg_res_kind_name(t->resource_kind));
@@ -146,6 +149,8 @@ static void drv_run(void *drv, void *res, const struct msg_task *t, struct msg_r
 	pthread_mutex_lock(&s->run);
 	if (t->resource_kind == MSG_RES_SNAPSHOT)
 		vm_volume_snapshot_run(&a->ctx, s->vm, t, r);
+	else if (t->resource_kind == MSG_RES_VOLUME)
+		vm_volume_clone_run(&a->ctx, s->vm, t, r);
 	else
 		vm_run_task(a->drv, &a->ctx, s->vm, t, r);
 	pthread_mutex_unlock(&s->run);

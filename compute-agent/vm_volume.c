@@ -1,4 +1,5 @@
-/* Volume attach and detach over QMP, and snapshots of plugged volumes (see vm_volume.h). */
+/* Volume attach and detach over QMP, and snapshots and clones of plugged volumes (see
+ * vm_volume.h). */
 #include "vm_volume.h"
 
 #include <errno.h>
@@ -14,12 +15,15 @@
 #include "conf.h"
 #include "fsutil.h"
 #include "log.h"
+#include "proc.h"
+#include "qemu_img.h"
 #include "qmp.h"
 #include "vm_snapshot.h"
 #include "xalloc.h"
 
 #define CMD_TIMEOUT_MS 5000
 #define UNPLUG_TIMEOUT_MS 60000 /* a TCG guest takes its time to let a disk go */
+#define SNAP_RESIZE_TIMEOUT_MS 60000
 
 static long long now_us(void)
 {
@@ -280,28 +284,43 @@ void vm_volume_run(const struct vm_ctx *ctx, struct vm *vm, const struct msg_tas
 	}
 }
 
-/* The copy of volume_id's pool file into snapshots/<snapshot_id>.qcow2 of the same
- * pool, made in tmp/ and renamed into place durably. */
-static int snapshot_make(const struct vm_ctx *ctx, struct vm *vm, const char *volume_id,
-                         const char *snapshot_id, char *err, size_t errlen)
+/* The copy of volume_id's pool file into <dir>/<id>.qcow2 of the same pool (dir:
+ * "snapshots" or "volumes"), made in tmp/ with the guest paused, grown to size_bytes
+ * when that is not 0, and renamed into place durably. */
+static int copy_make(const struct vm_ctx *ctx, struct vm *vm, const char *volume_id,
+                     const char *dir_name, const char *id, uint64_t size_bytes, char *err,
+                     size_t errlen)
 {
 	const char *pool = vm_volume_pool_dir(ctx->conf->raw);
 	char *src = xasprintf("%s/volumes/%s.qcow2", pool, volume_id);
-	char *tmp = xasprintf("%s/tmp/%s.qcow2", pool, snapshot_id);
-	char *dst = xasprintf("%s/snapshots/%s.qcow2", pool, snapshot_id);
-	char *dir = xasprintf("%s/snapshots", pool);
+	char *tmp = xasprintf("%s/tmp/%s.qcow2", pool, id);
+	char *dst = xasprintf("%s/%s/%s.qcow2", pool, dir_name, id);
+	char *dir = xasprintf("%s/%s", pool, dir_name);
 	int rc = 0, fd;
 	if (access(dst, F_OK) == 0) /* made by an earlier run of this task */
 		goto out;
 	if ((rc = vm_snapshot_copy(vm, src, tmp, err, errlen)) < 0)
 		goto out;
+	if (size_bytes) { /* the guest runs on meanwhile: the copy is done */
+		struct qemu_img_argv a;
+		char text[512] = "";
+		int st = qemu_img_argv_resize(&a, tmp, size_bytes) < 0
+		             ? -EINVAL
+		             : proc_run(a.v, SNAP_RESIZE_TIMEOUT_MS, text, sizeof(text));
+		if (st != 0) {
+			text[strcspn(text, "\n")] = '\0';
+			snprintf(err, errlen, "clone: qemu-img resize failed: %.300s", text);
+			rc = -EIO;
+			goto out;
+		}
+	}
 	if ((fd = open(tmp, O_RDONLY | O_CLOEXEC)) >= 0) {
 		fsync(fd);
 		close(fd);
 	}
 	if (rename(tmp, dst) < 0) {
 		rc = -errno;
-		snprintf(err, errlen, "snapshot: rename into the pool: %s", strerror(errno));
+		snprintf(err, errlen, "copy: rename into the pool: %s", strerror(errno));
 		goto out;
 	}
 	fs_sync_dir(dir);
@@ -315,6 +334,31 @@ out:
 	return rc;
 }
 
+/* Fills r for the copy task t of kind (a snapshot or a volume), rc its outcome, and
+ * logs it (what, the source volume, the time). */
+static void copy_result(const struct vm *vm, const struct msg_task *t, enum msg_res_kind kind,
+                        const char *what, const char *volume_id, int rc, const char *why,
+                        long long us, struct msg_result *r)
+{
+	char err[1024];
+	memset(r, 0, sizeof(*r));
+	strcpy(r->task_id, t->task_id);
+	strcpy(r->resource_id, t->resource_id);
+	r->resource_kind = kind;
+	r->ok = rc == 0;
+	snprintf(r->state, sizeof(r->state), "%s", rc == 0 ? VOL_AVAILABLE : VOL_ERROR);
+	if (rc < 0) {
+		snprintf(err, sizeof(err), "%s", why[0] ? why : strerror(-rc));
+		msg_sanitize_text(err, strlen(err));
+		r->error = xstrdup(err);
+		log_warn("instance %s: %s %s of volume %s failed after %lld us: %s", vm->id, what,
+		         t->resource_id, volume_id, us, err);
+	} else {
+		log_info("instance %s: %s %s of volume %s done in %lld us", vm->id, what,
+		         t->resource_id, volume_id, us);
+	}
+}
+
 void vm_volume_snapshot_run(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t,
                             struct msg_result *r)
 {
@@ -322,30 +366,33 @@ void vm_volume_snapshot_run(const struct vm_ctx *ctx, struct vm *vm, const struc
 	char err[1024] = "";
 	long long t0 = now_us();
 	int rc;
-	memset(r, 0, sizeof(*r));
-	strcpy(r->task_id, t->task_id);
-	strcpy(r->resource_id, t->resource_id);
-	r->resource_kind = MSG_RES_SNAPSHOT;
 	if (strcmp(t->action, TASK_CREATE) || !p->instance_id[0] || !p->storage_host[0]) {
 		snprintf(err, sizeof(err),
 		         "a compute agent makes only snapshots of plugged volumes");
 		rc = -EINVAL;
 	} else if ((rc = vm_volume_local(ctx, p->volume_id, p->storage_host, err, sizeof(err))) ==
 	           0) {
-		rc = snapshot_make(ctx, vm, p->volume_id, t->resource_id, err, sizeof(err));
+		rc = copy_make(ctx, vm, p->volume_id, "snapshots", t->resource_id, 0, err,
+		               sizeof(err));
 	}
-	long long us = now_us() - t0;
-	r->ok = rc == 0;
-	snprintf(r->state, sizeof(r->state), "%s", rc == 0 ? VOL_AVAILABLE : VOL_ERROR);
-	if (rc < 0) {
-		if (!err[0])
-			snprintf(err, sizeof(err), "%s", strerror(-rc));
-		msg_sanitize_text(err, strlen(err));
-		r->error = xstrdup(err);
-		log_warn("instance %s: snapshot %s of volume %s failed after %lld us: %s", vm->id,
-		         t->resource_id, p->volume_id, us, err);
-	} else {
-		log_info("instance %s: snapshot %s of volume %s done in %lld us", vm->id,
-		         t->resource_id, p->volume_id, us);
+	copy_result(vm, t, MSG_RES_SNAPSHOT, "snapshot", p->volume_id, rc, err, now_us() - t0, r);
+}
+
+void vm_volume_clone_run(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t,
+                         struct msg_result *r)
+{
+	const struct msg_vol_create *p = &t->p.vol_create;
+	char err[1024] = "";
+	long long t0 = now_us();
+	int rc;
+	if (strcmp(t->action, TASK_CREATE) || strcmp(p->source, "volume") || !p->instance_id[0] ||
+	    !p->storage_host[0] || p->size_gb <= 0) {
+		snprintf(err, sizeof(err), "a compute agent makes only clones of plugged volumes");
+		rc = -EINVAL;
+	} else if ((rc = vm_volume_local(ctx, p->source_id, p->storage_host, err, sizeof(err))) ==
+	           0) {
+		rc = copy_make(ctx, vm, p->source_id, "volumes", t->resource_id,
+		               (uint64_t)p->size_gb << 30, err, sizeof(err));
 	}
+	copy_result(vm, t, MSG_RES_VOLUME, "clone", p->source_id, rc, err, now_us() - t0, r);
 }

@@ -40,4 +40,13 @@ void vm_volume_run(const struct vm_ctx *ctx, struct vm *vm, const struct msg_tas
 void vm_volume_snapshot_run(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t,
                             struct msg_result *r);
 
+/* Runs a volume create that clones a volume plugged into vm (t->resource_id is the new
+ * volume, t->p.vol_create its size and source volume, with the storage host, which must
+ * be this machine's): the source's pool file is copied with vm's guest paused meanwhile,
+ * grown to size_gb and renamed into the pool's volumes/; r filled (kind volume, state
+ * "available" or "error", error owned). Idempotent: a volume file already in place
+ * succeeds. The storage agent owns the new volume from then on. */
+void vm_volume_clone_run(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t,
+                         struct msg_result *r);
+
 #endif

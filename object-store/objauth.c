@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "http_client.h"
+#include "objtoken.h"
 #include "util.h"
 #include "xalloc.h"
 
@@ -71,6 +72,20 @@ static int who_from_token(json_t *tok, struct objauth_who *who)
 	return 0;
 }
 
+int objauth_limit(const char *token, struct objauth_who *who)
+{
+	char account[OBJTOKEN_ACCOUNT_MAX];
+	int lim = objtoken_account(token, account, sizeof(account));
+	if (lim < 0 || (lim > 0 && strlen(account) - 5 >= sizeof(who->project_id)))
+		return -EACCES;
+	if (lim > 0) {
+		snprintf(who->only_account, sizeof(who->only_account), "%s", account);
+		snprintf(who->project_id, sizeof(who->project_id), "%.64s", account + 5);
+		who->admin = 0;
+	}
+	return 0;
+}
+
 int objauth_check(struct objauth *a, const char *token, struct objauth_who *who)
 {
 	char key[65];
@@ -107,6 +122,8 @@ int objauth_check(struct objauth *a, const char *token, struct objauth_who *who)
 	else {
 		json_t *tok = json_object_get(ans.json, "token");
 		rc = who_from_token(tok, who);
+		if (rc == 0)
+			rc = objauth_limit(token, who);
 		time_t exp = 0;
 		const char *e = json_string_value(json_object_get(tok, "expires_at"));
 		if (rc == 0 && e && time_parse_iso(e, &exp) == 0) {

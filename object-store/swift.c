@@ -1719,6 +1719,11 @@ static void swift_begin(struct px_req *r)
 			answer_err(r, 401, "This server could not verify that you are authorized.");
 			return;
 		}
+		/* a token limited to one account (a storage agent's, for a backup) */
+		if (q->who.only_account[0] && strcmp(q->account, q->who.only_account)) {
+			answer_err(r, 403, "This token is limited to another account.");
+			return;
+		}
 	}
 	if (bulk) {
 		bulk_begin(r, q, bulk);

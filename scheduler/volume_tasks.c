@@ -22,8 +22,8 @@ struct vrow {
 	char source_id[UUID_STR_LEN];
 	char volume_id[UUID_STR_LEN]; /* snapshots: their volume */
 	char image_format[16], image_checksum[64];
-	/* snapshots of a volume Compute has plugged: the server and its compute host, where
-	 * the copy is made with the guest paused ("" otherwise) */
+	/* snapshots of a volume Compute has plugged, and volumes copied from one: the server
+	 * and its compute host, where the copy is made with the guest paused ("" otherwise) */
 	char instance_id[UUID_STR_LEN];
 	char instance_host[MSG_HOST_MAX];
 };
@@ -61,8 +61,12 @@ static int vrow_load(struct sched *s, PGconn *c, const struct task *t, struct vr
 		    "  WHEN v.snapshot_id IS NOT NULL THEN 'snapshot'"
 		    "  WHEN v.image_id IS NOT NULL THEN 'image' ELSE '' END,"
 		    " coalesce(v.source_volid, v.snapshot_id, v.image_id, ''), '',"
-		    " coalesce(im.disk_format, ''), coalesce(im.checksum, ''), '', ''"
+		    " coalesce(im.disk_format, ''), coalesce(im.checksum, ''),"
+		    " CASE WHEN src.attach_compute AND NOT i.deleted THEN i.id::text ELSE '' END,"
+		    " coalesce(i.host, '')"
 		    " FROM volumes v LEFT JOIN images im ON im.id = v.image_id"
+		    " LEFT JOIN volumes src ON src.id = v.source_volid"
+		    " LEFT JOIN instances i ON i.id = src.attached_server"
 		    " WHERE v.id = $1 FOR UPDATE OF v",
 		    t->resource_id);
 	if (!r) {
@@ -169,17 +173,18 @@ static const char *fail_status(const struct task *t)
 	return "error";
 }
 
-/* 1 when t copies a volume a server has plugged: made on the server's compute host. */
-static int snap_in_guest(const struct task *t, const struct vrow *v)
+/* 1 when t copies a volume a server has plugged (a snapshot of it, or a volume cloned
+ * from it): made on the server's compute host. */
+static int copy_in_guest(const struct task *t, const struct vrow *v)
 {
-	return is_snap(t) && !strcmp(t->action, TASK_CREATE) && v->instance_id[0];
+	return !strcmp(t->action, TASK_CREATE) && v->instance_id[0];
 }
 
 /* Where t runs: the row's storage host, or the compute host of a plugged volume's
  * server ("" when that server has none). */
 static const char *task_host(const struct task *t, const struct vrow *v)
 {
-	return snap_in_guest(t, v) ? v->instance_host : v->host;
+	return copy_in_guest(t, v) ? v->instance_host : v->host;
 }
 
 static int vol_payload(struct sched *s, const struct task *t, const struct vrow *v, struct msg *m)
@@ -188,7 +193,7 @@ static int vol_payload(struct sched *s, const struct task *t, const struct vrow 
 		struct msg_snap_create *k = &m->u.task.p.snap_create;
 		if (!strcmp(t->action, TASK_CREATE))
 			snprintf(k->volume_id, sizeof(k->volume_id), "%s", v->volume_id);
-		if (snap_in_guest(t, v)) {
+		if (copy_in_guest(t, v)) {
 			snprintf(k->instance_id, sizeof(k->instance_id), "%s", v->instance_id);
 			snprintf(k->storage_host, sizeof(k->storage_host), "%s", v->host);
 		}
@@ -201,6 +206,10 @@ static int vol_payload(struct sched *s, const struct task *t, const struct vrow 
 		k->size_gb = v->size_gb;
 		snprintf(k->source, sizeof(k->source), "%s", v->source);
 		snprintf(k->source_id, sizeof(k->source_id), "%s", v->source_id);
+		if (copy_in_guest(t, v)) {
+			snprintf(k->instance_id, sizeof(k->instance_id), "%s", v->instance_id);
+			snprintf(k->storage_host, sizeof(k->storage_host), "%s", v->host);
+		}
 		if (!strcmp(v->source, "image")) {
 			const char *base = s->cfg->internal_url;
 			size_t blen = strlen(base);

@@ -875,9 +875,11 @@ struct flavor_info {
 
 /* Resolves everything the request references, answering 400 as Nova does for a bad
  * flavor, image, key pair or availability zone. On success fills fl and, when a key
- * name was given, *public_key (owned). Returns 0 or -EINVAL with the error sent. */
-static int resolve_refs(struct req *r, struct resp *w, const struct create_req *c,
-                        struct flavor_info *fl, char **public_key)
+ * name was given, *public_key (owned); an image of a volume-backed server (its block
+ * device mapping) makes c->boot its snapshot, as Nova boots it. Returns 0 or -EINVAL
+ * with the error sent. */
+static int resolve_refs(struct req *r, struct resp *w, struct create_req *c, struct flavor_info *fl,
+                        char **public_key)
 {
 	char err[512];
 	int admin = policy_is_admin(&r->ctx->auth), rc = -EINVAL;
@@ -918,6 +920,15 @@ static int resolve_refs(struct req *r, struct resp *w, const struct create_req *
 		resp_error(r, w, 400, "%s", err);
 		goto out;
 	}
+	/* Nova: an image made of a volume-backed server boots from a new volume made from
+	 * its snapshot (its own bytes are none) */
+	irc = server_bdm_from_image(img.props, &c->boot, err, sizeof(err));
+	if (irc < 0) {
+		resp_error(r, w, 400, "%s", err);
+		goto out;
+	}
+	if (irc > 0)
+		goto keys;
 	/* The compute agent boots qcow2 and raw root disks only. */
 	const char *format = img.disk_format ? img.disk_format : "";
 	if (strcmp(format, "qcow2") && strcmp(format, "raw")) {

@@ -1,8 +1,8 @@
 /* Boot from volume (see server_bdm.h): Nova's block device mappings parsed at the edge,
  * the root volume made through Block Storage's own create, and handed to the server in
- * its transaction. What Nubo cannot boot (snapshots, blank or swap disks, several
- * disks at boot) is refused with Nova's "Block Device Mapping is Invalid" rather than
- * half done. */
+ * its transaction (from an image or a volume snapshot: a new volume). What Nubo cannot
+ * boot (blank or swap disks, several disks at boot) is refused with Nova's "Block Device Mapping is
+ * Invalid" rather than half done. */
 #include "server_bdm.h"
 
 #include <ctype.h>
@@ -201,10 +201,11 @@ static int parse_v2_item(const json_t *m, struct server_bdm *out, int *is_boot, 
 		                 "running server (os-volume_attachments).");
 		return -EINVAL;
 	}
-	if (!dst || strcmp(dst, "volume") || (strcmp(src, "volume") && strcmp(src, "image"))) {
+	if (!dst || strcmp(dst, "volume") || !strcmp(src, "blank")) {
 		snprintf(err, errlen,
-		         INVALID "Nubo boots from a volume, or from an image made into a volume "
-		                 "(source_type %s, destination_type %s is not supported).",
+		         INVALID "Nubo boots from a volume, or from an image or a snapshot made "
+		                 "into a volume (source_type %s, destination_type %s is not "
+		                 "supported).",
 		         src, dst ? dst : "local");
 		return -EINVAL;
 	}
@@ -219,8 +220,10 @@ static int parse_v2_item(const json_t *m, struct server_bdm *out, int *is_boot, 
 		                 "size specified");
 		return -EINVAL;
 	}
-	out->source = strcmp(src, "image") ? SERVER_BDM_VOLUME : SERVER_BDM_IMAGE;
-	out->volume_size = out->source == SERVER_BDM_IMAGE ? size : 0;
+	out->source = !strcmp(src, "image")      ? SERVER_BDM_IMAGE
+	              : !strcmp(src, "snapshot") ? SERVER_BDM_SNAPSHOT
+	                                         : SERVER_BDM_VOLUME;
+	out->volume_size = out->source == SERVER_BDM_VOLUME ? 0 : size;
 	out->delete_on_termination = dot;
 	return 0;
 }
@@ -298,6 +301,63 @@ int server_bdm_parse(const json_t *legacy, const json_t *v2, struct server_bdm *
 	return rc;
 }
 
+int server_bdm_from_image(const json_t *props, struct server_bdm *out, char *err, size_t errlen)
+{
+	const char *v2 = json_string_value(json_object_get(props, "bdm_v2"));
+	const char *text = json_string_value(json_object_get(props, "block_device_mapping"));
+	if (!text || !v2 || (strcmp(v2, "True") && strcmp(v2, "true")))
+		return 0;
+	json_t *list = json_loads(text, 0, NULL);
+	struct server_bdm b;
+	int rc = -EINVAL, boot = 0;
+	memset(&b, 0, sizeof(b));
+	if (!json_is_array(list) || !json_array_size(list) ||
+	    json_array_size(list) > SERVER_BDM_MAX) {
+		snprintf(err, errlen, INVALID "the image's block_device_mapping is not a list.");
+		goto out;
+	}
+	if (json_array_size(list) > 1) {
+		snprintf(err, errlen,
+		         INVALID "the image maps %zu disks; Nubo boots from one volume (attach "
+		                 "the others to the running server).",
+		         json_array_size(list));
+		goto out;
+	}
+	/* an image's mapping names its snapshot as snapshot_id (Nova's snapshot_from_bdm):
+	 * read it as the API's uuid; keys an image may carry besides the API's are left */
+	json_t *m = json_deep_copy(json_array_get(list, 0));
+	if (!json_is_object(m)) {
+		json_decref(m);
+		snprintf(err, errlen, INVALID "the image's block_device_mapping is not a list.");
+		goto out;
+	}
+	const char *sid = json_string_value(json_object_get(m, "snapshot_id"));
+	if (sid && !json_object_get(m, "uuid"))
+		json_object_set_new(m, "uuid", json_string(sid));
+	static const char *const image_only[] = {"image_id", "snapshot_id", "volume_id",
+	                                         "connection_info", "no_device"};
+	for (size_t i = 0; i < JCOUNT(image_only); i++)
+		json_object_del(m, image_only[i]);
+	const char *k;
+	json_t *v, *tmp;
+	json_object_foreach_safe(m, tmp, k, v) if (json_is_null(v)) json_object_del(m, k);
+	rc = parse_v2_item(m, &b, &boot, err, errlen);
+	json_decref(m);
+	if (rc == 0 && b.source != SERVER_BDM_SNAPSHOT) {
+		snprintf(err, errlen,
+		         INVALID "the image's root mapping is not a volume snapshot; Nubo boots "
+		                 "images of volume-backed servers from their snapshot.");
+		rc = -EINVAL;
+	}
+	if (rc == 0) {
+		*out = b;
+		rc = 1;
+	}
+out:
+	json_decref(list);
+	return rc;
+}
+
 /* ---- database ---- */
 
 char *server_bdm_volume_name(const char *name)
@@ -332,15 +392,19 @@ int server_bdm_prepare(struct req *r, struct resp *w, struct server_bdm *b, cons
 		memcpy(b->volume_id, b->uuid, sizeof(b->volume_id));
 		return 0;
 	}
-	if (b->source != SERVER_BDM_IMAGE)
+	if (b->source != SERVER_BDM_IMAGE && b->source != SERVER_BDM_SNAPSHOT)
 		return 0;
+	int from_image = b->source == SERVER_BDM_IMAGE;
 	char url[256];
 	struct resp sub;
 	snprintf(url, sizeof(url), "/volume/v3/%s/volumes", r->ctx->auth.project_id);
 	char *vname = server_bdm_volume_name(name);
-	json_t *body = json_pack("{s:{s:I,s:s,s:s,s:s}}", "volume", "size",
-	                         (json_int_t)b->volume_size, "imageRef", b->uuid, "name", vname,
+	json_t *body = json_pack("{s:{s:s,s:s,s:s}}", "volume",
+	                         from_image ? "imageRef" : "snapshot_id", b->uuid, "name", vname,
 	                         "description", "root volume of a server (boot from volume)");
+	json_t *vol = json_object_get(body, "volume");
+	if (b->volume_size > 0) /* a snapshot's volume is the snapshot's size unless given */
+		json_object_set_new(vol, "size", json_integer(b->volume_size));
 	free(vname);
 	int rc = body ? volume_proxy_call(r, &volume_routes, "POST", url, body, &sub) : -EINVAL;
 	json_decref(body);
@@ -351,8 +415,9 @@ int server_bdm_prepare(struct req *r, struct resp *w, struct server_bdm *b, cons
 	const char *id =
 	    json_string_value(json_object_get(json_object_get(sub.json, "volume"), "id"));
 	if (sub.status >= 300 || !id || !uuid_is_valid(id)) {
-		if (sub.status == 404) /* Nova: the image of the mapping is unknown */
-			resp_error(r, w, 400, INVALID "failed to get image %s.", b->uuid);
+		if (sub.status == 404) /* Nova: the image or snapshot of the mapping is unknown */
+			resp_error(r, w, 400, INVALID "failed to get %s %s.",
+			           from_image ? "image" : "snapshot", b->uuid);
 		else if (sub.status == 413) { /* Block Storage's quota: Nova's 403 forbidden */
 			resp_error(r, w, 403, "%s", sub_message(sub.json));
 		} else if (sub.status >= 300) { /* Block Storage's refusal (size) */
@@ -367,8 +432,8 @@ int server_bdm_prepare(struct req *r, struct resp *w, struct server_bdm *b, cons
 	uuid_lower(id, b->volume_id);
 	b->created = 1;
 	volume_proxy_release(&sub);
-	log_info("volume %s (%ld GB) made from image %s to boot a server", b->volume_id,
-	         b->volume_size, b->uuid);
+	log_info("volume %s (%ld GB) made from %s %s to boot a server", b->volume_id,
+	         b->volume_size, from_image ? "image" : "snapshot", b->uuid);
 	return 0;
 }
 

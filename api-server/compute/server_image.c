@@ -2,7 +2,9 @@
  * snapshot task commit together; the compute agent copies the disk and uploads the
  * bytes (vm_snapshot.c), the scheduler deletes the image if the task fails
  * (scheduler/image_tasks.c), and a backup's rotation runs when its bytes make it
- * active (image/image_backup.c). */
+ * active (image/image_backup.c). createImage of a volume-backed server is Nova's
+ * snapshot_volume_backed: a forced Block Storage snapshot of each volume Compute has
+ * plugged, and an image without bytes whose block device mapping names them. */
 #include "compute/server_image.h"
 
 #include <ctype.h>
@@ -14,10 +16,14 @@
 
 #include "compute/instance_action.h"
 #include "compute/server.h"
+#include "compute/volume_proxy.h"
 #include "image/image.h"
 #include "jparse.h"
 #include "msg.h"
+#include "log.h"
 #include "outbox.h"
+#include "routes.h"
+#include "util.h"
 #include "xalloc.h"
 
 #define SNAPSHOT_FROM (VMS_ACTIVE | VMS_STOPPED | VMS_PAUSED | VMS_SUSPENDED)
@@ -219,6 +225,199 @@ static int snapshot_queue(struct req *r, const struct image_kind *k, const char 
 	return rc < 0 ? -EIO : 0;
 }
 
+/* ---- volume-backed servers (Nova's snapshot_volume_backed) ---- */
+
+#define VB_DISKS_MAX 26 /* volumes plugged into one server that one image maps */
+
+/* One volume a volume-backed server has plugged, and the snapshot made of it. */
+struct vb_disk {
+	char id[UUID_STR_LEN];
+	char device[32];
+	long size_gb;
+	int root, delete_on_termination;
+	char snapshot_id[UUID_STR_LEN];
+};
+
+/* The volumes Compute has plugged into server id (the root first), at most
+ * VB_DISKS_MAX. The count, or -EIO (err). */
+static int vb_disks_load(struct req *r, const char *id, struct vb_disk *d, char *err, size_t errlen)
+{
+	PGresult *res = DBQ(r->ctx->db, err, errlen,
+	                    "SELECT v.id, coalesce(v.attach_device, ''), v.size_gb,"
+	                    " v.id = i.boot_volume_id, v.delete_on_termination FROM volumes v"
+	                    " JOIN instances i ON i.id = v.attached_server WHERE i.id = $1 AND"
+	                    " v.attach_compute ORDER BY v.id = i.boot_volume_id DESC,"
+	                    " v.attach_device, v.id LIMIT 26",
+	                    id);
+	if (!res)
+		return -EIO;
+	int n = PQntuples(res);
+	for (int i = 0; i < n; i++) {
+		memset(&d[i], 0, sizeof(d[i]));
+		snprintf(d[i].id, sizeof(d[i].id), "%s", db_val(res, i, 0));
+		snprintf(d[i].device, sizeof(d[i].device), "%s", db_val(res, i, 1));
+		d[i].size_gb = db_long(res, i, 2, 0);
+		d[i].root = db_val(res, i, 3)[0] == 't';
+		d[i].delete_on_termination = db_val(res, i, 4)[0] == 't';
+	}
+	PQclear(res);
+	return n;
+}
+
+/* Nova's image block_device_mapping (snapshot_from_bdm): one mapping per snapshot,
+ * as JSON text (owned). */
+static char *vb_mapping(const struct vb_disk *d, int n)
+{
+	json_t *list = json_array();
+	for (int i = 0; i < n; i++) {
+		json_t *m = json_pack("{s:s,s:s,s:s,s:I,s:b,s:s,s:s,s:s,s:n,s:n}", "source_type",
+		                      "snapshot", "destination_type", "volume", "snapshot_id",
+		                      d[i].snapshot_id, "volume_size", (json_int_t)d[i].size_gb,
+		                      "delete_on_termination", d[i].delete_on_termination,
+		                      "device_name", d[i].device, "device_type", "disk", "disk_bus",
+		                      "virtio", "guest_format", "volume_type");
+		json_object_set_new(m, "boot_index", d[i].root ? json_integer(0) : json_null());
+		json_array_append_new(list, m);
+	}
+	char *text = json_dumps(list, JSON_COMPACT);
+	json_decref(list);
+	return text;
+}
+
+/* Forced snapshots of d[0..n) through Block Storage's own create (quota, state and the
+ * task to the compute host are its), named as Nova names them. 0, or < 0 after
+ * answering with Block Storage's refusal (the snapshots made before it stay, as in
+ * Nova). */
+static int vb_snapshots(struct req *r, struct resp *w, const char *project, const char *name,
+                        struct vb_disk *d, int n)
+{
+	char url[256];
+	snprintf(url, sizeof(url), "/volume/v3/%s/snapshots", project);
+	char *sname = xasprintf("snapshot for %.200s", name);
+	int rc = 0;
+	for (int i = 0; i < n && rc == 0; i++) {
+		struct resp sub;
+		json_t *body = json_pack("{s:{s:s,s:b,s:s}}", "snapshot", "volume_id", d[i].id,
+		                         "force", 1, "name", sname);
+		rc = volume_proxy_call(r, &snapshot_routes, "POST", url, body, &sub);
+		json_decref(body);
+		if (rc < 0) {
+			resp_error(r, w, 500, "internal error");
+			break;
+		}
+		const char *sid =
+		    json_string_value(json_object_get(json_object_get(sub.json, "snapshot"), "id"));
+		if (sub.status >= 300 || !sid || !uuid_is_valid(sid)) {
+			w->status = sub.status >= 300 ? sub.status : 500;
+			w->json = sub.json;
+			sub.json = NULL;
+			rc = -EINVAL;
+		} else {
+			uuid_lower(sid, d[i].snapshot_id);
+		}
+		volume_proxy_release(&sub);
+	}
+	free(sname);
+	return rc;
+}
+
+/* The image of a volume-backed server: active, no bytes (size 0, raw, bare, the empty
+ * checksums: Nova uploads zero bytes to activate it), Nova's snapshot properties and
+ * the mapping. 0, -EINVAL / -EDQUOT (err: 400 / 403 text) or -EIO. */
+static int vb_image_insert(struct req *r, const struct server_row *s, const char *id,
+                           const struct server_image_arg *a, const struct vb_disk *d, int n,
+                           char *err, size_t errlen)
+{
+	static const char md5_empty[] = "d41d8cd98f00b204e9800998ecf8427e";
+	static const char sha512_empty[] =
+	    "cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce"
+	    "47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e";
+	json_t *p = snapshot_props(r, s, NULL, a, err, errlen);
+	if (!p)
+		return -EINVAL;
+	char *map = vb_mapping(d, n);
+	json_object_set_new(p, "bdm_v2", json_string("True"));
+	json_object_set_new(p, "block_device_mapping", json_string(map));
+	json_object_set_new(p, "root_device_name", json_string("/dev/vda"));
+	free(map);
+	if (json_object_size(p) > IMAGE_MAX_PROPS) {
+		snprintf(err, errlen, "Image metadata limit exceeded");
+		json_decref(p);
+		return -EDQUOT;
+	}
+	char *text = json_dumps(p, JSON_COMPACT);
+	json_decref(p);
+	int rows = DBX(r->ctx->db, err, errlen,
+	               "INSERT INTO images (id, name, owner, status, visibility, disk_format,"
+	               " container_format, size, virtual_size, checksum, os_hash_algo,"
+	               " os_hash_value, min_ram, min_disk, properties) VALUES ($1, $2, $3,"
+	               " 'active', 'private', 'raw', 'bare', 0, 0, $4, 'sha512', $5, 0, 0,"
+	               " $6::jsonb)",
+	               id, a->name, s->project_id, md5_empty, sha512_empty, text);
+	free(text);
+	return rows == 1 ? 0 : -EIO;
+}
+
+/* createImage of volume-backed server s (its row locked in the open transaction, which
+ * this ends: Block Storage's snapshot creates run in transactions of their own). Answers
+ * 202 with the image, or the refusal. */
+static void vb_create(struct req *r, struct resp *w, const struct server_row *s,
+                      const struct server_image_arg *a)
+{
+	struct vb_disk d[VB_DISKS_MAX];
+	char err[512], image_id[UUID_STR_LEN], project[UUID_STR_LEN + 8];
+	snprintf(project, sizeof(project), "%s", s->project_id);
+	int n = vb_disks_load(r, s->id, d, err, sizeof(err)), rc = n < 0 ? -EIO : 0;
+	if (rc == 0)
+		rc = image_count_check(r, s->project_id, err, sizeof(err));
+	db_rollback(r->ctx->db);
+	if (rc == -EDQUOT) {
+		resp_error(r, w, 403, "Quota exceeded for images: %s", err);
+		return;
+	}
+	if (rc < 0) {
+		resp_db_error(r, w, err);
+		return;
+	}
+	if (n == 0 || !d[0].root) {
+		resp_error(r, w, 409, "Server %s has no root volume plugged to snapshot.", s->id);
+		return;
+	}
+	if (vb_snapshots(r, w, project, a->name, d, n) < 0)
+		return;
+	uuid_generate_str(image_id);
+	if (db_begin(r->ctx->db) < 0) {
+		resp_db_error(r, w, "begin failed");
+		goto orphans;
+	}
+	rc = image_count_check(r, s->project_id, err, sizeof(err));
+	if (rc == 0)
+		rc = vb_image_insert(r, s, image_id, a, d, n, err, sizeof(err));
+	if (rc < 0) {
+		db_rollback(r->ctx->db);
+		if (rc == -EIO)
+			resp_db_error(r, w, err);
+		else
+			resp_error(r, w, rc == -EDQUOT ? 403 : 400, "%s", err);
+		goto orphans;
+	}
+	int mv45 = r->ctx->mv_minor >= 45;
+	if (resp_commit_wake(r, w, 202, mv45 ? json_pack("{s:s}", "image_id", image_id) : NULL) < 0)
+		goto orphans;
+	if (!mv45) {
+		char *loc = xasprintf("%s/image/v2/images/%s", r->ctx->api->public_url, image_id);
+		resp_header(w, "Location", loc);
+		free(loc);
+	}
+	log_info("server %s: image %s of its %d volume(s), root snapshot %s", s->id, image_id, n,
+	         d[0].snapshot_id);
+	return;
+orphans: /* as Nova, the snapshots made stay the project's (they are listed) */
+	for (int i = 0; i < n && d[i].snapshot_id[0]; i++)
+		log_warn("server %s: createImage failed; snapshot %s of volume %s stays", s->id,
+		         d[i].snapshot_id, d[i].id);
+}
+
 void server_image_create(struct req *r, struct resp *w, const char *key, const json_t *arg)
 {
 	const struct image_kind *k = kind_find(key);
@@ -252,14 +451,13 @@ void server_image_create(struct req *r, struct resp *w, const char *key, const j
 		goto out;
 	}
 	if (!s.image_id || !*s.image_id) {
-		if (a.backup)
+		if (a.backup) {
 			resp_error(r, w, 400,
 			           "Backup is not supported for volume-backed instances.");
-		else
-			resp_error(
-			    r, w, 400,
-			    "Snapshot of volume-backed server %s is not supported by this cloud.",
-			    s.id);
+		} else {
+			began = 0; /* vb_create ends the transaction */
+			vb_create(r, w, &s, &a);
+		}
 		goto out;
 	}
 	/* the image count, and a project already at image_size_total: its copy could

@@ -11,6 +11,7 @@
 #include "identity/catalog.h"
 #include "identity/keystone.h"
 #include "jparse.h"
+#include "objtoken.h"
 #include "policy.h"
 #include "routes.h"
 #include "identity/token.h"
@@ -472,6 +473,12 @@ static int prove(struct req *r, const struct auth_req *a, struct proof *p, char 
 	/* token: the new token says "token" and keeps the methods that proved the old one
 	 * (as Keystone does), and dies with it */
 	struct auth old;
+	char account[OBJTOKEN_ACCOUNT_MAX];
+	if (objtoken_account(a->token_id, account, sizeof(account)) != 0) {
+		/* a token limited to the object store makes no other token */
+		snprintf(err, errlen, "a token limited to the object store");
+		return -EACCES;
+	}
 	if ((rc = token_validate(r->ctx->db, api->tokens, a->token_id, &old, err, errlen)) < 0)
 		return rc;
 	snprintf(p->user_id, sizeof(p->user_id), "%s", old.user_id);
@@ -676,7 +683,7 @@ static void auth_catalog(struct req *r, struct resp *w)
 
 static const struct httpd_route routes[] = {
     {"POST", "/identity/v3/auth/tokens", tokens_create, POL_PUBLIC, 0},
-    {"GET", "/identity/v3/auth/tokens", tokens_show, POL_IDENTITY_TOKEN, 0},
+    {"GET", "/identity/v3/auth/tokens", tokens_show, POL_IDENTITY_TOKEN, ROUTE_SELF_TOKEN_OK},
     {"DELETE", "/identity/v3/auth/tokens", tokens_delete, POL_IDENTITY_TOKEN, 0},
     {"GET", "/identity/v3/auth/projects", auth_projects, POL_IDENTITY_TOKEN, 0},
     {"GET", "/identity/v3/auth/domains", auth_domains, POL_IDENTITY_TOKEN, 0},

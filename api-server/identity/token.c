@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "objtoken.h"
 #include "util.h"
 
 /* One query loads everything a request needs to know about its caller: the token, its
@@ -127,10 +128,15 @@ int token_issue(PGconn *db, const struct token_req *t, long ttl, char out[TOKEN_
 	char hash[65], ttls[32], err[256];
 	/* A fixed letter prefix: base64url may start with '-', which command lines take
 	 * for an option (`openstack token revoke -Kb…` fails); it also makes a leaked
-	 * token recognisable to secret scanners. */
-	memcpy(out, TOKEN_PREFIX, sizeof(TOKEN_PREFIX) - 1);
-	token_random(out + sizeof(TOKEN_PREFIX) - 1, TOKEN_STR_MAX - (sizeof(TOKEN_PREFIX) - 1),
-	             32);
+	 * token recognisable to secret scanners. A token limited to the object store
+	 * carries its account in its text (objtoken.h), covered by the stored hash. */
+	int plen = t->object_account ? objtoken_prefix(t->object_account, out, TOKEN_STR_MAX - 48)
+	                             : (int)(sizeof(TOKEN_PREFIX) - 1);
+	if (plen < 0)
+		return -EINVAL;
+	if (!t->object_account)
+		memcpy(out, TOKEN_PREFIX, sizeof(TOKEN_PREFIX) - 1);
+	token_random(out + plen, TOKEN_STR_MAX - (size_t)plen, 32);
 	sha256_hex(out, strlen(out), hash);
 	snprintf(ttls, sizeof(ttls), "%ld", ttl);
 	if (DBX(db, err, sizeof err,

@@ -1,5 +1,6 @@
-/* Keystone tokens: "nubo" + 32 random bytes in base64url; only their SHA-256 is
- * stored. */
+/* Keystone tokens: "nubo" + 32 random bytes in base64url (a token limited to the object
+ * store: "nubs" + its Swift account + "." + the same, common/objtoken.h); only their
+ * SHA-256 is stored. */
 #ifndef NUBO_TOKEN_H
 #define NUBO_TOKEN_H
 #include <libpq-fe.h>
@@ -8,7 +9,7 @@
 #include "http.h"
 #include "identity/token_cache.h"
 
-#define TOKEN_STR_MAX 64
+#define TOKEN_STR_MAX 144   /* a limited token's prefix (objtoken.h) and 43 characters */
 #define TOKEN_PREFIX "nubo" /* then 43 base64url characters of 32 random bytes */
 
 /* What a new token is made of: its user, its scope (a project, a domain, or neither:
@@ -19,10 +20,14 @@
 struct token_req {
 	const char *user_id, *project_id, *domain_id, *methods, *app_cred_id, *not_after;
 	int system; /* scoped to the system ("system": {"all": true}); project/domain NULL */
+	/* NULL, or the Swift account ("AUTH_<project>") the token is limited to: it then
+	 * opens that account of the object store and no API of nubo-api (objtoken.h) */
+	const char *object_account;
 };
 
 /* Creates a token as t says, valid ttl seconds (but never past t->not_after). Writes
- * the token into out and fills a (as token_validate would). Returns 0 or -EIO. */
+ * the token into out and fills a (as token_validate would). Returns 0, -EINVAL (a
+ * malformed t->object_account) or -EIO. */
 int token_issue(PGconn *db, const struct token_req *t, long ttl, char out[TOKEN_STR_MAX],
                 struct auth *a);
 /* Fills a when token is known, unrevoked, unexpired, and its user, its scope and

@@ -392,8 +392,10 @@ void image_download(struct req *r, struct resp *w)
 		           " forbidden.");
 		goto out;
 	}
-	if (strcmp(img.status, "active") && strcmp(img.status, "deactivated")) {
-		resp_empty(w, 204); /* Glance: no data yet is 204 */
+	/* Glance: no data yet is 204; so is an image of no bytes (the image of a
+	 * volume-backed server, whose disks are volume snapshots): it has no file */
+	if ((strcmp(img.status, "active") && strcmp(img.status, "deactivated")) || img.size == 0) {
+		resp_empty(w, 204);
 		goto out;
 	}
 	path = image_path(r->ctx->api, img.id);

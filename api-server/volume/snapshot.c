@@ -248,14 +248,12 @@ static void snapshot_create(struct req *r, struct resp *w)
 	}
 	began = 1;
 	int admin = policy_is_admin(&r->ctx->auth);
-	PGresult *res = DBQ(r->ctx->db, err, sizeof err,
-	                    "SELECT status, size_gb, attached_server IS NOT NULL, host,"
-	                    " CASE WHEN attached_server IS NOT NULL AND attach_compute THEN"
-	                    " coalesce((SELECT CASE WHEN i.host IS NULL OR i.deleted THEN 'no host'"
-	                    " ELSE coalesce(i.task_state, '') END FROM instances i"
-	                    " WHERE i.id = attached_server), 'no host') ELSE '' END FROM volumes"
-	                    " WHERE id = $1 AND ($2 OR project_id = $3) FOR UPDATE",
-	                    c.volume_id, admin ? "true" : "false", r->ctx->auth.project_id);
+	PGresult *res =
+	    DBQ(r->ctx->db, err, sizeof err,
+	        "SELECT status, size_gb, attached_server IS NOT NULL, host, " VOLUME_PLUGGED_BUSY
+	        " FROM volumes"
+	        " WHERE id = $1 AND ($2 OR project_id = $3) FOR UPDATE",
+	        c.volume_id, admin ? "true" : "false", r->ctx->auth.project_id);
 	res = wire_one_row(r, w, res, err, 404, "Volume %s could not be found.",
 	                   c.volume_id ? c.volume_id : "None");
 	if (!res)

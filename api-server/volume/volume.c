@@ -546,9 +546,8 @@ static int create_source(struct req *r, struct resp *w, struct vol_create *c, in
 		              " ($2 OR s.project_id = $3) FOR SHARE OF s",
 		              sid, admin ? "true" : "false", pid)
 		        : DBQ(r->ctx->db, err, sizeof err,
-		              "SELECT status, size_gb, bootable, attached_server IS NOT NULL AND"
-		              " attach_compute FROM volumes"
-		              " WHERE id = $1 AND ($2 OR project_id = $3) FOR SHARE",
+		              "SELECT status, size_gb, bootable, " VOLUME_PLUGGED_BUSY
+		              " FROM volumes WHERE id = $1 AND ($2 OR project_id = $3) FOR SHARE",
 		              sid, admin ? "true" : "false", pid);
 		res = wire_one_row(r, w, res, err, 404, "%s %s could not be found.",
 		                   c->snapshot_id ? "Snapshot" : "Volume", sid);
@@ -560,18 +559,18 @@ static int create_source(struct req *r, struct resp *w, struct vol_create *c, in
 		int bad = c->snapshot_id
 		              ? strcmp(st, "available")
 		              : volume_state_allows(st, 0, 0, 0, VOP_CLONE, msg, sizeof(msg));
-		/* a volume a server has plugged: its file is the running QEMU's, locked */
-		int plugged = !c->snapshot_id && db_val(res, 0, 3)[0] == 't';
-		PQclear(res);
-		if (!bad && plugged) {
-			resp_error(
-			    r, w, 400,
-			    "Invalid volume: Volume %s is attached to server and in use; Nubo"
-			    " cannot copy a volume while a server has it plugged, detach it"
-			    " first.",
-			    sid);
+		/* a volume a server has plugged is copied on the server's compute host with
+		 * the guest paused (scheduler/volume_tasks.c), as its snapshots are: not while
+		 * the server has no host or a task under way (its guest may be moving) */
+		if (!bad && !c->snapshot_id && db_val(res, 0, 3)[0]) {
+			resp_error(r, w, 400,
+			           "Invalid volume: Volume %s is attached to a server that is busy "
+			           "(%s); try again when its task is over.",
+			           sid, db_val(res, 0, 3));
+			PQclear(res);
 			return -EINVAL;
 		}
+		PQclear(res);
 		if (bad) {
 			if (c->snapshot_id)
 				resp_error(

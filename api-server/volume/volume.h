@@ -67,6 +67,15 @@ json_t *vquota_class_view(PGconn *db, const char *class_name);
 /* The backups of project and their gigabytes (volume_backup.c). 0 or -EIO. */
 int backup_usage(PGconn *db, const char *project_id, long *count, long *gb);
 
+/* SQL over a volumes row: why a copy of it (a snapshot, a clone) cannot be made now
+ * when Compute has plugged it: '' when it may (not plugged, or its server is on a host
+ * with no task under way), else 'no host' or the server's task_state. */
+#define VOLUME_PLUGGED_BUSY                                                                        \
+	"CASE WHEN attached_server IS NOT NULL AND attach_compute THEN"                            \
+	" coalesce((SELECT CASE WHEN i.host IS NULL OR i.deleted THEN 'no host'"                   \
+	" ELSE coalesce(i.task_state, '') END FROM instances i"                                    \
+	" WHERE i.id = attached_server), 'no host') ELSE '' END"
+
 #define VOLUME_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
 
 #endif

@@ -199,17 +199,23 @@ static char *backup_task_payload(struct req *r, struct resp *w, int force, const
 		blen--;
 	const struct auth *a = &r->ctx->auth;
 	/* least privilege: the caller's own user and project, the caller's application
-	 * credential (its roles) if any, and never past the caller's token */
+	 * credential (its roles) if any, never past the caller's token, and limited to the
+	 * one Swift account the task reads or writes (no other API, no other account:
+	 * common/objtoken.h) */
+	char *swift_account = xasprintf("AUTH_%s", account);
 	const struct token_req t = {a->user_id,
 	                            a->project_id,
 	                            NULL,
 	                            a->methods[0] ? a->methods : NULL,
 	                            a->app_cred_id[0] ? a->app_cred_id : NULL,
 	                            a->expires_at[0] ? a->expires_at : NULL,
-	                            0};
+	                            0,
+	                            swift_account};
 	char token[TOKEN_STR_MAX];
 	struct auth minted;
-	if (token_issue(r->ctx->db, &t, BACKUP_TOKEN_TTL, token, &minted) < 0) {
+	int rc = token_issue(r->ctx->db, &t, BACKUP_TOKEN_TTL, token, &minted);
+	free(swift_account);
+	if (rc < 0) {
 		resp_db_error(r, w, "token insert failed");
 		return NULL;
 	}

@@ -9,7 +9,7 @@ import base64
 import json
 import uuid
 
-from nubo_e2e import assert_error, wait_for
+from nubo_e2e import assert_error, http_request, wait_for
 from test_volume import qemu_io_write, raw_sha256, vol_file, wait_gone, wait_volume
 
 MIB = 1 << 20
@@ -230,3 +230,69 @@ def test_backup_with_the_object_store_down_goes_to_error(stack, os_cli, os_run):
         for bid in made:
             wait_gone(stack, "volume backup", bid)
         os_run("volume", "delete", v["id"], user=USER, check=False)
+
+
+def test_the_agents_token_opens_only_the_object_store(stack, os_cli, project_ids, http):
+    """Review s8 H2: the token minted for a backup task (the storage agent writes the
+    owner's Swift account with it) is limited to that account of the object store:
+    every nubo-api API refuses it (403), it makes no other token, Keystone still
+    validates it for the object store's proxy, which opens that account with it and no
+    other. The agent is held with SIGSTOP so the task, and its token, stay open."""
+    import os
+    import signal
+    demo, admin = project_ids["demo"], project_ids["admin"]
+    v = os_cli("volume", "create", "--size", "1", "e2e-bk-token", user=USER)
+    wait_volume(stack, v["id"], "available", user=USER)
+    pid = stack.daemon_pid("nubo-storage")
+    assert pid, "nubo-storage is not running"
+    bid = None
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        r = http("POST", "/volume/v3/%s/backups" % demo,
+                 {"backup": {"volume_id": v["id"], "name": "e2e-bk-token"}},
+                 token=stack.token(USER))
+        assert r.status == 202, r
+        bid = r.json["backup"]["id"]
+        rows = wait_for(lambda: stack.sql(
+            "SELECT payload->>'token', payload->>'swift_url' FROM tasks WHERE"
+            " resource_kind = 'backup' AND resource_id = :'p1' AND payload ? 'token'", bid),
+            30, 0.5, "the backup task")
+        tok, url = rows[0]
+        assert tok.startswith("nubsAUTH_%s." % demo), tok[:9]
+        assert url.endswith("/v1/AUTH_" + demo), url
+        # no API of nubo-api takes it
+        for path in ("/compute/v2.1/servers", "/identity/v3/projects",
+                     "/identity/v3/users", "/volume/v3/%s/volumes" % demo,
+                     "/volume/v3/%s/backups" % demo, "/image/v2/images",
+                     "/network/v2.0/networks"):
+            r = http("GET", path, token=tok)
+            assert r.status == 403, (path, r)
+        r = http("POST", "/compute/v2.1/os-keypairs", {"keypair": {"name": "e2e-bk-kp"}},
+                 token=tok)
+        assert r.status == 403, r
+        r = http("POST", "/identity/v3/auth/tokens", {"auth": {"identity": {
+            "methods": ["token"], "token": {"id": tok}}}})
+        assert r.status == 401, r
+        r = http("GET", "/identity/v3/auth/tokens", token=tok,
+                 headers={"X-Subject-Token": stack.token(USER)})
+        assert r.status == 403, r
+        # Keystone validates it for the object store's proxy
+        r = http("GET", "/identity/v3/auth/tokens", token=tok, headers={"X-Subject-Token": tok})
+        assert r.status == 200 and r.json["token"]["project"]["id"] == demo, r
+        # the object store: its account, and no other
+        r = http_request(url, "HEAD", token=tok)   # 404 until its first container
+        assert r.status in (200, 204, 404), r
+        r = http_request(url[:-len(demo)] + admin, "HEAD", token=tok)
+        assert r.status == 403, r
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    if bid:
+        wait_backup(stack, bid, "available")
+        # closed with its task: revoked (the proxy may keep a validation up to
+        # [objstore] token_cache_seconds)
+        import hashlib
+        assert stack.sql("SELECT revoked FROM tokens WHERE hash = :'p1'",
+                         hashlib.sha256(tok.encode()).hexdigest()) == [["t"]]
+        stack.os_run("volume", "backup", "delete", bid, user=USER)
+        wait_gone(stack, "volume backup", bid, user=USER)
+    stack.os_run("volume", "delete", v["id"], user=USER, check=False)

@@ -7,6 +7,7 @@ server shows image "" and the volume in volumes_attached, the volume is in-use o
 server, and deleting the server detaches the volume or deletes it. Also Nova's
 os-volumes proxy's offset."""
 import json
+import uuid
 
 from nubo_e2e import assert_error, wait_for
 from test_volume import wait_gone, wait_volume
@@ -219,3 +220,81 @@ def test_os_volumes_offset_and_limit(stack, os_cli, os_run, http):
         for v in made:
             wait_volume(stack, v, "available")
             os_run("volume", "delete", v)
+
+
+def test_image_of_a_volume_backed_server_boots_from_its_snapshot(stack, os_cli, os_run, http,
+                                                                 tmp_path):
+    """Nova's snapshot_volume_backed: `server image create` of a server booted from a
+    volume makes a forced snapshot of the plugged root volume (copied with the guest
+    paused) and an image of no bytes whose block_device_mapping names it; `server create
+    --image` of that image makes a new volume from the snapshot and boots from it, with
+    the bytes the first guest wrote. createBackup stays Nova's 400."""
+    from test_server_image import console_line, reader, writer
+    from test_volume_snapshot_plugged import snapshot_gone
+    tag = "bfv" + uuid.uuid4().hex[:9]
+    vol = os_cli("volume", "create", "--image", "nubo-tiny", "--size", "1", "e2e-bfv-snapvol")
+    wait_volume(stack, vol["id"], "available", timeout=180)
+    (tmp_path / "w.sh").write_text(writer(tag))
+    (tmp_path / "r.sh").write_text(reader())
+    s = os_cli("server", "create", "--flavor", "m1.tiny", "--volume", vol["id"],
+               "--user-data", tmp_path / "w.sh", "--wait", "e2e-bfv-snapsrc", timeout=600)
+    image = clone = None
+    snaps, made_vols = [], []
+    try:
+        assert s["status"] == "ACTIVE", s
+        console_line(stack, s["id"], "snapmark-written")
+        r = http("POST", "%s/%s/action" % (SERVERS, s["id"]),
+                 {"createBackup": {"name": "b", "backup_type": "daily", "rotation": 1}},
+                 token=stack.token("admin"))
+        assert_error(r, 400)
+        assert "volume-backed" in r.json["badRequest"]["message"], r.json
+        image = os_cli("server", "image", "create", "--name", "e2e-bfv-snapimg", "--wait",
+                       s["id"], timeout=600)
+        assert image["status"] == "active" and image["size"] in (0, None), image
+        assert image["disk_format"] == "raw" and image["container_format"] == "bare", image
+        props = image["properties"]
+        assert props["image_type"] == "snapshot" and props["instance_uuid"] == s["id"], props
+        assert props["bdm_v2"] in ("True", True) and props["root_device_name"] == "/dev/vda"
+        mapping = props["block_device_mapping"]
+        mapping = json.loads(mapping) if isinstance(mapping, str) else mapping
+        assert len(mapping) == 1, mapping
+        m = mapping[0]
+        assert (m["source_type"], m["destination_type"], m["boot_index"],
+                m["volume_size"], m["delete_on_termination"]) == (
+                    "snapshot", "volume", 0, 1, False), m
+        snaps.append(m["snapshot_id"])
+        snap = os_cli("volume", "snapshot", "show", m["snapshot_id"])
+        assert snap["volume_id"] == vol["id"], snap
+        wait_for(lambda: os_cli("volume", "snapshot", "show", m["snapshot_id"])["status"]
+                 == "available", 300, 3, "the root volume's snapshot")
+        # the guest ran on: paused only for the copy
+        assert stack.server(s["id"])["status"] == "ACTIVE"
+        # the image has no bytes to download (Glance's 204)
+        assert http("GET", "/image/v2/images/%s/file" % image["id"],
+                    token=stack.token("admin")).status == 204
+        clone = os_cli("server", "create", "--flavor", "m1.tiny", "--image", image["id"],
+                       "--user-data", tmp_path / "r.sh", "--wait", "e2e-bfv-snapclone",
+                       timeout=900)
+        assert clone["status"] == "ACTIVE", clone
+        attached = show_raw(http, stack, clone["id"])["os-extended-volumes:volumes_attached"]
+        assert len(attached) == 1 and attached[0]["id"] != vol["id"], attached
+        made_vols.append(attached[0]["id"])
+        nv = os_cli("volume", "show", attached[0]["id"])
+        assert nv["snapshot_id"] == m["snapshot_id"] and nv["status"] == "in-use", nv
+        assert_boots_from(stack, http, clone["id"], attached[0]["id"], "e2e-bfv-snapclone")
+        line = console_line(stack, clone["id"], "snapmark-read")
+        assert "SNAPMARK-" + tag in line, line
+    finally:
+        for sid in [x for x in (clone and clone["id"], s["id"]) if x]:
+            os_run("server", "delete", "--wait", sid, check=False, timeout=300)
+        if image:
+            os_run("image", "delete", image["id"], check=False)
+        for sn in snaps:  # before their volume: Cinder refuses a volume with snapshots
+            wait_for(lambda: os_cli("volume", "snapshot", "show", sn)["status"] != "creating",
+                     300, 3, "the snapshot made")
+            os_run("volume", "snapshot", "delete", sn, check=False)
+            snapshot_gone(stack, sn)
+        for v in made_vols + [vol["id"]]:
+            wait_volume(stack, v, "available", timeout=120)
+            os_run("volume", "delete", v, check=False)
+            wait_gone(stack, "volume", v)

@@ -2,12 +2,15 @@
 `snapshot create --force`): made on the server's compute host with the guest paused for
 the copy, so it holds the volume's bytes; the guest runs on with the disk plugged, and
 the storage agent makes volumes from it and deletes it like its own. Without --force it
-is Cinder's 400; while the server has a task under way it is a 400 with nothing made."""
+is Cinder's 400; while the server has a task under way it is a 400 with nothing made.
+A clone of a plugged volume (`volume create --source`, Cinder allows it in-use) is made
+the same way, grown to its size: it holds what the guest wrote on the volume."""
 import subprocess
+import uuid
 
 from nubo_e2e import assert_error, wait_for
-from test_volume import (qmp_devices, snap_file, vol_file, wait_gone, wait_snapshot,
-                         wait_volume)
+from test_volume import (qmp_devices, snap_file, virtual_size, vol_file, wait_gone,
+                         wait_snapshot, wait_volume)
 from test_volume_attach_authz import dev_of
 
 
@@ -84,3 +87,110 @@ def test_forced_snapshot_of_a_plugged_volume(stack, os_cli, os_run, vm, project_
         wait_volume(stack, v["id"], "available", timeout=120)
         os_run("volume", "delete", v["id"])
         wait_gone(stack, "volume", v["id"])
+
+
+def guest_writer(volume_id, tag):
+    """User data: in the background, wait for the volume (the guest's first SCSI disk:
+    Compute plugs volumes as scsi-hd, and this server gets no other), write a marker at
+    1 MiB, sync, say so, then keep writing 1 MiB blocks over the next 64 MiB for a
+    while (a clone may be taken while they run) and say when done."""
+    return """#!/bin/sh
+(
+# the volume %s
+i=0
+while [ $i -lt 900 ]; do
+  for d in /sys/block/sd*; do
+    [ -e "$d" ] || continue
+    n=${d##*/}
+    printf 'CLONEMARK-%s' | dd of=/dev/$n bs=512 seek=2048 conv=notrunc 2>/dev/null
+    sync
+    echo "clonemark-written $n"
+    k=0
+    while [ $k -lt 600 ]; do
+      dd if=/dev/urandom of=/dev/$n bs=65536 count=16 seek=$((32 + k %% 64 * 16)) \\
+        conv=notrunc 2>/dev/null
+      k=$((k + 1))
+    done
+    sync
+    echo "clonemark-done $n"
+    exit 0
+  done
+  sleep 1
+  i=$((i + 1))
+done
+echo "clonemark-nodisk"
+) &
+""" % (volume_id, tag)
+
+
+def marker_at_1mib(path, tmp_path):
+    """The sector at 1 MiB of a qcow2 (converted to a sparse raw file; -U: the file may
+    be in use)."""
+    out = tmp_path / ("mark-%s.raw" % uuid.uuid4().hex[:8])
+    subprocess.run(["qemu-img", "convert", "-U", "-f", "qcow2", "-O", "raw", str(path),
+                    str(out)], check=True, timeout=300)
+    with open(out, "rb") as f:
+        f.seek(1 << 20)
+        data = f.read(512)
+    out.unlink()
+    return data
+
+
+def test_clone_of_a_plugged_volume(stack, os_cli, os_run, project_ids, http, tmp_path):
+    from test_server_image import console_line
+    tag = uuid.uuid4().hex[:12]
+    v = os_cli("volume", "create", "--size", "1", "e2e-clone-plugged")
+    wait_volume(stack, v["id"], "available", timeout=120)
+    ud = tmp_path / "w.sh"
+    ud.write_text(guest_writer(v["id"], tag))
+    s = os_cli("server", "create", "--flavor", "m1.tiny", "--image", "nubo-tiny",
+               "--user-data", ud, "--wait", "e2e-clone-writer", timeout=600)
+    clones = []
+    vols = "/volume/v3/%s/volumes" % project_ids["admin"]
+    try:
+        assert s["status"] == "ACTIVE", s
+        os_run("server", "add", "volume", s["id"], v["id"])
+        wait_volume(stack, v["id"], "in-use", timeout=120)
+        console_line(stack, s["id"], "clonemark-written")
+        # the server busy with a task (a move may be under way): 400, nothing made
+        before = len(http("GET", vols, token=stack.token("admin")).json["volumes"])
+        stack.sql("UPDATE instances SET task_state = 'migrating' WHERE id = :'p1'", s["id"])
+        try:
+            r = http("POST", vols, {"volume": {"source_volid": v["id"], "size": 1}},
+                     token=stack.token("admin"))
+        finally:
+            stack.sql("UPDATE instances SET task_state = NULL WHERE id = :'p1'", s["id"])
+        assert_error(r, 400)
+        assert len(http("GET", vols, token=stack.token("admin")).json["volumes"]) == before
+        # cloned in-use while the guest writes on: grown to 2 GiB, whole, with the marker
+        c = os_cli("volume", "create", "--source", v["id"], "--size", "2",
+                   "e2e-clone-plugged-1")
+        clones.append(c["id"])
+        wait_volume(stack, c["id"], "available", timeout=300)
+        f = vol_file(stack, c["id"])
+        subprocess.run(["qemu-img", "check", "-q", "-f", "qcow2", str(f)], check=True,
+                       timeout=120)
+        assert virtual_size(f) == 2 << 30
+        assert marker_at_1mib(f, tmp_path).startswith(("CLONEMARK-" + tag).encode())
+        assert qmp_status(stack, s["id"]) == "running"
+        assert os_cli("volume", "show", v["id"])["status"] == "in-use"
+        assert dev_of(v["id"]) in qmp_devices(stack, s["id"])
+        # once the guest is done writing, a clone holds exactly the volume's bytes
+        console_line(stack, s["id"], "clonemark-done")
+        c2 = os_cli("volume", "create", "--source", v["id"], "e2e-clone-plugged-2")
+        clones.append(c2["id"])
+        wait_volume(stack, c2["id"], "available", timeout=300)
+        assert same_disk(vol_file(stack, v["id"]), vol_file(stack, c2["id"]))
+        # the clone is the storage agent's like any volume: attached to another
+        # server and deleted
+        os_run("server", "add", "volume", s["id"], c2["id"])
+        wait_volume(stack, c2["id"], "in-use", timeout=120)
+        os_run("server", "remove", "volume", s["id"], c2["id"])
+        wait_volume(stack, c2["id"], "available", timeout=120)
+    finally:
+        os_run("server", "delete", "--wait", s["id"], check=False, timeout=300)
+        for vid in clones + [v["id"]]:
+            wait_volume(stack, vid, "available", timeout=120)
+            os_run("volume", "delete", vid, check=False)
+            wait_gone(stack, "volume", vid)
+            assert not vol_file(stack, vid).exists()

@@ -571,6 +571,39 @@ def t_boot_volume_recheck(db, sched):
         db.exec("DELETE FROM volumes WHERE id = %s" % lit(vol))
 
 
+def t_clone_of_a_plugged_volume_goes_to_its_compute_host(db, sched):
+    """A clone of a volume Compute has plugged into a server is sent to the server's
+    compute host (the storage agent cannot open a file a running QEMU holds), with the
+    server and the volume's storage host in the payload; the clone is placed on that
+    storage host, and the compute host's result makes it available."""
+    a, iid = S["node1"], S["vm1"]
+    src, vid = str(uuid.uuid4()), str(uuid.uuid4())
+    vtype = "(SELECT id FROM volume_types LIMIT 1)"
+    db.exec("INSERT INTO volumes (id, project_id, user_id, size_gb, status, type_id, host,"
+            " attached_server, attach_compute) VALUES (%s, 'p1', 'u1', 1, 'in-use', %s,"
+            " 'st1', %s, true)" % (lit(src), vtype, lit(iid)))
+    db.exec("INSERT INTO volumes (id, project_id, user_id, size_gb, status, type_id,"
+            " source_volid) VALUES (%s, 'p1', 'u1', 2, 'creating', %s, %s)"
+            % (lit(vid), vtype, lit(src)))
+    try:
+        manage("task-add", "volume", vid, "create")
+        wake()
+        t = a.take_task(action="create", instance=vid)
+        p = t.get("payload", {})
+        check(t["resource_kind"] == "volume" and p.get("instance_id") == iid and
+              p.get("storage_host") == "st1" and p.get("source") == "volume" and
+              p.get("source_id") == src and p.get("size_gb") == 2, "payload %s" % t)
+        check(db.val("SELECT host FROM volumes WHERE id = %s" % lit(vid)) == "st1",
+              "the clone is placed on the source's storage host")
+        a.send("result", {"task_id": t["task_id"], "resource_kind": "volume",
+                          "resource_id": vid, "ok": True, "state": "available"})
+        wait_for(lambda: db.val("SELECT status FROM volumes WHERE id = %s" % lit(vid)) ==
+                 "available", what="the clone available")
+    finally:
+        db.exec("DELETE FROM tasks WHERE resource_id IN (%s, %s)" % (lit(src), lit(vid)))
+        db.exec("DELETE FROM volumes WHERE id IN (%s, %s)" % (lit(vid), lit(src)))
+
+
 def t_failed_spawn_is_error(db, sched):
     a = S["node1"]
     iid, tid = new_instance(db, name="broken")
@@ -1136,6 +1169,7 @@ def t_curve(db, sched):
 
 CHECKS = [t_check_config, t_start_migrates, t_no_host_is_up, t_agent_registers, t_spawn,
           t_no_host_fits, t_delete_unplaced, t_stop_start, t_failed_action_keeps_state, t_boot_volume_recheck,
+          t_clone_of_a_plugged_volume_goes_to_its_compute_host,
           t_failed_spawn_is_error, t_retry, t_retry_until_deadline, t_console, t_events,
           t_reconcile, t_agent_down,
           t_placement, t_aggregate_zones, t_bad_messages, t_restart, t_delete_overtakes_spawn,

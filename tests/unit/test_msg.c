@@ -112,6 +112,34 @@ static void roundtrip_spawn_boot_volume(void **state)
 	assert_int_equal(msg_decode(bad, strlen(bad), &out, err, sizeof(err)), -EINVAL);
 }
 
+/* a clone of a plugged volume: the server and the storage host travel in the volume
+ * create's payload (the task goes to the compute host); a bad host does not encode */
+static void roundtrip_volume_clone_in_guest(void **state)
+{
+	struct msg m, out;
+	msg_task_init(&m, task_id, TASK_CREATE, MSG_RES_VOLUME, image_id);
+	struct msg_vol_create *p = &m.u.task.p.vol_create;
+	p->size_gb = 2;
+	strcpy(p->source, "volume");
+	strcpy(p->source_id, task_id);
+	strcpy(p->instance_id, inst_id);
+	strcpy(p->storage_host, "node1-storage");
+	roundtrip(&m, &out);
+	assert_int_equal(out.u.task.p.vol_create.size_gb, 2);
+	assert_string_equal(out.u.task.p.vol_create.source_id, task_id);
+	assert_string_equal(out.u.task.p.vol_create.instance_id, inst_id);
+	assert_string_equal(out.u.task.p.vol_create.storage_host, "node1-storage");
+	msg_release(&out);
+	strcpy(p->storage_host, "../pool");
+	assert_null(msg_encode(&m));
+	strcpy(p->storage_host, "");
+	strcpy(p->instance_id, "");
+	roundtrip(&m, &out); /* the storage agent's own copy: neither */
+	assert_string_equal(out.u.task.p.vol_create.instance_id, "");
+	msg_release(&out);
+	msg_release(&m);
+}
+
 static void roundtrip_spawn_nics_and_net_sync(void **state)
 {
 	struct msg m, out;
@@ -439,6 +467,7 @@ int main(void)
 	    cmocka_unit_test(task_wire_shape),
 	    cmocka_unit_test(roundtrip_spawn_nics_and_net_sync),
 	    cmocka_unit_test(roundtrip_spawn_boot_volume),
+	    cmocka_unit_test(roundtrip_volume_clone_in_guest),
 	    cmocka_unit_test(request_id_in_envelope),
 	    cmocka_unit_test(roundtrip_hello_with_resources),
 	    cmocka_unit_test(roundtrip_result_event_ack),

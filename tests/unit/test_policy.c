@@ -173,12 +173,49 @@ static void every_route(void **state)
 	assert_true(total > 50);
 }
 
+/* Review s8 H2: the token a storage agent holds for a volume backup is limited to the
+ * object store. nubo-api refuses it (403) on every route but the validation of itself,
+ * which the object store's proxy makes; every other token passes. */
+static void object_store_token_is_refused_elsewhere(void **state)
+{
+	(void)state;
+	const char *lim = "nubsAUTH_0123456789abcdef0123456789abcdef.Zm9vYmFyYmF6cXV4cXV1eA";
+	const char *plain = "nuboZm9vYmFyYmF6cXV4cXV1eAZm9vYmFyYmF6cXV4cXV1eA";
+	/* a compute, volume, image or identity route: 403 */
+	assert_int_equal(policy_token_limit_check(lim, NULL, 0), -EACCES);
+	assert_int_equal(policy_token_limit_check(lim, NULL, ROUTE_AGENT_OK), -EACCES);
+	/* token validation, of another token or with none named: 403 */
+	assert_int_equal(policy_token_limit_check(lim, plain, ROUTE_SELF_TOKEN_OK), -EACCES);
+	assert_int_equal(policy_token_limit_check(lim, NULL, ROUTE_SELF_TOKEN_OK), -EACCES);
+	/* of itself: what objauth asks */
+	assert_int_equal(policy_token_limit_check(lim, lim, ROUTE_SELF_TOKEN_OK), 0);
+	/* a malformed limited token (no account) is limited too */
+	assert_int_equal(policy_token_limit_check("nubs.abc", NULL, 0), -EACCES);
+	assert_int_equal(policy_token_limit_check("nubsAUTH_x", NULL, 0), -EACCES);
+	/* every other token is not */
+	assert_int_equal(policy_token_limit_check(plain, NULL, 0), 0);
+	assert_int_equal(policy_token_limit_check(plain, lim, ROUTE_SELF_TOKEN_OK), 0);
+	/* the route table: only GET /v3/auth/tokens takes a limited token */
+	size_t n = 0;
+	for (size_t t = 0; t < routes_count; t++)
+		for (size_t i = 0; i < routes_all[t]->n; i++)
+			if (routes_all[t]->routes[i].flags & ROUTE_SELF_TOKEN_OK) {
+				assert_string_equal(routes_all[t]->routes[i].method, "GET");
+				assert_string_equal(routes_all[t]->routes[i].pattern,
+				                    "/identity/v3/auth/tokens");
+				n++;
+			}
+	assert_int_equal(n, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(rules), cmocka_unit_test(routes),
+	    cmocka_unit_test(rules),
+	    cmocka_unit_test(routes),
 	    cmocka_unit_test(domain_scope_roles_count_nowhere),
 	    cmocka_unit_test(system_scope_roles_count_for_identity_only),
-	    cmocka_unit_test(every_route)};
+	    cmocka_unit_test(every_route),
+	    cmocka_unit_test(object_store_token_is_refused_elsewhere)};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -142,7 +142,7 @@ static void refusals(void **state)
 	     "Block Device Mapping is Invalid: failed to get volume nope."},
 	    {NULL,
 	     "[{\"uuid\":\"" VOL "\",\"source_type\":\"snapshot\","
-	     "\"destination_type\":\"volume\",\"boot_index\":0}]",
+	     "\"destination_type\":\"local\",\"boot_index\":0}]",
 	     "Block Device Mapping is Invalid"},
 	    {NULL,
 	     "[{\"source_type\":\"blank\",\"destination_type\":\"local\",\"boot_index\":-1,"
@@ -161,6 +161,99 @@ static void refusals(void **state)
 		assert_int_equal(parse(cases[i].legacy, cases[i].v2, &b, err), -EINVAL);
 		if (!strstr(err, cases[i].text))
 			fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err, cases[i].text);
+		assert_int_equal(b.source, SERVER_BDM_NONE);
+	}
+}
+
+static void v2_snapshot_to_volume(void **state)
+{
+	struct server_bdm b;
+	char err[512];
+	assert_int_equal(parse(NULL,
+	                       "[{\"uuid\":\"" VOL "\",\"source_type\":\"snapshot\","
+	                       "\"destination_type\":\"volume\",\"boot_index\":0}]",
+	                       &b, err),
+	                 0);
+	assert_int_equal(b.source, SERVER_BDM_SNAPSHOT);
+	assert_string_equal(b.uuid, VOL_LOWER);
+	assert_int_equal(b.volume_size, 0); /* the snapshot's size */
+	assert_int_equal(parse(NULL,
+	                       "[{\"uuid\":\"" VOL "\",\"source_type\":\"snapshot\","
+	                       "\"destination_type\":\"volume\",\"boot_index\":\"0\","
+	                       "\"volume_size\":3,\"delete_on_termination\":true}]",
+	                       &b, err),
+	                 0);
+	assert_int_equal(b.source, SERVER_BDM_SNAPSHOT);
+	assert_int_equal(b.volume_size, 3);
+	assert_true(b.delete_on_termination);
+}
+
+/* from_image on the properties {"bdm_v2": bdm_v2, "block_device_mapping": map} (NULL:
+ * absent); returns its code. */
+static int from_image(const char *bdm_v2, const char *map, struct server_bdm *b, char *err)
+{
+	json_t *p = json_object();
+	if (bdm_v2)
+		json_object_set_new(p, "bdm_v2", json_string(bdm_v2));
+	if (map)
+		json_object_set_new(p, "block_device_mapping", json_string(map));
+	json_object_set_new(p, "image_type", json_string("snapshot"));
+	memset(b, 0, sizeof(*b));
+	err[0] = 0;
+	int rc = server_bdm_from_image(p, b, err, 512);
+	json_decref(p);
+	return rc;
+}
+
+/* The image createImage makes of a volume-backed server (Nova's mapping, as Nova writes
+ * it: snapshot_id, no uuid, boot_index 0, keys the API does not take) boots from a new
+ * volume of its snapshot; images without a mapping boot as images. */
+static void image_mapping(void **state)
+{
+	struct server_bdm b;
+	char err[512];
+	const char *nova = "[{\"source_type\":\"snapshot\",\"destination_type\":\"volume\","
+	                   "\"snapshot_id\":\"" VOL "\",\"volume_size\":2,\"boot_index\":0,"
+	                   "\"delete_on_termination\":true,\"device_name\":\"/dev/vda\","
+	                   "\"device_type\":\"disk\",\"disk_bus\":\"virtio\","
+	                   "\"guest_format\":null,\"volume_type\":null,\"image_id\":null,"
+	                   "\"volume_id\":null,\"no_device\":null}]";
+	assert_int_equal(from_image("True", nova, &b, err), 1);
+	assert_int_equal(b.source, SERVER_BDM_SNAPSHOT);
+	assert_string_equal(b.uuid, VOL_LOWER);
+	assert_int_equal(b.volume_size, 2);
+	assert_true(b.delete_on_termination);
+	/* no mapping, or not a v2 one: an image like any other */
+	assert_int_equal(from_image(NULL, NULL, &b, err), 0);
+	assert_int_equal(from_image("True", NULL, &b, err), 0);
+	assert_int_equal(from_image(NULL, nova, &b, err), 0);
+	assert_int_equal(from_image("False", nova, &b, err), 0);
+	assert_int_equal(b.source, SERVER_BDM_NONE);
+	/* what Nubo cannot boot: a clear 400, nothing made */
+	static const struct {
+		const char *map, *text;
+	} bad[] = {
+	    {"not json", "is not a list"},
+	    {"[]", "is not a list"},
+	    {"[1]", "is not a list"},
+	    {"[{\"source_type\":\"snapshot\",\"destination_type\":\"volume\","
+	     "\"snapshot_id\":\"" VOL "\",\"boot_index\":0},{\"source_type\":\"snapshot\","
+	     "\"destination_type\":\"volume\",\"snapshot_id\":\"" VOL "\"}]",
+	     "maps 2 disks"},
+	    {"[{\"source_type\":\"snapshot\",\"destination_type\":\"volume\","
+	     "\"snapshot_id\":\"" VOL "\"}]",
+	     "one volume"}, /* no root */
+	    {"[{\"source_type\":\"volume\",\"destination_type\":\"volume\","
+	     "\"volume_id\":\"" VOL "\",\"uuid\":\"" VOL "\",\"boot_index\":0}]",
+	     "not a volume snapshot"},
+	    {"[{\"source_type\":\"snapshot\",\"destination_type\":\"volume\","
+	     "\"snapshot_id\":\"nope\",\"boot_index\":0}]",
+	     "failed to get snapshot nope"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(from_image("True", bad[i].map, &b, err), -EINVAL);
+		if (!strstr(err, bad[i].text))
+			fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err, bad[i].text);
 		assert_int_equal(b.source, SERVER_BDM_NONE);
 	}
 }
@@ -196,6 +289,8 @@ int main(void)
 	    cmocka_unit_test(v2_image_to_volume),
 	    cmocka_unit_test(legacy_root_volume),
 	    cmocka_unit_test(refusals),
+	    cmocka_unit_test(v2_snapshot_to_volume),
+	    cmocka_unit_test(image_mapping),
 	    cmocka_unit_test(volume_name_cut_on_utf8_boundary),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
