@@ -768,7 +768,6 @@ static int parse_create(const json_t *body, int mv, struct create_req *c, int *s
 {
 	*status = 400;
 	memset(c, 0, sizeof(*c));
-	c->config_drive = 1;
 	c->server = wire_unwrap(body, "server", f_create, JCOUNT(f_create), c, err, errlen);
 	if (!c->server)
 		return -EINVAL;
@@ -1083,8 +1082,8 @@ static void server_create(struct req *r, struct resp *w)
 		char *name = n > 1 ? server_multi_name(c.name, i + 1) : xstrdup(c.name);
 		char iid[UUID_STR_LEN] = "";
 		uuid_lower(server_ref_id(c.image_ref), iid);
-		/* Every instance gets a config drive (the agent always builds one), so
-		 * config_drive records true whatever the request said. */
+		/* config_drive as asked (Nova's default: none); the agent also gives one to
+		 * a server without a Network API port, which no metadata service reaches */
 		int rows = DBX(
 		    r->ctx->db, err, sizeof err,
 		    "INSERT INTO instances (id, name, project_id, user_id, flavor_id, image_id,"
@@ -1093,12 +1092,12 @@ static void server_create(struct req *r, struct resp *w)
 		    " access_ipv6, description, flavor_name, flavor_ephemeral_gb, flavor_swap_mb,"
 		    " flavor_extra_specs, reservation_id, launch_index) VALUES ($1, $2, $3, $4,"
 		    " $5, $6, $7::int, $8::int, $9::int, 'BUILD', 'building', 'scheduling', 0,"
-		    " $10, $11, $12, $13, true, $14::jsonb, $15, $16, $17, $18, $19::int,"
-		    " $20::int, $21::jsonb, $22, $23::int)",
+		    " $10, $11, $12, $13, $24::boolean, $14::jsonb, $15, $16, $17, $18,"
+		    " $19::int, $20::int, $21::jsonb, $22, $23::int)",
 		    id, name, r->ctx->auth.project_id, r->ctx->auth.user_id, fl.id, iid, vcpus, ram,
 		    disk, az, c.key_name, public_key, user_data, c.metadata_text, c.ip4, c.ip6,
 		    c.description, fl.name, fl.ephemeral_gb, fl.swap_mb, fl.extra_specs, resv,
-		    (snprintf(idx, sizeof(idx), "%ld", i), idx));
+		    (snprintf(idx, sizeof(idx), "%ld", i), idx), c.config_drive ? "true" : "false");
 		free(name);
 		for (size_t t = 0; rows == 1 && t < c.tags.n; t++)
 			if (DBX(r->ctx->db, err, sizeof err,
