@@ -188,13 +188,22 @@ static void md_user_data(struct req *r, struct resp *w)
 	PQclear(q);
 }
 
-/* The EC2 tree: <version>/meta-data/ and its leaves. */
-static void md_ec2(struct req *r, struct resp *w)
+/* Nova's vendor_data.json: nothing from a vendor, an empty object (as on the config
+ * drive). */
+static void md_vendor_data(struct req *r, struct resp *w)
+{
+	PGresult *q = md_instance(r, w);
+	if (q)
+		resp_json(w, 200, json_object());
+	PQclear(q);
+}
+
+/* One item of the EC2 tree <version>/meta-data/ ("" = its listing). */
+static void md_ec2_leaf(struct req *r, struct resp *w, const char *leaf)
 {
 	PGresult *q = md_instance(r, w);
 	if (!q)
 		return;
-	const char *leaf = r->nparams > 1 ? r->params[1] : "";
 	char *text = NULL;
 	if (!*leaf)
 		text = xstrdup("ami-id\nhostname\ninstance-id\nlocal-hostname\nlocal-ipv4\n"
@@ -226,6 +235,38 @@ static void md_ec2(struct req *r, struct resp *w)
 	PQclear(q);
 }
 
+/* <version>/meta-data/ and <version>/meta-data/<leaf>. */
+static void md_ec2(struct req *r, struct resp *w)
+{
+	md_ec2_leaf(r, w, r->nparams > 1 ? r->params[1] : "");
+}
+
+/* The directories of the tree, as cloud-init walks it: a listing line ending in '/'
+ * is fetched with the slash ("public-keys/" lists "0=<key name>", whose key is
+ * public-keys/0/openssh-key). */
+static void md_ec2_public_keys(struct req *r, struct resp *w)
+{
+	md_ec2_leaf(r, w, "public-keys");
+}
+
+static void md_ec2_key_dir(struct req *r, struct resp *w)
+{
+	PGresult *q = md_instance(r, w);
+	if (q && db_val(q, 0, M_PUBLIC_KEY))
+		md_text(w, "openssh-key");
+	else if (q)
+		resp_error(r, w, 404, "metadata: no key");
+	PQclear(q);
+}
+
+static void md_ec2_placement_dir(struct req *r, struct resp *w)
+{
+	PGresult *q = md_instance(r, w);
+	if (q)
+		md_text(w, "availability-zone");
+	PQclear(q);
+}
+
 static void md_ec2_key(struct req *r, struct resp *w)
 {
 	PGresult *q = md_instance(r, w);
@@ -251,8 +292,13 @@ static const struct httpd_route md_route_list[] = {
     {"GET", "/metadata/openstack/{}/meta_data.json", md_meta_data, POL_PUBLIC, 0},
     {"GET", "/metadata/openstack/{}/network_data.json", md_network_data, POL_PUBLIC, 0},
     {"GET", "/metadata/openstack/{}/user_data", md_user_data, POL_PUBLIC, 0},
+    {"GET", "/metadata/openstack/{}/vendor_data.json", md_vendor_data, POL_PUBLIC, 0},
     {"GET", "/metadata/{}/user-data", md_user_data, POL_PUBLIC, 0},
     {"GET", "/metadata/{}/meta-data", md_ec2, POL_PUBLIC, 0},
+    {"GET", "/metadata/{}/meta-data/", md_ec2, POL_PUBLIC, 0},
+    {"GET", "/metadata/{}/meta-data/public-keys/", md_ec2_public_keys, POL_PUBLIC, 0},
+    {"GET", "/metadata/{}/meta-data/public-keys/0/", md_ec2_key_dir, POL_PUBLIC, 0},
+    {"GET", "/metadata/{}/meta-data/placement/", md_ec2_placement_dir, POL_PUBLIC, 0},
     {"GET", "/metadata/{}/meta-data/{}", md_ec2, POL_PUBLIC, 0},
     {"GET", "/metadata/{}/meta-data/placement/availability-zone", md_ec2_placement, POL_PUBLIC, 0},
     {"GET", "/metadata/{}/meta-data/public-keys/0/openssh-key", md_ec2_key, POL_PUBLIC, 0},

@@ -182,6 +182,9 @@ def test_cloudinit_reads_its_own_instance(stack, os_cli, world, kind, ds):
     # every cloud-init module ran (a module that fails logs "Running module X ... failed")
     failed = [l for l in ci_lines(con, v["marker"], "log") if "Running module" in l]
     assert not failed, failed
+    # and it read everything it asked the metadata service for (the EC2 tree too)
+    unread = [l for l in ci_lines(con, v["marker"], "log") if "Failed fetching" in l]
+    assert not unread, unread
     # nothing of the other VM
     assert other["marker"] not in con
     assert other["id"] not in con
@@ -239,3 +242,31 @@ def test_metadata_ignores_a_port_of_another_project(stack, os_cli, os_run, world
         os_run("port", "delete", port["id"], user="demo")
     finally:
         os_run("network", "delete", dnet["id"], user="demo", check=False, timeout=300)
+
+
+def test_metadata_ec2_tree_as_cloudinit_walks_it(stack, world):
+    """cloud-init fetches each listing line that ends in '/' with the slash, and a
+    public-keys line "0=NAME" as public-keys/0/openssh-key; vendor_data.json is {}."""
+    v = world["vms"]["md"]
+    secret = conf_value(stack, "network", "metadata_secret")
+    hdr = {"X-Nubo-Metadata-Secret": secret, "X-Nubo-Network-Id": v["network"]["id"],
+           "X-Forwarded-For": v["ip"]}
+
+    def get(path):
+        r = stack.http("GET", "/metadata/" + path, headers=hdr)
+        assert r.status == 200, (path, r)
+        return r.text
+
+    listing = get("latest/meta-data/").split()
+    assert "instance-id" in listing and "public-keys/" in listing, listing
+    assert get("latest/meta-data/instance-id").strip() == v["id"]
+    for line in listing:
+        if line.endswith("/"):
+            assert get("latest/meta-data/" + line).strip(), line
+    keys = get("latest/meta-data/public-keys/").split()
+    assert keys == ["0=%s" % v["name"]], keys  # the keypair is named as the server
+    assert get("latest/meta-data/public-keys/0/").split() == ["openssh-key"]
+    assert get("latest/meta-data/public-keys/0/openssh-key").startswith("ssh-")
+    assert get("latest/meta-data/placement/").split() == ["availability-zone"]
+    assert get("latest/meta-data/placement/availability-zone").strip()
+    assert get("openstack/latest/vendor_data.json").strip() == "{}"
