@@ -139,6 +139,14 @@ chroot "$R" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=n
 	tail -n 30 "$WORK/apt.log" >&2
 	die "apt-get install in the image failed"
 }
+# the locale cloud-init sets (en_US.UTF-8), made now: its cc_locale then has nothing
+# to generate at boot (and fails without it)
+printf 'en_US.UTF-8 UTF-8\n' >"$R/etc/locale.gen"
+chroot "$R" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+	sh -c 'locale-gen && update-locale LANG=en_US.UTF-8' >>"$WORK/apt.log" 2>&1 || {
+	tail -n 30 "$WORK/apt.log" >&2
+	die "locale-gen in the image failed"
+}
 umount "$R/var/cache/apt/archives" "$R/sys" "$R/proc"
 
 # ---------------------------------------------------------------- configuration

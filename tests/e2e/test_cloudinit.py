@@ -229,7 +229,7 @@ def test_metadata_ignores_a_port_of_another_project(stack, os_cli, os_run, world
     try:
         os_cli("subnet", "create", "--network", dnet["id"], "--subnet-range", "10.9.9.0/24",
                "ci%s-x-sub" % tag, user="demo")
-        port = os_cli("port", "create", "--network", dnet["id"], "--device-id", v["id"],
+        port = os_cli("port", "create", "--network", dnet["id"], "--device", v["id"],
                       "--device-owner", "compute:nova", "ci%s-x-port" % tag, user="demo")
         ip = port["fixed_ips"][0]["ip_address"]
         r = md(dnet["id"], ip)
