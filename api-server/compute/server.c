@@ -26,6 +26,7 @@
 #include "policy.h"
 #include "quota.h"
 #include "routes.h"
+#include "server_nic.h"
 #include "util.h"
 #include "wire.h"
 #include "xalloc.h"
@@ -1082,8 +1083,8 @@ static void server_create(struct req *r, struct resp *w)
 		char *name = n > 1 ? server_multi_name(c.name, i + 1) : xstrdup(c.name);
 		char iid[UUID_STR_LEN] = "";
 		uuid_lower(server_ref_id(c.image_ref), iid);
-		/* config_drive as asked (Nova's default: none); the agent also gives one to
-		 * a server without a Network API port, which no metadata service reaches */
+		/* config_drive as asked (Nova's default: none); a server without a Network
+		 * API port gets one too (below): no metadata service reaches it */
 		int rows = DBX(
 		    r->ctx->db, err, sizeof err,
 		    "INSERT INTO instances (id, name, project_id, user_id, flavor_id, image_id,"
@@ -1114,6 +1115,14 @@ static void server_create(struct req *r, struct resp *w)
 		    server_ports_create(r, w, id, az, json_object_get(c.server, "networks"),
 		                        c.security_groups) < 0)
 			goto out;
+		/* without a port the agent gives it a config drive anyway: say so */
+		if (rows == 1 && !c.config_drive &&
+		    DBX(r->ctx->db, err, sizeof err,
+		        "UPDATE instances SET config_drive = true WHERE id = $1 AND NOT EXISTS"
+		        " (SELECT 1 FROM net_ports p WHERE p.device_id = $1 AND" SERVER_NIC_SQL(
+		            "p") ")",
+		        id) < 0)
+			rows = -1;
 		if (rows != 1 ||
 		    server_task_queue(r, id, NULL, TASK_SPAWN, "create",
 		                      "compute__do_build_and_run_instance", err, sizeof(err)) < 0) {

@@ -174,6 +174,8 @@ def test_cloudinit_reads_its_own_instance(stack, os_cli, world, kind, ds):
         assert "/dev/vd" in dsl[0] or "source=" in dsl[0], dsl
     assert ci_lines(con, v["marker"], "iid") == [v["id"]], (con[-4000:], logs)
     s = stack.server(v["id"])
+    # the API says whether it has a config drive (Nova shows "True" or "")
+    assert str(s.get("config_drive")) in (("True",) if kind == "cd" else ("", "False", "None")), s
     host = ci_lines(con, v["marker"], "hostname")
     assert len(host) == 1 and host[0] == s["name"].lower(), (host, s["name"])
     # the key cloud-init installed for the default user is this VM's keypair
@@ -270,3 +272,15 @@ def test_metadata_ec2_tree_as_cloudinit_walks_it(stack, world):
     assert get("latest/meta-data/placement/").split() == ["availability-zone"]
     assert get("latest/meta-data/placement/availability-zone").strip()
     assert get("openstack/latest/vendor_data.json").strip() == "{}"
+
+
+def test_server_without_a_port_has_a_config_drive(stack, os_cli, os_run, debian_image):
+    """No Network API port (--nic none): no metadata service reaches it, so it gets a
+    config drive although none was asked for, and the API says so."""
+    s = os_cli("server", "create", "--flavor", "m1.tiny", "--image", debian_image["id"],
+               "--nic", "none", "ci-noport-%04d" % random.randint(0, 9999))
+    try:
+        assert str(os_cli("server", "show", s["id"]).get("config_drive")) == "True"
+        assert os_cli("port", "list", "--device-id", s["id"]) == []
+    finally:
+        os_run("server", "delete", "--wait", s["id"], check=False, timeout=600)
