@@ -34,7 +34,8 @@ struct conn_watch {
 
 struct httpd {
 	const struct httpd_config *cfg;
-	struct MHD_Daemon *mhd;
+	struct MHD_Daemon *mhd[HTTPD_ADDRS_MAX]; /* one per listen address */
+	int n_mhd;
 	unsigned port;
 	pthread_mutex_t lock; /* guards the watch list and stopping */
 	pthread_cond_t wake;
@@ -876,33 +877,72 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 	/* common/ never logs; MHD's own messages (accept failures...) are dropped */
 }
 
+/* The addresses of a comma-separated list of IPv4 literals into sin (at most
+ * HTTPD_ADDRS_MAX, none twice). Their count, or -EINVAL. */
+static int listen_addrs(const char *list, struct sockaddr_in *sin)
+{
+	int n = 0;
+	for (const char *p = list && *list ? list : "0.0.0.0";;) {
+		size_t len = strcspn(p, ",");
+		char one[INET_ADDRSTRLEN];
+		while (len && *p == ' ')
+			p++, len--;
+		while (len && p[len - 1] == ' ')
+			len--;
+		if (n == HTTPD_ADDRS_MAX || len == 0 || len >= sizeof(one))
+			return -EINVAL;
+		memcpy(one, p, len);
+		one[len] = '\0';
+		sin[n] = (struct sockaddr_in){.sin_family = AF_INET};
+		if (inet_pton(AF_INET, one, &sin[n].sin_addr) != 1)
+			return -EINVAL;
+		for (int i = 0; i < n; i++)
+			if (sin[i].sin_addr.s_addr == sin[n].sin_addr.s_addr)
+				return -EINVAL;
+		n++;
+		p += strcspn(p, ",");
+		if (!*p)
+			return n;
+		p++;
+	}
+}
+
 struct httpd *httpd_start(const struct httpd_config *cfg, int *err)
 {
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)cfg->port)};
-	if (inet_pton(AF_INET, cfg->listen_address ? cfg->listen_address : "0.0.0.0",
-	              &sin.sin_addr) != 1) {
-		*err = -EINVAL;
+	struct sockaddr_in sin[HTTPD_ADDRS_MAX];
+	int n = listen_addrs(cfg->listen_address, sin);
+	if (n < 0) {
+		*err = n;
 		return NULL;
 	}
 	struct httpd *h = xcalloc(1, sizeof(*h));
 	h->cfg = cfg;
+	h->port = cfg->port;
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_cond_init(&h->wake, NULL);
-	h->mhd = MHD_start_daemon(
-	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG,
-	    (uint16_t)cfg->port, NULL, NULL, on_request, h, MHD_OPTION_NOTIFY_COMPLETED,
-	    on_completed, h, MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
-	    MHD_OPTION_UNESCAPE_CALLBACK, on_unescape, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
-	    NULL, MHD_OPTION_THREAD_POOL_SIZE, cfg->threads ? cfg->threads : 1u,
-	    MHD_OPTION_SOCK_ADDR, &sin, MHD_OPTION_CONNECTION_TIMEOUT, cfg->idle_timeout,
-	    MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-	    cfg->max_connections_per_ip, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
-	if (!h->mhd) {
-		*err = -EADDRINUSE;
-		goto fail;
+	for (int i = 0; i < n; i++) {
+		sin[i].sin_port = htons((uint16_t)h->port);
+		h->mhd[i] = MHD_start_daemon(
+		    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG,
+		    (uint16_t)h->port, NULL, NULL, on_request, h, MHD_OPTION_NOTIFY_COMPLETED,
+		    on_completed, h, MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
+		    MHD_OPTION_UNESCAPE_CALLBACK, on_unescape, h, MHD_OPTION_EXTERNAL_LOGGER,
+		    on_mhd_log, NULL, MHD_OPTION_THREAD_POOL_SIZE, cfg->threads ? cfg->threads : 1u,
+		    MHD_OPTION_SOCK_ADDR, &sin[i], MHD_OPTION_CONNECTION_TIMEOUT, cfg->idle_timeout,
+		    MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
+		    MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_connections_per_ip,
+		    MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+		if (!h->mhd[i]) {
+			*err = -EADDRINUSE;
+			goto fail;
+		}
+		h->n_mhd = i + 1;
+		if (i == 0) { /* port 0: the others take the port the first one got */
+			const union MHD_DaemonInfo *di =
+			    MHD_get_daemon_info(h->mhd[0], MHD_DAEMON_INFO_BIND_PORT);
+			h->port = di ? di->port : cfg->port;
+		}
 	}
-	const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_BIND_PORT);
-	h->port = di ? di->port : cfg->port;
 	if (cfg->header_timeout) {
 		if (pthread_create(&h->watchdog, NULL, watchdog_main, h) != 0) {
 			*err = -EAGAIN;
@@ -932,8 +972,8 @@ void httpd_stop(struct httpd *h)
 		pthread_mutex_unlock(&h->lock);
 		pthread_join(h->watchdog, NULL);
 	}
-	if (h->mhd)
-		MHD_stop_daemon(h->mhd);
+	for (int i = 0; i < h->n_mhd; i++)
+		MHD_stop_daemon(h->mhd[i]);
 	pthread_mutex_destroy(&h->lock);
 	pthread_cond_destroy(&h->wake);
 	free(h);

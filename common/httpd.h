@@ -13,6 +13,7 @@
 #include "util.h"
 
 #define HTTPD_MAX_PARAMS 4                  /* captured {} path segments */
+#define HTTPD_ADDRS_MAX 4                   /* listen addresses */
 #define HTTPD_MAX_HEADERS 8                 /* response headers a request may add */
 #define HTTPD_REQUEST_ID_LEN REQUEST_ID_LEN /* "req-" + UUID + NUL */
 
@@ -114,7 +115,7 @@ struct httpd_table {
 	const struct httpd_table name = {arr, sizeof(arr) / sizeof(arr[0]), hooksp}
 
 struct httpd_config {
-	const char *listen_address; /* IPv4 literal */
+	const char *listen_address; /* IPv4 literals, comma-separated, at most HTTPD_ADDRS_MAX */
 	unsigned port;
 	unsigned threads;
 	unsigned max_connections;        /* all clients */
@@ -134,8 +135,9 @@ struct httpd_config {
 	void (*on_answer)(struct req *r, int status);
 };
 
-/* Starts serving cfg (which must outlive the server; tables too) on internal threads.
- * Returns the server, or NULL with -errno in *err. */
+/* Starts serving cfg (which must outlive the server; tables too) on internal threads,
+ * one listener per listen address (all on one port: the first's when cfg->port is 0).
+ * Returns the server, or NULL with -errno in *err (-EINVAL: a bad address list). */
 struct httpd *httpd_start(const struct httpd_config *cfg, int *err);
 /* Stops serving and frees h (NULL is fine). */
 void httpd_stop(struct httpd *h);

@@ -4,6 +4,7 @@
  * chosen by a selector once the fields they depend on are decoded. */
 #include "msg.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stddef.h>
@@ -65,6 +66,7 @@ static const struct field spawn_fields[] = {
     {"key_name", F_STR, U(task, p.spawn.key_name), 255, 0, 0, NULL},
     {"public_key", F_STR, U(task, p.spawn.public_key), 16384, 0, 0, NULL},
     {"user_data", F_STR, U(task, p.spawn.user_data), MSG_USERDATA_MAX, 0, 0, NULL},
+    {"config_drive", F_BOOL, U(task, p.spawn.config_drive), 1, 0, 0, NULL},
     {"nics", F_NICS, U(task, p.spawn.nics), MSG_NICS_MAX, 0, U(task, p.spawn.n_nics), NULL},
     {"boot_volume_id", F_UUID, U(task, p.spawn.boot_volume_id), 0, 0, 0, NULL},
     {"boot_volume_host", F_WORD, U(task, p.spawn.boot_volume_host),
@@ -493,10 +495,26 @@ static int mac_ok(const char *s)
 	return s[17] == '\0';
 }
 
+/* 1 when s is an IPv4 dotted quad ("" too when empty_ok). */
+static int ipv4_ok(const char *s, int empty_ok)
+{
+	struct in_addr a;
+	return (empty_ok && !*s) || inet_pton(AF_INET, s, &a) == 1;
+}
+
 static int nic_ok(const struct msg_nic *n)
 {
-	return uuid_is_valid(n->port_id) && uuid_is_valid(n->network_id) && mac_ok(n->mac) &&
-	       n->tap[0] && word_ok(n->tap) && n->mtu >= 68 && n->mtu <= 65535;
+	if (!uuid_is_valid(n->port_id) || !uuid_is_valid(n->network_id) || !mac_ok(n->mac) ||
+	    !n->tap[0] || !word_ok(n->tap) || n->mtu < 68 || n->mtu > 65535)
+		return 0;
+	if (!ipv4_ok(n->ip, 1) || !ipv4_ok(n->gateway, 1) || n->prefixlen < 0 ||
+	    n->prefixlen > 32 || n->n_dns < 0 || n->n_dns > MSG_NIC_DNS_MAX ||
+	    (!n->ip[0] && (n->gateway[0] || n->n_dns || n->prefixlen)))
+		return 0;
+	for (int i = 0; i < n->n_dns; i++)
+		if (!ipv4_ok(n->dns[i], 0))
+			return 0;
+	return 1;
 }
 
 /* The JSON array of f's NICs in m (owned), or NULL when one breaks its bound. */
@@ -512,10 +530,19 @@ static json_t *encode_nics(const struct field *f, const struct msg *m)
 			json_decref(v);
 			return NULL;
 		}
-		json_array_append_new(v,
-		                      json_pack("{s:s,s:s,s:s,s:s,s:i}", "port_id", ns[j].port_id,
-		                                "network_id", ns[j].network_id, "mac", ns[j].mac,
-		                                "tap", ns[j].tap, "mtu", ns[j].mtu));
+		json_t *e = json_pack("{s:s,s:s,s:s,s:s,s:i}", "port_id", ns[j].port_id,
+		                      "network_id", ns[j].network_id, "mac", ns[j].mac, "tap",
+		                      ns[j].tap, "mtu", ns[j].mtu);
+		if (ns[j].ip[0]) {
+			json_t *dns = json_array();
+			for (int k = 0; k < ns[j].n_dns; k++)
+				json_array_append_new(dns, json_string(ns[j].dns[k]));
+			json_object_set_new(e, "ip", json_string(ns[j].ip));
+			json_object_set_new(e, "prefixlen", json_integer(ns[j].prefixlen));
+			json_object_set_new(e, "gateway", json_string(ns[j].gateway));
+			json_object_set_new(e, "dns", dns);
+		}
+		json_array_append_new(v, e);
 	}
 	return v;
 }
@@ -668,6 +695,26 @@ static int copy_member(json_t *e, const char *name, char *dst, size_t cap)
 	return 0;
 }
 
+/* A NIC's optional addressing: ip, prefixlen, gateway, dns (nic_ok checks them). */
+static int decode_nic_ip(json_t *e, struct msg_nic *n)
+{
+	json_t *plen = json_object_get(e, "prefixlen"), *dns = json_object_get(e, "dns");
+	if (copy_member(e, "ip", n->ip, sizeof(n->ip)) < 0 ||
+	    copy_member(e, "gateway", n->gateway, sizeof(n->gateway)) < 0 ||
+	    !json_is_integer(plen) || json_integer_value(plen) < 0 ||
+	    json_integer_value(plen) > 32 || !json_is_array(dns) ||
+	    json_array_size(dns) > MSG_NIC_DNS_MAX)
+		return -EINVAL;
+	n->prefixlen = (int)json_integer_value(plen);
+	for (size_t k = 0; k < json_array_size(dns); k++) {
+		const char *d = json_string_value(json_array_get(dns, k));
+		if (!d || strlen(d) >= sizeof(n->dns[0]))
+			return -EINVAL;
+		strcpy(n->dns[n->n_dns++], d);
+	}
+	return 0;
+}
+
 static int decode_nics(const struct field *f, json_t *v, struct msg *out)
 {
 	if (!json_is_array(v) || json_array_size(v) > f->max)
@@ -687,6 +734,8 @@ static int decode_nics(const struct field *f, json_t *v, struct msg *out)
 		    json_integer_value(mtu) > 65535)
 			return -EINVAL;
 		ns[j].mtu = (int)json_integer_value(mtu);
+		if (json_object_get(e, "ip") && decode_nic_ip(e, &ns[j]) < 0)
+			return -EINVAL;
 		if (!nic_ok(&ns[j]))
 			return -EINVAL;
 	}

@@ -136,12 +136,20 @@ struct msg_net_sync {
 
 /* One NIC of a spawned instance: a Network API port bound to the host. */
 #define MSG_NICS_MAX 8
+#define MSG_NIC_DNS_MAX 3
 struct msg_nic {
 	char port_id[UUID_STR_LEN];
 	char network_id[UUID_STR_LEN];
 	char mac[18]; /* "fa:16:3e:xx:xx:xx" */
 	char tap[16]; /* "tap" + port_id[0:11] */
 	int mtu;
+	/* The port's first IPv4 address and its subnet, for the config drive's
+	 * network_data.json (all optional: ip "" = none; gateway "" = none). */
+	char ip[16];      /* dotted quad */
+	int prefixlen;    /* 0..32, with ip */
+	char gateway[16]; /* dotted quad or "" */
+	char dns[MSG_NIC_DNS_MAX][16];
+	int n_dns;
 };
 
 /* Payload of an instance spawn. All char * are owned. */
@@ -155,7 +163,8 @@ struct msg_spawn {
 	char *image_format;   /* "qcow2" or "raw" */
 	char *key_name;
 	char *public_key;
-	char *user_data; /* base64, as the user sent it */
+	char *user_data;  /* base64, as the user sent it */
+	int config_drive; /* the user asked for a config drive (Nova's config_drive) */
 	int n_nics;
 	struct msg_nic *nics; /* owned, n_nics entries; none: a user-mode NIC */
 	/* boot from volume: the root disk is this volume's pool file on storage agent

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,9 +68,49 @@ char *configdrive_meta_data(const struct configdrive_meta *m)
 	return json_text(md);
 }
 
-char *configdrive_network_data(void)
+/* The dotted netmask of a prefix length 0..32. */
+static void netmask_text(int prefixlen, char out[16])
 {
-	return json_text(json_pack("{s:[],s:[],s:[]}", "links", "networks", "services"));
+	uint32_t m = prefixlen <= 0 ? 0 : 0xffffffffu << (32 - prefixlen);
+	snprintf(out, 16, "%u.%u.%u.%u", m >> 24, (m >> 16) & 255, (m >> 8) & 255, m & 255);
+}
+
+char *configdrive_network_data(const struct configdrive_meta *m)
+{
+	json_t *links = json_array(), *nets = json_array(), *svcs = json_array();
+	for (int i = 0; i < m->n_nics; i++) {
+		const struct msg_nic *n = &m->nics[i];
+		json_array_append_new(links, json_pack("{s:s,s:s,s:s,s:i,s:s}", "id", n->tap,
+		                                       "vif_id", n->port_id, "type", "tap", "mtu",
+		                                       n->mtu, "ethernet_mac_address", n->mac));
+		if (!n->ip[0])
+			continue;
+		char mask[16], id[24];
+		netmask_text(n->prefixlen, mask);
+		snprintf(id, sizeof(id), "network%zu", json_array_size(nets));
+		json_t *routes = json_array();
+		if (n->gateway[0])
+			json_array_append_new(routes, json_pack("{s:s,s:s,s:s}", "network",
+			                                        "0.0.0.0", "netmask", "0.0.0.0",
+			                                        "gateway", n->gateway));
+		json_array_append_new(nets, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:o}", "id", id,
+		                                      "type", "ipv4", "link", n->tap, "ip_address",
+		                                      n->ip, "netmask", mask, "network_id",
+		                                      n->network_id, "routes", routes));
+		for (int k = 0; k < n->n_dns; k++) {
+			size_t j;
+			for (j = 0; j < json_array_size(svcs); j++)
+				if (!strcmp(json_string_value(json_object_get(
+				                json_array_get(svcs, j), "address")),
+				            n->dns[k]))
+					break;
+			if (j == json_array_size(svcs))
+				json_array_append_new(svcs, json_pack("{s:s,s:s}", "type", "dns",
+				                                      "address", n->dns[k]));
+		}
+	}
+	return json_text(
+	    json_pack("{s:o,s:o,s:o}", "links", links, "networks", nets, "services", svcs));
 }
 
 int configdrive_user_data(const char *b64, unsigned char **out, size_t *outlen, char *err,
@@ -149,7 +190,7 @@ int configdrive_build(const struct configdrive_meta *m, const char *user_data_b6
 			goto out;
 	}
 	meta = configdrive_meta_data(m);
-	net = configdrive_network_data();
+	net = configdrive_network_data(m);
 	const struct cd_file files[] = {
 	    {"meta_data.json", meta, strlen(meta)},
 	    {"network_data.json", net, strlen(net)},

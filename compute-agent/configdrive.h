@@ -7,21 +7,28 @@
 #define NUBO_CONFIGDRIVE_H
 #include <stddef.h>
 
+#include "msg.h"
+
 #define CONFIGDRIVE_USER_DATA_MAX (64 * 1024) /* decoded bytes, as Nova */
 
 struct configdrive_meta {
 	const char *uuid;
-	const char *name;       /* display name; NULL = uuid */
-	const char *hostname;   /* NULL = derived from name */
-	const char *az;         /* availability zone */
-	const char *key_name;   /* NULL = no key */
-	const char *public_key; /* with key_name */
+	const char *name;           /* display name; NULL = uuid */
+	const char *hostname;       /* NULL = derived from name */
+	const char *az;             /* availability zone */
+	const char *key_name;       /* NULL = no key */
+	const char *public_key;     /* with key_name */
+	const struct msg_nic *nics; /* the NICs (network_data.json), n_nics of them */
+	int n_nics;
 };
 
 /* meta_data.json text (owned, ends with a newline). */
 char *configdrive_meta_data(const struct configdrive_meta *m);
-/* network_data.json text (owned): empty links/networks/services for now. */
-char *configdrive_network_data(void);
+/* network_data.json text (owned) of m's NICs, as the metadata service serves it: a
+ * link per NIC (tap name, port id, MAC, MTU), a static "ipv4" network per NIC with an
+ * address (netmask, default route via the gateway) and the distinct DNS servers as
+ * services. Without NICs: empty lists. */
+char *configdrive_network_data(const struct configdrive_meta *m);
 /* Writes a DNS label derived from name into out (lowercase [a-z0-9-], at most 63
  * characters, "instance" when nothing is left). */
 void configdrive_hostname(const char *name, char *out, size_t outlen);

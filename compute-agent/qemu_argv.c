@@ -212,6 +212,14 @@ char **qemu_argv_new(const struct qemu_def *d)
 	argv_add(&a, xasprintf("guest=%s,debug-threads=on", name));
 	argv_add(&a, xstrdup("-uuid"));
 	argv_add(&a, xstrdup(d->id));
+	/* What cloud-init's OpenStack datasource looks for before it asks 169.254.169.254
+	 * (ds-identify and DataSourceOpenStack read the DMI product name; Nova's libvirt
+	 * driver writes "OpenStack Nova", "OpenStack Compute" is the other name accepted):
+	 * without it a cloud image's cloud-init finds no datasource and disables itself. */
+	argv_add(&a, xstrdup("-smbios"));
+	argv_add(&a, xasprintf("type=1,manufacturer=Nubo,product=OpenStack Compute,serial=%s,"
+	                       "uuid=%s,family=Virtual Machine",
+	                       d->id, d->id));
 	argv_add(&a, xstrdup("-machine"));
 	argv_add(&a, xstrdup("pc"));
 	argv_add(&a, xstrdup("-accel"));

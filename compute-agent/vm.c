@@ -546,8 +546,10 @@ static int spawn_prepare(const struct vm_ctx *ctx, struct vm *vm, const struct m
 		if (rc < 0)
 			return rc;
 	}
+	/* Nova's rule: a config drive when the user asked for one; and always for a
+	 * server without a Network API port (a user-mode NIC reaches no metadata service) */
 	vm_path(vm, F_CONFIG, path, sizeof(path));
-	if (!fs_exists(path)) {
+	if ((t->p.spawn.config_drive || t->p.spawn.n_nics == 0) && !fs_exists(path)) {
 		struct configdrive_meta m = {
 		    .uuid = vm->id,
 		    .name = t->p.spawn.name,
@@ -555,6 +557,8 @@ static int spawn_prepare(const struct vm_ctx *ctx, struct vm *vm, const struct m
 		    .az = ctx->conf->az,
 		    .key_name = t->p.spawn.key_name,
 		    .public_key = t->p.spawn.public_key,
+		    .nics = t->p.spawn.nics,
+		    .n_nics = t->p.spawn.n_nics,
 		};
 		rc = configdrive_build(&m, t->p.spawn.user_data, path, ctx->tmp_dir, err, errlen);
 	}

@@ -21,7 +21,8 @@
 # host a veth pair into namespace nubo-h-NAME (nubo-h-<prefix>-NAME for a --root
 # stack) holding .2-.254. With a host present, the controller's nubo.conf is set up
 # for it (and put back when the last one goes): the scheduler's bus and nubo-api also
-# listen beyond loopback (CURVE and the agent key guard them), [api] internal_url and
+# listen on the controller's management address (CURVE and the agent key guard the
+# bus; nothing listens on the box's other addresses), [api] internal_url and
 # [net] tunnel_ip are the controller's management address; its curve_allowed_clients
 # lists each host's two keys (NAME, NAME.net). Routers and DHCP stay on the
 # controller ([network] l3_host).
@@ -129,7 +130,7 @@ allowed_clients() { # the controller's own entries (from stack.sh), each host's 
 }
 
 ctrl_configure() { # after a host came or went (its name: $1): sets RESTART
-	local n k sec key bus api cur gone=${1:-}
+	local n k sec key bus api lis cur gone=${1:-}
 	n=$(nubo_hosts | wc -l)
 	if [ "$n" -gt 0 ] && ! ctrl_enabled; then
 		: >"$HOSTS/controller.orig.tmp"
@@ -140,8 +141,12 @@ ctrl_configure() { # after a host came or went (its name: $1): sets RESTART
 		mv -f "$HOSTS/controller.orig.tmp" "$HOSTS/controller.orig"
 		bus=$(nubo_conf_get bus scheduler_bind)
 		api=$(nubo_conf_get api internal_url)
-		nubo_conf_set "$NUBO_CONF" bus scheduler_bind "tcp://0.0.0.0:${bus##*:}"
-		nubo_conf_set "$NUBO_CONF" api listen_address 0.0.0.0
+		lis=$(nubo_conf_get api listen_address)
+		# what they listened on (loopback) and the management address, nothing else
+		case $bus in *0.0.0.0*) ;; *) bus="$bus,tcp://$GW:${bus##*:}" ;; esac
+		case ${lis:-0.0.0.0} in 0.0.0.0) ;; *) lis="$lis,$GW" ;; esac
+		nubo_conf_set "$NUBO_CONF" bus scheduler_bind "$bus"
+		nubo_conf_set "$NUBO_CONF" api listen_address "${lis:-0.0.0.0}"
 		nubo_conf_set "$NUBO_CONF" api internal_url "http://$GW:${api##*:}"
 		nubo_conf_set "$NUBO_CONF" net tunnel_ip "$GW"
 		RESTART=(nubo-scheduler nubo-api nubo-net nubo-objproxy)

@@ -38,6 +38,8 @@ DEPS=(
 	nftables libnftables-dev dnsmasq-base busybox socat
 	# deploy/mkguest.sh (the guest image builder)
 	dosfstools mtools syslinux syslinux-common cpio kmod gzip
+	# deploy/mkdebian.sh (the Debian cloud image of tests/e2e/test_cloudinit.py)
+	debootstrap fdisk e2fsprogs
 	# tests and bench
 	python3 python3-openstackclient python3-pytest python3-pytest-timeout python3-zmq wrk
 	# the S3 clients of tests/e2e/test_s3.py

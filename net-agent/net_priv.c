@@ -657,7 +657,10 @@ static int nft_run(struct priv_helper *h, const void *req, struct priv_reply *re
 	if (fd < 0)
 		return fd;
 	close(fd);
-	int rc = net_nft_apply(r->ns, text, rep->err, sizeof(rep->err));
+	/* the worker wrote the text: it may touch Nubo's tables only */
+	int rc = net_priv_nft_ok(priv_data(h), text, rep->err, sizeof(rep->err));
+	if (rc == 0)
+		rc = net_nft_apply(r->ns, text, rep->err, sizeof(rep->err));
 	free(text);
 	return rc;
 }
@@ -775,6 +778,123 @@ static int meta_check(const struct priv_helper *h, const void *req, char *err, s
 	const struct net_priv_ctx *ctx = priv_data(h);
 	if (!priv_str_ok(r->ns, sizeof(r->ns)) || !net_priv_ns_ok(ctx->prefix, r->ns) || r->op)
 		FAIL(-EPERM, "bad metadata listener request");
+	return 0;
+}
+
+/* Families of the tables nubo-net writes. */
+static const char *const nft_families[] = {"ip", "inet", "bridge"};
+
+/* Words that never appear inside a table of a generated ruleset: the scanner's file
+ * and variable directives (include reads any file as root and echoes it in the
+ * error) and the words of commands on the whole ruleset or on another table. */
+static const char *const nft_block_denied[] = {"include",  "define",  "redefine",
+                                               "undefine", "ruleset", "table"};
+
+static int word_in(const char *w, const char *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(w, list[i]))
+			return 1;
+	return 0;
+}
+
+/* 1 when words (n of them) are `[delete] table FAMILY NAME` with NAME Nubo's. */
+static int nft_table_words_ok(const struct net_priv_ctx *ctx, char words[][64], int n, int del)
+{
+	int t = del ? 1 : 0;
+	if (n != t + 3 || (del && strcmp(words[0], "delete")) || strcmp(words[t], "table") ||
+	    !word_in(words[t + 1], nft_families, sizeof(nft_families) / sizeof(nft_families[0])))
+		return 0;
+	const char *name = words[t + 2];
+	size_t p = strlen(ctx->prefix);
+	if (!has_prefix(name, ctx->prefix) || name[p] != '_' || !name[p + 1])
+		return 0;
+	for (const char *c = name + p + 1; *c; c++)
+		if (!islower((unsigned char)*c) && !isdigit((unsigned char)*c) && *c != '_')
+			return 0;
+	return 1;
+}
+
+int net_priv_nft_ok(const struct net_priv_ctx *ctx, const char *text, char *err, size_t errlen)
+{
+	char words[4][64], word[64];
+	int nw = 0, depth = 0, line = 1;
+	size_t wl = 0;
+	for (const char *p = text;; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (isalnum(c) || c == '_' || c == '-') {
+			if (wl + 1 >= sizeof(word))
+				FAIL(-EPERM, "nft ruleset: line %d: word too long", line);
+			word[wl++] = (char)c;
+			continue;
+		}
+		if (wl) { /* a word ends here */
+			word[wl] = '\0';
+			wl = 0;
+			if (depth > 0 &&
+			    word_in(word, nft_block_denied,
+			            sizeof(nft_block_denied) / sizeof(nft_block_denied[0])))
+				FAIL(-EPERM, "nft ruleset: line %d: '%s' is not allowed", line,
+				     word);
+			if (depth == 0) {
+				if (nw == 4)
+					FAIL(-EPERM, "nft ruleset: line %d: not a table of Nubo's",
+					     line);
+				memcpy(words[nw++], word, strlen(word) + 1);
+			}
+		}
+		if (c == '#') { /* a comment, to the end of the line */
+			while (p[1] && p[1] != '\n')
+				p++;
+			continue;
+		}
+		if (c == '"') {
+			const char *q = p + 1;
+			while (*q && *q != '"' && *q != '\n')
+				q++;
+			if (*q != '"')
+				FAIL(-EPERM, "nft ruleset: line %d: unclosed string", line);
+			if (depth == 0)
+				FAIL(-EPERM, "nft ruleset: line %d: string outside a table", line);
+			for (const char *s = p + 1; s < q; s++)
+				if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
+					FAIL(-EPERM, "nft ruleset: line %d: control character",
+					     line);
+			p = q;
+			continue;
+		}
+		if (c == '$')
+			FAIL(-EPERM, "nft ruleset: line %d: variables are not allowed", line);
+		if ((c < 0x20 && c != '\n' && c != '\t' && c != '\0') || c >= 0x7f)
+			FAIL(-EPERM, "nft ruleset: line %d: control or non-ASCII character", line);
+		if (c == '{') {
+			if (depth == 0 && !nft_table_words_ok(ctx, words, nw, 0))
+				FAIL(-EPERM,
+				     "nft ruleset: line %d: a block that is not a table of Nubo's",
+				     line);
+			nw = 0;
+			if (++depth > 8)
+				FAIL(-EPERM, "nft ruleset: line %d: nested too deep", line);
+		} else if (c == '}') {
+			if (depth == 0)
+				FAIL(-EPERM, "nft ruleset: line %d: unbalanced '}'", line);
+			depth--;
+		} else if (depth == 0 && (c == '\n' || c == ';' || c == '\0')) {
+			if (nw && !nft_table_words_ok(ctx, words, nw, 1))
+				FAIL(-EPERM,
+				     "nft ruleset: line %d: only Nubo's tables may be changed",
+				     line);
+			nw = 0;
+		} else if (depth == 0 && c != ' ' && c != '\t') {
+			FAIL(-EPERM, "nft ruleset: line %d: unexpected '%c'", line, c);
+		}
+		if (c == '\0')
+			break;
+		if (c == '\n')
+			line++;
+	}
+	if (depth != 0)
+		FAIL(-EPERM, "nft ruleset: unbalanced '{'");
 	return 0;
 }
 

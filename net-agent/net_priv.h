@@ -137,6 +137,12 @@ int net_priv_ns_ok(const char *prefix, const char *ns);
  * and its user and file paths are the ones ctx allows; else -EPERM with err. */
 int net_priv_dnsmasq_conf_ok(const struct net_priv_ctx *ctx, const char *text, char *err,
                              size_t errlen);
+/* 0 when an nft script touches only Nubo's own tables: at the top level nothing but
+ * comments, `table FAMILY NAME { ... }` and `delete table FAMILY NAME`, FAMILY one of
+ * ip, inet, bridge and NAME "<prefix>_" then [a-z0-9_]; inside a table no include,
+ * define or variable, no other command word, only printable ASCII, balanced braces
+ * and closed strings. Else -EPERM with err (which says what and on which line). */
+int net_priv_nft_ok(const struct net_priv_ctx *ctx, const char *text, char *err, size_t errlen);
 /* 0 when the helper may send r's gratuitous ARP for ctx, else -EPERM with err. */
 int net_priv_garp_ok(const struct net_priv_ctx *ctx, const struct net_priv_garp *r, char *err,
                      size_t errlen);

@@ -189,7 +189,8 @@ static int inst_spawn_payload(struct sched *s, const struct task *t, const struc
 	struct msg_spawn *k = &m->u.task.p.spawn;
 	PGresult *r = db_query(c,
 	                       "SELECT i.name, i.image_id, i.key_name, i.public_key, i.user_data,"
-	                       " im.checksum, im.disk_format, im.status FROM instances i"
+	                       " im.checksum, im.disk_format, im.status, i.config_drive FROM"
+	                       " instances i"
 	                       " LEFT JOIN images im ON im.id = i.image_id WHERE i.id = $1",
 	                       1, (const char *const[]){t->resource_id}, err, errlen, NULL);
 	if (!r)
@@ -238,6 +239,7 @@ named:;
 	k->key_name = xstrdup(db_val(r, 0, 2));
 	k->public_key = xstrdup(db_val(r, 0, 3));
 	k->user_data = xstrdup(db_val(r, 0, 4));
+	k->config_drive = db_val(r, 0, 8) && db_val(r, 0, 8)[0] == 't';
 	rc = netstate_spawn_nics(c, t->resource_id, k, err, errlen);
 out:
 	PQclear(r);

@@ -6,7 +6,9 @@
  * the first nubo-net host by name. */
 #include "netstate.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -291,14 +293,40 @@ const struct task_kind netstate_tasks = {
     .reconcile = net_reconcile,
 };
 
+/* The port's address into nic (for the config drive): ip "" leaves it without one; at
+ * most MSG_NIC_DNS_MAX of the subnet's DNS servers (a JSON array of strings). */
+static void netstate_nic_addr(struct msg_nic *nic, const char *ip, int prefixlen, const char *gw,
+                              const char *dns_json)
+{
+	struct in_addr a;
+	if (inet_pton(AF_INET, ip, &a) != 1 || (*gw && inet_pton(AF_INET, gw, &a) != 1) ||
+	    prefixlen < 0 || prefixlen > 32)
+		return;
+	strcpy(nic->ip, ip);
+	strcpy(nic->gateway, gw);
+	nic->prefixlen = prefixlen;
+	json_t *dns = json_loads(dns_json, 0, NULL);
+	for (size_t i = 0; json_is_array(dns) && i < json_array_size(dns); i++) {
+		const char *d = json_string_value(json_array_get(dns, i));
+		if (nic->n_dns < MSG_NIC_DNS_MAX && d && inet_pton(AF_INET, d, &a) == 1)
+			strcpy(nic->dns[nic->n_dns++], d);
+	}
+	json_decref(dns);
+}
+
 int netstate_spawn_nics(PGconn *c, const char *instance_id, struct msg_spawn *k, char *err,
                         size_t errlen)
 {
 	PGresult *q =
 	    DBQ(c, err, errlen,
-	        "SELECT p.id, p.network_id, p.mac, n.mtu FROM net_ports p JOIN net_networks n"
-	        " ON n.id = p.network_id WHERE p.device_id = $1 AND" SERVER_NIC_SQL(
-	            "p") "ORDER BY p.created_at, p.id LIMIT 8",
+	        "SELECT p.id, p.network_id, p.mac, n.mtu, coalesce(host(a.ip), ''),"
+	        " coalesce(masklen(a.cidr), 0), coalesce(host(a.gateway_ip), ''),"
+	        " coalesce(a.dns::text, '[]') FROM net_ports p JOIN net_networks n"
+	        " ON n.id = p.network_id LEFT JOIN LATERAL (SELECT qi.ip, s.cidr, s.gateway_ip,"
+	        " s.dns FROM net_ips qi JOIN net_subnets s ON s.id = qi.subnet_id WHERE"
+	        " qi.port_id = p.id AND family(qi.ip) = 4 ORDER BY qi.ip LIMIT 1) a ON true"
+	        " WHERE p.device_id = $1 AND" SERVER_NIC_SQL("p") "ORDER BY p.created_at, p.id"
+	                                                          " LIMIT 8",
 	        instance_id);
 	if (!q)
 		return -EIO;
@@ -312,6 +340,8 @@ int netstate_spawn_nics(PGconn *c, const char *instance_id, struct msg_spawn *k,
 		snprintf(nic->mac, sizeof nic->mac, "%s", PQgetvalue(q, i, 2));
 		snprintf(nic->tap, sizeof nic->tap, "tap%.11s", nic->port_id);
 		nic->mtu = (int)db_long(q, i, 3, 1500);
+		netstate_nic_addr(nic, PQgetvalue(q, i, 4), (int)db_long(q, i, 5, 0),
+		                  PQgetvalue(q, i, 6), PQgetvalue(q, i, 7));
 	}
 	PQclear(q);
 	if (n == 0)

@@ -37,9 +37,12 @@ static int sock_opt_int(void *sock, int opt, int v)
 	return zmq_setsockopt(sock, opt, &v, sizeof(v));
 }
 
-/* A socket bound to endpoint with the options every scheduler socket carries. */
+/* A socket bound to endpoint (or to each of a comma-separated list of them) with the
+ * options every scheduler socket carries. */
 static void *sched_bind(struct sched *s, int type, const char *endpoint, char *err, size_t errlen)
 {
+	char one[256];
+	snprintf(one, sizeof(one), "%s", endpoint);
 	void *sock = zmq_socket(s->zctx, type);
 	int64_t max = MSG_MAX_BYTES + 1024; /* a peer sending more is disconnected */
 	if (!sock || sock_opt_int(sock, ZMQ_LINGER, 0) < 0 ||
@@ -57,11 +60,17 @@ static void *sched_bind(struct sched *s, int type, const char *endpoint, char *e
 		zmq_close(sock);
 		return NULL;
 	}
-	if (zmq_bind(sock, endpoint) < 0)
-		goto fail;
+	/* endpoint: one, or a comma-separated list (settings.c checked each) */
+	for (const char *p = endpoint; *p;) {
+		size_t len = strcspn(p, ",");
+		snprintf(one, sizeof(one), "%.*s", (int)len, p);
+		if (zmq_bind(sock, one) < 0)
+			goto fail;
+		p += len + (p[len] == ',');
+	}
 	return sock;
 fail:
-	snprintf(err, errlen, "bind %s: %s", endpoint, zmq_strerror(errno));
+	snprintf(err, errlen, "bind %s: %s", one, zmq_strerror(errno));
 	if (sock)
 		zmq_close(sock);
 	return NULL;

@@ -10,6 +10,7 @@
 enum setting_type {
 	SET_STR,       /* any non-empty string */
 	SET_ZMQ,       /* a ZeroMQ endpoint: tcp:// ipc:// inproc:// */
+	SET_ZMQ_LIST,  /* 1 to SETTINGS_BINDS_MAX of them, comma-separated */
 	SET_ZMQ_LOCAL, /* the same, but tcp:// only on a loopback address */
 	SET_HTTP,      /* an http:// or https:// base URL */
 	SET_KEY,       /* empty, or a Z85 CURVE key (40 characters) */
@@ -29,7 +30,7 @@ struct setting {
 static const struct setting settings_table[] = {
     {"database", "conninfo", SET_STR, OFF(conninfo),
      "host=/var/lib/nubo/pgrun port=5432 dbname=nubo user=nubo", 0, 0},
-    {"bus", "scheduler_bind", SET_ZMQ, OFF(scheduler_bind), "tcp://0.0.0.0:5570", 0, 0},
+    {"bus", "scheduler_bind", SET_ZMQ_LIST, OFF(scheduler_bind), "tcp://0.0.0.0:5570", 0, 0},
     {"bus", "wake_bind", SET_ZMQ_LOCAL, OFF(wake_bind), "tcp://127.0.0.1:5571", 0, 0},
     {"api", "internal_url", SET_HTTP, OFF(internal_url), "http://127.0.0.1:8080", 0, 0},
     {"bus", "curve_server_secret", SET_KEY, OFF(curve_secret), "", 0, 0},
@@ -95,6 +96,25 @@ static const char *setting_store(const struct setting *t, const char *v, struct 
 			return "must be a tcp://, ipc:// or inproc:// endpoint";
 		*(const char **)base = v;
 		return NULL;
+	case SET_ZMQ_LIST: {
+		char one[256];
+		int n = 0;
+		for (const char *p = v;; p++) {
+			size_t len = strcspn(p, ",");
+			if (++n > SETTINGS_BINDS_MAX || len >= sizeof(one))
+				return "must be at most 4 endpoints, comma-separated";
+			memcpy(one, p, len);
+			one[len] = '\0';
+			if (!prefixed(one, zmq_schemes))
+				return "must be tcp://, ipc:// or inproc:// endpoints, "
+				       "comma-separated";
+			p += len;
+			if (!*p)
+				break;
+		}
+		*(const char **)base = v;
+		return NULL;
+	}
 	case SET_ZMQ_LOCAL:
 		if (!prefixed(v, zmq_schemes))
 			return "must be a tcp://, ipc:// or inproc:// endpoint";

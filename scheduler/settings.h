@@ -6,10 +6,13 @@
 
 #include "conf.h"
 
+#define SETTINGS_BINDS_MAX 4 /* endpoints of [bus] scheduler_bind */
+
 struct settings {
 	const struct conf *conf;    /* the file itself, for common/ helpers (CURVE keys) */
 	const char *conninfo;       /* [database] conninfo */
-	const char *scheduler_bind; /* [bus] ROUTER the agents connect to */
+	const char *scheduler_bind; /* [bus] ROUTER the agents connect to: endpoints,
+	                             * comma-separated (at most SETTINGS_BINDS_MAX) */
 	const char *wake_bind;      /* [bus] PULL nubo-api pushes wakes to: loopback or
 	                               ipc:// only (anyone reaching it can wake the loop) */
 	const char *internal_url;   /* [api] base of the image URLs agents fetch */

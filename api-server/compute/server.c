@@ -26,6 +26,7 @@
 #include "policy.h"
 #include "quota.h"
 #include "routes.h"
+#include "server_nic.h"
 #include "util.h"
 #include "wire.h"
 #include "xalloc.h"
@@ -768,7 +769,6 @@ static int parse_create(const json_t *body, int mv, struct create_req *c, int *s
 {
 	*status = 400;
 	memset(c, 0, sizeof(*c));
-	c->config_drive = 1;
 	c->server = wire_unwrap(body, "server", f_create, JCOUNT(f_create), c, err, errlen);
 	if (!c->server)
 		return -EINVAL;
@@ -1094,8 +1094,8 @@ static void server_create(struct req *r, struct resp *w)
 		char *name = n > 1 ? server_multi_name(c.name, i + 1) : xstrdup(c.name);
 		char iid[UUID_STR_LEN] = "";
 		uuid_lower(server_ref_id(c.image_ref), iid);
-		/* Every instance gets a config drive (the agent always builds one), so
-		 * config_drive records true whatever the request said. */
+		/* config_drive as asked (Nova's default: none); a server without a Network
+		 * API port gets one too (below): no metadata service reaches it */
 		int rows = DBX(
 		    r->ctx->db, err, sizeof err,
 		    "INSERT INTO instances (id, name, project_id, user_id, flavor_id, image_id,"
@@ -1104,12 +1104,12 @@ static void server_create(struct req *r, struct resp *w)
 		    " access_ipv6, description, flavor_name, flavor_ephemeral_gb, flavor_swap_mb,"
 		    " flavor_extra_specs, reservation_id, launch_index) VALUES ($1, $2, $3, $4,"
 		    " $5, $6, $7::int, $8::int, $9::int, 'BUILD', 'building', 'scheduling', 0,"
-		    " $10, $11, $12, $13, true, $14::jsonb, $15, $16, $17, $18, $19::int,"
-		    " $20::int, $21::jsonb, $22, $23::int)",
+		    " $10, $11, $12, $13, $24::boolean, $14::jsonb, $15, $16, $17, $18,"
+		    " $19::int, $20::int, $21::jsonb, $22, $23::int)",
 		    id, name, r->ctx->auth.project_id, r->ctx->auth.user_id, fl.id, iid, vcpus, ram,
 		    disk, az, c.key_name, public_key, user_data, c.metadata_text, c.ip4, c.ip6,
 		    c.description, fl.name, fl.ephemeral_gb, fl.swap_mb, fl.extra_specs, resv,
-		    (snprintf(idx, sizeof(idx), "%ld", i), idx));
+		    (snprintf(idx, sizeof(idx), "%ld", i), idx), c.config_drive ? "true" : "false");
 		free(name);
 		for (size_t t = 0; rows == 1 && t < c.tags.n; t++)
 			if (DBX(r->ctx->db, err, sizeof err,
@@ -1126,6 +1126,14 @@ static void server_create(struct req *r, struct resp *w)
 		    server_ports_create(r, w, id, az, json_object_get(c.server, "networks"),
 		                        c.security_groups) < 0)
 			goto out;
+		/* without a port the agent gives it a config drive anyway: say so */
+		if (rows == 1 && !c.config_drive &&
+		    DBX(r->ctx->db, err, sizeof err,
+		        "UPDATE instances SET config_drive = true WHERE id = $1 AND NOT EXISTS"
+		        " (SELECT 1 FROM net_ports p WHERE p.device_id = $1 AND" SERVER_NIC_SQL(
+		            "p") ")",
+		        id) < 0)
+			rows = -1;
 		if (rows != 1 ||
 		    server_task_queue(r, id, NULL, TASK_SPAWN, "create",
 		                      "compute__do_build_and_run_instance", err, sizeof(err)) < 0) {

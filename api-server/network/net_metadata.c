@@ -1,9 +1,10 @@
 /* The metadata service behind nubo-net's proxy (docs/netstate.md): a guest's request
  * for http://169.254.169.254/<path> arrives as GET /metadata/<path> with the shared
  * secret, the network id and the guest's source address; the instance is the one
- * whose port on that network holds that fixed IP, so a guest only ever reads its own
- * data. OpenStack (openstack/<version>/meta_data.json, user_data, network_data.json)
- * and the EC2 tree (<version>/meta-data/..., user-data). */
+ * whose port on that network holds that fixed IP and is one of its NICs (SERVER_NIC_SQL:
+ * a port of another project naming the instance in device_id is not), so a guest only
+ * ever reads its own data. OpenStack (openstack/<version>/meta_data.json, user_data,
+ * network_data.json) and the EC2 tree (<version>/meta-data/..., user-data). */
 #include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include "db.h"
 #include "network.h"
 #include "policy.h"
+#include "server_nic.h"
 #include "util.h"
 #include "wire.h"
 #include "xalloc.h"
@@ -45,26 +47,37 @@ static const char inst_sql[] =
     " json_build_object('links', (SELECT json_agg(json_build_object('id', 'tap' ||"
     "   substr(q.id, 1, 11), 'vif_id', q.id, 'type', 'tap', 'mtu', n.mtu,"
     "   'ethernet_mac_address', q.mac) ORDER BY q.created_at, q.id) FROM net_ports q JOIN"
-    "   net_networks n ON n.id = q.network_id WHERE q.device_id = i.id AND"
-    "   q.device_owner LIKE 'compute:%'),"
-    "  'networks', (SELECT json_agg(json_build_object('id', 'network' || x.k, 'type', 'ipv4',"
-    "   'link', 'tap' || substr(x.port_id, 1, 11), 'ip_address', host(x.ip), 'netmask',"
-    "   host(netmask(x.cidr)), 'network_id', x.network_id, 'routes', CASE WHEN x.gw IS NULL"
-    "   THEN '[]'::json ELSE json_build_array(json_build_object('network', '0.0.0.0',"
-    "   'netmask', '0.0.0.0', 'gateway', host(x.gw))) END) ORDER BY x.k) FROM (SELECT"
-    "   row_number() OVER (ORDER BY q.created_at, q.id, qi.ip) - 1 AS k, q.id AS port_id,"
-    "   qi.ip, s.cidr, s.gateway_ip AS gw, q.network_id FROM net_ports q JOIN net_ips qi ON"
-    "   qi.port_id = q.id JOIN net_subnets s ON s.id = qi.subnet_id WHERE q.device_id = i.id"
-    "   AND q.device_owner LIKE 'compute:%') x),"
-    "  'services', (SELECT coalesce(json_agg(DISTINCT jsonb_build_object('type', 'dns',"
-    "   'address', d.v)), '[]') FROM net_ports q JOIN net_ips qi ON qi.port_id = q.id JOIN"
-    "   net_subnets s ON s.id = qi.subnet_id, jsonb_array_elements_text(s.dns) d(v) WHERE"
-    "   q.device_id = i.id AND q.device_owner LIKE 'compute:%'))::text,"
-    " (SELECT string_agg(g.name, E'\\n' ORDER BY g.name) FROM net_secgroups g JOIN"
-    "  net_port_sgs ps ON ps.sg_id = g.id WHERE ps.port_id = p.id)"
-    " FROM net_ports p JOIN net_ips ip ON ip.port_id = p.id JOIN instances i ON"
-    " i.id = p.device_id WHERE p.network_id = $1 AND ip.ip = $2::inet AND"
-    " p.device_owner LIKE 'compute:%' AND NOT i.deleted LIMIT 1";
+    "   net_networks n ON n.id = q.network_id WHERE q.device_id = i.id AND" SERVER_NIC_SQL(
+        "q") "),"
+             "  'networks', (SELECT json_agg(json_build_object('id', 'network' || x.k, 'type', "
+             "'ipv4',"
+             "   'link', 'tap' || substr(x.port_id, 1, 11), 'ip_address', host(x.ip), 'netmask',"
+             "   host(netmask(x.cidr)), 'network_id', x.network_id, 'routes', CASE WHEN x.gw IS "
+             "NULL"
+             "   THEN '[]'::json ELSE json_build_array(json_build_object('network', '0.0.0.0',"
+             "   'netmask', '0.0.0.0', 'gateway', host(x.gw))) END) ORDER BY x.k) FROM (SELECT"
+             "   row_number() OVER (ORDER BY q.created_at, q.id, qi.ip) - 1 AS k, q.id AS port_id,"
+             "   qi.ip, s.cidr, s.gateway_ip AS gw, q.network_id FROM net_ports q JOIN net_ips qi "
+             "ON"
+             "   qi.port_id = q.id JOIN net_subnets s ON s.id = qi.subnet_id WHERE q.device_id = "
+             "i.id"
+             "   AND" SERVER_NIC_SQL(
+                 "q") ") x),"
+                      "  'services', (SELECT coalesce(json_agg(DISTINCT jsonb_build_object('type', "
+                      "'dns',"
+                      "   'address', d.v)), '[]') FROM net_ports q JOIN net_ips qi ON qi.port_id = "
+                      "q.id JOIN"
+                      "   net_subnets s ON s.id = qi.subnet_id, jsonb_array_elements_text(s.dns) "
+                      "d(v) WHERE"
+                      "   q.device_id = i.id AND" SERVER_NIC_SQL(
+                          "q") "))::text,"
+                               " (SELECT string_agg(g.name, E'\\n' ORDER BY g.name) FROM "
+                               "net_secgroups g JOIN"
+                               "  net_port_sgs ps ON ps.sg_id = g.id WHERE ps.port_id = p.id)"
+                               " FROM net_ports p JOIN net_ips ip ON ip.port_id = p.id JOIN "
+                               "instances i ON"
+                               " i.id = p.device_id WHERE p.network_id = $1 AND ip.ip = $2::inet "
+                               "AND" SERVER_NIC_SQL("p") "AND NOT i.deleted LIMIT 1";
 
 /* The caller's instance row (PQclear), or NULL after answering 403/404. */
 static PGresult *md_instance(struct req *r, struct resp *w)
@@ -175,13 +188,22 @@ static void md_user_data(struct req *r, struct resp *w)
 	PQclear(q);
 }
 
-/* The EC2 tree: <version>/meta-data/ and its leaves. */
-static void md_ec2(struct req *r, struct resp *w)
+/* Nova's vendor_data.json: nothing from a vendor, an empty object (as on the config
+ * drive). */
+static void md_vendor_data(struct req *r, struct resp *w)
+{
+	PGresult *q = md_instance(r, w);
+	if (q)
+		resp_json(w, 200, json_object());
+	PQclear(q);
+}
+
+/* One item of the EC2 tree <version>/meta-data/ ("" = its listing). */
+static void md_ec2_leaf(struct req *r, struct resp *w, const char *leaf)
 {
 	PGresult *q = md_instance(r, w);
 	if (!q)
 		return;
-	const char *leaf = r->nparams > 1 ? r->params[1] : "";
 	char *text = NULL;
 	if (!*leaf)
 		text = xstrdup("ami-id\nhostname\ninstance-id\nlocal-hostname\nlocal-ipv4\n"
@@ -213,6 +235,38 @@ static void md_ec2(struct req *r, struct resp *w)
 	PQclear(q);
 }
 
+/* <version>/meta-data/ and <version>/meta-data/<leaf>. */
+static void md_ec2(struct req *r, struct resp *w)
+{
+	md_ec2_leaf(r, w, r->nparams > 1 ? r->params[1] : "");
+}
+
+/* The directories of the tree, as cloud-init walks it: a listing line ending in '/'
+ * is fetched with the slash ("public-keys/" lists "0=<key name>", whose key is
+ * public-keys/0/openssh-key). */
+static void md_ec2_public_keys(struct req *r, struct resp *w)
+{
+	md_ec2_leaf(r, w, "public-keys");
+}
+
+static void md_ec2_key_dir(struct req *r, struct resp *w)
+{
+	PGresult *q = md_instance(r, w);
+	if (q && db_val(q, 0, M_PUBLIC_KEY))
+		md_text(w, "openssh-key");
+	else if (q)
+		resp_error(r, w, 404, "metadata: no key");
+	PQclear(q);
+}
+
+static void md_ec2_placement_dir(struct req *r, struct resp *w)
+{
+	PGresult *q = md_instance(r, w);
+	if (q)
+		md_text(w, "availability-zone");
+	PQclear(q);
+}
+
 static void md_ec2_key(struct req *r, struct resp *w)
 {
 	PGresult *q = md_instance(r, w);
@@ -238,8 +292,13 @@ static const struct httpd_route md_route_list[] = {
     {"GET", "/metadata/openstack/{}/meta_data.json", md_meta_data, POL_PUBLIC, 0},
     {"GET", "/metadata/openstack/{}/network_data.json", md_network_data, POL_PUBLIC, 0},
     {"GET", "/metadata/openstack/{}/user_data", md_user_data, POL_PUBLIC, 0},
+    {"GET", "/metadata/openstack/{}/vendor_data.json", md_vendor_data, POL_PUBLIC, 0},
     {"GET", "/metadata/{}/user-data", md_user_data, POL_PUBLIC, 0},
     {"GET", "/metadata/{}/meta-data", md_ec2, POL_PUBLIC, 0},
+    {"GET", "/metadata/{}/meta-data/", md_ec2, POL_PUBLIC, 0},
+    {"GET", "/metadata/{}/meta-data/public-keys/", md_ec2_public_keys, POL_PUBLIC, 0},
+    {"GET", "/metadata/{}/meta-data/public-keys/0/", md_ec2_key_dir, POL_PUBLIC, 0},
+    {"GET", "/metadata/{}/meta-data/placement/", md_ec2_placement_dir, POL_PUBLIC, 0},
     {"GET", "/metadata/{}/meta-data/{}", md_ec2, POL_PUBLIC, 0},
     {"GET", "/metadata/{}/meta-data/placement/availability-zone", md_ec2_placement, POL_PUBLIC, 0},
     {"GET", "/metadata/{}/meta-data/public-keys/0/openssh-key", md_ec2_key, POL_PUBLIC, 0},

@@ -110,6 +110,39 @@ def world(stack, os_cli, os_run, tmp_path_factory):
                timeout=300)
 
 
+def conf_value(stack, section, key):
+    sec = None
+    for line in stack.conf.read_text().splitlines():
+        line = line.strip()
+        if line.startswith("["):
+            sec = line.strip("[]")
+        elif sec == section and "=" in line and not line.startswith("#"):
+            k, v = line.split("=", 1)
+            if k.strip() == key:
+                return v.strip()
+    return None
+
+
+def listeners(port):
+    """The local addresses that listen on TCP port (ss -ltn)."""
+    out = sh("ss", "-Hltn", "sport = :%d" % port).stdout
+    return sorted({l.split()[3].rsplit(":", 1)[0] for l in out.splitlines() if l.strip()})
+
+
+def test_controller_listens_on_loopback_and_management_only(stack, world):
+    """With hosts, the scheduler's bus and nubo-api listen on loopback and on the
+    controller's management address: not on every address of the box (review s8 L5)."""
+    gw = conf_value(stack, "net", "tunnel_ip")
+    assert gw and gw != "127.0.0.1", gw
+    bus = conf_value(stack, "bus", "scheduler_bind")
+    assert bus.split(",") == ["tcp://127.0.0.1:%s" % bus.rsplit(":", 1)[1],
+                              "tcp://%s:%s" % (gw, bus.rsplit(":", 1)[1])], bus
+    assert conf_value(stack, "api", "listen_address") == "127.0.0.1,%s" % gw
+    api_port = int(conf_value(stack, "api", "port"))
+    for port in (int(bus.rsplit(":", 1)[1]), api_port):
+        assert listeners(port) == sorted(["127.0.0.1", gw]), (port, listeners(port))
+
+
 def test_hosts_register_with_their_zones(os_cli, world):
     hv = hypervisors(os_cli)
     for h in HOSTS:

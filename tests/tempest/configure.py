@@ -47,7 +47,7 @@ FIXED = [
      "no PCI-DSS options (lockout, password expiry/history)"),
     ("identity-feature-enabled", "immutable_user_source", False, "users are writable"),
     ("compute-feature-enabled", "console_output", True, "os-getConsoleOutput"),
-    ("compute-feature-enabled", "config_drive", True, "config drive on every server"),
+    ("compute-feature-enabled", "config_drive", True, "a config drive when asked, as Nova"),
     ("compute-feature-enabled", "enable_instance_password", True,
      "create answers adminPass"),
     ("compute-feature-enabled", "disk_config", False,

@@ -53,9 +53,47 @@ static void meta_data_minimal(void **state)
 
 static void network_data_empty(void **state)
 {
-	char *n = configdrive_network_data();
+	struct configdrive_meta m = {.uuid = ID};
+	char *n = configdrive_network_data(&m);
 	assert_string_equal(n, "{\n  \"links\": [],\n  \"networks\": [],\n  \"services\": []\n}\n");
 	free(n);
+}
+
+/* What cloud-init's ConfigDrive datasource turns into the guest's network settings: a
+ * NIC with an address gets a static network (netmask, default route), one without
+ * only its link; DNS servers once each. */
+static void network_data_nics(void **state)
+{
+	struct msg_nic nics[2] = {
+	    {.port_id = "5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d",
+	     .network_id = "6c1e0a00-1111-4222-8333-444455556666",
+	     .mac = "fa:16:3e:12:34:56",
+	     .tap = "tap5a6b7c8d-9e",
+	     .mtu = 1450,
+	     .ip = "10.0.1.5",
+	     .prefixlen = 24,
+	     .gateway = "10.0.1.1",
+	     .dns = {"10.0.0.53", "9.9.9.9"},
+	     .n_dns = 2},
+	    {.port_id = "6a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d",
+	     .network_id = "7c1e0a00-1111-4222-8333-444455556666",
+	     .mac = "fa:16:3e:12:34:57",
+	     .tap = "tap6a6b7c8d-9e",
+	     .mtu = 1500},
+	};
+	struct configdrive_meta m = {.uuid = ID, .nics = nics, .n_nics = 2};
+	assert_golden_text(configdrive_network_data(&m), "golden/configdrive_network_data.json");
+	/* a second NIC with an address, no gateway, and a DNS server the first has */
+	strcpy(nics[1].ip, "192.168.7.9");
+	nics[1].prefixlen = 28;
+	strcpy(nics[1].dns[0], "9.9.9.9");
+	nics[1].n_dns = 1;
+	char *t = configdrive_network_data(&m);
+	assert_non_null(strstr(t, "\"netmask\": \"255.255.255.240\""));
+	assert_non_null(strstr(t, "\"network1\""));
+	assert_non_null(strstr(t, "\"routes\": []"));
+	assert_null(strstr(strstr(t, "9.9.9.9") + 1, "9.9.9.9"));
+	free(t);
 }
 
 static void hostnames(void **state)
@@ -187,9 +225,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(meta_data_with_key), cmocka_unit_test(meta_data_minimal),
-	    cmocka_unit_test(network_data_empty), cmocka_unit_test(hostnames),
-	    cmocka_unit_test(user_data_decoding), cmocka_unit_test(user_data_bound),
-	    cmocka_unit_test(builds_iso),
+	    cmocka_unit_test(network_data_empty), cmocka_unit_test(network_data_nics),
+	    cmocka_unit_test(hostnames),          cmocka_unit_test(user_data_decoding),
+	    cmocka_unit_test(user_data_bound),    cmocka_unit_test(builds_iso),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -650,6 +650,59 @@ static void per_address_limit(void **state)
 		close(fds[i]);
 }
 
+/* A GET /p to addr:p_port from a fresh socket: the status, or -1 when the connect is
+ * refused (nobody listens on that address). */
+static int get_at(const char *addr, unsigned p_port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)p_port)};
+	inet_pton(AF_INET, addr, &a.sin_addr);
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		close(fd);
+		return -1;
+	}
+	const char req[] = "GET /p HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	assert_int_equal(send(fd, req, strlen(req), MSG_NOSIGNAL), (ssize_t)strlen(req));
+	int closed;
+	char *r = slurp(fd, 3000, &closed);
+	close(fd);
+	int st = status_of(r);
+	free(r);
+	return st;
+}
+
+/* A listen address list (a controller with hosts: loopback and its management
+ * address) serves on each address, on one port, and on no other address; a bad list
+ * is refused before anything listens. */
+static void listen_addresses(void **state)
+{
+	struct httpd_config c = cfg;
+	c.listen_address = "127.0.0.2, 127.0.0.3";
+	c.header_timeout = 0;
+	int err = 0;
+	struct httpd *two = httpd_start(&c, &err);
+	assert_non_null(two);
+	unsigned p2 = httpd_port(two);
+	assert_int_equal(get_at("127.0.0.2", p2), 409);
+	assert_int_equal(get_at("127.0.0.3", p2), 409);
+	assert_int_equal(get_at("127.0.0.4", p2), -1);
+	httpd_stop(two);
+	const char *bad[] = {"127.0.0.2,",
+	                     ",127.0.0.2",
+	                     "127.0.0.2,,127.0.0.3",
+	                     "127.0.0",
+	                     "127.0.0.2,127.0.0.2",
+	                     "127.0.0.2,127.0.0.3,127.0.0.4,127.0.0.5,127.0.0.6",
+	                     "localhost"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		c.listen_address = bad[i];
+		err = 0;
+		assert_null(httpd_start(&c, &err));
+		assert_int_equal(err, -EINVAL);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -665,6 +718,7 @@ int main(void)
 	    cmocka_unit_test(ambiguous_framing),
 	    cmocka_unit_test(slow_headers),
 	    cmocka_unit_test(empty_header_value), /* Swift: "X-Object-Meta-K: " */
+	    cmocka_unit_test(listen_addresses),
 	    /* last: the server may still count its connections from 127.0.0.1 when
 	     * it ends, and refuse the next test's (seen in CI: an empty answer) */
 	    cmocka_unit_test(per_address_limit),

@@ -158,7 +158,41 @@ static void roundtrip_spawn_nics_and_net_sync(void **state)
 	assert_int_equal(out.u.task.p.spawn.n_nics, 1);
 	assert_string_equal(out.u.task.p.spawn.nics[0].tap, "tapbbbbbbbb-bb");
 	assert_int_equal(out.u.task.p.spawn.nics[0].mtu, 1450);
+	assert_string_equal(out.u.task.p.spawn.nics[0].ip, "");
 	msg_release(&out);
+	/* with its address (the config drive's network_data.json) */
+	strcpy(p->nics[0].ip, "10.0.1.5");
+	p->nics[0].prefixlen = 24;
+	strcpy(p->nics[0].gateway, "10.0.1.1");
+	strcpy(p->nics[0].dns[0], "10.0.0.53");
+	p->nics[0].n_dns = 1;
+	roundtrip(&m, &out);
+	assert_string_equal(out.u.task.p.spawn.nics[0].ip, "10.0.1.5");
+	assert_int_equal(out.u.task.p.spawn.nics[0].prefixlen, 24);
+	assert_string_equal(out.u.task.p.spawn.nics[0].gateway, "10.0.1.1");
+	assert_int_equal(out.u.task.p.spawn.nics[0].n_dns, 1);
+	assert_string_equal(out.u.task.p.spawn.nics[0].dns[0], "10.0.0.53");
+	msg_release(&out);
+	/* an address that is not one, a prefix out of range, a gateway without an
+	 * address: not encoded */
+	strcpy(p->nics[0].dns[0], "10.0.0.353");
+	assert_null(msg_encode(&m));
+	strcpy(p->nics[0].dns[0], "10.0.0.53");
+	p->nics[0].prefixlen = 33;
+	assert_null(msg_encode(&m));
+	p->nics[0].prefixlen = 24;
+	strcpy(p->nics[0].ip, "");
+	assert_null(msg_encode(&m));
+	strcpy(p->nics[0].ip, "10.0.1.5");
+	/* nor decodes: a peer's NIC with an address that is not one */
+	char *text = msg_encode(&m), err[256];
+	assert_non_null(text);
+	char *at = strstr(text, "\"10.0.1.5\"");
+	assert_non_null(at);
+	memcpy(at, "\"10.0;1.5\"", 10);
+	assert_true(msg_decode(text, strlen(text), &out, err, sizeof(err)) < 0);
+	msg_release(&out);
+	free(text);
 	/* a NIC with a bad MTU does not encode */
 	p->nics[0].mtu = 10;
 	assert_null(msg_encode(&m));

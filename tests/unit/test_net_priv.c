@@ -2,7 +2,8 @@
  * file, one request a block), and what the helper refuses before running anything:
  * names of other prefixes or beyond IFNAMSIZ, namespaces that are not Nubo's,
  * out-of-range numbers, dnsmasq configurations with options or paths nubo-net never
- * writes. NUBO_UPDATE_GOLDEN=1 rewrites the golden file. */
+ * writes, nft scripts that reach beyond Nubo's own tables. NUBO_UPDATE_GOLDEN=1 rewrites the golden
+ * file. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <errno.h>
@@ -215,6 +216,84 @@ static void dnsmasq_conf(void **state)
 	}
 }
 
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	char *buf = calloc(1, 1 << 20);
+	size_t n = fread(buf, 1, (1 << 20) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* The helper applies an nft script the worker wrote: every ruleset the generator
+ * writes passes, and anything that reaches beyond Nubo's own tables is refused. */
+static void nft_ruleset(void **state)
+{
+	char err[256];
+	const char *golden[] = {"golden/net_host.nft", "golden/net_host_empty.nft",
+	                        "golden/net_router.nft"};
+	for (size_t i = 0; i < sizeof(golden) / sizeof(golden[0]); i++) {
+		char *text = slurp(golden[i]);
+		err[0] = '\0';
+		if (net_priv_nft_ok(&ctx, text, err, sizeof(err)) != 0)
+			fail_msg("%s refused: %s", golden[i], err);
+		free(text);
+	}
+	const char *ok[] = {
+	    "",
+	    "# only a comment\n",
+	    "table ip nb_nat {\n}; delete table ip nb_nat\n",
+	    "table inet nb_sg { chain c { iifname \"tap1\" drop; } }",
+	    "delete table bridge nb_as",
+	};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		err[0] = '\0';
+		if (net_priv_nft_ok(&ctx, ok[i], err, sizeof(err)) != 0)
+			fail_msg("refused %s: %s", ok[i], err);
+	}
+	const char *bad[] = {
+	    "flush ruleset\n",
+	    "include \"/etc/shadow\"\n",
+	    "table ip nb_nat {\ninclude \"/etc/shadow\"\n}\n",
+	    "table ip nb_nat { chain c { include \"/root/x\" } }\n",
+	    "define x = 1\ntable ip nb_nat {\n}\n",
+	    "table ip nb_nat { chain c { ip saddr $x drop } }\n",
+	    "delete table ip filter\n",
+	    "delete table inet nbx\n",  /* the prefix, then '_' */
+	    "delete table inet nb_\n",  /* a name after it */
+	    "delete table inet nb_A\n", /* lower case only */
+	    "table netdev nb_x {\n}\n", /* a family nubo-net never writes */
+	    "table ip filter {\n}\n",
+	    "table ip nb_nat {\n}\nflush table ip filter\n",
+	    "table ip nb_nat {\n}\nadd rule ip filter input drop\n",
+	    "table ip nb_nat {\n}\nlist ruleset\n",
+	    "table ip nb_nat {\n} delete table ip filter\n",
+	    "table ip nb_nat {\n}; flush ruleset\n",
+	    "table ip nb_nat { }\n}\nflush ruleset\n{\n",                      /* unbalanced */
+	    "table ip nb_nat {\nchain c {\n",                                  /* never closed */
+	    "table ip nb_nat { chain c { iifname \"tap1 } }\nflush ruleset\n", /* string */
+	    "table ip \"nb_nat\" {\n}\n",
+	    "table ip nb_nat { chain c { ruleset } }\n",
+	    "table ip nb_nat { table ip filter { } }\n",
+	    "table ip nb_nat { chain c { iifname \"\x1b[2J\" drop } }\n",
+	    "table ip nb_nat { chain c { drop } }\n\xc3\xa9\n",
+	    "table ip nb_nat\x01 {\n}\n",
+	    "table ip nb_nat {\n}\n/etc/x\n",
+	    "table ip nb_nat {{{{{{{{{ }}}}}}}}}\n",
+	    "table ip nb_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa "
+	    "{\n}\n",
+	    "delete delete delete table ip nb_nat\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		if (net_priv_nft_ok(&ctx, bad[i], err, sizeof(err)) != -EPERM)
+			fail_msg("accepted: %s", bad[i]);
+		assert_true(err[0] != '\0');
+	}
+}
+
 /* The CI race: the compute agent's helper opens (so creates) a VM's tap and QEMU
  * holds it; nubo-net, which read the kernel a moment before, then adds the same tap
  * and `ip tuntap add` fails with TUNSETIFF EBUSY. The add must adopt the held tap
@@ -275,6 +354,7 @@ int main(void)
 	    cmocka_unit_test(golden_argv),
 	    cmocka_unit_test(refuses),
 	    cmocka_unit_test(dnsmasq_conf),
+	    cmocka_unit_test(nft_ruleset),
 	    cmocka_unit_test(tap_add_adopts_held_tap),
 	    cmocka_unit_test(tap_adoptable_only_when_busy),
 	};

@@ -95,6 +95,20 @@ static void values(void **state)
 	conf_free(c);
 }
 
+/* A controller with hosts binds its bus on loopback and on its management address. */
+static void bind_list(void **state)
+{
+	struct settings s;
+	char err[256] = "";
+	struct conf *c =
+	    conf_parse("[bus]\nscheduler_bind = tcp://127.0.0.1:5570,tcp://10.253.0.1:5570\n", err,
+	               sizeof(err));
+	assert_non_null(c);
+	assert_int_equal(settings_load(c, &s, err, sizeof(err)), 0);
+	assert_string_equal(s.scheduler_bind, "tcp://127.0.0.1:5570,tcp://10.253.0.1:5570");
+	conf_free(c);
+}
+
 static void refused(void **state)
 {
 	static const struct {
@@ -114,7 +128,16 @@ static void refused(void **state)
 	     "scheduler.disk_allocation_ratio: value is not a number (0..1000)"},
 	    {"[database]\nconninfo =\n", "database.conninfo: value must not be empty"},
 	    {"[bus]\nscheduler_bind = 127.0.0.1:5570\n",
-	     "bus.scheduler_bind: value must be a tcp://, ipc:// or inproc:// endpoint"},
+	     "bus.scheduler_bind: value must be tcp://, ipc:// or inproc:// endpoints, "
+	     "comma-separated"},
+	    {"[bus]\nscheduler_bind = tcp://127.0.0.1:5570,10.253.0.1:5570\n",
+	     "bus.scheduler_bind: value must be tcp://, ipc:// or inproc:// endpoints, "
+	     "comma-separated"},
+	    {"[bus]\nscheduler_bind = tcp://127.0.0.1:5570,\n",
+	     "bus.scheduler_bind: value must be tcp://, ipc:// or inproc:// endpoints, "
+	     "comma-separated"},
+	    {"[bus]\nscheduler_bind = tcp://a:1,tcp://b:1,tcp://c:1,tcp://d:1,tcp://e:1\n",
+	     "bus.scheduler_bind: value must be at most 4 endpoints, comma-separated"},
 	    {"[bus]\nwake_bind = tcp://\n",
 	     "bus.wake_bind: value must be a tcp://, ipc:// or inproc:// endpoint"},
 	    {"[api]\ninternal_url = ftp://x\n",
@@ -133,9 +156,8 @@ static void refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(defaults),
-	    cmocka_unit_test(wake_bind_is_local),
-	    cmocka_unit_test(values),
+	    cmocka_unit_test(defaults), cmocka_unit_test(wake_bind_is_local),
+	    cmocka_unit_test(values),   cmocka_unit_test(bind_list),
 	    cmocka_unit_test(refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
