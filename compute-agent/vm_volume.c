@@ -20,6 +20,7 @@
 
 #define CMD_TIMEOUT_MS 5000
 #define UNPLUG_TIMEOUT_MS 60000 /* a TCG guest takes its time to let a disk go */
+#define NODE_DEL_TIMEOUT_MS 5000
 
 static long long now_us(void)
 {
@@ -126,17 +127,40 @@ static void qmp_try(struct qmp *q, const char *cmd, json_t *args)
 	json_decref(args);
 }
 
+/* blockdev-del of node, waiting while QEMU still holds it: a device that just left the
+ * QOM tree lets its drive go when its last reference does (a guest's SCSI request in
+ * flight), a moment later. 0 when the node is gone or never was, else < 0 with err. */
+static int node_del(struct qmp *q, const char *node, char *err, size_t errlen)
+{
+	long long deadline = now_us() + NODE_DEL_TIMEOUT_MS * 1000LL;
+	for (;;) {
+		json_t *args = json_pack("{s:s}", "node-name", node);
+		int rc = qmp_exec(q, "blockdev-del", args, NULL, CMD_TIMEOUT_MS, err, errlen);
+		json_decref(args);
+		if (rc == 0 || (rc == -EIO && strstr(err, "find node")))
+			return 0;
+		if (rc != -EIO || now_us() > deadline)
+			return rc;
+		usleep(50000);
+	}
+}
+
 /* Removes the volume's block nodes, throttle group and descriptor set from QEMU, those
  * that are there: after its device left, or what a failed or interrupted attach left
- * behind (a repeated attach would otherwise find its node names taken). */
-static void nodes_remove(struct qmp *q, const struct vm_volume_ids *ids)
+ * behind (a repeated attach would otherwise find its node names taken). 0, or < 0 with
+ * err when a node stays (QEMU keeps the volume's file open). */
+static int nodes_remove(struct qmp *q, const struct vm_volume_ids *ids, char *err, size_t errlen)
 {
-	qmp_try(q, "blockdev-del", json_pack("{s:s}", "node-name", ids->throttle));
-	qmp_try(q, "blockdev-del", json_pack("{s:s}", "node-name", ids->node));
+	int rc = node_del(q, ids->throttle, err, errlen);
+	if (rc == 0)
+		rc = node_del(q, ids->node, err, errlen);
+	if (rc < 0)
+		return rc;
 	qmp_try(q, "object-del", json_pack("{s:s}", "id", ids->group));
 	int set = fdset_of(q, ids->node);
 	if (set >= 0)
 		qmp_try(q, "remove-fd", json_pack("{s:i}", "fdset-id", set));
+	return 0;
 }
 
 /* The volume's nodes in QEMU: the qcow2 node on the descriptor set path, and with
@@ -189,7 +213,8 @@ static int attach(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task
 		rc = rc > 0 ? 0 : rc; /* attached by an earlier run of this task */
 		goto out;
 	}
-	nodes_remove(q, &ids); /* what an interrupted run may have left */
+	if ((rc = nodes_remove(q, &ids, err, errlen)) < 0) /* an interrupted run's */
+		goto out;
 	fd = open(file, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
@@ -218,8 +243,10 @@ static int attach(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task
 		rc = qmp_exec(q, "device_add", args, NULL, CMD_TIMEOUT_MS, err, errlen);
 		json_decref(args);
 	}
-	if (rc < 0)
-		nodes_remove(q, &ids);
+	if (rc < 0) {
+		char why[256];
+		nodes_remove(q, &ids, why, sizeof(why));
+	}
 out:
 	json_decref(ret);
 	if (fd >= 0)
@@ -266,7 +293,7 @@ static int detach(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task
 		}
 	}
 	if (rc == 0) /* absent already (an earlier run got this far): fine */
-		nodes_remove(q, &ids);
+		rc = nodes_remove(q, &ids, err, errlen);
 	qmp_close(q);
 	return rc;
 }
