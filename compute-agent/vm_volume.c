@@ -141,7 +141,7 @@ static int node_del(struct qmp *q, const char *node, char *err, size_t errlen)
 			return 0;
 		if (rc != -EIO || now_us() > deadline)
 			return rc;
-		usleep(50000);
+		usleep(10000);
 	}
 }
 

@@ -193,3 +193,22 @@ def test_limited_disks_are_slower_by_the_limit(stack, os_cli, os_run, qos_types,
             wait_volume(stack, v["id"], "available", timeout=120)
             os_run("volume", "delete", v["id"], check=False)
             wait_gone(stack, "volume", v["id"])
+
+
+def test_boot_volume_takes_its_type_limits(stack, os_cli, os_run, qos_types):
+    """A server booted from a volume: its root disk is the volume, throttled by the
+    volume type's QoS (Nova applies a flavor's quota:disk_* to local disks only)."""
+    vol = os_cli("volume", "create", "--image", "nubo-tiny", "--size", "1", "--type",
+                 qos_types["type"]["id"], "e2e-qos-boot")
+    wait_volume(stack, vol["id"], "available", timeout=180)
+    s = os_cli("server", "create", "--flavor", "m1.tiny", "--volume", vol["id"], "--wait",
+               "e2e-qos-boot", timeout=900)
+    try:
+        assert s["status"] == "ACTIVE", s
+        limits = throttle_limits(stack, s["id"], "disk0-throttle", "disk0-tg")
+        assert limits["bps-total"] == LIMIT, limits
+    finally:
+        os_run("server", "delete", "--wait", s["id"], check=False, timeout=300)
+        wait_volume(stack, vol["id"], "available", timeout=120)
+        os_run("volume", "delete", vol["id"], check=False)
+        wait_gone(stack, "volume", vol["id"])
