@@ -213,7 +213,9 @@ static int attach(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task
 		rc = rc > 0 ? 0 : rc; /* attached by an earlier run of this task */
 		goto out;
 	}
-	if ((rc = nodes_remove(q, &ids, err, errlen)) < 0) /* an interrupted run's */
+	/* an interrupted run's leftovers (its descriptor set came first): one query on the
+	 * common path, the removals only when there is something to remove */
+	if (fdset_of(q, ids.node) >= 0 && (rc = nodes_remove(q, &ids, err, errlen)) < 0)
 		goto out;
 	fd = open(file, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 	struct stat st;
