@@ -25,6 +25,7 @@ enum field_type {
 	F_RESOURCES, /* struct msg_resource array with its count at off2, max entries */
 	F_VARIANT,   /* a nested object whose field table select() picks */
 	F_NICS,      /* struct msg_nic array with its count at off2, max entries */
+	F_QOS,       /* struct disk_qos: {Cinder's key: integer}, checked as QEMU does */
 };
 
 struct field;
@@ -71,6 +72,7 @@ static const struct field spawn_fields[] = {
     {"boot_volume_id", F_UUID, U(task, p.spawn.boot_volume_id), 0, 0, 0, NULL},
     {"boot_volume_host", F_WORD, U(task, p.spawn.boot_volume_host),
      FIXED(task, p.spawn.boot_volume_host), 0, 0, NULL},
+    {"disk_qos", F_QOS, U(task, p.spawn.disk_qos), 0, 0, 0, NULL},
 };
 
 static const struct field net_sync_fields[] = {
@@ -158,6 +160,7 @@ static const struct field attach_fields[] = {
     {"instance_id", F_UUID, U(task, p.attach.instance_id), 0, 1, 0, NULL},
     {"storage_host", F_WORD, U(task, p.attach.storage_host), FIXED(task, p.attach.storage_host), 1,
      0, NULL},
+    {"qos", F_QOS, U(task, p.attach.qos), 0, 0, 0, NULL},
 };
 static const struct field_table attach_payload = TABLE(attach_fields);
 static const struct field backup_fields[] = {
@@ -547,6 +550,23 @@ static json_t *encode_nics(const struct field *f, const struct msg *m)
 	return v;
 }
 
+/* The JSON object of the limits q sets (owned), NULL when it sets none; *bad when q
+ * breaks QEMU's rules. */
+static json_t *encode_qos(const struct disk_qos *q, int *bad)
+{
+	char why[256];
+	*bad = disk_qos_check(q, DISK_QOS_CINDER, why, sizeof(why)) < 0;
+	if (*bad || !disk_qos_any(q))
+		return NULL;
+	json_t *v = json_object();
+	for (int l = 0; l < DISK_QOS_COUNT; l++)
+		if (q->v[l])
+			json_object_set_new(v,
+			                    disk_qos_key(DISK_QOS_CINDER, (enum disk_qos_limit)l),
+			                    json_integer((json_int_t)q->v[l]));
+	return v;
+}
+
 /* The JSON object of the fields of t in m (owned), or NULL when one breaks its bound. */
 static json_t *encode_table(const struct field_table *t, const struct msg *m)
 {
@@ -616,6 +636,13 @@ static json_t *encode_table(const struct field_table *t, const struct msg *m)
 			if (!(v = encode_nics(f, m)))
 				goto fail;
 			break;
+		case F_QOS: {
+			int bad;
+			v = encode_qos((const struct disk_qos *)base, &bad);
+			if (bad)
+				goto fail;
+			break;
+		}
 		case F_VARIANT: {
 			const struct field_table *sub = f->select(m);
 			if (!sub)
@@ -742,6 +769,26 @@ static int decode_nics(const struct field *f, json_t *v, struct msg *out)
 	return 0;
 }
 
+/* {Cinder's key: integer} into q: keys that are not limits are ignored (a newer peer's),
+ * values must be integers in range and the whole must pass QEMU's rules. */
+static int decode_qos(json_t *v, struct disk_qos *q)
+{
+	char why[256];
+	if (!json_is_object(v))
+		return -EINVAL;
+	for (int l = 0; l < DISK_QOS_COUNT; l++) {
+		json_t *x =
+		    json_object_get(v, disk_qos_key(DISK_QOS_CINDER, (enum disk_qos_limit)l));
+		if (!x)
+			continue;
+		if (!json_is_integer(x) || json_integer_value(x) < 0 ||
+		    json_integer_value(x) > DISK_QOS_VALUE_MAX)
+			return -EINVAL;
+		q->v[l] = (int64_t)json_integer_value(x);
+	}
+	return disk_qos_check(q, DISK_QOS_CINDER, why, sizeof(why));
+}
+
 static int decode_field(const struct field *f, json_t *v, struct msg *out, char *err, size_t errlen)
 {
 	char *base = (char *)out + f->off;
@@ -799,6 +846,10 @@ static int decode_field(const struct field *f, json_t *v, struct msg *out, char 
 		return 0;
 	case F_NICS:
 		if (decode_nics(f, v, out) < 0)
+			goto bad;
+		return 0;
+	case F_QOS:
+		if (decode_qos(v, (struct disk_qos *)base) < 0)
 			goto bad;
 		return 0;
 	case F_VARIANT: {

@@ -15,6 +15,7 @@
 #define NUBO_MSG_H
 #include <stddef.h>
 
+#include "disk_qos.h"
 #include "util.h"
 
 #define MSG_VERSION 2              /* 2: generic tasks, agent kinds, ack */
@@ -171,6 +172,10 @@ struct msg_spawn {
 	 * boot_volume_host (same machine), and image_* are empty; "" = boot from image */
 	char boot_volume_id[UUID_STR_LEN];
 	char boot_volume_host[MSG_HOST_MAX];
+	/* the root disk's I/O limits (wire "disk_qos": {Cinder's key: integer}, absent =
+	 * none): the flavor's quota:disk_* extra specs for a disk of the instance's own,
+	 * the boot volume type's front-end QoS specs for a volume */
+	struct disk_qos disk_qos;
 };
 
 /* Volume and snapshot states as storage agents report them. */
@@ -211,6 +216,9 @@ struct msg_vol_create {
 struct msg_attach {
 	char instance_id[UUID_STR_LEN];
 	char storage_host[MSG_HOST_MAX];
+	/* attach: the volume's I/O limits, its type's front-end QoS specs (wire "qos",
+	 * as spawn's "disk_qos") */
+	struct disk_qos qos;
 };
 
 /* Payload of a volume extend. */

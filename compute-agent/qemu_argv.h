@@ -5,6 +5,8 @@
 #define NUBO_QEMU_ARGV_H
 #include <stddef.h>
 
+#include "disk_qos.h"
+
 #define QEMU_NICS_MAX 8
 #define QEMU_MAC_LEN 18 /* "52:54:00:xx:xx:xx" + NUL */
 
@@ -36,12 +38,16 @@ struct qemu_def {
 	int n_nics;
 	const char *user_mac; /* MAC of the user-mode NIC (used when n_nics == 0) */
 	int incoming;         /* 1: start with -incoming defer (restore of saved state) */
+	/* the boot disk's I/O limits (NULL or none set: not throttled): a throttle-group
+	 * object "disk0-tg" and a throttle filter node "disk0-throttle" above the qcow2
+	 * node, which the device then uses */
+	const struct disk_qos *disk_qos;
 };
 
 /* Builds the argv (NULL-terminated; owned, release with qemu_argv_free). Returns NULL
  * when d is incomplete or out of range (a descriptor < 3 or used twice, vcpus/ram_mb
  * out of range, a disk serial that is not a UUID, unknown accel or base format, malformed MAC, more
- * than QEMU_NICS_MAX NICs). */
+ * than QEMU_NICS_MAX NICs, disk limits QEMU would refuse). */
 char **qemu_argv_new(const struct qemu_def *d);
 void qemu_argv_free(char **argv);
 /* The -cpu model instances get under accel ("kvm": host, "tcg": max), or NULL for

@@ -334,8 +334,10 @@ static int qemu_launch(const struct vm_ctx *ctx, struct vm *vm, const struct msg
 	char disk[4096], pidtext[32], state[MSG_STATE_MAX];
 	char *base = NULL;
 	struct image_info info = {0};
-	struct vm_priv_start req = {
-	    .vcpus = spec->p.spawn.vcpus, .ram_mb = spec->p.spawn.ram_mb, .incoming = incoming};
+	struct vm_priv_start req = {.vcpus = spec->p.spawn.vcpus,
+	                            .ram_mb = spec->p.spawn.ram_mb,
+	                            .incoming = incoming,
+	                            .disk_qos = spec->p.spawn.disk_qos};
 	int rc = 0;
 	pid_t pid = 0;
 	int64_t t0 = time_mono_ms();

@@ -69,6 +69,11 @@ static int start_check(const struct priv_helper *h, const void *req, char *err, 
 		snprintf(err, errlen, "vcpus, ram or incoming out of range");
 		return -EINVAL;
 	}
+	char why[256];
+	if (disk_qos_check(&s->disk_qos, DISK_QOS_CINDER, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "disk limits: %s", why);
+		return -EINVAL;
+	}
 	return vm_nics_check(&s->nics, err, errlen);
 }
 
@@ -334,6 +339,7 @@ static int start_run(struct priv_helper *h, const void *req, struct priv_reply *
 	    .fd_console = child[F_CONSOLE],
 	    .fd_qmp = child[F_QMP],
 	    .incoming = s->incoming,
+	    .disk_qos = &s->disk_qos,
 	    .nics = qnics,
 	    .n_nics = n_nicfd,
 	};

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "disk_qos.h"
 #include "priv.h"
 #include "util.h"
 #include "vm_nics.h"
@@ -36,6 +37,7 @@ struct vm_priv_start {
 	int32_t vcpus, ram_mb;
 	int32_t incoming;         /* 1: wait for saved state (-incoming defer) */
 	struct vm_priv_nics nics; /* tenant NICs (taps); none = a user-mode NIC */
+	struct disk_qos disk_qos; /* the root disk's I/O limits; all 0 = none */
 };
 
 struct vm_priv_signal {

@@ -24,6 +24,7 @@
 #define CMD_TIMEOUT_MS 5000
 #define UNPLUG_TIMEOUT_MS 60000 /* a TCG guest takes its time to let a disk go */
 #define SNAP_RESIZE_TIMEOUT_MS 60000
+#define NODE_DEL_TIMEOUT_MS 5000
 
 static long long now_us(void)
 {
@@ -32,7 +33,7 @@ static long long now_us(void)
 	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-void vm_volume_names(const char *volume_id, char node[32], char dev[32])
+void vm_volume_names(const char *volume_id, struct vm_volume_ids *ids)
 {
 	char hex[31];
 	size_t n = 0;
@@ -40,8 +41,10 @@ void vm_volume_names(const char *volume_id, char node[32], char dev[32])
 		if (*p != '-')
 			hex[n++] = *p;
 	hex[n] = 0;
-	snprintf(node, 32, "v%s", hex);
-	snprintf(dev, 32, "d%s", hex);
+	snprintf(ids->node, sizeof(ids->node), "v%s", hex);
+	snprintf(ids->dev, sizeof(ids->dev), "d%s", hex);
+	snprintf(ids->throttle, sizeof(ids->throttle), "t%s", hex);
+	snprintf(ids->group, sizeof(ids->group), "g%s", hex);
 }
 
 const char *vm_volume_pool_dir(const struct conf *c)
@@ -119,15 +122,88 @@ static int fdset_of(struct qmp *q, const char *node)
 	return id;
 }
 
+/* One QMP command whose failure is not the caller's concern (removing what may be
+ * absent). */
+static void qmp_try(struct qmp *q, const char *cmd, json_t *args)
+{
+	char why[256];
+	qmp_exec(q, cmd, args, NULL, CMD_TIMEOUT_MS, why, sizeof(why));
+	json_decref(args);
+}
+
+/* blockdev-del of node, waiting while QEMU still holds it: a device that just left the
+ * QOM tree lets its drive go when its last reference does (a guest's SCSI request in
+ * flight), a moment later. 0 when the node is gone or never was, else < 0 with err. */
+static int node_del(struct qmp *q, const char *node, char *err, size_t errlen)
+{
+	long long deadline = now_us() + NODE_DEL_TIMEOUT_MS * 1000LL;
+	for (;;) {
+		json_t *args = json_pack("{s:s}", "node-name", node);
+		int rc = qmp_exec(q, "blockdev-del", args, NULL, CMD_TIMEOUT_MS, err, errlen);
+		json_decref(args);
+		if (rc == 0 || (rc == -EIO && strstr(err, "find node")))
+			return 0;
+		if (rc != -EIO || now_us() > deadline)
+			return rc;
+		usleep(10000);
+	}
+}
+
+/* Removes the volume's block nodes, throttle group and descriptor set from QEMU, those
+ * that are there: after its device left, or what a failed or interrupted attach left
+ * behind (a repeated attach would otherwise find its node names taken). 0, or < 0 with
+ * err when a node stays (QEMU keeps the volume's file open). */
+static int nodes_remove(struct qmp *q, const struct vm_volume_ids *ids, char *err, size_t errlen)
+{
+	int rc = node_del(q, ids->throttle, err, errlen);
+	if (rc == 0)
+		rc = node_del(q, ids->node, err, errlen);
+	if (rc < 0)
+		return rc;
+	qmp_try(q, "object-del", json_pack("{s:s}", "id", ids->group));
+	int set = fdset_of(q, ids->node);
+	if (set >= 0)
+		qmp_try(q, "remove-fd", json_pack("{s:i}", "fdset-id", set));
+	return 0;
+}
+
+/* The volume's nodes in QEMU: the qcow2 node on the descriptor set path, and with
+ * limits a throttle-group and a throttle node above it. Writes the node the device
+ * is to use into drive. 0 or < 0 with err. */
+static int nodes_add(struct qmp *q, const struct vm_volume_ids *ids, const char *fdpath,
+                     const struct disk_qos *qos, const char **drive, char *err, size_t errlen)
+{
+	json_t *args = json_pack("{s:s,s:s,s:{s:s,s:s}}", "driver", "qcow2", "node-name", ids->node,
+	                         "file", "driver", "file", "filename", fdpath);
+	int rc = qmp_exec(q, "blockdev-add", args, NULL, CMD_TIMEOUT_MS, err, errlen);
+	json_decref(args);
+	*drive = ids->node;
+	if (rc < 0 || !disk_qos_any(qos))
+		return rc;
+	args = json_pack("{s:s,s:s,s:o}", "qom-type", "throttle-group", "id", ids->group, "limits",
+	                 disk_qos_qemu_limits(qos));
+	rc = qmp_exec(q, "object-add", args, NULL, CMD_TIMEOUT_MS, err, errlen);
+	json_decref(args);
+	if (rc < 0)
+		return rc;
+	args = json_pack("{s:s,s:s,s:s,s:s}", "driver", "throttle", "node-name", ids->throttle,
+	                 "throttle-group", ids->group, "file", ids->node);
+	rc = qmp_exec(q, "blockdev-add", args, NULL, CMD_TIMEOUT_MS, err, errlen);
+	json_decref(args);
+	*drive = ids->throttle;
+	return rc;
+}
+
 static int attach(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t, char *err,
                   size_t errlen)
 {
-	char node[32], dev[32], qpath[4096];
+	char qpath[4096];
+	struct vm_volume_ids ids;
 	char *file = NULL;
 	struct qmp *q = NULL;
 	json_t *args = NULL, *ret = NULL;
 	int fd = -1, rc;
-	vm_volume_names(t->resource_id, node, dev);
+	vm_volume_names(t->resource_id, &ids);
 	if (!(file = volume_file(ctx, t, err, errlen))) {
 		rc = -EXDEV;
 		goto out;
@@ -137,10 +213,14 @@ static int attach(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task
 		rc = -ECONNREFUSED;
 		goto out;
 	}
-	if ((rc = device_present(q, dev, err, errlen)) != 0) {
+	if ((rc = device_present(q, ids.dev, err, errlen)) != 0) {
 		rc = rc > 0 ? 0 : rc; /* attached by an earlier run of this task */
 		goto out;
 	}
+	/* an interrupted run's leftovers (its descriptor set came first): one query on the
+	 * common path, the removals only when there is something to remove */
+	if (fdset_of(q, ids.node) >= 0 && (rc = nodes_remove(q, &ids, err, errlen)) < 0)
+		goto out;
 	fd = open(file, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
@@ -150,38 +230,28 @@ static int attach(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task
 		goto out;
 	}
 	/* a set of QEMU's choosing, marked with the node name so detach finds it */
-	args = json_pack("{s:s}", "opaque", node);
+	args = json_pack("{s:s}", "opaque", ids.node);
 	rc = qmp_exec_fd(q, "add-fd", args, fd, &ret, CMD_TIMEOUT_MS, err, errlen);
 	json_decref(args);
 	if (rc < 0)
 		goto out;
-	int set = (int)json_integer_value(json_object_get(ret, "fdset-id"));
 	char fdpath[32];
-	snprintf(fdpath, sizeof(fdpath), "/dev/fdset/%d", set);
-	args = json_pack("{s:s,s:s,s:{s:s,s:s}}", "driver", "qcow2", "node-name", node, "file",
-	                 "driver", "file", "filename", fdpath);
-	rc = qmp_exec(q, "blockdev-add", args, NULL, CMD_TIMEOUT_MS, err, errlen);
-	json_decref(args);
+	const char *drive;
+	snprintf(fdpath, sizeof(fdpath), "/dev/fdset/%d",
+	         (int)json_integer_value(json_object_get(ret, "fdset-id")));
+	rc = nodes_add(q, &ids, fdpath, &t->p.attach.qos, &drive, err, errlen);
 	if (rc == 0) {
 		/* a scsi-hd on the instance's virtio-scsi controller (qemu_argv.c): its
 		 * unplug is immediate, where a virtio-blk PCI device waits for the guest's
 		 * ACPI eject, which a guest still booting never gives */
-		args = json_pack("{s:s,s:s,s:s,s:s,s:s}", "driver", "scsi-hd", "id", dev, "bus",
-		                 "scsi0.0", "drive", node, "serial", t->resource_id);
+		args = json_pack("{s:s,s:s,s:s,s:s,s:s}", "driver", "scsi-hd", "id", ids.dev, "bus",
+		                 "scsi0.0", "drive", drive, "serial", t->resource_id);
 		rc = qmp_exec(q, "device_add", args, NULL, CMD_TIMEOUT_MS, err, errlen);
 		json_decref(args);
-		if (rc < 0) {
-			char why[256];
-			args = json_pack("{s:s}", "node-name", node);
-			qmp_exec(q, "blockdev-del", args, NULL, CMD_TIMEOUT_MS, why, sizeof(why));
-			json_decref(args);
-		}
 	}
 	if (rc < 0) {
 		char why[256];
-		args = json_pack("{s:i}", "fdset-id", set);
-		qmp_exec(q, "remove-fd", args, NULL, CMD_TIMEOUT_MS, why, sizeof(why));
-		json_decref(args);
+		nodes_remove(q, &ids, why, sizeof(why));
 	}
 out:
 	json_decref(ret);
@@ -195,24 +265,25 @@ out:
 static int detach(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t, char *err,
                   size_t errlen)
 {
-	char node[32], dev[32], qpath[4096], why[256];
+	char qpath[4096];
+	struct vm_volume_ids ids;
 	json_t *args;
 	int rc;
-	vm_volume_names(t->resource_id, node, dev);
+	vm_volume_names(t->resource_id, &ids);
 	struct qmp *q =
 	    qmp_open(vm_path(vm, "qmp.sock", qpath, sizeof(qpath)), CMD_TIMEOUT_MS, err, errlen);
 	if (!q)
 		return -ECONNREFUSED;
-	rc = device_present(q, dev, err, errlen);
+	rc = device_present(q, ids.dev, err, errlen);
 	if (rc > 0) {
-		args = json_pack("{s:s}", "id", dev);
+		args = json_pack("{s:s}", "id", ids.dev);
 		rc = qmp_exec(q, "device_del", args, NULL, CMD_TIMEOUT_MS, err, errlen);
 		json_decref(args);
 		/* a SCSI disk leaves at once (DEVICE_DELETED, seen as the device leaving
 		 * the QOM tree); the wait is for a virtio-blk disk of an older attach */
 		long long deadline = now_us() + UNPLUG_TIMEOUT_MS * 1000LL;
 		while (rc == 0) {
-			int present = device_present(q, dev, err, errlen);
+			int present = device_present(q, ids.dev, err, errlen);
 			if (present <= 0) {
 				rc = present;
 				break;
@@ -227,18 +298,8 @@ static int detach(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task
 			usleep(100000);
 		}
 	}
-	if (rc == 0) {
-		args = json_pack("{s:s}", "node-name", node);
-		/* absent already (an earlier run got this far): fine */
-		qmp_exec(q, "blockdev-del", args, NULL, CMD_TIMEOUT_MS, why, sizeof(why));
-		json_decref(args);
-		int set = fdset_of(q, node);
-		if (set >= 0) {
-			args = json_pack("{s:i}", "fdset-id", set);
-			qmp_exec(q, "remove-fd", args, NULL, CMD_TIMEOUT_MS, why, sizeof(why));
-			json_decref(args);
-		}
-	}
+	if (rc == 0) /* absent already (an earlier run got this far): fine */
+		rc = nodes_remove(q, &ids, err, errlen);
 	qmp_close(q);
 	return rc;
 }

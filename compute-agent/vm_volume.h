@@ -1,8 +1,10 @@
 /* Volume hot-plug on a running instance over QMP: attach = the volume's qcow2 opened
  * by the worker and handed to QEMU as a descriptor set (add-fd), blockdev-add on
- * /dev/fdset/N, device_add scsi-hd on the instance's virtio-scsi controller with
- * serial = volume id; detach = device_del (immediate for a SCSI disk: no waiting for
- * the guest), wait until the device is gone, blockdev-del, remove-fd. Only a
+ * /dev/fdset/N, with I/O limits (the volume type's front-end QoS) an object-add of a
+ * throttle-group and a blockdev-add of a throttle node above it, device_add scsi-hd on
+ * the instance's virtio-scsi controller with serial = volume id; detach = device_del
+ * (immediate for a SCSI disk: no waiting for the guest), wait until the device is
+ * gone, blockdev-del of the nodes, object-del, remove-fd. Only a
  * volume of this machine's storage agent is attached (its pool file, directly); NBD
  * export across hosts is a later step. Pure names are exposed for tests. */
 #ifndef NUBO_VM_VOLUME_H
@@ -12,9 +14,17 @@
 #include "msg.h"
 #include "vm.h"
 
-/* Pure: QEMU ids of volume_id's block node ("v" + 30 hex digits of the id) and device
- * ("d" + the same), each under 32 bytes as QEMU requires. */
-void vm_volume_names(const char *volume_id, char node[32], char dev[32]);
+/* QEMU's ids of one attached volume, each under 32 bytes as QEMU requires node names:
+ * a letter + 30 hex digits of the volume id. */
+struct vm_volume_ids {
+	char node[32];     /* "v...": the qcow2 block node */
+	char dev[32];      /* "d...": the scsi-hd device */
+	char throttle[32]; /* "t...": the throttle filter node above node, with limits */
+	char group[32];    /* "g...": the throttle-group object of the volume's limits */
+};
+
+/* Pure: the ids of volume_id's QEMU objects. */
+void vm_volume_names(const char *volume_id, struct vm_volume_ids *ids);
 
 struct conf;
 /* The storage pool directory of this machine's storage agent (storage.state_dir of

@@ -20,6 +20,7 @@
 #include "placement.h"
 #include "reconcile.h"
 #include "sched_group.h"
+#include "task_qos.h"
 #include "vmstate.h"
 #include "xalloc.h"
 
@@ -240,6 +241,12 @@ named:;
 	k->public_key = xstrdup(db_val(r, 0, 3));
 	k->user_data = xstrdup(db_val(r, 0, 4));
 	k->config_drive = db_val(r, 0, 8) && db_val(r, 0, 8)[0] == 't';
+	/* the root disk's limits, as Nova's: the flavor's quota:disk_* for a disk of the
+	 * instance's own, the volume type's front-end QoS for a volume */
+	rc = k->boot_volume_id[0] ? task_qos_volume(c, k->boot_volume_id, &k->disk_qos, err, errlen)
+	                          : task_qos_instance(c, t->resource_id, &k->disk_qos, err, errlen);
+	if (rc < 0)
+		goto out;
 	rc = netstate_spawn_nics(c, t->resource_id, k, err, errlen);
 out:
 	PQclear(r);

@@ -11,6 +11,7 @@
 #include "db.h"
 #include "image_tasks.h"
 #include "log.h"
+#include "task_qos.h"
 #include "xalloc.h"
 
 /* The row of a volume or snapshot task, locked. */
@@ -499,7 +500,13 @@ static int att_dispatch(struct sched *s, PGconn *c, const struct task *t)
 	         server);
 	snprintf(m.u.task.p.attach.storage_host, sizeof(m.u.task.p.attach.storage_host), "%s",
 	         vhost[0] ? vhost : "-");
-	rc = tasks_send(s, c, t, ihost, &m);
+	rc = att ? task_qos_volume(c, t->resource_id, &m.u.task.p.attach.qos, err, sizeof(err)) : 0;
+	if (rc == -EINVAL) /* limits QEMU would refuse: the attach cannot succeed */
+		rc = att_close(s, c, t, 0, 0, err);
+	else if (rc < 0)
+		sched_db_error(s, c, "attachment tasks: volume QoS", err);
+	else
+		rc = tasks_send(s, c, t, ihost, &m);
 	msg_release(&m);
 	return rc;
 }

@@ -13,6 +13,7 @@
 
 #include "compute/flavor.h"
 #include "compute/server.h"
+#include "disk_qos.h"
 #include "jparse.h"
 #include "jsonw.h"
 #include "policy.h"
@@ -491,30 +492,56 @@ static const struct jfield f_specs[] = {
     {"extra_specs", J_SCALARMAP, JF(struct specs_body, specs), 0, SPECS_MAX, 1, 0},
 };
 
-/* Merges add into the flavor's specs (admin). 0, or answers and returns -EIO/-ENOENT. */
+/* Merges add into the flavor's specs (admin), in one transaction with the check of
+ * what results: the disk I/O limits among them (quota:disk_*) must be ones QEMU takes
+ * (common/disk_qos.h), the whole set as well as each value (a total limit added beside
+ * an earlier read limit is refused). 0, or answers and returns -EIO/-ENOENT/-EINVAL. */
 static int specs_merge(struct req *r, struct resp *w, const json_t *add)
 {
-	char err[256];
+	char err[256], why[256];
 	char max[16];
+	struct disk_qos qos;
 	char *txt = json_dumps(add, JSON_COMPACT);
 	snprintf(max, sizeof(max), "%d", SPECS_MAX);
-	int n = DBX(
-	    r->ctx->db, err, sizeof err,
-	    "UPDATE flavors SET extra_specs = extra_specs || $2::jsonb WHERE id = $1"
-	    " AND (SELECT count(*) FROM jsonb_object_keys(extra_specs || $2::jsonb)) <= $3::int",
-	    r->params[0], txt, max);
+	if (db_begin(r->ctx->db) < 0) {
+		free(txt);
+		resp_db_error(r, w, "begin failed");
+		return -EIO;
+	}
+	PGresult *res =
+	    DBQ(r->ctx->db, err, sizeof err,
+	        "UPDATE flavors SET extra_specs = extra_specs || $2::jsonb WHERE id = $1"
+	        " AND (SELECT count(*) FROM jsonb_object_keys(extra_specs || $2::jsonb)) <= $3::int"
+	        " RETURNING extra_specs::text",
+	        r->params[0], txt, max);
 	free(txt);
-	if (n < 0) {
+	if (!res) {
+		db_rollback(r->ctx->db);
 		resp_db_error(r, w, err);
 		return -EIO;
 	}
-	if (n == 0) {
+	int n = PQntuples(res);
+	json_t *merged = n == 1 ? json_loads(db_val(res, 0, 0), 0, NULL) : NULL;
+	int bad = n == 1 && disk_qos_from_specs(merged, DISK_QOS_NOVA, &qos, why, sizeof(why)) < 0;
+	json_decref(merged);
+	PQclear(res);
+	if (n == 0 || bad) {
+		db_rollback(r->ctx->db);
+		if (bad) {
+			resp_error(r, w, 400, "Invalid extra_specs: %s.", why);
+			return -EINVAL;
+		}
 		json_t *cur = specs_load(r, w);
 		if (cur) {
 			json_decref(cur);
 			resp_error(r, w, 400, "a flavor holds at most %d extra specs", SPECS_MAX);
 		}
 		return -ENOENT;
+	}
+	if (db_commit(r->ctx->db) < 0) {
+		db_rollback(r->ctx->db);
+		resp_db_error(r, w, "commit failed");
+		return -EIO;
 	}
 	return 0;
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "disk_qos.h"
 #include "policy.h"
 #include "routes.h"
 #include "volume/volume.h"
@@ -79,6 +80,19 @@ static json_t *specs_parse(struct req *r, struct resp *w, const json_t *obj,
 	return out;
 }
 
+/* 0 when the front-end limits among specs are ones QEMU takes (common/disk_qos.h: whole
+ * numbers in range, no total beside a read or write limit, bursts above their
+ * average); else answers 400 and returns -EINVAL. Other keys are the back end's. */
+static int specs_limits_ok(struct req *r, struct resp *w, const json_t *specs)
+{
+	char why[256];
+	struct disk_qos q;
+	if (disk_qos_from_specs(specs, DISK_QOS_CINDER, &q, why, sizeof(why)) == 0)
+		return 0;
+	resp_error(r, w, 400, "Invalid input received: %s.", why);
+	return -EINVAL;
+}
+
 static void qos_create(struct req *r, struct resp *w)
 {
 	char err[512], sqlstate[6] = "", id[UUID_STR_LEN];
@@ -111,6 +125,10 @@ static void qos_create(struct req *r, struct resp *w)
 	json_t *specs = specs_parse(r, w, in, skip);
 	if (!specs)
 		return;
+	if (specs_limits_ok(r, w, specs) < 0) {
+		json_decref(specs);
+		return;
+	}
 	char *text = json_dumps(specs, JSON_COMPACT);
 	json_decref(specs);
 	uuid_generate_str(id);
@@ -210,7 +228,8 @@ static void qos_delete(struct req *r, struct resp *w)
 	resp_empty(w, 202);
 }
 
-/* PUT {"qos_specs": {k: v, ...}}: sets (adds or replaces) those keys. */
+/* PUT {"qos_specs": {k: v, ...}}: sets (adds or replaces) those keys; the limits of
+ * the result are checked in the same transaction. */
 static void qos_set_keys(struct req *r, struct resp *w)
 {
 	char err[512];
@@ -224,15 +243,32 @@ static void qos_set_keys(struct req *r, struct resp *w)
 	json_t *specs = specs_parse(r, w, in, NULL);
 	if (!specs)
 		return;
-	char *text = json_dumps(specs, JSON_COMPACT);
-	int n = DBX(r->ctx->db, err, sizeof err,
-	            "UPDATE qos_specs SET specs = specs || $2::jsonb WHERE id = $1", r->params[1],
-	            text);
-	free(text);
-	if (n <= 0) {
+	if (db_begin(r->ctx->db) < 0) {
 		json_decref(specs);
+		resp_db_error(r, w, "begin failed");
+		return;
+	}
+	char *text = json_dumps(specs, JSON_COMPACT);
+	PGresult *res = DBQ(r->ctx->db, err, sizeof err,
+	                    "UPDATE qos_specs SET specs = specs || $2::jsonb WHERE id = $1"
+	                    " RETURNING specs::text",
+	                    r->params[1], text);
+	free(text);
+	int n = res ? PQntuples(res) : -1, rc = 0;
+	json_t *merged = n == 1 ? json_loads(db_val(res, 0, 0), 0, NULL) : NULL;
+	PQclear(res);
+	if (n <= 0) {
 		wire_answer_rows(r, w, n, err, 200, "QoS Specs %s could not be found.",
 		                 r->params[1]);
+		rc = -ENOENT;
+	} else if ((rc = specs_limits_ok(r, w, merged)) == 0 && db_commit(r->ctx->db) < 0) {
+		resp_db_error(r, w, "commit failed");
+		rc = -EIO;
+	}
+	json_decref(merged);
+	if (rc < 0) {
+		db_rollback(r->ctx->db);
+		json_decref(specs);
 		return;
 	}
 	resp_json(w, 200, json_pack("{s:o}", "qos_specs", specs));
@@ -274,6 +310,11 @@ static void qos_delete_keys(struct req *r, struct resp *w)
 	for (size_t i = 0; i < keys.n; i++)
 		json_object_del(specs, keys.items[i]);
 	jparse_release(f, JCOUNT(f), &k);
+	/* a burst left without its average, an I/O size without an I/O limit: refused */
+	if (specs_limits_ok(r, w, specs) < 0) {
+		json_decref(specs);
+		return;
+	}
 	char *text = json_dumps(specs, JSON_COMPACT);
 	json_decref(specs);
 	int n = DBX(r->ctx->db, err, sizeof err,

@@ -3,6 +3,9 @@ SCSI disks on the instance's virtio-scsi controller, so a detach finishes withou
 guest's help (a guest still booting never acknowledged a virtio-blk unplug, and the
 volume stayed `detaching`); attaching an attached volume is 400 (same or another
 server); the swap PUT answers Nova's negatives; deleting a server frees its volumes."""
+import json
+import os
+import socket
 import uuid
 
 import pytest
@@ -205,3 +208,61 @@ def test_volumes_survive_a_new_qemu(stack, os_cli, os_run, fresh):
         os_run("server", "remove", "volume", fresh["id"], v["id"], check=False)
         wait_volume(stack, v["id"], "available", timeout=60)
         os_run("volume", "delete", v["id"])
+
+
+def qmp_pass_fd(stack, instance_id, commands, fd):
+    """QMP commands on one connection, the first given fd (SCM_RIGHTS, as add-fd wants);
+    QEMU's answers."""
+    out = []
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(10)
+        s.connect(str(stack.instance_dir(instance_id) / "qmp.sock"))
+        f = s.makefile("r")
+        f.readline()
+        for i, (name, args) in enumerate([("qmp_capabilities", None)] + commands):
+            data = (json.dumps({"execute": name, **({"arguments": args} if args else {})})
+                    + "\n").encode()
+            if i == 1:
+                socket.send_fds(s, [data], [fd])
+            else:
+                s.sendall(data)
+            while True:
+                msg = json.loads(f.readline())
+                if "return" in msg or "error" in msg:
+                    break
+            out.append(msg)
+    return out[1:]
+
+
+def test_attach_clears_an_interrupted_attach(stack, os_cli, os_run, fresh, tmp_path):
+    """An attach whose agent died after plugging the volume's block node but before its
+    device finds the node name taken: the next attach removes the leftovers first."""
+    v = new_volume(os_cli, "e2e-att-leftover")
+    wait_volume(stack, v["id"], "available")
+    node = "v" + v["id"].replace("-", "")[:30]
+    junk = tmp_path / "leftover.raw"
+    junk.write_bytes(b"\0" * 65536)
+    fd = os.open(junk, os.O_RDWR)
+    try:
+        ret = qmp_pass_fd(stack, fresh["id"], [("add-fd", {"opaque": node})], fd)
+        assert "return" in ret[0], ret
+        fdset = ret[0]["return"]["fdset-id"]
+        ret = stack.qmp(fresh["id"], "blockdev-add",
+                        {"driver": "raw", "node-name": node,
+                         "file": {"driver": "file", "filename": "/dev/fdset/%d" % fdset}})
+        assert "return" in ret, ret
+    finally:
+        os.close(fd)
+    os_run("server", "add", "volume", fresh["id"], v["id"])
+    dev = "d" + v["id"].replace("-", "")[:30]
+    try:
+        wait_volume(stack, v["id"], "in-use", timeout=120)
+        assert dev in qmp_devices(stack, fresh["id"])
+        sets = stack.qmp(fresh["id"], "query-fdsets")["return"]
+        assert fdset not in [x["fdset-id"] for x in sets], sets
+    finally:
+        os_run("server", "remove", "volume", fresh["id"], v["id"], check=False)
+        wait_volume(stack, v["id"], "available", timeout=60)
+        os_run("volume", "delete", v["id"])
+    nodes = [n["node-name"] for n in stack.qmp(fresh["id"], "query-named-block-nodes")["return"]]
+    assert node not in nodes, nodes

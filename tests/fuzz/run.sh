@@ -18,7 +18,7 @@ flags=(-g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined
 	$(pkg-config --cflags jansson libsodium libpq))
 # shellcheck disable=SC2207
 libs=($(pkg-config --libs jansson libsodium))
-common=("$top"/common/{msg,conf,jparse,jsonw,util,xalloc}.c)
+common=("$top"/common/{msg,disk_qos,conf,jparse,jsonw,util,xalloc}.c)
 declare -A extra=([fuzz_image_inspect]="$top/common/qemu_img.c $top/common/proc.c"
 	[fuzz_sigv4]="$top/common/sigv4.c"
 	[fuzz_s3]="$top/common/sigv4.c $top/object-store/s3_request.c $top/object-store/s3_view.c $top/object-store/s3_xml.c $top/object-store/s3_error.c")

@@ -432,6 +432,57 @@ static void rejects_bad_input(void **state)
 	assert_false(decode_fails(ENV("wake", "{}")));
 }
 
+/* a disk's I/O limits travel as {Cinder's key: integer} in a spawn ("disk_qos") and an
+ * attach ("qos"); absent when none; values QEMU would refuse neither encode nor decode */
+static void roundtrip_disk_qos(void **state)
+{
+	struct msg m, out;
+	msg_task_init(&m, task_id, TASK_SPAWN, MSG_RES_INSTANCE, inst_id);
+	struct msg_spawn *p = &m.u.task.p.spawn;
+	p->vcpus = 1;
+	p->ram_mb = 128;
+	char *text = msg_encode(&m);
+	assert_non_null(text);
+	assert_null(strstr(text, "disk_qos")); /* no limits: nothing on the wire */
+	free(text);
+	p->disk_qos.v[DISK_QOS_BPS_TOTAL] = 1048576;
+	p->disk_qos.v[DISK_QOS_IOPS_READ] = 100;
+	roundtrip(&m, &out);
+	text = msg_encode(&m);
+	assert_non_null(
+	    strstr(text, "\"disk_qos\":{\"total_bytes_sec\":1048576,\"read_iops_sec\":100}"));
+	free(text);
+	assert_true(out.u.task.p.spawn.disk_qos.v[DISK_QOS_BPS_TOTAL] == 1048576);
+	assert_true(out.u.task.p.spawn.disk_qos.v[DISK_QOS_IOPS_READ] == 100);
+	msg_release(&out);
+	p->disk_qos.v[DISK_QOS_BPS_READ] = 5; /* beside a total: QEMU refuses it */
+	assert_null(msg_encode(&m));
+	msg_release(&m);
+
+	msg_task_init(&m, task_id, TASK_ATTACH, MSG_RES_ATTACHMENT, image_id);
+	strcpy(m.u.task.p.attach.instance_id, inst_id);
+	strcpy(m.u.task.p.attach.storage_host, "node1-storage");
+	m.u.task.p.attach.qos.v[DISK_QOS_BPS_WRITE] = DISK_QOS_VALUE_MAX;
+	roundtrip(&m, &out);
+	assert_true(out.u.task.p.attach.qos.v[DISK_QOS_BPS_WRITE] == DISK_QOS_VALUE_MAX);
+	msg_release(&out);
+	msg_release(&m);
+
+#define ATT(qos)                                                                                   \
+	ENV("task",                                                                                \
+	    "{\"task_id\":" UUID1 ",\"resource_kind\":\"attachment\",\"resource_id\":" UUID1       \
+	    ",\"action\":\"attach\",\"payload\":{\"instance_id\":" UUID1                           \
+	    ",\"storage_host\":\"h-storage\",\"qos\":" qos "}}")
+	assert_false(decode_fails(ATT("{\"total_iops_sec\":5,\"unknown_key\":\"x\"}")));
+	assert_true(decode_fails(ATT("{\"total_iops_sec\":\"5\"}")));
+	assert_true(decode_fails(ATT("{\"total_iops_sec\":-5}")));
+	assert_true(decode_fails(ATT("{\"total_iops_sec\":1000000000000001}")));
+	assert_true(decode_fails(ATT("{\"total_iops_sec\":5,\"read_iops_sec\":1}")));
+	assert_true(decode_fails(ATT("{\"read_bytes_sec_max\":5}")));
+	assert_true(decode_fails(ATT("[]")));
+#undef ATT
+}
+
 static void kind_tables(void **state)
 {
 	assert_int_equal(msg_res_kind_parse("instance"), MSG_RES_INSTANCE);
@@ -502,6 +553,7 @@ int main(void)
 	    cmocka_unit_test(roundtrip_spawn_nics_and_net_sync),
 	    cmocka_unit_test(roundtrip_spawn_boot_volume),
 	    cmocka_unit_test(roundtrip_volume_clone_in_guest),
+	    cmocka_unit_test(roundtrip_disk_qos),
 	    cmocka_unit_test(request_id_in_envelope),
 	    cmocka_unit_test(roundtrip_hello_with_resources),
 	    cmocka_unit_test(roundtrip_result_event_ack),

@@ -121,6 +121,21 @@ static void golden_boot_volume(void **state)
 	assert_golden(&d, "golden/qemu_argv_boot_volume.txt");
 }
 
+/* flavor or volume type I/O limits: a throttle-group object with QEMU's limits and a
+ * throttle node above the qcow2 one, which the disk device uses; none set: as before */
+static void golden_disk_qos(void **state)
+{
+	struct disk_qos q = {{0}};
+	struct qemu_def d = base_def();
+	d.disk_qos = &q;
+	assert_golden(&d, "golden/qemu_argv_tcg.txt"); /* all zero: not throttled */
+	q.v[DISK_QOS_BPS_READ] = 1048576;
+	q.v[DISK_QOS_BPS_WRITE] = 2097152;
+	q.v[DISK_QOS_IOPS_TOTAL] = 500;
+	q.v[DISK_QOS_IOPS_TOTAL_MAX] = 1000;
+	assert_golden(&d, "golden/qemu_argv_disk_qos.txt");
+}
+
 static void refuses_bad_definitions(void **state)
 {
 	struct qemu_nic bad_mac[] = {{8, "01:00:5e:00:00:01"}}; /* multicast */
@@ -156,6 +171,12 @@ static void refuses_bad_definitions(void **state)
 	d = base_def(), d.disk_serial = "vda,serial=x"; /* only a UUID: no option injection */
 	assert_null(qemu_argv_new(&d));
 	d = base_def(), d.user_mac = "52:54:00:zz:00:00";
+	assert_null(qemu_argv_new(&d));
+	struct disk_qos q = {{0}};
+	q.v[DISK_QOS_BPS_TOTAL] = 100, q.v[DISK_QOS_BPS_READ] = 10; /* QEMU refuses both */
+	d = base_def(), d.disk_qos = &q;
+	assert_null(qemu_argv_new(&d));
+	q.v[DISK_QOS_BPS_READ] = 0, q.v[DISK_QOS_BPS_TOTAL] = -1;
 	assert_null(qemu_argv_new(&d));
 	qemu_argv_free(NULL);
 }
@@ -223,8 +244,8 @@ int main(void)
 	    cmocka_unit_test(golden_tcg),          cmocka_unit_test(golden_kvm),
 	    cmocka_unit_test(golden_taps),         cmocka_unit_test(refuses_bad_definitions),
 	    cmocka_unit_test(name_defaults_to_id), cmocka_unit_test(mac_from_uuid),
-	    cmocka_unit_test(golden_boot_volume),  cmocka_unit_test(cpu_per_accel),
-	    cmocka_unit_test(opens_no_host_path),
+	    cmocka_unit_test(golden_boot_volume),  cmocka_unit_test(golden_disk_qos),
+	    cmocka_unit_test(cpu_per_accel),       cmocka_unit_test(opens_no_host_path),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

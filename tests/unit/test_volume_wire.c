@@ -143,11 +143,13 @@ static void test_snap_create_task(void **state)
 
 static void test_qemu_names(void **state)
 {
-	char node[32], dev[32];
-	vm_volume_names(VID, node, dev);
-	assert_string_equal(node, "va2eab38589954aa6b98655b531d1e8");
-	assert_string_equal(dev, "da2eab38589954aa6b98655b531d1e8");
-	assert_true(strlen(node) < 32);
+	struct vm_volume_ids ids;
+	vm_volume_names(VID, &ids);
+	assert_string_equal(ids.node, "va2eab38589954aa6b98655b531d1e8");
+	assert_string_equal(ids.dev, "da2eab38589954aa6b98655b531d1e8");
+	assert_string_equal(ids.throttle, "ta2eab38589954aa6b98655b531d1e8");
+	assert_string_equal(ids.group, "ga2eab38589954aa6b98655b531d1e8");
+	assert_true(strlen(ids.node) < 32);
 }
 
 static void test_peer_same_host(void **state)
