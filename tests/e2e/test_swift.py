@@ -293,6 +293,54 @@ def test_metadata_and_copy(stack, req):
     swift(stack, "delete", "e2e-md")
 
 
+def _account_bytes(req):
+    return int(req("HEAD", "").headers["X-Account-Bytes-Used"])
+
+
+def test_expirer_removes_expired_objects(stack, req, account, tmp_path):
+    """X-Delete-After: the expirer in nubo-objproxy deletes the object once it is due,
+    like a client DELETE: gone from the listing, the usage drops, no .data file is left
+    on the devices. One overwritten without the header before it was due survives."""
+    swift(stack, "post", "e2e-exp")
+    short, kept, marker = tmp_path / "short", tmp_path / "kept", tmp_path / "marker"
+    short.write_bytes(os.urandom(70000))
+    kept.write_bytes(os.urandom(30000))
+    marker.write_bytes(b"m")
+    base = _account_bytes(req)
+    # due in 10 s, overwritten at once without an expiry: must never be deleted
+    kept_due = time.time() + 10
+    swift(stack, "upload", "--header", "X-Delete-After: 10", "--object-name", "kept",
+          "e2e-exp", kept)
+    kept.write_bytes(os.urandom(20000))
+    swift(stack, "upload", "--object-name", "kept", "e2e-exp", kept)
+    assert time.time() < kept_due, "the overwrite came after the expiry: box too slow"
+    swift(stack, "upload", "--header", "X-Delete-After: 2", "--object-name", "short",
+          "e2e-exp", short)
+    assert len(replicas(stack, account, "e2e-exp", "short")) == 3
+    assert _account_bytes(req) == base + 90000
+    wait_for(lambda: swift(stack, "list", "e2e-exp").stdout.split() == ["kept"], 120, 1,
+             "the expirer to remove the expired object from the listing")
+    assert _account_bytes(req) == base + 20000
+    stat = swift(stack, "stat", "e2e-exp").stdout
+    assert re.search(r"Objects: 1\b", stat) and re.search(r"Bytes: 20000\b", stat), stat
+    assert replicas(stack, account, "e2e-exp", "short") == []
+    assert req("GET", "/e2e-exp/short").status == 404
+    # a pass that began after kept's old expiry: the one that removes a marker due later
+    wait_for(lambda: time.time() > kept_due + 1, 30, 0.5, "kept's old expiry to pass")
+    swift(stack, "upload", "--header", "X-Delete-After: 1", "--object-name", "marker",
+          "e2e-exp", marker)
+    wait_for(lambda: swift(stack, "list", "e2e-exp").stdout.split() == ["kept"], 120, 1,
+             "the expirer to remove the marker")
+    out = tmp_path / "out"
+    swift(stack, "download", "e2e-exp", "kept", "-o", out)
+    assert out.read_bytes() == kept.read_bytes()
+    assert len(replicas(stack, account, "e2e-exp", "kept")) == 3
+    assert _account_bytes(req) == base + 20000
+    # the passes reported what they did
+    assert "expirer: pass over" in stack.log_tail("nubo-objproxy.log", 400)
+    swift(stack, "delete", "e2e-exp")
+
+
 def test_empty_metadata_value_kept(stack, req, proxy, account):
     """Swift keeps object metadata whose value is empty and returns it (PUT, POST,
     COPY); clients (http.client here, swiftclient) read the value as ""."""
