@@ -341,6 +341,92 @@ def test_expirer_removes_expired_objects(stack, req, account, tmp_path):
     swift(stack, "delete", "e2e-exp")
 
 
+def curl(url, *args):
+    """curl (no token unless given in args) -> (status, {lower header: value}, body)."""
+    proc = subprocess.run(["curl", "-sS", "--noproxy", "*", "-D", "-", *args, url],
+                          capture_output=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    head, _, body = proc.stdout.partition(b"\r\n\r\n")
+    # past 100 Continue, and past the redirects -L followed (each dumps its head)
+    while head.startswith(b"HTTP/1.1 100") or ("-L" in args and body.startswith(b"HTTP/1.1 ")):
+        head, _, body = body.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    hdrs = {k.strip().lower(): v.strip() for k, v in
+            (line.split(":", 1) for line in lines[1:] if ":" in line)}
+    return int(lines[0].split()[1]), hdrs, body
+
+
+def test_staticweb(stack, req, proxy, account):
+    """Swift's staticweb with curl as the browser: a public container with Web-Index,
+    Web-Listings (and CSS), Web-Error serves its site anonymously; paths without their
+    trailing slash redirect; names in listings are escaped; a token holder gets the plain
+    API unless X-Web-Mode: true; no .r:* means no site."""
+    base = "%s/v1/%s/e2e-web" % (proxy, account)
+    req("PUT", "/e2e-web", headers={"X-Container-Read": ".r:*,.rlistings"})
+    for name, body, ct in (("index.html", b"<h1>home</h1>", "text/html"),
+                           ("404error.html", b"<h1>lost</h1>", "text/html"),
+                           ("docs/a.txt", b"A", "text/plain"),
+                           ("docs/<b>&\"x\".txt", b"B", "text/plain"),
+                           ("docs/sub/c.txt", b"C", "text/plain"),
+                           ("blog/index.html", b"<h1>blog</h1>", "text/html")):
+        path = "/e2e-web/" + urllib.parse.quote(name)
+        assert req("PUT", path, raw=body, headers={"Content-Type": ct}).status == 201
+    # nothing set yet: the plain API (an anonymous container GET lists, as .rlistings lets)
+    st, _, body = curl(base)
+    assert st == 200 and b"index.html" in body and b"<html" not in body
+    assert req("POST", "/e2e-web", headers={
+        "X-Container-Meta-Web-Index": "index.html",
+        "X-Container-Meta-Web-Error": "error.html",
+        "X-Container-Meta-Web-Listings": "true",
+        "X-Container-Meta-Web-Listings-CSS": "site.css"}).status == 204
+    st, h, _ = curl(base)
+    assert st == 301 and h["location"].endswith("/v1/%s/e2e-web/" % account), h
+    st, h, body = curl(base + "/")
+    assert (st, body) == (200, b"<h1>home</h1>") and h["content-type"] == "text/html", h
+    st, _, body = curl(base, "-L")
+    assert (st, body) == (200, b"<h1>home</h1>")
+    st, h, body = curl(base + "/", "-I")
+    assert st == 200 and h["content-length"] == "13", h
+    # a directory with an index, and one without: its listing
+    st, h, _ = curl(base + "/blog")
+    assert st == 301 and h["location"].endswith("/e2e-web/blog/"), h
+    assert curl(base + "/blog/")[2] == b"<h1>blog</h1>"
+    st, h, _ = curl(base + "/docs")
+    assert st == 301 and h["location"].endswith("/e2e-web/docs/"), h
+    st, h, body = curl(base + "/docs/")
+    page = body.decode()
+    assert st == 200 and h["content-type"].startswith("text/html"), h
+    assert "Listing of /v1/%s/e2e-web/docs/" % account in page
+    assert '<a href="a.txt">a.txt</a>' in page and '<a href="sub/">sub/</a>' in page
+    assert "&lt;b&gt;&amp;&quot;x&quot;.txt</a>" in page and "<b>" not in page
+    assert 'href="%3Cb%3E%26%22x%22.txt"' in page
+    assert '<link rel="stylesheet" type="text/css" href="../site.css" />' in page
+    assert '<a href="../">../</a>' in page
+    # the links work: a name from the listing, fetched as a browser would
+    assert curl(base + "/docs/%3Cb%3E%26%22x%22.txt")[2] == b"B"
+    # missing: 404 with the error page; a plain object is just served
+    st, h, body = curl(base + "/nothing/here")
+    assert (st, body) == (404, b"<h1>lost</h1>"), (st, body)
+    assert curl(base + "/docs/a.txt")[:3:2] == (200, b"A")
+    # a token holder gets the API, unless X-Web-Mode: true
+    tok = stack.token("admin")
+    st, _, body = curl(base, "-H", "X-Auth-Token: " + tok)
+    assert st == 200 and b"docs/a.txt" in body and b"<html" not in body
+    st, _, _ = curl(base, "-H", "X-Auth-Token: " + tok, "-H", "X-Web-Mode: true")
+    assert st == 301
+    # listings off: a directory without an index is the error page
+    req("POST", "/e2e-web", headers={"X-Remove-Container-Meta-Web-Listings": "x"})
+    st, _, body = curl(base + "/docs/")
+    assert (st, body) == (404, b"<h1>lost</h1>")
+    # not public: no site for anonymous callers
+    req("POST", "/e2e-web", headers={"X-Container-Read": "someone-else:*"})
+    assert curl(base + "/")[0] == 401
+    assert curl(base + "/docs/a.txt")[0] == 401
+    info = json.loads(curl(proxy + "/info")[2])
+    assert "staticweb" in info
+    swift(stack, "delete", "e2e-web")
+
+
 def test_empty_metadata_value_kept(stack, req, proxy, account):
     """Swift keeps object metadata whose value is empty and returns it (PUT, POST,
     COPY); clients (http.client here, swiftclient) read the value as ""."""
