@@ -51,7 +51,7 @@ void staticweb_conf_from_kv(const struct store_kv *kv, int n, struct staticweb_c
 
 /* ------------------------------------------------------------------ the listing page */
 
-static void html_escape(FILE *f, const char *s)
+void staticweb_html_escape(FILE *f, const char *s)
 {
 	for (; *s; s++)
 		switch (*s) {
@@ -80,7 +80,7 @@ static void href(FILE *f, const char *prefix, const char *name)
 {
 	char *enc = sigv4_uri_encode(name, strlen(name), 1);
 	fputs(prefix, f);
-	html_escape(f, enc);
+	staticweb_html_escape(f, enc);
 	free(enc);
 }
 
@@ -120,7 +120,7 @@ char *staticweb_listing_html(const struct store_list *l, const char *path, const
 	fputs("<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01 Transitional//EN\" "
 	      "\"http://www.w3.org/TR/html4/loose.dtd\">\n<html>\n <head>\n  <title>Listing of ",
 	      f);
-	html_escape(f, path);
+	staticweb_html_escape(f, path);
 	fputs("</title>\n", f);
 	if (css) {
 		/* a relative sheet is the container's: climb out of the prefix's levels */
@@ -131,7 +131,7 @@ char *staticweb_listing_html(const struct store_list *l, const char *path, const
 		fputs("  <link rel=\"stylesheet\" type=\"text/css\" href=\"", f);
 		for (int i = 0; i < depth; i++)
 			fputs("../", f);
-		html_escape(f, css);
+		staticweb_html_escape(f, css);
 		fputs("\" />\n", f);
 	} else
 		fputs("  <style type=\"text/css\">\n"
@@ -142,7 +142,7 @@ char *staticweb_listing_html(const struct store_list *l, const char *path, const
 		      "  </style>\n",
 		      f);
 	fputs(" </head>\n <body>\n  <h1 id=\"title\">Listing of ", f);
-	html_escape(f, path);
+	staticweb_html_escape(f, path);
 	fputs("</h1>\n  <table id=\"listing\">\n   <tr id=\"heading\">\n"
 	      "    <th class=\"colname\">Name</th>\n    <th class=\"colsize\">Size</th>\n"
 	      "    <th class=\"coldate\">Date</th>\n   </tr>\n",
@@ -169,7 +169,7 @@ char *staticweb_listing_html(const struct store_list *l, const char *path, const
 		fputs("    <td class=\"colname\"><a href=\"", f);
 		href(f, "", rel);
 		fputs("\">", f);
-		html_escape(f, rel);
+		staticweb_html_escape(f, rel);
 		fputs("</a></td>\n", f);
 		if (e->subdir) {
 			fputs("    <td class=\"colsize\">&nbsp;</td>\n"

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "bulk.h"
+#include "formpost.h"
 #include "largeobj.h"
 #include "objquota.h"
 #include "objauth.h"
@@ -496,9 +497,7 @@ static int seg_may_read(void *arg, const char *container)
 
 /* ------------------------------------------------------------------ temp URLs */
 
-/* The values of the items of kv named prefix "Temp-Url-Key" and "...-2" into keys[0..1]
- * (borrowed from kv). */
-static void tempurl_keys(const struct store_kv *kv, int n, const char *prefix, const char **keys)
+void swift_tempurl_keys(const struct store_kv *kv, int n, const char *prefix, const char **keys)
 {
 	char k1[64], k2[64];
 	snprintf(k1, sizeof(k1), "%sTemp-Url-Key", prefix);
@@ -568,11 +567,11 @@ static int tempurl_authorize(struct px_req *r, struct swift_req *q)
 	if (ok && allowed) {
 		have_ai = store_account_head(px_store(r), q->account, &ai) == STORE_OK;
 		if (have_ai)
-			tempurl_keys(ai.kv, ai.nkv, "X-Account-Meta-", keys);
+			swift_tempurl_keys(ai.kv, ai.nkv, "X-Account-Meta-", keys);
 		have_ci =
 		    store_container_head(px_store(r), q->account, q->container, &ci) == STORE_OK;
 		if (have_ci)
-			tempurl_keys(ci.kv, ci.nkv, "X-Container-Meta-", keys + 2);
+			swift_tempurl_keys(ci.kv, ci.nkv, "X-Container-Meta-", keys + 2);
 		char *path =
 		    prefix ? xasprintf("prefix:/v1/%s/%s/%s", q->account, q->container, prefix)
 		           : xasprintf("/v1/%s/%s/%s", q->account, q->container, q->object);
@@ -1620,6 +1619,7 @@ static void swift_info(struct px_req *r)
 	              "yield_frequency", 10, "dlo", "max_segments", 10000, "container_quotas");
 	json_object_set_new(j, "account_quotas", json_object());
 	json_object_set_new(j, "staticweb", json_object());
+	json_object_set_new(j, "formpost", json_object());
 	json_object_set_new(j, "bulk_delete",
 	                    json_pack("{s:i,s:i}", "max_deletes_per_request", BULK_MAX_DELETES,
 	                              "max_failed_deletes", BULK_MAX_FAILED));
@@ -1683,6 +1683,9 @@ static void swift_begin(struct px_req *r)
 		swift_answer_err(r, 405, "Method Not Allowed");
 		return;
 	}
+	/* a form POST is decided by its signature, whatever token comes with it */
+	if (!bulk && formpost_begin(r, q))
+		return;
 	if (px_query_has(r, "temp_url_sig") || px_query_has(r, "temp_url_expires")) {
 		if (bulk) /* a temp URL signs one object's method, never a bulk request */
 			swift_answer_err(r, 401, "Temp URL invalid");
@@ -1722,6 +1725,8 @@ static int swift_body(struct px_req *r, const char *data, size_t n)
 	struct swift_req *q = px_state(r);
 	if (q && q->bulk)
 		return bulk_body(q->bulk, data, n);
+	if (q && q->formpost)
+		return formpost_body(q, data, n);
 	if (q && q->slo) {
 		if (q->slo_len + n > LARGEOBJ_MAX_MANIFEST) {
 			q->put_err = STORE_TOO_LARGE;
@@ -1756,6 +1761,10 @@ static void swift_finish(struct px_req *r)
 		bulk_answer(r, q);
 		return;
 	}
+	if (q && q->formpost) {
+		formpost_finish(r, q);
+		return;
+	}
 	if (q && q->slo) {
 		slo_put_finish(r, q);
 		return;
@@ -1774,6 +1783,7 @@ static void swift_end(struct px_req *r)
 		return;
 	store_put_abort(q->put);
 	bulk_free(q->bulk);
+	formpost_free(q->formpost);
 	free(q->slo_body);
 	for (int i = 0; i < q->nkv; i++) {
 		free(q->kv[i].name);

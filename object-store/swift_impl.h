@@ -1,5 +1,5 @@
-/* What the Swift front end (swift.c) shares with the middleware it runs (staticweb.c):
- * the per-request state, and the answers and handlers it hands a request
+/* What the Swift front end (swift.c) shares with the middlewares it runs (staticweb.c,
+ * formpost.c): the per-request state, and the answers and handlers they hand a request
  * on to, each as the plain Swift API would give it. */
 #ifndef NUBO_OBJSTORE_SWIFT_IMPL_H
 #define NUBO_OBJSTORE_SWIFT_IMPL_H
@@ -10,6 +10,7 @@
 #include "store.h"
 
 struct bulk;
+struct formpost;
 struct store_put;
 
 /* Per request. */
@@ -25,10 +26,11 @@ struct swift_req {
 	char *slo_body; /* ?multipart-manifest=put: the manifest as it arrives */
 	size_t slo_len;
 	int slo;
-	int64_t quota_left; /* bytes the container's quota still allows, -1: no quota */
-	int tempurl;        /* authorized by a temp URL's signature: TEMPURL_ACCOUNT or
-	                     * TEMPURL_CONTAINER, the key that signed it (0: not) */
-	struct bulk *bulk;  /* ?bulk-delete or ?extract-archive (bulk.h) */
+	int64_t quota_left;        /* bytes the container's quota still allows, -1: no quota */
+	int tempurl;               /* authorized by a temp URL's signature: TEMPURL_ACCOUNT or
+	                            * TEMPURL_CONTAINER, the key that signed it (0: not) */
+	struct bulk *bulk;         /* ?bulk-delete or ?extract-archive (bulk.h) */
+	struct formpost *formpost; /* a form POST in progress (formpost.h) */
 };
 
 /* Swift's error answer: status with its HTML body naming text. */
@@ -43,6 +45,9 @@ int swift_container_allows(struct px_req *r, const struct swift_req *q, const ch
 /* GET or HEAD (px_method) of q's object, as the Swift API answers it: ranges,
  * conditions, large objects, expiry. */
 void swift_object_get(struct px_req *r, struct swift_req *q);
+/* The values of the items of kv named prefix "Temp-Url-Key" and "...-2" into keys[0..1]
+ * (borrowed from kv; left as they were when absent). */
+void swift_tempurl_keys(const struct store_kv *kv, int n, const char *prefix, const char **keys);
 /* 1 when m's X-Delete-At has passed. */
 int swift_expired(const struct store_meta *m);
 

@@ -5,6 +5,7 @@ of writes loses no acknowledged write; a corrupted replica is never served."""
 import concurrent.futures
 import email.utils
 import hashlib
+import hmac
 import json
 import os
 import pathlib
@@ -425,6 +426,93 @@ def test_staticweb(stack, req, proxy, account):
     info = json.loads(curl(proxy + "/info")[2])
     assert "staticweb" in info
     swift(stack, "delete", "e2e-web")
+
+
+def _form_sig(key, path, redirect, size, count, expires, digest=hashlib.sha1):
+    body = "%s\n%s\n%s\n%s\n%s" % (path, redirect, size, count, expires)
+    return hmac.new(key.encode(), body.encode(), digest).hexdigest()
+
+
+def test_formpost(stack, req, proxy, account, tmp_path):
+    """Swift's formpost with real HTTP clients building the form as Swift's docs show it
+    (python3-requests and curl -F): signed with the account's or the container's
+    Temp-URL-Key (SHA-1, SHA-256), limits on size and count, redirects, expiry and bad
+    signatures; a 24 MiB file streams through."""
+    import requests
+    req("PUT", "/e2e-form")
+    akey, ckey = "acct-key-%d" % os.getpid(), "cont-key"
+    req("POST", "", headers={"X-Account-Meta-Temp-URL-Key": akey})
+    req("POST", "/e2e-form", headers={"X-Container-Meta-Temp-URL-Key": ckey})
+    path = "/v1/%s/e2e-form/up/" % account
+    url = proxy + path
+    sess = requests.Session()
+    sess.trust_env = False  # no proxy from the environment
+
+    def form(redirect="", size=1 << 20, count=2, expires=None, key=akey,
+             digest=hashlib.sha1, extra=()):
+        expires = expires or int(time.time()) + 300
+        return [("redirect", redirect), ("max_file_size", str(size)),
+                ("max_file_count", str(count)), ("expires", str(expires)),
+                ("signature", _form_sig(key, path, redirect, size, count, expires, digest)),
+                *extra]
+
+    def files(*named):
+        return [("file%d" % i, (n, body, "text/plain")) for i, (n, body) in enumerate(named)]
+
+    # no redirect: the status as text; the object is <path's object part><filename>
+    r = sess.post(url, data=form(), files=files(("a.txt", b"hello world")), timeout=60)
+    assert (r.status_code, r.text) == (201, "201 Created"), r.text
+    assert _bytes_get("/e2e-form/up/a.txt", {}) == b"hello world"
+    assert req("HEAD", "/e2e-form/up/a.txt").headers["Content-Type"] == "text/plain"
+    # a redirect, two files, the container's key, SHA-256, an expiry field
+    r = sess.post(url, data=form("https://example.test/done?x=1", key=ckey,
+                                 digest=hashlib.sha256, extra=[("x_delete_after", "3600")]),
+                  files=files(("b.txt", b"B"), ("c.txt", b"C" * 1000)), allow_redirects=False,
+                  timeout=60)
+    assert r.status_code == 303, r.text
+    assert r.headers["Location"] == "https://example.test/done?x=1&status=201&message="
+    assert _bytes_get("/e2e-form/up/c.txt", {}) == b"C" * 1000
+    assert int(req("HEAD", "/e2e-form/up/b.txt").headers["X-Delete-At"]) > time.time() + 3000
+    # one file more than max_file_count: the first is stored, the redirect says 400
+    r = sess.post(url, data=form("https://example.test/", count=1),
+                  files=files(("d.txt", b"D"), ("e.txt", b"E")), allow_redirects=False,
+                  timeout=60)
+    assert r.status_code == 303
+    assert r.headers["Location"].endswith("status=400&message=max%20file%20count%20exceeded")
+    assert req("HEAD", "/e2e-form/up/d.txt").status == 200
+    assert req("HEAD", "/e2e-form/up/e.txt").status == 404
+    # too big, expired, badly signed, unsigned: refused and nothing stored
+    r = sess.post(url, data=form(size=5), files=files(("f.txt", b"0123456789")), timeout=60)
+    assert (r.status_code, r.text) == (400, "FormPost: max_file_size exceeded"), r.text
+    r = sess.post(url, data=form(expires=int(time.time()) - 1), files=files(("f.txt", b"x")),
+                  timeout=60)
+    assert (r.status_code, r.text) == (401, "FormPost: Form Expired"), r.text
+    r = sess.post(url, data=form(key="wrong"), files=files(("f.txt", b"x")), timeout=60)
+    assert (r.status_code, r.text) == (401, "FormPost: Invalid Signature"), r.text
+    r = sess.post(url, data=[("max_file_count", "1")], files=files(("f.txt", b"x")), timeout=60)
+    assert r.status_code == 401, r.text
+    assert req("HEAD", "/e2e-form/up/f.txt").status == 404
+    # a body that is not multipart with the announced boundary
+    r = sess.post(url, data=b"nothing", timeout=60,
+                  headers={"Content-Type": "multipart/form-data; boundary=zzz"})
+    assert (r.status_code, r.text) == (400, "FormPost: invalid starting boundary"), r.text
+    # curl -F, and a large file streamed through (never held whole by the proxy)
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(24 << 20))
+    exp = int(time.time()) + 300
+    sig = _form_sig(akey, path, "", 32 << 20, 1, exp)
+    proc = subprocess.run(
+        ["curl", "-sS", "--noproxy", "*", "-F", "redirect=", "-F", "max_file_size=%d" % (32 << 20),
+         "-F", "max_file_count=1", "-F", "expires=%d" % exp, "-F", "signature=" + sig,
+         "-F", "file=@%s;filename=big.bin" % big, url], capture_output=True, timeout=300)
+    assert proc.stdout == b"201 Created", proc
+    out = tmp_path / "out.bin"
+    swift(stack, "download", "e2e-form", "up/big.bin", "-o", out)
+    assert sha256(out) == sha256(big)
+    info = json.loads(curl(proxy + "/info")[2])
+    assert "formpost" in info
+    req("POST", "", headers={"X-Remove-Account-Meta-Temp-URL-Key": "x"})
+    swift(stack, "delete", "e2e-form")
 
 
 def test_empty_metadata_value_kept(stack, req, proxy, account):
