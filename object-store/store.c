@@ -1078,6 +1078,23 @@ int64_t store_delete_at_parse(const char *v)
 	return (int64_t)strtoll(v, NULL, 10);
 }
 
+void store_expiry_note(struct store *s, const char *account, const char *container,
+                       const char *object, const char *version, int64_t delete_at)
+{
+	if (delete_at <= 0)
+		return;
+	PGconn *db = store_db(s);
+	if (!db)
+		return;
+	char err[256], da[32];
+	snprintf(da, sizeof(da), "%lld", (long long)delete_at);
+	DBX(db, err, sizeof(err),
+	    "UPDATE obj_objects SET delete_at = $5::bigint WHERE account = $1 AND container = $2"
+	    " AND name = $3 AND ts = $4 AND NOT deleted AND delete_at IS NULL",
+	    account, container, object, version, da);
+	db_release(s->cfg.db, db);
+}
+
 void store_expiring_release(struct store_expiring *x, size_t n)
 {
 	for (size_t i = 0; x && i < n; i++) {

@@ -115,6 +115,13 @@ enum store_err store_delete(struct store *s, const char *account, const char *co
 enum store_err store_expire(struct store *s, const char *account, const char *container,
                             const char *object, const char *version);
 
+/* Records that version `version` of the object expires at delete_at, when the listing
+ * row of that version does not know it yet (a version written before the listing kept
+ * expiries): the expirer then removes it. Best effort: nothing when the row is another
+ * version, already knows, or the database does not answer. */
+void store_expiry_note(struct store *s, const char *account, const char *container,
+                       const char *object, const char *version, int64_t delete_at);
+
 /* Objects due to expire (the listing's newest versions with X-Delete-At <= now), in
  * (delete_at, account, container, name) order, after `after` (NULL: from the start),
  * at most limit (1..STORE_EXPIRING_MAX; 0 means the most). 0 with *out (owned: free with

@@ -953,6 +953,14 @@ int swift_expired(const struct store_meta *m)
 	return da && *da && strtoll(da, NULL, 10) <= (long long)time(NULL);
 }
 
+/* An expired object met by a read: queued for the expirer should its listing row not
+ * know its expiry (a version written before migration 0034). */
+static void expired_note(struct px_req *r, const struct swift_req *q, const struct store_meta *m)
+{
+	store_expiry_note(px_store(r), q->account, q->container, q->object, m->timestamp,
+	                  store_delete_at_parse(store_meta_get(m, "X-Delete-At")));
+}
+
 static void object_headers(struct px_req *r, const struct store_meta *m, int large)
 {
 	char lm[64], et[40];
@@ -1093,6 +1101,7 @@ static void object_get_large(struct px_req *r, struct swift_req *q, struct store
 	m->size = lo.size;
 	memcpy(m->etag, lo.etag, sizeof(m->etag));
 	if (swift_expired(m)) {
+		expired_note(r, q, m);
 		largeobj_release(&lo);
 		store_meta_release(m);
 		swift_answer_store_err(r, STORE_NOT_FOUND);
@@ -1180,6 +1189,7 @@ void swift_object_get(struct px_req *r, struct swift_req *q)
 		return;
 	}
 	if (swift_expired(&m)) {
+		expired_note(r, q, &m);
 		store_get_close(g);
 		store_meta_release(&m);
 		swift_answer_store_err(r, STORE_NOT_FOUND);
