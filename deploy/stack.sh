@@ -44,8 +44,8 @@ DEPS=(
 	python3 python3-openstackclient python3-pytest python3-pytest-timeout python3-zmq wrk
 	# the S3 clients of tests/e2e/test_s3.py
 	awscli s3cmd python3-boto3
-	# the swift CLI of tests/e2e/test_swift.py
-	python3-swiftclient
+	# the swift CLI of tests/e2e/test_swift.py, and the HTTP client of its form POSTs
+	python3-swiftclient python3-requests
 	# tests/tempest (Tempest and its subunit stream)
 	python3-tempest python3-stestr python3-subunit subunit
 )

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "expirer.h"
 #include "http_client.h"
 #include "log.h"
 #include "objauth.h"
@@ -26,6 +27,7 @@ struct objproxy_conf {
 	const struct conf *conf;
 	const char *listen, *ring_file, *spool_dir, *conninfo;
 	long port, token_ttl, max_connections, pool_size;
+	struct expirer_conf expire;
 	char *identity_url;
 };
 
@@ -42,6 +44,9 @@ static int objproxy_conf_load(const struct conf *c, void **cfg, char *summary, s
 	o->token_ttl = conf_get_long(c, "objstore", "token_cache_seconds", 60);
 	o->max_connections = conf_get_long(c, "objstore", "max_connections", 512);
 	o->pool_size = conf_get_long(c, "objstore", "db_pool_size", 16);
+	o->expire.interval = conf_get_long(c, "objstore", "expire_interval", 10);
+	o->expire.batch = conf_get_long(c, "objstore", "expire_batch", 100);
+	o->expire.per_sec = conf_get_long(c, "objstore", "expire_per_sec", 100);
 	o->conninfo = conf_get(c, "database", "conninfo", NULL);
 	const char *api = conf_get(c, "api", "internal_url",
 	                           conf_get(c, "api", "public_url", "http://127.0.0.1:8080"));
@@ -58,6 +63,14 @@ static int objproxy_conf_load(const struct conf *c, void **cfg, char *summary, s
 		snprintf(err, errlen,
 		         "[objstore] proxy_port, token_cache_seconds, max_connections or "
 		         "db_pool_size out of range");
+		return -EINVAL;
+	}
+	if (o->expire.interval < 1 || o->expire.interval > 86400 || o->expire.batch < 1 ||
+	    o->expire.batch > STORE_EXPIRING_MAX || o->expire.per_sec < 1) {
+		snprintf(err, errlen,
+		         "[objstore] expire_interval (1..86400), expire_batch (1..%d) or "
+		         "expire_per_sec (>= 1) out of range",
+		         STORE_EXPIRING_MAX);
 		return -EINVAL;
 	}
 	snprintf(summary, slen, "port %ld, ring %s, identity %s", o->port, o->ring_file,
@@ -89,6 +102,7 @@ static int objproxy_run(void *vcfg, volatile sig_atomic_t *stop)
 	struct store *st = NULL;
 	struct objauth *auth = NULL;
 	struct px_server *srv = NULL;
+	struct expirer *expirer = NULL;
 	if (http_client_init() < 0) {
 		log_err("libcurl init failed");
 		return 1;
@@ -132,10 +146,12 @@ static int objproxy_run(void *vcfg, volatile sig_atomic_t *stop)
 	}
 	log_info("listening on %s:%ld (schema %d, identity %s)", o->listen, o->port, v,
 	         o->identity_url);
+	expirer = expirer_start(st, &o->expire);
 	while (!*stop)
 		pause();
 	rc = 0;
 out:
+	expirer_stop(expirer);
 	px_server_stop(srv);
 	s3_frontend_fini();
 	store_close(st);

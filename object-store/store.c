@@ -352,51 +352,60 @@ static PGconn *store_db(struct store *s)
 }
 
 /* Applies one object update to the listing; newest timestamp wins. 0 or -EIO. */
-static int listing_apply(PGconn *db, const char *a, const char *c, const char *o, const char *ts,
-                         const char *size, const char *etag, const char *ctype, int deleted)
+/* One update of a listing row: the version (ts) an object now is, with what a listing
+ * and the expirer need of it. */
+struct listing_rec {
+	const char *a, *c, *o, *ts, *etag, *ctype;
+	uint64_t size;
+	int64_t delete_at; /* X-Delete-At of the version, 0 when none */
+	int deleted;
+};
+
+/* Applies one object update to the listing; newest timestamp wins (the expiry goes
+ * with its version: an overwrite or delete without one clears it). 0 or -EIO. */
+static int listing_apply(PGconn *db, const struct listing_rec *u)
 {
-	char err[256];
+	char err[256], sz[32], da[32] = "";
+	snprintf(sz, sizeof(sz), "%llu", (unsigned long long)u->size);
+	if (u->delete_at > 0 && !u->deleted)
+		snprintf(da, sizeof(da), "%lld", (long long)u->delete_at);
 	return DBX(db, err, sizeof(err),
 	           "INSERT INTO obj_objects (account, container, name, ts, size, etag,"
-	           " content_type, deleted) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+	           " content_type, deleted, delete_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
+	           " NULLIF($9, '')::bigint)"
 	           " ON CONFLICT (account, container, name) DO UPDATE SET ts = EXCLUDED.ts,"
 	           " size = EXCLUDED.size, etag = EXCLUDED.etag,"
-	           " content_type = EXCLUDED.content_type, deleted = EXCLUDED.deleted"
-	           " WHERE obj_objects.ts < EXCLUDED.ts",
-	           a, c, o, ts, size, etag, ctype, deleted ? "t" : "f") < 0
+	           " content_type = EXCLUDED.content_type, deleted = EXCLUDED.deleted,"
+	           " delete_at = EXCLUDED.delete_at WHERE obj_objects.ts < EXCLUDED.ts",
+	           u->a, u->c, u->o, u->ts, sz, u->etag, u->ctype, u->deleted ? "t" : "f", da) < 0
 	           ? -EIO
 	           : 0;
 }
 
 /* Writes an update the database did not take into the spool (one fsynced file each). */
-static void spool_write(struct store *s, const char *a, const char *c, const char *o,
-                        const char *ts, uint64_t size, const char *etag, const char *ctype,
-                        int deleted)
+static void spool_write(struct store *s, const struct listing_rec *u)
 {
-	json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:I,s:s,s:s,s:b}", "a", a, "c", c, "o", o, "ts", ts,
-	                      "size", (json_int_t)size, "etag", etag, "ct", ctype, "del", deleted);
+	json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:I,s:s,s:s,s:b,s:I}", "a", u->a, "c", u->c, "o",
+	                      u->o, "ts", u->ts, "size", (json_int_t)u->size, "etag", u->etag, "ct",
+	                      u->ctype, "del", u->deleted, "da", (json_int_t)u->delete_at);
 	char *text = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	pthread_mutex_lock(&s->spool_lock);
-	char *path = xasprintf("%s/%s-%06lu.json", s->cfg.spool_dir, ts, s->spool_seq++);
+	char *path = xasprintf("%s/%s-%06lu.json", s->cfg.spool_dir, u->ts, s->spool_seq++);
 	pthread_mutex_unlock(&s->spool_lock);
 	fs_write_atomic(path, text, strlen(text), 0600);
 	free(path);
 	free(text);
 }
 
-static void listing_update(struct store *s, const char *a, const char *c, const char *o,
-                           const char *ts, uint64_t size, const char *etag, const char *ctype,
-                           int deleted)
+static void listing_update(struct store *s, const struct listing_rec *u)
 {
-	char sz[32];
-	snprintf(sz, sizeof(sz), "%llu", (unsigned long long)size);
 	PGconn *db = store_db(s);
-	int rc = db ? listing_apply(db, a, c, o, ts, sz, etag, ctype, deleted) : -EIO;
+	int rc = db ? listing_apply(db, u) : -EIO;
 	if (db)
 		db_release(s->cfg.db, db);
 	if (rc < 0)
-		spool_write(s, a, c, o, ts, size, etag, ctype, deleted);
+		spool_write(s, u);
 }
 
 static int cmp_names(const void *x, const void *y)
@@ -430,15 +439,16 @@ static void spool_replay(struct store *s)
 		char *path = xasprintf("%s/%s", s->cfg.spool_dir, names[i]);
 		char *text = fs_read(path, 65536, NULL);
 		json_t *j = text ? json_loads(text, 0, NULL) : NULL;
-		const char *a, *c, *o, *ts, *etag, *ct;
-		json_int_t size;
-		int del;
-		if (j && json_unpack(j, "{s:s,s:s,s:s,s:s,s:I,s:s,s:s,s:b}", "a", &a, "c", &c, "o",
-		                     &o, "ts", &ts, "size", &size, "etag", &etag, "ct", &ct, "del",
-		                     &del) == 0) {
-			char sz[32];
-			snprintf(sz, sizeof(sz), "%lld", (long long)size);
-			if (listing_apply(db, a, c, o, ts, sz, etag, ct, del) == 0)
+		struct listing_rec u = {0};
+		json_int_t size = 0, da = 0; /* "da": absent in spool files of older builds */
+		if (j &&
+		    json_unpack(j, "{s:s,s:s,s:s,s:s,s:I,s:s,s:s,s:b,s?I}", "a", &u.a, "c", &u.c,
+		                "o", &u.o, "ts", &u.ts, "size", &size, "etag", &u.etag, "ct",
+		                &u.ctype, "del", &u.deleted, "da", &da) == 0 &&
+		    size >= 0) {
+			u.size = (uint64_t)size;
+			u.delete_at = da;
+			if (listing_apply(db, &u) == 0)
 				unlink(path);
 			else
 				i = n; /* still down: keep the rest for later */
@@ -537,6 +547,7 @@ struct store_put {
 	int superseded; /* replicas that answered 409: they hold a newer version */
 	int64_t length;
 	uint64_t sent;
+	int64_t delete_at; /* its X-Delete-At, 0 when none */
 };
 
 static int put_live(const struct store_put *p)
@@ -618,6 +629,9 @@ enum store_err store_put_begin(struct store *s, const char *account, const char 
 	p->c = xstrdup(container);
 	p->o = xstrdup(object);
 	p->length = o->length;
+	for (int i = 0; i < o->nkv; i++)
+		if (!strcasecmp(o->kv[i].name, "X-Delete-At"))
+			p->delete_at = store_delete_at_parse(o->kv[i].value);
 	p->quorum = nodes.replicas / 2 + 1;
 	snprintf(p->content_type, sizeof(p->content_type), "%s",
 	         o->content_type ? o->content_type : "application/octet-stream");
@@ -733,7 +747,15 @@ enum store_err store_put_finish(struct store_put *p, struct store_meta *meta)
 		e = mismatch ? STORE_ETAG_MISMATCH : toobig ? STORE_BAD_REQUEST : STORE_UNAVAILABLE;
 		goto out;
 	}
-	listing_update(p->s, p->a, p->c, p->o, p->ts, p->sent, etag, p->content_type, 0);
+	struct listing_rec u = {.a = p->a,
+	                        .c = p->c,
+	                        .o = p->o,
+	                        .ts = p->ts,
+	                        .etag = etag,
+	                        .ctype = p->content_type,
+	                        .size = p->sent,
+	                        .delete_at = p->delete_at};
+	listing_update(p->s, &u);
 	if (meta) {
 		memset(meta, 0, sizeof(*meta));
 		meta->size = p->sent;
@@ -954,16 +976,16 @@ enum store_err store_head_newest(struct store *s, const char *account, const cha
 	return head(s, account, container, object, 1, meta);
 }
 
-enum store_err store_delete(struct store *s, const char *account, const char *container,
-                            const char *object)
+/* Writes tombstones at ts on the object's replicas (each primary, or a handoff for one
+ * that does not answer) and, at a quorum, the deleted listing row at ts. A replica that
+ * holds a newer version refuses (409) and keeps it: that counts as done, as the newest
+ * timestamp wins. STORE_OK when a replica had the object, STORE_NOT_FOUND when none
+ * did, STORE_UNAVAILABLE short of a quorum. */
+static enum store_err tombstone_write(struct store *s, const char *account, const char *container,
+                                      const char *object, const char *ts)
 {
-	if (!store_account_name_ok(account) || !store_container_name_ok(container) ||
-	    !store_object_name_ok(object))
-		return STORE_BAD_REQUEST;
 	struct nodes nodes;
 	store_nodes(s, account, container, object, &nodes);
-	char ts[STORE_TS_LEN];
-	store_ts_now(ts);
 	char *hts = xasprintf("X-Timestamp: %s", ts);
 	const char *hdrs[] = {hts, NULL};
 	int acks = 0, found = 0, next = nodes.replicas;
@@ -992,8 +1014,136 @@ enum store_err store_delete(struct store *s, const char *account, const char *co
 	free(hts);
 	if (acks < nodes.replicas / 2 + 1)
 		return STORE_UNAVAILABLE;
-	listing_update(s, account, container, object, ts, 0, "", "", 1);
+	struct listing_rec u = {.a = account,
+	                        .c = container,
+	                        .o = object,
+	                        .ts = ts,
+	                        .etag = "",
+	                        .ctype = "",
+	                        .deleted = 1};
+	listing_update(s, &u);
 	return found ? STORE_OK : STORE_NOT_FOUND;
+}
+
+enum store_err store_delete(struct store *s, const char *account, const char *container,
+                            const char *object)
+{
+	if (!store_account_name_ok(account) || !store_container_name_ok(container) ||
+	    !store_object_name_ok(object))
+		return STORE_BAD_REQUEST;
+	char ts[STORE_TS_LEN];
+	store_ts_now(ts);
+	return tombstone_write(s, account, container, object, ts);
+}
+
+enum store_err store_expire(struct store *s, const char *account, const char *container,
+                            const char *object, const char *version)
+{
+	char ts[STORE_TS_LEN];
+	if (!store_account_name_ok(account) || !store_container_name_ok(container) ||
+	    !store_object_name_ok(object) || store_ts_next(version, ts) < 0)
+		return STORE_BAD_REQUEST;
+	return tombstone_write(s, account, container, object, ts);
+}
+
+int store_ts_next(const char *ts, char out[STORE_TS_LEN])
+{
+	/* "SSSSSSSSSS.FFFFF": 10 digits, '.', 5 digits */
+	if (!ts || strlen(ts) != STORE_TS_LEN - 1 || ts[10] != '.')
+		return -1;
+	for (int i = 0; i < STORE_TS_LEN - 1; i++)
+		if (i != 10 && !isdigit((unsigned char)ts[i]))
+			return -1;
+	memcpy(out, ts, STORE_TS_LEN);
+	for (int i = STORE_TS_LEN - 2; i >= 0; i--) {
+		if (i == 10)
+			continue;
+		if (out[i] < '9') {
+			out[i]++;
+			return 0;
+		}
+		out[i] = '0';
+	}
+	memcpy(out, ts, STORE_TS_LEN); /* 9999999999.99999: no successor */
+	return -1;
+}
+
+int64_t store_delete_at_parse(const char *v)
+{
+	if (!v || !isdigit((unsigned char)*v) || strlen(v) > 18)
+		return 0;
+	for (const char *p = v; *p; p++)
+		if (!isdigit((unsigned char)*p))
+			return 0;
+	return (int64_t)strtoll(v, NULL, 10);
+}
+
+void store_expiry_note(struct store *s, const char *account, const char *container,
+                       const char *object, const char *version, int64_t delete_at)
+{
+	if (delete_at <= 0)
+		return;
+	PGconn *db = store_db(s);
+	if (!db)
+		return;
+	char err[256], da[32];
+	snprintf(da, sizeof(da), "%lld", (long long)delete_at);
+	DBX(db, err, sizeof(err),
+	    "UPDATE obj_objects SET delete_at = $5::bigint WHERE account = $1 AND container = $2"
+	    " AND name = $3 AND ts = $4 AND NOT deleted AND delete_at IS NULL",
+	    account, container, object, version, da);
+	db_release(s->cfg.db, db);
+}
+
+void store_expiring_release(struct store_expiring *x, size_t n)
+{
+	for (size_t i = 0; x && i < n; i++) {
+		free(x[i].account);
+		free(x[i].container);
+		free(x[i].object);
+	}
+	free(x);
+}
+
+int store_expiring_list(struct store *s, int64_t now, const struct store_expiring *after,
+                        unsigned limit, struct store_expiring **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	if (limit == 0 || limit > STORE_EXPIRING_MAX)
+		limit = STORE_EXPIRING_MAX;
+	PGconn *db = store_db(s);
+	if (!db)
+		return -EIO;
+	char err[256], snow[32], sda[32], slim[16];
+	snprintf(snow, sizeof(snow), "%lld", (long long)now);
+	snprintf(sda, sizeof(sda), "%lld", (long long)(after ? after->delete_at : 0));
+	snprintf(slim, sizeof(slim), "%u", limit);
+	/* keyset order (delete_at, account, container, name): the partial index's */
+	PGresult *r = DBQ(db, err, sizeof(err),
+	                  "SELECT account, container, name, ts, delete_at FROM obj_objects"
+	                  " WHERE delete_at IS NOT NULL AND NOT deleted AND delete_at <= $1::bigint"
+	                  " AND (delete_at, account, container, name) >"
+	                  " ($2::bigint, $3, $4::text COLLATE \"C\", $5::text COLLATE \"C\")"
+	                  " ORDER BY delete_at, account, container, name LIMIT $6::int",
+	                  snow, sda, after ? after->account : "", after ? after->container : "",
+	                  after ? after->object : "", slim);
+	db_release(s->cfg.db, db);
+	if (!r)
+		return -EIO;
+	int rows = PQntuples(r);
+	struct store_expiring *x = xcalloc(rows > 0 ? (size_t)rows : 1, sizeof(*x));
+	for (int i = 0; i < rows; i++) {
+		x[i].account = xstrdup(db_val(r, i, 0));
+		x[i].container = xstrdup(db_val(r, i, 1));
+		x[i].object = xstrdup(db_val(r, i, 2));
+		snprintf(x[i].version, sizeof(x[i].version), "%s", db_val(r, i, 3));
+		x[i].delete_at = db_long(r, i, 4, 0);
+	}
+	PQclear(r);
+	*out = x;
+	*n = (size_t)rows;
+	return 0;
 }
 
 enum store_err store_copy(struct store *s, const char *src_account, const char *src_container,

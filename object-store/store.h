@@ -107,6 +107,35 @@ enum store_err store_head_newest(struct store *s, const char *account, const cha
 /* Writes a tombstone on the replicas (quorum) and drops the listing row. */
 enum store_err store_delete(struct store *s, const char *account, const char *container,
                             const char *object);
+/* Expires the object's version `version` (the expirer): writes tombstones one timestamp
+ * step after that version, never at the time now, so a version written after it (an
+ * overwrite, a POST, a delete) is newer than the tombstone everywhere and survives it,
+ * on every replica and in the listing, whatever order things arrive in. Answers as
+ * store_delete; STORE_BAD_REQUEST when version is not an X-Timestamp. */
+enum store_err store_expire(struct store *s, const char *account, const char *container,
+                            const char *object, const char *version);
+
+/* Records that version `version` of the object expires at delete_at, when the listing
+ * row of that version does not know it yet (a version written before the listing kept
+ * expiries): the expirer then removes it. Best effort: nothing when the row is another
+ * version, already knows, or the database does not answer. */
+void store_expiry_note(struct store *s, const char *account, const char *container,
+                       const char *object, const char *version, int64_t delete_at);
+
+/* Objects due to expire (the listing's newest versions with X-Delete-At <= now), in
+ * (delete_at, account, container, name) order, after `after` (NULL: from the start),
+ * at most limit (1..STORE_EXPIRING_MAX; 0 means the most). 0 with *out (owned: free with
+ * store_expiring_release) and *n, or -EIO when the database does not answer. */
+#define STORE_EXPIRING_MAX 1000
+struct store_expiring {
+	char *account, *container, *object;
+	char version[STORE_TS_LEN]; /* the expiring version's X-Timestamp */
+	int64_t delete_at;
+};
+int store_expiring_list(struct store *s, int64_t now, const struct store_expiring *after,
+                        unsigned limit, struct store_expiring **out, size_t *n);
+void store_expiring_release(struct store_expiring *x, size_t n);
+
 /* Replaces an object's metadata (Swift POST): the object is re-written with the new
  * metadata as a new version (server side, streamed). */
 enum store_err store_post(struct store *s, const char *account, const char *container,
@@ -193,5 +222,10 @@ const char *store_err_text(enum store_err e);
  * digits), and the time now. Pure. */
 void store_ts_format(double t, char out[STORE_TS_LEN]);
 void store_ts_now(char out[STORE_TS_LEN]);
+/* The X-Timestamp one step (10 us) after ts into out: 0, or -1 when ts is not one (or is
+ * the last). Pure. */
+int store_ts_next(const char *ts, char out[STORE_TS_LEN]);
+/* An X-Delete-At value (decimal epoch seconds) as a number; 0 when it is not one. Pure. */
+int64_t store_delete_at_parse(const char *v);
 
 #endif

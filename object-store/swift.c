@@ -1,5 +1,6 @@
 /* The Swift v1 API over the store. */
 #include "swift.h"
+#include "swift_impl.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -10,10 +11,12 @@
 #include <time.h>
 
 #include "bulk.h"
+#include "formpost.h"
 #include "largeobj.h"
 #include "objquota.h"
 #include "objauth.h"
 #include "objclient.h"
+#include "staticweb.h"
 #include "store_impl.h"
 #include "tempurl.h"
 #include "xalloc.h"
@@ -29,25 +32,6 @@ void swift_set_auth(struct objauth *a)
 {
 	swift_auth = a;
 }
-
-/* Per request. */
-struct swift_req {
-	char *account, *container, *object;
-	struct objauth_who who;
-	int authed; /* a valid token */
-	struct store_kv kv[STORE_MAX_META + 8];
-	int nkv;
-	struct store_put *put;
-	enum store_err put_err;
-	char content_type[256];
-	char *slo_body; /* ?multipart-manifest=put: the manifest as it arrives */
-	size_t slo_len;
-	int slo;
-	int64_t quota_left; /* bytes the container's quota still allows, -1: no quota */
-	int tempurl;        /* authorized by a temp URL's signature: TEMPURL_ACCOUNT or
-	                     * TEMPURL_CONTAINER, the key that signed it (0: not) */
-	struct bulk *bulk;  /* ?bulk-delete or ?extract-archive (bulk.h) */
-};
 
 /* ------------------------------------------------------------------ pure helpers */
 
@@ -228,7 +212,7 @@ char *swift_listing(const struct store_list *l, const char *fmt, char level, con
 
 /* ------------------------------------------------------------------ answers */
 
-static void answer_err(struct px_req *r, int status, const char *text)
+void swift_answer_err(struct px_req *r, int status, const char *text)
 {
 	char body[512];
 	int n = snprintf(body, sizeof(body), "<html><h1>%s</h1><p>%s</p></html>",
@@ -255,7 +239,7 @@ static void answer_err(struct px_req *r, int status, const char *text)
 	px_answer(r, status, "text/html; charset=UTF-8", body, (size_t)n);
 }
 
-static void answer_store_err(struct px_req *r, enum store_err e)
+void swift_answer_store_err(struct px_req *r, enum store_err e)
 {
 	static const char *const why[] = {
 	    [STORE_NOT_FOUND] = "The resource could not be found.",
@@ -268,8 +252,8 @@ static void answer_store_err(struct px_req *r, enum store_err e)
 	    [STORE_UNAVAILABLE] = "Not enough object servers or the listing database answered.",
 	    [STORE_INTERNAL] = "Internal error.",
 	};
-	answer_err(r, store_err_status(e),
-	           (unsigned)e < sizeof(why) / sizeof(why[0]) && why[e] ? why[e] : "Error.");
+	swift_answer_err(r, store_err_status(e),
+	                 (unsigned)e < sizeof(why) / sizeof(why[0]) && why[e] ? why[e] : "Error.");
 }
 
 static void add_u64(struct px_req *r, const char *name, uint64_t v)
@@ -390,7 +374,7 @@ static int collect_meta(struct px_req *r, struct swift_req *q, const char *prefi
 		char *end;
 		long long at = strtoll(da, &end, 10);
 		if (*end || at <= (long long)time(NULL)) {
-			answer_err(r, 400, "X-Delete-At in past");
+			swift_answer_err(r, 400, "X-Delete-At in past");
 			return -EINVAL;
 		}
 	}
@@ -399,7 +383,7 @@ static int collect_meta(struct px_req *r, struct swift_req *q, const char *prefi
 	if (c.bad) {
 		if (!c.why[0])
 			snprintf(c.why, sizeof(c.why), "Too many headers; max %d", STORE_MAX_META);
-		answer_err(r, 400, c.why);
+		swift_answer_err(r, 400, c.why);
 		return -EINVAL;
 	}
 	return 0;
@@ -441,8 +425,8 @@ static int acl_allows(const char *acl, const struct swift_req *q, int anonymous_
 /* 1 when the caller may read (write 0) or write (1) in container c of q's account: the
  * account's project (a writer to write) or an admin, else the container's ACLs; object:
  * an object in it (a listing needs .rlistings from an anonymous caller). Answers nothing. */
-static int container_allows(struct px_req *r, const struct swift_req *q, const char *c, int write,
-                            int object)
+int swift_container_allows(struct px_req *r, const struct swift_req *q, const char *c, int write,
+                           int object)
 {
 	if (q->authed && (q->who.admin || !strcmp(q->account + 5, q->who.project_id)))
 		return !write || q->who.writer;
@@ -470,15 +454,15 @@ static int container_allows(struct px_req *r, const struct swift_req *q, const c
 static void answer_denied(struct px_req *r, const struct swift_req *q)
 {
 	if (!q->authed)
-		answer_err(r, 401, "This server could not verify that you are authorized.");
+		swift_answer_err(r, 401, "This server could not verify that you are authorized.");
 	else
-		answer_err(r, 403, "Access was denied to this resource.");
+		swift_answer_err(r, 403, "Access was denied to this resource.");
 }
 
 /* Decides whether the caller may do this; answers 401/403 when not. */
 static int swift_authorize(struct px_req *r, struct swift_req *q, int write)
 {
-	if (container_allows(r, q, q->container, write, q->object != NULL))
+	if (swift_container_allows(r, q, q->container, write, q->object != NULL))
 		return 0;
 	answer_denied(r, q);
 	return -EACCES;
@@ -494,7 +478,7 @@ static ssize_t segments_denied(struct px_req *r, const struct swift_req *q,
 		size_t k = 0;
 		while (k < i && strcmp(lo->seg[k].container, lo->seg[i].container))
 			k++;
-		if (k == i && !container_allows(r, q, lo->seg[i].container, write, 1))
+		if (k == i && !swift_container_allows(r, q, lo->seg[i].container, write, 1))
 			return (ssize_t)i;
 	}
 	return -1;
@@ -508,14 +492,12 @@ struct seg_auth {
 static int seg_may_read(void *arg, const char *container)
 {
 	const struct seg_auth *a = arg;
-	return container_allows(a->r, a->q, container, 0, 1);
+	return swift_container_allows(a->r, a->q, container, 0, 1);
 }
 
 /* ------------------------------------------------------------------ temp URLs */
 
-/* The values of the items of kv named prefix "Temp-Url-Key" and "...-2" into keys[0..1]
- * (borrowed from kv). */
-static void tempurl_keys(const struct store_kv *kv, int n, const char *prefix, const char **keys)
+void swift_tempurl_keys(const struct store_kv *kv, int n, const char *prefix, const char **keys)
 {
 	char k1[64], k2[64];
 	snprintf(k1, sizeof(k1), "%sTemp-Url-Key", prefix);
@@ -585,11 +567,11 @@ static int tempurl_authorize(struct px_req *r, struct swift_req *q)
 	if (ok && allowed) {
 		have_ai = store_account_head(px_store(r), q->account, &ai) == STORE_OK;
 		if (have_ai)
-			tempurl_keys(ai.kv, ai.nkv, "X-Account-Meta-", keys);
+			swift_tempurl_keys(ai.kv, ai.nkv, "X-Account-Meta-", keys);
 		have_ci =
 		    store_container_head(px_store(r), q->account, q->container, &ci) == STORE_OK;
 		if (have_ci)
-			tempurl_keys(ci.kv, ci.nkv, "X-Container-Meta-", keys + 2);
+			swift_tempurl_keys(ci.kv, ci.nkv, "X-Container-Meta-", keys + 2);
 		char *path =
 		    prefix ? xasprintf("prefix:/v1/%s/%s/%s", q->account, q->container, prefix)
 		           : xasprintf("/v1/%s/%s/%s", q->account, q->container, q->object);
@@ -608,11 +590,12 @@ static int tempurl_authorize(struct px_req *r, struct swift_req *q)
 		store_container_info_release(&ci);
 	if (!ok || !allowed) {
 		px_add_header(r, "WWW-Authenticate", "Swift realm=\"unknown\"");
-		answer_err(r, 401, "Temp URL invalid");
+		swift_answer_err(r, 401, "Temp URL invalid");
 		return -EACCES;
 	}
 	if ((!strcmp(m, "PUT") || !strcmp(m, "POST")) && px_header(r, "X-Object-Manifest")) {
-		answer_err(r, 400, "The header 'X-Object-Manifest' is not allowed in this tempurl");
+		swift_answer_err(r, 400,
+		                 "The header 'X-Object-Manifest' is not allowed in this tempurl");
 		return -EINVAL;
 	}
 	q->tempurl = scope;
@@ -670,7 +653,7 @@ static int bulk_kind(struct px_req *r)
 static int bulk_may_write(void *arg, const char *container, int object)
 {
 	struct px_req *r = arg;
-	return container_allows(r, px_state(r), container, 1, object);
+	return swift_container_allows(r, px_state(r), container, 1, object);
 }
 
 /* Starts a bulk request of kind (bulk_kind) for an authenticated caller; its body goes
@@ -688,7 +671,7 @@ static void bulk_begin(struct px_req *r, struct swift_req *q, int kind)
 	}
 	const char *fmt = px_query(r, "extract-archive");
 	if (!fmt || strcmp(fmt, "tar")) { /* no gzip or bzip2 decoder here */
-		answer_err(r, 400, "Unsupported archive format");
+		swift_answer_err(r, 400, "Unsupported archive format");
 		return;
 	}
 	q->bulk = bulk_extract_new(&t, q->container, q->object);
@@ -737,11 +720,11 @@ static int list_query(struct px_req *r, struct store_list_query *lq)
 		char *end;
 		long v = strtol(limit, &end, 10);
 		if (*end || v < 0) {
-			answer_err(r, 412, "Value of limit must be a positive integer");
+			swift_answer_err(r, 412, "Value of limit must be a positive integer");
 			return -EINVAL;
 		}
 		if (v > SWIFT_LISTING_LIMIT) {
-			answer_err(r, 412, "Maximum limit is 10000");
+			swift_answer_err(r, 412, "Maximum limit is 10000");
 			return -EINVAL;
 		}
 		if (v == 0) {
@@ -755,13 +738,13 @@ static int list_query(struct px_req *r, struct store_list_query *lq)
 	lq->marker = px_query(r, "marker");
 	lq->end_marker = px_query(r, "end_marker");
 	if (lq->delimiter && strlen(lq->delimiter) > 1) {
-		answer_err(r, 412, "Bad delimiter");
+		swift_answer_err(r, 412, "Bad delimiter");
 		return -EINVAL;
 	}
 	const char *vals[] = {lq->prefix, lq->marker, lq->end_marker};
 	for (size_t i = 0; i < 3; i++)
 		if (vals[i] && strlen(vals[i]) > STORE_MAX_OBJECT_NAME) {
-			answer_err(r, 400, "Parameter too long");
+			swift_answer_err(r, 400, "Parameter too long");
 			return -EINVAL;
 		}
 	return 0;
@@ -836,7 +819,7 @@ static void account_get(struct px_req *r, struct swift_req *q)
 	struct store_account_info ai;
 	enum store_err e = store_account_head(px_store(r), q->account, &ai);
 	if (e != STORE_OK) {
-		answer_store_err(r, e);
+		swift_answer_store_err(r, e);
 		return;
 	}
 	account_headers(r, q, &ai);
@@ -852,7 +835,7 @@ static void account_get(struct px_req *r, struct swift_req *q)
 		return;
 	reverse_query(r, &lq);
 	if (rc == 0 && (e = store_list_containers(px_store(r), q->account, &lq, &l)) != STORE_OK) {
-		answer_store_err(r, e);
+		swift_answer_store_err(r, e);
 		return;
 	}
 	answer_listing(r, &l, 'a', q->account);
@@ -866,12 +849,12 @@ static void account_post(struct px_req *r, struct swift_req *q)
 	/* the project's quota is the operator's to set, as Swift's reseller admin does */
 	for (int i = 0; i < q->nkv; i++)
 		if (!strncasecmp(q->kv[i].name, "X-Account-Meta-Quota-", 21) && !q->who.admin) {
-			answer_err(r, 403, "Only an admin may set the account's quota.");
+			swift_answer_err(r, 403, "Only an admin may set the account's quota.");
 			return;
 		}
 	enum store_err e = store_account_post(px_store(r), q->account, q->kv, q->nkv);
 	if (e != STORE_OK)
-		answer_store_err(r, e);
+		swift_answer_store_err(r, e);
 	else
 		px_answer(r, 204, "text/html; charset=UTF-8", NULL, 0);
 }
@@ -883,7 +866,7 @@ static void container_get(struct px_req *r, struct swift_req *q)
 	struct store_container_info ci;
 	enum store_err e = store_container_head(px_store(r), q->account, q->container, &ci);
 	if (e != STORE_OK) {
-		answer_store_err(r, e);
+		swift_answer_store_err(r, e);
 		return;
 	}
 	add_u64(r, "X-Container-Object-Count", ci.object_count);
@@ -897,7 +880,7 @@ static void container_get(struct px_req *r, struct swift_req *q)
 	px_add_header(r, "X-Storage-Policy", "Policy-0");
 	/* a temp URL key signs writes: shown only to who may write the container itself (a
 	 * reader through an ACL would sign PUT and DELETE URLs with it), as Swift does */
-	int keys_shown = container_allows(r, q, q->container, 1, 0);
+	int keys_shown = swift_container_allows(r, q, q->container, 1, 0);
 	for (int i = 0; i < ci.nkv; i++)
 		if (keys_shown || !temp_url_key_name(ci.kv[i].name))
 			add_kv(r, &ci.kv[i], 1);
@@ -914,7 +897,7 @@ static void container_get(struct px_req *r, struct swift_req *q)
 	reverse_query(r, &lq);
 	if (rc == 0 &&
 	    (e = store_list_objects(px_store(r), q->account, q->container, &lq, &l)) != STORE_OK) {
-		answer_store_err(r, e);
+		swift_answer_store_err(r, e);
 		return;
 	}
 	answer_listing(r, &l, 'c', q->container);
@@ -927,7 +910,7 @@ static void container_put(struct px_req *r, struct swift_req *q)
 		char why[96];
 		snprintf(why, sizeof(why), "Container name length of %zu longer than %d",
 		         strlen(q->container), STORE_MAX_CONTAINER);
-		answer_err(r, 400, why);
+		swift_answer_err(r, 400, why);
 		return;
 	}
 	if (collect_meta(r, q, "X-Container-Meta-", "X-Remove-Container-Meta-", 0) < 0)
@@ -936,7 +919,7 @@ static void container_put(struct px_req *r, struct swift_req *q)
 	enum store_err e =
 	    store_container_put(px_store(r), q->account, q->container, q->kv, q->nkv, &created);
 	if (e != STORE_OK)
-		answer_store_err(r, e);
+		swift_answer_store_err(r, e);
 	else
 		px_answer(r, created ? 201 : 202, "text/html; charset=UTF-8", NULL, 0);
 }
@@ -948,7 +931,7 @@ static void container_post(struct px_req *r, struct swift_req *q)
 	enum store_err e =
 	    store_container_post(px_store(r), q->account, q->container, q->kv, q->nkv);
 	if (e != STORE_OK)
-		answer_store_err(r, e);
+		swift_answer_store_err(r, e);
 	else
 		px_answer(r, 204, "text/html; charset=UTF-8", NULL, 0);
 }
@@ -957,17 +940,25 @@ static void container_delete(struct px_req *r, struct swift_req *q)
 {
 	enum store_err e = store_container_delete(px_store(r), q->account, q->container);
 	if (e != STORE_OK)
-		answer_store_err(r, e);
+		swift_answer_store_err(r, e);
 	else
 		px_answer(r, 204, "text/html; charset=UTF-8", NULL, 0);
 }
 
 /* ------------------------------------------------------------------ object */
 
-static int expired(const struct store_meta *m)
+int swift_expired(const struct store_meta *m)
 {
 	const char *da = store_meta_get(m, "X-Delete-At");
 	return da && *da && strtoll(da, NULL, 10) <= (long long)time(NULL);
+}
+
+/* An expired object met by a read: queued for the expirer should its listing row not
+ * know its expiry (a version written before migration 0034). */
+static void expired_note(struct px_req *r, const struct swift_req *q, const struct store_meta *m)
+{
+	store_expiry_note(px_store(r), q->account, q->container, q->object, m->timestamp,
+	                  store_delete_at_parse(store_meta_get(m, "X-Delete-At")));
 }
 
 static void object_headers(struct px_req *r, const struct store_meta *m, int large)
@@ -1098,7 +1089,7 @@ static void object_get_large(struct px_req *r, struct swift_req *q, struct store
 	                            &lo);
 	if (e != STORE_OK) {
 		store_meta_release(m);
-		answer_store_err(r, e);
+		swift_answer_store_err(r, e);
 		return;
 	}
 	if (segments_denied(r, q, &lo, 0) >= 0) { /* a segment the caller may not read */
@@ -1109,10 +1100,11 @@ static void object_get_large(struct px_req *r, struct swift_req *q, struct store
 	}
 	m->size = lo.size;
 	memcpy(m->etag, lo.etag, sizeof(m->etag));
-	if (expired(m)) {
+	if (swift_expired(m)) {
+		expired_note(r, q, m);
 		largeobj_release(&lo);
 		store_meta_release(m);
-		answer_store_err(r, STORE_NOT_FOUND);
+		swift_answer_store_err(r, STORE_NOT_FOUND);
 		return;
 	}
 	int cond = conditions(r, m);
@@ -1124,7 +1116,7 @@ static void object_get_large(struct px_req *r, struct swift_req *q, struct store
 		if (cond == 304)
 			px_answer(r, 304, NULL, NULL, 0);
 		else
-			answer_err(r, 412, "Precondition Failed");
+			swift_answer_err(r, 412, "Precondition Failed");
 		return;
 	}
 	uint64_t size = lo.size, off, len;
@@ -1135,7 +1127,7 @@ static void object_get_large(struct px_req *r, struct swift_req *q, struct store
 		char cr[64];
 		snprintf(cr, sizeof(cr), "bytes */%llu", (unsigned long long)size);
 		px_add_header(r, "Content-Range", cr);
-		answer_err(r, 416, "Requested Range Not Satisfiable");
+		swift_answer_err(r, 416, "Requested Range Not Satisfiable");
 		return;
 	}
 	int status = 200;
@@ -1149,7 +1141,7 @@ static void object_get_large(struct px_req *r, struct swift_req *q, struct store
 	px_answer_stream(r, status, len, largeobj_get_read, largeobj_get_close, g);
 }
 
-static void object_get(struct px_req *r, struct swift_req *q)
+void swift_object_get(struct px_req *r, struct swift_req *q)
 {
 	int64_t first, last;
 	int ranged = parse_range(px_header(r, "Range"), &first, &last);
@@ -1189,17 +1181,18 @@ static void object_get(struct px_req *r, struct swift_req *q)
 		char cr[64];
 		snprintf(cr, sizeof(cr), "bytes */%llu", (unsigned long long)m.size);
 		px_add_header(r, "Content-Range", cr);
-		answer_err(r, 416, "Requested Range Not Satisfiable");
+		swift_answer_err(r, 416, "Requested Range Not Satisfiable");
 		return;
 	}
 	if (e != STORE_OK) {
-		answer_store_err(r, e);
+		swift_answer_store_err(r, e);
 		return;
 	}
-	if (expired(&m)) {
+	if (swift_expired(&m)) {
+		expired_note(r, q, &m);
 		store_get_close(g);
 		store_meta_release(&m);
-		answer_store_err(r, STORE_NOT_FOUND);
+		swift_answer_store_err(r, STORE_NOT_FOUND);
 		return;
 	}
 	int cond = conditions(r, &m);
@@ -1211,7 +1204,7 @@ static void object_get(struct px_req *r, struct swift_req *q)
 		if (cond == 304)
 			px_answer(r, 304, NULL, NULL, 0);
 		else
-			answer_err(r, 412, "Precondition Failed");
+			swift_answer_err(r, 412, "Precondition Failed");
 		return;
 	}
 	int status = 200;
@@ -1260,7 +1253,7 @@ static int split_copy_path(const char *v, char **c, char **o)
 static int quota_check(struct px_req *r, struct swift_req *q, const char *container, int64_t len)
 {
 	if (objquota_over(px_store(r), q->account, container, 1, len, &q->quota_left)) {
-		answer_err(r, 413, "Upload exceeds quota.");
+		swift_answer_err(r, 413, "Upload exceeds quota.");
 		return -EDQUOT;
 	}
 	return 0;
@@ -1272,13 +1265,13 @@ static void object_copy(struct px_req *r, struct swift_req *q, const char *sc, c
 {
 	struct store_meta src, m;
 	/* the source is read and the destination written as the caller */
-	if (!container_allows(r, q, sc, 0, 1) || !container_allows(r, q, dc, 1, 1)) {
+	if (!swift_container_allows(r, q, sc, 0, 1) || !swift_container_allows(r, q, dc, 1, 1)) {
 		answer_denied(r, q);
 		return;
 	}
 	enum store_err e = store_head_newest(px_store(r), q->account, sc, so, &src);
 	if (e != STORE_OK) {
-		answer_store_err(r, e);
+		swift_answer_store_err(r, e);
 		return;
 	}
 	if (quota_check(r, q, dc, (int64_t)src.size) < 0) { /* a copy counts as Swift's does */
@@ -1308,7 +1301,7 @@ static void object_copy(struct px_req *r, struct swift_req *q, const char *sc, c
 		add_kv(r, kv, n); /* Swift's copy answers with the new object's metadata */
 	store_meta_release(&src);
 	if (e != STORE_OK) {
-		answer_store_err(r, e);
+		swift_answer_store_err(r, e);
 		return;
 	}
 	char lm[64];
@@ -1333,7 +1326,7 @@ static void object_put_begin(struct px_req *r, struct swift_req *q)
 		char why[96];
 		snprintf(why, sizeof(why), "Object name length of %zu longer than %d",
 		         strlen(q->object), STORE_MAX_OBJECT_NAME);
-		answer_err(r, 400, why);
+		swift_answer_err(r, 400, why);
 		return;
 	}
 	if (collect_meta(r, q, "X-Object-Meta-", NULL, 1) < 0)
@@ -1341,18 +1334,18 @@ static void object_put_begin(struct px_req *r, struct swift_req *q)
 	const char *te = px_header(r, "Transfer-Encoding");
 	int64_t len = px_content_length(r);
 	if (len < 0 && !(te && !strcasecmp(te, "chunked"))) {
-		answer_err(r, 411, "Length Required");
+		swift_answer_err(r, 411, "Length Required");
 		return;
 	}
 	if (len > (int64_t)STORE_MAX_OBJECT) {
-		answer_store_err(r, STORE_TOO_LARGE);
+		swift_answer_store_err(r, STORE_TOO_LARGE);
 		return;
 	}
 	const char *from = px_header(r, "X-Copy-From");
 	if (from) {
 		char *sc, *so;
 		if (split_copy_path(from, &sc, &so) < 0) {
-			answer_err(
+			swift_answer_err(
 			    r, 412,
 			    "X-Copy-From header must be of the form <container name>/<object "
 			    "name>");
@@ -1371,7 +1364,7 @@ static void object_put_begin(struct px_req *r, struct swift_req *q)
 	const char *mm = px_query(r, "multipart-manifest");
 	if (mm && !strcmp(mm, "put")) {
 		if (len > (int64_t)LARGEOBJ_MAX_MANIFEST) {
-			answer_err(r, 413, "Manifest File > 2097152 bytes");
+			swift_answer_err(r, 413, "Manifest File > 2097152 bytes");
 			return;
 		}
 		q->slo = 1; /* the body is gathered, checked and stored by slo_put_finish */
@@ -1393,26 +1386,26 @@ static void object_put_begin(struct px_req *r, struct swift_req *q)
 	enum store_err e =
 	    store_put_begin(px_store(r), q->account, q->container, q->object, &o, &q->put);
 	if (e != STORE_OK)
-		answer_store_err(r, e);
+		swift_answer_store_err(r, e);
 }
 
 static void object_put_finish(struct px_req *r, struct swift_req *q)
 {
 	if (!q->put) {
-		answer_store_err(r, STORE_INTERNAL);
+		swift_answer_store_err(r, STORE_INTERNAL);
 		return;
 	}
 	if (q->put_err != STORE_OK) {
 		store_put_abort(q->put);
 		q->put = NULL;
-		answer_store_err(r, q->put_err);
+		swift_answer_store_err(r, q->put_err);
 		return;
 	}
 	struct store_meta m;
 	enum store_err e = store_put_finish(q->put, &m);
 	q->put = NULL;
 	if (e != STORE_OK) {
-		answer_store_err(r, e);
+		swift_answer_store_err(r, e);
 		return;
 	}
 	char lm[64];
@@ -1440,7 +1433,7 @@ static void object_post(struct px_req *r, struct swift_req *q)
 	enum store_err e = store_post(px_store(r), q->account, q->container, q->object, q->kv,
 	                              q->nkv, px_header(r, "Content-Type"));
 	if (e != STORE_OK)
-		answer_store_err(r, e);
+		swift_answer_store_err(r, e);
 	else
 		px_answer(r, 202, "text/html; charset=UTF-8", NULL, 0);
 }
@@ -1456,7 +1449,7 @@ static void object_delete(struct px_req *r, struct swift_req *q)
 	}
 	enum store_err e = store_delete(px_store(r), q->account, q->container, q->object);
 	if (e != STORE_OK)
-		answer_store_err(r, e);
+		swift_answer_store_err(r, e);
 	else
 		px_answer(r, 204, "text/html; charset=UTF-8", NULL, 0);
 }
@@ -1466,9 +1459,9 @@ static void object_copy_method(struct px_req *r, struct swift_req *q)
 	const char *dest = px_header(r, "Destination");
 	char *dc, *dobj;
 	if (!dest || split_copy_path(dest, &dc, &dobj) < 0) {
-		answer_err(r, 412,
-		           "Destination header must be of the form <container name>/<object "
-		           "name>");
+		swift_answer_err(r, 412,
+		                 "Destination header must be of the form <container name>/<object "
+		                 "name>");
 		return;
 	}
 	if (collect_meta(r, q, "X-Object-Meta-", NULL, 1) == 0)
@@ -1481,7 +1474,7 @@ static void object_copy_method(struct px_req *r, struct swift_req *q)
 static void slo_put_finish(struct px_req *r, struct swift_req *q)
 {
 	if (q->put_err != STORE_OK) {
-		answer_err(r, 413, "Manifest File > 2097152 bytes");
+		swift_answer_err(r, 413, "Manifest File > 2097152 bytes");
 		return;
 	}
 	struct largeobj lo;
@@ -1495,7 +1488,7 @@ static void slo_put_finish(struct px_req *r, struct swift_req *q)
 		return;
 	}
 	if (e != STORE_OK) {
-		answer_store_err(r, e);
+		swift_answer_store_err(r, e);
 		return;
 	}
 	char *body = largeobj_slo_format(&lo), size[32];
@@ -1520,7 +1513,7 @@ static void slo_put_finish(struct px_req *r, struct swift_req *q)
 	free(body);
 	if (e != STORE_OK) {
 		largeobj_release(&lo);
-		answer_store_err(r, e);
+		swift_answer_store_err(r, e);
 		return;
 	}
 	char lm[64], et[40];
@@ -1540,7 +1533,7 @@ static void slo_delete(struct px_req *r, struct swift_req *q)
 	struct store_meta m;
 	enum store_err e = store_head_newest(px_store(r), q->account, q->container, q->object, &m);
 	if (e != STORE_OK) {
-		answer_store_err(r, e);
+		swift_answer_store_err(r, e);
 		return;
 	}
 	const char *slo = store_meta_get(&m, "X-Static-Large-Object");
@@ -1549,7 +1542,7 @@ static void slo_delete(struct px_req *r, struct swift_req *q)
 	struct largeobj lo = {0};
 	if (is_slo && (e = largeobj_slo_load(px_store(r), q->account, q->container, q->object,
 	                                     &lo)) != STORE_OK) {
-		answer_store_err(r, e);
+		swift_answer_store_err(r, e);
 		return;
 	}
 	unsigned deleted = 0, missing = 0, errors = 0;
@@ -1600,7 +1593,7 @@ static const struct swift_op swift_ops[] = {
     {'a', "POST", 1, account_post},    {'c', "GET", 0, container_get},
     {'c', "HEAD", 0, container_get},   {'c', "PUT", 1, container_put},
     {'c', "POST", 1, container_post},  {'c', "DELETE", 1, container_delete},
-    {'o', "GET", 0, object_get},       {'o', "HEAD", 0, object_get},
+    {'o', "GET", 0, swift_object_get}, {'o', "HEAD", 0, swift_object_get},
     {'o', "PUT", 1, object_put_begin}, {'o', "POST", 1, object_post},
     {'o', "DELETE", 1, object_delete}, {'o', "COPY", 1, object_copy_method},
 };
@@ -1635,6 +1628,8 @@ static void swift_info(struct px_req *r)
 	              (int)LARGEOBJ_MAX_MANIFEST, "min_segment_size", LARGEOBJ_MIN_SEGMENT,
 	              "yield_frequency", 10, "dlo", "max_segments", 10000, "container_quotas");
 	json_object_set_new(j, "account_quotas", json_object());
+	json_object_set_new(j, "staticweb", json_object());
+	json_object_set_new(j, "formpost", json_object());
 	json_object_set_new(j, "bulk_delete",
 	                    json_pack("{s:i,s:i}", "max_deletes_per_request", BULK_MAX_DELETES,
 	                              "max_failed_deletes", BULK_MAX_FAILED));
@@ -1660,7 +1655,7 @@ static void swift_begin(struct px_req *r)
 	const char *path = px_raw_path(r), *m = px_method(r);
 	if (!strcmp(path, "/info") || !strcmp(path, "/healthcheck")) {
 		if (strcmp(m, "GET") && strcmp(m, "HEAD"))
-			answer_err(r, 405, "Method Not Allowed");
+			swift_answer_err(r, 405, "Method Not Allowed");
 		else if (!strcmp(path, "/info"))
 			swift_info(r);
 		else
@@ -1670,18 +1665,18 @@ static void swift_begin(struct px_req *r)
 	struct swift_req *q = xcalloc(1, sizeof(*q));
 	px_set_state(r, q);
 	if (swift_path_parse(path, &q->account, &q->container, &q->object) < 0) {
-		answer_err(r, 400, "Invalid path.");
+		swift_answer_err(r, 400, "Invalid path.");
 		return;
 	}
 	if (!store_account_name_ok(q->account)) {
-		answer_err(r, 400, "Invalid account.");
+		swift_answer_err(r, 400, "Invalid account.");
 		return;
 	}
 	if ((q->container && !store_container_name_ok(q->container) &&
 	     strlen(q->container) <= STORE_MAX_CONTAINER) ||
 	    (q->object && !store_object_name_ok(q->object) &&
 	     strlen(q->object) <= STORE_MAX_OBJECT_NAME)) {
-		answer_err(r, 412, "Invalid UTF8 or contains NULL");
+		swift_answer_err(r, 412, "Invalid UTF8 or contains NULL");
 		return;
 	}
 	char level = q->object ? 'o' : q->container ? 'c' : 'a';
@@ -1695,12 +1690,15 @@ static void swift_begin(struct px_req *r)
 		              level == 'a'   ? "GET, HEAD, POST"
 		              : level == 'c' ? "GET, HEAD, PUT, POST, DELETE"
 		                             : "GET, HEAD, PUT, POST, DELETE, COPY");
-		answer_err(r, 405, "Method Not Allowed");
+		swift_answer_err(r, 405, "Method Not Allowed");
 		return;
 	}
+	/* a form POST is decided by its signature, whatever token comes with it */
+	if (!bulk && formpost_begin(r, q))
+		return;
 	if (px_query_has(r, "temp_url_sig") || px_query_has(r, "temp_url_expires")) {
 		if (bulk) /* a temp URL signs one object's method, never a bulk request */
-			answer_err(r, 401, "Temp URL invalid");
+			swift_answer_err(r, 401, "Temp URL invalid");
 		else if (tempurl_authorize(r, q) == 0)
 			op->fn(r, q);
 		return;
@@ -1711,12 +1709,13 @@ static void swift_begin(struct px_req *r)
 	if (token && *token) {
 		int rc = swift_auth ? objauth_check(swift_auth, token, &q->who) : -EIO;
 		if (rc == -EIO) {
-			answer_err(r, 503, "The identity service did not answer.");
+			swift_answer_err(r, 503, "The identity service did not answer.");
 			return;
 		}
 		q->authed = rc == 0;
 		if (!q->authed) {
-			answer_err(r, 401, "This server could not verify that you are authorized.");
+			swift_answer_err(r, 401,
+			                 "This server could not verify that you are authorized.");
 			return;
 		}
 		/* a token limited to one account (a storage agent's, for a backup) */
@@ -1729,6 +1728,8 @@ static void swift_begin(struct px_req *r)
 		bulk_begin(r, q, bulk);
 		return;
 	}
+	if (staticweb_serve(r, q))
+		return;
 	if (swift_authorize(r, q, op->write) < 0)
 		return;
 	op->fn(r, q);
@@ -1739,6 +1740,8 @@ static int swift_body(struct px_req *r, const char *data, size_t n)
 	struct swift_req *q = px_state(r);
 	if (q && q->bulk)
 		return bulk_body(q->bulk, data, n);
+	if (q && q->formpost)
+		return formpost_body(q, data, n);
 	if (q && q->slo) {
 		if (q->slo_len + n > LARGEOBJ_MAX_MANIFEST) {
 			q->put_err = STORE_TOO_LARGE;
@@ -1773,6 +1776,10 @@ static void swift_finish(struct px_req *r)
 		bulk_answer(r, q);
 		return;
 	}
+	if (q && q->formpost) {
+		formpost_finish(r, q);
+		return;
+	}
 	if (q && q->slo) {
 		slo_put_finish(r, q);
 		return;
@@ -1781,7 +1788,7 @@ static void swift_finish(struct px_req *r)
 		object_put_finish(r, q);
 		return;
 	}
-	answer_store_err(r, STORE_INTERNAL);
+	swift_answer_store_err(r, STORE_INTERNAL);
 }
 
 static void swift_end(struct px_req *r)
@@ -1791,6 +1798,7 @@ static void swift_end(struct px_req *r)
 		return;
 	store_put_abort(q->put);
 	bulk_free(q->bulk);
+	formpost_free(q->formpost);
 	free(q->slo_body);
 	for (int i = 0; i < q->nkv; i++) {
 		free(q->kv[i].name);

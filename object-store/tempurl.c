@@ -232,8 +232,7 @@ int64_t tempurl_expires_parse(const char *s)
 	return t < 0 ? -1 : (int64_t)t;
 }
 
-/* 1 when sig is the MAC of msg under one of the keys. */
-static int sig_check(const char *sig, const char *msg, const char *const *keys, int nkeys)
+int tempurl_mac_ok(const char *sig, const char *msg, const char *const *keys, int nkeys)
 {
 	enum tempurl_digest d;
 	unsigned char want[TEMPURL_MAX_MAC], got[TEMPURL_MAX_MAC];
@@ -254,7 +253,7 @@ int tempurl_sig_ok(const char *sig, const char *method, int64_t expires, const c
                    const char *const *keys, int nkeys)
 {
 	char *msg = xasprintf("%s\n%lld\n%s", method, (long long)expires, path);
-	int ok = sig_check(sig, msg, keys, nkeys);
+	int ok = tempurl_mac_ok(sig, msg, keys, nkeys);
 	free(msg);
 	return ok;
 }
@@ -263,7 +262,7 @@ int tempurl_sig_ok_ip(const char *sig, const char *ip_range, const char *method,
                       const char *path, const char *const *keys, int nkeys)
 {
 	char *msg = xasprintf("ip=%s\n%s\n%lld\n%s", ip_range, method, (long long)expires, path);
-	int ok = sig_check(sig, msg, keys, nkeys);
+	int ok = tempurl_mac_ok(sig, msg, keys, nkeys);
 	free(msg);
 	return ok;
 }

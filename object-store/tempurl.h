@@ -40,6 +40,11 @@ int64_t tempurl_expires_parse(const char *s);
 int tempurl_sig_ok(const char *sig, const char *method, int64_t expires, const char *path,
                    const char *const *keys, int nkeys);
 
+/* 1 when sig (as tempurl_sig_parse reads it) is the MAC of the string msg under one of the
+ * nkeys keys (NULL or empty keys skipped; compared in constant time), else 0. The form
+ * POST's signature is checked with it too. */
+int tempurl_mac_ok(const char *sig, const char *msg, const char *const *keys, int nkeys);
+
 /* tempurl_sig_ok for a URL bound to client addresses (temp_url_ip_range=ip_range): the MAC
  * is of "ip=<ip_range>\nmethod\nexpires\npath". */
 int tempurl_sig_ok_ip(const char *sig, const char *ip_range, const char *method, int64_t expires,

@@ -5,6 +5,7 @@ of writes loses no acknowledged write; a corrupted replica is never served."""
 import concurrent.futures
 import email.utils
 import hashlib
+import hmac
 import json
 import os
 import pathlib
@@ -291,6 +292,236 @@ def test_metadata_and_copy(stack, req):
     time.sleep(2.2)
     assert req("GET", "/e2e-md/short").status == 404
     swift(stack, "delete", "e2e-md")
+
+
+def _account_bytes(req):
+    return int(req("HEAD", "").headers["X-Account-Bytes-Used"])
+
+
+def test_expirer_removes_expired_objects(stack, req, account, tmp_path):
+    """X-Delete-After: the expirer in nubo-objproxy deletes the object once it is due,
+    like a client DELETE: gone from the listing, the usage drops, no .data file is left
+    on the devices. One overwritten without the header before it was due survives; one
+    whose listing row lost its expiry (rows from before the expirer) goes once read."""
+    swift(stack, "post", "e2e-exp")
+    short, kept, marker = tmp_path / "short", tmp_path / "kept", tmp_path / "marker"
+    short.write_bytes(os.urandom(70000))
+    kept.write_bytes(os.urandom(30000))
+    marker.write_bytes(b"m")
+    base = _account_bytes(req)
+    # due in 10 s, overwritten at once without an expiry: must never be deleted
+    kept_due = time.time() + 10
+    swift(stack, "upload", "--header", "X-Delete-After: 10", "--object-name", "kept",
+          "e2e-exp", kept)
+    kept.write_bytes(os.urandom(20000))
+    swift(stack, "upload", "--object-name", "kept", "e2e-exp", kept)
+    assert time.time() < kept_due, "the overwrite came after the expiry: box too slow"
+    swift(stack, "upload", "--header", "X-Delete-After: 2", "--object-name", "short",
+          "e2e-exp", short)
+    assert len(replicas(stack, account, "e2e-exp", "short")) == 3
+    assert _account_bytes(req) == base + 90000
+    # one whose listing row does not know its expiry, as rows written before the
+    # expirer existed: left alone until a read meets it expired
+    req("PUT", "/e2e-exp/legacy", raw=b"L", headers={"X-Delete-After": "2"})
+    stack.sql("UPDATE obj_objects SET delete_at = NULL WHERE container = 'e2e-exp'"
+              " AND name = 'legacy'")
+    wait_for(lambda: swift(stack, "list", "e2e-exp").stdout.split() == ["kept", "legacy"],
+             120, 1, "the expirer to remove the expired object from the listing")
+    assert _account_bytes(req) == base + 20001
+    stat = swift(stack, "stat", "e2e-exp").stdout
+    assert re.search(r"Objects: 2\b", stat) and re.search(r"Bytes: 20001\b", stat), stat
+    assert replicas(stack, account, "e2e-exp", "short") == []
+    assert req("GET", "/e2e-exp/short").status == 404
+    # a pass that began after kept's old expiry: the one that removes a marker due later
+    wait_for(lambda: time.time() > kept_due + 1, 30, 0.5, "kept's old expiry to pass")
+    swift(stack, "upload", "--header", "X-Delete-After: 1", "--object-name", "marker",
+          "e2e-exp", marker)
+    wait_for(lambda: swift(stack, "list", "e2e-exp").stdout.split() == ["kept", "legacy"],
+             120, 1, "the expirer to remove the marker")
+    assert req("GET", "/e2e-exp/legacy").status == 404  # the read queues it
+    wait_for(lambda: swift(stack, "list", "e2e-exp").stdout.split() == ["kept"], 120, 1,
+             "the expirer to remove the object a read found expired")
+    out = tmp_path / "out"
+    swift(stack, "download", "e2e-exp", "kept", "-o", out)
+    assert out.read_bytes() == kept.read_bytes()
+    assert len(replicas(stack, account, "e2e-exp", "kept")) == 3
+    assert _account_bytes(req) == base + 20000
+    # the passes reported what they did
+    assert "expirer: pass over" in stack.log_tail("nubo-objproxy.log", 400)
+    swift(stack, "delete", "e2e-exp")
+
+
+def curl(url, *args):
+    """curl (no token unless given in args) -> (status, {lower header: value}, body)."""
+    proc = subprocess.run(["curl", "-sS", "--noproxy", "*", "-D", "-", *args, url],
+                          capture_output=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    head, _, body = proc.stdout.partition(b"\r\n\r\n")
+    # past 100 Continue, and past the redirects -L followed (each dumps its head)
+    while head.startswith(b"HTTP/1.1 100") or ("-L" in args and body.startswith(b"HTTP/1.1 ")):
+        head, _, body = body.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    hdrs = {k.strip().lower(): v.strip() for k, v in
+            (line.split(":", 1) for line in lines[1:] if ":" in line)}
+    return int(lines[0].split()[1]), hdrs, body
+
+
+def test_staticweb(stack, req, proxy, account):
+    """Swift's staticweb with curl as the browser: a public container with Web-Index,
+    Web-Listings (and CSS), Web-Error serves its site anonymously; paths without their
+    trailing slash redirect; names in listings are escaped; a token holder gets the plain
+    API unless X-Web-Mode: true; no .r:* means no site."""
+    base = "%s/v1/%s/e2e-web" % (proxy, account)
+    req("PUT", "/e2e-web", headers={"X-Container-Read": ".r:*,.rlistings"})
+    for name, body, ct in (("index.html", b"<h1>home</h1>", "text/html"),
+                           ("404error.html", b"<h1>lost</h1>", "text/html"),
+                           ("docs/a.txt", b"A", "text/plain"),
+                           ("docs/<b>&\"x\".txt", b"B", "text/plain"),
+                           ("docs/sub/c.txt", b"C", "text/plain"),
+                           ("blog/index.html", b"<h1>blog</h1>", "text/html")):
+        path = "/e2e-web/" + urllib.parse.quote(name)
+        assert req("PUT", path, raw=body, headers={"Content-Type": ct}).status == 201
+    # nothing set yet: the plain API (an anonymous container GET lists, as .rlistings lets)
+    st, _, body = curl(base)
+    assert st == 200 and b"index.html" in body and b"<html" not in body
+    assert req("POST", "/e2e-web", headers={
+        "X-Container-Meta-Web-Index": "index.html",
+        "X-Container-Meta-Web-Error": "error.html",
+        "X-Container-Meta-Web-Listings": "true",
+        "X-Container-Meta-Web-Listings-CSS": "site.css"}).status == 204
+    st, h, _ = curl(base)
+    assert st == 301 and h["location"].endswith("/v1/%s/e2e-web/" % account), h
+    st, h, body = curl(base + "/")
+    assert (st, body) == (200, b"<h1>home</h1>") and h["content-type"] == "text/html", h
+    st, _, body = curl(base, "-L")
+    assert (st, body) == (200, b"<h1>home</h1>")
+    st, h, body = curl(base + "/", "-I")
+    assert st == 200 and h["content-length"] == "13", h
+    # a directory with an index, and one without: its listing
+    st, h, _ = curl(base + "/blog")
+    assert st == 301 and h["location"].endswith("/e2e-web/blog/"), h
+    assert curl(base + "/blog/")[2] == b"<h1>blog</h1>"
+    st, h, _ = curl(base + "/docs")
+    assert st == 301 and h["location"].endswith("/e2e-web/docs/"), h
+    st, h, body = curl(base + "/docs/")
+    page = body.decode()
+    assert st == 200 and h["content-type"].startswith("text/html"), h
+    assert "Listing of /v1/%s/e2e-web/docs/" % account in page
+    assert '<a href="a.txt">a.txt</a>' in page and '<a href="sub/">sub/</a>' in page
+    assert "&lt;b&gt;&amp;&quot;x&quot;.txt</a>" in page and "<b>" not in page
+    assert 'href="%3Cb%3E%26%22x%22.txt"' in page
+    assert '<link rel="stylesheet" type="text/css" href="../site.css" />' in page
+    assert '<a href="../">../</a>' in page
+    # the links work: a name from the listing, fetched as a browser would
+    assert curl(base + "/docs/%3Cb%3E%26%22x%22.txt")[2] == b"B"
+    # missing: 404 with the error page; a plain object is just served
+    st, h, body = curl(base + "/nothing/here")
+    assert (st, body) == (404, b"<h1>lost</h1>"), (st, body)
+    assert curl(base + "/docs/a.txt")[:3:2] == (200, b"A")
+    # a token holder gets the API, unless X-Web-Mode: true
+    tok = stack.token("admin")
+    st, _, body = curl(base, "-H", "X-Auth-Token: " + tok)
+    assert st == 200 and b"docs/a.txt" in body and b"<html" not in body
+    st, _, _ = curl(base, "-H", "X-Auth-Token: " + tok, "-H", "X-Web-Mode: true")
+    assert st == 301
+    # listings off: a directory without an index is the error page
+    req("POST", "/e2e-web", headers={"X-Remove-Container-Meta-Web-Listings": "x"})
+    st, _, body = curl(base + "/docs/")
+    assert (st, body) == (404, b"<h1>lost</h1>")
+    # not public: no site for anonymous callers
+    req("POST", "/e2e-web", headers={"X-Container-Read": "someone-else:*"})
+    assert curl(base + "/")[0] == 401
+    assert curl(base + "/docs/a.txt")[0] == 401
+    info = json.loads(curl(proxy + "/info")[2])
+    assert "staticweb" in info
+    swift(stack, "delete", "e2e-web")
+
+
+def _form_sig(key, path, redirect, size, count, expires, digest=hashlib.sha1):
+    body = "%s\n%s\n%s\n%s\n%s" % (path, redirect, size, count, expires)
+    return hmac.new(key.encode(), body.encode(), digest).hexdigest()
+
+
+def test_formpost(stack, req, proxy, account, tmp_path):
+    """Swift's formpost with real HTTP clients building the form as Swift's docs show it
+    (python3-requests and curl -F): signed with the account's or the container's
+    Temp-URL-Key (SHA-1, SHA-256), limits on size and count, redirects, expiry and bad
+    signatures; a 24 MiB file streams through."""
+    import requests
+    req("PUT", "/e2e-form")
+    akey, ckey = "acct-key-%d" % os.getpid(), "cont-key"
+    req("POST", "", headers={"X-Account-Meta-Temp-URL-Key": akey})
+    req("POST", "/e2e-form", headers={"X-Container-Meta-Temp-URL-Key": ckey})
+    path = "/v1/%s/e2e-form/up/" % account
+    url = proxy + path
+    sess = requests.Session()
+    sess.trust_env = False  # no proxy from the environment
+
+    def form(redirect="", size=1 << 20, count=2, expires=None, key=akey,
+             digest=hashlib.sha1, extra=()):
+        expires = expires or int(time.time()) + 300
+        return [("redirect", redirect), ("max_file_size", str(size)),
+                ("max_file_count", str(count)), ("expires", str(expires)),
+                ("signature", _form_sig(key, path, redirect, size, count, expires, digest)),
+                *extra]
+
+    def files(*named):
+        return [("file%d" % i, (n, body, "text/plain")) for i, (n, body) in enumerate(named)]
+
+    # no redirect: the status as text; the object is <path's object part><filename>
+    r = sess.post(url, data=form(), files=files(("a.txt", b"hello world")), timeout=60)
+    assert (r.status_code, r.text) == (201, "201 Created"), r.text
+    assert _bytes_get("/e2e-form/up/a.txt", {}) == b"hello world"
+    assert req("HEAD", "/e2e-form/up/a.txt").headers["Content-Type"] == "text/plain"
+    # a redirect, two files, the container's key, SHA-256, an expiry field
+    r = sess.post(url, data=form("https://example.test/done?x=1", key=ckey,
+                                 digest=hashlib.sha256, extra=[("x_delete_after", "3600")]),
+                  files=files(("b.txt", b"B"), ("c.txt", b"C" * 1000)), allow_redirects=False,
+                  timeout=60)
+    assert r.status_code == 303, r.text
+    assert r.headers["Location"] == "https://example.test/done?x=1&status=201&message="
+    assert _bytes_get("/e2e-form/up/c.txt", {}) == b"C" * 1000
+    assert int(req("HEAD", "/e2e-form/up/b.txt").headers["X-Delete-At"]) > time.time() + 3000
+    # one file more than max_file_count: the first is stored, the redirect says 400
+    r = sess.post(url, data=form("https://example.test/", count=1),
+                  files=files(("d.txt", b"D"), ("e.txt", b"E")), allow_redirects=False,
+                  timeout=60)
+    assert r.status_code == 303
+    assert r.headers["Location"].endswith("status=400&message=max%20file%20count%20exceeded")
+    assert req("HEAD", "/e2e-form/up/d.txt").status == 200
+    assert req("HEAD", "/e2e-form/up/e.txt").status == 404
+    # too big, expired, badly signed, unsigned: refused and nothing stored
+    r = sess.post(url, data=form(size=5), files=files(("f.txt", b"0123456789")), timeout=60)
+    assert (r.status_code, r.text) == (400, "FormPost: max_file_size exceeded"), r.text
+    r = sess.post(url, data=form(expires=int(time.time()) - 1), files=files(("f.txt", b"x")),
+                  timeout=60)
+    assert (r.status_code, r.text) == (401, "FormPost: Form Expired"), r.text
+    r = sess.post(url, data=form(key="wrong"), files=files(("f.txt", b"x")), timeout=60)
+    assert (r.status_code, r.text) == (401, "FormPost: Invalid Signature"), r.text
+    r = sess.post(url, data=[("max_file_count", "1")], files=files(("f.txt", b"x")), timeout=60)
+    assert r.status_code == 401, r.text
+    assert req("HEAD", "/e2e-form/up/f.txt").status == 404
+    # a body that is not multipart with the announced boundary
+    r = sess.post(url, data=b"nothing", timeout=60,
+                  headers={"Content-Type": "multipart/form-data; boundary=zzz"})
+    assert (r.status_code, r.text) == (400, "FormPost: invalid starting boundary"), r.text
+    # curl -F, and a large file streamed through (never held whole by the proxy)
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(24 << 20))
+    exp = int(time.time()) + 300
+    sig = _form_sig(akey, path, "", 32 << 20, 1, exp)
+    proc = subprocess.run(
+        ["curl", "-sS", "--noproxy", "*", "-F", "redirect=", "-F", "max_file_size=%d" % (32 << 20),
+         "-F", "max_file_count=1", "-F", "expires=%d" % exp, "-F", "signature=" + sig,
+         "-F", "file=@%s;filename=big.bin" % big, url], capture_output=True, timeout=300)
+    assert proc.stdout == b"201 Created", proc
+    out = tmp_path / "out.bin"
+    swift(stack, "download", "e2e-form", "up/big.bin", "-o", out)
+    assert sha256(out) == sha256(big)
+    info = json.loads(curl(proxy + "/info")[2])
+    assert "formpost" in info
+    req("POST", "", headers={"X-Remove-Account-Meta-Temp-URL-Key": "x"})
+    swift(stack, "delete", "e2e-form")
 
 
 def test_empty_metadata_value_kept(stack, req, proxy, account):

@@ -1,8 +1,10 @@
 /* Reads through the store (review finding 11): a GET or HEAD asks the first primary that
  * has the object, not every replica; a 404 makes it ask the next one; X-Newest asks all
- * of them and keeps the newest version. Three fake object servers on loopback count the
- * requests they get; the ring is a real one saved to a file. */
+ * of them and keeps the newest version; an expiry's tombstones follow the expiring
+ * version. Three fake object servers on loopback count the requests they get; the ring
+ * is a real one saved to a file. */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -31,7 +33,8 @@ struct fake {
 	int status;
 	char ts[STORE_TS_LEN];
 	int requests;
-	int reads; /* GET and HEAD requests */
+	int reads;                         /* GET and HEAD requests */
+	char deleted_at[STORE_TS_LEN + 8]; /* X-Timestamp of the last DELETE */
 	pthread_mutex_t mu;
 	pthread_t th;
 };
@@ -57,20 +60,28 @@ static void *fake_main(void *arg)
 		pthread_mutex_lock(&f->mu);
 		f->requests++;
 		f->reads += !strncmp(buf, "GET ", 4) || !strncmp(buf, "HEAD ", 5);
+		const char *xt = strstr(buf, "\r\nX-Timestamp: ");
+		if (!strncmp(buf, "DELETE ", 7) && xt)
+			sscanf(xt + 15, "%16s", f->deleted_at);
 		int st = f->status;
 		char ts[STORE_TS_LEN];
 		memcpy(ts, f->ts, sizeof(ts));
 		pthread_mutex_unlock(&f->mu);
 		char ans[512];
-		int n = st == 404 ? snprintf(ans, sizeof(ans),
-		                             "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n"
-		                             "Connection: close\r\n\r\n")
-		                  : snprintf(ans, sizeof(ans),
-		                             "HTTP/1.1 200 OK\r\nX-Timestamp: %s\r\n"
-		                             "Etag: 0123456789abcdef0123456789abcdef\r\n"
-		                             "X-Object-Size: 0\r\nContent-Length: 0\r\n"
-		                             "Connection: close\r\n\r\n",
-		                             ts);
+		int n = st != 200 && st != 404
+		            ? snprintf(ans, sizeof(ans),
+		                       "HTTP/1.1 %d Other\r\nX-Backend-Timestamp: %s\r\n"
+		                       "Content-Length: 0\r\nConnection: close\r\n\r\n",
+		                       st, ts)
+		        : st == 404 ? snprintf(ans, sizeof(ans),
+		                               "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n"
+		                               "Connection: close\r\n\r\n")
+		                    : snprintf(ans, sizeof(ans),
+		                               "HTTP/1.1 200 OK\r\nX-Timestamp: %s\r\n"
+		                               "Etag: 0123456789abcdef0123456789abcdef\r\n"
+		                               "X-Object-Size: 0\r\nContent-Length: 0\r\n"
+		                               "Connection: close\r\n\r\n",
+		                               ts);
 		if (write(c, ans, (size_t)n) != n)
 			fprintf(stderr, "fake: short write\n");
 		close(c);
@@ -129,6 +140,16 @@ static int teardown(void **state)
 		pthread_join(fakes[i].th, NULL);
 	}
 	unlink(ring_path);
+	DIR *d = opendir(spool); /* the spooled listing updates of the expiry test */
+	struct dirent *e;
+	while (d && (e = readdir(d)))
+		if (e->d_name[0] != '.') {
+			char p[384];
+			snprintf(p, sizeof(p), "%s/%s", spool, e->d_name);
+			unlink(p);
+		}
+	if (d)
+		closedir(d);
 	rmdir(spool);
 	return 0;
 }
@@ -143,6 +164,7 @@ static void answers(int s0, const char *t0, int s1, const char *t1, int s2, cons
 		snprintf(fakes[i].ts, sizeof(fakes[i].ts), "%s", t[i]);
 		fakes[i].requests = 0;
 		fakes[i].reads = 0;
+		fakes[i].deleted_at[0] = '\0';
 		pthread_mutex_unlock(&fakes[i].mu);
 	}
 }
@@ -242,6 +264,30 @@ static void rewrites_read_the_newest(void **state)
 		assert_true(fakes[i].reads >= 1);
 }
 
+/* Expiry: the tombstones are written one step after the expiring version, not at the
+ * time now, so a replica holding a newer version refuses them (409: counted as done) and
+ * that version survives; a timestamp that is not one is refused before any replica is
+ * asked. (The listing row goes to the spool: this store has no database.) */
+static void expire_tombstones_follow_the_version(void **state)
+{
+	answers(204, "", 204, "", 204, "");
+	assert_int_equal(store_expire(st, ACCOUNT, CONTAINER, OBJECT, "0000000007.99999"),
+	                 STORE_OK);
+	for (int i = 0; i < 3; i++)
+		assert_string_equal(fakes[i].deleted_at, "0000000008.00000");
+	/* overwritten everywhere after the expiry was scheduled: nothing deleted */
+	answers(409, "0000000009.00000", 409, "0000000009.00000", 409, "0000000009.00000");
+	assert_int_equal(store_expire(st, ACCOUNT, CONTAINER, OBJECT, "0000000007.99999"),
+	                 STORE_NOT_FOUND);
+	/* one replica short of a quorum answering: the row stays for the next pass */
+	answers(204, "", 500, "", 500, "");
+	assert_int_equal(store_expire(st, ACCOUNT, CONTAINER, OBJECT, "0000000007.99999"),
+	                 STORE_UNAVAILABLE);
+	answers(204, "", 204, "", 204, "");
+	assert_int_equal(store_expire(st, ACCOUNT, CONTAINER, OBJECT, "7.5"), STORE_BAD_REQUEST);
+	assert_int_equal(requests(), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -249,6 +295,7 @@ int main(void)
 	    cmocka_unit_test(a_404_asks_the_next),
 	    cmocka_unit_test(newest_asks_all_and_keeps_the_newest),
 	    cmocka_unit_test(rewrites_read_the_newest),
+	    cmocka_unit_test(expire_tombstones_follow_the_version),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
