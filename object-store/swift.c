@@ -954,7 +954,7 @@ int swift_expired(const struct store_meta *m)
 }
 
 /* An expired object met by a read: queued for the expirer should its listing row not
- * know its expiry (a version written before migration 0034). */
+ * know its expiry (a version written before migration 0029). */
 static void expired_note(struct px_req *r, const struct swift_req *q, const struct store_meta *m)
 {
 	store_expiry_note(px_store(r), q->account, q->container, q->object, m->timestamp,
@@ -1720,7 +1720,7 @@ static void swift_begin(struct px_req *r)
 		}
 		/* a token limited to one account (a storage agent's, for a backup) */
 		if (q->who.only_account[0] && strcmp(q->account, q->who.only_account)) {
-			answer_err(r, 403, "This token is limited to another account.");
+			swift_answer_err(r, 403, "This token is limited to another account.");
 			return;
 		}
 	}
