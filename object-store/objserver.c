@@ -41,6 +41,7 @@ struct objserver_conf {
 	long verify_read_max; /* GETs of objects up to this size verify the MD5 first */
 };
 
+#define OBJFILE_PRUNE_MAX 8 /* older versions a PUT removes from its scan, else it rescans */
 #define OBJSERVER_VERIFIED_SLOTS 16384 /* verify_cache entries per device worker */
 
 /* What a worker serves. */
@@ -266,17 +267,31 @@ static enum MHD_Result put_end(struct MHD_Connection *c, struct put *p)
 	/* (again: the replicator may have removed an empty hash directory meanwhile) */
 	if (objfile_mkdirs_lazy(p->dir, &p->made) < 0)
 		return answer(c, 500, "mkdir failed");
-	char newest[OBJFILE_TS_LEN];
-	if (objfile_newest(p->dir, newest) != OBJFILE_NONE && strcmp(newest, p->ts) >= 0)
+	/* one read of the directory: newest wins, and the versions ours replaces */
+	char newest[OBJFILE_TS_LEN], older[OBJFILE_PRUNE_MAX][OBJFILE_NAME_MAX];
+	int nolder;
+	DIR *d = opendir(p->dir);
+	if (!d)
+		return answer(c, 500, "cannot read the object's directory");
+	if (objfile_scan(d, newest, older, OBJFILE_PRUNE_MAX, &nolder) != OBJFILE_NONE &&
+	    strcmp(newest, p->ts) >= 0) {
+		closedir(d);
 		return answer_ts(c, 409, newest);
+	}
 	snprintf(final, sizeof(final), "%s/%s.data", p->dir, p->ts);
-	if (rename(p->tmp, final) < 0)
+	if (rename(p->tmp, final) < 0) {
+		closedir(d);
 		return answer(c, 500, "rename failed");
+	}
 	close(p->fd);
 	p->fd = -1;
-	fs_sync_dir(p->dir);
+	fsync(dirfd(d));
 	objfile_sync_parents(p->dir, p->made);
-	objfile_prune(p->dir, p->ts);
+	for (int i = 0; i < nolder; i++) /* all older than ours: the check above */
+		unlinkat(dirfd(d), older[i], 0);
+	closedir(d);
+	if (nolder < 0)
+		objfile_prune(p->dir, p->ts);
 	struct MHD_Response *r =
 	    MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 	MHD_add_response_header(r, "Etag", etag);

@@ -908,10 +908,13 @@ static enum store_err object_fetch(struct store *s, const char *method, const ch
 	int answered = 0, have = 0;
 	char *hr = range ? xasprintf("Range: %s", range) : NULL;
 	const char *hdrs[] = {hr, NULL};
-	struct oc *cur = xmalloc(sizeof(*cur));
+	/* the first answer is read straight into oc; a spare takes the others (only a
+	 * newest-wins read asks more than one replica) */
+	struct oc *spare = NULL;
 	enum store_err e = STORE_UNAVAILABLE;
 	for (int i = 0; i < nodes.n && answered < nodes.replicas; i++) {
 		const struct ring_dev *d = &nodes.dev[i];
+		struct oc *cur = !have ? oc : spare ? spare : (spare = xmalloc(sizeof(*spare)));
 		char *path = node_path(d, nodes.part, a, c, o);
 		int rc = oc_open(cur, d->host, d->port, method, path, hdrs, 0, 0,
 		                 s->cfg.connect_timeout_ms);
@@ -924,18 +927,19 @@ static enum store_err object_fetch(struct store *s, const char *method, const ch
 			continue;
 		}
 		answered++;
-		if (have && strcmp(answer_ts(cur), answer_ts(oc)) <= 0) {
-			oc_close(cur);
-			continue;
-		}
-		if (have)
+		if (cur != oc) {
+			if (strcmp(answer_ts(cur), answer_ts(oc)) <= 0) {
+				oc_close(cur);
+				continue;
+			}
 			oc_close(oc);
-		memcpy(oc, cur, sizeof(*oc));
+			memcpy(oc, cur, sizeof(*oc)); /* cur's fd and buffers are oc's now */
+		}
 		have = 1;
 		if (!newest && oc->status != 404)
 			break;
 	}
-	free(cur);
+	free(spare);
 	free(hr);
 	if (!have)
 		return e;
@@ -960,7 +964,9 @@ static enum store_err get_open(struct store *s, const char *account, const char 
 	else
 		snprintf(range, sizeof(range), "bytes=%lld-%lld", (long long)first,
 		         (long long)last);
-	struct store_get *g = xcalloc(1, sizeof(*g));
+	struct store_get *g = xmalloc(sizeof(*g));
+	oc_init(&g->oc);
+	g->left = 0;
 	enum store_err e = object_fetch(s, "GET", account, container, object, ranged ? range : NULL,
 	                                newest, &g->oc);
 	if (e == STORE_RANGE) {
