@@ -14,7 +14,8 @@
 # For each size, PUT (every one durable: quorum 2 of 3 object servers fsynced; every
 # request a new object, bench/wrk_objput.lua) and GET of one object through
 # nubo-objproxy with a Keystone token, at concurrency 1 and 16 (wrk -t1 -c1 / -t2
-# -c16): ops/s, MB/s, p50, p99, errors; and the proxy's resident
+# -c16; a request may take 60 s: wrk's default of 2 s counted every 64 MiB request of a
+# loaded box as an error): ops/s, MB/s, p50, p99, errors; and the proxy's resident
 # memory after the runs and its peak (VmRSS, VmHWM of /proc/<pid>/status). Results are
 # key=value lines on stdout (load_avg says how busy the shared box was).
 set -euo pipefail
@@ -88,7 +89,7 @@ PID=$(cat "$NUBO_RUNDIR/nubo-objproxy.pid" 2>/dev/null || pgrep -o -x nubo-objpr
 run() { # run KEY METHOD SIZE CONNS THREADS BODYFILE SCRIPT
 	local key=$1 method=$2 size=$3 c=$4 t=$5 file=$6 script=$7 out rps
 	out=$(NUBO_TOKEN=$TOKEN NUBO_METHOD=$method NUBO_BODY_FILE=$file NUBO_BENCH_KEY=$key \
-		wrk -t"$t" -c"$c" -d"${DURATION}s" --latency -s "$HERE/$script" "$BASE/obj" |
+		wrk -t"$t" -c"$c" -d"${DURATION}s" --timeout 60s --latency -s "$HERE/$script" "$BASE/obj" |
 		grep "^${key}_")
 	printf '%s\n' "$out" | grep -E "_(rps|p50_ms|p99_ms|errors)="
 	rps=$(printf '%s\n' "$out" | sed -n "s/^${key}_rps=//p")

@@ -12,11 +12,7 @@
 
 #define MD5_FILE_CHUNK (1 << 20)
 
-/* Per-round shift amounts and the sine-derived constants K[i] = floor(|sin(i+1)| * 2^32). */
-static const uint8_t S[64] = {7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22,
-                              5, 9,  14, 20, 5, 9,  14, 20, 5, 9,  14, 20, 5, 9,  14, 20,
-                              4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23,
-                              6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21};
+/* The sine-derived constants K[i] = floor(|sin(i+1)| * 2^32). */
 static const uint32_t K[64] = {
     0xd76aa478, 0xe8c7b756, 0x242070db, 0xc1bdceee, 0xf57c0faf, 0x4787c62a, 0xa8304613, 0xfd469501,
     0x698098d8, 0x8b44f7af, 0xffff5bb1, 0x895cd7be, 0x6b901122, 0xfd987193, 0xa679438e, 0x49b40821,
@@ -32,6 +28,16 @@ static uint32_t rol(uint32_t x, unsigned n)
 	return (x << n) | (x >> (32 - n));
 }
 
+/* The four rounds' functions, in forms with one operation fewer than RFC 1321's. */
+#define MD5_F(x, y, z) ((z) ^ ((x) & ((y) ^ (z))))
+#define MD5_G(x, y, z) ((y) ^ ((z) & ((x) ^ (y))))
+#define MD5_H(x, y, z) ((x) ^ (y) ^ (z))
+#define MD5_I(x, y, z) ((y) ^ ((x) | ~(z)))
+/* One of the 64 steps; the next step takes the registers rotated by one. */
+#define MD5_STEP(f, a, b, c, d, x, k, s) (a) = (b) + rol((a) + f((b), (c), (d)) + (x) + (k), (s))
+
+/* The 64 steps written out (a loop choosing the function and the word at each step
+ * ran at a fraction of the speed, and every object byte goes through here). */
 static void md5_block(uint32_t h[4], const uint8_t *p)
 {
 	uint32_t w[16];
@@ -39,28 +45,70 @@ static void md5_block(uint32_t h[4], const uint8_t *p)
 		w[i] = (uint32_t)p[4 * i] | (uint32_t)p[4 * i + 1] << 8 |
 		       (uint32_t)p[4 * i + 2] << 16 | (uint32_t)p[4 * i + 3] << 24;
 	uint32_t a = h[0], b = h[1], c = h[2], d = h[3];
-	for (int i = 0; i < 64; i++) {
-		uint32_t f;
-		int g;
-		if (i < 16) {
-			f = (b & c) | (~b & d);
-			g = i;
-		} else if (i < 32) {
-			f = (d & b) | (~d & c);
-			g = (5 * i + 1) % 16;
-		} else if (i < 48) {
-			f = b ^ c ^ d;
-			g = (3 * i + 5) % 16;
-		} else {
-			f = c ^ (b | ~d);
-			g = (7 * i) % 16;
-		}
-		uint32_t t = d;
-		d = c;
-		c = b;
-		b = b + rol(a + f + K[i] + w[g], S[i]);
-		a = t;
-	}
+	MD5_STEP(MD5_F, a, b, c, d, w[0], K[0], 7);
+	MD5_STEP(MD5_F, d, a, b, c, w[1], K[1], 12);
+	MD5_STEP(MD5_F, c, d, a, b, w[2], K[2], 17);
+	MD5_STEP(MD5_F, b, c, d, a, w[3], K[3], 22);
+	MD5_STEP(MD5_F, a, b, c, d, w[4], K[4], 7);
+	MD5_STEP(MD5_F, d, a, b, c, w[5], K[5], 12);
+	MD5_STEP(MD5_F, c, d, a, b, w[6], K[6], 17);
+	MD5_STEP(MD5_F, b, c, d, a, w[7], K[7], 22);
+	MD5_STEP(MD5_F, a, b, c, d, w[8], K[8], 7);
+	MD5_STEP(MD5_F, d, a, b, c, w[9], K[9], 12);
+	MD5_STEP(MD5_F, c, d, a, b, w[10], K[10], 17);
+	MD5_STEP(MD5_F, b, c, d, a, w[11], K[11], 22);
+	MD5_STEP(MD5_F, a, b, c, d, w[12], K[12], 7);
+	MD5_STEP(MD5_F, d, a, b, c, w[13], K[13], 12);
+	MD5_STEP(MD5_F, c, d, a, b, w[14], K[14], 17);
+	MD5_STEP(MD5_F, b, c, d, a, w[15], K[15], 22);
+	MD5_STEP(MD5_G, a, b, c, d, w[1], K[16], 5);
+	MD5_STEP(MD5_G, d, a, b, c, w[6], K[17], 9);
+	MD5_STEP(MD5_G, c, d, a, b, w[11], K[18], 14);
+	MD5_STEP(MD5_G, b, c, d, a, w[0], K[19], 20);
+	MD5_STEP(MD5_G, a, b, c, d, w[5], K[20], 5);
+	MD5_STEP(MD5_G, d, a, b, c, w[10], K[21], 9);
+	MD5_STEP(MD5_G, c, d, a, b, w[15], K[22], 14);
+	MD5_STEP(MD5_G, b, c, d, a, w[4], K[23], 20);
+	MD5_STEP(MD5_G, a, b, c, d, w[9], K[24], 5);
+	MD5_STEP(MD5_G, d, a, b, c, w[14], K[25], 9);
+	MD5_STEP(MD5_G, c, d, a, b, w[3], K[26], 14);
+	MD5_STEP(MD5_G, b, c, d, a, w[8], K[27], 20);
+	MD5_STEP(MD5_G, a, b, c, d, w[13], K[28], 5);
+	MD5_STEP(MD5_G, d, a, b, c, w[2], K[29], 9);
+	MD5_STEP(MD5_G, c, d, a, b, w[7], K[30], 14);
+	MD5_STEP(MD5_G, b, c, d, a, w[12], K[31], 20);
+	MD5_STEP(MD5_H, a, b, c, d, w[5], K[32], 4);
+	MD5_STEP(MD5_H, d, a, b, c, w[8], K[33], 11);
+	MD5_STEP(MD5_H, c, d, a, b, w[11], K[34], 16);
+	MD5_STEP(MD5_H, b, c, d, a, w[14], K[35], 23);
+	MD5_STEP(MD5_H, a, b, c, d, w[1], K[36], 4);
+	MD5_STEP(MD5_H, d, a, b, c, w[4], K[37], 11);
+	MD5_STEP(MD5_H, c, d, a, b, w[7], K[38], 16);
+	MD5_STEP(MD5_H, b, c, d, a, w[10], K[39], 23);
+	MD5_STEP(MD5_H, a, b, c, d, w[13], K[40], 4);
+	MD5_STEP(MD5_H, d, a, b, c, w[0], K[41], 11);
+	MD5_STEP(MD5_H, c, d, a, b, w[3], K[42], 16);
+	MD5_STEP(MD5_H, b, c, d, a, w[6], K[43], 23);
+	MD5_STEP(MD5_H, a, b, c, d, w[9], K[44], 4);
+	MD5_STEP(MD5_H, d, a, b, c, w[12], K[45], 11);
+	MD5_STEP(MD5_H, c, d, a, b, w[15], K[46], 16);
+	MD5_STEP(MD5_H, b, c, d, a, w[2], K[47], 23);
+	MD5_STEP(MD5_I, a, b, c, d, w[0], K[48], 6);
+	MD5_STEP(MD5_I, d, a, b, c, w[7], K[49], 10);
+	MD5_STEP(MD5_I, c, d, a, b, w[14], K[50], 15);
+	MD5_STEP(MD5_I, b, c, d, a, w[5], K[51], 21);
+	MD5_STEP(MD5_I, a, b, c, d, w[12], K[52], 6);
+	MD5_STEP(MD5_I, d, a, b, c, w[3], K[53], 10);
+	MD5_STEP(MD5_I, c, d, a, b, w[10], K[54], 15);
+	MD5_STEP(MD5_I, b, c, d, a, w[1], K[55], 21);
+	MD5_STEP(MD5_I, a, b, c, d, w[8], K[56], 6);
+	MD5_STEP(MD5_I, d, a, b, c, w[15], K[57], 10);
+	MD5_STEP(MD5_I, c, d, a, b, w[6], K[58], 15);
+	MD5_STEP(MD5_I, b, c, d, a, w[13], K[59], 21);
+	MD5_STEP(MD5_I, a, b, c, d, w[4], K[60], 6);
+	MD5_STEP(MD5_I, d, a, b, c, w[11], K[61], 10);
+	MD5_STEP(MD5_I, c, d, a, b, w[2], K[62], 15);
+	MD5_STEP(MD5_I, b, c, d, a, w[9], K[63], 21);
 	h[0] += a;
 	h[1] += b;
 	h[2] += c;

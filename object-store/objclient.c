@@ -8,6 +8,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -272,11 +273,18 @@ static int oc_may_redo(const struct oc *o, int rc)
 	return o->reused && o->have == 0 && !o->body_sent && rc != -ETIMEDOUT;
 }
 
+void oc_init(struct oc *o)
+{
+	/* all but the 16 KiB answer buffer, whose bytes count only up to o->have */
+	memset(o, 0, offsetof(struct oc, buf));
+	o->off = o->have = 0;
+	o->fd = -1;
+}
+
 int oc_start(struct oc *o, const char *host, unsigned port, const char *method, const char *path,
              const char *const *headers, int64_t body_len, int expect, int timeout_ms)
 {
-	memset(o, 0, sizeof(*o));
-	o->fd = -1;
+	oc_init(o);
 	if (strlen(host) >= sizeof(o->host))
 		return -EINVAL;
 	snprintf(o->host, sizeof(o->host), "%s", host);

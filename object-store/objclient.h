@@ -32,6 +32,9 @@ struct oc {
 	size_t off, have; /* unread answer bytes in buf */
 };
 
+/* Makes o an exchange not started (oc_close does nothing to it) without clearing its
+ * answer buffer, so that a struct oc costs no 16 KiB memset per request. */
+void oc_init(struct oc *o);
 /* Connects to host:port and sends "METHOD path" with the headers ("Name: value" lines,
  * NULL-terminated). body_len: -1 for a chunked body, 0 for none, else the
  * Content-Length. expect: send Expect: 100-continue and wait for it (or an early final

@@ -66,6 +66,30 @@ enum objfile_kind objfile_newest(const char *dir, char *ts)
 	return best;
 }
 
+enum objfile_kind objfile_scan(DIR *d, char *ts, char (*names)[OBJFILE_NAME_MAX], int max, int *n)
+{
+	enum objfile_kind best = OBJFILE_NONE;
+	ts[0] = '\0';
+	*n = 0;
+	rewinddir(d);
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		char t[OBJFILE_TS_LEN];
+		enum objfile_kind k = objfile_name_kind(e->d_name, t);
+		if (k == OBJFILE_NONE)
+			continue;
+		if (*n >= 0 && *n < max) /* a version's name fits: objfile_name_kind */
+			memcpy(names[(*n)++], e->d_name, strlen(e->d_name) + 1);
+		else
+			*n = -1;
+		if (strcmp(t, ts) > 0) {
+			memcpy(ts, t, OBJFILE_TS_LEN);
+			best = k;
+		}
+	}
+	return best;
+}
+
 void objfile_prune(const char *dir, const char *ts)
 {
 	DIR *d = opendir(dir);

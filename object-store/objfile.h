@@ -2,6 +2,7 @@
  * metadata header in front of a .data file's bytes (docs/objstore-api.md, "Disk"). */
 #ifndef NUBO_OBJSTORE_OBJFILE_H
 #define NUBO_OBJSTORE_OBJFILE_H
+#include <dirent.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stddef.h>
@@ -19,6 +20,12 @@ void objfile_dir(const char *dev, unsigned part, const char *hash, char *out, si
 /* The newest version in dir: its kind and timestamp (ts[OBJFILE_TS_LEN]); OBJFILE_NONE
  * when dir holds none (or does not exist). */
 enum objfile_kind objfile_newest(const char *dir, char *ts);
+#define OBJFILE_NAME_MAX (OBJFILE_TS_LEN + 5) /* "<ts>.data" and its NUL */
+/* One pass over the open hash directory d (rewound first): returns the newest
+ * version's kind with its timestamp in ts, and the names of up to max version files
+ * into names (*n of them, -1 when there were more: prune with objfile_prune then). A
+ * PUT reads its directory once for both the newest-wins check and what to prune. */
+enum objfile_kind objfile_scan(DIR *d, char *ts, char (*names)[OBJFILE_NAME_MAX], int max, int *n);
 /* Removes the versions in dir older than ts (after a newer one landed). */
 void objfile_prune(const char *dir, const char *ts);
 /* Writes the header (JSON, NUL padded to OBJFILE_HEADER) at offset 0 of fd. 0, -E2BIG

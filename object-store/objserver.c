@@ -28,6 +28,7 @@
 #include "md5.h"
 #include "objfile.h"
 #include "replicator.h"
+#include "verify_cache.h"
 #include "ring.h"
 #include "xalloc.h"
 
@@ -40,12 +41,16 @@ struct objserver_conf {
 	long verify_read_max; /* GETs of objects up to this size verify the MD5 first */
 };
 
+#define OBJFILE_PRUNE_MAX 8 /* older versions a PUT removes from its scan, else it rescans */
+#define OBJSERVER_VERIFIED_SLOTS 16384 /* verify_cache entries per device worker */
+
 /* What a worker serves. */
 struct worker {
 	const struct objserver_conf *cfg;
 	struct ring_dev dev;
 	char root[1024]; /* the device directory */
 	unsigned nparts;
+	struct verify_cache *verified; /* .data files lately verified by a GET */
 };
 
 /* One PUT in progress. */
@@ -262,17 +267,31 @@ static enum MHD_Result put_end(struct MHD_Connection *c, struct put *p)
 	/* (again: the replicator may have removed an empty hash directory meanwhile) */
 	if (objfile_mkdirs_lazy(p->dir, &p->made) < 0)
 		return answer(c, 500, "mkdir failed");
-	char newest[OBJFILE_TS_LEN];
-	if (objfile_newest(p->dir, newest) != OBJFILE_NONE && strcmp(newest, p->ts) >= 0)
+	/* one read of the directory: newest wins, and the versions ours replaces */
+	char newest[OBJFILE_TS_LEN], older[OBJFILE_PRUNE_MAX][OBJFILE_NAME_MAX];
+	int nolder;
+	DIR *d = opendir(p->dir);
+	if (!d)
+		return answer(c, 500, "cannot read the object's directory");
+	if (objfile_scan(d, newest, older, OBJFILE_PRUNE_MAX, &nolder) != OBJFILE_NONE &&
+	    strcmp(newest, p->ts) >= 0) {
+		closedir(d);
 		return answer_ts(c, 409, newest);
+	}
 	snprintf(final, sizeof(final), "%s/%s.data", p->dir, p->ts);
-	if (rename(p->tmp, final) < 0)
+	if (rename(p->tmp, final) < 0) {
+		closedir(d);
 		return answer(c, 500, "rename failed");
+	}
 	close(p->fd);
 	p->fd = -1;
-	fs_sync_dir(p->dir);
+	fsync(dirfd(d));
 	objfile_sync_parents(p->dir, p->made);
-	objfile_prune(p->dir, p->ts);
+	for (int i = 0; i < nolder; i++) /* all older than ours: the check above */
+		unlinkat(dirfd(d), older[i], 0);
+	closedir(d);
+	if (nolder < 0)
+		objfile_prune(p->dir, p->ts);
 	struct MHD_Response *r =
 	    MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 	MHD_add_response_header(r, "Etag", etag);
@@ -404,12 +423,22 @@ static enum MHD_Result do_get(struct worker *w, struct MHD_Connection *c, const 
 	}
 	uint64_t size = (uint64_t)json_integer_value(json_object_get(meta, "size")), off = 0,
 	         len = size;
-	if ((long long)size <= w->cfg->verify_read_max &&
-	    !objfile_intact(fd, size, json_string_value(json_object_get(meta, "etag")))) {
-		close(fd);
-		json_decref(meta);
-		objserver_quarantine(w->root, path);
-		return answer(c, 404, NULL);
+	if ((long long)size <= w->cfg->verify_read_max) {
+		/* verified once, a file that has not changed since is not hashed again (for
+		 * VERIFY_CACHE_TTL): a hot object's GETs no longer cost an MD5 pass each */
+		struct stat st;
+		time_t now = time(NULL);
+		int stat_ok = fstat(fd, &st) == 0;
+		int known = stat_ok && verify_cache_hit(w->verified, &st, now);
+		if (!known &&
+		    !objfile_intact(fd, size, json_string_value(json_object_get(meta, "etag")))) {
+			close(fd);
+			json_decref(meta);
+			objserver_quarantine(w->root, path);
+			return answer(c, 404, NULL);
+		}
+		if (!known && stat_ok)
+			verify_cache_add(w->verified, &st, now);
 	}
 	int status = 200;
 	int rr = objserver_range(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Range"), size,
@@ -581,9 +610,14 @@ static pid_t worker_fork(const struct objserver_conf *cfg, const struct ring *ri
 	pid_t pid = fork();
 	if (pid != 0)
 		return pid;
-	struct worker w = {.cfg = cfg, .dev = ring->devs[i], .nparts = 1u << ring->part_power};
+	struct worker w = {.cfg = cfg,
+	                   .dev = ring->devs[i],
+	                   .nparts = 1u << ring->part_power,
+	                   .verified = verify_cache_new(OBJSERVER_VERIFIED_SLOTS)};
 	snprintf(w.root, sizeof(w.root), "%s/%s", cfg->devices_dir, ring->devs[i].name);
-	_exit(worker_run(&w, ring));
+	int rc = worker_run(&w, ring);
+	verify_cache_free(w.verified);
+	_exit(rc);
 }
 
 static int objserver_run(void *vcfg, volatile sig_atomic_t *stop)

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "batchq.h"
 #include "db.h"
 #include "fsutil.h"
 #include "objclient.h"
@@ -26,7 +27,11 @@
 
 #define STORE_HANDOFFS 4
 #define STORE_SEEN_SLOTS 4096
-#define STORE_SEEN_TTL 3600 /* seconds a container seen is trusted when the db is down */
+#define STORE_LISTING_BATCH 128 /* listing updates in one transaction at most */
+#define STORE_SEEN_TTL 3600     /* seconds a container seen is trusted when the db is down */
+/* seconds a container's facts (exists, quotas set) are trusted without asking the
+ * database again; changes made through this proxy are seen at once (facts_forget) */
+#define STORE_FACTS_TTL 10
 
 struct store {
 	struct store_config cfg;
@@ -36,14 +41,18 @@ struct store {
 	pthread_mutex_t spool_lock;
 	unsigned long spool_seq;
 	pthread_t spooler;
+	struct batchq *listing_q; /* listing updates, committed in batches (NULL: no db) */
 	volatile int stop;
 	/* containers seen to exist, so that writes go on while PostgreSQL is away (their
 	 * listing updates are spooled) */
 	pthread_mutex_t seen_lock;
 	struct seen {
-		char key[64]; /* sha256 prefix of account/container */
-		time_t at;
+		char key[64];               /* sha256 prefix of account/container */
+		time_t at;                  /* when the database last told */
+		unsigned long gen;          /* facts_gen then */
+		int exists, cquota, aquota; /* container exists; quota on it, on its account */
 	} seen[STORE_SEEN_SLOTS];
+	unsigned long facts_gen; /* bumped by every container or account change here */
 };
 
 /* ------------------------------------------------------------------ errors, times */
@@ -398,12 +407,41 @@ static void spool_write(struct store *s, const struct listing_rec *u)
 	free(text);
 }
 
+/* The listing queue's batch (batchq_run_fn, items are struct listing_rec): the updates
+ * of the PUTs and DELETEs that finished meanwhile go into one transaction, so
+ * concurrent writers share one WAL flush instead of one each. When the transaction
+ * fails, each update is tried alone (one bad row must not send the others to the
+ * spool); what still fails is -EIO and its writer spools it. Updates carry their
+ * timestamp, so a retry is idempotent. */
+static void listing_run(void *ctx, void *const *items, int n, int *rc)
+{
+	struct store *s = ctx;
+	PGconn *db = store_db(s);
+	int i = 0;
+	if (!db) {
+		for (i = 0; i < n; i++)
+			rc[i] = -EIO;
+		return;
+	}
+	if (n > 1 && db_begin(db) == 0) {
+		for (i = 0; i < n && listing_apply(db, items[i]) == 0; i++)
+			;
+		if (i == n && db_commit(db) == 0) {
+			db_release(s->cfg.db, db);
+			return; /* rc[] is 0 already */
+		}
+		db_rollback(db);
+	}
+	for (i = 0; i < n; i++)
+		rc[i] = listing_apply(db, items[i]);
+	db_release(s->cfg.db, db);
+}
+
+/* Records a write in the listing (through the listing queue: acknowledged once its
+ * batch committed), or in the spool when the database does not take it. */
 static void listing_update(struct store *s, const struct listing_rec *u)
 {
-	PGconn *db = store_db(s);
-	int rc = db ? listing_apply(db, u) : -EIO;
-	if (db)
-		db_release(s->cfg.db, db);
+	int rc = s->listing_q ? batchq_submit(s->listing_q, (void *)u) : -EIO;
 	if (rc < 0)
 		spool_write(s, u);
 }
@@ -485,17 +523,25 @@ static struct seen *seen_slot(struct store *s, const char *a, const char *c, cha
 	                STORE_SEEN_SLOTS];
 }
 
-/* Records (exists = 1) or forgets (0) that a container exists. */
-static void seen_set(struct store *s, const char *a, const char *c, int exists)
+/* Forgets every container fact this proxy keeps: a container or account was created,
+ * changed or deleted here. A lookup that began before stores its answer under the old
+ * generation, so it is not trusted either. */
+static void facts_forget(struct store *s)
+{
+	pthread_mutex_lock(&s->seen_lock);
+	s->facts_gen++;
+	pthread_mutex_unlock(&s->seen_lock);
+}
+
+/* Forgets that a container was seen (it was deleted here). */
+static void seen_forget(struct store *s, const char *a, const char *c)
 {
 	char key[65];
 	struct seen *e = seen_slot(s, a, c, key);
 	pthread_mutex_lock(&s->seen_lock);
-	if (exists) {
-		snprintf(e->key, sizeof(e->key), "%.63s", key);
-		e->at = time(NULL);
-	} else if (!strncmp(e->key, key, sizeof(e->key) - 1))
+	if (!strncmp(e->key, key, sizeof(e->key) - 1))
 		e->key[0] = '\0';
+	s->facts_gen++;
 	pthread_mutex_unlock(&s->seen_lock);
 }
 
@@ -504,26 +550,65 @@ static int seen_recently(struct store *s, const char *a, const char *c)
 	char key[65];
 	struct seen *e = seen_slot(s, a, c, key);
 	pthread_mutex_lock(&s->seen_lock);
-	int hit = !strncmp(e->key, key, sizeof(e->key) - 1) && time(NULL) - e->at < STORE_SEEN_TTL;
+	int hit = !strncmp(e->key, key, sizeof(e->key) - 1) && e->exists &&
+	          time(NULL) - e->at < STORE_SEEN_TTL;
 	pthread_mutex_unlock(&s->seen_lock);
 	return hit;
+}
+
+/* What a write into a/c must know, from this proxy's memory when it learnt it less
+ * than STORE_FACTS_TTL ago and nothing changed here since, else from the database
+ * (one query). 0, or -EIO when the database is unreachable. */
+static int container_facts(struct store *s, const char *a, const char *c, struct seen *out)
+{
+	char key[65];
+	struct seen *e = seen_slot(s, a, c, key);
+	time_t now = time(NULL);
+	pthread_mutex_lock(&s->seen_lock);
+	unsigned long gen = s->facts_gen;
+	int hit = !strncmp(e->key, key, sizeof(e->key) - 1) && e->gen == gen &&
+	          now - e->at < STORE_FACTS_TTL;
+	if (hit)
+		*out = *e;
+	pthread_mutex_unlock(&s->seen_lock);
+	if (hit)
+		return 0;
+	PGconn *db = store_db(s);
+	if (!db)
+		return -EIO;
+	char err[256];
+	PGresult *r = DBQ(
+	    db, err, sizeof(err),
+	    "SELECT EXISTS (SELECT 1 FROM obj_containers WHERE account = $1 AND name = $2),"
+	    " EXISTS (SELECT 1 FROM obj_containers c, jsonb_object_keys(c.meta) k"
+	    "  WHERE c.account = $1 AND c.name = $2 AND lower(k) LIKE 'x-container-meta-quota-%'),"
+	    " EXISTS (SELECT 1 FROM obj_accounts a, jsonb_object_keys(a.meta) k"
+	    "  WHERE a.account = $1 AND lower(k) LIKE 'x-account-meta-quota-%')",
+	    a, c);
+	int rc = r && PQntuples(r) == 1 ? 0 : -EIO;
+	if (rc == 0) {
+		memset(out, 0, sizeof(*out));
+		snprintf(out->key, sizeof(out->key), "%.63s", key);
+		out->at = now;
+		out->gen = gen;
+		out->exists = !strcmp(db_val(r, 0, 0), "t");
+		out->cquota = !strcmp(db_val(r, 0, 1), "t");
+		out->aquota = !strcmp(db_val(r, 0, 2), "t");
+		pthread_mutex_lock(&s->seen_lock);
+		*e = *out;
+		pthread_mutex_unlock(&s->seen_lock);
+	}
+	PQclear(r);
+	db_release(s->cfg.db, db);
+	return rc;
 }
 
 /* 1 when the container exists, 0 when not, -EIO when the database is unreachable. */
 static int container_lookup(struct store *s, const char *a, const char *c)
 {
-	PGconn *db = store_db(s);
-	if (!db)
-		return -EIO;
-	char err[256];
-	PGresult *r = DBQ(db, err, sizeof(err),
-	                  "SELECT 1 FROM obj_containers WHERE account = $1 AND name = $2", a, c);
-	int rc = r ? PQntuples(r) > 0 : -EIO;
-	PQclear(r);
-	db_release(s->cfg.db, db);
-	if (rc >= 0)
-		seen_set(s, a, c, rc);
-	return rc;
+	struct seen f;
+	int rc = container_facts(s, a, c, &f);
+	return rc < 0 ? rc : f.exists;
 }
 
 /* container_lookup for a write: while the database is unreachable, a container this
@@ -834,10 +919,13 @@ static enum store_err object_fetch(struct store *s, const char *method, const ch
 	int answered = 0, have = 0;
 	char *hr = range ? xasprintf("Range: %s", range) : NULL;
 	const char *hdrs[] = {hr, NULL};
-	struct oc *cur = xmalloc(sizeof(*cur));
+	/* the first answer is read straight into oc; a spare takes the others (only a
+	 * newest-wins read asks more than one replica) */
+	struct oc *spare = NULL;
 	enum store_err e = STORE_UNAVAILABLE;
 	for (int i = 0; i < nodes.n && answered < nodes.replicas; i++) {
 		const struct ring_dev *d = &nodes.dev[i];
+		struct oc *cur = !have ? oc : spare ? spare : (spare = xmalloc(sizeof(*spare)));
 		char *path = node_path(d, nodes.part, a, c, o);
 		int rc = oc_open(cur, d->host, d->port, method, path, hdrs, 0, 0,
 		                 s->cfg.connect_timeout_ms);
@@ -850,18 +938,19 @@ static enum store_err object_fetch(struct store *s, const char *method, const ch
 			continue;
 		}
 		answered++;
-		if (have && strcmp(answer_ts(cur), answer_ts(oc)) <= 0) {
-			oc_close(cur);
-			continue;
-		}
-		if (have)
+		if (cur != oc) {
+			if (strcmp(answer_ts(cur), answer_ts(oc)) <= 0) {
+				oc_close(cur);
+				continue;
+			}
 			oc_close(oc);
-		memcpy(oc, cur, sizeof(*oc));
+			memcpy(oc, cur, sizeof(*oc)); /* cur's fd and buffers are oc's now */
+		}
 		have = 1;
 		if (!newest && oc->status != 404)
 			break;
 	}
-	free(cur);
+	free(spare);
 	free(hr);
 	if (!have)
 		return e;
@@ -886,7 +975,9 @@ static enum store_err get_open(struct store *s, const char *account, const char 
 	else
 		snprintf(range, sizeof(range), "bytes=%lld-%lld", (long long)first,
 		         (long long)last);
-	struct store_get *g = xcalloc(1, sizeof(*g));
+	struct store_get *g = xmalloc(sizeof(*g));
+	oc_init(&g->oc);
+	g->left = 0;
 	enum store_err e = object_fetch(s, "GET", account, container, object, ranged ? range : NULL,
 	                                newest, &g->oc);
 	if (e == STORE_RANGE) {
@@ -1268,6 +1359,7 @@ enum store_err store_container_put(struct store *s, const char *account, const c
 		*created = PQntuples(r) > 0 && !strcmp(db_val(r, 0, 0), "t");
 	PQclear(r);
 	db_release(s->cfg.db, db);
+	facts_forget(s);
 	return e;
 }
 
@@ -1290,6 +1382,7 @@ enum store_err store_container_post(struct store *s, const char *account, const 
 	int n = DBX(db, err, sizeof(err), sql, account, container, meta);
 	free(meta);
 	db_release(s->cfg.db, db);
+	facts_forget(s);
 	return n < 0 ? STORE_UNAVAILABLE : n == 0 ? STORE_NOT_FOUND : STORE_OK;
 }
 
@@ -1330,7 +1423,7 @@ enum store_err store_container_delete(struct store *s, const char *account, cons
 	    db_commit(db) < 0)
 		goto rollback;
 	e = STORE_OK;
-	seen_set(s, account, container, 0);
+	seen_forget(s, account, container);
 	goto out;
 rollback:
 	db_rollback(db);
@@ -1420,6 +1513,7 @@ enum store_err store_account_post(struct store *s, const char *account, const st
 	int n = DBX(db, err, sizeof(err), sql, account, meta);
 	free(meta);
 	db_release(s->cfg.db, db);
+	facts_forget(s);
 	return n < 0 ? STORE_UNAVAILABLE : STORE_OK;
 }
 
@@ -1427,21 +1521,10 @@ int store_quota_set(struct store *s, const char *account, const char *container,
 {
 	if (!store_account_name_ok(account) || (container && !store_container_name_ok(container)))
 		return 0;
-	PGconn *db = store_db(s);
-	if (!db)
+	struct seen f;
+	if (container_facts(s, account, container ? container : "", &f) < 0)
 		return -EIO;
-	char err[256];
-	PGresult *r = DBQ(
-	    db, err, sizeof(err),
-	    "SELECT EXISTS (SELECT 1 FROM obj_containers c, jsonb_object_keys(c.meta) k"
-	    "  WHERE c.account = $1 AND c.name = $2 AND lower(k) LIKE 'x-container-meta-quota-%')"
-	    " OR ($3 AND EXISTS (SELECT 1 FROM obj_accounts a, jsonb_object_keys(a.meta) k"
-	    "  WHERE a.account = $1 AND lower(k) LIKE 'x-account-meta-quota-%'))",
-	    account, container ? container : "", account_too ? "t" : "f");
-	int rc = !r ? -EIO : PQntuples(r) == 1 && !strcmp(db_val(r, 0, 0), "t");
-	PQclear(r);
-	db_release(s->cfg.db, db);
-	return rc;
+	return (container && f.cquota) || (account_too && f.aquota);
 }
 
 /* ------------------------------------------------------------------ listings */
@@ -1648,6 +1731,8 @@ struct store *store_open(const struct store_config *cfg, char *err, size_t errle
 	fs_mkdir_p(cfg->spool_dir, 0750);
 	oc_pool_enable(); /* keep-alive to the object servers: no connect per exchange */
 	pthread_create(&s->spooler, NULL, spooler_main, s);
+	if (cfg->db)
+		s->listing_q = batchq_start(listing_run, s, STORE_LISTING_BATCH);
 	return s;
 }
 
@@ -1655,6 +1740,7 @@ void store_close(struct store *s)
 {
 	if (!s)
 		return;
+	batchq_stop(s->listing_q);
 	s->stop = 1;
 	pthread_join(s->spooler, NULL);
 	oc_pool_flush();

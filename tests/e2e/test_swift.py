@@ -749,6 +749,38 @@ def test_writes_survive_database_outage(stack, req):
     assert req("DELETE", "/e2e-db").status == 204
 
 
+def test_writes_see_container_changes_and_list_at_once(req):
+    """The proxy keeps a container's facts (it exists, a quota is set) for a few seconds
+    and commits listing rows in batches: neither may show. A quota set, a quota
+    removed, a container deleted or made again holds for the very next write, and
+    concurrent writers' objects are all listed as soon as their PUTs are answered."""
+    assert req("PUT", "/e2e-facts").status in (201, 202)
+    assert req("PUT", "/e2e-facts/a", raw=b"x" * 100).status == 201  # facts now known
+    assert req("POST", "/e2e-facts",
+               headers={"X-Container-Meta-Quota-Bytes": "150"}).status == 204
+    assert req("PUT", "/e2e-facts/b", raw=b"x" * 100).status == 413
+    assert req("POST", "/e2e-facts",
+               headers={"X-Remove-Container-Meta-Quota-Bytes": "x"}).status == 204
+    assert req("PUT", "/e2e-facts/b", raw=b"x" * 100).status == 201
+    names = ["c%02d" % i for i in range(16)]
+    with concurrent.futures.ThreadPoolExecutor(16) as ex:
+        codes = list(ex.map(lambda n: req("PUT", "/e2e-facts/" + n, raw=n.encode()).status,
+                            names))
+    assert codes == [201] * 16, codes
+    assert req("GET", "/e2e-facts").text.split() == ["a", "b"] + names
+    with concurrent.futures.ThreadPoolExecutor(16) as ex:
+        codes = list(ex.map(lambda n: req("DELETE", "/e2e-facts/" + n).status,
+                            ["a", "b"] + names))
+    assert codes == [204] * 18, codes
+    assert req("GET", "/e2e-facts").status == 204  # empty at once
+    assert req("DELETE", "/e2e-facts").status == 204
+    assert req("PUT", "/e2e-facts/late", raw=b"y").status == 404
+    assert req("PUT", "/e2e-facts").status == 201
+    assert req("PUT", "/e2e-facts/late", raw=b"y").status == 201
+    assert req("DELETE", "/e2e-facts/late").status == 204
+    assert req("DELETE", "/e2e-facts").status == 204
+
+
 def _tempurl(stack, *args):
     """The path and query `swift tempurl ARGS` prints."""
     out = swift(stack, "tempurl", *args).stdout.strip()

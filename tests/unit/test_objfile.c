@@ -51,10 +51,56 @@ static void test_mkdirs_lazy_counts_levels(void **state)
 	assert_int_equal(nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
 }
 
+static void touch(const char *dir, const char *name)
+{
+	char p[512];
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	FILE *f = fopen(p, "w");
+	assert_non_null(f);
+	fclose(f);
+}
+
+/* objfile_scan: the newest version and every version's name in one pass; other files
+ * (temp names, junk) are neither; more versions than the caller's room is -1. */
+static void test_scan_newest_and_versions(void **state)
+{
+	char root[] = "/tmp/test_objfile.XXXXXX", ts[OBJFILE_TS_LEN];
+	char names[3][OBJFILE_NAME_MAX];
+	int n = 99;
+	assert_non_null(mkdtemp(root));
+	DIR *d = opendir(root);
+	assert_non_null(d);
+	assert_int_equal(objfile_scan(d, ts, names, 3, &n), OBJFILE_NONE);
+	assert_int_equal(n, 0);
+	assert_string_equal(ts, "");
+	touch(root, "1700000000.00001.data");
+	touch(root, "1700000002.00000.ts");
+	touch(root, "1700000001.00000.data");
+	touch(root, "junk.data");
+	touch(root, "1700000009.00000.data.tmp");
+	assert_int_equal(objfile_scan(d, ts, names, 3, &n), OBJFILE_TOMBSTONE);
+	assert_string_equal(ts, "1700000002.00000");
+	assert_int_equal(n, 3);
+	int seen = 0;
+	for (int i = 0; i < n; i++)
+		seen |= !strcmp(names[i], "1700000000.00001.data")   ? 1
+		        : !strcmp(names[i], "1700000002.00000.ts")   ? 2
+		        : !strcmp(names[i], "1700000001.00000.data") ? 4
+		                                                     : 8;
+	assert_int_equal(seen, 7);
+	touch(root, "1700000003.00000.data");
+	assert_int_equal(objfile_scan(d, ts, names, 3, &n), OBJFILE_DATA);
+	assert_string_equal(ts, "1700000003.00000");
+	assert_int_equal(n, -1);
+	closedir(d);
+	assert_int_equal(nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_mkdirs_lazy_counts_levels),
+	    cmocka_unit_test(test_scan_newest_and_versions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
