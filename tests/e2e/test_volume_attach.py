@@ -210,28 +210,34 @@ def test_volumes_survive_a_new_qemu(stack, os_cli, os_run, fresh):
         os_run("volume", "delete", v["id"])
 
 
-def qmp_pass_fd(stack, instance_id, commands, fd):
-    """QMP commands on one connection, the first given fd (SCM_RIGHTS, as add-fd wants);
-    QEMU's answers."""
-    out = []
+def qmp_plant_node(stack, instance_id, node, fd):
+    """What an attach interrupted after its blockdev-add leaves in QEMU: fd as a
+    descriptor set marked with node's name (add-fd, SCM_RIGHTS) and a block node of that
+    name on it, on one monitor connection (QEMU drops an unused set when the connection
+    that added it closes). The set's id."""
     with socket.socket(socket.AF_UNIX) as s:
         s.settimeout(10)
         s.connect(str(stack.instance_dir(instance_id) / "qmp.sock"))
         f = s.makefile("r")
         f.readline()
-        for i, (name, args) in enumerate([("qmp_capabilities", None)] + commands):
+
+        def call(name, args=None, fds=None):
             data = (json.dumps({"execute": name, **({"arguments": args} if args else {})})
                     + "\n").encode()
-            if i == 1:
-                socket.send_fds(s, [data], [fd])
+            if fds:
+                socket.send_fds(s, [data], fds)
             else:
                 s.sendall(data)
             while True:
                 msg = json.loads(f.readline())
                 if "return" in msg or "error" in msg:
-                    break
-            out.append(msg)
-    return out[1:]
+                    assert "return" in msg, (name, msg)
+                    return msg["return"]
+        call("qmp_capabilities")
+        fdset = call("add-fd", {"opaque": node}, [fd])["fdset-id"]
+        call("blockdev-add", {"driver": "raw", "node-name": node,
+                              "file": {"driver": "file", "filename": "/dev/fdset/%d" % fdset}})
+        return fdset
 
 
 def test_attach_clears_an_interrupted_attach(stack, os_cli, os_run, fresh, tmp_path):
@@ -244,22 +250,20 @@ def test_attach_clears_an_interrupted_attach(stack, os_cli, os_run, fresh, tmp_p
     junk.write_bytes(b"\0" * 65536)
     fd = os.open(junk, os.O_RDWR)
     try:
-        ret = qmp_pass_fd(stack, fresh["id"], [("add-fd", {"opaque": node})], fd)
-        assert "return" in ret[0], ret
-        fdset = ret[0]["return"]["fdset-id"]
-        ret = stack.qmp(fresh["id"], "blockdev-add",
-                        {"driver": "raw", "node-name": node,
-                         "file": {"driver": "file", "filename": "/dev/fdset/%d" % fdset}})
-        assert "return" in ret, ret
+        fdset = qmp_plant_node(stack, fresh["id"], node, fd)
     finally:
         os.close(fd)
+    nodes = [n["node-name"] for n in stack.qmp(fresh["id"], "query-named-block-nodes")["return"]]
+    assert node in nodes, nodes
     os_run("server", "add", "volume", fresh["id"], v["id"])
     dev = "d" + v["id"].replace("-", "")[:30]
     try:
         wait_volume(stack, v["id"], "in-use", timeout=120)
         assert dev in qmp_devices(stack, fresh["id"])
+        # one descriptor set of the volume: the attach's own (QEMU may reuse the id)
         sets = stack.qmp(fresh["id"], "query-fdsets")["return"]
-        assert fdset not in [x["fdset-id"] for x in sets], sets
+        mine = [x for x in sets if any(d.get("opaque") == node for d in x["fds"])]
+        assert len(mine) == 1 and len(mine[0]["fds"]) == 1, (fdset, sets)
     finally:
         os_run("server", "remove", "volume", fresh["id"], v["id"], check=False)
         wait_volume(stack, v["id"], "available", timeout=60)

@@ -620,6 +620,36 @@ def t_failed_spawn_is_error(db, sched):
     wait_inst(db, iid, "delete of ERROR", status="DELETED", deleted="t")
 
 
+def t_disk_qos(db, sched):
+    """The spawn payload carries the root disk's I/O limits from the instance's copy of
+    its flavor's extra specs (quota:disk_*, other specs left out); a stored value QEMU
+    would refuse (written beside the API) fails the spawn, naming the key."""
+    a = S["node1"]
+    iid, tid = new_instance(db, name="limited", spawn=False)
+    db.exec("UPDATE instances SET flavor_name = 'f-qos', flavor_extra_specs ="
+            " '{\"quota:disk_read_bytes_sec\": \"1048576\", \"quota:disk_write_iops_sec\":"
+            " \"50\", \"hw:cpu_policy\": \"shared\"}' WHERE id = %s" % lit(iid))
+    tid = new_task(db, iid, "spawn")
+    wake()
+    t = a.take_task(action="spawn", instance=iid)
+    got = t.get("payload", {}).get("disk_qos")
+    check(got == {"read_bytes_sec": 1048576, "write_iops_sec": 50}, "disk_qos: %r" % got)
+    a.result(t, ok=False, state="deleted", error="test: not started")
+    wait_task(db, tid, "spawn closed", status="failed")
+    db.exec("UPDATE instances SET deleted = true, status = 'DELETED' WHERE id = %s" % lit(iid))
+
+    iid, tid = new_instance(db, name="bad-limits", spawn=False)
+    db.exec("UPDATE instances SET flavor_name = 'f-bad', flavor_extra_specs ="
+            " '{\"quota:disk_total_bytes_sec\": \"abc\"}' WHERE id = %s" % lit(iid))
+    tid = new_task(db, iid, "spawn")
+    wake()
+    wait_task(db, tid, "a spawn with bad limits fails unsent", status="failed")
+    err = task(db, tid)["error"]
+    check("f-bad" in err and "quota:disk_total_bytes_sec" in err, "why: %s" % err)
+    wait_inst(db, iid, "ERROR", status="ERROR")
+    db.exec("UPDATE instances SET deleted = true, status = 'DELETED' WHERE id = %s" % lit(iid))
+
+
 def t_retry(db, sched):
     a, iid = S["node1"], S["vm1"]
     tid = new_task(db, iid, "reboot", task_state="rebooting")
@@ -1170,7 +1200,7 @@ def t_curve(db, sched):
 CHECKS = [t_check_config, t_start_migrates, t_no_host_is_up, t_agent_registers, t_spawn,
           t_no_host_fits, t_delete_unplaced, t_stop_start, t_failed_action_keeps_state, t_boot_volume_recheck,
           t_clone_of_a_plugged_volume_goes_to_its_compute_host,
-          t_failed_spawn_is_error, t_retry, t_retry_until_deadline, t_console, t_events,
+          t_failed_spawn_is_error, t_disk_qos, t_retry, t_retry_until_deadline, t_console, t_events,
           t_reconcile, t_agent_down,
           t_placement, t_aggregate_zones, t_bad_messages, t_restart, t_delete_overtakes_spawn,
           t_db_outage,
