@@ -153,6 +153,10 @@ static const struct field attach_fields[] = {
     {"instance_id", F_UUID, U(task, p.attach.instance_id), 0, 1, 0, NULL},
     {"storage_host", F_WORD, U(task, p.attach.storage_host), FIXED(task, p.attach.storage_host), 1,
      0, NULL},
+    {"attachment_id", F_UUID, U(task, p.attach.attachment_id), 0, 0, 0, NULL},
+    {"psk", F_WORD, U(task, p.attach.psk), FIXED(task, p.attach.psk), 0, 0, NULL},
+    {"nbd_host", F_WORD, U(task, p.attach.nbd_host), FIXED(task, p.attach.nbd_host), 0, 0, NULL},
+    {"nbd_port", F_INT, U(task, p.attach.nbd_port), 65535, 0, 0, NULL},
 };
 static const struct field_table attach_payload = TABLE(attach_fields);
 static const struct field backup_fields[] = {
@@ -288,6 +292,8 @@ static const struct field result_fields[] = {
     {"state", F_WORD, U(result, state), FIXED(result, state), 0, 0, NULL},
     {"error", F_STR, U(result, error), MSG_STR_MAX, 0, 0, NULL},
     {"count", F_INT, U(result, count), 1 << 30, 0, 0, NULL},
+    {"export_host", F_WORD, U(result, export_host), FIXED(result, export_host), 0, 0, NULL},
+    {"export_port", F_INT, U(result, export_port), 65535, 0, 0, NULL},
 };
 
 static const struct field event_fields[] = {

@@ -20,6 +20,7 @@
 
 #define CMD_TIMEOUT_MS 5000
 #define UNPLUG_TIMEOUT_MS 60000 /* a TCG guest takes its time to let a disk go */
+#define NBD_RECONNECT_S 30      /* an NBD client waits this long for a restarted export */
 
 static long long now_us(void)
 {
@@ -40,6 +41,29 @@ void vm_volume_names(const char *volume_id, char node[32], char dev[32])
 	snprintf(dev, 32, "d%s", hex);
 }
 
+void vm_volume_creds_name(const char *volume_id, char creds[32])
+{
+	char node[32], dev[32];
+	vm_volume_names(volume_id, node, dev);
+	snprintf(creds, 32, "t%s", node + 1);
+}
+
+json_t *vm_volume_psk_object_args(const char *creds, const char *dir, const char *username)
+{
+	return json_pack("{s:s,s:s,s:s,s:s,s:s}", "qom-type", "tls-creds-psk", "id", creds,
+	                 "endpoint", "client", "dir", dir, "username", username);
+}
+
+json_t *vm_volume_nbd_blockdev_args(const char *node, const char *host, int port,
+                                    const char *export_name, const char *creds)
+{
+	char portstr[16];
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	return json_pack("{s:s,s:s,s:{s:s,s:s,s:s},s:s,s:s,s:i}", "driver", "nbd", "node-name",
+	                 node, "server", "type", "inet", "host", host, "port", portstr, "export",
+	                 export_name, "tls-creds", creds, "reconnect-delay", NBD_RECONNECT_S);
+}
+
 const char *vm_volume_pool_dir(const struct conf *c)
 {
 	return c ? conf_get(c, "storage", "state_dir", "/var/lib/nubo/storage")
@@ -55,8 +79,8 @@ int vm_volume_local(const struct vm_ctx *ctx, const char *volume_id, const char 
 	const char *local = c ? conf_get(c, "storage", "host", mine) : mine;
 	if (strcmp(local, storage_host)) {
 		snprintf(err, errlen,
-		         "volume %s is on storage host %s, not on this machine (%s): attaching "
-		         "across hosts (NBD) is not implemented yet",
+		         "volume %s is on storage host %s, not on this machine (%s), and the "
+		         "attach names no NBD export of it",
 		         volume_id, storage_host, local);
 		return -EXDEV;
 	}
@@ -115,26 +139,24 @@ static int fdset_of(struct qmp *q, const char *node)
 	return id;
 }
 
-static int attach(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t, char *err,
-                  size_t errlen)
+/* Runs cmd with args (consumed), its failure ignored: a clean-up step. */
+static void qmp_try(struct qmp *q, const char *cmd, json_t *args)
 {
-	char node[32], dev[32], qpath[4096];
+	char why[256];
+	qmp_exec(q, cmd, args, NULL, CMD_TIMEOUT_MS, why, sizeof(why));
+	json_decref(args);
+}
+
+/* Block node node on the pool file of t's volume (this machine's storage agent),
+ * handed to QEMU as a descriptor set. 0 or a negative errno with err. */
+static int node_add_file(const struct vm_ctx *ctx, struct qmp *q, const struct msg_task *t,
+                         const char *node, char *err, size_t errlen)
+{
 	char *file = NULL;
-	struct qmp *q = NULL;
 	json_t *args = NULL, *ret = NULL;
 	int fd = -1, rc;
-	vm_volume_names(t->resource_id, node, dev);
 	if (!(file = volume_file(ctx, t, err, errlen))) {
 		rc = -EXDEV;
-		goto out;
-	}
-	q = qmp_open(vm_path(vm, "qmp.sock", qpath, sizeof(qpath)), CMD_TIMEOUT_MS, err, errlen);
-	if (!q) {
-		rc = -ECONNREFUSED;
-		goto out;
-	}
-	if ((rc = device_present(q, dev, err, errlen)) != 0) {
-		rc = rc > 0 ? 0 : rc; /* attached by an earlier run of this task */
 		goto out;
 	}
 	fd = open(file, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
@@ -158,43 +180,145 @@ static int attach(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task
 	                 "driver", "file", "filename", fdpath);
 	rc = qmp_exec(q, "blockdev-add", args, NULL, CMD_TIMEOUT_MS, err, errlen);
 	json_decref(args);
-	if (rc == 0) {
-		/* a scsi-hd on the instance's virtio-scsi controller (qemu_argv.c): its
-		 * unplug is immediate, where a virtio-blk PCI device waits for the guest's
-		 * ACPI eject, which a guest still booting never gives */
-		args = json_pack("{s:s,s:s,s:s,s:s,s:s}", "driver", "scsi-hd", "id", dev, "bus",
-		                 "scsi0.0", "drive", node, "serial", t->resource_id);
-		rc = qmp_exec(q, "device_add", args, NULL, CMD_TIMEOUT_MS, err, errlen);
-		json_decref(args);
-		if (rc < 0) {
-			char why[256];
-			args = json_pack("{s:s}", "node-name", node);
-			qmp_exec(q, "blockdev-del", args, NULL, CMD_TIMEOUT_MS, why, sizeof(why));
-			json_decref(args);
-		}
-	}
-	if (rc < 0) {
-		char why[256];
-		args = json_pack("{s:i}", "fdset-id", set);
-		qmp_exec(q, "remove-fd", args, NULL, CMD_TIMEOUT_MS, why, sizeof(why));
-		json_decref(args);
-	}
+	if (rc < 0)
+		qmp_try(q, "remove-fd", json_pack("{s:i}", "fdset-id", set));
 out:
 	json_decref(ret);
 	if (fd >= 0)
 		close(fd);
-	qmp_close(q);
 	free(file);
+	return rc;
+}
+
+/* Writes the TLS key file QEMU reads for p: <dir>/keys.psk holding "<identity>:<key>".
+ * QEMU runs under a uid of its own and reaches the directory only through the
+ * descriptor it is handed (the instance directory above is the worker's, 0700), so the
+ * file is readable and the directory searchable by others; it lives only while the
+ * credentials object is made. 0 or a negative errno. */
+static int psk_dir_make(const char *dir, const struct msg_attach *p)
+{
+	char line[UUID_STR_LEN + MSG_PSK_LEN + 2];
+	char *path = xasprintf("%s/keys.psk", dir);
+	int rc = 0, fd = -1;
+	fs_remove_tree(dir);
+	if (mkdir(dir, 0700) < 0 || chmod(dir, 0711) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	snprintf(line, sizeof(line), "%s:%s\n", p->attachment_id, p->psk);
+	if (fd < 0 || write(fd, line, strlen(line)) != (ssize_t)strlen(line) ||
+	    fchmod(fd, 0644) < 0)
+		rc = errno ? -errno : -EIO;
+out:
+	explicit_bzero(line, sizeof(line));
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	return rc;
+}
+
+/* Block node node on the NBD export the attach payload of t names, through the TLS-PSK
+ * client object creds. 0 or a negative errno with err. */
+static int node_add_nbd(struct vm *vm, struct qmp *q, const struct msg_task *t, const char *node,
+                        const char *creds, char *err, size_t errlen)
+{
+	const struct msg_attach *p = &t->p.attach;
+	char dir[4096], sub[64], kdir[64];
+	json_t *args = NULL, *ret = NULL;
+	int dfd = -1, set = -1, rc;
+	if (!p->nbd_host[0] || !uuid_is_valid(p->attachment_id) ||
+	    strlen(p->psk) != MSG_PSK_LEN - 1) {
+		snprintf(err, errlen, "the attach names an NBD export without its address or key");
+		return -EINVAL;
+	}
+	snprintf(sub, sizeof(sub), "psk-%s", node);
+	vm_path(vm, sub, dir, sizeof(dir));
+	if ((rc = psk_dir_make(dir, p)) < 0 ||
+	    (dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+		rc = rc < 0 ? rc : -errno;
+		snprintf(err, errlen, "the export's key file: %s", strerror(-rc));
+		goto out;
+	}
+	args = json_pack("{s:s}", "opaque", sub);
+	rc = qmp_exec_fd(q, "add-fd", args, dfd, &ret, CMD_TIMEOUT_MS, err, errlen);
+	json_decref(args);
+	if (rc < 0)
+		goto out;
+	set = (int)json_integer_value(json_object_get(ret, "fdset-id"));
+	/* QEMU reads the key once, when the object is made */
+	snprintf(kdir, sizeof(kdir), "/proc/self/fd/%d",
+	         (int)json_integer_value(json_object_get(ret, "fd")));
+	args = vm_volume_psk_object_args(creds, kdir, p->attachment_id);
+	rc = qmp_exec(q, "object-add", args, NULL, CMD_TIMEOUT_MS, err, errlen);
+	json_decref(args);
+	if (rc < 0)
+		goto out;
+	args = vm_volume_nbd_blockdev_args(node, p->nbd_host, p->nbd_port, t->resource_id, creds);
+	rc = qmp_exec(q, "blockdev-add", args, NULL, CMD_TIMEOUT_MS, err, errlen);
+	json_decref(args);
+	if (rc < 0)
+		qmp_try(q, "object-del", json_pack("{s:s}", "id", creds));
+out:
+	if (set >= 0)
+		qmp_try(q, "remove-fd", json_pack("{s:i}", "fdset-id", set));
+	json_decref(ret);
+	if (dfd >= 0)
+		close(dfd);
+	fs_remove_tree(dir);
+	return rc;
+}
+
+static int attach(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t, char *err,
+                  size_t errlen)
+{
+	char node[32], dev[32], creds[32], qpath[4096];
+	struct qmp *q = NULL;
+	int nbd = t->p.attach.nbd_port > 0, rc;
+	vm_volume_names(t->resource_id, node, dev);
+	vm_volume_creds_name(t->resource_id, creds);
+	q = qmp_open(vm_path(vm, "qmp.sock", qpath, sizeof(qpath)), CMD_TIMEOUT_MS, err, errlen);
+	if (!q)
+		return -ECONNREFUSED;
+	if ((rc = device_present(q, dev, err, errlen)) != 0) {
+		rc = rc > 0 ? 0 : rc; /* attached by an earlier run of this task */
+		goto out;
+	}
+	/* what an earlier run that stopped half-way may have left */
+	qmp_try(q, "blockdev-del", json_pack("{s:s}", "node-name", node));
+	qmp_try(q, "object-del", json_pack("{s:s}", "id", creds));
+	rc = nbd ? node_add_nbd(vm, q, t, node, creds, err, errlen)
+	         : node_add_file(ctx, q, t, node, err, errlen);
+	if (rc < 0)
+		goto out;
+	/* a scsi-hd on the instance's virtio-scsi controller (qemu_argv.c): its unplug is
+	 * immediate, where a virtio-blk PCI device waits for the guest's ACPI eject, which
+	 * a guest still booting never gives */
+	json_t *args = json_pack("{s:s,s:s,s:s,s:s,s:s}", "driver", "scsi-hd", "id", dev, "bus",
+	                         "scsi0.0", "drive", node, "serial", t->resource_id);
+	rc = qmp_exec(q, "device_add", args, NULL, CMD_TIMEOUT_MS, err, errlen);
+	json_decref(args);
+	if (rc < 0) {
+		qmp_try(q, "blockdev-del", json_pack("{s:s}", "node-name", node));
+		if (nbd)
+			qmp_try(q, "object-del", json_pack("{s:s}", "id", creds));
+		int set = nbd ? -1 : fdset_of(q, node);
+		if (set >= 0)
+			qmp_try(q, "remove-fd", json_pack("{s:i}", "fdset-id", set));
+	}
+out:
+	qmp_close(q);
 	return rc;
 }
 
 static int detach(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t, char *err,
                   size_t errlen)
 {
-	char node[32], dev[32], qpath[4096], why[256];
+	char node[32], dev[32], creds[32], qpath[4096];
 	json_t *args;
 	int rc;
 	vm_volume_names(t->resource_id, node, dev);
+	vm_volume_creds_name(t->resource_id, creds);
 	struct qmp *q =
 	    qmp_open(vm_path(vm, "qmp.sock", qpath, sizeof(qpath)), CMD_TIMEOUT_MS, err, errlen);
 	if (!q)
@@ -224,16 +348,13 @@ static int detach(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task
 		}
 	}
 	if (rc == 0) {
-		args = json_pack("{s:s}", "node-name", node);
-		/* absent already (an earlier run got this far): fine */
-		qmp_exec(q, "blockdev-del", args, NULL, CMD_TIMEOUT_MS, why, sizeof(why));
-		json_decref(args);
+		/* absent already (an earlier run got this far, or a local volume has no
+		 * credentials object): fine */
+		qmp_try(q, "blockdev-del", json_pack("{s:s}", "node-name", node));
+		qmp_try(q, "object-del", json_pack("{s:s}", "id", creds));
 		int set = fdset_of(q, node);
-		if (set >= 0) {
-			args = json_pack("{s:i}", "fdset-id", set);
-			qmp_exec(q, "remove-fd", args, NULL, CMD_TIMEOUT_MS, why, sizeof(why));
-			json_decref(args);
-		}
+		if (set >= 0)
+			qmp_try(q, "remove-fd", json_pack("{s:i}", "fdset-id", set));
 	}
 	qmp_close(q);
 	return rc;

@@ -2,11 +2,15 @@
  * by the worker and handed to QEMU as a descriptor set (add-fd), blockdev-add on
  * /dev/fdset/N, device_add scsi-hd on the instance's virtio-scsi controller with
  * serial = volume id; detach = device_del (immediate for a SCSI disk: no waiting for
- * the guest), wait until the device is gone, blockdev-del, remove-fd. Only a
- * volume of this machine's storage agent is attached (its pool file, directly); NBD
- * export across hosts is a later step. Pure names are exposed for tests. */
+ * the guest), wait until the device is gone, blockdev-del, remove-fd. A volume of
+ * another machine's storage agent comes over NBD instead (the attach payload names the
+ * export): a tls-creds-psk client object whose key file QEMU reads through a directory
+ * descriptor it was handed (it cannot reach the instance directory by path), an nbd
+ * blockdev with that object, the same device; detach also deletes the object. Pure
+ * names and QMP arguments are exposed for tests. */
 #ifndef NUBO_VM_VOLUME_H
 #define NUBO_VM_VOLUME_H
+#include <jansson.h>
 #include <stddef.h>
 
 #include "msg.h"
@@ -15,6 +19,16 @@
 /* Pure: QEMU ids of volume_id's block node ("v" + 30 hex digits of the id) and device
  * ("d" + the same), each under 32 bytes as QEMU requires. */
 void vm_volume_names(const char *volume_id, char node[32], char dev[32]);
+/* Pure: the QEMU id of volume_id's TLS credentials object ("t" + the same digits). */
+void vm_volume_creds_name(const char *volume_id, char creds[32]);
+
+/* Pure: the QMP arguments (owned) of object-add for the TLS-PSK client credentials
+ * creds reading <dir>/keys.psk with identity username, and of blockdev-add for node
+ * reading NBD export export_name at host:port through creds (reconnecting for a while
+ * when the storage host's daemon restarts). */
+json_t *vm_volume_psk_object_args(const char *creds, const char *dir, const char *username);
+json_t *vm_volume_nbd_blockdev_args(const char *node, const char *host, int port,
+                                    const char *export_name, const char *creds);
 
 struct conf;
 /* The storage pool directory of this machine's storage agent (storage.state_dir of
