@@ -140,14 +140,19 @@ static void files_remove(const struct exports *x, const char *vid)
 
 /* ---- the daemons ------------------------------------------------------------------ */
 
-/* 1 when e's daemon runs (a child of ours that exited is reaped here). */
+/* 1 when e's daemon runs: a child of ours that has not exited (it may not have exec'd
+ * yet; one that exited is reaped here), or an adopted process whose command line names
+ * the export (pid reuse guard). */
 static int daemon_alive(const struct exports *x, const struct export *e)
 {
 	if (e->pid <= 0)
 		return 0;
 	int st;
-	if (waitpid(e->pid, &st, WNOHANG) == e->pid)
+	pid_t w = waitpid(e->pid, &st, WNOHANG);
+	if (w == e->pid)
 		return 0;
+	if (w == 0)
+		return 1;
 	char needle[UUID_STR_LEN + 16];
 	snprintf(needle, sizeof(needle), "exports/%s", e->volume_id);
 	return proc_alive(e->pid, needle);
