@@ -202,7 +202,7 @@ struct msg_vol_create {
 #define MSG_PSK_LEN 65  /* 64 hex digits (32 bytes) and NUL */
 #define MSG_ADDR_MAX 16 /* a dotted IPv4 address and NUL */
 struct msg_attach {
-	char instance_id[UUID_STR_LEN];
+	char instance_id[UUID_STR_LEN]; /* "" only in a detach sent to a storage host */
 	char storage_host[MSG_HOST_MAX];
 	char attachment_id[UUID_STR_LEN]; /* across hosts: the export's PSK identity */
 	char psk[MSG_PSK_LEN];            /* across hosts: the export's key; a secret */

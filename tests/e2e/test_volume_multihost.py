@@ -10,12 +10,13 @@ qemu-storage-daemon behind."""
 import json
 import os
 import random
+import socket
 import subprocess
 import uuid
 
 import pytest
 
-from nubo_e2e import REPO, wait_for
+from nubo_e2e import REPO, kill9, wait_for
 from test_multihost import host_ns, hypervisors, sh
 from test_volume import wait_gone, wait_volume
 
@@ -79,6 +80,25 @@ def qsd_pids(volume_id):
 def export_of(stack, volume_id):
     path = stack.root / "var/lib/nubo/storage/exports" / (volume_id + ".json")
     return json.loads(path.read_text()) if path.exists() else None
+
+
+def host_qmp(stack, instance_id, command, args=None):
+    """One QMP command on the monitor of an instance of an added host (its compute
+    state_dir is <varlib>/hc<index>)."""
+    [sock] = (stack.root / "var/lib/nubo").glob("hc*/instances/%s/qmp.sock" % instance_id)
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(30)
+        s.connect(str(sock))
+        f = s.makefile("rw")
+        f.readline()
+        for name, a in (("qmp_capabilities", None), (command, args)):
+            f.write(json.dumps({"execute": name, **({"arguments": a} if a else {})}) + "\n")
+            f.flush()
+            while True:
+                msg = json.loads(f.readline())
+                if "return" in msg or "error" in msg:
+                    break
+    return msg
 
 
 @pytest.fixture(scope="module")
@@ -149,6 +169,42 @@ def test_write_on_one_host_read_on_another(stack, os_cli, os_run, world):
     line = console_line(stack, b, "nbdmark-")
     assert "nbdmark-read NBDMARK-" + world["mark"] in line, line
     world["attached_b"] = True
+
+
+def test_export_outlives_its_agent_and_its_daemon_comes_back(stack, world):
+    """kill -9 of nubo-storage: the restarted agent adopts the running daemon (same pid,
+    same port); kill -9 of the daemon: the agent starts it again on the same port with
+    the same key, and the guest's QEMU keeps its disk."""
+    if not world.get("attached_b"):
+        pytest.skip("the volume did not reach the second server")
+    vid, b = world["vol"]["id"], world["b"]["id"]
+    before = export_of(stack, vid)
+    [pid] = qsd_pids(vid)
+    agent = stack.daemon_pid("nubo-storage")
+    kill9(agent)
+    wait_for(lambda: stack.daemon_pid("nubo-storage") not in (None, agent), 60, 0.5,
+             "nubo-storage to be started again")
+    wait_for(lambda: "NBD exports on" in stack.log_tail("nubo-storage.log", 5), 60, 0.5,
+             "the restarted nubo-storage to open its exports")
+    assert qsd_pids(vid) == [pid]
+    assert export_of(stack, vid) == before
+    kill9(pid)
+    wait_for(lambda: qsd_pids(vid) and qsd_pids(vid) != [pid], 60, 0.5,
+             "the export's daemon to be started again")
+    after = export_of(stack, vid)
+    assert after["port"] == before["port"] and after["attachment_id"] == before[
+        "attachment_id"], (before, after)
+    # the guest's QEMU still has the disk, and its NBD node is connected again
+    dev = "d" + vid.replace("-", "")[:30]
+    assert dev in [p["name"] for p in host_qmp(stack, b, "qom-list",
+                                               {"path": "/machine/peripheral"})["return"]]
+    node = "v" + vid.replace("-", "")[:30]
+
+    def readable():
+        r = host_qmp(stack, b, "human-monitor-command",
+                     {"command-line": "qemu-io %s \"read 0 4096\"" % node})
+        return "read 4096/4096 bytes" in r.get("return", "")
+    wait_for(readable, 90, 2, "the guest's NBD disk to read again")
 
 
 def test_nbd_client_without_the_key_is_refused(stack, world, tmp_path):

@@ -172,6 +172,15 @@ static void test_attach_nbd(void **state)
 	msg_release(&o);
 	msg_release(&m);
 
+	/* the stop of an export no attachment wants names no instance (nor attachment) */
+	msg_task_init(&m, TID, TASK_DETACH, MSG_RES_ATTACHMENT, VID);
+	strcpy(m.u.task.p.attach.storage_host, "ctl-storage");
+	roundtrip(&m, &o);
+	assert_string_equal(o.u.task.p.attach.instance_id, "");
+	assert_string_equal(o.u.task.p.attach.attachment_id, "");
+	msg_release(&o);
+	msg_release(&m);
+
 	msg_init(&m, MSG_RESULT);
 	strcpy(m.u.result.task_id, TID);
 	m.u.result.resource_kind = MSG_RES_ATTACHMENT;
