@@ -200,10 +200,13 @@ def test_export_outlives_its_agent_and_its_daemon_comes_back(stack, world):
                                                {"path": "/machine/peripheral"})["return"]]
     node = "v" + vid.replace("-", "")[:30]
 
-    def readable():
-        r = host_qmp(stack, b, "human-monitor-command",
-                     {"command-line": "qemu-io %s \"read 0 4096\"" % node})
-        return "read 4096/4096 bytes" in r.get("return", "")
+    [log] = (stack.root / "var/lib/nubo").glob("hc*/instances/%s/qemu.log" % b)
+
+    def readable():  # HMP qemu-io prints on QEMU's stdout: its qemu.log
+        before = log.read_text(errors="replace").count("read 4096/4096 bytes")
+        host_qmp(stack, b, "human-monitor-command",
+                 {"command-line": "qemu-io %s \"read 0 4096\"" % node})
+        return log.read_text(errors="replace").count("read 4096/4096 bytes") > before
     wait_for(readable, 90, 2, "the guest's NBD disk to read again")
 
 
