@@ -139,6 +139,14 @@ static int fdset_of(struct qmp *q, const char *node)
 	return id;
 }
 
+/* Runs cmd with args (consumed). 0 or a negative errno with err. */
+static int qmp_do(struct qmp *q, const char *cmd, json_t *args, char *err, size_t errlen)
+{
+	int rc = qmp_exec(q, cmd, args, NULL, CMD_TIMEOUT_MS, err, errlen);
+	json_decref(args);
+	return rc;
+}
+
 /* Runs cmd with args (consumed), its failure ignored: a clean-up step. */
 static void qmp_try(struct qmp *q, const char *cmd, json_t *args)
 {
@@ -147,13 +155,30 @@ static void qmp_try(struct qmp *q, const char *cmd, json_t *args)
 	json_decref(args);
 }
 
+/* Hands fd to QEMU as a descriptor set of its choosing marked opaque (so a detach finds
+ * it). Returns the set's id, with the descriptor's number in QEMU's process in *qemu_fd
+ * when non-NULL, or a negative errno with err. */
+static int fd_give(struct qmp *q, int fd, const char *opaque, int *qemu_fd, char *err,
+                   size_t errlen)
+{
+	json_t *ret = NULL, *args = json_pack("{s:s}", "opaque", opaque);
+	int rc = qmp_exec_fd(q, "add-fd", args, fd, &ret, CMD_TIMEOUT_MS, err, errlen);
+	json_decref(args);
+	if (rc == 0) {
+		rc = (int)json_integer_value(json_object_get(ret, "fdset-id"));
+		if (qemu_fd)
+			*qemu_fd = (int)json_integer_value(json_object_get(ret, "fd"));
+	}
+	json_decref(ret);
+	return rc;
+}
+
 /* Block node node on the pool file of t's volume (this machine's storage agent),
  * handed to QEMU as a descriptor set. 0 or a negative errno with err. */
 static int node_add_file(const struct vm_ctx *ctx, struct qmp *q, const struct msg_task *t,
                          const char *node, char *err, size_t errlen)
 {
 	char *file = NULL;
-	json_t *args = NULL, *ret = NULL;
 	int fd = -1, rc;
 	if (!(file = volume_file(ctx, t, err, errlen))) {
 		rc = -EXDEV;
@@ -167,23 +192,20 @@ static int node_add_file(const struct vm_ctx *ctx, struct qmp *q, const struct m
 		         fd < 0 ? strerror(errno) : "not a regular single-link file");
 		goto out;
 	}
-	/* a set of QEMU's choosing, marked with the node name so detach finds it */
-	args = json_pack("{s:s}", "opaque", node);
-	rc = qmp_exec_fd(q, "add-fd", args, fd, &ret, CMD_TIMEOUT_MS, err, errlen);
-	json_decref(args);
-	if (rc < 0)
+	int set = fd_give(q, fd, node, NULL, err, errlen);
+	if (set < 0) {
+		rc = set;
 		goto out;
-	int set = (int)json_integer_value(json_object_get(ret, "fdset-id"));
+	}
 	char fdpath[32];
 	snprintf(fdpath, sizeof(fdpath), "/dev/fdset/%d", set);
-	args = json_pack("{s:s,s:s,s:{s:s,s:s}}", "driver", "qcow2", "node-name", node, "file",
-	                 "driver", "file", "filename", fdpath);
-	rc = qmp_exec(q, "blockdev-add", args, NULL, CMD_TIMEOUT_MS, err, errlen);
-	json_decref(args);
+	rc = qmp_do(q, "blockdev-add",
+	            json_pack("{s:s,s:s,s:{s:s,s:s}}", "driver", "qcow2", "node-name", node, "file",
+	                      "driver", "file", "filename", fdpath),
+	            err, errlen);
 	if (rc < 0)
 		qmp_try(q, "remove-fd", json_pack("{s:i}", "fdset-id", set));
 out:
-	json_decref(ret);
 	if (fd >= 0)
 		close(fd);
 	free(file);
@@ -225,7 +247,6 @@ static int node_add_nbd(struct vm *vm, struct qmp *q, const struct msg_task *t, 
 {
 	const struct msg_attach *p = &t->p.attach;
 	char dir[4096], sub[64], kdir[64];
-	json_t *args = NULL, *ret = NULL;
 	int dfd = -1, set = -1, rc;
 	if (!p->nbd_host[0] || !uuid_is_valid(p->attachment_id) ||
 	    strlen(p->psk) != MSG_PSK_LEN - 1) {
@@ -240,29 +261,23 @@ static int node_add_nbd(struct vm *vm, struct qmp *q, const struct msg_task *t, 
 		snprintf(err, errlen, "the export's key file: %s", strerror(-rc));
 		goto out;
 	}
-	args = json_pack("{s:s}", "opaque", sub);
-	rc = qmp_exec_fd(q, "add-fd", args, dfd, &ret, CMD_TIMEOUT_MS, err, errlen);
-	json_decref(args);
-	if (rc < 0)
+	int qfd = -1;
+	if ((rc = set = fd_give(q, dfd, sub, &qfd, err, errlen)) < 0)
 		goto out;
-	set = (int)json_integer_value(json_object_get(ret, "fdset-id"));
 	/* QEMU reads the key once, when the object is made */
-	snprintf(kdir, sizeof(kdir), "/proc/self/fd/%d",
-	         (int)json_integer_value(json_object_get(ret, "fd")));
-	args = vm_volume_psk_object_args(creds, kdir, p->attachment_id);
-	rc = qmp_exec(q, "object-add", args, NULL, CMD_TIMEOUT_MS, err, errlen);
-	json_decref(args);
-	if (rc < 0)
+	snprintf(kdir, sizeof(kdir), "/proc/self/fd/%d", qfd);
+	if ((rc = qmp_do(q, "object-add", vm_volume_psk_object_args(creds, kdir, p->attachment_id),
+	                 err, errlen)) < 0)
 		goto out;
-	args = vm_volume_nbd_blockdev_args(node, p->nbd_host, p->nbd_port, t->resource_id, creds);
-	rc = qmp_exec(q, "blockdev-add", args, NULL, CMD_TIMEOUT_MS, err, errlen);
-	json_decref(args);
+	rc = qmp_do(
+	    q, "blockdev-add",
+	    vm_volume_nbd_blockdev_args(node, p->nbd_host, p->nbd_port, t->resource_id, creds), err,
+	    errlen);
 	if (rc < 0)
 		qmp_try(q, "object-del", json_pack("{s:s}", "id", creds));
 out:
 	if (set >= 0)
 		qmp_try(q, "remove-fd", json_pack("{s:i}", "fdset-id", set));
-	json_decref(ret);
 	if (dfd >= 0)
 		close(dfd);
 	fs_remove_tree(dir);
@@ -294,10 +309,10 @@ static int attach(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task
 	/* a scsi-hd on the instance's virtio-scsi controller (qemu_argv.c): its unplug is
 	 * immediate, where a virtio-blk PCI device waits for the guest's ACPI eject, which
 	 * a guest still booting never gives */
-	json_t *args = json_pack("{s:s,s:s,s:s,s:s,s:s}", "driver", "scsi-hd", "id", dev, "bus",
-	                         "scsi0.0", "drive", node, "serial", t->resource_id);
-	rc = qmp_exec(q, "device_add", args, NULL, CMD_TIMEOUT_MS, err, errlen);
-	json_decref(args);
+	rc = qmp_do(q, "device_add",
+	            json_pack("{s:s,s:s,s:s,s:s,s:s}", "driver", "scsi-hd", "id", dev, "bus",
+	                      "scsi0.0", "drive", node, "serial", t->resource_id),
+	            err, errlen);
 	if (rc < 0) {
 		qmp_try(q, "blockdev-del", json_pack("{s:s}", "node-name", node));
 		if (nbd)

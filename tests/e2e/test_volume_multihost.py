@@ -10,14 +10,13 @@ qemu-storage-daemon behind."""
 import json
 import os
 import random
-import socket
 import subprocess
 import uuid
 
 import pytest
 
-from nubo_e2e import REPO, kill9, wait_for
-from test_multihost import host_ns, hypervisors, sh
+from nubo_e2e import REPO, kill9, qmp_call, wait_for
+from test_multihost import add_hosts, sh
 from test_volume import wait_gone, wait_volume
 
 BOOT_S = 600  # a TCG boot on this shared box
@@ -86,19 +85,7 @@ def host_qmp(stack, instance_id, command, args=None):
     """One QMP command on the monitor of an instance of an added host (its compute
     state_dir is <varlib>/hc<index>)."""
     [sock] = (stack.root / "var/lib/nubo").glob("hc*/instances/%s/qmp.sock" % instance_id)
-    with socket.socket(socket.AF_UNIX) as s:
-        s.settimeout(30)
-        s.connect(str(sock))
-        f = s.makefile("rw")
-        f.readline()
-        for name, a in (("qmp_capabilities", None), (command, args)):
-            f.write(json.dumps({"execute": name, **({"arguments": a} if a else {})}) + "\n")
-            f.flush()
-            while True:
-                msg = json.loads(f.readline())
-                if "return" in msg or "error" in msg:
-                    break
-    return msg
+    return qmp_call(sock, command, args, timeout=30)
 
 
 @pytest.fixture(scope="module")
@@ -107,15 +94,7 @@ def world(stack, os_cli, os_run, tmp_path_factory):
     w = {"cleanup": [], "tag": tag, "zones": {}, "mark": uuid.uuid4().hex[:16]}
     added = []
     try:
-        for h in HOSTS:
-            zone = "z%s-%s" % (tag, h)
-            sh(REPO / "deploy" / "host-add.sh", "--root", stack.root, "--az", zone, h,
-               timeout=300)
-            added.append(h)
-            w["zones"][h] = zone
-        w["ns"] = {h: host_ns(stack, h) for h in HOSTS}
-        wait_for(lambda: all(hypervisors(os_cli).get(h, {}).get("State") == "up"
-                             for h in HOSTS), 180, 2, "both hosts to register")
+        add_hosts(stack, os_cli, HOSTS, w, added)
         vol = os_cli("volume", "create", "--size", "1", "nbd%s" % tag)
         w["cleanup"].append(("volume", "delete", vol["id"]))
         wait_volume(stack, vol["id"], "available", timeout=180)
