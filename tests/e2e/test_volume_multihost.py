@@ -189,6 +189,23 @@ def test_export_outlives_its_agent_and_its_daemon_comes_back(stack, world):
     wait_for(readable, 90, 2, "the guest's NBD disk to read again")
 
 
+def test_new_qemu_gets_the_export_again(stack, os_run, world):
+    """A hard reboot starts a new QEMU on nb2: the scheduler's re-plug attach takes both
+    hops again and the storage host answers with the export it still serves."""
+    if not world.get("attached_b"):
+        pytest.skip("the volume did not reach the second server")
+    vid, b = world["vol"]["id"], world["b"]["id"]
+    before = export_of(stack, vid)
+    pids = qsd_pids(vid)
+    os_run("server", "reboot", "--hard", "--wait", b, timeout=300)
+    dev = "d" + vid.replace("-", "")[:30]
+    wait_for(lambda: dev in [p["name"] for p in host_qmp(
+        stack, b, "qom-list", {"path": "/machine/peripheral"}).get("return", [])], 120, 1,
+        "the volume plugged into the new QEMU")
+    wait_volume(stack, vid, "in-use")
+    assert export_of(stack, vid) == before and qsd_pids(vid) == pids
+
+
 def test_nbd_client_without_the_key_is_refused(stack, world, tmp_path):
     if not world.get("attached_b"):
         pytest.skip("the volume did not reach the second server")
