@@ -79,8 +79,8 @@ int vm_volume_local(const struct vm_ctx *ctx, const char *volume_id, const char 
 	const char *local = c ? conf_get(c, "storage", "host", mine) : mine;
 	if (strcmp(local, storage_host)) {
 		snprintf(err, errlen,
-		         "volume %s is on storage host %s, not on this machine (%s), and the "
-		         "attach names no NBD export of it",
+		         "volume %s is on storage host %s, not on this machine (%s): its "
+		         "pool file is not here",
 		         volume_id, storage_host, local);
 		return -EXDEV;
 	}
