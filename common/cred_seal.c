@@ -30,6 +30,21 @@ int cred_key_parse(const char *hex, uint8_t key[CRED_KEY_BYTES])
 	return 0;
 }
 
+void cred_derive_hex(const uint8_t key[CRED_KEY_BYTES], const char *context, const char *id,
+                     char out[65])
+{
+	unsigned char mac[crypto_auth_hmacsha256_BYTES];
+	crypto_auth_hmacsha256_state st;
+	crypto_auth_hmacsha256_init(&st, key, CRED_KEY_BYTES);
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)context, strlen(context));
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)":", 1);
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)id, strlen(id));
+	crypto_auth_hmacsha256_final(&st, mac);
+	sodium_bin2hex(out, 65, mac, sizeof(mac));
+	sodium_memzero(mac, sizeof(mac));
+	sodium_memzero(&st, sizeof(st));
+}
+
 int cred_is_sealed(const char *s)
 {
 	return s && !strncmp(s, CRED_SEAL_PREFIX, strlen(CRED_SEAL_PREFIX));

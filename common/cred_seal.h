@@ -19,6 +19,12 @@ int cred_key_parse(const char *hex, uint8_t key[CRED_KEY_BYTES]);
 /* Seals plain for the credential id. Returns owned text. */
 char *cred_seal(const uint8_t key[CRED_KEY_BYTES], const char *id, const char *plain);
 
+/* A per-use secret derived from key, so that it need not be stored: HMAC-SHA256 of
+ * "context:id" under key, as 64 lowercase hex digits and a NUL in out (the NBD export
+ * key of an attachment: context "nbd-psk", id the attachment id). */
+void cred_derive_hex(const uint8_t key[CRED_KEY_BYTES], const char *context, const char *id,
+                     char out[65]);
+
 /* 1 when s has the sealed form's prefix. */
 int cred_is_sealed(const char *s);
 

@@ -156,11 +156,19 @@ static const struct action_desc snapshot_actions[] = {
 };
 static const char *const volume_states[] = {VOL_AVAILABLE, VOL_DELETED, VOL_ERROR};
 
+/* instance_id: an attach names it (check_task); so does a detach to a compute host,
+ * but the stop of an export no attachment wants, sent to a storage host by its
+ * heartbeat check, names none (a compute host refuses a detach of no instance of its
+ * own) */
 static const struct field attach_fields[] = {
-    {"instance_id", F_UUID, U(task, p.attach.instance_id), 0, 1, 0, NULL},
+    {"instance_id", F_UUID, U(task, p.attach.instance_id), 0, 0, 0, NULL},
     {"storage_host", F_WORD, U(task, p.attach.storage_host), FIXED(task, p.attach.storage_host), 1,
      0, NULL},
     {"qos", F_QOS, U(task, p.attach.qos), 0, 0, 0, NULL},
+    {"attachment_id", F_UUID, U(task, p.attach.attachment_id), 0, 0, 0, NULL},
+    {"psk", F_WORD, U(task, p.attach.psk), FIXED(task, p.attach.psk), 0, 0, NULL},
+    {"nbd_host", F_WORD, U(task, p.attach.nbd_host), FIXED(task, p.attach.nbd_host), 0, 0, NULL},
+    {"nbd_port", F_INT, U(task, p.attach.nbd_port), 65535, 0, 0, NULL},
 };
 static const struct field_table attach_payload = TABLE(attach_fields);
 static const struct field backup_fields[] = {
@@ -296,6 +304,8 @@ static const struct field result_fields[] = {
     {"state", F_WORD, U(result, state), FIXED(result, state), 0, 0, NULL},
     {"error", F_STR, U(result, error), MSG_STR_MAX, 0, 0, NULL},
     {"count", F_INT, U(result, count), 1 << 30, 0, 0, NULL},
+    {"export_host", F_WORD, U(result, export_host), FIXED(result, export_host), 0, 0, NULL},
+    {"export_port", F_INT, U(result, export_port), 65535, 0, 0, NULL},
 };
 
 static const struct field event_fields[] = {
@@ -318,7 +328,13 @@ static const struct field ack_fields[] = {
 /* A check across fields, run after the table decoded them; NULL or the reason. */
 static const char *check_task(const struct msg *m)
 {
-	return task_payload(m) ? NULL : "unknown action for the resource kind";
+	const struct msg_task *t = &m->u.task;
+	if (!task_payload(m))
+		return "unknown action for the resource kind";
+	if (t->resource_kind == MSG_RES_ATTACHMENT && !strcmp(t->action, TASK_ATTACH) &&
+	    !t->p.attach.instance_id[0])
+		return "an attach names its instance";
+	return NULL;
 }
 
 static const char *check_result(const struct msg *m)

@@ -212,13 +212,24 @@ struct msg_vol_create {
 #define TASK_DETACH "detach"
 
 /* Payload of an attach or detach: the instance, and the storage agent holding the
- * volume (same machine: its pool file is opened directly). */
+ * volume (same machine: its pool file is opened directly). Across machines an attach
+ * is two hops of one task (docs/internals.md "Attach across hosts"): first to the
+ * storage host, which serves the volume over NBD with TLS-PSK (identity attachment_id,
+ * key psk) and answers where (msg_result export_*), then to the compute host with
+ * nbd_host and nbd_port set; a detach goes to the compute host, then to the storage
+ * host, which stops the export. */
+#define MSG_PSK_LEN 65  /* 64 hex digits (32 bytes) and NUL */
+#define MSG_ADDR_MAX 16 /* a dotted IPv4 address and NUL */
 struct msg_attach {
-	char instance_id[UUID_STR_LEN];
+	char instance_id[UUID_STR_LEN]; /* "" only in a detach sent to a storage host */
 	char storage_host[MSG_HOST_MAX];
 	/* attach: the volume's I/O limits, its type's front-end QoS specs (wire "qos",
 	 * as spawn's "disk_qos") */
 	struct disk_qos qos;
+	char attachment_id[UUID_STR_LEN]; /* across hosts: the export's PSK identity */
+	char psk[MSG_PSK_LEN];            /* across hosts: the export's key; a secret */
+	char nbd_host[MSG_ADDR_MAX];      /* to the compute host: the export's address */
+	int nbd_port;                     /* and port (0: the volume is on this machine) */
 };
 
 /* Payload of a volume extend. */
@@ -291,6 +302,9 @@ struct msg_result {
 	char state[MSG_STATE_MAX]; /* state after the task ("" = unknown), of resource_kind */
 	char *error;               /* owned; why it failed, NULL when ok */
 	int count;                 /* backups: objects the backup holds (0: not told) */
+	/* a storage host's attach (an NBD export): where it serves the volume */
+	char export_host[MSG_ADDR_MAX];
+	int export_port;
 };
 
 struct msg_event {

@@ -25,6 +25,7 @@
 #define UNPLUG_TIMEOUT_MS 60000 /* a TCG guest takes its time to let a disk go */
 #define SNAP_RESIZE_TIMEOUT_MS 60000
 #define NODE_DEL_TIMEOUT_MS 5000
+#define NBD_RECONNECT_S 30 /* an NBD client waits this long for a restarted export */
 
 static long long now_us(void)
 {
@@ -45,6 +46,23 @@ void vm_volume_names(const char *volume_id, struct vm_volume_ids *ids)
 	snprintf(ids->dev, sizeof(ids->dev), "d%s", hex);
 	snprintf(ids->throttle, sizeof(ids->throttle), "t%s", hex);
 	snprintf(ids->group, sizeof(ids->group), "g%s", hex);
+	snprintf(ids->creds, sizeof(ids->creds), "k%s", hex);
+}
+
+json_t *vm_volume_psk_object_args(const char *creds, const char *dir, const char *username)
+{
+	return json_pack("{s:s,s:s,s:s,s:s,s:s}", "qom-type", "tls-creds-psk", "id", creds,
+	                 "endpoint", "client", "dir", dir, "username", username);
+}
+
+json_t *vm_volume_nbd_blockdev_args(const char *node, const char *host, int port,
+                                    const char *export_name, const char *creds)
+{
+	char portstr[16];
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	return json_pack("{s:s,s:s,s:{s:s,s:s,s:s},s:s,s:s,s:i}", "driver", "nbd", "node-name",
+	                 node, "server", "type", "inet", "host", host, "port", portstr, "export",
+	                 export_name, "tls-creds", creds, "reconnect-delay", NBD_RECONNECT_S);
 }
 
 const char *vm_volume_pool_dir(const struct conf *c)
@@ -62,8 +80,8 @@ int vm_volume_local(const struct vm_ctx *ctx, const char *volume_id, const char 
 	const char *local = c ? conf_get(c, "storage", "host", mine) : mine;
 	if (strcmp(local, storage_host)) {
 		snprintf(err, errlen,
-		         "volume %s is on storage host %s, not on this machine (%s): attaching "
-		         "across hosts (NBD) is not implemented yet",
+		         "volume %s is on storage host %s, not on this machine (%s): its "
+		         "pool file is not here",
 		         volume_id, storage_host, local);
 		return -EXDEV;
 	}
@@ -122,8 +140,15 @@ static int fdset_of(struct qmp *q, const char *node)
 	return id;
 }
 
-/* One QMP command whose failure is not the caller's concern (removing what may be
- * absent). */
+/* Runs cmd with args (consumed). 0 or a negative errno with err. */
+static int qmp_do(struct qmp *q, const char *cmd, json_t *args, char *err, size_t errlen)
+{
+	int rc = qmp_exec(q, cmd, args, NULL, CMD_TIMEOUT_MS, err, errlen);
+	json_decref(args);
+	return rc;
+}
+
+/* Runs cmd with args (consumed), its failure ignored: a clean-up step. */
 static void qmp_try(struct qmp *q, const char *cmd, json_t *args)
 {
 	char why[256];
@@ -149,7 +174,8 @@ static int node_del(struct qmp *q, const char *node, char *err, size_t errlen)
 	}
 }
 
-/* Removes the volume's block nodes, throttle group and descriptor set from QEMU, those
+/* Removes the volume's block nodes, throttle group, TLS credentials and descriptor set
+ * from QEMU, those
  * that are there: after its device left, or what a failed or interrupted attach left
  * behind (a repeated attach would otherwise find its node names taken). 0, or < 0 with
  * err when a node stays (QEMU keeps the volume's file open). */
@@ -161,66 +187,65 @@ static int nodes_remove(struct qmp *q, const struct vm_volume_ids *ids, char *er
 	if (rc < 0)
 		return rc;
 	qmp_try(q, "object-del", json_pack("{s:s}", "id", ids->group));
+	qmp_try(q, "object-del", json_pack("{s:s}", "id", ids->creds));
 	int set = fdset_of(q, ids->node);
 	if (set >= 0)
 		qmp_try(q, "remove-fd", json_pack("{s:i}", "fdset-id", set));
 	return 0;
 }
 
-/* The volume's nodes in QEMU: the qcow2 node on the descriptor set path, and with
- * limits a throttle-group and a throttle node above it. Writes the node the device
- * is to use into drive. 0 or < 0 with err. */
-static int nodes_add(struct qmp *q, const struct vm_volume_ids *ids, const char *fdpath,
-                     const struct disk_qos *qos, const char **drive, char *err, size_t errlen)
+/* With limits, a throttle-group and a throttle node above the volume's node; writes
+ * the node the device is to use into drive. 0 or < 0 with err. */
+static int throttle_add(struct qmp *q, const struct vm_volume_ids *ids, const struct disk_qos *qos,
+                        const char **drive, char *err, size_t errlen)
 {
-	json_t *args = json_pack("{s:s,s:s,s:{s:s,s:s}}", "driver", "qcow2", "node-name", ids->node,
-	                         "file", "driver", "file", "filename", fdpath);
-	int rc = qmp_exec(q, "blockdev-add", args, NULL, CMD_TIMEOUT_MS, err, errlen);
-	json_decref(args);
 	*drive = ids->node;
-	if (rc < 0 || !disk_qos_any(qos))
-		return rc;
-	args = json_pack("{s:s,s:s,s:o}", "qom-type", "throttle-group", "id", ids->group, "limits",
-	                 disk_qos_qemu_limits(qos));
-	rc = qmp_exec(q, "object-add", args, NULL, CMD_TIMEOUT_MS, err, errlen);
-	json_decref(args);
-	if (rc < 0)
-		return rc;
-	args = json_pack("{s:s,s:s,s:s,s:s}", "driver", "throttle", "node-name", ids->throttle,
-	                 "throttle-group", ids->group, "file", ids->node);
-	rc = qmp_exec(q, "blockdev-add", args, NULL, CMD_TIMEOUT_MS, err, errlen);
-	json_decref(args);
-	*drive = ids->throttle;
+	if (!disk_qos_any(qos))
+		return 0;
+	int rc = qmp_do(q, "object-add",
+	                json_pack("{s:s,s:s,s:o}", "qom-type", "throttle-group", "id", ids->group,
+	                          "limits", disk_qos_qemu_limits(qos)),
+	                err, errlen);
+	if (rc == 0)
+		rc = qmp_do(q, "blockdev-add",
+		            json_pack("{s:s,s:s,s:s,s:s}", "driver", "throttle", "node-name",
+		                      ids->throttle, "throttle-group", ids->group, "file",
+		                      ids->node),
+		            err, errlen);
+	if (rc == 0)
+		*drive = ids->throttle;
 	return rc;
 }
 
-static int attach(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t, char *err,
-                  size_t errlen)
+/* Hands fd to QEMU as a descriptor set of its choosing marked opaque (so a detach finds
+ * it). Returns the set's id, with the descriptor's number in QEMU's process in *qemu_fd
+ * when non-NULL, or a negative errno with err. */
+static int fd_give(struct qmp *q, int fd, const char *opaque, int *qemu_fd, char *err,
+                   size_t errlen)
 {
-	char qpath[4096];
-	struct vm_volume_ids ids;
+	json_t *ret = NULL, *args = json_pack("{s:s}", "opaque", opaque);
+	int rc = qmp_exec_fd(q, "add-fd", args, fd, &ret, CMD_TIMEOUT_MS, err, errlen);
+	json_decref(args);
+	if (rc == 0) {
+		rc = (int)json_integer_value(json_object_get(ret, "fdset-id"));
+		if (qemu_fd)
+			*qemu_fd = (int)json_integer_value(json_object_get(ret, "fd"));
+	}
+	json_decref(ret);
+	return rc;
+}
+
+/* Block node node on the pool file of t's volume (this machine's storage agent),
+ * handed to QEMU as a descriptor set. 0 or a negative errno with err. */
+static int node_add_file(const struct vm_ctx *ctx, struct qmp *q, const struct msg_task *t,
+                         const char *node, char *err, size_t errlen)
+{
 	char *file = NULL;
-	struct qmp *q = NULL;
-	json_t *args = NULL, *ret = NULL;
 	int fd = -1, rc;
-	vm_volume_names(t->resource_id, &ids);
 	if (!(file = volume_file(ctx, t, err, errlen))) {
 		rc = -EXDEV;
 		goto out;
 	}
-	q = qmp_open(vm_path(vm, "qmp.sock", qpath, sizeof(qpath)), CMD_TIMEOUT_MS, err, errlen);
-	if (!q) {
-		rc = -ECONNREFUSED;
-		goto out;
-	}
-	if ((rc = device_present(q, ids.dev, err, errlen)) != 0) {
-		rc = rc > 0 ? 0 : rc; /* attached by an earlier run of this task */
-		goto out;
-	}
-	/* an interrupted run's leftovers (its descriptor set came first): one query on the
-	 * common path, the removals only when there is something to remove */
-	if (fdset_of(q, ids.node) >= 0 && (rc = nodes_remove(q, &ids, err, errlen)) < 0)
-		goto out;
 	fd = open(file, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
@@ -229,36 +254,136 @@ static int attach(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task
 		         fd < 0 ? strerror(errno) : "not a regular single-link file");
 		goto out;
 	}
-	/* a set of QEMU's choosing, marked with the node name so detach finds it */
-	args = json_pack("{s:s}", "opaque", ids.node);
-	rc = qmp_exec_fd(q, "add-fd", args, fd, &ret, CMD_TIMEOUT_MS, err, errlen);
-	json_decref(args);
-	if (rc < 0)
+	int set = fd_give(q, fd, node, NULL, err, errlen);
+	if (set < 0) {
+		rc = set;
 		goto out;
-	char fdpath[32];
-	const char *drive;
-	snprintf(fdpath, sizeof(fdpath), "/dev/fdset/%d",
-	         (int)json_integer_value(json_object_get(ret, "fdset-id")));
-	rc = nodes_add(q, &ids, fdpath, &t->p.attach.qos, &drive, err, errlen);
-	if (rc == 0) {
-		/* a scsi-hd on the instance's virtio-scsi controller (qemu_argv.c): its
-		 * unplug is immediate, where a virtio-blk PCI device waits for the guest's
-		 * ACPI eject, which a guest still booting never gives */
-		args = json_pack("{s:s,s:s,s:s,s:s,s:s}", "driver", "scsi-hd", "id", ids.dev, "bus",
-		                 "scsi0.0", "drive", drive, "serial", t->resource_id);
-		rc = qmp_exec(q, "device_add", args, NULL, CMD_TIMEOUT_MS, err, errlen);
-		json_decref(args);
 	}
+	char fdpath[32];
+	snprintf(fdpath, sizeof(fdpath), "/dev/fdset/%d", set);
+	rc = qmp_do(q, "blockdev-add",
+	            json_pack("{s:s,s:s,s:{s:s,s:s}}", "driver", "qcow2", "node-name", node, "file",
+	                      "driver", "file", "filename", fdpath),
+	            err, errlen);
+	if (rc < 0)
+		qmp_try(q, "remove-fd", json_pack("{s:i}", "fdset-id", set));
+out:
+	if (fd >= 0)
+		close(fd);
+	free(file);
+	return rc;
+}
+
+/* Writes the TLS key file QEMU reads for p: <dir>/keys.psk holding "<identity>:<key>".
+ * QEMU runs under a uid of its own and reaches the directory only through the
+ * descriptor it is handed (the instance directory above is the worker's, 0700), so the
+ * file is readable and the directory searchable by others; it lives only while the
+ * credentials object is made. 0 or a negative errno. */
+static int psk_dir_make(const char *dir, const struct msg_attach *p)
+{
+	char line[UUID_STR_LEN + MSG_PSK_LEN + 2];
+	char *path = xasprintf("%s/keys.psk", dir);
+	int rc = 0, fd = -1;
+	fs_remove_tree(dir);
+	if (mkdir(dir, 0700) < 0 || chmod(dir, 0711) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	snprintf(line, sizeof(line), "%s:%s\n", p->attachment_id, p->psk);
+	if (fd < 0 || write(fd, line, strlen(line)) != (ssize_t)strlen(line) ||
+	    fchmod(fd, 0644) < 0)
+		rc = errno ? -errno : -EIO;
+out:
+	explicit_bzero(line, sizeof(line));
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	return rc;
+}
+
+/* Block node node on the NBD export the attach payload of t names, through the TLS-PSK
+ * client object creds. 0 or a negative errno with err. */
+static int node_add_nbd(struct vm *vm, struct qmp *q, const struct msg_task *t, const char *node,
+                        const char *creds, char *err, size_t errlen)
+{
+	const struct msg_attach *p = &t->p.attach;
+	char dir[4096], sub[64], kdir[64];
+	int dfd = -1, set = -1, rc;
+	if (!p->nbd_host[0] || !uuid_is_valid(p->attachment_id) ||
+	    strlen(p->psk) != MSG_PSK_LEN - 1) {
+		snprintf(err, errlen, "the attach names an NBD export without its address or key");
+		return -EINVAL;
+	}
+	snprintf(sub, sizeof(sub), "psk-%s", node);
+	vm_path(vm, sub, dir, sizeof(dir));
+	if ((rc = psk_dir_make(dir, p)) < 0 ||
+	    (dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+		rc = rc < 0 ? rc : -errno;
+		snprintf(err, errlen, "the export's key file: %s", strerror(-rc));
+		goto out;
+	}
+	int qfd = -1;
+	if ((rc = set = fd_give(q, dfd, sub, &qfd, err, errlen)) < 0)
+		goto out;
+	/* QEMU reads the key once, when the object is made */
+	snprintf(kdir, sizeof(kdir), "/proc/self/fd/%d", qfd);
+	if ((rc = qmp_do(q, "object-add", vm_volume_psk_object_args(creds, kdir, p->attachment_id),
+	                 err, errlen)) < 0)
+		goto out;
+	rc = qmp_do(
+	    q, "blockdev-add",
+	    vm_volume_nbd_blockdev_args(node, p->nbd_host, p->nbd_port, t->resource_id, creds), err,
+	    errlen);
+	if (rc < 0)
+		qmp_try(q, "object-del", json_pack("{s:s}", "id", creds));
+out:
+	if (set >= 0)
+		qmp_try(q, "remove-fd", json_pack("{s:i}", "fdset-id", set));
+	if (dfd >= 0)
+		close(dfd);
+	fs_remove_tree(dir);
+	return rc;
+}
+
+static int attach(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t, char *err,
+                  size_t errlen)
+{
+	char qpath[4096];
+	struct vm_volume_ids ids;
+	struct qmp *q = NULL;
+	int nbd = t->p.attach.nbd_port > 0, rc;
+	vm_volume_names(t->resource_id, &ids);
+	q = qmp_open(vm_path(vm, "qmp.sock", qpath, sizeof(qpath)), CMD_TIMEOUT_MS, err, errlen);
+	if (!q)
+		return -ECONNREFUSED;
+	if ((rc = device_present(q, ids.dev, err, errlen)) != 0) {
+		rc = rc > 0 ? 0 : rc; /* attached by an earlier run of this task */
+		goto out;
+	}
+	/* an interrupted run's leftovers: a local volume's descriptor set came first, so
+	 * one query tells on the common path; an NBD volume's are looked for each time */
+	if ((nbd || fdset_of(q, ids.node) >= 0) && (rc = nodes_remove(q, &ids, err, errlen)) < 0)
+		goto out;
+	rc = nbd ? node_add_nbd(vm, q, t, ids.node, ids.creds, err, errlen)
+	         : node_add_file(ctx, q, t, ids.node, err, errlen);
+	const char *drive = ids.node;
+	if (rc == 0)
+		rc = throttle_add(q, &ids, &t->p.attach.qos, &drive, err, errlen);
+	/* a scsi-hd on the instance's virtio-scsi controller (qemu_argv.c): its unplug is
+	 * immediate, where a virtio-blk PCI device waits for the guest's ACPI eject, which
+	 * a guest still booting never gives */
+	if (rc == 0)
+		rc = qmp_do(q, "device_add",
+		            json_pack("{s:s,s:s,s:s,s:s,s:s}", "driver", "scsi-hd", "id", ids.dev,
+		                      "bus", "scsi0.0", "drive", drive, "serial", t->resource_id),
+		            err, errlen);
 	if (rc < 0) {
 		char why[256];
 		nodes_remove(q, &ids, why, sizeof(why));
 	}
 out:
-	json_decref(ret);
-	if (fd >= 0)
-		close(fd);
 	qmp_close(q);
-	free(file);
 	return rc;
 }
 

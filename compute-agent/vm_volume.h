@@ -4,11 +4,15 @@
  * throttle-group and a blockdev-add of a throttle node above it, device_add scsi-hd on
  * the instance's virtio-scsi controller with serial = volume id; detach = device_del
  * (immediate for a SCSI disk: no waiting for the guest), wait until the device is
- * gone, blockdev-del of the nodes, object-del, remove-fd. Only a
- * volume of this machine's storage agent is attached (its pool file, directly); NBD
- * export across hosts is a later step. Pure names are exposed for tests. */
+ * gone, blockdev-del of the nodes, object-del, remove-fd. A volume of another
+ * machine's storage agent comes over NBD instead (the attach payload names the
+ * export): a tls-creds-psk client object whose key file QEMU reads through a directory
+ * descriptor it was handed (it cannot reach the instance directory by path), an nbd
+ * blockdev with that object, the same limits and device; detach also deletes the
+ * object. Pure names and QMP arguments are exposed for tests. */
 #ifndef NUBO_VM_VOLUME_H
 #define NUBO_VM_VOLUME_H
+#include <jansson.h>
 #include <stddef.h>
 
 #include "msg.h"
@@ -17,14 +21,23 @@
 /* QEMU's ids of one attached volume, each under 32 bytes as QEMU requires node names:
  * a letter + 30 hex digits of the volume id. */
 struct vm_volume_ids {
-	char node[32];     /* "v...": the qcow2 block node */
+	char node[32];     /* "v...": the qcow2 (or nbd) block node */
 	char dev[32];      /* "d...": the scsi-hd device */
 	char throttle[32]; /* "t...": the throttle filter node above node, with limits */
 	char group[32];    /* "g...": the throttle-group object of the volume's limits */
+	char creds[32];    /* "k...": the TLS-PSK client object of an NBD export */
 };
 
 /* Pure: the ids of volume_id's QEMU objects. */
 void vm_volume_names(const char *volume_id, struct vm_volume_ids *ids);
+
+/* Pure: the QMP arguments (owned) of object-add for the TLS-PSK client credentials
+ * creds reading <dir>/keys.psk with identity username, and of blockdev-add for node
+ * reading NBD export export_name at host:port through creds (reconnecting for a while
+ * when the storage host's daemon restarts). */
+json_t *vm_volume_psk_object_args(const char *creds, const char *dir, const char *username);
+json_t *vm_volume_nbd_blockdev_args(const char *node, const char *host, int port,
+                                    const char *export_name, const char *creds);
 
 struct conf;
 /* The storage pool directory of this machine's storage agent (storage.state_dir of

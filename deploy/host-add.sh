@@ -149,13 +149,13 @@ ctrl_configure() { # after a host came or went (its name: $1): sets RESTART
 		nubo_conf_set "$NUBO_CONF" api listen_address "${lis:-0.0.0.0}"
 		nubo_conf_set "$NUBO_CONF" api internal_url "http://$GW:${api##*:}"
 		nubo_conf_set "$NUBO_CONF" net tunnel_ip "$GW"
-		RESTART=(nubo-scheduler nubo-api nubo-net nubo-objproxy)
+		RESTART=(nubo-scheduler nubo-api nubo-net nubo-storage nubo-objproxy)
 	elif [ "$n" = 0 ] && [ -f "$HOSTS/controller.orig" ]; then
 		while IFS=$'\t' read -r sec key cur; do
 			nubo_conf_set "$NUBO_CONF" "$sec" "$key" "$cur"
 		done <"$HOSTS/controller.orig"
 		rm -f "$HOSTS/controller.orig"
-		RESTART=(nubo-scheduler nubo-api nubo-net nubo-objproxy)
+		RESTART=(nubo-scheduler nubo-api nubo-net nubo-storage nubo-objproxy)
 	fi
 	cur=$(allowed_clients "$gone")
 	if [ "$cur" != "$(nubo_conf_get bus curve_allowed_clients)" ]; then

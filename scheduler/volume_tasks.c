@@ -11,7 +11,6 @@
 #include "db.h"
 #include "image_tasks.h"
 #include "log.h"
-#include "task_qos.h"
 #include "xalloc.h"
 
 /* The row of a volume or snapshot task, locked. */
@@ -375,8 +374,14 @@ static int vol_on_event(struct sched *s, const char *host, const struct msg_even
 }
 
 /* Volumes change only through tasks, which are re-sent after a hello; what the host
- * lists is logged by it at start (no reconciliation of files removed by hand yet). */
+ * lists is logged by it at start (no reconciliation of files removed by hand yet). Its
+ * NBD exports are checked against the attachments (attachment_tasks.c). */
 static void vol_reconcile(struct sched *s, PGconn *c, const char *host, const struct msg_hello *h)
+{
+	attachment_exports_reconcile(s, c, host, h);
+}
+
+static void snap_reconcile(struct sched *s, PGconn *c, const char *host, const struct msg_hello *h)
 {
 }
 
@@ -397,154 +402,5 @@ const struct task_kind snapshot_tasks = {
     .on_result = vol_on_result,
     .on_deadline = vol_on_deadline,
     .on_event = vol_on_event,
-    .reconcile = vol_reconcile,
-};
-
-/* ---- attachments: tasks for the compute host of the instance a volume goes on ---- */
-
-/* The volume (locked) and its instance's host. 1, 0 when the volume is gone, -EIO. */
-static int att_load(struct sched *s, PGconn *c, const struct task *t, char *status, char *server,
-                    char *ihost, char *vhost)
-{
-	char err[512];
-	PGresult *r = DBQ(c, err, sizeof err,
-	                  "SELECT v.status, coalesce(v.attached_server, ''), coalesce(i.host, ''),"
-	                  " coalesce(v.host, ''), coalesce(i.deleted, true) FROM volumes v"
-	                  " LEFT JOIN instances i ON i.id = v.attached_server WHERE v.id = $1"
-	                  " FOR UPDATE OF v",
-	                  t->resource_id);
-	if (!r) {
-		sched_db_error(s, c, "attachment tasks: load", err);
-		return -EIO;
-	}
-	int n = PQntuples(r);
-	if (n == 1) {
-		snprintf(status, 32, "%s", db_val(r, 0, 0));
-		snprintf(server, UUID_STR_LEN, "%s", db_val(r, 0, 1));
-		/* a deleted instance holds nothing: its host is no one's to ask */
-		snprintf(ihost, MSG_HOST_MAX, "%s",
-		         db_val(r, 0, 4)[0] == 't' ? "" : db_val(r, 0, 2));
-		snprintf(vhost, MSG_HOST_MAX, "%s", db_val(r, 0, 3));
-	}
-	PQclear(r);
-	return n == 1;
-}
-
-/* Closes t and moves the volume: attached (in-use) or detached (available, its
- * attachment cleared), with the fault when it failed. */
-static int att_close(struct sched *s, PGconn *c, const struct task *t, int ok, int attached,
-                     const char *fault)
-{
-	char err[512];
-	int rc = attached ? DBX(c, err, sizeof err,
-	                        "UPDATE volumes SET status = 'in-use', fault = coalesce($2, fault),"
-	                        " updated_at = now() WHERE id = $1",
-	                        t->resource_id, fault)
-	                  : DBX(c, err, sizeof err,
-	                        "UPDATE volumes SET status = 'available', attached_server = NULL,"
-	                        " attachment_id = NULL, attach_device = NULL,"
-	                        " delete_on_termination = false, fault = coalesce($2,"
-	                        " fault), updated_at = now() WHERE id = $1",
-	                        t->resource_id, fault);
-	if (rc < 0 || tasks_mark(c, t->id, ok ? "done" : "failed", fault, err, sizeof(err)) < 0) {
-		sched_db_error(s, c, "attachment tasks: close", err);
-		return -EIO;
-	}
-	log_info("task %s: %s of volume %s: %s%s%s", t->id, t->action, t->resource_id,
-	         attached ? "in-use" : "available", fault ? ": " : "", fault ? fault : "");
-	return 0;
-}
-
-/* 1 when t's volume is the root disk server boots from, 0 when not, -EIO. */
-static int att_is_root(struct sched *s, PGconn *c, const struct task *t, const char *server)
-{
-	char err[512];
-	PGresult *r =
-	    DBQ(c, err, sizeof err, "SELECT 1 FROM instances WHERE id = $1 AND boot_volume_id = $2",
-	        server, t->resource_id);
-	if (!r) {
-		sched_db_error(s, c, "attachment tasks: root", err);
-		return -EIO;
-	}
-	int n = PQntuples(r);
-	PQclear(r);
-	return n > 0;
-}
-
-static int att_dispatch(struct sched *s, PGconn *c, const struct task *t)
-{
-	char status[32], server[UUID_STR_LEN], ihost[MSG_HOST_MAX], vhost[MSG_HOST_MAX], err[512];
-	int att = !strcmp(t->action, TASK_ATTACH);
-	int rc = att_load(s, c, t, status, server, ihost, vhost);
-	if (rc < 0)
-		return rc;
-	if (rc == 0)
-		return tasks_mark(c, t->id, "failed", "the volume was deleted", err, sizeof(err)) <
-		               0
-		           ? -EIO
-		           : 0;
-	if (!server[0] || !ihost[0]) /* the instance is gone: nothing holds the volume */
-		return att_close(s, c, t, !att, 0, att ? "the instance is gone" : NULL);
-	if (!att) { /* the root disk stays in its guest: the API refuses this too */
-		rc = att_is_root(s, c, t, server);
-		if (rc != 0)
-			return rc < 0 ? rc
-			              : att_close(s, c, t, 0, 1,
-			                          "the server's root disk is not detached");
-	}
-	if (!agents_is_up(&s->agents, ihost))
-		return -EAGAIN;
-	struct msg m;
-	tasks_msg_init(&m, t);
-	snprintf(m.u.task.p.attach.instance_id, sizeof(m.u.task.p.attach.instance_id), "%s",
-	         server);
-	snprintf(m.u.task.p.attach.storage_host, sizeof(m.u.task.p.attach.storage_host), "%s",
-	         vhost[0] ? vhost : "-");
-	rc = att ? task_qos_volume(c, t->resource_id, &m.u.task.p.attach.qos, err, sizeof(err)) : 0;
-	if (rc == -EINVAL) /* limits QEMU would refuse: the attach cannot succeed */
-		rc = att_close(s, c, t, 0, 0, err);
-	else if (rc < 0)
-		sched_db_error(s, c, "attachment tasks: volume QoS", err);
-	else
-		rc = tasks_send(s, c, t, ihost, &m);
-	msg_release(&m);
-	return rc;
-}
-
-static int att_on_result(struct sched *s, PGconn *c, const struct task *t,
-                         const struct msg_result *r)
-{
-	char status[32], server[UUID_STR_LEN], ihost[MSG_HOST_MAX], vhost[MSG_HOST_MAX], err[512];
-	int rc = att_load(s, c, t, status, server, ihost, vhost);
-	if (rc <= 0)
-		return rc < 0 ? rc
-		              : (tasks_mark(c, t->id, r->ok ? "done" : "failed", r->error, err,
-		                            sizeof(err)) < 0
-		                     ? -EIO
-		                     : 0);
-	int att = !strcmp(t->action, TASK_ATTACH);
-	/* attach ok or detach failed: in-use; attach failed or detach ok: available */
-	return att_close(s, c, t, r->ok, att == r->ok,
-	                 r->ok ? NULL : (r->error ? r->error : "failed"));
-}
-
-static int att_on_deadline(struct sched *s, PGconn *c, const struct task *t, const char *why)
-{
-	char status[32], server[UUID_STR_LEN], ihost[MSG_HOST_MAX], vhost[MSG_HOST_MAX], err[512];
-	int rc = att_load(s, c, t, status, server, ihost, vhost);
-	if (rc <= 0)
-		return rc < 0
-		           ? rc
-		           : (tasks_mark(c, t->id, "failed", why, err, sizeof(err)) < 0 ? -EIO : 0);
-	return att_close(s, c, t, 0, strcmp(t->action, TASK_ATTACH) != 0, why);
-}
-
-const struct task_kind attachment_tasks = {
-    .kind = MSG_RES_ATTACHMENT,
-    .dispatch = att_dispatch,
-    .resend = att_dispatch,
-    .on_result = att_on_result,
-    .on_deadline = att_on_deadline,
-    .on_event = vol_on_event,
-    .reconcile = vol_reconcile,
+    .reconcile = snap_reconcile,
 };

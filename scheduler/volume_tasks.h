@@ -12,7 +12,13 @@
 
 extern const struct task_kind volume_tasks;
 extern const struct task_kind snapshot_tasks;
-extern const struct task_kind attachment_tasks; /* to compute hosts */
+/* attachment_tasks.c: to compute hosts, and first to the storage host when the volume
+ * is on another machine (an NBD export) */
+extern const struct task_kind attachment_tasks;
+/* A storage host's hello or heartbeat: every NBD export it lists (resources of kind
+ * attachment) whose volume is no longer attached gets a stop (attachment_tasks.c). */
+void attachment_exports_reconcile(struct sched *s, PGconn *c, const char *host,
+                                  const struct msg_hello *h);
 /* Pure over the registry: the storage host that is up, has size_gb free and has the
  * most free, into host. 0, or -ENOSPC when none. */
 int volume_place(const struct sched *s, int size_gb, char *host, size_t n);

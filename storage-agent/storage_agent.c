@@ -9,8 +9,11 @@
 #include <string.h>
 #include <time.h>
 
+#include <arpa/inet.h>
+
 #include "agent.h"
 #include "backup.h"
+#include "export.h"
 #include "log.h"
 #include "pool.h"
 #include "pool_upload.h"
@@ -25,6 +28,7 @@ struct rec {
 struct storage_agent {
 	const struct storage_conf *conf;
 	struct pool pool;
+	struct exports *exports;
 	struct rec *recs; /* main thread only */
 	struct agent_conf aconf;
 	struct agent *agent;
@@ -77,6 +81,20 @@ int storage_conf_load(struct storage_conf *sc, const struct conf *c, char *err, 
 	sc->max_workers = (int)conf_long(c, "max_workers", 2, 1, 64, &bad);
 	sc->max_image_bytes = (long long)conf_long(c, "max_image_mb", 10240, 1, 1 << 24, &bad)
 	                      << 20;
+	sc->export_port_min = (int)conf_long(c, "export_port_min", 10809, 1, 65535, &bad);
+	sc->export_port_max = (int)conf_long(c, "export_port_max", 11008, 1, 65535, &bad);
+	const char *tunnel = conf_get(c, "net", "tunnel_ip", "");
+	const char *addr =
+	    conf_get(c, "storage", "export_address", tunnel[0] ? tunnel : "127.0.0.1");
+	struct in_addr in;
+	if (strlen(addr) >= sizeof(sc->export_address) || inet_pton(AF_INET, addr, &in) != 1) {
+		snprintf(err, errlen,
+		         "storage.export_address (or net.tunnel_ip) must be a dotted IPv4 address");
+		return -EINVAL;
+	}
+	snprintf(sc->export_address, sizeof(sc->export_address), "%s", addr);
+	if (sc->export_port_min > sc->export_port_max)
+		bad = 1;
 	if (!word_ok(host) || strlen(host) >= sizeof(sc->host) || !strcmp(host, "-storage")) {
 		snprintf(err, errlen,
 		         "storage.host (or compute.host) must be 1-%d characters of [A-Za-z0-9_.-]",
@@ -98,8 +116,8 @@ int storage_conf_load(struct storage_conf *sc, const struct conf *c, char *err, 
 	}
 	if (bad) {
 		snprintf(err, errlen,
-		         "storage.heartbeat_interval, max_workers or max_image_mb: "
-		         "not an integer in range");
+		         "storage.heartbeat_interval, max_workers, max_image_mb or "
+		         "export_port_min/max: not an integer in range");
 		return -EINVAL;
 	}
 	if (!sc->scheduler_url[0]) {
@@ -125,66 +143,82 @@ void storage_conf_release(struct storage_conf *sc)
 
 /* ---- actions ---- */
 
-typedef int (*action_fn)(struct storage_agent *a, const struct msg_task *t, char *err,
-                         size_t errlen);
+/* An action: runs t, fills what its result carries beyond the state (a backup's object
+ * count, an export's address) into r. 0, or a negative errno with err. */
+typedef int (*action_fn)(struct storage_agent *a, const struct msg_task *t, struct msg_result *r,
+                         char *err, size_t errlen);
 
-static int act_volume_create(struct storage_agent *a, const struct msg_task *t, char *err,
-                             size_t errlen)
+static int act_volume_create(struct storage_agent *a, const struct msg_task *t,
+                             struct msg_result *r, char *err, size_t errlen)
 {
 	return pool_volume_create(&a->pool, t->resource_id, &t->p.vol_create, err, errlen);
 }
 
-static int act_volume_extend(struct storage_agent *a, const struct msg_task *t, char *err,
-                             size_t errlen)
+static int act_volume_extend(struct storage_agent *a, const struct msg_task *t,
+                             struct msg_result *r, char *err, size_t errlen)
 {
 	return pool_volume_extend(&a->pool, t->resource_id, t->p.vol_extend.size_gb, err, errlen);
 }
 
-static int act_volume_delete(struct storage_agent *a, const struct msg_task *t, char *err,
-                             size_t errlen)
+static int act_volume_delete(struct storage_agent *a, const struct msg_task *t,
+                             struct msg_result *r, char *err, size_t errlen)
 {
+	/* an export left of it (its stop was lost) goes with it */
+	exports_stop(a->exports, t->resource_id, "", err, errlen);
 	return pool_remove(&a->pool, POOL_VOLUME, t->resource_id, err, errlen);
 }
 
-static int act_snapshot_create(struct storage_agent *a, const struct msg_task *t, char *err,
-                               size_t errlen)
+static int act_snapshot_create(struct storage_agent *a, const struct msg_task *t,
+                               struct msg_result *r, char *err, size_t errlen)
 {
 	return pool_snapshot_create(&a->pool, t->resource_id, t->p.snap_create.volume_id, err,
 	                            errlen);
 }
 
-static int act_snapshot_delete(struct storage_agent *a, const struct msg_task *t, char *err,
-                               size_t errlen)
+static int act_snapshot_delete(struct storage_agent *a, const struct msg_task *t,
+                               struct msg_result *r, char *err, size_t errlen)
 {
 	return pool_remove(&a->pool, POOL_SNAPSHOT, t->resource_id, err, errlen);
 }
 
-static int act_volume_upload(struct storage_agent *a, const struct msg_task *t, char *err,
-                             size_t errlen)
+static int act_volume_upload(struct storage_agent *a, const struct msg_task *t,
+                             struct msg_result *r, char *err, size_t errlen)
 {
 	return pool_volume_upload(&a->pool, t->resource_id, &t->p.snapshot, err, errlen);
 }
 
-/* An action that also counts what it made (a backup's objects: the result's count). */
-typedef int (*counted_fn)(struct storage_agent *a, const struct msg_task *t, int *count, char *err,
-                          size_t errlen);
-
-static int act_backup_create(struct storage_agent *a, const struct msg_task *t, int *count,
-                             char *err, size_t errlen)
+static int act_backup_create(struct storage_agent *a, const struct msg_task *t,
+                             struct msg_result *r, char *err, size_t errlen)
 {
-	return backup_create(&a->pool, t->resource_id, &t->p.backup, count, err, errlen);
+	return backup_create(&a->pool, t->resource_id, &t->p.backup, &r->count, err, errlen);
 }
 
-static int act_backup_restore(struct storage_agent *a, const struct msg_task *t, char *err,
-                              size_t errlen)
+static int act_backup_restore(struct storage_agent *a, const struct msg_task *t,
+                              struct msg_result *r, char *err, size_t errlen)
 {
 	return backup_restore(&a->pool, t->resource_id, &t->p.backup, err, errlen);
 }
 
-static int act_backup_delete(struct storage_agent *a, const struct msg_task *t, char *err,
-                             size_t errlen)
+static int act_backup_delete(struct storage_agent *a, const struct msg_task *t,
+                             struct msg_result *r, char *err, size_t errlen)
 {
 	return backup_delete(&a->pool, t->resource_id, &t->p.backup, err, errlen);
+}
+
+/* The first hop of an attach across machines: serve the volume over NBD. */
+static int act_export_start(struct storage_agent *a, const struct msg_task *t, struct msg_result *r,
+                            char *err, size_t errlen)
+{
+	const struct msg_attach *p = &t->p.attach;
+	return exports_start(a->exports, t->resource_id, p->attachment_id, p->psk, r->export_host,
+	                     &r->export_port, err, errlen);
+}
+
+/* After a detach (or for an export no attachment wants): stop serving it. */
+static int act_export_stop(struct storage_agent *a, const struct msg_task *t, struct msg_result *r,
+                           char *err, size_t errlen)
+{
+	return exports_stop(a->exports, t->resource_id, t->p.attach.attachment_id, err, errlen);
 }
 
 static const struct action {
@@ -192,7 +226,6 @@ static const struct action {
 	const char *action;
 	action_fn fn;
 	const char *ok_state;
-	counted_fn counted; /* instead of fn */
 } actions[] = {
     {MSG_RES_VOLUME, TASK_CREATE, act_volume_create, VOL_AVAILABLE},
     {MSG_RES_VOLUME, TASK_EXTEND, act_volume_extend, VOL_AVAILABLE},
@@ -200,9 +233,11 @@ static const struct action {
     {MSG_RES_VOLUME, TASK_UPLOAD, act_volume_upload, VOL_AVAILABLE},
     {MSG_RES_SNAPSHOT, TASK_CREATE, act_snapshot_create, VOL_AVAILABLE},
     {MSG_RES_SNAPSHOT, TASK_DELETE, act_snapshot_delete, VOL_DELETED},
-    {MSG_RES_BACKUP, TASK_CREATE, NULL, VOL_AVAILABLE, act_backup_create},
+    {MSG_RES_BACKUP, TASK_CREATE, act_backup_create, VOL_AVAILABLE},
     {MSG_RES_BACKUP, TASK_RESTORE, act_backup_restore, VOL_AVAILABLE},
     {MSG_RES_BACKUP, TASK_DELETE, act_backup_delete, VOL_DELETED},
+    {MSG_RES_ATTACHMENT, TASK_ATTACH, act_export_start, ATT_ATTACHED},
+    {MSG_RES_ATTACHMENT, TASK_DETACH, act_export_stop, ATT_DETACHED},
 };
 
 static const struct action *action_find(enum msg_res_kind kind, const char *name)
@@ -247,10 +282,7 @@ static void drv_run(void *drv, void *res, const struct msg_task *t, struct msg_r
 	const struct action *act = action_find(t->resource_kind, t->action);
 	char err[1024] = "";
 	long long t0 = now_us();
-	int count = 0;
-	int rc = act->fn ? act->fn(a, t, err, sizeof(err))
-	                 : act->counted(a, t, &count, err, sizeof(err));
-	r->count = count;
+	int rc = act->fn(a, t, r, err, sizeof(err));
 	long long us = now_us() - t0;
 	r->ok = rc == 0;
 	snprintf(r->state, sizeof(r->state), "%s", rc == 0 ? act->ok_state : VOL_ERROR);
@@ -285,10 +317,19 @@ static void drv_report(void *drv, struct msg_hello *h)
 	pool_space(&a->pool, &h->cap.storage.total_gb, &h->cap.storage.free_gb);
 	h->resources = xcalloc(MSG_MAX_RESOURCES, sizeof(*h->resources));
 	h->n_resources = pool_list(&a->pool, h->resources, MSG_MAX_RESOURCES);
+	h->n_resources += exports_list(a->exports, h->resources + h->n_resources,
+	                               MSG_MAX_RESOURCES - h->n_resources);
 }
 
 static void drv_tick(void *drv, struct agent *ag)
 {
+	struct storage_agent *a = drv;
+	char err[1024] = "";
+	int n = exports_check(a->exports, err, sizeof(err));
+	if (n > 0)
+		log_warn("%d NBD export daemon(s) had died: started again", n);
+	else if (err[0])
+		log_warn("an NBD export daemon had died and could not start again: %s", err);
 }
 
 static const struct agent_driver storage_driver = {
@@ -306,6 +347,12 @@ struct storage_agent *storage_agent_new(const struct storage_conf *conf, char *e
 	a->conf = conf;
 	if (pool_open(&a->pool, conf->state_dir, conf->agent_key, conf->max_image_bytes, err,
 	              errlen) < 0) {
+		storage_agent_free(a);
+		return NULL;
+	}
+	a->exports = exports_open(conf->state_dir, conf->export_address, conf->export_port_min,
+	                          conf->export_port_max, err, errlen);
+	if (!a->exports) {
 		storage_agent_free(a);
 		return NULL;
 	}
@@ -330,9 +377,11 @@ int storage_agent_run(struct storage_agent *a, volatile sig_atomic_t *stop)
 		nvol += have[i].kind == MSG_RES_VOLUME;
 	free(have);
 	pool_space(&a->pool, &total, &avail);
-	log_info("host %s, pool %s: %d volumes, %d snapshots, %d of %d GiB free, scheduler %s",
+	log_info("host %s, pool %s: %d volumes, %d snapshots, %d of %d GiB free, scheduler %s, "
+	         "NBD exports on %s:%d-%d",
 	         a->conf->host, a->conf->state_dir, nvol, n - nvol, avail, total,
-	         a->conf->scheduler_url);
+	         a->conf->scheduler_url, a->conf->export_address, a->conf->export_port_min,
+	         a->conf->export_port_max);
 	a->agent = agent_new(&a->aconf, &storage_driver, a, err, sizeof(err));
 	if (!a->agent) {
 		log_err("%s", err);
@@ -353,6 +402,7 @@ void storage_agent_free(struct storage_agent *a)
 		a->recs = r->next;
 		free(r);
 	}
+	exports_free(a->exports);
 	pool_close(&a->pool);
 	free(a);
 }

@@ -17,6 +17,11 @@ struct storage_conf {
 	char *agent_key;
 	long long max_image_bytes; /* [storage] max_image_mb */
 	int heartbeat_interval, max_workers;
+	/* NBD exports to other machines (export.h): [storage] export_address (default
+	 * [net] tunnel_ip, the management address, else 127.0.0.1) and the port range
+	 * export_port_min..export_port_max (10809..11008) */
+	char export_address[MSG_ADDR_MAX];
+	int export_port_min, export_port_max;
 	const struct conf *raw;
 };
 

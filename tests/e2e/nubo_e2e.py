@@ -242,22 +242,8 @@ class Stack:
         return self.state_dir / "instances" / instance_id
 
     def qmp(self, instance_id, command, args=None):
-        """One QMP command on the instance's QEMU monitor socket (after the capabilities
-        handshake): QEMU's answer, {"return": ...} or {"error": ...}."""
-        with socket.socket(socket.AF_UNIX) as s:
-            s.settimeout(10)
-            s.connect(str(self.instance_dir(instance_id) / "qmp.sock"))
-            f = s.makefile("rw")
-            f.readline()
-            for name, a in (("qmp_capabilities", None), (command, args)):
-                f.write(json.dumps({"execute": name, **({"arguments": a} if a else {})}))
-                f.write("\n")
-                f.flush()
-                while True:
-                    msg = json.loads(f.readline())
-                    if "return" in msg or "error" in msg:
-                        break
-        return msg
+        """One QMP command on the instance's QEMU monitor socket (qmp_call)."""
+        return qmp_call(self.instance_dir(instance_id) / "qmp.sock", command, args)
 
     def log_tail(self, name, lines=40):
         try:
@@ -359,6 +345,25 @@ def proc_status(pid):
     except OSError:
         return {}
     return {k: v.strip() for k, _, v in (line.partition(":") for line in lines)}
+
+
+def qmp_call(sock, command, args=None, timeout=10):
+    """One QMP command on the QEMU monitor socket sock (after the capabilities
+    handshake): QEMU's answer, {"return": ...} or {"error": ...}."""
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(timeout)
+        s.connect(str(sock))
+        f = s.makefile("rw")
+        f.readline()
+        for name, a in (("qmp_capabilities", None), (command, args)):
+            f.write(json.dumps({"execute": name, **({"arguments": a} if a else {})}))
+            f.write("\n")
+            f.flush()
+            while True:
+                msg = json.loads(f.readline())
+                if "return" in msg or "error" in msg:
+                    break
+    return msg
 
 
 def pid_alive(pid):

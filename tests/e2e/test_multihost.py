@@ -53,21 +53,28 @@ def hypervisors(os_cli):
     return {h["Hypervisor Hostname"]: h for h in os_cli("hypervisor", "list", "--long")}
 
 
+def add_hosts(stack, os_cli, names, w, added):
+    """deploy/host-add.sh for each of names, in zone "z<w's tag>-<name>" (w["zones"]),
+    each appended to added once made; w["ns"] gets their namespaces; returns once all
+    registered."""
+    for h in names:
+        zone = "z%s-%s" % (w["tag"], h)
+        sh(REPO / "deploy" / "host-add.sh", "--root", stack.root, "--az", zone, h,
+           timeout=300)
+        added.append(h)
+        w["zones"][h] = zone
+    w["ns"] = {h: host_ns(stack, h) for h in names}
+    wait_for(lambda: all(hypervisors(os_cli).get(h, {}).get("State") == "up"
+                         for h in names), 180, 2, "the hosts to register")
+
+
 @pytest.fixture(scope="module")
 def world(stack, os_cli, os_run, tmp_path_factory):
     tag = "%04d" % random.randint(0, 9999)
     w = {"cleanup": [], "tag": tag, "zones": {}}
     added = []
     try:
-        for h in HOSTS:
-            zone = "z%s-%s" % (tag, h)
-            sh(REPO / "deploy" / "host-add.sh", "--root", stack.root, "--az", zone, h,
-               timeout=300)
-            added.append(h)
-            w["zones"][h] = zone
-        w["ns"] = {h: host_ns(stack, h) for h in HOSTS}
-        wait_for(lambda: all(hypervisors(os_cli).get(h, {}).get("State") == "up"
-                             for h in HOSTS), 120, 2, "both hosts to register")
+        add_hosts(stack, os_cli, HOSTS, w, added)
 
         cidr = "10.%d.%d.0/24" % (random.randint(100, 250), random.randint(0, 250))
         net = os_cli("network", "create", "mh%s" % tag)

@@ -8,6 +8,8 @@ scheduler writes. Each check prints "ok N - name"; the first failure prints the
 scheduler log tail and exits 1.
 """
 import argparse
+import hashlib
+import hmac
 import json
 import os
 import signal
@@ -87,8 +89,10 @@ class DB:
 class Agent:
     """A fake compute agent: a DEALER with its host name as routing id."""
 
-    def __init__(self, host, vcpus=4, ram_mb=8192, disk_gb=100, az="nova", keys=None):
-        self.host, self.az = host, az
+    def __init__(self, host, vcpus=4, ram_mb=8192, disk_gb=100, az="nova", keys=None,
+                 kind="compute"):
+        self.host, self.az, self.kind = host, az, kind
+        self.exports = []  # a storage agent: volume ids it serves over NBD
         self.cap = (vcpus, ram_mb, disk_gb)
         self.vms = {}  # instance id -> power state the host reports
         self.inbox = []
@@ -117,6 +121,13 @@ class Agent:
 
     def report(self, kind="heartbeat"):
         vcpus, ram, disk = self.cap
+        if self.kind == "storage":
+            self.send(kind, {"host": self.host, "az": self.az, "agent_kind": "storage",
+                             "capacity": {"total_gb": disk, "free_gb": disk},
+                             "resources": [{"kind": "attachment", "id": v, "state": "attached"}
+                                           for v in self.exports]})
+            self.last_beat = time.time()
+            return
         self.send(kind, {"host": self.host, "az": self.az, "agent_kind": "compute",
                          "capacity": {"accel": "tcg", "vcpus": vcpus, "ram_mb": ram,
                                       "disk_gb": disk},
@@ -240,7 +251,7 @@ class Scheduler:
         return self.proc and self.proc.poll() is None
 
 
-def write_conf(path, extra_bus=""):
+def write_conf(path, extra_bus="", cred_key=None):
     with open(path, "w") as f:
         f.write("""[database]
 conninfo = host=%s port=%d dbname=nubo user=postgres
@@ -257,13 +268,15 @@ host_down_after = %d
 spawn_deadline = %d
 [compute]
 heartbeat_interval = %d
-""" % (ARGS.pg_host, ARGS.pg_port, ARGS.bus_url, ARGS.wake_url, extra_bus, AGENT_TIMEOUT_S,
-       TASK_RETRY_S, HOST_DOWN_S, SPAWN_DEADLINE_S, HEARTBEAT_S))
+%s""" % (ARGS.pg_host, ARGS.pg_port, ARGS.bus_url, ARGS.wake_url, extra_bus, AGENT_TIMEOUT_S,
+       TASK_RETRY_S, HOST_DOWN_S, SPAWN_DEADLINE_S, HEARTBEAT_S,
+       "[identity]\ncredential_key = %s\n" % cred_key if cred_key else ""))
 
 
 # ---- rows as nubo-api writes them -------------------------------------------------
 
 IMAGE = str(uuid.uuid4())
+CRED_KEY = "00" * 32
 
 
 def new_instance(db, name="vm", vcpus=1, ram=512, disk=1, az="nova", host=None,
@@ -602,6 +615,99 @@ def t_clone_of_a_plugged_volume_goes_to_its_compute_host(db, sched):
     finally:
         db.exec("DELETE FROM tasks WHERE resource_id IN (%s, %s)" % (lit(src), lit(vid)))
         db.exec("DELETE FROM volumes WHERE id IN (%s, %s)" % (lit(vid), lit(src)))
+def t_attach_across_hosts(db, sched):
+    """Issue 9: a volume of another machine's storage agent is attached in two hops of
+    one task: the storage host first (attachment id and the key derived from the
+    credential key), then the compute host with the export's address; a detach goes to
+    the compute host and then stops the export; an export the storage host still lists
+    for a volume no longer attached gets a stop from its heartbeat; a volume of the same
+    machine goes straight to the compute host."""
+    a, iid = S["node1"], S["vm1"]
+    st = Agent("st1", kind="storage")
+    st.hello()
+    wait_for(lambda: db.val("SELECT count(*) FROM agents WHERE host = 'st1'") == "1", 8,
+             "the storage agent to register")
+    vol, att = str(uuid.uuid4()), str(uuid.uuid4())
+    db.exec("INSERT INTO volumes (id, project_id, user_id, size_gb, status, type_id, host,"
+            " attached_server, attachment_id) VALUES (%s, 'p1', 'u1', 1, 'attaching',"
+            " (SELECT id FROM volume_types LIMIT 1), 'st1', %s, %s)"
+            % (lit(vol), lit(iid), lit(att)))
+    psk = hmac.new(bytes.fromhex(CRED_KEY), ("nbd-psk:" + att).encode(),
+                   hashlib.sha256).hexdigest()
+    try:
+        # without [identity] credential_key there is no export key: the attach fails
+        tid = manage("task-add", "attachment", vol, "attach").strip()
+        wake()
+        wait_task(db, tid, "attach without a credential key fails", status="failed")
+        check("credential_key" in task(db, tid)["error"], "why: %s" % task(db, tid))
+        check(db.val("SELECT status FROM volumes WHERE id = %s" % lit(vol)) == "available",
+              "the volume is available again")
+        st.no_task(0.5, action="attach", instance=vol)
+        write_conf(sched.conf, cred_key=CRED_KEY)
+        sched.stop()
+        sched.start()
+        db.exec("UPDATE volumes SET status = 'attaching', attached_server = %s,"
+                " attachment_id = %s WHERE id = %s" % (lit(iid), lit(att), lit(vol)))
+        tid = manage("task-add", "attachment", vol, "attach").strip()
+        wake()
+        t = st.take_task(action="attach", instance=vol)
+        p = t["payload"]
+        check(t["task_id"] == tid and p["instance_id"] == iid, "first hop: %s" % t)
+        check(p["attachment_id"] == att and p["psk"] == psk, "the export's key: %s" % p)
+        check(not p.get("nbd_port"), "no export yet: %s" % p)
+        a.no_task(0.5, action="attach", instance=vol)
+        st.exports.append(vol)
+        st.send("result", {"task_id": tid, "resource_kind": "attachment", "resource_id": vol,
+                           "ok": True, "state": "attached", "export_host": "10.0.0.9",
+                           "export_port": 10811})
+        t = a.take_task(action="attach", instance=vol)
+        p = t["payload"]
+        check(t["task_id"] == tid, "second hop is the same task: %s" % t)
+        check(p["nbd_host"] == "10.0.0.9" and p["nbd_port"] == 10811 and p["psk"] == psk and
+              p["attachment_id"] == att, "second hop: %s" % p)
+        a.send("result", {"task_id": tid, "resource_kind": "attachment", "resource_id": vol,
+                          "ok": True, "state": "attached"})
+        wait_task(db, tid, "attach done", status="done", host="node1")
+        check(db.row("SELECT status FROM volumes WHERE id = %s" % lit(vol))[0] == "in-use",
+              "the volume is in-use")
+        # the heartbeat lists the export of an attached volume: no stop
+        st.no_task(2.5, action="detach", instance=vol)
+
+        db.exec("UPDATE volumes SET status = 'detaching' WHERE id = %s" % lit(vol))
+        tid = manage("task-add", "attachment", vol, "detach").strip()
+        wake()
+        t = a.take_task(action="detach", instance=vol)
+        check(not t["payload"].get("psk"), "a detach carries no key: %s" % t)
+        a.send("result", {"task_id": tid, "resource_kind": "attachment", "resource_id": vol,
+                          "ok": True, "state": "detached"})
+        wait_task(db, tid, "detach done", status="done")
+        t = st.take_task(action="detach", instance=vol)
+        check(t["payload"].get("attachment_id") == att and t["task_id"] != tid,
+              "the export's stop names its attachment: %s" % t)
+        # the stop was lost: the heartbeat check sends one for whatever is exported
+        t = st.take_task(timeout=20, action="detach", instance=vol)
+        check(not t["payload"].get("attachment_id"), "heartbeat stop: %s" % t)
+        st.exports.remove(vol)
+
+        # same machine: straight to the compute host, no key
+        db.exec("UPDATE volumes SET status = 'attaching', host = 'node1-storage',"
+                " attached_server = %s, attachment_id = %s WHERE id = %s"
+                % (lit(iid), lit(str(uuid.uuid4())), lit(vol)))
+        tid = manage("task-add", "attachment", vol, "attach").strip()
+        wake()
+        t = a.take_task(action="attach", instance=vol)
+        check(not t["payload"].get("psk") and not t["payload"].get("nbd_port"),
+              "a local attach: %s" % t)
+        a.send("result", {"task_id": tid, "resource_kind": "attachment", "resource_id": vol,
+                          "ok": True, "state": "attached"})
+        wait_task(db, tid, "local attach done", status="done")
+        st.no_task(0.5, action="attach", instance=vol)
+    finally:
+        st.close()
+        db.exec("DELETE FROM volumes WHERE id = %s" % lit(vol))
+        write_conf(sched.conf)  # the checks after this one run without the key
+        sched.stop()
+        sched.start()
 
 
 def t_failed_spawn_is_error(db, sched):
@@ -1199,7 +1305,7 @@ def t_curve(db, sched):
 
 CHECKS = [t_check_config, t_start_migrates, t_no_host_is_up, t_agent_registers, t_spawn,
           t_no_host_fits, t_delete_unplaced, t_stop_start, t_failed_action_keeps_state, t_boot_volume_recheck,
-          t_clone_of_a_plugged_volume_goes_to_its_compute_host,
+          t_clone_of_a_plugged_volume_goes_to_its_compute_host, t_attach_across_hosts,
           t_failed_spawn_is_error, t_disk_qos, t_retry, t_retry_until_deadline, t_console, t_events,
           t_reconcile, t_agent_down,
           t_placement, t_aggregate_zones, t_bad_messages, t_restart, t_delete_overtakes_spawn,

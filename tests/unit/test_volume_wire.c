@@ -1,7 +1,9 @@
 /* What the volume work adds to the wire and the bus: the volume, snapshot and
  * attachment task payloads and the storage hello round-trip through msg.c and are
  * refused when malformed; the QEMU names of a volume's node and device; which peer
- * may speak under a machine's CURVE key. */
+ * may speak under a machine's CURVE key; attaching across hosts: the NBD fields of an
+ * attach and of its result, the compute agent's QMP arguments, the storage agent's
+ * qemu-storage-daemon argv and the derived export key. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,11 +17,17 @@
 
 #include "bus.h"
 #include "compute-agent/vm_volume.h"
+#include "cred_seal.h"
 #include "msg.h"
+#include "storage-agent/export.h"
 
 #define VID "a2eab385-8995-4aa6-b986-55b531d1e82b"
 #define IID "107e1643-f66b-4e21-a947-3f92ae135815"
 #define TID "0e0e14d7-17f7-4fad-be23-47a5e32e154c"
+#define AID "5b4c1a52-63f0-4f4d-9a3a-7f1d2b8e9c10"
+#define PSK "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+/* HMAC-SHA256(bytes 0..31, "nbd-psk:" AID), computed with Python's hmac module */
+#define EXPECTED_PSK "933a539391bcbbee0ed356524137a8c0f1d53a7d593c7df92ab33f9d27a294c3"
 
 static void roundtrip(struct msg *m, struct msg *out)
 {
@@ -141,6 +149,158 @@ static void test_snap_create_task(void **state)
 		assert_int_equal(msg_decode(bad[i], strlen(bad[i]), &o, err, sizeof(err)), -EINVAL);
 }
 
+/* an attach across hosts carries the attachment id, the key and the export's address;
+ * a result carries where the storage host serves it; a key or an address that is not
+ * a word is refused */
+static void test_attach_nbd(void **state)
+{
+	struct msg m, o;
+	char err[256];
+	msg_task_init(&m, TID, TASK_ATTACH, MSG_RES_ATTACHMENT, VID);
+	struct msg_attach *p = &m.u.task.p.attach;
+	strcpy(p->instance_id, IID);
+	strcpy(p->storage_host, "ctl-storage");
+	strcpy(p->attachment_id, AID);
+	strcpy(p->psk, PSK);
+	strcpy(p->nbd_host, "10.253.7.1");
+	p->nbd_port = 10809;
+	roundtrip(&m, &o);
+	assert_string_equal(o.u.task.p.attach.attachment_id, AID);
+	assert_string_equal(o.u.task.p.attach.psk, PSK);
+	assert_string_equal(o.u.task.p.attach.nbd_host, "10.253.7.1");
+	assert_int_equal(o.u.task.p.attach.nbd_port, 10809);
+	msg_release(&o);
+	msg_release(&m);
+
+	/* the stop of an export no attachment wants names no instance (nor attachment) */
+	msg_task_init(&m, TID, TASK_DETACH, MSG_RES_ATTACHMENT, VID);
+	strcpy(m.u.task.p.attach.storage_host, "ctl-storage");
+	roundtrip(&m, &o);
+	assert_string_equal(o.u.task.p.attach.instance_id, "");
+	assert_string_equal(o.u.task.p.attach.attachment_id, "");
+	msg_release(&o);
+	msg_release(&m);
+
+	msg_init(&m, MSG_RESULT);
+	strcpy(m.u.result.task_id, TID);
+	m.u.result.resource_kind = MSG_RES_ATTACHMENT;
+	strcpy(m.u.result.resource_id, VID);
+	m.u.result.ok = 1;
+	strcpy(m.u.result.state, ATT_ATTACHED);
+	strcpy(m.u.result.export_host, "10.253.7.1");
+	m.u.result.export_port = 10810;
+	roundtrip(&m, &o);
+	assert_string_equal(o.u.result.export_host, "10.253.7.1");
+	assert_int_equal(o.u.result.export_port, 10810);
+	msg_release(&o);
+	msg_release(&m);
+
+	const char *bad[] = {
+	    "{\"v\":2,\"kind\":\"task\",\"id\":\"" TID "\",\"body\":{\"task_id\":\"" TID
+	    "\",\"action\":\"attach\",\"resource_kind\":\"attachment\",\"resource_id\":\"" VID
+	    "\",\"payload\":{\"instance_id\":\"" IID "\",\"storage_host\":\"s\",\"psk\":\"a:b\"}}}",
+	    "{\"v\":2,\"kind\":\"task\",\"id\":\"" TID "\",\"body\":{\"task_id\":\"" TID
+	    "\",\"action\":\"attach\",\"resource_kind\":\"attachment\",\"resource_id\":\"" VID
+	    "\",\"payload\":{\"instance_id\":\"" IID
+	    "\",\"storage_host\":\"s\",\"nbd_port\":70000}}}",
+	    "{\"v\":2,\"kind\":\"result\",\"id\":\"" TID "\",\"body\":{\"task_id\":\"" TID
+	    "\",\"resource_kind\":\"attachment\",\"resource_id\":\"" VID
+	    "\",\"ok\":true,\"export_host\":\"10.0.0.1,x=y\"}}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(msg_decode(bad[i], strlen(bad[i]), &o, err, sizeof(err)), -EINVAL);
+}
+
+static void assert_json(json_t *j, const char *want)
+{
+	char *got = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	assert_string_equal(got, want);
+	free(got);
+	json_decref(j);
+}
+
+/* the compute agent's QMP arguments of an attach across hosts */
+static void test_nbd_qmp_args(void **state)
+{
+	struct vm_volume_ids ids;
+	vm_volume_names(VID, &ids);
+	const char *creds = ids.creds;
+	assert_string_equal(creds, "ka2eab38589954aa6b98655b531d1e8");
+	assert_json(vm_volume_psk_object_args(creds, "/proc/self/fd/12", AID),
+	            "{\"dir\":\"/proc/self/fd/12\",\"endpoint\":\"client\",\"id\":\""
+	            "ka2eab38589954aa6b98655b531d1e8\",\"qom-type\":\"tls-creds-psk\","
+	            "\"username\":\"" AID "\"}");
+	assert_json(vm_volume_nbd_blockdev_args("va2eab38589954aa6b98655b531d1e8", "10.253.7.1",
+	                                        10809, VID, creds),
+	            "{\"driver\":\"nbd\",\"export\":\"" VID
+	            "\",\"node-name\":\"va2eab38589954aa6b98655b531d1e8\","
+	            "\"reconnect-delay\":30,\"server\":{\"host\":\"10.253.7.1\","
+	            "\"port\":\"10809\",\"type\":\"inet\"},\"tls-creds\":\""
+	            "ka2eab38589954aa6b98655b531d1e8\"}");
+}
+
+/* the storage agent's qemu-storage-daemon argv, exactly; a comma in a path (which
+ * would start another option), a bad address, port or name builds nothing */
+static void test_export_argv(void **state)
+{
+	struct export_def d = {"/var/lib/nubo/storage/volumes/" VID ".qcow2",
+	                       "/var/lib/nubo/storage/exports/" VID, "10.253.7.1", 10809, VID};
+	char **v = export_argv_new(&d);
+	const char *want[] = {
+	    "qemu-storage-daemon",
+	    "--blockdev",
+	    "driver=file,node-name=file0,filename=/var/lib/nubo/storage/volumes/" VID ".qcow2",
+	    "--blockdev",
+	    "driver=qcow2,node-name=vol0,file=file0",
+	    "--object",
+	    "tls-creds-psk,id=tls0,endpoint=server,dir=/var/lib/nubo/storage/exports/" VID,
+	    "--nbd-server",
+	    "addr.type=inet,addr.host=10.253.7.1,addr.port=10809,tls-creds=tls0",
+	    "--export",
+	    "type=nbd,id=exp0,node-name=vol0,name=" VID ",writable=on",
+	    NULL,
+	};
+	assert_non_null(v);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		if (!want[i]) {
+			assert_null(v[i]);
+			break;
+		}
+		assert_string_equal(v[i], want[i]);
+	}
+	export_argv_free(v);
+	struct export_def bad[] = {
+	    {"/p,x/volumes/" VID ".qcow2", "/p/exports/" VID, "10.253.7.1", 10809, VID},
+	    {"/p/volumes/" VID ".qcow2", "/p,/exports/" VID, "10.253.7.1", 10809, VID},
+	    {"/p/volumes/" VID ".qcow2", "/p/exports/" VID, "10.253.7.1,x", 10809, VID},
+	    {"/p/volumes/" VID ".qcow2", "/p/exports/" VID, "10.253.7.1", 0, VID},
+	    {"/p/volumes/" VID ".qcow2", "/p/exports/" VID, "10.253.7.1", 65536, VID},
+	    {"/p/volumes/" VID ".qcow2", "/p/exports/" VID, "10.253.7.1", 10809, "x,y=z"},
+	    {"p/volumes/" VID ".qcow2", "/p/exports/" VID, "10.253.7.1", 10809, VID},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_null(export_argv_new(&bad[i]));
+}
+
+/* the export key is HMAC-SHA256(key, "nbd-psk:<attachment>"): fixed for a key and an
+ * attachment, different for another attachment or another key */
+static void test_export_key(void **state)
+{
+	uint8_t key[CRED_KEY_BYTES], other[CRED_KEY_BYTES];
+	char a[65], b[65], c[65];
+	for (int i = 0; i < CRED_KEY_BYTES; i++) {
+		key[i] = (uint8_t)i;
+		other[i] = (uint8_t)(i + 1);
+	}
+	cred_derive_hex(key, "nbd-psk", AID, a);
+	assert_string_equal(a, EXPECTED_PSK);
+	cred_derive_hex(key, "nbd-psk", TID, b);
+	cred_derive_hex(other, "nbd-psk", AID, c);
+	assert_int_equal(strlen(a), 64);
+	assert_string_not_equal(a, b);
+	assert_string_not_equal(a, c);
+}
+
 static void test_qemu_names(void **state)
 {
 	struct vm_volume_ids ids;
@@ -149,6 +309,7 @@ static void test_qemu_names(void **state)
 	assert_string_equal(ids.dev, "da2eab38589954aa6b98655b531d1e8");
 	assert_string_equal(ids.throttle, "ta2eab38589954aa6b98655b531d1e8");
 	assert_string_equal(ids.group, "ga2eab38589954aa6b98655b531d1e8");
+	assert_string_equal(ids.creds, "ka2eab38589954aa6b98655b531d1e8");
 	assert_true(strlen(ids.node) < 32);
 }
 
@@ -167,7 +328,9 @@ int main(void)
 	    cmocka_unit_test(test_volume_create_task), cmocka_unit_test(test_refused),
 	    cmocka_unit_test(test_storage_hello),      cmocka_unit_test(test_attach_task),
 	    cmocka_unit_test(test_qemu_names),         cmocka_unit_test(test_snap_create_task),
-	    cmocka_unit_test(test_peer_same_host),
+	    cmocka_unit_test(test_peer_same_host),     cmocka_unit_test(test_attach_nbd),
+	    cmocka_unit_test(test_nbd_qmp_args),       cmocka_unit_test(test_export_argv),
+	    cmocka_unit_test(test_export_key),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,468 @@
+/* NBD exports served by qemu-storage-daemon (see export.h). */
+#include "export.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "proc.h"
+#include "util.h"
+#include "xalloc.h"
+
+#define START_WAIT_MS 10000 /* until the daemon listens */
+#define STOP_WAIT_MS 5000   /* after SIGTERM, before SIGKILL */
+#define RESTART_QUIET_S 5   /* a dead daemon is started again at most this often */
+
+struct export
+{
+	char volume_id[UUID_STR_LEN];
+	char attachment[UUID_STR_LEN];
+	int port;
+	pid_t pid;
+	time_t restarted;
+};
+
+struct exports {
+	char *pool;
+	char address[MSG_ADDR_MAX];
+	int port_min, port_max;
+	pthread_mutex_t lock;
+	struct export e[EXPORT_MAX];
+	int n;
+};
+
+/* ---- argv (pure) ---------------------------------------------------------------- */
+
+static int has_comma(const char *s)
+{
+	return strchr(s, ',') != NULL;
+}
+
+char **export_argv_new(const struct export_def *d)
+{
+	struct in_addr in;
+	if (!d->volume_file || !d->psk_dir || !d->address || !d->name || d->volume_file[0] != '/' ||
+	    d->psk_dir[0] != '/' || has_comma(d->volume_file) || has_comma(d->psk_dir) ||
+	    inet_pton(AF_INET, d->address, &in) != 1 || d->port < 1 || d->port > 65535 ||
+	    !uuid_is_valid(d->name))
+		return NULL;
+	char **v = xcalloc(12, sizeof(*v));
+	int n = 0;
+	v[n++] = xstrdup("qemu-storage-daemon");
+	v[n++] = xstrdup("--blockdev");
+	v[n++] = xasprintf("driver=file,node-name=file0,filename=%s", d->volume_file);
+	v[n++] = xstrdup("--blockdev");
+	v[n++] = xstrdup("driver=qcow2,node-name=vol0,file=file0");
+	v[n++] = xstrdup("--object");
+	v[n++] = xasprintf("tls-creds-psk,id=tls0,endpoint=server,dir=%s", d->psk_dir);
+	v[n++] = xstrdup("--nbd-server");
+	v[n++] = xasprintf("addr.type=inet,addr.host=%s,addr.port=%d,tls-creds=tls0", d->address,
+	                   d->port);
+	v[n++] = xstrdup("--export");
+	v[n++] = xasprintf("type=nbd,id=exp0,node-name=vol0,name=%s,writable=on", d->name);
+	return v;
+}
+
+void export_argv_free(char **argv)
+{
+	if (!argv)
+		return;
+	for (char **p = argv; *p; p++)
+		free(*p);
+	free(argv);
+}
+
+/* ---- files ------------------------------------------------------------------------ */
+
+static char *state_path(const struct exports *x, const char *vid)
+{
+	return xasprintf("%s/exports/%s.json", x->pool, vid);
+}
+
+static char *psk_dir(const struct exports *x, const char *vid)
+{
+	return xasprintf("%s/exports/%s", x->pool, vid);
+}
+
+static int state_save(const struct exports *x, const struct export *e)
+{
+	json_t *j = json_pack("{s:s,s:i,s:i}", "attachment_id", e->attachment, "port", e->port,
+	                      "pid", (int)e->pid);
+	char *text = json_dumps(j, JSON_COMPACT);
+	char *path = state_path(x, e->volume_id);
+	int rc = fs_write_atomic(path, text, strlen(text), 0600);
+	free(path);
+	free(text);
+	json_decref(j);
+	return rc;
+}
+
+/* Writes the daemon's key file: "<attachment>:<psk>" in a 0700 directory. */
+static int psk_save(const struct exports *x, const char *vid, const char *attachment,
+                    const char *psk)
+{
+	char *dir = psk_dir(x, vid), *path = xasprintf("%s/keys.psk", dir);
+	char line[UUID_STR_LEN + MSG_PSK_LEN + 2];
+	snprintf(line, sizeof(line), "%s:%s\n", attachment, psk);
+	int rc = fs_mkdir_p(dir, 0700);
+	if (rc == 0)
+		rc = fs_write_atomic(path, line, strlen(line), 0600);
+	explicit_bzero(line, sizeof(line));
+	free(path);
+	free(dir);
+	return rc;
+}
+
+static void files_remove(const struct exports *x, const char *vid)
+{
+	char *path = state_path(x, vid), *dir = psk_dir(x, vid);
+	char *log = xasprintf("%s/exports/%s.log", x->pool, vid);
+	fs_remove_tree(dir);
+	unlink(path);
+	unlink(log);
+	free(log);
+	free(path);
+	free(dir);
+}
+
+/* ---- the daemons ------------------------------------------------------------------ */
+
+/* 1 when e's daemon runs: a child of ours that has not exited (it may not have exec'd
+ * yet; one that exited is reaped here), or an adopted process whose command line names
+ * the export (pid reuse guard). */
+static int daemon_alive(const struct exports *x, const struct export *e)
+{
+	if (e->pid <= 0)
+		return 0;
+	int st;
+	pid_t w = waitpid(e->pid, &st, WNOHANG);
+	if (w == e->pid)
+		return 0;
+	if (w == 0)
+		return 1;
+	char needle[UUID_STR_LEN + 16];
+	snprintf(needle, sizeof(needle), "exports/%s", e->volume_id);
+	return proc_alive(e->pid, needle);
+}
+
+static void daemon_stop(const struct exports *x, struct export *e)
+{
+	if (!daemon_alive(x, e))
+		return;
+	kill(e->pid, SIGTERM);
+	for (int waited = 0; waited < STOP_WAIT_MS; waited += 50) {
+		usleep(50000);
+		if (!daemon_alive(x, e))
+			return;
+	}
+	kill(e->pid, SIGKILL);
+	for (int waited = 0; waited < STOP_WAIT_MS && daemon_alive(x, e); waited += 50)
+		usleep(50000);
+}
+
+/* 1 when something accepts TCP connections on address:port. */
+static int port_listening(const char *address, int port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	inet_pton(AF_INET, address, &sa.sin_addr);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	int ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return ok;
+}
+
+/* 1 when address:port can be bound now. */
+static int port_free(const char *address, int port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	inet_pton(AF_INET, address, &sa.sin_addr);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+	if (fd < 0)
+		return 0;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	int ok = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return ok;
+}
+
+/* Starts e's daemon and waits until it listens. 0, or a negative errno with err (the
+ * daemon's own words when it exited). */
+static int daemon_start(struct exports *x, struct export *e, char *err, size_t errlen)
+{
+	char *vol = xasprintf("%s/volumes/%s.qcow2", x->pool, e->volume_id);
+	char *dir = psk_dir(x, e->volume_id);
+	char *log = xasprintf("%s/exports/%s.log", x->pool, e->volume_id);
+	struct export_def d = {vol, dir, x->address, e->port, e->volume_id};
+	char **argv = export_argv_new(&d);
+	int rc = 0;
+	if (!argv) {
+		snprintf(err, errlen, "export of %s: the pool path or the address is unusable",
+		         e->volume_id);
+		rc = -EINVAL;
+		goto out;
+	}
+	if (access(vol, F_OK) < 0) {
+		rc = -ENOENT;
+		snprintf(err, errlen, "volume %s: no such file in the pool", e->volume_id);
+		goto out;
+	}
+	unlink(log);
+	e->pid = proc_spawn((const char *const *)argv, log);
+	if (e->pid < 0) {
+		rc = e->pid;
+		e->pid = 0;
+		snprintf(err, errlen, "qemu-storage-daemon: %s", strerror(-rc));
+		goto out;
+	}
+	e->restarted = time(NULL);
+	for (int waited = 0;; waited += 50) {
+		if (!daemon_alive(x, e)) {
+			char words[512] = "";
+			fs_read_into(log, words, sizeof(words));
+			msg_sanitize_text(words, strlen(words));
+			snprintf(err, errlen, "qemu-storage-daemon exited: %s",
+			         words[0] ? words : "no reason given");
+			e->pid = 0;
+			rc = -EIO;
+			goto out;
+		}
+		if (port_listening(x->address, e->port))
+			break;
+		if (waited >= START_WAIT_MS) {
+			snprintf(err, errlen,
+			         "qemu-storage-daemon did not listen on %s:%d within %d s",
+			         x->address, e->port, START_WAIT_MS / 1000);
+			daemon_stop(x, e);
+			e->pid = 0;
+			rc = -ETIMEDOUT;
+			goto out;
+		}
+		usleep(50000);
+	}
+out:
+	export_argv_free(argv);
+	free(vol);
+	free(dir);
+	free(log);
+	return rc;
+}
+
+/* ---- the table ---------------------------------------------------------------------- */
+
+static struct export *find(struct exports *x, const char *vid)
+{
+	for (int i = 0; i < x->n; i++)
+		if (!strcmp(x->e[i].volume_id, vid))
+			return &x->e[i];
+	return NULL;
+}
+
+static void drop(struct exports *x, struct export *e)
+{
+	*e = x->e[--x->n];
+}
+
+/* The lowest port of the range no export holds and nothing else has bound, or -EADDRINUSE. */
+static int port_pick(struct exports *x)
+{
+	for (int p = x->port_min; p <= x->port_max; p++) {
+		int taken = 0;
+		for (int i = 0; i < x->n && !taken; i++)
+			taken = x->e[i].port == p;
+		if (!taken && port_free(x->address, p))
+			return p;
+	}
+	return -EADDRINUSE;
+}
+
+/* Loads exports/<vid>.json into a new row; adopts its daemon or starts it again. */
+static void adopt(struct exports *x, const char *vid)
+{
+	char *path = state_path(x, vid);
+	json_t *j = json_load_file(path, 0, NULL);
+	const char *att = json_string_value(json_object_get(j, "attachment_id"));
+	int port = (int)json_integer_value(json_object_get(j, "port"));
+	char err[512];
+	if (!att || !uuid_is_valid(att) || port < 1 || port > 65535 || x->n >= EXPORT_MAX) {
+		files_remove(x, vid); /* not one of ours, or no room: nothing can use it */
+		goto out;
+	}
+	struct export *e = &x->e[x->n++];
+	memset(e, 0, sizeof(*e));
+	snprintf(e->volume_id, sizeof(e->volume_id), "%s", vid);
+	snprintf(e->attachment, sizeof(e->attachment), "%s", att);
+	e->port = port;
+	e->pid = (pid_t)json_integer_value(json_object_get(j, "pid"));
+	if (!daemon_alive(x, e)) {
+		e->pid = 0;
+		if (daemon_start(x, e, err, sizeof(err)) == 0)
+			state_save(x, e);
+		/* else: exports_check tries again; the scheduler stops it if unwanted */
+	}
+out:
+	json_decref(j);
+	free(path);
+}
+
+struct exports *exports_open(const char *pool_dir, const char *address, int port_min, int port_max,
+                             char *err, size_t errlen)
+{
+	struct in_addr in;
+	if (inet_pton(AF_INET, address, &in) != 1 || port_min < 1 || port_max > 65535 ||
+	    port_min > port_max) {
+		snprintf(err, errlen, "storage.export_address or export ports: not usable");
+		return NULL;
+	}
+	struct exports *x = xcalloc(1, sizeof(*x));
+	x->pool = xstrdup(pool_dir);
+	snprintf(x->address, sizeof(x->address), "%s", address);
+	x->port_min = port_min;
+	x->port_max = port_max;
+	pthread_mutex_init(&x->lock, NULL);
+	char *dir = xasprintf("%s/exports", pool_dir);
+	int rc = fs_mkdir_p(dir, 0700);
+	DIR *d = rc == 0 ? opendir(dir) : NULL;
+	if (!d) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(rc < 0 ? -rc : errno));
+		free(dir);
+		exports_free(x);
+		return NULL;
+	}
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		char vid[UUID_STR_LEN];
+		if (n != UUID_STR_LEN - 1 + 5 || strcmp(de->d_name + UUID_STR_LEN - 1, ".json"))
+			continue;
+		snprintf(vid, sizeof(vid), "%.*s", UUID_STR_LEN - 1, de->d_name);
+		if (uuid_is_valid(vid))
+			adopt(x, vid);
+	}
+	closedir(d);
+	free(dir);
+	return x;
+}
+
+int exports_start(struct exports *x, const char *volume_id, const char *attachment, const char *psk,
+                  char *host, int *port, char *err, size_t errlen)
+{
+	int rc = 0;
+	if (!uuid_is_valid(volume_id) || !uuid_is_valid(attachment) || !psk ||
+	    strlen(psk) != MSG_PSK_LEN - 1 || strspn(psk, "0123456789abcdef") != MSG_PSK_LEN - 1) {
+		snprintf(err, errlen, "an export needs a volume id, an attachment id and a key");
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&x->lock);
+	struct export *e = find(x, volume_id);
+	if (e && !strcmp(e->attachment, attachment) && daemon_alive(x, e))
+		goto done; /* an earlier run of this task */
+	if (e) {           /* another attachment's, or dead: made again */
+		daemon_stop(x, e);
+		files_remove(x, volume_id);
+		drop(x, e);
+	}
+	if (x->n >= EXPORT_MAX) {
+		snprintf(err, errlen, "this storage host serves %d exports already", EXPORT_MAX);
+		rc = -ENOSPC;
+		goto out;
+	}
+	int p = port_pick(x);
+	if (p < 0) {
+		snprintf(err, errlen, "no free port in %d-%d on %s", x->port_min, x->port_max,
+		         x->address);
+		rc = p;
+		goto out;
+	}
+	e = &x->e[x->n++];
+	memset(e, 0, sizeof(*e));
+	snprintf(e->volume_id, sizeof(e->volume_id), "%s", volume_id);
+	snprintf(e->attachment, sizeof(e->attachment), "%s", attachment);
+	e->port = p;
+	if ((rc = psk_save(x, volume_id, attachment, psk)) < 0) {
+		snprintf(err, errlen, "export key file: %s", strerror(-rc));
+	} else if ((rc = daemon_start(x, e, err, errlen)) == 0 && (rc = state_save(x, e)) < 0) {
+		snprintf(err, errlen, "export state file: %s", strerror(-rc));
+		daemon_stop(x, e);
+	}
+	if (rc < 0) {
+		files_remove(x, volume_id);
+		drop(x, e);
+		goto out;
+	}
+done:
+	snprintf(host, MSG_ADDR_MAX, "%s", x->address);
+	*port = e->port;
+out:
+	pthread_mutex_unlock(&x->lock);
+	return rc;
+}
+
+int exports_stop(struct exports *x, const char *volume_id, const char *attachment, char *err,
+                 size_t errlen)
+{
+	pthread_mutex_lock(&x->lock);
+	struct export *e = find(x, volume_id);
+	if (e && (!attachment[0] || !strcmp(e->attachment, attachment))) {
+		daemon_stop(x, e);
+		files_remove(x, volume_id);
+		drop(x, e);
+	}
+	pthread_mutex_unlock(&x->lock);
+	return 0;
+}
+
+int exports_list(struct exports *x, struct msg_resource *out, int max)
+{
+	int n = 0;
+	pthread_mutex_lock(&x->lock);
+	for (int i = 0; i < x->n && n < max; i++, n++) {
+		out[n].kind = MSG_RES_ATTACHMENT;
+		snprintf(out[n].id, sizeof(out[n].id), "%s", x->e[i].volume_id);
+		snprintf(out[n].state, sizeof(out[n].state), "%s", ATT_ATTACHED);
+	}
+	pthread_mutex_unlock(&x->lock);
+	return n;
+}
+
+int exports_check(struct exports *x, char *err, size_t errlen)
+{
+	int n = 0;
+	time_t now = time(NULL);
+	pthread_mutex_lock(&x->lock);
+	for (int i = 0; i < x->n; i++) {
+		struct export *e = &x->e[i];
+		if (daemon_alive(x, e) || now - e->restarted < RESTART_QUIET_S)
+			continue;
+		e->restarted = now;
+		if (daemon_start(x, e, err, errlen) == 0) {
+			state_save(x, e);
+			n++;
+		}
+	}
+	pthread_mutex_unlock(&x->lock);
+	return n;
+}
+
+void exports_free(struct exports *x)
+{
+	if (!x)
+		return;
+	pthread_mutex_destroy(&x->lock);
+	free(x->pool);
+	free(x);
+}

@@ -1,0 +1,57 @@
+/* NBD exports of pool volumes to compute hosts on other machines: one
+ * qemu-storage-daemon per attachment, serving volumes/<id>.qcow2 as NBD export <id> on
+ * the storage host's management address, TLS with a pre-shared key (identity = the
+ * attachment id, key from the scheduler) so that no other host or tenant can open it.
+ * Each export is kept under the pool's exports/: <id>.json (attachment, port, pid) and
+ * <id>/keys.psk (0600, the daemon's key file); the daemons are started detached by the
+ * worker and outlive it, so a restarted agent adopts the ones that still run and starts
+ * the others again on the same port with the same key (the compute host's NBD client
+ * reconnects). Thread-safe. Never logs. */
+#ifndef NUBO_STORAGE_EXPORT_H
+#define NUBO_STORAGE_EXPORT_H
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "msg.h"
+
+#define EXPORT_MAX 256 /* exports one storage agent serves at once */
+
+struct export_def {
+	const char *volume_file; /* absolute path of the volume's qcow2 */
+	const char *psk_dir;     /* absolute: holds keys.psk */
+	const char *address;     /* dotted IPv4 to listen on */
+	int port;
+	const char *name; /* the export's name: the volume id */
+};
+
+/* Pure: the qemu-storage-daemon argv of d (NULL-terminated, owned; free with
+ * export_argv_free), or NULL when a path holds a comma or a field is out of range. */
+char **export_argv_new(const struct export_def *d);
+void export_argv_free(char **argv);
+
+struct exports;
+
+/* The exports of the pool at pool_dir (absolute), listening on address and taking
+ * ports in [port_min, port_max]. Adopts or restarts what exports/ lists. Returns owned,
+ * or NULL with err. */
+struct exports *exports_open(const char *pool_dir, const char *address, int port_min, int port_max,
+                             char *err, size_t errlen);
+/* Serves volume_id to attachment with key psk (64 hex digits). Idempotent: an export
+ * of the same attachment is answered again; one of another attachment is stopped
+ * first. Fills host (MSG_ADDR_MAX) and *port. 0, or a negative errno with err. */
+int exports_start(struct exports *x, const char *volume_id, const char *attachment, const char *psk,
+                  char *host, int *port, char *err, size_t errlen);
+/* Stops the export of volume_id (only when it is attachment's, unless attachment is
+ * ""), removing its files. No export is success. 0, or a negative errno with err. */
+int exports_stop(struct exports *x, const char *volume_id, const char *attachment, char *err,
+                 size_t errlen);
+/* Fills up to max resources (kind attachment, id the volume, state "attached") with
+ * what is exported. Returns the count. */
+int exports_list(struct exports *x, struct msg_resource *out, int max);
+/* Starts again every export whose daemon died (at most once per few seconds each).
+ * Returns how many were restarted; a failure's reason goes into err. */
+int exports_check(struct exports *x, char *err, size_t errlen);
+/* Frees x; the daemons keep running. Accepts NULL. */
+void exports_free(struct exports *x);
+
+#endif
