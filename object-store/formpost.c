@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "markup.h"
 #include "multipart.h"
 #include "objquota.h"
 #include "sigv4.h"
@@ -392,7 +393,7 @@ void formpost_finish(struct px_req *r, struct swift_req *q)
 	size_t len;
 	FILE *fb = open_memstream(&body, &len);
 	fputs("<html><body><p><a href=\"", fb);
-	staticweb_html_escape(fb, loc);
+	markup_escape(fb, loc);
 	fputs("\">Click to continue...</a></p></body></html>", fb);
 	fclose(fb);
 	px_add_header(r, "Location", loc);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "markup.h"
 #include "s3_request.h"
 #include "s3_xml.h"
 #include "sigv4.h"
@@ -428,7 +429,7 @@ char *s3_view_location(const char *region)
 	s3_xw_init(&w);
 	fputs("<LocationConstraint xmlns=\"" S3_XML_NS "\">", w.f);
 	if (region && strcmp(region, "us-east-1"))
-		s3_xml_escape(w.f, region);
+		markup_escape(w.f, region);
 	fputs("</LocationConstraint>", w.f);
 	return s3_xw_finish(&w);
 }

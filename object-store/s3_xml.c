@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "markup.h"
 #include "xalloc.h"
 
 /* ---- writer ---- */
@@ -26,35 +27,6 @@ char *s3_xw_finish(struct s3_xw *w)
 	return w->buf;
 }
 
-void s3_xml_escape(FILE *f, const char *s)
-{
-	for (; s && *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		switch (c) {
-		case '&':
-			fputs("&amp;", f);
-			break;
-		case '<':
-			fputs("&lt;", f);
-			break;
-		case '>':
-			fputs("&gt;", f);
-			break;
-		case '"':
-			fputs("&quot;", f);
-			break;
-		case '\'':
-			fputs("&apos;", f);
-			break;
-		default:
-			if (c < 0x20)
-				fprintf(f, "&#x%X;", c);
-			else
-				fputc(c, f);
-		}
-	}
-}
-
 void s3_xw_open(struct s3_xw *w, const char *name, const char *ns)
 {
 	if (ns)
@@ -73,7 +45,7 @@ void s3_xw_text(struct s3_xw *w, const char *name, const char *text)
 	if (!text)
 		return;
 	fprintf(w->f, "<%s>", name);
-	s3_xml_escape(w->f, text);
+	markup_escape(w->f, text);
 	fprintf(w->f, "</%s>", name);
 }
 

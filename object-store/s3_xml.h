@@ -31,9 +31,6 @@ void s3_xw_close(struct s3_xw *w, const char *name);
 void s3_xw_text(struct s3_xw *w, const char *name, const char *text);
 void s3_xw_long(struct s3_xw *w, const char *name, long long v);
 void s3_xw_bool(struct s3_xw *w, const char *name, int v);
-/* Writes s escaped for element text or attribute values (& < > " ' and control
- * characters as character references). */
-void s3_xml_escape(FILE *f, const char *s);
 
 /* ---- parser ---- */
 struct s3_xnode {

@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "markup.h"
 #include "sigv4.h"
 #include "swift_impl.h"
 #include "xalloc.h"
@@ -51,36 +52,12 @@ void staticweb_conf_from_kv(const struct store_kv *kv, int n, struct staticweb_c
 
 /* ------------------------------------------------------------------ the listing page */
 
-void staticweb_html_escape(FILE *f, const char *s)
-{
-	for (; *s; s++)
-		switch (*s) {
-		case '&':
-			fputs("&amp;", f);
-			break;
-		case '<':
-			fputs("&lt;", f);
-			break;
-		case '>':
-			fputs("&gt;", f);
-			break;
-		case '"':
-			fputs("&quot;", f);
-			break;
-		case '\'':
-			fputs("&#x27;", f);
-			break;
-		default:
-			fputc(*s, f);
-		}
-}
-
 /* An href: percent-encoded, '/' kept, then escaped for the attribute. */
 static void href(FILE *f, const char *prefix, const char *name)
 {
 	char *enc = sigv4_uri_encode(name, strlen(name), 1);
 	fputs(prefix, f);
-	staticweb_html_escape(f, enc);
+	markup_escape(f, enc);
 	free(enc);
 }
 
@@ -120,7 +97,7 @@ char *staticweb_listing_html(const struct store_list *l, const char *path, const
 	fputs("<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01 Transitional//EN\" "
 	      "\"http://www.w3.org/TR/html4/loose.dtd\">\n<html>\n <head>\n  <title>Listing of ",
 	      f);
-	staticweb_html_escape(f, path);
+	markup_escape(f, path);
 	fputs("</title>\n", f);
 	if (css) {
 		/* a relative sheet is the container's: climb out of the prefix's levels */
@@ -131,7 +108,7 @@ char *staticweb_listing_html(const struct store_list *l, const char *path, const
 		fputs("  <link rel=\"stylesheet\" type=\"text/css\" href=\"", f);
 		for (int i = 0; i < depth; i++)
 			fputs("../", f);
-		staticweb_html_escape(f, css);
+		markup_escape(f, css);
 		fputs("\" />\n", f);
 	} else
 		fputs("  <style type=\"text/css\">\n"
@@ -142,7 +119,7 @@ char *staticweb_listing_html(const struct store_list *l, const char *path, const
 		      "  </style>\n",
 		      f);
 	fputs(" </head>\n <body>\n  <h1 id=\"title\">Listing of ", f);
-	staticweb_html_escape(f, path);
+	markup_escape(f, path);
 	fputs("</h1>\n  <table id=\"listing\">\n   <tr id=\"heading\">\n"
 	      "    <th class=\"colname\">Name</th>\n    <th class=\"colsize\">Size</th>\n"
 	      "    <th class=\"coldate\">Date</th>\n   </tr>\n",
@@ -169,7 +146,7 @@ char *staticweb_listing_html(const struct store_list *l, const char *path, const
 		fputs("    <td class=\"colname\"><a href=\"", f);
 		href(f, "", rel);
 		fputs("\">", f);
-		staticweb_html_escape(f, rel);
+		markup_escape(f, rel);
 		fputs("</a></td>\n", f);
 		if (e->subdir) {
 			fputs("    <td class=\"colsize\">&nbsp;</td>\n"

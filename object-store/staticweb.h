@@ -33,10 +33,6 @@ void staticweb_conf_from_kv(const struct store_kv *kv, int n, struct staticweb_c
 char *staticweb_listing_html(const struct store_list *l, const char *path, const char *prefix,
                              const char *css, size_t *len);
 
-/* Writes s to f with & < > " ' as HTML character references (text and attribute
- * values alike). */
-void staticweb_html_escape(FILE *f, const char *s);
-
 /* Serves q's GET or HEAD through the container's staticweb settings when they apply.
  * Returns 1 when it answered, 0 when the request goes on as a plain Swift request. */
 int staticweb_serve(struct px_req *r, struct swift_req *q);

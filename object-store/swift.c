@@ -13,6 +13,7 @@
 #include "bulk.h"
 #include "formpost.h"
 #include "largeobj.h"
+#include "markup.h"
 #include "objquota.h"
 #include "objauth.h"
 #include "objclient.h"
@@ -121,27 +122,6 @@ static void ts_http(const char *ts, char *out, size_t n)
 	strftime(out, n, "%a, %d %b %Y %H:%M:%S GMT", &tm);
 }
 
-static void xml_escape(FILE *f, const char *s)
-{
-	for (; *s; s++)
-		switch (*s) {
-		case '<':
-			fputs("&lt;", f);
-			break;
-		case '>':
-			fputs("&gt;", f);
-			break;
-		case '&':
-			fputs("&amp;", f);
-			break;
-		case '"':
-			fputs("&quot;", f);
-			break;
-		default:
-			fputc(*s, f);
-		}
-}
-
 char *swift_listing(const struct store_list *l, const char *fmt, char level, const char *name,
                     size_t *len)
 {
@@ -172,26 +152,26 @@ char *swift_listing(const struct store_list *l, const char *fmt, char level, con
 	} else if (!strcmp(fmt, "xml")) {
 		fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", f);
 		fprintf(f, "<%s name=\"", level == 'c' ? "container" : "account");
-		xml_escape(f, name);
+		markup_escape(f, name);
 		fputs("\">", f);
 		for (size_t i = 0; i < l->n; i++) {
 			const struct store_entry *e = &l->e[i];
 			ts_iso(e->timestamp, lm, sizeof(lm));
 			if (e->subdir) {
 				fputs("<subdir name=\"", f);
-				xml_escape(f, e->name);
+				markup_escape(f, e->name);
 				fputs("\"><name>", f);
-				xml_escape(f, e->name);
+				markup_escape(f, e->name);
 				fputs("</name></subdir>", f);
 				continue;
 			}
 			fputs(level == 'c' ? "<object><name>" : "<container><name>", f);
-			xml_escape(f, e->name);
+			markup_escape(f, e->name);
 			fputs("</name>", f);
 			if (level == 'c') {
 				fprintf(f, "<hash>%s</hash><bytes>%llu</bytes><content_type>",
 				        e->etag, (unsigned long long)e->bytes);
-				xml_escape(f, e->content_type);
+				markup_escape(f, e->content_type);
 				fprintf(f,
 				        "</content_type><last_modified>%s</last_modified></object>",
 				        lm);

@@ -22,7 +22,7 @@ common=("$top"/common/{msg,disk_qos,conf,jparse,jsonw,util,xalloc}.c)
 declare -A extra=([fuzz_image_inspect]="$top/common/qemu_img.c $top/common/proc.c"
 	[fuzz_sigv4]="$top/common/sigv4.c"
 	[fuzz_multipart]="$top/object-store/multipart.c"
-	[fuzz_s3]="$top/common/sigv4.c $top/object-store/s3_request.c $top/object-store/s3_view.c $top/object-store/s3_xml.c $top/object-store/s3_error.c")
+	[fuzz_s3]="$top/common/sigv4.c $top/object-store/s3_request.c $top/object-store/s3_view.c $top/object-store/s3_xml.c $top/object-store/markup.c $top/object-store/s3_error.c")
 pass=0 fail=0
 for src in "$here"/fuzz_*.c; do
 	name=$(basename "$src" .c)
