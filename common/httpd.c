@@ -920,6 +920,10 @@ struct httpd *httpd_start(const struct httpd_config *cfg, int *err)
 	h->port = cfg->port;
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_cond_init(&h->wake, NULL);
+	/* the connection limit is the server's, shared by its addresses (a client reaches
+	 * one of them: the per-client limit stays whole) */
+	unsigned max_conn =
+	    cfg->max_connections ? (cfg->max_connections + (unsigned)n - 1) / (unsigned)n : 0;
 	for (int i = 0; i < n; i++) {
 		sin[i].sin_port = htons((uint16_t)h->port);
 		h->mhd[i] = MHD_start_daemon(
@@ -929,9 +933,9 @@ struct httpd *httpd_start(const struct httpd_config *cfg, int *err)
 		    MHD_OPTION_UNESCAPE_CALLBACK, on_unescape, h, MHD_OPTION_EXTERNAL_LOGGER,
 		    on_mhd_log, NULL, MHD_OPTION_THREAD_POOL_SIZE, cfg->threads ? cfg->threads : 1u,
 		    MHD_OPTION_SOCK_ADDR, &sin[i], MHD_OPTION_CONNECTION_TIMEOUT, cfg->idle_timeout,
-		    MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
-		    MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_connections_per_ip,
-		    MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+		    MHD_OPTION_CONNECTION_LIMIT, max_conn, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		    cfg->max_connections_per_ip, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
+		    MHD_OPTION_END);
 		if (!h->mhd[i]) {
 			*err = -EADDRINUSE;
 			goto fail;

@@ -118,7 +118,7 @@ struct httpd_config {
 	const char *listen_address; /* IPv4 literals, comma-separated, at most HTTPD_ADDRS_MAX */
 	unsigned port;
 	unsigned threads;
-	unsigned max_connections;        /* all clients */
+	unsigned max_connections;        /* all clients, shared by the addresses */
 	unsigned max_connections_per_ip; /* one client address */
 	unsigned idle_timeout;           /* seconds without a byte before a connection ends */
 	unsigned header_timeout;         /* seconds from connection (or the end of the last

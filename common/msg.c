@@ -325,23 +325,45 @@ static const struct field ack_fields[] = {
     {"task_id", F_UUID, U(ack, task_id), 0, 1, 0, NULL},
 };
 
-/* A check across fields, run after the table decoded them; NULL or the reason. */
+/* 1 when s is an IPv4 dotted quad ("" too when empty_ok). */
+static int ipv4_ok(const char *s, int empty_ok)
+{
+	struct in_addr a;
+	return (empty_ok && !*s) || inet_pton(AF_INET, s, &a) == 1;
+}
+
+/* 1 when an NBD export's address and port come together (or neither), the address a
+ * dotted IPv4 one (QEMU would look a name up). */
+static int export_ok(const char *host, int port)
+{
+	return ipv4_ok(host, 1) && (port > 0) == (host[0] != '\0');
+}
+
+/* A check across fields, run after the table decoded them (and before encoding);
+ * NULL or the reason. */
 static const char *check_task(const struct msg *m)
 {
 	const struct msg_task *t = &m->u.task;
 	if (!task_payload(m))
 		return "unknown action for the resource kind";
-	if (t->resource_kind == MSG_RES_ATTACHMENT && !strcmp(t->action, TASK_ATTACH) &&
-	    !t->p.attach.instance_id[0])
+	if (t->resource_kind != MSG_RES_ATTACHMENT)
+		return NULL;
+	const struct msg_attach *a = &t->p.attach;
+	if (!strcmp(t->action, TASK_ATTACH) && !a->instance_id[0])
 		return "an attach names its instance";
+	if (!export_ok(a->nbd_host, a->nbd_port) || (a->nbd_port > 0 && !a->attachment_id[0]))
+		return "an NBD export is an IPv4 address with a port, for an attachment";
 	return NULL;
 }
 
 static const char *check_result(const struct msg *m)
 {
 	const struct msg_result *r = &m->u.result;
-	return !r->state[0] || msg_res_state_valid(r->resource_kind, r->state) ? NULL
-	                                                                       : "unknown state";
+	if (r->state[0] && !msg_res_state_valid(r->resource_kind, r->state))
+		return "unknown state";
+	return export_ok(r->export_host, r->export_port)
+	           ? NULL
+	           : "an export is an IPv4 address with a port";
 }
 
 static const char *check_event(const struct msg *m)
@@ -512,13 +534,6 @@ static int mac_ok(const char *s)
 		if (i % 3 == 2 ? s[i] != ':' : !strchr("0123456789abcdef", s[i]) || !s[i])
 			return 0;
 	return s[17] == '\0';
-}
-
-/* 1 when s is an IPv4 dotted quad ("" too when empty_ok). */
-static int ipv4_ok(const char *s, int empty_ok)
-{
-	struct in_addr a;
-	return (empty_ok && !*s) || inet_pton(AF_INET, s, &a) == 1;
 }
 
 static int nic_ok(const struct msg_nic *n)

@@ -652,6 +652,17 @@ static void per_address_limit(void **state)
 
 /* A GET /p to addr:p_port from a fresh socket: the status, or -1 when the connect is
  * refused (nobody listens on that address). */
+/* A socket connected to addr:p_port (the test fails when it cannot connect). */
+static int connect_to(const char *addr, unsigned p_port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)p_port)};
+	inet_pton(AF_INET, addr, &a.sin_addr);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	return fd;
+}
+
 static int get_at(const char *addr, unsigned p_port)
 {
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -688,6 +699,31 @@ static void listen_addresses(void **state)
 	assert_int_equal(get_at("127.0.0.3", p2), 409);
 	assert_int_equal(get_at("127.0.0.4", p2), -1);
 	httpd_stop(two);
+
+	/* the connection limit is the server's, shared by its addresses (review s9 L4:
+	 * each address had the whole limit): 2 over two addresses is 1 on each */
+	c.max_connections = 2;
+	c.threads = 1; /* MHD splits a daemon's limit across its pool's threads */
+	two = httpd_start(&c, &err);
+	assert_non_null(two);
+	p2 = httpd_port(two);
+	int held = connect_to("127.0.0.2", p2), closed;
+	usleep(200 * 1000); /* accepted: the address's share is used */
+	int over = connect_to("127.0.0.2", p2);
+	const char req[] = "GET /p HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	assert_int_equal(send(over, req, strlen(req), MSG_NOSIGNAL), (ssize_t)strlen(req));
+	char *r = slurp(over, 1500, &closed);
+	assert_int_equal(status_of(r), 0); /* not served while the other is held */
+	free(r);
+	assert_int_equal(get_at("127.0.0.3", p2), 409); /* the other address's share */
+	close(held);
+	r = slurp(over, 5000, &closed);
+	assert_int_equal(status_of(r), 409); /* served once the first went */
+	free(r);
+	close(over);
+	httpd_stop(two);
+	c.max_connections = cfg.max_connections;
+	c.threads = cfg.threads;
 	const char *bad[] = {"127.0.0.2,",
 	                     ",127.0.0.2",
 	                     "127.0.0.2,,127.0.0.3",

@@ -206,6 +206,28 @@ static void test_attach_nbd(void **state)
 	    "{\"v\":2,\"kind\":\"result\",\"id\":\"" TID "\",\"body\":{\"task_id\":\"" TID
 	    "\",\"resource_kind\":\"attachment\",\"resource_id\":\"" VID
 	    "\",\"ok\":true,\"export_host\":\"10.0.0.1,x=y\"}}",
+	    /* review s9 L3: a name QEMU would look up, an address without its port or
+	     * attachment, a port without its address */
+	    "{\"v\":2,\"kind\":\"task\",\"id\":\"" TID "\",\"body\":{\"task_id\":\"" TID
+	    "\",\"action\":\"attach\",\"resource_kind\":\"attachment\",\"resource_id\":\"" VID
+	    "\",\"payload\":{\"instance_id\":\"" IID
+	    "\",\"storage_host\":\"s\",\"attachment_id\":\"" AID
+	    "\",\"nbd_host\":\"evil.example\",\"nbd_port\":10809}}}",
+	    "{\"v\":2,\"kind\":\"task\",\"id\":\"" TID "\",\"body\":{\"task_id\":\"" TID
+	    "\",\"action\":\"attach\",\"resource_kind\":\"attachment\",\"resource_id\":\"" VID
+	    "\",\"payload\":{\"instance_id\":\"" IID
+	    "\",\"storage_host\":\"s\",\"attachment_id\":\"" AID
+	    "\",\"nbd_host\":\"10.253.7.1\"}}}",
+	    "{\"v\":2,\"kind\":\"task\",\"id\":\"" TID "\",\"body\":{\"task_id\":\"" TID
+	    "\",\"action\":\"attach\",\"resource_kind\":\"attachment\",\"resource_id\":\"" VID
+	    "\",\"payload\":{\"instance_id\":\"" IID
+	    "\",\"storage_host\":\"s\",\"nbd_host\":\"10.253.7.1\",\"nbd_port\":10809}}}",
+	    "{\"v\":2,\"kind\":\"result\",\"id\":\"" TID "\",\"body\":{\"task_id\":\"" TID
+	    "\",\"resource_kind\":\"attachment\",\"resource_id\":\"" VID
+	    "\",\"ok\":true,\"export_port\":10809}}",
+	    "{\"v\":2,\"kind\":\"result\",\"id\":\"" TID "\",\"body\":{\"task_id\":\"" TID
+	    "\",\"resource_kind\":\"attachment\",\"resource_id\":\"" VID
+	    "\",\"ok\":true,\"export_host\":\"storage1\",\"export_port\":10809}}",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(msg_decode(bad[i], strlen(bad[i]), &o, err, sizeof(err)), -EINVAL);
