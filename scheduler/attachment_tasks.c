@@ -314,14 +314,19 @@ void attachment_exports_reconcile(struct sched *s, PGconn *c, const char *host,
 		const struct msg_resource *e = &h->resources[i];
 		if (e->kind != MSG_RES_ATTACHMENT)
 			continue;
-		/* wanted while the volume is attached, or an attach or detach of it is
-		 * under way (its export may be answering just now) */
-		int n = DBX(c, err, sizeof err,
-		            "SELECT 1 FROM volumes v WHERE v.id = $1 AND (v.attachment_id IS NOT"
-		            " NULL AND v.status IN ('attaching', 'in-use', 'detaching') OR"
-		            " EXISTS (SELECT 1 FROM tasks t WHERE t.resource_kind = 'attachment'"
-		            " AND t.resource_id = v.id AND t.status IN ('pending', 'dispatched')))",
-		            e->id);
+		/* wanted while the volume is this host's and attached to a server on another
+		 * machine, or an attach or detach of it is under way (its export may be
+		 * answering just now); not for a server on this machine, which opens the
+		 * file itself and would find it locked by a stale export (review s9 L1) */
+		int n =
+		    DBX(c, err, sizeof err,
+		        "SELECT 1 FROM volumes v LEFT JOIN instances i ON i.id = v.attached_server"
+		        " WHERE v.id = $1 AND v.host = $2 AND coalesce(i.host, '') || '-storage'"
+		        " <> $2 AND (v.attachment_id IS NOT NULL AND v.status IN ('attaching',"
+		        " 'in-use', 'detaching') OR EXISTS (SELECT 1 FROM tasks t WHERE"
+		        " t.resource_kind = 'attachment' AND t.resource_id = v.id AND t.status IN"
+		        " ('pending', 'dispatched')))",
+		        e->id, host);
 		if (n < 0) {
 			sched_db_error(s, c, "attachment tasks: exports", err);
 			return;

@@ -702,6 +702,19 @@ def t_attach_across_hosts(db, sched):
                           "ok": True, "state": "attached"})
         wait_task(db, tid, "local attach done", status="done")
         st.no_task(0.5, action="attach", instance=vol)
+        # review s9 L1: an export left of the volume is not wanted by a storage host
+        # that no longer holds it, nor by the one that does while its server is on
+        # the same machine (the server opens the file, which the export would lock)
+        st2 = Agent("node1-storage", kind="storage")
+        st2.hello()
+        wait_for(lambda: db.val("SELECT count(*) FROM agents WHERE host = 'node1-storage'")
+                 == "1", 8, "the local storage agent to register")
+        st.exports.append(vol)
+        st2.exports.append(vol)
+        for agent in (st, st2):
+            t = agent.take_task(timeout=20, action="detach", instance=vol)
+            check(not t["payload"].get("attachment_id"), "stale export stop: %s" % t)
+        st2.close()
     finally:
         st.close()
         db.exec("DELETE FROM volumes WHERE id = %s" % lit(vol))
