@@ -3,9 +3,10 @@
  * the storage host's management address, TLS with a pre-shared key (identity = the
  * attachment id, key from the scheduler) so that no other host or tenant can open it.
  * Each export is kept under the pool's exports/: <id>.json (attachment, port, pid) and
- * <id>/keys.psk (0600, the daemon's key file); the daemons are started detached by the
- * worker and outlive it, so a restarted agent adopts the ones that still run and starts
- * the others again on the same port with the same key (the compute host's NBD client
+ * <id>/keys.psk (0600, the daemon's key file) with <id>/dh-params.pem (RFC 7919's
+ * ffdhe2048, so the daemon does not generate DH parameters at start); the daemons are started
+ * detached by the worker and outlive it, so a restarted agent adopts the ones that still run and
+ * starts the others again on the same port with the same key (the compute host's NBD client
  * reconnects). Thread-safe. Never logs. */
 #ifndef NUBO_STORAGE_EXPORT_H
 #define NUBO_STORAGE_EXPORT_H

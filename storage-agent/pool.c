@@ -1,5 +1,6 @@
 /* The volume pool: qcow2 files made with qemu-img from argv, renamed into place whole. */
 #include "pool.h"
+#include "pool_template.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -26,14 +27,19 @@ static const char *const kind_dirs[] = {[POOL_VOLUME] = "volumes", [POOL_SNAPSHO
 int pool_open(struct pool *p, const char *dir, const char *agent_key, long long max_image_bytes,
               char *err, size_t errlen)
 {
-	static const char *const subdirs[] = {"volumes", "snapshots", "tmp"};
+	static const char *const subdirs[] = {"volumes", "snapshots", "tmp", "templates"};
 	memset(p, 0, sizeof(*p));
 	p->dir = xstrdup(dir);
 	p->agent_key = xstrdup(agent_key ? agent_key : "");
 	p->max_image_bytes = max_image_bytes;
-	char *tmp = xasprintf("%s/tmp", dir);
-	fs_remove_tree(tmp); /* half-made files of an earlier run: garbage */
-	free(tmp);
+	/* tmp/: half-made files of an earlier run, garbage; templates/: made again by the
+	 * qemu-img this run uses (pool_template.h) */
+	static const char *const emptied[] = {"tmp", "templates"};
+	for (size_t i = 0; i < sizeof(emptied) / sizeof(emptied[0]); i++) {
+		char *d = xasprintf("%s/%s", dir, emptied[i]);
+		fs_remove_tree(d);
+		free(d);
+	}
 	for (size_t i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
 		char *d = xasprintf("%s/%s", dir, subdirs[i]);
 		int rc = fs_mkdir_p(d, 0700);
@@ -163,7 +169,10 @@ int pool_volume_create(const struct pool *p, const char *id, const struct msg_vo
 		goto out; /* made by an earlier run of this task */
 	unlink(tmp);
 	if (!c->source[0]) {
-		rc = run_img(&a, qemu_img_argv_create(&a, tmp, size), err, errlen);
+		/* a copy of the size's template; qemu-img itself when none may be kept */
+		rc = pool_template_copy(p->dir, size, tmp, err, errlen);
+		if (rc == 1)
+			rc = run_img(&a, qemu_img_argv_create(&a, tmp, size), err, errlen);
 	} else if (!strcmp(c->source, "volume") || !strcmp(c->source, "snapshot")) {
 		src = pool_path(p, !strcmp(c->source, "volume") ? POOL_VOLUME : POOL_SNAPSHOT,
 		                c->source_id);

@@ -88,6 +88,13 @@ static void test_export_lifecycle(void **state)
 	assert_string_equal(host, "127.0.0.1");
 	assert_true(port >= PORT_MIN && port <= PORT_MAX);
 	assert_refused(port);
+	/* the daemon was given RFC 7919's group: it generates no DH parameters at start
+	 * (seconds of CPU each time) */
+	char dh[192], text[4096] = "";
+	snprintf(dh, sizeof(dh), "%s/exports/" V1 "/dh-params.pem", dir);
+	const char *const show[] = {"openssl", "pkeyparam", "-in", dh, "-noout", "-text", NULL};
+	assert_int_equal(proc_run(show, 30000, text, sizeof(text)), 0);
+	assert_non_null(strstr(text, "GROUP: ffdhe2048"));
 	pid_t pid = state_pid();
 	assert_true(pid > 0 && proc_alive(pid, "exports/" V1));
 	/* a repeat of the task: the same export */

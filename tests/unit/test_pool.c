@@ -1,6 +1,8 @@
 /* nubo-storage's pool on a temporary directory with the real qemu-img: empty volumes,
  * snapshots and clones as whole copies (same bytes, independent afterwards), extend,
- * idempotent repeats, removal that leaves nothing, and what the hello lists. */
+ * idempotent repeats, removal that leaves nothing, and what the hello lists; empty
+ * volumes as copies of per-size templates (same bytes, bounded, remade after a
+ * restart), and the pure choice of the template to evict. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,11 +13,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
 #include <cmocka.h>
 
 #include "fsutil.h"
 #include "proc.h"
+#include "qemu_img.h"
 #include "storage-agent/pool.h"
+#include "storage-agent/pool_template.h"
 
 #define V1 "11111111-1111-4111-8111-111111111111"
 #define S1 "22222222-2222-4222-8222-222222222222"
@@ -129,10 +135,151 @@ static void test_pool(void **state)
 	pool_close(&p);
 }
 
+static int count_templates(void)
+{
+	char tdir[96];
+	snprintf(tdir, sizeof(tdir), "%s/templates", dir);
+	const char *const argv[] = {"find", tdir, "-name", "*.qcow2", NULL};
+	char out[4096] = "";
+	assert_int_equal(proc_run(argv, 10000, out, sizeof(out)), 0);
+	int n = 0;
+	for (char *c = out; *c; c++)
+		n += *c == '\n';
+	return n;
+}
+
+static int same_bytes(const char *a, const char *b)
+{
+	const char *const argv[] = {"cmp", "-s", a, b, NULL};
+	return proc_run(argv, 10000, NULL, 0) == 0;
+}
+
+static void test_templates(void **state)
+{
+	if (!have_qemu_img())
+		skip();
+	struct pool p;
+	char err[512] = "", id[48], tpl[128];
+	struct qemu_img_info info;
+	assert_int_equal(pool_open(&p, dir, "key", 1 << 30, err, sizeof(err)), 0);
+	struct msg_vol_create c = {.size_gb = 1};
+	assert_int_equal(pool_volume_create(&p, V1, &c, err, sizeof(err)), 0);
+	assert_int_equal(pool_volume_create(&p, V2, &c, err, sizeof(err)), 0);
+	char *v1 = pool_path(&p, POOL_VOLUME, V1), *v2 = pool_path(&p, POOL_VOLUME, V2);
+	snprintf(tpl, sizeof(tpl), "%s/templates/%llu.qcow2", dir, 1ull << 30);
+	/* both volumes are the template's bytes: what qemu-img made, a whole 1 GiB qcow2 */
+	assert_true(same_bytes(v1, tpl));
+	assert_true(same_bytes(v2, tpl));
+	assert_int_equal(qemu_img_check(v2, "qcow2", &info, err, sizeof(err)), 0);
+	assert_int_equal(info.virtual_size, 1ll << 30);
+	/* independent files: a write to one leaves the other and the template empty */
+	write_pattern(v1, 0x5a, 0);
+	assert_false(same_bytes(v1, tpl));
+	assert_true(same_bytes(v2, tpl));
+
+	/* more sizes than the cache keeps: bounded, and each volume has its size */
+	for (int gb = 2; gb <= POOL_TEMPLATES_MAX + 2; gb++) {
+		snprintf(id, sizeof(id), "5555555%d-5555-4555-8555-555555555555", gb);
+		struct msg_vol_create cg = {.size_gb = gb};
+		assert_int_equal(pool_volume_create(&p, id, &cg, err, sizeof(err)), 0);
+		char *v = pool_path(&p, POOL_VOLUME, id);
+		assert_int_equal(qemu_img_check(v, "qcow2", &info, err, sizeof(err)), 0);
+		assert_int_equal(info.virtual_size, (long long)gb << 30);
+		free(v);
+		assert_true(count_templates() <= POOL_TEMPLATES_MAX);
+	}
+	/* the least recently used (1 GiB) went; a create of that size makes it again */
+	assert_false(fs_exists(tpl));
+	assert_int_equal(pool_volume_create(&p, V3, &c, err, sizeof(err)), 0);
+	assert_true(fs_exists(tpl));
+
+	/* a template that is not a plain file is refused, nothing left behind */
+	unlink(tpl);
+	assert_int_equal(symlink(v1, tpl), 0);
+	assert_true(pool_volume_create(&p, S1, &c, err, sizeof(err)) < 0);
+	char *s1 = pool_path(&p, POOL_VOLUME, S1);
+	assert_false(fs_exists(s1));
+	assert_int_equal(pool_list(&p, (struct msg_resource[16]){0}, 16), POOL_TEMPLATES_MAX + 4);
+	pool_close(&p);
+
+	/* a restart empties the cache: templates are made by the qemu-img of that run */
+	assert_int_equal(pool_open(&p, dir, "key", 1 << 30, err, sizeof(err)), 0);
+	assert_int_equal(count_templates(), 0);
+	assert_int_equal(pool_volume_create(&p, S1, &c, err, sizeof(err)), 0);
+	assert_true(same_bytes(s1, v2));
+	free(v1);
+	free(v2);
+	free(s1);
+	pool_close(&p);
+}
+
+struct racer {
+	struct pool *p;
+	char id[48];
+	int rc;
+};
+
+static void *race_create(void *arg)
+{
+	struct racer *r = arg;
+	char err[512];
+	struct msg_vol_create c = {.size_gb = 3};
+	r->rc = pool_volume_create(r->p, r->id, &c, err, sizeof(err));
+	return NULL;
+}
+
+/* creates of one size racing on an empty cache: every one succeeds with the same
+ * bytes, and one template is left */
+static void test_templates_race(void **state)
+{
+	if (!have_qemu_img())
+		skip();
+	struct pool p;
+	char err[512] = "";
+	assert_int_equal(pool_open(&p, dir, "key", 1 << 30, err, sizeof(err)), 0);
+	struct racer r[4];
+	pthread_t th[4];
+	for (int i = 0; i < 4; i++) {
+		r[i] = (struct racer){.p = &p};
+		snprintf(r[i].id, sizeof(r[i].id), "6666666%d-6666-4666-8666-666666666666", i);
+		assert_int_equal(pthread_create(&th[i], NULL, race_create, &r[i]), 0);
+	}
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+	char *first = pool_path(&p, POOL_VOLUME, r[0].id);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(r[i].rc, 0);
+		char *v = pool_path(&p, POOL_VOLUME, r[i].id);
+		assert_true(same_bytes(first, v));
+		free(v);
+	}
+	assert_int_equal(count_templates(), 1);
+	free(first);
+	pool_close(&p);
+}
+
+static void test_template_victim(void **state)
+{
+	struct pool_template_entry e[4] = {{.used = {100, 5}},
+	                                   {.used = {100, 2}},
+	                                   {.used = {300, 0}},
+	                                   {.used = {50, 0}, .keep = 1}};
+	assert_int_equal(pool_template_victim(e, 4, 4), -1); /* within the bound */
+	assert_int_equal(pool_template_victim(e, 3, 2), 1);  /* oldest by nanoseconds too */
+	assert_int_equal(pool_template_victim(e, 4, 3), 1);  /* the kept one is never chosen */
+	e[0].used = e[1].used;
+	assert_int_equal(pool_template_victim(e, 4, 3), 0); /* the first of equals */
+	struct pool_template_entry only[1] = {{.keep = 1}};
+	assert_int_equal(pool_template_victim(only, 1, 0), -1); /* nothing else to remove */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_pool, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_templates, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_templates_race, setup, teardown),
+	    cmocka_unit_test(test_template_victim),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
