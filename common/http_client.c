@@ -284,6 +284,11 @@ int http_client_json(const struct http_json *q, struct http_json_answer *a, char
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(payload));
 	} else if (!strcmp(q->method, "HEAD")) {
 		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+	} else if (!strcmp(q->method, "PUT") || !strcmp(q->method, "POST")) {
+		/* an empty body said as such (Content-Length: 0): a store refuses a PUT of an
+		 * object without a length (411), e.g. a large object's manifest */
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, 0L);
 	}
 	CURLcode cr = curl_easy_perform(h);
 	if (m.too_big) {

@@ -48,7 +48,8 @@ struct http_json {
 	const char *method; /* "GET", "POST", ... */
 	const char *url;
 	const char *const *headers; /* "Name: value" lines, NULL-terminated; may be NULL */
-	const json_t *body;         /* sent as application/json when not NULL */
+	const json_t *body;         /* sent as application/json when not NULL (a PUT or POST
+	                             * without one sends an empty body: Content-Length: 0) */
 	long timeout;               /* seconds for the whole exchange; 0 = 30 */
 	const char *want_header;    /* a response header to return (e.g. X-Subject-Token) */
 };
