@@ -146,6 +146,8 @@ static int sw_class(long status)
 {
 	if (status == 0 || status >= 500)
 		return -EAGAIN;
+	if (status == 401)
+		return -EACCES; /* the token: sw_run mints another once */
 	return status == 404 ? -ENOENT : -EIO;
 }
 
@@ -331,84 +333,125 @@ static int swift_remove_in(struct sw *s, const char *id, char *err, size_t errle
 	return rc < 0 ? rc : segments_remove(s, id, err, errlen);
 }
 
+/* What one call of the interface works on. */
+struct call {
+	const char *id, *path, *md5;
+	uint64_t size, start, len;
+	int *fd;
+	uint64_t *off;
+};
+
+typedef int (*sw_fn)(struct req *r, struct sw *s, const struct call *c, char *err, size_t errlen);
+
+/* Forgets the shared token when it is the one s used (the store refused it). */
+static void token_forget(const struct sw *s)
+{
+	static const char pfx[] = "X-Auth-Token: ";
+	pthread_mutex_lock(&cache.lock);
+	if (cache.token[0] && !strcmp(s->auth + sizeof(pfx) - 1, cache.token))
+		cache.token[0] = '\0';
+	pthread_mutex_unlock(&cache.lock);
+}
+
+/* Runs fn with the shared token, and once more with a new one when the store refuses
+ * it (a token revoked, e.g. with its user's password change, before its end). */
+static int sw_run(struct req *r, sw_fn fn, const struct call *c, char *err, size_t errlen)
+{
+	for (int attempt = 0;; attempt++) {
+		struct sw s;
+		int rc = sw_begin(r, &s, err, errlen);
+		if (rc == 0)
+			rc = fn(r, &s, c, err, errlen);
+		if (rc == -EACCES)
+			token_forget(&s);
+		sw_end(&s);
+		if (rc == -EACCES && attempt == 0) {
+			log_info("image store (swift): token refused, minting another");
+			continue;
+		}
+		return rc == -EACCES ? -EIO : rc;
+	}
+}
+
+static int commit_once(struct req *r, struct sw *s, const struct call *c, char *err, size_t errlen)
+{
+	int rc = 0, fd = open(c->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "open upload: %s", strerror(errno));
+		return -EIO;
+	}
+	rc = upload(s, c->id, fd, c->size, c->md5, err, errlen);
+	close(fd);
+	if (rc < 0 && rc != -EACCES) {
+		char why[256];
+		if (swift_remove_in(s, c->id, why, sizeof(why)) < 0)
+			log_warn("image %s: cannot remove a failed upload's objects: %s", c->id,
+			         why);
+	}
+	return rc;
+}
+
+static int open_once(struct req *r, struct sw *s, const struct call *c, char *err, size_t errlen)
+{
+	int f = open(r->ctx->api->image_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (f < 0) {
+		snprintf(err, errlen, "temporary file in %s: %s", r->ctx->api->image_dir,
+		         strerror(errno));
+		return -EIO;
+	}
+	char range[80], why[256] = "";
+	long status = 0;
+	char *url = xasprintf("%s/%s/%s", s->url, s->container, c->id);
+	/* the whole image is asked without a Range: a 200 either way */
+	snprintf(range, sizeof(range), "Range: bytes=%llu-%llu", (unsigned long long)c->start,
+	         (unsigned long long)(c->start + c->len - 1));
+	s->headers[1] = c->start == 0 && c->len == c->size ? NULL : range;
+	const struct http_get g = {url, s->headers, (long long)c->len, 0, 0, NULL};
+	int rc = http_client_get_fd(&g, f, &status, why, sizeof(why));
+	s->headers[1] = NULL;
+	free(url);
+	struct stat st;
+	if (rc < 0) {
+		snprintf(err, errlen, "GET %s/%s: %s", s->container, c->id, why);
+		rc = rc == -EFBIG ? -EIO : sw_class(status);
+	} else if (fstat(f, &st) < 0 || (uint64_t)st.st_size != c->len) {
+		snprintf(err, errlen, "GET %s/%s: not the %llu bytes asked", s->container, c->id,
+		         (unsigned long long)c->len);
+		rc = -ENOENT;
+	}
+	if (rc < 0) {
+		close(f);
+		return rc;
+	}
+	*c->fd = f;
+	*c->off = 0;
+	return 0;
+}
+
+static int remove_once(struct req *r, struct sw *s, const struct call *c, char *err, size_t errlen)
+{
+	return swift_remove_in(s, c->id, err, errlen);
+}
+
 static int swift_commit(struct req *r, const char *id, const char *path, uint64_t size,
                         const char *md5, char *err, size_t errlen)
 {
-	struct sw s;
-	int rc = sw_begin(r, &s, err, errlen);
-	int fd = rc == 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-	if (rc == 0 && fd < 0) {
-		snprintf(err, errlen, "open upload: %s", strerror(errno));
-		rc = -EIO;
-	}
-	if (rc == 0)
-		rc = upload(&s, id, fd, size, md5, err, errlen);
-	if (fd >= 0)
-		close(fd);
-	if (rc < 0 && s.url[0]) {
-		char why[256];
-		if (swift_remove_in(&s, id, why, sizeof(why)) < 0)
-			log_warn("image %s: cannot remove a failed upload's objects: %s", id, why);
-	}
-	sw_end(&s);
-	return rc;
+	const struct call c = {.id = id, .path = path, .md5 = md5, .size = size};
+	return sw_run(r, commit_once, &c, err, errlen);
 }
 
 static int swift_open(struct req *r, const char *id, uint64_t size, uint64_t start, uint64_t len,
                       int *fd, uint64_t *off, char *err, size_t errlen)
 {
-	struct sw s;
-	int rc = sw_begin(r, &s, err, errlen);
-	int f = -1;
-	if (rc == 0) {
-		f = open(r->ctx->api->image_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-		if (f < 0) {
-			snprintf(err, errlen, "temporary file in %s: %s", r->ctx->api->image_dir,
-			         strerror(errno));
-			rc = -EIO;
-		}
-	}
-	if (rc == 0) {
-		char range[80], why[256] = "";
-		long status = 0;
-		char *url = xasprintf("%s/%s/%s", s.url, s.container, id);
-		/* the whole image is asked without a Range: a 200 either way */
-		snprintf(range, sizeof(range), "Range: bytes=%llu-%llu", (unsigned long long)start,
-		         (unsigned long long)(start + len - 1));
-		s.headers[1] = start == 0 && len == size ? NULL : range;
-		const struct http_get g = {url, s.headers, (long long)len, 0, 0, NULL};
-		rc = http_client_get_fd(&g, f, &status, why, sizeof(why));
-		s.headers[1] = NULL;
-		free(url);
-		struct stat st;
-		if (rc < 0) {
-			snprintf(err, errlen, "GET %s/%s: %s", s.container, id, why);
-			rc = rc == -EFBIG ? -EIO : sw_class(status);
-		} else if (fstat(f, &st) < 0 || (uint64_t)st.st_size != len) {
-			snprintf(err, errlen, "GET %s/%s: not the %llu bytes asked", s.container,
-			         id, (unsigned long long)len);
-			rc = -ENOENT;
-		}
-	}
-	sw_end(&s);
-	if (rc < 0) {
-		if (f >= 0)
-			close(f);
-		return rc;
-	}
-	*fd = f;
-	*off = 0;
-	return 0;
+	const struct call c = {
+	    .id = id, .size = size, .start = start, .len = len, .fd = fd, .off = off};
+	return sw_run(r, open_once, &c, err, errlen);
 }
 
 static int swift_remove(struct req *r, const char *id, char *err, size_t errlen)
 {
-	struct sw s;
-	int rc = sw_begin(r, &s, err, errlen);
-	if (rc == 0)
-		rc = swift_remove_in(&s, id, err, errlen);
-	sw_end(&s);
-	return rc;
+	const struct call c = {.id = id};
+	return sw_run(r, remove_once, &c, err, errlen);
 }
 
 const struct image_store_ops image_store_swift = {"swift", swift_commit, swift_open, swift_remove};
