@@ -10,6 +10,7 @@
 struct gate;
 struct token_cache;
 struct revocation;
+struct image_store_ops;
 
 struct api {
 	const struct conf *conf;
@@ -24,6 +25,7 @@ struct api {
 	const char *internal_url; /* no trailing slash */
 	const char *region;
 	const char *image_dir;
+	const struct image_store_ops *image_store; /* [image] store */
 	const char *agent_key;
 	const char *dashboard_dir;
 	long token_ttl;

@@ -13,7 +13,9 @@
 
 #include "api.h"
 #include "http.h"
+#include "http_client.h"
 #include "identity/revocation.h"
+#include "image/image_store.h"
 #include "log.h"
 #include "msg.h"
 #include "bus.h"
@@ -97,6 +99,12 @@ static int api_conf_load(const struct conf *c, void **cfg, char *summary, size_t
 	api->internal_url = m->internal_url;
 	api->region = conf_get(c, "api", "region", "RegionOne");
 	api->image_dir = conf_get(c, "api", "image_dir", "/var/lib/nubo/images");
+	const char *store = conf_get(c, "image", "store", "file");
+	api->image_store = image_store_by_name(store);
+	if (!api->image_store) {
+		snprintf(err, errlen, "[image] store = %s: not file or swift", store);
+		return -EINVAL;
+	}
 	api->agent_key = conf_get(c, "bus", "agent_key", NULL);
 	api->dashboard_dir = conf_get(c, "api", "dashboard_dir", NULL);
 	api->token_ttl = conf_get_long(c, "api", "token_ttl", 3600);
@@ -126,6 +134,10 @@ static int api_run(void *cfg, volatile sig_atomic_t *stop)
 	int rc = 1, v = 0;
 	if (sodium_init() < 0) {
 		log_err("libsodium init failed");
+		return 1;
+	}
+	if (http_client_init() < 0) { /* the swift image store's client */
+		log_err("libcurl init failed");
 		return 1;
 	}
 	mkdir(api->image_dir, 0750);

@@ -116,14 +116,28 @@ out:
 	return rc;
 }
 
+/* A file read from its current offset, left bytes at most. */
+struct source_fd {
+	int fd;
+	long long left;
+};
+
 static size_t source_fd_read(char *ptr, size_t size, size_t nmemb, void *arg)
 {
-	int fd = *(int *)arg;
+	struct source_fd *s = arg;
+	size_t want = size * nmemb;
+	if ((long long)want > s->left)
+		want = (size_t)s->left;
+	if (want == 0)
+		return 0;
 	for (;;) {
-		ssize_t n = read(fd, ptr, size * nmemb);
+		ssize_t n = read(s->fd, ptr, want);
 		if (n < 0 && errno == EINTR)
 			continue;
-		return n < 0 ? CURL_READFUNC_ABORT : (size_t)n;
+		if (n <= 0)
+			return CURL_READFUNC_ABORT; /* an error, or the file shrank under us */
+		s->left -= n;
+		return (size_t)n;
 	}
 }
 
@@ -142,10 +156,16 @@ int http_client_put_fd(const struct http_put *p, int fd, long *status, char *err
 	long code = 0;
 	int rc = -EIO;
 	CURL *h = NULL;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || lseek(fd, 0, SEEK_SET) < 0) {
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || lseek(fd, p->offset, SEEK_SET) < 0) {
 		snprintf(err, errlen, "upload source is not a readable regular file");
 		goto out;
 	}
+	long long len = p->length ? p->length : (long long)st.st_size;
+	if (p->offset < 0 || len < 0 || p->offset + len > (long long)st.st_size) {
+		snprintf(err, errlen, "upload part lies outside the file");
+		goto out;
+	}
+	struct source_fd src = {fd, len};
 	if (!(h = curl_easy_init())) {
 		snprintf(err, errlen, "curl init failed");
 		goto out;
@@ -154,9 +174,9 @@ int http_client_put_fd(const struct http_put *p, int fd, long *status, char *err
 	list = curl_slist_append(list, "Content-Type: application/octet-stream");
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, list);
 	curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
-	curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)st.st_size);
+	curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
 	curl_easy_setopt(h, CURLOPT_READFUNCTION, source_fd_read);
-	curl_easy_setopt(h, CURLOPT_READDATA, &fd);
+	curl_easy_setopt(h, CURLOPT_READDATA, &src);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink_discard);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, p->connect_timeout ? p->connect_timeout : 10L);
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1024L);
@@ -264,6 +284,11 @@ int http_client_json(const struct http_json *q, struct http_json_answer *a, char
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(payload));
 	} else if (!strcmp(q->method, "HEAD")) {
 		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+	} else if (!strcmp(q->method, "PUT") || !strcmp(q->method, "POST")) {
+		/* an empty body said as such (Content-Length: 0): a store refuses a PUT of an
+		 * object without a length (411), e.g. a large object's manifest */
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, 0L);
 	}
 	CURLcode cr = curl_easy_perform(h);
 	if (m.too_big) {

@@ -34,10 +34,12 @@ struct http_put {
 	const char *const *headers; /* "Name: value" lines, NULL-terminated; may be NULL */
 	long connect_timeout;       /* seconds; 0 = 10 */
 	long stall_time;            /* seconds under 1 KiB/s that fail the transfer; 0 = 60 */
+	long long offset, length;   /* only length bytes from offset (length 0: the whole file) */
 };
 
 /* PUTs the whole content of the regular file open on fd (from offset 0, its size
- * from fstat) to p->url as application/octet-stream. Returns 0 on a 2xx answer; -EIO
+ * from fstat), or the part p->offset and p->length say (which must lie inside it), to
+ * p->url as application/octet-stream. Returns 0 on a 2xx answer; -EIO
  * for a connection failure, a timeout or an HTTP error status (in *status when not
  * NULL, else 0), with err saying which. The answer body is discarded. */
 int http_client_put_fd(const struct http_put *p, int fd, long *status, char *err, size_t errlen);
@@ -46,7 +48,8 @@ struct http_json {
 	const char *method; /* "GET", "POST", ... */
 	const char *url;
 	const char *const *headers; /* "Name: value" lines, NULL-terminated; may be NULL */
-	const json_t *body;         /* sent as application/json when not NULL */
+	const json_t *body;         /* sent as application/json when not NULL (a PUT or POST
+	                             * without one sends an empty body: Content-Length: 0) */
 	long timeout;               /* seconds for the whole exchange; 0 = 30 */
 	const char *want_header;    /* a response header to return (e.g. X-Subject-Token) */
 };

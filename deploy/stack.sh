@@ -17,7 +17,9 @@
 # Ports given once are remembered in DIR/etc/nubo/stack.env for later runs.
 # Environment: NUBO_ADMIN_PASSWORD / NUBO_DEMO_PASSWORD (otherwise generated on the
 # first run and kept in DIR/etc/nubo/secrets), NUBO_GUEST_CACHE (where the guest
-# image's .debs and built images are kept; default /var/cache/nubo).
+# image's .debs and built images are kept; default /var/cache/nubo), NUBO_IMAGE_STORE
+# (nubo.conf's [image] store: file, the default, or swift) and NUBO_IMAGE_SEGMENT_MB
+# (its swift_segment_mb, default 1024).
 set -euo pipefail
 
 NUBO_PROG=stack.sh
@@ -298,6 +300,8 @@ api	public_url	$API_URL
 api	internal_url	$API_URL
 api	image_dir	$NUBO_IMAGE_DIR
 api	dashboard_dir	$NUBO_REPO/dashboard
+image	store	${NUBO_IMAGE_STORE:-file}
+image	swift_segment_mb	${NUBO_IMAGE_SEGMENT_MB:-1024}
 bus	scheduler_bind	tcp://127.0.0.1:$BUS_PORT
 bus	scheduler_url	tcp://127.0.0.1:$BUS_PORT
 bus	wake_bind	tcp://127.0.0.1:$WAKE_PORT

@@ -25,7 +25,9 @@ static const char *const bootstrap_sql[] = {
     " WHERE (p.name, c.name) IN (('admin', 'member'), ('member', 'reader')) ON CONFLICT DO NOTHING",
     "INSERT INTO projects (id, name, description) VALUES"
     " (gen_random_uuid()::text, 'admin', 'Bootstrap project for the cloud admin'),"
-    " (gen_random_uuid()::text, 'demo', 'Demo tenant') ON CONFLICT (domain_id, name) DO NOTHING",
+    " (gen_random_uuid()::text, 'demo', 'Demo tenant'),"
+    " (gen_random_uuid()::text, 'service', 'The cloud''s own data (the swift image store)')"
+    " ON CONFLICT (domain_id, name) DO NOTHING",
     "INSERT INTO flavors (id, name, vcpus, ram_mb, disk_gb) VALUES ('1', 'm1.tiny', 1, 512, 1),"
     " ('2', 'm1.small', 1, 2048, 20), ('3', 'm1.medium', 2, 4096, 40),"
     " ('4', 'm1.large', 4, 8192, 80) ON CONFLICT DO NOTHING",
@@ -40,7 +42,7 @@ static const struct bootstrap_user bootstrap_users[] = {
     {"admin",
      "NUBO_ADMIN_PASSWORD",
      "admin",
-     {{"admin", "admin"}, {"demo", "admin"}, {NULL, NULL}}},
+     {{"admin", "admin"}, {"demo", "admin"}, {"service", "admin"}}},
     {"demo", "NUBO_DEMO_PASSWORD", "demo", {{"demo", "member"}, {NULL, NULL}, {NULL, NULL}}},
 };
 

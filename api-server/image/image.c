@@ -4,6 +4,7 @@
  * shared ones to their owner and members (image_member.c), and an admin sees
  * everything. */
 #include "image/image.h"
+#include "image/image_store.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -970,12 +971,12 @@ int image_destroy(struct req *r, const struct image *img, char *err, size_t errl
 	if (DBX(r->ctx->db, err, errlen, "DELETE FROM images WHERE id = $1", img->id) < 0 ||
 	    db_commit(r->ctx->db) < 0)
 		return -EIO;
-	/* After the commit: a crash in between leaves an orphan file, never a row
-	 * without its bytes. */
-	char *path = image_path(r->ctx->api, img->id);
-	if (unlink(path) < 0 && errno != ENOENT)
-		log_warn("image %s: cannot remove %s: %s", img->id, path, strerror(errno));
-	free(path);
+	/* After the commit: a crash or a store that is down in between leaves orphan
+	 * bytes, never a row without its bytes. */
+	char why[512];
+	if (image_store_for(r)->remove(r, img->id, why, sizeof(why)) < 0)
+		log_warn("image %s: cannot remove its bytes (%s store): %s", img->id,
+		         image_store_for(r)->name, why);
 	return 0;
 }
 

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "image/image.h"
+#include "image/image_store.h"
 #include "qemu_img.h"
 #include "log.h"
 #include "policy.h"
@@ -156,12 +157,23 @@ static void upload_abandon(struct req *r, const char *id, const char *status)
 		log_err("image %s: cannot set status %s: %s", id, status, err);
 }
 
+/* Answers a failed call of the image store: 503 when the store is down, else 500. */
+static void store_failed(struct req *r, struct resp *w, const char *id, int rc, const char *err,
+                         const char *msg500)
+{
+	log_err("image %s: image store (%s): %s", id, image_store_for(r)->name, err);
+	if (rc == -EAGAIN)
+		resp_error(r, w, 503, "The image store is unavailable; try again later.");
+	else
+		resp_error(r, w, 500, "%s", msg500);
+}
+
 void image_upload(struct req *r, struct resp *w)
 {
 	struct image img = {0};
 	struct upload_facts f = {0};
-	char err[512], *final = NULL;
-	int rc;
+	char err[512];
+	int rc, stored = 0;
 	if (image_find_writable(r, w, 0, "upload data to", &img) < 0)
 		goto out;
 	if (!img.disk_format || !img.container_format) {
@@ -210,6 +222,16 @@ void image_upload(struct req *r, struct resp *w)
 		resp_error(r, w, 500, "could not store the image data");
 		goto out;
 	}
+	/* The bytes go to the store before the transaction, so that no database
+	 * connection is held in a transaction while a large image is copied to the
+	 * object store; they are removed again when the image cannot become active. */
+	rc = image_store_for(r)->commit(r, img.id, r->upload_path, f.size, f.md5, err, sizeof(err));
+	if (rc < 0) {
+		upload_abandon(r, img.id, "queued");
+		store_failed(r, w, img.id, rc, err, "could not store the image data");
+		goto out;
+	}
+	stored = 1;
 	/* The quota check and the activation in one transaction, under the owner's lock,
 	 * so that two uploads cannot both fit into the same room. */
 	if (db_begin(r->ctx->db) < 0) {
@@ -227,15 +249,6 @@ void image_upload(struct req *r, struct resp *w)
 			resp_db_error(r, w, err);
 		goto out;
 	}
-	final = image_path(r->ctx->api, img.id);
-	if (chmod(r->upload_path, 0640) < 0 || rename(r->upload_path, final) < 0) {
-		log_err("image %s: cannot move upload to %s: %s", img.id, final, strerror(errno));
-		db_rollback(r->ctx->db);
-		upload_abandon(r, img.id, "queued");
-		resp_error(r, w, 500, "could not store the image data");
-		goto out;
-	}
-	fs_sync_dir(r->ctx->api->image_dir);
 	char size[24], vsize[24];
 	snprintf(size, sizeof(size), "%llu", (unsigned long long)f.size);
 	snprintf(vsize, sizeof(vsize), "%llu", (unsigned long long)f.virtual_size);
@@ -249,7 +262,6 @@ void image_upload(struct req *r, struct resp *w)
 		snprintf(err, sizeof(err), "commit failed");
 	}
 	if (n <= 0) {
-		unlink(final);
 		db_rollback(r->ctx->db);
 		if (n < 0) {
 			upload_abandon(r, img.id, "queued");
@@ -261,11 +273,13 @@ void image_upload(struct req *r, struct resp *w)
 	}
 	log_info("image %s: active, %llu bytes, virtual %llu, md5 %s", img.id,
 	         (unsigned long long)f.size, (unsigned long long)f.virtual_size, f.md5);
+	stored = 0;
 	if (image_backup_rotate(r, img.id, err, sizeof(err)) < 0)
 		log_warn("image %s: backup rotation: %s", img.id, err);
 	resp_empty(w, 204);
 out:
-	free(final);
+	if (stored && image_store_for(r)->remove(r, img.id, err, sizeof(err)) < 0)
+		log_warn("image %s: cannot remove the bytes of a failed upload: %s", img.id, err);
 	image_release(&img);
 }
 
@@ -340,14 +354,15 @@ static int range_file(int fd, const char *dir, uint64_t start, uint64_t len)
 	return out;
 }
 
-/* Answers w with bytes [start, start + len) of fd (which it closes) as a 206. */
-static void range_answer(struct req *r, struct resp *w, int fd, uint64_t start, uint64_t len,
-                         uint64_t size)
+/* Answers w with bytes [start, start + len) of the image (size bytes), which fd holds
+ * from offset off (fd is closed), as a 206. */
+static void range_answer(struct req *r, struct resp *w, int fd, uint64_t off, uint64_t start,
+                         uint64_t len, uint64_t size)
 {
 	char cr[96];
 	if (len <= RANGE_MEM_MAX) {
 		char *buf = xmalloc(len ? len : 1);
-		ssize_t n = pread(fd, buf, len, (off_t)start);
+		ssize_t n = pread(fd, buf, len, (off_t)off);
 		close(fd);
 		if (n < 0 || (uint64_t)n != len) {
 			free(buf);
@@ -358,8 +373,9 @@ static void range_answer(struct req *r, struct resp *w, int fd, uint64_t start, 
 		w->text = buf;
 		w->text_len = len;
 	} else {
-		int part = range_file(fd, r->ctx->api->image_dir, start, len);
-		close(fd);
+		int part = off == 0 ? fd : range_file(fd, r->ctx->api->image_dir, off, len);
+		if (part != fd)
+			close(fd);
 		if (part < 0) {
 			log_err("image %s: cannot serve a range: %s", r->params[0],
 			        strerror(-part));
@@ -379,8 +395,9 @@ static void range_answer(struct req *r, struct resp *w, int fd, uint64_t start, 
 void image_download(struct req *r, struct resp *w)
 {
 	struct image img = {0};
-	char *path = NULL;
-	uint64_t start = 0, len = 0;
+	char err[512];
+	uint64_t start = 0, len = 0, off = 0;
+	int fd = -1;
 	if (image_find(r, w, r->params[0], 0, &img) < 0)
 		goto out;
 	/* Glance: only an admin downloads a deactivated image (our agents are the cloud's
@@ -398,37 +415,35 @@ void image_download(struct req *r, struct resp *w)
 		resp_empty(w, 204);
 		goto out;
 	}
-	path = image_path(r->ctx->api, img.id);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0 || (long long)st.st_size != img.size) {
-		log_err("image %s: data file %s missing or wrong size", img.id, path);
-		if (fd >= 0)
-			close(fd);
-		resp_error(r, w, 500, "image data is unavailable");
-		goto out;
-	}
-	int ranged = image_range_parse(req_header(r, "Range"), (uint64_t)st.st_size, &start, &len);
+	uint64_t size = (uint64_t)img.size;
+	int ranged = image_range_parse(req_header(r, "Range"), size, &start, &len);
 	if (ranged < 0) {
-		close(fd);
 		char cr[48];
-		snprintf(cr, sizeof(cr), "bytes */%llu", (unsigned long long)st.st_size);
+		snprintf(cr, sizeof(cr), "bytes */%llu", (unsigned long long)size);
 		resp_error(r, w, 416, "Requested range not satisfiable for image %s", img.id);
 		resp_header(w, "Content-Range", cr);
 		goto out;
 	}
-	if (img.checksum && !ranged)
-		resp_header(w, "Content-MD5", img.checksum);
-	if (ranged) {
-		range_answer(r, w, fd, start, len, (uint64_t)st.st_size);
+	if (!ranged) {
+		start = 0;
+		len = size;
+	}
+	int rc = image_store_for(r)->open(r, img.id, size, start, len, &fd, &off, err, sizeof(err));
+	if (rc < 0) {
+		store_failed(r, w, img.id, rc, err, "image data is unavailable");
 		goto out;
 	}
+	if (ranged) {
+		range_answer(r, w, fd, off, start, len, size);
+		goto out;
+	}
+	if (img.checksum)
+		resp_header(w, "Content-MD5", img.checksum);
 	w->status = 200;
-	w->fd = fd;
-	w->fd_len = (uint64_t)st.st_size;
+	w->fd = fd; /* the whole image, from offset 0 (off is 0 when start is) */
+	w->fd_len = size;
 	w->content_type = "application/octet-stream";
 out:
-	free(path);
 	image_release(&img);
 }
 

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "api-server/image/image.h"
+#include "api-server/image/image_store.h"
 
 static void range_single(void **state)
 {
@@ -108,12 +109,45 @@ static void list_prop_filter_keys(void **state)
 		assert_int_equal(image_list_prop_filter(not_props[i]), 0);
 }
 
+static void store_backends_and_segments(void **state)
+{
+	assert_ptr_equal(image_store_by_name("file"), &image_store_file);
+	assert_ptr_equal(image_store_by_name("swift"), &image_store_swift);
+	assert_null(image_store_by_name("File"));
+	assert_null(image_store_by_name(""));
+	assert_null(image_store_by_name(NULL));
+	static const struct {
+		uint64_t size, seg, n;
+	} rows[] = {
+	    {0, 10, 0},
+	    {1, 10, 0},
+	    {10, 10, 0}, /* up to a segment: one plain object */
+	    {11, 10, 2},
+	    {20, 10, 2},
+	    {21, 10, 3},
+	    {(10ULL << 30) + 1, 1ULL << 30, 11}, /* the largest upload by default, 1 GiB segments */
+	    {5, 0, 0},                           /* no segment size: never segmented */
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		assert_int_equal(image_store_segments(rows[i].size, rows[i].seg), rows[i].n);
+	char a[96], b[96];
+	image_store_segment_name("7c5e3f0e-1d2a-4b8e-9a55-0c1d2e3f4a5b", 0, a, sizeof(a));
+	assert_string_equal(a, "7c5e3f0e-1d2a-4b8e-9a55-0c1d2e3f4a5b/00000000");
+	/* names sort as the segments follow each other */
+	image_store_segment_name("x", 9, a, sizeof(a));
+	image_store_segment_name("x", 10, b, sizeof(b));
+	assert_true(strcmp(a, b) < 0);
+	image_store_segment_name("x", IMAGE_STORE_SEGMENT_MAX - 1, b, sizeof(b));
+	assert_string_equal(b, "x/00009999");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(range_single),
 	    cmocka_unit_test(quota_fits),
 	    cmocka_unit_test(list_prop_filter_keys),
+	    cmocka_unit_test(store_backends_and_segments),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
