@@ -349,11 +349,12 @@ int attachment_boot_export(struct sched *s, PGconn *c, const char *task_id, cons
 	/* the latest attach of the volume: the export it answered (for the attachment the
 	 * volume has now), still under way, or failed since this task was made */
 	PGresult *r = DBQ(c, err, errlen,
-	                  "SELECT coalesce(v.attachment_id, ''), t.status,"
+	                  "SELECT coalesce(v.attachment_id, ''), coalesce(t.status, ''),"
 	                  " coalesce(t.payload->>'export_host', ''),"
 	                  " coalesce(t.payload->>'export_port', '0'),"
 	                  " coalesce(t.payload->>'export_attachment', ''), coalesce(t.error, ''),"
-	                  " t.created_at >= (SELECT created_at FROM tasks WHERE id = $2)"
+	                  " coalesce(t.created_at >= (SELECT created_at FROM tasks WHERE id ="
+	                  " $2), false)"
 	                  " FROM volumes v LEFT JOIN LATERAL (SELECT * FROM tasks o WHERE"
 	                  " o.resource_kind = 'attachment' AND o.resource_id = v.id AND"
 	                  " o.action = 'attach' ORDER BY o.created_at DESC LIMIT 1) t ON true"
@@ -393,6 +394,23 @@ int attachment_boot_export(struct sched *s, PGconn *c, const char *task_id, cons
 out:
 	PQclear(r);
 	return rc;
+}
+
+int attachment_boot_export_stop(struct sched *s, PGconn *c, const char *instance_id,
+                                const char *host, char *err, size_t errlen)
+{
+	PGresult *r = DBQ(c, err, errlen,
+	                  "SELECT v.id, coalesce(v.host, ''), v.attachment_id FROM instances i"
+	                  " JOIN volumes v ON v.id = i.boot_volume_id AND v.attached_server = i.id"
+	                  " WHERE i.id = $1 AND v.attachment_id IS NOT NULL",
+	                  instance_id);
+	if (!r)
+		return -EIO;
+	if (PQntuples(r) == 1 && db_val(r, 0, 1)[0] && strcmp(db_val(r, 0, 1), "-") &&
+	    !bus_peer_same_host(host, db_val(r, 0, 1)))
+		export_stop_send(s, db_val(r, 0, 1), db_val(r, 0, 0), db_val(r, 0, 2));
+	PQclear(r);
+	return 0;
 }
 
 void attachment_exports_reconcile(struct sched *s, PGconn *c, const char *host,

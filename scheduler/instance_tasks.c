@@ -532,8 +532,15 @@ static int inst_on_result(struct sched *s, PGconn *c, const struct task *t,
 	int rc = inst_load(c, t, 0, &i, err, sizeof(err));
 	if (rc == -ENOENT)
 		rc = inst_mark(c, t, ok ? "done" : "failed", error, err, sizeof(err));
-	else if (rc > 0)
-		rc = inst_finish(t, &i, c, ok, r->state, error, err, sizeof(err));
+	else if (rc > 0) {
+		/* a deleted server's boot volume of another machine: its export stops
+		 * (read before inst_finish releases the volume) */
+		if (ok && !i.deleted && !strcmp(t->action, TASK_DELETE) && !strcmp(t->host, i.host))
+			rc = attachment_boot_export_stop(s, c, t->resource_id, t->host, err,
+			                                 sizeof(err));
+		if (rc >= 0)
+			rc = inst_finish(t, &i, c, ok, r->state, error, err, sizeof(err));
+	}
 	if (rc < 0) {
 		sched_db_error(s, c, "result: record", err);
 		return -EIO;

@@ -29,6 +29,11 @@ void attachment_exports_reconcile(struct sched *s, PGconn *c, const char *host,
  * transaction), -EINVAL with err when it cannot be (the export failed), -EIO. */
 int attachment_boot_export(struct sched *s, PGconn *c, const char *task_id, const char *host,
                            struct msg_spawn *k, char *err, size_t errlen);
+/* The delete of instance instance_id succeeded on compute host host (its QEMU is
+ * gone): the export of its boot volume, when another machine's storage host serves
+ * it, is told to stop (the heartbeat check would stop it too, later). 0 or -EIO. */
+int attachment_boot_export_stop(struct sched *s, PGconn *c, const char *instance_id,
+                                const char *host, char *err, size_t errlen);
 /* Pure over the registry: the storage host that is up, has size_gb free and has the
  * most free, into host. 0, or -ENOSPC when none. */
 int volume_place(const struct sched *s, int size_gb, char *host, size_t n);
