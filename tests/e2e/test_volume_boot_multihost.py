@@ -3,7 +3,8 @@ controller's storage agent is the root disk of a server on an added host (a
 deploy/host-add.sh network namespace). The scheduler has the controller's storage agent
 export it first (one qemu-storage-daemon, TLS-PSK with the boot volume's attachment id
 as identity), then the host's QEMU boots from the nbd node; the guest prints its ready
-line. Deleting the server stops the export; the volume (kept by the CLI's mapping) is
+line, and again after a hard reboot (a new QEMU, the same export). Deleting the server
+stops the export; the volume (kept by the CLI's mapping) is
 available again and deletable."""
 import random
 
@@ -78,6 +79,17 @@ def test_boots_from_a_volume_of_another_machine(stack, os_cli, os_run, world):
     assert sid in line, line
     v = os_cli("volume", "show", vid)
     assert v["status"] == "in-use" and [a["server_id"] for a in v["attachments"]] == [sid]
+
+    # a new QEMU (hard reboot) boots from the same export with the key kept in its
+    # spec: same daemon, same port, the guest ready again
+    pids = qsd_pids(vid)
+    os_run("server", "reboot", "--hard", "--wait", sid, timeout=BOOT_S)
+    argv = qemu_argv(stack, sid)
+    assert [a for a in argv if a.startswith("driver=nbd,")] == nbd, argv
+    assert qsd_pids(vid) == pids and export_of(stack, vid) == ex
+    assert not (d / "psk-root").exists()
+    wait_for(lambda: stack.console(sid).count("nubo-guest ready") >= 2, BOOT_S, 3,
+             "the guest's ready line after the hard reboot")
 
     os_run("server", "delete", "--wait", sid, timeout=600)
     world["cleanup"].pop(0)
