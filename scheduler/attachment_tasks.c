@@ -374,8 +374,7 @@ int attachment_boot_export(struct sched *s, PGconn *c, const char *task_id, cons
 	if (!strcmp(status, "pending") || !strcmp(status, "dispatched")) {
 		rc = 1; /* the export is being made */
 	} else if (!strcmp(status, "failed") && ours) {
-		snprintf(err, errlen, "the boot volume's storage host did not export it: %s",
-		         db_val(r, 0, 5));
+		snprintf(err, errlen, "boot volume %s: %s", k->boot_volume_id, db_val(r, 0, 5));
 		rc = -EINVAL;
 	} else if (!strcmp(status, "done") && port > 0 && !strcmp(db_val(r, 0, 4), attachment)) {
 		snprintf(k->nbd_host, sizeof(k->nbd_host), "%s", db_val(r, 0, 2));
