@@ -73,6 +73,10 @@ static const struct field spawn_fields[] = {
     {"boot_volume_host", F_WORD, U(task, p.spawn.boot_volume_host),
      FIXED(task, p.spawn.boot_volume_host), 0, 0, NULL},
     {"disk_qos", F_QOS, U(task, p.spawn.disk_qos), 0, 0, 0, NULL},
+    {"nbd_host", F_WORD, U(task, p.spawn.nbd_host), FIXED(task, p.spawn.nbd_host), 0, 0, NULL},
+    {"nbd_port", F_INT, U(task, p.spawn.nbd_port), 65535, 0, 0, NULL},
+    {"attachment_id", F_UUID, U(task, p.spawn.attachment_id), 0, 0, 0, NULL},
+    {"psk", F_WORD, U(task, p.spawn.psk), FIXED(task, p.spawn.psk), 0, 0, NULL},
 };
 
 static const struct field net_sync_fields[] = {

@@ -154,6 +154,8 @@ struct msg_nic {
 };
 
 /* Payload of an instance spawn. All char * are owned. */
+#define MSG_PSK_LEN 65  /* 64 hex digits (32 bytes) and NUL */
+#define MSG_ADDR_MAX 16 /* a dotted IPv4 address and NUL */
 struct msg_spawn {
 	char *name;
 	char *hostname;
@@ -172,6 +174,13 @@ struct msg_spawn {
 	 * boot_volume_host (same machine), and image_* are empty; "" = boot from image */
 	char boot_volume_id[UUID_STR_LEN];
 	char boot_volume_host[MSG_HOST_MAX];
+	/* a boot volume of another machine: its NBD export, as an attach's second hop
+	 * names it (msg_attach: address, port, TLS-PSK identity and key; port 0 = the
+	 * volume is on this machine) */
+	char nbd_host[MSG_ADDR_MAX];
+	int nbd_port;
+	char attachment_id[UUID_STR_LEN];
+	char psk[MSG_PSK_LEN]; /* a secret */
 	/* the root disk's I/O limits (wire "disk_qos": {Cinder's key: integer}, absent =
 	 * none): the flavor's quota:disk_* extra specs for a disk of the instance's own,
 	 * the boot volume type's front-end QoS specs for a volume */
@@ -218,8 +227,6 @@ struct msg_vol_create {
  * key psk) and answers where (msg_result export_*), then to the compute host with
  * nbd_host and nbd_port set; a detach goes to the compute host, then to the storage
  * host, which stops the export. */
-#define MSG_PSK_LEN 65  /* 64 hex digits (32 bytes) and NUL */
-#define MSG_ADDR_MAX 16 /* a dotted IPv4 address and NUL */
 struct msg_attach {
 	char instance_id[UUID_STR_LEN]; /* "" only in a detach sent to a storage host */
 	char storage_host[MSG_HOST_MAX];

@@ -1,6 +1,7 @@
 /* The pure QEMU argv builder: a definition in, a NULL-terminated argv out. No I/O. */
 #include "qemu_argv.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,6 +196,11 @@ static int def_valid(const struct qemu_def *d)
 		return 0;
 	if (d->disk_serial && !uuid_is_valid(d->disk_serial))
 		return 0;
+	struct in_addr ip;
+	if (d->nbd_host && (!d->disk_serial || d->fd_base != -1 || d->nbd_port < 1 ||
+	                    d->nbd_port > 65535 || !d->nbd_user || !uuid_is_valid(d->nbd_user) ||
+	                    inet_pton(AF_INET, d->nbd_host, &ip) != 1))
+		return 0;
 	char why[256];
 	if (d->disk_qos && disk_qos_check(d->disk_qos, DISK_QOS_CINDER, why, sizeof(why)) < 0)
 		return 0;
@@ -259,7 +265,8 @@ char **qemu_argv_new(const struct qemu_def *d)
 
 	/* descriptor sets: file n is /dev/fdset/n, QEMU dups it with the access mode
 	 * it wants (which must be the one the helper opened it with) */
-	argv_add_fdset(&a, d->fd_disk);
+	if (!d->nbd_host)
+		argv_add_fdset(&a, d->fd_disk);
 	if (d->fd_base != -1)
 		argv_add_fdset(&a, d->fd_base);
 	if (d->fd_config != -1)
@@ -287,13 +294,27 @@ char **qemu_argv_new(const struct qemu_def *d)
 		argv_add(&a, xasprintf("driver=%s,file=base0-file,node-name=base0,read-only=on",
 		                       d->base_format));
 	}
-	argv_add(&a, xstrdup("-blockdev"));
-	argv_add(&a, xasprintf("driver=file,filename=/dev/fdset/%d,node-name=disk0-file,"
-	                       "discard=unmap",
-	                       d->fd_disk));
-	argv_add(&a, xstrdup("-blockdev"));
-	argv_add(&a, xasprintf("driver=qcow2,file=disk0-file,node-name=disk0,discard=unmap,%s",
-	                       d->fd_base != -1 ? "backing=base0" : "backing="));
+	if (d->nbd_host) { /* QEMU reads the key when the object is made, then not again */
+		argv_add(&a, xstrdup("-object"));
+		argv_add(&a, xasprintf("tls-creds-psk,id=disk0-tls,endpoint=client,"
+		                       "dir=/proc/self/fd/%d,username=%s",
+		                       d->fd_disk, d->nbd_user));
+		argv_add(&a, xstrdup("-blockdev"));
+		argv_add(&a,
+		         xasprintf("driver=nbd,node-name=disk0,server.type=inet,"
+		                   "server.host=%s,server.port=%d,export=%s,"
+		                   "tls-creds=disk0-tls,reconnect-delay=%d",
+		                   d->nbd_host, d->nbd_port, d->disk_serial, QEMU_NBD_RECONNECT_S));
+	} else {
+		argv_add(&a, xstrdup("-blockdev"));
+		argv_add(&a, xasprintf("driver=file,filename=/dev/fdset/%d,node-name=disk0-file,"
+		                       "discard=unmap",
+		                       d->fd_disk));
+		argv_add(&a, xstrdup("-blockdev"));
+		argv_add(&a,
+		         xasprintf("driver=qcow2,file=disk0-file,node-name=disk0,discard=unmap,%s",
+		                   d->fd_base != -1 ? "backing=base0" : "backing="));
+	}
 	const char *root = argv_add_throttle(&a, d->disk_qos);
 	argv_add(&a, xstrdup("-device"));
 	if (d->disk_serial)

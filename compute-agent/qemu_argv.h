@@ -9,6 +9,9 @@
 
 #define QEMU_NICS_MAX 8
 #define QEMU_MAC_LEN 18 /* "52:54:00:xx:xx:xx" + NUL */
+/* an NBD client (a root disk or a hot-plugged volume) waits this long for its export
+ * to come back (a restarted storage agent starts it again on the same port) */
+#define QEMU_NBD_RECONNECT_S 30
 
 /* A tenant port: an open tap device (the privileged helper's, inherited as fd), and
  * the guest's MAC. */
@@ -25,7 +28,8 @@ struct qemu_def {
 	int vcpus, ram_mb;
 	/* QEMU opens no host path: every file is a descriptor it inherits (numbers as
 	 * in QEMU's process, >= 3, all different), opened by the privileged helper. */
-	int fd_disk; /* qcow2 overlay, the boot disk, read-write */
+	int fd_disk; /* qcow2 overlay, the boot disk, read-write; with nbd: the directory
+	              * holding the export's key file (keys.psk) */
 	/* boot from volume: the volume id, the boot disk's serial (the guest sees its first
 	 * 20 bytes, as for an attached volume); NULL = an overlay of the instance's own */
 	const char *disk_serial;
@@ -42,6 +46,13 @@ struct qemu_def {
 	 * object "disk0-tg" and a throttle filter node "disk0-throttle" above the qcow2
 	 * node, which the device then uses */
 	const struct disk_qos *disk_qos;
+	/* boot from a volume of another machine (disk_serial set, no base): the root disk
+	 * is the NBD export disk_serial at nbd_host:nbd_port (an IPv4 address), reached
+	 * over TLS-PSK as nbd_user (the attachment id) with the key in fd_disk's
+	 * directory; NULL = a file */
+	const char *nbd_host;
+	int nbd_port;
+	const char *nbd_user;
 };
 
 /* Builds the argv (NULL-terminated; owned, release with qemu_argv_free). Returns NULL

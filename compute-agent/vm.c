@@ -326,6 +326,34 @@ static int qemu_wait_ready(const struct vm_ctx *ctx, struct vm *vm, pid_t pid,
 	return -EIO;
 }
 
+/* The root disk of a server booting from a volume, into req: the pool file of this
+ * machine's storage agent, or the NBD export of another machine's (its key written
+ * for QEMU to read at start, removed by the caller once QEMU runs). */
+static int root_volume_prepare(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *spec,
+                               struct vm_priv_start *req, char *err, size_t errlen)
+{
+	const struct msg_spawn *p = &spec->p.spawn;
+	char dir[4096];
+	snprintf(req->volume_id, sizeof(req->volume_id), "%s", p->boot_volume_id);
+	if (p->nbd_port <= 0)
+		return vm_volume_local(ctx, p->boot_volume_id, p->boot_volume_host, err, errlen);
+	if (!p->nbd_host[0] || !uuid_is_valid(p->attachment_id) ||
+	    strlen(p->psk) != MSG_PSK_LEN - 1) {
+		snprintf(err, errlen, "the boot volume's NBD export has no address or key");
+		return -EINVAL;
+	}
+	int rc = vm_volume_psk_dir_make(vm_path(vm, VM_PRIV_PSK_DIR, dir, sizeof(dir)),
+	                                p->attachment_id, p->psk);
+	if (rc < 0) {
+		snprintf(err, errlen, "the boot volume's key file: %s", strerror(-rc));
+		return rc;
+	}
+	snprintf(req->nbd_host, sizeof(req->nbd_host), "%s", p->nbd_host);
+	req->nbd_port = p->nbd_port;
+	snprintf(req->attachment_id, sizeof(req->attachment_id), "%s", p->attachment_id);
+	return 0;
+}
+
 /* Starts QEMU for spec (disk already in place) through the privileged helper and
  * waits until it runs (or, with incoming, until it waits for the saved state). */
 static int qemu_launch(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *spec,
@@ -355,10 +383,9 @@ static int qemu_launch(const struct vm_ctx *ctx, struct vm *vm, const struct msg
 	}
 	snprintf(req.id, sizeof(req.id), "%s", vm->id);
 	if (volume[0]) { /* the volume is the root disk: no image, no overlay */
-		rc = vm_volume_local(ctx, volume, spec->p.spawn.boot_volume_host, err, errlen);
+		rc = root_volume_prepare(ctx, vm, spec, &req, err, errlen);
 		if (rc < 0)
 			goto out;
-		snprintf(req.volume_id, sizeof(req.volume_id), "%s", volume);
 		goto named;
 	}
 	/* the overlay's base: cached already (or fetched again), with its checked format */
@@ -413,6 +440,7 @@ out:
 		qemu_kill(ctx, vm, pid, why, sizeof(why));
 	}
 	free(base);
+	fs_remove_tree(vm_path(vm, VM_PRIV_PSK_DIR, disk, sizeof(disk))); /* read at start */
 	return rc;
 }
 
@@ -523,9 +551,12 @@ static int spawn_prepare(const struct vm_ctx *ctx, struct vm *vm, const struct m
 	}
 	vm_path(vm, F_DISK, disk, sizeof(disk));
 	if (t->p.spawn.boot_volume_id[0]) {
-		/* booted from a volume of this machine's pool: nothing to fetch or make */
-		rc = vm_volume_local(ctx, t->p.spawn.boot_volume_id, t->p.spawn.boot_volume_host,
-		                     err, errlen);
+		/* booted from a volume of this machine's pool or another's export: nothing
+		 * to fetch or make */
+		rc = t->p.spawn.nbd_port > 0
+		         ? 0
+		         : vm_volume_local(ctx, t->p.spawn.boot_volume_id,
+		                           t->p.spawn.boot_volume_host, err, errlen);
 		if (rc < 0)
 			return rc;
 	} else if (!fs_exists(disk)) {

@@ -4,6 +4,7 @@
  * with no symlink followed, and every file must belong to the worker. */
 #include "vm_priv.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -44,6 +45,15 @@ static int start_check(const struct priv_helper *h, const void *req, char *err, 
 	if (!priv_str_ok(s->volume_id, sizeof(s->volume_id)) ||
 	    (s->volume_id[0] && (!uuid_is_valid(s->volume_id) || s->image_id[0]))) {
 		snprintf(err, errlen, "bad boot volume id (or a volume and an image)");
+		return -EINVAL;
+	}
+	struct in_addr ip;
+	if (!priv_str_ok(s->nbd_host, sizeof(s->nbd_host)) ||
+	    !priv_str_ok(s->attachment_id, sizeof(s->attachment_id)) || s->nbd_port < 0 ||
+	    s->nbd_port > 65535 ||
+	    (s->nbd_port && (!s->volume_id[0] || !uuid_is_valid(s->attachment_id) ||
+	                     inet_pton(AF_INET, s->nbd_host, &ip) != 1))) {
+		snprintf(err, errlen, "bad NBD export of the boot volume");
 		return -EINVAL;
 	}
 	if (!priv_str_ok(s->base_format, sizeof(s->base_format)) ||
@@ -127,6 +137,24 @@ static int inst_open(const struct priv_helper *h, int dirfd, const char *name, i
 	if (rc < 0) {
 		close(fd);
 		return rc;
+	}
+	return fd;
+}
+
+/* Opens the directory of the root disk's NBD key (VM_PRIV_PSK_DIR, the worker's, not
+ * a symlink) in the instance directory, for QEMU to read keys.psk through. */
+static int key_dir_open(const struct priv_helper *h, int dirfd, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd = priv_openat(dirfd, VM_PRIV_PSK_DIR, O_RDONLY | O_DIRECTORY, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "the boot volume's key: %s", strerror(-fd));
+		return fd;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != priv_worker_uid(h)) {
+		snprintf(err, errlen, "the boot volume's key directory is not the agent's");
+		close(fd);
+		return -EPERM;
 	}
 	return fd;
 }
@@ -267,7 +295,8 @@ static int start_run(struct priv_helper *h, const void *req, struct priv_reply *
 		rc = -EPERM;
 		goto out;
 	}
-	fds[F_DISK] = s->volume_id[0]
+	fds[F_DISK] = s->nbd_port ? key_dir_open(h, dirfd, rep->err, sizeof(rep->err))
+	              : s->volume_id[0]
 	                  ? pool_volume_open(h, s->volume_id, rep->err, sizeof(rep->err))
 	                  : inst_open(h, dirfd, "disk.qcow2", O_RDWR, rep->err, sizeof(rep->err));
 	if (fds[F_DISK] < 0) {
@@ -340,6 +369,9 @@ static int start_run(struct priv_helper *h, const void *req, struct priv_reply *
 	    .fd_qmp = child[F_QMP],
 	    .incoming = s->incoming,
 	    .disk_qos = &s->disk_qos,
+	    .nbd_host = s->nbd_port ? s->nbd_host : NULL,
+	    .nbd_port = s->nbd_port,
+	    .nbd_user = s->attachment_id,
 	    .nics = qnics,
 	    .n_nics = n_nicfd,
 	};

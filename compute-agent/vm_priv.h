@@ -38,7 +38,15 @@ struct vm_priv_start {
 	int32_t incoming;         /* 1: wait for saved state (-incoming defer) */
 	struct vm_priv_nics nics; /* tenant NICs (taps); none = a user-mode NIC */
 	struct disk_qos disk_qos; /* the root disk's I/O limits; all 0 = none */
+	/* a boot volume of another machine (volume_id set): its NBD export at nbd_host
+	 * (IPv4) and nbd_port, reached as attachment_id with the key the worker wrote in
+	 * <instance>/VM_PRIV_PSK_DIR/keys.psk (handed to QEMU as a directory descriptor);
+	 * nbd_port 0 = the pool file */
+	char nbd_host[MSG_ADDR_MAX];
+	int32_t nbd_port;
+	char attachment_id[UUID_STR_LEN];
 };
+#define VM_PRIV_PSK_DIR "psk-root"
 
 struct vm_priv_signal {
 	char id[UUID_STR_LEN];

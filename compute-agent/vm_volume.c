@@ -16,6 +16,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "proc.h"
+#include "qemu_argv.h"
 #include "qemu_img.h"
 #include "qmp.h"
 #include "vm_snapshot.h"
@@ -25,7 +26,6 @@
 #define UNPLUG_TIMEOUT_MS 60000 /* a TCG guest takes its time to let a disk go */
 #define SNAP_RESIZE_TIMEOUT_MS 60000
 #define NODE_DEL_TIMEOUT_MS 5000
-#define NBD_RECONNECT_S 30 /* an NBD client waits this long for a restarted export */
 
 static long long now_us(void)
 {
@@ -62,7 +62,7 @@ json_t *vm_volume_nbd_blockdev_args(const char *node, const char *host, int port
 	snprintf(portstr, sizeof(portstr), "%d", port);
 	return json_pack("{s:s,s:s,s:{s:s,s:s,s:s},s:s,s:s,s:i}", "driver", "nbd", "node-name",
 	                 node, "server", "type", "inet", "host", host, "port", portstr, "export",
-	                 export_name, "tls-creds", creds, "reconnect-delay", NBD_RECONNECT_S);
+	                 export_name, "tls-creds", creds, "reconnect-delay", QEMU_NBD_RECONNECT_S);
 }
 
 const char *vm_volume_pool_dir(const struct conf *c)
@@ -274,12 +274,7 @@ out:
 	return rc;
 }
 
-/* Writes the TLS key file QEMU reads for p: <dir>/keys.psk holding "<identity>:<key>".
- * QEMU runs under a uid of its own and reaches the directory only through the
- * descriptor it is handed (the instance directory above is the worker's, 0700), so the
- * file is readable and the directory searchable by others; it lives only while the
- * credentials object is made. 0 or a negative errno. */
-static int psk_dir_make(const char *dir, const struct msg_attach *p)
+int vm_volume_psk_dir_make(const char *dir, const char *identity, const char *key)
 {
 	char line[UUID_STR_LEN + MSG_PSK_LEN + 2];
 	char *path = xasprintf("%s/keys.psk", dir);
@@ -290,7 +285,7 @@ static int psk_dir_make(const char *dir, const struct msg_attach *p)
 		goto out;
 	}
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	snprintf(line, sizeof(line), "%s:%s\n", p->attachment_id, p->psk);
+	snprintf(line, sizeof(line), "%s:%s\n", identity, key);
 	if (fd < 0 || write(fd, line, strlen(line)) != (ssize_t)strlen(line) ||
 	    fchmod(fd, 0644) < 0)
 		rc = errno ? -errno : -EIO;
@@ -317,7 +312,7 @@ static int node_add_nbd(struct vm *vm, struct qmp *q, const struct msg_task *t, 
 	}
 	snprintf(sub, sizeof(sub), "psk-%s", node);
 	vm_path(vm, sub, dir, sizeof(dir));
-	if ((rc = psk_dir_make(dir, p)) < 0 ||
+	if ((rc = vm_volume_psk_dir_make(dir, p->attachment_id, p->psk)) < 0 ||
 	    (dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
 		rc = rc < 0 ? rc : -errno;
 		snprintf(err, errlen, "the export's key file: %s", strerror(-rc));

@@ -39,6 +39,14 @@ json_t *vm_volume_psk_object_args(const char *creds, const char *dir, const char
 json_t *vm_volume_nbd_blockdev_args(const char *node, const char *host, int port,
                                     const char *export_name, const char *creds);
 
+/* Writes the TLS key file QEMU reads: <dir>/keys.psk holding "<identity>:<key>" (dir
+ * made anew). QEMU runs under a uid of its own and reaches the directory only through
+ * the descriptor it is handed (the instance directory above is the worker's, 0700), so
+ * the file is readable and the directory searchable by others; it lives only while the
+ * credentials object is made (a hot-plug's object-add, a root disk's QEMU start). 0 or
+ * a negative errno. */
+int vm_volume_psk_dir_make(const char *dir, const char *identity, const char *key);
+
 struct conf;
 /* The storage pool directory of this machine's storage agent (storage.state_dir of
  * the same nubo.conf, c may be NULL), borrowed from c or a constant. */

@@ -17,6 +17,7 @@
 #include "ctx.h"
 #include "db.h"
 #include "log.h"
+#include "outbox.h"
 #include "reconcile.h"
 #include "settings.h"
 #include "task_qos.h"
@@ -177,6 +178,17 @@ static int att_is_root(struct sched *s, PGconn *c, const struct task *t, const c
 	return n > 0;
 }
 
+/* The export of a root disk failed or timed out: the volume stays the server's (its
+ * spawn fails reading this task) and what the storage host may serve goes. */
+static int att_close_root(struct sched *s, PGconn *c, const struct task *t, const struct arow *a,
+                          const char *fault)
+{
+	int rc = att_close(s, c, t, 0, 1, fault);
+	if (rc == 0 && a->attachment[0] && att_remote(a))
+		export_stop_send(s, a->vhost, t->resource_id, a->attachment);
+	return rc;
+}
+
 static int att_dispatch(struct sched *s, PGconn *c, const struct task *t)
 {
 	struct arow a;
@@ -200,6 +212,11 @@ static int att_dispatch(struct sched *s, PGconn *c, const struct task *t)
 			                          "the server's root disk is not detached");
 	}
 	int remote = att_remote(&a);
+	if (att && !remote) { /* a root disk of the same machine: its QEMU opens the file */
+		rc = att_is_root(s, c, t, a.server);
+		if (rc != 0)
+			return rc < 0 ? rc : att_close(s, c, t, 1, 1, NULL);
+	}
 	/* an attach across machines goes first to the storage host, for the export */
 	const char *host = att && remote && !a.nbd_port ? a.vhost : a.ihost;
 	if (!agents_is_up(&s->agents, host))
@@ -241,20 +258,32 @@ static int att_exported(struct sched *s, PGconn *c, const struct task *t, const 
                         const struct msg_result *r)
 {
 	char err[512], port[16];
+	int root = att_is_root(s, c, t, a->server);
+	if (root < 0)
+		return root;
 	if (!r->ok || !r->export_host[0] || r->export_port <= 0) {
 		char why[1024];
 		snprintf(why, sizeof(why), "the storage host could not export the volume: %s",
 		         r->error ? r->error : "no address in its answer");
-		return att_close_detached(s, c, t, a, 0, why);
+		return root ? att_close_root(s, c, t, a, why)
+		            : att_close_detached(s, c, t, a, 0, why);
 	}
 	snprintf(port, sizeof(port), "%d", r->export_port);
+	/* a root disk's export is the whole task: the spawn reads it from the row
+	 * (attachment_boot_export), named by the attachment it serves */
 	if (DBX(c, err, sizeof err,
-	        "UPDATE tasks SET status = 'pending', payload = payload || jsonb_build_object("
-	        "'export_host', $2::text, 'export_port', $3::int), updated_at = now()"
-	        " WHERE id = $1",
-	        t->id, r->export_host, port) < 0) {
+	        "UPDATE tasks SET status = CASE WHEN $5::boolean THEN status ELSE 'pending' END,"
+	        " payload = coalesce(payload, '{}'::jsonb) || jsonb_build_object("
+	        "'export_host', $2::text, 'export_port', $3::int, 'export_attachment', $4::text),"
+	        " updated_at = now() WHERE id = $1",
+	        t->id, r->export_host, port, a->attachment, root ? "true" : "false") < 0) {
 		sched_db_error(s, c, "attachment tasks: export", err);
 		return -EIO;
+	}
+	if (root) {
+		log_info("task %s: boot volume %s exported by %s at %s:%d for %s", t->id,
+		         t->resource_id, a->vhost, r->export_host, r->export_port, a->ihost);
+		return att_close(s, c, t, 1, 1, NULL);
 	}
 	log_info("task %s: volume %s exported by %s at %s:%d; on to %s", t->id, t->resource_id,
 	         a->vhost, r->export_host, r->export_port, a->ihost);
@@ -294,7 +323,10 @@ static int att_on_deadline(struct sched *s, PGconn *c, const struct task *t, con
 		           : (tasks_mark(c, t->id, "failed", why, err, sizeof(err)) < 0 ? -EIO : 0);
 	if (strcmp(t->action, TASK_ATTACH))
 		return att_close(s, c, t, 0, 1, why);
-	return att_close_detached(s, c, t, &a, 0, why);
+	rc = a.server[0] ? att_is_root(s, c, t, a.server) : 0;
+	if (rc < 0)
+		return rc;
+	return rc ? att_close_root(s, c, t, &a, why) : att_close_detached(s, c, t, &a, 0, why);
 }
 
 static int att_on_event(struct sched *s, const char *host, const struct msg_event *e)
@@ -304,6 +336,80 @@ static int att_on_event(struct sched *s, const char *host, const struct msg_even
 
 static void att_reconcile(struct sched *s, PGconn *c, const char *host, const struct msg_hello *h)
 {
+}
+
+int attachment_boot_export(struct sched *s, PGconn *c, const char *task_id, const char *host,
+                           struct msg_spawn *k, char *err, size_t errlen)
+{
+	char vhost[MSG_HOST_MAX];
+	snprintf(vhost, sizeof(vhost), "%s", k->boot_volume_host);
+	if (!k->boot_volume_id[0] || !vhost[0] || !strcmp(vhost, "-") ||
+	    bus_peer_same_host(host, vhost))
+		return 0;
+	/* the latest attach of the volume: the export it answered (for the attachment the
+	 * volume has now), still under way, or failed since this task was made */
+	PGresult *r = DBQ(c, err, errlen,
+	                  "SELECT coalesce(v.attachment_id, ''), coalesce(t.status, ''),"
+	                  " coalesce(t.payload->>'export_host', ''),"
+	                  " coalesce(t.payload->>'export_port', '0'),"
+	                  " coalesce(t.payload->>'export_attachment', ''), coalesce(t.error, ''),"
+	                  " coalesce(t.created_at >= (SELECT created_at FROM tasks WHERE id ="
+	                  " $2), false)"
+	                  " FROM volumes v LEFT JOIN LATERAL (SELECT * FROM tasks o WHERE"
+	                  " o.resource_kind = 'attachment' AND o.resource_id = v.id AND"
+	                  " o.action = 'attach' ORDER BY o.created_at DESC LIMIT 1) t ON true"
+	                  " WHERE v.id = $1",
+	                  k->boot_volume_id, task_id);
+	if (!r)
+		return -EIO;
+	int rc = 0;
+	if (PQntuples(r) != 1 || !db_val(r, 0, 0)[0]) {
+		snprintf(err, errlen, "boot volume %s has no attachment to export",
+		         k->boot_volume_id);
+		rc = -EINVAL;
+		goto out;
+	}
+	const char *attachment = db_val(r, 0, 0), *status = db_val(r, 0, 1);
+	int port = (int)db_long(r, 0, 3, 0), ours = db_val(r, 0, 6)[0] == 't';
+	if (!strcmp(status, "pending") || !strcmp(status, "dispatched")) {
+		rc = 1; /* the export is being made */
+	} else if (!strcmp(status, "failed") && ours) {
+		snprintf(err, errlen, "boot volume %s: %s", k->boot_volume_id, db_val(r, 0, 5));
+		rc = -EINVAL;
+	} else if (!strcmp(status, "done") && port > 0 && !strcmp(db_val(r, 0, 4), attachment)) {
+		snprintf(k->nbd_host, sizeof(k->nbd_host), "%s", db_val(r, 0, 2));
+		k->nbd_port = port;
+		snprintf(k->attachment_id, sizeof(k->attachment_id), "%s", attachment);
+		rc = att_psk(s, attachment, k->psk, err, errlen);
+		rc = rc < 0 ? -EINVAL : 0;
+	} else { /* none yet for this attachment: the storage host is asked (one hop) */
+		struct outbox_task o = {
+		    MSG_RES_ATTACHMENT, k->boot_volume_id, TASK_ATTACH, NULL, NULL, NULL};
+		rc = outbox_insert(c, &o, NULL, err, errlen) < 0 ? -EIO : 1;
+		if (rc == 1)
+			log_info("task %s: boot volume %s is on %s: its export is asked for",
+			         task_id, k->boot_volume_id, vhost);
+	}
+out:
+	PQclear(r);
+	return rc;
+}
+
+int attachment_boot_export_stop(struct sched *s, PGconn *c, const char *instance_id,
+                                const char *host, char *err, size_t errlen)
+{
+	PGresult *r = DBQ(c, err, errlen,
+	                  "SELECT v.id, coalesce(v.host, ''), v.attachment_id FROM instances i"
+	                  " JOIN volumes v ON v.id = i.boot_volume_id AND v.attached_server = i.id"
+	                  " WHERE i.id = $1 AND v.attachment_id IS NOT NULL",
+	                  instance_id);
+	if (!r)
+		return -EIO;
+	if (PQntuples(r) == 1 && db_val(r, 0, 1)[0] && strcmp(db_val(r, 0, 1), "-") &&
+	    !bus_peer_same_host(host, db_val(r, 0, 1)))
+		export_stop_send(s, db_val(r, 0, 1), db_val(r, 0, 0), db_val(r, 0, 2));
+	PQclear(r);
+	return 0;
 }
 
 void attachment_exports_reconcile(struct sched *s, PGconn *c, const char *host,

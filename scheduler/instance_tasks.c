@@ -22,6 +22,7 @@
 #include "sched_group.h"
 #include "task_qos.h"
 #include "vmstate.h"
+#include "volume_tasks.h"
 #include "xalloc.h"
 
 #define WHY_MAX 1024
@@ -267,6 +268,13 @@ static int inst_send(struct sched *s, const struct task *t, const struct inst *i
 		rc = image_task_payload(s, t, c, &m, err, sizeof(err));
 	else if (!strcmp(t->action, TASK_NICS)) /* the NICs now; its host's nubo-net syncs */
 		rc = netstate_spawn_nics(c, t->resource_id, &m.u.task.p.spawn, err, sizeof(err));
+	int wait = 0; /* a root disk of another machine: its export first */
+	if (rc == 0 && (!strcmp(t->action, TASK_SPAWN) || !strcmp(t->action, TASK_REBUILD)) &&
+	    (rc = attachment_boot_export(s, c, t->id, host, &m.u.task.p.spawn, err, sizeof(err))) >
+	        0) {
+		wait = 1;
+		rc = 0;
+	}
 	char *text = rc == 0 ? msg_encode(&m) : NULL;
 	if (rc == 0 && !text) {
 		snprintf(err, sizeof(err),
@@ -281,8 +289,9 @@ static int inst_send(struct sched *s, const struct task *t, const struct inst *i
 		; /* its boot volume is still being made: next pass */
 	else if (rc < 0)
 		sched_db_error(s, c, "tasks: read task fields", err);
-	else
+	else if (!wait) /* else it stays pending: the attach task's result kicks it */
 		rc = tasks_send(s, c, t, host, &m);
+	explicit_bzero(m.u.task.p.spawn.psk, sizeof(m.u.task.p.spawn.psk));
 	msg_release(&m);
 	return rc;
 }
@@ -523,8 +532,15 @@ static int inst_on_result(struct sched *s, PGconn *c, const struct task *t,
 	int rc = inst_load(c, t, 0, &i, err, sizeof(err));
 	if (rc == -ENOENT)
 		rc = inst_mark(c, t, ok ? "done" : "failed", error, err, sizeof(err));
-	else if (rc > 0)
-		rc = inst_finish(t, &i, c, ok, r->state, error, err, sizeof(err));
+	else if (rc > 0) {
+		/* a deleted server's boot volume of another machine: its export stops
+		 * (read before inst_finish releases the volume) */
+		if (ok && !i.deleted && !strcmp(t->action, TASK_DELETE) && !strcmp(t->host, i.host))
+			rc = attachment_boot_export_stop(s, c, t->resource_id, t->host, err,
+			                                 sizeof(err));
+		if (rc >= 0)
+			rc = inst_finish(t, &i, c, ok, r->state, error, err, sizeof(err));
+	}
 	if (rc < 0) {
 		sched_db_error(s, c, "result: record", err);
 		return -EIO;

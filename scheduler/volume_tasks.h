@@ -19,6 +19,21 @@ extern const struct task_kind attachment_tasks;
  * attachment) whose volume is no longer attached gets a stop (attachment_tasks.c). */
 void attachment_exports_reconcile(struct sched *s, PGconn *c, const char *host,
                                   const struct msg_hello *h);
+/* Before a spawn or rebuild (task task_id) of a server booting from volume k->boot_volume_id
+ * is sent to compute host host: when the volume's storage host k->boot_volume_host is
+ * another machine, the root disk comes over NBD. The export is made by an attach task
+ * of the volume (one hop, to the storage host; the boot volume's attachment id and a
+ * key derived as for an attach) queued here; once done, nbd_host, nbd_port,
+ * attachment_id and psk go into k. Returns 0 (k complete: filled, or the volume is on
+ * host's machine), 1 while the export is being made (the spawn waits; in the caller's
+ * transaction), -EINVAL with err when it cannot be (the export failed), -EIO. */
+int attachment_boot_export(struct sched *s, PGconn *c, const char *task_id, const char *host,
+                           struct msg_spawn *k, char *err, size_t errlen);
+/* The delete of instance instance_id succeeded on compute host host (its QEMU is
+ * gone): the export of its boot volume, when another machine's storage host serves
+ * it, is told to stop (the heartbeat check would stop it too, later). 0 or -EIO. */
+int attachment_boot_export_stop(struct sched *s, PGconn *c, const char *instance_id,
+                                const char *host, char *err, size_t errlen);
 /* Pure over the registry: the storage host that is up, has size_gb free and has the
  * most free, into host. 0, or -ENOSPC when none. */
 int volume_place(const struct sched *s, int size_gb, char *host, size_t n);

@@ -723,6 +723,98 @@ def t_attach_across_hosts(db, sched):
         sched.start()
 
 
+def t_boot_volume_across_hosts(db, sched):
+    """Issue 9: a server booting from a volume of another machine's storage agent: the
+    spawn waits while an attach task of the boot volume takes one hop (the storage host
+    exports it for the boot volume's attachment id with the derived key), then goes to
+    the compute host with the export and the key; a failed export fails the spawn and
+    leaves the volume the server's (its export stopped); a delete of the server stops
+    the export."""
+    a = S["node1"]
+    write_conf(sched.conf, cred_key=CRED_KEY)
+    sched.stop()
+    sched.start()
+    st = Agent("st3", kind="storage")
+    st.hello()
+    wait_for(lambda: db.val("SELECT count(*) FROM agents WHERE host = 'st3'") == "1", 8,
+             "the storage agent to register")
+    made = []
+
+    def bfv():
+        iid, _ = new_instance(db, name="bfv", host="node1", spawn=False)
+        vol, att = str(uuid.uuid4()), str(uuid.uuid4())
+        db.exec("INSERT INTO volumes (id, project_id, user_id, size_gb, status, type_id, host,"
+                " attached_server, attachment_id) VALUES (%s, 'p1', 'u1', 1, 'in-use',"
+                " (SELECT id FROM volume_types LIMIT 1), 'st3', %s, %s)"
+                % (lit(vol), lit(iid), lit(att)))
+        db.exec("UPDATE instances SET boot_volume_id = %s, image_id = '' WHERE id = %s"
+                % (lit(vol), lit(iid)))
+        made.append((iid, vol))
+        return iid, vol, att, new_task(db, iid, "spawn")
+
+    try:
+        iid, vol, att, tid = bfv()
+        psk = hmac.new(bytes.fromhex(CRED_KEY), ("nbd-psk:" + att).encode(),
+                       hashlib.sha256).hexdigest()
+        wake()
+        t = st.take_task(action="attach", instance=vol)
+        check(t["task_id"] != tid and t["payload"]["attachment_id"] == att and
+              t["payload"]["psk"] == psk, "the boot volume's export is asked for: %s" % t)
+        a.no_task(0.5, action="spawn", instance=iid)
+        check(task(db, tid)["status"] == "pending", "the spawn waits: %s" % task(db, tid))
+        st.exports.append(vol)
+        st.send("result", {"task_id": t["task_id"], "resource_kind": "attachment",
+                           "resource_id": vol, "ok": True, "state": "attached",
+                           "export_host": "10.0.0.9", "export_port": 10812})
+        s = a.take_task(action="spawn", instance=iid)
+        p = s["payload"]
+        check(s["task_id"] == tid and p["boot_volume_id"] == vol and
+              p["nbd_host"] == "10.0.0.9" and p["nbd_port"] == 10812 and
+              p["attachment_id"] == att and p["psk"] == psk, "the spawn: %s" % p)
+        st.no_task(0.5, action="attach", instance=vol)
+        a.result(s, ok=True, state="running")
+        wait_inst(db, iid, "spawn ok -> ACTIVE", status="ACTIVE", task_state="-")
+        check(db.val("SELECT status FROM volumes WHERE id = %s" % lit(vol)) == "in-use",
+              "the boot volume stays in-use")
+
+        # the export fails: so does the spawn; the root disk is not detached
+        iid2, vol2, att2, tid2 = bfv()
+        wake()
+        t = st.take_task(action="attach", instance=vol2)
+        st.send("result", {"task_id": t["task_id"], "resource_kind": "attachment",
+                           "resource_id": vol2, "ok": False, "state": "error",
+                           "error": "no free port"})
+        wait_task(db, tid2, "the spawn fails", status="failed")
+        check("could not export the volume: no free port" in task(db, tid2)["error"],
+              "why: %s" % task(db, tid2))
+        check(db.row("SELECT status, attached_server FROM volumes WHERE id = %s"
+                     % lit(vol2)) == ["in-use", iid2], "the volume stays the server's")
+        t = st.take_task(action="detach", instance=vol2)
+        check(t["payload"].get("attachment_id") == att2, "its export is stopped: %s" % t)
+        a.no_task(0.5, action="spawn", instance=iid2)
+        tid2 = new_task(db, iid2, "delete", task_state="deleting")
+        wake()
+        a.result(a.take_task(action="delete", instance=iid2), ok=True, state="deleted")
+        wait_task(db, tid2, "delete of the failed server done", status="done")
+
+        # the server's delete stops its boot volume's export
+        tid = new_task(db, iid, "delete", task_state="deleting")
+        wake()
+        a.result(a.take_task(action="delete", instance=iid), ok=True, state="deleted")
+        wait_task(db, tid, "delete done", status="done")
+        t = st.take_task(action="detach", instance=vol)
+        check(t["payload"].get("attachment_id") == att, "the export's stop: %s" % t)
+        st.exports.remove(vol)
+    finally:
+        st.close()
+        for iid, vol in made:
+            db.exec("UPDATE instances SET boot_volume_id = NULL WHERE id = %s" % lit(iid))
+            db.exec("DELETE FROM volumes WHERE id = %s" % lit(vol))
+        write_conf(sched.conf)
+        sched.stop()
+        sched.start()
+
+
 def t_failed_spawn_is_error(db, sched):
     a = S["node1"]
     iid, tid = new_instance(db, name="broken")
@@ -1319,6 +1411,7 @@ def t_curve(db, sched):
 CHECKS = [t_check_config, t_start_migrates, t_no_host_is_up, t_agent_registers, t_spawn,
           t_no_host_fits, t_delete_unplaced, t_stop_start, t_failed_action_keeps_state, t_boot_volume_recheck,
           t_clone_of_a_plugged_volume_goes_to_its_compute_host, t_attach_across_hosts,
+          t_boot_volume_across_hosts,
           t_failed_spawn_is_error, t_disk_qos, t_retry, t_retry_until_deadline, t_console, t_events,
           t_reconcile, t_agent_down,
           t_placement, t_aggregate_zones, t_bad_messages, t_restart, t_delete_overtakes_spawn,

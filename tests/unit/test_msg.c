@@ -112,6 +112,39 @@ static void roundtrip_spawn_boot_volume(void **state)
 	assert_int_equal(msg_decode(bad, strlen(bad), &out, err, sizeof(err)), -EINVAL);
 }
 
+/* a boot volume of another machine: its export (address, port, identity, key)
+ * travels in the spawn payload; an address or key that would not be a word does not
+ * encode */
+static void roundtrip_spawn_boot_volume_nbd(void **state)
+{
+	struct msg m, out;
+	msg_task_init(&m, task_id, TASK_SPAWN, MSG_RES_INSTANCE, inst_id);
+	struct msg_spawn *p = &m.u.task.p.spawn;
+	p->vcpus = 1;
+	p->ram_mb = 128;
+	strcpy(p->boot_volume_id, image_id);
+	strcpy(p->boot_volume_host, "node1-storage");
+	strcpy(p->nbd_host, "10.20.0.2");
+	p->nbd_port = 10809;
+	strcpy(p->attachment_id, inst_id);
+	memset(p->psk, 'a', MSG_PSK_LEN - 1);
+	roundtrip(&m, &out);
+	assert_string_equal(out.u.task.p.spawn.nbd_host, "10.20.0.2");
+	assert_int_equal(out.u.task.p.spawn.nbd_port, 10809);
+	assert_string_equal(out.u.task.p.spawn.attachment_id, inst_id);
+	assert_string_equal(out.u.task.p.spawn.psk, p->psk);
+	msg_release(&out);
+	p->nbd_port = 65536;
+	assert_null(msg_encode(&m));
+	p->nbd_port = 10809;
+	strcpy(p->nbd_host, "1.2.3.4 x");
+	assert_null(msg_encode(&m));
+	strcpy(p->nbd_host, "10.20.0.2");
+	strcpy(p->attachment_id, "not-a-uuid");
+	assert_null(msg_encode(&m));
+	msg_release(&m);
+}
+
 /* a clone of a plugged volume: the server and the storage host travel in the volume
  * create's payload (the task goes to the compute host); a bad host does not encode */
 static void roundtrip_volume_clone_in_guest(void **state)
@@ -552,6 +585,7 @@ int main(void)
 	    cmocka_unit_test(task_wire_shape),
 	    cmocka_unit_test(roundtrip_spawn_nics_and_net_sync),
 	    cmocka_unit_test(roundtrip_spawn_boot_volume),
+	    cmocka_unit_test(roundtrip_spawn_boot_volume_nbd),
 	    cmocka_unit_test(roundtrip_volume_clone_in_guest),
 	    cmocka_unit_test(roundtrip_disk_qos),
 	    cmocka_unit_test(request_id_in_envelope),

@@ -121,6 +121,55 @@ static void golden_boot_volume(void **state)
 	assert_golden(&d, "golden/qemu_argv_boot_volume.txt");
 }
 
+/* boot from a volume of another machine: the root disk is its NBD export over
+ * TLS-PSK, the key's directory the descriptor in the disk's place (no fdset: QEMU
+ * reads it through /proc/self/fd once, when the credentials object is made) */
+static void golden_boot_volume_nbd(void **state)
+{
+	struct qemu_def d = base_def();
+	d.fd_base = -1;
+	d.disk_serial = "6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b";
+	d.nbd_host = "10.20.0.2";
+	d.nbd_port = 10809;
+	d.nbd_user = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
+	assert_golden(&d, "golden/qemu_argv_boot_volume_nbd.txt");
+	struct disk_qos q = {{0}};
+	q.v[DISK_QOS_IOPS_TOTAL] = 500; /* limits above the nbd node as above a file */
+	d.disk_qos = &q;
+	assert_golden(&d, "golden/qemu_argv_boot_volume_nbd_qos.txt");
+}
+
+/* an NBD root disk is only a volume's, on an IPv4 address, with its identity */
+static void refuses_bad_nbd(void **state)
+{
+	struct qemu_def d = base_def();
+	d.fd_base = -1;
+	d.disk_serial = "6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b";
+	d.nbd_host = "10.20.0.2";
+	d.nbd_port = 10809;
+	d.nbd_user = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
+	char **ok = qemu_argv_new(&d);
+	assert_non_null(ok);
+	qemu_argv_free(ok);
+	struct qemu_def b = d;
+	b.nbd_host = "10.20.0.2,server.port=1"; /* no option injection */
+	assert_null(qemu_argv_new(&b));
+	b = d, b.nbd_host = "storage.example";
+	assert_null(qemu_argv_new(&b));
+	b = d, b.nbd_port = 0;
+	assert_null(qemu_argv_new(&b));
+	b = d, b.nbd_port = 65536;
+	assert_null(qemu_argv_new(&b));
+	b = d, b.nbd_user = "x,dir=/etc";
+	assert_null(qemu_argv_new(&b));
+	b = d, b.nbd_user = NULL;
+	assert_null(qemu_argv_new(&b));
+	b = d, b.disk_serial = NULL; /* the export is named by the volume */
+	assert_null(qemu_argv_new(&b));
+	b = d, b.fd_base = 4; /* a volume has no backing image */
+	assert_null(qemu_argv_new(&b));
+}
+
 /* flavor or volume type I/O limits: a throttle-group object with QEMU's limits and a
  * throttle node above the qcow2 one, which the disk device uses; none set: as before */
 static void golden_disk_qos(void **state)
@@ -241,11 +290,18 @@ static void cpu_per_accel(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(golden_tcg),          cmocka_unit_test(golden_kvm),
-	    cmocka_unit_test(golden_taps),         cmocka_unit_test(refuses_bad_definitions),
-	    cmocka_unit_test(name_defaults_to_id), cmocka_unit_test(mac_from_uuid),
-	    cmocka_unit_test(golden_boot_volume),  cmocka_unit_test(golden_disk_qos),
-	    cmocka_unit_test(cpu_per_accel),       cmocka_unit_test(opens_no_host_path),
+	    cmocka_unit_test(golden_tcg),
+	    cmocka_unit_test(golden_kvm),
+	    cmocka_unit_test(golden_taps),
+	    cmocka_unit_test(refuses_bad_definitions),
+	    cmocka_unit_test(name_defaults_to_id),
+	    cmocka_unit_test(mac_from_uuid),
+	    cmocka_unit_test(golden_boot_volume),
+	    cmocka_unit_test(golden_disk_qos),
+	    cmocka_unit_test(cpu_per_accel),
+	    cmocka_unit_test(opens_no_host_path),
+	    cmocka_unit_test(golden_boot_volume_nbd),
+	    cmocka_unit_test(refuses_bad_nbd),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,101 @@
+"""Issue 9's boot from a volume of another machine: a volume made from nubo-tiny on the
+controller's storage agent is the root disk of a server on an added host (a
+deploy/host-add.sh network namespace). The scheduler has the controller's storage agent
+export it first (one qemu-storage-daemon, TLS-PSK with the boot volume's attachment id
+as identity), then the host's QEMU boots from the nbd node; the guest prints its ready
+line, and again after a hard reboot (a new QEMU, the same export). Deleting the server
+stops the export; the volume (kept by the CLI's mapping) is
+available again and deletable."""
+import random
+
+import pytest
+
+from nubo_e2e import REPO, wait_for
+from test_multihost import add_hosts, sh
+from test_volume import wait_gone, wait_volume
+from test_volume_multihost import export_of, qsd_pids
+
+BOOT_S = 600  # a TCG boot on this shared box
+HOSTS = ("nbb1",)
+
+
+def qemu_argv(stack, instance_id):
+    """The argv of the instance's QEMU on an added host (its instance directory is
+    <varlib>/hc<index>/instances/<id>, QEMU's working directory)."""
+    [d] = (stack.root / "var/lib/nubo").glob("hc*/instances/%s" % instance_id)
+    for pid in (d / "qemu.pid").read_text().split():
+        with open("/proc/%s/cmdline" % pid, "rb") as f:
+            return [a.decode() for a in f.read().split(b"\0") if a]
+    return []
+
+
+@pytest.fixture(scope="module")
+def world(stack, os_cli, os_run):
+    w = {"cleanup": [], "tag": "%04d" % random.randint(0, 9999), "zones": {}}
+    added = []
+    try:
+        add_hosts(stack, os_cli, HOSTS, w, added)
+        vol = os_cli("volume", "create", "--image", "nubo-tiny", "--size", "1",
+                     "nbb%s" % w["tag"])
+        w["cleanup"].append(("volume", "delete", vol["id"]))
+        wait_volume(stack, vol["id"], "available", timeout=300)
+        w["vol"] = vol
+        yield w
+    finally:
+        for args in w["cleanup"]:
+            stack.os_run(*args, check=False, timeout=600)
+        for h in reversed(added):
+            sh(REPO / "deploy" / "host-del.sh", "--root", stack.root, h, check=False,
+               timeout=300)
+
+
+def test_boots_from_a_volume_of_another_machine(stack, os_cli, os_run, world):
+    vid = world["vol"]["id"]
+    name = "nbb%s-vm" % world["tag"]
+    s = os_cli("server", "create", "--flavor", "m1.tiny", "--volume", vid,
+               "--availability-zone", world["zones"]["nbb1"], name)
+    sid = s["id"]
+    world["cleanup"].insert(0, ("server", "delete", "--wait", sid))
+    stack.wait_status(sid, "ACTIVE", timeout=BOOT_S)
+    assert os_cli("server", "show", sid)["OS-EXT-SRV-ATTR:host"] == "nbb1"
+    # one export, on the controller; the host's QEMU reads it over NBD with TLS
+    ex = export_of(stack, vid)
+    assert ex and ex["port"] > 0, ex
+    assert len(qsd_pids(vid)) == 1, qsd_pids(vid)
+    argv = qemu_argv(stack, sid)
+    nbd = [a for a in argv if a.startswith("driver=nbd,")]
+    assert nbd and "export=%s" % vid in nbd[0] and "tls-creds=disk0-tls" in nbd[0], argv
+    assert any(a.startswith("tls-creds-psk,") and "username=%s" % ex["attachment_id"] in a
+               for a in argv), argv
+    # the key was read at start and is gone from the instance directory
+    [d] = (stack.root / "var/lib/nubo").glob("hc*/instances/%s" % sid)
+    assert not (d / "psk-root").exists()
+
+    def ready():
+        text = stack.console(sid)
+        return text if "nubo-guest ready" in text else None
+    text = wait_for(ready, BOOT_S, 3, "the guest's ready line on the console")
+    line = next(x for x in text.splitlines() if "nubo-guest ready" in x)
+    assert sid in line, line
+    v = os_cli("volume", "show", vid)
+    assert v["status"] == "in-use" and [a["server_id"] for a in v["attachments"]] == [sid]
+
+    # a new QEMU (hard reboot) boots from the same export with the key kept in its
+    # spec: same daemon, same port, the guest ready again
+    pids = qsd_pids(vid)
+    os_run("server", "reboot", "--hard", "--wait", sid, timeout=BOOT_S)
+    argv = qemu_argv(stack, sid)
+    assert [a for a in argv if a.startswith("driver=nbd,")] == nbd, argv
+    assert qsd_pids(vid) == pids and export_of(stack, vid) == ex
+    assert not (d / "psk-root").exists()
+    wait_for(lambda: stack.console(sid).count("nubo-guest ready") >= 2, BOOT_S, 3,
+             "the guest's ready line after the hard reboot")
+
+    os_run("server", "delete", "--wait", sid, timeout=600)
+    world["cleanup"].pop(0)
+    wait_volume(stack, vid, "available", timeout=180)
+    wait_for(lambda: not qsd_pids(vid) and not export_of(stack, vid), 120, 1,
+             "the export of %s to stop after its server's delete" % vid)
+    os_run("volume", "delete", vid)
+    world["cleanup"].pop()
+    wait_gone(stack, "volume", vid)
