@@ -161,6 +161,19 @@ static json_t *snapshot_props(struct req *r, const struct server_row *s, const c
 	return p;
 }
 
+/* The image properties p (consumed) as JSON text (owned), or NULL with err when there
+ * are more than Glance's image_property_quota. */
+static char *props_text(json_t *p, char *err, size_t errlen)
+{
+	char *text = NULL;
+	if (json_object_size(p) > IMAGE_MAX_PROPS)
+		snprintf(err, errlen, "Image metadata limit exceeded");
+	else
+		text = json_dumps(p, JSON_COMPACT);
+	json_decref(p);
+	return text;
+}
+
 /* Inserts the queued image id for server s. 0, -EINVAL (err: 400 text), -EDQUOT (err:
  * 403 text: more properties than the Image API holds) or -EIO. */
 static int snapshot_image_insert(struct req *r, const struct server_row *s, const char *id,
@@ -180,13 +193,9 @@ static int snapshot_image_insert(struct req *r, const struct server_row *s, cons
 	PQclear(b);
 	if (!props)
 		return -EINVAL;
-	if (json_object_size(props) > IMAGE_MAX_PROPS) { /* Glance's image_property_quota */
-		snprintf(err, errlen, "Image metadata limit exceeded");
-		json_decref(props);
+	char *text = props_text(props, err, errlen);
+	if (!text)
 		return -EDQUOT;
-	}
-	char *text = json_dumps(props, JSON_COMPACT);
-	json_decref(props);
 	int n = DBX(r->ctx->db, err, errlen,
 	            "INSERT INTO images (id, name, owner, status, visibility, disk_format,"
 	            " container_format, min_ram, min_disk, properties) VALUES ($1, $2, $3,"
@@ -340,13 +349,9 @@ static int vb_image_insert(struct req *r, const struct server_row *s, const char
 	json_object_set_new(p, "block_device_mapping", json_string(map));
 	json_object_set_new(p, "root_device_name", json_string("/dev/vda"));
 	free(map);
-	if (json_object_size(p) > IMAGE_MAX_PROPS) {
-		snprintf(err, errlen, "Image metadata limit exceeded");
-		json_decref(p);
+	char *text = props_text(p, err, errlen);
+	if (!text)
 		return -EDQUOT;
-	}
-	char *text = json_dumps(p, JSON_COMPACT);
-	json_decref(p);
 	int rows = DBX(r->ctx->db, err, errlen,
 	               "INSERT INTO images (id, name, owner, status, visibility, disk_format,"
 	               " container_format, size, virtual_size, checksum, os_hash_algo,"
