@@ -146,8 +146,10 @@ static int rename_run(struct priv_helper *h, const void *req, struct priv_reply 
 {
 	const struct lvm_priv_req *r = req;
 	struct lvm_argv a;
-	return run(&a, lvm_argv_rename(&a, vg_of(h), r->lv, r->lv2), NULL, 0, rep->err,
-	           sizeof(rep->err));
+	int rc = run(&a, lvm_argv_rename(&a, vg_of(h), r->lv, r->lv2), NULL, 0, rep->err,
+	             sizeof(rep->err));
+	/* without udev lvm re-makes the renamed node: the worker's again */
+	return rc < 0 ? rc : give_node(h, r->lv2, rep->err, sizeof(rep->err));
 }
 
 static int list_run(struct priv_helper *h, const void *req, struct priv_reply *rep)
