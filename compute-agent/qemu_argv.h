@@ -26,6 +26,9 @@ struct qemu_def {
 	/* QEMU opens no host path: every file is a descriptor it inherits (numbers as
 	 * in QEMU's process, >= 3, all different), opened by the privileged helper. */
 	int fd_disk; /* qcow2 overlay, the boot disk, read-write */
+	/* fd_disk's format: NULL or "qcow2"; "raw" only for a boot volume (an LV of an LVM
+	 * pool, which has no backing image) */
+	const char *disk_format;
 	/* boot from volume: the volume id, the boot disk's serial (the guest sees its first
 	 * 20 bytes, as for an attached volume); NULL = an overlay of the instance's own */
 	const char *disk_serial;

@@ -354,11 +354,6 @@ static int qemu_launch(const struct vm_ctx *ctx, struct vm *vm, const struct msg
 		goto out;
 	}
 	snprintf(req.id, sizeof(req.id), "%s", vm->id);
-	if (volume[0] && vm_volume_group(ctx->conf->raw)) {
-		snprintf(err, errlen, "booting from a volume of an LVM pool is not supported");
-		rc = -ENOTSUP;
-		goto out;
-	}
 	if (volume[0]) { /* the volume is the root disk: no image, no overlay */
 		rc = vm_volume_local(ctx, volume, spec->p.spawn.boot_volume_host, err, errlen);
 		if (rc < 0)
