@@ -152,6 +152,12 @@ static int rename_run(struct priv_helper *h, const void *req, struct priv_reply 
 	return rc < 0 ? rc : give_node(h, r->lv2, rep->err, sizeof(rep->err));
 }
 
+static int give_run(struct priv_helper *h, const void *req, struct priv_reply *rep)
+{
+	const struct lvm_priv_req *r = req;
+	return give_node(h, r->lv, rep->err, sizeof(rep->err));
+}
+
 static int list_run(struct priv_helper *h, const void *req, struct priv_reply *rep)
 {
 	(void)req;
@@ -170,6 +176,7 @@ const struct priv_op lvm_priv_ops[] = {
     {LVM_PRIV_REMOVE, "lvm remove", sizeof(struct lvm_priv_req), req_check, remove_run},
     {LVM_PRIV_RENAME, "lvm rename", sizeof(struct lvm_priv_req), req_check, rename_run},
     {LVM_PRIV_LIST, "lvm list", sizeof(struct lvm_priv_req), none_check, list_run},
+    {LVM_PRIV_GIVE, "lvm give", sizeof(struct lvm_priv_req), req_check, give_run},
 };
 const size_t lvm_priv_n_ops = sizeof(lvm_priv_ops) / sizeof(lvm_priv_ops[0]);
 
@@ -221,6 +228,11 @@ int lvm_remove(struct priv *p, const char *lv, char *err, size_t errlen)
 int lvm_rename(struct priv *p, const char *from, const char *to, char *err, size_t errlen)
 {
 	return call(p, LVM_PRIV_RENAME, from, to, 0, NULL, 0, err, errlen);
+}
+
+int lvm_give(struct priv *p, const char *lv, char *err, size_t errlen)
+{
+	return call(p, LVM_PRIV_GIVE, lv, NULL, 0, NULL, 0, err, errlen);
 }
 
 int lvm_list(struct priv *p, char *out, size_t outlen, char *err, size_t errlen)

@@ -19,6 +19,7 @@ enum lvm_priv_type {
 	LVM_PRIV_REMOVE,
 	LVM_PRIV_RENAME,
 	LVM_PRIV_LIST, /* -> the LV names, one a line */
+	LVM_PRIV_GIVE, /* the LV's node becomes the worker's again (after a reboot) */
 };
 
 struct lvm_priv_req {
@@ -42,6 +43,9 @@ int lvm_create(struct priv *p, const char *lv, int size_gb, char *err, size_t er
 int lvm_extend(struct priv *p, const char *lv, int size_gb, char *err, size_t errlen);
 int lvm_remove(struct priv *p, const char *lv, char *err, size_t errlen);
 int lvm_rename(struct priv *p, const char *from, const char *to, char *err, size_t errlen);
+/* Makes lv's device node the worker's (0600): lvm re-makes nodes root's when it
+ * activates a group (a reboot). */
+int lvm_give(struct priv *p, const char *lv, char *err, size_t errlen);
 /* The group's LV names, one a line, into out (NUL-terminated). */
 int lvm_list(struct priv *p, char *out, size_t outlen, char *err, size_t errlen);
 

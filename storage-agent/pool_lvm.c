@@ -281,12 +281,17 @@ static int lvm_pool_list(const struct pool *p, struct msg_resource *out, int max
 	return l.n;
 }
 
-static void tmp_remove(const struct pool *p, const char *lv, void *arg)
+/* At start: a tmp-* LV is an earlier run's half (removed); a volume's or snapshot's
+ * node is made the worker's again (activation at boot makes it root's). */
+static void lv_adopt(const struct pool *p, const char *lv, void *arg)
 {
 	(void)arg;
 	char err[256];
 	if (!strncmp(lv, "tmp-", 4) && uuid_is_valid(lv + 4))
 		lvm_remove(p->priv, lv, err, sizeof(err));
+	else if ((!strncmp(lv, "vol-", 4) && uuid_is_valid(lv + 4)) ||
+	         (!strncmp(lv, "snap-", 5) && uuid_is_valid(lv + 5)))
+		lvm_give(p->priv, lv, err, sizeof(err));
 }
 
 int pool_use_lvm(struct pool *p, const char *vg, struct priv *priv, char *err, size_t errlen)
@@ -305,7 +310,7 @@ int pool_use_lvm(struct pool *p, const char *vg, struct priv *priv, char *err, s
 	p->vg = xstrdup(vg);
 	p->priv = priv;
 	p->ops = &pool_lvm_ops;
-	lv_each(p, tmp_remove, NULL);
+	lv_each(p, lv_adopt, NULL);
 	return 0;
 }
 

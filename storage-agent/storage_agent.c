@@ -397,9 +397,8 @@ int storage_agent_run(struct storage_agent *a, volatile sig_atomic_t *stop)
 	log_info("host %s, pool %s%s%s: %d volumes, %d snapshots, %d of %d GiB free, scheduler "
 	         "%s, NBD exports on %s:%d-%d",
 	         a->conf->host, a->conf->state_dir, a->pool.vg ? ", LVM volume group " : "",
-	         a->pool.vg ? a->pool.vg : "", nvol, n - nvol, avail, total,
-	         a->conf->scheduler_url, a->conf->export_address, a->conf->export_port_min,
-	         a->conf->export_port_max);
+	         a->pool.vg ? a->pool.vg : "", nvol, n - nvol, avail, total, a->conf->scheduler_url,
+	         a->conf->export_address, a->conf->export_port_min, a->conf->export_port_max);
 	a->agent = agent_new(&a->aconf, &storage_driver, a, err, sizeof(err));
 	if (!a->agent) {
 		log_err("%s", err);
