@@ -439,6 +439,18 @@ int qemu_img_argv_convert(struct qemu_img_argv *a, const char *src, const char *
 	return argv_fill(a, v, sizeof(v) / sizeof(v[0]));
 }
 
+int qemu_img_argv_write(struct qemu_img_argv *a, const char *src, const char *src_fmt,
+                        const char *dst)
+{
+	memset(a, 0, sizeof(*a));
+	if (!argv_path_ok(src) || !argv_path_ok(dst) || !src_fmt ||
+	    (strcmp(src_fmt, "qcow2") && strcmp(src_fmt, "raw")))
+		return -EINVAL;
+	const char *const v[] = {"qemu-img", "convert", "-q",  "-n", "-f",
+	                         src_fmt,    "-O",      "raw", src,  dst};
+	return argv_fill(a, v, sizeof(v) / sizeof(v[0]));
+}
+
 int qemu_img_argv_resize(struct qemu_img_argv *a, const char *path, uint64_t size_bytes)
 {
 	memset(a, 0, sizeof(*a));

@@ -101,6 +101,11 @@ int qemu_img_argv_create(struct qemu_img_argv *a, const char *path, uint64_t siz
  * probed). 0 or -EINVAL. */
 int qemu_img_argv_convert(struct qemu_img_argv *a, const char *src, const char *src_fmt,
                           const char *dst);
+/* `qemu-img convert -q -n -f SRC_FMT -O raw SRC DST`: src's bytes written into the
+ * existing raw dst (a block device of at least src's size: -n, nothing is created). 0
+ * or -EINVAL. */
+int qemu_img_argv_write(struct qemu_img_argv *a, const char *src, const char *src_fmt,
+                        const char *dst);
 /* `qemu-img resize -q -f qcow2 PATH BYTES`: grows a qcow2 to size_bytes (callers never
  * shrink: the API refuses it). 0 or -EINVAL. */
 int qemu_img_argv_resize(struct qemu_img_argv *a, const char *path, uint64_t size_bytes);

@@ -55,6 +55,22 @@ static void test_convert(void **state)
 	assert_int_equal(qemu_img_argv_convert(&a, "/img", "raw", "-n"), -EINVAL);
 }
 
+/* LVM: a copy written into an existing raw block device (-n: nothing is created) */
+static void test_write(void **state)
+{
+	struct qemu_img_argv a;
+	assert_int_equal(qemu_img_argv_write(&a, "/dev/vg/vol-a", "raw", "/dev/vg/tmp-b"), 0);
+	assert_string_equal(joined(&a), "qemu-img convert -q -n -f raw -O raw /dev/vg/vol-a "
+	                                "/dev/vg/tmp-b");
+	assert_int_equal(qemu_img_argv_write(&a, "/p/tmp/i.image", "qcow2", "/dev/vg/tmp-b"), 0);
+	assert_string_equal(joined(&a), "qemu-img convert -q -n -f qcow2 -O raw /p/tmp/i.image "
+	                                "/dev/vg/tmp-b");
+	assert_int_equal(qemu_img_argv_write(&a, "/img", "vmdk", "/dev/x"), -EINVAL);
+	assert_null(a.v[0]);
+	assert_int_equal(qemu_img_argv_write(&a, "/img", NULL, "/dev/x"), -EINVAL);
+	assert_int_equal(qemu_img_argv_write(&a, "/img", "raw", "-f"), -EINVAL);
+}
+
 static void test_resize(void **state)
 {
 	struct qemu_img_argv a;
@@ -70,6 +86,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_create),
 	    cmocka_unit_test(test_convert),
+	    cmocka_unit_test(test_write),
 	    cmocka_unit_test(test_resize),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
