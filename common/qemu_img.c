@@ -253,6 +253,19 @@ const char *qemu_img_driver(const char *disk_format)
 	return NULL;
 }
 
+const char *qemu_img_volume_protocol(const char *volume_format)
+{
+	static const struct {
+		const char *format, *protocol;
+	} map[] = {{"qcow2", "file"}, {"raw", "host_device"}};
+	if (!volume_format)
+		return "file";
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (!strcmp(map[i].format, volume_format))
+			return map[i].protocol;
+	return NULL;
+}
+
 int qemu_img_info_parse(const char *json, const char *driver, struct qemu_img_info *out, char *err,
                         size_t errlen)
 {

@@ -71,6 +71,12 @@ uint64_t qemu_img_sector_round(uint64_t bytes);
  * "iso" -> "raw"), or NULL for a format we do not boot. */
 const char *qemu_img_driver(const char *disk_format);
 
+/* The QEMU protocol driver that opens a pool volume of volume_format as a node (the
+ * "file" child of a -blockdev or blockdev-add): "file" for a qcow2 file (NULL: qcow2),
+ * "host_device" for a raw volume, which is an LV, a block device (QEMU's "file" driver
+ * refuses anything but a regular file); NULL for any other format. */
+const char *qemu_img_volume_protocol(const char *volume_format);
+
 /* Inspects the image file at path, which claims disk_format (NULL: qcow2 or raw, as
  * the header says): the header inspector first, so no tool opens a qcow2 that points
  * elsewhere, then `qemu-img info` under address-space and CPU limits (prlimit), and

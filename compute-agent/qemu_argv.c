@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "qemu_img.h"
 #include "util.h"
 #include "xalloc.h"
 
@@ -310,9 +311,9 @@ char **qemu_argv_new(const struct qemu_def *d)
 		                   d->nbd_host, d->nbd_port, d->disk_serial, QEMU_NBD_RECONNECT_S));
 	} else {
 		argv_add(&a, xstrdup("-blockdev"));
-		argv_add(&a, xasprintf("driver=file,filename=/dev/fdset/%d,node-name=disk0-file,"
+		argv_add(&a, xasprintf("driver=%s,filename=/dev/fdset/%d,node-name=disk0-file,"
 		                       "discard=unmap",
-		                       d->fd_disk));
+		                       qemu_img_volume_protocol(d->disk_format), d->fd_disk));
 		argv_add(&a, xstrdup("-blockdev"));
 		if (d->disk_format && !strcmp(d->disk_format, "raw"))
 			argv_add(

@@ -291,7 +291,7 @@ static int node_add_file(const struct vm_ctx *ctx, struct qmp *q, const struct m
 	snprintf(fdpath, sizeof(fdpath), "/dev/fdset/%d", set);
 	rc = qmp_do(q, "blockdev-add",
 	            json_pack("{s:s,s:s,s:{s:s,s:s}}", "driver", fmt, "node-name", node, "file",
-	                      "driver", "file", "filename", fdpath),
+	                      "driver", qemu_img_volume_protocol(fmt), "filename", fdpath),
 	            err, errlen);
 	if (rc < 0)
 		qmp_try(q, "remove-fd", json_pack("{s:i}", "fdset-id", set));

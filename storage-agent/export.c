@@ -20,6 +20,7 @@
 #include "fsutil.h"
 #include "pool.h"
 #include "proc.h"
+#include "qemu_img.h"
 #include "util.h"
 #include "xalloc.h"
 
@@ -60,15 +61,14 @@ char **export_argv_new(const struct export_def *d)
 	if (!d->volume_file || !d->psk_dir || !d->address || !d->name || d->volume_file[0] != '/' ||
 	    d->psk_dir[0] != '/' || has_comma(d->volume_file) || has_comma(d->psk_dir) ||
 	    inet_pton(AF_INET, d->address, &in) != 1 || d->port < 1 || d->port > 65535 ||
-	    !uuid_is_valid(d->name) ||
-	    (d->volume_format && strcmp(d->volume_format, "qcow2") &&
-	     strcmp(d->volume_format, "raw")))
+	    !uuid_is_valid(d->name) || !qemu_img_volume_protocol(d->volume_format))
 		return NULL;
 	char **v = xcalloc(12, sizeof(*v));
 	int n = 0;
 	v[n++] = xstrdup("qemu-storage-daemon");
 	v[n++] = xstrdup("--blockdev");
-	v[n++] = xasprintf("driver=file,node-name=file0,filename=%s", d->volume_file);
+	v[n++] = xasprintf("driver=%s,node-name=file0,filename=%s",
+	                   qemu_img_volume_protocol(d->volume_format), d->volume_file);
 	v[n++] = xstrdup("--blockdev");
 	v[n++] = xasprintf("driver=%s,node-name=vol0,file=file0",
 	                   d->volume_format ? d->volume_format : "qcow2");

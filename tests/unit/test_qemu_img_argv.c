@@ -71,6 +71,17 @@ static void test_write(void **state)
 	assert_int_equal(qemu_img_argv_write(&a, "/img", "raw", "-f"), -EINVAL);
 }
 
+/* how QEMU opens a pool volume: a qcow2 file with "file", a raw LV (a block device,
+ * which "file" refuses) with "host_device" */
+static void test_volume_protocol(void **state)
+{
+	assert_string_equal(qemu_img_volume_protocol(NULL), "file");
+	assert_string_equal(qemu_img_volume_protocol("qcow2"), "file");
+	assert_string_equal(qemu_img_volume_protocol("raw"), "host_device");
+	assert_null(qemu_img_volume_protocol("vmdk"));
+	assert_null(qemu_img_volume_protocol(""));
+}
+
 static void test_resize(void **state)
 {
 	struct qemu_img_argv a;
@@ -84,10 +95,9 @@ static void test_resize(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_create),
-	    cmocka_unit_test(test_convert),
-	    cmocka_unit_test(test_write),
-	    cmocka_unit_test(test_resize),
+	    cmocka_unit_test(test_create),          cmocka_unit_test(test_convert),
+	    cmocka_unit_test(test_write),           cmocka_unit_test(test_resize),
+	    cmocka_unit_test(test_volume_protocol),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
