@@ -158,6 +158,36 @@ int lvm_argv_list(struct lvm_argv *a, const char *vg)
 	return 0;
 }
 
+int lvm_argv_dm(struct lvm_argv *a)
+{
+	memset(a->v, 0, sizeof(a->v));
+	a->v[0] = "dmsetup";
+	a->v[1] = "version";
+	return 0;
+}
+
+int lvm_dm_parse(const char *out, char *why, size_t whylen)
+{
+	static const char driver[] = "Driver version:", library[] = "Library version:";
+	const char *reason = NULL;
+	size_t reason_len = 0;
+	for (const char *line = out; line && *line;) {
+		size_t len = strcspn(line, "\n"), skip = strspn(line, " \t");
+		if (!strncmp(line + skip, driver, sizeof(driver) - 1))
+			return 0;
+		if (!reason && len > skip && strncmp(line + skip, library, sizeof(library) - 1)) {
+			reason = line + skip;
+			reason_len = len - skip;
+		}
+		line += len + (line[len] == '\n');
+	}
+	if (reason)
+		snprintf(why, whylen, "%.*s", (int)(reason_len > 200 ? 200 : reason_len), reason);
+	else
+		snprintf(why, whylen, "no driver version");
+	return -ENODEV;
+}
+
 /* One line "  SIZE FREE" (nothing else on it). */
 static int vgs_line(const char *line, long long *size_bytes, long long *free_bytes)
 {

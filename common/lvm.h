@@ -47,6 +47,16 @@ int lvm_argv_rename(struct lvm_argv *a, const char *vg, const char *from, const 
 /* `lvs --noheadings -o lv_name VG`: the LVs of the group, one a line. */
 int lvm_argv_list(struct lvm_argv *a, const char *vg);
 
+/* `dmsetup version`: the library's and the kernel driver's versions. Every LV is a
+ * device-mapper device: without the kernel's driver (no dm_mod; /dev/mapper/control
+ * "No such device") vgs still reads the group, but no LV can be made or activated. */
+int lvm_argv_dm(struct lvm_argv *a);
+/* Pure check of `dmsetup version` output (stdout and stderr): 0 when it has the
+ * kernel's "Driver version:" line; else -ENODEV with why (whylen > 0): the first line
+ * that is neither that nor the library's version (dmsetup's reason, e.g.
+ * "/dev/mapper/control: open failed: No such device"), or "no driver version". */
+int lvm_dm_parse(const char *out, char *why, size_t whylen);
+
 /* Pure parse of vgs' "  SIZE FREE" output (bytes; the first line that is exactly
  * that, so warnings before it are skipped): 0 with both, or -EINVAL. */
 int lvm_vgs_parse(const char *out, long long *size_bytes, long long *free_bytes);

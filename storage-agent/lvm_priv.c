@@ -158,6 +158,27 @@ static int give_run(struct priv_helper *h, const void *req, struct priv_reply *r
 	return give_node(h, r->lv, rep->err, sizeof(rep->err));
 }
 
+static int dm_run(struct priv_helper *h, const void *req, struct priv_reply *rep)
+{
+	(void)h;
+	(void)req;
+	struct lvm_argv a;
+	char out[1024] = "", why[256];
+	lvm_argv_dm(&a);
+	int st = proc_run(a.v, LVM_TIMEOUT_MS, out, sizeof(out));
+	if (st < 0) {
+		snprintf(rep->err, sizeof(rep->err), "dmsetup: %s", strerror(-st));
+		return st;
+	}
+	/* dmsetup exits 1 without the driver; the driver's line is the proof either way */
+	if (lvm_dm_parse(out, why, sizeof(why)) < 0) {
+		snprintf(rep->err, sizeof(rep->err),
+		         "no device-mapper in the kernel (dmsetup version: %.180s)", why);
+		return -ENODEV;
+	}
+	return 0;
+}
+
 static int list_run(struct priv_helper *h, const void *req, struct priv_reply *rep)
 {
 	(void)req;
@@ -177,6 +198,7 @@ const struct priv_op lvm_priv_ops[] = {
     {LVM_PRIV_RENAME, "lvm rename", sizeof(struct lvm_priv_req), req_check, rename_run},
     {LVM_PRIV_LIST, "lvm list", sizeof(struct lvm_priv_req), none_check, list_run},
     {LVM_PRIV_GIVE, "lvm give", sizeof(struct lvm_priv_req), req_check, give_run},
+    {LVM_PRIV_DM, "lvm dm", sizeof(struct lvm_priv_req), none_check, dm_run},
 };
 const size_t lvm_priv_n_ops = sizeof(lvm_priv_ops) / sizeof(lvm_priv_ops[0]);
 
@@ -233,6 +255,11 @@ int lvm_rename(struct priv *p, const char *from, const char *to, char *err, size
 int lvm_give(struct priv *p, const char *lv, char *err, size_t errlen)
 {
 	return call(p, LVM_PRIV_GIVE, lv, NULL, 0, NULL, 0, err, errlen);
+}
+
+int lvm_dm(struct priv *p, char *err, size_t errlen)
+{
+	return call(p, LVM_PRIV_DM, NULL, NULL, 0, NULL, 0, err, errlen);
 }
 
 int lvm_list(struct priv *p, char *out, size_t outlen, char *err, size_t errlen)

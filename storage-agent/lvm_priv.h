@@ -20,6 +20,7 @@ enum lvm_priv_type {
 	LVM_PRIV_RENAME,
 	LVM_PRIV_LIST, /* -> the LV names, one a line */
 	LVM_PRIV_GIVE, /* the LV's node becomes the worker's again (after a reboot) */
+	LVM_PRIV_DM,   /* the kernel's device-mapper answers (`dmsetup version`) */
 };
 
 struct lvm_priv_req {
@@ -46,6 +47,10 @@ int lvm_rename(struct priv *p, const char *from, const char *to, char *err, size
 /* Makes lv's device node the worker's (0600): lvm re-makes nodes root's when it
  * activates a group (a reboot). */
 int lvm_give(struct priv *p, const char *lv, char *err, size_t errlen);
+/* 0 when the kernel's device-mapper answers `dmsetup version`; -ENODEV with err
+ * "no device-mapper in the kernel (dmsetup version: <its reason>)" when not (no LV can
+ * then be made or activated), another negative errno when dmsetup could not run. */
+int lvm_dm(struct priv *p, char *err, size_t errlen);
 /* The group's LV names, one a line, into out (NUL-terminated). */
 int lvm_list(struct priv *p, char *out, size_t outlen, char *err, size_t errlen);
 

@@ -47,8 +47,10 @@ struct pool {
 int pool_open(struct pool *p, const char *dir, const char *agent_key, long long max_image_bytes,
               char *err, size_t errlen);
 /* Switches p to the LVM backend on volume group vg, whose commands the helper priv
- * runs (its rows are lvm_priv.h's): the group must answer `vgs`, and LVs left half-made
- * by an earlier run are removed. 0, or a negative errno with err ("volume group X:
+ * runs (its rows are lvm_priv.h's): the group must answer `vgs` and the kernel's
+ * device-mapper `dmsetup version` (-ENODEV, "...: no device-mapper in the kernel (...)"
+ * without it), and LVs left half-made by an earlier run are removed. 0, or a negative errno with
+ * err ("volume group X:
  * ..."). */
 int pool_use_lvm(struct pool *p, const char *vg, struct priv *priv, char *err, size_t errlen);
 void pool_close(struct pool *p);

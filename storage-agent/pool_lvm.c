@@ -306,6 +306,13 @@ int pool_use_lvm(struct pool *p, const char *vg, struct priv *priv, char *err, s
 		snprintf(err, errlen, "volume group %s (storage.backend = lvm): %s", vg, why);
 		return -ENOENT;
 	}
+	/* vgs reads the group from its disks alone: an LV needs the kernel's driver */
+	int rc = lvm_dm(priv, why, sizeof(why));
+	if (rc < 0) {
+		snprintf(err, errlen,
+		         "volume group %s (storage.backend = lvm): %s: no LV can be made", vg, why);
+		return rc;
+	}
 	free(p->vg);
 	p->vg = xstrdup(vg);
 	p->priv = priv;

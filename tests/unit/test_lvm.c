@@ -126,12 +126,46 @@ static void test_vgs_parse(void **state)
 	assert_int_equal(lvm_vgs_parse(NULL, &s, &f), -EINVAL);
 }
 
+/* device-mapper detection: dmsetup's own lines, as a kernel without dm_mod (this CI
+ * box's) and one with it print them */
+static void test_dm_parse(void **state)
+{
+	struct lvm_argv a;
+	char why[256];
+	assert_int_equal(lvm_argv_dm(&a), 0);
+	assert_string_equal(joined(&a), "dmsetup version");
+	assert_int_equal(lvm_dm_parse("Library version:   1.02.185 (2022-05-18)\n"
+	                              "Driver version:    4.48.0\n",
+	                              why, sizeof(why)),
+	                 0);
+	assert_int_equal(
+	    lvm_dm_parse("Library version:   1.02.185 (2022-05-18)\n"
+	                 "/dev/mapper/control: open failed: No such device\n"
+	                 "Failure to communicate with kernel device-mapper driver.\n"
+	                 "Check that device-mapper is available in the kernel.\n"
+	                 "Incompatible libdevmapper 1.02.185 (2022-05-18) and kernel driver "
+	                 "(unknown version).\nCommand failed.\n",
+	                 why, sizeof(why)),
+	    -ENODEV);
+	assert_string_equal(why, "/dev/mapper/control: open failed: No such device");
+	assert_int_equal(
+	    lvm_dm_parse("Library version:   1.02.185 (2022-05-18)\n", why, sizeof(why)), -ENODEV);
+	assert_string_equal(why, "no driver version");
+	assert_int_equal(lvm_dm_parse("", why, sizeof(why)), -ENODEV);
+	assert_string_equal(why, "no driver version");
+	/* a reason is cut, never overrun */
+	char small[8];
+	assert_int_equal(lvm_dm_parse("a very long reason without a newline", small, sizeof(small)),
+	                 -ENODEV);
+	assert_string_equal(small, "a very ");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_names),     cmocka_unit_test(test_vg_names),
 	    cmocka_unit_test(test_argv),      cmocka_unit_test(test_refusals),
-	    cmocka_unit_test(test_vgs_parse),
+	    cmocka_unit_test(test_vgs_parse), cmocka_unit_test(test_dm_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
