@@ -12,6 +12,7 @@ device-mapper, the agent's start line and the data path (create, extend, snapsho
 clone, delete, attach)."""
 import os
 import re
+import shutil
 import subprocess
 import uuid
 
@@ -46,32 +47,47 @@ needs_dm = pytest.mark.skipif(not HAVE_DM, reason="no device-mapper in this kern
                               "(`dmsetup version` fails): no LV can be made or activated")
 
 
-def lvm_conf(stack, tmp_path, vg):
-    """A copy of the stack's nubo.conf whose [storage] is backend = lvm on group vg,
-    with a pool directory of its own (the running agent keeps the stack's)."""
-    out, section = [], None
-    for line in stack.conf.read_text().splitlines():
+def storage_lines(text):
+    """(index, key, value) of each key = value line of text's [storage] section."""
+    section = None
+    for i, line in enumerate(text.splitlines()):
         m = re.match(r"\s*\[([^\]]+)\]", line)
         if m:
             section = m.group(1)
-        elif section == "storage":
-            key = line.split("=", 1)[0].strip()
-            if key in ("backend", "volume_group", "state_dir"):
-                continue
-        out.append(line)
-        if m and section == "storage":
-            out += ["backend = lvm", "volume_group = " + vg,
-                    "state_dir = " + str(tmp_path / "pool")]
+        elif section == "storage" and "=" in line and not line.lstrip().startswith("#"):
+            key, _, value = (x.strip() for x in line.partition("="))
+            yield i, key, value
+
+
+def lvm_conf(stack, tmp_path, vg):
+    """A copy of the stack's nubo.conf whose [storage] is backend = lvm on group vg,
+    with a pool directory of its own beside the stack's (where the agent's user can
+    reach it; the running agent keeps the stack's). Returns (conf, pool)."""
+    text = stack.conf.read_text()
+    lines = text.splitlines()
+    pool = next(v for _, k, v in storage_lines(text) if k == "state_dir")
+    pool += "-lvm-" + uuid.uuid4().hex[:8]
+    want = {"backend": "lvm", "volume_group": vg, "state_dir": pool}
+    for i, key, _ in storage_lines(text):
+        if key in want:
+            lines[i] = "%s = %s" % (key, want.pop(key))
+    assert not want, "the stack's [storage] lacks %s" % want
     conf = tmp_path / "nubo.conf"
-    conf.write_text("\n".join(out) + "\n")
+    conf.write_text("\n".join(lines) + "\n")
     os.chmod(tmp_path, 0o755)
-    return conf
+    return conf, pool
 
 
-def storage_start_refused(stack, conf):
-    """Runs nubo-storage on conf, which must exit at start; returns what it said."""
+def storage_start_refused(stack, tmp_path, vg):
+    """Runs nubo-storage with backend = lvm on group vg, which must exit at start;
+    returns what it said."""
+    conf, pool = lvm_conf(stack, tmp_path, vg)
     exe = stack.daemon_exe("nubo-storage")
-    p = subprocess.run([exe, "-c", str(conf)], capture_output=True, text=True, timeout=120)
+    try:
+        p = subprocess.run([exe, "-c", str(conf)], capture_output=True, text=True,
+                           timeout=120)
+    finally:
+        shutil.rmtree(pool, ignore_errors=True)
     assert p.returncode != 0, (p.stdout, p.stderr)
     return p.stdout + p.stderr
 
@@ -123,7 +139,7 @@ def test_missing_group_refuses_to_start(stack, tmp_path):
     """A group that is not there: nubo-storage exits at start, naming it (vgs fails,
     whatever the kernel)."""
     missing = "nubo-missing-" + uuid.uuid4().hex[:8]
-    out = storage_start_refused(stack, lvm_conf(stack, tmp_path, missing))
+    out = storage_start_refused(stack, tmp_path, missing)
     assert "volume group %s (storage.backend = lvm)" % missing in out, out
     assert "vgs failed" in out, out
 
@@ -133,7 +149,7 @@ def test_no_device_mapper_refuses_to_start(stack, tmp_path):
     """The group is there (vgs answers) but the kernel has no device-mapper: nubo-storage
     exits at start with that reason and dmsetup's own words, instead of failing every
     volume create later."""
-    out = storage_start_refused(stack, lvm_conf(stack, tmp_path, VG))
+    out = storage_start_refused(stack, tmp_path, VG)
     assert "volume group %s (storage.backend = lvm): no device-mapper in the kernel" % VG \
         in out, out
     reason = next((ln.strip() for ln in DM_OUT.splitlines()
