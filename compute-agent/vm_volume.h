@@ -51,6 +51,9 @@ struct conf;
 /* The storage pool directory of this machine's storage agent (storage.state_dir of
  * the same nubo.conf, c may be NULL), borrowed from c or a constant. */
 const char *vm_volume_pool_dir(const struct conf *c);
+/* [storage] volume_group when this machine's pool is LVM ([storage] backend = lvm),
+ * else NULL. */
+const char *vm_volume_group(const struct conf *c);
 /* 0 when storage_host is this machine's storage agent (so its pool file can be opened
  * directly), else -EXDEV with err saying that volume_id is elsewhere. */
 int vm_volume_local(const struct vm_ctx *ctx, const char *volume_id, const char *storage_host,

@@ -18,7 +18,9 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "pool.h"
 #include "proc.h"
+#include "qemu_img.h"
 #include "util.h"
 #include "xalloc.h"
 
@@ -38,6 +40,7 @@ struct export
 
 struct exports {
 	char *pool;
+	const struct pool *vols; /* where a volume's file or device is (borrowed) */
 	char address[MSG_ADDR_MAX];
 	int port_min, port_max;
 	pthread_mutex_t lock;
@@ -58,15 +61,17 @@ char **export_argv_new(const struct export_def *d)
 	if (!d->volume_file || !d->psk_dir || !d->address || !d->name || d->volume_file[0] != '/' ||
 	    d->psk_dir[0] != '/' || has_comma(d->volume_file) || has_comma(d->psk_dir) ||
 	    inet_pton(AF_INET, d->address, &in) != 1 || d->port < 1 || d->port > 65535 ||
-	    !uuid_is_valid(d->name))
+	    !uuid_is_valid(d->name) || !qemu_img_volume_protocol(d->volume_format))
 		return NULL;
 	char **v = xcalloc(12, sizeof(*v));
 	int n = 0;
 	v[n++] = xstrdup("qemu-storage-daemon");
 	v[n++] = xstrdup("--blockdev");
-	v[n++] = xasprintf("driver=file,node-name=file0,filename=%s", d->volume_file);
+	v[n++] = xasprintf("driver=%s,node-name=file0,filename=%s",
+	                   qemu_img_volume_protocol(d->volume_format), d->volume_file);
 	v[n++] = xstrdup("--blockdev");
-	v[n++] = xstrdup("driver=qcow2,node-name=vol0,file=file0");
+	v[n++] = xasprintf("driver=%s,node-name=vol0,file=file0",
+	                   d->volume_format ? d->volume_format : "qcow2");
 	v[n++] = xstrdup("--object");
 	v[n++] = xasprintf("tls-creds-psk,id=tls0,endpoint=server,dir=%s", d->psk_dir);
 	v[n++] = xstrdup("--nbd-server");
@@ -219,10 +224,10 @@ static int port_free(const char *address, int port)
  * daemon's own words when it exited). */
 static int daemon_start(struct exports *x, struct export *e, char *err, size_t errlen)
 {
-	char *vol = xasprintf("%s/volumes/%s.qcow2", x->pool, e->volume_id);
+	char *vol = pool_path(x->vols, POOL_VOLUME, e->volume_id);
 	char *dir = psk_dir(x, e->volume_id);
 	char *log = xasprintf("%s/exports/%s.log", x->pool, e->volume_id);
-	struct export_def d = {vol, dir, x->address, e->port, e->volume_id};
+	struct export_def d = {vol, dir, x->address, e->port, e->volume_id, pool_format(x->vols)};
 	char **argv = export_argv_new(&d);
 	int rc = 0;
 	if (!argv) {
@@ -342,10 +347,11 @@ out:
 	free(path);
 }
 
-struct exports *exports_open(const char *pool_dir, const char *address, int port_min, int port_max,
-                             char *err, size_t errlen)
+struct exports *exports_open(const struct pool *vols, const char *address, int port_min,
+                             int port_max, char *err, size_t errlen)
 {
 	struct in_addr in;
+	const char *pool_dir = vols->dir;
 	if (inet_pton(AF_INET, address, &in) != 1 || port_min < 1 || port_max > 65535 ||
 	    port_min > port_max) {
 		snprintf(err, errlen, "storage.export_address or export ports: not usable");
@@ -353,6 +359,7 @@ struct exports *exports_open(const char *pool_dir, const char *address, int port
 	}
 	struct exports *x = xcalloc(1, sizeof(*x));
 	x->pool = xstrdup(pool_dir);
+	x->vols = vols;
 	snprintf(x->address, sizeof(x->address), "%s", address);
 	x->port_min = port_min;
 	x->port_max = port_max;

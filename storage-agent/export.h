@@ -18,11 +18,12 @@
 #define EXPORT_MAX 256 /* exports one storage agent serves at once */
 
 struct export_def {
-	const char *volume_file; /* absolute path of the volume's qcow2 */
+	const char *volume_file; /* absolute path of the volume's file or block device */
 	const char *psk_dir;     /* absolute: holds keys.psk */
 	const char *address;     /* dotted IPv4 to listen on */
 	int port;
-	const char *name; /* the export's name: the volume id */
+	const char *name;          /* the export's name: the volume id */
+	const char *volume_format; /* "qcow2" (NULL too) or "raw" (an LVM volume) */
 };
 
 /* Pure: the qemu-storage-daemon argv of d (NULL-terminated, owned; free with
@@ -32,11 +33,12 @@ void export_argv_free(char **argv);
 
 struct exports;
 
-/* The exports of the pool at pool_dir (absolute), listening on address and taking
- * ports in [port_min, port_max]. Adopts or restarts what exports/ lists. Returns owned,
- * or NULL with err. */
-struct exports *exports_open(const char *pool_dir, const char *address, int port_min, int port_max,
-                             char *err, size_t errlen);
+struct pool;
+/* The exports of the pool vols (borrowed: its volumes' paths and format; exports/ in
+ * its directory), listening on address and taking ports in [port_min, port_max].
+ * Adopts or restarts what exports/ lists. Returns owned, or NULL with err. */
+struct exports *exports_open(const struct pool *vols, const char *address, int port_min,
+                             int port_max, char *err, size_t errlen);
 /* Serves volume_id to attachment with key psk (64 hex digits). Idempotent: an export
  * of the same attachment is answered again; one of another attachment is stopped
  * first. Fills host (MSG_ADDR_MAX) and *port. 0, or a negative errno with err. */

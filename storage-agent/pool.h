@@ -14,20 +14,50 @@
 
 #include "msg.h"
 
-struct pool {
-	char *dir;       /* the state directory (absolute) */
-	char *agent_key; /* presented on image downloads */
-	long long max_image_bytes;
+enum pool_kind { POOL_VOLUME, POOL_SNAPSHOT };
+
+struct pool;
+struct priv;
+/* A backend: the file pool below (qcow2 files) or LVM (pool_lvm.c, raw LVs). */
+struct pool_ops {
+	const char *format; /* what a volume holds: "qcow2" or "raw" */
+	char *(*path)(const struct pool *p, enum pool_kind kind, const char *id);
+	int (*volume_create)(const struct pool *p, const char *id, const struct msg_vol_create *c,
+	                     char *err, size_t errlen);
+	int (*snapshot_create)(const struct pool *p, const char *id, const char *volume_id,
+	                       char *err, size_t errlen);
+	int (*volume_extend)(const struct pool *p, const char *id, int size_gb, char *err,
+	                     size_t errlen);
+	int (*remove)(const struct pool *p, enum pool_kind kind, const char *id, char *err,
+	              size_t errlen);
+	void (*space)(const struct pool *p, int *total_gb, int *free_gb);
+	int (*list)(const struct pool *p, struct msg_resource *out, int max);
 };
 
-enum pool_kind { POOL_VOLUME, POOL_SNAPSHOT };
+struct pool {
+	char *dir;       /* the state directory (absolute): tmp/ for downloads */
+	char *agent_key; /* presented on image downloads */
+	long long max_image_bytes;
+	const struct pool_ops *ops;
+	char *vg;          /* LVM: the volume group; NULL for the file pool */
+	struct priv *priv; /* LVM: the helper that runs lvm (borrowed) */
+};
 
 /* Fills p for dir and creates volumes/, snapshots/ and an empty tmp/. 0 or -errno. */
 int pool_open(struct pool *p, const char *dir, const char *agent_key, long long max_image_bytes,
               char *err, size_t errlen);
+/* Switches p to the LVM backend on volume group vg, whose commands the helper priv
+ * runs (its rows are lvm_priv.h's): the group must answer `vgs` and the kernel's
+ * device-mapper `dmsetup version` (-ENODEV, "...: no device-mapper in the kernel (...)"
+ * without it), and LVs left half-made by an earlier run are removed. 0, or a negative errno with
+ * err ("volume group X:
+ * ..."). */
+int pool_use_lvm(struct pool *p, const char *vg, struct priv *priv, char *err, size_t errlen);
 void pool_close(struct pool *p);
+/* "qcow2" or "raw": the format of every volume and snapshot of p. */
+const char *pool_format(const struct pool *p);
 
-/* The path of id's file of kind (owned). */
+/* The path of id's file (or block device) of kind (owned). */
 char *pool_path(const struct pool *p, enum pool_kind kind, const char *id);
 
 /* Creates volume id per c (empty, or a copy of a volume, a snapshot or an image,
@@ -43,7 +73,7 @@ int pool_volume_extend(const struct pool *p, const char *id, int size_gb, char *
 /* Removes id's file of kind; a missing one is success. */
 int pool_remove(const struct pool *p, enum pool_kind kind, const char *id, char *err,
                 size_t errlen);
-/* Free and total GiB of the pool's file system. */
+/* Free and total GiB of the pool's file system (or volume group). */
 void pool_space(const struct pool *p, int *total_gb, int *free_gb);
 /* Fills up to max resources with what the pool holds (volumes and snapshots, state
  * "available"). Returns the count. */
@@ -56,5 +86,11 @@ int pool_run_img(const struct qemu_img_argv *a, int built, char *err, size_t err
 /* Moves the finished file tmp to path durably (fsync, rename, directory sync). 0 or
  * -errno with err. */
 int pool_commit(const char *tmp, const char *path, char *err, size_t errlen);
+/* Downloads the image of c into dl and inspects it (at most max_virtual bytes
+ * virtual); its qemu-img driver goes to *fmt. 0 or a negative errno with err. */
+int pool_image_fetch(const struct pool *p, const struct msg_vol_create *c, const char *dl,
+                     uint64_t max_virtual, const char **fmt, char *err, size_t errlen);
+
+extern const struct pool_ops pool_lvm_ops;
 
 #endif

@@ -21,6 +21,7 @@
 #include "fsutil.h"
 #include "proc.h"
 #include "storage-agent/export.h"
+#include "storage-agent/pool.h"
 
 #define V1 "11111111-1111-4111-8111-111111111111"
 #define A1 "22222222-2222-4222-8222-222222222222"
@@ -30,6 +31,7 @@
 #define PORT_MAX 23899
 
 static char dir[64];
+static struct pool pool; /* the file pool at dir: where the exports find volumes */
 
 static int setup(void **state)
 {
@@ -40,12 +42,16 @@ static int setup(void **state)
 	snprintf(vols, sizeof(vols), "%s/volumes", dir);
 	snprintf(vol, sizeof(vol), "%s/" V1 ".qcow2", vols);
 	fs_mkdir_p(vols, 0700);
+	char err[256];
+	if (pool_open(&pool, dir, "", 1 << 20, err, sizeof(err)) < 0)
+		return -1;
 	const char *const argv[] = {"qemu-img", "create", "-q", "-f", "qcow2", vol, "16M", NULL};
 	return proc_run(argv, 30000, NULL, 0) == 0 ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
+	pool_close(&pool);
 	fs_remove_tree(dir);
 	return 0;
 }
@@ -82,7 +88,7 @@ static void test_export_lifecycle(void **state)
 		skip();
 	char err[512], host[MSG_ADDR_MAX], path[192];
 	int port = 0, port2 = 0;
-	struct exports *x = exports_open(dir, "127.0.0.1", PORT_MIN, PORT_MAX, err, sizeof(err));
+	struct exports *x = exports_open(&pool, "127.0.0.1", PORT_MIN, PORT_MAX, err, sizeof(err));
 	assert_non_null(x);
 	assert_int_equal(exports_start(x, V1, A1, K1, host, &port, err, sizeof(err)), 0);
 	assert_string_equal(host, "127.0.0.1");
@@ -113,7 +119,7 @@ static void test_export_lifecycle(void **state)
 
 	/* the agent restarts: the daemon still runs and is adopted */
 	exports_free(x);
-	x = exports_open(dir, "127.0.0.1", PORT_MIN, PORT_MAX, err, sizeof(err));
+	x = exports_open(&pool, "127.0.0.1", PORT_MIN, PORT_MAX, err, sizeof(err));
 	assert_non_null(x);
 	assert_int_equal(state_pid(), pid);
 	assert_int_equal(exports_start(x, V1, A1, K1, host, &port2, err, sizeof(err)), 0);
@@ -124,7 +130,7 @@ static void test_export_lifecycle(void **state)
 	exports_free(x);
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
-	x = exports_open(dir, "127.0.0.1", PORT_MIN, PORT_MAX, err, sizeof(err));
+	x = exports_open(&pool, "127.0.0.1", PORT_MIN, PORT_MAX, err, sizeof(err));
 	assert_non_null(x);
 	pid_t pid2 = state_pid();
 	assert_true(pid2 > 0 && pid2 != pid && proc_alive(pid2, "exports/" V1));
@@ -155,14 +161,14 @@ static void test_export_missing_volume(void **state)
 		skip();
 	char err[512], host[MSG_ADDR_MAX];
 	int port = 0;
-	struct exports *x = exports_open(dir, "127.0.0.1", PORT_MIN, PORT_MAX, err, sizeof(err));
+	struct exports *x = exports_open(&pool, "127.0.0.1", PORT_MIN, PORT_MAX, err, sizeof(err));
 	assert_non_null(x);
 	assert_int_equal(exports_start(x, A1, A2, K1, host, &port, err, sizeof(err)), -ENOENT);
 	assert_non_null(strstr(err, "no such file"));
 	assert_int_equal(exports_list(x, NULL, 0), 0);
 	exports_free(x);
-	assert_null(exports_open(dir, "10.0.0.1,x", PORT_MIN, PORT_MAX, err, sizeof(err)));
-	assert_null(exports_open(dir, "127.0.0.1", PORT_MAX, PORT_MIN, err, sizeof(err)));
+	assert_null(exports_open(&pool, "10.0.0.1,x", PORT_MIN, PORT_MAX, err, sizeof(err)));
+	assert_null(exports_open(&pool, "127.0.0.1", PORT_MAX, PORT_MIN, err, sizeof(err)));
 }
 
 int main(void)

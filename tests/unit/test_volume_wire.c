@@ -291,7 +291,18 @@ static void test_export_argv(void **state)
 		assert_string_equal(v[i], want[i]);
 	}
 	export_argv_free(v);
+	/* an LVM pool's volume: a raw block device */
+	struct export_def lv = {
+	    "/dev/vg0/vol-" VID, "/p/exports/" VID, "10.253.7.1", 10809, VID, "raw"};
+	v = export_argv_new(&lv);
+	assert_non_null(v);
+	/* QEMU's "file" driver refuses a block device: "'file' driver requires ... to be a
+	 * regular file" */
+	assert_string_equal(v[2], "driver=host_device,node-name=file0,filename=/dev/vg0/vol-" VID);
+	assert_string_equal(v[4], "driver=raw,node-name=vol0,file=file0");
+	export_argv_free(v);
 	struct export_def bad[] = {
+	    {"/dev/vg0/vol-" VID, "/p/exports/" VID, "10.253.7.1", 10809, VID, "vmdk"},
 	    {"/p,x/volumes/" VID ".qcow2", "/p/exports/" VID, "10.253.7.1", 10809, VID},
 	    {"/p/volumes/" VID ".qcow2", "/p,/exports/" VID, "10.253.7.1", 10809, VID},
 	    {"/p/volumes/" VID ".qcow2", "/p/exports/" VID, "10.253.7.1,x", 10809, VID},
