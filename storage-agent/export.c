@@ -34,13 +34,18 @@ struct export
 	int port;
 	pid_t pid;
 	time_t restarted;
+	/* a start or stop of its daemon is under way outside the lock (they wait seconds):
+	 * a start or stop of the same export waits on idle, the check skips it, and the
+	 * list (the heartbeat) goes on (review s9 L2) */
+	int busy;
 };
 
 struct exports {
-	char *pool;
+	char *pool; /* pool, address and the port range never change after exports_open */
 	char address[MSG_ADDR_MAX];
 	int port_min, port_max;
-	pthread_mutex_t lock;
+	pthread_mutex_t lock; /* over e, n and each row's fields; held for no wait */
+	pthread_cond_t idle;  /* signalled when a row stops being busy */
 	struct export e[EXPORT_MAX];
 	int n;
 };
@@ -300,6 +305,45 @@ static void drop(struct exports *x, struct export *e)
 	*e = x->e[--x->n];
 }
 
+/* Under the lock: the row of vid once no start or stop of it is under way (waits,
+ * releasing the lock meanwhile), or NULL. Rows move when one is dropped: a pointer
+ * holds only until the lock is released. */
+static struct export *find_idle(struct exports *x, const char *vid)
+{
+	struct export *e;
+	while ((e = find(x, vid)) && e->busy)
+		pthread_cond_wait(&x->idle, &x->lock);
+	return e;
+}
+
+/* Under the lock: the row of vid, done with (its start or stop is over), updated from
+ * c (the copy worked on outside the lock), or dropped when gone. */
+static void settle(struct exports *x, const struct export *c, int gone)
+{
+	struct export *e = find(x, c->volume_id);
+	if (e && gone) {
+		drop(x, e);
+	} else if (e) {
+		e->pid = c->pid;
+		e->restarted = c->restarted;
+		e->busy = 0;
+	}
+	pthread_cond_broadcast(&x->idle);
+}
+
+/* Stops the daemon of the row e (under the lock; it is dropped): its files go, with
+ * the lock released while the daemon dies. */
+static void stop_unlocked(struct exports *x, struct export *e)
+{
+	struct export c = *e;
+	e->busy = 1;
+	pthread_mutex_unlock(&x->lock);
+	daemon_stop(x, &c);
+	files_remove(x, c.volume_id);
+	pthread_mutex_lock(&x->lock);
+	settle(x, &c, 1);
+}
+
 /* The lowest port of the range no export holds and nothing else has bound, or -EADDRINUSE. */
 static int port_pick(struct exports *x)
 {
@@ -357,6 +401,7 @@ struct exports *exports_open(const char *pool_dir, const char *address, int port
 	x->port_min = port_min;
 	x->port_max = port_max;
 	pthread_mutex_init(&x->lock, NULL);
+	pthread_cond_init(&x->idle, NULL);
 	char *dir = xasprintf("%s/exports", pool_dir);
 	int rc = fs_mkdir_p(dir, 0700);
 	DIR *d = rc == 0 ? opendir(dir) : NULL;
@@ -391,13 +436,17 @@ int exports_start(struct exports *x, const char *volume_id, const char *attachme
 		return -EINVAL;
 	}
 	pthread_mutex_lock(&x->lock);
-	struct export *e = find(x, volume_id);
-	if (e && !strcmp(e->attachment, attachment) && daemon_alive(x, e))
-		goto done; /* an earlier run of this task */
-	if (e) {           /* another attachment's, or dead: made again */
-		daemon_stop(x, e);
-		files_remove(x, volume_id);
-		drop(x, e);
+	struct export *e = find_idle(x, volume_id);
+	if (e && !strcmp(e->attachment, attachment) && daemon_alive(x, e)) {
+		snprintf(host, MSG_ADDR_MAX, "%s", x->address); /* an earlier run of this task */
+		*port = e->port;
+		goto out;
+	}
+	if (e) /* another attachment's, or dead: made again */
+		stop_unlocked(x, e);
+	if ((e = find(x, volume_id))) { /* another start of it came first meanwhile */
+		pthread_mutex_unlock(&x->lock);
+		return exports_start(x, volume_id, attachment, psk, host, port, err, errlen);
 	}
 	if (x->n >= EXPORT_MAX) {
 		snprintf(err, errlen, "this storage host serves %d exports already", EXPORT_MAX);
@@ -411,25 +460,29 @@ int exports_start(struct exports *x, const char *volume_id, const char *attachme
 		rc = p;
 		goto out;
 	}
+	/* the row holds its port and stays busy while its daemon starts, unlocked */
 	e = &x->e[x->n++];
 	memset(e, 0, sizeof(*e));
 	snprintf(e->volume_id, sizeof(e->volume_id), "%s", volume_id);
 	snprintf(e->attachment, sizeof(e->attachment), "%s", attachment);
 	e->port = p;
+	e->busy = 1;
+	struct export c = *e;
+	pthread_mutex_unlock(&x->lock);
 	if ((rc = psk_save(x, volume_id, attachment, psk)) < 0) {
 		snprintf(err, errlen, "export key file: %s", strerror(-rc));
-	} else if ((rc = daemon_start(x, e, err, errlen)) == 0 && (rc = state_save(x, e)) < 0) {
+	} else if ((rc = daemon_start(x, &c, err, errlen)) == 0 && (rc = state_save(x, &c)) < 0) {
 		snprintf(err, errlen, "export state file: %s", strerror(-rc));
-		daemon_stop(x, e);
+		daemon_stop(x, &c);
 	}
-	if (rc < 0) {
+	if (rc < 0)
 		files_remove(x, volume_id);
-		drop(x, e);
-		goto out;
+	pthread_mutex_lock(&x->lock);
+	settle(x, &c, rc < 0);
+	if (rc == 0) {
+		snprintf(host, MSG_ADDR_MAX, "%s", x->address);
+		*port = c.port;
 	}
-done:
-	snprintf(host, MSG_ADDR_MAX, "%s", x->address);
-	*port = e->port;
 out:
 	pthread_mutex_unlock(&x->lock);
 	return rc;
@@ -439,12 +492,9 @@ int exports_stop(struct exports *x, const char *volume_id, const char *attachmen
                  size_t errlen)
 {
 	pthread_mutex_lock(&x->lock);
-	struct export *e = find(x, volume_id);
-	if (e && (!attachment[0] || !strcmp(e->attachment, attachment))) {
-		daemon_stop(x, e);
-		files_remove(x, volume_id);
-		drop(x, e);
-	}
+	struct export *e = find_idle(x, volume_id);
+	if (e && (!attachment[0] || !strcmp(e->attachment, attachment)))
+		stop_unlocked(x, e);
 	pthread_mutex_unlock(&x->lock);
 	return 0;
 }
@@ -464,20 +514,30 @@ int exports_list(struct exports *x, struct msg_resource *out, int max)
 
 int exports_check(struct exports *x, char *err, size_t errlen)
 {
-	int n = 0;
+	int n = 0, k = 0;
 	time_t now = time(NULL);
+	struct export *dead = xcalloc(EXPORT_MAX, sizeof(*dead));
 	pthread_mutex_lock(&x->lock);
 	for (int i = 0; i < x->n; i++) {
 		struct export *e = &x->e[i];
-		if (daemon_alive(x, e) || now - e->restarted < RESTART_QUIET_S)
+		if (e->busy || daemon_alive(x, e) || now - e->restarted < RESTART_QUIET_S)
 			continue;
 		e->restarted = now;
-		if (daemon_start(x, e, err, errlen) == 0) {
-			state_save(x, e);
-			n++;
-		}
+		e->busy = 1;
+		dead[k++] = *e;
 	}
 	pthread_mutex_unlock(&x->lock);
+	/* each waits up to START_WAIT_MS for its daemon: not under the lock */
+	for (int i = 0; i < k; i++) {
+		if (daemon_start(x, &dead[i], err, errlen) == 0) {
+			state_save(x, &dead[i]);
+			n++;
+		}
+		pthread_mutex_lock(&x->lock);
+		settle(x, &dead[i], 0);
+		pthread_mutex_unlock(&x->lock);
+	}
+	free(dead);
 	return n;
 }
 
@@ -485,6 +545,7 @@ void exports_free(struct exports *x)
 {
 	if (!x)
 		return;
+	pthread_cond_destroy(&x->idle);
 	pthread_mutex_destroy(&x->lock);
 	free(x->pool);
 	free(x);
