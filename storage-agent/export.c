@@ -38,6 +38,10 @@ struct export
 	 * a start or stop of the same export waits on idle, the check skips it, and the
 	 * list (the heartbeat) goes on (review s9 L2) */
 	int busy;
+	/* exports_check started its daemon again at this time and has not yet seen it
+	 * listen (0: not so): the check runs on the agent's main loop, beside the
+	 * heartbeat, so it never waits for a daemon */
+	time_t starting;
 };
 
 struct exports {
@@ -220,9 +224,8 @@ static int port_free(const char *address, int port)
 	return ok;
 }
 
-/* Starts e's daemon and waits until it listens. 0, or a negative errno with err (the
- * daemon's own words when it exited). */
-static int daemon_start(struct exports *x, struct export *e, char *err, size_t errlen)
+/* Starts e's daemon, without waiting for it to listen. 0, or a negative errno with err. */
+static int daemon_spawn(struct exports *x, struct export *e, char *err, size_t errlen)
 {
 	char *vol = xasprintf("%s/volumes/%s.qcow2", x->pool, e->volume_id);
 	char *dir = psk_dir(x, e->volume_id);
@@ -241,7 +244,7 @@ static int daemon_start(struct exports *x, struct export *e, char *err, size_t e
 		snprintf(err, errlen, "volume %s: no such file in the pool", e->volume_id);
 		goto out;
 	}
-	/* in daemon_start, not psk_save: an adopted export started again gets it too */
+	/* in daemon_spawn, not psk_save: an adopted export started again gets it too */
 	char *dh = xasprintf("%s/dh-params.pem", dir);
 	rc = fs_write_atomic(dh, dh_params_pem, strlen(dh_params_pem), 0600);
 	free(dh);
@@ -258,16 +261,36 @@ static int daemon_start(struct exports *x, struct export *e, char *err, size_t e
 		goto out;
 	}
 	e->restarted = time(NULL);
-	for (int waited = 0;; waited += START_POLL_MS) {
+out:
+	export_argv_free(argv);
+	free(vol);
+	free(dir);
+	free(log);
+	return rc;
+}
+
+/* e's daemon exited before it listened: its own words into err. */
+static void daemon_exited(const struct exports *x, struct export *e, char *err, size_t errlen)
+{
+	char *log = xasprintf("%s/exports/%s.log", x->pool, e->volume_id);
+	char words[512] = "";
+	fs_read_into(log, words, sizeof(words));
+	msg_sanitize_text(words, strlen(words));
+	snprintf(err, errlen, "qemu-storage-daemon exited: %s",
+	         words[0] ? words : "no reason given");
+	e->pid = 0;
+	free(log);
+}
+
+/* Starts e's daemon and waits until it listens. 0, or a negative errno with err (the
+ * daemon's own words when it exited). */
+static int daemon_start(struct exports *x, struct export *e, char *err, size_t errlen)
+{
+	int rc = daemon_spawn(x, e, err, errlen);
+	for (int waited = 0; rc == 0; waited += START_POLL_MS) {
 		if (!daemon_alive(x, e)) {
-			char words[512] = "";
-			fs_read_into(log, words, sizeof(words));
-			msg_sanitize_text(words, strlen(words));
-			snprintf(err, errlen, "qemu-storage-daemon exited: %s",
-			         words[0] ? words : "no reason given");
-			e->pid = 0;
-			rc = -EIO;
-			goto out;
+			daemon_exited(x, e, err, errlen);
+			return -EIO;
 		}
 		if (port_listening(x->address, e->port))
 			break;
@@ -277,16 +300,10 @@ static int daemon_start(struct exports *x, struct export *e, char *err, size_t e
 			         x->address, e->port, START_WAIT_MS / 1000);
 			daemon_stop(x, e);
 			e->pid = 0;
-			rc = -ETIMEDOUT;
-			goto out;
+			return -ETIMEDOUT;
 		}
 		usleep(START_POLL_MS * 1000);
 	}
-out:
-	export_argv_free(argv);
-	free(vol);
-	free(dir);
-	free(log);
 	return rc;
 }
 
@@ -437,7 +454,7 @@ int exports_start(struct exports *x, const char *volume_id, const char *attachme
 	}
 	pthread_mutex_lock(&x->lock);
 	struct export *e = find_idle(x, volume_id);
-	if (e && !strcmp(e->attachment, attachment) && daemon_alive(x, e)) {
+	if (e && !strcmp(e->attachment, attachment) && daemon_alive(x, e) && !e->starting) {
 		snprintf(host, MSG_ADDR_MAX, "%s", x->address); /* an earlier run of this task */
 		*port = e->port;
 		goto out;
@@ -512,32 +529,52 @@ int exports_list(struct exports *x, struct msg_resource *out, int max)
 	return n;
 }
 
+/* Under the lock, for exports_check: how the daemon exports_check started again for
+ * e is doing. 1 when it listens now (its state saved), 0 while it may yet, -1 when it
+ * failed (exited, or did not listen within START_WAIT_MS: killed), with err. */
+static int check_starting(struct exports *x, struct export *e, time_t now, char *err, size_t errlen)
+{
+	if (!daemon_alive(x, e)) {
+		daemon_exited(x, e, err, errlen);
+		e->starting = 0;
+		return -1;
+	}
+	if (port_listening(x->address, e->port)) {
+		e->starting = 0;
+		state_save(x, e);
+		return 1;
+	}
+	if (now - e->starting < START_WAIT_MS / 1000)
+		return 0;
+	/* it never listened, so no client has written through it: no need to wait */
+	snprintf(err, errlen, "qemu-storage-daemon did not listen on %s:%d within %d s", x->address,
+	         e->port, START_WAIT_MS / 1000);
+	kill(e->pid, SIGKILL);
+	e->starting = 0;
+	return -1;
+}
+
 int exports_check(struct exports *x, char *err, size_t errlen)
 {
-	int n = 0, k = 0;
+	int n = 0;
 	time_t now = time(NULL);
-	struct export *dead = xcalloc(EXPORT_MAX, sizeof(*dead));
 	pthread_mutex_lock(&x->lock);
 	for (int i = 0; i < x->n; i++) {
 		struct export *e = &x->e[i];
-		if (e->busy || daemon_alive(x, e) || now - e->restarted < RESTART_QUIET_S)
+		if (e->busy)
+			continue;
+		if (e->starting) {
+			if (check_starting(x, e, now, err, errlen) > 0)
+				n++;
+			continue;
+		}
+		if (daemon_alive(x, e) || now - e->restarted < RESTART_QUIET_S)
 			continue;
 		e->restarted = now;
-		e->busy = 1;
-		dead[k++] = *e;
+		if (daemon_spawn(x, e, err, errlen) == 0)
+			e->starting = now;
 	}
 	pthread_mutex_unlock(&x->lock);
-	/* each waits up to START_WAIT_MS for its daemon: not under the lock */
-	for (int i = 0; i < k; i++) {
-		if (daemon_start(x, &dead[i], err, errlen) == 0) {
-			state_save(x, &dead[i]);
-			n++;
-		}
-		pthread_mutex_lock(&x->lock);
-		settle(x, &dead[i], 0);
-		pthread_mutex_unlock(&x->lock);
-	}
-	free(dead);
 	return n;
 }
 

@@ -246,12 +246,51 @@ static void test_export_list_while_starting(void **state)
 	free(saved);
 }
 
+/* Review s9 L2: the check runs on the agent's main loop beside the heartbeat: it starts
+ * a dead daemon again without waiting for it, and a later check sees it listen on the
+ * same port. */
+static void test_export_check_does_not_wait(void **state)
+{
+	if (!have_qsd())
+		skip();
+	char err[512], host[MSG_ADDR_MAX];
+	int port = 0;
+	struct exports *x = exports_open(dir, "127.0.0.1", PORT_MIN, PORT_MAX, err, sizeof(err));
+	assert_non_null(x);
+	assert_int_equal(exports_start(x, V1, A1, K1, host, &port, err, sizeof(err)), 0);
+	pid_t pid = state_pid();
+	kill(pid, SIGKILL);
+	long t0 = now_ms(), worst = 0;
+	int n = 0;
+	while (n == 0 && now_ms() - t0 < 20000) {
+		long t = now_ms();
+		n = exports_check(x, err, sizeof(err));
+		if (now_ms() - t > worst)
+			worst = now_ms() - t;
+		usleep(50000);
+	}
+	assert_int_equal(n, 1);
+	assert_true(worst < 500);
+	pid_t pid2 = state_pid();
+	assert_true(pid2 > 0 && pid2 != pid && proc_alive(pid2, "exports/" V1));
+	assert_refused(port);
+	/* the task again: the same export */
+	int port2 = 0;
+	assert_int_equal(exports_start(x, V1, A1, K1, host, &port2, err, sizeof(err)), 0);
+	assert_int_equal(port2, port);
+	assert_int_equal(state_pid(), pid2);
+	assert_int_equal(exports_stop(x, V1, "", err, sizeof(err)), 0);
+	assert_false(proc_alive(pid2, "exports/" V1));
+	exports_free(x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_export_lifecycle, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_export_missing_volume, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_export_list_while_starting, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_export_check_does_not_wait, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
