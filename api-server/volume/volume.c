@@ -277,6 +277,15 @@ static int snapshots_of(struct req *r, const char *volume_id, long *n)
 	return 0;
 }
 
+/* Queues action on volume id inside the open transaction, with payload (JSON text,
+ * NULL for none). */
+static int volume_task_with(struct req *r, enum msg_res_kind kind, const char *id,
+                            const char *action, const char *payload, char *err, size_t errlen)
+{
+	struct outbox_task t = {kind, id, action, NULL, payload, req_trace_id(r)};
+	return outbox_insert(r->ctx->db, &t, NULL, err, errlen);
+}
+
 /* Queues action on volume id inside the open transaction. */
 static int volume_task(struct req *r, enum msg_res_kind kind, const char *id, const char *action,
                        const char *host, char *err, size_t errlen)
@@ -633,11 +642,50 @@ static int create_source(struct req *r, struct resp *w, struct vol_create *c, in
 	return 0;
 }
 
+/* Cinder's InstanceLocalityFilter hint: OS-SCH-HNT:scheduler_hints {"local_to_instance":
+ * "<server id>"} puts the volume on the server's machine or nowhere (the scheduler
+ * decides, as Cinder's does; scheduler/volume_tasks.c). Other hints are ignored, as by
+ * a Cinder without their filter. 1 with the server's id (one of the caller's project,
+ * not deleted) in server, 0 when there is no such hint, or < 0 answered (400). */
+static int create_locality_hint(struct req *r, struct resp *w, char server[UUID_STR_LEN])
+{
+	char err[512];
+	const json_t *h = json_object_get(r->json, "OS-SCH-HNT:scheduler_hints");
+	if (!h || json_is_null(h))
+		return 0;
+	if (!json_is_object(h)) {
+		resp_error(r, w, 400,
+		           "Invalid input received: OS-SCH-HNT:scheduler_hints must be an object.");
+		return -EINVAL;
+	}
+	const json_t *v = json_object_get(h, "local_to_instance");
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_string(v) || !uuid_is_valid(json_string_value(v))) {
+		resp_error(r, w, 400, "Invalid input received: local_to_instance must be a UUID.");
+		return -EINVAL;
+	}
+	uuid_lower(json_string_value(v), server);
+	int admin = policy_is_admin(&r->ctx->auth);
+	PGresult *res = DBQ(r->ctx->db, err, sizeof err,
+	                    "SELECT 1 FROM instances WHERE id = $1 AND NOT deleted AND"
+	                    " ($2 OR project_id = $3)",
+	                    server, admin ? "true" : "false", r->ctx->auth.project_id);
+	res = wire_one_row(r, w, res, err, 400,
+	                   "Invalid input received: local_to_instance: server %s could not be "
+	                   "found.",
+	                   server);
+	if (!res)
+		return -ENOENT;
+	PQclear(res);
+	return 1;
+}
+
 static void volume_create(struct req *r, struct resp *w)
 {
 	struct vol_create c;
-	char err[512], id[UUID_STR_LEN], type_id[37];
-	int began = 0, bootable = 0;
+	char err[512], id[UUID_STR_LEN], type_id[37], near[UUID_STR_LEN], payload[80];
+	int began = 0, bootable = 0, hinted;
 	memset(&c, 0, sizeof(c));
 	if (volume_project_check(r, w) < 0)
 		return;
@@ -659,7 +707,8 @@ static void volume_create(struct req *r, struct resp *w)
 		goto out;
 	}
 	began = 1;
-	if (create_source(r, w, &c, &bootable) < 0 ||
+	if ((hinted = create_locality_hint(r, w, near)) < 0 ||
+	    create_source(r, w, &c, &bootable) < 0 ||
 	    volume_type_resolve(r, w, c.volume_type, type_id) < 0 ||
 	    volume_type_encryption_refuse(r, w, type_id) < 0)
 		goto out;
@@ -681,8 +730,9 @@ static void volume_create(struct req *r, struct resp *w)
 	               size, type_id, bootable ? "true" : "false", meta, c.source_volid,
 	               c.snapshot_id, c.image_ref);
 	free(meta);
-	if (rows != 1 ||
-	    volume_task(r, MSG_RES_VOLUME, id, TASK_CREATE, NULL, err, sizeof(err)) < 0) {
+	snprintf(payload, sizeof(payload), "{\"local_to_instance\":\"%s\"}", hinted ? near : "");
+	if (rows != 1 || volume_task_with(r, MSG_RES_VOLUME, id, TASK_CREATE,
+	                                  hinted ? payload : NULL, err, sizeof(err)) < 0) {
 		resp_db_error(r, w, err);
 		goto out;
 	}
