@@ -139,14 +139,20 @@ int volume_place(const struct sched *s, int size_gb, char *host, size_t n)
 	return volume_place_near(s, size_gb, NULL, 0, host, n, why, sizeof(why));
 }
 
+/* How long a root volume Compute makes for a server waits for the server's row (its
+ * create commits just after the volume's): a create that failed leaves none. */
+#define BOOT_SERVER_WAIT_S 30
+
 /* The machine a new volume of t should be near, into near ("" when none):
  * - under the local_to_instance hint (its create task's payload), that server's compute
  *   host, and *strict is set (Cinder's InstanceLocalityFilter: there or nowhere);
- * - a boot volume being made for a server (attached to it while creating): the
- *   server's host, or, while the server is unplaced (its spawn waits for this volume),
- *   where it would be placed with the machines that also have room for the volume
- *   first, so that both land on one machine.
- * 0; 1 when the hint cannot be met, with why; -EIO (logged). */
+ * - a root volume made for a server (attached to it, or named by the create's
+ *   boot_server: Compute makes the volume just before the server's row): the server's
+ *   host, or, while the server is unplaced (its spawn waits for this volume), where
+ *   it would be placed with the machines that also have room for the volume first, so
+ *   that both land on one machine.
+ * 0; 1 when the hint cannot be met, with why; -EAGAIN while the server named by
+ * boot_server is not yet there; -EIO (logged). */
 static int vol_near(struct sched *s, PGconn *c, const struct task *t, const struct vrow *v,
                     char near[MSG_HOST_MAX], int *strict, char *why, size_t whylen)
 {
@@ -154,30 +160,36 @@ static int vol_near(struct sched *s, PGconn *c, const struct task *t, const stru
 	near[0] = '\0';
 	*strict = 0;
 	PGresult *r = DBQ(c, err, sizeof err,
-	                  "SELECT coalesce((SELECT payload->>'local_to_instance' FROM tasks"
-	                  "  WHERE id = $2), ''), coalesce(v.attached_server, '')"
-	                  " FROM volumes v WHERE v.id = $1",
+	                  "SELECT coalesce(t.payload->>'local_to_instance', ''),"
+	                  " coalesce(v.attached_server, t.payload->>'boot_server', ''),"
+	                  " v.project_id FROM volumes v JOIN tasks t ON t.id = $2"
+	                  " WHERE v.id = $1",
 	                  t->resource_id, t->id);
 	if (!r) {
 		sched_db_error(s, c, "volume tasks: locality", err);
 		return -EIO;
 	}
-	char server[UUID_STR_LEN] = "";
+	char server[UUID_STR_LEN] = "", project[MSG_HOST_MAX] = "";
 	int hint = 0;
 	if (PQntuples(r) == 1) {
 		hint = db_val(r, 0, 0)[0] != '\0';
 		snprintf(server, sizeof(server), "%s", hint ? db_val(r, 0, 0) : db_val(r, 0, 1));
+		snprintf(project, sizeof(project), "%s", db_val(r, 0, 2));
 	}
 	PQclear(r);
 	if (!server[0])
 		return 0;
+	/* a preference only for a server of the volume's own project */
 	r = DBQ(c, err, sizeof err,
-	        "SELECT coalesce(host, ''), deleted FROM instances WHERE id = $1", server);
+	        "SELECT coalesce(host, ''), deleted FROM instances WHERE id = $1 AND"
+	        " ($2 OR project_id = $3)",
+	        server, hint ? "true" : "false", project);
 	if (!r) {
 		sched_db_error(s, c, "volume tasks: locality", err);
 		return -EIO;
 	}
-	int found = PQntuples(r) == 1 && db_val(r, 0, 1)[0] != 't';
+	int exists = PQntuples(r) == 1;
+	int found = exists && db_val(r, 0, 1)[0] != 't';
 	snprintf(near, MSG_HOST_MAX, "%s", found ? db_val(r, 0, 0) : "");
 	PQclear(r);
 	if (hint) {
@@ -189,6 +201,8 @@ static int vol_near(struct sched *s, PGconn *c, const struct task *t, const stru
 			         server);
 		return near[0] ? 0 : 1;
 	}
+	if (!exists && !strcmp(v->status, "creating") && t->age_s < BOOT_SERVER_WAIT_S)
+		return -EAGAIN; /* the server's create has not committed yet */
 	if (found && !near[0] && instance_place_preview(s, c, server, v->size_gb, near) < 0)
 		return -EIO;
 	return 0;
@@ -357,7 +371,7 @@ static int vol_dispatch(struct sched *s, PGconn *c, const struct task *t)
 		int strict = 0;
 		if (!is_snap(t) &&
 		    (rc = vol_near(s, c, t, &v, near, &strict, why, sizeof(why))) != 0) {
-			if (rc < 0)
+			if (rc < 0) /* -EAGAIN: its server's row is not there yet */
 				return rc;
 			snprintf(fault, sizeof(fault), "No valid backend was found. %s", why);
 			return vrow_close(s, c, t, 0, "error", fault);

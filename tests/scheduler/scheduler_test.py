@@ -281,8 +281,8 @@ CRED_KEY = "00" * 32
 
 def new_instance(db, name="vm", vcpus=1, ram=512, disk=1, az="nova", host=None,
                  status="BUILD", vm_state="building", task_state="scheduling", power=0,
-                 spawn=True, deleted=False):
-    iid = str(uuid.uuid4())
+                 spawn=True, deleted=False, iid=None):
+    iid = iid or str(uuid.uuid4())
     db.exec("INSERT INTO instances (id, name, project_id, user_id, flavor_id, image_id, vcpus,"
             " ram_mb, disk_gb, status, vm_state, task_state, power_state, az, host, key_name,"
             " public_key, user_data, deleted) VALUES (%s)" % ", ".join(map(lit, [
@@ -1162,6 +1162,28 @@ def t_volume_locality(db, sched):
         t = hc.take_task(action="spawn", instance=iid)
         check(not t["payload"].get("nbd_port"), "and the server with it: %s" % t["payload"])
         hc.result(t)
+        # Compute makes the root volume (naming the server to be) just before the
+        # server's row: its create waits for the row, then goes beside the server
+        iid, vol = str(uuid.uuid4()), str(uuid.uuid4())
+        db.exec("INSERT INTO volumes (id, project_id, user_id, size_gb, status, type_id)"
+                " VALUES (%s, 'p1', 'u1', 2, 'creating', %s)" % (lit(vol), vtype))
+        made_v.append(vol)
+        db.exec("INSERT INTO tasks (id, resource_id, resource_kind, agent_kind, action,"
+                " payload) VALUES (%s, %s, 'volume', 'storage', 'create', %s::jsonb)"
+                % (lit(str(uuid.uuid4())), lit(vol), lit(json.dumps({"boot_server": iid}))))
+        wake()
+        for agent in (hcs, st9):
+            agent.no_task(0.7, action="create", instance=vol)
+        check(vhost(vol) == "", "not placed before its server's row: %s" % vhost(vol))
+        new_instance(db, name="loc", spawn=False, iid=iid)
+        made_i.append(iid)
+        db.exec("UPDATE volumes SET attached_server = %s, attachment_id = %s WHERE id = %s"
+                % (lit(iid), lit(str(uuid.uuid4())), lit(vol)))
+        db.exec("UPDATE instances SET boot_volume_id = %s, image_id = '' WHERE id = %s"
+                % (lit(vol), lit(iid)))
+        wake()
+        volume_made(hcs, vol)
+        check(vhost(vol) == "hc1-storage", "beside its server once there: %s" % vhost(vol))
         # the server will not fit on hc1: the volume takes the most space (st9)
         iid, vol = server(ram=4000, vol_host=None, status="creating")
         manage("task-add", "volume", vol, "create")
