@@ -338,17 +338,11 @@ static int inst_place(struct sched *s, const char *id, const struct inst *i, PGc
 	for (size_t k = 0; k < n; k++) {
 		const struct agent *g = &s->agents.v[k];
 		/* only compute agents run instances */
-		hosts[k] = (struct placement_host){g->host,
-		                                   g->az,
-		                                   g->up && g->kind == MSG_AGENT_COMPUTE,
-		                                   g->vcpus,
-		                                   g->ram_mb,
-		                                   g->disk_gb,
-		                                   0,
-		                                   0,
-		                                   0,
-		                                   g->kind == MSG_AGENT_COMPUTE &&
-		                                       inst_local(s, g->host, loc)};
+		hosts[k] = (struct placement_host){
+		    g->host,  g->az,     g->up && g->kind == MSG_AGENT_COMPUTE,
+		    g->vcpus, g->ram_mb, g->disk_gb,
+		    0,        0,         0};
+		hosts[k].local = g->kind == MSG_AGENT_COMPUTE && inst_local(s, g->host, loc);
 		for (int j = 0; j < PQntuples(r); j++)
 			if (!strcmp(db_val(r, j, 0), g->host)) {
 				hosts[k].used_vcpus = db_long(r, j, 1, 0);
