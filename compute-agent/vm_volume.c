@@ -2,6 +2,7 @@
  * vm_volume.h). */
 #include "vm_volume.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -323,6 +324,25 @@ out:
 		close(fd);
 	free(path);
 	return rc;
+}
+
+int vm_volume_psk_sweep(const char *dir)
+{
+	DIR *d = opendir(dir);
+	int n = 0;
+	if (!d)
+		return 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, "psk-", 4))
+			continue;
+		char *path = xasprintf("%s/%s", dir, de->d_name);
+		if (fs_remove_tree(path) == 0)
+			n++;
+		free(path);
+	}
+	closedir(d);
+	return n;
 }
 
 /* Block node node on the NBD export the attach payload of t names, through the TLS-PSK

@@ -51,8 +51,11 @@ int exports_stop(struct exports *x, const char *volume_id, const char *attachmen
 /* Fills up to max resources (kind attachment, id the volume, state "attached") with
  * what is exported. Returns the count. */
 int exports_list(struct exports *x, struct msg_resource *out, int max);
-/* Starts again every export whose daemon died (at most once per few seconds each).
- * Returns how many were restarted; a failure's reason goes into err. */
+/* Starts again every export whose daemon died (at most once per few seconds each),
+ * without waiting for it: a later call sees it listen (and counts it), exit, or not
+ * listen within 10 s (then kills it; it is tried again later). Never waits, so the
+ * agent's main loop may call it beside its heartbeats. Returns how many restarted
+ * daemons were seen listening; a failure's reason goes into err. */
 int exports_check(struct exports *x, char *err, size_t errlen);
 /* Frees x; the daemons keep running. Accepts NULL. */
 void exports_free(struct exports *x);

@@ -2,7 +2,8 @@
  * listens and refuses a client without the key, answers a repeat with the same port, a
  * second attachment replaces the first; a restarted agent (a new exports table) adopts
  * the daemon that still runs and starts again one that died, on the same port; a stop
- * ends the daemon and leaves no file; the hello lists what is exported. */
+ * ends the daemon and leaves no file; the hello lists what is exported; the list (the
+ * heartbeat) and the check are answered while a daemon is slow to start. */
 #include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -12,7 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -171,11 +175,128 @@ static void test_export_missing_volume(void **state)
 	assert_null(exports_open(&pool, "127.0.0.1", PORT_MAX, PORT_MIN, err, sizeof(err)));
 }
 
+static long now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000L + t.tv_nsec / 1000000L;
+}
+
+struct slow_start {
+	struct exports *x;
+	int rc;
+	char err[512];
+	volatile int done;
+};
+
+static void *slow_start_run(void *arg)
+{
+	struct slow_start *a = arg;
+	char host[MSG_ADDR_MAX];
+	int port = 0;
+	a->rc = exports_start(a->x, V1, A1, K1, host, &port, a->err, sizeof(a->err));
+	a->done = 1;
+	return NULL;
+}
+
+/* Review s9 L2: a daemon that takes seconds to come up (here a stand-in first on PATH
+ * that never listens and exits after 3 s) must not hold the table: the list the
+ * heartbeat sends and the check of dead daemons are answered at once meanwhile, and
+ * the start then fails with the daemon's words, leaving no row. */
+static void test_export_list_while_starting(void **state)
+{
+	char bin[128], fake[192], path[4096], err[512];
+	snprintf(bin, sizeof(bin), "%s/bin", dir);
+	snprintf(fake, sizeof(fake), "%s/qemu-storage-daemon", bin);
+	assert_int_equal(fs_mkdir_p(bin, 0700), 0);
+	static const char script[] = "#!/bin/sh\nsleep 3\necho 'stand-in: never listened' >&2\n"
+	                             "exit 1\n";
+	assert_int_equal(fs_write_atomic(fake, script, strlen(script), 0700), 0);
+	const char *old = getenv("PATH");
+	char *saved = strdup(old ? old : "/usr/bin:/bin");
+	snprintf(path, sizeof(path), "%s:%s", bin, saved);
+	setenv("PATH", path, 1);
+	struct exports *x = exports_open(dir, "127.0.0.1", PORT_MIN, PORT_MAX, err, sizeof(err));
+	assert_non_null(x);
+	struct slow_start a = {x, 0, "", 0};
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, slow_start_run, &a), 0);
+	struct msg_resource r[4];
+	long t0 = now_ms(), worst = 0;
+	int seen = 0;
+	/* while the start waits for its daemon, each list answers within a few ms */
+	while (!a.done && now_ms() - t0 < 2500) {
+		long t = now_ms();
+		int n = exports_list(x, r, 4);
+		long took = now_ms() - t;
+		if (took > worst)
+			worst = took;
+		if (n == 1 && !a.done)
+			seen = 1;
+		t = now_ms();
+		assert_int_equal(exports_check(x, err, sizeof(err)), 0); /* skips the busy row */
+		took = now_ms() - t;
+		if (took > worst)
+			worst = took;
+		usleep(20000);
+	}
+	assert_true(seen);
+	assert_true(worst < 500);
+	assert_false(a.done);
+	pthread_join(th, NULL);
+	assert_int_equal(a.rc, -EIO);
+	assert_non_null(strstr(a.err, "stand-in: never listened"));
+	assert_int_equal(exports_list(x, r, 4), 0);
+	exports_free(x);
+	setenv("PATH", saved, 1);
+	free(saved);
+}
+
+/* Review s9 L2: the check runs on the agent's main loop beside the heartbeat: it starts
+ * a dead daemon again without waiting for it, and a later check sees it listen on the
+ * same port. */
+static void test_export_check_does_not_wait(void **state)
+{
+	if (!have_qsd())
+		skip();
+	char err[512], host[MSG_ADDR_MAX];
+	int port = 0;
+	struct exports *x = exports_open(dir, "127.0.0.1", PORT_MIN, PORT_MAX, err, sizeof(err));
+	assert_non_null(x);
+	assert_int_equal(exports_start(x, V1, A1, K1, host, &port, err, sizeof(err)), 0);
+	pid_t pid = state_pid();
+	kill(pid, SIGKILL);
+	long t0 = now_ms(), worst = 0;
+	int n = 0;
+	while (n == 0 && now_ms() - t0 < 20000) {
+		long t = now_ms();
+		n = exports_check(x, err, sizeof(err));
+		if (now_ms() - t > worst)
+			worst = now_ms() - t;
+		usleep(50000);
+	}
+	assert_int_equal(n, 1);
+	assert_true(worst < 500);
+	pid_t pid2 = state_pid();
+	assert_true(pid2 > 0 && pid2 != pid && proc_alive(pid2, "exports/" V1));
+	assert_refused(port);
+	/* the task again: the same export */
+	int port2 = 0;
+	assert_int_equal(exports_start(x, V1, A1, K1, host, &port2, err, sizeof(err)), 0);
+	assert_int_equal(port2, port);
+	assert_int_equal(state_pid(), pid2);
+	assert_int_equal(exports_stop(x, V1, "", err, sizeof(err)), 0);
+	assert_false(proc_alive(pid2, "exports/" V1));
+	exports_free(x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_export_lifecycle, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_export_missing_volume, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_export_list_while_starting, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_export_check_does_not_wait, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
