@@ -216,7 +216,7 @@ static void test_export_list_while_starting(void **state)
 	char *saved = strdup(old ? old : "/usr/bin:/bin");
 	snprintf(path, sizeof(path), "%s:%s", bin, saved);
 	setenv("PATH", path, 1);
-	struct exports *x = exports_open(dir, "127.0.0.1", PORT_MIN, PORT_MAX, err, sizeof(err));
+	struct exports *x = exports_open(&pool, "127.0.0.1", PORT_MIN, PORT_MAX, err, sizeof(err));
 	assert_non_null(x);
 	struct slow_start a = {x, 0, "", 0};
 	pthread_t th;
@@ -261,7 +261,7 @@ static void test_export_check_does_not_wait(void **state)
 		skip();
 	char err[512], host[MSG_ADDR_MAX];
 	int port = 0;
-	struct exports *x = exports_open(dir, "127.0.0.1", PORT_MIN, PORT_MAX, err, sizeof(err));
+	struct exports *x = exports_open(&pool, "127.0.0.1", PORT_MIN, PORT_MAX, err, sizeof(err));
 	assert_non_null(x);
 	assert_int_equal(exports_start(x, V1, A1, K1, host, &port, err, sizeof(err)), 0);
 	pid_t pid = state_pid();
