@@ -650,16 +650,21 @@ def replicas(stack, account, container, name):
 
 
 def worker_pids():
-    """{device: pid} of the object server workers (comm objsrv-<device>)."""
+    """{device: pid} of this stack's object server workers (comm objsrv-<device>, run
+    from the binary under its root). Other stacks on the box name their workers the
+    same: a test once SIGSTOPped and killed another stack's d1 worker ('no replica
+    left stale', its own d1 never went down)."""
+    root = os.path.realpath(os.environ["NUBO_E2E_ROOT"]) + "/"
     out = {}
     for d in pathlib.Path("/proc").iterdir():
         if not d.name.isdigit():
             continue
         try:
             comm = (d / "comm").read_text().strip()
+            exe = os.path.realpath(os.readlink(d / "exe"))
         except OSError:
             continue
-        if comm.startswith("objsrv-"):
+        if comm.startswith("objsrv-") and exe.startswith(root):
             out[comm[7:]] = int(d.name)
     return out
 
