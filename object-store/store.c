@@ -799,7 +799,8 @@ void store_put_abort(struct store_put *p)
 }
 
 /* Reads the answer of replica i of p (its fsyncs done) into the counts. */
-static void put_answer(struct store_put *p, int i, int *ok, int *mismatch, int *toobig, char *etag)
+static void put_answer(struct store_put *p, int i, int *ok, int *mismatch, int *toobig,
+                       char etag[33])
 {
 	if (oc_await_answer(&p->oc[i]) < 0)
 		return;
@@ -820,16 +821,15 @@ static void put_answer(struct store_put *p, int i, int *ok, int *mismatch, int *
 /* Reads the replicas' answers in the order they come: until a quorum of them is ok and
  * one gave the ETag, or none is left (all == 0); or every answer (all). */
 static void put_answers(struct store_put *p, struct oc **wait, int all, int *ok, int *mismatch,
-                        int *toobig, char *etag)
+                        int *toobig, char etag[33])
 {
 	for (;;) {
 		if (!all && *ok >= p->quorum && etag[0])
 			return;
 		int i = oc_await_any(wait, p->n, OC_ANSWER_TIMEOUT_MS);
-		if (i == -ETIMEDOUT || i == -EINVAL)
-			return; /* none left, or none answered in time: put_free closes them */
-		if (i < 0)
-			continue; /* (poll failed: EINTR is retried inside) */
+		if (i < 0) /* none left, none answered in time, or poll failed (EINTR is
+		            * retried inside): put_free closes those still awaited */
+			return;
 		wait[i] = NULL;
 		put_answer(p, i, ok, mismatch, toobig, etag);
 	}
