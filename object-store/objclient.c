@@ -19,6 +19,7 @@
 #include "xalloc.h"
 
 #define OC_IO_TIMEOUT_MS 30000
+#define OC_AWAIT_MAX 8 /* exchanges oc_await_any watches at once (replicas) */
 
 /* ------------------------------------------------------------------ the pool */
 
@@ -382,7 +383,33 @@ int oc_end_body(struct oc *o)
 
 int oc_await_answer(struct oc *o)
 {
-	return oc_head(o, OC_IO_TIMEOUT_MS * 2, 1);
+	return oc_head(o, OC_ANSWER_TIMEOUT_MS, 1);
+}
+
+int oc_await_any(struct oc *const *v, int n, int timeout_ms)
+{
+	struct pollfd p[OC_AWAIT_MAX];
+	int at[OC_AWAIT_MAX], k = 0;
+	for (int i = 0; i < n && k < OC_AWAIT_MAX; i++) {
+		if (!v[i])
+			continue;
+		if (v[i]->have > v[i]->off)
+			return i;
+		p[k] = (struct pollfd){.fd = v[i]->fd, .events = POLLIN};
+		at[k++] = i;
+	}
+	if (k == 0)
+		return -EINVAL;
+	int r;
+	do
+		r = poll(p, (nfds_t)k, timeout_ms);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return -errno;
+	for (int j = 0; j < k; j++)
+		if (p[j].revents)
+			return at[j];
+	return -ETIMEDOUT;
 }
 
 int oc_finish(struct oc *o)

@@ -56,7 +56,12 @@ int oc_finish(struct oc *o);
  * oc_end_body sends the last chunk (nothing for a sized body); oc_await_answer reads the
  * final answer's head. Each 0 or -errno. */
 int oc_end_body(struct oc *o);
+#define OC_ANSWER_TIMEOUT_MS 60000 /* an answer after the body: fsyncs may be slow */
 int oc_await_answer(struct oc *o);
+/* Which of the n exchanges v[] has answer bytes to read (buffered or on its socket),
+ * waiting up to timeout_ms: its index, -ETIMEDOUT or -errno. NULL entries are skipped.
+ * A PUT reads its replicas' answers in the order they come. */
+int oc_await_any(struct oc *const *v, int n, int timeout_ms);
 /* Reads the answer's head (after a request without body). 0 or -errno. */
 int oc_read_head(struct oc *o);
 /* Reads answer body bytes: > 0, 0 at its end, -errno. */

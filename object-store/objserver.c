@@ -43,6 +43,7 @@ struct objserver_conf {
 
 #define OBJFILE_PRUNE_MAX 8 /* older versions a PUT removes from its scan, else it rescans */
 #define OBJSERVER_VERIFIED_SLOTS 16384 /* verify_cache entries per device worker */
+#define OBJSERVER_INLINE_MAX 16384     /* a GET answer up to this size is sent from memory */
 
 /* What a worker serves. */
 struct worker {
@@ -403,7 +404,26 @@ void objserver_quarantine(const char *root, const char *path)
 		log_warn("quarantined %s: its bytes do not match its ETag", path);
 }
 
-static enum MHD_Result do_get(struct worker *w, struct MHD_Connection *c, const char *url)
+/* The answer body: len bytes of the object from off. A small one is read now, so that
+ * head and body leave in one write (and reach the proxy in one read); a larger one is
+ * sent from the file (sendfile), as a HEAD's (never read). fd is the response's or
+ * closed. */
+static struct MHD_Response *body_response(int fd, uint64_t len, uint64_t off, int head)
+{
+	if (!head && len <= OBJSERVER_INLINE_MAX) {
+		char *buf = xmalloc(len ? (size_t)len : 1);
+		ssize_t k = pread(fd, buf, (size_t)len, (off_t)(OBJFILE_HEADER + off));
+		if (k == (ssize_t)len) {
+			close(fd);
+			return MHD_create_response_from_buffer((size_t)len, buf,
+			                                       MHD_RESPMEM_MUST_FREE);
+		}
+		free(buf); /* (short: the file changed under us; sendfile ends it short too) */
+	}
+	return MHD_create_response_from_fd_at_offset64(len, fd, (uint64_t)OBJFILE_HEADER + off);
+}
+
+static enum MHD_Result do_get(struct worker *w, struct MHD_Connection *c, const char *url, int head)
 {
 	char dir[PATH_MAX], name[2048], ts[OBJFILE_TS_LEN], path[PATH_MAX + 32], buf[64];
 	unsigned part;
@@ -456,8 +476,7 @@ static enum MHD_Result do_get(struct worker *w, struct MHD_Connection *c, const 
 			snprintf(buf, sizeof(buf), "bytes %llu-%llu/%llu", (unsigned long long)off,
 			         (unsigned long long)(off + len - 1), (unsigned long long)size);
 		}
-		r = MHD_create_response_from_fd_at_offset64(len, fd,
-		                                            (uint64_t)OBJFILE_HEADER + off);
+		r = body_response(fd, len, off, head);
 		if (rr == 1)
 			MHD_add_response_header(r, "Content-Range", buf);
 	}
@@ -502,7 +521,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return MHD_YES;
 	}
 	if (!strcmp(method, "GET") || !strcmp(method, "HEAD"))
-		return do_get(w, c, url);
+		return do_get(w, c, url, method[0] == 'H');
 	if (!strcmp(method, "DELETE"))
 		return do_delete(w, c, url);
 	if (!strcmp(method, "REPLICATE"))

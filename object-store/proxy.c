@@ -19,6 +19,8 @@
 
 #define PX_MAX_HEADERS 48
 #define PX_MAX_QUERY 64
+#define PX_INLINE_MAX 16384 /* a GET answer up to this size is read whole first */
+#define PX_BLOCK_MAX 65536  /* bytes a GET answer is sent in at most (px_block) */
 
 struct px_req {
 	struct px_server *srv;
@@ -275,6 +277,36 @@ static void get_free(void *cls)
 	store_get_close(cls);
 }
 
+/* libmicrohttpd's buffer for a callback answer of len bytes: it is calloc'ed (zeroed)
+ * with each answer, so a small object's GET gets a buffer of its size, not 64 KiB. */
+static size_t px_block(uint64_t len)
+{
+	return len < PX_BLOCK_MAX ? (size_t)len : PX_BLOCK_MAX;
+}
+
+/* A small object's GET: its bytes are read before the answer is queued, so that
+ * libmicrohttpd sends head and body in one write (one segment on the wire instead of
+ * two). When the object server fails meanwhile the client gets what a failure while
+ * streaming gives it: the head, then the connection closed. */
+static void px_answer_small(struct px_req *r, int status, struct store_get *g, uint64_t len)
+{
+	char *buf = xmalloc((size_t)len);
+	size_t have = 0;
+	while (have < len) {
+		ssize_t k = store_get_read(g, buf + have, (size_t)len - have);
+		if (k <= 0)
+			break;
+		have += (size_t)k;
+	}
+	store_get_close(g);
+	struct MHD_Response *resp =
+	    have == len ? MHD_create_response_from_buffer((size_t)len, buf, MHD_RESPMEM_MUST_FREE)
+	                : MHD_create_response_from_callback(len, 4096, no_body, NULL, NULL);
+	if (have != len)
+		free(buf);
+	px_set(r, status, resp);
+}
+
 void px_answer_get(struct px_req *r, int status, struct store_get *g, uint64_t len)
 {
 	if (!strcmp(r->method, "HEAD")) {
@@ -282,8 +314,12 @@ void px_answer_get(struct px_req *r, int status, struct store_get *g, uint64_t l
 		px_answer_head(r, status, len);
 		return;
 	}
+	if (len && len <= PX_INLINE_MAX) {
+		px_answer_small(r, status, g, len);
+		return;
+	}
 	struct MHD_Response *resp =
-	    len ? MHD_create_response_from_callback(len, 65536, get_reader, g, get_free)
+	    len ? MHD_create_response_from_callback(len, px_block(len), get_reader, g, get_free)
 	        : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 	if (!len)
 		store_get_close(g);
@@ -323,8 +359,9 @@ void px_answer_stream(struct px_req *r, int status, uint64_t len,
 	}
 	struct px_stream *st = xmalloc(sizeof(*st));
 	*st = (struct px_stream){read, close, cls};
-	px_set(r, status,
-	       MHD_create_response_from_callback(len, 65536, stream_reader, st, stream_free));
+	px_set(
+	    r, status,
+	    MHD_create_response_from_callback(len, px_block(len), stream_reader, st, stream_free));
 }
 
 static enum MHD_Result px_send(struct px_req *r)

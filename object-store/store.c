@@ -798,36 +798,61 @@ void store_put_abort(struct store_put *p)
 		put_free(p);
 }
 
+/* Reads the answer of replica i of p (its fsyncs done) into the counts. */
+static void put_answer(struct store_put *p, int i, int *ok, int *mismatch, int *toobig,
+                       char etag[33])
+{
+	if (oc_await_answer(&p->oc[i]) < 0)
+		return;
+	int st = p->oc[i].status;
+	if (st == 409) /* a newer version landed there meanwhile */
+		(*ok)++;
+	if (st == 201) {
+		(*ok)++;
+		const char *t = oc_header(&p->oc[i], "Etag");
+		if (t)
+			snprintf(etag, 33, "%.32s", t);
+	} else if (st == 422)
+		(*mismatch)++;
+	else if (st == 400)
+		(*toobig)++;
+}
+
+/* Reads the replicas' answers in the order they come: until a quorum of them is ok and
+ * one gave the ETag, or none is left (all == 0); or every answer (all). */
+static void put_answers(struct store_put *p, struct oc **wait, int all, int *ok, int *mismatch,
+                        int *toobig, char etag[33])
+{
+	for (;;) {
+		if (!all && *ok >= p->quorum && etag[0])
+			return;
+		int i = oc_await_any(wait, p->n, OC_ANSWER_TIMEOUT_MS);
+		if (i < 0) /* none left, none answered in time, or poll failed (EINTR is
+		            * retried inside): put_free closes those still awaited */
+			return;
+		wait[i] = NULL;
+		put_answer(p, i, ok, mismatch, toobig, etag);
+	}
+}
+
 enum store_err store_put_finish(struct store_put *p, struct store_meta *meta)
 {
 	enum store_err e = STORE_OK;
-	int ok = 0, mismatch = 0, toobig = 0;
+	int ok = p->superseded, mismatch = 0, toobig = 0;
 	char etag[33] = "";
 	if (p->length >= 0 && p->sent != (uint64_t)p->length) {
 		e = STORE_LENGTH_MISMATCH;
 		goto out;
 	}
 	/* end every replica's body first, then collect the answers: their fsyncs overlap */
+	struct oc *wait[RING_MAX_REPLICAS] = {0};
 	for (int i = 0; i < p->n; i++)
-		if (p->live[i] && oc_end_body(&p->oc[i]) < 0)
-			p->live[i] = 0;
-	for (int i = 0; i < p->n; i++) {
-		if (!p->live[i] || oc_await_answer(&p->oc[i]) < 0)
-			continue;
-		int st = p->oc[i].status;
-		if (st == 409) /* a newer version landed there meanwhile */
-			ok++;
-		if (st == 201) {
-			ok++;
-			const char *t = oc_header(&p->oc[i], "Etag");
-			if (t)
-				snprintf(etag, sizeof(etag), "%.32s", t);
-		} else if (st == 422)
-			mismatch++;
-		else if (st == 400)
-			toobig++;
-	}
-	ok += p->superseded;
+		if (p->live[i] && oc_end_body(&p->oc[i]) == 0)
+			wait[i] = &p->oc[i];
+	/* the listing is written as soon as a quorum of replicas holds the object durably
+	 * (their answers read as they come), while the slowest one still syncs; its answer
+	 * is read after (so that its connection is kept for the next exchange) */
+	put_answers(p, wait, 0, &ok, &mismatch, &toobig, etag);
 	if (ok < p->quorum) {
 		e = mismatch ? STORE_ETAG_MISMATCH : toobig ? STORE_BAD_REQUEST : STORE_UNAVAILABLE;
 		goto out;
@@ -841,6 +866,7 @@ enum store_err store_put_finish(struct store_put *p, struct store_meta *meta)
 	                        .size = p->sent,
 	                        .delete_at = p->delete_at};
 	listing_update(p->s, &u);
+	put_answers(p, wait, 1, &ok, &mismatch, &toobig, etag);
 	if (meta) {
 		memset(meta, 0, sizeof(*meta));
 		meta->size = p->sent;

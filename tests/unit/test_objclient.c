@@ -5,6 +5,7 @@
  * never cost a request: each is noticed and a fresh connection made. A fake object
  * server on loopback counts its accepts and answers in the way each test asks. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -197,6 +198,34 @@ static void test_dropped_reused_is_retried(void **state)
 	pthread_mutex_unlock(&fk.mu);
 }
 
+/* oc_await_any: the exchange with bytes to read, whichever it is (a PUT reads its
+ * replicas' answers in the order they come); bytes already buffered count at once. */
+static void test_await_any(void **state)
+{
+	int a[2], b[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, a), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, b), 0);
+	struct oc x, y;
+	oc_init(&x);
+	oc_init(&y);
+	x.fd = a[0];
+	y.fd = b[0];
+	struct oc *v[3] = {&x, NULL, &y};
+	assert_int_equal(oc_await_any(v, 3, 50), -ETIMEDOUT);
+	assert_int_equal(write(b[1], "H", 1), 1);
+	assert_int_equal(oc_await_any(v, 3, 2000), 2);
+	v[2] = NULL; /* answered: no longer awaited */
+	assert_int_equal(oc_await_any(v, 3, 50), -ETIMEDOUT);
+	x.have = 4; /* an answer's bytes already read into its buffer */
+	assert_int_equal(oc_await_any(v, 3, 2000), 0);
+	v[0] = NULL;
+	assert_int_equal(oc_await_any(v, 3, 50), -EINVAL);
+	for (int i = 0; i < 2; i++) {
+		close(a[i]);
+		close(b[i]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -205,6 +234,7 @@ int main(void)
 	    cmocka_unit_test(test_unread_body_not_reused),
 	    cmocka_unit_test(test_server_closed_idle),
 	    cmocka_unit_test(test_dropped_reused_is_retried),
+	    cmocka_unit_test(test_await_any),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
