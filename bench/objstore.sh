@@ -2,7 +2,8 @@
 # bench/objstore.sh: the object store's data path (issue 10), measured with wrk; with
 # --swift, OpenStack Swift's too, in the same run and the same way.
 #
-#   bench/objstore.sh [--root DIR] [--swift] [--duration S] [--sizes "4096 1048576"] [--rows N]
+#   bench/objstore.sh [--root DIR] [--swift] [--duration S] [--big-duration S]
+#                     [--sizes "4096 1048576"] [--rows N]
 #
 #   --root DIR   the running stack under DIR (made by deploy/stack.sh --root; "/" for
 #                a real install)
@@ -10,6 +11,9 @@
 #                starts under this run's work directory and stops at its end (install
 #                it once with bench/swift.sh --deps; its setup: that script's header)
 #   --duration   seconds of each wrk run (default 5)
+#   --big-duration  seconds of each wrk run of objects of 16 MiB and more (default
+#                30: 16 durable 64 MiB PUTs at once take longer than 5 s on this box,
+#                and a run counts only the requests it finished)
 #   --sizes      object sizes in bytes (default 4 KiB and 1 MiB)
 #   --rows N     first seed N listing rows into Nubo's bench container (in PostgreSQL,
 #                where the listing lives), so that a write's cost in a big container
@@ -19,12 +23,16 @@
 # a new object, bench/wrk_objput.lua) and GET of one object through the proxy with a
 # token (Nubo: Keystone's; Swift: tempauth's), at concurrency 1 and 16 (wrk -t1 -c1 /
 # -t2 -c16; a request may take 60 s: wrk's default of 2 s counted every 64 MiB request
-# of a loaded box as an error): ops/s, MB/s, p50, p99, errors; and the proxy's
+# of a loaded box as an error): ops/s, MB/s, p50, p99, requests, errors, and the CPU
+# time the whole store spent per request (user + system, of every process of it:
+# Nubo's proxy, object servers and PostgreSQL cluster; Swift's proxy, account,
+# container and object servers and memcached; what the load of the shared box does
+# not change much); and the proxy's
 # resident memory after the runs and its peak (VmRSS, VmHWM of /proc/<pid>/status;
 # Swift's proxy is a parent and its workers: their sum). Each case runs against Nubo
 # and then Swift before the next case, so a change of the shared box's load hits both
 # alike. Results are key=value lines on stdout: Nubo's unprefixed, Swift's with
-# swift_, and with both, ratio_<case>_{rps,p50,p99} and ratio_proxy_*_rss (Nubo /
+# swift_, and with both, ratio_<case>_{rps,p50,p99,cpu} and ratio_proxy_*_rss (Nubo /
 # Swift: above 1 Nubo is faster or bigger, below 1 its latency or memory is lower);
 # load_avg says how busy the box was.
 set -euo pipefail
@@ -34,7 +42,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=deploy/lib.sh
 . "$HERE/../deploy/lib.sh"
 
-ROOT='' SWIFT='' DURATION=5 SIZES="4096 1048576" ROWS=0
+ROOT='' SWIFT='' DURATION=5 BIG_DURATION=30 SIZES="4096 1048576" ROWS=0
 usage() {
 	awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}" >&2
 	exit 2
@@ -44,6 +52,7 @@ while [ $# -gt 0 ]; do
 	--root) [ $# -ge 2 ] || usage; ROOT=$2; shift 2 ;;
 	--swift) SWIFT=1; shift ;;
 	--duration) [ $# -ge 2 ] || usage; DURATION=$2; shift 2 ;;
+	--big-duration) [ $# -ge 2 ] || usage; BIG_DURATION=$2; shift 2 ;;
 	--sizes) [ $# -ge 2 ] || usage; SIZES=$2; shift 2 ;;
 	--rows) [ $# -ge 2 ] || usage; ROWS=$2; shift 2 ;;
 	*) usage ;;
@@ -140,16 +149,51 @@ swift_setup() {
 [ -z "$ROOT" ] || nubo_setup
 [ -z "$SWIFT" ] || swift_setup
 
+# store_pids TARGET: every process of the store, one a line.
+store_pids() {
+	local p
+	case $1 in
+	nubo)
+		for p in $(cat "$NUBO_RUNDIR/nubo-objproxy.pid" "$NUBO_RUNDIR/nubo-objserver.pid" 2>/dev/null) \
+			$(head -n 1 "$NUBO_PGDATA/postmaster.pid" 2>/dev/null); do
+			echo "$p"
+			pgrep -P "$p" || true
+		done
+		;;
+	swift)
+		cat "$WORK"/swift/run/*.pgid | while read -r p; do pgrep -g "$p" || true; done
+		;;
+	esac
+}
+
+# cpu_ticks TARGET: the CPU time its processes and their reaped children spent (user
+# and system, in clock ticks; the fields after the command name in /proc/PID/stat).
+cpu_ticks() {
+	local p sum=0 v
+	for p in $(store_pids "$1"); do
+		v=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 + $14 + $15 }' "/proc/$p/stat" 2>/dev/null) || v=0
+		sum=$((sum + ${v:-0}))
+	done
+	echo "$sum"
+}
+TICK=$(getconf CLK_TCK)
+
 run() { # run TARGET KEY METHOD SIZE CONNS THREADS BODYFILE SCRIPT
-	local tg=$1 key=${PREFIX[$1]}$2 method=$3 size=$4 c=$5 t=$6 file=$7 script=$8 out v
+	local tg=$1 key=${PREFIX[$1]}$2 method=$3 size=$4 c=$5 t=$6 file=$7 script=$8 out v cpu0 d=$DURATION
+	[ "$size" -lt 16777216 ] || d=$BIG_DURATION
+	cpu0=$(cpu_ticks "$tg")
 	out=$(NUBO_TOKEN=${TOKEN[$tg]} NUBO_METHOD=$method NUBO_BODY_FILE=$file NUBO_BENCH_KEY=$key \
-		wrk -t"$t" -c"$c" -d"${DURATION}s" --timeout 60s --latency -s "$HERE/$script" "${BASE[$tg]}/obj" |
+		wrk -t"$t" -c"$c" -d"${d}s" --timeout 60s --latency -s "$HERE/$script" "${BASE[$tg]}/obj" |
 		grep "^${key}_")
-	printf '%s\n' "$out" | grep -E "_(rps|p50_ms|p99_ms|errors)="
+	RESULT[$tg:$2:cpu]=$(awk -v t="$(($(cpu_ticks "$tg") - cpu0))" -v hz="$TICK" \
+		-v n="$(printf '%s\n' "$out" | sed -n "s/^${key}_requests=//p")" \
+		'BEGIN { if (n + 0 == 0) print "n/a"; else printf "%.3f\n", t * 1000 / hz / n }')
+	printf '%s\n' "$out" | grep -E "_(rps|p50_ms|p99_ms|requests|errors)="
 	for v in rps p50_ms p99_ms; do
 		RESULT[$tg:$2:$v]=$(printf '%s\n' "$out" | sed -n "s/^${key}_${v}=//p")
 	done
 	awk -v r="${RESULT[$tg:$2:rps]}" -v s="$size" -v k="$key" 'BEGIN { printf "%s_mb_per_s=%.1f\n", k, r * s / 1048576 }'
+	echo "${key}_cpu_ms_per_req=${RESULT[$tg:$2:cpu]}"
 }
 
 rss_kb() { # rss_kb FIELD PID...: the sum of FIELD (VmRSS, VmHWM) over the PIDs
@@ -162,8 +206,9 @@ rss_kb() { # rss_kb FIELD PID...: the sum of FIELD (VmRSS, VmHWM) over the PIDs
 	echo "$sum"
 }
 
-# ratio NUM DEN: NUM / DEN to 3 places ("inf" for a zero DEN)
-ratio() { awk -v n="$1" -v d="$2" 'BEGIN { if (d + 0 == 0) print "inf"; else printf "%.3f\n", n / d }'; }
+# ratio NUM DEN: NUM / DEN to 3 places ("n/a" when either is zero or not a number:
+# a run that finished no request)
+ratio() { awk -v n="$1" -v d="$2" 'BEGIN { if (n + 0 == 0 || d + 0 == 0) print "n/a"; else printf "%.3f\n", n / d }'; }
 
 echo "load_avg_before=$(cut -d' ' -f1 /proc/loadavg)"
 KEYS=()
@@ -199,6 +244,7 @@ if [ -n "$ROOT" ] && [ -n "$SWIFT" ]; then
 		echo "ratio_${k}_rps=$(ratio "${RESULT[nubo:$k:rps]}" "${RESULT[swift:$k:rps]}")"
 		echo "ratio_${k}_p50=$(ratio "${RESULT[nubo:$k:p50_ms]}" "${RESULT[swift:$k:p50_ms]}")"
 		echo "ratio_${k}_p99=$(ratio "${RESULT[nubo:$k:p99_ms]}" "${RESULT[swift:$k:p99_ms]}")"
+		echo "ratio_${k}_cpu=$(ratio "${RESULT[nubo:$k:cpu]}" "${RESULT[swift:$k:cpu]}")"
 	done
 	# shellcheck disable=SC2086
 	{
