@@ -11,22 +11,25 @@
 #                starts under this run's work directory and stops at its end (install
 #                it once with bench/swift.sh --deps; its setup: that script's header)
 #   --duration   seconds of each wrk run (default 5)
-#   --big-duration  seconds of each wrk run of objects of 16 MiB and more (default
-#                30: 16 durable 64 MiB PUTs at once take longer than 5 s on this box,
-#                and a run counts only the requests it finished)
+#   --big-duration  seconds of each wrk run of objects of 16 MiB and more, and how
+#                long such a request may take (default 90: 16 durable 64 MiB PUTs at
+#                once took over 30 s on this box, and a run counts only the requests
+#                it finished)
 #   --sizes      object sizes in bytes (default 4 KiB and 1 MiB)
 #   --rows N     first seed N listing rows into Nubo's bench container (in PostgreSQL,
 #                where the listing lives), so that a write's cost in a big container
 #                shows (default 0); removed again at the end
 #
-# For each size, PUT (every one durable: quorum 2 of 3 replicas fsynced; every request
-# a new object, bench/wrk_objput.lua) and GET of one object through the proxy with a
-# token (Nubo: Keystone's; Swift: tempauth's), at concurrency 1 and 16 (wrk -t1 -c1 /
-# -t2 -c16; a request may take 60 s: wrk's default of 2 s counted every 64 MiB request
-# of a loaded box as an error): ops/s, MB/s, p50, p99, requests, errors, and the CPU
-# time the whole store spent per request (user + system, of every process of it:
-# Nubo's proxy, object servers and PostgreSQL cluster; Swift's proxy, account,
-# container and object servers and memcached; what the load of the shared box does
+# For each size, PUT (every one durable: quorum 2 of 3 replicas fsynced; every
+# request a new object, bench/wrk_objput.lua; deleted again after each case, so each
+# case starts from an empty container and the disk does not fill up) and GET of one
+# object through the proxy with a token (Nubo: Keystone's; Swift: tempauth's), at
+# concurrency 1 and 16 (wrk -t1 -c1 / -t2 -c16; a request may take 60 s, or the big
+# duration: wrk's default of 2 s counted every 64 MiB request of a loaded box as an
+# error): ops/s, MB/s, p50, p99, requests, errors, and the CPU time the whole store
+# spent per request (user + system, of every process of it: Nubo's proxy, object
+# servers and PostgreSQL cluster; Swift's proxy, account, container and object
+# servers and memcached; what the load of the shared box does
 # not change much); and the proxy's
 # resident memory after the runs and its peak (VmRSS, VmHWM of /proc/<pid>/status;
 # Swift's proxy is a parent and its workers: their sum). Each case runs against Nubo
@@ -42,7 +45,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=deploy/lib.sh
 . "$HERE/../deploy/lib.sh"
 
-ROOT='' SWIFT='' DURATION=5 BIG_DURATION=30 SIZES="4096 1048576" ROWS=0
+ROOT='' SWIFT='' DURATION=5 BIG_DURATION=90 SIZES="4096 1048576" ROWS=0
 usage() {
 	awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}" >&2
 	exit 2
@@ -112,22 +115,27 @@ nubo_setup() {
 	TARGETS+=(nubo)
 }
 
+# empty_container TARGET [PREFIX]: delete the bench container's objects (those whose
+# names start with PREFIX), 10,000 a bulk delete (Swift's bound).
+empty_container() {
+	local token=${TOKEN[$1]} base=${BASE[$1]} names i
+	for i in $(seq 1 100); do
+		names=$(curl -fsS -H "X-Auth-Token: $token" "$base?format=plain&limit=10000&prefix=${2:-}" 2>/dev/null) || break
+		[ -n "$names" ] || break
+		printf '%s\n' "$names" | sed 's|^|/nubo-bench/|' |
+			curl -fsS -o /dev/null -X POST -H "X-Auth-Token: $token" -H 'Content-Type: text/plain' \
+				--data-binary @- "${base%/nubo-bench}?bulk-delete" 2>/dev/null || break
+	done
+}
+
 # shellcheck disable=SC2317 # run by cleanup
 nubo_cleanup() {
-	local token=${TOKEN[nubo]} base=${BASE[nubo]} names i
 	if [ "$ROWS" -gt 0 ]; then
 		echo "DELETE FROM obj_objects WHERE account = :'a' AND container = 'nubo-bench' AND name LIKE 'seed-%'" |
 			psql "$DBINFO" -Xq -v ON_ERROR_STOP=1 -v a="$ACCOUNT" || true
 	fi
-	# the PUTs' objects, 10,000 a bulk delete (Swift's bound)
-	for i in $(seq 1 100); do
-		names=$(curl -fsS -H "X-Auth-Token: $token" "$base?format=plain&limit=10000" 2>/dev/null) || break
-		[ -n "$names" ] || break
-		printf '%s\n' "$names" | sed 's|^|/nubo-bench/|' |
-			curl -fsS -o /dev/null -X POST -H "X-Auth-Token: $token" -H 'Content-Type: text/plain' \
-				--data-binary @- "$PROXY/v1/$ACCOUNT?bulk-delete" 2>/dev/null || break
-	done
-	curl -fsS -o /dev/null -X DELETE -H "X-Auth-Token: $token" "$base" 2>/dev/null || true
+	empty_container nubo
+	curl -fsS -o /dev/null -X DELETE -H "X-Auth-Token: ${TOKEN[nubo]}" "${BASE[nubo]}" 2>/dev/null || true
 }
 
 # swift_setup: a throwaway Swift under WORK/swift (bench/swift.sh up), its bench
@@ -179,11 +187,12 @@ cpu_ticks() {
 TICK=$(getconf CLK_TCK)
 
 run() { # run TARGET KEY METHOD SIZE CONNS THREADS BODYFILE SCRIPT
-	local tg=$1 key=${PREFIX[$1]}$2 method=$3 size=$4 c=$5 t=$6 file=$7 script=$8 out v cpu0 d=$DURATION
+	local tg=$1 key=${PREFIX[$1]}$2 method=$3 size=$4 c=$5 t=$6 file=$7 script=$8 out v cpu0 d=$DURATION w=60
 	[ "$size" -lt 16777216 ] || d=$BIG_DURATION
+	[ "$d" -le "$w" ] || w=$d
 	cpu0=$(cpu_ticks "$tg")
 	out=$(NUBO_TOKEN=${TOKEN[$tg]} NUBO_METHOD=$method NUBO_BODY_FILE=$file NUBO_BENCH_KEY=$key \
-		wrk -t"$t" -c"$c" -d"${d}s" --timeout 60s --latency -s "$HERE/$script" "${BASE[$tg]}/obj" |
+		wrk -t"$t" -c"$c" -d"${d}s" --timeout "${w}s" --latency -s "$HERE/$script" "${BASE[$tg]}/obj" |
 		grep "^${key}_")
 	RESULT[$tg:$2:cpu]=$(awk -v t="$(($(cpu_ticks "$tg") - cpu0))" -v hz="$TICK" \
 		-v n="$(printf '%s\n' "$out" | sed -n "s/^${key}_requests=//p")" \
@@ -223,6 +232,7 @@ for size in $SIZES; do
 		KEYS+=("put_${label}_c$c" "get_${label}_c$c")
 		for tg in "${TARGETS[@]}"; do
 			nubo_log "$tg: PUT $label c=$c" && run "$tg" "put_${label}_c$c" PUT "$size" "$c" "$t" "$WORK/body" wrk_objput.lua
+			empty_container "$tg" obj-
 		done
 		for tg in "${TARGETS[@]}"; do
 			nubo_log "$tg: GET $label c=$c" && {
