@@ -39,7 +39,7 @@ function done(summary, latency, requests)
 	out("max_ms", "%.3f", latency.max / 1000)
 	out("mean_ms", "%.3f", latency.mean / 1000)
 	out("requests", "%d", summary.requests)
-	out("rps", "%.1f", summary.requests / secs)
+	out("rps", "%.3f", summary.requests / secs)
 	out("mb_per_s", "%.2f", summary.bytes / secs / 1048576)
 	-- socket errors plus answers that were not 2xx/3xx
 	out("errors", "%d", e.connect + e.read + e.write + e.timeout + e.status)

@@ -59,6 +59,26 @@ nubo_die() {
 }
 nubo_daemons_load
 
+# nubo_apt_install PKG...: apt-get install the Debian packages not installed yet
+# (without recommends; the package lists updated once if the install fails). Returns 0
+# when all were present; logs what it installs.
+nubo_apt_install() {
+	local p missing=()
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q ' installed$' || missing+=("$p")
+	done
+	if [ ${#missing[@]} -eq 0 ]; then
+		nubo_log "all $# Debian packages present"
+		return 0
+	fi
+	nubo_log "apt-get install ${missing[*]}"
+	local apt=(apt-get -o DPkg::Lock::Timeout=600 -o Acquire::Retries=3)
+	if ! DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -q --no-install-recommends "${missing[@]}"; then
+		"${apt[@]}" update -q
+		DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -q --no-install-recommends "${missing[@]}"
+	fi
+}
+
 # nubo_set_root DIR: sets every path variable for the stack under DIR.
 nubo_set_root() {
 	local r=${1:-/}

@@ -95,21 +95,8 @@ trap 'rc=$?; [ $rc = 0 ] || echo "stack.sh: FAILED (status $rc, line $FAIL_LINE)
 
 # ------------------------------------------------------------------ packages
 install_deps() {
-	local p missing=()
-	for p in "${DEPS[@]}"; do
-		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q ' installed$' || missing+=("$p")
-	done
-	if [ ${#missing[@]} -eq 0 ]; then
-		nubo_log "all ${#DEPS[@]} Debian packages present"
-		return 0
-	fi
-	step "apt-get install ${missing[*]}"
-	export DEBIAN_FRONTEND=noninteractive
-	local apt=(apt-get -o DPkg::Lock::Timeout=600 -o Acquire::Retries=3)
-	if ! "${apt[@]}" install -y -q --no-install-recommends "${missing[@]}"; then
-		"${apt[@]}" update -q
-		"${apt[@]}" install -y -q --no-install-recommends "${missing[@]}"
-	fi
+	step "Debian packages"
+	nubo_apt_install "${DEPS[@]}"
 }
 
 case $DEPS_MODE in

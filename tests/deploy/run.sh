@@ -72,6 +72,13 @@ check ".ci/run installs the packages with stack.sh --deps-only" \
 for p in clang-format-14 util-linux postgresql; do
 	check "stack.sh installs $p" grep -q "[[:space:]]$p\([[:space:]]\|$\)" "$REPO/deploy/stack.sh"
 done
+# Swift is bench/swift.sh --deps's, never CI's
+for p in swift-proxy swift-object memcached; do
+	check "stack.sh does not install $p" bash -c '! grep -q "[[:space:]]$0\([[:space:]]\|$\)" "$1"' "$p" "$REPO/deploy/stack.sh"
+	check "bench/swift.sh --deps installs $p" grep -q "[[:space:]]$p\([[:space:])]\|$\)" "$REPO/bench/swift.sh"
+done
+check "nubo_apt_install of installed packages installs nothing and says so" \
+	test "$(nubo_apt_install bash coreutils 2>&1)" = "$NUBO_PROG: all 2 Debian packages present"
 
 # ---------------------------------------------------------------- units
 nubo_set_root "$T"
