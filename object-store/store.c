@@ -32,6 +32,7 @@
 /* seconds a container's facts (exists, quotas set) are trusted without asking the
  * database again; changes made through this proxy are seen at once (facts_forget) */
 #define STORE_FACTS_TTL 10
+#define STORE_POST_QUORUM_MS 2000 /* how long a PUT waits for its replicas past a quorum */
 
 struct store {
 	struct store_config cfg;
@@ -819,14 +820,15 @@ static void put_answer(struct store_put *p, int i, int *ok, int *mismatch, int *
 }
 
 /* Reads the replicas' answers in the order they come: until a quorum of them is ok and
- * one gave the ETag, or none is left (all == 0); or every answer (all). */
-static void put_answers(struct store_put *p, struct oc **wait, int all, int *ok, int *mismatch,
-                        int *toobig, char etag[33])
+ * one gave the ETag, or none is left (all == 0); or every answer (all), each within
+ * timeout_ms. */
+static void put_answers(struct store_put *p, struct oc **wait, int all, int timeout_ms, int *ok,
+                        int *mismatch, int *toobig, char etag[33])
 {
 	for (;;) {
 		if (!all && *ok >= p->quorum && etag[0])
 			return;
-		int i = oc_await_any(wait, p->n, OC_ANSWER_TIMEOUT_MS);
+		int i = oc_await_any(wait, p->n, timeout_ms);
 		if (i < 0) /* none left, none answered in time, or poll failed (EINTR is
 		            * retried inside): put_free closes those still awaited */
 			return;
@@ -852,7 +854,7 @@ enum store_err store_put_finish(struct store_put *p, struct store_meta *meta)
 	/* the listing is written as soon as a quorum of replicas holds the object durably
 	 * (their answers read as they come), while the slowest one still syncs; its answer
 	 * is read after (so that its connection is kept for the next exchange) */
-	put_answers(p, wait, 0, &ok, &mismatch, &toobig, etag);
+	put_answers(p, wait, 0, OC_ANSWER_TIMEOUT_MS, &ok, &mismatch, &toobig, etag);
 	if (ok < p->quorum) {
 		e = mismatch ? STORE_ETAG_MISMATCH : toobig ? STORE_BAD_REQUEST : STORE_UNAVAILABLE;
 		goto out;
@@ -866,7 +868,9 @@ enum store_err store_put_finish(struct store_put *p, struct store_meta *meta)
 	                        .size = p->sent,
 	                        .delete_at = p->delete_at};
 	listing_update(p->s, &u);
-	put_answers(p, wait, 1, &ok, &mismatch, &toobig, etag);
+	/* the write is durable on a quorum: a replica still syncing gets a short while more
+	 * (its connection is then closed; the replicator brings it what it lacks) */
+	put_answers(p, wait, 1, STORE_POST_QUORUM_MS, &ok, &mismatch, &toobig, etag);
 	if (meta) {
 		memset(meta, 0, sizeof(*meta));
 		meta->size = p->sent;

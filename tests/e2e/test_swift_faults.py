@@ -12,6 +12,7 @@ ring, d4) is put back in `finally`."""
 import hashlib
 import os
 import pathlib
+import signal
 import socket
 import subprocess
 import time
@@ -162,3 +163,54 @@ def test_full_device_answers_507_and_write_lands_on_handoff(stack, req, proxy, a
             stack.nubo_ctl("restart", "nubo-objserver")
         subprocess.run(["rm", "-rf", "--one-file-system", str(d4)], check=True)
     assert not os.path.ismount(d1)
+
+
+def test_put_does_not_wait_for_a_stalled_replica(stack, req, proxy, account):
+    """A replica that stops (its worker SIGSTOPped) after it has taken part of a PUT's
+    body does not hold the PUT: once two replicas have synced it, the answer comes
+    within the post-quorum wait (2 s), not after the replica answer timeout (60 s:
+    before, the proxy read every replica's answer with that timeout). The object reads
+    back whole; the stalled replica is resumed in `finally`."""
+    from urllib.parse import urlparse
+    devs_dir = stack.root / "var" / "lib" / "nubo" / "objects"
+    req("PUT", "/e2e-stall")
+    pids = worker_pids()
+    assert {"d1", "d2", "d3"} <= set(pids), pids
+    body = os.urandom(64 * 1024)
+    half = len(body) // 2
+    u = urlparse(proxy)
+    s = socket.create_connection((u.hostname, u.port), timeout=120)
+    stopped = None
+    try:
+        s.sendall(("PUT /v1/%s/e2e-stall/obj HTTP/1.1\r\nHost: %s\r\nX-Auth-Token: %s\r\n"
+                   "Content-Length: %d\r\nConnection: close\r\n\r\n"
+                   % (account, u.netloc, stack.token("admin"), len(body))).encode() + body[:half])
+
+        def all_started():
+            # each replica's temporary file holds the first half: every one of them
+            # accepted the PUT and is now taking its body
+            got = {}
+            for d in ("d1", "d2", "d3"):
+                tmps = list((devs_dir / d / "tmp").glob("put.*"))
+                got[d] = max((t.stat().st_size for t in tmps if t.exists()), default=0)
+            return all(v >= half for v in got.values())
+        wait_for(all_started, 60, interval=0.05, what="the three replicas taking the body")
+        stopped = pids["d1"]
+        os.kill(stopped, signal.SIGSTOP)
+        t0 = time.monotonic()
+        s.sendall(body[half:])
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+        took = time.monotonic() - t0
+        assert answer.startswith(b"HTTP/1.1 201"), answer[:200]
+        assert took < 20, "the PUT waited %.1f s for the stalled replica" % took
+    finally:
+        s.close()
+        if stopped:
+            os.kill(stopped, signal.SIGCONT)
+    assert hashlib.md5(get_bytes(stack, proxy, account, "/e2e-stall/obj")).hexdigest() == \
+        hashlib.md5(body).hexdigest()
