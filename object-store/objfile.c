@@ -216,3 +216,16 @@ int objfile_intact(int fd, uint64_t size, const char *etag)
 	md5_final_hex(&m, hex);
 	return etag && !strcmp(hex, etag);
 }
+
+time_t objfile_written_at(const char *h, time_t now)
+{
+	if (!h || !*h || strlen(h) > 12)
+		return 0;
+	long long v = 0;
+	for (const char *q = h; *q; q++) {
+		if (*q < '0' || *q > '9')
+			return 0;
+		v = v * 10 + (*q - '0');
+	}
+	return v > 0 && v <= (long long)now ? (time_t)v : 0;
+}

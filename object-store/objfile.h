@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #define OBJFILE_HEADER 8192 /* bytes before the object's data in a .data file */
 #define OBJFILE_TS_LEN 17
@@ -47,5 +48,14 @@ void objfile_sync_parents(const char *dir, int levels);
 
 /* 1 when the size bytes after the header of the .data file at fd hash to etag. */
 int objfile_intact(int fd, uint64_t size, const char *etag);
+
+/* The header a replicator's tombstone push carries: when the tombstone first arrived
+ * on a device (seconds since the epoch), which the copy's mtime keeps, so that the
+ * replicas of a tombstone are reclaimed together (replicator_reclaimable). */
+#define OBJFILE_WRITTEN_HEADER "X-Nubo-Tombstone-Written"
+/* Pure: the time h (that header's value, or NULL) names, when it is a decimal number of
+ * seconds in (0, now]; else 0 (absent, malformed or in the future: the copy keeps the
+ * time it is written). */
+time_t objfile_written_at(const char *h, time_t now);
 
 #endif

@@ -326,6 +326,10 @@ static enum MHD_Result do_delete(struct worker *w, struct MHD_Connection *c, con
 			close(fd);
 		return answer(c, errno == ENOSPC ? 507 : 500, "tombstone failed");
 	}
+	time_t at = objfile_written_at(
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, OBJFILE_WRITTEN_HEADER), time(NULL));
+	if (at) /* a replicator's copy keeps the first arrival's time (the reclaim clock) */
+		futimens(fd, (const struct timespec[2]){{at, 0}, {at, 0}});
 	close(fd);
 	fs_sync_dir(dir);
 	objfile_prune(dir, ts);

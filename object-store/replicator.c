@@ -210,6 +210,10 @@ static int push_one(const char *hdir, const char *file, const struct ring_dev *d
 	oc.fd = -1;
 	hdr_add(&hdrs, &nh, xasprintf("X-Timestamp: %s", ts));
 	if (strstr(file, ".ts")) {
+		struct stat st;
+		if (fstat(fd, &st) == 0)
+			hdr_add(&hdrs, &nh,
+			        xasprintf(OBJFILE_WRITTEN_HEADER ": %lld", (long long)st.st_mtime));
 		char name[2048];
 		ssize_t k = pread(fd, name, sizeof(name) - 1, 0);
 		if (k <= 0)
@@ -279,19 +283,20 @@ int replicator_reclaimable(double ts, time_t mtime, time_t now, long age)
 	return (double)now - ts >= (double)age && now - mtime >= age;
 }
 
-/* Removes a tombstone under hdir that replicator_reclaimable allows. */
-static void reclaim(const char *hdir, const char *file)
+/* Removes a tombstone under hdir that replicator_reclaimable allows. 1 when it did. */
+static int reclaim(const char *hdir, const char *file)
 {
 	if (!strstr(file, ".ts"))
-		return;
+		return 0;
 	char p[PATH_MAX + 64];
 	snprintf(p, sizeof(p), "%s/%s", hdir, file);
 	struct stat st;
 	if (stat(p, &st) < 0 || !replicator_reclaimable(strtod(file, NULL), st.st_mtime, time(NULL),
 	                                                REPLICATOR_RECLAIM_AGE))
-		return;
+		return 0;
 	unlink(p);
 	rmdir(hdir);
+	return 1;
 }
 
 /* One partition: push to the other replicas; a handoff partition goes once they all
@@ -307,6 +312,15 @@ static long replicate_part(struct replicator *rp, const struct ring *ring, unsig
 			self = prim[k];
 	struct entries mine;
 	part_list(partdir, &mine);
+	/* old tombstones go first and are never pushed: a peer that reclaimed its copy
+	 * must not get one back (each copy carries its first arrival's time, so the
+	 * replicas of one tombstone come of age together) */
+	for (size_t i = 0; i < mine.n; i++) {
+		char hdir[PATH_MAX];
+		objfile_dir(rp->root, part, mine.e[i].hash, hdir, sizeof(hdir));
+		if (reclaim(hdir, mine.e[i].file))
+			mine.e[i].file[0] = '\0';
+	}
 	long pushed = 0;
 	int all_ok = 1;
 	for (unsigned k = 0; k < ring->replicas; k++) {
@@ -319,6 +333,8 @@ static long replicate_part(struct replicator *rp, const struct ring *ring, unsig
 			continue;
 		}
 		for (size_t i = 0; i < mine.n; i++) {
+			if (!mine.e[i].file[0])
+				continue; /* reclaimed above */
 			const char *t = peer_file(&theirs, mine.e[i].hash);
 			if (t && strncmp(t, mine.e[i].file, OBJFILE_TS_LEN - 1) >= 0)
 				continue;
@@ -331,12 +347,6 @@ static long replicate_part(struct replicator *rp, const struct ring *ring, unsig
 		}
 		free(theirs.e);
 	}
-	if (self >= 0)
-		for (size_t i = 0; i < mine.n && all_ok; i++) {
-			char hdir[PATH_MAX];
-			objfile_dir(rp->root, part, mine.e[i].hash, hdir, sizeof(hdir));
-			reclaim(hdir, mine.e[i].file);
-		}
 	if (self < 0 && all_ok) {
 		/* every primary has all of it: this handoff copy has done its job */
 		fs_remove_tree(partdir);

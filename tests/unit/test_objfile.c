@@ -96,11 +96,29 @@ static void test_scan_newest_and_versions(void **state)
 	assert_int_equal(nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
 }
 
+/* The arrival time a replicator's tombstone push carries: only a plain number of
+ * seconds, not in the future, is taken (else the copy keeps its own write time). */
+static void test_written_at(void **state)
+{
+	time_t now = 1800000000;
+	assert_int_equal(objfile_written_at("1799999000", now), 1799999000);
+	assert_int_equal(objfile_written_at("1800000000", now), 1800000000);
+	assert_int_equal(objfile_written_at("1800000001", now), 0); /* future */
+	assert_int_equal(objfile_written_at(NULL, now), 0);
+	assert_int_equal(objfile_written_at("", now), 0);
+	assert_int_equal(objfile_written_at("0", now), 0);
+	assert_int_equal(objfile_written_at("-5", now), 0);
+	assert_int_equal(objfile_written_at("17e8", now), 0);
+	assert_int_equal(objfile_written_at("99999999999999999999999", now), 0);
+	assert_int_equal(objfile_written_at(" 1799999000", now), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_mkdirs_lazy_counts_levels),
 	    cmocka_unit_test(test_scan_newest_and_versions),
+	    cmocka_unit_test(test_written_at),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
