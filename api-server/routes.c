@@ -46,6 +46,7 @@ const struct httpd_table *const routes_all[] = {
     &snapshot_routes,
     &volume_type_routes,
     &volume_quota_routes,
+    &volume_zone_routes,
     &volume_attach_routes,
     &volume_proxy_routes,
     &volume_ext_routes,

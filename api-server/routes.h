@@ -51,6 +51,7 @@ extern const struct httpd_table volume_routes;          /* volume/volume.c */
 extern const struct httpd_table snapshot_routes;        /* volume/snapshot.c */
 extern const struct httpd_table volume_type_routes;     /* volume/volume_type.c */
 extern const struct httpd_table volume_quota_routes;    /* volume/volume_quota.c */
+extern const struct httpd_table volume_zone_routes;     /* volume/volume_zone.c */
 extern const struct httpd_table volume_attach_routes;   /* compute/volume_attach.c */
 extern const struct httpd_table volume_proxy_routes;    /* compute/volume_proxy.c */
 extern const struct httpd_table volume_ext_routes;      /* volume/volume_ext.c */

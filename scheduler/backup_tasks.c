@@ -141,8 +141,7 @@ static int brow_host(struct sched *s, PGconn *c, const struct task *t, struct br
 	} else if (b->restore_host[0]) {
 		snprintf(host, n, "%s", b->restore_host);
 	} else if (b->restore_id[0] && volume_place(s, b->restore_size_gb, host, n) == 0) {
-		if (DBX(c, err, sizeof err, "UPDATE volumes SET host = $2 WHERE id = $1",
-		        b->restore_id, host) < 0) {
+		if (volume_placed(s, c, b->restore_id, host, err, sizeof(err)) < 0) {
 			sched_db_error(s, c, "backup tasks: place", err);
 			return -EIO;
 		}

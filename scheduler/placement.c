@@ -347,14 +347,14 @@ int placement_choose_grouped(const struct placement_host *hosts, size_t n,
 	return k;
 }
 
-/* Storage placement: the same shape over struct placement_store, with the requested
- * size as the request. */
-static int store_up_pass(const struct placement_store *h, long size_gb)
+/* Storage placement: the same shape over struct placement_store, with a
+ * placement_store_request as the request. */
+static int store_up_pass(const struct placement_store *h, const struct placement_store_request *q)
 {
 	return h->up;
 }
 
-static void store_up_need(char *b, size_t n, long size_gb)
+static void store_up_need(char *b, size_t n, const struct placement_store_request *q)
 {
 	snprintf(b, n, "no storage host is up");
 }
@@ -364,12 +364,35 @@ static void store_up_have(char *b, size_t n, const struct placement_store *h)
 	snprintf(b, n, "%s is down", h->name);
 }
 
-static int store_local_pass(const struct placement_store *h, long size_gb)
+static const char *store_az_of(const struct placement_store *h)
+{
+	return h->az ? h->az : PLACEMENT_DEFAULT_AZ;
+}
+
+/* Cinder's AvailabilityZoneFilter: a volume that names a zone goes to a host in it
+ * (no "nova means any" here: the zone was checked against the storage hosts' own). */
+static int store_az_pass(const struct placement_store *h, const struct placement_store_request *q)
+{
+	return !q->az || !*q->az || !strcmp(store_az_of(h), q->az);
+}
+
+static void store_az_need(char *b, size_t n, const struct placement_store_request *q)
+{
+	snprintf(b, n, "no storage host is in availability zone \"%s\"", q->az);
+}
+
+static void store_az_have(char *b, size_t n, const struct placement_store *h)
+{
+	snprintf(b, n, "%s is in \"%s\"", h->name, store_az_of(h));
+}
+
+static int store_local_pass(const struct placement_store *h,
+                            const struct placement_store_request *q)
 {
 	return h->local;
 }
 
-static void store_local_need(char *b, size_t n, long size_gb)
+static void store_local_need(char *b, size_t n, const struct placement_store_request *q)
 {
 	snprintf(b, n, "no storage host runs on the server's machine");
 }
@@ -379,14 +402,15 @@ static void store_local_have(char *b, size_t n, const struct placement_store *h)
 	snprintf(b, n, "%s is on another", h->name);
 }
 
-static int store_space_pass(const struct placement_store *h, long size_gb)
+static int store_space_pass(const struct placement_store *h,
+                            const struct placement_store_request *q)
 {
-	return h->free_gb >= size_gb;
+	return h->free_gb >= q->size_gb;
 }
 
-static void store_space_need(char *b, size_t n, long size_gb)
+static void store_space_need(char *b, size_t n, const struct placement_store_request *q)
 {
-	snprintf(b, n, "no storage host has %ld GB free", size_gb);
+	snprintf(b, n, "no storage host has %ld GB free", q->size_gb);
 }
 
 static void store_space_have(char *b, size_t n, const struct placement_store *h)
@@ -397,11 +421,12 @@ static void store_space_have(char *b, size_t n, const struct placement_store *h)
 static const struct store_filter {
 	const char *name;
 	int local_only; /* the row applies only under the local_to_instance hint */
-	int (*pass)(const struct placement_store *, long);
-	void (*need)(char *, size_t, long);
+	int (*pass)(const struct placement_store *, const struct placement_store_request *);
+	void (*need)(char *, size_t, const struct placement_store_request *);
 	void (*have)(char *, size_t, const struct placement_store *);
 } store_filters[] = {
     {"up", 0, store_up_pass, store_up_need, store_up_have},
+    {"az", 0, store_az_pass, store_az_need, store_az_have},
     {"local", 1, store_local_pass, store_local_need, store_local_have},
     {"space", 0, store_space_pass, store_space_need, store_space_have},
 };
@@ -416,8 +441,9 @@ static int store_before(const struct placement_store *a, const struct placement_
 	return strcmp(a->name, b->name) < 0;
 }
 
-int placement_store_choose(const struct placement_store *hosts, size_t n, long size_gb,
-                           int local_only, char *reason, size_t reasonlen)
+int placement_store_choose(const struct placement_store *hosts, size_t n,
+                           const struct placement_store_request *req, char *reason,
+                           size_t reasonlen)
 {
 	int chosen = -1;
 	size_t *cand = xcalloc(n ? n : 1, sizeof(*cand));
@@ -428,16 +454,16 @@ int placement_store_choose(const struct placement_store *hosts, size_t n, long s
 		cand[i] = i;
 	for (size_t f = 0; f < sizeof(store_filters) / sizeof(store_filters[0]); f++) {
 		const struct store_filter *sf = &store_filters[f];
-		if (sf->local_only && !local_only)
+		if (sf->local_only && !req->local_only)
 			continue;
 		size_t w = 0;
 		for (size_t i = 0; i < ncand; i++)
-			if (sf->pass(&hosts[cand[i]], size_gb))
+			if (sf->pass(&hosts[cand[i]], req))
 				w++;
 		if (!w) {
 			char part[PLACEMENT_REASON_MAX];
 			size_t pos = 0;
-			sf->need(part, sizeof(part), size_gb);
+			sf->need(part, sizeof(part), req);
 			append(reason, reasonlen, &pos, "%s", part);
 			for (size_t i = 0; i < ncand && i < PLACEMENT_REASON_HOSTS; i++) {
 				sf->have(part, sizeof(part), &hosts[cand[i]]);
@@ -450,7 +476,7 @@ int placement_store_choose(const struct placement_store *hosts, size_t n, long s
 		}
 		w = 0;
 		for (size_t i = 0; i < ncand; i++)
-			if (sf->pass(&hosts[cand[i]], size_gb))
+			if (sf->pass(&hosts[cand[i]], req))
 				cand[w++] = cand[i];
 		ncand = w;
 	}

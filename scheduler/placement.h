@@ -78,14 +78,24 @@ struct placement_store {
 	/* 1 when it runs on the machine the volume should be near (the compute host of
 	 * the server it is made for, or that local_to_instance names) */
 	int local;
+	const char *az; /* borrowed: the zone its agent reports; NULL means "nova" */
 };
 
-/* Chooses a storage host for a volume of size_gb among hosts[0..n): the filters are
- * up, then (when local_only: Cinder's InstanceLocalityFilter, the local_to_instance
- * hint) local, then size_gb free; the weighers put a local host first, then the most
- * free space, then the smallest name. Returns the index, or -1 with reason written as
- * placement_choose() does, e.g. "no storage host has 20 GB free: st1 has 4 GB". Pure. */
-int placement_store_choose(const struct placement_store *hosts, size_t n, long size_gb,
-                           int local_only, char *reason, size_t reasonlen);
+/* What a volume asks of its storage host. */
+struct placement_store_request {
+	long size_gb;
+	const char *az; /* the zone it must be in; NULL or "" = any zone */
+	int local_only; /* the local_to_instance hint: the server's machine or nowhere */
+};
+
+/* Chooses a storage host for a volume among hosts[0..n): the filters are up, then
+ * in req->az (Cinder's AvailabilityZoneFilter; no zone: any), then (when local_only:
+ * Cinder's InstanceLocalityFilter, the local_to_instance hint) local, then size_gb
+ * free; the weighers put a local host first, then the most free space, then the
+ * smallest name. Returns the index, or -1 with reason written as placement_choose()
+ * does, e.g. "no storage host has 20 GB free: st1 has 4 GB". Pure. */
+int placement_store_choose(const struct placement_store *hosts, size_t n,
+                           const struct placement_store_request *req, char *reason,
+                           size_t reasonlen);
 
 #endif

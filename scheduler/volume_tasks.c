@@ -113,8 +113,8 @@ static int source_host(struct sched *s, PGconn *c, const struct vrow *v, char *h
 	return 0;
 }
 
-int volume_place_near(const struct sched *s, int size_gb, const char *near, int local_only,
-                      char *host, size_t n, char *why, size_t whylen)
+int volume_place_near(const struct sched *s, int size_gb, const char *az, const char *near,
+                      int local_only, char *host, size_t n, char *why, size_t whylen)
 {
 	size_t m = 0;
 	struct placement_store *st = xcalloc(s->agents.n ? s->agents.n : 1, sizeof(*st));
@@ -122,21 +122,31 @@ int volume_place_near(const struct sched *s, int size_gb, const char *near, int 
 		const struct agent *g = &s->agents.v[i];
 		if (g->kind != MSG_AGENT_STORAGE)
 			continue;
-		st[m++] =
-		    (struct placement_store){g->host, g->up && !g->unreachable, g->disk_gb,
-		                             near && near[0] && agents_same_machine(near, g->host)};
+		st[m++] = (struct placement_store){
+		    g->host, g->up && !g->unreachable, g->disk_gb,
+		    near && near[0] && agents_same_machine(near, g->host), g->az};
 	}
-	int k = placement_store_choose(st, m, size_gb, local_only, why, whylen);
+	const struct placement_store_request q = {size_gb, az, local_only};
+	int k = placement_store_choose(st, m, &q, why, whylen);
 	if (k >= 0)
 		snprintf(host, n, "%s", st[k].name);
 	free(st);
 	return k < 0 ? -ENOSPC : 0;
 }
 
+int volume_placed(const struct sched *s, PGconn *c, const char *volume_id, const char *host,
+                  char *err, size_t errlen)
+{
+	const struct agent *g = agents_find(&s->agents, host);
+	return DBX(c, err, errlen,
+	           "UPDATE volumes SET host = $2, az = coalesce($3, az) WHERE id = $1", volume_id,
+	           host, g ? g->az : NULL);
+}
+
 int volume_place(const struct sched *s, int size_gb, char *host, size_t n)
 {
 	char why[PLACEMENT_REASON_MAX];
-	return volume_place_near(s, size_gb, NULL, 0, host, n, why, sizeof(why));
+	return volume_place_near(s, size_gb, NULL, NULL, 0, host, n, why, sizeof(why));
 }
 
 /* How long a root volume Compute makes for a server waits for the server's row (its
@@ -205,6 +215,24 @@ static int vol_near(struct sched *s, PGconn *c, const struct task *t, const stru
 		return -EAGAIN; /* the server's create has not committed yet */
 	if (found && !near[0] && instance_place_preview(s, c, server, v->size_gb, near) < 0)
 		return -EIO;
+	return 0;
+}
+
+/* The zone the create task t asks for (its payload's availability_zone, which nubo-api
+ * checked against the storage hosts' zones) into az, "" for any zone. 0 or -EIO. */
+static int vol_zone(struct sched *s, PGconn *c, const struct task *t, char az[MSG_HOST_MAX])
+{
+	char err[512];
+	PGresult *r = DBQ(c, err, sizeof err,
+	                  "SELECT coalesce(payload->>'availability_zone', '') FROM tasks"
+	                  " WHERE id = $1",
+	                  t->id);
+	if (!r) {
+		sched_db_error(s, c, "volume tasks: zone", err);
+		return -EIO;
+	}
+	snprintf(az, MSG_HOST_MAX, "%s", PQntuples(r) == 1 ? db_val(r, 0, 0) : "");
+	PQclear(r);
 	return 0;
 }
 
@@ -368,7 +396,10 @@ static int vol_dispatch(struct sched *s, PGconn *c, const struct task *t)
 	}
 	if (!v.host[0] && !strcmp(t->action, TASK_CREATE)) {
 		char near[MSG_HOST_MAX] = "", why[PLACEMENT_REASON_MAX + 64] = "", fault[1024];
+		char az[MSG_HOST_MAX] = "";
 		int strict = 0;
+		if (!is_snap(t) && (rc = vol_zone(s, c, t, az)) < 0)
+			return rc;
 		if (!is_snap(t) &&
 		    (rc = vol_near(s, c, t, &v, near, &strict, why, sizeof(why))) != 0) {
 			if (rc < 0) /* -EAGAIN: its server's row is not there yet */
@@ -386,8 +417,8 @@ static int vol_dispatch(struct sched *s, PGconn *c, const struct task *t)
 				         host, near);
 				return vrow_close(s, c, t, 0, "error", fault);
 			}
-		} else if (volume_place_near(s, v.size_gb, near, strict, host, sizeof(host), why,
-		                             sizeof(why)) < 0) {
+		} else if (volume_place_near(s, v.size_gb, az, near, strict, host, sizeof(host),
+		                             why, sizeof(why)) < 0) {
 			if (sched_placement_on_hold(s))
 				return -EAGAIN;
 			snprintf(fault, sizeof(fault), "No valid backend was found. %s%s",
@@ -396,9 +427,12 @@ static int vol_dispatch(struct sched *s, PGconn *c, const struct task *t)
 		}
 		if (!host[0])
 			return vrow_close(s, c, t, 0, "error", "the source has no storage host");
-		char sql[128];
-		snprintf(sql, sizeof(sql), "UPDATE %s SET host = $2 WHERE id = $1", table(t));
-		if (DBX(c, err, sizeof err, sql, t->resource_id, host) < 0) {
+		int placed = is_snap(t)
+		                 ? DBX(c, err, sizeof err,
+		                       "UPDATE volume_snapshots SET host = $2 WHERE id = $1",
+		                       t->resource_id, host)
+		                 : volume_placed(s, c, t->resource_id, host, err, sizeof(err));
+		if (placed < 0) {
 			sched_db_error(s, c, "volume tasks: place", err);
 			return -EIO;
 		}

@@ -36,13 +36,19 @@ int attachment_boot_export(struct sched *s, PGconn *c, const char *task_id, cons
  * it, is told to stop (the heartbeat check would stop it too, later). 0 or -EIO. */
 int attachment_boot_export_stop(struct sched *s, PGconn *c, const char *instance_id,
                                 const char *host, char *err, size_t errlen);
-/* Over the registry (placement_store_choose): the storage host that is up, has size_gb
- * free, is on near's machine when one is (near: a compute host, NULL or "" for none;
- * only such a host passes when local_only) and then has the most free, into host. 0,
- * or -ENOSPC with why written ("no storage host has 20 GB free: st1 has 4 GB"). */
-int volume_place_near(const struct sched *s, int size_gb, const char *near, int local_only,
-                      char *host, size_t n, char *why, size_t whylen);
-/* volume_place_near() near no machine. */
+/* Over the registry (placement_store_choose): the storage host that is up, is in
+ * zone az (NULL or "": any), has size_gb free, is on near's machine when one is (near:
+ * a compute host, NULL or "" for none; only such a host passes when local_only) and
+ * then has the most free, into host. 0, or -ENOSPC with why written ("no storage host
+ * has 20 GB free: st1 has 4 GB"). */
+int volume_place_near(const struct sched *s, int size_gb, const char *az, const char *near,
+                      int local_only, char *host, size_t n, char *why, size_t whylen);
+/* Records that volume volume_id is on storage host host, and so in host's zone (the
+ * zone its agent reports; a volume asked for no zone, or copied on its source's host,
+ * takes it). Rows updated, or -EIO with err. */
+int volume_placed(const struct sched *s, PGconn *c, const char *volume_id, const char *host,
+                  char *err, size_t errlen);
+/* volume_place_near() in any zone, near no machine. */
 int volume_place(const struct sched *s, int size_gb, char *host, size_t n);
 
 #endif

@@ -531,8 +531,11 @@ static const struct jfield f_create[] = {
     {"multiattach", J_BOOL, JF(struct vol_create, multiattach), 0, 1, 0, 1},
 };
 
-/* The size and, for copies, the checked source; answers and returns < 0 on refusal. */
-static int create_source(struct req *r, struct resp *w, struct vol_create *c, int *bootable)
+/* The size and, for copies, the checked source, whose zone the copy is in (into zone,
+ * unchanged for other volumes: a copy is made on its source's storage host; Cinder's
+ * cloned_volume_same_az); answers and returns < 0 on refusal. */
+static int create_source(struct req *r, struct resp *w, struct vol_create *c, int *bootable,
+                         char zone[VOLUME_AZ_MAX])
 {
 	char err[512], msg[512];
 	const char *pid = r->ctx->auth.project_id;
@@ -547,22 +550,33 @@ static int create_source(struct req *r, struct resp *w, struct vol_create *c, in
 	long src_size = 0;
 	if (c->snapshot_id || c->source_volid) {
 		const char *sid = c->snapshot_id ? c->snapshot_id : c->source_volid;
-		PGresult *res =
-		    c->snapshot_id
-		        ? DBQ(r->ctx->db, err, sizeof err,
-		              "SELECT s.status, s.size_gb, v.bootable, 0 FROM volume_snapshots s"
-		              " JOIN volumes v ON v.id = s.volume_id WHERE s.id = $1 AND"
-		              " ($2 OR s.project_id = $3) FOR SHARE OF s",
-		              sid, admin ? "true" : "false", pid)
-		        : DBQ(r->ctx->db, err, sizeof err,
-		              "SELECT status, size_gb, bootable, " VOLUME_PLUGGED_BUSY
-		              " FROM volumes WHERE id = $1 AND ($2 OR project_id = $3) FOR SHARE",
-		              sid, admin ? "true" : "false", pid);
+		PGresult *res = c->snapshot_id
+		                    ? DBQ(r->ctx->db, err, sizeof err,
+		                          "SELECT s.status, s.size_gb, v.bootable, 0, v.az"
+		                          " FROM volume_snapshots s JOIN volumes v ON"
+		                          " v.id = s.volume_id WHERE s.id = $1 AND"
+		                          " ($2 OR s.project_id = $3) FOR SHARE OF s",
+		                          sid, admin ? "true" : "false", pid)
+		                    : DBQ(r->ctx->db, err, sizeof err,
+		                          "SELECT status, size_gb, bootable, " VOLUME_PLUGGED_BUSY
+		                          ", az FROM volumes WHERE id = $1 AND"
+		                          " ($2 OR project_id = $3) FOR SHARE",
+		                          sid, admin ? "true" : "false", pid);
 		res = wire_one_row(r, w, res, err, 404, "%s %s could not be found.",
 		                   c->snapshot_id ? "Snapshot" : "Volume", sid);
 		if (!res)
 			return -ENOENT;
-		const char *st = db_val(res, 0, 0);
+		const char *st = db_val(res, 0, 0), *src_az = db_val(res, 0, 4);
+		if (zone[0] && strcmp(zone, src_az)) {
+			resp_error(
+			    r, w, 400,
+			    "Invalid input received: Volume must be in the same availability "
+			    "zone as the %s",
+			    c->snapshot_id ? "snapshot" : "source volume");
+			PQclear(res);
+			return -EINVAL;
+		}
+		snprintf(zone, VOLUME_AZ_MAX, "%s", src_az);
 		src_size = db_long(res, 0, 1, 0);
 		*bootable = db_val(res, 0, 2)[0] == 't';
 		int bad = c->snapshot_id
@@ -650,23 +664,25 @@ static int create_source(struct req *r, struct resp *w, struct vol_create *c, in
  * exists, places it beside where that server will go (a preference). Other hints are
  * ignored, as by a Cinder without their filter. Returns the payload (owned, NULL when
  * there is none), or NULL with *bad set after answering 400. */
-static char *create_hints(struct req *r, struct resp *w, int *bad)
+static char *create_hints(struct req *r, struct resp *w, const char *zone, int *bad)
 {
 	static const char *const keys[][2] = {{"local_to_instance", "local_to_instance"},
 	                                      {"nubo_boot_server", "boot_server"}};
 	char err[512], server[UUID_STR_LEN];
 	*bad = 0;
 	const json_t *h = json_object_get(r->json, "OS-SCH-HNT:scheduler_hints");
-	if (!h || json_is_null(h))
+	if ((!h || json_is_null(h)) && !zone[0])
 		return NULL;
-	if (!json_is_object(h)) {
+	if (h && !json_is_null(h) && !json_is_object(h)) {
 		resp_error(r, w, 400,
 		           "Invalid input received: OS-SCH-HNT:scheduler_hints must be an object.");
 		*bad = 1;
 		return NULL;
 	}
 	json_t *out = json_object();
-	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+	if (zone[0]) /* the zone asked for, which the scheduler's zone filter keeps to */
+		json_object_set_new(out, "availability_zone", json_string(zone));
+	for (size_t k = 0; h && k < sizeof(keys) / sizeof(keys[0]); k++) {
 		const json_t *v = json_object_get(h, keys[k][0]);
 		if (!v || json_is_null(v))
 			continue;
@@ -705,7 +721,7 @@ bad:
 static void volume_create(struct req *r, struct resp *w)
 {
 	struct vol_create c;
-	char err[512], id[UUID_STR_LEN], type_id[37];
+	char err[512], id[UUID_STR_LEN], type_id[37], zone[VOLUME_AZ_MAX];
 	char *hints = NULL;
 	int began = 0, bootable = 0, bad = 0;
 	memset(&c, 0, sizeof(c));
@@ -713,15 +729,8 @@ static void volume_create(struct req *r, struct resp *w)
 		return;
 	if (wire_parse_wrapped(r, w, "volume", f_create, JCOUNT(f_create), &c) < 0)
 		return;
-	if ((c.name && !wire_name_ok(c.name, NAME_MAX_LEN) && *c.name) ||
-	    (c.az && *c.az && strcmp(c.az, "nova"))) {
-		if (c.az && *c.az && strcmp(c.az, "nova"))
-			resp_error(r, w, 400,
-			           "Invalid input received: Availability zone '%s' is "
-			           "invalid.",
-			           c.az);
-		else
-			resp_error(r, w, 400, "Invalid input received: name is invalid.");
+	if (c.name && !wire_name_ok(c.name, NAME_MAX_LEN) && *c.name) {
+		resp_error(r, w, 400, "Invalid input received: name is invalid.");
 		goto out;
 	}
 	if (db_begin(r->ctx->db) < 0) {
@@ -729,8 +738,11 @@ static void volume_create(struct req *r, struct resp *w)
 		goto out;
 	}
 	began = 1;
-	hints = create_hints(r, w, &bad);
-	if (bad || create_source(r, w, &c, &bootable) < 0 ||
+	if (c.az && *c.az && volume_zone_check(r, w, c.az) < 0)
+		goto out;
+	snprintf(zone, sizeof(zone), "%s", c.az ? c.az : "");
+	hints = create_hints(r, w, c.snapshot_id || c.source_volid ? "" : zone, &bad);
+	if (bad || create_source(r, w, &c, &bootable, zone) < 0 ||
 	    volume_type_resolve(r, w, c.volume_type, type_id) < 0 ||
 	    volume_type_encryption_refuse(r, w, type_id) < 0)
 		goto out;
@@ -745,12 +757,12 @@ static void volume_create(struct req *r, struct resp *w)
 	snprintf(size, sizeof(size), "%ld", c.size);
 	int rows = DBX(r->ctx->db, err, sizeof err,
 	               "INSERT INTO volumes (id, project_id, user_id, name, description, size_gb,"
-	               " type_id, bootable, metadata, source_volid, snapshot_id, image_id)"
+	               " type_id, bootable, metadata, source_volid, snapshot_id, image_id, az)"
 	               " VALUES ($1, $2, $3, $4, $5, $6::int, $7, $8::boolean, $9::jsonb, $10, $11,"
-	               " $12)",
+	               " $12, coalesce(nullif($13, ''), 'nova'))",
 	               id, r->ctx->auth.project_id, r->ctx->auth.user_id, c.name, c.description,
 	               size, type_id, bootable ? "true" : "false", meta, c.source_volid,
-	               c.snapshot_id, c.image_ref);
+	               c.snapshot_id, c.image_ref, zone);
 	free(meta);
 	if (rows != 1 ||
 	    volume_task_with(r, MSG_RES_VOLUME, id, TASK_CREATE, hints, err, sizeof(err)) < 0) {

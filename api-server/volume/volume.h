@@ -54,6 +54,16 @@ int vquota_reserve(struct req *r, struct resp *w, const struct vquota_set *want)
  * out. 0, -ENOENT (answered 404) or -EIO (answered). */
 int volume_type_resolve(struct req *r, struct resp *w, const char *ref, char out[37]);
 
+/* The zone of a storage host whose agent names none (Cinder's
+ * storage_availability_zone), and the longest zone name an agent may report. */
+#define VOLUME_DEFAULT_AZ "nova"
+#define VOLUME_AZ_MAX 64
+
+/* 0 when a volume may be created in zone az: a zone some storage host is in (or the
+ * default zone while no storage host is known). Else answers Cinder's 400 "Availability
+ * zone 'X' is invalid." (or the database error) and returns < 0. (volume_zone.c) */
+int volume_zone_check(struct req *r, struct resp *w, const char *az);
+
 /* 0 when volumes of type type_id may be created; else answers 400 (Nubo encrypts no
  * volume, so a type with an encryption spec is refused) or the database error and
  * returns < 0. (volume_type.c) */

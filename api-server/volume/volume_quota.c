@@ -215,15 +215,6 @@ static void limits_show(struct req *r, struct resp *w)
 	                    "totalBackupsUsed", 0, "totalBackupGigabytesUsed", 0));
 }
 
-static void az_list(struct req *r, struct resp *w)
-{
-	if (volume_project_check(r, w) < 0)
-		return;
-	resp_json(w, 200,
-	          json_pack("{s:[{s:s,s:{s:b}}]}", "availabilityZoneInfo", "zoneName", "nova",
-	                    "zoneState", "available", 1));
-}
-
 #define V "/volume/v3/{}"
 static const struct httpd_route quota_rows[] = {
     {"GET", V "/os-quota-sets/{}", quota_show, POL_VOLUME_READ, 0},
@@ -231,6 +222,5 @@ static const struct httpd_route quota_rows[] = {
     {"PUT", V "/os-quota-sets/{}", quota_update, POL_VOLUME_ADMIN, 0},
     {"DELETE", V "/os-quota-sets/{}", quota_reset, POL_VOLUME_ADMIN, 0},
     {"GET", V "/limits", limits_show, POL_VOLUME_READ, 0},
-    {"GET", V "/os-availability-zone", az_list, POL_VOLUME_READ, 0},
 };
 HTTPD_TABLE(volume_quota_routes, quota_rows, &volume_hooks);

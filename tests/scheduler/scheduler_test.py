@@ -1590,13 +1590,92 @@ def t_curve(db, sched):
     check(rc == 0, "SIGTERM with CURVE exits 0 (rc %s)" % rc)
 
 
+def t_volume_zones(db, sched):
+    """Issue 9: storage hosts in two zones (the zone each storage agent reports). A volume
+    whose create names a zone (the task payload's availability_zone, as nubo-api writes
+    it) goes to a host in that zone even when another zone's host has more room, and its
+    row takes that zone; one that names none goes to the most room and takes that host's
+    zone; a copy stays with its source (its zone too); a zone no up host is in fails the
+    volume with the zone filter's reason."""
+    za = Agent("za1-storage", kind="storage", disk_gb=50, az="zone-a")
+    zb = Agent("zb1-storage", kind="storage", disk_gb=500, az="zone-b")
+    for x in (za, zb):
+        x.hello()
+    wait_for(lambda: db.val("SELECT count(*) FROM agents WHERE host IN ('za1-storage',"
+                            " 'zb1-storage') AND state = 'up'") == "2", 8,
+             "the storage agents of two zones registered")
+    check(db.val("SELECT az FROM agents WHERE host = 'za1-storage'") == "zone-a",
+          "a storage agent's zone is recorded")
+    vtype = "(SELECT id FROM volume_types LIMIT 1)"
+    made = []
+
+    def create(zone=None, source=None):
+        vol = str(uuid.uuid4())
+        db.exec("INSERT INTO volumes (id, project_id, user_id, size_gb, status, type_id,"
+                " source_volid, az) VALUES (%s, 'p1', 'u1', 2, 'creating', %s, %s, %s)"
+                % (lit(vol), vtype, lit(source), lit(zone or "nova")))
+        made.append(vol)
+        payload = {"availability_zone": zone} if zone else {}
+        db.exec("INSERT INTO tasks (id, resource_id, resource_kind, agent_kind, action,"
+                " payload) VALUES (%s, %s, 'volume', 'storage', 'create', %s::jsonb)"
+                % (lit(str(uuid.uuid4())), lit(vol), lit(json.dumps(payload))))
+        wake()
+        return vol
+
+    def made_on(agent, vol):
+        t = agent.take_task(action="create", instance=vol)
+        agent.send("result", {"task_id": t["task_id"], "resource_kind": "volume",
+                              "resource_id": vol, "ok": True, "state": "available"})
+        wait_for(lambda: db.val("SELECT status FROM volumes WHERE id = %s" % lit(vol)) ==
+                 "available", what="volume %s made" % vol)
+        return tuple(db.row("SELECT host, az FROM volumes WHERE id = %s" % lit(vol)))
+
+    try:
+        vol = create("zone-a")
+        got = made_on(za, vol)
+        check(got == ("za1-storage", "zone-a"), "zone-a, though zone-b has more room: %s"
+              % (got,))
+        vol = create()
+        got = made_on(zb, vol)
+        check(got == ("zb1-storage", "zone-b"), "no zone: the most room, and its zone: %s"
+              % (got,))
+        src = made[0]
+        vol = create(source=src)
+        got = made_on(za, vol)
+        check(got == ("za1-storage", "zone-a"), "a copy stays in its source's zone: %s"
+              % (got,))
+        vol = create("zone-c")
+        wait_for(lambda: db.val("SELECT status FROM volumes WHERE id = %s" % lit(vol)) ==
+                 "error", what="a volume of a zone nobody is in fails")
+        f = db.val("SELECT fault FROM volumes WHERE id = %s" % lit(vol))
+        check(f.startswith('No valid backend was found. no storage host is in availability'
+                           ' zone "zone-c": ') and 'za1-storage is in "zone-a"' in f and
+              'zb1-storage is in "zone-b"' in f, "the zone filter's reason: %s" % f)
+        # zone-a's only host down: a zone-a volume waits for none elsewhere, it fails
+        za.close()
+        wait_for(lambda: db.val("SELECT state FROM agents WHERE host = 'za1-storage'") ==
+                 "down", AGENT_TIMEOUT_S + 8, "za1-storage down")
+        vol = create("zone-a")
+        wait_for(lambda: db.val("SELECT status FROM volumes WHERE id = %s" % lit(vol)) ==
+                 "error", what="a zone-a volume with zone-a down fails")
+        zb.no_task(0.3, action="create", instance=vol)
+        f = db.val("SELECT fault FROM volumes WHERE id = %s" % lit(vol))
+        check('no storage host is in availability zone "zone-a"' in f, "zone-a down: %s" % f)
+    finally:
+        for x in (za, zb):
+            x.close()
+        for vol in reversed(made):
+            db.exec("DELETE FROM tasks WHERE resource_id = %s" % lit(vol))
+            db.exec("DELETE FROM volumes WHERE id = %s" % lit(vol))
+
+
 CHECKS = [t_check_config, t_start_migrates, t_no_host_is_up, t_agent_registers, t_spawn,
           t_no_host_fits, t_delete_unplaced, t_stop_start, t_failed_action_keeps_state, t_boot_volume_recheck,
           t_clone_of_a_plugged_volume_goes_to_its_compute_host, t_attach_across_hosts,
           t_boot_volume_across_hosts,
           t_failed_spawn_is_error, t_disk_qos, t_retry, t_retry_until_deadline, t_console, t_events,
           t_reconcile, t_agent_down,
-          t_placement, t_aggregate_zones, t_volume_locality, t_bad_messages, t_restart, t_delete_overtakes_spawn,
+          t_placement, t_aggregate_zones, t_volume_locality, t_volume_zones, t_bad_messages, t_restart, t_delete_overtakes_spawn,
           t_db_outage,
           t_delete, t_resend_on_hello, t_deadline, t_host_gone_delete,
           t_restart_is_not_host_gone, t_restart_then_deadline, t_audit, t_migrations,

@@ -380,7 +380,7 @@ static void volume_local_under_groups(void **state)
 
 static struct placement_store store(const char *name, long free_gb, int local)
 {
-	return (struct placement_store){name, 1, free_gb, local};
+	return (struct placement_store){name, 1, free_gb, local, NULL};
 }
 
 /* Storage placement: filters up, local (only under the hint), space; weighers local,
@@ -461,14 +461,80 @@ static void store_choose_table(void **state)
 		                              store("st3", c->free[2], c->local[2])};
 		for (int i = 0; i < 3; i++)
 			h[i].up = !c->down[i];
-		int got = placement_store_choose(h, 3, c->size, c->local_only, why, sizeof(why));
+		const struct placement_store_request q = {c->size, NULL, c->local_only};
+		int got = placement_store_choose(h, 3, &q, why, sizeof(why));
 		if (got != c->want)
 			fail_msg("%s: chose %d, want %d (%s)", c->what, got, c->want, why);
 		if (strcmp(why, c->why))
 			fail_msg("%s: reason \"%s\", want \"%s\"", c->what, why, c->why);
 	}
-	assert_int_equal(placement_store_choose(NULL, 0, 1, 0, why, sizeof(why)), -1);
+	const struct placement_store_request gb1 = {1, NULL, 0};
+	assert_int_equal(placement_store_choose(NULL, 0, &gb1, why, sizeof(why)), -1);
 	assert_string_equal(why, "no storage host is up");
+}
+
+/* The zone filter (Cinder's AvailabilityZoneFilter) over st1 in "nova" (its agent
+ * names none), st2 in az1, st3 in az2: it runs before the local preference and the
+ * hint, so a volume never leaves its zone for the server's machine. */
+static const struct store_zone_case {
+	const char *what;
+	const char *az; /* requested */
+	int local[3];
+	int down[3];
+	int local_only;
+	int want;
+	const char *why; /* when want is -1 */
+} store_zone_cases[] = {
+    {"no zone: any, most free space", NULL, {0, 0, 0}, {0, 0, 0}, 0, 2, ""},
+    {"empty zone: any", "", {0, 0, 0}, {0, 0, 0}, 0, 2, ""},
+    {"az1: only st2", "az1", {0, 0, 0}, {0, 0, 0}, 0, 1, ""},
+    {"nova: the host whose agent names no zone", "nova", {0, 0, 0}, {0, 0, 0}, 0, 0, ""},
+    {"the zone before the server's machine", "az1", {0, 0, 1}, {0, 0, 0}, 0, 1, ""},
+    {"the server's machine within the zone", "az2", {0, 0, 1}, {0, 0, 0}, 0, 2, ""},
+    {"a zone nobody is in",
+     "az9",
+     {0, 0, 0},
+     {0, 0, 0},
+     0,
+     -1,
+     "no storage host is in availability zone \"az9\": st1 is in \"nova\", st2 is in "
+     "\"az1\", st3 is in \"az2\""},
+    {"the zone's only host is down: the up ones are named",
+     "az1",
+     {0, 0, 0},
+     {0, 1, 0},
+     0,
+     -1,
+     "no storage host is in availability zone \"az1\": st1 is in \"nova\", st3 is in "
+     "\"az2\""},
+    {"hint: the server's machine is in another zone",
+     "az1",
+     {0, 0, 1},
+     {0, 0, 0},
+     1,
+     -1,
+     "no storage host runs on the server's machine: st2 is on another"},
+};
+
+static void store_zone_table(void **state)
+{
+	char why[PLACEMENT_REASON_MAX];
+	for (size_t k = 0; k < sizeof(store_zone_cases) / sizeof(store_zone_cases[0]); k++) {
+		const struct store_zone_case *c = &store_zone_cases[k];
+		struct placement_store h[] = {store("st1", 10, c->local[0]),
+		                              store("st2", 20, c->local[1]),
+		                              store("st3", 30, c->local[2])};
+		h[1].az = "az1";
+		h[2].az = "az2";
+		for (int i = 0; i < 3; i++)
+			h[i].up = !c->down[i];
+		const struct placement_store_request q = {5, c->az, c->local_only};
+		int got = placement_store_choose(h, 3, &q, why, sizeof(why));
+		if (got != c->want)
+			fail_msg("%s: chose %d, want %d (%s)", c->what, got, c->want, why);
+		if (strcmp(why, c->why))
+			fail_msg("%s: reason \"%s\", want \"%s\"", c->what, why, c->why);
+	}
 }
 
 int main(void)
@@ -502,6 +568,7 @@ int main(void)
 	    cmocka_unit_test(volume_local_weigher),
 	    cmocka_unit_test(volume_local_under_groups),
 	    cmocka_unit_test(store_choose_table),
+	    cmocka_unit_test(store_zone_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
