@@ -386,6 +386,11 @@ int oc_await_answer(struct oc *o)
 	return oc_head(o, OC_ANSWER_TIMEOUT_MS, 1);
 }
 
+int oc_await_answer_ms(struct oc *o, int timeout_ms)
+{
+	return oc_head(o, timeout_ms, 1);
+}
+
 int oc_await_any(struct oc *const *v, int n, int timeout_ms)
 {
 	struct pollfd p[OC_AWAIT_MAX];

@@ -58,6 +58,8 @@ int oc_finish(struct oc *o);
 int oc_end_body(struct oc *o);
 #define OC_ANSWER_TIMEOUT_MS 60000 /* an answer after the body: fsyncs may be slow */
 int oc_await_answer(struct oc *o);
+/* oc_await_answer waiting timeout_ms at most (a PUT's wait past its quorum). */
+int oc_await_answer_ms(struct oc *o, int timeout_ms);
 /* Which of the n exchanges v[] has answer bytes to read (buffered or on its socket),
  * waiting up to timeout_ms: its index, -ETIMEDOUT or -errno. NULL entries are skipped.
  * A PUT reads its replicas' answers in the order they come. */

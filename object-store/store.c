@@ -799,11 +799,12 @@ void store_put_abort(struct store_put *p)
 		put_free(p);
 }
 
-/* Reads the answer of replica i of p (its fsyncs done) into the counts. */
-static void put_answer(struct store_put *p, int i, int *ok, int *mismatch, int *toobig,
-                       char etag[33])
+/* Reads the answer of replica i of p (its fsyncs done) into the counts, waiting
+ * timeout_ms at most for the rest of its head. */
+static void put_answer(struct store_put *p, int i, int timeout_ms, int *ok, int *mismatch,
+                       int *toobig, char etag[33])
 {
-	if (oc_await_answer(&p->oc[i]) < 0)
+	if (oc_await_answer_ms(&p->oc[i], timeout_ms) < 0)
 		return;
 	int st = p->oc[i].status;
 	if (st == 409) /* a newer version landed there meanwhile */
@@ -820,20 +821,25 @@ static void put_answer(struct store_put *p, int i, int *ok, int *mismatch, int *
 }
 
 /* Reads the replicas' answers in the order they come: until a quorum of them is ok and
- * one gave the ETag, or none is left (all == 0); or every answer (all), each within
- * timeout_ms. */
+ * one gave the ETag, or none is left (all == 0); or every answer (all). All of it
+ * within timeout_ms. */
 static void put_answers(struct store_put *p, struct oc **wait, int all, int timeout_ms, int *ok,
                         int *mismatch, int *toobig, char etag[33])
 {
+	int64_t end = time_mono_ms() + timeout_ms;
 	for (;;) {
 		if (!all && *ok >= p->quorum && etag[0])
 			return;
-		int i = oc_await_any(wait, p->n, timeout_ms);
+		int64_t left = end - time_mono_ms();
+		if (left <= 0)
+			return; /* put_free closes those still awaited */
+		int i = oc_await_any(wait, p->n, (int)left);
 		if (i < 0) /* none left, none answered in time, or poll failed (EINTR is
 		            * retried inside): put_free closes those still awaited */
 			return;
 		wait[i] = NULL;
-		put_answer(p, i, ok, mismatch, toobig, etag);
+		left = end - time_mono_ms();
+		put_answer(p, i, left > 0 ? (int)left : 1, ok, mismatch, toobig, etag);
 	}
 }
 
