@@ -34,6 +34,7 @@ struct export
 	int port;
 	pid_t pid;
 	time_t restarted;
+	int copying; /* a copy holds its daemon's monitor (one client at a time) */
 };
 
 struct exports {
@@ -41,6 +42,7 @@ struct exports {
 	char address[MSG_ADDR_MAX];
 	int port_min, port_max;
 	pthread_mutex_t lock;
+	pthread_cond_t copied; /* a copy gave a monitor back */
 	struct export e[EXPORT_MAX];
 	int n;
 };
@@ -60,7 +62,10 @@ char **export_argv_new(const struct export_def *d)
 	    inet_pton(AF_INET, d->address, &in) != 1 || d->port < 1 || d->port > 65535 ||
 	    !uuid_is_valid(d->name))
 		return NULL;
-	char **v = xcalloc(12, sizeof(*v));
+	if (d->monitor && (d->monitor[0] != '/' || has_comma(d->monitor) ||
+	                   strlen(d->monitor) >= EXPORT_MONITOR_MAX))
+		return NULL;
+	char **v = xcalloc(16, sizeof(*v));
 	int n = 0;
 	v[n++] = xstrdup("qemu-storage-daemon");
 	v[n++] = xstrdup("--blockdev");
@@ -74,6 +79,12 @@ char **export_argv_new(const struct export_def *d)
 	                   d->port);
 	v[n++] = xstrdup("--export");
 	v[n++] = xasprintf("type=nbd,id=exp0,node-name=vol0,name=%s,writable=on", d->name);
+	if (d->monitor) { /* not waiting for a client: the daemon serves at once */
+		v[n++] = xstrdup("--chardev");
+		v[n++] = xasprintf("socket,id=mon0,path=%s,server=on,wait=off", d->monitor);
+		v[n++] = xstrdup("--monitor");
+		v[n++] = xstrdup("chardev=mon0");
+	}
 	return v;
 }
 
@@ -139,6 +150,17 @@ static int psk_save(const struct exports *x, const char *vid, const char *attach
 	free(path);
 	free(dir);
 	return rc;
+}
+
+/* The monitor socket of the export of vid, or NULL when its path would not fit a unix
+ * socket address (a very long pool path): that export is served without one. */
+static char *monitor_path(const struct exports *x, const char *vid)
+{
+	char *path = xasprintf("%s/exports/%s/qmp.sock", x->pool, vid);
+	if (strlen(path) < EXPORT_MONITOR_MAX)
+		return path;
+	free(path);
+	return NULL;
 }
 
 static void files_remove(const struct exports *x, const char *vid)
@@ -222,7 +244,8 @@ static int daemon_start(struct exports *x, struct export *e, char *err, size_t e
 	char *vol = xasprintf("%s/volumes/%s.qcow2", x->pool, e->volume_id);
 	char *dir = psk_dir(x, e->volume_id);
 	char *log = xasprintf("%s/exports/%s.log", x->pool, e->volume_id);
-	struct export_def d = {vol, dir, x->address, e->port, e->volume_id};
+	char *mon = monitor_path(x, e->volume_id);
+	struct export_def d = {vol, dir, x->address, e->port, e->volume_id, mon};
 	char **argv = export_argv_new(&d);
 	int rc = 0;
 	if (!argv) {
@@ -245,6 +268,8 @@ static int daemon_start(struct exports *x, struct export *e, char *err, size_t e
 		goto out;
 	}
 	unlink(log);
+	if (mon)
+		unlink(mon); /* a dead daemon's: the new one binds it again */
 	e->pid = proc_spawn((const char *const *)argv, log);
 	if (e->pid < 0) {
 		rc = e->pid;
@@ -282,6 +307,7 @@ out:
 	free(vol);
 	free(dir);
 	free(log);
+	free(mon);
 	return rc;
 }
 
@@ -357,6 +383,7 @@ struct exports *exports_open(const char *pool_dir, const char *address, int port
 	x->port_min = port_min;
 	x->port_max = port_max;
 	pthread_mutex_init(&x->lock, NULL);
+	pthread_cond_init(&x->copied, NULL);
 	char *dir = xasprintf("%s/exports", pool_dir);
 	int rc = fs_mkdir_p(dir, 0700);
 	DIR *d = rc == 0 ? opendir(dir) : NULL;
@@ -449,6 +476,39 @@ int exports_stop(struct exports *x, const char *volume_id, const char *attachmen
 	return 0;
 }
 
+int exports_monitor_take(struct exports *x, const char *volume_id, char *monitor, size_t n)
+{
+	int rc = 0;
+	pthread_mutex_lock(&x->lock);
+	struct export *e;
+	while ((e = find(x, volume_id)) && e->copying)
+		pthread_cond_wait(&x->copied, &x->lock);
+	char *mon = e ? monitor_path(x, volume_id) : NULL;
+	if (!e)
+		rc = 0;
+	else if (!daemon_alive(x, e))
+		rc = -ESRCH;
+	else if (!mon || access(mon, F_OK) < 0) /* a daemon an older agent started */
+		rc = -ENOTSUP;
+	else if (strlcpy_checked(monitor, mon, n) < 0)
+		rc = -ENOTSUP;
+	else
+		rc = e->copying = 1;
+	pthread_mutex_unlock(&x->lock);
+	free(mon);
+	return rc;
+}
+
+void exports_monitor_give(struct exports *x, const char *volume_id)
+{
+	pthread_mutex_lock(&x->lock);
+	struct export *e = find(x, volume_id);
+	if (e)
+		e->copying = 0;
+	pthread_cond_broadcast(&x->copied);
+	pthread_mutex_unlock(&x->lock);
+}
+
 int exports_list(struct exports *x, struct msg_resource *out, int max)
 {
 	int n = 0;
@@ -486,6 +546,7 @@ void exports_free(struct exports *x)
 	if (!x)
 		return;
 	pthread_mutex_destroy(&x->lock);
+	pthread_cond_destroy(&x->copied);
 	free(x->pool);
 	free(x);
 }

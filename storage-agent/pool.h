@@ -14,10 +14,19 @@
 
 #include "msg.h"
 
+/* Copies volume volume_id into out (a new qcow2) for resource id while something else
+ * serves the volume (an NBD export, export_copy.h), so the pool cannot read its file
+ * alone. 0 when copied, -ENOENT when nothing serves it (the pool copies the file), else
+ * a negative errno with err. */
+typedef int (*pool_live_copy_fn)(void *arg, const char *volume_id, const char *id, const char *out,
+                                 char *err, size_t errlen);
+
 struct pool {
 	char *dir;       /* the state directory (absolute) */
 	char *agent_key; /* presented on image downloads */
 	long long max_image_bytes;
+	pool_live_copy_fn live_copy; /* NULL: every volume is copied from its file */
+	void *live_arg;
 };
 
 enum pool_kind { POOL_VOLUME, POOL_SNAPSHOT };

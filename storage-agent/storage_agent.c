@@ -14,6 +14,7 @@
 #include "agent.h"
 #include "backup.h"
 #include "export.h"
+#include "export_copy.h"
 #include "log.h"
 #include "pool.h"
 #include "pool_upload.h"
@@ -248,6 +249,15 @@ static const struct action *action_find(enum msg_res_kind kind, const char *name
 	return NULL;
 }
 
+/* The pool's copy of a volume another machine's server has plugged: its NBD export's
+ * daemon holds the file, and copies it (export_copy.h). */
+static int live_copy(void *arg, const char *volume_id, const char *id, const char *out, char *err,
+                     size_t errlen)
+{
+	struct storage_agent *a = arg;
+	return export_copy(a->exports, volume_id, id, out, err, errlen);
+}
+
 /* ---- the driver ---- */
 
 static void *drv_resource(void *drv, const struct msg_task *t, char *err, size_t errlen)
@@ -356,6 +366,8 @@ struct storage_agent *storage_agent_new(const struct storage_conf *conf, char *e
 		storage_agent_free(a);
 		return NULL;
 	}
+	a->pool.live_copy = live_copy;
+	a->pool.live_arg = a;
 	a->aconf = (struct agent_conf){
 	    .host = conf->host,
 	    .az = conf->az,

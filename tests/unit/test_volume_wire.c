@@ -20,6 +20,7 @@
 #include "cred_seal.h"
 #include "msg.h"
 #include "storage-agent/export.h"
+#include "storage-agent/export_copy.h"
 
 #define VID "a2eab385-8995-4aa6-b986-55b531d1e82b"
 #define IID "107e1643-f66b-4e21-a947-3f92ae135815"
@@ -304,6 +305,62 @@ static void test_export_argv(void **state)
 		assert_null(export_argv_new(&bad[i]));
 }
 
+/* with a monitor socket the daemon also serves QMP there (the copy of an exported
+ * volume goes through it), not waiting for a client; a relative path, a comma or a path
+ * too long for a unix socket builds nothing */
+static void test_export_argv_monitor(void **state)
+{
+	const char *mon = "/var/lib/nubo/storage/exports/" VID "/qmp.sock";
+	struct export_def d = {"/var/lib/nubo/storage/volumes/" VID ".qcow2",
+	                       "/var/lib/nubo/storage/exports/" VID,
+	                       "10.253.7.1",
+	                       10809,
+	                       VID,
+	                       mon};
+	char **v = export_argv_new(&d);
+	assert_non_null(v);
+	assert_string_equal(v[10], "type=nbd,id=exp0,node-name=vol0,name=" VID ",writable=on");
+	assert_string_equal(v[11], "--chardev");
+	assert_string_equal(v[12], "socket,id=mon0,path=/var/lib/nubo/storage/exports/" VID
+	                           "/qmp.sock,server=on,wait=off");
+	assert_string_equal(v[13], "--monitor");
+	assert_string_equal(v[14], "chardev=mon0");
+	assert_null(v[15]);
+	export_argv_free(v);
+	char longer[EXPORT_MONITOR_MAX + 1];
+	memset(longer, 'a', sizeof(longer) - 1);
+	longer[0] = '/';
+	longer[sizeof(longer) - 1] = 0;
+	const char *bad[] = {"exports/qmp.sock", "/p,x/qmp.sock", longer};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		d.monitor = bad[i];
+		assert_null(export_argv_new(&d));
+	}
+	longer[sizeof(longer) - 2] = 0; /* 107 characters: the most a sun_path holds */
+	d.monitor = longer;
+	v = export_argv_new(&d);
+	assert_non_null(v);
+	export_argv_free(v);
+}
+
+/* the storage agent's QMP arguments of a copy of an exported volume: a qcow2 target
+ * node on the new file and a full backup job from the exported node, kept when it ends
+ * so its outcome can be read; names from the new resource's id */
+static void test_export_copy_args(void **state)
+{
+	struct export_copy_names n;
+	export_copy_names(TID, &n);
+	assert_string_equal(n.node, "c0e0e14d717f74fadbe2347a5e32e15");
+	assert_string_equal(n.job, "j0e0e14d717f74fadbe2347a5e32e15");
+	assert_json(export_copy_target_args(&n, "/p/tmp/" TID ".qcow2"),
+	            "{\"driver\":\"qcow2\",\"file\":{\"driver\":\"file\",\"filename\":"
+	            "\"/p/tmp/" TID ".qcow2\"},\"node-name\":\"c0e0e14d717f74fadbe2347a5e32e15\"}");
+	assert_json(export_copy_backup_args(&n),
+	            "{\"auto-dismiss\":false,\"device\":\"vol0\",\"job-id\":"
+	            "\"j0e0e14d717f74fadbe2347a5e32e15\",\"sync\":\"full\",\"target\":"
+	            "\"c0e0e14d717f74fadbe2347a5e32e15\"}");
+}
+
 /* the export key is HMAC-SHA256(key, "nbd-psk:<attachment>"): fixed for a key and an
  * attachment, different for another attachment or another key */
 static void test_export_key(void **state)
@@ -352,7 +409,8 @@ int main(void)
 	    cmocka_unit_test(test_qemu_names),         cmocka_unit_test(test_snap_create_task),
 	    cmocka_unit_test(test_peer_same_host),     cmocka_unit_test(test_attach_nbd),
 	    cmocka_unit_test(test_nbd_qmp_args),       cmocka_unit_test(test_export_argv),
-	    cmocka_unit_test(test_export_key),
+	    cmocka_unit_test(test_export_key),         cmocka_unit_test(test_export_argv_monitor),
+	    cmocka_unit_test(test_export_copy_args),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
