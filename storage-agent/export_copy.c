@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "xalloc.h"
+
 #include "proc.h"
 #include "qemu_img.h"
 #include "qmp.h"
@@ -250,4 +252,58 @@ int export_copy(struct exports *x, const char *volume_id, const char *id, const 
 			return -ENOENT;
 	}
 	return rc;
+}
+
+/* 1 when name is a copy's target node ("c" + 30 hex digits). */
+static int is_copy_node(const char *name)
+{
+	return name && name[0] == 'c' && strlen(name) == 31 &&
+	       strspn(name + 1, "0123456789abcdef") == 30;
+}
+
+/* Removes every copy's node (and its job) from the daemon at mon. The count, or < 0. */
+static int sweep_one(const char *mon)
+{
+	char why[256];
+	json_t *ret = NULL, *node;
+	size_t i;
+	int n = 0;
+	struct qmp *q = qmp_open(mon, CMD_TIMEOUT_MS, why, sizeof(why));
+	if (!q)
+		return -ECONNREFUSED;
+	if (qmp_do(q, "query-named-block-nodes", json_pack("{s:b}", "flat", 1), &ret, why,
+	           sizeof(why)) < 0) {
+		qmp_close(q);
+		return -EIO;
+	}
+	json_array_foreach(ret, i, node)
+	{
+		const char *name = json_string_value(json_object_get(node, "node-name"));
+		if (!is_copy_node(name))
+			continue;
+		struct export_copy_names names;
+		snprintf(names.node, sizeof(names.node), "%s", name);
+		snprintf(names.job, sizeof(names.job), "j%s", name + 1);
+		if (leftovers_remove(q, &names, why, sizeof(why)) == 0)
+			n++;
+	}
+	json_decref(ret);
+	qmp_close(q);
+	return n;
+}
+
+int export_copy_sweep(struct exports *x)
+{
+	struct msg_resource *r = xcalloc(EXPORT_MAX, sizeof(*r));
+	char mon[EXPORT_MONITOR_MAX];
+	int n = exports_list(x, r, EXPORT_MAX), total = 0;
+	for (int i = 0; i < n; i++) {
+		if (exports_monitor_take(x, r[i].id, mon, sizeof(mon)) != 1)
+			continue;
+		int k = sweep_one(mon);
+		exports_monitor_give(x, r[i].id);
+		total += k > 0 ? k : 0;
+	}
+	free(r);
+	return total;
 }

@@ -32,4 +32,9 @@ json_t *export_copy_backup_args(const struct export_copy_names *n);
 int export_copy(struct exports *x, const char *volume_id, const char *id, const char *out,
                 char *err, size_t errlen);
 
+/* At the agent's start, when no copy runs: removes from every export daemon the copies
+ * an earlier run of the agent left (killed mid-copy, its task failed by its deadline
+ * since), their jobs cancelled. Returns how many. */
+int export_copy_sweep(struct exports *x);
+
 #endif

@@ -30,6 +30,7 @@ struct storage_agent {
 	const struct storage_conf *conf;
 	struct pool pool;
 	struct exports *exports;
+	int swept;        /* copies an earlier run left in export daemons, removed at start */
 	struct rec *recs; /* main thread only */
 	struct agent_conf aconf;
 	struct agent *agent;
@@ -368,6 +369,7 @@ struct storage_agent *storage_agent_new(const struct storage_conf *conf, char *e
 	}
 	a->pool.live_copy = live_copy;
 	a->pool.live_arg = a;
+	a->swept = export_copy_sweep(a->exports);
 	a->aconf = (struct agent_conf){
 	    .host = conf->host,
 	    .az = conf->az,
@@ -394,6 +396,8 @@ int storage_agent_run(struct storage_agent *a, volatile sig_atomic_t *stop)
 	         a->conf->host, a->conf->state_dir, nvol, n - nvol, avail, total,
 	         a->conf->scheduler_url, a->conf->export_address, a->conf->export_port_min,
 	         a->conf->export_port_max);
+	if (a->swept > 0)
+		log_warn("%d copies an earlier run left in NBD export daemons: removed", a->swept);
 	a->agent = agent_new(&a->aconf, &storage_driver, a, err, sizeof(err));
 	if (!a->agent) {
 		log_err("%s", err);

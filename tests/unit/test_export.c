@@ -2,7 +2,9 @@
  * listens and refuses a client without the key, answers a repeat with the same port, a
  * second attachment replaces the first; a restarted agent (a new exports table) adopts
  * the daemon that still runs and starts again one that died, on the same port; a stop
- * ends the daemon and leaves no file; the hello lists what is exported. */
+ * ends the daemon and leaves no file; the hello lists what is exported. A copy of an
+ * exported volume goes through the daemon's monitor, is the volume's bytes, and clears
+ * what an interrupted copy left in the daemon first. */
 #include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -20,12 +22,16 @@
 
 #include "fsutil.h"
 #include "proc.h"
+#include "qmp.h"
 #include "storage-agent/export.h"
+#include "storage-agent/export_copy.h"
 
 #define V1 "11111111-1111-4111-8111-111111111111"
 #define A1 "22222222-2222-4222-8222-222222222222"
 #define A2 "33333333-3333-4333-8333-333333333333"
 #define K1 "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+#define S1 "44444444-4444-4444-8444-444444444444"
+#define S2 "55555555-5555-4555-8555-555555555555"
 #define PORT_MIN 23809 /* a range of its own: other exports on the box use 10809 */
 #define PORT_MAX 23899
 
@@ -165,11 +171,100 @@ static void test_export_missing_volume(void **state)
 	assert_null(exports_open(dir, "127.0.0.1", PORT_MAX, PORT_MIN, err, sizeof(err)));
 }
 
+/* 0 when qemu-img finds the two qcow2 files hold the same bytes (-U: the daemon holds
+ * the volume). */
+static int compare(const char *a, const char *b)
+{
+	const char *const argv[] = {"qemu-img", "compare", "-U", "-q", "-f", "qcow2",
+	                            "-F",       "qcow2",   a,    b,    NULL};
+	return proc_run(argv, 60000, NULL, 0);
+}
+
+static void test_export_copy(void **state)
+{
+	if (!have_qsd())
+		skip();
+	char err[512], host[MSG_ADDR_MAX], vol[192], out[192], out2[192], mon[192];
+	int port = 0;
+	snprintf(vol, sizeof(vol), "%s/volumes/" V1 ".qcow2", dir);
+	snprintf(out, sizeof(out), "%s/" S1 ".qcow2", dir);
+	snprintf(out2, sizeof(out2), "%s/" S2 ".qcow2", dir);
+	snprintf(mon, sizeof(mon), "%s/exports/" V1 "/qmp.sock", dir);
+	const char *const fill[] = {"qemu-io", "-f", "qcow2", "-c", "write -P 0xab 1M 1M",
+	                            vol,       NULL};
+	assert_int_equal(proc_run(fill, 30000, NULL, 0), 0);
+	struct exports *x = exports_open(dir, "127.0.0.1", PORT_MIN, PORT_MAX, err, sizeof(err));
+	assert_non_null(x);
+	/* not exported: the pool copies the file itself */
+	assert_int_equal(export_copy(x, V1, S1, out, err, sizeof(err)), -ENOENT);
+	assert_int_equal(exports_start(x, V1, A1, K1, host, &port, err, sizeof(err)), 0);
+	assert_int_equal(export_copy(x, V1, S1, out, err, sizeof(err)), 0);
+	assert_int_equal(compare(vol, out), 0);
+
+	/* an agent killed mid-copy left its target node and its ended job in the daemon:
+	 * the task's next run clears them and copies */
+	struct export_copy_names n;
+	export_copy_names(S2, &n);
+	const char *const mk[] = {"qemu-img", "create", "-q", "-f", "qcow2", out2, "16M", NULL};
+	assert_int_equal(proc_run(mk, 30000, NULL, 0), 0);
+	struct qmp *q = qmp_open(mon, 10000, err, sizeof(err));
+	assert_non_null(q);
+	json_t *a = export_copy_target_args(&n, out2);
+	assert_int_equal(qmp_exec(q, "blockdev-add", a, NULL, 10000, err, sizeof(err)), 0);
+	json_decref(a);
+	a = export_copy_backup_args(&n);
+	assert_int_equal(qmp_exec(q, "blockdev-backup", a, NULL, 10000, err, sizeof(err)), 0);
+	json_decref(a);
+	qmp_close(q);
+	assert_int_equal(export_copy(x, V1, S2, out2, err, sizeof(err)), 0);
+	assert_int_equal(compare(vol, out2), 0);
+	/* nothing of either copy stays in the daemon */
+	json_t *ret = NULL;
+	assert_int_equal(qmp_call(mon, "query-jobs", NULL, &ret, 10000, err, sizeof(err)), 0);
+	assert_int_equal(json_array_size(ret), 0);
+	json_decref(ret);
+	ret = NULL;
+	a = json_pack("{s:b}", "flat", 1);
+	assert_int_equal(qmp_call(mon, "query-named-block-nodes", a, &ret, 10000, err, sizeof(err)),
+	                 0);
+	json_decref(a);
+	assert_int_equal(json_array_size(ret), 2); /* vol0 and file0 */
+	json_decref(ret);
+
+	/* a copy left by a run whose task never came back: the agent's next start sweeps it */
+	export_copy_names(S1, &n);
+	q = qmp_open(mon, 10000, err, sizeof(err));
+	assert_non_null(q);
+	a = export_copy_target_args(&n, out);
+	assert_int_equal(qmp_exec(q, "blockdev-add", a, NULL, 10000, err, sizeof(err)), 0);
+	json_decref(a);
+	a = export_copy_backup_args(&n);
+	assert_int_equal(qmp_exec(q, "blockdev-backup", a, NULL, 10000, err, sizeof(err)), 0);
+	json_decref(a);
+	qmp_close(q);
+	assert_int_equal(export_copy_sweep(x), 1);
+	assert_int_equal(export_copy_sweep(x), 0);
+	ret = NULL;
+	assert_int_equal(qmp_call(mon, "query-jobs", NULL, &ret, 10000, err, sizeof(err)), 0);
+	assert_int_equal(json_array_size(ret), 0);
+	json_decref(ret);
+
+	/* its daemon down: a clear error, nothing copied from the file behind its back */
+	pid_t pid = state_pid();
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	assert_int_equal(export_copy(x, V1, S1, out, err, sizeof(err)), -ESRCH);
+	assert_non_null(strstr(err, "daemon is down"));
+	assert_int_equal(exports_stop(x, V1, "", err, sizeof(err)), 0);
+	exports_free(x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_export_lifecycle, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_export_missing_volume, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_export_copy, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
