@@ -193,7 +193,7 @@ static int copy_run(struct qmp *q, const struct export_copy_names *names, const 
 		snprintf(err, errlen, "the copy job vanished from the export daemon");
 		rc = -EIO;
 	} else if (rc > 0 && why[0]) {
-		snprintf(err, errlen, "the copy job failed: %s", why);
+		snprintf(err, errlen, "the copy job failed: %.400s", why);
 		rc = -EIO;
 	} else if (rc > 0) {
 		rc = 0;
@@ -202,7 +202,7 @@ out:
 	/* success or not, the daemon lets the job and the target file go: the caller owns
 	 * out from here on (blockdev-del writes the target's metadata out as it closes) */
 	if (leftovers_remove(q, names, why, sizeof(why)) < 0 && rc == 0) {
-		snprintf(err, errlen, "closing the copy in the export daemon: %s", why);
+		snprintf(err, errlen, "closing the copy in the export daemon: %.400s", why);
 		rc = -EIO;
 	}
 	return rc;

@@ -187,7 +187,11 @@ def test_image_of_a_server_booted_from_a_volume_of_another_host(stack, os_cli, o
                 if "snapmark-read" in line:
                     return line
             return None
-        line = wait_for(marked, BOOT_S, 3, "the new server's read of the mark")
+        try:  # a TCG boot on a loaded box: test_volume_boot allows as long
+            line = wait_for(marked, 900, 3, "the new server's read of the mark")
+        except AssertionError as e:
+            raise AssertionError("%s; its console:\n%s" % (
+                e, "\n".join(stack.console(c["id"]).splitlines()[-30:])))
         assert "SNAPMARK-" + world["mark"] in line, line
     finally:
         os_run("server", "delete", "--wait", c["id"], check=False, timeout=600)
