@@ -16,14 +16,14 @@ import pytest
 
 from nubo_e2e import REPO, wait_for
 from test_multihost import add_hosts, sh
-from test_server_image import reader
+# the root disk's mark: where test_server_image's reader looks, past the image's data
+from test_server_image import SECTOR, reader
 from test_volume import wait_gone, wait_snapshot, wait_volume
 from test_volume_multihost import host_qmp, qsd_pids
 from test_volume_snapshot_plugged import snapshot_gone
 
 BOOT_S = 600  # a TCG boot on this shared box
 HOSTS = ("ns1",)
-SECTOR = 2048  # the root disk's mark, where test_server_image's reader looks
 
 # The guest's user data: marks its root disk (test_server_image's writer), then watches
 # for SCSI disks (a plugged volume; the serial, VPD page 0x80, holds its id): on the one
