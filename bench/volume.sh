@@ -1,14 +1,21 @@
 #!/bin/bash
 # bench/volume.sh: block storage timings (issue 9) on a running stack.
 #
-#   bench/volume.sh --root DIR [--count N] [--server NAME_OR_ID | --guest]
+#   bench/volume.sh --root DIR [--count N] [--server NAME_OR_ID | --guest] [--snapshot]
 #
 #   --root DIR   the stack (made by deploy/stack.sh --root DIR, or / for a real install)
 #   --count N    volumes created (and deleted) in sequence (default 5)
 #   --server S   also attach and detach a volume to the running server S N times
 #   --guest      boot a tiny server for that (deleted at the end) whose user data times,
 #                inside the guest, 16 MiB of O_DIRECT writes then reads on every volume
-#                it gets; the same on a host file beside the pool is the peer
+#                it gets, then 4 KiB O_DIRECT writes then reads at random offsets; the
+#                same on a host file beside the pool is the peer. The tiny guest has
+#                only busybox (no fio): each random 4 KiB I/O is one dd process, in the
+#                guest as on the host, so under TCG those figures count mostly the
+#                guest's process start, and say little about the disk path
+#   --snapshot   also time an instance snapshot (createImage) of that server: the
+#                wall time of `openstack server image create --wait`, nubo-compute's
+#                task time (copy and upload) and how long the guest was stopped
 #
 # Prints key=value lines: the agent's own time per task, taken from nubo-storage's and
 # nubo-compute's log lines "<action> done in <us> us" (what the issue's goals count:
@@ -19,17 +26,20 @@
 # QEMU writes on this host) and until the volume is in-use. Medians of N. Progress on
 # stderr.
 set -euo pipefail
-ROOT= COUNT=5 SERVER= GUEST=0
+ROOT= COUNT=5 SERVER= GUEST=0 SNAPSHOT=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--root) ROOT=$2; shift 2 ;;
 	--count) COUNT=$2; shift 2 ;;
 	--server) SERVER=$2; shift 2 ;;
 	--guest) GUEST=1; shift ;;
-	*) echo "usage: $0 --root DIR [--count N] [--server S | --guest]" >&2; exit 2 ;;
+	--snapshot) SNAPSHOT=1; shift ;;
+	*) echo "usage: $0 --root DIR [--count N] [--server S | --guest] [--snapshot]" >&2; exit 2 ;;
 	esac
 done
 [ -n "$ROOT" ] || { echo "$0: --root is required" >&2; exit 2; }
+[ "$SNAPSHOT" = 0 ] || [ -n "$SERVER" ] || [ "$GUEST" = 1 ] ||
+	{ echo "$0: --snapshot needs --server or --guest" >&2; exit 2; }
 OPENRC=$ROOT/etc/nubo/openrc
 CONF=$ROOT/etc/nubo/nubo.conf
 LOGS=$ROOT/var/log/nubo
@@ -37,7 +47,8 @@ LOGS=$ROOT/var/log/nubo
 . "$OPENRC" admin >/dev/null
 export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
 OS=/usr/bin/openstack
-MIB=16 # guest I/O per volume
+MIB=16   # guest I/O per volume
+RAND=100 # random 4 KiB writes, then reads, per volume (one dd each)
 
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "nan" }'; }
 now() { date +%s.%N; }
@@ -93,7 +104,19 @@ while :; do
 		b=$(cut -d" " -f1 /proc/uptime)
 		dd if=/dev/$d of=/dev/null bs=1048576 count='$MIB' iflag=direct 2>/dev/null
 		c=$(cut -d" " -f1 /proc/uptime)
-		echo "nubo-bench: $d io $a $b $c"
+		i=0
+		while [ $i -lt '$RAND' ]; do
+			dd if=/dev/zero of=/dev/$d bs=4096 count=1 seek=$((RANDOM * 8)) oflag=direct 2>/dev/null
+			i=$((i + 1))
+		done
+		e=$(cut -d" " -f1 /proc/uptime)
+		i=0
+		while [ $i -lt '$RAND' ]; do
+			dd if=/dev/$d of=/dev/null bs=4096 count=1 skip=$((RANDOM * 8)) iflag=direct 2>/dev/null
+			i=$((i + 1))
+		done
+		f=$(cut -d" " -f1 /proc/uptime)
+		echo "nubo-bench: $d io $a $b $c $e $f"
 	done
 	n=
 	for d in $seen; do [ -b /dev/$d ] && n="$n $d"; done
@@ -141,7 +164,7 @@ api_status() { # volume id: its status, through the API
 }
 
 create_wall=() create_agent=() delete_agent=() attach_agent=() detach_agent=()
-visible=() inuse=() gw=() gr=()
+visible=() inuse=() gw=() gr=() grw=() grr=()
 for i in $(seq "$COUNT"); do
 	t0=$(now)
 	id=$($OS volume create --size 1 "bench-vol-$i" -f value -c id)
@@ -165,9 +188,11 @@ for i in $(seq "$COUNT"); do
 		if [ "$GUEST" = 1 ]; then
 			dev=$(echo "$line" | sed -n 's/.*disk add \([a-z]*\).*/\1/p')
 			io=$(wait_line "$CONSOLE" "$from" "nubo-bench: $dev io " | tr -d '\r')
-			read -r _ _ _ a b c <<<"$io"
+			read -r _ _ _ a b c e f <<<"$io"
 			gw+=("$(echo "$MIB / ($b - $a)" | bc -l)")
 			gr+=("$(echo "$MIB / ($c - $b)" | bc -l)")
+			grw+=("$(echo "$RAND / ($e - $c)" | bc -l)")
+			grr+=("$(echo "$RAND / ($f - $e)" | bc -l)")
 		fi
 		$OS server remove volume "$SERVER" "$id"
 		wait_status "$id" available
@@ -201,14 +226,48 @@ if [ "$GUEST" = 1 ]; then
 	b=$(now)
 	dd if="$PEER" of=/dev/null bs=1M count=$MIB iflag=direct 2>/dev/null
 	c=$(now)
+	blocks=$((MIB * 256))
+	for _ in $(seq $RAND); do
+		dd if=/dev/zero of="$PEER" bs=4096 count=1 seek=$((RANDOM % blocks)) oflag=direct \
+			conv=notrunc 2>/dev/null
+	done
+	e=$(now)
+	for _ in $(seq $RAND); do
+		dd if="$PEER" of=/dev/null bs=4096 count=1 skip=$((RANDOM % blocks)) iflag=direct 2>/dev/null
+	done
+	f=$(now)
 	hw=$(echo "$MIB / ($b - $a)" | bc -l)
 	hr=$(echo "$MIB / ($c - $b)" | bc -l)
+	hrw=$(echo "$RAND / ($e - $c)" | bc -l)
+	hrr=$(echo "$RAND / ($f - $e)" | bc -l)
 	w=$(printf '%s\n' "${gw[@]}" | median)
 	r=$(printf '%s\n' "${gr[@]}" | median)
+	rw=$(printf '%s\n' "${grw[@]}" | median)
+	rr=$(printf '%s\n' "${grr[@]}" | median)
 	printf 'guest_write_mib_s=%.1f\nguest_read_mib_s=%.1f\n' "$w" "$r"
 	printf 'host_write_mib_s=%.1f\nhost_read_mib_s=%.1f\n' "$hw" "$hr"
 	printf 'guest_host_write_ratio=%.3f\nguest_host_read_ratio=%.3f\n' \
 		"$(echo "$w / $hw" | bc -l)" "$(echo "$r / $hr" | bc -l)"
+	printf 'guest_rand4k_write_iops=%.1f\nguest_rand4k_read_iops=%.1f\n' "$rw" "$rr"
+	printf 'host_rand4k_write_iops=%.1f\nhost_rand4k_read_iops=%.1f\n' "$hrw" "$hrr"
+	printf 'guest_host_rand4k_write_ratio=%.3f\nguest_host_rand4k_read_ratio=%.3f\n' \
+		"$(echo "$rw / $hrw" | bc -l)" "$(echo "$rr / $hrr" | bc -l)"
 	echo "accel=$(grep -o 'accelerator [a-z]*' "$LOGS/nubo-compute.log" | tail -1 | cut -d' ' -f2)"
+fi
+if [ "$SNAPSHOT" = 1 ]; then
+	# an instance snapshot of the server: the CLI's wall time, the agent's task time
+	# ("instance <id>: snapshot done in <ms> ms") and the guest's stop
+	# ("instance <id>: guest stopped for <ms> ms by a disk copy")
+	t0=$(now)
+	SNAP_IMAGE=$($OS server image create --name "bench-snap-$$" --wait "$SERVER" -f value -c id |
+		grep -Eo '[0-9a-f-]{36}' | tail -1) # --wait's progress goes to stdout too
+	t1=$(now)
+	echo "snapshot_wall_s=$(echo "$t1 - $t0" | bc)"
+	echo "snapshot_agent_ms=$(grep -F "instance $SERVER: snapshot done in" "$LOGS/nubo-compute.log" |
+		tail -1 | awk '{ print $(NF - 3) }')"
+	echo "snapshot_guest_stopped_ms=$(grep -F "instance $SERVER: guest stopped for" \
+		"$LOGS/nubo-compute.log" | tail -1 | awk '{ print $(NF - 5) }')"
+	echo "snapshot_image_bytes=$($OS image show "$SNAP_IMAGE" -f value -c size)"
+	$OS image delete "$SNAP_IMAGE"
 fi
 echo "load_avg_1m=$(cut -d' ' -f1 /proc/loadavg)"

@@ -20,6 +20,7 @@ int bus_send(void *sock, const char *peer, const struct msg *m)
 	if (zmq_send(sock, text, strlen(text), ZMQ_DONTWAIT) < 0)
 		rc = -errno;
 out:
+	explicit_bzero(text, strlen(text)); /* a task may carry an NBD key (psk) */
 	free(text);
 	return rc;
 }
@@ -102,6 +103,7 @@ int bus_recv(void *sock, char *peer, size_t peerlen, struct msg *out, int flags,
 		return -EPERM;
 	}
 	rc = msg_decode(zmq_msg_data(&f), zmq_msg_size(&f), out, err, errlen);
+	explicit_bzero(zmq_msg_data(&f), zmq_msg_size(&f)); /* a task may carry an NBD key */
 	zmq_msg_close(&f);
 	if (more) {
 		drain(sock);

@@ -506,7 +506,7 @@ void msg_release(struct msg *m)
 {
 	if ((unsigned)m->kind < MSG_KIND_COUNT)
 		table_release(&kinds[m->kind].body, m);
-	memset(m, 0, sizeof(*m));
+	explicit_bzero(m, sizeof(*m)); /* the NBD keys (psk) are in the struct itself */
 }
 
 void msg_sanitize_text(char *s, size_t len)

@@ -253,6 +253,19 @@ const char *qemu_img_driver(const char *disk_format)
 	return NULL;
 }
 
+const char *qemu_img_volume_protocol(const char *volume_format)
+{
+	static const struct {
+		const char *format, *protocol;
+	} map[] = {{"qcow2", "file"}, {"raw", "host_device"}};
+	if (!volume_format)
+		return "file";
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (!strcmp(map[i].format, volume_format))
+			return map[i].protocol;
+	return NULL;
+}
+
 int qemu_img_info_parse(const char *json, const char *driver, struct qemu_img_info *out, char *err,
                         size_t errlen)
 {
@@ -436,6 +449,18 @@ int qemu_img_argv_convert(struct qemu_img_argv *a, const char *src, const char *
 		return -EINVAL;
 	const char *const v[] = {"qemu-img", "convert", "-q", "-f", src_fmt,
 	                         "-O",       "qcow2",   src,  dst};
+	return argv_fill(a, v, sizeof(v) / sizeof(v[0]));
+}
+
+int qemu_img_argv_write(struct qemu_img_argv *a, const char *src, const char *src_fmt,
+                        const char *dst)
+{
+	memset(a, 0, sizeof(*a));
+	if (!argv_path_ok(src) || !argv_path_ok(dst) || !src_fmt ||
+	    (strcmp(src_fmt, "qcow2") && strcmp(src_fmt, "raw")))
+		return -EINVAL;
+	const char *const v[] = {"qemu-img", "convert", "-q",  "-n", "-f",
+	                         src_fmt,    "-O",      "raw", src,  dst};
 	return argv_fill(a, v, sizeof(v) / sizeof(v[0]));
 }
 

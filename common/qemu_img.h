@@ -71,6 +71,12 @@ uint64_t qemu_img_sector_round(uint64_t bytes);
  * "iso" -> "raw"), or NULL for a format we do not boot. */
 const char *qemu_img_driver(const char *disk_format);
 
+/* The QEMU protocol driver that opens a pool volume of volume_format as a node (the
+ * "file" child of a -blockdev or blockdev-add): "file" for a qcow2 file (NULL: qcow2),
+ * "host_device" for a raw volume, which is an LV, a block device (QEMU's "file" driver
+ * refuses anything but a regular file); NULL for any other format. */
+const char *qemu_img_volume_protocol(const char *volume_format);
+
 /* Inspects the image file at path, which claims disk_format (NULL: qcow2 or raw, as
  * the header says): the header inspector first, so no tool opens a qcow2 that points
  * elsewhere, then `qemu-img info` under address-space and CPU limits (prlimit), and
@@ -101,6 +107,11 @@ int qemu_img_argv_create(struct qemu_img_argv *a, const char *path, uint64_t siz
  * probed). 0 or -EINVAL. */
 int qemu_img_argv_convert(struct qemu_img_argv *a, const char *src, const char *src_fmt,
                           const char *dst);
+/* `qemu-img convert -q -n -f SRC_FMT -O raw SRC DST`: src's bytes written into the
+ * existing raw dst (a block device of at least src's size: -n, nothing is created). 0
+ * or -EINVAL. */
+int qemu_img_argv_write(struct qemu_img_argv *a, const char *src, const char *src_fmt,
+                        const char *dst);
 /* `qemu-img resize -q -f qcow2 PATH BYTES`: grows a qcow2 to size_bytes (callers never
  * shrink: the API refuses it). 0 or -EINVAL. */
 int qemu_img_argv_resize(struct qemu_img_argv *a, const char *path, uint64_t size_bytes);

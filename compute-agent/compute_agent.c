@@ -282,6 +282,12 @@ static void instances_scan(struct compute_agent *a)
 			vm_free(vm);
 			continue;
 		}
+		/* no attach or start runs yet: a key file left now is a dead agent's */
+		int stale = vm_volume_psk_sweep(vm->dir);
+		if (stale > 0)
+			log_warn(
+			    "instance %s: removed %d NBD key file director%s a dead agent left",
+			    vm->id, stale, stale == 1 ? "y" : "ies");
 		char state[MSG_STATE_MAX];
 		vm_get(vm, state);
 		log_info("instance %s: %s", vm->id, state);

@@ -124,6 +124,7 @@ static int compute_setup(void *cfg, char *err, size_t errlen)
 	m->pctx.qemu_uid_base = (unsigned)m->cc.qemu_uid_base;
 	m->pctx.qemu_uid_count = (unsigned)m->cc.qemu_uid_count;
 	m->pctx.pool_dir = vm_volume_pool_dir(m->cc.raw); /* boot volumes */
+	m->pctx.volume_group = vm_volume_group(m->cc.raw);
 	static struct priv_conf pc;
 	pc.ops = vm_priv_ops;
 	pc.n_ops = vm_priv_n_ops;

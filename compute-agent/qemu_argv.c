@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "qemu_img.h"
 #include "util.h"
 #include "xalloc.h"
 
@@ -194,6 +195,9 @@ static int def_valid(const struct qemu_def *d)
 		return 0;
 	if (d->fd_base >= 0 && !base_format_valid(d->base_format))
 		return 0;
+	if (d->disk_format && strcmp(d->disk_format, "qcow2") &&
+	    (strcmp(d->disk_format, "raw") || !d->disk_serial || d->fd_base >= 0 || d->nbd_host))
+		return 0;
 	if (d->disk_serial && !uuid_is_valid(d->disk_serial))
 		return 0;
 	struct in_addr ip;
@@ -307,13 +311,18 @@ char **qemu_argv_new(const struct qemu_def *d)
 		                   d->nbd_host, d->nbd_port, d->disk_serial, QEMU_NBD_RECONNECT_S));
 	} else {
 		argv_add(&a, xstrdup("-blockdev"));
-		argv_add(&a, xasprintf("driver=file,filename=/dev/fdset/%d,node-name=disk0-file,"
+		argv_add(&a, xasprintf("driver=%s,filename=/dev/fdset/%d,node-name=disk0-file,"
 		                       "discard=unmap",
-		                       d->fd_disk));
+		                       qemu_img_volume_protocol(d->disk_format), d->fd_disk));
 		argv_add(&a, xstrdup("-blockdev"));
-		argv_add(&a,
-		         xasprintf("driver=qcow2,file=disk0-file,node-name=disk0,discard=unmap,%s",
-		                   d->fd_base != -1 ? "backing=base0" : "backing="));
+		if (d->disk_format && !strcmp(d->disk_format, "raw"))
+			argv_add(
+			    &a,
+			    xstrdup("driver=raw,file=disk0-file,node-name=disk0,discard=unmap"));
+		else
+			argv_add(&a, xasprintf("driver=qcow2,file=disk0-file,node-name=disk0,"
+			                       "discard=unmap,%s",
+			                       d->fd_base != -1 ? "backing=base0" : "backing="));
 	}
 	const char *root = argv_add_throttle(&a, d->disk_qos);
 	argv_add(&a, xstrdup("-device"));

@@ -30,6 +30,9 @@ struct qemu_def {
 	 * in QEMU's process, >= 3, all different), opened by the privileged helper. */
 	int fd_disk; /* qcow2 overlay, the boot disk, read-write; with nbd: the directory
 	              * holding the export's key file (keys.psk) */
+	/* fd_disk's format: NULL or "qcow2"; "raw" only for a boot volume of this machine
+	 * (an LV of an LVM pool, which has no backing image), never with nbd */
+	const char *disk_format;
 	/* boot from volume: the volume id, the boot disk's serial (the guest sees its first
 	 * 20 bytes, as for an attached volume); NULL = an overlay of the instance's own */
 	const char *disk_serial;

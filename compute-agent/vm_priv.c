@@ -18,6 +18,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "lvm.h"
 #include "qemu_argv.h"
 
 #define INST_DIR "instances"
@@ -159,6 +160,33 @@ static int key_dir_open(const struct priv_helper *h, int dirfd, char *err, size_
 	return fd;
 }
 
+/* Opens the LV of boot volume id in LVM group vg read-write: /dev/VG/vol-<id> (names
+ * checked, the path lvm's own, under root's /dev), a block device the storage agent's
+ * helper gave to the agent's user (so no other block device of the host passes).
+ * Returns the fd or < 0. */
+static int pool_lv_open(const struct priv_helper *h, const char *vg, const char *id, char *err,
+                        size_t errlen)
+{
+	char lv[LVM_LV_MAX], path[LVM_VG_MAX + LVM_LV_MAX + 8];
+	struct stat st;
+	if (lvm_lv_name(LVM_VOLUME, id, lv) < 0 || lvm_dev_path(vg, lv, path, sizeof(path)) < 0) {
+		snprintf(err, errlen, "boot volume %s: not an LV name", id);
+		return -EINVAL;
+	}
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		snprintf(err, errlen, "boot volume %s: %s", id, strerror(e));
+		return -e;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISBLK(st.st_mode) || st.st_uid != priv_worker_uid(h)) {
+		snprintf(err, errlen, "boot volume %s: not a block device of the pool", id);
+		close(fd);
+		return -EPERM;
+	}
+	return fd;
+}
+
 /* Opens the pool file of boot volume id read-write: <pool_dir>/volumes/<id>.qcow2,
  * resolved beneath the pool with no symlink followed, a plain single-link file of the
  * agent's user (the storage agent's, the same daemon user). Returns the fd or < 0. */
@@ -166,6 +194,8 @@ static int pool_volume_open(const struct priv_helper *h, const char *id, char *e
 {
 	const struct vm_priv_ctx *ctx = priv_data(h);
 	char rel[PRIV_PATH_MAX];
+	if (ctx->volume_group)
+		return pool_lv_open(h, ctx->volume_group, id, err, errlen);
 	if (!ctx->pool_dir || ctx->pool_dir[0] != '/') {
 		snprintf(err, errlen, "no storage pool on this machine to boot volume %s from", id);
 		return -ENOENT;
@@ -361,6 +391,8 @@ static int start_run(struct priv_helper *h, const void *req, struct priv_reply *
 	    .vcpus = s->vcpus,
 	    .ram_mb = s->ram_mb,
 	    .fd_disk = child[F_DISK],
+	    /* an LV of this machine is raw; a volume over NBD has no format of its own here */
+	    .disk_format = s->volume_id[0] && !s->nbd_port && ctx->volume_group ? "raw" : NULL,
 	    .disk_serial = s->volume_id[0] ? s->volume_id : NULL,
 	    .fd_base = child[F_BASE],
 	    .base_format = s->base_format,

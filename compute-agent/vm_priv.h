@@ -28,7 +28,8 @@ enum vm_priv_type {
 struct vm_priv_start {
 	char id[UUID_STR_LEN];       /* instance: <state_dir>/instances/<id>/ */
 	char image_id[UUID_STR_LEN]; /* base image <state_dir>/images/<id>; "" = none */
-	/* boot from volume: the root disk is <pool_dir>/volumes/<id>.qcow2 (the storage
+	/* boot from volume: the root disk is <pool_dir>/volumes/<id>.qcow2, or the raw LV
+	 * /dev/<volume_group>/vol-<id> of an LVM pool (the storage
 	 * pool of this machine) instead of the instance's disk.qcow2, and image_id is "" */
 	char volume_id[UUID_STR_LEN];
 	char base_format[8];         /* "qcow2" or "raw" */
@@ -66,7 +67,8 @@ struct vm_priv_ctx {
 	const char *qemu;      /* QEMU binary */
 	const char *qemu_user; /* VM_PRIV_QEMU_USER: its groups (kvm), and its uid when */
 	unsigned qemu_uid_base, qemu_uid_count; /* count is 0; else a private uid each */
-	const char *pool_dir; /* this machine's storage pool (storage.state_dir); NULL: none */
+	const char *pool_dir;     /* this machine's storage pool (storage.state_dir); NULL: none */
+	const char *volume_group; /* its LVM group ([storage] backend = lvm); NULL: files */
 };
 
 extern const struct priv_op vm_priv_ops[];

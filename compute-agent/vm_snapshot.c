@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "http_client.h"
+#include "log.h"
+#include "util.h"
 #include "proc.h"
 #include "qmp.h"
 #include "xalloc.h"
@@ -36,6 +38,7 @@ int vm_snapshot_copy(struct vm *vm, const char *disk, const char *out, char *err
 	vm_path(vm, SNAP_STOPPED, mark, sizeof(mark));
 	pid_t pid = vm_get(vm, state);
 	int stopped = 0;
+	int64_t t0 = time_mono_ms();
 	if (pid && !strcmp(state, VM_RUNNING)) {
 		/* marked first: an agent that dies before its cont leaves the mark, and the
 		 * next one resumes the guest (vm_snapshot_reattach, or this task again) */
@@ -74,6 +77,8 @@ int vm_snapshot_copy(struct vm *vm, const char *disk, const char *out, char *err
 	} else if (stopped) {
 		unlink(mark);
 		vm_set(vm, VM_RUNNING, pid);
+		log_info("instance %s: guest stopped for %lld ms by a disk copy", vm->id,
+		         (long long)(time_mono_ms() - t0));
 	}
 	return rc;
 }

@@ -21,12 +21,14 @@ int vm_spec_save(const char *path, const struct msg_task *t)
 	if (!text)
 		return -EINVAL;
 	json_t *env = json_loads(text, 0, NULL);
+	explicit_bzero(text, strlen(text)); /* the root disk's NBD key (psk), if any */
 	free(text);
 	char *body = json_dumps(json_object_get(env, "body"), JSON_INDENT(1) | JSON_SORT_KEYS);
 	json_decref(env);
 	if (!body)
 		return -EINVAL;
 	int rc = fs_write_atomic(path, body, strlen(body), 0600);
+	explicit_bzero(body, strlen(body));
 	free(body);
 	return rc;
 }
@@ -42,6 +44,7 @@ int vm_spec_load(const char *path, struct msg *out, char *err, size_t errlen)
 		return e == ENOENT ? -ENOENT : -EINVAL;
 	}
 	json_t *body = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+	explicit_bzero(text, len); /* the root disk's NBD key (psk), if any */
 	free(text);
 	if (!json_is_object(body)) {
 		json_decref(body);
@@ -56,6 +59,7 @@ int vm_spec_load(const char *path, struct msg *out, char *err, size_t errlen)
 	json_decref(envj);
 	char why[256];
 	int rc = msg_decode(env, strlen(env), out, why, sizeof(why));
+	explicit_bzero(env, strlen(env));
 	free(env);
 	if (rc < 0) {
 		snprintf(err, errlen, "%s: %s", path, why);

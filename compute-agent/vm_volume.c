@@ -2,6 +2,7 @@
  * vm_volume.h). */
 #include "vm_volume.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "conf.h"
 #include "fsutil.h"
 #include "log.h"
+#include "lvm.h"
 #include "proc.h"
 #include "qemu_argv.h"
 #include "qemu_img.h"
@@ -71,6 +73,13 @@ const char *vm_volume_pool_dir(const struct conf *c)
 	         : "/var/lib/nubo/storage";
 }
 
+const char *vm_volume_group(const struct conf *c)
+{
+	return c && !strcmp(conf_get(c, "storage", "backend", "file"), "lvm")
+	           ? conf_get(c, "storage", "volume_group", "")
+	           : NULL;
+}
+
 int vm_volume_local(const struct vm_ctx *ctx, const char *volume_id, const char *storage_host,
                     char *err, size_t errlen)
 {
@@ -89,13 +98,26 @@ int vm_volume_local(const struct vm_ctx *ctx, const char *volume_id, const char 
 }
 
 /* The pool file of the volume of t when its storage host is this machine's storage
- * agent; NULL with err otherwise. */
-static char *volume_file(const struct vm_ctx *ctx, const struct msg_task *t, char *err,
-                         size_t errlen)
+ * agent, and its format in *fmt: the qcow2 file of the file pool, or the raw LV
+ * /dev/VG/vol-<id> of an LVM pool ([storage] backend = lvm); NULL with err otherwise. */
+static char *volume_file(const struct vm_ctx *ctx, const struct msg_task *t, const char **fmt,
+                         char *err, size_t errlen)
 {
+	char lv[LVM_LV_MAX], dev[LVM_VG_MAX + LVM_LV_MAX + 8];
+	const char *vg = vm_volume_group(ctx->conf->raw);
 	if (vm_volume_local(ctx, t->resource_id, t->p.attach.storage_host, err, errlen) < 0)
 		return NULL;
-	return xasprintf("%s/volumes/%s.qcow2", vm_volume_pool_dir(ctx->conf->raw), t->resource_id);
+	*fmt = vg ? "raw" : "qcow2";
+	if (!vg)
+		return xasprintf("%s/volumes/%s.qcow2", vm_volume_pool_dir(ctx->conf->raw),
+		                 t->resource_id);
+	if (lvm_lv_name(LVM_VOLUME, t->resource_id, lv) < 0 ||
+	    lvm_dev_path(vg, lv, dev, sizeof(dev)) < 0) {
+		snprintf(err, errlen, "volume %s: no LV name in volume group %s", t->resource_id,
+		         vg);
+		return NULL;
+	}
+	return xstrdup(dev);
 }
 
 /* 1 when QEMU has the device dev, 0 when not, < 0 on a QMP failure. */
@@ -241,17 +263,24 @@ static int node_add_file(const struct vm_ctx *ctx, struct qmp *q, const struct m
                          const char *node, char *err, size_t errlen)
 {
 	char *file = NULL;
+	const char *fmt = "qcow2";
 	int fd = -1, rc;
-	if (!(file = volume_file(ctx, t, err, errlen))) {
+	if (!(file = volume_file(ctx, t, &fmt, err, errlen))) {
 		rc = -EXDEV;
 		goto out;
 	}
-	fd = open(file, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	/* an LV is reached through lvm's /dev/VG/LV symlink (a root-owned directory) and
+	 * must be a block device; a pool file is a plain single-link file, never a link */
+	int lv = !strcmp(fmt, "raw");
+	fd = open(file, O_RDWR | O_CLOEXEC | (lv ? 0 : O_NOFOLLOW));
 	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
+	if (fd < 0 || fstat(fd, &st) < 0 ||
+	    (lv ? !S_ISBLK(st.st_mode) : !S_ISREG(st.st_mode) || st.st_nlink != 1)) {
 		rc = fd < 0 ? -errno : -EPERM;
 		snprintf(err, errlen, "volume %s: %s", t->resource_id,
-		         fd < 0 ? strerror(errno) : "not a regular single-link file");
+		         fd < 0 ? strerror(errno)
+		         : lv   ? "not a block device"
+		                : "not a regular single-link file");
 		goto out;
 	}
 	int set = fd_give(q, fd, node, NULL, err, errlen);
@@ -262,8 +291,8 @@ static int node_add_file(const struct vm_ctx *ctx, struct qmp *q, const struct m
 	char fdpath[32];
 	snprintf(fdpath, sizeof(fdpath), "/dev/fdset/%d", set);
 	rc = qmp_do(q, "blockdev-add",
-	            json_pack("{s:s,s:s,s:{s:s,s:s}}", "driver", "qcow2", "node-name", node, "file",
-	                      "driver", "file", "filename", fdpath),
+	            json_pack("{s:s,s:s,s:{s:s,s:s}}", "driver", fmt, "node-name", node, "file",
+	                      "driver", qemu_img_volume_protocol(fmt), "filename", fdpath),
 	            err, errlen);
 	if (rc < 0)
 		qmp_try(q, "remove-fd", json_pack("{s:i}", "fdset-id", set));
@@ -295,6 +324,25 @@ out:
 		close(fd);
 	free(path);
 	return rc;
+}
+
+int vm_volume_psk_sweep(const char *dir)
+{
+	DIR *d = opendir(dir);
+	int n = 0;
+	if (!d)
+		return 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, "psk-", 4))
+			continue;
+		char *path = xasprintf("%s/%s", dir, de->d_name);
+		if (fs_remove_tree(path) == 0)
+			n++;
+		free(path);
+	}
+	closedir(d);
+	return n;
 }
 
 /* Block node node on the NBD export the attach payload of t names, through the TLS-PSK
@@ -478,6 +526,13 @@ static int copy_make(const struct vm_ctx *ctx, struct vm *vm, const char *volume
 	char *dst = xasprintf("%s/%s/%s.qcow2", pool, dir_name, id);
 	char *dir = xasprintf("%s/%s", pool, dir_name);
 	int rc = 0, fd;
+	if (vm_volume_group(ctx->conf->raw)) {
+		snprintf(err, errlen,
+		         "copying an in-use volume of an LVM pool is not supported: detach it "
+		         "first");
+		rc = -ENOTSUP;
+		goto out;
+	}
 	if (access(dst, F_OK) == 0) /* made by an earlier run of this task */
 		goto out;
 	if ((rc = vm_snapshot_copy(vm, src, tmp, err, errlen)) < 0)

@@ -47,10 +47,19 @@ json_t *vm_volume_nbd_blockdev_args(const char *node, const char *host, int port
  * a negative errno. */
 int vm_volume_psk_dir_make(const char *dir, const char *identity, const char *key);
 
+/* Removes every psk-* directory (a hot-plug's or the root disk's key file) of the
+ * instance directory dir: what an attach or a start left when the agent died between
+ * making the key file and removing it (review s9 L5). For the agent's start, when no
+ * task runs. Returns how many it removed. */
+int vm_volume_psk_sweep(const char *dir);
+
 struct conf;
 /* The storage pool directory of this machine's storage agent (storage.state_dir of
  * the same nubo.conf, c may be NULL), borrowed from c or a constant. */
 const char *vm_volume_pool_dir(const struct conf *c);
+/* [storage] volume_group when this machine's pool is LVM ([storage] backend = lvm),
+ * else NULL. */
+const char *vm_volume_group(const struct conf *c);
 /* 0 when storage_host is this machine's storage agent (so its pool file can be opened
  * directly), else -EXDEV with err saying that volume_id is elsewhere. */
 int vm_volume_local(const struct vm_ctx *ctx, const char *volume_id, const char *storage_host,

@@ -36,6 +36,8 @@ DEPS=(
 	# runtime
 	postgresql qemu-system-x86 qemu-utils genisoimage xorriso ca-certificates curl
 	util-linux procps iproute2 openssh-client openssl
+	# nubo-storage's LVM backend ([storage] backend = lvm) and its test
+	lvm2
 	# nubo-net (tenant networking: nft rulesets, DHCP) and tests/net (udhcpc, socat)
 	nftables libnftables-dev dnsmasq-base busybox socat
 	# deploy/mkguest.sh (the guest image builder)
@@ -324,6 +326,8 @@ net	curve_client_public	$NUBO_CURVE_NET_PUBLIC
 net	curve_client_secret	$NUBO_CURVE_NET_SECRET
 network	metadata_secret	$NUBO_METADATA_SECRET
 storage	state_dir	$NUBO_VARLIB/storage
+storage	backend	${NUBO_STORAGE_BACKEND:-file}
+storage	volume_group	${NUBO_VOLUME_GROUP:-}
 objstore	proxy_port	$OBJ_PORT
 objstore	public_url	$OBJ_URL
 objstore	ring_file	$NUBO_ETC/object.ring

@@ -274,16 +274,22 @@ out:
 	return rc;
 }
 
-/* Removes tombstones older than the reclaim age under partdir. */
+int replicator_reclaimable(double ts, time_t mtime, time_t now, long age)
+{
+	return (double)now - ts >= (double)age && now - mtime >= age;
+}
+
+/* Removes a tombstone under hdir that replicator_reclaimable allows. */
 static void reclaim(const char *hdir, const char *file)
 {
 	if (!strstr(file, ".ts"))
 		return;
-	double t = strtod(file, NULL);
-	if ((double)time(NULL) - t < REPLICATOR_RECLAIM_AGE)
-		return;
 	char p[PATH_MAX + 64];
 	snprintf(p, sizeof(p), "%s/%s", hdir, file);
+	struct stat st;
+	if (stat(p, &st) < 0 || !replicator_reclaimable(strtod(file, NULL), st.st_mtime, time(NULL),
+	                                                REPLICATOR_RECLAIM_AGE))
+		return;
 	unlink(p);
 	rmdir(hdir);
 }

@@ -7,6 +7,7 @@
 #ifndef NUBO_OBJSTORE_REPLICATOR_H
 #define NUBO_OBJSTORE_REPLICATOR_H
 #include <microhttpd.h>
+#include <time.h>
 
 #include "ring.h"
 
@@ -23,5 +24,12 @@ void replicator_stop(struct replicator *r);
  * every object in the partition. */
 enum MHD_Result replicator_answer(const char *root, struct MHD_Connection *c, const char *url,
                                   const char *dev);
+
+/* 1 when a tombstone may be removed: both its timestamp ts (seconds) and the time it
+ * was written on this device (mtime) are at least age seconds before now. The mtime
+ * matters for an expiry's tombstone: it carries the expired version's timestamp, which
+ * may be older than the reclaim age on the day it is written, and must still outlive a
+ * replica that is down for less than the reclaim age. */
+int replicator_reclaimable(double ts, time_t mtime, time_t now, long age);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus.h"
 #include "db.h"
 #include "log.h"
 #include "ctx.h"
@@ -31,6 +32,22 @@ static struct agent *agent_lookup(const struct agents *a, const char *host)
 const struct agent *agents_find(const struct agents *a, const char *host)
 {
 	return host ? agent_lookup(a, host) : NULL;
+}
+
+int agents_same_machine(const char *compute, const char *storage)
+{
+	return !strcmp(compute, storage) || bus_peer_same_host(compute, storage);
+}
+
+int agents_storage_near(const struct agents *a, const char *compute, int size_gb)
+{
+	for (size_t i = 0; i < a->n; i++) {
+		const struct agent *g = &a->v[i];
+		if (g->kind == MSG_AGENT_STORAGE && g->up && !g->unreachable &&
+		    g->disk_gb >= size_gb && agents_same_machine(compute, g->host))
+			return 1;
+	}
+	return 0;
 }
 
 int agents_is_up(const struct agents *a, const char *host)

@@ -35,6 +35,13 @@ void agents_release(struct agents *a);
 int agents_touch(struct agents *a, const struct msg_hello *h, int64_t now_ms);
 /* The entry for host, or NULL. */
 const struct agent *agents_find(const struct agents *a, const char *host);
+/* 1 when the agents named compute and storage run on one machine: the same name, or
+ * storage is compute's own storage agent ("<compute>-storage", bus_peer_same_host).
+ * Pure. */
+int agents_same_machine(const char *compute, const char *storage);
+/* 1 when a storage agent on compute's machine is up, reachable and has size_gb free
+ * (where a volume made for a server placed on compute is local to it). */
+int agents_storage_near(const struct agents *a, const char *compute, int size_gb);
 /* 1 when host is known and up. */
 int agents_is_up(const struct agents *a, const char *host);
 /* Records whether the last send to host went through. Returns 1 when that differs

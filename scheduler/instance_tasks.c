@@ -296,10 +296,26 @@ static int inst_send(struct sched *s, const struct task *t, const struct inst *i
 	return rc;
 }
 
-/* Chooses a host for the instance i of task t (under its server group's policy).
- * Returns 0 with the host (and its zone) written, -ENOSPC with why written, or -EIO. */
-static int inst_place(struct sched *s, const struct task *t, const struct inst *i, PGconn *c,
-                      char *host, char *az, char *why, size_t whylen)
+/* Where the instance's root disk is or will be: a compute host on that machine is
+ * "local" (placement's volume-local weigher). */
+struct locality {
+	const char *vol_host; /* the boot volume's storage host; NULL or "" when none */
+	int new_gb;           /* no volume yet: a host whose machine's storage agent has this much
+	                       * free is local (0: none is) */
+};
+
+static int inst_local(const struct sched *s, const char *compute, const struct locality *l)
+{
+	if (l->vol_host && l->vol_host[0])
+		return agents_same_machine(compute, l->vol_host);
+	return l->new_gb > 0 && agents_storage_near(&s->agents, compute, l->new_gb);
+}
+
+/* Chooses a host for the instance i, id (under its server group's policy, the hosts
+ * local to its root disk ranked first). Returns 0 with the host (and its zone)
+ * written, -ENOSPC with why written, or -EIO. */
+static int inst_place(struct sched *s, const char *id, const struct inst *i, PGconn *c,
+                      const struct locality *loc, char *host, char *az, char *why, size_t whylen)
 {
 	char err[512];
 	int rc = -EIO;
@@ -314,7 +330,7 @@ static int inst_place(struct sched *s, const struct task *t, const struct inst *
 		sched_db_error(s, c, "tasks: sum usage", err);
 		goto out;
 	}
-	int grouped = sched_group_load(c, t->resource_id, &grp, err, sizeof(err));
+	int grouped = sched_group_load(c, id, &grp, err, sizeof(err));
 	if (grouped < 0) {
 		sched_db_error(s, c, "tasks: server group", err);
 		goto out;
@@ -326,6 +342,7 @@ static int inst_place(struct sched *s, const struct task *t, const struct inst *
 		    g->host,  g->az,     g->up && g->kind == MSG_AGENT_COMPUTE,
 		    g->vcpus, g->ram_mb, g->disk_gb,
 		    0,        0,         0};
+		hosts[k].local = g->kind == MSG_AGENT_COMPUTE && inst_local(s, g->host, loc);
 		for (int j = 0; j < PQntuples(r); j++)
 			if (!strcmp(db_val(r, j, 0), g->host)) {
 				hosts[k].used_vcpus = db_long(r, j, 1, 0);
@@ -358,11 +375,14 @@ out:
 }
 
 /* The instance's boot volume, if it boots from one, is available and still its own:
- * 0; -EAGAIN while it is being made; 1 when it cannot be and the task was failed
- * (recorded: the dispatch is over); -EIO on a database error (logged). */
-static int inst_boot_volume_ready(struct sched *s, const struct task *t, struct inst *i, PGconn *c)
+ * 0 (with its storage host in vhost, "" when it boots from an image); -EAGAIN while it is being
+ * made; 1 when it cannot be and the task was failed (recorded: the dispatch is over); -EIO on a
+ * database error (logged). */
+static int inst_boot_volume_ready(struct sched *s, const struct task *t, struct inst *i, PGconn *c,
+                                  char vhost[MSG_HOST_MAX])
 {
-	char vol[UUID_STR_LEN], vhost[MSG_HOST_MAX], err[512];
+	char vol[UUID_STR_LEN], err[512];
+	vhost[0] = '\0';
 	int vrc = instance_volumes_boot(c, t->resource_id, vol, vhost, err, sizeof(err));
 	if (vrc == -EIO) {
 		sched_db_error(s, c, "tasks: boot volume", err);
@@ -378,10 +398,11 @@ static int inst_boot_volume_ready(struct sched *s, const struct task *t, struct 
 static int dispatch_spawn(struct sched *s, const struct task *t, struct inst *i, PGconn *c)
 {
 	char host[MSG_HOST_MAX], az[MSG_HOST_MAX], why[PLACEMENT_REASON_MAX], err[512];
+	char vhost[MSG_HOST_MAX];
 	if (i->deleted)
 		return inst_fail_early(s, t, i, c, "instance was deleted before it was built");
 	/* a boot volume still being made: placed and sent once it is available */
-	int vrc = inst_boot_volume_ready(s, t, i, c);
+	int vrc = inst_boot_volume_ready(s, t, i, c, vhost);
 	if (vrc != 0)
 		return vrc > 0 ? 0 : vrc;
 	if (i->host[0]) { /* placed before (by hand, or an older scheduler) */
@@ -389,7 +410,8 @@ static int dispatch_spawn(struct sched *s, const struct task *t, struct inst *i,
 			return -EAGAIN;
 		return inst_send(s, t, i, c, i->host);
 	}
-	int rc = inst_place(s, t, i, c, host, az, why, sizeof(why));
+	const struct locality loc = {vhost, 0};
+	int rc = inst_place(s, t->resource_id, i, c, &loc, host, az, why, sizeof(why));
 	if (rc == -ENOSPC)
 		return sched_placement_on_hold(s) ? -EAGAIN : inst_fail_early(s, t, i, c, why);
 	if (rc < 0)
@@ -442,11 +464,47 @@ static int dispatch_power(struct sched *s, const struct task *t, struct inst *i,
 	/* a QEMU started anew opens the boot volume again: it must still be this
 	 * instance's (review bfv 1: detached, deleted or given to another project) */
 	if (instance_volumes_restarts(t->action)) {
-		int vrc = inst_boot_volume_ready(s, t, i, c);
+		char vhost[MSG_HOST_MAX];
+		int vrc = inst_boot_volume_ready(s, t, i, c, vhost);
 		if (vrc != 0)
 			return vrc > 0 ? 0 : vrc;
 	}
 	return inst_send(s, t, i, c, target);
+}
+
+int instance_place_preview(struct sched *s, PGconn *c, const char *id, int new_gb,
+                           char host[MSG_HOST_MAX])
+{
+	char err[512], az[MSG_HOST_MAX], why[PLACEMENT_REASON_MAX];
+	struct inst i;
+	memset(&i, 0, sizeof(i));
+	host[0] = '\0';
+	/* no lock: the caller holds the volume's row, and a spawn locks the instance first */
+	PGresult *r = DBQ(c, err, sizeof err,
+	                  "SELECT az, vcpus, ram_mb, disk_gb FROM instances WHERE id = $1"
+	                  " AND NOT deleted AND host IS NULL",
+	                  id);
+	if (!r) {
+		sched_db_error(s, c, "tasks: instance to place", err);
+		return -EIO;
+	}
+	int rc = 0;
+	if (PQntuples(r) != 1 || strlcpy_checked(i.az, db_val(r, 0, 0), sizeof(i.az)) < 0)
+		goto out;
+	i.vcpus = (int)db_long(r, 0, 1, 0);
+	i.ram_mb = (int)db_long(r, 0, 2, 0);
+	i.disk_gb = (int)db_long(r, 0, 3, 0);
+	const struct locality loc = {NULL, new_gb};
+	rc = inst_place(s, id, &i, c, &loc, host, az, why, sizeof(why));
+	if (rc == -ENOSPC) {
+		host[0] = '\0';
+		rc = 0;
+	} else if (rc == 0) {
+		rc = 1;
+	}
+out:
+	PQclear(r);
+	return rc;
 }
 
 static const struct dispatcher {

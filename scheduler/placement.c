@@ -152,6 +152,49 @@ static const struct filter filters[] = {
     {"disk", disk_pass, disk_need, disk_have},
 };
 
+/* Weighers, in rank order: each says whether a goes before b (> 0), after (< 0) or
+ * ties (0), when the next one decides. */
+static int local_weigh(const struct placement_host *a, const struct placement_host *b,
+                       const struct placement_ratios *r)
+{
+	return !!a->local - !!b->local;
+}
+
+static int ram_weigh(const struct placement_host *a, const struct placement_host *b,
+                     const struct placement_ratios *r)
+{
+	long x = free_ram(a, r), y = free_ram(b, r);
+	return x > y ? 1 : x < y ? -1 : 0;
+}
+
+static int name_weigh(const struct placement_host *a, const struct placement_host *b,
+                      const struct placement_ratios *r)
+{
+	return -strcmp(a->name, b->name);
+}
+
+static const struct weigher {
+	const char *name;
+	int (*weigh)(const struct placement_host *, const struct placement_host *,
+	             const struct placement_ratios *);
+} weighers[] = {
+    {"volume-local", local_weigh},
+    {"ram", ram_weigh},
+    {"name", name_weigh},
+};
+
+/* 1 when the weighers rank a before b. */
+static int host_before(const struct placement_host *a, const struct placement_host *b,
+                       const struct placement_ratios *r)
+{
+	for (size_t i = 0; i < sizeof(weighers) / sizeof(weighers[0]); i++) {
+		int w = weighers[i].weigh(a, b, r);
+		if (w)
+			return w > 0;
+	}
+	return 0;
+}
+
 /* Appends to buf (size n) at *pos; a cut-off tail is simply dropped. */
 static void __attribute__((format(printf, 4, 5)))
 append(char *buf, size_t n, size_t *pos, const char *fmt, ...)
@@ -214,16 +257,9 @@ int placement_choose(const struct placement_host *hosts, size_t n,
 				cand[w++] = cand[i];
 		ncand = w;
 	}
-	for (size_t i = 0; i < ncand; i++) {
-		const struct placement_host *h = &hosts[cand[i]];
-		if (chosen < 0) {
+	for (size_t i = 0; i < ncand; i++)
+		if (chosen < 0 || host_before(&hosts[cand[i]], &hosts[chosen], ratios))
 			chosen = (int)cand[i];
-			continue;
-		}
-		long a = free_ram(h, ratios), b = free_ram(&hosts[chosen], ratios);
-		if (a > b || (a == b && strcmp(h->name, hosts[chosen].name) < 0))
-			chosen = (int)cand[i];
-	}
 out:
 	free(cand);
 	return chosen;
@@ -309,4 +345,119 @@ int placement_choose_grouped(const struct placement_host *hosts, size_t n,
 	}
 	free(count);
 	return k;
+}
+
+/* Storage placement: the same shape over struct placement_store, with the requested
+ * size as the request. */
+static int store_up_pass(const struct placement_store *h, long size_gb)
+{
+	return h->up;
+}
+
+static void store_up_need(char *b, size_t n, long size_gb)
+{
+	snprintf(b, n, "no storage host is up");
+}
+
+static void store_up_have(char *b, size_t n, const struct placement_store *h)
+{
+	snprintf(b, n, "%s is down", h->name);
+}
+
+static int store_local_pass(const struct placement_store *h, long size_gb)
+{
+	return h->local;
+}
+
+static void store_local_need(char *b, size_t n, long size_gb)
+{
+	snprintf(b, n, "no storage host runs on the server's machine");
+}
+
+static void store_local_have(char *b, size_t n, const struct placement_store *h)
+{
+	snprintf(b, n, "%s is on another", h->name);
+}
+
+static int store_space_pass(const struct placement_store *h, long size_gb)
+{
+	return h->free_gb >= size_gb;
+}
+
+static void store_space_need(char *b, size_t n, long size_gb)
+{
+	snprintf(b, n, "no storage host has %ld GB free", size_gb);
+}
+
+static void store_space_have(char *b, size_t n, const struct placement_store *h)
+{
+	snprintf(b, n, "%s has %ld GB", h->name, shown(h->free_gb));
+}
+
+static const struct store_filter {
+	const char *name;
+	int local_only; /* the row applies only under the local_to_instance hint */
+	int (*pass)(const struct placement_store *, long);
+	void (*need)(char *, size_t, long);
+	void (*have)(char *, size_t, const struct placement_store *);
+} store_filters[] = {
+    {"up", 0, store_up_pass, store_up_need, store_up_have},
+    {"local", 1, store_local_pass, store_local_need, store_local_have},
+    {"space", 0, store_space_pass, store_space_need, store_space_have},
+};
+
+/* 1 when a goes before b: local, then most free, then the smaller name. */
+static int store_before(const struct placement_store *a, const struct placement_store *b)
+{
+	if (!!a->local != !!b->local)
+		return !!a->local;
+	if (a->free_gb != b->free_gb)
+		return a->free_gb > b->free_gb;
+	return strcmp(a->name, b->name) < 0;
+}
+
+int placement_store_choose(const struct placement_store *hosts, size_t n, long size_gb,
+                           int local_only, char *reason, size_t reasonlen)
+{
+	int chosen = -1;
+	size_t *cand = xcalloc(n ? n : 1, sizeof(*cand));
+	size_t ncand = n;
+	if (reasonlen)
+		reason[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		cand[i] = i;
+	for (size_t f = 0; f < sizeof(store_filters) / sizeof(store_filters[0]); f++) {
+		const struct store_filter *sf = &store_filters[f];
+		if (sf->local_only && !local_only)
+			continue;
+		size_t w = 0;
+		for (size_t i = 0; i < ncand; i++)
+			if (sf->pass(&hosts[cand[i]], size_gb))
+				w++;
+		if (!w) {
+			char part[PLACEMENT_REASON_MAX];
+			size_t pos = 0;
+			sf->need(part, sizeof(part), size_gb);
+			append(reason, reasonlen, &pos, "%s", part);
+			for (size_t i = 0; i < ncand && i < PLACEMENT_REASON_HOSTS; i++) {
+				sf->have(part, sizeof(part), &hosts[cand[i]]);
+				append(reason, reasonlen, &pos, "%s%s", i ? ", " : ": ", part);
+			}
+			if (ncand > PLACEMENT_REASON_HOSTS)
+				append(reason, reasonlen, &pos, " and %zu more",
+				       ncand - PLACEMENT_REASON_HOSTS);
+			goto out;
+		}
+		w = 0;
+		for (size_t i = 0; i < ncand; i++)
+			if (sf->pass(&hosts[cand[i]], size_gb))
+				cand[w++] = cand[i];
+		ncand = w;
+	}
+	for (size_t i = 0; i < ncand; i++)
+		if (chosen < 0 || store_before(&hosts[cand[i]], &hosts[chosen]))
+			chosen = (int)cand[i];
+out:
+	free(cand);
+	return chosen;
 }

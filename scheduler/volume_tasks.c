@@ -10,8 +10,11 @@
 #include "bus.h"
 #include "ctx.h"
 #include "db.h"
+#include "agents.h"
 #include "image_tasks.h"
+#include "instance_tasks.h"
 #include "log.h"
+#include "placement.h"
 #include "xalloc.h"
 
 /* The row of a volume or snapshot task, locked. */
@@ -111,20 +114,98 @@ static int source_host(struct sched *s, PGconn *c, const struct vrow *v, char *h
 	return 0;
 }
 
-int volume_place(const struct sched *s, int size_gb, char *host, size_t n)
+int volume_place_near(const struct sched *s, int size_gb, const char *near, int local_only,
+                      char *host, size_t n, char *why, size_t whylen)
 {
-	const struct agent *best = NULL;
+	size_t m = 0;
+	struct placement_store *st = xcalloc(s->agents.n ? s->agents.n : 1, sizeof(*st));
 	for (size_t i = 0; i < s->agents.n; i++) {
 		const struct agent *g = &s->agents.v[i];
-		if (!g->up || g->unreachable || g->kind != MSG_AGENT_STORAGE ||
-		    g->disk_gb < size_gb)
+		if (g->kind != MSG_AGENT_STORAGE)
 			continue;
-		if (!best || g->disk_gb > best->disk_gb)
-			best = g;
+		st[m++] =
+		    (struct placement_store){g->host, g->up && !g->unreachable, g->disk_gb,
+		                             near && near[0] && agents_same_machine(near, g->host)};
 	}
-	if (!best)
-		return -ENOSPC;
-	snprintf(host, n, "%s", best->host);
+	int k = placement_store_choose(st, m, size_gb, local_only, why, whylen);
+	if (k >= 0)
+		snprintf(host, n, "%s", st[k].name);
+	free(st);
+	return k < 0 ? -ENOSPC : 0;
+}
+
+int volume_place(const struct sched *s, int size_gb, char *host, size_t n)
+{
+	char why[PLACEMENT_REASON_MAX];
+	return volume_place_near(s, size_gb, NULL, 0, host, n, why, sizeof(why));
+}
+
+/* How long a root volume Compute makes for a server waits for the server's row (its
+ * create commits just after the volume's): a create that failed leaves none. */
+#define BOOT_SERVER_WAIT_S 30
+
+/* The machine a new volume of t should be near, into near ("" when none):
+ * - under the local_to_instance hint (its create task's payload), that server's compute
+ *   host, and *strict is set (Cinder's InstanceLocalityFilter: there or nowhere);
+ * - a root volume made for a server (attached to it, or named by the create's
+ *   boot_server: Compute makes the volume just before the server's row): the server's
+ *   host, or, while the server is unplaced (its spawn waits for this volume), where
+ *   it would be placed with the machines that also have room for the volume first, so
+ *   that both land on one machine.
+ * 0; 1 when the hint cannot be met, with why; -EAGAIN while the server named by
+ * boot_server is not yet there; -EIO (logged). */
+static int vol_near(struct sched *s, PGconn *c, const struct task *t, const struct vrow *v,
+                    char near[MSG_HOST_MAX], int *strict, char *why, size_t whylen)
+{
+	char err[512];
+	near[0] = '\0';
+	*strict = 0;
+	PGresult *r = DBQ(c, err, sizeof err,
+	                  "SELECT coalesce(t.payload->>'local_to_instance', ''),"
+	                  " coalesce(v.attached_server, t.payload->>'boot_server', ''),"
+	                  " v.project_id FROM volumes v JOIN tasks t ON t.id = $2"
+	                  " WHERE v.id = $1",
+	                  t->resource_id, t->id);
+	if (!r) {
+		sched_db_error(s, c, "volume tasks: locality", err);
+		return -EIO;
+	}
+	char server[UUID_STR_LEN] = "", project[MSG_HOST_MAX] = "";
+	int hint = 0;
+	if (PQntuples(r) == 1) {
+		hint = db_val(r, 0, 0)[0] != '\0';
+		snprintf(server, sizeof(server), "%s", hint ? db_val(r, 0, 0) : db_val(r, 0, 1));
+		snprintf(project, sizeof(project), "%s", db_val(r, 0, 2));
+	}
+	PQclear(r);
+	if (!server[0])
+		return 0;
+	/* a preference only for a server of the volume's own project */
+	r = DBQ(c, err, sizeof err,
+	        "SELECT coalesce(host, ''), deleted FROM instances WHERE id = $1 AND"
+	        " ($2 OR project_id = $3)",
+	        server, hint ? "true" : "false", project);
+	if (!r) {
+		sched_db_error(s, c, "volume tasks: locality", err);
+		return -EIO;
+	}
+	int exists = PQntuples(r) == 1;
+	int found = exists && db_val(r, 0, 1)[0] != 't';
+	snprintf(near, MSG_HOST_MAX, "%s", found ? db_val(r, 0, 0) : "");
+	PQclear(r);
+	if (hint) {
+		*strict = 1;
+		if (!found)
+			snprintf(why, whylen, "local_to_instance: server %s is not found", server);
+		else if (!near[0])
+			snprintf(why, whylen, "local_to_instance: server %s has no host yet",
+			         server);
+		return near[0] ? 0 : 1;
+	}
+	if (!exists && !strcmp(v->status, "creating") && t->age_s < BOOT_SERVER_WAIT_S)
+		return -EAGAIN; /* the server's create has not committed yet */
+	if (found && !near[0] && instance_place_preview(s, c, server, v->size_gb, near) < 0)
+		return -EIO;
 	return 0;
 }
 
@@ -292,15 +373,32 @@ static int vol_dispatch(struct sched *s, PGconn *c, const struct task *t)
 		return vol_send(s, c, t, &v, v.host);
 	}
 	if (!v.host[0] && !strcmp(t->action, TASK_CREATE)) {
+		char near[MSG_HOST_MAX] = "", why[PLACEMENT_REASON_MAX + 64] = "", fault[1024];
+		int strict = 0;
+		if (!is_snap(t) &&
+		    (rc = vol_near(s, c, t, &v, near, &strict, why, sizeof(why))) != 0) {
+			if (rc < 0) /* -EAGAIN: its server's row is not there yet */
+				return rc;
+			snprintf(fault, sizeof(fault), "No valid backend was found. %s", why);
+			return vrow_close(s, c, t, 0, "error", fault);
+		}
 		if (!is_snap(t) && (!strcmp(v.source, "volume") || !strcmp(v.source, "snapshot"))) {
 			if ((rc = source_host(s, c, &v, host, sizeof(host))) < 0)
 				return rc;
-		} else if (volume_place(s, v.size_gb, host, sizeof(host)) < 0) {
+			if (strict && host[0] && !agents_same_machine(near, host)) {
+				snprintf(fault, sizeof(fault),
+				         "No valid backend was found. local_to_instance: a copy is "
+				         "made on its source's storage host %s, not on %s",
+				         host, near);
+				return vrow_close(s, c, t, 0, "error", fault);
+			}
+		} else if (volume_place_near(s, v.size_gb, near, strict, host, sizeof(host), why,
+		                             sizeof(why)) < 0) {
 			if (sched_placement_on_hold(s))
 				return -EAGAIN;
-			return vrow_close(
-			    s, c, t, 0, "error",
-			    "No valid backend was found. No storage host has the space.");
+			snprintf(fault, sizeof(fault), "No valid backend was found. %s%s",
+			         strict ? "local_to_instance: " : "", why);
+			return vrow_close(s, c, t, 0, "error", fault);
 		}
 		if (!host[0])
 			return vrow_close(s, c, t, 0, "error", "the source has no storage host");
@@ -311,8 +409,8 @@ static int vol_dispatch(struct sched *s, PGconn *c, const struct task *t)
 			return -EIO;
 		}
 		snprintf(v.host, sizeof(v.host), "%s", host);
-		log_info("%s %s (%d GB) placed on %s", msg_res_kind_name(t->kind), t->resource_id,
-		         v.size_gb, host);
+		log_info("%s %s (%d GB) placed on %s%s%s", msg_res_kind_name(t->kind),
+		         t->resource_id, v.size_gb, host, near[0] ? ", near " : "", near);
 	}
 	if (!v.host[0])
 		return vrow_close(s, c, t, 0, fail_status(t), "it has no storage host");

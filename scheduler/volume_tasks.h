@@ -1,5 +1,7 @@
 /* The volume and snapshot rows of the outbox's kind table: volumes are placed on the
- * storage host with the most free space (a copy goes where its source is), tasks go
+ * storage host with the most free space, a server's new boot volume on its machine
+ * when it can be, and under the local_to_instance hint only there (a copy goes where
+ * its source is), tasks go
  * to the volume's host, and each outcome moves the row along Cinder's state machine
  * (api-server/volume/volume_state.h): creating → available | error, extending →
  * available | error_extending, deleting → gone | error_deleting. */
@@ -34,8 +36,13 @@ int attachment_boot_export(struct sched *s, PGconn *c, const char *task_id, cons
  * it, is told to stop (the heartbeat check would stop it too, later). 0 or -EIO. */
 int attachment_boot_export_stop(struct sched *s, PGconn *c, const char *instance_id,
                                 const char *host, char *err, size_t errlen);
-/* Pure over the registry: the storage host that is up, has size_gb free and has the
- * most free, into host. 0, or -ENOSPC when none. */
+/* Over the registry (placement_store_choose): the storage host that is up, has size_gb
+ * free, is on near's machine when one is (near: a compute host, NULL or "" for none;
+ * only such a host passes when local_only) and then has the most free, into host. 0,
+ * or -ENOSPC with why written ("no storage host has 20 GB free: st1 has 4 GB"). */
+int volume_place_near(const struct sched *s, int size_gb, const char *near, int local_only,
+                      char *host, size_t n, char *why, size_t whylen);
+/* volume_place_near() near no machine. */
 int volume_place(const struct sched *s, int size_gb, char *host, size_t n);
 
 #endif

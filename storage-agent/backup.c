@@ -22,12 +22,13 @@
 #define BACKUP_CONVERT_TIMEOUT_MS (30 * 60 * 1000) /* a whole volume's copy */
 #define BACKUP_LIST_PAGES 10000                    /* of 1000 names: a delete's bound */
 
-int backup_read_argv(const char *src, const char *dst, int shared,
+int backup_read_argv(const char *src, const char *src_fmt, const char *dst, int shared,
                      const char *argv[BACKUP_ARGV_MAX])
 {
 	int n = 0;
 	memset(argv, 0, sizeof(const char *) * BACKUP_ARGV_MAX);
-	if (!src || !dst || src[0] != '/' || dst[0] != '/')
+	if (!src || !dst || src[0] != '/' || dst[0] != '/' || !src_fmt ||
+	    (strcmp(src_fmt, "qcow2") && strcmp(src_fmt, "raw")))
 		return -EINVAL;
 	argv[n++] = "qemu-img";
 	argv[n++] = "convert";
@@ -35,7 +36,7 @@ int backup_read_argv(const char *src, const char *dst, int shared,
 	if (shared)
 		argv[n++] = "-U";
 	argv[n++] = "-f";
-	argv[n++] = "qcow2";
+	argv[n++] = src_fmt;
 	argv[n++] = "-O";
 	argv[n++] = "raw";
 	argv[n++] = src;
@@ -219,7 +220,7 @@ int backup_create(const struct pool *p, const char *id, const struct msg_backup 
 		rc = -ENOENT;
 		goto out;
 	}
-	backup_read_argv(src, raw, b->force, argv);
+	backup_read_argv(src, pool_format(p), raw, b->force, argv);
 	unlink(raw);
 	int st = proc_run(argv, BACKUP_CONVERT_TIMEOUT_MS, out, sizeof(out));
 	if (st != 0) {
@@ -343,6 +344,11 @@ int backup_restore(const struct pool *p, const char *id, const struct msg_backup
 	int fd = -1, rc = -EIO;
 	size_t i;
 	store_init(&s, b);
+	if (strcmp(pool_format(p), "qcow2")) {
+		snprintf(err, errlen, "restoring a backup into an LVM pool is not supported");
+		rc = -ENOTSUP;
+		goto out;
+	}
 	if (!(m = manifest_get(&s, b->data_id[0] ? b->data_id : id, man, err, errlen)))
 		goto out;
 	long long size = json_integer_value(json_object_get(m, "size"));

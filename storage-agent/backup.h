@@ -19,9 +19,10 @@
 #define BACKUP_MANIFEST_MAX (32u << 20) /* largest manifest read back */
 #define BACKUP_ARGV_MAX 12
 
-/* Pure: the argv of `qemu-img convert -q [-U] -f qcow2 -O raw SRC DST` (-U: the volume
- * is in use, read it shared). Paths must be absolute. 0 or -EINVAL. */
-int backup_read_argv(const char *src, const char *dst, int shared,
+/* Pure: the argv of `qemu-img convert -q [-U] -f SRC_FMT -O raw SRC DST` (-U: the
+ * volume is in use, read it shared), src_fmt the pool's ("qcow2" or "raw"). Paths must
+ * be absolute. 0 or -EINVAL. */
+int backup_read_argv(const char *src, const char *src_fmt, const char *dst, int shared,
                      const char *argv[BACKUP_ARGV_MAX]);
 
 /* Pure: whether a manifest's size (bytes) may be restored into a volume of size_gb GiB:

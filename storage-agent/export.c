@@ -18,7 +18,9 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "pool.h"
 #include "proc.h"
+#include "qemu_img.h"
 #include "util.h"
 #include "xalloc.h"
 
@@ -34,15 +36,26 @@ struct export
 	int port;
 	pid_t pid;
 	time_t restarted;
-	int copying; /* a copy holds its daemon's monitor (one client at a time) */
+	/* a start or stop of its daemon is under way outside the lock (they wait seconds):
+	 * a start or stop of the same export waits on idle, the check skips it, and the
+	 * list (the heartbeat) goes on (review s9 L2) */
+	int busy;
+	/* exports_check started its daemon again at this time and has not yet seen it
+	 * listen (0: not so): the check runs on the agent's main loop, beside the
+	 * heartbeat, so it never waits for a daemon */
+	time_t starting;
+	/* a copy holds its daemon's monitor (one client at a time): another take of it
+	 * waits on idle; a start or stop does not wait for it (a detach fails the copy) */
+	int copying;
 };
 
 struct exports {
-	char *pool;
+	char *pool; /* pool, vols, address and the port range never change after exports_open */
+	const struct pool *vols; /* where a volume's file or device is (borrowed) */
 	char address[MSG_ADDR_MAX];
 	int port_min, port_max;
-	pthread_mutex_t lock;
-	pthread_cond_t copied; /* a copy gave a monitor back */
+	pthread_mutex_t lock; /* over e, n and each row's fields; held for no wait */
+	pthread_cond_t idle;  /* signalled when a row stops being busy or copying */
 	struct export e[EXPORT_MAX];
 	int n;
 };
@@ -60,7 +73,7 @@ char **export_argv_new(const struct export_def *d)
 	if (!d->volume_file || !d->psk_dir || !d->address || !d->name || d->volume_file[0] != '/' ||
 	    d->psk_dir[0] != '/' || has_comma(d->volume_file) || has_comma(d->psk_dir) ||
 	    inet_pton(AF_INET, d->address, &in) != 1 || d->port < 1 || d->port > 65535 ||
-	    !uuid_is_valid(d->name))
+	    !uuid_is_valid(d->name) || !qemu_img_volume_protocol(d->volume_format))
 		return NULL;
 	if (d->monitor && (d->monitor[0] != '/' || has_comma(d->monitor) ||
 	                   strlen(d->monitor) >= EXPORT_MONITOR_MAX))
@@ -69,9 +82,11 @@ char **export_argv_new(const struct export_def *d)
 	int n = 0;
 	v[n++] = xstrdup("qemu-storage-daemon");
 	v[n++] = xstrdup("--blockdev");
-	v[n++] = xasprintf("driver=file,node-name=file0,filename=%s", d->volume_file);
+	v[n++] = xasprintf("driver=%s,node-name=file0,filename=%s",
+	                   qemu_img_volume_protocol(d->volume_format), d->volume_file);
 	v[n++] = xstrdup("--blockdev");
-	v[n++] = xstrdup("driver=qcow2,node-name=vol0,file=file0");
+	v[n++] = xasprintf("driver=%s,node-name=vol0,file=file0",
+	                   d->volume_format ? d->volume_format : "qcow2");
 	v[n++] = xstrdup("--object");
 	v[n++] = xasprintf("tls-creds-psk,id=tls0,endpoint=server,dir=%s", d->psk_dir);
 	v[n++] = xstrdup("--nbd-server");
@@ -237,15 +252,20 @@ static int port_free(const char *address, int port)
 	return ok;
 }
 
-/* Starts e's daemon and waits until it listens. 0, or a negative errno with err (the
- * daemon's own words when it exited). */
-static int daemon_start(struct exports *x, struct export *e, char *err, size_t errlen)
+/* Starts e's daemon, without waiting for it to listen. 0, or a negative errno with err. */
+static int daemon_spawn(struct exports *x, struct export *e, char *err, size_t errlen)
 {
-	char *vol = xasprintf("%s/volumes/%s.qcow2", x->pool, e->volume_id);
+	char *vol = pool_path(x->vols, POOL_VOLUME, e->volume_id);
 	char *dir = psk_dir(x, e->volume_id);
 	char *log = xasprintf("%s/exports/%s.log", x->pool, e->volume_id);
 	char *mon = monitor_path(x, e->volume_id);
-	struct export_def d = {vol, dir, x->address, e->port, e->volume_id, mon};
+	struct export_def d = {.volume_file = vol,
+	                       .psk_dir = dir,
+	                       .address = x->address,
+	                       .port = e->port,
+	                       .name = e->volume_id,
+	                       .volume_format = pool_format(x->vols),
+	                       .monitor = mon};
 	char **argv = export_argv_new(&d);
 	int rc = 0;
 	if (!argv) {
@@ -259,7 +279,7 @@ static int daemon_start(struct exports *x, struct export *e, char *err, size_t e
 		snprintf(err, errlen, "volume %s: no such file in the pool", e->volume_id);
 		goto out;
 	}
-	/* in daemon_start, not psk_save: an adopted export started again gets it too */
+	/* in daemon_spawn, not psk_save: an adopted export started again gets it too */
 	char *dh = xasprintf("%s/dh-params.pem", dir);
 	rc = fs_write_atomic(dh, dh_params_pem, strlen(dh_params_pem), 0600);
 	free(dh);
@@ -278,16 +298,37 @@ static int daemon_start(struct exports *x, struct export *e, char *err, size_t e
 		goto out;
 	}
 	e->restarted = time(NULL);
-	for (int waited = 0;; waited += START_POLL_MS) {
+out:
+	export_argv_free(argv);
+	free(vol);
+	free(dir);
+	free(log);
+	free(mon);
+	return rc;
+}
+
+/* e's daemon exited before it listened: its own words into err. */
+static void daemon_exited(const struct exports *x, struct export *e, char *err, size_t errlen)
+{
+	char *log = xasprintf("%s/exports/%s.log", x->pool, e->volume_id);
+	char words[512] = "";
+	fs_read_into(log, words, sizeof(words));
+	msg_sanitize_text(words, strlen(words));
+	snprintf(err, errlen, "qemu-storage-daemon exited: %s",
+	         words[0] ? words : "no reason given");
+	e->pid = 0;
+	free(log);
+}
+
+/* Starts e's daemon and waits until it listens. 0, or a negative errno with err (the
+ * daemon's own words when it exited). */
+static int daemon_start(struct exports *x, struct export *e, char *err, size_t errlen)
+{
+	int rc = daemon_spawn(x, e, err, errlen);
+	for (int waited = 0; rc == 0; waited += START_POLL_MS) {
 		if (!daemon_alive(x, e)) {
-			char words[512] = "";
-			fs_read_into(log, words, sizeof(words));
-			msg_sanitize_text(words, strlen(words));
-			snprintf(err, errlen, "qemu-storage-daemon exited: %s",
-			         words[0] ? words : "no reason given");
-			e->pid = 0;
-			rc = -EIO;
-			goto out;
+			daemon_exited(x, e, err, errlen);
+			return -EIO;
 		}
 		if (port_listening(x->address, e->port))
 			break;
@@ -297,17 +338,10 @@ static int daemon_start(struct exports *x, struct export *e, char *err, size_t e
 			         x->address, e->port, START_WAIT_MS / 1000);
 			daemon_stop(x, e);
 			e->pid = 0;
-			rc = -ETIMEDOUT;
-			goto out;
+			return -ETIMEDOUT;
 		}
 		usleep(START_POLL_MS * 1000);
 	}
-out:
-	export_argv_free(argv);
-	free(vol);
-	free(dir);
-	free(log);
-	free(mon);
 	return rc;
 }
 
@@ -324,6 +358,45 @@ static struct export *find(struct exports *x, const char *vid)
 static void drop(struct exports *x, struct export *e)
 {
 	*e = x->e[--x->n];
+}
+
+/* Under the lock: the row of vid once no start or stop of it is under way (waits,
+ * releasing the lock meanwhile), or NULL. Rows move when one is dropped: a pointer
+ * holds only until the lock is released. */
+static struct export *find_idle(struct exports *x, const char *vid)
+{
+	struct export *e;
+	while ((e = find(x, vid)) && e->busy)
+		pthread_cond_wait(&x->idle, &x->lock);
+	return e;
+}
+
+/* Under the lock: the row of vid, done with (its start or stop is over), updated from
+ * c (the copy worked on outside the lock), or dropped when gone. */
+static void settle(struct exports *x, const struct export *c, int gone)
+{
+	struct export *e = find(x, c->volume_id);
+	if (e && gone) {
+		drop(x, e);
+	} else if (e) {
+		e->pid = c->pid;
+		e->restarted = c->restarted;
+		e->busy = 0;
+	}
+	pthread_cond_broadcast(&x->idle);
+}
+
+/* Stops the daemon of the row e (under the lock; it is dropped): its files go, with
+ * the lock released while the daemon dies. */
+static void stop_unlocked(struct exports *x, struct export *e)
+{
+	struct export c = *e;
+	e->busy = 1;
+	pthread_mutex_unlock(&x->lock);
+	daemon_stop(x, &c);
+	files_remove(x, c.volume_id);
+	pthread_mutex_lock(&x->lock);
+	settle(x, &c, 1);
 }
 
 /* The lowest port of the range no export holds and nothing else has bound, or -EADDRINUSE. */
@@ -368,10 +441,11 @@ out:
 	free(path);
 }
 
-struct exports *exports_open(const char *pool_dir, const char *address, int port_min, int port_max,
-                             char *err, size_t errlen)
+struct exports *exports_open(const struct pool *vols, const char *address, int port_min,
+                             int port_max, char *err, size_t errlen)
 {
 	struct in_addr in;
+	const char *pool_dir = vols->dir;
 	if (inet_pton(AF_INET, address, &in) != 1 || port_min < 1 || port_max > 65535 ||
 	    port_min > port_max) {
 		snprintf(err, errlen, "storage.export_address or export ports: not usable");
@@ -379,11 +453,12 @@ struct exports *exports_open(const char *pool_dir, const char *address, int port
 	}
 	struct exports *x = xcalloc(1, sizeof(*x));
 	x->pool = xstrdup(pool_dir);
+	x->vols = vols;
 	snprintf(x->address, sizeof(x->address), "%s", address);
 	x->port_min = port_min;
 	x->port_max = port_max;
 	pthread_mutex_init(&x->lock, NULL);
-	pthread_cond_init(&x->copied, NULL);
+	pthread_cond_init(&x->idle, NULL);
 	char *dir = xasprintf("%s/exports", pool_dir);
 	int rc = fs_mkdir_p(dir, 0700);
 	DIR *d = rc == 0 ? opendir(dir) : NULL;
@@ -418,13 +493,17 @@ int exports_start(struct exports *x, const char *volume_id, const char *attachme
 		return -EINVAL;
 	}
 	pthread_mutex_lock(&x->lock);
-	struct export *e = find(x, volume_id);
-	if (e && !strcmp(e->attachment, attachment) && daemon_alive(x, e))
-		goto done; /* an earlier run of this task */
-	if (e) {           /* another attachment's, or dead: made again */
-		daemon_stop(x, e);
-		files_remove(x, volume_id);
-		drop(x, e);
+	struct export *e = find_idle(x, volume_id);
+	if (e && !strcmp(e->attachment, attachment) && daemon_alive(x, e) && !e->starting) {
+		snprintf(host, MSG_ADDR_MAX, "%s", x->address); /* an earlier run of this task */
+		*port = e->port;
+		goto out;
+	}
+	if (e) /* another attachment's, or dead: made again */
+		stop_unlocked(x, e);
+	if ((e = find(x, volume_id))) { /* another start of it came first meanwhile */
+		pthread_mutex_unlock(&x->lock);
+		return exports_start(x, volume_id, attachment, psk, host, port, err, errlen);
 	}
 	if (x->n >= EXPORT_MAX) {
 		snprintf(err, errlen, "this storage host serves %d exports already", EXPORT_MAX);
@@ -438,25 +517,29 @@ int exports_start(struct exports *x, const char *volume_id, const char *attachme
 		rc = p;
 		goto out;
 	}
+	/* the row holds its port and stays busy while its daemon starts, unlocked */
 	e = &x->e[x->n++];
 	memset(e, 0, sizeof(*e));
 	snprintf(e->volume_id, sizeof(e->volume_id), "%s", volume_id);
 	snprintf(e->attachment, sizeof(e->attachment), "%s", attachment);
 	e->port = p;
+	e->busy = 1;
+	struct export c = *e;
+	pthread_mutex_unlock(&x->lock);
 	if ((rc = psk_save(x, volume_id, attachment, psk)) < 0) {
 		snprintf(err, errlen, "export key file: %s", strerror(-rc));
-	} else if ((rc = daemon_start(x, e, err, errlen)) == 0 && (rc = state_save(x, e)) < 0) {
+	} else if ((rc = daemon_start(x, &c, err, errlen)) == 0 && (rc = state_save(x, &c)) < 0) {
 		snprintf(err, errlen, "export state file: %s", strerror(-rc));
-		daemon_stop(x, e);
+		daemon_stop(x, &c);
 	}
-	if (rc < 0) {
+	if (rc < 0)
 		files_remove(x, volume_id);
-		drop(x, e);
-		goto out;
+	pthread_mutex_lock(&x->lock);
+	settle(x, &c, rc < 0);
+	if (rc == 0) {
+		snprintf(host, MSG_ADDR_MAX, "%s", x->address);
+		*port = c.port;
 	}
-done:
-	snprintf(host, MSG_ADDR_MAX, "%s", x->address);
-	*port = e->port;
 out:
 	pthread_mutex_unlock(&x->lock);
 	return rc;
@@ -466,12 +549,9 @@ int exports_stop(struct exports *x, const char *volume_id, const char *attachmen
                  size_t errlen)
 {
 	pthread_mutex_lock(&x->lock);
-	struct export *e = find(x, volume_id);
-	if (e && (!attachment[0] || !strcmp(e->attachment, attachment))) {
-		daemon_stop(x, e);
-		files_remove(x, volume_id);
-		drop(x, e);
-	}
+	struct export *e = find_idle(x, volume_id);
+	if (e && (!attachment[0] || !strcmp(e->attachment, attachment)))
+		stop_unlocked(x, e);
 	pthread_mutex_unlock(&x->lock);
 	return 0;
 }
@@ -481,12 +561,13 @@ int exports_monitor_take(struct exports *x, const char *volume_id, char *monitor
 	int rc = 0;
 	pthread_mutex_lock(&x->lock);
 	struct export *e;
-	while ((e = find(x, volume_id)) && e->copying)
-		pthread_cond_wait(&x->copied, &x->lock);
+	/* the wait releases the lock: the heartbeat's list and other exports go on */
+	while ((e = find(x, volume_id)) && (e->busy || e->copying))
+		pthread_cond_wait(&x->idle, &x->lock);
 	char *mon = e ? monitor_path(x, volume_id) : NULL;
 	if (!e)
 		rc = 0;
-	else if (!daemon_alive(x, e))
+	else if (e->starting || !daemon_alive(x, e)) /* exports_check brings it up again */
 		rc = -ESRCH;
 	else if (!mon || access(mon, F_OK) < 0) /* a daemon an older agent started */
 		rc = -ENOTSUP;
@@ -505,7 +586,7 @@ void exports_monitor_give(struct exports *x, const char *volume_id)
 	struct export *e = find(x, volume_id);
 	if (e)
 		e->copying = 0;
-	pthread_cond_broadcast(&x->copied);
+	pthread_cond_broadcast(&x->idle);
 	pthread_mutex_unlock(&x->lock);
 }
 
@@ -522,6 +603,31 @@ int exports_list(struct exports *x, struct msg_resource *out, int max)
 	return n;
 }
 
+/* Under the lock, for exports_check: how the daemon exports_check started again for
+ * e is doing. 1 when it listens now (its state saved), 0 while it may yet, -1 when it
+ * failed (exited, or did not listen within START_WAIT_MS: killed), with err. */
+static int check_starting(struct exports *x, struct export *e, time_t now, char *err, size_t errlen)
+{
+	if (!daemon_alive(x, e)) {
+		daemon_exited(x, e, err, errlen);
+		e->starting = 0;
+		return -1;
+	}
+	if (port_listening(x->address, e->port)) {
+		e->starting = 0;
+		state_save(x, e);
+		return 1;
+	}
+	if (now - e->starting < START_WAIT_MS / 1000)
+		return 0;
+	/* it never listened, so no client has written through it: no need to wait */
+	snprintf(err, errlen, "qemu-storage-daemon did not listen on %s:%d within %d s", x->address,
+	         e->port, START_WAIT_MS / 1000);
+	kill(e->pid, SIGKILL);
+	e->starting = 0;
+	return -1;
+}
+
 int exports_check(struct exports *x, char *err, size_t errlen)
 {
 	int n = 0;
@@ -529,13 +635,18 @@ int exports_check(struct exports *x, char *err, size_t errlen)
 	pthread_mutex_lock(&x->lock);
 	for (int i = 0; i < x->n; i++) {
 		struct export *e = &x->e[i];
+		if (e->busy)
+			continue;
+		if (e->starting) {
+			if (check_starting(x, e, now, err, errlen) > 0)
+				n++;
+			continue;
+		}
 		if (daemon_alive(x, e) || now - e->restarted < RESTART_QUIET_S)
 			continue;
 		e->restarted = now;
-		if (daemon_start(x, e, err, errlen) == 0) {
-			state_save(x, e);
-			n++;
-		}
+		if (daemon_spawn(x, e, err, errlen) == 0)
+			e->starting = now;
 	}
 	pthread_mutex_unlock(&x->lock);
 	return n;
@@ -545,8 +656,8 @@ void exports_free(struct exports *x)
 {
 	if (!x)
 		return;
+	pthread_cond_destroy(&x->idle);
 	pthread_mutex_destroy(&x->lock);
-	pthread_cond_destroy(&x->copied);
 	free(x->pool);
 	free(x);
 }

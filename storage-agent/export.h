@@ -21,12 +21,13 @@
 #define EXPORT_MONITOR_MAX 108 /* a monitor socket's path, with its NUL (sun_path) */
 
 struct export_def {
-	const char *volume_file; /* absolute path of the volume's qcow2 */
+	const char *volume_file; /* absolute path of the volume's file or block device */
 	const char *psk_dir;     /* absolute: holds keys.psk */
 	const char *address;     /* dotted IPv4 to listen on */
 	int port;
-	const char *name;    /* the export's name: the volume id */
-	const char *monitor; /* absolute path of its QMP monitor socket, or NULL for none */
+	const char *name;          /* the export's name: the volume id */
+	const char *volume_format; /* "qcow2" (NULL too) or "raw" (an LVM volume) */
+	const char *monitor;       /* absolute path of its QMP monitor socket, or NULL for none */
 };
 
 /* Pure: the qemu-storage-daemon argv of d (NULL-terminated, owned; free with
@@ -36,11 +37,12 @@ void export_argv_free(char **argv);
 
 struct exports;
 
-/* The exports of the pool at pool_dir (absolute), listening on address and taking
- * ports in [port_min, port_max]. Adopts or restarts what exports/ lists. Returns owned,
- * or NULL with err. */
-struct exports *exports_open(const char *pool_dir, const char *address, int port_min, int port_max,
-                             char *err, size_t errlen);
+struct pool;
+/* The exports of the pool vols (borrowed: its volumes' paths and format; exports/ in
+ * its directory), listening on address and taking ports in [port_min, port_max].
+ * Adopts or restarts what exports/ lists. Returns owned, or NULL with err. */
+struct exports *exports_open(const struct pool *vols, const char *address, int port_min,
+                             int port_max, char *err, size_t errlen);
 /* Serves volume_id to attachment with key psk (64 hex digits). Idempotent: an export
  * of the same attachment is answered again; one of another attachment is stopped
  * first. Fills host (MSG_ADDR_MAX) and *port. 0, or a negative errno with err. */
@@ -54,15 +56,20 @@ int exports_stop(struct exports *x, const char *volume_id, const char *attachmen
  * what is exported. Returns the count. */
 int exports_list(struct exports *x, struct msg_resource *out, int max);
 /* Takes the QMP monitor of the daemon exporting volume_id (it serves one client at a
- * time: a second copy of the volume waits here until the first gives it back), copying
- * its socket path into monitor (n >= EXPORT_MONITOR_MAX). 1 when taken (then
- * exports_monitor_give once), 0 when the volume is not exported, -ESRCH when it is but
- * its daemon is down (started again within seconds), -ENOTSUP when the daemon has no
- * monitor (an older agent started it, or the pool path is too long for one). */
+ * time: a second copy of the volume waits here until the first gives it back, and a
+ * take waits for a start or stop of the export under way; the table lock is released
+ * while it waits, so exports_list and the other exports go on), copying its socket path
+ * into monitor (n >= EXPORT_MONITOR_MAX). 1 when taken (then exports_monitor_give
+ * once), 0 when the volume is not exported, -ESRCH when it is but its daemon is down
+ * or being started again by exports_check (within seconds), -ENOTSUP when the daemon
+ * has no monitor (an older agent started it, or the pool path is too long for one). */
 int exports_monitor_take(struct exports *x, const char *volume_id, char *monitor, size_t n);
 void exports_monitor_give(struct exports *x, const char *volume_id);
-/* Starts again every export whose daemon died (at most once per few seconds each).
- * Returns how many were restarted; a failure's reason goes into err. */
+/* Starts again every export whose daemon died (at most once per few seconds each),
+ * without waiting for it: a later call sees it listen (and counts it), exit, or not
+ * listen within 10 s (then kills it; it is tried again later). Never waits, so the
+ * agent's main loop may call it beside its heartbeats. Returns how many restarted
+ * daemons were seen listening; a failure's reason goes into err. */
 int exports_check(struct exports *x, char *err, size_t errlen);
 /* Frees x; the daemons keep running. Accepts NULL. */
 void exports_free(struct exports *x);

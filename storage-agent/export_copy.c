@@ -34,10 +34,19 @@ void export_copy_names(const char *id, struct export_copy_names *n)
 	snprintf(n->job, sizeof(n->job), "j%s", hex);
 }
 
-json_t *export_copy_target_args(const struct export_copy_names *n, const char *file)
+json_t *export_copy_target_args(const struct export_copy_names *n, const char *file,
+                                const char *format, uint64_t bytes)
 {
-	return json_pack("{s:s,s:s,s:{s:s,s:s}}", "driver", "qcow2", "node-name", n->node, "file",
-	                 "driver", "file", "filename", file);
+	const char *proto = qemu_img_volume_protocol(format);
+	if (!proto)
+		return NULL;
+	json_t *j = json_pack("{s:s,s:s,s:{s:s,s:s}}", "driver", format ? format : "qcow2",
+	                      "node-name", n->node, "file", "driver", proto, "filename", file);
+	/* a raw device may be larger (a clone into a bigger LV): the job wants the sizes
+	 * equal, so the node shows only the volume's bytes */
+	if (j && format && !strcmp(format, "raw"))
+		json_object_set_new(j, "size", json_integer((json_int_t)bytes));
+	return j;
 }
 
 json_t *export_copy_backup_args(const struct export_copy_names *n)
@@ -173,17 +182,22 @@ static int target_make(const char *out, uint64_t bytes, char *err, size_t errlen
 
 /* The copy itself, over the monitor q. */
 static int copy_run(struct qmp *q, const struct export_copy_names *names, const char *out,
-                    char *err, size_t errlen)
+                    const char *format, char *err, size_t errlen)
 {
+	int raw = format && !strcmp(format, "raw"); /* out: a block device already there */
 	char why[512] = "";
 	uint64_t bytes = 0;
 	int rc;
 	if ((rc = leftovers_remove(q, names, err, errlen)) < 0 ||
 	    (rc = exported_size(q, &bytes, err, errlen)) < 0 ||
-	    (rc = target_make(out, bytes, err, errlen)) < 0)
+	    (!raw && (rc = target_make(out, bytes, err, errlen)) < 0))
 		return rc;
-	if ((rc = qmp_do(q, "blockdev-add", export_copy_target_args(names, out), NULL, err,
-	                 errlen)) < 0)
+	json_t *target = export_copy_target_args(names, out, format, bytes);
+	if (!target) {
+		snprintf(err, errlen, "a copy into a %s volume is not supported", format);
+		return -ENOTSUP;
+	}
+	if ((rc = qmp_do(q, "blockdev-add", target, NULL, err, errlen)) < 0)
 		return rc;
 	if ((rc = qmp_do(q, "blockdev-backup", export_copy_backup_args(names), NULL, err, errlen)) <
 	    0)
@@ -209,7 +223,7 @@ out:
 }
 
 int export_copy(struct exports *x, const char *volume_id, const char *id, const char *out,
-                char *err, size_t errlen)
+                const char *format, char *err, size_t errlen)
 {
 	char mon[EXPORT_MONITOR_MAX], why[512] = "";
 	struct export_copy_names names;
@@ -237,7 +251,7 @@ int export_copy(struct exports *x, const char *volume_id, const char *id, const 
 		snprintf(err, errlen, "volume %s: its NBD export's monitor: %s", volume_id, why);
 		rc = -ECONNREFUSED;
 	} else {
-		rc = copy_run(q, &names, out, why, sizeof(why));
+		rc = copy_run(q, &names, out, format, why, sizeof(why));
 		if (rc < 0)
 			snprintf(err, errlen, "volume %s (served over NBD): %s", volume_id, why);
 		qmp_close(q);

@@ -1,6 +1,7 @@
 /* nubo-storage: the per-host storage agent. Started as root, it makes its pool
- * directory the worker's, forks the privileged helper (only its built-in rows for now:
- * an LVM backend will add its own) and runs as DAEMON_USER; the command line is every
+ * directory the worker's, forks the privileged helper (with the LVM rows of
+ * lvm_priv.h when [storage] backend = lvm: the group is the helper's, fixed here) and
+ * runs as DAEMON_USER; the command line is every
  * daemon's (common/daemon.h). */
 #include <curl/curl.h>
 #include <errno.h>
@@ -16,6 +17,7 @@
 #include "fsutil.h"
 #include "http_client.h"
 #include "log.h"
+#include "lvm_priv.h"
 #include "priv.h"
 #include "storage_agent.h"
 #include "xalloc.h"
@@ -75,15 +77,17 @@ static int storage_setup(void *cfg, char *err, size_t errlen)
 	if (rc < 0)
 		return rc;
 	static struct priv_conf pc;
-	pc.ops = NULL;
-	pc.n_ops = 0;
+	int lvm = m->sc.volume_group[0] != 0;
+	pc.ops = lvm ? lvm_priv_ops : NULL;
+	pc.n_ops = lvm ? lvm_priv_n_ops : 0;
 	pc.state_dir = m->sc.state_dir;
 	pc.user = DAEMON_USER;
-	pc.data = NULL;
+	pc.data = lvm ? m->sc.volume_group : NULL;
 	pc.report = helper_report;
 	m->priv = priv_start(&pc, err, errlen);
 	if (!m->priv)
 		return -EIO;
+	m->sc.priv = m->priv;
 	log_info("privileged helper pid %d", (int)priv_pid(m->priv));
 	return 0;
 }

@@ -1,4 +1,5 @@
-/* The volume pool: qcow2 files made with qemu-img from argv, renamed into place whole. */
+/* The volume pool: the public calls go to the backend (p->ops); here the file backend,
+ * qcow2 files made with qemu-img from argv, renamed into place whole. */
 #include "pool.h"
 #include "pool_template.h"
 
@@ -22,6 +23,8 @@
 #define QEMU_IMG_TIMEOUT_MS (30 * 60 * 1000) /* a large copy on a slow disk */
 #define GIB (1ull << 30)
 
+static const struct pool_ops file_ops;
+
 static const char *const kind_dirs[] = {[POOL_VOLUME] = "volumes", [POOL_SNAPSHOT] = "snapshots"};
 
 int pool_open(struct pool *p, const char *dir, const char *agent_key, long long max_image_bytes,
@@ -32,6 +35,7 @@ int pool_open(struct pool *p, const char *dir, const char *agent_key, long long 
 	p->dir = xstrdup(dir);
 	p->agent_key = xstrdup(agent_key ? agent_key : "");
 	p->max_image_bytes = max_image_bytes;
+	p->ops = &file_ops;
 	/* tmp/: half-made files of an earlier run, garbage; templates/: made again by the
 	 * qemu-img this run uses (pool_template.h) */
 	static const char *const emptied[] = {"tmp", "templates"};
@@ -59,10 +63,53 @@ void pool_close(struct pool *p)
 	if (p->agent_key)
 		memset(p->agent_key, 0, strlen(p->agent_key));
 	free(p->agent_key);
+	free(p->vg);
 	memset(p, 0, sizeof(*p));
 }
 
+const char *pool_format(const struct pool *p)
+{
+	return p->ops->format;
+}
+
 char *pool_path(const struct pool *p, enum pool_kind kind, const char *id)
+{
+	return p->ops->path(p, kind, id);
+}
+
+int pool_volume_create(const struct pool *p, const char *id, const struct msg_vol_create *c,
+                       char *err, size_t errlen)
+{
+	return p->ops->volume_create(p, id, c, err, errlen);
+}
+
+int pool_snapshot_create(const struct pool *p, const char *id, const char *volume_id, char *err,
+                         size_t errlen)
+{
+	return p->ops->snapshot_create(p, id, volume_id, err, errlen);
+}
+
+int pool_volume_extend(const struct pool *p, const char *id, int size_gb, char *err, size_t errlen)
+{
+	return p->ops->volume_extend(p, id, size_gb, err, errlen);
+}
+
+int pool_remove(const struct pool *p, enum pool_kind kind, const char *id, char *err, size_t errlen)
+{
+	return p->ops->remove(p, kind, id, err, errlen);
+}
+
+void pool_space(const struct pool *p, int *total_gb, int *free_gb)
+{
+	p->ops->space(p, total_gb, free_gb);
+}
+
+int pool_list(const struct pool *p, struct msg_resource *out, int max)
+{
+	return p->ops->list(p, out, max);
+}
+
+static char *file_path(const struct pool *p, enum pool_kind kind, const char *id)
 {
 	return xasprintf("%s/%s/%s.qcow2", p->dir, kind_dirs[kind], id);
 }
@@ -114,19 +161,18 @@ static int volume_copy(const struct pool *p, const char *volume_id, const char *
                        char *err, size_t errlen)
 {
 	struct qemu_img_argv a;
-	int rc =
-	    p->live_copy ? p->live_copy(p->live_arg, volume_id, id, tmp, err, errlen) : -ENOENT;
+	int rc = pool_live_copy(p, volume_id, id, tmp, err, errlen);
 	if (rc != -ENOENT)
 		return rc;
-	char *src = pool_path(p, POOL_VOLUME, volume_id);
+	char *src = file_path(p, POOL_VOLUME, volume_id);
 	rc = run_img(&a, qemu_img_argv_convert(&a, src, "qcow2", tmp), err, errlen);
 	free(src);
 	return rc;
 }
 
 /* Downloads and inspects the source image into dl; its driver goes to *fmt. */
-static int image_fetch(const struct pool *p, const struct msg_vol_create *c, const char *dl,
-                       uint64_t max_virtual, const char **fmt, char *err, size_t errlen)
+int pool_image_fetch(const struct pool *p, const struct msg_vol_create *c, const char *dl,
+                     uint64_t max_virtual, const char **fmt, char *err, size_t errlen)
 {
 	int rc;
 	*fmt = c->image_format ? qemu_img_driver(c->image_format) : NULL;
@@ -173,11 +219,11 @@ static int image_fetch(const struct pool *p, const struct msg_vol_create *c, con
 	return 0;
 }
 
-int pool_volume_create(const struct pool *p, const char *id, const struct msg_vol_create *c,
-                       char *err, size_t errlen)
+static int file_volume_create(const struct pool *p, const char *id, const struct msg_vol_create *c,
+                              char *err, size_t errlen)
 {
 	struct qemu_img_argv a;
-	char *path = pool_path(p, POOL_VOLUME, id), *tmp = tmp_path(p, id, "qcow2");
+	char *path = file_path(p, POOL_VOLUME, id), *tmp = tmp_path(p, id, "qcow2");
 	char *dl = tmp_path(p, id, "image"), *src = NULL;
 	uint64_t size = (uint64_t)c->size_gb * GIB;
 	int rc = 0;
@@ -190,7 +236,7 @@ int pool_volume_create(const struct pool *p, const char *id, const struct msg_vo
 		if (rc == 1)
 			rc = run_img(&a, qemu_img_argv_create(&a, tmp, size), err, errlen);
 	} else if (!strcmp(c->source, "volume") || !strcmp(c->source, "snapshot")) {
-		src = pool_path(p, !strcmp(c->source, "volume") ? POOL_VOLUME : POOL_SNAPSHOT,
+		src = file_path(p, !strcmp(c->source, "volume") ? POOL_VOLUME : POOL_SNAPSHOT,
 		                c->source_id);
 		if (!fs_exists(src)) {
 			snprintf(err, errlen, "source %s %s is not in this pool", c->source,
@@ -203,7 +249,7 @@ int pool_volume_create(const struct pool *p, const char *id, const struct msg_vo
 		         : run_img(&a, qemu_img_argv_convert(&a, src, "qcow2", tmp), err, errlen);
 	} else if (!strcmp(c->source, "image")) {
 		const char *fmt = NULL;
-		rc = image_fetch(p, c, dl, size, &fmt, err, errlen);
+		rc = pool_image_fetch(p, c, dl, size, &fmt, err, errlen);
 		if (rc == 0)
 			rc = run_img(&a, qemu_img_argv_convert(&a, dl, fmt, tmp), err, errlen);
 		unlink(dl);
@@ -226,11 +272,11 @@ out:
 	return rc;
 }
 
-int pool_snapshot_create(const struct pool *p, const char *id, const char *volume_id, char *err,
-                         size_t errlen)
+static int file_snapshot_create(const struct pool *p, const char *id, const char *volume_id,
+                                char *err, size_t errlen)
 {
-	char *path = pool_path(p, POOL_SNAPSHOT, id), *tmp = tmp_path(p, id, "qcow2");
-	char *src = pool_path(p, POOL_VOLUME, volume_id);
+	char *path = file_path(p, POOL_SNAPSHOT, id), *tmp = tmp_path(p, id, "qcow2");
+	char *src = file_path(p, POOL_VOLUME, volume_id);
 	int rc = 0;
 	if (fs_exists(path))
 		goto out;
@@ -252,18 +298,20 @@ out:
 	return rc;
 }
 
-int pool_volume_extend(const struct pool *p, const char *id, int size_gb, char *err, size_t errlen)
+static int file_volume_extend(const struct pool *p, const char *id, int size_gb, char *err,
+                              size_t errlen)
 {
 	struct qemu_img_argv a;
-	char *path = pool_path(p, POOL_VOLUME, id);
+	char *path = file_path(p, POOL_VOLUME, id);
 	int rc = run_img(&a, qemu_img_argv_resize(&a, path, (uint64_t)size_gb * GIB), err, errlen);
 	free(path);
 	return rc;
 }
 
-int pool_remove(const struct pool *p, enum pool_kind kind, const char *id, char *err, size_t errlen)
+static int file_remove(const struct pool *p, enum pool_kind kind, const char *id, char *err,
+                       size_t errlen)
 {
-	char *path = pool_path(p, kind, id);
+	char *path = file_path(p, kind, id);
 	int rc = 0;
 	if (unlink(path) < 0 && errno != ENOENT) {
 		rc = -errno;
@@ -277,7 +325,7 @@ int pool_remove(const struct pool *p, enum pool_kind kind, const char *id, char 
 	return rc;
 }
 
-void pool_space(const struct pool *p, int *total_gb, int *free_gb)
+static void file_space(const struct pool *p, int *total_gb, int *free_gb)
 {
 	struct statvfs v;
 	*total_gb = *free_gb = 0;
@@ -287,7 +335,7 @@ void pool_space(const struct pool *p, int *total_gb, int *free_gb)
 	}
 }
 
-int pool_list(const struct pool *p, struct msg_resource *out, int max)
+static int file_list(const struct pool *p, struct msg_resource *out, int max)
 {
 	int n = 0;
 	for (int k = POOL_VOLUME; k <= POOL_SNAPSHOT; k++) {
@@ -315,9 +363,28 @@ int pool_list(const struct pool *p, struct msg_resource *out, int max)
 	return n;
 }
 
+static const struct pool_ops file_ops = {
+    .format = "qcow2",
+    .path = file_path,
+    .volume_create = file_volume_create,
+    .snapshot_create = file_snapshot_create,
+    .volume_extend = file_volume_extend,
+    .remove = file_remove,
+    .space = file_space,
+    .list = file_list,
+};
+
 int pool_run_img(const struct qemu_img_argv *a, int built, char *err, size_t errlen)
 {
 	return run_img(a, built, err, errlen);
+}
+
+int pool_live_copy(const struct pool *p, const char *volume_id, const char *id, const char *out,
+                   char *err, size_t errlen)
+{
+	return p->live_copy
+	           ? p->live_copy(p->live_arg, volume_id, id, out, pool_format(p), err, errlen)
+	           : -ENOENT;
 }
 
 int pool_commit(const char *tmp, const char *path, char *err, size_t errlen)

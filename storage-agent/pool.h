@@ -14,29 +14,61 @@
 
 #include "msg.h"
 
-/* Copies volume volume_id into out (a new qcow2) for resource id while something else
- * serves the volume (an NBD export, export_copy.h), so the pool cannot read its file
- * alone. 0 when copied, -ENOENT when nothing serves it (the pool copies the file), else
- * a negative errno with err. */
+/* Copies volume volume_id into out for resource id while something else serves the
+ * volume (an NBD export, export_copy.h), so the pool cannot read it alone. format is
+ * the pool's ("qcow2": out is made here as a new file of the volume's size; "raw": out
+ * is a block device at least that large, already there, whose first bytes get the
+ * copy). 0 when copied, -ENOENT when nothing serves it (the pool copies it itself),
+ * else a negative errno with err. */
 typedef int (*pool_live_copy_fn)(void *arg, const char *volume_id, const char *id, const char *out,
-                                 char *err, size_t errlen);
-
-struct pool {
-	char *dir;       /* the state directory (absolute) */
-	char *agent_key; /* presented on image downloads */
-	long long max_image_bytes;
-	pool_live_copy_fn live_copy; /* NULL: every volume is copied from its file */
-	void *live_arg;
-};
+                                 const char *format, char *err, size_t errlen);
 
 enum pool_kind { POOL_VOLUME, POOL_SNAPSHOT };
+
+struct pool;
+struct priv;
+/* A backend: the file pool below (qcow2 files) or LVM (pool_lvm.c, raw LVs). */
+struct pool_ops {
+	const char *format; /* what a volume holds: "qcow2" or "raw" */
+	char *(*path)(const struct pool *p, enum pool_kind kind, const char *id);
+	int (*volume_create)(const struct pool *p, const char *id, const struct msg_vol_create *c,
+	                     char *err, size_t errlen);
+	int (*snapshot_create)(const struct pool *p, const char *id, const char *volume_id,
+	                       char *err, size_t errlen);
+	int (*volume_extend)(const struct pool *p, const char *id, int size_gb, char *err,
+	                     size_t errlen);
+	int (*remove)(const struct pool *p, enum pool_kind kind, const char *id, char *err,
+	              size_t errlen);
+	void (*space)(const struct pool *p, int *total_gb, int *free_gb);
+	int (*list)(const struct pool *p, struct msg_resource *out, int max);
+};
+
+struct pool {
+	char *dir;       /* the state directory (absolute): tmp/ for downloads */
+	char *agent_key; /* presented on image downloads */
+	long long max_image_bytes;
+	const struct pool_ops *ops;
+	char *vg;                    /* LVM: the volume group; NULL for the file pool */
+	struct priv *priv;           /* LVM: the helper that runs lvm (borrowed) */
+	pool_live_copy_fn live_copy; /* NULL: every volume is copied from its file or LV */
+	void *live_arg;
+};
 
 /* Fills p for dir and creates volumes/, snapshots/ and an empty tmp/. 0 or -errno. */
 int pool_open(struct pool *p, const char *dir, const char *agent_key, long long max_image_bytes,
               char *err, size_t errlen);
+/* Switches p to the LVM backend on volume group vg, whose commands the helper priv
+ * runs (its rows are lvm_priv.h's): the group must answer `vgs` and the kernel's
+ * device-mapper `dmsetup version` (-ENODEV, "...: no device-mapper in the kernel (...)"
+ * without it), and LVs left half-made by an earlier run are removed. 0, or a negative errno with
+ * err ("volume group X:
+ * ..."). */
+int pool_use_lvm(struct pool *p, const char *vg, struct priv *priv, char *err, size_t errlen);
 void pool_close(struct pool *p);
+/* "qcow2" or "raw": the format of every volume and snapshot of p. */
+const char *pool_format(const struct pool *p);
 
-/* The path of id's file of kind (owned). */
+/* The path of id's file (or block device) of kind (owned). */
 char *pool_path(const struct pool *p, enum pool_kind kind, const char *id);
 
 /* Creates volume id per c (empty, or a copy of a volume, a snapshot or an image,
@@ -52,7 +84,7 @@ int pool_volume_extend(const struct pool *p, const char *id, int size_gb, char *
 /* Removes id's file of kind; a missing one is success. */
 int pool_remove(const struct pool *p, enum pool_kind kind, const char *id, char *err,
                 size_t errlen);
-/* Free and total GiB of the pool's file system. */
+/* Free and total GiB of the pool's file system (or volume group). */
 void pool_space(const struct pool *p, int *total_gb, int *free_gb);
 /* Fills up to max resources with what the pool holds (volumes and snapshots, state
  * "available"). Returns the count. */
@@ -65,5 +97,17 @@ int pool_run_img(const struct qemu_img_argv *a, int built, char *err, size_t err
 /* Moves the finished file tmp to path durably (fsync, rename, directory sync). 0 or
  * -errno with err. */
 int pool_commit(const char *tmp, const char *path, char *err, size_t errlen);
+/* Downloads the image of c into dl and inspects it (at most max_virtual bytes
+ * virtual); its qemu-img driver goes to *fmt. 0 or a negative errno with err. */
+int pool_image_fetch(const struct pool *p, const struct msg_vol_create *c, const char *dl,
+                     uint64_t max_virtual, const char **fmt, char *err, size_t errlen);
+
+/* Copies volume volume_id into out (a new file, or the LV device of a raw pool) through
+ * p->live_copy when the volume is served that way. -ENOENT when it is not (nothing
+ * done: the backend copies it itself), else as pool_live_copy_fn. */
+int pool_live_copy(const struct pool *p, const char *volume_id, const char *id, const char *out,
+                   char *err, size_t errlen);
+
+extern const struct pool_ops pool_lvm_ops;
 
 #endif

@@ -16,16 +16,17 @@
 /* a whole volume's copy: minutes for large ones */
 #define UPLOAD_CONVERT_TIMEOUT_MS (30 * 60 * 1000)
 
-int pool_upload_argv(const char *src, const char *fmt, const char *dst,
+int pool_upload_argv(const char *src, const char *src_fmt, const char *fmt, const char *dst,
                      const char *argv[POOL_UPLOAD_ARGC])
 {
 	memset(argv, 0, sizeof(const char *) * POOL_UPLOAD_ARGC);
 	if (!fmt || !*fmt)
 		fmt = "qcow2";
-	if ((strcmp(fmt, "qcow2") && strcmp(fmt, "raw")) || !src || !dst || src[0] != '/' ||
+	if ((strcmp(fmt, "qcow2") && strcmp(fmt, "raw")) || !src_fmt ||
+	    (strcmp(src_fmt, "qcow2") && strcmp(src_fmt, "raw")) || !src || !dst || src[0] != '/' ||
 	    dst[0] != '/')
 		return -EINVAL;
-	const char *const v[] = {"qemu-img", "convert", "-q", "-f", "qcow2",
+	const char *const v[] = {"qemu-img", "convert", "-q", "-f", src_fmt,
 	                         "-O",       fmt,       src,  dst,  NULL};
 	memcpy(argv, v, sizeof(v));
 	return 0;
@@ -61,7 +62,7 @@ int pool_volume_upload(const struct pool *p, const char *id, const struct msg_sn
 	char *tmp = xasprintf("%s/tmp/upload-%s", p->dir, u->image_id);
 	int rc = -EINVAL;
 	if (!u->upload_url || !u->image_id[0] ||
-	    pool_upload_argv(src, u->disk_format, tmp, argv) < 0) {
+	    pool_upload_argv(src, pool_format(p), u->disk_format, tmp, argv) < 0) {
 		snprintf(err, errlen, "upload: no image or an unknown disk format");
 		goto out;
 	}

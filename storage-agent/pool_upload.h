@@ -10,10 +10,11 @@
 
 #define POOL_UPLOAD_ARGC 10 /* entries of the qemu-img argv, NULL included */
 
-/* Pure: `qemu-img convert -q -f qcow2 -O <fmt> <src> <dst>` into argv (NULL
- * terminated), fmt "qcow2" (also for "") or "raw". 0, or -EINVAL for another format or a
- * path that is not absolute (argv then empty). */
-int pool_upload_argv(const char *src, const char *fmt, const char *dst,
+/* Pure: `qemu-img convert -q -f <src_fmt> -O <fmt> <src> <dst>` into argv (NULL
+ * terminated), src_fmt the pool's ("qcow2" or "raw"), fmt "qcow2" (also for "") or
+ * "raw". 0, or -EINVAL for another format or a path that is not absolute (argv then
+ * empty). */
+int pool_upload_argv(const char *src, const char *src_fmt, const char *fmt, const char *dst,
                      const char *argv[POOL_UPLOAD_ARGC]);
 
 /* Uploads volume id per u. Nothing is left in tmp/. 0 or a negative errno with err. */

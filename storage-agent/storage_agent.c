@@ -122,6 +122,21 @@ int storage_conf_load(struct storage_conf *sc, const struct conf *c, char *err, 
 		         "export_port_min/max: not an integer in range");
 		return -EINVAL;
 	}
+	const char *backend = conf_get(c, "storage", "backend", "file");
+	const char *vg = conf_get(c, "storage", "volume_group", "");
+	if (!strcmp(backend, "lvm")) {
+		if (!lvm_vg_ok(vg)) {
+			snprintf(err, errlen,
+			         "storage.volume_group must name the volume group (1-%d characters "
+			         "of [A-Za-z0-9+_.-]) when storage.backend = lvm",
+			         LVM_VG_MAX - 1);
+			return -EINVAL;
+		}
+		snprintf(sc->volume_group, sizeof(sc->volume_group), "%s", vg);
+	} else if (strcmp(backend, "file")) {
+		snprintf(err, errlen, "storage.backend must be file or lvm");
+		return -EINVAL;
+	}
 	if (!sc->scheduler_url[0]) {
 		snprintf(err, errlen, "bus.scheduler_url is required");
 		return -EINVAL;
@@ -251,12 +266,12 @@ static const struct action *action_find(enum msg_res_kind kind, const char *name
 }
 
 /* The pool's copy of a volume another machine's server has plugged: its NBD export's
- * daemon holds the file, and copies it (export_copy.h). */
-static int live_copy(void *arg, const char *volume_id, const char *id, const char *out, char *err,
-                     size_t errlen)
+ * daemon holds the file or LV, and copies it (export_copy.h). */
+static int live_copy(void *arg, const char *volume_id, const char *id, const char *out,
+                     const char *format, char *err, size_t errlen)
 {
 	struct storage_agent *a = arg;
-	return export_copy(a->exports, volume_id, id, out, err, errlen);
+	return export_copy(a->exports, volume_id, id, out, format, err, errlen);
 }
 
 /* ---- the driver ---- */
@@ -357,11 +372,13 @@ struct storage_agent *storage_agent_new(const struct storage_conf *conf, char *e
 	struct storage_agent *a = xcalloc(1, sizeof(*a));
 	a->conf = conf;
 	if (pool_open(&a->pool, conf->state_dir, conf->agent_key, conf->max_image_bytes, err,
-	              errlen) < 0) {
+	              errlen) < 0 ||
+	    (conf->volume_group[0] &&
+	     pool_use_lvm(&a->pool, conf->volume_group, conf->priv, err, errlen) < 0)) {
 		storage_agent_free(a);
 		return NULL;
 	}
-	a->exports = exports_open(conf->state_dir, conf->export_address, conf->export_port_min,
+	a->exports = exports_open(&a->pool, conf->export_address, conf->export_port_min,
 	                          conf->export_port_max, err, errlen);
 	if (!a->exports) {
 		storage_agent_free(a);
@@ -391,11 +408,11 @@ int storage_agent_run(struct storage_agent *a, volatile sig_atomic_t *stop)
 		nvol += have[i].kind == MSG_RES_VOLUME;
 	free(have);
 	pool_space(&a->pool, &total, &avail);
-	log_info("host %s, pool %s: %d volumes, %d snapshots, %d of %d GiB free, scheduler %s, "
-	         "NBD exports on %s:%d-%d",
-	         a->conf->host, a->conf->state_dir, nvol, n - nvol, avail, total,
-	         a->conf->scheduler_url, a->conf->export_address, a->conf->export_port_min,
-	         a->conf->export_port_max);
+	log_info("host %s, pool %s%s%s: %d volumes, %d snapshots, %d of %d GiB free, scheduler "
+	         "%s, NBD exports on %s:%d-%d",
+	         a->conf->host, a->conf->state_dir, a->pool.vg ? ", LVM volume group " : "",
+	         a->pool.vg ? a->pool.vg : "", nvol, n - nvol, avail, total, a->conf->scheduler_url,
+	         a->conf->export_address, a->conf->export_port_min, a->conf->export_port_max);
 	if (a->swept > 0)
 		log_warn("%d copies an earlier run left in NBD export daemons: removed", a->swept);
 	a->agent = agent_new(&a->aconf, &storage_driver, a, err, sizeof(err));

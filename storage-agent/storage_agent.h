@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "conf.h"
+#include "lvm.h"
 #include "msg.h"
 
 struct storage_conf {
@@ -22,6 +23,10 @@ struct storage_conf {
 	 * export_port_min..export_port_max (10809..11008) */
 	char export_address[MSG_ADDR_MAX];
 	int export_port_min, export_port_max;
+	/* [storage] backend = file (default) | lvm, and with lvm volume_group = NAME (empty
+	 * for the file pool) */
+	char volume_group[LVM_VG_MAX];
+	struct priv *priv; /* the privileged helper (set by main at start; borrowed) */
 	const struct conf *raw;
 };
 

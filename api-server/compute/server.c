@@ -1046,7 +1046,12 @@ static void server_create(struct req *r, struct resp *w)
 		           "created alone (min_count and max_count 1).");
 		goto out;
 	}
-	if (server_bdm_prepare(r, w, &c.boot, c.name) < 0)
+	/* a server booting from a volume is created alone: its id is known first, for the
+	 * root volume's placement beside it */
+	char boot_id[UUID_STR_LEN] = "";
+	if (c.boot.source != SERVER_BDM_NONE)
+		uuid_generate_str(boot_id);
+	if (server_bdm_prepare(r, w, &c.boot, c.name, boot_id) < 0)
 		goto out;
 
 	if (db_begin(r->ctx->db) < 0) {
@@ -1089,7 +1094,10 @@ static void server_create(struct req *r, struct resp *w)
 	token_random(resv + 2, sizeof(resv) - 2, 6);
 	for (long i = 0; i < n; i++) {
 		char id[UUID_STR_LEN];
-		uuid_generate_str(id);
+		if (boot_id[0])
+			snprintf(id, sizeof(id), "%s", boot_id);
+		else
+			uuid_generate_str(id);
 		/* Nova's multi_instance_display_name_template: "%(name)s-%(count)d" */
 		char *name = n > 1 ? server_multi_name(c.name, i + 1) : xstrdup(c.name);
 		char iid[UUID_STR_LEN] = "";

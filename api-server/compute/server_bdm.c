@@ -386,7 +386,8 @@ static const char *sub_message(const json_t *body)
 	return "Quota exceeded for volumes.";
 }
 
-int server_bdm_prepare(struct req *r, struct resp *w, struct server_bdm *b, const char *name)
+int server_bdm_prepare(struct req *r, struct resp *w, struct server_bdm *b, const char *name,
+                       const char *server_id)
 {
 	if (b->source == SERVER_BDM_VOLUME) {
 		memcpy(b->volume_id, b->uuid, sizeof(b->volume_id));
@@ -399,9 +400,10 @@ int server_bdm_prepare(struct req *r, struct resp *w, struct server_bdm *b, cons
 	struct resp sub;
 	snprintf(url, sizeof(url), "/volume/v3/%s/volumes", r->ctx->auth.project_id);
 	char *vname = server_bdm_volume_name(name);
-	json_t *body = json_pack("{s:{s:s,s:s,s:s}}", "volume",
+	json_t *body = json_pack("{s:{s:s,s:s,s:s},s:{s:s}}", "volume",
 	                         from_image ? "imageRef" : "snapshot_id", b->uuid, "name", vname,
-	                         "description", "root volume of a server (boot from volume)");
+	                         "description", "root volume of a server (boot from volume)",
+	                         "OS-SCH-HNT:scheduler_hints", "nubo_boot_server", server_id);
 	json_t *vol = json_object_get(body, "volume");
 	if (b->volume_size > 0) /* a snapshot's volume is the snapshot's size unless given */
 		json_object_set_new(vol, "size", json_integer(b->volume_size));

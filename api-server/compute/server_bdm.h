@@ -52,9 +52,12 @@ int server_bdm_from_image(const json_t *props, struct server_bdm *out, char *err
 /* Before the server's transaction: for SERVER_BDM_IMAGE and SERVER_BDM_SNAPSHOT, creates
  * the volume through Block Storage's create handler (quota, source checks and the storage
  * task are its own), named after the server, and sets b->volume_id and b->created; for
- * SERVER_BDM_VOLUME sets b->volume_id. Returns 0, or < 0 after answering in Nova's
- * shape. */
-int server_bdm_prepare(struct req *r, struct resp *w, struct server_bdm *b, const char *name);
+ * SERVER_BDM_VOLUME sets b->volume_id. server_id is the id the server will have: the
+ * volume's create names it (the private hint nubo_boot_server) so that the scheduler
+ * places the volume where the server will go. Returns 0, or < 0 after answering in
+ * Nova's shape. */
+int server_bdm_prepare(struct req *r, struct resp *w, struct server_bdm *b, const char *name,
+                       const char *server_id);
 
 /* Inside the server's transaction: gives the root volume to instance id (image_id ''
  * and boot_volume_id on the instance; the volume attached as /dev/vda with its

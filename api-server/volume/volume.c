@@ -277,6 +277,15 @@ static int snapshots_of(struct req *r, const char *volume_id, long *n)
 	return 0;
 }
 
+/* Queues action on volume id inside the open transaction, with payload (JSON text,
+ * NULL for none). */
+static int volume_task_with(struct req *r, enum msg_res_kind kind, const char *id,
+                            const char *action, const char *payload, char *err, size_t errlen)
+{
+	struct outbox_task t = {kind, id, action, NULL, payload, req_trace_id(r)};
+	return outbox_insert(r->ctx->db, &t, NULL, err, errlen);
+}
+
 /* Queues action on volume id inside the open transaction. */
 static int volume_task(struct req *r, enum msg_res_kind kind, const char *id, const char *action,
                        const char *host, char *err, size_t errlen)
@@ -633,11 +642,72 @@ static int create_source(struct req *r, struct resp *w, struct vol_create *c, in
 	return 0;
 }
 
+/* The scheduler hints a volume create takes (OS-SCH-HNT:scheduler_hints), as the create
+ * task's payload: Cinder's InstanceLocalityFilter hint {"local_to_instance": "<server
+ * id>"} puts the volume on the server's machine or nowhere (the scheduler decides, as
+ * Cinder's does; scheduler/volume_tasks.c); Nubo's own {"nubo_boot_server": "<server
+ * id>"}, which Compute sends for the root volume it makes before the server's row
+ * exists, places it beside where that server will go (a preference). Other hints are
+ * ignored, as by a Cinder without their filter. Returns the payload (owned, NULL when
+ * there is none), or NULL with *bad set after answering 400. */
+static char *create_hints(struct req *r, struct resp *w, int *bad)
+{
+	static const char *const keys[][2] = {{"local_to_instance", "local_to_instance"},
+	                                      {"nubo_boot_server", "boot_server"}};
+	char err[512], server[UUID_STR_LEN];
+	*bad = 0;
+	const json_t *h = json_object_get(r->json, "OS-SCH-HNT:scheduler_hints");
+	if (!h || json_is_null(h))
+		return NULL;
+	if (!json_is_object(h)) {
+		resp_error(r, w, 400,
+		           "Invalid input received: OS-SCH-HNT:scheduler_hints must be an object.");
+		*bad = 1;
+		return NULL;
+	}
+	json_t *out = json_object();
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		const json_t *v = json_object_get(h, keys[k][0]);
+		if (!v || json_is_null(v))
+			continue;
+		if (!json_is_string(v) || !uuid_is_valid(json_string_value(v))) {
+			resp_error(r, w, 400, "Invalid input received: %s must be a UUID.",
+			           keys[k][0]);
+			goto bad;
+		}
+		uuid_lower(json_string_value(v), server);
+		json_object_set_new(out, keys[k][1], json_string(server));
+	}
+	const char *near = json_string_value(json_object_get(out, "local_to_instance"));
+	if (near) { /* a server of the caller's (Compute's API shows the host only to admins) */
+		int admin = policy_is_admin(&r->ctx->auth);
+		PGresult *res = DBQ(r->ctx->db, err, sizeof err,
+		                    "SELECT 1 FROM instances WHERE id = $1 AND NOT deleted AND"
+		                    " ($2 OR project_id = $3)",
+		                    near, admin ? "true" : "false", r->ctx->auth.project_id);
+		res = wire_one_row(r, w, res, err, 400,
+		                   "Invalid input received: local_to_instance: server %s could not "
+		                   "be found.",
+		                   near);
+		if (!res)
+			goto bad;
+		PQclear(res);
+	}
+	char *text = json_object_size(out) ? json_dumps(out, JSON_COMPACT) : NULL;
+	json_decref(out);
+	return text;
+bad:
+	json_decref(out);
+	*bad = 1;
+	return NULL;
+}
+
 static void volume_create(struct req *r, struct resp *w)
 {
 	struct vol_create c;
 	char err[512], id[UUID_STR_LEN], type_id[37];
-	int began = 0, bootable = 0;
+	char *hints = NULL;
+	int began = 0, bootable = 0, bad = 0;
 	memset(&c, 0, sizeof(c));
 	if (volume_project_check(r, w) < 0)
 		return;
@@ -659,7 +729,8 @@ static void volume_create(struct req *r, struct resp *w)
 		goto out;
 	}
 	began = 1;
-	if (create_source(r, w, &c, &bootable) < 0 ||
+	hints = create_hints(r, w, &bad);
+	if (bad || create_source(r, w, &c, &bootable) < 0 ||
 	    volume_type_resolve(r, w, c.volume_type, type_id) < 0 ||
 	    volume_type_encryption_refuse(r, w, type_id) < 0)
 		goto out;
@@ -682,7 +753,7 @@ static void volume_create(struct req *r, struct resp *w)
 	               c.snapshot_id, c.image_ref);
 	free(meta);
 	if (rows != 1 ||
-	    volume_task(r, MSG_RES_VOLUME, id, TASK_CREATE, NULL, err, sizeof(err)) < 0) {
+	    volume_task_with(r, MSG_RES_VOLUME, id, TASK_CREATE, hints, err, sizeof(err)) < 0) {
 		resp_db_error(r, w, err);
 		goto out;
 	}
@@ -700,6 +771,7 @@ static void volume_create(struct req *r, struct resp *w)
 out:
 	if (began)
 		db_rollback(r->ctx->db);
+	free(hints);
 	jparse_release(f_create, JCOUNT(f_create), &c);
 }
 

@@ -392,12 +392,26 @@ def main():
         log("agent killed with SIGKILL")
         if real:
             assert qemu_pids(iid) == pid_before, "QEMU died with the agent"
+        # review s9 L5: key files an attach (psk-<node>) or a start (psk-root) of the
+        # dead agent left between making and removing them go when the next one starts
+        idir = state + "/instances/%s" % iid
+        st = os.stat(idir)
+        planted = [os.path.join(idir, d) for d in ("psk-vdb0", "psk-root")]
+        for d in planted:
+            os.mkdir(d, 0o711)
+            with open(os.path.join(d, "keys.psk"), "w") as f:
+                f.write("%s:%s\n" % (uuid.uuid4(), "ab" * 32))
+            for p in (d, os.path.join(d, "keys.psk")):
+                os.chown(p, st.st_uid, st.st_gid)
         n_hello = len(sched.hellos)
         sched.console.pop(iid, None)
         agent = start_agent()
         sched.wait("hello after restart", lambda: len(sched.hellos) > n_hello, 30)
         vms = {v["id"]: v["state"] for v in sched.hellos[-1].get("resources", [])}
         assert vms.get(iid) == "running", vms
+        left = [d for d in planted if os.path.exists(d)]
+        assert not left, "stale NBD key directories survived the restart: %s" % left
+        log("restarted agent removed the stale key directories")
         if real:
             assert qmp(state + "/instances/%s/qmp.sock" % iid, "query-status")[0]["return"]["status"] == "running"
             assert not os.path.exists(state + "/instances/%s/snapshot.stopped" % iid)

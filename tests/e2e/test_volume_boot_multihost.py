@@ -11,7 +11,7 @@ import random
 import pytest
 
 from nubo_e2e import REPO, wait_for
-from test_multihost import add_hosts, sh
+from test_multihost import add_hosts, hypervisors, sh
 from test_volume import wait_gone, wait_volume
 from test_volume_multihost import export_of, qsd_pids
 
@@ -99,3 +99,69 @@ def test_boots_from_a_volume_of_another_machine(stack, os_cli, os_run, world):
     os_run("volume", "delete", vid)
     world["cleanup"].pop()
     wait_gone(stack, "volume", vid)
+
+
+def test_placement_beside_the_volume_and_local_to_instance(stack, os_cli, os_run, world):
+    """Issue 9 (s10): the controller runs both agents, the added host only Compute.
+    Cinder's local_to_instance hint (sent by `openstack volume create --hint`) puts a
+    volume on the server's machine, or fails it saying why when no storage agent runs
+    there; a malformed or unknown server is a 400. With both hosts in one zone and the
+    added host holding more free RAM, a server made with --boot-from-volume lands on
+    the controller with its new root volume (no NBD export), where free RAM alone
+    would have chosen the added host."""
+    tag, zone = world["tag"], world["zones"]["nbb1"]
+    [ctrl] = [h for h, row in hypervisors(os_cli).items()
+              if h not in HOSTS and row.get("State") == "up"]
+
+    def server(name, *args):
+        s = os_cli("server", "create", "--flavor", "m1.tiny", *args, "nbl%s-%s" % (tag, name))
+        world["cleanup"].insert(0, ("server", "delete", "--wait", s["id"]))
+        stack.wait_status(s["id"], "ACTIVE", timeout=BOOT_S)
+        return s["id"]
+
+    def hinted(name, sid):
+        v = os_cli("volume", "create", "--size", "1", "--hint", "local_to_instance=%s" % sid,
+                   "nbl%s-%s" % (tag, name))
+        world["cleanup"].append(("volume", "delete", v["id"]))
+        return v["id"]
+
+    def aggregate(name, zone_name):
+        a = os_cli("aggregate", "create", "--zone", zone_name, "nbl%s-%s" % (tag, name))
+        world["cleanup"].append(("aggregate", "delete", a["id"]))
+        os_run("aggregate", "add", "host", a["id"], ctrl)
+        world["cleanup"].insert(0, ("aggregate", "remove", "host", a["id"], ctrl))
+        return a["id"]
+
+    # the hint: the server's machine or an error saying why
+    far = server("far", "--image", "nubo-tiny", "--availability-zone", zone)
+    assert os_cli("server", "show", far)["OS-EXT-SRV-ATTR:host"] == "nbb1"
+    vid = hinted("far", far)
+    wait_volume(stack, vid, "error", timeout=120)
+    [[fault]] = stack.sql("SELECT fault FROM volumes WHERE id = :'p1'", vid)
+    assert fault == ("No valid backend was found. local_to_instance: no storage host runs on"
+                     " the server's machine: %s-storage is on another" % ctrl), fault
+    for hint, why in (("local_to_instance=nope", "local_to_instance must be a UUID"),
+                      ("local_to_instance=00000000-0000-4000-8000-000000000000",
+                       "could not be found")):
+        p = os_run("volume", "create", "--size", "1", "--hint", hint, "nbl%s-bad" % tag,
+                   check=False)
+        assert p.returncode != 0 and why in p.stderr, (p.stdout, p.stderr)
+    agg = aggregate("c", "zc%s" % tag)
+    near = server("near", "--image", "nubo-tiny", "--availability-zone", "zc%s" % tag)
+    assert os_cli("server", "show", near)["OS-EXT-SRV-ATTR:host"] == ctrl
+    vid = hinted("near", near)
+    wait_volume(stack, vid, "available", timeout=120)
+    assert os_cli("volume", "show", vid)["os-vol-host-attr:host"].startswith(ctrl + "-storage@")
+
+    # both hosts in one zone; the added host has more free RAM (near runs on ctrl)
+    os_run("server", "delete", "--wait", far, timeout=600)
+    os_run("aggregate", "remove", "host", agg, ctrl)
+    aggregate("z", zone)
+    hv = hypervisors(os_cli)
+    sid = server("bfv", "--image", "nubo-tiny", "--boot-from-volume", "1",
+                 "--availability-zone", zone)
+    s = os_cli("server", "show", sid)
+    assert s["OS-EXT-SRV-ATTR:host"] == ctrl, (s["OS-EXT-SRV-ATTR:host"], hv)
+    [[root]] = stack.sql("SELECT boot_volume_id FROM instances WHERE id = :'p1'", sid)
+    assert os_cli("volume", "show", root)["os-vol-host-attr:host"].startswith(ctrl + "-storage@")
+    assert export_of(stack, root) is None and not qsd_pids(root)

@@ -281,8 +281,8 @@ CRED_KEY = "00" * 32
 
 def new_instance(db, name="vm", vcpus=1, ram=512, disk=1, az="nova", host=None,
                  status="BUILD", vm_state="building", task_state="scheduling", power=0,
-                 spawn=True, deleted=False):
-    iid = str(uuid.uuid4())
+                 spawn=True, deleted=False, iid=None):
+    iid = iid or str(uuid.uuid4())
     db.exec("INSERT INTO instances (id, name, project_id, user_id, flavor_id, image_id, vcpus,"
             " ram_mb, disk_gb, status, vm_state, task_state, power_state, az, host, key_name,"
             " public_key, user_data, deleted) VALUES (%s)" % ", ".join(map(lit, [
@@ -1120,6 +1120,188 @@ def t_aggregate_zones(db, sched):
     db.exec("DELETE FROM aggregates WHERE name IN ('agg1', 'agg2')")
 
 
+def t_volume_locality(db, sched):
+    """Issue 9 (s10): a server booting from a volume prefers the compute host on the
+    volume's machine (hc1, beside its storage agent hc1-storage) over hosts with more
+    free RAM, and lands elsewhere (over NBD) when that host is full or down; a boot
+    volume made for an unplaced server goes where the server will be placed (the
+    machine with both agents), not to the storage host with the most space (st9), and
+    elsewhere when the server cannot go there; the local_to_instance hint puts a volume
+    on the server's machine or fails it with the reason."""
+    write_conf(sched.conf, cred_key=CRED_KEY)
+    sched.stop()
+    sched.start()
+    hc = Agent("hc1", vcpus=4, ram_mb=2048, disk_gb=100)  # less free RAM than node1/node2
+    hcs = Agent("hc1-storage", kind="storage", disk_gb=50)
+    st9 = Agent("st9", kind="storage", disk_gb=500)
+    for x in (hc, hcs, st9):
+        x.hello()
+    wait_for(lambda: db.val("SELECT count(*) FROM agents WHERE host IN ('hc1', 'hc1-storage',"
+                            " 'st9') AND state = 'up'") == "3", 8, "hc1 and st9 registered")
+    vtype = "(SELECT id FROM volume_types LIMIT 1)"
+    made_i, made_v = [], []
+
+    def server(ram=512, vol_host="hc1-storage", status="available"):
+        """An unplaced server booting from a volume of vol_host (None: still to be made)."""
+        iid, _ = new_instance(db, name="loc", ram=ram, spawn=False)
+        vol = str(uuid.uuid4())
+        db.exec("INSERT INTO volumes (id, project_id, user_id, size_gb, status, type_id, host,"
+                " attached_server, attachment_id) VALUES (%s, 'p1', 'u1', 2, %s, %s, %s, %s,"
+                " %s)" % (lit(vol), lit(status), vtype, lit(vol_host), lit(iid),
+                          lit(str(uuid.uuid4()))))
+        db.exec("UPDATE instances SET boot_volume_id = %s, image_id = '' WHERE id = %s"
+                % (lit(vol), lit(iid)))
+        made_i.append(iid)
+        made_v.append(vol)
+        return iid, vol
+
+    def vhost(vol):
+        return db.val("SELECT coalesce(host, '') FROM volumes WHERE id = %s" % lit(vol))
+
+    def volume_made(agent, vol):
+        t = agent.take_task(action="create", instance=vol)
+        agent.send("result", {"task_id": t["task_id"], "resource_kind": "volume",
+                              "resource_id": vol, "ok": True, "state": "available"})
+        # a spawn waiting for it may take it in-use at once
+        wait_for(lambda: db.val("SELECT status FROM volumes WHERE id = %s" % lit(vol)) in
+                 ("available", "in-use"), what="volume %s made" % vol)
+
+    try:
+        # the volume's machine wins over more free RAM; no export: the disk is local
+        iid, vol = server()
+        new_task(db, iid, "spawn")
+        wake()
+        t = hc.take_task(action="spawn", instance=iid)
+        check(not t["payload"].get("nbd_port") and t["payload"]["boot_volume_id"] == vol,
+              "a local root disk: %s" % t["payload"])
+        hc.result(t)
+        wait_inst(db, iid, "on the volume's machine", status="ACTIVE", host="hc1")
+        hcs.no_task(0.3, action="attach", instance=vol)
+
+        # hc1 is full for this one (4000 MB > 2048 * 1.5 - 512): elsewhere, over NBD
+        iid, vol = server(ram=4000)
+        new_task(db, iid, "spawn")
+        wake()
+        t = hcs.take_task(action="attach", instance=vol)
+        check(t["payload"].get("psk"), "the export is asked for: %s" % t)
+        where = inst(db, iid)["host"]
+        check(where in ("node1", "node2"), "a full volume host lets it land elsewhere: %s"
+              % where)
+
+        # a new boot volume for an unplaced server: beside where the server will go
+        iid, vol = server(vol_host=None, status="creating")
+        manage("task-add", "volume", vol, "create")
+        new_task(db, iid, "spawn")
+        wake()
+        volume_made(hcs, vol)
+        check(vhost(vol) == "hc1-storage", "the volume goes to the server's machine, not st9:"
+              " %s" % vhost(vol))
+        wake()
+        t = hc.take_task(action="spawn", instance=iid)
+        check(not t["payload"].get("nbd_port"), "and the server with it: %s" % t["payload"])
+        hc.result(t)
+        # Compute makes the root volume (naming the server to be) just before the
+        # server's row: its create waits for the row, then goes beside the server
+        iid, vol = str(uuid.uuid4()), str(uuid.uuid4())
+        db.exec("INSERT INTO volumes (id, project_id, user_id, size_gb, status, type_id)"
+                " VALUES (%s, 'p1', 'u1', 2, 'creating', %s)" % (lit(vol), vtype))
+        made_v.append(vol)
+        db.exec("INSERT INTO tasks (id, resource_id, resource_kind, agent_kind, action,"
+                " payload) VALUES (%s, %s, 'volume', 'storage', 'create', %s::jsonb)"
+                % (lit(str(uuid.uuid4())), lit(vol), lit(json.dumps({"boot_server": iid}))))
+        wake()
+        for agent in (hcs, st9):
+            agent.no_task(0.7, action="create", instance=vol)
+        check(vhost(vol) == "", "not placed before its server's row: %s" % vhost(vol))
+        new_instance(db, name="loc", spawn=False, iid=iid)
+        made_i.append(iid)
+        db.exec("UPDATE volumes SET attached_server = %s, attachment_id = %s WHERE id = %s"
+                % (lit(iid), lit(str(uuid.uuid4())), lit(vol)))
+        db.exec("UPDATE instances SET boot_volume_id = %s, image_id = '' WHERE id = %s"
+                % (lit(vol), lit(iid)))
+        wake()
+        volume_made(hcs, vol)
+        check(vhost(vol) == "hc1-storage", "beside its server once there: %s" % vhost(vol))
+        # the server will not fit on hc1: the volume takes the most space (st9)
+        iid, vol = server(ram=4000, vol_host=None, status="creating")
+        manage("task-add", "volume", vol, "create")
+        wake()
+        volume_made(st9, vol)
+        check(vhost(vol) == "st9", "most free space when the server goes elsewhere: %s"
+              % vhost(vol))
+
+        # local_to_instance: the server's machine, or an error that says why
+        def hinted(server_id):
+            vol = str(uuid.uuid4())
+            db.exec("INSERT INTO volumes (id, project_id, user_id, size_gb, status, type_id)"
+                    " VALUES (%s, 'p1', 'u1', 1, 'creating', %s)" % (lit(vol), vtype))
+            made_v.append(vol)
+            db.exec("INSERT INTO tasks (id, resource_id, resource_kind, agent_kind, action,"
+                    " payload) VALUES (%s, %s, 'volume', 'storage', 'create', %s::jsonb)"
+                    % (lit(str(uuid.uuid4())), lit(vol),
+                       lit(json.dumps({"local_to_instance": server_id}))))
+            wake()
+            return vol
+
+        on_hc1 = made_i[0]
+        vol = hinted(on_hc1)
+        volume_made(hcs, vol)
+        check(vhost(vol) == "hc1-storage", "hint: the server's machine: %s" % vhost(vol))
+
+        def fault(vol):
+            wait_for(lambda: db.val("SELECT status FROM volumes WHERE id = %s" % lit(vol)) ==
+                     "error", what="hinted volume %s in error" % vol)
+            return db.val("SELECT fault FROM volumes WHERE id = %s" % lit(vol))
+
+        elsewhere = made_i[1]  # on node1 or node2: no storage agent there
+        f = fault(hinted(elsewhere))
+        check(f.startswith("No valid backend was found. local_to_instance: no storage host runs"
+                           " on the server's machine: ") and "st9 is on another" in f,
+              "hint, no storage agent on its machine: %s" % f)
+        unplaced, _ = new_instance(db, name="unplaced", spawn=False)
+        made_i.append(unplaced)
+        f = fault(hinted(unplaced))
+        check(f == "No valid backend was found. local_to_instance: server %s has no host yet"
+              % unplaced, "hint, unplaced server: %s" % f)
+        hcs.cap = (0, 0, 0)  # hc1-storage is full now
+        hcs.report()
+        wait_for(lambda: db.val("SELECT disk_gb FROM agents WHERE host = 'hc1-storage'") ==
+                 "0", 8, "hc1-storage reported full")
+        f = fault(hinted(on_hc1))
+        check(f == "No valid backend was found. local_to_instance: no storage host has 1 GB"
+              " free: hc1-storage has 0 GB", "hint, its machine full: %s" % f)
+        hcs.cap = (0, 0, 50)
+
+        # hc1 down: the server lands elsewhere
+        hc.close()
+        wait_for(lambda: db.val("SELECT state FROM agents WHERE host = 'hc1'") == "down",
+                 AGENT_TIMEOUT_S + 8, "hc1 down")
+        iid, vol = server()
+        new_task(db, iid, "spawn")
+        wake()
+        hcs.take_task(action="attach", instance=vol)
+        check(inst(db, iid)["host"] in ("node1", "node2"),
+              "a down volume host lets it land elsewhere: %s" % inst(db, iid)["host"])
+    finally:
+        for x in (hc, hcs, st9):
+            x.close()
+        db.exec("UPDATE tasks SET status = 'done' WHERE status IN ('pending', 'dispatched')"
+                " AND resource_id IN (%s)" % ", ".join(lit(v) for v in made_i + made_v))
+        for iid in made_i:
+            db.exec("UPDATE instances SET boot_volume_id = NULL, deleted = true, status ="
+                    " 'DELETED', vm_state = 'deleted', task_state = NULL WHERE id = %s"
+                    % lit(iid))
+        for vol in made_v:
+            db.exec("DELETE FROM tasks WHERE resource_id = %s" % lit(vol))
+            db.exec("DELETE FROM volumes WHERE id = %s" % lit(vol))
+        write_conf(sched.conf)
+        sched.stop()
+        sched.start()
+        wait_for(lambda: db.val("SELECT count(*) FROM agents WHERE host IN ('hc1',"
+                                " 'hc1-storage', 'st9') AND state = 'up'") == "0",
+                 AGENT_TIMEOUT_S + 8, "hc1 and st9 down")
+
+
 def t_bad_messages(db, sched):
     raw = CTX.socket(zmq.DEALER)
     raw.setsockopt(zmq.ROUTING_ID, b"garbage")
@@ -1452,7 +1634,7 @@ CHECKS = [t_check_config, t_start_migrates, t_no_host_is_up, t_agent_registers, 
           t_boot_volume_across_hosts,
           t_failed_spawn_is_error, t_disk_qos, t_retry, t_retry_until_deadline, t_console, t_events,
           t_reconcile, t_agent_down,
-          t_placement, t_aggregate_zones, t_bad_messages, t_restart, t_delete_overtakes_spawn,
+          t_placement, t_aggregate_zones, t_volume_locality, t_bad_messages, t_restart, t_delete_overtakes_spawn,
           t_db_outage,
           t_delete, t_resend_on_hello, t_deadline, t_host_gone_delete,
           t_restart_is_not_host_gone, t_restart_then_deadline, t_audit, t_migrations,

@@ -48,6 +48,51 @@ static void touch_registers_and_updates(void **state)
 	assert_int_equal(a.n, 0);
 }
 
+/* One machine: the same name, or the compute host's own "-storage" agent. */
+static void same_machine(void **state)
+{
+	static const struct {
+		const char *compute, *storage;
+		int same;
+	} cases[] = {
+	    {"node1", "node1-storage", 1},
+	    {"node1", "node1", 1},
+	    {"node1", "node2-storage", 0},
+	    {"node1", "node10-storage", 0},
+	    {"node10", "node1-storage", 0},
+	    {"node1", "node1-storagex", 0},
+	    {"node1", "st1", 0},
+	    {"node1", "node1-", 0},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (agents_same_machine(cases[i].compute, cases[i].storage) != cases[i].same)
+			fail_msg("%s / %s: want %d", cases[i].compute, cases[i].storage,
+			         cases[i].same);
+}
+
+/* A storage agent near a compute host counts when it is up, reachable and has room. */
+static void storage_near(void **state)
+{
+	struct agents a = {0};
+	struct msg_hello h = hello("node1-storage", "");
+	h.agent_kind = MSG_AGENT_STORAGE;
+	h.cap.storage.free_gb = 20;
+	agents_touch(&a, &h, 1000);
+	struct msg_hello far = hello("st9", "");
+	far.agent_kind = MSG_AGENT_STORAGE;
+	far.cap.storage.free_gb = 500;
+	agents_touch(&a, &far, 1000);
+	assert_int_equal(agents_storage_near(&a, "node1", 20), 1);
+	assert_int_equal(agents_storage_near(&a, "node1", 21), 0); /* no room */
+	assert_int_equal(agents_storage_near(&a, "node2", 1), 0);  /* st9 is elsewhere */
+	agents_mark_reachable(&a, "node1-storage", 0);
+	assert_int_equal(agents_storage_near(&a, "node1", 1), 0);
+	agents_mark_reachable(&a, "node1-storage", 1);
+	agents_expire(&a, 100000, 1000, NULL, NULL);
+	assert_int_equal(agents_storage_near(&a, "node1", 1), 0); /* down */
+	agents_release(&a);
+}
+
 static void record_down(const char *host, void *arg)
 {
 	char *log = arg;
@@ -144,6 +189,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(touch_registers_and_updates),
+	    cmocka_unit_test(same_machine),
+	    cmocka_unit_test(storage_near),
 	    cmocka_unit_test(expiry),
 	    cmocka_unit_test(registry_is_bounded),
 	    cmocka_unit_test(reachability_changes_are_reported_once),

@@ -2,9 +2,11 @@
  * listens and refuses a client without the key, answers a repeat with the same port, a
  * second attachment replaces the first; a restarted agent (a new exports table) adopts
  * the daemon that still runs and starts again one that died, on the same port; a stop
- * ends the daemon and leaves no file; the hello lists what is exported. A copy of an
+ * ends the daemon and leaves no file; the hello lists what is exported; the list (the
+ * heartbeat) and the check are answered while a daemon is slow to start. A copy of an
  * exported volume goes through the daemon's monitor, is the volume's bytes, and clears
- * what an interrupted copy left in the daemon first. */
+ * what an interrupted copy left in the daemon first; a copy waiting for the monitor
+ * another holds does not hold the table. */
 #include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -14,7 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -25,6 +30,7 @@
 #include "qmp.h"
 #include "storage-agent/export.h"
 #include "storage-agent/export_copy.h"
+#include "storage-agent/pool.h"
 
 #define V1 "11111111-1111-4111-8111-111111111111"
 #define A1 "22222222-2222-4222-8222-222222222222"
@@ -36,6 +42,7 @@
 #define PORT_MAX 23899
 
 static char dir[64];
+static struct pool pool; /* the file pool at dir: where the exports find volumes */
 
 static int setup(void **state)
 {
@@ -46,12 +53,16 @@ static int setup(void **state)
 	snprintf(vols, sizeof(vols), "%s/volumes", dir);
 	snprintf(vol, sizeof(vol), "%s/" V1 ".qcow2", vols);
 	fs_mkdir_p(vols, 0700);
+	char err[256];
+	if (pool_open(&pool, dir, "", 1 << 20, err, sizeof(err)) < 0)
+		return -1;
 	const char *const argv[] = {"qemu-img", "create", "-q", "-f", "qcow2", vol, "16M", NULL};
 	return proc_run(argv, 30000, NULL, 0) == 0 ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
+	pool_close(&pool);
 	fs_remove_tree(dir);
 	return 0;
 }
@@ -88,7 +99,7 @@ static void test_export_lifecycle(void **state)
 		skip();
 	char err[512], host[MSG_ADDR_MAX], path[192];
 	int port = 0, port2 = 0;
-	struct exports *x = exports_open(dir, "127.0.0.1", PORT_MIN, PORT_MAX, err, sizeof(err));
+	struct exports *x = exports_open(&pool, "127.0.0.1", PORT_MIN, PORT_MAX, err, sizeof(err));
 	assert_non_null(x);
 	assert_int_equal(exports_start(x, V1, A1, K1, host, &port, err, sizeof(err)), 0);
 	assert_string_equal(host, "127.0.0.1");
@@ -119,7 +130,7 @@ static void test_export_lifecycle(void **state)
 
 	/* the agent restarts: the daemon still runs and is adopted */
 	exports_free(x);
-	x = exports_open(dir, "127.0.0.1", PORT_MIN, PORT_MAX, err, sizeof(err));
+	x = exports_open(&pool, "127.0.0.1", PORT_MIN, PORT_MAX, err, sizeof(err));
 	assert_non_null(x);
 	assert_int_equal(state_pid(), pid);
 	assert_int_equal(exports_start(x, V1, A1, K1, host, &port2, err, sizeof(err)), 0);
@@ -130,7 +141,7 @@ static void test_export_lifecycle(void **state)
 	exports_free(x);
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
-	x = exports_open(dir, "127.0.0.1", PORT_MIN, PORT_MAX, err, sizeof(err));
+	x = exports_open(&pool, "127.0.0.1", PORT_MIN, PORT_MAX, err, sizeof(err));
 	assert_non_null(x);
 	pid_t pid2 = state_pid();
 	assert_true(pid2 > 0 && pid2 != pid && proc_alive(pid2, "exports/" V1));
@@ -161,14 +172,135 @@ static void test_export_missing_volume(void **state)
 		skip();
 	char err[512], host[MSG_ADDR_MAX];
 	int port = 0;
-	struct exports *x = exports_open(dir, "127.0.0.1", PORT_MIN, PORT_MAX, err, sizeof(err));
+	struct exports *x = exports_open(&pool, "127.0.0.1", PORT_MIN, PORT_MAX, err, sizeof(err));
 	assert_non_null(x);
 	assert_int_equal(exports_start(x, A1, A2, K1, host, &port, err, sizeof(err)), -ENOENT);
 	assert_non_null(strstr(err, "no such file"));
 	assert_int_equal(exports_list(x, NULL, 0), 0);
 	exports_free(x);
-	assert_null(exports_open(dir, "10.0.0.1,x", PORT_MIN, PORT_MAX, err, sizeof(err)));
-	assert_null(exports_open(dir, "127.0.0.1", PORT_MAX, PORT_MIN, err, sizeof(err)));
+	assert_null(exports_open(&pool, "10.0.0.1,x", PORT_MIN, PORT_MAX, err, sizeof(err)));
+	assert_null(exports_open(&pool, "127.0.0.1", PORT_MAX, PORT_MIN, err, sizeof(err)));
+}
+
+static long now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000L + t.tv_nsec / 1000000L;
+}
+
+struct slow_start {
+	struct exports *x;
+	int rc;
+	char err[512];
+	volatile int done;
+};
+
+static void *slow_start_run(void *arg)
+{
+	struct slow_start *a = arg;
+	char host[MSG_ADDR_MAX];
+	int port = 0;
+	a->rc = exports_start(a->x, V1, A1, K1, host, &port, a->err, sizeof(a->err));
+	a->done = 1;
+	return NULL;
+}
+
+/* Review s9 L2: a daemon that takes seconds to come up (here a stand-in first on PATH
+ * that never listens and exits after 3 s) must not hold the table: the list the
+ * heartbeat sends and the check of dead daemons are answered at once meanwhile, and
+ * the start then fails with the daemon's words, leaving no row. */
+static void test_export_list_while_starting(void **state)
+{
+	char bin[128], fake[192], path[4096], err[512];
+	snprintf(bin, sizeof(bin), "%s/bin", dir);
+	snprintf(fake, sizeof(fake), "%s/qemu-storage-daemon", bin);
+	assert_int_equal(fs_mkdir_p(bin, 0700), 0);
+	static const char script[] = "#!/bin/sh\nsleep 3\necho 'stand-in: never listened' >&2\n"
+	                             "exit 1\n";
+	assert_int_equal(fs_write_atomic(fake, script, strlen(script), 0700), 0);
+	const char *old = getenv("PATH");
+	char *saved = strdup(old ? old : "/usr/bin:/bin");
+	snprintf(path, sizeof(path), "%s:%s", bin, saved);
+	setenv("PATH", path, 1);
+	struct exports *x = exports_open(&pool, "127.0.0.1", PORT_MIN, PORT_MAX, err, sizeof(err));
+	assert_non_null(x);
+	struct slow_start a = {x, 0, "", 0};
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, slow_start_run, &a), 0);
+	struct msg_resource r[4];
+	long t0 = now_ms(), worst = 0;
+	int seen = 0;
+	/* while the start waits for its daemon, each list answers within a few ms */
+	while (!a.done && now_ms() - t0 < 2500) {
+		long t = now_ms();
+		int n = exports_list(x, r, 4);
+		long took = now_ms() - t;
+		if (took > worst)
+			worst = took;
+		if (n == 1 && !a.done)
+			seen = 1;
+		t = now_ms();
+		assert_int_equal(exports_check(x, err, sizeof(err)), 0); /* skips the busy row */
+		took = now_ms() - t;
+		if (took > worst)
+			worst = took;
+		usleep(20000);
+	}
+	assert_true(seen);
+	assert_true(worst < 500);
+	assert_false(a.done);
+	pthread_join(th, NULL);
+	assert_int_equal(a.rc, -EIO);
+	assert_non_null(strstr(a.err, "stand-in: never listened"));
+	assert_int_equal(exports_list(x, r, 4), 0);
+	exports_free(x);
+	setenv("PATH", saved, 1);
+	free(saved);
+}
+
+/* Review s9 L2: the check runs on the agent's main loop beside the heartbeat: it starts
+ * a dead daemon again without waiting for it, and a later check sees it listen on the
+ * same port. */
+static void test_export_check_does_not_wait(void **state)
+{
+	if (!have_qsd())
+		skip();
+	char err[512], host[MSG_ADDR_MAX];
+	int port = 0;
+	struct exports *x = exports_open(&pool, "127.0.0.1", PORT_MIN, PORT_MAX, err, sizeof(err));
+	assert_non_null(x);
+	assert_int_equal(exports_start(x, V1, A1, K1, host, &port, err, sizeof(err)), 0);
+	pid_t pid = state_pid();
+	kill(pid, SIGKILL);
+	long t0 = now_ms(), worst = 0;
+	int n = 0;
+	char mon[EXPORT_MONITOR_MAX];
+	while (n == 0 && now_ms() - t0 < 20000) {
+		long t = now_ms();
+		n = exports_check(x, err, sizeof(err));
+		if (now_ms() - t > worst)
+			worst = now_ms() - t;
+		/* dead, or started again and not yet seen listening: no monitor to copy by */
+		if (n == 0)
+			assert_int_equal(exports_monitor_take(x, V1, mon, sizeof(mon)), -ESRCH);
+		usleep(50000);
+	}
+	assert_int_equal(n, 1);
+	assert_true(worst < 500);
+	assert_int_equal(exports_monitor_take(x, V1, mon, sizeof(mon)), 1);
+	exports_monitor_give(x, V1);
+	pid_t pid2 = state_pid();
+	assert_true(pid2 > 0 && pid2 != pid && proc_alive(pid2, "exports/" V1));
+	assert_refused(port);
+	/* the task again: the same export */
+	int port2 = 0;
+	assert_int_equal(exports_start(x, V1, A1, K1, host, &port2, err, sizeof(err)), 0);
+	assert_int_equal(port2, port);
+	assert_int_equal(state_pid(), pid2);
+	assert_int_equal(exports_stop(x, V1, "", err, sizeof(err)), 0);
+	assert_false(proc_alive(pid2, "exports/" V1));
+	exports_free(x);
 }
 
 /* 0 when qemu-img finds the two qcow2 files hold the same bytes (-U: the daemon holds
@@ -193,12 +325,12 @@ static void test_export_copy(void **state)
 	const char *const fill[] = {"qemu-io", "-f", "qcow2", "-c", "write -P 0xab 1M 1M",
 	                            vol,       NULL};
 	assert_int_equal(proc_run(fill, 30000, NULL, 0), 0);
-	struct exports *x = exports_open(dir, "127.0.0.1", PORT_MIN, PORT_MAX, err, sizeof(err));
+	struct exports *x = exports_open(&pool, "127.0.0.1", PORT_MIN, PORT_MAX, err, sizeof(err));
 	assert_non_null(x);
 	/* not exported: the pool copies the file itself */
-	assert_int_equal(export_copy(x, V1, S1, out, err, sizeof(err)), -ENOENT);
+	assert_int_equal(export_copy(x, V1, S1, out, "qcow2", err, sizeof(err)), -ENOENT);
 	assert_int_equal(exports_start(x, V1, A1, K1, host, &port, err, sizeof(err)), 0);
-	assert_int_equal(export_copy(x, V1, S1, out, err, sizeof(err)), 0);
+	assert_int_equal(export_copy(x, V1, S1, out, "qcow2", err, sizeof(err)), 0);
 	assert_int_equal(compare(vol, out), 0);
 
 	/* an agent killed mid-copy left its target node and its ended job in the daemon:
@@ -209,14 +341,14 @@ static void test_export_copy(void **state)
 	assert_int_equal(proc_run(mk, 30000, NULL, 0), 0);
 	struct qmp *q = qmp_open(mon, 10000, err, sizeof(err));
 	assert_non_null(q);
-	json_t *a = export_copy_target_args(&n, out2);
+	json_t *a = export_copy_target_args(&n, out2, "qcow2", 16 << 20);
 	assert_int_equal(qmp_exec(q, "blockdev-add", a, NULL, 10000, err, sizeof(err)), 0);
 	json_decref(a);
 	a = export_copy_backup_args(&n);
 	assert_int_equal(qmp_exec(q, "blockdev-backup", a, NULL, 10000, err, sizeof(err)), 0);
 	json_decref(a);
 	qmp_close(q);
-	assert_int_equal(export_copy(x, V1, S2, out2, err, sizeof(err)), 0);
+	assert_int_equal(export_copy(x, V1, S2, out2, "qcow2", err, sizeof(err)), 0);
 	assert_int_equal(compare(vol, out2), 0);
 	/* nothing of either copy stays in the daemon */
 	json_t *ret = NULL;
@@ -235,7 +367,7 @@ static void test_export_copy(void **state)
 	export_copy_names(S1, &n);
 	q = qmp_open(mon, 10000, err, sizeof(err));
 	assert_non_null(q);
-	a = export_copy_target_args(&n, out);
+	a = export_copy_target_args(&n, out, "qcow2", 16 << 20);
 	assert_int_equal(qmp_exec(q, "blockdev-add", a, NULL, 10000, err, sizeof(err)), 0);
 	json_decref(a);
 	a = export_copy_backup_args(&n);
@@ -253,8 +385,62 @@ static void test_export_copy(void **state)
 	pid_t pid = state_pid();
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
-	assert_int_equal(export_copy(x, V1, S1, out, err, sizeof(err)), -ESRCH);
+	assert_int_equal(export_copy(x, V1, S1, out, "qcow2", err, sizeof(err)), -ESRCH);
 	assert_non_null(strstr(err, "daemon is down"));
+	assert_int_equal(exports_stop(x, V1, "", err, sizeof(err)), 0);
+	exports_free(x);
+}
+
+struct taker {
+	struct exports *x;
+	int rc;
+	volatile int done;
+};
+
+static void *taker_run(void *arg)
+{
+	struct taker *t = arg;
+	char mon[EXPORT_MONITOR_MAX];
+	t->rc = exports_monitor_take(t->x, V1, mon, sizeof(mon));
+	t->done = 1;
+	return NULL;
+}
+
+/* A second copy of a volume waits for the monitor the first holds, without holding the
+ * table: the list (the heartbeat), the check and the other exports are answered at
+ * once meanwhile; the give lets it in. */
+static void test_export_monitor_wait(void **state)
+{
+	if (!have_qsd())
+		skip();
+	char err[512], host[MSG_ADDR_MAX], mon[EXPORT_MONITOR_MAX];
+	int port = 0;
+	struct exports *x = exports_open(&pool, "127.0.0.1", PORT_MIN, PORT_MAX, err, sizeof(err));
+	assert_non_null(x);
+	assert_int_equal(exports_start(x, V1, A1, K1, host, &port, err, sizeof(err)), 0);
+	assert_int_equal(exports_monitor_take(x, V1, mon, sizeof(mon)), 1);
+	assert_non_null(strstr(mon, "/exports/" V1 "/qmp.sock"));
+	struct taker t = {x, 0, 0};
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, taker_run, &t), 0);
+	struct msg_resource r[4];
+	long t0 = now_ms(), worst = 0;
+	while (now_ms() - t0 < 1000) {
+		long t1 = now_ms();
+		assert_int_equal(exports_list(x, r, 4), 1);
+		assert_int_equal(exports_check(x, err, sizeof(err)), 0);
+		/* another volume's monitor: not exported, answered at once */
+		assert_int_equal(exports_monitor_take(x, S1, mon, sizeof(mon)), 0);
+		if (now_ms() - t1 > worst)
+			worst = now_ms() - t1;
+		usleep(20000);
+	}
+	assert_true(worst < 500);
+	assert_false(t.done); /* still waiting for the first copy */
+	exports_monitor_give(x, V1);
+	pthread_join(th, NULL);
+	assert_int_equal(t.rc, 1);
+	exports_monitor_give(x, V1);
 	assert_int_equal(exports_stop(x, V1, "", err, sizeof(err)), 0);
 	exports_free(x);
 }
@@ -264,7 +450,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_export_lifecycle, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_export_missing_volume, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_export_list_while_starting, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_export_check_does_not_wait, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_export_copy, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_export_monitor_wait, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

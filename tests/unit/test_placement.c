@@ -323,6 +323,154 @@ static void group_soft_policies(void **state)
 	assert_int_equal(placement_choose_grouped(h, 2, &one, &q, NULL, why, sizeof(why)), 0);
 }
 
+/* The volume-local weigher: one case per row. Hosts a (8 GB), b (16 GB), c (4 GB RAM),
+ * 4 vCPUs each; `local` marks which hold the boot volume's machine. */
+static const struct local_case {
+	const char *what;
+	int local[3]; /* a, b, c */
+	int down[3];  /* a, b, c */
+	long used[3]; /* RAM used on a, b, c */
+	long ram;     /* the request */
+	int want;     /* index, or -1 */
+} local_cases[] = {
+    {"no local host: most free RAM", {0, 0, 0}, {0, 0, 0}, {0, 0, 0}, 512, 1},
+    {"the local host wins over more free RAM", {1, 0, 0}, {0, 0, 0}, {0, 0, 0}, 512, 0},
+    {"the smallest local host still wins", {0, 0, 1}, {0, 0, 0}, {0, 0, 0}, 512, 2},
+    {"a full local host lets it land elsewhere", {1, 0, 0}, {0, 0, 0}, {8192, 0, 0}, 512, 1},
+    {"a down local host lets it land elsewhere", {1, 0, 0}, {1, 0, 0}, {0, 0, 0}, 512, 1},
+    {"a local host too small for the request is skipped", {0, 0, 1}, {0, 0, 0}, {0, 0, 0}, 6000, 1},
+    {"between two local hosts, most free RAM", {1, 1, 0}, {0, 0, 0}, {0, 0, 0}, 512, 1},
+    {"between two local hosts, usage counts", {1, 1, 0}, {0, 0, 0}, {0, 12288, 0}, 512, 0},
+    {"nothing fits: the weigher does not help", {1, 1, 1}, {0, 0, 0}, {0, 0, 0}, 65536, -1},
+};
+
+static void volume_local_weigher(void **state)
+{
+	char why[PLACEMENT_REASON_MAX];
+	for (size_t k = 0; k < sizeof(local_cases) / sizeof(local_cases[0]); k++) {
+		const struct local_case *c = &local_cases[k];
+		struct placement_host h[] = {host("a", 4, 8192, 100), host("b", 4, 16384, 100),
+		                             host("c", 4, 4096, 100)};
+		for (int i = 0; i < 3; i++) {
+			h[i].local = c->local[i];
+			h[i].up = !c->down[i];
+			h[i].used_ram_mb = c->used[i];
+		}
+		int got = choose(h, 3, &one, 1, c->ram, 1, NULL, why);
+		if (got != c->want)
+			fail_msg("%s: chose %d, want %d (%s)", c->what, got, c->want, why);
+	}
+}
+
+/* Soft group policies and affinity still choose among their hosts first; locality
+ * only ranks the hosts a policy leaves. */
+static void volume_local_under_groups(void **state)
+{
+	char why[PLACEMENT_REASON_MAX];
+	struct placement_host h[] = {host("node1", 8, 8192, 100), host("node2", 8, 8192, 100)};
+	h[1].local = 1;
+	const char *const on1[] = {"node1"};
+	const struct placement_request q = {1, 512, 1, NULL};
+	struct placement_group g = {"affinity", 1, on1, 1};
+	assert_int_equal(placement_choose_grouped(h, 2, &one, &q, &g, why, sizeof(why)), 0);
+	g.policy = "anti-affinity";
+	assert_int_equal(placement_choose_grouped(h, 2, &one, &q, &g, why, sizeof(why)), 1);
+	assert_int_equal(placement_choose_grouped(h, 2, &one, &q, NULL, why, sizeof(why)), 1);
+}
+
+static struct placement_store store(const char *name, long free_gb, int local)
+{
+	return (struct placement_store){name, 1, free_gb, local};
+}
+
+/* Storage placement: filters up, local (only under the hint), space; weighers local,
+ * free space, name. */
+static const struct store_case {
+	const char *what;
+	long free[3]; /* st1, st2, st3 */
+	int local[3];
+	int down[3];
+	long size;
+	int local_only;
+	int want;
+	const char *why; /* when want is -1 */
+} store_cases[] = {
+    {"most free space", {10, 30, 20}, {0, 0, 0}, {0, 0, 0}, 5, 0, 1, ""},
+    {"ties: the smallest name", {30, 30, 20}, {0, 0, 0}, {0, 0, 0}, 5, 0, 0, ""},
+    {"the server's machine first", {10, 30, 20}, {0, 0, 1}, {0, 0, 0}, 5, 0, 2, ""},
+    {"the server's machine without room: elsewhere",
+     {10, 30, 4},
+     {0, 0, 1},
+     {0, 0, 0},
+     5,
+     0,
+     1,
+     ""},
+    {"the server's machine down: elsewhere", {10, 30, 20}, {0, 0, 1}, {0, 0, 1}, 5, 0, 1, ""},
+    {"hint: only the server's machine", {10, 30, 20}, {1, 0, 0}, {0, 0, 0}, 5, 1, 0, ""},
+    {"hint: no storage host on the server's machine",
+     {10, 30, 20},
+     {0, 0, 0},
+     {0, 0, 0},
+     5,
+     1,
+     -1,
+     "no storage host runs on the server's machine: st1 is on another, st2 is on another, "
+     "st3 is on another"},
+    {"hint: the server's machine is full",
+     {10, 30, 4},
+     {0, 0, 1},
+     {0, 0, 0},
+     5,
+     1,
+     -1,
+     "no storage host has 5 GB free: st3 has 4 GB"},
+    {"hint: the server's machine is down",
+     {10, 30, 20},
+     {0, 0, 1},
+     {0, 0, 1},
+     5,
+     1,
+     -1,
+     "no storage host runs on the server's machine: st1 is on another, st2 is on another"},
+    {"no room anywhere",
+     {1, 2, 0},
+     {0, 0, 0},
+     {0, 0, 0},
+     5,
+     0,
+     -1,
+     "no storage host has 5 GB free: st1 has 1 GB, st2 has 2 GB, st3 has 0 GB"},
+    {"all down",
+     {10, 30, 20},
+     {0, 0, 0},
+     {1, 1, 1},
+     5,
+     0,
+     -1,
+     "no storage host is up: st1 is down, st2 is down, st3 is down"},
+};
+
+static void store_choose_table(void **state)
+{
+	char why[PLACEMENT_REASON_MAX];
+	for (size_t k = 0; k < sizeof(store_cases) / sizeof(store_cases[0]); k++) {
+		const struct store_case *c = &store_cases[k];
+		struct placement_store h[] = {store("st1", c->free[0], c->local[0]),
+		                              store("st2", c->free[1], c->local[1]),
+		                              store("st3", c->free[2], c->local[2])};
+		for (int i = 0; i < 3; i++)
+			h[i].up = !c->down[i];
+		int got = placement_store_choose(h, 3, c->size, c->local_only, why, sizeof(why));
+		if (got != c->want)
+			fail_msg("%s: chose %d, want %d (%s)", c->what, got, c->want, why);
+		if (strcmp(why, c->why))
+			fail_msg("%s: reason \"%s\", want \"%s\"", c->what, why, c->why);
+	}
+	assert_int_equal(placement_store_choose(NULL, 0, 1, 0, why, sizeof(why)), -1);
+	assert_string_equal(why, "no storage host is up");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -351,6 +499,9 @@ int main(void)
 	    cmocka_unit_test(many_hosts_are_counted),
 	    cmocka_unit_test(reason_is_cut_safely),
 	    cmocka_unit_test(free_is_floored),
+	    cmocka_unit_test(volume_local_weigher),
+	    cmocka_unit_test(volume_local_under_groups),
+	    cmocka_unit_test(store_choose_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

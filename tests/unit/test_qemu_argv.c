@@ -121,6 +121,16 @@ static void golden_boot_volume(void **state)
 	assert_golden(&d, "golden/qemu_argv_boot_volume.txt");
 }
 
+/* boot from an LVM volume: the raw LV (by descriptor, as any disk) under a raw node */
+static void golden_boot_volume_raw(void **state)
+{
+	struct qemu_def d = base_def();
+	d.fd_base = -1;
+	d.disk_serial = "6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b";
+	d.disk_format = "raw";
+	assert_golden(&d, "golden/qemu_argv_boot_volume_raw.txt");
+}
+
 /* boot from a volume of another machine: the root disk is its NBD export over
  * TLS-PSK, the key's directory the descriptor in the disk's place (no fdset: QEMU
  * reads it through /proc/self/fd once, when the credentials object is made) */
@@ -167,6 +177,8 @@ static void refuses_bad_nbd(void **state)
 	b = d, b.disk_serial = NULL; /* the export is named by the volume */
 	assert_null(qemu_argv_new(&b));
 	b = d, b.fd_base = 4; /* a volume has no backing image */
+	assert_null(qemu_argv_new(&b));
+	b = d, b.disk_format = "raw"; /* an export has no format here: the LV's is local */
 	assert_null(qemu_argv_new(&b));
 }
 
@@ -220,6 +232,11 @@ static void refuses_bad_definitions(void **state)
 	d = base_def(), d.disk_serial = "vda,serial=x"; /* only a UUID: no option injection */
 	assert_null(qemu_argv_new(&d));
 	d = base_def(), d.user_mac = "52:54:00:zz:00:00";
+	assert_null(qemu_argv_new(&d));
+	/* a raw disk is only a boot volume: never an overlay with a backing image */
+	d = base_def(), d.disk_format = "raw";
+	assert_null(qemu_argv_new(&d));
+	d = base_def(), d.disk_format = "vmdk", d.fd_base = -1, d.disk_serial = ID;
 	assert_null(qemu_argv_new(&d));
 	struct disk_qos q = {{0}};
 	q.v[DISK_QOS_BPS_TOTAL] = 100, q.v[DISK_QOS_BPS_READ] = 10; /* QEMU refuses both */
@@ -290,17 +307,12 @@ static void cpu_per_accel(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(golden_tcg),
-	    cmocka_unit_test(golden_kvm),
-	    cmocka_unit_test(golden_taps),
-	    cmocka_unit_test(refuses_bad_definitions),
-	    cmocka_unit_test(name_defaults_to_id),
-	    cmocka_unit_test(mac_from_uuid),
-	    cmocka_unit_test(golden_boot_volume),
-	    cmocka_unit_test(golden_disk_qos),
-	    cmocka_unit_test(cpu_per_accel),
-	    cmocka_unit_test(opens_no_host_path),
-	    cmocka_unit_test(golden_boot_volume_nbd),
+	    cmocka_unit_test(golden_tcg),          cmocka_unit_test(golden_kvm),
+	    cmocka_unit_test(golden_taps),         cmocka_unit_test(refuses_bad_definitions),
+	    cmocka_unit_test(name_defaults_to_id), cmocka_unit_test(mac_from_uuid),
+	    cmocka_unit_test(golden_boot_volume),  cmocka_unit_test(golden_boot_volume_raw),
+	    cmocka_unit_test(golden_disk_qos),     cmocka_unit_test(cpu_per_accel),
+	    cmocka_unit_test(opens_no_host_path),  cmocka_unit_test(golden_boot_volume_nbd),
 	    cmocka_unit_test(refuses_bad_nbd),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -55,6 +55,33 @@ static void test_convert(void **state)
 	assert_int_equal(qemu_img_argv_convert(&a, "/img", "raw", "-n"), -EINVAL);
 }
 
+/* LVM: a copy written into an existing raw block device (-n: nothing is created) */
+static void test_write(void **state)
+{
+	struct qemu_img_argv a;
+	assert_int_equal(qemu_img_argv_write(&a, "/dev/vg/vol-a", "raw", "/dev/vg/tmp-b"), 0);
+	assert_string_equal(joined(&a), "qemu-img convert -q -n -f raw -O raw /dev/vg/vol-a "
+	                                "/dev/vg/tmp-b");
+	assert_int_equal(qemu_img_argv_write(&a, "/p/tmp/i.image", "qcow2", "/dev/vg/tmp-b"), 0);
+	assert_string_equal(joined(&a), "qemu-img convert -q -n -f qcow2 -O raw /p/tmp/i.image "
+	                                "/dev/vg/tmp-b");
+	assert_int_equal(qemu_img_argv_write(&a, "/img", "vmdk", "/dev/x"), -EINVAL);
+	assert_null(a.v[0]);
+	assert_int_equal(qemu_img_argv_write(&a, "/img", NULL, "/dev/x"), -EINVAL);
+	assert_int_equal(qemu_img_argv_write(&a, "/img", "raw", "-f"), -EINVAL);
+}
+
+/* how QEMU opens a pool volume: a qcow2 file with "file", a raw LV (a block device,
+ * which "file" refuses) with "host_device" */
+static void test_volume_protocol(void **state)
+{
+	assert_string_equal(qemu_img_volume_protocol(NULL), "file");
+	assert_string_equal(qemu_img_volume_protocol("qcow2"), "file");
+	assert_string_equal(qemu_img_volume_protocol("raw"), "host_device");
+	assert_null(qemu_img_volume_protocol("vmdk"));
+	assert_null(qemu_img_volume_protocol(""));
+}
+
 static void test_resize(void **state)
 {
 	struct qemu_img_argv a;
@@ -68,9 +95,9 @@ static void test_resize(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_create),
-	    cmocka_unit_test(test_convert),
-	    cmocka_unit_test(test_resize),
+	    cmocka_unit_test(test_create),          cmocka_unit_test(test_convert),
+	    cmocka_unit_test(test_write),           cmocka_unit_test(test_resize),
+	    cmocka_unit_test(test_volume_protocol),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -103,16 +103,18 @@ static const char *joined(const char *const *argv)
 static void test_read_argv(void **state)
 {
 	const char *argv[BACKUP_ARGV_MAX];
-	assert_int_equal(backup_read_argv("/p/volumes/v.qcow2", "/p/tmp/b.raw", 0, argv), 0);
+	assert_int_equal(backup_read_argv("/p/volumes/v.qcow2", "qcow2", "/p/tmp/b.raw", 0, argv),
+	                 0);
 	assert_string_equal(joined(argv),
 	                    "qemu-img convert -q -f qcow2 -O raw /p/volumes/v.qcow2 /p/tmp/b.raw");
-	assert_int_equal(backup_read_argv("/p/volumes/v.qcow2", "/p/tmp/b.raw", 1, argv), 0);
+	assert_int_equal(backup_read_argv("/p/volumes/v.qcow2", "qcow2", "/p/tmp/b.raw", 1, argv),
+	                 0);
 	assert_string_equal(joined(argv), "qemu-img convert -q -U -f qcow2 -O raw "
 	                                  "/p/volumes/v.qcow2 /p/tmp/b.raw");
 	/* a relative path could read as an option */
-	assert_int_equal(backup_read_argv("-o", "/p/tmp/b.raw", 0, argv), -EINVAL);
+	assert_int_equal(backup_read_argv("-o", "qcow2", "/p/tmp/b.raw", 0, argv), -EINVAL);
 	assert_null(argv[0]);
-	assert_int_equal(backup_read_argv("/p/v", NULL, 0, argv), -EINVAL);
+	assert_int_equal(backup_read_argv("/p/v", "qcow2", NULL, 0, argv), -EINVAL);
 }
 
 /* Review s8 H1: a manifest rewritten in the tenant's account cannot make a restored

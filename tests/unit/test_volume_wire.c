@@ -292,7 +292,18 @@ static void test_export_argv(void **state)
 		assert_string_equal(v[i], want[i]);
 	}
 	export_argv_free(v);
+	/* an LVM pool's volume: a raw block device */
+	struct export_def lv = {
+	    "/dev/vg0/vol-" VID, "/p/exports/" VID, "10.253.7.1", 10809, VID, "raw"};
+	v = export_argv_new(&lv);
+	assert_non_null(v);
+	/* QEMU's "file" driver refuses a block device: "'file' driver requires ... to be a
+	 * regular file" */
+	assert_string_equal(v[2], "driver=host_device,node-name=file0,filename=/dev/vg0/vol-" VID);
+	assert_string_equal(v[4], "driver=raw,node-name=vol0,file=file0");
+	export_argv_free(v);
 	struct export_def bad[] = {
+	    {"/dev/vg0/vol-" VID, "/p/exports/" VID, "10.253.7.1", 10809, VID, "vmdk"},
 	    {"/p,x/volumes/" VID ".qcow2", "/p/exports/" VID, "10.253.7.1", 10809, VID},
 	    {"/p/volumes/" VID ".qcow2", "/p,/exports/" VID, "10.253.7.1", 10809, VID},
 	    {"/p/volumes/" VID ".qcow2", "/p/exports/" VID, "10.253.7.1,x", 10809, VID},
@@ -311,14 +322,15 @@ static void test_export_argv(void **state)
 static void test_export_argv_monitor(void **state)
 {
 	const char *mon = "/var/lib/nubo/storage/exports/" VID "/qmp.sock";
-	struct export_def d = {"/var/lib/nubo/storage/volumes/" VID ".qcow2",
-	                       "/var/lib/nubo/storage/exports/" VID,
-	                       "10.253.7.1",
-	                       10809,
-	                       VID,
-	                       mon};
+	struct export_def d = {.volume_file = "/var/lib/nubo/storage/volumes/" VID ".qcow2",
+	                       .psk_dir = "/var/lib/nubo/storage/exports/" VID,
+	                       .address = "10.253.7.1",
+	                       .port = 10809,
+	                       .name = VID,
+	                       .monitor = mon};
 	char **v = export_argv_new(&d);
 	assert_non_null(v);
+	assert_string_equal(v[4], "driver=qcow2,node-name=vol0,file=file0");
 	assert_string_equal(v[10], "type=nbd,id=exp0,node-name=vol0,name=" VID ",writable=on");
 	assert_string_equal(v[11], "--chardev");
 	assert_string_equal(v[12], "socket,id=mon0,path=/var/lib/nubo/storage/exports/" VID
@@ -341,6 +353,37 @@ static void test_export_argv_monitor(void **state)
 	v = export_argv_new(&d);
 	assert_non_null(v);
 	export_argv_free(v);
+	/* an LVM pool's volume has its monitor too: the whole argv, exactly */
+	struct export_def lv = {.volume_file = "/dev/vg0/vol-" VID,
+	                        .psk_dir = "/p/exports/" VID,
+	                        .address = "10.253.7.1",
+	                        .port = 10809,
+	                        .name = VID,
+	                        .volume_format = "raw",
+	                        .monitor = "/p/exports/" VID "/qmp.sock"};
+	const char *want[] = {
+	    "qemu-storage-daemon",
+	    "--blockdev",
+	    "driver=host_device,node-name=file0,filename=/dev/vg0/vol-" VID,
+	    "--blockdev",
+	    "driver=raw,node-name=vol0,file=file0",
+	    "--object",
+	    "tls-creds-psk,id=tls0,endpoint=server,dir=/p/exports/" VID,
+	    "--nbd-server",
+	    "addr.type=inet,addr.host=10.253.7.1,addr.port=10809,tls-creds=tls0",
+	    "--export",
+	    "type=nbd,id=exp0,node-name=vol0,name=" VID ",writable=on",
+	    "--chardev",
+	    "socket,id=mon0,path=/p/exports/" VID "/qmp.sock,server=on,wait=off",
+	    "--monitor",
+	    "chardev=mon0",
+	};
+	v = export_argv_new(&lv);
+	assert_non_null(v);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		assert_string_equal(v[i], want[i]);
+	assert_null(v[sizeof(want) / sizeof(want[0])]);
+	export_argv_free(v);
 }
 
 /* the storage agent's QMP arguments of a copy of an exported volume: a qcow2 target
@@ -352,9 +395,17 @@ static void test_export_copy_args(void **state)
 	export_copy_names(TID, &n);
 	assert_string_equal(n.node, "c0e0e14d717f74fadbe2347a5e32e15");
 	assert_string_equal(n.job, "j0e0e14d717f74fadbe2347a5e32e15");
-	assert_json(export_copy_target_args(&n, "/p/tmp/" TID ".qcow2"),
+	assert_json(export_copy_target_args(&n, "/p/tmp/" TID ".qcow2", "qcow2", 1 << 30),
 	            "{\"driver\":\"qcow2\",\"file\":{\"driver\":\"file\",\"filename\":"
 	            "\"/p/tmp/" TID ".qcow2\"},\"node-name\":\"c0e0e14d717f74fadbe2347a5e32e15\"}");
+	/* an LVM pool's copy: a raw node of the volume's size on the new LV's device (QEMU's
+	 * file driver refuses a block device; the LV may be larger, the job wants equal
+	 * sizes) */
+	assert_json(export_copy_target_args(&n, "/dev/vg0/tmp-" TID, "raw", 1 << 30),
+	            "{\"driver\":\"raw\",\"file\":{\"driver\":\"host_device\",\"filename\":"
+	            "\"/dev/vg0/tmp-" TID "\"},\"node-name\":\"c0e0e14d717f74fadbe2347a5e32e15\","
+	            "\"size\":1073741824}");
+	assert_null(export_copy_target_args(&n, "/p/tmp/x", "vmdk", 1 << 30));
 	assert_json(export_copy_backup_args(&n),
 	            "{\"auto-dismiss\":false,\"device\":\"vol0\",\"job-id\":"
 	            "\"j0e0e14d717f74fadbe2347a5e32e15\",\"sync\":\"full\",\"target\":"
