@@ -81,6 +81,14 @@ char **export_argv_new(const struct export_def *d)
 	char **v = xcalloc(16, sizeof(*v));
 	int n = 0;
 	v[n++] = xstrdup("qemu-storage-daemon");
+	/* first: the daemon takes its options in order, so once the NBD port listens (what
+	 * a start waits for) the monitor's socket is there too; not waiting for a client */
+	if (d->monitor) {
+		v[n++] = xstrdup("--chardev");
+		v[n++] = xasprintf("socket,id=mon0,path=%s,server=on,wait=off", d->monitor);
+		v[n++] = xstrdup("--monitor");
+		v[n++] = xstrdup("chardev=mon0");
+	}
 	v[n++] = xstrdup("--blockdev");
 	v[n++] = xasprintf("driver=%s,node-name=file0,filename=%s",
 	                   qemu_img_volume_protocol(d->volume_format), d->volume_file);
@@ -94,12 +102,6 @@ char **export_argv_new(const struct export_def *d)
 	                   d->port);
 	v[n++] = xstrdup("--export");
 	v[n++] = xasprintf("type=nbd,id=exp0,node-name=vol0,name=%s,writable=on", d->name);
-	if (d->monitor) { /* not waiting for a client: the daemon serves at once */
-		v[n++] = xstrdup("--chardev");
-		v[n++] = xasprintf("socket,id=mon0,path=%s,server=on,wait=off", d->monitor);
-		v[n++] = xstrdup("--monitor");
-		v[n++] = xstrdup("chardev=mon0");
-	}
 	return v;
 }
 

@@ -64,6 +64,10 @@ int pool_open(struct pool *p, const char *dir, const char *agent_key, long long 
  * err ("volume group X:
  * ..."). */
 int pool_use_lvm(struct pool *p, const char *vg, struct priv *priv, char *err, size_t errlen);
+/* LVM: removes the tmp-* LVs again (those an export daemon held open at
+ * pool_use_lvm, the target of a copy an earlier run left in it, can go once that copy
+ * is swept out of the daemon: export_copy_sweep). Nothing for the file pool. */
+void pool_lvm_tidy(const struct pool *p);
 void pool_close(struct pool *p);
 /* "qcow2" or "raw": the format of every volume and snapshot of p. */
 const char *pool_format(const struct pool *p);

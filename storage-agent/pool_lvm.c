@@ -307,6 +307,12 @@ static void lv_adopt(const struct pool *p, const char *lv, void *arg)
 		lvm_give(p->priv, lv, err, sizeof(err));
 }
 
+void pool_lvm_tidy(const struct pool *p)
+{
+	if (p->ops == &pool_lvm_ops)
+		lv_each(p, lv_adopt, NULL);
+}
+
 int pool_use_lvm(struct pool *p, const char *vg, struct priv *priv, char *err, size_t errlen)
 {
 	long long size, avail;

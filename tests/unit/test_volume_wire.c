@@ -330,13 +330,14 @@ static void test_export_argv_monitor(void **state)
 	                       .monitor = mon};
 	char **v = export_argv_new(&d);
 	assert_non_null(v);
-	assert_string_equal(v[4], "driver=qcow2,node-name=vol0,file=file0");
-	assert_string_equal(v[10], "type=nbd,id=exp0,node-name=vol0,name=" VID ",writable=on");
-	assert_string_equal(v[11], "--chardev");
-	assert_string_equal(v[12], "socket,id=mon0,path=/var/lib/nubo/storage/exports/" VID
-	                           "/qmp.sock,server=on,wait=off");
-	assert_string_equal(v[13], "--monitor");
-	assert_string_equal(v[14], "chardev=mon0");
+	/* first, so the socket is there once the port listens (options go in order) */
+	assert_string_equal(v[1], "--chardev");
+	assert_string_equal(v[2], "socket,id=mon0,path=/var/lib/nubo/storage/exports/" VID
+	                          "/qmp.sock,server=on,wait=off");
+	assert_string_equal(v[3], "--monitor");
+	assert_string_equal(v[4], "chardev=mon0");
+	assert_string_equal(v[8], "driver=qcow2,node-name=vol0,file=file0");
+	assert_string_equal(v[14], "type=nbd,id=exp0,node-name=vol0,name=" VID ",writable=on");
 	assert_null(v[15]);
 	export_argv_free(v);
 	char longer[EXPORT_MONITOR_MAX + 1];
@@ -363,6 +364,10 @@ static void test_export_argv_monitor(void **state)
 	                        .monitor = "/p/exports/" VID "/qmp.sock"};
 	const char *want[] = {
 	    "qemu-storage-daemon",
+	    "--chardev",
+	    "socket,id=mon0,path=/p/exports/" VID "/qmp.sock,server=on,wait=off",
+	    "--monitor",
+	    "chardev=mon0",
 	    "--blockdev",
 	    "driver=host_device,node-name=file0,filename=/dev/vg0/vol-" VID,
 	    "--blockdev",
@@ -373,10 +378,6 @@ static void test_export_argv_monitor(void **state)
 	    "addr.type=inet,addr.host=10.253.7.1,addr.port=10809,tls-creds=tls0",
 	    "--export",
 	    "type=nbd,id=exp0,node-name=vol0,name=" VID ",writable=on",
-	    "--chardev",
-	    "socket,id=mon0,path=/p/exports/" VID "/qmp.sock,server=on,wait=off",
-	    "--monitor",
-	    "chardev=mon0",
 	};
 	v = export_argv_new(&lv);
 	assert_non_null(v);
