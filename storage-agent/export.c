@@ -485,6 +485,31 @@ struct exports *exports_open(const struct pool *vols, const char *address, int p
 	return x;
 }
 
+/* Under the lock, for exports_check: how the daemon exports_check started again for
+ * e is doing. 1 when it listens now (its state saved), 0 while it may yet, -1 when it
+ * failed (exited, or did not listen within START_WAIT_MS: killed), with err. */
+static int check_starting(struct exports *x, struct export *e, time_t now, char *err, size_t errlen)
+{
+	if (!daemon_alive(x, e)) {
+		daemon_exited(x, e, err, errlen);
+		e->starting = 0;
+		return -1;
+	}
+	if (port_listening(x->address, e->port)) {
+		e->starting = 0;
+		state_save(x, e);
+		return 1;
+	}
+	if (now - e->starting < START_WAIT_MS / 1000)
+		return 0;
+	/* it never listened, so no client has written through it: no need to wait */
+	snprintf(err, errlen, "qemu-storage-daemon did not listen on %s:%d within %d s", x->address,
+	         e->port, START_WAIT_MS / 1000);
+	kill(e->pid, SIGKILL);
+	e->starting = 0;
+	return -1;
+}
+
 int exports_start(struct exports *x, const char *volume_id, const char *attachment, const char *psk,
                   char *host, int *port, char *err, size_t errlen)
 {
@@ -496,6 +521,11 @@ int exports_start(struct exports *x, const char *volume_id, const char *attachme
 	}
 	pthread_mutex_lock(&x->lock);
 	struct export *e = find_idle(x, volume_id);
+	char why[512];
+	/* one exports_check started again: when it listens by now it is kept (a client may
+	 * already be connected to it again), not made again */
+	if (e && e->starting)
+		check_starting(x, e, time(NULL), why, sizeof(why));
 	if (e && !strcmp(e->attachment, attachment) && daemon_alive(x, e) && !e->starting) {
 		snprintf(host, MSG_ADDR_MAX, "%s", x->address); /* an earlier run of this task */
 		*port = e->port;
@@ -603,31 +633,6 @@ int exports_list(struct exports *x, struct msg_resource *out, int max)
 	}
 	pthread_mutex_unlock(&x->lock);
 	return n;
-}
-
-/* Under the lock, for exports_check: how the daemon exports_check started again for
- * e is doing. 1 when it listens now (its state saved), 0 while it may yet, -1 when it
- * failed (exited, or did not listen within START_WAIT_MS: killed), with err. */
-static int check_starting(struct exports *x, struct export *e, time_t now, char *err, size_t errlen)
-{
-	if (!daemon_alive(x, e)) {
-		daemon_exited(x, e, err, errlen);
-		e->starting = 0;
-		return -1;
-	}
-	if (port_listening(x->address, e->port)) {
-		e->starting = 0;
-		state_save(x, e);
-		return 1;
-	}
-	if (now - e->starting < START_WAIT_MS / 1000)
-		return 0;
-	/* it never listened, so no client has written through it: no need to wait */
-	snprintf(err, errlen, "qemu-storage-daemon did not listen on %s:%d within %d s", x->address,
-	         e->port, START_WAIT_MS / 1000);
-	kill(e->pid, SIGKILL);
-	e->starting = 0;
-	return -1;
 }
 
 int exports_check(struct exports *x, char *err, size_t errlen)

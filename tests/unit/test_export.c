@@ -7,7 +7,11 @@
  * exported volume goes through the daemon's monitor, is the volume's bytes, and clears
  * what an interrupted copy left in the daemon first; a copy waiting for the monitor
  * another holds does not hold the table. */
+#include <dirent.h>
 #include <errno.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -305,6 +309,68 @@ static void test_export_check_does_not_wait(void **state)
 	exports_free(x);
 }
 
+/* The pid of the running daemon of V1 (its command line names the export), or 0. */
+static pid_t daemon_pid(void)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	pid_t found = 0;
+	while (d && (de = readdir(d)) && !found) {
+		pid_t p = (pid_t)atoi(de->d_name);
+		if (p > 0 && proc_alive(p, "exports/" V1))
+			found = p;
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+/* 1 when something accepts connections on 127.0.0.1:port. */
+static int listening(int port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+/* The check started a dead daemon again and it listens (a client may be connected to
+ * it again), but no check has seen that yet: the attach task of a new QEMU (a hard
+ * reboot) keeps that daemon, it does not make it again (test_volume_multihost's
+ * test_new_qemu_gets_the_export_again hit this). */
+static void test_export_start_keeps_a_restarted_daemon(void **state)
+{
+	if (!have_qsd())
+		skip();
+	char err[512], host[MSG_ADDR_MAX];
+	int port = 0, port2 = 0;
+	struct exports *x = exports_open(&pool, "127.0.0.1", PORT_MIN, PORT_MAX, err, sizeof(err));
+	assert_non_null(x);
+	assert_int_equal(exports_start(x, V1, A1, K1, host, &port, err, sizeof(err)), 0);
+	pid_t pid = state_pid(), pid2 = 0;
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	long t0 = now_ms();
+	while (!(pid2 = daemon_pid()) && now_ms() - t0 < 20000) {
+		assert_int_equal(exports_check(x, err, sizeof(err)), 0);
+		usleep(50000);
+	}
+	assert_true(pid2 > 0 && pid2 != pid);
+	while (!listening(port) && now_ms() - t0 < 30000)
+		usleep(20000);
+	assert_true(listening(port));
+	assert_int_equal(exports_start(x, V1, A1, K1, host, &port2, err, sizeof(err)), 0);
+	assert_int_equal(port2, port);
+	assert_int_equal(state_pid(), pid2);
+	assert_true(proc_alive(pid2, "exports/" V1));
+	assert_int_equal(exports_check(x, err, sizeof(err)), 0); /* seen: nothing to count */
+	assert_int_equal(exports_stop(x, V1, "", err, sizeof(err)), 0);
+	exports_free(x);
+}
+
 /* 0 when qemu-img finds the two qcow2 files hold the same bytes (-U: the daemon holds
  * the volume). */
 static int compare(const char *a, const char *b)
@@ -454,6 +520,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_export_missing_volume, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_export_list_while_starting, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_export_check_does_not_wait, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_export_start_keeps_a_restarted_daemon, setup,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_export_copy, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_export_monitor_wait, setup, teardown),
 	};
