@@ -309,15 +309,18 @@ static void test_export_check_does_not_wait(void **state)
 	exports_free(x);
 }
 
-/* The pid of the running daemon of V1 (its command line names the export), or 0. */
+/* The pid of the running daemon of V1 of this test's pool (its command line names the
+ * export's directory: other worktrees' tests export the same id), or 0. */
 static pid_t daemon_pid(void)
 {
+	char needle[128];
+	snprintf(needle, sizeof(needle), "%s/exports/" V1, dir);
 	DIR *d = opendir("/proc");
 	struct dirent *de;
 	pid_t found = 0;
 	while (d && (de = readdir(d)) && !found) {
 		pid_t p = (pid_t)atoi(de->d_name);
-		if (p > 0 && proc_alive(p, "exports/" V1))
+		if (p > 0 && proc_alive(p, needle))
 			found = p;
 	}
 	if (d)
@@ -359,6 +362,7 @@ static void test_export_start_keeps_a_restarted_daemon(void **state)
 		usleep(50000);
 	}
 	assert_true(pid2 > 0 && pid2 != pid);
+	t0 = now_ms();
 	while (!listening(port) && now_ms() - t0 < 30000)
 		usleep(20000);
 	assert_true(listening(port));
