@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus.h"
 #include "ctx.h"
 #include "db.h"
 #include "agents.h"
@@ -282,11 +283,16 @@ static const char *fail_status(const struct task *t)
 	return "error";
 }
 
-/* 1 when t copies a volume a server has plugged (a snapshot of it, or a volume cloned
- * from it): made on the server's compute host. */
+/* 1 when t copies a volume a server of the same machine has plugged (a snapshot of it,
+ * or a volume cloned from it): its QEMU holds the pool file, so the copy is made on the
+ * server's compute host with the guest paused. A volume a server of another machine has
+ * plugged is served to it over NBD: its storage host copies it through the export's
+ * daemon (storage-agent/export_copy.h), so the task goes there as for any volume. A
+ * server without a host yet is routed here too (and refused by task_host). */
 static int copy_in_guest(const struct task *t, const struct vrow *v)
 {
-	return !strcmp(t->action, TASK_CREATE) && v->instance_id[0];
+	return !strcmp(t->action, TASK_CREATE) && v->instance_id[0] &&
+	       (!v->instance_host[0] || bus_peer_same_host(v->instance_host, v->host));
 }
 
 /* Where t runs: the row's storage host, or the compute host of a plugged volume's

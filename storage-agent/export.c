@@ -44,6 +44,9 @@ struct export
 	 * listen (0: not so): the check runs on the agent's main loop, beside the
 	 * heartbeat, so it never waits for a daemon */
 	time_t starting;
+	/* a copy holds its daemon's monitor (one client at a time): another take of it
+	 * waits on idle; a start or stop does not wait for it (a detach fails the copy) */
+	int copying;
 };
 
 struct exports {
@@ -52,7 +55,7 @@ struct exports {
 	char address[MSG_ADDR_MAX];
 	int port_min, port_max;
 	pthread_mutex_t lock; /* over e, n and each row's fields; held for no wait */
-	pthread_cond_t idle;  /* signalled when a row stops being busy */
+	pthread_cond_t idle;  /* signalled when a row stops being busy or copying */
 	struct export e[EXPORT_MAX];
 	int n;
 };
@@ -72,9 +75,20 @@ char **export_argv_new(const struct export_def *d)
 	    inet_pton(AF_INET, d->address, &in) != 1 || d->port < 1 || d->port > 65535 ||
 	    !uuid_is_valid(d->name) || !qemu_img_volume_protocol(d->volume_format))
 		return NULL;
-	char **v = xcalloc(12, sizeof(*v));
+	if (d->monitor && (d->monitor[0] != '/' || has_comma(d->monitor) ||
+	                   strlen(d->monitor) >= EXPORT_MONITOR_MAX))
+		return NULL;
+	char **v = xcalloc(16, sizeof(*v));
 	int n = 0;
 	v[n++] = xstrdup("qemu-storage-daemon");
+	/* first: the daemon takes its options in order, so once the NBD port listens (what
+	 * a start waits for) the monitor's socket is there too; not waiting for a client */
+	if (d->monitor) {
+		v[n++] = xstrdup("--chardev");
+		v[n++] = xasprintf("socket,id=mon0,path=%s,server=on,wait=off", d->monitor);
+		v[n++] = xstrdup("--monitor");
+		v[n++] = xstrdup("chardev=mon0");
+	}
 	v[n++] = xstrdup("--blockdev");
 	v[n++] = xasprintf("driver=%s,node-name=file0,filename=%s",
 	                   qemu_img_volume_protocol(d->volume_format), d->volume_file);
@@ -153,6 +167,17 @@ static int psk_save(const struct exports *x, const char *vid, const char *attach
 	free(path);
 	free(dir);
 	return rc;
+}
+
+/* The monitor socket of the export of vid, or NULL when its path would not fit a unix
+ * socket address (a very long pool path): that export is served without one. */
+static char *monitor_path(const struct exports *x, const char *vid)
+{
+	char *path = xasprintf("%s/exports/%s/qmp.sock", x->pool, vid);
+	if (strlen(path) < EXPORT_MONITOR_MAX)
+		return path;
+	free(path);
+	return NULL;
 }
 
 static void files_remove(const struct exports *x, const char *vid)
@@ -235,7 +260,14 @@ static int daemon_spawn(struct exports *x, struct export *e, char *err, size_t e
 	char *vol = pool_path(x->vols, POOL_VOLUME, e->volume_id);
 	char *dir = psk_dir(x, e->volume_id);
 	char *log = xasprintf("%s/exports/%s.log", x->pool, e->volume_id);
-	struct export_def d = {vol, dir, x->address, e->port, e->volume_id, pool_format(x->vols)};
+	char *mon = monitor_path(x, e->volume_id);
+	struct export_def d = {.volume_file = vol,
+	                       .psk_dir = dir,
+	                       .address = x->address,
+	                       .port = e->port,
+	                       .name = e->volume_id,
+	                       .volume_format = pool_format(x->vols),
+	                       .monitor = mon};
 	char **argv = export_argv_new(&d);
 	int rc = 0;
 	if (!argv) {
@@ -258,6 +290,8 @@ static int daemon_spawn(struct exports *x, struct export *e, char *err, size_t e
 		goto out;
 	}
 	unlink(log);
+	if (mon)
+		unlink(mon); /* a dead daemon's: the new one binds it again */
 	e->pid = proc_spawn((const char *const *)argv, log);
 	if (e->pid < 0) {
 		rc = e->pid;
@@ -271,6 +305,7 @@ out:
 	free(vol);
 	free(dir);
 	free(log);
+	free(mon);
 	return rc;
 }
 
@@ -450,6 +485,31 @@ struct exports *exports_open(const struct pool *vols, const char *address, int p
 	return x;
 }
 
+/* Under the lock, for exports_check: how the daemon exports_check started again for
+ * e is doing. 1 when it listens now (its state saved), 0 while it may yet, -1 when it
+ * failed (exited, or did not listen within START_WAIT_MS: killed), with err. */
+static int check_starting(struct exports *x, struct export *e, time_t now, char *err, size_t errlen)
+{
+	if (!daemon_alive(x, e)) {
+		daemon_exited(x, e, err, errlen);
+		e->starting = 0;
+		return -1;
+	}
+	if (port_listening(x->address, e->port)) {
+		e->starting = 0;
+		state_save(x, e);
+		return 1;
+	}
+	if (now - e->starting < START_WAIT_MS / 1000)
+		return 0;
+	/* it never listened, so no client has written through it: no need to wait */
+	snprintf(err, errlen, "qemu-storage-daemon did not listen on %s:%d within %d s", x->address,
+	         e->port, START_WAIT_MS / 1000);
+	kill(e->pid, SIGKILL);
+	e->starting = 0;
+	return -1;
+}
+
 int exports_start(struct exports *x, const char *volume_id, const char *attachment, const char *psk,
                   char *host, int *port, char *err, size_t errlen)
 {
@@ -461,6 +521,11 @@ int exports_start(struct exports *x, const char *volume_id, const char *attachme
 	}
 	pthread_mutex_lock(&x->lock);
 	struct export *e = find_idle(x, volume_id);
+	char why[512];
+	/* one exports_check started again: when it listens by now it is kept (a client may
+	 * already be connected to it again), not made again */
+	if (e && e->starting)
+		check_starting(x, e, time(NULL), why, sizeof(why));
 	if (e && !strcmp(e->attachment, attachment) && daemon_alive(x, e) && !e->starting) {
 		snprintf(host, MSG_ADDR_MAX, "%s", x->address); /* an earlier run of this task */
 		*port = e->port;
@@ -523,6 +588,40 @@ int exports_stop(struct exports *x, const char *volume_id, const char *attachmen
 	return 0;
 }
 
+int exports_monitor_take(struct exports *x, const char *volume_id, char *monitor, size_t n)
+{
+	int rc = 0;
+	pthread_mutex_lock(&x->lock);
+	struct export *e;
+	/* the wait releases the lock: the heartbeat's list and other exports go on */
+	while ((e = find(x, volume_id)) && (e->busy || e->copying))
+		pthread_cond_wait(&x->idle, &x->lock);
+	char *mon = e ? monitor_path(x, volume_id) : NULL;
+	if (!e)
+		rc = 0;
+	else if (e->starting || !daemon_alive(x, e)) /* exports_check brings it up again */
+		rc = -ESRCH;
+	else if (!mon || access(mon, F_OK) < 0) /* a daemon an older agent started */
+		rc = -ENOTSUP;
+	else if (strlcpy_checked(monitor, mon, n) < 0)
+		rc = -ENOTSUP;
+	else
+		rc = e->copying = 1;
+	pthread_mutex_unlock(&x->lock);
+	free(mon);
+	return rc;
+}
+
+void exports_monitor_give(struct exports *x, const char *volume_id)
+{
+	pthread_mutex_lock(&x->lock);
+	struct export *e = find(x, volume_id);
+	if (e)
+		e->copying = 0;
+	pthread_cond_broadcast(&x->idle);
+	pthread_mutex_unlock(&x->lock);
+}
+
 int exports_list(struct exports *x, struct msg_resource *out, int max)
 {
 	int n = 0;
@@ -534,31 +633,6 @@ int exports_list(struct exports *x, struct msg_resource *out, int max)
 	}
 	pthread_mutex_unlock(&x->lock);
 	return n;
-}
-
-/* Under the lock, for exports_check: how the daemon exports_check started again for
- * e is doing. 1 when it listens now (its state saved), 0 while it may yet, -1 when it
- * failed (exited, or did not listen within START_WAIT_MS: killed), with err. */
-static int check_starting(struct exports *x, struct export *e, time_t now, char *err, size_t errlen)
-{
-	if (!daemon_alive(x, e)) {
-		daemon_exited(x, e, err, errlen);
-		e->starting = 0;
-		return -1;
-	}
-	if (port_listening(x->address, e->port)) {
-		e->starting = 0;
-		state_save(x, e);
-		return 1;
-	}
-	if (now - e->starting < START_WAIT_MS / 1000)
-		return 0;
-	/* it never listened, so no client has written through it: no need to wait */
-	snprintf(err, errlen, "qemu-storage-daemon did not listen on %s:%d within %d s", x->address,
-	         e->port, START_WAIT_MS / 1000);
-	kill(e->pid, SIGKILL);
-	e->starting = 0;
-	return -1;
 }
 
 int exports_check(struct exports *x, char *err, size_t errlen)

@@ -4,7 +4,9 @@
  * attachment id, key from the scheduler) so that no other host or tenant can open it.
  * Each export is kept under the pool's exports/: <id>.json (attachment, port, pid) and
  * <id>/keys.psk (0600, the daemon's key file) with <id>/dh-params.pem (RFC 7919's
- * ffdhe2048, so the daemon does not generate DH parameters at start); the daemons are started
+ * ffdhe2048, so the daemon does not generate DH parameters at start) and <id>/qmp.sock (the
+ * daemon's QMP monitor, through which export_copy.c copies the volume while it is
+ * served); the daemons are started
  * detached by the worker and outlive it, so a restarted agent adopts the ones that still run and
  * starts the others again on the same port with the same key (the compute host's NBD client
  * reconnects). Thread-safe. Never logs. */
@@ -15,7 +17,8 @@
 
 #include "msg.h"
 
-#define EXPORT_MAX 256 /* exports one storage agent serves at once */
+#define EXPORT_MAX 256         /* exports one storage agent serves at once */
+#define EXPORT_MONITOR_MAX 108 /* a monitor socket's path, with its NUL (sun_path) */
 
 struct export_def {
 	const char *volume_file; /* absolute path of the volume's file or block device */
@@ -24,6 +27,7 @@ struct export_def {
 	int port;
 	const char *name;          /* the export's name: the volume id */
 	const char *volume_format; /* "qcow2" (NULL too) or "raw" (an LVM volume) */
+	const char *monitor;       /* absolute path of its QMP monitor socket, or NULL for none */
 };
 
 /* Pure: the qemu-storage-daemon argv of d (NULL-terminated, owned; free with
@@ -51,6 +55,16 @@ int exports_stop(struct exports *x, const char *volume_id, const char *attachmen
 /* Fills up to max resources (kind attachment, id the volume, state "attached") with
  * what is exported. Returns the count. */
 int exports_list(struct exports *x, struct msg_resource *out, int max);
+/* Takes the QMP monitor of the daemon exporting volume_id (it serves one client at a
+ * time: a second copy of the volume waits here until the first gives it back, and a
+ * take waits for a start or stop of the export under way; the table lock is released
+ * while it waits, so exports_list and the other exports go on), copying its socket path
+ * into monitor (n >= EXPORT_MONITOR_MAX). 1 when taken (then exports_monitor_give
+ * once), 0 when the volume is not exported, -ESRCH when it is but its daemon is down
+ * or being started again by exports_check (within seconds), -ENOTSUP when the daemon
+ * has no monitor (an older agent started it, or the pool path is too long for one). */
+int exports_monitor_take(struct exports *x, const char *volume_id, char *monitor, size_t n);
+void exports_monitor_give(struct exports *x, const char *volume_id);
 /* Starts again every export whose daemon died (at most once per few seconds each),
  * without waiting for it: a later call sees it listen (and counts it), exit, or not
  * listen within 10 s (then kills it; it is tried again later). Never waits, so the

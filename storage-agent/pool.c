@@ -155,6 +155,21 @@ static int commit_file(const char *tmp, const char *path, char *err, size_t errl
 	return 0;
 }
 
+/* Copies volume volume_id into tmp for resource id: through what serves it, when
+ * something does, else from its pool file. */
+static int volume_copy(const struct pool *p, const char *volume_id, const char *id, const char *tmp,
+                       char *err, size_t errlen)
+{
+	struct qemu_img_argv a;
+	int rc = pool_live_copy(p, volume_id, id, tmp, err, errlen);
+	if (rc != -ENOENT)
+		return rc;
+	char *src = file_path(p, POOL_VOLUME, volume_id);
+	rc = run_img(&a, qemu_img_argv_convert(&a, src, "qcow2", tmp), err, errlen);
+	free(src);
+	return rc;
+}
+
 /* Downloads and inspects the source image into dl; its driver goes to *fmt. */
 int pool_image_fetch(const struct pool *p, const struct msg_vol_create *c, const char *dl,
                      uint64_t max_virtual, const char **fmt, char *err, size_t errlen)
@@ -229,7 +244,9 @@ static int file_volume_create(const struct pool *p, const char *id, const struct
 			rc = -ENOENT;
 			goto out;
 		}
-		rc = run_img(&a, qemu_img_argv_convert(&a, src, "qcow2", tmp), err, errlen);
+		rc = !strcmp(c->source, "volume")
+		         ? volume_copy(p, c->source_id, id, tmp, err, errlen)
+		         : run_img(&a, qemu_img_argv_convert(&a, src, "qcow2", tmp), err, errlen);
 	} else if (!strcmp(c->source, "image")) {
 		const char *fmt = NULL;
 		rc = pool_image_fetch(p, c, dl, size, &fmt, err, errlen);
@@ -258,7 +275,6 @@ out:
 static int file_snapshot_create(const struct pool *p, const char *id, const char *volume_id,
                                 char *err, size_t errlen)
 {
-	struct qemu_img_argv a;
 	char *path = file_path(p, POOL_SNAPSHOT, id), *tmp = tmp_path(p, id, "qcow2");
 	char *src = file_path(p, POOL_VOLUME, volume_id);
 	int rc = 0;
@@ -270,7 +286,7 @@ static int file_snapshot_create(const struct pool *p, const char *id, const char
 		goto out;
 	}
 	unlink(tmp);
-	rc = run_img(&a, qemu_img_argv_convert(&a, src, "qcow2", tmp), err, errlen);
+	rc = volume_copy(p, volume_id, id, tmp, err, errlen);
 	if (rc == 0)
 		rc = commit_file(tmp, path, err, errlen);
 	if (rc < 0)
@@ -361,6 +377,14 @@ static const struct pool_ops file_ops = {
 int pool_run_img(const struct qemu_img_argv *a, int built, char *err, size_t errlen)
 {
 	return run_img(a, built, err, errlen);
+}
+
+int pool_live_copy(const struct pool *p, const char *volume_id, const char *id, const char *out,
+                   char *err, size_t errlen)
+{
+	return p->live_copy
+	           ? p->live_copy(p->live_arg, volume_id, id, out, pool_format(p), err, errlen)
+	           : -ENOENT;
 }
 
 int pool_commit(const char *tmp, const char *path, char *err, size_t errlen)

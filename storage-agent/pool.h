@@ -14,6 +14,15 @@
 
 #include "msg.h"
 
+/* Copies volume volume_id into out for resource id while something else serves the
+ * volume (an NBD export, export_copy.h), so the pool cannot read it alone. format is
+ * the pool's ("qcow2": out is made here as a new file of the volume's size; "raw": out
+ * is a block device at least that large, already there, whose first bytes get the
+ * copy). 0 when copied, -ENOENT when nothing serves it (the pool copies it itself),
+ * else a negative errno with err. */
+typedef int (*pool_live_copy_fn)(void *arg, const char *volume_id, const char *id, const char *out,
+                                 const char *format, char *err, size_t errlen);
+
 enum pool_kind { POOL_VOLUME, POOL_SNAPSHOT };
 
 struct pool;
@@ -39,8 +48,10 @@ struct pool {
 	char *agent_key; /* presented on image downloads */
 	long long max_image_bytes;
 	const struct pool_ops *ops;
-	char *vg;          /* LVM: the volume group; NULL for the file pool */
-	struct priv *priv; /* LVM: the helper that runs lvm (borrowed) */
+	char *vg;                    /* LVM: the volume group; NULL for the file pool */
+	struct priv *priv;           /* LVM: the helper that runs lvm (borrowed) */
+	pool_live_copy_fn live_copy; /* NULL: every volume is copied from its file or LV */
+	void *live_arg;
 };
 
 /* Fills p for dir and creates volumes/, snapshots/ and an empty tmp/. 0 or -errno. */
@@ -53,6 +64,10 @@ int pool_open(struct pool *p, const char *dir, const char *agent_key, long long 
  * err ("volume group X:
  * ..."). */
 int pool_use_lvm(struct pool *p, const char *vg, struct priv *priv, char *err, size_t errlen);
+/* LVM: removes the tmp-* LVs again (those an export daemon held open at
+ * pool_use_lvm, the target of a copy an earlier run left in it, can go once that copy
+ * is swept out of the daemon: export_copy_sweep). Nothing for the file pool. */
+void pool_lvm_tidy(const struct pool *p);
 void pool_close(struct pool *p);
 /* "qcow2" or "raw": the format of every volume and snapshot of p. */
 const char *pool_format(const struct pool *p);
@@ -90,6 +105,12 @@ int pool_commit(const char *tmp, const char *path, char *err, size_t errlen);
  * virtual); its qemu-img driver goes to *fmt. 0 or a negative errno with err. */
 int pool_image_fetch(const struct pool *p, const struct msg_vol_create *c, const char *dl,
                      uint64_t max_virtual, const char **fmt, char *err, size_t errlen);
+
+/* Copies volume volume_id into out (a new file, or the LV device of a raw pool) through
+ * p->live_copy when the volume is served that way. -ENOENT when it is not (nothing
+ * done: the backend copies it itself), else as pool_live_copy_fn. */
+int pool_live_copy(const struct pool *p, const char *volume_id, const char *id, const char *out,
+                   char *err, size_t errlen);
 
 extern const struct pool_ops pool_lvm_ops;
 

@@ -5,8 +5,10 @@
  * (tmp-* leftovers are removed at start). Snapshots and clones are full copies with
  * `qemu-img convert -n -O raw` from block device to block device, as the file pool
  * copies: no LVM snapshot, whose copy-on-write tie to its origin would make a
- * volume's delete depend on its snapshots. lvm runs in the helper (lvm_priv.h); the
- * worker opens the LV nodes the helper gave it. */
+ * volume's delete depend on its snapshots. A volume an NBD export daemon serves is
+ * copied by that daemon (pool_live_copy: a backup job into the new LV's raw node),
+ * as the file pool does, so the copy holds every write the daemon acknowledged. lvm runs in the
+ * helper (lvm_priv.h); the worker opens the LV nodes the helper gave it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -88,9 +90,11 @@ static int dev_zero(const char *path, char *err, size_t errlen)
 }
 
 /* Makes the LV final of size_gb from src read as src_fmt (NULL: an empty volume)
- * through tmp-<id>. */
+ * through tmp-<id>; with live_vid (src is that volume's LV), through what serves that
+ * volume when something does (pool_live_copy). */
 static int lv_make(const struct pool *p, const char *id, const char *final, int size_gb,
-                   const char *src, const char *src_fmt, char *err, size_t errlen)
+                   const char *src, const char *src_fmt, const char *live_vid, char *err,
+                   size_t errlen)
 {
 	char tmp[LVM_LV_MAX];
 	struct qemu_img_argv a;
@@ -102,6 +106,13 @@ static int lv_make(const struct pool *p, const char *id, const char *final, int 
 		rc = lvm_create(p->priv, tmp, size_gb, err, errlen);
 	if (rc == 0)
 		rc = dev_zero(dev, err, errlen);
+	if (rc == 0 && live_vid) {
+		rc = pool_live_copy(p, live_vid, id, dev, err, errlen);
+		if (rc == 0)
+			src = NULL; /* copied by the export daemon */
+		else if (rc == -ENOENT)
+			rc = 0; /* not served: the LV is read here */
+	}
 	if (rc == 0 && src)
 		rc = pool_run_img(&a, qemu_img_argv_write(&a, src, src_fmt, dev), err, errlen);
 	if (rc == 0)
@@ -126,7 +137,7 @@ static int lvm_volume_create(const struct pool *p, const char *id, const struct 
 	if (fs_exists(path))
 		goto out; /* made by an earlier run of this task */
 	if (!c->source[0]) {
-		rc = lv_make(p, id, lv, c->size_gb, NULL, NULL, err, errlen);
+		rc = lv_make(p, id, lv, c->size_gb, NULL, NULL, NULL, err, errlen);
 	} else if (!strcmp(c->source, "volume") || !strcmp(c->source, "snapshot")) {
 		src = lvm_path(p, !strcmp(c->source, "volume") ? POOL_VOLUME : POOL_SNAPSHOT,
 		               c->source_id);
@@ -140,13 +151,15 @@ static int lvm_volume_create(const struct pool *p, const char *id, const struct 
 			         c->source_id, c->size_gb);
 			rc = -EINVAL;
 		} else {
-			rc = lv_make(p, id, lv, c->size_gb, src, "raw", err, errlen);
+			rc = lv_make(p, id, lv, c->size_gb, src, "raw",
+			             !strcmp(c->source, "volume") ? c->source_id : NULL, err,
+			             errlen);
 		}
 	} else if (!strcmp(c->source, "image")) {
 		const char *fmt = NULL;
 		rc = pool_image_fetch(p, c, dl, (uint64_t)c->size_gb * GIB, &fmt, err, errlen);
 		if (rc == 0)
-			rc = lv_make(p, id, lv, c->size_gb, dl, fmt, err, errlen);
+			rc = lv_make(p, id, lv, c->size_gb, dl, fmt, NULL, err, errlen);
 		unlink(dl);
 	} else {
 		snprintf(err, errlen, "unknown source %s", c->source);
@@ -175,7 +188,7 @@ static int lvm_snapshot_create(const struct pool *p, const char *id, const char 
 		rc = -ENOENT;
 		goto out;
 	}
-	rc = lv_make(p, id, lv, (int)((have + GIB - 1) / GIB), src, "raw", err, errlen);
+	rc = lv_make(p, id, lv, (int)((have + GIB - 1) / GIB), src, "raw", volume_id, err, errlen);
 out:
 	free(path);
 	free(src);
@@ -292,6 +305,12 @@ static void lv_adopt(const struct pool *p, const char *lv, void *arg)
 	else if ((!strncmp(lv, "vol-", 4) && uuid_is_valid(lv + 4)) ||
 	         (!strncmp(lv, "snap-", 5) && uuid_is_valid(lv + 5)))
 		lvm_give(p->priv, lv, err, sizeof(err));
+}
+
+void pool_lvm_tidy(const struct pool *p)
+{
+	if (p->ops == &pool_lvm_ops)
+		lv_each(p, lv_adopt, NULL);
 }
 
 int pool_use_lvm(struct pool *p, const char *vg, struct priv *priv, char *err, size_t errlen)

@@ -14,6 +14,7 @@
 #include "agent.h"
 #include "backup.h"
 #include "export.h"
+#include "export_copy.h"
 #include "log.h"
 #include "pool.h"
 #include "pool_upload.h"
@@ -29,6 +30,7 @@ struct storage_agent {
 	const struct storage_conf *conf;
 	struct pool pool;
 	struct exports *exports;
+	int swept;        /* copies an earlier run left in export daemons, removed at start */
 	struct rec *recs; /* main thread only */
 	struct agent_conf aconf;
 	struct agent *agent;
@@ -263,6 +265,15 @@ static const struct action *action_find(enum msg_res_kind kind, const char *name
 	return NULL;
 }
 
+/* The pool's copy of a volume another machine's server has plugged: its NBD export's
+ * daemon holds the file or LV, and copies it (export_copy.h). */
+static int live_copy(void *arg, const char *volume_id, const char *id, const char *out,
+                     const char *format, char *err, size_t errlen)
+{
+	struct storage_agent *a = arg;
+	return export_copy(a->exports, volume_id, id, out, format, err, errlen);
+}
+
 /* ---- the driver ---- */
 
 static void *drv_resource(void *drv, const struct msg_task *t, char *err, size_t errlen)
@@ -373,6 +384,11 @@ struct storage_agent *storage_agent_new(const struct storage_conf *conf, char *e
 		storage_agent_free(a);
 		return NULL;
 	}
+	a->pool.live_copy = live_copy;
+	a->pool.live_arg = a;
+	a->swept = export_copy_sweep(a->exports);
+	if (a->swept > 0)
+		pool_lvm_tidy(&a->pool); /* a swept copy's tmp LV was held open by its daemon */
 	a->aconf = (struct agent_conf){
 	    .host = conf->host,
 	    .az = conf->az,
@@ -399,6 +415,8 @@ int storage_agent_run(struct storage_agent *a, volatile sig_atomic_t *stop)
 	         a->conf->host, a->conf->state_dir, a->pool.vg ? ", LVM volume group " : "",
 	         a->pool.vg ? a->pool.vg : "", nvol, n - nvol, avail, total, a->conf->scheduler_url,
 	         a->conf->export_address, a->conf->export_port_min, a->conf->export_port_max);
+	if (a->swept > 0)
+		log_warn("%d copies an earlier run left in NBD export daemons: removed", a->swept);
 	a->agent = agent_new(&a->aconf, &storage_driver, a, err, sizeof(err));
 	if (!a->agent) {
 		log_err("%s", err);

@@ -170,6 +170,10 @@ def test_export_outlives_its_agent_and_its_daemon_comes_back(stack, world):
     kill9(pid)
     wait_for(lambda: qsd_pids(vid) and qsd_pids(vid) != [pid], 60, 0.5,
              "the export's daemon to be started again")
+    # the agent's check starts it without waiting and saves its state once a later
+    # check (each second) sees it listen
+    wait_for(lambda: [(export_of(stack, vid) or {}).get("pid")] == qsd_pids(vid), 60, 0.5,
+             "the restarted daemon's state saved")
     after = export_of(stack, vid)
     assert after["port"] == before["port"] and after["attachment_id"] == before[
         "attachment_id"], (before, after)

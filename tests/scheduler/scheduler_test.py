@@ -585,36 +585,74 @@ def t_boot_volume_recheck(db, sched):
 
 
 def t_clone_of_a_plugged_volume_goes_to_its_compute_host(db, sched):
-    """A clone of a volume Compute has plugged into a server is sent to the server's
-    compute host (the storage agent cannot open a file a running QEMU holds), with the
-    server and the volume's storage host in the payload; the clone is placed on that
-    storage host, and the compute host's result makes it available."""
+    """A clone of a volume Compute has plugged into a server of the same machine is sent
+    to the server's compute host (the storage agent cannot open a file a running QEMU
+    holds), with the server and the volume's storage host in the payload; the clone is
+    placed on that storage host, and the compute host's result makes it available. A
+    volume plugged into a server of another machine is served to it over NBD: its clone
+    and its forced snapshot go to its storage host (which copies it through the export),
+    naming no server, and the storage host's result makes them available."""
     a, iid = S["node1"], S["vm1"]
     src, vid = str(uuid.uuid4()), str(uuid.uuid4())
+    clone2, snap = str(uuid.uuid4()), str(uuid.uuid4())
     vtype = "(SELECT id FROM volume_types LIMIT 1)"
     db.exec("INSERT INTO volumes (id, project_id, user_id, size_gb, status, type_id, host,"
             " attached_server, attach_compute) VALUES (%s, 'p1', 'u1', 1, 'in-use', %s,"
-            " 'st1', %s, true)" % (lit(src), vtype, lit(iid)))
+            " 'node1-storage', %s, true)" % (lit(src), vtype, lit(iid)))
     db.exec("INSERT INTO volumes (id, project_id, user_id, size_gb, status, type_id,"
             " source_volid) VALUES (%s, 'p1', 'u1', 2, 'creating', %s, %s)"
             % (lit(vid), vtype, lit(src)))
+    st = Agent("st1", kind="storage")
     try:
         manage("task-add", "volume", vid, "create")
         wake()
         t = a.take_task(action="create", instance=vid)
         p = t.get("payload", {})
         check(t["resource_kind"] == "volume" and p.get("instance_id") == iid and
-              p.get("storage_host") == "st1" and p.get("source") == "volume" and
+              p.get("storage_host") == "node1-storage" and p.get("source") == "volume" and
               p.get("source_id") == src and p.get("size_gb") == 2, "payload %s" % t)
-        check(db.val("SELECT host FROM volumes WHERE id = %s" % lit(vid)) == "st1",
-              "the clone is placed on the source's storage host")
+        check(db.val("SELECT host FROM volumes WHERE id = %s" % lit(vid)) ==
+              "node1-storage", "the clone is placed on the source's storage host")
         a.send("result", {"task_id": t["task_id"], "resource_kind": "volume",
                           "resource_id": vid, "ok": True, "state": "available"})
         wait_for(lambda: db.val("SELECT status FROM volumes WHERE id = %s" % lit(vid)) ==
                  "available", what="the clone available")
+
+        # the volume on another machine's storage agent, served to the server over NBD
+        st.hello()
+        wait_for(lambda: db.val("SELECT count(*) FROM agents WHERE host = 'st1'") == "1", 8,
+                 "the storage agent to register")
+        db.exec("UPDATE volumes SET host = 'st1' WHERE id = %s" % lit(src))
+        db.exec("INSERT INTO volumes (id, project_id, user_id, size_gb, status, type_id,"
+                " source_volid) VALUES (%s, 'p1', 'u1', 1, 'creating', %s, %s)"
+                % (lit(clone2), vtype, lit(src)))
+        db.exec("INSERT INTO volume_snapshots (id, project_id, user_id, volume_id, size_gb,"
+                " status) VALUES (%s, 'p1', 'u1', %s, 1, 'creating')" % (lit(snap), lit(src)))
+        for kind, rid in (("volume", clone2), ("snapshot", snap)):
+            manage("task-add", kind, rid, "create")
+            wake()
+            t = st.take_task(action="create", instance=rid)
+            p = t.get("payload", {})
+            check(t["resource_kind"] == kind and not p.get("instance_id") and
+                  not p.get("storage_host"), "to the storage host, no server: %s" % t)
+            a.no_task(0.3, action="create", instance=rid)
+            st.send("result", {"task_id": t["task_id"], "resource_kind": kind,
+                               "resource_id": rid, "ok": True, "state": "available"})
+        check(db.val("SELECT host FROM volumes WHERE id = %s" % lit(clone2)) == "st1",
+              "the clone is placed on the source's storage host")
+        wait_for(lambda: db.val("SELECT status FROM volumes WHERE id = %s" % lit(clone2)) ==
+                 "available" and db.val("SELECT status FROM volume_snapshots WHERE id = %s"
+                                        % lit(snap)) == "available",
+                 what="the clone and the snapshot available")
     finally:
-        db.exec("DELETE FROM tasks WHERE resource_id IN (%s, %s)" % (lit(src), lit(vid)))
-        db.exec("DELETE FROM volumes WHERE id IN (%s, %s)" % (lit(vid), lit(src)))
+        st.close()
+        db.exec("DELETE FROM tasks WHERE resource_id IN (%s, %s, %s, %s)"
+                % (lit(src), lit(vid), lit(clone2), lit(snap)))
+        db.exec("DELETE FROM volume_snapshots WHERE id = %s" % lit(snap))
+        db.exec("DELETE FROM volumes WHERE id IN (%s, %s, %s)"
+                % (lit(vid), lit(clone2), lit(src)))
+
+
 def t_attach_across_hosts(db, sched):
     """Issue 9: a volume of another machine's storage agent is attached in two hops of
     one task: the storage host first (attachment id and the key derived from the

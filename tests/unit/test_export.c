@@ -3,8 +3,15 @@
  * second attachment replaces the first; a restarted agent (a new exports table) adopts
  * the daemon that still runs and starts again one that died, on the same port; a stop
  * ends the daemon and leaves no file; the hello lists what is exported; the list (the
- * heartbeat) and the check are answered while a daemon is slow to start. */
+ * heartbeat) and the check are answered while a daemon is slow to start. A copy of an
+ * exported volume goes through the daemon's monitor, is the volume's bytes, and clears
+ * what an interrupted copy left in the daemon first; a copy waiting for the monitor
+ * another holds does not hold the table. */
+#include <dirent.h>
 #include <errno.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -24,13 +31,17 @@
 
 #include "fsutil.h"
 #include "proc.h"
+#include "qmp.h"
 #include "storage-agent/export.h"
+#include "storage-agent/export_copy.h"
 #include "storage-agent/pool.h"
 
 #define V1 "11111111-1111-4111-8111-111111111111"
 #define A1 "22222222-2222-4222-8222-222222222222"
 #define A2 "33333333-3333-4333-8333-333333333333"
 #define K1 "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+#define S1 "44444444-4444-4444-8444-444444444444"
+#define S2 "55555555-5555-4555-8555-555555555555"
 #define PORT_MIN 23809 /* a range of its own: other exports on the box use 10809 */
 #define PORT_MAX 23899
 
@@ -266,17 +277,25 @@ static void test_export_check_does_not_wait(void **state)
 	assert_int_equal(exports_start(x, V1, A1, K1, host, &port, err, sizeof(err)), 0);
 	pid_t pid = state_pid();
 	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0); /* reaped: the check (and a take) see it dead */
 	long t0 = now_ms(), worst = 0;
 	int n = 0;
+	char mon[EXPORT_MONITOR_MAX];
 	while (n == 0 && now_ms() - t0 < 20000) {
 		long t = now_ms();
 		n = exports_check(x, err, sizeof(err));
 		if (now_ms() - t > worst)
 			worst = now_ms() - t;
+		/* reaped (the kill is seen), or started again and not yet seen listening: no
+		 * monitor to copy by */
+		if (n == 0)
+			assert_int_equal(exports_monitor_take(x, V1, mon, sizeof(mon)), -ESRCH);
 		usleep(50000);
 	}
 	assert_int_equal(n, 1);
 	assert_true(worst < 500);
+	assert_int_equal(exports_monitor_take(x, V1, mon, sizeof(mon)), 1);
+	exports_monitor_give(x, V1);
 	pid_t pid2 = state_pid();
 	assert_true(pid2 > 0 && pid2 != pid && proc_alive(pid2, "exports/" V1));
 	assert_refused(port);
@@ -290,6 +309,214 @@ static void test_export_check_does_not_wait(void **state)
 	exports_free(x);
 }
 
+/* The pid of the running daemon of V1 of this test's pool (its command line names the
+ * export's directory: other worktrees' tests export the same id), or 0. */
+static pid_t daemon_pid(void)
+{
+	char needle[128];
+	snprintf(needle, sizeof(needle), "%s/exports/" V1, dir);
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	pid_t found = 0;
+	while (d && (de = readdir(d)) && !found) {
+		pid_t p = (pid_t)atoi(de->d_name);
+		if (p > 0 && proc_alive(p, needle))
+			found = p;
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+/* 1 when something accepts connections on 127.0.0.1:port. */
+static int listening(int port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+/* The check started a dead daemon again and it listens (a client may be connected to
+ * it again), but no check has seen that yet: the attach task of a new QEMU (a hard
+ * reboot) keeps that daemon, it does not make it again (test_volume_multihost's
+ * test_new_qemu_gets_the_export_again hit this). */
+static void test_export_start_keeps_a_restarted_daemon(void **state)
+{
+	if (!have_qsd())
+		skip();
+	char err[512], host[MSG_ADDR_MAX];
+	int port = 0, port2 = 0;
+	struct exports *x = exports_open(&pool, "127.0.0.1", PORT_MIN, PORT_MAX, err, sizeof(err));
+	assert_non_null(x);
+	assert_int_equal(exports_start(x, V1, A1, K1, host, &port, err, sizeof(err)), 0);
+	pid_t pid = state_pid(), pid2 = 0;
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	long t0 = now_ms();
+	while (!(pid2 = daemon_pid()) && now_ms() - t0 < 20000) {
+		assert_int_equal(exports_check(x, err, sizeof(err)), 0);
+		usleep(50000);
+	}
+	assert_true(pid2 > 0 && pid2 != pid);
+	t0 = now_ms();
+	while (!listening(port) && now_ms() - t0 < 30000)
+		usleep(20000);
+	assert_true(listening(port));
+	assert_int_equal(exports_start(x, V1, A1, K1, host, &port2, err, sizeof(err)), 0);
+	assert_int_equal(port2, port);
+	assert_int_equal(state_pid(), pid2);
+	assert_true(proc_alive(pid2, "exports/" V1));
+	assert_int_equal(exports_check(x, err, sizeof(err)), 0); /* seen: nothing to count */
+	assert_int_equal(exports_stop(x, V1, "", err, sizeof(err)), 0);
+	exports_free(x);
+}
+
+/* 0 when qemu-img finds the two qcow2 files hold the same bytes (-U: the daemon holds
+ * the volume). */
+static int compare(const char *a, const char *b)
+{
+	const char *const argv[] = {"qemu-img", "compare", "-U", "-q", "-f", "qcow2",
+	                            "-F",       "qcow2",   a,    b,    NULL};
+	return proc_run(argv, 60000, NULL, 0);
+}
+
+static void test_export_copy(void **state)
+{
+	if (!have_qsd())
+		skip();
+	char err[512], host[MSG_ADDR_MAX], vol[192], out[192], out2[192], mon[192];
+	int port = 0;
+	snprintf(vol, sizeof(vol), "%s/volumes/" V1 ".qcow2", dir);
+	snprintf(out, sizeof(out), "%s/" S1 ".qcow2", dir);
+	snprintf(out2, sizeof(out2), "%s/" S2 ".qcow2", dir);
+	snprintf(mon, sizeof(mon), "%s/exports/" V1 "/qmp.sock", dir);
+	const char *const fill[] = {"qemu-io", "-f", "qcow2", "-c", "write -P 0xab 1M 1M",
+	                            vol,       NULL};
+	assert_int_equal(proc_run(fill, 30000, NULL, 0), 0);
+	struct exports *x = exports_open(&pool, "127.0.0.1", PORT_MIN, PORT_MAX, err, sizeof(err));
+	assert_non_null(x);
+	/* not exported: the pool copies the file itself */
+	assert_int_equal(export_copy(x, V1, S1, out, "qcow2", err, sizeof(err)), -ENOENT);
+	assert_int_equal(exports_start(x, V1, A1, K1, host, &port, err, sizeof(err)), 0);
+	assert_int_equal(export_copy(x, V1, S1, out, "qcow2", err, sizeof(err)), 0);
+	assert_int_equal(compare(vol, out), 0);
+
+	/* an agent killed mid-copy left its target node and its ended job in the daemon:
+	 * the task's next run clears them and copies */
+	struct export_copy_names n;
+	export_copy_names(S2, &n);
+	const char *const mk[] = {"qemu-img", "create", "-q", "-f", "qcow2", out2, "16M", NULL};
+	assert_int_equal(proc_run(mk, 30000, NULL, 0), 0);
+	struct qmp *q = qmp_open(mon, 10000, err, sizeof(err));
+	assert_non_null(q);
+	json_t *a = export_copy_target_args(&n, out2, "qcow2", 16 << 20);
+	assert_int_equal(qmp_exec(q, "blockdev-add", a, NULL, 10000, err, sizeof(err)), 0);
+	json_decref(a);
+	a = export_copy_backup_args(&n);
+	assert_int_equal(qmp_exec(q, "blockdev-backup", a, NULL, 10000, err, sizeof(err)), 0);
+	json_decref(a);
+	qmp_close(q);
+	assert_int_equal(export_copy(x, V1, S2, out2, "qcow2", err, sizeof(err)), 0);
+	assert_int_equal(compare(vol, out2), 0);
+	/* nothing of either copy stays in the daemon */
+	json_t *ret = NULL;
+	assert_int_equal(qmp_call(mon, "query-jobs", NULL, &ret, 10000, err, sizeof(err)), 0);
+	assert_int_equal(json_array_size(ret), 0);
+	json_decref(ret);
+	ret = NULL;
+	a = json_pack("{s:b}", "flat", 1);
+	assert_int_equal(qmp_call(mon, "query-named-block-nodes", a, &ret, 10000, err, sizeof(err)),
+	                 0);
+	json_decref(a);
+	assert_int_equal(json_array_size(ret), 2); /* vol0 and file0 */
+	json_decref(ret);
+
+	/* a copy left by a run whose task never came back: the agent's next start sweeps it */
+	export_copy_names(S1, &n);
+	q = qmp_open(mon, 10000, err, sizeof(err));
+	assert_non_null(q);
+	a = export_copy_target_args(&n, out, "qcow2", 16 << 20);
+	assert_int_equal(qmp_exec(q, "blockdev-add", a, NULL, 10000, err, sizeof(err)), 0);
+	json_decref(a);
+	a = export_copy_backup_args(&n);
+	assert_int_equal(qmp_exec(q, "blockdev-backup", a, NULL, 10000, err, sizeof(err)), 0);
+	json_decref(a);
+	qmp_close(q);
+	assert_int_equal(export_copy_sweep(x), 1);
+	assert_int_equal(export_copy_sweep(x), 0);
+	ret = NULL;
+	assert_int_equal(qmp_call(mon, "query-jobs", NULL, &ret, 10000, err, sizeof(err)), 0);
+	assert_int_equal(json_array_size(ret), 0);
+	json_decref(ret);
+
+	/* its daemon down: a clear error, nothing copied from the file behind its back */
+	pid_t pid = state_pid();
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	assert_int_equal(export_copy(x, V1, S1, out, "qcow2", err, sizeof(err)), -ESRCH);
+	assert_non_null(strstr(err, "daemon is down"));
+	assert_int_equal(exports_stop(x, V1, "", err, sizeof(err)), 0);
+	exports_free(x);
+}
+
+struct taker {
+	struct exports *x;
+	int rc;
+	volatile int done;
+};
+
+static void *taker_run(void *arg)
+{
+	struct taker *t = arg;
+	char mon[EXPORT_MONITOR_MAX];
+	t->rc = exports_monitor_take(t->x, V1, mon, sizeof(mon));
+	t->done = 1;
+	return NULL;
+}
+
+/* A second copy of a volume waits for the monitor the first holds, without holding the
+ * table: the list (the heartbeat), the check and the other exports are answered at
+ * once meanwhile; the give lets it in. */
+static void test_export_monitor_wait(void **state)
+{
+	if (!have_qsd())
+		skip();
+	char err[512], host[MSG_ADDR_MAX], mon[EXPORT_MONITOR_MAX];
+	int port = 0;
+	struct exports *x = exports_open(&pool, "127.0.0.1", PORT_MIN, PORT_MAX, err, sizeof(err));
+	assert_non_null(x);
+	assert_int_equal(exports_start(x, V1, A1, K1, host, &port, err, sizeof(err)), 0);
+	assert_int_equal(exports_monitor_take(x, V1, mon, sizeof(mon)), 1);
+	assert_non_null(strstr(mon, "/exports/" V1 "/qmp.sock"));
+	struct taker t = {x, 0, 0};
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, taker_run, &t), 0);
+	struct msg_resource r[4];
+	long t0 = now_ms(), worst = 0;
+	while (now_ms() - t0 < 1000) {
+		long t1 = now_ms();
+		assert_int_equal(exports_list(x, r, 4), 1);
+		assert_int_equal(exports_check(x, err, sizeof(err)), 0);
+		/* another volume's monitor: not exported, answered at once */
+		assert_int_equal(exports_monitor_take(x, S1, mon, sizeof(mon)), 0);
+		if (now_ms() - t1 > worst)
+			worst = now_ms() - t1;
+		usleep(20000);
+	}
+	assert_true(worst < 500);
+	assert_false(t.done); /* still waiting for the first copy */
+	exports_monitor_give(x, V1);
+	pthread_join(th, NULL);
+	assert_int_equal(t.rc, 1);
+	exports_monitor_give(x, V1);
+	assert_int_equal(exports_stop(x, V1, "", err, sizeof(err)), 0);
+	exports_free(x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -297,6 +524,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_export_missing_volume, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_export_list_while_starting, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_export_check_does_not_wait, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_export_start_keeps_a_restarted_daemon, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_export_copy, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_export_monitor_wait, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

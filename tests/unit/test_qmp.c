@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "compute-agent/qmp.h"
+#include "qmp.h"
 
 /* What the fake monitor does after the handshake, for each command line it reads. */
 enum script { S_STATUS_WITH_EVENT, S_ERROR, S_SILENT, S_CLOSE, S_BAD_GREETING, S_GETFD };

@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "compute-agent/qmp.h"
+#include "qmp.h"
 #include "compute-agent/vm_iface.h"
 
 static const struct msg_nic nic = {.port_id = "5a6b7c8d-9e0f-4111-8222-333344445555",

@@ -20,6 +20,7 @@
 #include "cred_seal.h"
 #include "msg.h"
 #include "storage-agent/export.h"
+#include "storage-agent/export_copy.h"
 
 #define VID "a2eab385-8995-4aa6-b986-55b531d1e82b"
 #define IID "107e1643-f66b-4e21-a947-3f92ae135815"
@@ -315,6 +316,103 @@ static void test_export_argv(void **state)
 		assert_null(export_argv_new(&bad[i]));
 }
 
+/* with a monitor socket the daemon also serves QMP there (the copy of an exported
+ * volume goes through it), not waiting for a client; a relative path, a comma or a path
+ * too long for a unix socket builds nothing */
+static void test_export_argv_monitor(void **state)
+{
+	const char *mon = "/var/lib/nubo/storage/exports/" VID "/qmp.sock";
+	struct export_def d = {.volume_file = "/var/lib/nubo/storage/volumes/" VID ".qcow2",
+	                       .psk_dir = "/var/lib/nubo/storage/exports/" VID,
+	                       .address = "10.253.7.1",
+	                       .port = 10809,
+	                       .name = VID,
+	                       .monitor = mon};
+	char **v = export_argv_new(&d);
+	assert_non_null(v);
+	/* first, so the socket is there once the port listens (options go in order) */
+	assert_string_equal(v[1], "--chardev");
+	assert_string_equal(v[2], "socket,id=mon0,path=/var/lib/nubo/storage/exports/" VID
+	                          "/qmp.sock,server=on,wait=off");
+	assert_string_equal(v[3], "--monitor");
+	assert_string_equal(v[4], "chardev=mon0");
+	assert_string_equal(v[8], "driver=qcow2,node-name=vol0,file=file0");
+	assert_string_equal(v[14], "type=nbd,id=exp0,node-name=vol0,name=" VID ",writable=on");
+	assert_null(v[15]);
+	export_argv_free(v);
+	char longer[EXPORT_MONITOR_MAX + 1];
+	memset(longer, 'a', sizeof(longer) - 1);
+	longer[0] = '/';
+	longer[sizeof(longer) - 1] = 0;
+	const char *bad[] = {"exports/qmp.sock", "/p,x/qmp.sock", longer};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		d.monitor = bad[i];
+		assert_null(export_argv_new(&d));
+	}
+	longer[sizeof(longer) - 2] = 0; /* 107 characters: the most a sun_path holds */
+	d.monitor = longer;
+	v = export_argv_new(&d);
+	assert_non_null(v);
+	export_argv_free(v);
+	/* an LVM pool's volume has its monitor too: the whole argv, exactly */
+	struct export_def lv = {.volume_file = "/dev/vg0/vol-" VID,
+	                        .psk_dir = "/p/exports/" VID,
+	                        .address = "10.253.7.1",
+	                        .port = 10809,
+	                        .name = VID,
+	                        .volume_format = "raw",
+	                        .monitor = "/p/exports/" VID "/qmp.sock"};
+	const char *want[] = {
+	    "qemu-storage-daemon",
+	    "--chardev",
+	    "socket,id=mon0,path=/p/exports/" VID "/qmp.sock,server=on,wait=off",
+	    "--monitor",
+	    "chardev=mon0",
+	    "--blockdev",
+	    "driver=host_device,node-name=file0,filename=/dev/vg0/vol-" VID,
+	    "--blockdev",
+	    "driver=raw,node-name=vol0,file=file0",
+	    "--object",
+	    "tls-creds-psk,id=tls0,endpoint=server,dir=/p/exports/" VID,
+	    "--nbd-server",
+	    "addr.type=inet,addr.host=10.253.7.1,addr.port=10809,tls-creds=tls0",
+	    "--export",
+	    "type=nbd,id=exp0,node-name=vol0,name=" VID ",writable=on",
+	};
+	v = export_argv_new(&lv);
+	assert_non_null(v);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		assert_string_equal(v[i], want[i]);
+	assert_null(v[sizeof(want) / sizeof(want[0])]);
+	export_argv_free(v);
+}
+
+/* the storage agent's QMP arguments of a copy of an exported volume: a qcow2 target
+ * node on the new file and a full backup job from the exported node, kept when it ends
+ * so its outcome can be read; names from the new resource's id */
+static void test_export_copy_args(void **state)
+{
+	struct export_copy_names n;
+	export_copy_names(TID, &n);
+	assert_string_equal(n.node, "c0e0e14d717f74fadbe2347a5e32e15");
+	assert_string_equal(n.job, "j0e0e14d717f74fadbe2347a5e32e15");
+	assert_json(export_copy_target_args(&n, "/p/tmp/" TID ".qcow2", "qcow2", 1 << 30),
+	            "{\"driver\":\"qcow2\",\"file\":{\"driver\":\"file\",\"filename\":"
+	            "\"/p/tmp/" TID ".qcow2\"},\"node-name\":\"c0e0e14d717f74fadbe2347a5e32e15\"}");
+	/* an LVM pool's copy: a raw node of the volume's size on the new LV's device (QEMU's
+	 * file driver refuses a block device; the LV may be larger, the job wants equal
+	 * sizes) */
+	assert_json(export_copy_target_args(&n, "/dev/vg0/tmp-" TID, "raw", 1 << 30),
+	            "{\"driver\":\"raw\",\"file\":{\"driver\":\"host_device\",\"filename\":"
+	            "\"/dev/vg0/tmp-" TID "\"},\"node-name\":\"c0e0e14d717f74fadbe2347a5e32e15\","
+	            "\"size\":1073741824}");
+	assert_null(export_copy_target_args(&n, "/p/tmp/x", "vmdk", 1 << 30));
+	assert_json(export_copy_backup_args(&n),
+	            "{\"auto-dismiss\":false,\"device\":\"vol0\",\"job-id\":"
+	            "\"j0e0e14d717f74fadbe2347a5e32e15\",\"sync\":\"full\",\"target\":"
+	            "\"c0e0e14d717f74fadbe2347a5e32e15\"}");
+}
+
 /* the export key is HMAC-SHA256(key, "nbd-psk:<attachment>"): fixed for a key and an
  * attachment, different for another attachment or another key */
 static void test_export_key(void **state)
@@ -363,7 +461,8 @@ int main(void)
 	    cmocka_unit_test(test_qemu_names),         cmocka_unit_test(test_snap_create_task),
 	    cmocka_unit_test(test_peer_same_host),     cmocka_unit_test(test_attach_nbd),
 	    cmocka_unit_test(test_nbd_qmp_args),       cmocka_unit_test(test_export_argv),
-	    cmocka_unit_test(test_export_key),
+	    cmocka_unit_test(test_export_key),         cmocka_unit_test(test_export_argv_monitor),
+	    cmocka_unit_test(test_export_copy_args),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
