@@ -300,6 +300,14 @@ static int daemon_spawn(struct exports *x, struct export *e, char *err, size_t e
 		goto out;
 	}
 	e->restarted = time(NULL);
+	/* saved at once, not once it listens: an agent that dies meanwhile leaves a state
+	 * its successor adopts (or stops), never an orphan serving with an old key */
+	if ((rc = state_save(x, e)) < 0) {
+		snprintf(err, errlen, "export state file: %s", strerror(-rc));
+		kill(e->pid, SIGKILL); /* our child, not yet serving: gone at once, no wait */
+		waitpid(e->pid, NULL, 0);
+		e->pid = 0;
+	}
 out:
 	export_argv_free(argv);
 	free(vol);
