@@ -39,8 +39,9 @@ struct pool {
 	char *agent_key; /* presented on image downloads */
 	long long max_image_bytes;
 	const struct pool_ops *ops;
-	char *vg;          /* LVM: the volume group; NULL for the file pool */
-	struct priv *priv; /* LVM: the helper that runs lvm (borrowed) */
+	char *vg;              /* LVM: the volume group; NULL for the file pool */
+	struct priv *priv;     /* LVM: the helper that runs lvm (borrowed) */
+	struct lvm_cache *lvm; /* LVM: the space and list the heartbeat reads (pool_lvm.c) */
 };
 
 /* Fills p for dir and creates volumes/, snapshots/ and an empty tmp/. 0 or -errno. */
@@ -49,10 +50,16 @@ int pool_open(struct pool *p, const char *dir, const char *agent_key, long long 
 /* Switches p to the LVM backend on volume group vg, whose commands the helper priv
  * runs (its rows are lvm_priv.h's): the group must answer `vgs` and the kernel's
  * device-mapper `dmsetup version` (-ENODEV, "...: no device-mapper in the kernel (...)"
- * without it), and LVs left half-made by an earlier run are removed. 0, or a negative errno with
- * err ("volume group X:
- * ..."). */
-int pool_use_lvm(struct pool *p, const char *vg, struct priv *priv, char *err, size_t errlen);
+ * without it). Then activates the group (`vgchange -ay`), removes LVs left half-made by
+ * an earlier run and gives the volumes' and snapshots' nodes back to the worker (in the
+ * helper, over the whole list); what failed there goes to note (the caller logs it; ""
+ * when all went well). Starts the thread that keeps the group's space and list for
+ * pool_space/pool_list (refreshed after each change and every 30 s; neither ever runs
+ * lvm itself). 0, or a negative errno with err ("volume group X: ..."). */
+int pool_use_lvm(struct pool *p, const char *vg, struct priv *priv, char *note, size_t notelen,
+                 char *err, size_t errlen);
+/* Stops the LVM backend's thread and frees what it kept (pool_close calls it). */
+void pool_lvm_close(struct pool *p);
 void pool_close(struct pool *p);
 /* "qcow2" or "raw": the format of every volume and snapshot of p. */
 const char *pool_format(const struct pool *p);

@@ -1,8 +1,10 @@
 /* The storage agent's LVM rows of the privileged helper (storage-agent/lvm_priv.c), run
  * for real as root against a volume group that does not exist (so nothing on the host
  * changes): every request naming anything but one of our LV names, or an out-of-range
- * size, is refused before lvm runs; a missing group is lvm's own answer; a remove of a
- * missing LV is success; and the device-mapper row agrees with `dmsetup version`.
+ * size, is refused before lvm runs; a missing group is lvm's own answer, for a remove
+ * too (a missing LV is decided by lvm, never by the /dev node); activation, the start's
+ * adopt pass and the paged list are lvm's runs; and the device-mapper row agrees with
+ * `dmsetup version`.
  * Skipped when not run as root. */
 #include <errno.h>
 #include <pwd.h>
@@ -111,13 +113,46 @@ static void missing_group_is_lvms_answer(void **st)
 		assert_non_null(strstr(err, vg));
 }
 
-/* a delete may be a retry: a missing LV is success, and lvm does not run */
-static void remove_of_missing_lv_succeeds(void **st)
+/* "missing" is lvm's answer about the LV, never the absence of a /dev node (an
+ * inactive LV has none): with the group itself absent a remove is lvm's error, not a
+ * deleted volume, and lvm did run (its words name the group) */
+static void remove_asks_lvm(void **st)
 {
 	NEED_ROOT();
 	char err[256] = "";
-	assert_int_equal(lvm_remove(P, "vol-" ID, err, sizeof(err)), 0);
-	assert_int_equal(lvm_remove(P, "snap-" ID, err, sizeof(err)), 0);
+	assert_int_equal(lvm_remove(P, "vol-" ID, err, sizeof(err)), -EIO);
+	assert_non_null(strstr(err, "lvremove failed ("));
+	assert_non_null(strstr(err, vg));
+	assert_int_equal(lvm_remove(P, "tmp-" ID, err, sizeof(err)), -EIO);
+}
+
+/* the start rows: activation and the adopt pass are lvm's runs on the helper's group */
+static void activate_and_adopt_run_lvm(void **st)
+{
+	NEED_ROOT();
+	char err[256] = "", out[PRIV_MSG_MAX];
+	assert_int_equal(lvm_activate(P, err, sizeof(err)), -EIO);
+	assert_non_null(strstr(err, "vgchange failed ("));
+	assert_non_null(strstr(err, vg));
+	err[0] = 0;
+	assert_int_equal(lvm_adopt(P, out, sizeof(out), err, sizeof(err)), -EIO);
+	assert_non_null(strstr(err, "lvs failed ("));
+	assert_non_null(strstr(err, vg));
+	assert_string_equal(out, "");
+}
+
+/* the list is paged: the skip count is checked like a size, and lvm answers */
+static void list_pages_are_checked(void **st)
+{
+	NEED_ROOT();
+	char err[256] = "", out[PRIV_MSG_MAX];
+	int total = -1;
+	assert_int_equal(lvm_list(P, -1, out, sizeof(out), &total, err, sizeof(err)), -EPERM);
+	assert_int_equal(lvm_list(P, LVM_MAX_GB + 1, out, sizeof(out), &total, err, sizeof(err)),
+	                 -EPERM);
+	assert_int_equal(lvm_list(P, 0, out, sizeof(out), &total, err, sizeof(err)), -EIO);
+	assert_non_null(strstr(err, "lvs failed ("));
+	assert_int_equal(total, 0);
 }
 
 /* the helper's device-mapper answer is dmsetup's: both say the same of this kernel */
@@ -147,7 +182,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(refuses_bad_requests),
 	    cmocka_unit_test(missing_group_is_lvms_answer),
-	    cmocka_unit_test(remove_of_missing_lv_succeeds),
+	    cmocka_unit_test(remove_asks_lvm),
+	    cmocka_unit_test(activate_and_adopt_run_lvm),
+	    cmocka_unit_test(list_pages_are_checked),
 	    cmocka_unit_test(dm_agrees_with_dmsetup),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
