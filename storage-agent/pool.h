@@ -58,6 +58,9 @@ int pool_open(struct pool *p, const char *dir, const char *agent_key, long long 
  * lvm itself). 0, or a negative errno with err ("volume group X: ..."). */
 int pool_use_lvm(struct pool *p, const char *vg, struct priv *priv, char *note, size_t notelen,
                  char *err, size_t errlen);
+/* The part of pool_use_lvm after its checks (vgs, device-mapper): activation, the
+ * adopt pass, the kept space and list and their thread. Always 0; note as above. */
+int pool_lvm_start(struct pool *p, const char *vg, struct priv *priv, char *note, size_t notelen);
 /* Stops the LVM backend's thread and frees what it kept (pool_close calls it). */
 void pool_lvm_close(struct pool *p);
 void pool_close(struct pool *p);

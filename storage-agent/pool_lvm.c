@@ -426,6 +426,13 @@ int pool_use_lvm(struct pool *p, const char *vg, struct priv *priv, char *note, 
 		         "volume group %s (storage.backend = lvm): %s: no LV can be made", vg, why);
 		return rc;
 	}
+	return pool_lvm_start(p, vg, priv, note, notelen);
+}
+
+int pool_lvm_start(struct pool *p, const char *vg, struct priv *priv, char *note, size_t notelen)
+{
+	char why[PRIV_MSG_MAX];
+	note[0] = 0;
 	/* nothing else activates the group without udev (a reboot, a container restart):
 	 * an LV left inactive cannot be opened; a failure here is noted, the rest goes on */
 	if (lvm_activate(priv, why, sizeof(why)) < 0)
