@@ -1,6 +1,6 @@
 /* The storage agent's LVM rows of the privileged helper (storage-agent/lvm_priv.c), run
- * for real as root against a volume group that does not exist (so nothing on the host
- * changes): every request naming anything but one of our LV names, or an out-of-range
+ * for real as root, first against a volume group that does not exist (nothing on the
+ * host changes): every request naming anything but one of our LV names, or an out-of-range
  * size, is refused before lvm runs; a missing group is lvm's own answer, for a remove
  * too (a missing LV is decided by lvm, never by the /dev node); activation, the start's
  * adopt pass and the paged list are lvm's runs; and the device-mapper row agrees with
