@@ -158,6 +158,52 @@ int lvm_argv_list(struct lvm_argv *a, const char *vg)
 	return 0;
 }
 
+int lvm_argv_activate(struct lvm_argv *a, const char *vg)
+{
+	if (!lvm_vg_ok(vg))
+		return fail(a);
+	size_t n = start(a, "vgchange");
+	a->v[n++] = "-ay";
+	a->v[n++] = vg;
+	return 0;
+}
+
+int lvm_lv_missing(const char *out, const char *vg, const char *lv)
+{
+	char want[LVM_VG_MAX + LVM_LV_MAX + 40];
+	if (!out || !lvm_vg_ok(vg) || !lv_ok(lv))
+		return 0;
+	int n = snprintf(want, sizeof(want), "Failed to find logical volume \"%s/%s\"", vg, lv);
+	for (const char *line = out; *line;) {
+		size_t len = strcspn(line, "\n"), skip = strspn(line, " \t");
+		if (len - skip == (size_t)n && !strncmp(line + skip, want, (size_t)n))
+			return 1;
+		line += len + (line[len] == '\n');
+	}
+	return 0;
+}
+
+int lvm_conf_check(const char *backend, const char *vg, char vg_out[LVM_VG_MAX], char *err,
+                   size_t errlen)
+{
+	vg_out[0] = 0;
+	if (!backend || !strcmp(backend, "file"))
+		return 0;
+	if (strcmp(backend, "lvm")) {
+		snprintf(err, errlen, "storage.backend must be file or lvm");
+		return -EINVAL;
+	}
+	if (!lvm_vg_ok(vg)) {
+		snprintf(err, errlen,
+		         "storage.volume_group must name the volume group (1-%d characters "
+		         "of [A-Za-z0-9+_.-]) when storage.backend = lvm",
+		         LVM_VG_MAX - 1);
+		return -EINVAL;
+	}
+	snprintf(vg_out, LVM_VG_MAX, "%s", vg);
+	return 0;
+}
+
 int lvm_argv_dm(struct lvm_argv *a)
 {
 	memset(a->v, 0, sizeof(a->v));

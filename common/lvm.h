@@ -47,6 +47,21 @@ int lvm_argv_rename(struct lvm_argv *a, const char *vg, const char *from, const 
 /* `lvs --noheadings -o lv_name VG`: the LVs of the group, one a line. */
 int lvm_argv_list(struct lvm_argv *a, const char *vg);
 
+/* `vgchange -ay VG`: activates every LV of the group (makes its /dev nodes). Without
+ * udev nothing else does so after a reboot or a container restart. */
+int lvm_argv_activate(struct lvm_argv *a, const char *vg);
+/* Pure check of lvremove's (or lvs') output: 1 when lvm said it has no LV lv in vg
+ * (`Failed to find logical volume "VG/LV"`), the only answer that means "missing";
+ * a missing group, a lock or anything else is 0. */
+int lvm_lv_missing(const char *out, const char *vg, const char *lv);
+
+/* The [storage] backend and volume_group keys, checked the same way by every daemon
+ * that reads them (nubo-storage, nubo-compute): 0 with vg_out "" for backend = file
+ * (the default), 0 with the group in vg_out (LVM_VG_MAX) for backend = lvm and a
+ * valid volume_group, else -EINVAL with err naming the key. */
+int lvm_conf_check(const char *backend, const char *vg, char vg_out[LVM_VG_MAX], char *err,
+                   size_t errlen);
+
 /* `dmsetup version`: the library's and the kernel driver's versions. Every LV is a
  * device-mapper device: without the kernel's driver (no dm_mod; /dev/mapper/control
  * "No such device") vgs still reads the group, but no LV can be made or activated. */

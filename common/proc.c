@@ -26,6 +26,13 @@ static void child_exec(const char *const argv[])
 
 int proc_run(const char *const argv[], int timeout_ms, char *out, size_t outlen)
 {
+	return proc_run_cut(argv, timeout_ms, out, outlen, NULL);
+}
+
+int proc_run_cut(const char *const argv[], int timeout_ms, char *out, size_t outlen, int *cut)
+{
+	if (cut)
+		*cut = 0;
 	int pipefd[2] = {-1, -1};
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		return -errno;
@@ -72,6 +79,10 @@ int proc_run(const char *const argv[], int timeout_ms, char *out, size_t outlen)
 				take = outlen - 1 - used;
 			memcpy(out + used, buf, take);
 			used += take;
+			if (take < (size_t)n && cut)
+				*cut = 1;
+		} else if (out && cut) {
+			*cut = 1;
 		}
 	}
 	if (out && outlen)

@@ -10,6 +10,9 @@
  * Returns the exit status (0..255), or -ETIMEDOUT (child killed), or another
  * negative errno when it could not be started. */
 int proc_run(const char *const argv[], int timeout_ms, char *out, size_t outlen);
+/* proc_run that says whether the output was cut: *cut (non-NULL) becomes 1 when the
+ * child wrote more than outlen-1 bytes (the rest was read and dropped), else 0. */
+int proc_run_cut(const char *const argv[], int timeout_ms, char *out, size_t outlen, int *cut);
 
 /* Starts argv detached in its own session with stdin from /dev/null and stdout/stderr
  * appended to logpath (or /dev/null when NULL). Returns the pid or a negative errno. */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lvm.h"
 #include "xalloc.h"
 
 /* The QMP socket path must fit sockaddr_un.sun_path (108 bytes):
@@ -135,6 +136,11 @@ int compute_conf_load(struct compute_conf *cc, const struct conf *c, char *err, 
 		return -EINVAL;
 	}
 	cc->max_image_bytes = (long long)max_mb << 20;
+	/* boot volumes of this machine's own pool: the same check as nubo-storage's */
+	char vg[LVM_VG_MAX];
+	if (lvm_conf_check(conf_get(c, "storage", "backend", "file"),
+	                   conf_get(c, "storage", "volume_group", ""), vg, err, errlen) < 0)
+		return -EINVAL;
 	return 0;
 }
 

@@ -44,11 +44,14 @@ static int none_check(const struct priv_helper *h, const void *req, char *err, s
 	return 0;
 }
 
-/* Runs a built argv; 0, or -EIO with lvm's first line in err. */
+/* Runs a built argv; 0, or -EIO with lvm's first line in err. Output longer than out
+ * (PRIV_MSG_MAX when NULL) is an error, never read as whole: -EOVERFLOW. out keeps
+ * lvm's words either way. */
 static int run(const struct lvm_argv *a, int built, char *out, size_t outlen, char *err,
                size_t errlen)
 {
 	char buf[PRIV_MSG_MAX];
+	int cut = 0;
 	if (built < 0) {
 		snprintf(err, errlen, "lvm: invalid arguments");
 		return -EINVAL;
@@ -58,15 +61,21 @@ static int run(const struct lvm_argv *a, int built, char *out, size_t outlen, ch
 		outlen = sizeof(buf);
 	}
 	setenv("LVM_SUPPRESS_FD_WARNINGS", "1", 1); /* the helper's own process only */
-	int st = proc_run(a->v, LVM_TIMEOUT_MS, out, outlen);
+	int st = proc_run_cut(a->v, LVM_TIMEOUT_MS, out, outlen, &cut);
 	if (st != 0) {
-		char *p = out;
-		while (*p == ' ')
-			p++;
-		p[strcspn(p, "\n")] = 0;
-		snprintf(err, errlen, "%s failed (%d): %.180s", a->v[0], st,
+		const char *p = out + strspn(out, " ");
+		int len = (int)strcspn(p, "\n");
+		snprintf(err, errlen, "%s failed (%d): %.*s", a->v[0], st,
+		         st < 0      ? 180
+		         : len > 180 ? 180
+		                     : len,
 		         st < 0 ? strerror(-st) : p);
 		return st == -ETIMEDOUT ? -ETIMEDOUT : -EIO;
+	}
+	if (cut) {
+		snprintf(err, errlen, "%s: its output is longer than %zu bytes", a->v[0],
+		         outlen - 1);
+		return -EOVERFLOW;
 	}
 	return 0;
 }
@@ -129,17 +138,20 @@ static int extend_run(struct priv_helper *h, const void *req, struct priv_reply 
 	           sizeof(rep->err));
 }
 
+/* lvremove of lv; a missing LV is success (the delete may be a retry), decided by lvm's
+ * own answer: an inactive LV has no /dev node, yet holds the volume's bytes. */
+static int lv_remove(struct priv_helper *h, const char *lv, char *err, size_t errlen)
+{
+	struct lvm_argv a;
+	char out[PRIV_MSG_MAX] = "";
+	int rc = run(&a, lvm_argv_remove(&a, vg_of(h), lv), out, sizeof(out), err, errlen);
+	return rc == -EIO && lvm_lv_missing(out, vg_of(h), lv) ? 0 : rc;
+}
+
 static int remove_run(struct priv_helper *h, const void *req, struct priv_reply *rep)
 {
 	const struct lvm_priv_req *r = req;
-	struct lvm_argv a;
-	char path[128];
-	struct stat st;
-	/* a missing LV is success: the delete may be a retry */
-	if (lvm_dev_path(vg_of(h), r->lv, path, sizeof(path)) == 0 && lstat(path, &st) < 0 &&
-	    errno == ENOENT)
-		return 0;
-	return run(&a, lvm_argv_remove(&a, vg_of(h), r->lv), NULL, 0, rep->err, sizeof(rep->err));
+	return lv_remove(h, r->lv, rep->err, sizeof(rep->err));
 }
 
 static int rename_run(struct priv_helper *h, const void *req, struct priv_reply *rep)
@@ -179,15 +191,124 @@ static int dm_run(struct priv_helper *h, const void *req, struct priv_reply *rep
 	return 0;
 }
 
+/* The group's LV names, one a line (lvs sorts them), in a buffer of its own (owned,
+ * LVM_NAMES_MAX): NULL with rc and err when lvs fails or says more than that. */
+static char *names_run(struct priv_helper *h, int *rc, char *err, size_t errlen)
+{
+	struct lvm_argv a;
+	char *out = malloc(LVM_NAMES_MAX);
+	if (!out) {
+		*rc = -ENOMEM;
+		snprintf(err, errlen, "lvs: out of memory");
+		return NULL;
+	}
+	*rc = run(&a, lvm_argv_list(&a, vg_of(h)), out, LVM_NAMES_MAX, err, errlen);
+	if (*rc < 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* Next name of the list at *pos (blanks trimmed, NUL-terminated in place), or NULL. */
+static char *name_next(char **pos)
+{
+	char *line;
+	while ((line = *pos) && *line) {
+		size_t len = strcspn(line, "\n");
+		*pos = line + len + (line[len] == '\n');
+		line[len] = 0;
+		line += strspn(line, " \t");
+		line[strcspn(line, " \t")] = 0;
+		if (*line)
+			return line;
+	}
+	return NULL;
+}
+
+static int list_check(const struct priv_helper *h, const void *req, char *err, size_t errlen)
+{
+	const struct lvm_priv_req *r = req;
+	if (none_check(h, req, err, errlen) < 0)
+		return -EPERM;
+	if (r->size_gb < 0 || r->size_gb > LVM_MAX_GB) {
+		snprintf(err, errlen, "bad LVM request");
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* One page: "TOTAL\n", then the names from index size_gb on, as many whole lines as
+ * the reply holds. */
 static int list_run(struct priv_helper *h, const void *req, struct priv_reply *rep)
+{
+	const struct lvm_priv_req *r = req;
+	int rc, total = 0;
+	char *names = names_run(h, &rc, rep->err, sizeof(rep->err)), *pos = names, *lv;
+	if (!names)
+		return rc;
+	for (char *c = names; *c; c++)
+		total += *c == '\n';
+	char *out = (char *)rep->data;
+	size_t used = (size_t)snprintf(out, sizeof(rep->data), "%d\n", total);
+	for (int i = 0; (lv = name_next(&pos)); i++) {
+		size_t n = strlen(lv);
+		if (i < r->size_gb)
+			continue;
+		if (used + n + 2 > sizeof(rep->data))
+			break;
+		memcpy(out + used, lv, n);
+		out[used + n] = '\n';
+		used += n + 1;
+	}
+	out[used] = 0;
+	rep->len = used + 1;
+	free(names);
+	return 0;
+}
+
+static int activate_run(struct priv_helper *h, const void *req, struct priv_reply *rep)
 {
 	(void)req;
 	struct lvm_argv a;
-	int rc = run(&a, lvm_argv_list(&a, vg_of(h)), (char *)rep->data, sizeof(rep->data),
-	             rep->err, sizeof(rep->err));
-	if (rc == 0)
-		rep->len = strlen((char *)rep->data) + 1;
-	return rc;
+	return run(&a, lvm_argv_activate(&a, vg_of(h)), NULL, 0, rep->err, sizeof(rep->err));
+}
+
+/* The start-time pass, whole in the helper: a tmp-* LV is an earlier run's half
+ * (removed); a volume's or snapshot's node is made the worker's again (activation
+ * makes it root's); other LVs are not ours. Reply: "given N removed N failed N\n" and
+ * a line "LV: reason" per failure, as many as fit. */
+static int adopt_run(struct priv_helper *h, const void *req, struct priv_reply *rep)
+{
+	(void)req;
+	int rc, given = 0, removed = 0, failed = 0;
+	char *names = names_run(h, &rc, rep->err, sizeof(rep->err)), *pos = names, *lv;
+	char fails[PRIV_MSG_MAX - 64] = "", why[PRIV_ERR_MAX];
+	size_t used = 0;
+	if (!names)
+		return rc;
+	while ((lv = name_next(&pos))) {
+		char path[128];
+		int tmp = !strncmp(lv, "tmp-", 4);
+		if (lvm_dev_path(vg_of(h), lv, path, sizeof(path)) < 0)
+			continue;
+		rc = tmp ? lv_remove(h, lv, why, sizeof(why)) : give_node(h, lv, why, sizeof(why));
+		if (rc == 0) {
+			tmp ? removed++ : given++;
+			continue;
+		}
+		failed++;
+		int n = snprintf(fails + used, sizeof(fails) - used, "%s: %s\n", lv, why);
+		if (n > 0 && (size_t)n < sizeof(fails) - used)
+			used += (size_t)n;
+		else
+			fails[used] = 0; /* the count still says how many */
+	}
+	free(names);
+	int n = snprintf((char *)rep->data, sizeof(rep->data), "given %d removed %d failed %d\n%s",
+	                 given, removed, failed, fails);
+	rep->len = (size_t)n + 1;
+	return 0;
 }
 
 const struct priv_op lvm_priv_ops[] = {
@@ -196,9 +317,11 @@ const struct priv_op lvm_priv_ops[] = {
     {LVM_PRIV_EXTEND, "lvm extend", sizeof(struct lvm_priv_req), req_check, extend_run},
     {LVM_PRIV_REMOVE, "lvm remove", sizeof(struct lvm_priv_req), req_check, remove_run},
     {LVM_PRIV_RENAME, "lvm rename", sizeof(struct lvm_priv_req), req_check, rename_run},
-    {LVM_PRIV_LIST, "lvm list", sizeof(struct lvm_priv_req), none_check, list_run},
+    {LVM_PRIV_LIST, "lvm list", sizeof(struct lvm_priv_req), list_check, list_run},
     {LVM_PRIV_GIVE, "lvm give", sizeof(struct lvm_priv_req), req_check, give_run},
     {LVM_PRIV_DM, "lvm dm", sizeof(struct lvm_priv_req), none_check, dm_run},
+    {LVM_PRIV_ACTIVATE, "lvm activate", sizeof(struct lvm_priv_req), none_check, activate_run},
+    {LVM_PRIV_ADOPT, "lvm adopt", sizeof(struct lvm_priv_req), none_check, adopt_run},
 };
 const size_t lvm_priv_n_ops = sizeof(lvm_priv_ops) / sizeof(lvm_priv_ops[0]);
 
@@ -262,10 +385,35 @@ int lvm_dm(struct priv *p, char *err, size_t errlen)
 	return call(p, LVM_PRIV_DM, NULL, NULL, 0, NULL, 0, err, errlen);
 }
 
-int lvm_list(struct priv *p, char *out, size_t outlen, char *err, size_t errlen)
+int lvm_activate(struct priv *p, char *err, size_t errlen)
+{
+	return call(p, LVM_PRIV_ACTIVATE, NULL, NULL, 0, NULL, 0, err, errlen);
+}
+
+int lvm_adopt(struct priv *p, char *out, size_t outlen, char *err, size_t errlen)
 {
 	out[0] = 0;
-	int rc = call(p, LVM_PRIV_LIST, NULL, NULL, 0, out, outlen - 1, err, errlen);
+	int rc = call(p, LVM_PRIV_ADOPT, NULL, NULL, 0, out, outlen - 1, err, errlen);
 	out[outlen - 1] = 0;
 	return rc;
+}
+
+int lvm_list(struct priv *p, int skip, char *out, size_t outlen, int *total, char *err,
+             size_t errlen)
+{
+	char *end;
+	out[0] = 0;
+	*total = 0;
+	int rc = call(p, LVM_PRIV_LIST, NULL, NULL, skip, out, outlen - 1, err, errlen);
+	out[outlen - 1] = 0;
+	if (rc < 0)
+		return rc;
+	long n = strtol(out, &end, 10);
+	if (end == out || *end != '\n' || n < 0 || n > LVM_MAX_GB) {
+		snprintf(err, errlen, "lvm list: unexpected reply");
+		return -EIO;
+	}
+	*total = (int)n;
+	memmove(out, end + 1, strlen(end + 1) + 1);
+	return 0;
 }

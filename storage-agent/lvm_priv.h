@@ -18,10 +18,16 @@ enum lvm_priv_type {
 	LVM_PRIV_EXTEND,
 	LVM_PRIV_REMOVE,
 	LVM_PRIV_RENAME,
-	LVM_PRIV_LIST, /* -> the LV names, one a line */
-	LVM_PRIV_GIVE, /* the LV's node becomes the worker's again (after a reboot) */
-	LVM_PRIV_DM,   /* the kernel's device-mapper answers (`dmsetup version`) */
+	LVM_PRIV_LIST,     /* size_gb = names to skip -> "TOTAL\n" and a page of LV names */
+	LVM_PRIV_GIVE,     /* the LV's node becomes the worker's again (after a reboot) */
+	LVM_PRIV_DM,       /* the kernel's device-mapper answers (`dmsetup version`) */
+	LVM_PRIV_ACTIVATE, /* vgchange -ay: the group's nodes after a reboot */
+	LVM_PRIV_ADOPT,    /* start: tmp-* removed, vol-/snap-* nodes the worker's */
 };
+
+/* The helper reads lvs' names into a buffer of this size (about 5,900 of our names,
+ * 44 bytes a line): a longer answer is -EOVERFLOW, never a list cut short. */
+#define LVM_NAMES_MAX (256 * 1024)
 
 struct lvm_priv_req {
 	char lv[LVM_LV_MAX];
@@ -51,7 +57,16 @@ int lvm_give(struct priv *p, const char *lv, char *err, size_t errlen);
  * "no device-mapper in the kernel (dmsetup version: <its reason>)" when not (no LV can
  * then be made or activated), another negative errno when dmsetup could not run. */
 int lvm_dm(struct priv *p, char *err, size_t errlen);
-/* The group's LV names, one a line, into out (NUL-terminated). */
-int lvm_list(struct priv *p, char *out, size_t outlen, char *err, size_t errlen);
+/* Activates every LV of the group (`vgchange -ay`): without udev nothing else makes
+ * their nodes after a reboot. */
+int lvm_activate(struct priv *p, char *err, size_t errlen);
+/* The start-time pass in the helper, over the whole list (LVM_NAMES_MAX): removes
+ * tmp-* halves, gives vol-/snap-* nodes to the worker. out gets "given N removed N
+ * failed N\n" and a line "LV: reason" per failure (as many as fit). */
+int lvm_adopt(struct priv *p, char *out, size_t outlen, char *err, size_t errlen);
+/* One page of the group's LV names, one a line, from index skip on, into out
+ * (NUL-terminated; whole lines only); *total gets the count of names in the group. */
+int lvm_list(struct priv *p, int skip, char *out, size_t outlen, int *total, char *err,
+             size_t errlen);
 
 #endif

@@ -59,6 +59,7 @@ int pool_open(struct pool *p, const char *dir, const char *agent_key, long long 
 
 void pool_close(struct pool *p)
 {
+	pool_lvm_close(p);
 	free(p->dir);
 	if (p->agent_key)
 		memset(p->agent_key, 0, strlen(p->agent_key));

@@ -50,6 +50,7 @@ struct pool {
 	const struct pool_ops *ops;
 	char *vg;                    /* LVM: the volume group; NULL for the file pool */
 	struct priv *priv;           /* LVM: the helper that runs lvm (borrowed) */
+	struct lvm_cache *lvm;       /* LVM: the space and list the heartbeat reads (pool_lvm.c) */
 	pool_live_copy_fn live_copy; /* NULL: every volume is copied from its file or LV */
 	void *live_arg;
 };
@@ -60,11 +61,20 @@ int pool_open(struct pool *p, const char *dir, const char *agent_key, long long 
 /* Switches p to the LVM backend on volume group vg, whose commands the helper priv
  * runs (its rows are lvm_priv.h's): the group must answer `vgs` and the kernel's
  * device-mapper `dmsetup version` (-ENODEV, "...: no device-mapper in the kernel (...)"
- * without it), and LVs left half-made by an earlier run are removed. 0, or a negative errno with
- * err ("volume group X:
- * ..."). */
-int pool_use_lvm(struct pool *p, const char *vg, struct priv *priv, char *err, size_t errlen);
-/* LVM: removes the tmp-* LVs again (those an export daemon held open at
+ * without it). Then activates the group (`vgchange -ay`), removes LVs left half-made by
+ * an earlier run and gives the volumes' and snapshots' nodes back to the worker (in the
+ * helper, over the whole list); what failed there goes to note (the caller logs it; ""
+ * when all went well). Starts the thread that keeps the group's space and list for
+ * pool_space/pool_list (refreshed after each change and every 30 s; neither ever runs
+ * lvm itself). 0, or a negative errno with err ("volume group X: ..."). */
+int pool_use_lvm(struct pool *p, const char *vg, struct priv *priv, char *note, size_t notelen,
+                 char *err, size_t errlen);
+/* The part of pool_use_lvm after its checks (vgs, device-mapper): activation, the
+ * adopt pass, the kept space and list and their thread. Always 0; note as above. */
+int pool_lvm_start(struct pool *p, const char *vg, struct priv *priv, char *note, size_t notelen);
+/* Stops the LVM backend's thread and frees what it kept (pool_close calls it). */
+void pool_lvm_close(struct pool *p);
+/* LVM: the adopt pass again (removes tmp-* LVs: those an export daemon held open at
  * pool_use_lvm, the target of a copy an earlier run left in it, can go once that copy
  * is swept out of the daemon: export_copy_sweep). Nothing for the file pool. */
 void pool_lvm_tidy(const struct pool *p);

@@ -11,14 +11,17 @@
  * helper (lvm_priv.h); the worker opens the LV nodes the helper gave it. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "log.h"
 #include "lvm.h"
 #include "lvm_priv.h"
 #include "pool.h"
@@ -27,6 +30,8 @@
 
 #define GIB (1ull << 30)
 #define ZERO_STEP (1ull << 30) /* one BLKZEROOUT at a time: bounded per call */
+
+static void cache_refresh(const struct pool *p);
 
 static const enum lvm_kind lv_kinds[] = {
     [POOL_VOLUME] = LVM_VOLUME, [POOL_SNAPSHOT] = LVM_SNAPSHOT};
@@ -169,6 +174,7 @@ out:
 	free(path);
 	free(src);
 	free(dl);
+	cache_refresh(p);
 	return rc;
 }
 
@@ -189,6 +195,7 @@ static int lvm_snapshot_create(const struct pool *p, const char *id, const char 
 		goto out;
 	}
 	rc = lv_make(p, id, lv, (int)((have + GIB - 1) / GIB), src, "raw", volume_id, err, errlen);
+	cache_refresh(p);
 out:
 	free(path);
 	free(src);
@@ -225,6 +232,7 @@ static int lvm_volume_extend(const struct pool *p, const char *id, int size_gb, 
 			close(fd);
 		free(dev);
 	}
+	cache_refresh(p);
 	return rc;
 }
 
@@ -233,90 +241,200 @@ static int lvm_pool_remove(const struct pool *p, enum pool_kind kind, const char
 {
 	char lv[LVM_LV_MAX];
 	int rc = lv_name(lv_kinds[kind], id, lv, err, errlen);
-	return rc < 0 ? rc : lvm_remove(p->priv, lv, err, errlen);
-}
-
-static void lvm_pool_space(const struct pool *p, int *total_gb, int *free_gb)
-{
-	long long size = 0, avail = 0;
-	char err[256];
-	*total_gb = *free_gb = 0;
-	if (lvm_space(p->priv, &size, &avail, err, sizeof(err)) == 0) {
-		*total_gb = (int)(size >> 30);
-		*free_gb = (int)(avail >> 30);
+	if (rc == 0) {
+		rc = lvm_remove(p->priv, lv, err, errlen);
+		cache_refresh(p);
 	}
+	return rc;
 }
 
-/* Calls fn for each LV name of the group (at most PRIV_MSG_MAX bytes of names). */
-static int lv_each(const struct pool *p, void (*fn)(const struct pool *p, const char *lv, void *),
-                   void *arg)
-{
-	char out[PRIV_MSG_MAX], err[256];
-	if (lvm_list(p->priv, out, sizeof(out), err, sizeof(err)) < 0)
-		return -EIO;
-	char *save = NULL;
-	for (char *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		line += strspn(line, " \t");
-		line[strcspn(line, " \t")] = 0;
-		fn(p, line, arg);
-	}
-	return 0;
-}
+/* ---- what the heartbeat reports: kept here, never asked of lvm on its path ---- */
 
-struct list_acc {
-	struct msg_resource *out;
-	int n, max;
+/* The group's space and our LVs, refreshed by the task path after each change it makes
+ * and by a thread of its own at least every LVM_REFRESH_S: the helper runs one call at a
+ * time (an lvcreate can hold it for minutes) and lvm waits for the group's lock, so the
+ * agent's heartbeat only reads this. */
+#define LVM_REFRESH_S 30
+
+struct lvm_cache {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	pthread_t thread;
+	int running, stop;
+	unsigned long started, stored; /* refresh generations: an older one never wins */
+	int total_gb, free_gb;
+	struct msg_resource *res; /* MSG_MAX_RESOURCES */
+	int n_res;
 };
 
-static void list_one(const struct pool *p, const char *lv, void *arg)
+static void list_add(struct msg_resource *out, int *n, int max, const char *lv)
 {
-	(void)p;
-	struct list_acc *l = arg;
 	static const struct {
 		const char *prefix;
 		enum msg_res_kind kind;
 	} kinds[] = {{"vol-", MSG_RES_VOLUME}, {"snap-", MSG_RES_SNAPSHOT}};
-	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]) && l->n < l->max; k++) {
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]) && *n < max; k++) {
 		size_t pl = strlen(kinds[k].prefix);
 		if (strncmp(lv, kinds[k].prefix, pl) || !uuid_is_valid(lv + pl))
 			continue;
-		snprintf(l->out[l->n].id, sizeof(l->out[l->n].id), "%s", lv + pl);
-		l->out[l->n].kind = kinds[k].kind;
-		strcpy(l->out[l->n].state, VOL_AVAILABLE);
-		l->n++;
+		snprintf(out[*n].id, sizeof(out[*n].id), "%s", lv + pl);
+		out[*n].kind = kinds[k].kind;
+		strcpy(out[*n].state, VOL_AVAILABLE);
+		(*n)++;
 	}
+}
+
+/* Our volumes and snapshots of the group, page by page (lvm_list), into out. The count,
+ * or a negative errno with err. */
+static int lv_list(const struct pool *p, struct msg_resource *out, int max, char *err,
+                   size_t errlen)
+{
+	char page[PRIV_MSG_MAX];
+	int n = 0, skip = 0, total = 0;
+	do {
+		int rc = lvm_list(p->priv, skip, page, sizeof(page), &total, err, errlen);
+		if (rc < 0)
+			return rc;
+		int got = 0;
+		char *save = NULL;
+		for (char *lv = strtok_r(page, "\n", &save); lv; lv = strtok_r(NULL, "\n", &save)) {
+			got++;
+			list_add(out, &n, max, lv);
+		}
+		if (!got) /* the group shrank between pages */
+			break;
+		skip += got;
+	} while (skip < total && n < max);
+	return n;
+}
+
+/* Asks lvm for the space and the list, and keeps them unless a later refresh already
+ * stored its own. A failed call keeps the last figures. */
+static void cache_refresh(const struct pool *p)
+{
+	struct lvm_cache *c = p->lvm;
+	struct msg_resource *res = xcalloc(MSG_MAX_RESOURCES, sizeof(*res));
+	long long size = 0, avail = 0;
+	char err[256];
+	pthread_mutex_lock(&c->lock);
+	unsigned long gen = ++c->started;
+	pthread_mutex_unlock(&c->lock);
+	int space = lvm_space(p->priv, &size, &avail, err, sizeof(err));
+	int n = lv_list(p, res, MSG_MAX_RESOURCES, err, sizeof(err));
+	pthread_mutex_lock(&c->lock);
+	if (gen > c->stored) {
+		c->stored = gen;
+		if (space == 0) {
+			c->total_gb = (int)(size >> 30);
+			c->free_gb = (int)(avail >> 30);
+		}
+		if (n >= 0) {
+			struct msg_resource *old = c->res;
+			c->res = res;
+			c->n_res = n;
+			res = old;
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	free(res);
+}
+
+static void *cache_thread(void *arg)
+{
+	const struct pool *p = arg;
+	struct lvm_cache *c = p->lvm;
+	pthread_mutex_lock(&c->lock);
+	while (!c->stop) {
+		struct timespec until;
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += LVM_REFRESH_S;
+		while (!c->stop && pthread_cond_timedwait(&c->wake, &c->lock, &until) != ETIMEDOUT)
+			;
+		if (c->stop)
+			break;
+		pthread_mutex_unlock(&c->lock);
+		cache_refresh(p);
+		pthread_mutex_lock(&c->lock);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return NULL;
+}
+
+static struct lvm_cache *cache_new(void)
+{
+	struct lvm_cache *c = xcalloc(1, sizeof(*c));
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->wake, &ca);
+	pthread_condattr_destroy(&ca);
+	c->res = xcalloc(MSG_MAX_RESOURCES, sizeof(*c->res));
+	return c;
+}
+
+void pool_lvm_close(struct pool *p)
+{
+	struct lvm_cache *c = p->lvm;
+	if (!c)
+		return;
+	if (c->running) {
+		pthread_mutex_lock(&c->lock);
+		c->stop = 1;
+		pthread_cond_signal(&c->wake);
+		pthread_mutex_unlock(&c->lock);
+		pthread_join(c->thread, NULL);
+	}
+	pthread_cond_destroy(&c->wake);
+	pthread_mutex_destroy(&c->lock);
+	free(c->res);
+	free(c);
+	p->lvm = NULL;
+}
+
+static void lvm_pool_space(const struct pool *p, int *total_gb, int *free_gb)
+{
+	struct lvm_cache *c = p->lvm;
+	pthread_mutex_lock(&c->lock);
+	*total_gb = c->total_gb;
+	*free_gb = c->free_gb;
+	pthread_mutex_unlock(&c->lock);
 }
 
 static int lvm_pool_list(const struct pool *p, struct msg_resource *out, int max)
 {
-	struct list_acc l = {out, 0, max};
-	lv_each(p, list_one, &l);
-	return l.n;
+	struct lvm_cache *c = p->lvm;
+	pthread_mutex_lock(&c->lock);
+	int n = c->n_res < max ? c->n_res : max;
+	memcpy(out, c->res, (size_t)n * sizeof(*out));
+	pthread_mutex_unlock(&c->lock);
+	return n;
 }
 
-/* At start: a tmp-* LV is an earlier run's half (removed); a volume's or snapshot's
- * node is made the worker's again (activation at boot makes it root's). */
-static void lv_adopt(const struct pool *p, const char *lv, void *arg)
+/* Appends "; " and what to note (bounded). */
+static void note_add(char *note, size_t notelen, const char *what)
 {
-	(void)arg;
-	char err[256];
-	if (!strncmp(lv, "tmp-", 4) && uuid_is_valid(lv + 4))
-		lvm_remove(p->priv, lv, err, sizeof(err));
-	else if ((!strncmp(lv, "vol-", 4) && uuid_is_valid(lv + 4)) ||
-	         (!strncmp(lv, "snap-", 5) && uuid_is_valid(lv + 5)))
-		lvm_give(p->priv, lv, err, sizeof(err));
+	size_t used = strlen(note);
+	if (used + 1 < notelen)
+		snprintf(note + used, notelen - used, "%s%s", used ? "; " : "", what);
 }
 
 void pool_lvm_tidy(const struct pool *p)
 {
-	if (p->ops == &pool_lvm_ops)
-		lv_each(p, lv_adopt, NULL);
+	if (p->ops != &pool_lvm_ops)
+		return;
+	char done[PRIV_MSG_MAX] = "", why[PRIV_MSG_MAX];
+	if (lvm_adopt(p->priv, done, sizeof(done), why, sizeof(why)) < 0)
+		log_warn("volume group %s: tidy after the export sweep: %s", p->vg, why);
+	cache_refresh(p);
 }
 
-int pool_use_lvm(struct pool *p, const char *vg, struct priv *priv, char *err, size_t errlen)
+int pool_use_lvm(struct pool *p, const char *vg, struct priv *priv, char *note, size_t notelen,
+                 char *err, size_t errlen)
 {
 	long long size, avail;
-	char why[256];
+	char why[PRIV_MSG_MAX];
+	note[0] = 0;
 	if (!lvm_vg_ok(vg)) {
 		snprintf(err, errlen, "storage.volume_group: not a volume group name");
 		return -EINVAL;
@@ -332,11 +450,46 @@ int pool_use_lvm(struct pool *p, const char *vg, struct priv *priv, char *err, s
 		         "volume group %s (storage.backend = lvm): %s: no LV can be made", vg, why);
 		return rc;
 	}
+	return pool_lvm_start(p, vg, priv, note, notelen);
+}
+
+int pool_lvm_start(struct pool *p, const char *vg, struct priv *priv, char *note, size_t notelen)
+{
+	char why[PRIV_MSG_MAX];
+	note[0] = 0;
+	/* nothing else activates the group without udev (a reboot, a container restart):
+	 * an LV left inactive cannot be opened; a failure here is noted, the rest goes on */
+	if (lvm_activate(priv, why, sizeof(why)) < 0)
+		note_add(note, notelen, why);
 	free(p->vg);
 	p->vg = xstrdup(vg);
 	p->priv = priv;
 	p->ops = &pool_lvm_ops;
-	lv_each(p, lv_adopt, NULL);
+	p->lvm = cache_new();
+	char done[PRIV_MSG_MAX] = "";
+	if (lvm_adopt(priv, done, sizeof(done), why, sizeof(why)) < 0) {
+		note_add(note, notelen, why);
+	} else {
+		int given = 0, removed = 0, failed = 0;
+		if (sscanf(done, "given %d removed %d failed %d", &given, &removed, &failed) == 3 &&
+		    failed > 0) {
+			char *fails = strchr(done, '\n');
+			for (char *c = fails; c && *c; c++)
+				if (*c == '\n' && c[1])
+					*c = ';';
+			snprintf(why, sizeof(why), "%d LV(s) could not be taken back at start: %s",
+			         failed, fails ? fails + 1 : "");
+			why[strcspn(why, "\n")] = 0;
+			note_add(note, notelen, why);
+		}
+	}
+	cache_refresh(p);
+	if (pthread_create(&p->lvm->thread, NULL, cache_thread, p) == 0)
+		p->lvm->running = 1;
+	else
+		note_add(note, notelen,
+		         "no refresh thread: the space and list refresh only "
+		         "after a change");
 	return 0;
 }
 

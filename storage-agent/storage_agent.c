@@ -122,21 +122,10 @@ int storage_conf_load(struct storage_conf *sc, const struct conf *c, char *err, 
 		         "export_port_min/max: not an integer in range");
 		return -EINVAL;
 	}
-	const char *backend = conf_get(c, "storage", "backend", "file");
-	const char *vg = conf_get(c, "storage", "volume_group", "");
-	if (!strcmp(backend, "lvm")) {
-		if (!lvm_vg_ok(vg)) {
-			snprintf(err, errlen,
-			         "storage.volume_group must name the volume group (1-%d characters "
-			         "of [A-Za-z0-9+_.-]) when storage.backend = lvm",
-			         LVM_VG_MAX - 1);
-			return -EINVAL;
-		}
-		snprintf(sc->volume_group, sizeof(sc->volume_group), "%s", vg);
-	} else if (strcmp(backend, "file")) {
-		snprintf(err, errlen, "storage.backend must be file or lvm");
+	if (lvm_conf_check(conf_get(c, "storage", "backend", "file"),
+	                   conf_get(c, "storage", "volume_group", ""), sc->volume_group, err,
+	                   errlen) < 0)
 		return -EINVAL;
-	}
 	if (!sc->scheduler_url[0]) {
 		snprintf(err, errlen, "bus.scheduler_url is required");
 		return -EINVAL;
@@ -370,14 +359,17 @@ static const struct agent_driver storage_driver = {
 struct storage_agent *storage_agent_new(const struct storage_conf *conf, char *err, size_t errlen)
 {
 	struct storage_agent *a = xcalloc(1, sizeof(*a));
+	char note[2048] = "";
 	a->conf = conf;
 	if (pool_open(&a->pool, conf->state_dir, conf->agent_key, conf->max_image_bytes, err,
 	              errlen) < 0 ||
-	    (conf->volume_group[0] &&
-	     pool_use_lvm(&a->pool, conf->volume_group, conf->priv, err, errlen) < 0)) {
+	    (conf->volume_group[0] && pool_use_lvm(&a->pool, conf->volume_group, conf->priv, note,
+	                                           sizeof(note), err, errlen) < 0)) {
 		storage_agent_free(a);
 		return NULL;
 	}
+	if (note[0])
+		log_warn("volume group %s: %s", conf->volume_group, note);
 	a->exports = exports_open(&a->pool, conf->export_address, conf->export_port_min,
 	                          conf->export_port_max, err, errlen);
 	if (!a->exports) {

@@ -159,8 +159,9 @@ def test_no_device_mapper_refuses_to_start(stack, tmp_path):
 
 @needs_dm
 def test_volume_lifecycle(stack, os_cli, os_run):
-    """create, extend, snapshot, volume from the snapshot, clone, delete: each an LV of
-    the group, copies byte for byte, nothing left behind."""
+    """create, extend, snapshot, volume from the snapshot, clone, delete (one of them
+    deactivated first): each an LV of the group, copies byte for byte, nothing left
+    behind."""
     v = os_cli("volume", "create", "--size", "1", "e2e-lvm-a")
     wait_volume(stack, v["id"], "available")
     assert "vol-" + v["id"] in lvs()
@@ -189,6 +190,13 @@ def test_volume_lifecycle(stack, os_cli, os_run):
     wait_volume(stack, c["id"], "available")
     assert read_mark(dev("vol", c["id"]), tag) == tag
 
+    # an inactive LV (no /dev node: a reboot without udev, or an admin's lvchange -an)
+    # is still there: its delete must remove it, not take the missing node for a
+    # missing LV (review s10 M2)
+    subprocess.run(["lvchange", "--config", LVMCONF, "-q", "-an", "%s/vol-%s" % (VG, c["id"])],
+                   check=True, timeout=120, env=dict(os.environ, LVM_SUPPRESS_FD_WARNINGS="1"))
+    assert not os.path.exists(dev("vol", c["id"]))
+    assert "vol-" + c["id"] in lvs()
     for vol in (fs, c):
         os_run("volume", "delete", vol["id"])
         wait_gone(stack, "volume", vol["id"])

@@ -66,6 +66,23 @@ static void overrides(void **state)
 	compute_conf_release(&cc);
 }
 
+/* a valid LVM pool conf loads (the group is then the pool's, vm_volume_group) */
+static void lvm_pool_accepted(void **state)
+{
+	struct compute_conf cc;
+	char err[256] = "";
+	assert_int_equal(load("[bus]\nagent_key = k\n[compute]\nhost = h\n[storage]\n"
+	                      "backend = lvm\nvolume_group = nubo-vg\n",
+	                      &cc, err, sizeof(err)),
+	                 0);
+	compute_conf_release(&cc);
+	assert_int_equal(load("[bus]\nagent_key = k\n[compute]\nhost = h\n[storage]\n"
+	                      "backend = file\n",
+	                      &cc, err, sizeof(err)),
+	                 0);
+	compute_conf_release(&cc);
+}
+
 static void refusals(void **state)
 {
 	static const struct {
@@ -86,6 +103,14 @@ static void refusals(void **state)
 	     "heartbeat_interval"},
 	    {"[bus]\nagent_key = k\n[compute]\nhost = h\nmax_image_mb = 0\n", "max_image_mb"},
 	    {"[bus]\nagent_key = k\nscheduler_url =\n[compute]\nhost = h\n", "scheduler_url"},
+	    /* this machine's pool is nubo-storage's: its conf is refused the same way */
+	    {"[bus]\nagent_key = k\n[compute]\nhost = h\n[storage]\nbackend = lvm\n",
+	     "storage.volume_group must name the volume group"},
+	    {"[bus]\nagent_key = k\n[compute]\nhost = h\n[storage]\nbackend = lvm\n"
+	     "volume_group = -y\n",
+	     "storage.volume_group must name the volume group"},
+	    {"[bus]\nagent_key = k\n[compute]\nhost = h\n[storage]\nbackend = zfs\n",
+	     "storage.backend must be file or lvm"},
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		struct compute_conf cc;
@@ -104,6 +129,7 @@ int main(void)
 	    cmocka_unit_test(defaults),
 	    cmocka_unit_test(overrides),
 	    cmocka_unit_test(refusals),
+	    cmocka_unit_test(lvm_pool_accepted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -160,12 +160,65 @@ static void test_dm_parse(void **state)
 	assert_string_equal(small, "a very ");
 }
 
+/* activation after a reboot, without udev like every other command */
+static void test_activate(void **state)
+{
+	struct lvm_argv a;
+	assert_int_equal(lvm_argv_activate(&a, "vg0"), 0);
+	assert_string_equal(joined(&a), "vgchange " CFG "-ay vg0");
+	assert_int_equal(lvm_argv_activate(&a, "-an"), -EINVAL);
+	assert_null(a.v[0]);
+}
+
+/* only lvm's own "no such LV" is a missing LV (lvm2 2.03's words, checked on a group
+ * made on a loop device); a missing group is an error, never a deleted volume */
+static void test_lv_missing(void **state)
+{
+	assert_true(lvm_lv_missing("  Failed to find logical volume \"vg0/vol-" ID "\"\n", "vg0",
+	                           "vol-" ID));
+	assert_true(lvm_lv_missing(
+	    "  WARNING: x\n  Failed to find logical volume \"vg0/vol-" ID "\"", "vg0", "vol-" ID));
+	/* another LV, another group, or the group itself missing */
+	assert_false(lvm_lv_missing("  Failed to find logical volume \"vg0/snap-" ID "\"\n", "vg0",
+	                            "vol-" ID));
+	assert_false(lvm_lv_missing("  Failed to find logical volume \"vg1/vol-" ID "\"\n", "vg0",
+	                            "vol-" ID));
+	assert_false(lvm_lv_missing("  Volume group \"vg0\" not found\n  Cannot process volume "
+	                            "group vg0\n",
+	                            "vg0", "vol-" ID));
+	assert_false(lvm_lv_missing("  Failed to find logical volume \"vg0/vol-" ID "\" x\n", "vg0",
+	                            "vol-" ID));
+	assert_false(lvm_lv_missing("", "vg0", "vol-" ID));
+	assert_false(lvm_lv_missing(NULL, "vg0", "vol-" ID));
+	assert_false(lvm_lv_missing("  Failed to find logical volume \"vg0/root\"", "vg0", "root"));
+}
+
+/* one check of [storage] backend/volume_group for nubo-storage and nubo-compute */
+static void test_conf_check(void **state)
+{
+	char vg[LVM_VG_MAX], err[256] = "";
+	assert_int_equal(lvm_conf_check("file", "ignored", vg, err, sizeof(err)), 0);
+	assert_string_equal(vg, "");
+	assert_int_equal(lvm_conf_check(NULL, "", vg, err, sizeof(err)), 0);
+	assert_int_equal(lvm_conf_check("lvm", "nubo-vg", vg, err, sizeof(err)), 0);
+	assert_string_equal(vg, "nubo-vg");
+	assert_int_equal(lvm_conf_check("lvm", "", vg, err, sizeof(err)), -EINVAL);
+	assert_string_equal(vg, "");
+	assert_string_equal(err, "storage.volume_group must name the volume group (1-63 "
+	                         "characters of [A-Za-z0-9+_.-]) when storage.backend = lvm");
+	assert_int_equal(lvm_conf_check("lvm", "a/b", vg, err, sizeof(err)), -EINVAL);
+	assert_int_equal(lvm_conf_check("LVM", "vg", vg, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "storage.backend must be file or lvm");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_names),     cmocka_unit_test(test_vg_names),
-	    cmocka_unit_test(test_argv),      cmocka_unit_test(test_refusals),
-	    cmocka_unit_test(test_vgs_parse), cmocka_unit_test(test_dm_parse),
+	    cmocka_unit_test(test_names),      cmocka_unit_test(test_vg_names),
+	    cmocka_unit_test(test_argv),       cmocka_unit_test(test_refusals),
+	    cmocka_unit_test(test_vgs_parse),  cmocka_unit_test(test_dm_parse),
+	    cmocka_unit_test(test_activate),   cmocka_unit_test(test_lv_missing),
+	    cmocka_unit_test(test_conf_check),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

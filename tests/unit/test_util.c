@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include "proc.h"
 #include "util.h"
 
 /* request ids in canonical form only: the bus, the tasks table and log lines take
@@ -127,12 +128,34 @@ static void time_from_pg_forms(void **state)
 	}
 }
 
+/* a child's output longer than the buffer is cut and says so; one that fits is not */
+static void proc_output_cut(void **state)
+{
+	const char *const fits[] = {"printf", "abc", NULL};
+	const char *const longer[] = {"printf", "abcdefghij", NULL};
+	char out[8];
+	int cut = -1;
+	assert_int_equal(proc_run_cut(fits, 10000, out, sizeof(out), &cut), 0);
+	assert_string_equal(out, "abc");
+	assert_int_equal(cut, 0);
+	assert_int_equal(proc_run_cut(longer, 10000, out, sizeof(out), &cut), 0);
+	assert_string_equal(out, "abcdefg");
+	assert_int_equal(cut, 1);
+	/* exactly outlen-1 bytes: whole */
+	const char *const exact[] = {"printf", "abcdefg", NULL};
+	assert_int_equal(proc_run_cut(exact, 10000, out, sizeof(out), &cut), 0);
+	assert_int_equal(cut, 0);
+	/* more than one read's worth past the end (the rest is drained, still cut) */
+	const char *const big[] = {"head", "-c", "100000", "/dev/zero", NULL};
+	assert_int_equal(proc_run_cut(big, 10000, out, sizeof(out), &cut), 0);
+	assert_int_equal(cut, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(uuid_lowering),
-	    cmocka_unit_test(request_ids),
-	    cmocka_unit_test(base64_policies),
+	    cmocka_unit_test(uuid_lowering),      cmocka_unit_test(proc_output_cut),
+	    cmocka_unit_test(request_ids),        cmocka_unit_test(base64_policies),
 	    cmocka_unit_test(time_from_pg_forms),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
