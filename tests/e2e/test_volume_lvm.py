@@ -20,6 +20,7 @@ import pytest
 
 from nubo_e2e import wait_for
 from test_volume import qmp_devices, wait_gone, wait_snapshot, wait_volume
+from test_volume_multihost import FIND
 
 VG = os.environ.get("NUBO_E2E_LVM_VG", "")
 LVMCONF = "activation{udev_sync=0 udev_rules=0}"
@@ -208,25 +209,10 @@ def test_volume_lifecycle(stack, os_cli, os_run):
     assert not left, left
 
 
-# Runs in the guest: waits for the volume's disk and prints what it holds at the mark.
-FIND = """#!/bin/sh
-(
-dev=''
-i=0
-while [ -z "$dev" ] && [ $i -lt 900 ]; do
-	for d in /sys/block/sd*; do
-		[ -e "$d/size" ] || continue
-		if [ ! -e "$d/device/vpd_pg80" ] || grep -q '%(serial)s' "$d/device/vpd_pg80"; then
-			dev=/dev/${d##*/}
-		fi
-	done
-	[ -n "$dev" ] || sleep 1
-	i=$((i + 1))
-done
-[ -n "$dev" ] || { echo "lvmmark-nodisk"; exit 1; }
-echo "lvmmark-read $(dd if=$dev bs=512 skip=%(sector)d count=1 2>/dev/null | head -c 40 | tr -dc 'A-Za-z0-9-')"
-) >/dev/console 2>&1 &
-"""
+# Runs in the guest (test_volume_multihost's script): prints what the volume holds at
+# the mark.
+READ_MARK = ('echo "lvmmark-read $(dd if=$dev bs=512 skip=%d count=1 2>/dev/null | '
+             "head -c 40 | tr -dc 'A-Za-z0-9-')\"")
 
 
 @needs_dm
@@ -238,7 +224,8 @@ def test_attach_guest_sees_the_lv(stack, os_cli, os_run, tmp_path):
     tag = b"LVMMARK-" + uuid.uuid4().hex[:8].encode()
     write_mark(dev("vol", v["id"]), tag)
     ud = tmp_path / "find.sh"
-    ud.write_text(FIND % {"serial": v["id"][:20], "sector": MARK_SECTOR})
+    ud.write_text(FIND % {"serial": v["id"][:20], "marker": "lvmmark",
+                          "action": READ_MARK % MARK_SECTOR})
     s = os_cli("server", "create", "--flavor", "m1.tiny", "--image", "nubo-tiny",
                "--user-data", str(ud), "--wait", "e2e-lvm-vm", timeout=BOOT_S)
     try:

@@ -39,7 +39,7 @@ while [ -z "$dev" ] && [ $i -lt 900 ]; do
 	[ -n "$dev" ] || sleep 1
 	i=$((i + 1))
 done
-[ -n "$dev" ] || { echo "nbdmark-nodisk"; exit 1; }
+[ -n "$dev" ] || { echo "%(marker)s-nodisk"; exit 1; }
 %(action)s
 ) >/dev/console 2>&1 &
 """
@@ -100,7 +100,7 @@ def world(stack, os_cli, os_run, tmp_path_factory):
         wait_volume(stack, vol["id"], "available", timeout=180)
         d = tmp_path_factory.mktemp("nbd")
         for name, action in (("write", WRITE), ("read", READ)):
-            (d / name).write_text(FIND % {"serial": vol["id"][:20],
+            (d / name).write_text(FIND % {"serial": vol["id"][:20], "marker": "nbdmark",
                                           "action": action % {"tag": w["mark"]}})
         servers = {}
         for h, role in (("nb1", "write"), ("nb2", "read")):
