@@ -34,7 +34,7 @@ int volume_zone_check(struct req *r, struct resp *w, const char *az)
 	/* before any storage host has said hello, the default zone is the one there is */
 	if (known || (!hosts && !strcmp(az, VOLUME_DEFAULT_AZ)))
 		return 0;
-	resp_error(r, w, 400, "Invalid input received: Availability zone '%s' is invalid.", az);
+	resp_error(r, w, 400, "Availability zone '%s' is invalid.", az);
 	return -EINVAL;
 }
 

@@ -109,7 +109,7 @@ def test_create_in_the_zone_and_copy_from_its_snapshot(stack, os_cli, os_run, ht
                                            "name": "vaz-bad"}}, token=tok)
         assert_error(r, 400)
         assert r.json["badRequest"]["message"] == \
-            "Invalid input received: Availability zone 'nova' is invalid.", r.json
+            "Availability zone 'nova' is invalid.", r.json
         d = os_cli("volume", "create", "--snapshot", s["id"], "--availability-zone", zone,
                    "vaz-copy2")
         made.insert(0, ("volume", d["id"]))
@@ -129,7 +129,7 @@ def test_unknown_zone_is_400(stack, os_run, http, project_ids, zone):
              {"volume": {"size": 1, "availability_zone": "nova"}}, token=tok)
     assert_error(r, 400)
     assert r.json["badRequest"]["message"] == \
-        "Invalid input received: Availability zone 'nova' is invalid.", r.json
+        "Availability zone 'nova' is invalid.", r.json
     assert stack.sql("SELECT count(*) FROM volumes WHERE name = 'vaz-no'") == [["0"]]
 
 
