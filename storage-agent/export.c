@@ -55,7 +55,8 @@ struct exports {
 	char address[MSG_ADDR_MAX];
 	int port_min, port_max;
 	pthread_mutex_t lock; /* over e, n and each row's fields; held for no wait */
-	pthread_cond_t idle;  /* signalled when a row stops being busy or copying */
+	pthread_cond_t idle;  /* signalled when a row stops being busy or copying (monotonic) */
+	int monitor_wait_ms;  /* how long a copy waits for another's monitor */
 	struct export e[EXPORT_MAX];
 	int n;
 };
@@ -445,6 +446,10 @@ static void adopt(struct exports *x, const char *vid)
 		if (daemon_start(x, e, err, sizeof(err)) == 0)
 			state_save(x, e);
 		/* else: exports_check tries again; the scheduler stops it if unwanted */
+	} else if (!port_listening(x->address, e->port)) {
+		/* spawned by an agent that died before it listened (its state is saved at
+		 * once): exports_check watches it come up, or kills it after 10 s */
+		e->starting = time(NULL);
 	}
 out:
 	json_decref(j);
@@ -468,7 +473,12 @@ struct exports *exports_open(const struct pool *vols, const char *address, int p
 	x->port_min = port_min;
 	x->port_max = port_max;
 	pthread_mutex_init(&x->lock, NULL);
-	pthread_cond_init(&x->idle, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&x->idle, &ca);
+	pthread_condattr_destroy(&ca);
+	x->monitor_wait_ms = EXPORT_MONITOR_WAIT_MS;
 	char *dir = xasprintf("%s/exports", pool_dir);
 	int rc = fs_mkdir_p(dir, 0700);
 	DIR *d = rc == 0 ? opendir(dir) : NULL;
@@ -601,12 +611,24 @@ int exports_monitor_take(struct exports *x, const char *volume_id, char *monitor
 	int rc = 0;
 	pthread_mutex_lock(&x->lock);
 	struct export *e;
-	/* the wait releases the lock: the heartbeat's list and other exports go on */
-	while ((e = find(x, volume_id)) && (e->busy || e->copying))
-		pthread_cond_wait(&x->idle, &x->lock);
+	/* the wait releases the lock: the heartbeat's list and other exports go on; it is
+	 * bounded, so that copies of one volume cannot hold every task worker */
+	struct timespec until;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += x->monitor_wait_ms / 1000;
+	until.tv_nsec += (long)(x->monitor_wait_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	int timed_out = 0;
+	while ((e = find(x, volume_id)) && (e->busy || e->copying) && !timed_out)
+		timed_out = pthread_cond_timedwait(&x->idle, &x->lock, &until) == ETIMEDOUT;
 	char *mon = e ? monitor_path(x, volume_id) : NULL;
 	if (!e)
 		rc = 0;
+	else if (e->busy || e->copying)
+		rc = -EBUSY;
 	else if (e->starting || !daemon_alive(x, e)) /* exports_check brings it up again */
 		rc = -ESRCH;
 	else if (!mon || access(mon, F_OK) < 0) /* a daemon an older agent started */
@@ -618,6 +640,13 @@ int exports_monitor_take(struct exports *x, const char *volume_id, char *monitor
 	pthread_mutex_unlock(&x->lock);
 	free(mon);
 	return rc;
+}
+
+void exports_set_monitor_wait(struct exports *x, int ms)
+{
+	pthread_mutex_lock(&x->lock);
+	x->monitor_wait_ms = ms;
+	pthread_mutex_unlock(&x->lock);
 }
 
 void exports_monitor_give(struct exports *x, const char *volume_id)

@@ -62,8 +62,12 @@ int exports_list(struct exports *x, struct msg_resource *out, int max);
  * into monitor (n >= EXPORT_MONITOR_MAX). 1 when taken (then exports_monitor_give
  * once), 0 when the volume is not exported, -ESRCH when it is but its daemon is down
  * or being started again by exports_check (within seconds), -ENOTSUP when the daemon
- * has no monitor (an older agent started it, or the pool path is too long for one). */
+ * has no monitor (an older agent started it, or the pool path is too long for one),
+ * -EBUSY when another copy or a start/stop held it past EXPORT_MONITOR_WAIT_MS. */
 int exports_monitor_take(struct exports *x, const char *volume_id, char *monitor, size_t n);
+#define EXPORT_MONITOR_WAIT_MS 30000 /* a take waits this long for another copy, then -EBUSY */
+/* How long exports_monitor_take waits for another copy's monitor (tests shorten it). */
+void exports_set_monitor_wait(struct exports *x, int ms);
 void exports_monitor_give(struct exports *x, const char *volume_id);
 /* Starts again every export whose daemon died (at most once per few seconds each),
  * without waiting for it: a later call sees it listen (and counts it), exit, or not

@@ -238,6 +238,13 @@ int export_copy(struct exports *x, const char *volume_id, const char *id, const 
 		         volume_id);
 		return rc;
 	}
+	if (rc == -EBUSY) {
+		snprintf(err, errlen,
+		         "volume %s: another copy of it is under way in its NBD export's daemon: "
+		         "try again when it is done",
+		         volume_id);
+		return rc;
+	}
 	if (rc == -ENOTSUP) {
 		snprintf(err, errlen,
 		         "volume %s: its NBD export's daemon has no QMP monitor (an earlier "

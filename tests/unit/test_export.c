@@ -518,9 +518,47 @@ static void test_export_monitor_wait(void **state)
 	exports_monitor_give(x, V1);
 	pthread_join(th, NULL);
 	assert_int_equal(t.rc, 1);
+	/* review s10b L3: the wait is bounded; past it, -EBUSY (the task fails: try again) */
+	exports_set_monitor_wait(x, 300);
+	t0 = now_ms();
+	assert_int_equal(exports_monitor_take(x, V1, mon, sizeof(mon)), -EBUSY);
+	assert_true(now_ms() - t0 >= 250);
 	exports_monitor_give(x, V1);
 	assert_int_equal(exports_stop(x, V1, "", err, sizeof(err)), 0);
 	exports_free(x);
+}
+
+/* Review s10b L4: a daemon an agent spawned and saved at once, but which did not listen
+ * before that agent died, is adopted as starting (exports_check watches it come up or
+ * kills it), not as serving: a copy is told it is down for now, and its port is not
+ * handed out. The stand-in is a sleep whose argv[0] names the export, as the real
+ * daemon's command line does (the pid reuse guard). */
+static void test_export_adopts_a_starting_daemon(void **state)
+{
+	char path[256], err[512], mon[EXPORT_MONITOR_MAX], argv0[128];
+	snprintf(path, sizeof(path), "%s/exports", dir);
+	assert_int_equal(fs_mkdir_p(path, 0700), 0);
+	snprintf(argv0, sizeof(argv0), "%s/exports/" V1 "/stand-in", dir);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		execl("/bin/sleep", argv0, "30", (char *)NULL);
+		_exit(127);
+	}
+	snprintf(path, sizeof(path), "%s/exports/" V1 ".json", dir);
+	char text[256];
+	snprintf(text, sizeof(text), "{\"attachment_id\": \"" A1 "\", \"port\": %d, \"pid\": %d}",
+	         PORT_MAX, (int)pid);
+	assert_int_equal(fs_write_atomic(path, text, strlen(text), 0600), 0);
+	usleep(100000); /* the exec done: its command line names the export */
+	struct exports *x = exports_open(&pool, "127.0.0.1", PORT_MIN, PORT_MAX, err, sizeof(err));
+	assert_non_null(x);
+	struct msg_resource r[4];
+	assert_int_equal(exports_list(x, r, 4), 1);
+	assert_int_equal(exports_monitor_take(x, V1, mon, sizeof(mon)), -ESRCH);
+	exports_free(x);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
 }
 
 int main(void)
@@ -528,6 +566,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_export_lifecycle, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_export_missing_volume, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_export_adopts_a_starting_daemon, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_export_list_while_starting, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_export_check_does_not_wait, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_export_start_keeps_a_restarted_daemon, setup,
