@@ -162,8 +162,11 @@ int lvm_argv_activate(struct lvm_argv *a, const char *vg)
 {
 	if (!lvm_vg_ok(vg))
 		return fail(a);
-	size_t n = start(a, "vgchange");
+	/* Nubo's LVs only: the group may hold others, which an admin may keep inactive */
+	size_t n = start(a, "lvchange");
 	a->v[n++] = "-ay";
+	a->v[n++] = "--select";
+	a->v[n++] = "lv_name=~\"^(vol|snap)-\"";
 	a->v[n++] = vg;
 	return 0;
 }

@@ -47,8 +47,9 @@ int lvm_argv_rename(struct lvm_argv *a, const char *vg, const char *from, const 
 /* `lvs --noheadings -o lv_name VG`: the LVs of the group, one a line. */
 int lvm_argv_list(struct lvm_argv *a, const char *vg);
 
-/* `vgchange -ay VG`: activates every LV of the group (makes its /dev nodes). Without
- * udev nothing else does so after a reboot or a container restart. */
+/* `lvchange -ay --select lv_name=~"^(vol|snap)-" VG`: activates Nubo's LVs of the group
+ * (makes their /dev nodes), not the others an admin may keep inactive. Without udev
+ * nothing else does so after a reboot or a container restart. */
 int lvm_argv_activate(struct lvm_argv *a, const char *vg);
 /* Pure check of lvremove's (or lvs') output: 1 when lvm said it has no LV lv in vg
  * (`Failed to find logical volume "VG/LV"`), the only answer that means "missing";

@@ -21,7 +21,7 @@ enum lvm_priv_type {
 	LVM_PRIV_LIST,     /* size_gb = names to skip -> "TOTAL\n" and a page of LV names */
 	LVM_PRIV_GIVE,     /* the LV's node becomes the worker's again (after a reboot) */
 	LVM_PRIV_DM,       /* the kernel's device-mapper answers (`dmsetup version`) */
-	LVM_PRIV_ACTIVATE, /* vgchange -ay: the group's nodes after a reboot */
+	LVM_PRIV_ACTIVATE, /* lvchange -ay of our LVs: their nodes after a reboot */
 	LVM_PRIV_ADOPT,    /* start: tmp-* removed, vol-/snap-* nodes the worker's */
 };
 
@@ -57,8 +57,8 @@ int lvm_give(struct priv *p, const char *lv, char *err, size_t errlen);
  * "no device-mapper in the kernel (dmsetup version: <its reason>)" when not (no LV can
  * then be made or activated), another negative errno when dmsetup could not run. */
 int lvm_dm(struct priv *p, char *err, size_t errlen);
-/* Activates every LV of the group (`vgchange -ay`): without udev nothing else makes
- * their nodes after a reboot. */
+/* Activates the group's vol-/snap- LVs (lvm_argv_activate): without udev nothing else
+ * makes their nodes after a reboot. */
 int lvm_activate(struct priv *p, char *err, size_t errlen);
 /* The start-time pass in the helper, over the whole list (LVM_NAMES_MAX): removes
  * tmp-* halves, gives vol-/snap-* nodes to the worker. out gets "given N removed N

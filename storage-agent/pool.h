@@ -61,12 +61,12 @@ int pool_open(struct pool *p, const char *dir, const char *agent_key, long long 
 /* Switches p to the LVM backend on volume group vg, whose commands the helper priv
  * runs (its rows are lvm_priv.h's): the group must answer `vgs` and the kernel's
  * device-mapper `dmsetup version` (-ENODEV, "...: no device-mapper in the kernel (...)"
- * without it). Then activates the group (`vgchange -ay`), removes LVs left half-made by
- * an earlier run and gives the volumes' and snapshots' nodes back to the worker (in the
- * helper, over the whole list); what failed there goes to note (the caller logs it; ""
- * when all went well). Starts the thread that keeps the group's space and list for
- * pool_space/pool_list (refreshed after each change and every 30 s; neither ever runs
- * lvm itself). 0, or a negative errno with err ("volume group X: ..."). */
+ * without it). Then activates its vol-/snap- LVs (`lvchange -ay --select`), removes LVs left
+ * half-made by an earlier run and gives the volumes' and snapshots' nodes back to the worker (in
+ * the helper, over the whole list); what failed there goes to note (the caller logs it; "" when all
+ * went well). Starts the thread that keeps the group's space and list for pool_space/pool_list
+ * (refreshed after each change and every 30 s; neither ever runs lvm itself). 0, or a negative
+ * errno with err ("volume group X: ..."). */
 int pool_use_lvm(struct pool *p, const char *vg, struct priv *priv, char *note, size_t notelen,
                  char *err, size_t errlen);
 /* The part of pool_use_lvm after its checks (vgs, device-mapper): activation, the

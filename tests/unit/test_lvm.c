@@ -165,7 +165,8 @@ static void test_activate(void **state)
 {
 	struct lvm_argv a;
 	assert_int_equal(lvm_argv_activate(&a, "vg0"), 0);
-	assert_string_equal(joined(&a), "vgchange " CFG "-ay vg0");
+	assert_string_equal(joined(&a),
+	                    "lvchange " CFG "-ay --select lv_name=~\"^(vol|snap)-\" vg0");
 	assert_int_equal(lvm_argv_activate(&a, "-an"), -EINVAL);
 	assert_null(a.v[0]);
 }

@@ -137,7 +137,7 @@ static void activate_and_adopt_run_lvm(void **st)
 	NEED_ROOT();
 	char err[256] = "", out[PRIV_MSG_MAX];
 	assert_int_equal(lvm_activate(P, err, sizeof(err)), -EIO);
-	assert_non_null(strstr(err, "vgchange failed ("));
+	assert_non_null(strstr(err, "lvchange failed ("));
 	assert_non_null(strstr(err, vg));
 	err[0] = 0;
 	assert_int_equal(lvm_adopt(P, out, sizeof(out), err, sizeof(err)), -EIO);
@@ -338,7 +338,7 @@ static void real_list_and_adopt_cover_every_lv(void **st)
 
 	/* activation: lvm's answer (with device-mapper the LVs get their nodes) */
 	int act = lvm_activate(RP, err, sizeof(err));
-	assert_true(act == 0 || (act == -EIO && strstr(err, "vgchange failed (")));
+	assert_true(act == 0 || (act == -EIO && strstr(err, "lvchange failed (")));
 
 	assert_int_equal(lvm_adopt(RP, out, sizeof(out), err, sizeof(err)), 0);
 	int given = -1, removed = -1, failed = -1;
