@@ -102,10 +102,12 @@ integration: all
 	tests/net/run.sh
 
 # the suite on the default stack, then the image store's own file on a stack that keeps
-# images in the object store (its module skips on a file-backed stack)
+# images in the object store (its module skips on a file-backed stack), then the LVM
+# backend's file on a stack given a volume group on a loop device (tests/e2e/lvm.sh)
 e2e: all
 	tests/e2e/run.sh
 	NUBO_IMAGE_STORE=swift NUBO_IMAGE_SEGMENT_MB=4 tests/e2e/run.sh tests/e2e/test_image_store.py
+	tests/e2e/lvm.sh
 
 # Debian's Tempest against a throwaway stack (tests/tempest/run.sh). make tempest: the
 # identity, compute and image API modules whole (plus the pillars' modules once their
