@@ -12,20 +12,11 @@
 
 #include <cmocka.h>
 
+#include "argv_text.h"
 #include "lvm.h"
 
 #define ID "0b6f3c1e-5d2a-4f7b-9c8e-1a2b3c4d5e6f"
 #define CFG "--config " LVM_NO_UDEV " "
-
-static const char *joined(const struct lvm_argv *a)
-{
-	static char buf[1024];
-	buf[0] = 0;
-	for (size_t i = 0; a->v[i]; i++)
-		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s", i ? " " : "",
-		         a->v[i]);
-	return buf;
-}
 
 static void test_names(void **state)
 {
@@ -74,19 +65,19 @@ static void test_argv(void **state)
 {
 	struct lvm_argv a;
 	assert_int_equal(lvm_argv_vgs(&a, "vg0"), 0);
-	assert_string_equal(joined(&a),
+	assert_string_equal(joined(a.v),
 	                    "vgs " CFG "--noheadings --units b --nosuffix -o vg_size,vg_free vg0");
 	assert_int_equal(lvm_argv_create(&a, "vg0", "tmp-" ID, 3), 0);
-	assert_string_equal(joined(&a),
+	assert_string_equal(joined(a.v),
 	                    "lvcreate " CFG "-q -y --wipesignatures y -n tmp-" ID " -L 3G vg0");
 	assert_int_equal(lvm_argv_extend(&a, "vg0", "vol-" ID, 10), 0);
-	assert_string_equal(joined(&a), "lvextend " CFG "-q -L 10G vg0/vol-" ID);
+	assert_string_equal(joined(a.v), "lvextend " CFG "-q -L 10G vg0/vol-" ID);
 	assert_int_equal(lvm_argv_remove(&a, "vg0", "snap-" ID), 0);
-	assert_string_equal(joined(&a), "lvremove " CFG "-q -y vg0/snap-" ID);
+	assert_string_equal(joined(a.v), "lvremove " CFG "-q -y vg0/snap-" ID);
 	assert_int_equal(lvm_argv_rename(&a, "vg0", "tmp-" ID, "vol-" ID), 0);
-	assert_string_equal(joined(&a), "lvrename " CFG "-q vg0 tmp-" ID " vol-" ID);
+	assert_string_equal(joined(a.v), "lvrename " CFG "-q vg0 tmp-" ID " vol-" ID);
 	assert_int_equal(lvm_argv_list(&a, "vg0"), 0);
-	assert_string_equal(joined(&a), "lvs " CFG "--noheadings -o lv_name vg0");
+	assert_string_equal(joined(a.v), "lvs " CFG "--noheadings -o lv_name vg0");
 }
 
 static void test_refusals(void **state)
@@ -133,7 +124,7 @@ static void test_dm_parse(void **state)
 	struct lvm_argv a;
 	char why[256];
 	assert_int_equal(lvm_argv_dm(&a), 0);
-	assert_string_equal(joined(&a), "dmsetup version");
+	assert_string_equal(joined(a.v), "dmsetup version");
 	assert_int_equal(lvm_dm_parse("Library version:   1.02.185 (2022-05-18)\n"
 	                              "Driver version:    4.48.0\n",
 	                              why, sizeof(why)),
@@ -165,7 +156,7 @@ static void test_activate(void **state)
 {
 	struct lvm_argv a;
 	assert_int_equal(lvm_argv_activate(&a, "vg0"), 0);
-	assert_string_equal(joined(&a),
+	assert_string_equal(joined(a.v),
 	                    "lvchange " CFG "-ay --select lv_name=~\"^(vol|snap)-\" vg0");
 	assert_int_equal(lvm_argv_activate(&a, "-an"), -EINVAL);
 	assert_null(a.v[0]);

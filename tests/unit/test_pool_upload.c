@@ -9,17 +9,8 @@
 
 #include <cmocka.h>
 
+#include "argv_text.h"
 #include "storage-agent/pool_upload.h"
-
-static const char *joined(const char *const *argv)
-{
-	static char buf[1024];
-	buf[0] = 0;
-	for (size_t i = 0; argv[i]; i++)
-		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s", i ? " " : "",
-		         argv[i]);
-	return buf;
-}
 
 static void formats(void **state)
 {

@@ -10,25 +10,15 @@
 
 #include <cmocka.h>
 
+#include "argv_text.h"
 #include "qemu_img.h"
-
-/* The argv joined with single spaces. */
-static const char *joined(const struct qemu_img_argv *a)
-{
-	static char buf[1024];
-	buf[0] = 0;
-	for (size_t i = 0; a->v[i]; i++)
-		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s", i ? " " : "",
-		         a->v[i]);
-	return buf;
-}
 
 static void test_create(void **state)
 {
 	struct qemu_img_argv a;
 	assert_int_equal(qemu_img_argv_create(&a, "/pool/volumes/v.qcow2", 1ull << 30), 0);
-	assert_string_equal(joined(&a), "qemu-img create -q -f qcow2 -o cluster_size=65536 "
-	                                "/pool/volumes/v.qcow2 1073741824");
+	assert_string_equal(joined(a.v), "qemu-img create -q -f qcow2 -o cluster_size=65536 "
+	                                 "/pool/volumes/v.qcow2 1073741824");
 	/* a relative path could read as an option; sizes are whole sectors */
 	assert_int_equal(qemu_img_argv_create(&a, "-o", 1ull << 30), -EINVAL);
 	assert_null(a.v[0]);
@@ -44,10 +34,10 @@ static void test_convert(void **state)
 	struct qemu_img_argv a;
 	assert_int_equal(
 	    qemu_img_argv_convert(&a, "/pool/snapshots/s.qcow2", "qcow2", "/pool/tmp/v.qcow2"), 0);
-	assert_string_equal(joined(&a), "qemu-img convert -q -f qcow2 -O qcow2 "
-	                                "/pool/snapshots/s.qcow2 /pool/tmp/v.qcow2");
+	assert_string_equal(joined(a.v), "qemu-img convert -q -f qcow2 -O qcow2 "
+	                                 "/pool/snapshots/s.qcow2 /pool/tmp/v.qcow2");
 	assert_int_equal(qemu_img_argv_convert(&a, "/img", "raw", "/out"), 0);
-	assert_string_equal(joined(&a), "qemu-img convert -q -f raw -O qcow2 /img /out");
+	assert_string_equal(joined(a.v), "qemu-img convert -q -f raw -O qcow2 /img /out");
 	/* the source driver is always forced, and only to what we inspect */
 	assert_int_equal(qemu_img_argv_convert(&a, "/img", "vmdk", "/out"), -EINVAL);
 	assert_int_equal(qemu_img_argv_convert(&a, "/img", NULL, "/out"), -EINVAL);
@@ -60,11 +50,11 @@ static void test_write(void **state)
 {
 	struct qemu_img_argv a;
 	assert_int_equal(qemu_img_argv_write(&a, "/dev/vg/vol-a", "raw", "/dev/vg/tmp-b"), 0);
-	assert_string_equal(joined(&a), "qemu-img convert -q -n -f raw -O raw /dev/vg/vol-a "
-	                                "/dev/vg/tmp-b");
+	assert_string_equal(joined(a.v), "qemu-img convert -q -n -f raw -O raw /dev/vg/vol-a "
+	                                 "/dev/vg/tmp-b");
 	assert_int_equal(qemu_img_argv_write(&a, "/p/tmp/i.image", "qcow2", "/dev/vg/tmp-b"), 0);
-	assert_string_equal(joined(&a), "qemu-img convert -q -n -f qcow2 -O raw /p/tmp/i.image "
-	                                "/dev/vg/tmp-b");
+	assert_string_equal(joined(a.v), "qemu-img convert -q -n -f qcow2 -O raw /p/tmp/i.image "
+	                                 "/dev/vg/tmp-b");
 	assert_int_equal(qemu_img_argv_write(&a, "/img", "vmdk", "/dev/x"), -EINVAL);
 	assert_null(a.v[0]);
 	assert_int_equal(qemu_img_argv_write(&a, "/img", NULL, "/dev/x"), -EINVAL);
@@ -86,8 +76,8 @@ static void test_resize(void **state)
 {
 	struct qemu_img_argv a;
 	assert_int_equal(qemu_img_argv_resize(&a, "/pool/volumes/v.qcow2", 2ull << 30), 0);
-	assert_string_equal(joined(&a), "qemu-img resize -q -f qcow2 /pool/volumes/v.qcow2 "
-	                                "2147483648");
+	assert_string_equal(joined(a.v), "qemu-img resize -q -f qcow2 /pool/volumes/v.qcow2 "
+	                                 "2147483648");
 	assert_int_equal(qemu_img_argv_resize(&a, "/p", 0), -EINVAL);
 	assert_int_equal(qemu_img_argv_resize(&a, "/p", (1ull << 50) + 512), -EINVAL);
 }

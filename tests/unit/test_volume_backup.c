@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "argv_text.h"
 #include "msg.h"
 #include "storage-agent/backup.h"
 
@@ -88,16 +89,6 @@ static void test_result_count(void **state)
 	assert_int_equal(o.u.result.count, 0);
 	msg_release(&o);
 	msg_release(&m);
-}
-
-static const char *joined(const char *const *argv)
-{
-	static char buf[1024];
-	buf[0] = 0;
-	for (size_t i = 0; argv[i]; i++)
-		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s", i ? " " : "",
-		         argv[i]);
-	return buf;
 }
 
 static void test_read_argv(void **state)
