@@ -68,6 +68,14 @@ def add_hosts(stack, os_cli, names, w, added):
                          for h in names), 180, 2, "the hosts to register")
 
 
+def del_hosts(stack, added):
+    """deploy/host-del.sh for each host add_hosts made, newest first (a fixture's
+    teardown: failures are not raised)."""
+    for h in reversed(added):
+        sh(REPO / "deploy" / "host-del.sh", "--root", stack.root, h, check=False,
+           timeout=300)
+
+
 @pytest.fixture(scope="module")
 def world(stack, os_cli, os_run, tmp_path_factory):
     tag = "%04d" % random.randint(0, 9999)
@@ -112,9 +120,7 @@ def world(stack, os_cli, os_run, tmp_path_factory):
     finally:
         for user, args in reversed(w["cleanup"]):
             os_run(*args, user=user, check=False, timeout=600)
-        for h in reversed(added):
-            sh(REPO / "deploy" / "host-del.sh", "--root", stack.root, h, check=False,
-               timeout=300)
+        del_hosts(stack, added)
 
 
 def conf_value(stack, section, key):

@@ -10,8 +10,8 @@ import random
 
 import pytest
 
-from nubo_e2e import REPO, wait_for
-from test_multihost import add_hosts, hypervisors, sh
+from nubo_e2e import wait_for
+from test_multihost import add_hosts, del_hosts, hypervisors
 from test_volume import wait_gone, wait_volume
 from test_volume_multihost import export_of, qsd_pids
 
@@ -44,9 +44,7 @@ def world(stack, os_cli, os_run):
     finally:
         for args in w["cleanup"]:
             stack.os_run(*args, check=False, timeout=600)
-        for h in reversed(added):
-            sh(REPO / "deploy" / "host-del.sh", "--root", stack.root, h, check=False,
-               timeout=300)
+        del_hosts(stack, added)
 
 
 def test_boots_from_a_volume_of_another_machine(stack, os_cli, os_run, world):

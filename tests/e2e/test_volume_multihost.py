@@ -15,8 +15,8 @@ import uuid
 
 import pytest
 
-from nubo_e2e import REPO, kill9, qmp_call, wait_for
-from test_multihost import add_hosts, sh
+from nubo_e2e import kill9, qmp_call, wait_for
+from test_multihost import add_hosts, del_hosts
 from test_volume import wait_gone, wait_volume
 
 BOOT_S = 600  # a TCG boot on this shared box
@@ -116,9 +116,7 @@ def world(stack, os_cli, os_run, tmp_path_factory):
     finally:
         for args in w["cleanup"]:
             os_run(*args, check=False, timeout=600)
-        for h in reversed(added):
-            sh(REPO / "deploy" / "host-del.sh", "--root", stack.root, h, check=False,
-               timeout=300)
+        del_hosts(stack, added)
 
 
 def test_servers_are_on_two_hosts(os_cli, world):

@@ -14,8 +14,8 @@ import re
 
 import pytest
 
-from nubo_e2e import REPO, wait_for
-from test_multihost import add_hosts, sh
+from nubo_e2e import wait_for
+from test_multihost import add_hosts, del_hosts
 # the root disk's mark: where test_server_image's reader looks, past the image's data
 from test_server_image import SECTOR, reader
 from test_volume import wait_gone, wait_snapshot, wait_volume
@@ -107,9 +107,7 @@ def world(stack, os_cli, os_run, tmp_path_factory):
     finally:
         for args in w["cleanup"]:
             os_run(*args, check=False, timeout=600)
-        for h in reversed(added):
-            sh(REPO / "deploy" / "host-del.sh", "--root", stack.root, h, check=False,
-               timeout=300)
+        del_hosts(stack, added)
 
 
 def test_snapshot_and_clone_of_a_volume_served_over_nbd(stack, os_cli, os_run, world):
