@@ -24,10 +24,10 @@
 #include "util.h"
 #include "xalloc.h"
 
-#define START_WAIT_MS 10000 /* until the daemon listens */
-#define START_POLL_MS 10    /* its start takes 40-190 ms: a finer poll answers sooner */
-#define STOP_WAIT_MS 5000   /* after SIGTERM, before SIGKILL */
-#define RESTART_QUIET_S 5   /* a dead daemon is started again at most this often */
+#define START_WAIT_MS 10000   /* until the daemon listens */
+#define START_POLL_MS 10      /* its start takes 40-190 ms: a finer poll answers sooner */
+#define STOP_WAIT_MS 5000     /* after SIGTERM, before SIGKILL */
+#define RESTART_QUIET_MS 5000 /* a dead daemon is started again at most this often */
 
 struct export
 {
@@ -35,15 +35,15 @@ struct export
 	char attachment[UUID_STR_LEN];
 	int port;
 	pid_t pid;
-	time_t restarted;
+	int64_t restarted; /* time_mono_ms() of its last spawn: a clock step changes nothing */
 	/* a start or stop of its daemon is under way outside the lock (they wait seconds):
 	 * a start or stop of the same export waits on idle, the check skips it, and the
 	 * list (the heartbeat) goes on (review s9 L2) */
 	int busy;
-	/* exports_check started its daemon again at this time and has not yet seen it
+	/* exports_check started its daemon again at this time_mono_ms() and has not yet seen it
 	 * listen (0: not so): the check runs on the agent's main loop, beside the
 	 * heartbeat, so it never waits for a daemon */
-	time_t starting;
+	int64_t starting;
 	/* a copy holds its daemon's monitor (one client at a time): another take of it
 	 * waits on idle; a start or stop does not wait for it (a detach fails the copy) */
 	int copying;
@@ -300,7 +300,7 @@ static int daemon_spawn(struct exports *x, struct export *e, char *err, size_t e
 		snprintf(err, errlen, "qemu-storage-daemon: %s", strerror(-rc));
 		goto out;
 	}
-	e->restarted = time(NULL);
+	e->restarted = time_mono_ms();
 	/* saved at once, not once it listens: an agent that dies meanwhile leaves a state
 	 * its successor adopts (or stops), never an orphan serving with an old key */
 	if ((rc = state_save(x, e)) < 0) {
@@ -449,7 +449,7 @@ static void adopt(struct exports *x, const char *vid)
 	} else if (!port_listening(x->address, e->port)) {
 		/* spawned by an agent that died before it listened (its state is saved at
 		 * once): exports_check watches it come up, or kills it after 10 s */
-		e->starting = time(NULL);
+		e->starting = time_mono_ms();
 	}
 out:
 	json_decref(j);
@@ -506,7 +506,8 @@ struct exports *exports_open(const struct pool *vols, const char *address, int p
 /* Under the lock, for exports_check: how the daemon exports_check started again for
  * e is doing. 1 when it listens now (its state saved), 0 while it may yet, -1 when it
  * failed (exited, or did not listen within START_WAIT_MS: killed), with err. */
-static int check_starting(struct exports *x, struct export *e, time_t now, char *err, size_t errlen)
+static int check_starting(struct exports *x, struct export *e, int64_t now, char *err,
+                          size_t errlen)
 {
 	if (!daemon_alive(x, e)) {
 		daemon_exited(x, e, err, errlen);
@@ -518,7 +519,7 @@ static int check_starting(struct exports *x, struct export *e, time_t now, char 
 		state_save(x, e);
 		return 1;
 	}
-	if (now - e->starting < START_WAIT_MS / 1000)
+	if (now - e->starting < START_WAIT_MS)
 		return 0;
 	/* it never listened, so no client has written through it: no need to wait */
 	snprintf(err, errlen, "qemu-storage-daemon did not listen on %s:%d within %d s", x->address,
@@ -543,7 +544,7 @@ int exports_start(struct exports *x, const char *volume_id, const char *attachme
 	/* one exports_check started again: when it listens by now it is kept (a client may
 	 * already be connected to it again), not made again */
 	if (e && e->starting)
-		check_starting(x, e, time(NULL), why, sizeof(why));
+		check_starting(x, e, time_mono_ms(), why, sizeof(why));
 	if (e && !strcmp(e->attachment, attachment) && daemon_alive(x, e) && !e->starting) {
 		snprintf(host, MSG_ADDR_MAX, "%s", x->address); /* an earlier run of this task */
 		*port = e->port;
@@ -675,7 +676,7 @@ int exports_list(struct exports *x, struct msg_resource *out, int max)
 int exports_check(struct exports *x, char *err, size_t errlen)
 {
 	int n = 0;
-	time_t now = time(NULL);
+	int64_t now = time_mono_ms();
 	pthread_mutex_lock(&x->lock);
 	for (int i = 0; i < x->n; i++) {
 		struct export *e = &x->e[i];
@@ -686,7 +687,7 @@ int exports_check(struct exports *x, char *err, size_t errlen)
 				n++;
 			continue;
 		}
-		if (daemon_alive(x, e) || now - e->restarted < RESTART_QUIET_S)
+		if (daemon_alive(x, e) || now - e->restarted < RESTART_QUIET_MS)
 			continue;
 		e->restarted = now;
 		if (daemon_spawn(x, e, err, errlen) == 0)
