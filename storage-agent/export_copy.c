@@ -10,6 +10,7 @@
 
 #include "xalloc.h"
 
+#include "log.h"
 #include "proc.h"
 #include "qemu_img.h"
 #include "qmp.h"
@@ -19,6 +20,9 @@
 #define CREATE_TIMEOUT_MS 60000
 #define COPY_TIMEOUT_MS (30 * 60 * 1000) /* a large volume on a slow disk */
 #define CANCEL_TIMEOUT_MS 10000
+#define SWEEP_BUDGET_MS                                                                            \
+	30000 /* the whole start sweep: hung daemons must not hold back the hello                  \
+	       */
 #define POLL_US 50000
 #define EXPORTED_NODE "vol0" /* export_argv_new's qcow2 node */
 
@@ -282,14 +286,15 @@ static int is_copy_node(const char *name)
 	       strspn(name + 1, "0123456789abcdef") == 30;
 }
 
-/* Removes every copy's node (and its job) from the daemon at mon. The count, or < 0. */
-static int sweep_one(const char *mon)
+/* Removes every copy's node (and its job) from the daemon at mon, waiting at most
+ * open_ms for it to greet. The count, or < 0. */
+static int sweep_one(const char *mon, int open_ms)
 {
 	char why[256];
 	json_t *ret = NULL, *node;
 	size_t i;
 	int n = 0;
-	struct qmp *q = qmp_open(mon, CMD_TIMEOUT_MS, why, sizeof(why));
+	struct qmp *q = qmp_open(mon, open_ms, why, sizeof(why));
 	if (!q)
 		return -ECONNREFUSED;
 	if (qmp_do(q, "query-named-block-nodes", json_pack("{s:b}", "flat", 1), &ret, why,
@@ -313,15 +318,24 @@ static int sweep_one(const char *mon)
 	return n;
 }
 
-int export_copy_sweep(struct exports *x)
+int export_copy_sweep(struct exports *x, int budget_ms)
 {
 	struct msg_resource *r = xcalloc(EXPORT_MAX, sizeof(*r));
 	char mon[EXPORT_MONITOR_MAX];
 	int n = exports_list(x, r, EXPORT_MAX), total = 0;
+	int64_t deadline = time_mono_ms() + budget_ms;
 	for (int i = 0; i < n; i++) {
+		int64_t left = deadline - time_mono_ms();
+		if (left <= 0) {
+			log_warn(
+			    "export copy sweep: out of time after %d of %d daemons; the rest keep "
+			    "their copy nodes until they restart",
+			    i, n);
+			break;
+		}
 		if (exports_monitor_take(x, r[i].id, mon, sizeof(mon)) != 1)
 			continue;
-		int k = sweep_one(mon);
+		int k = sweep_one(mon, left < CMD_TIMEOUT_MS ? (int)left : CMD_TIMEOUT_MS);
 		exports_monitor_give(x, r[i].id);
 		total += k > 0 ? k : 0;
 	}

@@ -40,7 +40,9 @@ int export_copy(struct exports *x, const char *volume_id, const char *id, const 
 
 /* At the agent's start, when no copy runs: removes from every export daemon the copies
  * an earlier run of the agent left (killed mid-copy, its task failed by its deadline
- * since), their jobs cancelled. Returns how many. */
-int export_copy_sweep(struct exports *x);
+ * since), their jobs cancelled, within budget_ms in all (a hung daemon must not hold
+ * back the agent's hello: those not reached keep their nodes, logged). Returns how many. */
+#define EXPORT_SWEEP_BUDGET_MS 30000
+int export_copy_sweep(struct exports *x, int budget_ms);
 
 #endif

@@ -378,7 +378,7 @@ struct storage_agent *storage_agent_new(const struct storage_conf *conf, char *e
 	}
 	a->pool.live_copy = live_copy;
 	a->pool.live_arg = a;
-	a->swept = export_copy_sweep(a->exports);
+	a->swept = export_copy_sweep(a->exports, EXPORT_SWEEP_BUDGET_MS);
 	if (a->swept > 0)
 		pool_lvm_tidy(&a->pool); /* a swept copy's tmp LV was held open by its daemon */
 	a->aconf = (struct agent_conf){

@@ -452,8 +452,8 @@ static void test_export_copy(void **state)
 	assert_int_equal(qmp_exec(q, "blockdev-backup", a, NULL, 10000, err, sizeof(err)), 0);
 	json_decref(a);
 	qmp_close(q);
-	assert_int_equal(export_copy_sweep(x), 1);
-	assert_int_equal(export_copy_sweep(x), 0);
+	assert_int_equal(export_copy_sweep(x, EXPORT_SWEEP_BUDGET_MS), 1);
+	assert_int_equal(export_copy_sweep(x, EXPORT_SWEEP_BUDGET_MS), 0);
 	ret = NULL;
 	assert_int_equal(qmp_call(mon, "query-jobs", NULL, &ret, 10000, err, sizeof(err)), 0);
 	assert_int_equal(json_array_size(ret), 0);
@@ -465,6 +465,29 @@ static void test_export_copy(void **state)
 	waitpid(pid, NULL, 0);
 	assert_int_equal(export_copy(x, V1, S1, out, "qcow2", err, sizeof(err)), -ESRCH);
 	assert_non_null(strstr(err, "daemon is down"));
+	assert_int_equal(exports_stop(x, V1, "", err, sizeof(err)), 0);
+	exports_free(x);
+}
+
+/* A hung daemon (stopped: it never greets) holds the start sweep for its budget only,
+ * not CMD_TIMEOUT_MS per daemon (review s10b nit). */
+static void test_export_sweep_budget(void **state)
+{
+	if (!have_qsd())
+		skip();
+	char err[512], host[MSG_ADDR_MAX];
+	int port = 0;
+	struct exports *x = exports_open(&pool, "127.0.0.1", PORT_MIN, PORT_MAX, err, sizeof(err));
+	assert_non_null(x);
+	assert_int_equal(exports_start(x, V1, A1, K1, host, &port, err, sizeof(err)), 0);
+	pid_t pid = state_pid();
+	assert_true(pid > 0);
+	kill(pid, SIGSTOP);
+	long t0 = now_ms();
+	assert_int_equal(export_copy_sweep(x, 1500), 0);
+	long took = now_ms() - t0;
+	kill(pid, SIGCONT);
+	assert_true(took >= 1000 && took < 5000);
 	assert_int_equal(exports_stop(x, V1, "", err, sizeof(err)), 0);
 	exports_free(x);
 }
@@ -568,6 +591,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_export_missing_volume, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_export_adopts_a_starting_daemon, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_export_list_while_starting, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_export_sweep_budget, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_export_check_does_not_wait, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_export_start_keeps_a_restarted_daemon, setup,
 	                                    teardown),
