@@ -1,9 +1,11 @@
-/* Block Storage v3 quotas and limits: os-quota-sets (show with or without usage,
- * defaults, update and reset by admins), /limits (the absolute limits Cinder reports)
- * and os-availability-zone. Enforcement is vquota_reserve (volume.c) under the
- * project row lock; backups and backup_gigabytes by volume_backup.c under the same lock.
- * Groups and per_volume_gigabytes are kept and reported (Cinder's defaults when unset)
- * but nothing consumes or enforces them yet. */
+/* Block Storage v3 quotas and limits: the project's limits and usage, global and per
+ * volume type (Cinder's volumes_<type>, gigabytes_<type>, snapshots_<type>), and
+ * vquota_reserve, which every quota-consuming write calls under the project row lock;
+ * os-quota-sets (show with or without usage, defaults, update and reset by admins) and
+ * /limits (the absolute limits Cinder reports, no per-type ones). Backups and
+ * backup_gigabytes are enforced by volume_backup.c under the same lock. Groups and
+ * per_volume_gigabytes are kept and reported (Cinder's defaults when unset) but nothing
+ * consumes or enforces them yet. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
