@@ -317,7 +317,8 @@ static void quota_update(struct req *r, struct resp *w)
 			return;
 		}
 		if (!ours) {
-			resp_error(r, w, 400, "Bad key(s) in quota set: %.64s", key);
+			resp_error(r, w, 400,
+			           "Invalid input received: Bad key(s) in quota set: %.64s", key);
 			return;
 		}
 		long n = json_is_integer(v)  ? (long)json_integer_value(v)

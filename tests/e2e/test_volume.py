@@ -324,7 +324,13 @@ def test_quota_per_volume_type(stack, os_cli, os_run, project_ids, http):
         r = http("PUT", "/volume/v3/%s/os-quota-sets/%s" % (project_ids["admin"], demo),
                  {"quota_set": {"volumes_e2e-nosuch": 1}}, token=stack.token("admin"))
         assert_error(r, 400)
-        assert "Bad key(s) in quota set" in r.json["badRequest"]["message"]
+        assert r.json["badRequest"]["message"] == \
+            "Invalid input received: Bad key(s) in quota set: volumes_e2e-nosuch", r.json
+        r = http("PUT", "/volume/v3/%s/os-quota-class-sets/default" % project_ids["admin"],
+                 {"quota_class_set": {"snapshots_e2e-nosuch": 1}}, token=stack.token("admin"))
+        assert_error(r, 400)
+        assert "Bad key(s) in quota class set: snapshots_e2e-nosuch" in \
+            r.json["badRequest"]["message"], r.json
         # a non-admin may not set them
         r = http("PUT", "%s/os-quota-sets/%s" % (base, demo),
                  {"quota_set": {"volumes_e2e-qt": 5}}, token=tok)
