@@ -251,7 +251,7 @@ static void snapshot_create(struct req *r, struct resp *w)
 	PGresult *res =
 	    DBQ(r->ctx->db, err, sizeof err,
 	        "SELECT status, size_gb, attached_server IS NOT NULL, host, " VOLUME_PLUGGED_BUSY
-	        " FROM volumes"
+	        ", type_id FROM volumes"
 	        " WHERE id = $1 AND ($2 OR project_id = $3) FOR UPDATE",
 	        c.volume_id, admin ? "true" : "false", r->ctx->auth.project_id);
 	res = wire_one_row(r, w, res, err, 404, "Volume %s could not be found.",
@@ -259,7 +259,8 @@ static void snapshot_create(struct req *r, struct resp *w)
 	if (!res)
 		goto out;
 	long size = db_long(res, 0, 1, 0);
-	char host[MSG_HOST_MAX];
+	char host[MSG_HOST_MAX], type_id[37];
+	snprintf(type_id, sizeof(type_id), "%s", db_val(res, 0, 5));
 	snprintf(host, sizeof(host), "%s", db_val(res, 0, 3) ? db_val(res, 0, 3) : "");
 	int bad = volume_state_allows(db_val(res, 0, 0), db_val(res, 0, 2)[0] == 't', 0, c.force,
 	                              VOP_SNAPSHOT, msg, sizeof(msg));
@@ -280,7 +281,7 @@ static void snapshot_create(struct req *r, struct resp *w)
 		goto out;
 	}
 	struct vquota_set want = {{0, size, 1}};
-	if (vquota_reserve(r, w, &want) < 0)
+	if (vquota_reserve(r, w, NULL, type_id, &want, NULL) < 0)
 		goto out;
 	uuid_generate_str(id);
 	json_t *mj = jstrmap_to_json(&c.metadata);

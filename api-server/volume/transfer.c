@@ -297,7 +297,8 @@ static void xfer_accept(struct req *r, struct resp *w)
 	vol = DBQ(r->ctx->db, err, sizeof err,
 	          "SELECT v.size_gb, (SELECT count(*) FROM volume_snapshots s WHERE s.volume_id ="
 	          " v.id), (SELECT coalesce(sum(size_gb), 0) FROM volume_snapshots s WHERE"
-	          " s.volume_id = v.id), v.status FROM volumes v WHERE v.id = $1 FOR UPDATE OF v",
+	          " s.volume_id = v.id), v.status, v.type_id FROM volumes v WHERE v.id = $1 FOR"
+	          " UPDATE OF v",
 	          vid);
 	vol = wire_one_row(r, w, vol, err, 404, "Volume %s could not be found.", vid);
 	if (!vol)
@@ -308,7 +309,7 @@ static void xfer_accept(struct req *r, struct resp *w)
 	}
 	struct vquota_set want = {
 	    {1, db_long(vol, 0, 0, 0) + db_long(vol, 0, 2, 0), db_long(vol, 0, 1, 0)}};
-	if (vquota_reserve(r, w, &want) < 0)
+	if (vquota_reserve(r, w, NULL, db_val(vol, 0, 4), &want, NULL) < 0)
 		goto fail;
 	if (DBX(r->ctx->db, err, sizeof err,
 	        "UPDATE volumes SET project_id = $2, user_id = $3, status = 'available',"

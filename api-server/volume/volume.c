@@ -57,66 +57,6 @@ int volume_action_run(struct req *r, struct resp *w, const char *verb,
 	return 0;
 }
 
-int vquota_limits(PGconn *db, const char *project_id, struct vquota_set *out)
-{
-	char err[256];
-	vquota_defaults(out);
-	PGresult *res = DBQ(db, err, sizeof err, VQUOTA_LIMITS_SQL, project_id);
-	if (!res)
-		return -EIO;
-	for (int i = 0; i < PQntuples(res); i++)
-		for (int q = 0; q < VQ_COUNT; q++)
-			if (!strcmp(db_val(res, i, 0), vquota_name((enum vquota)q)))
-				out->v[q] = db_long(res, i, 1, -1);
-	PQclear(res);
-	return 0;
-}
-
-int vquota_usage(PGconn *db, const char *project_id, struct vquota_set *out)
-{
-	char err[256];
-	PGresult *res = DBQ(
-	    db, err, sizeof err,
-	    "SELECT (SELECT count(*) FROM volumes WHERE project_id = $1),"
-	    " (SELECT coalesce(sum(greatest(size_gb, coalesce(new_size_gb, 0))), 0) FROM volumes"
-	    "   WHERE project_id = $1) +"
-	    " (SELECT coalesce(sum(size_gb), 0) FROM volume_snapshots WHERE project_id = $1),"
-	    " (SELECT count(*) FROM volume_snapshots WHERE project_id = $1)",
-	    project_id);
-	if (!res)
-		return -EIO;
-	out->v[VQ_VOLUMES] = db_long(res, 0, 0, 0);
-	out->v[VQ_GIGABYTES] = db_long(res, 0, 1, 0);
-	out->v[VQ_SNAPSHOTS] = db_long(res, 0, 2, 0);
-	PQclear(res);
-	return 0;
-}
-
-int vquota_reserve(struct req *r, struct resp *w, const struct vquota_set *want)
-{
-	char err[512], msg[512];
-	const char *pid = r->ctx->auth.project_id;
-	int locked = DBX(r->ctx->db, err, sizeof err,
-	                 "SELECT id FROM projects WHERE id = $1 FOR UPDATE", pid);
-	if (locked != 1) {
-		if (locked < 0)
-			resp_db_error(r, w, err);
-		else
-			resp_error(r, w, 400, "project %s does not exist", pid);
-		return -EIO;
-	}
-	struct vquota_set lim, used;
-	if (vquota_limits(r->ctx->db, pid, &lim) < 0 || vquota_usage(r->ctx->db, pid, &used) < 0) {
-		resp_db_error(r, w, "quota lookup failed");
-		return -EIO;
-	}
-	if (vquota_check(&lim, &used, want, msg, sizeof(msg)) < 0) {
-		resp_error(r, w, 413, "%s", msg);
-		return -EDQUOT;
-	}
-	return 0;
-}
-
 int volume_type_resolve(struct req *r, struct resp *w, const char *ref, char out[37])
 {
 	char err[512];
@@ -747,7 +687,7 @@ static void volume_create(struct req *r, struct resp *w)
 	    volume_type_encryption_refuse(r, w, type_id) < 0)
 		goto out;
 	struct vquota_set want = {{1, c.size, 0}};
-	if (vquota_reserve(r, w, &want) < 0)
+	if (vquota_reserve(r, w, NULL, type_id, &want, NULL) < 0)
 		goto out;
 	uuid_generate_str(id);
 	json_t *mj = jstrmap_to_json(&c.metadata);
@@ -1104,7 +1044,8 @@ static void action_extend(struct req *r, struct resp *w, const json_t *arg)
 		goto fail;
 	}
 	struct vquota_set want = {{0, a.new_size - size, 0}};
-	if (vquota_reserve(r, w, &want) < 0)
+	if (vquota_reserve(r, w, db_val(res, 0, C_PROJECT), db_val(res, 0, C_TYPE_ID), &want,
+	                   NULL) < 0)
 		goto fail;
 	char ns[24];
 	snprintf(ns, sizeof(ns), "%ld", a.new_size);
@@ -1475,6 +1416,31 @@ static void action_retype(struct req *r, struct resp *w, const json_t *arg)
 	}
 	if (volume_type_resolve(r, w, want, type_id) < 0 ||
 	    volume_type_encryption_refuse(r, w, type_id) < 0)
+		goto fail;
+	if (!strcmp(type_id, db_val(res, 0, C_TYPE_ID))) {
+		resp_error(
+		    r, w, 400,
+		    "Invalid volume: Retype needs volume to be in available or in-use state, "
+		    "not be part of an active migration or a consistency group, requested "
+		    "type has to be different that the one from the volume, and for in-use "
+		    "volumes front-end qos specs cannot change.");
+		goto fail;
+	}
+	/* the volume and its snapshots move to the new type's quotas (Cinder's
+	 * get_volume_type_reservation); the global ones do not change */
+	PGresult *snaps = DBQ(r->ctx->db, err, sizeof err,
+	                      "SELECT count(*), coalesce(sum(size_gb), 0) FROM volume_snapshots"
+	                      " WHERE volume_id = $1",
+	                      r->params[1]);
+	if (!snaps) {
+		resp_db_error(r, w, err);
+		goto fail;
+	}
+	struct vquota_set none = {{0, 0, 0}},
+	                  typed = {{1, db_long(res, 0, C_SIZE, 0) + db_long(snaps, 0, 1, 0),
+	                            db_long(snaps, 0, 0, 0)}};
+	PQclear(snaps);
+	if (vquota_reserve(r, w, db_val(res, 0, C_PROJECT), type_id, &none, &typed) < 0)
 		goto fail;
 	if (DBX(r->ctx->db, err, sizeof err,
 	        "UPDATE volumes SET type_id = $2, updated_at = now() WHERE id = $1", r->params[1],

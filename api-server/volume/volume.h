@@ -39,16 +39,40 @@ char *volume_next_link(struct req *r, const char *base, const char *const *keep,
 	" volume_quota_classes WHERE class_name = 'default' UNION ALL SELECT 1, resource,"         \
 	" hard_limit FROM quotas WHERE project_id = $1) q ORDER BY k"
 
-/* Limits of project: Cinder's defaults overlaid with the default quota class and its
- * quotas rows. 0 or -EIO. */
-int vquota_limits(PGconn *db, const char *project_id, struct vquota_set *out);
-/* Usage of project: its volumes, their and its snapshots' gigabytes, its snapshots.
- * 0 or -EIO. */
-int vquota_usage(PGconn *db, const char *project_id, struct vquota_set *out);
-/* Locks the project (the row every quota-consuming write of it locks) and checks that
- * want fits; answers 413 (or the database error) and returns < 0 when not. Inside the
- * caller's transaction. */
-int vquota_reserve(struct req *r, struct resp *w, const struct vquota_set *want);
+/* Limits of project (volume_quota.c): for type NULL its global ones, Cinder's defaults
+ * overlaid with the default quota class and its quotas rows; for a volume type's name
+ * the volumes_<type>, gigabytes_<type> and snapshots_<type> ones, -1 (unlimited) unless
+ * set the same way. 0 or -EIO. */
+int vquota_limits(PGconn *db, const char *project_id, const char *type, struct vquota_set *out);
+/* Usage of project (volume_quota.c): for type_id NULL all its volumes, their and its
+ * snapshots' gigabytes, its snapshots; else only its volumes of that type and the
+ * snapshots of them (a snapshot counts against its volume's type, as a retype moves
+ * them in Cinder). The type's name into type_name (NULL: not wanted) when type_id is
+ * given. 0, -ENOENT (no such type) or -EIO. */
+int vquota_usage(PGconn *db, const char *project_id, const char *type_id, struct vquota_set *out,
+                 char type_name[VQUOTA_NAME_MAX]);
+/* Locks project_id (NULL: the caller's; the row every quota-consuming write of it
+ * locks) and checks that want fits its global quotas and, when type_id is not NULL,
+ * typed_want (want when NULL) those of the volume type type_id; answers Cinder's 413
+ * (or the database error) and returns < 0 when not. Inside the caller's transaction.
+ * (volume_quota.c) */
+int vquota_reserve(struct req *r, struct resp *w, const char *project_id, const char *type_id,
+                   const struct vquota_set *want, const struct vquota_set *typed_want);
+/* 1 when key is volumes_, gigabytes_ or snapshots_ and the name of an existing volume
+ * type; 0 when not; -EIO. (volume_quota.c) */
+int vquota_type_key(PGconn *db, const char *key);
+/* Follows a volume type's renaming (to, from from) or deletion (to NULL) in the quotas
+ * and quota classes rows of its volumes_<type>, gigabytes_<type> and snapshots_<type>
+ * (Cinder's update_quota_resource; a deleted type's rows are dropped so that a new type
+ * of the same name starts unlimited). Inside the caller's transaction. 0, or -EIO with
+ * the database error in err. (volume_quota.c) */
+int vquota_type_rename(PGconn *db, const char *from, const char *to, char *err, size_t errlen);
+/* Adds the quotas of every volume type to q (volumes_<type>, gigabytes_<type>,
+ * snapshots_<type>): their limits from rows ((resource, hard_limit) rows such as
+ * VQUOTA_LIMITS_SQL's, a later row overriding an earlier; -1 when none); with usage of
+ * project_id (not NULL) as Cinder's {limit, in_use, reserved, allocated}. Rows of types
+ * that do not exist are not listed. 0 or -EIO. (volume_quota.c) */
+int vquota_types_view(PGconn *db, json_t *q, const PGresult *rows, const char *project_id);
 
 /* The id of the volume type named or identified by ref (NULL: the default type) into
  * out. 0, -ENOENT (answered 404) or -EIO (answered). */

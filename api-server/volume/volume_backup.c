@@ -648,9 +648,9 @@ static void backup_restore(struct req *r, struct resp *w)
 		}
 	} else {
 		struct vquota_set want = {{1, size, 0}};
-		if (vquota_reserve(r, w, &want) < 0 ||
-		    volume_type_resolve(r, w, NULL, type_id) < 0 ||
-		    volume_type_encryption_refuse(r, w, type_id) < 0)
+		if (volume_type_resolve(r, w, NULL, type_id) < 0 ||
+		    volume_type_encryption_refuse(r, w, type_id) < 0 ||
+		    vquota_reserve(r, w, NULL, type_id, &want, NULL) < 0)
 			goto out;
 		uuid_generate_str(vid);
 		char sz[24];

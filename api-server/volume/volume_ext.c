@@ -316,8 +316,8 @@ static void host_show(struct req *r, struct resp *w)
 
 /* ---- quota classes ---- */
 
-/* The built-in defaults Cinder lists, overlaid with the class's rows (any other class
- * row, such as volumes_<type>, added). NULL on a database error. */
+/* The built-in defaults Cinder lists overlaid with the class's rows, and the quotas of
+ * every volume type (-1 unless the class sets them). NULL on a database error. */
 json_t *vquota_class_view(PGconn *db, const char *class_name)
 {
 	static const struct {
@@ -342,8 +342,16 @@ json_t *vquota_class_view(PGconn *db, const char *class_name)
 	json_t *q = json_object();
 	for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
 		json_object_set_new(q, defaults[i].name, json_integer(defaults[i].def));
-	for (int i = 0; i < PQntuples(res); i++)
-		json_object_set_new(q, db_val(res, i, 0), json_integer(db_long(res, i, 1, -1)));
+	for (int i = 0; i < PQntuples(res); i++) {
+		const char *type;
+		if (vquota_parse(db_val(res, i, 0), &type) < 0 || !type)
+			json_object_set_new(q, db_val(res, i, 0),
+			                    json_integer(db_long(res, i, 1, -1)));
+	}
+	if (vquota_types_view(db, q, res, NULL) < 0) {
+		json_decref(q);
+		q = NULL;
+	}
 	PQclear(res);
 	return q;
 }
@@ -368,23 +376,10 @@ static int quota_class_key_ok(struct req *r, const char *key)
 	static const char *const plain[] = {"volumes",          "gigabytes", "snapshots",
 	                                    "backups",          "groups",    "per_volume_gigabytes",
 	                                    "backup_gigabytes", NULL};
-	static const char *const typed[] = {"volumes_", "gigabytes_", "snapshots_", NULL};
-	char err[256];
 	for (const char *const *p = plain; *p; p++)
 		if (!strcmp(key, *p))
 			return 1;
-	for (const char *const *p = typed; *p; p++) {
-		size_t n = strlen(*p);
-		if (strncmp(key, *p, n) || !key[n])
-			continue;
-		int found = DBX(r->ctx->db, err, sizeof err,
-		                "SELECT 1 FROM volume_types WHERE name = $1", key + n);
-		if (found < 0)
-			return -EIO;
-		if (found == 1)
-			return 1;
-	}
-	return 0;
+	return vquota_type_key(r->ctx->db, key);
 }
 
 static void quota_class_update(struct req *r, struct resp *w)
@@ -414,7 +409,9 @@ static void quota_class_update(struct req *r, struct resp *w)
 			return;
 		}
 		if (!ok) {
-			resp_error(r, w, 400, "Bad key(s) in quota set: %.64s", key);
+			resp_error(r, w, 400,
+			           "Invalid input received: Bad key(s) in quota class set: %.64s",
+			           key);
 			return;
 		}
 		long n = json_is_integer(v)  ? (long)json_integer_value(v)

@@ -101,25 +101,78 @@ const char *vquota_name(enum vquota q)
 	return (unsigned)q < VQ_COUNT ? vq_names[q] : "?";
 }
 
-int vquota_check(const struct vquota_set *limit, const struct vquota_set *used,
-                 const struct vquota_set *want, char *msg, size_t msglen)
+int vquota_resource(enum vquota q, const char *type, char *out, size_t outlen)
 {
-	for (int q = 0; q < VQ_COUNT; q++) {
-		if (limit->v[q] < 0 || want->v[q] <= 0 || used->v[q] + want->v[q] <= limit->v[q])
-			continue;
-		if (q == VQ_GIGABYTES)
-			snprintf(
-			    msg, msglen,
-			    "VolumeSizeExceedsAvailableQuota: Requested volume or snapshot exceeds "
-			    "allowed gigabytes quota. Requested %ldG, quota is %ldG and %ldG has "
-			    "been consumed.",
-			    want->v[q], limit->v[q], used->v[q]);
-		else
-			snprintf(msg, msglen,
-			         "%s: Maximum number of %s allowed (%ld) exceeded for quota '%s'.",
-			         q == VQ_VOLUMES ? "VolumeLimitExceeded" : "SnapshotLimitExceeded",
-			         vq_names[q], limit->v[q], vq_names[q]);
-		return -EDQUOT;
+	int n = (unsigned)q >= VQ_COUNT ? -1
+	        : type                  ? snprintf(out, outlen, "%s_%s", vq_names[q], type)
+	                                : snprintf(out, outlen, "%s", vq_names[q]);
+	if (n < 0 || (size_t)n >= outlen) {
+		if (outlen)
+			out[0] = '\0';
+		return -ENAMETOOLONG;
 	}
+	return 0;
+}
+
+int vquota_parse(const char *name, const char **type)
+{
+	*type = NULL;
+	for (int q = 0; name && q < VQ_COUNT; q++) {
+		size_t n = strlen(vq_names[q]);
+		if (strncmp(name, vq_names[q], n))
+			continue;
+		if (!name[n])
+			return q;
+		if (name[n] == '_' && name[n + 1]) {
+			*type = name + n + 1;
+			return q;
+		}
+	}
+	return -1;
+}
+
+/* Cinder's 413 message for resource (q, named name) over its limit. */
+static void vquota_over_msg(enum vquota q, const char *name, const struct vquota_scope *s,
+                            char *msg, size_t msglen)
+{
+	if (q == VQ_GIGABYTES)
+		snprintf(msg, msglen,
+		         "VolumeSizeExceedsAvailableQuota: Requested volume or snapshot exceeds "
+		         "allowed %s quota. Requested %ldG, quota is %ldG and %ldG has been "
+		         "consumed.",
+		         name, s->want.v[q], s->limit.v[q], s->used.v[q]);
+	else if (q == VQ_VOLUMES)
+		snprintf(
+		    msg, msglen,
+		    "VolumeLimitExceeded: Maximum number of volumes allowed (%ld) exceeded for "
+		    "quota '%s'.",
+		    s->limit.v[q], name);
+	else
+		snprintf(
+		    msg, msglen,
+		    "SnapshotLimitExceeded: Maximum number of snapshots allowed (%ld) exceeded",
+		    s->limit.v[q]);
+}
+
+int vquota_check(const struct vquota_scope *all, const struct vquota_scope *typed, const char *type,
+                 char *msg, size_t msglen)
+{
+	/* Cinder reports the first of the resources over, sorted by name */
+	static const enum vquota order[] = {VQ_GIGABYTES, VQ_SNAPSHOTS, VQ_VOLUMES};
+	char name[VQUOTA_NAME_MAX];
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		for (int t = 0; t < 2; t++) {
+			enum vquota q = order[i];
+			const struct vquota_scope *s = t ? typed : all;
+			if (!s || (t && !type))
+				continue;
+			long lim = s->limit.v[q], used = s->used.v[q], want = s->want.v[q];
+			if (lim < 0 || want <= 0 || used + want <= lim)
+				continue;
+			if (vquota_resource(q, t ? type : NULL, name, sizeof(name)) < 0)
+				snprintf(name, sizeof(name), "%s", vq_names[q]);
+			vquota_over_msg(q, name, s, msg, msglen);
+			return -EDQUOT;
+		}
 	return 0;
 }

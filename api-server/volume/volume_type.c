@@ -139,7 +139,18 @@ static void type_update(struct req *r, struct resp *w)
 	if (json_object_get(inner, "is_public") ||
 	    json_object_get(inner, "os-volume-type-access:is_public"))
 		pub = b.is_public ? "true" : "false";
-	PGresult *res = db_query(
+	char old[VQUOTA_NAME_MAX] = "";
+	if (db_begin(r->ctx->db) < 0) {
+		resp_db_error(r, w, "begin failed");
+		jparse_release(f_type, JCOUNT(f_type), &b);
+		return;
+	}
+	PGresult *res = DBQ(r->ctx->db, err, sizeof err,
+	                    "SELECT name FROM volume_types WHERE id = $1 FOR UPDATE", r->params[1]);
+	if (res && PQntuples(res) == 1)
+		snprintf(old, sizeof(old), "%s", db_val(res, 0, 0));
+	PQclear(res);
+	res = db_query(
 	    r->ctx->db,
 	    "UPDATE volume_types SET name = coalesce($2, name), description = CASE WHEN $3 THEN"
 	    " $4 ELSE description END, is_public = coalesce($5::boolean, is_public) WHERE id = $1"
@@ -149,21 +160,31 @@ static void type_update(struct req *r, struct resp *w)
 	                          json_object_get(inner, "description") ? "true" : "false",
 	                          b.description, pub},
 	    err, sizeof(err), sqlstate);
+	/* the type's quotas follow its name (Cinder's update_quota_resource) */
+	int renamed = res && PQntuples(res) == 1 && strcmp(old, db_val(res, 0, 1));
+	if (renamed &&
+	    vquota_type_rename(r->ctx->db, old, db_val(res, 0, 1), err, sizeof err) < 0) {
+		PQclear(res);
+		res = NULL;
+	}
 	jparse_release(f_type, JCOUNT(f_type), &b);
-	if (!res) {
-		if (!strcmp(sqlstate, SQLSTATE_UNIQUE))
+	if (!res || PQntuples(res) != 1 || db_commit(r->ctx->db) < 0) {
+		db_rollback(r->ctx->db);
+		if (!res && !strcmp(sqlstate, SQLSTATE_UNIQUE))
 			resp_error(r, w, 409, "Volume Type already exists.");
-		else
+		else if (!res)
 			resp_db_error(r, w, err);
+		else if (PQntuples(res) != 1)
+			resp_error(r, w, 404, "Volume type %s could not be found.", r->params[1]);
+		else
+			resp_db_error(r, w, "commit failed");
+		PQclear(res);
 		return;
 	}
-	if (PQntuples(res) != 1)
-		resp_error(r, w, 404, "Volume type %s could not be found.", r->params[1]);
-	else { /* Cinder's update answer has no os-volume-type-access:is_public */
-		json_t *v = type_view(res, 0);
-		json_object_del(v, "os-volume-type-access:is_public");
-		resp_json(w, 200, json_pack("{s:o}", "volume_type", v));
-	}
+	/* Cinder's update answer has no os-volume-type-access:is_public */
+	json_t *v = type_view(res, 0);
+	json_object_del(v, "os-volume-type-access:is_public");
+	resp_json(w, 200, json_pack("{s:o}", "volume_type", v));
 	PQclear(res);
 }
 
@@ -180,6 +201,8 @@ static void type_delete(struct req *r, struct resp *w)
 	if (!res)
 		return;
 	int dflt = !strcmp(db_val(res, 0, 0), "__DEFAULT__"), used = db_val(res, 0, 1)[0] == 't';
+	char name[VQUOTA_NAME_MAX];
+	snprintf(name, sizeof(name), "%s", db_val(res, 0, 0));
 	PQclear(res);
 	if (dflt) {
 		resp_error(r, w, 400,
@@ -190,9 +213,22 @@ static void type_delete(struct req *r, struct resp *w)
 		resp_error(r, w, 400, "Target volume type is still in use.");
 		return;
 	}
+	/* its quotas go with it: Cinder lists only the types that exist */
+	if (db_begin(r->ctx->db) < 0) {
+		resp_db_error(r, w, "begin failed");
+		return;
+	}
 	int n = DBX(r->ctx->db, err, sizeof err, "DELETE FROM volume_types WHERE id = $1",
 	            r->params[1]);
-	wire_answer_rows(r, w, n, err, 202, "Volume type %s could not be found.", r->params[1]);
+	if (n == 1 && vquota_type_rename(r->ctx->db, name, NULL, err, sizeof err) < 0)
+		n = -EIO;
+	if (n != 1 || db_commit(r->ctx->db) < 0) {
+		db_rollback(r->ctx->db);
+		wire_answer_rows(r, w, n == 1 ? -EIO : n, n == 1 ? "commit failed" : err, 202,
+		                 "Volume type %s could not be found.", r->params[1]);
+		return;
+	}
+	resp_empty(w, 202);
 }
 
 /* ---- extra specs ---- */

@@ -293,6 +293,167 @@ def test_quota_show_and_limits(stack, os_cli, project_ids, http):
     assert r.json["limits"]["absolute"]["maxTotalVolumes"] >= 0
 
 
+def volume_action(http, stack, project, vid, body, user="demo"):
+    return http("POST", "/volume/v3/%s/volumes/%s/action" % (project, vid), body,
+                token=stack.token(user))
+
+
+def test_quota_per_volume_type(stack, os_cli, os_run, project_ids, http):
+    """Cinder's per-type quotas: volumes_<type>, gigabytes_<type>, snapshots_<type> are
+    listed for every type (-1 by default), set with `quota set --volume-type`, and
+    enforced by create, snapshot, extend and retype with Cinder's 413 naming the quota;
+    they follow a type's rename and go with its delete."""
+    demo = project_ids["demo"]
+    tok = stack.token("demo")
+    base = "/volume/v3/%s" % demo
+    os_run("volume", "type", "create", "e2e-qt")
+    vids, sids = [], []
+    try:
+        q = os_cli("quota", "show", "demo")
+        assert q["volumes_e2e-qt"] == -1 and q["gigabytes_e2e-qt"] == -1, q
+        assert q["snapshots_e2e-qt"] == -1 and q["volumes___DEFAULT__"] == -1, q
+        d = os_cli("quota", "show", "--default", "demo")
+        assert d["volumes_e2e-qt"] == -1 and d["volumes"] == 10, d
+        os_run("quota", "set", "--volumes", "1", "--gigabytes", "3", "--snapshots", "1",
+               "--volume-type", "e2e-qt", "demo")
+        q = os_cli("quota", "show", "demo")
+        assert (q["volumes_e2e-qt"], q["gigabytes_e2e-qt"], q["snapshots_e2e-qt"]) == \
+            (1, 3, 1), q
+        assert q["volumes"] == 10, q  # the global one is untouched
+        # a type that does not exist is Cinder's 400
+        r = http("PUT", "/volume/v3/%s/os-quota-sets/%s" % (project_ids["admin"], demo),
+                 {"quota_set": {"volumes_e2e-nosuch": 1}}, token=stack.token("admin"))
+        assert_error(r, 400)
+        assert r.json["badRequest"]["message"] == \
+            "Invalid input received: Bad key(s) in quota set: volumes_e2e-nosuch", r.json
+        r = http("PUT", "/volume/v3/%s/os-quota-class-sets/default" % project_ids["admin"],
+                 {"quota_class_set": {"snapshots_e2e-nosuch": 1}}, token=stack.token("admin"))
+        assert_error(r, 400)
+        assert "Bad key(s) in quota class set: snapshots_e2e-nosuch" in \
+            r.json["badRequest"]["message"], r.json
+        # a non-admin may not set them
+        r = http("PUT", "%s/os-quota-sets/%s" % (base, demo),
+                 {"quota_set": {"volumes_e2e-qt": 5}}, token=tok)
+        assert r.status == 403, r
+
+        v = os_cli("volume", "create", "--size", "1", "--type", "e2e-qt", "e2e-qt-1",
+                   user="demo")
+        vids.append(v["id"])
+        wait_volume(stack, v["id"], "available", user="demo")
+        before = count_volumes(stack, demo)
+        r = http("POST", base + "/volumes",
+                 {"volume": {"size": 1, "volume_type": "e2e-qt"}}, token=tok)
+        assert_error(r, 413)
+        assert r.json["overLimit"]["message"] == (
+            "VolumeLimitExceeded: Maximum number of volumes allowed (1) exceeded for "
+            "quota 'volumes_e2e-qt'."), r.json
+        assert count_volumes(stack, demo) == before
+        p = os_run("volume", "create", "--size", "1", "--type", "e2e-qt", "e2e-qt-2",
+                   user="demo", check=False)
+        assert p.returncode != 0 and "413" in p.stderr and "volumes_e2e-qt" in p.stderr, \
+            p.stderr
+        assert count_volumes(stack, demo) == before
+        # another type is not limited by it
+        v2 = os_cli("volume", "create", "--size", "1", "e2e-qt-dflt", user="demo")
+        vids.append(v2["id"])
+        wait_volume(stack, v2["id"], "available", user="demo")
+
+        # snapshots count against snapshots_<type> and gigabytes_<type> of their volume
+        s = os_cli("volume", "snapshot", "create", "--volume", v["id"], "e2e-qt-s1",
+                   user="demo")
+        sids.append(s["id"])
+        wait_snapshot(stack, s["id"], "available", user="demo")
+        r = http("POST", base + "/snapshots",
+                 {"snapshot": {"volume_id": v["id"], "name": "e2e-qt-s2"}}, token=tok)
+        assert_error(r, 413)
+        assert r.json["overLimit"]["message"] == (
+            "SnapshotLimitExceeded: Maximum number of snapshots allowed (1) exceeded")
+        r = http("GET", "/volume/v3/%s/os-quota-sets/%s?usage=True" % (demo, demo),
+                 token=tok)
+        assert r.status == 200, r
+        qs = r.json["quota_set"]
+        assert qs["volumes_e2e-qt"] == {"limit": 1, "in_use": 1, "reserved": 0,
+                                        "allocated": 0}, qs
+        assert qs["gigabytes_e2e-qt"]["in_use"] == 2 and qs["snapshots_e2e-qt"]["in_use"] == 1
+        assert qs["volumes___DEFAULT__"]["in_use"] >= 1 and qs["volumes"]["in_use"] >= 2
+        # extend: 1 GB volume + 1 GB snapshot, to 3 GB is 4 > gigabytes_e2e-qt 3
+        r = volume_action(http, stack, demo, v["id"], {"os-extend": {"new_size": 3}})
+        assert_error(r, 413)
+        assert "allowed gigabytes_e2e-qt quota. Requested 2G, quota is 3G and 2G has been " \
+            "consumed." in r.json["overLimit"]["message"], r.json
+        assert os_cli("volume", "show", v["id"], user="demo")["size"] == 1
+        # retype into the full type is refused; the volume keeps its type
+        r = volume_action(http, stack, demo, v2["id"], {"os-retype": {"new_type": "e2e-qt"}})
+        assert_error(r, 413)
+        assert "'volumes_e2e-qt'" in r.json["overLimit"]["message"], r.json
+        assert os_cli("volume", "show", v2["id"], user="demo")["type"] == "__DEFAULT__"
+        # /limits stays Cinder's: no per-type entries
+        r = http("GET", base + "/limits", token=tok)
+        assert not [k for k in r.json["limits"]["absolute"] if "e2e-qt" in k], r.json
+
+        os_run("volume", "snapshot", "delete", s["id"], user="demo")
+        wait_for(lambda: os_run("volume", "snapshot", "show", s["id"], user="demo",
+                                check=False).returncode != 0, 120, 0.5, "snapshot gone")
+        sids.remove(s["id"])
+        # room again (a retype moves the usage): v2 into e2e-qt needs volumes_e2e-qt 2
+        os_run("quota", "set", "--volumes", "2", "--volume-type", "e2e-qt", "demo")
+        r = volume_action(http, stack, demo, v2["id"], {"os-retype": {"new_type": "e2e-qt"}})
+        assert r.status == 202, r
+        qs = http("GET", "/volume/v3/%s/os-quota-sets/%s?usage=True" % (demo, demo),
+                  token=tok).json["quota_set"]
+        assert qs["volumes_e2e-qt"]["in_use"] == 2 and qs["gigabytes_e2e-qt"]["in_use"] == 2
+
+        # a renamed type keeps its quotas under the new name
+        os_run("volume", "type", "set", "--name", "e2e-qt2", "e2e-qt")
+        q = os_cli("quota", "show", "demo")
+        assert q["volumes_e2e-qt2"] == 2 and "volumes_e2e-qt" not in q, q
+    finally:
+        for sid in sids:
+            os_run("volume", "snapshot", "delete", sid, user="demo", check=False)
+        for sid in sids:
+            wait_for(lambda: os_run("volume", "snapshot", "show", sid, user="demo",
+                                    check=False).returncode != 0, 120, 0.5, "snapshot gone")
+        for vid in vids:
+            os_run("volume", "delete", vid, user="demo", check=False)
+        for vid in vids:
+            wait_gone(stack, "volume", vid, user="demo")
+        for name in ("e2e-qt2", "e2e-qt"):
+            os_run("volume", "type", "delete", name, check=False)
+    # a deleted type's quotas are gone from listings and from the table
+    q = os_cli("quota", "show", "demo")
+    assert not [k for k in q if "e2e-qt" in k], q
+    assert stack.sql("SELECT count(*) FROM quotas WHERE resource LIKE '%e2e-qt%'")[0][0] == "0"
+
+
+def test_quota_per_volume_type_concurrency(stack, os_cli, os_run, project_ids, http):
+    """Eight parallel creates of one type against volumes_<type> = 2: exactly two are
+    made, six are 413, under the project row lock the global quotas take."""
+    demo = project_ids["demo"]
+    tok = stack.token("demo")
+    os_run("volume", "type", "create", "e2e-qc")
+    try:
+        os_run("quota", "set", "--volumes", "2", "--volume-type", "e2e-qc", "demo")
+        type_id = os_cli("volume", "type", "show", "e2e-qc")["id"]
+
+        def create(i):
+            return http("POST", "/volume/v3/%s/volumes" % demo,
+                        {"volume": {"size": 1, "volume_type": "e2e-qc",
+                                    "name": "e2e-qc-%d" % i}}, token=tok).status
+        with concurrent.futures.ThreadPoolExecutor(8) as ex:
+            codes = list(ex.map(create, range(8)))
+        assert codes.count(202) == 2 and codes.count(413) == 6, codes
+        made = stack.sql("SELECT id FROM volumes WHERE type_id = :'p1'", type_id)
+        assert len(made) == 2, made
+    finally:
+        rows = stack.sql("SELECT id FROM volumes WHERE name LIKE 'e2e-qc-%'")
+        for row in rows:
+            wait_volume(stack, row[0], "available", user="demo")
+            os_run("volume", "delete", row[0], user="demo")
+        for row in rows:
+            wait_gone(stack, "volume", row[0], user="demo")
+        os_run("volume", "type", "delete", "e2e-qc", check=False)
+
+
 def qmp_devices(stack, instance_id):
     """The ids of the devices plugged into the instance's QEMU (QMP qom-list)."""
     ret = stack.qmp(instance_id, "qom-list", {"path": "/machine/peripheral"})

@@ -90,6 +90,15 @@ def test_transfer_delete_returns_volume_and_accept_checks_quota(stack, os_cli, o
         assert_error(r, 413)
         assert stack.sql("SELECT project_id, status FROM volumes WHERE id = :'p1'",
                          v["id"])[0] == [admin, "awaiting-transfer"]
+        # within the global quotas but over the taker's quota of the volume's type
+        os_run("quota", "set", "--gigabytes", "1000", "demo")
+        os_run("quota", "set", "--volumes", "0", "--volume-type", "__DEFAULT__", "demo")
+        r = http("POST", "/volume/v3/%s/os-volume-transfer/%s/accept" % (demo, t["id"]),
+                 {"accept": {"auth_key": t["auth_key"]}}, token=stack.token("demo"))
+        assert_error(r, 413)
+        assert "'volumes___DEFAULT__'" in r.json["overLimit"]["message"], r.json
+        assert stack.sql("SELECT project_id, status FROM volumes WHERE id = :'p1'",
+                         v["id"])[0] == [admin, "awaiting-transfer"]
         # an offer of a volume that is not available: 400
         r = http("POST", "/volume/v3/%s/os-volume-transfer" % admin,
                  {"transfer": {"volume_id": v["id"]}}, token=stack.token("admin"))
@@ -101,6 +110,7 @@ def test_transfer_delete_returns_volume_and_accept_checks_quota(stack, os_cli, o
         assert_error(r, 404)
     finally:
         os_run("quota", "set", "--gigabytes", "1000", "demo")
+        os_run("quota", "set", "--volumes", "-1", "--volume-type", "__DEFAULT__", "demo")
         os_run("volume", "transfer", "request", "delete", t["id"], user="admin", check=False)
         os_run("volume", "delete", v["id"], user="admin", check=False)
         wait_gone(stack, "volume", v["id"])

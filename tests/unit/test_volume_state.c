@@ -92,35 +92,119 @@ static void test_states(void **state)
 
 static void test_quota(void **state)
 {
-	struct vquota_set lim, used = {{0, 0, 0}}, want;
+	struct vquota_scope all = {.used = {{0, 0, 0}}};
 	char msg[512];
-	vquota_defaults(&lim);
-	assert_int_equal(lim.v[VQ_VOLUMES], 10);
-	assert_int_equal(lim.v[VQ_GIGABYTES], 1000);
-	assert_int_equal(lim.v[VQ_SNAPSHOTS], 10);
-	want = (struct vquota_set){{1, 1000, 0}};
-	assert_int_equal(vquota_check(&lim, &used, &want, msg, sizeof(msg)), 0); /* exactly full */
-	want = (struct vquota_set){{1, 1001, 0}};
-	assert_int_equal(vquota_check(&lim, &used, &want, msg, sizeof(msg)), -EDQUOT);
+	vquota_defaults(&all.limit);
+	assert_int_equal(all.limit.v[VQ_VOLUMES], 10);
+	assert_int_equal(all.limit.v[VQ_GIGABYTES], 1000);
+	assert_int_equal(all.limit.v[VQ_SNAPSHOTS], 10);
+	all.want = (struct vquota_set){{1, 1000, 0}};
+	assert_int_equal(vquota_check(&all, NULL, NULL, msg, sizeof(msg)), 0); /* exactly full */
+	all.want = (struct vquota_set){{1, 1001, 0}};
+	assert_int_equal(vquota_check(&all, NULL, NULL, msg, sizeof(msg)), -EDQUOT);
 	assert_string_equal(msg, "VolumeSizeExceedsAvailableQuota: Requested volume or snapshot "
 	                         "exceeds allowed gigabytes quota. Requested 1001G, quota is "
 	                         "1000G and 0G has been consumed.");
-	used = (struct vquota_set){{10, 10, 0}};
-	want = (struct vquota_set){{1, 1, 0}};
-	assert_int_equal(vquota_check(&lim, &used, &want, msg, sizeof(msg)), -EDQUOT);
+	all.used = (struct vquota_set){{10, 10, 0}};
+	all.want = (struct vquota_set){{1, 1, 0}};
+	assert_int_equal(vquota_check(&all, NULL, NULL, msg, sizeof(msg)), -EDQUOT);
 	assert_string_equal(msg, "VolumeLimitExceeded: Maximum number of volumes allowed (10) "
 	                         "exceeded for quota 'volumes'.");
-	used = (struct vquota_set){{1, 1, 10}};
-	want = (struct vquota_set){{0, 1, 1}};
-	assert_int_equal(vquota_check(&lim, &used, &want, msg, sizeof(msg)), -EDQUOT);
-	assert_non_null(strstr(msg, "SnapshotLimitExceeded"));
+	all.used = (struct vquota_set){{1, 1, 10}};
+	all.want = (struct vquota_set){{0, 1, 1}};
+	assert_int_equal(vquota_check(&all, NULL, NULL, msg, sizeof(msg)), -EDQUOT);
+	/* Cinder's SnapshotLimitExceeded names no quota and ends with no full stop */
+	assert_string_equal(msg, "SnapshotLimitExceeded: Maximum number of snapshots allowed (10) "
+	                         "exceeded");
 	/* unlimited, and nothing asked of a resource over its limit */
-	lim.v[VQ_SNAPSHOTS] = -1;
-	assert_int_equal(vquota_check(&lim, &used, &want, msg, sizeof(msg)), 0);
-	used = (struct vquota_set){{20, 1, 0}};
-	want = (struct vquota_set){{0, 1, 0}}; /* an extend: no new volume */
-	assert_int_equal(vquota_check(&lim, &used, &want, msg, sizeof(msg)), 0);
+	all.limit.v[VQ_SNAPSHOTS] = -1;
+	assert_int_equal(vquota_check(&all, NULL, NULL, msg, sizeof(msg)), 0);
+	all.used = (struct vquota_set){{20, 1, 0}};
+	all.want = (struct vquota_set){{0, 1, 0}}; /* an extend: no new volume */
+	assert_int_equal(vquota_check(&all, NULL, NULL, msg, sizeof(msg)), 0);
 	assert_string_equal(vquota_name(VQ_GIGABYTES), "gigabytes");
+}
+
+/* Cinder's VolumeTypeResource names and their parsing back */
+static void test_quota_type_names(void **state)
+{
+	char name[VQUOTA_NAME_MAX], longtype[300];
+	const char *type;
+	assert_int_equal(vquota_resource(VQ_VOLUMES, NULL, name, sizeof(name)), 0);
+	assert_string_equal(name, "volumes");
+	assert_int_equal(vquota_resource(VQ_GIGABYTES, "lvm", name, sizeof(name)), 0);
+	assert_string_equal(name, "gigabytes_lvm");
+	assert_int_equal(vquota_resource(VQ_SNAPSHOTS, "my_type", name, sizeof(name)), 0);
+	assert_string_equal(name, "snapshots_my_type");
+	/* a 255-byte type name fits; a longer one is refused, never cut */
+	memset(longtype, 'x', 255);
+	longtype[255] = '\0';
+	assert_int_equal(vquota_resource(VQ_SNAPSHOTS, longtype, name, sizeof(name)), 0);
+	assert_int_equal(strlen(name), strlen("snapshots_") + 255);
+	assert_int_equal(vquota_resource(VQ_VOLUMES, "lvm", name, 8), -ENAMETOOLONG);
+	assert_string_equal(name, "");
+	assert_int_equal(vquota_resource(VQ_COUNT, NULL, name, sizeof(name)), -ENAMETOOLONG);
+
+	assert_int_equal(vquota_parse("volumes", &type), VQ_VOLUMES);
+	assert_null(type);
+	assert_int_equal(vquota_parse("gigabytes_lvm", &type), VQ_GIGABYTES);
+	assert_string_equal(type, "lvm");
+	assert_int_equal(vquota_parse("snapshots_my_type", &type), VQ_SNAPSHOTS);
+	assert_string_equal(type, "my_type");
+	assert_int_equal(vquota_parse("volumes_", &type), -1);
+	assert_int_equal(vquota_parse("volumesx", &type), -1);
+	assert_int_equal(vquota_parse("backup_gigabytes", &type), -1);
+	assert_int_equal(vquota_parse("per_volume_gigabytes", &type), -1);
+	assert_int_equal(vquota_parse("backups", &type), -1);
+	assert_int_equal(vquota_parse(NULL, &type), -1);
+}
+
+/* A volume type's quotas beside the global ones: Cinder's message names the one over,
+ * the first in name order. */
+static void test_quota_typed(void **state)
+{
+	struct vquota_scope all = {.used = {{1, 10, 0}}, .want = {{1, 5, 0}}};
+	struct vquota_scope typed = {
+	    .limit = {{-1, -1, -1}}, .used = {{1, 10, 0}}, .want = {{1, 5, 0}}};
+	char msg[512];
+	vquota_defaults(&all.limit);
+	assert_int_equal(vquota_check(&all, &typed, "lvm", msg, sizeof(msg)), 0);
+	typed.limit.v[VQ_VOLUMES] = 1; /* volumes_lvm full */
+	assert_int_equal(vquota_check(&all, &typed, "lvm", msg, sizeof(msg)), -EDQUOT);
+	assert_string_equal(msg, "VolumeLimitExceeded: Maximum number of volumes allowed (1) "
+	                         "exceeded for quota 'volumes_lvm'.");
+	typed.limit.v[VQ_VOLUMES] = 2;
+	assert_int_equal(vquota_check(&all, &typed, "lvm", msg, sizeof(msg)), 0); /* exactly */
+	typed.limit.v[VQ_GIGABYTES] = 12;
+	assert_int_equal(vquota_check(&all, &typed, "lvm", msg, sizeof(msg)), -EDQUOT);
+	assert_string_equal(msg, "VolumeSizeExceedsAvailableQuota: Requested volume or snapshot "
+	                         "exceeds allowed gigabytes_lvm quota. Requested 5G, quota is "
+	                         "12G and 10G has been consumed.");
+	/* both over: gigabytes_lvm sorts before volumes_lvm, and global gigabytes first */
+	typed.limit.v[VQ_VOLUMES] = 1;
+	assert_int_equal(vquota_check(&all, &typed, "lvm", msg, sizeof(msg)), -EDQUOT);
+	assert_non_null(strstr(msg, "allowed gigabytes_lvm quota"));
+	all.limit.v[VQ_GIGABYTES] = 14;
+	assert_int_equal(vquota_check(&all, &typed, "lvm", msg, sizeof(msg)), -EDQUOT);
+	assert_non_null(strstr(msg, "allowed gigabytes quota. Requested 5G, quota is 14G"));
+	/* a snapshot: snapshots_<type>, and Cinder's message for it */
+	all = (struct vquota_scope){.used = {{1, 1, 0}}, .want = {{0, 1, 1}}};
+	vquota_defaults(&all.limit);
+	typed =
+	    (struct vquota_scope){.limit = {{-1, -1, 0}}, .used = {{1, 1, 0}}, .want = {{0, 1, 1}}};
+	assert_int_equal(vquota_check(&all, &typed, "lvm", msg, sizeof(msg)), -EDQUOT);
+	assert_string_equal(msg, "SnapshotLimitExceeded: Maximum number of snapshots allowed (0) "
+	                         "exceeded");
+	/* a retype moves only the type's usage: the global quotas, over, are not asked */
+	all = (struct vquota_scope){.limit = {{1, 1, 1}}, .used = {{5, 50, 5}}};
+	typed = (struct vquota_scope){
+	    .limit = {{3, 30, 3}}, .used = {{2, 20, 2}}, .want = {{1, 10, 1}}};
+	assert_int_equal(vquota_check(&all, &typed, "lvm", msg, sizeof(msg)), 0);
+	typed.want.v[VQ_GIGABYTES] = 11;
+	assert_int_equal(vquota_check(&all, &typed, "lvm", msg, sizeof(msg)), -EDQUOT);
+	assert_non_null(strstr(msg, "gigabytes_lvm quota. Requested 11G, quota is 30G and 20G"));
+	/* no type name: the typed scope is not checked */
+	assert_int_equal(vquota_check(&all, &typed, NULL, msg, sizeof(msg)), 0);
 }
 
 static void test_version_header(void **state)
@@ -151,6 +235,8 @@ int main(void)
 	    cmocka_unit_test(test_attach_detach),
 	    cmocka_unit_test(test_states),
 	    cmocka_unit_test(test_quota),
+	    cmocka_unit_test(test_quota_type_names),
+	    cmocka_unit_test(test_quota_typed),
 	    cmocka_unit_test(test_version_header),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
