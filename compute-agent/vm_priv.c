@@ -353,9 +353,10 @@ static int start_run(struct priv_helper *h, const void *req, struct priv_reply *
 		rc = fds[F_DISK];
 		goto out;
 	}
-	if (s->image_id[0] &&
-	    (rc = fds[F_BASE] = base_open(h, dirfd, rep->err, sizeof(rep->err))) < 0)
+	if (s->image_id[0] && (fds[F_BASE] = base_open(h, dirfd, rep->err, sizeof(rep->err))) < 0) {
+		rc = fds[F_BASE];
 		goto out;
+	}
 	fds[F_CONFIG] = inst_open(h, dirfd, "config.iso", O_RDONLY, rep->err, sizeof(rep->err));
 	if (fds[F_CONFIG] == -ENOENT) {
 		fds[F_CONFIG] = -1; /* no config drive */

@@ -238,6 +238,8 @@ def test_volumes_from_image_share_the_cached_download(stack, os_cli, os_run, ids
     other_file.write_bytes(os.urandom(2 << 20))
     other = os_cli("image", "create", "--disk-format", "raw", "--container-format", "bare",
                    "--file", str(other_file), "e2e-cache-other", user="demo")
+    same = os_cli("image", "show", same["id"], user="demo")
+    other = os_cli("image", "show", other["id"], user="demo")
     assert same["checksum"] == md5 and same["id"] != ids["image"]
     before = stack.conf.read_text()
     vols = []

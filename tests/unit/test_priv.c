@@ -585,6 +585,20 @@ static void qemu_start_checks_its_arguments(void **st)
 	assert_true(vm_priv_qemu_start(P, &s, err, sizeof(err)) < 0);
 	assert_non_null(strstr(err, "base image"));
 	unlink(base);
+	/* the worker's base with another link (the cache's name for it): QEMU is started
+	 * (it fails on these bytes at once; the helper's answer is its pid) */
+	char cached[300];
+	snprintf(cached, sizeof(cached), "%s/cached-image", state);
+	assert_int_equal(fs_write_atomic(cached, "y", 1, 0600), 0);
+	assert_int_equal(chown(cached, pw->pw_uid, pw->pw_gid), 0);
+	assert_int_equal(link(cached, base), 0);
+	pid_t qemu = vm_priv_qemu_start(P, &s, err, sizeof(err));
+	if (qemu < 0)
+		fprintf(stderr, "qemu start: %s\n", err);
+	assert_true(qemu > 0);
+	vm_priv_qemu_signal(P, s.id, qemu, SIGKILL, err, sizeof(err)); /* gone already, maybe */
+	unlink(base);
+	unlink(cached);
 }
 
 static void gone_helper_is_epipe(void **st)
