@@ -5,6 +5,7 @@ and state rules. Byte equality is checked on the pool files themselves (qemu-img
 convert to raw, sha256; qemu-img compare for images)."""
 import concurrent.futures
 import hashlib
+import re
 import subprocess
 import time
 
@@ -218,6 +219,20 @@ def test_volume_from_image(stack, os_cli, os_run, ids):
     wait_gone(stack, "volume", v["id"], user="demo")
 
 
+def with_storage_key(text, key, value):
+    """nubo.conf text with key = value in its [storage] section (replacing the line the
+    section has, else first in it)."""
+    head, sep, rest = text.partition("[storage]\n")
+    assert sep, "the stack's nubo.conf has no [storage]"
+    section, nxt, tail = rest.partition("\n[")
+    line = re.compile(r"(?m)^%s\s*=.*$" % re.escape(key))
+    if line.search(section):
+        section = line.sub("%s = %s" % (key, value), section, count=1)
+    else:
+        section = "%s = %s\n%s" % (key, value, section)
+    return head + sep + section + nxt + tail
+
+
 def test_volumes_from_image_share_the_cached_download(stack, os_cli, os_run, ids, tmp_path):
     """The storage agent's image cache (common/image_cache.c): volumes made from two
     images with the same bytes download them once (one entry, named by the checksum,
@@ -225,7 +240,6 @@ def test_volumes_from_image_share_the_cached_download(stack, os_cli, os_run, ids
     [storage] image_cache_max_mb = 1 a third image evicts the first one's entry, no
     longer used by anything (nubo-storage restarted; put back at the end)."""
     import os
-    import re
     image = os_cli("image", "show", ids["image"])
     md5 = image["checksum"]
     cache = pool(stack) / "images"
@@ -260,8 +274,7 @@ def test_volumes_from_image_share_the_cached_download(stack, os_cli, os_run, ids
         subprocess.run(["qemu-img", "compare", "-f", "qcow2", "-F", "qcow2",
                         str(vol_file(stack, vols[0])), str(vol_file(stack, vols[1]))],
                        check=True, capture_output=True, timeout=300)
-        stack.conf.write_text(re.sub(r"(?m)^\[storage\]\n", "[storage]\nimage_cache_max_mb = 1\n",
-                                     before, count=1))
+        stack.conf.write_text(with_storage_key(before, "image_cache_max_mb", "1"))
         stack.nubo_ctl("restart", "nubo-storage", timeout=300)
         assert entry.exists()  # a start evicts nothing
         v = os_cli("volume", "create", "--image", other["id"], "--size", "1", "e2e-cache-3",
