@@ -410,10 +410,10 @@ static int base_ready(const struct vm_ctx *ctx, const struct vm *vm, const struc
  * lives. Best effort: base_ready makes the link at the next start anyway. */
 static void base_adopt(const struct vm_ctx *ctx, const struct vm *vm)
 {
-	char path[4096], base[4096], old[4096];
+	char path[4096], base[4096], old[4096], why[256];
 	struct msg spec;
 	if (fs_exists(vm_path(vm, F_BASE, base, sizeof(base))) ||
-	    vm_spec_load(vm_path(vm, F_SPEC, path, sizeof(path)), &spec, path, sizeof(path)) < 0)
+	    vm_spec_load(vm_path(vm, F_SPEC, path, sizeof(path)), &spec, why, sizeof(why)) < 0)
 		return;
 	const struct msg_spawn *p = &spec.u.task.p.spawn;
 	snprintf(old, sizeof(old), "%s/images/%s", ctx->conf->state_dir, p->image_id);
