@@ -329,8 +329,14 @@ struct compute_agent *compute_agent_new(const struct compute_conf *conf, struct 
 		snprintf(err, errlen, "%s: %s", conf->state_dir, strerror(-rc));
 		goto fail;
 	}
-	a->ctx.images =
-	    image_cache_new(images, conf->agent_key, conf->max_image_bytes, err, errlen);
+	const struct image_cache_conf icc = {
+	    .dir = images,
+	    .agent_key = conf->agent_key,
+	    .user_agent = "nubo-compute",
+	    .max_image_bytes = conf->max_image_bytes,
+	    .max_cache_bytes = conf->image_cache_bytes,
+	};
+	a->ctx.images = image_cache_new(&icc, err, errlen);
 	if (!a->ctx.images)
 		goto fail;
 	if (!strcmp(a->drv->name, "qemu"))

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "image_cache.h"
 #include "lvm.h"
 #include "xalloc.h"
 
@@ -136,6 +137,13 @@ int compute_conf_load(struct compute_conf *cc, const struct conf *c, char *err, 
 		return -EINVAL;
 	}
 	cc->max_image_bytes = (long long)max_mb << 20;
+	long cache_mb = conf_get_long(c, "compute", "image_cache_max_mb", IMAGE_CACHE_DEFAULT_MB);
+	if (cache_mb < 0 || cache_mb > (1L << 30)) {
+		snprintf(err, errlen, "compute.image_cache_max_mb must be between 0 and %ld",
+		         1L << 30);
+		return -EINVAL;
+	}
+	cc->image_cache_bytes = (long long)cache_mb << 20;
 	/* boot volumes of this machine's own pool: the same check as nubo-storage's */
 	char vg[LVM_VG_MAX];
 	if (lvm_conf_check(conf_get(c, "storage", "backend", "file"),

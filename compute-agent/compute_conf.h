@@ -18,15 +18,17 @@ struct compute_conf {
 	char *qemu;              /* QEMU binary (PATH lookup) */
 	char *driver;            /* "qemu" or "fake" */
 	enum accel_mode accel;
-	int vcpus, ram_mb, disk_gb; /* capacity offered; 0 = measure the host */
-	int heartbeat_interval;     /* seconds */
-	long long max_image_bytes;  /* largest base image the agent downloads */
-	int stop_timeout;           /* seconds a guest gets to power off on stop */
-	int max_workers;            /* tasks running at once (one per instance) */
-	int fake_delay_ms;          /* fake driver: time each action takes */
-	int qemu_uid_base;          /* each QEMU runs under a uid of its own from */
-	int qemu_uid_count;         /* [base, base + count); count 0 = nubo-qemu's uid */
-	const struct conf *raw;     /* borrowed: the whole file (CURVE keys for bus_secure) */
+	int vcpus, ram_mb, disk_gb;  /* capacity offered; 0 = measure the host */
+	int heartbeat_interval;      /* seconds */
+	long long max_image_bytes;   /* largest base image the agent downloads */
+	long long image_cache_bytes; /* [compute] image_cache_max_mb: the base image cache's
+	                                bound (common/image_cache.h) */
+	int stop_timeout;            /* seconds a guest gets to power off on stop */
+	int max_workers;             /* tasks running at once (one per instance) */
+	int fake_delay_ms;           /* fake driver: time each action takes */
+	int qemu_uid_base;           /* each QEMU runs under a uid of its own from */
+	int qemu_uid_count;          /* [base, base + count); count 0 = nubo-qemu's uid */
+	const struct conf *raw;      /* borrowed: the whole file (CURVE keys for bus_secure) */
 };
 
 /* Fills cc from c (defaults for absent keys). Returns 0, or -EINVAL with the first

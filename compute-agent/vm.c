@@ -33,8 +33,10 @@
 #include "configdrive.h"
 #include "fsutil.h"
 #include "log.h"
+#include "overlay.h"
 #include "proc.h"
 #include "qemu_argv.h"
+#include "qemu_img.h"
 #include "qmp.h"
 #include "util.h"
 #include "vm_iface.h"
@@ -62,6 +64,7 @@
 #define F_SUSPENDED "suspended" /* in-memory suspend (fallback): vCPUs stopped */
 #define F_MEMORY "memory.state" /* saved suspend: guest state on disk, no QEMU */
 #define F_ERROR "error"
+#define F_BASE OVERLAY_BASE /* hard link of the cached base image (overlay.h) */
 
 static pthread_mutex_t vm_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -354,13 +357,83 @@ static int root_volume_prepare(const struct vm_ctx *ctx, struct vm *vm, const st
 	return 0;
 }
 
+/* Makes <vm dir>/base a hard link of the cached image p names (downloaded when no
+ * cache entry serves it) and fills info. 0 or a negative errno with err. */
+static int base_link(const struct vm_ctx *ctx, const struct vm *vm, const struct msg_spawn *p,
+                     struct image_info *info, char *err, size_t errlen)
+{
+	char base[4096];
+	int fetched = 0;
+	const struct image_ref img = {.id = p->image_id,
+	                              .url = p->image_url,
+	                              .md5 = p->image_checksum,
+	                              .format = p->image_format};
+	int rc = image_cache_link(ctx->images, &img, vm_path(vm, F_BASE, base, sizeof(base)), info,
+	                          &fetched, err, errlen);
+	if (rc == 0 && fetched)
+		log_info("instance %s: image %s downloaded into the base image cache", vm->id,
+		         p->image_id);
+	return rc;
+}
+
+/* The base of an instance about to start (no QEMU has its disk open), into info: its
+ * own link, or, for a disk made before instances had one (its header names the
+ * cache's file by path), a link made now and the disk pointed at it. */
+static int base_ready(const struct vm_ctx *ctx, const struct vm *vm, const struct msg_spawn *p,
+                      struct image_info *info, char *err, size_t errlen)
+{
+	char base[4096], disk[4096];
+	if (!fs_exists(vm_path(vm, F_BASE, base, sizeof(base)))) {
+		int rc = base_link(ctx, vm, p, info, err, errlen);
+		if (rc == 0)
+			rc = overlay_rebase(vm_path(vm, F_DISK, disk, sizeof(disk)), F_BASE,
+			                    info->format, err, errlen);
+		return rc;
+	}
+	/* checked as its disk_format when it was cached: the driver of that format */
+	const char *drv = qemu_img_driver(p->image_format);
+	if (drv) {
+		strlcpy_checked(info->format, drv, sizeof(info->format));
+		return 0;
+	}
+	struct qemu_img_info q;
+	int rc = qemu_img_check(base, NULL, &q, err, errlen);
+	if (rc == 0)
+		strlcpy_checked(info->format, q.format, sizeof(info->format));
+	return rc;
+}
+
+/* An instance made before instances had their own base link, found at agent start:
+ * its disk's header names <state_dir>/images/<image id>, the old cache's file. That
+ * file gets the link now, so the cache sees it in use and never evicts the name the
+ * header still points at (createImage's qemu-img follows it) while the instance
+ * lives. Best effort: base_ready makes the link at the next start anyway. */
+static void base_adopt(const struct vm_ctx *ctx, const struct vm *vm)
+{
+	char path[4096], base[4096], old[4096], why[256];
+	struct msg spec;
+	if (fs_exists(vm_path(vm, F_BASE, base, sizeof(base))) ||
+	    vm_spec_load(vm_path(vm, F_SPEC, path, sizeof(path)), &spec, why, sizeof(why)) < 0)
+		return;
+	const struct msg_spawn *p = &spec.u.task.p.spawn;
+	snprintf(old, sizeof(old), "%s/images/%s", ctx->conf->state_dir, p->image_id);
+	if (!p->boot_volume_id[0] && uuid_is_valid(p->image_id) && fs_exists(old)) {
+		if (link(old, base) == 0)
+			log_info("instance %s: base image linked from the old cache's %s", vm->id,
+			         p->image_id);
+		else
+			log_warn("instance %s: link of the base image %s: %s", vm->id, old,
+			         strerror(errno));
+	}
+	msg_release(&spec);
+}
+
 /* Starts QEMU for spec (disk already in place) through the privileged helper and
  * waits until it runs (or, with incoming, until it waits for the saved state). */
 static int qemu_launch(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *spec,
                        int incoming, char *err, size_t errlen)
 {
 	char disk[4096], pidtext[32], state[MSG_STATE_MAX];
-	char *base = NULL;
 	struct image_info info = {0};
 	struct vm_priv_start req = {.vcpus = spec->p.spawn.vcpus,
 	                            .ram_mb = spec->p.spawn.ram_mb,
@@ -388,10 +461,8 @@ static int qemu_launch(const struct vm_ctx *ctx, struct vm *vm, const struct msg
 			goto out;
 		goto named;
 	}
-	/* the overlay's base: cached already (or fetched again), with its checked format */
-	rc = image_cache_get(ctx->images, spec->p.spawn.image_id, spec->p.spawn.image_url,
-	                     spec->p.spawn.image_checksum, spec->p.spawn.image_format, &base, &info,
-	                     err, errlen);
+	/* the overlay's base: the instance's own link of the cached image */
+	rc = base_ready(ctx, vm, &spec->p.spawn, &info, err, errlen);
 	if (rc < 0)
 		goto out;
 	snprintf(req.image_id, sizeof(req.image_id), "%s", spec->p.spawn.image_id);
@@ -439,7 +510,6 @@ out:
 		char why[256];
 		qemu_kill(ctx, vm, pid, why, sizeof(why));
 	}
-	free(base);
 	fs_remove_tree(vm_path(vm, VM_PRIV_PSK_DIR, disk, sizeof(disk))); /* read at start */
 	return rc;
 }
@@ -521,8 +591,7 @@ static int vm_restore(const struct vm_ctx *ctx, struct vm *vm, char *err, size_t
 static int spawn_prepare(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t,
                          char *err, size_t errlen)
 {
-	char path[4096], disk[4096];
-	char *base = NULL;
+	char path[4096], disk[4096], base[4096];
 	struct image_info info = {0};
 	int rc;
 
@@ -560,9 +629,7 @@ static int spawn_prepare(const struct vm_ctx *ctx, struct vm *vm, const struct m
 		if (rc < 0)
 			return rc;
 	} else if (!fs_exists(disk)) {
-		rc = image_cache_get(ctx->images, t->p.spawn.image_id, t->p.spawn.image_url,
-		                     t->p.spawn.image_checksum, t->p.spawn.image_format, &base,
-		                     &info, err, errlen);
+		rc = base_link(ctx, vm, &t->p.spawn, &info, err, errlen);
 		if (rc < 0)
 			return rc;
 		long long want = (long long)t->p.spawn.disk_gb << 30;
@@ -570,12 +637,10 @@ static int spawn_prepare(const struct vm_ctx *ctx, struct vm *vm, const struct m
 			snprintf(err, errlen,
 			         "image virtual size %lld exceeds the flavor's root disk",
 			         info.virtual_size);
-			free(base);
 			return -EFBIG;
 		}
-		rc = image_overlay_create(base, info.format, disk,
-		                          want > info.virtual_size ? want : 0, err, errlen);
-		free(base);
+		rc = overlay_create(vm_path(vm, F_BASE, base, sizeof(base)), F_BASE, info.format,
+		                    disk, want > info.virtual_size ? want : 0, err, errlen);
 		if (rc < 0)
 			return rc;
 	}
@@ -640,6 +705,8 @@ static int act_delete(const struct vm_ctx *ctx, struct vm *vm, const struct msg_
 		return rc;
 	}
 	vm_set(vm, VM_DELETED, 0);
+	if (ctx->images)
+		image_cache_evict(ctx->images); /* its base no longer holds a cache entry */
 	return 0;
 }
 
@@ -733,8 +800,8 @@ static int act_rebuild(const struct vm_ctx *ctx, struct vm *vm, const struct msg
 	int rc = qemu_kill(ctx, vm, pid, err, errlen);
 	if (rc < 0)
 		return rc;
-	static const char *const stale[] = {F_DISK,      F_CONFIG, F_MEMORY,
-	                                    F_SUSPENDED, F_PID,    F_ERROR};
+	static const char *const stale[] = {F_DISK,      F_BASE, F_CONFIG, F_MEMORY,
+	                                    F_SUSPENDED, F_PID,  F_ERROR};
 	for (size_t i = 0; i < sizeof(stale) / sizeof(stale[0]); i++)
 		if (unlink(vm_path(vm, stale[i], path, sizeof(path))) < 0 && errno != ENOENT) {
 			snprintf(err, errlen, "removing %s: %s", stale[i], strerror(errno));
@@ -855,6 +922,7 @@ static int qemu_attach(const struct vm_ctx *ctx, struct vm *vm)
 	char path[4096], state[MSG_STATE_MAX], why[256];
 	if (!fs_exists(vm_path(vm, F_SPEC, path, sizeof(path))))
 		return -ENOENT;
+	base_adopt(ctx, vm);
 	pid_t pid = qemu_running(vm);
 	if (!pid) {
 		vm_set(vm, down_state(vm), 0);

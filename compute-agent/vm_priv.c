@@ -22,7 +22,7 @@
 #include "qemu_argv.h"
 
 #define INST_DIR "instances"
-#define IMAGE_DIR "images"
+#define BASE_FILE "base" /* the instance's link of its cached base image (overlay.h) */
 
 /* ---- checks ------------------------------------------------------------------------ */
 
@@ -116,6 +116,26 @@ static int file_is_workers(const struct priv_helper *h, int fd, const char *what
 		return -EPERM;
 	}
 	return 0;
+}
+
+/* Opens the instance's base image read-only: a regular file of the worker, which may
+ * have other links (the image cache's name for it and the bases of other instances of
+ * that image are one file, common/image_cache.h); the owner check still keeps out
+ * anyone else's file. QEMU only reads it. */
+static int base_open(const struct priv_helper *h, int dirfd, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd = priv_openat(dirfd, BASE_FILE, O_RDONLY, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "base image: %s", strerror(-fd));
+		return fd;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != priv_worker_uid(h)) {
+		snprintf(err, errlen, "the base image is not a file of the agent");
+		close(fd);
+		return -EPERM;
+	}
+	return fd;
 }
 
 /* Opens name in the instance directory; a created file is given to the worker. */
@@ -333,17 +353,9 @@ static int start_run(struct priv_helper *h, const void *req, struct priv_reply *
 		rc = fds[F_DISK];
 		goto out;
 	}
-	if (s->image_id[0]) {
-		snprintf(rel, sizeof(rel), IMAGE_DIR "/%s", s->image_id);
-		fds[F_BASE] = priv_open(h, rel, O_RDONLY, 0);
-		if (fds[F_BASE] < 0) {
-			rc = fds[F_BASE];
-			snprintf(rep->err, sizeof(rep->err), "base image: %s", strerror(-rc));
-			goto out;
-		}
-		if ((rc = file_is_workers(h, fds[F_BASE], "the base image", rep->err,
-		                          sizeof(rep->err))) < 0)
-			goto out;
+	if (s->image_id[0] && (fds[F_BASE] = base_open(h, dirfd, rep->err, sizeof(rep->err))) < 0) {
+		rc = fds[F_BASE];
+		goto out;
 	}
 	fds[F_CONFIG] = inst_open(h, dirfd, "config.iso", O_RDONLY, rep->err, sizeof(rep->err));
 	if (fds[F_CONFIG] == -ENOENT) {

@@ -26,8 +26,10 @@ enum vm_priv_type {
 };
 
 struct vm_priv_start {
-	char id[UUID_STR_LEN];       /* instance: <state_dir>/instances/<id>/ */
-	char image_id[UUID_STR_LEN]; /* base image <state_dir>/images/<id>; "" = none */
+	char id[UUID_STR_LEN]; /* instance: <state_dir>/instances/<id>/ */
+	/* set: the disk is an overlay on <instance dir>/base (the instance's link of the
+	 * cached image); "" = none */
+	char image_id[UUID_STR_LEN];
 	/* boot from volume: the root disk is <pool_dir>/volumes/<id>.qcow2, or the raw LV
 	 * /dev/<volume_group>/vol-<id> of an LVM pool (the storage
 	 * pool of this machine) instead of the instance's disk.qcow2, and image_id is "" */

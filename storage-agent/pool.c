@@ -14,8 +14,7 @@
 #include <unistd.h>
 
 #include "fsutil.h"
-#include "http_client.h"
-#include "md5.h"
+#include "image_cache.h"
 #include "proc.h"
 #include "qemu_img.h"
 #include "xalloc.h"
@@ -28,13 +27,12 @@ static const struct pool_ops file_ops;
 static const char *const kind_dirs[] = {[POOL_VOLUME] = "volumes", [POOL_SNAPSHOT] = "snapshots"};
 
 int pool_open(struct pool *p, const char *dir, const char *agent_key, long long max_image_bytes,
-              char *err, size_t errlen)
+              long long image_cache_bytes, char *err, size_t errlen)
 {
 	static const char *const subdirs[] = {"volumes", "snapshots", "tmp", "templates"};
 	memset(p, 0, sizeof(*p));
 	p->dir = xstrdup(dir);
 	p->agent_key = xstrdup(agent_key ? agent_key : "");
-	p->max_image_bytes = max_image_bytes;
 	p->ops = &file_ops;
 	/* tmp/: half-made files of an earlier run, garbage; templates/: made again by the
 	 * qemu-img this run uses (pool_template.h) */
@@ -54,13 +52,24 @@ int pool_open(struct pool *p, const char *dir, const char *agent_key, long long 
 		}
 		free(d);
 	}
-	return 0;
+	char *images = xasprintf("%s/images", dir);
+	const struct image_cache_conf icc = {
+	    .dir = images,
+	    .agent_key = agent_key,
+	    .user_agent = "nubo-storage",
+	    .max_image_bytes = max_image_bytes,
+	    .max_cache_bytes = image_cache_bytes,
+	};
+	p->images = image_cache_new(&icc, err, errlen);
+	free(images);
+	return p->images ? 0 : -EIO;
 }
 
 void pool_close(struct pool *p)
 {
 	pool_lvm_close(p);
 	free(p->dir);
+	image_cache_free(p->images);
 	if (p->agent_key)
 		memset(p->agent_key, 0, strlen(p->agent_key));
 	free(p->agent_key);
@@ -171,45 +180,26 @@ static int volume_copy(const struct pool *p, const char *volume_id, const char *
 	return rc;
 }
 
-/* Downloads and inspects the source image into dl; its driver goes to *fmt. */
+/* dl := the source image of c from the image cache (downloaded once per checksum),
+ * which inspected it; its driver goes to *fmt. */
 int pool_image_fetch(const struct pool *p, const struct msg_vol_create *c, const char *dl,
                      uint64_t max_virtual, const char **fmt, char *err, size_t errlen)
 {
-	int rc;
-	*fmt = c->image_format ? qemu_img_driver(c->image_format) : NULL;
-	if (!c->image_url || !*fmt) {
+	struct image_info info;
+	*fmt = NULL;
+	if (!c->image_url || !c->image_format || !qemu_img_driver(c->image_format)) {
 		snprintf(err, errlen, "image %s: no URL or a disk format we cannot read (%s)",
 		         c->source_id, c->image_format ? c->image_format : "none");
 		return -EINVAL;
 	}
-	int fd = open(dl, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: %s", dl, strerror(errno));
-		return -errno;
-	}
-	char *hdr = xasprintf("X-Nubo-Agent-Key: %s", p->agent_key);
-	const char *const headers[] = {hdr, NULL};
-	struct http_get g = {.url = c->image_url,
-	                     .headers = headers,
-	                     .max_bytes = p->max_image_bytes,
-	                     .user_agent = "nubo-storage"};
-	rc = http_client_get_fd(&g, fd, NULL, err, errlen);
-	memset(hdr, 0, strlen(hdr));
-	free(hdr);
-	if (close(fd) < 0 && rc == 0)
-		rc = -errno;
+	const struct image_ref img = {.id = c->source_id,
+	                              .url = c->image_url,
+	                              .md5 = c->image_checksum,
+	                              .format = c->image_format};
+	int rc = image_cache_link(p->images, &img, dl, &info, NULL, err, errlen);
 	if (rc < 0)
 		return rc;
-	if (c->image_checksum && *c->image_checksum) {
-		char md5[33];
-		if ((rc = md5_file_hex(dl, md5)) < 0 || strcmp(md5, c->image_checksum)) {
-			snprintf(err, errlen, "image %s: checksum mismatch", c->source_id);
-			return rc < 0 ? rc : -EIO;
-		}
-	}
-	struct qemu_img_info info;
-	if ((rc = qemu_img_check(dl, c->image_format, &info, err, errlen)) < 0)
-		return rc;
+	*fmt = qemu_img_driver(info.format);
 	if ((uint64_t)info.virtual_size > max_virtual) {
 		snprintf(err, errlen,
 		         "Image virtual size is %lldGB and doesn't fit in a volume of size %lluGB.",

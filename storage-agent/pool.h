@@ -44,9 +44,9 @@ struct pool_ops {
 };
 
 struct pool {
-	char *dir;       /* the state directory (absolute): tmp/ for downloads */
-	char *agent_key; /* presented on image downloads */
-	long long max_image_bytes;
+	char *dir;                  /* the state directory (absolute) */
+	char *agent_key;            /* presented on uploads to the API (pool_upload.c) */
+	struct image_cache *images; /* images/: the sources of volumes made from images */
 	const struct pool_ops *ops;
 	char *vg;                    /* LVM: the volume group; NULL for the file pool */
 	struct priv *priv;           /* LVM: the helper that runs lvm (borrowed) */
@@ -55,9 +55,11 @@ struct pool {
 	void *live_arg;
 };
 
-/* Fills p for dir and creates volumes/, snapshots/ and an empty tmp/. 0 or -errno. */
+/* Fills p for dir and creates volumes/, snapshots/, an empty tmp/ and the base image
+ * cache images/ (common/image_cache.h: downloads with agent_key of at most
+ * max_image_bytes, evicted beyond image_cache_bytes). 0 or -errno with err. */
 int pool_open(struct pool *p, const char *dir, const char *agent_key, long long max_image_bytes,
-              char *err, size_t errlen);
+              long long image_cache_bytes, char *err, size_t errlen);
 /* Switches p to the LVM backend on volume group vg, whose commands the helper priv
  * runs (its rows are lvm_priv.h's): the group must answer `vgs` and the kernel's
  * device-mapper `dmsetup version` (-ENODEV, "...: no device-mapper in the kernel (...)"
@@ -111,8 +113,10 @@ int pool_run_img(const struct qemu_img_argv *a, int built, char *err, size_t err
 /* Moves the finished file tmp to path durably (fsync, rename, directory sync). 0 or
  * -errno with err. */
 int pool_commit(const char *tmp, const char *path, char *err, size_t errlen);
-/* Downloads the image of c into dl and inspects it (at most max_virtual bytes
- * virtual); its qemu-img driver goes to *fmt. 0 or a negative errno with err. */
+/* Makes dl (in the state directory's tmp/) a hard link of the image of c in the image
+ * cache, which downloads and inspects it once per checksum; it must be at most
+ * max_virtual bytes virtual. Its qemu-img driver goes to *fmt. The caller removes dl.
+ * 0 or a negative errno with err. */
 int pool_image_fetch(const struct pool *p, const struct msg_vol_create *c, const char *dl,
                      uint64_t max_virtual, const char **fmt, char *err, size_t errlen);
 

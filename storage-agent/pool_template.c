@@ -1,7 +1,6 @@
 /* Empty-volume templates: made once per size by qemu-img, copied per create. */
 #include "pool_template.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -11,26 +10,15 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "lru.h"
 #include "pool.h"
 #include "qemu_img.h"
 #include "xalloc.h"
 
-#define SCAN_MAX 64 /* template files looked at by one eviction */
-
-static int older(const struct timespec *a, const struct timespec *b)
+static int template_name(const char *name)
 {
-	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
-}
-
-int pool_template_victim(const struct pool_template_entry *e, int n, int max)
-{
-	if (n <= max)
-		return -1;
-	int v = -1;
-	for (int i = 0; i < n; i++)
-		if (!e[i].keep && (v < 0 || older(&e[i].used, &e[v].used)))
-			v = i;
-	return v;
+	size_t len = strlen(name);
+	return len >= 7 && !strcmp(name + len - 6, ".qcow2");
 }
 
 /* Removes least recently used templates of dir/templates until POOL_TEMPLATES_MAX
@@ -38,33 +26,15 @@ int pool_template_victim(const struct pool_template_entry *e, int n, int max)
 static void evict(const char *dir, const char *keep)
 {
 	char *tdir = xasprintf("%s/templates", dir);
-	DIR *d = opendir(tdir);
+	const struct lru_dir d = {
+	    .dir = tdir,
+	    .match = template_name,
+	    .keep = keep,
+	    .max_n = POOL_TEMPLATES_MAX,
+	    .max_bytes = -1,
+	};
+	lru_dir_evict(&d);
 	free(tdir);
-	if (!d)
-		return;
-	struct pool_template_entry e[SCAN_MAX];
-	char names[SCAN_MAX][32];
-	int n = 0;
-	struct dirent *de;
-	while (n < SCAN_MAX && (de = readdir(d))) {
-		struct stat st;
-		size_t len = strlen(de->d_name);
-		if (len < 7 || len >= sizeof(names[0]) || strcmp(de->d_name + len - 6, ".qcow2") ||
-		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			continue;
-		memcpy(names[n], de->d_name, len + 1);
-		e[n].used = st.st_mtim;
-		e[n].keep = !strcmp(de->d_name, keep);
-		n++;
-	}
-	int v;
-	while ((v = pool_template_victim(e, n, POOL_TEMPLATES_MAX)) >= 0) {
-		unlinkat(dirfd(d), names[v], 0);
-		n--;
-		e[v] = e[n];
-		memcpy(names[v], names[n], sizeof(names[v]));
-	}
-	closedir(d);
 }
 
 /* Makes the template of size_bytes at path: qemu-img create in tmp/, inspected, then

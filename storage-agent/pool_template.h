@@ -8,7 +8,8 @@
  *
  * Bounded: at most POOL_TEMPLATES_MAX sizes, each at most POOL_TEMPLATE_MAX_BYTES
  * (a larger header is not cached: the caller runs qemu-img itself); using a template
- * touches its mtime and a new one evicts the least recently used. Safe for concurrent
+ * touches its mtime and a new one evicts the least recently used (common/lru.h, the
+ * eviction the image cache uses too). Safe for concurrent
  * creates without a lock: a template is made in tmp/ under a per-thread name and
  * renamed (two threads racing leave identical files; an evicted template stays
  * readable through an open descriptor). pool_open empties templates/ so a restart
@@ -17,7 +18,6 @@
 #define NUBO_STORAGE_POOL_TEMPLATE_H
 #include <stddef.h>
 #include <stdint.h>
-#include <time.h>
 
 #define POOL_TEMPLATES_MAX 4
 #define POOL_TEMPLATE_MAX_BYTES (4u << 20) /* a 16 TiB qcow2 has a 448 KiB header */
@@ -28,15 +28,5 @@
  * the volume directly); or a negative errno with err (nothing left at tmp). */
 int pool_template_copy(const char *dir, uint64_t size_bytes, const char *tmp, char *err,
                        size_t errlen);
-
-/* One template file as the eviction sees it. */
-struct pool_template_entry {
-	struct timespec used; /* its mtime: the last create that copied it */
-	int keep;             /* the template just made: never the victim */
-};
-
-/* Pure: the index of the template to remove when n > max (the least recently used
- * that is not kept; the first of equals), else -1. */
-int pool_template_victim(const struct pool_template_entry *e, int n, int max);
 
 #endif

@@ -15,6 +15,7 @@
 #include "backup.h"
 #include "export.h"
 #include "export_copy.h"
+#include "image_cache.h"
 #include "log.h"
 #include "pool.h"
 #include "pool_upload.h"
@@ -83,6 +84,9 @@ int storage_conf_load(struct storage_conf *sc, const struct conf *c, char *err, 
 	sc->max_workers = (int)conf_long(c, "max_workers", 2, 1, 64, &bad);
 	sc->max_image_bytes = (long long)conf_long(c, "max_image_mb", 10240, 1, 1 << 24, &bad)
 	                      << 20;
+	sc->image_cache_bytes =
+	    (long long)conf_long(c, "image_cache_max_mb", IMAGE_CACHE_DEFAULT_MB, 0, 1L << 30, &bad)
+	    << 20;
 	sc->export_port_min = (int)conf_long(c, "export_port_min", 10809, 1, 65535, &bad);
 	sc->export_port_max = (int)conf_long(c, "export_port_max", 11008, 1, 65535, &bad);
 	const char *tunnel = conf_get(c, "net", "tunnel_ip", "");
@@ -118,8 +122,8 @@ int storage_conf_load(struct storage_conf *sc, const struct conf *c, char *err, 
 	}
 	if (bad) {
 		snprintf(err, errlen,
-		         "storage.heartbeat_interval, max_workers, max_image_mb or "
-		         "export_port_min/max: not an integer in range");
+		         "storage.heartbeat_interval, max_workers, max_image_mb, "
+		         "image_cache_max_mb or export_port_min/max: not an integer in range");
 		return -EINVAL;
 	}
 	if (lvm_conf_check(conf_get(c, "storage", "backend", "file"),
@@ -361,8 +365,8 @@ struct storage_agent *storage_agent_new(const struct storage_conf *conf, char *e
 	struct storage_agent *a = xcalloc(1, sizeof(*a));
 	char note[2048] = "";
 	a->conf = conf;
-	if (pool_open(&a->pool, conf->state_dir, conf->agent_key, conf->max_image_bytes, err,
-	              errlen) < 0 ||
+	if (pool_open(&a->pool, conf->state_dir, conf->agent_key, conf->max_image_bytes,
+	              conf->image_cache_bytes, err, errlen) < 0 ||
 	    (conf->volume_group[0] && pool_use_lvm(&a->pool, conf->volume_group, conf->priv, note,
 	                                           sizeof(note), err, errlen) < 0)) {
 		storage_agent_free(a);

@@ -16,7 +16,8 @@ struct storage_conf {
 	char *state_dir; /* [storage] state_dir: the pool */
 	char *scheduler_url;
 	char *agent_key;
-	long long max_image_bytes; /* [storage] max_image_mb */
+	long long max_image_bytes;   /* [storage] max_image_mb */
+	long long image_cache_bytes; /* [storage] image_cache_max_mb (common/image_cache.h) */
 	int heartbeat_interval, max_workers;
 	/* NBD exports to other machines (export.h): [storage] export_address (default
 	 * [net] tunnel_ip, the management address, else 127.0.0.1) and the port range

@@ -5,6 +5,7 @@ and state rules. Byte equality is checked on the pool files themselves (qemu-img
 convert to raw, sha256; qemu-img compare for images)."""
 import concurrent.futures
 import hashlib
+import re
 import subprocess
 import time
 
@@ -216,6 +217,80 @@ def test_volume_from_image(stack, os_cli, os_run, ids):
                    timeout=300)
     os_run("volume", "delete", v["id"], user="demo")
     wait_gone(stack, "volume", v["id"], user="demo")
+
+
+def with_storage_key(text, key, value):
+    """nubo.conf text with key = value in its [storage] section (replacing the line the
+    section has, else first in it)."""
+    head, sep, rest = text.partition("[storage]\n")
+    assert sep, "the stack's nubo.conf has no [storage]"
+    section, nxt, tail = rest.partition("\n[")
+    line = re.compile(r"(?m)^%s\s*=.*$" % re.escape(key))
+    if line.search(section):
+        section = line.sub("%s = %s" % (key, value), section, count=1)
+    else:
+        section = "%s = %s\n%s" % (key, value, section)
+    return head + sep + section + nxt + tail
+
+
+def test_volumes_from_image_share_the_cached_download(stack, os_cli, os_run, ids, tmp_path):
+    """The storage agent's image cache (common/image_cache.c): volumes made from two
+    images with the same bytes download them once (one entry, named by the checksum,
+    never replaced: a download renames a new file into place), and with
+    [storage] image_cache_max_mb = 1 a third image evicts the first one's entry, no
+    longer used by anything (nubo-storage restarted; put back at the end)."""
+    import os
+    image = os_cli("image", "show", ids["image"])
+    md5 = image["checksum"]
+    cache = pool(stack) / "images"
+    entry = cache / md5
+    same = os_cli("image", "create", "--disk-format", image["disk_format"],
+                  "--container-format", "bare", "--file",
+                  str(stack.root / "var" / "lib" / "nubo" / "images" / ids["image"]),
+                  "e2e-cache-same", user="demo")
+    other_file = tmp_path / "other.raw"
+    other_file.write_bytes(os.urandom(2 << 20))
+    other = os_cli("image", "create", "--disk-format", "raw", "--container-format", "bare",
+                   "--file", str(other_file), "e2e-cache-other", user="demo")
+    same = os_cli("image", "show", same["id"], user="demo")
+    other = os_cli("image", "show", other["id"], user="demo")
+    assert same["checksum"] == md5 and same["id"] != ids["image"]
+    before = stack.conf.read_text()
+    vols = []
+    try:
+        v = os_cli("volume", "create", "--image", ids["image"], "--size", "1", "e2e-cache-1",
+                   user="demo")
+        vols.append(v["id"])
+        wait_volume(stack, v["id"], "available", user="demo", timeout=300)
+        inode = entry.stat().st_ino
+        assert entry.stat().st_nlink == 1  # the volume's link went once it was copied
+        v = os_cli("volume", "create", "--image", same["id"], "--size", "1", "e2e-cache-2",
+                   user="demo")
+        vols.append(v["id"])
+        wait_volume(stack, v["id"], "available", user="demo", timeout=300)
+        assert entry.stat().st_ino == inode, "the image was downloaded again"
+        assert not [p.name for p in (pool(stack) / "tmp").iterdir() if p.name.endswith(".image")]
+        # the same bytes in both volumes
+        subprocess.run(["qemu-img", "compare", "-f", "qcow2", "-F", "qcow2",
+                        str(vol_file(stack, vols[0])), str(vol_file(stack, vols[1]))],
+                       check=True, capture_output=True, timeout=300)
+        stack.conf.write_text(with_storage_key(before, "image_cache_max_mb", "1"))
+        stack.nubo_ctl("restart", "nubo-storage", timeout=300)
+        assert entry.exists()  # a start evicts nothing
+        v = os_cli("volume", "create", "--image", other["id"], "--size", "1", "e2e-cache-3",
+                   user="demo")
+        vols.append(v["id"])
+        wait_volume(stack, v["id"], "available", user="demo", timeout=300)
+        assert (cache / other["checksum"]).exists()  # the one just used stays
+        assert not entry.exists() and not (cache / (md5 + ".info")).exists()
+    finally:
+        stack.conf.write_text(before)
+        stack.nubo_ctl("restart", "nubo-storage", timeout=300)
+        for vid in vols:
+            os_run("volume", "delete", vid, user="demo", check=False)
+        for vid in vols:
+            wait_gone(stack, "volume", vid, user="demo")
+        os_run("image", "delete", same["id"], other["id"], user="demo", check=False)
 
 
 def test_types(os_cli, os_run):

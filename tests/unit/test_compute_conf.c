@@ -39,6 +39,7 @@ static void defaults(void **state)
 	assert_int_equal(cc.max_workers, 4);
 	assert_int_equal(cc.vcpus, 0);
 	assert_true(cc.max_image_bytes == 10240LL << 20);
+	assert_true(cc.image_cache_bytes == 10240LL << 20);
 	compute_conf_release(&cc);
 	compute_conf_release(&cc); /* a released struct is zeroed */
 }
@@ -51,7 +52,8 @@ static void overrides(void **state)
 	                      "[api]\nmax_image_mb = 50\n"
 	                      "[compute]\nhost = h-2.example\naz = az1\naccel = tcg\n"
 	                      "driver = fake\nvcpus = 8\nram_mb = 1024\ndisk_gb = 20\n"
-	                      "heartbeat_interval = 5\nstop_timeout = 0\nstate_dir = /srv/c\n",
+	                      "heartbeat_interval = 5\nstop_timeout = 0\nstate_dir = /srv/c\n"
+	                      "image_cache_max_mb = 0\n",
 	                      &cc, err, sizeof(err)),
 	                 0);
 	assert_string_equal(cc.host, "h-2.example");
@@ -63,6 +65,7 @@ static void overrides(void **state)
 	assert_int_equal(cc.disk_gb, 20);
 	assert_int_equal(cc.stop_timeout, 0);
 	assert_true(cc.max_image_bytes == 50LL << 20);
+	assert_true(cc.image_cache_bytes == 0); /* keep no image no instance uses */
 	compute_conf_release(&cc);
 }
 
@@ -102,6 +105,8 @@ static void refusals(void **state)
 	    {"[bus]\nagent_key = k\n[compute]\nhost = h\nheartbeat_interval = 0\n",
 	     "heartbeat_interval"},
 	    {"[bus]\nagent_key = k\n[compute]\nhost = h\nmax_image_mb = 0\n", "max_image_mb"},
+	    {"[bus]\nagent_key = k\n[compute]\nhost = h\nimage_cache_max_mb = -1\n",
+	     "image_cache_max_mb"},
 	    {"[bus]\nagent_key = k\nscheduler_url =\n[compute]\nhost = h\n", "scheduler_url"},
 	    /* this machine's pool is nubo-storage's: its conf is refused the same way */
 	    {"[bus]\nagent_key = k\n[compute]\nhost = h\n[storage]\nbackend = lvm\n",

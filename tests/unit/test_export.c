@@ -58,7 +58,7 @@ static int setup(void **state)
 	snprintf(vol, sizeof(vol), "%s/" V1 ".qcow2", vols);
 	fs_mkdir_p(vols, 0700);
 	char err[256];
-	if (pool_open(&pool, dir, "", 1 << 20, err, sizeof(err)) < 0)
+	if (pool_open(&pool, dir, "", 1 << 20, 1 << 20, err, sizeof(err)) < 0)
 		return -1;
 	const char *const argv[] = {"qemu-img", "create", "-q", "-f", "qcow2", vol, "16M", NULL};
 	return proc_run(argv, 30000, NULL, 0) == 0 ? 0 : -1;

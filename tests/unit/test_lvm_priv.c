@@ -412,7 +412,7 @@ static void real_pool_reads_never_wait_for_lvm(void **st)
 	struct reading r = {&pool, -1, -1, -1, calloc(MSG_MAX_RESOURCES, sizeof(*r.res))};
 	assert_non_null(r.res);
 	snprintf(dir, sizeof(dir), "%s/pool", rdir);
-	assert_int_equal(pool_open(&pool, dir, "key", 1 << 20, err, sizeof(err)), 0);
+	assert_int_equal(pool_open(&pool, dir, "key", 1 << 20, 1 << 20, err, sizeof(err)), 0);
 	assert_int_equal(pool_lvm_start(&pool, rvg, RP, note, sizeof(note)), 0);
 
 	pthread_t t;

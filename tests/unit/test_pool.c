@@ -77,7 +77,7 @@ static void test_pool(void **state)
 		skip();
 	struct pool p;
 	char err[512] = "", d1[65], d2[65], d3[65];
-	assert_int_equal(pool_open(&p, dir, "key", 1 << 30, err, sizeof(err)), 0);
+	assert_int_equal(pool_open(&p, dir, "key", 1 << 30, 1 << 30, err, sizeof(err)), 0);
 	struct msg_vol_create c = {.size_gb = 1};
 	assert_int_equal(pool_volume_create(&p, V1, &c, err, sizeof(err)), 0);
 	char *v1 = pool_path(&p, POOL_VOLUME, V1);
@@ -161,7 +161,7 @@ static void test_templates(void **state)
 	struct pool p;
 	char err[512] = "", id[48], tpl[128];
 	struct qemu_img_info info;
-	assert_int_equal(pool_open(&p, dir, "key", 1 << 30, err, sizeof(err)), 0);
+	assert_int_equal(pool_open(&p, dir, "key", 1 << 30, 1 << 30, err, sizeof(err)), 0);
 	struct msg_vol_create c = {.size_gb = 1};
 	assert_int_equal(pool_volume_create(&p, V1, &c, err, sizeof(err)), 0);
 	assert_int_equal(pool_volume_create(&p, V2, &c, err, sizeof(err)), 0);
@@ -203,7 +203,7 @@ static void test_templates(void **state)
 	pool_close(&p);
 
 	/* a restart empties the cache: templates are made by the qemu-img of that run */
-	assert_int_equal(pool_open(&p, dir, "key", 1 << 30, err, sizeof(err)), 0);
+	assert_int_equal(pool_open(&p, dir, "key", 1 << 30, 1 << 30, err, sizeof(err)), 0);
 	assert_int_equal(count_templates(), 0);
 	assert_int_equal(pool_volume_create(&p, S1, &c, err, sizeof(err)), 0);
 	assert_true(same_bytes(s1, v2));
@@ -236,7 +236,7 @@ static void test_templates_race(void **state)
 		skip();
 	struct pool p;
 	char err[512] = "";
-	assert_int_equal(pool_open(&p, dir, "key", 1 << 30, err, sizeof(err)), 0);
+	assert_int_equal(pool_open(&p, dir, "key", 1 << 30, 1 << 30, err, sizeof(err)), 0);
 	struct racer r[4];
 	pthread_t th[4];
 	for (int i = 0; i < 4; i++) {
@@ -258,28 +258,12 @@ static void test_templates_race(void **state)
 	pool_close(&p);
 }
 
-static void test_template_victim(void **state)
-{
-	struct pool_template_entry e[4] = {{.used = {100, 5}},
-	                                   {.used = {100, 2}},
-	                                   {.used = {300, 0}},
-	                                   {.used = {50, 0}, .keep = 1}};
-	assert_int_equal(pool_template_victim(e, 4, 4), -1); /* within the bound */
-	assert_int_equal(pool_template_victim(e, 3, 2), 1);  /* oldest by nanoseconds too */
-	assert_int_equal(pool_template_victim(e, 4, 3), 1);  /* the kept one is never chosen */
-	e[0].used = e[1].used;
-	assert_int_equal(pool_template_victim(e, 4, 3), 0); /* the first of equals */
-	struct pool_template_entry only[1] = {{.keep = 1}};
-	assert_int_equal(pool_template_victim(only, 1, 0), -1); /* nothing else to remove */
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_pool, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_templates, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_templates_race, setup, teardown),
-	    cmocka_unit_test(test_template_victim),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -568,6 +568,37 @@ static void qemu_start_checks_its_arguments(void **st)
 	assert_int_equal(link(victim, disk), 0);
 	assert_int_equal(vm_priv_qemu_start(P, &s, err, sizeof(err)), -EPERM);
 	assert_non_null(strstr(err, "not a plain file of the agent"));
+	/* the base image may have other links (the image cache's), but only to a file of
+	 * the worker: a link to root's file, or a symlink, is refused */
+	unlink(disk);
+	assert_int_equal(fs_write_atomic(disk, "x", 1, 0600), 0);
+	assert_int_equal(chown(disk, pw->pw_uid, pw->pw_gid), 0);
+	snprintf(s.image_id, sizeof(s.image_id), "2f0c1b6e-8a51-4d7c-9e3b-1a2b3c4d5e6f");
+	snprintf(s.base_format, sizeof(s.base_format), "raw");
+	char base[300];
+	snprintf(base, sizeof(base), "%s/base", p);
+	assert_int_equal(link(victim, base), 0);
+	assert_int_equal(vm_priv_qemu_start(P, &s, err, sizeof(err)), -EPERM);
+	assert_non_null(strstr(err, "base image is not a file of the agent"));
+	unlink(base);
+	assert_int_equal(symlink(victim, base), 0);
+	assert_true(vm_priv_qemu_start(P, &s, err, sizeof(err)) < 0);
+	assert_non_null(strstr(err, "base image"));
+	unlink(base);
+	/* the worker's base with another link (the cache's name for it): QEMU is started
+	 * (it fails on these bytes at once; the helper's answer is its pid) */
+	char cached[300];
+	snprintf(cached, sizeof(cached), "%s/cached-image", state);
+	assert_int_equal(fs_write_atomic(cached, "y", 1, 0600), 0);
+	assert_int_equal(chown(cached, pw->pw_uid, pw->pw_gid), 0);
+	assert_int_equal(link(cached, base), 0);
+	pid_t qemu = vm_priv_qemu_start(P, &s, err, sizeof(err));
+	if (qemu < 0)
+		fprintf(stderr, "qemu start: %s\n", err);
+	assert_true(qemu > 0);
+	vm_priv_qemu_signal(P, s.id, qemu, SIGKILL, err, sizeof(err)); /* gone already, maybe */
+	unlink(base);
+	unlink(cached);
 }
 
 static void gone_helper_is_epipe(void **st)
