@@ -294,6 +294,22 @@ static int quota_key_ok(PGconn *db, const char *key)
 	return vquota_type_key(db, key);
 }
 
+/* 1 when key of a quota set names the project: cinderclient sends it; Cinder ignores it. */
+static int project_key(const char *key)
+{
+	return !strcmp(key, "tenant_id") || !strcmp(key, "id");
+}
+
+/* A limit as a client sends it: an integer or its text; < -1 when it is neither. */
+static long quota_value(const json_t *v)
+{
+	if (json_is_string(v) && !strcmp(json_string_value(v), "-1"))
+		return -1;
+	return json_is_integer(v)  ? (long)json_integer_value(v)
+	       : json_is_string(v) ? wire_nonneg(json_string_value(v))
+	                           : -2;
+}
+
 static void quota_update(struct req *r, struct resp *w)
 {
 	char err[512];
@@ -309,8 +325,8 @@ static void quota_update(struct req *r, struct resp *w)
 	/* all checked before any is written */
 	json_object_foreach(qs, key, v)
 	{
-		if (!strcmp(key, "tenant_id") || !strcmp(key, "id"))
-			continue; /* cinderclient sends the project; Cinder ignores it */
+		if (project_key(key))
+			continue;
 		int ours = quota_key_ok(r->ctx->db, key);
 		if (ours < 0) {
 			resp_db_error(r, w, "quota key lookup failed");
@@ -321,11 +337,7 @@ static void quota_update(struct req *r, struct resp *w)
 			           "Invalid input received: Bad key(s) in quota set: %.64s", key);
 			return;
 		}
-		long n = json_is_integer(v)  ? (long)json_integer_value(v)
-		         : json_is_string(v) ? wire_nonneg(json_string_value(v))
-		                             : -2;
-		if (json_is_string(v) && !strcmp(json_string_value(v), "-1"))
-			n = -1;
+		long n = quota_value(v);
 		if (n < -1 || n > 1000000000L) {
 			resp_error(r, w, 400,
 			           "Invalid input received: Quota limit for %s must be an "
@@ -338,14 +350,41 @@ static void quota_update(struct req *r, struct resp *w)
 		resp_db_error(r, w, "begin failed");
 		return;
 	}
+	/* under the lock the reservations take: no limit below what is in use (Cinder's
+	 * _validate_existing_resource) */
+	json_t *now = NULL;
+	if (DBX(r->ctx->db, err, sizeof err, "SELECT id FROM projects WHERE id = $1 FOR UPDATE",
+	        r->params[1]) < 0 ||
+	    !(now = quota_set_view(r->ctx->db, r->params[1], 1))) {
+		db_rollback(r->ctx->db);
+		resp_db_error(r, w, "quota usage lookup failed");
+		return;
+	}
+	json_object_foreach(qs, key, v)
+	{
+		if (project_key(key))
+			continue;
+		long n = quota_value(v);
+		json_int_t used =
+		    json_integer_value(json_object_get(json_object_get(now, key), "in_use"));
+		if (n == -1 || !strcmp(key, "per_volume_gigabytes") || n >= used)
+			continue;
+		db_rollback(r->ctx->db);
+		json_decref(now);
+		resp_error(
+		    r, w, 400,
+		    "Invalid input received: Quota %s limit must be equal or greater than "
+		    "existing resources. Current usage is %lld and the requested limit is %ld.",
+		    key, (long long)used, n);
+		return;
+	}
+	json_decref(now);
 	json_object_foreach(qs, key, v)
 	{
 		char val[24];
-		if (!strcmp(key, "tenant_id") || !strcmp(key, "id"))
+		if (project_key(key))
 			continue;
-		snprintf(val, sizeof(val), "%ld",
-		         json_is_integer(v) ? (long)json_integer_value(v)
-		                            : strtol(json_string_value(v), NULL, 10));
+		snprintf(val, sizeof(val), "%ld", quota_value(v));
 		if (DBX(r->ctx->db, err, sizeof err,
 		        "INSERT INTO quotas (project_id, resource, hard_limit) VALUES ($1, $2,"
 		        " $3::bigint) ON CONFLICT (project_id, resource) DO UPDATE SET hard_limit ="

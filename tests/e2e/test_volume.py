@@ -330,10 +330,14 @@ def count_volumes(stack, project_id):
 
 def test_over_quota_is_413_with_nothing_created(stack, os_cli, os_run, project_ids, http):
     demo = project_ids["demo"]
-    os_run("quota", "set", "--gigabytes", "3", "--volumes", "2", "demo")
+    tok = stack.token("demo")
+    before = count_volumes(stack, demo)
+    used_gb = http("GET", "/volume/v3/%s/os-quota-sets/%s?usage=True" % (demo, demo),
+                   token=tok).json["quota_set"]["gigabytes"]["in_use"]
+    # room for two more volumes and 3 GB beyond what demo uses now (a limit below that
+    # is refused, as Cinder does)
+    os_run("quota", "set", "--gigabytes", str(used_gb + 3), "--volumes", str(before + 2), "demo")
     try:
-        before = count_volumes(stack, demo)
-        tok = stack.token("demo")
         r = http("POST", "/volume/v3/%s/volumes" % demo, {"volume": {"size": 5}}, token=tok)
         assert_error(r, 413)
         assert "overLimit" in r.json and "gigabytes" in r.json["overLimit"]["message"]
@@ -342,16 +346,16 @@ def test_over_quota_is_413_with_nothing_created(stack, os_cli, os_run, project_i
         assert p.returncode != 0 and "413" in p.stderr, p.stderr
         assert count_volumes(stack, demo) == before
         # concurrency: eight creates of 1 GB against volumes=2: exactly the room fits
-        room = 2 - before
+        room = 2
 
         def create(i):
             return http("POST", "/volume/v3/%s/volumes" % demo,
                         {"volume": {"size": 1, "name": "e2e-race-%d" % i}}, token=tok).status
         with concurrent.futures.ThreadPoolExecutor(8) as ex:
             codes = list(ex.map(create, range(8)))
-        assert codes.count(202) == max(room, 0), codes
-        assert codes.count(413) == 8 - max(room, 0), codes
-        assert count_volumes(stack, demo) == 2
+        assert codes.count(202) == room, codes
+        assert codes.count(413) == 8 - room, codes
+        assert count_volumes(stack, demo) == before + room
     finally:
         for row in stack.sql("SELECT id FROM volumes WHERE name LIKE 'e2e-race-%'"):
             wait_volume(stack, row[0], "available", user="demo")
@@ -477,6 +481,20 @@ def test_quota_per_volume_type(stack, os_cli, os_run, project_ids, http):
         qs = http("GET", "/volume/v3/%s/os-quota-sets/%s?usage=True" % (demo, demo),
                   token=tok).json["quota_set"]
         assert qs["volumes_e2e-qt"]["in_use"] == 2 and qs["gigabytes_e2e-qt"]["in_use"] == 2
+        # no limit below what is in use (Cinder's _validate_existing_resource), per type
+        # and global, and nothing of the set is written
+        p = os_run("quota", "set", "--volumes", "1", "--volume-type", "e2e-qt", "demo",
+                   check=False)
+        assert p.returncode != 0 and "Quota volumes_e2e-qt limit must be equal or greater " \
+            "than existing resources. Current usage is 2 and the requested limit is 1." \
+            in p.stderr, p.stderr
+        r = http("PUT", "/volume/v3/%s/os-quota-sets/%s" % (project_ids["admin"], demo),
+                 {"quota_set": {"snapshots": 7, "volumes": 1}}, token=stack.token("admin"))
+        assert_error(r, 400)
+        assert "Quota volumes limit must be equal or greater than existing resources." in \
+            r.json["badRequest"]["message"], r.json
+        q = os_cli("quota", "show", "demo")
+        assert q["volumes_e2e-qt"] == 2 and q["snapshots"] != 7, q
 
         # a renamed type keeps its quotas under the new name
         os_run("volume", "type", "set", "--name", "e2e-qt2", "e2e-qt")

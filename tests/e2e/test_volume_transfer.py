@@ -14,7 +14,8 @@ from test_volume import wait_gone, wait_snapshot, wait_volume
 def usage(stack, project):
     q = stack.http("GET", "/volume/v3/%s/os-quota-sets/%s?usage=true" % (project, project),
                    token=stack.token("admin")).json["quota_set"]
-    return {k: q[k]["in_use"] for k in ("volumes", "gigabytes", "snapshots")}
+    return {k: q[k]["in_use"] for k in ("volumes", "gigabytes", "snapshots",
+                                         "volumes___DEFAULT__")}
 
 
 def test_transfer_accept_moves_volume_snapshots_and_quota(stack, os_cli, os_run, project_ids,
@@ -84,7 +85,9 @@ def test_transfer_delete_returns_volume_and_accept_checks_quota(stack, os_cli, o
     t = os_cli("volume", "transfer", "request", "create", v["id"], user="admin")
     try:
         # over the taker's quota: 413, the offer and the volume stay as they were
-        os_run("quota", "set", "--gigabytes", "1", "demo")
+        # limits at what demo uses now (a limit below that is refused, as Cinder does)
+        used = usage(stack, demo)
+        os_run("quota", "set", "--gigabytes", str(used["gigabytes"] + 1), "demo")
         r = http("POST", "/volume/v3/%s/os-volume-transfer/%s/accept" % (demo, t["id"]),
                  {"accept": {"auth_key": t["auth_key"]}}, token=stack.token("demo"))
         assert_error(r, 413)
@@ -92,7 +95,8 @@ def test_transfer_delete_returns_volume_and_accept_checks_quota(stack, os_cli, o
                          v["id"])[0] == [admin, "awaiting-transfer"]
         # within the global quotas but over the taker's quota of the volume's type
         os_run("quota", "set", "--gigabytes", "1000", "demo")
-        os_run("quota", "set", "--volumes", "0", "--volume-type", "__DEFAULT__", "demo")
+        os_run("quota", "set", "--volumes", str(used["volumes___DEFAULT__"]), "--volume-type",
+               "__DEFAULT__", "demo")
         r = http("POST", "/volume/v3/%s/os-volume-transfer/%s/accept" % (demo, t["id"]),
                  {"accept": {"auth_key": t["auth_key"]}}, token=stack.token("demo"))
         assert_error(r, 413)
