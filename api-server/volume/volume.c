@@ -475,7 +475,7 @@ static const struct jfield f_create[] = {
  * unchanged for other volumes: a copy is made on its source's storage host; Cinder's
  * cloned_volume_same_az); answers and returns < 0 on refusal. */
 static int create_source(struct req *r, struct resp *w, struct vol_create *c, int *bootable,
-                         char zone[VOLUME_AZ_MAX])
+                         char zone[VOLUME_AZ_MAX], char src_type[37])
 {
 	char err[512], msg[512];
 	const char *pid = r->ctx->auth.project_id;
@@ -490,18 +490,19 @@ static int create_source(struct req *r, struct resp *w, struct vol_create *c, in
 	long src_size = 0;
 	if (c->snapshot_id || c->source_volid) {
 		const char *sid = c->snapshot_id ? c->snapshot_id : c->source_volid;
-		PGresult *res = c->snapshot_id
-		                    ? DBQ(r->ctx->db, err, sizeof err,
-		                          "SELECT s.status, s.size_gb, v.bootable, 0, v.az"
-		                          " FROM volume_snapshots s JOIN volumes v ON"
-		                          " v.id = s.volume_id WHERE s.id = $1 AND"
-		                          " ($2 OR s.project_id = $3) FOR SHARE OF s",
-		                          sid, admin ? "true" : "false", pid)
-		                    : DBQ(r->ctx->db, err, sizeof err,
-		                          "SELECT status, size_gb, bootable, " VOLUME_PLUGGED_BUSY
-		                          ", az FROM volumes WHERE id = $1 AND"
-		                          " ($2 OR project_id = $3) FOR SHARE",
-		                          sid, admin ? "true" : "false", pid);
+		PGresult *res =
+		    c->snapshot_id
+		        ? DBQ(r->ctx->db, err, sizeof err,
+		              "SELECT s.status, s.size_gb, v.bootable, 0, v.az, v.type_id"
+		              " FROM volume_snapshots s JOIN volumes v ON"
+		              " v.id = s.volume_id WHERE s.id = $1 AND"
+		              " ($2 OR s.project_id = $3) FOR SHARE OF s",
+		              sid, admin ? "true" : "false", pid)
+		        : DBQ(r->ctx->db, err, sizeof err,
+		              "SELECT status, size_gb, bootable, " VOLUME_PLUGGED_BUSY
+		              ", az, type_id FROM volumes WHERE id = $1 AND"
+		              " ($2 OR project_id = $3) FOR SHARE",
+		              sid, admin ? "true" : "false", pid);
 		res = wire_one_row(r, w, res, err, 404, "%s %s could not be found.",
 		                   c->snapshot_id ? "Snapshot" : "Volume", sid);
 		if (!res)
@@ -518,6 +519,7 @@ static int create_source(struct req *r, struct resp *w, struct vol_create *c, in
 		}
 		snprintf(zone, VOLUME_AZ_MAX, "%s", src_az);
 		src_size = db_long(res, 0, 1, 0);
+		snprintf(src_type, 37, "%s", db_val(res, 0, 5));
 		*bootable = db_val(res, 0, 2)[0] == 't';
 		int bad = c->snapshot_id
 		              ? strcmp(st, "available")
@@ -661,7 +663,7 @@ bad:
 static void volume_create(struct req *r, struct resp *w)
 {
 	struct vol_create c;
-	char err[512], id[UUID_STR_LEN], type_id[37], zone[VOLUME_AZ_MAX];
+	char err[512], id[UUID_STR_LEN], type_id[37], zone[VOLUME_AZ_MAX], src_type[37] = "";
 	char *hints = NULL;
 	int began = 0, bootable = 0, bad = 0;
 	memset(&c, 0, sizeof(c));
@@ -682,9 +684,14 @@ static void volume_create(struct req *r, struct resp *w)
 		goto out;
 	snprintf(zone, sizeof(zone), "%s", c.az ? c.az : "");
 	hints = create_hints(r, w, c.snapshot_id || c.source_volid ? "" : zone, &bad);
-	if (bad || create_source(r, w, &c, &bootable, zone) < 0 ||
-	    volume_type_resolve(r, w, c.volume_type, type_id) < 0 ||
-	    volume_type_encryption_refuse(r, w, type_id) < 0)
+	if (bad || create_source(r, w, &c, &bootable, zone, src_type) < 0)
+		goto out;
+	/* a copy with no type named keeps its source's, as Cinder's does */
+	if (!c.volume_type && src_type[0])
+		snprintf(type_id, sizeof(type_id), "%s", src_type);
+	else if (volume_type_resolve(r, w, c.volume_type, type_id) < 0)
+		goto out;
+	if (volume_type_encryption_refuse(r, w, type_id) < 0)
 		goto out;
 	struct vquota_set want = {{1, c.size, 0}};
 	if (vquota_reserve(r, w, NULL, type_id, &want, NULL) < 0)

@@ -293,7 +293,7 @@ def test_volumes_from_image_share_the_cached_download(stack, os_cli, os_run, ids
         os_run("image", "delete", same["id"], other["id"], user="demo", check=False)
 
 
-def test_types(os_cli, os_run):
+def test_types(stack, os_cli, os_run):
     names = [t["Name"] for t in os_cli("volume", "type", "list", user="demo")]
     assert "__DEFAULT__" in names
     t = os_cli("volume", "type", "create", "--property", "volume_backend_name=pool",
@@ -303,9 +303,26 @@ def test_types(os_cli, os_run):
     assert p.returncode != 0 and "403" in p.stderr, p.stderr
     v = os_cli("volume", "create", "--size", "1", "--type", "e2e-fast", "e2e-typed")
     assert v["type"] == "e2e-fast"
+    wait_volume(stack, v["id"], "available")
+    # a copy with no type named keeps its source's (Cinder's _extract_volume_type)
+    s = os_cli("volume", "snapshot", "create", "--volume", v["id"], "e2e-typed-s")
+    wait_snapshot(stack, s["id"], "available")
+    copies = [os_cli("volume", "create", "--snapshot", s["id"], "e2e-typed-from-snap"),
+              os_cli("volume", "create", "--source", v["id"], "e2e-typed-clone")]
+    assert [c["type"] for c in copies] == ["e2e-fast", "e2e-fast"], copies
+    named = os_cli("volume", "create", "--source", v["id"], "--type", "__DEFAULT__",
+                   "e2e-typed-clone-default")
+    assert named["type"] == "__DEFAULT__", named
+    copies.append(named)
     # a type in use stays
     p = os_run("volume", "type", "delete", "e2e-fast", check=False)
     assert p.returncode != 0
+    for c in copies:
+        wait_volume(stack, c["id"], "available")
+        os_run("volume", "delete", c["id"])
+    os_run("volume", "snapshot", "delete", s["id"])
+    wait_for(lambda: os_run("volume", "snapshot", "show", s["id"], check=False).returncode != 0,
+             120, 0.5, "snapshot gone")
     os_run("volume", "delete", v["id"])
 
 
