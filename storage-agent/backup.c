@@ -13,6 +13,7 @@
 
 #include "fsutil.h"
 #include "http_client.h"
+#include "log.h"
 #include "proc.h"
 #include "qemu_img.h"
 #include "util.h"
@@ -205,6 +206,7 @@ int backup_create(const struct pool *p, const char *id, const struct msg_backup 
 	char *src = b->snapshot_id[0] ? pool_path(p, POOL_SNAPSHOT, b->snapshot_id)
 	                              : pool_path(p, POOL_VOLUME, b->volume_id);
 	char *raw = xasprintf("%s/tmp/backup-%s.raw", p->dir, id);
+	char *copy = xasprintf("%s/tmp/backup-%s.copy.qcow2", p->dir, id);
 	char *chunk = xasprintf("%s/tmp/backup-%s.chunk", p->dir, id);
 	char *man = xasprintf("%s/tmp/backup-%s.manifest", p->dir, id);
 	unsigned char *buf = xmalloc(BACKUP_CHUNK);
@@ -220,7 +222,25 @@ int backup_create(const struct pool *p, const char *id, const struct msg_backup 
 		rc = -ENOENT;
 		goto out;
 	}
-	backup_read_argv(src, pool_format(p), raw, b->force, argv);
+	/* an in-use volume another machine's server has plugged: a point-in-time copy by
+	 * its NBD export's daemon, which holds every write it acknowledged (a read of the
+	 * pool file beside it could see a write half done) */
+	const char *fmt = pool_format(p), *from = src;
+	int shared = b->force;
+	if (b->force && !b->snapshot_id[0]) {
+		unlink(copy);
+		rc = pool_live_copy(p, b->volume_id, id, copy, "qcow2", err, errlen);
+		if (rc == 0) {
+			log_info("backup %s: volume %s copied by its NBD export's daemon", id,
+			         b->volume_id);
+			from = copy;
+			fmt = "qcow2";
+			shared = 0;
+		} else if (rc != -ENOENT) {
+			goto out;
+		}
+	}
+	backup_read_argv(from, fmt, raw, shared, argv);
 	unlink(raw);
 	int st = proc_run(argv, BACKUP_CONVERT_TIMEOUT_MS, out, sizeof(out));
 	if (st != 0) {
@@ -304,6 +324,7 @@ out:
 	if (fd >= 0)
 		close(fd);
 	unlink(raw);
+	unlink(copy);
 	unlink(chunk);
 	unlink(man);
 	store_release(&s);
@@ -315,6 +336,7 @@ out:
 	free(buf);
 	free(src);
 	free(raw);
+	free(copy);
 	free(chunk);
 	free(man);
 	return rc;

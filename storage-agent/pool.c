@@ -171,7 +171,7 @@ static int volume_copy(const struct pool *p, const char *volume_id, const char *
                        char *err, size_t errlen)
 {
 	struct qemu_img_argv a;
-	int rc = pool_live_copy(p, volume_id, id, tmp, err, errlen);
+	int rc = pool_live_copy(p, volume_id, id, tmp, pool_format(p), err, errlen);
 	if (rc != -ENOENT)
 		return rc;
 	char *src = file_path(p, POOL_VOLUME, volume_id);
@@ -371,11 +371,10 @@ int pool_run_img(const struct qemu_img_argv *a, int built, char *err, size_t err
 }
 
 int pool_live_copy(const struct pool *p, const char *volume_id, const char *id, const char *out,
-                   char *err, size_t errlen)
+                   const char *format, char *err, size_t errlen)
 {
-	return p->live_copy
-	           ? p->live_copy(p->live_arg, volume_id, id, out, pool_format(p), err, errlen)
-	           : -ENOENT;
+	return p->live_copy ? p->live_copy(p->live_arg, volume_id, id, out, format, err, errlen)
+	                    : -ENOENT;
 }
 
 int pool_commit(const char *tmp, const char *path, char *err, size_t errlen)

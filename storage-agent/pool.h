@@ -120,11 +120,12 @@ int pool_commit(const char *tmp, const char *path, char *err, size_t errlen);
 int pool_image_fetch(const struct pool *p, const struct msg_vol_create *c, const char *dl,
                      uint64_t max_virtual, const char **fmt, char *err, size_t errlen);
 
-/* Copies volume volume_id into out (a new file, or the LV device of a raw pool) through
- * p->live_copy when the volume is served that way. -ENOENT when it is not (nothing
- * done: the backend copies it itself), else as pool_live_copy_fn. */
+/* Copies volume volume_id into out through p->live_copy when the volume is served that
+ * way: format "qcow2" makes out a new qcow2 file, "raw" writes the block device out (an
+ * LV of a raw pool). -ENOENT when it is not served so (nothing done: the backend copies
+ * it itself), else as pool_live_copy_fn. */
 int pool_live_copy(const struct pool *p, const char *volume_id, const char *id, const char *out,
-                   char *err, size_t errlen);
+                   const char *format, char *err, size_t errlen);
 
 extern const struct pool_ops pool_lvm_ops;
 

@@ -112,7 +112,7 @@ static int lv_make(const struct pool *p, const char *id, const char *final, int 
 	if (rc == 0)
 		rc = dev_zero(dev, err, errlen);
 	if (rc == 0 && live_vid) {
-		rc = pool_live_copy(p, live_vid, id, dev, err, errlen);
+		rc = pool_live_copy(p, live_vid, id, dev, pool_format(p), err, errlen);
 		if (rc == 0)
 			src = NULL; /* copied by the export daemon */
 		else if (rc == -ENOENT)

@@ -19,6 +19,7 @@ from test_multihost import add_hosts, del_hosts
 # the root disk's mark: where test_server_image's reader looks, past the image's data
 from test_server_image import SECTOR, reader
 from test_volume import wait_gone, wait_snapshot, wait_volume
+from test_volume_backup import wait_backup
 from test_volume_multihost import host_qmp, qsd_pids
 from test_volume_snapshot_plugged import snapshot_gone
 
@@ -110,7 +111,8 @@ def world(stack, os_cli, os_run, tmp_path_factory):
         del_hosts(stack, added)
 
 
-def test_snapshot_and_clone_of_a_volume_served_over_nbd(stack, os_cli, os_run, world):
+def test_snapshot_and_clone_of_a_volume_served_over_nbd(stack, os_cli, os_run, world,
+                                                        project_ids):
     sid, vid = world["vm"]["id"], world["data"]["id"]
     assert os_cli("server", "show", sid)["OS-EXT-SRV-ATTR:host"] == "ns1"
     os_run("server", "add", "volume", sid, vid)
@@ -139,16 +141,33 @@ def test_snapshot_and_clone_of_a_volume_served_over_nbd(stack, os_cli, os_run, w
     assert os_cli("server", "show", sid)["status"] == "ACTIVE"
     assert os_cli("volume", "show", vid)["status"] == "in-use"
 
+    # a forced backup of the plugged volume is read from a copy the export's daemon
+    # made, not from the pool file it writes; restored, it holds the same bytes
+    bk = os_cli("volume", "backup", "create", "--force", "--name", "nbs%s-bk" % world["tag"],
+                vid)
+    world["cleanup"].insert(1, ("volume", "backup", "delete", bk["id"]))
+    wait_backup(stack, bk["id"], "available", user="admin", timeout=300)
+    log = stack.log_tail("nubo-storage.log", 3000)
+    assert "backup %s: volume %s copied by its NBD export's daemon" % (bk["id"], vid) in log
+    assert running(stack, sid) and qsd_pids(vid) == pids
+    r = stack.http("POST", "/volume/v3/%s/backups/%s/restore" % (project_ids["admin"], bk["id"]),
+                   {"restore": {"name": "nbs%s-restored" % world["tag"]}},
+                   token=stack.token("admin"))
+    assert r.status == 202, r
+    restored = r.json["restore"]["volume_id"]
+    world["cleanup"].insert(1, ("volume", "delete", restored))
+    wait_volume(stack, restored, "available", timeout=300)
+
     fromsnap = os_cli("volume", "create", "--snapshot", snap["id"], "--size", "1",
                       "nbs%s-fromsnap" % world["tag"])
     world["cleanup"].insert(1, ("volume", "delete", fromsnap["id"]))
     wait_volume(stack, fromsnap["id"], "available", timeout=300)
-    for v in (clone["id"], fromsnap["id"]):
+    for v in (clone["id"], fromsnap["id"], restored):
         os_run("server", "add", "volume", sid, v)
         wait_volume(stack, v, "in-use", timeout=180)
         assert sum_of(stack, sid, v) == written, (v, sums(stack, sid))
     assert running(stack, sid)
-    world["copies"] = [clone["id"], fromsnap["id"]]
+    world["copies"] = [clone["id"], fromsnap["id"], restored]
     world["snap"] = snap["id"]
 
 
