@@ -230,6 +230,7 @@ def main():
     STATE = state
     image_id = str(uuid.uuid4())
     md5 = hashlib.md5(open(args.image, "rb").read()).hexdigest()
+    sha512 = hashlib.sha512(open(args.image, "rb").read()).hexdigest()
     img = ImageServer(args.image, image_id)
     img.start()
     conf = os.path.join(args.workdir, "nubo.conf")
@@ -268,7 +269,7 @@ def main():
         spawn = dict(name="harness vm, one", hostname="harness-vm", vcpus=1, ram_mb=128,
                      disk_gb=1, image_id=image_id,
                      image_url="http://127.0.0.1:%d/image/v2/images/%s/file" % (img.port, image_id),
-                     image_checksum=md5, image_format="qcow2", key_name="k1",
+                     image_checksum=md5, image_hash=sha512, image_format="qcow2", key_name="k1",
                      public_key="ssh-ed25519 AAAAC3Nza harness@test", user_data=user_data)
 
         # a bad user_data is refused with a clear error
@@ -282,6 +283,13 @@ def main():
                                      **dict(spawn, image_id=str(uuid.uuid4()), image_checksum="0" * 32))
             log("  bad checksum error:", r["error"])
             sched.run_task("delete", bad2, expect_state="deleted")
+            # bytes that are not the image's sha512 are refused too
+            bad3 = str(uuid.uuid4())
+            r, _, _ = sched.run_task("spawn", bad3, expect_ok=False,
+                                     **dict(spawn, image_id=str(uuid.uuid4()),
+                                            image_hash="0" * 128))
+            assert "sha512" in r["error"], r
+            sched.run_task("delete", bad3, expect_state="deleted")
 
         hits_before = img.hits
         t_spawn = time.monotonic()
