@@ -1,6 +1,6 @@
 /* The base image cache (image_cache.h): downloads (common/http_client.c), checks,
- * entries keyed by sha512 (else image id), hard links for their users, LRU eviction (common/lru.c).
- */
+ * entries keyed by sha512 (else image id), hard links for their users, LRU eviction
+ * (common/lru.c). */
 #include "image_cache.h"
 
 #include <ctype.h>
@@ -71,8 +71,8 @@ int image_cache_key(const struct image_ref *img, char key[IMAGE_KEY_MAX], char *
 	if (img->sha512 && *img->sha512) {
 		if (!digest_hex_valid(img->sha512, DIGEST_SHA512_HEX)) {
 			snprintf(err, errlen,
-			         "image: os_hash_value is not a sha512 digest (128 lowercase hex "
-			         "digits)");
+			         "image: os_hash_value is not a sha512 digest"
+			         " (128 lowercase hex digits)");
 			return -EINVAL;
 		}
 		snprintf(key, IMAGE_KEY_MAX, "%s", img->sha512);

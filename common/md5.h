@@ -1,7 +1,7 @@
 /* MD5 (RFC 1321), only because Glance clients check images by it (the "checksum"
- * field and Content-MD5) and compute agents verify their downloads against that
- * checksum too (common/digest.h reads files). Never use it for anything that needs collision
- * resistance. */
+ * field and Content-MD5) and the agents check their downloads against that checksum
+ * too (common/digest.h reads files). Never use it for anything that needs collision
+ * resistance: the image cache is keyed by sha512. */
 #ifndef NUBO_MD5_H
 #define NUBO_MD5_H
 #include <stddef.h>
