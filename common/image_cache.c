@@ -1,5 +1,6 @@
 /* The base image cache (image_cache.h): downloads (common/http_client.c), checks,
- * entries keyed by checksum, hard links for their users, LRU eviction (common/lru.c). */
+ * entries keyed by sha512 (else image id), hard links for their users, LRU eviction
+ * (common/lru.c). */
 #include "image_cache.h"
 
 #include <ctype.h>
@@ -17,7 +18,7 @@
 #include "fsutil.h"
 #include "http_client.h"
 #include "lru.h"
-#include "md5.h"
+#include "digest.h"
 #include "qemu_img.h"
 #include "util.h"
 #include "xalloc.h"
@@ -39,9 +40,10 @@ struct image_cache {
 	struct inflight *inflight; /* downloads under way */
 };
 
+/* An md5 as a task carries it: 32 hex digits, either case (compared ignoring it). */
 static int md5_valid(const char *s)
 {
-	if (strlen(s) != 32)
+	if (strlen(s) != DIGEST_MD5_HEX)
 		return 0;
 	for (; *s; s++)
 		if (!isxdigit((unsigned char)*s))
@@ -49,16 +51,10 @@ static int md5_valid(const char *s)
 	return 1;
 }
 
-/* 1 for the name of an entry: 32 lowercase hex digits, or a uuid. */
+/* 1 for the name of an entry: a sha512 (128 lowercase hex digits), or a uuid. */
 static int key_name(const char *name)
 {
-	if (strlen(name) == 32) {
-		for (const char *s = name; *s; s++)
-			if (!isdigit((unsigned char)*s) && !(*s >= 'a' && *s <= 'f'))
-				return 0;
-		return 1;
-	}
-	return uuid_is_valid(name);
+	return digest_hex_valid(name, DIGEST_SHA512_HEX) || uuid_is_valid(name);
 }
 
 int image_cache_key(const struct image_ref *img, char key[IMAGE_KEY_MAX], char *err, size_t errlen)
@@ -68,16 +64,21 @@ int image_cache_key(const struct image_ref *img, char key[IMAGE_KEY_MAX], char *
 		snprintf(err, errlen, "image: the task carries no valid image id");
 		return -EINVAL;
 	}
-	if (img->md5 && *img->md5) {
-		if (!md5_valid(img->md5)) {
-			snprintf(err, errlen, "image: checksum is not an md5 hex digest");
+	if (img->md5 && *img->md5 && !md5_valid(img->md5)) {
+		snprintf(err, errlen, "image: checksum is not an md5 hex digest");
+		return -EINVAL;
+	}
+	if (img->sha512 && *img->sha512) {
+		if (!digest_hex_valid(img->sha512, DIGEST_SHA512_HEX)) {
+			snprintf(err, errlen,
+			         "image: os_hash_value is not a sha512 digest"
+			         " (128 lowercase hex digits)");
 			return -EINVAL;
 		}
-		for (int i = 0; i < 32; i++)
-			key[i] = (char)tolower((unsigned char)img->md5[i]);
-		key[32] = '\0';
+		snprintf(key, IMAGE_KEY_MAX, "%s", img->sha512);
 		return 0;
 	}
+	/* never the md5: its collisions can be made, and an entry is shared by key */
 	snprintf(key, IMAGE_KEY_MAX, "%s", img->id);
 	return 0;
 }
@@ -207,11 +208,12 @@ static int image_download(struct image_cache *c, const char *url, int fd, char *
 	return rc;
 }
 
-/* What a sidecar records: the checked info, the md5 of the bytes and the disk_format
- * they were checked as ("" for as probed). */
+/* What a sidecar records: the checked info, the digests of the bytes and the
+ * disk_format they were checked as ("" for as probed). */
 struct sidecar {
 	struct image_info info;
-	char md5[33];
+	char md5[DIGEST_MD5_HEX + 1];
+	char sha512[DIGEST_SHA512_HEX + 1];
 	char checked[IMAGE_FMT_MAX];
 };
 
@@ -223,14 +225,16 @@ static int sidecar_read(const char *path, struct sidecar *s)
 	int rc = -ENOENT;
 	const char *fmt = json_string_value(json_object_get(v, "format"));
 	const char *sum = json_string_value(json_object_get(v, "md5"));
+	const char *sha = json_string_value(json_object_get(v, "sha512"));
 	const char *checked = json_string_value(json_object_get(v, "disk_format"));
 	json_t *vs = json_object_get(v, "virtual_size");
 	memset(s, 0, sizeof(*s));
 	if (fmt && (!strcmp(fmt, "qcow2") || !strcmp(fmt, "raw")) && json_is_integer(vs) && sum &&
-	    md5_valid(sum) &&
+	    md5_valid(sum) && digest_hex_valid(sha, DIGEST_SHA512_HEX) &&
 	    strlcpy_checked(s->checked, checked ? checked : "", sizeof(s->checked)) == 0) {
 		strlcpy_checked(s->info.format, fmt, sizeof(s->info.format));
 		strlcpy_checked(s->md5, sum, sizeof(s->md5));
+		strlcpy_checked(s->sha512, sha, sizeof(s->sha512));
 		s->info.virtual_size = (long long)json_integer_value(vs);
 		rc = 0;
 	}
@@ -241,9 +245,9 @@ static int sidecar_read(const char *path, struct sidecar *s)
 
 static int sidecar_write(const char *path, const struct sidecar *s)
 {
-	json_t *v =
-	    json_pack("{s:s,s:s,s:s,s:I}", "format", s->info.format, "md5", s->md5, "disk_format",
-	              s->checked, "virtual_size", (json_int_t)s->info.virtual_size);
+	json_t *v = json_pack("{s:s,s:s,s:s,s:s,s:I}", "format", s->info.format, "md5", s->md5,
+	                      "sha512", s->sha512, "disk_format", s->checked, "virtual_size",
+	                      (json_int_t)s->info.virtual_size);
 	char *text = json_dumps(v, JSON_SORT_KEYS);
 	int rc = fs_write_atomic(path, text, strlen(text), 0600);
 	free(text);
@@ -269,12 +273,23 @@ static int image_fetch(struct image_cache *c, const char *key, const struct imag
 	close(fd);
 	if (rc < 0)
 		goto out;
-	rc = md5_file_hex(part, s->md5);
+	struct digests d;
+	rc = digests_file(part, &d);
 	if (rc < 0) {
-		snprintf(err, errlen, "image: md5 of the download failed: %s", strerror(-rc));
+		snprintf(err, errlen, "image: digests of the download failed: %s", strerror(-rc));
 		goto out;
 	}
-	if (img->md5 && *img->md5 && strcasecmp(s->md5, img->md5)) {
+	memcpy(s->md5, d.md5, sizeof(s->md5));
+	memcpy(s->sha512, d.sha512, sizeof(s->sha512));
+	if (img->sha512 && strcmp(s->sha512, img->sha512)) {
+		snprintf(err, errlen,
+		         "image: the download's sha512 %.16s... does not match the image's"
+		         " os_hash_value %.16s...: refused",
+		         s->sha512, img->sha512);
+		rc = -EINVAL;
+		goto out;
+	}
+	if (img->md5 && strcasecmp(s->md5, img->md5)) {
 		snprintf(err, errlen, "image: md5 %s does not match the checksum %s", s->md5,
 		         img->md5);
 		rc = -EINVAL;
@@ -301,10 +316,9 @@ out:
 	return rc;
 }
 
-/* 1 when the entry final with its sidecar serves img: the bytes are there, the md5
- * matches (when img has one) and they were checked as img's disk_format, or pass that
- * check now (another image with the same bytes declared another format). Under the
- * lock. */
+/* 1 when the entry final with its sidecar serves img: the bytes are there, their
+ * sha512 and md5 match img's (those it has) and they were checked as img's disk_format, or pass
+ * that check now (another image with the same bytes declared another format). Under the lock. */
 static int entry_serves(const char *final, const char *side, const struct image_ref *img,
                         struct sidecar *s)
 {
@@ -312,7 +326,8 @@ static int entry_serves(const char *final, const char *side, const struct image_
 	struct image_info again;
 	if (!fs_exists(final) || sidecar_read(side, s) < 0)
 		return 0;
-	if (img->md5 && *img->md5 && strcasecmp(s->md5, img->md5))
+	if ((img->sha512 && strcmp(s->sha512, img->sha512)) ||
+	    (img->md5 && strcasecmp(s->md5, img->md5)))
 		return 0;
 	if (!img->format || !strcmp(img->format, s->checked))
 		return 1;
@@ -359,6 +374,8 @@ int image_cache_link(struct image_cache *c, const struct image_ref *img, const c
 		r.format = NULL;
 	if (r.md5 && !*r.md5)
 		r.md5 = NULL;
+	if (r.sha512 && !*r.sha512)
+		r.sha512 = NULL;
 	if (r.format && !qemu_img_driver(r.format)) {
 		snprintf(err, errlen, "image: unsupported disk format %.16s", r.format);
 		return -EINVAL;

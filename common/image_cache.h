@@ -2,16 +2,20 @@
  * nubo-storage: the sources of volumes made from images): <dir>/<key>, one file per
  * image content, and its sidecar <dir>/<key>.info recording what was checked.
  *
- * Key: the md5 Glance reports as the image's checksum (lowercase hex), so two images
- * with the same bytes share one entry; an image whose checksum is not known (the task
- * carries none) is keyed by its id instead, and so shares with no other image.
- * (md5 is not collision resistant: see docs/internals.md, "Base image cache".)
+ * Key: the image's sha512 (Glance's os_hash_value, 128 lowercase hex digits), so two
+ * images with the same bytes share one entry, and no one can make an image that takes
+ * another's entry (that would need a sha512 collision). An image whose sha512 the task
+ * does not carry is keyed by its id instead, and so shares with no other image: never
+ * by its md5 (checksum), whose collisions can be crafted (docs/internals.md, "Base
+ * image cache"). Entries named by an image id are also what hosts kept before the
+ * cache was shared (images/<image id>): old instances' disks name them.
  *
  * An entry is downloaded once (concurrent users of one key wait for the first
- * download), checked (size bound, md5 against the checksum, then common/qemu_img.c's
- * qemu_img_check, the inspection the API ran on upload: declared format, no backing
- * file, no external data file, not encrypted) and only then renamed into place, its
- * sidecar written after it. Leftovers of an interrupted download are removed at start.
+ * download), checked (size bound, sha512 against the key, md5 against the checksum
+ * when the task has one, then common/qemu_img.c's qemu_img_check, the inspection the
+ * API ran on upload: declared format, no backing file, no external data file, not
+ * encrypted) and only then renamed into place, its sidecar written after it. Leftovers
+ * of an interrupted download are removed at start.
  *
  * A user never reads the entry by its cache name: image_cache_link gives it a hard link
  * of its own (an instance's base, a volume's source while it is copied), made under the
@@ -25,7 +29,7 @@
 #include <stddef.h>
 
 #define IMAGE_FMT_MAX 16
-#define IMAGE_KEY_MAX 40 /* a 32-digit md5 or a 36-character uuid, NUL */
+#define IMAGE_KEY_MAX 129 /* a 128-digit sha512 or a 36-character uuid, NUL */
 /* the default bound of the agents' image_cache_max_mb (nubo.conf) */
 #define IMAGE_CACHE_DEFAULT_MB 10240
 
@@ -49,7 +53,8 @@ struct image_info {
 struct image_ref {
 	const char *id;     /* the image's uuid */
 	const char *url;    /* where its bytes are (the API's /image/v2/images/<id>/file) */
-	const char *md5;    /* Glance's checksum; NULL or "": unknown (keyed by id) */
+	const char *sha512; /* Glance's os_hash_value (sha512); NULL or "": unknown (keyed by id) */
+	const char *md5;    /* Glance's checksum; NULL or "": unknown (not verified) */
 	const char *format; /* its disk_format (qemu_img_driver); NULL or "": as probed */
 };
 
@@ -59,8 +64,9 @@ struct image_ref {
 struct image_cache *image_cache_new(const struct image_cache_conf *conf, char *err, size_t errlen);
 void image_cache_free(struct image_cache *c);
 
-/* Pure: the key of img into key: its md5 in lowercase when it has one, else its id.
- * 0, or -EINVAL with err (no valid id, a checksum that is not 32 hex digits). */
+/* Pure: the key of img into key: its sha512 when it has one, else its id (never its
+ * md5). 0, or -EINVAL with err (no valid id, a sha512 that is not 128 lowercase hex
+ * digits, an md5 that is not 32 hex digits). */
 int image_cache_key(const struct image_ref *img, char key[IMAGE_KEY_MAX], char *err, size_t errlen);
 
 /* Makes sure img is cached (downloading it with the agent key when it is not), then

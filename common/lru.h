@@ -10,7 +10,7 @@
 #include <time.h>
 
 #define LRU_SCAN_MAX 1024 /* files one pass looks at */
-#define LRU_NAME_MAX 64   /* longest entry name a pass handles */
+#define LRU_NAME_MAX 160  /* longest entry name a pass handles */
 
 /* One entry as the chooser sees it. */
 struct lru_entry {

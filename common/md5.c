@@ -10,8 +10,6 @@
 
 #include "xalloc.h"
 
-#define MD5_FILE_CHUNK (1 << 20)
-
 /* The sine-derived constants K[i] = floor(|sin(i+1)| * 2^32). */
 static const uint32_t K[64] = {
     0xd76aa478, 0xe8c7b756, 0x242070db, 0xc1bdceee, 0xf57c0faf, 0x4787c62a, 0xa8304613, 0xfd469501,
@@ -154,36 +152,4 @@ void md5_final_hex(struct md5 *m, char out[33])
 	md5_update(m, pad, padlen + 8);
 	for (int i = 0; i < 16; i++)
 		snprintf(out + 2 * i, 3, "%02x", (m->h[i / 4] >> (8 * (i % 4))) & 0xff);
-}
-
-int md5_file_hex(const char *path, char out[33])
-{
-	struct md5 m;
-	uint8_t *buf = NULL;
-	int rc = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		rc = -errno;
-		goto out;
-	}
-	buf = xmalloc(MD5_FILE_CHUNK);
-	md5_init(&m);
-	for (;;) {
-		ssize_t n = read(fd, buf, MD5_FILE_CHUNK);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = -errno;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		md5_update(&m, buf, (size_t)n);
-	}
-	md5_final_hex(&m, out);
-out:
-	free(buf);
-	if (fd >= 0)
-		close(fd);
-	return rc;
 }

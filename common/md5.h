@@ -1,6 +1,7 @@
 /* MD5 (RFC 1321), only because Glance clients check images by it (the "checksum"
- * field and Content-MD5) and compute agents verify their downloads against that
- * checksum. Never use it for anything that needs collision resistance. */
+ * field and Content-MD5) and the agents check their downloads against that checksum
+ * too (common/digest.h reads files). Never use it for anything that needs collision
+ * resistance: the image cache is keyed by sha512. */
 #ifndef NUBO_MD5_H
 #define NUBO_MD5_H
 #include <stddef.h>
@@ -16,8 +17,5 @@ void md5_init(struct md5 *m);
 void md5_update(struct md5 *m, const void *data, size_t n);
 /* Writes the lowercase hex digest into out[33]; m must be re-initialised to reuse. */
 void md5_final_hex(struct md5 *m, char out[33]);
-/* Hashes the whole file at path, read in chunks (never all in memory), and writes the
- * lowercase hex digest into out[33]. Returns 0 or a negative errno (open or read). */
-int md5_file_hex(const char *path, char out[33]);
 
 #endif

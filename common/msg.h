@@ -154,8 +154,9 @@ struct msg_nic {
 };
 
 /* Payload of an instance spawn. All char * are owned. */
-#define MSG_PSK_LEN 65  /* 64 hex digits (32 bytes) and NUL */
-#define MSG_ADDR_MAX 16 /* a dotted IPv4 address and NUL */
+#define MSG_PSK_LEN 65         /* 64 hex digits (32 bytes) and NUL */
+#define MSG_ADDR_MAX 16        /* a dotted IPv4 address and NUL */
+#define MSG_IMAGE_HASH_MAX 128 /* image_hash: the hex digits of a sha512 */
 struct msg_spawn {
 	char *name;
 	char *hostname;
@@ -163,6 +164,7 @@ struct msg_spawn {
 	char image_id[UUID_STR_LEN];
 	char *image_url;      /* where the agent GETs the image bytes (libcurl) */
 	char *image_checksum; /* md5 hex of the image bytes, as Glance reports */
+	char *image_hash;     /* sha512 hex (Glance's os_hash_value): the image cache's key */
 	char *image_format;   /* "qcow2" or "raw" */
 	char *key_name;
 	char *public_key;
@@ -206,6 +208,7 @@ struct msg_vol_create {
 	char source_id[UUID_STR_LEN];
 	char *image_url;      /* source image: where the agent GETs its bytes */
 	char *image_checksum; /* md5 hex of the image bytes */
+	char *image_hash;     /* sha512 hex of the image bytes (Glance's os_hash_value) */
 	char *image_format;   /* the image's disk_format: "qcow2" or "raw" */
 	/* a copy of a volume Compute has plugged (source "volume"): the server and the
 	 * volume's storage host; the task then goes to the server's compute host, which

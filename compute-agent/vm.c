@@ -366,6 +366,7 @@ static int base_link(const struct vm_ctx *ctx, const struct vm *vm, const struct
 	int fetched = 0;
 	const struct image_ref img = {.id = p->image_id,
 	                              .url = p->image_url,
+	                              .sha512 = p->image_hash,
 	                              .md5 = p->image_checksum,
 	                              .format = p->image_format};
 	int rc = image_cache_link(ctx->images, &img, vm_path(vm, F_BASE, base, sizeof(base)), info,

@@ -191,8 +191,9 @@ static int inst_spawn_payload(struct sched *s, const struct task *t, const struc
 	struct msg_spawn *k = &m->u.task.p.spawn;
 	PGresult *r = db_query(c,
 	                       "SELECT i.name, i.image_id, i.key_name, i.public_key, i.user_data,"
-	                       " im.checksum, im.disk_format, im.status, i.config_drive FROM"
-	                       " instances i"
+	                       " im.checksum, im.disk_format, im.status, i.config_drive,"
+	                       " CASE WHEN im.os_hash_algo = 'sha512' THEN im.os_hash_value END"
+	                       " FROM instances i"
 	                       " LEFT JOIN images im ON im.id = i.image_id WHERE i.id = $1",
 	                       1, (const char *const[]){t->resource_id}, err, errlen, NULL);
 	if (!r)
@@ -236,6 +237,7 @@ named:;
 	if (!k->boot_volume_id[0]) {
 		k->image_url = xasprintf("%.*s/image/v2/images/%s/file", (int)blen, base, image);
 		k->image_checksum = xstrdup(db_val(r, 0, 5));
+		k->image_hash = xstrdup(db_val(r, 0, 9)); /* the image cache's key */
 		k->image_format = xstrdup(db_val(r, 0, 6));
 	}
 	k->key_name = xstrdup(db_val(r, 0, 2));

@@ -26,6 +26,7 @@ struct vrow {
 	char source_id[UUID_STR_LEN];
 	char volume_id[UUID_STR_LEN]; /* snapshots: their volume */
 	char image_format[16], image_checksum[64];
+	char image_hash[MSG_IMAGE_HASH_MAX + 1]; /* sha512 hex: the image cache's key */
 	/* snapshots of a volume Compute has plugged, and volumes copied from one: the server
 	 * and its compute host, where the copy is made with the guest paused ("" otherwise) */
 	char instance_id[UUID_STR_LEN];
@@ -52,7 +53,7 @@ static int vrow_load(struct sched *s, PGconn *c, const struct task *t, struct vr
 		r = DBQ(c, err, sizeof err,
 		        "SELECT coalesce(sn.host, v.host, ''), sn.status, sn.size_gb, 0, '', '',"
 		        " sn.volume_id, '', '', CASE WHEN v.attach_compute AND NOT i.deleted"
-		        " THEN i.id::text ELSE '' END, coalesce(i.host, '')"
+		        " THEN i.id::text ELSE '' END, coalesce(i.host, ''), ''"
 		        " FROM volume_snapshots sn JOIN volumes v ON v.id = sn.volume_id"
 		        " LEFT JOIN instances i ON i.id = v.attached_server"
 		        " WHERE sn.id = $1 FOR UPDATE OF sn",
@@ -67,7 +68,8 @@ static int vrow_load(struct sched *s, PGconn *c, const struct task *t, struct vr
 		    " coalesce(v.source_volid, v.snapshot_id, v.image_id, ''), '',"
 		    " coalesce(im.disk_format, ''), coalesce(im.checksum, ''),"
 		    " CASE WHEN src.attach_compute AND NOT i.deleted THEN i.id::text ELSE '' END,"
-		    " coalesce(i.host, '')"
+		    " coalesce(i.host, ''),"
+		    " CASE WHEN im.os_hash_algo = 'sha512' THEN im.os_hash_value ELSE '' END"
 		    " FROM volumes v LEFT JOIN images im ON im.id = v.image_id"
 		    " LEFT JOIN volumes src ON src.id = v.source_volid"
 		    " LEFT JOIN instances i ON i.id = src.attached_server"
@@ -88,6 +90,7 @@ static int vrow_load(struct sched *s, PGconn *c, const struct task *t, struct vr
 		snprintf(v->volume_id, sizeof(v->volume_id), "%s", db_val(r, 0, 6));
 		snprintf(v->image_format, sizeof(v->image_format), "%s", db_val(r, 0, 7));
 		snprintf(v->image_checksum, sizeof(v->image_checksum), "%s", db_val(r, 0, 8));
+		snprintf(v->image_hash, sizeof(v->image_hash), "%s", db_val(r, 0, 11));
 		snprintf(v->instance_id, sizeof(v->instance_id), "%s", db_val(r, 0, 9));
 		snprintf(v->instance_host, sizeof(v->instance_host), "%s",
 		         v->instance_id[0] ? db_val(r, 0, 10) : "");
@@ -333,6 +336,7 @@ static int vol_payload(struct sched *s, const struct task *t, const struct vrow 
 			k->image_url = xasprintf("%.*s/image/v2/images/%s/file", (int)blen, base,
 			                         v->source_id);
 			k->image_checksum = xstrdup(v->image_checksum);
+			k->image_hash = xstrdup(v->image_hash);
 			k->image_format = xstrdup(v->image_format);
 		}
 	}

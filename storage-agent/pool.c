@@ -180,7 +180,7 @@ static int volume_copy(const struct pool *p, const char *volume_id, const char *
 	return rc;
 }
 
-/* dl := the source image of c from the image cache (downloaded once per checksum),
+/* dl := the source image of c from the image cache (downloaded once per content),
  * which inspected it; its driver goes to *fmt. */
 int pool_image_fetch(const struct pool *p, const struct msg_vol_create *c, const char *dl,
                      uint64_t max_virtual, const char **fmt, char *err, size_t errlen)
@@ -194,6 +194,7 @@ int pool_image_fetch(const struct pool *p, const struct msg_vol_create *c, const
 	}
 	const struct image_ref img = {.id = c->source_id,
 	                              .url = c->image_url,
+	                              .sha512 = c->image_hash,
 	                              .md5 = c->image_checksum,
 	                              .format = c->image_format};
 	int rc = image_cache_link(p->images, &img, dl, &info, NULL, err, errlen);

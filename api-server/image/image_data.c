@@ -8,7 +8,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,56 +20,36 @@
 #include "qemu_img.h"
 #include "log.h"
 #include "policy.h"
-#include "md5.h"
+#include "digest.h"
 #include "fsutil.h"
 #include "xalloc.h"
 
-#define READ_CHUNK (1 << 20)
 #define RANGE_MEM_MAX (8u << 20) /* ranges up to this are answered from memory */
 
 /* What the examination of an upload found. */
 struct upload_facts {
 	uint64_t size, virtual_size;
-	char md5[33];
-	char sha512[crypto_hash_sha512_BYTES * 2 + 1];
+	char md5[DIGEST_MD5_HEX + 1];
+	char sha512[DIGEST_SHA512_HEX + 1];
 };
 
 /* Outcome classes of the examination: the client's bytes are bad (the image goes back
  * to queued, 400), or we failed (the image goes back to queued so the client may retry, 500). */
 enum { UPLOAD_OK = 0, UPLOAD_BAD_DATA = 400, UPLOAD_INTERNAL = 500 };
 
-/* Reads the whole file once for its size and hashes. */
+/* Reads the whole file once for its size and hashes (common/digest.c). */
 static int upload_read(int fd, struct upload_facts *f, char *err, size_t errlen)
 {
-	struct md5 md5;
-	crypto_hash_sha512_state sha;
-	uint8_t *buf = xmalloc(READ_CHUNK);
-	unsigned char digest[crypto_hash_sha512_BYTES];
-	int rc = UPLOAD_INTERNAL;
-	md5_init(&md5);
-	crypto_hash_sha512_init(&sha);
-	f->size = 0;
-	for (;;) {
-		ssize_t n = read(fd, buf, READ_CHUNK);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			snprintf(err, errlen, "read: %s", strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		md5_update(&md5, buf, (size_t)n);
-		crypto_hash_sha512_update(&sha, buf, (unsigned long long)n);
-		f->size += (uint64_t)n;
+	struct digests d;
+	int rc = digests_fd(fd, &d);
+	if (rc < 0) {
+		snprintf(err, errlen, "read: %s", strerror(-rc));
+		return UPLOAD_INTERNAL;
 	}
-	md5_final_hex(&md5, f->md5);
-	crypto_hash_sha512_final(&sha, digest);
-	sodium_bin2hex(f->sha512, sizeof(f->sha512), digest, sizeof(digest));
-	rc = UPLOAD_OK;
-out:
-	free(buf);
-	return rc;
+	f->size = d.size;
+	memcpy(f->md5, d.md5, sizeof(f->md5));
+	memcpy(f->sha512, d.sha512, sizeof(f->sha512));
+	return UPLOAD_OK;
 }
 
 /* Everything we check before an upload may become active. */

@@ -230,6 +230,7 @@ def main():
     STATE = state
     image_id = str(uuid.uuid4())
     md5 = hashlib.md5(open(args.image, "rb").read()).hexdigest()
+    sha512 = hashlib.sha512(open(args.image, "rb").read()).hexdigest()
     img = ImageServer(args.image, image_id)
     img.start()
     conf = os.path.join(args.workdir, "nubo.conf")
@@ -268,7 +269,7 @@ def main():
         spawn = dict(name="harness vm, one", hostname="harness-vm", vcpus=1, ram_mb=128,
                      disk_gb=1, image_id=image_id,
                      image_url="http://127.0.0.1:%d/image/v2/images/%s/file" % (img.port, image_id),
-                     image_checksum=md5, image_format="qcow2", key_name="k1",
+                     image_checksum=md5, image_hash=sha512, image_format="qcow2", key_name="k1",
                      public_key="ssh-ed25519 AAAAC3Nza harness@test", user_data=user_data)
 
         # a bad user_data is refused with a clear error
@@ -282,6 +283,13 @@ def main():
                                      **dict(spawn, image_id=str(uuid.uuid4()), image_checksum="0" * 32))
             log("  bad checksum error:", r["error"])
             sched.run_task("delete", bad2, expect_state="deleted")
+            # bytes that are not the image's sha512 are refused too
+            bad3 = str(uuid.uuid4())
+            r, _, _ = sched.run_task("spawn", bad3, expect_ok=False,
+                                     **dict(spawn, image_id=str(uuid.uuid4()),
+                                            image_hash="0" * 128))
+            assert "sha512" in r["error"], r
+            sched.run_task("delete", bad3, expect_state="deleted")
 
         hits_before = img.hits
         t_spawn = time.monotonic()
@@ -492,14 +500,19 @@ def main():
                    lambda: sched.last_vms is not None and iid not in sched.last_vms, 10)
         assert img.hits == hits_before + (1 if real else 0), "image downloaded %d times" % (img.hits - hits_before)
 
-        # several spawns of a new image at once: one download, all run, all deleted
+        # several spawns of a new image at once: one download, all run, all deleted.
+        # The server serves the same bytes for every id: with its sha512 the new image
+        # would hit the entry the first one made (one entry per content), so these
+        # tasks carry none and the image is keyed by its id (as a spec saved before
+        # image_hash existed), never by its md5
         hits_before = img.hits
         img2 = str(uuid.uuid4())
         img.iid = img2
         ids = [str(uuid.uuid4()) for _ in range(args.parallel)]
+        no_hash = {k: v for k, v in spawn.items() if k != "image_hash"}
         t0 = time.monotonic()
         tids = {sched.send_task("spawn", i, **dict(
-            spawn, name="par-%d" % n, image_id=img2,
+            no_hash, name="par-%d" % n, image_id=img2,
             image_url="http://127.0.0.1:%d/image/v2/images/%s/file" % (img.port, img2))): i
             for n, i in enumerate(ids)}
         sched.wait("parallel spawns", lambda: all(t in sched.results for t in tids), 120)

@@ -139,10 +139,12 @@ def test_rebuild_makes_a_new_disk_and_boots_it(stack, rvm, os_cli, os_run):
     acts = [a["Action"] for a in os_cli("server", "event", "list", sid)]
     assert "rebuild" in acts, acts
     # the new disk backs onto the instance's own link of the cached image, whose cache
-    # entry is named by the image's checksum (common/image_cache.h): one file
+    # entry is named by the image's sha512, never its md5 (common/image_cache.h): one file
     base = stack.instance_dir(sid) / "base"
-    entry = stack.state_dir / "images" / os_cli("image", "show", "nubo-tiny")["checksum"]
+    tiny = os_cli("image", "show", "nubo-tiny")
+    entry = stack.state_dir / "images" / tiny["properties"]["os_hash_value"]
     assert os.stat(base).st_ino == os.stat(entry).st_ino
+    assert not (stack.state_dir / "images" / tiny["checksum"]).exists()
     assert os.stat(entry).st_nlink >= 2  # in use: the eviction keeps it
 
 

@@ -235,15 +235,18 @@ def with_storage_key(text, key, value):
 
 def test_volumes_from_image_share_the_cached_download(stack, os_cli, os_run, ids, tmp_path):
     """The storage agent's image cache (common/image_cache.c): volumes made from two
-    images with the same bytes download them once (one entry, named by the checksum,
-    never replaced: a download renames a new file into place), and with
-    [storage] image_cache_max_mb = 1 a third image evicts the first one's entry, no
-    longer used by anything (nubo-storage restarted; put back at the end)."""
+    images with the same bytes download them once (one entry, named by the images'
+    sha512, os_hash_value, never by their md5; never replaced: a download renames a
+    new file into place), and with [storage] image_cache_max_mb = 1 a third image
+    evicts the first one's entry, no longer used by anything (nubo-storage restarted;
+    put back at the end)."""
     import os
     image = os_cli("image", "show", ids["image"])
-    md5 = image["checksum"]
+    # the client shows os_hash_* among the properties
+    md5, sha512 = image["checksum"], image["properties"]["os_hash_value"]
+    assert image["properties"]["os_hash_algo"] == "sha512" and len(sha512) == 128
     cache = pool(stack) / "images"
-    entry = cache / md5
+    entry = cache / sha512
     same = os_cli("image", "create", "--disk-format", image["disk_format"],
                   "--container-format", "bare", "--file",
                   str(stack.root / "var" / "lib" / "nubo" / "images" / ids["image"]),
@@ -255,6 +258,7 @@ def test_volumes_from_image_share_the_cached_download(stack, os_cli, os_run, ids
     same = os_cli("image", "show", same["id"], user="demo")
     other = os_cli("image", "show", other["id"], user="demo")
     assert same["checksum"] == md5 and same["id"] != ids["image"]
+    assert same["properties"]["os_hash_value"] == sha512
     before = stack.conf.read_text()
     vols = []
     try:
@@ -264,6 +268,7 @@ def test_volumes_from_image_share_the_cached_download(stack, os_cli, os_run, ids
         wait_volume(stack, v["id"], "available", user="demo", timeout=300)
         inode = entry.stat().st_ino
         assert entry.stat().st_nlink == 1  # the volume's link went once it was copied
+        assert not (cache / md5).exists() and not (cache / ids["image"]).exists()
         v = os_cli("volume", "create", "--image", same["id"], "--size", "1", "e2e-cache-2",
                    user="demo")
         vols.append(v["id"])
@@ -281,8 +286,8 @@ def test_volumes_from_image_share_the_cached_download(stack, os_cli, os_run, ids
                    user="demo")
         vols.append(v["id"])
         wait_volume(stack, v["id"], "available", user="demo", timeout=300)
-        assert (cache / other["checksum"]).exists()  # the one just used stays
-        assert not entry.exists() and not (cache / (md5 + ".info")).exists()
+        assert (cache / other["properties"]["os_hash_value"]).exists()  # the one just used stays
+        assert not entry.exists() and not (cache / (sha512 + ".info")).exists()
     finally:
         stack.conf.write_text(before)
         stack.nubo_ctl("restart", "nubo-storage", timeout=300)

@@ -276,6 +276,9 @@ heartbeat_interval = %d
 # ---- rows as nubo-api writes them -------------------------------------------------
 
 IMAGE = str(uuid.uuid4())
+# the sha512 of no bytes: the image row's os_hash_value, the spawn's image_hash
+EMPTY_SHA512 = ("cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce"
+                "47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e")
 CRED_KEY = "00" * 32
 
 
@@ -373,9 +376,10 @@ def t_check_config(db, sched):
 def t_start_migrates(db, sched):
     sched.start()
     check(db.val("SELECT max(version) FROM schema_version") == str(NEWEST), "schema applied")
-    db.exec("INSERT INTO images (id, name, status, disk_format, container_format, checksum)"
-            " VALUES (%s, 'cirros', 'active', 'qcow2', 'bare', 'd41d8cd98f00b204e9800998ecf8427e')"
-            % lit(IMAGE))
+    db.exec("INSERT INTO images (id, name, status, disk_format, container_format, checksum,"
+            " os_hash_algo, os_hash_value)"
+            " VALUES (%s, 'cirros', 'active', 'qcow2', 'bare', 'd41d8cd98f00b204e9800998ecf8427e',"
+            " 'sha512', %s)" % (lit(IMAGE), lit(EMPTY_SHA512)))
 
 
 def schema_dump(dbname):
@@ -470,6 +474,7 @@ def t_spawn(db, sched):
             "disk_gb": 10, "image_id": IMAGE,
             "image_url": "http://127.0.0.1:8080/image/v2/images/%s/file" % IMAGE,
             "image_checksum": "d41d8cd98f00b204e9800998ecf8427e", "image_format": "qcow2",
+            "image_hash": EMPTY_SHA512,
             "key_name": "key1", "public_key": "ssh-ed25519 AAAA test",
             "user_data": "I2Nsb3VkLWNvbmZpZw=="}
     for k, v in want.items():

@@ -1,11 +1,15 @@
 /* The base image cache (common/image_cache.c) against a common/httpd server on
- * 127.0.0.1: the key (checksum, else id), argument validation, one download per
- * content (two image ids with the same bytes share an entry, concurrent users wait),
+ * 127.0.0.1: the key (sha512, else id, never md5), argument validation, one download
+ * per content (two image ids with the same bytes share an entry, concurrent users
+ * wait), a download whose bytes are not the sha512 refused, images without a sha512
+ * not shared,
  * links that keep an entry in use, LRU eviction beyond the bound, sweep of leftovers;
  * and instance overlays (compute-agent/overlay.c) when qemu-img is installed. (What an
  * image must be is tested once, in test_qemu_img.c.) */
 #include <errno.h>
 #include <pthread.h>
+#include <dirent.h>
+#include <sodium.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -94,7 +98,7 @@ static struct httpd_config cfg = {
 };
 
 static struct httpd *srv;
-static char url_a[64], url_b[64], md5_a[33], md5_b[33];
+static char url_a[64], url_b[64], md5_a[33], md5_b[33], sha_a[129], sha_b[129];
 
 static int have_qemu_img(void)
 {
@@ -114,21 +118,45 @@ static struct image_cache *cache_new(const char *dir, long long bound)
 	return c;
 }
 
-static void key_is_the_checksum_else_the_id(void **state)
+/* a sha512 as the API stores it, of no image here */
+#define SHA_X                                                                                      \
+	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"                         \
+	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+static void key_is_the_sha512_else_the_id(void **state)
 {
 	char key[IMAGE_KEY_MAX], err[256];
-	struct image_ref r = {.id = IMG, .md5 = "0123456789ABCDEF0123456789abcdef"};
+	struct image_ref r = {
+	    .id = IMG, .sha512 = SHA_X, .md5 = "0123456789ABCDEF0123456789abcdef"};
 	assert_int_equal(image_cache_key(&r, key, err, sizeof(err)), 0);
-	assert_string_equal(key, "0123456789abcdef0123456789abcdef"); /* lowercase */
+	assert_string_equal(key, SHA_X);
 	r.id = IMG2; /* another image, the same bytes: the same entry */
 	assert_int_equal(image_cache_key(&r, key, err, sizeof(err)), 0);
-	assert_string_equal(key, "0123456789abcdef0123456789abcdef");
-	r.md5 = "";
+	assert_string_equal(key, SHA_X);
+	/* no sha512: the id, never the md5 (whose collisions can be made) */
+	r.sha512 = "";
+	assert_int_equal(image_cache_key(&r, key, err, sizeof(err)), 0);
+	assert_string_equal(key, IMG2);
+	r.sha512 = NULL;
 	assert_int_equal(image_cache_key(&r, key, err, sizeof(err)), 0);
 	assert_string_equal(key, IMG2);
 	r.md5 = NULL;
 	assert_int_equal(image_cache_key(&r, key, err, sizeof(err)), 0);
 	assert_string_equal(key, IMG2);
+	/* a sha512 must be 128 lowercase hex digits */
+	r.sha512 = "0123456789abcdef0123456789abcdef"; /* an md5's length */
+	assert_int_equal(image_cache_key(&r, key, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "sha512"));
+	char upper[] = SHA_X;
+	upper[10] = 'A';
+	r.sha512 = upper;
+	assert_int_equal(image_cache_key(&r, key, err, sizeof(err)), -EINVAL);
+	char longer[] = SHA_X "0";
+	r.sha512 = longer;
+	assert_int_equal(image_cache_key(&r, key, err, sizeof(err)), -EINVAL);
+	assert_string_equal(key, "");
+	/* a bad md5 is refused too, sha512 or not */
+	r.sha512 = SHA_X;
 	r.md5 = "xyz";
 	assert_int_equal(image_cache_key(&r, key, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "md5"));
@@ -214,9 +242,12 @@ static void one_download_per_content(void **state)
 	struct user u[4];
 	pthread_t t[4];
 	for (int i = 0; i < 4; i++) {
-		u[i] = (struct user){
-		    .c = c,
-		    .r = {.id = i % 2 ? IMG2 : IMG, .url = url_a, .md5 = md5_a, .format = "raw"}};
+		u[i] = (struct user){.c = c,
+		                     .r = {.id = i % 2 ? IMG2 : IMG,
+		                           .url = url_a,
+		                           .sha512 = sha_a,
+		                           .md5 = md5_a,
+		                           .format = "raw"}};
 		snprintf(u[i].dest, sizeof(u[i].dest), "%s/user%d", dir, i);
 		assert_int_equal(pthread_create(&t[i], NULL, user_run, &u[i]), 0);
 	}
@@ -228,7 +259,7 @@ static void one_download_per_content(void **state)
 	}
 	assert_int_equal(gets_a, 1);
 	assert_int_equal(fetched, 1);
-	snprintf(entry, sizeof(entry), "%s/%s", dir, md5_a);
+	snprintf(entry, sizeof(entry), "%s/%s", dir, sha_a);
 	for (int i = 0; i < 4; i++)
 		assert_true(inode_of(u[i].dest) == inode_of(entry)); /* links of the entry */
 	assert_int_equal(links_of(entry), 5);
@@ -236,19 +267,118 @@ static void one_download_per_content(void **state)
 	struct image_info info;
 	image_cache_free(c);
 	c = cache_new(dir, 1 << 30);
-	struct image_ref r = {.id = IMG, .url = url_a, .md5 = md5_a, .format = "raw"};
+	struct image_ref r = {
+	    .id = IMG, .url = url_a, .sha512 = sha_a, .md5 = md5_a, .format = "raw"};
 	assert_int_equal(image_cache_link(c, &r, u[0].dest, &info, &fetched, err, sizeof(err)), 0);
 	assert_int_equal(fetched, 0);
 	assert_int_equal(gets_a, 1);
 	assert_string_equal(info.format, "raw");
 	assert_int_equal(info.virtual_size, IMAGE_LEN);
 	assert_int_equal(links_of(entry), 5);
-	/* a checksum that is not the bytes' is refused; the entry stays as it was */
+	/* an md5 that is not the bytes' is refused (still verified); the entry stays */
 	r.md5 = md5_b;
 	assert_int_equal(image_cache_link(c, &r, u[0].dest, &info, &fetched, err, sizeof(err)),
 	                 -EINVAL);
+	assert_non_null(strstr(err, "md5"));
 	assert_non_null(strstr(err, "does not match"));
 	assert_true(inode_of(u[0].dest) == inode_of(entry));
+	assert_int_equal(gets_a, 2);
+	/* nothing is named by the md5 */
+	char by_md5[300];
+	snprintf(by_md5, sizeof(by_md5), "%s/%s", dir, md5_a);
+	assert_false(fs_exists(by_md5));
+	image_cache_free(c);
+	assert_int_equal(fs_remove_tree(dir), 0);
+}
+
+/* The number of files in dir other than those named skip (NULL: none). */
+static int files_in(const char *dir, const char *skip)
+{
+	DIR *d = opendir(dir);
+	int n = 0;
+	struct dirent *e;
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
+		    (!skip || strcmp(e->d_name, skip)))
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* The bytes served for an image are not the ones its sha512 names (a store or a
+ * server that lies, or an image someone swapped): refused, nothing cached under that
+ * key or any other, nothing left behind; the real bytes then go in. */
+static void download_not_the_sha512_is_refused(void **state)
+{
+	if (!have_qemu_img()) {
+		skip();
+		return;
+	}
+	char dir[] = "/tmp/nubo-test-images.XXXXXX", entry[300], dest[300], err[256];
+	assert_non_null(mkdtemp(dir));
+	struct image_cache *c = cache_new(dir, 1 << 30);
+	struct image_info info;
+	snprintf(dest, sizeof(dest), "%s/dest", dir);
+	snprintf(entry, sizeof(entry), "%s/%s", dir, sha_b);
+	/* b's sha512 and md5, a's bytes */
+	struct image_ref r = {
+	    .id = IMG, .url = url_a, .sha512 = sha_b, .md5 = md5_b, .format = "raw"};
+	gets_a = 0;
+	assert_int_equal(image_cache_link(c, &r, dest, &info, NULL, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "sha512"));
+	assert_non_null(strstr(err, "does not match"));
+	assert_int_equal(gets_a, 1);
+	assert_false(fs_exists(entry));
+	assert_false(fs_exists(dest));
+	assert_int_equal(files_in(dir, NULL), 0);
+	/* without the md5 too: the sha512 alone refuses it */
+	r.md5 = NULL;
+	assert_int_equal(image_cache_link(c, &r, dest, &info, NULL, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "sha512"));
+	assert_int_equal(files_in(dir, NULL), 0);
+	/* the right bytes go in under their sha512 */
+	r.url = url_b;
+	assert_int_equal(image_cache_link(c, &r, dest, &info, NULL, err, sizeof(err)), 0);
+	assert_true(inode_of(dest) == inode_of(entry));
+	image_cache_free(c);
+	assert_int_equal(fs_remove_tree(dir), 0);
+}
+
+/* An image without a sha512 (md5 only) is keyed by its id: two images with one md5 get
+ * two entries, two downloads, never each other's bytes. */
+static void md5_only_is_keyed_by_id(void **state)
+{
+	if (!have_qemu_img()) {
+		skip();
+		return;
+	}
+	char dir[] = "/tmp/nubo-test-images.XXXXXX", e1[300], e2[300], d1[300], d2[300];
+	char by_md5[300], err[256];
+	assert_non_null(mkdtemp(dir));
+	struct image_cache *c = cache_new(dir, 1 << 30);
+	struct image_info info;
+	snprintf(e1, sizeof(e1), "%s/%s", dir, IMG);
+	snprintf(e2, sizeof(e2), "%s/%s", dir, IMG2);
+	snprintf(d1, sizeof(d1), "%s/d1", dir);
+	snprintf(d2, sizeof(d2), "%s/d2", dir);
+	snprintf(by_md5, sizeof(by_md5), "%s/%s", dir, md5_a);
+	struct image_ref r1 = {.id = IMG, .url = url_a, .md5 = md5_a, .format = "raw"};
+	struct image_ref r2 = {.id = IMG2, .url = url_a, .md5 = md5_a, .format = "raw"};
+	gets_a = 0;
+	assert_int_equal(image_cache_link(c, &r1, d1, &info, NULL, err, sizeof(err)), 0);
+	assert_int_equal(image_cache_link(c, &r2, d2, &info, NULL, err, sizeof(err)), 0);
+	assert_int_equal(gets_a, 2);
+	assert_true(inode_of(d1) == inode_of(e1));
+	assert_true(inode_of(d2) == inode_of(e2));
+	assert_true(inode_of(e1) != inode_of(e2));
+	assert_false(fs_exists(by_md5));
+	/* the md5 is still verified */
+	r1.md5 = md5_b;
+	unlink(e1);
+	assert_int_equal(image_cache_link(c, &r1, d1, &info, NULL, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "md5"));
+	assert_false(fs_exists(e1));
 	image_cache_free(c);
 	assert_int_equal(fs_remove_tree(dir), 0);
 }
@@ -264,20 +394,20 @@ static void evicts_least_recently_used_not_in_use(void **state)
 	struct image_info info;
 	assert_non_null(mkdtemp(dir));
 	/* leftovers of an interrupted run go at start */
-	snprintf(part, sizeof(part), "%s/%s.part.abc123", dir, md5_a);
-	snprintf(orphan, sizeof(orphan), "%s/%s.info", dir, md5_b);
+	snprintf(part, sizeof(part), "%s/%s.part.abc123", dir, sha_a);
+	snprintf(orphan, sizeof(orphan), "%s/%s.info", dir, sha_b);
 	assert_int_equal(fs_write_atomic(part, "x", 1, 0600), 0);
 	assert_int_equal(fs_write_atomic(orphan, "{}", 2, 0600), 0);
 	/* room for one image only */
 	struct image_cache *c = cache_new(dir, IMAGE_LEN + IMAGE_LEN / 2);
 	assert_false(fs_exists(part));
 	assert_false(fs_exists(orphan));
-	snprintf(ea, sizeof(ea), "%s/%s", dir, md5_a);
-	snprintf(eb, sizeof(eb), "%s/%s", dir, md5_b);
+	snprintf(ea, sizeof(ea), "%s/%s", dir, sha_a);
+	snprintf(eb, sizeof(eb), "%s/%s", dir, sha_b);
 	snprintf(eid, sizeof(eid), "%s/%s", dir, IMG3);
 	snprintf(dest, sizeof(dest), "%s/user", dir);
-	struct image_ref a = {.id = IMG, .url = url_a, .md5 = md5_a, .format = "raw"};
-	struct image_ref b = {.id = IMG2, .url = url_b, .md5 = md5_b, .format = "raw"};
+	struct image_ref a = {.id = IMG, .url = url_a, .sha512 = sha_a, .format = "raw"};
+	struct image_ref b = {.id = IMG2, .url = url_b, .sha512 = sha_b, .format = "raw"};
 	struct image_ref noid = {.id = IMG3, .url = url_b, .format = "raw"};
 	gets_a = gets_b = 0;
 	assert_int_equal(image_cache_link(c, &a, dest, &info, NULL, err, sizeof(err)), 0);
@@ -285,7 +415,7 @@ static void evicts_least_recently_used_not_in_use(void **state)
 	 * removing it would not free, so they do not count) */
 	assert_int_equal(image_cache_link(c, &b, dest, &info, NULL, err, sizeof(err)), 0);
 	assert_true(fs_exists(ea) && fs_exists(eb));
-	/* dest moves to a third entry (no checksum: keyed by the id, b's bytes fetched
+	/* dest moves to a third entry (no sha512: keyed by the id, b's bytes fetched
 	 * again): a and b, both unused, are over the bound; a, the least recently used,
 	 * goes with its sidecar, which leaves b within it */
 	assert_int_equal(image_cache_link(c, &noid, dest, &info, NULL, err, sizeof(err)), 0);
@@ -382,6 +512,12 @@ static int setup(void **state)
 	md5_init(&m);
 	md5_update(&m, buf, IMAGE_LEN);
 	md5_final_hex(&m, md5_b);
+	unsigned char sha[crypto_hash_sha512_BYTES];
+	crypto_hash_sha512(sha, (const unsigned char *)buf, IMAGE_LEN);
+	sodium_bin2hex(sha_b, sizeof(sha_b), sha, sizeof(sha));
+	image_bytes(buf, 'a');
+	crypto_hash_sha512(sha, (const unsigned char *)buf, IMAGE_LEN);
+	sodium_bin2hex(sha_a, sizeof(sha_a), sha, sizeof(sha));
 	free(buf);
 	return 0;
 }
@@ -395,9 +531,11 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(key_is_the_checksum_else_the_id),
+	    cmocka_unit_test(key_is_the_sha512_else_the_id),
 	    cmocka_unit_test(link_validates_arguments),
 	    cmocka_unit_test(one_download_per_content),
+	    cmocka_unit_test(download_not_the_sha512_is_refused),
+	    cmocka_unit_test(md5_only_is_keyed_by_id),
 	    cmocka_unit_test(evicts_least_recently_used_not_in_use),
 	    cmocka_unit_test(overlay_on_raw),
 	};

@@ -7,9 +7,11 @@
 
 #include <cmocka.h>
 #include <errno.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <unistd.h>
 
+#include "digest.h"
 #include "md5.h"
 
 static const struct {
@@ -83,10 +85,11 @@ static void test_padding_boundaries(void **state)
 	}
 }
 
-/* A file hashes as its bytes do, across the reader's chunk size; a missing one fails. */
+/* A file hashes as its bytes do, across the reader's chunk size, md5 and sha512 in one
+ * read (common/digest.c); a missing one fails. */
 static void test_file(void **state)
 {
-	char path[] = "/tmp/nubo-test-md5.XXXXXX", hex[33], want[33];
+	char path[] = "/tmp/nubo-test-md5.XXXXXX", want[33];
 	size_t len = 3 * 1000 * 1000 + 1;
 	char *buf = malloc(len);
 	for (size_t i = 0; i < len; i++)
@@ -99,14 +102,39 @@ static void test_file(void **state)
 	md5_init(&m);
 	md5_update(&m, buf, len);
 	md5_final_hex(&m, want);
-	assert_int_equal(md5_file_hex(path, hex), 0);
-	assert_string_equal(hex, want);
+	unsigned char sha[crypto_hash_sha512_BYTES];
+	char sha_hex[DIGEST_SHA512_HEX + 1];
+	crypto_hash_sha512(sha, (const unsigned char *)buf, len);
+	sodium_bin2hex(sha_hex, sizeof(sha_hex), sha, sizeof(sha));
+	struct digests d;
+	assert_int_equal(digests_file(path, &d), 0);
+	assert_string_equal(d.md5, want);
+	assert_string_equal(d.sha512, sha_hex);
+	assert_int_equal(d.size, len);
+	assert_true(digest_hex_valid(d.sha512, DIGEST_SHA512_HEX));
+	assert_true(digest_hex_valid(d.md5, DIGEST_MD5_HEX));
 	assert_int_equal(truncate(path, 0), 0);
-	assert_int_equal(md5_file_hex(path, hex), 0);
-	assert_string_equal(hex, "d41d8cd98f00b204e9800998ecf8427e");
+	assert_int_equal(digests_file(path, &d), 0);
+	assert_string_equal(d.md5, "d41d8cd98f00b204e9800998ecf8427e");
+	assert_string_equal(d.sha512,
+	                    "cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce"
+	                    "47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e");
+	assert_int_equal(d.size, 0);
 	unlink(path);
-	assert_int_equal(md5_file_hex(path, hex), -ENOENT);
+	assert_int_equal(digests_file(path, &d), -ENOENT);
 	free(buf);
+}
+
+/* A digest as Glance shows it: exactly the digits, lowercase hex. */
+static void test_hex_valid(void **state)
+{
+	assert_true(digest_hex_valid("0123456789abcdef0123456789abcdef", DIGEST_MD5_HEX));
+	assert_false(digest_hex_valid("0123456789ABCDEF0123456789abcdef", DIGEST_MD5_HEX));
+	assert_false(digest_hex_valid("0123456789abcdef0123456789abcdeg", DIGEST_MD5_HEX));
+	assert_false(digest_hex_valid("0123456789abcdef0123456789abcde", DIGEST_MD5_HEX));
+	assert_false(digest_hex_valid("0123456789abcdef0123456789abcdef", DIGEST_SHA512_HEX));
+	assert_false(digest_hex_valid("", DIGEST_MD5_HEX));
+	assert_false(digest_hex_valid(NULL, DIGEST_MD5_HEX));
 }
 
 int main(void)
@@ -116,6 +144,7 @@ int main(void)
 	    cmocka_unit_test(test_pieces),
 	    cmocka_unit_test(test_padding_boundaries),
 	    cmocka_unit_test(test_file),
+	    cmocka_unit_test(test_hex_valid),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -173,6 +173,55 @@ static void roundtrip_volume_clone_in_guest(void **state)
 	msg_release(&m);
 }
 
+/* the image's sha512 (the agents' image cache key) travels beside its md5 in a spawn
+ * and in a volume create from an image; longer than a sha512's 128 digits, it neither
+ * encodes nor decodes */
+static void roundtrip_image_hash(void **state)
+{
+	char hash[MSG_IMAGE_HASH_MAX + 2];
+	memset(hash, 'e', MSG_IMAGE_HASH_MAX);
+	hash[MSG_IMAGE_HASH_MAX] = '\0';
+	struct msg m, out;
+	msg_task_init(&m, task_id, TASK_SPAWN, MSG_RES_INSTANCE, inst_id);
+	struct msg_spawn *p = &m.u.task.p.spawn;
+	p->vcpus = 1;
+	p->ram_mb = 128;
+	strcpy(p->image_id, image_id);
+	p->image_checksum = xstrdup("d41d8cd98f00b204e9800998ecf8427e");
+	p->image_hash = xstrdup(hash);
+	roundtrip(&m, &out);
+	assert_string_equal(out.u.task.p.spawn.image_hash, hash);
+	assert_string_equal(out.u.task.p.spawn.image_checksum, p->image_checksum);
+	msg_release(&out);
+	free(p->image_hash);
+	strcat(hash, "e");
+	p->image_hash = xstrdup(hash);
+	assert_null(msg_encode(&m));
+	msg_release(&m);
+
+	msg_task_init(&m, task_id, TASK_CREATE, MSG_RES_VOLUME, inst_id);
+	struct msg_vol_create *v = &m.u.task.p.vol_create;
+	v->size_gb = 1;
+	strcpy(v->source, "image");
+	strcpy(v->source_id, image_id);
+	hash[MSG_IMAGE_HASH_MAX] = '\0';
+	v->image_hash = xstrdup(hash);
+	roundtrip(&m, &out);
+	assert_string_equal(out.u.task.p.vol_create.image_hash, hash);
+	msg_release(&out);
+	msg_release(&m);
+
+	/* a peer's overlong one is refused on decode */
+	char err[256];
+	char *bad = xasprintf("{\"v\":2,\"kind\":\"task\",\"id\":\"%s\",\"body\":{\"task_id\":"
+	                      "\"%s\",\"resource_kind\":\"instance\",\"resource_id\":\"%s\","
+	                      "\"action\":\"spawn\",\"payload\":{\"vcpus\":1,\"ram_mb\":64,"
+	                      "\"image_hash\":\"%se\"}}}",
+	                      task_id, task_id, inst_id, hash);
+	assert_int_equal(msg_decode(bad, strlen(bad), &out, err, sizeof(err)), -EINVAL);
+	free(bad);
+}
+
 static void roundtrip_spawn_nics_and_net_sync(void **state)
 {
 	struct msg m, out;
@@ -587,6 +636,7 @@ int main(void)
 	    cmocka_unit_test(roundtrip_spawn_boot_volume),
 	    cmocka_unit_test(roundtrip_spawn_boot_volume_nbd),
 	    cmocka_unit_test(roundtrip_volume_clone_in_guest),
+	    cmocka_unit_test(roundtrip_image_hash),
 	    cmocka_unit_test(roundtrip_disk_qos),
 	    cmocka_unit_test(request_id_in_envelope),
 	    cmocka_unit_test(roundtrip_hello_with_resources),
