@@ -115,6 +115,17 @@ static void sidecar_remove(int dirfd, const char *name, void *arg)
 	unlinkat(dirfd, side, 0);
 }
 
+/* lru_dir's kept: an entry whose download is in flight (renamed into place, not yet
+ * linked by its downloader). Under c->lock. */
+static int in_flight(const char *name, void *arg)
+{
+	const struct image_cache *c = arg;
+	for (const struct inflight *f = c->inflight; f; f = f->next)
+		if (!strcmp(f->key, name))
+			return 1;
+	return 0;
+}
+
 /* The eviction, under c->lock; keep is the entry just used (NULL: none). */
 static void cache_evict(struct image_cache *c, const char *keep)
 {
@@ -126,6 +137,8 @@ static void cache_evict(struct image_cache *c, const char *keep)
 	    .max_bytes = c->max_cache_bytes,
 	    .links_in_use = 1,
 	    .removed = sidecar_remove,
+	    .arg = c,
+	    .kept = in_flight,
 	};
 	lru_dir_evict(&d);
 }
@@ -338,10 +351,13 @@ static int entry_serves(const char *final, const char *side, const struct image_
 }
 
 /* dest := a hard link of final (replacing what dest was), and final's mtime := now (a
- * use). Under the lock. 0 or -errno with err. */
+ * use). Under the lock. The link is made beside final and renamed to dest: one a crash
+ * leaves is the cache's, which cache_sweep removes at start, not a second link in the
+ * user's directory that would pin the entry for the user's life (review s11 L3). 0 or
+ * -errno with err. */
 static int entry_link(const char *final, const char *dest, char *err, size_t errlen)
 {
-	char *tmp = xasprintf("%s.tmp.%d", dest, (int)gettid());
+	char *tmp = xasprintf("%s.tmp.%d", final, (int)gettid());
 	int rc = 0;
 	unlink(tmp);
 	if (link(final, tmp) < 0 || rename(tmp, dest) < 0) {

@@ -60,7 +60,8 @@ int lru_dir_evict(const struct lru_dir *d)
 		memcpy(names[n], de->d_name, len + 1);
 		e[n].used = st.st_mtim;
 		e[n].bytes = in_use ? 0 : (long long)st.st_blocks * 512;
-		e[n].keep = in_use || (d->keep && !strcmp(de->d_name, d->keep));
+		e[n].keep = in_use || (d->keep && !strcmp(de->d_name, d->keep)) ||
+		            (d->kept && d->kept(de->d_name, d->arg));
 		n++;
 	}
 	int k = lru_choose(e, n, d->max_n, d->max_bytes, victims);

@@ -39,6 +39,9 @@ struct lru_dir {
 	/* called after an entry was removed, to remove what belongs to it; may be NULL */
 	void (*removed)(int dirfd, const char *name, void *arg);
 	void *arg;
+	/* 1: the entry is kept whatever its recency (e.g. a download not yet linked); may be NULL
+	 */
+	int (*kept)(const char *name, void *arg);
 };
 
 /* Stats the entries of d->dir (regular files that match, at most LRU_SCAN_MAX) and

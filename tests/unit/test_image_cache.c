@@ -494,6 +494,49 @@ static void overlay_on_raw(void **state)
 	assert_int_equal(fs_remove_tree(dir), 0);
 }
 
+/* review11: an entry renamed into place by a download is evicted by another thread's
+ * eviction before its downloader links it (bound 0: every unlinked entry goes). */
+static volatile int evict_stop;
+static void *evict_loop(void *arg)
+{
+	while (!evict_stop)
+		image_cache_evict(arg);
+	return NULL;
+}
+
+static void fresh_download_survives_concurrent_eviction(void **state)
+{
+	if (!have_qemu_img()) {
+		skip();
+		return;
+	}
+	char dir[] = "/tmp/nubo-test-images.XXXXXX", dest[300], err[256], ea[300];
+	struct image_info info;
+	assert_non_null(mkdtemp(dir));
+	snprintf(dest, sizeof(dest), "%s/user", dir);
+	snprintf(ea, sizeof(ea), "%s/%s", dir, sha_a);
+	struct image_ref a = {.id = IMG, .url = url_a, .sha512 = sha_a, .format = "raw"};
+	int failed = 0;
+	for (int i = 0; i < 20; i++) {
+		struct image_cache *c = cache_new(dir, 0);
+		unlink(dest);
+		unlink(ea);
+		evict_stop = 0;
+		pthread_t t;
+		assert_int_equal(pthread_create(&t, NULL, evict_loop, c), 0);
+		int rc = image_cache_link(c, &a, dest, &info, NULL, err, sizeof(err));
+		evict_stop = 1;
+		pthread_join(t, NULL);
+		if (rc < 0) {
+			failed++;
+			print_message("iteration %d: %s\n", i, err);
+		}
+		image_cache_free(c);
+	}
+	assert_int_equal(failed, 0);
+	assert_int_equal(fs_remove_tree(dir), 0);
+}
+
 static int setup(void **state)
 {
 	int err = 0;
@@ -538,6 +581,7 @@ int main(void)
 	    cmocka_unit_test(md5_only_is_keyed_by_id),
 	    cmocka_unit_test(evicts_least_recently_used_not_in_use),
 	    cmocka_unit_test(overlay_on_raw),
+	    cmocka_unit_test(fresh_download_survives_concurrent_eviction),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
