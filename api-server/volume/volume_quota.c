@@ -100,6 +100,13 @@ int vquota_reserve(struct req *r, struct resp *w, const char *project_id, const 
 {
 	char err[512], msg[VQUOTA_NAME_MAX + 256], type[VQUOTA_NAME_MAX] = "";
 	const char *pid = project_id ? project_id : r->ctx->auth.project_id;
+	/* the type first (the order volume create takes them in): a rename, which moves its
+	 * quota rows to the new name, waits until this reservation is over (review s11 L1) */
+	if (type_id && DBX(r->ctx->db, err, sizeof err,
+	                   "SELECT 1 FROM volume_types WHERE id = $1 FOR SHARE", type_id) < 0) {
+		resp_db_error(r, w, err);
+		return -EIO;
+	}
 	int locked = DBX(r->ctx->db, err, sizeof err,
 	                 "SELECT id FROM projects WHERE id = $1 FOR UPDATE", pid);
 	if (locked != 1) {
