@@ -211,6 +211,13 @@ int pool_image_fetch(const struct pool *p, const struct msg_vol_create *c, const
 	return 0;
 }
 
+void pool_image_release(const struct pool *p, const char *dl)
+{
+	unlink(dl);
+	if (p->images)
+		image_cache_evict(p->images);
+}
+
 static int file_volume_create(const struct pool *p, const char *id, const struct msg_vol_create *c,
                               char *err, size_t errlen)
 {
@@ -244,7 +251,7 @@ static int file_volume_create(const struct pool *p, const char *id, const struct
 		rc = pool_image_fetch(p, c, dl, size, &fmt, err, errlen);
 		if (rc == 0)
 			rc = run_img(&a, qemu_img_argv_convert(&a, dl, fmt, tmp), err, errlen);
-		unlink(dl);
+		pool_image_release(p, dl);
 	} else {
 		snprintf(err, errlen, "unknown source %s", c->source);
 		rc = -EINVAL;

@@ -115,10 +115,13 @@ int pool_run_img(const struct qemu_img_argv *a, int built, char *err, size_t err
 int pool_commit(const char *tmp, const char *path, char *err, size_t errlen);
 /* Makes dl (in the state directory's tmp/) a hard link of the image of c in the image
  * cache, which downloads and inspects it once per checksum; it must be at most
- * max_virtual bytes virtual. Its qemu-img driver goes to *fmt. The caller removes dl.
- * 0 or a negative errno with err. */
+ * max_virtual bytes virtual. Its qemu-img driver goes to *fmt. The caller lets dl go
+ * with pool_image_release. 0 or a negative errno with err. */
 int pool_image_fetch(const struct pool *p, const struct msg_vol_create *c, const char *dl,
                      uint64_t max_virtual, const char **fmt, char *err, size_t errlen);
+/* Removes dl and runs the cache's eviction, which dl's link kept from counting the
+ * entry (so a bound of 0 keeps nothing unused here too). */
+void pool_image_release(const struct pool *p, const char *dl);
 
 /* Copies volume volume_id into out through p->live_copy when the volume is served that
  * way: format "qcow2" makes out a new qcow2 file, "raw" writes the block device out (an

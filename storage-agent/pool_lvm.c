@@ -165,7 +165,7 @@ static int lvm_volume_create(const struct pool *p, const char *id, const struct 
 		rc = pool_image_fetch(p, c, dl, (uint64_t)c->size_gb * GIB, &fmt, err, errlen);
 		if (rc == 0)
 			rc = lv_make(p, id, lv, c->size_gb, dl, fmt, NULL, err, errlen);
-		unlink(dl);
+		pool_image_release(p, dl);
 	} else {
 		snprintf(err, errlen, "unknown source %s", c->source);
 		rc = -EINVAL;

@@ -237,9 +237,9 @@ def test_volumes_from_image_share_the_cached_download(stack, os_cli, os_run, ids
     """The storage agent's image cache (common/image_cache.c): volumes made from two
     images with the same bytes download them once (one entry, named by the images'
     sha512, os_hash_value, never by their md5; never replaced: a download renames a
-    new file into place), and with [storage] image_cache_max_mb = 1 a third image
-    evicts the first one's entry, no longer used by anything (nubo-storage restarted;
-    put back at the end)."""
+    new file into place), and with [storage] image_cache_max_mb = 4 a third image of
+    2 MiB evicts the first one's entry (11 MiB), no longer used by anything, once its
+    volume is made, and stays itself (nubo-storage restarted; put back at the end)."""
     import os
     image = os_cli("image", "show", ids["image"])
     # the client shows os_hash_* among the properties
@@ -279,14 +279,14 @@ def test_volumes_from_image_share_the_cached_download(stack, os_cli, os_run, ids
         subprocess.run(["qemu-img", "compare", "-f", "qcow2", "-F", "qcow2",
                         str(vol_file(stack, vols[0])), str(vol_file(stack, vols[1]))],
                        check=True, capture_output=True, timeout=300)
-        stack.conf.write_text(with_storage_key(before, "image_cache_max_mb", "1"))
+        stack.conf.write_text(with_storage_key(before, "image_cache_max_mb", "4"))
         stack.nubo_ctl("restart", "nubo-storage", timeout=300)
         assert entry.exists()  # a start evicts nothing
         v = os_cli("volume", "create", "--image", other["id"], "--size", "1", "e2e-cache-3",
                    user="demo")
         vols.append(v["id"])
         wait_volume(stack, v["id"], "available", user="demo", timeout=300)
-        assert (cache / other["properties"]["os_hash_value"]).exists()  # the one just used stays
+        assert (cache / other["properties"]["os_hash_value"]).exists()  # within the bound
         assert not entry.exists() and not (cache / (sha512 + ".info")).exists()
     finally:
         stack.conf.write_text(before)
