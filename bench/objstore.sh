@@ -16,6 +16,8 @@
 #                once took over 30 s on this box, and a run counts only the requests
 #                it finished)
 #   --sizes      object sizes in bytes (default 4 KiB and 1 MiB)
+#   --only RE    run only the cases whose key (put_4k_c1, get_1m_c16, ...) matches the
+#                extended regular expression RE (default: all)
 #   --rows N     first seed N listing rows into Nubo's bench container (in PostgreSQL,
 #                where the listing lives), so that a write's cost in a big container
 #                shows (default 0); removed again at the end
@@ -30,7 +32,8 @@
 # spent per request (user + system, of every process of it: Nubo's proxy, object
 # servers and PostgreSQL cluster; Swift's proxy, account, container and object
 # servers and memcached; what the load of the shared box does
-# not change much); and the proxy's
+# not change much; for Nubo also split into its proxy, object servers and PostgreSQL:
+# <case>_cpu_ms_per_req_{proxy,objsrv,pg}); and the proxy's
 # resident memory after the runs and its peak (VmRSS, VmHWM of /proc/<pid>/status;
 # Swift's proxy is a parent and its workers: their sum). Each case runs against Nubo
 # and then Swift before the next case, so a change of the shared box's load hits both
@@ -45,7 +48,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=deploy/lib.sh
 . "$HERE/../deploy/lib.sh"
 
-ROOT='' SWIFT='' DURATION=5 BIG_DURATION=90 SIZES="4096 1048576" ROWS=0
+ROOT='' SWIFT='' DURATION=5 BIG_DURATION=90 SIZES="4096 1048576" ROWS=0 ONLY=
 usage() {
 	awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}" >&2
 	exit 2
@@ -58,6 +61,7 @@ while [ $# -gt 0 ]; do
 	--big-duration) [ $# -ge 2 ] || usage; BIG_DURATION=$2; shift 2 ;;
 	--sizes) [ $# -ge 2 ] || usage; SIZES=$2; shift 2 ;;
 	--rows) [ $# -ge 2 ] || usage; ROWS=$2; shift 2 ;;
+	--only) [ $# -ge 2 ] || usage; ONLY=$2; shift 2 ;;
 	*) usage ;;
 	esac
 done
@@ -157,13 +161,17 @@ swift_setup() {
 [ -z "$ROOT" ] || nubo_setup
 [ -z "$SWIFT" ] || swift_setup
 
-# store_pids TARGET: every process of the store, one a line.
+# store_pids TARGET [PART]: every process of the store (Nubo's: or of one PART of it,
+# proxy, objsrv or pg), one a line.
 store_pids() {
 	local p
 	case $1 in
 	nubo)
-		for p in $(cat "$NUBO_RUNDIR/nubo-objproxy.pid" "$NUBO_RUNDIR/nubo-objserver.pid" 2>/dev/null) \
-			$(head -n 1 "$NUBO_PGDATA/postmaster.pid" 2>/dev/null); do
+		for p in $({
+			[ "${2:-proxy}" != proxy ] || cat "$NUBO_RUNDIR/nubo-objproxy.pid"
+			[ "${2:-objsrv}" != objsrv ] || cat "$NUBO_RUNDIR/nubo-objserver.pid"
+			[ "${2:-pg}" != pg ] || head -n 1 "$NUBO_PGDATA/postmaster.pid"
+		} 2>/dev/null); do
 			echo "$p"
 			pgrep -P "$p" || true
 		done
@@ -174,11 +182,11 @@ store_pids() {
 	esac
 }
 
-# cpu_ticks TARGET: the CPU time its processes and their reaped children spent (user
+# cpu_ticks TARGET [PART]: the CPU time its processes and their reaped children spent (user
 # and system, in clock ticks; the fields after the command name in /proc/PID/stat).
 cpu_ticks() {
 	local p sum=0 v
-	for p in $(store_pids "$1"); do
+	for p in $(store_pids "$1" "${2:-}"); do
 		v=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 + $14 + $15 }' "/proc/$p/stat" 2>/dev/null) || v=0
 		sum=$((sum + ${v:-0}))
 	done
@@ -187,23 +195,35 @@ cpu_ticks() {
 TICK=$(getconf CLK_TCK)
 
 run() { # run TARGET KEY METHOD SIZE CONNS THREADS BODYFILE SCRIPT
-	local tg=$1 key=${PREFIX[$1]}$2 method=$3 size=$4 c=$5 t=$6 file=$7 script=$8 out v cpu0 d=$DURATION w=60
+	local tg=$1 key=${PREFIX[$1]}$2 method=$3 size=$4 c=$5 t=$6 file=$7 script=$8 out v cpu0 d=$DURATION w=60 n
+	local -A part0
 	[ "$size" -lt 16777216 ] || d=$BIG_DURATION
 	[ "$d" -le "$w" ] || w=$d
 	cpu0=$(cpu_ticks "$tg")
+	if [ "$tg" = nubo ]; then
+		for v in proxy objsrv pg; do part0[$v]=$(cpu_ticks "$tg" "$v"); done
+	fi
 	out=$(NUBO_TOKEN=${TOKEN[$tg]} NUBO_METHOD=$method NUBO_BODY_FILE=$file NUBO_BENCH_KEY=$key \
 		wrk -t"$t" -c"$c" -d"${d}s" --timeout "${w}s" --latency -s "$HERE/$script" "${BASE[$tg]}/obj" |
 		grep "^${key}_")
-	RESULT[$tg:$2:cpu]=$(awk -v t="$(($(cpu_ticks "$tg") - cpu0))" -v hz="$TICK" \
-		-v n="$(printf '%s\n' "$out" | sed -n "s/^${key}_requests=//p")" \
-		'BEGIN { if (n + 0 == 0) print "n/a"; else printf "%.3f\n", t * 1000 / hz / n }')
+	n=$(printf '%s\n' "$out" | sed -n "s/^${key}_requests=//p")
+	RESULT[$tg:$2:cpu]=$(per_req "$(($(cpu_ticks "$tg") - cpu0))" "$n")
+	for v in "${!part0[@]}"; do
+		RESULT[$tg:$2:cpu_$v]=$(per_req "$(($(cpu_ticks "$tg" "$v") - part0[$v]))" "$n")
+	done
 	printf '%s\n' "$out" | grep -E "_(rps|p50_ms|p99_ms|requests|errors)="
 	for v in rps p50_ms p99_ms; do
 		RESULT[$tg:$2:$v]=$(printf '%s\n' "$out" | sed -n "s/^${key}_${v}=//p")
 	done
 	awk -v r="${RESULT[$tg:$2:rps]}" -v s="$size" -v k="$key" 'BEGIN { printf "%s_mb_per_s=%.1f\n", k, r * s / 1048576 }'
 	echo "${key}_cpu_ms_per_req=${RESULT[$tg:$2:cpu]}"
+	for v in "${!part0[@]}"; do
+		echo "${key}_cpu_ms_per_req_$v=${RESULT[$tg:$2:cpu_$v]}"
+	done
 }
+
+# per_req TICKS REQUESTS: milliseconds of CPU per request ("n/a" without requests)
+per_req() { awk -v t="$1" -v n="$2" -v hz="$TICK" 'BEGIN { if (n + 0 == 0) print "n/a"; else printf "%.3f\n", t * 1000 / hz / n }'; }
 
 rss_kb() { # rss_kb FIELD PID...: the sum of FIELD (VmRSS, VmHWM) over the PIDs
 	local f=$1 p sum=0 v
@@ -231,10 +251,12 @@ for size in $SIZES; do
 		[ "$c" -gt 1 ] && t=2
 		KEYS+=("put_${label}_c$c" "get_${label}_c$c")
 		for tg in "${TARGETS[@]}"; do
+			[[ "put_${label}_c$c" =~ ${ONLY:-.} ]] || continue
 			nubo_log "$tg: PUT $label c=$c" && run "$tg" "put_${label}_c$c" PUT "$size" "$c" "$t" "$WORK/body" wrk_objput.lua
 			empty_container "$tg" obj-
 		done
 		for tg in "${TARGETS[@]}"; do
+			[[ "get_${label}_c$c" =~ ${ONLY:-.} ]] || continue
 			nubo_log "$tg: GET $label c=$c" && {
 				curl -fsS -o /dev/null -X PUT -H "X-Auth-Token: ${TOKEN[$tg]}" --data-binary "@$WORK/body" "${BASE[$tg]}/obj" &&
 					run "$tg" "get_${label}_c$c" GET "$size" "$c" "$t" "" wrk_auth.lua
