@@ -16,12 +16,21 @@
 #                once took over 30 s on this box, and a run counts only the requests
 #                it finished)
 #   --sizes      object sizes in bytes (default 4 KiB and 1 MiB)
+#   --settle S   wait S seconds after each PUT case's clean-up before the next case
+#                (default 0). This box's ext4 has no journal, and without one ext4 does
+#                not reuse an inode freed in the last ~30 s: every create scans past
+#                those one by one (find_inode_bit -> recently_deleted), so a case
+#                right after another's clean-up pays for its deletes (33 % of the
+#                object servers' CPU in a PUT 4 KiB c16 run); 35 leaves them behind
+#   --only RE    run only the cases whose key (put_4k_c1, get_1m_c16, ...) matches the
+#                extended regular expression RE (default: all)
 #   --rows N     first seed N listing rows into Nubo's bench container (in PostgreSQL,
 #                where the listing lives), so that a write's cost in a big container
 #                shows (default 0); removed again at the end
 #
 # For each size, PUT (every one durable: quorum 2 of 3 replicas fsynced; every
-# request a new object, bench/wrk_objput.lua; deleted again after each case, so each
+# request a new object, bench/wrk_objput.lua, under a name no earlier case or run
+# used, so no PUT lands on an earlier one's tombstone; deleted again after each case, so each
 # case starts from an empty container and the disk does not fill up) and GET of one
 # object through the proxy with a token (Nubo: Keystone's; Swift: tempauth's), at
 # concurrency 1 and 16 (wrk -t1 -c1 / -t2 -c16; a request may take 60 s, or the big
@@ -30,7 +39,8 @@
 # spent per request (user + system, of every process of it: Nubo's proxy, object
 # servers and PostgreSQL cluster; Swift's proxy, account, container and object
 # servers and memcached; what the load of the shared box does
-# not change much); and the proxy's
+# not change much; for Nubo also split into its proxy, object servers and PostgreSQL:
+# <case>_cpu_ms_per_req_{proxy,objsrv,pg}); and the proxy's
 # resident memory after the runs and its peak (VmRSS, VmHWM of /proc/<pid>/status;
 # Swift's proxy is a parent and its workers: their sum). Each case runs against Nubo
 # and then Swift before the next case, so a change of the shared box's load hits both
@@ -45,7 +55,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=deploy/lib.sh
 . "$HERE/../deploy/lib.sh"
 
-ROOT='' SWIFT='' DURATION=5 BIG_DURATION=90 SIZES="4096 1048576" ROWS=0
+ROOT='' SWIFT='' DURATION=5 BIG_DURATION=90 SIZES="4096 1048576" ROWS=0 ONLY='' SETTLE=0
 usage() {
 	awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}" >&2
 	exit 2
@@ -58,6 +68,8 @@ while [ $# -gt 0 ]; do
 	--big-duration) [ $# -ge 2 ] || usage; BIG_DURATION=$2; shift 2 ;;
 	--sizes) [ $# -ge 2 ] || usage; SIZES=$2; shift 2 ;;
 	--rows) [ $# -ge 2 ] || usage; ROWS=$2; shift 2 ;;
+	--only) [ $# -ge 2 ] || usage; ONLY=$2; shift 2 ;;
+	--settle) [ $# -ge 2 ] || usage; SETTLE=$2; shift 2 ;;
 	*) usage ;;
 	esac
 done
@@ -157,13 +169,17 @@ swift_setup() {
 [ -z "$ROOT" ] || nubo_setup
 [ -z "$SWIFT" ] || swift_setup
 
-# store_pids TARGET: every process of the store, one a line.
+# store_pids TARGET [PART]: every process of the store (Nubo's: or of one PART of it,
+# proxy, objsrv or pg), one a line.
 store_pids() {
 	local p
 	case $1 in
 	nubo)
-		for p in $(cat "$NUBO_RUNDIR/nubo-objproxy.pid" "$NUBO_RUNDIR/nubo-objserver.pid" 2>/dev/null) \
-			$(head -n 1 "$NUBO_PGDATA/postmaster.pid" 2>/dev/null); do
+		for p in $({
+			[ "${2:-proxy}" != proxy ] || cat "$NUBO_RUNDIR/nubo-objproxy.pid"
+			[ "${2:-objsrv}" != objsrv ] || cat "$NUBO_RUNDIR/nubo-objserver.pid"
+			[ "${2:-pg}" != pg ] || head -n 1 "$NUBO_PGDATA/postmaster.pid"
+		} 2>/dev/null); do
 			echo "$p"
 			pgrep -P "$p" || true
 		done
@@ -174,36 +190,51 @@ store_pids() {
 	esac
 }
 
-# cpu_ticks TARGET: the CPU time its processes and their reaped children spent (user
+# cpu_ticks TARGET [PART]: the CPU time its processes and their reaped children spent (user
 # and system, in clock ticks; the fields after the command name in /proc/PID/stat).
 cpu_ticks() {
 	local p sum=0 v
-	for p in $(store_pids "$1"); do
+	for p in $(store_pids "$1" "${2:-}"); do
 		v=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 + $14 + $15 }' "/proc/$p/stat" 2>/dev/null) || v=0
 		sum=$((sum + ${v:-0}))
 	done
 	echo "$sum"
 }
 TICK=$(getconf CLK_TCK)
+RUN_ID=$(date +%s)-$$
 
 run() { # run TARGET KEY METHOD SIZE CONNS THREADS BODYFILE SCRIPT
-	local tg=$1 key=${PREFIX[$1]}$2 method=$3 size=$4 c=$5 t=$6 file=$7 script=$8 out v cpu0 d=$DURATION w=60
+	local tg=$1 key=${PREFIX[$1]}$2 method=$3 size=$4 c=$5 t=$6 file=$7 script=$8 out v cpu0 d=$DURATION w=60 n
+	local url=${BASE[$tg]}/obj
+	[ "$script" != wrk_objput.lua ] || url=${BASE[$tg]}/obj-$2-$RUN_ID
+	local -A part0
 	[ "$size" -lt 16777216 ] || d=$BIG_DURATION
 	[ "$d" -le "$w" ] || w=$d
 	cpu0=$(cpu_ticks "$tg")
+	if [ "$tg" = nubo ]; then
+		for v in proxy objsrv pg; do part0[$v]=$(cpu_ticks "$tg" "$v"); done
+	fi
 	out=$(NUBO_TOKEN=${TOKEN[$tg]} NUBO_METHOD=$method NUBO_BODY_FILE=$file NUBO_BENCH_KEY=$key \
-		wrk -t"$t" -c"$c" -d"${d}s" --timeout "${w}s" --latency -s "$HERE/$script" "${BASE[$tg]}/obj" |
+		wrk -t"$t" -c"$c" -d"${d}s" --timeout "${w}s" --latency -s "$HERE/$script" "$url" |
 		grep "^${key}_")
-	RESULT[$tg:$2:cpu]=$(awk -v t="$(($(cpu_ticks "$tg") - cpu0))" -v hz="$TICK" \
-		-v n="$(printf '%s\n' "$out" | sed -n "s/^${key}_requests=//p")" \
-		'BEGIN { if (n + 0 == 0) print "n/a"; else printf "%.3f\n", t * 1000 / hz / n }')
+	n=$(printf '%s\n' "$out" | sed -n "s/^${key}_requests=//p")
+	RESULT[$tg:$2:cpu]=$(per_req "$(($(cpu_ticks "$tg") - cpu0))" "$n")
+	for v in "${!part0[@]}"; do
+		RESULT[$tg:$2:cpu_$v]=$(per_req "$(($(cpu_ticks "$tg" "$v") - part0[$v]))" "$n")
+	done
 	printf '%s\n' "$out" | grep -E "_(rps|p50_ms|p99_ms|requests|errors)="
 	for v in rps p50_ms p99_ms; do
 		RESULT[$tg:$2:$v]=$(printf '%s\n' "$out" | sed -n "s/^${key}_${v}=//p")
 	done
 	awk -v r="${RESULT[$tg:$2:rps]}" -v s="$size" -v k="$key" 'BEGIN { printf "%s_mb_per_s=%.1f\n", k, r * s / 1048576 }'
 	echo "${key}_cpu_ms_per_req=${RESULT[$tg:$2:cpu]}"
+	for v in "${!part0[@]}"; do
+		echo "${key}_cpu_ms_per_req_$v=${RESULT[$tg:$2:cpu_$v]}"
+	done
 }
+
+# per_req TICKS REQUESTS: milliseconds of CPU per request ("n/a" without requests)
+per_req() { awk -v t="$1" -v n="$2" -v hz="$TICK" 'BEGIN { if (n + 0 == 0) print "n/a"; else printf "%.3f\n", t * 1000 / hz / n }'; }
 
 rss_kb() { # rss_kb FIELD PID...: the sum of FIELD (VmRSS, VmHWM) over the PIDs
 	local f=$1 p sum=0 v
@@ -231,10 +262,13 @@ for size in $SIZES; do
 		[ "$c" -gt 1 ] && t=2
 		KEYS+=("put_${label}_c$c" "get_${label}_c$c")
 		for tg in "${TARGETS[@]}"; do
+			[[ "put_${label}_c$c" =~ ${ONLY:-.} ]] || continue
 			nubo_log "$tg: PUT $label c=$c" && run "$tg" "put_${label}_c$c" PUT "$size" "$c" "$t" "$WORK/body" wrk_objput.lua
 			empty_container "$tg" obj-
+			sleep "$SETTLE"
 		done
 		for tg in "${TARGETS[@]}"; do
+			[[ "get_${label}_c$c" =~ ${ONLY:-.} ]] || continue
 			nubo_log "$tg: GET $label c=$c" && {
 				curl -fsS -o /dev/null -X PUT -H "X-Auth-Token: ${TOKEN[$tg]}" --data-binary "@$WORK/body" "${BASE[$tg]}/obj" &&
 					run "$tg" "get_${label}_c$c" GET "$size" "$c" "$t" "" wrk_auth.lua

@@ -474,6 +474,87 @@ static PGresult *query_stmt(PGconn *c, const struct db_stmt *st, int n, const ch
 	return db_query(c, st->sql, n, params, err, errlen, sqlstate);
 }
 
+/* The write statements each connection has prepared (db_exec_stmt), so that one runs
+ * prepared inside a transaction too, where a missing statement would abort it. A
+ * connection is known by its PGconn and its server process: PQreset starts a new
+ * session (without the statements) under a new process id. Bounded: when full, the
+ * oldest entry goes, and its statement is prepared again on its next use. */
+#define DB_PREPARED_MAX 256
+static struct db_prepared {
+	const PGconn *c;
+	int pid;
+	const struct db_stmt *st;
+} db_prepared[DB_PREPARED_MAX];
+static unsigned db_prepared_next;
+static pthread_mutex_t db_prepared_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int prepared_known(const PGconn *c, const struct db_stmt *st)
+{
+	int pid = PQbackendPID(c), hit = 0;
+	pthread_mutex_lock(&db_prepared_lock);
+	for (int i = 0; i < DB_PREPARED_MAX && !hit; i++)
+		hit = db_prepared[i].c == c && db_prepared[i].pid == pid && db_prepared[i].st == st;
+	pthread_mutex_unlock(&db_prepared_lock);
+	return hit;
+}
+
+static void prepared_note(const PGconn *c, const struct db_stmt *st)
+{
+	pthread_mutex_lock(&db_prepared_lock);
+	db_prepared[db_prepared_next++ % DB_PREPARED_MAX] =
+	    (struct db_prepared){.c = c, .pid = PQbackendPID(c), .st = st};
+	pthread_mutex_unlock(&db_prepared_lock);
+}
+
+/* Prepares st on c: 0, or -1 (a failure inside a transaction aborts it). */
+static int prepare(PGconn *c, const struct db_stmt *st, int n)
+{
+	PGresult *r = PQprepare(c, st->name, st->sql, n, NULL);
+	int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	PQclear(r);
+	if (ok)
+		prepared_note(c, st);
+	return ok ? 0 : -1;
+}
+
+int db_exec_stmt(PGconn *c, const struct db_stmt *st, int n, const char *const *params, char *err,
+                 size_t errlen)
+{
+	int was_idle = PQtransactionStatus(c) == PQTRANS_IDLE;
+	if (was_idle)
+		db_revive(c);
+	cache_note(st->sql);
+	PGresult *r = NULL;
+	if (prepared_known(c, st) || (!was_idle && prepare(c, st, n) == 0)) {
+		r = PQexecPrepared(c, st->name, n, params, NULL, NULL, 0);
+	} else if (was_idle) {
+		/* first use on this session, or a session the note was lost for: a missing
+		 * statement ran nothing, so it is prepared and run once */
+		r = PQexecPrepared(c, st->name, n, params, NULL, NULL, 0);
+		if (no_such_statement(r) && PQtransactionStatus(c) == PQTRANS_IDLE) {
+			PQclear(r);
+			r = prepare(c, st, n) == 0
+			        ? PQexecPrepared(c, st->name, n, params, NULL, NULL, 0)
+			        : NULL;
+		} else if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+			prepared_note(c, st);
+		}
+	}
+	ExecStatusType s = PQresultStatus(r);
+	if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) {
+		const char *t = PQcmdTuples(r);
+		int rows = *t ? atoi(t) : 0;
+		PQclear(r);
+		return rows;
+	}
+	if (err && errlen) {
+		const char *why = r ? PQresultErrorMessage(r) : "";
+		snprintf(err, errlen, "%s", *why ? why : PQerrorMessage(c));
+	}
+	PQclear(r);
+	return -EIO;
+}
+
 int db_exec(PGconn *c, const char *sql, int n, const char *const *params, char *err, size_t errlen)
 {
 	PGresult *r = db_query(c, sql, n, params, err, errlen, NULL);

@@ -70,6 +70,16 @@ void db_cache_stop(void);
 /* Frees the calling thread's cached results. */
 void db_cache_flush(void);
 
+/* Like db_exec for a hot write with a fixed text (st->cached unused): run prepared,
+ * inside a transaction as well as outside. Each connection prepares it on first use
+ * (and again after a reset); a statement that was missing ran nothing, so that first
+ * run is never a second run of a write. Affected rows (>= 0) or -EIO. */
+int db_exec_stmt(PGconn *c, const struct db_stmt *st, int n, const char *const *params, char *err,
+                 size_t errlen);
+#define DBXS(c, err, errlen, st, ...)                                                              \
+	db_exec_stmt((c), (st), DB_NARGS(__VA_ARGS__), (const char *const[]){__VA_ARGS__}, (err),  \
+	             (errlen))
+
 /* Like db_query but for statements: returns affected rows (>= 0) or -EIO. */
 int db_exec(PGconn *c, const char *sql, int n, const char *const *params, char *err, size_t errlen);
 

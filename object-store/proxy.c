@@ -21,6 +21,12 @@
 #define PX_MAX_QUERY 64
 #define PX_INLINE_MAX 16384 /* a GET answer up to this size is read whole first */
 #define PX_BLOCK_MAX 65536  /* bytes a GET answer is sent in at most (px_block) */
+/* libmicrohttpd's memory per connection (its default: 32 KiB), which holds the read
+ * buffer: a PUT body comes in chunks of up to about half of it, and each chunk is one
+ * send to every replica. 128 KiB: a quarter of the syscalls per MiB. libmicrohttpd
+ * zeroes the pool before each request of a kept-alive connection, so every request
+ * pays a 128 KiB memset: a few microseconds (see OBJSRV_CONN_MEMORY) */
+#define PX_CONN_MEMORY (128 << 10)
 
 struct px_req {
 	struct px_server *srv;
@@ -511,7 +517,8 @@ struct px_server *px_server_start(const char *addr, unsigned port, struct store 
 	    on_unescape, srv, MHD_OPTION_SOCK_ADDR, &sin, MHD_OPTION_CONNECTION_TIMEOUT, 60u,
 	    MHD_OPTION_CONNECTION_LIMIT, max_connections, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
 	    NULL, MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256 << 10),
-	    MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+	    MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+	    (size_t)PX_CONN_MEMORY, MHD_OPTION_END);
 	if (!srv->d) {
 		free(srv);
 		return NULL;

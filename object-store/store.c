@@ -375,19 +375,20 @@ struct listing_rec {
  * with its version: an overwrite or delete without one clears it). 0 or -EIO. */
 static int listing_apply(PGconn *db, const struct listing_rec *u)
 {
+	static const struct db_stmt st = {
+	    "obj_listing_apply",
+	    "INSERT INTO obj_objects (account, container, name, ts, size, etag, content_type,"
+	    " deleted, delete_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULLIF($9, '')::bigint)"
+	    " ON CONFLICT (account, container, name) DO UPDATE SET ts = EXCLUDED.ts,"
+	    " size = EXCLUDED.size, etag = EXCLUDED.etag, content_type = EXCLUDED.content_type,"
+	    " deleted = EXCLUDED.deleted, delete_at = EXCLUDED.delete_at"
+	    " WHERE obj_objects.ts < EXCLUDED.ts"};
 	char err[256], sz[32], da[32] = "";
 	snprintf(sz, sizeof(sz), "%llu", (unsigned long long)u->size);
 	if (u->delete_at > 0 && !u->deleted)
 		snprintf(da, sizeof(da), "%lld", (long long)u->delete_at);
-	return DBX(db, err, sizeof(err),
-	           "INSERT INTO obj_objects (account, container, name, ts, size, etag,"
-	           " content_type, deleted, delete_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
-	           " NULLIF($9, '')::bigint)"
-	           " ON CONFLICT (account, container, name) DO UPDATE SET ts = EXCLUDED.ts,"
-	           " size = EXCLUDED.size, etag = EXCLUDED.etag,"
-	           " content_type = EXCLUDED.content_type, deleted = EXCLUDED.deleted,"
-	           " delete_at = EXCLUDED.delete_at WHERE obj_objects.ts < EXCLUDED.ts",
-	           u->a, u->c, u->o, u->ts, sz, u->etag, u->ctype, u->deleted ? "t" : "f", da) < 0
+	return DBXS(db, err, sizeof(err), &st, u->a, u->c, u->o, u->ts, sz, u->etag, u->ctype,
+	            u->deleted ? "t" : "f", da) < 0
 	           ? -EIO
 	           : 0;
 }
@@ -578,14 +579,14 @@ static int container_facts(struct store *s, const char *a, const char *c, struct
 	if (!db)
 		return -EIO;
 	char err[256];
-	PGresult *r = DBQ(
-	    db, err, sizeof(err),
+	static const struct db_stmt st = {
+	    "obj_container_facts",
 	    "SELECT EXISTS (SELECT 1 FROM obj_containers WHERE account = $1 AND name = $2),"
 	    " EXISTS (SELECT 1 FROM obj_containers c, jsonb_object_keys(c.meta) k"
 	    "  WHERE c.account = $1 AND c.name = $2 AND lower(k) LIKE 'x-container-meta-quota-%'),"
 	    " EXISTS (SELECT 1 FROM obj_accounts a, jsonb_object_keys(a.meta) k"
-	    "  WHERE a.account = $1 AND lower(k) LIKE 'x-account-meta-quota-%')",
-	    a, c);
+	    "  WHERE a.account = $1 AND lower(k) LIKE 'x-account-meta-quota-%')"};
+	PGresult *r = DBQS(db, err, sizeof(err), &st, a, c);
 	int rc = r && PQntuples(r) == 1 ? 0 : -EIO;
 	if (rc == 0) {
 		memset(out, 0, sizeof(*out));
@@ -1215,10 +1216,11 @@ void store_expiry_note(struct store *s, const char *account, const char *contain
 		return;
 	char err[256], da[32];
 	snprintf(da, sizeof(da), "%lld", (long long)delete_at);
-	DBX(db, err, sizeof(err),
+	static const struct db_stmt st = {
+	    "obj_expiry_note",
 	    "UPDATE obj_objects SET delete_at = $5::bigint WHERE account = $1 AND container = $2"
-	    " AND name = $3 AND ts = $4 AND NOT deleted AND delete_at IS NULL",
-	    account, container, object, version, da);
+	    " AND name = $3 AND ts = $4 AND NOT deleted AND delete_at IS NULL"};
+	DBXS(db, err, sizeof(err), &st, account, container, object, version, da);
 	db_release(s->cfg.db, db);
 }
 
@@ -1478,14 +1480,15 @@ enum store_err store_container_head(struct store *s, const char *account, const 
 	if (!db)
 		return STORE_UNAVAILABLE;
 	char err[256];
-	PGresult *r = DBQ(db, err, sizeof(err),
-	                  "SELECT c.created, c.meta::text,"
-	                  " (SELECT count(*) FROM obj_objects o WHERE o.account = c.account AND"
-	                  " o.container = c.name AND NOT o.deleted),"
-	                  " (SELECT COALESCE(sum(size), 0) FROM obj_objects o WHERE"
-	                  " o.account = c.account AND o.container = c.name AND NOT o.deleted)"
-	                  " FROM obj_containers c WHERE c.account = $1 AND c.name = $2",
-	                  account, container);
+	static const struct db_stmt st = {
+	    "obj_container_head",
+	    "SELECT c.created, c.meta::text,"
+	    " (SELECT count(*) FROM obj_objects o WHERE o.account = c.account AND"
+	    " o.container = c.name AND NOT o.deleted),"
+	    " (SELECT COALESCE(sum(size), 0) FROM obj_objects o WHERE"
+	    " o.account = c.account AND o.container = c.name AND NOT o.deleted)"
+	    " FROM obj_containers c WHERE c.account = $1 AND c.name = $2"};
+	PGresult *r = DBQS(db, err, sizeof(err), &st, account, container);
 	enum store_err e = !r ? STORE_UNAVAILABLE : PQntuples(r) == 0 ? STORE_NOT_FOUND : STORE_OK;
 	if (e == STORE_OK) {
 		snprintf(out->created, sizeof(out->created), "%s", db_val(r, 0, 0));
@@ -1508,13 +1511,13 @@ enum store_err store_account_head(struct store *s, const char *account,
 	if (!db)
 		return STORE_UNAVAILABLE;
 	char err[256];
-	PGresult *r = DBQ(db, err, sizeof(err),
-	                  "SELECT (SELECT count(*) FROM obj_containers WHERE account = $1),"
-	                  " (SELECT count(*) FROM obj_objects WHERE account = $1 AND NOT deleted),"
-	                  " (SELECT COALESCE(sum(size), 0) FROM obj_objects WHERE account = $1"
-	                  " AND NOT deleted),"
-	                  " (SELECT meta::text FROM obj_accounts WHERE account = $1)",
-	                  account);
+	static const struct db_stmt st = {
+	    "obj_account_head",
+	    "SELECT (SELECT count(*) FROM obj_containers WHERE account = $1),"
+	    " (SELECT count(*) FROM obj_objects WHERE account = $1 AND NOT deleted),"
+	    " (SELECT COALESCE(sum(size), 0) FROM obj_objects WHERE account = $1 AND NOT deleted),"
+	    " (SELECT meta::text FROM obj_accounts WHERE account = $1)"};
+	PGresult *r = DBQS(db, err, sizeof(err), &st, account);
 	enum store_err e = r ? STORE_OK : STORE_UNAVAILABLE;
 	if (r) {
 		out->container_count = (uint64_t)db_long(r, 0, 0, 0);

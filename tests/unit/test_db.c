@@ -70,6 +70,7 @@ enum fake_mode {
 	FAKE_DROP_ON_QUERY, /* the link breaks while the statement runs */
 	FAKE_GONE_AT_ONCE,  /* the server restarts while the connection is pooled */
 	FAKE_ANSWER,        /* answers every statement with success */
+	FAKE_SESSION,       /* a session: named statements, transactions, a process id */
 };
 
 struct fake_pg {
@@ -77,6 +78,7 @@ struct fake_pg {
 	int lfd;
 	enum fake_mode modes[4]; /* per accepted connection */
 	int queries;             /* statements (Parse messages) received, all connections */
+	int errors;              /* error answers sent (FAKE_SESSION) */
 	pthread_t th;
 };
 
@@ -114,6 +116,83 @@ static void send_msg(int fd, char t, const void *b, uint32_t n)
 		return;
 }
 
+/* FAKE_SESSION after the startup: a server process of its own (BackendKeyData) that
+ * keeps the statements Parse names for the session, answers a Bind of a name it does
+ * not have with SQLSTATE 26000 and a second Parse of a name with 42P05, and tracks
+ * BEGIN / COMMIT / ROLLBACK (simple queries) with the failed-transaction state. */
+static void fake_session(struct fake_pg *f, int fd, unsigned char *body)
+{
+	static int next_pid = 1000;
+	char names[8][64] = {{0}};
+	int nnames = 0;
+	unsigned char key[8];
+	put32(key, (uint32_t)__atomic_add_fetch(&next_pid, 1, __ATOMIC_SEQ_CST));
+	put32(key + 4, 0);
+	send_msg(fd, 'K', key, 8);
+	send_msg(fd, 'Z', "I", 1);
+	char txn = 'I', pending[16] = "", err[64] = "";
+	int npending = 0;
+	unsigned char hdr[5];
+	for (;;) {
+		if (read_full(fd, hdr, 5) < 0 || get32(hdr + 1) < 4 || get32(hdr + 1) > (1 << 16) ||
+		    read_full(fd, body, get32(hdr + 1) - 4) < 0)
+			return;
+		body[get32(hdr + 1) - 4] = 0;
+		const char *name = (const char *)body;
+		if (hdr[0] == 'Q') { /* BEGIN, COMMIT, ROLLBACK */
+			txn = !strcmp(name, "BEGIN") ? (txn == 'I' ? 'T' : txn) : 'I';
+			send_msg(fd, 'C', name, (uint32_t)strlen(name) + 1);
+			send_msg(fd, 'Z', &txn, 1);
+			continue;
+		}
+		if (hdr[0] == 'P') {
+			__atomic_add_fetch(&f->queries, 1, __ATOMIC_SEQ_CST);
+			int have = 0;
+			for (int i = 0; i < nnames; i++)
+				have |= !strcmp(names[i], name);
+			if (have && !err[0])
+				snprintf(err, sizeof(err), "42P05");
+			else if (*name && nnames < 8)
+				snprintf(names[nnames++], sizeof(names[0]), "%s", name);
+		}
+		if (hdr[0] == 'B') {
+			name += strlen(name) + 1; /* after the portal: the statement */
+			int have = !*name;
+			for (int i = 0; i < nnames; i++)
+				have |= !strcmp(names[i], name);
+			if (!have && !err[0])
+				snprintf(err, sizeof(err), "26000");
+		}
+		if (hdr[0] != 'S') {
+			if (npending < (int)sizeof(pending) - 1)
+				pending[npending++] = (char)hdr[0];
+			continue;
+		}
+		if (err[0]) {
+			char e[96];
+			int n = snprintf(e, sizeof(e), "SERROR%cC%s%cMfails%c", 0, err, 0, 0) + 1;
+			send_msg(fd, 'E', e, (uint32_t)n);
+			__atomic_add_fetch(&f->errors, 1, __ATOMIC_SEQ_CST);
+			if (txn == 'T')
+				txn = 'E';
+		} else {
+			for (int i = 0; i < npending; i++) {
+				if (pending[i] == 'P')
+					send_msg(fd, '1', NULL, 0);
+				else if (pending[i] == 'B')
+					send_msg(fd, '2', NULL, 0);
+				else if (pending[i] == 'D')
+					send_msg(fd, 'n', NULL, 0);
+				else if (pending[i] == 'E')
+					send_msg(fd, 'C', "INSERT 0 1", 11);
+			}
+		}
+		send_msg(fd, 'Z', &txn, 1);
+		err[0] = 0;
+		npending = 0;
+	}
+}
+
 static void fake_conn(struct fake_pg *f, int fd, enum fake_mode mode)
 {
 	unsigned char hdr[5], *body = malloc(1 << 16);
@@ -122,6 +201,10 @@ static void fake_conn(struct fake_pg *f, int fd, enum fake_mode mode)
 		goto out;
 	unsigned char auth[4] = {0, 0, 0, 0};
 	send_msg(fd, 'R', auth, 4);
+	if (mode == FAKE_SESSION) {
+		fake_session(f, fd, body);
+		goto out;
+	}
 	send_msg(fd, 'Z', "I", 1);
 	if (mode == FAKE_GONE_AT_ONCE) {
 		static const char fatal[] = "SFATAL\0C57P01\0Mterminating connection\0";
@@ -175,6 +258,7 @@ static PGconn *fake_start(struct fake_pg *f, enum fake_mode first, enum fake_mod
 	for (int i = 1; i < 4; i++)
 		f->modes[i] = then;
 	f->queries = 0;
+	f->errors = 0;
 	assert_int_equal(pthread_create(&f->th, NULL, fake_main, f), 0);
 	char conninfo[160];
 	snprintf(conninfo, sizeof(conninfo),
@@ -235,6 +319,36 @@ static void stale_link_is_reset_before_a_write(void **state)
 	fake_stop(&f, c);
 }
 
+/* A hot write runs prepared: the first use on a session prepares it (the run that
+ * found it missing had run nothing), later ones only execute it, in a transaction as
+ * well; a new session after a reset (another server process) prepares it again before
+ * its first run inside a transaction, where a missing statement would fail the
+ * transaction. */
+static void write_statement_prepared_per_session(void **state)
+{
+	static const struct db_stmt st = {"test_write", "INSERT INTO t VALUES ($1)"};
+	struct fake_pg f;
+	char err[256] = "";
+	PGconn *c = fake_start(&f, FAKE_SESSION, FAKE_SESSION);
+	assert_int_equal(DBXS(c, err, sizeof err, &st, "x"), 1);
+	assert_int_equal(__atomic_load_n(&f.queries, __ATOMIC_SEQ_CST), 1);
+	assert_int_equal(DBXS(c, err, sizeof err, &st, "y"), 1);
+	assert_int_equal(db_begin(c), 0);
+	assert_int_equal(DBXS(c, err, sizeof err, &st, "z"), 1);
+	assert_int_equal(db_commit(c), 0);
+	assert_int_equal(__atomic_load_n(&f.queries, __ATOMIC_SEQ_CST), 1); /* parsed once */
+	int errors = __atomic_load_n(&f.errors, __ATOMIC_SEQ_CST); /* the first run's 26000 */
+	assert_int_equal(errors, 1);
+	PQreset(c); /* a new session: no statements */
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	assert_int_equal(db_begin(c), 0);
+	assert_int_equal(DBXS(c, err, sizeof err, &st, "w"), 1);
+	assert_int_equal(db_commit(c), 0);
+	assert_int_equal(__atomic_load_n(&f.queries, __ATOMIC_SEQ_CST), 2);
+	assert_int_equal(__atomic_load_n(&f.errors, __ATOMIC_SEQ_CST), errors);
+	fake_stop(&f, c);
+}
+
 /* A pool with every connection busy (here: none at all) answers NULL once the wait is
  * over instead of blocking the request thread for ever. */
 static void acquire_wait_is_bounded(void **state)
@@ -259,6 +373,7 @@ int main(void)
 	    cmocka_unit_test(write_is_never_run_twice),
 	    cmocka_unit_test(read_is_retried_once),
 	    cmocka_unit_test(stale_link_is_reset_before_a_write),
+	    cmocka_unit_test(write_statement_prepared_per_session),
 	    cmocka_unit_test(acquire_wait_is_bounded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
