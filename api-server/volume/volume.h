@@ -59,8 +59,12 @@ int vquota_usage(PGconn *db, const char *project_id, const char *type_id, struct
 int vquota_reserve(struct req *r, struct resp *w, const char *project_id, const char *type_id,
                    const struct vquota_set *want, const struct vquota_set *typed_want);
 /* 1 when key is volumes_, gigabytes_ or snapshots_ and the name of an existing volume
- * type; 0 when not; -EIO. (volume_quota.c) */
+ * type (held FOR SHARE to the end of the caller's transaction); 0 when not; -EIO.
+ * (volume_quota.c) */
 int vquota_type_key(PGconn *db, const char *key);
+
+/* A quota limit as a client sends it: an integer or its text; < -1 when it is neither. */
+long vquota_limit_value(const json_t *v);
 /* Follows a volume type's renaming (to, from from) or deletion (to NULL) in the quotas
  * and quota classes rows of its volumes_<type>, gigabytes_<type> and snapshots_<type>
  * (Cinder's update_quota_resource; a deleted type's rows are dropped so that a new type

@@ -399,36 +399,31 @@ static void quota_class_update(struct req *r, struct resp *w)
 	}
 	const char *key;
 	json_t *v;
+	if (db_begin(r->ctx->db) < 0) {
+		resp_db_error(r, w, "begin failed");
+		return;
+	}
+	/* checked in the transaction that writes them: a type's key holds the type */
 	json_object_foreach(qs, key, v)
 	{
 		if (!strcmp(key, "class_name") || !strcmp(key, "id"))
 			continue;
 		int ok = quota_class_key_ok(r, key);
-		if (ok < 0) {
+		long n = vquota_limit_value(v);
+		if (ok < 0)
 			resp_db_error(r, w, "quota class key lookup failed");
-			return;
-		}
-		if (!ok) {
+		else if (!ok)
 			resp_error(r, w, 400,
 			           "Invalid input received: Bad key(s) in quota class set: %.64s",
 			           key);
-			return;
-		}
-		long n = json_is_integer(v)  ? (long)json_integer_value(v)
-		         : json_is_string(v) ? wire_nonneg(json_string_value(v))
-		                             : -2;
-		if (json_is_string(v) && !strcmp(json_string_value(v), "-1"))
-			n = -1;
-		if (n < -1 || n > 1000000000L) {
+		else if (n < -1 || n > 1000000000L)
 			resp_error(r, w, 400,
 			           "Invalid input received: Quota limit for %s must be an "
 			           "integer -1 or greater.",
 			           key);
-			return;
-		}
-	}
-	if (db_begin(r->ctx->db) < 0) {
-		resp_db_error(r, w, "begin failed");
+		else
+			continue;
+		db_rollback(r->ctx->db);
 		return;
 	}
 	json_object_foreach(qs, key, v)

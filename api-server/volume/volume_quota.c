@@ -147,7 +147,10 @@ int vquota_type_key(PGconn *db, const char *key)
 	const char *type;
 	if (vquota_parse(key, &type) < 0 || !type)
 		return 0;
-	int found = DBX(db, err, sizeof err, "SELECT 1 FROM volume_types WHERE name = $1", type);
+	/* held until the caller's transaction ends: a delete of the type, which removes its
+	 * quota rows, waits for the rows this caller writes (review s11 L2) */
+	int found =
+	    DBX(db, err, sizeof err, "SELECT 1 FROM volume_types WHERE name = $1 FOR SHARE", type);
 	return found < 0 ? -EIO : found == 1;
 }
 
@@ -307,8 +310,7 @@ static int project_key(const char *key)
 	return !strcmp(key, "tenant_id") || !strcmp(key, "id");
 }
 
-/* A limit as a client sends it: an integer or its text; < -1 when it is neither. */
-static long quota_value(const json_t *v)
+long vquota_limit_value(const json_t *v)
 {
 	if (json_is_string(v) && !strcmp(json_string_value(v), "-1"))
 		return -1;
@@ -329,32 +331,31 @@ static void quota_update(struct req *r, struct resp *w)
 	}
 	const char *key;
 	json_t *v;
-	/* all checked before any is written */
+	if (db_begin(r->ctx->db) < 0) {
+		resp_db_error(r, w, "begin failed");
+		return;
+	}
+	/* all checked before any is written, in the transaction that writes them (a type's
+	 * key holds the type) */
 	json_object_foreach(qs, key, v)
 	{
 		if (project_key(key))
 			continue;
 		int ours = quota_key_ok(r->ctx->db, key);
-		if (ours < 0) {
+		long n = vquota_limit_value(v);
+		if (ours < 0)
 			resp_db_error(r, w, "quota key lookup failed");
-			return;
-		}
-		if (!ours) {
+		else if (!ours)
 			resp_error(r, w, 400,
 			           "Invalid input received: Bad key(s) in quota set: %.64s", key);
-			return;
-		}
-		long n = quota_value(v);
-		if (n < -1 || n > 1000000000L) {
+		else if (n < -1 || n > 1000000000L)
 			resp_error(r, w, 400,
 			           "Invalid input received: Quota limit for %s must be an "
 			           "integer -1 or greater.",
 			           key);
-			return;
-		}
-	}
-	if (db_begin(r->ctx->db) < 0) {
-		resp_db_error(r, w, "begin failed");
+		else
+			continue;
+		db_rollback(r->ctx->db);
 		return;
 	}
 	/* under the lock the reservations take: no limit below what is in use (Cinder's
@@ -371,7 +372,7 @@ static void quota_update(struct req *r, struct resp *w)
 	{
 		if (project_key(key))
 			continue;
-		long n = quota_value(v);
+		long n = vquota_limit_value(v);
 		json_int_t used =
 		    json_integer_value(json_object_get(json_object_get(now, key), "in_use"));
 		if (n == -1 || !strcmp(key, "per_volume_gigabytes") || n >= used)
@@ -391,7 +392,7 @@ static void quota_update(struct req *r, struct resp *w)
 		char val[24];
 		if (project_key(key))
 			continue;
-		snprintf(val, sizeof(val), "%ld", quota_value(v));
+		snprintf(val, sizeof(val), "%ld", vquota_limit_value(v));
 		if (DBX(r->ctx->db, err, sizeof err,
 		        "INSERT INTO quotas (project_id, resource, hard_limit) VALUES ($1, $2,"
 		        " $3::bigint) ON CONFLICT (project_id, resource) DO UPDATE SET hard_limit ="
