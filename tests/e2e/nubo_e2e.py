@@ -157,9 +157,9 @@ class Stack:
     def password(self, user):
         return self.env(user)["OS_PASSWORD"]
 
-    def sql(self, query, *params):
-        """Runs one statement on the stack's database with psql; returns its rows as
-        lists of strings. Parameters are bound with psql variables (:'p1', ...)."""
+    def psql_args(self):
+        """psql's argv for the stack's database (quiet, unaligned, tab-separated, stops
+        at the first error)."""
         conninfo = None
         section = None
         for line in self.conf.read_text().splitlines():
@@ -169,7 +169,12 @@ class Stack:
             elif section == "database" and line.startswith("conninfo"):
                 conninfo = line.split("=", 1)[1].strip()
         assert conninfo, "no [database] conninfo in %s" % self.conf
-        args = ["psql", conninfo, "-X", "-q", "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1"]
+        return ["psql", conninfo, "-X", "-q", "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1"]
+
+    def sql(self, query, *params):
+        """Runs one statement on the stack's database with psql; returns its rows as
+        lists of strings. Parameters are bound with psql variables (:'p1', ...)."""
+        args = self.psql_args()
         for i, p in enumerate(params, 1):
             args += ["-v", "p%d=%s" % (i, p)]
         out = subprocess.run(args, input=query, check=True, capture_output=True, text=True,

@@ -540,6 +540,110 @@ def test_quota_per_volume_type(stack, os_cli, os_run, project_ids, http):
     assert stack.sql("SELECT count(*) FROM quotas WHERE resource LIKE '%e2e-qt%'")[0][0] == "0"
 
 
+class TypeLocker:
+    """A psql session that holds a volume type's row (as a rename or a delete of the type
+    does while its transaction runs) until commit(sql) ends it."""
+
+    def __init__(self, stack, type_id):
+        import os
+        self.stack = stack
+        env = dict(os.environ, PGAPPNAME="e2e-type-locker")
+        self.p = subprocess.Popen(stack.psql_args(), stdin=subprocess.PIPE, text=True,
+                                  stdout=subprocess.DEVNULL, env=env)
+        self.p.stdin.write("BEGIN;\nSELECT 1 FROM volume_types WHERE id = '%s' FOR UPDATE;\n"
+                           % type_id)
+        self.p.stdin.flush()
+        wait_for(lambda: self.count("state = 'idle in transaction'") == 1, 30, 0.2,
+                 "the locker holds the type")
+
+    def count(self, where):
+        return int(self.stack.sql("SELECT count(*) FROM pg_stat_activity WHERE "
+                                  "application_name = 'e2e-type-locker' AND " + where)[0][0])
+
+    def waiters(self):
+        return int(self.stack.sql(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND "
+            "application_name <> 'e2e-type-locker'")[0][0])
+
+    def commit(self, sql=""):
+        self.p.stdin.write(sql + "\nCOMMIT;\n")
+        self.p.stdin.close()
+        assert self.p.wait(timeout=30) == 0
+
+
+def test_quota_work_waits_for_a_type_rename_or_delete(stack, os_cli, os_run, project_ids, http):
+    """Review s11 L1 and L2: a reservation and a quota set hold the volume type's row, so a
+    rename or a delete of the type (which moves or removes its quota rows) waits for them
+    or they for it: a snapshot asked while a rename of a full type is under way is
+    refused by the renamed quota, and a quota set of a type being deleted is Cinder's 400
+    with no row left for a later type of the same name."""
+    demo = project_ids["demo"]
+    admin_tok = stack.token("admin")
+    os_run("volume", "type", "create", "e2e-lk")
+    tid = os_cli("volume", "type", "show", "e2e-lk")["id"]
+    vids, sids = [], []
+    try:
+        os_run("quota", "set", "--snapshots", "1", "--volume-type", "e2e-lk", "demo")
+        v = os_cli("volume", "create", "--size", "1", "--type", "e2e-lk", "e2e-lk-v",
+                   user="demo")
+        vids.append(v["id"])
+        wait_volume(stack, v["id"], "available", user="demo")
+        s = os_cli("volume", "snapshot", "create", "--volume", v["id"], "e2e-lk-s1",
+                   user="demo")
+        sids.append(s["id"])
+        wait_snapshot(stack, s["id"], "available", user="demo")
+
+        # a snapshot while the type is being renamed waits for the rename, then meets the
+        # quota under its new name
+        lock = TypeLocker(stack, tid)
+        with concurrent.futures.ThreadPoolExecutor(1) as ex:
+            f = ex.submit(http, "POST", "/volume/v3/%s/snapshots" % demo,
+                          {"snapshot": {"volume_id": v["id"], "name": "e2e-lk-s2"}},
+                          token=stack.token("demo"))
+            try:
+                wait_for(lambda: lock.waiters() >= 1, 30, 0.2, "the snapshot waits")
+                assert not f.done()
+            finally:
+                lock.commit("UPDATE volume_types SET name = 'e2e-lk2' WHERE id = '%s';"
+                            " UPDATE quotas SET resource = 'snapshots_e2e-lk2' WHERE"
+                            " resource = 'snapshots_e2e-lk';" % tid)
+            r = f.result(timeout=60)
+        assert_error(r, 413)
+        assert r.json["overLimit"]["message"].startswith("SnapshotLimitExceeded"), r.json
+        assert [x["Name"] for x in os_cli("volume", "snapshot", "list", user="demo")
+                if x["Name"].startswith("e2e-lk")] == ["e2e-lk-s1"]
+
+        # a quota set of a type that a delete holds: the delete wins, the set is refused
+        # and leaves no row
+        lock = TypeLocker(stack, tid)
+        with concurrent.futures.ThreadPoolExecutor(1) as ex:
+            f = ex.submit(http, "PUT", "/volume/v3/%s/os-quota-sets/%s"
+                          % (project_ids["admin"], demo),
+                          {"quota_set": {"volumes_e2e-lk2": 7}}, token=admin_tok)
+            try:
+                wait_for(lambda: lock.waiters() >= 1, 30, 0.2, "the quota set waits")
+                assert not f.done()
+            finally:
+                lock.commit("UPDATE volume_types SET name = 'e2e-lk3' WHERE id = '%s';" % tid)
+            r = f.result(timeout=60)
+        assert_error(r, 400)
+        assert "Bad key(s) in quota set: volumes_e2e-lk2" in r.json["badRequest"]["message"]
+        assert stack.sql("SELECT count(*) FROM quotas WHERE resource = 'volumes_e2e-lk2'")[0][0] \
+            == "0"
+    finally:
+        for sid in sids:
+            os_run("volume", "snapshot", "delete", sid, user="demo", check=False)
+        for sid in sids:
+            wait_for(lambda: os_run("volume", "snapshot", "show", sid, user="demo",
+                                    check=False).returncode != 0, 120, 0.5, "snapshot gone")
+        for vid in vids:
+            os_run("volume", "delete", vid, user="demo", check=False)
+        for vid in vids:
+            wait_gone(stack, "volume", vid, user="demo")
+        for name in ("e2e-lk3", "e2e-lk2", "e2e-lk"):
+            os_run("volume", "type", "delete", name, check=False)
+
+
 def test_quota_per_volume_type_concurrency(stack, os_cli, os_run, project_ids, http):
     """Eight parallel creates of one type against volumes_<type> = 2: exactly two are
     made, six are 413, under the project row lock the global quotas take."""
