@@ -71,6 +71,20 @@ def wait_snapshot(stack, ref, status, user="admin", timeout=120):
     return wait_for(check, timeout, 0.5, "snapshot %s %s" % (ref, status))
 
 
+def delete_all(stack, sids, vids, user):
+    """Deletes USER's snapshots sids, then volumes vids, waiting for each to go (a test's
+    clean-up: errors are not checked, what was never made is simply not found)."""
+    for sid in sids:
+        stack.os_run("volume", "snapshot", "delete", sid, user=user, check=False)
+    for sid in sids:
+        wait_for(lambda: stack.os_run("volume", "snapshot", "show", sid, user=user,
+                                      check=False).returncode != 0, 120, 0.5, "snapshot gone")
+    for vid in vids:
+        stack.os_run("volume", "delete", vid, user=user, check=False)
+    for vid in vids:
+        wait_gone(stack, "volume", vid, user=user)
+
+
 def qemu_io_write(path, pattern, offset, length):
     subprocess.run(["qemu-io", "-f", "qcow2", "-c",
                     "write -P 0x%02x %d %d" % (pattern, offset, length), str(path)],
@@ -523,15 +537,7 @@ def test_quota_per_volume_type(stack, os_cli, os_run, project_ids, http):
         q = os_cli("quota", "show", "demo")
         assert q["volumes_e2e-qt2"] == 2 and "volumes_e2e-qt" not in q, q
     finally:
-        for sid in sids:
-            os_run("volume", "snapshot", "delete", sid, user="demo", check=False)
-        for sid in sids:
-            wait_for(lambda: os_run("volume", "snapshot", "show", sid, user="demo",
-                                    check=False).returncode != 0, 120, 0.5, "snapshot gone")
-        for vid in vids:
-            os_run("volume", "delete", vid, user="demo", check=False)
-        for vid in vids:
-            wait_gone(stack, "volume", vid, user="demo")
+        delete_all(stack, sids, vids, user="demo")
         for name in ("e2e-qt2", "e2e-qt"):
             os_run("volume", "type", "delete", name, check=False)
     # a deleted type's quotas are gone from listings and from the table
@@ -631,15 +637,7 @@ def test_quota_work_waits_for_a_type_rename_or_delete(stack, os_cli, os_run, pro
         assert stack.sql("SELECT count(*) FROM quotas WHERE resource = 'volumes_e2e-lk2'")[0][0] \
             == "0"
     finally:
-        for sid in sids:
-            os_run("volume", "snapshot", "delete", sid, user="demo", check=False)
-        for sid in sids:
-            wait_for(lambda: os_run("volume", "snapshot", "show", sid, user="demo",
-                                    check=False).returncode != 0, 120, 0.5, "snapshot gone")
-        for vid in vids:
-            os_run("volume", "delete", vid, user="demo", check=False)
-        for vid in vids:
-            wait_gone(stack, "volume", vid, user="demo")
+        delete_all(stack, sids, vids, user="demo")
         for name in ("e2e-lk3", "e2e-lk2", "e2e-lk"):
             os_run("volume", "type", "delete", name, check=False)
 
