@@ -380,6 +380,31 @@ static int db_should_retry(PGconn *c, PGresult *r, int was_idle, const char *sql
 	       PQstatus(c) == CONNECTION_BAD && db_sql_read_only(sql);
 }
 
+static int result_ok(const PGresult *r)
+{
+	ExecStatusType s = PQresultStatus(r);
+	return s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
+}
+
+/* r when it succeeded; else NULL, r freed, its reason in err and its SQLSTATE in
+ * sqlstate (both optional). */
+static PGresult *result_or_fail(PGconn *c, PGresult *r, char *err, size_t errlen, char *sqlstate)
+{
+	if (result_ok(r))
+		return r;
+	if (err && errlen) {
+		/* no result at all (connection lost): the connection holds the reason */
+		const char *why = r ? PQresultErrorMessage(r) : "";
+		snprintf(err, errlen, "%s", *why ? why : PQerrorMessage(c));
+	}
+	if (sqlstate) {
+		const char *s = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+		snprintf(sqlstate, 6, "%s", s ? s : "");
+	}
+	PQclear(r);
+	return NULL;
+}
+
 PGresult *db_query(PGconn *c, const char *sql, int n, const char *const *params, char *err,
                    size_t errlen, char *sqlstate)
 {
@@ -395,20 +420,7 @@ PGresult *db_query(PGconn *c, const char *sql, int n, const char *const *params,
 		        ? PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0)
 		        : NULL;
 	}
-	ExecStatusType st = PQresultStatus(r);
-	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
-		return r;
-	if (err && errlen) {
-		/* no result at all (connection lost): the connection holds the reason */
-		const char *why = r ? PQresultErrorMessage(r) : "";
-		snprintf(err, errlen, "%s", *why ? why : PQerrorMessage(c));
-	}
-	if (sqlstate) {
-		const char *s = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-		snprintf(sqlstate, 6, "%s", s ? s : "");
-	}
-	PQclear(r);
-	return NULL;
+	return result_or_fail(c, r, err, errlen, sqlstate);
 }
 
 /* SQLSTATE 26000: this connection has no statement of that name (first use, or a new
@@ -442,43 +454,11 @@ PGresult *db_query_stmt(PGconn *c, const struct db_stmt *st, int n, const char *
 	return r;
 }
 
-static PGresult *query_stmt(PGconn *c, const struct db_stmt *st, int n, const char *const *params,
-                            char *err, size_t errlen, char *sqlstate)
-{
-	if (PQtransactionStatus(c) != PQTRANS_IDLE || !db_sql_read_only(st->sql))
-		return db_query(c, st->sql, n, params, err, errlen, sqlstate);
-	db_revive(c); /* a link PostgreSQL dropped while pooled (restart): reset first */
-	PGresult *r = PQexecPrepared(c, st->name, n, params, NULL, NULL, 0);
-	ExecStatusType s = PQresultStatus(r);
-	if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
-		return r;
-	int missing = no_such_statement(r);
-	PQclear(r);
-	if (missing) {
-		r = PQprepare(c, st->name, st->sql, n, NULL);
-		s = PQresultStatus(r);
-		PQclear(r);
-		if (s == PGRES_COMMAND_OK) {
-			r = PQexecPrepared(c, st->name, n, params, NULL, NULL, 0);
-			s = PQresultStatus(r);
-			if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
-				return r;
-			PQclear(r);
-		}
-	}
-	/* anything else (a link that broke under the statement, an error): the plain
-	 * path, with its error reporting; a broken link is reset first, since db_query
-	 * revives only a connection that still looks idle (and this is a read) */
-	if (PQstatus(c) == CONNECTION_BAD)
-		PQreset(c);
-	return db_query(c, st->sql, n, params, err, errlen, sqlstate);
-}
-
-/* The write statements each connection has prepared (db_exec_stmt), so that one runs
- * prepared inside a transaction too, where a missing statement would abort it. A
- * connection is known by its PGconn and its server process: PQreset starts a new
- * session (without the statements) under a new process id. Bounded: when full, the
- * oldest entry goes, and its statement is prepared again on its next use. */
+/* The statements each connection has prepared, so that one runs prepared inside a
+ * transaction too, where a missing statement would abort it. A connection is known by
+ * its PGconn and its server process: PQreset starts a new session (without the
+ * statements) under a new process id. Bounded: when full, the oldest entry goes, and
+ * its statement is prepared again on its next use. */
 #define DB_PREPARED_MAX 256
 static struct db_prepared {
 	const PGconn *c;
@@ -517,42 +497,65 @@ static int prepare(PGconn *c, const struct db_stmt *st, int n)
 	return ok ? 0 : -1;
 }
 
+/* The one way a statement runs prepared, for reads (query_stmt) and writes
+ * (db_exec_stmt): known to this session, or inside a transaction (prepared first,
+ * which is allowed there), it runs at once; on an idle connection the first use runs
+ * it, and a missing statement (which ran nothing) is prepared and run once, so a
+ * write never runs twice. The result (NULL when the prepare failed). */
+static PGresult *exec_prepared(PGconn *c, const struct db_stmt *st, int n,
+                               const char *const *params)
+{
+	int idle = PQtransactionStatus(c) == PQTRANS_IDLE;
+	if (idle)
+		db_revive(c); /* a link PostgreSQL dropped while pooled (restart): reset first */
+	if (prepared_known(c, st) || !idle)
+		return prepared_known(c, st) || prepare(c, st, n) == 0
+		           ? PQexecPrepared(c, st->name, n, params, NULL, NULL, 0)
+		           : NULL;
+	PGresult *r = PQexecPrepared(c, st->name, n, params, NULL, NULL, 0);
+	if (no_such_statement(r) && PQtransactionStatus(c) == PQTRANS_IDLE) {
+		PQclear(r);
+		return prepare(c, st, n) == 0
+		           ? PQexecPrepared(c, st->name, n, params, NULL, NULL, 0)
+		           : NULL;
+	}
+	if (result_ok(r))
+		prepared_note(c, st);
+	return r;
+}
+
+static PGresult *query_stmt(PGconn *c, const struct db_stmt *st, int n, const char *const *params,
+                            char *err, size_t errlen, char *sqlstate)
+{
+	if (!db_sql_read_only(st->sql))
+		return db_query(c, st->sql, n, params, err, errlen, sqlstate);
+	int idle = PQtransactionStatus(c) == PQTRANS_IDLE;
+	PGresult *r = exec_prepared(c, st, n, params);
+	if (!idle) /* its error aborted the transaction: it stands, as it is */
+		return result_or_fail(c, r, err, errlen, sqlstate);
+	if (result_ok(r))
+		return r;
+	PQclear(r);
+	/* anything else (a link that broke under the statement, an error): the plain
+	 * path, with its error reporting (a read: running it again is harmless); a broken
+	 * link is reset first, since db_query revives only a connection that still looks
+	 * idle */
+	if (PQstatus(c) == CONNECTION_BAD)
+		PQreset(c);
+	return db_query(c, st->sql, n, params, err, errlen, sqlstate);
+}
+
 int db_exec_stmt(PGconn *c, const struct db_stmt *st, int n, const char *const *params, char *err,
                  size_t errlen)
 {
-	int was_idle = PQtransactionStatus(c) == PQTRANS_IDLE;
-	if (was_idle)
-		db_revive(c);
 	cache_note(st->sql);
-	PGresult *r = NULL;
-	if (prepared_known(c, st) || (!was_idle && prepare(c, st, n) == 0)) {
-		r = PQexecPrepared(c, st->name, n, params, NULL, NULL, 0);
-	} else if (was_idle) {
-		/* first use on this session, or a session the note was lost for: a missing
-		 * statement ran nothing, so it is prepared and run once */
-		r = PQexecPrepared(c, st->name, n, params, NULL, NULL, 0);
-		if (no_such_statement(r) && PQtransactionStatus(c) == PQTRANS_IDLE) {
-			PQclear(r);
-			r = prepare(c, st, n) == 0
-			        ? PQexecPrepared(c, st->name, n, params, NULL, NULL, 0)
-			        : NULL;
-		} else if (PQresultStatus(r) == PGRES_COMMAND_OK) {
-			prepared_note(c, st);
-		}
-	}
-	ExecStatusType s = PQresultStatus(r);
-	if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) {
-		const char *t = PQcmdTuples(r);
-		int rows = *t ? atoi(t) : 0;
-		PQclear(r);
-		return rows;
-	}
-	if (err && errlen) {
-		const char *why = r ? PQresultErrorMessage(r) : "";
-		snprintf(err, errlen, "%s", *why ? why : PQerrorMessage(c));
-	}
+	PGresult *r = result_or_fail(c, exec_prepared(c, st, n, params), err, errlen, NULL);
+	if (!r)
+		return -EIO;
+	const char *t = PQcmdTuples(r);
+	int rows = *t ? atoi(t) : 0;
 	PQclear(r);
-	return -EIO;
+	return rows;
 }
 
 int db_exec(PGconn *c, const char *sql, int n, const char *const *params, char *err, size_t errlen)

@@ -349,6 +349,27 @@ static void write_statement_prepared_per_session(void **state)
 	fake_stop(&f, c);
 }
 
+/* A read runs prepared through the same note as a write: inside a transaction too,
+ * where it used to be sent unprepared (parsed again on every run). */
+static void read_statement_prepared_in_a_transaction(void **state)
+{
+	static const struct db_stmt st = {"test_read", "SELECT $1::int"};
+	struct fake_pg f;
+	char err[256] = "";
+	PGconn *c = fake_start(&f, FAKE_SESSION, FAKE_SESSION);
+	PGresult *r = DBQS(c, err, sizeof err, &st, "1");
+	assert_non_null(r);
+	PQclear(r);
+	assert_int_equal(__atomic_load_n(&f.queries, __ATOMIC_SEQ_CST), 1);
+	assert_int_equal(db_begin(c), 0);
+	r = DBQS(c, err, sizeof err, &st, "2");
+	assert_non_null(r);
+	PQclear(r);
+	assert_int_equal(db_commit(c), 0);
+	assert_int_equal(__atomic_load_n(&f.queries, __ATOMIC_SEQ_CST), 1); /* parsed once */
+	fake_stop(&f, c);
+}
+
 /* A pool with every connection busy (here: none at all) answers NULL once the wait is
  * over instead of blocking the request thread for ever. */
 static void acquire_wait_is_bounded(void **state)
@@ -374,6 +395,7 @@ int main(void)
 	    cmocka_unit_test(read_is_retried_once),
 	    cmocka_unit_test(stale_link_is_reset_before_a_write),
 	    cmocka_unit_test(write_statement_prepared_per_session),
+	    cmocka_unit_test(read_statement_prepared_in_a_transaction),
 	    cmocka_unit_test(acquire_wait_is_bounded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
