@@ -312,6 +312,8 @@ static int sweep_one(const char *mon, int open_ms)
 		snprintf(names.job, sizeof(names.job), "j%s", name + 1);
 		if (leftovers_remove(q, &names, why, sizeof(why)) == 0)
 			n++;
+		else
+			log_warn("export copy sweep: %s stays in %s: %s", name, mon, why);
 	}
 	json_decref(ret);
 	qmp_close(q);
