@@ -266,6 +266,14 @@ const char *qemu_img_volume_protocol(const char *volume_format)
 	return NULL;
 }
 
+const char *qemu_img_path_protocol(const char *volume_format, const char *path)
+{
+	const char *proto = qemu_img_volume_protocol(volume_format);
+	if (!proto || !path)
+		return NULL;
+	return strncmp(path, "/dev/", 5) ? "file" : proto;
+}
+
 int qemu_img_info_parse(const char *json, const char *driver, struct qemu_img_info *out, char *err,
                         size_t errlen)
 {
@@ -430,25 +438,36 @@ static int argv_fill(struct qemu_img_argv *a, const char *const *v, size_t n)
 	return 0;
 }
 
-int qemu_img_argv_create(struct qemu_img_argv *a, const char *path, uint64_t size_bytes)
+/* A volume's driver: "qcow2" or "raw". */
+static int argv_fmt_ok(const char *fmt)
+{
+	return fmt && (!strcmp(fmt, "qcow2") || !strcmp(fmt, "raw"));
+}
+
+int qemu_img_argv_create(struct qemu_img_argv *a, const char *path, const char *fmt,
+                         uint64_t size_bytes)
 {
 	memset(a, 0, sizeof(*a));
-	if (!argv_path_ok(path) || argv_size(a, size_bytes) < 0)
+	if (!argv_path_ok(path) || !argv_fmt_ok(fmt) || argv_size(a, size_bytes) < 0)
 		return -EINVAL;
+	if (!strcmp(fmt, "raw")) {
+		const char *const v[] = {"qemu-img", "create", "-q", "-f", "raw", path, a->num};
+		return argv_fill(a, v, sizeof(v) / sizeof(v[0]));
+	}
 	const char *const v[] = {"qemu-img",           "create", "-q",  "-f", "qcow2", "-o",
 	                         "cluster_size=65536", path,     a->num};
 	return argv_fill(a, v, sizeof(v) / sizeof(v[0]));
 }
 
 int qemu_img_argv_convert(struct qemu_img_argv *a, const char *src, const char *src_fmt,
-                          const char *dst)
+                          const char *dst, const char *dst_fmt)
 {
 	memset(a, 0, sizeof(*a));
-	if (!argv_path_ok(src) || !argv_path_ok(dst) || !src_fmt ||
-	    (strcmp(src_fmt, "qcow2") && strcmp(src_fmt, "raw")))
+	if (!argv_path_ok(src) || !argv_path_ok(dst) || !argv_fmt_ok(src_fmt) ||
+	    !argv_fmt_ok(dst_fmt))
 		return -EINVAL;
 	const char *const v[] = {"qemu-img", "convert", "-q", "-f", src_fmt,
-	                         "-O",       "qcow2",   src,  dst};
+	                         "-O",       dst_fmt,   src,  dst};
 	return argv_fill(a, v, sizeof(v) / sizeof(v[0]));
 }
 
@@ -456,19 +475,19 @@ int qemu_img_argv_write(struct qemu_img_argv *a, const char *src, const char *sr
                         const char *dst)
 {
 	memset(a, 0, sizeof(*a));
-	if (!argv_path_ok(src) || !argv_path_ok(dst) || !src_fmt ||
-	    (strcmp(src_fmt, "qcow2") && strcmp(src_fmt, "raw")))
+	if (!argv_path_ok(src) || !argv_path_ok(dst) || !argv_fmt_ok(src_fmt))
 		return -EINVAL;
 	const char *const v[] = {"qemu-img", "convert", "-q",  "-n", "-f",
 	                         src_fmt,    "-O",      "raw", src,  dst};
 	return argv_fill(a, v, sizeof(v) / sizeof(v[0]));
 }
 
-int qemu_img_argv_resize(struct qemu_img_argv *a, const char *path, uint64_t size_bytes)
+int qemu_img_argv_resize(struct qemu_img_argv *a, const char *path, const char *fmt,
+                         uint64_t size_bytes)
 {
 	memset(a, 0, sizeof(*a));
-	if (!argv_path_ok(path) || argv_size(a, size_bytes) < 0)
+	if (!argv_path_ok(path) || !argv_fmt_ok(fmt) || argv_size(a, size_bytes) < 0)
 		return -EINVAL;
-	const char *const v[] = {"qemu-img", "resize", "-q", "-f", "qcow2", path, a->num};
+	const char *const v[] = {"qemu-img", "resize", "-q", "-f", fmt, path, a->num};
 	return argv_fill(a, v, sizeof(v) / sizeof(v[0]));
 }

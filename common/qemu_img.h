@@ -76,6 +76,10 @@ const char *qemu_img_driver(const char *disk_format);
  * "host_device" for a raw volume, which is an LV, a block device (QEMU's "file" driver
  * refuses anything but a regular file); NULL for any other format. */
 const char *qemu_img_volume_protocol(const char *volume_format);
+/* The same for the volume at path (its real path, not an fd's): "host_device" for a raw
+ * volume under /dev/ (an LV of an LVM pool), "file" for a qcow2 or raw file of a file
+ * pool (NULL format: qcow2); NULL for any other format or no path. */
+const char *qemu_img_path_protocol(const char *volume_format, const char *path);
 
 /* Inspects the image file at path, which claims disk_format (NULL: qcow2 or raw, as
  * the header says): the header inspector first, so no tool opens a qcow2 that points
@@ -98,22 +102,25 @@ struct qemu_img_argv {
 	char num[24];
 };
 
-/* `qemu-img create -q -f qcow2 -o cluster_size=65536 PATH BYTES`: a new empty qcow2 of
- * size_bytes. Paths must be absolute (so none reads as an option) and size_bytes a
- * positive multiple of 512. 0 or -EINVAL (a->v then empty). */
-int qemu_img_argv_create(struct qemu_img_argv *a, const char *path, uint64_t size_bytes);
-/* `qemu-img convert -q -f SRC_FMT -O qcow2 SRC DST`: a full, self-contained qcow2 copy
- * of src read with the driver src_fmt ("qcow2" or "raw", forced: the bytes are never
- * probed). 0 or -EINVAL. */
+/* `qemu-img create -q -f qcow2 -o cluster_size=65536 PATH BYTES` (fmt "qcow2") or
+ * `qemu-img create -q -f raw PATH BYTES` (fmt "raw": a sparse file): a new empty volume
+ * of size_bytes. Paths must be absolute (so none reads as an option), fmt "qcow2" or
+ * "raw" and size_bytes a positive multiple of 512. 0 or -EINVAL (a->v then empty). */
+int qemu_img_argv_create(struct qemu_img_argv *a, const char *path, const char *fmt,
+                         uint64_t size_bytes);
+/* `qemu-img convert -q -f SRC_FMT -O DST_FMT SRC DST`: a full, self-contained copy of
+ * src read with the driver src_fmt ("qcow2" or "raw", forced: the bytes are never
+ * probed) written as dst_fmt ("qcow2" or "raw"; a raw dst stays sparse). 0 or -EINVAL. */
 int qemu_img_argv_convert(struct qemu_img_argv *a, const char *src, const char *src_fmt,
-                          const char *dst);
+                          const char *dst, const char *dst_fmt);
 /* `qemu-img convert -q -n -f SRC_FMT -O raw SRC DST`: src's bytes written into the
  * existing raw dst (a block device of at least src's size: -n, nothing is created). 0
  * or -EINVAL. */
 int qemu_img_argv_write(struct qemu_img_argv *a, const char *src, const char *src_fmt,
                         const char *dst);
-/* `qemu-img resize -q -f qcow2 PATH BYTES`: grows a qcow2 to size_bytes (callers never
- * shrink: the API refuses it). 0 or -EINVAL. */
-int qemu_img_argv_resize(struct qemu_img_argv *a, const char *path, uint64_t size_bytes);
+/* `qemu-img resize -q -f FMT PATH BYTES`: grows a volume file of fmt ("qcow2" or "raw")
+ * to size_bytes (callers never shrink: the API refuses it). 0 or -EINVAL. */
+int qemu_img_argv_resize(struct qemu_img_argv *a, const char *path, const char *fmt,
+                         uint64_t size_bytes);
 
 #endif

@@ -540,7 +540,7 @@ static int copy_make(const struct vm_ctx *ctx, struct vm *vm, const char *volume
 	if (size_bytes) { /* the guest runs on meanwhile: the copy is done */
 		struct qemu_img_argv a;
 		char text[512] = "";
-		int st = qemu_img_argv_resize(&a, tmp, size_bytes) < 0
+		int st = qemu_img_argv_resize(&a, tmp, "qcow2", size_bytes) < 0
 		             ? -EINVAL
 		             : proc_run(a.v, SNAP_RESIZE_TIMEOUT_MS, text, sizeof(text));
 		if (st != 0) {

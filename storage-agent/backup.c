@@ -203,8 +203,9 @@ int backup_create(const struct pool *p, const char *id, const struct msg_backup 
 	const char *argv[BACKUP_ARGV_MAX];
 	char out[1024] = "", name[UUID_STR_LEN + 16];
 	struct store s;
-	char *src = b->snapshot_id[0] ? pool_path(p, POOL_SNAPSHOT, b->snapshot_id)
-	                              : pool_path(p, POOL_VOLUME, b->volume_id);
+	const char *fmt;
+	char *src = b->snapshot_id[0] ? pool_locate(p, POOL_SNAPSHOT, b->snapshot_id, &fmt)
+	                              : pool_locate(p, POOL_VOLUME, b->volume_id, &fmt);
 	char *raw = xasprintf("%s/tmp/backup-%s.raw", p->dir, id);
 	char *copy = xasprintf("%s/tmp/backup-%s.copy.qcow2", p->dir, id);
 	char *chunk = xasprintf("%s/tmp/backup-%s.chunk", p->dir, id);
@@ -225,7 +226,7 @@ int backup_create(const struct pool *p, const char *id, const struct msg_backup 
 	/* an in-use volume another machine's server has plugged: a point-in-time copy by
 	 * its NBD export's daemon, which holds every write it acknowledged (a read of the
 	 * pool file beside it could see a write half done) */
-	const char *fmt = pool_format(p), *from = src;
+	const char *from = src;
 	int shared = b->force;
 	if (b->force && !b->snapshot_id[0]) {
 		unlink(copy);
@@ -360,13 +361,14 @@ int backup_restore(const struct pool *p, const char *id, const struct msg_backup
 	char *chunk = xasprintf("%s/tmp/restore-%s.chunk", p->dir, b->volume_id);
 	char *man = xasprintf("%s/tmp/restore-%s.manifest", p->dir, b->volume_id);
 	char *qcow = xasprintf("%s/tmp/restore-%s.qcow2", p->dir, b->volume_id);
-	char *path = pool_path(p, POOL_VOLUME, b->volume_id);
+	const char *fmt; /* the volume's file's when it is there, else the pool's */
+	char *path = pool_locate(p, POOL_VOLUME, b->volume_id, &fmt);
 	unsigned char *buf = NULL;
 	json_t *m = NULL, *c;
 	int fd = -1, rc = -EIO;
 	size_t i;
 	store_init(&s, b);
-	if (strcmp(pool_format(p), "qcow2")) {
+	if (p->vg) {
 		snprintf(err, errlen, "restoring a backup into an LVM pool is not supported");
 		rc = -ENOTSUP;
 		goto out;
@@ -427,13 +429,17 @@ int backup_restore(const struct pool *p, const char *id, const struct msg_backup
 	close(fd);
 	fd = -1;
 	unlink(qcow);
-	if ((rc = pool_run_img(&a, qemu_img_argv_convert(&a, raw, "raw", qcow), err, errlen)) < 0)
-		goto out;
-	if ((unsigned long long)b->size_gb * GIB > (unsigned long long)size &&
-	    (rc = pool_run_img(&a, qemu_img_argv_resize(&a, qcow, (uint64_t)b->size_gb * GIB), err,
+	/* raw: the copy itself (sparse: absent pieces were never written), grown in place */
+	const char *made = !strcmp(fmt, "raw") ? raw : qcow;
+	if (made == qcow &&
+	    (rc = pool_run_img(&a, qemu_img_argv_convert(&a, raw, "raw", qcow, "qcow2"), err,
 	                       errlen)) < 0)
 		goto out;
-	rc = pool_commit(qcow, path, err, errlen);
+	if ((unsigned long long)b->size_gb * GIB > (unsigned long long)size &&
+	    (rc = pool_run_img(&a, qemu_img_argv_resize(&a, made, fmt, (uint64_t)b->size_gb * GIB),
+	                       err, errlen)) < 0)
+		goto out;
+	rc = pool_commit(made, path, err, errlen);
 out:
 	if (fd >= 0)
 		close(fd);

@@ -74,7 +74,7 @@ char **export_argv_new(const struct export_def *d)
 	if (!d->volume_file || !d->psk_dir || !d->address || !d->name || d->volume_file[0] != '/' ||
 	    d->psk_dir[0] != '/' || has_comma(d->volume_file) || has_comma(d->psk_dir) ||
 	    inet_pton(AF_INET, d->address, &in) != 1 || d->port < 1 || d->port > 65535 ||
-	    !uuid_is_valid(d->name) || !qemu_img_volume_protocol(d->volume_format))
+	    !uuid_is_valid(d->name) || !qemu_img_path_protocol(d->volume_format, d->volume_file))
 		return NULL;
 	if (d->monitor && (d->monitor[0] != '/' || has_comma(d->monitor) ||
 	                   strlen(d->monitor) >= EXPORT_MONITOR_MAX))
@@ -91,8 +91,9 @@ char **export_argv_new(const struct export_def *d)
 		v[n++] = xstrdup("chardev=mon0");
 	}
 	v[n++] = xstrdup("--blockdev");
-	v[n++] = xasprintf("driver=%s,node-name=file0,filename=%s",
-	                   qemu_img_volume_protocol(d->volume_format), d->volume_file);
+	v[n++] =
+	    xasprintf("driver=%s,node-name=file0,filename=%s",
+	              qemu_img_path_protocol(d->volume_format, d->volume_file), d->volume_file);
 	v[n++] = xstrdup("--blockdev");
 	v[n++] = xasprintf("driver=%s,node-name=vol0,file=file0",
 	                   d->volume_format ? d->volume_format : "qcow2");
@@ -258,7 +259,8 @@ static int port_free(const char *address, int port)
 /* Starts e's daemon, without waiting for it to listen. 0, or a negative errno with err. */
 static int daemon_spawn(struct exports *x, struct export *e, char *err, size_t errlen)
 {
-	char *vol = pool_path(x->vols, POOL_VOLUME, e->volume_id);
+	const char *fmt;
+	char *vol = pool_locate(x->vols, POOL_VOLUME, e->volume_id, &fmt);
 	char *dir = psk_dir(x, e->volume_id);
 	char *log = xasprintf("%s/exports/%s.log", x->pool, e->volume_id);
 	char *mon = monitor_path(x, e->volume_id);
@@ -267,7 +269,7 @@ static int daemon_spawn(struct exports *x, struct export *e, char *err, size_t e
 	                       .address = x->address,
 	                       .port = e->port,
 	                       .name = e->volume_id,
-	                       .volume_format = pool_format(x->vols),
+	                       .volume_format = fmt,
 	                       .monitor = mon};
 	char **argv = export_argv_new(&d);
 	int rc = 0;

@@ -41,7 +41,7 @@ void export_copy_names(const char *id, struct export_copy_names *n)
 json_t *export_copy_target_args(const struct export_copy_names *n, const char *file,
                                 const char *format, uint64_t bytes)
 {
-	const char *proto = qemu_img_volume_protocol(format);
+	const char *proto = qemu_img_path_protocol(format, file);
 	if (!proto)
 		return NULL;
 	json_t *j = json_pack("{s:s,s:s,s:{s:s,s:s}}", "driver", format ? format : "qcow2",
@@ -167,13 +167,15 @@ static int exported_size(struct qmp *q, uint64_t *bytes, char *err, size_t errle
 	return rc;
 }
 
-/* A new empty qcow2 of bytes at out. 0 or < 0 with err. */
-static int target_make(const char *out, uint64_t bytes, char *err, size_t errlen)
+/* A new empty volume file of format ("qcow2" or "raw") and bytes at out. 0 or < 0 with
+ * err. */
+static int target_make(const char *out, const char *format, uint64_t bytes, char *err,
+                       size_t errlen)
 {
 	struct qemu_img_argv a;
 	char text[512] = "";
 	unlink(out);
-	int st = qemu_img_argv_create(&a, out, bytes) < 0
+	int st = qemu_img_argv_create(&a, out, format ? format : "qcow2", bytes) < 0
 	             ? -EINVAL
 	             : proc_run(a.v, CREATE_TIMEOUT_MS, text, sizeof(text));
 	if (st != 0) {
@@ -188,13 +190,14 @@ static int target_make(const char *out, uint64_t bytes, char *err, size_t errlen
 static int copy_run(struct qmp *q, const struct export_copy_names *names, const char *out,
                     const char *format, char *err, size_t errlen)
 {
-	int raw = format && !strcmp(format, "raw"); /* out: a block device already there */
+	/* an LV (raw, under /dev/): a block device already there; else a file made here */
+	int dev = format && !strcmp(format, "raw") && !strncmp(out, "/dev/", 5);
 	char why[512] = "";
 	uint64_t bytes = 0;
 	int rc;
 	if ((rc = leftovers_remove(q, names, err, errlen)) < 0 ||
 	    (rc = exported_size(q, &bytes, err, errlen)) < 0 ||
-	    (!raw && (rc = target_make(out, bytes, err, errlen)) < 0))
+	    (!dev && (rc = target_make(out, format, bytes, err, errlen)) < 0))
 		return rc;
 	json_t *target = export_copy_target_args(names, out, format, bytes);
 	if (!target) {

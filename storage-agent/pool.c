@@ -1,5 +1,5 @@
 /* The volume pool: the public calls go to the backend (p->ops); here the file backend,
- * qcow2 files made with qemu-img from argv, renamed into place whole. */
+ * qcow2 or raw files made with qemu-img from argv, renamed into place whole. */
 #include "pool.h"
 #include "pool_template.h"
 
@@ -34,6 +34,7 @@ int pool_open(struct pool *p, const char *dir, const char *agent_key, long long 
 	p->dir = xstrdup(dir);
 	p->agent_key = xstrdup(agent_key ? agent_key : "");
 	p->ops = &file_ops;
+	p->volume_format = "qcow2";
 	/* tmp/: half-made files of an earlier run, garbage; templates/: made again by the
 	 * qemu-img this run uses (pool_template.h) */
 	static const char *const emptied[] = {"tmp", "templates"};
@@ -79,11 +80,27 @@ void pool_close(struct pool *p)
 
 const char *pool_format(const struct pool *p)
 {
-	return p->ops->format;
+	return p->ops->format ? p->ops->format : p->volume_format;
+}
+
+int pool_set_format(struct pool *p, const char *format)
+{
+	if (!format || (strcmp(format, "qcow2") && strcmp(format, "raw")))
+		return -EINVAL;
+	p->volume_format = !strcmp(format, "raw") ? "raw" : "qcow2";
+	return 0;
 }
 
 char *pool_path(const struct pool *p, enum pool_kind kind, const char *id)
 {
+	return p->ops->path(p, kind, id);
+}
+
+char *pool_locate(const struct pool *p, enum pool_kind kind, const char *id, const char **fmt)
+{
+	if (p->ops->locate)
+		return p->ops->locate(p, kind, id, fmt);
+	*fmt = p->ops->format;
 	return p->ops->path(p, kind, id);
 }
 
@@ -119,9 +136,44 @@ int pool_list(const struct pool *p, struct msg_resource *out, int max)
 	return p->ops->list(p, out, max);
 }
 
+/* The volume file formats, named by their files' extensions: <id>.qcow2, <id>.raw. */
+static const char *const file_exts[] = {"qcow2", "raw"};
+#define N_FILE_EXTS (sizeof(file_exts) / sizeof(file_exts[0]))
+
+const char *pool_file_ext(const char *name, size_t len)
+{
+	const char *const *exts = file_exts;
+	for (size_t i = 0; i < N_FILE_EXTS; i++) {
+		size_t n = strlen(exts[i]);
+		if (len > n + 1 && name[len - n - 1] == '.' && !memcmp(name + len - n, exts[i], n))
+			return exts[i];
+	}
+	return NULL;
+}
+
+/* The file of id of kind: <id>.qcow2 or <id>.raw, whichever is there (the format is
+ * the file's, so a pool whose volume_format changed keeps serving what it holds), else
+ * the name a new one gets (the pool's volume_format). Its driver goes to *fmt. */
+static char *file_locate(const struct pool *p, enum pool_kind kind, const char *id,
+                         const char **fmt)
+{
+	const char *const *exts = file_exts;
+	for (size_t i = 0; i < N_FILE_EXTS; i++) {
+		char *path = xasprintf("%s/%s/%s.%s", p->dir, kind_dirs[kind], id, exts[i]);
+		if (fs_exists(path)) {
+			*fmt = exts[i];
+			return path;
+		}
+		free(path);
+	}
+	*fmt = pool_format(p);
+	return xasprintf("%s/%s/%s.%s", p->dir, kind_dirs[kind], id, *fmt);
+}
+
 static char *file_path(const struct pool *p, enum pool_kind kind, const char *id)
 {
-	return xasprintf("%s/%s/%s.qcow2", p->dir, kind_dirs[kind], id);
+	const char *fmt;
+	return file_locate(p, kind, id, &fmt);
 }
 
 static char *tmp_path(const struct pool *p, const char *id, const char *ext)
@@ -174,8 +226,9 @@ static int volume_copy(const struct pool *p, const char *volume_id, const char *
 	int rc = pool_live_copy(p, volume_id, id, tmp, pool_format(p), err, errlen);
 	if (rc != -ENOENT)
 		return rc;
-	char *src = file_path(p, POOL_VOLUME, volume_id);
-	rc = run_img(&a, qemu_img_argv_convert(&a, src, "qcow2", tmp), err, errlen);
+	const char *fmt;
+	char *src = file_locate(p, POOL_VOLUME, volume_id, &fmt);
+	rc = run_img(&a, qemu_img_argv_convert(&a, src, fmt, tmp, pool_format(p)), err, errlen);
 	free(src);
 	return rc;
 }
@@ -222,7 +275,8 @@ static int file_volume_create(const struct pool *p, const char *id, const struct
                               char *err, size_t errlen)
 {
 	struct qemu_img_argv a;
-	char *path = file_path(p, POOL_VOLUME, id), *tmp = tmp_path(p, id, "qcow2");
+	const char *fmt = pool_format(p), *src_fmt = NULL;
+	char *path = file_path(p, POOL_VOLUME, id), *tmp = tmp_path(p, id, fmt);
 	char *dl = tmp_path(p, id, "image"), *src = NULL;
 	uint64_t size = (uint64_t)c->size_gb * GIB;
 	int rc = 0;
@@ -230,13 +284,14 @@ static int file_volume_create(const struct pool *p, const char *id, const struct
 		goto out; /* made by an earlier run of this task */
 	unlink(tmp);
 	if (!c->source[0]) {
-		/* a copy of the size's template; qemu-img itself when none may be kept */
-		rc = pool_template_copy(p->dir, size, tmp, err, errlen);
+		/* qcow2: a copy of the size's template, qemu-img itself when none may be kept;
+		 * raw: a sparse file of the size */
+		rc = strcmp(fmt, "qcow2") ? 1 : pool_template_copy(p->dir, size, tmp, err, errlen);
 		if (rc == 1)
-			rc = run_img(&a, qemu_img_argv_create(&a, tmp, size), err, errlen);
+			rc = run_img(&a, qemu_img_argv_create(&a, tmp, fmt, size), err, errlen);
 	} else if (!strcmp(c->source, "volume") || !strcmp(c->source, "snapshot")) {
-		src = file_path(p, !strcmp(c->source, "volume") ? POOL_VOLUME : POOL_SNAPSHOT,
-		                c->source_id);
+		src = file_locate(p, !strcmp(c->source, "volume") ? POOL_VOLUME : POOL_SNAPSHOT,
+		                  c->source_id, &src_fmt);
 		if (!fs_exists(src)) {
 			snprintf(err, errlen, "source %s %s is not in this pool", c->source,
 			         c->source_id);
@@ -245,12 +300,14 @@ static int file_volume_create(const struct pool *p, const char *id, const struct
 		}
 		rc = !strcmp(c->source, "volume")
 		         ? volume_copy(p, c->source_id, id, tmp, err, errlen)
-		         : run_img(&a, qemu_img_argv_convert(&a, src, "qcow2", tmp), err, errlen);
+		         : run_img(&a, qemu_img_argv_convert(&a, src, src_fmt, tmp, fmt), err,
+		                   errlen);
 	} else if (!strcmp(c->source, "image")) {
-		const char *fmt = NULL;
-		rc = pool_image_fetch(p, c, dl, size, &fmt, err, errlen);
+		const char *img_fmt = NULL;
+		rc = pool_image_fetch(p, c, dl, size, &img_fmt, err, errlen);
 		if (rc == 0)
-			rc = run_img(&a, qemu_img_argv_convert(&a, dl, fmt, tmp), err, errlen);
+			rc = run_img(&a, qemu_img_argv_convert(&a, dl, img_fmt, tmp, fmt), err,
+			             errlen);
 		pool_image_release(p, dl);
 	} else {
 		snprintf(err, errlen, "unknown source %s", c->source);
@@ -258,7 +315,7 @@ static int file_volume_create(const struct pool *p, const char *id, const struct
 	}
 	/* a copy is grown to the requested size (the API refuses a smaller one) */
 	if (rc == 0 && c->source[0])
-		rc = run_img(&a, qemu_img_argv_resize(&a, tmp, size), err, errlen);
+		rc = run_img(&a, qemu_img_argv_resize(&a, tmp, fmt, size), err, errlen);
 	if (rc == 0)
 		rc = commit_file(tmp, path, err, errlen);
 out:
@@ -274,7 +331,7 @@ out:
 static int file_snapshot_create(const struct pool *p, const char *id, const char *volume_id,
                                 char *err, size_t errlen)
 {
-	char *path = file_path(p, POOL_SNAPSHOT, id), *tmp = tmp_path(p, id, "qcow2");
+	char *path = file_path(p, POOL_SNAPSHOT, id), *tmp = tmp_path(p, id, pool_format(p));
 	char *src = file_path(p, POOL_VOLUME, volume_id);
 	int rc = 0;
 	if (fs_exists(path))
@@ -301,8 +358,10 @@ static int file_volume_extend(const struct pool *p, const char *id, int size_gb,
                               size_t errlen)
 {
 	struct qemu_img_argv a;
-	char *path = file_path(p, POOL_VOLUME, id);
-	int rc = run_img(&a, qemu_img_argv_resize(&a, path, (uint64_t)size_gb * GIB), err, errlen);
+	const char *fmt;
+	char *path = file_locate(p, POOL_VOLUME, id, &fmt);
+	int rc =
+	    run_img(&a, qemu_img_argv_resize(&a, path, fmt, (uint64_t)size_gb * GIB), err, errlen);
 	free(path);
 	return rc;
 }
@@ -346,8 +405,8 @@ static int file_list(const struct pool *p, struct msg_resource *out, int max)
 		struct dirent *e;
 		while (n < max && (e = readdir(dir))) {
 			size_t len = strlen(e->d_name);
-			if (len != UUID_STR_LEN - 1 + 6 ||
-			    strcmp(e->d_name + UUID_STR_LEN - 1, ".qcow2"))
+			const char *ext = pool_file_ext(e->d_name, len);
+			if (!ext || len != UUID_STR_LEN - 1 + 1 + strlen(ext))
 				continue;
 			memcpy(out[n].id, e->d_name, UUID_STR_LEN - 1);
 			out[n].id[UUID_STR_LEN - 1] = 0;
@@ -363,8 +422,9 @@ static int file_list(const struct pool *p, struct msg_resource *out, int max)
 }
 
 static const struct pool_ops file_ops = {
-    .format = "qcow2",
+    .format = NULL, /* per volume: its file's (pool_set_format for new ones) */
     .path = file_path,
+    .locate = file_locate,
     .volume_create = file_volume_create,
     .snapshot_create = file_snapshot_create,
     .volume_extend = file_volume_extend,

@@ -1,7 +1,9 @@
-/* The volume pool of one storage host: a directory of self-contained qcow2 files,
- * volumes/<id>.qcow2 and snapshots/<id>.qcow2, made in tmp/ and renamed into place
- * once complete (so a file in volumes/ or snapshots/ is always whole, and a restart
- * finds either nothing or the finished file). Snapshots and clones are full copies
+/* The volume pool of one storage host: a directory of self-contained volume files,
+ * volumes/<id>.EXT and snapshots/<id>.EXT, EXT the file's format: qcow2, or raw (sparse
+ * files) when [storage] volume_format = raw (pool_set_format; new files get the pool's
+ * format, existing ones keep theirs and are found by pool_locate), made in tmp/ and renamed into
+ * place once complete (so a file in volumes/ or snapshots/ is always whole, and a restart finds
+ * either nothing or the finished file). Snapshots and clones are full copies
  * (`qemu-img convert`), never overlay chains: a volume, a snapshot and a clone each
  * live and die alone (docs/internals.md, "Storage agent"). qemu-img runs from argv
  * (common/qemu_img.h); an empty volume is a copy of the empty qcow2 qemu-img made once
@@ -27,10 +29,13 @@ enum pool_kind { POOL_VOLUME, POOL_SNAPSHOT };
 
 struct pool;
 struct priv;
-/* A backend: the file pool below (qcow2 files) or LVM (pool_lvm.c, raw LVs). */
+/* A backend: the file pool below (qcow2 or raw files) or LVM (pool_lvm.c, raw LVs). */
 struct pool_ops {
-	const char *format; /* what a volume holds: "qcow2" or "raw" */
+	const char *format; /* what every volume holds ("raw"); NULL: per file (pool_locate) */
 	char *(*path)(const struct pool *p, enum pool_kind kind, const char *id);
+	/* path, and the format of what is there (NULL: path with format) */
+	char *(*locate)(const struct pool *p, enum pool_kind kind, const char *id,
+	                const char **fmt);
 	int (*volume_create)(const struct pool *p, const char *id, const struct msg_vol_create *c,
 	                     char *err, size_t errlen);
 	int (*snapshot_create)(const struct pool *p, const char *id, const char *volume_id,
@@ -48,6 +53,7 @@ struct pool {
 	char *agent_key;            /* presented on uploads to the API (pool_upload.c) */
 	struct image_cache *images; /* images/: the sources of volumes made from images */
 	const struct pool_ops *ops;
+	const char *volume_format;   /* the file pool's new volumes: "qcow2" (default) or "raw" */
 	char *vg;                    /* LVM: the volume group; NULL for the file pool */
 	struct priv *priv;           /* LVM: the helper that runs lvm (borrowed) */
 	struct lvm_cache *lvm;       /* LVM: the space and list the heartbeat reads (pool_lvm.c) */
@@ -81,11 +87,21 @@ void pool_lvm_close(struct pool *p);
  * is swept out of the daemon: export_copy_sweep). Nothing for the file pool. */
 void pool_lvm_tidy(const struct pool *p);
 void pool_close(struct pool *p);
-/* "qcow2" or "raw": the format of every volume and snapshot of p. */
+/* "qcow2" or "raw": the format of the volumes and snapshots p makes (LVM: of all of
+ * them; the file pool: of new ones, while an existing file keeps its own: pool_locate). */
 const char *pool_format(const struct pool *p);
+/* The file pool's format for new volumes, snapshots and clones ([storage]
+ * volume_format): "qcow2" or "raw". 0, or -EINVAL for anything else. */
+int pool_set_format(struct pool *p, const char *format);
+/* "qcow2" or "raw" when name (len bytes) ends in ".qcow2" or ".raw" (a volume file's
+ * name), else NULL. */
+const char *pool_file_ext(const char *name, size_t len);
 
-/* The path of id's file (or block device) of kind (owned). */
+/* The path of id's file (or block device) of kind (owned): the file there, whatever its
+ * format, else the one a new one gets. */
 char *pool_path(const struct pool *p, enum pool_kind kind, const char *id);
+/* pool_path, and the qemu driver that reads it ("qcow2" or "raw") to *fmt. */
+char *pool_locate(const struct pool *p, enum pool_kind kind, const char *id, const char **fmt);
 
 /* Creates volume id per c (empty, or a copy of a volume, a snapshot or an image,
  * grown to c->size_gb). A volume already in place is success (idempotent). 0, or a

@@ -47,7 +47,7 @@ static int template_make(const char *dir, uint64_t size_bytes, const char *path,
 	char *tmp = xasprintf("%s/tmp/template-%llu-%d.qcow2", dir, (unsigned long long)size_bytes,
 	                      (int)gettid());
 	unlink(tmp);
-	int rc = pool_run_img(&a, qemu_img_argv_create(&a, tmp, size_bytes), err, errlen);
+	int rc = pool_run_img(&a, qemu_img_argv_create(&a, tmp, "qcow2", size_bytes), err, errlen);
 	if (rc == 0)
 		rc = qemu_img_check(tmp, "qcow2", &info, err, errlen);
 	if (rc == 0 && (uint64_t)info.virtual_size != size_bytes) {

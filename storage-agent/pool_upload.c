@@ -58,11 +58,12 @@ int pool_volume_upload(const struct pool *p, const char *id, const struct msg_sn
 {
 	const char *argv[POOL_UPLOAD_ARGC];
 	char out[1024] = "";
-	char *src = pool_path(p, POOL_VOLUME, id);
+	const char *fmt;
+	char *src = pool_locate(p, POOL_VOLUME, id, &fmt);
 	char *tmp = xasprintf("%s/tmp/upload-%s", p->dir, u->image_id);
 	int rc = -EINVAL;
 	if (!u->upload_url || !u->image_id[0] ||
-	    pool_upload_argv(src, pool_format(p), u->disk_format, tmp, argv) < 0) {
+	    pool_upload_argv(src, fmt, u->disk_format, tmp, argv) < 0) {
 		snprintf(err, errlen, "upload: no image or an unknown disk format");
 		goto out;
 	}

@@ -126,6 +126,12 @@ int storage_conf_load(struct storage_conf *sc, const struct conf *c, char *err, 
 		         "image_cache_max_mb or export_port_min/max: not an integer in range");
 		return -EINVAL;
 	}
+	const char *vf = conf_get(c, "storage", "volume_format", "qcow2");
+	if (strcmp(vf, "qcow2") && strcmp(vf, "raw")) {
+		snprintf(err, errlen, "storage.volume_format must be qcow2 or raw");
+		return -EINVAL;
+	}
+	snprintf(sc->volume_format, sizeof(sc->volume_format), "%s", vf);
 	if (lvm_conf_check(conf_get(c, "storage", "backend", "file"),
 	                   conf_get(c, "storage", "volume_group", ""), sc->volume_group, err,
 	                   errlen) < 0)
@@ -372,6 +378,7 @@ struct storage_agent *storage_agent_new(const struct storage_conf *conf, char *e
 		storage_agent_free(a);
 		return NULL;
 	}
+	pool_set_format(&a->pool, conf->volume_format[0] ? conf->volume_format : "qcow2");
 	if (note[0])
 		log_warn("volume group %s: %s", conf->volume_group, note);
 	a->exports = exports_open(&a->pool, conf->export_address, conf->export_port_min,

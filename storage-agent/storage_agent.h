@@ -27,6 +27,9 @@ struct storage_conf {
 	/* [storage] backend = file (default) | lvm, and with lvm volume_group = NAME (empty
 	 * for the file pool) */
 	char volume_group[LVM_VG_MAX];
+	/* [storage] volume_format = qcow2 (default) | raw: the file pool's new volumes,
+	 * snapshots and clones (pool_set_format) */
+	char volume_format[8];
 	struct priv *priv; /* the privileged helper (set by main at start; borrowed) */
 	const struct conf *raw;
 };

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <pthread.h>
@@ -48,13 +49,13 @@ static int have_qemu_img(void)
 	return proc_run(argv, 10000, NULL, 0) == 0;
 }
 
-/* The guest-visible bytes of a qcow2, as a digest of `qemu-img convert -O raw`. */
-static void raw_digest(const char *path, char out[65])
+/* The guest-visible bytes of a volume file of fmt, as a digest of `qemu-img convert -O
+ * raw`. */
+static void fmt_digest(const char *path, const char *fmt, char out[65])
 {
 	char raw[128], text[256];
 	snprintf(raw, sizeof(raw), "%s/digest.raw", dir);
-	const char *const conv[] = {"qemu-img", "convert", "-f", "qcow2", "-O",
-	                            "raw",      path,      raw,  NULL};
+	const char *const conv[] = {"qemu-img", "convert", "-f", fmt, "-O", "raw", path, raw, NULL};
 	assert_int_equal(proc_run(conv, 60000, NULL, 0), 0);
 	const char *const sum[] = {"sha256sum", raw, NULL};
 	assert_int_equal(proc_run(sum, 60000, text, sizeof(text)), 0);
@@ -63,12 +64,141 @@ static void raw_digest(const char *path, char out[65])
 	unlink(raw);
 }
 
-static void write_pattern(const char *path, int byte, long off)
+static void raw_digest(const char *path, char out[65])
+{
+	fmt_digest(path, "qcow2", out);
+}
+
+static void fmt_write(const char *path, const char *fmt, int byte, long off)
 {
 	char cmd[64];
 	snprintf(cmd, sizeof(cmd), "write -P 0x%02x %ld 65536", byte, off);
-	const char *const argv[] = {"qemu-io", "-f", "qcow2", "-c", cmd, path, NULL};
+	const char *const argv[] = {"qemu-io", "-f", fmt, "-c", cmd, path, NULL};
 	assert_int_equal(proc_run(argv, 60000, NULL, 0), 0);
+}
+
+static void write_pattern(const char *path, int byte, long off)
+{
+	fmt_write(path, "qcow2", byte, off);
+}
+
+/* The format qemu-img sees in path ("qcow2", "raw"), probed. */
+static void probed_format(const char *path, char *out, size_t len)
+{
+	char text[4096] = "";
+	const char *const argv[] = {"qemu-img", "info", "--output=json", path, NULL};
+	assert_int_equal(proc_run(argv, 60000, text, sizeof(text)), 0);
+	const char *f = strstr(text, "\"format\": \"");
+	assert_non_null(f);
+	f += strlen("\"format\": \"");
+	snprintf(out, len, "%.*s", (int)strcspn(f, "\""), f);
+}
+
+static int ends_with(const char *s, const char *tail)
+{
+	size_t n = strlen(s), m = strlen(tail);
+	return n >= m && !strcmp(s + n - m, tail);
+}
+
+/* The names the pool reads as volume files, and the format each names. */
+static void test_file_ext(void **state)
+{
+	const char *const q = V1 ".qcow2", *r = V1 ".raw";
+	assert_string_equal(pool_file_ext(q, strlen(q)), "qcow2");
+	assert_string_equal(pool_file_ext(r, strlen(r)), "raw");
+	assert_null(pool_file_ext(V1 ".vmdk", strlen(V1 ".vmdk")));
+	assert_null(pool_file_ext(V1, strlen(V1)));
+	assert_null(pool_file_ext(".raw", 4));
+	assert_null(pool_file_ext(V1 "raw", strlen(V1 "raw")));
+}
+
+/* volume_format = raw: new volumes, snapshots and clones are raw files named .raw (read
+ * with the raw driver), copies keep the bytes, extend grows them; a qcow2 volume made
+ * before the switch is still found, copied (into raw), extended and listed. */
+static void test_pool_raw(void **state)
+{
+	if (!have_qemu_img())
+		skip();
+	struct pool p;
+	char err[512] = "", fmt_seen[16], d1[65], d2[65];
+	const char *fmt = NULL;
+	assert_int_equal(pool_open(&p, dir, "key", 1 << 30, 1 << 30, err, sizeof(err)), 0);
+	struct msg_vol_create c = {.size_gb = 1};
+	assert_int_equal(pool_volume_create(&p, V1, &c, err, sizeof(err)), 0); /* qcow2 */
+	char *old = pool_path(&p, POOL_VOLUME, V1);
+	write_pattern(old, 0xcd, 0);
+	raw_digest(old, d1);
+
+	assert_int_equal(pool_set_format(&p, "vmdk"), -EINVAL);
+	assert_int_equal(pool_set_format(&p, "raw"), 0);
+	assert_string_equal(pool_format(&p), "raw");
+	/* the old volume keeps its file and format */
+	char *again = pool_locate(&p, POOL_VOLUME, V1, &fmt);
+	assert_string_equal(again, old);
+	assert_string_equal(fmt, "qcow2");
+	/* a new one gets a sparse raw file */
+	assert_int_equal(pool_volume_create(&p, V2, &c, err, sizeof(err)), 0);
+	char *v2 = pool_locate(&p, POOL_VOLUME, V2, &fmt);
+	assert_string_equal(fmt, "raw");
+	assert_true(ends_with(v2, "/volumes/" V2 ".raw"));
+	probed_format(v2, fmt_seen, sizeof(fmt_seen));
+	assert_string_equal(fmt_seen, "raw");
+	struct stat st;
+	assert_int_equal(stat(v2, &st), 0);
+	assert_int_equal(st.st_size, 1 << 30);
+	assert_true(st.st_blocks * 512 < (1 << 20)); /* sparse */
+
+	/* the qcow2 volume snapshotted into raw: the same bytes */
+	assert_int_equal(pool_snapshot_create(&p, S1, V1, err, sizeof(err)), 0);
+	char *s1 = pool_locate(&p, POOL_SNAPSHOT, S1, &fmt);
+	assert_string_equal(fmt, "raw");
+	assert_true(ends_with(s1, "/snapshots/" S1 ".raw"));
+	fmt_digest(s1, "raw", d2);
+	assert_string_equal(d1, d2);
+	/* a volume from the raw snapshot, grown to 2 GiB: raw, the same first bytes */
+	struct msg_vol_create from_snap = {.size_gb = 2, .source = "snapshot", .source_id = S1};
+	assert_int_equal(pool_volume_create(&p, V3, &from_snap, err, sizeof(err)), 0);
+	char *v3 = pool_locate(&p, POOL_VOLUME, V3, &fmt);
+	assert_string_equal(fmt, "raw");
+	assert_int_equal(stat(v3, &st), 0);
+	assert_int_equal(st.st_size, 2ll << 30);
+	/* a clone of the raw volume after a write */
+	fmt_write(v2, "raw", 0x5a, 4096);
+	fmt_digest(v2, "raw", d1);
+	struct msg_vol_create clone = {.size_gb = 1, .source = "volume", .source_id = V2};
+	const char *V4 = "55555555-5555-4555-8555-555555555555";
+	assert_int_equal(pool_volume_create(&p, V4, &clone, err, sizeof(err)), 0);
+	char *v4 = pool_locate(&p, POOL_VOLUME, V4, &fmt);
+	assert_string_equal(fmt, "raw");
+	fmt_digest(v4, "raw", d2);
+	assert_string_equal(d1, d2);
+
+	/* extend: raw with -f raw, the old qcow2 with -f qcow2 */
+	assert_int_equal(pool_volume_extend(&p, V2, 3, err, sizeof(err)), 0);
+	assert_int_equal(stat(v2, &st), 0);
+	assert_int_equal(st.st_size, 3ll << 30);
+	assert_int_equal(pool_volume_extend(&p, V1, 2, err, sizeof(err)), 0);
+	probed_format(old, fmt_seen, sizeof(fmt_seen));
+	assert_string_equal(fmt_seen, "qcow2");
+
+	/* the hello lists both formats; removal finds either */
+	struct msg_resource res[8];
+	assert_int_equal(pool_list(&p, res, 8), 5);
+	assert_int_equal(pool_remove(&p, POOL_VOLUME, V1, err, sizeof(err)), 0);
+	assert_false(fs_exists(old));
+	assert_int_equal(pool_remove(&p, POOL_VOLUME, V2, err, sizeof(err)), 0);
+	assert_false(fs_exists(v2));
+	assert_int_equal(pool_remove(&p, POOL_SNAPSHOT, S1, err, sizeof(err)), 0);
+	assert_int_equal(pool_remove(&p, POOL_VOLUME, V3, err, sizeof(err)), 0);
+	assert_int_equal(pool_remove(&p, POOL_VOLUME, V4, err, sizeof(err)), 0);
+	assert_int_equal(pool_list(&p, res, 8), 0);
+	free(old);
+	free(again);
+	free(v2);
+	free(s1);
+	free(v3);
+	free(v4);
+	pool_close(&p);
 }
 
 static void test_pool(void **state)
@@ -262,6 +392,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_pool, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pool_raw, setup, teardown),
+	    cmocka_unit_test(test_file_ext),
 	    cmocka_unit_test_setup_teardown(test_templates, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_templates_race, setup, teardown),
 	};

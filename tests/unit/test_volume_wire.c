@@ -385,6 +385,14 @@ static void test_export_argv_monitor(void **state)
 		assert_string_equal(v[i], want[i]);
 	assert_null(v[sizeof(want) / sizeof(want[0])]);
 	export_argv_free(v);
+	/* a raw file of a file pool (volume_format = raw): the raw driver on QEMU's file
+	 * protocol (host_device refuses a regular file) */
+	lv.volume_file = "/p/volumes/" VID ".raw";
+	v = export_argv_new(&lv);
+	assert_non_null(v);
+	assert_string_equal(v[6], "driver=file,node-name=file0,filename=/p/volumes/" VID ".raw");
+	assert_string_equal(v[8], "driver=raw,node-name=vol0,file=file0");
+	export_argv_free(v);
 }
 
 /* the storage agent's QMP arguments of a copy of an exported volume: a qcow2 target
@@ -405,6 +413,11 @@ static void test_export_copy_args(void **state)
 	assert_json(export_copy_target_args(&n, "/dev/vg0/tmp-" TID, "raw", 1 << 30),
 	            "{\"driver\":\"raw\",\"file\":{\"driver\":\"host_device\",\"filename\":"
 	            "\"/dev/vg0/tmp-" TID "\"},\"node-name\":\"c0e0e14d717f74fadbe2347a5e32e15\","
+	            "\"size\":1073741824}");
+	/* a raw file pool's copy: a raw node on a new file (QEMU's file protocol) */
+	assert_json(export_copy_target_args(&n, "/p/tmp/" TID ".raw", "raw", 1 << 30),
+	            "{\"driver\":\"raw\",\"file\":{\"driver\":\"file\",\"filename\":"
+	            "\"/p/tmp/" TID ".raw\"},\"node-name\":\"c0e0e14d717f74fadbe2347a5e32e15\","
 	            "\"size\":1073741824}");
 	assert_null(export_copy_target_args(&n, "/p/tmp/x", "vmdk", 1 << 30));
 	assert_json(export_copy_backup_args(&n),
