@@ -22,15 +22,17 @@
 /* the copy of a whole root disk: minutes for large ones; the guest waits meanwhile */
 #define SNAP_CONVERT_TIMEOUT_MS (30 * 60 * 1000)
 
-void vm_snapshot_argv(const char *disk, const char *out, const char *argv[VM_SNAPSHOT_ARGC])
+void vm_snapshot_argv(const char *disk, const char *disk_fmt, const char *out, const char *out_fmt,
+                      const char *argv[VM_SNAPSHOT_ARGC])
 {
-	const char *const v[] = {"qemu-img", "convert", "-U", "-q", "-f", "qcow2",
-	                         "-O",       "qcow2",   disk, out,  NULL};
+	const char *const v[] = {"qemu-img", "convert", "-U", "-q", "-f", disk_fmt,
+	                         "-O",       out_fmt,   disk, out,  NULL};
 	memset(argv, 0, sizeof(const char *) * VM_SNAPSHOT_ARGC);
 	memcpy(argv, v, sizeof(v));
 }
 
-int vm_snapshot_copy(struct vm *vm, const char *disk, const char *out, char *err, size_t errlen)
+int vm_snapshot_copy(struct vm *vm, const char *disk, const char *disk_fmt, const char *out,
+                     const char *out_fmt, char *err, size_t errlen)
 {
 	char qmp[4096], mark[4096], state[MSG_STATE_MAX], why[512] = "", text[1024] = "";
 	const char *argv[VM_SNAPSHOT_ARGC];
@@ -58,7 +60,7 @@ int vm_snapshot_copy(struct vm *vm, const char *disk, const char *out, char *err
 	} else if (pid && !strcmp(state, VM_PAUSED) && access(mark, F_OK) == 0) {
 		stopped = 1; /* an earlier run stopped it and died: this one resumes it */
 	}
-	vm_snapshot_argv(disk, out, argv);
+	vm_snapshot_argv(disk, disk_fmt, out, out_fmt, argv);
 	unlink(out);
 	int st = proc_run(argv, SNAP_CONVERT_TIMEOUT_MS, text, sizeof(text));
 	int rc = 0;
@@ -111,7 +113,7 @@ static int snapshot_copy(struct vm *vm, const char *out, char *err, size_t errle
 		snprintf(err, errlen, "instance has no local root disk to snapshot");
 		return -ENOENT;
 	}
-	return vm_snapshot_copy(vm, disk, out, err, errlen);
+	return vm_snapshot_copy(vm, disk, "qcow2", out, "qcow2", err, errlen);
 }
 
 static int snapshot_upload(const struct vm_ctx *ctx, const struct msg_snapshot *p, const char *path,

@@ -11,15 +11,18 @@
 
 #define VM_SNAPSHOT_ARGC 12 /* entries of the qemu-img argv, NULL included */
 
-/* Pure: fills argv with `qemu-img convert -U -q -f qcow2 -O qcow2 <disk> <out>` (the
- * chain read with shared locks, as the running QEMU holds the write lock), NULL
- * terminated. */
-void vm_snapshot_argv(const char *disk, const char *out, const char *argv[VM_SNAPSHOT_ARGC]);
+/* Pure: fills argv with `qemu-img convert -U -q -f DISK_FMT -O OUT_FMT <disk> <out>` (the
+ * chain read with shared locks, as the running QEMU holds the write lock; formats "qcow2"
+ * or "raw"), NULL terminated. */
+void vm_snapshot_argv(const char *disk, const char *disk_fmt, const char *out, const char *out_fmt,
+                      const char *argv[VM_SNAPSHOT_ARGC]);
 
-/* `qemu-img convert` of disk (a qcow2 file vm's QEMU may hold open) into out, a running
+/* `qemu-img convert` of disk (a disk_fmt file vm's QEMU may hold open) into out (a new
+ * out_fmt file), a running
  * guest's vCPUs stopped meanwhile (QMP stop, then cont; a guest that cannot be resumed
  * is recorded as paused). 0 or a negative errno with err; out may remain on failure. */
-int vm_snapshot_copy(struct vm *vm, const char *disk, const char *out, char *err, size_t errlen);
+int vm_snapshot_copy(struct vm *vm, const char *disk, const char *disk_fmt, const char *out,
+                     const char *out_fmt, char *err, size_t errlen);
 
 /* The snapshot task action of the QEMU driver (t->p.snapshot). Leaves the guest in the
  * power state it had; no temporary file remains. 0 or a negative errno with err. */

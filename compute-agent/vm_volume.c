@@ -20,6 +20,7 @@
 #include "proc.h"
 #include "qemu_argv.h"
 #include "qemu_img.h"
+#include "volfile.h"
 #include "qmp.h"
 #include "vm_snapshot.h"
 #include "xalloc.h"
@@ -98,8 +99,9 @@ int vm_volume_local(const struct vm_ctx *ctx, const char *volume_id, const char 
 }
 
 /* The pool file of the volume of t when its storage host is this machine's storage
- * agent, and its format in *fmt: the qcow2 file of the file pool, or the raw LV
- * /dev/VG/vol-<id> of an LVM pool ([storage] backend = lvm); NULL with err otherwise. */
+ * agent, and its format in *fmt: the file of the file pool, <id>.qcow2 or <id>.raw
+ * (common/volfile.h), or the raw LV /dev/VG/vol-<id> of an LVM pool ([storage] backend =
+ * lvm); NULL with err otherwise. */
 static char *volume_file(const struct vm_ctx *ctx, const struct msg_task *t, const char **fmt,
                          char *err, size_t errlen)
 {
@@ -107,10 +109,10 @@ static char *volume_file(const struct vm_ctx *ctx, const struct msg_task *t, con
 	const char *vg = vm_volume_group(ctx->conf->raw);
 	if (vm_volume_local(ctx, t->resource_id, t->p.attach.storage_host, err, errlen) < 0)
 		return NULL;
-	*fmt = vg ? "raw" : "qcow2";
+	*fmt = "raw";
 	if (!vg)
-		return xasprintf("%s/volumes/%s.qcow2", vm_volume_pool_dir(ctx->conf->raw),
-		                 t->resource_id);
+		return volfile_find(vm_volume_pool_dir(ctx->conf->raw), "volumes", t->resource_id,
+		                    "qcow2", fmt);
 	if (lvm_lv_name(LVM_VOLUME, t->resource_id, lv) < 0 ||
 	    lvm_dev_path(vg, lv, dev, sizeof(dev)) < 0) {
 		snprintf(err, errlen, "volume %s: no LV name in volume group %s", t->resource_id,
@@ -270,8 +272,9 @@ static int node_add_file(const struct vm_ctx *ctx, struct qmp *q, const struct m
 		goto out;
 	}
 	/* an LV is reached through lvm's /dev/VG/LV symlink (a root-owned directory) and
-	 * must be a block device; a pool file is a plain single-link file, never a link */
-	int lv = !strcmp(fmt, "raw");
+	 * must be a block device; a pool file (qcow2 or raw) is a plain single-link file,
+	 * never a link */
+	int lv = vm_volume_group(ctx->conf->raw) != NULL;
 	fd = open(file, O_RDWR | O_CLOEXEC | (lv ? 0 : O_NOFOLLOW));
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) < 0 ||
@@ -292,7 +295,7 @@ static int node_add_file(const struct vm_ctx *ctx, struct qmp *q, const struct m
 	snprintf(fdpath, sizeof(fdpath), "/dev/fdset/%d", set);
 	rc = qmp_do(q, "blockdev-add",
 	            json_pack("{s:s,s:s,s:{s:s,s:s}}", "driver", fmt, "node-name", node, "file",
-	                      "driver", qemu_img_volume_protocol(fmt), "filename", fdpath),
+	                      "driver", qemu_img_path_protocol(fmt, file), "filename", fdpath),
 	            err, errlen);
 	if (rc < 0)
 		qmp_try(q, "remove-fd", json_pack("{s:i}", "fdset-id", set));
@@ -513,20 +516,25 @@ void vm_volume_run(const struct vm_ctx *ctx, struct vm *vm, const struct msg_tas
 	}
 }
 
-/* The copy of volume_id's pool file into <dir>/<id>.qcow2 of the same pool (dir:
- * "snapshots" or "volumes"), made in tmp/ with the guest paused, grown to size_bytes
- * when that is not 0, and renamed into place durably. */
+/* The copy of volume_id's pool file (<id>.qcow2 or <id>.raw, read with its format) into
+ * <dir>/<id>.EXT of the same pool (dir: "snapshots" or "volumes"; EXT the pool's [storage]
+ * volume_format, as the storage agent makes them), made in tmp/ with the guest paused,
+ * grown to size_bytes when that is not 0, and renamed into place durably. */
 static int copy_make(const struct vm_ctx *ctx, struct vm *vm, const char *volume_id,
                      const char *dir_name, const char *id, uint64_t size_bytes, char *err,
                      size_t errlen)
 {
-	const char *pool = vm_volume_pool_dir(ctx->conf->raw);
-	char *src = xasprintf("%s/volumes/%s.qcow2", pool, volume_id);
-	char *tmp = xasprintf("%s/tmp/%s.qcow2", pool, id);
-	char *dst = xasprintf("%s/%s/%s.qcow2", pool, dir_name, id);
+	const struct conf *c = ctx->conf->raw;
+	const char *pool = vm_volume_pool_dir(c), *src_fmt, *fmt;
+	const char *new_fmt = c ? conf_get(c, "storage", "volume_format", "qcow2") : "qcow2";
+	if (!volfile_format_ok(new_fmt))
+		new_fmt = "qcow2"; /* nubo-storage refuses to start with it: nothing to copy to */
+	char *src = volfile_find(pool, "volumes", volume_id, new_fmt, &src_fmt);
+	char *dst = volfile_find(pool, dir_name, id, new_fmt, &fmt);
+	char *tmp = xasprintf("%s/tmp/%s.%s", pool, id, fmt);
 	char *dir = xasprintf("%s/%s", pool, dir_name);
 	int rc = 0, fd;
-	if (vm_volume_group(ctx->conf->raw)) {
+	if (vm_volume_group(c)) {
 		snprintf(err, errlen,
 		         "copying an in-use volume of an LVM pool is not supported: detach it "
 		         "first");
@@ -535,12 +543,12 @@ static int copy_make(const struct vm_ctx *ctx, struct vm *vm, const char *volume
 	}
 	if (access(dst, F_OK) == 0) /* made by an earlier run of this task */
 		goto out;
-	if ((rc = vm_snapshot_copy(vm, src, tmp, err, errlen)) < 0)
+	if ((rc = vm_snapshot_copy(vm, src, src_fmt, tmp, fmt, err, errlen)) < 0)
 		goto out;
 	if (size_bytes) { /* the guest runs on meanwhile: the copy is done */
 		struct qemu_img_argv a;
 		char text[512] = "";
-		int st = qemu_img_argv_resize(&a, tmp, "qcow2", size_bytes) < 0
+		int st = qemu_img_argv_resize(&a, tmp, fmt, size_bytes) < 0
 		             ? -EINVAL
 		             : proc_run(a.v, SNAP_RESIZE_TIMEOUT_MS, text, sizeof(text));
 		if (st != 0) {

@@ -17,6 +17,7 @@
 #include "image_cache.h"
 #include "proc.h"
 #include "qemu_img.h"
+#include "volfile.h"
 #include "xalloc.h"
 
 #define QEMU_IMG_TIMEOUT_MS (30 * 60 * 1000) /* a large copy on a slow disk */
@@ -85,7 +86,7 @@ const char *pool_format(const struct pool *p)
 
 int pool_set_format(struct pool *p, const char *format)
 {
-	if (!format || (strcmp(format, "qcow2") && strcmp(format, "raw")))
+	if (!volfile_format_ok(format))
 		return -EINVAL;
 	p->volume_format = !strcmp(format, "raw") ? "raw" : "qcow2";
 	return 0;
@@ -136,38 +137,13 @@ int pool_list(const struct pool *p, struct msg_resource *out, int max)
 	return p->ops->list(p, out, max);
 }
 
-/* The volume file formats, named by their files' extensions: <id>.qcow2, <id>.raw. */
-static const char *const file_exts[] = {"qcow2", "raw"};
-#define N_FILE_EXTS (sizeof(file_exts) / sizeof(file_exts[0]))
-
-const char *pool_file_ext(const char *name, size_t len)
-{
-	const char *const *exts = file_exts;
-	for (size_t i = 0; i < N_FILE_EXTS; i++) {
-		size_t n = strlen(exts[i]);
-		if (len > n + 1 && name[len - n - 1] == '.' && !memcmp(name + len - n, exts[i], n))
-			return exts[i];
-	}
-	return NULL;
-}
-
 /* The file of id of kind: <id>.qcow2 or <id>.raw, whichever is there (the format is
  * the file's, so a pool whose volume_format changed keeps serving what it holds), else
  * the name a new one gets (the pool's volume_format). Its driver goes to *fmt. */
 static char *file_locate(const struct pool *p, enum pool_kind kind, const char *id,
                          const char **fmt)
 {
-	const char *const *exts = file_exts;
-	for (size_t i = 0; i < N_FILE_EXTS; i++) {
-		char *path = xasprintf("%s/%s/%s.%s", p->dir, kind_dirs[kind], id, exts[i]);
-		if (fs_exists(path)) {
-			*fmt = exts[i];
-			return path;
-		}
-		free(path);
-	}
-	*fmt = pool_format(p);
-	return xasprintf("%s/%s/%s.%s", p->dir, kind_dirs[kind], id, *fmt);
+	return volfile_find(p->dir, kind_dirs[kind], id, pool_format(p), fmt);
 }
 
 static char *file_path(const struct pool *p, enum pool_kind kind, const char *id)
@@ -405,7 +381,7 @@ static int file_list(const struct pool *p, struct msg_resource *out, int max)
 		struct dirent *e;
 		while (n < max && (e = readdir(dir))) {
 			size_t len = strlen(e->d_name);
-			const char *ext = pool_file_ext(e->d_name, len);
+			const char *ext = volfile_ext(e->d_name, len);
 			if (!ext || len != UUID_STR_LEN - 1 + 1 + strlen(ext))
 				continue;
 			memcpy(out[n].id, e->d_name, UUID_STR_LEN - 1);

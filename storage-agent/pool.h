@@ -1,9 +1,9 @@
 /* The volume pool of one storage host: a directory of self-contained volume files,
  * volumes/<id>.EXT and snapshots/<id>.EXT, EXT the file's format: qcow2, or raw (sparse
  * files) when [storage] volume_format = raw (pool_set_format; new files get the pool's
- * format, existing ones keep theirs and are found by pool_locate), made in tmp/ and renamed into
- * place once complete (so a file in volumes/ or snapshots/ is always whole, and a restart finds
- * either nothing or the finished file). Snapshots and clones are full copies
+ * format, existing ones keep theirs and are found by pool_locate; common/volfile.h), made in tmp/
+ * and renamed into place once complete (so a file in volumes/ or snapshots/ is always whole, and a
+ * restart finds either nothing or the finished file). Snapshots and clones are full copies
  * (`qemu-img convert`), never overlay chains: a volume, a snapshot and a clone each
  * live and die alone (docs/internals.md, "Storage agent"). qemu-img runs from argv
  * (common/qemu_img.h); an empty volume is a copy of the empty qcow2 qemu-img made once
@@ -93,9 +93,6 @@ const char *pool_format(const struct pool *p);
 /* The file pool's format for new volumes, snapshots and clones ([storage]
  * volume_format): "qcow2" or "raw". 0, or -EINVAL for anything else. */
 int pool_set_format(struct pool *p, const char *format);
-/* "qcow2" or "raw" when name (len bytes) ends in ".qcow2" or ".raw" (a volume file's
- * name), else NULL. */
-const char *pool_file_ext(const char *name, size_t len);
 
 /* The path of id's file (or block device) of kind (owned): the file there, whatever its
  * format, else the one a new one gets. */

@@ -21,6 +21,8 @@
 #include "fsutil.h"
 #include "proc.h"
 #include "qemu_img.h"
+#include "volfile.h"
+#include "xalloc.h"
 #include "storage-agent/pool.h"
 #include "storage-agent/pool_template.h"
 
@@ -100,16 +102,35 @@ static int ends_with(const char *s, const char *tail)
 	return n >= m && !strcmp(s + n - m, tail);
 }
 
-/* The names the pool reads as volume files, and the format each names. */
+/* The names the pool reads as volume files, and the format each names
+ * (common/volfile.h); a file is found whatever its format. */
 static void test_file_ext(void **state)
 {
 	const char *const q = V1 ".qcow2", *r = V1 ".raw";
-	assert_string_equal(pool_file_ext(q, strlen(q)), "qcow2");
-	assert_string_equal(pool_file_ext(r, strlen(r)), "raw");
-	assert_null(pool_file_ext(V1 ".vmdk", strlen(V1 ".vmdk")));
-	assert_null(pool_file_ext(V1, strlen(V1)));
-	assert_null(pool_file_ext(".raw", 4));
-	assert_null(pool_file_ext(V1 "raw", strlen(V1 "raw")));
+	assert_string_equal(volfile_ext(q, strlen(q)), "qcow2");
+	assert_string_equal(volfile_ext(r, strlen(r)), "raw");
+	assert_null(volfile_ext(V1 ".vmdk", strlen(V1 ".vmdk")));
+	assert_null(volfile_ext(V1, strlen(V1)));
+	assert_null(volfile_ext(".raw", 4));
+	assert_null(volfile_ext(V1 "raw", strlen(V1 "raw")));
+	assert_true(volfile_format_ok("raw") && volfile_format_ok("qcow2"));
+	assert_false(volfile_format_ok("vmdk") || volfile_format_ok(NULL));
+	const char *fmt = NULL;
+	char *p = volfile_find(dir, "volumes", V1, "raw", &fmt);
+	assert_string_equal(fmt, "raw"); /* none there: the new one's name */
+	assert_true(ends_with(p, "/volumes/" V1 ".raw"));
+	free(p);
+	char *d = xasprintf("%s/volumes", dir), *there = xasprintf("%s/" V1 ".qcow2", d);
+	assert_int_equal(fs_mkdir_p(d, 0700), 0);
+	FILE *f = fopen(there, "w");
+	assert_non_null(f);
+	fclose(f);
+	p = volfile_find(dir, "volumes", V1, "raw", &fmt);
+	assert_string_equal(fmt, "qcow2"); /* the one there */
+	assert_string_equal(p, there);
+	free(p);
+	free(there);
+	free(d);
 }
 
 /* volume_format = raw: new volumes, snapshots and clones are raw files named .raw (read
@@ -393,7 +414,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_pool, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pool_raw, setup, teardown),
-	    cmocka_unit_test(test_file_ext),
+	    cmocka_unit_test_setup_teardown(test_file_ext, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_templates, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_templates_race, setup, teardown),
 	};

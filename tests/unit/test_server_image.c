@@ -25,7 +25,8 @@ static void convert_argv_flattens_with_shared_locks(void **state)
 {
 	const char *argv[VM_SNAPSHOT_ARGC];
 	char joined[1024] = "";
-	vm_snapshot_argv("/s/instances/i/disk.qcow2", "/s/tmp/snapshot-x.qcow2", argv);
+	vm_snapshot_argv("/s/instances/i/disk.qcow2", "qcow2", "/s/tmp/snapshot-x.qcow2", "qcow2",
+	                 argv);
 	size_t n = 0;
 	for (; argv[n]; n++)
 		snprintf(joined + strlen(joined), sizeof(joined) - strlen(joined), "%s%s",
@@ -34,6 +35,15 @@ static void convert_argv_flattens_with_shared_locks(void **state)
 	/* -U: the running QEMU holds the write lock; no -B: the chain is flattened */
 	assert_string_equal(joined, "qemu-img convert -U -q -f qcow2 -O qcow2 "
 	                            "/s/instances/i/disk.qcow2 /s/tmp/snapshot-x.qcow2");
+	/* a raw volume file of a raw pool copied into a qcow2 one (and back) */
+	vm_snapshot_argv("/p/volumes/v.raw", "raw", "/p/tmp/c.qcow2", "qcow2", argv);
+	assert_string_equal(argv[5], "raw");
+	assert_string_equal(argv[7], "qcow2");
+	vm_snapshot_argv("/p/volumes/v.qcow2", "qcow2", "/p/tmp/c.raw", "raw", argv);
+	assert_string_equal(argv[5], "qcow2");
+	assert_string_equal(argv[7], "raw");
+	assert_string_equal(argv[8], "/p/volumes/v.qcow2");
+	assert_null(argv[10]);
 }
 
 static void snapshot_names(void **state)

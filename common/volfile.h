@@ -1,0 +1,20 @@
+/* The file pool's layout, shared by nubo-storage (storage-agent/pool.c) and nubo-compute's
+ * same-machine paths (compute-agent/vm_volume.c): a volume or snapshot is one file
+ * <pool>/<dir>/<id>.<format>, dir "volumes" or "snapshots", format "qcow2" or "raw" (the
+ * file's extension names its qemu driver, so a pool whose [storage] volume_format changed
+ * keeps serving the files it holds). Pure but for volfile_find's stat. */
+#ifndef NUBO_VOLFILE_H
+#define NUBO_VOLFILE_H
+#include <stddef.h>
+
+/* "qcow2" or "raw" when name (len bytes) ends in ".qcow2" or ".raw", else NULL. */
+const char *volfile_ext(const char *name, size_t len);
+/* 1 when fmt is a volume file format ("qcow2" or "raw"). */
+int volfile_format_ok(const char *fmt);
+/* The path (owned) of id's file in <pool>/<dir>: the one there, <id>.qcow2 or <id>.raw
+ * (checked in that order), its format to *fmt; else <id>.<new_fmt>, *fmt = new_fmt (a
+ * new file's name). */
+char *volfile_find(const char *pool, const char *dir, const char *id, const char *new_fmt,
+                   const char **fmt);
+
+#endif
