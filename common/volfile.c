@@ -22,6 +22,11 @@ const char *volfile_ext(const char *name, size_t len)
 	return NULL;
 }
 
+const char *volfile_format_at(size_t i)
+{
+	return i < N_FORMATS ? formats[i] : NULL;
+}
+
 int volfile_format_ok(const char *fmt)
 {
 	for (size_t i = 0; fmt && i < N_FORMATS; i++)

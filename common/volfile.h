@@ -9,6 +9,8 @@
 
 /* "qcow2" or "raw" when name (len bytes) ends in ".qcow2" or ".raw", else NULL. */
 const char *volfile_ext(const char *name, size_t len);
+/* The volume file formats in lookup order, i from 0: "qcow2", "raw", then NULL. */
+const char *volfile_format_at(size_t i);
 /* 1 when fmt is a volume file format ("qcow2" or "raw"). */
 int volfile_format_ok(const char *fmt);
 /* The path (owned) of id's file in <pool>/<dir>: the one there, <id>.qcow2 or <id>.raw

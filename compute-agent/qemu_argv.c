@@ -313,7 +313,9 @@ char **qemu_argv_new(const struct qemu_def *d)
 		argv_add(&a, xstrdup("-blockdev"));
 		argv_add(&a, xasprintf("driver=%s,filename=/dev/fdset/%d,node-name=disk0-file,"
 		                       "discard=unmap",
-		                       qemu_img_volume_protocol(d->disk_format), d->fd_disk));
+		                       d->disk_regular ? "file"
+		                                       : qemu_img_volume_protocol(d->disk_format),
+		                       d->fd_disk));
 		argv_add(&a, xstrdup("-blockdev"));
 		if (d->disk_format && !strcmp(d->disk_format, "raw"))
 			argv_add(

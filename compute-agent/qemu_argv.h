@@ -33,6 +33,9 @@ struct qemu_def {
 	/* fd_disk's format: NULL or "qcow2"; "raw" only for a boot volume of this machine
 	 * (an LV of an LVM pool, which has no backing image), never with nbd */
 	const char *disk_format;
+	/* with disk_format "raw": 1 when fd_disk is a regular file (a raw file of a file
+	 * pool, QEMU's "file" protocol), 0 for an LV (a block device, "host_device") */
+	int disk_regular;
 	/* boot from volume: the volume id, the boot disk's serial (the guest sees its first
 	 * 20 bytes, as for an attached volume); NULL = an overlay of the instance's own */
 	const char *disk_serial;

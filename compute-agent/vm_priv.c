@@ -20,6 +20,7 @@
 
 #include "lvm.h"
 #include "qemu_argv.h"
+#include "volfile.h"
 
 #define INST_DIR "instances"
 #define BASE_FILE "base" /* the instance's link of its cached base image (overlay.h) */
@@ -207,13 +208,18 @@ static int pool_lv_open(const struct priv_helper *h, const char *vg, const char 
 	return fd;
 }
 
-/* Opens the pool file of boot volume id read-write: <pool_dir>/volumes/<id>.qcow2,
- * resolved beneath the pool with no symlink followed, a plain single-link file of the
- * agent's user (the storage agent's, the same daemon user). Returns the fd or < 0. */
-static int pool_volume_open(const struct priv_helper *h, const char *id, char *err, size_t errlen)
+/* Opens the pool file of boot volume id read-write: <pool_dir>/volumes/<id>.qcow2 or
+ * <id>.raw (common/volfile.h; its format to *fmt, *regular 1), resolved beneath the pool
+ * with no symlink followed, a plain single-link file of the agent's user (the storage
+ * agent's, the same daemon user); an LVM pool's LV: *fmt "raw", *regular 0. Returns the
+ * fd or < 0. */
+static int pool_volume_open(const struct priv_helper *h, const char *id, const char **fmt,
+                            int *regular, char *err, size_t errlen)
 {
 	const struct vm_priv_ctx *ctx = priv_data(h);
 	char rel[PRIV_PATH_MAX];
+	*fmt = "raw";
+	*regular = 0;
 	if (ctx->volume_group)
 		return pool_lv_open(h, ctx->volume_group, id, err, errlen);
 	if (!ctx->pool_dir || ctx->pool_dir[0] != '/') {
@@ -226,8 +232,13 @@ static int pool_volume_open(const struct priv_helper *h, const char *id, char *e
 		snprintf(err, errlen, "storage pool %s: %s", ctx->pool_dir, strerror(e));
 		return -e;
 	}
-	snprintf(rel, sizeof(rel), "volumes/%s.qcow2", id);
-	int fd = priv_openat(pool, rel, O_RDWR, 0);
+	int fd = -ENOENT;
+	for (size_t i = 0; fd == -ENOENT && volfile_format_at(i); i++) {
+		*fmt = volfile_format_at(i);
+		snprintf(rel, sizeof(rel), "volumes/%s.%s", id, *fmt);
+		fd = priv_openat(pool, rel, O_RDWR, 0);
+	}
+	*regular = 1;
 	close(pool);
 	if (fd < 0) {
 		snprintf(err, errlen, "boot volume %s: %s", id, strerror(-fd));
@@ -328,6 +339,9 @@ static int start_run(struct priv_helper *h, const void *req, struct priv_reply *
 	int nicfd[VM_NICS_MAX], n_nicfd = 0;
 	struct qemu_nic qnics[VM_NICS_MAX];
 	char **argv = NULL;
+	const char *boot_fmt =
+	    NULL; /* a boot volume of this machine: its format (pool_volume_open) */
+	int boot_regular = 0;
 	struct stat st;
 
 	if (priv_tag_running(h, s->id, 2000)) {
@@ -347,7 +361,8 @@ static int start_run(struct priv_helper *h, const void *req, struct priv_reply *
 	}
 	fds[F_DISK] = s->nbd_port ? key_dir_open(h, dirfd, rep->err, sizeof(rep->err))
 	              : s->volume_id[0]
-	                  ? pool_volume_open(h, s->volume_id, rep->err, sizeof(rep->err))
+	                  ? pool_volume_open(h, s->volume_id, &boot_fmt, &boot_regular, rep->err,
+	                                     sizeof(rep->err))
 	                  : inst_open(h, dirfd, "disk.qcow2", O_RDWR, rep->err, sizeof(rep->err));
 	if (fds[F_DISK] < 0) {
 		rc = fds[F_DISK];
@@ -403,8 +418,10 @@ static int start_run(struct priv_helper *h, const void *req, struct priv_reply *
 	    .vcpus = s->vcpus,
 	    .ram_mb = s->ram_mb,
 	    .fd_disk = child[F_DISK],
-	    /* an LV of this machine is raw; a volume over NBD has no format of its own here */
-	    .disk_format = s->volume_id[0] && !s->nbd_port && ctx->volume_group ? "raw" : NULL,
+	    /* a volume of this machine: its file's format (an LV is raw); a volume over NBD
+	     * has no format of its own here */
+	    .disk_format = s->volume_id[0] && !s->nbd_port ? boot_fmt : NULL,
+	    .disk_regular = s->volume_id[0] && !s->nbd_port && boot_regular,
 	    .disk_serial = s->volume_id[0] ? s->volume_id : NULL,
 	    .fd_base = child[F_BASE],
 	    .base_format = s->base_format,

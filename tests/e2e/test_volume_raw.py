@@ -148,3 +148,52 @@ def test_raw_volume_files(stack, os_cli, os_run, ids, http, project_ids):
             wait_gone(stack, "volume", vid, user=USER)
     # the raw files went with their volumes
     assert not [p for p in (pool(stack) / "volumes").iterdir() if p.name.split(".")[0] in vols]
+
+
+def test_raw_volume_attached_and_copied_in_use(stack, os_cli, os_run):
+    """A raw volume plugged into a running server of this machine (nubo-compute opens the
+    pool file itself: QEMU's raw driver on the file protocol), then snapshotted in use
+    (--force: the compute agent copies it with the guest paused) into a raw snapshot with
+    its bytes, then unplugged."""
+    from test_volume import qmp_devices
+    before = stack.conf.read_text()
+    made, snaps, server = [], [], None
+    try:
+        stack.conf.write_text(with_storage_key(before, "volume_format", "raw"))
+        stack.nubo_ctl("restart", "nubo-storage", timeout=300)
+        # nubo-compute reads [storage] volume_format for the copies it makes
+        stack.nubo_ctl("restart", "nubo-compute", timeout=300)
+        v = os_cli("volume", "create", "--size", "1", "e2e-raw-att")
+        made.append(v["id"])
+        wait_volume(stack, v["id"], "available", timeout=300)
+        path = assert_raw(stack, "volumes", v["id"], 1)
+        write(path, "raw", 0x77, 2 * MIB, MIB)
+        server = os_cli("server", "create", "--flavor", "m1.tiny", "--image", "nubo-tiny",
+                        "--wait", "e2e-raw-att-srv", timeout=600)
+        assert server["status"] == "ACTIVE", server
+        os_run("server", "add", "volume", server["id"], v["id"])
+        wait_volume(stack, v["id"], "in-use", timeout=180)
+        dev = "d" + v["id"].replace("-", "")[:30]
+        assert dev in qmp_devices(stack, server["id"])
+        s = os_cli("volume", "snapshot", "create", "--force", "--volume", v["id"],
+                   "e2e-raw-att-snap")
+        snaps.append(s["id"])
+        wait_snapshot(stack, s["id"], "available", timeout=300)
+        compare(path, "raw", assert_raw(stack, "snapshots", s["id"], 1), "raw")
+        os_run("server", "remove", "volume", server["id"], v["id"])
+        wait_volume(stack, v["id"], "available", timeout=120)
+        assert dev not in qmp_devices(stack, server["id"])
+    finally:
+        stack.conf.write_text(before)
+        stack.nubo_ctl("restart", "nubo-storage", timeout=300)
+        stack.nubo_ctl("restart", "nubo-compute", timeout=300)
+        if server:
+            os_run("server", "delete", "--wait", server["id"], check=False, timeout=300)
+        for sid in snaps:
+            os_run("volume", "snapshot", "delete", sid, check=False)
+        for sid in snaps:
+            wait_gone(stack, "volume snapshot", sid)
+        for vid in made:
+            os_run("volume", "delete", vid, check=False)
+        for vid in made:
+            wait_gone(stack, "volume", vid)

@@ -131,6 +131,18 @@ static void golden_boot_volume_raw(void **state)
 	assert_golden(&d, "golden/qemu_argv_boot_volume_raw.txt");
 }
 
+/* boot from a raw file of a file pool ([storage] volume_format = raw): a raw node on
+ * QEMU's file protocol (host_device refuses a regular file) */
+static void golden_boot_volume_rawfile(void **state)
+{
+	struct qemu_def d = base_def();
+	d.fd_base = -1;
+	d.disk_serial = "6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b";
+	d.disk_format = "raw";
+	d.disk_regular = 1;
+	assert_golden(&d, "golden/qemu_argv_boot_volume_rawfile.txt");
+}
+
 /* boot from a volume of another machine: the root disk is its NBD export over
  * TLS-PSK, the key's directory the descriptor in the disk's place (no fdset: QEMU
  * reads it through /proc/self/fd once, when the credentials object is made) */
@@ -307,12 +319,19 @@ static void cpu_per_accel(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(golden_tcg),          cmocka_unit_test(golden_kvm),
-	    cmocka_unit_test(golden_taps),         cmocka_unit_test(refuses_bad_definitions),
-	    cmocka_unit_test(name_defaults_to_id), cmocka_unit_test(mac_from_uuid),
-	    cmocka_unit_test(golden_boot_volume),  cmocka_unit_test(golden_boot_volume_raw),
-	    cmocka_unit_test(golden_disk_qos),     cmocka_unit_test(cpu_per_accel),
-	    cmocka_unit_test(opens_no_host_path),  cmocka_unit_test(golden_boot_volume_nbd),
+	    cmocka_unit_test(golden_tcg),
+	    cmocka_unit_test(golden_kvm),
+	    cmocka_unit_test(golden_taps),
+	    cmocka_unit_test(refuses_bad_definitions),
+	    cmocka_unit_test(name_defaults_to_id),
+	    cmocka_unit_test(mac_from_uuid),
+	    cmocka_unit_test(golden_boot_volume),
+	    cmocka_unit_test(golden_boot_volume_raw),
+	    cmocka_unit_test(golden_boot_volume_rawfile),
+	    cmocka_unit_test(golden_disk_qos),
+	    cmocka_unit_test(cpu_per_accel),
+	    cmocka_unit_test(opens_no_host_path),
+	    cmocka_unit_test(golden_boot_volume_nbd),
 	    cmocka_unit_test(refuses_bad_nbd),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
