@@ -154,10 +154,11 @@ def test_raw_volume_attached_and_copied_in_use(stack, os_cli, os_run):
     """A raw volume plugged into a running server of this machine (nubo-compute opens the
     pool file itself: QEMU's raw driver on the file protocol), then snapshotted in use
     (--force: the compute agent copies it with the guest paused) into a raw snapshot with
-    its bytes, then unplugged."""
+    its bytes, then unplugged; a server booted from a raw volume made from the image
+    (the privileged helper opens <id>.raw; QEMU's raw driver on the file protocol)."""
     from test_volume import qmp_devices
     before = stack.conf.read_text()
-    made, snaps, server = [], [], None
+    made, snaps, server, boot_server = [], [], None, None
     try:
         stack.conf.write_text(with_storage_key(before, "volume_format", "raw"))
         stack.nubo_ctl("restart", "nubo-storage", timeout=300)
@@ -183,12 +184,26 @@ def test_raw_volume_attached_and_copied_in_use(stack, os_cli, os_run):
         os_run("server", "remove", "volume", server["id"], v["id"])
         wait_volume(stack, v["id"], "available", timeout=120)
         assert dev not in qmp_devices(stack, server["id"])
+        # boot from a raw volume made from the image: QEMU's raw driver on a file
+        boot = os_cli("volume", "create", "--image", "nubo-tiny", "--size", "1",
+                      "e2e-raw-boot")
+        made.append(boot["id"])
+        wait_volume(stack, boot["id"], "available", timeout=300)
+        assert_raw(stack, "volumes", boot["id"], 1)
+        bs = os_cli("server", "create", "--flavor", "m1.tiny", "--volume", boot["id"],
+                    "--wait", "e2e-raw-boot-srv", timeout=600)
+        boot_server = bs["id"]
+        assert bs["status"] == "ACTIVE", bs
+        nodes = {n["node-name"]: n["drv"] for n in
+                 stack.qmp(bs["id"], "query-named-block-nodes", {"flat": True})["return"]}
+        assert nodes.get("disk0") == "raw" and nodes.get("disk0-file") == "file", nodes
     finally:
         stack.conf.write_text(before)
         stack.nubo_ctl("restart", "nubo-storage", timeout=300)
         stack.nubo_ctl("restart", "nubo-compute", timeout=300)
-        if server:
-            os_run("server", "delete", "--wait", server["id"], check=False, timeout=300)
+        for sid in (server and server["id"], boot_server):
+            if sid:
+                os_run("server", "delete", "--wait", sid, check=False, timeout=300)
         for sid in snaps:
             os_run("volume", "snapshot", "delete", sid, check=False)
         for sid in snaps:
