@@ -247,6 +247,21 @@ void pool_image_release(const struct pool *p, const char *dl)
 		image_cache_evict(p->images);
 }
 
+/* tmp := a new sparse file of size bytes (an empty raw volume). 0 or -errno with err. */
+static int raw_create(const char *tmp, uint64_t size, char *err, size_t errlen)
+{
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0 || ftruncate(fd, (off_t)size) < 0) {
+		int e = errno;
+		snprintf(err, errlen, "empty raw volume: %s", strerror(e));
+		if (fd >= 0)
+			close(fd);
+		return -e;
+	}
+	close(fd);
+	return 0;
+}
+
 static int file_volume_create(const struct pool *p, const char *id, const struct msg_vol_create *c,
                               char *err, size_t errlen)
 {
@@ -261,8 +276,10 @@ static int file_volume_create(const struct pool *p, const char *id, const struct
 	unlink(tmp);
 	if (!c->source[0]) {
 		/* qcow2: a copy of the size's template, qemu-img itself when none may be kept;
-		 * raw: a sparse file of the size */
-		rc = strcmp(fmt, "qcow2") ? 1 : pool_template_copy(p->dir, size, tmp, err, errlen);
+		 * raw: a sparse file of the size, what `qemu-img create -f raw` makes, without
+		 * its exec */
+		rc = strcmp(fmt, "qcow2") ? raw_create(tmp, size, err, errlen)
+		                          : pool_template_copy(p->dir, size, tmp, err, errlen);
 		if (rc == 1)
 			rc = run_img(&a, qemu_img_argv_create(&a, tmp, fmt, size), err, errlen);
 	} else if (!strcmp(c->source, "volume") || !strcmp(c->source, "snapshot")) {
