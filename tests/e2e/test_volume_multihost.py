@@ -148,6 +148,63 @@ def test_write_on_one_host_read_on_another(stack, os_cli, os_run, world):
     world["attached_b"] = True
 
 
+def test_raw_volume_served_over_nbd(stack, os_cli, os_run, world):
+    """[storage] volume_format = raw: a raw pool file plugged into the server on nb1 is
+    served by a daemon that opens it with QEMU's raw driver on the file protocol; the
+    bytes written in the file before the attach are read through NBD in that server's
+    QEMU, and bytes its QEMU writes land in the raw file at the same offsets."""
+    from test_volume import pool, with_storage_key
+    before = stack.conf.read_text()
+    a, vid = world["a"]["id"], None
+    try:
+        stack.conf.write_text(with_storage_key(before, "volume_format", "raw"))
+        stack.nubo_ctl("restart", "nubo-storage", timeout=300)
+        v = os_cli("volume", "create", "--size", "1", "nbdraw%s" % world["tag"])
+        vid = v["id"]
+        wait_volume(stack, vid, "available", timeout=180)
+        path = pool(stack) / "volumes" / (vid + ".raw")
+        assert path.exists() and not (pool(stack) / "volumes" / (vid + ".qcow2")).exists()
+        mib = 1 << 20
+        subprocess.run(["qemu-io", "-f", "raw", "-c", "write -P 0x5a %d 65536" % mib,
+                        str(path)], check=True, capture_output=True, timeout=60)
+        os_run("server", "add", "volume", a, vid)
+        wait_volume(stack, vid, "in-use", timeout=180)
+        [pid] = qsd_pids(vid)
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            argv = f.read().decode().split("\0")
+        assert "driver=file,node-name=file0,filename=%s" % path in argv, argv
+        assert "driver=raw,node-name=vol0,file=file0" in argv, argv
+        dev = "d" + vid.replace("-", "")[:30]
+        [log] = (stack.root / "var/lib/nubo").glob("hc*/instances/%s/qemu.log" % a)
+
+        def hmp_io(cmd, done):
+            """One qemu-io command on the guest disk's own BlockBackend in the server's
+            QEMU (its output goes to qemu.log); the log's new text once `done` shows."""
+            start = len(log.read_text(errors="replace"))
+            host_qmp(stack, a, "human-monitor-command",
+                     {"command-line": "qemu-io -d %s \"%s\"" % (dev, cmd)})
+            return wait_for(lambda: (lambda t: t if done in t else None)(
+                log.read_text(errors="replace")[start:]), 60, 1, "qemu-io %s" % cmd)
+        out = hmp_io("read -P 0x5a %d 65536" % mib, "read 65536/65536 bytes")
+        assert "Pattern verification failed" not in out, out
+        hmp_io("write -P 0xc3 %d 65536" % (2 * mib), "wrote 65536/65536 bytes")
+        os_run("server", "remove", "volume", a, vid)
+        wait_volume(stack, vid, "available", timeout=180)
+        wait_for(lambda: not qsd_pids(vid), 60, 1, "the export of %s to stop" % vid)
+        p = subprocess.run(["qemu-io", "-f", "raw", "-c", "read -P 0xc3 %d 65536" % (2 * mib),
+                            str(path)], capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0 and "Pattern verification failed" not in p.stdout, p.stdout
+        assert path.stat().st_size == 1 << 30
+    finally:
+        stack.conf.write_text(before)
+        stack.nubo_ctl("restart", "nubo-storage", timeout=300)
+        if vid:
+            os_run("server", "remove", "volume", a, vid, check=False)
+            wait_volume(stack, vid, "available", timeout=180)
+            os_run("volume", "delete", vid, check=False)
+            wait_gone(stack, "volume", vid)
+
+
 def test_export_outlives_its_agent_and_its_daemon_comes_back(stack, world):
     """kill -9 of nubo-storage: the restarted agent adopts the running daemon (same pid,
     same port); kill -9 of the daemon: the agent starts it again on the same port with
