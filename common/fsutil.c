@@ -5,9 +5,13 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <stdint.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -192,4 +196,48 @@ void fs_sync_dir(const char *dir)
 		fsync(fd);
 		close(fd);
 	}
+}
+
+/* extents asked of the kernel per FIEMAP call */
+#define FIEMAP_BATCH 128u
+
+long long fs_punch_unwritten(int fd)
+{
+	size_t sz = sizeof(struct fiemap) + FIEMAP_BATCH * sizeof(struct fiemap_extent);
+	struct fiemap *fm = xcalloc(1, sz);
+	long long punched = 0;
+	uint64_t start = 0;
+	for (;;) {
+		memset(fm, 0, sz);
+		fm->fm_start = start;
+		fm->fm_length = FIEMAP_MAX_OFFSET - start;
+		fm->fm_flags = FIEMAP_FLAG_SYNC;
+		fm->fm_extent_count = FIEMAP_BATCH;
+		if (ioctl(fd, FS_IOC_FIEMAP, fm) < 0) {
+			int e = errno;
+			free(fm);
+			return e == EOPNOTSUPP || e == ENOTTY ? punched : -e;
+		}
+		if (fm->fm_mapped_extents == 0)
+			break;
+		int last = 0;
+		for (uint32_t i = 0; i < fm->fm_mapped_extents; i++) {
+			const struct fiemap_extent *x = &fm->fm_extents[i];
+			if ((x->fe_flags & FIEMAP_EXTENT_UNWRITTEN) &&
+			    fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			              (off_t)x->fe_logical, (off_t)x->fe_length) < 0) {
+				int e = errno;
+				free(fm);
+				return -e;
+			}
+			if (x->fe_flags & FIEMAP_EXTENT_UNWRITTEN)
+				punched += (long long)x->fe_length;
+			start = x->fe_logical + x->fe_length;
+			last |= (x->fe_flags & FIEMAP_EXTENT_LAST) != 0;
+		}
+		if (last)
+			break;
+	}
+	free(fm);
+	return punched;
 }

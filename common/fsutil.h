@@ -28,5 +28,10 @@ long long fs_size(const char *path);
 int fs_read_into(const char *path, char *buf, size_t len);
 /* fsyncs a directory so a rename or create in it is durable; errors are ignored. */
 void fs_sync_dir(const char *dir);
+/* Gives back the blocks of fd's unwritten extents (allocated but reading as zeros, as
+ * fallocate's zero range leaves them), keeping the size: a copy that wrote its zeros
+ * that way becomes as sparse as its source. The bytes punched (0 on a file system
+ * without extent maps), or a negative errno. */
+long long fs_punch_unwritten(int fd);
 
 #endif

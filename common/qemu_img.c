@@ -3,6 +3,7 @@
  * backing file or an external data file would make QEMU open a second, attacker-chosen
  * path on the host, so such images are refused before any tool touches them. */
 #include "qemu_img.h"
+#include "volfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -441,7 +442,7 @@ static int argv_fill(struct qemu_img_argv *a, const char *const *v, size_t n)
 /* A volume's driver: "qcow2" or "raw". */
 static int argv_fmt_ok(const char *fmt)
 {
-	return fmt && (!strcmp(fmt, "qcow2") || !strcmp(fmt, "raw"));
+	return volfile_format_ok(fmt);
 }
 
 int qemu_img_argv_create(struct qemu_img_argv *a, const char *path, const char *fmt,

@@ -8,6 +8,7 @@
 
 #include "image_cache.h"
 #include "lvm.h"
+#include "volfile.h"
 #include "xalloc.h"
 
 /* The QMP socket path must fit sockaddr_un.sun_path (108 bytes):
@@ -149,6 +150,11 @@ int compute_conf_load(struct compute_conf *cc, const struct conf *c, char *err, 
 	if (lvm_conf_check(conf_get(c, "storage", "backend", "file"),
 	                   conf_get(c, "storage", "volume_group", ""), vg, err, errlen) < 0)
 		return -EINVAL;
+	/* the format of the in-use copies this agent makes in that pool, as nubo-storage's */
+	if (!volfile_format_ok(conf_get(c, "storage", "volume_format", "qcow2"))) {
+		snprintf(err, errlen, "storage.volume_format must be qcow2 or raw");
+		return -EINVAL;
+	}
 	return 0;
 }
 

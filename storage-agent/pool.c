@@ -359,20 +359,24 @@ static int file_volume_extend(const struct pool *p, const char *id, int size_gb,
 	return rc;
 }
 
+/* Removes id's file under every format's name: a second file of another format (an
+ * operator's conversion by hand) would otherwise become the volume once the first went. */
 static int file_remove(const struct pool *p, enum pool_kind kind, const char *id, char *err,
                        size_t errlen)
 {
-	char *path = file_path(p, kind, id);
 	int rc = 0;
-	if (unlink(path) < 0 && errno != ENOENT) {
-		rc = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-	} else {
-		char *dir = xasprintf("%s/%s", p->dir, kind_dirs[kind]);
-		fs_sync_dir(dir);
-		free(dir);
+	const char *fmt;
+	for (size_t i = 0; rc == 0 && (fmt = volfile_format_at(i)); i++) {
+		char *path = xasprintf("%s/%s/%s.%s", p->dir, kind_dirs[kind], id, fmt);
+		if (unlink(path) < 0 && errno != ENOENT) {
+			rc = -errno;
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		}
+		free(path);
 	}
-	free(path);
+	char *dir = xasprintf("%s/%s", p->dir, kind_dirs[kind]);
+	fs_sync_dir(dir);
+	free(dir);
 	return rc;
 }
 
@@ -404,6 +408,11 @@ static int file_list(const struct pool *p, struct msg_resource *out, int max)
 			memcpy(out[n].id, e->d_name, UUID_STR_LEN - 1);
 			out[n].id[UUID_STR_LEN - 1] = 0;
 			if (!uuid_is_valid(out[n].id))
+				continue;
+			/* one entry per id: the file of another format beside the one used */
+			const char *used;
+			free(volfile_find(p->dir, kind_dirs[k], out[n].id, ext, &used));
+			if (strcmp(used, ext))
 				continue;
 			out[n].kind = k == POOL_VOLUME ? MSG_RES_VOLUME : MSG_RES_SNAPSHOT;
 			strcpy(out[n].state, VOL_AVAILABLE);

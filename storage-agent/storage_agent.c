@@ -19,6 +19,7 @@
 #include "log.h"
 #include "pool.h"
 #include "pool_upload.h"
+#include "volfile.h"
 #include "xalloc.h"
 
 struct rec {
@@ -114,10 +115,12 @@ int storage_conf_load(struct storage_conf *sc, const struct conf *c, char *err, 
 		return -EINVAL;
 	}
 	snprintf(sc->az, sizeof(sc->az), "%s", az);
-	if (sc->state_dir[0] != '/' || strlen(sc->state_dir) > 200) {
+	/* not under /dev/: QEMU is given what is there as a block device (an LV) */
+	if (sc->state_dir[0] != '/' || strlen(sc->state_dir) > 200 ||
+	    !strncmp(sc->state_dir, "/dev/", 5)) {
 		snprintf(err, errlen,
 		         "storage.state_dir must be an absolute path of at most 200 "
-		         "characters");
+		         "characters, not under /dev/");
 		return -EINVAL;
 	}
 	if (bad) {
@@ -127,7 +130,7 @@ int storage_conf_load(struct storage_conf *sc, const struct conf *c, char *err, 
 		return -EINVAL;
 	}
 	const char *vf = conf_get(c, "storage", "volume_format", "qcow2");
-	if (strcmp(vf, "qcow2") && strcmp(vf, "raw")) {
+	if (!volfile_format_ok(vf)) {
 		snprintf(err, errlen, "storage.volume_format must be qcow2 or raw");
 		return -EINVAL;
 	}

@@ -4,6 +4,7 @@
  * volumes as copies of per-size templates (same bytes, bounded, remade after a
  * restart), and the pure choice of the template to evict. */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -183,7 +184,21 @@ static void test_pool_raw(void **state)
 	assert_string_equal(fmt, "raw");
 	assert_int_equal(stat(v3, &st), 0);
 	assert_int_equal(st.st_size, 2ll << 30);
-	/* a clone of the raw volume after a write */
+	/* a clone of the raw volume after the guest wrote a qcow2 header naming a host file
+	 * at its start: the pool reads it as raw, so the clone has the same bytes (read as
+	 * qcow2, the copy would follow the header's backing file or fail) */
+	char hdr[256];
+	snprintf(hdr, sizeof(hdr), "%s/hdr.qcow2", dir);
+	const char *const mk[] = {"qemu-img", "create",        "-q", "-f", "qcow2", "-F", "raw",
+	                          "-b",       "/etc/hostname", hdr,  "1M", NULL};
+	assert_int_equal(proc_run(mk, 60000, NULL, 0), 0);
+	char *hb = fs_read(hdr, 1 << 20, NULL);
+	assert_non_null(hb);
+	int vfd = open(v2, O_WRONLY | O_CLOEXEC);
+	assert_true(vfd >= 0);
+	assert_int_equal(pwrite(vfd, hb, 512, 0), 512);
+	close(vfd);
+	free(hb);
 	fmt_write(v2, "raw", 0x5a, 4096);
 	fmt_digest(v2, "raw", d1);
 	struct msg_vol_create clone = {.size_gb = 1, .source = "volume", .source_id = V2};
@@ -202,11 +217,16 @@ static void test_pool_raw(void **state)
 	probed_format(old, fmt_seen, sizeof(fmt_seen));
 	assert_string_equal(fmt_seen, "qcow2");
 
-	/* the hello lists both formats; removal finds either */
+	/* the hello lists both formats, an id once even with a file of each format (an
+	 * operator's conversion by hand); removal takes every name of it */
+	char *stray = xasprintf("%s/volumes/%s.raw", dir, V1);
+	assert_int_equal(link(old, stray), 0);
 	struct msg_resource res[8];
 	assert_int_equal(pool_list(&p, res, 8), 5);
 	assert_int_equal(pool_remove(&p, POOL_VOLUME, V1, err, sizeof(err)), 0);
 	assert_false(fs_exists(old));
+	assert_false(fs_exists(stray));
+	free(stray);
 	assert_int_equal(pool_remove(&p, POOL_VOLUME, V2, err, sizeof(err)), 0);
 	assert_false(fs_exists(v2));
 	assert_int_equal(pool_remove(&p, POOL_SNAPSHOT, S1, err, sizeof(err)), 0);
