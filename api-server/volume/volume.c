@@ -686,7 +686,11 @@ static void volume_create(struct req *r, struct resp *w)
 	hints = create_hints(r, w, c.snapshot_id || c.source_volid ? "" : zone, &bad);
 	if (bad || create_source(r, w, &c, &bootable, zone, src_type) < 0)
 		goto out;
-	/* a copy with no type named keeps its source's, as Cinder's does */
+	/* a copy with no type named keeps its source's, as Cinder's does; a named type wins
+	 * (Cinder's _retype_is_possible: one backend, and no volume is encrypted). A
+	 * snapshot's type is its volume's: Cinder records one on each snapshot but its
+	 * retype sets it on the volume's snapshots too and refuses a migration while there
+	 * are any, so the two never differ and Nubo keeps no copy (review s11 L4). */
 	if (!c.volume_type && src_type[0])
 		snprintf(type_id, sizeof(type_id), "%s", src_type);
 	else if (volume_type_resolve(r, w, c.volume_type, type_id) < 0)

@@ -345,6 +345,72 @@ def test_types(stack, os_cli, os_run):
     os_run("volume", "delete", v["id"])
 
 
+def type_usage(http, stack, project, *types):
+    """(volumes, gigabytes, snapshots) in use by project for each of types, from its
+    os-quota-sets show with usage."""
+    qs = http("GET", "/volume/v3/%s/os-quota-sets/%s?usage=True" % (project, project),
+              token=stack.token("demo")).json["quota_set"]
+    return [tuple(qs["%s_%s" % (k, t)]["in_use"] for k in ("volumes", "gigabytes", "snapshots"))
+            for t in types]
+
+
+def test_retype_takes_the_snapshots_and_their_copies_along(stack, os_cli, os_run, project_ids,
+                                                         http):
+    """Cinder keeps a snapshot's volume_type_id equal to its volume's: a retype sets it on
+    the volume's snapshots too and moves their quota (VolumeManager.retype,
+    get_volume_type_reservation), so a volume made from a snapshot taken before the retype
+    gets the new type and counts against the new type's quotas; a type named for the copy
+    wins (one backend: Cinder's _retype_is_possible)."""
+    demo = project_ids["demo"]
+    os_run("volume", "type", "create", "e2e-st1")
+    os_run("volume", "type", "create", "e2e-st2")
+    vids, sids = [], []
+    try:
+        v = os_cli("volume", "create", "--size", "1", "--type", "e2e-st1", "e2e-st-v",
+                   user="demo")
+        vids.append(v["id"])
+        wait_volume(stack, v["id"], "available", user="demo")
+        s = os_cli("volume", "snapshot", "create", "--volume", v["id"], "e2e-st-s",
+                   user="demo")
+        sids.append(s["id"])
+        wait_snapshot(stack, s["id"], "available", user="demo")
+        assert type_usage(http, stack, demo, "e2e-st1", "e2e-st2") == [(1, 2, 1), (0, 0, 0)]
+
+        os_run("volume", "set", "--type", "e2e-st2", "--retype-policy", "never", v["id"],
+               user="demo")
+        assert os_cli("volume", "show", v["id"], user="demo")["type"] == "e2e-st2"
+        # the snapshot and its gigabytes went with the volume
+        assert type_usage(http, stack, demo, "e2e-st1", "e2e-st2") == [(0, 0, 0), (1, 2, 1)]
+
+        # its copy is charged to the new type: refused when that type is full ...
+        os_run("quota", "set", "--volumes", "1", "--volume-type", "e2e-st2", "demo")
+        p = os_run("volume", "create", "--snapshot", s["id"], "e2e-st-full", user="demo",
+                   check=False)
+        assert p.returncode != 0 and "413" in p.stderr and "'volumes_e2e-st2'" in p.stderr, \
+            p.stderr
+        # ... and made of the new type when there is room
+        os_run("quota", "set", "--volumes", "2", "--volume-type", "e2e-st2", "demo")
+        c = os_cli("volume", "create", "--snapshot", s["id"], "e2e-st-copy", user="demo")
+        vids.append(c["id"])
+        assert c["type"] == "e2e-st2", c
+        assert type_usage(http, stack, demo, "e2e-st1", "e2e-st2") == [(0, 0, 0), (2, 3, 1)]
+
+        # a type named for the copy wins, and the copy counts against that type
+        n = os_cli("volume", "create", "--snapshot", s["id"], "--type", "e2e-st1",
+                   "e2e-st-named", user="demo")
+        vids.append(n["id"])
+        assert n["type"] == "e2e-st1", n
+        assert type_usage(http, stack, demo, "e2e-st1", "e2e-st2") == [(1, 1, 0), (2, 3, 1)]
+        for vid in vids[1:]:
+            wait_volume(stack, vid, "available", user="demo")
+            assert os_cli("volume", "show", vid, user="demo")["type"] == \
+                ("e2e-st2" if vid == c["id"] else "e2e-st1")
+    finally:
+        delete_all(stack, sids, vids, user="demo")
+        for name in ("e2e-st1", "e2e-st2"):
+            os_run("volume", "type", "delete", name, check=False)
+
+
 def test_delete_in_use_is_400(stack, os_cli, os_run, project_ids, http):
     v = os_cli("volume", "create", "--size", "1", "e2e-inuse")
     wait_volume(stack, v["id"], "available")
