@@ -31,7 +31,8 @@ struct qemu_def {
 	int fd_disk; /* qcow2 overlay, the boot disk, read-write; with nbd: the directory
 	              * holding the export's key file (keys.psk) */
 	/* fd_disk's format: NULL or "qcow2"; "raw" only for a boot volume of this machine
-	 * (an LV of an LVM pool, which has no backing image), never with nbd */
+	 * (a raw pool file or an LV of an LVM pool, neither with a backing image), never
+	 * with nbd */
 	const char *disk_format;
 	/* with disk_format "raw": 1 when fd_disk is a regular file (a raw file of a file
 	 * pool, QEMU's "file" protocol), 0 for an LV (a block device, "host_device") */

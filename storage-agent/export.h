@@ -26,7 +26,7 @@ struct export_def {
 	const char *address;     /* dotted IPv4 to listen on */
 	int port;
 	const char *name;          /* the export's name: the volume id */
-	const char *volume_format; /* "qcow2" (NULL too) or "raw" (an LVM volume) */
+	const char *volume_format; /* "qcow2" (NULL too) or "raw" (a raw pool file or an LV) */
 	const char *monitor;       /* absolute path of its QMP monitor socket, or NULL for none */
 };
 
