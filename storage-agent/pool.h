@@ -7,8 +7,9 @@
  * (`qemu-img convert`), never overlay chains: a volume, a snapshot and a clone each
  * live and die alone (docs/internals.md, "Storage agent"). qemu-img runs from argv
  * (common/qemu_img.h); an empty qcow2 volume is a copy of the empty qcow2 qemu-img made
- * once for its size (an empty raw one a sparse file) (pool_template.h, in templates/); a source image is inspected
- * (common/qemu_img_check) before any tool opens it. Thread-safe for different ids. Never logs. */
+ * once for its size (an empty raw one a sparse file) (pool_template.h, in templates/); a source
+ * image is inspected (common/qemu_img_check) before any tool opens it. Thread-safe for different
+ * ids. Never logs. */
 #ifndef NUBO_STORAGE_POOL_H
 #define NUBO_STORAGE_POOL_H
 #include <stddef.h>
