@@ -271,8 +271,9 @@ struct msg_snapshot {
  * host as TASK_BACKUP_COPY (payload msg_snap_create: the volume, the server, the storage
  * host): the point-in-time copy <pool>/copies/<backup id>.EXT (common/volfile.h), made
  * with the guest paused as a forced snapshot is; then to the storage host as TASK_CREATE
- * with copied set, which reads that copy and removes it. TASK_BACKUP_DROP (no payload) to
- * a storage host removes the copy of a backup whose create is over (the scheduler sends
+ * with copied set, which reads that copy (again, when re-sent after a crash). TASK_BACKUP_DROP
+ * (no payload) to a storage host removes the copy of a backup whose create is over, done
+ * or not (the scheduler sends
  * it for every copy a heartbeat lists without an open task). */
 #define TASK_RESTORE "restore"
 #define TASK_BACKUP_COPY "copy"

@@ -9,8 +9,8 @@
 
 /* The directory of the point-in-time copies in-use volumes' backups read: copies/<backup
  * id>.<format>, made by the compute agent of the machine whose server has the volume
- * plugged (with the guest paused), read and removed by the storage agent's backup (or
- * removed when the scheduler tells it the backup's task is over). Not emptied at the
+ * plugged (with the guest paused), read by the storage agent's backup and removed when
+ * the scheduler tells it the backup's task is over. Not emptied at the
  * storage agent's start, unlike tmp/: a backup task re-sent after a restart reads it. */
 #define VOLFILE_COPIES "copies"
 

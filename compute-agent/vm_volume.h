@@ -84,7 +84,8 @@ void vm_volume_snapshot_run(const struct vm_ctx *ctx, struct vm *vm, const struc
  * the backup, action TASK_BACKUP_COPY, t->p.snap_create names the volume and its storage
  * host, which must be this machine's): the volume's pool file is copied into the pool's
  * copies/<backup id> (common/volfile.h VOLFILE_COPIES) with vm's guest paused meanwhile,
- * as a snapshot is; the storage agent's backup reads it and removes it. r filled (kind
+ * as a snapshot is; the storage agent's backup reads it (and drops it once the task is
+ * over, on the scheduler's word). r filled (kind
  * backup, state "available" or "error", error owned). Idempotent: a copy already in place
  * succeeds. */
 void vm_volume_backup_copy_run(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t,

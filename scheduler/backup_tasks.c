@@ -260,7 +260,7 @@ static int bk_copy_send(struct sched *s, PGconn *c, const struct task *t, struct
 }
 
 /* The compute host answered create t's first hop: on success the task goes back to
- * pending for its second, to the storage host (which reads the copy and removes it). */
+ * pending for its second, to the storage host (which reads the copy). */
 static int bk_copied(struct sched *s, PGconn *c, const struct task *t, const struct brow *b,
                      const struct msg_result *r)
 {

@@ -20,8 +20,9 @@ extern const struct task_kind backup_tasks;
  * to the server's compute host, which copies the volume into the pool's copies/<backup
  * id> with the guest paused, as for a forced snapshot (the server is kept in the task's
  * payload as copy_instance); then, its success recorded as the payload's copied, the
- * create to the storage host, which backs the copy up and removes it. A copy whose backup
- * has no open task any more is removed when a heartbeat lists it (TASK_BACKUP_DROP). */
+ * create to the storage host, which backs the copy up. The copy is removed once its
+ * backup has no open task any more, whatever the outcome, when the storage host's next
+ * heartbeat lists it (TASK_BACKUP_DROP): until then a re-sent hop finds it. */
 int backup_copy_first(const char *snapshot_id, const char *instance_id, const char *instance_host,
                       const char *storage_host);
 

@@ -344,10 +344,6 @@ out:
 	unlink(copy);
 	unlink(chunk);
 	unlink(man);
-	if (b->copied) { /* read once, whatever came of it: the task is over */
-		char why[256];
-		pool_copy_drop(p, id, why, sizeof(why));
-	}
 	store_release(&s);
 	json_decref(parent);
 	json_decref(chunks);
