@@ -13,6 +13,10 @@
  * the scheduler tells it the backup's task is over. Not emptied at the
  * storage agent's start, unlike tmp/: a backup task re-sent after a restart reads it. */
 #define VOLFILE_COPIES "copies"
+/* A copy in VOLFILE_COPIES still being made: <id>.<format>.part, renamed to <id>.<format>
+ * once whole. It is listed and dropped like a whole one, so a copy whose maker died and
+ * whose task is over goes too. */
+#define VOLFILE_PART ".part"
 
 /* "qcow2" or "raw" when name (len bytes) ends in ".qcow2" or ".raw", else NULL. */
 const char *volfile_ext(const char *name, size_t len);

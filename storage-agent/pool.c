@@ -387,11 +387,12 @@ static void file_space(const struct pool *p, int *total_gb, int *free_gb)
 	}
 }
 
-/* The <uuid>.<format> files of <pool>/<dir> into out as resources of kind (at most
- * max, state available). The count. */
-static int dir_list(const struct pool *p, const char *dir_name, enum msg_res_kind kind,
+/* The <uuid>.<format> files of <pool>/<dir> (and <uuid>.<format>.part ones when parts)
+ * into out as resources of kind (at most max, state available). The count. */
+static int dir_list(const struct pool *p, const char *dir_name, enum msg_res_kind kind, int parts,
                     struct msg_resource *out, int max)
 {
+	const size_t plen = strlen(VOLFILE_PART);
 	int n = 0;
 	char *d = xasprintf("%s/%s", p->dir, dir_name);
 	DIR *dir = opendir(d);
@@ -401,6 +402,8 @@ static int dir_list(const struct pool *p, const char *dir_name, enum msg_res_kin
 	struct dirent *e;
 	while (n < max && (e = readdir(dir))) {
 		size_t len = strlen(e->d_name);
+		if (parts && len > plen && !strcmp(e->d_name + len - plen, VOLFILE_PART))
+			len -= plen;
 		const char *ext = volfile_ext(e->d_name, len);
 		if (!ext || len != UUID_STR_LEN - 1 + 1 + strlen(ext))
 			continue;
@@ -418,8 +421,8 @@ static int dir_list(const struct pool *p, const char *dir_name, enum msg_res_kin
 
 static int file_list(const struct pool *p, struct msg_resource *out, int max)
 {
-	int n = dir_list(p, kind_dirs[POOL_VOLUME], MSG_RES_VOLUME, out, max);
-	return n + dir_list(p, kind_dirs[POOL_SNAPSHOT], MSG_RES_SNAPSHOT, out + n, max - n);
+	int n = dir_list(p, kind_dirs[POOL_VOLUME], MSG_RES_VOLUME, 0, out, max);
+	return n + dir_list(p, kind_dirs[POOL_SNAPSHOT], MSG_RES_SNAPSHOT, 0, out + n, max - n);
 }
 
 static const struct pool_ops file_ops = {
@@ -441,7 +444,7 @@ char *pool_copy_locate(const struct pool *p, const char *backup_id, const char *
 
 int pool_copies_list(const struct pool *p, struct msg_resource *out, int max)
 {
-	return dir_list(p, VOLFILE_COPIES, MSG_RES_BACKUP, out, max);
+	return dir_list(p, VOLFILE_COPIES, MSG_RES_BACKUP, 1, out, max);
 }
 
 int pool_copy_drop(const struct pool *p, const char *backup_id, char *err, size_t errlen)
@@ -449,12 +452,15 @@ int pool_copy_drop(const struct pool *p, const char *backup_id, char *err, size_
 	const char *fmt;
 	int rc = 0;
 	for (size_t i = 0; (fmt = volfile_format_at(i)); i++) {
-		char *path = xasprintf("%s/%s/%s.%s", p->dir, VOLFILE_COPIES, backup_id, fmt);
-		if (unlink(path) < 0 && errno != ENOENT && rc == 0) {
-			rc = -errno;
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		for (int part = 0; part <= 1; part++) {
+			char *path = xasprintf("%s/%s/%s.%s%s", p->dir, VOLFILE_COPIES, backup_id,
+			                       fmt, part ? VOLFILE_PART : "");
+			if (unlink(path) < 0 && errno != ENOENT && rc == 0) {
+				rc = -errno;
+				snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			}
+			free(path);
 		}
-		free(path);
 	}
 	if (rc == 0) {
 		char *dir = xasprintf("%s/%s", p->dir, VOLFILE_COPIES);

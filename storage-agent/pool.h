@@ -124,9 +124,11 @@ int pool_list(const struct pool *p, struct msg_resource *out, int max);
  * compute agent of this machine makes them; they outlive a restart of this agent. */
 /* The path (owned) of backup_id's copy, its format to *fmt (a qcow2 name when none). */
 char *pool_copy_locate(const struct pool *p, const char *backup_id, const char **fmt);
-/* Fills up to max resources of kind backup (state available), one per copy. The count. */
+/* Fills up to max resources of kind backup (state available), one per copy, whole or
+ * still being made (VOLFILE_PART). The count. */
 int pool_copies_list(const struct pool *p, struct msg_resource *out, int max);
-/* Removes backup_id's copy, in whatever format; none there is success. 0 or -errno with
+/* Removes backup_id's copy, in whatever format, whole or still being made (its maker
+ * then fails to rename it); none there is success. 0 or -errno with
  * err. */
 int pool_copy_drop(const struct pool *p, const char *backup_id, char *err, size_t errlen);
 

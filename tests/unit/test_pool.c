@@ -431,6 +431,9 @@ static void test_copies(void **state)
 	assert_int_equal(fs_write_atomic(c2, "y", 1, 0600), 0);
 	char *odd = xasprintf("%s/%s/not-a-uuid.qcow2", dir, VOLFILE_COPIES);
 	assert_int_equal(fs_write_atomic(odd, "z", 1, 0600), 0);
+	/* one still being made (its maker died): listed and dropped like a whole one */
+	char *part = xasprintf("%s/%s/%s.qcow2%s", dir, VOLFILE_COPIES, V3, VOLFILE_PART);
+	assert_int_equal(fs_write_atomic(part, "p", 1, 0600), 0);
 	char *c = pool_copy_locate(&p, V2, &fmt);
 	assert_string_equal(fmt, "raw");
 	assert_string_equal(c, c2);
@@ -438,11 +441,12 @@ static void test_copies(void **state)
 	/* a restart keeps them, and the hello lists both as backups */
 	pool_close(&p);
 	assert_int_equal(pool_open(&p, dir, "key", 1 << 30, 1 << 30, err, sizeof(err)), 0);
-	assert_int_equal(pool_copies_list(&p, res, 4), 2);
-	for (int i = 0; i < 2; i++) {
+	assert_int_equal(pool_copies_list(&p, res, 4), 3);
+	for (int i = 0; i < 3; i++) {
 		assert_int_equal(res[i].kind, MSG_RES_BACKUP);
 		assert_string_equal(res[i].state, VOL_AVAILABLE);
-		assert_true(!strcmp(res[i].id, V1) || !strcmp(res[i].id, V2));
+		assert_true(!strcmp(res[i].id, V1) || !strcmp(res[i].id, V2) ||
+		            !strcmp(res[i].id, V3));
 	}
 	assert_int_equal(pool_copies_list(&p, res, 1), 1); /* bounded */
 	/* volumes and snapshots are listed apart: no copy among them */
@@ -450,6 +454,8 @@ static void test_copies(void **state)
 	assert_int_equal(pool_list(&p, all, 8), 0);
 	assert_int_equal(pool_copy_drop(&p, V1, err, sizeof(err)), 0);
 	assert_int_equal(pool_copy_drop(&p, V2, err, sizeof(err)), 0);
+	assert_int_equal(pool_copy_drop(&p, V3, err, sizeof(err)), 0);
+	assert_false(fs_exists(part));
 	assert_int_equal(pool_copy_drop(&p, V3, err, sizeof(err)), 0); /* none: success */
 	assert_false(fs_exists(c1));
 	assert_false(fs_exists(c2));
@@ -459,6 +465,7 @@ static void test_copies(void **state)
 	free(c1);
 	free(c2);
 	free(odd);
+	free(part);
 	free(want);
 }
 
