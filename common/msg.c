@@ -185,6 +185,7 @@ static const struct field backup_fields[] = {
     {"container", F_WORD, U(task, p.backup.container), FIXED(task, p.backup.container), 1, 0, NULL},
     {"size_gb", F_INT, U(task, p.backup.size_gb), 1 << 20, 0, 0, NULL},
     {"force", F_BOOL, U(task, p.backup.force), 1, 0, 0, NULL},
+    {"copied", F_BOOL, U(task, p.backup.copied), 1, 0, 0, NULL},
     {"swift_url", F_STR, U(task, p.backup.swift_url), 2048, 1, 0, NULL},
     {"token", F_STR, U(task, p.backup.token), MSG_BACKUP_TOKEN_MAX, 1, 0, NULL},
 };
@@ -193,6 +194,8 @@ static const struct action_desc backup_actions[] = {
     {TASK_CREATE, &backup_payload},
     {TASK_RESTORE, &backup_payload},
     {TASK_DELETE, &backup_payload},
+    {TASK_BACKUP_COPY, &snap_create_payload}, /* to a compute host: no credentials */
+    {TASK_BACKUP_DROP, &no_payload},
 };
 
 static const struct action_desc attachment_actions[] = {

@@ -266,8 +266,18 @@ struct msg_snapshot {
 	char disk_format[8]; /* what to upload: "qcow2" (also when "") or "raw" */
 };
 
-/* Backup task actions (TASK_CREATE, TASK_DELETE too; states VOL_*). */
+/* Backup task actions (TASK_CREATE, TASK_DELETE too; states VOL_*). A backup create of a
+ * volume a server of the same machine has plugged goes first to that server's compute
+ * host as TASK_BACKUP_COPY (payload msg_snap_create: the volume, the server, the storage
+ * host): the point-in-time copy <pool>/copies/<backup id>.EXT (common/volfile.h), made
+ * with the guest paused as a forced snapshot is; then to the storage host as TASK_CREATE
+ * with copied set, which reads that copy (again, when re-sent after a crash). TASK_BACKUP_DROP
+ * (no payload) to a storage host removes the copy of a backup whose create is over, done
+ * or not (the scheduler sends
+ * it for every copy a heartbeat lists without an open task). */
 #define TASK_RESTORE "restore"
+#define TASK_BACKUP_COPY "copy"
+#define TASK_BACKUP_DROP "drop-copy"
 #define MSG_BACKUP_TOKEN_MAX 256
 
 /* Payload of a backup create, restore or delete (storage-agent/backup.c, docs/internals.md
@@ -282,8 +292,9 @@ struct msg_backup {
 	char container[MSG_HOST_MAX]; /* [A-Za-z0-9_.-] */
 	int size_gb;                  /* restore: the target volume's size */
 	int force;                    /* create: the volume is in use (read shared) */
-	char *swift_url;              /* owned */
-	char *token;                  /* owned; a secret */
+	int copied; /* create: read copies/<backup id>, the compute host's point-in-time copy */
+	char *swift_url; /* owned */
+	char *token;     /* owned; a secret */
 };
 
 struct msg_task {

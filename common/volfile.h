@@ -1,11 +1,22 @@
 /* The file pool's layout, shared by nubo-storage (storage-agent/pool.c) and nubo-compute's
  * same-machine paths (compute-agent/vm_volume.c): a volume or snapshot is one file
- * <pool>/<dir>/<id>.<format>, dir "volumes" or "snapshots", format "qcow2" or "raw" (the
- * file's extension names its qemu driver, so a pool whose [storage] volume_format changed
+ * <pool>/<dir>/<id>.<format>, dir "volumes", "snapshots" or VOLFILE_COPIES, format "qcow2" or "raw"
+ * (the file's extension names its qemu driver, so a pool whose [storage] volume_format changed
  * keeps serving the files it holds). Pure but for volfile_find's stat. */
 #ifndef NUBO_VOLFILE_H
 #define NUBO_VOLFILE_H
 #include <stddef.h>
+
+/* The directory of the point-in-time copies in-use volumes' backups read: copies/<backup
+ * id>.<format>, made by the compute agent of the machine whose server has the volume
+ * plugged (with the guest paused), read by the storage agent's backup and removed when
+ * the scheduler tells it the backup's task is over. Not emptied at the
+ * storage agent's start, unlike tmp/: a backup task re-sent after a restart reads it. */
+#define VOLFILE_COPIES "copies"
+/* A copy in VOLFILE_COPIES still being made: <id>.<format>.part, renamed to <id>.<format>
+ * once whole. It is listed and dropped like a whole one, so a copy whose maker died and
+ * whose task is over goes too. */
+#define VOLFILE_PART ".part"
 
 /* "qcow2" or "raw" when name (len bytes) ends in ".qcow2" or ".raw", else NULL. */
 const char *volfile_ext(const char *name, size_t len);

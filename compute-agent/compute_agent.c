@@ -30,8 +30,9 @@
 /* An instance as the main thread tracks it. */
 struct slot {
 	struct vm *vm;
-	/* lanes that hold it: its own and its attachments' and plugged volumes' snapshots'
-	 * (each runs beside the instance's own). Freed only when the last one is done. */
+	/* lanes that hold it: its own and its attachments' and plugged volumes' snapshots',
+	 * clones' and backups' copies' (each runs beside the instance's own). Freed only when
+	 * the last one is done. */
 	int lanes;
 	/* held while a task of the instance or a snapshot of a volume plugged into it runs:
 	 * a snapshot stops and resumes the guest, so it must not overlap a power action or
@@ -126,6 +127,8 @@ static void *drv_resource(void *drv, const struct msg_task *t, char *err, size_t
 		return copy_resource(a, t->p.snap_create.instance_id, err, errlen);
 	if (t->resource_kind == MSG_RES_VOLUME) /* a clone of a plugged volume */
 		return copy_resource(a, t->p.vol_create.instance_id, err, errlen);
+	if (t->resource_kind == MSG_RES_BACKUP && !strcmp(t->action, TASK_BACKUP_COPY))
+		return copy_resource(a, t->p.snap_create.instance_id, err, errlen);
 	if (t->resource_kind != MSG_RES_INSTANCE) {
 		snprintf(err, errlen, "a compute agent runs no %s",
 		         msg_res_kind_name(t->resource_kind));
@@ -151,6 +154,8 @@ static void drv_run(void *drv, void *res, const struct msg_task *t, struct msg_r
 		vm_volume_snapshot_run(&a->ctx, s->vm, t, r);
 	else if (t->resource_kind == MSG_RES_VOLUME)
 		vm_volume_clone_run(&a->ctx, s->vm, t, r);
+	else if (t->resource_kind == MSG_RES_BACKUP)
+		vm_volume_backup_copy_run(&a->ctx, s->vm, t, r);
 	else
 		vm_run_task(a->drv, &a->ctx, s->vm, t, r);
 	pthread_mutex_unlock(&s->run);

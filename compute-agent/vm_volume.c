@@ -517,7 +517,8 @@ void vm_volume_run(const struct vm_ctx *ctx, struct vm *vm, const struct msg_tas
 }
 
 /* The copy of volume_id's pool file (<id>.qcow2 or <id>.raw, read with its format) into
- * <dir>/<id>.EXT of the same pool (dir: "snapshots" or "volumes"; EXT the pool's [storage]
+ * <dir>/<id>.EXT of the same pool (dir: "snapshots", "volumes" or VOLFILE_COPIES, a
+ * backup's point-in-time copy, made as <id>.EXT.part there; EXT the pool's [storage]
  * volume_format, as the storage agent makes them), made in tmp/ with the guest paused,
  * grown to size_bytes when that is not 0, and renamed into place durably. */
 static int copy_make(const struct vm_ctx *ctx, struct vm *vm, const char *volume_id,
@@ -531,7 +532,10 @@ static int copy_make(const struct vm_ctx *ctx, struct vm *vm, const char *volume
 		new_fmt = "qcow2"; /* nubo-storage refuses to start with it: nothing to copy to */
 	char *src = volfile_find(pool, "volumes", volume_id, new_fmt, &src_fmt);
 	char *dst = volfile_find(pool, dir_name, id, new_fmt, &fmt);
-	char *tmp = xasprintf("%s/tmp/%s.%s", pool, id, fmt);
+	/* a backup's copy is made beside its place (<id>.EXT.part), where the storage agent
+	 * lists it and drops it once its task is over, whatever became of this agent */
+	char *tmp = !strcmp(dir_name, VOLFILE_COPIES) ? xasprintf("%s%s", dst, VOLFILE_PART)
+	                                              : xasprintf("%s/tmp/%s.%s", pool, id, fmt);
 	char *dir = xasprintf("%s/%s", pool, dir_name);
 	int rc = 0, fd;
 	if (vm_volume_group(c)) {
@@ -620,6 +624,25 @@ void vm_volume_snapshot_run(const struct vm_ctx *ctx, struct vm *vm, const struc
 		               sizeof(err));
 	}
 	copy_result(vm, t, MSG_RES_SNAPSHOT, "snapshot", p->volume_id, rc, err, now_us() - t0, r);
+}
+
+void vm_volume_backup_copy_run(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t,
+                               struct msg_result *r)
+{
+	const struct msg_snap_create *p = &t->p.snap_create;
+	char err[1024] = "";
+	long long t0 = now_us();
+	int rc;
+	if (strcmp(t->action, TASK_BACKUP_COPY) || !p->instance_id[0] || !p->storage_host[0]) {
+		snprintf(err, sizeof(err),
+		         "a compute agent makes only the copies of plugged volumes backups read");
+		rc = -EINVAL;
+	} else if ((rc = vm_volume_local(ctx, p->volume_id, p->storage_host, err, sizeof(err))) ==
+	           0) {
+		rc = copy_make(ctx, vm, p->volume_id, VOLFILE_COPIES, t->resource_id, 0, err,
+		               sizeof(err));
+	}
+	copy_result(vm, t, MSG_RES_BACKUP, "backup copy", p->volume_id, rc, err, now_us() - t0, r);
 }
 
 void vm_volume_clone_run(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t,

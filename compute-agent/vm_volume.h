@@ -80,6 +80,17 @@ void vm_volume_run(const struct vm_ctx *ctx, struct vm *vm, const struct msg_tas
 void vm_volume_snapshot_run(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t,
                             struct msg_result *r);
 
+/* Runs the first hop of a backup create of a volume plugged into vm (t->resource_id is
+ * the backup, action TASK_BACKUP_COPY, t->p.snap_create names the volume and its storage
+ * host, which must be this machine's): the volume's pool file is copied into the pool's
+ * copies/<backup id> (common/volfile.h VOLFILE_COPIES) with vm's guest paused meanwhile,
+ * as a snapshot is; the storage agent's backup reads it (and drops it once the task is
+ * over, on the scheduler's word). r filled (kind
+ * backup, state "available" or "error", error owned). Idempotent: a copy already in place
+ * succeeds. */
+void vm_volume_backup_copy_run(const struct vm_ctx *ctx, struct vm *vm, const struct msg_task *t,
+                               struct msg_result *r);
+
 /* Runs a volume create that clones a volume plugged into vm (t->resource_id is the new
  * volume, t->p.vol_create its size and source volume, with the storage host, which must
  * be this machine's): the source's pool file is copied with vm's guest paused meanwhile,

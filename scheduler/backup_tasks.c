@@ -1,5 +1,6 @@
 /* Volume backup tasks: the backup row is locked beside the task; a result, a deadline
- * or a host that is gone moves it (and a restore's target volume). */
+ * or a host that is gone moves it (and a restore's target volume). A create of a volume
+ * a server of the same machine has plugged is one task in two hops (backup_tasks.h). */
 #include "backup_tasks.h"
 
 #include <errno.h>
@@ -7,11 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus.h"
 #include "ctx.h"
 #include "db.h"
 #include "log.h"
+#include "reconcile.h"
 #include "volume_tasks.h"
 #include "xalloc.h"
+
+#define COPY_DROP_QUIET_MS 10000 /* a drop of one leftover copy goes at most this often */
 
 /* The row of a backup task, locked, with what its task needs. */
 struct brow {
@@ -23,6 +28,13 @@ struct brow {
 	char vol_host[MSG_HOST_MAX];     /* the backed-up volume's storage host */
 	char restore_host[MSG_HOST_MAX]; /* the restore target's ("" unplaced) */
 	int restore_size_gb;
+	/* the server Compute has plugged the volume into ("" none) and its compute host */
+	char instance_id[UUID_STR_LEN];
+	char instance_host[MSG_HOST_MAX];
+	/* a create's first hop (the task's payload): the server whose compute host was sent
+	 * the point-in-time copy ("" none), and whether the copy is made */
+	char copy_instance[UUID_STR_LEN];
+	int copied;
 };
 
 /* Loads and locks the row of t. 1, 0 when there is none, -EIO. */
@@ -35,11 +47,16 @@ static int brow_load(struct sched *s, PGconn *c, const struct task *t, struct br
 	        "SELECT b.status, b.volume_id, coalesce(b.parent_id, ''),"
 	        " coalesce(b.restore_volume_id, ''), b.container, coalesce(v.host, ''),"
 	        " coalesce(rv.host, ''), coalesce(rv.size_gb, 0), coalesce(b.snapshot_id, ''),"
-	        " coalesce(b.data_id, '')"
+	        " coalesce(b.data_id, ''),"
+	        " CASE WHEN v.attach_compute AND NOT i.deleted THEN i.id::text ELSE '' END,"
+	        " coalesce(i.host, ''),"
+	        " coalesce((SELECT payload->>'copy_instance' FROM tasks WHERE id = $2), ''),"
+	        " coalesce((SELECT payload->>'copied' FROM tasks WHERE id = $2), 'false')"
 	        " FROM volume_backups b LEFT JOIN volumes v ON v.id = b.volume_id"
 	        " LEFT JOIN volumes rv ON rv.id = b.restore_volume_id"
+	        " LEFT JOIN instances i ON i.id = v.attached_server"
 	        " WHERE b.id = $1 FOR UPDATE OF b",
-	        t->resource_id);
+	        t->resource_id, t->id);
 	if (!r) {
 		sched_db_error(s, c, "backup tasks: load", err);
 		return -EIO;
@@ -56,6 +73,11 @@ static int brow_load(struct sched *s, PGconn *c, const struct task *t, struct br
 		b->restore_size_gb = (int)db_long(r, 0, 7, 0);
 		snprintf(b->snapshot_id, sizeof(b->snapshot_id), "%s", db_val(r, 0, 8));
 		snprintf(b->data_id, sizeof(b->data_id), "%s", db_val(r, 0, 9));
+		snprintf(b->instance_id, sizeof(b->instance_id), "%s", db_val(r, 0, 10));
+		snprintf(b->instance_host, sizeof(b->instance_host), "%s",
+		         b->instance_id[0] ? db_val(r, 0, 11) : "");
+		snprintf(b->copy_instance, sizeof(b->copy_instance), "%s", db_val(r, 0, 12));
+		b->copied = !strcmp(db_val(r, 0, 13), "true");
 	}
 	PQclear(r);
 	return n == 1;
@@ -183,7 +205,81 @@ static int brow_payload(struct sched *s, PGconn *c, const struct task *t, const 
 		snprintf(p->data_id, sizeof(p->data_id), "%s", b->data_id);
 	snprintf(p->container, sizeof(p->container), "%s", b->container);
 	p->size_gb = b->restore_size_gb;
+	p->copied = is(t, TASK_CREATE) && b->copied;
 	return rc;
+}
+
+int backup_copy_first(const char *snapshot_id, const char *instance_id, const char *instance_host,
+                      const char *storage_host)
+{
+	return !snapshot_id[0] && volume_copy_on_compute(instance_id, instance_host, storage_host);
+}
+
+/* 1 when create t is in its first hop: the point-in-time copy is to be made (or is being
+ * made) on the plugging server's compute host. */
+static int bk_in_copy_hop(const struct task *t, const struct brow *b)
+{
+	return is(t, TASK_CREATE) && !b->copied &&
+	       (b->copy_instance[0] ||
+	        backup_copy_first(b->snapshot_id, b->instance_id, b->instance_host, b->vol_host));
+}
+
+/* Sends the first hop of create t: the copy, to the compute host of the server the volume
+ * is plugged into, which gets the volume, the server and the storage host, and no
+ * credentials. The server is kept in the task's payload at the first send, so a re-send
+ * names the one the first went to. */
+static int bk_copy_send(struct sched *s, PGconn *c, const struct task *t, struct brow *b)
+{
+	struct msg m;
+	char err[512];
+	const char *host = b->copy_instance[0] && t->host[0] ? t->host : b->instance_host;
+	if (!host[0])
+		return brow_close(s, c, t, b, 0, fail_status(t),
+		                  "the server the volume is attached to has no compute host", 0);
+	if (!agents_is_up(&s->agents, host))
+		return -EAGAIN;
+	if (!b->copy_instance[0]) {
+		if (DBX(c, err, sizeof err,
+		        "UPDATE tasks SET payload = coalesce(payload, '{}'::jsonb) ||"
+		        " jsonb_build_object('copy_instance', $2::text) WHERE id = $1",
+		        t->id, b->instance_id) < 0) {
+			sched_db_error(s, c, "backup tasks: copy", err);
+			return -EIO;
+		}
+		snprintf(b->copy_instance, sizeof(b->copy_instance), "%s", b->instance_id);
+	}
+	tasks_msg_init(&m, t);
+	snprintf(m.u.task.action, sizeof(m.u.task.action), "%s", TASK_BACKUP_COPY);
+	struct msg_snap_create *p = &m.u.task.p.snap_create;
+	snprintf(p->volume_id, sizeof(p->volume_id), "%s", b->volume_id);
+	snprintf(p->instance_id, sizeof(p->instance_id), "%s", b->copy_instance);
+	snprintf(p->storage_host, sizeof(p->storage_host), "%s", b->vol_host);
+	int rc = tasks_send(s, c, t, host, &m);
+	msg_release(&m);
+	return rc;
+}
+
+/* The compute host answered create t's first hop: on success the task goes back to
+ * pending for its second, to the storage host (which reads the copy). */
+static int bk_copied(struct sched *s, PGconn *c, const struct task *t, const struct brow *b,
+                     const struct msg_result *r)
+{
+	char err[512], why[1024];
+	if (!r->ok) {
+		snprintf(why, sizeof(why), "the point-in-time copy of volume %s failed: %s",
+		         b->volume_id, r->error ? r->error : "no reason given");
+		return brow_close(s, c, t, b, 0, fail_status(t), why, 0);
+	}
+	if (DBX(c, err, sizeof err,
+	        "UPDATE tasks SET status = 'pending', payload = coalesce(payload, '{}'::jsonb) ||"
+	        " jsonb_build_object('copied', true), updated_at = now() WHERE id = $1",
+	        t->id) < 0) {
+		sched_db_error(s, c, "backup tasks: copied", err);
+		return -EIO;
+	}
+	log_info("task %s: backup %s: volume %s copied on %s; on to %s", t->id, t->resource_id,
+	         b->volume_id, t->host, b->vol_host);
+	return 0;
 }
 
 static int bk_send(struct sched *s, PGconn *c, const struct task *t, int resend)
@@ -202,6 +298,8 @@ static int bk_send(struct sched *s, PGconn *c, const struct task *t, int resend)
 		           ? -EIO
 		           : 0;
 	}
+	if (bk_in_copy_hop(t, &b))
+		return bk_copy_send(s, c, t, &b);
 	if (resend && t->host[0])
 		snprintf(host, sizeof(host), "%s", t->host);
 	else if ((rc = brow_host(s, c, t, &b, host, sizeof(host))) < 0)
@@ -249,6 +347,8 @@ static int bk_on_result(struct sched *s, PGconn *c, const struct task *t,
 		                                    err, sizeof(err)) < 0
 		                     ? -EIO
 		                     : 0);
+	if (is(t, TASK_CREATE) && b.copy_instance[0] && !b.copied)
+		return bk_copied(s, c, t, &b, r);
 	if (!r->ok)
 		return brow_close(s, c, t, &b, 0, fail_status(t), r->error ? r->error : "failed",
 		                  0);
@@ -276,8 +376,51 @@ static int bk_on_event(struct sched *s, const char *host, const struct msg_event
 	return 0; /* backups change only through tasks */
 }
 
+/* Tells storage host host to remove the point-in-time copy of backup_id: a task with no
+ * row (its result is acknowledged and dropped), repeated by the heartbeat while the copy
+ * is still listed. */
+static void copy_drop_send(struct sched *s, const char *host, const char *backup_id)
+{
+	struct msg m;
+	char task_id[UUID_STR_LEN];
+	if (!orphan_memo_claim(&s->orphans, host, backup_id, time_mono_ms(), COPY_DROP_QUIET_MS))
+		return;
+	uuid_generate_str(task_id);
+	msg_task_init(&m, task_id, TASK_BACKUP_DROP, MSG_RES_BACKUP, backup_id);
+	int rc = bus_send(s->router, host, &m);
+	if (rc < 0)
+		log_warn("point-in-time copy for backup %s on %s: sending its drop failed: %s",
+		         backup_id, host, strerror(-rc));
+	else
+		log_info("point-in-time copy for backup %s on %s: no task reads it: drop sent "
+		         "(task %s)",
+		         backup_id, host, task_id);
+	msg_release(&m);
+}
+
+/* A storage host lists the point-in-time copies in its pool (resources of kind backup):
+ * one whose backup has no open task is left over (the task ended on a failure, a
+ * deadline or a delete while or after the copy was made, or an agent died with it) and
+ * goes. So nothing of a backup's copy outlives its task, whatever restarted when. */
 static void bk_reconcile(struct sched *s, PGconn *c, const char *host, const struct msg_hello *h)
 {
+	char err[512];
+	for (int i = 0; i < h->n_resources; i++) {
+		const struct msg_resource *e = &h->resources[i];
+		if (e->kind != MSG_RES_BACKUP)
+			continue;
+		int n =
+		    DBX(c, err, sizeof err,
+		        "SELECT 1 FROM tasks WHERE resource_kind = 'backup' AND resource_id = $1"
+		        " AND status IN ('pending', 'dispatched')",
+		        e->id);
+		if (n < 0) {
+			sched_db_error(s, c, "backup tasks: copies", err);
+			return;
+		}
+		if (n == 0)
+			copy_drop_send(s, host, e->id);
+	}
 }
 
 const struct task_kind backup_tasks = {

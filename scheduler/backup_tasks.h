@@ -13,4 +13,17 @@
 
 extern const struct task_kind backup_tasks;
 
+/* Pure: 1 when a backup create of a volume (of its snapshot snapshot_id when not "") must
+ * first have a point-in-time copy made on a compute host: no snapshot is named and a
+ * server of the storage host's machine has the volume plugged (volume_copy_on_compute:
+ * its QEMU writes the pool file). Such a create is one task in two hops: TASK_BACKUP_COPY
+ * to the server's compute host, which copies the volume into the pool's copies/<backup
+ * id> with the guest paused, as for a forced snapshot (the server is kept in the task's
+ * payload as copy_instance); then, its success recorded as the payload's copied, the
+ * create to the storage host, which backs the copy up. The copy is removed once its
+ * backup has no open task any more, whatever the outcome, when the storage host's next
+ * heartbeat lists it (TASK_BACKUP_DROP): until then a re-sent hop finds it. */
+int backup_copy_first(const char *snapshot_id, const char *instance_id, const char *instance_host,
+                      const char *storage_host);
+
 #endif

@@ -292,10 +292,17 @@ static const char *fail_status(const struct task *t)
  * plugged is served to it over NBD: its storage host copies it through the export's
  * daemon (storage-agent/export_copy.h), so the task goes there as for any volume. A
  * server without a host yet is routed here too (and refused by task_host). */
+int volume_copy_on_compute(const char *instance_id, const char *instance_host,
+                           const char *storage_host)
+{
+	return instance_id[0] &&
+	       (!instance_host[0] || bus_peer_same_host(instance_host, storage_host));
+}
+
 static int copy_in_guest(const struct task *t, const struct vrow *v)
 {
-	return !strcmp(t->action, TASK_CREATE) && v->instance_id[0] &&
-	       (!v->instance_host[0] || bus_peer_same_host(v->instance_host, v->host));
+	return !strcmp(t->action, TASK_CREATE) &&
+	       volume_copy_on_compute(v->instance_id, v->instance_host, v->host);
 }
 
 /* Where t runs: the row's storage host, or the compute host of a plugged volume's

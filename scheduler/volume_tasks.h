@@ -48,6 +48,15 @@ int volume_place_near(const struct sched *s, int size_gb, const char *az, const 
  * takes it). Rows updated, or -EIO with err. */
 int volume_placed(const struct sched *s, PGconn *c, const char *volume_id, const char *host,
                   char *err, size_t errlen);
+/* Pure: 1 when a copy of a volume of storage host storage_host that Compute has plugged
+ * into server instance_id ("" when none) on compute host instance_host ("" while it has
+ * none) must be made on that compute host, with the guest paused: the server is on the
+ * storage host's machine, so its QEMU holds the pool file (a snapshot, a clone, a
+ * backup's point-in-time copy). A server of another machine gets the volume over NBD:
+ * the storage host copies it through the export's daemon. A server without a host is
+ * answered 1 too, for the caller to refuse. */
+int volume_copy_on_compute(const char *instance_id, const char *instance_host,
+                           const char *storage_host);
 /* volume_place_near() in any zone, near no machine. */
 int volume_place(const struct sched *s, int size_gb, char *host, size_t n);
 

@@ -17,6 +17,7 @@
 #include "proc.h"
 #include "qemu_img.h"
 #include "util.h"
+#include "volfile.h"
 #include "xalloc.h"
 
 #define GIB (1024ull * 1024 * 1024)
@@ -204,8 +205,9 @@ int backup_create(const struct pool *p, const char *id, const struct msg_backup 
 	char out[1024] = "", name[UUID_STR_LEN + 16];
 	struct store s;
 	const char *fmt;
-	char *src = b->snapshot_id[0] ? pool_locate(p, POOL_SNAPSHOT, b->snapshot_id, &fmt)
-	                              : pool_locate(p, POOL_VOLUME, b->volume_id, &fmt);
+	char *src = b->copied           ? pool_copy_locate(p, id, &fmt)
+	            : b->snapshot_id[0] ? pool_locate(p, POOL_SNAPSHOT, b->snapshot_id, &fmt)
+	                                : pool_locate(p, POOL_VOLUME, b->volume_id, &fmt);
 	char *raw = xasprintf("%s/tmp/backup-%s.raw", p->dir, id);
 	char *copy = xasprintf("%s/tmp/backup-%s.copy.qcow2", p->dir, id);
 	char *chunk = xasprintf("%s/tmp/backup-%s.chunk", p->dir, id);
@@ -216,6 +218,14 @@ int backup_create(const struct pool *p, const char *id, const struct msg_backup 
 	int fd = -1, rc = -EINVAL;
 	*count = 0;
 	store_init(&s, b);
+	if (b->copied && !fs_exists(src)) {
+		snprintf(err, errlen,
+		         "the point-in-time copy of volume %s made for this backup is not in this "
+		         "pool (%s/)",
+		         b->volume_id, VOLFILE_COPIES);
+		rc = -ENOENT;
+		goto out;
+	}
 	if (!fs_exists(src)) {
 		snprintf(err, errlen, "%s %s is not in this pool",
 		         b->snapshot_id[0] ? "snapshot" : "volume",
@@ -223,12 +233,18 @@ int backup_create(const struct pool *p, const char *id, const struct msg_backup 
 		rc = -ENOENT;
 		goto out;
 	}
-	/* an in-use volume another machine's server has plugged: a point-in-time copy by
-	 * its NBD export's daemon, which holds every write it acknowledged (a read of the
-	 * pool file beside it could see a write half done) */
+	/* an in-use volume: read from a point-in-time copy, never from the pool file beside
+	 * the QEMU that writes it (a read could see a write, even a qcow2 metadata update,
+	 * half done). A server of this machine: the copy its compute agent made with the
+	 * guest paused (copied). A server of another machine: a copy by the volume's NBD
+	 * export's daemon, which holds every write it acknowledged. */
 	const char *from = src;
-	int shared = b->force;
-	if (b->force && !b->snapshot_id[0]) {
+	int shared = b->force && !b->copied;
+	if (b->copied)
+		log_info("backup %s: volume %s read from the point-in-time copy its compute host "
+		         "made",
+		         id, b->volume_id);
+	if (b->force && !b->snapshot_id[0] && !b->copied) {
 		unlink(copy);
 		rc = pool_live_copy(p, b->volume_id, id, copy, "qcow2", err, errlen);
 		if (rc == 0) {

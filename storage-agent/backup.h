@@ -36,9 +36,13 @@ int backup_size_fits(long long size, int size_gb);
  * "<id>/manifest"). Others the tenant put under the prefix stay theirs. */
 int backup_name_plain(const char *name);
 
-/* Creates backup id of b->volume_id (of its snapshot b->snapshot_id when set; incremental over
- * b->parent_id when set). On success *count is the number of objects the backup wrote (its chunks
- * and manifest). 0, or a negative errno with err. Repeating it rewrites the same objects. */
+/* Creates backup id of b->volume_id (of its snapshot b->snapshot_id when set; of the
+ * point-in-time copy pool_copy_locate(id) when b->copied, which stays until the scheduler
+ * drops it once the task is over, so a run repeated after a crash reads it again; incremental over
+ * b->parent_id when set). A forced backup of a volume another machine's server has plugged reads a
+ * copy its NBD export's daemon makes (pool_live_copy). On success *count is the number of objects
+ * the backup wrote (its chunks and manifest). 0, or a negative errno with err. Repeating it
+ * rewrites the same objects. */
 int backup_create(const struct pool *p, const char *id, const struct msg_backup *b, int *count,
                   char *err, size_t errlen);
 /* Writes backup id (its objects: b->data_id's when set) into volume b->volume_id of the pool (grown

@@ -30,7 +30,8 @@ static const char *const kind_dirs[] = {[POOL_VOLUME] = "volumes", [POOL_SNAPSHO
 int pool_open(struct pool *p, const char *dir, const char *agent_key, long long max_image_bytes,
               long long image_cache_bytes, char *err, size_t errlen)
 {
-	static const char *const subdirs[] = {"volumes", "snapshots", "tmp", "templates"};
+	static const char *const subdirs[] = {"volumes", "snapshots", VOLFILE_COPIES, "tmp",
+	                                      "templates"};
 	memset(p, 0, sizeof(*p));
 	p->dir = xstrdup(dir);
 	p->agent_key = xstrdup(agent_key ? agent_key : "");
@@ -390,37 +391,47 @@ static void file_space(const struct pool *p, int *total_gb, int *free_gb)
 	}
 }
 
+/* The <uuid>.<format> files of <pool>/<dir> (and <uuid>.<format>.part ones when parts)
+ * into out as resources of kind (at most max, state available). The count. */
+static int dir_list(const struct pool *p, const char *dir_name, enum msg_res_kind kind, int parts,
+                    struct msg_resource *out, int max)
+{
+	const size_t plen = strlen(VOLFILE_PART);
+	int n = 0;
+	char *d = xasprintf("%s/%s", p->dir, dir_name);
+	DIR *dir = opendir(d);
+	free(d);
+	if (!dir)
+		return 0;
+	struct dirent *e;
+	while (n < max && (e = readdir(dir))) {
+		size_t len = strlen(e->d_name);
+		if (parts && len > plen && !strcmp(e->d_name + len - plen, VOLFILE_PART))
+			len -= plen;
+		const char *ext = volfile_ext(e->d_name, len);
+		if (!ext || len != UUID_STR_LEN - 1 + 1 + strlen(ext))
+			continue;
+		memcpy(out[n].id, e->d_name, UUID_STR_LEN - 1);
+		out[n].id[UUID_STR_LEN - 1] = 0;
+		if (!uuid_is_valid(out[n].id))
+			continue;
+		/* one entry per id: the file of another format beside the one used */
+		const char *used;
+		free(volfile_find(p->dir, dir_name, out[n].id, ext, &used));
+		if (strcmp(used, ext))
+			continue;
+		out[n].kind = kind;
+		strcpy(out[n].state, VOL_AVAILABLE);
+		n++;
+	}
+	closedir(dir);
+	return n;
+}
+
 static int file_list(const struct pool *p, struct msg_resource *out, int max)
 {
-	int n = 0;
-	for (int k = POOL_VOLUME; k <= POOL_SNAPSHOT; k++) {
-		char *d = xasprintf("%s/%s", p->dir, kind_dirs[k]);
-		DIR *dir = opendir(d);
-		free(d);
-		if (!dir)
-			continue;
-		struct dirent *e;
-		while (n < max && (e = readdir(dir))) {
-			size_t len = strlen(e->d_name);
-			const char *ext = volfile_ext(e->d_name, len);
-			if (!ext || len != UUID_STR_LEN - 1 + 1 + strlen(ext))
-				continue;
-			memcpy(out[n].id, e->d_name, UUID_STR_LEN - 1);
-			out[n].id[UUID_STR_LEN - 1] = 0;
-			if (!uuid_is_valid(out[n].id))
-				continue;
-			/* one entry per id: the file of another format beside the one used */
-			const char *used;
-			free(volfile_find(p->dir, kind_dirs[k], out[n].id, ext, &used));
-			if (strcmp(used, ext))
-				continue;
-			out[n].kind = k == POOL_VOLUME ? MSG_RES_VOLUME : MSG_RES_SNAPSHOT;
-			strcpy(out[n].state, VOL_AVAILABLE);
-			n++;
-		}
-		closedir(dir);
-	}
-	return n;
+	int n = dir_list(p, kind_dirs[POOL_VOLUME], MSG_RES_VOLUME, 0, out, max);
+	return n + dir_list(p, kind_dirs[POOL_SNAPSHOT], MSG_RES_SNAPSHOT, 0, out + n, max - n);
 }
 
 static const struct pool_ops file_ops = {
@@ -434,6 +445,39 @@ static const struct pool_ops file_ops = {
     .space = file_space,
     .list = file_list,
 };
+
+char *pool_copy_locate(const struct pool *p, const char *backup_id, const char **fmt)
+{
+	return volfile_find(p->dir, VOLFILE_COPIES, backup_id, "qcow2", fmt);
+}
+
+int pool_copies_list(const struct pool *p, struct msg_resource *out, int max)
+{
+	return dir_list(p, VOLFILE_COPIES, MSG_RES_BACKUP, 1, out, max);
+}
+
+int pool_copy_drop(const struct pool *p, const char *backup_id, char *err, size_t errlen)
+{
+	const char *fmt;
+	int rc = 0;
+	for (size_t i = 0; (fmt = volfile_format_at(i)); i++) {
+		for (int part = 0; part <= 1; part++) {
+			char *path = xasprintf("%s/%s/%s.%s%s", p->dir, VOLFILE_COPIES, backup_id,
+			                       fmt, part ? VOLFILE_PART : "");
+			if (unlink(path) < 0 && errno != ENOENT && rc == 0) {
+				rc = -errno;
+				snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			}
+			free(path);
+		}
+	}
+	if (rc == 0) {
+		char *dir = xasprintf("%s/%s", p->dir, VOLFILE_COPIES);
+		fs_sync_dir(dir);
+		free(dir);
+	}
+	return rc;
+}
 
 int pool_run_img(const struct qemu_img_argv *a, int built, char *err, size_t errlen)
 {

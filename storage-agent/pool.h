@@ -62,7 +62,7 @@ struct pool {
 	void *live_arg;
 };
 
-/* Fills p for dir and creates volumes/, snapshots/, an empty tmp/ and the base image
+/* Fills p for dir and creates volumes/, snapshots/, copies/, an empty tmp/ and the base image
  * cache images/ (common/image_cache.h: downloads with agent_key of at most
  * max_image_bytes, evicted beyond image_cache_bytes). 0 or -errno with err. */
 int pool_open(struct pool *p, const char *dir, const char *agent_key, long long max_image_bytes,
@@ -119,6 +119,19 @@ void pool_space(const struct pool *p, int *total_gb, int *free_gb);
 /* Fills up to max resources with what the pool holds (volumes and snapshots, state
  * "available"). Returns the count. */
 int pool_list(const struct pool *p, struct msg_resource *out, int max);
+
+/* The point-in-time copies of in-use volumes that backups read (VOLFILE_COPIES of the state
+ * directory, whatever the backend: common/volfile.h), named by their backup's id. The
+ * compute agent of this machine makes them; they outlive a restart of this agent. */
+/* The path (owned) of backup_id's copy, its format to *fmt (a qcow2 name when none). */
+char *pool_copy_locate(const struct pool *p, const char *backup_id, const char **fmt);
+/* Fills up to max resources of kind backup (state available), one per copy, whole or
+ * still being made (VOLFILE_PART). The count. */
+int pool_copies_list(const struct pool *p, struct msg_resource *out, int max);
+/* Removes backup_id's copy, in whatever format, whole or still being made (its maker
+ * then fails to rename it); none there is success. 0 or -errno with
+ * err. */
+int pool_copy_drop(const struct pool *p, const char *backup_id, char *err, size_t errlen);
 
 struct qemu_img_argv;
 /* Runs a qemu-img argv built by a common/qemu_img.h builder that returned built (< 0:

@@ -224,6 +224,14 @@ static int act_backup_delete(struct storage_agent *a, const struct msg_task *t,
 	return backup_delete(&a->pool, t->resource_id, &t->p.backup, err, errlen);
 }
 
+/* The point-in-time copy a backup create of an in-use volume left (its task is over:
+ * the scheduler saw it listed without one). */
+static int act_backup_drop(struct storage_agent *a, const struct msg_task *t, struct msg_result *r,
+                           char *err, size_t errlen)
+{
+	return pool_copy_drop(&a->pool, t->resource_id, err, errlen);
+}
+
 /* The first hop of an attach across machines: serve the volume over NBD. */
 static int act_export_start(struct storage_agent *a, const struct msg_task *t, struct msg_result *r,
                             char *err, size_t errlen)
@@ -255,6 +263,7 @@ static const struct action {
     {MSG_RES_BACKUP, TASK_CREATE, act_backup_create, VOL_AVAILABLE},
     {MSG_RES_BACKUP, TASK_RESTORE, act_backup_restore, VOL_AVAILABLE},
     {MSG_RES_BACKUP, TASK_DELETE, act_backup_delete, VOL_DELETED},
+    {MSG_RES_BACKUP, TASK_BACKUP_DROP, act_backup_drop, VOL_DELETED},
     {MSG_RES_ATTACHMENT, TASK_ATTACH, act_export_start, ATT_ATTACHED},
     {MSG_RES_ATTACHMENT, TASK_DETACH, act_export_stop, ATT_DETACHED},
 };
@@ -347,6 +356,8 @@ static void drv_report(void *drv, struct msg_hello *h)
 	h->n_resources = pool_list(&a->pool, h->resources, MSG_MAX_RESOURCES);
 	h->n_resources += exports_list(a->exports, h->resources + h->n_resources,
 	                               MSG_MAX_RESOURCES - h->n_resources);
+	h->n_resources += pool_copies_list(&a->pool, h->resources + h->n_resources,
+	                                   MSG_MAX_RESOURCES - h->n_resources);
 }
 
 static void drv_tick(void *drv, struct agent *ag)

@@ -93,6 +93,7 @@ class Agent:
                  kind="compute"):
         self.host, self.az, self.kind = host, az, kind
         self.exports = []  # a storage agent: volume ids it serves over NBD
+        self.copies = []   # a storage agent: backup ids of point-in-time copies it holds
         self.cap = (vcpus, ram_mb, disk_gb)
         self.vms = {}  # instance id -> power state the host reports
         self.inbox = []
@@ -125,7 +126,9 @@ class Agent:
             self.send(kind, {"host": self.host, "az": self.az, "agent_kind": "storage",
                              "capacity": {"total_gb": disk, "free_gb": disk},
                              "resources": [{"kind": "attachment", "id": v, "state": "attached"}
-                                           for v in self.exports]})
+                                           for v in self.exports] +
+                                          [{"kind": "backup", "id": b, "state": "available"}
+                                           for b in self.copies]})
             self.last_beat = time.time()
             return
         self.send(kind, {"host": self.host, "az": self.az, "agent_kind": "compute",
@@ -656,6 +659,93 @@ def t_clone_of_a_plugged_volume_goes_to_its_compute_host(db, sched):
         db.exec("DELETE FROM volume_snapshots WHERE id = %s" % lit(snap))
         db.exec("DELETE FROM volumes WHERE id IN (%s, %s, %s)"
                 % (lit(vid), lit(clone2), lit(src)))
+
+
+def t_backup_of_a_plugged_volume_copies_first(db, sched):
+    """Issue 9: a forced backup of a volume a server of the same machine has plugged is
+    one task in two hops: a copy on the server's compute host (the volume, the server and
+    the storage host; no credentials), sent again to the same host after a scheduler
+    restart; then, once copied, the create to the storage host with copied set and the
+    owner's token. A failed copy makes the backup error with the reason. A copy the
+    storage host lists whose backup has no open task gets a drop (a task with no row);
+    one whose backup's task is open does not."""
+    a, iid = S["node1"], S["vm1"]
+    vol, bk, bk2 = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
+    vtype = "(SELECT id FROM volume_types LIMIT 1)"
+    db.exec("INSERT INTO volumes (id, project_id, user_id, size_gb, status, type_id, host,"
+            " attached_server, attach_compute) VALUES (%s, 'p1', 'u1', 1, 'in-use', %s,"
+            " 'node1-storage', %s, true)" % (lit(vol), vtype, lit(iid)))
+    st = Agent("node1-storage", kind="storage")
+    payload = json.dumps({"token": "nubs-secret", "swift_url": "http://127.0.0.1:1/v1/AUTH_p1",
+                          "force": True})
+
+    def backup(bid):
+        db.exec("INSERT INTO volume_backups (id, project_id, user_id, volume_id, size_gb,"
+                " container) VALUES (%s, 'p1', 'u1', %s, 1, 'volumebackups')"
+                % (lit(bid), lit(vol)))
+        tid = str(uuid.uuid4())
+        db.exec("INSERT INTO tasks (id, resource_kind, resource_id, agent_kind, action,"
+                " payload, status) VALUES (%s, 'backup', %s, 'storage', 'create', %s::jsonb,"
+                " 'pending')" % (lit(tid), lit(bid), lit(payload)))
+        wake()
+        return tid
+
+    def bstatus(bid):
+        return db.val("SELECT status FROM volume_backups WHERE id = %s" % lit(bid))
+    try:
+        st.hello()
+        wait_for(lambda: db.val("SELECT count(*) FROM agents WHERE host = 'node1-storage'")
+                 == "1", 8, "the storage agent to register")
+        tid = backup(bk)
+        t = a.take_task(action="copy", instance=bk)
+        p = t.get("payload", {})
+        check(t["task_id"] == tid and t["resource_kind"] == "backup" and
+              p.get("volume_id") == vol and p.get("instance_id") == iid and
+              p.get("storage_host") == "node1-storage" and "token" not in json.dumps(t),
+              "the copy to the compute host: %s" % t)
+        st.no_task(0.3, instance=bk)
+        # the scheduler restarts while the copy is made: the same hop goes to the same host
+        check(sched.stop() == 0, "SIGTERM exits 0")
+        sched.start()
+        t = a.take_task(action="copy", instance=bk, timeout=10)
+        check(t["task_id"] == tid and t["payload"].get("instance_id") == iid,
+              "the copy sent again: %s" % t)
+        a.send("result", {"task_id": tid, "resource_kind": "backup", "resource_id": bk,
+                          "ok": True, "state": "available"})
+        t = st.take_task(action="create", instance=bk)
+        p = t.get("payload", {})
+        check(t["task_id"] == tid and p.get("copied") is True and p.get("volume_id") == vol
+              and p.get("token") == "nubs-secret", "the read of the copy: %s" % t)
+        check(bstatus(bk) == "creating", "creating until the storage host answers")
+        # a copy listed while its backup's task is open stays
+        st.copies.append(bk)
+        st.report()
+        st.no_task(1.5, action="drop-copy", instance=bk)
+        st.send("result", {"task_id": tid, "resource_kind": "backup", "resource_id": bk,
+                           "ok": True, "state": "available", "count": 2})
+        wait_for(lambda: bstatus(bk) == "available", what="the backup available")
+        wait_task(db, tid, "backup done", status="done")
+        check(db.val("SELECT payload ? 'token' FROM tasks WHERE id = %s" % lit(tid)) == "f",
+              "the token left the task")
+        # listed once its task is over (the storage host died before removing it): dropped
+        t = st.take_task(action="drop-copy", instance=bk, timeout=10)
+        check(t["resource_kind"] == "backup" and t["task_id"] != tid, "the drop: %s" % t)
+        st.copies.remove(bk)
+
+        # a copy that fails: the backup is error with the compute host's reason
+        tid2 = backup(bk2)
+        t = a.take_task(action="copy", instance=bk2)
+        a.send("result", {"task_id": tid2, "resource_kind": "backup", "resource_id": bk2,
+                          "ok": False, "state": "error", "error": "disk full"})
+        wait_for(lambda: bstatus(bk2) == "error", what="the backup error")
+        reason = db.val("SELECT fail_reason FROM volume_backups WHERE id = %s" % lit(bk2))
+        check("point-in-time copy" in reason and "disk full" in reason, reason)
+        st.no_task(0.5, action="create", instance=bk2)
+    finally:
+        st.close()
+        db.exec("DELETE FROM tasks WHERE resource_id IN (%s, %s)" % (lit(bk), lit(bk2)))
+        db.exec("DELETE FROM volume_backups WHERE id IN (%s, %s)" % (lit(bk), lit(bk2)))
+        db.exec("DELETE FROM volumes WHERE id = %s" % lit(vol))
 
 
 def t_attach_across_hosts(db, sched):
@@ -1714,7 +1804,8 @@ def t_volume_zones(db, sched):
 
 CHECKS = [t_check_config, t_start_migrates, t_no_host_is_up, t_agent_registers, t_spawn,
           t_no_host_fits, t_delete_unplaced, t_stop_start, t_failed_action_keeps_state, t_boot_volume_recheck,
-          t_clone_of_a_plugged_volume_goes_to_its_compute_host, t_attach_across_hosts,
+          t_clone_of_a_plugged_volume_goes_to_its_compute_host,
+          t_backup_of_a_plugged_volume_copies_first, t_attach_across_hosts,
           t_boot_volume_across_hosts,
           t_failed_spawn_is_error, t_disk_qos, t_retry, t_retry_until_deadline, t_console, t_events,
           t_reconcile, t_agent_down,

@@ -2,7 +2,8 @@
  * snapshots and clones as whole copies (same bytes, independent afterwards), extend,
  * idempotent repeats, removal that leaves nothing, and what the hello lists; empty
  * volumes as copies of per-size templates (same bytes, bounded, remade after a
- * restart), and the pure choice of the template to evict. */
+ * restart), and the pure choice of the template to evict; the point-in-time copies
+ * backups read. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -429,6 +430,65 @@ static void test_templates_race(void **state)
 	pool_close(&p);
 }
 
+/* The point-in-time copies backups read (copies/<backup id>.EXT): made by another agent
+ * (here written by hand), listed in the hello as backups, found in either format, kept
+ * over a restart (unlike tmp/), and dropped whatever their format; a drop of none is
+ * success. */
+static void test_copies(void **state)
+{
+	struct pool p;
+	char err[512] = "";
+	const char *fmt;
+	struct msg_resource res[4];
+	assert_int_equal(pool_open(&p, dir, "key", 1 << 30, 1 << 30, err, sizeof(err)), 0);
+	assert_int_equal(pool_copies_list(&p, res, 4), 0);
+	char *c1 = pool_copy_locate(&p, V1, &fmt);
+	assert_string_equal(fmt, "qcow2"); /* the name a new one gets */
+	char *want = xasprintf("%s/%s/%s.qcow2", dir, VOLFILE_COPIES, V1);
+	assert_string_equal(c1, want);
+	assert_int_equal(fs_write_atomic(c1, "x", 1, 0600), 0);
+	char *c2 = xasprintf("%s/%s/%s.raw", dir, VOLFILE_COPIES, V2);
+	assert_int_equal(fs_write_atomic(c2, "y", 1, 0600), 0);
+	char *odd = xasprintf("%s/%s/not-a-uuid.qcow2", dir, VOLFILE_COPIES);
+	assert_int_equal(fs_write_atomic(odd, "z", 1, 0600), 0);
+	/* one still being made (its maker died): listed and dropped like a whole one */
+	char *part = xasprintf("%s/%s/%s.qcow2%s", dir, VOLFILE_COPIES, V3, VOLFILE_PART);
+	assert_int_equal(fs_write_atomic(part, "p", 1, 0600), 0);
+	char *c = pool_copy_locate(&p, V2, &fmt);
+	assert_string_equal(fmt, "raw");
+	assert_string_equal(c, c2);
+	free(c);
+	/* a restart keeps them, and the hello lists both as backups */
+	pool_close(&p);
+	assert_int_equal(pool_open(&p, dir, "key", 1 << 30, 1 << 30, err, sizeof(err)), 0);
+	assert_int_equal(pool_copies_list(&p, res, 4), 3);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(res[i].kind, MSG_RES_BACKUP);
+		assert_string_equal(res[i].state, VOL_AVAILABLE);
+		assert_true(!strcmp(res[i].id, V1) || !strcmp(res[i].id, V2) ||
+		            !strcmp(res[i].id, V3));
+	}
+	assert_int_equal(pool_copies_list(&p, res, 1), 1); /* bounded */
+	/* volumes and snapshots are listed apart: no copy among them */
+	struct msg_resource all[8];
+	assert_int_equal(pool_list(&p, all, 8), 0);
+	assert_int_equal(pool_copy_drop(&p, V1, err, sizeof(err)), 0);
+	assert_int_equal(pool_copy_drop(&p, V2, err, sizeof(err)), 0);
+	assert_int_equal(pool_copy_drop(&p, V3, err, sizeof(err)), 0);
+	assert_false(fs_exists(part));
+	assert_int_equal(pool_copy_drop(&p, V3, err, sizeof(err)), 0); /* none: success */
+	assert_false(fs_exists(c1));
+	assert_false(fs_exists(c2));
+	assert_true(fs_exists(odd)); /* not a copy's name: left alone */
+	assert_int_equal(pool_copies_list(&p, res, 4), 0);
+	pool_close(&p);
+	free(c1);
+	free(c2);
+	free(odd);
+	free(part);
+	free(want);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -437,6 +497,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_file_ext, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_templates, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_templates_race, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_copies, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

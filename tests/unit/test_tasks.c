@@ -8,9 +8,11 @@
 
 #include <cmocka.h>
 
+#include "scheduler/backup_tasks.h"
 #include "scheduler/instance_tasks.h"
 #include "scheduler/tasks.h"
 #include "scheduler/vmstate.h"
+#include "scheduler/volume_tasks.h"
 
 static void every_kind_has_a_full_row(void **state)
 {
@@ -30,6 +32,25 @@ static void every_kind_has_a_full_row(void **state)
 	assert_ptr_equal(tasks_kind(MSG_RES_INSTANCE), &instance_tasks);
 }
 
+/* Where a backup create reads an in-use volume: a server of the storage host's machine
+ * (or one without a host yet, which the dispatch refuses) has the copy made first on its
+ * compute host; a server of another machine, no server, or a named snapshot: the storage
+ * host alone. The same rule routes a snapshot or clone of a plugged volume. */
+static void backup_copy_goes_first_to_the_plugging_server(void **state)
+{
+	const char *srv = "0e0e14d7-17f7-4fad-be23-47a5e32e154c";
+	const char *snap = "a2eab385-8995-4aa6-b986-55b531d1e82b";
+	assert_true(backup_copy_first("", srv, "node1", "node1-storage"));
+	assert_true(backup_copy_first("", srv, "", "node1-storage"));
+	assert_false(backup_copy_first("", srv, "node2", "node1-storage"));
+	assert_false(backup_copy_first("", srv, "node1", "node12-storage"));
+	assert_false(backup_copy_first("", "", "", "node1-storage"));
+	assert_false(backup_copy_first(snap, srv, "node1", "node1-storage"));
+	assert_true(volume_copy_on_compute(srv, "node1", "node1-storage"));
+	assert_false(volume_copy_on_compute(srv, "node2", "node1-storage"));
+	assert_false(volume_copy_on_compute("", "node1", "node1-storage"));
+}
+
 static void every_instance_action_has_a_state_row(void **state)
 {
 	static const char *const actions[] = {
@@ -46,6 +67,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(every_kind_has_a_full_row),
 	    cmocka_unit_test(every_instance_action_has_a_state_row),
+	    cmocka_unit_test(backup_copy_goes_first_to_the_plugging_server),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -67,6 +67,64 @@ static void test_backup_task(void **state)
 	msg_release(&m);
 }
 
+/* A create's two hops: the copy to the compute host carries the volume, the server and
+ * the storage host and no credentials (snap_create's payload); the create that reads
+ * the copy says so; the drop of a leftover copy carries nothing. */
+static void test_backup_copy_hops(void **state)
+{
+	struct msg m, o;
+	assert_true(msg_res_action_valid(MSG_RES_BACKUP, TASK_BACKUP_COPY));
+	assert_true(msg_res_action_valid(MSG_RES_BACKUP, TASK_BACKUP_DROP));
+	msg_task_init(&m, TID, TASK_BACKUP_COPY, MSG_RES_BACKUP, BID);
+	strcpy(m.u.task.p.snap_create.volume_id, VID);
+	strcpy(m.u.task.p.snap_create.instance_id, TID);
+	strcpy(m.u.task.p.snap_create.storage_host, "node1-storage");
+	char *s = msg_encode(&m);
+	assert_non_null(s);
+	assert_null(strstr(s, "token"));
+	assert_null(strstr(s, "swift_url"));
+	free(s);
+	roundtrip(&m, &o);
+	assert_string_equal(o.u.task.action, TASK_BACKUP_COPY);
+	assert_string_equal(o.u.task.p.snap_create.volume_id, VID);
+	assert_string_equal(o.u.task.p.snap_create.instance_id, TID);
+	assert_string_equal(o.u.task.p.snap_create.storage_host, "node1-storage");
+	msg_release(&o);
+	msg_release(&m);
+	/* without the volume it names: refused */
+	msg_task_init(&m, TID, TASK_BACKUP_COPY, MSG_RES_BACKUP, BID);
+	s = msg_encode(&m);
+	char err[256];
+	if (s) {
+		assert_int_equal(msg_decode(s, strlen(s), &o, err, sizeof(err)), -EINVAL);
+		free(s);
+	}
+	msg_release(&m);
+
+	msg_task_init(&m, TID, TASK_CREATE, MSG_RES_BACKUP, BID);
+	strcpy(m.u.task.p.backup.volume_id, VID);
+	strcpy(m.u.task.p.backup.container, "volumebackups");
+	m.u.task.p.backup.force = 1;
+	m.u.task.p.backup.copied = 1;
+	m.u.task.p.backup.swift_url = strdup("http://127.0.0.1:8080/v1/AUTH_p");
+	m.u.task.p.backup.token = strdup("nubosecret");
+	roundtrip(&m, &o);
+	assert_int_equal(o.u.task.p.backup.copied, 1);
+	msg_release(&o);
+	m.u.task.p.backup.copied = 0; /* the default: the volume's own file */
+	roundtrip(&m, &o);
+	assert_int_equal(o.u.task.p.backup.copied, 0);
+	msg_release(&o);
+	msg_release(&m);
+
+	msg_task_init(&m, TID, TASK_BACKUP_DROP, MSG_RES_BACKUP, BID);
+	roundtrip(&m, &o);
+	assert_string_equal(o.u.task.action, TASK_BACKUP_DROP);
+	assert_string_equal(o.u.task.resource_id, BID);
+	msg_release(&o);
+	msg_release(&m);
+}
+
 static void test_result_count(void **state)
 {
 	struct msg m, o;
@@ -145,7 +203,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_backup_task), cmocka_unit_test(test_result_count),
 	    cmocka_unit_test(test_read_argv),   cmocka_unit_test(test_size_fits),
-	    cmocka_unit_test(test_name_plain),
+	    cmocka_unit_test(test_name_plain),  cmocka_unit_test(test_backup_copy_hops),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
