@@ -212,7 +212,9 @@ static int brow_payload(struct sched *s, PGconn *c, const struct task *t, const 
 int backup_copy_first(const char *snapshot_id, const char *instance_id, const char *instance_host,
                       const char *storage_host)
 {
-	return !snapshot_id[0] && volume_copy_on_compute(instance_id, instance_host, storage_host);
+	/* a server with no compute host has no QEMU writing the volume: read it directly */
+	return !snapshot_id[0] && instance_host[0] &&
+	       volume_copy_on_compute(instance_id, instance_host, storage_host);
 }
 
 /* 1 when create t is in its first hop: the point-in-time copy is to be made (or is being
@@ -270,8 +272,21 @@ static int bk_copied(struct sched *s, PGconn *c, const struct task *t, const str
 		         b->volume_id, r->error ? r->error : "no reason given");
 		return brow_close(s, c, t, b, 0, fail_status(t), why, 0);
 	}
+	/* the copy paused the server the volume was plugged into at the first send: a volume
+	 * unplugged from it meanwhile (and perhaps plugged into another that wrote it during
+	 * the copy) has no point-in-time copy (review s12 M1) */
+	if (strcmp(b->instance_id, b->copy_instance)) {
+		snprintf(why, sizeof(why),
+		         "volume %s was detached from server %s during the backup's copy: back it "
+		         "up again",
+		         b->volume_id, b->copy_instance);
+		return brow_close(s, c, t, b, 0, fail_status(t), why, 0);
+	}
 	if (DBX(c, err, sizeof err,
-	        "UPDATE tasks SET status = 'pending', payload = coalesce(payload, '{}'::jsonb) ||"
+	        /* no host until the second hop is sent: a copy result the compute host sends
+	         * again (an ack lost on a reconnect) is then no longer the task's answer */
+	        "UPDATE tasks SET status = 'pending', host = NULL,"
+	        " payload = coalesce(payload, '{}'::jsonb) ||"
 	        " jsonb_build_object('copied', true), updated_at = now() WHERE id = $1",
 	        t->id) < 0) {
 		sched_db_error(s, c, "backup tasks: copied", err);

@@ -360,25 +360,36 @@ static int file_volume_extend(const struct pool *p, const char *id, int size_gb,
 	return rc;
 }
 
-/* Removes id's file under every format's name: a second file of another format (an
- * operator's conversion by hand) would otherwise become the volume once the first went. */
-static int file_remove(const struct pool *p, enum pool_kind kind, const char *id, char *err,
-                       size_t errlen)
+/* Removes id's file in <pool>/<dir_name> under every format's name (and, with parts,
+ * the <name>.part beside each), then syncs the directory: a second file of another
+ * format (an operator's conversion by hand) would otherwise become the volume once the
+ * first went. 0 or the first error, with err. */
+static int names_remove(const struct pool *p, const char *dir_name, const char *id, int parts,
+                        char *err, size_t errlen)
 {
-	int rc = 0;
 	const char *fmt;
-	for (size_t i = 0; rc == 0 && (fmt = volfile_format_at(i)); i++) {
-		char *path = xasprintf("%s/%s/%s.%s", p->dir, kind_dirs[kind], id, fmt);
-		if (unlink(path) < 0 && errno != ENOENT) {
-			rc = -errno;
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	int rc = 0;
+	for (size_t i = 0; (fmt = volfile_format_at(i)); i++) {
+		for (int part = 0; part <= parts; part++) {
+			char *path = xasprintf("%s/%s/%s.%s%s", p->dir, dir_name, id, fmt,
+			                       part ? VOLFILE_PART : "");
+			if (unlink(path) < 0 && errno != ENOENT && rc == 0) {
+				rc = -errno;
+				snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			}
+			free(path);
 		}
-		free(path);
 	}
-	char *dir = xasprintf("%s/%s", p->dir, kind_dirs[kind]);
+	char *dir = xasprintf("%s/%s", p->dir, dir_name);
 	fs_sync_dir(dir);
 	free(dir);
 	return rc;
+}
+
+static int file_remove(const struct pool *p, enum pool_kind kind, const char *id, char *err,
+                       size_t errlen)
+{
+	return names_remove(p, kind_dirs[kind], id, 0, err, errlen);
 }
 
 static void file_space(const struct pool *p, int *total_gb, int *free_gb)
@@ -458,25 +469,7 @@ int pool_copies_list(const struct pool *p, struct msg_resource *out, int max)
 
 int pool_copy_drop(const struct pool *p, const char *backup_id, char *err, size_t errlen)
 {
-	const char *fmt;
-	int rc = 0;
-	for (size_t i = 0; (fmt = volfile_format_at(i)); i++) {
-		for (int part = 0; part <= 1; part++) {
-			char *path = xasprintf("%s/%s/%s.%s%s", p->dir, VOLFILE_COPIES, backup_id,
-			                       fmt, part ? VOLFILE_PART : "");
-			if (unlink(path) < 0 && errno != ENOENT && rc == 0) {
-				rc = -errno;
-				snprintf(err, errlen, "%s: %s", path, strerror(errno));
-			}
-			free(path);
-		}
-	}
-	if (rc == 0) {
-		char *dir = xasprintf("%s/%s", p->dir, VOLFILE_COPIES);
-		fs_sync_dir(dir);
-		free(dir);
-	}
-	return rc;
+	return names_remove(p, VOLFILE_COPIES, backup_id, 1, err, errlen);
 }
 
 int pool_run_img(const struct qemu_img_argv *a, int built, char *err, size_t errlen)

@@ -353,11 +353,13 @@ static void drv_report(void *drv, struct msg_hello *h)
 	struct storage_agent *a = drv;
 	pool_space(&a->pool, &h->cap.storage.total_gb, &h->cap.storage.free_gb);
 	h->resources = xcalloc(MSG_MAX_RESOURCES, sizeof(*h->resources));
-	h->n_resources = pool_list(&a->pool, h->resources, MSG_MAX_RESOURCES);
-	h->n_resources += exports_list(a->exports, h->resources + h->n_resources,
-	                               MSG_MAX_RESOURCES - h->n_resources);
+	/* what the scheduler acts on first (the exports it keeps, the copies it drops), so a
+	 * pool of more than MSG_MAX_RESOURCES volumes cuts only the volumes' list short */
+	h->n_resources = exports_list(a->exports, h->resources, MSG_MAX_RESOURCES);
 	h->n_resources += pool_copies_list(&a->pool, h->resources + h->n_resources,
 	                                   MSG_MAX_RESOURCES - h->n_resources);
+	h->n_resources +=
+	    pool_list(&a->pool, h->resources + h->n_resources, MSG_MAX_RESOURCES - h->n_resources);
 }
 
 static void drv_tick(void *drv, struct agent *ag)

@@ -670,7 +670,7 @@ def t_backup_of_a_plugged_volume_copies_first(db, sched):
     storage host lists whose backup has no open task gets a drop (a task with no row);
     one whose backup's task is open does not."""
     a, iid = S["node1"], S["vm1"]
-    vol, bk, bk2 = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
+    vol, bk, bk2, bk3 = (str(uuid.uuid4()) for _ in range(4))
     vtype = "(SELECT id FROM volume_types LIMIT 1)"
     db.exec("INSERT INTO volumes (id, project_id, user_id, size_gb, status, type_id, host,"
             " attached_server, attach_compute) VALUES (%s, 'p1', 'u1', 1, 'in-use', %s,"
@@ -710,8 +710,11 @@ def t_backup_of_a_plugged_volume_copies_first(db, sched):
         t = a.take_task(action="copy", instance=bk, timeout=10)
         check(t["task_id"] == tid and t["payload"].get("instance_id") == iid,
               "the copy sent again: %s" % t)
-        a.send("result", {"task_id": tid, "resource_kind": "backup", "resource_id": bk,
-                          "ok": True, "state": "available"})
+        # sent twice (an ack lost on a reconnect): the second is no answer to the read
+        # hop (review s12 H1: it made the backup available with nothing read)
+        for _ in range(2):
+            a.send("result", {"task_id": tid, "resource_kind": "backup", "resource_id": bk,
+                              "ok": True, "state": "available"})
         t = st.take_task(action="create", instance=bk)
         p = t.get("payload", {})
         check(t["task_id"] == tid and p.get("copied") is True and p.get("volume_id") == vol
@@ -741,10 +744,25 @@ def t_backup_of_a_plugged_volume_copies_first(db, sched):
         reason = db.val("SELECT fail_reason FROM volume_backups WHERE id = %s" % lit(bk2))
         check("point-in-time copy" in reason and "disk full" in reason, reason)
         st.no_task(0.5, action="create", instance=bk2)
+
+        # the volume unplugged from the server during the copy (and plugged into another
+        # that may have written it): no point-in-time copy, the backup is error
+        tid3 = backup(bk3)
+        t = a.take_task(action="copy", instance=bk3)
+        db.exec("UPDATE volumes SET attached_server = %s WHERE id = %s"
+                % (lit(str(uuid.uuid4())), lit(vol)))
+        a.send("result", {"task_id": tid3, "resource_kind": "backup", "resource_id": bk3,
+                          "ok": True, "state": "available"})
+        wait_for(lambda: bstatus(bk3) == "error", what="the backup error")
+        reason = db.val("SELECT fail_reason FROM volume_backups WHERE id = %s" % lit(bk3))
+        check("detached" in reason, reason)
+        st.no_task(0.5, action="create", instance=bk3)
     finally:
         st.close()
-        db.exec("DELETE FROM tasks WHERE resource_id IN (%s, %s)" % (lit(bk), lit(bk2)))
-        db.exec("DELETE FROM volume_backups WHERE id IN (%s, %s)" % (lit(bk), lit(bk2)))
+        db.exec("DELETE FROM tasks WHERE resource_id IN (%s, %s, %s)"
+                % (lit(bk), lit(bk2), lit(bk3)))
+        db.exec("DELETE FROM volume_backups WHERE id IN (%s, %s, %s)"
+                % (lit(bk), lit(bk2), lit(bk3)))
         db.exec("DELETE FROM volumes WHERE id = %s" % lit(vol))
 
 

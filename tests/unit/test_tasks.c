@@ -33,15 +33,16 @@ static void every_kind_has_a_full_row(void **state)
 }
 
 /* Where a backup create reads an in-use volume: a server of the storage host's machine
- * (or one without a host yet, which the dispatch refuses) has the copy made first on its
- * compute host; a server of another machine, no server, or a named snapshot: the storage
- * host alone. The same rule routes a snapshot or clone of a plugged volume. */
+ * has the copy made first on its compute host; a server without a host yet (no QEMU
+ * writes the volume), a server of another machine, no server, or a named snapshot: the
+ * storage host alone (review s12 L1: a server without a host failed the backup). A
+ * snapshot or clone of a plugged volume is routed by volume_copy_on_compute. */
 static void backup_copy_goes_first_to_the_plugging_server(void **state)
 {
 	const char *srv = "0e0e14d7-17f7-4fad-be23-47a5e32e154c";
 	const char *snap = "a2eab385-8995-4aa6-b986-55b531d1e82b";
 	assert_true(backup_copy_first("", srv, "node1", "node1-storage"));
-	assert_true(backup_copy_first("", srv, "", "node1-storage"));
+	assert_false(backup_copy_first("", srv, "", "node1-storage"));
 	assert_false(backup_copy_first("", srv, "node2", "node1-storage"));
 	assert_false(backup_copy_first("", srv, "node1", "node12-storage"));
 	assert_false(backup_copy_first("", "", "", "node1-storage"));
