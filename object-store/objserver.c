@@ -30,7 +30,6 @@
 #include "replicator.h"
 #include "verify_cache.h"
 #include "ring.h"
-#include "syncgroup.h"
 #include "xalloc.h"
 
 struct objserver_conf {
@@ -59,7 +58,6 @@ struct worker {
 	char root[1024]; /* the device directory */
 	unsigned nparts;
 	struct verify_cache *verified; /* .data files lately verified by a GET */
-	struct syncgroup *sync;        /* the device's shared syncs (PUT) */
 };
 
 /* One PUT in progress. */
@@ -254,11 +252,8 @@ static void put_data(struct put *p, const char *data, size_t n)
 	}
 }
 
-/* Last call of a PUT: verify, make durable, answer. Its two syncs (the data and inode,
- * then the name) are shared with the device's other PUTs that reach them meanwhile
- * (syncgroup): one syncfs and one flush for all, each PUT covered by one that began after
- * its own writes. */
-static enum MHD_Result put_end(struct worker *w, struct MHD_Connection *c, struct put *p)
+/* Last call of a PUT: verify, make durable, answer. */
+static enum MHD_Result put_end(struct MHD_Connection *c, struct put *p)
 {
 	char etag[33], final[PATH_MAX + 32];
 	if (p->status)
@@ -274,8 +269,8 @@ static enum MHD_Result put_end(struct worker *w, struct MHD_Connection *c, struc
 	int rc = objfile_header_write(p->fd, p->meta);
 	if (rc == -E2BIG)
 		return answer(c, 400, "metadata too large");
-	if (rc < 0 || (rc = syncgroup_sync(w->sync)) < 0)
-		return answer(c, rc == -ENOSPC ? 507 : 500, "write failed");
+	if (rc < 0 || fsync(p->fd) < 0)
+		return answer(c, errno == ENOSPC ? 507 : 500, "write failed");
 	/* (again: the replicator may have removed an empty hash directory meanwhile) */
 	if (objfile_mkdirs_lazy(p->dir, &p->made) < 0)
 		return answer(c, 500, "mkdir failed");
@@ -297,10 +292,8 @@ static enum MHD_Result put_end(struct worker *w, struct MHD_Connection *c, struc
 	}
 	close(p->fd);
 	p->fd = -1;
-	if (syncgroup_sync(w->sync) < 0) { /* the name (and the directories made for it) */
-		closedir(d);
-		return answer(c, 500, "sync failed");
-	}
+	fsync(dirfd(d));
+	objfile_sync_parents(p->dir, p->made);
 	for (int i = 0; i < nolder; i++) /* all older than ours: the check above */
 		unlinkat(dirfd(d), older[i], 0);
 	closedir(d);
@@ -525,7 +518,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			*upload_data_size = 0;
 			return MHD_YES;
 		}
-		return put_end(w, c, p);
+		return put_end(c, p);
 	}
 	if (*upload_data_size) { /* a body on another method is dropped */
 		*upload_data_size = 0;
@@ -580,11 +573,6 @@ static int worker_run(struct worker *w, const struct ring *ring)
 	char tmp[PATH_MAX + 8];
 	snprintf(tmp, sizeof(tmp), "%s/tmp", w->root);
 	objfile_mkdirs(tmp);
-	w->sync = syncgroup_new(w->root);
-	if (!w->sync) {
-		log_err("device %s: cannot open %s: %s", w->dev.name, w->root, strerror(errno));
-		return 1;
-	}
 	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)w->dev.port)};
 	inet_pton(AF_INET, w->dev.host, &sin.sin_addr);
 	struct MHD_Daemon *d = MHD_start_daemon(
@@ -607,7 +595,6 @@ static int worker_run(struct worker *w, const struct ring *ring)
 		sleep(1);
 	replicator_stop(rep);
 	MHD_stop_daemon(d);
-	syncgroup_free(w->sync);
 	(void)ring;
 	return 0;
 }
