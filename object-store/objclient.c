@@ -146,6 +146,37 @@ static int send_all(int fd, const void *buf, size_t n)
 	return 0;
 }
 
+/* send_all of the pieces iov[0..n) in one sendmsg where the socket takes them (a
+ * chunk's frame and its bytes leave together). iov is consumed. 0 or -errno. */
+static int send_iov(int fd, struct iovec *iov, int n)
+{
+	while (n > 0) {
+		struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+		ssize_t k = sendmsg(fd, &mh, MSG_NOSIGNAL);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				int rc = oc_wait(fd, POLLOUT, OC_IO_TIMEOUT_MS);
+				if (rc < 0)
+					return rc;
+				continue;
+			}
+			return -errno;
+		}
+		while (n > 0 && (size_t)k >= iov->iov_len) {
+			k -= (ssize_t)iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (char *)iov->iov_base + k;
+			iov->iov_len -= (size_t)k;
+		}
+	}
+	return 0;
+}
+
 static ssize_t recv_some(int fd, void *buf, size_t n, int ms)
 {
 	for (;;) {
@@ -361,22 +392,26 @@ int oc_write(struct oc *o, const void *buf, size_t n)
 	if (o->chunked) {
 		char h[32];
 		int k = snprintf(h, sizeof(h), "%zx\r\n", n);
-		int rc = send_all(o->fd, h, (size_t)k);
-		if (rc == 0)
-			rc = send_all(o->fd, buf, n);
-		if (rc == 0)
-			rc = send_all(o->fd, "\r\n", 2);
-		return rc;
+		struct iovec iov[3] = {{h, (size_t)k}, {(void *)buf, n}, {(void *)"\r\n", 2}};
+		return send_iov(o->fd, iov, 3);
 	}
 	return send_all(o->fd, buf, n);
 }
 
 int oc_end_body(struct oc *o)
 {
+	return oc_end_body_trailer(o, NULL);
+}
+
+int oc_end_body_trailer(struct oc *o, const char *trailer)
+{
 	if (!o->chunked)
 		return 0;
 	o->body_sent = 1;
-	int rc = send_all(o->fd, "0\r\n\r\n", 5);
+	struct iovec iov[3] = {{(void *)"0\r\n", 3},
+	                       {(void *)(trailer ? trailer : ""), trailer ? strlen(trailer) : 0},
+	                       {(void *)(trailer ? "\r\n\r\n" : "\r\n"), trailer ? 4 : 2}};
+	int rc = send_iov(o->fd, iov, 3);
 	o->req_done = rc == 0;
 	return rc;
 }

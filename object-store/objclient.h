@@ -56,6 +56,9 @@ int oc_finish(struct oc *o);
  * oc_end_body sends the last chunk (nothing for a sized body); oc_await_answer reads the
  * final answer's head. Each 0 or -errno. */
 int oc_end_body(struct oc *o);
+/* oc_end_body with one trailer field ("Name: value", no CRLF; NULL: none) after the last
+ * chunk of a chunked body. 0 or -errno. */
+int oc_end_body_trailer(struct oc *o, const char *trailer);
 #define OC_ANSWER_TIMEOUT_MS 60000 /* an answer after the body: fsyncs may be slow */
 int oc_await_answer(struct oc *o);
 /* oc_await_answer waiting timeout_ms at most (a PUT's wait past its quorum). */

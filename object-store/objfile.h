@@ -53,6 +53,13 @@ int objfile_intact(int fd, uint64_t size, const char *etag);
  * on a device (seconds since the epoch), which the copy's mtime keeps, so that the
  * replicas of a tombstone are reclaimed together (replicator_reclaimable). */
 #define OBJFILE_WRITTEN_HEADER "X-Nubo-Tombstone-Written"
+/* A proxy's PUT to an object server: the body is chunked and its MD5, hashed once by the
+ * proxy for all replicas, comes after it in this trailer (announced by "Trailer:" with
+ * its name), so that the object server does not hash the bytes again and commits
+ * nothing before the whole body and its MD5 arrived; the length the body must have
+ * comes in the length header. */
+#define OBJFILE_ETAG_TRAILER "X-Backend-Etag"
+#define OBJFILE_LENGTH_HEADER "X-Backend-Obj-Content-Length"
 /* Pure: the time h (that header's value, or NULL) names, when it is a decimal number of
  * seconds in (0, now]; else 0 (absent, malformed or in the future: the copy keeps the
  * time it is written). */

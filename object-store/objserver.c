@@ -1,7 +1,8 @@
 /* nubo-objserver: forks and keeps one worker per local ring device; a worker serves its
- * device over HTTP: PUT streams to a temp file while hashing, then fsync, rename, fsync of
- * the directory, and only then 201; GET/HEAD send the newest version (Range); DELETE
- * writes a tombstone. An older version than the newest on disk is refused (409). */
+ * device over HTTP: PUT streams to a temp file while hashing (or takes the MD5 the proxy
+ * sends after the body), then fsync, rename, fsync of the directory, and only then 201; GET/HEAD
+ * send the newest version (Range); DELETE writes a tombstone. An older version than the newest on
+ * disk is refused (409). */
 #include "objserver.h"
 
 #include <arpa/inet.h>
@@ -67,6 +68,7 @@ struct put {
 	char dir[PATH_MAX];
 	char ts[OBJFILE_TS_LEN];
 	struct md5 md5;
+	int hashed; /* we hash the body; else its MD5 comes in OBJFILE_ETAG_TRAILER */
 	uint64_t got;
 	int64_t want; /* Content-Length, -1 when chunked */
 	int status;   /* an error met while receiving (507), answered at the end */
@@ -183,6 +185,15 @@ static enum MHD_Result put_begin(struct worker *w, struct MHD_Connection *c, con
 	if (objfile_newest(dir, newest) != OBJFILE_NONE && strcmp(newest, ts) >= 0)
 		return answer_ts(c, 409, newest);
 	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+	const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding");
+	const char *tr = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Trailer");
+	/* a chunked body announced with the MD5 trailer: the proxy hashed it (and the
+	 * length it must have comes in a header); else (a replicator's push, a sized body)
+	 * the bytes are hashed here */
+	int trailer =
+	    !cl && te && !strcasecmp(te, "chunked") && tr && !strcasecmp(tr, OBJFILE_ETAG_TRAILER);
+	if (trailer)
+		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, OBJFILE_LENGTH_HEADER);
 	int64_t want = cl ? strtoll(cl, NULL, 10) : -1;
 	if (device_full(w, want))
 		return answer(c, 507, "device full");
@@ -203,6 +214,7 @@ static enum MHD_Result put_begin(struct worker *w, struct MHD_Connection *c, con
 		return answer(c, 507, "mkdir failed");
 	}
 	fchmod(p->fd, 0640);
+	p->hashed = !trailer;
 	md5_init(&p->md5);
 	p->meta = json_object();
 	json_t *h = json_object();
@@ -235,7 +247,8 @@ static void put_data(struct put *p, const char *data, size_t n)
 {
 	if (p->status)
 		return;
-	md5_update(&p->md5, data, n);
+	if (p->hashed)
+		md5_update(&p->md5, data, n);
 	off_t at = (off_t)(OBJFILE_HEADER + p->got);
 	while (n > 0) {
 		ssize_t k = pwrite(p->fd, data, n, at);
@@ -252,6 +265,26 @@ static void put_data(struct put *p, const char *data, size_t n)
 	}
 }
 
+/* The MD5 of a PUT's body: ours, or the proxy's from its trailer (32 hex digits, made
+ * lowercase). 0, or -EINVAL when the trailer is missing or malformed. */
+static int put_etag(struct MHD_Connection *c, struct put *p, char etag[33])
+{
+	if (p->hashed) {
+		md5_final_hex(&p->md5, etag);
+		return 0;
+	}
+	const char *t = MHD_lookup_connection_value(c, MHD_FOOTER_KIND, OBJFILE_ETAG_TRAILER);
+	if (!t || strlen(t) != 32)
+		return -EINVAL;
+	for (int i = 0; i < 32; i++) {
+		if (!isxdigit((unsigned char)t[i]))
+			return -EINVAL;
+		etag[i] = (char)tolower((unsigned char)t[i]);
+	}
+	etag[32] = '\0';
+	return 0;
+}
+
 /* Last call of a PUT: verify, make durable, answer. */
 static enum MHD_Result put_end(struct MHD_Connection *c, struct put *p)
 {
@@ -260,7 +293,8 @@ static enum MHD_Result put_end(struct MHD_Connection *c, struct put *p)
 		return answer(c, p->status, p->status == 507 ? "device full" : "write failed");
 	if (p->want >= 0 && (uint64_t)p->want != p->got)
 		return answer(c, 499, "body length differs from Content-Length");
-	md5_final_hex(&p->md5, etag);
+	if (put_etag(c, p, etag) < 0)
+		return answer(c, 400, "no " OBJFILE_ETAG_TRAILER " trailer");
 	if (p->etag_want[0] && strcasecmp(p->etag_want, etag))
 		return answer(c, 422, "Unprocessable Entity");
 	json_object_set_new(p->meta, "ts", json_string(p->ts));

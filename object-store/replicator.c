@@ -357,17 +357,27 @@ static long replicate_part(struct replicator *rp, const struct ring *ring, unsig
 	return pushed;
 }
 
-static int rp_wait(struct replicator *rp, long seconds)
+static int rp_wait_ms(struct replicator *rp, long ms)
 {
 	struct timespec until;
 	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += seconds;
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
 	pthread_mutex_lock(&rp->mu);
 	while (!rp->stop && pthread_cond_timedwait(&rp->cv, &rp->mu, &until) == 0)
 		;
 	int stop = rp->stop;
 	pthread_mutex_unlock(&rp->mu);
 	return stop;
+}
+
+static int rp_wait(struct replicator *rp, long seconds)
+{
+	return rp_wait_ms(rp, seconds * 1000);
 }
 
 static void *replicator_main(void *arg)
@@ -424,14 +434,24 @@ static long audit_file(struct replicator *rp, const char *path)
 	return size > 0 ? (long)size : 0;
 }
 
-/* Walks every .data file, reading at most audit_rate bytes a second. */
+long replicator_audit_pause_ms(long *owed, long bytes, long rate)
+{
+	*owed += bytes + REPLICATOR_AUDIT_FILE_BYTES;
+	long ms = *owed * 1000 / rate;
+	*owed -= ms * rate / 1000;
+	return ms;
+}
+
+/* Walks every .data file, reading at most audit_rate bytes a second (a file counts
+ * its header too: with the bytes alone, a small object's pause rounded down to none
+ * and a pass over many small objects ran unthrottled). */
 static void *auditor_main(void *arg)
 {
 	struct replicator *rp = arg;
 	while (!rp_wait(rp, 5)) {
 		char objs[1100];
 		snprintf(objs, sizeof(objs), "%s/objects", rp->root);
-		long files = 0;
+		long files = 0, owed = 0;
 		DIR *dp = opendir(objs);
 		struct dirent *p;
 		while (dp && (p = readdir(dp)) && !rp->stop) {
@@ -450,9 +470,9 @@ static void *auditor_main(void *arg)
 				long bytes = audit_file(rp, path);
 				files++;
 				/* the rate bound: sleep what those bytes are worth */
-				long ms = rp->audit_rate > 0 ? bytes * 1000 / rp->audit_rate : 0;
-				if (ms > 0)
-					usleep((useconds_t)(ms > 1000 ? 1000 : ms) * 1000);
+				long ms = replicator_audit_pause_ms(&owed, bytes, rp->audit_rate);
+				if (ms > 0 && rp_wait_ms(rp, ms))
+					break;
 			}
 			free(es.e);
 		}

@@ -32,4 +32,13 @@ enum MHD_Result replicator_answer(const char *root, struct MHD_Connection *c, co
  * replica that is down for less than the reclaim age. */
 int replicator_reclaimable(double ts, time_t mtime, time_t now, long age);
 
+/* What the auditor reads of a file besides its object bytes: the 8 KiB header, and for
+ * a small object mostly the cost of finding, opening and reading it. */
+#define REPLICATOR_AUDIT_FILE_BYTES 8192
+/* Pure: the auditor's pause after reading bytes at rate bytes a second (> 0), in ms.
+ * *owed carries what is not yet paused for (start it at 0), so that many small files
+ * add up to pauses instead of each rounding down to none, and a large one is paid in
+ * full. */
+long replicator_audit_pause_ms(long *owed, long bytes, long rate);
+
 #endif

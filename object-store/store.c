@@ -20,6 +20,8 @@
 #include "batchq.h"
 #include "db.h"
 #include "fsutil.h"
+#include "md5.h"
+#include "objfile.h"
 #include "objclient.h"
 #include "ring.h"
 #include "util.h"
@@ -635,6 +637,7 @@ struct store_put {
 	int64_t length;
 	uint64_t sent;
 	int64_t delete_at; /* its X-Delete-At, 0 when none */
+	struct md5 md5;    /* of the body, sent to the replicas after it (OBJFILE_ETAG_TRAILER) */
 };
 
 static int put_live(const struct store_put *p)
@@ -647,9 +650,12 @@ static int put_live(const struct store_put *p)
 
 static char **put_headers(const struct store_put_opts *o, const char *ts, const char *ctype)
 {
-	char **h = xcalloc((size_t)o->nkv + 4, sizeof(char *));
+	char **h = xcalloc((size_t)o->nkv + 6, sizeof(char *));
 	int n = 0;
 	h[n++] = xasprintf("X-Timestamp: %s", ts);
+	h[n++] = xasprintf("Trailer: %s", OBJFILE_ETAG_TRAILER);
+	if (o->length >= 0)
+		h[n++] = xasprintf("%s: %lld", OBJFILE_LENGTH_HEADER, (long long)o->length);
 	h[n++] = xasprintf("Content-Type: %s", ctype);
 	if (o->etag)
 		h[n++] = xasprintf("Etag: %s", o->etag);
@@ -723,16 +729,17 @@ enum store_err store_put_begin(struct store *s, const char *account, const char 
 	snprintf(p->content_type, sizeof(p->content_type), "%s",
 	         o->content_type ? o->content_type : "application/octet-stream");
 	store_ts_now(p->ts);
+	md5_init(&p->md5);
 	char **hdrs = put_headers(o, p->ts, p->content_type);
 	/* one stream per replica. The primaries are asked all at once and their 100 Continue
 	 * awaited together (one round trip, not one per replica); a primary that is down or
-	 * full is then replaced by the next handoff. */
+	 * full is then replaced by the next handoff. Each body is chunked, its MD5 in the
+	 * trailer (OBJFILE_ETAG_TRAILER): one MD5 pass per object instead of one per replica */
 	int next = nodes.replicas, rc[RING_MAX_REPLICAS];
 	for (int i = 0; i < nodes.replicas; i++) {
 		char *path = node_path(&nodes.dev[i], nodes.part, account, container, object);
-		rc[i] =
-		    oc_start(&p->oc[i], nodes.dev[i].host, nodes.dev[i].port, "PUT", path,
-		             (const char *const *)hdrs, o->length, 1, s->cfg.connect_timeout_ms);
+		rc[i] = oc_start(&p->oc[i], nodes.dev[i].host, nodes.dev[i].port, "PUT", path,
+		                 (const char *const *)hdrs, -1, 1, s->cfg.connect_timeout_ms);
 		free(path);
 	}
 	p->n = nodes.replicas;
@@ -748,7 +755,7 @@ enum store_err store_put_begin(struct store *s, const char *account, const char 
 			char *path = node_path(d, nodes.part, account, container, object);
 			rc[i] =
 			    oc_open(oc, d->host, d->port, "PUT", path, (const char *const *)hdrs,
-			            o->length, 1, s->cfg.connect_timeout_ms);
+			            -1, 1, s->cfg.connect_timeout_ms);
 			free(path);
 		}
 		if (rc[i] == 0 && oc->status == 100)
@@ -776,6 +783,7 @@ enum store_err store_put_write(struct store_put *p, const void *buf, size_t n)
 		return STORE_TOO_LARGE;
 	if (p->length >= 0 && p->sent > (uint64_t)p->length)
 		return STORE_LENGTH_MISMATCH;
+	md5_update(&p->md5, buf, n);
 	for (int i = 0; i < p->n; i++)
 		if (p->live[i] && oc_write(&p->oc[i], buf, n) < 0) {
 			p->live[i] = 0;
@@ -855,8 +863,11 @@ enum store_err store_put_finish(struct store_put *p, struct store_meta *meta)
 	}
 	/* end every replica's body first, then collect the answers: their fsyncs overlap */
 	struct oc *wait[RING_MAX_REPLICAS] = {0};
+	char hex[33], trailer[64];
+	md5_final_hex(&p->md5, hex);
+	snprintf(trailer, sizeof(trailer), "%s: %s", OBJFILE_ETAG_TRAILER, hex);
 	for (int i = 0; i < p->n; i++)
-		if (p->live[i] && oc_end_body(&p->oc[i]) == 0)
+		if (p->live[i] && oc_end_body_trailer(&p->oc[i], trailer) == 0)
 			wait[i] = &p->oc[i];
 	/* the listing is written as soon as a quorum of replicas holds the object durably
 	 * (their answers read as they come), while the slowest one still syncs; its answer

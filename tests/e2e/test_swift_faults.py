@@ -20,6 +20,7 @@ import urllib.request
 
 from nubo_e2e import http_request, wait_for
 from test_swift import account, conf_value, proxy, req, worker_pids  # noqa: F401 (fixtures)
+from test_swift import replicas as replicas_of
 
 MiB = 1 << 20
 
@@ -214,3 +215,97 @@ def test_put_does_not_wait_for_a_stalled_replica(stack, req, proxy, account):
             os.kill(stopped, signal.SIGCONT)
     assert hashlib.md5(get_bytes(stack, proxy, account, "/e2e-stall/obj")).hexdigest() == \
         hashlib.md5(body).hexdigest()
+
+
+def _objsrv_put(host, port, path, ts, chunks, trailer, etag=None, cut=False):
+    """A proxy-style PUT straight to an object server: a chunked body announced with the
+    MD5 trailer (object-store/objfile.h OBJFILE_ETAG_TRAILER), `trailer` its value (None:
+    the last chunk comes without it). cut: the connection closes after the first chunk.
+    The answer's status and head (None when cut)."""
+    size = sum(len(c) for c in chunks)
+    head = ("PUT %s HTTP/1.1\r\nHost: %s:%d\r\nX-Timestamp: %s\r\n"
+            "Content-Type: application/octet-stream\r\nTrailer: X-Backend-Etag\r\n"
+            "X-Backend-Obj-Content-Length: %d\r\nTransfer-Encoding: chunked\r\n"
+            "%sConnection: close\r\n\r\n"
+            % (path, host, port, ts, size, "Etag: %s\r\n" % etag if etag else ""))
+    s = socket.create_connection((host, port), timeout=60)
+    try:
+        s.sendall(head.encode())
+        for i, c in enumerate(chunks):
+            s.sendall(b"%x\r\n" % len(c) + c + b"\r\n")
+            if cut:
+                return None, None
+        s.sendall(b"0\r\n" + (b"X-Backend-Etag: %s\r\n" % trailer.encode()
+                              if trailer else b"") + b"\r\n")
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            k = s.recv(4096)
+            if not k:
+                break
+            answer += k
+        return int(answer.split()[1]), answer.decode(errors="replace")
+    finally:
+        s.close()
+
+
+def test_object_server_commits_a_body_only_with_the_proxy_md5(stack, req, account):
+    """The proxy hashes a PUT's body once and sends its MD5 after the body, in a trailer
+    of the chunked stream to each replica (one MD5 per object, not one per replica).
+    An object server then stores that MD5 as the ETag, and commits nothing unless the
+    whole body and that trailer arrived: without the trailer 400, a client Etag that
+    differs 422, a body cut off nothing; a replica whose bytes do not match the MD5
+    (what a corrupted transfer would leave) is never served (GET verifies, quarantines).
+    Through the proxy the ETag is the MD5 of the bytes on every replica."""
+    ring = (stack.root / "etc" / "nubo" / "object.ring").read_text()
+    host, port = ring_devices(ring)["d1"]
+    pp = ring_part_power(ring)
+    d1 = stack.root / "var" / "lib" / "nubo" / "objects" / "d1"
+    req("PUT", "/e2e-trailer")
+
+    def where(name):
+        h = hashlib.md5(("/%s/e2e-trailer/%s" % (account, name)).encode()).hexdigest()
+        part = int(h[:8], 16) >> (32 - pp)
+        return "/d1/%d/%s/e2e-trailer/%s" % (part, account, name), h
+
+    body = os.urandom(200000)
+    chunks = [body[:65536], body[65536:131072], body[131072:]]
+    md5 = hashlib.md5(body).hexdigest()
+    ts = lambda: "%.5f" % time.time()  # noqa: E731
+
+    path, h = where("good")
+    st, head = _objsrv_put(host, port, path, ts(), chunks, md5.upper(), etag=md5)
+    assert st == 201, head
+    assert "Etag: %s" % md5 in head, head
+    files = data_files(d1, h)
+    assert len(files) == 1 and files[0].read_bytes()[8192:] == body
+    assert md5.encode() in files[0].read_bytes()[:8192]
+
+    path, h = where("no-trailer")
+    assert _objsrv_put(host, port, path, ts(), chunks, None)[0] == 400
+    path, h2 = where("mismatch")
+    assert _objsrv_put(host, port, path, ts(), chunks, md5, etag="0" * 32)[0] == 422
+    path, h3 = where("cut")
+    _objsrv_put(host, port, path, ts(), chunks, md5, cut=True)
+    wait_for(lambda: not list((d1 / "tmp").glob("put.*")), 30, 0.2, "the cut PUT's temp file gone")
+    assert not data_files(d1, h) and not data_files(d1, h2) and not data_files(d1, h3)
+
+    # an MD5 that is not the bytes': stored (the object server trusts its proxy), but a
+    # GET checks the bytes before serving them and quarantines the replica
+    path, h = where("rot")
+    before = set((d1 / "quarantined").glob("*"))
+    assert _objsrv_put(host, port, path, ts(), chunks, "f" * 32)[0] == 201
+    r = http_request("http://%s:%d%s" % (host, port, path), "GET")
+    assert r.status == 404
+    assert not data_files(d1, h)
+    assert len(set((d1 / "quarantined").glob("*")) - before) == 1
+
+    # through the proxy: the ETag answered is the MD5 of what every replica holds
+    for size in (0, 5, 1 << 20):
+        data = os.urandom(size)
+        r = req("PUT", "/e2e-trailer/p%d" % size, raw=data)
+        assert r.status == 201 and r.headers["Etag"] == hashlib.md5(data).hexdigest()
+        reps = replicas_of(stack, account, "e2e-trailer", "p%d" % size)
+        assert len(reps) >= 2
+        for f in reps:
+            raw = f.read_bytes()
+            assert raw[8192:] == data and r.headers["Etag"].encode() in raw[:8192]

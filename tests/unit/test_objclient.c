@@ -6,6 +6,7 @@
  * server on loopback counts its accepts and answers in the way each test asks. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -226,6 +227,78 @@ static void test_await_any(void **state)
 	}
 }
 
+/* A chunked body leaves framed exactly, each chunk (its size line, bytes and CRLF) in
+ * one sendmsg as far as the socket takes it (a small send buffer makes it take part of
+ * one: the rest follows), and the last chunk carries the trailer when one is given. */
+struct sink {
+	int fd;
+	char *buf;
+	size_t have, cap;
+};
+
+static void *sink_main(void *arg)
+{
+	struct sink *k = arg;
+	for (;;) {
+		if (k->have == k->cap) {
+			k->cap *= 2;
+			k->buf = realloc(k->buf, k->cap);
+		}
+		ssize_t n = read(k->fd, k->buf + k->have, k->cap - k->have);
+		if (n <= 0)
+			return NULL;
+		k->have += (size_t)n;
+	}
+}
+
+static void chunked_round(const char *trailer, const char *tail)
+{
+	int sp[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
+	int small = 4096;
+	setsockopt(sp[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+	fcntl(sp[0], F_SETFL, O_NONBLOCK); /* as the proxy's sockets: partial sends */
+	struct sink k = {.fd = sp[1], .cap = 4096};
+	k.buf = malloc(k.cap);
+	pthread_t t;
+	pthread_create(&t, NULL, sink_main, &k);
+	struct oc x;
+	oc_init(&x);
+	x.fd = sp[0];
+	x.chunked = 1;
+	size_t big = 300000;
+	char *body = malloc(big);
+	for (size_t i = 0; i < big; i++)
+		body[i] = (char)(i * 7);
+	assert_int_equal(oc_write(&x, body, big), 0);
+	assert_int_equal(oc_write(&x, "xyz", 3), 0);
+	assert_int_equal(trailer ? oc_end_body_trailer(&x, trailer) : oc_end_body(&x), 0);
+	assert_true(x.req_done);
+	shutdown(sp[0], SHUT_WR);
+	pthread_join(t, NULL);
+	const char *head = "493e0\r\n"; /* 300000 */
+	size_t at = 0;
+	assert_memory_equal(k.buf, head, strlen(head));
+	at += strlen(head);
+	assert_memory_equal(k.buf + at, body, big);
+	at += big;
+	const char *rest = "\r\n3\r\nxyz\r\n";
+	assert_memory_equal(k.buf + at, rest, strlen(rest));
+	at += strlen(rest);
+	assert_int_equal(k.have - at, strlen(tail));
+	assert_memory_equal(k.buf + at, tail, strlen(tail));
+	close(sp[0]);
+	close(sp[1]);
+	free(body);
+	free(k.buf);
+}
+
+static void test_chunked_body_and_trailer(void **state)
+{
+	chunked_round(NULL, "0\r\n\r\n");
+	chunked_round("X-Backend-Etag: 0123", "0\r\nX-Backend-Etag: 0123\r\n\r\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -235,6 +308,7 @@ int main(void)
 	    cmocka_unit_test(test_server_closed_idle),
 	    cmocka_unit_test(test_dropped_reused_is_retried),
 	    cmocka_unit_test(test_await_any),
+	    cmocka_unit_test(test_chunked_body_and_trailer),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,4 +1,4 @@
-/* When the replicator may remove a tombstone (replicator.h). */
+/* When the replicator may remove a tombstone, and the auditor's rate bound (replicator.h). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -39,12 +39,33 @@ static void test_expiry_tombstone_of_old_object_is_kept(void **state)
 	assert_int_equal(replicator_reclaimable(ts, now - 7 * DAY, now, 7 * DAY), 1);
 }
 
+/* The auditor's rate bound: many small objects add up to pauses (each one's pause
+ * alone rounded down to none, so a pass over small objects never slept), a large
+ * object is paid in full (the pause was capped at 1 s), nothing is lost to rounding. */
+static void test_audit_pause_adds_up(void **state)
+{
+	long rate = 10L << 20, owed = 0, total = 0;
+	for (int i = 0; i < 1280; i++) /* 1280 files of 4 KiB: 12 KiB each with the header */
+		total += replicator_audit_pause_ms(&owed, 4096, rate);
+	assert_int_equal(total, 1500); /* 15 MiB at 10 MiB/s */
+	owed = 0;
+	assert_int_equal(replicator_audit_pause_ms(&owed, (64L << 20) - 8192, rate), 6400);
+	assert_int_equal(owed, 0);
+	owed = 0;
+	total = 0;
+	for (int i = 0; i < 3; i++) /* a rate no second divides evenly */
+		total += replicator_audit_pause_ms(&owed, 1000 - 8192, 3000);
+	assert_int_equal(total, 1000);
+	assert_int_equal(owed, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_old_tombstone_is_reclaimed),
 	    cmocka_unit_test(test_young_tombstone_is_kept),
 	    cmocka_unit_test(test_expiry_tombstone_of_old_object_is_kept),
+	    cmocka_unit_test(test_audit_pause_adds_up),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
