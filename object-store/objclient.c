@@ -124,30 +124,9 @@ static int oc_wait(int fd, short ev, int ms)
 	return n > 0 ? 0 : n == 0 ? -ETIMEDOUT : -errno;
 }
 
-static int send_all(int fd, const void *buf, size_t n)
-{
-	const char *p = buf;
-	while (n > 0) {
-		ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN) {
-				int rc = oc_wait(fd, POLLOUT, OC_IO_TIMEOUT_MS);
-				if (rc < 0)
-					return rc;
-				continue;
-			}
-			return -errno;
-		}
-		p += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
-/* send_all of the pieces iov[0..n) in one sendmsg where the socket takes them (a
- * chunk's frame and its bytes leave together). iov is consumed. 0 or -errno. */
+/* Sends the pieces iov[0..n) whole, in one sendmsg where the socket takes them (a
+ * chunk's frame and its bytes leave together), waiting while it is full. iov is
+ * consumed. 0 or -errno. */
 static int send_iov(int fd, struct iovec *iov, int n)
 {
 	while (n > 0) {
@@ -175,6 +154,12 @@ static int send_iov(int fd, struct iovec *iov, int n)
 		}
 	}
 	return 0;
+}
+
+static int send_all(int fd, const void *buf, size_t n)
+{
+	struct iovec v = {.iov_base = (void *)buf, .iov_len = n};
+	return send_iov(fd, &v, 1);
 }
 
 static ssize_t recv_some(int fd, void *buf, size_t n, int ms)
