@@ -194,7 +194,15 @@ static enum MHD_Result put_begin(struct worker *w, struct MHD_Connection *c, con
 	    !cl && te && !strcasecmp(te, "chunked") && tr && !strcasecmp(tr, OBJFILE_ETAG_TRAILER);
 	if (trailer)
 		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, OBJFILE_LENGTH_HEADER);
-	int64_t want = cl ? strtoll(cl, NULL, 10) : -1;
+	int64_t want = -1;
+	if (cl) { /* digits only: "-1" or "abc" would turn the length check off */
+		char *end;
+		errno = 0;
+		unsigned long long v = strtoull(cl, &end, 10);
+		if (!isdigit((unsigned char)cl[0]) || *end || errno || v > INT64_MAX)
+			return answer(c, 400, "bad body length");
+		want = (int64_t)v;
+	}
 	if (device_full(w, want))
 		return answer(c, 507, "device full");
 	struct put *p = xcalloc(1, sizeof(*p));
@@ -294,7 +302,7 @@ static enum MHD_Result put_end(struct MHD_Connection *c, struct put *p)
 	if (p->want >= 0 && (uint64_t)p->want != p->got)
 		return answer(c, 499, "body length differs from Content-Length");
 	if (put_etag(c, p, etag) < 0)
-		return answer(c, 400, "no " OBJFILE_ETAG_TRAILER " trailer");
+		return answer(c, 400, "no valid " OBJFILE_ETAG_TRAILER " trailer");
 	if (p->etag_want[0] && strcasecmp(p->etag_want, etag))
 		return answer(c, 422, "Unprocessable Entity");
 	json_object_set_new(p->meta, "ts", json_string(p->ts));

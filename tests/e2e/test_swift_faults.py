@@ -217,15 +217,16 @@ def test_put_does_not_wait_for_a_stalled_replica(stack, req, proxy, account):
         hashlib.md5(body).hexdigest()
 
 
-def _objsrv_put(host, port, path, ts, chunks, trailer, etag=None, cut=False):
+def _objsrv_put(host, port, path, ts, chunks, trailer, etag=None, cut=False, length=None):
     """A proxy-style PUT straight to an object server: a chunked body announced with the
     MD5 trailer (object-store/objfile.h OBJFILE_ETAG_TRAILER), `trailer` its value (None:
     the last chunk comes without it). cut: the connection closes after the first chunk.
-    The answer's status and head (None when cut)."""
-    size = sum(len(c) for c in chunks)
+    length: the announced length (default: the chunks' bytes). The answer's status and
+    head (None when cut)."""
+    size = sum(len(c) for c in chunks) if length is None else length
     head = ("PUT %s HTTP/1.1\r\nHost: %s:%d\r\nX-Timestamp: %s\r\n"
             "Content-Type: application/octet-stream\r\nTrailer: X-Backend-Etag\r\n"
-            "X-Backend-Obj-Content-Length: %d\r\nTransfer-Encoding: chunked\r\n"
+            "X-Backend-Obj-Content-Length: %s\r\nTransfer-Encoding: chunked\r\n"
             "%sConnection: close\r\n\r\n"
             % (path, host, port, ts, size, "Etag: %s\r\n" % etag if etag else ""))
     s = socket.create_connection((host, port), timeout=60)
@@ -284,6 +285,13 @@ def test_object_server_commits_a_body_only_with_the_proxy_md5(stack, req, accoun
     assert _objsrv_put(host, port, path, ts(), chunks, None)[0] == 400
     path, h2 = where("mismatch")
     assert _objsrv_put(host, port, path, ts(), chunks, md5, etag="0" * 32)[0] == 422
+    # the announced length: not digits 400 (review s12 L3: "-1" turned the check off),
+    # not the body's 499; nothing stored either way
+    path, h4 = where("bad-length")
+    assert _objsrv_put(host, port, path, ts(), chunks, md5, length="-1")[0] == 400
+    assert _objsrv_put(host, port, path, ts(), chunks, md5, length="12abc")[0] == 400
+    assert _objsrv_put(host, port, path, ts(), chunks, md5, length=len(body) + 1)[0] == 499
+    assert not data_files(d1, h4)
     path, h3 = where("cut")
     _objsrv_put(host, port, path, ts(), chunks, md5, cut=True)
     wait_for(lambda: not list((d1 / "tmp").glob("put.*")), 30, 0.2, "the cut PUT's temp file gone")
