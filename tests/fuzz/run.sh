@@ -19,7 +19,7 @@ flags=(-g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined
 # shellcheck disable=SC2207
 libs=($(pkg-config --libs jansson libsodium))
 common=("$top"/common/{msg,disk_qos,conf,jparse,jsonw,util,xalloc}.c)
-declare -A extra=([fuzz_image_inspect]="$top/common/qemu_img.c $top/common/proc.c"
+declare -A extra=([fuzz_image_inspect]="$top/common/qemu_img.c $top/common/proc.c $top/common/volfile.c"
 	[fuzz_sigv4]="$top/common/sigv4.c"
 	[fuzz_multipart]="$top/object-store/multipart.c"
 	[fuzz_s3]="$top/common/sigv4.c $top/object-store/s3_request.c $top/object-store/s3_view.c $top/object-store/s3_xml.c $top/object-store/markup.c $top/object-store/s3_error.c")
