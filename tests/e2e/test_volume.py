@@ -85,6 +85,24 @@ def delete_all(stack, sids, vids, user):
         wait_gone(stack, "volume", vid, user=user)
 
 
+def made_volume(stack, vids, *args, user="demo"):
+    """`openstack volume create ARGS` as USER, its id kept in vids for delete_all, once
+    available: the volume's view."""
+    v = stack.os_cli("volume", "create", *args, user=user)
+    vids.append(v["id"])
+    wait_volume(stack, v["id"], "available", user=user)
+    return v
+
+
+def made_snapshot(stack, sids, vid, name, user="demo"):
+    """A snapshot NAME of volume vid as USER, its id kept in sids for delete_all, once
+    available: the snapshot's view."""
+    s = stack.os_cli("volume", "snapshot", "create", "--volume", vid, name, user=user)
+    sids.append(s["id"])
+    wait_snapshot(stack, s["id"], "available", user=user)
+    return s
+
+
 def qemu_io_write(path, pattern, offset, length):
     subprocess.run(["qemu-io", "-f", "qcow2", "-c",
                     "write -P 0x%02x %d %d" % (pattern, offset, length), str(path)],
@@ -366,14 +384,8 @@ def test_retype_takes_the_snapshots_and_their_copies_along(stack, os_cli, os_run
     os_run("volume", "type", "create", "e2e-st2")
     vids, sids = [], []
     try:
-        v = os_cli("volume", "create", "--size", "1", "--type", "e2e-st1", "e2e-st-v",
-                   user="demo")
-        vids.append(v["id"])
-        wait_volume(stack, v["id"], "available", user="demo")
-        s = os_cli("volume", "snapshot", "create", "--volume", v["id"], "e2e-st-s",
-                   user="demo")
-        sids.append(s["id"])
-        wait_snapshot(stack, s["id"], "available", user="demo")
+        v = made_volume(stack, vids, "--size", "1", "--type", "e2e-st1", "e2e-st-v")
+        s = made_snapshot(stack, sids, v["id"], "e2e-st-s")
         assert type_usage(http, stack, demo, "e2e-st1", "e2e-st2") == [(1, 2, 1), (0, 0, 0)]
 
         os_run("volume", "set", "--type", "e2e-st2", "--retype-policy", "never", v["id"],
@@ -517,10 +529,7 @@ def test_quota_per_volume_type(stack, os_cli, os_run, project_ids, http):
                  {"quota_set": {"volumes_e2e-qt": 5}}, token=tok)
         assert r.status == 403, r
 
-        v = os_cli("volume", "create", "--size", "1", "--type", "e2e-qt", "e2e-qt-1",
-                   user="demo")
-        vids.append(v["id"])
-        wait_volume(stack, v["id"], "available", user="demo")
+        v = made_volume(stack, vids, "--size", "1", "--type", "e2e-qt", "e2e-qt-1")
         before = count_volumes(stack, demo)
         r = http("POST", base + "/volumes",
                  {"volume": {"size": 1, "volume_type": "e2e-qt"}}, token=tok)
@@ -535,15 +544,10 @@ def test_quota_per_volume_type(stack, os_cli, os_run, project_ids, http):
             p.stderr
         assert count_volumes(stack, demo) == before
         # another type is not limited by it
-        v2 = os_cli("volume", "create", "--size", "1", "e2e-qt-dflt", user="demo")
-        vids.append(v2["id"])
-        wait_volume(stack, v2["id"], "available", user="demo")
+        v2 = made_volume(stack, vids, "--size", "1", "e2e-qt-dflt")
 
         # snapshots count against snapshots_<type> and gigabytes_<type> of their volume
-        s = os_cli("volume", "snapshot", "create", "--volume", v["id"], "e2e-qt-s1",
-                   user="demo")
-        sids.append(s["id"])
-        wait_snapshot(stack, s["id"], "available", user="demo")
+        s = made_snapshot(stack, sids, v["id"], "e2e-qt-s1")
         r = http("POST", base + "/snapshots",
                  {"snapshot": {"volume_id": v["id"], "name": "e2e-qt-s2"}}, token=tok)
         assert_error(r, 413)
@@ -656,14 +660,8 @@ def test_quota_work_waits_for_a_type_rename_or_delete(stack, os_cli, os_run, pro
     vids, sids = [], []
     try:
         os_run("quota", "set", "--snapshots", "1", "--volume-type", "e2e-lk", "demo")
-        v = os_cli("volume", "create", "--size", "1", "--type", "e2e-lk", "e2e-lk-v",
-                   user="demo")
-        vids.append(v["id"])
-        wait_volume(stack, v["id"], "available", user="demo")
-        s = os_cli("volume", "snapshot", "create", "--volume", v["id"], "e2e-lk-s1",
-                   user="demo")
-        sids.append(s["id"])
-        wait_snapshot(stack, s["id"], "available", user="demo")
+        v = made_volume(stack, vids, "--size", "1", "--type", "e2e-lk", "e2e-lk-v")
+        s = made_snapshot(stack, sids, v["id"], "e2e-lk-s1")
 
         # a snapshot while the type is being renamed waits for the rename, then meets the
         # quota under its new name
