@@ -697,6 +697,36 @@ static int kv_ok(const struct store_kv *kv, int n)
 	return total <= STORE_MAX_META_BYTES;
 }
 
+/* What each object-server answer to a PUT counts as; any other 4xx is the proxy's
+ * protocol fault, any other status a replica that failed (down, full, write error). */
+static const struct {
+	int status;
+	int client_fault; /* -1: either; else OBJFILE_CLIENT_FAULT_HEADER present or not */
+	enum store_put_vote vote;
+} put_votes[] = {
+    {201, -1, STORE_VOTE_STORED},
+    {409, -1, STORE_VOTE_SUPERSEDED}, /* a newer version landed there meanwhile */
+    {422, -1, STORE_VOTE_MISMATCH},
+    {400, 1, STORE_VOTE_REFUSED},
+};
+
+enum store_put_vote store_put_vote(int status, int client_fault)
+{
+	for (size_t i = 0; i < sizeof(put_votes) / sizeof(put_votes[0]); i++)
+		if (put_votes[i].status == status &&
+		    (put_votes[i].client_fault < 0 || put_votes[i].client_fault == !!client_fault))
+			return put_votes[i].vote;
+	return status >= 400 && status < 500 ? STORE_VOTE_FAULT : STORE_VOTE_FAILED;
+}
+
+/* Logs replica oc's answer to p as a protocol fault (STORE_VOTE_FAULT). */
+static void put_log_fault(const struct store_put *p, const struct oc *oc)
+{
+	log_warn("PUT %s/%s/%s: object server %s:%u answered %d: a fault of the "
+	         "proxy-to-object-server protocol (version skew or a bug)",
+	         p->a, p->c, p->o, oc->host, oc->port, oc->status);
+}
+
 enum store_err store_put_begin(struct store *s, const char *account, const char *container,
                                const char *object, const struct store_put_opts *o,
                                struct store_put **out)
@@ -749,6 +779,8 @@ enum store_err store_put_begin(struct store *s, const char *account, const char 
 		if (rc[i] == 0)
 			rc[i] = oc_await_continue(oc, s->cfg.connect_timeout_ms);
 		while (!(rc[i] == 0 && (oc->status == 100 || oc->status == 409))) {
+			if (rc[i] == 0 && store_put_vote(oc->status, 0) == STORE_VOTE_FAULT)
+				put_log_fault(p, oc); /* (a 400 to the head: path, X-Timestamp) */
 			oc_close(oc);
 			if (next >= nodes.n)
 				break;
@@ -809,28 +841,6 @@ void store_put_abort(struct store_put *p)
 		put_free(p);
 }
 
-/* What each object-server answer to a PUT counts as; any other 4xx is the proxy's
- * protocol fault, any other status a replica that failed (down, full, write error). */
-static const struct {
-	int status;
-	int client_fault; /* -1: either; else OBJFILE_CLIENT_FAULT_HEADER present or not */
-	enum store_put_vote vote;
-} put_votes[] = {
-    {201, -1, STORE_VOTE_STORED},
-    {409, -1, STORE_VOTE_SUPERSEDED}, /* a newer version landed there meanwhile */
-    {422, -1, STORE_VOTE_MISMATCH},
-    {400, 1, STORE_VOTE_REFUSED},
-};
-
-enum store_put_vote store_put_vote(int status, int client_fault)
-{
-	for (size_t i = 0; i < sizeof(put_votes) / sizeof(put_votes[0]); i++)
-		if (put_votes[i].status == status &&
-		    (put_votes[i].client_fault < 0 || put_votes[i].client_fault == !!client_fault))
-			return put_votes[i].vote;
-	return status >= 400 && status < 500 ? STORE_VOTE_FAULT : STORE_VOTE_FAILED;
-}
-
 /* Reads the answer of replica i of p (its fsyncs done) into the counts, waiting
  * timeout_ms at most for the rest of its head. */
 static void put_answer(struct store_put *p, int i, int timeout_ms, int *ok, int *mismatch,
@@ -859,9 +869,7 @@ static void put_answer(struct store_put *p, int i, int timeout_ms, int *ok, int 
 	case STORE_VOTE_FAULT:
 		/* not the client's doing (review s12 L4): this replica failed, and with too
 		 * few others the client gets 503, not this status */
-		log_warn("PUT %s/%s/%s: object server %s:%u answered %d: a fault of the "
-		         "proxy-to-object-server protocol (version skew or a bug)",
-		         p->a, p->c, p->o, oc->host, oc->port, oc->status);
+		put_log_fault(p, oc);
 		break;
 	case STORE_VOTE_FAILED:
 		break;
