@@ -17,6 +17,7 @@ import socket
 import subprocess
 import threading
 import time
+import urllib.parse
 import urllib.request
 
 from nubo_e2e import http_request, wait_for
@@ -425,6 +426,14 @@ def test_object_server_protocol_400_reaches_the_client_as_503(stack, req, accoun
     mtime_before = ring_file.stat().st_mtime
     devs = ring_devices(ring_before)
     req("PUT", "/e2e-fault")
+    # the real object servers first: metadata within the proxy's bounds whose JSON does
+    # not fit the 8 KiB .data header (every '"' escaped) is the client's 400, and the
+    # object server's answer says so; nothing stored
+    name = '"' * 400
+    meta = {"X-Object-Meta-A%02d" % i: '"' * 256 for i in range(15)}
+    assert req("PUT", "/e2e-fault/" + urllib.parse.quote(name), raw=b"x",
+               headers=meta).status == 400
+    assert replicas_of(stack, account, "e2e-fault", name) == []
     mode = {"status": 400, "headers": []}
     socks = []
     fake_ring = ring_before
