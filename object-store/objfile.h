@@ -34,6 +34,14 @@ void objfile_prune(const char *dir, const char *ts);
 int objfile_header_write(int fd, const json_t *meta);
 /* Reads and parses the header of the .data file open at fd. NULL when it is not one. */
 json_t *objfile_header_read(int fd);
+/* Parses a header (the OBJFILE_HEADER bytes at buf: JSON, then NUL padding): an object,
+ * or NULL. Pure. */
+json_t *objfile_header_parse(const char *buf);
+/* One pread of the header and the first cap - OBJFILE_HEADER bytes of the object (a
+ * small GET's whole answer: one read instead of two): the header parsed into *meta, and
+ * how many of the object's bytes follow it in buf; -EIO (and *meta NULL) when the file
+ * has no valid header. cap >= OBJFILE_HEADER. */
+ssize_t objfile_read_start(int fd, char *buf, size_t cap, json_t **meta);
 /* mkdir -p dir, fsyncing each parent a level was created in. 0 or -errno. */
 int objfile_mkdirs(const char *dir);
 /* mkdir -p dir without fsyncing; *made counts the levels created (or found created by
