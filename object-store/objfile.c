@@ -48,10 +48,12 @@ static enum objfile_kind objfile_name_kind(const char *name, char *ts)
 
 /* The directory's entries straight from getdents64 into a buffer on the stack: readdir's
  * opendir also fstats the directory and mallocs a 32 KiB buffer, on every GET */
-enum objfile_kind objfile_newest(const char *dir, char *ts)
+enum objfile_kind objfile_newest_keep(const char *dir, char *ts, int *dirfd_out)
 {
 	enum objfile_kind best = OBJFILE_NONE;
 	ts[0] = '\0';
+	if (dirfd_out)
+		*dirfd_out = -1;
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return best;
@@ -69,8 +71,16 @@ enum objfile_kind objfile_newest(const char *dir, char *ts)
 			at += e->d_reclen;
 		}
 	}
-	close(fd);
+	if (dirfd_out)
+		*dirfd_out = fd;
+	else
+		close(fd);
 	return best;
+}
+
+enum objfile_kind objfile_newest(const char *dir, char *ts)
+{
+	return objfile_newest_keep(dir, ts, NULL);
 }
 
 enum objfile_kind objfile_scan(DIR *d, char *ts, char (*names)[OBJFILE_NAME_MAX], int max, int *n)

@@ -21,6 +21,10 @@ void objfile_dir(const char *dev, unsigned part, const char *hash, char *out, si
 /* The newest version in dir: its kind and timestamp (ts[OBJFILE_TS_LEN]); OBJFILE_NONE
  * when dir holds none (or does not exist). */
 enum objfile_kind objfile_newest(const char *dir, char *ts);
+/* objfile_newest that also hands back the directory, open (O_DIRECTORY), in *dirfd (-1
+ * when it could not be opened; the caller closes it): a GET opens the version's file
+ * relative to it (openat) instead of walking the whole path again. */
+enum objfile_kind objfile_newest_keep(const char *dir, char *ts, int *dirfd);
 #define OBJFILE_NAME_MAX (OBJFILE_TS_LEN + 5) /* "<ts>.data" and its NUL */
 /* One pass over the open hash directory d (rewound first): returns the newest
  * version's kind with its timestamp in ts, and the names of up to max version files

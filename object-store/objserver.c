@@ -490,11 +490,17 @@ static enum MHD_Result do_get(struct worker *w, struct MHD_Connection *c, const 
 	unsigned part;
 	if (worker_locate(w, url, dir, sizeof(dir), name, sizeof(name), &part) < 0)
 		return answer(c, 400, "bad path");
-	enum objfile_kind k = objfile_newest(dir, ts);
-	if (k != OBJFILE_DATA)
+	int dfd;
+	enum objfile_kind k = objfile_newest_keep(dir, ts, &dfd);
+	if (k != OBJFILE_DATA) {
+		if (dfd >= 0)
+			close(dfd);
 		return answer_ts(c, 404, ts);
+	}
 	snprintf(path, sizeof(path), "%s/%s.data", dir, ts);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* relative to the directory just read: one path component, not the whole path */
+	int fd = openat(dfd, path + strlen(dir) + 1, O_RDONLY | O_CLOEXEC);
+	close(dfd);
 	if (fd < 0)
 		return answer(c, 404, NULL);
 	/* the header and a small object's bytes in one read (a HEAD's: the header only) */

@@ -116,11 +116,21 @@ static void test_newest_many_entries(void **state)
 	touch(root, "1700000000.00000.ts");
 	assert_int_equal(objfile_newest(root, ts), OBJFILE_DATA);
 	assert_string_equal(ts, "1700000001.00000");
+	/* objfile_newest_keep: the same answer, and the directory open for openat */
+	int dfd = -2;
+	assert_int_equal(objfile_newest_keep(root, ts, &dfd), OBJFILE_DATA);
+	assert_true(dfd >= 0);
+	int fd = openat(dfd, "1700000001.00000.data", O_RDONLY);
+	assert_true(fd >= 0);
+	close(fd);
+	close(dfd);
 	touch(root, "1700000005.00000.ts");
 	assert_int_equal(objfile_newest(root, ts), OBJFILE_TOMBSTONE);
 	assert_string_equal(ts, "1700000005.00000");
 	assert_int_equal(nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
 	assert_int_equal(objfile_newest(root, ts), OBJFILE_NONE);
+	assert_int_equal(objfile_newest_keep(root, ts, &dfd), OBJFILE_NONE);
+	assert_int_equal(dfd, -1); /* no directory: nothing to close */
 }
 
 /* objfile_read_start: the header parsed and the object's first bytes from one read;
