@@ -32,23 +32,19 @@ struct pooled {
 
 static struct {
 	pthread_mutex_t mu;
-	int on, n;
+	int on; /* read without the lock (atomic): two fewer lock round trips an exchange */
+	int n;
 	struct pooled e[OC_POOL_MAX];
 } pool = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 void oc_pool_enable(void)
 {
-	pthread_mutex_lock(&pool.mu);
-	pool.on = 1;
-	pthread_mutex_unlock(&pool.mu);
+	__atomic_store_n(&pool.on, 1, __ATOMIC_RELEASE);
 }
 
 static int pool_is_on(void)
 {
-	pthread_mutex_lock(&pool.mu);
-	int on = pool.on;
-	pthread_mutex_unlock(&pool.mu);
-	return on;
+	return __atomic_load_n(&pool.on, __ATOMIC_ACQUIRE);
 }
 
 void oc_pool_flush(void)
@@ -202,6 +198,13 @@ static int oc_head(struct oc *o, int ms, int skip_continue)
 			}
 			if (o->have >= sizeof(o->buf) - 1)
 				return -EPROTO;
+			/* nothing buffered: the answer is still to come (a recv now would
+			 * almost always be EAGAIN first), so wait for it, then read */
+			if (o->have == 0) {
+				int rc = oc_wait(o->fd, POLLIN, ms);
+				if (rc < 0)
+					return rc;
+			}
 			ssize_t k =
 			    recv_some(o->fd, o->buf + o->have, sizeof(o->buf) - 1 - o->have, ms);
 			if (k <= 0)

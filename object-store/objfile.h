@@ -21,6 +21,10 @@ void objfile_dir(const char *dev, unsigned part, const char *hash, char *out, si
 /* The newest version in dir: its kind and timestamp (ts[OBJFILE_TS_LEN]); OBJFILE_NONE
  * when dir holds none (or does not exist). */
 enum objfile_kind objfile_newest(const char *dir, char *ts);
+/* objfile_newest that also hands back the directory, open (O_DIRECTORY), in *dirfd (-1
+ * when it could not be opened; the caller closes it): a GET opens the version's file
+ * relative to it (openat) instead of walking the whole path again. */
+enum objfile_kind objfile_newest_keep(const char *dir, char *ts, int *dirfd);
 #define OBJFILE_NAME_MAX (OBJFILE_TS_LEN + 5) /* "<ts>.data" and its NUL */
 /* One pass over the open hash directory d (rewound first): returns the newest
  * version's kind with its timestamp in ts, and the names of up to max version files
@@ -34,6 +38,14 @@ void objfile_prune(const char *dir, const char *ts);
 int objfile_header_write(int fd, const json_t *meta);
 /* Reads and parses the header of the .data file open at fd. NULL when it is not one. */
 json_t *objfile_header_read(int fd);
+/* Parses a header (the OBJFILE_HEADER bytes at buf: JSON, then NUL padding): an object,
+ * or NULL. Pure. */
+json_t *objfile_header_parse(const char *buf);
+/* One pread of the header and the first cap - OBJFILE_HEADER bytes of the object (a
+ * small GET's whole answer: one read instead of two): the header parsed into *meta, and
+ * how many of the object's bytes follow it in buf; -EIO (and *meta NULL) when the file
+ * has no valid header. cap >= OBJFILE_HEADER. */
+ssize_t objfile_read_start(int fd, char *buf, size_t cap, json_t **meta);
 /* mkdir -p dir, fsyncing each parent a level was created in. 0 or -errno. */
 int objfile_mkdirs(const char *dir);
 /* mkdir -p dir without fsyncing; *made counts the levels created (or found created by

@@ -467,12 +467,21 @@ void objserver_quarantine(const char *root, const char *path)
 		log_warn("quarantined %s: its bytes do not match its ETag", path);
 }
 
-/* The answer body: len bytes of the object from off. A small one is read now, so that
- * head and body leave in one write (and reach the proxy in one read); a larger one is
- * sent from the file (sendfile), as a HEAD's (never read). fd is the response's or
- * closed. */
-static struct MHD_Response *body_response(int fd, uint64_t len, uint64_t off, int head)
+/* The answer body: len bytes of the object from off. A small one is sent from memory,
+ * so that head and body leave in one write (and reach the proxy in one read): from blk
+ * when the header's read brought it (have bytes of the object follow the header there;
+ * blk is then the response's), else read now. A larger one is sent from the file
+ * (sendfile), as a HEAD's (never read). fd is the response's or closed; blk is the
+ * response's or freed. */
+static struct MHD_Response *body_response(int fd, char *blk, size_t have, uint64_t len,
+                                          uint64_t off, int head)
 {
+	if (!head && len <= OBJSERVER_INLINE_MAX && off + len <= have) {
+		close(fd);
+		memmove(blk, blk + OBJFILE_HEADER + off, (size_t)len);
+		return MHD_create_response_from_buffer((size_t)len, blk, MHD_RESPMEM_MUST_FREE);
+	}
+	free(blk);
 	if (!head && len <= OBJSERVER_INLINE_MAX) {
 		char *buf = xmalloc(len ? (size_t)len : 1);
 		ssize_t k = pread(fd, buf, (size_t)len, (off_t)(OBJFILE_HEADER + off));
@@ -492,15 +501,26 @@ static enum MHD_Result do_get(struct worker *w, struct MHD_Connection *c, const 
 	unsigned part;
 	if (worker_locate(w, url, dir, sizeof(dir), name, sizeof(name), &part) < 0)
 		return answer(c, 400, "bad path");
-	enum objfile_kind k = objfile_newest(dir, ts);
-	if (k != OBJFILE_DATA)
+	int dfd;
+	enum objfile_kind k = objfile_newest_keep(dir, ts, &dfd);
+	if (k != OBJFILE_DATA) {
+		if (dfd >= 0)
+			close(dfd);
 		return answer_ts(c, 404, ts);
+	}
 	snprintf(path, sizeof(path), "%s/%s.data", dir, ts);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* relative to the directory just read: one path component, not the whole path */
+	int fd = openat(dfd, path + strlen(dir) + 1, O_RDONLY | O_CLOEXEC);
+	close(dfd);
 	if (fd < 0)
 		return answer(c, 404, NULL);
-	json_t *meta = objfile_header_read(fd);
-	if (!meta) {
+	/* the header and a small object's bytes in one read (a HEAD's: the header only) */
+	size_t cap = OBJFILE_HEADER + (head ? 0 : OBJSERVER_INLINE_MAX);
+	char *blk = xmalloc(cap);
+	json_t *meta;
+	ssize_t have = objfile_read_start(fd, blk, cap, &meta);
+	if (have < 0) {
+		free(blk);
 		close(fd);
 		return answer(c, 500, "bad header");
 	}
@@ -515,6 +535,7 @@ static enum MHD_Result do_get(struct worker *w, struct MHD_Connection *c, const 
 		int known = stat_ok && verify_cache_hit(w->verified, &st, now);
 		if (!known &&
 		    !objfile_intact(fd, size, json_string_value(json_object_get(meta, "etag")))) {
+			free(blk);
 			close(fd);
 			json_decref(meta);
 			objserver_quarantine(w->root, path);
@@ -528,6 +549,7 @@ static enum MHD_Result do_get(struct worker *w, struct MHD_Connection *c, const 
 	                         &off, &len);
 	struct MHD_Response *r;
 	if (rr == 0) {
+		free(blk);
 		close(fd);
 		r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 		snprintf(buf, sizeof(buf), "bytes */%llu", (unsigned long long)size);
@@ -539,7 +561,7 @@ static enum MHD_Result do_get(struct worker *w, struct MHD_Connection *c, const 
 			snprintf(buf, sizeof(buf), "bytes %llu-%llu/%llu", (unsigned long long)off,
 			         (unsigned long long)(off + len - 1), (unsigned long long)size);
 		}
-		r = body_response(fd, len, off, head);
+		r = body_response(fd, blk, (size_t)have, len, off, head);
 		if (rr == 1)
 			MHD_add_response_header(r, "Content-Range", buf);
 	}

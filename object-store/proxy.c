@@ -38,7 +38,7 @@ struct px_req {
 	const struct px_frontend *fe;
 	void *state;
 	int started, body_stopped, answered;
-	char trans_id[40];
+	char trans_id[PX_TRANS_ID_LEN];
 	/* decoded query, parsed on first use */
 	int qparsed, nq;
 	char *qk[PX_MAX_QUERY], *qv[PX_MAX_QUERY];
@@ -391,6 +391,51 @@ static enum MHD_Result px_send(struct px_req *r)
 
 /* ------------------------------------------------------------------ MHD glue */
 
+/* Random bytes for transaction ids, taken from getrandom a block at a time per thread:
+ * a kept-alive connection's thread pays one getrandom per 23 requests, not one each */
+#define PX_TX_RANDOM 256
+static __thread unsigned char tx_random[PX_TX_RANDOM];
+static __thread size_t tx_random_left;
+
+static void px_random(unsigned char *out, size_t n)
+{
+	if (tx_random_left < n) {
+		size_t got = 0;
+		while (got < sizeof(tx_random)) {
+			ssize_t k = getrandom(tx_random + got, sizeof(tx_random) - got, 0);
+			if (k <= 0)
+				break; /* (cannot fail on Linux >= 3.17 once seeded) */
+			got += (size_t)k;
+		}
+		tx_random_left = got;
+	}
+	size_t take = n <= tx_random_left ? n : tx_random_left;
+	memcpy(out, tx_random + sizeof(tx_random) - tx_random_left, take);
+	memset(out + take, 0, n - take);
+	tx_random_left -= take;
+}
+
+void px_trans_id_make(char out[PX_TRANS_ID_LEN], time_t now)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char rnd[11];
+	px_random(rnd, sizeof(rnd));
+	/* Swift's form: "tx", 21 hex digits, "-", the time in 10 (Tempest checks) */
+	char *p = out;
+	*p++ = 't';
+	*p++ = 'x';
+	for (size_t i = 0; i < sizeof(rnd); i++) {
+		*p++ = hex[rnd[i] >> 4];
+		*p++ = hex[rnd[i] & 15];
+	}
+	p = out + 2 + 21;
+	*p++ = '-';
+	unsigned long long t = (unsigned long long)now;
+	for (int i = 9; i >= 0; i--, t >>= 4)
+		p[i] = hex[t & 15];
+	p[10] = '\0';
+}
+
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 {
 	struct px_req *r = xcalloc(1, sizeof(*r));
@@ -400,14 +445,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 	char *q = strchr(r->uri, '?');
 	r->path = xstrndup(r->uri, q ? (size_t)(q - r->uri) : strlen(r->uri));
 	r->query = q ? q + 1 : "";
-	unsigned char rnd[11];
-	getrandom(rnd, sizeof(rnd), 0);
-	int n = snprintf(r->trans_id, sizeof(r->trans_id), "tx");
-	for (size_t i = 0; i < sizeof(rnd); i++)
-		n += snprintf(r->trans_id + n, sizeof(r->trans_id) - (size_t)n, "%02x", rnd[i]);
-	n = 2 + 21; /* Swift's form: "tx", 21 hex digits, "-", the time in 10 (Tempest checks) */
-	snprintf(r->trans_id + n, sizeof(r->trans_id) - (size_t)n, "-%010llx",
-	         (unsigned long long)time(NULL));
+	px_trans_id_make(r->trans_id, time(NULL));
 	return r;
 }
 

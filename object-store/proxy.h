@@ -7,6 +7,7 @@
 #define NUBO_OBJSTORE_PROXY_H
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "store.h"
 
@@ -44,6 +45,11 @@ void px_headers_each(const struct px_req *r, void (*fn)(void *arg, const char *k
                      void *arg);
 /* "tx<hex>": the transaction id (also sent as X-Trans-Id and X-Openstack-Request-Id). */
 const char *px_trans_id(const struct px_req *r);
+#define PX_TRANS_ID_LEN 40
+/* A new transaction id into out, in Swift's form: "tx", 21 random hex digits, "-", now
+ * in 10 hex digits (34 characters). The random bytes come from getrandom, a block at a
+ * time per thread. */
+void px_trans_id_make(char out[PX_TRANS_ID_LEN], time_t now);
 int64_t px_content_length(const struct px_req *r); /* -1 when chunked or absent */
 void px_peer(const struct px_req *r, char *out, size_t n);
 /* The front end's per-request state. */

@@ -8,10 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <errno.h>
 #include <ftw.h>
 
 #include "object-store/objfile.h"
@@ -96,6 +98,78 @@ static void test_scan_newest_and_versions(void **state)
 	assert_int_equal(nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
 }
 
+/* objfile_newest reads the directory with getdents64 into a 4 KiB buffer: a directory
+ * whose entries take several reads still yields its newest version (here the newest
+ * is written last, among 400 other names), an empty or missing one none. */
+static void test_newest_many_entries(void **state)
+{
+	char root[] = "/tmp/test_objfile.XXXXXX", ts[OBJFILE_TS_LEN], name[128];
+	assert_non_null(mkdtemp(root));
+	assert_int_equal(objfile_newest(root, ts), OBJFILE_NONE);
+	assert_string_equal(ts, "");
+	for (int i = 0; i < 400; i++) {
+		snprintf(name, sizeof(name), "put.%04d.a-rather-long-temp-name-to-fill-the-buffer",
+		         i);
+		touch(root, name);
+	}
+	touch(root, "1700000001.00000.data");
+	touch(root, "1700000000.00000.ts");
+	assert_int_equal(objfile_newest(root, ts), OBJFILE_DATA);
+	assert_string_equal(ts, "1700000001.00000");
+	/* objfile_newest_keep: the same answer, and the directory open for openat */
+	int dfd = -2;
+	assert_int_equal(objfile_newest_keep(root, ts, &dfd), OBJFILE_DATA);
+	assert_true(dfd >= 0);
+	int fd = openat(dfd, "1700000001.00000.data", O_RDONLY);
+	assert_true(fd >= 0);
+	close(fd);
+	close(dfd);
+	touch(root, "1700000005.00000.ts");
+	assert_int_equal(objfile_newest(root, ts), OBJFILE_TOMBSTONE);
+	assert_string_equal(ts, "1700000005.00000");
+	assert_int_equal(nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
+	assert_int_equal(objfile_newest(root, ts), OBJFILE_NONE);
+	assert_int_equal(objfile_newest_keep(root, ts, &dfd), OBJFILE_NONE);
+	assert_int_equal(dfd, -1); /* no directory: nothing to close */
+}
+
+/* objfile_read_start: the header parsed and the object's first bytes from one read;
+ * a file shorter than a header, or whose header is not a JSON object, is -EIO. */
+static void test_read_start(void **state)
+{
+	char path[] = "/tmp/test_objfile.XXXXXX", buf[OBJFILE_HEADER + 64];
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	json_t *meta = NULL, *m = json_pack("{s:s,s:i}", "etag", "abc", "size", 10);
+	assert_int_equal(objfile_header_write(fd, m), 0);
+	json_decref(m);
+	assert_int_equal(pwrite(fd, "0123456789", 10, OBJFILE_HEADER), 10);
+	assert_int_equal(objfile_read_start(fd, buf, sizeof(buf), &meta), 10);
+	assert_non_null(meta);
+	assert_string_equal(json_string_value(json_object_get(meta, "etag")), "abc");
+	assert_memory_equal(buf + OBJFILE_HEADER, "0123456789", 10);
+	json_decref(meta);
+	/* room for the header only: no object bytes */
+	assert_int_equal(objfile_read_start(fd, buf, OBJFILE_HEADER, &meta), 0);
+	assert_non_null(meta);
+	json_decref(meta);
+	/* the same parse as objfile_header_read */
+	meta = objfile_header_read(fd);
+	assert_non_null(meta);
+	json_decref(meta);
+	/* not an object */
+	assert_int_equal(pwrite(fd, "[1]\0", 4, 0), 4);
+	assert_int_equal(objfile_read_start(fd, buf, sizeof(buf), &meta), -EIO);
+	assert_null(meta);
+	assert_null(objfile_header_read(fd));
+	/* shorter than a header */
+	assert_int_equal(ftruncate(fd, 100), 0);
+	assert_int_equal(objfile_read_start(fd, buf, sizeof(buf), &meta), -EIO);
+	assert_null(meta);
+	close(fd);
+	unlink(path);
+}
+
 /* The arrival time a replicator's tombstone push carries: only a plain number of
  * seconds, not in the future, is taken (else the copy keeps its own write time). */
 static void test_written_at(void **state)
@@ -119,6 +193,8 @@ int main(void)
 	    cmocka_unit_test(test_mkdirs_lazy_counts_levels),
 	    cmocka_unit_test(test_scan_newest_and_versions),
 	    cmocka_unit_test(test_written_at),
+	    cmocka_unit_test(test_newest_many_entries),
+	    cmocka_unit_test(test_read_start),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
