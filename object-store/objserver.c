@@ -27,6 +27,7 @@
 #include "httpd.h"
 #include "log.h"
 #include "md5.h"
+#include "objclient.h"
 #include "objfile.h"
 #include "replicator.h"
 #include "verify_cache.h"
@@ -645,6 +646,10 @@ static int worker_run(struct worker *w, const struct ring *ring)
 	char comm[16];
 	snprintf(comm, sizeof(comm), "objsrv-%.8s", w->dev.name);
 	prctl(PR_SET_NAME, comm);
+	/* the replicator's exchanges with the other devices (a REPLICATE per partition
+	 * and peer every pass, its pushes) reuse their connections: a connect, an accept
+	 * and a thread on the peer each before, 2,048 of them a pass per device */
+	oc_pool_enable();
 	char tmp[PATH_MAX + 8];
 	snprintf(tmp, sizeof(tmp), "%s/tmp", w->root);
 	objfile_mkdirs(tmp);
