@@ -32,12 +32,6 @@ void log_init(const char *daemon, enum log_level min)
 	setvbuf(stderr, NULL, _IOLBF, 0);
 }
 
-/* The line is formatted on the stack (in a buffer on the heap past 2 KiB) and written
- * with one write(2) without a lock: a write of a line to the log (a file opened for
- * appending, or a pipe for a line up to PIPE_BUF) lands whole, so lines of concurrent
- * threads never mix. Before, every line took a process-wide mutex and stdio's lock
- * around three formatted writes into stderr's buffer: a nubo-objproxy thread logging its
- * access line waited there for the others (futex calls in every request). */
 /* The line is formatted on the stack (on the heap past 2 KiB) and written with one
  * write(2), without a lock: a write of a line to the log (a file opened for appending,
  * or a pipe for a line up to PIPE_BUF) lands whole, so the lines of concurrent threads
