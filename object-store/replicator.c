@@ -463,12 +463,11 @@ static void *replicator_main(void *arg)
 			closedir(d);
 		if (full && !rp->stop)
 			last_full = now;
-		if (st.pushed || st.rehashed || full)
-			log_info(
-			    "replicator %s: %spass over %ld partitions in %ld ms, %ld suffixes "
-			    "rehashed, %ld differing, %ld versions pushed",
-			    rp->dev.name, full ? "full " : "", st.parts, elapsed_ms(&t0),
-			    st.rehashed, st.differ, st.pushed);
+		log_msg(st.pushed || st.rehashed || full ? LOG_LVL_INFO : LOG_LVL_DEBUG,
+		        "replicator %s: %spass over %ld partitions in %ld ms, %ld suffixes "
+		        "rehashed, %ld differing, %ld versions pushed",
+		        rp->dev.name, full ? "full " : "", st.parts, elapsed_ms(&t0), st.rehashed,
+		        st.differ, st.pushed);
 		ring_free(ring);
 	}
 	return NULL;
