@@ -182,7 +182,7 @@ static int reclaim(const char *hdir, const char *file)
 {
 	if (!strstr(file, ".ts"))
 		return 0;
-	char p[PATH_MAX + 128];
+	char p[PATH_MAX + 400];
 	snprintf(p, sizeof(p), "%s/%s", hdir, file);
 	struct stat st;
 	if (stat(p, &st) < 0 || !replicator_reclaimable(strtod(file, NULL), st.st_mtime, time(NULL),
@@ -202,13 +202,13 @@ long parthash_list_suffix(const char *partdir, const char *sfx, int reclaim_old,
 	if (!dh)
 		return 0;
 	long reclaimed = 0;
-	char last[PATH_MAX + 64] = "";
+	char last[PATH_MAX + 300] = "";
 	struct dirent *h;
 	while ((h = readdir(dh))) {
 		if (strlen(h->d_name) != 32 || !is_hex(h->d_name, 32) ||
 		    strcmp(h->d_name + 29, sfx))
 			continue;
-		char hdir[PATH_MAX + 64], ts[OBJFILE_TS_LEN], file[OBJFILE_NAME_MAX];
+		char hdir[PATH_MAX + 300], ts[OBJFILE_TS_LEN], file[OBJFILE_NAME_MAX];
 		snprintf(hdir, sizeof(hdir), "%s/%s", sdir, h->d_name);
 		enum objfile_kind k = objfile_newest(hdir, ts);
 		if (k == OBJFILE_NONE)

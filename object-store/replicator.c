@@ -106,9 +106,17 @@ enum MHD_Result replicator_answer(const char *root, struct MHD_Connection *c, co
 	const char *rest = url[n] ? url + n + 1 : NULL;
 	if (rest && !strcmp(rest, "hashes")) {
 		struct parthash *h = xmalloc(sizeof(*h));
-		parthash_get(partdir, 0, h, NULL);
-		buf = parthash_format(h, &len);
+		int rc = parthash_get(partdir, 0, h, NULL);
+		/* no such partition: it holds nothing; any other failure must not read as
+		 * "holds nothing" (the pusher would send all of it) */
+		if (rc == 0 || rc == -ENOENT)
+			buf = parthash_format(h, &len);
 		free(h);
+		if (!buf) {
+			r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+			status = 500;
+			goto out;
+		}
 	} else {
 		int *sfx = NULL, nsfx = 0;
 		if (rest) {
