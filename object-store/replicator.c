@@ -152,7 +152,8 @@ out:;
 #define PEER_SUFFIXES_PER_ASK 128 /* suffixes one REPLICATE lists (its path's length) */
 
 /* The body of a REPLICATE of path at d into *buf (owned, NUL-terminated). 0, or -errno
- * (-EIO: an answer other than 200). */
+ * (-EOPNOTSUPP: a 400, as an object server before the suffix hashes answers a path
+ * longer than /<dev>/<part>; -EIO: another answer than 200). */
 static int peer_ask(const struct ring_dev *d, const char *path, char **buf, size_t *len)
 {
 	struct oc oc;
@@ -163,7 +164,7 @@ static int peer_ask(const struct ring_dev *d, const char *path, char **buf, size
 	if (rc == 0)
 		rc = oc_read_head(&oc);
 	if (rc == 0 && oc.status != 200)
-		rc = -EIO;
+		rc = oc.status == 400 ? -EOPNOTSUPP : -EIO;
 	if (rc == 0) {
 		FILE *f = open_memstream(buf, len);
 		char chunk[16384];
@@ -199,33 +200,46 @@ static int peer_hashes(const struct ring_dev *d, unsigned part, struct parthash 
 	return rc;
 }
 
-/* The peer's newest file per object of the n suffixes sfx of part, sorted. 0 or
+/* The "<hash> <newest file>" lines a REPLICATE of path answers, appended to out. 0 or
+ * -errno. */
+static int peer_lines(const struct ring_dev *d, const char *path, struct objentries *out)
+{
+	char *buf, *save = NULL;
+	size_t len;
+	int rc = peer_ask(d, path, &buf, &len);
+	for (char *line = rc == 0 ? strtok_r(buf, "\n", &save) : NULL; line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char *sp = strchr(line, ' ');
+		if (sp && sp - line == 32 && strlen(sp + 1) < OBJFILE_NAME_MAX) {
+			*sp = '\0';
+			objentries_add(out, line, sp + 1);
+		}
+	}
+	free(buf);
+	return rc;
+}
+
+/* The peer's newest file per object of the n suffixes sfx of part (of the whole
+ * partition when sfx is NULL: an object server before the suffix hashes), sorted. 0 or
  * -errno. */
 static int peer_entries(const struct ring_dev *d, unsigned part, const int *sfx, int n,
                         struct objentries *out)
 {
+	char path[96 + PEER_SUFFIXES_PER_ASK * 4];
 	int rc = 0;
-	for (int at = 0; rc == 0 && at < n; at += PEER_SUFFIXES_PER_ASK) {
-		char path[96 + PEER_SUFFIXES_PER_ASK * 4], *p, *buf;
-		size_t len;
-		p = path + snprintf(path, 96, "/%s/%u/", d->name, part);
+	if (!sfx) {
+		snprintf(path, sizeof(path), "/%s/%u", d->name, part);
+		rc = peer_lines(d, path, out);
+	}
+	for (int at = 0; sfx && rc == 0 && at < n; at += PEER_SUFFIXES_PER_ASK) {
+		char *p = path + snprintf(path, 96, "/%s/%u/", d->name, part);
 		for (int i = at; i < n && i < at + PEER_SUFFIXES_PER_ASK; i++) {
 			parthash_suffix_name(sfx[i], p);
 			p[3] = '-';
 			p += 4;
 		}
 		p[-1] = '\0';
-		rc = peer_ask(d, path, &buf, &len);
-		char *save = NULL;
-		for (char *line = rc == 0 ? strtok_r(buf, "\n", &save) : NULL; line;
-		     line = strtok_r(NULL, "\n", &save)) {
-			char *sp = strchr(line, ' ');
-			if (sp && sp - line == 32 && strlen(sp + 1) < OBJFILE_NAME_MAX) {
-				*sp = '\0';
-				objentries_add(out, line, sp + 1);
-			}
-		}
-		free(buf);
+		rc = peer_lines(d, path, out);
 	}
 	objentries_sort(out);
 	return rc;
@@ -358,10 +372,16 @@ static void replicate_part(struct replicator *rp, const struct ring *ring, unsig
 		if (prim[k] == RING_NONE || prim[k] == self)
 			continue;
 		const struct ring_dev *d = &ring->devs[prim[k]];
-		if (peer_hashes(d, part, theirs) < 0) {
+		int rc = peer_hashes(d, part, theirs);
+		/* an object server before the suffix hashes (a rolling upgrade): every suffix
+		 * differs, and its answer for the whole partition is compared */
+		int legacy = rc == -EOPNOTSUPP;
+		if (rc < 0 && !legacy) {
 			all_ok = 0;
 			continue;
 		}
+		if (legacy)
+			memset(theirs->state, PARTHASH_ABSENT, sizeof(theirs->state));
 		/* old tombstones are reclaimed when a suffix is listed and never pushed: a
 		 * peer that reclaimed its copy must not get one back (each copy carries its
 		 * first arrival's time, so the replicas of one tombstone come of age
@@ -377,7 +397,7 @@ static void replicate_part(struct replicator *rp, const struct ring *ring, unsig
 			continue;
 		st->differ += n;
 		struct objentries te = {0}, me = {0};
-		if (peer_entries(d, part, differ, n, &te) < 0) {
+		if (peer_entries(d, part, legacy ? NULL : differ, n, &te) < 0) {
 			all_ok = 0;
 			objentries_release(&te);
 			continue;
