@@ -130,7 +130,8 @@ static int entry_cmp(const void *a, const void *b)
 
 void parthash_digest(struct objentry *e, size_t n, char out[33])
 {
-	qsort(e, n, sizeof(*e), entry_cmp);
+	if (n)
+		qsort(e, n, sizeof(*e), entry_cmp);
 	struct md5 m;
 	md5_init(&m);
 	for (size_t i = 0; i < n; i++) {
