@@ -260,6 +260,10 @@ int parthash_invalidate(const char *hashdir)
 			rc = -errno;
 			goto out;
 		}
+	/* past the bound the file already means "rehash everything": it grows no more */
+	struct stat st;
+	if (fstat(fd, &st) == 0 && st.st_size > PARTHASH_INVALID_MAX)
+		goto out;
 	if (write(fd, line, 4) != 4)
 		rc = errno ? -errno : -EIO;
 out:

@@ -79,7 +79,9 @@ const char *objentries_find(const struct objentries *es, const char *hash);
 long parthash_list_suffix(const char *partdir, const char *sfx, int reclaim, int invalidate,
                           struct objentries *out);
 /* Invalidates the suffix of hashdir ("<dev>/objects/<part>/<suffix>/<hash>") after a
- * change in it is on disk. 0 or -errno (the partition is gone: nothing to invalidate). */
+ * change in it is on disk (a file past PARTHASH_INVALID_MAX, which already means
+ * "rehash everything", is not appended to). 0 or -errno (the partition is gone: nothing
+ * to invalidate). */
 int parthash_invalidate(const char *hashdir);
 /* The hashes of every suffix of the partition at partdir into out, rehashing those
  * invalid (every suffix on disk when full, or when the cache is missing or corrupt)

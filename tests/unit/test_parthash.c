@@ -252,6 +252,18 @@ static void test_cache_rebuilt_and_reclaims(void **state)
 	assert_string_equal(g->hash[0xdef], h->hash[0xdef]);
 	assert_int_equal(parthash_get(part, 0, g, &n), 0); /* and emptied */
 	assert_int_equal(n, 0);
+	/* invalidations past the bound: the file stops growing, and means everything */
+	char inv[512];
+	snprintf(inv, sizeof(inv), "%s/" PARTHASH_INVALID_FILE, part);
+	for (int i = 0; i < PARTHASH_INVALID_MAX / 4 + 100; i++)
+		invalidate(part, H1);
+	struct stat ist;
+	assert_int_equal(stat(inv, &ist), 0);
+	assert_true(ist.st_size > PARTHASH_INVALID_MAX && ist.st_size <= PARTHASH_INVALID_MAX + 4);
+	assert_int_equal(parthash_get(part, 0, g, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(stat(inv, &ist), 0);
+	assert_int_equal(ist.st_size, 0);
 	/* an old tombstone: reclaimed by the rehash, the suffix then empty */
 	char p[512];
 	snprintf(p, sizeof(p), "%s/%s/%s/1000000000.00000.ts", part, H2 + 29, H2);
