@@ -60,6 +60,11 @@ int objfile_intact(int fd, uint64_t size, const char *etag);
  * comes in the length header. */
 #define OBJFILE_ETAG_TRAILER "X-Backend-Etag"
 #define OBJFILE_LENGTH_HEADER "X-Backend-Obj-Content-Length"
+/* An object server's 400 to a PUT that the client caused (its metadata does not fit the
+ * .data header) carries this header, and the proxy answers the client 400. Any other 400
+ * (a missing or malformed trailer, a bad length, path or X-Timestamp) is a fault of the
+ * proxy-to-object-server protocol, which the proxy answers 503 and logs. */
+#define OBJFILE_CLIENT_FAULT_HEADER "X-Backend-Client-Fault"
 /* Pure: the time h (that header's value, or NULL) names, when it is a decimal number of
  * seconds in (0, now]; else 0 (absent, malformed or in the future: the copy keeps the
  * time it is written). */

@@ -113,6 +113,17 @@ static enum MHD_Result answer(struct MHD_Connection *c, int status, const char *
 	return ret;
 }
 
+/* A 400 the client caused, not the proxy (OBJFILE_CLIENT_FAULT_HEADER): why says what. */
+static enum MHD_Result answer_client_fault(struct MHD_Connection *c, const char *why)
+{
+	struct MHD_Response *r =
+	    MHD_create_response_from_buffer(strlen(why), (void *)why, MHD_RESPMEM_MUST_COPY);
+	MHD_add_response_header(r, OBJFILE_CLIENT_FAULT_HEADER, why);
+	enum MHD_Result ret = MHD_queue_response(c, 400, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
 static enum MHD_Result answer_ts(struct MHD_Connection *c, int status, const char *ts)
 {
 	struct MHD_Response *r =
@@ -312,7 +323,7 @@ static enum MHD_Result put_end(struct MHD_Connection *c, struct put *p)
 	json_object_set_new(p->meta, "etag", json_string(etag));
 	int rc = objfile_header_write(p->fd, p->meta);
 	if (rc == -E2BIG)
-		return answer(c, 400, "metadata too large");
+		return answer_client_fault(c, "metadata too large");
 	if (rc < 0 || fsync(p->fd) < 0)
 		return answer(c, errno == ENOSPC ? 507 : 500, "write failed");
 	/* (again: the replicator may have removed an empty hash directory meanwhile) */

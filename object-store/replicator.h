@@ -43,5 +43,11 @@ int replicator_reclaimable(double ts, time_t mtime, time_t now, long age);
  * add up to pauses instead of each rounding down to none, and a large one is paid in
  * full. */
 long replicator_audit_pause_ms(long *owed, long bytes, long rate);
+/* The longest single wait of the auditor: a longer pause is paid in slices this long, so
+ * that no one wait is unbounded (a stop ends any wait at once). */
+#define REPLICATOR_AUDIT_SLICE_MS 1000
+/* Pure: the next slice of the pause *left (ms), at most REPLICATOR_AUDIT_SLICE_MS; takes
+ * it off *left. 0 once nothing is left. */
+long replicator_audit_slice_ms(long *left);
 
 #endif

@@ -20,6 +20,7 @@
 #include "batchq.h"
 #include "db.h"
 #include "fsutil.h"
+#include "log.h"
 #include "md5.h"
 #include "objfile.h"
 #include "objclient.h"
@@ -696,6 +697,36 @@ static int kv_ok(const struct store_kv *kv, int n)
 	return total <= STORE_MAX_META_BYTES;
 }
 
+/* What each object-server answer to a PUT counts as; any other 4xx is the proxy's
+ * protocol fault, any other status a replica that failed (down, full, write error). */
+static const struct {
+	int status;
+	int client_fault; /* -1: either; else OBJFILE_CLIENT_FAULT_HEADER present or not */
+	enum store_put_vote vote;
+} put_votes[] = {
+    {201, -1, STORE_VOTE_STORED},
+    {409, -1, STORE_VOTE_SUPERSEDED}, /* a newer version landed there meanwhile */
+    {422, -1, STORE_VOTE_MISMATCH},
+    {400, 1, STORE_VOTE_REFUSED},
+};
+
+enum store_put_vote store_put_vote(int status, int client_fault)
+{
+	for (size_t i = 0; i < sizeof(put_votes) / sizeof(put_votes[0]); i++)
+		if (put_votes[i].status == status &&
+		    (put_votes[i].client_fault < 0 || put_votes[i].client_fault == !!client_fault))
+			return put_votes[i].vote;
+	return status >= 400 && status < 500 ? STORE_VOTE_FAULT : STORE_VOTE_FAILED;
+}
+
+/* Logs replica oc's answer to p as a protocol fault (STORE_VOTE_FAULT). */
+static void put_log_fault(const struct store_put *p, const struct oc *oc)
+{
+	log_warn("PUT %s/%s/%s: object server %s:%u answered %d: a fault of the "
+	         "proxy-to-object-server protocol (version skew or a bug)",
+	         p->a, p->c, p->o, oc->host, oc->port, oc->status);
+}
+
 enum store_err store_put_begin(struct store *s, const char *account, const char *container,
                                const char *object, const struct store_put_opts *o,
                                struct store_put **out)
@@ -748,6 +779,8 @@ enum store_err store_put_begin(struct store *s, const char *account, const char 
 		if (rc[i] == 0)
 			rc[i] = oc_await_continue(oc, s->cfg.connect_timeout_ms);
 		while (!(rc[i] == 0 && (oc->status == 100 || oc->status == 409))) {
+			if (rc[i] == 0 && store_put_vote(oc->status, 0) == STORE_VOTE_FAULT)
+				put_log_fault(p, oc); /* (a 400 to the head: path, X-Timestamp) */
 			oc_close(oc);
 			if (next >= nodes.n)
 				break;
@@ -811,29 +844,43 @@ void store_put_abort(struct store_put *p)
 /* Reads the answer of replica i of p (its fsyncs done) into the counts, waiting
  * timeout_ms at most for the rest of its head. */
 static void put_answer(struct store_put *p, int i, int timeout_ms, int *ok, int *mismatch,
-                       int *toobig, char etag[33])
+                       int *refused, char etag[33])
 {
-	if (oc_await_answer_ms(&p->oc[i], timeout_ms) < 0)
+	struct oc *oc = &p->oc[i];
+	if (oc_await_answer_ms(oc, timeout_ms) < 0)
 		return;
-	int st = p->oc[i].status;
-	if (st == 409) /* a newer version landed there meanwhile */
+	switch (store_put_vote(oc->status, oc_header(oc, OBJFILE_CLIENT_FAULT_HEADER) != NULL)) {
+	case STORE_VOTE_STORED: {
 		(*ok)++;
-	if (st == 201) {
-		(*ok)++;
-		const char *t = oc_header(&p->oc[i], "Etag");
+		const char *t = oc_header(oc, "Etag");
 		if (t)
 			snprintf(etag, 33, "%.32s", t);
-	} else if (st == 422)
+		break;
+	}
+	case STORE_VOTE_SUPERSEDED:
+		(*ok)++;
+		break;
+	case STORE_VOTE_MISMATCH:
 		(*mismatch)++;
-	else if (st == 400)
-		(*toobig)++;
+		break;
+	case STORE_VOTE_REFUSED:
+		(*refused)++;
+		break;
+	case STORE_VOTE_FAULT:
+		/* not the client's doing (review s12 L4): this replica failed, and with too
+		 * few others the client gets 503, not this status */
+		put_log_fault(p, oc);
+		break;
+	case STORE_VOTE_FAILED:
+		break;
+	}
 }
 
 /* Reads the replicas' answers in the order they come: until a quorum of them is ok and
  * one gave the ETag, or none is left (all == 0); or every answer (all). All of it
  * within timeout_ms. */
 static void put_answers(struct store_put *p, struct oc **wait, int all, int timeout_ms, int *ok,
-                        int *mismatch, int *toobig, char etag[33])
+                        int *mismatch, int *refused, char etag[33])
 {
 	int64_t end = time_mono_ms() + timeout_ms;
 	for (;;) {
@@ -848,14 +895,14 @@ static void put_answers(struct store_put *p, struct oc **wait, int all, int time
 			return;
 		wait[i] = NULL;
 		left = end - time_mono_ms();
-		put_answer(p, i, left > 0 ? (int)left : 1, ok, mismatch, toobig, etag);
+		put_answer(p, i, left > 0 ? (int)left : 1, ok, mismatch, refused, etag);
 	}
 }
 
 enum store_err store_put_finish(struct store_put *p, struct store_meta *meta)
 {
 	enum store_err e = STORE_OK;
-	int ok = p->superseded, mismatch = 0, toobig = 0;
+	int ok = p->superseded, mismatch = 0, refused = 0;
 	char etag[33] = "";
 	if (p->length >= 0 && p->sent != (uint64_t)p->length) {
 		e = STORE_LENGTH_MISMATCH;
@@ -872,9 +919,11 @@ enum store_err store_put_finish(struct store_put *p, struct store_meta *meta)
 	/* the listing is written as soon as a quorum of replicas holds the object durably
 	 * (their answers read as they come), while the slowest one still syncs; its answer
 	 * is read after (so that its connection is kept for the next exchange) */
-	put_answers(p, wait, 0, OC_ANSWER_TIMEOUT_MS, &ok, &mismatch, &toobig, etag);
+	put_answers(p, wait, 0, OC_ANSWER_TIMEOUT_MS, &ok, &mismatch, &refused, etag);
 	if (ok < p->quorum) {
-		e = mismatch ? STORE_ETAG_MISMATCH : toobig ? STORE_BAD_REQUEST : STORE_UNAVAILABLE;
+		e = mismatch  ? STORE_ETAG_MISMATCH
+		    : refused ? STORE_BAD_REQUEST
+		              : STORE_UNAVAILABLE;
 		goto out;
 	}
 	struct listing_rec u = {.a = p->a,
@@ -888,7 +937,7 @@ enum store_err store_put_finish(struct store_put *p, struct store_meta *meta)
 	listing_update(p->s, &u);
 	/* the write is durable on a quorum: a replica still syncing gets a short while more
 	 * (its connection is then closed; the replicator brings it what it lacks) */
-	put_answers(p, wait, 1, STORE_POST_QUORUM_MS, &ok, &mismatch, &toobig, etag);
+	put_answers(p, wait, 1, STORE_POST_QUORUM_MS, &ok, &mismatch, &refused, etag);
 	if (meta) {
 		memset(meta, 0, sizeof(*meta));
 		meta->size = p->sent;
@@ -1300,8 +1349,14 @@ enum store_err store_copy(struct store *s, const char *src_account, const char *
 	                                         &src, &off, &len, &g);
 	if (e != STORE_OK)
 		return e;
+	/* the copy must hash to the source's stored ETag (the MD5 its object server keeps of
+	 * its bytes): a replica of the source whose bytes rotted, which a GET over
+	 * verify_read_max serves unchecked, then fails the copy on every destination replica
+	 * (each answers 422 before it commits) instead of giving the rot a fresh, valid ETag
+	 * (review s12 L1). As Swift's copy, which sends the source's Etag with its PUT. */
 	struct store_put_opts o = {
 	    .length = (int64_t)len,
+	    .etag = src.etag[0] ? src.etag : NULL,
 	    .content_type = content_type ? content_type : src.content_type,
 	    .kv = kv ? kv : src.kv,
 	    .nkv = kv ? nkv : src.nkv,
@@ -1328,6 +1383,16 @@ enum store_err store_copy(struct store *s, const char *src_account, const char *
 		e = store_put_finish(p, meta);
 	else
 		store_put_abort(p);
+	if (e == STORE_ETAG_MISMATCH && o.etag) {
+		/* the client sent no ETag: the bytes read are not the source's. Its fault is
+		 * ours, and a retry may read a good replica once the auditor has quarantined
+		 * the rotten one: 503, as for a source no replica could serve */
+		log_warn("copy of %s/%s/%s: the bytes read do not match its ETag %s (a corrupt "
+		         "replica); nothing written to %s/%s/%s",
+		         src_account, src_container, src_object, o.etag, account, container,
+		         object);
+		e = STORE_UNAVAILABLE;
+	}
 out:
 	store_meta_release(&src);
 	store_get_close(g);

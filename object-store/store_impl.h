@@ -18,6 +18,20 @@ struct store_config {
 struct store *store_open(const struct store_config *cfg, char *err, size_t errlen);
 void store_close(struct store *s);
 
+/* What one object server's answer to a proxy's PUT counts as (store_put_finish). */
+enum store_put_vote {
+	STORE_VOTE_FAILED,     /* 5xx or no answer: the replica failed (down, full, I/O) */
+	STORE_VOTE_STORED,     /* 201: written and synced */
+	STORE_VOTE_SUPERSEDED, /* 409: it holds a newer version, which counts as written */
+	STORE_VOTE_MISMATCH,   /* 422: the body's MD5 is not the Etag expected (client 422) */
+	STORE_VOTE_REFUSED,    /* 400 that the client caused (client 400) */
+	STORE_VOTE_FAULT,      /* any other 4xx: a proxy-to-object-server protocol fault,
+	                        * the replica counts as failed (client 503) and it is logged */
+};
+/* Pure: the vote of an answer with status; client_fault: it carries
+ * OBJFILE_CLIENT_FAULT_HEADER (objfile.h). */
+enum store_put_vote store_put_vote(int status, int client_fault);
+
 /* 1 when name is a valid container name (1..256 bytes of UTF-8, no '/', no NUL),
  * object name (1..1024 bytes of UTF-8), account ("AUTH_" + [A-Za-z0-9_-]). Pure. */
 int store_container_name_ok(const char *name);

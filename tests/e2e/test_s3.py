@@ -451,3 +451,50 @@ def test_quotas_hold_for_s3_writes(stack, aws, project_ids, tmp_path):
                      headers={"X-Remove-Account-Meta-Quota-Bytes": "x"})
     aws.run("s3api", "abort-multipart-upload", "--bucket", b, "--key", "m", "--upload-id", up)
     aws.run("s3", "rb", "--force", "s3://" + b)
+
+
+def _replicas(stack, account, container, name):
+    """The .data files of an object on the stack's devices (one per replica)."""
+    h = hashlib.md5(("/%s/%s/%s" % (account, container, name)).encode()).hexdigest()
+    devs = stack.root / "var" / "lib" / "nubo" / "objects"
+    return sorted(devs.glob("d*/objects/*/%s/%s/*.data" % (h[-3:], h)))
+
+
+def test_copy_of_a_rotten_source_fails_and_stores_nothing(stack, aws, project_ids, tmp_path):
+    """Review s12 L1 through S3: CopyObject and UploadPartCopy expect the copy to hash
+    to the source's stored ETag, so a source above verify_read_max whose bytes rotted
+    on every replica (its GET is not checked before it is served) fails the copy with
+    503 ServiceUnavailable and stores nothing (before: 200 and a valid-looking ETag of
+    the rotten bytes). A sound source copies with its own ETag."""
+    account = "AUTH_" + project_ids["demo"]
+    b = _bucket()
+    aws.run("s3", "mb", "s3://" + b)
+    src = _rand_file(tmp_path / "src.bin", 5 * (1 << 20) + 3)
+    md5 = hashlib.md5(src.read_bytes()).hexdigest()
+    aws.run("s3api", "put-object", "--bucket", b, "--key", "src", "--body", src)
+    r = aws.json("s3api", "copy-object", "--bucket", b, "--key", "good",
+                 "--copy-source", "%s/src" % b)
+    assert r["CopyObjectResult"]["ETag"].strip('"') == md5, r
+    files = _replicas(stack, account, b, "src")
+    assert len(files) == 3, files
+    for f in files:
+        with open(f, "r+b") as fh:
+            fh.seek(8192 + (3 << 20))
+            x = fh.read(1)
+            fh.seek(8192 + (3 << 20))
+            fh.write(bytes([x[0] ^ 0xFF]))
+    p = aws.run("s3api", "copy-object", "--bucket", b, "--key", "dst",
+                "--copy-source", "%s/src" % b, check=False)
+    assert p.returncode != 0 and "ServiceUnavailable" in p.stderr, p.stderr
+    assert _replicas(stack, account, b, "dst") == []
+    up = aws.json("s3api", "create-multipart-upload", "--bucket", b, "--key", "mp")["UploadId"]
+    p = aws.run("s3api", "upload-part-copy", "--bucket", b, "--key", "mp", "--upload-id", up,
+                "--part-number", "1", "--copy-source", "%s/src" % b, check=False)
+    assert p.returncode != 0 and "ServiceUnavailable" in p.stderr, p.stderr
+    parts = aws.json("s3api", "list-parts", "--bucket", b, "--key", "mp", "--upload-id", up)
+    assert not parts.get("Parts"), parts
+    aws.run("s3api", "abort-multipart-upload", "--bucket", b, "--key", "mp", "--upload-id", up)
+    keys = [c["Key"] for c in aws.json("s3api", "list-objects-v2", "--bucket", b)["Contents"]]
+    assert keys == ["good", "src"], keys
+    aws.run("s3", "rm", "--recursive", "s3://%s/" % b)
+    aws.run("s3", "rb", "s3://" + b)

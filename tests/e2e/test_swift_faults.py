@@ -15,7 +15,9 @@ import pathlib
 import signal
 import socket
 import subprocess
+import threading
 import time
+import urllib.parse
 import urllib.request
 
 from nubo_e2e import http_request, wait_for
@@ -322,6 +324,166 @@ def test_object_server_commits_a_body_only_with_the_proxy_md5(stack, req, accoun
         for f in reps:
             raw = f.read_bytes()
             assert raw[8192:] == data and r.headers["Etag"].encode() in raw[:8192]
+
+
+def _rot(files, at):
+    """Flips the byte at offset `at` of the object bytes of each .data file (its 8 KiB
+    header unchanged): what a disk's rot under every replica leaves."""
+    for f in files:
+        with open(f, "r+b") as fh:
+            fh.seek(8192 + at)
+            b = fh.read(1)
+            fh.seek(8192 + at)
+            fh.write(bytes([b[0] ^ 0xFF]))
+
+
+def test_copy_of_a_rotten_source_fails_and_stores_nothing(stack, req, account):
+    """Review s12 L1: a copy (X-Copy-From, COPY) is written with the source's stored ETag
+    as the ETag expected of it. A source above verify_read_max (4 MiB: its GET is not
+    checked before it is served) whose bytes rotted on every replica then fails the copy
+    with 503 and leaves no destination anywhere; before, the copy got 201 and a fresh,
+    valid ETag of the rotten bytes, which the auditor never flags. A sound source of the
+    same size still copies, with the source's ETag."""
+    size = 5 * MiB + 7
+    assert size > int(conf_value(stack, "objstore", "verify_read_max") or 4 * MiB)
+    body = os.urandom(size)
+    md5 = hashlib.md5(body).hexdigest()
+    req("PUT", "/e2e-copyrot")
+    assert req("PUT", "/e2e-copyrot/src", raw=body).status == 201
+    r = req("PUT", "/e2e-copyrot/good", raw=b"",
+            headers={"X-Copy-From": "e2e-copyrot/src"})
+    assert r.status == 201 and r.headers["Etag"] == md5, r
+
+    files = replicas_of(stack, account, "e2e-copyrot", "src")
+    assert len(files) == 3, files
+    _rot(files, 3 * MiB)
+    log = stack.logdir / "nubo-objproxy.log"
+    log_before = log.stat().st_size
+    r = req("PUT", "/e2e-copyrot/dst", raw=b"", headers={"X-Copy-From": "e2e-copyrot/src"})
+    assert r.status == 503, r
+    r = req("COPY", "/e2e-copyrot/src", headers={"Destination": "e2e-copyrot/dst2"})
+    assert r.status == 503, r
+    for name in ("dst", "dst2"):
+        assert replicas_of(stack, account, "e2e-copyrot", name) == [], name
+        assert req("HEAD", "/e2e-copyrot/" + name).status == 404, name
+    names = {o["name"] for o in req("GET", "/e2e-copyrot?format=json").json}
+    assert names == {"src", "good"}, names
+    with open(log, "rb") as fh:
+        fh.seek(log_before)
+        assert b"do not match its ETag %s" % md5.encode() in fh.read()
+
+
+def _fake_object_server(lfd, mode):
+    """Answers every connection on the listening socket lfd as an object server that
+    takes a PUT's chunked body (100 Continue, the chunks, the trailer) and then answers
+    mode["status"] with mode["headers"]; anything else 400. Ends when lfd is closed."""
+    def read_line(f):
+        line = f.readline(65536)
+        if not line:
+            raise EOFError
+        return line
+
+    def serve(c):
+        with c, c.makefile("rb") as f:
+            try:
+                head = []
+                while True:
+                    line = read_line(f)
+                    if line in (b"\r\n", b"\n"):
+                        break
+                    head.append(line.decode(errors="replace"))
+                put = head and head[0].startswith("PUT ")
+                if put and any(h.lower().startswith("expect:") for h in head):
+                    c.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+                if put and any(h.lower().startswith("transfer-encoding: chunked")
+                               for h in head):
+                    while True:
+                        n = int(read_line(f).split(b";")[0], 16)
+                        if n == 0:
+                            break
+                        f.read(n + 2)
+                    while read_line(f) not in (b"\r\n", b"\n"):  # the trailer
+                        pass
+                status = mode["status"] if put else 400
+                extra = "".join("%s: %s\r\n" % kv for kv in mode["headers"]) if put else ""
+                c.sendall(("HTTP/1.1 %d Fake\r\n%sContent-Length: 0\r\n"
+                           "Connection: close\r\n\r\n" % (status, extra)).encode())
+            except (EOFError, OSError, ValueError):
+                pass
+
+    while True:
+        try:
+            c, _ = lfd.accept()
+        except OSError:
+            return
+        threading.Thread(target=serve, args=(c,), daemon=True).start()
+
+
+def test_object_server_protocol_400_reaches_the_client_as_503(stack, req, account):
+    """Review s12 L4: an object server's 400 to a PUT is the client's only when it says
+    so (X-Backend-Client-Fault: its metadata does not fit); any other 400 (a body
+    without the X-Backend-Etag trailer, a bad length) is a fault between proxy and
+    object server, so the client gets 503 and the proxy logs it. The ring is pointed
+    at three fake object servers for this (the proxy reloads it within a second) and
+    put back in `finally`."""
+    ring_file = stack.root / "etc" / "nubo" / "object.ring"
+    ring_before = ring_file.read_text()
+    mtime_before = ring_file.stat().st_mtime
+    devs = ring_devices(ring_before)
+    req("PUT", "/e2e-fault")
+    # the real object servers first: metadata within the proxy's bounds whose JSON does
+    # not fit the 8 KiB .data header (every '"' escaped) is the client's 400, and the
+    # object server's answer says so; nothing stored
+    name = '"' * 400
+    meta = {"X-Object-Meta-A%02d" % i: '"' * 256 for i in range(15)}
+    assert req("PUT", "/e2e-fault/" + urllib.parse.quote(name), raw=b"x",
+               headers=meta).status == 400
+    assert replicas_of(stack, account, "e2e-fault", name) == []
+    mode = {"status": 400, "headers": []}
+    socks = []
+    fake_ring = ring_before
+    for name, (host, port) in devs.items():
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        s.listen(16)
+        socks.append(s)
+        threading.Thread(target=_fake_object_server, args=(s, mode), daemon=True).start()
+        fake_ring = fake_ring.replace(" %s:%d %s" % (host, port, name),
+                                      " 127.0.0.1:%d %s" % (s.getsockname()[1], name))
+    assert all(":%d " % s.getsockname()[1] in fake_ring for s in socks), fake_ring
+
+    def install(text, mtime):
+        tmp = ring_file.with_name("object.ring.e2e")
+        tmp.write_text(text)
+        os.chmod(tmp, 0o644)
+        os.utime(tmp, (mtime, mtime))
+        os.replace(tmp, ring_file)
+
+    log = stack.logdir / "nubo-objproxy.log"
+    log_before = log.stat().st_size
+    try:
+        install(fake_ring, mtime_before - 1000)
+        # the proxy reads the ring again within a second: until then the real servers
+        # take the PUT (201)
+        got = []
+        wait_for(lambda: got.append(req("PUT", "/e2e-fault/o", raw=b"hello").status)
+                 or got[-1] != 201, 30, 0.5, "the proxy to use the fake ring")
+        assert got[-1] == 503, got
+        # the client's own fault, as the object server says: 400
+        mode["headers"] = [("X-Backend-Client-Fault", "metadata too large")]
+        assert req("PUT", "/e2e-fault/o", raw=b"hello").status == 400
+        mode["headers"] = []
+        assert req("PUT", "/e2e-fault/o", raw=b"hello").status == 503
+        with open(log, "rb") as fh:
+            fh.seek(log_before)
+            assert b"answered 400: a fault of the proxy-to-object-server protocol" in fh.read()
+    finally:
+        install(ring_before, mtime_before)
+        for s in socks:
+            s.close()
+    wait_for(lambda: req("PUT", "/e2e-fault/o", raw=b"hello").status == 201, 30, 0.5,
+             "the proxy back on the real ring")
+    assert req("GET", "/e2e-fault/o").status == 200
 
 
 def _newest(dev, name_hash):

@@ -59,6 +59,33 @@ static void test_audit_pause_adds_up(void **state)
 	assert_int_equal(owed, 0);
 }
 
+/* review s12 n6: a large object's pause is paid in slices, none longer than
+ * REPLICATOR_AUDIT_SLICE_MS, that add up to exactly the pause owed (the rate bound
+ * holds); 5 GiB at 10 MiB/s owed one 512 s wait before. */
+static void test_audit_pause_is_paid_in_bounded_slices(void **state)
+{
+	long rate = 10L << 20, owed = 0;
+	long ms = replicator_audit_pause_ms(&owed, (5L << 30) - 8192, rate);
+	assert_int_equal(ms, 512000);
+	long left = ms, paid = 0, slices = 0, s;
+	while ((s = replicator_audit_slice_ms(&left)) > 0) {
+		assert_true(s <= REPLICATOR_AUDIT_SLICE_MS);
+		paid += s;
+		slices++;
+	}
+	assert_int_equal(paid, ms);
+	assert_int_equal(left, 0);
+	assert_int_equal(slices, 512000 / REPLICATOR_AUDIT_SLICE_MS);
+	/* a pause shorter than a slice is one wait; none is none */
+	left = 7;
+	assert_int_equal(replicator_audit_slice_ms(&left), 7);
+	assert_int_equal(replicator_audit_slice_ms(&left), 0);
+	left = REPLICATOR_AUDIT_SLICE_MS + 1;
+	assert_int_equal(replicator_audit_slice_ms(&left), REPLICATOR_AUDIT_SLICE_MS);
+	assert_int_equal(replicator_audit_slice_ms(&left), 1);
+	assert_int_equal(left, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -66,6 +93,7 @@ int main(void)
 	    cmocka_unit_test(test_young_tombstone_is_kept),
 	    cmocka_unit_test(test_expiry_tombstone_of_old_object_is_kept),
 	    cmocka_unit_test(test_audit_pause_adds_up),
+	    cmocka_unit_test(test_audit_pause_is_paid_in_bounded_slices),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

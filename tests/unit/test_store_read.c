@@ -288,6 +288,28 @@ static void expire_tombstones_follow_the_version(void **state)
 	assert_int_equal(requests(), 0);
 }
 
+/* review s12 L4: what an object server's answer to a PUT counts as. A 400 is the
+ * client's only when the object server says so (its metadata does not fit); any other
+ * 4xx (a missing trailer, a bad length) is a protocol fault between proxy and object
+ * server, which fails that replica (503 without a quorum), never the client's 400. */
+static void put_answers_map_to_votes(void **state)
+{
+	static const struct {
+		int status, client_fault;
+		enum store_put_vote vote;
+	} cases[] = {
+	    {201, 0, STORE_VOTE_STORED},   {409, 0, STORE_VOTE_SUPERSEDED},
+	    {422, 0, STORE_VOTE_MISMATCH}, {400, 1, STORE_VOTE_REFUSED},
+	    {400, 0, STORE_VOTE_FAULT},    {499, 0, STORE_VOTE_FAULT},
+	    {404, 0, STORE_VOTE_FAULT},    {507, 0, STORE_VOTE_FAILED},
+	    {500, 0, STORE_VOTE_FAILED},   {503, 0, STORE_VOTE_FAILED},
+	    {0, 0, STORE_VOTE_FAILED},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_int_equal(store_put_vote(cases[i].status, cases[i].client_fault),
+		                 cases[i].vote);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -296,6 +318,7 @@ int main(void)
 	    cmocka_unit_test(newest_asks_all_and_keeps_the_newest),
 	    cmocka_unit_test(rewrites_read_the_newest),
 	    cmocka_unit_test(expire_tombstones_follow_the_version),
+	    cmocka_unit_test(put_answers_map_to_votes),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
