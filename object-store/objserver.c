@@ -29,6 +29,7 @@
 #include "md5.h"
 #include "objclient.h"
 #include "objfile.h"
+#include "parthash.h"
 #include "replicator.h"
 #include "verify_cache.h"
 #include "ring.h"
@@ -353,6 +354,7 @@ static enum MHD_Result put_end(struct MHD_Connection *c, struct put *p)
 	closedir(d);
 	if (nolder < 0)
 		objfile_prune(p->dir, p->ts);
+	parthash_invalidate(p->dir); /* after the rename: parthash_get's ordering */
 	struct MHD_Response *r =
 	    MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 	MHD_add_response_header(r, "Etag", etag);
@@ -393,6 +395,7 @@ static enum MHD_Result do_delete(struct worker *w, struct MHD_Connection *c, con
 	close(fd);
 	fs_sync_dir(dir);
 	objfile_prune(dir, ts);
+	parthash_invalidate(dir);
 	return answer_ts(c, k == OBJFILE_DATA ? 204 : 404, newest);
 }
 
@@ -464,8 +467,10 @@ void objserver_quarantine(const char *root, const char *path)
 	snprintf(hashdir, sizeof(hashdir), "%.*s", (int)(base - path), path);
 	const char *hash = strrchr(hashdir, '/');
 	snprintf(dst, sizeof(dst), "%s/%s-%s", qdir, hash ? hash + 1 : "x", base + 1);
-	if (rename(path, dst) == 0)
+	if (rename(path, dst) == 0) {
+		parthash_invalidate(hashdir);
 		log_warn("quarantined %s: its bytes do not match its ETag", path);
+	}
 }
 
 /* The answer body: len bytes of the object from off. A small one is sent from memory,

@@ -26,9 +26,8 @@
 #include "objclient.h"
 #include "objfile.h"
 #include "objserver.h"
+#include "parthash.h"
 #include "xalloc.h"
-
-#define REPLICATOR_RECLAIM_AGE (7 * 24 * 3600) /* tombstones older are removed */
 
 struct replicator {
 	char root[1024];
@@ -42,92 +41,106 @@ struct replicator {
 	int stop;
 };
 
-/* ------------------------------------------------------------------ listing a partition */
+/* ------------------------------------------------------------------ listings */
 
-struct entry {
-	char hash[33];
-	char file[OBJFILE_TS_LEN + 8]; /* newest version file name */
-};
-
-struct entries {
-	struct entry *e;
-	size_t n;
-};
-
-static int is_hex(const char *s, size_t n)
+/* The newest version of every object of the suffixes listed (indexes; all of them on
+ * disk when sfx is NULL) of partdir, appended to out; old tombstones reclaimed (and
+ * their suffixes invalidated) when reclaim is set. */
+static void part_list(const char *partdir, const int *sfx, int n, int reclaim,
+                      struct objentries *out)
 {
-	if (strlen(s) != n)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return 0;
-	return 1;
-}
-
-/* The newest version of every object under partdir. */
-static void part_list(const char *partdir, struct entries *out)
-{
-	out->e = NULL;
-	out->n = 0;
-	DIR *ds = opendir(partdir);
-	if (!ds)
-		return;
-	struct dirent *s;
-	while ((s = readdir(ds))) {
-		if (!is_hex(s->d_name, 3))
-			continue;
-		char sdir[PATH_MAX];
-		snprintf(sdir, sizeof(sdir), "%s/%s", partdir, s->d_name);
-		DIR *dh = opendir(sdir);
-		if (!dh)
-			continue;
-		struct dirent *h;
-		while ((h = readdir(dh))) {
-			if (!is_hex(h->d_name, 32))
-				continue;
-			char hdir[PATH_MAX + 300], ts[OBJFILE_TS_LEN];
-			snprintf(hdir, sizeof(hdir), "%s/%s", sdir, h->d_name);
-			enum objfile_kind k = objfile_newest(hdir, ts);
-			if (k == OBJFILE_NONE)
-				continue;
-			out->e = xrealloc(out->e, (out->n + 1) * sizeof(*out->e));
-			struct entry *e = &out->e[out->n++];
-			memcpy(e->hash, h->d_name, 33);
-			snprintf(e->file, sizeof(e->file), "%s%s", ts,
-			         k == OBJFILE_DATA ? ".data" : ".ts");
+	char name[4];
+	if (sfx) {
+		for (int i = 0; i < n; i++) {
+			parthash_suffix_name(sfx[i], name);
+			parthash_list_suffix(partdir, name, reclaim, 1, out);
 		}
-		closedir(dh);
+		return;
 	}
-	closedir(ds);
+	DIR *ds = opendir(partdir);
+	struct dirent *s;
+	while (ds && (s = readdir(ds)))
+		if (parthash_suffix_index(s->d_name, strlen(s->d_name)) >= 0)
+			parthash_list_suffix(partdir, s->d_name, reclaim, 1, out);
+	if (ds)
+		closedir(ds);
 }
 
+/* The suffixes a REPLICATE path names after the partition: "<sfx>[-<sfx>]..." (each
+ * once, at most PARTHASH_SUFFIXES) into sfx. Their count, or -EINVAL. */
+static int suffixes_parse(const char *s, int *sfx)
+{
+	unsigned char seen[PARTHASH_SUFFIXES] = {0};
+	int n = 0;
+	for (;;) {
+		int i = parthash_suffix_index(s, strnlen(s, 4) >= 3 ? 3 : 0);
+		if (i < 0 || seen[i] || (s[3] && s[3] != '-'))
+			return -EINVAL;
+		seen[i] = 1;
+		sfx[n++] = i;
+		if (!s[3])
+			return n;
+		s += 4;
+	}
+}
+
+/* The answer to a REPLICATE (objstore-api.md, internal protocol):
+ *   /<dev>/<part>/hashes        the partition's suffix hashes (parthash_format);
+ *   /<dev>/<part>/<sfx>-<sfx>…  "<hash> <newest file>" lines of those suffixes;
+ *   /<dev>/<part>               the same lines for the whole partition (what a replicator
+ *                               before the suffix hashes asks: a walk of every object). */
 enum MHD_Result replicator_answer(const char *root, struct MHD_Connection *c, const char *url,
                                   const char *dev)
 {
-	/* url: /<dev>/<part> */
-	char want[64];
+	char want[64], partdir[PATH_MAX];
 	unsigned part;
 	int n = 0;
 	snprintf(want, sizeof(want), "/%s/%%u%%n", dev);
-	struct MHD_Response *r;
+	struct MHD_Response *r = NULL;
 	unsigned status = 200;
-	if (sscanf(url, want, &part, &n) != 1 || url[n]) {
-		r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-		status = 400;
+	char *buf = NULL;
+	size_t len = 0;
+	if (sscanf(url, want, &part, &n) != 1 || (url[n] && url[n] != '/') || part >= (1u << 24))
+		goto bad;
+	snprintf(partdir, sizeof(partdir), "%s/objects/%u", root, part);
+	const char *rest = url[n] ? url + n + 1 : NULL;
+	if (rest && !strcmp(rest, "hashes")) {
+		struct parthash *h = xmalloc(sizeof(*h));
+		int rc = parthash_get(partdir, 0, h, NULL);
+		/* no such partition: it holds nothing; any other failure must not read as
+		 * "holds nothing" (the pusher would send all of it) */
+		if (rc == 0 || rc == -ENOENT)
+			buf = parthash_format(h, &len);
+		free(h);
+		if (!buf) {
+			r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+			status = 500;
+			goto out;
+		}
 	} else {
-		char partdir[PATH_MAX];
-		snprintf(partdir, sizeof(partdir), "%s/objects/%u", root, part);
-		struct entries es;
-		part_list(partdir, &es);
-		char *buf = NULL;
-		size_t len = 0;
+		int *sfx = NULL, nsfx = 0;
+		if (rest) {
+			sfx = xmalloc(PARTHASH_SUFFIXES * sizeof(*sfx));
+			if ((nsfx = suffixes_parse(rest, sfx)) < 0) {
+				free(sfx);
+				goto bad;
+			}
+		}
+		struct objentries es = {0};
+		part_list(partdir, sfx, nsfx, 1, &es);
+		free(sfx);
 		FILE *f = open_memstream(&buf, &len);
 		for (size_t i = 0; i < es.n; i++)
 			fprintf(f, "%s %s\n", es.e[i].hash, es.e[i].file);
 		fclose(f);
-		free(es.e);
-		r = MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE);
+		objentries_release(&es);
 	}
+	r = MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE);
+	goto out;
+bad:
+	r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	status = 400;
+out:;
 	enum MHD_Result ret = MHD_queue_response(c, status, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -135,54 +148,101 @@ enum MHD_Result replicator_answer(const char *root, struct MHD_Connection *c, co
 
 /* ------------------------------------------------------------------ pushing */
 
-/* The peer's newest file per hash (its REPLICATE answer). -errno when it did not
- * answer. */
-static int peer_list(const struct ring_dev *d, unsigned part, struct entries *out)
+#define PEER_ANSWER_MAX (64u << 20)
+#define PEER_SUFFIXES_PER_ASK 128 /* suffixes one REPLICATE lists (its path's length) */
+
+/* The body of a REPLICATE of path at d into *buf (owned, NUL-terminated). 0, or -errno
+ * (-EOPNOTSUPP: a 400, as an object server before the suffix hashes answers a path
+ * longer than /<dev>/<part>; -EIO: another answer than 200). */
+static int peer_ask(const struct ring_dev *d, const char *path, char **buf, size_t *len)
 {
-	out->e = NULL;
-	out->n = 0;
 	struct oc oc;
-	char path[64];
-	snprintf(path, sizeof(path), "/%s/%u", d->name, part);
-	int rc = oc_open(&oc, d->host, d->port, "REPLICATE", path, NULL, 0, 0, 2000);
+	oc_init(&oc);
+	*buf = NULL;
+	*len = 0;
+	int rc = oc_open(&oc, d->host, d->port, "REPLICATE", path, NULL, 0, 0, 5000);
 	if (rc == 0)
 		rc = oc_read_head(&oc);
 	if (rc == 0 && oc.status != 200)
-		rc = -EIO;
-	char *buf = NULL;
-	size_t len = 0;
+		rc = oc.status == 400 ? -EOPNOTSUPP : -EIO;
 	if (rc == 0) {
-		FILE *f = open_memstream(&buf, &len);
+		FILE *f = open_memstream(buf, len);
 		char chunk[16384];
 		ssize_t k;
-		while ((k = oc_read(&oc, chunk, sizeof(chunk))) > 0 && len < (64u << 20))
+		while ((k = oc_read(&oc, chunk, sizeof(chunk))) > 0 && *len < PEER_ANSWER_MAX) {
 			fwrite(chunk, 1, (size_t)k, f);
+			fflush(f);
+		}
 		fclose(f);
 		if (k < 0)
 			rc = (int)k;
+		else if (k > 0)
+			rc = -EFBIG;
 	}
 	oc_close(&oc);
-	if (rc == 0 && buf) {
-		char *save = NULL;
-		for (char *line = strtok_r(buf, "\n", &save); line;
-		     line = strtok_r(NULL, "\n", &save)) {
-			struct entry e;
-			if (sscanf(line, "%32s %24s", e.hash, e.file) != 2)
-				continue;
-			out->e = xrealloc(out->e, (out->n + 1) * sizeof(*out->e));
-			out->e[out->n++] = e;
+	if (rc < 0) {
+		free(*buf);
+		*buf = NULL;
+	}
+	return rc;
+}
+
+/* The peer's suffix hashes of part. 0 or -errno. */
+static int peer_hashes(const struct ring_dev *d, unsigned part, struct parthash *out)
+{
+	char path[96], *buf;
+	size_t len;
+	snprintf(path, sizeof(path), "/%s/%u/hashes", d->name, part);
+	int rc = peer_ask(d, path, &buf, &len);
+	if (rc == 0)
+		rc = parthash_parse(buf, len, out);
+	free(buf);
+	return rc;
+}
+
+/* The "<hash> <newest file>" lines a REPLICATE of path answers, appended to out. 0 or
+ * -errno. */
+static int peer_lines(const struct ring_dev *d, const char *path, struct objentries *out)
+{
+	char *buf, *save = NULL;
+	size_t len;
+	int rc = peer_ask(d, path, &buf, &len);
+	for (char *line = rc == 0 ? strtok_r(buf, "\n", &save) : NULL; line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char *sp = strchr(line, ' ');
+		if (sp && sp - line == 32 && strlen(sp + 1) < OBJFILE_NAME_MAX) {
+			*sp = '\0';
+			objentries_add(out, line, sp + 1);
 		}
 	}
 	free(buf);
 	return rc;
 }
 
-static const char *peer_file(const struct entries *es, const char *hash)
+/* The peer's newest file per object of the n suffixes sfx of part (of the whole
+ * partition when sfx is NULL: an object server before the suffix hashes), sorted. 0 or
+ * -errno. */
+static int peer_entries(const struct ring_dev *d, unsigned part, const int *sfx, int n,
+                        struct objentries *out)
 {
-	for (size_t i = 0; i < es->n; i++)
-		if (!strcmp(es->e[i].hash, hash))
-			return es->e[i].file;
-	return NULL;
+	char path[96 + PEER_SUFFIXES_PER_ASK * 4];
+	int rc = 0;
+	if (!sfx) {
+		snprintf(path, sizeof(path), "/%s/%u", d->name, part);
+		rc = peer_lines(d, path, out);
+	}
+	for (int at = 0; sfx && rc == 0 && at < n; at += PEER_SUFFIXES_PER_ASK) {
+		char *p = path + snprintf(path, 96, "/%s/%u/", d->name, part);
+		for (int i = at; i < n && i < at + PEER_SUFFIXES_PER_ASK; i++) {
+			parthash_suffix_name(sfx[i], p);
+			p[3] = '-';
+			p += 4;
+		}
+		p[-1] = '\0';
+		rc = peer_lines(d, path, out);
+	}
+	objentries_sort(out);
+	return rc;
 }
 
 static void hdr_add(char ***h, int *n, char *line)
@@ -283,26 +343,16 @@ int replicator_reclaimable(double ts, time_t mtime, time_t now, long age)
 	return (double)now - ts >= (double)age && now - mtime >= age;
 }
 
-/* Removes a tombstone under hdir that replicator_reclaimable allows. 1 when it did. */
-static int reclaim(const char *hdir, const char *file)
-{
-	if (!strstr(file, ".ts"))
-		return 0;
-	char p[PATH_MAX + 64];
-	snprintf(p, sizeof(p), "%s/%s", hdir, file);
-	struct stat st;
-	if (stat(p, &st) < 0 || !replicator_reclaimable(strtod(file, NULL), st.st_mtime, time(NULL),
-	                                                REPLICATOR_RECLAIM_AGE))
-		return 0;
-	unlink(p);
-	rmdir(hdir);
-	return 1;
-}
+/* What one pass did, for its log line. */
+struct pass_stats {
+	long parts, rehashed, differ, pushed;
+};
 
-/* One partition: push to the other replicas; a handoff partition goes once they all
- * have it. Returns the versions pushed. */
-static long replicate_part(struct replicator *rp, const struct ring *ring, unsigned part,
-                           const char *partdir)
+/* One partition: compare its suffix hashes with each other replica's, and push the
+ * versions of the suffixes that differ that the replica lacks or holds older; a handoff
+ * partition goes once they all have it. full: rehash every suffix. */
+static void replicate_part(struct replicator *rp, const struct ring *ring, unsigned part,
+                           const char *partdir, int full, struct pass_stats *st)
 {
 	int prim[RING_MAX_REPLICAS], self = -1;
 	ring_primaries(ring, part, prim);
@@ -310,42 +360,62 @@ static long replicate_part(struct replicator *rp, const struct ring *ring, unsig
 		if (prim[k] != RING_NONE && !strcmp(ring->devs[prim[k]].name, rp->dev.name) &&
 		    ring->devs[prim[k]].port == rp->dev.port)
 			self = prim[k];
-	struct entries mine;
-	part_list(partdir, &mine);
-	/* old tombstones go first and are never pushed: a peer that reclaimed its copy
-	 * must not get one back (each copy carries its first arrival's time, so the
-	 * replicas of one tombstone come of age together) */
-	for (size_t i = 0; i < mine.n; i++) {
-		char hdir[PATH_MAX];
-		objfile_dir(rp->root, part, mine.e[i].hash, hdir, sizeof(hdir));
-		if (reclaim(hdir, mine.e[i].file))
-			mine.e[i].file[0] = '\0';
-	}
-	long pushed = 0;
-	int all_ok = 1;
-	for (unsigned k = 0; k < ring->replicas; k++) {
+	struct parthash *mine = xmalloc(sizeof(*mine)), *theirs = xmalloc(sizeof(*theirs));
+	int *differ = xmalloc(PARTHASH_SUFFIXES * sizeof(*differ));
+	long rehashed = 0;
+	int all_ok = parthash_get(partdir, full, mine, &rehashed) == 0, have = 0;
+	st->rehashed += rehashed;
+	for (int i = 0; i < PARTHASH_SUFFIXES; i++)
+		have += mine->state[i] != PARTHASH_ABSENT;
+	/* a primary holding nothing has nothing to push (the others push to it) */
+	for (unsigned k = 0; all_ok && (have || self < 0) && k < ring->replicas; k++) {
 		if (prim[k] == RING_NONE || prim[k] == self)
 			continue;
 		const struct ring_dev *d = &ring->devs[prim[k]];
-		struct entries theirs;
-		if (peer_list(d, part, &theirs) < 0) {
+		int rc = peer_hashes(d, part, theirs);
+		/* an object server before the suffix hashes (a rolling upgrade): every suffix
+		 * differs, and its answer for the whole partition is compared */
+		int legacy = rc == -EOPNOTSUPP;
+		if (rc < 0 && !legacy) {
 			all_ok = 0;
 			continue;
 		}
-		for (size_t i = 0; i < mine.n; i++) {
-			if (!mine.e[i].file[0])
-				continue; /* reclaimed above */
-			const char *t = peer_file(&theirs, mine.e[i].hash);
-			if (t && strncmp(t, mine.e[i].file, OBJFILE_TS_LEN - 1) >= 0)
+		if (legacy)
+			memset(theirs->state, PARTHASH_ABSENT, sizeof(theirs->state));
+		/* old tombstones are reclaimed when a suffix is listed and never pushed: a
+		 * peer that reclaimed its copy must not get one back (each copy carries its
+		 * first arrival's time, so the replicas of one tombstone come of age
+		 * together); a suffix only the peer holds is its replicator's to push */
+		int n = 0;
+		for (int i = 0; i < PARTHASH_SUFFIXES; i++)
+			if (mine->state[i] != PARTHASH_ABSENT &&
+			    (mine->state[i] != PARTHASH_VALID ||
+			     theirs->state[i] != PARTHASH_VALID ||
+			     strcmp(mine->hash[i], theirs->hash[i])))
+				differ[n++] = i;
+		if (!n)
+			continue;
+		st->differ += n;
+		struct objentries te = {0}, me = {0};
+		if (peer_entries(d, part, legacy ? NULL : differ, n, &te) < 0) {
+			all_ok = 0;
+			objentries_release(&te);
+			continue;
+		}
+		part_list(partdir, differ, n, 1, &me);
+		for (size_t i = 0; i < me.n; i++) {
+			const char *t = objentries_find(&te, me.e[i].hash);
+			if (t && strncmp(t, me.e[i].file, OBJFILE_TS_LEN - 1) >= 0)
 				continue;
 			char hdir[PATH_MAX];
-			objfile_dir(rp->root, part, mine.e[i].hash, hdir, sizeof(hdir));
-			if (push_one(hdir, mine.e[i].file, d, part) == 0)
-				pushed++;
+			objfile_dir(rp->root, part, me.e[i].hash, hdir, sizeof(hdir));
+			if (push_one(hdir, me.e[i].file, d, part) == 0)
+				st->pushed++;
 			else
 				all_ok = 0;
 		}
-		free(theirs.e);
+		objentries_release(&te);
+		objentries_release(&me);
 	}
 	if (self < 0 && all_ok) {
 		/* every primary has all of it: this handoff copy has done its job */
@@ -353,8 +423,9 @@ static long replicate_part(struct replicator *rp, const struct ring *ring, unsig
 		log_info("replicator %s: handoff partition %u returned to its primaries",
 		         rp->dev.name, part);
 	}
-	free(mine.e);
-	return pushed;
+	free(mine);
+	free(theirs);
+	free(differ);
 }
 
 /* Waits ms on the monotonic clock (rp->cv's: a step of the wall clock neither lengthens
@@ -382,17 +453,30 @@ static int rp_wait(struct replicator *rp, long seconds)
 	return rp_wait_ms(rp, seconds * 1000);
 }
 
+static long elapsed_ms(const struct timespec *a)
+{
+	struct timespec b;
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	return (b.tv_sec - a->tv_sec) * 1000 + (b.tv_nsec - a->tv_nsec) / 1000000;
+}
+
 static void *replicator_main(void *arg)
 {
 	struct replicator *rp = arg;
+	time_t last_full = 0; /* the first pass rehashes everything (parthash.h) */
 	while (!rp_wait(rp, rp->interval)) {
 		char err[256], objs[1100];
 		struct ring *ring = ring_load(rp->ring_file, err, sizeof(err));
 		if (!ring)
 			continue;
+		struct timespec t0;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		time_t now = time(NULL);
+		int full =
+		    !last_full || now - last_full >= PARTHASH_FULL_EVERY_S || now < last_full;
 		snprintf(objs, sizeof(objs), "%s/objects", rp->root);
 		DIR *d = opendir(objs);
-		long pushed = 0, parts = 0;
+		struct pass_stats st = {0};
 		struct dirent *e;
 		while (d && (e = readdir(d)) && !rp->stop) {
 			char *end;
@@ -402,14 +486,18 @@ static void *replicator_main(void *arg)
 				continue;
 			char partdir[PATH_MAX];
 			snprintf(partdir, sizeof(partdir), "%s/%s", objs, e->d_name);
-			pushed += replicate_part(rp, ring, (unsigned)part, partdir);
-			parts++;
+			replicate_part(rp, ring, (unsigned)part, partdir, full, &st);
+			st.parts++;
 		}
 		if (d)
 			closedir(d);
-		if (pushed)
-			log_info("replicator %s: pass over %ld partitions, %ld versions pushed",
-			         rp->dev.name, parts, pushed);
+		if (full && !rp->stop)
+			last_full = now;
+		log_msg(st.pushed || st.rehashed || full ? LOG_LVL_INFO : LOG_LVL_DEBUG,
+		        "replicator %s: %spass over %ld partitions in %ld ms, %ld suffixes "
+		        "rehashed, %ld differing, %ld versions pushed",
+		        rp->dev.name, full ? "full " : "", st.parts, elapsed_ms(&t0), st.rehashed,
+		        st.differ, st.pushed);
 		ring_free(ring);
 	}
 	return NULL;
@@ -478,8 +566,8 @@ static void *auditor_main(void *arg)
 				continue;
 			char pdir[PATH_MAX];
 			snprintf(pdir, sizeof(pdir), "%s/%s", objs, p->d_name);
-			struct entries es;
-			part_list(pdir, &es);
+			struct objentries es = {0};
+			part_list(pdir, NULL, 0, 0, &es);
 			for (size_t i = 0; i < es.n && !rp->stop; i++) {
 				if (!strstr(es.e[i].file, ".data"))
 					continue;
@@ -493,7 +581,7 @@ static void *auditor_main(void *arg)
 				if (audit_pause(rp, ms))
 					break;
 			}
-			free(es.e);
+			objentries_release(&es);
 		}
 		if (dp)
 			closedir(dp);

@@ -1,9 +1,10 @@
 /* The replicator and the auditor of one object server device: threads of its worker.
- * The replicator walks the device's partitions, compares each with the partition's other
- * replicas (REPLICATE answers: the newest version of every object) and pushes what they
- * lack or hold older, moves handoff partitions to their primaries, and reclaims old
- * tombstones. The auditor re-reads every .data file at a bounded rate and moves one whose
- * bytes no longer match its ETag to quarantined/. */
+ * The replicator walks the device's partitions, compares each one's suffix hashes
+ * (parthash.h) with the partition's other replicas' (REPLICATE answers), lists the
+ * suffixes that differ on both sides and pushes what the others lack or hold older,
+ * moves handoff partitions to their primaries, and reclaims old tombstones. The auditor re-reads
+ * every .data file at a bounded rate and moves one whose bytes no longer match its ETag to
+ * quarantined/. */
 #ifndef NUBO_OBJSTORE_REPLICATOR_H
 #define NUBO_OBJSTORE_REPLICATOR_H
 #include <microhttpd.h>
@@ -20,8 +21,9 @@ struct replicator *replicator_start(const char *root, const struct ring_dev *dev
                                     const char *ring_file, long interval, long audit_rate);
 /* Stops and frees r (NULL is fine). */
 void replicator_stop(struct replicator *r);
-/* Answers REPLICATE /<dev>/<part>: text lines "<hash> <newest version file name>" of
- * every object in the partition. */
+/* Answers REPLICATE /<dev>/<part>/hashes (the partition's suffix hashes, parthash.h),
+ * /<dev>/<part>/<sfx>[-<sfx>]... (text lines "<hash> <newest version file name>" of every
+ * object in those suffixes) and /<dev>/<part> (the same of the whole partition). */
 enum MHD_Result replicator_answer(const char *root, struct MHD_Connection *c, const char *url,
                                   const char *dev);
 
@@ -31,6 +33,7 @@ enum MHD_Result replicator_answer(const char *root, struct MHD_Connection *c, co
  * may be older than the reclaim age on the day it is written, and must still outlive a
  * replica that is down for less than the reclaim age. */
 int replicator_reclaimable(double ts, time_t mtime, time_t now, long age);
+#define REPLICATOR_RECLAIM_AGE (7 * 24 * 3600) /* tombstones older are removed */
 
 /* What the auditor reads of a file besides its object bytes: the 8 KiB header, and for
  * a small object mostly the cost of finding, opening and reading it. */

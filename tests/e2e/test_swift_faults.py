@@ -487,3 +487,57 @@ def test_object_server_protocol_400_reaches_the_client_as_503(stack, req, accoun
     wait_for(lambda: req("PUT", "/e2e-fault/o", raw=b"hello").status == 201, 30, 0.5,
              "the proxy back on the real ring")
     assert req("GET", "/e2e-fault/o").status == 200
+
+
+def _newest(dev, name_hash):
+    """The newest version file's name of an object on one device, or None."""
+    files = sorted(p.name for p in dev.glob("objects/*/%s/%s/*" % (name_hash[-3:], name_hash))
+                   if p.name.endswith((".data", ".ts")))
+    return files[-1] if files else None
+
+
+def test_replicator_spreads_writes_made_on_one_replica(stack, req, account):
+    """The replicator compares cached suffix hashes (object-store/parthash.h) and pushes
+    only the suffixes that differ: a write must invalidate its suffix's cached hash, or
+    the replicas keep agreeing on a hash none of them has any more. A PUT of a newer
+    version sent to one object server only, then a DELETE sent to another only, each
+    reaches the other two replicas — after every worker's first (full) pass and after
+    the suffix was hashed into each device's cache, so that nothing but the writes'
+    invalidations can make the replicators look at it again (the next full pass is an
+    hour away)."""
+    devs = stack.root / "var" / "lib" / "nubo" / "objects"
+    ring = ring_devices((stack.root / "etc" / "nubo" / "object.ring").read_text())
+    log = stack.root / "var" / "log" / "nubo" / "nubo-objserver.log"
+    req("PUT", "/e2e-sfx")
+    assert req("PUT", "/e2e-sfx/o", raw=b"version one").status == 201
+    h = hashlib.md5(("/%s/e2e-sfx/o" % account).encode()).hexdigest()
+    names = ("d1", "d2", "d3")
+    wait_for(lambda: all(data_files(devs / d, h) for d in names), 60, 0.5, "three copies")
+    part = data_files(devs / "d1", h)[0].parts[-4]
+
+    def cached():
+        text = log.read_text(errors="replace")
+        for d in names:
+            if text.count("replicator %s: full pass" % d) < text.count("device %s (zone" % d):
+                return False
+            c = devs / d / "objects" / part / "hashes.cache"
+            lines = c.read_text().splitlines() if c.exists() else []
+            if not any(ln.startswith(h[-3:] + " ") and not ln.endswith("-") for ln in lines):
+                return False
+        return True
+    wait_for(cached, 120, 1, "every device's full pass and the suffix in its cache")
+
+    def send(dev, method, body=None):
+        host, port = ring[dev]
+        ts = "%016.5f" % time.time()
+        r = http_request("http://%s:%d/%s/%s/%s/e2e-sfx/o" % (host, port, dev, part, account),
+                         method, raw=body, headers={"X-Timestamp": ts})
+        return r.status, ts
+    st, ts = send("d1", "PUT", b"version two, on d1 only")
+    assert st == 201, st
+    wait_for(lambda: all(_newest(devs / d, h) == ts + ".data" for d in names), 90, 1,
+             "the new version on every replica")
+    st, ts = send("d2", "DELETE")
+    assert st == 204, st
+    wait_for(lambda: all(_newest(devs / d, h) == ts + ".ts" for d in names), 90, 1,
+             "the tombstone on every replica")
