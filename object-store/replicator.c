@@ -363,12 +363,15 @@ static void replicate_part(struct replicator *rp, const struct ring *ring, unsig
 	struct parthash *mine = xmalloc(sizeof(*mine)), *theirs = xmalloc(sizeof(*theirs));
 	int *differ = xmalloc(PARTHASH_SUFFIXES * sizeof(*differ));
 	long rehashed = 0;
-	int all_ok = parthash_get(partdir, full, mine, &rehashed) == 0, have = 0;
+	int local_ok = parthash_get(partdir, full, mine, &rehashed) == 0, have = 0;
+	/* all_ok: every primary was reached and took every push (a handoff copy may go);
+	 * a primary that fails does not keep the others from their pushes */
+	int all_ok = local_ok;
 	st->rehashed += rehashed;
 	for (int i = 0; i < PARTHASH_SUFFIXES; i++)
 		have += mine->state[i] != PARTHASH_ABSENT;
 	/* a primary holding nothing has nothing to push (the others push to it) */
-	for (unsigned k = 0; all_ok && (have || self < 0) && k < ring->replicas; k++) {
+	for (unsigned k = 0; local_ok && (have || self < 0) && k < ring->replicas; k++) {
 		if (prim[k] == RING_NONE || prim[k] == self)
 			continue;
 		const struct ring_dev *d = &ring->devs[prim[k]];
