@@ -9,8 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include <utime.h>
 
 #include <cmocka.h>
@@ -286,6 +288,58 @@ static void test_cache_rebuilt_and_reclaims(void **state)
 	free(g);
 }
 
+/* parthash_get with at most `spare` descriptors free beyond the lowest one free now. */
+static int get_with_fds(const char *part, int full, struct parthash *h, int spare)
+{
+	int lowest = dup(0);
+	assert_true(lowest >= 0);
+	close(lowest);
+	struct rlimit was, low;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &was), 0);
+	low = was;
+	low.rlim_cur = (rlim_t)(lowest + spare);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	long n;
+	int rc = parthash_get(part, full, h, &n);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &was), 0);
+	return rc;
+}
+
+/* A listing that failed (here EMFILE: the partition and invalidations files open, then
+ * no descriptor left to list the partition, or a hash directory) is not "nothing here":
+ * the get fails, and the cache does not keep the suffix as empty, so the next get
+ * (without the pressure, not full) finds the object. Review s13 H2. */
+static void test_listing_error_is_not_empty(void **state)
+{
+	char part[] = "/tmp/test_parthash.XXXXXX";
+	assert_non_null(mkdtemp(part));
+	struct parthash *h = ph_new();
+	long n;
+	put_file(part, H1, "1700000000.00000.data");
+	for (int spare = 2; spare <= 3; spare++) { /* partition dir, then hash dir */
+		assert_int_equal(get_with_fds(part, 1, h, spare), -EMFILE);
+		assert_int_equal(parthash_get(part, 0, h, &n), 0);
+		assert_int_equal(n, 1);
+		assert_int_equal(h->state[0xdef], PARTHASH_VALID);
+	}
+	/* and the suffix listing itself reports it */
+	struct objentries es = {0};
+	int lowest = dup(0);
+	close(lowest);
+	struct rlimit was, low;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &was), 0);
+	low = was;
+	low.rlim_cur = (rlim_t)lowest;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	long lr = parthash_list_suffix(part, "def", 0, 0, &es);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &was), 0);
+	assert_int_equal(lr, -EMFILE);
+	assert_int_equal(parthash_list_suffix(part, "123", 0, 0, &es), 0); /* none: empty */
+	objentries_release(&es);
+	assert_int_equal(nftw(part, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
+	free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -297,6 +351,7 @@ int main(void)
 	    cmocka_unit_test(test_entries_find),
 	    cmocka_unit_test(test_cache_rehashes_only_invalid),
 	    cmocka_unit_test(test_cache_rebuilt_and_reclaims),
+	    cmocka_unit_test(test_listing_error_is_not_empty),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
