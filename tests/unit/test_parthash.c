@@ -18,6 +18,7 @@
 #include <cmocka.h>
 #include <ftw.h>
 
+#include "object-store/objserver.h"
 #include "object-store/parthash.h"
 
 #define H1 "0123456789abcdef0123456789abcdef"
@@ -340,6 +341,39 @@ static void test_listing_error_is_not_empty(void **state)
 	free(h);
 }
 
+/* A quarantine (a writer like PUT and DELETE) reports an invalidation it could not
+ * append (here hashes.invalid is a directory: EISDIR, even for root): the GET then
+ * answers 500, not a 404 that leaves the cache naming the gone version. When it can,
+ * the next get sees the suffix emptied. Review s13 M1. */
+static void test_quarantine_reports_invalidation(void **state)
+{
+	char root[] = "/tmp/test_parthash.XXXXXX", part[512], file[600], inv[600];
+	assert_non_null(mkdtemp(root));
+	snprintf(part, sizeof(part), "%s/objects", root);
+	assert_int_equal(mkdir(part, 0750), 0);
+	snprintf(part, sizeof(part), "%s/objects/7", root);
+	assert_int_equal(mkdir(part, 0750), 0);
+	struct parthash *h = ph_new();
+	long n;
+	put_file(part, H1, "1700000000.00000.data");
+	put_file(part, H2, "1700000001.00000.data");
+	assert_int_equal(parthash_get(part, 0, h, &n), 0);
+	assert_int_equal(h->state[0xdef], PARTHASH_VALID);
+	snprintf(inv, sizeof(inv), "%s/" PARTHASH_INVALID_FILE, part);
+	assert_int_equal(unlink(inv), 0);
+	assert_int_equal(mkdir(inv, 0750), 0);
+	snprintf(file, sizeof(file), "%s/%s/%s/1700000001.00000.data", part, H2 + 29, H2);
+	assert_true(objserver_quarantine(root, file) < 0);
+	assert_int_equal(rmdir(inv), 0);
+	snprintf(file, sizeof(file), "%s/%s/%s/1700000000.00000.data", part, H1 + 29, H1);
+	assert_int_equal(objserver_quarantine(root, file), 0);
+	assert_int_equal(parthash_get(part, 0, h, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(h->state[0xdef], PARTHASH_ABSENT);
+	assert_int_equal(nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
+	free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -352,6 +386,7 @@ int main(void)
 	    cmocka_unit_test(test_cache_rehashes_only_invalid),
 	    cmocka_unit_test(test_cache_rebuilt_and_reclaims),
 	    cmocka_unit_test(test_listing_error_is_not_empty),
+	    cmocka_unit_test(test_quarantine_reports_invalidation),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
