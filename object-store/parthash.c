@@ -317,23 +317,30 @@ static int cache_read(const char *partdir, struct parthash *h)
 
 /* Replaces the cache atomically (temp file and rename; the rehash lock makes the temp
  * name ours). Not fsynced: a cache a crash tore or left stale is rebuilt (it does not
- * parse, or a worker's start rehashes everything). */
-static void cache_write(const char *partdir, const struct parthash *h)
+ * parse, or a worker's start rehashes everything). 0, or -errno: the invalidations it
+ * was to absorb must then stay in their file (the old cache may still be there). */
+static int cache_write(const char *partdir, const struct parthash *h)
 {
 	char path[PATH_MAX + 32], tmp[PATH_MAX + 32];
 	snprintf(path, sizeof(path), "%s/" PARTHASH_FILE, partdir);
 	snprintf(tmp, sizeof(tmp), "%s/" PARTHASH_FILE ".tmp", partdir);
 	size_t len;
 	char *buf = parthash_format(h, &len);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	int ok = fd >= 0 && write(fd, buf, len) == (ssize_t)len;
-	if (fd >= 0)
-		close(fd);
-	if (!ok || rename(tmp, path) < 0) {
+	int rc = 0, fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (fd < 0)
+		rc = -errno;
+	else if (write(fd, buf, len) != (ssize_t)len)
+		rc = -EIO;
+	if (fd >= 0 && close(fd) < 0 && !rc)
+		rc = -errno;
+	if (!rc && rename(tmp, path) < 0)
+		rc = -errno;
+	if (rc < 0) {
 		unlink(tmp);
-		unlink(path); /* a stale cache must not stay: rebuilt next time */
+		unlink(path); /* a stale cache should not stay: rebuilt next time */
 	}
 	free(buf);
+	return rc;
 }
 
 static int lock_fd(int fd)
@@ -421,7 +428,9 @@ int parthash_get(const char *partdir, int full, struct parthash *out, long *reha
 	if (full && (rc = mark_all(partdir, out)) < 0)
 		goto out; /* the cache and the invalidations stay as they were */
 	if (full || changed) {
-		cache_write(partdir, out);
+		/* the invalidations go only once the cache that holds them is in place */
+		if ((rc = cache_write(partdir, out)) < 0)
+			goto out;
 		if (ftruncate(ifd, 0) < 0) {
 			rc = -errno;
 			goto out;
@@ -468,7 +477,11 @@ int parthash_get(const char *partdir, int full, struct parthash *out, long *reha
 		if (mrc < 0)
 			rc = mrc;
 	} else {
-		cache_write(partdir, out);
+		int wrc = cache_write(partdir, out);
+		if (wrc < 0) { /* the invalidations stay for the next get */
+			rc = wrc;
+			goto out;
+		}
 	}
 	if (changed && ftruncate(ifd, 0) < 0)
 		rc = -errno;

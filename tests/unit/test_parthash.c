@@ -374,6 +374,39 @@ static void test_quarantine_reports_invalidation(void **state)
 	free(h);
 }
 
+/* A cache that could not be written keeps the invalidations it was to absorb (here its
+ * temp file is a directory: EISDIR, even for root): the get fails, hashes.invalid is
+ * not emptied, and once the cache can be written the suffix is rehashed. Review s13
+ * M2. */
+static void test_cache_write_failure_keeps_invalidations(void **state)
+{
+	char part[] = "/tmp/test_parthash.XXXXXX", tmp[512], inv[512];
+	assert_non_null(mkdtemp(part));
+	struct parthash *h = ph_new();
+	long n;
+	put_file(part, H1, "1700000000.00000.data");
+	assert_int_equal(parthash_get(part, 0, h, &n), 0);
+	char old[33];
+	memcpy(old, h->hash[0xdef], 33);
+	put_file(part, H1, "1700000005.00000.data");
+	invalidate(part, H1);
+	snprintf(tmp, sizeof(tmp), "%s/" PARTHASH_FILE ".tmp", part);
+	assert_int_equal(mkdir(tmp, 0750), 0);
+	assert_true(parthash_get(part, 0, h, &n) < 0);
+	struct stat st;
+	snprintf(inv, sizeof(inv), "%s/" PARTHASH_INVALID_FILE, part);
+	assert_int_equal(stat(inv, &st), 0);
+	assert_int_equal(st.st_size, 4);
+	assert_int_equal(rmdir(tmp), 0);
+	assert_int_equal(parthash_get(part, 0, h, &n), 0);
+	assert_int_equal(h->state[0xdef], PARTHASH_VALID);
+	assert_string_not_equal(h->hash[0xdef], old);
+	assert_int_equal(stat(inv, &st), 0);
+	assert_int_equal(st.st_size, 0);
+	assert_int_equal(nftw(part, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
+	free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -387,6 +420,7 @@ int main(void)
 	    cmocka_unit_test(test_cache_rebuilt_and_reclaims),
 	    cmocka_unit_test(test_listing_error_is_not_empty),
 	    cmocka_unit_test(test_quarantine_reports_invalidation),
+	    cmocka_unit_test(test_cache_write_failure_keeps_invalidations),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
