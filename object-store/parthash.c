@@ -416,10 +416,9 @@ int parthash_get(const char *partdir, int full, struct parthash *out, long *reha
 	}
 	snprintf(path, sizeof(path), "%s/" PARTHASH_INVALID_FILE, partdir);
 	ifd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
-	if (ifd < 0 || lock_fd(ifd) < 0) {
-		rc = ifd < 0 ? -errno : rc;
+	/* a lock refused (ENOLCK) is an error, never an empty partition */
+	if ((rc = ifd < 0 ? -errno : lock_fd(ifd)) < 0)
 		goto out;
-	}
 	/* 1 */
 	if (cache_read(partdir, out) < 0)
 		full = 1;
