@@ -363,8 +363,13 @@ int replicator_reclaimable(double ts, time_t mtime, time_t now, long age)
 
 /* What one pass did, for its log line. */
 struct pass_stats {
-	long parts, rehashed, differ, pushed;
+	long parts, rehashed, differ, pushed, failed; /* failed: local hashes not read */
 };
+
+time_t replicator_full_done(time_t last_full, time_t now, int full, int stopped, long failed)
+{
+	return full && !stopped && !failed ? now : last_full;
+}
 
 /* One partition: compare its suffix hashes with each other replica's, and push the
  * versions of the suffixes that differ that the replica lacks or holds older; a handoff
@@ -383,7 +388,9 @@ static void replicate_part(struct replicator *rp, const struct ring *ring, unsig
 	long rehashed = 0;
 	/* a handoff's copy is removed on what this listing says: never on a cache (a write
 	 * whose invalidation was lost would be left out), always rehashed from the disk */
-	int local_ok = parthash_get(partdir, full || self < 0, mine, &rehashed) == 0, have = 0;
+	int grc = parthash_get(partdir, full || self < 0, mine, &rehashed);
+	int local_ok = grc == 0, have = 0;
+	st->failed += grc < 0 && grc != -ENOENT; /* (gone meanwhile: nothing to retry) */
 	/* all_ok: every primary was reached and took every push (a handoff copy may go);
 	 * a primary that fails does not keep the others from their pushes */
 	int all_ok = local_ok;
@@ -515,13 +522,14 @@ static void *replicator_main(void *arg)
 		}
 		if (d)
 			closedir(d);
-		if (full && !rp->stop)
-			last_full = now;
-		log_msg(st.pushed || st.rehashed || full ? LOG_LVL_INFO : LOG_LVL_DEBUG,
+		last_full = replicator_full_done(last_full, now, full, rp->stop, st.failed);
+		log_msg(st.failed                          ? LOG_LVL_WARN
+		        : st.pushed || st.rehashed || full ? LOG_LVL_INFO
+		                                           : LOG_LVL_DEBUG,
 		        "replicator %s: %spass over %ld partitions in %ld ms, %ld suffixes "
-		        "rehashed, %ld differing, %ld versions pushed",
+		        "rehashed, %ld differing, %ld versions pushed, %ld failed to rehash",
 		        rp->dev.name, full ? "full " : "", st.parts, elapsed_ms(&t0), st.rehashed,
-		        st.differ, st.pushed);
+		        st.differ, st.pushed, st.failed);
 		ring_free(ring);
 	}
 	return NULL;
