@@ -391,6 +391,7 @@ static enum MHD_Result do_delete(struct worker *w, struct MHD_Connection *c, con
 		int e = errno ? errno : EIO;
 		close(fd);
 		unlink(path);
+		parthash_invalidate(dir); /* a rehash may have seen it meanwhile */
 		errno = e;
 		fd = -1;
 	}
