@@ -47,16 +47,20 @@ static enum objfile_kind objfile_name_kind(const char *name, char *ts)
 }
 
 /* The directory's entries straight from getdents64 into a buffer on the stack: readdir's
- * opendir also fstats the directory and mallocs a 32 KiB buffer, on every GET */
-enum objfile_kind objfile_newest_keep(const char *dir, char *ts, int *dirfd_out)
+ * opendir also fstats the directory and mallocs a 32 KiB buffer, on every GET. *err: 0,
+ * or -errno when the directory could not be read (gone or not a directory is 0: none). */
+static enum objfile_kind newest_scan(const char *dir, char *ts, int *dirfd_out, int *err)
 {
 	enum objfile_kind best = OBJFILE_NONE;
 	ts[0] = '\0';
+	*err = 0;
 	if (dirfd_out)
 		*dirfd_out = -1;
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
+	if (fd < 0) {
+		*err = errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
 		return best;
+	}
 	char buf[4096] __attribute__((aligned(8)));
 	ssize_t n;
 	while ((n = getdents64(fd, buf, sizeof(buf))) > 0) {
@@ -71,6 +75,8 @@ enum objfile_kind objfile_newest_keep(const char *dir, char *ts, int *dirfd_out)
 			at += e->d_reclen;
 		}
 	}
+	if (n < 0)
+		*err = -errno;
 	if (dirfd_out)
 		*dirfd_out = fd;
 	else
@@ -78,9 +84,23 @@ enum objfile_kind objfile_newest_keep(const char *dir, char *ts, int *dirfd_out)
 	return best;
 }
 
+enum objfile_kind objfile_newest_keep(const char *dir, char *ts, int *dirfd_out)
+{
+	int err;
+	return newest_scan(dir, ts, dirfd_out, &err);
+}
+
 enum objfile_kind objfile_newest(const char *dir, char *ts)
 {
-	return objfile_newest_keep(dir, ts, NULL);
+	int err;
+	return newest_scan(dir, ts, NULL, &err);
+}
+
+int objfile_newest_checked(const char *dir, char *ts, enum objfile_kind *kind)
+{
+	int err;
+	*kind = newest_scan(dir, ts, NULL, &err);
+	return err;
 }
 
 enum objfile_kind objfile_scan(DIR *d, char *ts, char (*names)[OBJFILE_NAME_MAX], int max, int *n)

@@ -25,6 +25,10 @@ enum objfile_kind objfile_newest(const char *dir, char *ts);
  * when it could not be opened; the caller closes it): a GET opens the version's file
  * relative to it (openat) instead of walking the whole path again. */
 enum objfile_kind objfile_newest_keep(const char *dir, char *ts, int *dirfd);
+/* objfile_newest for a listing that must not mistake an unreadable directory for an
+ * empty one: the kind into *kind; 0, or -errno when dir exists but could not be read
+ * (EMFILE, EIO, EACCES...). */
+int objfile_newest_checked(const char *dir, char *ts, enum objfile_kind *kind);
 #define OBJFILE_NAME_MAX (OBJFILE_TS_LEN + 5) /* "<ts>.data" and its NUL */
 /* One pass over the open hash directory d (rewound first): returns the newest
  * version's kind with its timestamp in ts, and the names of up to max version files

@@ -354,7 +354,14 @@ static enum MHD_Result put_end(struct MHD_Connection *c, struct put *p)
 	closedir(d);
 	if (nolder < 0)
 		objfile_prune(p->dir, p->ts);
-	parthash_invalidate(p->dir); /* after the rename: parthash_get's ordering */
+	/* after the rename: parthash_get's ordering. Not recorded, the version would be
+	 * missing from the partition's cached hashes (a handoff could go without it): a
+	 * failed write, as Swift answers when invalidate_hash fails */
+	int irc = parthash_invalidate(p->dir);
+	if (irc < 0) {
+		log_err("PUT %s: cannot invalidate its suffix: %s", final, strerror(-irc));
+		return answer(c, 500, "cannot invalidate the suffix hash");
+	}
 	struct MHD_Response *r =
 	    MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 	MHD_add_response_header(r, "Etag", etag);
@@ -378,16 +385,18 @@ static enum MHD_Result do_delete(struct worker *w, struct MHD_Connection *c, con
 		return answer(c, 507, "mkdir failed");
 	snprintf(path, sizeof(path), "%s/%s.ts", dir, ts);
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-	/* the tombstone holds the name: the replicator sends the DELETE on by name */
-	if (fd >= 0 && write(fd, name, strlen(name)) != (ssize_t)strlen(name)) {
+	/* the tombstone holds the name: the replicator sends the DELETE on by name; one
+	 * written only in part is removed (it would be the newest version, never hashed) */
+	if (fd >= 0 && (write(fd, name, strlen(name)) != (ssize_t)strlen(name) || fsync(fd) < 0)) {
+		int e = errno ? errno : EIO;
 		close(fd);
+		unlink(path);
+		parthash_invalidate(dir); /* a rehash may have seen it meanwhile */
+		errno = e;
 		fd = -1;
 	}
-	if (fd < 0 || fsync(fd) < 0) {
-		if (fd >= 0)
-			close(fd);
+	if (fd < 0)
 		return answer(c, errno == ENOSPC ? 507 : 500, "tombstone failed");
-	}
 	time_t at = objfile_written_at(
 	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, OBJFILE_WRITTEN_HEADER), time(NULL));
 	if (at) /* a replicator's copy keeps the first arrival's time (the reclaim clock) */
@@ -395,7 +404,11 @@ static enum MHD_Result do_delete(struct worker *w, struct MHD_Connection *c, con
 	close(fd);
 	fs_sync_dir(dir);
 	objfile_prune(dir, ts);
-	parthash_invalidate(dir);
+	int irc = parthash_invalidate(dir); /* as a PUT's: not recorded is a failed write */
+	if (irc < 0) {
+		log_err("DELETE %s: cannot invalidate its suffix: %s", path, strerror(-irc));
+		return answer(c, 500, "cannot invalidate the suffix hash");
+	}
 	return answer_ts(c, k == OBJFILE_DATA ? 204 : 404, newest);
 }
 
@@ -457,7 +470,7 @@ static enum MHD_Result add_meta_header(struct MHD_Response *r, json_t *h)
 	return MHD_YES;
 }
 
-void objserver_quarantine(const char *root, const char *path)
+int objserver_quarantine(const char *root, const char *path)
 {
 	char qdir[PATH_MAX], dst[PATH_MAX + 64];
 	snprintf(qdir, sizeof(qdir), "%s/quarantined", root);
@@ -467,10 +480,13 @@ void objserver_quarantine(const char *root, const char *path)
 	snprintf(hashdir, sizeof(hashdir), "%.*s", (int)(base - path), path);
 	const char *hash = strrchr(hashdir, '/');
 	snprintf(dst, sizeof(dst), "%s/%s-%s", qdir, hash ? hash + 1 : "x", base + 1);
-	if (rename(path, dst) == 0) {
-		parthash_invalidate(hashdir);
-		log_warn("quarantined %s: its bytes do not match its ETag", path);
-	}
+	if (rename(path, dst) < 0)
+		return -errno;
+	log_warn("quarantined %s: its bytes do not match its ETag", path);
+	int rc = parthash_invalidate(hashdir);
+	if (rc < 0) /* the cache still names the gone version: a full pass repairs it */
+		log_err("quarantine of %s: cannot invalidate its suffix: %s", path, strerror(-rc));
+	return rc;
 }
 
 /* The answer body: len bytes of the object from off. A small one is sent from memory,
@@ -544,7 +560,9 @@ static enum MHD_Result do_get(struct worker *w, struct MHD_Connection *c, const 
 			free(blk);
 			close(fd);
 			json_decref(meta);
-			objserver_quarantine(w->root, path);
+			/* moved aside but not recorded: a failed change, as a PUT's */
+			if (objserver_quarantine(w->root, path) < 0)
+				return answer(c, 500, "quarantine failed");
 			return answer(c, 404, NULL);
 		}
 		if (!known && stat_ok)

@@ -15,7 +15,8 @@ extern const struct daemon_def objserver_daemon;
 int objserver_range(const char *h, uint64_t size, uint64_t *off, uint64_t *len);
 
 /* Moves the corrupt version file at path (under the device root) to root/quarantined/,
- * so that the replicator restores a good copy. Logs it. */
-void objserver_quarantine(const char *root, const char *path);
+ * so that the replicator restores a good copy, and invalidates its suffix. Logs it.
+ * 0, or -errno when the move or the invalidation failed (a GET then answers 500). */
+int objserver_quarantine(const char *root, const char *path);
 
 #endif

@@ -201,18 +201,20 @@ long parthash_list_suffix(const char *partdir, const char *sfx, int reclaim_old,
 	snprintf(sdir, sizeof(sdir), "%s/%s", partdir, sfx);
 	DIR *dh = opendir(sdir);
 	if (!dh)
-		return 0;
+		return errno == ENOENT ? 0 : -errno; /* unreadable is not empty */
 	long reclaimed = 0;
+	int err = 0;
 	char last[PATH_MAX + 300] = "";
 	struct dirent *h;
-	while ((h = readdir(dh))) {
+	while (!err && (errno = 0, h = readdir(dh)) != NULL) {
 		if (strlen(h->d_name) != 32 || !is_hex(h->d_name, 32) ||
 		    strcmp(h->d_name + 29, sfx))
 			continue;
 		char hdir[PATH_MAX + 300], ts[OBJFILE_TS_LEN], file[OBJFILE_NAME_MAX];
 		snprintf(hdir, sizeof(hdir), "%s/%s", sdir, h->d_name);
-		enum objfile_kind k = objfile_newest(hdir, ts);
-		if (k == OBJFILE_NONE)
+		enum objfile_kind k;
+		err = objfile_newest_checked(hdir, ts, &k);
+		if (err || k == OBJFILE_NONE)
 			continue;
 		snprintf(file, sizeof(file), "%s%s", ts, k == OBJFILE_DATA ? ".data" : ".ts");
 		if (reclaim_old && reclaim(hdir, file)) {
@@ -222,10 +224,12 @@ long parthash_list_suffix(const char *partdir, const char *sfx, int reclaim_old,
 		}
 		objentries_add(out, h->d_name, file);
 	}
+	if (!err && errno)
+		err = -errno; /* readdir failed */
 	closedir(dh);
 	if (reclaimed && invalidate)
 		parthash_invalidate(last);
-	return reclaimed;
+	return err ? err : reclaimed;
 }
 
 /* The partition directory and suffix of a hash directory path. 0 or -EINVAL. */
@@ -313,23 +317,30 @@ static int cache_read(const char *partdir, struct parthash *h)
 
 /* Replaces the cache atomically (temp file and rename; the rehash lock makes the temp
  * name ours). Not fsynced: a cache a crash tore or left stale is rebuilt (it does not
- * parse, or a worker's start rehashes everything). */
-static void cache_write(const char *partdir, const struct parthash *h)
+ * parse, or a worker's start rehashes everything). 0, or -errno: the invalidations it
+ * was to absorb must then stay in their file (the old cache may still be there). */
+static int cache_write(const char *partdir, const struct parthash *h)
 {
 	char path[PATH_MAX + 32], tmp[PATH_MAX + 32];
 	snprintf(path, sizeof(path), "%s/" PARTHASH_FILE, partdir);
 	snprintf(tmp, sizeof(tmp), "%s/" PARTHASH_FILE ".tmp", partdir);
 	size_t len;
 	char *buf = parthash_format(h, &len);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	int ok = fd >= 0 && write(fd, buf, len) == (ssize_t)len;
-	if (fd >= 0)
-		close(fd);
-	if (!ok || rename(tmp, path) < 0) {
+	int rc = 0, fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (fd < 0)
+		rc = -errno;
+	else if (write(fd, buf, len) != (ssize_t)len)
+		rc = -EIO;
+	if (fd >= 0 && close(fd) < 0 && !rc)
+		rc = -errno;
+	if (!rc && rename(tmp, path) < 0)
+		rc = -errno;
+	if (rc < 0) {
 		unlink(tmp);
-		unlink(path); /* a stale cache must not stay: rebuilt next time */
+		unlink(path); /* a stale cache should not stay: rebuilt next time */
 	}
 	free(buf);
+	return rc;
 }
 
 static int lock_fd(int fd)
@@ -357,19 +368,23 @@ static int invalid_take(int ifd, struct parthash *h, int *changed)
 	return all;
 }
 
-/* Every suffix directory of partdir marked invalid, every other suffix absent. */
-static void mark_all(const char *partdir, struct parthash *h)
+/* Every suffix directory of partdir marked invalid, every other suffix absent. 0, or
+ * -errno when partdir could not be listed (h is then not to be trusted). */
+static int mark_all(const char *partdir, struct parthash *h)
 {
 	memset(h->state, PARTHASH_ABSENT, sizeof(h->state));
 	DIR *d = opendir(partdir);
+	if (!d)
+		return -errno;
 	struct dirent *e;
-	while (d && (e = readdir(d))) {
+	while ((errno = 0, e = readdir(d)) != NULL) {
 		int i = parthash_suffix_index(e->d_name, strlen(e->d_name));
 		if (i >= 0)
 			h->state[i] = PARTHASH_INVALID;
 	}
-	if (d)
-		closedir(d);
+	int rc = errno ? -errno : 0;
+	closedir(d);
+	return rc;
 }
 
 /*
@@ -401,19 +416,20 @@ int parthash_get(const char *partdir, int full, struct parthash *out, long *reha
 	}
 	snprintf(path, sizeof(path), "%s/" PARTHASH_INVALID_FILE, partdir);
 	ifd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
-	if (ifd < 0 || lock_fd(ifd) < 0) {
-		rc = ifd < 0 ? -errno : rc;
+	/* a lock refused (ENOLCK) is an error, never an empty partition */
+	if ((rc = ifd < 0 ? -errno : lock_fd(ifd)) < 0)
 		goto out;
-	}
 	/* 1 */
 	if (cache_read(partdir, out) < 0)
 		full = 1;
 	if (invalid_take(ifd, out, &changed))
 		full = 1;
-	if (full)
-		mark_all(partdir, out);
+	if (full && (rc = mark_all(partdir, out)) < 0)
+		goto out; /* the cache and the invalidations stay as they were */
 	if (full || changed) {
-		cache_write(partdir, out);
+		/* the invalidations go only once the cache that holds them is in place */
+		if ((rc = cache_write(partdir, out)) < 0)
+			goto out;
 		if (ftruncate(ifd, 0) < 0) {
 			rc = -errno;
 			goto out;
@@ -428,7 +444,13 @@ int parthash_get(const char *partdir, int full, struct parthash *out, long *reha
 		char sfx[4];
 		parthash_suffix_name(i, sfx);
 		es.n = 0;
-		parthash_list_suffix(partdir, sfx, 1, 0, &es);
+		long lr = parthash_list_suffix(partdir, sfx, 1, 0, &es);
+		if (lr < 0) {
+			/* not listed is not empty: the suffix stays invalid (rehashed next
+			 * time), and the partition's answer is an error */
+			rc = (int)lr;
+			continue;
+		}
 		if (es.n) {
 			parthash_digest(es.e, es.n, out->hash[i]);
 			out->state[i] = PARTHASH_VALID;
@@ -450,9 +472,15 @@ int parthash_get(const char *partdir, int full, struct parthash *out, long *reha
 		/* garbage appended meanwhile: which suffixes it meant is unknown */
 		snprintf(path, sizeof(path), "%s/" PARTHASH_FILE, partdir);
 		unlink(path);
-		mark_all(partdir, out);
+		int mrc = mark_all(partdir, out);
+		if (mrc < 0)
+			rc = mrc;
 	} else {
-		cache_write(partdir, out);
+		int wrc = cache_write(partdir, out);
+		if (wrc < 0) { /* the invalidations stay for the next get */
+			rc = wrc;
+			goto out;
+		}
 	}
 	if (changed && ftruncate(ifd, 0) < 0)
 		rc = -errno;

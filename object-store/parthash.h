@@ -75,7 +75,9 @@ const char *objentries_find(const struct objentries *es, const char *hash);
 /* The newest version of every object in suffix sfx of the partition at partdir,
  * appended to out. With reclaim, tombstones old enough (replicator_reclaimable) are
  * removed and left out; when any was and invalidate is set, the suffix is invalidated
- * (a caller that is rehashing it passes 0). The count reclaimed. */
+ * (a caller that is rehashing it passes 0). The count reclaimed, or -errno when the
+ * suffix or one of its hash directories exists but could not be read (out then misses
+ * objects: unreadable is never "empty"). */
 long parthash_list_suffix(const char *partdir, const char *sfx, int reclaim, int invalidate,
                           struct objentries *out);
 /* Invalidates the suffix of hashdir ("<dev>/objects/<part>/<suffix>/<hash>") after a
@@ -87,7 +89,9 @@ int parthash_invalidate(const char *hashdir);
  * invalid (every suffix on disk when full, or when the cache is missing or corrupt)
  * and writing the cache back. A suffix a write invalidated while it was being hashed
  * comes back (and stays cached) invalid. *rehashed (may be NULL) counts the suffixes
- * hashed. 0, or -errno (-ENOENT: no such partition; out is all absent). */
+ * hashed. 0, or -errno (-ENOENT: no such partition; out is all absent). A suffix that
+ * could not be listed stays invalid in the cache and the get fails: out is then not
+ * to be trusted (the replicator removes no handoff copy on it). */
 int parthash_get(const char *partdir, int full, struct parthash *out, long *rehashed);
 
 #endif

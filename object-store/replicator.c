@@ -45,25 +45,37 @@ struct replicator {
 
 /* The newest version of every object of the suffixes listed (indexes; all of them on
  * disk when sfx is NULL) of partdir, appended to out; old tombstones reclaimed (and
- * their suffixes invalidated) when reclaim is set. */
-static void part_list(const char *partdir, const int *sfx, int n, int reclaim,
-                      struct objentries *out)
+ * their suffixes invalidated) when reclaim is set. 0, or -errno when some directory
+ * could not be listed (out then misses what it holds). */
+static int part_list(const char *partdir, const int *sfx, int n, int reclaim,
+                     struct objentries *out)
 {
 	char name[4];
+	int rc = 0;
 	if (sfx) {
 		for (int i = 0; i < n; i++) {
 			parthash_suffix_name(sfx[i], name);
-			parthash_list_suffix(partdir, name, reclaim, 1, out);
+			long r = parthash_list_suffix(partdir, name, reclaim, 1, out);
+			if (r < 0)
+				rc = (int)r;
 		}
-		return;
+		return rc;
 	}
 	DIR *ds = opendir(partdir);
+	if (!ds)
+		return -errno;
 	struct dirent *s;
-	while (ds && (s = readdir(ds)))
-		if (parthash_suffix_index(s->d_name, strlen(s->d_name)) >= 0)
-			parthash_list_suffix(partdir, s->d_name, reclaim, 1, out);
-	if (ds)
-		closedir(ds);
+	while ((errno = 0, s = readdir(ds)) != NULL) {
+		if (parthash_suffix_index(s->d_name, strlen(s->d_name)) < 0)
+			continue;
+		long r = parthash_list_suffix(partdir, s->d_name, reclaim, 1, out);
+		if (r < 0)
+			rc = (int)r;
+	}
+	if (errno)
+		rc = -errno;
+	closedir(ds);
+	return rc;
 }
 
 /* The suffixes a REPLICATE path names after the partition: "<sfx>[-<sfx>]..." (each
@@ -127,8 +139,14 @@ enum MHD_Result replicator_answer(const char *root, struct MHD_Connection *c, co
 			}
 		}
 		struct objentries es = {0};
-		part_list(partdir, sfx, nsfx, 1, &es);
+		int rc = part_list(partdir, sfx, nsfx, 1, &es);
 		free(sfx);
+		if (rc < 0 && rc != -ENOENT) { /* a listing that missed some is not the list */
+			objentries_release(&es);
+			r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+			status = 500;
+			goto out;
+		}
 		FILE *f = open_memstream(&buf, &len);
 		for (size_t i = 0; i < es.n; i++)
 			fprintf(f, "%s %s\n", es.e[i].hash, es.e[i].file);
@@ -345,8 +363,13 @@ int replicator_reclaimable(double ts, time_t mtime, time_t now, long age)
 
 /* What one pass did, for its log line. */
 struct pass_stats {
-	long parts, rehashed, differ, pushed;
+	long parts, rehashed, differ, pushed, failed; /* failed: local hashes not read */
 };
+
+time_t replicator_full_done(time_t last_full, time_t now, int full, int stopped, long failed)
+{
+	return full && !stopped && !failed ? now : last_full;
+}
 
 /* One partition: compare its suffix hashes with each other replica's, and push the
  * versions of the suffixes that differ that the replica lacks or holds older; a handoff
@@ -363,7 +386,11 @@ static void replicate_part(struct replicator *rp, const struct ring *ring, unsig
 	struct parthash *mine = xmalloc(sizeof(*mine)), *theirs = xmalloc(sizeof(*theirs));
 	int *differ = xmalloc(PARTHASH_SUFFIXES * sizeof(*differ));
 	long rehashed = 0;
-	int local_ok = parthash_get(partdir, full, mine, &rehashed) == 0, have = 0;
+	/* a handoff's copy is removed on what this listing says: never on a cache (a write
+	 * whose invalidation was lost would be left out), always rehashed from the disk */
+	int grc = parthash_get(partdir, full || self < 0, mine, &rehashed);
+	int local_ok = grc == 0, have = 0;
+	st->failed += grc < 0 && grc != -ENOENT; /* (gone meanwhile: nothing to retry) */
 	/* all_ok: every primary was reached and took every push (a handoff copy may go);
 	 * a primary that fails does not keep the others from their pushes */
 	int all_ok = local_ok;
@@ -405,7 +432,8 @@ static void replicate_part(struct replicator *rp, const struct ring *ring, unsig
 			objentries_release(&te);
 			continue;
 		}
-		part_list(partdir, differ, n, 1, &me);
+		if (part_list(partdir, differ, n, 1, &me) < 0)
+			all_ok = 0; /* what was listed is pushed; the copy stays */
 		for (size_t i = 0; i < me.n; i++) {
 			const char *t = objentries_find(&te, me.e[i].hash);
 			if (t && strncmp(t, me.e[i].file, OBJFILE_TS_LEN - 1) >= 0)
@@ -494,13 +522,14 @@ static void *replicator_main(void *arg)
 		}
 		if (d)
 			closedir(d);
-		if (full && !rp->stop)
-			last_full = now;
-		log_msg(st.pushed || st.rehashed || full ? LOG_LVL_INFO : LOG_LVL_DEBUG,
+		last_full = replicator_full_done(last_full, now, full, rp->stop, st.failed);
+		log_msg(st.failed                          ? LOG_LVL_WARN
+		        : st.pushed || st.rehashed || full ? LOG_LVL_INFO
+		                                           : LOG_LVL_DEBUG,
 		        "replicator %s: %spass over %ld partitions in %ld ms, %ld suffixes "
-		        "rehashed, %ld differing, %ld versions pushed",
+		        "rehashed, %ld differing, %ld versions pushed, %ld failed to rehash",
 		        rp->dev.name, full ? "full " : "", st.parts, elapsed_ms(&t0), st.rehashed,
-		        st.differ, st.pushed);
+		        st.differ, st.pushed, st.failed);
 		ring_free(ring);
 	}
 	return NULL;

@@ -43,6 +43,10 @@ int replicator_reclaimable(double ts, time_t mtime, time_t now, long age);
  * add up to pauses instead of each rounding down to none, and a large one is paid in
  * full. */
 long replicator_audit_pause_ms(long *owed, long bytes, long rate);
+/* Pure: when the last full pass (every suffix rehashed) was, after a pass at now: a
+ * full pass counts only when it was not stopped and no partition failed to rehash
+ * (those are retried in full by the next pass), else last_full stays. */
+time_t replicator_full_done(time_t last_full, time_t now, int full, int stopped, long failed);
 /* The longest single wait of the auditor: a longer pause is paid in slices this long, so
  * that no one wait is unbounded (a stop ends any wait at once). */
 #define REPLICATOR_AUDIT_SLICE_MS 1000

@@ -544,3 +544,41 @@ def test_replicator_spreads_writes_made_on_one_replica(stack, req, account):
     assert st == 204, st
     wait_for(lambda: all(_newest(devs / d, h) == ts + ".ts" for d in names), 90, 1,
              "the tombstone on every replica")
+
+
+def test_write_whose_invalidation_fails_answers_500(stack, req, account):
+    """Review s13 M1: a PUT or DELETE whose suffix cannot be appended to its partition's
+    hashes.invalid is a failed write (500, as Swift answers when invalidate_hash fails):
+    acknowledged, the partition's cached hashes would not know the version, and a handoff
+    could be removed without it. Here hashes.invalid is made a directory (EISDIR, even
+    for root); once it is a file again the same writes succeed."""
+    ring_text = (stack.root / "etc" / "nubo" / "object.ring").read_text()
+    host, port = ring_devices(ring_text)["d1"]
+    pp = ring_part_power(ring_text)
+    d1 = stack.root / "var" / "lib" / "nubo" / "objects" / "d1"
+    h = hashlib.md5(("/%s/e2e-inv/o" % account).encode()).hexdigest()
+    part = int(h[:8], 16) >> (32 - pp)
+    inv = d1 / "objects" / str(part) / "hashes.invalid"
+    url = "http://%s:%d/d1/%d/%s/e2e-inv/o" % (host, port, part, account)
+
+    def send(method, body=None):
+        return http_request(url, method, raw=body,
+                            headers={"X-Timestamp": "%016.5f" % time.time()}).status
+    assert send("PUT", b"recorded") == 201  # the partition, made by the object server
+    try:
+        for _ in range(50):  # the replicator may create the file again meanwhile
+            try:
+                if inv.is_file():
+                    inv.unlink()
+                inv.mkdir()
+                break
+            except (FileExistsError, FileNotFoundError):
+                continue
+        assert inv.is_dir()
+        assert send("PUT", b"not recorded") == 500
+        assert send("DELETE") == 500
+    finally:
+        if inv.is_dir():
+            inv.rmdir()
+    assert send("PUT", b"recorded again") == 201
+    assert send("DELETE") == 204

@@ -9,13 +9,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include <utime.h>
 
 #include <cmocka.h>
 #include <ftw.h>
 
+#include "object-store/objserver.h"
 #include "object-store/parthash.h"
 
 #define H1 "0123456789abcdef0123456789abcdef"
@@ -286,6 +289,124 @@ static void test_cache_rebuilt_and_reclaims(void **state)
 	free(g);
 }
 
+/* parthash_get with at most `spare` descriptors free beyond the lowest one free now. */
+static int get_with_fds(const char *part, int full, struct parthash *h, int spare)
+{
+	int lowest = dup(0);
+	assert_true(lowest >= 0);
+	close(lowest);
+	struct rlimit was, low;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &was), 0);
+	low = was;
+	low.rlim_cur = (rlim_t)(lowest + spare);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	long n;
+	int rc = parthash_get(part, full, h, &n);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &was), 0);
+	return rc;
+}
+
+/* A listing that failed (here EMFILE: the partition and invalidations files open, then
+ * no descriptor left to list the partition, or a hash directory) is not "nothing here":
+ * the get fails, and the cache does not keep the suffix as empty, so the next get
+ * (without the pressure, not full) finds the object. Review s13 H2. */
+static void test_listing_error_is_not_empty(void **state)
+{
+	char part[] = "/tmp/test_parthash.XXXXXX";
+	assert_non_null(mkdtemp(part));
+	struct parthash *h = ph_new();
+	long n;
+	put_file(part, H1, "1700000000.00000.data");
+	for (int spare = 2; spare <= 3; spare++) { /* partition dir, then hash dir */
+		assert_int_equal(get_with_fds(part, 1, h, spare), -EMFILE);
+		assert_int_equal(parthash_get(part, 0, h, &n), 0);
+		assert_int_equal(n, 1);
+		assert_int_equal(h->state[0xdef], PARTHASH_VALID);
+	}
+	/* and the suffix listing itself reports it */
+	struct objentries es = {0};
+	int lowest = dup(0);
+	close(lowest);
+	struct rlimit was, low;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &was), 0);
+	low = was;
+	low.rlim_cur = (rlim_t)lowest;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	long lr = parthash_list_suffix(part, "def", 0, 0, &es);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &was), 0);
+	assert_int_equal(lr, -EMFILE);
+	assert_int_equal(parthash_list_suffix(part, "123", 0, 0, &es), 0); /* none: empty */
+	objentries_release(&es);
+	assert_int_equal(nftw(part, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
+	free(h);
+}
+
+/* A quarantine (a writer like PUT and DELETE) reports an invalidation it could not
+ * append (here hashes.invalid is a directory: EISDIR, even for root): the GET then
+ * answers 500, not a 404 that leaves the cache naming the gone version. When it can,
+ * the next get sees the suffix emptied. Review s13 M1. */
+static void test_quarantine_reports_invalidation(void **state)
+{
+	char root[] = "/tmp/test_parthash.XXXXXX", part[512], file[600], inv[600];
+	assert_non_null(mkdtemp(root));
+	snprintf(part, sizeof(part), "%s/objects", root);
+	assert_int_equal(mkdir(part, 0750), 0);
+	snprintf(part, sizeof(part), "%s/objects/7", root);
+	assert_int_equal(mkdir(part, 0750), 0);
+	struct parthash *h = ph_new();
+	long n;
+	put_file(part, H1, "1700000000.00000.data");
+	put_file(part, H2, "1700000001.00000.data");
+	assert_int_equal(parthash_get(part, 0, h, &n), 0);
+	assert_int_equal(h->state[0xdef], PARTHASH_VALID);
+	snprintf(inv, sizeof(inv), "%s/" PARTHASH_INVALID_FILE, part);
+	assert_int_equal(unlink(inv), 0);
+	assert_int_equal(mkdir(inv, 0750), 0);
+	snprintf(file, sizeof(file), "%s/%s/%s/1700000001.00000.data", part, H2 + 29, H2);
+	assert_true(objserver_quarantine(root, file) < 0);
+	assert_int_equal(rmdir(inv), 0);
+	snprintf(file, sizeof(file), "%s/%s/%s/1700000000.00000.data", part, H1 + 29, H1);
+	assert_int_equal(objserver_quarantine(root, file), 0);
+	assert_int_equal(parthash_get(part, 0, h, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(h->state[0xdef], PARTHASH_ABSENT);
+	assert_int_equal(nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
+	free(h);
+}
+
+/* A cache that could not be written keeps the invalidations it was to absorb (here its
+ * temp file is a directory: EISDIR, even for root): the get fails, hashes.invalid is
+ * not emptied, and once the cache can be written the suffix is rehashed. Review s13
+ * M2. */
+static void test_cache_write_failure_keeps_invalidations(void **state)
+{
+	char part[] = "/tmp/test_parthash.XXXXXX", tmp[512], inv[512];
+	assert_non_null(mkdtemp(part));
+	struct parthash *h = ph_new();
+	long n;
+	put_file(part, H1, "1700000000.00000.data");
+	assert_int_equal(parthash_get(part, 0, h, &n), 0);
+	char old[33];
+	memcpy(old, h->hash[0xdef], 33);
+	put_file(part, H1, "1700000005.00000.data");
+	invalidate(part, H1);
+	snprintf(tmp, sizeof(tmp), "%s/" PARTHASH_FILE ".tmp", part);
+	assert_int_equal(mkdir(tmp, 0750), 0);
+	assert_true(parthash_get(part, 0, h, &n) < 0);
+	struct stat st;
+	snprintf(inv, sizeof(inv), "%s/" PARTHASH_INVALID_FILE, part);
+	assert_int_equal(stat(inv, &st), 0);
+	assert_int_equal(st.st_size, 4);
+	assert_int_equal(rmdir(tmp), 0);
+	assert_int_equal(parthash_get(part, 0, h, &n), 0);
+	assert_int_equal(h->state[0xdef], PARTHASH_VALID);
+	assert_string_not_equal(h->hash[0xdef], old);
+	assert_int_equal(stat(inv, &st), 0);
+	assert_int_equal(st.st_size, 0);
+	assert_int_equal(nftw(part, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
+	free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -297,6 +418,9 @@ int main(void)
 	    cmocka_unit_test(test_entries_find),
 	    cmocka_unit_test(test_cache_rehashes_only_invalid),
 	    cmocka_unit_test(test_cache_rebuilt_and_reclaims),
+	    cmocka_unit_test(test_listing_error_is_not_empty),
+	    cmocka_unit_test(test_quarantine_reports_invalidation),
+	    cmocka_unit_test(test_cache_write_failure_keeps_invalidations),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
