@@ -12,7 +12,12 @@
  *   MODE 1: rename, then hand the file over to one committer thread, which takes all
  *          waiting writers at once and issues one syncfs(2) for them;
  *   MODE 2: as 1, but the committer fsyncs each file of the batch, then each
- *          directory.
+ *          directory;
+ *   MODE 3 (a per-device append log instead of a file per object, not what the object
+ *          server does): the same bytes written at the writer's own offset of one
+ *          preallocated file, DIR/log (1 GiB, reused from its start when full), then
+ *          fdatasync(2) by the writer. Crash-safe for the record once fdatasync
+ *          returned; what a log would also need (an index, compaction) is not measured.
  * (Modes 1 and 2 rename before the sync, which is not crash-safe: they only measure
  * what the syncs cost.) Prints creates/s and the committer's batches. DIR is made and
  * left behind (remove it). */
@@ -32,6 +37,9 @@ static const char *root;
 static int mode;
 static atomic_long done;
 static atomic_int stop;
+static int log_fd = -1;      /* MODE 3 */
+static atomic_long log_off;  /* MODE 3: the next record's offset */
+#define LOG_BYTES (1L << 30) /* MODE 3's preallocated log */
 
 static struct {
 	pthread_mutex_t mu;
@@ -57,6 +65,17 @@ static void *writer(void *arg)
 	long id = (long)arg;
 	static const char body[4096 + 1024];
 	for (long n = 0; !atomic_load(&stop); n++) {
+		if (mode == 3) {
+			long off = atomic_fetch_add(&log_off, (long)sizeof(body)) %
+			           (LOG_BYTES / (long)sizeof(body) * (long)sizeof(body));
+			if (pwrite(log_fd, body, sizeof(body), off) != (ssize_t)sizeof(body) ||
+			    fdatasync(log_fd) < 0) {
+				perror("log");
+				exit(1);
+			}
+			atomic_fetch_add(&done, 1);
+			continue;
+		}
 		char tmp[512], parent[512], dir[600], final[700];
 		snprintf(tmp, sizeof(tmp), "%s/tmp/t%ld-%ld", root, id, n);
 		snprintf(parent, sizeof(parent), "%s/objects/%ld", root, (id * 7919 + n) % 997);
@@ -126,14 +145,14 @@ static void *committer(void *arg)
 int main(int argc, char **argv)
 {
 	if (argc != 5) {
-		fprintf(stderr, "usage: %s DIR MODE(0|1|2) THREADS SECONDS\n", argv[0]);
+		fprintf(stderr, "usage: %s DIR MODE(0|1|2|3) THREADS SECONDS\n", argv[0]);
 		return 2;
 	}
 	root = argv[1];
 	mode = atoi(argv[2]);
 	int threads = atoi(argv[3]), secs = atoi(argv[4]);
-	if (mode < 0 || mode > 2 || threads < 1 || threads > MAX_THREADS || secs < 1) {
-		fprintf(stderr, "%s: MODE 0..2, THREADS 1..%d, SECONDS >= 1\n", argv[0],
+	if (mode < 0 || mode > 3 || threads < 1 || threads > MAX_THREADS || secs < 1) {
+		fprintf(stderr, "%s: MODE 0..3, THREADS 1..%d, SECONDS >= 1\n", argv[0],
 		        MAX_THREADS);
 		return 2;
 	}
@@ -143,8 +162,16 @@ int main(int argc, char **argv)
 	mkdir(p, 0750);
 	snprintf(p, sizeof(p), "%s/objects", root);
 	mkdir(p, 0750);
+	if (mode == 3) {
+		snprintf(p, sizeof(p), "%s/log", root);
+		log_fd = open(p, O_CREAT | O_RDWR | O_CLOEXEC, 0640);
+		if (log_fd < 0 || fallocate(log_fd, 0, 0, LOG_BYTES) < 0 || fsync(log_fd) < 0) {
+			perror(p);
+			return 1;
+		}
+	}
 	pthread_t t[MAX_THREADS], c;
-	if (mode)
+	if (mode == 1 || mode == 2)
 		pthread_create(&c, NULL, committer, NULL);
 	for (long i = 0; i < threads; i++)
 		pthread_create(&t[i], NULL, writer, (void *)i);
@@ -152,7 +179,7 @@ int main(int argc, char **argv)
 	atomic_store(&stop, 1);
 	for (int i = 0; i < threads; i++)
 		pthread_join(t[i], NULL);
-	if (mode) {
+	if (mode == 1 || mode == 2) {
 		pthread_mutex_lock(&q.mu);
 		q.writers_done = 1;
 		pthread_cond_signal(&q.work);
