@@ -65,6 +65,15 @@ char *fs_read(const char *path, size_t max, size_t *len)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return NULL;
+	char *buf = fs_read_fd(fd, max, len);
+	int e = errno;
+	close(fd);
+	errno = e;
+	return buf;
+}
+
+char *fs_read_fd(int fd, size_t max, size_t *len)
+{
 	size_t cap = 4096, used = 0;
 	char *buf = xmalloc(cap + 1);
 	for (;;) {
@@ -81,7 +90,6 @@ char *fs_read(const char *path, size_t max, size_t *len)
 		if (n < 0) {
 			int e = errno;
 			free(buf);
-			close(fd);
 			errno = e;
 			return NULL;
 		}
@@ -89,7 +97,6 @@ char *fs_read(const char *path, size_t max, size_t *len)
 			break;
 		used += (size_t)n;
 	}
-	close(fd);
 	if (used > max) {
 		free(buf);
 		errno = EFBIG;

@@ -13,6 +13,8 @@ int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
  * the byte count when len is non-NULL. NULL with errno set on failure, errno = EFBIG
  * when the file is larger than max. */
 char *fs_read(const char *path, size_t max, size_t *len);
+/* As fs_read, from fd's current offset to its end (fd stays open). */
+char *fs_read_fd(int fd, size_t max, size_t *len);
 /* Removes path and everything below it (does not follow symlinks). A missing path is
  * success. Returns 0 or a negative errno. */
 int fs_remove_tree(const char *path);

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "md5.h"
 #include "replicator.h"
 #include "xalloc.h"
@@ -275,40 +276,15 @@ out:
 	return rc;
 }
 
-/* Reads at most max bytes of fd from its start into a new NUL-terminated buffer;
- * -EFBIG when it holds more. */
-static int read_fd(int fd, size_t max, char **buf, size_t *len)
-{
-	*buf = xmalloc(max + 2);
-	*len = 0;
-	for (;;) {
-		ssize_t k = pread(fd, *buf + *len, max + 1 - *len, (off_t)*len);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return -errno;
-		if (k == 0)
-			break;
-		*len += (size_t)k;
-		if (*len > max)
-			return -EFBIG;
-	}
-	(*buf)[*len] = '\0';
-	return 0;
-}
-
 /* The cache at partdir into h: 0, or -EINVAL when it is missing, too large or not ours
  * (h then all absent). */
 static int cache_read(const char *partdir, struct parthash *h)
 {
-	char path[PATH_MAX + 32], *buf = NULL;
+	char path[PATH_MAX + 32];
 	size_t len = 0;
 	snprintf(path, sizeof(path), "%s/" PARTHASH_FILE, partdir);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	int rc = fd < 0 ? -EINVAL : read_fd(fd, PARTHASH_FILE_MAX, &buf, &len);
-	if (fd >= 0)
-		close(fd);
-	rc = rc < 0 ? -EINVAL : parthash_parse(buf, len, h);
+	char *buf = fs_read(path, PARTHASH_FILE_MAX, &len);
+	int rc = buf ? parthash_parse(buf, len, h) : -EINVAL;
 	if (rc < 0)
 		memset(h->state, PARTHASH_ABSENT, sizeof(h->state));
 	free(buf);
@@ -356,13 +332,13 @@ static int lock_fd(int fd)
  * ours to read (garbage, too large): everything must be rehashed. */
 static int invalid_take(int ifd, struct parthash *h, int *changed)
 {
-	char *buf = NULL;
 	size_t len = 0;
-	int all = 0;
-	if (read_fd(ifd, PARTHASH_INVALID_MAX, &buf, &len) < 0 ||
-	    parthash_merge_invalid(h, buf, len) < 0)
-		all = 1;
-	if (len)
+	/* from the start: an earlier take of this get left the offset at the end */
+	char *buf =
+	    lseek(ifd, 0, SEEK_SET) == 0 ? fs_read_fd(ifd, PARTHASH_INVALID_MAX, &len) : NULL;
+	int all = !buf || parthash_merge_invalid(h, buf, len) < 0;
+	/* a file that could not be taken is emptied too: everything is rehashed anyway */
+	if (len || !buf)
 		*changed = 1;
 	free(buf);
 	return all;
