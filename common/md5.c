@@ -2,6 +2,7 @@
 #include "md5.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,13 +150,10 @@ void md5_final_hex(struct md5 *m, char out[33])
 	for (int i = 0; i < 8; i++)
 		pad[padlen + (size_t)i] = (uint8_t)(bits >> (8 * i));
 	md5_update(m, pad, padlen + 8);
-	/* a table, not 16 snprintf calls: the proxy's ring lookup and the object server's
-	 * path hash run this on every request */
-	static const char hex[] = "0123456789abcdef";
-	for (int i = 0; i < 16; i++) {
-		unsigned b = (m->h[i / 4] >> (8 * (i % 4))) & 0xff;
-		out[2 * i] = hex[b >> 4];
-		out[2 * i + 1] = hex[b & 15];
-	}
-	out[32] = '\0';
+	/* no snprintf per byte: the proxy's ring lookup and the object server's path hash
+	 * run this on every request */
+	unsigned char digest[16];
+	for (int i = 0; i < 16; i++)
+		digest[i] = (unsigned char)(m->h[i / 4] >> (8 * (i % 4)));
+	sodium_bin2hex(out, 33, digest, sizeof(digest));
 }

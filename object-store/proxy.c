@@ -8,6 +8,7 @@
 #include <microhttpd.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sodium.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -421,14 +422,10 @@ void px_trans_id_make(char out[PX_TRANS_ID_LEN], time_t now)
 	unsigned char rnd[11];
 	px_random(rnd, sizeof(rnd));
 	/* Swift's form: "tx", 21 hex digits, "-", the time in 10 (Tempest checks) */
-	char *p = out;
-	*p++ = 't';
-	*p++ = 'x';
-	for (size_t i = 0; i < sizeof(rnd); i++) {
-		*p++ = hex[rnd[i] >> 4];
-		*p++ = hex[rnd[i] & 15];
-	}
-	p = out + 2 + 21;
+	out[0] = 't';
+	out[1] = 'x';
+	sodium_bin2hex(out + 2, 2 * sizeof(rnd) + 1, rnd, sizeof(rnd)); /* 22: the last goes */
+	char *p = out + 2 + 21;
 	*p++ = '-';
 	unsigned long long t = (unsigned long long)now;
 	for (int i = 9; i >= 0; i--, t >>= 4)
