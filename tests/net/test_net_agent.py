@@ -124,10 +124,20 @@ class Listener:
 
     def __init__(self, ns, port, peer=False):
         reply = "SYSTEM:echo $SOCAT_PEERADDR" if peer else "PIPE"
-        self.p = subprocess.Popen(["ip", "netns", "exec", ns, "socat",
+        # -t 10: the client sends its line and its FIN at once; socat's default 0.5 s
+        # after that FIN closed the connection before a loaded box had started the
+        # shell that echoes the peer's address (an empty answer, rc 0, in a CI run)
+        self.p = subprocess.Popen(["ip", "netns", "exec", ns, "socat", "-t", "10",
                                    "TCP-LISTEN:%d,reuseaddr,fork" % port, reply],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(0.3)
+        # listening, not a fixed sleep
+        deadline = time.monotonic() + 10
+        while ":%d " % port not in subprocess.run(
+                ["ip", "netns", "exec", ns, "ss", "-Hltn"], capture_output=True,
+                text=True).stdout + " ":
+            assert time.monotonic() < deadline and self.p.poll() is None, \
+                "socat did not listen on %d in %s" % (port, ns)
+            time.sleep(0.05)
 
     def close(self):
         self.p.kill()
